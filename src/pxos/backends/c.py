@@ -1,0 +1,161 @@
+"""The native CPU backend ``c``: generated C with OpenMP, built by the system compiler.
+
+Compiled kernels are shared libraries loaded with ctypes and cached twice: in memory per
+process, and on disk (``backends/cache``) keyed by the source, the compiler's version, the
+flags and the CPU (``-march=native``). Flags: ``-O3 -march=native -fopenmp -fwrapv``
+(integer overflow wraps, as docs/language.md defines) ``-ffp-contract=off`` (no silent FMA,
+so float results match the interpreter) ``-fno-math-errno``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from pxos.backends.base import Launch
+from pxos.backends.cache import cache_key, entry_path, write_atomic
+from pxos.codegen.c import CSource, render_c, scalar_param_type
+from pxos.errors import PxBackendError
+from pxos.ir import nodes as ir
+from pxos.ir.types import Array
+
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared", "-fwrapv",
+         "-ffp-contract=off", "-fno-math-errno", "-std=gnu11")
+
+_CTYPES = {
+    "bool": ctypes.c_bool, "i8": ctypes.c_int8, "u8": ctypes.c_uint8,
+    "i16": ctypes.c_int16, "u16": ctypes.c_uint16, "i32": ctypes.c_int32,
+    "u32": ctypes.c_uint32, "i64": ctypes.c_int64, "u64": ctypes.c_uint64,
+    "f32": ctypes.c_float, "f64": ctypes.c_double,
+}
+
+
+@dataclass
+class CKernel:
+    """A loaded kernel: the generated source, the library path and the ctypes function."""
+
+    source: CSource
+    library: Path
+    function: Any
+    cache_hit: bool
+
+
+def compiler() -> str | None:
+    """The C compiler to use: ``$CC``, else ``cc``, ``gcc`` or ``clang`` on PATH."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+@cache
+def compiler_identity(cc: str) -> str:
+    """``cc --version``'s first line and the CPU model (the key of ``-march=native``)."""
+    out = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
+    cpu = ""
+    try:
+        cpu = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith(("model name", "flags"))), "")
+    except OSError:
+        pass
+    return (out.splitlines()[0] if out else cc) + "\n" + cpu
+
+
+class CBackend:
+    """Runs kernels as OpenMP C code (see the module docstring).
+
+    Raises:
+        PxBackendError: on construction if no C compiler is found.
+    """
+
+    name = "c"
+
+    def __init__(self):
+        self.cc = compiler()
+        if self.cc is None:
+            raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
+                                 hint="install gcc, or run with --device interp")
+        self._loaded: dict[str, CKernel] = {}  # by cache key
+        self._by_kernel: dict[int, tuple[ir.Kernel, CKernel]] = {}  # skips re-rendering
+        self._lock = threading.Lock()
+
+    def source(self, kernel: ir.Kernel) -> CSource:
+        """The generated C of a checked kernel."""
+        return render_c(kernel)
+
+    def compile(self, kernel: ir.Kernel) -> CKernel:
+        """Generate, build (or find in the cache) and load ``kernel``.
+
+        Raises:
+            PxBackendError: the compiler failed; the message holds its output.
+        """
+        known = self._by_kernel.get(id(kernel))
+        if known is not None and known[0] is kernel:
+            return known[1]
+        src = render_c(kernel)
+        key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+        with self._lock:
+            if key in self._loaded:
+                return self._loaded[key]
+            lib = entry_path("c", key, ".so")
+            hit = lib.exists()
+            if not hit:
+                self._build(src, lib)
+            handle = ctypes.CDLL(str(lib))
+            fn = getattr(handle, src.entry)
+            fn.restype = None
+            fn.argtypes = _argtypes(kernel)
+            loaded = CKernel(src, lib, fn, hit)
+            self._loaded[key] = loaded
+            self._by_kernel[id(kernel)] = (kernel, loaded)
+            return loaded
+
+    def _build(self, src: CSource, lib: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
+            c_file = Path(tmp) / f"{src.entry}.c"
+            so_file = Path(tmp) / f"{src.entry}.so"
+            c_file.write_text(src.source)
+            proc = subprocess.run([self.cc, *FLAGS, str(c_file), "-o", str(so_file), "-lm"],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise PxBackendError(
+                    f"the C compiler rejected the code generated for kernel "
+                    f"{src.kernel.name!r} (a pxos bug; please report it):\n"
+                    + proc.stderr[-4000:], src.kernel.span)
+            write_atomic(lib, so_file.read_bytes())
+
+    def launch(self, compiled: CKernel, args: Sequence[Any], launch: Launch) -> None:
+        """Call the kernel; arrays (C-contiguous) are updated in place."""
+        threads = tuple(launch.threads) + (1,) * (2 - len(launch.threads))
+        call = [threads[0], threads[1]]
+        for p, a in zip(compiled.source.kernel.params, args):
+            if isinstance(p.type, Array):
+                call.append(a.ctypes.data)
+                call.extend(a.shape)
+            else:
+                call.append(np.asarray(a).astype(scalar_param_type(p.type).dtype).item())
+        compiled.function(*call)
+
+    def synchronize(self) -> None:
+        """C launches are synchronous."""
+
+
+def _argtypes(kernel: ir.Kernel) -> list:
+    types: list = [ctypes.c_int64, ctypes.c_int64]
+    for p in kernel.params:
+        if isinstance(p.type, Array):
+            types.append(ctypes.c_void_p)
+            types.extend([ctypes.c_int64] * p.type.ndim)
+        else:
+            types.append(_CTYPES[scalar_param_type(p.type).name])
+    return types

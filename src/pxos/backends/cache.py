@@ -1,0 +1,60 @@
+"""The on-disk kernel cache shared by the compiling backends.
+
+A compiled kernel is stored under ``$PXOS_CACHE_DIR`` (default: the user's cache folder,
+``~/.cache/pxos`` on Linux) at ``<backend>/<key>.<suffix>``, where the key is the SHA-256 of
+everything that determines the binary: the generated source, the compiler's identity and
+version, and the flags. Entries are written to a temporary file in the same folder and
+renamed into place, so concurrent processes never see a half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """The root of the cache (created if missing)."""
+    root = os.environ.get("PXOS_CACHE_DIR")
+    if root:
+        path = Path(root)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "pxos"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_key(*parts: str | bytes) -> str:
+    """SHA-256 over the parts (each length-prefixed, so boundaries matter)."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def entry_path(backend: str, key: str, suffix: str) -> Path:
+    """Where the entry ``key`` of ``backend`` lives (it may not exist yet)."""
+    folder = cache_dir() / backend
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{key}{suffix}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
+    rename. A crash leaves either the old file or the new one, never part of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,163 @@
+"""The ``pxos`` command line (Typer + Rich).
+
+Exit codes: 0 success; 2 an error in the user's program or input (a ``PxError``, printed as
+``file:line:col``, the source line and a caret, without a traceback); 1 an internal fault of
+pxos (printed with its traceback, to be reported).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import traceback
+from functools import wraps
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from pxos.errors import PxError
+
+app = typer.Typer(
+    name="pxos", no_args_is_help=True, add_completion=False,
+    help="Write a data-parallel kernel once (.px); pxos checks it, generates C (or CUDA / "
+         "OpenCL), compiles, runs and measures it.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DeviceOption = typer.Option("auto", "--device", "-d",
+                            help="Where kernels run: auto (fastest present), c, interp.")
+
+
+def _guarded(fn):
+    """Run a command; map PxError to exit 2 and any other exception to exit 1."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PxError as e:
+            err.print(e.render(), markup=False)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception:  # a pxos bug: show everything
+            err.print("internal error in pxos (please report it):", markup=False)
+            err.print(traceback.format_exc(), markup=False)
+            raise typer.Exit(1) from None
+    return wrapper
+
+
+def _load(file: Path):
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_file
+
+    return check_program(parse_file(file))
+
+
+@app.command()
+@_guarded
+def check(file: Path = typer.Argument(..., help="The .px program.")):
+    """Parse and check a program without running it."""
+    program = _load(file)
+    out.print(f"{file}: OK ({len(program.kernels)} kernel"
+              f"{'s' * (len(program.kernels) != 1)}, {len(program.statements)} host "
+              f"statement{'s' * (len(program.statements) != 1)})", markup=False)
+
+
+@app.command()
+@_guarded
+def run(
+    file: Path = typer.Argument(..., help="The .px program."),
+    device: str = DeviceOption,
+    show_code: bool = typer.Option(False, "--show-code", help="Print the generated code."),
+    allow_path: Optional[list[Path]] = typer.Option(
+        None, "--allow-path", help="Another folder the program may read and write."),
+    time_steps: bool = typer.Option(False, "--time", help="Print each statement's time."),
+):
+    """Run a program: host statements in order, kernels on the chosen device."""
+    from pxos import backends
+    from pxos.host.program import ProgramRun
+
+    program = _load(file)
+    if show_code:
+        for k in program.kernels:
+            name = backends.choose(device, k.target)
+            if name == "c":
+                out.print(backends.get("c").source(k).source, markup=False)
+            else:
+                out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */",
+                          markup=False)
+    result = ProgramRun(program, device=device, allow=list(allow_path or []),
+                        emit=lambda text: out.print(text, markup=False)).run()
+    if time_steps:
+        for s in result.steps:
+            out.print(f"  line {s.span.line:>4}  {s.what:<11} {s.device:<7} "
+                      f"{s.seconds * 1e3:9.3f} ms", markup=False)
+    for path in result.written:
+        out.print(f"wrote {path}", markup=False)
+
+
+@app.command("compile")
+@_guarded
+def compile_(
+    file: Path = typer.Argument(..., help="The .px program."),
+    target: str = typer.Option("c", "--target", "-t", help="Code to generate: c."),
+    kernel: Optional[str] = typer.Option(None, "--kernel", "-k", help="Only this kernel."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write to this file instead of stdout."),
+):
+    """Print (or write) the code generated for a program's kernels."""
+    from pxos.backends.cache import write_atomic
+    from pxos.codegen.c import render_c
+
+    if target != "c":
+        raise PxError(f"unknown target {target!r}; this version generates: c")
+    program = _load(file)
+    kernels = [k for k in program.kernels if kernel is None or k.name == kernel]
+    if not kernels:
+        raise PxError(f"no kernel named {kernel!r} in {file}" if kernel
+                      else f"{file} has no kernels")
+    text = "\n".join(render_c(k).source for k in kernels)
+    if output is None:
+        out.print(text, markup=False, soft_wrap=True)
+    else:
+        write_atomic(output, text.encode())
+        out.print(f"wrote {output}", markup=False)
+
+
+@app.command()
+@_guarded
+def demo(
+    folder: Path = typer.Option(Path("pxos-demo"), "--out", "-o",
+                                help="Folder for the demo's program, photo and outputs."),
+    device: str = DeviceOption,
+):
+    """Run the bundled image example: grayscale, Gaussian blur and Sobel edges of a photo."""
+    from pxos.examples_path import examples_dir
+    from pxos.host.program import ProgramRun
+
+    src = examples_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(exist_ok=True)
+    shutil.copy(src / "edges.px", folder / "edges.px")
+    shutil.copy(src / "data" / "astronaut.png", folder / "data" / "astronaut.png")
+    program = _load(folder / "edges.px")
+    result = ProgramRun(program, device=device,
+                        emit=lambda text: out.print(text, markup=False)).run()
+    kernels = sum(1 for s in result.steps if s.what == "RUN")
+    seconds = sum(s.seconds for s in result.steps)
+    devices = sorted({s.device for s in result.steps if s.what == "RUN"})
+    out.print(f"ran {kernels} kernels on {', '.join(devices)} in {seconds:.2f} s; outputs:",
+              markup=False)
+    for path in result.written:
+        out.print(f"  {path}", markup=False)
+
+
+def main() -> None:
+    """Entry point of the ``pxos`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The C dialect: a kernel as a C function with OpenMP.
+
+Blocks run in parallel across cores (``#pragma omp parallel for``); the threads of a block
+are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
+(``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
+
+    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, <param>...)
+
+where an array parameter ``a`` of rank r passes ``T *v_a, int64_t d0_a, …, d{r-1}_a``
+and a scalar parameter passes its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pxos.codegen.dialect import Dialect
+from pxos.codegen.fission import (
+    Region, block_loop_vars, lane_variables, names_in, split,
+)
+from pxos.codegen.render import Renderer, dim_name, var_name
+from pxos.ir import nodes as ir
+from pxos.ir.types import F16, F32, Array, Scalar
+
+
+@dataclass(frozen=True)
+class CSource:
+    """Generated C for one kernel: ``source`` text and the ``entry`` function's name."""
+
+    kernel: ir.Kernel
+    source: str
+    entry: str
+
+
+class CDialect(Dialect):
+    name = "c"
+
+
+def entry_name(kernel: ir.Kernel) -> str:
+    return f"k_{kernel.name}"
+
+
+def scalar_param_type(t: Scalar) -> Scalar:
+    """How a scalar parameter crosses the C ABI (``f16`` travels as ``f32``)."""
+    return F32 if t == F16 else t
+
+
+def render_c(kernel: ir.Kernel) -> CSource:
+    """Render a checked kernel as a C translation unit.
+
+    Args:
+        kernel: a kernel returned by ``ir.check.check_kernel``.
+
+    Returns:
+        The source, with ``#line`` directives back to the `.px` file.
+    """
+    d = CDialect()
+    r = Renderer(kernel, d)
+    r.return_stmt = "goto pxos_end;"
+    two_d = kernel.ndim == 2
+    bx, by = kernel.block[0], kernel.block[1] if two_d else 1
+    params = ["int64_t pxos_nx", "int64_t pxos_ny"]
+    for p in kernel.params:
+        if isinstance(p.type, Array):
+            params.append(f"{d.type_name(p.type.elem)} *{var_name(p.name)}")
+            params += [f"int64_t {dim_name(p.name, a)}" for a in range(p.type.ndim)]
+        else:
+            params.append(f"{d.type_name(scalar_param_type(p.type))} {var_name(p.name)}")
+    variables = dict(kernel.variables)
+
+    body: list[str] = [
+        f"const int32_t pxos_bsx = {bx}, pxos_bsy = {by if two_d else 1};",
+        "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
+        "const int32_t pxos_gy = (int32_t)((pxos_ny + pxos_bsy - 1) / pxos_bsy);",
+        "if (pxos_nx <= 0 || pxos_ny <= 0) return;",
+        "#pragma omp parallel for schedule(static)",
+        "for (int64_t pxos_block = 0; pxos_block < (int64_t)pxos_gx * pxos_gy; ++pxos_block) {",
+        "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);",
+        "    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx);",
+    ]
+    inner: list[str] = []
+    if kernel.guarded:
+        inner += [
+            "const int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx "
+            "< pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);",
+            "const int32_t pxos_ly_end = (int32_t)(pxos_ny - (int64_t)pxos_by * pxos_bsy "
+            "< pxos_bsy ? pxos_ny - (int64_t)pxos_by * pxos_bsy : pxos_bsy);",
+        ]
+        inner += _thread_loop(r, kernel.body, set(variables), variables, "pxos_lx_end",
+                              "pxos_ly_end", two_d)
+    else:
+        items = split(kernel.body)
+        lanes = lane_variables(items, set(variables))
+        block_vars = block_loop_vars(items)
+        r.lane_arrays = lanes
+        for s in kernel.shared:
+            size = 1
+            for n in s.shape:
+                size *= n
+            inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
+        for name in sorted(lanes):
+            inner.append(f"{d.type_name(variables[name])} {var_name(name)}"
+                         f"[{bx * (by if two_d else 1)}] = {{0}};")
+        for name in sorted(block_vars):
+            inner.append(f"{d.type_name(variables[name])} {var_name(name)} = 0;")
+        local = set(variables) - lanes - block_vars
+        inner += _items(r, items, local, variables, two_d)
+    body += ["    " + x if x and not x.startswith("#") else x for x in inner]
+    body.append("}")
+
+    fn = entry_name(kernel)
+    header = (f"/* pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
+              f"(OpenMP over blocks; threads of a block as an inner loop) */")
+    text = "\n".join([
+        header, d.prelude(), r.intrinsics.render(), "",
+        f"void {fn}({', '.join(params)})", "{",
+        *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
+    ])
+    return CSource(kernel, text, fn)
+
+
+def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict, x_end: str,
+                 y_end: str, two_d: bool) -> list[str]:
+    """``for ly … for lx … { declarations; body }`` for one region."""
+    d = r.d
+    decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
+             for n in variables if n in local and _uses(body, n)]
+    stmts = r.body(body, 0)
+    uses_return = any(isinstance(s, ir.Return) for s in ir.walk(body))
+    inner = decls
+    if r.lane_arrays:
+        inner = ["const int32_t pxos_l = pxos_ly * pxos_bsx + pxos_lx;"] + inner
+    inner = inner + stmts + (["pxos_end: ;"] if uses_return else [])
+    out = []
+    if two_d:
+        out.append(f"for (int32_t pxos_ly = 0; pxos_ly < {y_end}; ++pxos_ly) {{")
+    else:
+        out.append("{ const int32_t pxos_ly = 0;")
+    out.append(f"    for (int32_t pxos_lx = 0; pxos_lx < {x_end}; ++pxos_lx) {{")
+    out += ["        " + x if x and not x.startswith("#") else x for x in inner]
+    out += ["    }", "}"]
+    return out
+
+
+def _uses(body: ir.Body, name: str) -> bool:
+    return name in names_in(body)
+
+
+def _items(r: Renderer, items: list, local: set[str], variables: dict, two_d: bool) -> list:
+    out: list[str] = []
+    for it in items:
+        if isinstance(it, Region):
+            out.append("/* region: every thread of the block, up to the next barrier */")
+            out += _thread_loop(r, it.body, local, variables, "pxos_bsx", "pxos_bsy", two_d)
+            continue
+        s = it.stmt
+        r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
+        if isinstance(s, ir.For):
+            head = r._s_for(ir.For(s.span, s.var, s.start, s.stop, s.step, ()), 0)[0]
+        else:
+            head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
+        r.lane = "pxos_l"
+        out.append(head + "  /* uniform loop with a barrier: runs once per block */")
+        out += ["    " + x if x and not x.startswith("#") else x
+                for x in _items(r, it.items, local, variables, two_d)]
+        out.append("}")
+    return out

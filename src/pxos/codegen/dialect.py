@@ -1,0 +1,101 @@
+"""What differs between C, CUDA C and OpenCL C: a small object per target.
+
+The C-family renderer (``codegen/render.py``) asks its dialect for type names, literals, math
+function names, the launch-geometry names of the thread indices, and the helper functions
+it needs; everything else about rendering is shared. ``codegen/c.py`` holds the C dialect;
+CUDA and OpenCL dialects subclass :class:`Dialect` the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pxos.ir.types import BOOL, F16, F32, F64, Scalar
+
+_C_TYPES = {
+    "bool": "bool", "i8": "int8_t", "u8": "uint8_t", "i16": "int16_t", "u16": "uint16_t",
+    "i32": "int32_t", "u32": "uint32_t", "i64": "int64_t", "u64": "uint64_t",
+    "f16": "_Float16", "f32": "float", "f64": "double",
+}
+# math functions by IR name: (f32 name, f64 name)
+_MATH = {
+    "sqrt": ("sqrtf", "sqrt"), "exp": ("expf", "exp"), "log": ("logf", "log"),
+    "sin": ("sinf", "sin"), "cos": ("cosf", "cos"), "tanh": ("tanhf", "tanh"),
+    "floor": ("floorf", "floor"), "ceil": ("ceilf", "ceil"), "round": ("roundf", "round"),
+    "abs": ("fabsf", "fabs"), "min": ("fminf", "fmin"), "max": ("fmaxf", "fmax"),
+    "pow": ("powf", "pow"), "fma": ("fmaf", "fma"), "mod": ("fmodf", "fmod"),
+}
+
+# The launch geometry every dialect names: thread in block (lx, ly), block (bx, by), block
+# size (bsx, bsy), blocks per row (gx), requested threads (nx, ny).
+GEOMETRY = ("lx", "ly", "bx", "by", "bsx", "bsy", "gx", "nx", "ny")
+
+
+class Dialect:
+    """The C dialect's spellings; other targets override what differs.
+
+    Attributes:
+        name: target name (``c``, ``cuda``, ``opencl``).
+        geometry: C expression for each name of GEOMETRY, all of type ``int32_t``/``int64_t``.
+    """
+
+    name = "c"
+    geometry = {g: f"pxos_{g}" for g in GEOMETRY}
+    barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (codegen/fission)
+
+    def type_name(self, t: Scalar) -> str:
+        return _C_TYPES[t.name]
+
+    def literal(self, value, t: Scalar) -> str:
+        """A C literal of ``value`` with exactly type ``t``."""
+        if t == BOOL:
+            return "true" if value else "false"
+        if t.is_float:
+            return self._float_literal(float(value), t)
+        v = int(value)
+        if t.name == "i32":
+            return str(v) if v != -2**31 else "(-2147483647 - 1)"
+        if t.name == "u32":
+            return f"{v}u"
+        if t.name == "i64":
+            return f"INT64_C({v})" if v != -2**63 else "(-INT64_C(9223372036854775807) - 1)"
+        if t.name == "u64":
+            return f"UINT64_C({v})"
+        return f"(({self.type_name(t)}){v})"
+
+    def _float_literal(self, v: float, t: Scalar) -> str:
+        if math.isnan(v):
+            return f"(({self.type_name(t)})NAN)"
+        if math.isinf(v):
+            return f"(({self.type_name(t)}){'-' if v < 0 else ''}INFINITY)"
+        text = str(np.float32(v) if t in (F32, F16) else np.float64(v))
+        if "." not in text and "e" not in text and "inf" not in text:
+            text += ".0"
+        if t == F64:
+            return text
+        return f"{text}f" if t == F32 else f"(({self.type_name(t)}){text}f)"
+
+    def math(self, fn: str, t: Scalar) -> str:
+        """The C function computing ``fn`` in float type ``t``."""
+        f32, f64 = _MATH[fn]
+        return f64 if t == F64 else f32
+
+    def line_directive(self, line: int, file: str) -> str:
+        return f'#line {line} "{_c_string(file)}"'
+
+    def prelude(self) -> str:
+        return "#include <stdint.h>\n#include <stdbool.h>\n#include <math.h>\n"
+
+    def inline(self) -> str:
+        """The qualifier of helper functions."""
+        return "static inline"
+
+    def pointer(self, t: Scalar, space: str = "global") -> str:
+        """The declaration prefix of a pointer to ``t`` in memory ``space``."""
+        return f"{self.type_name(t)} *"
+
+
+def _c_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

@@ -1,0 +1,252 @@
+"""The one C-family renderer: checked IR expressions and statements to C, CUDA C or OpenCL C.
+
+Names in generated code: a user name ``x`` becomes ``v_x`` (so no user name can ever be a
+word of C or a function the code calls), the extents of array ``a`` are ``d0_a, d1_a,
+d2_a`` (``int64_t``), and everything pxos adds starts with ``pxos_``. Arrays are flat and
+row-major: ``a[y, x]`` is ``v_a[(int64_t)y * d1_a + x]``.
+"""
+
+from __future__ import annotations
+
+from pxos.codegen.dialect import Dialect
+from pxos.codegen.intrinsics import Intrinsics
+from pxos.ir import nodes as ir
+from pxos.ir.types import BOOL, Scalar
+
+_C_BINARY = {
+    "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+    "eq": "==", "ne": "!=", "and": "&&", "or": "||", "band": "&", "bor": "|", "bxor": "^",
+    "shl": "<<", "shr": ">>",
+}
+
+
+def var_name(name: str) -> str:
+    return f"v_{name}"
+
+
+def dim_name(array: str, axis: int) -> str:
+    return f"d{axis}_{array}"
+
+
+class Renderer:
+    """Renders the statements of one kernel.
+
+    Args:
+        kernel: the checked kernel.
+        dialect: the target's spellings.
+        lane_arrays: variables kept per thread across barriers (C fission), rendered
+            ``v_x[<lane>]``; ``lane`` is the C expression of the current thread's slot.
+    """
+
+    def __init__(self, kernel: ir.Kernel, dialect: Dialect):
+        self.kernel = kernel
+        self.d = dialect
+        self.intrinsics = Intrinsics(dialect)
+        self.shared = {s.name: s for s in kernel.shared}
+        self.lane_arrays: set[str] = set()
+        self.lane = "pxos_l"
+        self.return_stmt = "return;"
+        self._line = None
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr) -> str:
+        return getattr(self, "_e_" + type(e).__name__.lower())(e)
+
+    def _e_const(self, e: ir.Const) -> str:
+        return self.d.literal(e.value, e.type)
+
+    def _e_var(self, e: ir.Var) -> str:
+        return self.variable(e.name)
+
+    def variable(self, name: str) -> str:
+        if name in self.lane_arrays:
+            return f"{var_name(name)}[{self.lane}]"
+        return var_name(name)
+
+    def _e_load(self, e: ir.Load) -> str:
+        return self.element(e.array, e.index)
+
+    def element(self, array: str, index: tuple[ir.Expr, ...]) -> str:
+        return f"{var_name(array)}[{self.flat_index(array, index)}]"
+
+    def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
+        """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
+        parts = [self.expr(i) for i in index]
+        if len(parts) == 1:
+            return parts[0]
+        flat = f"(int64_t){parts[0]}"
+        for axis, p in enumerate(parts[1:], start=1):
+            flat = f"({flat} * {self.extent(array, axis)} + {p})"
+        return flat
+
+    def extent(self, array: str, axis: int) -> str:
+        if array in self.shared:
+            return str(self.shared[array].shape[axis])
+        return dim_name(array, axis)
+
+    def _e_dim(self, e: ir.Dim) -> str:
+        if e.which == "rows":
+            return f"(int32_t){self.extent(e.array, 0)}"
+        if e.which == "cols":
+            return f"(int32_t){self.extent(e.array, 1)}"
+        ndim = len(self.shared[e.array].shape) if e.array in self.shared else \
+            self.kernel.param(e.array).type.ndim
+        return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
+
+    def _e_builtin(self, e: ir.Builtin) -> str:
+        g = self.d.geometry
+        x = f"({g['bx']} * {g['bsx']} + {g['lx']})"
+        y = f"({g['by']} * {g['bsy']} + {g['ly']})"
+        two_d = self.kernel.ndim == 2
+        table = {
+            ("thread_id", 0): x, ("thread_id", 1): y,
+            ("thread_id", None): f"(int32_t)((int64_t){y} * {g['nx']} + {x})" if two_d else x,
+            ("local_id", 0): g["lx"], ("local_id", 1): g["ly"],
+            ("local_id", None): f"({g['ly']} * {g['bsx']} + {g['lx']})" if two_d else g["lx"],
+            ("block_id", 0): g["bx"], ("block_id", 1): g["by"],
+            ("block_id", None): f"({g['by']} * {g['gx']} + {g['bx']})" if two_d else g["bx"],
+            ("block_size", 0): g["bsx"], ("block_size", 1): g["bsy"],
+            ("block_size", None): f"({g['bsx']} * {g['bsy']})" if two_d else g["bsx"],
+            ("num_threads", None): (f"(int32_t)({g['nx']} * {g['ny']})" if two_d
+                                    else f"(int32_t){g['nx']}"),
+        }
+        return table[(e.name, e.axis)]
+
+    def _e_unary(self, e: ir.Unary) -> str:
+        a = self.expr(e.operand)
+        return {"neg": f"(-{a})", "not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
+
+    def _e_binary(self, e: ir.Binary) -> str:
+        a, b = self.expr(e.lhs), self.expr(e.rhs)
+        t = e.lhs.type
+        if e.op in ("div", "mod"):
+            if t.is_float:
+                return f"({a} / {b})" if e.op == "div" else f"{self.d.math('mod', t)}({a}, {b})"
+            return self.intrinsics.call(e.op, t, a, b)
+        if e.op in ("shl", "shr"):
+            return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
+        if e.type == BOOL and e.op in ("band", "bor", "bxor"):
+            return f"(bool)({a} {_C_BINARY[e.op]} {b})"
+        return f"({a} {_C_BINARY[e.op]} {b})"
+
+    def _e_call(self, e: ir.Call) -> str:
+        args = [self.expr(a) for a in e.args]
+        t: Scalar = e.type
+        if e.fn == "select":
+            return f"({args[0]} ? {args[1]} : {args[2]})"
+        if e.fn in ("rotl", "rotr"):
+            return self.intrinsics.call(e.fn, t, *args)
+        if not t.is_float:
+            if e.fn in ("floor", "ceil", "round"):
+                return args[0]
+            if e.fn == "abs":
+                return args[0] if t.kind == "u" else self.intrinsics.call("abs", t, args[0])
+            if e.fn in ("min", "max"):
+                return self.intrinsics.call(e.fn, t, *args)
+            if e.fn == "fma":
+                return f"({args[0]} * {args[1]} + {args[2]})"
+        if e.fn == "rsqrt":
+            return f"({self.d.literal(1.0, t)} / {self.d.math('sqrt', t)}({args[0]}))"
+        return f"{self.d.math(e.fn, t)}({', '.join(args)})"
+
+    def _e_cast(self, e: ir.Cast) -> str:
+        a = self.expr(e.operand)
+        if e.to == BOOL:
+            return f"({a} != 0)"
+        return f"(({self.d.type_name(e.to)}){a})"
+
+    # ------------------------------------------------------------------ statements
+    def body(self, body: ir.Body, indent: int) -> list[str]:
+        out: list[str] = []
+        for s in body:
+            out.extend(self.stmt(s, indent))
+        return out
+
+    def stmt(self, s: ir.Stmt, indent: int) -> list[str]:
+        pad = "    " * indent
+        lines = []
+        if s.span.line and s.span.line != self._line:
+            self._line = s.span.line
+            lines.append(self.d.line_directive(s.span.line, s.span.file))
+        lines.extend(pad + x if x and not x.startswith("#") else x
+                     for x in getattr(self, "_s_" + type(s).__name__.lower())(s, indent))
+        return lines
+
+    def _nested(self, body: ir.Body, indent: int) -> list[str]:
+        """A nested body, indented one level relative to its statement."""
+        inner = self.body(body, 1)
+        self._line = None  # re-state the line after the closing brace
+        return inner
+
+    def _s_assign(self, s: ir.Assign, indent: int) -> list[str]:
+        return [f"{self.variable(s.name)} = {self.expr(s.value)};"]
+
+    def _s_store(self, s: ir.Store, indent: int) -> list[str]:
+        return [f"{self.element(s.array, s.index)} = {self.expr(s.value)};"]
+
+    def _s_if(self, s: ir.If, indent: int) -> list[str]:
+        out = []
+        for n, (cond, arm) in enumerate(s.arms):
+            out.append(f"{'} else ' if n else ''}if ({_strip(self.expr(cond))}) {{")
+            out.extend(self._nested(arm, indent))
+        if s.orelse:
+            out.append("} else {")
+            out.extend(self._nested(s.orelse, indent))
+        out.append("}")
+        return out
+
+    def _s_for(self, s: ir.For, indent: int) -> list[str]:
+        v = self.variable(s.var)
+        stop = self.expr(s.stop)
+        if s.step is None:
+            cond, inc = f"{v} < {stop}", f"++{v}"
+        else:
+            step = self.expr(s.step)
+            if isinstance(s.step, ir.Const):
+                cond = f"{v} {'<' if s.step.value > 0 else '>'} {stop}"
+            else:
+                cond = f"({step} > 0 ? {v} < {stop} : {v} > {stop})"
+            inc = f"{v} += {step}"
+        head = f"for ({v} = {_strip(self.expr(s.start))}; {cond}; {inc}) {{"
+        return [head, *self._nested(s.body, indent), "}"]
+
+    def _s_while(self, s: ir.While, indent: int) -> list[str]:
+        return [f"while ({_strip(self.expr(s.cond))}) {{", *self._nested(s.body, indent), "}"]
+
+    def _s_break(self, s, indent):
+        return ["break;"]
+
+    def _s_continue(self, s, indent):
+        return ["continue;"]
+
+    def _s_return(self, s, indent):
+        return [self.return_stmt]
+
+    def _s_sync(self, s, indent):
+        return [self.d.barrier]
+
+    def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
+        t = self.kernel_array_elem(s.array)
+        call = self.intrinsics.call(f"atomic_{s.op}", t, "&" + self.element(s.array, s.index),
+                                    self.expr(s.value))
+        if s.result is None:
+            return [f"(void){call};"]
+        return [f"{self.variable(s.result)} = {call};"]
+
+    def kernel_array_elem(self, array: str) -> Scalar:
+        if array in self.shared:
+            return self.shared[array].elem
+        return self.kernel.param(array).type.elem
+
+
+def _strip(text: str) -> str:
+    """``(a < b)`` → ``a < b`` where the parentheses enclose the whole text."""
+    if text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(text) - 1:
+                return text
+        return text[1:-1]
+    return text

@@ -1,0 +1,132 @@
+"""File access of host programs: confined paths, formats by extension, atomic writes.
+
+A program may read and write only under its own folder, the working directory and folders
+given with ``--allow-path``; relative paths resolve against the program's folder, and
+symbolic links are resolved before the check, so a link cannot lead outside.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from pxos.backends.cache import write_atomic
+from pxos.errors import PxFileError
+from pxos.ir.span import Span
+from pxos.ir.types import Scalar, scalar_of_dtype
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+_WRITE_FORMAT = {".png": "PNG", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+class FileAccess:
+    """Resolves and checks the paths of one program run.
+
+    Args:
+        program_dir: the folder of the `.px` file; relative paths resolve against it.
+        allowed: extra folders (``--allow-path``); the program's folder and the working
+            directory are always allowed.
+    """
+
+    def __init__(self, program_dir: Path, allowed: list[Path] | None = None):
+        self.base = Path(program_dir).resolve()
+        self.roots = [self.base, Path.cwd().resolve()] + [Path(p).resolve()
+                                                          for p in allowed or []]
+
+    def resolve(self, path: str, span: Span | None) -> Path:
+        """The absolute path of ``path``.
+
+        Raises:
+            PxFileError: the path leads outside every allowed folder.
+        """
+        full = (self.base / Path(path).expanduser()).resolve()
+        if not any(full == root or full.is_relative_to(root) for root in self.roots):
+            raise PxFileError(
+                f"{path!r} is outside the folders this program may use "
+                f"({', '.join(str(r) for r in self.roots)})", span,
+                "pass --allow-path DIR to allow another folder")
+        return full
+
+    def read(self, path: str, as_type: Scalar | None, span: Span | None) -> np.ndarray:
+        """Read an array: ``.npy`` as stored, images as ``u8`` h × w × c, anything else as
+        raw bytes of ``as_type`` (default ``u8``).
+
+        Raises:
+            PxFileError: missing or unreadable file, unknown dtype, size not a multiple of
+                the element size.
+        """
+        full = self.resolve(path, span)
+        if not full.is_file():
+            raise PxFileError(f"no such file: {full}", span)
+        ext = full.suffix.lower()
+        try:
+            if ext == ".npy":
+                arr = np.load(full, allow_pickle=False)
+                if scalar_of_dtype(arr.dtype) is None:
+                    raise PxFileError(f"{path!r} holds {arr.dtype} data, which .px has no "
+                                      "type for", span)
+                if as_type is not None and arr.dtype != as_type.dtype:
+                    arr = arr.astype(as_type.dtype)
+            elif ext in IMAGE_EXTENSIONS:
+                from PIL import Image
+
+                with Image.open(full) as im:
+                    if im.mode not in ("L", "RGB", "RGBA"):
+                        im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+                    arr = np.asarray(im)
+                if arr.ndim == 2:
+                    arr = arr[:, :, None]
+            else:
+                dtype = (as_type.dtype if as_type else np.dtype(np.uint8))
+                data = full.read_bytes()
+                if len(data) % dtype.itemsize:
+                    raise PxFileError(f"{path!r} has {len(data)} bytes, not a multiple of "
+                                      f"{dtype.itemsize} ({as_type})", span)
+                arr = np.frombuffer(data, dtype=dtype)
+        except PxFileError:
+            raise
+        except Exception as err:  # a corrupt file: Pillow and NumPy raise many kinds
+            raise PxFileError(f"cannot read {path!r}: {err}", span) from None
+        return np.ascontiguousarray(arr).copy()
+
+    def write(self, arr: np.ndarray, path: str, span: Span | None) -> Path:
+        """Write ``arr`` atomically, in the format of the extension; return the path.
+
+        Raises:
+            PxFileError: the folder cannot be created, or the array cannot be an image.
+        """
+        full = self.resolve(path, span)
+        try:
+            full.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise PxFileError(f"cannot create folder {full.parent}: {err}", span) from None
+        ext = full.suffix.lower()
+        buf = io.BytesIO()
+        if ext == ".npy":
+            np.save(buf, arr, allow_pickle=False)
+        elif ext in _WRITE_FORMAT:
+            buf.write(_encode_image(arr, _WRITE_FORMAT[ext], path, span))
+        else:
+            buf.write(np.ascontiguousarray(arr).tobytes())
+        write_atomic(full, buf.getvalue())
+        return full
+
+
+def _encode_image(arr: np.ndarray, fmt: str, path: str, span) -> bytes:
+    from PIL import Image
+
+    if arr.dtype != np.uint8:
+        raise PxFileError(f"an image must be u8; {path!r} would get {arr.dtype} data", span,
+                          "convert in a kernel (CAST x u8) before WRITE_FILE")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if not (arr.ndim == 2 or arr.ndim == 3 and arr.shape[2] in (3, 4)):
+        raise PxFileError(f"an image must be h × w or h × w × c with c = 1, 3 or 4; got "
+                          f"shape {arr.shape}", span)
+    if fmt == "JPEG" and arr.ndim == 3 and arr.shape[2] == 4:
+        raise PxFileError("JPEG has no alpha channel; write .png instead", span)
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr)).save(out, format=fmt)
+    return out.getvalue()

@@ -1,0 +1,207 @@
+"""Running a `.px` program: host statements top to bottom, kernels on their backend.
+
+:class:`ProgramRun` holds the program's names (NumPy arrays and scalars), executes each
+statement, and records what happened (:class:`Step`: statement, device, seconds) so the
+command line can report it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pxos import backends
+from pxos.backends.base import make_launch
+from pxos.backends.interp import eval_scalar
+from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
+from pxos.host.files import FileAccess
+from pxos.host.library import first_difference, reduce_array, sort_array
+from pxos.host.rng import random_fill
+from pxos.ir import nodes as ir
+from pxos.ir.check import assignable
+from pxos.ir.check_host import check_launch
+from pxos.ir.typecheck import ExprTyper, convert_value
+from pxos.ir.types import Array, scalar_of_dtype
+
+MAX_ELEMENTS = 2**31 - 1  # LEN, THREAD_ID and indices are i32 (docs/language.md)
+
+
+@dataclass
+class Step:
+    """One executed statement: its span, a short description, the device, seconds."""
+
+    span: object
+    what: str
+    device: str
+    seconds: float
+
+
+@dataclass
+class ProgramRun:
+    """Executes a checked program.
+
+    Args:
+        program: from ``ir.check_host.check_program``.
+        device: ``auto``, ``c`` or ``interp`` (``--device``).
+        allow: extra folders the program may read and write (``--allow-path``).
+        emit: where PRINT output goes (a function of one string).
+    """
+
+    program: ir.Program
+    device: str = "auto"
+    allow: list[Path] = field(default_factory=list)
+    emit: Callable[[str], None] = print
+    values: dict[str, object] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+
+    def run(self) -> "ProgramRun":
+        """Run every host statement in order.
+
+        Raises:
+            PxError: the first failing statement, with its span; earlier outputs stay
+                written, and nothing half-written is left.
+        """
+        for stmt in self.program.statements:
+            t0 = time.perf_counter()
+            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
+            self.steps.append(Step(stmt.span, type(stmt).__name__.upper(), device,
+                                   time.perf_counter() - t0))
+        return self
+
+    # -- values
+    def _type_of(self, name: str):
+        v = self.values.get(name)
+        if v is None:
+            return None
+        t = scalar_of_dtype(np.asarray(v).dtype)
+        return Array(t, v.ndim) if isinstance(v, np.ndarray) else t
+
+    def evaluate(self, e: ir.Expr) -> np.generic:
+        """Type and evaluate a host expression with the current values."""
+        typed = ExprTyper(self._type_of, builtins=False).scalar(e)
+        return eval_scalar(typed, self.values)
+
+    def array(self, name: str, span) -> np.ndarray:
+        v = self.values.get(name)
+        if not isinstance(v, np.ndarray):
+            raise PxTypeError(f"{name!r} is not an array", span)
+        return v
+
+    def _define_array(self, name: str, arr: np.ndarray, span) -> None:
+        if arr.size > MAX_ELEMENTS:
+            raise PxRuntimeError(f"{name!r} would hold {arr.size} elements; at most "
+                                 f"{MAX_ELEMENTS} are supported", span)
+        self.values[name] = np.ascontiguousarray(arr)
+
+    # -- statements
+    def _readfile(self, s: ir.ReadFile):
+        self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
+
+    def _writefile(self, s: ir.WriteFile):
+        self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
+
+    def _alloc(self, s: ir.Alloc):
+        dims = [int(self.evaluate(d)) for d in s.dims]
+        if any(n < 0 for n in dims):
+            raise PxRuntimeError(f"ALLOC {s.name}: sizes must be ≥ 0, got {dims}", s.span)
+        if int(np.prod(dims)) > MAX_ELEMENTS:
+            raise PxRuntimeError(f"ALLOC {s.name}: {int(np.prod(dims))} elements; at most "
+                                 f"{MAX_ELEMENTS} are supported", s.span)
+        self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span)
+
+    def _alloclike(self, s: ir.AllocLike):
+        self._define_array(s.name, np.zeros_like(self.array(s.other, s.span)), s.span)
+
+    def _fill(self, s: ir.Fill):
+        arr = self.array(s.name, s.span)
+        value = self.evaluate(s.value)
+        elem = scalar_of_dtype(arr.dtype)
+        typed = ExprTyper(self._type_of, builtins=False).scalar(s.value)
+        assignable(typed, elem, f"array {s.name!r}", s.span)
+        arr[...] = convert_value(value.item(), elem)
+
+    def _randomfill(self, s: ir.RandomFill):
+        arr = self.array(s.name, s.span)
+        seed = int(self.evaluate(s.seed))
+        low = None if s.low is None else self.evaluate(s.low).item()
+        high = None if s.high is None else self.evaluate(s.high).item()
+        random_fill(arr, seed, low, high, s.span)
+
+    def _assign(self, s: ir.Assign):
+        value = self.evaluate(s.value)
+        old = self.values.get(s.name)
+        if old is not None:
+            typed = ExprTyper(self._type_of, builtins=False).scalar(s.value)
+            to = scalar_of_dtype(np.asarray(old).dtype)
+            assignable(typed, to, f"{s.name!r}", s.span)
+            value = to.dtype.type(convert_value(value.item(), to))
+        self.values[s.name] = value
+
+    def _run(self, s: ir.Run) -> str:
+        kernel = self.program.kernel(s.kernel)
+        args = []
+        for a, p in zip(s.args, kernel.params):
+            if isinstance(a, ir.Var) and isinstance(self.values.get(a.name), np.ndarray):
+                args.append(self.values[a.name])
+            else:
+                args.append(self.evaluate(a))
+        check_launch(kernel, args, s.span, [a.span for a in s.args])
+        args = [a if isinstance(p.type, Array) else
+                p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
+                for a, p in zip(args, kernel.params)]
+        name = backends.choose(self.device, kernel.target)
+        backend = backends.get(name)
+        launch = make_launch(kernel, self._threads(kernel, args, s.span))
+        compiled = backend.compile(kernel)
+        backend.launch(compiled, args, launch)
+        backend.synchronize()
+        return name
+
+    def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
+        env = {p.name: a for p, a in zip(kernel.params, args)}
+        threads = [int(eval_scalar(e, env)) for e in kernel.threads]
+        if any(t < 0 for t in threads) or int(np.prod(threads)) > MAX_ELEMENTS:
+            raise PxArgumentError(f"kernel {kernel.name!r} would launch {threads} threads; "
+                                  f"each count must be in 0..{MAX_ELEMENTS}", span)
+        return threads
+
+    def _reduce(self, s: ir.Reduce):
+        self.values[s.result] = reduce_array(s.op, self.array(s.source, s.span), s.span)
+
+    def _sort(self, s: ir.Sort):
+        self._define_array(s.result, sort_array(self.array(s.source, s.span), s.span), s.span)
+
+    def _item(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.Str):
+            return e.value
+        if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
+            return np.array2string(self.values[e.name], threshold=20, edgeitems=3)
+        return str(self.evaluate(e))
+
+    def _print(self, s: ir.Print):
+        self.emit(" ".join(self._item(i) for i in s.items))
+
+    def _operand(self, e: ir.Expr):
+        if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
+            return self.values[e.name]
+        return self.evaluate(e)
+
+    def _verify(self, s: ir.Verify):
+        tol = None if s.tol is None else float(self.evaluate(s.tol))
+        why = first_difference(self._operand(s.lhs), self._operand(s.rhs), tol)
+        if why is not None:
+            raise PxRuntimeError(f"VERIFY failed: {why}", s.span)
+
+
+def run_program(program: ir.Program, **options) -> ProgramRun:
+    """Run a checked program (see :class:`ProgramRun` for the options)."""
+    return ProgramRun(program, **options).run()
+
