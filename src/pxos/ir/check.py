@@ -86,7 +86,7 @@ class _KernelChecker:
 
     def _declare(self, name: str, span, what: str) -> None:
         check_name(name, span, what)
-        if name == self.k.name or self.lookup(name) is not None:
+        if self.lookup(name) is not None:
             from pxos.errors import PxNameError
             raise PxNameError(f"{name!r} is already defined in kernel {self.k.name!r}", span)
 
@@ -148,8 +148,6 @@ class _KernelChecker:
         have = self.variables.get(name)
         if have is None:
             check_name(name, span, "variable name")
-            if name == self.k.name:
-                raise PxTypeError(f"{name!r} is the kernel's name", span)
             self.variables[name] = value.type
             return value
         return assignable(value, have, f"variable {name!r}", span)
