@@ -1,0 +1,53 @@
+"""The C backend's kernel cache: in memory, on disk under PXOS_CACHE_DIR, keyed by content."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pxos import backends
+from pxos.backends.base import make_launch
+from pxos.backends.c import CBackend
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+
+pytestmark = pytest.mark.skipif("c" not in backends.available(), reason="no C compiler")
+
+SRC = """GPU_KERNEL inc
+GPU_PARAM a int[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE a[i] + {k} → a[i]
+GPU_END
+"""
+
+
+def kernel(k: int = 1):
+    return check_program(parse_program(SRC.format(k=k), "inc.px")).kernels[0]
+
+
+def test_disk_cache_is_keyed_by_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    first = CBackend().compile(kernel(1))
+    assert not first.cache_hit and first.library.parent == tmp_path / "c"
+    again = CBackend().compile(kernel(1))  # a new backend: as in a new process
+    assert again.cache_hit and again.library == first.library
+    other = CBackend().compile(kernel(2))
+    assert not other.cache_hit and other.library != first.library
+    names = sorted(p.name for p in (tmp_path / "c").iterdir())
+    assert len(names) == 2 and all(n.endswith(".so") for n in names)  # no temporary files
+
+
+def test_memory_cache_returns_the_same_kernel(tmp_path, monkeypatch):
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    b, k = CBackend(), kernel(3)
+    assert b.compile(k) is b.compile(k)
+    assert b.compile(kernel(3)) is b.compile(k)  # equal source: one library, loaded once
+    a = np.arange(10, dtype=np.int32)
+    b.launch(b.compile(k), [a], make_launch(k, (10,)))
+    np.testing.assert_array_equal(a, np.arange(10) + 3)
+
+
+def test_generated_code_maps_back_to_the_source():
+    src = CBackend().source(kernel(1)).source
+    assert '#line 5 "inc.px"' in src and "v_a[v_i] = (v_a[v_i] + 1);" in src

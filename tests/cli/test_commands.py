@@ -1,0 +1,56 @@
+"""The command line's working paths: run, check, compile, demo (errors: tests/test_errors.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from pxos.cli.main import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+def test_demo_writes_real_images(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    for name in ("gray.png", "edges.png"):
+        path = tmp_path / "demo" / "out" / name
+        assert str(path) in result.output
+        image = np.asarray(Image.open(path))
+        assert image.shape == (512, 512) and image.std() > 10
+    assert "ran 4 kernels" in result.output
+
+
+def test_run_with_code_and_times(tmp_path, backend):
+    prog = tmp_path / "saxpy.px"
+    prog.write_text((EXAMPLES / "saxpy.px").read_text())
+    result = runner.invoke(app, ["run", str(prog), "--device", backend, "--show-code",
+                                 "--time"])
+    assert result.exit_code == 0, result.output
+    assert "out = [" in result.output and f"RUN         {backend}" in result.output
+    if backend == "c":
+        assert f'#line 9 "{prog}"' in result.output and "#pragma omp parallel for" in result.output
+    assert (tmp_path / "out" / "saxpy.npy").exists()
+
+
+def test_compile_writes_c(tmp_path):
+    out = tmp_path / "reduce.c"
+    result = runner.invoke(app, ["compile", str(EXAMPLES / "reduce.px"), "--target", "c",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "void k_block_sum(" in text and "region" in text
+
+
+def test_unknown_device_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["run", str(EXAMPLES / "saxpy.px"), "--device", "tpu"])
+    assert result.exit_code == 2 and "unknown device 'tpu'" in result.output
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "check", "compile", "demo"):
+        assert command in result.output
