@@ -54,3 +54,21 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("run", "check", "compile", "demo"):
         assert command in result.output
+
+
+def test_without_a_c_compiler_runs_on_interp(tmp_path):
+    """No compiler on PATH: `auto` falls back to the reference interpreter."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    prog = tmp_path / "histogram.px"
+    prog.write_text((EXAMPLES / "histogram.px").read_text())
+    shutil.copytree(EXAMPLES / "data", tmp_path / "data")
+    env = {k: v for k, v in os.environ.items() if k != "CC"} | {"PATH": str(tmp_path / "none")}
+    proc = subprocess.run([sys.executable, "-m", "pxos.cli.main", "run", str(prog), "--time"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "RUN         interp" in proc.stdout
+    assert np.load(tmp_path / "out" / "histogram.npy").sum() == 512 * 512

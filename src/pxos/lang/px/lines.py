@@ -102,6 +102,7 @@ _OPCODES = {
     "AND": "band", "OR": "bor", "XOR": "bxor", "SHL": "shl", "SHR": "shr",
 }
 _UNARY_OPCODES = {"NEG": "neg", "NOT": "bnot"}
+_OPERANDS = {**{op: 2 for op in _OPCODES}, "NEG": 1, "NOT": 1}  # others: ir.FUNCTIONS
 
 
 @v_args(meta=True, inline=True)
@@ -263,8 +264,7 @@ class _ToIR(Transformer):
         *operands, _arrow, name = rest
         op = str(opcode.children[0])
         span = self._span(meta)
-        need = 1 if op in ("NEG", "NOT") or op.lower() in ir.FUNCTIONS and ir.FUNCTIONS[
-            op.lower()] == 1 else 3 if op in ("FMA", "SELECT") else 2
+        need = _OPERANDS.get(op) or ir.FUNCTIONS[op.lower()]
         if len(operands) != need:
             raise PxSyntaxError(
                 f"{op} takes {need} operand{'s' * (need > 1)}, got {len(operands)}", span)
