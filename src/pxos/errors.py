@@ -42,7 +42,9 @@ class PxError(Exception):
             if self.span.text:
                 width = max(1, self.span.length)
                 gutter = f"{self.span.line:>5} | "
-                lines.append(gutter + self.span.text.rstrip("\n"))
+                # one column per character: tabs and control characters show as spaces
+                shown = "".join(c if c.isprintable() else " " for c in self.span.text)
+                lines.append(gutter + shown)
                 lines.append(" " * (len(gutter) + self.span.col - 1) + "^" * width)
         if self.hint:
             lines.append(f"hint: {self.hint}")

@@ -23,8 +23,8 @@ app = typer.Typer(
     name="pxos", no_args_is_help=True, add_completion=False,
     help="Write a data-parallel kernel once (.px); pxos checks it, generates C (or CUDA / "
          "OpenCL), compiles, runs and measures it.")
+# no markup, no highlighting, no wrapping: paths and carets print exactly as they are
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 DeviceOption = typer.Option("auto", "--device", "-d",
                             help="Where kernels run: auto (fastest present), c, interp.")
@@ -37,13 +37,13 @@ def _guarded(fn):
         try:
             return fn(*args, **kwargs)
         except PxError as e:
-            err.print(e.render(), markup=False)
+            sys.stderr.write(e.render() + "\n")
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception:  # a pxos bug: show everything
-            err.print("internal error in pxos (please report it):", markup=False)
-            err.print(traceback.format_exc(), markup=False)
+            sys.stderr.write("internal error in pxos (please report it):\n"
+                             + traceback.format_exc())
             raise typer.Exit(1) from None
     return wrapper
 
@@ -62,7 +62,7 @@ def check(file: Path = typer.Argument(..., help="The .px program.")):
     program = _load(file)
     out.print(f"{file}: OK ({len(program.kernels)} kernel"
               f"{'s' * (len(program.kernels) != 1)}, {len(program.statements)} host "
-              f"statement{'s' * (len(program.statements) != 1)})", markup=False)
+              f"statement{'s' * (len(program.statements) != 1)})")
 
 
 @app.command()
@@ -84,18 +84,17 @@ def run(
         for k in program.kernels:
             name = backends.choose(device, k.target)
             if name == "c":
-                out.print(backends.get("c").source(k).source, markup=False)
+                out.print(backends.get("c").source(k).source)
             else:
-                out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */",
-                          markup=False)
+                out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */")
     result = ProgramRun(program, device=device, allow=list(allow_path or []),
-                        emit=lambda text: out.print(text, markup=False)).run()
+                        emit=out.print).run()
     if time_steps:
         for s in result.steps:
             out.print(f"  line {s.span.line:>4}  {s.what:<11} {s.device:<7} "
-                      f"{s.seconds * 1e3:9.3f} ms", markup=False)
+                      f"{s.seconds * 1e3:9.3f} ms")
     for path in result.written:
-        out.print(f"wrote {path}", markup=False)
+        out.print(f"wrote {path}")
 
 
 @app.command("compile")
@@ -120,10 +119,10 @@ def compile_(
                       else f"{file} has no kernels")
     text = "\n".join(render_c(k).source for k in kernels)
     if output is None:
-        out.print(text, markup=False, soft_wrap=True)
+        out.print(text)
     else:
         write_atomic(output, text.encode())
-        out.print(f"wrote {output}", markup=False)
+        out.print(f"wrote {output}")
 
 
 @app.command()
@@ -144,14 +143,13 @@ def demo(
     shutil.copy(src / "data" / "astronaut.png", folder / "data" / "astronaut.png")
     program = _load(folder / "edges.px")
     result = ProgramRun(program, device=device,
-                        emit=lambda text: out.print(text, markup=False)).run()
+                        emit=out.print).run()
     kernels = sum(1 for s in result.steps if s.what == "RUN")
     seconds = sum(s.seconds for s in result.steps)
     devices = sorted({s.device for s in result.steps if s.what == "RUN"})
-    out.print(f"ran {kernels} kernels on {', '.join(devices)} in {seconds:.2f} s; outputs:",
-              markup=False)
+    out.print(f"ran {kernels} kernels on {', '.join(devices)} in {seconds:.2f} s; outputs:")
     for path in result.written:
-        out.print(f"  {path}", markup=False)
+        out.print(f"  {path}")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pxos.codegen.dialect import Dialect
+from pxos.codegen.dialect import Dialect, comment
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
@@ -109,8 +109,8 @@ def render_c(kernel: ir.Kernel) -> CSource:
     body.append("}")
 
     fn = entry_name(kernel)
-    header = (f"/* pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
-              f"(OpenMP over blocks; threads of a block as an inner loop) */")
+    header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
+                     "(OpenMP over blocks; threads of a block as an inner loop)")
     text = "\n".join([
         header, d.prelude(), r.intrinsics.render(), "",
         f"void {fn}({', '.join(params)})", "{",

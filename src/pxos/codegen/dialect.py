@@ -97,5 +97,12 @@ class Dialect:
         return f"{self.type_name(t)} *"
 
 
+def comment(text: str) -> str:
+    """A C comment holding ``text``; a ``*/`` or line break in it cannot end the comment."""
+    safe = "".join(ch if ch.isprintable() else " " for ch in text).replace("*/", "* /")
+    return f"/* {safe} */"
+
+
 def _c_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    safe = "".join(ch if ch.isprintable() else " " for ch in text)
+    return safe.replace("\\", "\\\\").replace('"', '\\"')

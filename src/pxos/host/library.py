@@ -61,4 +61,4 @@ def first_difference(a, b, tol: float | None) -> str | None:
     bv = np.broadcast_to(b, same.shape)[idx]
     where = f" at index {list(map(int, idx))}" if idx else ""
     count = int(same.size - same.sum())
-    return f"{count} of {same.size} values differ; first{where}: {av!r} != {bv!r}"
+    return f"{count} of {same.size} values differ; first{where}: {av} != {bv}"

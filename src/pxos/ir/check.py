@@ -147,7 +147,7 @@ class _KernelChecker:
                               "of the kernel", span, f"use a new name, e.g. SET {name}2 = …")
         have = self.variables.get(name)
         if have is None:
-            check_name(name, span, "variable name")
+            check_name(name, span.find(name), "variable name")
             self.variables[name] = value.type
             return value
         return assignable(value, have, f"variable {name!r}", span)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from pxos.errors import PxArgumentError, PxNameError, PxShapeError, PxTypeError
+from pxos.errors import PxArgumentError, PxNameError, PxShapeError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.reserved import check_name
@@ -114,6 +114,7 @@ class _HostChecker:
         return v
 
     def _define(self, name: str, value, span) -> None:
+        span = span.find(name)
         check_name(name, span)
         if self.program.kernel(name) is not None:
             raise PxNameError(f"{name!r} is the name of a kernel", span)
@@ -138,7 +139,12 @@ class _HostChecker:
 
     def run(self) -> None:
         for s in self.program.statements:
-            getattr(self, "_" + type(s).__name__.lower())(s)
+            method = getattr(self, "_" + type(s).__name__.lower(), None)
+            if method is None:
+                raise PxSyntaxError(
+                    f"{type(s).__name__.upper()} is thread code; it belongs between "
+                    "GPU_THREAD_CODE: and GPU_END", s.span)
+            method(s)
 
     def _readfile(self, s: ir.ReadFile) -> None:
         ext = s.path.rsplit(".", 1)[-1].lower() if "." in s.path else ""

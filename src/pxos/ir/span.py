@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -30,6 +31,21 @@ class Span:
     def at(self, col: int, length: int = 1) -> "Span":
         """The same line, another column (1-based)."""
         return Span(self.file, self.line, col, length, self.text)
+
+    def find(self, name: str) -> "Span":
+        """The span of the word ``name`` in this statement: its first occurrence after an
+        arrow (``→ name``) if the statement has one, else after the statement's first word;
+        this span itself if the word is not there."""
+        text, start = self.text, self.col - 1
+        arrow = max(text.find("→", start), text.find("->", start))
+        if arrow >= 0:
+            start = arrow
+        else:
+            first = re.compile(r"\S+").match(text, start)
+            start = first.end() if first else start
+        m = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])").search(
+            text, start)
+        return self.at(m.start() + 1, len(name)) if m else self
 
 
 NOWHERE = Span("<pxos>", 0, 1, 1, "")

@@ -29,6 +29,10 @@ class Header:
     span: Span
 
 
+MAX_DEPTH = 100  # parse-tree levels of one line: deep enough for any real expression
+MAX_LINE = 10_000  # characters
+
+
 @cache
 def _parser() -> lark.Lark:
     grammar = resources.files("pxos.lang.px").joinpath("grammar.lark").read_text("utf-8")
@@ -50,6 +54,9 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
         PxTypeError: a type name that does not exist.
     """
     base = Span(file, lineno, 1, 1, text)
+    if text.count("(") > MAX_DEPTH or len(text) > MAX_LINE:
+        raise PxSyntaxError(f"line too long or too deeply nested (at most {MAX_LINE} "
+                            f"characters and {MAX_DEPTH} parentheses)", base)
     try:
         tree = _parser().parse(text)
     except lark.UnexpectedToken as err:
@@ -71,12 +78,25 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
         ) from None
     except lark.UnexpectedEOF:
         raise PxSyntaxError("line ends too early", base.at(len(text.rstrip()) + 1)) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise PxSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep; split it "
+                            "with SET", base)
     try:
         return _ToIR(base).transform(tree)
     except lark.exceptions.VisitError as err:
         if isinstance(err.orig_exc, PxError):
             raise err.orig_exc from None
         raise
+
+
+def _depth(tree) -> int:
+    """The depth of a parse tree, without recursion (later passes recurse over it)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in getattr(node, "children", ()) if c is not None)
+    return deepest
 
 
 @cache

@@ -28,6 +28,7 @@ class _Line:
 
 
 _COMPOUND = ("if", "elif", "else", "for", "while")
+MAX_NESTING = 32  # nested IF/FOR/WHILE blocks
 _HEADER_KINDS = ("param", "shared", "threads", "block", "target")
 
 
@@ -71,6 +72,8 @@ def parse_program(text: str, file: str = "<string>") -> ir.Program:
             kernel, pos = _kernel(lines, pos, file)
             kernels.append(kernel)
             continue
+        if _is(line, "end"):
+            raise PxSyntaxError("GPU_END without a GPU_KERNEL before it", line.span)
         if line.indent != 0:
             raise PxSyntaxError("unexpected indentation; host statements start in column 1",
                                 line.span.at(1, line.indent))
@@ -81,7 +84,9 @@ def parse_program(text: str, file: str = "<string>") -> ir.Program:
 
 def _split(text: str, file: str) -> list[_Line]:
     out = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # only \n ends a line (str.splitlines would also split at \f, \v, U+2028 …)
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         stripped = raw.lstrip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
@@ -153,8 +158,11 @@ def _is(line: _Line, kind: str) -> bool:
     return isinstance(line.item, Header) and line.item.kind == kind
 
 
-def _block(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[list, int]:
+def _block(lines: list[_Line], pos: int, indent: int, host: bool,
+           depth: int = 0) -> tuple[list, int]:
     """Statements at ``indent`` from ``pos`` until a dedent (or, for host code, a kernel)."""
+    if depth > MAX_NESTING:
+        raise PxSyntaxError(f"blocks nested more than {MAX_NESTING} deep", lines[pos].span)
     body: list[ir.Stmt] = []
     while pos < len(lines):
         line = lines[pos]
@@ -173,7 +181,7 @@ def _block(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[list,
             if item.kind not in _COMPOUND:
                 raise PxSyntaxError("a kernel header line outside GPU_KERNEL … GPU_THREAD_CODE:",
                                     item.span)
-            stmt, pos = _compound(lines, pos, indent, host)
+            stmt, pos = _compound(lines, pos, indent, host, depth)
             body.append(stmt)
             continue
         body.append(item)
@@ -181,20 +189,22 @@ def _block(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[list,
     return body, pos
 
 
-def _child(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[tuple, int]:
+def _child(lines: list[_Line], pos: int, indent: int, host: bool,
+           depth: int) -> tuple[tuple, int]:
     head = lines[pos]
     if pos + 1 >= len(lines) or lines[pos + 1].indent <= indent:
         raise PxSyntaxError("expected an indented block after ':'", head.span)
-    body, end = _block(lines, pos + 1, lines[pos + 1].indent, host)
+    body, end = _block(lines, pos + 1, lines[pos + 1].indent, host, depth + 1)
     return tuple(body), end
 
 
-def _compound(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[ir.Stmt, int]:
+def _compound(lines: list[_Line], pos: int, indent: int, host: bool,
+              depth: int) -> tuple[ir.Stmt, int]:
     head = lines[pos].item
     if host:
         raise PxSyntaxError(f"{head.kind.upper()} is thread code; host programs run top to "
                             "bottom", head.span)
-    body, pos = _child(lines, pos, indent, host)
+    body, pos = _child(lines, pos, indent, host, depth)
     if head.kind == "for":
         var, start, stop, step = head.args
         return ir.For(head.span, var, start, stop, step, body), pos
@@ -204,8 +214,8 @@ def _compound(lines: list[_Line], pos: int, indent: int, host: bool) -> tuple[ir
     orelse: tuple = ()
     while pos < len(lines) and lines[pos].indent == indent and _is(lines[pos], "elif"):
         cond = lines[pos].item.args[0]
-        body, pos = _child(lines, pos, indent, host)
+        body, pos = _child(lines, pos, indent, host, depth)
         arms.append((cond, body))
     if pos < len(lines) and lines[pos].indent == indent and _is(lines[pos], "else"):
-        orelse, pos = _child(lines, pos, indent, host)
+        orelse, pos = _child(lines, pos, indent, host, depth)
     return ir.If(head.span, tuple(arms), orelse), pos
