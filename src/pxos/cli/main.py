@@ -24,7 +24,7 @@ app = typer.Typer(
     help="Write a data-parallel kernel once (.px); pxos checks it, generates C (or CUDA / "
          "OpenCL), compiles, runs and measures it.")
 # no markup, no highlighting, no wrapping: paths and carets print exactly as they are
-out = Console(highlight=False)
+out = Console(highlight=False, markup=False, soft_wrap=True)
 
 DeviceOption = typer.Option("auto", "--device", "-d",
                             help="Where kernels run: auto (fastest present), c, interp.")
@@ -108,7 +108,7 @@ def compile_(
 ):
     """Print (or write) the code generated for a program's kernels."""
     from pxos.backends.cache import write_atomic
-    from pxos.codegen.c import render_c
+    from pxos.codegen.c import render_c_unit
 
     if target != "c":
         raise PxError(f"unknown target {target!r}; this version generates: c")
@@ -117,7 +117,7 @@ def compile_(
     if not kernels:
         raise PxError(f"no kernel named {kernel!r} in {file}" if kernel
                       else f"{file} has no kernels")
-    text = "\n".join(render_c(k).source for k in kernels)
+    text = render_c_unit(kernels)
     if output is None:
         out.print(text)
     else:

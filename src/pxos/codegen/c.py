@@ -25,11 +25,20 @@ from pxos.ir.types import F16, F32, Array, Scalar
 
 @dataclass(frozen=True)
 class CSource:
-    """Generated C for one kernel: ``source`` text and the ``entry`` function's name."""
+    """Generated C for one kernel.
+
+    Attributes:
+        source: a complete translation unit (prelude, intrinsics, the function).
+        entry: the function's name.
+        function: the function's text alone; ``intrinsics`` the helper definitions it
+            calls, by name (``render_c_unit`` merges them across kernels).
+    """
 
     kernel: ir.Kernel
     source: str
     entry: str
+    function: str = ""
+    intrinsics: tuple[tuple[str, str], ...] = ()
 
 
 class CDialect(Dialect):
@@ -68,24 +77,31 @@ def render_c(kernel: ir.Kernel) -> CSource:
             params.append(f"{d.type_name(scalar_param_type(p.type))} {var_name(p.name)}")
     variables = dict(kernel.variables)
 
-    body: list[str] = [
-        f"const int32_t pxos_bsx = {bx}, pxos_bsy = {by if two_d else 1};",
-        "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
-        "const int32_t pxos_gy = (int32_t)((pxos_ny + pxos_bsy - 1) / pxos_bsy);",
-        "if (pxos_nx <= 0 || pxos_ny <= 0) return;",
-        "#pragma omp parallel for schedule(static)",
-        "for (int64_t pxos_block = 0; pxos_block < (int64_t)pxos_gx * pxos_gy; ++pxos_block) {",
-        "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);",
-        "    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx);",
-    ]
+    if two_d:
+        body = [
+            f"const int32_t pxos_bsx = {bx}, pxos_bsy = {by};",
+            "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
+            "const int32_t pxos_gy = (int32_t)((pxos_ny + pxos_bsy - 1) / pxos_bsy);",
+            "if (pxos_nx <= 0 || pxos_ny <= 0) return;",
+            "#pragma omp parallel for schedule(static)",
+            "for (int64_t pxos_block = 0; pxos_block < (int64_t)pxos_gx * pxos_gy; "
+            "++pxos_block) {",
+            "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);",
+            "    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx);",
+        ]
+    else:
+        body = [
+            f"const int32_t pxos_bsx = {bx};",
+            "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
+            "if (pxos_nx <= 0) return;",
+            "#pragma omp parallel for schedule(static)",
+            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {",
+        ]
     inner: list[str] = []
     if kernel.guarded:
-        inner += [
-            "const int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx "
-            "< pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);",
-            "const int32_t pxos_ly_end = (int32_t)(pxos_ny - (int64_t)pxos_by * pxos_bsy "
-            "< pxos_bsy ? pxos_ny - (int64_t)pxos_by * pxos_bsy : pxos_bsy);",
-        ]
+        inner.append(_last_block_clamp("x"))
+        if two_d:
+            inner.append(_last_block_clamp("y"))
         inner += _thread_loop(r, kernel.body, set(variables), variables, "pxos_lx_end",
                               "pxos_ly_end", two_d)
     else:
@@ -111,12 +127,24 @@ def render_c(kernel: ir.Kernel) -> CSource:
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
                      "(OpenMP over blocks; threads of a block as an inner loop)")
-    text = "\n".join([
-        header, d.prelude(), r.intrinsics.render(), "",
-        f"void {fn}({', '.join(params)})", "{",
+    function = "\n".join([
+        header, f"void {fn}({', '.join(params)})", "{",
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
-    return CSource(kernel, text, fn)
+    helpers = tuple(r.intrinsics.needed.items())
+    return CSource(kernel, _unit(d, helpers, [function]), fn, function, helpers)
+
+
+def render_c_unit(kernels: list[ir.Kernel]) -> str:
+    """One C translation unit holding several kernels (``pxos compile``): the prelude and
+    each intrinsic function once, then every kernel's function."""
+    sources = [render_c(k) for k in kernels]
+    helpers = dict(h for s in sources for h in s.intrinsics)
+    return _unit(CDialect(), tuple(helpers.items()), [s.function for s in sources])
+
+
+def _unit(d: Dialect, helpers: tuple[tuple[str, str], ...], functions: list[str]) -> str:
+    return "\n".join([d.prelude(), *(text for _, text in helpers), "", *functions])
 
 
 def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict, x_end: str,
@@ -129,17 +157,22 @@ def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict, x
     uses_return = any(isinstance(s, ir.Return) for s in ir.walk(body))
     inner = decls
     if r.lane_arrays:
-        inner = ["const int32_t pxos_l = pxos_ly * pxos_bsx + pxos_lx;"] + inner
+        slot = "pxos_ly * pxos_bsx + pxos_lx" if two_d else "pxos_lx"
+        inner = [f"const int32_t pxos_l = {slot};"] + inner
     inner = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    out = []
-    if two_d:
-        out.append(f"for (int32_t pxos_ly = 0; pxos_ly < {y_end}; ++pxos_ly) {{")
-    else:
-        out.append("{ const int32_t pxos_ly = 0;")
-    out.append(f"    for (int32_t pxos_lx = 0; pxos_lx < {x_end}; ++pxos_lx) {{")
-    out += ["        " + x if x and not x.startswith("#") else x for x in inner]
-    out += ["    }", "}"]
-    return out
+    x_loop = [f"for (int32_t pxos_lx = 0; pxos_lx < {x_end}; ++pxos_lx) {{",
+              *["    " + x if x and not x.startswith("#") else x for x in inner], "}"]
+    if not two_d:
+        return x_loop
+    return [f"for (int32_t pxos_ly = 0; pxos_ly < {y_end}; ++pxos_ly) {{",
+            *["    " + x if x and not x.startswith("#") else x for x in x_loop], "}"]
+
+
+def _last_block_clamp(axis: str) -> str:
+    """``pxos_l<axis>_end``: threads of this block that exist (the last block is partial)."""
+    n, b, bs = f"pxos_n{axis}", f"pxos_b{axis}", f"pxos_bs{axis}"
+    left = f"{n} - (int64_t){b} * {bs}"
+    return f"const int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
 
 
 def _uses(body: ir.Body, name: str) -> bool:
