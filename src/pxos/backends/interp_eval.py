@@ -13,9 +13,11 @@ truncating division, masked shift counts …), not NumPy's.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
-from pxos.errors import PxBoundsError
+from pxos.errors import PxBoundsError, PxTypeError
 from pxos.ir import nodes as ir
 
 _I64 = np.dtype(np.int64)
@@ -148,7 +150,7 @@ _ARITH = {
 }
 
 
-class Evaluator:
+class Evaluator(ABC):
     """Evaluates checked expressions over lanes. Subclasses provide the leaves:
     :meth:`var`, :meth:`load`, :meth:`builtin` and :meth:`dim`; ``kernel`` names the
     kernel in bounds errors."""
@@ -158,21 +160,26 @@ class Evaluator:
     def __init__(self):
         self._consts: dict[int, np.generic] = {}
 
-    # -- leaves (overridden)
+    # -- leaves, provided by the kernel run and by the host evaluator
+    @abstractmethod
     def count(self, lanes) -> int:
-        raise NotImplementedError
+        """The number of lanes in ``lanes``."""
 
+    @abstractmethod
     def var(self, e: ir.Var, lanes):
-        raise NotImplementedError
+        """The value of a variable or scalar parameter on ``lanes``."""
 
+    @abstractmethod
     def load(self, e: ir.Load, index: list, lanes):
-        raise NotImplementedError
+        """The elements ``e.array[index]`` (bounds-checked) on ``lanes``."""
 
+    @abstractmethod
     def builtin(self, e: ir.Builtin, lanes):
-        raise NotImplementedError(f"{e.name} is only available in thread code")
+        """A launch index (THREAD_ID …) on ``lanes``."""
 
+    @abstractmethod
     def dim(self, e: ir.Dim):
-        raise NotImplementedError
+        """``LEN``, ``ROWS`` or ``COLS`` of an array."""
 
     # -- evaluation
     def eval(self, e: ir.Expr, lanes):
@@ -272,8 +279,14 @@ class _HostEvaluator(Evaluator):
         except KeyError:
             raise KeyError(f"undefined host name {name!r}") from None
 
+    def count(self, lanes) -> int:
+        return 1
+
     def var(self, e, lanes):
         return self._get(e.name)
+
+    def builtin(self, e, lanes):
+        raise PxTypeError(f"{e.name.upper()} is only available in thread code", e.span)
 
     def load(self, e, index, lanes):
         arr = np.asarray(self._get(e.array))
