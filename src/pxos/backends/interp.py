@@ -292,9 +292,10 @@ class _Run(Evaluator):
                 self.stop[where] = self.ret[where]
                 if left.any():
                     active = subset(active, np.flatnonzero(~left))
-            self.after_iteration(s, active)
+            self._advance(s, active)
 
-    def after_iteration(self, s: ir.Stmt, active) -> None:
+    def _advance(self, s: ir.Stmt, active) -> None:
+        """End of an iteration: a FOR variable takes its step."""
         if isinstance(s, ir.For) and self.count(active):
             step = self.eval(s.step, active) if s.step is not None \
                 else self.var_types[s.var].type(1)
@@ -348,12 +349,9 @@ def _atomic_with_old(op: str, target: np.ndarray, flat: np.ndarray, value: np.nd
     order = np.argsort(flat, kind="stable")
     addr, vals = flat[order], value[order]
     n = len(addr)
-    if op == "exch":
-        incl = vals.copy()  # "a exch b" keeps b: the scan is the latest value
-        combine = None
-    else:
-        incl = vals.copy()
-        combine = _ATOMIC_UFUNC[op]
+    incl = vals.copy()  # for exch the scan is just the latest value: "a exch b" keeps b
+    combine = _ATOMIC_UFUNC.get(op)
+    if combine is not None:
         d = 1
         while d < n:
             same = addr[d:] == addr[:-d]

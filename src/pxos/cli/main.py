@@ -84,7 +84,7 @@ def run(
         for k in program.kernels:
             name = backends.choose(device, k.target)
             if name == "c":
-                out.print(backends.get("c").source(k).source)
+                out.print(backends.get("c").compile(k).source.source)  # built once, reused
             else:
                 out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */")
     result = ProgramRun(program, device=device, allow=list(allow_path or []),

@@ -71,7 +71,7 @@ class Dialect:
         if math.isinf(v):
             return f"(({self.type_name(t)}){'-' if v < 0 else ''}INFINITY)"
         text = str(np.float32(v) if t in (F32, F16) else np.float64(v))
-        if "." not in text and "e" not in text and "inf" not in text:
+        if "." not in text and "e" not in text:
             text += ".0"
         if t == F64:
             return text

@@ -9,7 +9,7 @@ generated source holds only those.
 from __future__ import annotations
 
 from pxos.codegen.dialect import Dialect
-from pxos.ir.types import Scalar, unsigned_of
+from pxos.ir.types import U32, U64, Scalar, unsigned_of
 
 
 class Intrinsics:
@@ -127,5 +127,5 @@ def unsigned(intrinsics: Intrinsics, t: Scalar) -> str:
 
 
 def unsigned_of_float(t: Scalar) -> Scalar:
-    from pxos.ir.types import U32, U64
+    """The unsigned integer type with the bit width of float type ``t`` (for CAS loops)."""
     return U64 if t.bits == 64 else U32

@@ -34,8 +34,10 @@ class Renderer:
     Args:
         kernel: the checked kernel.
         dialect: the target's spellings.
-        lane_arrays: variables kept per thread across barriers (C fission), rendered
-            ``v_x[<lane>]``; ``lane`` is the C expression of the current thread's slot.
+
+    Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
+    thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
+    expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
     """
 
     def __init__(self, kernel: ir.Kernel, dialect: Dialect):

@@ -84,10 +84,19 @@ class ProgramRun:
         t = scalar_of_dtype(np.asarray(v).dtype)
         return Array(t, v.ndim) if isinstance(v, np.ndarray) else t
 
+    def typed(self, e: ir.Expr) -> ir.Expr:
+        """A host expression typed against the current values."""
+        return ExprTyper(self._type_of, builtins=False).scalar(e)
+
     def evaluate(self, e: ir.Expr) -> np.generic:
         """Type and evaluate a host expression with the current values."""
-        typed = ExprTyper(self._type_of, builtins=False).scalar(e)
-        return eval_scalar(typed, self.values)
+        return eval_scalar(self.typed(e), self.values)
+
+    def _converted(self, e: ir.Expr, to, what: str, span) -> np.generic:
+        """``e`` evaluated and converted for storing into ``what`` of type ``to``
+        (``ir.check.assignable``'s rules: no silent float-to-integer conversion)."""
+        typed = assignable(self.typed(e), to, what, span)
+        return to.dtype.type(eval_scalar(typed, self.values))
 
     def array(self, name: str, span) -> np.ndarray:
         v = self.values.get(name)
@@ -122,11 +131,8 @@ class ProgramRun:
 
     def _fill(self, s: ir.Fill):
         arr = self.array(s.name, s.span)
-        value = self.evaluate(s.value)
-        elem = scalar_of_dtype(arr.dtype)
-        typed = ExprTyper(self._type_of, builtins=False).scalar(s.value)
-        assignable(typed, elem, f"array {s.name!r}", s.span)
-        arr[...] = convert_value(value.item(), elem)
+        arr[...] = self._converted(s.value, scalar_of_dtype(arr.dtype), f"array {s.name!r}",
+                                   s.span)
 
     def _randomfill(self, s: ir.RandomFill):
         arr = self.array(s.name, s.span)
@@ -136,23 +142,16 @@ class ProgramRun:
         random_fill(arr, seed, low, high, s.span)
 
     def _assign(self, s: ir.Assign):
-        value = self.evaluate(s.value)
         old = self.values.get(s.name)
-        if old is not None:
-            typed = ExprTyper(self._type_of, builtins=False).scalar(s.value)
-            to = scalar_of_dtype(np.asarray(old).dtype)
-            assignable(typed, to, f"{s.name!r}", s.span)
-            value = to.dtype.type(convert_value(value.item(), to))
-        self.values[s.name] = value
+        if old is None:
+            self.values[s.name] = self.evaluate(s.value)
+        else:  # a name keeps the type of its first assignment
+            self.values[s.name] = self._converted(
+                s.value, scalar_of_dtype(np.asarray(old).dtype), f"{s.name!r}", s.span)
 
     def _run(self, s: ir.Run) -> str:
         kernel = self.program.kernel(s.kernel)
-        args = []
-        for a, p in zip(s.args, kernel.params):
-            if isinstance(a, ir.Var) and isinstance(self.values.get(a.name), np.ndarray):
-                args.append(self.values[a.name])
-            else:
-                args.append(self.evaluate(a))
+        args = [self._operand(a) for a in s.args]
         check_launch(kernel, args, s.span, [a.span for a in s.args])
         args = [a if isinstance(p.type, Array) else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
@@ -182,14 +181,16 @@ class ProgramRun:
     def _item(self, e: ir.Expr) -> str:
         if isinstance(e, ir.Str):
             return e.value
-        if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
-            return np.array2string(self.values[e.name], threshold=20, edgeitems=3)
-        return str(self.evaluate(e))
+        value = self._operand(e)
+        if isinstance(value, np.ndarray):
+            return np.array2string(value, threshold=20, edgeitems=3)
+        return str(value)
 
     def _print(self, s: ir.Print):
         self.emit(" ".join(self._item(i) for i in s.items))
 
     def _operand(self, e: ir.Expr):
+        """An array named alone, else the value of a scalar expression."""
         if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
             return self.values[e.name]
         return self.evaluate(e)
