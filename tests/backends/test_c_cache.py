@@ -49,5 +49,5 @@ def test_memory_cache_returns_the_same_kernel(tmp_path, monkeypatch):
 
 
 def test_generated_code_maps_back_to_the_source():
-    src = CBackend().source(kernel(1)).source
+    src = CBackend().compile(kernel(1)).source.source
     assert '#line 5 "inc.px"' in src and "v_a[v_i] = (v_a[v_i] + 1);" in src

@@ -24,7 +24,9 @@ import numpy as np
 
 from pxos.backends.base import Launch
 from pxos.backends.cache import cache_key, entry_path, write_atomic
-from pxos.codegen.c import CSource, render_c, scalar_param_type
+from pxos.backends.checked import new_flags, raise_violation
+from pxos.codegen.c import CSource, render_c
+from pxos.codegen.signature import scalar_param_type
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -86,23 +88,23 @@ class CBackend:
             raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
                                  hint="install gcc, or run with --device interp")
         self._loaded: dict[str, CKernel] = {}  # by cache key
-        self._by_kernel: dict[int, tuple[ir.Kernel, CKernel]] = {}  # skips re-rendering
+        self._by_kernel: dict[tuple, tuple[ir.Kernel, CKernel]] = {}  # skips re-rendering
         self._lock = threading.Lock()
 
-    def source(self, kernel: ir.Kernel) -> CSource:
-        """The generated C of a checked kernel."""
-        return render_c(kernel)
-
-    def compile(self, kernel: ir.Kernel) -> CKernel:
+    def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
         """Generate, build (or find in the cache) and load ``kernel``.
+
+        Args:
+            kernel: from ``ir.check.check_kernel``.
+            checked: build with bounds checks (``pxos run --checked``).
 
         Raises:
             PxBackendError: the compiler failed; the message holds its output.
         """
-        known = self._by_kernel.get(id(kernel))
+        known = self._by_kernel.get((id(kernel), checked))
         if known is not None and known[0] is kernel:
             return known[1]
-        src = render_c(kernel)
+        src = render_c(kernel, checked)
         key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
         with self._lock:
             if key in self._loaded:
@@ -114,10 +116,10 @@ class CBackend:
             handle = ctypes.CDLL(str(lib))
             fn = getattr(handle, src.entry)
             fn.restype = None
-            fn.argtypes = _argtypes(kernel)
+            fn.argtypes = _argtypes(kernel, checked)
             loaded = CKernel(src, lib, fn, hit)
             self._loaded[key] = loaded
-            self._by_kernel[id(kernel)] = (kernel, loaded)
+            self._by_kernel[(id(kernel), checked)] = (kernel, loaded)
             return loaded
 
     def _build(self, src: CSource, lib: Path) -> None:
@@ -135,22 +137,38 @@ class CBackend:
             write_atomic(lib, so_file.read_bytes())
 
     def launch(self, compiled: CKernel, args: Sequence[Any], launch: Launch) -> None:
-        """Call the kernel; arrays (C-contiguous) are updated in place."""
+        """Call the kernel; arrays (C-contiguous) are updated in place.
+
+        Raises:
+            PxBoundsError: a checked kernel indexed outside an array.
+        """
         threads = tuple(launch.threads) + (1,) * (2 - len(launch.threads))
         call = [threads[0], threads[1]]
-        for p, a in zip(compiled.source.kernel.params, args):
+        kernel = compiled.source.kernel
+        for p, a in zip(kernel.params, args):
             if isinstance(p.type, Array):
-                call.append(a.ctypes.data)
+                call.append(a.ctypes.data if a.size else _SCRATCH.ctypes.data)
                 call.extend(a.shape)
             else:
                 call.append(np.asarray(a).astype(scalar_param_type(p.type).dtype).item())
+        if compiled.source.checked:
+            err = new_flags()
+            compiled.function(*call, err.ctypes.data)
+            raise_violation(kernel, err, {p.name: a.shape for p, a in zip(kernel.params, args)
+                                          if isinstance(p.type, Array)})
+            return
         compiled.function(*call)
 
     def synchronize(self) -> None:
         """C launches are synchronous."""
 
 
-def _argtypes(kernel: ir.Kernel) -> list:
+# what an empty array's pointer points to: a checked kernel redirects a bad index to
+# element 0, which must exist
+_SCRATCH = np.zeros(2, dtype=np.float64)
+
+
+def _argtypes(kernel: ir.Kernel, checked: bool) -> list:
     types: list = [ctypes.c_int64, ctypes.c_int64]
     for p in kernel.params:
         if isinstance(p.type, Array):
@@ -158,4 +176,4 @@ def _argtypes(kernel: ir.Kernel) -> list:
             types.extend([ctypes.c_int64] * p.type.ndim)
         else:
             types.append(_CTYPES[scalar_param_type(p.type).name])
-    return types
+    return types + [ctypes.c_void_p] * checked

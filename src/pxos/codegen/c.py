@@ -4,10 +4,9 @@ Blocks run in parallel across cores (``#pragma omp parallel for``); the threads 
 are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
 (``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
 
-    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, <param>...)
+    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, <param>..., [int64_t *pxos_err])
 
-where an array parameter ``a`` of rank r passes ``T *v_a, int64_t d0_a, …, d{r-1}_a``
-and a scalar parameter passes its value.
+as ``codegen/signature`` describes.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from pxos.codegen.dialect import Dialect, comment
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
-from pxos.codegen.render import Renderer, dim_name, var_name
+from pxos.codegen.render import Renderer, var_name
+from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
-from pxos.ir.types import F16, F32, Array, Scalar
 
 
 @dataclass(frozen=True)
@@ -39,42 +38,29 @@ class CSource:
     entry: str
     function: str = ""
     intrinsics: tuple[tuple[str, str], ...] = ()
+    checked: bool = False
 
 
 class CDialect(Dialect):
     name = "c"
 
 
-def entry_name(kernel: ir.Kernel) -> str:
-    return f"k_{kernel.name}"
-
-
-def scalar_param_type(t: Scalar) -> Scalar:
-    """How a scalar parameter crosses the C ABI (``f16`` travels as ``f32``)."""
-    return F32 if t == F16 else t
-
-
-def render_c(kernel: ir.Kernel) -> CSource:
+def render_c(kernel: ir.Kernel, checked: bool = False) -> CSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
         kernel: a kernel returned by ``ir.check.check_kernel``.
+        checked: add bounds checks reported through the last parameter, ``pxos_err``.
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
     """
     d = CDialect()
-    r = Renderer(kernel, d)
+    r = Renderer(kernel, d, checked=checked)
     r.return_stmt = "goto pxos_end;"
     two_d = kernel.ndim == 2
     bx, by = kernel.block[0], kernel.block[1] if two_d else 1
-    params = ["int64_t pxos_nx", "int64_t pxos_ny"]
-    for p in kernel.params:
-        if isinstance(p.type, Array):
-            params.append(f"{d.type_name(p.type.elem)} *{var_name(p.name)}")
-            params += [f"int64_t {dim_name(p.name, a)}" for a in range(p.type.ndim)]
-        else:
-            params.append(f"{d.type_name(scalar_param_type(p.type))} {var_name(p.name)}")
+    params = kernel_params(kernel, d, checked)
     variables = dict(kernel.variables)
 
     if two_d:
@@ -132,7 +118,7 @@ def render_c(kernel: ir.Kernel) -> CSource:
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return CSource(kernel, _unit(d, helpers, [function]), fn, function, helpers)
+    return CSource(kernel, _unit(d, helpers, [function]), fn, function, helpers, checked)
 
 
 def render_c_unit(kernels: list[ir.Kernel]) -> str:

@@ -44,6 +44,8 @@ class Dialect:
     name = "c"
     geometry = {g: f"pxos_{g}" for g in GEOMETRY}
     barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (codegen/fission)
+    intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
+    shared_qualifier = ""  # how a GPU dialect declares a block's shared array
 
     def type_name(self, t: Scalar) -> str:
         return _C_TYPES[t.name]
@@ -85,7 +87,7 @@ class Dialect:
     def line_directive(self, line: int, file: str) -> str:
         return f'#line {line} "{_c_string(file)}"'
 
-    def prelude(self) -> str:
+    def prelude(self, f16: bool = False) -> str:
         return "#include <stdint.h>\n#include <stdbool.h>\n#include <math.h>\n"
 
     def inline(self) -> str:
@@ -95,6 +97,15 @@ class Dialect:
     def pointer(self, t: Scalar, space: str = "global") -> str:
         """The declaration prefix of a pointer to ``t`` in memory ``space``."""
         return f"{self.type_name(t)} *"
+
+    def pointer_int64(self) -> str:
+        """The declaration prefix of the checked-mode flag buffer ``pxos_err``."""
+        return "int64_t *"
+
+    def claim(self, err: str) -> str:
+        """A condition true in exactly one thread: it sets the first ``int`` of the flag
+        buffer ``err`` from 0 to 1 atomically (checked mode records one violation)."""
+        return f"__sync_bool_compare_and_swap((int *){err}, 0, 1)"
 
 
 def comment(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, Scalar
+from pxos.ir.types import BOOL, I64, Array, Scalar
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -35,20 +35,25 @@ class Renderer:
         kernel: the checked kernel.
         dialect: the target's spellings.
 
+        checked: wrap every array index in a bounds check (``pxos_bound``, see
+            ``codegen/intrinsics``) that records the first violation in ``pxos_err``.
+
     Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
     thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
     expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
     """
 
-    def __init__(self, kernel: ir.Kernel, dialect: Dialect):
+    def __init__(self, kernel: ir.Kernel, dialect: Dialect, checked: bool = False):
         self.kernel = kernel
         self.d = dialect
-        self.intrinsics = Intrinsics(dialect)
+        self.intrinsics = (dialect.intrinsics_class or Intrinsics)(dialect)
         self.shared = {s.name: s for s in kernel.shared}
+        self.checked = checked
         self.lane_arrays: set[str] = set()
         self.lane = "pxos_l"
         self.return_stmt = "return;"
         self._line = None
+        self._stmt_line = kernel.span.line
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -74,6 +79,12 @@ class Renderer:
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
         parts = [self.expr(i) for i in index]
+        if self.checked:
+            aid = array_ids(self.kernel).index(array)
+            parts = [self.intrinsics.call(
+                "bound", I64, f"(int64_t){p}", self.extent(array, axis),
+                str(self._stmt_line), str(aid), str(axis), "pxos_err")
+                for axis, p in enumerate(parts)]
         if len(parts) == 1:
             return parts[0]
         flat = f"(int64_t){parts[0]}"
@@ -167,6 +178,7 @@ class Renderer:
     def stmt(self, s: ir.Stmt, indent: int) -> list[str]:
         pad = "    " * indent
         lines = []
+        self._stmt_line = s.span.line or self._stmt_line
         if s.span.line and s.span.line != self._line:
             self._line = s.span.line
             lines.append(self.d.line_directive(s.span.line, s.span.file))
@@ -239,6 +251,13 @@ class Renderer:
         if array in self.shared:
             return self.shared[array].elem
         return self.kernel.param(array).type.elem
+
+
+def array_ids(kernel: ir.Kernel) -> list[str]:
+    """The arrays of a kernel in the order checked mode numbers them: array parameters,
+    then shared arrays (``pxos_err[2]`` holds this number)."""
+    return [p.name for p in kernel.params if isinstance(p.type, Array)] + \
+        [s.name for s in kernel.shared]
 
 
 def _strip(text: str) -> str:

@@ -1,0 +1,47 @@
+"""Checked mode on the compiled backends: reading the flag buffer a checked kernel fills.
+
+A kernel rendered with ``checked=True`` bounds-checks every index; the first thread to
+see an index outside its array records (claimed flag, `.px` line, array number, axis,
+index, extent) in the six-``int64`` buffer ``pxos_err`` (``codegen/signature``) and the
+access is redirected to element 0, so nothing outside the array is touched. After the
+launch the backend reads the buffer and raises the violation as the interpreter would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pxos.codegen.render import array_ids
+from pxos.codegen.signature import ERR_WORDS
+from pxos.errors import PxBoundsError
+from pxos.ir import nodes as ir
+
+
+def new_flags() -> np.ndarray:
+    """A zeroed host flag buffer: ``int64[ERR_WORDS]``."""
+    return np.zeros(ERR_WORDS, dtype=np.int64)
+
+
+def raise_violation(kernel: ir.Kernel, err: np.ndarray, shapes: dict[str, tuple]) -> None:
+    """Raise the violation recorded in ``err``, if any.
+
+    Args:
+        kernel: the kernel that ran.
+        err: the flag buffer after the launch (``int64[6]``, on the host).
+        shapes: each array parameter's shape, by name, for the message.
+
+    Raises:
+        PxBoundsError: naming the kernel, the array, the index, the extent and the shape,
+            at the `.px` statement that made the access.
+    """
+    if not int(err[0]) & 0xFFFFFFFF:
+        return
+    line, array_no, axis, index, extent = (int(x) for x in err[1:ERR_WORDS])
+    array = array_ids(kernel)[array_no]
+    shared = {s.name: s.shape for s in kernel.shared}
+    shape = tuple(shared.get(array) or shapes.get(array, ()))
+    span = next((s.span for s in ir.walk(kernel.body) if s.span.line == line), kernel.span)
+    axis_txt = f" on axis {axis}" if len(shape) > 1 else ""
+    raise PxBoundsError(
+        f"kernel {kernel.name!r}: index {index} is out of bounds{axis_txt} of array "
+        f"{array!r} (extent {extent}, shape {shape})", span.find(array))

@@ -1,0 +1,110 @@
+"""A kernel as one GPU kernel function: what CUDA C and OpenCL C share.
+
+One GPU thread runs one pxos thread; the launch geometry (``pxos_lx``, ``pxos_bx``, …) is
+read once at the top of the function from the dialect's index functions, so the body reads
+the same as the C dialect's. The function's parameters are
+
+    (int64_t pxos_nx, int64_t pxos_ny, <param>..., [int64_t *pxos_err])
+
+as ``codegen/signature`` describes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from pxos.codegen.dialect import Dialect, comment
+from pxos.codegen.render import Renderer, var_name
+from pxos.codegen.signature import entry_name, kernel_params
+from pxos.ir import nodes as ir
+from pxos.ir.types import F16, Array
+
+
+class GpuDialect(Dialect, ABC):
+    """A dialect whose kernels are GPU kernel functions (CUDA C, OpenCL C)."""
+
+    @abstractmethod
+    def index(self, which: str, axis: int) -> str:
+        """``local_id``, ``group_id``, ``local_size`` or ``num_groups`` on ``axis``."""
+
+    @abstractmethod
+    def kernel_qualifier(self, block: tuple[int, ...]) -> str:
+        """What precedes the kernel function's name, ``void`` included, for a kernel of
+        ``block`` threads per block (x first)."""
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """Generated code of one kernel for a GPU target.
+
+    Attributes:
+        kernel: the checked kernel.
+        source: a complete translation unit (prelude, intrinsics, the kernel function).
+        entry: the kernel function's name (``k_<name>``).
+        function: the kernel function's text alone; ``intrinsics`` the helper definitions
+            it calls, by name.
+        checked: whether bounds checks and the ``pxos_err`` parameter are present.
+    """
+
+    kernel: ir.Kernel
+    source: str
+    entry: str
+    function: str
+    intrinsics: tuple[tuple[str, str], ...]
+    checked: bool = False
+
+
+def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> KernelSource:
+    """Render a checked kernel as a GPU kernel function in dialect ``d``.
+
+    Args:
+        kernel: from ``ir.check.check_kernel``.
+        d: a GPU dialect (``codegen/cuda`` or ``codegen/opencl``).
+        checked: add bounds checks that report through ``pxos_err``.
+
+    Returns:
+        The translation unit, with ``#line`` directives back to the `.px` file.
+    """
+    r = Renderer(kernel, d, checked=checked)
+    two_d = kernel.ndim == 2
+    axes = ("x", "y") if two_d else ("x",)
+    body = [f"const int32_t pxos_l{a} = {d.index('local_id', i)}, "
+            f"pxos_b{a} = {d.index('group_id', i)}, "
+            f"pxos_bs{a} = {d.index('local_size', i)};" for i, a in enumerate(axes)]
+    body.append(f"const int32_t pxos_gx = {d.index('num_groups', 0)};")
+    for s in kernel.shared:
+        size = 1
+        for n in s.shape:
+            size *= n
+        body.append(f"{d.shared_qualifier} {d.type_name(s.elem)} {var_name(s.name)}[{size}];")
+    for name, t in kernel.variables:
+        body.append(f"{d.type_name(t)} {var_name(name)} = {d.literal(0, t)};")
+    if kernel.guarded:
+        cond = " || ".join(f"(int64_t)pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
+                           for a in axes)
+        body.append(f"if ({cond}) return;  /* threads past GPU_THREADS */")
+    body += r.body(kernel.body, 0)
+
+    fn = entry_name(kernel)
+    header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, {d.name} dialect "
+                     "(one GPU thread per pxos thread)")
+    params = ", ".join(kernel_params(kernel, d, checked))
+    function = "\n".join([
+        header, f"{d.kernel_qualifier(tuple(kernel.block))} {fn}({params})",
+        "{", *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
+    ])
+    helpers = tuple(r.intrinsics.needed.items())
+    return KernelSource(kernel, render_unit(d, helpers, [function], _uses_f16(kernel)),
+                        fn, function, helpers, checked)
+
+
+def render_unit(d: Dialect, helpers, functions: list[str], f16: bool = False) -> str:
+    """A translation unit: the dialect's prelude, each helper once, then the functions."""
+    return "\n".join([d.prelude(f16=f16), *(text for _, text in helpers), "", *functions])
+
+
+def _uses_f16(kernel: ir.Kernel) -> bool:
+    types = [p.type.elem if isinstance(p.type, Array) else p.type for p in kernel.params]
+    types += [s.elem for s in kernel.shared] + [t for _, t in kernel.variables]
+    return F16 in types
