@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pxos import backends
-from pxos.backends.base import make_launch
+from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
 
@@ -22,8 +22,7 @@ U = RNG.integers(0, 2**32, N, dtype=np.uint64).astype(np.uint32)
 
 def launch(src: str, backend: str, args: list, threads: tuple[int, ...]) -> list:
     kernel = check_program(parse_program(src, "t.px")).kernels[0]
-    b = backends.get(backend)
-    b.launch(b.compile(kernel), args, make_launch(kernel, threads))
+    run_kernel(backend, kernel, args, threads)
     return args
 
 

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pxos.backends.base import Launch
+from pxos.backends.base import HOST, Launch
 from pxos.backends.cache import cache_key, entry_path, write_atomic
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import CSource, render_c
@@ -81,6 +81,7 @@ class CBackend:
     """
 
     name = "c"
+    memory = HOST
 
     def __init__(self):
         self.cc = compiler()

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pxos.backends.base import Launch
+from pxos.backends.base import HOST, Launch
 from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -29,9 +29,11 @@ class InterpBackend:
     """Runs kernels with NumPy on the host (``--device interp``)."""
 
     name = "interp"
+    memory = HOST
 
-    def compile(self, kernel: ir.Kernel) -> ir.Kernel:
-        """Nothing to compile: the interpreter walks the checked IR."""
+    def compile(self, kernel: ir.Kernel, checked: bool = True) -> ir.Kernel:
+        """Nothing to compile: the interpreter walks the checked IR, checking every
+        access whatever ``checked`` says."""
         return kernel
 
     def launch(self, compiled: ir.Kernel, args: Sequence, launch: Launch) -> None:

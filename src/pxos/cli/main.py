@@ -152,6 +152,9 @@ def demo(
         out.print(f"  {path}")
 
 
+from pxos.cli import export  # noqa: E402,F401  (registers ``pxos export``)
+
+
 def main() -> None:
     """Entry point of the ``pxos`` console script."""
     app()

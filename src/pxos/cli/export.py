@@ -1,0 +1,1 @@
+"""``pxos export``: a kernel as a standalone CUDA C program (being written)."""
