@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pxos.cli.main import app
-from pxos.codegen.c import render_c_unit
+from pxos.codegen.targets import render_unit_for
 from pxos.codegen.fission import BlockLoop, Region, lane_variables, split
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file
@@ -24,7 +24,7 @@ CC = shutil.which("cc") or shutil.which("gcc")
 def test_examples_compile_without_warnings(example, tmp_path):
     kernels = list(check_program(parse_file(EXAMPLES / example)).kernels)
     source = tmp_path / "unit.c"
-    source.write_text(render_c_unit(kernels))
+    source.write_text(render_unit_for("c", kernels))
     proc = subprocess.run([CC, "-std=gnu11", "-fopenmp", "-Wall", "-Werror", "-fsyntax-only",
                            str(source)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

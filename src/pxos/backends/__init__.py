@@ -22,6 +22,9 @@ def _make(name: str):
     if name == "c":
         from pxos.backends.c import CBackend
         return CBackend()
+    if name == "cuda":
+        from pxos.backends.cuda import CudaBackend
+        return CudaBackend()
     raise PxBackendError(f"backend {name!r} is not available in this version of pxos",
                          hint="use --device c or --device interp")
 

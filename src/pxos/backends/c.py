@@ -25,7 +25,8 @@ import numpy as np
 from pxos.backends.base import HOST, Launch
 from pxos.backends.cache import cache_key, entry_path, write_atomic
 from pxos.backends.checked import new_flags, raise_violation
-from pxos.codegen.c import CSource, render_c
+from pxos.codegen.c import render_c
+from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import scalar_param_type
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
@@ -46,7 +47,7 @@ _CTYPES = {
 class CKernel:
     """A loaded kernel: the generated source, the library path and the ctypes function."""
 
-    source: CSource
+    source: KernelSource
     library: Path
     function: Any
     cache_hit: bool
@@ -123,7 +124,7 @@ class CBackend:
             self._by_kernel[(id(kernel), checked)] = (kernel, loaded)
             return loaded
 
-    def _build(self, src: CSource, lib: Path) -> None:
+    def _build(self, src: KernelSource, lib: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
             c_file = Path(tmp) / f"{src.entry}.c"
             so_file = Path(tmp) / f"{src.entry}.so"

@@ -26,8 +26,10 @@ app = typer.Typer(
 # no markup, no highlighting, no wrapping: paths and carets print exactly as they are
 out = Console(highlight=False, markup=False, soft_wrap=True)
 
-DeviceOption = typer.Option("auto", "--device", "-d",
-                            help="Where kernels run: auto (fastest present), c, interp.")
+DeviceOption = typer.Option(
+    "auto", "--device", "-d",
+    help="Where kernels run: auto (a kernel's GPU_TARGET, else the fastest CPU backend), "
+         "c, interp, cuda, opencl.")
 
 
 def _guarded(fn):
@@ -73,7 +75,11 @@ def run(
     show_code: bool = typer.Option(False, "--show-code", help="Print the generated code."),
     allow_path: Optional[list[Path]] = typer.Option(
         None, "--allow-path", help="Another folder the program may read and write."),
-    time_steps: bool = typer.Option(False, "--time", help="Print each statement's time."),
+    time_steps: bool = typer.Option(
+        False, "--time", help="Print each statement's time and the host-device copies."),
+    checked: bool = typer.Option(
+        False, "--checked", help="Bounds-check every array access in kernels (slower); "
+                                 "a violation stops the run with its .px line."),
 ):
     """Run a program: host statements in order, kernels on the chosen device."""
     from pxos import backends
@@ -83,16 +89,19 @@ def run(
     if show_code:
         for k in program.kernels:
             name = backends.choose(device, k.target)
-            if name == "c":
-                out.print(backends.get("c").compile(k).source.source)  # built once, reused
-            else:
-                out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */")
+            if name == "interp":
+                out.print(f"/* kernel {k.name}: runs on interp, which generates no code */")
+            else:  # built once here, reused by the run
+                out.print(backends.get(name).compile(k, checked).source.source)
     result = ProgramRun(program, device=device, allow=list(allow_path or []),
-                        emit=out.print).run()
+                        emit=out.print, checked=checked).run()
     if time_steps:
         for s in result.steps:
+            moved = s.transfers
+            copies = f"  copies: {moved}" if moved.to_device or moved.to_host else ""
             out.print(f"  line {s.span.line:>4}  {s.what:<11} {s.device:<7} "
-                      f"{s.seconds * 1e3:9.3f} ms")
+                      f"{s.seconds * 1e3:9.3f} ms{copies}")
+        out.print(f"  host-device copies in all: {result.residency.transfers}")
     for path in result.written:
         out.print(f"wrote {path}")
 
@@ -101,23 +110,25 @@ def run(
 @_guarded
 def compile_(
     file: Path = typer.Argument(..., help="The .px program."),
-    target: str = typer.Option("c", "--target", "-t", help="Code to generate: c."),
+    target: str = typer.Option("c", "--target", "-t",
+                               help="Code to generate: c, cuda or opencl."),
+    checked: bool = typer.Option(False, "--checked", help="Include bounds checks."),
     kernel: Optional[str] = typer.Option(None, "--kernel", "-k", help="Only this kernel."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Write to this file instead of stdout."),
 ):
     """Print (or write) the code generated for a program's kernels."""
     from pxos.backends.cache import write_atomic
-    from pxos.codegen.c import render_c_unit
+    from pxos.codegen.targets import TARGETS, render_unit_for
 
-    if target != "c":
-        raise PxError(f"unknown target {target!r}; this version generates: c")
+    if target not in TARGETS:
+        raise PxError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
     program = _load(file)
     kernels = [k for k in program.kernels if kernel is None or k.name == kernel]
     if not kernels:
         raise PxError(f"no kernel named {kernel!r} in {file}" if kernel
                       else f"{file} has no kernels")
-    text = render_c_unit(kernels)
+    text = render_unit_for(target, kernels, checked)
     if output is None:
         out.print(text)
     else:

@@ -11,9 +11,7 @@ as ``codegen/signature`` describes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pxos.codegen.dialect import Dialect, comment
+from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
@@ -22,30 +20,11 @@ from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
 
 
-@dataclass(frozen=True)
-class CSource:
-    """Generated C for one kernel.
-
-    Attributes:
-        source: a complete translation unit (prelude, intrinsics, the function).
-        entry: the function's name.
-        function: the function's text alone; ``intrinsics`` the helper definitions it
-            calls, by name (``render_c_unit`` merges them across kernels).
-    """
-
-    kernel: ir.Kernel
-    source: str
-    entry: str
-    function: str = ""
-    intrinsics: tuple[tuple[str, str], ...] = ()
-    checked: bool = False
-
-
 class CDialect(Dialect):
     name = "c"
 
 
-def render_c(kernel: ir.Kernel, checked: bool = False) -> CSource:
+def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
@@ -118,19 +97,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> CSource:
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return CSource(kernel, _unit(d, helpers, [function]), fn, function, helpers, checked)
-
-
-def render_c_unit(kernels: list[ir.Kernel]) -> str:
-    """One C translation unit holding several kernels (``pxos compile``): the prelude and
-    each intrinsic function once, then every kernel's function."""
-    sources = [render_c(k) for k in kernels]
-    helpers = dict(h for s in sources for h in s.intrinsics)
-    return _unit(CDialect(), tuple(helpers.items()), [s.function for s in sources])
-
-
-def _unit(d: Dialect, helpers: tuple[tuple[str, str], ...], functions: list[str]) -> str:
-    return "\n".join([d.prelude(), *(text for _, text in helpers), "", *functions])
+    return KernelSource(kernel, render_unit(d, helpers, [function]), fn, function, helpers,
+                        checked)
 
 
 def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict, x_end: str,

@@ -9,7 +9,8 @@ else a compare-and-swap loop with the C dialect's update rule.
 
 from __future__ import annotations
 
-from pxos.codegen.gpu import GpuDialect, KernelSource, render_gpu
+from pxos.codegen.dialect import KernelSource
+from pxos.codegen.gpu import GpuDialect, render_gpu
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.ir import nodes as ir
 from pxos.ir.types import F32, F64, I32, I64, U32, U64, Scalar

@@ -9,9 +9,11 @@ CUDA and OpenCL dialects subclass :class:`Dialect` the same way.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from pxos.ir import nodes as ir
 from pxos.ir.types import BOOL, F16, F32, F64, Scalar
 
 _C_TYPES = {
@@ -106,6 +108,33 @@ class Dialect:
         """A condition true in exactly one thread: it sets the first ``int`` of the flag
         buffer ``err`` from 0 to 1 atomically (checked mode records one violation)."""
         return f"__sync_bool_compare_and_swap((int *){err}, 0, 1)"
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """Generated code of one kernel for one target.
+
+    Attributes:
+        kernel: the checked kernel.
+        source: a complete translation unit (prelude, intrinsics, the kernel function).
+        entry: the kernel function's name (``k_<name>``).
+        function: the kernel function's text alone; ``intrinsics`` the helper definitions
+            it calls, by name.
+        checked: whether bounds checks and the ``pxos_err`` parameter are present.
+    """
+
+    kernel: ir.Kernel
+    source: str
+    entry: str
+    function: str
+    intrinsics: tuple[tuple[str, str], ...]
+    checked: bool = False
+
+
+def render_unit(d: Dialect, helpers, functions: list[str], f16: bool = False) -> str:
+    """A translation unit: the dialect's prelude, each helper definition once (``helpers``:
+    (name, text) pairs), then the functions."""
+    return "\n".join([d.prelude(f16=f16), *(text for _, text in helpers), "", *functions])
 
 
 def comment(text: str) -> str:

@@ -12,9 +12,8 @@ as ``codegen/signature`` describes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
-from pxos.codegen.dialect import Dialect, comment
+from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
@@ -32,27 +31,6 @@ class GpuDialect(Dialect, ABC):
     def kernel_qualifier(self, block: tuple[int, ...]) -> str:
         """What precedes the kernel function's name, ``void`` included, for a kernel of
         ``block`` threads per block (x first)."""
-
-
-@dataclass(frozen=True)
-class KernelSource:
-    """Generated code of one kernel for a GPU target.
-
-    Attributes:
-        kernel: the checked kernel.
-        source: a complete translation unit (prelude, intrinsics, the kernel function).
-        entry: the kernel function's name (``k_<name>``).
-        function: the kernel function's text alone; ``intrinsics`` the helper definitions
-            it calls, by name.
-        checked: whether bounds checks and the ``pxos_err`` parameter are present.
-    """
-
-    kernel: ir.Kernel
-    source: str
-    entry: str
-    function: str
-    intrinsics: tuple[tuple[str, str], ...]
-    checked: bool = False
 
 
 def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> KernelSource:
@@ -95,16 +73,12 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         "{", *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return KernelSource(kernel, render_unit(d, helpers, [function], _uses_f16(kernel)),
+    return KernelSource(kernel, render_unit(d, helpers, [function], uses_f16(kernel)),
                         fn, function, helpers, checked)
 
 
-def render_unit(d: Dialect, helpers, functions: list[str], f16: bool = False) -> str:
-    """A translation unit: the dialect's prelude, each helper once, then the functions."""
-    return "\n".join([d.prelude(f16=f16), *(text for _, text in helpers), "", *functions])
-
-
-def _uses_f16(kernel: ir.Kernel) -> bool:
+def uses_f16(kernel: ir.Kernel) -> bool:
+    """Whether any parameter, shared array or variable of ``kernel`` is ``f16``."""
     types = [p.type.elem if isinstance(p.type, Array) else p.type for p in kernel.params]
     types += [s.elem for s in kernel.shared] + [t for _, t in kernel.variables]
     return F16 in types

@@ -1,8 +1,9 @@
 """Running a `.px` program: host statements top to bottom, kernels on their backend.
 
-:class:`ProgramRun` holds the program's names (NumPy arrays and scalars), executes each
-statement, and records what happened (:class:`Step`: statement, device, seconds) so the
-command line can report it.
+:class:`ProgramRun` holds the program's names (scalars, and arrays through
+``host/residency``, which keeps each array where it was last written until another device
+or a host statement needs it), executes each statement, and records what happened
+(:class:`Step`: statement, device, seconds, transfers) so the command line can report it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Callable
 import numpy as np
 
 from pxos import backends
-from pxos.backends.base import make_launch
+from pxos.backends.base import HOST, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
 from pxos.host.library import first_difference, reduce_array, sort_array
+from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.ir import nodes as ir
 from pxos.ir.check import assignable
@@ -32,12 +34,14 @@ MAX_ELEMENTS = 2**31 - 1  # LEN, THREAD_ID and indices are i32 (docs/language.md
 
 @dataclass
 class Step:
-    """One executed statement: its span, a short description, the device, seconds."""
+    """One executed statement: its span, a short description, the device, seconds, and
+    the copies between host and device it caused."""
 
     span: object
     what: str
     device: str
     seconds: float
+    transfers: Transfers = field(default_factory=Transfers)
 
 
 @dataclass
@@ -46,21 +50,30 @@ class ProgramRun:
 
     Args:
         program: from ``ir.check_host.check_program``.
-        device: ``auto``, ``c`` or ``interp`` (``--device``).
+        device: ``auto``, ``c``, ``interp``, ``cuda`` or ``opencl`` (``--device``).
         allow: extra folders the program may read and write (``--allow-path``).
         emit: where PRINT output goes (a function of one string).
+        checked: bounds-check every array access in kernels (``--checked``).
+
+    Attributes:
+        values: scalars by name, and each array's host array (its shape and dtype; the
+            contents are current only where ``residency`` says so).
+        residency: where each array's current contents are; ``residency.transfers``
+            counts the copies made.
     """
 
     program: ir.Program
     device: str = "auto"
     allow: list[Path] = field(default_factory=list)
     emit: Callable[[str], None] = print
+    checked: bool = False
     values: dict[str, object] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self):
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+        self.residency = Residency(backends.get)
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -71,10 +84,23 @@ class ProgramRun:
         """
         for stmt in self.program.statements:
             t0 = time.perf_counter()
+            before = self.residency.transfers.copy()
             device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
             self.steps.append(Step(stmt.span, type(stmt).__name__.upper(), device,
-                                   time.perf_counter() - t0))
+                                   time.perf_counter() - t0,
+                                   self.residency.transfers - before))
         return self
+
+    def device_array(self, name: str, memory: str = "cuda"):
+        """Array ``name`` in device ``memory`` (a CuPy array for ``cuda``: it shares its
+        memory with CuPy, and with PyTorch through ``torch.from_dlpack``, without copies).
+        Changes made to it are seen by the program only through :meth:`mark_written`."""
+        return self.residency.on_device(memory, name)
+
+    def mark_written(self, name: str, memory: str) -> None:
+        """Array ``name`` was changed in place in ``memory`` (e.g. through
+        :meth:`device_array`)."""
+        self.residency.written(name, memory)
 
     # -- values
     def _type_of(self, name: str):
@@ -90,25 +116,44 @@ class ProgramRun:
 
     def evaluate(self, e: ir.Expr) -> np.generic:
         """Type and evaluate a host expression with the current values."""
-        return eval_scalar(self.typed(e), self.values)
+        typed = self.typed(e)
+        return eval_scalar(typed, self._current(typed))
+
+    def _current(self, e: ir.Expr) -> dict:
+        """The values, with the host contents of every array ``e`` reads made current."""
+        for x in ir.subexprs(e):
+            if isinstance(x, ir.Load) and x.array in self.residency:
+                self.residency.on_host(x.array)
+        return self.values
 
     def _converted(self, e: ir.Expr, to, what: str, span) -> np.generic:
         """``e`` evaluated and converted for storing into ``what`` of type ``to``
         (``ir.check.assignable``'s rules: no silent float-to-integer conversion)."""
         typed = assignable(self.typed(e), to, what, span)
-        return to.dtype.type(eval_scalar(typed, self.values))
+        return to.dtype.type(eval_scalar(typed, self._current(typed)))
 
-    def array(self, name: str, span) -> np.ndarray:
+    def array(self, name: str, span, overwrite: bool = False) -> np.ndarray:
+        """The host array of ``name`` with current contents; with ``overwrite``, the
+        caller replaces every element, so nothing is copied back and other copies become
+        stale.
+
+        Raises:
+            PxTypeError: ``name`` is not an array.
+        """
         v = self.values.get(name)
         if not isinstance(v, np.ndarray):
             raise PxTypeError(f"{name!r} is not an array", span)
-        return v
+        if overwrite:
+            self.residency.written(name, HOST)
+            return v
+        return self.residency.on_host(name)
 
-    def _define_array(self, name: str, arr: np.ndarray, span) -> None:
+    def _define_array(self, name: str, arr: np.ndarray, span, zeros: bool = False) -> None:
         if arr.size > MAX_ELEMENTS:
             raise PxRuntimeError(f"{name!r} would hold {arr.size} elements; at most "
                                  f"{MAX_ELEMENTS} are supported", span)
         self.values[name] = np.ascontiguousarray(arr)
+        self.residency.define(name, self.values[name], zeros)
 
     # -- statements
     def _readfile(self, s: ir.ReadFile):
@@ -124,18 +169,21 @@ class ProgramRun:
         if int(np.prod(dims)) > MAX_ELEMENTS:
             raise PxRuntimeError(f"ALLOC {s.name}: {int(np.prod(dims))} elements; at most "
                                  f"{MAX_ELEMENTS} are supported", s.span)
-        self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span)
+        self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span, zeros=True)
 
     def _alloclike(self, s: ir.AllocLike):
-        self._define_array(s.name, np.zeros_like(self.array(s.other, s.span)), s.span)
+        other = self.values.get(s.other)
+        if not isinstance(other, np.ndarray):
+            raise PxTypeError(f"{s.other!r} is not an array", s.span)
+        self._define_array(s.name, np.zeros_like(other), s.span, zeros=True)
 
     def _fill(self, s: ir.Fill):
-        arr = self.array(s.name, s.span)
+        arr = self.array(s.name, s.span, overwrite=True)
         arr[...] = self._converted(s.value, scalar_of_dtype(arr.dtype), f"array {s.name!r}",
                                    s.span)
 
     def _randomfill(self, s: ir.RandomFill):
-        arr = self.array(s.name, s.span)
+        arr = self.array(s.name, s.span, overwrite=True)
         seed = int(self.evaluate(s.seed))
         low = None if s.low is None else self.evaluate(s.low).item()
         high = None if s.high is None else self.evaluate(s.high).item()
@@ -151,7 +199,7 @@ class ProgramRun:
 
     def _run(self, s: ir.Run) -> str:
         kernel = self.program.kernel(s.kernel)
-        args = [self._operand(a) for a in s.args]
+        args = [self._operand(a, where=None) for a in s.args]
         check_launch(kernel, args, s.span, [a.span for a in s.args])
         args = [a if isinstance(p.type, Array) else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
@@ -159,9 +207,18 @@ class ProgramRun:
         name = backends.choose(self.device, kernel.target)
         backend = backends.get(name)
         launch = make_launch(kernel, self._threads(kernel, args, s.span))
-        compiled = backend.compile(kernel)
-        backend.launch(compiled, args, launch)
+        compiled = backend.compile(kernel, self.checked)
+        memory = backend.memory
+        placed = [
+            (self.residency.on_host(a.name) if memory == HOST
+             else self.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
+            else v for a, v, p in zip(s.args, args, kernel.params)]
+        access = dict(kernel.access)
+        backend.launch(compiled, placed, launch)
         backend.synchronize()
+        for a, p in zip(s.args, kernel.params):
+            if "w" in access.get(p.name, ""):
+                self.residency.written(a.name, memory)
         return name
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
@@ -189,10 +246,12 @@ class ProgramRun:
     def _print(self, s: ir.Print):
         self.emit(" ".join(self._item(i) for i in s.items))
 
-    def _operand(self, e: ir.Expr):
-        """An array named alone, else the value of a scalar expression."""
+    def _operand(self, e: ir.Expr, where: str | None = HOST):
+        """An array named alone (its host array, with current contents if ``where`` is
+        ``host``; only for its shape and dtype if None), else the value of a scalar
+        expression."""
         if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
-            return self.values[e.name]
+            return self.residency.on_host(e.name) if where == HOST else self.values[e.name]
         return self.evaluate(e)
 
     def _verify(self, s: ir.Verify):

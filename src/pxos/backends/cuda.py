@@ -1,0 +1,192 @@
+"""The CUDA backend ``cuda``: NVRTC-compiled kernels launched on CuPy's device arrays.
+
+Compilation goes through ``backends/nvrtc`` (cuda-core's NVRTC binding, cubins cached on
+disk by source, NVRTC version, GPU architecture and options); the cubin is loaded with
+CuPy, whose memory pool, streams and arrays (``__cuda_array_interface__``, DLPack) serve as
+pxos's device memory, so a program's arrays cross into CuPy and PyTorch without copies.
+
+A launch is a lookup and one driver call: each compiled kernel carries a
+:class:`LaunchPlan` made once (the ``struct`` layout of its parameters, a parameter buffer
+and the ``void *kernelParams[]`` array pointing into it), so ``launch`` only packs the
+argument values into the buffer and calls ``cuLaunchKernel`` (CUDA Driver API,
+"Execution Control") on CuPy's current stream. pxos kernels are typed, so the argument
+signature of a launch is the kernel's: one plan per (kernel, device, checked).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from pxos.backends.base import Launch
+from pxos.backends.checked import raise_violation
+from pxos.backends.nvrtc import compile_cubin
+from pxos.codegen.cuda import render_cuda
+from pxos.codegen.dialect import KernelSource
+from pxos.codegen.signature import ERR_WORDS, scalar_param_type
+from pxos.errors import PxBackendError
+from pxos.ir import nodes as ir
+from pxos.ir.types import Array
+
+# one 8-byte slot per kernel parameter, little-endian, value first (struct module format)
+_SLOT = {"bool": "?7x", "i8": "b7x", "u8": "B7x", "i16": "h6x", "u16": "H6x",
+         "i32": "i4x", "u32": "I4x", "i64": "q", "u64": "Q", "f32": "f4x", "f64": "d"}
+MAX_GRID = (2**31 - 1, 65535)  # blocks per axis (CUDA C++ Programming Guide, Table 22)
+
+
+class LaunchPlan:
+    """The parameter block of one kernel, laid out once.
+
+    Attributes:
+        ranks: per kernel parameter, the array rank (0 for a scalar).
+        address: the address of the ``void *[]`` handed to ``cuLaunchKernel``.
+    """
+
+    def __init__(self, kernel: ir.Kernel, checked: bool):
+        fmt = ["<", "q", "q"]  # pxos_nx, pxos_ny
+        self.ranks = []
+        for p in kernel.params:
+            if isinstance(p.type, Array):
+                fmt += ["Q"] + ["q"] * p.type.ndim
+                self.ranks.append(p.type.ndim)
+            else:
+                fmt.append(_SLOT[scalar_param_type(p.type).name])
+                self.ranks.append(0)
+        if checked:
+            fmt.append("Q")
+        self.struct = struct.Struct("".join(fmt))
+        slots = self.struct.size // 8
+        self.buffer = ctypes.create_string_buffer(self.struct.size)
+        base = ctypes.addressof(self.buffer)
+        self.pointers = (ctypes.c_void_p * slots)(*(base + 8 * i for i in range(slots)))
+        self.address = ctypes.addressof(self.pointers)
+
+
+@dataclass
+class CudaKernel:
+    """A loaded kernel: its source, cubin path, CuPy module and function, launch plan."""
+
+    source: KernelSource
+    cubin: Path
+    module: Any
+    function: int  # CUfunction
+    plan: LaunchPlan
+    cache_hit: bool
+
+
+class CudaBackend:
+    """Runs kernels on the current CUDA device (see the module docstring).
+
+    Raises:
+        PxBackendError: on construction, if CuPy, NVRTC or a CUDA device is missing.
+    """
+
+    name = "cuda"
+    memory = "cuda"
+
+    def __init__(self):
+        try:
+            import cupy
+            from cupy.cuda import driver
+        except ImportError as e:
+            raise PxBackendError(f"the cuda backend needs CuPy ({e})",
+                                 hint="pip install 'pxos[cuda]'") from None
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception:  # no driver, or no device: CuPy raises CUDARuntimeError
+            count = 0
+        if count == 0:
+            raise PxBackendError("no CUDA device found", hint="use --device c")
+        self.cp = cupy
+        self._launch_kernel = driver.launchKernel
+        device = cupy.cuda.Device()
+        self.arch = "".join(map(str, device.compute_capability))
+        props = cupy.cuda.runtime.getDeviceProperties(device.id)
+        self.device_name = props["name"].decode()
+        self._scratch = cupy.zeros(2, dtype=np.float64)  # what an empty array points to
+        self._loaded: dict[tuple, CudaKernel] = {}
+        self._lock = threading.Lock()
+
+    def compile(self, kernel: ir.Kernel, checked: bool = False) -> CudaKernel:
+        """Generate, compile with NVRTC (or find in the cache) and load ``kernel``.
+
+        Raises:
+            PxBackendError: NVRTC refused the generated code.
+        """
+        known = self._loaded.get((id(kernel), checked))
+        if known is not None and known.source.kernel is kernel:
+            return known
+        src = render_cuda(kernel, checked)
+        with self._lock:
+            cubin, hit = compile_cubin(src, self.arch)
+            module = self.cp.cuda.function.Module()
+            module.load_file(str(cubin))
+            fn = module.get_function(src.entry)
+            loaded = CudaKernel(src, cubin, (module, fn), fn.ptr, LaunchPlan(kernel, checked),
+                                hit)
+            self._loaded[(id(kernel), checked)] = loaded
+            return loaded
+
+    def launch(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> None:
+        """Queue the kernel on CuPy's current stream.
+
+        Args:
+            compiled: from :meth:`compile`.
+            args: CuPy arrays (C-contiguous, the parameter's dtype) and NumPy scalars, in
+                parameter order.
+            launch: threads and block shape.
+
+        Raises:
+            PxBackendError: more blocks than the device allows on an axis.
+            PxBoundsError: a checked kernel indexed outside an array (after waiting).
+        """
+        grid = launch.grid
+        threads = launch.threads
+        if 0 in grid:
+            return
+        plan = compiled.plan
+        values = [threads[0], threads[1] if len(threads) > 1 else 1]
+        for rank, a in zip(plan.ranks, args):
+            if rank:
+                values.append(a.data.ptr or self._scratch.data.ptr)
+                values += a.shape
+            else:
+                values.append(a)
+        err = None
+        if compiled.source.checked:
+            err = self.cp.zeros(ERR_WORDS, dtype=np.int64)
+            values.append(err.data.ptr)
+        plan.struct.pack_into(plan.buffer, 0, *values)
+        block = launch.block
+        gy, by = (grid[1], block[1]) if len(grid) > 1 else (1, 1)
+        if grid[0] > MAX_GRID[0] or gy > MAX_GRID[1]:
+            raise PxBackendError(f"kernel {compiled.source.kernel.name!r}: a grid of "
+                                 f"{grid} blocks exceeds CUDA's limit {MAX_GRID}")
+        self._launch_kernel(compiled.function, grid[0], gy, 1, block[0], by, 1, 0,
+                            self.cp.cuda.get_current_stream().ptr, plan.address, 0)
+        if err is not None:
+            kernel = compiled.source.kernel
+            raise_violation(kernel, err.get(), {
+                p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
+
+    def synchronize(self) -> None:
+        """Wait for every launch and copy queued on the device."""
+        self.cp.cuda.Device().synchronize()
+
+    def to_device(self, host: np.ndarray):
+        """A new CuPy array holding a copy of ``host`` (blocking)."""
+        return self.cp.asarray(host)
+
+    def to_host(self, device, out: np.ndarray) -> None:
+        """Copy CuPy array ``device`` into ``out`` once queued work is done (blocking)."""
+        device.get(out=out)
+
+    def zeros(self, shape: tuple[int, ...], dtype: np.dtype):
+        """A new zero-filled CuPy array (from CuPy's memory pool)."""
+        return self.cp.zeros(shape, dtype=dtype)

@@ -1,0 +1,61 @@
+"""CUDA C to a cubin with NVRTC (through cuda-core), and the cubin cache.
+
+Needs no GPU: with cuda-core, cuda-bindings and the NVRTC wheel installed (extra
+``nvrtc``), any machine can compile the CUDA code pxos generates for any architecture —
+CI does so for every example. Options: ``--fmad=false`` (no contraction: float results
+match the interpreter and the C backend, which builds with ``-ffp-contract=off``), IEEE
+division and square root (NVRTC's defaults), no ``--use_fast_math``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pxos.backends.cache import cache_key, entry_path, write_atomic
+from pxos.codegen.gpu import KernelSource
+from pxos.errors import PxBackendError
+
+OPTIONS = ("--fmad=false",)
+
+
+@cache
+def nvrtc_version() -> str:
+    """NVRTC's ``major.minor``.
+
+    Raises:
+        PxBackendError: cuda-core / cuda-bindings / NVRTC are not installed.
+    """
+    try:
+        from cuda.bindings import nvrtc
+    except ImportError as e:
+        raise PxBackendError(f"NVRTC is not available ({e})",
+                             hint="pip install 'pxos[nvrtc]'") from None
+    err, major, minor = nvrtc.nvrtcVersion()
+    return f"{major}.{minor}"
+
+
+def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
+    """Compile ``src`` for ``arch`` (e.g. ``"90"`` for sm_90), or find it in the cache.
+
+    Returns:
+        The cubin's path in the cache, and whether it was already there.
+
+    Raises:
+        PxBackendError: NVRTC is missing, or it refused the code (the message holds its log).
+    """
+    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS))
+    path = entry_path("cuda", key, ".cubin")
+    if path.exists():
+        return path, True
+    from cuda.core import Program, ProgramOptions
+
+    options = ProgramOptions(name=f"{src.entry}.cu", arch=f"sm_{arch}", fma=False)
+    try:
+        code = Program(src.source, code_type="c++", options=options).compile("cubin")
+    except Exception as e:  # cuda-core raises its own error types, with NVRTC's log
+        raise PxBackendError(
+            f"NVRTC rejected the CUDA code generated for kernel {src.kernel.name!r} "
+            f"(a pxos bug; please report it):\n{str(e)[-4000:]}", src.kernel.span) from None
+    write_atomic(path, bytes(code.code))
+    return path, False
