@@ -825,7 +825,8 @@ def test_cli_subprocess_real_run(tmp_path):
     text, line, col = BAD_PROGRAMS["name"]
     write_program(tmp_path, text, "bad.px")
     good = write_program(tmp_path, "ALLOC x float SIZE 3\nPRINT LEN(x)\n", "good.px")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     env.pop("COLUMNS", None)
     proc = subprocess.run([sys.executable, "-m", "pxos.cli.main", "run", "bad.px"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

@@ -95,9 +95,9 @@ RANDOM b SEED 8
 
 def test_random_same_on_every_backend(backend, tmp_path):
     text = COPY + "ALLOC a float SIZE 1000\nALLOC b LIKE a\nRANDOM a SEED 3\nRUN scale a b 1\n"
-    here = run(text, tmp_path, backend).values["b"]
+    here = run(text, tmp_path, backend).array("b", None)
     (tmp_path / "ref").mkdir()
-    ref = run(text, tmp_path / "ref", "interp").values["b"]
+    ref = run(text, tmp_path / "ref", "interp").array("b", None)
     np.testing.assert_array_equal(here, ref)
 
 

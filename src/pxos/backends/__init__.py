@@ -25,6 +25,9 @@ def _make(name: str):
     if name == "cuda":
         from pxos.backends.cuda import CudaBackend
         return CudaBackend()
+    if name == "opencl":
+        from pxos.backends.opencl import OpenCLBackend
+        return OpenCLBackend()
     raise PxBackendError(f"backend {name!r} is not available in this version of pxos",
                          hint="use --device c or --device interp")
 

@@ -6,10 +6,11 @@ CuPy, whose memory pool, streams and arrays (``__cuda_array_interface__``, DLPac
 pxos's device memory, so a program's arrays cross into CuPy and PyTorch without copies.
 
 A launch is a lookup and one driver call: each compiled kernel carries a
-:class:`LaunchPlan` made once (the ``struct`` layout of its parameters, a parameter buffer
-and the ``void *kernelParams[]`` array pointing into it), so ``launch`` only packs the
-argument values into the buffer and calls ``cuLaunchKernel`` (CUDA Driver API,
-"Execution Control") on CuPy's current stream. pxos kernels are typed, so the argument
+:class:`LaunchPlan` made once (the ``struct`` layout of its parameters, a parameter buffer,
+the ``void *kernelParams[]`` array pointing into it, and a small Python function generated
+for the kernel's parameter list), so ``launch`` only packs the argument values into the
+buffer and calls ``cuLaunchKernel`` (CUDA Driver API, "Execution Control") on CuPy's
+current stream. pxos kernels are typed, so the argument
 signature of a launch is the kernel's: one plan per (kernel, device, checked).
 """
 
@@ -41,31 +42,64 @@ MAX_GRID = (2**31 - 1, 65535)  # blocks per axis (CUDA C++ Programming Guide, Ta
 
 
 class LaunchPlan:
-    """The parameter block of one kernel, laid out once.
+    """The launch of one compiled kernel, prepared once: its parameter buffer, the
+    ``void *kernelParams[]`` array pointing into it, and a function specialised to the
+    kernel's parameters that packs the argument values and calls ``cuLaunchKernel``.
+
+    Args:
+        kernel: the checked kernel.
+        function: its ``CUfunction`` handle.
+        launch_kernel: CuPy's binding of ``cuLaunchKernel``.
+        scratch: a device pointer that zero-size arrays pass instead of NULL.
+        checked: whether the kernel takes the ``pxos_err`` pointer last.
 
     Attributes:
-        ranks: per kernel parameter, the array rank (0 for a scalar).
-        address: the address of the ``void *[]`` handed to ``cuLaunchKernel``.
+        run: ``run(args, launch, stream, err)`` queues the kernel: ``args`` CuPy arrays and
+            NumPy scalars in parameter order, ``launch`` a :class:`Launch`, ``stream`` a
+            ``CUstream`` handle, ``err`` the flag buffer's device pointer (checked only).
     """
 
-    def __init__(self, kernel: ir.Kernel, checked: bool):
-        fmt = ["<", "q", "q"]  # pxos_nx, pxos_ny
-        self.ranks = []
-        for p in kernel.params:
+    def __init__(self, kernel: ir.Kernel, function: int, launch_kernel, scratch: int,
+                 checked: bool):
+        fmt, values = ["<qq"], ["launch.threads[0]", "1" if kernel.ndim == 1 else
+                                "launch.threads[1]"]
+        names = [f"a{n}" for n in range(len(kernel.params))]
+        for name, p in zip(names, kernel.params):
             if isinstance(p.type, Array):
-                fmt += ["Q"] + ["q"] * p.type.ndim
-                self.ranks.append(p.type.ndim)
+                fmt.append("Q" + "q" * p.type.ndim)
+                values.append(f"({name}.data.ptr or scratch)")
+                values += [f"{name}.shape[{a}]" for a in range(p.type.ndim)]
             else:
                 fmt.append(_SLOT[scalar_param_type(p.type).name])
-                self.ranks.append(0)
+                values.append(name)
         if checked:
             fmt.append("Q")
+            values.append("err")
         self.struct = struct.Struct("".join(fmt))
         slots = self.struct.size // 8
         self.buffer = ctypes.create_string_buffer(self.struct.size)
         base = ctypes.addressof(self.buffer)
         self.pointers = (ctypes.c_void_p * slots)(*(base + 8 * i for i in range(slots)))
-        self.address = ctypes.addressof(self.pointers)
+        if kernel.ndim == 1:
+            grid = "gx = launch.grid[0]\n    if gx == 0:\n        return\n"
+            dims = "gx, 1, 1, launch.block[0], 1, 1"
+        else:
+            grid = ("gx, gy = launch.grid\n    if gx == 0 or gy == 0:\n        return\n"
+                    f"    if gy > {MAX_GRID[1]}:\n        raise too_many(launch.grid)\n")
+            dims = "gx, gy, 1, launch.block[0], launch.block[1], 1"
+        unpack = f"    {', '.join(names)}, = args\n" if names else ""
+        source = (f"def run(args, launch, stream, err):\n{unpack}    {grid}"
+                  f"    pack(buffer, 0, {', '.join(values)})\n"
+                  f"    launch_kernel(function, {dims}, 0, stream, address, 0)\n")
+        scope = {"pack": self.struct.pack_into, "buffer": self.buffer, "scratch": scratch,
+                 "launch_kernel": launch_kernel, "function": function,
+                 "address": ctypes.addressof(self.pointers),
+                 "too_many": lambda grid: PxBackendError(
+                     f"kernel {kernel.name!r}: a grid of {grid} blocks exceeds CUDA's limit "
+                     f"{MAX_GRID}")}
+        exec(compile(source, f"<pxos launch plan of {kernel.name}>", "exec"), scope)
+        self.source = source
+        self.run = scope["run"]
 
 
 @dataclass
@@ -75,7 +109,6 @@ class CudaKernel:
     source: KernelSource
     cubin: Path
     module: Any
-    function: int  # CUfunction
     plan: LaunchPlan
     cache_hit: bool
 
@@ -105,6 +138,7 @@ class CudaBackend:
             raise PxBackendError("no CUDA device found", hint="use --device c")
         self.cp = cupy
         self._launch_kernel = driver.launchKernel
+        self._current_stream = cupy.cuda.get_current_stream
         device = cupy.cuda.Device()
         self.arch = "".join(map(str, device.compute_capability))
         props = cupy.cuda.runtime.getDeviceProperties(device.id)
@@ -128,8 +162,9 @@ class CudaBackend:
             module = self.cp.cuda.function.Module()
             module.load_file(str(cubin))
             fn = module.get_function(src.entry)
-            loaded = CudaKernel(src, cubin, (module, fn), fn.ptr, LaunchPlan(kernel, checked),
-                                hit)
+            plan = LaunchPlan(kernel, fn.ptr, self._launch_kernel, self._scratch.data.ptr,
+                              checked)
+            loaded = CudaKernel(src, cubin, (module, fn), plan, hit)
             self._loaded[(id(kernel), checked)] = loaded
             return loaded
 
@@ -146,34 +181,14 @@ class CudaBackend:
             PxBackendError: more blocks than the device allows on an axis.
             PxBoundsError: a checked kernel indexed outside an array (after waiting).
         """
-        grid = launch.grid
-        threads = launch.threads
-        if 0 in grid:
+        if not compiled.source.checked:
+            compiled.plan.run(args, launch, self._current_stream().ptr, 0)
             return
-        plan = compiled.plan
-        values = [threads[0], threads[1] if len(threads) > 1 else 1]
-        for rank, a in zip(plan.ranks, args):
-            if rank:
-                values.append(a.data.ptr or self._scratch.data.ptr)
-                values += a.shape
-            else:
-                values.append(a)
-        err = None
-        if compiled.source.checked:
-            err = self.cp.zeros(ERR_WORDS, dtype=np.int64)
-            values.append(err.data.ptr)
-        plan.struct.pack_into(plan.buffer, 0, *values)
-        block = launch.block
-        gy, by = (grid[1], block[1]) if len(grid) > 1 else (1, 1)
-        if grid[0] > MAX_GRID[0] or gy > MAX_GRID[1]:
-            raise PxBackendError(f"kernel {compiled.source.kernel.name!r}: a grid of "
-                                 f"{grid} blocks exceeds CUDA's limit {MAX_GRID}")
-        self._launch_kernel(compiled.function, grid[0], gy, 1, block[0], by, 1, 0,
-                            self.cp.cuda.get_current_stream().ptr, plan.address, 0)
-        if err is not None:
-            kernel = compiled.source.kernel
-            raise_violation(kernel, err.get(), {
-                p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
+        err = self.cp.zeros(ERR_WORDS, dtype=np.int64)
+        compiled.plan.run(args, launch, self._current_stream().ptr, err.data.ptr)
+        kernel = compiled.source.kernel
+        raise_violation(kernel, err.get(), {
+            p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
 
     def synchronize(self) -> None:
         """Wait for every launch and copy queued on the device."""

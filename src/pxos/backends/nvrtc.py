@@ -9,6 +9,7 @@ division and square root (NVRTC's defaults), no ``--use_fast_math``.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +36,23 @@ def nvrtc_version() -> str:
     return f"{major}.{minor}"
 
 
+@cache
+def cuda_include_dir() -> str | None:
+    """The folder holding CUDA's ``cuda_fp16.h`` (needed by kernels with ``f16`` data):
+    found by cuda-pathfinder, else under ``$CUDA_PATH``/``$CUDA_HOME``/``/usr/local/cuda``."""
+    try:
+        from cuda.pathfinder import find_nvidia_header_directory
+        found = find_nvidia_header_directory("cudart")
+        if found:
+            return str(found)
+    except Exception:  # an older cuda-pathfinder, or no CUDA headers where it looks
+        pass
+    for root in (os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
+        if root and (Path(root) / "include" / "cuda_fp16.h").exists():
+            return str(Path(root) / "include")
+    return None
+
+
 def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
     """Compile ``src`` for ``arch`` (e.g. ``"90"`` for sm_90), or find it in the cache.
 
@@ -44,13 +62,22 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
     Raises:
         PxBackendError: NVRTC is missing, or it refused the code (the message holds its log).
     """
-    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS))
+    include = None
+    if "#include <cuda_fp16.h>" in src.source:
+        include = cuda_include_dir()
+        if include is None:
+            raise PxBackendError(
+                f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
+                "CUDA include folder was found", src.kernel.span,
+                hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
+    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
     path = entry_path("cuda", key, ".cubin")
     if path.exists():
         return path, True
     from cuda.core import Program, ProgramOptions
 
-    options = ProgramOptions(name=f"{src.entry}.cu", arch=f"sm_{arch}", fma=False)
+    options = ProgramOptions(name=f"{src.entry}.cu", arch=f"sm_{arch}", fma=False,
+                             include_path=include)
     try:
         code = Program(src.source, code_type="c++", options=options).compile("cubin")
     except Exception as e:  # cuda-core raises its own error types, with NVRTC's log

@@ -21,7 +21,14 @@ from pxos.ir.types import F16, Array
 
 
 class GpuDialect(Dialect, ABC):
-    """A dialect whose kernels are GPU kernel functions (CUDA C, OpenCL C)."""
+    """A dialect whose kernels are GPU kernel functions (CUDA C, OpenCL C).
+
+    Attributes:
+        renderer_class: the statement renderer (OpenCL's subclass spells ``f16`` buffer
+            access and atomics per address space).
+    """
+
+    renderer_class = Renderer
 
     @abstractmethod
     def index(self, which: str, axis: int) -> str:
@@ -44,7 +51,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
     Returns:
         The translation unit, with ``#line`` directives back to the `.px` file.
     """
-    r = Renderer(kernel, d, checked=checked)
+    r = d.renderer_class(kernel, d, checked=checked)
     two_d = kernel.ndim == 2
     axes = ("x", "y") if two_d else ("x",)
     body = [f"const int32_t pxos_l{a} = {d.index('local_id', i)}, "

@@ -1,0 +1,226 @@
+"""GPU benchmark of the ``cuda`` (and ``opencl``) backends against CuPy and cuda-core, in one
+process.
+
+    python3 benchmarks/gpu.py [--out benchmarks/results/gpu.json] [--repeat 21]
+
+Cases (issue "CUDA and OpenCL from the same renderer", item 8):
+* Launch overhead of a 3-argument kernel (a float scalar and two float arrays; one block of
+  32 threads): seconds per launch over 20 000 back-to-back launches, best of 5, for pxos's
+  ``CudaBackend.launch``, CuPy's ``RawKernel`` call and cuda-core's ``launch`` of the same
+  kind of kernel.
+* Vector add on 2²⁸ floats (3 × 1 GiB moved): pxos against ``cupy.add(x, y, out=z)``,
+  GB/s = bytes read and written ÷ median kernel time (CUDA events).
+* 5 × 5 binomial blur of a 4K (3840 × 2160) f32 image with clamped borders:
+  ``examples/edges.px``'s ``blur5``, against ``cupyx.scipy.ndimage.convolve`` (mode
+  ``nearest``).
+* The ``opencl`` backend on the same cases where an OpenCL GPU device is present
+  (``PXOS_OPENCL_DEVICE`` picks it, e.g. ``NVIDIA``).
+
+Ratios are peer time ÷ pxos time (> 1: pxos is faster). Output: JSON with the device name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pxos import backends  # noqa: E402
+from pxos.backends.base import make_launch  # noqa: E402
+from pxos.ir.check_host import check_program  # noqa: E402
+from pxos.lang.px.parser import parse_file, parse_program  # noqa: E402
+
+AXPY = """\
+GPU_KERNEL axpy
+    GPU_PARAM a float
+    GPU_PARAM x float[]
+    GPU_PARAM y float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE a * x[i] + y[i] → y[i]
+GPU_END
+"""
+ADD = """\
+GPU_KERNEL add
+    GPU_PARAM x float[]
+    GPU_PARAM y float[]
+    GPU_PARAM out float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE x[i] + y[i] → out[i]
+GPU_END
+"""
+RAW_AXPY = r"""extern "C" __global__ void axpy(float a, const float *x, float *y)
+{ int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < 32) y[i] = a * x[i] + y[i]; }"""
+
+
+def kernel(src: str):
+    return check_program(parse_program(src, "bench.px")).kernels[0]
+
+
+def per_launch(fn, sync, n: int = 20000, repeat: int = 5) -> float:
+    """Seconds per call of ``fn`` over ``n`` back-to-back calls, best of ``repeat``."""
+    for _ in range(1000):
+        fn()
+    sync()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        sync()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def event_time(cp, fn, repeat: int) -> float:
+    """Median seconds of ``fn`` on the current stream, by CUDA events, after a warm-up."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start, stop = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return statistics.median(times)
+
+
+def launch_overhead(cp) -> dict:
+    cuda = backends.get("cuda")
+    k = kernel(AXPY)
+    compiled = cuda.compile(k)
+    x = cp.ones(32, cp.float32)
+    y = cp.zeros(32, cp.float32)
+    a = np.float32(2.0)
+    launch = make_launch(k, (32,))
+    sync = cp.cuda.Device().synchronize
+    pxos_s = per_launch(lambda: cuda.launch(compiled, (a, x, y), launch), sync)
+
+    raw = cp.RawKernel(RAW_AXPY, "axpy")
+    cupy_s = per_launch(lambda: raw((1,), (32,), (a, x, y)), sync)
+
+    from cuda.core import Device, LaunchConfig, Program, ProgramOptions, launch as cc_launch
+    dev = Device()
+    dev.set_current()
+    mod = Program(RAW_AXPY, code_type="c++",
+                  options=ProgramOptions(arch=f"sm_{dev.arch}")).compile("cubin")
+    ck = mod.get_kernel("axpy")
+    stream = dev.create_stream()
+    config = LaunchConfig(grid=1, block=32)
+    px, py = x.data.ptr, y.data.ptr
+    core_s = per_launch(lambda: cc_launch(stream, config, ck, a, px, py), stream.sync)
+    return {"pxos_us": pxos_s * 1e6, "cupy_rawkernel_us": cupy_s * 1e6,
+            "cuda_core_us": core_s * 1e6, "cupy_over_pxos": cupy_s / pxos_s,
+            "cuda_core_over_pxos": core_s / pxos_s}
+
+
+def vector_add(cp, repeat: int, name: str = "cuda") -> dict:
+    n = 2**28
+    b = backends.get(name)
+    k = kernel(ADD)
+    compiled = b.compile(k)
+    launch = make_launch(k, (n,))
+    if name == "cuda":
+        x = cp.random.random(n, dtype=cp.float32)
+        y = cp.random.random(n, dtype=cp.float32)
+        out = cp.empty_like(x)
+        run = lambda: b.launch(compiled, (x, y, out), launch)  # noqa: E731
+        pxos_s = event_time(cp, run, repeat)
+        assert bool((out == x + y).all())
+    else:
+        host = np.random.default_rng(0).random((2, n), dtype=np.float32)
+        x, y, out = b.to_device(host[0]), b.to_device(host[1]), b.zeros((n,), np.float32)
+        pxos_s = host_time(lambda: b.launch(compiled, (x, y, out), launch), b.synchronize,
+                           repeat)
+    gbytes = 3 * 4 * n / 1e9
+    result = {"n": n, "pxos_ms": pxos_s * 1e3, "pxos_GBps": gbytes / pxos_s}
+    if name == "cuda":
+        cupy_s = event_time(cp, lambda: cp.add(x, y, out=out), repeat)
+        result.update(cupy_ms=cupy_s * 1e3, cupy_GBps=gbytes / cupy_s,
+                      cupy_over_pxos=cupy_s / pxos_s)
+    return result
+
+
+def host_time(fn, sync, repeat: int) -> float:
+    fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def blur(cp, repeat: int, name: str = "cuda") -> dict:
+    b = backends.get(name)
+    k = check_program(parse_file(ROOT / "examples" / "edges.px")).kernel("blur5")
+    compiled = b.compile(k)
+    h, w = 2160, 3840
+    img = np.random.default_rng(1).random((h, w), dtype=np.float32) * 255
+    launch = make_launch(k, (w, h))
+    src, dst = b.to_device(img), b.zeros((h, w), np.float32)
+    run = lambda: b.launch(compiled, (src, dst), launch)  # noqa: E731
+    if name == "cuda":
+        pxos_s = event_time(cp, run, repeat)
+    else:
+        pxos_s = host_time(run, b.synchronize, repeat)
+    result = {"shape": [h, w], "pxos_ms": pxos_s * 1e3,
+              "pxos_GBps": 2 * 4 * h * w / 1e9 / pxos_s}
+    if name == "cuda":
+        from cupyx.scipy import ndimage
+        taps = cp.asarray(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0, cp.float32)
+        out = cp.empty_like(src)
+        peer_s = event_time(cp, lambda: ndimage.convolve(src, taps, output=out,
+                                                         mode="nearest"), repeat)
+        np.testing.assert_allclose(cp.asnumpy(dst), cp.asnumpy(out), rtol=1e-4, atol=1e-3)
+        result.update(cupyx_ndimage_ms=peer_s * 1e3, cupyx_over_pxos=peer_s / pxos_s)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/gpu.json")
+    parser.add_argument("--repeat", type=int, default=21)
+    args = parser.parse_args()
+    import cupy as cp
+
+    cuda = backends.get("cuda")
+    report = {"device": cuda.device_name, "arch": f"sm_{cuda.arch}",
+              "host": platform.node(), "python": platform.python_version(),
+              "cupy": cp.__version__}
+    report["launch_overhead"] = launch_overhead(cp)
+    print("launch overhead:", json.dumps(report["launch_overhead"]), flush=True)
+    report["vector_add"] = vector_add(cp, args.repeat)
+    print("vector add:", json.dumps(report["vector_add"]), flush=True)
+    report["blur5_4k"] = blur(cp, args.repeat)
+    print("blur5 4K:", json.dumps(report["blur5_4k"]), flush=True)
+    try:
+        opencl = backends.get("opencl")
+        report["opencl_device"] = opencl.device_name
+        report["opencl_vector_add"] = vector_add(cp, args.repeat, "opencl")
+        report["opencl_blur5_4k"] = blur(cp, args.repeat, "opencl")
+        print("opencl:", report["opencl_device"], json.dumps(report["opencl_vector_add"]),
+              json.dumps(report["opencl_blur5_4k"]), flush=True)
+    except Exception as e:  # no OpenCL here: say so in the report
+        report["opencl"] = f"not measured: {type(e).__name__}: {e}"
+        print(report["opencl"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
