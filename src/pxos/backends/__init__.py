@@ -1,8 +1,9 @@
 """The backends present on this machine, by name.
 
-``interp`` (NumPy, always present) and ``c`` (the system C compiler with OpenMP). The GPU
-backends ``cuda`` and ``opencl`` join this table in a later version; tests are parametrised
-over :func:`available` so a new backend is tested by adding it here.
+``interp`` (NumPy, always present), ``c`` (the system C compiler with OpenMP), ``cuda``
+(NVRTC and CuPy, where a CUDA device is present) and ``opencl`` (PyOpenCL on any OpenCL
+device: PoCL on a CPU, a vendor's driver on a GPU). Tests are parametrised over
+:func:`available`, so a new backend is tested by adding it here.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _make(name: str):
         from pxos.backends.opencl import OpenCLBackend
         return OpenCLBackend()
     raise PxBackendError(f"backend {name!r} is not available in this version of pxos",
-                         hint="use --device c or --device interp")
+                         hint="use --device c or --device interp")  # a name in KNOWN only
 
 
 @cache

@@ -1,8 +1,8 @@
 """Checked mode on the compiled backends: reading the flag buffer a checked kernel fills.
 
 A kernel rendered with ``checked=True`` bounds-checks every index; the first thread to
-see an index outside its array records (claimed flag, `.px` line, array number, axis,
-index, extent) in the six-``int64`` buffer ``pxos_err`` (``codegen/signature``) and the
+see an index outside its array records (claimed flag, `.px` line and column, array number,
+axis, index, extent) in the ``int64`` buffer ``pxos_err`` (``codegen/signature``) and the
 access is redirected to element 0, so nothing outside the array is touched. After the
 launch the backend reads the buffer and raises the violation as the interpreter would.
 """
@@ -27,7 +27,7 @@ def raise_violation(kernel: ir.Kernel, err: np.ndarray, shapes: dict[str, tuple]
 
     Args:
         kernel: the kernel that ran.
-        err: the flag buffer after the launch (``int64[6]``, on the host).
+        err: the flag buffer after the launch (``int64[ERR_WORDS]``, on the host).
         shapes: each array parameter's shape, by name, for the message.
 
     Raises:
@@ -36,12 +36,25 @@ def raise_violation(kernel: ir.Kernel, err: np.ndarray, shapes: dict[str, tuple]
     """
     if not int(err[0]) & 0xFFFFFFFF:
         return
-    line, array_no, axis, index, extent = (int(x) for x in err[1:ERR_WORDS])
+    line, col, array_no, axis, index, extent = (int(x) for x in err[1:ERR_WORDS])
     array = array_ids(kernel)[array_no]
     shared = {s.name: s.shape for s in kernel.shared}
     shape = tuple(shared.get(array) or shapes.get(array, ()))
-    span = next((s.span for s in ir.walk(kernel.body) if s.span.line == line), kernel.span)
     axis_txt = f" on axis {axis}" if len(shape) > 1 else ""
     raise PxBoundsError(
         f"kernel {kernel.name!r}: index {index} is out of bounds{axis_txt} of array "
-        f"{array!r} (extent {extent}, shape {shape})", span.find(array))
+        f"{array!r} (extent {extent}, shape {shape})", _access_span(kernel, line, col))
+
+
+def _access_span(kernel: ir.Kernel, line: int, col: int):
+    """The span of the load or statement at ``line``:``col`` (as the interpreter reports
+    it), else the first statement on ``line``, else the kernel's."""
+    on_line = [s for s in ir.walk(kernel.body) if s.span.line == line]
+    for stmt in on_line:
+        if stmt.span.col == col:
+            return stmt.span
+        for e in ir.stmt_exprs(stmt):
+            for x in ir.subexprs(e):
+                if isinstance(x, ir.Load) and x.span.line == line and x.span.col == col:
+                    return x.span
+    return on_line[0].span if on_line else kernel.span

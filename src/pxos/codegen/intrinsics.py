@@ -74,14 +74,14 @@ class Intrinsics:
 
     def _bound(self, fname: str, t: Scalar) -> str:
         """Checked mode: ``i`` if ``0 <= i < n``, else record the first violation in
-        ``err`` (flag, line, array, axis, index, extent) and return 0."""
+        ``err`` (flag, line, column, array, axis, index, extent) and return 0."""
         d = self.dialect
-        params = ("int64_t i, int64_t n, int32_t line, int32_t array, int32_t axis, "
-                  f"{d.pointer_int64()}err")
+        params = ("int64_t i, int64_t n, int32_t line, int32_t col, int32_t array, "
+                  f"int32_t axis, {d.pointer_int64()}err")
         return (f"{self._head(fname, t, params)} {{\n"
                 f"    if (i >= 0 && i < n) return i;\n"
-                f"    if ({d.claim('err')}) {{ err[1] = line; err[2] = array; err[3] = axis; "
-                f"err[4] = i; err[5] = n; }}\n    return 0;\n}}")
+                f"    if ({d.claim('err')}) {{ err[1] = line; err[2] = col; err[3] = array; "
+                f"err[4] = axis; err[5] = i; err[6] = n; }}\n    return 0;\n}}")
 
     # atomics: the C dialect uses GCC's __atomic builtins (blocks run on several cores)
     def _atomic(self, fname: str, t: Scalar, update: str) -> str:

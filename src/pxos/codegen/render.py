@@ -53,10 +53,12 @@ class Renderer:
         self.lane = "pxos_l"
         self.return_stmt = "return;"
         self._line = None
-        self._stmt_line = kernel.span.line
+        self._access = kernel.span  # the span of the array access being rendered
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.Load):
+            self._access = e.span
         return getattr(self, "_e_" + type(e).__name__.lower())(e)
 
     def _e_const(self, e: ir.Const) -> str:
@@ -78,12 +80,13 @@ class Renderer:
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
+        where = self._access  # before rendering the index, which may hold other accesses
         parts = [self.expr(i) for i in index]
         if self.checked:
             aid = array_ids(self.kernel).index(array)
             parts = [self.intrinsics.call(
-                "bound", I64, f"(int64_t){p}", self.extent(array, axis),
-                str(self._stmt_line), str(aid), str(axis), "pxos_err")
+                "bound", I64, f"(int64_t){p}", self.extent(array, axis), str(where.line),
+                str(where.col), str(aid), str(axis), "pxos_err")
                 for axis, p in enumerate(parts)]
         if len(parts) == 1:
             return parts[0]
@@ -178,7 +181,7 @@ class Renderer:
     def stmt(self, s: ir.Stmt, indent: int) -> list[str]:
         pad = "    " * indent
         lines = []
-        self._stmt_line = s.span.line or self._stmt_line
+        self._access = s.span  # a STORE or ATOMIC reports at its statement, as in interp
         if s.span.line and s.span.line != self._line:
             self._line = s.span.line
             lines.append(self.d.line_directive(s.span.line, s.span.file))

@@ -5,9 +5,9 @@
 ``pxos_nx``/``pxos_ny`` are the threads requested per axis (``GPU_THREADS``; ``ny`` is 1 for a
 1-D launch); an array parameter ``a`` of rank r passes ``T *v_a, int64_t d0_a, …,
 d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` as ``f32`` (every ABI has
-``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag buffer of six
-``int64`` (claimed flag, `.px` line, array number, axis, index, extent), present only when
-the kernel was rendered checked. Backends pack launch arguments in this order.
+``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag buffer of seven
+``int64`` (claimed flag, `.px` line and column of the access, array number, axis, index,
+extent), present only when the kernel was rendered checked. Backends pack launch arguments in this order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pxos.codegen.render import dim_name, var_name
 from pxos.ir import nodes as ir
 from pxos.ir.types import F16, F32, Array, Scalar
 
-ERR_WORDS = 6  # int64 words of the checked-mode flag buffer
+ERR_WORDS = 7  # int64 words of the checked-mode flag buffer
 
 
 def entry_name(kernel: ir.Kernel) -> str:
