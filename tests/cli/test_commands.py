@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -32,7 +33,16 @@ def test_run_with_code_and_times(tmp_path, backend):
     assert "out = [" in result.output and f"RUN         {backend}" in result.output
     if backend == "c":
         assert f'#line 9 "{prog}"' in result.output and "#pragma omp parallel for" in result.output
+    if backend in ("cuda", "opencl"):
+        assert f'#line 9 "{prog}"' in result.output and "k_saxpy(" in result.output
     assert (tmp_path / "out" / "saxpy.npy").exists()
+    # --time reports the host-device copies: on a device, x and y go up and out comes back
+    # for PRINT; the two later WRITE_FILEs of x and y find the host copies current
+    total = next(ln for ln in result.output.splitlines() if "copies in all" in ln)
+    on_device = backend in ("cuda", "opencl")
+    assert total.split(": ", 1)[1] == (
+        "2 to device (8.0 MB), 1 to host (4.0 MB)" if on_device
+        else "0 to device (0 B), 0 to host (0 B)")
 
 
 def test_compile_writes_c(tmp_path):
@@ -42,6 +52,24 @@ def test_compile_writes_c(tmp_path):
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "void k_block_sum(" in text and "region" in text
+
+
+@pytest.mark.parametrize("target,marks", [
+    ("c", ["void k_block_sum(", "#pragma omp parallel for"]),
+    ("cuda", ['extern "C" __global__', "__syncthreads();", "__shared__ float v_tile[256];"]),
+    ("opencl", ["__kernel", "barrier(CLK_LOCAL_MEM_FENCE", "__local float v_tile[256];"]),
+])
+def test_compile_every_target(target, marks):
+    result = runner.invoke(app, ["compile", str(EXAMPLES / "reduce.px"), "-t", target,
+                                 "--checked"])
+    assert result.exit_code == 0, result.output
+    assert all(m in result.output for m in marks) and "pxos_bound_i64(" in result.output
+    assert f'#line 14 "{EXAMPLES / "reduce.px"}"' in result.output
+
+
+def test_unknown_target_is_a_clear_error():
+    result = runner.invoke(app, ["compile", str(EXAMPLES / "reduce.px"), "-t", "metal"])
+    assert result.exit_code == 2 and "unknown target 'metal'" in result.output
 
 
 def test_unknown_device_is_a_clear_error(tmp_path):
