@@ -1,1 +1,62 @@
-"""``pxos export``: a kernel as a standalone CUDA C program (being written)."""
+"""``pxos export``: a kernel as a standalone CUDA C program (``docs/export.md``).
+
+    pxos export FILE.px --kernel NAME --standalone -o prog.cu
+
+writes ``prog.cu`` (and, for inputs the program cannot make again, ``prog.<array>.npy``
+beside it), each file atomically. Without ``-o`` the program goes to standard output, which
+is refused when it needs such side files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pxos.cli.main import _guarded, _load, app, out
+from pxos.errors import PxError
+
+
+@app.command("export")
+@_guarded
+def export(
+    file: Path = typer.Argument(..., help="The .px program."),
+    kernel: str = typer.Option(..., "--kernel", "-k", help="The kernel to export."),
+    standalone: bool = typer.Option(
+        False, "--standalone",
+        help="Write one CUDA C file with main() that nvcc builds alone (required: the only "
+             "kind of export so far)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o",
+        help="The .cu file to write (side .npy inputs go beside it); default: stdout."),
+    allow_path: Optional[list[Path]] = typer.Option(
+        None, "--allow-path", help="Another folder the program may read."),
+):
+    """Export a kernel as a CUDA program: its inputs as the program makes them (RANDOM,
+    FILL, or saved .npy files), timing, and verification against a CPU reference."""
+    from pxos.backends.cache import write_atomic
+    from pxos.codegen.standalone import export_standalone
+
+    if not standalone:
+        raise PxError("pxos export needs --standalone (a single CUDA C file with main(); "
+                      "the only kind of export so far)",
+                      hint=f"pxos export {file} --kernel {kernel} --standalone -o "
+                           f"{kernel}.cu")
+    program = _load(file)
+    result = export_standalone(program, kernel, output.name if output else "",
+                               list(allow_path or []))
+    if output is None:
+        if result.files:
+            raise PxError(f"kernel {kernel!r} needs input files ({', '.join(result.files)}) "
+                          "beside the program; pass -o FILE.cu to write them")
+        out.print(result.source, end="")
+        return
+    for name, data in result.files.items():
+        write_atomic(output.parent / name, data)
+        out.print(f"wrote {output.parent / name}")
+    write_atomic(output, result.source.encode())
+    out.print(f"wrote {output}")
+    exe = output.with_suffix("")
+    out.print(f"build: nvcc -O3 -arch=native -fmad=false -Xcompiler -ffp-contract=off "
+              f"{output} -o {exe}")

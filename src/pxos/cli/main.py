@@ -172,4 +172,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m pxos.cli.main`: run the package's module, on whose app every command
+    # (``pxos export`` too) is registered, not this ``__main__`` copy of it
+    from pxos.cli.main import main as package_main
+
+    sys.exit(package_main())

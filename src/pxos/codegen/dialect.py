@@ -87,7 +87,7 @@ class Dialect:
         return f64 if t == F64 else f32
 
     def line_directive(self, line: int, file: str) -> str:
-        return f'#line {line} "{_c_string(file)}"'
+        return f'#line {line} "{c_string(file)}"'
 
     def prelude(self, f16: bool = False) -> str:
         return "#include <stdint.h>\n#include <stdbool.h>\n#include <math.h>\n"
@@ -143,6 +143,8 @@ def comment(text: str) -> str:
     return f"/* {safe} */"
 
 
-def _c_string(text: str) -> str:
+def c_string(text: str) -> str:
+    """``text`` for a C string literal's inside: non-printables as spaces, ``\\`` and
+    ``"`` escaped."""
     safe = "".join(ch if ch.isprintable() else " " for ch in text)
     return safe.replace("\\", "\\\\").replace('"', '\\"')

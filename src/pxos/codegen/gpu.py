@@ -11,6 +11,7 @@ as ``codegen/signature`` describes.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
@@ -54,10 +55,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
     r = d.renderer_class(kernel, d, checked=checked)
     two_d = kernel.ndim == 2
     axes = ("x", "y") if two_d else ("x",)
-    body = [f"const int32_t pxos_l{a} = {d.index('local_id', i)}, "
-            f"pxos_b{a} = {d.index('group_id', i)}, "
-            f"pxos_bs{a} = {d.index('local_size', i)};" for i, a in enumerate(axes)]
-    body.append(f"const int32_t pxos_gx = {d.index('num_groups', 0)};")
+    body = []
     for s in kernel.shared:
         size = 1
         for n in s.shape:
@@ -70,6 +68,13 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
                            for a in axes)
         body.append(f"if ({cond}) return;  /* threads past GPU_THREADS */")
     body += r.body(kernel.body, 0)
+    # the launch geometry the body reads, from the dialect's index functions
+    text = "\n".join(body)
+    geometry = [(f"pxos_{g}{a}", d.index(fn, i)) for i, a in enumerate(axes)
+                for g, fn in (("l", "local_id"), ("b", "group_id"), ("bs", "local_size"))]
+    geometry.append(("pxos_gx", d.index("num_groups", 0)))
+    body = [f"const int32_t {name} = {value};" for name, value in geometry
+            if re.search(rf"\b{name}\b", text)] + body
 
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, {d.name} dialect "
