@@ -38,10 +38,11 @@ def device_array(ptr: int, shape: tuple[int, ...]):
 def test_plan_packs_every_parameter_in_order():
     kernel = check_program(parse_program(SRC, "t.px")).kernels[0]
     calls = []
-    plan = cuda.LaunchPlan(kernel, 0xF00, lambda *a: calls.append(a), 0x5C, checked=True)
+    plan = cuda.LaunchPlan(kernel, 0xF00, lambda *a: calls.append(a), lambda: 0xAB, 0x5C,
+                           checked=True)
     img, out = device_array(0x1000, (4, 5, 3)), device_array(0, (6, 7))  # out: empty → scratch
     args = (np.float16(1.5), img, np.bool_(True), np.int64(-2**40), out)
-    plan.run(args, make_launch(kernel, (7, 6)), 0xAB, 0xE7)
+    plan.run(args, make_launch(kernel, (7, 6)), 0xE7)
     words = struct.unpack("<" + "q" * (plan.struct.size // 8), ctypes.string_at(
         ctypes.addressof(plan.buffer), plan.struct.size))
     # nx, ny, h (as f32), img ptr + 3 extents, flag, big, out ptr (scratch) + 2, err
@@ -57,10 +58,10 @@ def test_plan_packs_every_parameter_in_order():
 def test_empty_launch_does_nothing_and_huge_grids_are_refused():
     kernel = check_program(parse_program(SRC, "t.px")).kernels[0]
     calls = []
-    plan = cuda.LaunchPlan(kernel, 1, lambda *a: calls.append(a), 2, checked=False)
+    plan = cuda.LaunchPlan(kernel, 1, lambda *a: calls.append(a), lambda: 0, 2, checked=False)
     args = (np.float16(0), device_array(8, (1, 1, 3)), np.bool_(False), np.int64(0),
             device_array(16, (1, 1)))
-    plan.run(args, make_launch(kernel, (0, 5)), 0, 0)
+    plan.run(args, make_launch(kernel, (0, 5)))
     assert calls == []
     with pytest.raises(PxBackendError, match="exceeds CUDA's limit"):
-        plan.run(args, make_launch(kernel, (1, 16 * 65536)), 0, 0)
+        plan.run(args, make_launch(kernel, (1, 16 * 65536)))

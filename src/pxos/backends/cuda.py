@@ -50,16 +50,18 @@ class LaunchPlan:
         kernel: the checked kernel.
         function: its ``CUfunction`` handle.
         launch_kernel: CuPy's binding of ``cuLaunchKernel``.
+        stream: a function returning the ``CUstream`` handle to launch on (CuPy's current
+            stream).
         scratch: a device pointer that zero-size arrays pass instead of NULL.
         checked: whether the kernel takes the ``pxos_err`` pointer last.
 
     Attributes:
-        run: ``run(args, launch, stream, err)`` queues the kernel: ``args`` CuPy arrays and
-            NumPy scalars in parameter order, ``launch`` a :class:`Launch`, ``stream`` a
-            ``CUstream`` handle, ``err`` the flag buffer's device pointer (checked only).
+        run: ``run(args, launch, err=0)`` queues the kernel: ``args`` CuPy arrays and
+            NumPy scalars in parameter order, ``launch`` a :class:`Launch`, ``err`` the
+            flag buffer's device pointer (checked kernels only).
     """
 
-    def __init__(self, kernel: ir.Kernel, function: int, launch_kernel, scratch: int,
+    def __init__(self, kernel: ir.Kernel, function: int, launch_kernel, stream, scratch: int,
                  checked: bool):
         fmt, values = ["<qq"], ["launch.threads[0]", "1" if kernel.ndim == 1 else
                                 "launch.threads[1]"]
@@ -88,10 +90,11 @@ class LaunchPlan:
                     f"    if gy > {MAX_GRID[1]}:\n        raise too_many(launch.grid)\n")
             dims = "gx, gy, 1, launch.block[0], launch.block[1], 1"
         unpack = f"    {', '.join(names)}, = args\n" if names else ""
-        source = (f"def run(args, launch, stream, err):\n{unpack}    {grid}"
+        source = (f"def run(args, launch, err=0):\n{unpack}    {grid}"
                   f"    pack(buffer, 0, {', '.join(values)})\n"
-                  f"    launch_kernel(function, {dims}, 0, stream, address, 0)\n")
+                  f"    launch_kernel(function, {dims}, 0, stream(), address, 0)\n")
         scope = {"pack": self.struct.pack_into, "buffer": self.buffer, "scratch": scratch,
+                 "stream": stream,
                  "launch_kernel": launch_kernel, "function": function,
                  "address": ctypes.addressof(self.pointers),
                  "too_many": lambda grid: PxBackendError(
@@ -111,6 +114,10 @@ class CudaKernel:
     module: Any
     plan: LaunchPlan
     cache_hit: bool
+
+    def __post_init__(self):
+        self.checked = self.source.checked
+        self.run = self.plan.run
 
 
 class CudaBackend:
@@ -138,7 +145,9 @@ class CudaBackend:
             raise PxBackendError("no CUDA device found", hint="use --device c")
         self.cp = cupy
         self._launch_kernel = driver.launchKernel
-        self._current_stream = cupy.cuda.get_current_stream
+        current = cupy.cuda.get_current_stream
+        self._stream = getattr(cupy.cuda.stream, "get_current_stream_ptr",
+                               lambda: current().ptr)
         device = cupy.cuda.Device()
         self.arch = "".join(map(str, device.compute_capability))
         props = cupy.cuda.runtime.getDeviceProperties(device.id)
@@ -162,8 +171,8 @@ class CudaBackend:
             module = self.cp.cuda.function.Module()
             module.load_file(str(cubin))
             fn = module.get_function(src.entry)
-            plan = LaunchPlan(kernel, fn.ptr, self._launch_kernel, self._scratch.data.ptr,
-                              checked)
+            plan = LaunchPlan(kernel, fn.ptr, self._launch_kernel, self._stream,
+                              self._scratch.data.ptr, checked)
             loaded = CudaKernel(src, cubin, (module, fn), plan, hit)
             self._loaded[(id(kernel), checked)] = loaded
             return loaded
@@ -181,11 +190,10 @@ class CudaBackend:
             PxBackendError: more blocks than the device allows on an axis.
             PxBoundsError: a checked kernel indexed outside an array (after waiting).
         """
-        if not compiled.source.checked:
-            compiled.plan.run(args, launch, self._current_stream().ptr, 0)
-            return
+        if not compiled.checked:
+            return compiled.run(args, launch)
         err = self.cp.zeros(ERR_WORDS, dtype=np.int64)
-        compiled.plan.run(args, launch, self._current_stream().ptr, err.data.ptr)
+        compiled.run(args, launch, err.data.ptr)
         kernel = compiled.source.kernel
         raise_violation(kernel, err.get(), {
             p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
