@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pxos import backends
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program

@@ -18,7 +18,7 @@ program takes a new size on its command line. :func:`export_standalone` renders 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -234,8 +234,8 @@ def _run_prefix(program: ir.Program, prefix, allow):
         device = "c"
     except PxBackendError:  # no C compiler: the interpreter gives the same values
         device = "interp"
-    runner = ProgramRun(replace(program, statements=()), device=device,
-                        allow=list(allow or []), emit=lambda _text: None)
+    runner = ProgramRun(program, device=device, allow=list(allow or []),
+                        emit=lambda _text: None)
     model = SizeModel()
     recipes: dict[str, tuple] = {}
     for s in prefix:
@@ -246,8 +246,7 @@ def _run_prefix(program: ir.Program, prefix, allow):
             seed = int(runner.evaluate(s.seed))
             low = None if s.low is None else runner.evaluate(s.low).item()
             high = None if s.high is None else runner.evaluate(s.high).item()
-        runner.program = replace(program, statements=(s,))  # run just this statement
-        runner.run()
+        runner.execute(s)
         model.step(s, runner.values)
         if isinstance(s, (ir.Alloc, ir.AllocLike)):
             recipes[s.name] = (("zeros",), f"zeros: ALLOC {where}", frozenset())

@@ -83,13 +83,22 @@ class ProgramRun:
                 written, and nothing half-written is left.
         """
         for stmt in self.program.statements:
-            t0 = time.perf_counter()
-            before = self.residency.transfers.copy()
-            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
-            self.steps.append(Step(stmt.span, type(stmt).__name__.upper(), device,
-                                   time.perf_counter() - t0,
-                                   self.residency.transfers - before))
+            self.execute(stmt)
         return self
+
+    def execute(self, stmt: ir.Stmt) -> Step:
+        """Run one host statement of the program and record it as a :class:`Step`.
+
+        Raises:
+            PxError: the statement failed (see :meth:`run`).
+        """
+        t0 = time.perf_counter()
+        before = self.residency.transfers.copy()
+        device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
+        step = Step(stmt.span, type(stmt).__name__.upper(), device, time.perf_counter() - t0,
+                    self.residency.transfers - before)
+        self.steps.append(step)
+        return step
 
     def device_array(self, name: str, memory: str = "cuda"):
         """Array ``name`` in device ``memory`` (a CuPy array for ``cuda``: it shares its
