@@ -12,7 +12,7 @@ device makes its copy with ``zeros`` and no transfer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,11 +50,60 @@ class Transfers:
                 f"{self.to_host} to host ({_size(self.bytes_to_host)})")
 
 
-@dataclass
-class _Entry:
-    host: np.ndarray
-    devices: dict[str, Any] = field(default_factory=dict)  # memory name -> device array
-    current: set[str] = field(default_factory=set)  # places holding the current contents
+class Copies:
+    """One array's copies: the host array, at most one device array per memory, and which
+    of them hold the current contents.
+
+    Args:
+        host: the host array (C-contiguous; its shape and dtype are the array's).
+        backends: a function from memory name to the device backend that owns it.
+        transfers: the counter that copies are added to.
+        zeros: the contents are all zeros (any place can make them without a copy).
+    """
+
+    def __init__(self, host: np.ndarray, backends, transfers: Transfers, zeros: bool = False):
+        self.host = host
+        self.devices: dict[str, Any] = {}  # memory name -> device array
+        self.current: set[str] = {HOST, ZEROS} if zeros else {HOST}
+        self._backends = backends
+        self.transfers = transfers
+
+    def where(self) -> set[str]:
+        """The places holding the current contents (``host`` and/or memory names)."""
+        return self.current - {ZEROS}
+
+    def on_host(self) -> np.ndarray:
+        """The host array with current contents, copied back if needed."""
+        if HOST not in self.current:
+            if ZEROS in self.current:
+                self.host[...] = 0
+            else:
+                memory = next(m for m in self.current if m in self.devices)
+                self._backends(memory).to_host(self.devices[memory], self.host)
+                self.transfers.to_host += 1
+                self.transfers.bytes_to_host += self.host.nbytes
+            self.current.add(HOST)
+        return self.host
+
+    def on_device(self, memory: str):
+        """The device array in ``memory`` with current contents, copied up if needed
+        (through the host when only another device holds them)."""
+        if memory not in self.current:
+            backend = self._backends(memory)
+            if ZEROS in self.current:
+                self.devices[memory] = backend.zeros(self.host.shape, self.host.dtype)
+            else:
+                self.on_host()
+                self.devices[memory] = backend.to_device(self.host)
+                self.transfers.to_device += 1
+                self.transfers.bytes_to_device += self.host.nbytes
+            self.current.add(memory)
+        return self.devices[memory]
+
+    def written(self, where: str) -> None:
+        """The copy at ``where`` (``host`` or a memory name) was changed in place: every
+        other copy is now stale."""
+        self.current = {where}
 
 
 class Residency:
@@ -67,61 +116,33 @@ class Residency:
 
     def __init__(self, backends):
         self._backends = backends
-        self._arrays: dict[str, _Entry] = {}
+        self._arrays: dict[str, Copies] = {}
         self.transfers = Transfers()
 
     def define(self, name: str, host: np.ndarray, zeros: bool = False) -> None:
         """``name`` now holds ``host`` (on the host; all zeros if ``zeros``); device copies
         of an earlier array of that name are dropped."""
-        self._arrays[name] = _Entry(host, current={HOST, ZEROS} if zeros else {HOST})
+        self._arrays[name] = Copies(host, self._backends, self.transfers, zeros)
 
     def __contains__(self, name: str) -> bool:
         return name in self._arrays
 
-    def shape_of(self, name: str) -> np.ndarray:
-        """The host array of ``name`` for its shape and dtype only (contents may be stale)."""
-        return self._arrays[name].host
-
     def where(self, name: str) -> set[str]:
         """The places holding ``name``'s current contents (``host`` and/or memory names)."""
-        return self._arrays[name].current - {ZEROS}
+        return self._arrays[name].where()
 
     def on_host(self, name: str) -> np.ndarray:
         """The host array of ``name`` with current contents, copied back if needed."""
-        e = self._arrays[name]
-        if HOST not in e.current:
-            if ZEROS in e.current:
-                e.host[...] = 0
-            else:
-                memory = next(m for m in e.current if m in e.devices)
-                self._backends(memory).to_host(e.devices[memory], e.host)
-                self.transfers.to_host += 1
-                self.transfers.bytes_to_host += e.host.nbytes
-            e.current.add(HOST)
-        return e.host
+        return self._arrays[name].on_host()
 
     def on_device(self, memory: str, name: str):
         """The device array of ``name`` in ``memory`` with current contents."""
-        e = self._arrays[name]
-        backend = self._backends(memory)
-        if memory not in e.current:
-            if ZEROS in e.current:
-                e.devices[memory] = backend.zeros(e.host.shape, e.host.dtype)
-            elif HOST in e.current:
-                e.devices[memory] = backend.to_device(e.host)
-                self.transfers.to_device += 1
-                self.transfers.bytes_to_device += e.host.nbytes
-            else:  # current only on another device: through the host
-                self.on_host(name)
-                return self.on_device(memory, name)
-            e.current.add(memory)
-        return e.devices[memory]
+        return self._arrays[name].on_device(memory)
 
     def written(self, name: str, where: str) -> None:
         """``name`` was changed in place at ``where`` (``host`` or a memory name): every
         other copy is now stale."""
-        e = self._arrays[name]
-        e.current = {where}
+        self._arrays[name].written(where)
 
 
 def _size(n: int) -> str:

@@ -1,0 +1,356 @@
+"""``@pxos.kernel``: a Python function as a kernel that Python code calls.
+
+``saxpy(2.0, x, y, out)`` types the arguments, builds and checks the kernel's IR for that
+argument signature once (``lang/py/frontend``), picks the device, puts each argument where
+the kernel runs (``host/arrays``) and launches. Per call, after the first, the work is a
+lookup of a :class:`CallPlan` by the arguments' kinds and types, the conversions it lists,
+and the backend's launch.
+
+Placement: ``device=`` (call or decorator) pins a backend; otherwise a call whose arrays
+already live on a GPU (CuPy arrays, CUDA PyTorch tensors, ``pxos.ndarray`` current on
+``cuda``) runs on ``cuda``, one with arrays on ``opencl`` runs there, and any other runs on
+the fastest CPU backend (the planner will choose by cost). On a device, a call returns once
+the launch is queued on the current stream, as CuPy's kernels do; NumPy arrays passed to a
+device kernel are copied up and the results copied back before the call returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from pxos import backends
+from pxos.backends.base import HOST, make_launch
+from pxos.backends.interp import eval_scalar
+from pxos.errors import PxArgumentError, PxShapeError
+from pxos.host.arrays import TRANSFERS, library_of, memory_of
+from pxos.ir import nodes as ir
+from pxos.ir.check import check_kernel
+from pxos.ir.typecheck import convert_value
+from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
+
+_GPU_LIBRARIES = ("cupy", "torch-cuda", "cuda")
+
+
+@dataclass
+class CallPlan:
+    """Everything a call with one argument signature needs, made on its first call.
+
+    Attributes:
+        kernel: the checked IR.
+        device: the backend's name; ``backend``, ``compiled`` its objects.
+        place: per argument, a function from the argument to what the backend launches
+            with, and one run after the launch (or None) that finishes the call: copying
+            results back, marking a ``pxos.ndarray``'s device copy current.
+        threads: a function of the arguments giving the thread counts.
+    """
+
+    kernel: ir.Kernel
+    device: str
+    backend: Any
+    compiled: Any
+    place: list[tuple[Callable, Callable | None]]
+    threads: Callable[[Sequence], tuple[int, ...]]
+    writes: set[int] = field(default_factory=set)
+
+
+class Kernel:
+    """A ``@pxos.kernel`` function (see the module docstring).
+
+    Args:
+        fn: the Python function (loop form or thread form; ``docs/tutorial.md``).
+        block: threads per block (x first); needed with ``pxos.shared``/``sync_threads``.
+        device: pin every call to this backend (``c``, ``interp``, ``cuda``, ``opencl``).
+    """
+
+    def __init__(self, fn, block: Sequence[int] | None = None, device: str | None = None):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.block = tuple(block) if block else None
+        self.device = device
+        self._plans: dict[tuple, CallPlan] = {}
+        self._checked: dict[tuple, ir.Kernel] = {}
+
+    # -- calling
+    def __call__(self, *args, device: str | None = None, threads=None):
+        """Run the kernel over ``args`` (in parameter order: arrays of NumPy, CuPy, PyTorch
+        or ``pxos.ndarray``; Python or NumPy scalars).
+
+        Args:
+            device: a backend to run on, for this call.
+            threads: thread counts (an int, or (x, y)) for a thread-form kernel; default
+                one thread per element of the first array, or the parallel loop's range.
+
+        Raises:
+            PxError: the function is not a valid kernel (with its Python file and line),
+                or the arguments do not fit its parameters.
+        """
+        plan, placed, launch = self._launch(args, device, threads)
+        for (_, finish), a, p in zip(plan.place, args, placed):
+            if finish is not None:
+                finish(a, p)
+
+    async def launch_async(self, *args, device: str | None = None, threads=None):
+        """Like a call, awaited: the launch is queued on the current stream (``with
+        pxos.stream():``), then the coroutine waits on a CUDA event in a worker thread
+        (a blocking-sync event: no busy loop) while the event loop runs other tasks; host
+        arrays are updated when it returns. On a CPU backend the whole launch runs in a
+        worker thread."""
+        loop = asyncio.get_running_loop()
+        if self._device_for(args, device) in backends.CPU_BACKENDS:
+            return await loop.run_in_executor(None, functools.partial(
+                self.__call__, *args, device=device, threads=threads))
+        plan, placed, launch = self._launch(args, device, threads)
+        if plan.device == "cuda":
+            import cupy
+
+            event = cupy.cuda.Event(block=True, disable_timing=True)
+            event.record()
+            await loop.run_in_executor(None, event.synchronize)
+        else:
+            await loop.run_in_executor(None, plan.backend.synchronize)
+        for (_, finish), a, p in zip(plan.place, args, placed):
+            if finish is not None:
+                finish(a, p)
+
+    def _launch(self, args: Sequence, device: str | None, threads):
+        if isinstance(threads, int):
+            threads = (threads,)
+        key = (device, None if threads is None else len(threads),
+               tuple(_arg_key(a) for a in args))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._make_plan(args, device, threads)
+        placed = [put(a) for (put, _), a in zip(plan.place, args)]
+        counts = tuple(threads) if threads is not None else plan.threads(args)
+        launch = make_launch(plan.kernel, counts)
+        plan.backend.launch(plan.compiled, placed, launch)
+        return plan, placed, launch
+
+    # -- the first call of a signature
+    def ir(self, *args, threads=None) -> ir.Kernel:
+        """The checked IR for these arguments (built once per argument signature)."""
+        from pxos.lang.py.frontend import annotated_types, kernel_ir
+
+        if len(args) != self.fn.__code__.co_argcount:
+            raise PxArgumentError(f"kernel {self.fn.__name__!r} takes "
+                                  f"{self.fn.__code__.co_argcount} arguments, got {len(args)}")
+        names = self.fn.__code__.co_varnames[:len(args)]
+        annotated = annotated_types(self.fn)
+        types = {n: annotated.get(n) or _type_of(a, n) for n, a in zip(names, args)}
+        for n, a in zip(names, args):
+            _check_against(n, a, types[n])
+        ndim = None if threads is None else len(threads)
+        key = (tuple(types.items()), ndim)
+        if key not in self._checked:
+            self._checked[key] = check_kernel(kernel_ir(self.fn, types, ndim, self.block))
+        return self._checked[key]
+
+    def source(self, *args, target: str = "c", threads=None) -> str:
+        """The generated code (``c``, ``cuda``, ``opencl``) for these arguments."""
+        from pxos.codegen.targets import render_unit_for
+
+        return render_unit_for(target, [self.ir(*args, threads=threads)])
+
+    def _device_for(self, args: Sequence, device: str | None) -> str:
+        device = device or self.device
+        if device and device != "auto":
+            backends.get(device)
+            return device
+        where = [a.device if library_of(a) == "pxos" else
+                 "cuda" if library_of(a) in _GPU_LIBRARIES else HOST for a in args
+                 if hasattr(a, "shape") and not isinstance(a, np.generic)]
+        for memory in ("cuda", "opencl"):
+            if memory in where:
+                return memory
+        return backends.choose("auto")
+
+    def _make_plan(self, args: Sequence, device: str | None, threads) -> CallPlan:
+        kernel = self.ir(*args, threads=threads)
+        name = self._device_for(args, device)
+        backend = backends.get(name)
+        access = dict(kernel.access)
+        place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))
+                 for p, a in zip(kernel.params, args)]
+        return CallPlan(kernel, name, backend, backend.compile(kernel), place,
+                        _thread_counts(kernel))
+
+
+def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None):
+    """Decorator: ``@pxos.kernel`` or ``@pxos.kernel(block=(256,), device="cuda")``.
+
+    Returns:
+        A :class:`Kernel`.
+    """
+    if fn is None:
+        return lambda f: Kernel(f, block, device)
+    return Kernel(fn, block, device)
+
+
+# -- arguments
+def _arg_key(a) -> tuple:
+    kind = library_of(a)
+    if kind == "other":
+        return (type(a),)
+    if kind == "pxos":
+        return (kind, a.dtype, a.ndim, a.device)
+    return (kind, str(a.dtype), a.ndim)
+
+
+def _type_of(a, name: str):
+    """The pxos type of argument ``a``: arrays by dtype and rank; Python float → f32,
+    int → i32, bool → bool; NumPy scalars their own type."""
+    if isinstance(a, bool):
+        return BOOL
+    if isinstance(a, int):
+        return I32
+    if isinstance(a, float):
+        return F32
+    if isinstance(a, np.generic):
+        return scalar_of_dtype(a.dtype)
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        elem = scalar_of_dtype(_numpy_dtype(a.dtype))
+        if elem is None:
+            raise PxArgumentError(f"argument {name!r}: pxos has no element type for {a.dtype}")
+        if not 1 <= len(a.shape) <= 3:
+            raise PxShapeError(f"argument {name!r}: arrays of rank 1 to 3, got {a.shape}")
+        return Array(elem, len(a.shape))
+    raise PxArgumentError(f"argument {name!r}: expected an array or a number, got "
+                          f"{type(a).__name__}")
+
+
+def _check_against(name: str, a, t) -> None:
+    got = _type_of(a, name)
+    if isinstance(t, Array) != isinstance(got, Array):
+        raise PxArgumentError(f"argument {name!r}: expected {'an array' if isinstance(t, Array) else 'a number'} ({t}), got {got}")
+    if isinstance(t, Array) and got != t:
+        raise PxShapeError(f"argument {name!r}: expected {t}, got {got}; convert it "
+                           "(e.g. x.astype(numpy.float32))")
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    """A NumPy dtype for NumPy, CuPy and PyTorch dtypes (``torch.float32`` → float32)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
+def _placer(p: ir.Param, a, memory: str, writes: bool):
+    """(put, finish) for parameter ``p`` given an argument like ``a`` on ``memory``."""
+    if not isinstance(p.type, Array):
+        t: Scalar = p.type
+        convert = t.dtype.type
+        return (lambda v: convert(convert_value(v, t))), None
+    kind = library_of(a)
+    if kind == "pxos":
+        if memory == HOST:
+            return (lambda x: x._copies.on_host()), (lambda x, _: x.written(HOST)) if writes else None
+        return (lambda x: x._copies.on_device(memory)), (lambda x, _: x.written(memory)) if writes else None
+    if memory == HOST and kind == "numpy":
+        return _contiguous, None
+    if memory == HOST and kind == "torch-cpu":
+        return (lambda x: _contiguous(x.detach().numpy())), None
+    if memory == "cuda" and kind in _GPU_LIBRARIES:
+        import cupy
+
+        return (lambda x: _contiguous(cupy.asarray(x))), None
+    # a copy to where the kernel runs, and back into the argument if the kernel writes it
+    backend = backends.get(memory) if memory != HOST else None
+
+    def put(x):
+        host = _host_copy(x, kind)
+        if backend is None:
+            return host
+        TRANSFERS.to_device += 1
+        TRANSFERS.bytes_to_device += host.nbytes
+        return backend.to_device(host)
+
+    def finish(x, placed):
+        host = placed if backend is None else np.empty(placed.shape, placed.dtype)
+        if backend is not None:
+            backend.to_host(placed, host)
+            TRANSFERS.to_host += 1
+            TRANSFERS.bytes_to_host += host.nbytes
+        _copy_back(x, kind, host)
+    return put, finish if writes else None
+
+
+def _contiguous(x):
+    if not x.flags.c_contiguous:
+        raise PxArgumentError("array arguments must be C-contiguous (row-major, no "
+                              "strides); pass numpy.ascontiguousarray(x)")
+    return x
+
+
+def _host_copy(x, kind: str) -> np.ndarray:
+    if kind in ("cupy", "torch-cuda", "cuda"):
+        import cupy
+
+        host = cupy.asnumpy(cupy.asarray(x))
+        TRANSFERS.to_host += 1
+        TRANSFERS.bytes_to_host += host.nbytes
+        return np.ascontiguousarray(host)
+    if kind == "torch-cpu":
+        return np.ascontiguousarray(x.detach().numpy())
+    return _contiguous(np.asarray(x))
+
+
+def _copy_back(x, kind: str, host: np.ndarray) -> None:
+    if kind in ("cupy", "torch-cuda", "cuda"):
+        import cupy
+
+        cupy.asarray(x)[...] = cupy.asarray(host)
+        TRANSFERS.to_device += 1
+        TRANSFERS.bytes_to_device += host.nbytes
+    elif kind == "torch-cpu":
+        x.detach().numpy()[...] = host
+    elif host is not x:
+        np.copyto(x, host)
+
+
+def _thread_counts(kernel: ir.Kernel) -> Callable[[Sequence], tuple[int, ...]]:
+    """The thread counts of ``kernel.threads`` as a function of the arguments: a plain
+    Python expression for what host expressions usually are (a parameter, an extent, a
+    literal, + - * of them), else the interpreter's evaluator."""
+    index = {p.name: i for i, p in enumerate(kernel.params)}
+    compiled = [_python_expr(e, index) for e in kernel.threads]
+    if all(c is not None for c in compiled):
+        fn = eval(f"lambda a: ({', '.join(compiled)},)", {"int": int, "prod": _prod})  # noqa: S307
+        return fn
+
+    def evaluate(args):
+        env = {p.name: a if isinstance(p.type, Array) else p.type.dtype.type(a)
+               for p, a in zip(kernel.params, args)}
+        return tuple(int(eval_scalar(e, env)) for e in kernel.threads)
+    return evaluate
+
+
+def _python_expr(e: ir.Expr, index: dict[str, int]) -> str | None:
+    if isinstance(e, ir.Cast):
+        return _python_expr(e.operand, index)
+    if isinstance(e, ir.Const) and isinstance(e.value, int):
+        return str(int(e.value))
+    if isinstance(e, ir.Var) and e.name in index:
+        return f"int(a[{index[e.name]}])"
+    if isinstance(e, ir.Dim):
+        i = index[e.array]
+        return {"len": f"prod(a[{i}].shape)", "rows": f"a[{i}].shape[0]",
+                "cols": f"a[{i}].shape[1]"}[e.which]
+    if isinstance(e, ir.Binary) and e.op in ("add", "sub", "mul"):
+        lhs, rhs = _python_expr(e.lhs, index), _python_expr(e.rhs, index)
+        if lhs is None or rhs is None:
+            return None
+        return f"({lhs} {dict(add='+', sub='-', mul='*')[e.op]} {rhs})"
+    return None
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
