@@ -13,6 +13,8 @@ Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * 5 × 5 binomial blur of a 4K (3840 × 2160) f32 image with clamped borders:
   ``examples/edges.px``'s ``blur5``, against ``cupyx.scipy.ndimage.convolve`` (mode
   ``nearest``).
+* Call overhead of a 3-argument ``@pxos.kernel`` Python function on CuPy arrays (issue
+  "Kernels as Python loops"), against a CuPy ``RawKernel`` call of the same kind of kernel.
 * The ``opencl`` backend on the same cases where an OpenCL GPU device is present
   (``PXOS_OPENCL_DEVICE`` picks it, e.g. ``NVIDIA``).
 
@@ -125,6 +127,25 @@ def launch_overhead(cp) -> dict:
             "cuda_core_over_pxos": core_s / pxos_s}
 
 
+def python_call_overhead(cp) -> dict:
+    import pxos
+
+    @pxos.kernel
+    def axpy(a: pxos.f32, x: pxos.Array[pxos.f32, 1], y: pxos.Array[pxos.f32, 1]):
+        for i in pxos.parallel(len(x)):
+            y[i] = a * x[i] + y[i]
+
+    x = cp.ones(32, cp.float32)
+    y = cp.zeros(32, cp.float32)
+    a = np.float32(2.0)
+    sync = cp.cuda.Device().synchronize
+    pxos_s = per_launch(lambda: axpy(a, x, y), sync)
+    raw = cp.RawKernel(RAW_AXPY, "axpy")
+    cupy_s = per_launch(lambda: raw((1,), (32,), (a, x, y)), sync)
+    return {"pxos_python_us": pxos_s * 1e6, "cupy_rawkernel_us": cupy_s * 1e6,
+            "pxos_over_cupy": pxos_s / cupy_s}
+
+
 def vector_add(cp, repeat: int, name: str = "cuda") -> dict:
     n = 2**28
     b = backends.get(name)
@@ -203,6 +224,8 @@ def main() -> None:
               "cupy": cp.__version__}
     report["launch_overhead"] = launch_overhead(cp)
     print("launch overhead:", json.dumps(report["launch_overhead"]), flush=True)
+    report["python_call_overhead"] = python_call_overhead(cp)
+    print("python kernel call:", json.dumps(report["python_call_overhead"]), flush=True)
     report["vector_add"] = vector_add(cp, args.repeat)
     print("vector add:", json.dumps(report["vector_add"]), flush=True)
     report["blur5_4k"] = blur(cp, args.repeat)

@@ -23,10 +23,33 @@ from pxos.host.arrays import asarray, ndarray
 from pxos.host.pykernel import Kernel, kernel
 from pxos.host.streams import Stream, stream, synchronize
 from pxos.lang.py.markers import (
+    DType,
     Array, atomic_add, atomic_and, atomic_exch, atomic_max, atomic_min, atomic_or, atomic_xor,
     block_id, block_size, bool_, f16, f32, f64, fma, i8, i16, i32, i64, local_id, num_threads,
     parallel, rotl, rotr, rsqrt, select, shared, sync_threads, thread_id, u8, u16, u32, u64,
 )
+
+
+def random(shape, dtype, seed: int, low=None, high=None):
+    """A new NumPy array filled as the `.px` statement ``RANDOM name SEED seed [RANGE low
+    high]`` fills it (counter-based SplitMix64, ``host/rng``): the same values on every
+    machine, so a Python program and its `.px` twin get the same inputs.
+
+    Args:
+        shape: an int or a tuple; dtype: a NumPy dtype or pxos type.
+        low, high: the range (floats ``[low, high)``; integers ``low <= v < high``);
+            default as in the language (docs/language.md).
+
+    Raises:
+        PxRuntimeError: ``high <= low``, or a range outside the element type.
+    """
+    import numpy as np
+
+    from pxos.host.rng import random_fill
+
+    out = np.empty(shape, dtype.dtype if isinstance(dtype, DType) else np.dtype(dtype))
+    random_fill(out, seed, low, high)
+    return out
 
 
 def transfers():
@@ -38,10 +61,11 @@ def transfers():
 
 
 __all__ = [
-    "Array", "Kernel", "PxError", "Stream", "asarray", "atomic_add", "atomic_and",
+    "Array", "DType", "Kernel", "PxError", "Stream", "asarray", "atomic_add", "atomic_and",
     "atomic_exch", "atomic_max", "atomic_min", "atomic_or", "atomic_xor", "block_id",
     "block_size", "bool_", "f16", "f32", "f64", "fma", "i8", "i16", "i32", "i64", "kernel",
-    "local_id", "ndarray", "num_threads", "parallel", "rotl", "rotr", "rsqrt", "select",
+    "local_id", "ndarray", "num_threads", "parallel", "random", "rotl", "rotr", "rsqrt",
+    "select",
     "shared", "stream", "sync_threads", "synchronize", "thread_id", "transfers", "u8", "u16",
     "u32", "u64",
 ]
