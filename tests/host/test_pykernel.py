@@ -160,13 +160,13 @@ def test_two_streams_overlap_kernels_and_copies():
     s1, s2 = pxos.stream(), pxos.stream()
     with s1:
         start1 = s1.record()
-        spin(a, 200_000)
+        spin(a, 2_000_000)
         end1 = s1.record()
     with s2:
         start2 = s2.record()
         big.set(src, stream=s2.cupy_stream)  # host → device, asynchronous (pinned)
         copied = s2.record()
-        spin(b, 200_000)
+        spin(b, 2_000_000)
         end2 = s2.record()
     asyncio.run(s2.wait())
     s1.synchronize()

@@ -209,6 +209,8 @@ class ExprTyper:
 
     def _cast(self, e: ir.Cast) -> ir.Expr:
         a = self.scalar(e.operand)
+        if _weak(a) and e.to.is_float and e.to.bits >= 32:
+            return replace(convert(a, e.to), span=e.span)  # f64(0.1) is 0.1 in double
         return replace(e, operand=a, type=e.to)
 
 

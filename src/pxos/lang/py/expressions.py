@@ -1,0 +1,410 @@
+"""Python expressions of a kernel to IR expressions, keeping Python's meaning.
+
+Where Python and C (and so the IR) disagree, the IR built here computes Python's answer:
+
+====================  ======================================================================
+Python                IR built
+====================  ======================================================================
+``a / b``             true division: integer operands are converted to ``f32`` first (the
+                      result is ``f64`` only when an operand is ``f64``)
+``a // b``, ``a % b`` floor division and a remainder with the divisor's sign, built from the
+                      IR's truncating ``/`` and ``%`` (C's ``fmod`` for floats) and a
+                      ``select``; integer division by zero gives 0, float ``//`` by zero NaN
+``a ** b``            ``pow`` for floats; integers only with a constant exponent 0 to 8
+                      (multiplications), anything else is a type error
+``a < b < c``         ``a < b and b < c``
+``a or b``            ``a`` if ``a`` is true, else ``b`` (``select``; plain ``OR`` for bools
+                      and in conditions); ``and`` likewise
+``x if c else y``     ``select(c, x, y)`` (only the chosen side is evaluated)
+``-True``, ``~True``  ``-1``, ``-2`` (bools are integers)
+====================  ======================================================================
+
+Integer literals are ``i32``; float literals take the other operand's float type, as `.px`'s
+unsuffixed literals do; ``True``/``False`` are ``bool``. A global or closure variable holding
+a number is a constant, its value when the kernel is compiled. Integers wrap at their width.
+Calls are built by ``lang/py/calls``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from pxos.errors import PxNameError, PxSyntaxError, PxTypeError
+from pxos.ir import nodes as ir
+from pxos.ir.typecheck import ExprTyper
+from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
+from pxos.lang.py.calls import build_call, cast_type
+from pxos.lang.py.source import FunctionSource, construct
+
+_PLAIN = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.BitAnd: "band",
+          ast.BitOr: "bor", ast.BitXor: "bxor", ast.LShift: "shl", ast.RShift: "shr"}
+_COMPARE = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
+            ast.NotEq: "ne"}
+_OTHER_COMPARE = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+MAX_INT_POWER = 8  # x ** n of integers expands to n - 1 multiplications
+
+
+@dataclass(frozen=True)
+class Outside:
+    """A Python object a name of the kernel stands for at compile time: a module, a pxos
+    marker or type, a math or builtin function (numbers become constants instead)."""
+
+    obj: object
+
+
+@dataclass(frozen=True)
+class ShapeOf:
+    """``a.shape`` of array ``a``: only ``[0]`` or ``[1]`` may follow."""
+
+    array: str
+
+
+class ExprBuilder:
+    """Builds unchecked IR expressions from the Python expressions of one kernel.
+
+    Args:
+        source: the kernel's source (spans, free names).
+        scope: the types of the names defined so far: parameters, shared arrays and the
+            locals assigned before this point; the statement builder adds to it.
+        local_names: every name the function assigns somewhere (Python's locals).
+        ndim: the launch's dimensionality (1 or 2), for ``thread_id(axis)``.
+    """
+
+    def __init__(self, source: FunctionSource, scope: dict[str, Scalar | Array],
+                 local_names: set[str], ndim: int):
+        self.source = source
+        self.scope = scope
+        self.local_names = local_names
+        self.ndim = ndim
+        self.typer = ExprTyper(scope.get, builtins=True, ndim=2)
+
+    def span(self, node: ast.AST):
+        return self.source.span(node)
+
+    # ------------------------------------------------------------------ types
+    def type_of(self, e: ir.Expr) -> Scalar:
+        """The type the checker will give ``e`` (raises its errors early)."""
+        return self.typer.scalar(e).type
+
+    def common(self, *es: ir.Expr) -> Scalar:
+        """The type ``es`` convert to in a binary operation (weak float literals follow)."""
+        return self.typer.unify(*(self.typer.scalar(e) for e in es))[-1]
+
+    def as_float(self, e: ir.Expr) -> ir.Expr:
+        """``e`` converted to ``f32`` if it is not a float (Python's ``float(i)``)."""
+        return e if self.type_of(e).is_float else ir.Cast(e.span, e, F32)
+
+    # ------------------------------------------------------------------ entry points
+    def expr(self, node: ast.expr) -> ir.Expr:
+        """A scalar value.
+
+        Raises:
+            PxSyntaxError, PxTypeError, PxNameError: a construct, object or name a kernel
+                cannot use, with the span of the construct.
+        """
+        v = self.value(node)
+        if isinstance(v, ir.Expr):
+            return v
+        raise PxTypeError(self._not_a_value(v, node), self.span(node))
+
+    def cond(self, node: ast.expr) -> ir.Expr:
+        """A condition: ``and``, ``or`` and ``not`` become the IR's boolean operators (same
+        truth value as Python's, without the operand values)."""
+        span = self.span(node)
+        if isinstance(node, ast.BoolOp):
+            parts = [self.cond(v) for v in node.values]
+            out = parts[0]
+            for p in parts[1:]:
+                out = ir.Binary(span, "and" if isinstance(node.op, ast.And) else "or", out, p)
+            return out
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ir.Unary(span, "not", self.cond(node.operand))
+        return self.expr(node)
+
+    def value(self, node: ast.expr) -> ir.Expr | Outside | ShapeOf:
+        """An IR expression, or the compile-time object ``node`` stands for."""
+        method = getattr(self, "_" + type(node).__name__.lower(), None)
+        if method is None:
+            raise PxSyntaxError(f"{construct(node)} is not available in a kernel",
+                                self.span(node), _HINTS.get(type(node)))
+        return method(node)
+
+    def callee(self, node: ast.expr) -> object:
+        """The object a called name stands for (``pxos.f32``, ``math.sqrt``, ``abs`` …)."""
+        v = self.value(node)
+        if isinstance(v, Outside):
+            return v.obj
+        raise PxTypeError(f"{ast.unparse(node)} is not a function", self.span(node))
+
+    def array_name(self, node: ast.expr) -> str:
+        """The name of the array (parameter or shared) ``node`` names."""
+        span = self.span(node)
+        if isinstance(node, ast.Name):
+            t = self.scope.get(node.id)
+            if isinstance(t, Array):
+                return node.id
+            if t is not None:
+                raise PxTypeError(f"{node.id!r} is a scalar ({t}), not an array", span)
+            v = self.value(node)  # raises for undefined names and locals used too early
+            raise PxTypeError(f"{node.id!r} is not an array of the kernel: "
+                              f"{self._not_a_value(v, node)}", span)
+        raise PxTypeError(f"only arrays (parameters and pxos.shared) can be indexed, not "
+                          f"{ast.unparse(node)}", span)
+
+    def indices(self, node: ast.expr) -> tuple[ir.Expr, ...]:
+        """The indices of ``a[i]``, ``a[y, x]`` or ``(y, x)`` in an atomic."""
+        out = []
+        for part in node.elts if isinstance(node, ast.Tuple) else [node]:
+            if isinstance(part, ast.Slice):
+                raise PxSyntaxError("slices are not available in a kernel; index one "
+                                    "element at a time", self.span(part))
+            i = self.expr(part)
+            if isinstance(i, ir.Const) and not isinstance(i.value, bool) and i.value < 0:
+                raise PxTypeError("a negative index does not count from the end in a "
+                                  "kernel", i.span, "write len(a) - k (or a.shape[1] - k)")
+            out.append(i)
+        return tuple(out)
+
+    def constant_int(self, node: ast.expr, what: str) -> int:
+        """The value of a constant integer expression (a literal or a global)."""
+        value = const_int(self.expr(node))
+        if value is not None:
+            return value
+        raise PxTypeError(f"{what} must be a constant integer, got {ast.unparse(node)}",
+                          self.span(node))
+
+    def scalar_type(self, node: ast.expr, what: str) -> Scalar:
+        """The pxos type ``node`` names (``pxos.f32``, or a NumPy type such as
+        ``numpy.float32``)."""
+        v = self.value(node)
+        t = cast_type(v.obj) if isinstance(v, Outside) else None
+        if t is None:
+            raise PxTypeError(f"{what} must be a pxos type (pxos.f32, pxos.i32, …), got "
+                              f"{ast.unparse(node)}", self.span(node))
+        return t
+
+    # ------------------------------------------------------------------ leaves
+    def _constant(self, node: ast.Constant) -> ir.Expr:
+        v, span = node.value, self.span(node)
+        if isinstance(v, (bool, int)):
+            return ir.Const(span, v)
+        if isinstance(v, float):
+            return ir.Const(span, v, weak=True)
+        what = {str: "a string", type(None): "None", bytes: "bytes",
+                complex: "a complex number"}.get(type(v), repr(v))
+        raise PxTypeError(f"{what} is not a value a kernel can compute with (numbers and "
+                          "booleans only)", span)
+
+    def _name(self, node: ast.Name) -> ir.Expr | Outside:
+        span, name = self.span(node), node.id
+        if name in self.scope:
+            return ir.Var(span, name)
+        if name in self.local_names:
+            raise PxNameError(f"{name!r} is used before it is assigned", span)
+        found, obj = self.source.outside(name)
+        if not found:
+            raise PxNameError(f"undefined name {name!r}", span)
+        return self._outside(obj, span)
+
+    def _outside(self, obj, span) -> ir.Expr | Outside:
+        """A number from outside the kernel as a constant; anything else as an object."""
+        if isinstance(obj, bool):
+            return ir.Const(span, bool(obj))
+        if isinstance(obj, (int, float)):  # int() and float(): IntEnum members too
+            value = float(obj) if isinstance(obj, float) else int(obj)
+            return ir.Const(span, value, weak=isinstance(obj, float))
+        if isinstance(obj, np.generic) and scalar_of_dtype(obj.dtype) is not None:
+            t, v = scalar_of_dtype(obj.dtype), obj.item()
+            const = ir.Const(span, v, weak=isinstance(v, float))
+            return const if t == BOOL else ir.Cast(span, const, t)
+        return Outside(obj)
+
+    def _attribute(self, node: ast.Attribute) -> ir.Expr | Outside | ShapeOf:
+        span, base = self.span(node), node.value
+        if isinstance(base, ast.Name) and base.id in self.scope:
+            t = self.scope[base.id]
+            if isinstance(t, Array) and node.attr == "shape":
+                return ShapeOf(base.id)
+            if isinstance(t, Array) and node.attr == "size":
+                return ir.Dim(span, base.id, "len")
+            raise PxTypeError(f"{ast.unparse(node)} is not available in a kernel", span,
+                              "arrays have .shape[0], .shape[1] and .size" if
+                              isinstance(t, Array) else None)
+        owner = self.value(base)
+        if isinstance(owner, Outside) and isinstance(owner.obj, ModuleType):
+            if not hasattr(owner.obj, node.attr):
+                raise PxNameError(f"module {ast.unparse(base)} has no {node.attr!r}", span)
+            return self._outside(getattr(owner.obj, node.attr), span)
+        raise PxTypeError(f"{ast.unparse(node)}: a kernel reads attributes of modules "
+                          "(math.pi, pxos.f32) and arrays (a.shape) only", span)
+
+    def element(self, node: ast.Subscript) -> tuple[str, tuple[ir.Expr, ...]]:
+        """The array and indices of ``a[i]``, ``a[y, x]``, ``a[y, x, c]``."""
+        if isinstance(node.value, ast.Subscript):
+            raise PxSyntaxError("a[i][j] is not available in a kernel", self.span(node),
+                                "index all axes at once: a[i, j]")
+        return self.array_name(node.value), self.indices(node.slice)
+
+    def _subscript(self, node: ast.Subscript) -> ir.Expr:
+        if isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+            shape = self.value(node.value)
+            if isinstance(shape, ShapeOf):
+                return self._shape(shape.array, node)
+        return ir.Load(self.span(node), *self.element(node))
+
+    def _shape(self, array: str, node: ast.Subscript) -> ir.Dim:
+        span, ndim = self.span(node), self.scope[array].ndim
+        axis = self.constant_int(node.slice, "the axis of a.shape[axis]")
+        if axis not in (0, 1) or axis >= ndim:
+            raise PxTypeError(f"{array}.shape[{axis}]: a kernel reads shape[0] and, of a "
+                              f"2-D or 3-D array, shape[1]; {array!r} has {ndim} "
+                              f"ax{'es' if ndim > 1 else 'is'}", span,
+                              "pass other extents as parameters" if axis > 1 else None)
+        return ir.Dim(span, array, ("rows", "cols")[axis])
+
+    def _tuple(self, node: ast.Tuple):
+        raise PxTypeError("a tuple is not a value in a kernel (tuples index arrays and "
+                          "unpack assignments only)", self.span(node))
+
+    def _call(self, node: ast.Call) -> ir.Expr:
+        return build_call(self, node)
+
+    # ------------------------------------------------------------------ operators
+    def _binop(self, node: ast.BinOp) -> ir.Expr:
+        return self.arith(node.op, self.expr(node.left), self.expr(node.right),
+                          self.span(node))
+
+    def arith(self, op: ast.operator, a: ir.Expr, b: ir.Expr, span) -> ir.Expr:
+        """``a op b`` with Python's meaning (also for augmented assignments)."""
+        kind = type(op)
+        if kind in _PLAIN:
+            return ir.Binary(span, _PLAIN[kind], a, b)
+        if kind is ast.Div:
+            if not self.common(a, b).is_float:
+                a, b = ir.Cast(a.span, a, F32), ir.Cast(b.span, b, F32)
+            return ir.Binary(span, "div", a, b)
+        if kind in (ast.FloorDiv, ast.Mod):
+            return self._floor_divmod(a, b, span, kind is ast.Mod)
+        if kind is ast.Pow:
+            return self.power(a, b, span)
+        raise PxSyntaxError("the matrix product '@' is not available in a kernel", span)
+
+    def _floor_divmod(self, a: ir.Expr, b: ir.Expr, span, want_mod: bool) -> ir.Expr:
+        """Python's ``a // b`` or ``a % b`` from C's truncating ``/`` and ``%``: where the
+        remainder is non-zero and its sign differs from the divisor's, the quotient is one
+        less and the remainder ``r + b``. Float ``//`` is CPython's: ``(a - r) / b``, one
+        less where the remainder was fixed, rounded to the integer it is (up to rounding)."""
+        t = self.common(a, b)
+        if t.kind == "u":
+            return ir.Binary(span, "mod" if want_mod else "div", a, b)
+
+        def op(name, x, y):
+            return ir.Binary(span, name, x, y)
+        zero = ir.Const(span, 0)
+        r = op("mod", a, b)
+        fix = op("band", op("ne", r, zero), op("bxor", op("lt", r, zero), op("lt", b, zero)))
+        if want_mod:
+            return ir.Call(span, "select", (fix, op("add", r, b), r))
+        if t.is_float:
+            exact = op("sub", op("div", op("sub", a, r), b), ir.Cast(span, fix, t))
+            return ir.Call(span, "round", (exact,))
+        q = op("div", a, b)
+        return ir.Call(span, "select", (fix, op("sub", q, ir.Const(span, 1)), q))
+
+    def power(self, a: ir.Expr, b: ir.Expr, span) -> ir.Expr:
+        """``a ** b``: ``pow`` for floats; for integers, multiplications by a constant
+        exponent 0 to 8."""
+        t = self.common(a, b)
+        if t.is_float:
+            return ir.Call(span, "pow", (a, b))
+        n = const_int(b)
+        if n is None or not 0 <= n <= MAX_INT_POWER:
+            raise PxTypeError(f"integer ** needs a constant exponent from 0 to "
+                              f"{MAX_INT_POWER}", span,
+                              "for other powers compute in floats: float(x) ** y")
+        if n == 0:
+            return ir.Cast(span, ir.Const(span, 1), t)
+        out = a if self.type_of(a) == t else ir.Cast(a.span, a, t)
+        for _ in range(n - 1):
+            out = ir.Binary(span, "mul", out, a)
+        return out
+
+    def _unaryop(self, node: ast.UnaryOp) -> ir.Expr:
+        span = self.span(node)
+        if isinstance(node.op, ast.Not):
+            return ir.Unary(span, "not", self.cond(node.operand))
+        a = self.expr(node.operand)
+        if isinstance(node.op, ast.USub):
+            if isinstance(a, ir.Const) and not isinstance(a.value, bool):
+                return ir.Const(span, -a.value, weak=a.weak)
+            return ir.Unary(span, "neg", a)
+        if self.type_of(a) == BOOL:  # +True is 1 and ~True is -2 in Python
+            a = ir.Cast(a.span, a, I32)
+        return a if isinstance(node.op, ast.UAdd) else ir.Unary(span, "bnot", a)
+
+    def _boolop(self, node: ast.BoolOp) -> ir.Expr:
+        parts = [self.expr(v) for v in node.values]
+        if all(self.type_of(p) == BOOL for p in parts):
+            return self.cond(node)
+        span, out = self.span(node), parts[-1]
+        for p in reversed(parts[:-1]):  # a or b: a if a else b; a and b: b if a else a
+            pair = (p, out) if isinstance(node.op, ast.Or) else (out, p)
+            out = ir.Call(span, "select", (p, *pair))
+        return out
+
+    def _compare(self, node: ast.Compare) -> ir.Expr:
+        span = self.span(node)
+        left, out = self.expr(node.left), None
+        for op, right_node in zip(node.ops, node.comparators):
+            if type(op) not in _COMPARE:
+                word = _OTHER_COMPARE[type(op)]
+                raise PxSyntaxError(f"'{word}' is not available in a kernel", span,
+                                    "compare numbers with == and !=" if "is" in word else None)
+            right = self.expr(right_node)
+            test = ir.Binary(span, _COMPARE[type(op)], left, right)
+            out = test if out is None else ir.Binary(span, "and", out, test)
+            left = right
+        return out
+
+    def _ifexp(self, node: ast.IfExp) -> ir.Expr:
+        return ir.Call(self.span(node), "select", (self.cond(node.test), self.expr(node.body),
+                                                   self.expr(node.orelse)))
+
+    # ------------------------------------------------------------------ messages
+    def _not_a_value(self, v, node: ast.expr) -> str:
+        text = ast.unparse(node)
+        if isinstance(v, ShapeOf):
+            return f"{text} is a tuple; use {text}[0] or {text}[1]"
+        obj = v.obj
+        if isinstance(obj, ModuleType):
+            return f"{text} is a module"
+        if callable(obj):
+            return f"{text} is a function or type; call it"
+        kind = "a NumPy array" if isinstance(obj, np.ndarray) else \
+            f"{_article(type(obj).__name__)} {type(obj).__name__}"
+        return (f"{text} is {kind} from outside the kernel; a kernel can use only numbers "
+                "(int, float, bool, NumPy scalars) from outside: pass it as a parameter")
+
+
+def const_int(e: ir.Expr) -> int | None:
+    """The value of an integer literal or constant (``Const``, or a NumPy integer's cast
+    ``Const``); None for anything else."""
+    inner = e.operand if isinstance(e, ir.Cast) else e
+    return inner.value if isinstance(inner, ir.Const) and type(inner.value) is int else None
+
+
+_HINTS = {
+    ast.List: "pass an array as a parameter, or use pxos.shared for a per-block array",
+    ast.Dict: "pass an array as a parameter",
+    ast.Lambda: "write the expression inline",
+    ast.ListComp: "write a for loop over range(...)",
+    ast.GeneratorExp: "write a for loop over range(...)",
+}
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
