@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,7 +27,7 @@ from pxos import backends
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import TRANSFERS, library_of, memory_of
+from pxos.host.arrays import TRANSFERS, library_of
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -55,7 +55,6 @@ class CallPlan:
     compiled: Any
     place: list[tuple[Callable, Callable | None]]
     threads: Callable[[Sequence], tuple[int, ...]]
-    writes: set[int] = field(default_factory=set)
 
 
 class Kernel:
