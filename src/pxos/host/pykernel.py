@@ -24,10 +24,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pxos import backends
-from pxos.backends.base import HOST, make_launch
+from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import TRANSFERS, library_of
+from pxos.host.arrays import TRANSFERS, library_of, ndarray
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -55,6 +55,10 @@ class CallPlan:
     compiled: Any
     place: list[tuple[Callable, Callable | None]]
     threads: Callable[[Sequence], tuple[int, ...]]
+
+    def __post_init__(self):
+        self.puts = [put for put, _ in self.place]
+        self.finishes = [(i, f) for i, (_, f) in enumerate(self.place) if f is not None]
 
 
 class Kernel:
@@ -89,9 +93,8 @@ class Kernel:
                 or the arguments do not fit its parameters.
         """
         plan, placed, launch = self._launch(args, device, threads)
-        for (_, finish), a, p in zip(plan.place, args, placed):
-            if finish is not None:
-                finish(a, p)
+        for i, finish in plan.finishes:
+            finish(args[i], placed[i])
 
     async def launch_async(self, *args, device: str | None = None, threads=None):
         """Like a call, awaited: the launch is queued on the current stream (``with
@@ -112,9 +115,8 @@ class Kernel:
             await loop.run_in_executor(None, event.synchronize)
         else:
             await loop.run_in_executor(None, plan.backend.synchronize)
-        for (_, finish), a, p in zip(plan.place, args, placed):
-            if finish is not None:
-                finish(a, p)
+        for i, finish in plan.finishes:
+            finish(args[i], placed[i])
 
     def _launch(self, args: Sequence, device: str | None, threads):
         if isinstance(threads, int):
@@ -124,9 +126,14 @@ class Kernel:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._make_plan(args, device, threads)
-        placed = [put(a) for (put, _), a in zip(plan.place, args)]
-        counts = tuple(threads) if threads is not None else plan.threads(args)
-        launch = make_launch(plan.kernel, counts)
+        placed = [put(a) for put, a in zip(plan.puts, args)]
+        if threads is None:
+            launch = Launch(plan.threads(args), plan.kernel.block)
+        else:
+            launch = make_launch(plan.kernel, threads)
+        if min(launch.threads) < 0:
+            raise PxArgumentError(f"kernel {plan.kernel.name!r}: negative thread count "
+                                  f"{launch.threads}")
         plan.backend.launch(plan.compiled, placed, launch)
         return plan, placed, launch
 
@@ -191,13 +198,24 @@ def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = 
 
 
 # -- arguments
-def _arg_key(a) -> tuple:
-    kind = library_of(a)
-    if kind == "other":
-        return (type(a),)
-    if kind == "pxos":
-        return (kind, a.dtype, a.ndim, a.device)
-    return (kind, str(a.dtype), a.ndim)
+def _arg_key(a):
+    """What decides a call plan: the argument's class, and for arrays dtype and rank (and
+    where the data is, for PyTorch tensors and pxos arrays)."""
+    cls = type(a)
+    if cls in _NUMBERS:
+        return cls
+    if cls is np.ndarray or cls.__module__.startswith("cupy"):
+        return cls, a.dtype, a.ndim
+    if cls is ndarray:
+        return cls, a.dtype, a.ndim, a.device
+    if cls.__module__.startswith("torch"):
+        return cls, a.dtype, a.dim(), a.is_cuda
+    return (cls,)
+
+
+_NUMBERS = frozenset((bool, int, float, *(np.dtype(t).type for t in (
+    "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+    "float16", "float32", "float64"))))
 
 
 def _type_of(a, name: str):
@@ -242,9 +260,7 @@ def _numpy_dtype(dtype) -> np.dtype:
 def _placer(p: ir.Param, a, memory: str, writes: bool):
     """(put, finish) for parameter ``p`` given an argument like ``a`` on ``memory``."""
     if not isinstance(p.type, Array):
-        t: Scalar = p.type
-        convert = t.dtype.type
-        return (lambda v: convert(convert_value(v, t))), None
+        return _scalar_converter(p.type), None
     kind = library_of(a)
     if kind == "pxos":
         if memory == HOST:
@@ -257,6 +273,8 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
     if memory == "cuda" and kind in _GPU_LIBRARIES:
         import cupy
 
+        if kind == "cupy":
+            return _contiguous, None
         return (lambda x: _contiguous(cupy.asarray(x))), None
     # a copy to where the kernel runs, and back into the argument if the kernel writes it
     backend = backends.get(memory) if memory != HOST else None
@@ -277,6 +295,23 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
             TRANSFERS.bytes_to_host += host.nbytes
         _copy_back(x, kind, host)
     return put, finish if writes else None
+
+
+def _scalar_converter(t: Scalar) -> Callable:
+    """A function converting a Python or NumPy number to a NumPy scalar of type ``t`` as
+    the language converts (``ir.typecheck.convert_value``: floats round, integers wrap),
+    with NumPy's own constructor where that gives the same value."""
+    make = t.dtype.type
+    if t.is_float or t == BOOL:
+        return make
+    info = np.iinfo(t.dtype)
+    lo, hi = int(info.min), int(info.max)
+
+    def convert(v):
+        if lo <= v <= hi:
+            return make(v)
+        return make(convert_value(v, t))
+    return convert
 
 
 def _contiguous(x):
