@@ -94,15 +94,12 @@ shared = _kernel_only(
 sync_threads = _kernel_only(
     "sync_threads", "A barrier: every thread of the block waits here (every thread must "
     "reach it).")
-atomic_add = _kernel_only("atomic_add", "``old = pxos.atomic_add(a, i, v)``: a[i] += v "
-                          "atomically; returns the old value.")
-atomic_min = _kernel_only("atomic_min", "``pxos.atomic_min(a, i, v)`` (returns the old value).")
-atomic_max = _kernel_only("atomic_max", "``pxos.atomic_max(a, i, v)`` (returns the old value).")
-atomic_and = _kernel_only("atomic_and", "``pxos.atomic_and(a, i, v)`` (returns the old value).")
-atomic_or = _kernel_only("atomic_or", "``pxos.atomic_or(a, i, v)`` (returns the old value).")
-atomic_xor = _kernel_only("atomic_xor", "``pxos.atomic_xor(a, i, v)`` (returns the old value).")
-atomic_exch = _kernel_only("atomic_exch", "``pxos.atomic_exch(a, i, v)`` (returns the old "
-                           "value).")
+_ATOMIC = {"add": "a[i] + v", "min": "min(a[i], v)", "max": "max(a[i], v)",
+           "and": "a[i] & v", "or": "a[i] | v", "xor": "a[i] ^ v", "exch": "v"}
+atomic_add, atomic_min, atomic_max, atomic_and, atomic_or, atomic_xor, atomic_exch = (
+    _kernel_only(f"atomic_{op}", f"``old = pxos.atomic_{op}(a, i, v)``: a[i] = {new} "
+                                 "atomically (``i`` a tuple for 2-D arrays); returns the old "
+                                 "value.") for op, new in _ATOMIC.items())
 select = _kernel_only("select", "``pxos.select(c, a, b)``: ``a`` where ``c`` else ``b``.")
 rotl = _kernel_only("rotl", "``pxos.rotl(x, n)``: rotate the bits of ``x`` left by ``n``.")
 rotr = _kernel_only("rotr", "``pxos.rotr(x, n)``: rotate the bits of ``x`` right by ``n``.")
