@@ -53,3 +53,15 @@ def test_cuda_array_interface_and_dlpack_share_memory(device):
     torch = pytest.importorskip("torch")
     t = torch.from_dlpack(a)
     assert t.data_ptr() == a.on("cuda").data.ptr
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d == "cuda"])
+def test_cupy_array_is_adopted_without_a_copy(device):
+    cupy = pytest.importorskip("cupy")
+    c = cupy.arange(8, dtype=cupy.int32)
+    before = pxos.transfers()
+    a = pxos.asarray(c)
+    assert a.device == "cuda" and a.on("cuda").data.ptr == c.data.ptr
+    assert pxos.transfers().to_host == before.to_host
+    np.testing.assert_array_equal(a.numpy(), np.arange(8))  # one copy, when asked
+    assert pxos.transfers().to_host - before.to_host == 1

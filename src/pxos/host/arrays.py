@@ -110,7 +110,9 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     CuPy array, a PyTorch tensor, or a :class:`ndarray`, returned as is).
 
     Args:
-        obj: the data; device arrays are copied to the host once (counted).
+        obj: the data, shared where it already is when possible: a C-contiguous NumPy
+            array's memory becomes the host copy, a CUDA array's (CuPy, PyTorch) the
+            ``cuda`` copy; otherwise it is copied (copies between host and device counted).
         device: where to make the contents current (``host``, ``cuda``, ``opencl``);
             default: where they are.
         dtype: a NumPy dtype (or pxos type) to convert to.
@@ -121,7 +123,17 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     if isinstance(obj, ndarray) and dtype is None:
         return obj.to(device) if device else obj
     kind = library_of(obj)
-    if kind in ("cupy", "torch-cuda"):
+    if kind in ("cupy", "torch-cuda", "cuda") and dtype is None and device in (None, "cuda"):
+        import cupy  # a CUDA array is shared, as numpy.asarray shares a host array
+
+        shared = cupy.asarray(obj)
+        check_dtype(shared.dtype)
+        if not shared.flags.c_contiguous:
+            shared = cupy.ascontiguousarray(shared)  # a copy on the device
+        out = ndarray(np.empty(shared.shape, shared.dtype))
+        out._copies.adopt("cuda", shared)
+        return out
+    if kind in ("cupy", "torch-cuda", "cuda"):
         host = _download(obj)
     elif kind == "torch-cpu":
         host = obj.detach().numpy()
@@ -131,8 +143,6 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
         host = host.astype(getattr(dtype, "dtype", dtype), copy=False)
     check_dtype(host.dtype)
     out = ndarray(np.ascontiguousarray(host))
-    if kind in ("cupy", "torch-cuda") and device in (None, "cuda"):
-        return out.to("cuda")
     return out.to(device) if device else out
 
 

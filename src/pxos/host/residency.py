@@ -105,6 +105,12 @@ class Copies:
         other copy is now stale."""
         self.current = {where}
 
+    def adopt(self, memory: str, device_array) -> None:
+        """Make ``device_array`` (same shape and dtype) the copy in ``memory``, holding the
+        current contents: the host copy is stale until asked for."""
+        self.devices[memory] = device_array
+        self.current = {memory}
+
 
 class Residency:
     """The arrays of one program run and where their current contents are.
