@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Launch
-from pxos.backends.cache import cache_key, entry_path, write_atomic
+from pxos.backends.cache import KernelMemo, cache_key, entry_path, write_atomic
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
@@ -90,7 +90,7 @@ class CBackend:
             raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
                                  hint="install gcc, or run with --device interp")
         self._loaded: dict[str, CKernel] = {}  # by cache key
-        self._by_kernel: dict[tuple, tuple[ir.Kernel, CKernel]] = {}  # skips re-rendering
+        self._memo = KernelMemo()  # by kernel: skips re-rendering
         self._lock = threading.Lock()
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
@@ -103,14 +103,14 @@ class CBackend:
         Raises:
             PxBackendError: the compiler failed; the message holds its output.
         """
-        known = self._by_kernel.get((id(kernel), checked))
-        if known is not None and known[0] is kernel:
-            return known[1]
+        known = self._memo.get(kernel, checked)
+        if known is not None:
+            return known
         src = render_c(kernel, checked)
         key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
         with self._lock:
             if key in self._loaded:
-                return self._loaded[key]
+                return self._memo.put(kernel, checked, self._loaded[key])
             lib = entry_path("c", key, ".so")
             hit = lib.exists()
             if not hit:
@@ -121,8 +121,7 @@ class CBackend:
             fn.argtypes = _argtypes(kernel, checked)
             loaded = CKernel(src, lib, fn, hit)
             self._loaded[key] = loaded
-            self._by_kernel[(id(kernel), checked)] = (kernel, loaded)
-            return loaded
+            return self._memo.put(kernel, checked, loaded)
 
     def _build(self, src: KernelSource, lib: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
@@ -156,8 +155,7 @@ class CBackend:
         if compiled.source.checked:
             err = new_flags()
             compiled.function(*call, err.ctypes.data)
-            raise_violation(kernel, err, {p.name: a.shape for p, a in zip(kernel.params, args)
-                                          if isinstance(p.type, Array)})
+            raise_violation(kernel, err, args)
             return
         compiled.function(*call)
 

@@ -44,6 +44,25 @@ def entry_path(backend: str, key: str, suffix: str) -> Path:
     return folder / f"{key}{suffix}"
 
 
+class KernelMemo:
+    """Compiled kernels by the checked kernel object and ``checked``: a backend asked for
+    the same kernel again returns what it made, without rendering or hashing the source.
+    Entries hold the kernel, so an ``id`` is never reused for another kernel while kept."""
+
+    def __init__(self):
+        self._by: dict[tuple[int, bool], tuple[object, object]] = {}
+
+    def get(self, kernel, checked: bool):
+        """What :meth:`put` stored for ``kernel`` and ``checked``, or None."""
+        hit = self._by.get((id(kernel), checked))
+        return hit[1] if hit is not None and hit[0] is kernel else None
+
+    def put(self, kernel, checked: bool, compiled):
+        """Remember ``compiled`` for ``kernel`` and ``checked``; returns ``compiled``."""
+        self._by[(id(kernel), checked)] = (kernel, compiled)
+        return compiled
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
     rename. A crash leaves either the old file or the new one, never part of one."""

@@ -15,6 +15,7 @@ from pxos.codegen.render import array_ids
 from pxos.codegen.signature import ERR_WORDS
 from pxos.errors import PxBoundsError
 from pxos.ir import nodes as ir
+from pxos.ir.types import Array
 
 
 def new_flags() -> np.ndarray:
@@ -22,13 +23,13 @@ def new_flags() -> np.ndarray:
     return np.zeros(ERR_WORDS, dtype=np.int64)
 
 
-def raise_violation(kernel: ir.Kernel, err: np.ndarray, shapes: dict[str, tuple]) -> None:
+def raise_violation(kernel: ir.Kernel, err: np.ndarray, args) -> None:
     """Raise the violation recorded in ``err``, if any.
 
     Args:
         kernel: the kernel that ran.
         err: the flag buffer after the launch (``int64[ERR_WORDS]``, on the host).
-        shapes: each array parameter's shape, by name, for the message.
+        args: the launch's arguments in parameter order (arrays for their shapes).
 
     Raises:
         PxBoundsError: naming the kernel, the array, the index, the extent and the shape,
@@ -39,6 +40,8 @@ def raise_violation(kernel: ir.Kernel, err: np.ndarray, shapes: dict[str, tuple]
     line, col, array_no, axis, index, extent = (int(x) for x in err[1:ERR_WORDS])
     array = array_ids(kernel)[array_no]
     shared = {s.name: s.shape for s in kernel.shared}
+    shapes = {p.name: tuple(a.shape) for p, a in zip(kernel.params, args)
+              if isinstance(p.type, Array)}
     shape = tuple(shared.get(array) or shapes.get(array, ()))
     axis_txt = f" on axis {axis}" if len(shape) > 1 else ""
     raise PxBoundsError(

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends.base import Launch
+from pxos.backends.cache import KernelMemo
 from pxos.backends.checked import raise_violation
 from pxos.backends.nvrtc import compile_cubin
 from pxos.codegen.cuda import render_cuda
@@ -153,7 +154,7 @@ class CudaBackend:
         props = cupy.cuda.runtime.getDeviceProperties(device.id)
         self.device_name = props["name"].decode()
         self._scratch = cupy.zeros(2, dtype=np.float64)  # what an empty array points to
-        self._loaded: dict[tuple, CudaKernel] = {}
+        self._memo = KernelMemo()
         self._lock = threading.Lock()
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CudaKernel:
@@ -162,8 +163,8 @@ class CudaBackend:
         Raises:
             PxBackendError: NVRTC refused the generated code.
         """
-        known = self._loaded.get((id(kernel), checked))
-        if known is not None and known.source.kernel is kernel:
+        known = self._memo.get(kernel, checked)
+        if known is not None:
             return known
         src = render_cuda(kernel, checked)
         with self._lock:
@@ -173,9 +174,8 @@ class CudaBackend:
             fn = module.get_function(src.entry)
             plan = LaunchPlan(kernel, fn.ptr, self._launch_kernel, self._stream,
                               self._scratch.data.ptr, checked)
-            loaded = CudaKernel(src, cubin, (module, fn), plan, hit)
-            self._loaded[(id(kernel), checked)] = loaded
-            return loaded
+            return self._memo.put(kernel, checked,
+                                  CudaKernel(src, cubin, (module, fn), plan, hit))
 
     def launch(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel on CuPy's current stream.
@@ -194,9 +194,7 @@ class CudaBackend:
             return compiled.run(args, launch)
         err = self.cp.zeros(ERR_WORDS, dtype=np.int64)
         compiled.run(args, launch, err.data.ptr)
-        kernel = compiled.source.kernel
-        raise_violation(kernel, err.get(), {
-            p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
+        raise_violation(compiled.source.kernel, err.get(), args)
 
     def synchronize(self) -> None:
         """Wait for every launch and copy queued on the device."""

@@ -28,7 +28,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends.base import Launch
-from pxos.backends.cache import cache_dir, cache_key, entry_path, write_atomic
+from pxos.backends.cache import (
+    KernelMemo, cache_dir, cache_key, entry_path, write_atomic,
+)
 from pxos.backends.checked import raise_violation
 from pxos.codegen.gpu import KernelSource
 from pxos.codegen.opencl import render_opencl, required_extensions
@@ -101,7 +103,7 @@ class OpenCLBackend:
         self._extensions = set(d.extensions.split())
         self._scratch = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)  # empty arrays
         self._loaded: dict[str, OpenCLKernel] = {}  # by cache key
-        self._by_kernel: dict[tuple, tuple[ir.Kernel, OpenCLKernel]] = {}
+        self._memo = KernelMemo()  # by kernel: skips re-rendering
         self._lock = threading.Lock()
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> OpenCLKernel:
@@ -117,9 +119,9 @@ class OpenCLBackend:
                 code (the message holds its build log), or the kernel's block is larger
                 than the device allows.
         """
-        known = self._by_kernel.get((id(kernel), checked))
-        if known is not None and known[0] is kernel:
-            return known[1]
+        known = self._memo.get(kernel, checked)
+        if known is not None:
+            return known
         missing = [x for x in required_extensions(kernel) if x not in self._extensions]
         if missing:
             raise PxBackendError(
@@ -131,7 +133,7 @@ class OpenCLBackend:
         key = cache_key(src.source, self.identity, " ".join(self.options))
         with self._lock:
             if key in self._loaded:
-                return self._loaded[key]
+                return self._memo.put(kernel, checked, self._loaded[key])
             program, hit = self._program(src, key)
             cl_kernel = self.cl.Kernel(program, src.entry)
             limit = cl_kernel.get_work_group_info(
@@ -144,8 +146,7 @@ class OpenCLBackend:
                     kernel.span, hint="use a smaller GPU_BLOCK")
             loaded = OpenCLKernel(src, cl_kernel, ArgLayout(kernel), hit)
             self._loaded[key] = loaded
-            self._by_kernel[(id(kernel), checked)] = (kernel, loaded)
-            return loaded
+            return self._memo.put(kernel, checked, loaded)
 
     def _program(self, src: KernelSource, key: str):
         """The built program of ``src`` and whether it came from the disk cache."""
@@ -205,9 +206,7 @@ class OpenCLBackend:
         self.cl.enqueue_nd_range_kernel(self.queue, compiled.kernel,
                                         tuple(g * b for g, b in zip(grid, block)), block)
         if err is not None:
-            kernel = compiled.source.kernel
-            raise_violation(kernel, err.get(), {
-                p.name: a.shape for p, a in zip(kernel.params, args) if isinstance(p.type, Array)})
+            raise_violation(compiled.source.kernel, err.get(), args)
 
     def synchronize(self) -> None:
         """Wait for every launch and copy queued on the device."""

@@ -134,7 +134,7 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
         out._copies.adopt("cuda", shared)
         return out
     if kind in ("cupy", "torch-cuda", "cuda"):
-        host = _download(obj)
+        host = download(obj)
     elif kind == "torch-cpu":
         host = obj.detach().numpy()
     else:
@@ -181,11 +181,11 @@ def check_dtype(dtype: np.dtype) -> None:
                               "(u)int8…64, float16, float32 or float64")
 
 
-def _download(obj) -> np.ndarray:
-    """A host copy of a CuPy array or CUDA tensor (counted)."""
+def download(obj) -> np.ndarray:
+    """A C-contiguous host copy of a CUDA array (CuPy, PyTorch, any object with
+    ``__cuda_array_interface__``), counted in :data:`TRANSFERS`."""
     import cupy
 
-    host = cupy.asnumpy(cupy.ascontiguousarray(cupy.asarray(obj)))
-    TRANSFERS.to_host += 1
-    TRANSFERS.bytes_to_host += host.nbytes
+    host = np.ascontiguousarray(cupy.asnumpy(cupy.asarray(obj)))
+    TRANSFERS.down(host.nbytes)
     return host

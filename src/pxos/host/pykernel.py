@@ -27,7 +27,7 @@ from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import TRANSFERS, library_of, ndarray
+from pxos.host.arrays import TRANSFERS, download, library_of, ndarray
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -283,16 +283,14 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         host = _host_copy(x, kind)
         if backend is None:
             return host
-        TRANSFERS.to_device += 1
-        TRANSFERS.bytes_to_device += host.nbytes
+        TRANSFERS.up(host.nbytes)
         return backend.to_device(host)
 
     def finish(x, placed):
         host = placed if backend is None else np.empty(placed.shape, placed.dtype)
         if backend is not None:
             backend.to_host(placed, host)
-            TRANSFERS.to_host += 1
-            TRANSFERS.bytes_to_host += host.nbytes
+            TRANSFERS.down(host.nbytes)
         _copy_back(x, kind, host)
     return put, finish if writes else None
 
@@ -322,25 +320,19 @@ def _contiguous(x):
 
 
 def _host_copy(x, kind: str) -> np.ndarray:
-    if kind in ("cupy", "torch-cuda", "cuda"):
-        import cupy
-
-        host = cupy.asnumpy(cupy.asarray(x))
-        TRANSFERS.to_host += 1
-        TRANSFERS.bytes_to_host += host.nbytes
-        return np.ascontiguousarray(host)
+    if kind in _GPU_LIBRARIES:
+        return download(x)
     if kind == "torch-cpu":
         return np.ascontiguousarray(x.detach().numpy())
     return _contiguous(np.asarray(x))
 
 
 def _copy_back(x, kind: str, host: np.ndarray) -> None:
-    if kind in ("cupy", "torch-cuda", "cuda"):
+    if kind in _GPU_LIBRARIES:
         import cupy
 
         cupy.asarray(x)[...] = cupy.asarray(host)
-        TRANSFERS.to_device += 1
-        TRANSFERS.bytes_to_device += host.nbytes
+        TRANSFERS.up(host.nbytes)
     elif kind == "torch-cpu":
         x.detach().numpy()[...] = host
     elif host is not x:

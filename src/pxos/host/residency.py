@@ -36,6 +36,16 @@ class Transfers:
     bytes_to_device: int = 0
     bytes_to_host: int = 0
 
+    def up(self, nbytes: int) -> None:
+        """Count one copy of ``nbytes`` bytes from the host to a device."""
+        self.to_device += 1
+        self.bytes_to_device += nbytes
+
+    def down(self, nbytes: int) -> None:
+        """Count one copy of ``nbytes`` bytes from a device to the host."""
+        self.to_host += 1
+        self.bytes_to_host += nbytes
+
     def __sub__(self, other: "Transfers") -> "Transfers":
         return Transfers(self.to_device - other.to_device, self.to_host - other.to_host,
                          self.bytes_to_device - other.bytes_to_device,
@@ -80,8 +90,7 @@ class Copies:
             else:
                 memory = next(m for m in self.current if m in self.devices)
                 self._backends(memory).to_host(self.devices[memory], self.host)
-                self.transfers.to_host += 1
-                self.transfers.bytes_to_host += self.host.nbytes
+                self.transfers.down(self.host.nbytes)
             self.current.add(HOST)
         return self.host
 
@@ -95,8 +104,7 @@ class Copies:
             else:
                 self.on_host()
                 self.devices[memory] = backend.to_device(self.host)
-                self.transfers.to_device += 1
-                self.transfers.bytes_to_device += self.host.nbytes
+                self.transfers.up(self.host.nbytes)
             self.current.add(memory)
         return self.devices[memory]
 
