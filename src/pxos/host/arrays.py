@@ -23,6 +23,7 @@ from pxos.errors import PxArgumentError
 from pxos.host.residency import Copies, Transfers
 
 TRANSFERS = Transfers()  # copies made for Python callers, in this process
+CUDA_LIBRARIES = ("cupy", "torch-cuda", "cuda")  # kinds of array (library_of) in CUDA memory
 
 
 class ndarray:  # noqa: N801  (named like numpy.ndarray and cupy.ndarray)
@@ -123,7 +124,7 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     if isinstance(obj, ndarray) and dtype is None:
         return obj.to(device) if device else obj
     kind = library_of(obj)
-    if kind in ("cupy", "torch-cuda", "cuda") and dtype is None and device in (None, "cuda"):
+    if kind in CUDA_LIBRARIES and dtype is None and device in (None, "cuda"):
         import cupy  # a CUDA array is shared, as numpy.asarray shares a host array
 
         shared = cupy.asarray(obj)
@@ -133,7 +134,7 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
         out = ndarray(np.empty(shared.shape, shared.dtype))
         out._copies.adopt("cuda", shared)
         return out
-    if kind in ("cupy", "torch-cuda", "cuda"):
+    if kind in CUDA_LIBRARIES:
         host = download(obj)
     elif kind == "torch-cpu":
         host = obj.detach().numpy()

@@ -27,13 +27,12 @@ from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import TRANSFERS, download, library_of, ndarray
+from pxos.host.arrays import CUDA_LIBRARIES, TRANSFERS, download, library_of, ndarray
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
 from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
 
-_GPU_LIBRARIES = ("cupy", "torch-cuda", "cuda")
 
 
 @dataclass
@@ -168,7 +167,7 @@ class Kernel:
             backends.get(device)
             return device
         where = [a.device if library_of(a) == "pxos" else
-                 "cuda" if library_of(a) in _GPU_LIBRARIES else HOST for a in args
+                 "cuda" if library_of(a) in CUDA_LIBRARIES else HOST for a in args
                  if hasattr(a, "shape") and not isinstance(a, np.generic)]
         for memory in ("cuda", "opencl"):
             if memory in where:
@@ -270,7 +269,7 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         return _contiguous, None
     if memory == HOST and kind == "torch-cpu":
         return (lambda x: _contiguous(x.detach().numpy())), None
-    if memory == "cuda" and kind in _GPU_LIBRARIES:
+    if memory == "cuda" and kind in CUDA_LIBRARIES:
         import cupy
 
         if kind == "cupy":
@@ -320,7 +319,7 @@ def _contiguous(x):
 
 
 def _host_copy(x, kind: str) -> np.ndarray:
-    if kind in _GPU_LIBRARIES:
+    if kind in CUDA_LIBRARIES:
         return download(x)
     if kind == "torch-cpu":
         return np.ascontiguousarray(x.detach().numpy())
@@ -328,7 +327,7 @@ def _host_copy(x, kind: str) -> np.ndarray:
 
 
 def _copy_back(x, kind: str, host: np.ndarray) -> None:
-    if kind in _GPU_LIBRARIES:
+    if kind in CUDA_LIBRARIES:
         import cupy
 
         cupy.asarray(x)[...] = cupy.asarray(host)
