@@ -1,6 +1,8 @@
-"""The host library operations of spec v1 (``REDUCE``, ``SORT``) and ``VERIFY``'s comparison.
+"""The library operations of spec v1 (``REDUCE``, ``SORT``) and ``VERIFY``'s comparison.
 
-They run on the host with NumPy in this version; the planner (a later issue) will place them.
+``REDUCE`` and ``SORT`` take a NumPy array (run on the host) or a CuPy array (run on the
+``cuda`` device, where the planner placed them): the same functions, through the array's own
+module. A reduction's result is a NumPy scalar either way; a sort's stays where it ran.
 """
 
 from __future__ import annotations
@@ -13,31 +15,41 @@ from pxos.ir.span import Span
 from pxos.ir.types import scalar_of_dtype
 
 
-def reduce_array(op: str, arr: np.ndarray, span: Span | None = None) -> np.generic:
-    """``REDUCE op arr``: sum, prod, min or max of all elements, of the type
-    ``ir.check_host.reduce_type`` gives (sums of floats accumulate in f64).
+def array_module(arr):
+    """NumPy for a NumPy array, CuPy for a CuPy array."""
+    return np if isinstance(arr, np.ndarray) else __import__(type(arr).__module__.split(".")[0])
+
+
+def reduce_array(op: str, arr, span: Span | None = None) -> np.generic:
+    """``REDUCE op arr``: sum, prod, min or max of all elements of ``arr`` (a NumPy or CuPy
+    array), as a NumPy scalar of the type ``ir.check_host.reduce_type`` gives (sums of
+    floats accumulate in f64).
 
     Raises:
         PxRuntimeError: MIN or MAX of an empty array.
     """
+    xp = array_module(arr)
     t = reduce_type(op, scalar_of_dtype(arr.dtype))
     if op in ("min", "max"):
         if arr.size == 0:
             raise PxRuntimeError(f"REDUCE {op.upper()} of an empty array", span)
-        return (np.min if op == "min" else np.max)(arr)
-    fn = np.sum if op == "sum" else np.prod
-    return t.dtype.type(fn(arr, dtype=t.dtype))
+        value = (xp.min if op == "min" else xp.max)(arr)
+    else:
+        value = (xp.sum if op == "sum" else xp.prod)(arr, dtype=t.dtype)
+    return t.dtype.type(value.item() if xp is not np else value)
 
 
-def sort_array(arr: np.ndarray, span: Span | None = None) -> np.ndarray:
-    """``SORT arr``: a new array, ascending, stable (NaNs last).
+def sort_array(arr, span: Span | None = None):
+    """``SORT arr``: a new array (of ``arr``'s module, NumPy or CuPy), ascending, stable
+    (NaNs last; CuPy's sort is a stable radix sort).
 
     Raises:
         PxShapeError: ``arr`` is not 1-D.
     """
     if arr.ndim != 1:
         raise PxShapeError(f"SORT needs a 1-D array; got shape {arr.shape}", span)
-    return np.sort(arr, kind="stable")
+    xp = array_module(arr)
+    return np.sort(arr, kind="stable") if xp is np else xp.sort(arr)
 
 
 def first_difference(a, b, tol: float | None) -> str | None:

@@ -1,0 +1,254 @@
+"""Cost features of a kernel: what one thread does, symbolically, and the whole launch's
+work once the arguments are known.
+
+:func:`kernel_features` walks the thread code once and returns :class:`Features`: a list
+of :class:`Term` (counts of operations of one statement, multiplied by the trip counts of
+the loops around it, which stay expressions until launch) and every array access with its
+pattern (``ir/analysis/access``). :func:`launch_work` evaluates the trip counts with the
+launch's arguments and returns :class:`Work`: totals for the launch, and the bytes that
+reach device memory under a simple cache rule (an array is read from memory at most once
+per distinct element its pattern touches: stencils and small tables hit in cache).
+
+Operation classes: ``ops`` (integer and float arithmetic, comparisons, casts, index
+arithmetic and loop control, one issue slot each), ``transcendental`` (``TRANSCENDENTAL``
+calls: several slots on every device), ``loads``/``stores`` of global memory, ``shared``
+accesses, ``atomics`` and ``barriers``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.access import Access, ThreadValues, access
+from pxos.ir.analysis.trips import Trip, for_trip, while_trip
+
+SECTOR = 32  # bytes per memory transaction (an NVIDIA L2 sector; half an x86 cache line)
+# a strided or gathered access moves a whole sector for one element
+
+
+@dataclass
+class Counts:
+    """Operations per thread (floats, as loop trips and branch weights multiply them)."""
+
+    ops: float = 0.0
+    transcendental: float = 0.0
+    loads: float = 0.0
+    stores: float = 0.0
+    shared: float = 0.0
+    atomics: float = 0.0
+    barriers: float = 0.0
+
+    def add(self, other: "Counts", times: float = 1.0) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + times * getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Term:
+    """The counts of one statement and the loops it sits in (innermost last)."""
+
+    counts: Counts
+    trips: tuple[Trip, ...]
+    weight: float = 1.0
+    accesses: tuple[Access, ...] = ()
+
+
+@dataclass
+class Features:
+    """The symbolic cost of one thread of ``kernel`` (see the module docstring).
+
+    Attributes:
+        terms: every statement's counts with its loop trips.
+        accesses: every array access with its pattern.
+        branches: ``(span, kind)`` for each IF/WHILE condition and FOR bound that varies
+            between threads: ``boundary`` or ``divergent``.
+        shared_bytes: shared memory per block, bytes.
+    """
+
+    kernel: ir.Kernel
+    terms: list[Term] = field(default_factory=list)
+    accesses: list[Access] = field(default_factory=list)
+    branches: list[tuple[object, str]] = field(default_factory=list)
+    shared_bytes: int = 0
+
+    @property
+    def divergent(self) -> bool:
+        return any(kind == "divergent" for _, kind in self.branches)
+
+
+def _expr_counts(e: ir.Expr, c: Counts, shared: set[str], loads: list) -> None:
+    for x in ir.subexprs(e):
+        if isinstance(x, ir.Load):
+            loads.append(x)
+            if x.array in shared:
+                c.shared += 1
+            else:
+                c.loads += 1
+            c.ops += 2 * (len(x.index) - 1)  # row-major offset
+        elif isinstance(x, (ir.Binary, ir.Unary, ir.Cast)):
+            c.ops += 1
+        elif isinstance(x, ir.Call):
+            if x.fn in ir.TRANSCENDENTAL:
+                c.transcendental += 1
+            else:
+                c.ops += 2 if x.fn == "fma" else 1
+
+
+def kernel_features(kernel: ir.Kernel) -> Features:
+    """The :class:`Features` of checked ``kernel`` (computed once per kernel object)."""
+    cached = _FEATURES.get(id(kernel))
+    if cached is not None and cached[0] is kernel:
+        return cached[1]
+    values = ThreadValues(kernel)
+    feats = Features(kernel)
+    feats.shared_bytes = sum(s.elem.bits // 8 * math.prod(s.shape) for s in kernel.shared)
+    _walk(kernel.body, (), 1.0, feats, values, {s.name for s in kernel.shared})
+    feats.accesses = [a for t in feats.terms for a in t.accesses]
+    _FEATURES[id(kernel)] = (kernel, feats)
+    return feats
+
+
+_FEATURES: dict[int, tuple[ir.Kernel, Features]] = {}
+
+
+def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
+          values: ThreadValues, shared: set[str]) -> None:
+    for pos, s in enumerate(body):
+        c = Counts()
+        loads: list = []
+        for e in ir.stmt_exprs(s):
+            _expr_counts(e, c, shared, loads)
+        if isinstance(s, ir.Store):
+            if s.array in shared:
+                c.shared += 1
+            else:
+                c.stores += 1
+            c.ops += 2 * (len(s.index) - 1)
+        elif isinstance(s, ir.Atomic):
+            c.atomics += 1
+        elif isinstance(s, ir.Sync):
+            c.barriers += 1
+        sites = [access(values, x.array, x.index, "load", x.span, shared) for x in loads]
+        if isinstance(s, (ir.Store, ir.Atomic)):
+            kind = "store" if isinstance(s, ir.Store) else "atomic"
+            sites.append(access(values, s.array, s.index, kind, s.span, shared))
+        feats.terms.append(Term(c, trips, weight, tuple(sites)))
+        if isinstance(s, ir.If):
+            for cond, _ in s.arms:
+                kind = values.branch(cond)
+                if kind != "uniform":
+                    feats.branches.append((cond.span, kind))
+            arms = [arm for _, arm in s.arms] + ([s.orelse] if s.orelse else [])
+            share = weight / len(arms) if len(arms) > 1 else weight
+            for arm in arms:
+                _walk(arm, trips, share, feats, values, shared)
+        elif isinstance(s, ir.For):
+            for bound in (s.start, s.stop):
+                kind = values.branch(bound) if values.of(bound).varying else "uniform"
+                if kind != "uniform":
+                    feats.branches.append((bound.span, "divergent"))
+            loop = for_trip(s)
+            feats.terms.append(Term(Counts(ops=2), trips + (loop,), weight))
+            _walk(s.body, trips + (loop,), weight, feats, values, shared)
+        elif isinstance(s, ir.While):
+            kind = values.branch(s.cond)
+            if kind != "uniform" or any(isinstance(x, ir.Break) for x in ir.walk(s.body)) \
+                    and values.of(s.cond).varying:
+                feats.branches.append((s.cond.span, "divergent"))
+            elif any(isinstance(x, ir.Break) for x in ir.walk(s.body)):
+                feats.branches.append((s.cond.span, _break_kind(s, values)))
+            loop = while_trip(s, body[:pos])
+            cond, loads = Counts(), []
+            _expr_counts(s.cond, cond, shared, loads)
+            sites = tuple(access(values, x.array, x.index, "load", x.span, shared)
+                          for x in loads)
+            feats.terms.append(Term(cond, trips + (loop,), weight, sites))
+            _walk(s.body, trips + (loop,), weight, feats, values, shared)
+
+
+def _break_kind(s: ir.While, values: ThreadValues) -> str:
+    """A WHILE left by a BREAK under a varying IF is divergent (threads leave at different
+    iterations, as in an escape-time loop)."""
+    for x in ir.walk(s.body):
+        if isinstance(x, ir.If) and any(isinstance(y, ir.Break) for y in ir.walk(x.arms[0][1])):
+            if any(values.branch(c) != "uniform" for c, _ in x.arms):
+                return "divergent"
+    return "uniform"
+
+
+@dataclass
+class Work:
+    """A launch's cost features with its arguments known.
+
+    Attributes:
+        threads: threads launched (the product of the launch's counts).
+        per_thread: :class:`Counts` of one thread (loop trips evaluated).
+        memory_bytes: bytes moved to and from device memory in all (cache rule above).
+        array_bytes: size of every array argument, bytes, by parameter name.
+        unknown_trips: some loop's trip count could not be evaluated (a guess was used).
+        divergent: some branch diverges within a warp.
+    """
+
+    threads: int
+    per_thread: Counts
+    memory_bytes: float
+    array_bytes: dict[str, int]
+    unknown_trips: bool
+    divergent: bool
+
+    def total(self, what: str) -> float:
+        """``what`` (a :class:`Counts` field) summed over all threads."""
+        return getattr(self.per_thread, what) * self.threads
+
+    def as_dict(self) -> dict:
+        return {"threads": self.threads, "per_thread": self.per_thread.as_dict(),
+                "memory_bytes": self.memory_bytes, "array_bytes": self.array_bytes,
+                "unknown_trips": self.unknown_trips, "divergent": self.divergent}
+
+
+def _pattern_factor(a: Access, elem: int) -> float:
+    """Bytes moved per element accessed, for one access pattern."""
+    if a.pattern in ("unit", "interleaved"):
+        return 1.0
+    if a.pattern == "uniform":
+        return 1.0 / 32
+    if a.pattern == "strided" and a.stride is not None:
+        return float(min(abs(a.stride), max(1, SECTOR // elem)))
+    return float(max(1, SECTOR // elem))
+
+
+def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
+    """The :class:`Work` of launching ``kernel`` with ``args`` (parameter name → NumPy
+    array or scalar) over ``threads`` (counts per axis)."""
+    feats = kernel_features(kernel)
+    n = int(np.prod(threads)) if len(threads) else 0
+    per = Counts()
+    unknown = False
+    per_array: dict[tuple[str, bool], tuple[float, float]] = {}
+    for term in feats.terms:
+        times = term.weight
+        for t in term.trips:
+            value, known = t.evaluate(args)
+            times *= value
+            unknown |= not known
+        per.add(term.counts, times)
+        for a in term.accesses:
+            arr = args.get(a.array)
+            if a.shared or not isinstance(arr, np.ndarray):
+                continue
+            factor = _pattern_factor(a, arr.itemsize)
+            key = (a.array, a.kind != "load")  # reads and writes are counted apart
+            moved, worst = per_array.get(key, (0.0, 0.0))
+            per_array[key] = (moved + n * times * arr.itemsize * factor,
+                              max(worst, 1.0 if a.pattern == "uniform" else factor))
+    memory = sum(min(moved, args[name].nbytes * worst)
+                 for (name, _), (moved, worst) in per_array.items())
+    array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
+    return Work(n, per, memory, array_bytes, unknown, feats.divergent)

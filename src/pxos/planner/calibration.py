@@ -1,0 +1,213 @@
+"""Calibration: the machine figures the cost model needs, measured once per machine.
+
+For every backend present, small `.px` kernels (``planner/probes.px``) run through that
+backend's own compile and launch path, and their times are divided into the work
+``ir/analysis`` counts for them, so the rates are in the same units the model uses:
+
+- ``launch_s``: a launch of 32 threads, submitted and waited for (seconds);
+- ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s);
+- ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
+  chains per thread (operations/s); ``serial_rate``: the same for one thread alone;
+- ``transcendental_rate``: ``sin``/``exp`` per second; ``atomic_rate``: atomic additions
+  into 256 counters per second;
+- ``compile_s``: generating and compiling a kernel not in the cache;
+- for a backend with its own memory, copies from and to pageable host memory (and pinned,
+  for ``cuda``), bytes/s.
+
+The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
+``cuda`` backend is present, CuPy. A calibration takes a few seconds; its figures are stored
+as JSON under the cache folder, keyed by the CPU, the compiler, each device's name and
+driver and :data:`VERSION`, and reused until one of those changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pxos import backends
+from pxos.backends.base import HOST, make_launch
+from pxos.backends.cache import cache_dir, cache_key, write_atomic
+from pxos.ir.analysis.features import launch_work
+
+VERSION = 1  # bump when what is measured, or how, changes
+PROBES = Path(__file__).with_name("probes.px")
+
+
+@dataclass
+class DeviceFigures:
+    """Measured figures of one backend (units in the module docstring)."""
+
+    backend: str
+    device: str
+    memory: str
+    launch_s: float
+    bandwidth: float
+    ops_rate: float
+    serial_rate: float
+    transcendental_rate: float
+    atomic_rate: float
+    compile_s: float
+    upload: float | None = None      # host → device, pageable, bytes/s
+    download: float | None = None    # device → host, pageable, bytes/s
+    upload_pinned: float | None = None
+    download_pinned: float | None = None
+
+
+@dataclass
+class LibraryFigures:
+    """``REDUCE`` and ``SORT`` on one side: NumPy on the host, CuPy on ``cuda``.
+
+    Attributes:
+        call_s: the cost of one call on a tiny array, seconds.
+        reduce_bandwidth: bytes/s of a large sum.
+        sort_rate: elements/s of a large sort, divided by ``log2(n)`` on the host (a
+            comparison sort) and not on the device (a radix sort).
+    """
+
+    side: str
+    call_s: float
+    reduce_bandwidth: float
+    sort_rate: float
+
+
+@dataclass
+class Machine:
+    """Everything calibration measured on this machine.
+
+    Attributes:
+        key: what the figures depend on (CPU, compiler, devices, drivers), hashed.
+        cpu: the CPU's model; cores: logical CPUs this process may use.
+        devices: :class:`DeviceFigures` by backend name.
+        library: :class:`LibraryFigures` by side (``host``, ``cuda``).
+        seconds: how long the calibration took.
+    """
+
+    key: str
+    cpu: str
+    cores: int
+    devices: dict[str, DeviceFigures]
+    library: dict[str, LibraryFigures]
+    seconds: float = 0.0
+    created: str = ""
+    version: int = VERSION
+    identity: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Machine":
+        d = json.loads(text)
+        d["devices"] = {k: DeviceFigures(**v) for k, v in d["devices"].items()}
+        d["library"] = {k: LibraryFigures(**v) for k, v in d["library"].items()}
+        return cls(**d)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_cores() -> int:
+    """Logical CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def identity() -> dict[str, str]:
+    """What the figures depend on: the CPU, and each backend present with its device."""
+    out = {"cpu": f"{cpu_model()} × {cpu_cores()}", "version": str(VERSION)}
+    for name in backends.available():
+        b = backends.get(name)
+        out[name] = str(getattr(b, "identity", None) or getattr(b, "device_name", None)
+                        or name)
+        if name == "c":
+            from pxos.backends.c import compiler_identity
+            out[name] = compiler_identity(b.cc).splitlines()[0]
+        if name == "cuda":
+            out[name] += f" driver {b.cp.cuda.runtime.driverGetVersion()}"
+    return out
+
+
+def calibration_path(key: str) -> Path:
+    return cache_dir() / "calibration" / f"{key[:16]}.json"
+
+
+def machine(auto: bool = True, progress: Callable[[str], None] | None = None) -> Machine:
+    """This machine's figures: from the cache, else calibrated now (when ``auto``) and
+    stored.
+
+    Args:
+        progress: called with a line of text before a calibration starts (the command line
+            prints it to stderr); default: write to stderr.
+
+    Raises:
+        PxBackendError: no figures are stored and ``auto`` is False.
+    """
+    ident = identity()
+    key = cache_key(json.dumps(ident, sort_keys=True))
+    hit = _loaded.get(key)
+    if hit is not None:
+        return hit
+    path = calibration_path(key)
+    if path.exists():
+        try:
+            found = Machine.from_json(path.read_text())
+            _loaded[key] = found
+            return found
+        except (ValueError, TypeError, KeyError):
+            pass  # an older or damaged file: calibrate again
+    if not auto:
+        from pxos.errors import PxBackendError
+        raise PxBackendError("this machine is not calibrated", hint="run `pxos calibrate`")
+    say = progress or (lambda s: sys.stderr.write(s + "\n"))
+    say("pxos: calibrating this machine once (a few seconds; `pxos calibrate` redoes it)")
+    return calibrate(ident)
+
+
+_loaded: dict[str, Machine] = {}
+
+
+def calibrate(ident: dict[str, str] | None = None,
+              progress: Callable[[str], None] | None = None) -> Machine:
+    """Measure every backend present and the library operations, store the figures and
+    return them (see the module docstring)."""
+    ident = ident or identity()
+    key = cache_key(json.dumps(ident, sort_keys=True))
+    t0 = time.perf_counter()
+    from pxos.planner.probes import measure_backend, measure_library
+
+    devices, library = {}, {}
+    for name in backends.available():
+        if progress:
+            progress(f"measuring {name}")
+        devices[name] = measure_backend(name, backends.get(name))
+    library["host"] = measure_library("host")
+    if "cuda" in devices:
+        library["cuda"] = measure_library("cuda")
+    found = Machine(key, cpu_model(), cpu_cores(), devices, library,
+                    time.perf_counter() - t0, time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    VERSION, ident)
+    write_atomic(calibration_path(key), found.to_json().encode())
+    _loaded[key] = found
+    return found

@@ -1,0 +1,162 @@
+"""The measurements behind calibration: each probe kernel of ``probes.px`` run through a
+backend, grown until it runs long enough to time, and divided into the work
+``ir/analysis`` counts for it (see ``planner/calibration`` for what each figure means)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from functools import cache
+from typing import Callable
+
+import numpy as np
+
+from pxos.backends.base import HOST, make_launch
+from pxos.host.library import reduce_array, sort_array
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.features import launch_work
+from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
+
+TARGET_S = 0.01  # a timed probe runs at least this long (where its size limit allows)
+TINY = 1e-9
+
+
+@cache
+def probe_kernels() -> dict[str, ir.Kernel]:
+    """The checked kernels of ``probes.px`` by name."""
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_file
+
+    return {k.name: k for k in check_program(parse_file(PROBES)).kernels}
+
+
+def best_time(run: Callable[[], None], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` timed calls of ``run`` after one untimed call, seconds."""
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+class _Runner:
+    """Launches probe kernels on one backend, with arguments in its memory."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.kernels = probe_kernels()
+
+    def place(self, a: np.ndarray):
+        return a if self.backend.memory == HOST else self.backend.to_device(a)
+
+    def time(self, name: str, host_args: list, threads, repeats: int = 3) -> tuple[float, object]:
+        """(seconds of one launch and wait, its ``Work``)."""
+        k = self.kernels[name]
+        compiled = self.backend.compile(k)
+        args = [self.place(a) if isinstance(a, np.ndarray) else a for a in host_args]
+        launch = make_launch(k, threads)
+
+        def run():
+            self.backend.launch(compiled, args, launch)
+            self.backend.synchronize()
+        seconds = best_time(run, repeats)
+        work = launch_work(k, {p.name: a for p, a in zip(k.params, host_args)}, threads)
+        return seconds, work
+
+    def grow(self, make: Callable[[int], tuple[str, list, tuple]], start: int, limit: int):
+        """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S` or
+        the scale reaches ``limit``; (seconds, work) of the last."""
+        scale = start
+        while True:
+            seconds, work = self.time(*make(scale))
+            if seconds >= TARGET_S or scale * 4 > limit:
+                return seconds, work
+            scale *= max(4, min(64, int(TARGET_S / max(seconds, TINY))))
+            scale = min(scale, limit)
+
+
+def measure_backend(name: str, backend) -> DeviceFigures:
+    """Calibrate one backend (see ``planner/calibration``)."""
+    r = _Runner(backend)
+    f32, u32, i32 = np.float32, np.uint32, np.int32
+    on_host = backend.memory == HOST
+    big = 1 << (22 if name == "interp" else 24 if on_host else 26)
+
+    launch_s = min(r.time("probe_stream", [f32(2), np.ones(32, f32), np.ones(32, f32)],
+                          (32,), repeats=20)[0] for _ in range(2))
+
+    def work_s(seconds):
+        return max(seconds - launch_s, TINY)
+
+    sec, w = r.grow(lambda n: ("probe_stream", [f32(2), np.ones(n, f32), np.ones(n, f32)],
+                               (n,)), 1 << 16, big)
+    bandwidth = w.memory_bytes / work_s(sec)
+
+    threads = 1 << (12 if name == "interp" else 14 if on_host else 20)
+    out = np.zeros(threads, f32)
+    sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
+    ops_rate = w.total("ops") / work_s(sec)
+    sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
+    serial_rate = w.total("ops") / work_s(sec)
+    sec, w = r.grow(lambda it: ("probe_transcendental", [i32(it), out], (threads,)), 4, 1 << 20)
+    trans_rate = w.total("transcendental") / max(work_s(sec) - w.total("ops") / ops_rate, TINY)
+    hist = np.zeros(256, u32)
+    sec, w = r.grow(lambda n: ("probe_atomic", [i32(n), hist], (n,)), 1 << 14, big)
+    atomic_rate = w.total("atomics") / work_s(sec)
+
+    fresh = dataclasses.replace(r.kernels["probe_stream"],
+                                name=f"probe_{uuid.uuid4().hex[:12]}")
+    t0 = time.perf_counter()
+    backend.compile(fresh)
+    compile_s = time.perf_counter() - t0
+
+    figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
+                            backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
+                            trans_rate, atomic_rate, compile_s)
+    if not on_host:
+        _measure_copies(backend, figures, 1 << (26 if name == "cuda" else 24))
+    return figures
+
+
+def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
+    host = np.ones(nbytes // 4, np.float32)
+    dev = backend.to_device(host)
+    figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
+                                                 backend.synchronize()))
+    figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
+    if backend.memory == "cuda":
+        import cupyx
+
+        pinned = cupyx.empty_pinned(host.shape, host.dtype)
+        pinned[...] = 1
+        figures.upload_pinned = nbytes / best_time(lambda: (dev.set(pinned),
+                                                            backend.synchronize()))
+        figures.download_pinned = nbytes / best_time(lambda: (dev.get(out=pinned),
+                                                              backend.synchronize()))
+
+
+def measure_library(side: str) -> LibraryFigures:
+    """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy)."""
+    if side == "host":
+        xp, sync = np, (lambda: None)
+    else:
+        import cupy as xp
+
+        def sync():
+            xp.cuda.get_current_stream().synchronize()
+    rng = np.random.default_rng(1)
+    tiny = xp.asarray(rng.random(16, dtype=np.float32))
+    call_s = min(best_time(lambda: (reduce_array("sum", tiny), sync()), 10),
+                 best_time(lambda: (sort_array(tiny), sync()), 10))
+    n = 1 << (24 if side == "host" else 26)
+    big = xp.asarray(rng.random(n, dtype=np.float32))
+    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync())) - call_s,
+                                 TINY)
+    n = 1 << (20 if side == "host" else 24)
+    keys = big[:n]
+    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - call_s, TINY)
+    sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
+    return LibraryFigures(side, call_s, reduce_bw, sort_rate)
