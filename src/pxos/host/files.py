@@ -91,6 +91,26 @@ class FileAccess:
             raise PxFileError(f"cannot read {path!r}: {err}", span) from None
         return np.ascontiguousarray(arr).copy()
 
+    def peek(self, path: str, as_type: Scalar | None) -> tuple[tuple[int, ...], np.dtype] | None:
+        """The shape and dtype :meth:`read` would give, from the file's header only (for
+        planning before a run); None if the file cannot be read now."""
+        try:
+            full = self.resolve(path, None)
+            ext = full.suffix.lower()
+            if ext == ".npy":
+                arr = np.load(full, mmap_mode="r", allow_pickle=False)
+                return arr.shape, (as_type.dtype if as_type else arr.dtype)
+            if ext in IMAGE_EXTENSIONS:
+                from PIL import Image
+
+                with Image.open(full) as im:
+                    bands = 1 if im.mode == "L" else 4 if "A" in im.getbands() else 3
+                    return (im.height, im.width, bands), np.dtype(np.uint8)
+            dtype = as_type.dtype if as_type else np.dtype(np.uint8)
+            return (full.stat().st_size // dtype.itemsize,), dtype
+        except Exception:  # missing, outside the allowed folders, corrupt: known at run time
+            return None
+
     def write(self, arr: np.ndarray, path: str, span: Span | None) -> Path:
         """Write ``arr`` atomically, in the format of the extension; return the path.
 

@@ -18,18 +18,18 @@ import numpy as np
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.interp import eval_scalar
-from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
+from pxos.errors import PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.check import assignable
 from pxos.ir.check_host import check_launch
 from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
-MAX_ELEMENTS = 2**31 - 1  # LEN, THREAD_ID and indices are i32 (docs/language.md)
 
 
 @dataclass
@@ -231,12 +231,7 @@ class ProgramRun:
         return name
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
-        env = {p.name: a for p, a in zip(kernel.params, args)}
-        threads = [int(eval_scalar(e, env)) for e in kernel.threads]
-        if any(t < 0 for t in threads) or int(np.prod(threads)) > MAX_ELEMENTS:
-            raise PxArgumentError(f"kernel {kernel.name!r} would launch {threads} threads; "
-                                  f"each count must be in 0..{MAX_ELEMENTS}", span)
-        return threads
+        return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)}, span)
 
     def _reduce(self, s: ir.Reduce):
         self.values[s.result] = reduce_array(s.op, self.array(s.source, s.span), s.span)

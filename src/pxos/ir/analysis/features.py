@@ -26,6 +26,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.access import Access, ThreadValues, access
 from pxos.ir.analysis.trips import Trip, for_trip, while_trip
 
+MAX_ELEMENTS = 2**31 - 1  # LEN, THREAD_ID and indices are i32 (docs/language.md)
 SECTOR = 32  # bytes per memory transaction (an NVIDIA L2 sector; half an x86 cache line)
 # a strided or gathered access moves a whole sector for one element
 
@@ -252,3 +253,20 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
                  for (name, _), (moved, worst) in per_array.items())
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
     return Work(n, per, memory, array_bytes, unknown, feats.divergent)
+
+
+def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list[int]:
+    """The thread counts (x first) of launching ``kernel`` with ``env`` (parameter name →
+    NumPy array or scalar): its ``GPU_THREADS`` evaluated.
+
+    Raises:
+        PxArgumentError: a count below 0 or a launch of more than ``MAX_ELEMENTS`` threads.
+    """
+    from pxos.backends.interp_eval import eval_scalar
+    from pxos.errors import PxArgumentError
+
+    threads = [int(eval_scalar(e, env)) for e in kernel.threads]
+    if any(t < 0 for t in threads) or int(np.prod(threads)) > MAX_ELEMENTS:
+        raise PxArgumentError(f"kernel {kernel.name!r} would launch {threads} threads; "
+                              f"each count must be in 0..{MAX_ELEMENTS}", span)
+    return threads

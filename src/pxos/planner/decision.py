@@ -1,0 +1,57 @@
+"""A placement decision as data: where a statement runs, what each device was predicted
+to take, why, and (after the run) what it took."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pxos.planner.model import Copies, Estimate
+
+
+@dataclass
+class Decision:
+    """Where one statement runs and why.
+
+    Attributes:
+        line: the statement's line in its file; statement: its text.
+        device: the chosen backend (``c``, ``cuda``, ``opencl``, ``interp``) or ``host``
+            (NumPy, for library operations and host statements).
+        predicted: predicted seconds per candidate device, fastest first.
+        estimates: the :class:`Estimate` behind each prediction.
+        reason: the decision in words.
+        pinned: ``--device``, ``device=`` or ``GPU_TARGET`` chose, not the model.
+        features: the cost features the model read (threads, bytes, operations …).
+        copies: the copies the chosen placement makes.
+        measured: seconds the statement took, once it has run.
+    """
+
+    line: int
+    statement: str
+    device: str
+    predicted: dict[str, float] = field(default_factory=dict)
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    reason: str = ""
+    pinned: bool = False
+    features: dict = field(default_factory=dict)
+    copies: Copies = field(default_factory=Copies)
+    measured: float | None = None
+
+    @property
+    def error(self) -> float | None:
+        """(predicted − measured) ÷ measured for the chosen device, once measured."""
+        if self.measured is None or self.device not in self.predicted:
+            return None
+        return (self.predicted[self.device] - self.measured) / max(self.measured, 1e-12)
+
+    def as_dict(self) -> dict:
+        """The decision as JSON-ready data (``pxos explain --json``)."""
+        return {
+            "line": self.line, "statement": self.statement, "device": self.device,
+            "reason": self.reason, "pinned": self.pinned,
+            "predicted_s": dict(self.predicted),
+            "estimates": {d: e.as_dict() for d, e in self.estimates.items()},
+            "features": self.features,
+            "copies": {"to_device": self.copies.up, "to_device_bytes": self.copies.up_bytes,
+                       "to_host": self.copies.down, "to_host_bytes": self.copies.down_bytes},
+            "measured_s": self.measured, "error": self.error,
+        }

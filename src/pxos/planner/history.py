@@ -1,0 +1,83 @@
+"""What the planner learns from measured runs: a correction per kernel and device.
+
+After a statement runs, the time it took beyond its predicted overheads (copies, launch,
+compile) is divided by the model's uncorrected work estimate. The ratios are kept per
+(kernel fingerprint, device) with the launch's size, in a JSON file next to the machine's
+calibration, and the correction for a new launch is the geometric mean of the ratios
+recorded within a factor of ten of its thread count (of all of them if none is that
+close). Ratios are clipped to [1/100, 100] so one odd run cannot wreck a kernel's model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from pxos.backends.cache import cache_dir, cache_key, write_atomic
+
+KEEP = 24  # ratios kept per kernel and device (the newest)
+CLIP = 100.0
+
+
+def fingerprint(what) -> str:
+    """A stable name for a kernel (its name, parameters and body) or a library operation
+    (a string such as ``"SORT f32"``)."""
+    if isinstance(what, str):
+        return what
+    found = _PRINTS.get(id(what))
+    if found is not None and found[0] is what:
+        return found[1]
+    key = cache_key(what.name, repr(what.params), repr(what.body))[:16]
+    _PRINTS[id(what)] = (what, key)
+    return key
+
+
+_PRINTS: dict[int, tuple[object, str]] = {}
+
+
+class History:
+    """Corrections by kernel and device for one machine, stored at ``path``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data: dict = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def correction(self, kernel: str, device: str, threads: int) -> float:
+        """The factor to multiply the model's work estimate by (1 if nothing recorded)."""
+        rows = self.data.get(kernel, {}).get(device)
+        if not rows:
+            return 1.0
+        size = math.log10(max(threads, 1))
+        near = [r for s, r in rows if abs(s - size) <= 1.0] or [r for _, r in rows]
+        return math.exp(sum(math.log(r) for r in near) / len(near))
+
+    def record(self, kernel: str, device: str, threads: int, predicted_work: float,
+               measured_work: float) -> float:
+        """Remember one run; returns the ratio recorded."""
+        ratio = min(CLIP, max(1 / CLIP, max(measured_work, 1e-9) / max(predicted_work, 1e-12)))
+        rows = self.data.setdefault(kernel, {}).setdefault(device, [])
+        rows.append([round(math.log10(max(threads, 1)), 3), ratio])
+        del rows[:-KEEP]
+        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        return ratio
+
+    def forget(self) -> None:
+        """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""
+        self.data = {}
+        self.path.unlink(missing_ok=True)
+
+
+def history_for(machine_key: str) -> History:
+    """The :class:`History` of the machine with calibration key ``machine_key`` (one
+    object per process)."""
+    found = _OPEN.get(machine_key)
+    if found is None:
+        found = _OPEN[machine_key] = History(cache_dir() / "history" / f"{machine_key[:16]}.json")
+    return found
+
+
+_OPEN: dict[str, History] = {}

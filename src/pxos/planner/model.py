@@ -1,0 +1,158 @@
+"""The cost model: how long a statement takes on each device.
+
+A kernel launch on a device costs
+
+    copies + launch + compile (if not cached) + correction × (max(memory, compute) + atomics)
+
+- copies: the bytes that must move because the data is elsewhere now, over the measured
+  host↔device bandwidth (plus one launch latency per copy);
+- memory: ``Work.memory_bytes`` over the device's memory bandwidth (the roofline's slope);
+- compute: the larger of the whole launch's operations over the device's issue rate and
+  one thread's operations over the rate of a single thread (a launch too small to fill the
+  device is bound by its longest thread); transcendental functions at their own rate;
+- atomics at the measured atomic rate, eight times slower when every thread updates one
+  address (they serialise on it);
+- correction: what earlier runs of this kernel on this device measured, divided by what
+  the model predicted (``planner/history``); 1 until a run is recorded.
+
+``REDUCE`` reads its array once (call overhead + bytes ÷ bandwidth); ``SORT`` is a
+comparison sort on the host (n log₂ n ÷ rate) and a radix sort on the GPU (n ÷ rate). The
+roofline is Williams, Waterman and Patterson, "Roofline: an insightful visual performance
+model for multicore architectures", CACM 52(4), 2009.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from pxos.backends.base import HOST
+from pxos.ir.analysis.features import Work
+from pxos.planner.calibration import DeviceFigures, LibraryFigures, Machine
+
+CONTENDED = 8.0  # slowdown of atomics that all hit one address
+
+
+@dataclass
+class Copies:
+    """Host↔device copies a placement needs: counts and bytes each way."""
+
+    up: int = 0
+    up_bytes: int = 0
+    down: int = 0
+    down_bytes: int = 0
+
+    def add(self, other: "Copies") -> None:
+        self.up += other.up
+        self.up_bytes += other.up_bytes
+        self.down += other.down
+        self.down_bytes += other.down_bytes
+
+    @property
+    def bytes(self) -> int:
+        return self.up_bytes + self.down_bytes
+
+
+@dataclass
+class Estimate:
+    """A predicted time on one device, seconds, with its parts.
+
+    Attributes:
+        seconds: the total.
+        copies_s, launch_s, compile_s: overheads; work_s: the work after the correction;
+        memory_s, compute_s: the roofline's two bounds before it.
+        correction: the factor learned from earlier runs (1 if none).
+        bound: what dominates: ``copies``, ``launch``, ``compile``, ``memory``, ``compute``,
+            ``atomics`` or ``sort``.
+    """
+
+    device: str
+    seconds: float
+    copies_s: float = 0.0
+    launch_s: float = 0.0
+    compile_s: float = 0.0
+    work_s: float = 0.0
+    memory_s: float = 0.0
+    compute_s: float = 0.0
+    correction: float = 1.0
+    bound: str = "launch"
+
+    @property
+    def overhead_s(self) -> float:
+        return self.copies_s + self.launch_s + self.compile_s
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items()}
+
+
+def copies_seconds(machine: Machine, memory: str, copies: Copies) -> float:
+    """Seconds for ``copies`` between the host and device memory ``memory`` (pageable)."""
+    if not copies.up and not copies.down:
+        return 0.0
+    fig = next((d for d in machine.devices.values() if d.memory == memory and d.upload), None)
+    if fig is None:
+        return 0.0
+    return (copies.up_bytes / fig.upload + copies.down_bytes / fig.download
+            + (copies.up + copies.down) * fig.launch_s)
+
+
+def _bound(parts: dict[str, float]) -> str:
+    return max(parts, key=parts.get)
+
+
+def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
+                   compiled: bool, correction: float = 1.0,
+                   contended: bool = False) -> Estimate:
+    """The :class:`Estimate` of a kernel launch with ``work`` on backend ``device``.
+
+    Args:
+        copies: the copies this placement needs before and after the launch.
+        compiled: the kernel is compiled (in memory or in the on-disk cache).
+        correction: the factor ``planner/history`` learned for this kernel and device.
+        contended: its atomics all hit one address.
+    """
+    fig: DeviceFigures = machine.devices[device]
+    per = work.per_thread
+    ops = per.ops + per.loads + per.stores + 2 * per.shared + 4 * per.barriers
+    parallel = (work.threads * ops / fig.ops_rate
+                + work.threads * per.transcendental / fig.transcendental_rate)
+    serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \
+        / fig.serial_rate
+    compute = max(parallel, serial)
+    memory = work.memory_bytes / fig.bandwidth
+    atomics = work.threads * per.atomics / fig.atomic_rate * (CONTENDED if contended else 1)
+    raw = max(memory, compute) + atomics
+    est = Estimate(device, 0.0, copies_seconds(machine, fig.memory, copies), fig.launch_s,
+                   0.0 if compiled else fig.compile_s, raw * correction, memory, compute,
+                   correction)
+    est.seconds = est.copies_s + est.launch_s + est.compile_s + est.work_s
+    est.bound = _bound({"copies": est.copies_s, "launch": est.launch_s,
+                        "compile": est.compile_s, "memory": memory * correction,
+                        "compute": compute * correction, "atomics": atomics * correction})
+    return est
+
+
+def raw_work(est: Estimate) -> float:
+    """The work part of ``est`` before the correction (what ``planner/history`` divides
+    measured times by)."""
+    return est.work_s / est.correction if est.correction else est.work_s
+
+
+def predict_library(machine: Machine, side: str, op: str, size: int, nbytes: int,
+                    copies: Copies, correction: float = 1.0) -> Estimate:
+    """The :class:`Estimate` of ``REDUCE`` (``op`` ``reduce``) or ``SORT`` (``sort``) of an
+    array of ``size`` elements (``nbytes`` bytes) on ``side`` (``host`` or ``cuda``)."""
+    fig: LibraryFigures = machine.library[side]
+    if op == "sort":
+        n = max(size, 2)
+        raw = n * (math.log2(n) if side == "host" else 1.0) / fig.sort_rate
+    else:
+        raw = nbytes / fig.reduce_bandwidth
+    device = "host" if side == "host" else side
+    est = Estimate(device, 0.0, copies_seconds(machine, side, copies) if side != HOST else 0.0,
+                   fig.call_s, 0.0, raw * correction, raw if op != "sort" else 0.0,
+                   raw if op == "sort" else 0.0, correction)
+    est.seconds = est.copies_s + est.launch_s + est.work_s
+    est.bound = _bound({"copies": est.copies_s, "launch": est.launch_s,
+                        "sort" if op == "sort" else "memory": est.work_s})
+    return est

@@ -1,0 +1,270 @@
+"""Placing a whole program: every statement on a device, with residency.
+
+Each placeable statement (``RUN``, ``REDUCE``, ``SORT``) has candidate devices; every
+other statement runs on the host. A placement's cost is its predicted time
+(``planner/model``) including the copies it causes, which depend on where earlier
+statements left each array. The planner searches placements statement by statement,
+keeping for each distinct residency state (which places hold each array's current
+contents) the cheapest way to reach it, so a chain of GPU statements keeps its data on the
+GPU, and one cheap step is not sent to another device if the copies there and back cost
+more than it saves. States beyond :data:`BEAM` are pruned, cheapest kept.
+
+A run plans again from its real state at each placeable statement, with the sizes it now
+knows, and follows the plan's first step (model-predictive, in control terms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pxos import backends
+from pxos.backends.base import HOST
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.features import launch_work
+from pxos.planner.calibration import Machine, machine as this_machine
+from pxos.planner.decision import Decision
+from pxos.planner.dryrun import DryRun, Step
+from pxos.planner.history import History, fingerprint, history_for
+from pxos.planner.model import Copies, Estimate, predict_launch, predict_library
+from pxos.planner.reason import explain_choice, host_reason
+
+BEAM = 16
+ZEROS = "zeros"
+GPUS = ("cuda", "opencl")
+
+
+def memory_of(device: str) -> str:
+    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy)."""
+    return HOST if device == HOST else backends.get(device).memory
+
+
+def is_gpu(machine: Machine, device: str) -> bool:
+    """Whether ``device`` is a GPU (an OpenCL device can be a CPU, as with PoCL)."""
+    if device == "cuda":
+        return True
+    fig = machine.devices.get(device)
+    return device == "opencl" and fig is not None and "pthread" not in fig.device.lower() \
+        and "cpu" not in fig.device.lower()
+
+
+@dataclass
+class _Path:
+    cost: float
+    where: dict[str, frozenset]
+    choices: list = field(default_factory=list)  # (device, estimates, copies) per step
+
+    def key(self):
+        return frozenset(self.where.items())
+
+
+class Planner:
+    """Plans a program's statements (see the module docstring).
+
+    Args:
+        program: from ``ir.check_host.check_program``.
+        device: ``--device``: ``auto`` lets the model choose; a backend name pins kernels
+            (and library operations, to ``cuda`` when it is ``cuda``, else to the host).
+        machine: calibrated figures (default: this machine's, calibrated on first use).
+        history: corrections learned from runs (default: this machine's).
+        checked: kernels are built with bounds checks (a different compiled kernel).
+    """
+
+    def __init__(self, program: ir.Program, device: str = "auto",
+                 machine: Machine | None = None, history: History | None = None,
+                 checked: bool = False, files=None):
+        self.program = program
+        self.device = device
+        self.machine = machine or this_machine()
+        self.history = history if history is not None else history_for(self.machine.key)
+        self.checked = checked
+        self.files = files
+        present = [b for b in self.machine.devices if b in backends.KNOWN]
+        compiled = [b for b in present if b != "interp"]
+        self.kernel_devices = compiled or present or ["interp"]
+        self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
+
+    # -- candidates
+    def options(self, step: Step) -> tuple[list[str], str | None]:
+        """(candidate devices, what pinned them or None) for one statement."""
+        if step.kind == "run":
+            if self.device != "auto":
+                return [self.device], f"--device {self.device}"
+            target = step.kernel.target
+            if target in GPUS:
+                return [target], f"GPU_TARGET {target}"
+            if target == "cpu":
+                cpu = [d for d in self.kernel_devices if not is_gpu(self.machine, d)]
+                return cpu[:1] or ["interp"], "GPU_TARGET cpu"
+            return list(self.kernel_devices), None
+        if step.kind in ("reduce", "sort"):
+            if self.device != "auto":
+                side = "cuda" if self.device == "cuda" else HOST
+                return [side], f"--device {self.device}"
+            return list(self.library_sides), None
+        return [HOST], None
+
+    # -- costs
+    def _copies(self, where: dict, step: Step, memory: str) -> Copies:
+        c = Copies()
+        for name in dict.fromkeys(step.reads):
+            places = where.get(name, frozenset({HOST}))
+            if memory in places or ZEROS in places:
+                continue
+            nbytes = int(self._nbytes.get(name, 0))
+            if HOST not in places:
+                c.down += 1
+                c.down_bytes += nbytes
+            if memory != HOST:
+                c.up += 1
+                c.up_bytes += nbytes
+        return c
+
+    def estimate(self, step: Step, device: str, copies: Copies) -> Estimate:
+        """The predicted time of ``step`` on ``device`` with ``copies``."""
+        if step.kind == "run":
+            work = self._work(step)
+            compiled = self._compiled(device, step.kernel)
+            fp = fingerprint(step.kernel)
+            corr = self.history.correction(fp, device, work.threads)
+            contended = any(a.kind == "atomic" and a.pattern == "uniform"
+                            for a in _features(step.kernel).accesses)
+            return predict_launch(self.machine, device, work, copies, compiled, corr,
+                                  contended)
+        if step.kind in ("reduce", "sort"):
+            arr = step.array
+            fp = f"{step.kind.upper()} {arr.dtype}"
+            corr = self.history.correction(fp, device, arr.size)
+            return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
+                                   copies, corr)
+        from pxos.planner.model import copies_seconds
+        secs = sum(copies_seconds(self.machine, m, copies) for m in
+                   {d.memory for d in self.machine.devices.values() if d.upload})
+        return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
+
+    def _work(self, step: Step):
+        if not hasattr(step, "_work"):
+            step._work = launch_work(step.kernel, step.args, step.threads)
+        return step._work
+
+    def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
+        backend = backends.get(device)
+        cached = getattr(backend, "is_cached", None)
+        return True if cached is None else cached(kernel, self.checked)
+
+    # -- search
+    def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
+        """The dry run of the statements from ``start`` on."""
+        dry = DryRun(self.program, values, self.files)
+        out = [dry.step(i, s) for i, s in enumerate(self.program.statements) if i >= start]
+        self._nbytes = {}
+        for s in out:
+            for name in s.reads:
+                v = dry.values.get(name)
+                if v is not None and hasattr(v, "nbytes"):
+                    self._nbytes.setdefault(name, v.nbytes)
+        return out
+
+    def _search(self, steps: list[Step], where: dict, forced: dict | None = None) -> _Path:
+        paths = {None: _Path(0.0, dict(where))}
+        for step in steps:
+            options, _ = self.options(step)
+            if forced and step.index in forced:
+                options = [forced[step.index]]
+            new: dict = {}
+            for path in paths.values():
+                for device in options:
+                    memory = memory_of(device)
+                    copies = self._copies(path.where, step, memory)
+                    est = self.estimate(step, device, copies) if step.known else \
+                        Estimate(device, 0.0)
+                    after = dict(path.where)
+                    _apply(after, step, memory)
+                    cand = _Path(path.cost + est.seconds, after,
+                                 path.choices + [(device, est, copies)])
+                    k = cand.key()
+                    if k not in new or new[k].cost > cand.cost:
+                        new[k] = cand
+            paths = dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
+        return min(paths.values(), key=lambda p: p.cost)
+
+    def plan(self, start: int = 0, values: dict | None = None,
+             where: dict | None = None) -> dict[int, Decision]:
+        """Decisions for the statements from ``start`` on, by statement index.
+
+        Args:
+            values: the names defined so far (a run's; None at the start).
+            where: for each array, the places holding its current contents (``host``,
+                memory names, ``zeros``).
+        """
+        steps = self.steps(start, values)
+        where = {k: frozenset(v) for k, v in (where or {}).items()}
+        best = self._search(steps, where)
+        out: dict[int, Decision] = {}
+        state = dict(where)
+        for step, (device, est, copies) in zip(steps, best.choices):
+            out[step.index] = self._decide(steps, step, state, device, est, copies, best)
+            _apply(state, step, memory_of(device))
+        return out
+
+    def _decide(self, steps, step: Step, state, device, est, copies, best) -> Decision:
+        s = step.stmt
+        line = s.span.line
+        text = self.program.source.splitlines()[line - 1].strip() \
+            if self.program.source else type(s).__name__.upper()
+        options, pin = self.options(step)
+        if step.kind == "host":
+            return Decision(line, text, HOST, {HOST: est.seconds}, {HOST: est},
+                            host_reason(s, copies), False, {}, copies)
+        if not step.known:
+            return Decision(line, text, device, {}, {}, "sizes known only at run time: "
+                            "planned when the statement is reached", pin is not None)
+        local = {d: self.estimate(step, d, self._copies(state, step, memory_of(d)))
+                 for d in options}
+        saved = 0.0
+        fastest = min(local, key=lambda d: local[d].seconds)
+        if fastest != device:
+            alt = self._search([x for x in steps if x.index >= step.index], state,
+                               {step.index: fastest})
+            rest = self._search([x for x in steps if x.index >= step.index], state)
+            saved = alt.cost - rest.cost
+        features = self._features(step)
+        reason = explain_choice(self.machine, step, device, local, pin, saved, features,
+                                [d for d in self.kernel_devices])
+        predicted = dict(sorted(((d, e.seconds) for d, e in local.items()),
+                                key=lambda kv: kv[1]))
+        return Decision(line, text, device, predicted, local, reason, pin is not None,
+                        features, copies)
+
+    def _features(self, step: Step) -> dict:
+        if step.kind == "run":
+            w = self._work(step)
+            f = w.as_dict()
+            f["kernel"] = step.kernel.name
+            f["accesses"] = [
+                {"array": a.array, "kind": a.kind, "pattern": a.pattern, "stride": a.stride,
+                 "line": a.span.line, "col": a.span.col}
+                for a in _features(step.kernel).accesses if not a.shared]
+            f["shared_bytes"] = _features(step.kernel).shared_bytes
+            return f
+        if step.kind in ("reduce", "sort"):
+            return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
+        return {}
+
+
+def _features(kernel):
+    from pxos.ir.analysis.features import kernel_features
+    return kernel_features(kernel)
+
+
+def _apply(where: dict, step: Step, memory: str) -> None:
+    """The residency after ``step`` ran with its data in ``memory``."""
+    for name in step.reads:  # a copy is made (zeros are made in place) if needed
+        where[name] = where.get(name, frozenset({HOST})) | {memory}
+    for name in step.writes:
+        where[name] = frozenset({memory})
+    for name in step.overwrites:
+        where[name] = frozenset({HOST})
+    for name in step.zeros:
+        where[name] = frozenset({HOST, ZEROS})
+    for name in step.defines:
+        where[name] = frozenset({memory if step.kind == "sort" else HOST})

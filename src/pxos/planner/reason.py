@@ -1,0 +1,84 @@
+"""Decisions in words: why a statement runs where it does."""
+
+from __future__ import annotations
+
+from pxos.ir import nodes as ir
+from pxos.planner.model import Copies, Estimate
+
+
+def seconds(t: float) -> str:
+    """``t`` seconds, in the unit that reads best (ns, µs, ms, s)."""
+    if t < 1e-6:
+        return f"{t * 1e9:.0f} ns"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} µs"
+    if t < 1:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t:.2f} s"
+
+
+def size(n: float) -> str:
+    """``n`` bytes in B, KB, MB or GB (powers of 1000)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
+    """Why a host statement runs on the host."""
+    back = f"; copies {size(copies.down_bytes)} back from the device" if copies.down else ""
+    if isinstance(stmt, (ir.ReadFile, ir.WriteFile)):
+        return "host: file I/O" + back
+    if isinstance(stmt, (ir.Alloc, ir.AllocLike)):
+        return "no placement: zeros are made where the array is first used, without a copy"
+    if isinstance(stmt, (ir.Fill, ir.RandomFill)):
+        return "host: fills on the host (the same values on every backend)" + back
+    if isinstance(stmt, (ir.Print, ir.Verify)):
+        return "host: prints and compares on the host" + back
+    return "host: a host scalar" + back
+
+
+def _work_words(features: dict) -> str:
+    if "threads" in features:
+        per = features["per_thread"]
+        ops = (per["ops"] + per["transcendental"]) * features["threads"]
+        return (f"{features['threads']:,} threads, {size(features['memory_bytes'])} of memory "
+                f"traffic, {ops:.3g} operations")
+    return f"{features['elements']:,} elements ({size(features['bytes'])})"
+
+
+def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: str | None,
+                   saved: float, features: dict, kernel_devices: list[str]) -> str:
+    """The reason for placing ``step`` on ``device``, given each candidate's estimate
+    there (``local``) and what the whole-program plan saved by not taking the locally
+    fastest device (``saved`` seconds)."""
+    chosen = local[device]
+    if pin is not None:
+        return f"pinned by {pin}; predicted {seconds(chosen.seconds)} ({chosen.bound}-bound)"
+    others = sorted((e for d, e in local.items() if d != device), key=lambda e: e.seconds)
+    what = _work_words(features)
+    if not others:
+        return f"{device}: the only device here; {what}"
+    runner = others[0]
+    if runner.seconds < chosen.seconds:
+        return (f"{device}: {runner.device} alone would take {seconds(runner.seconds)} vs "
+                f"{seconds(chosen.seconds)}, but the program's data stays where the next "
+                f"statements need it, which saves {seconds(saved)} in all")
+    ratio = runner.seconds / max(chosen.seconds, 1e-12)
+    text = (f"{device}: predicted {seconds(chosen.seconds)} vs {runner.device} "
+            f"{seconds(runner.seconds)} ({ratio:.1f}× faster); {what}")
+    if runner.bound in ("launch", "copies", "compile") and runner.work_s < runner.overhead_s:
+        text += (f"; on {runner.device} the {runner.bound} ({seconds(runner.overhead_s)}) "
+                 f"outweighs the work ({seconds(runner.work_s)})")
+    else:
+        text += f"; {chosen.bound}-bound on {device}"
+    if not any(d in ("cuda",) or "opencl" == d and _gpu(machine, d) for d in kernel_devices):
+        text += " (no GPU here: chose among the CPU backends " + ", ".join(kernel_devices) + ")"
+    return text
+
+
+def _gpu(machine, device: str) -> bool:
+    from pxos.planner.program import is_gpu
+    return is_gpu(machine, device)
