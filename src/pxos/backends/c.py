@@ -123,6 +123,14 @@ class CBackend:
             self._loaded[key] = loaded
             return self._memo.put(kernel, checked, loaded)
 
+    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
+        """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
+        if self._memo.get(kernel, checked) is not None:
+            return True
+        src = render_c(kernel, checked)
+        key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+        return key in self._loaded or entry_path("c", key, ".so").exists()
+
     def _build(self, src: KernelSource, lib: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
             c_file = Path(tmp) / f"{src.entry}.c"

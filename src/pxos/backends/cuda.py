@@ -28,7 +28,7 @@ import numpy as np
 from pxos.backends.base import Launch
 from pxos.backends.cache import KernelMemo
 from pxos.backends.checked import raise_violation
-from pxos.backends.nvrtc import compile_cubin
+from pxos.backends.nvrtc import compile_cubin, cubin_path, cuda_include_dir
 from pxos.codegen.cuda import render_cuda
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import ERR_WORDS, scalar_param_type
@@ -176,6 +176,14 @@ class CudaBackend:
                               self._scratch.data.ptr, checked)
             return self._memo.put(kernel, checked,
                                   CudaKernel(src, cubin, (module, fn), plan, hit))
+
+    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
+        """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
+        if self._memo.get(kernel, checked) is not None:
+            return True
+        src = render_cuda(kernel, checked)
+        include = cuda_include_dir() if "#include <cuda_fp16.h>" in src.source else None
+        return cubin_path(src, self.arch, include).exists()
 
     def launch(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel on CuPy's current stream.

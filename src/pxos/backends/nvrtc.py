@@ -53,6 +53,12 @@ def cuda_include_dir() -> str | None:
     return None
 
 
+def cubin_path(src: KernelSource, arch: str, include: str | None = None) -> Path:
+    """Where the cubin of ``src`` for ``arch`` is (or will be) cached."""
+    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
+    return entry_path("cuda", key, ".cubin")
+
+
 def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
     """Compile ``src`` for ``arch`` (e.g. ``"90"`` for sm_90), or find it in the cache.
 
@@ -70,8 +76,7 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
                 f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
                 "CUDA include folder was found", src.kernel.span,
                 hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
-    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
-    path = entry_path("cuda", key, ".cubin")
+    path = cubin_path(src, arch, include)
     if path.exists():
         return path, True
     from cuda.core import Program, ProgramOptions

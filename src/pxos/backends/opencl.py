@@ -148,6 +148,14 @@ class OpenCLBackend:
             self._loaded[key] = loaded
             return self._memo.put(kernel, checked, loaded)
 
+    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
+        """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
+        if self._memo.get(kernel, checked) is not None:
+            return True
+        src = render_opencl(kernel, checked)
+        key = cache_key(src.source, self.identity, " ".join(self.options))
+        return key in self._loaded or entry_path("opencl", key, ".bin").exists()
+
     def _program(self, src: KernelSource, key: str):
         """The built program of ``src`` and whether it came from the disk cache."""
         cl = self.cl

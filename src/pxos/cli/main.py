@@ -80,8 +80,13 @@ def run(
     checked: bool = typer.Option(
         False, "--checked", help="Bounds-check every array access in kernels (slower); "
                                  "a violation stops the run with its .px line."),
+    explain: bool = typer.Option(
+        False, "--explain", help="After the run, print the planner's decisions with "
+                                 "measured times and prediction errors."),
+    as_json: bool = typer.Option(False, "--json", help="With --explain: print JSON."),
 ):
-    """Run a program: host statements in order, kernels on the chosen device."""
+    """Run a program: host statements in order, each kernel and library operation where
+    the planner predicts it runs fastest (or on --device)."""
     from pxos import backends
     from pxos.host.program import ProgramRun
 
@@ -94,7 +99,14 @@ def run(
             else:  # built once here, reused by the run
                 out.print(backends.get(name).compile(k, checked).source.source)
     result = ProgramRun(program, device=device, allow=list(allow_path or []),
-                        emit=out.print, checked=checked).run()
+                        emit=out.print, checked=checked, explain=explain).run()
+    if explain:
+        from pxos.planner.explain import render_json, render_text
+
+        decisions = _with_host_steps(result)
+        machine = result.planner.machine
+        out.print(render_json(str(file), decisions, machine) if as_json
+                  else render_text(decisions, machine))
     if time_steps:
         for s in result.steps:
             moved = s.transfers
@@ -104,6 +116,26 @@ def run(
         out.print(f"  host-device copies in all: {result.residency.transfers}")
     for path in result.written:
         out.print(f"wrote {path}")
+
+
+def _with_host_steps(result):
+    """A run's decisions, one per statement (host statements as plain host decisions)."""
+    from pxos.planner.decision import Decision
+    from pxos.planner.reason import host_reason
+    from pxos.planner.model import Copies
+
+    lines = result.program.source.splitlines()
+    rows = []
+    for step, stmt in zip(result.steps, result.program.statements):
+        if step.decision is not None:
+            rows.append(step.decision)
+        else:
+            d = Decision(step.span.line, lines[step.span.line - 1].strip(), step.device,
+                         reason=host_reason(stmt, Copies(down=step.transfers.to_host,
+                                            down_bytes=step.transfers.bytes_to_host)))
+            d.measured = step.seconds
+            rows.append(d)
+    return rows
 
 
 @app.command("compile")
@@ -163,7 +195,7 @@ def demo(
         out.print(f"  {path}")
 
 
-from pxos.cli import export  # noqa: E402,F401  (registers ``pxos export``)
+from pxos.cli import export, planner  # noqa: E402,F401  (register their commands)
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ class Step:
     device: str
     seconds: float
     transfers: Transfers = field(default_factory=Transfers)
+    decision: object = None  # the planner's Decision, where it placed the statement
 
 
 @dataclass
@@ -54,6 +55,8 @@ class ProgramRun:
         allow: extra folders the program may read and write (``--allow-path``).
         emit: where PRINT output goes (a function of one string).
         checked: bounds-check every array access in kernels (``--checked``).
+        explain: have the planner predict every placeable statement even when ``device``
+            pins it, and record the measured times (``pxos run --explain``).
 
     Attributes:
         values: scalars by name, and each array's host array (its shape and dtype; the
@@ -67,6 +70,7 @@ class ProgramRun:
     allow: list[Path] = field(default_factory=list)
     emit: Callable[[str], None] = print
     checked: bool = False
+    explain: bool = False
     values: dict[str, object] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
@@ -74,6 +78,8 @@ class ProgramRun:
     def __post_init__(self):
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
+        self.planner = None
+        self._decision = None
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -86,18 +92,41 @@ class ProgramRun:
             self.execute(stmt)
         return self
 
+    @property
+    def decisions(self) -> list:
+        """The planner's decisions for the statements run so far, with measured times."""
+        return [s.decision for s in self.steps if s.decision is not None]
+
+    def _plan(self, stmt: ir.Stmt):
+        """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
+        no explanation was asked for): the rest of the program planned from here."""
+        if self.device != "auto" and not self.explain:
+            return None
+        if self.planner is None:
+            from pxos.planner.program import Planner
+            self.planner = Planner(self.program, self.device, checked=self.checked,
+                                   files=self.files)
+        index = next(i for i, s in enumerate(self.program.statements) if s is stmt)
+        where = {n: self.residency.places(n) for n, v in self.values.items()
+                 if isinstance(v, np.ndarray)}
+        return self.planner.plan(index, self.values, where).get(index)
+
     def execute(self, stmt: ir.Stmt) -> Step:
         """Run one host statement of the program and record it as a :class:`Step`.
 
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
+        self._decision = (self._plan(stmt) if isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
+                          else None)
         t0 = time.perf_counter()
         before = self.residency.transfers.copy()
         device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
         step = Step(stmt.span, type(stmt).__name__.upper(), device, time.perf_counter() - t0,
-                    self.residency.transfers - before)
+                    self.residency.transfers - before, self._decision)
         self.steps.append(step)
+        if step.decision is not None and step.decision.device == device:
+            self.planner.learn(step.decision, step.seconds, self.checked)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
@@ -213,7 +242,8 @@ class ProgramRun:
         args = [a if isinstance(p.type, Array) else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
                 for a, p in zip(args, kernel.params)]
-        name = backends.choose(self.device, kernel.target)
+        name = (self._decision.device if self._decision is not None
+                else backends.choose(self.device, kernel.target))
         backend = backends.get(name)
         launch = make_launch(kernel, self._threads(kernel, args, s.span))
         compiled = backend.compile(kernel, self.checked)
@@ -233,11 +263,35 @@ class ProgramRun:
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
         return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)}, span)
 
+    def _library_side(self) -> str:
+        """Where ``REDUCE``/``SORT`` run: the planner's choice, else ``cuda`` under
+        ``--device cuda`` and the host (NumPy) otherwise."""
+        if self._decision is not None:
+            return self._decision.device
+        return "cuda" if self.device == "cuda" else HOST
+
+    def _source(self, name: str, span, side: str):
+        if side == HOST:
+            return self.array(name, span)
+        if not isinstance(self.values.get(name), np.ndarray):
+            raise PxTypeError(f"{name!r} is not an array", span)
+        return self.residency.on_device(side, name)
+
     def _reduce(self, s: ir.Reduce):
-        self.values[s.result] = reduce_array(s.op, self.array(s.source, s.span), s.span)
+        side = self._library_side()
+        self.values[s.result] = reduce_array(s.op, self._source(s.source, s.span, side),
+                                             s.span)
+        return side
 
     def _sort(self, s: ir.Sort):
-        self._define_array(s.result, sort_array(self.array(s.source, s.span), s.span), s.span)
+        side = self._library_side()
+        result = sort_array(self._source(s.source, s.span, side), s.span)
+        if side == HOST:
+            self._define_array(s.result, result, s.span)
+        else:
+            self._define_array(s.result, np.empty(result.shape, result.dtype), s.span)
+            self.residency.adopt(s.result, side, result)
+        return side
 
     def _item(self, e: ir.Expr) -> str:
         if isinstance(e, ir.Str):

@@ -6,10 +6,11 @@ the kernel runs (``host/arrays``) and launches. Per call, after the first, the w
 lookup of a :class:`CallPlan` by the arguments' kinds and types, the conversions it lists,
 and the backend's launch.
 
-Placement: ``device=`` (call or decorator) pins a backend; otherwise a call whose arrays
-already live on a GPU (CuPy arrays, CUDA PyTorch tensors, ``pxos.ndarray`` current on
-``cuda``) runs on ``cuda``, one with arrays on ``opencl`` runs there, and any other runs on
-the fastest CPU backend (the planner will choose by cost). On a device, a call returns once
+Placement: ``device=`` (call or decorator) pins a backend; otherwise the planner
+(``planner/call``) predicts each backend's time, counting the copies to where the kernel
+runs and back to where the caller keeps each array (NumPy on the host; CuPy and CUDA
+PyTorch on ``cuda``; a ``pxos.ndarray`` wherever it is current), and picks the fastest;
+``Kernel.decision`` is the last such decision. On a device, a call returns once
 the launch is queued on the current stream, as CuPy's kernels do; NumPy arrays passed to a
 device kernel are copied up and the results copied back before the call returns.
 """
@@ -27,7 +28,9 @@ from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import CUDA_LIBRARIES, TRANSFERS, download, library_of, ndarray
+from pxos.host.arrays import (
+    CUDA_LIBRARIES, TRANSFERS, download, library_of, memory_of, ndarray,
+)
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -75,6 +78,8 @@ class Kernel:
         self.block = tuple(block) if block else None
         self.device = device
         self._plans: dict[tuple, CallPlan] = {}
+        self._decisions: dict[tuple, object] = {}
+        self.decision = None  # the planner's last Decision (planner/decision)
         self._checked: dict[tuple, ir.Kernel] = {}
 
     # -- calling
@@ -102,7 +107,9 @@ class Kernel:
         arrays are updated when it returns. On a CPU backend the whole launch runs in a
         worker thread."""
         loop = asyncio.get_running_loop()
-        if self._device_for(args, device) in backends.CPU_BACKENDS:
+        if isinstance(threads, int):
+            threads = (threads,)
+        if backends.get(self._device_for(args, device, threads)).memory == HOST:
             return await loop.run_in_executor(None, functools.partial(
                 self.__call__, *args, device=device, threads=threads))
         plan, placed, launch = self._launch(args, device, threads)
@@ -120,11 +127,12 @@ class Kernel:
     def _launch(self, args: Sequence, device: str | None, threads):
         if isinstance(threads, int):
             threads = (threads,)
-        key = (device, None if threads is None else len(threads),
-               tuple(_arg_key(a) for a in args))
+        signature = (None if threads is None else len(threads),
+                     tuple(_arg_key(a) for a in args))
+        key = (self._device_for(args, device, threads, signature),) + signature
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._make_plan(args, device, threads)
+            plan = self._plans[key] = self._make_plan(args, key[0], threads)
         placed = [put(a) for put, a in zip(plan.puts, args)]
         if threads is None:
             launch = Launch(plan.threads(args), plan.kernel.block)
@@ -161,22 +169,36 @@ class Kernel:
 
         return render_unit_for(target, [self.ir(*args, threads=threads)])
 
-    def _device_for(self, args: Sequence, device: str | None) -> str:
+    def _device_for(self, args: Sequence, device: str | None, threads=None,
+                    signature=None) -> str:
         device = device or self.device
         if device and device != "auto":
             backends.get(device)
             return device
-        where = [a.device if library_of(a) == "pxos" else
-                 "cuda" if library_of(a) in CUDA_LIBRARIES else HOST for a in args
-                 if hasattr(a, "shape") and not isinstance(a, np.generic)]
-        for memory in ("cuda", "opencl"):
-            if memory in where:
-                return memory
-        return backends.choose("auto")
+        if signature is None:
+            signature = (None if threads is None else len(threads),
+                         tuple(_arg_key(a) for a in args))
+        sizes = tuple(a.shape if hasattr(a, "shape") and not isinstance(a, np.generic)
+                      else a for a in args)
+        memo = (signature, sizes, None if threads is None else tuple(threads))
+        found = self._decisions.get(memo)
+        if found is None:
+            from pxos.planner.call import MEMO_LIMIT, place_call
 
-    def _make_plan(self, args: Sequence, device: str | None, threads) -> CallPlan:
+            kernel = self.ir(*args, threads=threads)
+            counts = threads or _thread_counts(kernel)(args)
+            memories = [None if not hasattr(a, "shape") or isinstance(a, np.generic) else
+                        memory_of(a.device) if library_of(a) == "pxos" else
+                        "cuda" if library_of(a) in CUDA_LIBRARIES else HOST for a in args]
+            found = place_call(kernel, args, counts, memories)
+            if len(self._decisions) >= MEMO_LIMIT:
+                self._decisions.clear()
+            self._decisions[memo] = found
+        self.decision = found
+        return found.device
+
+    def _make_plan(self, args: Sequence, name: str, threads) -> CallPlan:
         kernel = self.ir(*args, threads=threads)
-        name = self._device_for(args, device)
         backend = backends.get(name)
         access = dict(kernel.access)
         place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))

@@ -35,6 +35,8 @@ class Decision:
     features: dict = field(default_factory=dict)
     copies: Copies = field(default_factory=Copies)
     measured: float | None = None
+    fingerprint: str = ""  # the kernel or operation, for planner/history
+    size: int = 0  # threads (a launch) or elements (a library operation)
 
     @property
     def error(self) -> float | None:

@@ -25,7 +25,7 @@ from pxos.planner.calibration import Machine, machine as this_machine
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
-from pxos.planner.model import Copies, Estimate, predict_launch, predict_library
+from pxos.planner.model import Copies, Estimate, predict_launch, predict_library, raw_work
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -82,6 +82,8 @@ class Planner:
         compiled = [b for b in present if b != "interp"]
         self.kernel_devices = compiled or present or ["interp"]
         self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
+        self._built: dict = {}
+        self._nbytes: dict = {}
 
     # -- candidates
     def options(self, step: Step) -> tuple[list[str], str | None]:
@@ -132,7 +134,7 @@ class Planner:
                                   contended)
         if step.kind in ("reduce", "sort"):
             arr = step.array
-            fp = f"{step.kind.upper()} {arr.dtype}"
+            fp = f"{step.kind.upper()} {arr.dtype}"  # as _decide names it
             corr = self.history.correction(fp, device, arr.size)
             return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
                                    copies, corr)
@@ -147,9 +149,14 @@ class Planner:
         return step._work
 
     def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
-        backend = backends.get(device)
-        cached = getattr(backend, "is_cached", None)
-        return True if cached is None else cached(kernel, self.checked)
+        key = (device, id(kernel))
+        if self._built.get(key, (None, False))[0] is kernel:
+            return True
+        cached = getattr(backends.get(device), "is_cached", None)
+        found = True if cached is None else cached(kernel, self.checked)
+        if found:  # once built, a kernel stays built
+            self._built[key] = (kernel, True)
+        return found
 
     # -- search
     def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
@@ -232,8 +239,23 @@ class Planner:
                                 [d for d in self.kernel_devices])
         predicted = dict(sorted(((d, e.seconds) for d, e in local.items()),
                                 key=lambda kv: kv[1]))
+        if step.kind == "run":
+            key, n = fingerprint(step.kernel), self._work(step).threads
+        else:
+            key, n = f"{step.kind.upper()} {step.array.dtype}", int(step.array.size)
         return Decision(line, text, device, predicted, local, reason, pin is not None,
-                        features, copies)
+                        features, copies, fingerprint=key, size=n)
+
+    def learn(self, decision: Decision, measured: float, checked: bool = False) -> None:
+        """Record that ``decision``'s statement took ``measured`` seconds: sets
+        ``decision.measured`` and, for an unchecked run, updates the correction the model
+        applies to this kernel on this device (``planner/history``)."""
+        decision.measured = measured
+        est = decision.estimates.get(decision.device)
+        if checked or est is None or not decision.fingerprint:
+            return
+        self.history.record(decision.fingerprint, decision.device, decision.size,
+                            raw_work(est), measured - est.overhead_s)
 
     def _features(self, step: Step) -> dict:
         if step.kind == "run":

@@ -1,0 +1,82 @@
+"""``pxos explain``, ``pxos calibrate`` and the planner's part of ``pxos run``.
+
+    pxos explain FILE.px [--device D] [--code] [--json]
+    pxos calibrate [--json]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pxos.cli.main import DeviceOption, _guarded, _load, app, out
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def plan_of(program, device: str, allow: list[Path] | None = None):
+    """The planner's decisions for every statement of ``program`` (calibrating first if
+    this machine has no figures yet)."""
+    from pxos.host.files import FileAccess
+    from pxos.planner.calibration import machine
+    from pxos.planner.program import Planner
+
+    files = FileAccess(Path(program.file).resolve().parent, list(allow or []))
+    planner = Planner(program, device, machine(progress=_progress), files=files)
+    return planner, list(planner.plan().values())
+
+
+@app.command()
+@_guarded
+def explain(
+    file: Path = typer.Argument(..., help="The .px program."),
+    device: str = DeviceOption,
+    code: bool = typer.Option(False, "--code", help="Add the code generated for each "
+                                                    "kernel on its chosen device."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    allow_path: Optional[list[Path]] = typer.Option(
+        None, "--allow-path", help="Another folder the program may read."),
+):
+    """Show where each statement would run and why, without running the program: cost
+    features, predicted time per device, decision and reason."""
+    from pxos.planner.explain import generated_code, render_json, render_text
+
+    program = _load(file)
+    planner, decisions = plan_of(program, device, allow_path)
+    sources = generated_code(program, decisions) if code else None
+    if as_json:
+        out.print(render_json(str(file), decisions, planner.machine, sources))
+    else:
+        out.print(render_text(decisions, planner.machine, sources))
+
+
+@app.command()
+@_guarded
+def calibrate(
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+):
+    """Measure this machine for the planner (copies, launch latency, memory bandwidth,
+    compute rates of every device) and store the figures; forgets learned corrections."""
+    from pxos.planner.calibration import calibrate as measure, calibration_path
+    from pxos.planner.explain import machine_summary
+    from pxos.planner.history import history_for
+
+    found = measure(progress=_progress)
+    history_for(found.key).forget()
+    if as_json:
+        out.print(found.to_json())
+        return
+    summary = machine_summary(found)
+    out.print(f"calibrated in {found.seconds:.1f} s: {found.cpu}, {found.cores} cores")
+    for name, d in summary["devices"].items():
+        copies = (f", copies up {d['upload_GBps']:.1f} / down {d['download_GBps']:.1f} GB/s"
+                  if d["upload_GBps"] else "")
+        out.print(f"  {name:<7} {d['device']}: launch {d['launch_s'] * 1e6:.1f} µs, memory "
+                  f"{d['bandwidth_GBps']:.1f} GB/s, {d['ops_per_s'] / 1e9:.1f} G ops/s, "
+                  f"compile {d['compile_s'] * 1e3:.0f} ms{copies}")
+    out.print(f"stored in {calibration_path(found.key)}")

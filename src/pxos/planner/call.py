@@ -1,0 +1,87 @@
+"""Placing one call of a Python kernel (``@pxos.kernel`` without ``device=``).
+
+The call's arrays are where the caller keeps them (NumPy on the host, CuPy or CUDA PyTorch
+on ``cuda``, a ``pxos.ndarray`` wherever it is current), and a call returns its results
+there; so a device other than where an array lives costs a copy there and, for an array
+the kernel writes, a copy back. The model (``planner/model``) predicts each candidate
+backend with those copies and the fastest wins. Decisions are kept per argument shapes
+and scalar values, so a repeated call decides by a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+from pxos import backends
+from pxos.backends.base import HOST
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.features import launch_work
+from pxos.ir.types import Array
+from pxos.planner.decision import Decision
+from pxos.planner.dryrun import stand_in
+from pxos.planner.history import fingerprint, history_for
+from pxos.planner.model import Copies, predict_launch
+from pxos.planner.reason import explain_choice
+
+MEMO_LIMIT = 256
+
+
+def call_devices(machine) -> list[str]:
+    """The backends a call may run on: the compiling ones present (``interp`` only when
+    there is none)."""
+    present = [b for b in machine.devices if b in backends.KNOWN]
+    return [b for b in present if b != "interp"] or present
+
+
+def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
+               machine=None) -> Decision:
+    """The :class:`Decision` for one call.
+
+    Args:
+        kernel: the checked kernel of the call's signature.
+        args: the call's arguments in parameter order (arrays with ``shape``, ``dtype``,
+            ``nbytes``; scalars).
+        threads: the launch's thread counts.
+        memories: for each argument, the memory holding its current contents (``host``,
+            ``cuda``, ``opencl``; None for a scalar).
+    """
+    from pxos.planner.calibration import machine as this_machine
+
+    machine = machine or this_machine()
+    env = {p.name: (stand_in(a.shape, a.dtype) if isinstance(p.type, Array) else a)
+           for p, a in zip(kernel.params, args)}
+    work = launch_work(kernel, env, threads)
+    access = dict(kernel.access)
+    history = history_for(machine.key)
+    key = fingerprint(kernel)
+    estimates, moves = {}, {}
+    for device in call_devices(machine):
+        memory = backends.get(device).memory
+        copies = moves[device] = Copies()
+        for p, a, m in zip(kernel.params, args, memories):
+            if m is None or m == memory:
+                continue
+            _move(copies, m, memory, int(a.nbytes))
+            if "w" in access.get(p.name, ""):  # and back to where the caller keeps it
+                _move(copies, memory, m, int(a.nbytes))
+        compiled = getattr(backends.get(device), "is_cached", lambda k, c: True)(kernel, False)
+        estimates[device] = predict_launch(machine, device, work, copies, compiled,
+                                           history.correction(key, device, work.threads))
+    device = min(estimates, key=lambda d: estimates[d].seconds)
+    features = work.as_dict()
+    reason = explain_choice(machine, None, device, estimates, None, 0.0, features,
+                            call_devices(machine))
+    predicted = dict(sorted(((d, e.seconds) for d, e in estimates.items()),
+                            key=lambda kv: kv[1]))
+    return Decision(kernel.span.line, f"{kernel.name}(…)", device, predicted, estimates,
+                    reason, False, features, moves[device],
+                    fingerprint=key, size=work.threads)
+
+
+def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:
+    """Count the copies of ``nbytes`` from memory ``src`` to ``dst`` (through the host
+    between two devices)."""
+    if src != HOST:
+        copies.down += 1
+        copies.down_bytes += nbytes
+    if dst != HOST:
+        copies.up += 1
+        copies.up_bytes += nbytes
