@@ -24,8 +24,13 @@ ATOMIC_TYPES = (I32, U32, I64, U64)
 ATOMIC_FLOAT_OPS = ("add", "exch")
 
 
-def check_kernel(kernel: ir.Kernel) -> ir.Kernel:
+def check_kernel(kernel: ir.Kernel, *, barriers: bool = True) -> ir.Kernel:
     """Check one kernel and return its typed form.
+
+    Args:
+        kernel: a parsed kernel.
+        barriers: apply the barrier rule (``ir/barrier``); ``False`` only for tools that
+            report a barrier error themselves and still want the typed kernel (``pxos lint``).
 
     Raises:
         PxNameError: reserved, invalid, duplicate or undefined names.
@@ -34,12 +39,13 @@ def check_kernel(kernel: ir.Kernel) -> ir.Kernel:
         PxSyntaxError: BREAK/CONTINUE outside a loop, bad GPU_BLOCK or GPU_SHARED_MEM sizes.
         PxBarrierError: SYNC_THREADS where not every thread of a block reaches it.
     """
-    return _KernelChecker(kernel).run()
+    return _KernelChecker(kernel, barriers).run()
 
 
 class _KernelChecker:
-    def __init__(self, kernel: ir.Kernel):
+    def __init__(self, kernel: ir.Kernel, barriers: bool = True):
         self.k = kernel
+        self.barriers = barriers
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
         self.variables: dict[str, Scalar] = {}
@@ -81,7 +87,8 @@ class _KernelChecker:
             guarded=not (uses_shared or any(isinstance(s, ir.Sync) for s in ir.walk(body))),
         )
         self._block(checked)
-        check_barriers(checked)
+        if self.barriers:
+            check_barriers(checked)
         return replace(checked, block=checked.block or DEFAULT_BLOCK[checked.ndim])
 
     def _declare(self, name: str, span, what: str) -> None:

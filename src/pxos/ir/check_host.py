@@ -26,8 +26,12 @@ class ArrayInfo:
     ndim: int | None
 
 
-def check_program(program: ir.Program) -> ir.Program:
+def check_program(program: ir.Program, *, barriers: bool = True) -> ir.Program:
     """Check every kernel and the host statements; return the typed program.
+
+    Args:
+        program: a parsed program.
+        barriers: apply the barrier rule to each kernel (see ``ir.check.check_kernel``).
 
     Raises:
         PxError subclasses: the first problem found, with its span.
@@ -36,7 +40,7 @@ def check_program(program: ir.Program) -> ir.Program:
     for k in program.kernels:
         if any(c.name == k.name for c in kernels):
             raise PxNameError(f"kernel {k.name!r} is defined twice", k.span)
-        kernels.append(check_kernel(k))
+        kernels.append(check_kernel(k, barriers=barriers))
     checked = replace(program, kernels=tuple(kernels))
     _HostChecker(checked).run()
     return checked
