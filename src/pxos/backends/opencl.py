@@ -20,6 +20,7 @@ work-groups of ``block`` (OpenCL 1.2 §5.8 ``clEnqueueNDRangeKernel``).
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import warnings
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ class OpenCLBackend:
                                  hint="pip install 'pxos[opencl]'") from None
         self.cl, self.array = cl, cl_array
         self.device = choose_device(cl)
+        if "Portable Computing Language" in self.device.platform.name and not shutil.which("ld"):
+            # PoCL links every kernel with the system linker and aborts the process if
+            # there is none: refuse here, where it can be said
+            raise PxBackendError("the opencl backend (PoCL) needs the linker `ld` on PATH",
+                                 hint="install binutils, or use --device c")
         self.device_name = self.device.name.strip()
         self.context = cl.Context([self.device])
         self.queue = cl.CommandQueue(self.context)

@@ -1,0 +1,408 @@
+"""The kernel advisor (``pxos lint``): what in a kernel costs time on a GPU, and the
+barriers that make it wrong.
+
+It reads the access patterns and branch kinds of ``ir/analysis/access`` (through
+``ir/analysis/features``) and reports, per kernel, one :class:`Lint` per finding:
+
+========== ======== ==========================================================================
+code       severity finding
+========== ======== ==========================================================================
+stride     warning  a global access whose neighbouring threads touch addresses a stride apart
+reuse      warning  a global array that neighbouring threads re-read (a stencil) with no
+                    shared-memory tile for it
+block      warning  a ``GPU_BLOCK`` whose thread count is not a multiple of the warp (32)
+divergence warning  a branch whose condition differs between the threads of one warp
+contention warning  an atomic that every thread applies to the same element
+barrier    error    ``SYNC_THREADS`` that some threads of a block never reach
+========== ======== ==========================================================================
+
+Kernels are linted one by one: a barrier error of one kernel is reported as a lint and the
+other kernels (and the rest of that kernel) are still linted. Every other ``PxError`` (syntax,
+names, types) propagates as from ``pxos check``. The lints and their fixes are described in
+``docs/lint.md``; each has a bad and a fixed example under ``tests/ir/lint_cases/``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from pxos.errors import PxBarrierError, PxError
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.access import WARP, ThreadValues, index_pattern
+from pxos.ir.analysis.features import kernel_features
+from pxos.ir.barrier import check_barriers
+from pxos.ir.span import Span
+
+CODES = ("stride", "reuse", "block", "divergence", "contention", "barrier")
+_THREAD_BUILTINS = ("thread_id", "local_id")
+_REUSE_SITES = 3  # loads of one array at this many places (with different offsets): a stencil
+
+HINTS = {
+    "stride": "make the thread's x index the last (fastest-moving) index of the array, or "
+              "stage the data through GPU_SHARED_MEM (read coalesced, write transposed)",
+    "reuse": "load a tile of the array (with its halo) into GPU_SHARED_MEM once per block, "
+             "SYNC_THREADS, then read the neighbours from the tile",
+    "block": "use a multiple of 32 threads per block, e.g. GPU_BLOCK 128 or 256 "
+             "(GPU_BLOCK 32, 8 in 2-D)",
+    "divergence": "make the condition the same for all 32 threads of a warp (e.g. branch on "
+                  "tid / 32 and give each warp work of one kind), or compute both sides and "
+                  "SELECT",
+    "divergence-data": "this is often inherent (an escape-time loop, a data-dependent test); "
+                       "keep the branch bodies short, or group work so that the 32 threads "
+                       "of a warp agree",
+    "contention": "reduce within the block in GPU_SHARED_MEM first, then let one thread per "
+                  "block do the atomic (IF lid == 0)",
+}
+
+
+@dataclass(frozen=True)
+class Lint:
+    """One finding of the advisor.
+
+    Attributes:
+        code: one of :data:`CODES`.
+        severity: ``"warning"`` (slow but correct) or ``"error"`` (wrong: a barrier that
+            some threads miss).
+        message: what was found, one sentence.
+        span: where in the source (file, line, column).
+        hint: how to fix it, or None.
+    """
+
+    code: str
+    severity: str
+    message: str
+    span: Span
+    hint: str | None = None
+
+    def render(self) -> str:
+        """``file:line:col: warning[code]: message``, the source line with a caret under the
+        column (as :meth:`PxError.render`), and ``  hint: …``."""
+        shown = PxError(self.message, self.span)
+        shown.kind = f"{self.severity}[{self.code}]"
+        text = shown.render()
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def as_dict(self) -> dict:
+        """``{code, severity, message, line, col, hint, file}`` (``pxos lint --json``)."""
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "line": self.span.line, "col": self.span.col, "hint": self.hint,
+                "file": self.span.file}
+
+
+def lint_program(program: str | Path | ir.Program) -> list[Lint]:
+    """Lint every kernel of a program, in source order.
+
+    Args:
+        program: the path of a ``.px`` file, or a parsed (unchecked) :class:`ir.Program`.
+
+    Returns:
+        The lints of all kernels, sorted by line and column.
+
+    Raises:
+        PxError: any problem of the program other than a barrier error (which becomes a
+            ``barrier`` lint): syntax, names, types, host statements.
+    """
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_file
+
+    if not isinstance(program, ir.Program):
+        program = parse_file(program)
+    checked = check_program(program, barriers=False)
+    lints = [x for k in checked.kernels for x in lint_kernel(k, program.source)]
+    return sorted(lints, key=lambda x: (x.span.file, x.span.line, x.span.col))
+
+
+def lint_kernel(kernel: ir.Kernel, source: str | None = None) -> list[Lint]:
+    """Lint one kernel.
+
+    Args:
+        kernel: a parsed kernel, or one checked by ``check_kernel`` (with or without the
+            barrier rule: ``check_kernel(k, barriers=False)``).
+        source: the text of the kernel's file, to point the ``block`` lint at the
+            ``GPU_BLOCK`` line; without it the lint points at the kernel's name.
+
+    Returns:
+        Its lints, sorted by line and column.
+
+    Raises:
+        PxError: ``kernel`` is not checked and checking it fails (other than the barrier
+            rule).
+    """
+    if not _is_checked(kernel):
+        from pxos.ir.check import check_kernel
+        kernel = check_kernel(kernel, barriers=False)
+    lints: list[Lint] = []
+    try:
+        check_barriers(kernel)
+    except PxBarrierError as err:
+        lints.append(Lint("barrier", "error", err.message, err.span or kernel.span, err.hint))
+    _Advisor(kernel, source).run(lints)
+    return sorted(lints, key=lambda x: (x.span.line, x.span.col))
+
+
+def _is_checked(kernel: ir.Kernel) -> bool:
+    return kernel.block is not None and kernel.threads is not None \
+        and all(e.type is not None for e in kernel.threads)
+
+
+@dataclass(frozen=True)
+class _Site:
+    """One array access with its context in the thread code."""
+
+    array: str
+    kind: str  # load, store or atomic
+    index: tuple[ir.Expr, ...]
+    span: Span
+    loops: tuple[str, ...]  # variables of the enclosing FOR loops, outermost first
+    guards: tuple[ir.Expr, ...]  # conditions of the enclosing IF/ELIF arms
+
+
+class _Advisor:
+    """The per-kernel checks (each a method ``_<code>``), over the kernel's access sites."""
+
+    def __init__(self, kernel: ir.Kernel, source: str | None):
+        self.k = kernel
+        self.source = source
+        self.values = ThreadValues(kernel)
+        self.shared = {s.name for s in kernel.shared}
+        self.defs: dict[str, list[ir.Expr]] = {}
+        self.atomic_results: set[str] = set()
+        self.sites: list[_Site] = []
+        self.shared_stores: list[ir.Store] = []
+        self._walk(kernel.body, (), ())
+
+    def run(self, out: list[Lint]) -> None:
+        for code in CODES[:-1]:
+            getattr(self, "_" + code)(out)
+
+    # -- the kernel's sites and definitions
+    def _walk(self, body: ir.Body, loops: tuple, guards: tuple) -> None:
+        for s in body:
+            for e in ir.stmt_exprs(s):
+                for x in ir.subexprs(e):
+                    if isinstance(x, ir.Load):
+                        self.sites.append(_Site(x.array, "load", x.index, x.span, loops,
+                                                guards))
+            if isinstance(s, ir.Assign):
+                self.defs.setdefault(s.name, []).append(s.value)
+            elif isinstance(s, ir.Store):
+                self.sites.append(_Site(s.array, "store", s.index,
+                                        _target_span(s.span, s.array, True), loops, guards))
+                if s.array in self.shared:
+                    self.shared_stores.append(s)
+            elif isinstance(s, ir.Atomic):
+                self.sites.append(_Site(s.array, "atomic", s.index,
+                                        _target_span(s.span, s.array, False), loops, guards))
+                if s.result is not None:
+                    self.atomic_results.add(s.result)
+            elif isinstance(s, ir.If):
+                for cond, arm in s.arms:
+                    self._walk(arm, loops, guards + (cond,))
+                self._walk(s.orelse, loops, guards)
+            elif isinstance(s, ir.For):
+                self.defs.setdefault(s.var, []).extend(
+                    e for e in (s.start, s.stop, s.step) if e is not None)
+                self._walk(s.body, loops + (s.var,), guards)
+            elif isinstance(s, ir.While):
+                self._walk(s.body, loops, guards)
+
+    def sources(self, expr: ir.Expr, stop=frozenset()) -> set[tuple]:
+        """What ``expr`` depends on, through the variables it reads (transitively, but not
+        through the variables in ``stop``): ``("thread",)`` for THREAD_ID/LOCAL_ID,
+        ``("load", array)``, ``("atomic", name)``, ``("var", name)`` for a name in ``stop``,
+        and ``("float",)`` if some value on the way is a float."""
+        out: set[tuple] = set()
+        seen: set[str] = set()
+        todo = [expr]
+        while todo:
+            for x in ir.subexprs(todo.pop()):
+                if x.type is not None and x.type.is_float:
+                    out.add(("float",))
+                if isinstance(x, ir.Builtin) and x.name in _THREAD_BUILTINS:
+                    out.add(("thread",))
+                elif isinstance(x, ir.Load):
+                    out.add(("load", x.array))
+                elif isinstance(x, ir.Var):
+                    if x.name in stop:
+                        out.add(("var", x.name))
+                    elif x.name in self.atomic_results:
+                        out.add(("atomic", x.name))
+                    elif x.name not in seen:
+                        seen.add(x.name)
+                        todo.extend(self.defs.get(x.name, ()))
+        return out
+
+    def pattern(self, site: _Site) -> str:
+        return index_pattern(self.values, site.index)[0]
+
+    # -- the lints
+    def _stride(self, out: list[Lint]) -> None:
+        for site in self.sites:
+            if site.array in self.shared or self.pattern(site) != "strided":
+                continue
+            _, stride = index_pattern(self.values, site.index)
+            if stride is not None:
+                apart = f"{abs(stride)} elements apart"
+            elif any(self.values.of(i).stride != 0 for i in site.index[:-1]):
+                apart = "a row apart"
+            else:
+                apart = "a stride apart"
+            verb = {"load": "read", "store": "write", "atomic": "update"}[site.kind]
+            out.append(Lint(
+                "stride", "warning",
+                f"neighbouring threads {verb} {site.array!r} {apart}: each thread of a warp "
+                "needs its own memory transaction (the access is not coalesced)",
+                site.span, HINTS["stride"]))
+
+    def _reuse(self, out: list[Lint]) -> None:
+        staged = {src[1] for s in self.shared_stores for src in self.sources(s.value)
+                  if src[0] == "load"}
+        by_array: dict[str, list[_Site]] = {}
+        for site in self.sites:
+            if site.kind == "load" and site.array not in self.shared \
+                    and site.array not in staged \
+                    and self.pattern(site) in ("unit", "interleaved"):
+                by_array.setdefault(site.array, []).append(site)
+        for array, sites in by_array.items():
+            looped = [s for s in sites if self._loop_stencil(s)]
+            moving = [i for i in range(len(sites[0].index))
+                      if any(self.values.of(s.index[i]).varying for s in sites)]
+            offsets = {tuple(_shape(s.index[i]) for i in moving) for s in sites}
+            if looped:
+                why = f"in a loop over {', '.join(looped[0].loops)}"
+            elif len(sites) >= _REUSE_SITES and len(offsets) > 1:
+                why = f"at {len(sites)} places with {len(offsets)} different offsets"
+            else:
+                continue
+            out.append(Lint(
+                "reuse", "warning",
+                f"{array!r} is read {why}: neighbouring threads load each other's elements "
+                "again from global memory (a stencil) and the kernel has no shared-memory "
+                "tile for it", sites[0].span, HINTS["reuse"]))
+
+    def _loop_stencil(self, site: _Site) -> bool:
+        """The index moves with an enclosing FOR variable and with the thread."""
+        found = set().union(*(self.sources(i, frozenset(site.loops)) for i in site.index))
+        return ("thread",) in found and any(("var", v) in found for v in site.loops)
+
+    def _block(self, out: list[Lint]) -> None:
+        threads = math.prod(self.k.block)
+        if threads % WARP == 0:
+            return
+        warps = -(-threads // WARP)
+        idle = warps * WARP - threads
+        sizes = ", ".join(map(str, self.k.block))
+        out.append(Lint(
+            "block", "warning",
+            f"GPU_BLOCK {sizes} gives {threads} threads per block, not a multiple of the warp "
+            f"size ({WARP}): {idle} of the {warps * WARP} lanes of each block's {warps} warps "
+            "idle", self._block_span(), HINTS["block"]))
+
+    def _block_span(self) -> Span:
+        """The kernel's ``GPU_BLOCK`` line, found in the source; else the kernel's name."""
+        k = self.k
+        if not self.source:
+            return k.span
+        lines = self.source.split("\n")
+        for number in range(k.span.line, len(lines)):  # the lines after GPU_KERNEL
+            text = lines[number].removesuffix("\r")
+            m = re.match(r"\s*(GPU_BLOCK)\b", text)
+            if m:
+                return Span(k.span.file, number + 1, m.start(1) + 1, len(text.strip()), text)
+            if re.match(r"\s*GPU_THREAD_CODE\s*:", text):
+                break
+        return k.span
+
+    def _divergence(self, out: list[Lint]) -> None:
+        divergent = {span for span, kind in kernel_features(self.k).branches
+                     if kind == "divergent"}
+        for s in ir.walk(self.k.body):
+            if isinstance(s, ir.If):
+                conds = [c for c, _ in s.arms]
+            elif isinstance(s, ir.While):
+                if self.values.branch(s.cond) != "divergent" and any(
+                        isinstance(x, ir.If) and any(self.values.branch(c) == "divergent"
+                                                     for c, _ in x.arms)
+                        for x in ir.walk(s.body)):
+                    continue  # left by a BREAK under a divergent IF: that IF is reported
+                conds = [s.cond]
+            elif isinstance(s, ir.For):
+                conds = [s.start, s.stop]
+            else:
+                continue
+            for cond in conds:
+                if cond.span not in divergent:
+                    continue
+                divergent.discard(cond.span)
+                out.append(self._divergence_lint(s, cond))
+
+    def _divergence_lint(self, s: ir.Stmt, cond: ir.Expr) -> Lint:
+        word = type(s).__name__.upper()
+        what = f"the {'bound' if isinstance(s, ir.For) else 'condition'} of this {word}"
+        found = self.sources(cond)
+        if any(src[0] in ("load", "atomic", "float") for src in found):
+            return Lint("divergence", "warning",
+                        f"{what} depends on values each thread computes or loads: threads of "
+                        "a warp that disagree run both paths, one after the other",
+                        cond.span, HINTS["divergence-data"])
+        return Lint("divergence", "warning",
+                    f"{what} differs between neighbouring threads of a warp: the warp runs "
+                    "every path its threads take, one after the other", cond.span,
+                    HINTS["divergence"])
+
+    def _contention(self, out: list[Lint]) -> None:
+        for site in self.sites:
+            if site.kind != "atomic" or site.array in self.shared \
+                    or self.pattern(site) != "uniform" \
+                    or any(self._one_lane(g) for g in site.guards):
+                continue
+            out.append(Lint(
+                "contention", "warning",
+                f"every thread of a warp updates the same element of {site.array!r}: the "
+                "atomics to it run one at a time", site.span, HINTS["contention"]))
+
+    def _one_lane(self, cond: ir.Expr) -> bool:
+        """``cond`` holds for at most one lane of a warp (``lid == 0``, also within AND)."""
+        if isinstance(cond, ir.Binary) and cond.op == "and":
+            return self._one_lane(cond.lhs) or self._one_lane(cond.rhs)
+        if not (isinstance(cond, ir.Binary) and cond.op == "eq"):
+            return False
+        lhs, rhs = self.values.of(cond.lhs), self.values.of(cond.rhs)
+        for a, b in ((lhs, rhs), (rhs, lhs)):
+            if not a.gather and a.stride not in (0, None) and not b.varying:
+                return True
+        return False
+
+
+def _target_span(span: Span, array: str, after_arrow: bool) -> Span:
+    """The span of ``array[…]`` in a STORE (``after_arrow``) or an ATOMIC statement; the
+    statement's span if it is not found."""
+    text = span.text
+    start = span.col - 1
+    if after_arrow:
+        arrow = max(text.find("→", start), text.find("->", start))
+        start = arrow if arrow >= 0 else start
+    m = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(array)}\s*\[").search(text, start)
+    if m is None:
+        return span
+    close = text.find("]", m.end())
+    end = close + 1 if close >= 0 else m.end()
+    return span.at(m.start() + 1, end - m.start())
+
+
+def _shape(e: ir.Expr) -> tuple:
+    """``e`` without source positions (two sites compare equal if they read alike)."""
+    parts: list = [type(e).__name__]
+    for f in fields(e):
+        if f.name in ("span", "type"):
+            continue
+        v = getattr(e, f.name)
+        if isinstance(v, ir.Expr):
+            v = _shape(v)
+        elif isinstance(v, tuple):
+            v = tuple(_shape(x) if isinstance(x, ir.Expr) else x for x in v)
+        parts.append(v)
+    return tuple(parts)
