@@ -195,7 +195,7 @@ def demo(
         out.print(f"  {path}")
 
 
-from pxos.cli import export, planner  # noqa: E402,F401  (register their commands)
+from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
 
 
 def main() -> None:

@@ -1,25 +1,18 @@
 """The kernel advisor (``pxos lint``): what in a kernel costs time on a GPU, and the
-barriers that make it wrong.
+barriers that make it wrong. It reads the access patterns and branch kinds of
+``ir/analysis/access`` (through ``ir/analysis/features``) and reports one :class:`Lint` per
+finding (``docs/lint.md``; a bad and a fixed case of each under ``tests/ir/lint_cases/``):
 
-It reads the access patterns and branch kinds of ``ir/analysis/access`` (through
-``ir/analysis/features``) and reports, per kernel, one :class:`Lint` per finding:
+- ``stride``: a global access whose neighbouring threads touch addresses a stride apart;
+- ``reuse``: a global array that neighbouring threads re-read (a stencil), no shared tile;
+- ``block``: a ``GPU_BLOCK`` whose thread count is not a multiple of the warp (32);
+- ``divergence``: a branch whose condition differs between the threads of one warp;
+- ``contention``: an atomic that every thread applies to the same element;
+- ``barrier`` (an error; the others are warnings): ``SYNC_THREADS`` some threads miss.
 
-========== ======== ==========================================================================
-code       severity finding
-========== ======== ==========================================================================
-stride     warning  a global access whose neighbouring threads touch addresses a stride apart
-reuse      warning  a global array that neighbouring threads re-read (a stencil) with no
-                    shared-memory tile for it
-block      warning  a ``GPU_BLOCK`` whose thread count is not a multiple of the warp (32)
-divergence warning  a branch whose condition differs between the threads of one warp
-contention warning  an atomic that every thread applies to the same element
-barrier    error    ``SYNC_THREADS`` that some threads of a block never reach
-========== ======== ==========================================================================
-
-Kernels are linted one by one: a barrier error of one kernel is reported as a lint and the
-other kernels (and the rest of that kernel) are still linted. Every other ``PxError`` (syntax,
-names, types) propagates as from ``pxos check``. The lints and their fixes are described in
-``docs/lint.md``; each has a bad and a fixed example under ``tests/ir/lint_cases/``.
+Kernels are linted one by one: a barrier error is reported as a lint and the rest of that
+kernel, and the other kernels, are still linted. Every other ``PxError`` (syntax, names,
+types) propagates as from ``pxos check``.
 """
 
 from __future__ import annotations
@@ -311,7 +304,8 @@ class _Advisor:
             text = lines[number].removesuffix("\r")
             m = re.match(r"\s*(GPU_BLOCK)\b", text)
             if m:
-                return Span(k.span.file, number + 1, m.start(1) + 1, len(text.strip()), text)
+                return Span(k.span.file, number + 1, m.start(1) + 1,
+                            len(text.split("#")[0].strip()), text)
             if re.match(r"\s*GPU_THREAD_CODE\s*:", text):
                 break
         return k.span
@@ -330,7 +324,7 @@ class _Advisor:
                     continue  # left by a BREAK under a divergent IF: that IF is reported
                 conds = [s.cond]
             elif isinstance(s, ir.For):
-                conds = [s.start, s.stop]
+                conds = [] if self._grid_stride(s) else [s.start, s.stop]
             else:
                 continue
             for cond in conds:
@@ -338,6 +332,15 @@ class _Advisor:
                     continue
                 divergent.discard(cond.span)
                 out.append(self._divergence_lint(s, cond))
+
+    def _grid_stride(self, s: ir.For) -> bool:
+        """``FOR i IN tid..n STEP nt`` (start affine in the thread, stop the same for all,
+        a step of at least a warp or not a literal): the trip counts of a warp's threads
+        differ by at most one, as at a boundary guard."""
+        start, stop = self.values.of(s.start), self.values.of(s.stop)
+        step = self.values.of(s.step) if s.step is not None else None
+        return (start.varying and not start.gather and not stop.varying and step is not None
+                and not step.varying and (step.value is None or abs(step.value) >= WARP))
 
     def _divergence_lint(self, s: ir.Stmt, cond: ir.Expr) -> Lint:
         word = type(s).__name__.upper()

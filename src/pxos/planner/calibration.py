@@ -4,6 +4,8 @@ For every backend present, small `.px` kernels (``planner/probes.px``) run throu
 backend's own compile and launch path, and their times are divided into the work
 ``ir/analysis`` counts for them, so the rates are in the same units the model uses:
 
+- ``vector_rate``: the same with a loop count written in the kernel, which lets a CPU
+  compiler vectorise across threads (used for kernels whose loops all have literal counts);
 - ``launch_s``: a launch of 32 threads, submitted and waited for (seconds);
 - ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s);
 - ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
@@ -41,7 +43,7 @@ from pxos.backends.base import HOST, make_launch
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 from pxos.ir.analysis.features import launch_work
 
-VERSION = 1  # bump when what is measured, or how, changes
+VERSION = 2  # bump when what is measured, or how, changes
 PROBES = Path(__file__).with_name("probes.px")
 
 
@@ -59,6 +61,7 @@ class DeviceFigures:
     transcendental_rate: float
     atomic_rate: float
     compile_s: float
+    vector_rate: float = 0.0         # ops/s of a kernel whose loop counts are literals
     upload: float | None = None      # host → device, pageable, bytes/s
     download: float | None = None    # device → host, pageable, bytes/s
     upload_pinned: float | None = None
@@ -70,7 +73,7 @@ class LibraryFigures:
     """``REDUCE`` and ``SORT`` on one side: NumPy on the host, CuPy on ``cuda``.
 
     Attributes:
-        call_s: the cost of one call on a tiny array, seconds.
+        call_s, sort_call_s: one ``REDUCE`` / ``SORT`` of a tiny array, seconds.
         reduce_bandwidth: bytes/s of a large sum.
         sort_rate: elements/s of a large sort, divided by ``log2(n)`` on the host (a
             comparison sort) and not on the device (a radix sort).
@@ -80,6 +83,7 @@ class LibraryFigures:
     call_s: float
     reduce_bandwidth: float
     sort_rate: float
+    sort_call_s: float = 0.0
 
 
 @dataclass
@@ -110,6 +114,8 @@ class Machine:
     @classmethod
     def from_json(cls, text: str) -> "Machine":
         d = json.loads(text)
+        if d.get("version") != VERSION:
+            raise ValueError("calibrated by another version of pxos")
         d["devices"] = {k: DeviceFigures(**v) for k, v in d["devices"].items()}
         d["library"] = {k: LibraryFigures(**v) for k, v in d["library"].items()}
         return cls(**d)

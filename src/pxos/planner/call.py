@@ -32,7 +32,7 @@ def call_devices(machine) -> list[str]:
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
-               machine=None) -> Decision:
+               machine=None, devices: list[str] | None = None) -> Decision:
     """The :class:`Decision` for one call.
 
     Args:
@@ -42,6 +42,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
         threads: the launch's thread counts.
         memories: for each argument, the memory holding its current contents (``host``,
             ``cuda``, ``opencl``; None for a scalar).
+        devices: the candidates (default: :func:`call_devices`).
     """
     from pxos.planner.calibration import machine as this_machine
 
@@ -53,7 +54,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     history = history_for(machine.key)
     key = fingerprint(kernel)
     estimates, moves = {}, {}
-    for device in call_devices(machine):
+    for device in devices or call_devices(machine):
         memory = backends.get(device).memory
         copies = moves[device] = Copies()
         for p, a, m in zip(kernel.params, args, memories):
@@ -79,9 +80,40 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
 def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:
     """Count the copies of ``nbytes`` from memory ``src`` to ``dst`` (through the host
     between two devices)."""
+    copies.memory = copies.memory or (src if src != HOST else dst)
     if src != HOST:
         copies.down += 1
         copies.down_bytes += nbytes
     if dst != HOST:
         copies.up += 1
         copies.up_bytes += nbytes
+
+
+def place_library(op: str, array, memory: str, machine=None) -> Decision:
+    """The :class:`Decision` for ``REDUCE`` (``op`` ``reduce``) or ``SORT`` (``sort``) of
+    ``array`` whose contents are in ``memory``; a sort's result is wanted back there, a
+    reduction's scalar on the host."""
+    from pxos.planner.calibration import machine as this_machine
+    from pxos.planner.model import predict_library
+
+    machine = machine or this_machine()
+    history = history_for(machine.key)
+    key = f"{op.upper()} {array.dtype}"
+    estimates, moves = {}, {}
+    for side in machine.library:
+        copies = moves[side] = Copies()
+        if side != memory:
+            _move(copies, memory, side, int(array.nbytes))
+            if op == "sort":
+                _move(copies, side, memory, int(array.nbytes))
+        estimates[side] = predict_library(machine, side, op, int(array.size),
+                                          int(array.nbytes), copies,
+                                          history.correction(key, side, int(array.size)))
+    side = min(estimates, key=lambda d: estimates[d].seconds)
+    features = {"elements": int(array.size), "bytes": int(array.nbytes)}
+    reason = explain_choice(machine, None, side, estimates, None, 0.0, features,
+                            call_devices(machine))
+    predicted = dict(sorted(((d, e.seconds) for d, e in estimates.items()),
+                            key=lambda kv: kv[1]))
+    return Decision(0, f"{op.upper()}", side, predicted, estimates, reason, False, features,
+                    moves[side], fingerprint=key, size=int(array.size))

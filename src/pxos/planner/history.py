@@ -5,7 +5,9 @@ compile) is divided by the model's uncorrected work estimate. The ratios are kep
 (kernel fingerprint, device) with the launch's size, in a JSON file next to the machine's
 calibration, and the correction for a new launch is the geometric mean of the ratios
 recorded within a factor of ten of its thread count (of all of them if none is that
-close). Ratios are clipped to [1/100, 100] so one odd run cannot wreck a kernel's model.
+close). Ratios are clipped to [1/100, 100] so one odd run cannot wreck a kernel's model,
+and a run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
+nothing (its time is mostly copies and launch, whose error says nothing of the kernel).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 
 KEEP = 24  # ratios kept per kernel and device (the newest)
+SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of the total
 CLIP = 100.0
 
 
@@ -56,8 +59,11 @@ class History:
         return math.exp(sum(math.log(r) for r in near) / len(near))
 
     def record(self, kernel: str, device: str, threads: int, predicted_work: float,
-               measured_work: float) -> float:
-        """Remember one run; returns the ratio recorded."""
+               measured_work: float, predicted_total: float | None = None) -> float | None:
+        """Remember one run; returns the ratio recorded (None if the run was not
+        significant: see the module docstring)."""
+        if predicted_total is not None and predicted_work < SIGNIFICANT * predicted_total:
+            return None
         ratio = min(CLIP, max(1 / CLIP, max(measured_work, 1e-9) / max(predicted_work, 1e-12)))
         rows = self.data.setdefault(kernel, {}).setdefault(device, [])
         rows.append([round(math.log10(max(threads, 1)), 3), ratio])

@@ -7,7 +7,8 @@ A kernel launch on a device costs
 - copies: the bytes that must move because the data is elsewhere now, over the measured
   host↔device bandwidth (plus one launch latency per copy);
 - memory: ``Work.memory_bytes`` over the device's memory bandwidth (the roofline's slope);
-- compute: the larger of the whole launch's operations over the device's issue rate and
+- compute: the larger of the whole launch's operations over the device's issue rate (the
+  vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
   one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
 - atomics at the measured atomic rate, eight times slower when every thread updates one
@@ -35,18 +36,21 @@ CONTENDED = 8.0  # slowdown of atomics that all hit one address
 
 @dataclass
 class Copies:
-    """Host↔device copies a placement needs: counts and bytes each way."""
+    """Host↔device copies a placement needs: counts and bytes each way, and the device
+    memory at the other end (``cuda``, ``opencl``)."""
 
     up: int = 0
     up_bytes: int = 0
     down: int = 0
     down_bytes: int = 0
+    memory: str | None = None
 
     def add(self, other: "Copies") -> None:
         self.up += other.up
         self.up_bytes += other.up_bytes
         self.down += other.down
         self.down_bytes += other.down_bytes
+        self.memory = self.memory or other.memory
 
     @property
     def bytes(self) -> int:
@@ -85,11 +89,13 @@ class Estimate:
         return {k: v for k, v in asdict(self).items()}
 
 
-def copies_seconds(machine: Machine, memory: str, copies: Copies) -> float:
-    """Seconds for ``copies`` between the host and device memory ``memory`` (pageable)."""
+def copies_seconds(machine: Machine, copies: Copies) -> float:
+    """Seconds for ``copies`` between the host and their device memory (pageable host
+    memory, one launch latency per copy)."""
     if not copies.up and not copies.down:
         return 0.0
-    fig = next((d for d in machine.devices.values() if d.memory == memory and d.upload), None)
+    fig = next((d for d in machine.devices.values()
+                if d.memory == copies.memory and d.upload), None)
     if fig is None:
         return 0.0
     return (copies.up_bytes / fig.upload + copies.down_bytes / fig.download
@@ -114,7 +120,8 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     fig: DeviceFigures = machine.devices[device]
     per = work.per_thread
     ops = per.ops + per.loads + per.stores + 2 * per.shared + 4 * per.barriers
-    parallel = (work.threads * ops / fig.ops_rate
+    rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
+    parallel = (work.threads * ops / rate
                 + work.threads * per.transcendental / fig.transcendental_rate)
     serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \
         / fig.serial_rate
@@ -122,7 +129,7 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     memory = work.memory_bytes / fig.bandwidth
     atomics = work.threads * per.atomics / fig.atomic_rate * (CONTENDED if contended else 1)
     raw = max(memory, compute) + atomics
-    est = Estimate(device, 0.0, copies_seconds(machine, fig.memory, copies), fig.launch_s,
+    est = Estimate(device, 0.0, copies_seconds(machine, copies), fig.launch_s,
                    0.0 if compiled else fig.compile_s, raw * correction, memory, compute,
                    correction)
     est.seconds = est.copies_s + est.launch_s + est.compile_s + est.work_s
@@ -143,14 +150,15 @@ def predict_library(machine: Machine, side: str, op: str, size: int, nbytes: int
     """The :class:`Estimate` of ``REDUCE`` (``op`` ``reduce``) or ``SORT`` (``sort``) of an
     array of ``size`` elements (``nbytes`` bytes) on ``side`` (``host`` or ``cuda``)."""
     fig: LibraryFigures = machine.library[side]
+    call = fig.sort_call_s if op == "sort" and fig.sort_call_s else fig.call_s
     if op == "sort":
         n = max(size, 2)
         raw = n * (math.log2(n) if side == "host" else 1.0) / fig.sort_rate
     else:
         raw = nbytes / fig.reduce_bandwidth
     device = "host" if side == "host" else side
-    est = Estimate(device, 0.0, copies_seconds(machine, side, copies) if side != HOST else 0.0,
-                   fig.call_s, 0.0, raw * correction, raw if op != "sort" else 0.0,
+    est = Estimate(device, 0.0, copies_seconds(machine, copies),
+                   call, 0.0, raw * correction, raw if op != "sort" else 0.0,
                    raw if op == "sort" else 0.0, correction)
     est.seconds = est.copies_s + est.launch_s + est.work_s
     est.bound = _bound({"copies": est.copies_s, "launch": est.launch_s,

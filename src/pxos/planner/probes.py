@@ -99,6 +99,9 @@ def measure_backend(name: str, backend) -> DeviceFigures:
     out = np.zeros(threads, f32)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
     ops_rate = w.total("ops") / work_s(sec)
+    sec, w = r.grow(lambda n: ("probe_vector", [np.zeros(n, f32)], (n,)), 1 << 10,
+                    threads * 64)
+    vector_rate = w.total("ops") / work_s(sec)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
     serial_rate = w.total("ops") / work_s(sec)
     sec, w = r.grow(lambda it: ("probe_transcendental", [i32(it), out], (threads,)), 4, 1 << 20)
@@ -115,7 +118,7 @@ def measure_backend(name: str, backend) -> DeviceFigures:
 
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
-                            trans_rate, atomic_rate, compile_s)
+                            trans_rate, atomic_rate, compile_s, vector_rate=vector_rate)
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if name == "cuda" else 24))
     return figures
@@ -149,14 +152,14 @@ def measure_library(side: str) -> LibraryFigures:
             xp.cuda.get_current_stream().synchronize()
     rng = np.random.default_rng(1)
     tiny = xp.asarray(rng.random(16, dtype=np.float32))
-    call_s = min(best_time(lambda: (reduce_array("sum", tiny), sync()), 10),
-                 best_time(lambda: (sort_array(tiny), sync()), 10))
+    reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
+    sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     n = 1 << (24 if side == "host" else 26)
     big = xp.asarray(rng.random(n, dtype=np.float32))
-    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync())) - call_s,
-                                 TINY)
+    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()))
+                                 - reduce_call_s, TINY)
     n = 1 << (20 if side == "host" else 24)
     keys = big[:n]
-    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - call_s, TINY)
+    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
-    return LibraryFigures(side, call_s, reduce_bw, sort_rate)
+    return LibraryFigures(side, reduce_call_s, reduce_bw, sort_rate, sort_call_s)

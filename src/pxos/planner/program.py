@@ -116,9 +116,11 @@ class Planner:
             if HOST not in places:
                 c.down += 1
                 c.down_bytes += nbytes
+                c.memory = c.memory or next(iter(places - {HOST, ZEROS}), None)
             if memory != HOST:
                 c.up += 1
                 c.up_bytes += nbytes
+                c.memory = memory
         return c
 
     def estimate(self, step: Step, device: str, copies: Copies) -> Estimate:
@@ -139,8 +141,7 @@ class Planner:
             return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
                                    copies, corr)
         from pxos.planner.model import copies_seconds
-        secs = sum(copies_seconds(self.machine, m, copies) for m in
-                   {d.memory for d in self.machine.devices.values() if d.upload})
+        secs = copies_seconds(self.machine, copies)
         return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
 
     def _work(self, step: Step):
@@ -255,7 +256,7 @@ class Planner:
         if checked or est is None or not decision.fingerprint:
             return
         self.history.record(decision.fingerprint, decision.device, decision.size,
-                            raw_work(est), measured - est.overhead_s)
+                            raw_work(est), measured - est.overhead_s, est.seconds)
 
     def _features(self, step: Step) -> dict:
         if step.kind == "run":

@@ -83,6 +83,23 @@ class Features:
     def divergent(self) -> bool:
         return any(kind == "divergent" for _, kind in self.branches)
 
+    @property
+    def vectorizable(self) -> bool:
+        """Every loop's count is a literal (a CPU compiler unrolls it and vectorises
+        across threads), there is no WHILE and no atomic."""
+        for s in ir.walk(self.kernel.body):
+            if isinstance(s, (ir.While, ir.Atomic)):
+                return False
+            if isinstance(s, ir.For) and not all(
+                    _literal(e) for e in (s.start, s.stop, s.step) if e is not None):
+                return False
+        return True
+
+
+def _literal(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) or (isinstance(e, ir.Unary) and isinstance(e.operand,
+                                                                             ir.Const))
+
 
 def _expr_counts(e: ir.Expr, c: Counts, shared: set[str], loads: list) -> None:
     for x in ir.subexprs(e):
@@ -195,6 +212,7 @@ class Work:
         array_bytes: size of every array argument, bytes, by parameter name.
         unknown_trips: some loop's trip count could not be evaluated (a guess was used).
         divergent: some branch diverges within a warp.
+        vectorizable: see :attr:`Features.vectorizable`.
     """
 
     threads: int
@@ -203,6 +221,7 @@ class Work:
     array_bytes: dict[str, int]
     unknown_trips: bool
     divergent: bool
+    vectorizable: bool = False
 
     def total(self, what: str) -> float:
         """``what`` (a :class:`Counts` field) summed over all threads."""
@@ -211,7 +230,8 @@ class Work:
     def as_dict(self) -> dict:
         return {"threads": self.threads, "per_thread": self.per_thread.as_dict(),
                 "memory_bytes": self.memory_bytes, "array_bytes": self.array_bytes,
-                "unknown_trips": self.unknown_trips, "divergent": self.divergent}
+                "unknown_trips": self.unknown_trips, "divergent": self.divergent,
+                "vectorizable": self.vectorizable}
 
 
 def _pattern_factor(a: Access, elem: int) -> float:
@@ -252,7 +272,7 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
     memory = sum(min(moved, args[name].nbytes * worst)
                  for (name, _), (moved, worst) in per_array.items())
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
-    return Work(n, per, memory, array_bytes, unknown, feats.divergent)
+    return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable)
 
 
 def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list[int]:

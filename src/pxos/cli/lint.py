@@ -1,0 +1,47 @@
+"""``pxos lint``: the kernel advisor (``ir/lint``, ``docs/lint.md``).
+
+    pxos lint FILE.px [--json]
+
+prints each finding as the compiler errors are printed, ``file:line:col: warning[code]:
+message``, the source line with a caret under the column and ``  hint: …``, then a summary
+(``2 warnings, 0 errors``). With ``--json`` it prints a JSON list of ``{code, severity,
+message, line, col, hint, file}`` instead. Exit code: 0 when there is no error lint (warnings
+alone do not fail), 2 when there is one (a barrier some threads miss) or when the program
+does not parse or check (that error is printed as by ``pxos check``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from pxos.cli.main import _guarded, app, out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+@app.command("lint")
+@_guarded
+def lint(
+    file: Path = typer.Argument(..., help="The .px program."),
+    as_json: bool = typer.Option(False, "--json", help="Print the lints as a JSON list."),
+):
+    """Advise on a program's kernels: uncoalesced (strided) accesses, stencils without a
+    shared tile, blocks that are not whole warps, divergent branches, contended atomics,
+    and barriers that some threads miss (an error)."""
+    from pxos.ir.lint import lint_program
+
+    lints = lint_program(file)
+    errors = sum(1 for x in lints if x.severity == "error")
+    if as_json:
+        out.print(json.dumps([x.as_dict() for x in lints], indent=2, ensure_ascii=False))
+    else:
+        for x in lints:
+            out.print(x.render())
+        out.print(f"{_count(len(lints) - errors, 'warning')}, {_count(errors, 'error')}")
+    if errors:
+        raise typer.Exit(2)
