@@ -20,6 +20,7 @@ chosen device's time is recorded, as in real use; sizes run in increasing order)
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import platform
@@ -254,6 +255,9 @@ def main() -> None:
                 online.record(d.fingerprint, d.device, d.size, raw_work(est),
                               case["measured"][d.device] - est.overhead_s, est.seconds)
                 cases.append(case)
+                if n >= 10**7:  # let the system settle after moving gigabytes (page
+                    gc.collect()  # freeing, CUDA staging) before timing small cases
+                    time.sleep(0.2)
                 mark = "" if case["chosen_online"] == case["fastest"] else "  ✗"
                 print(f"{name:<13} {n:>10.0e} {where:<5} " + "  ".join(
                     f"{k} {v * 1e3:9.3f} ms" for k, v in case["measured"].items())

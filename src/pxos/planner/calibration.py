@@ -43,7 +43,7 @@ from pxos.backends.base import HOST, make_launch
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 from pxos.ir.analysis.features import launch_work
 
-VERSION = 2  # bump when what is measured, or how, changes
+VERSION = 3  # bump when what is measured, or how, changes
 PROBES = Path(__file__).with_name("probes.px")
 
 
@@ -62,6 +62,7 @@ class DeviceFigures:
     atomic_rate: float
     compile_s: float
     vector_rate: float = 0.0         # ops/s of a kernel whose loop counts are literals
+    gpu: bool = False                # a GPU (SIMT: warps, sectors), not a CPU
     upload: float | None = None      # host → device, pageable, bytes/s
     download: float | None = None    # device → host, pageable, bytes/s
     upload_pinned: float | None = None

@@ -3,10 +3,10 @@
 After a statement runs, the time it took beyond its predicted overheads (copies, launch,
 compile) is divided by the model's uncorrected work estimate. The ratios are kept per
 (kernel fingerprint, device) with the launch's size, in a JSON file next to the machine's
-calibration, and the correction for a new launch is the geometric mean of the ratios
+calibration, and the correction for a new launch comes from the ratios
 recorded within a factor of ten of its thread count (of all of them if none is that
-close). Ratios are clipped to [1/100, 100] so one odd run cannot wreck a kernel's model,
-and a run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
+close); the median of those ratios is used. A ratio beyond :data:`NOISE` either way is
+taken for a run disturbed by something else on the machine and not kept, and a run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
 nothing (its time is mostly copies and launch, whose error says nothing of the kernel).
 """
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 
 KEEP = 24  # ratios kept per kernel and device (the newest)
 SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of the total
-CLIP = 100.0
+NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
 
 
 def fingerprint(what) -> str:
@@ -56,7 +57,7 @@ class History:
             return 1.0
         size = math.log10(max(threads, 1))
         near = [r for s, r in rows if abs(s - size) <= 1.0] or [r for _, r in rows]
-        return math.exp(sum(math.log(r) for r in near) / len(near))
+        return statistics.median(near)
 
     def record(self, kernel: str, device: str, threads: int, predicted_work: float,
                measured_work: float, predicted_total: float | None = None) -> float | None:
@@ -64,7 +65,9 @@ class History:
         significant: see the module docstring)."""
         if predicted_total is not None and predicted_work < SIGNIFICANT * predicted_total:
             return None
-        ratio = min(CLIP, max(1 / CLIP, max(measured_work, 1e-9) / max(predicted_work, 1e-12)))
+        ratio = max(measured_work, 1e-12) / max(predicted_work, 1e-12)
+        if not 1 / NOISE <= ratio <= NOISE:
+            return None
         rows = self.data.setdefault(kernel, {}).setdefault(device, [])
         rows.append([round(math.log10(max(threads, 1)), 3), ratio])
         del rows[:-KEEP]

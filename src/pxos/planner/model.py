@@ -126,7 +126,7 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \
         / fig.serial_rate
     compute = max(parallel, serial)
-    memory = work.memory_bytes / fig.bandwidth
+    memory = (work.memory_bytes if fig.gpu else work.cpu_memory_bytes) / fig.bandwidth
     atomics = work.threads * per.atomics / fig.atomic_rate * (CONTENDED if contended else 1)
     raw = max(memory, compute) + atomics
     est = Estimate(device, 0.0, copies_seconds(machine, copies), fig.launch_s,

@@ -78,6 +78,15 @@ class _Runner:
             scale = min(scale, limit)
 
 
+def is_gpu_backend(name: str, backend) -> bool:
+    """``cuda``, or an OpenCL device of type GPU (PoCL and vendors' CPU drivers are not)."""
+    if name == "cuda":
+        return True
+    device = getattr(backend, "device", None)
+    return bool(name == "opencl" and device is not None
+                and device.type & backend.cl.device_type.GPU)
+
+
 def measure_backend(name: str, backend) -> DeviceFigures:
     """Calibrate one backend (see ``planner/calibration``)."""
     r = _Runner(backend)
@@ -118,7 +127,8 @@ def measure_backend(name: str, backend) -> DeviceFigures:
 
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
-                            trans_rate, atomic_rate, compile_s, vector_rate=vector_rate)
+                            trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
+                            gpu=is_gpu_backend(name, backend))
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if name == "cuda" else 24))
     return figures

@@ -40,11 +40,8 @@ def memory_of(device: str) -> str:
 
 def is_gpu(machine: Machine, device: str) -> bool:
     """Whether ``device`` is a GPU (an OpenCL device can be a CPU, as with PoCL)."""
-    if device == "cuda":
-        return True
     fig = machine.devices.get(device)
-    return device == "opencl" and fig is not None and "pthread" not in fig.device.lower() \
-        and "cpu" not in fig.device.lower()
+    return device == "cuda" or (fig is not None and fig.gpu)
 
 
 @dataclass

@@ -208,7 +208,8 @@ class Work:
     Attributes:
         threads: threads launched (the product of the launch's counts).
         per_thread: :class:`Counts` of one thread (loop trips evaluated).
-        memory_bytes: bytes moved to and from device memory in all (cache rule above).
+        memory_bytes: bytes moved to and from a GPU's memory in all (cache rule above);
+            ``cpu_memory_bytes`` the same on a CPU (see ``_pattern_factor``).
         array_bytes: size of every array argument, bytes, by parameter name.
         unknown_trips: some loop's trip count could not be evaluated (a guess was used).
         divergent: some branch diverges within a warp.
@@ -222,6 +223,7 @@ class Work:
     unknown_trips: bool
     divergent: bool
     vectorizable: bool = False
+    cpu_memory_bytes: float = 0.0
 
     def total(self, what: str) -> float:
         """``what`` (a :class:`Counts` field) summed over all threads."""
@@ -229,20 +231,28 @@ class Work:
 
     def as_dict(self) -> dict:
         return {"threads": self.threads, "per_thread": self.per_thread.as_dict(),
-                "memory_bytes": self.memory_bytes, "array_bytes": self.array_bytes,
+                "memory_bytes": self.memory_bytes, "cpu_memory_bytes": self.cpu_memory_bytes,
+                "array_bytes": self.array_bytes,
                 "unknown_trips": self.unknown_trips, "divergent": self.divergent,
                 "vectorizable": self.vectorizable}
 
 
-def _pattern_factor(a: Access, elem: int) -> float:
-    """Bytes moved per element accessed, for one access pattern."""
+def _pattern_factor(a: Access, elem: int, gpu: bool) -> float:
+    """Bytes moved per element accessed, for one access pattern, on a GPU (a sector per
+    warp lane for scattered addresses, half of it for strides, which L2 partly absorbs) or
+    on a CPU (whose backends run a block's threads as tiles, so strided rows reuse the
+    cache lines they bring in; gathers still waste most of a line)."""
     if a.pattern in ("unit", "interleaved"):
         return 1.0
     if a.pattern == "uniform":
         return 1.0 / 32
-    if a.pattern == "strided" and a.stride is not None:
-        return float(min(abs(a.stride), max(1, SECTOR // elem)))
-    return float(max(1, SECTOR // elem))
+    sector = max(1, SECTOR // elem)
+    if a.pattern == "strided":
+        if not gpu:
+            return 1.0
+        stride = abs(a.stride) if a.stride is not None else sector
+        return max(1.0, min(stride, sector) / 2)
+    return float(sector)
 
 
 def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
@@ -264,15 +274,18 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
             arr = args.get(a.array)
             if a.shared or not isinstance(arr, np.ndarray):
                 continue
-            factor = _pattern_factor(a, arr.itemsize)
-            key = (a.array, a.kind != "load")  # reads and writes are counted apart
-            moved, worst = per_array.get(key, (0.0, 0.0))
-            per_array[key] = (moved + n * times * arr.itemsize * factor,
-                              max(worst, 1.0 if a.pattern == "uniform" else factor))
-    memory = sum(min(moved, args[name].nbytes * worst)
-                 for (name, _), (moved, worst) in per_array.items())
+            for gpu in (True, False):
+                factor = _pattern_factor(a, arr.itemsize, gpu)
+                key = (a.array, a.kind != "load", gpu)  # reads and writes counted apart
+                moved, worst = per_array.get(key, (0.0, 0.0))
+                per_array[key] = (moved + n * times * arr.itemsize * factor,
+                                  max(worst, 1.0 if a.pattern == "uniform" else factor))
+    memory, cpu_memory = (sum(min(moved, args[name].nbytes * worst)
+                              for (name, _, g), (moved, worst) in per_array.items() if g == gpu)
+                          for gpu in (True, False))
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
-    return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable)
+    return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable,
+                cpu_memory)
 
 
 def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list[int]:
