@@ -19,6 +19,7 @@ from pxos.planner.decision import Decision
 from pxos.planner.dryrun import stand_in
 from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
+from pxos.planner.program import is_cached, memory_of
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256
@@ -55,7 +56,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     key = fingerprint(kernel)
     estimates, moves = {}, {}
     for device in devices or call_devices(machine):
-        memory = backends.get(device).memory
+        memory = memory_of(machine, device)
         copies = moves[device] = Copies()
         for p, a, m in zip(kernel.params, args, memories):
             if m is None or m == memory:
@@ -63,7 +64,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
             _move(copies, m, memory, int(a.nbytes))
             if "w" in access.get(p.name, ""):  # and back to where the caller keeps it
                 _move(copies, memory, m, int(a.nbytes))
-        compiled = getattr(backends.get(device), "is_cached", lambda k, c: True)(kernel, False)
+        compiled = is_cached(device, kernel)
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
                                            history.correction(key, device, work.threads))
     device = min(estimates, key=lambda d: estimates[d].seconds)

@@ -33,9 +33,13 @@ ZEROS = "zeros"
 GPUS = ("cuda", "opencl")
 
 
-def memory_of(device: str) -> str:
-    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy)."""
-    return HOST if device == HOST else backends.get(device).memory
+def memory_of(machine: Machine, device: str) -> str:
+    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy), as
+    calibration recorded it."""
+    if device == HOST:
+        return HOST
+    fig = machine.devices.get(device)
+    return fig.memory if fig is not None else backends.get(device).memory
 
 
 def is_gpu(machine: Machine, device: str) -> bool:
@@ -150,8 +154,7 @@ class Planner:
         key = (device, id(kernel))
         if self._built.get(key, (None, False))[0] is kernel:
             return True
-        cached = getattr(backends.get(device), "is_cached", None)
-        found = True if cached is None else cached(kernel, self.checked)
+        found = is_cached(device, kernel, self.checked)
         if found:  # once built, a kernel stays built
             self._built[key] = (kernel, True)
         return found
@@ -178,7 +181,7 @@ class Planner:
             new: dict = {}
             for path in paths.values():
                 for device in options:
-                    memory = memory_of(device)
+                    memory = memory_of(self.machine, device)
                     copies = self._copies(path.where, step, memory)
                     est = self.estimate(step, device, copies) if step.known else \
                         Estimate(device, 0.0)
@@ -208,7 +211,7 @@ class Planner:
         state = dict(where)
         for step, (device, est, copies) in zip(steps, best.choices):
             out[step.index] = self._decide(steps, step, state, device, est, copies, best)
-            _apply(state, step, memory_of(device))
+            _apply(state, step, memory_of(self.machine, device))
         return out
 
     def _decide(self, steps, step: Step, state, device, est, copies, best) -> Decision:
@@ -223,7 +226,7 @@ class Planner:
         if not step.known:
             return Decision(line, text, device, {}, {}, "sizes known only at run time: "
                             "planned when the statement is reached", pin is not None)
-        local = {d: self.estimate(step, d, self._copies(state, step, memory_of(d)))
+        local = {d: self.estimate(step, d, self._copies(state, step, memory_of(self.machine, d)))
                  for d in options}
         saved = 0.0
         fastest = min(local, key=lambda d: local[d].seconds)
@@ -269,6 +272,16 @@ class Planner:
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
+    """Whether ``device`` has ``kernel`` built (True for a backend that builds nothing, or
+    one that cannot be asked here)."""
+    try:
+        cached = getattr(backends.get(device), "is_cached", None)
+    except Exception:  # a backend calibrated but not loadable now: assume nothing to build
+        return True
+    return True if cached is None else cached(kernel, checked)
 
 
 def _features(kernel):

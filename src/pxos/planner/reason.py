@@ -59,8 +59,11 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
         return f"pinned by {pin}; predicted {seconds(chosen.seconds)} ({chosen.bound}-bound)"
     others = sorted((e for d, e in local.items() if d != device), key=lambda e: e.seconds)
     what = _work_words(features)
+    cpu_only = not any(_gpu(machine, d) for d in kernel_devices)
+    note = (" (no GPU here: chose among the CPU backends " + ", ".join(kernel_devices) + ")"
+            if cpu_only else "")
     if not others:
-        return f"{device}: the only device here; {what}"
+        return f"{device}: the only candidate; {what}{note}"
     runner = others[0]
     if runner.seconds < chosen.seconds:
         return (f"{device}: {runner.device} alone would take {seconds(runner.seconds)} vs "
@@ -70,15 +73,13 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
     text = (f"{device}: predicted {seconds(chosen.seconds)} vs {runner.device} "
             f"{seconds(runner.seconds)} ({ratio:.1f}× faster); {what}")
     if runner.bound in ("launch", "copies", "compile") and runner.work_s < runner.overhead_s:
-        text += (f"; on {runner.device} the {runner.bound} ({seconds(runner.overhead_s)}) "
-                 f"outweighs the work ({seconds(runner.work_s)})")
+        text += (f"; on {runner.device} the {runner.bound} time ({seconds(runner.overhead_s)} "
+                 f"with launch and copies) outweighs the work ({seconds(runner.work_s)})")
     else:
         text += f"; {chosen.bound}-bound on {device}"
-    if not any(d in ("cuda",) or "opencl" == d and _gpu(machine, d) for d in kernel_devices):
-        text += " (no GPU here: chose among the CPU backends " + ", ".join(kernel_devices) + ")"
-    return text
+    return text + note
 
 
 def _gpu(machine, device: str) -> bool:
-    from pxos.planner.program import is_gpu
-    return is_gpu(machine, device)
+    fig = machine.devices.get(device)
+    return device == "cuda" or (fig is not None and fig.gpu)

@@ -1,0 +1,107 @@
+"""``pxos explain``, ``pxos run --explain`` and ``pxos calibrate`` on this machine (its
+real calibration, made once per test session in the session's private cache)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pxos.cli.main import app
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_file
+
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+NAMES = ["saxpy", "edges", "reduce", "histogram", "mandelbrot"]
+PLACEABLE = ("RUN", "REDUCE", "SORT")
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("examples")
+    for name in NAMES:
+        shutil.copy(EXAMPLES / f"{name}.px", folder)
+    shutil.copytree(EXAMPLES / "data", folder / "data")
+    return folder
+
+
+def _json(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    start = result.output.index("{")  # after PRINT output; before "wrote …" lines
+    return json.JSONDecoder().raw_decode(result.output[start:])[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explain_json_of_every_example(examples, name):
+    program = check_program(parse_file(examples / f"{name}.px"))
+    plan = _json(["explain", str(examples / f"{name}.px"), "--json"])
+    rows = plan["statements"]
+    assert [r["line"] for r in rows] == [s.span.line for s in program.statements]
+    assert set(plan["machine"]["devices"]) >= {"c"}
+    for row, stmt in zip(rows, program.statements):
+        text = program.source.splitlines()[stmt.span.line - 1].strip()
+        assert row["statement"] == text
+        assert row["reason"]
+        if text.startswith(PLACEABLE):
+            assert row["device"] in row["predicted_s"]
+            fastest = min(row["predicted_s"].values())
+            assert row["predicted_s"][row["device"]] == pytest.approx(fastest) or \
+                "stays where the next statements need it" in row["reason"]
+            for device, est in row["estimates"].items():
+                parts = est["copies_s"] + est["launch_s"] + est["compile_s"] + est["work_s"]
+                assert est["seconds"] == pytest.approx(parts)
+                assert row["predicted_s"][device] == pytest.approx(est["seconds"])
+        else:
+            assert row["device"] == "host"
+        if text.startswith("RUN"):
+            f = row["features"]
+            assert f["threads"] > 0 and f["memory_bytes"] > 0 and f["accesses"]
+        assert row["measured_s"] is None
+
+
+def test_explain_text_and_code(examples):
+    result = runner.invoke(app, ["explain", str(examples / "saxpy.px"), "--code"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "RUN saxpy 2.5 x y out" in out and "predicted:" in out and "features:" in out
+    assert "void " in out or "__global__" in out or "__kernel" in out  # the generated code
+
+
+def test_run_explain_measures_and_reports_errors(examples):
+    plan = _json(["run", str(examples / "reduce.px"), "--explain", "--json"])
+    rows = {r["statement"].split()[0] + str(r["line"]): r for r in plan["statements"]}
+    placed = [r for r in plan["statements"] if r["statement"].startswith(PLACEABLE)]
+    assert len(placed) == 3
+    for r in placed:
+        assert r["measured_s"] > 0
+        pred = r["predicted_s"][r["device"]]
+        assert r["error"] == pytest.approx((pred - r["measured_s"]) / r["measured_s"])
+    assert all(r["measured_s"] is not None for r in rows.values())
+    data = np.load(examples / "out" / "partial_sums.npy")
+    assert data.shape == (3907,)
+
+
+def test_calibrate_stores_figures_that_are_reloaded(tmp_path, monkeypatch):
+    from pxos.planner import calibration
+
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    calibration._loaded.clear()
+    result = runner.invoke(app, ["calibrate", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.JSONDecoder().raw_decode(result.output[result.output.index("{"):])[0]
+    c = figures["devices"]["c"]
+    assert 0 < c["launch_s"] < 0.01 and c["bandwidth"] > 1e8 and c["ops_rate"] > 1e7
+    assert figures["seconds"] < 10
+    calibration._loaded.clear()
+
+    def no_second_calibration(*a, **k):
+        raise AssertionError("calibrated again")
+    monkeypatch.setattr(calibration, "calibrate", no_second_calibration)
+    again = calibration.machine()
+    assert again.key == figures["key"] and again.devices["c"].launch_s == c["launch_s"]

@@ -1,0 +1,69 @@
+"""The cost model on a machine with round figures (tests/planner/conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pxos.ir.analysis.features import launch_work
+from pxos.planner.history import History
+from pxos.planner.model import Copies, predict_launch, predict_library
+
+from tests.planner.test_analysis import _example_kernels
+
+
+def saxpy_work(n):
+    k = _example_kernels("saxpy")["saxpy"]
+    x = np.zeros(n, np.float32)
+    return launch_work(k, {"a": np.float32(1), "x": x, "y": x, "out": x}, (n,))
+
+
+def test_memory_bound_launch_is_bytes_over_bandwidth(machine):
+    work = saxpy_work(10**7)
+    est = predict_launch(machine, "cuda", work, Copies(), compiled=True)
+    assert est.bound == "memory"
+    assert est.seconds == pytest.approx(10e-6 + 12e7 / 2e12)
+    cpu = predict_launch(machine, "c", work, Copies(), compiled=True)
+    assert cpu.seconds == pytest.approx(10e-6 + 12e7 / 20e9)
+
+
+def test_copies_compile_and_correction(machine):
+    work = saxpy_work(10**6)
+    copies = Copies(up=2, up_bytes=8 * 10**6, down=1, down_bytes=4 * 10**6, memory="cuda")
+    est = predict_launch(machine, "cuda", work, copies, compiled=False, correction=3.0)
+    assert est.copies_s == pytest.approx(12e6 / 10e9 + 3 * 10e-6)
+    assert est.compile_s == 0.1
+    assert est.work_s == pytest.approx(3 * 12e6 / 2e12)
+    assert est.seconds == pytest.approx(est.copies_s + est.launch_s + est.compile_s
+                                        + est.work_s)
+
+
+def test_small_launch_is_bound_by_one_thread(machine):
+    k = _example_kernels("mandelbrot")["mandelbrot"]
+    image = np.zeros((1, 1), np.uint8)
+    work = launch_work(k, {"image": image, "max_iter": np.int32(10**6)}, (1, 1))
+    est = predict_launch(machine, "cuda", work, Copies(), compiled=True)
+    per_thread = work.per_thread.ops + work.per_thread.stores
+    assert est.compute_s == pytest.approx(per_thread / (1e13 / 1000))
+
+
+def test_library_sort_is_n_log_n_on_the_host_and_linear_on_the_gpu(machine):
+    n = 2**20
+    host = predict_library(machine, "host", "sort", n, 4 * n, Copies())
+    gpu = predict_library(machine, "cuda", "sort", n, 4 * n, Copies())
+    assert host.work_s == pytest.approx(n * 20 / 1e8)
+    assert gpu.work_s == pytest.approx(n / 1e10)
+    assert host.launch_s == 2e-6 and gpu.launch_s == 50e-6
+
+
+def test_history_learns_the_median_and_ignores_noise(tmp_path):
+    h = History(tmp_path / "h.json")
+    assert h.correction("k", "c", 1000) == 1.0
+    for ratio in (2.0, 3.0, 4.0):
+        h.record("k", "c", 1000, 1.0, ratio)
+    assert h.record("k", "c", 1000, 1.0, 500.0) is None  # a disturbed run
+    assert h.record("k", "c", 1000, 0.1, 1.0, predicted_total=1.0) is None  # mostly overhead
+    assert h.correction("k", "c", 2000) == 3.0
+    assert History(tmp_path / "h.json").correction("k", "c", 1000) == 3.0  # kept on disk
+    assert h.correction("k", "c", 10**6) == 3.0  # nothing near: all of them
+    assert h.correction("k", "cuda", 1000) == 1.0

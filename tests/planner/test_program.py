@@ -1,0 +1,107 @@
+"""Whole-program placement with residency, on a machine with round figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+from pxos.planner.history import History
+from pxos.planner.program import Planner
+
+from tests.planner.conftest import make_machine
+
+CHAIN = """
+GPU_KERNEL scale
+    GPU_PARAM a float[]
+    GPU_PARAM b float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE 2.0 * a[i] → b[i]
+GPU_END
+
+GPU_KERNEL heavy
+    GPU_PARAM a float[]
+    GPU_PARAM b float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET acc = a[i]
+    FOR k IN 0..2000:
+        SET acc = acc * 0.999 + 0.5
+    STORE acc → b[i]
+GPU_END
+
+ALLOC x float SIZE {n}
+ALLOC y LIKE x
+ALLOC z LIKE x
+RANDOM x SEED 1
+RUN heavy x y
+RUN scale y z
+RUN heavy z y
+SORT y → s
+WRITE_FILE s TO "s.npy"
+"""
+
+
+def plan(text, tmp_path, machine, device="auto", n=10**7):
+    path = tmp_path / "p.px"
+    path.write_text(text.format(n=n))
+    program = check_program(parse_program(path.read_text(), str(path)))
+    planner = Planner(program, device, machine, History(tmp_path / "h.json"))
+    planner._compiled = lambda device, kernel: True
+    return list(planner.plan().values())
+
+
+def by_text(decisions, start):
+    return next(d for d in decisions if d.statement.startswith(start))
+
+
+def test_a_chain_keeps_its_data_on_the_gpu(tmp_path, machine):
+    ds = plan(CHAIN, tmp_path, machine)
+    runs = [d for d in ds if d.statement.startswith("RUN")]
+    assert [d.device for d in runs] == ["cuda"] * 3
+    # x goes up once; y and z are made on the GPU (ALLOC: zeros, no copy) and stay there
+    assert runs[0].copies.up == 1 and runs[0].copies.down == 0
+    assert all(d.copies.up == 0 and d.copies.down == 0 for d in runs[1:])
+    sort = by_text(ds, "SORT")
+    assert sort.device == "cuda" and sort.copies.up == 0
+    write = by_text(ds, "WRITE_FILE")
+    assert write.device == "host" and write.copies.down == 1 and "file I/O" in write.reason
+    for d in runs:
+        assert set(d.predicted) == {"c", "cuda"}
+        assert d.predicted["cuda"] < d.predicted["c"]
+        assert d.reason.startswith("cuda: predicted")
+
+
+def test_a_cheap_step_between_gpu_steps_is_not_bounced(tmp_path, machine):
+    ds = plan(CHAIN, tmp_path, machine, n=10**5)
+    scale = by_text(ds, "RUN scale")
+    assert scale.device == "cuda"
+    assert scale.copies.up == 0 and scale.copies.down == 0
+
+
+def test_a_tiny_program_stays_on_the_cpu(tmp_path, machine):
+    ds = plan(CHAIN, tmp_path, machine, n=10)
+    assert {d.device for d in ds if d.statement.startswith("RUN")} == {"c"}
+    heavy = by_text(ds, "RUN heavy x y")
+    assert "outweighs the work" in heavy.reason
+
+
+def test_without_a_gpu_the_plan_says_so(tmp_path):
+    ds = plan(CHAIN, tmp_path, make_machine(gpu=False))
+    heavy = by_text(ds, "RUN heavy x y")
+    assert heavy.device == "c" and "no GPU here" in heavy.reason
+    assert by_text(ds, "SORT").device == "host"
+
+
+@pytest.mark.parametrize("how", ["device", "target"])
+def test_pins_are_kept_and_said(tmp_path, machine, how):
+    text = CHAIN if how == "device" else CHAIN.replace(
+        "GPU_PARAM b float[]\nGPU_THREAD_CODE:\n    THREAD_ID → i\n    STORE 2.0",
+        "GPU_PARAM b float[]\n    GPU_TARGET cpu\nGPU_THREAD_CODE:\n    THREAD_ID → i\n"
+        "    STORE 2.0")
+    ds = plan(text, tmp_path, machine, device="c" if how == "device" else "auto")
+    scale = by_text(ds, "RUN scale")
+    assert scale.device == "c" and scale.pinned
+    assert scale.reason.startswith("pinned by " + ("--device c" if how == "device"
+                                                   else "GPU_TARGET cpu"))
