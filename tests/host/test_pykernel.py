@@ -177,3 +177,18 @@ def test_two_streams_overlap_kernels_and_copies():
     assert k1[1] > 2 and copy[1] - copy[0] > 1, (k1, copy, k2)  # each takes milliseconds
     assert copy[0] < k1[1] and k2[0] < k1[1], f"no overlap: {k1}, {copy}, {k2}"
     np.testing.assert_allclose(cp.asnumpy(a), cp.asnumpy(b))
+
+
+def test_unpinned_calls_are_placed_by_the_planner():
+    x, y = inputs(1000)
+    out = np.zeros_like(x)
+    saxpy.decision = None
+    saxpy(np.float32(2), x, y, out)
+    d = saxpy.decision
+    assert d is not None and d.device in d.predicted and d.reason
+    assert d.predicted[d.device] == min(d.predicted.values())
+    assert d.features["threads"] == 1000
+    np.testing.assert_allclose(out, 2 * x + y, rtol=1e-6)
+    saxpy.decision = None
+    saxpy(np.float32(2), x, y, out, device=BACKENDS[0])  # pinned: no decision made
+    assert saxpy.decision is None
