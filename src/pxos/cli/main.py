@@ -28,8 +28,8 @@ out = Console(highlight=False, markup=False, soft_wrap=True)
 
 DeviceOption = typer.Option(
     "auto", "--device", "-d",
-    help="Where kernels run: auto (a kernel's GPU_TARGET, else the fastest CPU backend), "
-         "c, interp, cuda, opencl.")
+    help="Where kernels run: auto (a kernel's GPU_TARGET, else where the planner predicts "
+         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl.")
 
 
 def _guarded(fn):
