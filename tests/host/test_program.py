@@ -63,7 +63,7 @@ PRINT "n", n, quarter, s, p, lo, hi
     v = r.values
     assert v["a"].shape == (10,) and v["m"].shape == (3, 4) and v["cube"].shape == (2, 3, 4)
     assert v["cube"].dtype == np.uint8 and v["m"].dtype == np.int32
-    np.testing.assert_array_equal(v["b"], np.full(10, 3.0, np.float32))
+    np.testing.assert_array_equal(r.array("b", None), np.full(10, 3.0, np.float32))
     assert v["n"] == 19 and v["n"].dtype == np.int32 and v["quarter"] == 4
     assert v["s"] == 30.0 and v["s"].dtype == np.float64
     assert v["p"] == 7**12 and v["p"].dtype == np.int64

@@ -184,13 +184,18 @@ class Kernel:
         found = self._decisions.get(memo)
         if found is None:
             from pxos.planner.call import MEMO_LIMIT, place_call
+            from pxos.planner.dryrun import stand_in
 
             kernel = self.ir(*args, threads=threads)
             counts = threads or _thread_counts(kernel)(args)
-            memories = [None if not hasattr(a, "shape") or isinstance(a, np.generic) else
+            arrays = [hasattr(a, "shape") and not isinstance(a, np.generic) for a in args]
+            memories = [None if not is_array else
                         memory_of(a.device) if library_of(a) == "pxos" else
-                        "cuda" if library_of(a) in CUDA_LIBRARIES else HOST for a in args]
-            found = place_call(kernel, args, counts, memories)
+                        "cuda" if library_of(a) in CUDA_LIBRARIES else HOST
+                        for a, is_array in zip(args, arrays)]
+            shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
+                       for a, is_array in zip(args, arrays)]  # NumPy's view of any array
+            found = place_call(kernel, shadows, counts, memories)
             if len(self._decisions) >= MEMO_LIMIT:
                 self._decisions.clear()
             self._decisions[memo] = found
