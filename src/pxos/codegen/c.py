@@ -20,8 +20,23 @@ from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
 
 
+# The OpenMP team of a launch: no more threads than blocks, so a small launch wakes only
+# the cores it can use (one block: no team at all). Without OpenMP the pragmas are ignored.
+TEAM = """#ifdef _OPENMP
+#include <omp.h>
+#define PXOS_TEAM(blocks) ((blocks) < omp_get_max_threads() ? (int)(blocks) \\
+                                                            : omp_get_max_threads())
+#else
+#define PXOS_TEAM(blocks) 1
+#endif
+"""
+
+
 class CDialect(Dialect):
     name = "c"
+
+    def prelude(self, f16: bool = False) -> str:
+        return super().prelude(f16) + TEAM
 
 
 def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
@@ -48,7 +63,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
             "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
             "const int32_t pxos_gy = (int32_t)((pxos_ny + pxos_bsy - 1) / pxos_bsy);",
             "if (pxos_nx <= 0 || pxos_ny <= 0) return;",
-            "#pragma omp parallel for schedule(static)",
+            "#pragma omp parallel for schedule(static) "
+            "num_threads(PXOS_TEAM((int64_t)pxos_gx * pxos_gy))",
             "for (int64_t pxos_block = 0; pxos_block < (int64_t)pxos_gx * pxos_gy; "
             "++pxos_block) {",
             "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);",
@@ -59,7 +75,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
             f"const int32_t pxos_bsx = {bx};",
             "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
             "if (pxos_nx <= 0) return;",
-            "#pragma omp parallel for schedule(static)",
+            "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
             "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {",
         ]
     inner: list[str] = []
