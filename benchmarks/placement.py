@@ -42,7 +42,6 @@ from pxos.planner import history as history_module
 from pxos.planner.calibration import machine as this_machine
 from pxos.planner.call import place_call, place_library
 from pxos.planner.history import History
-from pxos.planner.model import raw_work
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [10**k for k in range(2, 9)]
@@ -250,10 +249,8 @@ def main() -> None:
                     case["measured"] = {s: time_library(name, s, array, where, mover)
                                         for s in machine.library}
                 case["fastest"] = min(case["measured"], key=case["measured"].get)
-                d = decisions["online"]
-                est = d.estimates[d.device]
-                online.record(d.fingerprint, d.device, d.size, raw_work(est),
-                              case["measured"][d.device] - est.overhead_s, est.seconds)
+                d = decisions["online"]  # as a run would: only what ran teaches
+                d.learn(online, case["measured"][d.device])
                 cases.append(case)
                 if n >= 10**7:  # let the system settle after moving gigabytes (page
                     gc.collect()  # freeing, CUDA staging) before timing small cases

@@ -67,3 +67,20 @@ def test_history_learns_the_median_and_ignores_noise(tmp_path):
     assert History(tmp_path / "h.json").correction("k", "c", 1000) == 3.0  # kept on disk
     assert h.correction("k", "c", 10**6) == 3.0  # nothing near: all of them
     assert h.correction("k", "cuda", 1000) == 1.0
+
+
+def test_launch_overhead_seen_in_use_replaces_calibration(tmp_path):
+    from pxos.planner.model import Estimate
+
+    h = History(tmp_path / "h.json")
+    assert h.launch("c", 1e-5) == 1e-5
+    overhead_bound = Estimate("c", 1e-5 + 1e-7, launch_s=1e-5, work_s=1e-7)
+    for measured in (4e-3, 6e-3):
+        h.learn("k", "c", 100, overhead_bound, measured)
+    assert h.launch("c", 1e-5) == 1e-5  # not enough samples yet
+    h.learn("k", "c", 100, overhead_bound, 5e-3)
+    assert h.launch("c", 1e-5) == pytest.approx(5e-3 - 1e-7)
+    assert h.correction("k", "c", 100) == 1.0  # the kernel itself learned nothing
+    work_bound = Estimate("c", 1e-5 + 1e-3, launch_s=1e-5, work_s=1e-3)
+    h.learn("k", "c", 10**6, work_bound, 2e-3 + 1e-5)
+    assert h.correction("k", "c", 10**6) == pytest.approx(2.0)

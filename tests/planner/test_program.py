@@ -105,3 +105,17 @@ def test_pins_are_kept_and_said(tmp_path, machine, how):
     assert scale.device == "c" and scale.pinned
     assert scale.reason.startswith("pinned by " + ("--device c" if how == "device"
                                                    else "GPU_TARGET cpu"))
+
+
+def test_slow_cpu_launches_learned_in_use_move_small_work_to_the_gpu(tmp_path, machine):
+    path = tmp_path / "p.px"
+    path.write_text(CHAIN.format(n=10))
+    program = check_program(parse_program(path.read_text(), str(path)))
+    history = History(tmp_path / "h.json")
+    for _ in range(3):
+        history.record_launch("c", 5e-3)  # what a host with sleepy OpenMP threads shows
+    planner = Planner(program, "auto", machine, history)
+    planner._compiled = lambda device, kernel: True
+    runs = [d for d in planner.plan().values() if d.statement.startswith("RUN")]
+    assert {d.device for d in runs} == {"cuda"}
+    assert runs[0].estimates["c"].launch_s == 5e-3

@@ -19,7 +19,7 @@ from pxos.planner.decision import Decision
 from pxos.planner.dryrun import stand_in
 from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
-from pxos.planner.program import is_cached, memory_of
+from pxos.planner.program import is_cached, library_key, memory_of
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256
@@ -66,7 +66,8 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
                 _move(copies, memory, m, int(a.nbytes))
         compiled = is_cached(device, kernel)
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
-                                           history.correction(key, device, work.threads))
+                                           history.correction(key, device, work.threads),
+                                           launch_s=history.launch(device, None))
     device = min(estimates, key=lambda d: estimates[d].seconds)
     features = work.as_dict()
     reason = explain_choice(machine, None, device, estimates, None, 0.0, features,
@@ -109,7 +110,8 @@ def place_library(op: str, array, memory: str, machine=None) -> Decision:
                 _move(copies, side, memory, int(array.nbytes))
         estimates[side] = predict_library(machine, side, op, int(array.size),
                                           int(array.nbytes), copies,
-                                          history.correction(key, side, int(array.size)))
+                                          history.correction(key, side, int(array.size)),
+                                          history.launch(library_key(op, side), None))
     side = min(estimates, key=lambda d: estimates[d].seconds)
     features = {"elements": int(array.size), "bytes": int(array.nbytes)}
     reason = explain_choice(machine, None, side, estimates, None, 0.0, features,
@@ -117,4 +119,5 @@ def place_library(op: str, array, memory: str, machine=None) -> Decision:
     predicted = dict(sorted(((d, e.seconds) for d, e in estimates.items()),
                             key=lambda kv: kv[1]))
     return Decision(0, f"{op.upper()}", side, predicted, estimates, reason, False, features,
-                    moves[side], fingerprint=key, size=int(array.size))
+                    moves[side], fingerprint=key, size=int(array.size),
+                    launch_key=library_key(op, side))

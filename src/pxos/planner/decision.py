@@ -37,6 +37,16 @@ class Decision:
     measured: float | None = None
     fingerprint: str = ""  # the kernel or operation, for planner/history
     size: int = 0  # threads (a launch) or elements (a library operation)
+    launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
+
+    def learn(self, history, measured: float) -> None:
+        """Record that the statement took ``measured`` seconds on :attr:`device` and
+        teach ``history`` (a ``planner.history.History``) from it."""
+        self.measured = measured
+        est = self.estimates.get(self.device)
+        if est is not None and self.fingerprint:
+            history.learn(self.fingerprint, self.launch_key or self.device, self.size, est,
+                          measured)
 
     @property
     def error(self) -> float | None:

@@ -6,8 +6,15 @@ compile) is divided by the model's uncorrected work estimate. The ratios are kep
 calibration, and the correction for a new launch comes from the ratios
 recorded within a factor of ten of its thread count (of all of them if none is that
 close); the median of those ratios is used. A ratio beyond :data:`NOISE` either way is
-taken for a run disturbed by something else on the machine and not kept, and a run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
-nothing (its time is mostly copies and launch, whose error says nothing of the kernel).
+taken for a run disturbed by something else on the machine and not kept.
+
+A run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
+the kernel's correction nothing (its time is mostly overhead); it teaches the overhead
+instead: the time beyond the predicted work and copies is kept as one sample of the launch
+overhead of that device (per kind of statement), and once :data:`MIN_SAMPLES` are kept
+their median replaces the calibrated launch latency. So a machine whose launches are
+slower in use than in calibration (an OpenMP team that wakes slowly on a busy host, say)
+is found out by running on it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from pxos.backends.cache import cache_dir, cache_key, write_atomic
 
 KEEP = 24  # ratios kept per kernel and device (the newest)
 SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of the total
+MIN_SAMPLES = 3  # launch-overhead samples needed before they replace calibration
+LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
 
 
@@ -73,6 +82,31 @@ class History:
         del rows[:-KEEP]
         write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
         return ratio
+
+    def launch(self, kind: str, calibrated: float) -> float:
+        """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in
+        seconds: the median of the samples kept, or ``calibrated`` until there are
+        :data:`MIN_SAMPLES`."""
+        rows = self.data.get(LAUNCHES, {}).get(kind, [])
+        return statistics.median(rows) if len(rows) >= MIN_SAMPLES else calibrated
+
+    def record_launch(self, kind: str, seconds: float) -> None:
+        """Keep one sample of ``kind``'s launch overhead (clipped to 0 … 1 s)."""
+        rows = self.data.setdefault(LAUNCHES, {}).setdefault(kind, [])
+        rows.append(min(1.0, max(0.0, seconds)))
+        del rows[:-KEEP]
+        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+
+    def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float) -> None:
+        """Learn from one run of a statement predicted as ``estimate`` (a
+        ``planner.model.Estimate``) that took ``measured`` seconds: the kernel's correction
+        if its work was significant, else the launch overhead of ``kind``."""
+        raw = estimate.work_s / estimate.correction if estimate.correction else estimate.work_s
+        if raw >= SIGNIFICANT * estimate.seconds:
+            self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
+        else:
+            self.record_launch(kind, measured - estimate.work_s - estimate.copies_s
+                               - estimate.compile_s)
 
     def forget(self) -> None:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""

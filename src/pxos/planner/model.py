@@ -108,7 +108,7 @@ def _bound(parts: dict[str, float]) -> str:
 
 def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
                    compiled: bool, correction: float = 1.0,
-                   contended: bool = False) -> Estimate:
+                   contended: bool = False, launch_s: float | None = None) -> Estimate:
     """The :class:`Estimate` of a kernel launch with ``work`` on backend ``device``.
 
     Args:
@@ -116,6 +116,8 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
         compiled: the kernel is compiled (in memory or in the on-disk cache).
         correction: the factor ``planner/history`` learned for this kernel and device.
         contended: its atomics all hit one address.
+        launch_s: the launch overhead learned from runs (``planner/history``); default
+            the calibrated latency.
     """
     fig: DeviceFigures = machine.devices[device]
     per = work.per_thread
@@ -129,7 +131,8 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     memory = (work.memory_bytes if fig.gpu else work.cpu_memory_bytes) / fig.bandwidth
     atomics = work.threads * per.atomics / fig.atomic_rate * (CONTENDED if contended else 1)
     raw = max(memory, compute) + atomics
-    est = Estimate(device, 0.0, copies_seconds(machine, copies), fig.launch_s,
+    launch = fig.launch_s if launch_s is None else launch_s
+    est = Estimate(device, 0.0, copies_seconds(machine, copies), launch,
                    0.0 if compiled else fig.compile_s, raw * correction, memory, compute,
                    correction)
     est.seconds = est.copies_s + est.launch_s + est.compile_s + est.work_s
@@ -146,11 +149,14 @@ def raw_work(est: Estimate) -> float:
 
 
 def predict_library(machine: Machine, side: str, op: str, size: int, nbytes: int,
-                    copies: Copies, correction: float = 1.0) -> Estimate:
+                    copies: Copies, correction: float = 1.0,
+                    launch_s: float | None = None) -> Estimate:
     """The :class:`Estimate` of ``REDUCE`` (``op`` ``reduce``) or ``SORT`` (``sort``) of an
-    array of ``size`` elements (``nbytes`` bytes) on ``side`` (``host`` or ``cuda``)."""
+    array of ``size`` elements (``nbytes`` bytes) on ``side`` (``host`` or ``cuda``);
+    ``launch_s`` replaces the calibrated call overhead (see :func:`predict_launch`)."""
     fig: LibraryFigures = machine.library[side]
     call = fig.sort_call_s if op == "sort" and fig.sort_call_s else fig.call_s
+    call = call if launch_s is None else launch_s
     if op == "sort":
         n = max(size, 2)
         raw = n * (math.log2(n) if side == "host" else 1.0) / fig.sort_rate

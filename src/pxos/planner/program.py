@@ -25,7 +25,7 @@ from pxos.planner.calibration import Machine, machine as this_machine
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
-from pxos.planner.model import Copies, Estimate, predict_launch, predict_library, raw_work
+from pxos.planner.model import Copies, Estimate, predict_launch, predict_library
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -131,16 +131,18 @@ class Planner:
             compiled = self._compiled(device, step.kernel)
             fp = fingerprint(step.kernel)
             corr = self.history.correction(fp, device, work.threads)
+            launch = self.history.launch(device, None)
             contended = any(a.kind == "atomic" and a.pattern == "uniform"
                             for a in _features(step.kernel).accesses)
             return predict_launch(self.machine, device, work, copies, compiled, corr,
-                                  contended)
+                                  contended, launch)
         if step.kind in ("reduce", "sort"):
             arr = step.array
             fp = f"{step.kind.upper()} {arr.dtype}"  # as _decide names it
             corr = self.history.correction(fp, device, arr.size)
+            launch = self.history.launch(library_key(step.kind, device), None)
             return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
-                                   copies, corr)
+                                   copies, corr, launch)
         from pxos.planner.model import copies_seconds
         secs = copies_seconds(self.machine, copies)
         return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
@@ -241,22 +243,21 @@ class Planner:
         predicted = dict(sorted(((d, e.seconds) for d, e in local.items()),
                                 key=lambda kv: kv[1]))
         if step.kind == "run":
-            key, n = fingerprint(step.kernel), self._work(step).threads
+            key, n, kind = fingerprint(step.kernel), self._work(step).threads, device
         else:
             key, n = f"{step.kind.upper()} {step.array.dtype}", int(step.array.size)
+            kind = library_key(step.kind, device)
         return Decision(line, text, device, predicted, local, reason, pin is not None,
-                        features, copies, fingerprint=key, size=n)
+                        features, copies, fingerprint=key, size=n, launch_key=kind)
 
     def learn(self, decision: Decision, measured: float, checked: bool = False) -> None:
         """Record that ``decision``'s statement took ``measured`` seconds: sets
         ``decision.measured`` and, for an unchecked run, updates the correction the model
         applies to this kernel on this device (``planner/history``)."""
-        decision.measured = measured
-        est = decision.estimates.get(decision.device)
-        if checked or est is None or not decision.fingerprint:
+        if checked:  # a checked kernel is another kernel: it teaches nothing
+            decision.measured = measured
             return
-        self.history.record(decision.fingerprint, decision.device, decision.size,
-                            raw_work(est), measured - est.overhead_s, est.seconds)
+        decision.learn(self.history, measured)
 
     def _features(self, step: Step) -> dict:
         if step.kind == "run":
@@ -272,6 +273,11 @@ class Planner:
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def library_key(op: str, side: str) -> str:
+    """The name a library operation's call overhead is learned under: ``SORT cuda``."""
+    return f"{op.upper()} {side}"
 
 
 def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
