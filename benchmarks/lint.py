@@ -25,13 +25,13 @@ import json
 import platform
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pxos import backends  # noqa: E402
 from pxos.backends.base import HOST, make_launch  # noqa: E402
@@ -42,6 +42,8 @@ from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.ir.typecheck import convert_value  # noqa: E402
 from pxos.ir.types import Array  # noqa: E402
 from pxos.lang.px.parser import parse_program  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
+from pxos.planner.probes import best_time as probe_best_time  # noqa: E402
 
 CASES_DIR = ROOT / "tests" / "ir" / "lint_cases"
 CASES = {"stride": 2, "reuse": 2, "block": 1, "divergence": 1, "contention": 1}  # launch dims
@@ -80,22 +82,14 @@ def launcher(run: ProgramRun, stmt: ir.Run, name: str):
 
 
 def best_time(fn, name: str, repeat: int) -> float:
-    """The best of ``repeat`` timed calls of ``fn`` (which waits for its launch)."""
-    times = []
-    for _ in range(repeat):
-        if name == "cuda":
-            import cupy as cp
-            start, stop = cp.cuda.Event(), cp.cuda.Event()
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return min(times)
+    """Seconds of one call of ``fn`` (which waits for its launch): by CUDA events on
+    ``cuda`` (the median, as benchmarks/gpu.py times), else the best of ``repeat``."""
+    if name == "cuda":
+        import cupy as cp
+
+        from gpu import event_time
+        return event_time(cp, fn, repeat)
+    return probe_best_time(fn, repeat)
 
 
 def arrays(run: ProgramRun) -> dict[str, np.ndarray]:
@@ -122,17 +116,7 @@ def measure(case: str, name: str, n: int, repeat: int) -> dict:
 def device_name(name: str) -> str:
     if name in ("cuda", "opencl"):
         return backends.get(name).device_name
-    return cpu_name()
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpu_model()
 
 
 def main() -> None:
@@ -148,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     names = (args.backends.split(",") if args.backends
              else [b for b in backends.available() if b != "interp"])
-    report = {"host": platform.node(), "cpu": cpu_name(), "python": platform.python_version(),
+    report = {"host": platform.node(), "cpu": cpu_model(), "python": platform.python_version(),
               "quick": args.quick, "repeat": args.repeat, "results": []}
     for name in names:
         for case in args.cases.split(","):

@@ -56,8 +56,8 @@ class Transfers:
                          self.bytes_to_host)
 
     def __str__(self) -> str:
-        return (f"{self.to_device} to device ({_size(self.bytes_to_device)}), "
-                f"{self.to_host} to host ({_size(self.bytes_to_host)})")
+        return (f"{self.to_device} to device ({format_bytes(self.bytes_to_device)}), "
+                f"{self.to_host} to host ({format_bytes(self.bytes_to_host)})")
 
 
 class Copies:
@@ -168,7 +168,8 @@ class Residency:
         self._arrays[name].written(where)
 
 
-def _size(n: int) -> str:
+def format_bytes(n: float) -> str:
+    """``n`` bytes in B, KB, MB or GB (powers of 1000), as the reports print them."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

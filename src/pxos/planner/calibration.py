@@ -25,23 +25,16 @@ driver and :data:`VERSION`, and reused until one of those changes.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
-import statistics
 import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from pxos import backends
-from pxos.backends.base import HOST, make_launch
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
-from pxos.ir.analysis.features import launch_work
 
 VERSION = 3  # bump when what is measured, or how, changes
 PROBES = Path(__file__).with_name("probes.px")

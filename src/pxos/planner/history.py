@@ -3,9 +3,8 @@
 After a statement runs, the time it took beyond its predicted overheads (copies, launch,
 compile) is divided by the model's uncorrected work estimate. The ratios are kept per
 (kernel fingerprint, device) with the launch's size, in a JSON file next to the machine's
-calibration, and the correction for a new launch comes from the ratios
-recorded within a factor of ten of its thread count (of all of them if none is that
-close); the median of those ratios is used. A ratio beyond :data:`NOISE` either way is
+calibration; the correction for a new launch is the median of the ratios recorded within
+a factor of ten of its thread count (of all of them if none is that close). A ratio beyond :data:`NOISE` either way is
 taken for a run disturbed by something else on the machine and not kept.
 
 A run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches

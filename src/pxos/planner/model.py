@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from pxos.backends.base import HOST
 from pxos.ir.analysis.features import Work
 from pxos.planner.calibration import DeviceFigures, LibraryFigures, Machine
 
@@ -45,12 +44,6 @@ class Copies:
     down_bytes: int = 0
     memory: str | None = None
 
-    def add(self, other: "Copies") -> None:
-        self.up += other.up
-        self.up_bytes += other.up_bytes
-        self.down += other.down
-        self.down_bytes += other.down_bytes
-        self.memory = self.memory or other.memory
 
     @property
     def bytes(self) -> int:

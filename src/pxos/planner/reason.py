@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pxos.host.residency import format_bytes as size
 from pxos.ir import nodes as ir
 from pxos.planner.model import Copies, Estimate
 
@@ -15,15 +16,6 @@ def seconds(t: float) -> str:
     if t < 1:
         return f"{t * 1e3:.2f} ms"
     return f"{t:.2f} s"
-
-
-def size(n: float) -> str:
-    """``n`` bytes in B, KB, MB or GB (powers of 1000)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
 
 
 def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
