@@ -33,6 +33,7 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
+from pxos.host.hybrid import cut, run_split
 from pxos.host.library import reduce_array, sort_array
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import check_program
@@ -165,6 +166,18 @@ def time_kernel(device, kernel, values, where, mover) -> float:
     return best_time(once)
 
 
+def time_split(kernel, values, name, share) -> float:
+    """A HYBRID launch over host data (``host/hybrid``): share ``share`` on the CPU."""
+    cpu, device = name.split("+")
+    args = [values[p.name] for p in kernel.params]
+    n = len(next(a for a in args if isinstance(a, np.ndarray)))
+
+    def once():
+        run_split(kernel, args, cut(n, share), cpu, device)
+    once()
+    return best_time(once)
+
+
 def time_library(op, side, array, where, mover) -> float:
     kept = mover.keep(array, where)
     cuda = mover.cuda
@@ -185,6 +198,7 @@ def time_library(op, side, array, where, mover) -> float:
 
 
 def score(cases: list[dict], key: str) -> dict:
+    cases = [c for c in cases if c[f"chosen_{key}"] in c["measured"]]
     right = sum(c[f"chosen_{key}"] == c["fastest"] for c in cases)
     lost = sum(c["measured"][c[f"chosen_{key}"]] - c["measured"][c["fastest"]] for c in cases)
     best = sum(c["measured"][c["fastest"]] for c in cases)
@@ -245,6 +259,12 @@ def main() -> None:
                 if kind == "kernel":
                     case["measured"] = {dev: time_kernel(dev, kernel, values, where, mover)
                                         for dev in devices}
+                    split = next((e for e in decisions["cold"].estimates.values()
+                                  if e.split is not None), None)
+                    if split is not None:  # HYBRID, at the share the model chose
+                        case["measured"][split.device] = time_split(
+                            kernel, values, split.device, split.split)
+                        case["split"] = split.split
                 else:
                     case["measured"] = {s: time_library(name, s, array, where, mover)
                                         for s in machine.library}

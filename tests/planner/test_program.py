@@ -9,6 +9,7 @@ from pxos.lang.px.parser import parse_program
 from pxos.planner.history import History
 from pxos.planner.program import Planner
 
+from tests.conftest import EXAMPLES
 from tests.planner.conftest import make_machine
 
 CHAIN = """
@@ -68,7 +69,7 @@ def test_a_chain_keeps_its_data_on_the_gpu(tmp_path, machine):
     write = by_text(ds, "WRITE_FILE")
     assert write.device == "host" and write.copies.down == 1 and "file I/O" in write.reason
     for d in runs:
-        assert set(d.predicted) == {"c", "cuda"}
+        assert {"c", "cuda"} <= set(d.predicted) <= {"c", "cuda", "c+cuda"}
         assert d.predicted["cuda"] < d.predicted["c"]
         assert d.reason.startswith("cuda: predicted")
 
@@ -119,3 +120,25 @@ def test_slow_cpu_launches_learned_in_use_move_small_work_to_the_gpu(tmp_path, m
     runs = [d for d in planner.plan().values() if d.statement.startswith("RUN")]
     assert {d.device for d in runs} == {"cuda"}
     assert runs[0].estimates["c"].launch_s == 5e-3
+
+
+def test_hybrid_is_offered_when_the_devices_are_close(tmp_path, machine):
+    saxpy = (EXAMPLES / "saxpy.px").read_text().replace("SIZE 1000000", "SIZE {n}")
+    # on the test machine c runs saxpy at 20 GB/s; the GPU part pays 10 GB/s copies: close
+    ds = plan(saxpy, tmp_path, machine, n=10**7)
+    run = by_text(ds, "RUN saxpy")
+    assert "c+cuda" in run.predicted
+    est = run.estimates["c+cuda"]
+    assert 0 < est.split < 1
+    assert run.device == "c+cuda"
+    assert est.seconds < min(run.predicted["c"], run.predicted["cuda"])
+    # the parts meet where the CPU's time (12 bytes per element at 20 GB/s) equals the
+    # device's (its 12 bytes per element copied at 10 GB/s, then read at 2 TB/s):
+    # s / 20 = (1 - s) (1 / 10 + 1 / 2000), s = 0.668; the grid of 5 % gives 0.65 or 0.7
+    assert est.split in (0.65, 0.7)
+
+
+def test_hybrid_is_not_offered_for_other_kernels_or_far_apart_devices(tmp_path, machine):
+    ds = plan(CHAIN, tmp_path, machine, n=10**7)
+    heavy = by_text(ds, "RUN heavy x y")  # elementwise, but the GPU is far ahead
+    assert "c+cuda" not in heavy.predicted

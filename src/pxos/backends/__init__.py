@@ -59,14 +59,16 @@ def available() -> list[str]:
 
 
 def choose(device: str, target: str = "auto") -> str:
-    """The backend for a launch: ``device`` (``--device``) if not ``auto``, else the kernel's
+    """The backend for a launch: ``device`` (``--device``; ``cpu+device`` pins a HYBRID
+    split, ``host/hybrid``) if not ``auto``, else the kernel's
     ``GPU_TARGET`` pin, else the fastest CPU backend present (``c``, else ``interp``).
 
     Raises:
         PxBackendError: a pinned backend that cannot run here.
     """
     if device != "auto":
-        get(device)
+        for part in device.split("+", 1):  # "c+cuda": HYBRID, a launch split between two
+            get(part)
         return device
     if target in ("cuda", "opencl"):
         get(target)

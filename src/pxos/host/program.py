@@ -18,13 +18,15 @@ import numpy as np
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.interp import eval_scalar
-from pxos.errors import PxRuntimeError, PxTypeError
+from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
+from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
+from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
 from pxos.ir.check_host import check_launch
 from pxos.ir.typecheck import ExprTyper, convert_value
@@ -244,8 +246,11 @@ class ProgramRun:
                 for a, p in zip(args, kernel.params)]
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
+        threads = self._threads(kernel, args, s.span)
+        if hybrid_parts(name):
+            return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
-        launch = make_launch(kernel, self._threads(kernel, args, s.span))
+        launch = make_launch(kernel, threads)
         compiled = backend.compile(kernel, self.checked)
         memory = backend.memory
         placed = [
@@ -258,6 +263,27 @@ class ProgramRun:
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):
                 self.residency.written(a.name, memory)
+        return name
+
+    def _run_split(self, s: ir.Run, kernel: ir.Kernel, args: list, name: str,
+                   threads: list[int]) -> str:
+        """HYBRID (``host/hybrid``): the planner's share of the elements on the CPU
+        backend, the rest on the device; the results end on the host."""
+        if not elementwise(kernel):
+            raise PxBackendError(f"kernel {kernel.name!r} cannot be split between two "
+                                 "devices: only an elementwise kernel can (one thread per "
+                                 "element, each touching only its own element)", s.span)
+        est = self._decision.estimates.get(name) if self._decision is not None else None
+        share = est.split if est is not None and est.split is not None else 0.5
+        host = [self.residency.on_host(a.name) if isinstance(p.type, Array) else v
+                for a, v, p in zip(s.args, args, kernel.params)]
+        cpu, device = hybrid_parts(name)
+        run_split(kernel, host, cut(threads[0], share), cpu, device, self.checked,
+                  self.residency.transfers)
+        access = dict(kernel.access)
+        for a, p in zip(s.args, kernel.params):
+            if "w" in access.get(p.name, ""):
+                self.residency.written(a.name, HOST)
         return name
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:

@@ -60,7 +60,7 @@ class Estimate:
         memory_s, compute_s: the roofline's two bounds before it.
         correction: the factor learned from earlier runs (1 if none).
         bound: what dominates: ``copies``, ``launch``, ``compile``, ``memory``, ``compute``,
-            ``atomics`` or ``sort``.
+            ``atomics``, ``sort``, or ``split`` (HYBRID).
     """
 
     device: str
@@ -73,6 +73,7 @@ class Estimate:
     compute_s: float = 0.0
     correction: float = 1.0
     bound: str = "launch"
+    split: float | None = None  # HYBRID: the share of the elements run on the CPU
 
     @property
     def overhead_s(self) -> float:

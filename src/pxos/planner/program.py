@@ -25,7 +25,11 @@ from pxos.planner.calibration import Machine, machine as this_machine
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
-from pxos.planner.model import Copies, Estimate, predict_launch, predict_library
+from pxos.ir.analysis.split import elementwise
+from pxos.planner.hybrid import CLOSE, predict_split
+from pxos.planner.model import (
+    Copies, Estimate, copies_seconds, predict_launch, predict_library,
+)
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -34,9 +38,10 @@ GPUS = ("cuda", "opencl")
 
 
 def memory_of(machine: Machine, device: str) -> str:
-    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy), as
-    calibration recorded it."""
-    if device == HOST:
+    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy, and
+    for a HYBRID split, which reads and leaves its arrays there), as calibration
+    recorded it."""
+    if device == HOST or "+" in device:
         return HOST
     fig = machine.devices.get(device)
     return fig.memory if fig is not None else backends.get(device).memory
@@ -98,13 +103,21 @@ class Planner:
             if target == "cpu":
                 cpu = [d for d in self.kernel_devices if not is_gpu(self.machine, d)]
                 return cpu[:1] or ["interp"], "GPU_TARGET cpu"
-            return list(self.kernel_devices), None
+            return list(self.kernel_devices) + self._hybrid(step), None
         if step.kind in ("reduce", "sort"):
             if self.device != "auto":
                 side = "cuda" if self.device == "cuda" else HOST
                 return [side], f"--device {self.device}"
             return list(self.library_sides), None
         return [HOST], None
+
+    def _hybrid(self, step: Step) -> list[str]:
+        """``["c+cuda"]`` where a HYBRID split may pay: an elementwise kernel, a CPU
+        backend and a device with its own memory, unchecked (see ``planner/hybrid``)."""
+        pair = hybrid_pair(self.machine, self.kernel_devices)
+        if pair is None or self.checked or not elementwise(step.kernel):
+            return []
+        return [f"{pair[0]}+{pair[1]}"]
 
     # -- costs
     def _copies(self, where: dict, step: Step, memory: str) -> Copies:
@@ -126,6 +139,8 @@ class Planner:
 
     def estimate(self, step: Step, device: str, copies: Copies) -> Estimate:
         """The predicted time of ``step`` on ``device`` with ``copies``."""
+        if step.kind == "run" and "+" in device:
+            return self._estimate_split(step, device, copies)
         if step.kind == "run":
             work = self._work(step)
             compiled = self._compiled(device, step.kernel)
@@ -143,9 +158,30 @@ class Planner:
             launch = self.history.launch(library_key(step.kind, device), None)
             return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
                                    copies, corr, launch)
-        from pxos.planner.model import copies_seconds
         secs = copies_seconds(self.machine, copies)
         return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
+
+    def _estimate_split(self, step: Step, device: str, copies: Copies) -> Estimate:
+        cpu, gpu = device.split("+")
+        alone = [self.estimate(step, d, self._copies({}, step, memory_of(self.machine, d)))
+                 for d in (cpu, gpu)]
+        if max(e.seconds for e in alone) > CLOSE * min(e.seconds for e in alone):
+            return Estimate(device, float("inf"), bound="split")  # not close: not offered
+        access = dict(step.kernel.access)
+        arrays = step.args
+        reads = sum(a.nbytes for n, a in arrays.items()
+                    if hasattr(a, "nbytes") and "r" in access.get(n, ""))
+        writes = sum(a.nbytes for n, a in arrays.items()
+                     if hasattr(a, "nbytes") and "w" in access.get(n, ""))
+        work = self._work(step)
+        est = predict_split(self.machine, cpu, gpu, work, reads, writes,
+                            memory_of(self.machine, gpu),
+                            self.history.correction(fingerprint(step.kernel), device,
+                                                    work.threads),
+                            {d: self.history.launch(d, None) for d in (cpu, gpu)})
+        est.copies_s = copies_seconds(self.machine, copies)  # to the host first, if needed
+        est.seconds += est.copies_s
+        return est
 
     def _work(self, step: Step):
         if not hasattr(step, "_work"):
@@ -230,6 +266,7 @@ class Planner:
                             "planned when the statement is reached", pin is not None)
         local = {d: self.estimate(step, d, self._copies(state, step, memory_of(self.machine, d)))
                  for d in options}
+        local = {d: e for d, e in local.items() if e.seconds != float("inf")}  # not offered
         saved = 0.0
         fastest = min(local, key=lambda d: local[d].seconds)
         if fastest != device:
@@ -273,6 +310,14 @@ class Planner:
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def hybrid_pair(machine: Machine, devices: list[str]) -> tuple[str, str] | None:
+    """(CPU backend, device with its own memory) to split between, or None: ``c`` with
+    ``cuda``, else with an ``opencl`` GPU."""
+    cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
+    gpu = next((d for d in ("cuda", "opencl") if d in devices and is_gpu(machine, d)), None)
+    return (cpu, gpu) if cpu and gpu else None
 
 
 def library_key(op: str, side: str) -> str:

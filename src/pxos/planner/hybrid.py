@@ -1,0 +1,60 @@
+"""Predicting a HYBRID placement: one elementwise launch split between the CPU backend
+and a device (``host/hybrid``).
+
+With the data on the host, a share ``s`` of the elements runs on the CPU backend and the
+rest on the device, at once; the device's part pays for its copies there and back. The
+launch takes as long as the slower part, so the best share is where the two meet; it is
+found on a grid of shares (every 5 %). The planner offers HYBRID only where the two
+devices alone are predicted within :data:`CLOSE` of each other, and what runs teach about
+it is kept under its own name (``c+cuda``) in ``planner/history``, so a split that does
+not pay in practice is not chosen again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pxos.ir.analysis.features import Work
+from pxos.planner.model import Copies, Estimate, predict_launch
+
+CLOSE = 3.0  # offer HYBRID when the slower device alone is predicted within 3× the faster
+SHARES = [i / 20 for i in range(1, 20)]
+
+
+def scaled(work: Work, share: float) -> Work:
+    """The :class:`Work` of ``share`` of an elementwise launch's threads."""
+    return dataclasses.replace(work, threads=max(1, int(work.threads * share)),
+                               memory_bytes=work.memory_bytes * share,
+                               cpu_memory_bytes=work.cpu_memory_bytes * share)
+
+
+def predict_split(machine, cpu: str, device: str, work: Work, read_bytes: int,
+                  write_bytes: int, memory: str, correction: float = 1.0,
+                  launch_s: dict | None = None) -> Estimate:
+    """The best split's :class:`Estimate` (its ``split`` is the CPU's share).
+
+    Args:
+        read_bytes, write_bytes: bytes of the arrays the kernel reads and writes (all of
+            them; the device's part moves its share).
+        memory: the device's memory (``cuda``, ``opencl``).
+        correction: what runs taught about this kernel's HYBRID placement.
+        launch_s: learned launch overheads by device (``planner/history``).
+    """
+    launch_s = launch_s or {}
+    best = None
+    for share in SHARES:
+        rest = 1 - share
+        copies = Copies(up=1, up_bytes=int(read_bytes * rest), down=1,
+                        down_bytes=int(write_bytes * rest), memory=memory)
+        on_cpu = predict_launch(machine, cpu, scaled(work, share), Copies(), True,
+                                launch_s=launch_s.get(cpu))
+        on_dev = predict_launch(machine, device, scaled(work, rest), copies, True,
+                                launch_s=launch_s.get(device))
+        seconds = max(on_cpu.seconds, on_dev.seconds) * correction
+        if best is None or seconds < best.seconds:
+            # the parts overlap, so the whole is one figure: what runs correct
+            best = Estimate(f"{cpu}+{device}", seconds, work_s=seconds,
+                            memory_s=max(on_cpu.memory_s, on_dev.memory_s),
+                            compute_s=max(on_cpu.compute_s, on_dev.compute_s),
+                            correction=correction, bound="split", split=share)
+    return best
