@@ -195,7 +195,7 @@ class Kernel:
                         for a, is_array in zip(args, arrays)]
             shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
                        for a, is_array in zip(args, arrays)]  # NumPy's view of any array
-            found = place_call(kernel, shadows, counts, memories)
+            found = place_call(kernel, shadows, counts, memories, split=False)
             if len(self._decisions) >= MEMO_LIMIT:
                 self._decisions.clear()
             self._decisions[memo] = found

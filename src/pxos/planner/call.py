@@ -35,7 +35,8 @@ def call_devices(machine) -> list[str]:
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
-               machine=None, devices: list[str] | None = None) -> Decision:
+               machine=None, devices: list[str] | None = None,
+               split: bool = True) -> Decision:
     """The :class:`Decision` for one call.
 
     Args:
@@ -46,6 +47,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
         memories: for each argument, the memory holding its current contents (``host``,
             ``cuda``, ``opencl``; None for a scalar).
         devices: the candidates (default: :func:`call_devices`).
+        split: offer HYBRID (``planner/hybrid``) where it may pay.
     """
     from pxos.planner.calibration import machine as this_machine
 
@@ -70,7 +72,8 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
                                            history.correction(key, device, work.threads),
                                            launch_s=history.launch(device, None))
-    split = _split_estimate(machine, kernel, args, memories, work, estimates, history, key)
+    split = (_split_estimate(machine, kernel, args, memories, work, estimates, history, key)
+             if split else None)
     if split is not None:
         estimates[split.device] = split
         moves[split.device] = Copies()
