@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
@@ -115,7 +117,10 @@ class Planner:
         """``["c+cuda"]`` where a HYBRID split may pay: an elementwise kernel, a CPU
         backend and a device with its own memory, unchecked (see ``planner/hybrid``)."""
         pair = hybrid_pair(self.machine, self.kernel_devices)
-        if pair is None or self.checked or not elementwise(step.kernel):
+        if pair is None or self.checked or not elementwise(step.kernel) \
+                or not all(isinstance(a, np.ndarray) and a.ndim == 1
+                           and len(a) == step.threads[0] for a in step.args.values()
+                           if hasattr(a, "ndim") and a.ndim):
             return []
         return [f"{pair[0]}+{pair[1]}"]
 
@@ -165,7 +170,8 @@ class Planner:
         cpu, gpu = device.split("+")
         alone = [self.estimate(step, d, self._copies({}, step, memory_of(self.machine, d)))
                  for d in (cpu, gpu)]
-        if max(e.seconds for e in alone) > CLOSE * min(e.seconds for e in alone):
+        pinned = self.device == device
+        if not pinned and max(e.seconds for e in alone) > CLOSE * min(e.seconds for e in alone):
             return Estimate(device, float("inf"), bound="split")  # not close: not offered
         access = dict(step.kernel.access)
         arrays = step.args
@@ -266,7 +272,7 @@ class Planner:
                             "planned when the statement is reached", pin is not None)
         local = {d: self.estimate(step, d, self._copies(state, step, memory_of(self.machine, d)))
                  for d in options}
-        local = {d: e for d, e in local.items() if e.seconds != float("inf")}  # not offered
+        local = {d: e for d, e in local.items() if e.seconds != float("inf")} or {device: est}
         saved = 0.0
         fastest = min(local, key=lambda d: local[d].seconds)
         if fastest != device:

@@ -47,8 +47,14 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
     there (``local``) and what the whole-program plan saved by not taking the locally
     fastest device (``saved`` seconds)."""
     chosen = local[device]
+    share = ""
+    if chosen.split is not None:
+        cpu, other = device.split("+")
+        share = (f"; HYBRID: {chosen.split:.0%} of the elements on {cpu}, the rest on "
+                 f"{other}, at once")
     if pin is not None:
-        return f"pinned by {pin}; predicted {seconds(chosen.seconds)} ({chosen.bound}-bound)"
+        return (f"pinned by {pin}; predicted {seconds(chosen.seconds)} ({chosen.bound}-bound)"
+                + share)
     others = sorted((e for d, e in local.items() if d != device), key=lambda e: e.seconds)
     what = _work_words(features)
     cpu_only = not any(_gpu(machine, d) for d in kernel_devices)
@@ -63,7 +69,7 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
                 f"statements need it, which saves {seconds(saved)} in all")
     ratio = runner.seconds / max(chosen.seconds, 1e-12)
     text = (f"{device}: predicted {seconds(chosen.seconds)} vs {runner.device} "
-            f"{seconds(runner.seconds)} ({ratio:.1f}× faster); {what}")
+            f"{seconds(runner.seconds)} ({ratio:.1f}× faster); {what}{share}")
     if runner.bound in ("launch", "copies", "compile") and runner.work_s < runner.overhead_s:
         text += (f"; on {runner.device} the {runner.bound} time ({seconds(runner.overhead_s)} "
                  f"with launch and copies) outweighs the work ({seconds(runner.work_s)})")
