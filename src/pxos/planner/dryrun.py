@@ -57,6 +57,7 @@ class Step:
     threads: list[int] = field(default_factory=list)
     array: np.ndarray | None = None
     known: bool = True
+    work: object = None  # the launch's ir.analysis.features.Work, once the planner asks
 
 
 def _loads(e: ir.Expr, arrays) -> list[str]:

@@ -190,9 +190,9 @@ class Planner:
         return est
 
     def _work(self, step: Step):
-        if not hasattr(step, "_work"):
-            step._work = launch_work(step.kernel, step.args, step.threads)
-        return step._work
+        if step.work is None:
+            step.work = launch_work(step.kernel, step.args, step.threads)
+        return step.work
 
     def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
         key = (device, id(kernel))
