@@ -28,9 +28,7 @@ from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import (
-    CUDA_LIBRARIES, TRANSFERS, download, library_of, memory_of, ndarray,
-)
+from pxos.host.arrays import CUDA_LIBRARIES, TRANSFERS, download, library_of, ndarray
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -183,19 +181,10 @@ class Kernel:
         memo = (signature, sizes, None if threads is None else tuple(threads))
         found = self._decisions.get(memo)
         if found is None:
-            from pxos.planner.call import MEMO_LIMIT, place_call
-            from pxos.planner.dryrun import stand_in
+            from pxos.planner.call import MEMO_LIMIT, place_arguments
 
             kernel = self.ir(*args, threads=threads)
-            counts = threads or _thread_counts(kernel)(args)
-            arrays = [hasattr(a, "shape") and not isinstance(a, np.generic) for a in args]
-            memories = [None if not is_array else
-                        memory_of(a.device) if library_of(a) == "pxos" else
-                        "cuda" if library_of(a) in CUDA_LIBRARIES else HOST
-                        for a, is_array in zip(args, arrays)]
-            shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
-                       for a, is_array in zip(args, arrays)]  # NumPy's view of any array
-            found = place_call(kernel, shadows, counts, memories, split=False)
+            found = place_arguments(kernel, args, threads or _thread_counts(kernel)(args))
             if len(self._decisions) >= MEMO_LIMIT:
                 self._decisions.clear()
             self._decisions[memo] = found

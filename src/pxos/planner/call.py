@@ -10,6 +10,8 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
@@ -118,6 +120,23 @@ def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:
     if dst != HOST:
         copies.up += 1
         copies.up_bytes += nbytes
+
+
+def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
+    """:func:`place_call` for a Python call's own arguments: arrays of any library (NumPy,
+    CuPy, PyTorch, ``pxos.ndarray``), where their library keeps them; no HYBRID (a call
+    runs on one backend)."""
+    from pxos.host.arrays import CUDA_LIBRARIES, library_of, memory_of as memory_named
+    from pxos.host.pykernel import _numpy_dtype
+
+    arrays = [hasattr(a, "shape") and not isinstance(a, np.generic) for a in args]
+    memories = [None if not is_array else
+                memory_named(a.device) if library_of(a) == "pxos" else
+                "cuda" if library_of(a) in CUDA_LIBRARIES else HOST
+                for a, is_array in zip(args, arrays)]
+    shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
+               for a, is_array in zip(args, arrays)]  # NumPy's view of any array
+    return place_call(kernel, shadows, threads, memories, split=False)
 
 
 def place_library(op: str, array, memory: str, machine=None) -> Decision:
