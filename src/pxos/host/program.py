@@ -111,7 +111,7 @@ class ProgramRun:
         index = next(i for i, s in enumerate(self.program.statements) if s is stmt)
         where = {n: self.residency.places(n) for n, v in self.values.items()
                  if isinstance(v, np.ndarray)}
-        return self.planner.plan(index, self.values, where).get(index)
+        return self.planner.plan(index, self.values, where, first_only=True).get(index)
 
     def execute(self, stmt: ir.Stmt) -> Step:
         """Run one host statement of the program and record it as a :class:`Step`.

@@ -240,13 +240,15 @@ class Planner:
         return min(paths.values(), key=lambda p: p.cost)
 
     def plan(self, start: int = 0, values: dict | None = None,
-             where: dict | None = None) -> dict[int, Decision]:
+             where: dict | None = None, first_only: bool = False) -> dict[int, Decision]:
         """Decisions for the statements from ``start`` on, by statement index.
 
         Args:
             values: the names defined so far (a run's; None at the start).
             where: for each array, the places holding its current contents (``host``,
                 memory names, ``zeros``).
+            first_only: explain only the decision for ``start`` (what a run needs; the
+                rest of the program is still planned, to place ``start`` well).
         """
         steps = self.steps(start, values)
         where = {k: frozenset(v) for k, v in (where or {}).items()}
@@ -254,11 +256,13 @@ class Planner:
         out: dict[int, Decision] = {}
         state = dict(where)
         for step, (device, est, copies) in zip(steps, best.choices):
-            out[step.index] = self._decide(steps, step, state, device, est, copies, best)
+            out[step.index] = self._decide(steps, step, state, device, est, copies)
+            if first_only:
+                break
             _apply(state, step, memory_of(self.machine, device))
         return out
 
-    def _decide(self, steps, step: Step, state, device, est, copies, best) -> Decision:
+    def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
         line = s.span.line
         text = self.program.source.splitlines()[line - 1].strip() \
