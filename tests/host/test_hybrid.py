@@ -78,3 +78,15 @@ def test_only_elementwise_kernels_split(tmp_path):
     program = check_program(parse_program(text, str(tmp_path / "reduce.px")))
     with pytest.raises(PxBackendError, match="cannot be split"):
         ProgramRun(program, device=f"c+{DEVICES[0]}", emit=lambda _t: None).run()
+
+
+@needs_device
+def test_calibration_times_a_split(monkeypatch):
+    from pxos.planner import program
+    from pxos.planner.calibration import machine
+    from pxos.planner.probes import measure_split
+
+    monkeypatch.setattr(program, "is_gpu", lambda m, d: d == DEVICES[0])  # as if a GPU
+    found = measure_split(machine())
+    assert set(found) == {f"c+{DEVICES[0]}"}
+    assert found[f"c+{DEVICES[0]}"] > 0  # it ran: 0 would mean the split failed

@@ -142,3 +142,10 @@ def test_hybrid_is_not_offered_for_other_kernels_or_far_apart_devices(tmp_path, 
     ds = plan(CHAIN, tmp_path, machine, n=10**7)
     heavy = by_text(ds, "RUN heavy x y")  # elementwise, but the GPU is far ahead
     assert "c+cuda" not in heavy.predicted
+
+
+def test_hybrid_is_not_offered_where_calibration_saw_it_not_pay(tmp_path, machine):
+    machine.hybrid = {"c+cuda": 0.9}
+    saxpy = (EXAMPLES / "saxpy.px").read_text().replace("SIZE 1000000", "SIZE {n}")
+    run = by_text(plan(saxpy, tmp_path, machine, n=10**7), "RUN saxpy")
+    assert "c+cuda" not in run.predicted

@@ -79,4 +79,7 @@ def calibrate(
         out.print(f"  {name:<7} {d['device']}: launch {d['launch_s'] * 1e6:.1f} µs, memory "
                   f"{d['bandwidth_GBps']:.1f} GB/s, {d['ops_per_s'] / 1e9:.1f} G ops/s, "
                   f"compile {d['compile_s'] * 1e3:.0f} ms{copies}")
+    for pair, gain in found.hybrid.items():
+        out.print(f"  {pair:<7} a split y = a*x + y over host data ran {gain:.2f}× the faster "
+                  f"device alone: {'offered' if gain > 1.05 else 'not offered'} by the planner")
     out.print(f"stored in {calibration_path(found.key)}")

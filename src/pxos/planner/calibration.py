@@ -17,7 +17,8 @@ backend's own compile and launch path, and their times are divided into the work
   for ``cuda``), bytes/s.
 
 The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
-``cuda`` backend is present, CuPy. A calibration takes a few seconds; its figures are stored
+``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
+HYBRID split of ``y = a*x + y`` over host data is timed against each device alone. A calibration takes a few seconds; its figures are stored
 as JSON under the cache folder, keyed by the CPU, the compiler, each device's name and
 driver and :data:`VERSION`, and reused until one of those changes.
 """
@@ -36,7 +37,7 @@ from typing import Callable
 from pxos import backends
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 
-VERSION = 3  # bump when what is measured, or how, changes
+VERSION = 4  # bump when what is measured, or how, changes
 PROBES = Path(__file__).with_name("probes.px")
 
 
@@ -90,6 +91,9 @@ class Machine:
         devices: :class:`DeviceFigures` by backend name.
         library: :class:`LibraryFigures` by side (``host``, ``cuda``).
         seconds: how long the calibration took.
+        hybrid: for each HYBRID pair (``c+cuda``), how much faster a split ``y = a*x + y``
+            over host data ran than the faster device alone; the planner offers a split
+            only where this shows it pays.
     """
 
     key: str
@@ -101,6 +105,7 @@ class Machine:
     created: str = ""
     version: int = VERSION
     identity: dict[str, str] = field(default_factory=dict)
+    hybrid: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -208,6 +213,10 @@ def calibrate(ident: dict[str, str] | None = None,
     found = Machine(key, cpu_model(), cpu_cores(), devices, library,
                     time.perf_counter() - t0, time.strftime("%Y-%m-%dT%H:%M:%S"),
                     VERSION, ident)
+    from pxos.planner.probes import measure_split
+
+    found.hybrid = measure_split(found)
+    found.seconds = time.perf_counter() - t0
     write_atomic(calibration_path(key), found.to_json().encode())
     _loaded[key] = found
     return found

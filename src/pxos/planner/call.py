@@ -23,7 +23,9 @@ from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import CLOSE, predict_split
-from pxos.planner.program import hybrid_pair, is_cached, library_key, memory_of
+from pxos.planner.program import (
+    hybrid_pair, is_cached, library_key, memory_of, split_pays,
+)
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256
@@ -94,7 +96,8 @@ def _split_estimate(machine, kernel, args, memories, work, estimates, history, k
     """HYBRID's estimate for a call whose arrays are all on the host, where the kernel is
     elementwise and the CPU backend and the device are predicted close; else None."""
     pair = hybrid_pair(machine, list(estimates))
-    if pair is None or any(m not in (None, HOST) for m in memories) or not elementwise(kernel):
+    if pair is None or not split_pays(machine, pair) \
+            or any(m not in (None, HOST) for m in memories) or not elementwise(kernel):
         return None
     alone = [estimates[d].seconds for d in pair]
     if max(alone) > CLOSE * min(alone):

@@ -151,6 +151,34 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
                                                               backend.synchronize()))
 
 
+def measure_split(machine) -> dict[str, float]:
+    """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): the time of
+    the faster device alone over that of a split, for ``probe_stream`` over 2²⁴ host
+    floats with copies; {} where there is no pair, and 0 where the split failed."""
+    from pxos.host.hybrid import cut, run_split
+    from pxos.planner.hybrid import predict_split
+    from pxos.planner.program import hybrid_pair, memory_of
+
+    pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
+    if pair is None:
+        return {}
+    name = "+".join(pair)
+    try:
+        k = probe_kernels()["probe_stream"]
+        n = 1 << 24
+        x, y = np.ones(n, np.float32), np.ones(n, np.float32)
+        args = [np.float32(2), x, y]
+        work = launch_work(k, {"a": args[0], "x": x, "y": y}, (n,))
+        share = predict_split(machine, pair[0], pair[1], work, 2 * x.nbytes, y.nbytes,
+                              memory_of(machine, pair[1])).split
+        alone = min(best_time(lambda d=d: run_split(k, args, n if d == pair[0] else 0,
+                                                    pair[0], pair[1]), 2) for d in pair)
+        split = best_time(lambda: run_split(k, args, cut(n, share), pair[0], pair[1]), 2)
+        return {name: alone / split}
+    except Exception:  # a split that cannot run here is a split that does not pay
+        return {name: 0.0}
+
+
 def measure_library(side: str) -> LibraryFigures:
     """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy)."""
     if side == "host":

@@ -117,7 +117,8 @@ class Planner:
         """``["c+cuda"]`` where a HYBRID split may pay: an elementwise kernel, a CPU
         backend and a device with its own memory, unchecked (see ``planner/hybrid``)."""
         pair = hybrid_pair(self.machine, self.kernel_devices)
-        if pair is None or self.checked or not elementwise(step.kernel) \
+        if pair is None or not split_pays(self.machine, pair) or self.checked \
+                or not elementwise(step.kernel) \
                 or not all(isinstance(a, np.ndarray) and a.ndim == 1
                            and len(a) == step.threads[0] for a in step.args.values()
                            if hasattr(a, "ndim") and a.ndim):
@@ -328,6 +329,12 @@ def hybrid_pair(machine: Machine, devices: list[str]) -> tuple[str, str] | None:
     cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
     gpu = next((d for d in ("cuda", "opencl") if d in devices and is_gpu(machine, d)), None)
     return (cpu, gpu) if cpu and gpu else None
+
+
+def split_pays(machine: Machine, pair: tuple[str, str]) -> bool:
+    """Whether calibration saw a HYBRID split of ``pair`` beat both devices alone (by
+    5 %): only then does the planner offer one (``--device c+cuda`` still pins it)."""
+    return machine.hybrid.get("+".join(pair), 0.0) > 1.05
 
 
 def library_key(op: str, side: str) -> str:
