@@ -1,6 +1,7 @@
 """Calibration: the machine figures the cost model needs, measured once per machine.
 
-For every backend present, small `.px` kernels (``planner/probes.px``) run through that
+For every backend present (the interpreter only where nothing compiles: it is the
+planner's candidate only then), small `.px` kernels (``planner/probes.px``) run through that
 backend's own compile and launch path, and their times are divided into the work
 ``ir/analysis`` counts for them, so the rates are in the same units the model uses:
 
@@ -203,10 +204,14 @@ def calibrate(ident: dict[str, str] | None = None,
     from pxos.planner.probes import measure_backend, measure_library
 
     devices, library = {}, {}
-    for name in backends.available():
-        if progress:
-            progress(f"measuring {name}")
+    present = backends.available()
+    # the interpreter is a candidate only where nothing compiles (planner/program)
+    measured = [b for b in present if b != "interp"] or present
+    for name in measured:
+        started = time.perf_counter()
         devices[name] = measure_backend(name, backends.get(name))
+        if progress:
+            progress(f"measured {name} in {time.perf_counter() - started:.1f} s")
     library["host"] = measure_library("host")
     if "cuda" in devices:
         library["cuda"] = measure_library("cuda")
