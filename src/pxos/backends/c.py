@@ -91,7 +91,17 @@ class CBackend:
                                  hint="install gcc, or run with --device interp")
         self._loaded: dict[str, CKernel] = {}  # by cache key
         self._memo = KernelMemo()  # by kernel: skips re-rendering
+        self._sources = KernelMemo()  # by kernel: (source, cache key), rendered once
         self._lock = threading.Lock()
+
+    def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
+        """The generated source of ``kernel`` and its cache key (rendered once)."""
+        found = self._sources.get(kernel, checked)
+        if found is None:
+            src = render_c(kernel, checked)
+            key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+            found = self._sources.put(kernel, checked, (src, key))
+        return found
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
         """Generate, build (or find in the cache) and load ``kernel``.
@@ -106,8 +116,7 @@ class CBackend:
         known = self._memo.get(kernel, checked)
         if known is not None:
             return known
-        src = render_c(kernel, checked)
-        key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+        src, key = self._source(kernel, checked)
         with self._lock:
             if key in self._loaded:
                 return self._memo.put(kernel, checked, self._loaded[key])
@@ -127,8 +136,7 @@ class CBackend:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         if self._memo.get(kernel, checked) is not None:
             return True
-        src = render_c(kernel, checked)
-        key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+        _, key = self._source(kernel, checked)
         return key in self._loaded or entry_path("c", key, ".so").exists()
 
     def _build(self, src: KernelSource, lib: Path) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from pxos.backends.base import Launch
 from pxos.backends.cache import KernelMemo
 from pxos.backends.checked import raise_violation
-from pxos.backends.nvrtc import compile_cubin, cubin_path, cuda_include_dir
+from pxos.backends.nvrtc import compile_cubin, cubin_path
 from pxos.codegen.cuda import render_cuda
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import ERR_WORDS, scalar_param_type
@@ -155,7 +155,14 @@ class CudaBackend:
         self.device_name = props["name"].decode()
         self._scratch = cupy.zeros(2, dtype=np.float64)  # what an empty array points to
         self._memo = KernelMemo()
+        self._sources = KernelMemo()  # by kernel: the generated source, rendered once
         self._lock = threading.Lock()
+
+    def _source(self, kernel: ir.Kernel, checked: bool):
+        found = self._sources.get(kernel, checked)
+        if found is None:
+            found = self._sources.put(kernel, checked, render_cuda(kernel, checked))
+        return found
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CudaKernel:
         """Generate, compile with NVRTC (or find in the cache) and load ``kernel``.
@@ -166,7 +173,7 @@ class CudaBackend:
         known = self._memo.get(kernel, checked)
         if known is not None:
             return known
-        src = render_cuda(kernel, checked)
+        src = self._source(kernel, checked)
         with self._lock:
             cubin, hit = compile_cubin(src, self.arch)
             module = self.cp.cuda.function.Module()
@@ -181,9 +188,7 @@ class CudaBackend:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         if self._memo.get(kernel, checked) is not None:
             return True
-        src = render_cuda(kernel, checked)
-        include = cuda_include_dir() if "#include <cuda_fp16.h>" in src.source else None
-        return cubin_path(src, self.arch, include).exists()
+        return cubin_path(self._source(kernel, checked), self.arch).exists()
 
     def launch(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel on CuPy's current stream.

@@ -53,8 +53,14 @@ def cuda_include_dir() -> str | None:
     return None
 
 
-def cubin_path(src: KernelSource, arch: str, include: str | None = None) -> Path:
+def _include(src: KernelSource) -> str | None:
+    """The CUDA include folder a kernel needs (for ``cuda_fp16.h``), else None."""
+    return cuda_include_dir() if "#include <cuda_fp16.h>" in src.source else None
+
+
+def cubin_path(src: KernelSource, arch: str) -> Path:
     """Where the cubin of ``src`` for ``arch`` is (or will be) cached."""
+    include = _include(src)
     key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
     return entry_path("cuda", key, ".cubin")
 
@@ -68,15 +74,13 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
     Raises:
         PxBackendError: NVRTC is missing, or it refused the code (the message holds its log).
     """
-    include = None
-    if "#include <cuda_fp16.h>" in src.source:
-        include = cuda_include_dir()
-        if include is None:
-            raise PxBackendError(
-                f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
-                "CUDA include folder was found", src.kernel.span,
-                hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
-    path = cubin_path(src, arch, include)
+    include = _include(src)
+    if include is None and "#include <cuda_fp16.h>" in src.source:
+        raise PxBackendError(
+            f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
+            "CUDA include folder was found", src.kernel.span,
+            hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
+    path = cubin_path(src, arch)
     if path.exists():
         return path, True
     from cuda.core import Program, ProgramOptions

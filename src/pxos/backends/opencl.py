@@ -110,7 +110,17 @@ class OpenCLBackend:
         self._scratch = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)  # empty arrays
         self._loaded: dict[str, OpenCLKernel] = {}  # by cache key
         self._memo = KernelMemo()  # by kernel: skips re-rendering
+        self._sources = KernelMemo()  # by kernel: (source, cache key), rendered once
         self._lock = threading.Lock()
+
+    def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
+        """The generated source of ``kernel`` and its cache key (rendered once)."""
+        found = self._sources.get(kernel, checked)
+        if found is None:
+            src = render_opencl(kernel, checked)
+            key = cache_key(src.source, self.identity, " ".join(self.options))
+            found = self._sources.put(kernel, checked, (src, key))
+        return found
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> OpenCLKernel:
         """Generate and build ``kernel`` (or load its binary from the cache).
@@ -135,8 +145,7 @@ class OpenCLBackend:
                 f"{'s' * (len(missing) > 1)} {', '.join(missing)}, "
                 f"which device {self.device.name!r} lacks", kernel.span,
                 hint="use --device c, or pick another device with " + DEVICE_ENV)
-        src = render_opencl(kernel, checked)
-        key = cache_key(src.source, self.identity, " ".join(self.options))
+        src, key = self._source(kernel, checked)
         with self._lock:
             if key in self._loaded:
                 return self._memo.put(kernel, checked, self._loaded[key])
@@ -158,8 +167,7 @@ class OpenCLBackend:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         if self._memo.get(kernel, checked) is not None:
             return True
-        src = render_opencl(kernel, checked)
-        key = cache_key(src.source, self.identity, " ".join(self.options))
+        _, key = self._source(kernel, checked)
         return key in self._loaded or entry_path("opencl", key, ".bin").exists()
 
     def _program(self, src: KernelSource, key: str):
