@@ -108,6 +108,12 @@ class Machine:
     identity: dict[str, str] = field(default_factory=dict)
     hybrid: dict[str, float] = field(default_factory=dict)
 
+    def is_gpu(self, device: str) -> bool:
+        """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
+        PoCL: calibration recorded which)."""
+        fig = self.devices.get(device)
+        return device == "cuda" or (fig is not None and fig.gpu)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 

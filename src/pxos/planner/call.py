@@ -22,7 +22,7 @@ from pxos.planner.dryrun import stand_in
 from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
-from pxos.planner.hybrid import CLOSE, predict_split
+from pxos.planner.hybrid import estimate_split
 from pxos.planner.program import (
     hybrid_pair, is_cached, library_key, memory_of, split_pays,
 )
@@ -76,8 +76,14 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
                                            history.correction(key, device, work.threads),
                                            launch_s=history.launch(device, None))
-    split = (_split_estimate(machine, kernel, args, memories, work, estimates, history, key)
-             if split else None)
+    pair = hybrid_pair(machine, list(estimates)) if split else None
+    split = None
+    if pair is not None and split_pays(machine, pair) and elementwise(kernel) \
+            and all(m in (None, HOST) for m in memories):
+        split = estimate_split(machine, kernel,
+                               {p.name: a for p, a, m in zip(kernel.params, args, memories)
+                                if m is not None}, work, pair, history,
+                               [estimates[d].seconds for d in pair])
     if split is not None:
         estimates[split.device] = split
         moves[split.device] = Copies()
@@ -90,27 +96,6 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     return Decision(kernel.span.line, f"{kernel.name}(…)", device, predicted, estimates,
                     reason, False, features, moves[device],
                     fingerprint=key, size=work.threads)
-
-
-def _split_estimate(machine, kernel, args, memories, work, estimates, history, key):
-    """HYBRID's estimate for a call whose arrays are all on the host, where the kernel is
-    elementwise and the CPU backend and the device are predicted close; else None."""
-    pair = hybrid_pair(machine, list(estimates))
-    if pair is None or not split_pays(machine, pair) \
-            or any(m not in (None, HOST) for m in memories) or not elementwise(kernel):
-        return None
-    alone = [estimates[d].seconds for d in pair]
-    if max(alone) > CLOSE * min(alone):
-        return None
-    access = dict(kernel.access)
-    nbytes = {mode: sum(int(a.nbytes) for p, a, m in zip(kernel.params, args, memories)
-                        if m is not None and mode in access.get(p.name, ""))
-              for mode in "rw"}
-    name = f"{pair[0]}+{pair[1]}"
-    return predict_split(machine, pair[0], pair[1], work, nbytes["r"], nbytes["w"],
-                         memory_of(machine, pair[1]),
-                         history.correction(key, name, work.threads),
-                         {d: history.launch(d, None) for d in pair})
 
 
 def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:

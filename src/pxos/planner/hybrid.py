@@ -58,3 +58,23 @@ def predict_split(machine, cpu: str, device: str, work: Work, read_bytes: int,
                             compute_s=max(on_cpu.compute_s, on_dev.compute_s),
                             correction=correction, bound="split", split=share)
     return best
+
+
+def estimate_split(machine, kernel, args: dict, work: Work, pair: tuple[str, str], history,
+                   alone: list[float], pinned: bool = False) -> Estimate | None:
+    """HYBRID's :class:`Estimate` for launching elementwise ``kernel`` with ``args``
+    (parameter name → array or scalar, all on the host) split between ``pair``; None
+    where the devices alone (predicted ``alone`` seconds) are not within :data:`CLOSE`
+    of each other, unless the split is ``pinned``."""
+    from pxos.planner.history import fingerprint
+
+    if not pinned and max(alone) > CLOSE * min(alone):
+        return None
+    access = dict(kernel.access)
+    nbytes = {mode: sum(int(a.nbytes) for name, a in args.items()
+                        if mode in access.get(name, "")) for mode in "rw"}
+    name = "+".join(pair)
+    return predict_split(machine, pair[0], pair[1], work, nbytes["r"], nbytes["w"],
+                         machine.devices[pair[1]].memory,
+                         history.correction(fingerprint(kernel), name, work.threads),
+                         {d: history.launch(d, None) for d in pair})

@@ -28,7 +28,7 @@ from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
-from pxos.planner.hybrid import CLOSE, predict_split
+from pxos.planner.hybrid import estimate_split
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )
@@ -47,12 +47,6 @@ def memory_of(machine: Machine, device: str) -> str:
         return HOST
     fig = machine.devices.get(device)
     return fig.memory if fig is not None else backends.get(device).memory
-
-
-def is_gpu(machine: Machine, device: str) -> bool:
-    """Whether ``device`` is a GPU (an OpenCL device can be a CPU, as with PoCL)."""
-    fig = machine.devices.get(device)
-    return device == "cuda" or (fig is not None and fig.gpu)
 
 
 @dataclass
@@ -103,7 +97,7 @@ class Planner:
             if target in GPUS:
                 return [target], f"GPU_TARGET {target}"
             if target == "cpu":
-                cpu = [d for d in self.kernel_devices if not is_gpu(self.machine, d)]
+                cpu = [d for d in self.kernel_devices if not self.machine.is_gpu(d)]
                 return cpu[:1] or ["interp"], "GPU_TARGET cpu"
             return list(self.kernel_devices) + self._hybrid(step), None
         if step.kind in ("reduce", "sort"):
@@ -168,24 +162,13 @@ class Planner:
         return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
 
     def _estimate_split(self, step: Step, device: str, copies: Copies) -> Estimate:
-        cpu, gpu = device.split("+")
+        pair = tuple(device.split("+"))
         alone = [self.estimate(step, d, self._copies({}, step, memory_of(self.machine, d)))
-                 for d in (cpu, gpu)]
-        pinned = self.device == device
-        if not pinned and max(e.seconds for e in alone) > CLOSE * min(e.seconds for e in alone):
+                 .seconds for d in pair]
+        est = estimate_split(self.machine, step.kernel, step.args, self._work(step), pair,
+                             self.history, alone, pinned=self.device == device)
+        if est is None:
             return Estimate(device, float("inf"), bound="split")  # not close: not offered
-        access = dict(step.kernel.access)
-        arrays = step.args
-        reads = sum(a.nbytes for n, a in arrays.items()
-                    if hasattr(a, "nbytes") and "r" in access.get(n, ""))
-        writes = sum(a.nbytes for n, a in arrays.items()
-                     if hasattr(a, "nbytes") and "w" in access.get(n, ""))
-        work = self._work(step)
-        est = predict_split(self.machine, cpu, gpu, work, reads, writes,
-                            memory_of(self.machine, gpu),
-                            self.history.correction(fingerprint(step.kernel), device,
-                                                    work.threads),
-                            {d: self.history.launch(d, None) for d in (cpu, gpu)})
         est.copies_s = copies_seconds(self.machine, copies)  # to the host first, if needed
         est.seconds += est.copies_s
         return est
@@ -327,7 +310,7 @@ def hybrid_pair(machine: Machine, devices: list[str]) -> tuple[str, str] | None:
     """(CPU backend, device with its own memory) to split between, or None: ``c`` with
     ``cuda``, else with an ``opencl`` GPU."""
     cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
-    gpu = next((d for d in ("cuda", "opencl") if d in devices and is_gpu(machine, d)), None)
+    gpu = next((d for d in ("cuda", "opencl") if d in devices and machine.is_gpu(d)), None)
     return (cpu, gpu) if cpu and gpu else None
 
 

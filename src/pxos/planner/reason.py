@@ -57,7 +57,7 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
                 + share)
     others = sorted((e for d, e in local.items() if d != device), key=lambda e: e.seconds)
     what = _work_words(features)
-    cpu_only = not any(_gpu(machine, d) for d in kernel_devices)
+    cpu_only = not any(machine.is_gpu(d) for d in kernel_devices)
     note = (" (no GPU here: chose among the CPU backends " + ", ".join(kernel_devices) + ")"
             if cpu_only else "")
     if not others:
@@ -76,8 +76,3 @@ def explain_choice(machine, step, device: str, local: dict[str, Estimate], pin: 
     else:
         text += f"; {chosen.bound}-bound on {device}"
     return text + note
-
-
-def _gpu(machine, device: str) -> bool:
-    fig = machine.devices.get(device)
-    return device == "cuda" or (fig is not None and fig.gpu)
