@@ -71,16 +71,20 @@ class History:
                measured_work: float, predicted_total: float | None = None) -> float | None:
         """Remember one run; returns the ratio recorded (None if the run was not
         significant: see the module docstring)."""
-        if predicted_total is not None and predicted_work < SIGNIFICANT * predicted_total:
+        if predicted_total is not None and not significant(predicted_work, predicted_total):
             return None
         ratio = max(measured_work, 1e-12) / max(predicted_work, 1e-12)
         if not 1 / NOISE <= ratio <= NOISE:
             return None
-        rows = self.data.setdefault(kernel, {}).setdefault(device, [])
-        rows.append([round(math.log10(max(threads, 1)), 3), ratio])
+        self._keep(kernel, device, [round(math.log10(max(threads, 1)), 3), ratio])
+        return ratio
+
+    def _keep(self, group: str, key: str, row) -> None:
+        """Append ``row`` to ``data[group][key]``, keep the newest :data:`KEEP`, save."""
+        rows = self.data.setdefault(group, {}).setdefault(key, [])
+        rows.append(row)
         del rows[:-KEEP]
         write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
-        return ratio
 
     def launch(self, kind: str, calibrated: float) -> float:
         """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in
@@ -91,17 +95,16 @@ class History:
 
     def record_launch(self, kind: str, seconds: float) -> None:
         """Keep one sample of ``kind``'s launch overhead (clipped to 0 … 1 s)."""
-        rows = self.data.setdefault(LAUNCHES, {}).setdefault(kind, [])
-        rows.append(min(1.0, max(0.0, seconds)))
-        del rows[:-KEEP]
-        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        self._keep(LAUNCHES, kind, min(1.0, max(0.0, seconds)))
 
     def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float) -> None:
         """Learn from one run of a statement predicted as ``estimate`` (a
         ``planner.model.Estimate``) that took ``measured`` seconds: the kernel's correction
         if its work was significant, else the launch overhead of ``kind``."""
-        raw = estimate.work_s / estimate.correction if estimate.correction else estimate.work_s
-        if raw >= SIGNIFICANT * estimate.seconds:
+        from pxos.planner.model import raw_work
+
+        raw = raw_work(estimate)
+        if significant(raw, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
         else:
             self.record_launch(kind, measured - estimate.work_s - estimate.copies_s
@@ -111,6 +114,12 @@ class History:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""
         self.data = {}
         self.path.unlink(missing_ok=True)
+
+
+def significant(predicted_work: float, predicted_total: float) -> bool:
+    """Whether a run's time says something about its kernel: the predicted work is at
+    least :data:`SIGNIFICANT` of the predicted total."""
+    return predicted_work >= SIGNIFICANT * predicted_total
 
 
 def history_for(machine_key: str) -> History:

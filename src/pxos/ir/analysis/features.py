@@ -176,12 +176,8 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
             feats.terms.append(Term(Counts(ops=2), trips + (loop,), weight))
             _walk(s.body, trips + (loop,), weight, feats, values, shared)
         elif isinstance(s, ir.While):
-            kind = values.branch(s.cond)
-            if kind != "uniform" or any(isinstance(x, ir.Break) for x in ir.walk(s.body)) \
-                    and values.of(s.cond).varying:
+            if values.branch(s.cond) != "uniform" or _left_divergently(s, values):
                 feats.branches.append((s.cond.span, "divergent"))
-            elif any(isinstance(x, ir.Break) for x in ir.walk(s.body)):
-                feats.branches.append((s.cond.span, _break_kind(s, values)))
             loop = while_trip(s, body[:pos])
             cond, loads = Counts(), []
             _expr_counts(s.cond, cond, shared, loads)
@@ -191,14 +187,12 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
             _walk(s.body, trips + (loop,), weight, feats, values, shared)
 
 
-def _break_kind(s: ir.While, values: ThreadValues) -> str:
-    """A WHILE left by a BREAK under a varying IF is divergent (threads leave at different
+def _left_divergently(s: ir.While, values: ThreadValues) -> bool:
+    """Whether a BREAK under a varying IF leaves the WHILE (threads leave at different
     iterations, as in an escape-time loop)."""
-    for x in ir.walk(s.body):
-        if isinstance(x, ir.If) and any(isinstance(y, ir.Break) for y in ir.walk(x.arms[0][1])):
-            if any(values.branch(c) != "uniform" for c, _ in x.arms):
-                return "divergent"
-    return "uniform"
+    return any(isinstance(x, ir.If) and any(isinstance(y, ir.Break) for y in ir.walk(x.arms[0][1]))
+               and any(values.branch(c) != "uniform" for c, _ in x.arms)
+               for x in ir.walk(s.body))
 
 
 @dataclass
