@@ -58,10 +58,10 @@ def render_text(decisions: list[Decision], machine: Machine, code: dict | None =
              + "; ".join(f"{n}: {d.device}" for n, d in machine.devices.items())]
     for d in decisions:
         head = f"line {d.line:>4}  {d.statement}"
-        if not d.predicted or set(d.predicted) == {"host"} and "features" not in d.reason:
-            if not d.features:
-                lines.append(f"{head}\n           → {d.reason}")
-                continue
+        if not d.features:  # a host statement: its reason (and its time, after a run)
+            took = f" ({seconds(d.measured)})" if d.measured is not None else ""
+            lines.append(f"{head}\n           → {d.reason}{took}")
+            continue
         lines.append(head)
         feats = _features_line(d.features)
         if feats:
