@@ -96,12 +96,10 @@ class CBackend:
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated source of ``kernel`` and its cache key (rendered once)."""
-        found = self._sources.get(kernel, checked)
-        if found is None:
+        def make():
             src = render_c(kernel, checked)
-            key = cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
-            found = self._sources.put(kernel, checked, (src, key))
-        return found
+            return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
+        return self._sources.remember(kernel, checked, make)
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
         """Generate, build (or find in the cache) and load ``kernel``.

@@ -57,6 +57,12 @@ class KernelMemo:
         hit = self._by.get((id(kernel), checked))
         return hit[1] if hit is not None and hit[0] is kernel else None
 
+    def remember(self, kernel, checked: bool, make):
+        """What is stored for ``kernel`` and ``checked``, made by ``make()`` the first
+        time."""
+        found = self.get(kernel, checked)
+        return found if found is not None else self.put(kernel, checked, make())
+
     def put(self, kernel, checked: bool, compiled):
         """Remember ``compiled`` for ``kernel`` and ``checked``; returns ``compiled``."""
         self._by[(id(kernel), checked)] = (kernel, compiled)

@@ -159,10 +159,7 @@ class CudaBackend:
         self._lock = threading.Lock()
 
     def _source(self, kernel: ir.Kernel, checked: bool):
-        found = self._sources.get(kernel, checked)
-        if found is None:
-            found = self._sources.put(kernel, checked, render_cuda(kernel, checked))
-        return found
+        return self._sources.remember(kernel, checked, lambda: render_cuda(kernel, checked))
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CudaKernel:
         """Generate, compile with NVRTC (or find in the cache) and load ``kernel``.

@@ -115,12 +115,10 @@ class OpenCLBackend:
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated source of ``kernel`` and its cache key (rendered once)."""
-        found = self._sources.get(kernel, checked)
-        if found is None:
+        def make():
             src = render_opencl(kernel, checked)
-            key = cache_key(src.source, self.identity, " ".join(self.options))
-            found = self._sources.put(kernel, checked, (src, key))
-        return found
+            return src, cache_key(src.source, self.identity, " ".join(self.options))
+        return self._sources.remember(kernel, checked, make)
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> OpenCLKernel:
         """Generate and build ``kernel`` (or load its binary from the cache).
