@@ -63,9 +63,10 @@ def test_history_learns_the_median_and_ignores_noise(tmp_path):
         h.record("k", "c", 1000, 1.0, ratio)
     assert h.record("k", "c", 1000, 1.0, 500.0) is None  # a disturbed run
     assert h.record("k", "c", 1000, 0.1, 1.0, predicted_total=1.0) is None  # mostly overhead
-    assert h.correction("k", "c", 2000) == 3.0
-    assert History(tmp_path / "h.json").correction("k", "c", 1000) == 3.0  # kept on disk
-    assert h.correction("k", "c", 10**6) == 3.0  # nothing near: all of them
+    # the median of 1 (the model), 2, 3 and 4, on a log scale: √(2·3)
+    assert h.correction("k", "c", 2000) == pytest.approx(6 ** 0.5)
+    assert History(tmp_path / "h.json").correction("k", "c", 1000) == pytest.approx(6 ** 0.5)
+    assert h.correction("k", "c", 10**6) == 1.0  # nothing within 10×: the model alone
     assert h.correction("k", "cuda", 1000) == 1.0
 
 
@@ -83,4 +84,16 @@ def test_launch_overhead_seen_in_use_replaces_calibration(tmp_path):
     assert h.correction("k", "c", 100) == 1.0  # the kernel itself learned nothing
     work_bound = Estimate("c", 1e-5 + 1e-3, launch_s=1e-5, work_s=1e-3)
     h.learn("k", "c", 10**6, work_bound, 2e-3 + 1e-5)
-    assert h.correction("k", "c", 10**6) == pytest.approx(2.0)
+    assert h.correction("k", "c", 10**6) == pytest.approx(2 ** 0.5)  # one run: half-way
+    h.learn("k", "c", 10**6, work_bound, 2e-3 + 1e-5)
+    assert h.correction("k", "c", 10**6) == pytest.approx(2.0)  # two that agree: all the way
+
+
+def test_runs_with_copies_teach_no_launch_overhead(tmp_path):
+    from pxos.planner.model import Estimate
+
+    h = History(tmp_path / "h.json")
+    with_copies = Estimate("cuda", 3e-5, copies_s=2e-5, launch_s=1e-5, work_s=1e-8)
+    for _ in range(3):
+        h.learn("k", "SORT cuda", 100, with_copies, 9e-5)
+    assert h.launch("SORT cuda", 1e-5) == 1e-5

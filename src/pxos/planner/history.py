@@ -3,14 +3,19 @@
 After a statement runs, the time it took beyond its predicted overheads (copies, launch,
 compile) is divided by the model's uncorrected work estimate. The ratios are kept per
 (kernel fingerprint, device) with the launch's size, in a JSON file next to the machine's
-calibration; the correction for a new launch is the median of the ratios recorded within
-a factor of ten of its thread count (of all of them if none is that close). A ratio beyond :data:`NOISE` either way is
-taken for a run disturbed by something else on the machine and not kept.
+calibration. The correction for a new launch is the median, taken on a log scale, of the
+ratios recorded within a factor of ten of its size *and one ratio of 1*, the model's own
+estimate: one surprising run moves the estimate half-way (geometrically), two that agree
+move it all the way. With no ratio that near the correction is 1: a kernel's behaviour at
+one size says little about it at a size 100× larger (what fits in a cache no longer does).
+A ratio beyond :data:`NOISE` either way is taken for a run disturbed by something else on
+the machine and not kept.
 
 A run whose predicted work is under :data:`SIGNIFICANT` of its predicted total teaches
 the kernel's correction nothing (its time is mostly overhead); it teaches the overhead
-instead: the time beyond the predicted work and copies is kept as one sample of the launch
-overhead of that device (per kind of statement), and once :data:`MIN_SAMPLES` are kept
+instead: the time beyond the predicted work is kept as one sample of the launch overhead
+of that device (per kind of statement; only from runs that made no copies, whose residue
+would mix copy and launch costs), and once :data:`MIN_SAMPLES` are kept
 their median replaces the calibrated launch latency. So a machine whose launches are
 slower in use than in calibration (an OpenMP team that wakes slowly on a busy host, say)
 is found out by running on it.
@@ -59,13 +64,12 @@ class History:
             self.data = {}
 
     def correction(self, kernel: str, device: str, threads: int) -> float:
-        """The factor to multiply the model's work estimate by (1 if nothing recorded)."""
-        rows = self.data.get(kernel, {}).get(device)
-        if not rows:
-            return 1.0
+        """The factor to multiply the model's work estimate by (1 if nothing recorded
+        within a factor of ten of ``threads``; see the module docstring)."""
         size = math.log10(max(threads, 1))
-        near = [r for s, r in rows if abs(s - size) <= 1.0] or [r for _, r in rows]
-        return statistics.median(near)
+        near = [math.log(r) for s, r in self.data.get(kernel, {}).get(device, [])
+                if abs(s - size) <= 1.0]
+        return math.exp(statistics.median(near + [0.0])) if near else 1.0
 
     def record(self, kernel: str, device: str, threads: int, predicted_work: float,
                measured_work: float, predicted_total: float | None = None) -> float | None:
@@ -106,7 +110,7 @@ class History:
         raw = raw_work(estimate)
         if significant(raw, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
-        else:
+        elif not estimate.copies_s:  # with copies the residue mixes copy and launch costs
             self.record_launch(kind, measured - estimate.work_s - estimate.copies_s
                                - estimate.compile_s)
 
