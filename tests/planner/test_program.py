@@ -114,7 +114,7 @@ def test_slow_cpu_launches_learned_in_use_move_small_work_to_the_gpu(tmp_path, m
     program = check_program(parse_program(path.read_text(), str(path)))
     history = History(tmp_path / "h.json")
     for _ in range(3):
-        history.record_launch("c", 5e-3)  # what a host with sleepy OpenMP threads shows
+        history.record_launch("RUN c", 5e-3)  # what a host with sleepy OpenMP threads shows
     planner = Planner(program, "auto", machine, history)
     planner._compiled = lambda device, kernel: True
     runs = [d for d in planner.plan().values() if d.statement.startswith("RUN")]
@@ -149,3 +149,26 @@ def test_hybrid_is_not_offered_where_calibration_saw_it_not_pay(tmp_path, machin
     saxpy = (EXAMPLES / "saxpy.px").read_text().replace("SIZE 1000000", "SIZE {n}")
     run = by_text(plan(saxpy, tmp_path, machine, n=10**7), "RUN saxpy")
     assert "c+cuda" not in run.predicted
+
+
+def test_overhead_learned_by_pxos_run_leaves_python_calls_alone(tmp_path, machine,
+                                                                monkeypatch):
+    import numpy as np
+
+    from pxos.planner import history as history_module
+    from pxos.planner.call import place_call
+
+    history = History(tmp_path / "h.json")
+    monkeypatch.setitem(history_module._OPEN, machine.key, history)
+    for _ in range(3):  # RUN statements of `pxos run` on cuda, slow with bookkeeping
+        history.record_launch("RUN cuda", 5e-3)
+    saxpy = check_program(parse_program((EXAMPLES / "saxpy.px").read_text())).kernels[0]
+    x = np.ones(1000, np.float32)
+    args = [np.float32(2), x, x, x]
+    call = place_call(saxpy, args, (1000,), [None, "cuda", "cuda", "cuda"], machine)
+    assert call.device == "cuda" and call.estimates["cuda"].launch_s == 10e-6
+    planner = Planner(check_program(parse_program(CHAIN.format(n=10))), "auto", machine,
+                      history)
+    planner._compiled = lambda device, kernel: True
+    run = next(d for d in planner.plan().values() if d.statement.startswith("RUN"))
+    assert run.estimates["cuda"].launch_s == 5e-3

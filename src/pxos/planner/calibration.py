@@ -207,12 +207,15 @@ def calibrate(ident: dict[str, str] | None = None,
     ident = ident or identity()
     key = cache_key(json.dumps(ident, sort_keys=True))
     t0 = time.perf_counter()
-    from pxos.planner.probes import measure_backend, measure_library
+    from pxos.planner.probes import compile_ahead, measure_backend, measure_library
 
     devices, library = {}, {}
     present = backends.available()
     # the interpreter is a candidate only where nothing compiles (planner/program)
     measured = [b for b in present if b != "interp"] or present
+    compile_ahead({name: backends.get(name) for name in measured})
+    if progress:
+        progress(f"built the probes in {time.perf_counter() - t0:.1f} s")
     for name in measured:
         started = time.perf_counter()
         devices[name] = measure_backend(name, backends.get(name))

@@ -24,7 +24,7 @@ from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
 from pxos.planner.program import (
-    hybrid_pair, is_cached, library_key, memory_of, split_pays,
+    hybrid_pair, is_cached, statement_key, memory_of, split_pays,
 )
 from pxos.planner.reason import explain_choice
 
@@ -147,7 +147,7 @@ def place_library(op: str, array, memory: str, machine=None) -> Decision:
         estimates[side] = predict_library(machine, side, op, int(array.size),
                                           int(array.nbytes), copies,
                                           history.correction(key, side, int(array.size)),
-                                          history.launch(library_key(op, side), None))
+                                          history.launch(statement_key(op, side), None))
     side = min(estimates, key=lambda d: estimates[d].seconds)
     features = {"elements": int(array.size), "bytes": int(array.nbytes)}
     reason = explain_choice(machine, None, side, estimates, None, 0.0, features,
@@ -156,4 +156,4 @@ def place_library(op: str, array, memory: str, machine=None) -> Decision:
                             key=lambda kv: kv[1]))
     return Decision(0, f"{op.upper()}", side, predicted, estimates, reason, False, features,
                     moves[side], fingerprint=key, size=int(array.size),
-                    launch_key=library_key(op, side))
+                    launch_key=statement_key(op, side))

@@ -78,6 +78,31 @@ class _Runner:
             scale = min(scale, limit)
 
 
+def compile_ahead(backends_by_name: dict) -> None:
+    """Build what calibration will run before it times anything, all at once in a thread
+    pool: every probe kernel on each backend but ``cuda`` (whose CUDA context is bound to
+    the calling thread; its builds take ~30 ms each anyway), and, with ``cuda``, CuPy's
+    reduction kernels, which CuPy compiles with NVRTC on first use (about a second each,
+    then cached on disk by CuPy). On a fresh machine that is most of a first calibration's
+    time; in turn it would be their sum. Errors are left for the measurement to raise."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(backend.compile, k) for name, backend in backends_by_name.items()
+            if name not in ("cuda", "interp") for k in probe_kernels().values()]
+    if "cuda" in backends_by_name:
+        jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        for job in [pool.submit(fn, arg) for fn, arg in jobs]:
+            job.exception()
+
+
+def _warm_cupy_reduce(n: int) -> None:
+    """Run ``REDUCE SUM`` of ``n`` f32 on CuPy once (see :func:`compile_ahead`)."""
+    import cupy
+
+    reduce_array("sum", cupy.ones(n, cupy.float32))
+
+
 def is_gpu_backend(name: str, backend) -> bool:
     """``cuda``, or an OpenCL device of type GPU (PoCL and vendors' CPU drivers are not)."""
     if name == "cuda":
@@ -141,9 +166,10 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
                                                  backend.synchronize()))
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
     if backend.memory == "cuda":
-        import cupyx
+        import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
-        pinned = cupyx.empty_pinned(host.shape, host.dtype)
+        pinned = np.frombuffer(cupy.cuda.alloc_pinned_memory(nbytes), np.float32,
+                               nbytes // 4)
         pinned[...] = 1
         figures.upload_pinned = nbytes / best_time(lambda: (dev.set(pinned),
                                                             backend.synchronize()))

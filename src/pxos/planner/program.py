@@ -146,7 +146,7 @@ class Planner:
             compiled = self._compiled(device, step.kernel)
             fp = fingerprint(step.kernel)
             corr = self.history.correction(fp, device, work.threads)
-            launch = self.history.launch(device, None)
+            launch = self.history.launch(statement_key("run", device), None)
             contended = any(a.kind == "atomic" and a.pattern == "uniform"
                             for a in _features(step.kernel).accesses)
             return predict_launch(self.machine, device, work, copies, compiled, corr,
@@ -155,7 +155,7 @@ class Planner:
             arr = step.array
             fp = f"{step.kind.upper()} {arr.dtype}"  # as _decide names it
             corr = self.history.correction(fp, device, arr.size)
-            launch = self.history.launch(library_key(step.kind, device), None)
+            launch = self.history.launch(statement_key(step.kind, device), None)
             return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
                                    copies, corr, launch)
         secs = copies_seconds(self.machine, copies)
@@ -274,10 +274,10 @@ class Planner:
         predicted = dict(sorted(((d, e.seconds) for d, e in local.items()),
                                 key=lambda kv: kv[1]))
         if step.kind == "run":
-            key, n, kind = fingerprint(step.kernel), self._work(step).threads, device
+            key, n = fingerprint(step.kernel), self._work(step).threads
         else:
             key, n = f"{step.kind.upper()} {step.array.dtype}", int(step.array.size)
-            kind = library_key(step.kind, device)
+        kind = statement_key(step.kind, device)
         return Decision(line, text, device, predicted, local, reason, pin is not None,
                         features, copies, fingerprint=key, size=n, launch_key=kind)
 
@@ -320,9 +320,12 @@ def split_pays(machine: Machine, pair: tuple[str, str]) -> bool:
     return machine.hybrid.get("+".join(pair), 0.0) > 1.05
 
 
-def library_key(op: str, side: str) -> str:
-    """The name a library operation's call overhead is learned under: ``SORT cuda``."""
-    return f"{op.upper()} {side}"
+def statement_key(kind: str, device: str) -> str:
+    """The name the overhead of a statement of ``kind`` (``run``, ``reduce``, ``sort``) on
+    ``device`` is learned under (``planner/history``): ``RUN cuda``, ``SORT host``. A
+    ``RUN`` of ``pxos run`` (its residency bookkeeping and first uses included) is kept
+    apart from a Python kernel call, which keys its launch by the device alone."""
+    return f"{kind.upper()} {device}"
 
 
 def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
