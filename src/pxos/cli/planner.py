@@ -65,6 +65,7 @@ def calibrate(
     from pxos.planner.calibration import calibrate as measure, calibration_path
     from pxos.planner.explain import machine_summary
     from pxos.planner.history import history_for
+    from pxos.planner.program import split_pays
 
     found = measure(progress=_progress)
     history_for(found.key).forget()
@@ -80,6 +81,7 @@ def calibrate(
                   f"{d['bandwidth_GBps']:.1f} GB/s, {d['ops_per_s'] / 1e9:.1f} G ops/s, "
                   f"compile {d['compile_s'] * 1e3:.0f} ms{copies}")
     for pair, gain in found.hybrid.items():
-        out.print(f"  {pair:<7} a split y = a*x + y over host data ran {gain:.2f}× the faster "
-                  f"device alone: {'offered' if gain > 1.05 else 'not offered'} by the planner")
+        offered = "offered" if split_pays(found, tuple(pair.split("+"))) else "not offered"
+        out.print(f"  {pair:<7} a split over host data ran {gain:.2f}× the faster device "
+                  f"alone: {offered} by the planner")
     out.print(f"stored in {calibration_path(found.key)}")

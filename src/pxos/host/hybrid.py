@@ -67,11 +67,9 @@ def run_split(kernel: ir.Kernel, args: Sequence, k: int, cpu: str, device: str,
         dev_b.launch(dev_k, placed, make_launch(kernel, (n - k,)))
         for p, a, d in zip(kernel.params, args, placed):
             if p.name in writes:
-                part = np.empty(n - k, a.dtype)
-                dev_b.to_host(d, part)
-                a[k:] = part
+                dev_b.to_host(d, a[k:])  # a view, contiguous: no second host copy
                 if transfers is not None:
-                    transfers.down(part.nbytes)
+                    transfers.down(a[k:].nbytes)
         dev_b.synchronize()
 
     with ThreadPoolExecutor(max_workers=1) as pool:

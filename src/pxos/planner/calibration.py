@@ -19,7 +19,8 @@ backend's own compile and launch path, and their times are divided into the work
 
 The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
 ``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
-HYBRID split of ``y = a*x + y`` over host data is timed against each device alone. A calibration takes a few seconds; its figures are stored
+HYBRID split over host data is timed against each device alone, where the model predicts
+the two close (``probes.measure_split``). A calibration takes a few seconds; its figures are stored
 as JSON under the cache folder, keyed by the CPU, the compiler, each device's name and
 driver and :data:`VERSION`, and reused until one of those changes.
 """
@@ -38,7 +39,7 @@ from typing import Callable
 from pxos import backends
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 
-VERSION = 4  # bump when what is measured, or how, changes
+VERSION = 5  # bump when what is measured, or how, changes
 PROBES = Path(__file__).with_name("probes.px")
 
 
@@ -92,9 +93,9 @@ class Machine:
         devices: :class:`DeviceFigures` by backend name.
         library: :class:`LibraryFigures` by side (``host``, ``cuda``).
         seconds: how long the calibration took.
-        hybrid: for each HYBRID pair (``c+cuda``), how much faster a split ``y = a*x + y``
-            over host data ran than the faster device alone; the planner offers a split
-            only where this shows it pays.
+        hybrid: for each HYBRID pair (``c+cuda``), how much faster a split over host
+            data ran than the faster device alone (``probes.measure_split``); the planner
+            offers a split only where this shows it pays.
     """
 
     key: str

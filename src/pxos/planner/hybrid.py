@@ -2,7 +2,12 @@
 and a device (``host/hybrid``).
 
 With the data on the host, a share ``s`` of the elements runs on the CPU backend and the
-rest on the device, at once; the device's part pays for its copies there and back. The
+rest on the device, at once; the device's part pays for its copies there and back. Those
+copies also load the host's memory, which the CPU part streams from: a pageable copy
+passes through the driver's staging buffer, one read and one write of host memory per
+byte (:data:`STAGING`), so they count in the CPU part's memory traffic. A memory-bound
+kernel over host data therefore gains nothing from a split (moving a byte to the device
+costs the host more than computing with it); a compute-bound one can. The
 launch takes as long as the slower part, so the best share is where the two meet; it is
 found on a grid of shares (every 5 %). The planner offers HYBRID only where the two
 devices alone are predicted within :data:`CLOSE` of each other, and what runs teach about
@@ -14,11 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from pxos.ir.analysis.features import Work
 from pxos.planner.model import Copies, Estimate, predict_launch
 
 CLOSE = 3.0  # offer HYBRID when the slower device alone is predicted within 3× the faster
 SHARES = [i / 20 for i in range(1, 20)]
+STAGING = 2  # bytes of host memory traffic per byte of a pageable copy (see above)
 
 
 def scaled(work: Work, share: float) -> Work:
@@ -34,8 +42,9 @@ def predict_split(machine, cpu: str, device: str, work: Work, read_bytes: int,
     """The best split's :class:`Estimate` (its ``split`` is the CPU's share).
 
     Args:
-        read_bytes, write_bytes: bytes of the arrays the kernel reads and writes (all of
-            them; the device's part moves its share).
+        read_bytes, write_bytes: bytes of the arrays the device's part receives (all of
+            them, ``host/hybrid``) and sends back (those the kernel writes); the part
+            moves its share of each.
         memory: the device's memory (``cuda``, ``opencl``).
         correction: what runs taught about this kernel's HYBRID placement.
         launch_s: learned launch overheads by device (``planner/history``).
@@ -46,8 +55,10 @@ def predict_split(machine, cpu: str, device: str, work: Work, read_bytes: int,
         rest = 1 - share
         copies = Copies(up=1, up_bytes=int(read_bytes * rest), down=1,
                         down_bytes=int(write_bytes * rest), memory=memory)
-        on_cpu = predict_launch(machine, cpu, scaled(work, share), Copies(), True,
-                                launch_s=launch_s.get(cpu))
+        part = scaled(work, share)
+        part = dataclasses.replace(part, cpu_memory_bytes=part.cpu_memory_bytes + STAGING * (
+            copies.up_bytes + copies.down_bytes))
+        on_cpu = predict_launch(machine, cpu, part, Copies(), True, launch_s=launch_s.get(cpu))
         on_dev = predict_launch(machine, device, scaled(work, rest), copies, True,
                                 launch_s=launch_s.get(device))
         seconds = max(on_cpu.seconds, on_dev.seconds) * correction
@@ -71,10 +82,11 @@ def estimate_split(machine, kernel, args: dict, work: Work, pair: tuple[str, str
     if not pinned and max(alone) > CLOSE * min(alone):
         return None
     access = dict(kernel.access)
-    nbytes = {mode: sum(int(a.nbytes) for name, a in args.items()
-                        if mode in access.get(name, "")) for mode in "rw"}
+    arrays = {name: int(a.nbytes) for name, a in args.items() if hasattr(a, "nbytes")
+              and not isinstance(a, np.generic)}
+    written = sum(b for name, b in arrays.items() if "w" in access.get(name, ""))
     name = "+".join(pair)
-    return predict_split(machine, pair[0], pair[1], work, nbytes["r"], nbytes["w"],
+    return predict_split(machine, pair[0], pair[1], work, sum(arrays.values()), written,
                          machine.devices[pair[1]].memory,
                          history.correction(fingerprint(kernel), name, work.threads),
                          {d: history.launch(d, None) for d in pair})

@@ -5,6 +5,7 @@ backend, grown until it runs long enough to time, and divided into the work
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 import uuid
 from functools import cache
@@ -178,29 +179,46 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
 
 
 def measure_split(machine) -> dict[str, float]:
-    """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): the time of
-    the faster device alone over that of a split, for ``probe_stream`` over 2²⁴ host
-    floats with copies; {} where there is no pair, and 0 where the split failed."""
+    """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
+    faster a split runs than the faster device alone, where the planner would offer one.
+
+    The launch is ``probe_ops`` over 2²⁴ host floats, with the fewest loop iterations
+    (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
+    its copies (the two are close there: a split is offered only then). The share is the
+    model's. Three rounds each time both devices alone and the split; the result is the
+    median of the rounds' (faster alone ÷ split). {} where there is no pair; 0 where the
+    split failed to run."""
     from pxos.host.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
+    from pxos.planner.model import Copies, predict_launch
     from pxos.planner.program import hybrid_pair, memory_of
 
     pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
     if pair is None:
         return {}
-    name = "+".join(pair)
+    name, (cpu, device) = "+".join(pair), pair
+    memory = memory_of(machine, device)
     try:
-        k = probe_kernels()["probe_stream"]
+        k = probe_kernels()["probe_ops"]
         n = 1 << 24
-        x, y = np.ones(n, np.float32), np.ones(n, np.float32)
-        args = [np.float32(2), x, y]
-        work = launch_work(k, {"a": args[0], "x": x, "y": y}, (n,))
-        share = predict_split(machine, pair[0], pair[1], work, 2 * x.nbytes, y.nbytes,
-                              memory_of(machine, pair[1])).split
-        alone = min(best_time(lambda d=d: run_split(k, args, n if d == pair[0] else 0,
-                                                    pair[0], pair[1]), 2) for d in pair)
-        split = best_time(lambda: run_split(k, args, cut(n, share), pair[0], pair[1]), 2)
-        return {name: alone / split}
+        out = np.zeros(n, np.float32)
+        copies = Copies(up=1, up_bytes=out.nbytes, down=1, down_bytes=out.nbytes,
+                        memory=memory)
+        for iters in (1 << e for e in range(12)):
+            work = launch_work(k, {"iters": np.int32(iters), "out": out}, (n,))
+            if predict_launch(machine, cpu, work, Copies(), True).seconds >= \
+                    predict_launch(machine, device, work, copies, True).seconds:
+                break
+        args = [np.int32(iters), out]
+        share = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes,
+                              memory).split
+        rounds = []
+        for _ in range(3):
+            alone = min(best_time(lambda at=at: run_split(k, args, at, cpu, device), 1)
+                        for at in (n, 0))
+            rounds.append(alone / best_time(
+                lambda: run_split(k, args, cut(n, share), cpu, device), 1))
+        return {name: statistics.median(rounds)}
     except Exception:  # a split that cannot run here is a split that does not pay
         return {name: 0.0}
 
