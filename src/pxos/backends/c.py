@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Launch
-from pxos.backends.cache import KernelMemo, cache_key, entry_path, write_atomic
+from pxos.backends.cache import BuiltKernels, cache_key, entry_path, write_atomic
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
@@ -89,17 +88,14 @@ class CBackend:
         if self.cc is None:
             raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
                                  hint="install gcc, or run with --device interp")
-        self._loaded: dict[str, CKernel] = {}  # by cache key
-        self._memo = KernelMemo()  # by kernel: skips re-rendering
-        self._sources = KernelMemo()  # by kernel: (source, cache key), rendered once
-        self._lock = threading.Lock()
+        self._built = BuiltKernels()
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated source of ``kernel`` and its cache key (rendered once)."""
         def make():
             src = render_c(kernel, checked)
             return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
-        return self._sources.remember(kernel, checked, make)
+        return self._built.source(kernel, checked, make)
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
         """Generate, build (or find in the cache) and load ``kernel``.
@@ -111,31 +107,26 @@ class CBackend:
         Raises:
             PxBackendError: the compiler failed; the message holds its output.
         """
-        known = self._memo.get(kernel, checked)
+        known = self._built.get(kernel, checked)
         if known is not None:
             return known
         src, key = self._source(kernel, checked)
-        with self._lock:
-            if key in self._loaded:
-                return self._memo.put(kernel, checked, self._loaded[key])
+
+        def make() -> CKernel:
             lib = entry_path("c", key, ".so")
             hit = lib.exists()
             if not hit:
                 self._build(src, lib)
-            handle = ctypes.CDLL(str(lib))
-            fn = getattr(handle, src.entry)
+            fn = getattr(ctypes.CDLL(str(lib)), src.entry)
             fn.restype = None
             fn.argtypes = _argtypes(kernel, checked)
-            loaded = CKernel(src, lib, fn, hit)
-            self._loaded[key] = loaded
-            return self._memo.put(kernel, checked, loaded)
+            return CKernel(src, lib, fn, hit)
+        return self._built.build(kernel, checked, key, make)
 
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
-        if self._memo.get(kernel, checked) is not None:
-            return True
         _, key = self._source(kernel, checked)
-        return key in self._loaded or entry_path("c", key, ".so").exists()
+        return self._built.has(kernel, checked, key) or entry_path("c", key, ".so").exists()
 
     def _build(self, src: KernelSource, lib: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:

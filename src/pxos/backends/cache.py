@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
+from typing import Callable
 
 
 def cache_dir() -> Path:
@@ -67,6 +69,42 @@ class KernelMemo:
         """Remember ``compiled`` for ``kernel`` and ``checked``; returns ``compiled``."""
         self._by[(id(kernel), checked)] = (kernel, compiled)
         return compiled
+
+
+class BuiltKernels:
+    """What one backend built, found again without rendering or building twice.
+
+    ``source`` memoises a kernel's generated source (and whatever goes with it, such as
+    its cache key) by kernel object; ``build`` keeps each build by its cache key, so two
+    kernel objects with the same source, or two threads asking at once, share one build;
+    both remember the result by kernel object, so asking again costs one dict lookup."""
+
+    def __init__(self):
+        self._sources = KernelMemo()
+        self._built = KernelMemo()
+        self._by_key: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kernel, checked: bool):
+        """What :meth:`build` returned for ``kernel`` and ``checked``, or None."""
+        return self._built.get(kernel, checked)
+
+    def source(self, kernel, checked: bool, render: Callable[[], object]):
+        """``render()``'s result for ``kernel`` and ``checked``, computed once."""
+        return self._sources.remember(kernel, checked, render)
+
+    def build(self, kernel, checked: bool, key: str, make: Callable[[], object]):
+        """The build of cache key ``key``: ``make()`` the first time (under a lock, one
+        build at a time per backend), else the one made before."""
+        with self._lock:
+            found = self._by_key.get(key)
+            if found is None:
+                found = self._by_key[key] = make()
+        return self._built.put(kernel, checked, found)
+
+    def has(self, kernel, checked: bool, key: str) -> bool:
+        """Whether ``kernel`` or cache key ``key`` is built in this process."""
+        return self.get(kernel, checked) is not None or key in self._by_key
 
 
 def write_atomic(path: Path, data: bytes) -> None:

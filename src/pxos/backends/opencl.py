@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -30,7 +29,7 @@ import numpy as np
 
 from pxos.backends.base import Launch
 from pxos.backends.cache import (
-    KernelMemo, cache_dir, cache_key, entry_path, write_atomic,
+    BuiltKernels, cache_dir, cache_key, entry_path, write_atomic,
 )
 from pxos.backends.checked import raise_violation
 from pxos.codegen.gpu import KernelSource
@@ -108,17 +107,14 @@ class OpenCLBackend:
             self.options.append("-cl-fp32-correctly-rounded-divide-sqrt")
         self._extensions = set(d.extensions.split())
         self._scratch = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)  # empty arrays
-        self._loaded: dict[str, OpenCLKernel] = {}  # by cache key
-        self._memo = KernelMemo()  # by kernel: skips re-rendering
-        self._sources = KernelMemo()  # by kernel: (source, cache key), rendered once
-        self._lock = threading.Lock()
+        self._built = BuiltKernels()
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated source of ``kernel`` and its cache key (rendered once)."""
         def make():
             src = render_opencl(kernel, checked)
             return src, cache_key(src.source, self.identity, " ".join(self.options))
-        return self._sources.remember(kernel, checked, make)
+        return self._built.source(kernel, checked, make)
 
     def compile(self, kernel: ir.Kernel, checked: bool = False) -> OpenCLKernel:
         """Generate and build ``kernel`` (or load its binary from the cache).
@@ -133,7 +129,7 @@ class OpenCLBackend:
                 code (the message holds its build log), or the kernel's block is larger
                 than the device allows.
         """
-        known = self._memo.get(kernel, checked)
+        known = self._built.get(kernel, checked)
         if known is not None:
             return known
         missing = [x for x in required_extensions(kernel) if x not in self._extensions]
@@ -144,9 +140,8 @@ class OpenCLBackend:
                 f"which device {self.device.name!r} lacks", kernel.span,
                 hint="use --device c, or pick another device with " + DEVICE_ENV)
         src, key = self._source(kernel, checked)
-        with self._lock:
-            if key in self._loaded:
-                return self._memo.put(kernel, checked, self._loaded[key])
+
+        def make() -> OpenCLKernel:
             program, hit = self._program(src, key)
             cl_kernel = self.cl.Kernel(program, src.entry)
             limit = cl_kernel.get_work_group_info(
@@ -157,16 +152,14 @@ class OpenCLBackend:
                     f"kernel {kernel.name!r}: a block of {threads} threads is more than "
                     f"device {self.device.name!r} runs in one work-group ({limit})",
                     kernel.span, hint="use a smaller GPU_BLOCK")
-            loaded = OpenCLKernel(src, cl_kernel, ArgLayout(kernel), hit)
-            self._loaded[key] = loaded
-            return self._memo.put(kernel, checked, loaded)
+            return OpenCLKernel(src, cl_kernel, ArgLayout(kernel), hit)
+        return self._built.build(kernel, checked, key, make)
 
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
-        if self._memo.get(kernel, checked) is not None:
-            return True
         _, key = self._source(kernel, checked)
-        return key in self._loaded or entry_path("opencl", key, ".bin").exists()
+        return (self._built.has(kernel, checked, key)
+                or entry_path("opencl", key, ".bin").exists())
 
     def _program(self, src: KernelSource, key: str):
         """The built program of ``src`` and whether it came from the disk cache."""

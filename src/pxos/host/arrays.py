@@ -147,6 +147,13 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     return out.to(device) if device else out
 
 
+def is_array(obj) -> bool:
+    """Whether a kernel argument is an array (of NumPy, CuPy, PyTorch, pxos, or a
+    planner's stand-in: anything with a shape) rather than a scalar (NumPy scalars have a
+    shape too, ``()``)."""
+    return hasattr(obj, "shape") and not isinstance(obj, np.generic)
+
+
 def library_of(obj) -> str:
     """Which library's array ``obj`` is: ``pxos``, ``numpy``, ``cupy``, ``torch-cpu``,
     ``torch-cuda``, ``cuda`` (another object with ``__cuda_array_interface__``), or

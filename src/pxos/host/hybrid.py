@@ -67,9 +67,10 @@ def run_split(kernel: ir.Kernel, args: Sequence, k: int, cpu: str, device: str,
         dev_b.launch(dev_k, placed, make_launch(kernel, (n - k,)))
         for p, a, d in zip(kernel.params, args, placed):
             if p.name in writes:
-                dev_b.to_host(d, a[k:])  # a view, contiguous: no second host copy
+                part = a[k:]  # a contiguous view: copied into straight from the device
+                dev_b.to_host(d, part)
                 if transfers is not None:
-                    transfers.down(a[k:].nbytes)
+                    transfers.down(part.nbytes)
         dev_b.synchronize()
 
     with ThreadPoolExecutor(max_workers=1) as pool:

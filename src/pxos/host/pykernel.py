@@ -28,7 +28,9 @@ from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxArgumentError, PxShapeError
-from pxos.host.arrays import CUDA_LIBRARIES, TRANSFERS, download, library_of, ndarray
+from pxos.host.arrays import (
+    CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
+)
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
@@ -176,8 +178,7 @@ class Kernel:
         if signature is None:
             signature = (None if threads is None else len(threads),
                          tuple(_arg_key(a) for a in args))
-        sizes = tuple(a.shape if hasattr(a, "shape") and not isinstance(a, np.generic)
-                      else a for a in args)
+        sizes = tuple(a.shape if is_array(a) else a for a in args)
         memo = (signature, sizes, None if threads is None else tuple(threads))
         found = self._decisions.get(memo)
         if found is None:

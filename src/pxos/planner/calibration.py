@@ -20,9 +20,9 @@ backend's own compile and launch path, and their times are divided into the work
 The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
 ``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
 HYBRID split over host data is timed against each device alone, where the model predicts
-the two close (``probes.measure_split``). A calibration takes a few seconds; its figures are stored
-as JSON under the cache folder, keyed by the CPU, the compiler, each device's name and
-driver and :data:`VERSION`, and reused until one of those changes.
+the two close (``probes.measure_split``). A calibration takes a few seconds; its figures
+are stored as JSON under the cache folder, keyed by the CPU, the compiler, each device's
+name and driver and :data:`VERSION`, and reused until one of those changes.
 """
 
 from __future__ import annotations

@@ -10,8 +10,6 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
-import numpy as np
-
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
@@ -24,7 +22,7 @@ from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
 from pxos.planner.program import (
-    hybrid_pair, is_cached, statement_key, memory_of, split_pays,
+    hybrid_pair, is_cached, memory_of, split_pays, statement_key,
 )
 from pxos.planner.reason import explain_choice
 
@@ -114,10 +112,10 @@ def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
     """:func:`place_call` for a Python call's own arguments: arrays of any library (NumPy,
     CuPy, PyTorch, ``pxos.ndarray``), where their library keeps them; no HYBRID (a call
     runs on one backend)."""
-    from pxos.host.arrays import CUDA_LIBRARIES, library_of, memory_of as memory_named
+    from pxos.host.arrays import CUDA_LIBRARIES, is_array, library_of, memory_of as memory_named
     from pxos.host.pykernel import _numpy_dtype
 
-    arrays = [hasattr(a, "shape") and not isinstance(a, np.generic) for a in args]
+    arrays = [is_array(a) for a in args]
     memories = [None if not is_array else
                 memory_named(a.device) if library_of(a) == "pxos" else
                 "cuda" if library_of(a) in CUDA_LIBRARIES else HOST

@@ -111,8 +111,7 @@ class History:
         if significant(raw, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
         elif not estimate.copies_s:  # with copies the residue mixes copy and launch costs
-            self.record_launch(kind, measured - estimate.work_s - estimate.copies_s
-                               - estimate.compile_s)
+            self.record_launch(kind, measured - estimate.work_s - estimate.compile_s)
 
     def forget(self) -> None:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""

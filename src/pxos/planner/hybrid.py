@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
+from pxos.host.arrays import is_array
 from pxos.ir.analysis.features import Work
 from pxos.planner.model import Copies, Estimate, predict_launch
 
@@ -82,8 +81,7 @@ def estimate_split(machine, kernel, args: dict, work: Work, pair: tuple[str, str
     if not pinned and max(alone) > CLOSE * min(alone):
         return None
     access = dict(kernel.access)
-    arrays = {name: int(a.nbytes) for name, a in args.items() if hasattr(a, "nbytes")
-              and not isinstance(a, np.generic)}
+    arrays = {name: int(a.nbytes) for name, a in args.items() if is_array(a)}
     written = sum(b for name, b in arrays.items() if "w" in access.get(name, ""))
     name = "+".join(pair)
     return predict_split(machine, pair[0], pair[1], work, sum(arrays.values()), written,

@@ -80,16 +80,20 @@ class _Runner:
 
 
 def compile_ahead(backends_by_name: dict) -> None:
-    """Build what calibration will run before it times anything, all at once in a thread
-    pool: every probe kernel on each backend but ``cuda`` (whose CUDA context is bound to
-    the calling thread; its builds take ~30 ms each anyway), and, with ``cuda``, CuPy's
-    reduction kernels, which CuPy compiles with NVRTC on first use (about a second each,
-    then cached on disk by CuPy). On a fresh machine that is most of a first calibration's
-    time; in turn it would be their sum. Errors are left for the measurement to raise."""
+    """Build what calibration will run before it times anything, each backend in its own
+    thread (a backend builds one kernel at a time, ``backends.cache.BuiltKernels``): the
+    probe kernels of every backend but ``cuda`` (whose CUDA context is bound to the
+    calling thread; its builds take ~30 ms each anyway), and, with ``cuda``, CuPy's
+    reduction kernels, which CuPy compiles with NVRTC on first use (seconds on a fresh
+    machine, then cached on disk by CuPy). Errors are left for the measurement to raise."""
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(backend.compile, k) for name, backend in backends_by_name.items()
-            if name not in ("cuda", "interp") for k in probe_kernels().values()]
+    def build_all(backend) -> None:
+        for k in probe_kernels().values():
+            backend.compile(k)
+
+    jobs = [(build_all, b) for name, b in backends_by_name.items()
+            if name not in ("cuda", "interp")]
     if "cuda" in backends_by_name:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:

@@ -10,8 +10,6 @@ import f32`` both work). Outside a kernel the types are ordinary conversions
 
 from __future__ import annotations
 
-import numpy as np
-
 from pxos.errors import PxError
 from pxos.ir import types as t
 
@@ -105,9 +103,3 @@ rotl = _kernel_only("rotl", "``pxos.rotl(x, n)``: rotate the bits of ``x`` left 
 rotr = _kernel_only("rotr", "``pxos.rotr(x, n)``: rotate the bits of ``x`` right by ``n``.")
 fma = _kernel_only("fma", "``pxos.fma(a, b, c)``: ``a * b + c`` with one rounding.")
 rsqrt = _kernel_only("rsqrt", "``pxos.rsqrt(x)``: ``1 / sqrt(x)``.")
-
-
-def dtype_of(value) -> DType | None:
-    """The pxos type of a NumPy dtype (or anything ``numpy.dtype`` accepts), or None."""
-    scalar = t.scalar_of_dtype(np.dtype(value))
-    return next((d for d in DTYPES if d.scalar == scalar), None) if scalar else None
