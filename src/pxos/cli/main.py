@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from pxos.errors import PxError
+from pxos.ir import nodes as ir
 
 app = typer.Typer(
     name="pxos", no_args_is_help=True, add_completion=False,
@@ -50,11 +51,16 @@ def _guarded(fn):
     return wrapper
 
 
-def _load(file: Path):
+def _load(file: Path, allow: list[Path] | None = None):
+    """Parse and check ``file``; arrays read from files that exist have their shapes
+    checked now (``allow``: the run's extra folders)."""
+    from pxos.host.files import FileAccess
     from pxos.ir.check_host import check_program
     from pxos.lang.px.parser import parse_file
 
-    return check_program(parse_file(file))
+    program = parse_file(file)
+    files = FileAccess(Path(program.file).resolve().parent, list(allow or []))
+    return check_program(program, peek=files.peek)
 
 
 @app.command()
@@ -90,7 +96,7 @@ def run(
     from pxos import backends
     from pxos.host.program import ProgramRun
 
-    program = _load(file)
+    program = _load(file, allow_path)
     if show_code:
         for k in program.kernels:
             name = backends.choose(device, k.target).split("+")[0]  # HYBRID: its CPU part
@@ -119,22 +125,31 @@ def run(
 
 
 def _with_host_steps(result):
-    """A run's decisions, one per statement (host statements as plain host decisions)."""
+    """A run's decisions, one per statement that ran (host statements as plain host
+    decisions); a statement run several times (a host loop) shows its mean time."""
     from pxos.planner.decision import Decision
     from pxos.planner.reason import host_reason
     from pxos.planner.model import Copies
 
     lines = result.program.source.splitlines()
+    stmts = {(s.span.line, s.span.col): s for s in ir.walk(result.program.statements)}
+    groups: dict[tuple, list] = {}
+    for step in result.steps:
+        groups.setdefault((step.span.line, step.span.col), []).append(step)
     rows = []
-    for step, stmt in zip(result.steps, result.program.statements):
-        if step.decision is not None:
-            rows.append(step.decision)
-        else:
-            d = Decision(step.span.line, lines[step.span.line - 1].strip(), step.device,
-                         reason=host_reason(stmt, Copies(down=step.transfers.to_host,
-                                            down_bytes=step.transfers.bytes_to_host)))
-            d.measured = step.seconds
-            rows.append(d)
+    for key, steps in groups.items():
+        last = steps[-1]
+        d = last.decision
+        if d is None:
+            moved = last.transfers
+            d = Decision(last.span.line, lines[last.span.line - 1].strip(), last.device,
+                         reason=host_reason(stmts[key], Copies(
+                             down=moved.to_host, down_bytes=moved.bytes_to_host)))
+        d.measured = sum(s.seconds for s in steps) / len(steps)
+        if len(steps) > 1:
+            d.statement = f"{lines[last.span.line - 1].strip()}   (ran {len(steps)} times; " \
+                          "mean time)"
+        rows.append(d)
     return rows
 
 

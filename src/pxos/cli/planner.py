@@ -28,7 +28,7 @@ def plan_of(program, device: str, allow: list[Path] | None = None):
 
     files = FileAccess(Path(program.file).resolve().parent, list(allow or []))
     planner = Planner(program, device, machine(progress=_progress), files=files)
-    return planner, list(planner.plan().values())
+    return planner, planner.plan_statements()
 
 
 @app.command()

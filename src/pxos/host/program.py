@@ -28,7 +28,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
-from pxos.ir.check_host import check_launch
+from pxos.ir.check_host import check_launch, common_of
 from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
@@ -82,6 +82,7 @@ class ProgramRun:
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
+        self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -90,9 +91,61 @@ class ProgramRun:
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        for stmt in self.program.statements:
-            self.execute(stmt)
+        self._block(self.program.statements)
         return self
+
+    # -- control flow (host loops, Version 2)
+    def _block(self, body: ir.Body) -> str | None:
+        """Run ``body``; returns ``"break"`` or ``"continue"`` when a jump leaves it."""
+        for stmt in body:
+            if isinstance(stmt, (ir.Break, ir.Continue)):
+                return ir.keyword(stmt).lower()
+            if isinstance(stmt, ir.ConstDef):  # folded into its uses by the checker
+                continue
+            if not isinstance(stmt, (ir.If, ir.For, ir.While)):
+                self.execute(stmt)
+                continue
+            flow = self._control(stmt)
+            if flow is not None:
+                return flow
+        return None
+
+    def _control(self, stmt: ir.Stmt) -> str | None:
+        if isinstance(stmt, ir.If):
+            for cond, body in stmt.arms:
+                if self._true(cond):
+                    return self._block(body)
+            return self._block(stmt.orelse)
+        if isinstance(stmt, ir.While):
+            while self._true(stmt.cond):
+                if self._block(stmt.body) == "break":
+                    break
+            return None
+        var, values = self._for_range(stmt)
+        for value in values:
+            self.values[stmt.var] = var.dtype.type(value)
+            if self._block(stmt.body) == "break":
+                break
+        return None
+
+    def _true(self, cond: ir.Expr) -> bool:
+        return bool(self.evaluate(cond))
+
+    def _for_range(self, s: ir.For):
+        """The loop variable's type and its values: the bounds are evaluated once, when
+        the loop starts (as Python's ``range``); the variable keeps an earlier type."""
+        bounds = [self.evaluate(e) for e in (s.start, s.stop, s.step) if e is not None]
+        for e, v in zip((s.start, s.stop, s.step), bounds):
+            if np.asarray(v).dtype.kind not in "iub":
+                raise PxTypeError(f"FOR bounds must be integers, got {np.asarray(v).dtype}",
+                                  e.span)
+        start, stop, step = (int(v) for v in bounds + [1] * (3 - len(bounds)))
+        if step == 0:
+            raise PxRuntimeError("FOR STEP is 0; the loop would never end", s.step.span)
+        old = self.values.get(s.var)
+        var = scalar_of_dtype(np.asarray(old).dtype) if old is not None else \
+            common_of([scalar_of_dtype(np.asarray(v).dtype) for v in bounds])
+        return var, range(start, stop, step)
 
     @property
     def decisions(self) -> list:
@@ -108,10 +161,28 @@ class ProgramRun:
             from pxos.planner.program import Planner
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
-        index = next(i for i, s in enumerate(self.program.statements) if s is stmt)
-        where = {n: self.residency.places(n) for n, v in self.values.items()
-                 if isinstance(v, np.ndarray)}
-        return self.planner.plan(index, self.values, where, first_only=True).get(index)
+        key = self._plan_key(stmt)
+        if key not in self._plans:  # planned once per residency state (host loops)
+            index = self.planner.position(stmt)
+            where = {n: self.residency.places(n) for n, v in self.values.items()
+                     if isinstance(v, np.ndarray)}
+            self._plans[key] = self.planner.plan(index, self.values, where,
+                                                 first_only=True).get(index)
+        return self._plans[key]
+
+    def _plan_key(self, stmt: ir.Stmt) -> tuple:
+        """What a decision for ``stmt`` depends on: where each array is, the arrays'
+        shapes and dtypes, and the scalar arguments that size a launch."""
+        arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
+                       for n, v in self.values.items() if isinstance(v, np.ndarray))
+        sizing = ()
+        if isinstance(stmt, ir.Run):
+            kernel = self.program.kernel(stmt.kernel)
+            used = {x.name for e in kernel.threads for x in ir.subexprs(e)
+                    if isinstance(x, ir.Var)}
+            sizing = tuple(self.evaluate(a).item() for a, p in zip(stmt.args, kernel.params)
+                           if p.name in used)
+        return id(stmt), arrays, sizing
 
     def execute(self, stmt: ir.Stmt) -> Step:
         """Run one host statement of the program and record it as a :class:`Step`.
@@ -124,10 +195,11 @@ class ProgramRun:
         t0 = time.perf_counter()
         before = self.residency.transfers.copy()
         device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
-        step = Step(stmt.span, type(stmt).__name__.upper(), device, time.perf_counter() - t0,
+        step = Step(stmt.span, ir.keyword(stmt), device, time.perf_counter() - t0,
                     self.residency.transfers - before, self._decision)
         self.steps.append(step)
-        if step.decision is not None and step.decision.device == device:
+        if step.decision is not None and step.decision.device == device \
+                and step.decision.measured is None:  # a loop teaches once per decision
             self.planner.learn(step.decision, step.seconds, self.checked)
         return step
 
@@ -337,6 +409,18 @@ class ProgramRun:
         if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
             return self.residency.on_host(e.name) if where == HOST else self.values[e.name]
         return self.evaluate(e)
+
+    def _swap(self, s: ir.Swap):
+        a, b = self.values.get(s.a), self.values.get(s.b)
+        for name, v in ((s.a, a), (s.b, b)):
+            if not isinstance(v, np.ndarray):
+                raise PxTypeError(f"{name!r} is not an array", s.span)
+        if a.dtype != b.dtype or a.shape != b.shape:
+            raise PxTypeError(f"SWAP needs two arrays of the same type and shape; {s.a!r} is "
+                              f"{a.dtype} {a.shape} and {s.b!r} is {b.dtype} {b.shape}",
+                              s.span)
+        self.values[s.a], self.values[s.b] = b, a
+        self.residency.swap(s.a, s.b)
 
     def _verify(self, s: ir.Verify):
         tol = None if s.tol is None else float(self.evaluate(s.tol))

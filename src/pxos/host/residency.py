@@ -162,6 +162,10 @@ class Residency:
         """``device_array`` in ``memory`` is now ``name``'s only current copy."""
         self._arrays[name].adopt(memory, device_array)
 
+    def swap(self, a: str, b: str) -> None:
+        """``SWAP a b``: the names exchange their arrays, wherever they are (no copy)."""
+        self._arrays[a], self._arrays[b] = self._arrays[b], self._arrays[a]
+
     def written(self, name: str, where: str) -> None:
         """``name`` was changed in place at ``where`` (``host`` or a memory name): every
         other copy is now stale."""

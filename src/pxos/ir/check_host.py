@@ -9,13 +9,21 @@ with the statement's span, before any kernel runs on bad data.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from pxos.errors import PxArgumentError, PxNameError, PxShapeError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
+from pxos.ir.constants import fold_constants
 from pxos.ir.reserved import check_name
 from pxos.ir.typecheck import ExprTyper
-from pxos.ir.types import F32, F64, I64, U8, U64, Array, Scalar
+from pxos.ir.types import (
+    F32, F64, I64, U8, U64, Array, Scalar, common_type, promote, scalar_of_dtype,
+)
+
+
+# peek(path, as_type) -> (shape, dtype) of the array a READ_FILE would give, or None
+Peek = Callable[[str, Scalar | None], "tuple[tuple[int, ...], object] | None"]
 
 
 @dataclass(frozen=True)
@@ -26,23 +34,30 @@ class ArrayInfo:
     ndim: int | None
 
 
-def check_program(program: ir.Program, *, barriers: bool = True) -> ir.Program:
+def check_program(program: ir.Program, *, barriers: bool = True,
+                  peek: Peek | None = None) -> ir.Program:
     """Check every kernel and the host statements; return the typed program.
 
     Args:
         program: a parsed program.
         barriers: apply the barrier rule to each kernel (see ``ir.check.check_kernel``).
+        peek: ``peek(path, as_type)`` gives the (shape, dtype) a ``READ_FILE`` of ``path``
+            would give, from the file's header, or None where it cannot be read now
+            (``host.files.FileAccess.peek``). Without it, or where it gives None, an
+            array read from a ``.npy`` file has its element type and rank checked when
+            the file is read, with the same errors at the same places.
 
     Raises:
         PxError subclasses: the first problem found, with its span.
     """
+    program = fold_constants(program)
     kernels = []
     for k in program.kernels:
         if any(c.name == k.name for c in kernels):
             raise PxNameError(f"kernel {k.name!r} is defined twice", k.span)
         kernels.append(check_kernel(k, barriers=barriers))
     checked = replace(program, kernels=tuple(kernels))
-    _HostChecker(checked).run()
+    _HostChecker(checked, peek).run()
     return checked
 
 
@@ -95,8 +110,9 @@ def check_launch(kernel: ir.Kernel, args: list, span, arg_spans=None) -> None:
 
 
 class _HostChecker:
-    def __init__(self, program: ir.Program):
+    def __init__(self, program: ir.Program, peek: Peek | None = None):
         self.program = program
+        self.peek = peek
         self.names: dict[str, ArrayInfo | Scalar | None] = {}  # None: scalar, type unknown
         self.typer = ExprTyper(self._lookup, builtins=False)
 
@@ -136,26 +152,93 @@ class _HostChecker:
             elif isinstance(x, (ir.Load, ir.Dim)):
                 self._need(x.array, x.span, array=True)
         if any(isinstance(x, ir.Var) and self.names[x.name] is None or
-               isinstance(x, ir.Load) and self.names[x.array].elem is None
-               for x in ir.subexprs(e)):
+               isinstance(x, ir.Load) and self.names[x.array].elem is None or
+               isinstance(x, (ir.Load, ir.Dim)) and self.names[x.array].ndim is None
+               for x in ir.subexprs(e)):  # typed when the run knows (same errors)
             return None
         return self.typer.scalar(e).type
 
     def run(self) -> None:
-        for s in self.program.statements:
+        self.loops = 0  # host loops around the statement being checked
+        self._body(self.program.statements)
+
+    def _body(self, body: ir.Body) -> None:
+        for s in body:
             method = getattr(self, "_" + type(s).__name__.lower(), None)
             if method is None:
                 raise PxSyntaxError(
-                    f"{type(s).__name__.upper()} is thread code; it belongs between "
+                    f"{ir.keyword(s)} is thread code; it belongs between "
                     "GPU_THREAD_CODE: and GPU_END", s.span)
             method(s)
+
+    # -- control flow (Version 2)
+    def _constdef(self, s: ir.ConstDef) -> None:
+        """Folded into its uses by ``ir/constants`` before this checker runs."""
+
+    def _condition(self, e: ir.Expr) -> None:
+        self._expr(e, e.span)  # any scalar is a condition (non-zero is true), as in C
+
+    def _if(self, s: ir.If) -> None:
+        for cond, body in s.arms:
+            self._condition(cond)
+            self._body(body)
+        self._body(s.orelse)
+
+    def _loop(self, body: ir.Body) -> None:
+        self.loops += 1
+        self._body(body)
+        self.loops -= 1
+
+    def _for(self, s: ir.For) -> None:
+        types = []
+        for e in (s.start, s.stop, s.step):
+            if e is None:
+                continue
+            t = self._expr(e, e.span)
+            if t is not None and not t.is_int:
+                raise PxTypeError(f"FOR bounds must be integers, got {t}", e.span,
+                                  "convert with i32(x), or loop over an integer and scale it")
+            types.append(t)
+        if isinstance(s.step, ir.Const) and s.step.value == 0:
+            raise PxTypeError("FOR STEP must not be 0", s.step.span)
+        known = [t for t in types if t is not None]
+        var = self.names.get(s.var)
+        if isinstance(var, Scalar) and not var.is_int:
+            raise PxTypeError(f"FOR variable {s.var!r} is {var}; it must be an integer",
+                              s.span)
+        self._define(s.var, var or (common_of(known) if len(known) == len(types) else None),
+                     s.span)
+        self._loop(s.body)
+
+    def _while(self, s: ir.While) -> None:
+        self._condition(s.cond)
+        self._loop(s.body)
+
+    def _jump(self, s: ir.Stmt) -> None:
+        if self.loops == 0:
+            raise PxSyntaxError(f"{ir.keyword(s)} outside a loop", s.span,
+                                "BREAK and CONTINUE belong in a FOR or WHILE body")
+
+    _break = _continue = _jump
+
+    def _swap(self, s: ir.Swap) -> None:
+        a = self._need(s.a, s.span.find(s.a), array=True)
+        b = self._need(s.b, s.span.find(s.b), array=True)
+        if a.elem and b.elem and a.elem != b.elem or a.ndim and b.ndim and a.ndim != b.ndim:
+            raise PxTypeError(f"SWAP needs two arrays of the same type and shape; {s.a!r} is "
+                              f"{_shown(a)} and {s.b!r} is {_shown(b)}", s.span)
+        both = ArrayInfo(a.elem or b.elem, a.ndim or b.ndim)
+        self.names[s.a] = self.names[s.b] = both
 
     def _readfile(self, s: ir.ReadFile) -> None:
         ext = s.path.rsplit(".", 1)[-1].lower() if "." in s.path else ""
         if ext in ("png", "jpg", "jpeg", "bmp"):
             info = ArrayInfo(U8, 3)
         elif ext == "npy":
-            info = ArrayInfo(s.as_type, None)
+            found = self.peek(s.path, s.as_type) if self.peek else None
+            elem = scalar_of_dtype(found[1]) if found else None
+            info = ArrayInfo(elem, len(found[0])) if elem and 1 <= len(found[0]) <= 3 \
+                else ArrayInfo(s.as_type, None)
         else:
             info = ArrayInfo(s.as_type or U8, 1)
         self._define(s.name, info, s.span)
@@ -224,6 +307,20 @@ class _HostChecker:
             if isinstance(e, ir.Var) and isinstance(self._need(e.name, e.span), ArrayInfo):
                 continue
             self._expr(e, e.span)
+
+
+def _shown(a: ArrayInfo) -> str:
+    if a.elem and a.ndim:
+        return str(Array(a.elem, a.ndim))
+    return f"{a.ndim}-D" if a.ndim else (f"an array of {a.elem}" if a.elem else "an array")
+
+
+def common_of(types: list[Scalar]) -> Scalar:
+    """The type integer FOR bounds unify to (C's usual conversions, at least ``i32``)."""
+    t = promote(types[0])
+    for other in types[1:]:
+        t = common_type(t, other)
+    return t
 
 
 def reduce_type(op: str, elem: Scalar) -> Scalar:

@@ -338,6 +338,25 @@ class Verify(Stmt):
 
 
 @dataclass(frozen=True)
+class Swap(Stmt):
+    """``SWAP a b``: the two names exchange their arrays (same element type and shape),
+    without copying."""
+
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class ConstDef(Stmt):
+    """``CONST name = value`` (top level): a named constant. ``value`` is a literal
+    expression; ``ir/constants.py`` evaluates it once and puts its value where the name is
+    used, in kernels and host statements."""
+
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True)
 class Program:
     """A parsed `.px` file: its kernels and its host statements, top to bottom."""
 
@@ -351,6 +370,17 @@ class Program:
 
 
 # ----------------------------------------------------------------------------- traversal
+
+_KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE",
+             "AllocLike": "ALLOC", "RandomFill": "RANDOM", "ConstDef": "CONST",
+             "Sync": "SYNC_THREADS", "Atomic": "ATOMIC"}
+
+
+def keyword(stmt: Stmt) -> str:
+    """The `.px` keyword that starts ``stmt``'s line (``SET``, ``READ_FILE``, ``FOR`` …)."""
+    name = type(stmt).__name__
+    return _KEYWORDS.get(name, name.upper())
+
 
 
 def children(stmt: Stmt) -> tuple[Body, ...]:

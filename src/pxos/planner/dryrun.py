@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pxos.backends.interp_eval import eval_scalar
+from pxos.errors import PxError
 from pxos.host.files import FileAccess
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import reduce_type
 from pxos.ir.typecheck import ExprTyper, convert_value
+from pxos.planner.order import GUESSED_TRIPS
 from pxos.ir.types import Array, scalar_of_dtype
 
 
@@ -56,7 +58,9 @@ class Step:
     args: dict[str, object] = field(default_factory=dict)
     threads: list[int] = field(default_factory=list)
     array: np.ndarray | None = None
+    swaps: list[tuple[str, str]] = field(default_factory=list)
     known: bool = True
+    weight: float = 1.0  # how many times this statement runs (host loops: planner/order)
     work: object = None  # the launch's ir.analysis.features.Work, once the planner asks
 
 
@@ -68,6 +72,16 @@ def _loads(e: ir.Expr, arrays) -> list[str]:
         if isinstance(x, ir.Var) and x.name in arrays:
             names.append(x.name)
     return names
+
+
+def _read_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
+    if isinstance(s, ir.Print):
+        return s.items
+    if isinstance(s, ir.Verify):
+        return (s.lhs, s.rhs)
+    if isinstance(s, ir.If):
+        return tuple(cond for cond, _ in s.arms)
+    return (s.cond,)
 
 
 class DryRun:
@@ -89,6 +103,7 @@ class DryRun:
             k: (stand_in(v.shape, v.dtype) if isinstance(v, np.ndarray) else v)
             for k, v in (values or {}).items()}
         self.unknown: set[str] = set()
+        self._trips: dict[int, float] = {}
 
     def _type_of(self, name):
         v = self.values.get(name)
@@ -159,10 +174,32 @@ class DryRun:
             out.reads.append(s.source)
             self.values[s.result] = stand_in(out.array.shape, out.array.dtype)
             out.defines.append(s.result)
-        elif isinstance(s, (ir.Print, ir.Verify)):
-            items = s.items if isinstance(s, ir.Print) else (s.lhs, s.rhs)
-            for e in items:
+        elif isinstance(s, (ir.Print, ir.Verify, ir.If, ir.While)):
+            for e in _read_exprs(s):
                 out.reads += _loads(e, arrays)
+        elif isinstance(s, ir.For):
+            old = self.values.get(s.var)
+            start = self._eval(s.start)
+            self.values[s.var] = start if old is None else np.asarray(start).astype(
+                np.asarray(old).dtype)[()]
+        elif isinstance(s, ir.Swap):
+            self.values[s.a], self.values[s.b] = self.values[s.b], self.values[s.a]
+            out.swaps.append((s.a, s.b))
+
+    def trips(self, loop: ir.Stmt) -> float:
+        """How many times a host loop's body runs, from the bounds as known now (a
+        ``WHILE``, or bounds known only at run time: ``planner/order.GUESSED_TRIPS``)."""
+        if id(loop) not in self._trips:
+            n = GUESSED_TRIPS
+            if isinstance(loop, ir.For):
+                try:
+                    start, stop = int(self._eval(loop.start)), int(self._eval(loop.stop))
+                    step = int(self._eval(loop.step)) if loop.step is not None else 1
+                    n = len(range(start, stop, step)) if step else 0
+                except (PxError, KeyError, TypeError, ValueError):
+                    pass  # bounds read what only the run knows: keep the guess
+            self._trips[id(loop)] = n
+        return self._trips[id(loop)]
 
     def _run(self, s: ir.Run, out: Step) -> None:
         kernel = self.program.kernel(s.kernel)

@@ -96,8 +96,9 @@ def generated_code(program: ir.Program, decisions: list[Decision]) -> dict[int, 
     """The code generated for each ``RUN``'s kernel on its chosen device, by line."""
     from pxos.codegen.targets import TARGETS, render_unit_for
 
+    runs = {s.span.line: s for s in ir.walk(program.statements) if isinstance(s, ir.Run)}
     out = {}
-    for d, s in zip(decisions, program.statements):
-        if isinstance(s, ir.Run) and d.device in TARGETS:
-            out[d.line] = render_unit_for(d.device, [program.kernel(s.kernel)])
+    for d in decisions:
+        if d.line in runs and d.device in TARGETS:
+            out[d.line] = render_unit_for(d.device, [program.kernel(runs[d.line].kernel)])
     return out

@@ -32,6 +32,7 @@ from pxos.planner.hybrid import estimate_split
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )
+from pxos.planner.order import first_positions, linear_order, weight
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -86,6 +87,12 @@ class Planner:
         self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
         self._built: dict = {}
         self._nbytes: dict = {}
+        self.entries = linear_order(program.statements)
+        self._positions = first_positions(self.entries)
+
+    def position(self, stmt: ir.Stmt) -> int:
+        """Where ``stmt`` first stands in the planner's line (``planner/order``)."""
+        return self._positions[id(stmt)]
 
     # -- candidates
     def options(self, step: Step) -> tuple[list[str], str | None]:
@@ -191,7 +198,11 @@ class Planner:
     def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
         """The dry run of the statements from ``start`` on."""
         dry = DryRun(self.program, values, self.files)
-        out = [dry.step(i, s) for i, s in enumerate(self.program.statements) if i >= start]
+        out = []
+        for i, entry in enumerate(self.entries[start:], start):
+            step = dry.step(i, entry.stmt)
+            step.weight = weight(entry, dry.trips)
+            out.append(step)
         self._nbytes = {}
         for s in out:
             for name in s.reads:
@@ -215,7 +226,7 @@ class Planner:
                         Estimate(device, 0.0)
                     after = dict(path.where)
                     _apply(after, step, memory)
-                    cand = _Path(path.cost + est.seconds, after,
+                    cand = _Path(path.cost + est.seconds * step.weight, after,
                                  path.choices + [(device, est, copies)])
                     k = cand.key()
                     if k not in new or new[k].cost > cand.cost:
@@ -245,6 +256,13 @@ class Planner:
                 break
             _apply(state, step, memory_of(self.machine, device))
         return out
+
+    def plan_statements(self) -> list[Decision]:
+        """One decision per statement of the program, in source order (nested ones
+        included): for a statement in a host loop, that of its steady-state iteration."""
+        decisions = self.plan()
+        last = {id(e.stmt): decisions[i] for i, e in enumerate(self.entries) if i in decisions}
+        return [last[id(s)] for s in ir.walk(self.program.statements) if id(s) in last]
 
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
@@ -355,3 +373,5 @@ def _apply(where: dict, step: Step, memory: str) -> None:
         where[name] = frozenset({HOST, ZEROS})
     for name in step.defines:
         where[name] = frozenset({memory if step.kind == "sort" else HOST})
+    for a, b in step.swaps:
+        where[a], where[b] = where.get(b, frozenset({HOST})), where.get(a, frozenset({HOST}))

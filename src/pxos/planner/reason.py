@@ -29,6 +29,12 @@ def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
         return "host: fills on the host (the same values on every backend)" + back
     if isinstance(stmt, (ir.Print, ir.Verify)):
         return "host: prints and compares on the host" + back
+    if isinstance(stmt, (ir.For, ir.While, ir.If, ir.Break, ir.Continue)):
+        return "host: control flow (the body's statements are placed one by one)" + back
+    if isinstance(stmt, ir.Swap):
+        return "no placement: the two names exchange their arrays where they are, no copy"
+    if isinstance(stmt, ir.ConstDef):
+        return "no placement: a constant, put into every use when the program is checked"
     return "host: a host scalar" + back
 
 

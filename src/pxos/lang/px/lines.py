@@ -371,3 +371,9 @@ class _ToIR(Transformer):
 
     def h_verify(self, meta, lhs, rhs, tol):
         return ir.Verify(self._span(meta), lhs, rhs, tol)
+
+    def h_swap(self, meta, a, b):
+        return ir.Swap(self._span(meta), str(a), str(b))
+
+    def h_const(self, meta, name, value):
+        return ir.ConstDef(self._span(meta), str(name), value)

@@ -1,8 +1,9 @@
 """`.px` text to an (unchecked) :class:`~pxos.ir.nodes.Program`.
 
 Lines are parsed one at a time by Lark (``lines.py``); this module does the block structure
-the spec gives: blocks indented under a line ending in ``:`` (spaces only), kernels from
-``GPU_KERNEL`` to ``GPU_END`` whose header lines may be indented or not.
+the spec gives: blocks indented under a line ending in ``:`` (spaces only), in thread code
+and in the host program alike (``IF``/``FOR``/``WHILE``), kernels from ``GPU_KERNEL`` to
+``GPU_END`` whose header lines may be indented or not, and ``CONST`` only at top level.
 """
 
 from __future__ import annotations
@@ -171,6 +172,9 @@ def _block(lines: list[_Line], pos: int, indent: int, host: bool,
             break
         if line.indent > indent:
             raise PxSyntaxError("unexpected indentation", line.span.at(1, line.indent))
+        if host and depth > 0 and isinstance(item, ir.ConstDef):
+            raise PxSyntaxError("CONST is only allowed at top level, outside loops and IF",
+                                item.span, "move the CONST line to the start of the program")
         if isinstance(item, Header):
             if item.kind == "multi":
                 body.extend(item.args)
@@ -201,9 +205,6 @@ def _child(lines: list[_Line], pos: int, indent: int, host: bool,
 def _compound(lines: list[_Line], pos: int, indent: int, host: bool,
               depth: int) -> tuple[ir.Stmt, int]:
     head = lines[pos].item
-    if host:
-        raise PxSyntaxError(f"{head.kind.upper()} is thread code; host programs run top to "
-                            "bottom", head.span)
     body, pos = _child(lines, pos, indent, host, depth)
     if head.kind == "for":
         var, start, stop, step = head.args
