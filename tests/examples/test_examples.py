@@ -116,8 +116,37 @@ def test_mandelbrot(backend, tmp_path):
     assert image.max() == 255 and image.min() == 0
 
 
+def heat_reference(n: int, steps: int, alpha: float) -> np.ndarray:
+    """examples/heat.px in NumPy, in f32 with the kernel's order of operations."""
+    f = np.float32
+    y, x = np.mgrid[0:n, 0:n].astype(f)
+    dx, dy = x - f(0.5) * f(n), y - f(0.35) * f(n)
+    r = np.sqrt(dx * dx + dy * dy)
+    a = np.where((r > f(18)) & (r < f(26)), f(100), f(0)).astype(f)
+    a[-1, :] = f(60)
+    for _ in range(steps):
+        b = a.copy()
+        c = a[1:-1, 1:-1]
+        lap = a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - f(4) * c
+        b[1:-1, 1:-1] = c + f(alpha) * lap
+        a = b
+    return a
+
+
+def test_heat(backend, tmp_path):
+    out = run_example("heat", backend, tmp_path)
+    heat = np.load(out / "heat.npy")
+    np.testing.assert_allclose(heat, heat_reference(160, 300, 0.24), rtol=1e-4, atol=1e-4)
+    img = np.asarray(Image.open(out / "heat.png"))
+    assert img.shape == (160, 160, 3) and img.dtype == np.uint8
+    v = np.clip(heat / 100, 0, 1) * 3
+    np.testing.assert_allclose(img[..., 0], np.minimum(v, 1) * 255, atol=1.01)
+    assert img[-1, :, 0].min() == 255 and img[0, 0].max() == 0  # hot edge, cold corner
+
+
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
-@pytest.mark.parametrize("name", ["saxpy", "edges", "reduce", "histogram", "mandelbrot"])
+@pytest.mark.parametrize("name", ["saxpy", "edges", "reduce", "histogram", "mandelbrot",
+                                  "heat"])
 def test_backends_agree(name, tmp_path):
     """Every backend present gives the same outputs as the reference interpreter."""
     results = {}

@@ -213,6 +213,13 @@ def _find_run(program: ir.Program, name: str) -> tuple[ir.Kernel, int]:
                       "nothing to verify", kernel.span)
     index = next((i for i, s in enumerate(program.statements)
                   if isinstance(s, ir.Run) and s.kernel == name), None)
+    nested = next((s for s in ir.walk(program.statements)
+                   if isinstance(s, ir.Run) and s.kernel == name), None)
+    if index is None and nested is not None:
+        raise PxError(f"kernel {name!r} is RUN only inside a host loop or IF; the export "
+                      "learns its arguments from a RUN at the top level of the program",
+                      nested.span, f"add a RUN {name} … before the loop, or export another "
+                      "kernel")
     if index is None:
         raise PxError(f"kernel {name!r} is never RUN in {program.file}; the export learns "
                       "its arguments' types, shapes and values from its first RUN",
@@ -242,6 +249,15 @@ def _run_prefix(program: ir.Program, prefix, allow):
         if isinstance(s, _SKIPPED):
             continue
         where = f"(line {s.span.line})"
+        if isinstance(s, (ir.If, ir.For, ir.While)):  # its names: saved as they are after it
+            runner.run_statement(s)
+            label = f"{ir.keyword(s)} {where}"
+            names = _names_touched(program, s)
+            model.made_by(label, names, runner.values)
+            for name in names:
+                if isinstance(runner.values.get(name), np.ndarray):
+                    recipes[name] = (("file",), f"made in the {label}", frozenset())
+            continue
         if isinstance(s, ir.RandomFill):  # the values RANDOM uses, before it runs
             seed = int(runner.evaluate(s.seed))
             low = None if s.low is None else runner.evaluate(s.low).item()
@@ -269,6 +285,20 @@ def _run_prefix(program: ir.Program, prefix, allow):
                     recipes[a.name] = (("file",), f"output of RUN {s.kernel} {where}",
                                        frozenset())
     return runner, model, recipes
+
+
+def _names_touched(program: ir.Program, compound: ir.Stmt) -> list[str]:
+    """The names the statements inside ``compound`` define or change."""
+    names = [compound.var] if isinstance(compound, ir.For) else []
+    for s in ir.walk(sum(ir.children(compound), ())):
+        names += [n for n in (getattr(s, "name", None), getattr(s, "result", None),
+                              getattr(s, "var", None), getattr(s, "a", None),
+                              getattr(s, "b", None)) if isinstance(n, str)]
+        if isinstance(s, ir.Run):
+            k = program.kernel(s.kernel)
+            names += [a.name for a, p in zip(s.args, k.params)
+                      if "w" in dict(k.access).get(p.name, "")]
+    return list(dict.fromkeys(names))
 
 
 def _fill_recipe(arr: np.ndarray, s: ir.Fill, where: str, deps) -> tuple:

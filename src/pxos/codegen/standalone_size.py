@@ -127,6 +127,18 @@ class SizeModel:
         k = len(self.sources) - 1
         return Sym(("src", k), frozenset({k}))
 
+    def made_by(self, label: str, names, values: dict) -> None:
+        """Names that a host loop or IF (``label``) left as they are in ``values``: their
+        sizes and values are fixed at the program's own (the export cannot follow a loop)."""
+        for name in names:
+            v = values.get(name)
+            if hasattr(v, "shape"):
+                self.shapes[name] = [self._source(label, n, fixed=True) for n in v.shape]
+            elif v is not None and np.asarray(v).dtype.kind in "iu":
+                self.scalars[name] = self._source(label, int(v), fixed=True)
+            elif v is not None:
+                self.scalars[name] = CONST_UNKNOWN
+
     def step(self, s: ir.Stmt, values: dict) -> None:
         """Take in statement ``s``; ``values`` holds the program's names *after* it ran
         (NumPy arrays and scalars), for the extents of files and the label of literals."""

@@ -100,8 +100,6 @@ class ProgramRun:
         for stmt in body:
             if isinstance(stmt, (ir.Break, ir.Continue)):
                 return ir.keyword(stmt).lower()
-            if isinstance(stmt, ir.ConstDef):  # folded into its uses by the checker
-                continue
             if not isinstance(stmt, (ir.If, ir.For, ir.While)):
                 self.execute(stmt)
                 continue
@@ -109,6 +107,14 @@ class ProgramRun:
             if flow is not None:
                 return flow
         return None
+
+    def run_statement(self, stmt: ir.Stmt) -> None:
+        """Run one top-level statement of the program, a host loop or IF included.
+
+        Raises:
+            PxError: as :meth:`run`.
+        """
+        self._block((stmt,))
 
     def _control(self, stmt: ir.Stmt) -> str | None:
         if isinstance(stmt, ir.If):
@@ -409,6 +415,9 @@ class ProgramRun:
         if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
             return self.residency.on_host(e.name) if where == HOST else self.values[e.name]
         return self.evaluate(e)
+
+    def _constdef(self, s: ir.ConstDef):
+        """Nothing to do: the checker put the constant's value into every use."""
 
     def _swap(self, s: ir.Swap):
         a, b = self.values.get(s.a), self.values.get(s.b)
