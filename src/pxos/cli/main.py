@@ -68,9 +68,10 @@ def _load(file: Path, allow: list[Path] | None = None):
 def check(file: Path = typer.Argument(..., help="The .px program.")):
     """Parse and check a program without running it."""
     program = _load(file)
+    count = sum(1 for _ in ir.walk(program.statements))  # nested ones included
     out.print(f"{file}: OK ({len(program.kernels)} kernel"
-              f"{'s' * (len(program.kernels) != 1)}, {len(program.statements)} host "
-              f"statement{'s' * (len(program.statements) != 1)})")
+              f"{'s' * (len(program.kernels) != 1)}, {count} host "
+              f"statement{'s' * (count != 1)})")
 
 
 @app.command()
