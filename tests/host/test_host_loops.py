@@ -341,3 +341,25 @@ def test_explain_gives_one_row_per_statement_of_a_loop(tmp_path):
     assert [d.line for d in rows] == [9, 10, 11, 12, 13, 14]
     # 50 launches over 4 MB arrays: the data goes to the GPU once and stays there
     assert rows[3].device == "cuda"
+
+
+def test_reduce_results_are_run_arguments(backend, tmp_path):
+    data = np.array([1.5, 8.0, 3.25, 2.0, 5.5], np.float32)
+    np.save(tmp_path / "a.npy", data)
+    r = run("""GPU_KERNEL scale
+GPU_PARAM a float[]
+GPU_PARAM k float
+GPU_PARAM n int
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE a[i] / k + f32(n) → a[i]
+GPU_END
+READ_FILE "a.npy" INTO a
+ALLOC c int SIZE 3
+FILL c 2
+REDUCE MAX a → top
+REDUCE SUM c → total
+RUN scale a top total
+""", tmp_path, backend)
+    assert r.values["top"] == np.float32(8.0) and r.values["total"] == 6
+    np.testing.assert_array_equal(r.array("a", None), data / np.float32(8) + np.float32(6))
