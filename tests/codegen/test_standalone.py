@@ -229,7 +229,7 @@ def test_built_program_takes_its_options_without_a_gpu(built):
     assert "float32[1234]" in run("saxpy-saxpy", "--plan", "--size=1234").stdout
     np.save(built["saxpy-saxpy"][0].parent / "x77.npy", np.arange(77, dtype=np.float32))
     out = run("saxpy-saxpy", "77", "--plan", "--input", "x=x77.npy").stdout
-    assert "x    r   float32[77]  x77.npy" in out and "threads 77 x 1" in out
+    assert "x    r   float32[77]  x77.npy" in out and "threads 77 x 1 x 1" in out
     assert "partial  w   float32[4]" in run("reduce-block_sum", "1000", "--plan").stdout
     fixed = run("mandelbrot-mandelbrot", "100", "--plan")
     assert "refused" in fixed.stderr and "uint8[512, 768]" in fixed.stdout
