@@ -131,7 +131,7 @@ def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
     inner = decls
     axes = "xyz"[:len(ends)]
     if r.lane_arrays:
-        slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes])
+        slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
         inner = [f"const int32_t pxos_l = {slot};"] + inner
     loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
     for a, end in zip(axes, ends):  # x innermost

@@ -29,10 +29,11 @@ def dim_name(array: str, axis: int) -> str:
 
 
 def linear(parts: list[str], extents: list[str], cast: str = "") -> str:
-    """The linear index of ``parts`` (x first) in a box of ``extents``, z slowest:
-    ``((z * ny + y) * nx + x)``; ``cast`` is put before the slowest part."""
+    """The linear index of ``parts`` (x first) in a box of ``extents`` (x first, all but the
+    slowest axis), z slowest: ``((z * ny + y) * nx + x)``; ``cast`` goes before the slowest
+    part."""
     out = cast + parts[-1]
-    for p, n in zip(reversed(parts[:-1]), reversed(extents[:-1])):
+    for p, n in zip(reversed(parts[:-1]), reversed(extents)):
         out = f"({out} * {n} + {p})"
     return out
 
@@ -128,11 +129,11 @@ class Renderer:
             return {"thread_id": tid[0], "local_id": g["lx"], "block_id": g["bx"],
                     "block_size": g["bsx"], "num_threads": f"(int32_t){g['nx']}"}[e.name]
         if e.name == "thread_id":  # the row-major linear index, as a flat array's
-            return f"(int32_t){linear(tid, [g['n' + a] for a in axes], '(int64_t)')}"
+            return f"(int32_t){linear(tid, [g['n' + a] for a in axes[:-1]], '(int64_t)')}"
         if e.name == "local_id":
-            return linear([g["l" + a] for a in axes], [g["bs" + a] for a in axes])
+            return linear([g["l" + a] for a in axes], [g["bs" + a] for a in axes[:-1]])
         if e.name == "block_id":
-            return linear([g["b" + a] for a in axes], [g["g" + a] for a in axes])
+            return linear([g["b" + a] for a in axes], [g["g" + a] for a in axes[:-1]])
         if e.name == "block_size":
             return "(" + " * ".join(g["bs" + a] for a in axes) + ")"
         return "(int32_t)(" + " * ".join(g["n" + a] for a in axes) + ")"  # num_threads
