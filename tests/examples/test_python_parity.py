@@ -22,6 +22,7 @@ OUTPUTS = {
     "histogram": {"hist": "hist"},
     "mandelbrot": {"image": "image"},
     "edges": {"gray8": "gray8", "blurred": "blurred", "edges": "edges"},
+    "heat3d": {"u": "u"},
 }
 
 
