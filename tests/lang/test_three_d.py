@@ -11,7 +11,9 @@ import pxos
 from pxos.errors import PxArgumentError, PxSyntaxError, PxTypeError
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
+from pxos.host.program import ProgramRun
 from pxos.lang.px.parser import parse_program
+from tests.conftest import ROOT
 
 KERNEL = """\
 GPU_KERNEL k
@@ -153,3 +155,19 @@ def test_python_3d_errors():
         four(a3, device="interp")
     with pytest.raises(PxArgumentError, match="1, 2 or 3 axes, not 4"):
         corners(a3.astype(np.int32), device="interp", threads=(2, 2, 2, 2))
+
+
+def test_the_3d_example_of_the_language_reference_runs(backend):
+    doc = (ROOT / "docs" / "language.md").read_text()
+    section = doc[doc.index("### Three dimensions"):]
+    src = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n"))]
+    printed: list[str] = []
+    run = ProgramRun(check(src + "\n"), device=backend, emit=printed.append).run()
+    assert printed == ["cells: 36 x 50 x 70"]
+    u, v = run.array("u", None), run.array("v", None)
+    lap = (u[1:-1, 1:-1, :-2] + u[1:-1, 1:-1, 2:] + u[1:-1, :-2, 1:-1] + u[1:-1, 2:, 1:-1]
+           + u[:-2, 1:-1, 1:-1] + u[2:, 1:-1, 1:-1] - np.float32(6) * u[1:-1, 1:-1, 1:-1])
+    np.testing.assert_allclose(v[1:-1, 1:-1, 1:-1],
+                               u[1:-1, 1:-1, 1:-1] + np.float32(0.125) * lap, rtol=1e-5,
+                               atol=1e-4)
+    assert np.array_equal(v[:, 0], u[:, 0]) and np.array_equal(v[-1], u[-1])
