@@ -4,7 +4,8 @@ Blocks run in parallel across cores (``#pragma omp parallel for``); the threads 
 are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
 (``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
 
-    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>..., [int64_t *pxos_err])
+    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
+                  [int64_t *pxos_err])
 
 as ``codegen/signature`` describes.
 """

@@ -4,11 +4,12 @@
                           [int64_t *pxos_err])
 
 ``pxos_nx``/``pxos_ny``/``pxos_nz`` are the threads requested per axis (``GPU_THREADS``; an
-axis the launch does not have passes 1); an array parameter ``a`` of rank r passes ``T *v_a, int64_t d0_a, …,
-d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` as ``f32`` (every ABI has
-``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag buffer of seven
-``int64`` (claimed flag, `.px` line and column of the access, array number, axis, index,
-extent), present only when the kernel was rendered checked. Backends pack launch arguments in this order.
+axis the launch does not have passes 1); an array parameter ``a`` of rank r passes ``T *v_a,
+int64_t d0_a, …, d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` as ``f32``
+(every ABI has ``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag
+buffer of seven ``int64`` (claimed flag, `.px` line and column of the access, array number,
+axis, index, extent), present only when the kernel was rendered checked. Backends pack
+launch arguments in this order.
 """
 
 from __future__ import annotations

@@ -238,7 +238,7 @@ class Kernel:
             over the scalar parameters and ``LEN/ROWS/COLS`` of array parameters; ``None``
             before checking means "one thread per element of the first array".
         block: ``GPU_BLOCK`` sizes (x first); ``None`` before checking means the default
-            (the checker sets 256, or 16 × 16 for a 2-D launch).
+            (the checker sets 256, 16 × 16 for a 2-D launch, 32 × 4 × 2 for a 3-D one).
         target: ``auto``, ``cpu``, ``cuda`` or ``opencl``.
         variables: (checked) every local variable and its type, in order of first assignment.
         access: (checked) for every array parameter, ``"r"``, ``"w"`` or ``"rw"``.

@@ -143,7 +143,7 @@ class ExprTyper:
         if e.axis is not None and e.axis >= self.ndim:
             raise PxTypeError(
                 f"{e.name.upper()} → x, y, z needs a 3-D launch; this one is {self.ndim}-D",
-                e.span, "give GPU_THREADS nx, ny, nz, or make the first array parameter 3-D")
+                e.span, "give GPU_THREADS nx, ny, nz (the default launch of a 3-D array is 2-D)")
         return replace(e, type=I32)
 
     # -- operations
