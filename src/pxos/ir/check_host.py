@@ -137,7 +137,7 @@ class _HostChecker:
                 self._need(x.array, x.span, array=True)
         if any(isinstance(x, ir.Var) and self.names[x.name] is None or
                isinstance(x, ir.Load) and self.names[x.array].elem is None or
-               isinstance(x, ir.Dim) and x.axis and self.names[x.array].ndim is None
+               isinstance(x, ir.Dim) and x.axis in (1, 2) and self.names[x.array].ndim is None
                for x in ir.subexprs(e)):
             return None
         return self.typer.scalar(e).type

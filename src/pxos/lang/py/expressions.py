@@ -232,7 +232,7 @@ class ExprBuilder:
             if isinstance(t, Array) and node.attr == "size":
                 return ir.Dim(span, base.id, "len")
             raise PxTypeError(f"{ast.unparse(node)} is not available in a kernel", span,
-                              "arrays have .shape[0], .shape[1] and .size" if
+                              "arrays have .shape[k] (one per axis) and .size" if
                               isinstance(t, Array) else None)
         owner = self.value(base)
         if isinstance(owner, Outside) and isinstance(owner.obj, ModuleType):
