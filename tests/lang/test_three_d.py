@@ -67,6 +67,8 @@ def test_dim_errors_in_host_statements():
      "GPU_BLOCK must give 3 positive sizes"),
     ("    GPU_THREADS 4, 4, 4\n    GPU_BLOCK 16, 16, 8", "    RETURN", PxSyntaxError,
      "at most 1024 threads"),
+    ("    GPU_THREADS 4, 4, 4\n    GPU_BLOCK 1, 2, 128", "    RETURN", PxSyntaxError,
+     "128 threads along z; CUDA allows at most 64"),
     ("    GPU_THREADS 4, 4, 4, 4", "    RETURN", PxSyntaxError, "unexpected ','"),
     ("    GPU_THREADS 4, 4, 4", "    THREAD_ID → x, y, z, w", PxSyntaxError, "unexpected ','"),
 ])

@@ -18,6 +18,7 @@ from pxos.ir.typecheck import ExprTyper, convert
 from pxos.ir.types import BOOL, F32, F64, I32, I64, U32, U64, Array, Scalar
 
 MAX_BLOCK = 1024  # threads per block on every CUDA GPU since compute capability 2.0
+MAX_BLOCK_Z = 64  # threads per block along z on every CUDA GPU (x and y: 1024)
 # when GPU_BLOCK is not given; 3-D: a warp along x (coalesced rows), 256 threads in all
 DEFAULT_BLOCK = {1: (256,), 2: (16, 16), 3: (32, 4, 2)}
 MAX_SHARED_BYTES = 48 * 1024  # static shared memory per block guaranteed by CUDA
@@ -137,6 +138,10 @@ class _KernelChecker:
                 f"GPU_BLOCK must give {k.ndim} positive size{'s' * (k.ndim > 1)} (one per "
                 f"launch dimension) with at most {MAX_BLOCK} threads in all, got "
                 f"{', '.join(map(str, k.block))}", k.span)
+        if k.ndim == 3 and k.block[2] > MAX_BLOCK_Z:
+            raise PxSyntaxError(f"GPU_BLOCK gives {k.block[2]} threads along z; CUDA allows at "
+                                f"most {MAX_BLOCK_Z}", k.span,
+                                "put the large sizes on x and y, e.g. GPU_BLOCK 32, 4, 2")
 
     # -- statements
     def _body(self, body: ir.Body) -> ir.Body:
