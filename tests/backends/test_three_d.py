@@ -124,7 +124,7 @@ GPU_END
 """
 
 
-def _blocks(a: np.ndarray, block=(2, 2, 4)) -> np.ndarray:
+def blocks_of(a: np.ndarray, block=(2, 2, 4)) -> np.ndarray:
     """``a`` padded with zeros to whole blocks, as (gz, gy, gx, bz, by, bx)."""
     g = [-(-n // b) for n, b in zip(a.shape, block)]
     padded = np.zeros([n * b for n, b in zip(g, block)], a.dtype)
@@ -138,7 +138,7 @@ def test_shared_memory_and_barriers_in_a_3d_block(backend):
     out = np.full(SHAPE, np.nan, np.float32)
     sums = np.zeros((3, 4, 12), np.float32)
     run_kernel(backend, kernel(BLOCKS), [a, out, sums], SHAPE[::-1])
-    blocks = _blocks(a)
+    blocks = blocks_of(a)
     mirrored = blocks[..., ::-1, ::-1, ::-1].transpose(0, 3, 1, 4, 2, 5).reshape(6, 8, 48)
     np.testing.assert_array_equal(out, mirrored[:5, :7, :45])
     np.testing.assert_array_equal(sums, blocks.sum(axis=(3, 4, 5)))

@@ -13,6 +13,7 @@ from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.host.program import ProgramRun
 from pxos.lang.px.parser import parse_program
+from tests.backends.test_three_d import blocks_of
 from tests.conftest import ROOT
 
 KERNEL = """\
@@ -129,6 +130,27 @@ def test_python_thread_form_with_three_axes(backend):
     z, y, x = np.meshgrid(np.arange(3), np.arange(5), np.arange(9), indexing="ij")
     lid = ((z % 2) * 2 + y % 2) * 4 + x % 4
     np.testing.assert_array_equal(out, lid * 1000 + (z // 2) * 100 + 2)
+
+
+@pxos.kernel(block=(4, 2, 2))
+def mirror(a: pxos.Array[pxos.f32, 3], out: pxos.Array[pxos.f32, 3]):
+    tile = pxos.shared((2, 2, 4), pxos.f32)  # GPU_SHARED_MEM tile f32 2 2 4
+    x, y, z = pxos.thread_id(0), pxos.thread_id(1), pxos.thread_id(2)
+    lx, ly, lz = pxos.local_id(0), pxos.local_id(1), pxos.local_id(2)
+    inside = z < a.shape[0] and y < a.shape[1] and x < a.shape[2]
+    tile[lz, ly, lx] = a[z, y, x] if inside else 0.0
+    pxos.sync_threads()
+    if inside:
+        out[z, y, x] = tile[1 - lz, 1 - ly, 3 - lx]
+
+
+def test_python_3d_shared_tile_and_barrier(backend):
+    a = np.random.default_rng(8).uniform(-1, 1, (5, 7, 45)).astype(np.float32)
+    out = np.full_like(a, np.nan)
+    mirror(a, out, device=backend, threads=a.shape[::-1])
+    blocks = blocks_of(a)  # (gz, gy, gx, 2, 2, 4), zero-padded
+    want = blocks[..., ::-1, ::-1, ::-1].transpose(0, 3, 1, 4, 2, 5).reshape(6, 8, 48)
+    np.testing.assert_array_equal(out, want[:5, :7, :45])
 
 
 def test_python_3d_errors():
