@@ -137,8 +137,8 @@ class _HostChecker:
                 self._need(x.array, x.span, array=True)
         if any(isinstance(x, ir.Var) and self.names[x.name] is None or
                isinstance(x, ir.Load) and self.names[x.array].elem is None or
-               isinstance(x, ir.Dim) and x.axis in (1, 2) and self.names[x.array].ndim is None
-               for x in ir.subexprs(e)):
+               isinstance(x, (ir.Load, ir.Dim)) and self.names[x.array].ndim is None
+               for x in ir.subexprs(e)):  # typed when the run knows (same errors)
             return None
         return self.typer.scalar(e).type
 
