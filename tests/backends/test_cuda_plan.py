@@ -45,11 +45,11 @@ def test_plan_packs_every_parameter_in_order():
     plan.run(args, make_launch(kernel, (7, 6)), 0xE7)
     words = struct.unpack("<" + "q" * (plan.struct.size // 8), ctypes.string_at(
         ctypes.addressof(plan.buffer), plan.struct.size))
-    # nx, ny, h (as f32), img ptr + 3 extents, flag, big, out ptr (scratch) + 2, err
-    assert words[:2] == (7, 6)
-    assert struct.unpack("<f", struct.pack("<q", words[2])[:4])[0] == 1.5
-    assert words[3:7] == (0x1000, 4, 5, 3) and words[7] & 0xFF == 1
-    assert words[8:] == (-2**40, 0x5C, 6, 7, 0xE7)
+    # nx, ny, nz, h (as f32), img ptr + 3 extents, flag, big, out ptr (scratch) + 2, err
+    assert words[:3] == (7, 6, 1)
+    assert struct.unpack("<f", struct.pack("<q", words[3])[:4])[0] == 1.5
+    assert words[4:8] == (0x1000, 4, 5, 3) and words[8] & 0xFF == 1
+    assert words[9:] == (-2**40, 0x5C, 6, 7, 0xE7)
     assert calls == [(0xF00, 1, 1, 1, 16, 16, 1, 0, 0xAB, ctypes.addressof(plan.pointers), 0)]
     pointers = list(plan.pointers)
     assert pointers == [ctypes.addressof(plan.buffer) + 8 * i for i in range(len(words))]

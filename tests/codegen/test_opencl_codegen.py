@@ -81,7 +81,8 @@ def test_opencl_code_is_readable():
     assert "#include" not in src and "typedef long int64_t;" in src
     assert "#pragma OPENCL FP_CONTRACT OFF" in src  # a * b + c stays two roundings
     assert ("__kernel __attribute__((reqd_work_group_size(256, 1, 1))) void k_block_sum("
-            "int64_t pxos_nx, int64_t pxos_ny, __global float *v_data, int64_t d0_data,") in src
+            "int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, __global float *v_data, "
+                "int64_t d0_data,") in src
     assert "__local float v_tile[256];" in src
     assert "barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);" in src
     assert "const int32_t pxos_lx = (int32_t)get_local_id(0);" in src

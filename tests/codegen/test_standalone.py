@@ -229,7 +229,7 @@ def test_built_program_takes_its_options_without_a_gpu(built):
     assert "float32[1234]" in run("saxpy-saxpy", "--plan", "--size=1234").stdout
     np.save(built["saxpy-saxpy"][0].parent / "x77.npy", np.arange(77, dtype=np.float32))
     out = run("saxpy-saxpy", "77", "--plan", "--input", "x=x77.npy").stdout
-    assert "x    r   float32[77]  x77.npy" in out and "threads 77 x 1" in out
+    assert "x    r   float32[77]  x77.npy" in out and "threads 77 x 1 x 1" in out
     assert "partial  w   float32[4]" in run("reduce-block_sum", "1000", "--plan").stdout
     fixed = run("mandelbrot-mandelbrot", "100", "--plan")
     assert "refused" in fixed.stderr and "uint8[512, 768]" in fixed.stdout
@@ -294,7 +294,7 @@ int main(int argc, char **argv)   /* ./host N [NAME=FILE.npy]...: writes NAME.bi
         fwrite(p.arr[i].data, 1, pxos_bytes(&p.arr[i]), f);
         fclose(f);
     }
-    printf("%lld %lld\n", (long long)p.nx, (long long)p.ny);
+    printf("%lld %lld %lld\n", (long long)p.nx, (long long)p.ny, (long long)p.nz);
     return 0;
 }
 """
@@ -332,7 +332,7 @@ def test_host_section_makes_the_inputs_pxos_had(tmp_path, case):
     proc = run_host(host_program(cu))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(t) for t in plan.threads] + ["1"] * (
-        2 - len(plan.threads))
+        3 - len(plan.threads))
     for a in plan.arrays:
         got = np.fromfile(tmp_path / f"{a.name}.bin", dtype=a.data.dtype)
         assert got.tobytes() == a.data.tobytes(), a.name
@@ -340,7 +340,7 @@ def test_host_section_makes_the_inputs_pxos_had(tmp_path, case):
 
 def test_a_new_size_rescales_arrays_and_regenerates_random_inputs(tmp_path):
     exe = host_program(export(tmp_path, "saxpy.px", "saxpy"))
-    assert run_host(exe, 1000).stdout.split() == ["1000", "1"]
+    assert run_host(exe, 1000).stdout.split() == ["1000", "1", "1"]
     want = np.empty(1000, np.float32)
     random_fill(want, 1, -1.0, 1.0)
     assert np.array_equal(np.fromfile(tmp_path / "x.bin", np.float32), want)

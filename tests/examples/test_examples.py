@@ -144,9 +144,30 @@ def test_heat(backend, tmp_path):
     assert img[-1, :, 0].min() == 255 and img[0, 0].max() == 0  # hot edge, cold corner
 
 
+def heat_step(u: np.ndarray, alpha: np.float32) -> np.ndarray:
+    """One explicit step of the 7-point heat stencil; the boundary cells keep their value."""
+    out = u.copy()
+    c = u[1:-1, 1:-1, 1:-1]
+    near = u[1:-1, 1:-1, :-2] + u[1:-1, 1:-1, 2:] + u[1:-1, :-2, 1:-1] + u[1:-1, 2:, 1:-1]
+    lap = near + u[:-2, 1:-1, 1:-1] + u[2:, 1:-1, 1:-1] - np.float32(6.0) * c
+    out[1:-1, 1:-1, 1:-1] = c + alpha * lap
+    return out
+
+
+def test_heat3d(backend, tmp_path):
+    out = run_example("heat3d", backend, tmp_path)
+    start, u = np.load(out / "heat3d_start.npy"), np.load(out / "heat3d.npy")
+    assert start.shape == u.shape == (36, 50, 70) and u.dtype == np.float32
+    assert 0 <= start.min() and start.max() < 100  # RANDOM … RANGE 0.0 100.0
+    ref = heat_step(heat_step(start, np.float32(0.125)), np.float32(0.125))
+    np.testing.assert_allclose(u, ref, rtol=RTOL, atol=1e-4)
+    assert np.array_equal(u[0], start[0]) and np.array_equal(u[:, :, -1], start[:, :, -1])
+    assert u[1:-1, 1:-1, 1:-1].std() < 0.6 * start.std()  # diffusion smooths the interior
+
+
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
 @pytest.mark.parametrize("name", ["saxpy", "edges", "reduce", "histogram", "mandelbrot",
-                                  "heat"])
+                                  "heat", "heat3d"])
 def test_backends_agree(name, tmp_path):
     """Every backend present gives the same outputs as the reference interpreter."""
     results = {}

@@ -23,6 +23,7 @@ OUTPUTS = {
     "mandelbrot": {"image": "image"},
     "edges": {"gray8": "gray8", "blurred": "blurred", "edges": "edges"},
     "heat": {"heat": "a", "img": "img"},
+    "heat3d": {"u": "u"},
 }
 
 

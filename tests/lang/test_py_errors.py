@@ -322,7 +322,7 @@ def test_bad_annotations_and_arguments():
         annotated_types(bad_annotation)
     with pytest.raises(PxArgumentError, match="block="):
         kernel_ir(shared_without_block, TYPES, block=(16, 16))
-    with pytest.raises(PxArgumentError, match="1 or 2 axes"):
-        kernel_ir(shared_without_block, TYPES, ndim=3)
+    with pytest.raises(PxArgumentError, match="1, 2 or 3 axes"):
+        kernel_ir(shared_without_block, TYPES, ndim=4)
     with pytest.raises(PxSyntaxError, match="cannot read the source"):
         kernel_ir(eval("lambda x: x"), TYPES)  # noqa: S307 - no source file

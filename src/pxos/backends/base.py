@@ -54,7 +54,8 @@ class Launch:
 
 def make_launch(kernel: ir.Kernel, threads: Sequence[int]) -> Launch:
     """The launch of checked ``kernel`` for the given thread counts (its ``GPU_BLOCK``, or
-    the default block the checker set: 256 threads in 1-D, 16 × 16 in 2-D)."""
+    the default block the checker set: 256 threads in 1-D, 16 × 16 in 2-D, 32 × 4 × 2 in
+    3-D)."""
     return Launch(tuple(int(t) for t in threads), tuple(kernel.block))
 
 

@@ -26,7 +26,7 @@ from pxos.backends.cache import BuiltKernels, cache_key, entry_path, write_atomi
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
-from pxos.codegen.signature import scalar_param_type
+from pxos.codegen.signature import AXES, launch_counts, scalar_param_type
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -148,8 +148,7 @@ class CBackend:
         Raises:
             PxBoundsError: a checked kernel indexed outside an array.
         """
-        threads = tuple(launch.threads) + (1,) * (2 - len(launch.threads))
-        call = [threads[0], threads[1]]
+        call = list(launch_counts(launch.threads))
         kernel = compiled.source.kernel
         for p, a in zip(kernel.params, args):
             if isinstance(p.type, Array):
@@ -174,7 +173,7 @@ _SCRATCH = np.zeros(2, dtype=np.float64)
 
 
 def _argtypes(kernel: ir.Kernel, checked: bool) -> list:
-    types: list = [ctypes.c_int64, ctypes.c_int64]
+    types: list = [ctypes.c_int64] * AXES
     for p in kernel.params:
         if isinstance(p.type, Array):
             types.append(ctypes.c_void_p)

@@ -39,7 +39,7 @@ from pxos.ir.types import Array
 # one 8-byte slot per kernel parameter, little-endian, value first (struct module format)
 _SLOT = {"bool": "?7x", "i8": "b7x", "u8": "B7x", "i16": "h6x", "u16": "H6x",
          "i32": "i4x", "u32": "I4x", "i64": "q", "u64": "Q", "f32": "f4x", "f64": "d"}
-MAX_GRID = (2**31 - 1, 65535)  # blocks per axis (CUDA C++ Programming Guide, Table 22)
+MAX_GRID = (2**31 - 1, 65535, 65535)  # blocks per axis (CUDA C++ Programming Guide, Table 22)
 
 
 class LaunchPlan:
@@ -64,8 +64,8 @@ class LaunchPlan:
 
     def __init__(self, kernel: ir.Kernel, function: int, launch_kernel, stream, scratch: int,
                  checked: bool):
-        fmt, values = ["<qq"], ["launch.threads[0]", "1" if kernel.ndim == 1 else
-                                "launch.threads[1]"]
+        fmt = ["<qqq"]
+        values = [f"launch.threads[{a}]" if a < kernel.ndim else "1" for a in range(3)]
         names = [f"a{n}" for n in range(len(kernel.params))]
         for name, p in zip(names, kernel.params):
             if isinstance(p.type, Array):
@@ -83,13 +83,7 @@ class LaunchPlan:
         self.buffer = ctypes.create_string_buffer(self.struct.size)
         base = ctypes.addressof(self.buffer)
         self.pointers = (ctypes.c_void_p * slots)(*(base + 8 * i for i in range(slots)))
-        if kernel.ndim == 1:
-            grid = "gx = launch.grid[0]\n    if gx == 0:\n        return\n"
-            dims = "gx, 1, 1, launch.block[0], 1, 1"
-        else:
-            grid = ("gx, gy = launch.grid\n    if gx == 0 or gy == 0:\n        return\n"
-                    f"    if gy > {MAX_GRID[1]}:\n        raise too_many(launch.grid)\n")
-            dims = "gx, gy, 1, launch.block[0], launch.block[1], 1"
+        grid, dims = _grid_source(kernel.ndim)
         unpack = f"    {', '.join(names)}, = args\n" if names else ""
         source = (f"def run(args, launch, err=0):\n{unpack}    {grid}"
                   f"    pack(buffer, 0, {', '.join(values)})\n"
@@ -104,6 +98,20 @@ class LaunchPlan:
         exec(compile(source, f"<pxos launch plan of {kernel.name}>", "exec"), scope)
         self.source = source
         self.run = scope["run"]
+
+
+def _grid_source(ndim: int) -> tuple[str, str]:
+    """The lines of a launch plan that read ``launch.grid`` (returning when an axis has no
+    blocks, raising past CUDA's limits on y and z), and ``cuLaunchKernel``'s six sizes."""
+    axes = ("gx", "gy", "gz")[:ndim]
+    grid = (f"{', '.join(axes)}, = launch.grid\n"
+            f"    if {' or '.join(f'{g} == 0' for g in axes)}:\n        return\n")
+    if ndim > 1:
+        grid += (f"    if {' or '.join(f'{g} > {MAX_GRID[a]}' for a, g in enumerate(axes) if a)}"
+                 ":\n        raise too_many(launch.grid)\n")
+    pad = ("1",) * (3 - ndim)
+    block = [f"launch.block[{a}]" for a in range(ndim)]
+    return grid, ", ".join([*axes, *pad, *block, *pad])
 
 
 @dataclass

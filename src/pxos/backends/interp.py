@@ -129,23 +129,20 @@ class _Run(Evaluator):
         if arr is not None:
             return arr
         lane = np.arange(self.n, dtype=np.int64)
-        bx = self.launch.block[0]
-        if key in ("x", "y"):
-            w = self.extent[0]
-            arr = lane % w if key == "x" else lane // w
-        elif key in ("lx", "ly", "bx", "by"):
+        axes = "xyz"[:self.ndim]
+        if key in ("x", "y", "z"):  # lanes run x fastest over the extent
+            a = "xyz".index(key)
+            arr = lane // int(np.prod(self.extent[:a])) % max(1, self.extent[a])
+        elif key in ("lx", "ly", "lz", "bx", "by", "bz"):
             c = self._coord(key[1])
-            b = self.launch.block[0 if key[1] == "x" else 1]
+            b = self.launch.block["xyz".index(key[1])]
             arr = c % b if key[0] == "l" else c // b
-        elif key == "tid":
-            arr = self._coord("y").astype(np.int64) * self.requested[0] + self._coord("x") \
-                if self.ndim == 2 else lane
-        elif key == "lid":
-            arr = self._coord("ly").astype(np.int64) * bx + self._coord("lx") \
-                if self.ndim == 2 else lane % bx
-        elif key == "bid":
-            arr = self._coord("by").astype(np.int64) * self.launch.grid[0] + self._coord("bx") \
-                if self.ndim == 2 else lane // bx
+        elif key in ("tid", "lid", "bid"):  # row-major linear values, as in codegen/render
+            prefix, sizes = {"tid": ("", self.requested), "lid": ("l", self.launch.block),
+                             "bid": ("b", self.launch.grid)}[key]
+            arr = np.zeros(self.n, np.int64)
+            for a in reversed(range(len(axes))):
+                arr = arr * sizes[a] + self._coord(prefix + axes[a])
         elif key == "shared_base":
             arr = self._coord("bid").astype(np.intp)
         else:
@@ -201,8 +198,8 @@ class _Run(Evaluator):
             return np.int32(int(np.prod(b)) if axis is None else b[axis])
         if name == "num_threads":
             return np.asarray(int(np.prod(self.requested))).astype(np.int32)[()]
-        key = {"thread_id": ("tid", "x", "y"), "local_id": ("lid", "lx", "ly"),
-               "block_id": ("bid", "bx", "by")}[name][0 if axis is None else axis + 1]
+        key = {"thread_id": ("tid", "x", "y", "z"), "local_id": ("lid", "lx", "ly", "lz"),
+               "block_id": ("bid", "bx", "by", "bz")}[name][0 if axis is None else axis + 1]
         if self.ndim == 1 and key in ("x", "lx", "bx"):
             key = {"x": "tid", "lx": "lid", "bx": "bid"}[key]
         arr = self._coord(key)
@@ -210,8 +207,7 @@ class _Run(Evaluator):
 
     def dim(self, e: ir.Dim):
         shape = self.arrays[e.array].shape
-        n = int(np.prod(shape)) if e.which == "len" else shape[0 if e.which == "rows" else 1]
-        return np.int32(n)
+        return np.int32(int(np.prod(shape)) if e.axis is None else shape[e.axis])
 
     def _flat(self, name: str, index: list, lanes, span):
         buf = self.arrays[name]

@@ -295,7 +295,7 @@ class _HostEvaluator(Evaluator):
 
     def dim(self, e):
         shape = np.shape(self._get(e.array))
-        n = int(np.prod(shape)) if e.which == "len" else shape[0 if e.which == "rows" else 1]
+        n = int(np.prod(shape)) if e.axis is None else shape[e.axis]
         return np.int32(n)
 
 

@@ -34,7 +34,7 @@ from pxos.backends.cache import (
 from pxos.backends.checked import raise_violation
 from pxos.codegen.gpu import KernelSource
 from pxos.codegen.opencl import render_opencl, required_extensions
-from pxos.codegen.signature import ERR_WORDS, scalar_param_type
+from pxos.codegen.signature import ERR_WORDS, launch_counts, scalar_param_type
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -202,8 +202,7 @@ class OpenCLBackend:
             return
         threads = launch.threads
         layout = compiled.layout
-        values: list[Any] = [np.int64(threads[0]),
-                             np.int64(threads[1] if len(threads) > 1 else 1)]
+        values: list[Any] = [np.int64(n) for n in launch_counts(threads)]
         for rank, dtype, a in zip(layout.ranks, layout.dtypes, args):
             if rank:
                 values.append(a.data if a.size else self._scratch)

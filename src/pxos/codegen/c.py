@@ -4,18 +4,21 @@ Blocks run in parallel across cores (``#pragma omp parallel for``); the threads 
 are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
 (``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
 
-    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, <param>..., [int64_t *pxos_err])
+    void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
+                  [int64_t *pxos_err])
 
 as ``codegen/signature`` describes.
 """
 
 from __future__ import annotations
 
+import math
+
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
-from pxos.codegen.render import Renderer, var_name
+from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
 
@@ -52,39 +55,16 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
     d = CDialect()
     r = Renderer(kernel, d, checked=checked)
     r.return_stmt = "goto pxos_end;"
-    two_d = kernel.ndim == 2
-    bx, by = kernel.block[0], kernel.block[1] if two_d else 1
+    axes = "xyz"[:kernel.ndim]
     params = kernel_params(kernel, d, checked)
     variables = dict(kernel.variables)
 
-    if two_d:
-        body = [
-            f"const int32_t pxos_bsx = {bx}, pxos_bsy = {by};",
-            "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
-            "const int32_t pxos_gy = (int32_t)((pxos_ny + pxos_bsy - 1) / pxos_bsy);",
-            "if (pxos_nx <= 0 || pxos_ny <= 0) return;",
-            "#pragma omp parallel for schedule(static) "
-            "num_threads(PXOS_TEAM((int64_t)pxos_gx * pxos_gy))",
-            "for (int64_t pxos_block = 0; pxos_block < (int64_t)pxos_gx * pxos_gy; "
-            "++pxos_block) {",
-            "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);",
-            "    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx);",
-        ]
-    else:
-        body = [
-            f"const int32_t pxos_bsx = {bx};",
-            "const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);",
-            "if (pxos_nx <= 0) return;",
-            "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
-            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {",
-        ]
+    body = _block_loop(kernel)
     inner: list[str] = []
     if kernel.guarded:
-        inner.append(_last_block_clamp("x"))
-        if two_d:
-            inner.append(_last_block_clamp("y"))
-        inner += _thread_loop(r, kernel.body, set(variables), variables, "pxos_lx_end",
-                              "pxos_ly_end", two_d)
+        inner += [_last_block_clamp(a) for a in axes]
+        inner += _thread_loop(r, kernel.body, set(variables), variables,
+                              [f"pxos_l{a}_end" for a in axes])
     else:
         items = split(kernel.body)
         lanes = lane_variables(items, set(variables))
@@ -97,11 +77,11 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
         for name in sorted(lanes):
             inner.append(f"{d.type_name(variables[name])} {var_name(name)}"
-                         f"[{bx * (by if two_d else 1)}] = {{0}};")
+                         f"[{math.prod(kernel.block)}] = {{0}};")
         for name in sorted(block_vars):
             inner.append(f"{d.type_name(variables[name])} {var_name(name)} = 0;")
         local = set(variables) - lanes - block_vars
-        inner += _items(r, items, local, variables, two_d)
+        inner += _items(r, items, local, variables, [f"pxos_bs{a}" for a in axes])
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
 
@@ -117,25 +97,48 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
                         checked)
 
 
-def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict, x_end: str,
-                 y_end: str, two_d: bool) -> list[str]:
-    """``for ly … for lx … { declarations; body }`` for one region."""
+def _block_loop(kernel: ir.Kernel) -> list[str]:
+    """The block sizes and counts, and the head of the OpenMP loop over the blocks (its body
+    reads ``pxos_bx``, ``pxos_by``, ``pxos_bz``)."""
+    axes = "xyz"[:kernel.ndim]
+    sizes = ", ".join(f"pxos_bs{a} = {b}" for a, b in zip(axes, kernel.block))
+    out = [f"const int32_t {sizes};"]
+    out += [f"const int32_t pxos_g{a} = (int32_t)((pxos_n{a} + pxos_bs{a} - 1) / pxos_bs{a});"
+            for a in axes]
+    out.append(f"if ({' || '.join(f'pxos_n{a} <= 0' for a in axes)}) return;")
+    if kernel.ndim == 1:
+        return out + [
+            "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
+            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {"]
+    blocks = "(int64_t)" + " * ".join(f"pxos_g{a}" for a in axes)
+    out += [f"#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM({blocks}))",
+            f"for (int64_t pxos_block = 0; pxos_block < {blocks}; ++pxos_block) {{",
+            "    const int32_t pxos_bx = (int32_t)(pxos_block % pxos_gx);"]
+    if kernel.ndim == 2:
+        return out + ["    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx);"]
+    return out + ["    const int32_t pxos_by = (int32_t)(pxos_block / pxos_gx % pxos_gy);",
+                  "    const int32_t pxos_bz = (int32_t)(pxos_block / pxos_gx / pxos_gy);"]
+
+
+def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
+                 ends: list[str]) -> list[str]:
+    """``for lz … for ly … for lx … { declarations; body }`` for one region; ``ends`` are
+    the loop bounds, x first."""
     d = r.d
     decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
              for n in variables if n in local and _uses(body, n)]
     stmts = r.body(body, 0)
     uses_return = any(isinstance(s, ir.Return) for s in ir.walk(body))
     inner = decls
+    axes = "xyz"[:len(ends)]
     if r.lane_arrays:
-        slot = "pxos_ly * pxos_bsx + pxos_lx" if two_d else "pxos_lx"
+        slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
         inner = [f"const int32_t pxos_l = {slot};"] + inner
-    inner = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    x_loop = [f"for (int32_t pxos_lx = 0; pxos_lx < {x_end}; ++pxos_lx) {{",
-              *["    " + x if x and not x.startswith("#") else x for x in inner], "}"]
-    if not two_d:
-        return x_loop
-    return [f"for (int32_t pxos_ly = 0; pxos_ly < {y_end}; ++pxos_ly) {{",
-            *["    " + x if x and not x.startswith("#") else x for x in x_loop], "}"]
+    loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
+    for a, end in zip(axes, ends):  # x innermost
+        loop = [f"for (int32_t pxos_l{a} = 0; pxos_l{a} < {end}; ++pxos_l{a}) {{",
+                *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
+    return loop
 
 
 def _last_block_clamp(axis: str) -> str:
@@ -149,12 +152,12 @@ def _uses(body: ir.Body, name: str) -> bool:
     return name in names_in(body)
 
 
-def _items(r: Renderer, items: list, local: set[str], variables: dict, two_d: bool) -> list:
+def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str]) -> list:
     out: list[str] = []
     for it in items:
         if isinstance(it, Region):
             out.append("/* region: every thread of the block, up to the next barrier */")
-            out += _thread_loop(r, it.body, local, variables, "pxos_bsx", "pxos_bsy", two_d)
+            out += _thread_loop(r, it.body, local, variables, ends)
             continue
         s = it.stmt
         r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
@@ -165,6 +168,6 @@ def _items(r: Renderer, items: list, local: set[str], variables: dict, two_d: bo
         r.lane = "pxos_l"
         out.append(head + "  /* uniform loop with a barrier: runs once per block */")
         out += ["    " + x if x and not x.startswith("#") else x
-                for x in _items(r, it.items, local, variables, two_d)]
+                for x in _items(r, it.items, local, variables, ends)]
         out.append("}")
     return out

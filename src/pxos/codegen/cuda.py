@@ -9,6 +9,8 @@ else a compare-and-swap loop with the C dialect's update rule.
 
 from __future__ import annotations
 
+import math
+
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.gpu import GpuDialect, render_gpu
 from pxos.codegen.intrinsics import Intrinsics
@@ -117,7 +119,7 @@ class CudaDialect(GpuDialect):
         return f"(int32_t){_INDEX[which]}.{'xyz'[axis]}"
 
     def kernel_qualifier(self, block: tuple[int, ...]) -> str:
-        threads = block[0] * (block[1] if len(block) > 1 else 1)
+        threads = math.prod(block)
         return f'extern "C" __global__ void __launch_bounds__({threads})'
 
 

@@ -30,9 +30,10 @@ _MATH = {
     "pow": ("powf", "pow"), "fma": ("fmaf", "fma"), "mod": ("fmodf", "fmod"),
 }
 
-# The launch geometry every dialect names: thread in block (lx, ly), block (bx, by), block
-# size (bsx, bsy), blocks per row (gx), requested threads (nx, ny).
-GEOMETRY = ("lx", "ly", "bx", "by", "bsx", "bsy", "gx", "nx", "ny")
+# The launch geometry every dialect names: thread in block (lx, ly, lz), block (bx, by, bz),
+# block size (bsx, bsy, bsz), blocks along x and y (gx, gy), requested threads (nx, ny, nz).
+GEOMETRY = ("lx", "ly", "lz", "bx", "by", "bz", "bsx", "bsy", "bsz", "gx", "gy", "nx", "ny",
+            "nz")
 
 
 class Dialect:

@@ -4,7 +4,7 @@ One GPU thread runs one pxos thread; the launch geometry (``pxos_lx``, ``pxos_bx
 read once at the top of the function from the dialect's index functions, so the body reads
 the same as the C dialect's. The function's parameters are
 
-    (int64_t pxos_nx, int64_t pxos_ny, <param>..., [int64_t *pxos_err])
+    (int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>..., [int64_t *pxos_err])
 
 as ``codegen/signature`` describes.
 """
@@ -53,8 +53,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         The translation unit, with ``#line`` directives back to the `.px` file.
     """
     r = d.renderer_class(kernel, d, checked=checked)
-    two_d = kernel.ndim == 2
-    axes = ("x", "y") if two_d else ("x",)
+    axes = "xyz"[:kernel.ndim]
     body = []
     for s in kernel.shared:
         size = 1
@@ -72,7 +71,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
     text = "\n".join(body)
     geometry = [(f"pxos_{g}{a}", d.index(fn, i)) for i, a in enumerate(axes)
                 for g, fn in (("l", "local_id"), ("b", "group_id"), ("bs", "local_size"))]
-    geometry.append(("pxos_gx", d.index("num_groups", 0)))
+    geometry += [("pxos_gx", d.index("num_groups", 0)), ("pxos_gy", d.index("num_groups", 1))]
     body = [f"const int32_t {name} = {value};" for name, value in geometry
             if re.search(rf"\b{name}\b", text)] + body
 

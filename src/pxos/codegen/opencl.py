@@ -188,8 +188,8 @@ class OpenCLDialect(GpuDialect):
         return f"(int32_t){_INDEX[which]}({axis})"
 
     def kernel_qualifier(self, block: tuple[int, ...]) -> str:
-        by = block[1] if len(block) > 1 else 1
-        return f"__kernel __attribute__((reqd_work_group_size({block[0]}, {by}, 1))) void"
+        sizes = ", ".join(map(str, tuple(block) + (1,) * (3 - len(block))))
+        return f"__kernel __attribute__((reqd_work_group_size({sizes}))) void"
 
 
 def required_extensions(kernel: ir.Kernel) -> tuple[str, ...]:

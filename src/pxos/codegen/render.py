@@ -28,6 +28,16 @@ def dim_name(array: str, axis: int) -> str:
     return f"d{axis}_{array}"
 
 
+def linear(parts: list[str], extents: list[str], cast: str = "") -> str:
+    """The linear index of ``parts`` (x first) in a box of ``extents`` (x first, all but the
+    slowest axis), z slowest: ``((z * ny + y) * nx + x)``; ``cast`` goes before the slowest
+    part."""
+    out = cast + parts[-1]
+    for p, n in zip(reversed(parts[:-1]), reversed(extents)):
+        out = f"({out} * {n} + {p})"
+    return out
+
+
 class Renderer:
     """Renders the statements of one kernel.
 
@@ -101,32 +111,32 @@ class Renderer:
         return dim_name(array, axis)
 
     def _e_dim(self, e: ir.Dim) -> str:
-        if e.which == "rows":
-            return f"(int32_t){self.extent(e.array, 0)}"
-        if e.which == "cols":
-            return f"(int32_t){self.extent(e.array, 1)}"
+        if e.axis is not None:
+            return f"(int32_t){self.extent(e.array, e.axis)}"
         ndim = len(self.shared[e.array].shape) if e.array in self.shared else \
             self.kernel.param(e.array).type.ndim
         return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
 
     def _e_builtin(self, e: ir.Builtin) -> str:
         g = self.d.geometry
-        x = f"({g['bx']} * {g['bsx']} + {g['lx']})"
-        y = f"({g['by']} * {g['bsy']} + {g['ly']})"
-        two_d = self.kernel.ndim == 2
-        table = {
-            ("thread_id", 0): x, ("thread_id", 1): y,
-            ("thread_id", None): f"(int32_t)((int64_t){y} * {g['nx']} + {x})" if two_d else x,
-            ("local_id", 0): g["lx"], ("local_id", 1): g["ly"],
-            ("local_id", None): f"({g['ly']} * {g['bsx']} + {g['lx']})" if two_d else g["lx"],
-            ("block_id", 0): g["bx"], ("block_id", 1): g["by"],
-            ("block_id", None): f"({g['by']} * {g['gx']} + {g['bx']})" if two_d else g["bx"],
-            ("block_size", 0): g["bsx"], ("block_size", 1): g["bsy"],
-            ("block_size", None): f"({g['bsx']} * {g['bsy']})" if two_d else g["bsx"],
-            ("num_threads", None): (f"(int32_t)({g['nx']} * {g['ny']})" if two_d
-                                    else f"(int32_t){g['nx']}"),
-        }
-        return table[(e.name, e.axis)]
+        axes = "xyz"[:self.kernel.ndim]
+        tid = [f"({g['b' + a]} * {g['bs' + a]} + {g['l' + a]})" for a in axes]
+        if e.axis is not None:
+            return {"thread_id": tid[e.axis], "local_id": g["l" + axes[e.axis]],
+                    "block_id": g["b" + axes[e.axis]],
+                    "block_size": g["bs" + axes[e.axis]]}[e.name]
+        if len(axes) == 1:
+            return {"thread_id": tid[0], "local_id": g["lx"], "block_id": g["bx"],
+                    "block_size": g["bsx"], "num_threads": f"(int32_t){g['nx']}"}[e.name]
+        if e.name == "thread_id":  # the row-major linear index, as a flat array's
+            return f"(int32_t){linear(tid, [g['n' + a] for a in axes[:-1]], '(int64_t)')}"
+        if e.name == "local_id":
+            return linear([g["l" + a] for a in axes], [g["bs" + a] for a in axes[:-1]])
+        if e.name == "block_id":
+            return linear([g["b" + a] for a in axes], [g["g" + a] for a in axes[:-1]])
+        if e.name == "block_size":
+            return "(" + " * ".join(g["bs" + a] for a in axes) + ")"
+        return "(int32_t)(" + " * ".join(g["n" + a] for a in axes) + ")"  # num_threads
 
     def _e_unary(self, e: ir.Unary) -> str:
         a = self.expr(e.operand)

@@ -1,13 +1,15 @@
 """The parameters of a kernel's generated function, the same on every target.
 
-    <qualifiers> k_<name>(int64_t pxos_nx, int64_t pxos_ny, <param>..., [int64_t *pxos_err])
+    <qualifiers> k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
+                          [int64_t *pxos_err])
 
-``pxos_nx``/``pxos_ny`` are the threads requested per axis (``GPU_THREADS``; ``ny`` is 1 for a
-1-D launch); an array parameter ``a`` of rank r passes ``T *v_a, int64_t d0_a, …,
-d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` as ``f32`` (every ABI has
-``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag buffer of seven
-``int64`` (claimed flag, `.px` line and column of the access, array number, axis, index,
-extent), present only when the kernel was rendered checked. Backends pack launch arguments in this order.
+``pxos_nx``/``pxos_ny``/``pxos_nz`` are the threads requested per axis (``GPU_THREADS``; an
+axis the launch does not have passes 1); an array parameter ``a`` of rank r passes ``T *v_a,
+int64_t d0_a, …, d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` as ``f32``
+(every ABI has ``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag
+buffer of seven ``int64`` (claimed flag, `.px` line and column of the access, array number,
+axis, index, extent), present only when the kernel was rendered checked. Backends pack
+launch arguments in this order.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from pxos.ir import nodes as ir
 from pxos.ir.types import F16, F32, Array, Scalar
 
 ERR_WORDS = 7  # int64 words of the checked-mode flag buffer
+AXES = 3  # launch axes every kernel function takes the thread counts of (pxos_nx, ny, nz)
+
+
+def launch_counts(threads) -> tuple[int, ...]:
+    """The ``pxos_nx, pxos_ny, pxos_nz`` values of a launch of ``threads`` (x first)."""
+    return tuple(int(n) for n in threads) + (1,) * (AXES - len(threads))
 
 
 def entry_name(kernel: ir.Kernel) -> str:
@@ -32,7 +40,7 @@ def scalar_param_type(t: Scalar) -> Scalar:
 
 def kernel_params(kernel: ir.Kernel, d: Dialect, checked: bool = False) -> list[str]:
     """The parameter declarations every target's kernel function takes, in order."""
-    params = ["int64_t pxos_nx", "int64_t pxos_ny"]
+    params = ["int64_t pxos_nx", "int64_t pxos_ny", "int64_t pxos_nz"]
     for p in kernel.params:
         if isinstance(p.type, Array):
             params.append(f"{d.pointer(p.type.elem)}{var_name(p.name)}")

@@ -168,7 +168,7 @@ def _problem(plan) -> str:
         "",
         "typedef struct {",
         "    int64_t n;                    /* the size N (-1: fixed) */",
-        "    int64_t nx, ny;               /* threads requested per axis (GPU_THREADS) */",
+        "    int64_t nx, ny, nz;           /* threads requested per axis (GPU_THREADS) */",
         *[f"    {_c_type(scalar_param_type(b.param.type))} v_{b.param.name};  "
           f"/* scalar argument {b.param.name} ({b.param.type}) */" for b in _scalars(plan)],
         "    pxos_array arr[PXOS_ARRAYS];",
@@ -180,11 +180,15 @@ def _problem(plan) -> str:
         "    p->n = n;",
         *[_array_init(a) for a in plan.arrays],
         *[f"    p->v_{b.param.name} = {_scalar_value(b)};" for b in _scalars(plan)],
-        *[f"    p->n{axis} = {t};" for axis, t in zip("xy", plan.threads_c)],
-        *(["    p->ny = 1;"] if len(plan.threads_c) == 1 else []),
-        "    if (p->nx < 0 || p->ny < 0 || (p->ny && p->nx > PXOS_MAX_ELEMENTS / p->ny))",
-        "        pxos_fail(\"the kernel would launch %lld x %lld threads; at most %lld in all\",",
-        "                  (long long)p->nx, (long long)p->ny, (long long)PXOS_MAX_ELEMENTS);",
+        *[f"    p->n{axis} = {t};" for axis, t in
+          zip("xyz", list(plan.threads_c) + ["1"] * (3 - len(plan.threads_c)))],
+        "    if (p->nx < 0 || p->ny < 0 || p->nz < 0 || (p->ny && p->nz && (p->nz > "
+        "PXOS_MAX_ELEMENTS / p->ny",
+        "            || p->nx > PXOS_MAX_ELEMENTS / p->ny / p->nz)))",
+        "        pxos_fail(\"the kernel would launch %lld x %lld x %lld threads; at most %lld "
+        "in all\",",
+        "                  (long long)p->nx, (long long)p->ny, (long long)p->nz, "
+        "(long long)PXOS_MAX_ELEMENTS);",
         "}", "",
         "/* Initial contents: an --input file if given, else as the program makes them. */",
         "static void pxos_problem_inputs(pxos_problem *p, const char *const *input, "
@@ -202,8 +206,9 @@ def _problem(plan) -> str:
         f"pxos_print_array(&p->arr[i], {max(len(n) for n in names)});",
         *[f"    printf(\"  {b.param.name} = {_format(b.param.type)} ({b.param.type})\\n\", "
           f"{_print_cast(b.param.type)}p->v_{b.param.name});" for b in _scalars(plan)],
-        f"    printf(\"  threads %lld x %lld in blocks of {' x '.join(map(str, _block(plan)))}"
-        "\\n\", (long long)p->nx, (long long)p->ny);",
+        f"    printf(\"  threads %lld x %lld x %lld in blocks of "
+        f"{' x '.join(map(str, _block(plan)))}\\n\", (long long)p->nx, (long long)p->ny, "
+        "(long long)p->nz);",
         "}",
     ]
     return "\n".join(out)
@@ -217,9 +222,10 @@ def _c_type(t: Scalar) -> str:
     return CudaDialect().type_name(t)
 
 
-def _block(plan) -> tuple[int, int]:
+def _block(plan) -> tuple[int, int, int]:
+    """GPU_BLOCK, x first, with 1 for each axis the launch does not have."""
     block = tuple(plan.kernel.block)
-    return (block[0], block[1] if len(block) > 1 else 1)
+    return block + (1,) * (3 - len(block))
 
 
 def _array_init(a) -> str:
@@ -281,7 +287,7 @@ def _print_cast(t: Scalar) -> str:
 def _call(plan, entry: str, ptrs: str) -> str:
     """The kernel's call with arrays at ``ptrs[ARR_x]``, in ``codegen/signature`` order:
     thread counts, then per parameter its value, or its pointer and extents."""
-    groups = ["p->nx, p->ny"]
+    groups = ["p->nx, p->ny, p->nz"]
     for param, b in zip(plan.kernel.params, plan.bindings):
         if not isinstance(b, int):
             groups.append(f"p->v_{param.name}")
@@ -293,10 +299,10 @@ def _call(plan, entry: str, ptrs: str) -> str:
 
 
 def _main(plan) -> str:
-    bx, by = _block(plan)
+    bx, by, bz = _block(plan)
     entry = f"k_{plan.kernel.name}"
     return MAIN.format(
         launch=_call(plan, f"{entry}<<<grid, block>>>", "d"),
-        reference=_call(plan, f"pxos_cpu::{entry}", "h"), bx=bx, by=by,
+        reference=_call(plan, f"pxos_cpu::{entry}", "h"), bx=bx, by=by, bz=bz,
         rtol="{" + ", ".join(str(TOLERANCE[w][0]) for w in (2, 4, 8)) + "}",
         atol="{" + ", ".join(str(TOLERANCE[w][1]) for w in (2, 4, 8)) + "}")

@@ -251,11 +251,13 @@ int main(int argc, char **argv)
         moved += (double)bytes * (double)strlen(p.arr[i].access);  /* read and/or written */
     }}
 
-    /* ---- the launch: GPU_BLOCK {bx} x {by}, enough blocks to cover the threads */
-    const int64_t gx = (p.nx + {bx} - 1) / {bx}, gy = (p.ny + {by} - 1) / {by};
-    if (gx > INT64_C(2147483647) || gy > 65535)
-        pxos_fail("%lld x %lld blocks exceed CUDA's grid", (long long)gx, (long long)gy);
-    const dim3 grid((unsigned)gx, (unsigned)gy), block({bx}, {by});
+    /* ---- the launch: GPU_BLOCK {bx} x {by} x {bz}, enough blocks to cover the threads */
+    const int64_t gx = (p.nx + {bx} - 1) / {bx}, gy = (p.ny + {by} - 1) / {by},
+                  gz = (p.nz + {bz} - 1) / {bz};
+    if (gx > INT64_C(2147483647) || gy > 65535 || gz > 65535)
+        pxos_fail("%lld x %lld x %lld blocks exceed CUDA's grid", (long long)gx, (long long)gy,
+                  (long long)gz);
+    const dim3 grid((unsigned)gx, (unsigned)gy, (unsigned)gz), block({bx}, {by}, {bz});
 
     /* ---- timing: one warm-up launch, then opt.repeat timed ones (cudaEvent), each from
      * the initial contents; the last one's results are verified */
@@ -268,7 +270,7 @@ int main(int argc, char **argv)
             if (d0[i])
                 CHECK(cudaMemcpy(d[i], d0[i], pxos_bytes(&p.arr[i]), cudaMemcpyDeviceToDevice));
         CHECK(cudaEventRecord(start));
-        if (gx > 0 && gy > 0) pxos_launch(&p, d, grid, block);
+        if (gx > 0 && gy > 0 && gz > 0) pxos_launch(&p, d, grid, block);
         CHECK(cudaGetLastError());
         CHECK(cudaEventRecord(stop));
         CHECK(cudaEventSynchronize(stop));

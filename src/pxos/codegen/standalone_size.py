@@ -178,10 +178,8 @@ class SizeModel:
             return scalars.get(e.name, CONST_UNKNOWN)
         if isinstance(e, ir.Dim):
             axes = shapes[e.array]
-            if e.which == "rows":
-                return axes[0]
-            if e.which == "cols":
-                return axes[1]
+            if e.axis is not None:
+                return axes[e.axis]
             total = axes[0]
             for a in axes[1:]:
                 total = _combine("mul", [total, a])

@@ -381,8 +381,7 @@ def _python_expr(e: ir.Expr, index: dict[str, int]) -> str | None:
         return f"int(a[{index[e.name]}])"
     if isinstance(e, ir.Dim):
         i = index[e.array]
-        return {"len": f"prod(a[{i}].shape)", "rows": f"a[{i}].shape[0]",
-                "cols": f"a[{i}].shape[1]"}[e.which]
+        return f"prod(a[{i}].shape)" if e.axis is None else f"a[{i}].shape[{e.axis}]"
     if isinstance(e, ir.Binary) and e.op in ("add", "sub", "mul"):
         lhs, rhs = _python_expr(e.lhs, index), _python_expr(e.rhs, index)
         if lhs is None or rhs is None:

@@ -18,7 +18,9 @@ from pxos.ir.typecheck import ExprTyper, convert
 from pxos.ir.types import BOOL, F32, F64, I32, I64, U32, U64, Array, Scalar
 
 MAX_BLOCK = 1024  # threads per block on every CUDA GPU since compute capability 2.0
-DEFAULT_BLOCK = {1: (256,), 2: (16, 16)}  # when GPU_BLOCK is not given
+MAX_BLOCK_Z = 64  # threads per block along z on every CUDA GPU (x and y: 1024)
+# when GPU_BLOCK is not given; 3-D: a warp along x (coalesced rows), 256 threads in all
+DEFAULT_BLOCK = {1: (256,), 2: (16, 16), 3: (32, 4, 2)}
 MAX_SHARED_BYTES = 48 * 1024  # static shared memory per block guaranteed by CUDA
 ATOMIC_TYPES = (I32, U32, I64, U64)
 ATOMIC_FLOAT_OPS = ("add", "exch")
@@ -68,8 +70,8 @@ class _KernelChecker:
                 self.scalars[p.name] = p.type
         for s in k.shared:
             self._declare(s.name, s.span, "shared array")
-            if not 1 <= len(s.shape) <= 2 or any(n <= 0 for n in s.shape):
-                raise PxSyntaxError("GPU_SHARED_MEM sizes must be 1 or 2 positive integers",
+            if not 1 <= len(s.shape) <= 3 or any(n <= 0 for n in s.shape):
+                raise PxSyntaxError("GPU_SHARED_MEM sizes must be 1 to 3 positive integers",
                                     s.span)
             nbytes = s.elem.bits // 8 * _product(s.shape)
             if nbytes > MAX_SHARED_BYTES:
@@ -104,7 +106,7 @@ class _KernelChecker:
             if first is None:
                 raise PxArgumentError(
                     f"kernel {k.name!r} has no array parameter to size its launch", k.span,
-                    "give GPU_THREADS n (or nx, ny)")
+                    "give GPU_THREADS n (or nx, ny or nx, ny, nz)")
             if first.type.ndim == 1:
                 return (ir.Dim(first.span, first.name, "len", type=I32),)
             return (ir.Dim(first.span, first.name, "cols", type=I32),
@@ -116,7 +118,7 @@ class _KernelChecker:
             if not e.type.is_int:
                 raise PxTypeError(f"GPU_THREADS needs integers, got {e.type}", e.span)
             if any(isinstance(x, ir.Load) for x in ir.subexprs(e)):
-                raise PxTypeError("GPU_THREADS may use parameters, LEN/ROWS/COLS and "
+                raise PxTypeError("GPU_THREADS may use parameters, LEN/ROWS/COLS/DIM and "
                                   "literals, not array elements", e.span)
             out.append(convert(e, I64))
         return tuple(out)
@@ -127,7 +129,8 @@ class _KernelChecker:
             if needs:
                 raise PxSyntaxError(
                     f"kernel {k.name!r} uses shared memory or SYNC_THREADS, so its block "
-                    "size must be fixed", k.span, "add GPU_BLOCK n (n, m for a 2-D launch)")
+                    "size must be fixed", k.span,
+                    "add GPU_BLOCK n (n, m for a 2-D launch, n, m, l for 3-D)")
             return
         if len(k.block) != k.ndim or any(b <= 0 for b in k.block) \
                 or _product(k.block) > MAX_BLOCK:
@@ -135,6 +138,10 @@ class _KernelChecker:
                 f"GPU_BLOCK must give {k.ndim} positive size{'s' * (k.ndim > 1)} (one per "
                 f"launch dimension) with at most {MAX_BLOCK} threads in all, got "
                 f"{', '.join(map(str, k.block))}", k.span)
+        if k.ndim == 3 and k.block[2] > MAX_BLOCK_Z:
+            raise PxSyntaxError(f"GPU_BLOCK gives {k.block[2]} threads along z; CUDA allows at "
+                                f"most {MAX_BLOCK_Z}", k.span,
+                                "put the large sizes on x and y, e.g. GPU_BLOCK 32, 4, 2")
 
     # -- statements
     def _body(self, body: ir.Body) -> ir.Body:

@@ -101,18 +101,29 @@ BUILTINS = ("thread_id", "local_id", "block_id", "block_size", "num_threads")
 @dataclass(frozen=True)
 class Builtin(Expr):
     """A launch index: ``name`` in BUILTINS; ``axis`` None for the linear value, 0 for x,
-    1 for y."""
+    1 for y, 2 for z."""
 
     name: str
     axis: int | None = None
 
 
+DIM_AXES = ("rows", "cols", "dim2")  # Dim.which for the extent of axis 0, 1, 2
+
+
 @dataclass(frozen=True)
 class Dim(Expr):
-    """``LEN(a)`` (all elements), ``ROWS(a)`` (extent of axis 0), ``COLS(a)`` (axis 1)."""
+    """``LEN(a)`` (all elements, ``which`` "len") or the extent of one axis: ``ROWS(a)`` and
+    ``DIM(a, 0)`` ("rows"), ``COLS(a)`` and ``DIM(a, 1)`` ("cols"), ``DIM(a, 2)`` ("dim2").
+    ``axis_span`` is where ``k`` of ``DIM(a, k)`` was written, for the checker's error."""
 
     array: str
-    which: str  # "len" | "rows" | "cols"
+    which: str  # "len" or one of DIM_AXES
+    axis_span: Span | None = field(default=None, compare=False)
+
+    @property
+    def axis(self) -> int | None:
+        """The axis whose extent this is; None for ``LEN``."""
+        return None if self.which == "len" else DIM_AXES.index(self.which)
 
 
 # ----------------------------------------------------------------------------- statements
@@ -227,7 +238,7 @@ class Kernel:
             over the scalar parameters and ``LEN/ROWS/COLS`` of array parameters; ``None``
             before checking means "one thread per element of the first array".
         block: ``GPU_BLOCK`` sizes (x first); ``None`` before checking means the default
-            (the checker sets 256, or 16 × 16 for a 2-D launch).
+            (the checker sets 256, 16 × 16 for a 2-D launch, 32 × 4 × 2 for a 3-D one).
         target: ``auto``, ``cpu``, ``cuda`` or ``opencl``.
         variables: (checked) every local variable and its type, in order of first assignment.
         access: (checked) for every array parameter, ``"r"``, ``"w"`` or ``"rw"``.
@@ -249,7 +260,7 @@ class Kernel:
 
     @property
     def ndim(self) -> int:
-        """1 or 2: the dimensionality of the launch."""
+        """1, 2 or 3: the dimensionality of the launch."""
         return len(self.threads) if self.threads else 1
 
     @property

@@ -126,6 +126,9 @@ class ExprTyper:
 
     def _dim(self, e: ir.Dim) -> ir.Dim:
         t = self.array(e.array, e.span)
+        if e.axis_span is not None and not 0 <= e.axis < t.ndim:
+            raise PxTypeError(f"DIM({e.array}, {e.axis}): {e.array!r} is {t}, so the axis is "
+                              + " or ".join(map(str, range(t.ndim))), e.axis_span)
         if e.which == "cols" and t.ndim < 2:
             raise PxTypeError(f"COLS needs a 2-D or 3-D array; {e.array!r} is {t}", e.span)
         return replace(e, type=I32)
@@ -137,6 +140,10 @@ class ExprTyper:
             raise PxTypeError(
                 f"{e.name.upper()} → x, y needs a 2-D launch", e.span,
                 "give GPU_THREADS nx, ny, or make the first array parameter 2-D")
+        if e.axis is not None and e.axis >= self.ndim:
+            raise PxTypeError(
+                f"{e.name.upper()} → x, y, z needs a 3-D launch; this one is {self.ndim}-D",
+                e.span, "give GPU_THREADS nx, ny, nz (the default launch of a 3-D array is 2-D)")
         return replace(e, type=I32)
 
     # -- operations

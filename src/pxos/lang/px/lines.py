@@ -219,12 +219,23 @@ class _ToIR(Transformer):
                 raise PxTypeError(f"a cast {fname}(x) takes one operand, got {len(args)}",
                                   span)
             return ir.Cast(span, args[0], to)
+        if fname == "DIM":
+            return self._dim_call(span, args)
         if fname not in ir.FUNCTIONS:
             raise PxSyntaxError(
                 f"unknown function {fname!r}; expected one of "
                 + ", ".join(sorted(ir.FUNCTIONS)) + " or a cast such as f32(x)",
                 self._tok(name))
         return ir.Call(span, fname, args)
+
+    def _dim_call(self, span: Span, args: tuple) -> ir.Dim:
+        """``DIM(a, k)``: ``k`` an integer literal 0, 1 or 2 (its rank is checked later)."""
+        if len(args) != 2 or not isinstance(args[0], ir.Var):
+            raise PxTypeError("DIM takes an array and an axis, e.g. DIM(a, 2)", span)
+        k = args[1]
+        if not (isinstance(k, ir.Const) and type(k.value) is int and 0 <= k.value <= 2):
+            raise PxTypeError("the axis of DIM(a, k) must be the integer 0, 1 or 2", k.span)
+        return ir.Dim(span, args[0].name, ir.DIM_AXES[k.value], axis_span=k.span)
 
     def dim(self, meta, fn, name):
         return ir.Dim(self._span(meta), str(name), str(fn.children[0]).lower())
@@ -260,14 +271,13 @@ class _ToIR(Transformer):
 
     # -- thread code
     def _indices(name):  # noqa: N805
-        def build(self, meta, _arrow, first, second=None):
+        def build(self, meta, _arrow, *names):
             span = self._span(meta)
-            if second is None:
-                return ir.Assign(span, str(first), ir.Builtin(self._tok(first), name))
-            return Header("multi", (
-                ir.Assign(span, str(first), ir.Builtin(self._tok(first), name, 0)),
-                ir.Assign(span, str(second), ir.Builtin(self._tok(second), name, 1)),
-            ), span)
+            if len(names) == 1:
+                return ir.Assign(span, str(names[0]), ir.Builtin(self._tok(names[0]), name))
+            return Header("multi", tuple(  # x, y[, z]: axis 0, 1[, 2]
+                ir.Assign(span, str(n), ir.Builtin(self._tok(n), name, axis))
+                for axis, n in enumerate(names)), span)
         return build
 
     t_thread_id, t_local_id = _indices("thread_id"), _indices("local_id")

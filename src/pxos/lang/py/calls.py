@@ -25,7 +25,7 @@ call                                   IR
 ``where``
 ``pxos.select rotl rotr fma rsqrt``    the instructions
 ``pxos.thread_id(axis=None)`` …        ``THREAD_ID`` …: ``local_id``, ``block_id``,
-                                       ``block_size`` (axis 0 = x, 1 = y), ``num_threads()``
+                                       ``block_size`` (axis 0 = x, 1 = y, 2 = z), ``num_threads()``
 =====================================  =========================================================
 
 Atomics, ``pxos.sync_threads``, ``pxos.shared`` and ``pxos.parallel`` are statements
@@ -224,12 +224,17 @@ def _index(name: str) -> _Fn:
         if axis is None or (isinstance(axis, ast.Constant) and axis.value is None):
             return ir.Builtin(span, name)
         axis = b.constant_int(axis, "the axis")
-        if axis not in (0, 1):
-            raise PxTypeError(f"pxos.{name}(axis): axis is 0 (x) or 1 (y), got {axis}", span)
+        if axis not in (0, 1, 2):
+            raise PxTypeError(f"pxos.{name}(axis): axis is 0 (x), 1 (y) or 2 (z), got {axis}",
+                              span)
         if b.ndim < 2:
             raise PxTypeError(f"pxos.{name}({axis}) needs a 2-D launch", span,
                               "make the first array parameter 2-D, or call the kernel with "
                               "threads=(nx, ny)")
+        if axis >= b.ndim:
+            raise PxTypeError(f"pxos.{name}(2) needs a 3-D launch", span,
+                              "call the kernel with threads=(nx, ny, nz), or write it as "
+                              "for z, y, x in pxos.parallel(d, h, w)")
         return ir.Builtin(span, name, axis)
     if name == "num_threads":
         return _Fn(build, 0, 0)

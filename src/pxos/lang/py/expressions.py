@@ -71,7 +71,7 @@ class ExprBuilder:
         scope: the types of the names defined so far: parameters, shared arrays and the
             locals assigned before this point; the statement builder adds to it.
         local_names: every name the function assigns somewhere (Python's locals).
-        ndim: the launch's dimensionality (1 or 2), for ``thread_id(axis)``.
+        ndim: the launch's dimensionality (1, 2 or 3), for ``thread_id(axis)``.
     """
 
     def __init__(self, source: FunctionSource, scope: dict[str, Scalar | Array],
@@ -80,7 +80,7 @@ class ExprBuilder:
         self.scope = scope
         self.local_names = local_names
         self.ndim = ndim
-        self.typer = ExprTyper(scope.get, builtins=True, ndim=2)
+        self.typer = ExprTyper(scope.get, builtins=True, ndim=3)
 
     def span(self, node: ast.AST):
         return self.source.span(node)
@@ -232,7 +232,7 @@ class ExprBuilder:
             if isinstance(t, Array) and node.attr == "size":
                 return ir.Dim(span, base.id, "len")
             raise PxTypeError(f"{ast.unparse(node)} is not available in a kernel", span,
-                              "arrays have .shape[0], .shape[1] and .size" if
+                              "arrays have .shape[k] (one per axis) and .size" if
                               isinstance(t, Array) else None)
         owner = self.value(base)
         if isinstance(owner, Outside) and isinstance(owner.obj, ModuleType):
@@ -259,12 +259,11 @@ class ExprBuilder:
     def _shape(self, array: str, node: ast.Subscript) -> ir.Dim:
         span, ndim = self.span(node), self.scope[array].ndim
         axis = self.constant_int(node.slice, "the axis of a.shape[axis]")
-        if axis not in (0, 1) or axis >= ndim:
-            raise PxTypeError(f"{array}.shape[{axis}]: a kernel reads shape[0] and, of a "
-                              f"2-D or 3-D array, shape[1]; {array!r} has {ndim} "
-                              f"ax{'es' if ndim > 1 else 'is'}", span,
-                              "pass other extents as parameters" if axis > 1 else None)
-        return ir.Dim(span, array, ("rows", "cols")[axis])
+        if not 0 <= axis < ndim:
+            raise PxTypeError(f"{array}.shape[{axis}]: {array!r} has {ndim} "
+                              f"ax{'es' if ndim > 1 else 'is'}, so the axis is "
+                              + " or ".join(map(str, range(ndim))), span)
+        return ir.Dim(span, array, ir.DIM_AXES[axis])
 
     def _tuple(self, node: ast.Tuple):
         raise PxTypeError("a tuple is not a value in a kernel (tuples index arrays and "

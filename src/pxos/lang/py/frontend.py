@@ -11,16 +11,18 @@ A kernel has one of two forms:
 =============  ===============================================================================
 form           meaning
 =============  ===============================================================================
-loop form      the body (after a docstring) is exactly one ``for i in pxos.parallel(n):`` or
-               ``for y, x in pxos.parallel(h, w):`` loop (Taichi's rule): the loop is the grid,
-               ``Kernel.threads`` is ``(n,)`` or ``(w, h)`` (x first), the loop variables are
-               ``THREAD_ID → i`` or ``THREAD_ID → x, y``, and threads past the extents skip
-               the body. No ``pxos.shared`` or ``pxos.sync_threads`` (thread form only).
+loop form      the body (after a docstring) is exactly one ``for i in pxos.parallel(n):``,
+               ``for y, x in pxos.parallel(h, w):`` or ``for z, y, x in pxos.parallel(d, h,
+               w):`` loop (Taichi's rule): the loop is the grid, ``Kernel.threads`` is
+               ``(n,)``, ``(w, h)`` or ``(w, h, d)`` (x first), the loop variables are
+               ``THREAD_ID → i``, ``→ x, y`` or ``→ x, y, z``, and threads past the extents
+               skip the body. No ``pxos.shared`` or ``pxos.sync_threads`` (thread form only).
 thread form    no parallel loop: the body runs once per thread; ``pxos.thread_id()``,
                ``local_id``, ``block_id``, ``block_size``, ``num_threads``, ``pxos.shared``
                at the top level and ``pxos.sync_threads()``. One thread per element of the
                first array parameter (``ndim=2``: per column and row of the first 2-D or 3-D
-               array); a kernel with shared memory or a barrier needs ``block=``.
+               array; ``ndim=3``: per element of the first 3-D array); a kernel with shared
+               memory or a barrier needs ``block=``.
 =============  ===============================================================================
 
 Expressions keep Python's meaning (``/`` is true division, ``//`` and ``%`` floor, ``round``
@@ -94,7 +96,7 @@ def kernel_ir(fn, arg_types: dict[str, Scalar | Array], ndim: int | None = None,
     Args:
         fn: a ``def`` function in loop form or thread form (module docstring).
         arg_types: the types of parameters without annotations (an annotation wins).
-        ndim: the launch's dimensionality (1 or 2) for a thread-form kernel; None for the
+        ndim: the launch's dimensionality (1, 2 or 3) for a thread-form kernel; None for the
             default (that of the first array parameter). A loop-form kernel's comes from
             its ``pxos.parallel`` and must agree.
         block: threads per block, x first (``@pxos.kernel(block=...)``); None for the
@@ -109,8 +111,8 @@ def kernel_ir(fn, arg_types: dict[str, Scalar | Array], ndim: int | None = None,
         PxArgumentError: a bad ``ndim`` or ``block``.
     """
     fn = inspect.unwrap(fn)
-    if ndim not in (None, 1, 2):
-        raise PxArgumentError(f"a launch has 1 or 2 axes, not {ndim}")
+    if ndim not in (None, 1, 2, 3):
+        raise PxArgumentError(f"a launch has 1, 2 or 3 axes, not {ndim}")
     src = FunctionSource(fn)
     params = _params(src, annotated_types(fn), arg_types or {})
     scope: dict[str, Scalar | Array] = {p.name: p.type for p in params}
@@ -189,12 +191,13 @@ def _parallel_loop(exprs: ExprBuilder, nodes: list[ast.stmt]) -> ast.For | None:
 def _loop_form(exprs: ExprBuilder, stmts: StatementBuilder, loop: ast.For,
                ndim: int | None) -> tuple[tuple[ir.Expr, ...], ir.Body]:
     """``Kernel.threads`` and the body of a loop-form kernel."""
-    extents = [a for a in bind(exprs, loop.iter, "pxos.parallel", 1, 2) if a is not None]
+    extents = [a for a in bind(exprs, loop.iter, "pxos.parallel", 1, 3) if a is not None]
     targets = loop.target.elts if isinstance(loop.target, (ast.Tuple, ast.List)) \
         else [loop.target]
     if len(targets) != len(extents) or not all(isinstance(t, ast.Name) for t in targets):
         raise PxSyntaxError("a parallel loop names one variable per extent: for i in "
-                            "pxos.parallel(n), for y, x in pxos.parallel(h, w)",
+                            "pxos.parallel(n), for y, x in pxos.parallel(h, w), "
+                            "for z, y, x in pxos.parallel(d, h, w)",
                             exprs.span(loop.target))
     if ndim is not None and ndim != len(extents):
         raise PxArgumentError(f"a {ndim}-D launch was asked for, but the kernel's "
@@ -205,7 +208,8 @@ def _loop_form(exprs: ExprBuilder, stmts: StatementBuilder, loop: ast.For,
                             exprs.span(loop.orelse[0]))
     exprs.ndim = len(extents)
     threads = tuple(reversed([exprs.expr(e) for e in extents]))  # x first
-    axes = [None] if len(targets) == 1 else [1, 0]  # for y, x in …: y is axis 1
+    # for z, y, x in …: z is axis 2, y axis 1, x axis 0 (the last extent is x)
+    axes = [None] if len(targets) == 1 else list(reversed(range(len(targets))))
     indices = []
     for target, axis in sorted(zip(targets, axes), key=lambda p: p[1] or 0):
         span = exprs.span(target)
@@ -222,12 +226,13 @@ def _thread_launch(src: FunctionSource, arrays: list[ir.Param],
         raise PxTypeError(f"thread-form kernel {src.tree.name!r} has no array parameter to "
                           "size its launch", src.name_span(),
                           "write it in loop form: for i in pxos.parallel(n):")
-    if ndim == 2:
-        first = next((p for p in arrays if p.type.ndim > 1), None)
+    if ndim in (2, 3):
+        first = next((p for p in arrays if p.type.ndim >= ndim), None)
         if first is None:
-            raise PxTypeError(f"kernel {src.tree.name!r} is launched in 2-D but has no 2-D "
-                              "array parameter to size the launch", src.name_span())
-        return (ir.Dim(first.span, first.name, "cols"), ir.Dim(first.span, first.name, "rows"))
+            raise PxTypeError(f"kernel {src.tree.name!r} is launched in {ndim}-D but has no "
+                              f"{ndim}-D array parameter to size the launch", src.name_span())
+        return tuple(ir.Dim(first.span, first.name, ir.DIM_AXES[a])
+                     for a in reversed(range(ndim)))  # x first
     if ndim == 1 and arrays[0].type.ndim > 1:
         return (ir.Dim(arrays[0].span, arrays[0].name, "len"),)
     return None
@@ -239,7 +244,7 @@ def _block(block, ndim: int, name: str, body: ir.Body,
     sync = next((s for s in ir.walk(body) if isinstance(s, ir.Sync)), None)
     if block is None:
         if shared or sync:
-            example = "(256,)" if ndim == 1 else "(16, 16)"
+            example = {1: "(256,)", 2: "(16, 16)", 3: "(32, 4, 2)"}[ndim]
             raise PxSyntaxError(
                 f"kernel {name!r} uses pxos.shared or pxos.sync_threads, so its block size "
                 "must be fixed", shared[0].span if shared else sync.span,

@@ -77,11 +77,12 @@ def _kernel_only(name: str, doc: str):
 
 
 parallel = _kernel_only(
-    "parallel", "``for i in pxos.parallel(n):`` or ``for y, x in pxos.parallel(h, w):``: "
-    "the kernel's grid, one thread per index (the outermost loop of a loop-form kernel).")
+    "parallel", "``for i in pxos.parallel(n):``, ``for y, x in pxos.parallel(h, w):`` or "
+    "``for z, y, x in pxos.parallel(d, h, w):``: the kernel's grid, one thread per index "
+    "(the outermost loop of a loop-form kernel; the last extent is x).")
 thread_id = _kernel_only(
     "thread_id", "The thread's global index: ``thread_id()`` (linear), ``thread_id(0)`` "
-    "(x), ``thread_id(1)`` (y).")
+    "(x), ``thread_id(1)`` (y), ``thread_id(2)`` (z).")
 local_id = _kernel_only("local_id", "The thread's index in its block (``axis`` as thread_id).")
 block_id = _kernel_only("block_id", "The block's index in the grid (``axis`` as thread_id).")
 block_size = _kernel_only("block_size", "Threads per block (``axis`` as thread_id).")
