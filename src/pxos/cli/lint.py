@@ -34,7 +34,9 @@ def lint(
     shared tile, blocks that are not whole warps, divergent branches, contended atomics,
     and barriers that some threads miss (an error)."""
     from pxos.ir.lint import lint_program
+    from pxos.lang.px.hints import refuse_python
 
+    refuse_python(file)
     lints = lint_program(file)
     errors = sum(1 for x in lints if x.severity == "error")
     if as_json:

@@ -52,8 +52,10 @@ def _guarded(fn):
 
 def _load(file: Path):
     from pxos.ir.check_host import check_program
+    from pxos.lang.px.hints import refuse_python
     from pxos.lang.px.parser import parse_file
 
+    refuse_python(file)
     return check_program(parse_file(file))
 
 
