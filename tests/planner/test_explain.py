@@ -105,3 +105,10 @@ def test_calibrate_stores_figures_that_are_reloaded(tmp_path, monkeypatch):
     monkeypatch.setattr(calibration, "calibrate", no_second_calibration)
     again = calibration.machine()
     assert again.key == figures["key"] and again.devices["c"].launch_s == c["launch_s"]
+
+
+def test_run_json_implies_explain(examples):
+    # before: --json without --explain printed nothing of the plan
+    plan = _json(["run", str(examples / "reduce.px"), "--json"])
+    placed = [r for r in plan["statements"] if r["statement"].startswith(PLACEABLE)]
+    assert len(placed) == 3 and all(r["measured_s"] > 0 for r in placed)

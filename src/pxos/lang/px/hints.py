@@ -13,7 +13,10 @@ import difflib
 import re
 from pathlib import Path
 
-from pxos.errors import PxFileError
+import lark
+
+from pxos.errors import PxFileError, PxSyntaxError
+from pxos.ir.span import Span
 
 _KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
 # `name = …` or `name += …` at the start of a line (not `==`)
@@ -45,8 +48,40 @@ def syntax_hint(text: str, token: str, column: int, expected: set[str]) -> str |
     keywords = sorted(w for w in expected if _KEYWORD.fullmatch(w))
     if token.upper() in keywords and token != token.upper():
         return f"keywords are written in upper case: {token.upper()}"
-    close = difflib.get_close_matches(token.upper(), keywords, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(token.upper(), keywords, n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else None
+
+
+def refuse_glued_words(tree: lark.Tree, line: Span, words) -> None:
+    """Refuse a word that the lexer split into a keyword and a name (``RUNN k`` read as
+    ``RUN N k``, ``SETacc = 1`` as ``SET acc = 1``): a named token of ``tree`` (NAME,
+    INT …) glued to the word before it.
+
+    Args:
+        tree: the parse tree of one line; line: a span of that line (its ``text``);
+        words: the grammar's literal words, of which the keywords are the upper-case ones.
+
+    Raises:
+        PxSyntaxError: under the whole word, with the closest keyword as the hint.
+    """
+    text = line.text
+    for tok in tree.scan_values(lambda v: isinstance(v, lark.Token)):
+        col = tok.column - 1
+        if col == 0 or not _is_word(str(tok)[:1]) or not _is_word(text[col - 1]):
+            continue
+        start = col
+        while start > 0 and _is_word(text[start - 1]):
+            start -= 1
+        word = re.match(r"\w+", text[start:])[0]
+        keywords = sorted(w for w in words if _KEYWORD.fullmatch(w))
+        close = difflib.get_close_matches(word.upper(), keywords, n=1, cutoff=0.6)
+        raise PxSyntaxError(f"unknown word {word!r}", line.at(start + 1, len(word)),
+                            f"did you mean {close[0]}?" if close
+                            else "put a space after the keyword")
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _brackets_hint(text: str, column: int) -> str | None:

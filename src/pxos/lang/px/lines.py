@@ -17,7 +17,7 @@ from pxos.errors import PxError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar, scalar_named
-from pxos.lang.px.hints import syntax_hint
+from pxos.lang.px.hints import refuse_glued_words, syntax_hint
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
     if _depth(tree) > MAX_DEPTH:
         raise PxSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep; split it "
                             "with SET", base)
+    refuse_glued_words(tree, base, _literals().values())
     try:
         return _ToIR(base).transform(tree)
     except lark.exceptions.VisitError as err:
