@@ -71,6 +71,7 @@ def test_int_accumulator_in_a_python_kernel():
     # before: no hint, only "unexpected 'acc'; expected one of 'ABS', 'ADD', …"
     ("    acc = acc + 1", "did you mean `SET acc = acc + 1`?"),
     ("    acc += x[i] * 2  # scaled", "did you mean `SET acc = acc + x[i] * 2`?"),
+    ("    out[i] = x[i] * 2.0", "did you mean `STORE x[i] * 2.0 → out[i]`?"),
     # before: no hint
     ("GPU_PARM y float[]", "did you mean GPU_PARAM?"),
     ("    LAOD x[i] → v", "did you mean LOAD?"),
@@ -167,3 +168,19 @@ def test_a_keyword_glued_to_a_name_is_refused(line, word, hint):
     assert type(err) is PxSyntaxError and err.message == f"unknown word {word!r}"
     assert (err.span.line, err.span.col, err.span.length) == (2, 1, len(word))
     assert err.hint == hint
+
+
+def test_the_language_reference_example(tmp_path, monkeypatch):
+    """docs/language.md, "Errors and hints": the program and what `pxos check` prints."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text.split("## Errors and hints", 1)[1]
+    program = section.split("```px\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert shown[0] == "$ pxos check rowsum.px"
+    (tmp_path / "rowsum.px").write_text(program, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", "rowsum.px"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == shown[1:]

@@ -3,7 +3,8 @@ syntax error (``lang/px/lines.py``), and the refusal of a Python program given t
 command that reads `.px` (``cli``).
 
 Each hint names the fix in the program's own words: ``did you mean SET acc = acc + 1?``,
-``did you mean GPU_PARAM?``, ``write float[,]``, ``write A[i, k]``, ``python3 foo.py``.
+``did you mean STORE v → out[i]?``, ``did you mean GPU_PARAM?``, ``write float[,]``,
+``write A[i, k]``, ``python3 foo.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
 # `name = …` or `name += …` at the start of a line (not `==`)
 _ASSIGN = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*(?P<op>\*\*|<<|>>|[-+*/%&|^])?=(?!=)"
                      r"\s*(?P<value>.*)")
+# `a[i] = …`: a store written as in Python or C
+_STORE = re.compile(r"\s*(?P<target>[A-Za-z_]\w*\s*\[[^\[\]]*\])\s*=(?!=)\s*(?P<value>.*)")
 _BRACKETS = re.compile(r"(?P<name>[A-Za-z_]\w*)\s*(?P<pairs>(?:\[[^\[\]]*\]\s*){2,})")
 
 
@@ -45,6 +48,9 @@ def syntax_hint(text: str, token: str, column: int, expected: set[str]) -> str |
         if m and m["value"]:
             value = m["value"] if m["op"] is None else f"{m['name']} {m['op']} {m['value']}"
             return f"did you mean `SET {m['name']} = {value}`? (an assignment starts with SET)"
+        m = _STORE.fullmatch(text.split("#")[0].rstrip())
+        if m and m["value"]:
+            return f"did you mean `STORE {m['value']} → {m['target']}`?"
     keywords = sorted(w for w in expected if _KEYWORD.fullmatch(w))
     if token.upper() in keywords and token != token.upper():
         return f"keywords are written in upper case: {token.upper()}"
