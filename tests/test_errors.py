@@ -21,6 +21,7 @@ from pxos.errors import (
     PxArgumentError, PxBarrierError, PxBoundsError, PxError, PxFileError, PxNameError,
     PxRuntimeError, PxShapeError, PxSyntaxError, PxTypeError,
 )
+from pxos.host.launch import run_kernel
 from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
@@ -233,9 +234,13 @@ def test_type_float_stored_into_u8_without_cast():
     assert_located(err, "t.px", text, 6, 5)
 
 
-def test_type_float_stored_into_u8_with_cast_is_fine():
-    check(kernel("    THREAD_ID → i\n    SET v = 1.5\n    STORE u8(v) → img[i]\n",
-                 "GPU_PARAM img u8[]\n"))
+def test_type_float_stored_into_u8_with_cast_is_fine(backend):
+    # before: only "does not raise"; now the cast's result (truncation toward zero)
+    program = check(kernel("    THREAD_ID → i\n    SET v = 1.5 + f32(i)\n"
+                           "    STORE u8(v) → img[i]\n", "GPU_PARAM img u8[]\n"))
+    img = np.zeros(10, np.uint8)
+    run_kernel(backend, program.kernels[0], [img], (10,))
+    np.testing.assert_array_equal(img, (1.5 + np.arange(10)).astype(np.uint8))
 
 
 def test_type_float_assigned_to_int_variable():
@@ -501,10 +506,16 @@ def test_barrier_in_loop_with_break():
     assert_located(err, "t.px", text, 6, 5)
 
 
-def test_barrier_in_uniform_loop_is_fine():
-    body = ("    LOCAL_ID → l\n    BLOCK_ID → b\n    FOR j IN 0..b + 2:\n        SYNC_THREADS\n"
-            "    STORE 1.0 → t[l]\n")
-    check(kernel(body, "GPU_PARAM a float[]\nGPU_SHARED_MEM t float 64\nGPU_BLOCK 64\n"))
+def test_barrier_in_uniform_loop_is_fine(backend):
+    # before: only "does not raise"; now every thread of block b passes b + 2 barriers
+    body = ("    LOCAL_ID → l\n    BLOCK_ID → b\n    SET c = 0\n    FOR j IN 0..b + 2:\n"
+            "        SYNC_THREADS\n        SET c = c + 1\n    STORE 1.0 → t[l]\n"
+            "    STORE f32(c) + t[l] → a[b * 64 + l]\n")
+    program = check(kernel(body, "GPU_PARAM a float[]\nGPU_SHARED_MEM t float 64\n"
+                                 "GPU_BLOCK 64\n"))
+    a = np.zeros(192, np.float32)
+    run_kernel(backend, program.kernels[0], [a], (192,))
+    np.testing.assert_array_equal(a, np.repeat([3.0, 4.0, 5.0], 64))
 
 
 def test_barrier_with_return():

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pxos.codegen.c import render_c
 from pxos.errors import PxError, PxSyntaxError
+from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
 
@@ -366,8 +367,17 @@ def test_deeply_nested_blocks_are_a_px_error_or_ok():
 @pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c"],
                          ids=["U+2028", "U+2029", "NEL", "FF", "VT", "FS"])
 def test_only_newline_ends_a_line(char):
+    # before: only checked, nothing asserted; now run, and what PRINT printed is asserted
     text = f"# a comment with {char} inside\nALLOC x float SIZE 3\nPRINT \"a{char}b\", x\n"
-    check_program(parse_program(text, FILE))
+    program = check_program(parse_program(text, FILE))
+    assert [s.span.line for s in program.statements] == [2, 3]
+    printed: list[str] = []
+    ProgramRun(program, device="interp", emit=printed.append).run()
+    (line,) = printed
+    tail = "b [0. 0. 0.]"
+    assert line.startswith("a") and line.endswith(tail), repr(line)
+    # the character itself, or an escape of it where PRINT shows control characters escaped
+    assert line[1:-len(tail)] in (char, ascii(char)[1:-1]), repr(line)
 
 
 @pytest.mark.parametrize("stmt", ["SYNC_THREADS", "BREAK", "CONTINUE", "RETURN",

@@ -8,6 +8,7 @@ import pytest
 from pxos.backends.base import make_launch
 from pxos.backends.interp import InterpBackend, eval_scalar
 from pxos.errors import PxBoundsError
+from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.ir.typecheck import ExprTyper
 from pxos.ir.types import Array, scalar_of_dtype
@@ -609,16 +610,24 @@ GPU_END
     assert c[0] == 128 and (out == 64).all()
 
 
-def test_zero_threads_is_a_no_op():
+@pytest.mark.parametrize("shape", [(0,), (5,)], ids=["empty", "five"])
+def test_zero_threads_is_a_no_op(shape, backend):
+    # before: on interp only, and nothing asserted
     src = """
 GPU_KERNEL z
 GPU_PARAM a int[]
+GPU_PARAM b float[,]
 GPU_THREAD_CODE:
     THREAD_ID → i
     STORE 1 → a[i]
+    STORE 2.0 → b[0, i]
 GPU_END
 """
-    run(src, [np.zeros(0, np.int32)], (0,))
+    a = np.arange(shape[0], dtype=np.int32) + 7
+    b = np.full((2, 3), 5.0, np.float32)
+    run_kernel(backend, kernel(src), [a, b], (0,))
+    np.testing.assert_array_equal(a, np.arange(shape[0]) + 7)
+    np.testing.assert_array_equal(b, np.full((2, 3), 5.0))
 
 
 def test_eval_scalar_host_expression():

@@ -188,6 +188,9 @@ def test_unpinned_calls_are_placed_by_the_planner():
     assert d is not None and d.device in d.predicted and d.reason
     assert d.predicted[d.device] == min(d.predicted.values())
     assert d.features["threads"] == 1000
+    shown = repr(d).split("\n")  # as `pxos explain` prints it
+    assert shown[0] == f"<Decision line {d.line} `saxpy(…)` on {d.device}"
+    assert shown[1].startswith(f"  predicted: {d.device} ") and shown[2] == f"  → {d.reason}>"
     np.testing.assert_allclose(out, 2 * x + y, rtol=1e-6)
     saxpy.decision = None
     saxpy(np.float32(2), x, y, out, device=BACKENDS[0])  # pinned: no decision made

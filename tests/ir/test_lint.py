@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from pxos.cli.main import app
 from pxos.errors import PxBarrierError, PxTypeError
+from pxos.host.launch import run_kernel
 from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.ir.lint import CODES, lint_program
@@ -111,6 +112,56 @@ GPU_END
 ])
 def test_rules(body, expected):
     assert codes(lint_text(KERNEL.format(body=body))) == expected
+
+
+MATVEC = """\
+GPU_KERNEL mv
+    GPU_PARAM A float[,]
+    GPU_PARAM x float[]
+    GPU_PARAM y float[]
+    GPU_THREADS {threads}(A)
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET acc = 0.0
+    FOR k IN 0..{loop}(A):
+        SET acc = acc + {element} * x[k]
+    STORE acc → y[i]
+GPU_END
+"""
+# one thread per row reads its own row (A[i, k]): strided, but no neighbour re-reads it;
+# one thread per column (A[k, i], y = Aᵀx) is coalesced and no stencil either
+MATVECS = {"rows": ("ROWS", "COLS", "A[i, k]", ["stride"]),
+           "columns": ("COLS", "ROWS", "A[k, i]", [])}
+
+
+@pytest.mark.parametrize("way", sorted(MATVECS))
+def test_matvec_is_no_stencil(way):
+    # before: "reuse" ('A' is read in a loop over k … a stencil) for the columns case
+    threads, loop, element, expected = MATVECS[way]
+    text = MATVEC.format(threads=threads, loop=loop, element=element)
+    assert codes(lint_text(text)) == expected
+
+
+@pytest.mark.parametrize("index", ["min(tid + k, LEN(a) - 1)", "tid + k - k * k"])
+def test_loop_stencil_in_one_index_is_still_reuse(index):
+    body = f"    SET acc = 0.0\n    FOR k IN 0..3:\n        SET acc = acc + a[{index}]\n" \
+           "    STORE acc → out[tid]"
+    assert codes(lint_text(KERNEL.format(body=body))) == ["reuse"]
+
+
+@pytest.mark.parametrize("way", sorted(MATVECS))
+def test_matvec_computes_the_product(way, backend):
+    threads, loop, element, _ = MATVECS[way]
+    kernel = check_program(parse_program(
+        MATVEC.format(threads=threads, loop=loop, element=element), "mv.px")).kernels[0]
+    rng = np.random.default_rng(5)
+    a = rng.uniform(-1, 1, (37, 29)).astype(np.float32)
+    matrix = a if way == "rows" else a.T
+    x = rng.uniform(-1, 1, matrix.shape[1]).astype(np.float32)
+    y = np.zeros(matrix.shape[0], np.float32)
+    run_kernel(backend, kernel, [a, x, y], (len(y),))
+    want = matrix.astype(np.float64) @ x.astype(np.float64)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
 
 
 def test_stride_messages():

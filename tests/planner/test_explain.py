@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from pxos.cli.main import app
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file
+from pxos.planner.decision import Decision
 
 from tests.conftest import EXAMPLES
 
@@ -105,3 +106,24 @@ def test_calibrate_stores_figures_that_are_reloaded(tmp_path, monkeypatch):
     monkeypatch.setattr(calibration, "calibrate", no_second_calibration)
     again = calibration.machine()
     assert again.key == figures["key"] and again.devices["c"].launch_s == c["launch_s"]
+
+
+def test_run_json_implies_explain(examples):
+    # before: --json without --explain printed nothing of the plan
+    plan = _json(["run", str(examples / "reduce.px"), "--json"])
+    placed = [r for r in plan["statements"] if r["statement"].startswith(PLACEABLE)]
+    assert len(placed) == 3 and all(r["measured_s"] > 0 for r in placed)
+
+
+def test_decision_repr_reads_like_explain():
+    # before: a dataclass dump, Decision(line=12, statement=…, estimates={…}, features={…} …)
+    d = Decision(12, "RUN scale a b", "c", {"c": 1.2e-3, "cuda": 3.4e-3},
+                 reason="c: the fastest predicted")
+    assert repr(d) == ("<Decision line 12 `RUN scale a b` on c\n"
+                       "  predicted: c 1.20 ms · cuda 3.40 ms\n"
+                       "  → c: the fastest predicted>")
+    d.measured = 1e-3
+    assert repr(d).endswith("\n  → c: the fastest predicted\n"
+                            "  measured: 1.00 ms on c (prediction error +20%)>")
+    host = Decision(0, "SORT", "host", reason="host: NumPy")
+    assert repr(host) == "<Decision `SORT` on host\n  → host: NumPy>"

@@ -1,10 +1,11 @@
 """``pxos export``: a kernel as a standalone CUDA C program (``docs/export.md``).
 
-    pxos export FILE.px --kernel NAME --standalone -o prog.cu
+    pxos export FILE.px --kernel NAME -o prog.cu
 
 writes ``prog.cu`` (and, for inputs the program cannot make again, ``prog.<array>.npy``
 beside it), each file atomically. Without ``-o`` the program goes to standard output, which
-is refused when it needs such side files.
+is refused when it needs such side files. ``--standalone`` is still accepted and changes
+nothing: the standalone program is the only kind of export.
 """
 
 from __future__ import annotations
@@ -15,34 +16,31 @@ from typing import Optional
 import typer
 
 from pxos.cli.main import _guarded, _load, app, out
+from pxos.cli.options import AllowPathOption, ProgramArgument
 from pxos.errors import PxError
 
 
 @app.command("export")
 @_guarded
 def export(
-    file: Path = typer.Argument(..., help="The .px program."),
-    kernel: str = typer.Option(..., "--kernel", "-k", help="The kernel to export."),
+    file: Path = ProgramArgument,
+    kernel: str = typer.Option(..., "--kernel", "-k", metavar="NAME",
+                               help="The kernel to export."),
     standalone: bool = typer.Option(
         False, "--standalone",
-        help="Write one CUDA C file with main() that nvcc builds alone (required: the only "
-             "kind of export so far)."),
+        help="Accepted and ignored: the export is always one CUDA C file with main() that "
+             "nvcc builds alone."),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o",
+        None, "--output", "-o", metavar="FILE",
         help="The .cu file to write (side .npy inputs go beside it); default: stdout."),
-    allow_path: Optional[list[Path]] = typer.Option(
-        None, "--allow-path", help="Another folder the program may read."),
+    allow_path: Optional[list[Path]] = AllowPathOption,
 ):
     """Export a kernel as a CUDA program: its inputs as the program makes them (RANDOM,
     FILL, or saved .npy files), timing, and verification against a CPU reference."""
     from pxos.backends.cache import write_atomic
     from pxos.codegen.standalone import export_standalone
 
-    if not standalone:
-        raise PxError("pxos export needs --standalone (a single CUDA C file with main(); "
-                      "the only kind of export so far)",
-                      hint=f"pxos export {file} --kernel {kernel} --standalone -o "
-                           f"{kernel}.cu")
+    del standalone  # the only kind of export: kept so that older command lines still work
     program = _load(file)
     result = export_standalone(program, kernel, output.name if output else "",
                                list(allow_path or []))

@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from pxos.cli.main import _guarded, app, out
+from pxos.cli.options import ProgramArgument
 
 
 def _count(n: int, word: str) -> str:
@@ -27,14 +28,16 @@ def _count(n: int, word: str) -> str:
 @app.command("lint")
 @_guarded
 def lint(
-    file: Path = typer.Argument(..., help="The .px program."),
+    file: Path = ProgramArgument,
     as_json: bool = typer.Option(False, "--json", help="Print the lints as a JSON list."),
 ):
     """Advise on a program's kernels: uncoalesced (strided) accesses, stencils without a
     shared tile, blocks that are not whole warps, divergent branches, contended atomics,
     and barriers that some threads miss (an error)."""
     from pxos.ir.lint import lint_program
+    from pxos.lang.px.hints import refuse_python
 
+    refuse_python(file)
     lints = lint_program(file)
     errors = sum(1 for x in lints if x.severity == "error")
     if as_json:

@@ -17,20 +17,23 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from pxos.cli.options import (AllowPathOption, DeviceOption, ProgramArgument, PxApp, PxGroup,
+                              VersionOption)
 from pxos.errors import PxError
 from pxos.ir import nodes as ir
 
-app = typer.Typer(
-    name="pxos", no_args_is_help=True, add_completion=False,
+app = PxApp(
+    name="pxos", no_args_is_help=True, add_completion=False, cls=PxGroup,
     help="Write a data-parallel kernel once (.px); pxos checks it, generates C (or CUDA / "
          "OpenCL), compiles, runs and measures it.")
 # no markup, no highlighting, no wrapping: paths and carets print exactly as they are
 out = Console(highlight=False, markup=False, soft_wrap=True)
 
-DeviceOption = typer.Option(
-    "auto", "--device", "-d",
-    help="Where kernels run: auto (a kernel's GPU_TARGET, else where the planner predicts "
-         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl.")
+
+
+@app.callback()
+def _main(version: bool = VersionOption):
+    """pxos's own options (``--version``); the app's help text is the one shown."""
 
 
 def _guarded(fn):
@@ -56,8 +59,10 @@ def _load(file: Path, allow: list[Path] | None = None):
     checked now (``allow``: the run's extra folders)."""
     from pxos.host.files import FileAccess
     from pxos.ir.check_host import check_program
+    from pxos.lang.px.hints import refuse_python
     from pxos.lang.px.parser import parse_file
 
+    refuse_python(file)
     program = parse_file(file)
     files = FileAccess(Path(program.file).resolve().parent, list(allow or []))
     return check_program(program, peek=files.peek)
@@ -65,7 +70,7 @@ def _load(file: Path, allow: list[Path] | None = None):
 
 @app.command()
 @_guarded
-def check(file: Path = typer.Argument(..., help="The .px program.")):
+def check(file: Path = ProgramArgument):
     """Parse and check a program without running it."""
     program = _load(file)
     count = sum(1 for _ in ir.walk(program.statements))  # nested ones included
@@ -77,11 +82,10 @@ def check(file: Path = typer.Argument(..., help="The .px program.")):
 @app.command()
 @_guarded
 def run(
-    file: Path = typer.Argument(..., help="The .px program."),
+    file: Path = ProgramArgument,
     device: str = DeviceOption,
     show_code: bool = typer.Option(False, "--show-code", help="Print the generated code."),
-    allow_path: Optional[list[Path]] = typer.Option(
-        None, "--allow-path", help="Another folder the program may read and write."),
+    allow_path: Optional[list[Path]] = AllowPathOption,
     time_steps: bool = typer.Option(
         False, "--time", help="Print each statement's time and the host-device copies."),
     checked: bool = typer.Option(
@@ -90,10 +94,13 @@ def run(
     explain: bool = typer.Option(
         False, "--explain", help="After the run, print the planner's decisions with "
                                  "measured times and prediction errors."),
-    as_json: bool = typer.Option(False, "--json", help="With --explain: print JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="After the run, print the planner's decisions as JSON "
+                              "(implies --explain)."),
 ):
     """Run a program: host statements in order, each kernel and library operation where
     the planner predicts it runs fastest (or on --device)."""
+    explain = explain or as_json
     from pxos import backends
     from pxos.host.program import ProgramRun
 
@@ -157,12 +164,13 @@ def _with_host_steps(result):
 @app.command("compile")
 @_guarded
 def compile_(
-    file: Path = typer.Argument(..., help="The .px program."),
-    target: str = typer.Option("c", "--target", "-t",
+    file: Path = ProgramArgument,
+    target: str = typer.Option("c", "--target", "-t", metavar="TARGET",
                                help="Code to generate: c, cuda or opencl."),
     checked: bool = typer.Option(False, "--checked", help="Include bounds checks."),
-    kernel: Optional[str] = typer.Option(None, "--kernel", "-k", help="Only this kernel."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
+    kernel: Optional[str] = typer.Option(None, "--kernel", "-k", metavar="NAME",
+                                         help="Only this kernel."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
                                           help="Write to this file instead of stdout."),
 ):
     """Print (or write) the code generated for a program's kernels."""
@@ -187,7 +195,7 @@ def compile_(
 @app.command()
 @_guarded
 def demo(
-    folder: Path = typer.Option(Path("pxos-demo"), "--out", "-o",
+    folder: Path = typer.Option(Path("pxos-demo"), "--out", "-o", metavar="DIR",
                                 help="Folder for the demo's program, photo and outputs."),
     device: str = DeviceOption,
 ):

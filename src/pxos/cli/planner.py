@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.main import DeviceOption, _guarded, _load, app, out
+from pxos.cli.main import _guarded, _load, app, out
+from pxos.cli.options import AllowPathOption, DeviceOption, ProgramArgument
 
 
 def _progress(line: str) -> None:
@@ -34,13 +35,12 @@ def plan_of(program, device: str, allow: list[Path] | None = None):
 @app.command()
 @_guarded
 def explain(
-    file: Path = typer.Argument(..., help="The .px program."),
+    file: Path = ProgramArgument,
     device: str = DeviceOption,
     code: bool = typer.Option(False, "--code", help="Add the code generated for each "
                                                     "kernel on its chosen device."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
-    allow_path: Optional[list[Path]] = typer.Option(
-        None, "--allow-path", help="Another folder the program may read."),
+    allow_path: Optional[list[Path]] = AllowPathOption,
 ):
     """Show where each statement would run and why, without running the program: cost
     features, predicted time per device, decision and reason."""

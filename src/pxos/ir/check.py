@@ -51,6 +51,7 @@ class _KernelChecker:
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
         self.variables: dict[str, Scalar] = {}
+        self.first: dict[str, ir.Assign] = {}  # the SET that fixed each variable's type
         self.access: dict[str, set[str]] = {}
         self.loop_depth = 0
 
@@ -164,10 +165,16 @@ class _KernelChecker:
             check_name(name, span.find(name), "variable name")
             self.variables[name] = value.type
             return value
+        first = self.first.get(name)
+        if first is not None and value.type.is_float and not have.is_float:
+            raise PxTypeError(f"variable {name!r} is {have} but the value is {value.type}",
+                              span, _retype_hint(first, have, value.type))
         return assignable(value, have, f"variable {name!r}", span)
 
     def _assign(self, s: ir.Assign) -> ir.Assign:
         value = self.typer.scalar(s.value)
+        if s.name not in self.variables:
+            self.first[s.name] = s
         return replace(s, value=self._assign_to(s.name, value, s.span))
 
     def _store(self, s: ir.Store) -> ir.Store:
@@ -244,6 +251,23 @@ def assignable(value: ir.Expr, to: Scalar, what: str, span) -> ir.Expr:
         raise PxTypeError(f"{what} is {to} but the value is {value.type}", span,
                           f"convert explicitly: CAST x {to} → y, or {to}(x)")
     return convert(value, to)
+
+
+def _retype_hint(first: ir.Assign, have: Scalar, want: Scalar) -> str:
+    """How to give a variable the float type ``want`` at its first assignment ``first``,
+    which made it the integer type ``have`` (a cast where it is used would truncate)."""
+    where = f"line {first.span.line}" if first.span.line else "its first assignment"
+    value, span = first.value, first.value.span
+    literal = span.text[span.col - 1:span.col - 1 + span.length]
+    if isinstance(value, ir.Const) and span.length and literal.strip() == literal:
+        new = str(float(value.value)) if want == F32 else f"{want}({float(value.value)})"
+        start = span.col - 1
+        fixed = (span.text[:start] + new + span.text[start + len(literal):]).strip()
+        return (f"{first.name!r} is {have} because its first assignment ({where}) is the "
+                f"integer {literal}; write `{fixed}` there to make it {want} (a cast "
+                f"{have}(…) here would truncate the value)")
+    return (f"{first.name!r} is {have} from its first assignment ({where}); make that "
+            f"value {want} there, e.g. {want}(…) (a cast {have}(…) here would truncate)")
 
 
 def _access(body: ir.Body, params: dict[str, set[str]]) -> tuple[tuple[str, str], ...]:

@@ -277,9 +277,14 @@ class _Advisor:
                 "tile for it", sites[0].span, HINTS["reuse"]))
 
     def _loop_stencil(self, site: _Site) -> bool:
-        """The index moves with an enclosing FOR variable and with the thread."""
-        found = set().union(*(self.sources(i, frozenset(site.loops)) for i in site.index))
-        return ("thread",) in found and any(("var", v) in found for v in site.loops)
+        """One index moves with an enclosing FOR variable and with the thread (``a[y + dy,
+        x + dx]``). A thread that walks its own row or column (``A[i, k]``, ``A[k, j]``)
+        moves each index with one of them only: no neighbour reads its elements."""
+        for index in site.index:
+            found = self.sources(index, frozenset(site.loops))
+            if ("thread",) in found and any(("var", v) in found for v in site.loops):
+                return True
+        return False
 
     def _block(self, out: list[Lint]) -> None:
         threads = math.prod(self.k.block)

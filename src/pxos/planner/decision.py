@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxos.planner.model import Copies, Estimate
+from pxos.planner.reason import seconds
 
 
-@dataclass
+@dataclass(repr=False)
 class Decision:
     """Where one statement runs and why.
 
@@ -38,6 +39,25 @@ class Decision:
     fingerprint: str = ""  # the kernel or operation, for planner/history
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
+
+    def explain_lines(self) -> list[str]:
+        """The lines ``pxos explain`` prints under the statement: predicted time per device
+        (fastest first), ``→ reason``, and once run the measured time and the error."""
+        lines = []
+        if self.predicted:
+            lines.append("predicted: " + " · ".join(
+                f"{dev} {seconds(t)}" for dev, t in self.predicted.items()))
+        lines.append(f"→ {self.reason}")
+        if self.measured is not None:
+            err = self.error
+            lines.append(f"measured: {seconds(self.measured)} on {self.device}"
+                         + (f" (prediction error {err:+.0%})" if err is not None else ""))
+        return lines
+
+    def __repr__(self) -> str:
+        where = f"line {self.line} " if self.line else ""
+        head = f"<Decision {where}`{self.statement}` on {self.device}"
+        return "\n  ".join([head, *self.explain_lines()]) + ">"
 
     def learn(self, history, measured: float) -> None:
         """Record that the statement took ``measured`` seconds on :attr:`device` and

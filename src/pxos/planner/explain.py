@@ -66,14 +66,7 @@ def render_text(decisions: list[Decision], machine: Machine, code: dict | None =
         feats = _features_line(d.features)
         if feats:
             lines.append(f"           features: {feats}")
-        if d.predicted:
-            lines.append("           predicted: " + " · ".join(
-                f"{dev} {seconds(t)}" for dev, t in d.predicted.items()))
-        lines.append(f"           → {d.reason}")
-        if d.measured is not None:
-            err = d.error
-            lines.append(f"           measured: {seconds(d.measured)} on {d.device}"
-                         + (f" (prediction error {err:+.0%})" if err is not None else ""))
+        lines.extend(" " * 11 + line for line in d.explain_lines())
         if code and d.line in code:
             lines.append(code[d.line])
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from pxos.errors import PxError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar, scalar_named
+from pxos.lang.px.hints import refuse_glued_words, syntax_hint
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
         if tok.type not in ("NAME", "$END") and str(tok).isupper() and "a name" in expected:
             hint = f"{tok} is a reserved keyword and cannot be used as a name"
         col = tok.column if tok.type != "$END" else len(text.rstrip()) + 1
+        if hint is None and tok.type != "$END":
+            hint = syntax_hint(text, str(tok), col,
+                               {_literals().get(t, t) for t in err.expected})
         raise PxSyntaxError(
             f"unexpected {found}; expected {_one_of(expected)}",
             base.at(max(1, col), max(1, len(str(tok))) if tok.type != "$END" else 1),
@@ -81,6 +85,7 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
     if _depth(tree) > MAX_DEPTH:
         raise PxSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep; split it "
                             "with SET", base)
+    refuse_glued_words(tree, base, _literals().values())
     try:
         return _ToIR(base).transform(tree)
     except lark.exceptions.VisitError as err:

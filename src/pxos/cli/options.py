@@ -1,0 +1,85 @@
+"""The options every command shares, worded once, and how ``--help`` shows them.
+
+Flags (``--checked``, ``--json`` …) show no metavar; options that take a value show what the
+value is (``FILE``, ``DEVICE``, ``DIR``, ``NAME``, ``TARGET``); ``pxos --version`` prints
+``pxos <version>`` from the installed package's metadata.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+ProgramArgument = typer.Argument(..., metavar="FILE", help="The .px program.",
+                                 show_default=False)
+
+DeviceOption = typer.Option(
+    "auto", "--device", "-d", metavar="DEVICE",
+    help="Where kernels run: auto (a kernel's GPU_TARGET, else where the planner predicts "
+         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl.")
+
+AllowPathOption: Optional[list[Path]] = typer.Option(
+    None, "--allow-path", metavar="DIR",
+    help="Another folder whose files the program may read and write, besides its own "
+         "folder (repeat the option for more).")
+
+
+def _no_flag_metavar(param):
+    """``param`` with an empty metavar if it is a flag (Typer would show ``<bool>``)."""
+    if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+        param.metavar = ""
+    return param
+
+
+class PxCommand(TyperCommand):
+    """A command whose flags, ``--help`` included, show no metavar in its help."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _no_flag_metavar(param)
+
+    def get_help_option(self, ctx):  # noqa: D102 - as TyperCommand's
+        return _no_flag_metavar(super().get_help_option(ctx))
+
+
+class PxGroup(TyperGroup):
+    """The ``pxos`` group: as :class:`PxCommand`, for its own options."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _no_flag_metavar(param)
+
+    def get_help_option(self, ctx):  # noqa: D102 - as TyperGroup's
+        return _no_flag_metavar(super().get_help_option(ctx))
+
+
+class PxApp(typer.Typer):
+    """A Typer app whose commands are :class:`PxCommand` unless told otherwise."""
+
+    def command(self, *args, cls=None, **kwargs):  # noqa: D102 - as typer.Typer's
+        return super().command(*args, cls=cls or PxCommand, **kwargs)
+
+
+def version_text() -> str:
+    """``pxos <version>``, the version of the installed package (``unknown`` if pxos runs
+    from a source tree that was never installed)."""
+    try:
+        return f"pxos {metadata.version('pxos')}"
+    except metadata.PackageNotFoundError:
+        return "pxos (version unknown: not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit(0)
+
+
+VersionOption = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                             help="Print pxos's version and exit.")

@@ -1,0 +1,73 @@
+"""How the command line presents itself: metavars in --help, --version, and the options that
+every command shares (one wording for each)."""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pxos.cli.main import app
+
+runner = CliRunner()
+COMMANDS = ["check", "run", "compile", "demo", "lint", "explain", "calibrate", "export"]
+
+
+def help_of(*args: str) -> str:
+    result = runner.invoke(app, [*args, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def option_row(text: str, option: str) -> list[str]:
+    """The cells of the help table's row for ``option``: option names, metavar, help."""
+    row = next(line for line in text.splitlines() if re.search(rf"\s{option}\s", line))
+    cells = [c for c in re.split(r"\s{2,}", row.strip("│ ").strip()) if c]
+    return cells[1:] if cells[0] == "*" else cells  # "*": a required option
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in COMMANDS])
+def test_help_shows_no_type_noise(command):
+    # before: every flag showed <bool>, --allow-path <list[Path]>, --device <str>
+    text = help_of(*command)
+    assert not re.search(r"<(bool|str|int|list\[Path\]|path)>", text.split("Options")[1]), text
+
+
+def test_run_help_metavars():
+    text = help_of("run")
+    assert "FILE" in text.split("Options")[0]  # the argument
+    assert option_row(text, "--device")[:3] == ["--device", "-d", "DEVICE"]
+    assert option_row(text, "--allow-path")[:2] == ["--allow-path", "DIR"]
+    for flag in ("--show-code", "--time", "--checked", "--explain", "--json", "--help"):
+        cells = option_row(text, flag)
+        assert cells[0] == flag and not cells[1].isupper(), cells  # help text, no metavar
+    assert "(implies --explain)" in text
+
+
+def test_compile_and_export_metavars():
+    text = help_of("compile")
+    assert option_row(text, "--target")[:3] == ["--target", "-t", "TARGET"]
+    assert option_row(text, "--kernel")[:3] == ["--kernel", "-k", "NAME"]
+    assert option_row(text, "--output")[:3] == ["--output", "-o", "FILE"]
+    text = help_of("export")
+    assert option_row(text, "--kernel")[:3] == ["--kernel", "-k", "NAME"]
+
+
+def test_version():
+    # before: "No such option: --version", exit 2
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"pxos {metadata.version('pxos')}\n"
+
+
+def test_allow_path_is_worded_the_same_everywhere():
+    # before: "may read and write" (run), "may read" (explain, export)
+    group = typer.main.get_command(app)
+    helps = {name: next(p.help for p in cmd.params if p.name == "allow_path")
+             for name, cmd in group.commands.items()
+             if any(p.name == "allow_path" for p in cmd.params)}
+    assert set(helps) == {"run", "explain", "export"}
+    assert len(set(helps.values())) == 1, helps
