@@ -25,7 +25,7 @@ DeviceOption = typer.Option(
 AllowPathOption: Optional[list[Path]] = typer.Option(
     None, "--allow-path", metavar="DIR",
     help="Another folder whose files the program may read and write, besides its own "
-         "folder (repeat the option for more).")
+         "folder and the working directory (repeat the option for more).")
 
 
 def _no_flag_metavar(param):
