@@ -60,7 +60,7 @@ def test_examples_have_no_errors(path):
     lints = lint_program(path)
     assert all(x.severity == "warning" for x in lints)
     expected = {"edges": ["reuse", "reuse"], "mandelbrot": ["divergence"],
-                "heat3d": ["reuse", "divergence"]}
+                "heat3d": ["reuse", "divergence"], "heat": ["divergence", "reuse"]}
     assert codes(lints) == expected.get(path.stem, [])
 
 
