@@ -32,7 +32,8 @@ def const_type(value: int | float | bool) -> Scalar:
     for t in (I32, I64, U64):
         if fits(value, t):
             return t
-    raise PxTypeError(f"integer literal {value} does not fit in 64 bits", None)
+    shown = str(value) if value.bit_length() <= 256 else f"of {value.bit_length()} bits"
+    raise PxTypeError(f"integer literal {shown} does not fit in 64 bits", None)
 
 
 def convert(expr: ir.Expr, to: Scalar) -> ir.Expr:
