@@ -14,6 +14,7 @@ Every function raises ``OSError`` on failure; callers turn it into their own ``P
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -43,8 +44,10 @@ def open_folder(path: Path, create: bool = True) -> int:
         for part in path.parts[1:]:
             try:
                 inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
+            except OSError as err:
+                if err.errno in (errno.ENOTDIR, errno.ELOOP):
+                    _raise_if_link(fd, part)
+                if err.errno != errno.ENOENT or not create:
                     raise
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
@@ -129,6 +132,17 @@ def remove_stale(folder: int) -> list[str]:
         except OSError:
             pass  # removed by another process, or not ours to remove
     return removed
+
+
+def _raise_if_link(folder: int, name: str) -> None:
+    """``ELOOP`` if ``name`` in ``folder`` is a symbolic link (found where the resolved
+    path had a folder: it was replaced since)."""
+    try:
+        link = stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return
+    if link:
+        raise OSError(errno.ELOOP, "a folder was replaced by a symbolic link", name)
 
 
 def _is_dir(folder: int, name: str) -> bool:
