@@ -171,8 +171,8 @@ class OpenCLBackend:
                 try:
                     return cl.Program(self.context, [self.device], [found[1]]).build(
                         self.options), True
-                except cl.Error:
-                    pass  # intact but refused (a changed driver): build from source again
+                except cl.Error:  # intact but refused (a changed driver): build again
+                    found[0].unlink(missing_ok=True)
             try:  # PyOpenCL caches too where the driver does not (not PoCL, not NVIDIA)
                 program = cl.Program(self.context, src.source).build(
                     self.options, cache_dir=str(cache_dir() / "opencl-pyopencl"))

@@ -141,10 +141,10 @@ class OtherVersion(ValueError):
     """A calibration file written by another version of pxos (calibrated again quietly)."""
 
 
-def _positive(field: str) -> bool:
+def _positive(name: str) -> bool:
     """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
-    return (field.endswith(("rate", "bandwidth")) and field != "vector_rate"
-            or field.startswith(("upload", "download")) or field == "cores")
+    return (name.endswith(("rate", "bandwidth")) and name != "vector_rate"
+            or name.startswith(("upload", "download")) or name == "cores")
 
 
 def cpu_model() -> str:
