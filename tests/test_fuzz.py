@@ -1,10 +1,10 @@
 """Fuzzing the front end: whatever the text, parsing and checking raise only ``PxError``.
 
-Four generators: (a) arbitrary text, and random bytes read as a file, (b) programs built
-from real `.px` tokens and lines (keyword soup), (c) mutations of the example programs.
-``PXOS_FUZZ_COUNT`` sets the inputs per generator (default 100, a few seconds). For every ``PxError`` with a span, ``render()`` names
-``file:line:col`` inside the text and draws the caret under that column; a program that
-checks renders C for every kernel.
+Generators: (a) arbitrary text, and random bytes read as a file, (b) programs built from
+real `.px` tokens and lines (keyword soup), (c) mutations of the example programs.
+``PXOS_FUZZ_COUNT`` sets the inputs per generator (default 100: a few seconds in all). For
+every ``PxError`` with a span, ``render()`` names ``file:line:col`` inside the text and draws
+the caret under that column; a program that checks renders C for every kernel.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def front_end(text: str):
     return program
 
 
-def assert_well_placed(err: PxError, text: str) -> None:
+def assert_well_placed(err: PxError, text: str, file: str = FILE) -> None:
     rendered = err.render()
     assert str(err) == rendered
     assert isinstance(rendered, str) and rendered
@@ -73,9 +73,9 @@ def assert_well_placed(err: PxError, text: str) -> None:
     span = err.span
     lines = [ln.removesuffix("\r") for ln in text.split("\n")]  # only \n ends a line
     assert 1 <= span.line <= len(lines), rendered
-    assert span.file == FILE
+    assert span.file == file
     head = rendered.split("\n")[0]
-    assert head.startswith(f"{FILE}:{span.line}:{span.col}: {err.kind}: "), rendered
+    assert head.startswith(f"{file}:{span.line}:{span.col}: {err.kind}: "), rendered
     assert span.text == lines[span.line - 1], rendered
     assert 1 <= span.col <= len(span.text) + 1, rendered
     if span.text:
@@ -109,7 +109,8 @@ def test_fuzz_arbitrary_text(text):
     front_end(text)
 
 
-BYTES_FILE = Path(tempfile.mkdtemp(prefix="pxos-fuzz-")) / "fuzz.px"
+_BYTES_DIR = tempfile.TemporaryDirectory(prefix="pxos-fuzz-")  # removed at exit
+BYTES_FILE = Path(_BYTES_DIR.name) / FILE
 
 
 @FUZZ
@@ -122,8 +123,9 @@ def test_fuzz_random_bytes_as_a_file(data):
     with _time_limit():
         try:
             check_program(parse_file(BYTES_FILE))
-        except PxError:
-            pass
+        except PxError as err:
+            if err.span is not None:
+                assert_well_placed(err, data.decode("utf-8"), str(BYTES_FILE))
 
 
 # ---------------------------------------------------------------------------- (b) .px vocabulary
