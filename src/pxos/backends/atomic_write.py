@@ -73,7 +73,7 @@ def write_in(folder: int, name: str, data: bytes | memoryview) -> None:
     remove_stale(folder)
     try:
         if _is_dir(folder, name):
-            raise IsADirectoryError(21, "Is a directory", name)
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", name)
     except FileNotFoundError:
         pass
     tmp = f".pxos-{os.getpid()}-{_start_time(os.getpid())}-{secrets.token_hex(6)}.tmp"
