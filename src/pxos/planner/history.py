@@ -60,6 +60,7 @@ class History:
     def __init__(self, path: Path):
         self.path = path
         self.data: dict = {}
+        self._unsaved = False  # a save failed (warned once)
         try:
             text = path.read_text()
         except OSError:
@@ -100,8 +101,6 @@ class History:
             if not self._unsaved:
                 stored.warn(self.path, err.strerror or str(err), "not saved")
             self._unsaved = True
-
-    _unsaved = False
 
     def launch(self, kind: str, calibrated: float) -> float:
         """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in
