@@ -100,3 +100,24 @@ def test_an_entry_without_its_sum_is_never_loaded(warm, tmp_path, backend):
     (folder / f".pxos-{os.getpid()}-0-abc.tmp").write_bytes(b"half written")
     done = run(prog, cache, backend)
     assert done.returncode == 0 and EXPECTED in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("how", ["half", "empty", "flipped", "garbage"])
+def test_a_damaged_cubin_is_compiled_again(tmp_path, monkeypatch, how):
+    """NVRTC's cubins (no GPU needed to compile them) are verified the same way."""
+    from pxos.codegen.cuda import render_cuda
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+    from tests.codegen.test_cuda_codegen import nvrtc
+
+    compile_cubin = nvrtc()
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    src = render_cuda(check_program(parse_program(PROGRAM, "twice.px")).kernels[0])
+    path, hit = compile_cubin(src, "90")
+    good = path.read_bytes()
+    assert not hit and good[:4] == b"\x7fELF"
+    path.write_bytes(damage(good, how))
+    again, hit = compile_cubin(src, "90")
+    assert not hit and again.read_bytes()[:4] == b"\x7fELF"
+    assert hashlib.sha256(again.read_bytes()).hexdigest()[:32] in again.name
+    assert compile_cubin(src, "90") == (again, True)
