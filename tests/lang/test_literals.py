@@ -76,6 +76,13 @@ def test_a_float_literal_beyond_f32_is_refused(expr):
     assert err.span.line == 6 and err.span.text[err.span.col - 1:].lstrip("-")[:2] in ("1e", "3.")
 
 
+@pytest.mark.parametrize("expr", ["d[i] + 1e999", "f64(1" + "0" * 400 + ".0)"])
+def test_a_float_literal_beyond_f64_is_refused(expr):
+    with pytest.raises(PxTypeError) as info:
+        check(KERNEL.format(f"f32({expr})"))
+    assert "too large for f64" in info.value.message and info.value.span.line == 6
+
+
 def test_the_same_literal_in_f64_and_the_largest_f32_run_everywhere(backend):
     kernel = check(KERNEL.format("f32(f64(1e39) / 1e10) + f32(d[i] * 1e39) + 1.0")
                    ).kernels[0]

@@ -17,7 +17,7 @@ from pxos.errors import PxError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar, scalar_named
-from pxos.lang.px.literals import int_literal
+from pxos.lang.px.literals import float_literal, int_literal
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class _ToIR(Transformer):
         return ir.Const(self._tok(tok), int_literal(str(tok), self._tok(tok)))
 
     def float(self, meta, tok):
-        return ir.Const(self._tok(tok), float(str(tok)), weak=True)
+        return ir.Const(self._tok(tok), float_literal(str(tok), self._tok(tok)), weak=True)
 
     def neg_number(self, meta, const):
         return ir.Const(self._span(meta), -const.value, weak=const.weak)

@@ -1,4 +1,5 @@
-"""Integer literals of `.px`: decimal or ``0x`` hexadecimal, at most 64 bits.
+"""Number literals of `.px`: integers (decimal or ``0x`` hexadecimal, at most 64 bits) and
+floats (finite in ``f64``; whether they fit ``f32`` is checked with their type).
 
 A decimal literal may not start with ``0`` unless it is ``0`` itself: C would read ``07``
 as octal and Python refuses it, so `.px` refuses it with a hint rather than guess. A
@@ -7,6 +8,8 @@ limit on converting long digit strings (4,300 digits) could raise.
 """
 
 from __future__ import annotations
+
+import math
 
 from pxos.errors import PxSyntaxError, PxTypeError
 from pxos.ir.span import Span
@@ -41,3 +44,17 @@ def int_literal(text: str, span: Span) -> int:
         raise PxTypeError(f"integer literal {short_literal(text)} does not fit in 64 bits",
                           span)
     return int(digits or "0", base)
+
+
+def float_literal(text: str, span: Span) -> float:
+    """The value of the float literal ``text`` (a ``FLOAT`` token of the grammar).
+
+    Raises:
+        PxTypeError: a literal beyond the range of ``f64`` (``1e999``), which Python would
+            read as infinity.
+    """
+    value = float(text)
+    if math.isinf(value):
+        raise PxTypeError(f"the literal {short_literal(text)} is too large for f64 (largest "
+                          "1.79769e+308)", span)
+    return value
