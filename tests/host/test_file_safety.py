@@ -191,3 +191,19 @@ def test_full_cache_from_the_command_line_exits_2(tmp_path):
                           timeout=120)
     assert done.returncode == 2 and "cannot write the kernel cache" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_compile_output_that_cannot_be_written_exits_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from pxos.cli.main import app
+
+    (tmp_path / "k.px").write_text("GPU_KERNEL k\nGPU_PARAM a float[]\nGPU_THREAD_CODE:\n"
+                                   "    THREAD_ID → i\n    STORE 1.0 → a[i]\nGPU_END\n")
+    (tmp_path / "folder").mkdir()
+    result = CliRunner().invoke(app, ["compile", str(tmp_path / "k.px"), "-o",
+                                      str(tmp_path / "folder")])
+    assert result.exit_code == 2 and "it is a folder" in result.output
+    result = CliRunner().invoke(app, ["compile", str(tmp_path / "k.px"), "-o",
+                                      str(tmp_path / "new" / "k.c")])
+    assert result.exit_code == 0 and "k_k(" in (tmp_path / "new" / "k.c").read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pxos.backends.atomic_write import open_folder, write_in
+from pxos.backends.atomic_write import open_folder, write_atomic, write_in
 from pxos.errors import PxFileError
 from pxos.ir.span import Span
 from pxos.ir.types import Scalar, scalar_of_dtype
@@ -176,6 +176,20 @@ def _why(err: Exception) -> str:
             errno.ENOTDIR: "a part of the path is not a folder",
             errno.ENAMETOOLONG: "the name is too long"}.get(
         getattr(err, "errno", None), getattr(err, "strerror", None) or str(err))
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write a file the user named on the command line (``pxos compile -o``), atomically.
+
+    Raises:
+        PxFileError: it cannot be written (a folder, a full disk, a read-only folder …).
+    """
+    try:
+        if _is_folder(Path(path)):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        write_atomic(Path(path).absolute(), data)
+    except OSError as err:
+        raise PxFileError(f"cannot write {str(path)!r}: {_why(err)}") from None
 
 
 def _encode_image(arr: np.ndarray, fmt: str, path: str, span) -> bytes:
