@@ -396,6 +396,18 @@ def test_only_newline_ends_a_line(char):
     check_program(parse_program(text, FILE))
 
 
+def test_a_file_ends_lines_where_its_text_does(tmp_path):
+    """Found by the bytes fuzzer: reading a file translated a lone \r into a line break."""
+    data = b"SET x = 1\rSET y = )\n"
+    (tmp_path / FILE).write_bytes(data)
+    errors = []
+    for parse in (lambda: parse_file(tmp_path / FILE), lambda: parse_program(data.decode())):
+        with pytest.raises(PxSyntaxError) as info:
+            parse()
+        errors.append((info.value.span.line, info.value.span.col))
+    assert errors == [(1, 11), (1, 11)]
+
+
 @pytest.mark.parametrize("stmt", ["SYNC_THREADS", "BREAK", "CONTINUE", "RETURN",
                                   "STORE 1.0 → a[0]", "ATOMIC_ADD a[0] 1"])
 def test_thread_statement_at_host_level(stmt):
