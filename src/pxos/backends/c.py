@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Launch
-from pxos.backends.cache import BuiltKernels, cache_key, entry_path, write_atomic
+from pxos.backends.cache import BuiltKernels, cache_key, find_entry, has_entry, store_entry
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
@@ -113,10 +113,9 @@ class CBackend:
         src, key = self._source(kernel, checked)
 
         def make() -> CKernel:
-            lib = entry_path("c", key, ".so")
-            hit = lib.exists()
-            if not hit:
-                self._build(src, lib)
+            found = find_entry("c", key, ".so")  # verified: a damaged entry is rebuilt
+            hit = found is not None
+            lib = found[0] if hit else store_entry("c", key, ".so", self._build(src))
             fn = getattr(ctypes.CDLL(str(lib)), src.entry)
             fn.restype = None
             fn.argtypes = _argtypes(kernel, checked)
@@ -126,9 +125,10 @@ class CBackend:
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         _, key = self._source(kernel, checked)
-        return self._built.has(kernel, checked, key) or entry_path("c", key, ".so").exists()
+        return self._built.has(kernel, checked, key) or has_entry("c", key, ".so")
 
-    def _build(self, src: KernelSource, lib: Path) -> None:
+    def _build(self, src: KernelSource) -> bytes:
+        """The shared library of ``src``, compiled in a temporary folder."""
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
             c_file = Path(tmp) / f"{src.entry}.c"
             so_file = Path(tmp) / f"{src.entry}.so"
@@ -140,7 +140,7 @@ class CBackend:
                     f"the C compiler rejected the code generated for kernel "
                     f"{src.kernel.name!r} (a pxos bug; please report it):\n"
                     + proc.stderr[-4000:], src.kernel.span)
-            write_atomic(lib, so_file.read_bytes())
+            return so_file.read_bytes()
 
     def launch(self, compiled: CKernel, args: Sequence[Any], launch: Launch) -> None:
         """Call the kernel; arrays (C-contiguous) are updated in place.

@@ -174,7 +174,7 @@ def compile_(
                                           help="Write to this file instead of stdout."),
 ):
     """Print (or write) the code generated for a program's kernels."""
-    from pxos.backends.cache import write_atomic
+    from pxos.host.files import write_output
     from pxos.codegen.targets import TARGETS, render_unit_for
 
     if target not in TARGETS:
@@ -188,7 +188,7 @@ def compile_(
     if output is None:
         out.print(text)
     else:
-        write_atomic(output, text.encode())
+        write_output(output, text.encode())
         out.print(f"wrote {output}")
 
 

@@ -8,6 +8,7 @@ or a host statement needs it), executes each statement, and records what happene
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
+from pxos.host.sizes import exact_int
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
@@ -293,13 +295,25 @@ class ProgramRun:
         self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
 
     def _alloc(self, s: ir.Alloc):
-        dims = [int(self.evaluate(d)) for d in s.dims]
+        dims = [self._size(d, s) for d in s.dims]
         if any(n < 0 for n in dims):
             raise PxRuntimeError(f"ALLOC {s.name}: sizes must be ≥ 0, got {dims}", s.span)
-        if int(np.prod(dims)) > MAX_ELEMENTS:
-            raise PxRuntimeError(f"ALLOC {s.name}: {int(np.prod(dims))} elements; at most "
+        if math.prod(dims) > MAX_ELEMENTS:
+            raise PxRuntimeError(f"ALLOC {s.name}: {math.prod(dims)} elements; at most "
                                  f"{MAX_ELEMENTS} are supported", s.span)
         self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span, zeros=True)
+
+    def _size(self, e: ir.Expr, s: ir.Alloc) -> int:
+        """One size of ALLOC ``s``; an error where its integer arithmetic wrapped."""
+        typed = self.typed(e)
+        value = int(eval_scalar(typed, self._current(typed)))
+        exact = exact_int(typed, self.values)
+        if exact is not None and exact != value:
+            raise PxRuntimeError(f"ALLOC {s.name}: the size overflows {typed.type} ({exact} "
+                                 f"wraps to {value})", e.span,
+                                 "compute it in 64 bits with i64(…); an array holds "
+                                 f"at most {MAX_ELEMENTS} elements")
+        return value
 
     def _alloclike(self, s: ir.AllocLike):
         other = self.values.get(s.other)
@@ -410,8 +424,8 @@ class ProgramRun:
         return side
 
     def _item(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Str):
-            return e.value
+        if isinstance(e, ir.Str):  # control characters escaped as repr does: \x1b, \x00
+            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in e.value)
         value = self._operand(e)
         if isinstance(value, np.ndarray):
             return np.array2string(value, threshold=20, edgeitems=3)

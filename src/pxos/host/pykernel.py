@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.interp import eval_scalar
-from pxos.errors import PxArgumentError, PxShapeError
+from pxos.errors import PxArgumentError, PxShapeError, PxTypeError
 from pxos.host.arrays import (
     CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
 )
@@ -73,6 +74,9 @@ class Kernel:
     """
 
     def __init__(self, fn, block: Sequence[int] | None = None, device: str | None = None):
+        if not isinstance(fn, FunctionType):
+            raise PxTypeError(f"pxos.kernel needs a Python function (a def), got {fn!r:.80}",
+                              None, "write the kernel as a def; call helpers from inside it")
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.block = tuple(block) if block else None
