@@ -15,6 +15,7 @@ from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
+from pxos.codegen.guard import DECLARATIONS, guard_block_loop
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
@@ -39,12 +40,14 @@ class CDialect(Dialect):
         return super().prelude(f16) + TEAM
 
 
-def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
+def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> KernelSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
         kernel: a kernel returned by ``ir.check.check_kernel``.
         checked: add bounds checks reported through the last parameter, ``pxos_err``.
+        guard: catch a memory fault in the kernel (``codegen/guard``; the C backend's
+            builds, which link against its guard library).
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
@@ -104,12 +107,14 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
         inner += _items(r, items, local, variables, two_d)
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
+    if guard:
+        body = guard_block_loop(body)
 
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
                      "(OpenMP over blocks; threads of a block as an inner loop)")
     function = "\n".join([
-        header, f"void {fn}({', '.join(params)})", "{",
+        *([DECLARATIONS] if guard else []), header, f"void {fn}({', '.join(params)})", "{",
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
