@@ -41,7 +41,12 @@ def _guarded(fn):
         except PxError as e:
             sys.stderr.write(e.render() + "\n")
             raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:  # Ctrl-C between kernels (host/interrupt: during one)
+            from pxos.host.interrupt import EXIT_CODE, message
+
+            sys.stderr.write(message() + "\n")
+            raise typer.Exit(EXIT_CODE) from None
+        except (typer.Exit, typer.Abort):
             raise
         except Exception:  # a pxos bug: show everything
             sys.stderr.write("internal error in pxos (please report it):\n"
@@ -88,8 +93,10 @@ def run(
     """Run a program: host statements in order, each kernel and library operation where
     the planner predicts it runs fastest (or on --device)."""
     from pxos import backends
+    from pxos.host import interrupt
     from pxos.host.program import ProgramRun
 
+    interrupt.install()
     program = _load(file)
     if show_code:
         for k in program.kernels:

@@ -21,6 +21,7 @@ from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
 from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
@@ -123,7 +124,9 @@ class ProgramRun:
                           else None)
         t0 = time.perf_counter()
         before = self.residency.transfers.copy()
-        device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
+        placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
+        with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
+            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
         step = Step(stmt.span, type(stmt).__name__.upper(), device, time.perf_counter() - t0,
                     self.residency.transfers - before, self._decision)
         self.steps.append(step)
