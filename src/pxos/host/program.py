@@ -26,6 +26,7 @@ from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
@@ -250,6 +251,7 @@ class ProgramRun:
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
+        launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)

@@ -32,6 +32,7 @@ from pxos.host.arrays import (
     CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
 )
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
 from pxos.ir.typecheck import convert_value
 from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
@@ -61,6 +62,7 @@ class CallPlan:
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
         self.finishes = [(i, f) for i, (_, f) in enumerate(self.place) if f is not None]
+        self.bounds = launch_checker(self.kernel)  # ir/analysis/bounds
 
 
 class Kernel:
@@ -141,6 +143,7 @@ class Kernel:
         if min(launch.threads) < 0:
             raise PxArgumentError(f"kernel {plan.kernel.name!r}: negative thread count "
                                   f"{launch.threads}")
+        plan.bounds(args, launch.threads)
         plan.backend.launch(plan.compiled, placed, launch)
         return plan, placed, launch
 

@@ -1,0 +1,301 @@
+"""Launch checks: refuse a launch whose affine accesses would leave their arrays.
+
+Many indices are affine in the thread index: ``out[i]``, ``a[i + 1]``, ``img[y, x]``,
+``a[y * w + x]`` (``w`` a scalar parameter). For such an access, executed by every thread
+of the launch (or by the threads an ``IF i < n`` / ``IF i >= n: RETURN`` guard lets
+through), the largest and smallest index over the launch lie at a corner of the box of
+thread indices, so four evaluations decide whether any thread of the launch would index
+outside the array. :func:`launch_checker` finds these accesses once per kernel and
+compiles them into one Python function of the arguments and thread counts; a launch then
+costs O(parameters + checked accesses).
+
+What is not checked (the kernel may still index out of bounds; ``--checked`` catches it):
+an index that depends on loaded data, a loop variable, a variable assigned more than
+once, ``/``, ``%``, shifts, ``min``/``max``; an access inside a loop, inside an ``IF``
+whose condition is not a conjunction of comparisons of a thread index with a uniform
+value, in an ``ELIF``/``ELSE`` arm, or after a ``RETURN`` the analysis cannot follow;
+loads under ``AND``/``OR``/``select`` (they may not be evaluated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from pxos.errors import PxBoundsError
+from pxos.ir import nodes as ir
+from pxos.ir.types import Array
+
+_INT_TYPES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "bool")
+_FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+_NEGATE = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One axis of one access: ``index`` (Python text over ``a``, ``tx``, ``ty``) must lie
+    in ``0 ..< extent`` for every thread in the box ``box`` (per axis: lower and upper
+    bound texts, or None)."""
+
+    array: str
+    axis: int
+    extent: str
+    index: str
+    box: tuple
+    access: ir.Expr | ir.Stmt
+
+
+class _Affine:
+    """Translate a kernel's integer expressions to Python text, where affine in the thread
+    index with coefficients that are the same for every thread."""
+
+    def __init__(self, kernel: ir.Kernel):
+        self.kernel = kernel
+        self.index = {p.name: i for i, p in enumerate(kernel.params)}
+        counts: dict[str, int] = {}
+        for s in ir.walk(kernel.body):
+            name = getattr(s, "name", None) if isinstance(s, ir.Assign) else \
+                getattr(s, "var", None) or getattr(s, "result", None)
+            if name:
+                counts[name] = counts.get(name, 0) + 1
+        self.once = {n for n, c in counts.items() if c == 1}
+        self.assigned = set(counts)
+        self.locals: dict[str, tuple[str, frozenset]] = {}
+
+    def text(self, e: ir.Expr) -> tuple[str, frozenset] | None:
+        """(Python text, thread axes it depends on), or None if not affine."""
+        if isinstance(e, ir.Const):
+            return (str(int(e.value)), frozenset()) if not isinstance(e.value, float) \
+                else None
+        if isinstance(e, ir.Var):
+            if e.name in self.locals:
+                return self.locals[e.name]
+            p = self.kernel.param(e.name)
+            if p is not None and not isinstance(p.type, Array) \
+                    and e.name not in self.assigned and p.type.name in _INT_TYPES:
+                return f"int(a[{self.index[e.name]}])", frozenset()
+            return None
+        if isinstance(e, ir.Builtin):
+            if e.name != "thread_id" or (e.axis is None and self.kernel.ndim != 1):
+                return None
+            return ("ty", frozenset({1})) if e.axis == 1 else ("tx", frozenset({0}))
+        if isinstance(e, ir.Dim) and e.array in self.index:
+            shape = f"a[{self.index[e.array]}].shape"
+            return {"len": f"_prod({shape})", "rows": f"{shape}[0]",
+                    "cols": f"{shape}[1]"}[e.which], frozenset()
+        if isinstance(e, ir.Cast) and e.to.name in _INT_TYPES \
+                and e.operand.type is not None and e.operand.type.name in _INT_TYPES:
+            return self.text(e.operand)
+        if isinstance(e, ir.Unary) and e.op == "neg":
+            inner = self.text(e.operand)
+            return None if inner is None else (f"(-{inner[0]})", inner[1])
+        if isinstance(e, ir.Binary) and e.op in ("add", "sub", "mul"):
+            lhs, rhs = self.text(e.lhs), self.text(e.rhs)
+            if lhs is None or rhs is None or (e.op == "mul" and lhs[1] and rhs[1]):
+                return None
+            op = {"add": "+", "sub": "-", "mul": "*"}[e.op]
+            return f"({lhs[0]} {op} {rhs[0]})", lhs[1] | rhs[1]
+        return None
+
+    def bind(self, s: ir.Assign) -> None:
+        """Remember a local assigned once, at a place every later access sees."""
+        if s.name in self.once:
+            t = self.text(s.value)
+            if t is not None:
+                self.locals[s.name] = t
+
+
+def _bounds(aff: _Affine, cond: ir.Expr, negate: bool = False) -> list | None:
+    """``cond`` (or its negation) as thread-index bounds ``[(axis, "lo"|"hi", text)]``,
+    if it is a conjunction of ``t ± u OP v`` (``t`` a thread index, ``u``, ``v`` uniform;
+    a negation only of a single comparison)."""
+    if isinstance(cond, ir.Binary) and cond.op == "and" and not negate:
+        lhs, rhs = _bounds(aff, cond.lhs), _bounds(aff, cond.rhs)
+        return None if lhs is None or rhs is None else lhs + rhs
+    if not (isinstance(cond, ir.Binary) and cond.op in _FLIP):
+        return None
+    op = _NEGATE[cond.op] if negate else cond.op
+    lhs, rhs = _unit(aff, cond.lhs), aff.text(cond.rhs)
+    if lhs is None or rhs is None or rhs[1]:
+        lhs, rhs, op = _unit(aff, cond.rhs), aff.text(cond.lhs), _FLIP[op]
+        if lhs is None or rhs is None or rhs[1]:
+            return None
+    axis, offset = lhs
+    side, value = {"lt": ("hi", f"{rhs[0]} - 1"), "le": ("hi", rhs[0]),
+                   "gt": ("lo", f"{rhs[0]} + 1"), "ge": ("lo", rhs[0])}[op]
+    return [(axis, side, f"({value}) - ({offset})")]
+
+
+def _unit(aff: _Affine, e: ir.Expr) -> tuple[int, str] | None:
+    """(axis, offset text) if ``e`` is a thread index plus or minus a uniform value."""
+    t = aff.text(e)
+    if t is not None and t[0] in ("tx", "ty"):
+        return (0 if t[0] == "tx" else 1), "0"
+    if isinstance(e, ir.Cast):
+        return _unit(aff, e.operand)
+    if isinstance(e, ir.Binary) and e.op in ("add", "sub"):
+        lhs, rhs = _unit(aff, e.lhs), aff.text(e.rhs)
+        if lhs is not None and rhs is not None and not rhs[1]:
+            return lhs[0], f"{lhs[1]} {'+' if e.op == 'add' else '-'} {rhs[0]}"
+        if e.op == "add":
+            rhs, lhs = _unit(aff, e.rhs), aff.text(e.lhs)
+            if rhs is not None and lhs is not None and not lhs[1]:
+                return rhs[0], f"{rhs[1]} + {lhs[0]}"
+    return None
+
+
+def _exprs_evaluated(stmt: ir.Stmt) -> list[ir.Expr]:
+    """The loads ``stmt`` surely evaluates (not under AND/OR or select's arms)."""
+    out: list[ir.Expr] = []
+
+    def visit(e):
+        if isinstance(e, ir.Load):
+            out.append(e)
+            for i in e.index:
+                visit(i)
+        elif isinstance(e, ir.Binary):
+            visit(e.lhs)
+            if e.op not in ("and", "or"):
+                visit(e.rhs)
+        elif isinstance(e, ir.Call):
+            for x in (e.args[:1] if e.fn == "select" else e.args):
+                visit(x)
+        elif isinstance(e, (ir.Unary, ir.Cast)):
+            visit(e.operand)
+    for e in ir.stmt_exprs(stmt):
+        visit(e)
+    return out
+
+
+def _collect(aff: _Affine, body: ir.Body, box: tuple, out: list, top: bool) -> bool:
+    """Add to ``out`` the checks of ``body``'s accesses, run by the threads in ``box``.
+    Returns False when a thread may have stopped part-way (a RETURN not followed), so
+    later statements are not run by every thread of ``box``."""
+    for s in body:
+        for load in _exprs_evaluated(s):
+            _add(aff, load.array, load.index, load, box, out)
+        if isinstance(s, ir.Assign):
+            if top:
+                aff.bind(s)
+        elif isinstance(s, (ir.Store, ir.Atomic)):
+            _add(aff, s.array, s.index, s, box, out)
+        elif isinstance(s, ir.Return):
+            return False
+        elif isinstance(s, ir.If):
+            cond, arm = s.arms[0]
+            if len(s.arms) == 1 and not s.orelse and len(arm) == 1 \
+                    and isinstance(arm[0], ir.Return):  # IF i >= n: RETURN
+                rest = _bounds(aff, cond, negate=True)
+                if rest is None:
+                    return False
+                box = box + tuple(rest)
+                continue
+            inner = _bounds(aff, cond)
+            if inner is not None:
+                _collect(aff, arm, box + tuple(inner), out, False)
+            if any(isinstance(x, ir.Return) for x in ir.walk((s,))):
+                return False
+        elif isinstance(s, (ir.For, ir.While)):
+            if any(isinstance(x, ir.Return) for x in ir.walk(s.body)):
+                return False
+    return True
+
+
+def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) -> None:
+    p = aff.kernel.param(array)
+    if p is None or not isinstance(p.type, Array):
+        return  # a shared array: sized by the kernel itself
+    k = aff.index[array]
+    for axis, e in enumerate(index):
+        t = aff.text(e)
+        if t is None:
+            continue  # not affine
+        extent = f"_prod(a[{k}].shape)" if len(index) == 1 else f"a[{k}].shape[{axis}]"
+        c = _Check(array, axis if len(index) > 1 else -1, extent, t[0], box, access)
+        if not any((c.array, c.axis, c.index, c.box) == (o.array, o.axis, o.index, o.box)
+                   for o in out):
+            out.append(c)
+
+
+def _source(checks: list[_Check]) -> str:
+    """The checker's Python source: ``check(a, nx, ny)`` → None or (check number, index,
+    extent, tx, ty) of the first access out of bounds."""
+    lines = ["def check(a, nx, ny):"]
+    for n, c in enumerate(checks):
+        lo = {0: ["0"], 1: ["0"]}
+        hi = {0: ["nx - 1"], 1: ["ny - 1"]}
+        for axis, side, text in c.box:
+            (lo if side == "lo" else hi)[axis].append(text)
+        lines += [
+            f"    lx, hx = max({', '.join(lo[0])}, 0), min({', '.join(hi[0])}, nx - 1)",
+            f"    ly, hy = max({', '.join(lo[1])}, 0), min({', '.join(hi[1])}, ny - 1)",
+            "    if lx <= hx and ly <= hy:",
+            f"        e = {c.extent}",
+            "        for tx in (lx, hx):",
+            "            for ty in (ly, hy):",
+            f"                v = {c.index}",
+            "                if v < 0 or v >= e:",
+            f"                    return ({n}, v, e, tx, ty)",
+        ]
+    return "\n".join(lines + ["    return None"])
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+_MEMO: dict[int, tuple] = {}
+
+
+def launch_checker(kernel: ir.Kernel) -> Callable[[list, tuple, object], None]:
+    """A function ``check(args, threads, span=None)`` that raises before a launch of
+    ``kernel`` over ``threads`` (x first) with ``args`` (in parameter order: arrays with a
+    ``shape``, scalars) in which an affine access would leave its array. Made once per
+    kernel object.
+
+    Raises (the returned function):
+        PxBoundsError: naming the array, the access (at its span), the index reached and
+            the extent.
+    """
+    hit = _MEMO.get(id(kernel))
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
+    checks: list[_Check] = []
+    _collect(_Affine(kernel), kernel.body, (), checks, True)
+    if not checks:
+        def none(args, threads, span=None):
+            return None
+        _MEMO[id(kernel)] = (kernel, none)
+        return none
+    scope: dict = {"_prod": _prod}
+    exec(_source(checks), scope)  # noqa: S102  (text built from the kernel's IR above)
+    compiled = scope["check"]
+    block = kernel.block or (1, 1)
+
+    def check(args, threads, span=None):
+        nx = int(threads[0])
+        ny = int(threads[1]) if len(threads) > 1 else 1
+        if nx <= 0 or ny <= 0:
+            return
+        if not kernel.guarded:  # every thread of the last block runs
+            nx = -(-nx // block[0]) * block[0]
+            ny = -(-ny // block[1]) * block[1] if len(block) > 1 else ny
+        bad = compiled(args, nx, ny)
+        if bad is not None:
+            _refuse(kernel, checks[bad[0]], bad, threads)
+    _MEMO[id(kernel)] = (kernel, check)
+    return check
+
+
+def _refuse(kernel: ir.Kernel, c: _Check, bad: tuple, threads) -> None:
+    _, index, extent, tx, ty = bad
+    axis = f" on axis {c.axis}" if c.axis >= 0 else ""
+    thread = f"{tx}" if len(threads) == 1 else f"(x={tx}, y={ty})"
+    raise PxBoundsError(
+        f"kernel {kernel.name!r}: a launch of {' x '.join(str(int(t)) for t in threads)} "
+        f"threads would index array {c.array!r} at {index}{axis} (thread {thread}), outside "
+        f"its extent {extent}; the launch was refused before it ran", c.access.span,
+        "size the arrays for the launch, or guard the access (IF i < LEN(a))")
