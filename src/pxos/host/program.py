@@ -17,6 +17,7 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
+from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
@@ -80,6 +81,7 @@ class ProgramRun:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self):
+        self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
         self.planner = None
@@ -251,7 +253,8 @@ class ProgramRun:
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
-        launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
+        if not self.checked and name != "interp":  # those check each access as it runs
+            launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
