@@ -1,0 +1,126 @@
+"""Launch checks (ir/analysis/bounds): an affine access that some thread of a launch would
+make outside its array refuses the launch before it runs, on every compiling backend and
+from `.px` RUN, run_kernel and Python calls alike; guarded accesses and in-bounds
+launches run as before, with results equal to NumPy's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pxos
+from pxos.errors import PxBoundsError
+from pxos.host.launch import run_kernel
+from pxos.host.program import ProgramRun
+from pxos.ir.analysis.bounds import launch_checker
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+from tests.conftest import BACKENDS
+
+COMPILED = [b for b in BACKENDS if b != "interp"]
+
+COPY = """\
+GPU_KERNEL copy
+    GPU_PARAM src float[]
+    GPU_PARAM dst float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE src[i] * 2.0 → dst[i]
+GPU_END
+"""
+GUARDED = """\
+GPU_KERNEL shift
+    GPU_PARAM src float[]
+    GPU_PARAM dst float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    IF i >= LEN(dst) - 1:
+        RETURN
+    STORE src[i + 1] → dst[i]
+GPU_END
+"""
+GRID = """\
+GPU_KERNEL fill
+    GPU_PARAM w int
+    GPU_PARAM img float[]
+GPU_THREADS 8, 6
+GPU_THREAD_CODE:
+    THREAD_ID → x, y
+    IF x < w AND y < 6:
+        STORE 1.0 → img[y * w + x]
+GPU_END
+"""
+
+
+def kernel(src: str):
+    return check_program(parse_program(src, "t.px")).kernels[0]
+
+
+@pytest.mark.parametrize("device", COMPILED)
+def test_output_shorter_than_the_launch_is_refused(device):
+    k = kernel(COPY)
+    src, dst = np.ones(1000, np.float32), np.zeros(10, np.float32)
+    with pytest.raises(PxBoundsError) as err:
+        run_kernel(device, k, [src, dst], [1000])
+    assert ("a launch of 1000 threads would index array 'dst' at 999 (thread 999), outside "
+            "its extent 10; the launch was refused") in err.value.message
+    assert err.value.span.line == 6 and not dst.any()  # nothing ran
+
+
+@pytest.mark.parametrize("device", COMPILED)
+def test_empty_output_with_threads_is_refused(device):
+    with pytest.raises(PxBoundsError, match="'dst' at 0 .* extent 0"):
+        run_kernel(device, kernel(COPY), [np.ones(1000, np.float32),
+                                          np.zeros(0, np.float32)], [1000])
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_guarded_accesses_run_and_match_numpy(device):
+    src = np.arange(100, dtype=np.float32)
+    dst = np.zeros(40, np.float32)  # shorter than src: the guard keeps i < 39
+    run_kernel(device, kernel(GUARDED), [src, dst], [100])
+    np.testing.assert_array_equal(dst[:39], src[1:40])
+    img = np.zeros(5 * 6, np.float32)  # w = 5 of 8 threads per row
+    run_kernel(device, kernel(GRID), [np.int32(5), img], [8, 6])
+    np.testing.assert_array_equal(img, np.ones(30, np.float32))
+
+
+@pytest.mark.parametrize("device", COMPILED)
+def test_guard_that_lets_too_many_threads_through_is_refused(device):
+    img = np.zeros(5 * 5, np.float32)  # 6 rows are written
+    with pytest.raises(PxBoundsError, match=r"'img' at 25 \(thread \(x=0, y=5\)\).* 25"):
+        run_kernel(device, kernel(GRID), [np.int32(5), img], [8, 6])
+
+
+@pytest.mark.parametrize("device", COMPILED)
+def test_px_run_is_refused_with_the_run_line(device):
+    prog = check_program(parse_program(COPY + "ALLOC a float SIZE 100\nALLOC b float SIZE 99\n"
+                                       "RUN copy a b\n", "t.px"))
+    with pytest.raises(PxBoundsError, match="'dst' at 99 .* extent 99"):
+        ProgramRun(prog, device=device).run()
+
+
+@pxos.kernel
+def twice(x: pxos.Array[pxos.f32, 1], out: pxos.Array[pxos.f32, 1]):
+    for i in pxos.parallel(len(x)):
+        out[i] = x[i] * 2.0
+
+
+@pytest.mark.parametrize("device", COMPILED)
+def test_python_call_with_a_short_output_is_refused(device):
+    x, out = np.ones(1000, np.float32), np.zeros(10, np.float32)
+    with pytest.raises(PxBoundsError, match="'out' at 999") as err:
+        twice(x, out, device=device)
+    assert err.value.span.file == __file__ and not out.any()
+    with pytest.raises(PxBoundsError, match="'out' at 0 .* extent 0"):
+        twice(x, np.zeros(0, np.float32), device=device)
+    out = np.zeros(1000, np.float32)
+    twice(x, out, device=device)
+    np.testing.assert_array_equal(out, x * 2)
+
+
+def test_checks_are_made_once_per_kernel():
+    k = kernel(COPY)
+    assert launch_checker(k) is launch_checker(k)
+    launch_checker(k)([np.ones(5), np.ones(5)], (5,))  # fits: no error
+    launch_checker(k)([np.ones(5), np.ones(0)], (0,))  # no threads: nothing to check
