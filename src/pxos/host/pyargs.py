@@ -182,21 +182,24 @@ def check_launch_size(counts: Sequence[int], name: str = "") -> None:
                               f"their product must be in 0..{MAX_ELEMENTS}")
 
 
-def overlaps(kernel: ir.Kernel) -> Callable[[list], list]:
-    """A function of the placed host arguments that copies each read-only array argument
-    overlapping one the kernel writes, and refuses two overlapping written arrays (see
-    the module docstring). Cheap: ``numpy.may_share_memory`` compares address ranges."""
+def overlaps(kernel: ir.Kernel, host: bool) -> Callable[[Sequence, list], list] | None:
+    """A function of a call's arguments and what was placed for them that refuses two
+    overlapping NumPy arrays the kernel both writes and, when the kernel runs on the host
+    (``host``), copies each read-only array argument overlapping one it writes (see the
+    module docstring); None when the kernel has no such pair of parameters. Cheap:
+    ``numpy.may_share_memory`` compares address ranges."""
     access = dict(kernel.access)
     arrays = [i for i, p in enumerate(kernel.params) if isinstance(p.type, Array)]
     written = [i for i in arrays if "w" in access.get(kernel.params[i].name, "")]
-    read = [i for i in arrays if i not in written]
+    read = [i for i in arrays if i not in written] if host else []
     if not written or len(arrays) < 2:
-        return lambda placed: placed
+        return None
 
-    def unalias(placed):
+    def unalias(args, placed):
         for n, w in enumerate(written):
             for other in written[n + 1:]:
-                if np.may_share_memory(placed[w], placed[other]):
+                if isinstance(args[w], np.ndarray) and isinstance(args[other], np.ndarray) \
+                        and np.may_share_memory(args[w], args[other]):
                     raise PxArgumentError(
                         f"arguments {kernel.params[w].name!r} and "
                         f"{kernel.params[other].name!r} overlap in memory, and the kernel "

@@ -72,7 +72,7 @@ class CallPlan:
         # checked runs (and interp, always checked) report each access as it happens
         self.bounds = (None if self.checked or self.device == "interp"
                        else launch_checker(self.kernel))  # ir/analysis/bounds
-        self.unalias = overlaps(self.kernel) if self.backend.memory == HOST else None
+        self.unalias = overlaps(self.kernel, self.backend.memory == HOST)
 
 
 class Kernel:
@@ -172,7 +172,7 @@ class Kernel:
         if plan.bounds is not None:
             plan.bounds(args, launch.threads)
         if plan.unalias is not None:
-            placed = plan.unalias(placed)
+            placed = plan.unalias(args, placed)
         plan.backend.launch(plan.compiled, placed, launch)
         return plan, placed, launch
 
