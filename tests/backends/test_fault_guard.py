@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from pxos.codegen.guard import guard_block_loop
+from pxos.codegen.guard import guarded_function
 from tests.conftest import BACKENDS, ROOT
 
 pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
@@ -82,11 +82,16 @@ def test_python_fault_raises_and_the_process_goes_on(tmp_path, tmp_path_factory)
 def test_guard_gives_each_openmp_thread_its_own_jump_buffer():
     body = ["const int32_t pxos_gx = 4;",
             "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
-            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {", "    f();", "}"]
-    out = guard_block_loop(body)
-    assert out[:3] == [body[0], "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))", "{"]
-    assert "        sigjmp_buf pxos_jb;" not in out and "    sigjmp_buf pxos_jb;" in out
-    assert "#pragma omp for schedule(static) nowait" in out
-    assert out.index("        pxos_guard_arm(&pxos_jb);") < out.index(
-        "#pragma omp for schedule(static) nowait")
-    assert out[-3:] == ["    }", "    pxos_guard_disarm();", "}"]
+            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {", "    f(v_a);", "}"]
+    text = guarded_function("/* k */", "k_k", ["int64_t pxos_nx", "float *v_a"], body)
+    blocks, entry = text.split("void k_k(")
+    # the loop, in a function of its own (compiled as without the guard)
+    assert "static void __attribute__((noinline)) k_k_blocks(int64_t pxos_nx, float *v_a)" \
+        in blocks
+    assert "#pragma omp for schedule(static) nowait\n    for (int32_t pxos_bx" in blocks
+    assert "sigsetjmp" not in blocks and "omp for" not in entry
+    # each thread of the team: its own buffer, armed around its share of the blocks
+    assert "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))\n    {\n" \
+           "        sigjmp_buf pxos_jb;\n        if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
+           "            pxos_guard_arm(&pxos_jb);\n            k_k_blocks(pxos_nx, v_a);\n" \
+           "        }\n        pxos_guard_disarm();\n    }" in entry

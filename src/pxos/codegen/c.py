@@ -15,7 +15,7 @@ from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
-from pxos.codegen.guard import DECLARATIONS, guard_block_loop
+from pxos.codegen.guard import guarded_function
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
@@ -107,14 +107,12 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         inner += _items(r, items, local, variables, two_d)
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
-    if guard:
-        body = guard_block_loop(body)
 
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
                      "(OpenMP over blocks; threads of a block as an inner loop)")
-    function = "\n".join([
-        *([DECLARATIONS] if guard else []), header, f"void {fn}({', '.join(params)})", "{",
+    function = guarded_function(header, fn, params, body) if guard else "\n".join([
+        header, f"void {fn}({', '.join(params)})", "{",
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
