@@ -124,3 +124,31 @@ def test_checks_are_made_once_per_kernel():
     assert launch_checker(k) is launch_checker(k)
     launch_checker(k)([np.ones(5), np.ones(5)], (5,))  # fits: no error
     launch_checker(k)([np.ones(5), np.ones(0)], (0,))  # no threads: nothing to check
+
+
+GATHER = """\
+GPU_KERNEL pick
+    GPU_PARAM x float[]
+    GPU_PARAM idx int[]
+    GPU_PARAM out float[]
+GPU_THREADS LEN(out)
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE x[idx[i]] → out[i]
+GPU_END
+
+ALLOC x float SIZE 10
+ALLOC idx int SIZE 4
+FILL idx 12
+ALLOC out float SIZE 4
+RUN pick x idx out
+"""
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_pxos_checked_environment_checks_px_runs(device, monkeypatch):
+    monkeypatch.setenv("PXOS_CHECKED", "1")
+    prog = check_program(parse_program(GATHER, "t.px"))
+    with pytest.raises(PxBoundsError, match="index 12 is out of bounds of array 'x'") as err:
+        ProgramRun(prog, device=device).run()
+    assert err.value.span.line == 8

@@ -84,7 +84,8 @@ def run(
         False, "--time", help="Print each statement's time and the host-device copies."),
     checked: bool = typer.Option(
         False, "--checked", help="Bounds-check every array access in kernels (slower); "
-                                 "a violation stops the run with its .px line."),
+                                 "a violation stops the run with its .px line. "
+                                 "PXOS_CHECKED=1 in the environment does the same."),
     explain: bool = typer.Option(
         False, "--explain", help="After the run, print the planner's decisions with "
                                  "measured times and prediction errors."),
