@@ -152,3 +152,34 @@ def test_pxos_checked_environment_checks_px_runs(device, monkeypatch):
     with pytest.raises(PxBoundsError, match="index 12 is out of bounds of array 'x'") as err:
         ProgramRun(prog, device=device).run()
     assert err.value.span.line == 8
+
+
+CAREFUL = """\
+GPU_KERNEL careful
+    GPU_PARAM a float[]
+    GPU_PARAM out float[]
+GPU_THREADS 100
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET j = i
+    IF j >= LEN(out):
+        SET j = LEN(out) - 1
+    IF i >= 0:
+        STORE a[j] → out[j]
+    ELIF a[i + 1000] > 0.0:
+        STORE 0.0 → out[i + 1000]
+    WHILE i > 1000:
+        STORE 1.0 → out[i]
+        BREAK
+GPU_END
+"""
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_what_may_not_run_is_not_refused(device):
+    """Clamped indices, an ELIF that no thread reaches, a loop that never runs: in bounds
+    at run time, so the launch runs (no false refusal) and matches NumPy."""
+    a = np.arange(1, 11, dtype=np.float32)
+    out = np.zeros(10, np.float32)
+    run_kernel(device, kernel(CAREFUL), [a, out], [100])
+    np.testing.assert_array_equal(out, a)

@@ -162,7 +162,8 @@ def _exprs_evaluated(stmt: ir.Stmt) -> list[ir.Expr]:
                 visit(x)
         elif isinstance(e, (ir.Unary, ir.Cast)):
             visit(e.operand)
-    for e in ir.stmt_exprs(stmt):
+    exprs = (stmt.arms[0][0],) if isinstance(stmt, ir.If) else ir.stmt_exprs(stmt)
+    for e in exprs:  # of an IF, only the first condition is surely evaluated
         visit(e)
     return out
 
