@@ -34,8 +34,8 @@ _NEGATE = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
 @dataclass(frozen=True)
 class _Check:
     """One axis of one access: ``index`` (Python text over ``a``, ``tx``, ``ty``) must lie
-    in ``0 ..< extent`` for every thread in the box ``box`` (per axis: lower and upper
-    bound texts, or None)."""
+    in ``0 ..< extent`` for every thread in the box of thread indices that ``box``
+    narrows: ``(axis, "lo"|"hi", bound text)`` entries, from guards."""
 
     array: str
     axis: int
@@ -76,8 +76,9 @@ class _Affine:
                 return f"int(a[{self.index[e.name]}])", frozenset()
             return None
         if isinstance(e, ir.Builtin):
-            if e.name != "thread_id" or (e.axis is None and self.kernel.ndim != 1):
-                return None
+            if e.name != "thread_id" or e.axis not in (None, 0, 1) \
+                    or (e.axis is None and self.kernel.ndim != 1):
+                return None  # a 3-D launch's z, or a 2-D launch's linear index
             return ("ty", frozenset({1})) if e.axis == 1 else ("tx", frozenset({0}))
         if isinstance(e, ir.Dim) and e.array in self.index:
             shape = f"a[{self.index[e.array]}].shape"
