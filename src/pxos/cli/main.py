@@ -2,11 +2,13 @@
 
 Exit codes: 0 success; 2 an error in the user's program or input (a ``PxError``, printed as
 ``file:line:col``, the source line and a caret, without a traceback); 1 an internal fault of
-pxos (printed with its traceback, to be reported).
+pxos (printed with its traceback, to be reported); 130 Ctrl-C (``host/interrupt``). After a
+kernel's memory fault (``PxFaultError``) the process exits 2 at once, without cleanup.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import traceback
@@ -17,7 +19,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from pxos.errors import PxError
+from pxos.errors import PxError, PxFaultError
 
 app = typer.Typer(
     name="pxos", no_args_is_help=True, add_completion=False,
@@ -40,6 +42,10 @@ def _guarded(fn):
             return fn(*args, **kwargs)
         except PxError as e:
             sys.stderr.write(e.render() + "\n")
+            if isinstance(e, PxFaultError):  # stores before the fault may have corrupted
+                sys.stdout.flush()  # the heap: leave before teardown frees anything
+                sys.stderr.flush()
+                os._exit(2)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:  # Ctrl-C between kernels (host/interrupt: during one)
             from pxos.host.interrupt import EXIT_CODE, message
