@@ -183,3 +183,41 @@ def test_what_may_not_run_is_not_refused(device):
     out = np.zeros(10, np.float32)
     run_kernel(device, kernel(CAREFUL), [a, out], [100])
     np.testing.assert_array_equal(out, a)
+
+
+ROWSUM = """\
+GPU_KERNEL rowsum
+    GPU_PARAM n int
+    GPU_PARAM m float[]
+    GPU_PARAM out float[]
+GPU_THREADS LEN(out)
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET acc = 0.0
+    FOR k IN 0..n + EXTRA:
+        IF k >= n:
+            CONTINUE
+        SET at = i * n + k
+        SET acc = acc + m[at]
+    FOR k2 IN 0..n + 100 STEP 2:
+        IF k2 >= n:
+            BREAK
+        SET acc = acc + 0.0 * m[i * n + k2]
+    STORE acc → out[i]
+GPU_END
+"""
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_loops_with_uniform_bounds_are_checked(device):
+    """A FOR over a uniform range is an axis of its own: past the end refused; a CONTINUE
+    guard narrows it; a loop with a BREAK (not every iteration runs) is not checked."""
+    m = np.arange(12, dtype=np.float32)  # 3 rows of 4
+    out = np.zeros(3, np.float32)
+    run_kernel(device, kernel(ROWSUM.replace("EXTRA", "3")), [np.int32(4), m, out], [3])
+    np.testing.assert_array_equal(out, m.reshape(3, 4).sum(axis=1))
+    if device != "interp":
+        with pytest.raises(PxBoundsError, match="'m' at 12 .* extent 12") as err:
+            run_kernel(device, kernel(ROWSUM.replace("EXTRA", "1").replace("k >= n", "k > n")),
+                       [np.int32(4), m, out], [3])
+        assert err.value.span.line == 13

@@ -1,20 +1,25 @@
 """Launch checks: refuse a launch whose affine accesses would leave their arrays.
 
 Many indices are affine in the thread index: ``out[i]``, ``a[i + 1]``, ``img[y, x]``,
-``a[y * w + x]`` (``w`` a scalar parameter). For such an access, executed by every thread
-of the launch (or by the threads an ``IF i < n`` / ``IF i >= n: RETURN`` guard lets
-through), the largest and smallest index over the launch lie at a corner of the box of
-thread indices, so four evaluations decide whether any thread of the launch would index
-outside the array. :func:`launch_checker` finds these accesses once per kernel and
-compiles them into one Python function of the arguments and thread counts; a launch then
-costs O(parameters + checked accesses).
+``a[y * w + x]`` (``w`` a scalar parameter), ``m[i * n + k]`` in ``FOR k IN 0..n``. For
+such an access, executed by every thread of the launch (or by the threads an
+``IF i < n`` / ``IF i >= n: RETURN`` guard lets through), and in every iteration of the
+loops around it, the largest and smallest index lie at a corner of the box of thread
+indices and loop variables; so a few evaluations decide whether any thread of the launch
+would index outside the array. :func:`launch_checker` finds these accesses once per kernel
+and compiles them into one Python function of the arguments and thread counts; a launch
+then costs O(parameters + checked accesses).
+
+A ``FOR v IN a..b [STEP k]`` loop is an axis of the box when ``a`` and ``b`` are the same
+for every thread, ``k`` is a positive literal, ``v`` is assigned nowhere else and its body
+has no ``BREAK``; ``IF v >= n: CONTINUE`` narrows it as a guard does.
 
 What is not checked (the kernel may still index out of bounds; ``--checked`` catches it):
-an index that depends on loaded data, a loop variable, a variable assigned more than
-once, ``/``, ``%``, shifts, ``min``/``max``; an access inside a loop, inside an ``IF``
-whose condition is not a conjunction of comparisons of a thread index with a uniform
-value, in an ``ELIF``/``ELSE`` arm, or after a ``RETURN`` the analysis cannot follow;
-loads under ``AND``/``OR``/``select`` (they may not be evaluated).
+an index that depends on loaded data, a variable assigned more than once, ``/``, ``%``,
+shifts, ``min``/``max``; an access inside a ``WHILE`` or another loop, inside an ``IF``
+whose condition is not a conjunction of comparisons of a thread index or loop variable
+with a uniform value, in an ``ELIF``/``ELSE`` arm, or after a ``RETURN``/``CONTINUE`` the
+analysis cannot follow; loads under ``AND``/``OR``/``select`` (they may not be evaluated).
 """
 
 from __future__ import annotations
@@ -61,9 +66,12 @@ class _Affine:
         self.once = {n for n, c in counts.items() if c == 1}
         self.assigned = set(counts)
         self.locals: dict[str, tuple[str, frozenset]] = {}
+        self.live: set[int] = set()  # the loop axes (2, 3, …) of the loops being walked
+        self.axes = 2
 
     def text(self, e: ir.Expr) -> tuple[str, frozenset] | None:
-        """(Python text, thread axes it depends on), or None if not affine."""
+        """(Python text, axes it depends on: 0 x, 1 y, 2… a FOR variable), or None if
+        not affine."""
         if isinstance(e, ir.Const):
             return (str(int(e.value)), frozenset()) if not isinstance(e.value, float) \
                 else None
@@ -122,6 +130,8 @@ def _bounds(aff: _Affine, cond: ir.Expr, negate: bool = False) -> list | None:
         if lhs is None or rhs is None or rhs[1]:
             return None
     axis, offset = lhs
+    if axis > 1 and axis not in aff.live:
+        return None  # a loop's variable, after its loop
     side, value = {"lt": ("hi", f"{rhs[0]} - 1"), "le": ("hi", rhs[0]),
                    "gt": ("lo", f"{rhs[0]} + 1"), "ge": ("lo", rhs[0])}[op]
     return [(axis, side, f"({value}) - ({offset})")]
@@ -130,8 +140,8 @@ def _bounds(aff: _Affine, cond: ir.Expr, negate: bool = False) -> list | None:
 def _unit(aff: _Affine, e: ir.Expr) -> tuple[int, str] | None:
     """(axis, offset text) if ``e`` is a thread index plus or minus a uniform value."""
     t = aff.text(e)
-    if t is not None and t[0] in ("tx", "ty"):
-        return (0 if t[0] == "tx" else 1), "0"
+    if t is not None and len(t[1]) == 1 and t[0] == _name(next(iter(t[1]))):
+        return next(iter(t[1])), "0"
     if isinstance(e, ir.Cast):
         return _unit(aff, e.operand)
     if isinstance(e, ir.Binary) and e.op in ("add", "sub"):
@@ -169,10 +179,13 @@ def _exprs_evaluated(stmt: ir.Stmt) -> list[ir.Expr]:
     return out
 
 
-def _collect(aff: _Affine, body: ir.Body, box: tuple, out: list, top: bool) -> bool:
+def _collect(aff: _Affine, body: ir.Body, box: tuple, out: list, top: bool,
+             stop: tuple = ()) -> bool:
     """Add to ``out`` the checks of ``body``'s accesses, run by the threads in ``box``.
-    Returns False when a thread may have stopped part-way (a RETURN not followed), so
-    later statements are not run by every thread of ``box``."""
+    Returns False when a thread may have stopped part-way (a RETURN, or a ``stop``
+    statement: CONTINUE in a loop's body, not followed), so later statements are not run
+    by every thread of ``box``."""
+    ends = (ir.Return,) + stop
     for s in body:
         for load in _exprs_evaluated(s):
             _add(aff, load.array, load.index, load, box, out)
@@ -181,12 +194,12 @@ def _collect(aff: _Affine, body: ir.Body, box: tuple, out: list, top: bool) -> b
                 aff.bind(s)
         elif isinstance(s, (ir.Store, ir.Atomic)):
             _add(aff, s.array, s.index, s, box, out)
-        elif isinstance(s, ir.Return):
+        elif isinstance(s, ends):
             return False
         elif isinstance(s, ir.If):
             cond, arm = s.arms[0]
             if len(s.arms) == 1 and not s.orelse and len(arm) == 1 \
-                    and isinstance(arm[0], ir.Return):  # IF i >= n: RETURN
+                    and isinstance(arm[0], ends):  # IF i >= n: RETURN
                 rest = _bounds(aff, cond, negate=True)
                 if rest is None:
                     return False
@@ -194,13 +207,42 @@ def _collect(aff: _Affine, body: ir.Body, box: tuple, out: list, top: bool) -> b
                 continue
             inner = _bounds(aff, cond)
             if inner is not None:
-                _collect(aff, arm, box + tuple(inner), out, False)
-            if any(isinstance(x, ir.Return) for x in ir.walk((s,))):
+                _collect(aff, arm, box + tuple(inner), out, False, stop)
+            if any(isinstance(x, ends) for x in ir.walk((s,))):
                 return False
         elif isinstance(s, (ir.For, ir.While)):
             if any(isinstance(x, ir.Return) for x in ir.walk(s.body)):
                 return False
+            loop = _loop_range(aff, s)
+            if loop is not None:
+                aff.live.add(loop[0][0])
+                _collect(aff, s.body, box + loop, out, True, (ir.Continue,))
+                aff.live.discard(loop[0][0])
     return True
+
+
+def _loop_range(aff: _Affine, s) -> tuple | None:
+    """The box entries of ``FOR v IN a..b [STEP k]`` whose ``v`` is assigned nowhere else,
+    ``a`` and ``b`` the same for every thread, ``k`` a positive literal, and whose body
+    has no BREAK (every iteration runs): ``v`` becomes a new axis from ``a`` to the last
+    value it takes."""
+    if not isinstance(s, ir.For) or s.var not in aff.once \
+            or any(isinstance(x, ir.Break) for x in ir.walk(s.body)):
+        return None
+    start, stop = aff.text(s.start), aff.text(s.stop)
+    step = 1 if s.step is None else s.step.value if isinstance(s.step, ir.Const) else 0
+    if start is None or stop is None or start[1] or stop[1] or not isinstance(step, int) \
+            or step <= 0:
+        return None
+    axis = aff.axes
+    aff.axes += 1
+    aff.locals[s.var] = (_name(axis), frozenset({axis}))
+    last = f"({start[0]}) + ((({stop[0]}) - 1 - ({start[0]})) // {step}) * {step}"
+    return ((axis, "lo", start[0]), (axis, "hi", last))
+
+
+def _name(axis: int) -> str:
+    return "tx" if axis == 0 else "ty" if axis == 1 else f"t{axis}"
 
 
 def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) -> None:
@@ -210,8 +252,8 @@ def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) 
     k = aff.index[array]
     for axis, e in enumerate(index):
         t = aff.text(e)
-        if t is None:
-            continue  # not affine
+        if t is None or any(x > 1 and x not in aff.live for x in t[1]):
+            continue  # not affine, or a loop's variable after its loop
         extent = f"_prod(a[{k}].shape)" if len(index) == 1 else f"a[{k}].shape[{axis}]"
         c = _Check(array, axis if len(index) > 1 else -1, extent, t[0], box, access)
         if not any((c.array, c.axis, c.index, c.box) == (o.array, o.axis, o.index, o.box)
@@ -221,25 +263,31 @@ def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) 
 
 def _source(checks: list[_Check]) -> str:
     """The checker's Python source: ``check(a, nx, ny)`` → None or (check number, index,
-    extent, tx, ty) of the first access out of bounds."""
+    extent, tx, ty) of the first access out of bounds. Each check evaluates its index at
+    the corners of its box (the axes it depends on), if the box is not empty."""
     lines = ["def check(a, nx, ny):"]
     for n, c in enumerate(checks):
-        lo = {0: ["0"], 1: ["0"]}
-        hi = {0: ["nx - 1"], 1: ["ny - 1"]}
+        lo: dict[int, list[str]] = {0: ["0"], 1: ["0"]}
+        hi: dict[int, list[str]] = {0: ["nx - 1"], 1: ["ny - 1"]}
         for axis, side, text in c.box:
-            (lo if side == "lo" else hi)[axis].append(text)
-        lines += [
-            f"    lx, hx = max({', '.join(lo[0])}, 0), min({', '.join(hi[0])}, nx - 1)",
-            f"    ly, hy = max({', '.join(lo[1])}, 0), min({', '.join(hi[1])}, ny - 1)",
-            "    if lx <= hx and ly <= hy:",
-            f"        e = {c.extent}",
-            "        for tx in (lx, hx):",
-            "            for ty in (ly, hy):",
-            f"                v = {c.index}",
-            "                if v < 0 or v >= e:",
-            f"                    return ({n}, v, e, tx, ty)",
-        ]
+            (lo if side == "lo" else hi).setdefault(axis, []).append(text)
+        axes = sorted(lo)
+        lines += [f"    l{x}, h{x} = {_fold('max', lo[x])}, {_fold('min', hi[x])}"
+                  for x in axes]
+        lines += ["    if " + " and ".join(f"l{x} <= h{x}" for x in axes) + ":",
+                  f"        e = {c.extent}"]
+        pad = "        "
+        for x in axes:
+            corners = f"(l{x}, h{x})" if f"{_name(x)}" in c.index else f"(l{x},)"
+            lines.append(f"{pad}for {_name(x)} in {corners}:")
+            pad += "    "
+        lines += [f"{pad}v = {c.index}", f"{pad}if v < 0 or v >= e:",
+                  f"{pad}    return ({n}, v, e, tx, ty)"]
     return "\n".join(lines + ["    return None"])
+
+
+def _fold(fn: str, items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{fn}({', '.join(items)})"
 
 
 def _prod(shape) -> int:
