@@ -221,3 +221,32 @@ def test_loops_with_uniform_bounds_are_checked(device):
             run_kernel(device, kernel(ROWSUM.replace("EXTRA", "1").replace("k >= n", "k > n")),
                        [np.int32(4), m, out], [3])
         assert err.value.span.line == 13
+
+
+TILE = """\
+GPU_KERNEL tiled
+    GPU_PARAM a float[]
+    GPU_PARAM b float[]
+GPU_BLOCK 64
+GPU_SHARED_MEM tile float 64
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    LOCAL_ID → l
+    STORE a[i] → tile[l + SHIFT]
+    SYNC_THREADS
+    IF l >= SHIFT:
+        STORE tile[l] → b[i]
+GPU_END
+"""
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_shared_memory_indices_are_checked_against_their_size(device):
+    a = np.arange(256, dtype=np.float32)
+    b = np.zeros(256, np.float32)
+    run_kernel(device, kernel(TILE.replace("SHIFT", "0")), [a, b], [256])
+    np.testing.assert_array_equal(b, a)
+    if device != "interp":
+        with pytest.raises(PxBoundsError, match="'tile' at 64 .* extent 64") as err:
+            run_kernel(device, kernel(TILE.replace("SHIFT", "1")), [a, b], [256])
+        assert err.value.span.line == 9

@@ -10,6 +10,10 @@ would index outside the array. :func:`launch_checker` finds these accesses once 
 and compiles them into one Python function of the arguments and thread counts; a launch
 then costs O(parameters + checked accesses).
 
+``LOCAL_ID`` indices into ``GPU_SHARED_MEM`` arrays are checked the same way against
+their declared sizes, over the block (an index mixing ``LOCAL_ID`` and ``THREAD_ID`` is
+not: the two are not independent).
+
 A ``FOR v IN a..b [STEP k]`` loop is an axis of the box when ``a`` and ``b`` are the same
 for every thread, ``k`` is a positive literal, ``v`` is assigned nowhere else and its body
 has no ``BREAK``; ``IF v >= n: CONTINUE`` narrows it as a guard does.
@@ -84,10 +88,11 @@ class _Affine:
                 return f"int(a[{self.index[e.name]}])", frozenset()
             return None
         if isinstance(e, ir.Builtin):
-            if e.name != "thread_id" or e.axis not in (None, 0, 1) \
+            if e.name not in ("thread_id", "local_id") or e.axis not in (None, 0, 1) \
                     or (e.axis is None and self.kernel.ndim != 1):
                 return None  # a 3-D launch's z, or a 2-D launch's linear index
-            return ("ty", frozenset({1})) if e.axis == 1 else ("tx", frozenset({0}))
+            axis = (e.axis or 0) + (LOCAL if e.name == "local_id" else 0)
+            return _name(axis), frozenset({axis})
         if isinstance(e, ir.Dim) and e.array in self.index:
             shape = f"a[{self.index[e.array]}].shape"
             return {"len": f"_prod({shape})", "rows": f"{shape}[0]",
@@ -241,21 +246,42 @@ def _loop_range(aff: _Affine, s) -> tuple | None:
     return ((axis, "lo", start[0]), (axis, "hi", last))
 
 
+def _local_box(kernel: ir.Kernel, axes) -> tuple:
+    """The range of each LOCAL_ID axis in ``axes``: the block, or the threads launched
+    when fewer (a guarded kernel's only, partial block)."""
+    out = []
+    for axis in sorted(a for a in axes if a >= LOCAL):
+        size, n = kernel.block[axis - LOCAL], ("nx", "ny")[axis - LOCAL]
+        hi = f"{size - 1}" if not kernel.guarded else f"min({size - 1}, {n} - 1)"
+        out += [(axis, "lo", "0"), (axis, "hi", hi)]
+    return tuple(out)
+
+
+LOCAL = 100  # the axes of LOCAL_ID: 100 (x), 101 (y)
+
+
 def _name(axis: int) -> str:
-    return "tx" if axis == 0 else "ty" if axis == 1 else f"t{axis}"
+    names = {0: "tx", 1: "ty", LOCAL: "lx", LOCAL + 1: "ly"}
+    return names.get(axis, f"t{axis}")
 
 
 def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) -> None:
     p = aff.kernel.param(array)
-    if p is None or not isinstance(p.type, Array):
-        return  # a shared array: sized by the kernel itself
-    k = aff.index[array]
+    shared = next((x.shape for x in aff.kernel.shared if x.name == array), None)
+    if (p is None or not isinstance(p.type, Array)) and shared is None:
+        return
     for axis, e in enumerate(index):
         t = aff.text(e)
-        if t is None or any(x > 1 and x not in aff.live for x in t[1]):
-            continue  # not affine, or a loop's variable after its loop
-        extent = f"_prod(a[{k}].shape)" if len(index) == 1 else f"a[{k}].shape[{axis}]"
-        c = _Check(array, axis if len(index) > 1 else -1, extent, t[0], box, access)
+        if t is None or any(1 < x < LOCAL and x not in aff.live for x in t[1]) \
+                or (t[1] & {0, 1} and t[1] & {LOCAL, LOCAL + 1}):
+            continue  # not affine, a loop's variable after its loop, or x with LOCAL_ID
+        if shared is not None:
+            extent = str(_prod(shared)) if len(index) == 1 else str(shared[axis])
+        else:
+            k = aff.index[array]
+            extent = f"_prod(a[{k}].shape)" if len(index) == 1 else f"a[{k}].shape[{axis}]"
+        c = _Check(array, axis if len(index) > 1 else -1, extent, t[0],
+                   box + _local_box(aff.kernel, t[1]), access)
         if not any((c.array, c.axis, c.index, c.box) == (o.array, o.axis, o.index, o.box)
                    for o in out):
             out.append(c)
