@@ -250,3 +250,30 @@ def test_shared_memory_indices_are_checked_against_their_size(device):
         with pytest.raises(PxBoundsError, match="'tile' at 64 .* extent 64") as err:
             run_kernel(device, kernel(TILE.replace("SHIFT", "1")), [a, b], [256])
         assert err.value.span.line == 9
+
+
+CLAMPED = """\
+GPU_KERNEL clamped
+    GPU_PARAM a float[]
+    GPU_PARAM out float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE a[(i * 65536) * 65536] + 1.0 → out[min(i + SHIFT, LEN(out) - 1 + SLACK)]
+GPU_END
+"""
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+def test_indices_follow_c_arithmetic_at_the_corners(device):
+    """min/max (and / %) are evaluated where the launch surely goes; i32 arithmetic wraps
+    as in C, so (i * 65536) * 65536 is 0 for every thread and is not refused."""
+    a, out = np.full(100, 2.0, np.float32), np.zeros(100, np.float32)
+    run_kernel(device, kernel(CLAMPED.replace("SHIFT", "2").replace("SLACK", "0")),
+               [a, out], [100])
+    want = np.zeros(100, np.float32)
+    want[2:] = 3.0
+    np.testing.assert_array_equal(out, want)
+    if device != "interp":
+        with pytest.raises(PxBoundsError, match="'out' at 100 .* extent 100"):
+            run_kernel(device, kernel(CLAMPED.replace("SHIFT", "2").replace("SLACK", "1")),
+                       [a, out], [100])

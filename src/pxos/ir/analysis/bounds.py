@@ -18,12 +18,18 @@ A ``FOR v IN a..b [STEP k]`` loop is an axis of the box when ``a`` and ``b`` are
 for every thread, ``k`` is a positive literal, ``v`` is assigned nowhere else and its body
 has no ``BREAK``; ``IF v >= n: CONTINUE`` narrows it as a guard does.
 
+Other integer indices over the same axes and the parameters (``/``, ``%``, ``&``, ``|``,
+``^``, ``min``, ``max``, products of thread indices) are evaluated at the same corners,
+with C's arithmetic (``i32`` wraps; ``/`` truncates): the corners are points the launch
+surely reaches, so a violation found there is real; one strictly between corners (possible
+only for such non-affine indices) is missed.
+
 What is not checked (the kernel may still index out of bounds; ``--checked`` catches it):
-an index that depends on loaded data, a variable assigned more than once, ``/``, ``%``,
-shifts, ``min``/``max``; an access inside a ``WHILE`` or another loop, inside an ``IF``
-whose condition is not a conjunction of comparisons of a thread index or loop variable
-with a uniform value, in an ``ELIF``/``ELSE`` arm, or after a ``RETURN``/``CONTINUE`` the
-analysis cannot follow; loads under ``AND``/``OR``/``select`` (they may not be evaluated).
+an index that depends on loaded data, a variable assigned more than once, shifts; an access
+inside a ``WHILE`` or another loop, inside an ``IF`` whose condition is not a conjunction
+of comparisons of a thread index or loop variable with a uniform value, in an
+``ELIF``/``ELSE`` arm, or after a ``RETURN``/``CONTINUE`` the analysis cannot follow;
+loads under ``AND``/``OR``/``select`` (they may not be evaluated).
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
 _INT_TYPES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "bool")
+# integer operations as Python text; / and % truncate as C's do
+_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "_cdiv", "mod": "_cmod",
+        "band": "&", "bor": "|", "bxor": "^"}
+# (bits, signed) of the types whose arithmetic wraps as C's does (-fwrapv)
+_WIDTHS = {"i32": (32, True), "u32": (32, False), "i64": (64, True), "u64": (64, False)}
 _FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 _NEGATE = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
 
@@ -52,6 +63,7 @@ class _Check:
     index: str
     box: tuple
     access: ir.Expr | ir.Stmt
+    exact: str = ""  # ``index`` with C's wrapping arithmetic
 
 
 class _Affine:
@@ -69,19 +81,25 @@ class _Affine:
                 counts[name] = counts.get(name, 0) + 1
         self.once = {n for n, c in counts.items() if c == 1}
         self.assigned = set(counts)
-        self.locals: dict[str, tuple[str, frozenset]] = {}
+        self.locals: dict[str, ir.Expr] = {}
+        self.loops: dict[str, int] = {}  # FOR variables by their axis
         self.live: set[int] = set()  # the loop axes (2, 3, …) of the loops being walked
         self.axes = 2
 
-    def text(self, e: ir.Expr) -> tuple[str, frozenset] | None:
-        """(Python text, axes it depends on: 0 x, 1 y, 2… a FOR variable), or None if
-        not affine."""
+    def text(self, e: ir.Expr, exact: bool = False) -> tuple[str, frozenset] | None:
+        """(Python text, axes it depends on: 0 x, 1 y, 2… a FOR variable, 100… LOCAL_ID),
+        or None if pxos cannot evaluate it from the arguments and those axes. ``exact``:
+        integer arithmetic wraps as in C (``_wrap``), else it is unbounded (faster; used
+        to find a candidate violation, which the exact text then confirms)."""
         if isinstance(e, ir.Const):
             return (str(int(e.value)), frozenset()) if not isinstance(e.value, float) \
                 else None
         if isinstance(e, ir.Var):
+            if e.name in self.loops:
+                axis = self.loops[e.name]
+                return _name(axis), frozenset({axis})
             if e.name in self.locals:
-                return self.locals[e.name]
+                return self.text(self.locals[e.name], exact)
             p = self.kernel.param(e.name)
             if p is not None and not isinstance(p.type, Array) \
                     and e.name not in self.assigned and p.type.name in _INT_TYPES:
@@ -99,24 +117,41 @@ class _Affine:
                     "cols": f"{shape}[1]"}[e.which], frozenset()
         if isinstance(e, ir.Cast) and e.to.name in _INT_TYPES \
                 and e.operand.type is not None and e.operand.type.name in _INT_TYPES:
-            return self.text(e.operand)
+            inner = self.text(e.operand, exact)
+            return None if inner is None else self._wrapped(inner, e.to, exact)
         if isinstance(e, ir.Unary) and e.op == "neg":
-            inner = self.text(e.operand)
-            return None if inner is None else (f"(-{inner[0]})", inner[1])
-        if isinstance(e, ir.Binary) and e.op in ("add", "sub", "mul"):
-            lhs, rhs = self.text(e.lhs), self.text(e.rhs)
-            if lhs is None or rhs is None or (e.op == "mul" and lhs[1] and rhs[1]):
+            inner = self.text(e.operand, exact)
+            return None if inner is None else self._wrapped(
+                (f"(-{inner[0]})", inner[1]), e.type, exact)
+        if isinstance(e, ir.Binary) and e.op in _OPS:
+            lhs, rhs = self.text(e.lhs, exact), self.text(e.rhs, exact)
+            if lhs is None or rhs is None:
                 return None
-            op = {"add": "+", "sub": "-", "mul": "*"}[e.op]
-            return f"({lhs[0]} {op} {rhs[0]})", lhs[1] | rhs[1]
+            deps = lhs[1] | rhs[1]
+            op = _OPS[e.op]
+            if op in ("_cdiv", "_cmod"):
+                return f"{op}({lhs[0]}, {rhs[0]})", deps  # |result| <= |lhs|: no wrap
+            return self._wrapped((f"({lhs[0]} {op} {rhs[0]})", deps), e.type, exact)
+        if isinstance(e, ir.Call) and e.fn in ("min", "max") \
+                and (e.type is None or e.type.name in _INT_TYPES):
+            args = [self.text(x, exact) for x in e.args]
+            if any(x is None for x in args):
+                return None
+            return f"{e.fn}({args[0][0]}, {args[1][0]})", args[0][1] | args[1][1]
         return None
+
+    @staticmethod
+    def _wrapped(t: tuple, typ, exact: bool):
+        if not exact or typ is None or typ.name == "bool":
+            return t
+        if typ.name not in _WIDTHS:
+            return None  # 8/16-bit arithmetic: not followed exactly
+        return f"_wrap({t[0]}, {_WIDTHS[typ.name]})", t[1]
 
     def bind(self, s: ir.Assign) -> None:
         """Remember a local assigned once, at a place every later access sees."""
-        if s.name in self.once:
-            t = self.text(s.value)
-            if t is not None:
-                self.locals[s.name] = t
+        if s.name in self.once and self.text(s.value) is not None:
+            self.locals[s.name] = s.value
 
 
 def _bounds(aff: _Affine, cond: ir.Expr, negate: bool = False) -> list | None:
@@ -241,7 +276,7 @@ def _loop_range(aff: _Affine, s) -> tuple | None:
         return None
     axis = aff.axes
     aff.axes += 1
-    aff.locals[s.var] = (_name(axis), frozenset({axis}))
+    aff.loops[s.var] = axis
     last = f"({start[0]}) + ((({stop[0]}) - 1 - ({start[0]})) // {step}) * {step}"
     return ((axis, "lo", start[0]), (axis, "hi", last))
 
@@ -271,8 +306,9 @@ def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) 
     if (p is None or not isinstance(p.type, Array)) and shared is None:
         return
     for axis, e in enumerate(index):
-        t = aff.text(e)
-        if t is None or any(1 < x < LOCAL and x not in aff.live for x in t[1]) \
+        t, exact = aff.text(e), aff.text(e, exact=True)
+        if t is None or exact is None \
+                or any(1 < x < LOCAL and x not in aff.live for x in t[1]) \
                 or (t[1] & {0, 1} and t[1] & {LOCAL, LOCAL + 1}):
             continue  # not affine, a loop's variable after its loop, or x with LOCAL_ID
         if shared is not None:
@@ -281,16 +317,18 @@ def _add(aff: _Affine, array: str, index: tuple, access, box: tuple, out: list) 
             k = aff.index[array]
             extent = f"_prod(a[{k}].shape)" if len(index) == 1 else f"a[{k}].shape[{axis}]"
         c = _Check(array, axis if len(index) > 1 else -1, extent, t[0],
-                   box + _local_box(aff.kernel, t[1]), access)
+                   box + _local_box(aff.kernel, t[1]), access, exact[0])
         if not any((c.array, c.axis, c.index, c.box) == (o.array, o.axis, o.index, o.box)
                    for o in out):
             out.append(c)
 
 
-def _source(checks: list[_Check]) -> str:
+def _source(checks: list[_Check], exact: bool) -> str:
     """The checker's Python source: ``check(a, nx, ny)`` → None or (check number, index,
     extent, tx, ty) of the first access out of bounds. Each check evaluates its index at
-    the corners of its box (the axes it depends on), if the box is not empty."""
+    the corners of its box (the axes it depends on), if the box is not empty: points that
+    the launch surely reaches, so a violation found is real (an index out of bounds only
+    between corners is missed)."""
     lines = ["def check(a, nx, ny):"]
     for n, c in enumerate(checks):
         lo: dict[int, list[str]] = {0: ["0"], 1: ["0"]}
@@ -307,13 +345,31 @@ def _source(checks: list[_Check]) -> str:
             corners = f"(l{x}, h{x})" if f"{_name(x)}" in c.index else f"(l{x},)"
             lines.append(f"{pad}for {_name(x)} in {corners}:")
             pad += "    "
-        lines += [f"{pad}v = {c.index}", f"{pad}if v < 0 or v >= e:",
+        lines += [f"{pad}v = {c.exact if exact else c.index}", f"{pad}if v < 0 or v >= e:",
                   f"{pad}    return ({n}, v, e, tx, ty)"]
     return "\n".join(lines + ["    return None"])
 
 
 def _fold(fn: str, items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{fn}({', '.join(items)})"
+
+
+def _wrap(v: int, width: tuple[int, bool]) -> int:
+    """``v`` wrapped to ``width`` = (bits, signed), as C's arithmetic under -fwrapv."""
+    bits, signed = width
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if signed and v >> (bits - 1) else v
+
+
+def _cdiv(a: int, b: int) -> int:
+    """C's integer division: truncated toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def _cmod(a: int, b: int) -> int:
+    """C's ``%``: the sign of the dividend."""
+    return a - b * _cdiv(a, b)
 
 
 def _prod(shape) -> int:
@@ -346,9 +402,11 @@ def launch_checker(kernel: ir.Kernel) -> Callable[[list, tuple, object], None]:
             return None
         _MEMO[id(kernel)] = (kernel, none)
         return none
-    scope: dict = {"_prod": _prod}
-    exec(_source(checks), scope)  # noqa: S102  (text built from the kernel's IR above)
-    compiled = scope["check"]
+    helpers = {"_prod": _prod, "_wrap": _wrap, "_cdiv": _cdiv, "_cmod": _cmod}
+    fast, exact = dict(helpers), dict(helpers)
+    exec(_source(checks, False), fast)  # noqa: S102  (text built from the kernel's IR)
+    exec(_source(checks, True), exact)  # noqa: S102
+    fast, exact = fast["check"], exact["check"]
     block = kernel.block or (1, 1)
 
     def check(args, threads, span=None):
@@ -359,7 +417,10 @@ def launch_checker(kernel: ir.Kernel) -> Callable[[list, tuple, object], None]:
         if not kernel.guarded:  # every thread of the last block runs
             nx = -(-nx // block[0]) * block[0]
             ny = -(-ny // block[1]) * block[1] if len(block) > 1 else ny
-        bad = compiled(args, nx, ny)
+        try:  # a candidate without wrapping, confirmed with C's arithmetic
+            bad = fast(args, nx, ny) and exact(args, nx, ny)
+        except ZeroDivisionError:  # the kernel divides by zero: not ours to refuse
+            return
         if bad is not None:
             _refuse(kernel, checks[bad[0]], bad, threads)
     _MEMO[id(kernel)] = (kernel, check)
