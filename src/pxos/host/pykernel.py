@@ -32,12 +32,12 @@ from pxos.errors import PxArgumentError
 from pxos.host.arrays import (
     CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
 )
-from pxos.ir import nodes as ir
-from pxos.ir.analysis.bounds import launch_checker
 from pxos.host.pyargs import (
     NUMBERS, check_against, check_launch_size, contiguous, numpy_dtype, overlaps,
     scalar_converter, thread_counts, type_of,
 )
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
 from pxos.ir.types import Array
 
