@@ -17,20 +17,22 @@ from tests.conftest import BACKENDS, ROOT
 
 pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
 
-# i * i + k is not affine in the thread index, so no launch check refuses it: the kernel
-# runs and its first store lands ~8 GB past the array's end, where nothing is mapped (a
-# store that landed in another object's memory would corrupt it unseen)
+# idx[i] + k depends on loaded data, so no launch check refuses it: the kernel runs and its
+# first store lands ~8 GB past the array's end, where nothing is mapped (a store that
+# landed in another object's memory would corrupt it unseen)
 SMASH = """\
 GPU_KERNEL smash
     GPU_PARAM a float[]
+    GPU_PARAM idx int[]
     GPU_PARAM k int
 GPU_THREAD_CODE:
     THREAD_ID → i
-    STORE 1.0 → a[i * i + k]
+    STORE 1.0 → a[idx[i] + k]
 GPU_END
 
 ALLOC a float SIZE 1000
-RUN smash a 2000000000
+ALLOC idx int SIZE 1000
+RUN smash a idx 2000000000
 WRITE_FILE a TO "a.npy"
 """
 
@@ -59,18 +61,19 @@ def test_python_fault_raises_and_the_process_goes_on(tmp_path, tmp_path_factory)
         import pxos
 
         @pxos.kernel
-        def smash(a: pxos.Array[pxos.f32, 1], k: pxos.i32):
-            for i in pxos.parallel(1000):
-                a[i * i + k] = 1.0
+        def smash(a: pxos.Array[pxos.f32, 1], idx: pxos.Array[pxos.i32, 1], k: pxos.i32):
+            for i in pxos.parallel(len(idx)):
+                a[idx[i] + k] = 1.0
 
         a = np.zeros(1000, np.float32)
+        idx = np.arange(1000, dtype=np.int32)
         try:
-            smash(a, 2_000_000_000, device="c")
+            smash(a, idx, 2_000_000_000, device="c")
         except pxos.PxError as e:
             print(type(e).__name__, e.message)
-        b = np.zeros(1000 * 1000, np.float32)
-        smash(b, 0, device="c")  # the same kernel, in bounds, after the fault
-        print("after", b.sum(), b[998001])
+        b = np.zeros(1000, np.float32)
+        smash(b, idx, 0, device="c")  # the same kernel, in bounds, after the fault
+        print("after", b.sum(), b[999])
         """))
     r = _run([str(script)], tmp_path, tmp_path_factory.getbasetemp() / "pxos-cache")
     assert r.returncode == 0, r.stderr
