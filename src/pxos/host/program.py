@@ -18,15 +18,18 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
+from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
 from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.host.sizes import exact_int
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
@@ -80,6 +83,7 @@ class ProgramRun:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self):
+        self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
         self.planner = None
@@ -204,7 +208,9 @@ class ProgramRun:
                           else None)
         t0 = time.perf_counter()
         before = self.residency.transfers.copy()
-        device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
+        placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
+        with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
+            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
         step = Step(stmt.span, ir.keyword(stmt), device, time.perf_counter() - t0,
                     self.residency.transfers - before, self._decision)
         self.steps.append(step)
@@ -351,6 +357,8 @@ class ProgramRun:
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
+        if not self.checked and name != "interp":  # those check each access as it runs
+            launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
