@@ -84,10 +84,8 @@ class _Affine:
             return axis_name(axis), frozenset({axis})
         if isinstance(e, ir.Dim) and e.array in self.index:
             shape = f"a[{self.index[e.array]}].shape"
-            axis = {"rows": "0", "cols": "1"}.get(e.which, e.which.removeprefix("dim"))
-            if e.which == "len":
-                return f"_prod({shape})", frozenset()
-            return (f"{shape}[{axis}]", frozenset()) if axis.isdigit() else None
+            return {"len": f"_prod({shape})", "rows": f"{shape}[0]",
+                    "cols": f"{shape}[1]"}[e.which], frozenset()
         if isinstance(e, ir.Cast) and e.to.name in _INT_TYPES \
                 and e.operand.type is not None and e.operand.type.name in _INT_TYPES:
             inner = self.text(e.operand, exact)
