@@ -36,7 +36,9 @@ WRITE_FILE a TO "spin.npy"
 def test_ctrl_c_stops_an_endless_kernel(tmp_path, tmp_path_factory, device):
     prog = tmp_path / "spin.px"
     prog.write_text(SPIN)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]), PYTHONUNBUFFERED="1",
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                   [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+               PYTHONUNBUFFERED="1",
                PXOS_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "pxos-cache"))
     proc = subprocess.Popen([sys.executable, "-m", "pxos.cli.main", "run", "--device", device,
                              str(prog)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
