@@ -1,6 +1,8 @@
 """Ctrl-C during a kernel with an endless WHILE: `pxos run` prints where it was, exits 130
 at once and leaves no output file. A real kernel in a subprocess, on each compiling
-backend here (the CUDA path is the same watcher, waiting in the stream's synchronize)."""
+backend here (the CUDA path is the same watcher, waiting in the stream's synchronize).
+The loop stores: CUDA C++ lets the compiler remove an endless loop without side effects
+(C++'s forward-progress rule; docs/language.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ GPU_THREAD_CODE:
     SET x = 0
     WHILE x >= 0:
         SET x = (x + 1) % 1000
-    STORE 1.0 → a[i]
+        STORE f32(x) → a[i]
 GPU_END
 
 ALLOC a float SIZE 1000

@@ -2,12 +2,11 @@
 
 Flags (``--checked``, ``--json`` …) show no metavar; options that take a value show what the
 value is (``FILE``, ``DEVICE``, ``DIR``, ``NAME``, ``TARGET``); ``pxos --version`` prints
-``pxos <version>`` from the installed package's metadata.
+``pxos <version>`` (``pxos/version.py``).
 """
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -67,12 +66,10 @@ class PxApp(typer.Typer):
 
 
 def version_text() -> str:
-    """``pxos <version>``, the version of the installed package (``unknown`` if pxos runs
-    from a source tree that was never installed)."""
-    try:
-        return f"pxos {metadata.version('pxos')}"
-    except metadata.PackageNotFoundError:
-        return "pxos (version unknown: not installed)"
+    """``pxos <version>`` (``pxos/version.py``, also when pxos runs from a source tree)."""
+    from pxos.version import __version__
+
+    return f"pxos {__version__}"
 
 
 def _print_version(value: bool) -> None:
