@@ -103,6 +103,10 @@ def _kernel_args():
     yield T.logic.gate_kernel, (1, i8[0], i8[0], i8[0]), None
     yield T.search.ternary_sorted_kernel, (f1, f1, np.zeros(32, np.int64), i1), None
     yield T.search.ternary_peak_kernel, (f2, np.zeros(8, np.int64), i1[:8]), None
+    d = np.zeros(27)
+    yield T.qutrit.gate_kernel, (d, d, d[:9], d[:9], 3), None
+    yield T.qutrit.csum_kernel, (d, d, 1, 3), None
+    yield T.qutrit.probability_kernel, (d, d, d), None
 
 
 @pytest.mark.parametrize("kernel,args,threads", list(_kernel_args()),

@@ -10,13 +10,13 @@ convert, ``add sub mul divmod neg abs compare sign shift_left shift_right`` comp
 from pxos.lib.ternary.arith import (  # noqa: A004 (abs, divmod: the issue's names)
     abs, add, compare, divmod, fit, mul, neg, shift_left, shift_right, sign, sub,
 )
-from pxos.lib.ternary import circuit, logic, nn, search
+from pxos.lib.ternary import circuit, logic, nn, qutrit, search
 from pxos.lib.ternary.convert import (
     decode, encode, from_str, pack, to_int, to_ints, to_str, unpack, width_for,
 )
 
 __all__ = [
-    "abs", "add", "circuit", "logic", "nn", "search", "compare", "decode", "divmod", "encode", "fit", "from_str", "mul", "neg",
+    "abs", "add", "circuit", "logic", "nn", "qutrit", "search", "compare", "decode", "divmod", "encode", "fit", "from_str", "mul", "neg",
     "pack", "shift_left", "shift_right", "sign", "sub", "to_int", "to_ints", "to_str",
     "unpack", "width_for",
 ]
