@@ -1,0 +1,185 @@
+"""Benchmark of pxos.ternary: per-number throughput against the pure-Python anchors,
+exactness on 10⁶ random cases per operation, packed ternary mat-vec against dense BLAS,
+int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md).
+
+    python3 benchmarks/ternary.py [--out benchmarks/results/ternary.json] [--quick] [--gpu]
+
+* Anchors, in the same run: ``tritlib`` 2.1.1 (``Word``, 27 trits) and ``balanced-ternary``
+  0.2.0 (``BalancedTernary``), one number at a time; seconds per add and per multiply.
+  pxos: ``add``/``mul``/``compare``/``encode``/``decode`` on 10⁶-number arrays (13-trit
+  operands) through the public API on ``c``; ratio = anchor seconds per number ÷ pxos
+  seconds per number.
+* Exactness: 10⁶ random cases per operation (and the edges 0, ±1, ±(3^k ± 1)/2) against
+  Python ints; 200-trit numbers on 10⁴ cases (their Python-int reference is slow).
+* Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
+  NumPy's float32 BLAS ``W @ x`` here; GB/s = bytes the kernel must read ÷ time.
+* ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
+  (CUDA-event timing), mat-vec against CuPy's fp16 ``W @ x`` (cuBLAS gemv), encode and
+  decode of 10⁸ int64 with GB/s and the share of the device's peak memory bandwidth, and
+  a 14-qutrit circuit checked against the ``c`` backend.
+Times are medians of repeats. Output: JSON with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import pxos.ternary as T  # noqa: E402
+from pxos.lib.ternary import kernels as K  # noqa: E402
+from pxos.lib.ternary import nn_kernels as NK  # noqa: E402
+
+OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
+
+
+def median_time(fn, repeat: int, sync=lambda: None) -> float:
+    fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in
+                   Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "host": platform.node()}
+
+
+def anchors(count: int) -> dict:
+    """Seconds per add and per multiply of each anchor, one number at a time."""
+    import balanced_ternary
+    import tritlib
+
+    rng = np.random.default_rng(0)
+    xs, ys = (rng.integers(-OPERAND, OPERAND + 1, count).tolist() for _ in range(2))
+    out = {}
+    for name, make in (("tritlib 2.1.1", tritlib.Word),
+                       ("balanced-ternary 0.2.0", balanced_ternary.BalancedTernary.from_int)):
+        a, b = [make(v) for v in xs], [make(v) for v in ys]
+        for op, f in (("add", lambda p, q: p + q), ("mul", lambda p, q: p * q)):
+            t0 = time.perf_counter()
+            for p, q in zip(a, b):
+                f(p, q)
+            out[f"{name} {op}"] = (time.perf_counter() - t0) / count
+    return out
+
+
+def numbers(n: int, repeat: int, device: str) -> dict:
+    """Seconds per number of the public API on ``n``-number arrays."""
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(-OPERAND, OPERAND + 1, (2, n))
+    a, b = T.encode(x, 13, device), T.encode(y, 13, device)
+    cases = {"add": lambda: T.add(a, b, device), "mul": lambda: T.mul(a, b, device),
+             "compare": lambda: T.compare(a, b, device),
+             "encode": lambda: T.encode(x, 13, device), "decode": lambda: T.decode(a, device)}
+    return {op: median_time(f, repeat) / n for op, f in cases.items()}
+
+
+def edges() -> list[int]:
+    out = {0, 1, -1}
+    for k in range(1, 40):
+        out |= {(3**k - 1) // 2, (3**k + 1) // 2, -(3**k - 1) // 2, -(3**k + 1) // 2}
+    return sorted(out)
+
+
+def exactness(n: int, n_wide: int, device: str) -> dict:
+    """Mismatches against Python ints per operation (all must be 0)."""
+    rng = np.random.default_rng(2)
+    e = np.array(edges(), np.int64)
+    x = np.concatenate([e, rng.integers(-2**40, 2**40, n)])
+    y = np.concatenate([np.resize([1, -1, 2, -2, 3, -4], e.size), rng.integers(-2**21, 2**21, n)])
+    y[y == 0] = 1
+    a, b = T.encode(x, device=device), T.encode(y, device=device)
+    px, py = x.tolist(), y.tolist()
+    q, r = T.divmod(a, b, device)
+    got = {"add": T.decode(T.add(a, b, device), device).tolist(),
+           "sub": T.decode(T.sub(a, b, device), device).tolist(),
+           "mul": T.decode(T.mul(a, b, device), device).tolist(),
+           "compare": T.compare(a, b, device).tolist(),
+           "neg": T.decode(T.neg(a, device), device).tolist(),
+           "divmod": list(zip(T.decode(q, device).tolist(), T.decode(r, device).tolist())),
+           "round trip": T.decode(a, device).tolist()}
+    want = {"add": [p + s for p, s in zip(px, py)], "sub": [p - s for p, s in zip(px, py)],
+            "mul": [p * s for p, s in zip(px, py)],
+            "compare": [(p > s) - (p < s) for p, s in zip(px, py)], "neg": [-p for p in px],
+            "divmod": [divmod(p, s) for p, s in zip(px, py)], "round trip": px}
+    out = {op: sum(g != w for g, w in zip(got[op], want[op])) for op in want}
+    out["cases per op"] = len(px)
+    wx = [int(rng.integers(-2**62, 2**62)) * 3**130 + int(rng.integers(0, 2**62))
+          for _ in range(n_wide)]                      # about 170 trits
+    wy = [int(rng.integers(1, 2**62)) * 3**100 - 7 for _ in range(n_wide)]
+    aw, bw = T.encode(np.array(wx, object), 200), T.encode(np.array(wy, object), 200)
+    qw, rw = T.divmod(aw, bw, device)
+    out["200-trit mismatches"] = sum(
+        [T.to_ints(T.add(aw, bw, device)).tolist() != [p + s for p, s in zip(wx, wy)],
+         T.to_ints(T.mul(aw, bw, device)).tolist() != [p * s for p, s in zip(wx, wy)],
+         list(zip(T.to_ints(qw), T.to_ints(rw))) != [divmod(p, s) for p, s in zip(wx, wy)]])
+    out["200-trit cases per op"] = n_wide
+    return out
+
+
+def matvec_cpu(size: int, repeat: int) -> dict:
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(size, size)).astype(np.float32)
+    x = rng.normal(size=size).astype(np.float32)
+    tw = T.nn.absmean(w)
+    t_packed = median_time(lambda: T.nn.matvec(tw, x, "c"), repeat)
+    t_blas = median_time(lambda: w @ x, repeat)
+    moved = tw.packed.nbytes + size * 4 * 2 + size // 4 * 256 * 4
+    return {"size": size, "packed_s": t_packed, "numpy_f32_s": t_blas,
+            "ratio_numpy_over_packed": t_blas / t_packed, "packed_GBps": moved / t_packed / 1e9,
+            "numpy_GBps": w.nbytes / t_blas / 1e9,
+            "max_abs_error": float(np.abs(T.nn.matvec(tw, x, "c") - tw.dense() @ x).max())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/ternary.json")
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    ap.add_argument("--gpu", action="store_true", help="also the CUDA cases (needs CuPy)")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    n = 10**4 if args.quick else 10**6
+    result = {"machine": machine(), "anchors_s_per_op": anchors(300 if args.quick else 3000)}
+    result["pxos_c_s_per_number"] = numbers(n, args.repeat, "c")
+    result["ratios_c"] = ratios(result["anchors_s_per_op"], result["pxos_c_s_per_number"])
+    result["exactness_c"] = exactness(n, 100 if args.quick else 10**4, "c")
+    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in
+                          ((512, 1024) if args.quick else (4096, 8192))]
+    if args.gpu:
+        from gpu_ternary import gpu_cases  # benchmarks/gpu_ternary.py
+
+        result["gpu"] = gpu_cases(result["anchors_s_per_op"], args.quick, args.repeat)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+def ratios(anchor: dict, ours: dict) -> dict:
+    """Anchor seconds per operation ÷ pxos seconds per number (> 1: pxos is faster)."""
+    return {f"{name} / pxos": anchor[name] / ours[name.rsplit(" ", 1)[1]] for name in anchor}
+
+
+if __name__ == "__main__":
+    main()
