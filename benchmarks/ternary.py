@@ -37,8 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import pxos.ternary as T  # noqa: E402
-from pxos.lib.ternary import kernels as K  # noqa: E402
-from pxos.lib.ternary import nn_kernels as NK  # noqa: E402
 
 OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
 
