@@ -7,7 +7,6 @@ value is (``FILE``, ``DEVICE``, ``DIR``, ``NAME``, ``TARGET``); ``pxos --version
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -69,6 +68,8 @@ class PxApp(typer.Typer):
 def version_text() -> str:
     """``pxos <version>``, the version of the installed package (``unknown`` if pxos runs
     from a source tree that was never installed)."""
+    from importlib import metadata  # here: 10 ms that `pxos --help` need not pay
+
     try:
         return f"pxos {metadata.version('pxos')}"
     except metadata.PackageNotFoundError:

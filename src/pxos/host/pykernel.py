@@ -17,7 +17,6 @@ device kernel are copied up and the results copied back before the call returns.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -106,6 +105,8 @@ class Kernel:
         (a blocking-sync event: no busy loop) while the event loop runs other tasks; host
         arrays are updated when it returns. On a CPU backend the whole launch runs in a
         worker thread."""
+        import asyncio  # loaded already: an event loop runs this coroutine
+
         loop = asyncio.get_running_loop()
         if isinstance(threads, int):
             threads = (threads,)
