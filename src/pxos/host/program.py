@@ -91,7 +91,11 @@ class ProgramRun:
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        self._block(self.program.statements)
+        try:
+            self._block(self.program.statements)
+        finally:
+            if self.planner is not None:
+                self.planner.history.save()
         return self
 
     # -- control flow (host loops, Version 2)
@@ -164,16 +168,16 @@ class ProgramRun:
         if self.device != "auto" and not self.explain:
             return None
         if self.planner is None:
+            from pxos.planner.ahead import PlanFollower
             from pxos.planner.program import Planner
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
+            self.follower = PlanFollower(self.planner)
         key = self._plan_key(stmt)
-        if key not in self._plans:  # planned once per residency state (host loops)
-            index = self.planner.position(stmt)
+        if key not in self._plans:  # decided once per residency state (host loops)
             where = {n: self.residency.places(n) for n, v in self.values.items()
                      if isinstance(v, np.ndarray)}
-            self._plans[key] = self.planner.plan(index, self.values, where,
-                                                 first_only=True).get(index)
+            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
         return self._plans[key]
 
     def _plan_key(self, stmt: ir.Stmt) -> tuple:
@@ -183,9 +187,10 @@ class ProgramRun:
                        for n, v in self.values.items() if isinstance(v, np.ndarray))
         sizing = ()
         if isinstance(stmt, ir.Run):
+            from pxos.planner.ahead import sizing_params
+
             kernel = self.program.kernel(stmt.kernel)
-            used = {x.name for e in kernel.threads for x in ir.subexprs(e)
-                    if isinstance(x, ir.Var)}
+            used = sizing_params(kernel)
             sizing = tuple(self.evaluate(a).item() for a, p in zip(stmt.args, kernel.params)
                            if p.name in used)
         return id(stmt), arrays, sizing
@@ -207,6 +212,7 @@ class ProgramRun:
         if step.decision is not None and step.decision.device == device \
                 and step.decision.measured is None:  # a loop teaches once per decision
             self.planner.learn(step.decision, step.seconds, self.checked)
+            self.follower.measured(step.decision)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):

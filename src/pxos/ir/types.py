@@ -14,6 +14,7 @@ docs/language.md gives an example of each rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -143,5 +144,11 @@ def unsigned_of(t: Scalar) -> Scalar:
 
 def fits(value: int, t: Scalar) -> bool:
     """Whether integer ``value`` is representable in integer type ``t``."""
-    info = np.iinfo(t.dtype)
-    return int(info.min) <= value <= int(info.max)
+    low, high = _int_range(t.dtype)
+    return low <= value <= high
+
+
+@cache
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)  # slow to make: ask once per type
+    return int(info.min), int(info.max)

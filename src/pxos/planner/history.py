@@ -19,13 +19,19 @@ would mix copy and launch costs), and once :data:`MIN_SAMPLES` are kept
 their median replaces the calibrated launch latency. So a machine whose launches are
 slower in use than in calibration (an OpenMP team that wakes slowly on a busy host, say)
 is found out by running on it.
+
+The file is written at most once per :data:`SAVE_INTERVAL` seconds while a process keeps
+learning (a long program learns at every statement; writing the file each time would cost
+more than many kernels), and once more when the process exits (or :meth:`History.save`).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import statistics
+import time
 from pathlib import Path
 
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
@@ -35,6 +41,7 @@ SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of 
 MIN_SAMPLES = 3  # launch-overhead samples needed before they replace calibration
 LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
+SAVE_INTERVAL = 1.0  # seconds between writes of the file while learning
 
 
 def fingerprint(what) -> str:
@@ -58,6 +65,9 @@ class History:
 
     def __init__(self, path: Path):
         self.path = path
+        self._dirty = False
+        self._saved_at = float("-inf")
+        self._corrections: dict[tuple, float] = {}  # until the next row is kept
         try:
             self.data: dict = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -66,10 +76,16 @@ class History:
     def correction(self, kernel: str, device: str, threads: int) -> float:
         """The factor to multiply the model's work estimate by (1 if nothing recorded
         within a factor of ten of ``threads``; see the module docstring)."""
+        key = (kernel, device, threads)
+        found = self._corrections.get(key)
+        if found is not None:
+            return found
         size = math.log10(max(threads, 1))
         near = [math.log(r) for s, r in self.data.get(kernel, {}).get(device, [])
                 if abs(s - size) <= 1.0]
-        return math.exp(statistics.median(near + [0.0])) if near else 1.0
+        found = self._corrections[key] = \
+            math.exp(statistics.median(near + [0.0])) if near else 1.0
+        return found
 
     def record(self, kernel: str, device: str, threads: int, predicted_work: float,
                measured_work: float, predicted_total: float | None = None) -> float | None:
@@ -88,6 +104,20 @@ class History:
         rows = self.data.setdefault(group, {}).setdefault(key, [])
         rows.append(row)
         del rows[:-KEEP]
+        self._corrections.clear()
+        if not self._dirty:
+            atexit.register(self.save)
+        self._dirty = True
+        if time.monotonic() - self._saved_at >= SAVE_INTERVAL:
+            self.save()
+
+    def save(self) -> None:
+        """Write what was learned and not yet written (see the module docstring)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        atexit.unregister(self.save)
+        self._saved_at = time.monotonic()
         write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
 
     def launch(self, kind: str, calibrated: float) -> float:
@@ -116,6 +146,9 @@ class History:
     def forget(self) -> None:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""
         self.data = {}
+        self._corrections.clear()
+        self._dirty = False
+        atexit.unregister(self.save)
         self.path.unlink(missing_ok=True)
 
 
