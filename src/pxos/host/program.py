@@ -83,6 +83,8 @@ class ProgramRun:
         self.planner = None
         self._decision = None
         self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
+        self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
+        self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -235,8 +237,18 @@ class ProgramRun:
         return Array(t, v.ndim) if isinstance(v, np.ndarray) else t
 
     def typed(self, e: ir.Expr) -> ir.Expr:
-        """A host expression typed against the current values."""
-        return ExprTyper(self._type_of, builtins=False).scalar(e)
+        """A host expression typed against the current values (typed once per set of
+        types of the names it reads: a host loop re-types nothing)."""
+        names = self._reads.get(id(e))
+        if names is None:
+            names = self._reads[id(e)] = tuple(dict.fromkeys(
+                x.name if isinstance(x, ir.Var) else x.array for x in ir.subexprs(e)
+                if isinstance(x, (ir.Var, ir.Load, ir.Dim))))
+        key = (id(e), tuple(self._type_of(n) for n in names))
+        found = self._typed.get(key)
+        if found is None:
+            found = self._typed[key] = ExprTyper(self._type_of, builtins=False).scalar(e)
+        return found
 
     def evaluate(self, e: ir.Expr) -> np.generic:
         """Type and evaluate a host expression with the current values."""
