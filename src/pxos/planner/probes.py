@@ -19,7 +19,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
-TARGET_S = 0.01  # a timed probe runs at least this long (where its size limit allows)
+TARGET_S = 0.004  # a timed probe runs at least this long (where its size limit allows)
 TINY = 1e-9
 
 
@@ -79,11 +79,11 @@ class _Runner:
             scale = min(scale, limit)
 
 
-def compile_ahead(backends_by_name: dict) -> None:
+def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
     """Build what calibration will run before it times anything, each backend in its own
     thread (a backend builds one kernel at a time, ``backends.cache.BuiltKernels``): the
     probe kernels of every backend but ``cuda`` (whose CUDA context is bound to the
-    calling thread; its builds take ~30 ms each anyway), and, with ``cuda``, CuPy's
+    calling thread; its builds take ~30 ms each anyway), and, with ``cupy_library``, CuPy's
     reduction kernels, which CuPy compiles with NVRTC on first use (seconds on a fresh
     machine, then cached on disk by CuPy). Errors are left for the measurement to raise."""
     from concurrent.futures import ThreadPoolExecutor
@@ -94,8 +94,10 @@ def compile_ahead(backends_by_name: dict) -> None:
 
     jobs = [(build_all, b) for name, b in backends_by_name.items()
             if name not in ("cuda", "interp")]
-    if "cuda" in backends_by_name:
+    if cupy_library:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
+    if not jobs:
+        return
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
         for job in [pool.submit(fn, arg) for fn, arg in jobs]:
             job.exception()
@@ -240,11 +242,11 @@ def measure_library(side: str) -> LibraryFigures:
     tiny = xp.asarray(rng.random(16, dtype=np.float32))
     reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
-    n = 1 << (24 if side == "host" else 26)
+    n = 1 << (22 if side == "host" else 26)
     big = xp.asarray(rng.random(n, dtype=np.float32))
     reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()))
                                  - reduce_call_s, TINY)
-    n = 1 << (20 if side == "host" else 24)
+    n = 1 << (18 if side == "host" else 24)
     keys = big[:n]
     sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s

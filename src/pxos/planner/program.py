@@ -29,7 +29,7 @@ from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.ahead import array_shapes, sizing_params
-from pxos.planner.calibration import Machine, machine as this_machine
+from pxos.planner.calibration import CUDA_LIBRARY, Machine, complete, machine as this_machine
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
@@ -85,6 +85,8 @@ class Planner:
         self.program = program
         self.device = device
         self.machine = machine or this_machine()
+        if self.machine.pending:  # measure the candidates calibration left for later
+            complete(self.machine, None if device == "auto" else [device, CUDA_LIBRARY])
         self.history = history if history is not None else history_for(self.machine.key)
         self.checked = checked
         self.files = files
