@@ -104,6 +104,8 @@ class Machine:
         hybrid: for each HYBRID pair (``c+cuda``), how much faster a split over host
             data ran than the faster device alone (``probes.measure_split``); the planner
             offers a split only where this shows it pays.
+        hybrid_error: for each pair timed, the model's relative error on that split's
+            gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
         pending: backends present but not measured yet, and :data:`CUDA_LIBRARY`
             (:func:`complete` measures them).
     """
@@ -119,6 +121,7 @@ class Machine:
     identity: dict[str, str] = field(default_factory=dict)
     hybrid: dict[str, float] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)  # measured when first a candidate
+    hybrid_error: dict[str, float] = field(default_factory=dict)
 
     def is_gpu(self, device: str) -> bool:
         """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
@@ -273,7 +276,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
                          f"{time.perf_counter() - started:.1f} s")
     found.pending = pending
     if names:
-        found.hybrid = measure_split(found)
+        found.hybrid, found.hybrid_error = measure_split(found)
     found.seconds = time.perf_counter() - t0
     write_atomic(calibration_path(found.key), found.to_json().encode())
     _loaded[found.key] = found

@@ -42,6 +42,7 @@ MIN_SAMPLES = 3  # launch-overhead samples needed before they replace calibratio
 LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
 SAVE_INTERVAL = 1.0  # seconds between writes of the file while learning
+LOST = " lost"  # suffix of the key under which HYBRID splits that lost are kept
 
 
 def fingerprint(what) -> str:
@@ -120,6 +121,19 @@ class History:
         self._saved_at = time.monotonic()
         write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
 
+    def withdraw(self, kernel: str, pair: str, threads: int, ratio: float) -> None:
+        """A HYBRID split ``pair`` (``c+cuda``) of ``kernel`` at ``threads`` ran ``ratio``
+        (> 1) times slower than the best device alone was predicted: no split of it is
+        offered again at sizes of that decade or below (:meth:`withdrawn`)."""
+        self._keep(kernel, pair + LOST, [float(_decade(threads)), max(ratio, 1e-12)])
+
+    def withdrawn(self, kernel: str, pair: str, threads: int) -> bool:
+        """Whether a split ``pair`` of ``kernel`` lost at ``threads``' decade or above (a
+        split that loses at a size loses at smaller ones, where its fixed costs weigh
+        more)."""
+        return any(row[0] >= _decade(threads)
+                   for row in self.data.get(kernel, {}).get(pair + LOST, []))
+
     def launch(self, kind: str, calibrated: float) -> float:
         """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in
         seconds: the median of the samples kept, or ``calibrated`` until there are
@@ -150,6 +164,11 @@ class History:
         self._dirty = False
         atexit.unregister(self.save)
         self.path.unlink(missing_ok=True)
+
+
+def _decade(threads: int) -> int:
+    """A launch's size class: ``floor(log10(threads))``."""
+    return int(math.floor(math.log10(max(threads, 1))))
 
 
 def significant(predicted_work: float, predicted_total: float) -> bool:

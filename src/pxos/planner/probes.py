@@ -19,7 +19,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
-TARGET_S = 0.004  # a timed probe runs at least this long (where its size limit allows)
+TARGET_S = 0.005  # a timed probe runs at least this long (where its size limit allows)
 TINY = 1e-9
 
 
@@ -184,16 +184,17 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
                                                               backend.synchronize()))
 
 
-def measure_split(machine) -> dict[str, float]:
+def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
-    faster a split runs than the faster device alone, where the planner would offer one.
+    faster a split runs than the faster device alone, where the planner would offer one,
+    and the model's relative error on that gain (|predicted ÷ measured − 1|).
 
     The launch is ``probe_ops`` over 2²⁴ host floats, with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
     model's. Three rounds each time both devices alone and the split; the result is the
-    median of the rounds' (faster alone ÷ split). {} where there is no pair; 0 where the
-    split failed to run."""
+    median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
+    of 0 where the split failed to run."""
     from pxos.host.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
@@ -201,7 +202,7 @@ def measure_split(machine) -> dict[str, float]:
 
     pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
     if pair is None:
-        return {}
+        return {}, {}
     name, (cpu, device) = "+".join(pair), pair
     memory = memory_of(machine, device)
     try:
@@ -216,17 +217,21 @@ def measure_split(machine) -> dict[str, float]:
                     predict_launch(machine, device, work, copies, True).seconds:
                 break
         args = [np.int32(iters), out]
-        share = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes,
-                              memory).split
+        split = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes, memory)
+        share = split.split
+        predicted = min(predict_launch(machine, cpu, work, Copies(), True).seconds,
+                        predict_launch(machine, device, work, copies, True).seconds) \
+            / split.seconds
         rounds = []
         for _ in range(3):
             alone = min(best_time(lambda at=at: run_split(k, args, at, cpu, device), 1)
                         for at in (n, 0))
             rounds.append(alone / best_time(
                 lambda: run_split(k, args, cut(n, share), cpu, device), 1))
-        return {name: statistics.median(rounds)}
+        gain = statistics.median(rounds)
+        return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}
     except Exception:  # a split that cannot run here is a split that does not pay
-        return {name: 0.0}
+        return {name: 0.0}, {}
 
 
 def measure_library(side: str) -> LibraryFigures:

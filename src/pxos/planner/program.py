@@ -29,12 +29,14 @@ from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.ahead import array_shapes, sizing_params
-from pxos.planner.calibration import CUDA_LIBRARY, Machine, complete, machine as this_machine
+from pxos.planner.calibration import (
+    CUDA_LIBRARY, Machine, complete, machine as this_machine,
+)
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
-from pxos.planner.hybrid import estimate_split
+from pxos.planner.hybrid import estimate_split, hybrid_pair, memory_of, split_pays
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )
@@ -45,16 +47,6 @@ BEAM = 16
 HORIZON = 64  # statements an explanation's "what the other choice costs" looks ahead
 ZEROS = "zeros"
 GPUS = ("cuda", "opencl")
-
-
-def memory_of(machine: Machine, device: str) -> str:
-    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy, and
-    for a HYBRID split, which reads and leaves its arrays there), as calibration
-    recorded it."""
-    if device == HOST or "+" in device:
-        return HOST
-    fig = machine.devices.get(device)
-    return fig.memory if fig is not None else backends.get(device).memory
 
 
 @dataclass
@@ -183,8 +175,7 @@ class Planner:
 
     def _estimate_split(self, step: Step, device: str, copies: Copies) -> Estimate:
         pair = tuple(device.split("+"))
-        alone = [self.estimate(step, d, self._copies({}, step, memory_of(self.machine, d)))
-                 .seconds for d in pair]
+        alone = [self._alone(step, d) for d in pair]
         est = estimate_split(self.machine, step.kernel, step.args, self._work(step), pair,
                              self.history, alone, pinned=self.device == device)
         if est is None:
@@ -192,6 +183,17 @@ class Planner:
         est.copies_s = copies_seconds(self.machine, copies)  # to the host first, if needed
         est.seconds += est.copies_s
         return est
+
+    def _alone(self, step: Step, device: str) -> float:
+        """The predicted time of ``step`` on ``device`` alone with its data on the host
+        and its results brought back there, as a split leaves them."""
+        memory = memory_of(self.machine, device)
+        copies = self._copies({}, step, memory)
+        if memory != HOST:
+            for name in dict.fromkeys(step.writes):
+                copies.down += 1
+                copies.down_bytes += int(self._nbytes.get(name, 0))
+        return self.estimate(step, device, copies).seconds
 
     def _work(self, step: Step):
         if step.work is None:
@@ -368,20 +370,6 @@ class Planner:
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
-
-
-def hybrid_pair(machine: Machine, devices: list[str]) -> tuple[str, str] | None:
-    """(CPU backend, device with its own memory) to split between, or None: ``c`` with
-    ``cuda``, else with an ``opencl`` GPU."""
-    cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
-    gpu = next((d for d in ("cuda", "opencl") if d in devices and machine.is_gpu(d)), None)
-    return (cpu, gpu) if cpu and gpu else None
-
-
-def split_pays(machine: Machine, pair: tuple[str, str]) -> bool:
-    """Whether calibration saw a HYBRID split of ``pair`` beat both devices alone (by
-    5 %): only then does the planner offer one (``--device c+cuda`` still pins it)."""
-    return machine.hybrid.get("+".join(pair), 0.0) > 1.05
 
 
 def statement_key(kind: str, device: str) -> str:
