@@ -20,6 +20,7 @@ from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
 TARGET_S = 0.005  # a timed probe runs at least this long (where its size limit allows)
+MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
 TINY = 1e-9
 
 
@@ -53,7 +54,7 @@ class _Runner:
     def place(self, a: np.ndarray):
         return a if self.backend.memory == HOST else self.backend.to_device(a)
 
-    def time(self, name: str, host_args: list, threads, repeats: int = 3) -> tuple[float, object]:
+    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
         """(seconds of one launch and wait, its ``Work``)."""
         k = self.kernels[name]
         compiled = self.backend.compile(k)
@@ -68,12 +69,13 @@ class _Runner:
         return seconds, work
 
     def grow(self, make: Callable[[int], tuple[str, list, tuple]], start: int, limit: int):
-        """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S` or
-        the scale reaches ``limit``; (seconds, work) of the last."""
+        """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
+        at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
+        slow), or the scale reaches ``limit``; (seconds, work) of the last."""
         scale = start
         while True:
             seconds, work = self.time(*make(scale))
-            if seconds >= TARGET_S or scale * 4 > limit:
+            if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return seconds, work
             scale *= max(4, min(64, int(TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
