@@ -1,15 +1,18 @@
 """Fuzzing the front end: whatever the text, parsing and checking raise only ``PxError``.
 
-Three generators: (a) arbitrary text, (b) programs built from real `.px` tokens and lines,
-(c) mutations of the example programs. For every ``PxError`` with a span, ``render()`` names
-``file:line:col`` inside the text and draws the caret under that column; a program that
-checks renders C for every kernel.
+Generators: (a) arbitrary text, and random bytes read as a file, (b) programs built from
+real `.px` tokens and lines (keyword soup), (c) mutations of the example programs.
+``PXOS_FUZZ_COUNT`` sets the inputs per generator (default 100: a few seconds in all). For
+every ``PxError`` with a span, ``render()`` names ``file:line:col`` inside the text and draws
+the caret under that column; a program that checks renders C for every kernel.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,13 +22,16 @@ from pxos.codegen.c import render_c
 from pxos.errors import PxError, PxSyntaxError
 from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
-from pxos.lang.px.parser import parse_program
+from pxos.lang.px.parser import parse_file, parse_program
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.px"))}
 FILE = "fuzz.px"
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+# Inputs per generator: a few seconds by default; PXOS_FUZZ_COUNT=100000 for a long run.
+COUNT = int(os.environ.get("PXOS_FUZZ_COUNT", "100"))
+FUZZ = settings(max_examples=COUNT, deadline=None, suppress_health_check=list(HealthCheck),
+                database=None)
 
 
 # ---------------------------------------------------------------------------- the property
@@ -59,7 +65,7 @@ def front_end(text: str):
     return program
 
 
-def assert_well_placed(err: PxError, text: str) -> None:
+def assert_well_placed(err: PxError, text: str, file: str = FILE) -> None:
     rendered = err.render()
     assert str(err) == rendered
     assert isinstance(rendered, str) and rendered
@@ -68,9 +74,9 @@ def assert_well_placed(err: PxError, text: str) -> None:
     span = err.span
     lines = [ln.removesuffix("\r") for ln in text.split("\n")]  # only \n ends a line
     assert 1 <= span.line <= len(lines), rendered
-    assert span.file == FILE
+    assert span.file == file
     head = rendered.split("\n")[0]
-    assert head.startswith(f"{FILE}:{span.line}:{span.col}: {err.kind}: "), rendered
+    assert head.startswith(f"{file}:{span.line}:{span.col}: {err.kind}: "), rendered
     assert span.text == lines[span.line - 1], rendered
     assert 1 <= span.col <= len(span.text) + 1, rendered
     if span.text:
@@ -104,6 +110,25 @@ def test_fuzz_arbitrary_text(text):
     front_end(text)
 
 
+_BYTES_DIR = tempfile.TemporaryDirectory(prefix="pxos-fuzz-")  # removed at exit
+BYTES_FILE = Path(_BYTES_DIR.name) / FILE
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(st.sampled_from([b.encode() for b in PX_BITS] + [
+                     b"\xff", b"\xc3", b"\xe2\x86", b"\xef\xbb\xbf", b"\x1b[31m", b"0"]),
+                     max_size=40).map(b"".join)))
+def test_fuzz_random_bytes_as_a_file(data):
+    BYTES_FILE.write_bytes(data)
+    with _time_limit():
+        try:
+            check_program(parse_file(BYTES_FILE))
+        except PxError as err:
+            if err.span is not None:
+                assert_well_placed(err, data.decode("utf-8"), str(BYTES_FILE))
+
+
 # ---------------------------------------------------------------------------- (b) .px vocabulary
 
 NAMES = ["a", "b", "out", "i", "j", "x", "y", "v", "tid", "k", "tile", "n", "lid", "acc", "s",
@@ -111,7 +136,8 @@ NAMES = ["a", "b", "out", "i", "j", "x", "y", "v", "tid", "k", "tile", "n", "lid
 TYPES = ["float", "float[]", "int", "int[]", "u8[]", "u8[,]", "f64", "f32[,]", "u8[,,]",
          "i64[]", "u32[]", "bool", "f16", "f16[]", "double[,]", "uint", "flot", "i32[,,,]"]
 NUMS = ["0", "1", "2", "-1", "0xFF", "2.0", "1e-3", ".5", "255", "1024", "65536", "3", "128",
-        "99999999999999999999", "1e40", "-0.0", "0x7FFFFFFF", "2147483648"]
+        "99999999999999999999", "1e40", "-0.0", "0x7FFFFFFF", "2147483648", "07", "00",
+        "1e39", "3.5e38", "0x" + "F" * 4000, "1" + "0" * 4400, "18446744073709551616"]
 BINOPS = ["+", "-", "*", "/", "%", "**", "<", "<=", ">", ">=", "==", "!=", "&", "|", "^",
           "<<", ">>", "AND", "OR"]
 FUNCS1 = ["sqrt", "abs", "exp", "floor", "f32", "i32", "u8", "f64", "u64", "bool", "f16",
@@ -378,6 +404,18 @@ def test_only_newline_ends_a_line(char):
     assert line.startswith("a") and line.endswith(tail), repr(line)
     # the character itself, or an escape of it where PRINT shows control characters escaped
     assert line[1:-len(tail)] in (char, ascii(char)[1:-1]), repr(line)
+
+
+def test_a_file_ends_lines_where_its_text_does(tmp_path):
+    """Found by the bytes fuzzer: reading a file translated a lone \r into a line break."""
+    data = b"SET x = 1\rSET y = )\n"
+    (tmp_path / FILE).write_bytes(data)
+    errors = []
+    for parse in (lambda: parse_file(tmp_path / FILE), lambda: parse_program(data.decode())):
+        with pytest.raises(PxSyntaxError) as info:
+            parse()
+        errors.append((info.value.span.line, info.value.span.col))
+    assert errors == [(1, 11), (1, 11)]
 
 
 @pytest.mark.parametrize("stmt", ["SYNC_THREADS", "BREAK", "CONTINUE", "RETURN",

@@ -109,3 +109,10 @@ class PxBackendError(PxError):
     """A backend that is not available here, or a compiler that refused generated code."""
 
     kind = "backend error"
+
+
+class PxFaultError(PxRuntimeError):
+    """A kernel that crashed with a memory fault (SIGSEGV/SIGBUS) on the ``c`` backend,
+    caught by its fault guard; the process goes on (docs/backends.md, "Memory faults")."""
+
+    kind = "memory fault"

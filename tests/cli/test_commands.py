@@ -32,7 +32,8 @@ def test_run_with_code_and_times(tmp_path, backend):
     assert result.exit_code == 0, result.output
     assert "out = [" in result.output and f"RUN         {backend}" in result.output
     if backend == "c":
-        assert f'#line 9 "{prog}"' in result.output and "#pragma omp parallel for" in result.output
+        assert f'#line 9 "{prog}"' in result.output and "#pragma omp parallel" in result.output
+        assert "sigsetjmp(pxos_jb, 0)" in result.output  # the code run: with the fault guard
     if backend in ("cuda", "opencl"):
         assert f'#line 9 "{prog}"' in result.output and "k_saxpy(" in result.output
     assert (tmp_path / "out" / "saxpy.npy").exists()

@@ -37,3 +37,5 @@ def test_tutorial_runs(tmp_path, monkeypatch, capsys):
     assert "[ 0  3  6  9 12 15 18 21 24 27]" in printed
     assert "tutorial.py:" in printed and "^" in printed  # the error points at the line
     assert "points inside" in printed and "#line" in printed
+    assert "index 2000000 is out of bounds of array 'x'" in printed  # section 8
+    assert "would index array 'out' at 999999" in printed or "interp" in printed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -21,13 +22,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from pxos.backends import guard
 from pxos.backends.base import HOST, Launch
-from pxos.backends.cache import BuiltKernels, cache_key, entry_path, write_atomic
+from pxos.backends.cache import BuiltKernels, cache_key, find_entry, has_entry, store_entry
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import AXES, launch_counts, scalar_param_type
-from pxos.errors import PxBackendError
+from pxos.errors import PxBackendError, PxFaultError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
@@ -89,11 +91,12 @@ class CBackend:
             raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
                                  hint="install gcc, or run with --device interp")
         self._built = BuiltKernels()
+        self._fault = None  # the guard library's fault flag, loaded with the first kernel
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated source of ``kernel`` and its cache key (rendered once)."""
         def make():
-            src = render_c(kernel, checked)
+            src = render_c(kernel, checked, guard=True)
             return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
         return self._built.source(kernel, checked, make)
 
@@ -113,10 +116,11 @@ class CBackend:
         src, key = self._source(kernel, checked)
 
         def make() -> CKernel:
-            lib = entry_path("c", key, ".so")
-            hit = lib.exists()
-            if not hit:
-                self._build(src, lib)
+            found = find_entry("c", key, ".so")  # verified: a damaged entry is rebuilt
+            hit = found is not None
+            lib = found[0] if hit else store_entry("c", key, ".so", self._build(src))
+            if self._fault is None:  # before any kernel: kernels link against it
+                self._fault = guard.load(self.cc, compiler_identity(self.cc))
             fn = getattr(ctypes.CDLL(str(lib)), src.entry)
             fn.restype = None
             fn.argtypes = _argtypes(kernel, checked)
@@ -126,9 +130,10 @@ class CBackend:
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         _, key = self._source(kernel, checked)
-        return self._built.has(kernel, checked, key) or entry_path("c", key, ".so").exists()
+        return self._built.has(kernel, checked, key) or has_entry("c", key, ".so")
 
-    def _build(self, src: KernelSource, lib: Path) -> None:
+    def _build(self, src: KernelSource) -> bytes:
+        """The shared library of ``src``, compiled in a temporary folder."""
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
             c_file = Path(tmp) / f"{src.entry}.c"
             so_file = Path(tmp) / f"{src.entry}.so"
@@ -140,13 +145,14 @@ class CBackend:
                     f"the C compiler rejected the code generated for kernel "
                     f"{src.kernel.name!r} (a pxos bug; please report it):\n"
                     + proc.stderr[-4000:], src.kernel.span)
-            write_atomic(lib, so_file.read_bytes())
+            return so_file.read_bytes()
 
     def launch(self, compiled: CKernel, args: Sequence[Any], launch: Launch) -> None:
         """Call the kernel; arrays (C-contiguous) are updated in place.
 
         Raises:
             PxBoundsError: a checked kernel indexed outside an array.
+            PxFaultError: the kernel crashed with a memory fault (``backends/guard``).
         """
         call = list(launch_counts(launch.threads))
         kernel = compiled.source.kernel
@@ -160,11 +166,24 @@ class CBackend:
             err = new_flags()
             compiled.function(*call, err.ctypes.data)
             raise_violation(kernel, err, args)
-            return
-        compiled.function(*call)
+        else:
+            compiled.function(*call)
+        if self._fault.value:
+            _raise_fault(kernel, guard.take_fault(self._fault))
 
     def synchronize(self) -> None:
         """C launches are synchronous."""
+
+
+def _raise_fault(kernel: ir.Kernel, sig: int) -> None:
+    """Raise the memory fault (signal ``sig``) that the guard caught in ``kernel``."""
+    python = str(kernel.span.file).endswith(".py")
+    raise PxFaultError(
+        f"kernel {kernel.name!r} ({kernel.span.file}:{kernel.span.line}) crashed with a "
+        f"memory fault on the c backend; rerun with "
+        f"{'checked=True' if python else '--checked'}", kernel.span,
+        f"{signal.Signals(sig).name}: an index out of bounds, most likely; "
+        "arrays it writes may be partly written")
 
 
 # what an empty array's pointer points to: a checked kernel redirects a bad index to

@@ -1,32 +1,57 @@
 """The on-disk kernel cache shared by the compiling backends.
 
 A compiled kernel is stored under ``$PXOS_CACHE_DIR`` (default: the user's cache folder,
-``~/.cache/pxos`` on Linux) at ``<backend>/<key>.<suffix>``, where the key is the SHA-256 of
-everything that determines the binary: the generated source, the compiler's identity and
-version, and the flags. Entries are written to a temporary file in the same folder and
-renamed into place, so concurrent processes never see a half-written file.
+``~/.cache/pxos`` on Linux) at ``<backend>/<key>.<sum><suffix>``, where the key is the
+SHA-256 of everything that determines the binary (the generated source, the compiler's
+identity and version, the flags) and ``sum`` the first 32 hex digits of the SHA-256 of the
+entry's own bytes. :func:`find_entry` verifies the sum before a backend loads the file: a
+truncated or damaged entry is removed and built again, never loaded. Entries are written
+to a temporary file in the same folder and renamed into place (``backends/atomic_write``),
+so no process sees a half-written one.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
 
+from pxos.backends import atomic_write
+from pxos.errors import PxFileError
+
+_SUM_DIGITS = 32
+
 
 def cache_dir() -> Path:
-    """The root of the cache (created if missing)."""
+    """The root of the cache (created if missing).
+
+    Raises:
+        PxFileError: the folder cannot be created.
+    """
     root = os.environ.get("PXOS_CACHE_DIR")
     if root:
         path = Path(root)
     else:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "pxos"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise cache_error(path, err) from None
     return path
+
+
+def cache_error(path: Path, err: OSError) -> PxFileError:
+    """The error for a cache folder or file that cannot be written: full, read-only…"""
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+           errno.EROFS: "the file system is read-only",
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+        err.errno, err.strerror or str(err))
+    return PxFileError(f"cannot write the kernel cache at {path}: {why}", None,
+                       "free some space, or set PXOS_CACHE_DIR to a writable folder")
 
 
 def cache_key(*parts: str | bytes) -> str:
@@ -39,11 +64,55 @@ def cache_key(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def entry_path(backend: str, key: str, suffix: str) -> Path:
-    """Where the entry ``key`` of ``backend`` lives (it may not exist yet)."""
+def _folder(backend: str) -> Path:
     folder = cache_dir() / backend
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{key}{suffix}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise cache_error(folder, err) from None
+    return folder
+
+
+def _sum(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:_SUM_DIGITS]
+
+
+def find_entry(backend: str, key: str, suffix: str) -> tuple[Path, bytes] | None:
+    """The cached entry ``key`` of ``backend``, verified: its path and bytes, or None if
+    there is none. An entry whose bytes do not match its sum (truncated, damaged) is
+    removed."""
+    for path in sorted(_folder(backend).glob(f"{key}.*{suffix}")):
+        stored = path.name[len(key) + 1:len(path.name) - len(suffix)]
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(stored) == _SUM_DIGITS and _sum(data) == stored:
+            return path, data
+        try:
+            path.unlink()
+        except OSError:
+            pass  # removed by another process, or a read-only cache: skipped anyway
+    return None
+
+
+def has_entry(backend: str, key: str, suffix: str) -> bool:
+    """Whether an entry ``key`` seems present (not verified: for planning only)."""
+    return any(_folder(backend).glob(f"{key}.*{suffix}"))
+
+
+def store_entry(backend: str, key: str, suffix: str, data: bytes) -> Path:
+    """Write entry ``key`` of ``backend`` with the sum of ``data``; returns its path.
+
+    Raises:
+        PxFileError: the cache folder is full or read-only.
+    """
+    path = _folder(backend) / f"{key}.{_sum(data)}{suffix}"
+    try:
+        write_atomic(path, data)
+    except OSError as err:
+        raise cache_error(path.parent, err) from None
+    return path
 
 
 class KernelMemo:
@@ -109,15 +178,10 @@ class BuiltKernels:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
-    rename. A crash leaves either the old file or the new one, never part of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    rename (``backends/atomic_write``). A crash leaves either the old file or the new one,
+    never part of one.
+
+    Raises:
+        OSError: the folder cannot be created or written.
+    """
+    atomic_write.write_atomic(path, data)

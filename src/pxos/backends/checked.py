@@ -9,6 +9,8 @@ launch the backend reads the buffer and raises the violation as the interpreter 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from pxos.codegen.render import array_ids
@@ -16,6 +18,12 @@ from pxos.codegen.signature import ERR_WORDS
 from pxos.errors import PxBoundsError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
+
+
+def checked_by_default() -> bool:
+    """Whether ``PXOS_CHECKED`` (set and not ``0``) asks for checked mode on every launch,
+    `.px` runs and Python calls alike."""
+    return os.environ.get("PXOS_CHECKED", "") not in ("", "0")
 
 
 def new_flags() -> np.ndarray:

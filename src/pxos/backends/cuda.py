@@ -28,7 +28,7 @@ import numpy as np
 from pxos.backends.base import Launch
 from pxos.backends.cache import KernelMemo
 from pxos.backends.checked import raise_violation
-from pxos.backends.nvrtc import compile_cubin, cubin_path
+from pxos.backends.nvrtc import compile_cubin, cubin_cached
 from pxos.codegen.cuda import render_cuda
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import ERR_WORDS, scalar_param_type
@@ -193,7 +193,7 @@ class CudaBackend:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         if self._memo.get(kernel, checked) is not None:
             return True
-        return cubin_path(self._source(kernel, checked), self.arch).exists()
+        return cubin_cached(self._source(kernel, checked), self.arch)
 
     def launch(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel on CuPy's current stream.

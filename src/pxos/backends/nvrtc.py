@@ -13,7 +13,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from pxos.backends.cache import cache_key, entry_path, write_atomic
+from pxos.backends.cache import cache_key, find_entry, has_entry, store_entry
 from pxos.codegen.gpu import KernelSource
 from pxos.errors import PxBackendError
 
@@ -58,11 +58,14 @@ def _include(src: KernelSource) -> str | None:
     return cuda_include_dir() if "#include <cuda_fp16.h>" in src.source else None
 
 
-def cubin_path(src: KernelSource, arch: str) -> Path:
-    """Where the cubin of ``src`` for ``arch`` is (or will be) cached."""
+def _cubin_key(src: KernelSource, arch: str) -> str:
     include = _include(src)
-    key = cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
-    return entry_path("cuda", key, ".cubin")
+    return cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
+
+
+def cubin_cached(src: KernelSource, arch: str) -> bool:
+    """Whether the cubin of ``src`` for ``arch`` seems cached (not verified)."""
+    return has_entry("cuda", _cubin_key(src, arch), ".cubin")
 
 
 def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
@@ -80,9 +83,10 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
             f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
             "CUDA include folder was found", src.kernel.span,
             hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
-    path = cubin_path(src, arch)
-    if path.exists():
-        return path, True
+    key = _cubin_key(src, arch)
+    found = find_entry("cuda", key, ".cubin")  # verified: a damaged entry is rebuilt
+    if found is not None:
+        return found[0], True
     from cuda.core import Program, ProgramOptions
 
     options = ProgramOptions(name=f"{src.entry}.cu", arch=f"sm_{arch}", fma=False,
@@ -93,5 +97,4 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
         raise PxBackendError(
             f"NVRTC rejected the CUDA code generated for kernel {src.kernel.name!r} "
             f"(a pxos bug; please report it):\n{str(e)[-4000:]}", src.kernel.span) from None
-    write_atomic(path, bytes(code.code))
-    return path, False
+    return store_entry("cuda", key, ".cubin", bytes(code.code)), False

@@ -29,7 +29,7 @@ import numpy as np
 
 from pxos.backends.base import Launch
 from pxos.backends.cache import (
-    BuiltKernels, cache_dir, cache_key, entry_path, write_atomic,
+    BuiltKernels, cache_dir, cache_key, find_entry, has_entry, store_entry,
 )
 from pxos.backends.checked import raise_violation
 from pxos.codegen.gpu import KernelSource
@@ -159,21 +159,20 @@ class OpenCLBackend:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
         _, key = self._source(kernel, checked)
         return (self._built.has(kernel, checked, key)
-                or entry_path("opencl", key, ".bin").exists())
+                or has_entry("opencl", key, ".bin"))
 
     def _program(self, src: KernelSource, key: str):
         """The built program of ``src`` and whether it came from the disk cache."""
         cl = self.cl
-        path = entry_path("opencl", key, ".bin")
+        found = find_entry("opencl", key, ".bin")  # verified: a damaged entry is rebuilt
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", cl.CompilerWarning)  # build logs of good code
-            if path.exists():
+            if found is not None:
                 try:
-                    binary = path.read_bytes()
-                    return cl.Program(self.context, [self.device], [binary]).build(
+                    return cl.Program(self.context, [self.device], [found[1]]).build(
                         self.options), True
-                except (OSError, cl.Error):
-                    pass  # unreadable or stale: build from source again
+                except cl.Error:  # intact but refused (a changed driver): build again
+                    found[0].unlink(missing_ok=True)
             try:  # PyOpenCL caches too where the driver does not (not PoCL, not NVIDIA)
                 program = cl.Program(self.context, src.source).build(
                     self.options, cache_dir=str(cache_dir() / "opencl-pyopencl"))
@@ -182,7 +181,7 @@ class OpenCLBackend:
                     f"the OpenCL compiler rejected the code generated for kernel "
                     f"{src.kernel.name!r} (a pxos bug; please report it):\n"
                     + str(e)[-4000:], src.kernel.span) from None
-        write_atomic(path, program.get_info(cl.program_info.BINARIES)[0])
+        store_entry("opencl", key, ".bin", program.get_info(cl.program_info.BINARIES)[0])
         return program, False
 
     def launch(self, compiled: OpenCLKernel, args: Sequence[Any], launch: Launch) -> None:

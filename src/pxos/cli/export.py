@@ -37,7 +37,7 @@ def export(
 ):
     """Export a kernel as a CUDA program: its inputs as the program makes them (RANDOM,
     FILL, or saved .npy files), timing, and verification against a CPU reference."""
-    from pxos.backends.cache import write_atomic
+    from pxos.host.files import write_output
     from pxos.codegen.standalone import export_standalone
 
     del standalone  # the only kind of export: kept so that older command lines still work
@@ -51,9 +51,9 @@ def export(
         out.print(result.source, end="")
         return
     for name, data in result.files.items():
-        write_atomic(output.parent / name, data)
+        write_output(output.parent / name, data)
         out.print(f"wrote {output.parent / name}")
-    write_atomic(output, result.source.encode())
+    write_output(output, result.source.encode())
     out.print(f"wrote {output}")
     exe = output.with_suffix("")
     out.print(f"build: nvcc -O3 -arch=native -fmad=false -Xcompiler -ffp-contract=off "

@@ -2,11 +2,13 @@
 
 Exit codes: 0 success; 2 an error in the user's program or input (a ``PxError``, printed as
 ``file:line:col``, the source line and a caret, without a traceback); 1 an internal fault of
-pxos (printed with its traceback, to be reported).
+pxos (printed with its traceback, to be reported); 130 Ctrl-C (``host/interrupt``). After a
+kernel's memory fault (``PxFaultError``) the process exits 2 at once, without cleanup.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import traceback
@@ -19,7 +21,7 @@ from rich.console import Console
 
 from pxos.cli.options import (AllowPathOption, DeviceOption, ProgramArgument, PxApp, PxGroup,
                               VersionOption)
-from pxos.errors import PxError
+from pxos.errors import PxError, PxFaultError
 
 app = PxApp(
     name="pxos", no_args_is_help=True, add_completion=False, cls=PxGroup,
@@ -43,8 +45,17 @@ def _guarded(fn):
             return fn(*args, **kwargs)
         except PxError as e:
             sys.stderr.write(e.render() + "\n")
+            if isinstance(e, PxFaultError):  # stores before the fault may have corrupted
+                sys.stdout.flush()  # the heap: leave before teardown frees anything
+                sys.stderr.flush()
+                os._exit(2)
             raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt:  # Ctrl-C between kernels (host/interrupt: during one)
+            from pxos.host.interrupt import EXIT_CODE, message
+
+            sys.stderr.write(message() + "\n")
+            raise typer.Exit(EXIT_CODE) from None
+        except (typer.Exit, typer.Abort):
             raise
         except Exception:  # a pxos bug: show everything
             sys.stderr.write("internal error in pxos (please report it):\n"
@@ -91,7 +102,8 @@ def run(
         False, "--time", help="Print each statement's time and the host-device copies."),
     checked: bool = typer.Option(
         False, "--checked", help="Bounds-check every array access in kernels (slower); "
-                                 "a violation stops the run with its .px line."),
+                                 "a violation stops the run with its .px line. "
+                                 "PXOS_CHECKED=1 in the environment does the same."),
     explain: bool = typer.Option(
         False, "--explain", help="After the run, print the planner's decisions with "
                                  "measured times and prediction errors."),
@@ -103,8 +115,10 @@ def run(
     the planner predicts it runs fastest (or on --device)."""
     explain = explain or as_json
     from pxos import backends
+    from pxos.host import interrupt
     from pxos.host.program import ProgramRun
 
+    interrupt.install()
     program = _load(file, allow_path)
     if show_code:
         for k in program.kernels:
@@ -176,7 +190,7 @@ def compile_(
                                           help="Write to this file instead of stdout."),
 ):
     """Print (or write) the code generated for a program's kernels."""
-    from pxos.backends.cache import write_atomic
+    from pxos.host.files import write_output
     from pxos.codegen.targets import TARGETS, render_unit_for
 
     if target not in TARGETS:
@@ -190,7 +204,7 @@ def compile_(
     if output is None:
         out.print(text)
     else:
-        write_atomic(output, text.encode())
+        write_output(output, text.encode())
         out.print(f"wrote {output}")
 
 

@@ -18,6 +18,7 @@ from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
+from pxos.codegen.guard import guarded_function
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
@@ -42,12 +43,14 @@ class CDialect(Dialect):
         return super().prelude(f16) + TEAM
 
 
-def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
+def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> KernelSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
         kernel: a kernel returned by ``ir.check.check_kernel``.
         checked: add bounds checks reported through the last parameter, ``pxos_err``.
+        guard: catch a memory fault in the kernel (``codegen/guard``; the C backend's
+            builds, which link against its guard library).
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
@@ -88,7 +91,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
                      "(OpenMP over blocks; threads of a block as an inner loop)")
-    function = "\n".join([
+    function = guarded_function(header, fn, params, body) if guard else "\n".join([
         header, f"void {fn}({', '.join(params)})", "{",
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])

@@ -140,8 +140,12 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
         host = obj.detach().numpy()
     else:
         host = np.asarray(obj)
-    if dtype is not None:
-        host = host.astype(getattr(dtype, "dtype", dtype), copy=False)
+    if dtype is not None:  # a pxos type (its .dtype), or anything numpy.dtype takes
+        wanted = dtype.dtype if isinstance(getattr(dtype, "dtype", None), np.dtype) else dtype
+        try:
+            host = host.astype(np.dtype(wanted), copy=False)
+        except TypeError:
+            raise PxArgumentError(f"dtype={dtype!r} is not a data type") from None
     check_dtype(host.dtype)
     out = ndarray(np.ascontiguousarray(host))
     return out.to(device) if device else out

@@ -7,12 +7,14 @@ symbolic links are resolved before the check, so a link cannot lead outside.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 
-from pxos.backends.cache import write_atomic
+from pxos.backends.atomic_write import open_folder, write_atomic, write_in
 from pxos.errors import PxFileError
 from pxos.ir.span import Span
 from pxos.ir.types import Scalar, scalar_of_dtype
@@ -39,9 +41,15 @@ class FileAccess:
         """The absolute path of ``path``.
 
         Raises:
-            PxFileError: the path leads outside every allowed folder.
+            PxFileError: the path leads outside every allowed folder, holds a NUL
+                character, or runs into a symbolic link loop.
         """
-        full = (self.base / Path(path).expanduser()).resolve()
+        if "\x00" in path:
+            raise PxFileError(f"{path!r} holds a NUL character, which no path may hold", span)
+        try:
+            full = (self.base / Path(path).expanduser()).resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symbolic link loop
+            raise PxFileError(f"cannot follow {path!r}: {_why(err)}", span) from None
         if not any(full == root or full.is_relative_to(root) for root in self.roots):
             raise PxFileError(
                 f"{path!r} is outside the folders this program may use "
@@ -58,7 +66,11 @@ class FileAccess:
                 the element size.
         """
         full = self.resolve(path, span)
-        if not full.is_file():
+        try:
+            is_file = full.is_file()
+        except OSError as err:  # a name too long, say
+            raise PxFileError(f"cannot read {path!r}: {_why(err)}", span) from None
+        if not is_file:
             raise PxFileError(f"no such file: {full}", span)
         ext = full.suffix.lower()
         try:
@@ -114,14 +126,19 @@ class FileAccess:
     def write(self, arr: np.ndarray, path: str, span: Span | None) -> Path:
         """Write ``arr`` atomically, in the format of the extension; return the path.
 
+        The folder is opened once, component by component without following links, and
+        the file is written and renamed relative to it, so a folder replaced by a link
+        after the check cannot receive it; the file gets the umask's permissions.
+
         Raises:
-            PxFileError: the folder cannot be created, or the array cannot be an image.
+            PxFileError: ``path`` names a folder (``"."``, ``""``), the folder cannot be
+                created, the disk is full or read-only, the name is too long, or the
+                array cannot be an image.
         """
         full = self.resolve(path, span)
-        try:
-            full.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise PxFileError(f"cannot create folder {full.parent}: {err}", span) from None
+        if not path.strip() or path.endswith(("/", os.sep)) or _is_folder(full):
+            raise PxFileError(f"WRITE_FILE needs a file name; {path!r} is a folder", span,
+                              'name the file, e.g. "out/result.npy"')
         ext = full.suffix.lower()
         buf = io.BytesIO()
         if ext == ".npy":
@@ -130,8 +147,49 @@ class FileAccess:
             buf.write(_encode_image(arr, _WRITE_FORMAT[ext], path, span))
         else:
             buf.write(np.ascontiguousarray(arr).tobytes())
-        write_atomic(full, buf.getvalue())
+        try:  # the folder opened once, without following links: see backends/atomic_write
+            folder = open_folder(full.parent)
+            try:
+                write_in(folder, full.name, buf.getbuffer())
+            finally:
+                os.close(folder)
+        except OSError as err:
+            raise PxFileError(f"cannot write {path!r}: {_why(err)}", span) from None
         return full
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long: the write says so
+        return False
+
+
+def _why(err: Exception) -> str:
+    """A short reason for a failed file operation."""
+    if isinstance(err, RuntimeError) or getattr(err, "errno", None) == errno.ELOOP:
+        return ("a symbolic link loop, or a folder replaced by a link while writing"
+                if isinstance(err, OSError) else "a symbolic link loop")
+    return {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied", errno.EISDIR: "it is a folder",
+            errno.ENOTDIR: "a part of the path is not a folder",
+            errno.ENAMETOOLONG: "the name is too long"}.get(
+        getattr(err, "errno", None), getattr(err, "strerror", None) or str(err))
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write a file the user named on the command line (``pxos compile -o``), atomically.
+
+    Raises:
+        PxFileError: it cannot be written (a folder, a full disk, a read-only folder …).
+    """
+    try:
+        if _is_folder(Path(path)):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        write_atomic(Path(path).absolute(), data)
+    except OSError as err:
+        raise PxFileError(f"cannot write {str(path)!r}: {_why(err)}") from None
 
 
 def _encode_image(arr: np.ndarray, fmt: str, path: str, span) -> bytes:

@@ -15,6 +15,7 @@ import numpy as np
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 
 
 def run_kernel(device: str, kernel: ir.Kernel, args: Sequence, threads: Sequence[int],
@@ -31,8 +32,11 @@ def run_kernel(device: str, kernel: ir.Kernel, args: Sequence, threads: Sequence
 
     Raises:
         PxBackendError: ``device`` cannot run here.
-        PxBoundsError: an index out of bounds (``interp`` always, others when checked).
+        PxBoundsError: an index out of bounds (``interp`` always, others when checked;
+            unchecked, an affine access found out of bounds before the launch).
     """
+    if not checked and device != "interp":  # those check each access as it runs
+        launch_checker(kernel)(args, threads)
     backend = backends.get(device)
     compiled = backend.compile(kernel, checked)
     launch = make_launch(kernel, threads)

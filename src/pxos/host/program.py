@@ -8,6 +8,7 @@ or a host statement needs it), executes each statement, and records what happene
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +18,18 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
+from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.files import FileAccess
 from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
+from pxos.host.sizes import exact_int
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
@@ -78,6 +83,7 @@ class ProgramRun:
     written: list[Path] = field(default_factory=list)
 
     def __post_init__(self):
+        self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
         self.planner = None
@@ -207,7 +213,9 @@ class ProgramRun:
                           else None)
         t0 = time.perf_counter()
         before = self.residency.transfers.copy()
-        device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
+        placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
+        with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
+            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
         step = Step(stmt.span, ir.keyword(stmt), device, time.perf_counter() - t0,
                     self.residency.transfers - before, self._decision)
         self.steps.append(step)
@@ -299,13 +307,25 @@ class ProgramRun:
         self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
 
     def _alloc(self, s: ir.Alloc):
-        dims = [int(self.evaluate(d)) for d in s.dims]
+        dims = [self._size(d, s) for d in s.dims]
         if any(n < 0 for n in dims):
             raise PxRuntimeError(f"ALLOC {s.name}: sizes must be ≥ 0, got {dims}", s.span)
-        if int(np.prod(dims)) > MAX_ELEMENTS:
-            raise PxRuntimeError(f"ALLOC {s.name}: {int(np.prod(dims))} elements; at most "
+        if math.prod(dims) > MAX_ELEMENTS:
+            raise PxRuntimeError(f"ALLOC {s.name}: {math.prod(dims)} elements; at most "
                                  f"{MAX_ELEMENTS} are supported", s.span)
         self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span, zeros=True)
+
+    def _size(self, e: ir.Expr, s: ir.Alloc) -> int:
+        """One size of ALLOC ``s``; an error where its integer arithmetic wrapped."""
+        typed = self.typed(e)
+        value = int(eval_scalar(typed, self._current(typed)))
+        exact = exact_int(typed, self.values)
+        if exact is not None and exact != value:
+            raise PxRuntimeError(f"ALLOC {s.name}: the size overflows {typed.type} ({exact} "
+                                 f"wraps to {value})", e.span,
+                                 "compute it in 64 bits with i64(…); an array holds "
+                                 f"at most {MAX_ELEMENTS} elements")
+        return value
 
     def _alloclike(self, s: ir.AllocLike):
         other = self.values.get(s.other)
@@ -343,6 +363,8 @@ class ProgramRun:
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
+        if not self.checked and name != "interp":  # those check each access as it runs
+            launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
@@ -416,8 +438,8 @@ class ProgramRun:
         return side
 
     def _item(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Str):
-            return e.value
+        if isinstance(e, ir.Str):  # control characters escaped as repr does: \x1b, \x00
+            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in e.value)
         value = self._operand(e)
         if isinstance(value, np.ndarray):
             return np.array2string(value, threshold=20, edgeitems=3)

@@ -19,21 +19,29 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, Launch, make_launch
+from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
-from pxos.errors import PxArgumentError, PxShapeError
+from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arrays import (
     CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
 )
+from pxos.host.pyargs import (
+    NUMBERS, check_against, check_launch_size, contiguous, numpy_dtype, overlaps,
+    scalar_converter, thread_counts, type_of,
+)
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
-from pxos.ir.typecheck import convert_value
-from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
+from pxos.ir.types import Array
+
+_numpy_dtype = numpy_dtype  # planner/call's name for it
 
 
 
@@ -56,10 +64,15 @@ class CallPlan:
     compiled: Any
     place: list[tuple[Callable, Callable | None]]
     threads: Callable[[Sequence], tuple[int, ...]]
+    checked: bool = False
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
         self.finishes = [(i, f) for i, (_, f) in enumerate(self.place) if f is not None]
+        # checked runs (and interp, always checked) report each access as it happens
+        self.bounds = (None if self.checked or self.device == "interp"
+                       else launch_checker(self.kernel))  # ir/analysis/bounds
+        self.unalias = overlaps(self.kernel, self.backend.memory == HOST)
 
 
 class Kernel:
@@ -69,11 +82,21 @@ class Kernel:
         fn: the Python function (loop form or thread form; ``docs/tutorial.md``).
         block: threads per block (x first); needed with ``pxos.shared``/``sync_threads``.
         device: pin every call to this backend (``c``, ``interp``, ``cuda``, ``opencl``).
+        checked: bounds-check every array access (as ``pxos run --checked``); also on
+            when the environment sets ``PXOS_CHECKED=1``.
+
+    Raises:
+        PxArgumentError: ``fn`` is not a Python function (a builtin, a ``partial``).
     """
 
-    def __init__(self, fn, block: Sequence[int] | None = None, device: str | None = None):
+    def __init__(self, fn, block: Sequence[int] | None = None, device: str | None = None,
+                 checked: bool = False):
+        if not isinstance(fn, FunctionType):
+            raise PxTypeError(f"pxos.kernel needs a Python function (a def), got {fn!r:.80}",
+                              None, "write the kernel as a def; call helpers from inside it")
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.checked = checked
         self.block = tuple(block) if block else None
         self.device = device
         self._plans: dict[tuple, CallPlan] = {}
@@ -82,7 +105,8 @@ class Kernel:
         self._checked: dict[tuple, ir.Kernel] = {}
 
     # -- calling
-    def __call__(self, *args, device: str | None = None, threads=None):
+    def __call__(self, *args, device: str | None = None, threads=None,
+                 checked: bool | None = None):
         """Run the kernel over ``args`` (in parameter order: arrays of NumPy, CuPy, PyTorch
         or ``pxos.ndarray``; Python or NumPy scalars).
 
@@ -90,16 +114,22 @@ class Kernel:
             device: a backend to run on, for this call.
             threads: thread counts (an int, or (x, y)) for a thread-form kernel; default
                 one thread per element of the first array, or the parallel loop's range.
+            checked: bounds-check every access for this call (default: the kernel's).
 
         Raises:
             PxError: the function is not a valid kernel (with its Python file and line),
-                or the arguments do not fit its parameters.
+                or the arguments do not fit its parameters (``host/pyargs``).
+            PxBoundsError: an access out of bounds: found before the launch where the
+                index is affine in the thread index (``ir/analysis/bounds``), else when
+                checked, at the access's Python line.
+            PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
-        plan, placed, launch = self._launch(args, device, threads)
+        plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
 
-    async def launch_async(self, *args, device: str | None = None, threads=None):
+    async def launch_async(self, *args, device: str | None = None, threads=None,
+                           checked: bool | None = None):
         """Like a call, awaited: the launch is queued on the current stream (``with
         pxos.stream():``), then the coroutine waits on a CUDA event in a worker thread
         (a blocking-sync event: no busy loop) while the event loop runs other tasks; host
@@ -108,12 +138,11 @@ class Kernel:
         import asyncio  # loaded already: an event loop runs this coroutine
 
         loop = asyncio.get_running_loop()
-        if isinstance(threads, int):
-            threads = (threads,)
+        threads = thread_counts(threads)
         if backends.get(self._device_for(args, device, threads)).memory == HOST:
             return await loop.run_in_executor(None, functools.partial(
-                self.__call__, *args, device=device, threads=threads))
-        plan, placed, launch = self._launch(args, device, threads)
+                self.__call__, *args, device=device, threads=threads, checked=checked))
+        plan, placed, launch = self._launch(args, device, threads, checked)
         if plan.device == "cuda":
             import cupy
 
@@ -125,23 +154,27 @@ class Kernel:
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
 
-    def _launch(self, args: Sequence, device: str | None, threads):
-        if isinstance(threads, int):
-            threads = (threads,)
-        signature = (None if threads is None else len(threads),
-                     tuple(_arg_key(a) for a in args))
-        key = (self._device_for(args, device, threads, signature),) + signature
+    def _launch(self, args: Sequence, device: str | None, threads, checked=None):
+        threads = thread_counts(threads)
+        keys = tuple(_arg_key(a) for a in args)
+        if any(type(k) is tuple and len(k) == 1 for k in keys):
+            self.ir(*args, threads=threads)  # an object of no known kind: refused by name
+        signature = (None if threads is None else len(threads), keys)
+        checked = (self.checked or checked_by_default()) if checked is None else checked
+        key = (self._device_for(args, device, threads, signature), checked) + signature
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._make_plan(args, key[0], threads)
+            plan = self._plans[key] = self._make_plan(args, key[0], threads, checked)
         placed = [put(a) for put, a in zip(plan.puts, args)]
         if threads is None:
             launch = Launch(plan.threads(args), plan.kernel.block)
+            check_launch_size(launch.threads, plan.kernel.name)
         else:
             launch = make_launch(plan.kernel, threads)
-        if min(launch.threads) < 0:
-            raise PxArgumentError(f"kernel {plan.kernel.name!r}: negative thread count "
-                                  f"{launch.threads}")
+        if plan.bounds is not None:
+            plan.bounds(args, launch.threads)
+        if plan.unalias is not None:
+            placed = plan.unalias(args, placed)
         plan.backend.launch(plan.compiled, placed, launch)
         return plan, placed, launch
 
@@ -155,9 +188,9 @@ class Kernel:
                                   f"{self.fn.__code__.co_argcount} arguments, got {len(args)}")
         names = self.fn.__code__.co_varnames[:len(args)]
         annotated = annotated_types(self.fn)
-        types = {n: annotated.get(n) or _type_of(a, n) for n, a in zip(names, args)}
+        types = {n: annotated.get(n) or type_of(a, n) for n, a in zip(names, args)}
         for n, a in zip(names, args):
-            _check_against(n, a, types[n])
+            check_against(n, a, types[n])
         ndim = None if threads is None else len(threads)
         key = (tuple(types.items()), ndim)
         if key not in self._checked:
@@ -193,25 +226,27 @@ class Kernel:
         self.decision = found
         return found.device
 
-    def _make_plan(self, args: Sequence, name: str, threads) -> CallPlan:
+    def _make_plan(self, args: Sequence, name: str, threads, checked: bool) -> CallPlan:
         kernel = self.ir(*args, threads=threads)
         backend = backends.get(name)
         access = dict(kernel.access)
         place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))
                  for p, a in zip(kernel.params, args)]
-        return CallPlan(kernel, name, backend, backend.compile(kernel), place,
-                        _thread_counts(kernel))
+        return CallPlan(kernel, name, backend, backend.compile(kernel, checked), place,
+                        _thread_counts(kernel), checked)
 
 
-def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None):
-    """Decorator: ``@pxos.kernel`` or ``@pxos.kernel(block=(256,), device="cuda")``.
+def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None,
+           checked: bool = False):
+    """Decorator: ``@pxos.kernel`` or ``@pxos.kernel(block=(256,), device="cuda",
+    checked=True)``.
 
     Returns:
         A :class:`Kernel`.
     """
     if fn is None:
-        return lambda f: Kernel(f, block, device)
-    return Kernel(fn, block, device)
+        return lambda f: Kernel(f, block, device, checked)
+    return Kernel(fn, block, device, checked)
 
 
 # -- arguments
@@ -219,7 +254,7 @@ def _arg_key(a):
     """What decides a call plan: the argument's class, and for arrays dtype and rank (and
     where the data is, for PyTorch tensors and pxos arrays)."""
     cls = type(a)
-    if cls in _NUMBERS:
+    if cls in NUMBERS:
         return cls
     if cls is np.ndarray or cls.__module__.startswith("cupy"):
         return cls, a.dtype, a.ndim
@@ -230,74 +265,31 @@ def _arg_key(a):
     return (cls,)
 
 
-_NUMBERS = frozenset((bool, int, float, *(np.dtype(t).type for t in (
-    "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-    "float16", "float32", "float64"))))
-
-
-def _type_of(a, name: str):
-    """The pxos type of argument ``a``: arrays by dtype and rank; Python float → f32,
-    int → i32, bool → bool; NumPy scalars their own type."""
-    if isinstance(a, bool):
-        return BOOL
-    if isinstance(a, int):
-        return I32
-    if isinstance(a, float):
-        return F32
-    if isinstance(a, np.generic):
-        return scalar_of_dtype(a.dtype)
-    if hasattr(a, "shape") and hasattr(a, "dtype"):
-        elem = scalar_of_dtype(_numpy_dtype(a.dtype))
-        if elem is None:
-            raise PxArgumentError(f"argument {name!r}: pxos has no element type for {a.dtype}")
-        if not 1 <= len(a.shape) <= 3:
-            raise PxShapeError(f"argument {name!r}: arrays of rank 1 to 3, got {a.shape}")
-        return Array(elem, len(a.shape))
-    raise PxArgumentError(f"argument {name!r}: expected an array or a number, got "
-                          f"{type(a).__name__}")
-
-
-def _check_against(name: str, a, t) -> None:
-    got = _type_of(a, name)
-    if isinstance(t, Array) != isinstance(got, Array):
-        raise PxArgumentError(f"argument {name!r}: expected {'an array' if isinstance(t, Array) else 'a number'} ({t}), got {got}")
-    if isinstance(t, Array) and got != t:
-        raise PxShapeError(f"argument {name!r}: expected {t}, got {got}; convert it "
-                           "(e.g. x.astype(numpy.float32))")
-
-
-def _numpy_dtype(dtype) -> np.dtype:
-    """A NumPy dtype for NumPy, CuPy and PyTorch dtypes (``torch.float32`` → float32)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        return np.dtype(str(dtype).rsplit(".", 1)[-1])
-
-
 def _placer(p: ir.Param, a, memory: str, writes: bool):
     """(put, finish) for parameter ``p`` given an argument like ``a`` on ``memory``."""
     if not isinstance(p.type, Array):
-        return _scalar_converter(p.type), None
+        return scalar_converter(p.type, p.name), None
     kind = library_of(a)
+    check = contiguous(p.name, writes)
     if kind == "pxos":
         if memory == HOST:
             return (lambda x: x._copies.on_host()), (lambda x, _: x.written(HOST)) if writes else None
         return (lambda x: x._copies.on_device(memory)), (lambda x, _: x.written(memory)) if writes else None
     if memory == HOST and kind == "numpy":
-        return _contiguous, None
+        return check, None
     if memory == HOST and kind == "torch-cpu":
-        return (lambda x: _contiguous(x.detach().numpy())), None
+        return (lambda x: check(x.detach().numpy())), None
     if memory == "cuda" and kind in CUDA_LIBRARIES:
         import cupy
 
         if kind == "cupy":
-            return _contiguous, None
-        return (lambda x: _contiguous(cupy.asarray(x))), None
+            return check, None
+        return (lambda x: check(cupy.asarray(x))), None
     # a copy to where the kernel runs, and back into the argument if the kernel writes it
     backend = backends.get(memory) if memory != HOST else None
 
     def put(x):
-        host = _host_copy(x, kind)
+        host = _host_copy(x, kind, check)
         if backend is None:
             return host
         TRANSFERS.up(host.nbytes)
@@ -312,36 +304,12 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
     return put, finish if writes else None
 
 
-def _scalar_converter(t: Scalar) -> Callable:
-    """A function converting a Python or NumPy number to a NumPy scalar of type ``t`` as
-    the language converts (``ir.typecheck.convert_value``: floats round, integers wrap),
-    with NumPy's own constructor where that gives the same value."""
-    make = t.dtype.type
-    if t.is_float or t == BOOL:
-        return make
-    info = np.iinfo(t.dtype)
-    lo, hi = int(info.min), int(info.max)
-
-    def convert(v):
-        if lo <= v <= hi:
-            return make(v)
-        return make(convert_value(v, t))
-    return convert
-
-
-def _contiguous(x):
-    if not x.flags.c_contiguous:
-        raise PxArgumentError("array arguments must be C-contiguous (row-major, no "
-                              "strides); pass numpy.ascontiguousarray(x)")
-    return x
-
-
-def _host_copy(x, kind: str) -> np.ndarray:
+def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
     if kind in CUDA_LIBRARIES:
         return download(x)
     if kind == "torch-cpu":
         return np.ascontiguousarray(x.detach().numpy())
-    return _contiguous(np.asarray(x))
+    return check(np.asarray(x))
 
 
 def _copy_back(x, kind: str, host: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from pxos.errors import PxArgumentError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.barrier import check_barriers
 from pxos.ir.reserved import check_name
-from pxos.ir.typecheck import ExprTyper, convert
+from pxos.ir.typecheck import ExprTyper, check_float_literals, convert
 from pxos.ir.types import BOOL, F32, F64, I32, I64, U32, U64, Array, Scalar
 
 MAX_BLOCK = 1024  # threads per block on every CUDA GPU since compute capability 2.0
@@ -82,6 +82,7 @@ class _KernelChecker:
         threads = self._threads()
         self.typer = ExprTyper(self.lookup, builtins=True, ndim=len(threads))
         body = self._body(k.body)
+        check_float_literals(e for s in ir.walk(body) for e in ir.stmt_exprs(s))
         uses_shared = bool(k.shared)
         checked = replace(
             k, threads=threads, body=body,

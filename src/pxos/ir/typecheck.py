@@ -9,6 +9,7 @@ differ from C's, gives the same answer as the C code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Callable
 
@@ -32,17 +33,53 @@ def const_type(value: int | float | bool) -> Scalar:
     for t in (I32, I64, U64):
         if fits(value, t):
             return t
-    raise PxTypeError(f"integer literal {value} does not fit in 64 bits", None)
+    shown = str(value) if value.bit_length() <= 256 else f"of {value.bit_length()} bits"
+    raise PxTypeError(f"integer literal {shown} does not fit in 64 bits", None)
 
 
 def convert(expr: ir.Expr, to: Scalar) -> ir.Expr:
     """``expr`` converted to ``to``: unchanged if it already has that type, a literal
-    re-typed (its value converted as C would), otherwise wrapped in a Cast."""
+    re-typed (its value converted as C would), otherwise wrapped in a Cast.
+
+    Raises:
+        PxTypeError: a finite literal that would become infinite in ``to``.
+    """
+    if isinstance(expr, ir.Const) and to.is_float:
+        check_float_fits(expr, to)
     if expr.type == to:
         return expr
     if isinstance(expr, ir.Const):
         return ir.Const(expr.span, convert_value(expr.value, to), type=to)
     return ir.Cast(expr.span, expr, to, type=to)
+
+
+def check_float_fits(const: ir.Const, to: Scalar) -> None:
+    """Refuse a finite literal that float type ``to`` cannot hold (``1e39`` as ``f32``):
+    C compilers reject such a literal or make it infinity, so it is refused in every
+    backend alike. Infinities and NaN themselves (``np.inf`` in a Python kernel) are fine.
+
+    Raises:
+        PxTypeError: at the literal's span.
+    """
+    value = const.value
+    if isinstance(value, bool) or not math.isfinite(value):
+        return
+    largest = float(np.finfo(to.dtype).max)
+    with np.errstate(over="ignore"):
+        overflows = abs(value) > largest and math.isinf(convert_value(value, to))
+    if overflows:
+        raise PxTypeError(f"the literal {value:.6g} is too large for {to} (largest "
+                          f"{largest:.6g}); it would become infinity", const.span,
+                          "compute in f64 (f64(…) or an f64 operand), or use a smaller value")
+
+
+def check_float_literals(exprs) -> None:
+    """:func:`check_float_fits` for every typed float literal in ``exprs`` (a typed
+    kernel's expressions, nested ones included)."""
+    for expr in exprs:
+        for e in ir.subexprs(expr):
+            if isinstance(e, ir.Const) and e.type is not None and e.type.is_float:
+                check_float_fits(e, e.type)
 
 
 def convert_value(value, to: Scalar):

@@ -45,6 +45,7 @@ from typing import Callable
 
 from pxos import backends
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
+from pxos.planner import stored
 
 VERSION = 6  # bump when what is measured, or how, changes
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
@@ -134,12 +135,35 @@ class Machine:
 
     @classmethod
     def from_json(cls, text: str) -> "Machine":
-        d = json.loads(text)
+        """The figures stored by :meth:`to_json`, every field checked (``planner/stored``).
+
+        Raises:
+            OtherVersion: stored by another version of pxos.
+            StoredError: not JSON of the expected shape (a wrong type, a rate ≤ 0 …).
+        """
+        d = stored.mapping(json.loads(text), "the file")
         if d.get("version") != VERSION:
-            raise ValueError("calibrated by another version of pxos")
-        d["devices"] = {k: DeviceFigures(**v) for k, v in d["devices"].items()}
-        d["library"] = {k: LibraryFigures(**v) for k, v in d["library"].items()}
-        return cls(**d)
+            raise OtherVersion("calibrated by another version of pxos")
+        d["devices"] = {k: stored.record(DeviceFigures, v, f"devices.{k}", _positive)
+                        for k, v in stored.mapping(d.get("devices"), "devices").items()}
+        d["library"] = {k: stored.record(LibraryFigures, v, f"library.{k}", _positive)
+                        for k, v in stored.mapping(d.get("library"), "library").items()}
+        found = stored.record(cls, d, "calibration", _positive)
+        if not isinstance(found.pending, list) or not all(
+                n in backends.KNOWN or n == CUDA_LIBRARY for n in found.pending):
+            raise stored.StoredError(f"calibration.pending is {found.pending!r}, not a "
+                                     "list of backend names")
+        return found
+
+
+class OtherVersion(ValueError):
+    """A calibration file written by another version of pxos (calibrated again quietly)."""
+
+
+def _positive(name: str) -> bool:
+    """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
+    return (name.endswith(("rate", "bandwidth")) and name != "vector_rate"
+            or name.startswith(("upload", "download")) or name == "cores")
 
 
 def cpu_model() -> str:
@@ -202,8 +226,10 @@ def machine(auto: bool = True, progress: Callable[[str], None] | None = None) ->
             found = Machine.from_json(path.read_text())
             _loaded[key] = found
             return found
-        except (ValueError, TypeError, KeyError):
-            pass  # an older or damaged file: calibrate again
+        except OtherVersion:
+            pass  # calibrate again
+        except (OSError, ValueError) as err:  # unreadable, not JSON, or of the wrong shape
+            stored.warn(path, str(err), "calibrating again")
     if not auto:
         from pxos.errors import PxBackendError
         raise PxBackendError("this machine is not calibrated", hint="run `pxos calibrate`")
@@ -278,6 +304,10 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     if names:
         found.hybrid, found.hybrid_error = measure_split(found)
     found.seconds = time.perf_counter() - t0
-    write_atomic(calibration_path(found.key), found.to_json().encode())
+    try:
+        write_atomic(calibration_path(found.key), found.to_json().encode())
+    except OSError as err:  # a full or read-only cache: the figures still serve this run
+        stored.warn(calibration_path(found.key), err.strerror or str(err),
+                    "the figures are not kept; calibrating again next time")
     _loaded[found.key] = found
     return found

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
+from pxos.planner import stored
 
 KEEP = 24  # ratios kept per kernel and device (the newest)
 SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of the total
@@ -66,13 +67,19 @@ class History:
 
     def __init__(self, path: Path):
         self.path = path
+        self.data: dict = {}
+        self._unsaved = False  # a save failed (warned once)
         self._dirty = False
         self._saved_at = float("-inf")
         self._corrections: dict[tuple, float] = {}  # until the next row is kept
         try:
-            self.data: dict = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.data = {}
+            text = path.read_text()
+        except OSError:
+            return  # none yet
+        try:
+            self.data = _checked(json.loads(text))
+        except ValueError as err:  # not JSON, or of the wrong shape
+            stored.warn(path, str(err), "forgetting what it learned")
 
     def correction(self, kernel: str, device: str, threads: int) -> float:
         """The factor to multiply the model's work estimate by (1 if nothing recorded
@@ -119,7 +126,12 @@ class History:
         self._dirty = False
         atexit.unregister(self.save)
         self._saved_at = time.monotonic()
-        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        try:
+            write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        except OSError as err:  # a full or read-only cache: learned for this process only
+            if not self._unsaved:
+                stored.warn(self.path, err.strerror or str(err), "not saved")
+            self._unsaved = True
 
     def withdraw(self, kernel: str, pair: str, threads: int, ratio: float) -> None:
         """A HYBRID split ``pair`` (``c+cuda``) of ``kernel`` at ``threads`` ran ``ratio``
@@ -169,6 +181,29 @@ class History:
 def _decade(threads: int) -> int:
     """A launch's size class: ``floor(log10(threads))``."""
     return int(math.floor(math.log10(max(threads, 1))))
+
+
+def _checked(data) -> dict:
+    """``data`` if it has the shape :class:`History` writes: ``{kernel: {device:
+    [[log10 size, ratio > 0], …]}}``, and ``{LAUNCHES: {kind: [seconds ≥ 0, …]}}``.
+
+    Raises:
+        stored.StoredError: it has not.
+    """
+    for group, by_key in stored.mapping(data, "the file").items():
+        for key, rows in stored.mapping(by_key, group).items():
+            where = f"{group}.{key}"
+            if not isinstance(rows, list):
+                raise stored.StoredError(f"{where} is {type(rows).__name__}, not a list")
+            for row in rows:
+                if group == LAUNCHES:
+                    stored.number(row, where)
+                elif not (isinstance(row, list) and len(row) == 2):
+                    raise stored.StoredError(f"{where} holds {row!r}, not [size, ratio]")
+                else:
+                    stored.number(row[0], where)
+                    stored.number(row[1], where, positive=True)
+    return data
 
 
 def significant(predicted_work: float, predicted_total: float) -> bool:

@@ -20,6 +20,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar, scalar_named
 from pxos.lang.px.hints import refuse_glued_words, syntax_hint
+from pxos.lang.px.literals import float_literal, int_literal
 
 
 @dataclass(frozen=True)
@@ -203,10 +204,10 @@ class _ToIR(Transformer):
         return ir.Load(self._span(meta), str(name), tuple(i for i in index if i is not None))
 
     def int(self, meta, tok):
-        return ir.Const(self._tok(tok), int(str(tok), 0))
+        return ir.Const(self._tok(tok), int_literal(str(tok), self._tok(tok)))
 
     def float(self, meta, tok):
-        return ir.Const(self._tok(tok), float(str(tok)), weak=True)
+        return ir.Const(self._tok(tok), float_literal(str(tok), self._tok(tok)), weak=True)
 
     def neg_number(self, meta, const):
         return ir.Const(self._span(meta), -const.value, weak=const.weak)
@@ -286,7 +287,7 @@ class _ToIR(Transformer):
 
     def k_shared(self, meta, name, elem, *sizes):
         elem_t = self._type(elem)
-        shape = tuple(int(str(s), 0) for s in sizes if s is not None)
+        shape = tuple(int_literal(str(s), self._tok(s)) for s in sizes if s is not None)
         shared = ir.Shared(str(name), elem_t, shape, self._tok(name))
         return Header("shared", (shared,), self._span(meta))
 
@@ -294,7 +295,8 @@ class _ToIR(Transformer):
         return Header("threads", tuple(e for e in exprs if e is not None), self._span(meta))
 
     def k_block(self, meta, *sizes):
-        return Header("block", tuple(int(str(s), 0) for s in sizes if s is not None),
+        return Header("block", tuple(int_literal(str(s), self._tok(s)) for s in sizes
+                                       if s is not None),
                       self._span(meta))
 
     def k_target(self, meta, name):

@@ -43,7 +43,8 @@ def parse_file(path: str | Path) -> ir.Program:
     from pxos.errors import PxFileError
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # no newline translation: only \n (or \r\n) ends a line, as in parse_program
+        text = Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise PxFileError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as err:

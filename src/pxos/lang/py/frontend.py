@@ -130,6 +130,7 @@ def kernel_ir(fn, arg_types: dict[str, Scalar | Array], ndim: int | None = None,
         exprs.ndim = ndim or (2 if arrays and arrays[0].type.ndim > 1 else 1)
         threads = _thread_launch(src, arrays, ndim)
         body = stmts.body(nodes)
+        _refuse_one_body_per_thread(exprs, src, nodes, body)
     return ir.Kernel(fn.__name__, params, tuple(stmts.shared), threads,
                      _block(block, exprs.ndim, fn.__name__, body, stmts.shared),
                      "auto", body, src.name_span())
@@ -216,6 +217,28 @@ def _loop_form(exprs: ExprBuilder, stmts: StatementBuilder, loop: ast.For,
         indices.append(ir.Assign(span, target.id, ir.Builtin(span, "thread_id", axis)))
         exprs.scope.setdefault(target.id, I32)
     return threads, tuple(indices) + stmts.body(loop.body)
+
+
+def _refuse_one_body_per_thread(exprs: ExprBuilder, src: FunctionSource,
+                                nodes: list[ast.stmt], body: ir.Body) -> None:
+    """Refuse a thread-form kernel that never reads a thread index: every thread would run
+    the whole body (a ``for i in range(n)`` loop n times per thread, say).
+
+    Raises:
+        PxSyntaxError: at the first loop (else the ``def``), naming ``pxos.parallel``.
+    """
+    for s in ir.walk(body):
+        for e in ir.stmt_exprs(s):
+            if any(isinstance(x, ir.Builtin) for x in ir.subexprs(e)):
+                return
+    loop = next((n for top in nodes for n in ast.walk(top)
+                 if isinstance(n, (ast.For, ast.While))), None)
+    raise PxSyntaxError(
+        f"kernel {src.tree.name!r} has no pxos.parallel loop and never reads "
+        "pxos.thread_id(), so every thread would run its whole body",
+        exprs.span(loop) if loop is not None else src.name_span(),
+        "make the loop the grid: for i in pxos.parallel(n): (or index by "
+        "i = pxos.thread_id())")
 
 
 def _thread_launch(src: FunctionSource, arrays: list[ir.Param],

@@ -1,0 +1,81 @@
+"""The memory-fault guard of a C kernel: a fault inside the kernel ends the launch, not the
+process.
+
+``codegen/c`` renders a kernel as constants, then ``#pragma omp parallel for …
+num_threads(T)`` and the block loop. :func:`guarded_function` renders it instead as two
+functions: ``<entry>_blocks`` (the constants, then the block loop as an orphaned
+``omp for nowait``: a static schedule with no barrier to skip when a thread leaves early),
+and the entry itself, whose parallel region gives every OpenMP thread its own jump buffer,
+armed in the guard library (``backends/guard``) around its share of the blocks:
+
+    static void __attribute__((noinline)) k_saxpy_blocks(<params>) {
+        <constants>
+    #pragma omp for schedule(static) nowait
+        for (…blocks…) { … }
+    }
+    void k_saxpy(<params>) {
+        <constants>
+    #pragma omp parallel num_threads(T)
+        {
+            sigjmp_buf pxos_jb;
+            if (sigsetjmp(pxos_jb, 0) == 0) {
+                pxos_guard_arm(&pxos_jb);
+                k_saxpy_blocks(<params>);
+            }
+            pxos_guard_disarm();
+        }
+    }
+
+The loop stays in a function of its own because a function that calls ``sigsetjmp`` is
+compiled with fewer optimisations (its locals may not stay in registers); so the loop is
+compiled exactly as without the guard. On SIGSEGV or SIGBUS the guard library's handler
+(on an alternate signal stack, so a stack overflow is caught too) records the signal and
+``siglongjmp``\\ s to the faulting thread's buffer; that thread stops, the others finish
+their blocks, and the backend raises ``PxFaultError`` after the launch. The cost is one
+call and one ``sigsetjmp`` (no system call: the signal mask is not saved, the handler runs
+with ``SA_NODEFER``) per OpenMP thread per launch.
+"""
+from __future__ import annotations
+
+import re
+
+DECLARATIONS = """#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+"""
+
+_PRAGMA = "#pragma omp parallel for"
+
+
+def guarded_function(header: str, name: str, params: list[str], body: list[str]) -> str:
+    """The guarded C text of kernel function ``name`` (see the module docstring).
+
+    Args:
+        header: its comment line; params: its parameter declarations (``float *v_a``).
+        body: its lines (indented by the caller), with one ``#pragma omp parallel for``
+            line whose loop runs to the end of ``body``; a body without one (no loop) is
+            rendered as one plain function.
+    """
+    def indent(lines):
+        return ["    " + x if x and not x.startswith("#") else x for x in lines]
+    signature = ", ".join(params)
+    at = next((i for i, line in enumerate(body) if line.startswith(_PRAGMA)), None)
+    if at is None:
+        return "\n".join([header, f"void {name}({signature})", "{", *indent(body), "}", ""])
+    clauses = body[at][len(_PRAGMA):]
+    team = re.search(r"num_threads\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)", clauses)
+    rest = (clauses[:team.start()] + clauses[team.end():]) if team else clauses
+    args = ", ".join(re.findall(r"\w+", p)[-1] for p in params)
+    blocks = [f"static void __attribute__((noinline)) {name}_blocks({signature})", "{",
+              *indent(body[:at]), f"#pragma omp for {' '.join(rest.split())} nowait",
+              *indent(body[at + 1:]), "}"]
+    entry = [f"void {name}({signature})", "{", *indent(body[:at] + [
+        "#pragma omp parallel" + (f" {team.group(0)}" if team else ""), "{",
+        "    sigjmp_buf pxos_jb;",
+        "    if (sigsetjmp(pxos_jb, 0) == 0) {",
+        "        pxos_guard_arm(&pxos_jb);",
+        f"        {name}_blocks({args});",
+        "    }",
+        "    pxos_guard_disarm();",
+        "}"]), "}"]
+    return "\n".join([DECLARATIONS, header, *blocks, *entry, ""])

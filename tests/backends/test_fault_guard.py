@@ -1,0 +1,100 @@
+"""The C backend's memory-fault guard: a kernel that crashes with SIGSEGV ends its launch
+with a PxFaultError (exit 2 from the CLI, with the kernel's name and place), and the
+process keeps running. Each case runs a real kernel in a subprocess, so a guard that fails
+kills only the child."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pxos.codegen.guard import guarded_function
+from tests.conftest import BACKENDS, ROOT
+
+pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
+
+# idx[i] + k depends on loaded data, so no launch check refuses it: the kernel runs and its
+# first store lands ~8 GB past the array's end, where nothing is mapped (a store that
+# landed in another object's memory would corrupt it unseen)
+SMASH = """\
+GPU_KERNEL smash
+    GPU_PARAM a float[]
+    GPU_PARAM idx int[]
+    GPU_PARAM k int
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE 1.0 → a[idx[i] + k]
+GPU_END
+
+ALLOC a float SIZE 1000
+ALLOC idx int SIZE 1000
+RUN smash a idx 2000000000
+WRITE_FILE a TO "a.npy"
+"""
+
+
+def _run(args, cwd, cache):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PXOS_CACHE_DIR=str(cache))
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_fault_is_an_error_with_the_kernel_and_exit_2(tmp_path, tmp_path_factory):
+    prog = tmp_path / "fault.px"
+    prog.write_text(SMASH)
+    r = _run(["-m", "pxos.cli.main", "run", "--device", "c", str(prog)], tmp_path,
+             tmp_path_factory.getbasetemp() / "pxos-cache")
+    assert r.returncode == 2, r.stderr
+    assert (f"kernel 'smash' ({prog}:1) crashed with a memory fault on the c backend; "
+            "rerun with --checked") in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "a.npy").exists()
+
+
+def test_python_fault_raises_and_the_process_goes_on(tmp_path, tmp_path_factory):
+    script = tmp_path / "fault.py"
+    script.write_text(textwrap.dedent("""\
+        import numpy as np
+        import pxos
+
+        @pxos.kernel
+        def smash(a: pxos.Array[pxos.f32, 1], idx: pxos.Array[pxos.i32, 1], k: pxos.i32):
+            for i in pxos.parallel(len(idx)):
+                a[idx[i] + k] = 1.0
+
+        a = np.zeros(1000, np.float32)
+        idx = np.arange(1000, dtype=np.int32)
+        try:
+            smash(a, idx, 2_000_000_000, device="c")
+        except pxos.PxError as e:
+            print(type(e).__name__, e.message)
+        b = np.zeros(1000, np.float32)
+        smash(b, idx, 0, device="c")  # the same kernel, in bounds, after the fault
+        print("after", b.sum(), b[999])
+        """))
+    r = _run([str(script)], tmp_path, tmp_path_factory.getbasetemp() / "pxos-cache")
+    assert r.returncode == 0, r.stderr
+    assert (f"PxFaultError kernel 'smash' ({script}:5) crashed with a memory fault on the c "
+            "backend; rerun with checked=True") in r.stdout
+    assert "after 1000.0 1.0" in r.stdout
+
+
+def test_guard_gives_each_openmp_thread_its_own_jump_buffer():
+    body = ["const int32_t pxos_gx = 4;",
+            "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
+            "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {", "    f(v_a);", "}"]
+    text = guarded_function("/* k */", "k_k", ["int64_t pxos_nx", "float *v_a"], body)
+    blocks, entry = text.split("void k_k(")
+    # the loop, in a function of its own (compiled as without the guard)
+    assert "static void __attribute__((noinline)) k_k_blocks(int64_t pxos_nx, float *v_a)" \
+        in blocks
+    assert "#pragma omp for schedule(static) nowait\n    for (int32_t pxos_bx" in blocks
+    assert "sigsetjmp" not in blocks and "omp for" not in entry
+    # each thread of the team: its own buffer, armed around its share of the blocks
+    assert "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))\n    {\n" \
+           "        sigjmp_buf pxos_jb;\n        if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
+           "            pxos_guard_arm(&pxos_jb);\n            k_k_blocks(pxos_nx, v_a);\n" \
+           "        }\n        pxos_guard_disarm();\n    }" in entry
