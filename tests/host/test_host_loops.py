@@ -363,3 +363,9 @@ RUN scale a top total
 """, tmp_path, backend)
     assert r.values["top"] == np.float32(8.0) and r.values["total"] == 6
     np.testing.assert_array_equal(r.array("a", None), data / np.float32(8) + np.float32(6))
+
+
+def test_dim_of_every_axis_sizes_an_alloc(tmp_path):
+    r = run("ALLOC u float SIZE 2, 3, 4\nALLOC v float SIZE DIM(u, 2) * 2, DIM(u, 0)\n"
+            "PRINT DIM(v, 0), DIM(v, 1)\n", tmp_path)
+    assert r.values["v"].shape == (8, 2) and r.printed == ["8 2"]

@@ -119,7 +119,7 @@ def test_argument_errors_name_the_argument(backend):
 def test_not_a_function_is_refused():
     import functools
     for fn in (len, functools.partial(scaled.fn, ones())):
-        with pytest.raises(PxArgumentError, match="needs a Python function"):
+        with pytest.raises(PxTypeError, match="needs a Python function"):
             pxos.kernel(fn)
 
 

@@ -35,7 +35,7 @@ def exact_int(expr: ir.Expr, env: dict) -> int | None:
         arr = env.get(expr.array)
         if not isinstance(arr, np.ndarray):
             return None
-        return arr.size if expr.which == "len" else arr.shape[0 if expr.which == "rows" else 1]
+        return arr.size if expr.axis is None else arr.shape[expr.axis]
     if isinstance(expr, ir.Cast):
         return exact_int(expr.operand, env)
     if isinstance(expr, ir.Unary) and expr.op == "neg":
