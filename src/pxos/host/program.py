@@ -89,6 +89,8 @@ class ProgramRun:
         self.planner = None
         self._decision = None
         self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
+        self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
+        self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
         self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
 
@@ -356,7 +358,11 @@ class ProgramRun:
     def _run(self, s: ir.Run) -> str:
         kernel = self.program.kernel(s.kernel)
         args = [self._operand(a, where=None) for a in s.args]
-        check_launch(kernel, args, s.span, [a.span for a in s.args])
+        types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
+                                 for a in args)
+        if types not in self._launches_checked:  # check_launch looks at types only
+            check_launch(kernel, args, s.span, [a.span for a in s.args])
+            self._launches_checked.add(types)
         args = [a if isinstance(p.type, Array) else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
                 for a, p in zip(args, kernel.params)]
@@ -405,7 +411,21 @@ class ProgramRun:
         return name
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
-        return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)}, span)
+        """The launch's thread counts, computed as a Python call's are (``host/pykernel``:
+        a Python expression made once per kernel), refused as ``launch_threads`` does."""
+        count = self._counts.get(kernel.name)
+        if count is None:
+            from pxos.host.pykernel import _thread_counts
+
+            count = self._counts[kernel.name] = _thread_counts(kernel)
+        threads = list(count(args))
+        total = 1
+        for n in threads:
+            total *= n
+        if total > MAX_ELEMENTS or any(n < 0 for n in threads):
+            return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)},
+                                  span)  # raises, with the interpreter's counts
+        return threads
 
     def _library_side(self) -> str:
         """Where ``REDUCE``/``SORT`` run: the planner's choice, else ``cuda`` under

@@ -156,14 +156,14 @@ class Kernel:
 
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
-        keys = tuple(_arg_key(a) for a in args)
-        if any(type(k) is tuple and len(k) == 1 for k in keys):
-            self.ir(*args, threads=threads)  # an object of no known kind: refused by name
+        keys = tuple(map(_arg_key, args))
         signature = (None if threads is None else len(threads), keys)
         checked = (self.checked or checked_by_default()) if checked is None else checked
         key = (self._device_for(args, device, threads, signature), checked) + signature
-        plan = self._plans.get(key)
+        plan = self._plans.get(key)  # the signature's packers, made at its first call
         if plan is None:
+            if any(type(k) is tuple and len(k) == 1 for k in keys):
+                self.ir(*args, threads=threads)  # an object of no known kind: refused
             plan = self._plans[key] = self._make_plan(args, key[0], threads, checked)
         placed = [put(a) for put, a in zip(plan.puts, args)]
         if threads is None:

@@ -100,10 +100,15 @@ def scalar_named(name: str) -> Scalar | None:
 
 def scalar_of_dtype(dtype: np.dtype) -> Scalar | None:
     """The scalar type of a NumPy dtype, or ``None`` if `.px` has no such type."""
-    for name, npname in _NUMPY.items():
-        if np.dtype(dtype) == np.dtype(npname):
-            return SCALARS[name]
-    return None
+    d = np.dtype(dtype)
+    found = _OF_DTYPE.get(d)
+    if found is None and d not in _OF_DTYPE:  # each dtype compared once (calls are hot)
+        found = _OF_DTYPE[d] = next((SCALARS[name] for name, npname in _NUMPY.items()
+                                     if d == np.dtype(npname)), None)
+    return found
+
+
+_OF_DTYPE: dict[np.dtype, Scalar | None] = {}
 
 
 def promote(t: Scalar) -> Scalar:
