@@ -51,7 +51,7 @@ def test_a_run_is_checked_again_when_its_argument_types_change(backend):
     run, stmt = _run(backend)
     run.values["x"] = np.zeros(8, np.int32)  # the same RUN, now with an int array
     run.residency.define("x", run.values["x"])
-    with pytest.raises(PxShapeError, match="parameter 'x' of 'scale' is f32\[\]; got i32"):
+    with pytest.raises(PxShapeError, match=r"parameter 'x' of 'scale' is f32\[\]; got i32"):
         run.run_statement(stmt)
 
 
