@@ -38,7 +38,9 @@ WRITE_FILE a TO "a.npy"
 
 
 def _run(args, cwd, cache):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PXOS_CACHE_DIR=str(cache))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                   [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+               PXOS_CACHE_DIR=str(cache))
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 

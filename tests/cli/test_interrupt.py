@@ -1,6 +1,8 @@
 """Ctrl-C during a kernel with an endless WHILE: `pxos run` prints where it was, exits 130
 at once and leaves no output file. A real kernel in a subprocess, on each compiling
-backend here (the CUDA path is the same watcher, waiting in the stream's synchronize)."""
+backend here (the CUDA path is the same watcher, waiting in the stream's synchronize).
+The loop stores: CUDA C++ lets the compiler remove an endless loop without side effects
+(C++'s forward-progress rule; docs/language.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ GPU_THREAD_CODE:
     SET x = 0
     WHILE x >= 0:
         SET x = (x + 1) % 1000
-    STORE 1.0 → a[i]
+        STORE f32(x) → a[i]
 GPU_END
 
 ALLOC a float SIZE 1000
@@ -36,7 +38,9 @@ WRITE_FILE a TO "spin.npy"
 def test_ctrl_c_stops_an_endless_kernel(tmp_path, tmp_path_factory, device):
     prog = tmp_path / "spin.px"
     prog.write_text(SPIN)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONUNBUFFERED="1",
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                   [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+               PYTHONUNBUFFERED="1",
                PXOS_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "pxos-cache"))
     proc = subprocess.Popen([sys.executable, "-m", "pxos.cli.main", "run", "--device", device,
                              str(prog)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -4,7 +4,8 @@ every command shares (one wording for each)."""
 from __future__ import annotations
 
 import re
-from importlib import metadata
+
+from pxos.version import __version__ as pxos_version
 
 import pytest
 import typer
@@ -60,7 +61,7 @@ def test_version():
     # before: "No such option: --version", exit 2
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output == f"pxos {metadata.version('pxos')}\n"
+    assert result.output == f"pxos {pxos_version}\n"
 
 
 def test_allow_path_is_worded_the_same_everywhere():

@@ -3,6 +3,8 @@ RUN arguments, and `.npy` shapes; every backend present, against NumPy and plain
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -335,8 +337,8 @@ def test_explain_gives_one_row_per_statement_of_a_loop(tmp_path):
     text = ADD + "ALLOC a float SIZE 1000000\nALLOC b LIKE a\nFOR t IN 0..50:\n" \
         "    RUN add a b 1.0\n    SWAP a b\nPRINT a[0]\n"
     program = check(text)
-    planner = Planner(program, machine=make_machine(True),
-                      history=History(tmp_path / "h.json"))
+    no_split = dataclasses.replace(make_machine(True), hybrid={})  # GPU or CPU, not both
+    planner = Planner(program, machine=no_split, history=History(tmp_path / "h.json"))
     rows = planner.plan_statements()
     assert [d.line for d in rows] == [9, 10, 11, 12, 13, 14]
     # 50 launches over 4 MB arrays: the data goes to the GPU once and stays there

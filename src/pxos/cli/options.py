@@ -2,7 +2,7 @@
 
 Flags (``--checked``, ``--json`` …) show no metavar; options that take a value show what the
 value is (``FILE``, ``DEVICE``, ``DIR``, ``NAME``, ``TARGET``); ``pxos --version`` prints
-``pxos <version>`` from the installed package's metadata.
+``pxos <version>`` (``pxos/version.py``).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class PxApp(typer.Typer):
 
 
 def version_text() -> str:
+<<<<<<< HEAD
     """``pxos <version>``, the version of the installed package (``unknown`` if pxos runs
     from a source tree that was never installed)."""
     from importlib import metadata  # here: 10 ms that `pxos --help` need not pay
@@ -74,6 +75,12 @@ def version_text() -> str:
         return f"pxos {metadata.version('pxos')}"
     except metadata.PackageNotFoundError:
         return "pxos (version unknown: not installed)"
+=======
+    """``pxos <version>`` (``pxos/version.py``, also when pxos runs from a source tree)."""
+    from pxos.version import __version__
+
+    return f"pxos {__version__}"
+>>>>>>> main
 
 
 def _print_version(value: bool) -> None:

@@ -21,7 +21,9 @@ from pxos.backends.base import HOST, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
+from pxos.host.control import HostControl
 from pxos.host.files import FileAccess
+from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
@@ -33,7 +35,7 @@ from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
-from pxos.ir.check_host import check_launch, common_of
+from pxos.ir.check_host import check_launch
 from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
@@ -53,7 +55,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun:
+class ProgramRun(HostControl, PipelineStatements):
     """Executes a checked program.
 
     Args:
@@ -91,6 +93,7 @@ class ProgramRun:
         self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
         self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
         self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
+        self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
         self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
         self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
 
@@ -107,65 +110,6 @@ class ProgramRun:
             if self.planner is not None:
                 self.planner.history.save()
         return self
-
-    # -- control flow (host loops, Version 2)
-    def _block(self, body: ir.Body) -> str | None:
-        """Run ``body``; returns ``"break"`` or ``"continue"`` when a jump leaves it."""
-        for stmt in body:
-            if isinstance(stmt, (ir.Break, ir.Continue)):
-                return ir.keyword(stmt).lower()
-            if not isinstance(stmt, (ir.If, ir.For, ir.While)):
-                self.execute(stmt)
-                continue
-            flow = self._control(stmt)
-            if flow is not None:
-                return flow
-        return None
-
-    def run_statement(self, stmt: ir.Stmt) -> None:
-        """Run one top-level statement of the program, a host loop or IF included.
-
-        Raises:
-            PxError: as :meth:`run`.
-        """
-        self._block((stmt,))
-
-    def _control(self, stmt: ir.Stmt) -> str | None:
-        if isinstance(stmt, ir.If):
-            for cond, body in stmt.arms:
-                if self._true(cond):
-                    return self._block(body)
-            return self._block(stmt.orelse)
-        if isinstance(stmt, ir.While):
-            while self._true(stmt.cond):
-                if self._block(stmt.body) == "break":
-                    break
-            return None
-        var, values = self._for_range(stmt)
-        for value in values:
-            self.values[stmt.var] = var.dtype.type(value)
-            if self._block(stmt.body) == "break":
-                break
-        return None
-
-    def _true(self, cond: ir.Expr) -> bool:
-        return bool(self.evaluate(cond))
-
-    def _for_range(self, s: ir.For):
-        """The loop variable's type and its values: the bounds are evaluated once, when
-        the loop starts (as Python's ``range``); the variable keeps an earlier type."""
-        bounds = [self.evaluate(e) for e in (s.start, s.stop, s.step) if e is not None]
-        for e, v in zip((s.start, s.stop, s.step), bounds):
-            if np.asarray(v).dtype.kind not in "iub":
-                raise PxTypeError(f"FOR bounds must be integers, got {np.asarray(v).dtype}",
-                                  e.span)
-        start, stop, step = (int(v) for v in bounds + [1] * (3 - len(bounds)))
-        if step == 0:
-            raise PxRuntimeError("FOR STEP is 0; the loop would never end", s.step.span)
-        old = self.values.get(s.var)
-        var = scalar_of_dtype(np.asarray(old).dtype) if old is not None else \
-            common_of([scalar_of_dtype(np.asarray(v).dtype) for v in bounds])
-        return var, range(start, stop, step)
 
     @property
     def decisions(self) -> list:

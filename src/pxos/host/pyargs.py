@@ -143,7 +143,7 @@ def contiguous(name: str, writes: bool) -> Callable:
             raise PxArgumentError(f"argument {name!r}: array arguments must be "
                                   "C-contiguous (row-major, no strides); pass "
                                   f"numpy.ascontiguousarray({name})")
-        if writes and not x.flags.writeable:
+        if writes and not getattr(x.flags, "writeable", True):  # CuPy: always
             raise PxArgumentError(f"argument {name!r} is read-only, and the kernel writes "
                                   "it", hint=f"pass a writeable array, e.g. {name}.copy()")
         if x.size > MAX_ELEMENTS:

@@ -14,6 +14,7 @@ from typing import Callable
 from pxos.errors import PxArgumentError, PxNameError, PxShapeError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
+from pxos.ir.check_pipeline import PipelineChecks
 from pxos.ir.constants import fold_constants
 from pxos.ir.reserved import check_name
 from pxos.ir.typecheck import ExprTyper
@@ -109,10 +110,11 @@ def check_launch(kernel: ir.Kernel, args: list, span, arg_spans=None) -> None:
                                   f"got a {a} value", where, "pass an integer")
 
 
-class _HostChecker:
+class _HostChecker(PipelineChecks):
     def __init__(self, program: ir.Program, peek: Peek | None = None):
         self.program = program
         self.peek = peek
+        self.origin: dict[str, str] = {}  # array -> "file", "env" or "program" (keys)
         self.names: dict[str, ArrayInfo | Scalar | None] = {}  # None: scalar, type unknown
         self.typer = ExprTyper(self._lookup, builtins=False)
 
@@ -143,6 +145,7 @@ class _HostChecker:
             raise PxTypeError(f"{name!r} was an {'array' if isinstance(old, ArrayInfo) else 'scalar'}"
                               "; a name keeps its kind", span)
         self.names[name] = value
+        self.origin[name] = "program"  # READ_FILE and READ_ENV say otherwise after this
 
     def _expr(self, e: ir.Expr, span) -> Scalar | None:
         """Type a host expression when all it reads is known; check its names always."""
@@ -229,6 +232,7 @@ class _HostChecker:
                               f"{_shown(a)} and {s.b!r} is {_shown(b)}", s.span)
         both = ArrayInfo(a.elem or b.elem, a.ndim or b.ndim)
         self.names[s.a] = self.names[s.b] = both
+        self.origin[s.a], self.origin[s.b] = self._origin_of(s.b), self._origin_of(s.a)
 
     def _readfile(self, s: ir.ReadFile) -> None:
         ext = s.path.rsplit(".", 1)[-1].lower() if "." in s.path else ""
@@ -242,6 +246,7 @@ class _HostChecker:
         else:
             info = ArrayInfo(s.as_type or U8, 1)
         self._define(s.name, info, s.span)
+        self.origin[s.name] = "file"
 
     def _writefile(self, s: ir.WriteFile) -> None:
         self._need(s.name, s.span, array=True)
@@ -259,9 +264,11 @@ class _HostChecker:
     def _fill(self, s: ir.Fill) -> None:
         self._need(s.name, s.span, array=True)
         self._expr(s.value, s.span)
+        self.origin[s.name] = "program"
 
     def _randomfill(self, s: ir.RandomFill) -> None:
         self._need(s.name, s.span, array=True)
+        self.origin[s.name] = "program"
         for e in (s.seed, s.low, s.high):
             if e is not None:
                 self._expr(e, s.span)
@@ -283,6 +290,9 @@ class _HostChecker:
             else:
                 args.append(self._expr(a, a.span))
         check_launch(k, args, s.span, [a.span for a in s.args])
+        for a, p in zip(s.args, k.params):  # a kernel's output is made by the program
+            if isinstance(a, ir.Var) and "w" in dict(k.access).get(p.name, ""):
+                self.origin[a.name] = "program"
 
     def _reduce(self, s: ir.Reduce) -> None:
         info = self._need(s.source, s.span, array=True)

@@ -367,6 +367,65 @@ class ConstDef(Stmt):
     value: Expr
 
 
+# ----------------------------------------------------------------------------- pipelines
+
+
+@dataclass(frozen=True)
+class ReadEnv(Stmt):
+    """``READ_ENV "VAR" INTO name [AS hex|utf8]``: an environment variable's bytes."""
+
+    variable: str
+    name: str
+    encoding: str = "hex"
+
+
+@dataclass(frozen=True)
+class Crypt(Stmt):
+    """``ENCRYPT``/``DECRYPT source WITH cipher KEY key NONCE nonce → result``; ``key`` is a
+    ``Var`` (or a ``Str``, which the checker refuses: no key is written in a program)."""
+
+    source: str
+    cipher: str
+    key: Expr
+    nonce: str
+    result: str
+    decrypt: bool = False
+
+
+@dataclass(frozen=True)
+class Hash(Stmt):
+    """``HASH [ROWS OF] source WITH algorithm → result`` (one digest, or one per row)."""
+
+    source: str
+    algorithm: str
+    result: str
+    rows: bool = False
+
+
+@dataclass(frozen=True)
+class Codec(Stmt):
+    """``COMPRESS``/``DECOMPRESS source WITH codec [LEVEL n] → result``."""
+
+    source: str
+    codec: str
+    result: str
+    level: Expr | None = None
+    decompress: bool = False
+
+
+@dataclass(frozen=True)
+class Validate(Stmt):
+    """``VALIDATE source WITH crc32c|sha256 = expected`` or ``VALIDATE source AS
+    npy|png|utf8`` (``expected`` None)."""
+
+    source: str
+    check: str
+    expected: Expr | None = None
+
+
+PIPELINE_STATEMENTS = (Crypt, Hash, Codec)  # placed by the planner, like RUN
+
+
 @dataclass(frozen=True)
 class Program:
     """A parsed `.px` file: its kernels and its host statements, top to bottom."""
@@ -383,6 +442,7 @@ class Program:
 # ----------------------------------------------------------------------------- traversal
 
 _KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE",
+             "ReadEnv": "READ_ENV", "Codec": "COMPRESS",
              "AllocLike": "ALLOC", "RandomFill": "RANDOM", "ConstDef": "CONST",
              "Sync": "SYNC_THREADS", "Atomic": "ATOMIC"}
 

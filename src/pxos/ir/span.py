@@ -32,12 +32,13 @@ class Span:
         """The same line, another column (1-based)."""
         return Span(self.file, self.line, col, length, self.text)
 
-    def find(self, name: str) -> "Span":
-        """The span of the word ``name`` in this statement: its first occurrence after an
-        arrow (``→ name``) if the statement has one, else after the statement's first word;
-        this span itself if the word is not there."""
+    def find(self, name: str, result: bool = True) -> "Span":
+        """The span of the word ``name`` in this statement: with ``result``, its first
+        occurrence after an arrow (``→ name``) if the statement has one, else (or without
+        ``result``) after the statement's first word; this span itself if the word is not
+        there."""
         text, start = self.text, self.col - 1
-        arrow = max(text.find("→", start), text.find("->", start))
+        arrow = max(text.find("→", start), text.find("->", start)) if result else -1
         if arrow >= 0:
             start = arrow
         else:

@@ -182,6 +182,15 @@ class DryRun:
             start = self._eval(s.start)
             self.values[s.var] = start if old is None else np.asarray(start).astype(
                 np.asarray(old).dtype)[()]
+        elif isinstance(s, (ir.Crypt, ir.Hash, ir.Codec, ir.Validate)):
+            out.reads.append(s.source)
+            if not isinstance(s, ir.Validate):  # the size of a result is known when it runs
+                self.values[s.result] = stand_in((0,), np.uint8)
+                out.defines.append(s.result)
+                out.known = False
+        elif isinstance(s, ir.ReadEnv):
+            self.values[s.name] = stand_in((0,), np.uint8)
+            out.defines.append(s.name)
         elif isinstance(s, ir.Swap):
             self.values[s.a], self.values[s.b] = self.values[s.b], self.values[s.a]
             out.swaps.append((s.a, s.b))

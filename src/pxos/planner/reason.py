@@ -33,6 +33,9 @@ def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
         return "host: control flow (the body's statements are placed one by one)" + back
     if isinstance(stmt, ir.Swap):
         return "no placement: the two names exchange their arrays where they are, no copy"
+    if isinstance(stmt, (ir.Crypt, ir.Hash, ir.Codec, ir.Validate, ir.ReadEnv)):
+        return ("host: the CPU's libraries (cryptography, hashlib, zstandard, lz4, zlib); "
+                "`--device c|opencl|cuda` runs pxos's kernels where they exist") + back
     if isinstance(stmt, ir.ConstDef):
         return "no placement: a constant, put into every use when the program is checked"
     return "host: a host scalar" + back

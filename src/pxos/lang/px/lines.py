@@ -426,3 +426,29 @@ class _ToIR(Transformer):
 
     def h_const(self, meta, name, value):
         return ir.ConstDef(self._span(meta), str(name), value)
+
+    # -- secure pipelines (version 2)
+    def h_read_env(self, meta, variable, name, encoding):
+        return ir.ReadEnv(self._span(meta), str(variable)[1:-1], str(name),
+                          "hex" if encoding is None else str(encoding))
+
+    def h_crypt(self, meta, op, source, cipher, key, nonce, _arrow, result):
+        return ir.Crypt(self._span(meta), str(source), str(cipher), key, str(nonce),
+                        str(result), decrypt=str(op.children[0]) == "DECRYPT")
+
+    def h_hash(self, meta, rows, source, algorithm, _arrow, result):
+        return ir.Hash(self._span(meta), str(source), str(algorithm), str(result),
+                       rows=rows is not None)
+
+    def h_codec(self, meta, op, source, codec, level, _arrow, result):
+        return ir.Codec(self._span(meta), str(source), str(codec), str(result), level,
+                        decompress=str(op.children[0]) == "DECOMPRESS")
+
+    def rows_of(self, meta):
+        return True
+
+    def h_validate_sum(self, meta, source, check, expected):
+        return ir.Validate(self._span(meta), str(source), str(check), expected)
+
+    def h_validate_as(self, meta, source, kind):
+        return ir.Validate(self._span(meta), str(source), str(kind))
