@@ -66,21 +66,10 @@ class PxApp(typer.Typer):
 
 
 def version_text() -> str:
-<<<<<<< HEAD
-    """``pxos <version>``, the version of the installed package (``unknown`` if pxos runs
-    from a source tree that was never installed)."""
-    from importlib import metadata  # here: 10 ms that `pxos --help` need not pay
-
-    try:
-        return f"pxos {metadata.version('pxos')}"
-    except metadata.PackageNotFoundError:
-        return "pxos (version unknown: not installed)"
-=======
     """``pxos <version>`` (``pxos/version.py``, also when pxos runs from a source tree)."""
     from pxos.version import __version__
 
     return f"pxos {__version__}"
->>>>>>> main
 
 
 def _print_version(value: bool) -> None:
