@@ -13,7 +13,9 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
 Each program is parsed and checked once, run once to build its kernels and calibrate,
 then run ``--repeat`` times per device (median wall time of ``ProgramRun.run``, planning
 included). Goals: ``auto`` at most 1.05 × the best pinned device, and its time linear in
-the number of RUNs. Output: JSON with the machine's description.
+the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
+``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
+quality of its choice. Output: JSON with the machine's description.
 """
 
 from __future__ import annotations
@@ -61,26 +63,31 @@ def program_text(runs: int, size: int, loop: bool) -> str:
     return text + "REDUCE MIN d → shortest\nPRINT shortest\n"
 
 
-def time_program(text: str, device: str, repeat: int) -> float:
+def time_program(text: str, device: str, repeat: int) -> tuple[float, list[str]]:
+    """(median seconds of a run, the devices its RUNs ran on in the last run)."""
     program = check_program(parse_program(text, "<planning>"))
     ProgramRun(program, device=device, emit=lambda s: None).run()  # builds, calibrates
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        ProgramRun(program, device=device, emit=lambda s: None).run()
+        run = ProgramRun(program, device=device, emit=lambda s: None).run()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(times), sorted({s.device for s in run.steps if s.what == "RUN"})
 
 
 def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int) -> dict:
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
     for device in ["auto", *devices]:
-        out[f"{device}_s"] = time_program(text, device, repeat)
+        out[f"{device}_s"], used = time_program(text, device, repeat)
+        if device == "auto":
+            out["auto_ran_on"] = used
         print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {out[f'{device}_s']:.3f} s",
               file=sys.stderr)
     best = min(out[f"{d}_s"] for d in devices)
     out["auto_over_best_pinned"] = out["auto_s"] / best
+    if len(out["auto_ran_on"]) == 1:  # the planner's own cost: auto ÷ the device it chose
+        out["auto_over_its_device"] = out["auto_s"] / out[f"{out['auto_ran_on'][0]}_s"]
     return out
 
 
