@@ -9,6 +9,13 @@ Cases (issue "The pxos engine on the CPU", item 9):
   Numba prange over rows with the same loops as the kernel.
 * The C backend's compile time with an empty cache (cold), from the disk cache in a new
   backend (as in a new process), and from the in-memory cache.
+* Per-call overhead (issue 14), microseconds per call of a 16-element SAXPY, in the same
+  run: a ``@pxos.kernel`` call on NumPy arrays (``device="c"`` and the planner's
+  ``auto``), Numba's dispatch of an ``@njit`` (serial) function with the same arguments,
+  and a `.px` ``RUN`` in a host loop (``FOR k IN 0..N: RUN saxpy …``, on ``c`` and
+  ``auto``; the program's run time ÷ N). Goals: a call ≤ Numba; a RUN ≤ a call. These
+  are CPU times of this process (``per_call``), steadier than wall times on a shared
+  machine; the kernels' own work is 16 elements (``c`` runs it on the calling thread).
 
 Times are medians over ``--repeat`` runs after one warm-up, in seconds; ratios are
 peer time ÷ pxos time (> 1: pxos is faster). Output: JSON with the machine's description.
@@ -153,6 +160,71 @@ def bench_compile(repeat: int) -> dict:
             "disk_hit_s": statistics.median(disk), "memory_hit_s": memory}
 
 
+def py_saxpy():
+    """The SAXPY of ``examples/saxpy.px`` as a Python kernel (defined here: the front-end
+    reads a kernel's source from its file)."""
+    import pxos
+
+    @pxos.kernel
+    def saxpy(a: pxos.f32, x: pxos.Array[pxos.f32, 1], y: pxos.Array[pxos.f32, 1],
+              out: pxos.Array[pxos.f32, 1]):
+        for i in pxos.parallel(len(x)):
+            out[i] = a * x[i] + y[i]
+    return saxpy
+
+
+def per_call(fn, calls: int, repeat: int) -> float:
+    """Median over ``repeat`` rounds of the mean seconds of one of ``calls`` calls, in this
+    process's CPU time (``time.process_time``: on a machine shared with other work, wall
+    time mostly measures the others; the calls here wait on nothing)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        for _ in range(calls):
+            fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times) / calls
+
+
+def bench_call_overhead(calls: int, repeat: int) -> dict:
+    from pxos.host.program import ProgramRun
+    from pxos.lang.px.parser import parse_program
+
+    n = 16
+    x, y = np.ones(n, np.float32), np.arange(n, dtype=np.float32)
+    out = np.empty_like(x)
+    a = np.float32(2.5)
+    saxpy = py_saxpy()
+    res = {"elements": n, "calls": calls}
+    for device in ("c", "auto"):
+        res[f"pxos_call_{device}_us"] = 1e6 * per_call(
+            lambda: saxpy(a, x, y, out, device=device), calls, repeat)
+    np.testing.assert_array_equal(out, a * x + y)
+    try:
+        import numba
+
+        @numba.njit
+        def nb_saxpy(a, x, y, out):
+            for i in range(x.shape[0]):
+                out[i] = a * x[i] + y[i]
+        nb_saxpy(a, x, y, out)
+        res["numba_njit_us"] = 1e6 * per_call(lambda: nb_saxpy(a, x, y, out), calls, repeat)
+        res["ratio_pxos_c_over_numba"] = res["pxos_call_c_us"] / res["numba_njit_us"]
+    except ImportError:
+        pass
+    text = (ROOT / "examples" / "saxpy.px").read_text().split("ALLOC")[0] + (
+        f"ALLOC x float SIZE {n}\nALLOC y LIKE x\nALLOC out LIKE x\n"
+        f"FOR k IN 0..{calls}:\n    RUN saxpy 2.5 x y out\n")
+    program = check_program(parse_program(text, "<overhead>"))
+    for device in ("c", "auto"):
+        res[f"px_run_{device}_us"] = 1e6 * per_call(
+            lambda: ProgramRun(program, device=device, emit=lambda s: None).run(), 1,
+            repeat) / calls
+    res["ratio_run_over_call_c"] = res["px_run_c_us"] / res["pxos_call_c_us"]
+    return res
+
+
 def machine() -> dict:
     cpu = platform.processor()
     try:
@@ -169,14 +241,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/cpu.json")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--only-overhead", action="store_true",
+                        help="Only the per-call overhead case (fast).")
     args = parser.parse_args()
+    if args.only_overhead:
+        result = {"benchmark": "cpu", "machine": machine(),
+                  "call_overhead": bench_call_overhead(2000, args.repeat)}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return
     c = CBackend()
     nb = numba_kernels()
     result = {"benchmark": "cpu", "machine": machine(),
               "numba": nb["version"] if nb else None,
               "saxpy": bench_saxpy(c, nb, args.repeat),
               "blur5_4k": bench_blur(c, nb, args.repeat),
-              "compile": bench_compile(args.repeat)}
+              "compile": bench_compile(args.repeat),
+              "call_overhead": bench_call_overhead(2000, args.repeat)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

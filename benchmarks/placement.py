@@ -10,11 +10,19 @@ are compiled before timing (the steady state). Reported, as the issue asks:
 - total regret: Σ (time of the chosen device − time of the fastest) ÷ Σ time of the fastest;
 - the median prediction error |predicted − measured| ÷ measured of the chosen device.
 
+HYBRID: for a 1-D elementwise kernel over host data on a machine with a split pair
+(``c+cuda``; ``--pair c+opencl`` makes an OpenCL device the partner on a machine without
+a GPU, its split timed as calibration times one), the split is timed at the model's share
+in every case, offered or not, so a split that would have won counts against a plan that
+did not offer it, and one that loses counts against a plan that chose it. ``saxpy``
+(memory-bound: the copies cost the host more than the work they move) is where a split
+loses; ``option_price`` (compute-bound) where it can win.
+
 Two decision rounds are scored: ``cold`` (the calibrated model alone) and ``online``
 (with the per-kernel corrections the planner learns from the runs it made so far: only the
 chosen device's time is recorded, as in real use; sizes run in increasing order).
 
-    python3 benchmarks/placement.py [--quick] [--out placement.json]
+    python3 benchmarks/placement.py [--quick] [--out placement.json] [--pair c+opencl]
 """
 
 from __future__ import annotations
@@ -41,8 +49,12 @@ from pxos.ir.types import Array
 from pxos.lang.px.parser import parse_file
 from pxos.planner import history as history_module
 from pxos.planner.calibration import machine as this_machine
+from pxos.ir.analysis.split import elementwise
 from pxos.planner.call import place_call, place_library
+from pxos.planner.calibration import Machine, complete
 from pxos.planner.history import History
+from pxos.planner.hybrid import predict_split
+from pxos.planner.program import hybrid_pair, memory_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [10**k for k in range(2, 9)]
@@ -197,6 +209,37 @@ def time_library(op, side, array, where, mover) -> float:
     return best_time(once)
 
 
+def split_share(machine, kernel, values, pair) -> float | None:
+    """The model's share of a split of ``kernel`` over ``values`` (host data) between
+    ``pair``, offered or not; None where the kernel cannot be split."""
+    from pxos.ir.analysis.features import launch_work
+
+    arrays = [v for v in values.values() if isinstance(v, np.ndarray)]
+    if not elementwise(kernel) or any(a.ndim != 1 for a in arrays):
+        return None
+    access = dict(kernel.access)
+    work = launch_work(kernel, values, launch_threads(kernel, values))
+    written = sum(values[p].nbytes for p in values if "w" in access.get(p, "")
+                  and isinstance(values[p], np.ndarray))
+    return predict_split(machine, pair[0], pair[1], work, sum(a.nbytes for a in arrays),
+                         written, memory_of(machine, pair[1])).split
+
+
+def force_pair(machine, pair: str) -> None:
+    """Make ``pair``'s device the split partner (as if a GPU) and time its split as
+    calibration does, for a machine without a GPU."""
+    from pxos.planner.probes import measure_split
+
+    partner = pair.split("+")[1]
+    real = Machine.is_gpu
+    Machine.is_gpu = lambda m, d: d == partner or real(m, d)
+    gains, errors = measure_split(machine)
+    machine.hybrid.update(gains)
+    machine.hybrid_error.update(errors)
+    print(f"{pair}: calibration's split ran {gains.get(pair, 0):.2f}× the faster device "
+          f"alone (model error {errors.get(pair, float('nan')):.0%})", flush=True)
+
+
 def score(cases: list[dict], key: str) -> dict:
     cases = [c for c in cases if c[f"chosen_{key}"] in c["measured"]]
     right = sum(c[f"chosen_{key}"] == c["fastest"] for c in cases)
@@ -215,8 +258,12 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated kernels/operations to run")
     ap.add_argument("--devices", help="comma-separated backends to choose among and run "
                                       "(default: every compiling backend present)")
+    ap.add_argument("--pair", help="split partner on a machine without a GPU, c+opencl")
     opts = ap.parse_args()
     machine = this_machine()
+    complete(machine)  # every backend is a candidate here
+    if opts.pair:
+        force_pair(machine, opts.pair)
     devices = (opts.devices.split(",") if opts.devices else
                [d for d in machine.devices if d != "interp"] or ["interp"])
     mover = Mover()
@@ -259,12 +306,14 @@ def main() -> None:
                 if kind == "kernel":
                     case["measured"] = {dev: time_kernel(dev, kernel, values, where, mover)
                                         for dev in devices}
-                    split = next((e for e in decisions["cold"].estimates.values()
-                                  if e.split is not None), None)
-                    if split is not None:  # HYBRID, at the share the model chose
-                        case["measured"][split.device] = time_split(
-                            kernel, values, split.device, split.split)
-                        case["split"] = split.split
+                    pair = hybrid_pair(machine, devices) if where == HOST else None
+                    share = split_share(machine, kernel, values, pair) if pair else None
+                    if share is not None:  # HYBRID at the model's share, offered or not
+                        both = "+".join(pair)
+                        case["measured"][both] = time_split(kernel, values, both, share)
+                        case["split"] = share
+                        case["split_offered"] = {k: both in d.predicted
+                                                 for k, d in decisions.items()}
                 else:
                     case["measured"] = {s: time_library(name, s, array, where, mover)
                                         for s in machine.library}

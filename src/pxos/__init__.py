@@ -19,15 +19,42 @@ From Python::
 """
 
 from pxos.errors import PxError
-from pxos.host.arrays import asarray, ndarray
-from pxos.host.pykernel import Kernel, kernel
-from pxos.host.streams import Stream, stream, synchronize
-from pxos.lang.py.markers import (
-    DType,
-    Array, atomic_add, atomic_and, atomic_exch, atomic_max, atomic_min, atomic_or, atomic_xor,
-    block_id, block_size, bool_, f16, f32, f64, fma, i8, i16, i32, i64, local_id, num_threads,
-    parallel, rotl, rotr, rsqrt, select, shared, sync_threads, thread_id, u8, u16, u32, u64,
-)
+
+# Imported on first use (module ``__getattr__``, PEP 562), so ``import pxos`` stays cheap:
+# the types and markers (with NumPy) and the host layer (kernels, arrays, streams, backends)
+# load when a program first touches them; ``pxos --help`` loads none of them.
+_MARKERS = "pxos.lang.py.markers"
+_LAZY = {
+    "DType": _MARKERS, "Array": _MARKERS, "atomic_add": _MARKERS, "atomic_and": _MARKERS,
+    "atomic_exch": _MARKERS, "atomic_max": _MARKERS, "atomic_min": _MARKERS,
+    "atomic_or": _MARKERS, "atomic_xor": _MARKERS, "block_id": _MARKERS,
+    "block_size": _MARKERS, "bool_": _MARKERS, "f16": _MARKERS, "f32": _MARKERS,
+    "f64": _MARKERS, "fma": _MARKERS, "i8": _MARKERS, "i16": _MARKERS, "i32": _MARKERS,
+    "i64": _MARKERS, "local_id": _MARKERS, "num_threads": _MARKERS, "parallel": _MARKERS,
+    "rotl": _MARKERS, "rotr": _MARKERS, "rsqrt": _MARKERS, "select": _MARKERS,
+    "shared": _MARKERS, "sync_threads": _MARKERS, "thread_id": _MARKERS, "u8": _MARKERS,
+    "u16": _MARKERS, "u32": _MARKERS, "u64": _MARKERS,
+    "Kernel": "pxos.host.pykernel", "kernel": "pxos.host.pykernel",
+    "asarray": "pxos.host.arrays", "ndarray": "pxos.host.arrays",
+    "Stream": "pxos.host.streams", "stream": "pxos.host.streams",
+    "synchronize": "pxos.host.streams",
+}
+
+
+def __getattr__(name: str):
+    """``pxos.kernel``, ``pxos.f32``, ``pxos.asarray`` …: imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pxos' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def random(shape, dtype, seed: int, low=None, high=None):
@@ -46,6 +73,7 @@ def random(shape, dtype, seed: int, low=None, high=None):
     import numpy as np
 
     from pxos.host.rng import random_fill
+    from pxos.lang.py.markers import DType
 
     out = np.empty(shape, dtype.dtype if isinstance(dtype, DType) else np.dtype(dtype))
     random_fill(out, seed, low, high)

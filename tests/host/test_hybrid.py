@@ -82,10 +82,11 @@ def test_only_elementwise_kernels_split(tmp_path):
 
 @needs_device
 def test_calibration_times_a_split(monkeypatch):
-    from pxos.planner.calibration import Machine, machine
+    from pxos.planner.calibration import Machine, complete, machine
     from pxos.planner.probes import measure_split
 
     monkeypatch.setattr(Machine, "is_gpu", lambda m, d: d == DEVICES[0])  # as if a GPU
-    found = measure_split(machine())
+    found, error = measure_split(complete(machine()))
+    assert set(error) == {f"c+{DEVICES[0]}"} and error[f"c+{DEVICES[0]}"] >= 0
     assert set(found) == {f"c+{DEVICES[0]}"}
     assert found[f"c+{DEVICES[0]}"] > 0  # it ran: 0 would mean the split failed

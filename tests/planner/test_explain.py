@@ -108,6 +108,32 @@ def test_calibrate_stores_figures_that_are_reloaded(tmp_path, monkeypatch):
     assert again.key == figures["key"] and again.devices["c"].launch_s == c["launch_s"]
 
 
+def test_cpu_opencl_is_calibrated_when_first_a_candidate(tmp_path, monkeypatch):
+    from pxos import backends
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_file
+    from pxos.planner import calibration
+    from pxos.planner.program import Planner
+    from pxos.planner.probes import is_gpu_backend
+
+    if "opencl" not in backends.available() or is_gpu_backend("opencl",
+                                                             backends.get("opencl")):
+        pytest.skip("needs OpenCL on a CPU (PoCL), which calibration leaves for later")
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    calibration._loaded.clear()
+    found = calibration.calibrate()
+    assert found.pending == ["opencl"] and set(found.devices) == {"c"}
+    assert set(found.library) == {"host"}
+    program = check_program(parse_file(EXAMPLES / "saxpy.px"))
+    Planner(program, "c", found)  # pinned to c: OpenCL is no candidate
+    assert found.pending == ["opencl"]
+    planner = Planner(program, "auto", found)  # now it is
+    assert found.pending == [] and found.devices["opencl"].bandwidth > 1e6
+    assert "opencl" in planner.kernel_devices
+    calibration._loaded.clear()
+    assert set(calibration.machine(auto=False).devices) == {"c", "opencl"}  # stored
+
+
 def test_run_json_implies_explain(examples):
     # before: --json without --explain printed nothing of the plan
     plan = _json(["run", str(examples / "reduce.px"), "--json"])

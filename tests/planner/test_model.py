@@ -65,6 +65,9 @@ def test_history_learns_the_median_and_ignores_noise(tmp_path):
     assert h.record("k", "c", 1000, 0.1, 1.0, predicted_total=1.0) is None  # mostly overhead
     # the median of 1 (the model), 2, 3 and 4, on a log scale: √(2·3)
     assert h.correction("k", "c", 2000) == pytest.approx(6 ** 0.5)
+    # the first ratio is written at once, the next ones within SAVE_INTERVAL at save()
+    assert History(tmp_path / "h.json").correction("k", "c", 1000) == pytest.approx(2 ** 0.5)
+    h.save()
     assert History(tmp_path / "h.json").correction("k", "c", 1000) == pytest.approx(6 ** 0.5)
     assert h.correction("k", "c", 10**6) == 1.0  # nothing within 10×: the model alone
     assert h.correction("k", "cuda", 1000) == 1.0

@@ -159,6 +159,49 @@ def test_hybrid_is_offered_when_the_devices_are_close(tmp_path, machine):
     assert est.seconds == pytest.approx((12 - 8 * est.split) * 1e-3, rel=0.02)
 
 
+def test_a_split_is_offered_only_where_it_pays_by_more_than_the_model_error(tmp_path,
+                                                                           machine):
+    # POLY at 10⁷: the split is predicted 6.7 ms against 10 ms for c alone (1.5×)
+    assert by_text(plan(POLY, tmp_path, machine, n=10**7), "RUN poly").device == "c+cuda"
+    machine.hybrid_error = {"c+cuda": 0.6}  # the model's splits were off by 60 %
+    run = by_text(plan(POLY, tmp_path, machine, n=10**7), "RUN poly")
+    assert "c+cuda" not in run.predicted and run.device == "cuda"
+    machine.hybrid_error = {}  # never timed: the margin is UNKNOWN_ERROR, 50 %
+    assert "c+cuda" not in by_text(plan(POLY, tmp_path, machine, n=10**7),
+                                   "RUN poly").predicted
+
+
+def test_one_measured_loss_withdraws_the_split_for_that_kernel_and_size(tmp_path,
+                                                                        machine):
+    history = History(tmp_path / "h.json")
+
+    def poly(n):
+        path = tmp_path / "p.px"
+        path.write_text(POLY.format(n=n))
+        program = check_program(parse_program(path.read_text(), str(path)))
+        planner = Planner(program, "auto", machine, history)
+        planner._compiled = lambda device, kernel: True
+        return by_text(list(planner.plan().values()), "RUN poly")
+
+    first = poly(10**7)
+    assert first.device == "c+cuda"
+    first.learn(history, 0.011)  # 11 ms: slower than cuda alone was predicted (4 ms)
+    assert history.withdrawn(first.fingerprint, "c+cuda", 10**7)
+    again = poly(10**7)
+    assert again.device == "cuda" and "c+cuda" not in again.predicted
+    assert "c+cuda" not in poly(3 * 10**6).predicted  # smaller: withdrawn too
+    # ten times larger: not withdrawn (the correction learned from the run may still
+    # keep it from being offered there)
+    assert not history.withdrawn(first.fingerprint, "c+cuda", 10**8)
+    history.save()  # (written at most once a second while learning)
+    assert History(tmp_path / "h.json").withdrawn(first.fingerprint, "c+cuda", 10**7)
+    history = History(tmp_path / "other.json")
+    won = poly(10**8)
+    best_alone = min(won.predicted["c"], won.predicted["cuda"])
+    won.learn(history, 0.9 * best_alone)  # a split that paid withdraws nothing
+    assert not history.withdrawn(won.fingerprint, "c+cuda", 10**8)
+
+
 def test_a_memory_bound_kernel_is_not_split(tmp_path, machine):
     # saxpy over host data: a byte sent to the GPU costs the host's memory more (twice,
     # through the staging buffer) than the CPU reading it once to compute

@@ -90,6 +90,7 @@ def test_a_good_history_loads_without_a_word(tmp_path, capsys):
     h.record("k", "c", 1000, 1.0, 4.0)
     for _ in range(3):
         h.record_launch("c", 3e-5)
+    h.save()  # (learning writes the file at most once a second)
     again = History(path)
     assert again.correction("k", "c", 1000) == pytest.approx(2.0)
     assert again.launch("c", 1e-5) == pytest.approx(3e-5)

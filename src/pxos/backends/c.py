@@ -52,6 +52,7 @@ class CKernel:
     library: Path
     function: Any
     cache_hit: bool
+    packers: tuple = ()  # per parameter: None for an array, else the scalar's conversion
 
 
 def compiler() -> str | None:
@@ -124,7 +125,9 @@ class CBackend:
             fn = getattr(ctypes.CDLL(str(lib)), src.entry)
             fn.restype = None
             fn.argtypes = _argtypes(kernel, checked)
-            return CKernel(src, lib, fn, hit)
+            return CKernel(src, lib, fn, hit, tuple(
+                None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
+                for p in src.kernel.params))
         return self._built.build(kernel, checked, key, make)
 
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
@@ -156,12 +159,12 @@ class CBackend:
         """
         call = list(launch_counts(launch.threads))
         kernel = compiled.source.kernel
-        for p, a in zip(kernel.params, args):
-            if isinstance(p.type, Array):
-                call.append(a.ctypes.data if a.size else _SCRATCH.ctypes.data)
+        for convert, a in zip(compiled.packers, args):  # packed as compile() planned
+            if convert is None:
+                call.append(_address(a) if a.size else _SCRATCH.ctypes.data)
                 call.extend(a.shape)
             else:
-                call.append(np.asarray(a).astype(scalar_param_type(p.type).dtype).item())
+                call.append(convert(a).item())
         if compiled.source.checked:
             err = new_flags()
             compiled.function(*call, err.ctypes.data)
@@ -184,6 +187,14 @@ def _raise_fault(kernel: ir.Kernel, sig: int) -> None:
         f"{'checked=True' if python else '--checked'}", kernel.span,
         f"{signal.Signals(sig).name}: an index out of bounds, most likely; "
         "arrays it writes may be partly written")
+
+
+def _address(a: np.ndarray) -> int:
+    """The address of ``a``'s first element (``a.ctypes.data``, four times faster)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except TypeError:  # a read-only array: no writable buffer to borrow
+        return a.ctypes.data
 
 
 # what an empty array's pointer points to: a checked kernel redirects a bad index to

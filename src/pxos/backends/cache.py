@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Callable
 
 from pxos.backends import atomic_write
+from pxos.cache_folder import cache_folder
 from pxos.errors import PxFileError
 
 _SUM_DIGITS = 32
@@ -31,12 +31,7 @@ def cache_dir() -> Path:
     Raises:
         PxFileError: the folder cannot be created.
     """
-    root = os.environ.get("PXOS_CACHE_DIR")
-    if root:
-        path = Path(root)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        path = Path(base) / "pxos"
+    path = cache_folder()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

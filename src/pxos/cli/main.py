@@ -22,7 +22,6 @@ from rich.console import Console
 from pxos.cli.options import (AllowPathOption, DeviceOption, ProgramArgument, PxApp, PxGroup,
                               VersionOption)
 from pxos.errors import PxError, PxFaultError
-from pxos.ir import nodes as ir
 
 app = PxApp(
     name="pxos", no_args_is_help=True, add_completion=False, cls=PxGroup,
@@ -83,6 +82,8 @@ def _load(file: Path, allow: list[Path] | None = None):
 @_guarded
 def check(file: Path = ProgramArgument):
     """Parse and check a program without running it."""
+    from pxos.ir import nodes as ir
+
     program = _load(file)
     count = sum(1 for _ in ir.walk(program.statements))  # nested ones included
     out.print(f"{file}: OK ({len(program.kernels)} kernel"
@@ -149,6 +150,7 @@ def run(
 def _with_host_steps(result):
     """A run's decisions, one per statement that ran (host statements as plain host
     decisions); a statement run several times (a host loop) shows its mean time."""
+    from pxos.ir import nodes as ir
     from pxos.planner.decision import Decision
     from pxos.planner.reason import host_reason
     from pxos.planner.model import Copies

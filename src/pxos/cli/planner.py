@@ -67,7 +67,8 @@ def calibrate(
     from pxos.planner.history import history_for
     from pxos.planner.program import split_pays
 
-    found = measure(progress=_progress)
+    with out.status("pxos: calibrating this machine…") as status:  # a Rich progress line
+        found = measure(progress=lambda line: status.update(f"pxos: calibrating: {line}"))
     history_for(found.key).forget()
     if as_json:
         out.print(found.to_json())
@@ -84,4 +85,7 @@ def calibrate(
         offered = "offered" if split_pays(found, tuple(pair.split("+"))) else "not offered"
         out.print(f"  {pair:<7} a split over host data ran {gain:.2f}× the faster device "
                   f"alone: {offered} by the planner")
+    if found.pending:
+        out.print(f"  measured the first time the planner considers it: "
+                  f"{', '.join(found.pending)}")
     out.print(f"stored in {calibration_path(found.key)}")

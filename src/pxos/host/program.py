@@ -91,6 +91,8 @@ class ProgramRun(HostControl, PipelineStatements):
         self.planner = None
         self._decision = None
         self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
+        self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
+        self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
         self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
         self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
@@ -102,7 +104,11 @@ class ProgramRun(HostControl, PipelineStatements):
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        self._block(self.program.statements)
+        try:
+            self._block(self.program.statements)
+        finally:
+            if self.planner is not None:
+                self.planner.history.save()
         return self
 
     @property
@@ -116,16 +122,16 @@ class ProgramRun(HostControl, PipelineStatements):
         if self.device != "auto" and not self.explain:
             return None
         if self.planner is None:
+            from pxos.planner.ahead import PlanFollower
             from pxos.planner.program import Planner
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
+            self.follower = PlanFollower(self.planner)
         key = self._plan_key(stmt)
-        if key not in self._plans:  # planned once per residency state (host loops)
-            index = self.planner.position(stmt)
+        if key not in self._plans:  # decided once per residency state (host loops)
             where = {n: self.residency.places(n) for n, v in self.values.items()
                      if isinstance(v, np.ndarray)}
-            self._plans[key] = self.planner.plan(index, self.values, where,
-                                                 first_only=True).get(index)
+            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
         return self._plans[key]
 
     def _plan_key(self, stmt: ir.Stmt) -> tuple:
@@ -135,9 +141,10 @@ class ProgramRun(HostControl, PipelineStatements):
                        for n, v in self.values.items() if isinstance(v, np.ndarray))
         sizing = ()
         if isinstance(stmt, ir.Run):
+            from pxos.planner.ahead import sizing_params
+
             kernel = self.program.kernel(stmt.kernel)
-            used = {x.name for e in kernel.threads for x in ir.subexprs(e)
-                    if isinstance(x, ir.Var)}
+            used = sizing_params(kernel)
             sizing = tuple(self.evaluate(a).item() for a, p in zip(stmt.args, kernel.params)
                            if p.name in used)
         return id(stmt), arrays, sizing
@@ -161,6 +168,7 @@ class ProgramRun(HostControl, PipelineStatements):
         if step.decision is not None and step.decision.device == device \
                 and step.decision.measured is None:  # a loop teaches once per decision
             self.planner.learn(step.decision, step.seconds, self.checked)
+            self.follower.measured(step.decision)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
@@ -294,7 +302,11 @@ class ProgramRun(HostControl, PipelineStatements):
     def _run(self, s: ir.Run) -> str:
         kernel = self.program.kernel(s.kernel)
         args = [self._operand(a, where=None) for a in s.args]
-        check_launch(kernel, args, s.span, [a.span for a in s.args])
+        types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
+                                 for a in args)
+        if types not in self._launches_checked:  # check_launch looks at types only
+            check_launch(kernel, args, s.span, [a.span for a in s.args])
+            self._launches_checked.add(types)
         args = [a if isinstance(p.type, Array) else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
                 for a, p in zip(args, kernel.params)]
@@ -343,7 +355,21 @@ class ProgramRun(HostControl, PipelineStatements):
         return name
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
-        return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)}, span)
+        """The launch's thread counts, computed as a Python call's are (``host/pykernel``:
+        a Python expression made once per kernel), refused as ``launch_threads`` does."""
+        count = self._counts.get(kernel.name)
+        if count is None:
+            from pxos.host.pykernel import _thread_counts
+
+            count = self._counts[kernel.name] = _thread_counts(kernel)
+        threads = list(count(args))
+        total = 1
+        for n in threads:
+            total *= n
+        if total > MAX_ELEMENTS or any(n < 0 for n in threads):
+            return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)},
+                                  span)  # raises, with the interpreter's counts
+        return threads
 
     def _library_side(self) -> str:
         """Where ``REDUCE``/``SORT`` run: the planner's choice, else ``cuda`` under

@@ -17,7 +17,6 @@ device kernel are copied up and the results copied back before the call returns.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from dataclasses import dataclass
 from types import FunctionType
@@ -136,6 +135,8 @@ class Kernel:
         (a blocking-sync event: no busy loop) while the event loop runs other tasks; host
         arrays are updated when it returns. On a CPU backend the whole launch runs in a
         worker thread."""
+        import asyncio  # loaded already: an event loop runs this coroutine
+
         loop = asyncio.get_running_loop()
         threads = thread_counts(threads)
         if backends.get(self._device_for(args, device, threads)).memory == HOST:
@@ -155,14 +156,14 @@ class Kernel:
 
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
-        keys = tuple(_arg_key(a) for a in args)
-        if any(type(k) is tuple and len(k) == 1 for k in keys):
-            self.ir(*args, threads=threads)  # an object of no known kind: refused by name
+        keys = tuple(map(_arg_key, args))
         signature = (None if threads is None else len(threads), keys)
         checked = (self.checked or checked_by_default()) if checked is None else checked
         key = (self._device_for(args, device, threads, signature), checked) + signature
-        plan = self._plans.get(key)
+        plan = self._plans.get(key)  # the signature's packers, made at its first call
         if plan is None:
+            if any(type(k) is tuple and len(k) == 1 for k in keys):
+                self.ir(*args, threads=threads)  # an object of no known kind: refused
             plan = self._plans[key] = self._make_plan(args, key[0], threads, checked)
         placed = [put(a) for put, a in zip(plan.puts, args)]
         if threads is None:

@@ -10,7 +10,6 @@ loop keeps running.
 
 from __future__ import annotations
 
-import asyncio
 
 from pxos import backends
 
@@ -54,6 +53,8 @@ class Stream:
 
     async def wait(self) -> None:
         """Await everything queued so far on the stream without blocking the event loop."""
+        import asyncio  # loaded already: an event loop runs this coroutine
+
         event = self.record(timing=False)
         await asyncio.get_running_loop().run_in_executor(None, event.synchronize)
 

@@ -450,7 +450,7 @@ _KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE"
 def keyword(stmt: Stmt) -> str:
     """The `.px` keyword that starts ``stmt``'s line (``SET``, ``READ_FILE``, ``FOR`` …)."""
     name = type(stmt).__name__
-    return _KEYWORDS.get(name, name.upper())
+    return _KEYWORDS.get(name) or name.upper()
 
 
 

@@ -14,6 +14,7 @@ docs/language.md gives an example of each rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -99,10 +100,15 @@ def scalar_named(name: str) -> Scalar | None:
 
 def scalar_of_dtype(dtype: np.dtype) -> Scalar | None:
     """The scalar type of a NumPy dtype, or ``None`` if `.px` has no such type."""
-    for name, npname in _NUMPY.items():
-        if np.dtype(dtype) == np.dtype(npname):
-            return SCALARS[name]
-    return None
+    d = np.dtype(dtype)
+    found = _OF_DTYPE.get(d)
+    if found is None and d not in _OF_DTYPE:  # each dtype compared once (calls are hot)
+        found = _OF_DTYPE[d] = next((SCALARS[name] for name, npname in _NUMPY.items()
+                                     if d == np.dtype(npname)), None)
+    return found
+
+
+_OF_DTYPE: dict[np.dtype, Scalar | None] = {}
 
 
 def promote(t: Scalar) -> Scalar:
@@ -143,5 +149,11 @@ def unsigned_of(t: Scalar) -> Scalar:
 
 def fits(value: int, t: Scalar) -> bool:
     """Whether integer ``value`` is representable in integer type ``t``."""
-    info = np.iinfo(t.dtype)
-    return int(info.min) <= value <= int(info.max)
+    low, high = _int_range(t.dtype)
+    return low <= value <= high
+
+
+@cache
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)  # slow to make: ask once per type
+    return int(info.min), int(info.max)

@@ -20,9 +20,16 @@ backend's own compile and launch path, and their times are divided into the work
 The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
 ``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
 HYBRID split over host data is timed against each device alone, where the model predicts
-the two close (``probes.measure_split``). A calibration takes a few seconds; its figures
-are stored as JSON under the cache folder, keyed by the CPU, the compiler, each device's
-name and driver and :data:`VERSION`, and reused until one of those changes.
+the two close (``probes.measure_split``). Its figures are stored as JSON under the cache
+folder, keyed by the CPU, the compiler, each device's name and driver and :data:`VERSION`,
+and reused until one of those changes.
+
+Calibration measures at once only what every plan needs: the C backend (the interpreter
+where nothing compiles), each GPU, and NumPy's library operations. The rest is measured
+the first time the planner considers it (:func:`complete`): OpenCL on a CPU (PoCL, whose
+probe kernels alone take seconds to build), and CuPy's ``REDUCE``/``SORT`` (CuPy compiles
+its CUB reductions with NVRTC on first use). So ``pxos calibrate`` takes about a second on
+a CPU-only machine, and ``pxos run --device c`` never waits for OpenCL.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ from pxos import backends
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
 from pxos.planner import stored
 
-VERSION = 5  # bump when what is measured, or how, changes
+VERSION = 6  # bump when what is measured, or how, changes
+CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
 
 
@@ -97,6 +105,10 @@ class Machine:
         hybrid: for each HYBRID pair (``c+cuda``), how much faster a split over host
             data ran than the faster device alone (``probes.measure_split``); the planner
             offers a split only where this shows it pays.
+        hybrid_error: for each pair timed, the model's relative error on that split's
+            gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
+        pending: backends present but not measured yet, and :data:`CUDA_LIBRARY`
+            (:func:`complete` measures them).
     """
 
     key: str
@@ -109,6 +121,8 @@ class Machine:
     version: int = VERSION
     identity: dict[str, str] = field(default_factory=dict)
     hybrid: dict[str, float] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # measured when first a candidate
+    hybrid_error: dict[str, float] = field(default_factory=dict)
 
     def is_gpu(self, device: str) -> bool:
         """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
@@ -134,7 +148,12 @@ class Machine:
                         for k, v in stored.mapping(d.get("devices"), "devices").items()}
         d["library"] = {k: stored.record(LibraryFigures, v, f"library.{k}", _positive)
                         for k, v in stored.mapping(d.get("library"), "library").items()}
-        return stored.record(cls, d, "calibration", _positive)
+        found = stored.record(cls, d, "calibration", _positive)
+        if not isinstance(found.pending, list) or not all(
+                n in backends.KNOWN or n == CUDA_LIBRARY for n in found.pending):
+            raise stored.StoredError(f"calibration.pending is {found.pending!r}, not a "
+                                     "list of backend names")
+        return found
 
 
 class OtherVersion(ValueError):
@@ -224,39 +243,71 @@ _loaded: dict[str, Machine] = {}
 
 def calibrate(ident: dict[str, str] | None = None,
               progress: Callable[[str], None] | None = None) -> Machine:
-    """Measure every backend present and the library operations, store the figures and
-    return them (see the module docstring)."""
+    """Measure the backends every plan needs (see the module docstring), store the figures
+    and return them; the others are listed in :attr:`Machine.pending`."""
     ident = ident or identity()
     key = cache_key(json.dumps(ident, sort_keys=True))
     t0 = time.perf_counter()
-    from pxos.planner.probes import compile_ahead, measure_backend, measure_library
-
-    devices, library = {}, {}
     present = backends.available()
     # the interpreter is a candidate only where nothing compiles (planner/program)
-    measured = [b for b in present if b != "interp"] or present
-    compile_ahead({name: backends.get(name) for name in measured})
+    candidates = [b for b in present if b != "interp"] or present
+    now = [b for b in candidates if b in ("c", "interp", "cuda") or _is_gpu(b)]
+    later = [b for b in candidates if b not in now] + \
+        ([CUDA_LIBRARY] if "cuda" in candidates else [])
+    found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
+                    time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
+    return _measure(found, now + ["library host"], t0, progress, pending=later)
+
+
+def complete(machine: Machine, names: list[str] | None = None,
+             progress: Callable[[str], None] | None = None) -> Machine:
+    """Measure those of ``machine.pending`` among ``names`` (default: all) now, store the
+    figures again and return ``machine`` (the planner calls this for its candidates)."""
+    todo = [n for n in machine.pending if names is None or n in names]
+    if not todo:
+        return machine
+    say = progress or (lambda s: sys.stderr.write(s + "\n"))
+    say(f"pxos: calibrating {', '.join(todo)} once (the first time it is a candidate)")
+    return _measure(machine, todo, time.perf_counter() - machine.seconds, progress,
+                    pending=[n for n in machine.pending if n not in todo])
+
+
+def _is_gpu(name: str) -> bool:
+    from pxos.planner.probes import is_gpu_backend
+
+    return is_gpu_backend(name, backends.get(name))
+
+
+def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list[str]):
+    """Measure ``todo`` (backend names, ``library host``, :data:`CUDA_LIBRARY`) into
+    ``found``, then the HYBRID split if a new pair appeared; store and return it."""
+    from pxos.planner.probes import (compile_ahead, measure_backend, measure_library,
+                                     measure_split)
+
+    names = [n for n in todo if not n.startswith("library")]
+    compile_ahead({name: backends.get(name) for name in names}, CUDA_LIBRARY in todo)
     if progress:
         progress(f"built the probes in {time.perf_counter() - t0:.1f} s")
-    for name in measured:
+    for name in names:
         started = time.perf_counter()
-        devices[name] = measure_backend(name, backends.get(name))
+        found.devices[name] = measure_backend(name, backends.get(name))
         if progress:
             progress(f"measured {name} in {time.perf_counter() - started:.1f} s")
-    library["host"] = measure_library("host")
-    if "cuda" in devices:
-        library["cuda"] = measure_library("cuda")
-    found = Machine(key, cpu_model(), cpu_cores(), devices, library,
-                    time.perf_counter() - t0, time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    VERSION, ident)
-    from pxos.planner.probes import measure_split
-
-    found.hybrid = measure_split(found)
+    for side in ("host", "cuda"):
+        if f"library {side}" in todo:
+            started = time.perf_counter()
+            found.library[side] = measure_library(side)
+            if progress:
+                progress(f"measured REDUCE and SORT on {side} in "
+                         f"{time.perf_counter() - started:.1f} s")
+    found.pending = pending
+    if names:
+        found.hybrid, found.hybrid_error = measure_split(found)
     found.seconds = time.perf_counter() - t0
     try:
-        write_atomic(calibration_path(key), found.to_json().encode())
+        write_atomic(calibration_path(found.key), found.to_json().encode())
     except OSError as err:  # a full or read-only cache: the figures still serve this run
-        stored.warn(calibration_path(key), err.strerror or str(err),
+        stored.warn(calibration_path(found.key), err.strerror or str(err),
                     "the figures are not kept; calibrating again next time")
-    _loaded[key] = found
+    _loaded[found.key] = found
     return found

@@ -54,6 +54,10 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     from pxos.planner.calibration import machine as this_machine
 
     machine = machine or this_machine()
+    if machine.pending and devices is None:  # every backend is a candidate: measure all
+        from pxos.planner.calibration import complete
+
+        complete(machine)
     env = {p.name: (stand_in(a.shape, a.dtype) if isinstance(p.type, Array) else a)
            for p, a in zip(kernel.params, args)}
     work = launch_work(kernel, env, threads)
@@ -129,10 +133,12 @@ def place_library(op: str, array, memory: str, machine=None) -> Decision:
     """The :class:`Decision` for ``REDUCE`` (``op`` ``reduce``) or ``SORT`` (``sort``) of
     ``array`` whose contents are in ``memory``; a sort's result is wanted back there, a
     reduction's scalar on the host."""
-    from pxos.planner.calibration import machine as this_machine
+    from pxos.planner.calibration import CUDA_LIBRARY, complete, machine as this_machine
     from pxos.planner.model import predict_library
 
     machine = machine or this_machine()
+    if CUDA_LIBRARY in machine.pending:  # CuPy's operations: measured on first use
+        complete(machine, [CUDA_LIBRARY])
     history = history_for(machine.key)
     key = f"{op.upper()} {array.dtype}"
     estimates, moves = {}, {}

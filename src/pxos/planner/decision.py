@@ -67,6 +67,11 @@ class Decision:
         if est is not None and self.fingerprint:
             history.learn(self.fingerprint, self.launch_key or self.device, self.size, est,
                           measured)
+        alone = [t for d, t in self.predicted.items() if "+" not in d]
+        if "+" in self.device and self.fingerprint and alone and measured > min(alone):
+            # a HYBRID split that lost to a device alone: one loss withdraws it
+            history.withdraw(self.fingerprint, self.device, self.size,
+                             measured / min(alone))
 
     @property
     def error(self) -> float | None:

@@ -19,13 +19,19 @@ would mix copy and launch costs), and once :data:`MIN_SAMPLES` are kept
 their median replaces the calibrated launch latency. So a machine whose launches are
 slower in use than in calibration (an OpenMP team that wakes slowly on a busy host, say)
 is found out by running on it.
+
+The file is written at most once per :data:`SAVE_INTERVAL` seconds while a process keeps
+learning (a long program learns at every statement; writing the file each time would cost
+more than many kernels), and once more when the process exits (or :meth:`History.save`).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import statistics
+import time
 from pathlib import Path
 
 from pxos.backends.cache import cache_dir, cache_key, write_atomic
@@ -36,6 +42,8 @@ SIGNIFICANT = 0.3  # learn only from runs whose predicted work is this share of 
 MIN_SAMPLES = 3  # launch-overhead samples needed before they replace calibration
 LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
+SAVE_INTERVAL = 1.0  # seconds between writes of the file while learning
+LOST = " lost"  # suffix of the key under which HYBRID splits that lost are kept
 
 
 def fingerprint(what) -> str:
@@ -61,6 +69,9 @@ class History:
         self.path = path
         self.data: dict = {}
         self._unsaved = False  # a save failed (warned once)
+        self._dirty = False
+        self._saved_at = float("-inf")
+        self._corrections: dict[tuple, float] = {}  # until the next row is kept
         try:
             text = path.read_text()
         except OSError:
@@ -73,10 +84,16 @@ class History:
     def correction(self, kernel: str, device: str, threads: int) -> float:
         """The factor to multiply the model's work estimate by (1 if nothing recorded
         within a factor of ten of ``threads``; see the module docstring)."""
+        key = (kernel, device, threads)
+        found = self._corrections.get(key)
+        if found is not None:
+            return found
         size = math.log10(max(threads, 1))
         near = [math.log(r) for s, r in self.data.get(kernel, {}).get(device, [])
                 if abs(s - size) <= 1.0]
-        return math.exp(statistics.median(near + [0.0])) if near else 1.0
+        found = self._corrections[key] = \
+            math.exp(statistics.median(near + [0.0])) if near else 1.0
+        return found
 
     def record(self, kernel: str, device: str, threads: int, predicted_work: float,
                measured_work: float, predicted_total: float | None = None) -> float | None:
@@ -95,12 +112,39 @@ class History:
         rows = self.data.setdefault(group, {}).setdefault(key, [])
         rows.append(row)
         del rows[:-KEEP]
+        self._corrections.clear()
+        if not self._dirty:
+            atexit.register(self.save)
+        self._dirty = True
+        if time.monotonic() - self._saved_at >= SAVE_INTERVAL:
+            self.save()
+
+    def save(self) -> None:
+        """Write what was learned and not yet written (see the module docstring)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        atexit.unregister(self.save)
+        self._saved_at = time.monotonic()
         try:
             write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
         except OSError as err:  # a full or read-only cache: learned for this process only
             if not self._unsaved:
                 stored.warn(self.path, err.strerror or str(err), "not saved")
             self._unsaved = True
+
+    def withdraw(self, kernel: str, pair: str, threads: int, ratio: float) -> None:
+        """A HYBRID split ``pair`` (``c+cuda``) of ``kernel`` at ``threads`` ran ``ratio``
+        (> 1) times slower than the best device alone was predicted: no split of it is
+        offered again at sizes of that decade or below (:meth:`withdrawn`)."""
+        self._keep(kernel, pair + LOST, [float(_decade(threads)), max(ratio, 1e-12)])
+
+    def withdrawn(self, kernel: str, pair: str, threads: int) -> bool:
+        """Whether a split ``pair`` of ``kernel`` lost at ``threads``' decade or above (a
+        split that loses at a size loses at smaller ones, where its fixed costs weigh
+        more)."""
+        return any(row[0] >= _decade(threads)
+                   for row in self.data.get(kernel, {}).get(pair + LOST, []))
 
     def launch(self, kind: str, calibrated: float) -> float:
         """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in
@@ -128,7 +172,15 @@ class History:
     def forget(self) -> None:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""
         self.data = {}
+        self._corrections.clear()
+        self._dirty = False
+        atexit.unregister(self.save)
         self.path.unlink(missing_ok=True)
+
+
+def _decade(threads: int) -> int:
+    """A launch's size class: ``floor(log10(threads))``."""
+    return int(math.floor(math.log10(max(threads, 1))))
 
 
 def _checked(data) -> dict:

@@ -11,19 +11,29 @@ costs the host more than computing with it); a compute-bound one can. The
 launch takes as long as the slower part, so the best share is where the two meet; it is
 found on a grid of shares (every 5 %). The planner offers HYBRID only where the two
 devices alone are predicted within :data:`CLOSE` of each other, and what runs teach about
-it is kept under its own name (``c+cuda``) in ``planner/history``, so a split that does
-not pay in practice is not chosen again.
+it is kept under its own name (``c+cuda``) in ``planner/history``.
+
+A split must never lose to a device alone, so it is offered only where the model predicts
+it to pay by more than the model's own error on splits: the best device alone must be
+predicted slower than the split by more than :func:`split_margin` (the relative error of
+the split that calibration timed, at least :data:`MIN_MARGIN`). And one measured loss (a
+split that ran slower than the best device alone was predicted) withdraws splits of that
+kernel at that size and below (``History.withdraw``), in this process and later ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from pxos import backends
+from pxos.backends.base import HOST
 from pxos.host.arrays import is_array
 from pxos.ir.analysis.features import Work
 from pxos.planner.model import Copies, Estimate, predict_launch
 
 CLOSE = 3.0  # offer HYBRID when the slower device alone is predicted within 3× the faster
+MIN_MARGIN = 0.2  # a split must be predicted at least 20 % faster than the best alone
+UNKNOWN_ERROR = 0.5  # the margin where calibration did not time a split
 SHARES = [i / 20 for i in range(1, 20)]
 STAGING = 2  # bytes of host memory traffic per byte of a pageable copy (see above)
 
@@ -75,16 +85,53 @@ def estimate_split(machine, kernel, args: dict, work: Work, pair: tuple[str, str
     """HYBRID's :class:`Estimate` for launching elementwise ``kernel`` with ``args``
     (parameter name → array or scalar, all on the host) split between ``pair``; None
     where the devices alone (predicted ``alone`` seconds) are not within :data:`CLOSE`
-    of each other, unless the split is ``pinned``."""
+    of each other, where the split is not predicted to beat the faster by more than
+    :func:`split_margin`, or where a split of this kernel lost at this size before
+    (``History.withdrawn``), unless the split is ``pinned``."""
     from pxos.planner.history import fingerprint
 
-    if not pinned and max(alone) > CLOSE * min(alone):
+    name = "+".join(pair)
+    if not pinned and (max(alone) > CLOSE * min(alone)
+                       or history.withdrawn(fingerprint(kernel), name, work.threads)):
         return None
     access = dict(kernel.access)
     arrays = {name: int(a.nbytes) for name, a in args.items() if is_array(a)}
     written = sum(b for name, b in arrays.items() if "w" in access.get(name, ""))
-    name = "+".join(pair)
-    return predict_split(machine, pair[0], pair[1], work, sum(arrays.values()), written,
-                         machine.devices[pair[1]].memory,
-                         history.correction(fingerprint(kernel), name, work.threads),
-                         {d: history.launch(d, None) for d in pair})
+    est = predict_split(machine, pair[0], pair[1], work, sum(arrays.values()), written,
+                        machine.devices[pair[1]].memory,
+                        history.correction(fingerprint(kernel), name, work.threads),
+                        {d: history.launch(d, None) for d in pair})
+    if not pinned and est.seconds * (1 + split_margin(machine, name)) >= min(alone):
+        return None  # not surely faster: a split that may lose is not offered
+    return est
+
+
+def split_margin(machine, name: str) -> float:
+    """By how much (relative) a split ``name`` must be predicted faster than the best
+    device alone to be offered: the model's error on the split calibration timed
+    (``Machine.hybrid_error``), at least :data:`MIN_MARGIN`."""
+    return max(MIN_MARGIN, machine.hybrid_error.get(name, UNKNOWN_ERROR))
+
+
+def memory_of(machine, device: str) -> str:
+    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy, and
+    for a HYBRID split, which reads and leaves its arrays there), as calibration
+    recorded it."""
+    if device == HOST or "+" in device:
+        return HOST
+    fig = machine.devices.get(device)
+    return fig.memory if fig is not None else backends.get(device).memory
+
+
+def hybrid_pair(machine, devices: list[str]) -> tuple[str, str] | None:
+    """(CPU backend, device with its own memory) to split between, or None: ``c`` with
+    ``cuda``, else with an ``opencl`` GPU."""
+    cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
+    gpu = next((d for d in ("cuda", "opencl") if d in devices and machine.is_gpu(d)), None)
+    return (cpu, gpu) if cpu and gpu else None
+
+
+def split_pays(machine, pair: tuple[str, str]) -> bool:
+    """Whether calibration saw a HYBRID split of ``pair`` beat both devices alone (by
+    5 %): only then does the planner offer one (``--device c+cuda`` still pins it)."""
+    return machine.hybrid.get("+".join(pair), 0.0) > 1.05

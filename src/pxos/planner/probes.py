@@ -19,7 +19,8 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
-TARGET_S = 0.01  # a timed probe runs at least this long (where its size limit allows)
+TARGET_S = 0.005  # a timed probe runs at least this long (where its size limit allows)
+MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
 TINY = 1e-9
 
 
@@ -53,7 +54,7 @@ class _Runner:
     def place(self, a: np.ndarray):
         return a if self.backend.memory == HOST else self.backend.to_device(a)
 
-    def time(self, name: str, host_args: list, threads, repeats: int = 3) -> tuple[float, object]:
+    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
         """(seconds of one launch and wait, its ``Work``)."""
         k = self.kernels[name]
         compiled = self.backend.compile(k)
@@ -68,22 +69,23 @@ class _Runner:
         return seconds, work
 
     def grow(self, make: Callable[[int], tuple[str, list, tuple]], start: int, limit: int):
-        """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S` or
-        the scale reaches ``limit``; (seconds, work) of the last."""
+        """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
+        at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
+        slow), or the scale reaches ``limit``; (seconds, work) of the last."""
         scale = start
         while True:
             seconds, work = self.time(*make(scale))
-            if seconds >= TARGET_S or scale * 4 > limit:
+            if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return seconds, work
             scale *= max(4, min(64, int(TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
 
 
-def compile_ahead(backends_by_name: dict) -> None:
+def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
     """Build what calibration will run before it times anything, each backend in its own
     thread (a backend builds one kernel at a time, ``backends.cache.BuiltKernels``): the
     probe kernels of every backend but ``cuda`` (whose CUDA context is bound to the
-    calling thread; its builds take ~30 ms each anyway), and, with ``cuda``, CuPy's
+    calling thread; its builds take ~30 ms each anyway), and, with ``cupy_library``, CuPy's
     reduction kernels, which CuPy compiles with NVRTC on first use (seconds on a fresh
     machine, then cached on disk by CuPy). Errors are left for the measurement to raise."""
     from concurrent.futures import ThreadPoolExecutor
@@ -94,8 +96,10 @@ def compile_ahead(backends_by_name: dict) -> None:
 
     jobs = [(build_all, b) for name, b in backends_by_name.items()
             if name not in ("cuda", "interp")]
-    if "cuda" in backends_by_name:
+    if cupy_library:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
+    if not jobs:
+        return
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
         for job in [pool.submit(fn, arg) for fn, arg in jobs]:
             job.exception()
@@ -182,16 +186,17 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
                                                               backend.synchronize()))
 
 
-def measure_split(machine) -> dict[str, float]:
+def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
-    faster a split runs than the faster device alone, where the planner would offer one.
+    faster a split runs than the faster device alone, where the planner would offer one,
+    and the model's relative error on that gain (|predicted ÷ measured − 1|).
 
     The launch is ``probe_ops`` over 2²⁴ host floats, with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
     model's. Three rounds each time both devices alone and the split; the result is the
-    median of the rounds' (faster alone ÷ split). {} where there is no pair; 0 where the
-    split failed to run."""
+    median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
+    of 0 where the split failed to run."""
     from pxos.host.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
@@ -199,7 +204,7 @@ def measure_split(machine) -> dict[str, float]:
 
     pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
     if pair is None:
-        return {}
+        return {}, {}
     name, (cpu, device) = "+".join(pair), pair
     memory = memory_of(machine, device)
     try:
@@ -214,17 +219,21 @@ def measure_split(machine) -> dict[str, float]:
                     predict_launch(machine, device, work, copies, True).seconds:
                 break
         args = [np.int32(iters), out]
-        share = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes,
-                              memory).split
+        split = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes, memory)
+        share = split.split
+        predicted = min(predict_launch(machine, cpu, work, Copies(), True).seconds,
+                        predict_launch(machine, device, work, copies, True).seconds) \
+            / split.seconds
         rounds = []
         for _ in range(3):
             alone = min(best_time(lambda at=at: run_split(k, args, at, cpu, device), 1)
                         for at in (n, 0))
             rounds.append(alone / best_time(
                 lambda: run_split(k, args, cut(n, share), cpu, device), 1))
-        return {name: statistics.median(rounds)}
+        gain = statistics.median(rounds)
+        return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}
     except Exception:  # a split that cannot run here is a split that does not pay
-        return {name: 0.0}
+        return {name: 0.0}, {}
 
 
 def measure_library(side: str) -> LibraryFigures:
@@ -240,11 +249,11 @@ def measure_library(side: str) -> LibraryFigures:
     tiny = xp.asarray(rng.random(16, dtype=np.float32))
     reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
-    n = 1 << (24 if side == "host" else 26)
+    n = 1 << (22 if side == "host" else 26)
     big = xp.asarray(rng.random(n, dtype=np.float32))
     reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()))
                                  - reduce_call_s, TINY)
-    n = 1 << (20 if side == "host" else 24)
+    n = 1 << (18 if side == "host" else 24)
     keys = big[:n]
     sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s

@@ -9,13 +9,18 @@ contents) the cheapest way to reach it, so a chain of GPU statements keeps its d
 GPU, and one cheap step is not sent to another device if the copies there and back cost
 more than it saves. States beyond :data:`BEAM` are pruned, cheapest kept.
 
-A run plans again from its real state at each placeable statement, with the sizes it now
-knows, and follows the plan's first step (model-predictive, in control terms).
+A run plans the rest of the program once and follows that plan while the run stays where
+the plan expected it to be (``planner/ahead``); it plans again from its real state, with
+the sizes it now knows, only where the run leaves the plan (model-predictive control,
+re-planned on events rather than at every step), so planning stays linear in the length
+of the program.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
 
 import numpy as np
 
@@ -23,12 +28,15 @@ from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
-from pxos.planner.calibration import Machine, machine as this_machine
+from pxos.planner.ahead import array_shapes, sizing_params
+from pxos.planner.calibration import (
+    CUDA_LIBRARY, Machine, complete, machine as this_machine,
+)
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
-from pxos.planner.hybrid import estimate_split
+from pxos.planner.hybrid import estimate_split, hybrid_pair, memory_of, split_pays
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )
@@ -36,18 +44,9 @@ from pxos.planner.order import first_positions, linear_order, weight
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
+HORIZON = 64  # statements an explanation's "what the other choice costs" looks ahead
 ZEROS = "zeros"
 GPUS = ("cuda", "opencl")
-
-
-def memory_of(machine: Machine, device: str) -> str:
-    """The memory a device's arrays live in (``host`` for the CPU backends and NumPy, and
-    for a HYBRID split, which reads and leaves its arrays there), as calibration
-    recorded it."""
-    if device == HOST or "+" in device:
-        return HOST
-    fig = machine.devices.get(device)
-    return fig.memory if fig is not None else backends.get(device).memory
 
 
 @dataclass
@@ -78,6 +77,8 @@ class Planner:
         self.program = program
         self.device = device
         self.machine = machine or this_machine()
+        if self.machine.pending:  # measure the candidates calibration left for later
+            complete(self.machine, None if device == "auto" else [device, CUDA_LIBRARY])
         self.history = history if history is not None else history_for(self.machine.key)
         self.checked = checked
         self.files = files
@@ -86,7 +87,11 @@ class Planner:
         self.kernel_devices = compiled or present or ["interp"]
         self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
         self._built: dict = {}
+        self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
+        self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
+        self.expected: dict[int, tuple] = {}  # see steps()
+        self._lines = program.source.splitlines() if program.source else []
         self.entries = linear_order(program.statements)
         self._positions = first_positions(self.entries)
 
@@ -170,8 +175,7 @@ class Planner:
 
     def _estimate_split(self, step: Step, device: str, copies: Copies) -> Estimate:
         pair = tuple(device.split("+"))
-        alone = [self.estimate(step, d, self._copies({}, step, memory_of(self.machine, d)))
-                 .seconds for d in pair]
+        alone = [self._alone(step, d) for d in pair]
         est = estimate_split(self.machine, step.kernel, step.args, self._work(step), pair,
                              self.history, alone, pinned=self.device == device)
         if est is None:
@@ -179,6 +183,17 @@ class Planner:
         est.copies_s = copies_seconds(self.machine, copies)  # to the host first, if needed
         est.seconds += est.copies_s
         return est
+
+    def _alone(self, step: Step, device: str) -> float:
+        """The predicted time of ``step`` on ``device`` alone with its data on the host
+        and its results brought back there, as a split leaves them."""
+        memory = memory_of(self.machine, device)
+        copies = self._copies({}, step, memory)
+        if memory != HOST:
+            for name in dict.fromkeys(step.writes):
+                copies.down += 1
+                copies.down_bytes += int(self._nbytes.get(name, 0))
+        return self.estimate(step, device, copies).seconds
 
     def _work(self, step: Step):
         if step.work is None:
@@ -189,18 +204,37 @@ class Planner:
         key = (device, id(kernel))
         if self._built.get(key, (None, False))[0] is kernel:
             return True
+        if key in self._unbuilt:  # asked during this plan already (the backend is not)
+            return False
         found = is_cached(device, kernel, self.checked)
         if found:  # once built, a kernel stays built
             self._built[key] = (kernel, True)
+        else:
+            self._unbuilt.add(key)
+        return found
+
+    def _estimate_once(self, step: Step, device: str, copies: Copies) -> Estimate:
+        """:meth:`estimate`, computed once per plan for each step, device and copies (the
+        search asks for the same one from many residency states)."""
+        key = (step.index, device, copies.up, copies.up_bytes, copies.down,
+               copies.down_bytes, copies.memory)
+        found = self._estimates.get(key)
+        if found is None:
+            found = self._estimates[key] = self.estimate(step, device, copies)
         return found
 
     # -- search
     def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
         """The dry run of the statements from ``start`` on."""
         dry = DryRun(self.program, values, self.files)
+        self._unbuilt, self._estimates, self.expected = set(), {}, {}
         out = []
         for i, entry in enumerate(self.entries[start:], start):
+            shapes = array_shapes(dry.values)
             step = dry.step(i, entry.stmt)
+            if step.kind != "host" and step.known:  # what planner/ahead compares a run with
+                self.expected[i] = (shapes, () if step.kind != "run" else tuple(
+                    np.asarray(step.args[p]).item() for p in sizing_params(step.kernel)))
             step.weight = weight(entry, dry.trips)
             out.append(step)
         self._nbytes = {}
@@ -222,7 +256,7 @@ class Planner:
                 for device in options:
                     memory = memory_of(self.machine, device)
                     copies = self._copies(path.where, step, memory)
-                    est = self.estimate(step, device, copies) if step.known else \
+                    est = self._estimate_once(step, device, copies) if step.known else \
                         Estimate(device, 0.0)
                     after = dict(path.where)
                     _apply(after, step, memory)
@@ -242,18 +276,31 @@ class Planner:
             values: the names defined so far (a run's; None at the start).
             where: for each array, the places holding its current contents (``host``,
                 memory names, ``zeros``).
-            first_only: explain only the decision for ``start`` (what a run needs; the
-                rest of the program is still planned, to place ``start`` well).
+            first_only: explain only the decision for ``start`` (the rest of the program
+                is still planned, to place ``start`` well).
         """
+        ahead = self.plan_ahead(start, values, where)
+        if first_only:
+            ahead = {start: ahead[start]}
+        return {i: decide() for i, (decide, _) in ahead.items()}
+
+    def plan_ahead(self, start: int = 0, values: dict | None = None,
+                   where: dict | None = None) -> dict[int, tuple[Callable[[], Decision], dict]]:
+        """As :meth:`plan`, each decision as a function that makes it (explaining a choice
+        costs more than making it; a run explains only the statements it reaches), with
+        the residency the plan expects just before its statement (array name -> places).
+        :attr:`expected` then holds, for each placeable statement whose sizes the dry run
+        knew, the arrays' shapes and dtypes (:func:`array_shapes`) and the launch's sizing
+        arguments the plan expects there."""
         steps = self.steps(start, values)
         where = {k: frozenset(v) for k, v in (where or {}).items()}
         best = self._search(steps, where)
-        out: dict[int, Decision] = {}
+        out: dict[int, tuple[Callable[[], Decision], dict]] = {}
         state = dict(where)
         for step, (device, est, copies) in zip(steps, best.choices):
-            out[step.index] = self._decide(steps, step, state, device, est, copies)
-            if first_only:
-                break
+            before = dict(state)
+            out[step.index] = (partial(self._decide, steps, step, before, device, est,
+                                       copies), before)
             _apply(state, step, memory_of(self.machine, device))
         return out
 
@@ -267,8 +314,7 @@ class Planner:
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
         line = s.span.line
-        text = self.program.source.splitlines()[line - 1].strip() \
-            if self.program.source else type(s).__name__.upper()
+        text = self._lines[line - 1].strip() if self._lines else type(s).__name__.upper()
         options, pin = self.options(step)
         if step.kind == "host":
             return Decision(line, text, HOST, {HOST: est.seconds}, {HOST: est},
@@ -276,15 +322,17 @@ class Planner:
         if not step.known:
             return Decision(line, text, device, {}, {}, "sizes known only at run time: "
                             "planned when the statement is reached", pin is not None)
-        local = {d: self.estimate(step, d, self._copies(state, step, memory_of(self.machine, d)))
+        local = {d: self._estimate_once(step, d, self._copies(state, step,
+                                                              memory_of(self.machine, d)))
                  for d in options}
         local = {d: e for d, e in local.items() if e.seconds != float("inf")} or {device: est}
         saved = 0.0
         fastest = min(local, key=lambda d: local[d].seconds)
-        if fastest != device:
-            alt = self._search([x for x in steps if x.index >= step.index], state,
-                               {step.index: fastest})
-            rest = self._search([x for x in steps if x.index >= step.index], state)
+        if fastest != device:  # what the locally fastest choice would cost, looking ahead
+            first = step.index - steps[0].index  # steps are consecutive from steps[0]
+            ahead = steps[first:first + HORIZON]
+            alt = self._search(ahead, state, {step.index: fastest})
+            rest = self._search(ahead, state)
             saved = alt.cost - rest.cost
         features = self._features(step)
         reason = explain_choice(self.machine, step, device, local, pin, saved, features,
@@ -322,20 +370,6 @@ class Planner:
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
-
-
-def hybrid_pair(machine: Machine, devices: list[str]) -> tuple[str, str] | None:
-    """(CPU backend, device with its own memory) to split between, or None: ``c`` with
-    ``cuda``, else with an ``opencl`` GPU."""
-    cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
-    gpu = next((d for d in ("cuda", "opencl") if d in devices and machine.is_gpu(d)), None)
-    return (cpu, gpu) if cpu and gpu else None
-
-
-def split_pays(machine: Machine, pair: tuple[str, str]) -> bool:
-    """Whether calibration saw a HYBRID split of ``pair`` beat both devices alone (by
-    5 %): only then does the planner offer one (``--device c+cuda`` still pins it)."""
-    return machine.hybrid.get("+".join(pair), 0.0) > 1.05
 
 
 def statement_key(kind: str, device: str) -> str:

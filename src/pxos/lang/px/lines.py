@@ -6,6 +6,7 @@ Simple statements become IR statements directly; compound and kernel-header line
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -13,6 +14,7 @@ from importlib import resources
 import lark
 from lark import Token, Transformer, v_args
 
+from pxos.cache_folder import cache_folder
 from pxos.errors import PxError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.span import Span
@@ -36,9 +38,39 @@ MAX_LINE = 10_000  # characters
 
 
 @cache
-def _parser() -> lark.Lark:
+def _parser(lexer: str) -> lark.Lark:
     grammar = resources.files("pxos.lang.px").joinpath("grammar.lark").read_text("utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return lark.Lark(grammar, parser="lalr", lexer=lexer, propagate_positions=True,
+                     maybe_placeholders=True, cache=_parser_cache(lexer))
+
+
+def _parse(text: str) -> lark.Tree:
+    """One line's parse tree. The basic lexer (one regular expression for all terminals)
+    goes first: it is built in a few milliseconds, where the contextual lexer builds one per
+    parser state. Where the basic lexer's tokens parse, the contextual lexer finds the same
+    ones (it tries the same terminals in the same order, only fewer of them), so the tree is
+    the same. A line the basic pass refuses is parsed again with the contextual lexer, whose
+    errors name what each position accepts, and which accepts a name that is a keyword
+    elsewhere."""
+    try:
+        return _parser("basic").parse(text)
+    except lark.exceptions.UnexpectedInput:
+        return _parser("contextual").parse(text)
+
+
+def _parser_cache(lexer: str) -> str | bool:
+    """The file where Lark keeps the built LALR tables between processes (building them
+    takes about half a second; loading them a few milliseconds). Lark stores a SHA-256 of
+    the grammar, its options, its own version and Python's in the file and rebuilds on any
+    difference, or when the file is damaged. No cache (``False``) if the folder cannot be
+    made: parsing still works, only slower to start."""
+    folder = cache_folder() / "parser"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    python = "".join(map(str, sys.version_info[:2]))
+    return str(folder / f"px-{lexer}-lark{lark.__version__}-py{python}.pickle")
 
 
 _TOKEN_WORDS = {
@@ -60,7 +92,7 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
         raise PxSyntaxError(f"line too long or too deeply nested (at most {MAX_LINE} "
                             f"characters and {MAX_DEPTH} parentheses)", base)
     try:
-        tree = _parser().parse(text)
+        tree = _parse(text)
     except lark.UnexpectedToken as err:
         tok = err.token
         found = "end of line" if tok.type == "$END" else repr(str(tok))
@@ -107,7 +139,7 @@ def _depth(tree) -> int:
 
 @cache
 def _literals() -> dict[str, str]:
-    return {t.name: t.pattern.value for t in _parser().terminals
+    return {t.name: t.pattern.value for t in _parser("basic").terminals
             if isinstance(t.pattern, lark.lexer.PatternStr)}
 
 

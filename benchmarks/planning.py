@@ -1,0 +1,127 @@
+"""Planner cost: `pxos run --device auto` against each pinned device on long programs.
+
+    python3 benchmarks/planning.py [--runs 500] [--size 500] [--repeat 3]
+                                   [--out benchmarks/results/planning.json]
+
+Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
+``size × size`` distance matrix:
+
+* ``straight``: ``--runs`` top-level ``RUN fw d k`` statements, k = 0, 1, … (and the same
+  program with a quarter and a half as many RUNs, to show how the time grows);
+* ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
+
+Each program is parsed and checked once, run once to build its kernels and calibrate,
+then run ``--repeat`` times per device (median wall time of ``ProgramRun.run``, planning
+included). Goals: ``auto`` at most 1.05 × the best pinned device, and its time linear in
+the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
+``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
+quality of its choice. Output: JSON with the machine's description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pxos import backends  # noqa: E402
+from pxos.host.program import ProgramRun  # noqa: E402
+from pxos.ir.check_host import check_program  # noqa: E402
+from pxos.lang.px.parser import parse_program  # noqa: E402
+
+KERNEL = """GPU_KERNEL fw
+    GPU_PARAM d float[,]
+    GPU_PARAM k int
+GPU_THREAD_CODE:
+    THREAD_ID → j, i
+    SET via = d[i, k] + d[k, j]
+    IF via < d[i, j]:
+        STORE via → d[i, j]
+GPU_END
+
+ALLOC d float SIZE {n}, {n}
+RANDOM d SEED 7 RANGE 1.0 100.0
+"""
+
+
+def program_text(runs: int, size: int, loop: bool) -> str:
+    """A Floyd–Warshall program of the first ``runs`` relaxation steps (``runs <= size``)."""
+    text = KERNEL.format(n=size)
+    if loop:
+        text += f"FOR k IN 0..{runs}:\n    RUN fw d k\n"
+    else:
+        text += "".join(f"RUN fw d {k}\n" for k in range(runs))
+    return text + "REDUCE MIN d → shortest\nPRINT shortest\n"
+
+
+def time_program(text: str, device: str, repeat: int) -> tuple[float, list[str]]:
+    """(median seconds of a run, the devices its RUNs ran on in the last run)."""
+    program = check_program(parse_program(text, "<planning>"))
+    ProgramRun(program, device=device, emit=lambda s: None).run()  # builds, calibrates
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run = ProgramRun(program, device=device, emit=lambda s: None).run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), sorted({s.device for s in run.steps if s.what == "RUN"})
+
+
+def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int) -> dict:
+    text = program_text(runs, size, loop)
+    out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
+    for device in ["auto", *devices]:
+        out[f"{device}_s"], used = time_program(text, device, repeat)
+        if device == "auto":
+            out["auto_ran_on"] = used
+        print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {out[f'{device}_s']:.3f} s",
+              file=sys.stderr)
+    best = min(out[f"{d}_s"] for d in devices)
+    out["auto_over_best_pinned"] = out["auto_s"] / best
+    if len(out["auto_ran_on"]) == 1:  # the planner's own cost: auto ÷ the device it chose
+        out["auto_over_its_device"] = out["auto_s"] / out[f"{out['auto_ran_on'][0]}_s"]
+    return out
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in
+                   Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"device": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "host": platform.node(), "backends": backends.available()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--size", type=int, default=500, help="at least --runs")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/planning.json")
+    args = parser.parse_args()
+    devices = [d for d in backends.available() if d != "interp"]
+    os.environ.setdefault("PXOS_CACHE_DIR", tempfile.mkdtemp(prefix="pxos-planning-"))
+    cases = [bench_case(max(1, args.runs * f // 4), args.size, False, devices, args.repeat)
+             for f in (1, 2, 4)]
+    cases.append(bench_case(args.runs, args.size, True, devices, args.repeat))
+    result = {"benchmark": "planning", "machine": machine(), "repeat": args.repeat,
+              "goal": "auto <= 1.05 x the best pinned device; linear in RUNs",
+              "cases": cases}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

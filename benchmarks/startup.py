@@ -1,0 +1,152 @@
+"""Start-up costs of pxos, each measured in fresh Python processes (issue 14, "Start-up").
+
+    python3 benchmarks/startup.py [--out benchmarks/results/startup.json] [--repeat 7]
+                                  [--no-calibrate]
+
+Cases (each the median of ``--repeat`` fresh processes):
+* ``python3 -c pass``: the interpreter's own start, for scale;
+* ``import numpy`` alone: wall time of the process and its peak RSS (``ru_maxrss``);
+* ``import numpy; import pxos``: the same, and the difference to the line above
+  (goal: at most 100 ms and 10 MB more);
+* ``pxos --help`` (``python3 -m pxos.cli.main --help``): wall time (goal: at most 300 ms);
+* parsing a first `.px` file (``examples/edges.px``'s text) in a fresh process, after the
+  parser module is imported: the time of ``parse_program`` minus the time of reading the
+  file (goal: at most 20 ms); the grammar cache is warmed by one run first, as after the
+  first use on a machine;
+* ``pxos calibrate`` in a fresh, empty cache folder (goal: at most 1 s on a CPU-only
+  machine, 3 s on a GPU machine); one run, as calibration runs once per machine.
+
+Each process runs with this tree's ``src`` first on ``PYTHONPATH`` and its own cache folder.
+Output: JSON with the machine's description; times in seconds, memory in MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_RSS = "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+_PARSE = """
+import time, pathlib
+from pxos.lang.px.parser import parse_program
+t0 = time.perf_counter()
+text = pathlib.Path({path!r}).read_text(encoding='utf-8')
+t1 = time.perf_counter()
+parse_program(text, {path!r})
+t2 = time.perf_counter()
+print('READ', t1 - t0); print('PARSE', t2 - t1)
+"""
+
+
+def _env(cache: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PXOS_CACHE_DIR"] = str(cache)
+    return env
+
+
+def _run(args: list[str], env: dict) -> tuple[float, dict]:
+    """Wall time of one fresh process and the ``KEY value`` lines it printed."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
+                          check=True)
+    seconds = time.perf_counter() - t0
+    values = {}
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key.isupper() and value:
+            try:
+                values[key] = float(value)
+            except ValueError:
+                pass
+    return seconds, values
+
+
+def _median_runs(args: list[str], env: dict, repeat: int) -> dict:
+    runs = [_run(args, env) for _ in range(repeat)]
+    out = {"wall_s": statistics.median(r[0] for r in runs)}
+    for key in runs[0][1]:
+        out[key.lower()] = statistics.median(r[1][key] for r in runs)
+    return out
+
+
+def bench_import(env: dict, repeat: int) -> dict:
+    cases = {"python": ["-c", "pass"], "numpy": ["-c", "import numpy; " + _RSS],
+             "both": ["-c", "import numpy; import pxos; " + _RSS]}
+    runs: dict[str, list] = {name: [] for name in cases}
+    for _ in range(repeat):  # interleaved, so a busy moment weighs on every case alike
+        for name, args in cases.items():
+            runs[name].append(_run(args, env))
+    wall = {name: statistics.median(r[0] for r in got) for name, got in runs.items()}
+    rss = {name: statistics.median(r[1]["RSS"] for r in runs[name]) / 1024
+           for name in ("numpy", "both")}
+    return {"python_s": wall["python"], "numpy_s": wall["numpy"],
+            "numpy_rss_mb": rss["numpy"], "numpy_pxos_s": wall["both"],
+            "numpy_pxos_rss_mb": rss["both"], "pxos_adds_s": wall["both"] - wall["numpy"],
+            "pxos_adds_rss_mb": rss["both"] - rss["numpy"],
+            "goal": "adds <= 0.100 s and <= 10 MB"}
+
+
+def bench_help(env: dict, repeat: int) -> dict:
+    run = _median_runs(["-m", "pxos.cli.main", "--help"], env, repeat)
+    return {"wall_s": run["wall_s"], "goal": "<= 0.300 s"}
+
+
+def bench_parse(env: dict, repeat: int) -> dict:
+    path = str(ROOT / "examples" / "edges.px")
+    _run(["-c", _PARSE.format(path=path)], env)  # warms the grammar cache
+    run = _median_runs(["-c", _PARSE.format(path=path)], env, repeat)
+    return {"file": "examples/edges.px", "read_s": run["read"], "parse_s": run["parse"],
+            "parse_over_read_s": run["parse"] - run["read"], "goal": "<= 0.020 s over reading"}
+
+
+def bench_calibrate(root: Path) -> dict:
+    env = _env(root / "calibrate-cache")
+    seconds, _ = _run(["-m", "pxos.cli.main", "calibrate"], env)
+    return {"wall_s": seconds, "goal": "<= 1 s CPU-only, <= 3 s with a GPU"}
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in
+                   Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"device": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "host": platform.node()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/startup.json")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="Skip the `pxos calibrate` case.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pxos-startup-") as tmp:
+        env = _env(Path(tmp) / "cache")
+        result = {"benchmark": "startup", "machine": machine(), "repeat": args.repeat,
+                  "import": bench_import(env, args.repeat),
+                  "help": bench_help(env, args.repeat),
+                  "parse": bench_parse(env, args.repeat)}
+        if not args.no_calibrate:
+            result["calibrate"] = bench_calibrate(Path(tmp))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Planning cost (issue 14): a run plans the rest of the program once and plans again only
+where it leaves the plan, so planning grows linearly with the number of statements."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pxos
+from pxos import backends
+from pxos.host.program import ProgramRun
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+from pxos.planner import program as planner_program
+from pxos.planner.calibration import Machine
+from pxos.planner.history import History
+from tests.planner.conftest import figures, make_machine
+
+FW = """GPU_KERNEL fw
+    GPU_PARAM d float[,]
+    GPU_PARAM k int
+GPU_THREAD_CODE:
+    THREAD_ID → j, i
+    SET via = d[i, k] + d[k, j]
+    IF via < d[i, j]:
+        STORE via → d[i, j]
+GPU_END
+
+ALLOC d float SIZE {n}, {n}
+RANDOM d SEED 7 RANGE 1.0 100.0
+"""
+
+
+def _machine() -> Machine:
+    """c, and opencl (with its own memory) where this machine has it."""
+    m = make_machine(gpu=False)
+    if "opencl" in backends.available():
+        m.devices["opencl"] = figures("opencl", "opencl", False, 20e-6, 10e9, 1e10,
+                                      upload=5e9)
+    return m
+
+
+def _run(text: str, monkeypatch, tmp_path):
+    counts = {"estimate": 0}
+    real = planner_program.Planner.estimate
+
+    def counting(self, *args):
+        counts["estimate"] += 1
+        return real(self, *args)
+
+    monkeypatch.setattr(planner_program, "this_machine", _machine)
+    monkeypatch.setattr(planner_program, "history_for", lambda key: History(tmp_path / "h"))
+    monkeypatch.setattr(planner_program.Planner, "estimate", counting)
+    program = check_program(parse_program(text, "<fw>"))
+    run = ProgramRun(program, device="auto", emit=lambda s: None).run()
+    return run, counts["estimate"]
+
+
+def _floyd(n: int, steps: int) -> np.ndarray:
+    d = pxos.random((n, n), pxos.f32, 7, 1.0, 100.0)
+    for k in range(steps):
+        d = np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :])
+    return d
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_long_program_is_planned_a_bounded_number_of_times(monkeypatch, tmp_path, loop):
+    n, devices = 24, len(_machine().devices)
+    costs = []
+    for runs in (12, 24):
+        body = f"FOR k IN 0..{runs}:\n    RUN fw d k\n" if loop else \
+            "".join(f"RUN fw d {k}\n" for k in range(runs))
+        run, estimates = _run(FW.format(n=n) + body, monkeypatch, tmp_path / str(runs))
+        # once at the start, and at most once more per kernel and device whose first
+        # measurement surprised the model
+        assert 1 <= run.follower.plans <= 1 + devices
+        assert sum(s.what == "RUN" for s in run.steps) == runs
+        np.testing.assert_array_equal(run.residency.on_host("d"), _floyd(n, runs))
+        costs.append(estimates)
+    # twice the statements: about twice the estimates (re-planning at every RUN: 4x)
+    assert costs[1] <= 2.5 * costs[0]
+
+
+def test_a_state_the_plan_did_not_foresee_is_planned_again(monkeypatch, tmp_path):
+    from pxos.planner.ahead import PlanFollower
+
+    text = FW.format(n=8) + "RUN fw d 0\nRUN fw d 1\n"
+    program = check_program(parse_program(text, "<fw>"))
+    planner = planner_program.Planner(program, "auto", _machine(), History(tmp_path / "h"))
+    follower = PlanFollower(planner)
+    runs = [s for s in program.statements if type(s).__name__ == "Run"]
+    d = np.zeros((8, 8), np.float32)
+    first = follower.decide(runs[0], {"d": d}, {"d": {"host"}}, ())
+    assert follower.plans == 1
+    memory = planner_program.memory_of(planner.machine, first.device)
+    follower.decide(runs[1], {"d": d}, {"d": {memory}}, ())  # where the plan left it
+    assert follower.plans == 1
+    follower.decide(runs[1], {"d": np.zeros((9, 9), np.float32)}, {"d": {memory}}, ())
+    assert follower.plans == 2  # other sizes
+    elsewhere = "host" if memory != "host" else "opencl"
+    follower.decide(runs[1], {"d": np.zeros((9, 9), np.float32)}, {"d": {elsewhere}}, ())
+    assert follower.plans == 3  # another residency
