@@ -41,20 +41,27 @@ _LAZY = {
 }
 
 
+# the libraries (``lib/``), each a module of pxos imported on first use: ``pxos.ternary``
+LIBRARIES = ("ternary", "diversity", "crypto", "compress")
+
+
 def __getattr__(name: str):
-    """``pxos.kernel``, ``pxos.f32``, ``pxos.asarray`` …: imported on first use."""
+    """``pxos.kernel``, ``pxos.f32``, ``pxos.asarray``, ``pxos.ternary`` …: imported on
+    first use."""
+    import importlib
+
+    if name in LIBRARIES:
+        return importlib.import_module(f"pxos.{name}")  # sets the attribute itself
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pxos' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(LIBRARIES))
 
 
 def random(shape, dtype, seed: int, low=None, high=None):

@@ -236,6 +236,9 @@ def demo(
 
 
 from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
+from pxos.cli import ternary  # noqa: E402  (the libraries' command groups)
+
+app.add_typer(ternary.app, name="ternary")
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import typer
 
 from pxos.cli.main import _guarded, out
+from pxos.cli.options import PxApp, PxGroup
 
-app = typer.Typer(help="Balanced-ternary numbers and three-valued logic (pxos.ternary).",
+app = PxApp(cls=PxGroup, help="Balanced-ternary numbers and three-valued logic (pxos.ternary).",
                   no_args_is_help=True, add_completion=False)
 _NAMES = {-1: "T", 0: "0", 1: "1"}
 
