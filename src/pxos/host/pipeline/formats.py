@@ -46,7 +46,9 @@ def _npy(raw: bytes) -> None:
     stream = io.BytesIO(raw)
     try:
         version = np.lib.format.read_magic(stream)
-        shape, fortran, dtype = np.lib.format._read_array_header(stream, version)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(stream)
     except (ValueError, SyntaxError) as err:
         raise PxRuntimeError(f"not an .npy file: {err}") from None
     if dtype.hasobject:
