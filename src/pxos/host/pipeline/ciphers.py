@@ -13,7 +13,7 @@ import hmac
 
 import numpy as np
 
-from pxos.errors import PxRuntimeError
+from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host.pipeline.aes_kernel import aes256_ctr_blocks
 from pxos.host.pipeline.aes_tables import SBOX, TE0, expand_key
 from pxos.host.pipeline.bytes import as_bytes_array, check_length
@@ -22,6 +22,7 @@ from pxos.host.pipeline.ghash import ghash
 
 NONCE_BYTES = {"aes256ctr": 16, "aes256gcm": 12, "chacha20": 12}
 TAG_BYTES = 16
+MAX_WORDS = 2 ** 31 - 64  # u32 words per kernel call: the kernels' indices are i32
 
 
 def checked(data, key, nonce, cipher: str):
@@ -48,6 +49,9 @@ def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str):
     xp, n = _module(data), len(data)
     unit = 64 if cipher == "chacha20" else 16
     whole = -(-n // unit) * unit
+    if whole // 4 >= MAX_WORDS:
+        raise PxArgumentError(f"{cipher} on a pxos backend takes at most {MAX_WORDS * 4 >> 30} "
+                              f"GiB per call (kernels index i32 words); got {n} bytes")
     if whole != n or n % 4:
         src = xp.zeros(whole, xp.uint8)
         src[:n] = data
