@@ -15,6 +15,7 @@ import numpy as np
 from pxos import backends
 from pxos.errors import PxArgumentError
 from pxos.host.pipeline import ciphers as _ciphers
+from pxos.host.pipeline.bytes import to_host
 from pxos.host.pipeline.codecs import CODECS, check_codec
 from pxos.host.pipeline.codecs import compress as _compress
 from pxos.host.pipeline.codecs import decompress as _decompress
@@ -66,7 +67,7 @@ def encrypt(data, cipher: str, key, nonce, *, device: str = "host"):
     data, key, nonce = _ciphers.checked(data, key, nonce, cipher)
     if device == "host":
         from pxos.host.pipeline.host_ciphers import host_encrypt
-        return host_encrypt(np.asarray(data), cipher, key, nonce)
+        return host_encrypt(to_host(data), cipher, key, nonce)
     return _ciphers.kernel_encrypt(data, cipher, key, nonce, device)
 
 
@@ -82,7 +83,7 @@ def decrypt(data, cipher: str, key, nonce, *, device: str = "host"):
     data, key, nonce = _ciphers.checked(data, key, nonce, cipher)
     if device == "host":
         from pxos.host.pipeline.host_ciphers import host_decrypt
-        return host_decrypt(np.asarray(data), cipher, key, nonce)
+        return host_decrypt(to_host(data), cipher, key, nonce)
     return _ciphers.kernel_decrypt(data, cipher, key, nonce, device)
 
 

@@ -40,3 +40,8 @@ def check_length(arr, expected: int, what: str, cipher: str) -> None:
     """Raises PxArgumentError unless ``len(arr) == expected`` (bytes)."""
     if len(arr) != expected:
         raise PxArgumentError(f"{cipher} needs a {expected}-byte {what}; got {len(arr)} bytes")
+
+
+def to_host(arr) -> np.ndarray:
+    """A NumPy array as it is; a CuPy array copied to the host (for the CPU libraries)."""
+    return arr if isinstance(arr, np.ndarray) else arr.get()

@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 
 from pxos.errors import PxArgumentError, PxRuntimeError
-from pxos.host.pipeline.bytes import as_bytes_array
+from pxos.host.pipeline.bytes import as_bytes_array, to_host
 
 CODECS = ("zstd", "lz4", "deflate")
 # (lowest, default, highest) level of each codec
@@ -40,7 +40,7 @@ def compress(data, codec: str, level: int | None = None) -> np.ndarray:
     if not isinstance(level, int) or not low <= level <= high:
         raise PxArgumentError(f"{codec} level must be an integer from {low} to {high}; "
                               f"got {level!r}")
-    raw = np.ascontiguousarray(as_bytes_array(data, "data"))
+    raw = np.ascontiguousarray(to_host(as_bytes_array(data, "data")))
     if codec == "zstd":
         import zstandard
         out = zstandard.ZstdCompressor(level=level).compress(raw)
@@ -61,7 +61,7 @@ def decompress(data, codec: str) -> np.ndarray:
         PxRuntimeError: corrupt or truncated input (names the codec and the library's reason).
     """
     check_codec(codec)
-    raw = np.ascontiguousarray(as_bytes_array(data, "data")).tobytes()
+    raw = np.ascontiguousarray(to_host(as_bytes_array(data, "data"))).tobytes()
     try:
         out = _decompress(raw, codec)
     except (RuntimeError, zlib.error, ValueError) as err:  # the libraries' decode errors

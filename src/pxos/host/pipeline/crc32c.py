@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pxos.host.pipeline.bytes import as_bytes_array
+from pxos.host.pipeline.bytes import as_bytes_array, to_host
 from pxos.host.pipeline.crc32c_kernel import crc32c_chunks
 
 POLY = 0x82F63B78  # reflected Castagnoli polynomial
@@ -77,17 +77,21 @@ def _chunking(length: int, chunks: int) -> tuple[int, int, int]:
     return chunk, count, count * chunk - length
 
 
-def crc32c(data, *, device: str = "host", chunks: int = 4096) -> int:
+def crc32c(data, *, device: str = "host", chunks: int | None = None) -> int:
     """CRC32C of a byte string or 1-D u8 array (NumPy, or CuPy on ``cuda``), as an int.
 
     ``device="host"`` computes the chunk registers in NumPy, one vector step per byte of a
-    chunk; a pxos backend runs ``crc32c_chunks``. Raises PxArgumentError for other data.
+    chunk (``chunks`` default 4096 chunks); a pxos backend runs ``crc32c_chunks``, one
+    thread per chunk (default: chunks of 4 KiB, at least 256 chunks).
+    Raises PxArgumentError for other data.
     """
     arr = as_bytes_array(data, "data")
     length = len(arr)
+    if chunks is None:
+        chunks = 4096 if device == "host" else max(256, length // 4096)
     chunk, count, pad = _chunking(length, chunks)
     if device == "host":
-        regs = _host_registers(np.asarray(arr), chunk, count, pad)
+        regs = _host_registers(to_host(arr), chunk, count, pad)
     else:
         xp = np if isinstance(arr, np.ndarray) else __import__("cupy")
         regs = xp.zeros(count, xp.uint32)

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from pxos.host.pipeline.bytes import as_bytes_array, as_rows
+from pxos.host.pipeline.bytes import as_bytes_array, as_rows, to_host
 from pxos.host.pipeline.sha256_kernel import sha256_padded_rows
 
 # FIPS 180-4, section 4.2.2 and 5.3.3: the first 32 bits of the fractional parts of the cube
@@ -53,7 +53,7 @@ def sha256_rows(data2d, *, device: str = "host") -> np.ndarray:
     """
     rows = as_rows(data2d)
     if device == "host":
-        host = np.ascontiguousarray(rows)
+        host = np.ascontiguousarray(to_host(rows))
         return np.array([np.frombuffer(hashlib.sha256(r.tobytes()).digest(), np.uint8)
                          for r in host], np.uint8).reshape(len(host), 32)
     return sha256_rows_kernel(rows, device)
@@ -70,13 +70,15 @@ def sha256_rows_kernel(rows, device: str, padded=None, digests=None):
     if padded.shape[0]:
         sha256_padded_rows(padded, digests, xp.asarray(ROUND_CONSTANTS), xp.asarray(INITIAL),
                            device=device, threads=(padded.shape[0],))
-    return digests.astype(">u4").view(xp.uint8).reshape(-1, 32)
+    swapped = ((digests >> 24) | ((digests >> 8) & 0xFF00) | ((digests << 8) & 0xFF0000)
+               | (digests << 24)).astype(xp.uint32)  # big-endian bytes (CuPy has no ">u4")
+    return swapped.view(xp.uint8).reshape(-1, 32)
 
 
 def sha256(data, *, device: str = "host") -> np.ndarray:
     """SHA-256 of a byte string or 1-D u8 array: 32 u8 (``hashlib`` on ``host``)."""
     arr = as_bytes_array(data, "data")
     if device == "host":
-        return np.frombuffer(hashlib.sha256(np.ascontiguousarray(arr).tobytes()).digest(),
+        return np.frombuffer(hashlib.sha256(np.ascontiguousarray(to_host(arr)).tobytes()).digest(),
                              np.uint8).copy()
     return sha256_rows_kernel(arr.reshape(1, -1), device)[0]
