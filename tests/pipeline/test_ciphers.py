@@ -115,3 +115,9 @@ def test_hashes_of_rows_and_crc_against_references(device):
     assert [bytes(g) for g in got] == [hashlib.sha256(r.tobytes()).digest() for r in rows]
     data = RNG.integers(0, 256, 20000, dtype=np.uint8).tobytes()
     assert pipeline.crc32c(data, device=device) == crc32c_bitwise(data)
+
+
+def test_a_kernel_call_over_8_gib_is_refused():
+    huge = np.broadcast_to(np.uint8(0), (2 ** 33,))  # no memory behind it: refused first
+    with pytest.raises(PxArgumentError, match="at most 8 GiB per call"):
+        pipeline.encrypt(huge, "chacha20", KEY, bytes(12), device="c")
