@@ -50,8 +50,9 @@ def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str):
     unit = 64 if cipher == "chacha20" else 16
     whole = -(-n // unit) * unit
     if whole // 4 >= MAX_WORDS:
-        raise PxArgumentError(f"{cipher} on a pxos backend takes at most {MAX_WORDS * 4 / 2 ** 30:.0f} "
-                              f"GiB per call (kernels index i32 words); got {n} bytes")
+        gib = MAX_WORDS * 4 / 2 ** 30
+        raise PxArgumentError(f"{cipher} on a pxos backend takes at most {gib:.0f} GiB per "
+                              f"call (kernels index i32 words); got {n} bytes")
     if whole != n or n % 4:
         src = xp.zeros(whole, xp.uint8)
         src[:n] = data

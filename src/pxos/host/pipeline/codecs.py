@@ -65,7 +65,8 @@ def decompress(data, codec: str) -> np.ndarray:
     try:
         out = _decompress(raw, codec)
     except (RuntimeError, zlib.error, ValueError) as err:  # the libraries' decode errors
-        raise PxRuntimeError(f"{codec}: the compressed input is corrupt or truncated ({err})") from None
+        raise PxRuntimeError(f"{codec}: the compressed input is corrupt or truncated "
+                             f"({err})") from None
     return np.frombuffer(out, np.uint8).copy()
 
 

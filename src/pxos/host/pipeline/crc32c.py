@@ -40,7 +40,8 @@ def _apply(cols: np.ndarray, regs: np.ndarray) -> np.ndarray:
     """``cols`` (a 32-column GF(2) matrix) times every register in ``regs``."""
     out = np.zeros_like(regs)
     for b in range(32):
-        out ^= np.where((regs >> np.uint32(b)) & np.uint32(1), cols[b], np.uint32(0)).astype(np.uint32)
+        bit = (regs >> np.uint32(b)) & np.uint32(1)
+        out ^= np.where(bit, cols[b], np.uint32(0)).astype(np.uint32)
     return out
 
 

@@ -34,27 +34,44 @@ def sha256_padded_rows(words: px.Array[px.u32, 2], digests: px.Array[px.u32, 2],
         h7 = initial[7]
         for blk in range(words.shape[1] // 16):
             base = blk * 16
-            w0 = px.rotl(((words[row, base + 0] & 0xFF00FF) << 8) | ((words[row, base + 0] >> 8) & 0xFF00FF), 16)
-            w1 = px.rotl(((words[row, base + 1] & 0xFF00FF) << 8) | ((words[row, base + 1] >> 8) & 0xFF00FF), 16)
-            w2 = px.rotl(((words[row, base + 2] & 0xFF00FF) << 8) | ((words[row, base + 2] >> 8) & 0xFF00FF), 16)
-            w3 = px.rotl(((words[row, base + 3] & 0xFF00FF) << 8) | ((words[row, base + 3] >> 8) & 0xFF00FF), 16)
-            w4 = px.rotl(((words[row, base + 4] & 0xFF00FF) << 8) | ((words[row, base + 4] >> 8) & 0xFF00FF), 16)
-            w5 = px.rotl(((words[row, base + 5] & 0xFF00FF) << 8) | ((words[row, base + 5] >> 8) & 0xFF00FF), 16)
-            w6 = px.rotl(((words[row, base + 6] & 0xFF00FF) << 8) | ((words[row, base + 6] >> 8) & 0xFF00FF), 16)
-            w7 = px.rotl(((words[row, base + 7] & 0xFF00FF) << 8) | ((words[row, base + 7] >> 8) & 0xFF00FF), 16)
-            w8 = px.rotl(((words[row, base + 8] & 0xFF00FF) << 8) | ((words[row, base + 8] >> 8) & 0xFF00FF), 16)
-            w9 = px.rotl(((words[row, base + 9] & 0xFF00FF) << 8) | ((words[row, base + 9] >> 8) & 0xFF00FF), 16)
-            w10 = px.rotl(((words[row, base + 10] & 0xFF00FF) << 8) | ((words[row, base + 10] >> 8) & 0xFF00FF), 16)
-            w11 = px.rotl(((words[row, base + 11] & 0xFF00FF) << 8) | ((words[row, base + 11] >> 8) & 0xFF00FF), 16)
-            w12 = px.rotl(((words[row, base + 12] & 0xFF00FF) << 8) | ((words[row, base + 12] >> 8) & 0xFF00FF), 16)
-            w13 = px.rotl(((words[row, base + 13] & 0xFF00FF) << 8) | ((words[row, base + 13] >> 8) & 0xFF00FF), 16)
-            w14 = px.rotl(((words[row, base + 14] & 0xFF00FF) << 8) | ((words[row, base + 14] >> 8) & 0xFF00FF), 16)
-            w15 = px.rotl(((words[row, base + 15] & 0xFF00FF) << 8) | ((words[row, base + 15] >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 0]
+            w0 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 1]
+            w1 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 2]
+            w2 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 3]
+            w3 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 4]
+            w4 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 5]
+            w5 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 6]
+            w6 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 7]
+            w7 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 8]
+            w8 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 9]
+            w9 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 10]
+            w10 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 11]
+            w11 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 12]
+            w12 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 13]
+            w13 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 14]
+            w14 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
+            x = words[row, base + 15]
+            w15 = px.rotl(((x & 0xFF00FF) << 8) | ((x >> 8) & 0xFF00FF), 16)
             a = h0; b = h1; c = h2; d = h3; e = h4; f = h5; g = h6; h = h7
             for t in range(64):
                 t1 = (h + (px.rotr(e, 6) ^ px.rotr(e, 11) ^ px.rotr(e, 25)) + ((e & f) ^ (~e & g))
                       + kk[t] + w0)
-                t2 = (px.rotr(a, 2) ^ px.rotr(a, 13) ^ px.rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))
+                t2 = ((px.rotr(a, 2) ^ px.rotr(a, 13) ^ px.rotr(a, 22))
+                      + ((a & b) ^ (a & c) ^ (b & c)))
                 h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2
                 nw = ((px.rotr(w14, 17) ^ px.rotr(w14, 19) ^ (w14 >> 10)) + w9
                       + (px.rotr(w1, 7) ^ px.rotr(w1, 18) ^ (w1 >> 3)) + w0)
