@@ -16,6 +16,7 @@ from pxos.errors import PxArgumentError, PxFileError
 
 app = typer.Typer(help="Encrypt, hash, compress and validate files (docs/pipelines.md).",
                   no_args_is_help=True, add_completion=False)
+CODEC = typer.Option("zstd", help="zstd, lz4 or deflate")
 DEVICE = typer.Option("host", "--device", "-d", help="host (CPU libraries) or a pxos backend")
 
 
@@ -28,7 +29,7 @@ def _read(path: Path) -> np.ndarray:
 
 def _write(path: Path, data: np.ndarray) -> None:
     """Write atomically: a temporary file in the same folder, renamed when complete."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(np.asarray(data).tobytes())
@@ -72,14 +73,15 @@ def _cipher_command(decrypt: bool):
     def command(src: Path, dst: Path,
                 cipher: str = typer.Option(..., help="aes256ctr, aes256gcm or chacha20"),
                 key_env: str = typer.Option(..., help="environment variable with the key (hex)"),
-                nonce: str = typer.Option(..., help="the nonce, hex (16 bytes CTR, 12 GCM/ChaCha20)"),
+                nonce: str = typer.Option(..., help="hex: 16 bytes CTR, 12 GCM and ChaCha20"),
                 device: str = DEVICE):
         from pxos.host import pipeline
         fn = pipeline.decrypt if decrypt else pipeline.encrypt
         result = fn(_read(src), cipher, _key(key_env), _hex(nonce, "--nonce"), device=device)
         _write(dst, result)
     command.__doc__ = ("Decrypt SRC into DST (GCM: the tag is checked, nothing is written "
-                       "if it fails)." if decrypt else "Encrypt SRC into DST (GCM appends the tag).")
+                       "if it fails)." if decrypt else
+                       "Encrypt SRC into DST (GCM appends the tag).")
     return _guarded(command)
 
 
@@ -89,7 +91,7 @@ app.command("decrypt")(_cipher_command(True))
 
 @app.command("compress")
 @_guarded
-def compress_file(src: Path, dst: Path, codec: str = typer.Option("zstd", help="zstd, lz4 or deflate"),
+def compress_file(src: Path, dst: Path, codec: str = CODEC,
                   level: int = typer.Option(None, help="the codec's level (default its own)")):
     """Compress SRC into DST."""
     from pxos.host import pipeline
@@ -98,7 +100,7 @@ def compress_file(src: Path, dst: Path, codec: str = typer.Option("zstd", help="
 
 @app.command("decompress")
 @_guarded
-def decompress_file(src: Path, dst: Path, codec: str = typer.Option("zstd", help="zstd, lz4 or deflate")):
+def decompress_file(src: Path, dst: Path, codec: str = CODEC):
     """Decompress SRC into DST (corrupt or truncated input: an error, nothing written)."""
     from pxos.host import pipeline
     _write(dst, pipeline.decompress(_read(src), codec))
