@@ -1,0 +1,115 @@
+"""``pxos pipeline …``: the secure-pipeline primitives on files (hash, checksum, encrypt,
+decrypt, compress, decompress, validate). Keys come from an environment variable holding
+hex, never from the command line; outputs are written atomically (temporary file, rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from pxos.cli.main import _guarded, out
+from pxos.errors import PxArgumentError, PxFileError
+
+app = typer.Typer(help="Encrypt, hash, compress and validate files (docs/pipelines.md).",
+                  no_args_is_help=True, add_completion=False)
+CODEC = typer.Option("zstd", help="zstd, lz4 or deflate")
+DEVICE = typer.Option("host", "--device", "-d", help="host (CPU libraries) or a pxos backend")
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        return np.fromfile(path, np.uint8)
+    except OSError as err:
+        raise PxFileError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _write(path: Path, data: np.ndarray) -> None:
+    """Write atomically: a temporary file in the same folder, renamed when complete."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(np.asarray(data).tobytes())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise PxFileError(f"cannot write {path}: {err.strerror}") from None
+
+
+def _hex(text: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise PxArgumentError(f"{what} must be hexadecimal digits") from None
+
+
+def _key(env: str) -> bytes:
+    if env not in os.environ:
+        raise PxArgumentError(f"environment variable {env} is not set (it must hold the key "
+                              "as hexadecimal digits)")
+    return _hex(os.environ[env].strip(), f"the key in {env}")
+
+
+@app.command("hash")
+@_guarded
+def hash_file(file: Path, device: str = DEVICE):
+    """Print the SHA-256 of FILE (hex)."""
+    from pxos.host import pipeline
+    out.print(pipeline.sha256(_read(file), device=device).tobytes().hex())
+
+
+@app.command("crc32c")
+@_guarded
+def crc_file(file: Path, device: str = DEVICE):
+    """Print the CRC32C of FILE (8 hex digits)."""
+    from pxos.host import pipeline
+    out.print(f"{pipeline.crc32c(_read(file), device=device):08x}")
+
+
+def _cipher_command(decrypt: bool):
+    def command(src: Path, dst: Path,
+                cipher: str = typer.Option(..., help="aes256ctr, aes256gcm or chacha20"),
+                key_env: str = typer.Option(..., help="environment variable with the key (hex)"),
+                nonce: str = typer.Option(..., help="hex: 16 bytes CTR, 12 GCM and ChaCha20"),
+                device: str = DEVICE):
+        from pxos.host import pipeline
+        fn = pipeline.decrypt if decrypt else pipeline.encrypt
+        result = fn(_read(src), cipher, _key(key_env), _hex(nonce, "--nonce"), device=device)
+        _write(dst, result)
+    command.__doc__ = ("Decrypt SRC into DST (GCM: the tag is checked, nothing is written "
+                       "if it fails)." if decrypt else
+                       "Encrypt SRC into DST (GCM appends the tag).")
+    return _guarded(command)
+
+
+app.command("encrypt")(_cipher_command(False))
+app.command("decrypt")(_cipher_command(True))
+
+
+@app.command("compress")
+@_guarded
+def compress_file(src: Path, dst: Path, codec: str = CODEC,
+                  level: int = typer.Option(None, help="the codec's level (default its own)")):
+    """Compress SRC into DST."""
+    from pxos.host import pipeline
+    _write(dst, pipeline.compress(_read(src), codec, level))
+
+
+@app.command("decompress")
+@_guarded
+def decompress_file(src: Path, dst: Path, codec: str = CODEC):
+    """Decompress SRC into DST (corrupt or truncated input: an error, nothing written)."""
+    from pxos.host import pipeline
+    _write(dst, pipeline.decompress(_read(src), codec))
+
+
+@app.command("validate")
+@_guarded
+def validate_file(file: Path, kind: str = typer.Option(..., "--as", help="npy, png or utf8")):
+    """Check that FILE is a well-formed npy, png or utf8 file."""
+    from pxos.host import pipeline
+    pipeline.validate(_read(file), kind)
+    out.print(f"{file}: valid {kind}")

@@ -1,0 +1,43 @@
+"""The ``pipeline`` sub-app (pxos.cli.pipeline.app), through typer's CliRunner."""
+
+from __future__ import annotations
+
+import hashlib
+
+from typer.testing import CliRunner
+
+from tests.conftest import EXAMPLES
+
+from pxos.cli.pipeline import app
+
+PHOTO = EXAMPLES / "data" / "astronaut.png"
+
+
+def test_hash_crc_validate():
+    r = CliRunner().invoke(app, ["hash", str(PHOTO), "--device", "c"])
+    assert r.exit_code == 0 and r.stdout.strip() == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
+    r = CliRunner().invoke(app, ["crc32c", str(PHOTO)])
+    assert r.exit_code == 0 and len(r.stdout.strip()) == 8
+    r = CliRunner().invoke(app, ["validate", str(PHOTO), "--as", "png"])
+    assert r.exit_code == 0 and "valid png" in r.stdout
+    r = CliRunner().invoke(app, ["validate", str(PHOTO), "--as", "utf8"])
+    assert r.exit_code == 2 and "not UTF-8" in r.stderr
+
+
+def test_compress_encrypt_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("K", "0f" * 32)
+    z, s, back, plain = (tmp_path / n for n in ("p.zst", "p.sealed", "p.zst2", "p.png"))
+    run = lambda *a: CliRunner().invoke(app, [str(x) for x in a])  # noqa: E731
+    assert run("compress", PHOTO, z, "--codec", "zstd").exit_code == 0
+    nonce = "00" * 12
+    assert run("encrypt", z, s, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce).exit_code == 0
+    assert run("decrypt", s, back, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce,
+               "--device", "c").exit_code == 0
+    assert run("decompress", back, plain, "--codec", "zstd").exit_code == 0
+    assert plain.read_bytes() == PHOTO.read_bytes()
+    monkeypatch.setenv("K", "1f" * 32)  # the wrong key: an error, no output file
+    r = run("decrypt", s, tmp_path / "never", "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce)
+    assert r.exit_code == 2 and "authentication tag does not match" in r.stderr
+    assert not (tmp_path / "never").exists()
+    r = run("encrypt", z, s, "--cipher", "chacha20", "--key-env", "NOPE", "--nonce", nonce)
+    assert r.exit_code == 2 and "environment variable NOPE is not set" in r.stderr

@@ -1,0 +1,33 @@
+"""examples/pipeline/secure_files.py seals and reopens the photograph on every device."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+
+import pytest
+
+from tests.conftest import BACKENDS, EXAMPLES
+
+from pxos.errors import PxRuntimeError
+
+
+def example():
+    spec = importlib.util.spec_from_file_location("secure_files", EXAMPLES / "pipeline" / "secure_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("device", ["host"] + [b for b in BACKENDS if b != "interp"])
+def test_seal_and_open(device, tmp_path, monkeypatch):
+    monkeypatch.setenv("PXOS_DEMO_KEY", "ab" * 32)
+    mod = example()
+    result = mod.run(device, tmp_path)
+    photo = (EXAMPLES / "data" / "astronaut.png").read_bytes()
+    assert result["before"] == result["after"] == hashlib.sha256(photo).digest()
+    blob = bytearray(result["sealed"].read_bytes())
+    blob[100] ^= 1  # a changed byte is found by the tag
+    result["sealed"].write_bytes(bytes(blob))
+    with pytest.raises(PxRuntimeError, match="authentication tag does not match"):
+        mod.open_sealed(result["sealed"], bytes.fromhex("ab" * 32), device)
