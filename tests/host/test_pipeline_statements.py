@@ -206,3 +206,25 @@ def _crc32c(data: bytes) -> int:
 
 def test_crc32c_reference_is_right():
     assert _crc32c(b"123456789") == 0xE3069283  # the CRC catalogue's check value
+
+
+def test_pinned_backends_run_pxos_kernels_with_the_same_bytes(backend, tmp_path, monkeypatch):
+    """Under ``--device`` the ciphers and hashes run as pxos kernels where that backend has
+    them; the bytes are the CPU libraries' (cryptography, hashlib)."""
+    nonce = bytes(range(12))
+    r = run("""READ_ENV "PXOS_TEST_KEY" INTO k
+READ_FILE "data.bin" INTO data
+READ_FILE "nonce.bin" INTO nonce
+ENCRYPT data WITH chacha20 KEY k NONCE nonce → secret
+HASH data WITH sha256 → digest
+""", tmp_path, {"data.bin": DATA[:3000], "nonce.bin": nonce}, {"PXOS_TEST_KEY": KEY.hex()},
+        monkeypatch, device=backend)
+    from pxos.host import pipeline
+
+    want = pipeline.encrypt(np.frombuffer(DATA[:3000], np.uint8), "chacha20",
+                            np.frombuffer(KEY, np.uint8), np.frombuffer(nonce, np.uint8))
+    assert r.array("secret", None).tobytes() == bytes(want)  # the host's cryptography path
+    assert r.array("digest", None).tobytes() == hashlib.sha256(DATA[:3000]).digest()
+    ran = {s.what: s.device for s in r.steps}
+    expected = backend if backend in pipeline.devices("encrypt") else "host"
+    assert ran["ENCRYPT"] == expected

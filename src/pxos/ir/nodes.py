@@ -442,16 +442,19 @@ class Program:
 # ----------------------------------------------------------------------------- traversal
 
 _KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE",
-             "ReadEnv": "READ_ENV", "Codec": "COMPRESS",
+             "ReadEnv": "READ_ENV",
              "AllocLike": "ALLOC", "RandomFill": "RANDOM", "ConstDef": "CONST",
              "Sync": "SYNC_THREADS", "Atomic": "ATOMIC"}
 
 
 def keyword(stmt: Stmt) -> str:
     """The `.px` keyword that starts ``stmt``'s line (``SET``, ``READ_FILE``, ``FOR`` …)."""
+    if isinstance(stmt, Crypt):
+        return "DECRYPT" if stmt.decrypt else "ENCRYPT"
+    if isinstance(stmt, Codec):
+        return "DECOMPRESS" if stmt.decompress else "COMPRESS"
     name = type(stmt).__name__
     return _KEYWORDS.get(name) or name.upper()
-
 
 
 def children(stmt: Stmt) -> tuple[Body, ...]:
