@@ -8,60 +8,28 @@ kernel's memory fault (``PxFaultError``) the process exits 2 at once, without cl
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import traceback
-from functools import wraps
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from pxos.cli.options import (AllowPathOption, DeviceOption, ProgramArgument, PxApp, PxGroup,
                               VersionOption)
-from pxos.errors import PxError, PxFaultError
+from pxos.cli.report import _guarded, out  # noqa: F401  (the command modules' names)
+from pxos.errors import PxError
 
 app = PxApp(
     name="pxos", no_args_is_help=True, add_completion=False, cls=PxGroup,
     help="Write a data-parallel kernel once (.px); pxos checks it, generates C (or CUDA / "
          "OpenCL), compiles, runs and measures it.")
-# no markup, no highlighting, no wrapping: paths and carets print exactly as they are
-out = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 
 @app.callback()
 def _main(version: bool = VersionOption):
     """pxos's own options (``--version``); the app's help text is the one shown."""
-
-
-def _guarded(fn):
-    """Run a command; map PxError to exit 2 and any other exception to exit 1."""
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except PxError as e:
-            sys.stderr.write(e.render() + "\n")
-            if isinstance(e, PxFaultError):  # stores before the fault may have corrupted
-                sys.stdout.flush()  # the heap: leave before teardown frees anything
-                sys.stderr.flush()
-                os._exit(2)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:  # Ctrl-C between kernels (host/interrupt: during one)
-            from pxos.host.interrupt import EXIT_CODE, message
-
-            sys.stderr.write(message() + "\n")
-            raise typer.Exit(EXIT_CODE) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception:  # a pxos bug: show everything
-            sys.stderr.write("internal error in pxos (please report it):\n"
-                             + traceback.format_exc())
-            raise typer.Exit(1) from None
-    return wrapper
 
 
 def _load(file: Path, allow: list[Path] | None = None):
@@ -236,9 +204,10 @@ def demo(
 
 
 from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
-from pxos.cli import ternary  # noqa: E402  (the libraries' command groups)
+from pxos.cli import pipeline, ternary  # noqa: E402  (the libraries' command groups)
 
 app.add_typer(ternary.app, name="ternary")
+app.add_typer(pipeline.app, name="pipeline")
 
 
 def main() -> None:

@@ -4,23 +4,29 @@ hex, never from the command line; outputs are written atomically (temporary file
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
 import typer
 
-from pxos.cli.main import _guarded, out
+from pxos.cli.report import _guarded, out
+from pxos.cli.options import PxApp, PxGroup
 from pxos.errors import PxArgumentError, PxFileError
 
-app = typer.Typer(help="Encrypt, hash, compress and validate files (docs/pipelines.md).",
+if TYPE_CHECKING:
+    import numpy as np
+
+app = PxApp(cls=PxGroup, help="Encrypt, hash, compress and validate files (docs/pipelines.md).",
                   no_args_is_help=True, add_completion=False)
 CODEC = typer.Option("zstd", help="zstd, lz4 or deflate")
 DEVICE = typer.Option("host", "--device", "-d", help="host (CPU libraries) or a pxos backend")
 
 
 def _read(path: Path) -> np.ndarray:
+    import numpy as np  # here, not at import: `pxos --help` loads no NumPy
+
     try:
         return np.fromfile(path, np.uint8)
     except OSError as err:
@@ -28,14 +34,13 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _write(path: Path, data: np.ndarray) -> None:
-    """Write atomically: a temporary file in the same folder, renamed when complete."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write atomically (``backends/atomic_write``): the old file or the new one, never
+    part of one."""
+    from pxos.backends.atomic_write import write_atomic
+
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(np.asarray(data).tobytes())
-        os.replace(tmp, path)
+        write_atomic(path, memoryview(data).cast("B") if data.size else b"")
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         raise PxFileError(f"cannot write {path}: {err.strerror}") from None
 
 

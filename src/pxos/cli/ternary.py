@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pxos.cli.main import _guarded, out
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import PxApp, PxGroup
 
 app = PxApp(cls=PxGroup, help="Balanced-ternary numbers and three-valued logic (pxos.ternary).",
