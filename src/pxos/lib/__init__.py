@@ -1,0 +1,1 @@
+"""Libraries built on pxos's public API (DESIGN.md, ``lib/``): each owns one folder."""
