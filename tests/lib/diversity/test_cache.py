@@ -116,7 +116,7 @@ def test_large_n_is_stored_as_u32():
 
 WORKER = """
 import sys, numpy as np, pxos.diversity as dv
-a = np.random.default_rng(7).standard_normal((300, 8))
+a = np.random.default_rng(7).standard_normal((400, 8))
 dv.sequences(a, out=sys.argv[1], batch=2, progress=False, device="c")
 """
 
@@ -131,16 +131,16 @@ def test_sigkill_at_random_moments_then_resume_gives_identical_bytes(tmp_path):
     while True:
         proc = subprocess.Popen([sys.executable, "-c", WORKER, str(out)], env=env)
         if kills < 6:
-            time.sleep(rng.uniform(0.3, 1.5))
+            time.sleep(rng.uniform(0.8, 3.0))
         if kills < 6 and proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             kills += 1
-            if Path(str(out) + ".json").exists() and 0 < _manifest(out)["done"] < 300:
+            if Path(str(out) + ".json").exists() and 0 < _manifest(out)["done"] < 400:
                 mid_run += 1
             continue
         assert proc.wait() == 0
         break
     assert kills >= 1 and mid_run >= 1  # some kill landed in the middle of a build
     assert out.read_bytes() == whole.read_bytes()
-    assert _manifest(out)["done"] == 300
+    assert _manifest(out)["done"] == 400

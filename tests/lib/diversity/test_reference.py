@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pxos.lib.diversity.reference import is_valid, reference_sequence, step_gaps
+from pxos.lib.diversity.reference import is_valid, max_gaps, reference_sequence, step_gaps
 
 
 def _unit(rows) -> np.ndarray:
@@ -78,3 +78,15 @@ def test_not_a_permutation_is_invalid():
     assert not is_valid(SQUARE, [0, 2, 1])
     with pytest.raises(ValueError):
         step_gaps(SQUARE, [0, 1, 1, 3])
+
+
+def test_max_gaps_equal_step_gaps_sequence_by_sequence():
+    E = _unit(np.random.default_rng(8).standard_normal((20, 4)))
+    good = reference_sequence(E, 3)
+    bad = reference_sequence(E, 7)
+    bad[[4, 8]] = bad[[8, 4]]
+    broken = good.copy()
+    broken[5] = broken[6]  # not a permutation
+    gaps = max_gaps(E, np.stack([good, bad, broken]))
+    assert gaps[0] == 0 and gaps[2] == np.inf
+    assert gaps[1] == pytest.approx(step_gaps(E, bad).max(), rel=1e-12)

@@ -2,7 +2,7 @@
 
 ``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on
 ``cuda``). A batch of starts then runs in lock step through the kernels of
-:mod:`pxos.lib.diversity.kernels`: ``start_rows`` once, then one launch of
+:mod:`pxos.lib.diversity.kernels`: ``start_rows`` once (NumPy on the host), then one launch of
 ``advance_rows`` (CPU backends: a thread per start) or ``advance_blocks`` (``cuda``: a block
 per start) that makes all ``N - 1`` steps of every start of the batch.
 """
@@ -106,11 +106,18 @@ def run_batch(sim, starts: np.ndarray, device: str) -> np.ndarray:
         import cupy as xp
     else:
         xp = np
-    scores = xp.empty((count, n), np.float32)
-    last = xp.empty(count, np.int32)
-    out = xp.empty((count, n), out_dtype(n))
-    kernels.start_rows(xp.asarray(np.asarray(starts, np.int32)), scores, last, out,
-                       device=device)
+    first = np.asarray(starts, np.int32)
+    if xp is np:  # on the host, NumPy begins the rows without a launch (cheaper)
+        scores = np.zeros((count, n), np.float32)
+        scores[np.arange(count), first] = kernels.TAKEN
+        last = first.copy()
+        out = np.empty((count, n), out_dtype(n))
+        out[:, 0] = first
+    else:
+        scores = xp.empty((count, n), np.float32)
+        last = xp.empty(count, np.int32)
+        out = xp.empty((count, n), out_dtype(n))
+        kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
     if n > 1:
         if device == "cuda":
             kernels.advance_blocks(sim, scores, last, out, 1, n - 1, device=device,
