@@ -14,17 +14,23 @@ import numpy as np
 TOLERANCE = 1e-5  # validity: the chosen score is within TOLERANCE * max|score| of the minimum
 
 
+def normalised(E) -> np.ndarray:
+    """``E`` in float64 with each row divided by its L2 norm (as the library does)."""
+    E = np.asarray(E, np.float64)
+    return E / np.linalg.norm(E, axis=1, keepdims=True)
+
+
 def reference_sequence(E: np.ndarray, start: int) -> np.ndarray:
     """The diversity sequence from ``start``, computed in float64, one step at a time.
 
     Args:
-        E: embeddings, N × D (any float dtype; converted to float64; not re-normalised).
+        E: embeddings, N × D (any real dtype; rows normalised here, in float64).
         start: the first item, ``0 <= start < N``.
 
     Returns:
         int64 array of length N, a permutation of ``0..N-1`` starting with ``start``.
     """
-    E = np.asarray(E, np.float64)
+    E = normalised(E)
     n = E.shape[0]
     c = E[start].copy()
     taken = np.zeros(n, bool)
@@ -47,7 +53,7 @@ def step_gaps(E: np.ndarray, sequence: np.ndarray) -> np.ndarray:
     ``max|score|`` over those items (0 where the step chose a minimum).
 
     Args:
-        E: embeddings, N × D; sequence: a permutation of ``0..N-1`` (int array).
+        E: embeddings, N × D (rows normalised here); sequence: a permutation of ``0..N-1`` (int array).
 
     Returns:
         float64 array of length N - 1.
@@ -55,7 +61,7 @@ def step_gaps(E: np.ndarray, sequence: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: ``sequence`` is not a permutation of ``0..N-1``.
     """
-    E = np.asarray(E, np.float64)
+    E = normalised(E)
     seq = np.asarray(sequence, np.int64)
     n = E.shape[0]
     if seq.shape != (n,) or not np.array_equal(np.sort(seq), np.arange(n)):
@@ -85,7 +91,7 @@ def max_gaps(E: np.ndarray, sequences: np.ndarray) -> np.ndarray:
     Returns:
         float64 array of length S; a row that is not a permutation gets ``inf``.
     """
-    E = np.asarray(E, np.float64)
+    E = normalised(E)
     seqs = np.asarray(sequences, np.int64)
     n = E.shape[0]
     rows = np.arange(seqs.shape[0])
