@@ -28,15 +28,15 @@ def _run(kernel, E: np.ndarray, starts, device: str) -> np.ndarray:
     last = np.empty(len(starts), np.int32)
     out = np.zeros((len(starts), n), np.uint16)
     kernels.start_rows(np.asarray(starts, np.int32), scores, last, out, device=device)
-    extra = {"threads": len(starts) * kernels.BLOCK} if kernel is kernels.advance_blocks else {}
+    extra = {} if kernel is kernels.advance_rows else {"threads": len(starts) * kernels.BLOCK}
     half = (n - 1) // 2  # two launches: a batch continues where the last launch stopped
     kernel(sim, scores, last, out, 1, half, device=device, **extra)
     kernel(sim, scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
     return out
 
 
-@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks],
-                         ids=["rows", "blocks"])
+@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
+                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
 def test_kernels_equal_the_reference(backend, kernel):
     E = _embeddings(37, 6, seed=1)
     starts = [0, 5, 36, 12]
@@ -45,8 +45,8 @@ def test_kernels_equal_the_reference(backend, kernel):
         assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
 
 
-@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks],
-                         ids=["rows", "blocks"])
+@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
+                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
 def test_exact_ties_go_to_the_lowest_index(backend, kernel):
     base = _embeddings(12, 4, seed=2)
     E = np.repeat(base, 3, axis=0)  # every row three times: exact ties at every step
@@ -118,7 +118,7 @@ def test_batches_fit_memory_and_the_count():
     assert 1 <= batch_size(10_000_000, 100, "c") <= 100
 
 
-def test_blocks_kernel_compiles_for_cuda_with_nvrtc():
+def test_block_kernels_compile_for_cuda_with_nvrtc():
     from tests.codegen.test_cuda_codegen import nvrtc
 
     from pxos.codegen.cuda import render_cuda
@@ -127,7 +127,8 @@ def test_blocks_kernel_compiles_for_cuda_with_nvrtc():
     sim = np.zeros((8, 8), np.float32)
     args = (sim, np.zeros((2, 8), np.float32), np.zeros(2, np.int32),
             np.zeros((2, 8), np.uint16), 1, 7)
-    for arr in (sim, sim.astype(np.float16)):
-        ir = kernels.advance_blocks.ir(arr, *args[1:], threads=(2 * kernels.BLOCK,))
-        path, _ = compile_cubin(render_cuda(ir, False), "90")
-        assert path.read_bytes()[:4] == b"\x7fELF"
+    for kernel in (kernels.advance_blocks, kernels.advance_shared):
+        for arr in (sim, sim.astype(np.float16)):
+            ir = kernel.ir(arr, *args[1:], threads=(2 * kernels.BLOCK,))
+            path, _ = compile_cubin(render_cuda(ir, False), "90")
+            assert path.read_bytes()[:4] == b"\x7fELF"

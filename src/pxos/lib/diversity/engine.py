@@ -3,8 +3,8 @@
 ``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on
 ``cuda``). A batch of starts then runs in lock step through the kernels of
 :mod:`pxos.lib.diversity.kernels`: ``start_rows`` once (NumPy on the host), then one launch of
-``advance_rows`` (CPU backends: a thread per start) or ``advance_blocks`` (``cuda``: a block
-per start) that makes all ``N - 1`` steps of every start of the batch.
+``advance_rows`` (CPU backends: a thread per start) or ``advance_shared`` /
+``advance_blocks`` (``cuda``: a block per start, its scores in shared memory when N ≤ 11,776) that makes all ``N - 1`` steps of every start of the batch.
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def run_batch(sim, starts: np.ndarray, device: str) -> np.ndarray:
         kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
     if n > 1:
         if device == "cuda":
-            kernels.advance_blocks(sim, scores, last, out, 1, n - 1, device=device,
-                                   threads=count * kernels.BLOCK)
+            step = kernels.advance_shared if n <= kernels.SHARED_N else kernels.advance_blocks
+            step(sim, scores, last, out, 1, n - 1, device=device, threads=count * kernels.BLOCK)
         else:
             kernels.advance_rows(sim, scores, last, out, 1, n - 1, device=device)
     return out if xp is np else out.get()

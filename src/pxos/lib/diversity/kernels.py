@@ -112,3 +112,62 @@ def advance_blocks(sim, scores: F2, last: pxos.Array[pxos.i32, 1], out,
     if lid == 0:
         last[b] = cur
 
+
+
+SHARED_N = 11_776  # items whose scores fit in a block's shared memory (46 KiB + 2 KiB ≤ 48 KiB)
+
+
+@pxos.kernel(block=(BLOCK,))
+def advance_shared(sim, scores: F2, last: pxos.Array[pxos.i32, 1], out,
+                   step0: pxos.i32, steps: pxos.i32):
+    """As :data:`advance_blocks`, with the start's row of scores held in shared memory for
+    the whole launch (loaded at the start, stored at the end): each step then reads only
+    one row of ``sim`` from device memory. Needs ``N <= SHARED_N``."""
+    row = pxos.shared(11776, pxos.f32)
+    best = pxos.shared(256, pxos.f32)
+    where = pxos.shared(256, pxos.i32)
+    b = pxos.block_id()
+    lid = pxos.local_id()
+    n = scores.shape[1]
+    j = lid
+    while j < n:
+        row[j] = scores[b, j]
+        j += 256
+    pxos.sync_threads()
+    cur = last[b]
+    for t in range(step0, step0 + steps):
+        mine = 3.0e38
+        at = n
+        j = lid
+        while j < n:
+            v = row[j] + pxos.f32(sim[cur, j])
+            row[j] = v
+            if v < mine:
+                mine = v
+                at = j
+            j += 256
+        best[lid] = mine
+        where[lid] = at
+        pxos.sync_threads()
+        stride = 128
+        while stride > 0:
+            if lid < stride:
+                other = best[lid + stride]
+                oat = where[lid + stride]
+                if other < best[lid] or (other == best[lid] and oat < where[lid]):
+                    best[lid] = other
+                    where[lid] = oat
+            pxos.sync_threads()
+            stride = stride // 2
+        cur = where[0]
+        if cur % 256 == lid:
+            row[cur] = 1.0e30
+        if lid == 0:
+            out[b, t] = cur
+        pxos.sync_threads()
+    j = lid
+    while j < n:
+        scores[b, j] = row[j]
+        j += 256
+    if lid == 0:
+        last[b] = cur
