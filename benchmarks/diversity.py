@@ -67,8 +67,10 @@ def timed(fn, device: str, repeat: int = 1):
 
 
 def gaps(E: np.ndarray, seqs: np.ndarray) -> np.ndarray:
-    """``max_gaps`` over chunks of sequences in threads (NumPy releases the GIL)."""
-    chunks = np.array_split(np.asarray(seqs), max(1, min(len(seqs), os.cpu_count() or 1)))
+    """``max_gaps`` over chunks of sequences in threads (NumPy releases the GIL); one chunk
+    for large N, where each chunk's float64 similarity matrix is big."""
+    parts = 1 if len(E) > 10_000 else max(1, min(len(seqs), os.cpu_count() or 1))
+    chunks = np.array_split(np.asarray(seqs), parts)
     with ThreadPoolExecutor(len(chunks)) as pool:
         return np.concatenate(list(pool.map(lambda c: max_gaps(E, c), chunks)))
 

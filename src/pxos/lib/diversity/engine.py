@@ -4,7 +4,8 @@
 ``cuda``). A batch of starts then runs in lock step through the kernels of
 :mod:`pxos.lib.diversity.kernels`: ``start_rows`` once (NumPy on the host), then one launch of
 ``advance_rows`` (CPU backends: a thread per start) or ``advance_shared`` /
-``advance_blocks`` (``cuda``: a block per start, its scores in shared memory when N ≤ 11,776) that makes all ``N - 1`` steps of every start of the batch.
+``advance_blocks`` (``cuda``: a block per start, its scores in shared memory when
+N ≤ 11,776) that makes all ``N - 1`` steps of every start of the batch.
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ def step_gaps(E: np.ndarray, sequence: np.ndarray) -> np.ndarray:
     ``max|score|`` over those items (0 where the step chose a minimum).
 
     Args:
-        E: embeddings, N × D (rows normalised here); sequence: a permutation of ``0..N-1`` (int array).
+        E: embeddings, N × D (rows normalised here).
+        sequence: a permutation of ``0..N-1`` (int array).
 
     Returns:
         float64 array of length N - 1.
