@@ -19,11 +19,12 @@ import numpy as np
 import typer
 
 from pxos.cli.main import _guarded, out
+from pxos.cli.options import PxApp, PxGroup
 from pxos.errors import PxFileError
 
-app = typer.Typer(name="diversity", no_args_is_help=True, add_completion=False,
-                  help="Diversity sequences over text embeddings: each next item the one "
-                       "least like those before it (docs/diversity.md).")
+app = PxApp(cls=PxGroup, no_args_is_help=True, add_completion=False,
+            help="Diversity sequences over text embeddings: each next item the one "
+                 "least like those before it (docs/diversity.md).")
 
 DeviceOpt = typer.Option(None, "--device", "-d", metavar="DEVICE",
                          help="Where kernels run: c, opencl, cuda, interp (default: cuda if "

@@ -1,1 +1,0 @@
-"""Libraries built on pxos's public API (DESIGN.md, ``lib/``): each owns one folder."""
