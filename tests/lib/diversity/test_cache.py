@@ -1,0 +1,146 @@
+"""The on-disk cache of diversity sequences: contents, resume, refusals, and SIGKILL."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pxos.diversity as dv
+from pxos.lib.diversity import cache as cache_module
+from pxos.lib.diversity.engine import out_dtype
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _embeddings(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
+    a = np.random.default_rng(seed).standard_normal((n, d))
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _manifest(path: Path) -> dict:
+    return json.loads(Path(str(path) + ".json").read_text())
+
+
+def test_the_cache_holds_every_sequence(tmp_path):
+    E = _embeddings(70)
+    out = tmp_path / "c.npy"
+    cache = dv.sequences(E, out=out, batch=16, progress=False, device="c", model="m1")
+    assert cache.shape == (70, 70) and cache.dtype == np.uint16
+    for s in range(70):
+        assert cache[s].tolist() == dv.reference_sequence(E, s).tolist()
+    m = _manifest(out)
+    assert (m["n"], m["done"], m["model"], m["dtype"]) == (70, 70, "m1", "uint16")
+    assert len(m["batches"]) == 5 and m["batches"][0]["starts"] == [[0, 16]]
+    assert np.load(out).tobytes() == cache.tobytes()  # a plain .npy, readable without pxos
+
+
+def test_some_starts_then_the_rest(tmp_path):
+    E = _embeddings(40, seed=1)
+    out = tmp_path / "c.npy"
+    part = dv.sequences(E, [3, 9, 10, 11], out=out, progress=False, device="c")
+    assert part[9].tolist() == dv.reference_sequence(E, 9).tolist()
+    assert not part[0].any()  # not requested: zeros
+    assert _manifest(out)["batches"][0]["starts"] == [[3, 4], [9, 12]]
+    whole = dv.sequences(E, out=out, batch=7, progress=False, device="c")
+    fresh = dv.sequences(E, out=tmp_path / "f.npy", batch=40, progress=False, device="c")
+    assert whole.tobytes() == fresh.tobytes()
+    assert _manifest(out)["done"] == 40
+
+
+def test_a_finished_cache_is_not_recomputed(tmp_path, monkeypatch):
+    E = _embeddings(30, seed=2)
+    out = tmp_path / "c.npy"
+    dv.sequences(E, out=out, progress=False, device="c")
+    monkeypatch.setattr(cache_module.engine, "run_batch", None)  # any call would fail
+    again = dv.sequences(E, out=out, progress=False, device="c")
+    assert again[4].tolist() == dv.reference_sequence(E, 4).tolist()
+
+
+def test_other_embeddings_or_model_are_refused(tmp_path):
+    E = _embeddings(20, seed=3)
+    out = tmp_path / "c.npy"
+    dv.sequences(E, out=out, progress=False, device="c", model="a")
+    with pytest.raises(dv.DiversityError, match="other embeddings"):
+        dv.sequences(_embeddings(20, seed=4), out=out, progress=False)
+    with pytest.raises(dv.DiversityError, match="holds sequences of 20 items"):
+        dv.sequences(_embeddings(21, seed=3), out=out, progress=False)
+    with pytest.raises(dv.DiversityError, match="model 'a'"):
+        dv.sequences(E, out=out, progress=False, model="b")
+    other = _embeddings(20, seed=4)  # resume off: start over
+    again = dv.sequences(other, out=out, progress=False, resume=False, device="c")
+    assert again[0].tolist() == dv.reference_sequence(other, 0).tolist()
+
+
+def test_damage_is_found(tmp_path):
+    E = _embeddings(20, seed=5)
+    out = tmp_path / "c.npy"
+    dv.sequences(E, out=out, batch=8, progress=False, device="c")
+    raw = bytearray(out.read_bytes())
+    raw[-3] ^= 1  # a bit of the last batch
+    out.write_bytes(bytes(raw))
+    with pytest.raises(dv.DiversityError, match="damaged: the rows of batch 2"):
+        dv.sequences(E, out=out, progress=False)
+    out.write_bytes(b"not an npy file")
+    with pytest.raises(dv.DiversityError, match="damaged or unreadable"):
+        dv.sequences(E, out=out, progress=False)
+    Path(str(out) + ".json").write_text("{ half")
+    with pytest.raises(dv.DiversityError, match="manifest .* is damaged"):
+        dv.sequences(E, out=out, progress=False)
+    Path(str(out) + ".json").unlink()
+    with pytest.raises(dv.DiversityError, match="has no manifest"):
+        dv.sequences(E, out=out, progress=False)
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module.os, "posix_fallocate", full)
+    with pytest.raises(dv.DiversityError, match="no space left"):
+        dv.sequences(_embeddings(10), out=tmp_path / "c.npy", progress=False)
+
+
+def test_large_n_is_stored_as_u32():
+    assert out_dtype(65_535) == np.uint16 and out_dtype(65_536) == np.uint32
+
+
+WORKER = """
+import sys, numpy as np, pxos.diversity as dv
+a = np.random.default_rng(7).standard_normal((400, 8))
+dv.sequences(a, out=sys.argv[1], batch=2, progress=False, device="c")
+"""
+
+
+def test_sigkill_at_random_moments_then_resume_gives_identical_bytes(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    whole = tmp_path / "whole.npy"
+    subprocess.run([sys.executable, "-c", WORKER, str(whole)], env=env, check=True)
+    out = tmp_path / "killed.npy"
+    rng = random.Random(17)
+    kills, mid_run = 0, 0
+    while True:
+        proc = subprocess.Popen([sys.executable, "-c", WORKER, str(out)], env=env)
+        if kills < 6:
+            time.sleep(rng.uniform(0.8, 3.0))
+        if kills < 6 and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            if Path(str(out) + ".json").exists() and 0 < _manifest(out)["done"] < 400:
+                mid_run += 1
+            continue
+        assert proc.wait() == 0
+        break
+    assert kills >= 1 and mid_run >= 1  # some kill landed in the middle of a build
+    assert out.read_bytes() == whole.read_bytes()
+    assert _manifest(out)["done"] == 400

@@ -1,0 +1,134 @@
+"""Diversity sequences on every backend present, against the float64 reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pxos.diversity as dv
+from pxos.errors import PxBackendError
+from pxos.lib.diversity import kernels
+from pxos.lib.diversity.engine import batch_size, run_batch
+
+
+def _unit(a) -> np.ndarray:
+    a = np.asarray(a, np.float64)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _embeddings(n: int, d: int, seed: int) -> np.ndarray:
+    return _unit(np.random.default_rng(seed).standard_normal((n, d)))
+
+
+def _run(kernel, E: np.ndarray, starts, device: str) -> np.ndarray:
+    """Every step of ``starts`` with one kernel, called directly."""
+    n = E.shape[0]
+    sim = (E @ E.T).astype(np.float32)
+    scores = np.empty((len(starts), n), np.float32)
+    last = np.empty(len(starts), np.int32)
+    out = np.zeros((len(starts), n), np.uint16)
+    kernels.start_rows(np.asarray(starts, np.int32), scores, last, out, device=device)
+    extra = {} if kernel is kernels.advance_rows else {"threads": len(starts) * kernels.BLOCK}
+    half = (n - 1) // 2  # two launches: a batch continues where the last launch stopped
+    kernel(sim, scores, last, out, 1, half, device=device, **extra)
+    kernel(sim, scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
+    return out
+
+
+@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
+                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
+def test_kernels_equal_the_reference(backend, kernel):
+    E = _embeddings(37, 6, seed=1)
+    starts = [0, 5, 36, 12]
+    out = _run(kernel, E, starts, backend)
+    for b, s in enumerate(starts):
+        assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
+
+
+@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
+                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
+def test_exact_ties_go_to_the_lowest_index(backend, kernel):
+    base = _embeddings(12, 4, seed=2)
+    E = np.repeat(base, 3, axis=0)  # every row three times: exact ties at every step
+    out = _run(kernel, E, [0, 7, 35], backend)
+    for b, s in enumerate([0, 7, 35]):
+        assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
+
+
+def test_sequence_and_batches_on_every_backend(backend):
+    E = _embeddings(60, 8, seed=3)
+    for s in (0, 59):
+        assert dv.sequence(E, s, device=backend).tolist() == dv.reference_sequence(E, s).tolist()
+    sim = dv.similarity(E)
+    rows = run_batch(sim, np.arange(60), backend)
+    assert rows.dtype == np.uint16
+    for s in range(0, 60, 9):
+        assert rows[s].tolist() == dv.reference_sequence(E, s).tolist()
+
+
+def test_near_ties_stay_valid():
+    # coarse embeddings: many near-equal scores, where float32 may pick another item
+    a = np.round(np.random.default_rng(4).standard_normal((150, 3)), 1) + 1e-3
+    E = _unit(a)
+    sim = dv.similarity(E)
+    for s in (0, 50, 149):
+        seq = dv.sequence(E, s, device="c", sim=sim)
+        assert dv.is_valid(E, seq), s
+
+
+def test_similarity_matches_float64():
+    E = _embeddings(50, 16, seed=5)
+    sim = dv.similarity(E * 3.0)  # rows are normalised first
+    assert sim.dtype == np.float32 and sim.shape == (50, 50)
+    np.testing.assert_allclose(sim, E @ E.T, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (np.array([[1.0, 0.0], [np.nan, 1.0]]), "row 1 holds a NaN"),
+    (np.array([[1.0, 0.0], [0.0, 0.0]]), "row 1 is all zeros"),
+    (np.ones(4), "2-D"),
+    (np.zeros((0, 3)), "2-D"),
+    (np.array([["a", "b"]]), "real numbers"),
+])
+def test_bad_embeddings_are_refused(bad, message):
+    with pytest.raises(dv.DiversityError, match=message):
+        dv.sequence(bad, 0, device="c")
+
+
+def test_bad_starts_devices_and_batches_are_refused():
+    E = _embeddings(5, 2, seed=6)
+    with pytest.raises(dv.DiversityError, match="start 5 is out of range"):
+        dv.sequence(E, 5)
+    with pytest.raises(dv.DiversityError, match="start -1 is out of range"):
+        dv.sequence(E, -1)
+    with pytest.raises(dv.DiversityError, match="integer"):
+        dv.sequence(E, 1.5)
+    with pytest.raises(PxBackendError):
+        dv.sequence(E, 0, device="tpu")
+    with pytest.raises(dv.DiversityError, match="batch"):
+        batch_size(5, 5, "c", 0)
+    with pytest.raises(dv.DiversityError, match="must be 5 × 5"):
+        dv.sequence(E, 0, sim=np.zeros((4, 4)))
+
+
+def test_batches_fit_memory_and_the_count():
+    assert batch_size(100, 7, "c") == 7
+    assert batch_size(100, 1000, "c") == 64
+    assert batch_size(100, 1000, "c", batch=10) == 10
+    assert 1 <= batch_size(10_000_000, 100, "c") <= 100
+
+
+def test_block_kernels_compile_for_cuda_with_nvrtc():
+    from tests.codegen.test_cuda_codegen import nvrtc
+
+    from pxos.codegen.cuda import render_cuda
+
+    compile_cubin = nvrtc()
+    sim = np.zeros((8, 8), np.float32)
+    args = (sim, np.zeros((2, 8), np.float32), np.zeros(2, np.int32),
+            np.zeros((2, 8), np.uint16), 1, 7)
+    for kernel in (kernels.advance_blocks, kernels.advance_shared):
+        for arr in (sim, sim.astype(np.float16)):
+            ir = kernel.ir(arr, *args[1:], threads=(2 * kernels.BLOCK,))
+            path, _ = compile_cubin(render_cuda(ir, False), "90")
+            assert path.read_bytes()[:4] == b"\x7fELF"
