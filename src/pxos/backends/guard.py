@@ -21,7 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from pxos.backends.cache import cache_key, entry_path, write_atomic
+from pxos.backends.cache import cache_key, find_entry, store_entry
 from pxos.errors import PxBackendError
 
 SOURCE = r"""
@@ -102,9 +102,9 @@ def load(cc: str, identity: str) -> ctypes.c_int:
         if _loaded:
             return _loaded[0]
         flags = ("-O2", "-fPIC", "-shared")
-        lib = entry_path("c", cache_key(SOURCE, identity, " ".join(flags)), ".guard.so")
-        if not lib.exists():
-            _build(cc, flags, lib)
+        key = cache_key(SOURCE, identity, " ".join(flags))
+        found = find_entry("c", key, ".guard.so")  # verified: a damaged entry is rebuilt
+        lib = found[0] if found else store_entry("c", key, ".guard.so", _build(cc, flags))
         handle = ctypes.CDLL(str(lib), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
         if handle.pxos_guard_install() != 0:
             raise PxBackendError("could not install the C backend's memory-fault handler")
@@ -112,7 +112,7 @@ def load(cc: str, identity: str) -> ctypes.c_int:
         return _loaded[0]
 
 
-def _build(cc: str, flags: tuple[str, ...], lib: Path) -> None:
+def _build(cc: str, flags: tuple[str, ...]) -> bytes:
     with tempfile.TemporaryDirectory(prefix="pxos-guard-") as tmp:
         c_file, so_file = Path(tmp) / "guard.c", Path(tmp) / "guard.so"
         c_file.write_text(SOURCE)
@@ -121,7 +121,7 @@ def _build(cc: str, flags: tuple[str, ...], lib: Path) -> None:
         if proc.returncode != 0:
             raise PxBackendError("the C compiler could not build pxos's memory-fault guard "
                                  "(a pxos bug; please report it):\n" + proc.stderr[-4000:])
-        write_atomic(lib, so_file.read_bytes())
+        return so_file.read_bytes()
 
 
 def take_fault(flag: ctypes.c_int) -> int:
