@@ -85,7 +85,7 @@ class _Affine:
         if isinstance(e, ir.Dim) and e.array in self.index:
             shape = f"a[{self.index[e.array]}].shape"
             return {"len": f"_prod({shape})", "rows": f"{shape}[0]",
-                    "cols": f"{shape}[1]"}[e.which], frozenset()
+                    "cols": f"{shape}[1]", "dim2": f"{shape}[2]"}[e.which], frozenset()
         if isinstance(e, ir.Cast) and e.to.name in _INT_TYPES \
                 and e.operand.type is not None and e.operand.type.name in _INT_TYPES:
             inner = self.text(e.operand, exact)
