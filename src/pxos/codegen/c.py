@@ -21,6 +21,7 @@ from pxos.codegen.fission import (
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
+from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 
 
@@ -66,8 +67,13 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     inner: list[str] = []
     if kernel.guarded:
         inner += [_last_block_clamp(a) for a in axes]
-        inner += _thread_loop(r, kernel.body, set(variables), variables,
-                              [f"pxos_l{a}_end" for a in axes])
+        bounds = split_bounds(kernel)
+        starts = ["0"] * kernel.ndim
+        if bounds is not None:
+            inner += _narrowed(r, bounds, axes)
+            starts = [f"pxos_l{a}_lo" for a in axes]
+        inner += _thread_loop(r, bounds.body if bounds else kernel.body, set(variables),
+                              variables, [f"pxos_l{a}_end" for a in axes], starts)
     else:
         items = split(kernel.body)
         lanes = lane_variables(items, set(variables))
@@ -123,10 +129,27 @@ def _block_loop(kernel: ir.Kernel) -> list[str]:
                   "    const int32_t pxos_bz = (int32_t)(pxos_block / pxos_gx / pxos_gy);"]
 
 
+def _narrowed(r: Renderer, bounds: ThreadBounds, axes: str) -> list[str]:
+    """``pxos_l<axis>_lo`` and a lower ``pxos_l<axis>_end``: the threads of this block that
+    pass the kernel's bounds test (``codegen/thread_bounds``), computed in 64 bits."""
+    out = []
+    for n, a in enumerate(axes):
+        lo, end, base = f"pxos_l{a}_lo", f"pxos_l{a}_end", f"(int64_t)pxos_b{a} * pxos_bs{a}"
+        out.append(f"int64_t {lo} = 0;")
+        for e, k in bounds.lower.get(n, []):
+            out.append(f"{{ const int64_t pxos_t = (int64_t){r.expr(e)} + {k} - {base}; "
+                       f"if (pxos_t > {lo}) {lo} = pxos_t; }}")
+        for e, k in bounds.upper.get(n, []):
+            out.append(f"{{ const int64_t pxos_t = (int64_t){r.expr(e)} + {k} - {base}; "
+                       f"if (pxos_t < {end}) {end} = (int32_t)(pxos_t < {lo} ? {lo} : pxos_t); }}")
+        out.append(f"if ({lo} > {end}) {lo} = {end};")
+    return out
+
+
 def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
-                 ends: list[str]) -> list[str]:
+                 ends: list[str], starts: list[str] | None = None) -> list[str]:
     """``for lz … for ly … for lx … { declarations; body }`` for one region; ``ends`` are
-    the loop bounds, x first."""
+    the loop bounds, x first (``starts`` the first threads, 0 by default)."""
     d = r.d
     decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
              for n in variables if n in local and _uses(body, n)]
@@ -138,8 +161,9 @@ def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
         slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
         inner = [f"const int32_t pxos_l = {slot};"] + inner
     loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    for a, end in zip(axes, ends):  # x innermost
-        loop = [f"for (int32_t pxos_l{a} = 0; pxos_l{a} < {end}; ++pxos_l{a}) {{",
+    for a, start, end in zip(axes, starts or ["0"] * len(ends), ends):  # x innermost:
+        loop = ["#pragma omp simd"] * (a == "x") + [  # the threads of a row are SIMD lanes
+                f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
                 *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
     return loop
 
@@ -148,7 +172,7 @@ def _last_block_clamp(axis: str) -> str:
     """``pxos_l<axis>_end``: threads of this block that exist (the last block is partial)."""
     n, b, bs = f"pxos_n{axis}", f"pxos_b{axis}", f"pxos_bs{axis}"
     left = f"{n} - (int64_t){b} * {bs}"
-    return f"const int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
+    return f"int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
 
 
 def _uses(body: ir.Body, name: str) -> bool:
