@@ -13,6 +13,7 @@ as ``codegen/signature`` describes.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
@@ -57,6 +58,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         The source, with ``#line`` directives back to the `.px` file.
     """
     d = CDialect()
+    given, kernel = kernel, replace(kernel, block=cpu_block(kernel))
     r = Renderer(kernel, d, checked=checked)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
@@ -102,8 +104,33 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return KernelSource(kernel, render_unit(d, helpers, [function]), fn, function, helpers,
+    return KernelSource(given, render_unit(d, helpers, [function]), fn, function, helpers,
                         checked)
+
+
+# Block shapes on a CPU, x first, where the kernel cannot observe its block: a block's
+# threads are one core's work and its x threads SIMD lanes. Maps and stencils: long rows
+# (whole cache lines, few partial vectors) and a few neighbouring rows, whose shared
+# neighbours stay in cache; a thread with an inner loop (matrix products, reductions):
+# narrower rows and more of them, so the rows of a block reuse one strip of the operand
+# that the inner loop walks.
+CPU_BLOCKS = {(1, False): (1024,), (2, False): (256, 4), (3, False): (256, 4, 1),
+              (1, True): (64,), (2, True): (32, 8), (3, True): (32, 4, 2)}
+
+
+def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
+    """The block shape ``kernel`` runs with on a CPU: from :data:`CPU_BLOCKS` by its launch
+    rank and whether a thread runs an inner loop, when the block cannot change its result
+    (a loop-form kernel, no ``LOCAL_ID``/``BLOCK_ID``/``BLOCK_SIZE``); else its own."""
+    if not kernel.guarded:
+        return kernel.block
+    for s in ir.walk(kernel.body):
+        for e in ir.stmt_exprs(s):
+            if any(isinstance(x, ir.Builtin) and x.name != "thread_id"
+                   for x in ir.subexprs(e)):
+                return kernel.block
+    loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
+    return CPU_BLOCKS[kernel.ndim, loops]
 
 
 def _block_loop(kernel: ir.Kernel) -> list[str]:
@@ -161,8 +188,11 @@ def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
         slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
         inner = [f"const int32_t pxos_l = {slot};"] + inner
     loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
+    # gcc vectorises no thread loop holding an inner loop (it would keep each thread's
+    # variables in "omp simd arrays" in memory instead), so those get no pragma
+    simd = not any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(body))
     for a, start, end in zip(axes, starts or ["0"] * len(ends), ends):  # x innermost:
-        loop = ["#pragma omp simd"] * (a == "x") + [  # the threads of a row are SIMD lanes
+        loop = ["#pragma omp simd"] * (a == "x" and simd) + [  # threads of a row: lanes
                 f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
                 *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
     return loop
