@@ -20,6 +20,7 @@ from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
 from pxos.codegen.guard import guarded_function
+from pxos.codegen.interchange import interchange
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
@@ -74,25 +75,22 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         if bounds is not None:
             inner += _narrowed(r, bounds, axes)
             starts = [f"pxos_l{a}_lo" for a in axes]
-        inner += _thread_loop(r, bounds.body if bounds else kernel.body, set(variables),
-                              variables, [f"pxos_l{a}_end" for a in axes], starts)
+        threads = bounds.body if bounds else kernel.body
+        ends = [f"pxos_l{a}_end" for a in axes]
+        plan = interchange(kernel, threads)
+        if plan is None:
+            inner += _thread_loop(r, threads, set(variables), variables, ends, starts)
+        else:
+            items, recomputed = plan
+            inner += _fissioned(r, kernel, items, variables, ends, starts, recomputed)
     else:
-        items = split(kernel.body)
-        lanes = lane_variables(items, set(variables))
-        block_vars = block_loop_vars(items)
-        r.lane_arrays = lanes
         for s in kernel.shared:
             size = 1
             for n in s.shape:
                 size *= n
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
-        for name in sorted(lanes):
-            inner.append(f"{d.type_name(variables[name])} {var_name(name)}"
-                         f"[{math.prod(kernel.block)}] = {{0}};")
-        for name in sorted(block_vars):
-            inner.append(f"{d.type_name(variables[name])} {var_name(name)} = 0;")
-        local = set(variables) - lanes - block_vars
-        inner += _items(r, items, local, variables, [f"pxos_bs{a}" for a in axes])
+        inner += _fissioned(r, kernel, split(kernel.body), variables,
+                            [f"pxos_bs{a}" for a in axes])
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
 
@@ -115,7 +113,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
 # narrower rows and more of them, so the rows of a block reuse one strip of the operand
 # that the inner loop walks.
 CPU_BLOCKS = {(1, False): (1024,), (2, False): (256, 4), (3, False): (256, 4, 1),
-              (1, True): (64,), (2, True): (32, 8), (3, True): (32, 4, 2)}
+              (1, True): (64,), (2, True): (128, 4), (3, True): (32, 4, 2)}
 
 
 def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
@@ -131,6 +129,23 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
                 return kernel.block
     loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
     return CPU_BLOCKS[kernel.ndim, loops]
+
+
+def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
+               starts: list | None = None, recomputed: frozenset = frozenset()) -> list:
+    """The declarations and loops of a body split into regions and block loops
+    (``codegen/fission``, ``codegen/interchange``): variables crossing regions are kept
+    per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns."""
+    d = r.d
+    lanes = lane_variables(items, set(variables)) - set(recomputed)
+    block_vars = block_loop_vars(items)
+    r.lane_arrays = lanes
+    out = [f"{d.type_name(variables[name])} {var_name(name)}"
+           f"[{math.prod(kernel.block)}] = {{0}};" for name in sorted(lanes)]
+    out += [f"{d.type_name(variables[name])} {var_name(name)} = 0;"
+            for name in sorted(block_vars)]
+    local = set(variables) - lanes - block_vars
+    return out + _items(r, items, local, variables, ends, starts)
 
 
 def _block_loop(kernel: ir.Kernel) -> list[str]:
@@ -209,12 +224,13 @@ def _uses(body: ir.Body, name: str) -> bool:
     return name in names_in(body)
 
 
-def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str]) -> list:
+def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str],
+           starts: list[str] | None = None) -> list:
     out: list[str] = []
     for it in items:
         if isinstance(it, Region):
             out.append("/* region: every thread of the block, up to the next barrier */")
-            out += _thread_loop(r, it.body, local, variables, ends)
+            out += _thread_loop(r, it.body, local, variables, ends, starts)
             continue
         s = it.stmt
         r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
@@ -223,8 +239,8 @@ def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: lis
         else:
             head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
         r.lane = "pxos_l"
-        out.append(head + "  /* uniform loop with a barrier: runs once per block */")
+        out.append(head + "  /* uniform loop (a barrier in it, or interchanged): once per block */")
         out += ["    " + x if x and not x.startswith("#") else x
-                for x in _items(r, it.items, local, variables, ends)]
+                for x in _items(r, it.items, local, variables, ends, starts)]
         out.append("}")
     return out
