@@ -66,6 +66,8 @@ class Renderer:
         self._line = None
         self._access = kernel.span  # the span of the array access being rendered
         self.ranges = Ranges(kernel)
+        self.thread_index: str | None = None  # THREAD_ID's C expression, if not the geometry's
+        self.element_override: dict[str, str] = {}  # array -> what its element reads as
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -88,6 +90,8 @@ class Renderer:
         return self.element(e.array, e.index)
 
     def element(self, array: str, index: tuple[ir.Expr, ...]) -> str:
+        if array in self.element_override:  # codegen/gpu_stride: a vector's component
+            return self.element_override[array]
         return f"{var_name(array)}[{self.flat_index(array, index)}]"
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
@@ -120,6 +124,8 @@ class Renderer:
         return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
 
     def _e_builtin(self, e: ir.Builtin) -> str:
+        if e.name == "thread_id" and self.thread_index is not None:
+            return self.thread_index  # a 1-D grid-stride loop's index (codegen/gpu_stride)
         g = self.d.geometry
         axes = "xyz"[:self.kernel.ndim]
         tid = [f"({g['b' + a]} * {g['bs' + a]} + {g['l' + a]})" for a in axes]
