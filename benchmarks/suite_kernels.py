@@ -15,21 +15,21 @@ from pxos import Array, f32, f64
 # ----------------------------------------------------------------------------- pxos
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def jacobi1d(a: Array[f64, 1], b: Array[f64, 1]):
     for i in pxos.parallel(len(a)):
         if i >= 1 and i < len(a) - 1:
             b[i] = 0.33333 * (a[i - 1] + a[i] + a[i + 1])
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def jacobi2d(a: Array[f64, 2], b: Array[f64, 2]):
     for i, j in pxos.parallel(a.shape[0], a.shape[1]):
         if i >= 1 and i < a.shape[0] - 1 and j >= 1 and j < a.shape[1] - 1:
             b[i, j] = 0.2 * (a[i, j] + a[i, j - 1] + a[i, j + 1] + a[i + 1, j] + a[i - 1, j])
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def heat3d(a: Array[f64, 3], b: Array[f64, 3]):
     for i, j, k in pxos.parallel(a.shape[0], a.shape[1], a.shape[2]):
         if (i >= 1 and i < a.shape[0] - 1 and j >= 1 and j < a.shape[1] - 1
@@ -40,7 +40,7 @@ def heat3d(a: Array[f64, 3], b: Array[f64, 3]):
                           + 0.125 * (a[i, j, k + 1] - 2.0 * c + a[i, j, k - 1]) + c)
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def gemm(alpha: f64, beta: f64, a: Array[f64, 2], b: Array[f64, 2], c: Array[f64, 2]):
     for i, j in pxos.parallel(c.shape[0], c.shape[1]):
         acc: f64 = 0.0
@@ -49,7 +49,7 @@ def gemm(alpha: f64, beta: f64, a: Array[f64, 2], b: Array[f64, 2], c: Array[f64
         c[i, j] = beta * c[i, j] + alpha * acc
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def gemv(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
     for i in pxos.parallel(a.shape[0]):
         acc: f64 = 0.0
@@ -58,7 +58,7 @@ def gemv(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
         y[i] = acc
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def gemv_t(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
     for j in pxos.parallel(a.shape[1]):
         acc: f64 = 0.0
@@ -67,7 +67,7 @@ def gemv_t(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
         y[j] = acc
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def col_mean(data: Array[f64, 2], mean: Array[f64, 1]):
     for j in pxos.parallel(data.shape[1]):
         acc: f64 = 0.0
@@ -76,13 +76,13 @@ def col_mean(data: Array[f64, 2], mean: Array[f64, 1]):
         mean[j] = acc / pxos.f64(data.shape[0])
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def center(data: Array[f64, 2], mean: Array[f64, 1], out: Array[f64, 2]):
     for i, j in pxos.parallel(data.shape[0], data.shape[1]):
         out[i, j] = data[i, j] - mean[j]
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def covariance(d: Array[f64, 2], cov: Array[f64, 2]):
     for i, j in pxos.parallel(d.shape[1], d.shape[1]):
         acc: f64 = 0.0
@@ -91,7 +91,7 @@ def covariance(d: Array[f64, 2], cov: Array[f64, 2]):
         cov[i, j] = acc / pxos.f64(d.shape[0] - 1)
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def conv2d(a: Array[f32, 2], b: Array[f32, 2]):
     for i, j in pxos.parallel(a.shape[0], a.shape[1]):
         if i >= 1 and i < a.shape[0] - 1 and j >= 1 and j < a.shape[1] - 1:
@@ -100,7 +100,7 @@ def conv2d(a: Array[f32, 2], b: Array[f32, 2]):
                        + 0.4 * a[i + 1, j - 1] + 0.7 * a[i + 1, j] + 0.1 * a[i + 1, j + 1])
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def conv3d(a: Array[f32, 3], b: Array[f32, 3]):
     for i, j, k in pxos.parallel(a.shape[0], a.shape[1], a.shape[2]):
         if (i >= 1 and i < a.shape[0] - 1 and j >= 1 and j < a.shape[1] - 1
@@ -114,7 +114,7 @@ def conv3d(a: Array[f32, 3], b: Array[f32, 3]):
                           - 8.0 * a[i - 1, j + 1, k + 1] + 10.0 * a[i + 1, j + 1, k + 1])
 
 
-@pxos.kernel
+@pxos.kernel(device="c")
 def floyd_step(path: Array[f32, 2], k: pxos.i32):
     for i, j in pxos.parallel(path.shape[0], path.shape[1]):
         through = path[i, k] + path[k, j]
