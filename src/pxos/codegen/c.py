@@ -112,7 +112,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
 # neighbours stay in cache; a thread with an inner loop (matrix products, reductions):
 # narrower rows and more of them, so the rows of a block reuse one strip of the operand
 # that the inner loop walks.
-CPU_BLOCKS = {(1, False): (1024,), (2, False): (256, 4), (3, False): (256, 4, 1),
+CPU_BLOCKS = {(1, False): (1024,), (2, False): (1024, 2), (3, False): (256, 4, 1),
               (1, True): (64,), (2, True): (128, 4), (3, True): (32, 4, 2)}
 
 
