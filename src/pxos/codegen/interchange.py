@@ -22,7 +22,7 @@ assignments are repeated at the start of each region (recomputed, not kept per t
 from __future__ import annotations
 
 from pxos.codegen.fission import BlockLoop, Region
-from pxos.codegen.thread_bounds import _assigned, _invariant
+from pxos.codegen.thread_bounds import assignments, is_uniform
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
@@ -43,8 +43,8 @@ def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | Non
         axes[s.name] = s.value.axis or 0
     rest = body[len(prefix):]
     params = {p.name for p in kernel.params
-              if not isinstance(p.type, Array) and not _assigned(kernel.body, p.name)}
-    if any(_assigned(kernel.body, v) != 1 for v in axes):
+              if not isinstance(p.type, Array) and not assignments(kernel.body, p.name)}
+    if any(assignments(kernel.body, v) != 1 for v in axes):
         return None
     x = next((v for v, a in axes.items() if a == 0), None)
     loops = [s for s in rest if isinstance(s, ir.For) and _uniform(s, params, kernel)]
@@ -69,7 +69,7 @@ def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | Non
 
 def _uniform(s: ir.For, params: set[str], kernel: ir.Kernel) -> bool:
     bounds = (s.start, s.stop) + ((s.step,) if s.step is not None else ())
-    return all(_invariant(e, params) for e in bounds) and _assigned(kernel.body, s.var) == 1
+    return all(is_uniform(e, params) for e in bounds) and assignments(kernel.body, s.var) == 1
 
 
 def _lanes_contiguous(body: ir.Body, x: str, axes: dict, k: str, params: set[str]) -> bool:

@@ -57,10 +57,10 @@ def split_bounds(kernel: ir.Kernel) -> ThreadBounds | None:
         axes[s.name] = s.value.axis or 0
     if not (isinstance(test, ir.If) and len(test.arms) == 1 and not test.orelse):
         return None
-    if any(_assigned(kernel.body, name) != 1 for name in axes):
+    if any(assignments(kernel.body, name) != 1 for name in axes):
         return None
     params = {p.name for p in kernel.params
-              if not isinstance(p.type, Array) and not _assigned(kernel.body, p.name)}
+              if not isinstance(p.type, Array) and not assignments(kernel.body, p.name)}
     found = ThreadBounds()
     rest = []
     for c in _conjuncts(test.arms[0][0]):
@@ -96,14 +96,14 @@ def _bound(c: ir.Expr, axes: dict[str, int], params: set[str]):
     op, v, e = c.op, c.lhs, c.rhs
     if not (isinstance(v, ir.Var) and v.name in axes):
         op, v, e = _FLIP[op], c.rhs, c.lhs
-    if not (isinstance(v, ir.Var) and v.name in axes and _invariant(e, params)):
+    if not (isinstance(v, ir.Var) and v.name in axes and is_uniform(e, params)):
         return None
     side, k = {"lt": ("upper", 0), "le": ("upper", 1), "gt": ("lower", 1),
                "ge": ("lower", 0)}[op]
     return axes[v.name], side, e, k
 
 
-def _invariant(e: ir.Expr, params: set[str]) -> bool:
+def is_uniform(e: ir.Expr, params: set[str]) -> bool:
     """Whether ``e`` is the same in every thread and reads no memory."""
     for x in ir.subexprs(e):
         if isinstance(x, (ir.Load, ir.Builtin)):
@@ -113,7 +113,7 @@ def _invariant(e: ir.Expr, params: set[str]) -> bool:
     return True
 
 
-def _assigned(body: ir.Body, name: str) -> int:
+def assignments(body: ir.Body, name: str) -> int:
     """How many statements of ``body`` assign ``name``."""
     n = 0
     for s in ir.walk(body):
