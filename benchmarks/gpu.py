@@ -13,6 +13,10 @@ Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * 5 × 5 binomial blur of a 4K (3840 × 2160) f32 image with clamped borders:
   ``examples/edges.px``'s ``blur5``, against ``cupyx.scipy.ndimage.convolve`` (mode
   ``nearest``).
+* Sum of 2²⁸ f32 (issue 15): ``REDUCE SUM`` and ``examples/reduce.px``'s block tree
+  reduction (then ``REDUCE SUM`` of its partial sums) against ``cupy.sum``.
+* ``examples/heat3d.px``'s 7-point 3-D stencil on 512³ f32 against the same update written
+  as CuPy array expressions.
 * Call overhead of a 3-argument ``@pxos.kernel`` Python function on CuPy arrays (issue
   "Kernels as Python loops"), against a CuPy ``RawKernel`` call of the same kind of kernel.
 * The ``opencl`` backend on the same cases where an OpenCL GPU device is present
@@ -211,6 +215,62 @@ def blur(cp, repeat: int, name: str = "cuda") -> dict:
     return result
 
 
+def reduction(cp, repeat: int) -> dict:
+    """Sum of 2²⁸ f32: ``REDUCE SUM`` (host/library, f64 accumulation) and
+    ``examples/reduce.px``'s block tree reduction (then ``REDUCE SUM`` of the partial sums)
+    against ``cupy.sum`` (f32 and f64 accumulation); GB/s = bytes read ÷ median time."""
+    from pxos.host.library import reduce_array
+
+    n = 2**28
+    x = cp.random.random(n, dtype=cp.float32)
+    b = backends.get("cuda")
+    k = check_program(parse_file(ROOT / "examples" / "reduce.px")).kernel("block_sum")
+    compiled = b.compile(k)
+    launch = make_launch(k, (n,))
+    partial = cp.empty(launch.grid[0], cp.float32)
+
+    def block_sum():
+        b.launch(compiled, (x, partial), launch)
+        return reduce_array("sum", partial)
+    want = float(cp.sum(x, dtype=cp.float64))
+    assert abs(float(block_sum()) - want) <= 1e-5 * want
+    assert abs(float(reduce_array("sum", x)) - want) <= 1e-6 * want
+    times = {"reduce_ms": event_time(cp, lambda: reduce_array("sum", x), repeat),
+             "block_sum_ms": event_time(cp, block_sum, repeat),
+             "cupy_sum_ms": event_time(cp, lambda: cp.sum(x), repeat),
+             "cupy_sum_f64_ms": event_time(cp, lambda: cp.sum(x, dtype=cp.float64), repeat)}
+    out = {key: t * 1e3 for key, t in times.items()}
+    out |= {key.replace("_ms", "_GBps"): 4 * n / 1e9 / t for key, t in times.items()}
+    out |= {"cupy_over_reduce": times["cupy_sum_ms"] / times["reduce_ms"],
+            "cupy_over_block_sum": times["cupy_sum_ms"] / times["block_sum_ms"]}
+    return {"n": n} | out
+
+
+def stencil3d(cp, repeat: int) -> dict:
+    """``examples/heat3d.px``'s 7-point ``heat_step`` on 512³ f32 against the same update
+    as CuPy array expressions (slices of the interior, edges copied)."""
+    d = 512
+    b = backends.get("cuda")
+    k = check_program(parse_file(ROOT / "examples" / "heat3d.px")).kernel("heat_step")
+    compiled = b.compile(k)
+    u = cp.random.random((d, d, d), dtype=cp.float32)
+    out, ref = cp.empty_like(u), cp.empty_like(u)
+    alpha = np.float32(0.125)
+    launch = make_launch(k, (d, d, d))
+
+    def peer():
+        ref[...] = u
+        c = u[1:-1, 1:-1, 1:-1]
+        near = u[1:-1, 1:-1, :-2] + u[1:-1, 1:-1, 2:] + u[1:-1, :-2, 1:-1] + u[1:-1, 2:, 1:-1]
+        lap = near + u[:-2, 1:-1, 1:-1] + u[2:, 1:-1, 1:-1] - cp.float32(6.0) * c
+        ref[1:-1, 1:-1, 1:-1] = c + alpha * lap
+    pxos_s = event_time(cp, lambda: b.launch(compiled, (u, alpha, out), launch), repeat)
+    peer_s = event_time(cp, peer, repeat)
+    np.testing.assert_allclose(cp.asnumpy(out), cp.asnumpy(ref), rtol=1e-5, atol=1e-5)
+    return {"shape": [d, d, d], "pxos_ms": pxos_s * 1e3, "cupy_ms": peer_s * 1e3,
+            "pxos_GBps": 2 * 4 * d**3 / 1e9 / pxos_s, "cupy_over_pxos": peer_s / pxos_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/gpu.json")
@@ -230,6 +290,10 @@ def main() -> None:
     print("vector add:", json.dumps(report["vector_add"]), flush=True)
     report["blur5_4k"] = blur(cp, args.repeat)
     print("blur5 4K:", json.dumps(report["blur5_4k"]), flush=True)
+    report["reduction"] = reduction(cp, args.repeat)
+    print("sum of 2^28 f32:", json.dumps(report["reduction"]), flush=True)
+    report["stencil3d"] = stencil3d(cp, args.repeat)
+    print("3-D stencil 512^3:", json.dumps(report["stencil3d"]), flush=True)
     try:
         opencl = backends.get("opencl")
         report["opencl_device"] = opencl.device_name

@@ -51,4 +51,6 @@ def test_memory_cache_returns_the_same_kernel(tmp_path, monkeypatch):
 
 def test_generated_code_maps_back_to_the_source():
     src = CBackend().compile(kernel(1)).source.source
-    assert '#line 5 "inc.px"' in src and "v_a[v_i] = (v_a[v_i] + 1);" in src
+    # an i32 sum that may overflow wraps: computed in uint32_t (codegen/ranges)
+    assert '#line 5 "inc.px"' in src \
+        and "v_a[v_i] = ((int32_t)((uint32_t)v_a[v_i] + (uint32_t)1));" in src

@@ -33,8 +33,8 @@ from pxos.errors import PxBackendError, PxFaultError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared", "-fwrapv",
-         "-ffp-contract=off", "-fno-math-errno", "-std=gnu11")
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared",
+         "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11")
 
 _CTYPES = {
     "bool": ctypes.c_bool, "i8": ctypes.c_int8, "u8": ctypes.c_uint8,

@@ -30,6 +30,7 @@ from pxos.backends.cache import KernelMemo
 from pxos.backends.checked import raise_violation
 from pxos.backends.nvrtc import compile_cubin, cubin_cached
 from pxos.codegen.cuda import render_cuda
+from pxos.codegen.gpu_stride import BLOCKS_PER_SM, grid_stride
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import ERR_WORDS, scalar_param_type
 from pxos.errors import PxBackendError
@@ -63,7 +64,7 @@ class LaunchPlan:
     """
 
     def __init__(self, kernel: ir.Kernel, function: int, launch_kernel, stream, scratch: int,
-                 checked: bool):
+                 checked: bool, max_blocks: int = 0):
         fmt = ["<qqq"]
         values = [f"launch.threads[{a}]" if a < kernel.ndim else "1" for a in range(3)]
         names = [f"a{n}" for n in range(len(kernel.params))]
@@ -84,6 +85,8 @@ class LaunchPlan:
         base = ctypes.addressof(self.buffer)
         self.pointers = (ctypes.c_void_p * slots)(*(base + 8 * i for i in range(slots)))
         grid, dims = _grid_source(kernel.ndim)
+        if max_blocks and grid_stride(kernel):  # codegen/gpu_stride: a few blocks per SM
+            grid += f"    gx = gx if gx < {max_blocks} else {max_blocks}\n"
         unpack = f"    {', '.join(names)}, = args\n" if names else ""
         source = (f"def run(args, launch, err=0):\n{unpack}    {grid}"
                   f"    pack(buffer, 0, {', '.join(values)})\n"
@@ -161,6 +164,7 @@ class CudaBackend:
         self.arch = "".join(map(str, device.compute_capability))
         props = cupy.cuda.runtime.getDeviceProperties(device.id)
         self.device_name = props["name"].decode()
+        self.sm_count = int(props["multiProcessorCount"])
         self._scratch = cupy.zeros(2, dtype=np.float64)  # what an empty array points to
         self._memo = KernelMemo()
         self._sources = KernelMemo()  # by kernel: the generated source, rendered once
@@ -185,7 +189,8 @@ class CudaBackend:
             module.load_file(str(cubin))
             fn = module.get_function(src.entry)
             plan = LaunchPlan(kernel, fn.ptr, self._launch_kernel, self._stream,
-                              self._scratch.data.ptr, checked)
+                              self._scratch.data.ptr, checked,
+                              self.sm_count * BLOCKS_PER_SM)
             return self._memo.put(kernel, checked,
                                   CudaKernel(src, cubin, (module, fn), plan, hit))
 

@@ -156,6 +156,9 @@ def compile_(
                                          help="Only this kernel."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
                                           help="Write to this file instead of stdout."),
+    explain: bool = typer.Option(
+        False, "--explain", help="With --target c: per kernel, which loops gcc vectorized "
+                                 "and why not, at their source lines (gcc's -fopt-info)."),
 ):
     """Print (or write) the code generated for a program's kernels."""
     from pxos.host.files import write_output
@@ -168,12 +171,32 @@ def compile_(
     if not kernels:
         raise PxError(f"no kernel named {kernel!r} in {file}" if kernel
                       else f"{file} has no kernels")
+    if explain:
+        if target != "c":
+            raise PxError(f"--explain reports gcc's vectorization: it needs --target c, "
+                          f"not {target}")
+        out.print(_vector_text(kernels))
+        return
     text = render_unit_for(target, kernels, checked)
     if output is None:
         out.print(text)
     else:
         write_output(output, text.encode())
         out.print(f"wrote {output}")
+
+
+def _vector_text(kernels) -> str:
+    """``compile --explain``: each kernel's loops, vectorized or why not."""
+    from pxos.backends import get
+    from pxos.backends.c_report import vector_report
+
+    cc = get("c").cc
+    lines = []
+    for k in kernels:
+        lines.append(f"kernel {k.name} ({k.span.file}:{k.span.line}):")
+        loops = vector_report(k, cc)
+        lines += [f"  {loop.render()}" for loop in loops] or ["  no loops reported by gcc"]
+    return "\n".join(lines)
 
 
 @app.command()

@@ -13,14 +13,17 @@ as ``codegen/signature`` describes.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
 from pxos.codegen.guard import guarded_function
+from pxos.codegen.interchange import interchange
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
+from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 
 
@@ -56,6 +59,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         The source, with ``#line`` directives back to the `.px` file.
     """
     d = CDialect()
+    given, kernel = kernel, replace(kernel, block=cpu_block(kernel))
     r = Renderer(kernel, d, checked=checked)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
@@ -66,25 +70,27 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     inner: list[str] = []
     if kernel.guarded:
         inner += [_last_block_clamp(a) for a in axes]
-        inner += _thread_loop(r, kernel.body, set(variables), variables,
-                              [f"pxos_l{a}_end" for a in axes])
+        bounds = split_bounds(kernel)
+        starts = ["0"] * kernel.ndim
+        if bounds is not None:
+            inner += _narrowed(r, bounds, axes)
+            starts = [f"pxos_l{a}_lo" for a in axes]
+        threads = bounds.body if bounds else kernel.body
+        ends = [f"pxos_l{a}_end" for a in axes]
+        plan = interchange(kernel, threads)
+        if plan is None:
+            inner += _thread_loop(r, threads, set(variables), variables, ends, starts)
+        else:
+            items, recomputed = plan
+            inner += _fissioned(r, kernel, items, variables, ends, starts, recomputed)
     else:
-        items = split(kernel.body)
-        lanes = lane_variables(items, set(variables))
-        block_vars = block_loop_vars(items)
-        r.lane_arrays = lanes
         for s in kernel.shared:
             size = 1
             for n in s.shape:
                 size *= n
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
-        for name in sorted(lanes):
-            inner.append(f"{d.type_name(variables[name])} {var_name(name)}"
-                         f"[{math.prod(kernel.block)}] = {{0}};")
-        for name in sorted(block_vars):
-            inner.append(f"{d.type_name(variables[name])} {var_name(name)} = 0;")
-        local = set(variables) - lanes - block_vars
-        inner += _items(r, items, local, variables, [f"pxos_bs{a}" for a in axes])
+        inner += _fissioned(r, kernel, split(kernel.body), variables,
+                            [f"pxos_bs{a}" for a in axes])
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
 
@@ -96,8 +102,50 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return KernelSource(kernel, render_unit(d, helpers, [function]), fn, function, helpers,
+    return KernelSource(given, render_unit(d, helpers, [function]), fn, function, helpers,
                         checked)
+
+
+# Block shapes on a CPU, x first, where the kernel cannot observe its block: a block's
+# threads are one core's work and its x threads SIMD lanes. Maps and stencils: long rows
+# (whole cache lines, few partial vectors) and a few neighbouring rows, whose shared
+# neighbours stay in cache; a thread with an inner loop (matrix products, reductions):
+# narrower rows and more of them, so the rows of a block reuse one strip of the operand
+# that the inner loop walks.
+CPU_BLOCKS = {(1, False): (1024,), (2, False): (1024, 2), (3, False): (256, 4, 1),
+              (1, True): (64,), (2, True): (128, 4), (3, True): (32, 4, 2)}
+
+
+def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
+    """The block shape ``kernel`` runs with on a CPU: from :data:`CPU_BLOCKS` by its launch
+    rank and whether a thread runs an inner loop, when the block cannot change its result
+    (a loop-form kernel, no ``LOCAL_ID``/``BLOCK_ID``/``BLOCK_SIZE``); else its own."""
+    if not kernel.guarded:
+        return kernel.block
+    for s in ir.walk(kernel.body):
+        for e in ir.stmt_exprs(s):
+            if any(isinstance(x, ir.Builtin) and x.name != "thread_id"
+                   for x in ir.subexprs(e)):
+                return kernel.block
+    loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
+    return CPU_BLOCKS[kernel.ndim, loops]
+
+
+def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
+               starts: list | None = None, recomputed: frozenset = frozenset()) -> list:
+    """The declarations and loops of a body split into regions and block loops
+    (``codegen/fission``, ``codegen/interchange``): variables crossing regions are kept
+    per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns."""
+    d = r.d
+    lanes = lane_variables(items, set(variables)) - set(recomputed)
+    block_vars = block_loop_vars(items)
+    r.lane_arrays = lanes
+    out = [f"{d.type_name(variables[name])} {var_name(name)}"
+           f"[{math.prod(kernel.block)}] = {{0}};" for name in sorted(lanes)]
+    out += [f"{d.type_name(variables[name])} {var_name(name)} = 0;"
+            for name in sorted(block_vars)]
+    local = set(variables) - lanes - block_vars
+    return out + _items(r, items, local, variables, ends, starts)
 
 
 def _block_loop(kernel: ir.Kernel) -> list[str]:
@@ -123,10 +171,27 @@ def _block_loop(kernel: ir.Kernel) -> list[str]:
                   "    const int32_t pxos_bz = (int32_t)(pxos_block / pxos_gx / pxos_gy);"]
 
 
+def _narrowed(r: Renderer, bounds: ThreadBounds, axes: str) -> list[str]:
+    """``pxos_l<axis>_lo`` and a lower ``pxos_l<axis>_end``: the threads of this block that
+    pass the kernel's bounds test (``codegen/thread_bounds``), computed in 64 bits."""
+    out = []
+    for n, a in enumerate(axes):
+        lo, end, base = f"pxos_l{a}_lo", f"pxos_l{a}_end", f"(int64_t)pxos_b{a} * pxos_bs{a}"
+        out.append(f"int64_t {lo} = 0;")
+        for e, k in bounds.lower.get(n, []):
+            out.append(f"{{ const int64_t pxos_t = (int64_t){r.expr(e)} + {k} - {base}; "
+                       f"if (pxos_t > {lo}) {lo} = pxos_t; }}")
+        for e, k in bounds.upper.get(n, []):
+            out.append(f"{{ const int64_t pxos_t = (int64_t){r.expr(e)} + {k} - {base}; "
+                       f"if (pxos_t < {end}) {end} = (int32_t)(pxos_t < {lo} ? {lo} : pxos_t); }}")
+        out.append(f"if ({lo} > {end}) {lo} = {end};")
+    return out
+
+
 def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
-                 ends: list[str]) -> list[str]:
+                 ends: list[str], starts: list[str] | None = None) -> list[str]:
     """``for lz … for ly … for lx … { declarations; body }`` for one region; ``ends`` are
-    the loop bounds, x first."""
+    the loop bounds, x first (``starts`` the first threads, 0 by default)."""
     d = r.d
     decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
              for n in variables if n in local and _uses(body, n)]
@@ -138,8 +203,12 @@ def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
         slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
         inner = [f"const int32_t pxos_l = {slot};"] + inner
     loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    for a, end in zip(axes, ends):  # x innermost
-        loop = [f"for (int32_t pxos_l{a} = 0; pxos_l{a} < {end}; ++pxos_l{a}) {{",
+    # gcc vectorises no thread loop holding an inner loop (it would keep each thread's
+    # variables in "omp simd arrays" in memory instead), so those get no pragma
+    simd = not any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(body))
+    for a, start, end in zip(axes, starts or ["0"] * len(ends), ends):  # x innermost:
+        loop = ["#pragma omp simd"] * (a == "x" and simd) + [  # threads of a row: lanes
+                f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
                 *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
     return loop
 
@@ -148,19 +217,20 @@ def _last_block_clamp(axis: str) -> str:
     """``pxos_l<axis>_end``: threads of this block that exist (the last block is partial)."""
     n, b, bs = f"pxos_n{axis}", f"pxos_b{axis}", f"pxos_bs{axis}"
     left = f"{n} - (int64_t){b} * {bs}"
-    return f"const int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
+    return f"int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
 
 
 def _uses(body: ir.Body, name: str) -> bool:
     return name in names_in(body)
 
 
-def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str]) -> list:
+def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str],
+           starts: list[str] | None = None) -> list:
     out: list[str] = []
     for it in items:
         if isinstance(it, Region):
             out.append("/* region: every thread of the block, up to the next barrier */")
-            out += _thread_loop(r, it.body, local, variables, ends)
+            out += _thread_loop(r, it.body, local, variables, ends, starts)
             continue
         s = it.stmt
         r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
@@ -169,8 +239,8 @@ def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: lis
         else:
             head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
         r.lane = "pxos_l"
-        out.append(head + "  /* uniform loop with a barrier: runs once per block */")
+        out.append(head + "  /* uniform loop (a barrier in it, or interchanged): once per block */")
         out += ["    " + x if x and not x.startswith("#") else x
-                for x in _items(r, it.items, local, variables, ends)]
+                for x in _items(r, it.items, local, variables, ends, starts)]
         out.append("}")
     return out

@@ -98,6 +98,7 @@ class CudaDialect(GpuDialect):
     barrier = "__syncthreads();"
     intrinsics_class = CudaIntrinsics
     shared_qualifier = "__shared__"
+    grid_stride = True
 
     def type_name(self, t: Scalar) -> str:
         return "__half" if t.name == "f16" else super().type_name(t)

@@ -15,6 +15,7 @@ import re
 from abc import ABC, abstractmethod
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
+from pxos.codegen.gpu_stride import grid_stride, render_stride
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
@@ -30,6 +31,7 @@ class GpuDialect(Dialect, ABC):
     """
 
     renderer_class = Renderer
+    grid_stride = False  # 1-D maps as grid-stride loops (codegen/gpu_stride)
 
     @abstractmethod
     def index(self, which: str, axis: int) -> str:
@@ -62,11 +64,14 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         body.append(f"{d.shared_qualifier} {d.type_name(s.elem)} {var_name(s.name)}[{size}];")
     for name, t in kernel.variables:
         body.append(f"{d.type_name(t)} {var_name(name)} = {d.literal(0, t)};")
-    if kernel.guarded:
-        cond = " || ".join(f"(int64_t)pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
-                           for a in axes)
-        body.append(f"if ({cond}) return;  /* threads past GPU_THREADS */")
-    body += r.body(kernel.body, 0)
+    if d.grid_stride and grid_stride(kernel):
+        body += render_stride(r, kernel)
+    else:
+        if kernel.guarded:
+            cond = " || ".join(f"(int64_t)pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
+                               for a in axes)
+            body.append(f"if ({cond}) return;  /* threads past GPU_THREADS */")
+        body += r.body(kernel.body, 0)
     # the launch geometry the body reads, from the dialect's index functions
     text = "\n".join(body)
     geometry = [(f"pxos_{g}{a}", d.index(fn, i)) for i, a in enumerate(axes)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
+from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, I64, Array, Scalar
+from pxos.ir.types import BOOL, I64, Array, Scalar, unsigned_of
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -64,6 +65,9 @@ class Renderer:
         self.return_stmt = "return;"
         self._line = None
         self._access = kernel.span  # the span of the array access being rendered
+        self.ranges = Ranges(kernel)
+        self.thread_index: str | None = None  # THREAD_ID's C expression, if not the geometry's
+        self.element_override: dict[str, str] = {}  # array -> what its element reads as
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -86,6 +90,8 @@ class Renderer:
         return self.element(e.array, e.index)
 
     def element(self, array: str, index: tuple[ir.Expr, ...]) -> str:
+        if array in self.element_override:  # codegen/gpu_stride: a vector's component
+            return self.element_override[array]
         return f"{var_name(array)}[{self.flat_index(array, index)}]"
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
@@ -118,6 +124,8 @@ class Renderer:
         return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
 
     def _e_builtin(self, e: ir.Builtin) -> str:
+        if e.name == "thread_id" and self.thread_index is not None:
+            return self.thread_index  # a 1-D grid-stride loop's index (codegen/gpu_stride)
         g = self.d.geometry
         axes = "xyz"[:self.kernel.ndim]
         tid = [f"({g['b' + a]} * {g['bs' + a]} + {g['l' + a]})" for a in axes]
@@ -140,7 +148,16 @@ class Renderer:
 
     def _e_unary(self, e: ir.Unary) -> str:
         a = self.expr(e.operand)
+        if e.op == "neg" and self._may_wrap(e):
+            t = e.type
+            return f"(({self.d.type_name(t)})(0 - ({self.d.type_name(unsigned_of(t))}){a}))"
         return {"neg": f"(-{a})", "not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
+
+    def _may_wrap(self, e: ir.Expr) -> bool:
+        """Whether signed ``e`` (``+ - *`` or negation, 32 or 64 bits) may overflow, so C
+        must compute it in the unsigned type (``codegen/ranges``)."""
+        t = e.type
+        return t.kind == "i" and t.bits >= 32 and not self.ranges.fits(e)
 
     def _e_binary(self, e: ir.Binary) -> str:
         a, b = self.expr(e.lhs), self.expr(e.rhs)
@@ -153,6 +170,12 @@ class Renderer:
             return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
         if e.type == BOOL and e.op in ("band", "bor", "bxor"):
             return f"(bool)({a} {_C_BINARY[e.op]} {b})"
+        if e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL:
+            if self._may_wrap(e):  # wraps as pxos defines, not undefined as in C
+                u = self.d.type_name(unsigned_of(t))
+                return f"(({self.d.type_name(t)})(({u}){a} {_C_BINARY[e.op]} ({u}){b}))"
+            if e.op == "mul" and t.kind == "u" and t.bits == 16:  # promoted to int
+                return f"(({self.d.type_name(t)})((uint32_t){a} * {b}))"
         return f"({a} {_C_BINARY[e.op]} {b})"
 
     def _e_call(self, e: ir.Call) -> str:
@@ -234,6 +257,11 @@ class Renderer:
             else:
                 cond = f"({step} > 0 ? {v} < {stop} : {v} > {stop})"
             inc = f"{v} += {step}"
+            t = self.kernel_var_type(s.var)
+            unit = isinstance(s.step, ir.Const) and s.step.value in (1, -1)
+            if not unit and t.kind == "i" and t.bits >= 32:  # may step past the type
+                u = self.d.type_name(unsigned_of(t))
+                inc = f"{v} = ({self.d.type_name(t)})(({u}){v} + ({u}){step})"
         head = f"for ({v} = {_strip(self.expr(s.start))}; {cond}; {inc}) {{"
         return [head, *self._nested(s.body, indent), "}"]
 
@@ -259,6 +287,9 @@ class Renderer:
         if s.result is None:
             return [f"(void){call};"]
         return [f"{self.variable(s.result)} = {call};"]
+
+    def kernel_var_type(self, name: str) -> Scalar:
+        return dict(self.kernel.variables)[name]
 
     def kernel_array_elem(self, array: str) -> Scalar:
         if array in self.shared:

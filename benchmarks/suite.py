@@ -1,0 +1,226 @@
+"""The speed suite: pxos Python kernels on the ``c`` backend against NumPy and Numba.
+
+    python3 benchmarks/suite.py [--out benchmarks/results/suite.json] [--repeat 5]
+                                [--quick] [--only jacobi2d,gemm]
+
+Each case (``benchmarks/suite_kernels.py``: PolyBench-style stencils with host time loops,
+gemm, matrix–vector, covariance, 2-D/3-D convolutions, Floyd–Warshall) runs pxos
+(``@pxos.kernel``, pinned to ``device="c"``), Numba ``@njit(parallel=True)`` and NumPy on
+the same inputs; the results of pxos and Numba are checked against NumPy's first. Timing
+is interleaved (pxos, Numba, NumPy, pxos, …) and each figure is the median of ``--repeat``
+runs after a warm-up, in seconds. The suite runs twice, in two child processes: with the
+default threads, and with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``).
+It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
+writes JSON with the machine's name and core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import suite_kernels as K  # noqa: E402
+
+
+def _stencil(px, nb, ref, shape, steps, dtype=np.float64, swap=True):
+    """A case of ``steps`` time steps, each ``f(a, b); f(b, a)`` (``swap``: a stencil whose
+    weights sum to 1), or ``f(a, b)`` twice (a filter, whose repeated use would make the
+    values denormal or infinite, and the times depend on them)."""
+    def inputs(rng):
+        a = rng.random(shape).astype(dtype)
+        return a, a.copy()
+
+    def loop(fn):
+        def run(a, b):
+            for _ in range(steps):
+                fn(a, b)
+                fn(b, a) if swap else fn(a, b)
+        return run
+    return inputs, loop(px), loop(nb), loop(ref), lambda arrs: arrs[0 if swap else 1]
+
+
+def _floyd(n):
+    def inputs(rng):
+        p = (rng.random((n, n)) * 100 + 1).astype(np.float32)
+        np.fill_diagonal(p, 0)
+        return (p,)
+
+    def loop(fn):
+        def run(p):
+            for k in range(n):
+                fn(p, k)
+        return run
+    return inputs, loop(K.floyd_step), lambda p: loop(NB["floyd_step"])(p), K.np_floyd, \
+        lambda arrs: arrs[0]
+
+
+def _gemm(n):
+    def inputs(rng):
+        return rng.random((n, n)), rng.random((n, n)), rng.random((n, n))
+    return (inputs, lambda a, b, c: K.gemm(1.5, 1.2, a, b, c),
+            lambda a, b, c: NB["gemm"](1.5, 1.2, a, b, c),
+            lambda a, b, c: np.add(1.2 * c, 1.5 * (a @ b), out=c), lambda arrs: arrs[2])
+
+
+def _gemv(n, transposed):
+    def inputs(rng):
+        return rng.random((n, n)), rng.random(n), np.zeros(n)
+    name = "gemv_t" if transposed else "gemv"
+    ref = (lambda a, x, y: np.dot(x, a, out=y)) if transposed else \
+        (lambda a, x, y: np.dot(a, x, out=y))
+    return inputs, getattr(K, name), lambda *a: NB[name](*a), ref, lambda arrs: arrs[2]
+
+
+def _covariance(n, m):
+    def inputs(rng):
+        return rng.random((n, m)), np.zeros(m), np.zeros((n, m)), np.zeros((m, m))
+
+    def px(data, mean, d, cov):
+        K.col_mean(data, mean)
+        K.center(data, mean, d)
+        K.covariance(d, cov)
+
+    def ref(data, mean, d, cov):
+        cov[...] = K.np_covariance(data)
+    return inputs, px, lambda *a: NB["covariance"](*a), ref, lambda arrs: arrs[3]
+
+
+def cases(quick: bool) -> dict:
+    """name → (inputs(rng), pxos run, Numba run, NumPy run, result(arrays))."""
+    s = 2 if quick else 1
+    nb = lambda name: (lambda *a: NB[name](*a))  # noqa: E731
+    return {
+        "jacobi1d": _stencil(K.jacobi1d, nb("jacobi1d"), K.np_jacobi1d, (2_000_000 // s,), 10),
+        "jacobi2d": _stencil(K.jacobi2d, nb("jacobi2d"), K.np_jacobi2d, (1000 // s, 1000), 10),
+        "heat3d": _stencil(K.heat3d, nb("heat3d"), K.np_heat3d, (120 // s, 120, 120), 5),
+        "gemm": _gemm(500 // s),
+        "gemv": _gemv(3000 // s, False),
+        "gemv_t": _gemv(3000 // s, True),
+        "covariance": _covariance(600 // s, 400 // s),
+        "conv2d": _stencil(K.conv2d, nb("conv2d"), K.np_conv2d, (2000 // s, 2000), 2,
+                           np.float32, swap=False),
+        "conv3d": _stencil(K.conv3d, nb("conv3d"), K.np_conv3d, (160 // s, 160, 160), 1,
+                           np.float32, swap=False),
+        "floyd": _floyd(500 // s),
+    }
+
+
+NB: dict = {}
+
+
+def run_case(case, repeat: int) -> dict:
+    """Check pxos and Numba against NumPy, then time the three interleaved."""
+    inputs, px, nb, ref, result = case
+    rng = np.random.default_rng(0)
+    first = inputs(rng)
+    sides = {"c": px, "numba": nb, "numpy": ref}
+    arrays = {side: tuple(x.copy() for x in first) for side in sides}
+    for side, fn in sides.items():
+        fn(*arrays[side])  # also the warm-up (compiles)
+    want = result(arrays["numpy"])
+    for side in ("c", "numba"):
+        np.testing.assert_allclose(result(arrays[side]), want, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{side} differs from NumPy")
+    times: dict = {side: [] for side in sides}
+    for _ in range(repeat):
+        for side, fn in sides.items():
+            t0 = time.perf_counter()
+            fn(*arrays[side])
+            times[side].append(time.perf_counter() - t0)
+    out = {f"{side}_s": statistics.median(t) for side, t in times.items()}
+    out["c_over_numba"] = out["c_s"] / out["numba_s"]
+    return out
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in
+                   Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"node": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__}
+
+
+def child(args) -> dict:
+    """One pass over the cases in this process (its threads set by the parent)."""
+    NB.update(K.numba_kernels())
+    if not NB:
+        sys.exit("the suite needs Numba: pip install numba (the 'bench' extra)")
+    if args.one_thread:
+        NB["set_threads"](1)
+    chosen = cases(args.quick)
+    names = args.only.split(",") if args.only else list(chosen)
+    return {name: run_case(chosen[name], args.repeat) for name in names}
+
+
+def table(results: dict) -> str:
+    modes = list(results)
+    names = list(results[modes[0]])
+    lines = [f"{'case':<12}" + "".join(f"{m + ' c/numba':>18}{'c s':>10}" for m in modes)]
+    for name in names:
+        lines.append(f"{name:<12}" + "".join(
+            f"{results[m][name]['c_over_numba']:>17.2f}x{results[m][name]['c_s']:>10.4f}"
+            for m in modes))
+    lines.append(f"{'geomean':<12}" + "".join(
+        f"{geomean([r['c_over_numba'] for r in results[m].values()]):>17.2f}x{'':>10}"
+        for m in modes))
+    return "\n".join(lines)
+
+
+def geomean(values) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/suite.json")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="half-size problems")
+    parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    results = {}
+    for mode in ("default", "one-thread"):
+        env = dict(os.environ)
+        extra = ["--child"]
+        if mode == "one-thread":
+            env |= {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+            extra.append("--one-thread")
+        cmd = [sys.executable, __file__, "--repeat", str(args.repeat), *extra] + \
+            (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(proc.stderr)
+        results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = {"benchmark": "suite", "machine": machine(), "results": results,
+              "geomean_c_over_numba": {m: geomean([r["c_over_numba"] for r in v.values()])
+                                       for m, v in results.items()}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"{report['machine']['cpu']}, {report['machine']['cores']} cores")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
