@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _python(code: str, cache: Path) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PXOS_CACHE_DIR=str(cache))
+    env = dict(os.environ, PXOS_CACHE_DIR=str(cache), PYTHONPATH=os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

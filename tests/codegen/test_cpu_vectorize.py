@@ -160,6 +160,9 @@ def test_compile_explain_reports_the_vectorised_thread_loop():
     assert proc.returncode == 0, proc.stderr
     # line 10 (THREAD_ID) begins the thread loop; gcc's own words for the others
     assert "kernel heat_step" in proc.stdout and "line 10: vectorized (" in proc.stdout
-    assert "not vectorized: " in proc.stdout
+    # other loops: vectorized or not, in gcc's own words (a wider CPU vectorizes more)
+    for line in proc.stdout.splitlines()[1:]:
+        assert line.startswith("  line ") and ": vectorized (" in line \
+            or ": not vectorized: " in line, line
     bad = run("cuda")
     assert bad.returncode == 2 and "needs --target c" in bad.stderr + bad.stdout
