@@ -42,6 +42,7 @@ from pxos.backends.base import make_launch  # noqa: E402
 from pxos.backends.c import CBackend, compiler_identity  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_file  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
 
 
 def median_time(fn, repeat: int) -> float:
@@ -226,13 +227,7 @@ def bench_call_overhead(calls: int, repeat: int) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in
-                   Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"device": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "compiler": compiler_identity(CBackend().cc).split("\n")[0]}
 

@@ -46,6 +46,7 @@ from pxos.lib.diversity import reference_sequence, sequences  # noqa: E402
 from pxos.lib.diversity.engine import device_similarity, run_batch  # noqa: E402
 from pxos.lib.diversity.inputs import check_embeddings, pick_device  # noqa: E402
 from pxos.lib.diversity.reference import TOLERANCE, max_gaps  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
 
 
 def sync(device: str) -> None:
@@ -112,12 +113,7 @@ def cupy_plain(E: np.ndarray, start: int) -> np.ndarray:
 def machine(device: str) -> dict:
     info = {"host": platform.node(), "python": platform.python_version(),
             "numpy": np.__version__, "cores": os.cpu_count(), "device": device}
-    try:
-        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in
-                           Path("/proc/cpuinfo").read_text().splitlines()
-                           if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    info["cpu"] = cpu_model()
     if device == "cuda":
         import cupy
 

@@ -37,6 +37,7 @@ from pxos import backends  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_program  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
 
 KERNEL = """GPU_KERNEL fw
     GPU_PARAM d float[,]
@@ -92,13 +93,7 @@ def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in
-                   Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"device": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "host": platform.node(), "backends": backends.available()}
 

@@ -117,13 +117,10 @@ def bench_calibrate(root: Path) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in
-                   Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from pxos.planner.calibration import cpu_model  # after the timed fresh processes
+
+    cpu = cpu_model()  # /proc/cpuinfo's model name
     return {"device": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "host": platform.node()}
 

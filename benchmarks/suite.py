@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import suite_kernels as K  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
 
 
 def _stencil(px, nb, ref, shape, steps, dtype=np.float64, swap=True):
@@ -147,13 +148,7 @@ def run_case(case, repeat: int) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in
-                   Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"node": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__}
 

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import pxos.ternary as T  # noqa: E402
+from pxos.planner.calibration import cpu_model  # noqa: E402
 
 OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
 
@@ -54,12 +55,7 @@ def median_time(fn, repeat: int, sync=lambda: None) -> float:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in
-                   Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "host": platform.node()}
 
