@@ -27,6 +27,11 @@ def _embeddings(n: int, d: int = 8, seed: int = 0) -> np.ndarray:
     return a / np.linalg.norm(a, axis=1, keepdims=True)
 
 
+def _done(out) -> int:
+    """Starts the manifest says are done (0 before the first batch)."""
+    return _manifest(out)["done"] if Path(str(out) + ".json").exists() else 0
+
+
 def _manifest(path: Path) -> dict:
     return json.loads(Path(str(path) + ".json").read_text())
 
@@ -122,21 +127,26 @@ dv.sequences(a, out=sys.argv[1], batch=2, progress=False, device="c")
 
 
 def test_sigkill_at_random_moments_then_resume_gives_identical_bytes(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     whole = tmp_path / "whole.npy"
     subprocess.run([sys.executable, "-c", WORKER, str(whole)], env=env, check=True)
     out = tmp_path / "killed.npy"
     rng = random.Random(17)
     kills, mid_run = 0, 0
     while True:
+        before = _done(out)
         proc = subprocess.Popen([sys.executable, "-c", WORKER, str(out)], env=env)
-        if kills < 6:
-            time.sleep(rng.uniform(0.8, 3.0))
+        if kills < 6:  # wait until this run has written a batch (however slow the machine
+            deadline = time.monotonic() + 120  # is to start it), then kill at a random moment
+            while proc.poll() is None and _done(out) <= before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
         if kills < 6 and proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             kills += 1
-            if Path(str(out) + ".json").exists() and 0 < _manifest(out)["done"] < 400:
+            if 0 < _done(out) < 400:
                 mid_run += 1
             continue
         assert proc.wait() == 0
