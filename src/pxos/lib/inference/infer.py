@@ -55,7 +55,7 @@ def plan(model, device: str = "auto", precision: str = "auto") -> dict:
         rt = "torch" if fmt == "hf" else "onnxruntime"
         why = f"{why_dev}; OpenVINO has no CUDA device, so {rt}"
     elif _has("openvino"):
-        rt, why = "openvino", f"{why_dev}; OpenVINO is the fastest CPU runtime here"
+        rt, why = "openvino", f"{why_dev}; OpenVINO is installed (preferred on the CPU)"
     elif fmt == "onnx" and _has("onnxruntime"):
         rt, why = "onnxruntime", f"{why_dev}; OpenVINO is not installed"
     elif fmt == "hf":
