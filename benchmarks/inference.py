@@ -94,19 +94,23 @@ def end_to_end(texts: list[str], int8: Path, repeat: int) -> dict:
     return res
 
 
-def gpu(repeat: int) -> dict:
+def gpu(repeat: int, model: str) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
     texts = verses(None)
-    st = SentenceTransformer(str(bundled_model()), device="cuda").half()
+    st = SentenceTransformer(model, device="cuda").half()
     batch = texts[:4096]
 
     def sync(fn):
         return lambda: (fn(), torch.cuda.synchronize())
     t_st = median_time(sync(lambda: st.encode(batch, batch_size=256)), repeat)
-    t_px = median_time(sync(lambda: embed(batch, device="cuda", batch_size=256)), repeat)
-    t_all = median_time(sync(lambda: embed(texts, device="cuda", batch_size=256)), 3)
-    return {"st_fp16_sentences_per_s": len(batch) / t_st,
+    t_px = median_time(sync(lambda: embed(batch, model, device="cuda", batch_size=256)), repeat)
+    t_all = median_time(sync(lambda: embed(texts, model, device="cuda", batch_size=256)), 3)
+    e_st = st.encode(batch[:512], batch_size=256, normalize_embeddings=True)
+    e_px = embed(batch[:512], model, device="cuda", batch_size=256)
+    cos = (e_st.astype(np.float32) * e_px).sum(1)
+    return {"min_cosine_to_st_fp16": float(cos.min()),
+            "st_fp16_sentences_per_s": len(batch) / t_st,
             "pxos_sentences_per_s": len(batch) / t_px, "pxos / st": t_st / t_px,
             "all_verses": len(texts), "all_verses_s": t_all}
 
@@ -117,11 +121,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--methods", default="", help="comma-separated quantize methods to report")
     ap.add_argument("--gpu", action="store_true", help="only the CUDA cases (PyTorch)")
+    ap.add_argument("--model", default=None, help="--gpu: the model folder (default: bundled)")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     result: dict = {"machine": machine()}
     if args.gpu:
-        result["gpu"] = gpu(args.repeat)
+        result["gpu"] = gpu(args.repeat, args.model or str(bundled_model()))
     else:
         ir = to_openvino_ir(bundled_model())
         feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128)

@@ -89,3 +89,14 @@ def test_precision_the_cpu_cannot_run(ir, feeds):
         pytest.skip("this CPU runs fp16")
     with pytest.raises(PxArgumentError, match="cannot run precision 'fp16'"):
         infer(ir, feeds, precision="fp16", device="cpu")
+
+
+def test_torch_session_matches_openvino(ir, feeds):
+    """The PyTorch path (NVIDIA GPUs; CPU fallback without OpenVINO) agrees with the IR."""
+    from pxos.lib.inference.runtime import TorchSession
+    s = TorchSession(bundled_model(), "cpu", "fp32")
+    got = s.run(feeds)["last_hidden_state"]
+    want = infer(ir, feeds, precision="fp32", device="cpu")["last_hidden_state"]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
+    with pytest.raises(PxArgumentError, match="cannot run precision"):
+        TorchSession(bundled_model(), "cpu", "fp16")
