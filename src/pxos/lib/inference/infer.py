@@ -22,6 +22,7 @@ from pxos.lib.inference.formats import EXTRA, detect, resolve
 
 DEVICES = ("auto", "cpu", "cuda")
 _SESSIONS: dict = {}
+_FAST: dict = {}
 
 
 def _has(module: str) -> bool:
@@ -66,7 +67,16 @@ def plan(model, device: str = "auto", precision: str = "auto") -> dict:
 
 
 def session(model, device: str = "auto", precision: str = "auto"):
-    """The (cached) session :func:`infer` would use."""
+    """The (cached) session :func:`infer` would use. A repeated call with the same
+    arguments costs one ``stat`` (the file's mtime) and two dictionary lookups."""
+    fast = (str(model), device, precision)
+    hit = _FAST.get(fast)
+    if hit is not None:
+        try:
+            if Path(hit[0]).stat().st_mtime_ns == hit[1]:
+                return hit[2]
+        except OSError:
+            pass
     p = plan(model, device, precision)
     path = Path(p["path"])
     key = (str(path.resolve()), path.stat().st_mtime_ns, p["device"], precision, p["runtime"])
@@ -83,6 +93,7 @@ def session(model, device: str = "auto", precision: str = "auto"):
         else:
             s = RT.TorchSession(path, p["device"], precision)
         _SESSIONS[key] = s
+    _FAST[fast] = (str(path), key[1], s)
     return s
 
 
