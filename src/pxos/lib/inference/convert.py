@@ -81,6 +81,23 @@ def publish(tmp: Path, final: Path) -> Path:
     return final
 
 
+def save_ir(model, xml: Path) -> None:
+    """Convert a transformers encoder with ``openvino.convert_model`` and save it as FP32 IR
+    at ``xml`` (inputs :data:`INPUTS`, dynamic batch × sequence; output
+    ``last_hidden_state``)."""
+    import torch
+    ov = require("openvino")
+    ex = torch.ones((2, 8), dtype=torch.int64)
+    with torch.no_grad():
+        m = ov.convert_model(_Encoder(model), example_input={
+            "input_ids": ex, "attention_mask": ex, "token_type_ids": ex * 0})
+    for port, name in zip(m.inputs, INPUTS):
+        port.get_tensor().set_names({name})
+    m.reshape({name: ov.PartialShape([-1, -1]) for name in INPUTS})
+    m.outputs[0].get_tensor().set_names({"last_hidden_state"})
+    ov.save_model(m, str(xml), compress_to_fp16=False)
+
+
 def to_openvino_ir(folder: Path) -> Path:
     """The cached IR ``model.xml`` for the Hugging Face folder, converting it if needed."""
     ov = require("openvino")
@@ -89,20 +106,11 @@ def to_openvino_ir(folder: Path) -> Path:
     final = root / key
     if (final / "model.xml").is_file() and (final / "model.bin").is_file():
         return final / "model.xml"
-    import torch
     root.mkdir(parents=True, exist_ok=True)
-    enc = _Encoder(load_torch_encoder(folder))
-    ex = torch.ones((2, 8), dtype=torch.int64)
+    model = load_torch_encoder(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
-        with torch.no_grad():
-            m = ov.convert_model(enc, example_input={"input_ids": ex, "attention_mask": ex,
-                                                     "token_type_ids": ex * 0})
-        for port, name in zip(m.inputs, INPUTS):
-            port.get_tensor().set_names({name})
-        m.reshape({name: ov.PartialShape([-1, -1]) for name in INPUTS})
-        m.outputs[0].get_tensor().set_names({"last_hidden_state"})
-        ov.save_model(m, str(tmp / "model.xml"), compress_to_fp16=False)
+        save_ir(model, tmp / "model.xml")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -110,4 +118,4 @@ def to_openvino_ir(folder: Path) -> Path:
 
 
 __all__ = ["INPUTS", "content_hash", "load_torch_encoder", "publish", "require",
-           "to_openvino_ir"]
+           "save_ir", "to_openvino_ir"]

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from pxos.errors import PxArgumentError, PxFileError
-from pxos.lib.inference.convert import load_torch_encoder, require, to_openvino_ir
+from pxos.lib.inference.convert import load_torch_encoder, require, save_ir, to_openvino_ir
 from pxos.lib.inference.embed import embed, pad, tokenize
 from pxos.lib.inference.formats import detect, resolve
 from pxos.lib.inference.sentences import verses
@@ -69,19 +69,8 @@ def _low_bit_linears(folder: Path, method: str):
 
 
 def _save_low_bit(folder: Path, method: str, out: Path) -> None:
-    import torch
-    ov = require("openvino")
-    from pxos.lib.inference.convert import INPUTS, _Encoder
     model, packed = _low_bit_linears(folder, method)
-    ex = torch.ones((2, 8), dtype=torch.int64)
-    with torch.no_grad():
-        m = ov.convert_model(_Encoder(model), example_input={
-            "input_ids": ex, "attention_mask": ex, "token_type_ids": ex * 0})
-    for port, name in zip(m.inputs, INPUTS):
-        port.get_tensor().set_names({name})
-    m.reshape({name: ov.PartialShape([-1, -1]) for name in INPUTS})
-    m.outputs[0].get_tensor().set_names({"last_hidden_state"})
-    ov.save_model(m, str(out / "model.xml"), compress_to_fp16=False)
+    save_ir(model, out / "model.xml")
     arrays = {}
     for name, q in packed.items():
         arrays[name + ".packed"] = q.packed
