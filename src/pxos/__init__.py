@@ -38,11 +38,13 @@ _LAZY = {
     "asarray": "pxos.host.arrays", "ndarray": "pxos.host.arrays",
     "Stream": "pxos.host.streams", "stream": "pxos.host.streams",
     "synchronize": "pxos.host.streams",
+    "embed": "pxos.lib.inference", "infer": "pxos.lib.inference",
+    "quantize": "pxos.lib.inference.quantize",
 }
 
 
 # the libraries (``lib/``), each a module of pxos imported on first use: ``pxos.ternary``
-LIBRARIES = ("ternary", "diversity", "crypto", "compress")
+LIBRARIES = ("ternary", "diversity", "crypto", "compress", "inference")
 
 
 def __getattr__(name: str):

@@ -227,11 +227,13 @@ def demo(
 
 
 from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
-from pxos.cli import diversity, pipeline, ternary  # noqa: E402  (the libraries' groups)
+from pxos.cli import diversity, inference, pipeline, ternary  # noqa: E402  (libraries)
 
 app.add_typer(ternary.app, name="ternary")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(diversity.app, name="diversity")
+app.command("embed")(inference.embed_command)  # pxos embed texts.txt -o emb.npy
+app.command("quantize")(inference.quantize_command)  # pxos quantize MODEL --method int8
 
 
 def main() -> None:

@@ -1,0 +1,145 @@
+"""Sessions: one loaded model on one runtime and device, NumPy in, NumPy out.
+
+- :class:`OpenVINOSession` — OpenVINO on the CPU (IR or ONNX; inputs shared, not copied).
+- :class:`OnnxRuntimeSession` — ONNX Runtime (CUDA provider first where present).
+- :class:`TorchSession` — a Hugging Face encoder in PyTorch, for NVIDIA GPUs (and as the
+  CPU fallback when neither OpenVINO nor ONNX Runtime is installed).
+
+Every session has ``inputs`` (name → (rank, NumPy dtype)), ``outputs`` (names) and
+``run(feeds) -> dict``. :func:`check_feeds` turns wrong names, ranks and dtypes into
+:class:`~pxos.errors.PxArgumentError` / :class:`~pxos.errors.PxShapeError` /
+:class:`~pxos.errors.PxTypeError` before a runtime sees them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pxos.errors import PxArgumentError, PxFileError, PxShapeError, PxTypeError
+from pxos.lib.inference.convert import INPUTS, load_torch_encoder, require
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+_OV_HINT = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
+_OV_TYPES = {"i64": np.int64, "i32": np.int32, "f32": np.float32, "f16": np.float16,
+             "u8": np.uint8, "i8": np.int8, "boolean": np.bool_, "f64": np.float64}
+
+
+def check_feeds(session, feeds: dict) -> dict:
+    """Feeds as contiguous arrays of the session's dtypes; errors name the input."""
+    names = set(session.inputs)
+    if set(feeds) != names:
+        raise PxArgumentError(f"model inputs are {sorted(names)}, got {sorted(feeds)}")
+    out = {}
+    for name, x in feeds.items():
+        rank, dtype = session.inputs[name]
+        a = np.asarray(x)
+        if rank is not None and a.ndim != rank:
+            raise PxShapeError(f"input {name!r} must have rank {rank}, got shape {a.shape}")
+        if a.dtype != dtype:
+            same_kind = np.can_cast(a.dtype, dtype, casting="same_kind")
+            if not same_kind:
+                raise PxTypeError(f"input {name!r} must be {np.dtype(dtype).name}, "
+                                  f"got {a.dtype.name}")
+            a = a.astype(dtype)
+        out[name] = np.ascontiguousarray(a)
+    return out
+
+
+class OpenVINOSession:
+    """An OpenVINO compiled model on the CPU. ``precision``: ``auto`` (OpenVINO's default,
+    bf16 where the CPU has it), ``fp32``, ``bf16`` or ``fp16`` (if the CPU can run it)."""
+
+    runtime = "openvino"
+
+    def __init__(self, path: Path, precision: str = "auto", device: str = "CPU"):
+        ov = require("openvino")
+        core = ov.Core()
+        config: dict = {}
+        if precision != "auto":
+            caps = core.get_property(device, "OPTIMIZATION_CAPABILITIES")
+            need = {"fp16": "FP16", "bf16": "BF16", "fp32": "FP32"}[precision]
+            if need not in caps:
+                raise PxArgumentError(f"the {device} cannot run precision {precision!r}",
+                                      hint=f"it supports {', '.join(caps)}")
+            config["INFERENCE_PRECISION_HINT"] = _OV_HINT[precision]
+        try:
+            model = core.read_model(str(path))
+            self.compiled = core.compile_model(model, device, config)
+        except RuntimeError as e:
+            raise PxFileError(f"OpenVINO cannot read {path}: {str(e).splitlines()[0]}") from None
+        self.request = self.compiled.create_infer_request()
+        self.inputs = {p.any_name: (None if p.partial_shape.rank.is_dynamic
+                                    else p.partial_shape.rank.get_length(),
+                                    _OV_TYPES.get(p.element_type.get_type_name(), np.float32))
+                       for p in self.compiled.inputs}
+        self.outputs = [p.any_name for p in self.compiled.outputs]
+
+    def run(self, feeds: dict) -> dict:
+        """Outputs by name (copies; the inputs are shared with OpenVINO, not copied)."""
+        res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
+        return {name: res[i] for i, name in enumerate(self.outputs)}
+
+
+class OnnxRuntimeSession:
+    """An ONNX Runtime session (CUDA provider first when ``device`` is ``cuda``)."""
+
+    runtime = "onnxruntime"
+    _TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
+              "tensor(float)": np.float32, "tensor(float16)": np.float16,
+              "tensor(bool)": np.bool_, "tensor(double)": np.float64}
+
+    def __init__(self, path: Path, device: str = "cpu"):
+        ort = require("onnxruntime")
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda":
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.sess = ort.InferenceSession(str(path), providers=providers)
+        except RuntimeError as e:
+            raise PxFileError(f"ONNX Runtime cannot read {path}: {e}") from None
+        self.inputs = {i.name: (len(i.shape), self._TYPES.get(i.type, np.float32))
+                       for i in self.sess.get_inputs()}
+        self.outputs = [o.name for o in self.sess.get_outputs()]
+
+    def run(self, feeds: dict) -> dict:
+        """Outputs by name."""
+        return dict(zip(self.outputs, self.sess.run(None, feeds)))
+
+
+class TorchSession:
+    """A Hugging Face encoder in PyTorch: inputs ``input_ids``, ``attention_mask``,
+    ``token_type_ids`` → ``last_hidden_state``. fp16 on CUDA with ``precision`` fp16 or
+    auto; CPU runs fp32 only."""
+
+    runtime = "torch"
+
+    def __init__(self, folder: Path, device: str = "cpu", precision: str = "auto"):
+        import torch
+        self.torch = torch
+        if device == "cpu" and precision not in ("auto", "fp32"):
+            raise PxArgumentError(f"PyTorch on the CPU cannot run precision {precision!r} here",
+                                  hint="use precision='fp32' or the OpenVINO runtime")
+        dtype = torch.float32
+        if device == "cuda" and precision in ("auto", "fp16"):
+            dtype = torch.float16
+        elif precision == "bf16":
+            dtype = torch.bfloat16
+        self.device = device
+        self.model = load_torch_encoder(folder).to(device=device, dtype=dtype)
+        self.inputs = {name: (2, np.int64) for name in INPUTS}
+        self.outputs = ["last_hidden_state"]
+
+    def run(self, feeds: dict) -> dict:
+        """Outputs by name, as float32 NumPy arrays."""
+        t = self.torch
+        with t.inference_mode():
+            args = {k: t.from_numpy(v).to(self.device, non_blocking=True)
+                    for k, v in feeds.items()}
+            out = self.model(**args).last_hidden_state
+        return {"last_hidden_state": out.float().cpu().numpy()}
+
+
+__all__ = ["OnnxRuntimeSession", "OpenVINOSession", "PRECISIONS", "TorchSession",
+           "check_feeds"]
