@@ -18,6 +18,16 @@ def code_blocks(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def run_page(page, name: str) -> int:
+    """Run every ```python block of docs page ``page``, in order, in one namespace named
+    ``name`` (errors point at the page's lines); returns how many blocks ran."""
+    blocks = code_blocks(page.read_text())
+    namespace = {"__name__": name}
+    for start, code in blocks:
+        exec(compile(code, f"{page}:{start}", "exec"), namespace)  # noqa: S102
+    return len(blocks)
+
+
 def test_tutorial_runs(tmp_path, monkeypatch, capsys):
     blocks = code_blocks(TUTORIAL.read_text())
     assert len(blocks) >= 7

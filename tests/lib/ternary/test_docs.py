@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from tests.conftest import ROOT
-from tests.docs.test_tutorial import code_blocks
+from tests.docs.test_tutorial import run_page
 
 PAGE = ROOT / "docs" / "ternary.md"
 
 
 def test_ternary_page_runs(capsys):
-    blocks = code_blocks(PAGE.read_text())
-    assert len(blocks) >= 7
-    namespace = {"__name__": "ternary_docs"}
-    for start, code in blocks:
-        exec(compile(code, f"{PAGE}:{start}", "exec"), namespace)  # noqa: S102
+    assert run_page(PAGE, "ternary_docs") >= 7
     printed = capsys.readouterr().out
     assert "[ 0 -1  1] 1T0" in printed
     assert "[103  -5  -4] [300 -14 -45]" in printed
