@@ -44,7 +44,7 @@ def message(stmt=None) -> str:
     stmt = stmt if stmt is not None else _now[0]
     if stmt is None:
         return "interrupted"
-    what = f"RUN {stmt.kernel}" if isinstance(stmt, ir.Run) else type(stmt).__name__.upper()
+    what = f"RUN {stmt.kernel}" if isinstance(stmt, ir.Run) else ir.keyword(stmt)
     return f"interrupted: {what} at {stmt.span.file}:{stmt.span.line}"
 
 

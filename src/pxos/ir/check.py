@@ -152,7 +152,7 @@ class _KernelChecker:
     def _stmt(self, s: ir.Stmt) -> ir.Stmt:
         method = getattr(self, "_" + type(s).__name__.lower(), None)
         if method is None:
-            raise PxSyntaxError(f"{type(s).__name__.upper()} is a host statement; it cannot "
+            raise PxSyntaxError(f"{ir.keyword(s)} is a host statement; it cannot "
                                 "appear in thread code", s.span)
         return method(s)
 
@@ -215,7 +215,7 @@ class _KernelChecker:
 
     def _jump(self, s: ir.Stmt) -> ir.Stmt:
         if self.loop_depth == 0:
-            raise PxSyntaxError(f"{type(s).__name__.upper()} outside a loop", s.span)
+            raise PxSyntaxError(f"{ir.keyword(s)} outside a loop", s.span)
         return s
 
     _break = _continue = _jump

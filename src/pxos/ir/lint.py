@@ -348,7 +348,7 @@ class _Advisor:
                 and not step.varying and (step.value is None or abs(step.value) >= WARP))
 
     def _divergence_lint(self, s: ir.Stmt, cond: ir.Expr) -> Lint:
-        word = type(s).__name__.upper()
+        word = ir.keyword(s)
         what = f"the {'bound' if isinstance(s, ir.For) else 'condition'} of this {word}"
         found = self.sources(cond)
         if any(src[0] in ("load", "atomic", "float") for src in found):

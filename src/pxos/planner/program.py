@@ -314,7 +314,7 @@ class Planner:
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
         line = s.span.line
-        text = self._lines[line - 1].strip() if self._lines else type(s).__name__.upper()
+        text = self._lines[line - 1].strip() if self._lines else ir.keyword(s)
         options, pin = self.options(step)
         if step.kind == "host":
             return Decision(line, text, HOST, {HOST: est.seconds}, {HOST: est},
