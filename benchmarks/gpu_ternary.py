@@ -6,7 +6,6 @@ repeats. Bandwidth figures count the bytes a kernel must read and write once.
 
 from __future__ import annotations
 
-import statistics
 
 import numpy as np
 
@@ -16,19 +15,10 @@ from pxos.lib.ternary import nn_kernels as NK
 
 
 def _timer(cp, repeat):
-    def run(fn):
-        fn()
-        cp.cuda.Device().synchronize()
-        times = []
-        for _ in range(repeat):
-            start, stop = cp.cuda.Event(), cp.cuda.Event()
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-        return statistics.median(times)
-    return run
+    """A function timing its argument by CUDA events (``benchmarks/gpu.event_time``)."""
+    from gpu import event_time  # benchmarks/ is on the path: ternary.py runs from it
+
+    return lambda fn: event_time(cp, fn, repeat)
 
 
 # vendors' peak memory bandwidth (bytes/s), where the driver does not report the clock
