@@ -15,7 +15,8 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.main import _guarded, _load, app, out
+from pxos.cli.app import _load, app
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import AllowPathOption, ProgramArgument
 from pxos.errors import PxError
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import typer
 
-from pxos.cli.main import _guarded, app, out
+from pxos.cli.app import app
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import ProgramArgument
 
 

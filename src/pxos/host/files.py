@@ -16,7 +16,7 @@ import numpy as np
 
 from pxos.backends.atomic_write import open_folder, write_atomic, write_in
 from pxos.errors import PxFileError
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import Scalar, scalar_of_dtype
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")

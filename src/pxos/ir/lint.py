@@ -27,7 +27,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.access import WARP, ThreadValues, index_pattern
 from pxos.ir.analysis.features import kernel_features
 from pxos.ir.barrier import check_barriers
-from pxos.ir.span import Span
+from pxos.span import Span
 
 CODES = ("stride", "reuse", "block", "divergence", "contention", "barrier")
 _THREAD_BUILTINS = ("thread_id", "local_id")

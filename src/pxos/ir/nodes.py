@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import Array, Scalar
 
 # ----------------------------------------------------------------------------- expressions

@@ -17,7 +17,7 @@ from lark import Token, Transformer, v_args
 from pxos.cache_folder import cache_folder
 from pxos.errors import PxError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import Array, Scalar, scalar_named
 from pxos.lang.px.hints import refuse_glued_words, syntax_hint
 from pxos.lang.px.literals import float_literal, int_literal
