@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import pxos
 import pxos as px
 from pxos import f32, parallel
-from pxos.backends.interp_eval import eval_scalar
+from pxos.ir.evaluate import eval_scalar
 from pxos.host.launch import run_kernel
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel

@@ -8,7 +8,7 @@ any lane writes, ``SYNC_THREADS`` needs no work. Control flow compacts the activ
 Every array access is bounds-checked (:class:`~pxos.errors.PxBoundsError`).
 
 The semantics are those of docs/language.md; the expression evaluator is in
-``backends/interp_eval``. :func:`eval_scalar` evaluates host expressions for the runtime.
+``ir/evaluate``. :func:`eval_scalar` evaluates host expressions for the runtime.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Launch
-from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
+from pxos.ir.evaluate import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pxos.backends.interp_eval import eval_scalar
+from pxos.ir.evaluate import eval_scalar
 from pxos.errors import PxError
 from pxos.host.files import FileAccess
 from pxos.ir import nodes as ir
