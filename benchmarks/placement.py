@@ -41,8 +41,8 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
-from pxos.host.hybrid import cut, run_split
-from pxos.host.library import reduce_array, sort_array
+from pxos.backends.hybrid import cut, run_split
+from pxos.backends.library import reduce_array, sort_array
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import check_program
 from pxos.ir.types import Array
@@ -179,7 +179,7 @@ def time_kernel(device, kernel, values, where, mover) -> float:
 
 
 def time_split(kernel, values, name, share) -> float:
-    """A HYBRID launch over host data (``host/hybrid``): share ``share`` on the CPU."""
+    """A HYBRID launch over host data (``backends/hybrid``): share ``share`` on the CPU."""
     cpu, device = name.split("+")
     args = [values[p.name] for p in kernel.params]
     n = len(next(a for a in args if isinstance(a, np.ndarray)))

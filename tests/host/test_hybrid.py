@@ -9,7 +9,7 @@ import pytest
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.errors import PxBackendError
-from pxos.host.hybrid import cut, run_split
+from pxos.backends.hybrid import cut, run_split
 from pxos.host.program import ProgramRun
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check_host import check_program

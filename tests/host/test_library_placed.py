@@ -48,7 +48,7 @@ def test_reduce_and_sort_match_numpy(tmp_path, device):
 def test_sort_on_cuda_puts_nans_last_like_numpy():
     import cupy
 
-    from pxos.host.library import sort_array
+    from pxos.backends.library import sort_array
 
     a = np.array([3.0, np.nan, -1.0, np.inf, np.nan, 0.0], np.float32)
     np.testing.assert_array_equal(cupy.asnumpy(sort_array(cupy.asarray(a))),

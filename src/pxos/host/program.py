@@ -24,9 +24,9 @@ from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
-from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
-from pxos.host.library import first_difference, reduce_array, sort_array
+from pxos.backends.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
 from pxos.host.sizes import exact_int
@@ -335,7 +335,7 @@ class ProgramRun(HostControl, PipelineStatements):
 
     def _run_split(self, s: ir.Run, kernel: ir.Kernel, args: list, name: str,
                    threads: list[int]) -> str:
-        """HYBRID (``host/hybrid``): the planner's share of the elements on the CPU
+        """HYBRID (``backends/hybrid``): the planner's share of the elements on the CPU
         backend, the rest on the device; the results end on the host."""
         if not elementwise(kernel):
             raise PxBackendError(f"kernel {kernel.name!r} cannot be split between two "

@@ -69,6 +69,8 @@ class Planner:
         machine: calibrated figures (default: this machine's, calibrated on first use).
         history: corrections learned from runs (default: this machine's).
         checked: kernels are built with bounds checks (a different compiled kernel).
+        files: where ``READ_FILE`` looks, for the shapes of the files it reads (the run's
+            ``host.files.FileAccess``); None: those shapes are unknown until the run.
     """
 
     def __init__(self, program: ir.Program, device: str = "auto",
