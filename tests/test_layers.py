@@ -37,8 +37,8 @@ LAYERS = ("bottom", "ir", "lang", "codegen", "backends", "planner", "host", "lib
 # pipelines) at the ``lib`` layer.
 TOP_LEVEL = {
     "pxos.errors": "bottom", "pxos.version": "bottom", "pxos.cache_folder": "bottom",
-    "pxos.examples_path": "bottom", "pxos.span": "bottom", "pxos.files": "bottom",
-    "pxos.units": "bottom", "pxos.arraylike": "bottom",
+    "pxos.examples_path": "bottom", "pxos.span": "bottom",
+    "pxos.units": "bottom", "pxos.arraylike": "bottom", "pxos.atomic_write": "bottom",
     "pxos.testing": "lib",
     "pxos": "lib", "pxos.__main__": "cli",
     "pxos.compress": "lib", "pxos.crypto": "lib", "pxos.diversity": "lib",
