@@ -104,7 +104,7 @@ def store_entry(backend: str, key: str, suffix: str, data: bytes) -> Path:
     """
     path = _folder(backend) / f"{key}.{_sum(data)}{suffix}"
     try:
-        write_atomic(path, data)
+        atomic_write.write_atomic(path, data)
     except OSError as err:
         raise cache_error(path.parent, err) from None
     return path
