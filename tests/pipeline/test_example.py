@@ -7,9 +7,9 @@ import importlib.util
 
 import pytest
 
-from tests.conftest import BACKENDS, EXAMPLES
-
 from pxos.errors import PxRuntimeError
+from pxos.testing import for_each_backend
+from tests.conftest import EXAMPLES
 
 
 def example():
@@ -19,7 +19,7 @@ def example():
     return module
 
 
-@pytest.mark.parametrize("device", ["host"] + [b for b in BACKENDS if b != "interp"])
+@for_each_backend(require=("compiled",), argname="device", extra=("host",))
 def test_seal_and_open(device, tmp_path, monkeypatch):
     monkeypatch.setenv("PXOS_DEMO_KEY", "ab" * 32)
     mod = example()
