@@ -54,7 +54,7 @@ from pxos.planner.call import place_call, place_library
 from pxos.planner.calibration import Machine, complete
 from pxos.planner.history import History
 from pxos.planner.hybrid import predict_split
-from pxos.planner.program import hybrid_pair, memory_of
+from pxos.planner.hybrid import hybrid_pair, memory_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [10**k for k in range(2, 9)]

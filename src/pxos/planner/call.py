@@ -22,9 +22,8 @@ from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
-from pxos.planner.program import (
-    hybrid_pair, is_cached, memory_of, split_pays, statement_key,
-)
+from pxos.planner.costs import is_cached, statement_key
+from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256

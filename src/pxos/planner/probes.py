@@ -200,7 +200,7 @@ def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
-    from pxos.planner.program import hybrid_pair, memory_of
+    from pxos.planner.hybrid import hybrid_pair, memory_of
 
     pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
     if pair is None:
