@@ -164,6 +164,8 @@ def test_the_walker_sees_imports_inside_functions_relative_and_import_module():
     assert found == [(2, "pxos.host"), (3, "importlib"), (4, "pxos.cli.main"),
                      (5, "pxos.lang"), (6, "pxos.errors"), (6, "pxos.host.pykernel")]
     assert layer_of(_known("pxos.host")) == "host"
+    assert layer_of(_known("pxos")) == "lib"  # `import pxos`: the public API, lib layer
+    assert layer_of(_known("pxos.host.pipeline.CODECS")) == "host"
 
 
 def module_level_imports(path: Path):
@@ -193,10 +195,15 @@ def module_level_imports(path: Path):
 
 
 def import_cycles() -> list[list[str]]:
-    """The strongly connected components of the module-level import graph with more than
-    one module (Tarjan's algorithm, iterative; R. Tarjan, SIAM J. Comput. 1(2), 1972)."""
-    graph = {module_name(p): sorted(set(module_level_imports(p)) - {module_name(p)})
-             for p in PACKAGE.rglob("*.py")}
+    """The groups of modules that import one another at import time."""
+    return strongly_connected({
+        module_name(p): sorted(set(module_level_imports(p)) - {module_name(p)})
+        for p in PACKAGE.rglob("*.py")})
+
+
+def strongly_connected(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components of ``graph`` with more than one node (Tarjan's
+    algorithm, iterative; R. Tarjan, SIAM J. Comput. 1(2), 1972)."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
     for root in sorted(graph):
         if root in index:
@@ -231,6 +238,11 @@ def import_cycles() -> list[list[str]]:
                 if len(component) > 1:
                     found.append(sorted(component))
     return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = {"a": ["b"], "b": ["c"], "c": ["a", "d"], "d": [], "e": ["e"]}
+    assert strongly_connected(graph) == [["a", "b", "c"]]
 
 
 def test_no_import_time_cycle():

@@ -17,6 +17,7 @@ from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.ir.lint import CODES, lint_program
 from pxos.lang.px.parser import parse_file, parse_program
+from pxos.testing import assert_close
 from tests.conftest import EXAMPLES
 
 CASES = Path(__file__).parent / "lint_cases"
@@ -258,10 +259,7 @@ def reference(code: str, inputs: dict[str, np.ndarray]) -> tuple[str, np.ndarray
 def test_fix_computes_the_same(code, backend):
     bad = run_case(CASES / f"{code}_bad.px", backend)
     fixed = run_case(CASES / f"{code}_fixed.px", backend)
-    assert bad.keys() == fixed.keys()
-    for name in bad:
-        assert bad[name].dtype == fixed[name].dtype
-        np.testing.assert_allclose(fixed[name], bad[name], rtol=1e-5, atol=1e-6)
+    assert_close(fixed, bad, rtol=1e-5, atol=1e-6, where=f"{code}_fixed")  # names, dtypes
     name, expected = reference(code, bad)
     np.testing.assert_allclose(fixed[name], expected, rtol=1e-5, atol=1e-6)
 
