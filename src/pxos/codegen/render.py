@@ -12,7 +12,7 @@ from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, I64, Array, Scalar, unsigned_of
+from pxos.ir.types import BOOL, F64, I64, Array, Scalar, unsigned_of
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -163,9 +163,7 @@ class Renderer:
         a, b = self.expr(e.lhs), self.expr(e.rhs)
         t = e.lhs.type
         if e.op in ("div", "mod"):
-            if t.is_float:
-                return f"({a} / {b})" if e.op == "div" else f"{self.d.math('mod', t)}({a}, {b})"
-            return self.intrinsics.call(e.op, t, a, b)
+            return self.operation(e.op, t, [a, b])
         if e.op in ("shl", "shr"):
             return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
         if e.type == BOOL and e.op in ("band", "bor", "bxor"):
@@ -179,24 +177,21 @@ class Renderer:
         return f"({a} {_C_BINARY[e.op]} {b})"
 
     def _e_call(self, e: ir.Call) -> str:
-        args = [self.expr(a) for a in e.args]
-        t: Scalar = e.type
-        if e.fn == "select":
-            return f"({args[0]} ? {args[1]} : {args[2]})"
-        if e.fn in ("rotl", "rotr"):
-            return self.intrinsics.call(e.fn, t, *args)
-        if not t.is_float:
-            if e.fn in ("floor", "ceil", "round"):
-                return args[0]
-            if e.fn == "abs":
-                return args[0] if t.kind == "u" else self.intrinsics.call("abs", t, args[0])
-            if e.fn in ("min", "max"):
-                return self.intrinsics.call(e.fn, t, *args)
-            if e.fn == "fma":
-                return f"({args[0]} * {args[1]} + {args[2]})"
-        if e.fn == "rsqrt":
-            return f"({self.d.literal(1.0, t)} / {self.d.math('sqrt', t)}({args[0]}))"
-        return f"{self.d.math(e.fn, t)}({', '.join(args)})"
+        return self.operation(e.fn, e.type, [self.expr(a) for a in e.args])
+
+    def operation(self, name: str, t: Scalar, args: list[str]) -> str:
+        """Operation ``name`` (``ir/functions``) of the rendered ``args`` in type ``t``, as
+        the dialect spells it: a function call, a helper (``@kind``) or a template."""
+        text = self.d.function(name).spelling(t.is_float, t.kind)
+        if text.startswith("@"):
+            return self.intrinsics.call(text[1:], t, *args)
+        if "{" in text:
+            extra = {"one": self.d.literal(1.0, t)} if "{one}" in text else {}
+            if "{sqrt}" in text:
+                extra["sqrt"] = self.operation("sqrt", t, args[:1])
+            return text.format(*args, **extra)
+        f32, _, f64 = text.partition("|")
+        return f"{f64 if f64 and t == F64 else f32}({', '.join(args)})"
 
     def _e_cast(self, e: ir.Cast) -> str:
         a = self.expr(e.operand)
