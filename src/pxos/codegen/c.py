@@ -2,7 +2,7 @@
 
 Blocks run in parallel across cores (``#pragma omp parallel for``); the threads of a block
 are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
-(``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
+(``ir/passes/fission``). The function's signature, which the C backend loads with ctypes, is
 
     void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
                   [int64_t *pxos_err])
@@ -16,15 +16,16 @@ import math
 from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
-from pxos.codegen.fission import (
-    Region, block_loop_vars, lane_variables, names_in, split,
-)
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.interchange import interchange
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import check_bounds
+from pxos.ir.passes.fission import (
+    Region, block_loop_vars, lane_variables, names_in, split,
+)
 
 
 # The OpenMP team of a launch: no more threads than blocks, so a small launch wakes only
@@ -60,7 +61,9 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     """
     d = CDialect()
     given, kernel = kernel, replace(kernel, block=cpu_block(kernel))
-    r = Renderer(kernel, d, checked=checked)
+    if checked:
+        kernel = check_bounds(kernel)
+    r = Renderer(kernel, d)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
     params = kernel_params(kernel, d, checked)
@@ -134,7 +137,7 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
 def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
                starts: list | None = None, recomputed: frozenset = frozenset()) -> list:
     """The declarations and loops of a body split into regions and block loops
-    (``codegen/fission``, ``codegen/interchange``): variables crossing regions are kept
+    (``ir/passes/fission``, ``codegen/interchange``): variables crossing regions are kept
     per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns."""
     d = r.d
     lanes = lane_variables(items, set(variables)) - set(recomputed)

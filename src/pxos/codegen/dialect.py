@@ -38,7 +38,7 @@ class Dialect:
 
     name = "c"
     geometry = {g: f"pxos_{g}" for g in GEOMETRY}
-    barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (codegen/fission)
+    barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (ir/passes/fission)
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
 

@@ -12,7 +12,8 @@ from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, F64, I64, Array, Scalar, unsigned_of
+from pxos.ir.passes.checked import Bound
+from pxos.ir.types import BOOL, F64, I64, Scalar, unsigned_of
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -46,33 +47,29 @@ class Renderer:
         kernel: the checked kernel.
         dialect: the target's spellings.
 
-        checked: wrap every array index in a bounds check (``pxos_bound``, see
-            ``codegen/intrinsics``) that records the first violation in ``pxos_err``.
+    Checked mode arrives as IR: :class:`~pxos.ir.passes.checked.Bound` nodes around the
+    indices (``ir/passes/checked``), rendered as the dialect's ``pxos_bound`` helper.
 
     Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
     thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
     expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
     """
 
-    def __init__(self, kernel: ir.Kernel, dialect: Dialect, checked: bool = False):
+    def __init__(self, kernel: ir.Kernel, dialect: Dialect):
         self.kernel = kernel
         self.d = dialect
         self.intrinsics = (dialect.intrinsics_class or Intrinsics)(dialect)
         self.shared = {s.name: s for s in kernel.shared}
-        self.checked = checked
         self.lane_arrays: set[str] = set()
         self.lane = "pxos_l"
         self.return_stmt = "return;"
         self._line = None
-        self._access = kernel.span  # the span of the array access being rendered
         self.ranges = Ranges(kernel)
         self.thread_index: str | None = None  # THREAD_ID's C expression, if not the geometry's
         self.element_override: dict[str, str] = {}  # array -> what its element reads as
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Load):
-            self._access = e.span
         return getattr(self, "_e_" + type(e).__name__.lower())(e)
 
     def _e_const(self, e: ir.Const) -> str:
@@ -96,14 +93,7 @@ class Renderer:
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
-        where = self._access  # before rendering the index, which may hold other accesses
         parts = [self.expr(i) for i in index]
-        if self.checked:
-            aid = array_ids(self.kernel).index(array)
-            parts = [self.intrinsics.call(
-                "bound", I64, f"(int64_t){p}", self.extent(array, axis), str(where.line),
-                str(where.col), str(aid), str(axis), "pxos_err")
-                for axis, p in enumerate(parts)]
         if len(parts) == 1:
             return parts[0]
         flat = f"(int64_t){parts[0]}"
@@ -115,6 +105,13 @@ class Renderer:
         if array in self.shared:
             return str(self.shared[array].shape[axis])
         return dim_name(array, axis)
+
+    def _e_bound(self, e: Bound) -> str:
+        """Checked mode: the index, or 0 after recording a violation in ``pxos_err``."""
+        where = e.where
+        return self.intrinsics.call(
+            "bound", I64, f"(int64_t){self.expr(e.args[0])}", self.extent(e.array, e.axis),
+            str(where.line), str(where.col), str(e.array_no), str(e.axis), "pxos_err")
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
@@ -209,7 +206,6 @@ class Renderer:
     def stmt(self, s: ir.Stmt, indent: int) -> list[str]:
         pad = "    " * indent
         lines = []
-        self._access = s.span  # a STORE or ATOMIC reports at its statement, as in interp
         if s.span.line and s.span.line != self._line:
             self._line = s.span.line
             lines.append(self.d.line_directive(s.span.line, s.span.file))
@@ -290,13 +286,6 @@ class Renderer:
         if array in self.shared:
             return self.shared[array].elem
         return self.kernel.param(array).type.elem
-
-
-def array_ids(kernel: ir.Kernel) -> list[str]:
-    """The arrays of a kernel in the order checked mode numbers them: array parameters,
-    then shared arrays (``pxos_err[2]`` holds this number)."""
-    return [p.name for p in kernel.params if isinstance(p.type, Array)] + \
-        [s.name for s in kernel.shared]
 
 
 def _strip(text: str) -> str:
