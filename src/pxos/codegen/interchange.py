@@ -28,10 +28,12 @@ from pxos.ir.passes.fission import BlockLoop, Region
 from pxos.ir.types import Array
 
 
-def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | None:
+def interchange(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str] = frozenset()
+                ) -> tuple[list, set[str]] | None:
     """``body`` (the kernel's body, or its narrowed form from ``codegen/thread_bounds``)
     as regions and block loops, and the thread-index variables recomputed in each region;
-    None where the rule of the module docstring does not hold."""
+    None where the rule of the module docstring does not hold. ``uniform``: variables
+    computed once per block before the thread code (``ir/passes/uniform``)."""
     if not kernel.guarded or any(isinstance(s, (ir.Return, ir.Break, ir.Continue))
                                  for s in ir.walk(body)):
         return None
@@ -45,6 +47,7 @@ def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | Non
     rest = body[len(prefix):]
     params = {p.name for p in kernel.params
               if not isinstance(p.type, Array) and not assignments(kernel.body, p.name)}
+    params |= uniform
     if any(assignments(kernel.body, v) != 1 for v in axes):
         return None
     x = next((v for v, a in axes.items() if a == 0), None)
