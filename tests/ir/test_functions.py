@@ -13,7 +13,7 @@ import pytest
 from pxos.errors import PxNameError
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
-from pxos.ir.functions import ARITY, OPERATIONS, lowering, python_spellings
+from pxos.ir.functions import ARITY, ATOMICS, OPERATIONS, lowering, python_spellings
 from pxos.ir.reserved import check_name
 from pxos.ir.span import Span
 from pxos.lang.px.parser import parse_program
@@ -30,6 +30,14 @@ def test_grammar_instruction_words_are_the_table_and_the_operators():
     assert words == OPERATORS | {f.px for f in OPERATIONS.values() if f.callable}
 
 
+def test_grammar_atomic_words_are_the_table():
+    grammar = (ROOT / "src/pxos/lang/px/grammar.lark").read_text()
+    rule = re.search(r"^!atomic_op:(.*?)^!", grammar, re.S | re.M).group(1)
+    assert set(re.findall(r'"([A-Z_]+)"', rule)) == {a.px for a in ATOMICS.values()}
+    assert all(getattr(markers, a.python.split(".")[1]) in calls.ATOMICS
+               for a in ATOMICS.values())
+
+
 def test_every_python_spelling_builds_its_operation():
     modules = {"builtins": builtins, "math": math, "numpy": np, "pxos": markers}
     table = calls._table()
@@ -39,8 +47,8 @@ def test_every_python_spelling_builds_its_operation():
         assert OPERATIONS[name].callable
 
 
-@pytest.mark.parametrize("word", ["SQRT", "RSQRT", "SELECT", "ROTL", "sqrtf", "fminf",
-                                  "fmodf", "roundf"])
+@pytest.mark.parametrize("word", ["SQRT", "RSQRT", "SELECT", "ROTL", "ATOMIC_EXCH", "sqrtf",
+                                  "fminf", "fmodf", "roundf"])
 def test_operation_words_and_c_names_are_reserved(word):
     with pytest.raises(PxNameError):
         check_name(word, Span("t.px", 1, 1))

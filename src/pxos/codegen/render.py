@@ -273,8 +273,8 @@ class Renderer:
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         t = self.kernel_array_elem(s.array)
-        call = self.intrinsics.call(f"atomic_{s.op}", t, "&" + self.element(s.array, s.index),
-                                    self.expr(s.value))
+        call = self.operation(f"atomic_{s.op}", t, ["&" + self.element(s.array, s.index),
+                                                     self.expr(s.value)])
         if s.result is None:
             return [f"(void){call};"]
         return [f"{self.variable(s.result)} = {call};"]

@@ -12,7 +12,9 @@ Each :class:`Function` holds everything pxos needs to know about one operation:
 - ``lowering``: its spelling per code-generation dialect, keyed by dialect name, with a
   ``"default"`` entry (:class:`Lowering`); a dialect looks it up with :func:`lowering`.
 
-The internal operations ``div`` and ``mod`` (the ``/`` and ``%`` operators) have lowerings
+Atomics (:data:`ATOMICS`) are declared the same way, with their `.px` and Python words, the
+element types they take, their NumPy ufunc and their lowering. The internal operations
+``div`` and ``mod`` (the ``/`` and ``%`` operators) have lowerings
 here too, but no call spelling (``callable`` False). This is the arrangement of Numba's
 typing and lowering registries: one declaration per operation, read by every stage.
 """
@@ -218,15 +220,59 @@ ARITY: dict[str, int] = {f.name: f.arity for f in _TABLE if f.callable}
 TRANSCENDENTAL: tuple[str, ...] = tuple(f.name for f in _TABLE if f.transcendental)
 
 
+@dataclass(frozen=True)
+class AtomicOp:
+    """One atomic read-modify-write (``ATOMIC_ADD a[i] v [→ old]``, ``pxos.atomic_add``).
+
+    Attributes:
+        name: the IR name (``ir.Atomic.op``).
+        combine: the NumPy ufunc that merges the old element with the value (``ufunc.at``
+            applies it per lane in order); None for ``exch``, which keeps the value.
+        floats: whether float arrays are allowed (else integer arrays of 32 or 64 bits).
+        lowering: per dialect, as :class:`Function`'s; ``"@kind"`` is the dialect's helper.
+    """
+
+    name: str
+    combine: object
+    floats: bool
+    lowering: dict[str, Lowering]
+
+    @property
+    def px(self) -> str:
+        """The `.px` statement word (``ATOMIC_ADD``)."""
+        return f"ATOMIC_{self.name.upper()}"
+
+    @property
+    def python(self) -> str:
+        """The Python spelling (``pxos.atomic_add``)."""
+        return f"pxos.atomic_{self.name}"
+
+
+def _atomic(name: str, combine, floats: bool = False) -> AtomicOp:
+    """An atomic whose lowering in every C-family dialect is its helper function."""
+    return AtomicOp(name, combine, floats, {"default": Lowering(f"@atomic_{name}",
+                                                               f"@atomic_{name}")})
+
+
+ATOMICS: dict[str, AtomicOp] = {a.name: a for a in (
+    _atomic("add", np.add, floats=True), _atomic("min", np.minimum),
+    _atomic("max", np.maximum), _atomic("and", np.bitwise_and),
+    _atomic("or", np.bitwise_or), _atomic("xor", np.bitwise_xor),
+    _atomic("exch", None, floats=True),
+)}
+
+
 def lowering(name: str, dialect: str) -> Lowering:
     """Operation ``name``'s :class:`Lowering` in ``dialect`` (its own entry, else the
     default).
+
+    ``name`` is an operation's, or ``atomic_<op>`` for an atomic's.
 
     Raises:
         KeyError: ``name`` is not in the table (a bug of ours: the checker lets no unknown
             function through).
     """
-    table = OPERATIONS[name].lowering
+    table = (OPERATIONS.get(name) or ATOMICS[name[len("atomic_"):]]).lowering
     return table.get(dialect) or table["default"]
 
 

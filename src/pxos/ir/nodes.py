@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pxos.ir.functions import ARITY, TRANSCENDENTAL  # noqa: F401 (re-exported)
+from pxos.ir.functions import ARITY, ATOMICS, TRANSCENDENTAL  # noqa: F401 (re-exported)
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar
 
@@ -191,7 +191,7 @@ class Sync(Stmt):
     pass
 
 
-ATOMIC_OPS = ("add", "min", "max", "and", "or", "xor", "exch")
+ATOMIC_OPS = tuple(ATOMICS)  # from the operation table (ir/functions)
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,19 @@ from __future__ import annotations
 import re
 
 from pxos.errors import PxNameError
-from pxos.ir.functions import OPERATIONS, c_names
+from pxos.ir.functions import ATOMICS, OPERATIONS, c_names
 from pxos.ir.span import Span
 
 PX_KEYWORDS = frozenset("""
 GPU_KERNEL GPU_PARAM GPU_SHARED_MEM GPU_THREADS GPU_BLOCK GPU_TARGET GPU_THREAD_CODE GPU_END
 THREAD_ID LOCAL_ID BLOCK_ID BLOCK_SIZE NUM_THREADS DIM LOAD STORE SET CAST
 ADD SUB MUL DIV MOD NEG AND OR XOR SHL SHR NOT IF ELIF ELSE FOR IN STEP WHILE BREAK CONTINUE RETURN
-SYNC_THREADS ATOMIC_ADD ATOMIC_MIN ATOMIC_MAX ATOMIC_AND ATOMIC_OR ATOMIC_XOR ATOMIC_EXCH
+SYNC_THREADS
 READ_FILE INTO AS WRITE_FILE TO ALLOC SIZE LIKE FILL RANDOM SEED RANGE RUN REDUCE SUM PROD
 SORT PRINT VERIFY TOL TRUE FALSE LEN ROWS COLS SWAP CONST
 READ_ENV ENCRYPT DECRYPT WITH KEY NONCE HASH OF COMPRESS DECOMPRESS LEVEL VALIDATE
-""".split()) | frozenset(f.px for f in OPERATIONS.values() if f.callable)  # SQRT …
+""".split()) | frozenset(f.px for f in OPERATIONS.values() if f.callable) \
+    | frozenset(a.px for a in ATOMICS.values())  # SQRT …, ATOMIC_ADD … (ir/functions)
 
 C_KEYWORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
