@@ -2,9 +2,10 @@
 
 A kernel rendered with ``checked=True`` bounds-checks every index (``ir/passes/checked``):
 the first thread to see an index outside its array records (claimed flag, `.px` line and
-column, array number, axis, index, extent) in the ``int64`` buffer ``pxos_err`` (``codegen/signature``) and the
-access is redirected to element 0, so nothing outside the array is touched. After the
-launch the backend reads the buffer and raises the violation as the interpreter would.
+column, array number, axis, index, extent) in the ``int64`` buffer ``pxos_err``
+(``codegen/signature``) and the access is redirected to element 0, so nothing outside the
+array is touched. After the launch the backend reads the buffer and raises the violation as
+the interpreter would.
 """
 
 from __future__ import annotations

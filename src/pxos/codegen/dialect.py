@@ -2,8 +2,9 @@
 
 The C-family renderer (``codegen/render.py``) asks its dialect for type names, literals,
 the spelling of each operation (``ir/functions``), the launch-geometry names of the thread
-indices, and the helper functions it needs; everything else about rendering is shared. ``codegen/c.py`` holds the C dialect;
-CUDA and OpenCL dialects subclass :class:`Dialect` the same way.
+indices, and the helper functions it needs; everything else about rendering is shared.
+``codegen/c.py`` holds the C dialect; CUDA and OpenCL dialects subclass :class:`Dialect`
+the same way.
 """
 
 from __future__ import annotations

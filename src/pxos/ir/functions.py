@@ -8,7 +8,9 @@ Each :class:`Function` holds everything pxos needs to know about one operation:
 - ``typing``: the typing rule that ``ir/typecheck`` applies (see :data:`TYPING_RULES`);
 - ``python``: its Python spellings (``math.sqrt``, ``numpy.sqrt`` …) and how each builds
   the call (see :data:`PYTHON_BUILDERS`), read by ``lang/py/calls``;
-- ``evaluate``: its NumPy lowering, which the interpreter runs;
+- ``evaluate``: its NumPy lowering, which the interpreter runs; ``fold``: its exact value
+  over Python numbers in a ``CONST`` expression (``ir/constants``), None where a constant
+  may not use it;
 - ``lowering``: its spelling per code-generation dialect, keyed by dialect name, with a
   ``"default"`` entry (:class:`Lowering`); a dialect looks it up with :func:`lowering`.
 
@@ -21,6 +23,7 @@ typing and lowering registries: one declaration per operation, read by every sta
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -81,6 +84,7 @@ class Function:
     python: tuple[tuple[str, str], ...] = ()
     callable: bool = True
     transcendental: bool = False  # one issue of the special-function unit (ir/analysis)
+    fold: Callable | None = None
 
     @property
     def px(self) -> str:
@@ -175,40 +179,52 @@ def _c(float_: str | None, int_: str | None = None, unsigned: str | None = None,
     return out
 
 
-def _math(name: str, arity: int = 1, typing: str = "float", transcendental: bool = True,
-          python=("math", "numpy")) -> Function:
+def _math(name: str) -> Function:
     """A float function with the same name in C's math.h, ``math`` and ``numpy``."""
-    ufunc = getattr(np, name)
-    return Function(name, arity, typing, _unary(ufunc), _c(f"{name}f|{name}"),
-                    tuple((f"{m}.{name}", "same") for m in python),
-                    transcendental=transcendental)
+    exact = getattr(math, name)
+    return Function(name, 1, "float", _unary(getattr(np, name)), _c(f"{name}f|{name}"),
+                    tuple((f"{m}.{name}", "same") for m in ("math", "numpy")),
+                    transcendental=True, fold=lambda a: exact(float(a[0])))
+
+
+def _fold_rounding(how) -> Callable:
+    """``floor``/``ceil``/``round`` of a constant: a float, as the C function gives."""
+    return lambda a: float(how(float(a[0])))
+
+
+def _c_round(v: float) -> float:
+    """C's ``round``: halves away from zero."""
+    return math.copysign(math.floor(abs(v) + 0.5), v)
 
 
 _TABLE = (
     Function("abs", 1, "arith", _abs, _c("fabsf|fabs", "@abs", "{0}"),
              (("builtins.abs", "same"), ("numpy.abs", "same"), ("math.fabs", "float"),
-              ("numpy.fabs", "float"))),
+              ("numpy.fabs", "float")), fold=lambda a: abs(a[0])),
     _math("sqrt"),
     Function("rsqrt", 1, "float", _rsqrt, _c("({one} / {sqrt})"), (("pxos.rsqrt", "same"),),
-             transcendental=True),
+             transcendental=True, fold=lambda a: 1.0 / math.sqrt(float(a[0]))),
     _math("exp"), _math("log"), _math("sin"), _math("cos"), _math("tanh"),
     Function("floor", 1, "arith", _unary(np.floor), _c("floorf|floor", "{0}"),
-             (("math.floor", "int"), ("numpy.floor", "float"))),
+             (("math.floor", "int"), ("numpy.floor", "float")), fold=_fold_rounding(math.floor)),
     Function("ceil", 1, "arith", _unary(np.ceil), _c("ceilf|ceil", "{0}"),
-             (("math.ceil", "int"), ("numpy.ceil", "float"))),
-    Function("round", 1, "arith", _round, _c("roundf|round", "{0}")),
+             (("math.ceil", "int"), ("numpy.ceil", "float")), fold=_fold_rounding(math.ceil)),
+    Function("round", 1, "arith", _round, _c("roundf|round", "{0}"),
+             fold=_fold_rounding(_c_round)),
     Function("min", 2, "arith", _minmax(np.fmin, np.minimum), _c("fminf|fmin", "@min"),
-             (("builtins.min", "fold"), ("numpy.fmin", "same"))),
+             (("builtins.min", "fold"), ("numpy.fmin", "same")), fold=lambda a: min(a)),
     Function("max", 2, "arith", _minmax(np.fmax, np.maximum), _c("fmaxf|fmax", "@max"),
-             (("builtins.max", "fold"), ("numpy.fmax", "same"))),
+             (("builtins.max", "fold"), ("numpy.fmax", "same")), fold=lambda a: max(a)),
     Function("pow", 2, "float", lambda args, dtype: np.power(*args), _c("powf|pow"),
-             (("math.pow", "float"),), transcendental=True),
+             (("math.pow", "float"),), transcendental=True,
+             fold=lambda a: math.pow(float(a[0]), float(a[1]))),
     Function("rotl", 2, "rotate", _rotate(True), _c(None, "@rotl"), (("pxos.rotl", "same"),)),
     Function("rotr", 2, "rotate", _rotate(False), _c(None, "@rotr"), (("pxos.rotr", "same"),)),
     Function("fma", 3, "arith", _fma, _c("fmaf|fma", "({0} * {1} + {2})"),
-             (("pxos.fma", "same"),)),
+             (("pxos.fma", "same"),), fold=lambda a: a[0] * a[1] + a[2]),
     Function("select", 3, "select", _select, _c(*["({0} ? {1} : {2})"] * 2),
-             (("pxos.select", "same"), ("numpy.where", "cond"))),
+             (("pxos.select", "same"), ("numpy.where", "cond")),
+             fold=lambda a: a[1] if a[0] else a[2]),
     # the / and % operators (ir.Binary): no call spelling
     Function("div", 2, "arith", _idiv(False), _c("({0} / {1})", "@div"), callable=False),
     Function("mod", 2, "arith", _idiv(True), _c("fmodf|fmod", "@mod"), callable=False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pxos.ir.functions import ARITY, ATOMICS, TRANSCENDENTAL  # noqa: F401 (re-exported)
+from pxos.ir.functions import ARITY, ATOMICS, TRANSCENDENTAL  # noqa: F401 (TRANSCENDENTAL re-exported)
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar
 
