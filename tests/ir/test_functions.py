@@ -10,9 +10,10 @@ import re
 import numpy as np
 import pytest
 
-from pxos.errors import PxNameError
+from pxos.errors import PxNameError, PxTypeError
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
+from pxos.ir.constants import fold_constants
 from pxos.ir.functions import ARITY, ATOMICS, OPERATIONS, lowering, python_spellings
 from pxos.ir.reserved import check_name
 from pxos.ir.span import Span
@@ -166,3 +167,25 @@ def test_integer_operation_matches_the_definition(backend, expr):
 
 def test_arity_is_the_table_and_excludes_operators():
     assert ARITY["fma"] == 3 and ARITY["select"] == 3 and "div" not in ARITY
+
+
+CONSTANTS = {  # CONST expression -> its exact value (Python's math, C's rules)
+    "sqrt(2.0)": math.sqrt(2.0), "rsqrt(4.0)": 0.5, "exp(1.0)": math.e,
+    "log(10.0)": math.log(10.0), "sin(1.0)": math.sin(1.0), "cos(1.0)": math.cos(1.0),
+    "tanh(0.5)": math.tanh(0.5), "floor(-2.5)": -3.0, "ceil(2.1)": 3.0,
+    "round(-2.5)": -3.0, "round(2.5)": 3.0, "abs(-7)": 7, "min(3, -4)": -4,
+    "max(3, -4)": 3, "pow(2.0, 10.0)": 1024.0, "fma(3, 4, 5)": 17,
+    "select(TRUE, 1, 2)": 1,
+}
+
+
+@pytest.mark.parametrize("expr", sorted(CONSTANTS))
+def test_constant_expressions_use_each_functions_exact_rule(expr):
+    program = fold_constants(parse_program(f"CONST c = {expr}\nPRINT c\n", "t.px"))
+    value = program.statements[-1].items[0].value
+    assert value == CONSTANTS[expr] and type(value) is type(CONSTANTS[expr])
+
+
+def test_a_rotation_is_refused_in_a_constant():
+    with pytest.raises(PxTypeError, match="rotl is not allowed in a constant"):
+        fold_constants(parse_program("CONST c = rotl(1, 2)\nPRINT c\n", "t.px"))
