@@ -23,10 +23,10 @@ from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import check_bounds
-from pxos.ir.passes.uniform import hoist_uniform
 from pxos.ir.passes.fission import (
     Region, block_loop_vars, lane_variables, names_in, split,
 )
+from pxos.ir.passes.uniform import hoist_uniform
 
 
 # The OpenMP team of a launch: no more threads than blocks, so a small launch wakes only
