@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pxos.codegen.c import render_c
+from pxos.codegen.targets import render_unit_for
 from pxos.errors import PxBoundsError
 from pxos.host.launch import run_kernel
 from pxos.ir import nodes as ir
@@ -60,6 +61,14 @@ def test_a_bound_reports_its_access_and_nests():
     assert (inner.index[0].where.line, inner.index[0].where.col) == (9, 17)
     store, atomic = k.body[2], k.body[3]
     assert store.index[0].where == store.span and atomic.index[0].where == atomic.span
+
+
+@pytest.mark.parametrize("target", ["c", "cuda", "opencl"])
+def test_every_target_renders_each_bound_once(target):
+    k = kernel(GATHER)
+    source = render_unit_for(target, [k], checked=True)
+    assert source.count("pxos_bound_i64(") - 1 == len(bounds_in(check_bounds(k))) == 5
+    assert "pxos_bound" not in render_unit_for(target, [k])
 
 
 UNIFORM = """\
