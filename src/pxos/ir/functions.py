@@ -169,12 +169,12 @@ def _idiv(want_mod: bool) -> Callable:
 
 
 # ----------------------------------------------------------------- the table
-def _c(float_: str | None, int_: str | None = None, unsigned: str | None = None,
-       opencl: bool = True) -> dict[str, Lowering]:
+def _c(float_: str | None, int_: str | None = None, unsigned: str | None = None
+       ) -> dict[str, Lowering]:
     """Lowerings for the C family: C and CUDA C name the f32 and f64 functions apart
-    (``sqrtf``, ``sqrt``); OpenCL C overloads one name on the type (OpenCL C §6.15.2)."""
+    (``sqrtf``, ``sqrt``); OpenCL C overloads one name on the type (OpenCL C 1.2 §6.12.2)."""
     out = {"default": Lowering(float_, int_, unsigned)}
-    if opencl and float_ and "|" in float_:
+    if float_ and "|" in float_:
         out["opencl"] = Lowering(float_.split("|")[1], int_, unsigned)
     return out
 
