@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pxos.ir.functions import ATOMICS
+
 
 def apply_atomic(op: str, target: np.ndarray, flat: np.ndarray, value: np.ndarray,
                  want_old: bool):
@@ -29,8 +31,7 @@ def apply_atomic(op: str, target: np.ndarray, flat: np.ndarray, value: np.ndarra
     return _atomic_with_old(op, target, flat, value)
 
 
-_ATOMIC_UFUNC = {"add": np.add, "min": np.minimum, "max": np.maximum,
-                 "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+_ATOMIC_UFUNC = {name: a.combine for name, a in ATOMICS.items() if a.combine is not None}
 
 
 def _atomic_with_old(op: str, target: np.ndarray, flat: np.ndarray, value: np.ndarray):

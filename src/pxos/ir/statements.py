@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pxos.ir.expressions import Expr
+from pxos.ir.functions import ATOMICS
 from pxos.ir.types import Array, Scalar
 from pxos.span import Span
 
@@ -75,7 +76,7 @@ class Sync(Stmt):
     pass
 
 
-ATOMIC_OPS = ("add", "min", "max", "and", "or", "xor", "exch")
+ATOMIC_OPS = tuple(ATOMICS)  # from the operation table (ir/functions)
 
 
 @dataclass(frozen=True)
