@@ -1,0 +1,193 @@
+"""Kernel events: every launch, copy, ``REDUCE``/``SORT`` and compile, timed on one clock.
+
+:class:`Recorder` is a listener of ``pxos.events``. Times are seconds on the host's
+``time.perf_counter`` clock, from the start of the profile. How each device is timed:
+
+- ``cuda``: a pair of CUDA events (CuPy) recorded on the current stream around the
+  operation, resolved after the run; their times are put on the host clock through one
+  reference event recorded right after a device synchronize (host time of that moment).
+- ``opencl``: the clock around the launch and a synchronize of the queue (the backend's
+  launch only queues).
+- ``c``, ``interp``, ``host``: the clock around the call (they run synchronously).
+
+Each event keeps its source line: the ``.px`` statement's span, or the first stack frame
+outside the pxos package (the Python line that called the kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import pxos
+
+PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
+TIMED_ON_DEVICE = ("launch", "reduce", "sort", "copy")
+
+
+@dataclass
+class Event:
+    """One operation.
+
+    Attributes:
+        kind: ``launch``, ``copy``, ``reduce``, ``sort`` or ``compile``.
+        name: kernel or operation; device: where it ran; stream: CUDA stream (0 if none).
+        file, line: the source line that caused it ('' and 0 if unknown).
+        start, end: seconds from the profile's start, on the host clock.
+        nbytes: bytes a copy or library operation moved (0 for others).
+        tier: for a compile, ``memory``, ``disk`` or ``build`` (where the binary came from).
+        threads: a launch's thread counts (its key in :attr:`Recorder.works`).
+    """
+
+    kind: str
+    name: str
+    device: str
+    stream: int
+    file: str
+    line: int
+    start: float
+    end: float
+    nbytes: int = 0
+    tier: str = ""
+    threads: tuple = ()
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class _Open:
+    kind: str
+    name: str
+    device: str
+    file: str
+    line: int
+    t0: float
+    info: dict | None
+    cuda: tuple | None = None
+    stream: int = 0
+
+
+@dataclass
+class Recorder:
+    """Collects :class:`Event` objects while subscribed to ``pxos.events``.
+
+    Attributes:
+        t0: the profile's start (``perf_counter``).
+        events: finished events, in the order they ended (device times resolved by
+            :meth:`resolve`).
+        works: per (kernel name, device, threads): the launch's ``Work`` (cost features),
+            found at its first launch.
+        decisions: the planner's decisions seen on launches, by kernel name.
+        current: (name, device) of the launch running now, for the host sampler.
+    """
+
+    t0: float = field(default_factory=time.perf_counter)
+    events: list = field(default_factory=list)
+    works: dict = field(default_factory=dict)
+    decisions: dict = field(default_factory=dict)
+    current: tuple | None = None
+    _pending: list = field(default_factory=list)
+    _seen: set = field(default_factory=set)
+    _reference: tuple | None = None
+
+    def begin(self, kind, name, device, where, info):
+        file, line = (where.file, where.line) if where is not None else _caller()
+        token = _Open(kind, name, device, file, line, 0.0, info)
+        if kind == "launch":
+            self._note_launch(name, device, info)
+            self.current = (name, device)
+        if device == "cuda" and kind in TIMED_ON_DEVICE:
+            token.cuda, token.stream = self._cuda_start()
+        token.t0 = time.perf_counter()
+        return token
+
+    def end(self, token: _Open, result=None) -> None:
+        if token.device == "opencl" and token.kind == "launch":
+            token.info["backend"].synchronize()
+        t1 = time.perf_counter()
+        tier = self._tier(result) if token.kind == "compile" else ""
+        info = token.info or {}
+        event = Event(token.kind, token.name, token.device, token.stream, token.file,
+                      token.line, token.t0 - self.t0, t1 - self.t0,
+                      int(info.get("bytes", 0)), tier, tuple(info.get("threads", ())))
+        if token.cuda is not None:
+            stop = token.cuda[0].__class__()
+            stop.record()
+            self._pending.append((event, token.cuda[0], stop))
+        self.events.append(event)
+        if token.kind == "launch":
+            self.current = None
+
+    def resolve(self) -> None:
+        """Put CUDA events' device times on the host clock (waits for the device)."""
+        if not self._pending:
+            return
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+        ref_event, ref_host = self._reference
+        for event, start, stop in self._pending:
+            begin = cupy.cuda.get_elapsed_time(ref_event, start) / 1e3
+            event.start = ref_host - self.t0 + begin
+            event.end = event.start + cupy.cuda.get_elapsed_time(start, stop) / 1e3
+        self._pending.clear()
+
+    # -- details
+    def _cuda_start(self):
+        import cupy
+
+        if self._reference is None:  # one host-clock anchor for every device time
+            cupy.cuda.Device().synchronize()
+            ref = cupy.cuda.Event()
+            ref.record()
+            ref.synchronize()
+            self._reference = (ref, time.perf_counter())
+        start = cupy.cuda.Event()
+        start.record()
+        return (start,), cupy.cuda.get_current_stream().ptr
+
+    def _note_launch(self, name: str, device: str, info: dict) -> None:
+        key = (name, device, tuple(info["threads"]))
+        if key not in self.works:
+            self.works[key] = _work_of(info)
+        decision = info.get("decision")
+        if decision is not None and name not in self.decisions:
+            self.decisions[name] = decision
+
+    def _tier(self, compiled) -> str:
+        if compiled is None:
+            return ""
+        if id(compiled) in self._seen:
+            return "memory"
+        self._seen.add(id(compiled))
+        hit = getattr(compiled, "cache_hit", getattr(compiled, "hit", None))
+        return "disk" if hit else "build" if hit is not None else "memory"
+
+
+def _caller() -> tuple[str, int]:
+    """(file, line) of the innermost frame outside the pxos package."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(PXOS_DIR):
+        frame = frame.f_back
+    return ("", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _work_of(info: dict):
+    """The launch's cost features (``ir/analysis/features.launch_work``) from the shapes of
+    its arguments, or None where they cannot be evaluated."""
+    from pxos.ir.analysis.features import launch_work
+    from pxos.ir.types import Array
+    from pxos.planner.dryrun import stand_in
+
+    kernel = info["kernel"]
+    env = {}
+    for p, a in zip(kernel.params, info["args"]):
+        if isinstance(p.type, Array):
+            env[p.name] = stand_in(tuple(a.shape), p.type.elem.dtype)
+        else:
+            env[p.name] = a
+    return launch_work(kernel, env, info["threads"])

@@ -1,0 +1,121 @@
+"""Host samples: the Python stack of one thread, at a set rate, from a thread of our own.
+
+Why our own sampler rather than pyinstrument's: pyinstrument's in-process sampler is driven
+by ``sys.setprofile`` (a callback on every Python call and return, timed against the
+interval), so its cost grows with the number of calls, which is what a program of many
+short kernel launches makes. A thread that wakes at the rate and reads
+``sys._current_frames()`` costs the same whatever the program does; py-spy reads the same
+stacks from outside the process but needs ptrace rights and a subprocess. The sampler
+needs the GIL to read the stack, so a sample may come late (up to the interpreter's switch
+interval while the program runs Python code); each sample is weighted by the time
+measured since the previous one, which corrects that bias (a late sample stands for the
+whole interval it ends, not for one period).
+
+pxos's own frames are folded into one frame: ``kernel k on d`` while a launch runs (from
+the :class:`~pxos.lib.profile.recorder.Recorder`), the ``.px`` statement running
+(``file:line KEYWORD``) for a ``.px`` program, otherwise ``pxos`` and the function.
+"""
+
+from __future__ import annotations
+
+import sys
+import sysconfig
+import threading
+import time
+
+from pxos.lib.profile.recorder import PXOS_DIR
+
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+DEFAULT_RATE = 1000.0  # samples per second
+MEMORY_EVERY = 20  # read the memory gauges every this many samples
+
+
+class Sampler:
+    """Samples ``thread_id``'s stack every ``1/rate`` s until :meth:`stop`.
+
+    Attributes:
+        samples: ``(time_s, weight_s, stack)``: time from ``t0``, the interval it stands
+            for, and the stack outermost first as ``(file, line, function)`` tuples.
+    """
+
+    def __init__(self, recorder, rate: float = DEFAULT_RATE, thread_id: int | None = None,
+                 on_memory=None):
+        if not rate > 0:
+            raise ValueError(f"the sampling rate must be > 0 per second, got {rate}")
+        self.recorder = recorder
+        self.period = 1.0 / rate
+        self.thread_id = thread_id or threading.main_thread().ident
+        self.on_memory = on_memory
+        self.samples: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        t0 = self.recorder.t0
+        last = time.perf_counter()
+        count = 0
+        wait = self._stop.wait
+        while not wait(self.period):
+            frame = sys._current_frames().get(self.thread_id)
+            now = time.perf_counter()
+            if frame is not None:
+                self.samples.append((now - t0, now - last, self._stack(frame)))
+            last = now
+            count += 1
+            if self.on_memory is not None and count % MEMORY_EVERY == 0:
+                self.on_memory(now - t0)
+
+    def _stack(self, frame) -> tuple:
+        """The stack, outermost first: the user's frames, then pxos's frames under them
+        folded into one. Frames of pxos and of installed libraries outside any user frame
+        (the command line running a script, ``runpy``) are left out; a stack with no user
+        frame (a ``.px`` program) is its folded pxos frame alone."""
+        frames = []
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        stack, user, last = [], False, None
+        for f in reversed(frames):
+            code = f.f_code
+            if code.co_filename.startswith(PXOS_DIR):
+                last = code
+                if user:
+                    stack.append(self._folded(code))
+                    break
+            elif user or not code.co_filename.startswith(_LIBRARY_DIRS):
+                user = True
+                stack.append((code.co_filename, f.f_lineno, code.co_name))
+        else:
+            if not user and last is not None:
+                stack.append(self._folded(last))
+        return tuple(stack)
+
+    def _folded(self, code) -> tuple:
+        current = self.recorder.current
+        if current is not None:
+            return ("", 0, f"kernel {current[0]} on {current[1]}")
+        stmt = _statement()
+        if stmt is not None:
+            return (stmt.span.file, stmt.span.line, _keyword(stmt))
+        return ("", 0, f"pxos {code.co_name}")
+
+
+def _statement():
+    """The `.px` statement running now, if a program runs (``host/interrupt``)."""
+    interrupt = sys.modules.get("pxos.host.interrupt")
+    return None if interrupt is None else interrupt.current()
+
+
+def _keyword(stmt) -> str:
+    from pxos.ir import nodes as ir
+
+    kernel = getattr(stmt, "kernel", None)
+    return f"RUN {kernel}" if kernel else ir.keyword(stmt)
