@@ -25,7 +25,8 @@ import time
 
 from pxos.lib.profile.recorder import PXOS_DIR
 
-_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
+                      | {"<frozen "})  # runpy, importlib
 DEFAULT_RATE = 1000.0  # samples per second
 MEMORY_EVERY = 20  # read the memory gauges every this many samples
 
@@ -100,18 +101,20 @@ class Sampler:
 
     def _folded(self, code) -> tuple:
         current = self.recorder.current
-        if current is not None:
-            return ("", 0, f"kernel {current[0]} on {current[1]}")
         stmt = _statement()
+        if current is not None:
+            file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
+            return (file, line, f"kernel {current[0]} on {current[1]}")
         if stmt is not None:
             return (stmt.span.file, stmt.span.line, _keyword(stmt))
-        return ("", 0, f"pxos {code.co_name}")
+        what = "import" if code.co_name == "<module>" else code.co_name
+        return ("", 0, f"pxos {what}")
 
 
 def _statement():
     """The `.px` statement running now, if a program runs (``host/interrupt``)."""
-    interrupt = sys.modules.get("pxos.host.interrupt")
-    return None if interrupt is None else interrupt.current()
+    current = getattr(sys.modules.get("pxos.host.interrupt"), "current", None)
+    return None if current is None else current()  # None: not imported (or not yet)
 
 
 def _keyword(stmt) -> str:
