@@ -82,7 +82,10 @@ def _run_program(file: Path, device: str, p) -> None:
 
     interrupt.install()
     program = _load(file)
-    result = ProgramRun(program, device=device, emit=out.print, explain=True).run()
+    # explain: the planner's predictions with measured times (a pinned device has none:
+    # `pxos run --device interp --explain` fails, interp being never calibrated)
+    result = ProgramRun(program, device=device, emit=out.print,
+                        explain=device == "auto").run()
     p.add_decisions((d.statement, d) for d in _with_host_steps(result)
                     if d.predicted and not d.statement.startswith("RUN"))
 

@@ -101,6 +101,7 @@ def roofline(kernels, machine) -> str:
         if fig_dev is not None and fig_dev.bandwidth and fig_dev.ops_rate:
             ax.plot(xs, np.minimum(xs * fig_dev.bandwidth, fig_dev.ops_rate) / 1e9,
                     label=f"roofline {name}")
+            ax.legend(loc="lower right")
     for k in points:
         ax.scatter([k.ops / k.bytes], [k.gops], zorder=3)
         ax.annotate(f"{k.name} ({k.device})", (k.ops / k.bytes, k.gops), fontsize=8)
@@ -108,7 +109,6 @@ def roofline(kernels, machine) -> str:
     ax.set_yscale("log")
     ax.set_xlabel("operations per byte")
     ax.set_ylabel("GOP/s")
-    ax.legend(loc="lower right")
     ax.set_title("Roofline")
     return _svg(fig)
 
