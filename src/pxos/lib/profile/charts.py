@@ -51,7 +51,8 @@ def timeline(events, samples, wall: float) -> str:
         if e.kind != "compile":
             tracks.setdefault(f"{e.kind if e.kind == 'copy' else 'kernels'} {e.device}",
                               []).append((e.start * 1e3, max(e.seconds * 1e3, 1e-4)))
-    host = [((t - w) * 1e3, w * 1e3) for t, w, stack in samples if stack]
+    starts = np.cumsum([0.0] + [w for _, w, _ in samples])  # the weights tile the run
+    host = [(a * 1e3, w * 1e3) for a, (_, w, stack) in zip(starts, samples) if stack]
     if host:
         tracks["host samples"] = host
     if not tracks:

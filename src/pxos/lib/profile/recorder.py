@@ -80,9 +80,11 @@ class Recorder:
         events: finished events, in the order they ended (device times resolved by
             :meth:`resolve`).
         works: per (kernel name, device, threads): the launch's ``Work`` (cost features),
-            found at its first launch.
+            from the shapes seen at its first launch (found by :meth:`resolve`).
         decisions: the planner's decisions seen on launches, by kernel name.
         current: (name, device) of the launch running now, for the host sampler.
+        launch_edges: host-clock seconds when each launch call began and returned, in
+            order (the sampler splits its intervals there: ``sampler.centred``).
     """
 
     t0: float = field(default_factory=time.perf_counter)
@@ -90,6 +92,7 @@ class Recorder:
     works: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     current: tuple | None = None
+    launch_edges: list = field(default_factory=list)
     _pending: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
     _reference: tuple | None = None
@@ -121,9 +124,14 @@ class Recorder:
         self.events.append(event)
         if token.kind == "launch":
             self.current = None
+            self.launch_edges += (token.t0 - self.t0, t1 - self.t0)
 
     def resolve(self) -> None:
-        """Put CUDA events' device times on the host clock (waits for the device)."""
+        """Find the launches' cost features, and put CUDA events' device times on the host
+        clock (waits for the device)."""
+        for key, shapes in self.works.items():
+            if isinstance(shapes, _Shapes):
+                self.works[key] = _work_of(shapes)
         if not self._pending:
             return
         import cupy
@@ -152,8 +160,10 @@ class Recorder:
 
     def _note_launch(self, name: str, device: str, info: dict) -> None:
         key = (name, device, tuple(info["threads"]))
-        if key not in self.works:
-            self.works[key] = _work_of(info)
+        if key not in self.works:  # its cost features are found after the run
+            self.works[key] = _Shapes(info["kernel"], [getattr(a, "shape", a)
+                                                      for a in info["args"]],
+                                      tuple(info["threads"]))
         decision = info.get("decision")
         if decision is not None and name not in self.decisions:
             self.decisions[name] = decision
@@ -176,18 +186,21 @@ def _caller() -> tuple[str, int]:
     return ("", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
-def _work_of(info: dict):
-    """The launch's cost features (``ir/analysis/features.launch_work``) from the shapes of
-    its arguments, or None where they cannot be evaluated."""
+@dataclass
+class _Shapes:
+    """A launch's kernel, argument shapes (arrays) or values (scalars), and threads."""
+
+    kernel: object
+    args: list
+    threads: tuple
+
+
+def _work_of(launch: _Shapes):
+    """The launch's cost features (``ir/analysis/features.launch_work``)."""
     from pxos.ir.analysis.features import launch_work
     from pxos.ir.types import Array
     from pxos.planner.dryrun import stand_in
 
-    kernel = info["kernel"]
-    env = {}
-    for p, a in zip(kernel.params, info["args"]):
-        if isinstance(p.type, Array):
-            env[p.name] = stand_in(tuple(a.shape), p.type.elem.dtype)
-        else:
-            env[p.name] = a
-    return launch_work(kernel, env, info["threads"])
+    env = {p.name: stand_in(a, p.type.elem.dtype) if isinstance(p.type, Array) else a
+           for p, a in zip(launch.kernel.params, launch.args)}
+    return launch_work(launch.kernel, env, launch.threads)

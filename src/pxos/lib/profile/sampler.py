@@ -7,9 +7,10 @@ short kernel launches makes. A thread that wakes at the rate and reads
 ``sys._current_frames()`` costs the same whatever the program does; py-spy reads the same
 stacks from outside the process but needs ptrace rights and a subprocess. The sampler
 needs the GIL to read the stack, so a sample may come late (up to the interpreter's switch
-interval while the program runs Python code); each sample is weighted by the time
-measured since the previous one, which corrects that bias (a late sample stands for the
-whole interval it ends, not for one period).
+interval, 5 ms, while the program runs Python code) and samples are not evenly spaced.
+Each sample is weighted by measured time, not counted: it stands for the time nearer to it
+than to its neighbours (:func:`centred`), which corrects that bias both ways (a late sample
+neither stands for one period only, nor takes all of its wait from the line before it).
 
 pxos's own frames are folded into one frame: ``kernel k on d`` while a launch runs (from
 the :class:`~pxos.lib.profile.recorder.Recorder`), the ``.px`` statement running
@@ -18,6 +19,7 @@ the :class:`~pxos.lib.profile.recorder.Recorder`), the ``.px`` statement running
 
 from __future__ import annotations
 
+import bisect
 import sys
 import sysconfig
 import threading
@@ -27,6 +29,7 @@ from pxos.lib.profile.recorder import PXOS_DIR
 
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
                       | {"<frozen "})  # runpy, importlib
+KERNEL_FRAME = "kernel "  # the folded frame of a launch: "kernel k on d"
 DEFAULT_RATE = 1000.0  # samples per second
 MEMORY_EVERY = 20  # read the memory gauges every this many samples
 
@@ -53,11 +56,22 @@ class Sampler:
                                         daemon=True)
 
     def start(self) -> None:
+        """Start sampling; the interpreter's switch interval (how long a thread may keep
+        the GIL while another waits) is lowered to the period meanwhile, so that a program
+        running Python code is sampled at the rate too, not once per 5 ms."""
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, self.period))
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop sampling and give each sample its weight: the time nearer to it than to
+        its neighbours (from the midpoint with the previous sample to the midpoint with
+        the next; the first from the start, the last to now)."""
         self._stop.set()
         self._thread.join()
+        sys.setswitchinterval(self._switch)
+        self.samples = centred(self.samples, time.perf_counter() - self.recorder.t0,
+                               self.recorder.launch_edges)
 
     def _loop(self) -> None:
         t0 = self.recorder.t0
@@ -104,11 +118,35 @@ class Sampler:
         stmt = _statement()
         if current is not None:
             file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
-            return (file, line, f"kernel {current[0]} on {current[1]}")
+            return (file, line, f"{KERNEL_FRAME}{current[0]} on {current[1]}")
         if stmt is not None:
             return (stmt.span.file, stmt.span.line, _keyword(stmt))
         what = "import" if code.co_name == "<module>" else code.co_name
         return ("", 0, f"pxos {what}")
+
+
+def centred(samples: list, end: float, edges: list = ()) -> list:
+    """``samples`` (time, interval, stack) reweighted to the time each stands for, so that
+    the weights tile the run from 0 to ``end``: the time between two samples is split at
+    its middle, or, where one sample is in a kernel launch and the other is not, at the
+    launch's start or end (``edges``: sorted host-clock times where launches began and
+    returned), which the recorder measured. A late sample (it waited for the GIL while a
+    pure-Python line ran, or for a core while a kernel's threads spun down) thus neither
+    stands for one period only nor takes its neighbour's time."""
+    cuts = []
+    for (t, _, s), (u, _, r) in zip(samples, samples[1:]):
+        cut = (t + u) / 2
+        if _in_kernel(s) != _in_kernel(r):
+            i = bisect.bisect_right(edges, t)
+            if i < len(edges) and edges[i] < u:
+                cut = edges[i] if _in_kernel(s) else edges[bisect.bisect_left(edges, u) - 1]
+        cuts.append(cut)
+    bounds = [0.0] + cuts + [end]
+    return [(t, bounds[i + 1] - bounds[i], stack) for i, (t, _, stack) in enumerate(samples)]
+
+
+def _in_kernel(stack: tuple) -> bool:
+    return bool(stack) and stack[-1][2].startswith(KERNEL_FRAME)
 
 
 def _statement():

@@ -61,12 +61,12 @@ def trace_document(events, samples, memory_points) -> dict:
 
 def host_slices(samples) -> list[dict]:
     """Nested complete events from the sampled stacks: a frame's slice lasts while
-    consecutive samples keep it at the same depth; each sample covers the interval it
-    stands for (its weight) before its time."""
+    consecutive samples keep it at the same depth; each sample covers the time it stands
+    for (its weight: ``sampler.centred``; the weights tile the run from its start)."""
     out, open_ = [], []  # open_: (frame, start_s)
-    end = 0.0
-    for t, weight, stack in samples:
-        start = t - weight
+    end = 0.0  # the samples' weights tile the run from its start
+    for _, weight, stack in samples:
+        start, end = end, end + weight
         keep = 0
         while keep < min(len(open_), len(stack)) and open_[keep][0] == stack[keep]:
             keep += 1
@@ -74,7 +74,6 @@ def host_slices(samples) -> list[dict]:
             out.append(_slice(frame, since, start))
         del open_[keep:]
         open_ += [(frame, start) for frame in stack[keep:]]
-        end = t
     for frame, since in reversed(open_):
         out.append(_slice(frame, since, end))
     return out
