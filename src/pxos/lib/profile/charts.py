@@ -46,6 +46,8 @@ def bars(labels: list[str], seconds: list[float], title: str) -> str:
 def timeline(events, samples, wall: float) -> str:
     """Kernels, library operations and copies on a track per device, and host samples in
     pxos (kernel) or user code, over the run's wall time."""
+    import numpy as np
+
     tracks: dict[str, list] = {}
     for e in events:
         if e.kind != "compile":
