@@ -114,12 +114,16 @@ def _roofline(machine, device: str, moved: float, ops: float, seconds: float):
 def hot_lines(samples, limit: int = 20) -> list[dict]:
     """The host's lines by sampled time: for each (file, line, function) at the top of a
     sampled stack, ``seconds`` (sum of the samples' weights) and ``share`` of all
-    sampled time, largest first."""
+    sampled time, largest first. A folded pxos frame with no line of its own (``kernel k
+    on c`` called from Python) takes the line of the user's frame that called it."""
     by_line = defaultdict(float)
     total = 0.0
     for _, weight, stack in samples:
         if stack:
-            by_line[stack[-1]] += weight
+            top = stack[-1]
+            if not top[0] and len(stack) > 1:
+                top = (stack[-2][0], stack[-2][1], top[2])
+            by_line[top] += weight
         total += weight
     rows = [{"file": f, "line": n, "function": fn, "seconds": s,
              "share": s / total if total else 0.0}

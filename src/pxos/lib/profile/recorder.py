@@ -82,8 +82,8 @@ class Recorder:
         works: per (kernel name, device, threads): the launch's ``Work`` (cost features),
             from the shapes seen at its first launch (found by :meth:`resolve`).
         decisions: the planner's decisions seen on launches, by kernel name.
-        current: (name, device) of the launch running now, for the host sampler.
-        launch_edges: host-clock seconds when each launch call began and returned, in
+        current: (kind, name, device) of the operation running now, for the host sampler.
+        edges: host-clock seconds when each operation's call began and returned, in
             order (the sampler splits its intervals there: ``sampler.centred``).
     """
 
@@ -92,7 +92,7 @@ class Recorder:
     works: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     current: tuple | None = None
-    launch_edges: list = field(default_factory=list)
+    edges: list = field(default_factory=list)
     _pending: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
     _reference: tuple | None = None
@@ -102,7 +102,7 @@ class Recorder:
         token = _Open(kind, name, device, file, line, 0.0, info)
         if kind == "launch":
             self._note_launch(name, device, info)
-            self.current = (name, device)
+        self.current = (kind, name, device)
         if device == "cuda" and kind in TIMED_ON_DEVICE:
             token.cuda, token.stream = self._cuda_start()
         token.t0 = time.perf_counter()
@@ -122,9 +122,8 @@ class Recorder:
             stop.record()
             self._pending.append((event, token.cuda[0], stop))
         self.events.append(event)
-        if token.kind == "launch":
-            self.current = None
-            self.launch_edges += (token.t0 - self.t0, t1 - self.t0)
+        self.current = None
+        self.edges += (token.t0 - self.t0, t1 - self.t0)
 
     def resolve(self) -> None:
         """Find the launches' cost features, and put CUDA events' device times on the host

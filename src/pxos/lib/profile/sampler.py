@@ -29,7 +29,8 @@ from pxos.lib.profile.recorder import PXOS_DIR
 
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
                       | {"<frozen "})  # runpy, importlib
-KERNEL_FRAME = "kernel "  # the folded frame of a launch: "kernel k on d"
+EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduce": "",
+                "sort": ""}  # the folded frame of an operation: "kernel k on d" …
 DEFAULT_RATE = 1000.0  # samples per second
 MEMORY_EVERY = 20  # read the memory gauges every this many samples
 
@@ -51,6 +52,7 @@ class Sampler:
         self.thread_id = thread_id or threading.main_thread().ident
         self.on_memory = on_memory
         self.samples: list = []
+        self.event_frames: set = set()  # the folded frames that stand for an operation
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -71,7 +73,7 @@ class Sampler:
         self._thread.join()
         sys.setswitchinterval(self._switch)
         self.samples = centred(self.samples, time.perf_counter() - self.recorder.t0,
-                               self.recorder.launch_edges)
+                               self.recorder.edges, self.event_frames)
 
     def _loop(self) -> None:
         t0 = self.recorder.t0
@@ -118,35 +120,44 @@ class Sampler:
         stmt = _statement()
         if current is not None:
             file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
-            return (file, line, f"{KERNEL_FRAME}{current[0]} on {current[1]}")
+            frame = (file, line, event_frame(*current))
+            self.event_frames.add(frame)
+            return frame
         if stmt is not None:
             return (stmt.span.file, stmt.span.line, _keyword(stmt))
         what = "import" if code.co_name == "<module>" else code.co_name
         return ("", 0, f"pxos {what}")
 
 
-def centred(samples: list, end: float, edges: list = ()) -> list:
+def centred(samples: list, end: float, edges: list = (), events: set = frozenset()) -> list:
     """``samples`` (time, interval, stack) reweighted to the time each stands for, so that
     the weights tile the run from 0 to ``end``: the time between two samples is split at
-    its middle, or, where one sample is in a kernel launch and the other is not, at the
-    launch's start or end (``edges``: sorted host-clock times where launches began and
-    returned), which the recorder measured. A late sample (it waited for the GIL while a
-    pure-Python line ran, or for a core while a kernel's threads spun down) thus neither
-    stands for one period only nor takes its neighbour's time."""
+    its middle, or, where one sample is in an operation (a launch, compile, copy …) and
+    the other is not, at the operation's start or end (``edges``: sorted host-clock times
+    where operations began and returned), which the recorder measured. A late sample (it
+    waited for the GIL while a pure-Python line ran, or for a core while a kernel's
+    threads spun down) thus neither stands for one period only nor takes its neighbour's
+    time. ``events``: the folded frames (``file, line, name``) that stand for an
+    operation."""
+    def in_event(stack):
+        return bool(stack) and stack[-1] in events
+
     cuts = []
     for (t, _, s), (u, _, r) in zip(samples, samples[1:]):
         cut = (t + u) / 2
-        if _in_kernel(s) != _in_kernel(r):
+        if in_event(s) != in_event(r):
             i = bisect.bisect_right(edges, t)
             if i < len(edges) and edges[i] < u:
-                cut = edges[i] if _in_kernel(s) else edges[bisect.bisect_left(edges, u) - 1]
+                cut = edges[i] if in_event(s) else edges[bisect.bisect_left(edges, u) - 1]
         cuts.append(cut)
     bounds = [0.0] + cuts + [end]
     return [(t, bounds[i + 1] - bounds[i], stack) for i, (t, _, stack) in enumerate(samples)]
 
 
-def _in_kernel(stack: tuple) -> bool:
-    return bool(stack) and stack[-1][2].startswith(KERNEL_FRAME)
+def event_frame(kind: str, name: str, device: str) -> str:
+    """The folded frame's name of an operation: ``kernel k on c``, ``compile k on c``,
+    ``copy to_device on cuda``, ``REDUCE SUM on host``."""
+    return f"{EVENT_FRAMES[kind]} {name} on {device}".lstrip()
 
 
 def _statement():
