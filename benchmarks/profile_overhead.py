@@ -13,6 +13,14 @@ beside it):
 * ``host-heavy``: a NumPy-and-Python loop (the kind of loop the issue's anchor table was
   measured on) with a kernel launch every 1000 iterations.
 
+The timed section is inside each profiler's block (starting a profile, and summarising
+it at the end, are once per run, not a slowdown of the program).
+
+Both the work section's wall time and its CPU time (``time.process_time``: every thread of
+the process, the sampler's too; not py-spy's, which runs in a process of its own) are
+reported: on a machine shared with other jobs the wall time mostly measures the wait for a
+core, and the CPU time is the steadier figure.
+
 Modes: ``none``; ``pxos`` (``with pxos.profile(out=None)``, default rate); ``pxos-cli``
 (``pxos profile script.py``: the work section, and the process's whole wall time with the
 four files written); ``pyinstrument`` (its ``Profiler(interval=0.001)``); ``py-spy``
@@ -43,6 +51,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+THREADS: dict = {}  # OMP_NUM_THREADS for the programs (--omp-threads)
 sys.path.insert(0, str(ROOT / "src"))
 
 PROGRAM = '''\
@@ -83,22 +92,26 @@ work = {"kernel-heavy": kernel_heavy, "host-heavy": host_heavy}[sys.argv[1]]
 saxpy(np.float32(2.0), np.ones(8, np.float32), np.ones(8, np.float32),
       np.ones(8, np.float32), device=DEVICE)  # compiled before the timing
 mode = os.environ.get("BENCH_MODE", "none")
-t = time.perf_counter()
 if mode == "pxos":
     with pxos.profile(out=None):
+        t, c = time.perf_counter(), time.process_time()
         work()
+        print("WORK", time.perf_counter() - t, time.process_time() - c)
 elif mode == "pyinstrument":
     from pyinstrument import Profiler
     with Profiler(interval=0.001):
+        t, c = time.perf_counter(), time.process_time()
         work()
+        print("WORK", time.perf_counter() - t, time.process_time() - c)
 else:
+    t, c = time.perf_counter(), time.process_time()
     work()
-print("WORK", time.perf_counter() - t)
+    print("WORK", time.perf_counter() - t, time.process_time() - c)
 '''
 
 
 def _run(script: Path, program: str, mode: str, device: str, folder: Path) -> dict:
-    env = dict(os.environ, BENCH_DEVICE=device, BENCH_MODE=mode,
+    env = dict(os.environ, BENCH_DEVICE=device, BENCH_MODE=mode, **THREADS,
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"),
                                            os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, str(script), program]
@@ -117,7 +130,8 @@ def _run(script: Path, program: str, mode: str, device: str, folder: Path) -> di
     line = next((x for x in done.stdout.splitlines() if x.startswith("WORK ")), None)
     if done.returncode != 0 or line is None:
         return {"error": (done.stderr or done.stdout)[-400:]}
-    return {"work_s": float(line.split()[1]), "wall_s": wall}
+    return {"work_s": float(line.split()[1]), "cpu_s": float(line.split()[2]),
+            "wall_s": wall}
 
 
 def _py_spy_works(folder: Path) -> bool:
@@ -149,10 +163,12 @@ def overheads(device: str, repeat: int) -> dict:
                 runs[m].append(_run(script, program, m, device, folder))
         medians = {m: statistics.median(r["work_s"] for r in rs if "work_s" in r)
                    for m, rs in runs.items() if any("work_s" in r for r in rs)}
-        base = medians["none"]
+        cpu = {m: statistics.median(r["cpu_s"] for r in rs if "cpu_s" in r)
+               for m, rs in runs.items() if any("cpu_s" in r for r in rs)}
         out[program] = {
-            "runs": runs, "median_work_s": medians,
-            "overhead": {m: v / base for m, v in medians.items()},
+            "runs": runs, "median_work_s": medians, "median_cpu_s": cpu,
+            "overhead": {m: v / medians["none"] for m, v in medians.items()},
+            "cpu_overhead": {m: v / cpu["none"] for m, v in cpu.items()},
             "pxos_cli_median_wall_s": statistics.median(
                 r["wall_s"] for r in runs["pxos-cli"] if "wall_s" in r),
             "none_median_wall_s": statistics.median(
@@ -206,12 +222,18 @@ def main() -> None:
     ap.add_argument("--device", default="c")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--omp-threads", type=int, default=None,
+                    help="OpenMP threads of the c backend in the programs (on a machine "
+                         "shared with other jobs, 1 keeps the launch times steady)")
     args = ap.parse_args()
+    if args.omp_threads:
+        THREADS["OMP_NUM_THREADS"] = str(args.omp_threads)
     from pxos.planner.calibration import cpu_model
 
     result = {"benchmark": "profile_overhead", "machine": platform.node(),
               "cpu": cpu_model(), "cores": os.cpu_count(), "device": args.device,
               "load_average_at_start": os.getloadavg(), "repeat": args.repeat,
+              "omp_threads": args.omp_threads,
               "programs": overheads(args.device, args.repeat)}
     if args.device == "cuda":
         result["cuda_events"] = cuda_events()
@@ -221,7 +243,8 @@ def main() -> None:
 
         write_atomic(args.out.resolve(), text.encode())
     for program, r in result["programs"].items():
-        print(program, {m: round(v, 3) for m, v in r["overhead"].items()})
+        print(program, "wall", {m: round(v, 3) for m, v in r["overhead"].items()})
+        print(program, "cpu ", {m: round(v, 3) for m, v in r["cpu_overhead"].items()})
     if "cuda_events" in result:
         print("cuda events", result["cuda_events"])
 

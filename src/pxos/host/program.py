@@ -354,8 +354,13 @@ class ProgramRun(HostControl, PipelineStatements):
         host = [self.residency.on_host(a.name) if isinstance(p.type, Array) else v
                 for a, v, p in zip(s.args, args, kernel.params)]
         cpu, device = hybrid_parts(name)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": host, "threads": threads,
+            "decision": self._decision}) if events.LISTENERS else None
         run_split(kernel, host, cut(threads[0], share), cpu, device, self.checked,
                   self.residency.transfers)
+        if mark is not None:
+            events.end(mark)
         access = dict(kernel.access)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):

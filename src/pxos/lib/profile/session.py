@@ -83,7 +83,7 @@ class Profile:
         events.unsubscribe(self.recorder)
         self.recorder.resolve()
         self.memory.stop(self.wall_s)
-        self.machine = _calibrated()
+        self.machine = _calibrated(look_up=self.out is not None)
         self.kernels = kernel_stats(self.recorder.events, self.recorder.works, self.machine)
         self.lines = hot_lines(self.sampler.samples)
         self.compiles = compile_counts(self.recorder.events)
@@ -136,11 +136,19 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _calibrated():
-    """This machine's calibration if it is stored (never calibrates), else None."""
+def _calibrated(look_up: bool):
+    """This machine's calibration if the planner loaded it already, or (``look_up``) if it
+    is stored (finding which is stored probes the backends, about a second the first
+    time: done only when the report is written); never calibrates. None if there is
+    none."""
     from pxos.errors import PxBackendError
+    from pxos.planner import calibration
     from pxos.planner.calibration import machine
 
+    if calibration._loaded:
+        return next(iter(calibration._loaded.values()))
+    if not look_up:
+        return None
     try:
         return machine(auto=False)
     except PxBackendError:
