@@ -49,6 +49,9 @@ def begin(kind: str, name: str, device: str, where: Any = None,
     """Tell every listener that an operation starts; returns the mark for :func:`end`.
     Call only when :data:`LISTENERS` is not empty (the test is the caller's, so that
     nothing at all runs when nobody listens)."""
+    if len(LISTENERS) == 1:  # the usual case, without a list comprehension's frame
+        listener = LISTENERS[0]
+        return [(listener, listener.begin(kind, name, device, where, info))]
     return [(listener, listener.begin(kind, name, device, where, info))
             for listener in LISTENERS]
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pxos
 
 PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
+perf_counter = time.perf_counter
 TIMED_ON_DEVICE = ("launch", "reduce", "sort", "copy")
 
 
@@ -59,32 +60,17 @@ class Event:
 
 
 @dataclass
-class _Open:
-    kind: str
-    name: str
-    device: str
-    file: str
-    line: int
-    t0: float
-    info: dict | None
-    cuda: tuple | None = None
-    stream: int = 0
-
-
-@dataclass
 class Recorder:
     """Collects :class:`Event` objects while subscribed to ``pxos.events``.
 
     Attributes:
         t0: the profile's start (``perf_counter``).
-        events: finished events, in the order they ended (device times resolved by
-            :meth:`resolve`).
+        events: finished events, in the order they ended (made, and device times
+            resolved, by :meth:`resolve`).
         works: per (kernel name, device, threads): the launch's ``Work`` (cost features),
             from the shapes seen at its first launch (found by :meth:`resolve`).
         decisions: the planner's decisions seen on launches, by kernel name.
         current: (kind, name, device) of the operation running now, for the host sampler.
-        edges: host-clock seconds when each operation's call began and returned, in
-            order (the sampler splits its intervals there: ``sampler.centred``).
     """
 
     t0: float = field(default_factory=time.perf_counter)
@@ -92,42 +78,61 @@ class Recorder:
     works: dict = field(default_factory=dict)
     decisions: dict = field(default_factory=dict)
     current: tuple | None = None
-    edges: list = field(default_factory=list)
+    _raw: list = field(default_factory=list)
     _pending: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
     _reference: tuple | None = None
 
     def begin(self, kind, name, device, where, info):
-        file, line = (where.file, where.line) if where is not None else _caller()
-        token = _Open(kind, name, device, file, line, 0.0, info)
+        # the hot path (once per launch): plain lists; Event objects are made by resolve()
         if kind == "launch":
-            self._note_launch(name, device, info)
+            key = (name, device, tuple(info["threads"]))
+            if key not in self.works:
+                self._note_launch(key, info)
         self.current = (kind, name, device)
-        if device == "cuda" and kind in TIMED_ON_DEVICE:
-            token.cuda, token.stream = self._cuda_start()
-        token.t0 = time.perf_counter()
-        return token
+        cuda = self._cuda_start() if device == "cuda" and kind in TIMED_ON_DEVICE else None
+        return [kind, name, device, where if where is not None else _caller(), info, cuda,
+                perf_counter()]
 
-    def end(self, token: _Open, result=None) -> None:
-        if token.device == "opencl" and token.kind == "launch":
-            token.info["backend"].synchronize()
-        t1 = time.perf_counter()
-        tier = self._tier(result) if token.kind == "compile" else ""
-        info = token.info or {}
-        event = Event(token.kind, token.name, token.device, token.stream, token.file,
-                      token.line, token.t0 - self.t0, t1 - self.t0,
-                      int(info.get("bytes", 0)), tier, tuple(info.get("threads", ())))
-        if token.cuda is not None:
-            stop = token.cuda[0].__class__()
+    def end(self, token: list, result=None) -> None:
+        if token[0] == "launch" and token[2] == "opencl":
+            token[4]["backend"].synchronize()
+        t1 = perf_counter()
+        cuda = token[5]
+        if cuda is not None:
+            stop = cuda[0].__class__()
             stop.record()
-            self._pending.append((event, token.cuda[0], stop))
-        self.events.append(event)
+            cuda = (cuda[0], stop, cuda[1])
+        self._raw.append((token, t1, cuda, self._tier(result) if token[0] == "compile"
+                          else ""))
         self.current = None
-        self.edges += (token.t0 - self.t0, t1 - self.t0)
+
+    @property
+    def edges(self) -> list:
+        """Host-clock seconds when each operation's call began and returned, in order (the
+        sampler splits its intervals there: ``sampler.centred``)."""
+        t0 = self.t0
+        return [t - t0 for token, t1, _, _ in self._raw for t in (token[6], t1)]
+
+    def _events(self) -> None:
+        """Make :class:`Event` objects of the operations recorded since the last call."""
+        t0 = self.t0
+        for token, t1, cuda, tier in self._raw[len(self.events):]:
+            kind, name, device, where, info, _, start = token
+            file, line = ((where.file, where.line) if hasattr(where, "file")
+                          else (where[0].co_filename, where[1]) if where else ("", 0))
+            info = info or {}
+            event = Event(kind, name, device, cuda[2] if cuda else 0, file, line,
+                          start - t0, t1 - t0, int(info.get("bytes", 0)), tier,
+                          tuple(info.get("threads", ())))
+            self.events.append(event)
+            if cuda is not None:
+                self._pending.append((event, cuda[0], cuda[1]))
 
     def resolve(self) -> None:
         """Find the launches' cost features, and put CUDA events' device times on the host
         clock (waits for the device)."""
+        self._events()
         for key, shapes in self.works.items():
             if isinstance(shapes, _Shapes):
                 self.works[key] = _work_of(shapes)
@@ -155,17 +160,16 @@ class Recorder:
             self._reference = (ref, time.perf_counter())
         start = cupy.cuda.Event()
         start.record()
-        return (start,), cupy.cuda.get_current_stream().ptr
+        return start, cupy.cuda.get_current_stream().ptr
 
-    def _note_launch(self, name: str, device: str, info: dict) -> None:
-        key = (name, device, tuple(info["threads"]))
-        if key not in self.works:  # its cost features are found after the run
-            self.works[key] = _Shapes(info["kernel"], [getattr(a, "shape", a)
-                                                      for a in info["args"]],
-                                      tuple(info["threads"]))
+    def _note_launch(self, key: tuple, info: dict) -> None:
+        """Keep a new launch shape (its cost features are found after the run) and the
+        planner's decision for the kernel."""
+        self.works[key] = _Shapes(info["kernel"], [getattr(a, "shape", a)
+                                                   for a in info["args"]], tuple(key[2]))
         decision = info.get("decision")
-        if decision is not None and name not in self.decisions:
-            self.decisions[name] = decision
+        if decision is not None and key[0] not in self.decisions:
+            self.decisions[key[0]] = decision
 
     def _tier(self, compiled) -> str:
         if compiled is None:
@@ -177,12 +181,12 @@ class Recorder:
         return "disk" if hit else "build" if hit is not None else "memory"
 
 
-def _caller() -> tuple[str, int]:
-    """(file, line) of the innermost frame outside the pxos package."""
-    frame = sys._getframe(2)
+def _caller():
+    """(code, line) of the innermost frame outside the pxos package, or None."""
+    frame = sys._getframe(3)
     while frame is not None and frame.f_code.co_filename.startswith(PXOS_DIR):
         frame = frame.f_back
-    return ("", 0) if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+    return None if frame is None else (frame.f_code, frame.f_lineno)
 
 
 @dataclass

@@ -53,6 +53,7 @@ class Sampler:
         self.on_memory = on_memory
         self.samples: list = []
         self.event_frames: set = set()  # the folded frames that stand for an operation
+        self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -72,7 +73,10 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         sys.setswitchinterval(self._switch)
-        self.samples = centred(self.samples, time.perf_counter() - self.recorder.t0,
+        named = {}
+        samples = [(t, w, tuple(named.get(f) or named.setdefault(f, _named(f))
+                                for f in stack)) for t, w, stack in self.samples]
+        self.samples = centred(samples, time.perf_counter() - self.recorder.t0,
                                self.recorder.edges, self.event_frames)
 
     def _loop(self) -> None:
@@ -94,22 +98,27 @@ class Sampler:
         """The stack, outermost first: the user's frames, then pxos's frames under them
         folded into one. Frames of pxos and of installed libraries outside any user frame
         (the command line running a script, ``runpy``) are left out; a stack with no user
-        frame (a ``.px`` program) is its folded pxos frame alone."""
+        frame (a ``.px`` program) is its folded pxos frame alone. User frames are kept as
+        (code, line) here and named by :meth:`stop` (this runs at the rate)."""
         frames = []
         while frame is not None:
             frames.append(frame)
             frame = frame.f_back
+        kinds = self._kinds
         stack, user, last = [], False, None
         for f in reversed(frames):
             code = f.f_code
-            if code.co_filename.startswith(PXOS_DIR):
+            kind = kinds.get(code)
+            if kind is None:
+                kind = kinds[code] = _kind(code.co_filename)
+            if kind == PXOS:
                 last = code
                 if user:
                     stack.append(self._folded(code))
                     break
-            elif user or not code.co_filename.startswith(_LIBRARY_DIRS):
+            elif user or kind == USER:
                 user = True
-                stack.append((code.co_filename, f.f_lineno, code.co_name))
+                stack.append((code, f.f_lineno))
         else:
             if not user and last is not None:
                 stack.append(self._folded(last))
@@ -127,6 +136,22 @@ class Sampler:
             return (stmt.span.file, stmt.span.line, _keyword(stmt))
         what = "import" if code.co_name == "<module>" else code.co_name
         return ("", 0, f"pxos {what}")
+
+
+USER, PXOS, LIBRARY = 0, 1, 2
+
+
+def _kind(filename: str) -> int:
+    return (PXOS if filename.startswith(PXOS_DIR) else
+            LIBRARY if filename.startswith(_LIBRARY_DIRS) else USER)
+
+
+def _named(frame: tuple) -> tuple:
+    """(file, line, function) of a sampled frame ((code, line), or already named)."""
+    if len(frame) == 3:
+        return frame
+    code, line = frame
+    return (code.co_filename, line, code.co_name)
 
 
 def centred(samples: list, end: float, edges: list = (), events: set = frozenset()) -> list:
