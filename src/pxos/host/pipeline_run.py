@@ -69,6 +69,9 @@ class PipelineStatements:
         self._define_bytes(s.name, np.frombuffer(data, np.uint8), s.span)
 
     def _crypt(self, s: ir.Crypt) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data, key = self._bytes(s.source, s.span), self._bytes(s.key.name, s.key.span)
@@ -93,6 +96,9 @@ class PipelineStatements:
         used[mark] = s.span.line
 
     def _hash(self, s: ir.Hash) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         device = self._pipeline_device(s)
@@ -106,6 +112,9 @@ class PipelineStatements:
         return device
 
     def _codec(self, s: ir.Codec) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
@@ -119,7 +128,10 @@ class PipelineStatements:
         self._define_bytes(s.result, out, s.span)
         return device
 
-    def _validate(self, s: ir.Validate) -> None:
+    def _validate(self, s: ir.Validate) -> str | None:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
@@ -129,6 +141,11 @@ class PipelineStatements:
                 return
             got = pipeline.crc32c(data) if s.check == "crc32c" else \
                 bytes(pipeline.sha256(data)).hex()
+        self._compare(s, got)
+        return None
+
+    def _compare(self, s: ir.Validate, got) -> None:
+        """PxRuntimeError unless ``got`` (an int for crc32c, hex for sha256) is expected."""
         want = self._expected(s)
         shown = f"{got:08x}" if s.check == "crc32c" else got
         if got != want:

@@ -73,10 +73,14 @@ def decompress(data, codec: str) -> np.ndarray:
 def _decompress(raw: bytes, codec: str) -> bytes:
     if codec == "zstd":
         import zstandard
+        dec = zstandard.ZstdDecompressor().decompressobj()  # frames without a size too
         try:
-            return zstandard.ZstdDecompressor().decompress(raw)
+            out = dec.decompress(raw)
         except zstandard.ZstdError as err:
             raise ValueError(str(err)) from None
+        if not dec.eof or dec.unused_data:
+            raise ValueError("the frame ends early" if not dec.eof else "bytes after the frame")
+        return out
     if codec == "lz4":
         import lz4.frame
         dec = lz4.frame.LZ4FrameDecompressor()
