@@ -131,7 +131,8 @@ class CodecFilter:
         if not isinstance(level, int) or not low <= level <= high:
             raise PxArgumentError(f"{codec} level must be an integer from {low} to {high}; "
                                   f"got {level!r}")
-        self.obj, self.head = self._open(level, workers), b""
+        self.head = b""  # the LZ4 frame header, given with the first output
+        self.obj = self._open(level, workers)
 
     def _open(self, level: int, workers: int):
         if self.codec == "zstd":
@@ -156,8 +157,10 @@ class CodecFilter:
         return out
 
     def _unpack(self, raw) -> bytes:
-        if getattr(self.obj, "eof", False) and len(raw):
-            raise ValueError("bytes after the frame")
+        if self.obj.eof:  # zstd's object refuses any call after its frame
+            if len(raw):
+                raise ValueError("bytes after the frame")
+            return b""
         return self.obj.decompress(raw)
 
     def close(self) -> bytes:
