@@ -52,8 +52,8 @@ def stream_plans(body: ir.Body) -> list[Stream]:
 
     Raises:
         PxTypeError: a streamed file that is not read as bytes, a streamed value taken by a
-            statement that needs it whole (or in another block), ``HASH ROWS OF`` or
-            ``VALIDATE AS npy|png`` of a stream, a stream's key, nonce or expected value, or
+            statement that needs it whole (or in another block), ``VALIDATE AS npy|png``
+            of a stream, a stream's key, nonce or expected value, or
             a stream's digest used before the stream ends.
     """
     found = []
@@ -108,9 +108,6 @@ def _check_read(read: ir.ReadFile) -> None:
 
 def _check_member(stmt: ir.Stmt, read: ir.ReadFile, streamed: set[str]) -> None:
     where = f"(streamed from line {read.span.line})"
-    if isinstance(stmt, ir.Hash) and stmt.rows:
-        raise PxTypeError(f"HASH ROWS OF needs whole rows; {stmt.source!r} is streamed in "
-                          f"chunks {where}", stmt.span, "drop CHUNK to read the file whole")
     if isinstance(stmt, ir.Validate):
         if stmt.check not in STREAMED_CHECKS:
             raise PxTypeError(f"VALIDATE AS {stmt.check} needs the whole file; "
