@@ -25,13 +25,16 @@ OPERATIONS = {ir.Crypt: "encrypt", ir.Hash: "sha256", ir.Codec: "compress"}
 
 
 @contextmanager
-def at(span):
-    """Errors of the pipeline primitives, which know no `.px` place, at ``span``."""
+def at(stmt: ir.Stmt):
+    """Errors of the pipeline primitives, which know no `.px` place, placed at ``stmt`` and
+    named by its keyword (``DECRYPT: aes256gcm: authentication tag does not match …``)."""
     try:
         yield
     except PxError as err:
         if err.span is None:
-            err.span = span
+            err.span = stmt.span
+            err.message = f"{ir.keyword(stmt)}: {err.message}"
+            err.args = (err.message,)
         raise
 
 
@@ -80,7 +83,7 @@ class PipelineStatements:
             self._fresh_nonce(s, key, nonce)
         device = self._pipeline_device(s)
         run = pipeline.decrypt if s.decrypt else pipeline.encrypt
-        with at(s.span):
+        with at(s):
             out = run(data, s.cipher, key, nonce, device=device)
         self._define_bytes(s.result, out, s.span)
         return device
@@ -89,7 +92,7 @@ class PipelineStatements:
         used = self.nonces
         mark = (s.cipher, hashlib.sha256(key.tobytes()).digest(), nonce.tobytes())
         if mark in used:
-            raise PxRuntimeError(f"nonce {s.nonce!r} was already used with this key and "
+            raise PxRuntimeError(f"ENCRYPT: nonce {s.nonce!r} was already used with this key and "
                                  f"{s.cipher} (line {used[mark]}); a reused nonce reveals "
                                  "the XOR of the two plaintexts", s.span,
                                  "use a new nonce for every ENCRYPT with one key")
@@ -102,7 +105,7 @@ class PipelineStatements:
         from pxos.host import pipeline
 
         device = self._pipeline_device(s)
-        with at(s.span):
+        with at(s):
             if s.rows:
                 rows = self.array(s.source, s.span)
                 out = pipeline.sha256_rows(rows.reshape(rows.shape[0], -1), device=device)
@@ -119,7 +122,7 @@ class PipelineStatements:
 
         data = self._bytes(s.source, s.span)
         device = self._pipeline_device(s)
-        with at(s.span):
+        with at(s):
             if s.decompress:
                 out = pipeline.decompress(data, s.codec, device=device)
             else:
@@ -135,7 +138,7 @@ class PipelineStatements:
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
-        with at(s.span):
+        with at(s):
             if s.expected is None:
                 pipeline.validate(data, s.check)
                 return

@@ -102,7 +102,7 @@ class StreamStatements:
         from pxos.host.pipeline import filters
         from pxos.host.pipeline.stream import StreamOutput
 
-        with at(m.span):
+        with at(m):
             if isinstance(m, ir.WriteFile):
                 return StreamOutput(self.files.resolve(m.path, m.span))
             if isinstance(m, ir.Crypt):
@@ -135,7 +135,7 @@ class StreamStatements:
             from pxos.ir.check_stream import source_of
 
             src = data[source_of(m)]
-            with at(m.span):
+            with at(m):
                 if isinstance(stage, StreamOutput):
                     stage.append(bytes(src) if source_of(m) == stream.read.name else src)
                 elif isinstance(m, (ir.Crypt, ir.Codec)):
@@ -151,7 +151,7 @@ class StreamStatements:
             if isinstance(m, ir.Hash):
                 results[m.result] = (np.frombuffer(stage.value(), np.uint8), m.span)
             elif isinstance(m, ir.Validate):
-                with at(m.span):
+                with at(m):
                     got = stage.value()
                 if m.check != "utf8":
                     self._compare(m, got if m.check == "crc32c" else got.hex())

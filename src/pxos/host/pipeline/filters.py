@@ -10,8 +10,8 @@ result:
   the streamed ciphertext equals the one-shot ciphertext of the whole file. Each chunk is
   cut into one part per worker, encrypted side by side (``pool``).
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
-  output is one standard frame (zstd without the content size in its header, as ``zstd``
-  writes from a pipe), readable by the usual tools and by ``codecs.decompress``.
+  output is one standard frame (zstd with a content checksum but without the content size
+  in its header, as ``zstd`` writes from a pipe), readable by the usual tools and by ``codecs.decompress``.
 - sinks that read the stream in order and give one value at the end: ``Sha256Sink``,
   ``Crc32cSink`` and ``Utf8Sink``.
 
@@ -140,7 +140,8 @@ class CodecFilter:
             if self.decompress:
                 return zstandard.ZstdDecompressor().decompressobj()
             threads = workers if workers > 1 else 0
-            return zstandard.ZstdCompressor(level=level, threads=threads).compressobj()
+            return zstandard.ZstdCompressor(level=level, threads=threads,
+                                            write_checksum=True).compressobj()
         if self.codec == "lz4":
             import lz4.frame
             if self.decompress:
