@@ -62,6 +62,7 @@ class KeystreamFilter:
         self.unit = 64 if cipher == "chacha20" else 16
         self.block = 0  # keystream blocks used so far
         self.pending = np.zeros(0, np.uint8)  # < one block, waiting for the rest
+        self.ring = None  # on cuda: the chunks in flight (cuda_ring)
 
     def push(self, data) -> np.ndarray:
         buf = _joined(self.pending, data)
@@ -71,7 +72,21 @@ class KeystreamFilter:
 
     def close(self) -> np.ndarray:
         out, self.pending = self._xor(self.pending), np.zeros(0, np.uint8)
+        if self.ring is not None:  # the chunks still on the GPU
+            out = np.concatenate([out] + self.ring.drain())
         return out
+
+    def _cuda(self, data: np.ndarray, start: int, chacha_start: int) -> np.ndarray:
+        """Queue ``data`` on the GPU; the outputs of earlier chunks that are done (so a
+        chunk's bytes may come out one ``push`` later: ``close`` gives the rest)."""
+        if self.ring is None:
+            from pxos.host.pipeline.cuda_ring import CudaKeystreamRing
+
+            self.ring = CudaKeystreamRing(self.cipher, self.key)
+        if not len(data):
+            return data
+        done = self.ring.submit(data, self._counter(start), chacha_start)
+        return np.concatenate(done) if done else np.zeros(0, np.uint8)
 
     def _xor(self, data: np.ndarray) -> np.ndarray:
         n, start = len(data), self.block
@@ -79,12 +94,14 @@ class KeystreamFilter:
         if self.cipher == "chacha20" and self.block > 2 ** 32:
             raise PxArgumentError("chacha20: more than 256 GiB under one nonce would wrap "
                                   "its 32-bit block counter (RFC 8439); split the file")
+        chacha_start = start if self.cipher == "chacha20" else 0
+        if self.device == "cuda":  # pinned buffers and streams: host/pipeline/cuda_ring
+            return self._cuda(data, start, chacha_start)
         if self.device != "host":
             from pxos.host.pipeline.ciphers import keystream_xor
 
             return np.asarray(keystream_xor(data, self.cipher, self.key,
-                                            self._counter(start), self.device,
-                                            start if self.cipher == "chacha20" else 0))
+                                            self._counter(start), self.device, chacha_start))
         out = np.empty(n + 16, np.uint8)  # cryptography's update_into wants a block spare
         jobs = [(data[lo:hi], out[lo:hi + 16], start + lo // self.unit)
                 for lo, hi in parts(n, self.unit, getattr(self.pool, "workers", 1))]
