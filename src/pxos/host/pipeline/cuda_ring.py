@@ -67,7 +67,10 @@ class CudaKeystreamRing:
             run_keystream(dev_in[:whole].view(self.cupy.uint32),
                           dev_out[:whole].view(self.cupy.uint32), self.cipher, self.key,
                           counter, "cuda", start)
-            dev_out[:whole].get(stream=stream, out=pin_out[:whole], blocking=False)
+            try:
+                dev_out[:whole].get(stream=stream, out=pin_out[:whole], blocking=False)
+            except TypeError:  # CuPy before 13: a copy into pinned memory is async already
+                dev_out[:whole].get(stream=stream, out=pin_out[:whole])
         self.inflight.append((slot, n))
         return done + self._ready()
 
