@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
 from pxos.errors import PxFileError, PxRuntimeError
 from pxos.host.pipeline_run import at
 from pxos.ir import nodes as ir
+from pxos.ir.check_stream import source_of
 
 MAX_CHUNK = 1 << 30  # bytes: the ring holds a few chunks in memory
 PROGRESS_AFTER = 1.0  # seconds: a stream still running then shows a progress bar
@@ -59,39 +61,32 @@ class StreamStatements:
 
     def _run_stream(self, stream) -> None:
         from pxos.host.pipeline.cores import CorePool
-        from pxos.host.pipeline.stream import StreamOutput, read_chunks
 
         read = stream.read
         chunk = self._chunk_bytes(read)
         path = self.files.resolve(read.path, read.span)
         if not path.is_file():
             raise PxFileError(f"no such file: {path}", read.span)
-        total = path.stat().st_size
         with CorePool() as pool:
             stages = [self._stage(m, chunk, pool) for m in stream.members]
-            outputs = [s for s in stages if isinstance(s, StreamOutput)]
+            writes = [(m, out) for m, out in zip(stream.members, stages)
+                      if isinstance(m, ir.WriteFile)]
             try:
-                for out, m in zip(outputs, [m for m in stream.members
-                                            if isinstance(m, ir.WriteFile)]):
-                    with self._file_errors(m):
+                for m, out in writes:
+                    with _write_errors(m):
                         out.open()
-                with self._progress(total) as advance:
-                    try:
-                        for view in read_chunks(path, chunk):
-                            self._flow(stream, stages, view, False)
-                            advance(len(view))
-                    except OSError as err:
-                        raise PxFileError(f"cannot read {read.path!r}: {err.strerror}",
-                                          read.span) from None
+                with _progress(path.stat().st_size) as advance:
+                    for view in _chunks(path, chunk, read):
+                        self._flow(stream, stages, view, False)
+                        advance(len(view))
                 self._flow(stream, stages, b"", True)
                 results = self._results(stream, stages)
-                for out, m in zip(outputs, [m for m in stream.members
-                                            if isinstance(m, ir.WriteFile)]):
-                    with self._file_errors(m):
+                for m, out in writes:
+                    with _write_errors(m):
                         out.commit()
                     self.written.append(out.path)
-            except BaseException:
-                for out in outputs:
+            except BaseException:  # an error, Ctrl-C: no output is left behind
+                for _, out in writes:
                     out.discard()
                 raise
         for name, (value, span) in results.items():
@@ -132,13 +127,13 @@ class StreamStatements:
 
         data = {stream.read.name: view}
         for m, stage in zip(stream.members, stages):
-            from pxos.ir.check_stream import source_of
-
             src = data[source_of(m)]
-            with at(m):
-                if isinstance(stage, StreamOutput):
+            if isinstance(stage, StreamOutput):
+                with _write_errors(m):  # the ring's slot is reused: the file's bytes copied
                     stage.append(bytes(src) if source_of(m) == stream.read.name else src)
-                elif isinstance(m, (ir.Crypt, ir.Codec)):
+                continue
+            with at(m):
+                if isinstance(m, (ir.Crypt, ir.Codec)):
                     out = stage.push(src)
                     data[m.result] = (_cat(out, stage.close()) if final else out)
                 else:
@@ -157,51 +152,57 @@ class StreamStatements:
                     self._compare(m, got if m.check == "crc32c" else got.hex())
         return results
 
-    def _file_errors(self, m: ir.WriteFile):
-        from contextlib import contextmanager
 
-        @contextmanager
-        def guard():
-            try:
-                yield
-            except OSError as err:
-                from pxos.host.files import _why
+def _chunks(path, chunk: int, read: ir.ReadFile):
+    """``stream.read_chunks``, a read error as a PxFileError at the ``READ_FILE``."""
+    from pxos.host.pipeline.stream import read_chunks
 
-                raise PxFileError(f"cannot write {m.path!r}: {_why(err)}", m.span) from None
-        return guard()
+    try:
+        yield from read_chunks(path, chunk)
+    except OSError as err:
+        raise PxFileError(f"cannot read {read.path!r}: {err.strerror}", read.span) from None
 
-    def _progress(self, total: int):
-        """A Rich progress bar with bytes/s on stderr (a terminal only), shown once the
-        stream has run ``PROGRESS_AFTER`` seconds; yields ``advance(bytes)``."""
-        from contextlib import contextmanager
 
-        @contextmanager
-        def bar():
-            if not sys.stderr.isatty() or os.environ.get("PXOS_NO_PROGRESS"):
-                yield lambda n: None
-                return
-            from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress,
-                                       TimeRemainingColumn, TransferSpeedColumn)
+@contextmanager
+def _write_errors(m: ir.WriteFile):
+    """An OSError while writing ``m``'s output as a PxFileError at ``m``."""
+    from pxos.host.files import _why
 
-            start, shown = time.perf_counter(), [None, 0]
-            progress = Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                                TimeRemainingColumn(), console=Console(stderr=True),
-                                transient=True)
+    try:
+        yield
+    except OSError as err:
+        raise PxFileError(f"cannot write {m.path!r}: {_why(err)}", m.span) from None
 
-            def advance(n: int) -> None:
-                shown[1] += n
-                if shown[0] is None and time.perf_counter() - start > PROGRESS_AFTER:
-                    progress.start()
-                    shown[0] = progress.add_task("stream", total=total, completed=shown[1])
-                elif shown[0] is not None:
-                    progress.update(shown[0], completed=shown[1])
-            try:
-                yield advance
-            finally:
-                if shown[0] is not None:
-                    progress.stop()
-        return bar()
+
+@contextmanager
+def _progress(total: int):
+    """A Rich progress bar with bytes/s on stderr (a terminal only, not with
+    ``PXOS_NO_PROGRESS``), shown once the stream has run ``PROGRESS_AFTER`` seconds;
+    yields ``advance(bytes)``."""
+    if not sys.stderr.isatty() or os.environ.get("PXOS_NO_PROGRESS"):
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
+                               TransferSpeedColumn)
+
+    bar = Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    start, task, done = time.perf_counter(), None, 0
+
+    def advance(n: int) -> None:
+        nonlocal task, done
+        done += n
+        if task is None and time.perf_counter() - start > PROGRESS_AFTER:
+            bar.start()
+            task = bar.add_task("stream", total=total, completed=done)
+        elif task is not None:
+            bar.update(task, completed=done)
+    try:
+        yield advance
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def _cat(a, b):
