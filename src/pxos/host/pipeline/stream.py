@@ -166,3 +166,22 @@ class StreamOutput:
         if self.folder is not None:
             os.close(self.folder)
             self.folder = None
+
+
+def stream_file(src: Path, dst: Path, stage, chunk: int) -> None:
+    """``src`` through one filter (``push``/``close``, as ``filters``) into ``dst``,
+    ``chunk`` bytes at a time; ``dst`` appears only when all of it is written.
+
+    Raises:
+        OSError: ``src`` cannot be read or ``dst`` written (nothing is left at ``dst``).
+        PxError: the filter's (a wrong tag, a corrupt input; nothing is left at ``dst``).
+    """
+    out = StreamOutput(Path(dst).absolute().parent.resolve() / Path(dst).name).open()
+    try:
+        for view in read_chunks(Path(src), chunk):
+            out.append(stage.push(view))
+        out.append(stage.close())
+        out.commit()
+    except BaseException:
+        out.discard()
+        raise
