@@ -194,3 +194,25 @@ def test_gcm_framing_refuses_tampering_reordering_and_truncation():
         streamed(gcm_stream.GcmOpenFilter(KEY, NONCE12), [b"x" * 40])
     with pytest.raises(PxRuntimeError, match="segment 0"):  # another nonce
         streamed(gcm_stream.GcmOpenFilter(KEY, bytes(12)), [sealed])
+
+
+@pytest.mark.parametrize("cipher,nonce", [("aes256ctr", NONCE16), ("chacha20", NONCE12)])
+def test_openssl_evp_and_cryptography_give_the_same_bytes(cipher, nonce, monkeypatch):
+    from pxos.host.pipeline import openssl_evp
+
+    if not openssl_evp.available():
+        pytest.skip("no libcrypto here")
+    src = np.frombuffer(DATA, np.uint8)
+    dst = np.empty(len(src), np.uint8)
+    iv = nonce if cipher == "aes256ctr" else (7).to_bytes(4, "little") + nonce
+    openssl_evp.xor_keystream(cipher, KEY, iv, src, dst)
+    ref = (Cipher(algorithms.AES(KEY), modes.CTR(iv)) if cipher == "aes256ctr" else
+           Cipher(algorithms.ChaCha20(KEY, iv), None)).encryptor()
+    assert dst.tobytes() == ref.update(DATA)
+    monkeypatch.setattr(openssl_evp, "available", lambda: False)  # the fallback path
+    with CorePool(2) as pool:
+        got = streamed(filters.KeystreamFilter(cipher, KEY, nonce, "host", pool),
+                       slices(DATA, [5, 17_000]))
+    enc = (Cipher(algorithms.AES(KEY), modes.CTR(nonce)) if cipher == "aes256ctr" else
+           Cipher(algorithms.ChaCha20(KEY, bytes(4) + nonce), None)).encryptor()
+    assert got == enc.update(DATA)

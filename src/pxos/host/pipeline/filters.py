@@ -8,7 +8,8 @@ result:
   counter block of byte ``p`` is ``nonce + p // 16`` as a 128-bit big-endian number, as
   ``cryptography``'s ``modes.CTR``; ChaCha20's block counter is ``p // 64``, RFC 8439), so
   the streamed ciphertext equals the one-shot ciphertext of the whole file. Each chunk is
-  cut into one part per worker, encrypted side by side (``pool``).
+  cut into one part per worker, encrypted side by side (``pool``) by OpenSSL with the GIL
+  released (``openssl_evp``; ``cryptography`` where no libcrypto is found).
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
   output is one standard frame (zstd with a content checksum but without the content size
   in its header, as ``zstd`` writes from a pipe), readable by the usual tools and by ``codecs.decompress``.
@@ -119,15 +120,21 @@ class KeystreamFilter:
         return ((int.from_bytes(self.nonce, "big") + block) % 2 ** 128).to_bytes(16, "big")
 
     def _host_part(self, src: np.ndarray, dst: np.ndarray, block: int) -> None:
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        """One part: OpenSSL through ``openssl_evp`` (the GIL released, so the parts run
+        on all cores), else ``cryptography`` (which holds it)."""
+        from pxos.host.pipeline import openssl_evp
 
         if not len(src):
             return
-        if self.cipher == "chacha20":
-            c = Cipher(algorithms.ChaCha20(self.key, block.to_bytes(4, "little") + self.nonce),
-                       None)
-        else:
-            c = Cipher(algorithms.AES(self.key), modes.CTR(self._counter(block)))
+        iv = (block.to_bytes(4, "little") + self.nonce if self.cipher == "chacha20"
+              else self._counter(block))
+        if openssl_evp.available():
+            openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst)
+            return
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        c = (Cipher(algorithms.ChaCha20(self.key, iv), None) if self.cipher == "chacha20"
+             else Cipher(algorithms.AES(self.key), modes.CTR(iv)))
         c.encryptor().update_into(src, dst)
 
 
