@@ -140,6 +140,8 @@ WRITE_FILE data TO "data.out"
     ('READ_FILE "d.bin" INTO d AS u8 CHUNK 4096\nHASH ROWS OF d WITH sha256 → h\n',
      "HASH ROWS OF needs a 2-D array"),
     ('READ_FILE "d.npy" INTO d CHUNK 4096\n', "must be read AS u8"),
+    ('READ_FILE "d.bin" INTO d AS u8 CHUNK 4096\nWRITE_FILE d TO "out/d.npy"\n',
+     "a stream is written as raw bytes"),
     ('READ_FILE "d.bin" INTO d AS u8 CHUNK 1.5\n', "CHUNK is a number of bytes"),
     ('READ_FILE "d.bin" INTO d AS u8 CHUNK 4096\nHASH d WITH sha256 → h\nPRINT h\n'
      'COMPRESS d WITH lz4 → c\nWRITE_FILE c TO "c.lz4"\n', "known only when the stream ends"),

@@ -98,9 +98,16 @@ def _plan(read: ir.ReadFile, rest: ir.Body) -> Stream:
     return stream
 
 
+_FORMATTED = ("npy", "png", "jpg", "jpeg", "bmp")  # files READ_FILE/WRITE_FILE encode
+
+
+def _extension(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
 def _check_read(read: ir.ReadFile) -> None:
-    ext = read.path.rsplit(".", 1)[-1].lower() if "." in read.path else ""
-    if ext in ("npy", "png", "jpg", "jpeg", "bmp") or read.as_type not in (None, U8):
+    if _extension(read.path) in _FORMATTED or read.as_type not in (None, U8):
         raise PxTypeError("READ_FILE … CHUNK streams a file's raw bytes: it must be read "
                           f"AS u8 and not be an .npy file or an image ({read.path!r})",
                           read.span, "read it whole (drop CHUNK), or stream it AS u8")
@@ -108,6 +115,10 @@ def _check_read(read: ir.ReadFile) -> None:
 
 def _check_member(stmt: ir.Stmt, read: ir.ReadFile, streamed: set[str]) -> None:
     where = f"(streamed from line {read.span.line})"
+    if isinstance(stmt, ir.WriteFile) and _extension(stmt.path) in _FORMATTED:
+        raise PxTypeError(f"a stream is written as raw bytes; {stmt.path!r} names an "
+                          f".{_extension(stmt.path)} file, which needs the whole array "
+                          f"{where}", stmt.span, "write it to a .bin (or any other) file")
     if isinstance(stmt, ir.Validate):
         if stmt.check not in STREAMED_CHECKS:
             raise PxTypeError(f"VALIDATE AS {stmt.check} needs the whole file; "
