@@ -1,5 +1,5 @@
-"""The ``pxos`` Typer app every command registers on, and the program loader the commands
-share. Its own module so that ``cli/main`` imports the command modules (``cli/export``,
+"""The ``pxos`` Typer app every command registers on, and what the commands share: the
+program loader and a run's decisions with its host steps (``run --explain``, ``profile``). Its own module so that ``cli/main`` imports the command modules (``cli/export``,
 ``cli/lint`` …) and they import this, without a cycle (tests/test_layers.py).
 """
 
@@ -39,3 +39,33 @@ def _load(file: Path, allow: list[Path] | None = None):
     program = parse_file(file)
     files = FileAccess(Path(program.file).resolve().parent, list(allow or []))
     return check_program(program, peek=files.peek)
+
+
+def _with_host_steps(result):
+    """A run's decisions, one per statement that ran (host statements as plain host
+    decisions); a statement run several times (a host loop) shows its mean time."""
+    from pxos.ir import nodes as ir
+    from pxos.planner.decision import Decision
+    from pxos.planner.reason import host_reason
+    from pxos.planner.model import Copies
+
+    lines = result.program.source.splitlines()
+    stmts = {(s.span.line, s.span.col): s for s in ir.walk(result.program.statements)}
+    groups: dict[tuple, list] = {}
+    for step in result.steps:
+        groups.setdefault((step.span.line, step.span.col), []).append(step)
+    rows = []
+    for key, steps in groups.items():
+        last = steps[-1]
+        d = last.decision
+        if d is None:
+            moved = last.transfers
+            d = Decision(last.span.line, lines[last.span.line - 1].strip(), last.device,
+                         reason=host_reason(stmts[key], Copies(
+                             down=moved.to_host, down_bytes=moved.bytes_to_host)))
+        d.measured = sum(s.seconds for s in steps) / len(steps)
+        if len(steps) > 1:
+            d.statement = f"{lines[last.span.line - 1].strip()}   (ran {len(steps)} times; " \
+                          "mean time)"
+        rows.append(d)
+    return rows

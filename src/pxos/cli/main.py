@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.app import _load, app
+from pxos.cli.app import _load, _with_host_steps, app
 from pxos.cli.options import AllowPathOption, DeviceOption, ProgramArgument
 from pxos.cli.report import _guarded, out
 from pxos.errors import PxError
@@ -76,7 +76,11 @@ def run(
         from pxos.planner.explain import render_json, render_text
 
         decisions = _with_host_steps(result)
-        machine = result.planner.machine
+        if result.planner is not None:
+            machine = result.planner.machine
+        else:  # nothing placeable ran (only host and pipeline statements)
+            from pxos.planner.calibration import machine as this_machine
+            machine = this_machine()
         out.print(render_json(str(file), decisions, machine) if as_json
                   else render_text(decisions, machine))
     if time_steps:
@@ -88,36 +92,6 @@ def run(
         out.print(f"  host-device copies in all: {result.residency.transfers}")
     for path in result.written:
         out.print(f"wrote {path}")
-
-
-def _with_host_steps(result):
-    """A run's decisions, one per statement that ran (host statements as plain host
-    decisions); a statement run several times (a host loop) shows its mean time."""
-    from pxos.ir import nodes as ir
-    from pxos.planner.decision import Decision
-    from pxos.planner.reason import host_reason
-    from pxos.planner.model import Copies
-
-    lines = result.program.source.splitlines()
-    stmts = {(s.span.line, s.span.col): s for s in ir.walk(result.program.statements)}
-    groups: dict[tuple, list] = {}
-    for step in result.steps:
-        groups.setdefault((step.span.line, step.span.col), []).append(step)
-    rows = []
-    for key, steps in groups.items():
-        last = steps[-1]
-        d = last.decision
-        if d is None:
-            moved = last.transfers
-            d = Decision(last.span.line, lines[last.span.line - 1].strip(), last.device,
-                         reason=host_reason(stmts[key], Copies(
-                             down=moved.to_host, down_bytes=moved.bytes_to_host)))
-        d.measured = sum(s.seconds for s in steps) / len(steps)
-        if len(steps) > 1:
-            d.statement = f"{lines[last.span.line - 1].strip()}   (ran {len(steps)} times; " \
-                          "mean time)"
-        rows.append(d)
-    return rows
 
 
 @app.command("compile")
@@ -201,7 +175,7 @@ def demo(
         out.print(f"  {path}")
 
 
-from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
+from pxos.cli import export, lint, planner, profile  # noqa: E402,F401  (register commands)
 from pxos.cli import diversity, inference, pipeline, ternary  # noqa: E402  (libraries)
 
 app.add_typer(ternary.app, name="ternary")

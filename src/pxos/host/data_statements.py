@@ -1,7 +1,8 @@
 """The data statements of a `.px` program (READ_FILE, WRITE_FILE, ALLOC, FILL, RANDOM,
 SET, PRINT, CONST, SWAP, VERIFY): a part of ``host/program.ProgramRun``, which supplies the
 names (``values``, ``residency``), the files, ``emit`` and the expression evaluation
-(``evaluate``, ``typed``, ``_current``, ``_converted``, ``array``, ``_define_array``)."""
+(``evaluate``, ``typed``, ``_current``, ``_converted``, ``array``, ``_define_array``),
+and the streamed READ_FILE … CHUNK (``_stream_step``, ``host/pipeline_stream``)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,13 @@ class DataStatements:
     """One method per data statement, ``_<statement class, lower case>(s)``."""
 
     def _readfile(self, s: ir.ReadFile):
+        if s.chunk is not None:  # streamed: host/pipeline_stream
+            return self._stream_step(s)
         self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
 
     def _writefile(self, s: ir.WriteFile):
+        if self._stream_step(s) is not None:
+            return "stream"
         self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
 
     def _alloc(self, s: ir.Alloc):

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, events
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
@@ -23,6 +23,7 @@ from pxos.host.control import HostControl
 from pxos.host.data_statements import DataStatements
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
+from pxos.host.pipeline_stream import StreamStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
 from pxos.backends.library import reduce_array, sort_array
@@ -52,7 +53,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, DataStatements, PipelineStatements):
+class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatements):
     """Executes a checked program.
 
     Args:
@@ -263,15 +264,23 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
         launch = make_launch(kernel, threads)
+        mark = events.begin("compile", kernel.name, name, s.span) if events.LISTENERS else None
         compiled = backend.compile(kernel, self.checked)
+        if mark is not None:
+            events.end(mark, compiled)
         memory = backend.memory
         placed = [
             (self.residency.on_host(a.name) if memory == HOST
              else self.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
             else v for a, v, p in zip(s.args, args, kernel.params)]
         access = dict(kernel.access)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": placed, "threads": threads, "backend": backend,
+            "decision": self._decision}) if events.LISTENERS else None
         backend.launch(compiled, placed, launch)
         backend.synchronize()
+        if mark is not None:
+            events.end(mark)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):
                 self.residency.written(a.name, memory)
@@ -290,8 +299,13 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements):
         host = [self.residency.on_host(a.name) if isinstance(p.type, Array) else v
                 for a, v, p in zip(s.args, args, kernel.params)]
         cpu, device = hybrid_parts(name)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": host, "threads": threads,
+            "decision": self._decision}) if events.LISTENERS else None
         run_split(kernel, host, cut(threads[0], share), cpu, device, self.checked,
                   self.residency.transfers)
+        if mark is not None:
+            events.end(mark)
         access = dict(kernel.access)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):
