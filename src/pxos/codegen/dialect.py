@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, F16, F32, F64, Scalar
+from pxos.ir.types import BOOL, F16, F32, F64, Scalar, unsigned_of
 
 _C_TYPES = {
     "bool": "bool", "i8": "int8_t", "u8": "uint8_t", "i16": "int16_t", "u16": "uint16_t",
@@ -86,6 +86,78 @@ class Dialect:
         """The C function computing ``fn`` in float type ``t``."""
         f32, f64 = _MATH[fn]
         return f64 if t == F64 else f32
+
+    # -- operations: the renderer spells every operation through these (C by default)
+    def cast(self, text: str, t: Scalar) -> str:
+        """``text`` converted to type ``t`` (to ``bool``: whether it is non-zero)."""
+        if t == BOOL:
+            return f"({text} != 0)"
+        return f"(({self.type_name(t)}){text})"
+
+    def as_index(self, text: str) -> str:
+        """``text`` (an ``int32`` expression) widened to the index type of flat offsets."""
+        return f"(int64_t){text}"
+
+    def as_int(self, text: str) -> str:
+        """``text`` (an extent or launch count) as an ``int32`` value."""
+        return f"(int32_t){text}"
+
+    def select(self, cond: str, a: str, b: str) -> str:
+        """``a`` where ``cond`` holds, else ``b`` (both evaluated or not: no side effects)."""
+        return f"({cond} ? {a} : {b})"
+
+    def binary(self, op: str, a: str, b: str, t: Scalar, wraps: bool = False) -> str:
+        """``a <op> b`` in type ``t`` for a C operator ``op`` (``+ - * < == && & <<`` …);
+        ``wraps``: a signed ``+ - *`` that may overflow, computed modulo ``2**bits``."""
+        if wraps:  # wraps as pxos defines, not undefined as in C
+            u = self.type_name(unsigned_of(t))
+            return f"(({self.type_name(t)})(({u}){a} {op} ({u}){b}))"
+        if op in ("<<", ">>"):
+            return f"({a} {op} ({b} & {t.bits - 1}))"
+        if t == BOOL and op in ("&", "|", "^"):
+            return f"(bool)({a} {op} {b})"
+        if op == "*" and t.kind == "u" and t.bits == 16:  # promoted to int
+            return f"(({self.type_name(t)})((uint32_t){a} * {b}))"
+        return f"({a} {op} {b})"
+
+    def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
+        """``-a`` in type ``t``; ``wraps``: it may overflow (``-MIN`` is ``MIN``)."""
+        if wraps:
+            return f"(({self.type_name(t)})(0 - ({self.type_name(unsigned_of(t))}){a}))"
+        return f"(-{a})"
+
+    def math_call(self, fn: str, t: Scalar, args: list[str]) -> str:
+        """A call of math function ``fn`` (a key of the math table) in float type ``t``."""
+        return f"{self.math(fn, t)}({', '.join(args)})"
+
+    # -- statements and declarations
+    def declare(self, name: str, t: Scalar, init: str) -> str:
+        """The declaration of a function-local variable ``name`` of type ``t``."""
+        return f"{self.type_name(t)} {name} = {init};"
+
+    def shared_array(self, name: str, t: Scalar, size: int) -> str:
+        """The declaration of a block's shared array of ``size`` elements."""
+        return f"{self.shared_qualifier} {self.type_name(t)} {name}[{size}];"
+
+    def increment(self, v: str) -> str:
+        """The update clause of a unit-step FOR loop over variable ``v``."""
+        return f"++{v}"
+
+    def step(self, v: str, step: str, t: Scalar, wraps: bool) -> str:
+        """The update clause ``v += step`` of a FOR loop; ``wraps``: it may step past the
+        range of ``t``, which must wrap."""
+        if wraps:
+            u = self.type_name(unsigned_of(t))
+            return f"{v} = ({self.type_name(t)})(({u}){v} + ({u}){step})"
+        return f"{v} += {step}"
+
+    def discard(self, call: str) -> str:
+        """A statement evaluating ``call`` for its effect only."""
+        return f"(void){call};"
+
+    def address(self, element: str) -> str:
+        """The pointer to ``element`` that an atomic helper takes."""
+        return "&" + element
 
     def line_directive(self, line: int, file: str) -> str:
         return f'#line {line} "{c_string(file)}"'

@@ -134,10 +134,10 @@ class OpenCLRenderer(Renderer):
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         space = "local" if s.array in self.shared else "global"
         call = self.intrinsics.atomic(s.op, self.kernel_array_elem(s.array), space,
-                                      "&" + self.element(s.array, s.index),
+                                      self.d.address(self.element(s.array, s.index)),
                                       self.expr(s.value))
         if s.result is None:
-            return [f"(void){call};"]
+            return [self.d.discard(call)]
         return [f"{self.variable(s.result)} = {call};"]
 
 

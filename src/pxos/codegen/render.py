@@ -12,7 +12,7 @@ from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, I64, Array, Scalar, unsigned_of
+from pxos.ir.types import BOOL, I64, Array, Scalar
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -29,11 +29,10 @@ def dim_name(array: str, axis: int) -> str:
     return f"d{axis}_{array}"
 
 
-def linear(parts: list[str], extents: list[str], cast: str = "") -> str:
+def linear(parts: list[str], extents: list[str]) -> str:
     """The linear index of ``parts`` (x first) in a box of ``extents`` (x first, all but the
-    slowest axis), z slowest: ``((z * ny + y) * nx + x)``; ``cast`` goes before the slowest
-    part."""
-    out = cast + parts[-1]
+    slowest axis), z slowest: ``((z * ny + y) * nx + x)``."""
+    out = parts[-1]
     for p, n in zip(reversed(parts[:-1]), reversed(extents)):
         out = f"({out} * {n} + {p})"
     return out
@@ -101,12 +100,12 @@ class Renderer:
         if self.checked:
             aid = array_ids(self.kernel).index(array)
             parts = [self.intrinsics.call(
-                "bound", I64, f"(int64_t){p}", self.extent(array, axis), str(where.line),
+                "bound", I64, self.d.as_index(p), self.extent(array, axis), str(where.line),
                 str(where.col), str(aid), str(axis), "pxos_err")
                 for axis, p in enumerate(parts)]
         if len(parts) == 1:
             return parts[0]
-        flat = f"(int64_t){parts[0]}"
+        flat = self.d.as_index(parts[0])
         for axis, p in enumerate(parts[1:], start=1):
             flat = f"({flat} * {self.extent(array, axis)} + {p})"
         return flat
@@ -118,10 +117,11 @@ class Renderer:
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
-            return f"(int32_t){self.extent(e.array, e.axis)}"
+            return self.d.as_int(self.extent(e.array, e.axis))
         ndim = len(self.shared[e.array].shape) if e.array in self.shared else \
             self.kernel.param(e.array).type.ndim
-        return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
+        return self.d.as_int(
+            "(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")")
 
     def _e_builtin(self, e: ir.Builtin) -> str:
         if e.name == "thread_id" and self.thread_index is not None:
@@ -135,23 +135,24 @@ class Renderer:
                     "block_size": g["bs" + axes[e.axis]]}[e.name]
         if len(axes) == 1:
             return {"thread_id": tid[0], "local_id": g["lx"], "block_id": g["bx"],
-                    "block_size": g["bsx"], "num_threads": f"(int32_t){g['nx']}"}[e.name]
+                    "block_size": g["bsx"], "num_threads": self.d.as_int(g['nx'])}[e.name]
         if e.name == "thread_id":  # the row-major linear index, as a flat array's
-            return f"(int32_t){linear(tid, [g['n' + a] for a in axes[:-1]], '(int64_t)')}"
+            flat = linear(tid[:-1] + [self.d.as_index(tid[-1])],
+                          [g['n' + a] for a in axes[:-1]])
+            return self.d.as_int(flat)
         if e.name == "local_id":
             return linear([g["l" + a] for a in axes], [g["bs" + a] for a in axes[:-1]])
         if e.name == "block_id":
             return linear([g["b" + a] for a in axes], [g["g" + a] for a in axes[:-1]])
         if e.name == "block_size":
             return "(" + " * ".join(g["bs" + a] for a in axes) + ")"
-        return "(int32_t)(" + " * ".join(g["n" + a] for a in axes) + ")"  # num_threads
+        return self.d.as_int("(" + " * ".join(g["n" + a] for a in axes) + ")")  # num_threads
 
     def _e_unary(self, e: ir.Unary) -> str:
         a = self.expr(e.operand)
-        if e.op == "neg" and self._may_wrap(e):
-            t = e.type
-            return f"(({self.d.type_name(t)})(0 - ({self.d.type_name(unsigned_of(t))}){a}))"
-        return {"neg": f"(-{a})", "not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
+        if e.op == "neg":
+            return self.d.negate(a, e.type, self._may_wrap(e))
+        return {"not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
 
     def _may_wrap(self, e: ir.Expr) -> bool:
         """Whether signed ``e`` (``+ - *`` or negation, 32 or 64 bits) may overflow, so C
@@ -164,25 +165,17 @@ class Renderer:
         t = e.lhs.type
         if e.op in ("div", "mod"):
             if t.is_float:
-                return f"({a} / {b})" if e.op == "div" else f"{self.d.math('mod', t)}({a}, {b})"
+                return f"({a} / {b})" if e.op == "div" else self.d.math_call("mod", t, [a, b])
             return self.intrinsics.call(e.op, t, a, b)
-        if e.op in ("shl", "shr"):
-            return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
-        if e.type == BOOL and e.op in ("band", "bor", "bxor"):
-            return f"(bool)({a} {_C_BINARY[e.op]} {b})"
-        if e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL:
-            if self._may_wrap(e):  # wraps as pxos defines, not undefined as in C
-                u = self.d.type_name(unsigned_of(t))
-                return f"(({self.d.type_name(t)})(({u}){a} {_C_BINARY[e.op]} ({u}){b}))"
-            if e.op == "mul" and t.kind == "u" and t.bits == 16:  # promoted to int
-                return f"(({self.d.type_name(t)})((uint32_t){a} * {b}))"
-        return f"({a} {_C_BINARY[e.op]} {b})"
+        wraps = e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL \
+            and self._may_wrap(e)
+        return self.d.binary(_C_BINARY[e.op], a, b, t, wraps)
 
     def _e_call(self, e: ir.Call) -> str:
         args = [self.expr(a) for a in e.args]
         t: Scalar = e.type
         if e.fn == "select":
-            return f"({args[0]} ? {args[1]} : {args[2]})"
+            return self.d.select(*args)
         if e.fn in ("rotl", "rotr"):
             return self.intrinsics.call(e.fn, t, *args)
         if not t.is_float:
@@ -195,14 +188,11 @@ class Renderer:
             if e.fn == "fma":
                 return f"({args[0]} * {args[1]} + {args[2]})"
         if e.fn == "rsqrt":
-            return f"({self.d.literal(1.0, t)} / {self.d.math('sqrt', t)}({args[0]}))"
-        return f"{self.d.math(e.fn, t)}({', '.join(args)})"
+            return f"({self.d.literal(1.0, t)} / {self.d.math_call('sqrt', t, args)})"
+        return self.d.math_call(e.fn, t, args)
 
     def _e_cast(self, e: ir.Cast) -> str:
-        a = self.expr(e.operand)
-        if e.to == BOOL:
-            return f"({a} != 0)"
-        return f"(({self.d.type_name(e.to)}){a})"
+        return self.d.cast(self.expr(e.operand), e.to)
 
     # ------------------------------------------------------------------ statements
     def body(self, body: ir.Body, indent: int) -> list[str]:
@@ -249,19 +239,16 @@ class Renderer:
         v = self.variable(s.var)
         stop = self.expr(s.stop)
         if s.step is None:
-            cond, inc = f"{v} < {stop}", f"++{v}"
+            cond, inc = f"{v} < {stop}", self.d.increment(v)
         else:
             step = self.expr(s.step)
             if isinstance(s.step, ir.Const):
                 cond = f"{v} {'<' if s.step.value > 0 else '>'} {stop}"
             else:
-                cond = f"({step} > 0 ? {v} < {stop} : {v} > {stop})"
-            inc = f"{v} += {step}"
+                cond = self.d.select(f"{step} > 0", f"{v} < {stop}", f"{v} > {stop}")
             t = self.kernel_var_type(s.var)
             unit = isinstance(s.step, ir.Const) and s.step.value in (1, -1)
-            if not unit and t.kind == "i" and t.bits >= 32:  # may step past the type
-                u = self.d.type_name(unsigned_of(t))
-                inc = f"{v} = ({self.d.type_name(t)})(({u}){v} + ({u}){step})"
+            inc = self.d.step(v, step, t, not unit and t.kind == "i" and t.bits >= 32)
         head = f"for ({v} = {_strip(self.expr(s.start))}; {cond}; {inc}) {{"
         return [head, *self._nested(s.body, indent), "}"]
 
@@ -282,10 +269,11 @@ class Renderer:
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         t = self.kernel_array_elem(s.array)
-        call = self.intrinsics.call(f"atomic_{s.op}", t, "&" + self.element(s.array, s.index),
+        call = self.intrinsics.call(f"atomic_{s.op}", t,
+                                    self.d.address(self.element(s.array, s.index)),
                                     self.expr(s.value))
         if s.result is None:
-            return [f"(void){call};"]
+            return [self.d.discard(call)]
         return [f"{self.variable(s.result)} = {call};"]
 
     def kernel_var_type(self, name: str) -> Scalar:
