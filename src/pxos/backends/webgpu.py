@@ -167,7 +167,7 @@ class WebGPUBackend:
         if 0 in grid:
             return
         kernel = compiled.source.kernel
-        words = [np.int32(n) for n in launch_counts(launch.threads)]
+        words = [np.int32(n) for n in launch_counts(launch.threads)] + [np.uint32(0)]
         buffers = []
         for p, a in zip(kernel.params, args):
             if isinstance(p.type, Array):

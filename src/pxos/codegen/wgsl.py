@@ -23,7 +23,7 @@ of floats (NaN ignored, as C's ``fmin``) and rotations are helper functions here
 
 from __future__ import annotations
 
-from pxos.codegen.dialect import Dialect, KernelSource
+from pxos.codegen.dialect import Dialect, KernelSource, comment
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, dim_name, var_name
 from pxos.codegen.signature import entry_name
@@ -69,9 +69,9 @@ def check_wgsl(kernel: ir.Kernel) -> None:
         for n in (getattr(s, a, None) for a in ("name", "var", "result")):
             if isinstance(n, str) and names.get(n, I32) not in TYPES:
                 refuse(names[n], s.span, f"variable {n!r}")
-        if isinstance(s, ir.Atomic) and _elem(kernel, s.array) not in (I32, U32):
-            raise PxTypeError(f"kernel {kernel.name!r}: WGSL has atomics on i32 and u32 only, "
-                              f"not on {_elem(kernel, s.array).name}", s.span,
+        if isinstance(s, ir.Atomic) and _elem(kernel, s.array) not in (I32, U32, F32):
+            raise PxTypeError(f"kernel {kernel.name!r}: WGSL has atomics on i32, u32 and f32 "
+                              f"only, not on {_elem(kernel, s.array).name}", s.span,
                               hint="accumulate in i32/u32, or use another --device")
 
 
@@ -131,6 +131,22 @@ class WgslIntrinsics(Intrinsics):
         return self._fn(fname, t, "a: f32, b: f32", "if (a != a) { return b; } "
                         "if (b != b) { return a; } return max(a, b);")
 
+    def float_atomic(self, op: str, array: str, index: str, value: str) -> str:
+        """``op`` on ``f32`` element ``array[index]``, kept as ``atomic<u32>`` bits: a
+        compare-and-swap loop (WGSL has no float atomics, nor pointer parameters to storage,
+        so the helper names its array)."""
+        fname = f"pxos_atomic_{op}_{array}"
+        if op == "exch":
+            return f"bitcast<f32>(atomicExchange(&{array}[{index}], bitcast<u32>({value})))"
+        new = {"add": "o + v", "min": "select(o, v, v < o)", "max": "select(o, v, o < v)"}[op]
+        self.needed[fname] = (
+            f"fn {fname}(i: i32, v: f32) -> f32 {{\n    var old = atomicLoad(&{array}[i]);\n"
+            f"    loop {{ let o = bitcast<f32>(old);\n        let r = atomicCompareExchangeWeak("
+            f"&{array}[i], old, bitcast<u32>({new}));\n"
+            "        if (r.exchanged) { break; }\n        old = r.old_value; }\n"
+            "    return bitcast<f32>(old);\n}")
+        return f"{fname}({index}, {value})"
+
     def _bound(self, fname: str, t: Scalar) -> str:
         """Checked mode: ``i`` if ``0 <= i < n``, else record the first violation in
         ``pxos_err`` (flag, line, column, array, axis, index, extent) and return 0."""
@@ -182,6 +198,8 @@ class WgslDialect(Dialect):
             return f"({a} {op} bitcast<u32>({b} & {t.bits - 1}))"
         if t == BOOL and op == "^":
             return f"({a} != {b})"
+        if t == F32 and op == "*":  # kept from fusing into an fma (module docstring)
+            return f"bitcast<f32>(bitcast<u32>({a} * {b}) ^ pxos_nc)"
         return f"({a} {op} {b})"  # i32 and u32 + - * wrap in WGSL
 
     def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
@@ -227,23 +245,33 @@ class WgslRenderer(Renderer):
         return text
 
     def _e_load(self, e: ir.Load) -> str:
-        text = super()._e_load(e)
+        text, t = super()._e_load(e), self.kernel_array_elem(e.array)
         if e.array in self.atomic:
-            return f"atomicLoad(&{text})"
-        return f"({text} != 0u)" if self.kernel_array_elem(e.array) == BOOL else text
+            return f"bitcast<f32>(atomicLoad(&{text}))" if t == F32 else f"atomicLoad(&{text})"
+        return f"({text} != 0u)" if t == BOOL else text
 
     def _s_store(self, s: ir.Store, indent: int) -> list[str]:
         element, value = self.element(s.array, s.index), self.expr(s.value)
-        if self.kernel_array_elem(s.array) == BOOL:
+        t = self.kernel_array_elem(s.array)
+        if t == BOOL:
             value = f"select(0u, 1u, {value})"
         if s.array in self.atomic:
+            value = f"bitcast<u32>({value})" if t == F32 else value
             return [f"atomicStore(&{element}, {value});"]
         return [f"{element} = {value};"]
+
+    def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
+        if self.kernel_array_elem(s.array) != F32:
+            return super()._s_atomic(s, indent)
+        call = self.intrinsics.float_atomic(s.op, var_name(s.array),
+                                            self.flat_index(s.array, s.index), self.expr(s.value))
+        return [self.d.discard(call) if s.result is None
+                else f"{self.variable(s.result)} = {call};"]
 
 
 def storage_type(t: Scalar, atomic: bool) -> str:
     """The WGSL element type of an array of ``t`` in memory (``bool`` as ``u32``)."""
-    name = "u32" if t == BOOL else TYPES[t]
+    name = "u32" if t == BOOL or (atomic and t == F32) else TYPES[t]
     return f"atomic<{name}>" if atomic else name
 
 
@@ -256,7 +284,8 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
     check_wgsl(kernel)
     d = WgslDialect()
     r = WgslRenderer(kernel, d, checked)
-    fields, bindings, prologue = ["pxos_nx: i32", "pxos_ny: i32", "pxos_nz: i32"], [], []
+    fields, bindings, prologue = ["pxos_nx: i32", "pxos_ny: i32", "pxos_nz: i32",
+                                  "pxos_nc: u32"], [], []
     for p in kernel.params:
         if isinstance(p.type, Array):
             elem = storage_type(p.type.elem, p.name in r.atomic)
@@ -277,7 +306,8 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False) -> KernelSource:
     block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
     fn = entry_name(kernel)
     function = [
-        f"// pxos: kernel {kernel.name}, WGSL dialect (one invocation per pxos thread)",
+        comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, WGSL dialect "
+                "(one invocation per pxos thread)"),
         f"@compute @workgroup_size({', '.join(map(str, block))})",
         f"fn {fn}(@builtin(local_invocation_id) pxos_lid: vec3<u32>, "
         "@builtin(workgroup_id) pxos_wid: vec3<u32>, "
@@ -302,7 +332,7 @@ def _geometry(kernel: ir.Kernel, block: tuple[int, ...]) -> list[str]:
     """``let`` bindings of the names the renderer reads (``dialect.GEOMETRY``), then the
     return of workgroups past the grid (a folded 1-D dispatch) and of threads past
     ``GPU_THREADS`` (a loop-form kernel)."""
-    out = [f"let pxos_n{a} = pxos_p.pxos_n{a};" for a in "xyz"]
+    out = [f"let pxos_n{a} = pxos_p.pxos_n{a};" for a in "xyzc"]
     out += [f"let pxos_l{a} = i32(pxos_lid.{a});" for a in "xyz"]
     out += [f"let pxos_bs{a} = {b}i;" for a, b in zip("xyz", block)]
     if kernel.ndim == 1:
