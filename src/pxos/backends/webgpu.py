@@ -38,13 +38,16 @@ _LIMITS = ("max-compute-invocations-per-workgroup", "max-compute-workgroup-size-
            "max-compute-workgroup-size-y", "max-compute-workgroup-size-z",
            "max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-size",
            "max-buffer-size", "max-compute-workgroup-storage-size")
+_FEATURES = ("timestamp-query", "shader-f64", "shader-int64", "shader-int64-atomic-all-ops",
+             "shader-int64-atomic-min-max")
 FOLD = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
 
 
 def word_dtype(dtype: np.dtype) -> np.dtype:
-    """The 4-byte buffer word holding one element of NumPy ``dtype`` (``float32`` for
-    ``float32``; ``uint32``/``int32`` for booleans and integers of 32 bits or fewer)."""
-    return np.dtype(_WORD[np.dtype(dtype).kind])
+    """The buffer word holding one element of NumPy ``dtype``: ``dtype`` itself for 4- and
+    8-byte numbers, ``uint32``/``int32`` for booleans and 8- and 16-bit integers."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.itemsize >= 4 else np.dtype(_WORD[dtype.kind])
 
 
 @dataclass
@@ -92,7 +95,7 @@ class WebGPUBackend:
             adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
             if adapter is None:
                 raise RuntimeError("no adapter")
-            features = ["timestamp-query"] if "timestamp-query" in adapter.features else []
+            features = [f for f in _FEATURES if f in adapter.features]
             limits = {k: adapter.limits[k] for k in _LIMITS if k in adapter.limits}
             self.device = adapter.request_device_sync(required_features=features,
                                                       required_limits=limits)
@@ -102,7 +105,8 @@ class WebGPUBackend:
                                       "mesa-vulkan-drivers), or use --device c") from None
         self.limits = self.device.limits
         self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
-        self.timestamps = bool(features)
+        self.timestamps = "timestamp-query" in features
+        self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
         self._built = BuiltKernels()
         self._fence = self.zeros((1,), np.int32).buffer
         self._last: tuple[Any, float, float] | None = None  # (query buffer, t0, t1)
@@ -118,7 +122,7 @@ class WebGPUBackend:
         known = self._built.get(kernel, checked)
         if known is not None:
             return known
-        src = self._built.source(kernel, checked, lambda: render_wgsl(kernel, checked))
+        src = self._built.source(kernel, checked, lambda: render_wgsl(kernel, checked, self.wide))
         threads = int(np.prod(kernel.block))
         limit = self.limits["max-compute-invocations-per-workgroup"]
         if threads > limit:
@@ -168,13 +172,14 @@ class WebGPUBackend:
             return
         kernel = compiled.source.kernel
         words = [np.int32(n) for n in launch_counts(launch.threads)] + [np.uint32(0)]
+        # pxos_nc: the zero that keeps products from fusing (codegen/wgsl)
         buffers = []
         for p, a in zip(kernel.params, args):
             if isinstance(p.type, Array):
                 buffers.append(a.buffer)
                 words += [np.int32(n) for n in a.shape]
             else:
-                words.append(np.asarray(a).astype(word_dtype(p.type.dtype))[()])
+                words.append(np.asarray(a).astype(word_dtype(p.type.dtype)))  # 64-bit: lo, hi
         err = None
         if compiled.source.checked:
             err = self.zeros((ERR_WORDS,), np.int32)
@@ -269,6 +274,6 @@ class WebGPUBackend:
 
     def zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> WebGPUArray:
         """A new zero-filled device array (WebGPU zero-fills new buffers, §5.1)."""
-        usage, size = self._storage(int(np.prod(shape)) * 4)
+        usage, size = self._storage(int(np.prod(shape)) * word_dtype(dtype).itemsize)
         return WebGPUArray(self.device.create_buffer(size=size, usage=usage), tuple(shape),
                            np.dtype(dtype))

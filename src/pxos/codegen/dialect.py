@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, F16, F32, F64, Scalar, unsigned_of
+from pxos.errors import PxTypeError
+from pxos.ir.types import BOOL, F16, F32, F64, Array, Scalar, unsigned_of
 
 _C_TYPES = {
     "bool": "bool", "i8": "int8_t", "u8": "uint8_t", "i16": "int16_t", "u16": "uint16_t",
@@ -221,3 +222,36 @@ def c_string(text: str) -> str:
     ``"`` escaped."""
     safe = "".join(ch if ch.isprintable() else " " for ch in text)
     return safe.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def check_types(kernel: ir.Kernel, types, target: str, atomic_types=None) -> None:
+    """Refuse a kernel that uses a scalar type outside ``types`` (the ones ``target`` has),
+    or an ATOMIC_* on an element type outside ``atomic_types`` (default: ``types``).
+
+    Raises:
+        PxTypeError: at the first parameter, shared array or statement with such a type.
+    """
+    def refuse(t: Scalar, span, what: str):
+        raise PxTypeError(
+            f"kernel {kernel.name!r}: {what} has type {t.name}, which the {target} target "
+            f"lacks here; it has {', '.join(t.name for t in types)}", span,
+            hint="use one of those types, or another --device (c, opencl, cuda)")
+    for p in kernel.params:
+        if (p.type.elem if isinstance(p.type, Array) else p.type) not in types:
+            refuse(p.type.elem if isinstance(p.type, Array) else p.type, kernel.span,
+                   f"parameter {p.name!r}")
+    shared = {s.name: s.elem for s in kernel.shared}
+    for name, t in shared.items():
+        if t not in types:
+            refuse(t, kernel.span, f"shared array {name!r}")
+    for s in ir.walk(kernel.body):
+        for e in (x for x in ir.stmt_exprs(s) for x in ir.subexprs(x)):
+            if e.type not in types:
+                refuse(e.type, s.span, "a value")
+        for name, t in kernel.variables:
+            if t not in types and name in (getattr(s, a, None) for a in ("name", "var")):
+                refuse(t, s.span, f"variable {name!r}")
+        if isinstance(s, ir.Atomic):
+            t = shared.get(s.array) or kernel.param(s.array).type.elem
+            if t not in (atomic_types or types):
+                refuse(t, s.span, f"the atomic's element of {s.array!r}")
