@@ -165,7 +165,8 @@ class Renderer:
         t = e.lhs.type
         if e.op in ("div", "mod"):
             if t.is_float:
-                return f"({a} / {b})" if e.op == "div" else self.d.math_call("mod", t, [a, b])
+                return self.d.binary("/", a, b, t) if e.op == "div" \
+                    else self.d.math_call("mod", t, [a, b])
             return self.intrinsics.call(e.op, t, a, b)
         wraps = e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL \
             and self._may_wrap(e)

@@ -7,10 +7,10 @@ buffer words; ``bool`` elements are ``u32`` words 0 or 1 (the ``webgpu`` backend
 narrows them on copy). ``f16``, 64-bit types without the features, ``f64`` ``exp``/``log``/
 ``sin``/``cos``/``tanh``/``pow`` (Vulkan's GLSL.std.450 has them on 32-bit floats only) are
 refused with a ``PxTypeError``. Flat offsets are ``i32``. Float atomics are compare-and-swap
-loops on the element's bits. WGSL cannot forbid fusing ``a * b + c`` into an fma (Vulkan's
-lavapipe does fuse), so each ``f32`` product is XORed with ``pxos_nc``, a zero from the
-uniform buffer that the compiler cannot see through: products round as in C with
-``-ffp-contract=off``. Integer ``+ - *`` wrap in WGSL (§8.7); division, ``ROUND`` (half away
+loops on the element's bits. WGSL cannot forbid a compiler to fuse ``a * b + c`` into an
+fma or to reassociate ``(a + 0.1) + 0.2`` (Vulkan's lavapipe does both), so the bits of each
+float ``+ - * /`` result are XORed with ``pxos_nc``, a zero from the uniform buffer that the
+compiler cannot see through: results round as in C with ``-ffp-contract=off``. Integer ``+ - *`` wrap in WGSL (§8.7); division, ``ROUND`` (half away
 from zero), float ``MIN``/``MAX`` (NaN ignored, as ``fmin``) and rotations are helpers.
 
 Layout. ``struct PxosParams`` (binding 0, uniform) holds 4-byte words: ``pxos_nx, ny, nz``,
@@ -108,6 +108,16 @@ class WgslIntrinsics(Intrinsics):
     def _fmax(self, fname: str, t: Scalar) -> str:
         return self._fmin(fname, t, "max")
 
+    def _fmod(self, fname: str, t: Scalar) -> str:
+        """C's ``fmod``, exact (WGSL's ``%`` is ``a - b * trunc(a / b)``, rounded): subtract
+        from ``|a|`` the largest ``|b| * 2**k`` not above it, each time exactly (Sterbenz)."""
+        T = TYPES[t]
+        return self._fn(fname, t, f"a: {T}, b: {T}", f"let y = abs(b); var r = abs(a); "
+                        "if (y == 0 || r - r != 0 || b != b) { return a % b; } "
+                        "loop { if (r < y) { break; } let e = i32(frexp(r).exp - frexp(y).exp); "
+                        "var d = ldexp(y, e); if (d > r) { d = ldexp(y, e - 1); } r = r - d; } "
+                        "return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));")
+
     def float_atomic(self, op: str, t: Scalar, array: str, index: str, value: str) -> str:
         """``op`` on float element ``array[index]``, held as ``atomic<u32|u64>`` bits: a
         compare-and-swap loop in a helper that names its array (WGSL passes no pointer to
@@ -177,18 +187,16 @@ class WgslDialect(Dialect):
             return f"({a} {op} u32({b} & {TYPES[t]}({t.bits - 1})))"
         if t == BOOL and op == "^":
             return f"({a} != {b})"
-        if t.is_float and op == "*":  # kept from fusing into an fma (module docstring)
+        if t.is_float and op in "+-*/":  # kept from fusing and reassociating (docstring)
             u = "u64" if t == F64 else "u32"
-            return f"bitcast<{TYPES[t]}>(bitcast<{u}>({a} * {b}) ^ {u}(pxos_nc))"
+            return f"bitcast<{TYPES[t]}>(bitcast<{u}>({a} {op} {b}) ^ {u}(pxos_nc))"
         return f"({a} {op} {b})"  # integer + - * wrap in WGSL
 
     def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
         return f"(-{a})"
 
     def math_call(self, fn: str, t: Scalar, args: list[str]) -> str:
-        if fn == "mod":
-            return f"({args[0]} % {args[1]})"  # truncated, as C's fmod
-        kind = {"round": "round", "min": "fmin", "max": "fmax"}.get(fn)
+        kind = {"round": "round", "min": "fmin", "max": "fmax", "mod": "fmod"}.get(fn)
         return self.intrinsics.call(kind, t, *args) if kind else f"{fn}({', '.join(args)})"
 
     def declare(self, name: str, t: Scalar, init: str) -> str:
