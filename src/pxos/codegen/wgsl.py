@@ -171,6 +171,8 @@ class WgslDialect(Dialect):
         return f"{v}{s}" if v >= 0 else f"({v + 1}{s} - 1{s})"
 
     def cast(self, text: str, t: Scalar) -> str:
+        if t in (I64, U64):  # lavapipe compares i64(x) < 1li wrongly unless it is opaque
+            return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
         return f"({text} != 0)" if t == BOOL else f"{TYPES[t]}({text})"
 
     def as_index(self, text: str) -> str:
