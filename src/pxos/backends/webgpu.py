@@ -105,6 +105,9 @@ class WebGPUBackend:
                                       "mesa-vulkan-drivers), or use --device c") from None
         self.limits = self.device.limits
         self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
+        # Mesa's lavapipe (llvmpipe) ends any loop after 65535 iterations (Mesa 22.3,
+        # LP_MAX_TGSI_LOOP_ITERATIONS): a longer loop gives wrong results there
+        self.loop_limit = 65535 if "llvmpipe" in self.device_name else None
         self.timestamps = "timestamp-query" in features
         self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
         self._built = BuiltKernels()
