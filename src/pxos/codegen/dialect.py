@@ -46,13 +46,20 @@ class Dialect:
     """
 
     name = "c"
+    types = _C_TYPES  # type names by pxos type name
     geometry = {g: f"pxos_{g}" for g in GEOMETRY}
+    # spelling tables: an int32 widened for flat offsets, an extent as int32, a unit-step
+    # FOR update, a statement discarding a value, a local declaration, a source line marker
+    index_cast, int_cast, unit_step = "(int64_t){}", "(int32_t){}", "++{}"
+    discard_stmt, declaration = "(void){};", "{type} {name} = {init};"
+    line_marker = '#line {line} "{file}"'
+    native_wrap = False  # whether signed + - * and negation wrap without unsigned casts
     barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (codegen/fission)
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
 
     def type_name(self, t: Scalar) -> str:
-        return _C_TYPES[t.name]
+        return self.types[t.name]
 
     def literal(self, value, t: Scalar) -> str:
         """A C literal of ``value`` with exactly type ``t``."""
@@ -97,11 +104,11 @@ class Dialect:
 
     def as_index(self, text: str) -> str:
         """``text`` (an ``int32`` expression) widened to the index type of flat offsets."""
-        return f"(int64_t){text}"
+        return self.index_cast.format(text)
 
     def as_int(self, text: str) -> str:
         """``text`` (an extent or launch count) as an ``int32`` value."""
-        return f"(int32_t){text}"
+        return self.int_cast.format(text)
 
     def select(self, cond: str, a: str, b: str) -> str:
         """``a`` where ``cond`` holds, else ``b`` (both evaluated or not: no side effects)."""
@@ -110,7 +117,7 @@ class Dialect:
     def binary(self, op: str, a: str, b: str, t: Scalar, wraps: bool = False) -> str:
         """``a <op> b`` in type ``t`` for a C operator ``op`` (``+ - * < == && & <<`` …);
         ``wraps``: a signed ``+ - *`` that may overflow, computed modulo ``2**bits``."""
-        if wraps:  # wraps as pxos defines, not undefined as in C
+        if wraps and not self.native_wrap:  # wraps as pxos defines, not undefined as in C
             u = self.type_name(unsigned_of(t))
             return f"(({self.type_name(t)})(({u}){a} {op} ({u}){b}))"
         if op in ("<<", ">>"):
@@ -123,7 +130,7 @@ class Dialect:
 
     def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
         """``-a`` in type ``t``; ``wraps``: it may overflow (``-MIN`` is ``MIN``)."""
-        if wraps:
+        if wraps and not self.native_wrap:
             return f"(({self.type_name(t)})(0 - ({self.type_name(unsigned_of(t))}){a}))"
         return f"(-{a})"
 
@@ -134,7 +141,7 @@ class Dialect:
     # -- statements and declarations
     def declare(self, name: str, t: Scalar, init: str) -> str:
         """The declaration of a function-local variable ``name`` of type ``t``."""
-        return f"{self.type_name(t)} {name} = {init};"
+        return self.declaration.format(type=self.type_name(t), name=name, init=init)
 
     def shared_array(self, name: str, t: Scalar, size: int) -> str:
         """The declaration of a block's shared array of ``size`` elements."""
@@ -142,26 +149,26 @@ class Dialect:
 
     def increment(self, v: str) -> str:
         """The update clause of a unit-step FOR loop over variable ``v``."""
-        return f"++{v}"
+        return self.unit_step.format(v)
 
     def step(self, v: str, step: str, t: Scalar, wraps: bool) -> str:
         """The update clause ``v += step`` of a FOR loop; ``wraps``: it may step past the
         range of ``t``, which must wrap."""
-        if wraps:
+        if wraps and not self.native_wrap:
             u = self.type_name(unsigned_of(t))
             return f"{v} = ({self.type_name(t)})(({u}){v} + ({u}){step})"
         return f"{v} += {step}"
 
     def discard(self, call: str) -> str:
         """A statement evaluating ``call`` for its effect only."""
-        return f"(void){call};"
+        return self.discard_stmt.format(call)
 
     def address(self, element: str) -> str:
         """The pointer to ``element`` that an atomic helper takes."""
         return "&" + element
 
     def line_directive(self, line: int, file: str) -> str:
-        return f'#line {line} "{c_string(file)}"'
+        return self.line_marker.format(line=line, file=c_string(file))
 
     def prelude(self, f16: bool = False) -> str:
         return "#include <stdint.h>\n#include <stdbool.h>\n#include <math.h>\n"

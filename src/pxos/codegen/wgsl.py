@@ -1,26 +1,23 @@
 """The WGSL dialect: a kernel as one ``@compute`` entry point of a WebGPU shader module.
 
-Types. WGSL has ``bool``, ``i32``, ``u32`` and ``f32``; wgpu's ``shader-int64`` and
-``shader-f64`` features add ``i64``, ``u64`` and ``f64`` (``wide=True``). 8- and 16-bit
-integers live in 32-bit values, wrapped back into range after each operation, and in 32-bit
-buffer words; ``bool`` elements are ``u32`` words 0 or 1 (the ``webgpu`` backend widens and
-narrows them on copy). ``f16``, 64-bit types without the features, ``f64`` ``exp``/``log``/
-``sin``/``cos``/``tanh``/``pow`` (Vulkan's GLSL.std.450 has them on 32-bit floats only) are
-refused with a ``PxTypeError``. Flat offsets are ``i32``. Float atomics are compare-and-swap
-loops on the element's bits. WGSL cannot forbid a compiler to fuse ``a * b + c`` into an
-fma or to reassociate ``(a + 0.1) + 0.2`` (Vulkan's lavapipe does both), so the bits of each
-float ``+ - * /`` result are XORed with ``pxos_nc``, a zero from the uniform buffer that the
-compiler cannot see through: results round as in C with ``-ffp-contract=off``. Integer ``+ - *`` wrap in WGSL (§8.7); division, ``ROUND`` (half away
-from zero), float ``MIN``/``MAX`` (NaN ignored, as ``fmin``) and rotations are helpers.
+Types: ``bool``, ``i32``, ``u32``, ``f32``, and ``i64``/``u64``/``f64`` where the device has
+wgpu's ``shader-int64``/``shader-f64`` (``wide``); 8- and 16-bit integers live in 32-bit
+values (wrapped back into range after each operation) and buffer words, as ``bool``
+elements do (0 or 1). ``f16``, and ``EXP``/``LOG``/``SIN``/``COS``/``TANH``/``POW`` on ``f64``
+(GLSL.std.450 has them for 32-bit floats only), are refused (``PxTypeError``). WGSL cannot
+forbid fusing ``a * b + c`` or reassociating ``(a + 0.1) + 0.2`` (lavapipe does both), so
+each float ``+ - * /`` result's bits are XORed with ``pxos_nc``, a zero from the uniform
+buffer that no compiler can see through: results round as C's with ``-ffp-contract=off``.
 
-Layout. ``struct PxosParams`` (binding 0, uniform) holds 4-byte words: ``pxos_nx, ny, nz``,
-``pxos_nc``, then per parameter a scalar (``bool`` as ``u32``, a 64-bit one as ``_lo``/``_hi``
-words) or an array's extents ``d0_a, …``; binding ``1 + k`` is array parameter ``k``, then
-``pxos_err`` (checked mode: seven ``i32``). A 1-D grid of more than 65535 blocks is
-dispatched as rows of 65535 workgroups; the block index is ``x + y * rows``.
+Layout: binding 0 is a uniform ``PxosParams`` of 4-byte words (``pxos_nx, ny, nz``,
+``pxos_nc``, then per parameter a scalar, a 64-bit one as ``_lo``/``_hi``, or an array's
+extents ``d0_a, …``); binding ``1 + k`` is array parameter ``k``; then ``pxos_err`` (checked
+mode: seven ``i32``). A 1-D grid of more than 65535 blocks comes as rows of 65535.
 """
 
 from __future__ import annotations
+
+import math
 
 from pxos.codegen.dialect import Dialect, KernelSource, check_types, comment
 from pxos.codegen.intrinsics import Intrinsics
@@ -65,63 +62,61 @@ def storage_type(t: Scalar, atomic: bool = False) -> str:
     return f"atomic<{name}>" if atomic else name
 
 
+# helper bodies by kind, in parameters a, b (T: the WGSL type); C's semantics, as docs/language.md
+_HELPERS = {
+    "div": "if (b == {T}(0)) {{ return {T}(0); }} {neg}return a / b;",
+    "mod": "if (b == {T}(0){orneg}) {{ return {T}(0); }} return a % b;",
+    "round": "let r = trunc(a); if (abs(a - r) >= {T}(0.5)) {{ return r + sign(a); }} return r;",
+    "fmin": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return min(a, b);",
+    "fmax": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return max(a, b);",
+    # exact: subtract the largest |b| * 2**k not above |a|, exactly each time (Sterbenz)
+    "fmod": "let y = abs(b); var r = abs(a); if (y == 0 || r - r != 0 || b != b) {{ return "
+            "a % b; }} loop {{ if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y)"
+            ".exp); var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
+            " return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));",
+    "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
+            "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
+    "rotr": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
+            "return bitcast<{T}>({U}((x >> s) | (x << (({w}u - s) & {m}u))));",
+}
+_BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
+    if (i >= 0 && i < n) { return i; }
+    loop { let r = atomicCompareExchangeWeak(&pxos_err[0], 0, 1);
+        if (r.exchanged) { atomicStore(&pxos_err[1], line); atomicStore(&pxos_err[2], col);
+            atomicStore(&pxos_err[3], array); atomicStore(&pxos_err[4], axis);
+            atomicStore(&pxos_err[5], i); atomicStore(&pxos_err[6], n); break; }
+        if (r.old_value != 0) { break; } }
+    return 0;
+}"""
+
+
 class WgslIntrinsics(Intrinsics):
-    """Helpers in WGSL: native ``min``/``max``/``abs`` and atomics, functions for the rest."""
+    """Helpers in WGSL: native ``min``/``max``/``abs`` and atomics, :data:`_HELPERS`, the
+    checked-mode bound (records the first violation in ``pxos_err``), float atomics."""
 
     def call(self, kind: str, t: Scalar, *args: str) -> str:
-        if kind in ("min", "max", "abs"):
-            return f"{kind}({', '.join(args)})"
-        if kind.startswith("atomic_"):
-            return f"{_ATOMIC[kind[7:]]}({', '.join(args)})"
-        return super().call(kind, t, *(args[:-1] if kind == "bound" else args))
+        if kind in ("min", "max", "abs") or kind.startswith("atomic_"):
+            return f"{_ATOMIC.get(kind[7:], kind)}({', '.join(args)})"
+        if kind == "bound":
+            self.needed["pxos_bound_i64"] = _BOUND
+            return f"pxos_bound_i64({', '.join(args[:-1])})"  # pxos_err: a global binding
+        fname = f"pxos_{kind}_{t.name}"
+        self.needed.setdefault(fname, self._helper(fname, kind, t))
+        return f"{fname}({', '.join(args)})"
 
-    def _fn(self, fname: str, t: Scalar, params: str, body: str) -> str:
-        return f"fn {fname}({params}) -> {TYPES[t]} {{ {body} }}"
-
-    def _div(self, fname: str, t: Scalar) -> str:
-        T = TYPES[t]
-        neg = "" if t.kind == "u" else f"if (b == {T}(-1)) {{ return {T}(0) - a; }} "
-        return self._fn(fname, t, f"a: {T}, b: {T}",
-                        f"if (b == {T}(0)) {{ return {T}(0); }} {neg}return a / b;")
-
-    def _mod(self, fname: str, t: Scalar) -> str:
-        T = TYPES[t]
-        zero = f"b == {T}(0)" + ("" if t.kind == "u" else f" || b == {T}(-1)")
-        return self._fn(fname, t, f"a: {T}, b: {T}", f"if ({zero}) {{ return {T}(0); }} "
-                        "return a % b;")
-
-    def _rotate(self, fname: str, t: Scalar, first: str, second: str) -> str:
-        T, w, U = TYPES[t], t.bits, "u64" if t.bits == 64 else "u32"
-        mask = f" & {U}({2**w - 1})" if w < 32 else ""
-        return self._fn(fname, t, f"a: {T}, n: {T}", f"let x = bitcast<{U}>(a){mask}; "
-                        f"let s = u32(n) & {w - 1}u; return bitcast<{T}>"
-                        f"({U}((x {first} s) | (x {second} (({w}u - s) & {w - 1}u))));")
-
-    def _round(self, fname: str, t: Scalar) -> str:
-        return self._fn(fname, t, f"x: {TYPES[t]}", "let r = trunc(x); if (abs(x - r) >= "
-                        f"{TYPES[t]}(0.5)) {{ return r + sign(x); }} return r;")
-
-    def _fmin(self, fname: str, t: Scalar, pick: str = "min") -> str:
-        return self._fn(fname, t, f"a: {TYPES[t]}, b: {TYPES[t]}", "if (a != a) { return b; } "
-                        f"if (b != b) {{ return a; }} return {pick}(a, b);")
-
-    def _fmax(self, fname: str, t: Scalar) -> str:
-        return self._fmin(fname, t, "max")
-
-    def _fmod(self, fname: str, t: Scalar) -> str:
-        """C's ``fmod``, exact (WGSL's ``%`` is ``a - b * trunc(a / b)``, rounded): subtract
-        from ``|a|`` the largest ``|b| * 2**k`` not above it, each time exactly (Sterbenz)."""
-        T = TYPES[t]
-        return self._fn(fname, t, f"a: {T}, b: {T}", f"let y = abs(b); var r = abs(a); "
-                        "if (y == 0 || r - r != 0 || b != b) { return a % b; } "
-                        "loop { if (r < y) { break; } let e = i32(frexp(r).exp - frexp(y).exp); "
-                        "var d = ldexp(y, e); if (d > r) { d = ldexp(y, e - 1); } r = r - d; } "
-                        "return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));")
+    def _helper(self, fname: str, kind: str, t: Scalar) -> str:
+        T, w, signed = TYPES[t], t.bits, t.kind == "i"
+        body = _HELPERS[kind].format(
+            T=T, U="u64" if w == 64 else "u32", w=w, m=w - 1,
+            mask=f" & u32({2**w - 1})" if w < 32 else "",
+            neg=f"if (b == {T}(-1)) {{ return {T}(0) - a; }} " * signed,
+            orneg=f" || b == {T}(-1)" * signed)
+        params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind != "round")])
+        return f"fn {fname}({params}) -> {T} {{ {body} }}"
 
     def float_atomic(self, op: str, t: Scalar, array: str, index: str, value: str) -> str:
         """``op`` on float element ``array[index]``, held as ``atomic<u32|u64>`` bits: a
-        compare-and-swap loop in a helper that names its array (WGSL passes no pointer to
-        storage)."""
+        compare-and-swap loop in a helper naming its array (WGSL passes no storage pointer)."""
         T, U = TYPES[t], storage_type(t, True)[7:-1]
         if op == "exch":
             return f"bitcast<{T}>(atomicExchange(&{array}[{index}], bitcast<{U}>({value})))"
@@ -134,27 +129,18 @@ class WgslIntrinsics(Intrinsics):
             f"        old = r.old_value; }}\n    return bitcast<{T}>(old);\n}}")
         return f"{fname}({index}, {value})"
 
-    def _bound(self, fname: str, t: Scalar) -> str:
-        """Checked mode: ``i`` if ``0 <= i < n``, else record the first violation in
-        ``pxos_err`` (flag, line, column, array, axis, index, extent) and return 0."""
-        record = " ".join(f"atomicStore(&pxos_err[{k}], {v});" for k, v in enumerate(
-            ("line", "col", "array", "axis", "i", "n"), start=1))
-        return (f"fn {fname}(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) "
-                "-> i32 {\n    if (i >= 0 && i < n) { return i; }\n"
-                "    loop { let r = atomicCompareExchangeWeak(&pxos_err[0], 0, 1);\n"
-                f"        if (r.exchanged) {{ {record} break; }}\n"
-                "        if (r.old_value != 0) { break; } }\n    return 0;\n}")
-
 
 class WgslDialect(Dialect):
-    """WGSL spellings of the renderer's hooks (module docstring)."""
+    """WGSL spellings of the renderer's hooks and tables (module docstring)."""
 
     name = "wgsl"
+    types = {t.name: n for t, n in TYPES.items()}
     barrier = "storageBarrier(); workgroupBarrier();"
     intrinsics_class = WgslIntrinsics
-
-    def type_name(self, t: Scalar) -> str:
-        return TYPES[t]
+    index_cast = int_cast = "{}"
+    unit_step, discard_stmt, line_marker = "{}++", "_ = {};", "// line {line}"
+    declaration = "var {name}: {type} = {init};"
+    native_wrap = True  # integer + - * and negation wrap in WGSL (§8.7)
 
     def literal(self, value, t: Scalar) -> str:
         if t == BOOL:
@@ -163,8 +149,8 @@ class WgslDialect(Dialect):
         if t.is_float:
             v = float(value)
             if v != v or v in (float("inf"), float("-inf")):
-                return f"{T}(bitcast<f32>({0x7fc00000 if v != v else 0x7f800000}u))" \
-                    if v != v or v > 0 else f"{T}(bitcast<f32>(0xff800000u))"
+                bits = 0x7fc00000 if v != v else 0x7f800000 if v > 0 else 0xff800000
+                return f"{T}(bitcast<f32>({bits}u))"
             text = super()._float_literal(v, F64 if t == F64 else F32).rstrip("f")
             return f"{T}({text}{_SUFFIX[t]})" if text.startswith("-") else text + _SUFFIX[t]
         v, s = int(value), _SUFFIX[U32 if T == "u32" else I32 if T == "i32" else t]
@@ -174,12 +160,6 @@ class WgslDialect(Dialect):
         if t in (I64, U64):  # lavapipe compares i64(x) < 1li wrongly unless it is opaque
             return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
         return f"({text} != 0)" if t == BOOL else f"{TYPES[t]}({text})"
-
-    def as_index(self, text: str) -> str:
-        return text
-
-    def as_int(self, text: str) -> str:
-        return text
 
     def select(self, cond: str, a: str, b: str) -> str:
         return f"select(({b}), ({a}), ({cond}))"  # (…): `x < y, z > w` is no template list
@@ -192,29 +172,11 @@ class WgslDialect(Dialect):
         if t.is_float and op in "+-*/":  # kept from fusing and reassociating (docstring)
             u = "u64" if t == F64 else "u32"
             return f"bitcast<{TYPES[t]}>(bitcast<{u}>({a} {op} {b}) ^ {u}(pxos_nc))"
-        return f"({a} {op} {b})"  # integer + - * wrap in WGSL
-
-    def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
-        return f"(-{a})"
+        return f"({a} {op} {b})"
 
     def math_call(self, fn: str, t: Scalar, args: list[str]) -> str:
         kind = {"round": "round", "min": "fmin", "max": "fmax", "mod": "fmod"}.get(fn)
         return self.intrinsics.call(kind, t, *args) if kind else f"{fn}({', '.join(args)})"
-
-    def declare(self, name: str, t: Scalar, init: str) -> str:
-        return f"var {name}: {TYPES[t]} = {init};"
-
-    def increment(self, v: str) -> str:
-        return f"{v}++"
-
-    def step(self, v: str, step: str, t: Scalar, wraps: bool) -> str:
-        return f"{v} += {step}"
-
-    def discard(self, call: str) -> str:
-        return f"_ = {call};"
-
-    def line_directive(self, line: int, file: str) -> str:
-        return f"// line {line}"
 
 
 class WgslRenderer(Renderer):
@@ -293,7 +255,7 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     if checked:
         bindings.append("var<storage, read_write> pxos_err: array<atomic<i32>>;")
     shared = [f"var<workgroup> {var_name(s.name)}: array<{storage_type(s.elem, s.name in r.atomic)}"
-              f", {_size(s.shape)}>;" for s in kernel.shared]
+              f", {math.prod(s.shape)}>;" for s in kernel.shared]
     prologue += [d.declare(var_name(n), t, d.literal(0, t)) for n, t in kernel.variables]
     body = r.body(kernel.body, 0)
     block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
@@ -311,13 +273,6 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     helpers = tuple(r.intrinsics.needed.items())
     source = "\n".join(head + shared + [""] + [h for _, h in helpers] + [""] + function)
     return KernelSource(kernel, source, fn, "\n".join(function), helpers, checked)
-
-
-def _size(shape) -> int:
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 def _geometry(kernel: ir.Kernel, block: tuple[int, ...]) -> list[str]:
