@@ -51,7 +51,7 @@ def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
     for s in ir.walk(kernel.body):
         for e in (x for x in ir.stmt_exprs(s) for x in ir.subexprs(x)):
             if isinstance(e, ir.Call) and e.fn in _F32_ONLY and e.type == F64:
-                raise PxTypeError(f"kernel {kernel.name!r}: WGSL has {e.fn.upper()} on f32 "
+                raise PxTypeError(f"kernel {kernel.name!r}: WGSL has {e.fn} on f32 "
                                   "only, not on f64", s.span, hint="convert to f32 first")
 
 
