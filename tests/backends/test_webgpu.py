@@ -55,7 +55,7 @@ GPU_THREAD_CODE:
     STORE exp(d[i]) → d[i]
 GPU_END
 """)
-    with pytest.raises(PxTypeError, match="exp on f32 only") as e:
+    with pytest.raises(PxTypeError, match="no exp on f64") as e:
         render_wgsl(f64_exp, wide=True)
     assert e.value.span.line == 5
 

@@ -231,9 +231,10 @@ def c_string(text: str) -> str:
     return safe.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def check_types(kernel: ir.Kernel, types, target: str, atomic_types=None) -> None:
+def check_types(kernel: ir.Kernel, types, target: str, atomic_types=None, calls=()) -> None:
     """Refuse a kernel that uses a scalar type outside ``types`` (the ones ``target`` has),
-    or an ATOMIC_* on an element type outside ``atomic_types`` (default: ``types``).
+    an ATOMIC_* on an element type outside ``atomic_types`` (default: ``types``), or a
+    function on a type that ``calls`` lists as ``(name, type)`` pairs ``target`` lacks.
 
     Raises:
         PxTypeError: at the first parameter, shared array or statement with such a type.
@@ -255,6 +256,9 @@ def check_types(kernel: ir.Kernel, types, target: str, atomic_types=None) -> Non
         for e in (x for x in ir.stmt_exprs(s) for x in ir.subexprs(x)):
             if e.type not in types:
                 refuse(e.type, s.span, "a value")
+            if isinstance(e, ir.Call) and (e.fn, e.type) in calls:
+                raise PxTypeError(f"kernel {kernel.name!r}: the {target} target has no {e.fn} "
+                                  f"on {e.type.name}", s.span, hint="convert the operand")
         for name, t in kernel.variables:
             if t not in types and name in (getattr(s, a, None) for a in ("name", "var")):
                 refuse(t, s.span, f"variable {name!r}")

@@ -23,7 +23,6 @@ from pxos.codegen.dialect import Dialect, KernelSource, check_types, comment
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, dim_name, var_name
 from pxos.codegen.signature import entry_name
-from pxos.errors import PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.types import (
     BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
@@ -37,7 +36,6 @@ _NARROW = {U8: "({} & 0xffu)", U16: "({} & 0xffffu)", I8: "(({} << 24u) >> 24u)"
 _SUFFIX = {I32: "i", U32: "u", F32: "f", I64: "li", U64: "lu", F64: "lf"}
 _ATOMIC = {"add": "atomicAdd", "min": "atomicMin", "max": "atomicMax", "and": "atomicAnd",
            "or": "atomicOr", "xor": "atomicXor", "exch": "atomicExchange"}
-_F32_ONLY = ("exp", "log", "sin", "cos", "tanh", "pow")
 
 
 def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
@@ -47,12 +45,8 @@ def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
         PxTypeError: at the parameter or statement using a missing type or function.
     """
     types = [t for t in TYPES if wide or t not in WIDE]
-    check_types(kernel, types, "WGSL", [t for t in types if t.bits >= 32])
-    for s in ir.walk(kernel.body):
-        for e in (x for x in ir.stmt_exprs(s) for x in ir.subexprs(x)):
-            if isinstance(e, ir.Call) and e.fn in _F32_ONLY and e.type == F64:
-                raise PxTypeError(f"kernel {kernel.name!r}: WGSL has {e.fn} on f32 "
-                                  "only, not on f64", s.span, hint="convert to f32 first")
+    check_types(kernel, types, "WGSL", [t for t in types if t.bits >= 32],
+                calls=[(fn, F64) for fn in ("exp", "log", "sin", "cos", "tanh", "pow")])
 
 
 def storage_type(t: Scalar, atomic: bool = False) -> str:
@@ -114,21 +108,6 @@ class WgslIntrinsics(Intrinsics):
         params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind != "round")])
         return f"fn {fname}({params}) -> {T} {{ {body} }}"
 
-    def float_atomic(self, op: str, t: Scalar, array: str, index: str, value: str) -> str:
-        """``op`` on float element ``array[index]``, held as ``atomic<u32|u64>`` bits: a
-        compare-and-swap loop in a helper naming its array (WGSL passes no storage pointer)."""
-        T, U = TYPES[t], storage_type(t, True)[7:-1]
-        if op == "exch":
-            return f"bitcast<{T}>(atomicExchange(&{array}[{index}], bitcast<{U}>({value})))"
-        new = {"add": "o + v", "min": "select(o, v, v < o)", "max": "select(o, v, o < v)"}[op]
-        fname = f"pxos_atomic_{op}_{array}"
-        self.needed[fname] = (
-            f"fn {fname}(i: i32, v: {T}) -> {T} {{\n    var old = atomicLoad(&{array}[i]);\n"
-            f"    loop {{ let o = bitcast<{T}>(old);\n        let r = atomicCompareExchangeWeak"
-            f"(&{array}[i], old, bitcast<{U}>({new}));\n        if (r.exchanged) {{ break; }}\n"
-            f"        old = r.old_value; }}\n    return bitcast<{T}>(old);\n}}")
-        return f"{fname}({index}, {value})"
-
 
 class WgslDialect(Dialect):
     """WGSL spellings of the renderer's hooks and tables (module docstring)."""
@@ -145,15 +124,13 @@ class WgslDialect(Dialect):
     def literal(self, value, t: Scalar) -> str:
         if t == BOOL:
             return "true" if value else "false"
-        T = TYPES[t]
+        T, v = TYPES[t], float(value) if t.is_float else int(value)
+        if t.is_float and (v != v or abs(v) == float("inf")):
+            return f"{T}(bitcast<f32>({0x7fc00000 if v != v else 0x7f800000 | (v < 0) << 31}u))"
         if t.is_float:
-            v = float(value)
-            if v != v or v in (float("inf"), float("-inf")):
-                bits = 0x7fc00000 if v != v else 0x7f800000 if v > 0 else 0xff800000
-                return f"{T}(bitcast<f32>({bits}u))"
             text = super()._float_literal(v, F64 if t == F64 else F32).rstrip("f")
             return f"{T}({text}{_SUFFIX[t]})" if text.startswith("-") else text + _SUFFIX[t]
-        v, s = int(value), _SUFFIX[U32 if T == "u32" else I32 if T == "i32" else t]
+        s = _SUFFIX[t] if t.bits == 64 else T[0]
         return f"{v}{s}" if v >= 0 else f"({v + 1}{s} - 1{s})"
 
     def cast(self, text: str, t: Scalar) -> str:
@@ -216,13 +193,18 @@ class WgslRenderer(Renderer):
         return [f"{element} = {value};"]
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
+        """Float atomics: a compare-and-swap loop on the element's bits (WGSL has none)."""
         t = self.kernel_array_elem(s.array)
         if not t.is_float:
             return super()._s_atomic(s, indent)
-        call = self.intrinsics.float_atomic(s.op, t, var_name(s.array),
-                                            self.flat_index(s.array, s.index), self.expr(s.value))
-        return [self.d.discard(call) if s.result is None
-                else f"{self.variable(s.result)} = {call};"]
+        T, U, p = TYPES[t], storage_type(t, True)[7:-1], f"&{self.element(s.array, s.index)}"
+        new = {"add": "o + v", "min": "select(o, v, v < o)", "max": "select(o, v, o < v)",
+               "exch": "v"}[s.op]
+        out = "" if s.result is None else f" {self.variable(s.result)} = bitcast<{T}>(old);"
+        return [f"{{ let v = {self.expr(s.value)}; var old = atomicLoad({p}); loop {{ "
+                f"let o = bitcast<{T}>(old); let r = atomicCompareExchangeWeak({p}, old, "
+                f"bitcast<{U}>({new})); if (r.exchanged) {{ break; }} old = r.old_value; }}"
+                f"{out} }}"]
 
 
 def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) -> KernelSource:
@@ -275,20 +257,20 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     return KernelSource(kernel, source, fn, "\n".join(function), helpers, checked)
 
 
+_GEOMETRY = """let pxos_nx = pxos_p.pxos_nx; let pxos_ny = pxos_p.pxos_ny; let pxos_nz = pxos_p.pxos_nz;
+let pxos_nc = pxos_p.pxos_nc; let pxos_bsx = {}i; let pxos_bsy = {}i; let pxos_bsz = {}i;
+let pxos_lx = i32(pxos_lid.x); let pxos_ly = i32(pxos_lid.y); let pxos_lz = i32(pxos_lid.z);
+let pxos_by = i32(pxos_wid.y); let pxos_bz = i32(pxos_wid.z); let pxos_gy = i32(pxos_nwg.y);"""
+# a 1-D grid may come as rows of workgroups: those past the grid return
+_BLOCK_X = {1: "let pxos_bx = i32(pxos_wid.x + pxos_wid.y * pxos_nwg.x); let pxos_gx = "
+               "(pxos_nx + pxos_bsx - 1) / pxos_bsx; if (pxos_bx >= pxos_gx) { return; }",
+            2: "let pxos_bx = i32(pxos_wid.x); let pxos_gx = i32(pxos_nwg.x);"}
+
+
 def _geometry(kernel: ir.Kernel, block: tuple[int, ...]) -> list[str]:
     """``let`` bindings of the names the renderer reads (``dialect.GEOMETRY``), then the
-    return of workgroups past a folded 1-D grid and of threads past ``GPU_THREADS``."""
-    out = [f"let pxos_n{a} = pxos_p.pxos_n{a};" for a in "xyzc"]
-    out += [f"let pxos_l{a} = i32(pxos_lid.{a});" for a in "xyz"]
-    out += [f"let pxos_bs{a} = {b}i;" for a, b in zip("xyz", block)]
-    if kernel.ndim == 1:
-        out += ["let pxos_bx = i32(pxos_wid.x + pxos_wid.y * pxos_nwg.x);",
-                "let pxos_gx = (pxos_nx + pxos_bsx - 1) / pxos_bsx;",
-                "if (pxos_bx >= pxos_gx) { return; }"]
-    else:
-        out += ["let pxos_bx = i32(pxos_wid.x);", "let pxos_gx = i32(pxos_nwg.x);"]
-    out += ["let pxos_by = i32(pxos_wid.y);", "let pxos_bz = i32(pxos_wid.z);",
-            "let pxos_gy = i32(pxos_nwg.y);"]
+    return of threads past ``GPU_THREADS`` in a loop-form kernel."""
+    out = _GEOMETRY.format(*block).splitlines() + [_BLOCK_X[min(kernel.ndim, 2)]]
     if kernel.guarded:
         cond = " || ".join(f"pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
                            for a in "xyz"[:kernel.ndim])
