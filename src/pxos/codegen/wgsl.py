@@ -34,8 +34,6 @@ WIDE = (I64, U64, F64)
 _NARROW = {U8: "({} & 0xffu)", U16: "({} & 0xffffu)", I8: "(({} << 24u) >> 24u)",
            I16: "(({} << 16u) >> 16u)"}
 _SUFFIX = {I32: "i", U32: "u", F32: "f", I64: "li", U64: "lu", F64: "lf"}
-_ATOMIC = {"add": "atomicAdd", "min": "atomicMin", "max": "atomicMax", "and": "atomicAnd",
-           "or": "atomicOr", "xor": "atomicXor", "exch": "atomicExchange"}
 
 
 def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
@@ -51,8 +49,8 @@ def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
 
 def storage_type(t: Scalar, atomic: bool = False) -> str:
     """The WGSL element type of an array of ``t`` in memory (bits for a float atomic)."""
-    name = {BOOL: "u32", F32: "u32" if atomic else "f32", F64: "u64" if atomic else "f64"}
-    name = name.get(t, TYPES[t])
+    name = "u32" if t == BOOL else ("u64" if t == F64 else "u32") if atomic and t.is_float \
+        else TYPES[t]
     return f"atomic<{name}>" if atomic else name
 
 
@@ -70,9 +68,8 @@ _HELPERS = {
             " return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));",
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
-    "rotr": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
-            "return bitcast<{T}>({U}((x >> s) | (x << (({w}u - s) & {m}u))));",
 }
+_HELPERS["rotr"] = _HELPERS["rotl"].replace("<<", "@").replace(">>", "<<").replace("@", ">>")
 _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
     if (i >= 0 && i < n) { return i; }
     loop { let r = atomicCompareExchangeWeak(&pxos_err[0], 0, 1);
@@ -89,8 +86,10 @@ class WgslIntrinsics(Intrinsics):
     checked-mode bound (records the first violation in ``pxos_err``), float atomics."""
 
     def call(self, kind: str, t: Scalar, *args: str) -> str:
-        if kind in ("min", "max", "abs") or kind.startswith("atomic_"):
-            return f"{_ATOMIC.get(kind[7:], kind)}({', '.join(args)})"
+        if kind.startswith("atomic_"):  # atomicAdd, atomicMin, …, atomicExchange
+            kind = "atomic" + ("Exchange" if kind == "atomic_exch" else kind[7:].capitalize())
+        if kind in ("min", "max", "abs") or kind.startswith("atomic"):  # WGSL's own
+            return f"{kind}({', '.join(args)})"
         if kind == "bound":
             self.needed["pxos_bound_i64"] = _BOUND
             return f"pxos_bound_i64({', '.join(args[:-1])})"  # pxos_err: a global binding
