@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pxos import backends
+from pxos.backends.base import make_launch
 from pxos.codegen.wgsl import check_wgsl, render_wgsl
 from pxos.errors import PxBackendError, PxTypeError
 from pxos.host.launch import run_kernel
@@ -125,6 +126,11 @@ GPU_END
     seconds = backend.kernel_time()
     assert 0.0 < seconds < 10.0
     np.testing.assert_array_equal(a, np.ones(N, np.float32))
+    moved = backend.to_device(a)
+    k = kernel(src)
+    assert 0.0 < backend.launch_timed(backend.compile(k), [moved], make_launch(k, (N,))) < 10
+    backend.to_host(moved, a)
+    np.testing.assert_array_equal(a, np.full(N, 2, np.float32))
 
 
 EXAMPLE_KERNELS = [(path.name, k) for path in sorted(EXAMPLES.glob("*.px"))

@@ -231,6 +231,11 @@ class WebGPUBackend:
         device.queue.submit([encoder.finish()])
         self._last = (stamps, start, time.perf_counter())
 
+    def launch_timed(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> float:
+        """:meth:`launch`, then wait for it: the kernel's seconds (:meth:`kernel_time`)."""
+        self.launch(compiled, args, launch)
+        return self.kernel_time()
+
     def kernel_time(self) -> float:
         """Seconds the last launch's kernel ran on the device (timestamp queries), or, where
         the adapter has none, seconds from its submission until the queue drained; waits

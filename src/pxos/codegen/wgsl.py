@@ -69,7 +69,7 @@ _HELPERS = {
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
 }
-_HELPERS["rotr"] = _HELPERS["rotl"].replace("<<", "@").replace(">>", "<<").replace("@", ">>")
+_HELPERS["rotr"] = _HELPERS["rotl"].replace("(x << s) | (x >>", "(x >> s) | (x <<")
 _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
     if (i >= 0 && i < n) { return i; }
     loop { let r = atomicCompareExchangeWeak(&pxos_err[0], 0, 1);
@@ -82,8 +82,8 @@ _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, a
 
 
 class WgslIntrinsics(Intrinsics):
-    """Helpers in WGSL: native ``min``/``max``/``abs`` and atomics, :data:`_HELPERS`, the
-    checked-mode bound (records the first violation in ``pxos_err``), float atomics."""
+    """Helpers in WGSL: native ``min``/``max``/``abs`` and atomics, :data:`_HELPERS`, and the
+    checked-mode bound (records the first violation in ``pxos_err``)."""
 
     def call(self, kind: str, t: Scalar, *args: str) -> str:
         if kind.startswith("atomic_"):  # atomicAdd, atomicMin, …, atomicExchange
