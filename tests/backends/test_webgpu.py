@@ -153,3 +153,10 @@ def test_no_adapter_is_a_backend_error(monkeypatch):
     monkeypatch.setattr(wgpu.gpu, "request_adapter_sync", lambda **kw: None)
     with pytest.raises(PxBackendError, match="no WebGPU adapter"):
         WebGPUBackend()
+
+
+def test_turned_off_by_the_environment(monkeypatch):
+    from pxos.backends.webgpu import WebGPUBackend
+    monkeypatch.setenv("PXOS_WEBGPU", "0")
+    with pytest.raises(PxBackendError, match="turned off"):
+        WebGPUBackend()

@@ -16,6 +16,7 @@ timestamp queries (WebGPU §20.4), else the host clock around its submission and
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -77,14 +78,16 @@ class WebGPUBackend:
     """Runs kernels on one WebGPU adapter (see the module docstring).
 
     Raises:
-        PxBackendError: on construction, if wgpu-py is missing or no adapter or device
-            can be created (no Vulkan/Metal/D3D12 driver).
+        PxBackendError: on construction, if wgpu-py is missing, no adapter or device can
+            be created (no Vulkan/Metal/D3D12 driver), or ``$PXOS_WEBGPU`` is ``0``.
     """
 
     name = "webgpu"
     memory = "webgpu"
 
     def __init__(self):
+        if os.environ.get("PXOS_WEBGPU") == "0":  # a machine whose driver stack misbehaves
+            raise PxBackendError("the webgpu backend is turned off (PXOS_WEBGPU=0)")
         try:
             import wgpu
         except (ImportError, OSError) as e:
@@ -99,7 +102,7 @@ class WebGPUBackend:
             limits = {k: adapter.limits[k] for k in _LIMITS if k in adapter.limits}
             self.device = adapter.request_device_sync(required_features=features,
                                                       required_limits=limits)
-        except (RuntimeError, wgpu.GPUError) as e:
+        except (RuntimeError, OSError, wgpu.GPUError) as e:
             raise PxBackendError(f"no WebGPU adapter or device ({e})".splitlines()[0],
                                  hint="install a Vulkan driver (on a CPU: apt-get install "
                                       "mesa-vulkan-drivers), or use --device c") from None
