@@ -178,7 +178,7 @@ class WebGPUBackend:
             return
         kernel = compiled.source.kernel
         words = [np.int32(n) for n in launch_counts(launch.threads)] + [np.uint32(0)]
-        # pxos_nc: the zero that keeps products from fusing (codegen/wgsl)
+        # pxos_nc: the zero that keeps float results from fusing (codegen/wgsl)
         buffers = []
         for p, a in zip(kernel.params, args):
             if isinstance(p.type, Array):
