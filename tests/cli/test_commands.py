@@ -103,5 +103,5 @@ def test_without_a_c_compiler_runs_on_interp(tmp_path):
     # the planner chooses among what can run without a compiler: the interpreter, or a GPU
     ran = {line.split()[3] for line in proc.stdout.splitlines() if "  RUN  " in line}
     assert ran and "c" not in ran
-    assert ran <= {"interp", "cuda", "opencl"}
+    assert ran <= {"interp", "cuda", "opencl", "webgpu"}
     assert np.load(tmp_path / "out" / "histogram.npy").sum() == 512 * 512
