@@ -134,7 +134,7 @@ class OpenCLRenderer(Renderer):
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         space = "local" if s.array in self.shared else "global"
         call = self.intrinsics.atomic(s.op, self.kernel_array_elem(s.array), space,
-                                      self.d.address(self.element(s.array, s.index)),
+                                      "&" + self.element(s.array, s.index),
                                       self.expr(s.value))
         if s.result is None:
             return [self.d.discard(call)]
@@ -165,10 +165,6 @@ class OpenCLDialect(GpuDialect):
     def literal(self, value, t: Scalar) -> str:
         """A literal of type ``t``; an ``f16`` value (exact in ``f32``) as a ``float``."""
         return super().literal(value, F32 if t == F16 else t)
-
-    def math(self, fn: str, t: Scalar) -> str:
-        """OpenCL's built-in math functions are overloaded on the float type (§6.12.2)."""
-        return super().math(fn, F64)
 
     def prelude(self, f16: bool = False) -> str:
         return _PRELUDE + "".join(f"#pragma OPENCL EXTENSION {x} : enable\n"

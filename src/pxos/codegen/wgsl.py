@@ -18,12 +18,15 @@ mode: seven ``i32``). A 1-D grid of more than 65535 blocks comes as rows of 6553
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, check_types, comment
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, dim_name, var_name
 from pxos.codegen.signature import entry_name
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import Bound, check_bounds
+from pxos.ir.functions import Lowering, lowering
 from pxos.ir.types import (
     BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
 )
@@ -66,10 +69,19 @@ _HELPERS = {
             "a % b; }} loop {{ if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y)"
             ".exp); var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
             " return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));",
+    "fdiv": "return bitcast<{T}>(bitcast<{U}>(a / b) ^ {U}(pxos_p.pxos_nc));",
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
 }
 _HELPERS["rotr"] = _HELPERS["rotl"].replace("(x << s) | (x >>", "(x >> s) | (x <<")
+# where WGSL spells an operation of ir/functions unlike OpenCL C: float / as a helper that
+# keeps the quotient from fusing (see ``binary``), C's fmin/fmax/fmod/round as helpers
+_FUNCTIONS = {
+    "abs": Lowering("abs({0})", "abs({0})", "{0}"), "round": Lowering("@round", "{0}"),
+    "min": Lowering("@fmin", "min({0}, {1})"), "max": Lowering("@fmax", "max({0}, {1})"),
+    "div": Lowering("@fdiv", "@div"), "mod": Lowering("@fmod", "@mod"),
+    "select": Lowering(*["select(({2}), ({1}), ({0}))"] * 2),
+}
 _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
     if (i >= 0 && i < n) { return i; }
     loop { let r = atomicCompareExchangeWeak(&pxos_err[0], 0, 1);
@@ -150,18 +162,18 @@ class WgslDialect(Dialect):
             return f"bitcast<{TYPES[t]}>(bitcast<{u}>({a} {op} {b}) ^ {u}(pxos_nc))"
         return f"({a} {op} {b})"
 
-    def math_call(self, fn: str, t: Scalar, args: list[str]) -> str:
-        kind = {"round": "round", "min": "fmin", "max": "fmax", "mod": "fmod"}.get(fn)
-        return self.intrinsics.call(kind, t, *args) if kind else f"{fn}({', '.join(args)})"
+    def function(self, name: str) -> Lowering:
+        """WGSL's spelling of operation ``name``: :data:`_FUNCTIONS`, else OpenCL's (its
+        math functions are overloaded on the type under WGSL's names too)."""
+        return _FUNCTIONS.get(name) or lowering(name, "opencl")
 
 
 class WgslRenderer(Renderer):
     """``bool`` elements as words, atomic arrays accessed atomically, 64-bit indices as
     ``i32``, and 8- and 16-bit integer results wrapped back into range."""
 
-    def __init__(self, kernel: ir.Kernel, dialect: WgslDialect, checked: bool = False):
-        super().__init__(kernel, dialect, checked)
-        dialect.intrinsics = self.intrinsics
+    def __init__(self, kernel: ir.Kernel, dialect: WgslDialect):
+        super().__init__(kernel, dialect)
         self.atomic = {s.array for s in ir.walk(kernel.body) if isinstance(s, ir.Atomic)}
 
     def expr(self, e: ir.Expr) -> str:
@@ -169,6 +181,11 @@ class WgslRenderer(Renderer):
         if e.type in _NARROW and isinstance(e, (ir.Binary, ir.Unary, ir.Cast, ir.Call)):
             return _NARROW[e.type].format(text)
         return text
+
+    def _e_bound(self, e: Bound) -> str:
+        inner = e.args[0]  # the helper takes an i32
+        return super()._e_bound(replace(e, args=(ir.Cast(inner.span, inner, I32, type=I32),))
+                                if inner.type.bits == 64 else e)
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         return super().flat_index(array, tuple(
@@ -214,8 +231,9 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
         PxTypeError: ``kernel`` uses what WGSL lacks (:func:`check_wgsl`).
     """
     check_wgsl(kernel, wide)
+    given, kernel = kernel, check_bounds(kernel) if checked else kernel
     d = WgslDialect()
-    r = WgslRenderer(kernel, d, checked)
+    r = WgslRenderer(kernel, d)
     fields = [f"pxos_n{a}: i32" for a in "xyz"] + ["pxos_nc: u32"]
     bindings, prologue = [], []
     for p in kernel.params:
@@ -253,7 +271,7 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     head += [f"@group(0) @binding({k}) {b}" for k, b in enumerate(bindings, start=1)]
     helpers = tuple(r.intrinsics.needed.items())
     source = "\n".join(head + shared + [""] + [h for _, h in helpers] + [""] + function)
-    return KernelSource(kernel, source, fn, "\n".join(function), helpers, checked)
+    return KernelSource(given, source, fn, "\n".join(function), helpers, checked)
 
 
 _GEOMETRY = """let pxos_nx = pxos_p.pxos_nx; let pxos_ny = pxos_p.pxos_ny; let pxos_nz = pxos_p.pxos_nz;
