@@ -281,6 +281,9 @@ GPU_END
 
 
 def test_small_and_wide_types(backend):
+    if backend == "webgpu":
+        pytest.skip("WGSL has no f16 (refused, docs/backends.md); u8 and bool on "
+                    "webgpu: tests/backends/test_webgpu.py")
     src = """GPU_KERNEL k
 GPU_PARAM b u8[]
 GPU_PARAM h f16[]

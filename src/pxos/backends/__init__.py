@@ -12,7 +12,7 @@ from functools import cache
 
 from pxos.errors import PxBackendError
 
-KNOWN = ("interp", "c", "cuda", "opencl")
+KNOWN = ("interp", "c", "cuda", "opencl", "webgpu")
 CPU_BACKENDS = ("c", "interp")
 
 
@@ -29,6 +29,9 @@ def _make(name: str):
     if name == "opencl":
         from pxos.backends.opencl import OpenCLBackend
         return OpenCLBackend()
+    if name == "webgpu":
+        from pxos.backends.webgpu import WebGPUBackend
+        return WebGPUBackend()
     raise PxBackendError(f"backend {name!r} is not available in this version of pxos",
                          hint="use --device c or --device interp")  # a name in KNOWN only
 

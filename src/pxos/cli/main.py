@@ -99,7 +99,7 @@ def run(
 def compile_(
     file: Path = ProgramArgument,
     target: str = typer.Option("c", "--target", "-t", metavar="TARGET",
-                               help="Code to generate: c, cuda or opencl."),
+                               help="Code to generate: c, cuda, opencl, hip or wgsl."),
     checked: bool = typer.Option(False, "--checked", help="Include bounds checks."),
     kernel: Optional[str] = typer.Option(None, "--kernel", "-k", metavar="NAME",
                                          help="Only this kernel."),

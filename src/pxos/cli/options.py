@@ -19,7 +19,7 @@ ProgramArgument = typer.Argument(..., metavar="FILE", help="The .px program.",
 DeviceOption = typer.Option(
     "auto", "--device", "-d", metavar="DEVICE",
     help="Where kernels run: auto (a kernel's GPU_TARGET, else where the planner predicts "
-         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl.")
+         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl, webgpu.")
 
 AllowPathOption: Optional[list[Path]] = typer.Option(
     None, "--allow-path", metavar="DIR",

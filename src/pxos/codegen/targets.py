@@ -6,7 +6,7 @@ from pxos.codegen.dialect import render_unit
 from pxos.codegen.gpu import uses_f16
 from pxos.ir import nodes as ir
 
-TARGETS = ("c", "cuda", "opencl")
+TARGETS = ("c", "cuda", "opencl", "hip", "wgsl")
 
 
 def render_unit_for(target: str, kernels: list[ir.Kernel], checked: bool = False) -> str:
@@ -22,6 +22,11 @@ def render_unit_for(target: str, kernels: list[ir.Kernel], checked: bool = False
         from pxos.codegen.cuda import CudaDialect as Dialect, render_cuda as render
     elif target == "opencl":
         from pxos.codegen.opencl import OpenCLDialect as Dialect, render_opencl as render
+    elif target == "hip":
+        from pxos.codegen.hip import HipDialect as Dialect, render_hip as render
+    elif target == "wgsl":  # one shader module per kernel (each binds its own buffers)
+        from pxos.codegen.wgsl import render_wgsl
+        return "\n".join(render_wgsl(k, checked, wide=True).source for k in kernels)
     else:
         raise KeyError(target)
     sources = [render(k, checked) for k in kernels]
