@@ -7,10 +7,10 @@ import importlib.util
 
 import pytest
 
-from tests.conftest import BACKENDS, EXAMPLES
-
 from pxos import backends
 from pxos.errors import PxRuntimeError
+from pxos.testing import for_each_backend
+from tests.conftest import EXAMPLES
 
 
 def example():
@@ -20,7 +20,7 @@ def example():
     return module
 
 
-@pytest.mark.parametrize("device", ["host"] + [b for b in BACKENDS if b != "interp"])
+@for_each_backend(require=("compiled",), argname="device", extra=("host",))
 def test_seal_and_open(device, tmp_path, monkeypatch):
     if device == "webgpu" and backends.get("webgpu").loop_limit:
         pytest.skip("Mesa's lavapipe stops a thread's loops after about 65535 iterations; "

@@ -63,7 +63,7 @@ def available() -> list[str]:
 
 def choose(device: str, target: str = "auto") -> str:
     """The backend for a launch: ``device`` (``--device``; ``cpu+device`` pins a HYBRID
-    split, ``host/hybrid``) if not ``auto``, else the kernel's
+    split, ``backends/hybrid``) if not ``auto``, else the kernel's
     ``GPU_TARGET`` pin, else the fastest CPU backend present (``c``, else ``interp``).
 
     Raises:

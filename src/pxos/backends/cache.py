@@ -6,7 +6,7 @@ SHA-256 of everything that determines the binary (the generated source, the comp
 identity and version, the flags) and ``sum`` the first 32 hex digits of the SHA-256 of the
 entry's own bytes. :func:`find_entry` verifies the sum before a backend loads the file: a
 truncated or damaged entry is removed and built again, never loaded. Entries are written
-to a temporary file in the same folder and renamed into place (``backends/atomic_write``),
+to a temporary file in the same folder and renamed into place (``pxos/atomic_write``),
 so no process sees a half-written one.
 """
 
@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from pxos.backends import atomic_write
+from pxos import atomic_write
 from pxos.cache_folder import cache_folder
 from pxos.errors import PxFileError
 
@@ -104,7 +104,7 @@ def store_entry(backend: str, key: str, suffix: str, data: bytes) -> Path:
     """
     path = _folder(backend) / f"{key}.{_sum(data)}{suffix}"
     try:
-        write_atomic(path, data)
+        atomic_write.write_atomic(path, data)
     except OSError as err:
         raise cache_error(path.parent, err) from None
     return path
@@ -169,14 +169,3 @@ class BuiltKernels:
     def has(self, kernel, checked: bool, key: str) -> bool:
         """Whether ``kernel`` or cache key ``key`` is built in this process."""
         return self.get(kernel, checked) is not None or key in self._by_key
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
-    rename (``backends/atomic_write``). A crash leaves either the old file or the new one,
-    never part of one.
-
-    Raises:
-        OSError: the folder cannot be created or written.
-    """
-    atomic_write.write_atomic(path, data)

@@ -8,7 +8,6 @@ or a host statement needs it), executes each statement, and records what happene
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,27 +18,25 @@ import numpy as np
 from pxos import backends, events
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
+from pxos.host.data_statements import DataStatements
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
-from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
-from pxos.host.library import first_difference, reduce_array, sort_array
+from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
-from pxos.host.rng import random_fill
-from pxos.host.sizes import exact_int
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
 from pxos.ir.check_host import check_launch
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
-
 
 
 @dataclass
@@ -56,7 +53,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, PipelineStatements, StreamStatements):
+class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatements):
     """Executes a checked program.
 
     Args:
@@ -246,64 +243,7 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         self.values[name] = np.ascontiguousarray(arr)
         self.residency.define(name, self.values[name], zeros)
 
-    # -- statements
-    def _readfile(self, s: ir.ReadFile):
-        if s.chunk is not None:  # streamed: host/pipeline_stream
-            return self._stream_step(s)
-        self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
-
-    def _writefile(self, s: ir.WriteFile):
-        if self._stream_step(s) is not None:
-            return "stream"
-        self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
-
-    def _alloc(self, s: ir.Alloc):
-        dims = [self._size(d, s) for d in s.dims]
-        if any(n < 0 for n in dims):
-            raise PxRuntimeError(f"ALLOC {s.name}: sizes must be ≥ 0, got {dims}", s.span)
-        if math.prod(dims) > MAX_ELEMENTS:
-            raise PxRuntimeError(f"ALLOC {s.name}: {math.prod(dims)} elements; at most "
-                                 f"{MAX_ELEMENTS} are supported", s.span)
-        self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span, zeros=True)
-
-    def _size(self, e: ir.Expr, s: ir.Alloc) -> int:
-        """One size of ALLOC ``s``; an error where its integer arithmetic wrapped."""
-        typed = self.typed(e)
-        value = int(eval_scalar(typed, self._current(typed)))
-        exact = exact_int(typed, self.values)
-        if exact is not None and exact != value:
-            raise PxRuntimeError(f"ALLOC {s.name}: the size overflows {typed.type} ({exact} "
-                                 f"wraps to {value})", e.span,
-                                 "compute it in 64 bits with i64(…); an array holds "
-                                 f"at most {MAX_ELEMENTS} elements")
-        return value
-
-    def _alloclike(self, s: ir.AllocLike):
-        other = self.values.get(s.other)
-        if not isinstance(other, np.ndarray):
-            raise PxTypeError(f"{s.other!r} is not an array", s.span)
-        self._define_array(s.name, np.zeros_like(other), s.span, zeros=True)
-
-    def _fill(self, s: ir.Fill):
-        arr = self.array(s.name, s.span, overwrite=True)
-        arr[...] = self._converted(s.value, scalar_of_dtype(arr.dtype), f"array {s.name!r}",
-                                   s.span)
-
-    def _randomfill(self, s: ir.RandomFill):
-        arr = self.array(s.name, s.span, overwrite=True)
-        seed = int(self.evaluate(s.seed))
-        low = None if s.low is None else self.evaluate(s.low).item()
-        high = None if s.high is None else self.evaluate(s.high).item()
-        random_fill(arr, seed, low, high, s.span)
-
-    def _assign(self, s: ir.Assign):
-        old = self.values.get(s.name)
-        if old is None:
-            self.values[s.name] = self.evaluate(s.value)
-        else:  # a name keeps the type of its first assignment
-            self.values[s.name] = self._converted(
-                s.value, scalar_of_dtype(np.asarray(old).dtype), f"{s.name!r}", s.span)
-
+    # -- statements (the data statements: host/data_statements)
     def _run(self, s: ir.Run) -> str:
         kernel = self.program.kernel(s.kernel)
         args = [self._operand(a, where=None) for a in s.args]
@@ -348,7 +288,7 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
 
     def _run_split(self, s: ir.Run, kernel: ir.Kernel, args: list, name: str,
                    threads: list[int]) -> str:
-        """HYBRID (``host/hybrid``): the planner's share of the elements on the CPU
+        """HYBRID (``backends/hybrid``): the planner's share of the elements on the CPU
         backend, the rest on the device; the results end on the host."""
         if not elementwise(kernel):
             raise PxBackendError(f"kernel {kernel.name!r} cannot be split between two "
@@ -418,47 +358,6 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
             self._define_array(s.result, np.empty(result.shape, result.dtype), s.span)
             self.residency.adopt(s.result, side, result)
         return side
-
-    def _item(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Str):  # control characters escaped as repr does: \x1b, \x00
-            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in e.value)
-        value = self._operand(e)
-        if isinstance(value, np.ndarray):
-            return np.array2string(value, threshold=20, edgeitems=3)
-        return str(value)
-
-    def _print(self, s: ir.Print):
-        self.emit(" ".join(self._item(i) for i in s.items))
-
-    def _operand(self, e: ir.Expr, where: str | None = HOST):
-        """An array named alone (its host array, with current contents if ``where`` is
-        ``host``; only for its shape and dtype if None), else the value of a scalar
-        expression."""
-        if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
-            return self.residency.on_host(e.name) if where == HOST else self.values[e.name]
-        return self.evaluate(e)
-
-    def _constdef(self, s: ir.ConstDef):
-        """Nothing to do: the checker put the constant's value into every use."""
-
-    def _swap(self, s: ir.Swap):
-        a, b = self.values.get(s.a), self.values.get(s.b)
-        for name, v in ((s.a, a), (s.b, b)):
-            if not isinstance(v, np.ndarray):
-                raise PxTypeError(f"{name!r} is not an array", s.span)
-        if a.dtype != b.dtype or a.shape != b.shape:
-            raise PxTypeError(f"SWAP needs two arrays of the same type and shape; {s.a!r} is "
-                              f"{a.dtype} {a.shape} and {s.b!r} is {b.dtype} {b.shape}",
-                              s.span)
-        self.values[s.a], self.values[s.b] = b, a
-        self.residency.swap(s.a, s.b)
-
-    def _verify(self, s: ir.Verify):
-        tol = None if s.tol is None else float(self.evaluate(s.tol))
-        why = first_difference(self._operand(s.lhs), self._operand(s.rhs), tol)
-        if why is not None:
-            raise PxRuntimeError(f"VERIFY failed: {why}", s.span)
-
 
 def run_program(program: ir.Program, **options) -> ProgramRun:
     """Run a checked program (see :class:`ProgramRun` for the options)."""

@@ -27,21 +27,18 @@ import numpy as np
 from pxos import backends, events
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.backends.interp import eval_scalar
+from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of
 from pxos.errors import PxArgumentError, PxTypeError
-from pxos.host.arrays import (
-    CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
-)
+from pxos.host.arrays import TRANSFERS, download, ndarray
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, contiguous, numpy_dtype, overlaps,
+    NUMBERS, check_against, check_launch_size, contiguous, overlaps,
     scalar_converter, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.types import Array
-
-_numpy_dtype = numpy_dtype  # planner/call's name for it
 
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from pxos import events
 from pxos.backends.base import HOST
+from pxos.units import format_bytes
 
 ZEROS = "zeros"  # a place marker: the contents are all zeros, materialised anywhere for free
 
@@ -179,12 +180,3 @@ class Residency:
         """``name`` was changed in place at ``where`` (``host`` or a memory name): every
         other copy is now stale."""
         self._arrays[name].written(where)
-
-
-def format_bytes(n: float) -> str:
-    """``n`` bytes in B, KB, MB or GB (powers of 1000), as the reports print them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"

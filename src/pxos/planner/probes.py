@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from pxos.backends.base import HOST, make_launch
-from pxos.host.library import reduce_array, sort_array
+from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
@@ -197,10 +197,10 @@ def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     model's. Three rounds each time both devices alone and the split; the result is the
     median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
     of 0 where the split failed to run."""
-    from pxos.host.hybrid import cut, run_split
+    from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
-    from pxos.planner.program import hybrid_pair, memory_of
+    from pxos.planner.hybrid import hybrid_pair, memory_of
 
     pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
     if pair is None:

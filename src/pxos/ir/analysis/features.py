@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.analysis.access import Access, ThreadValues, access
 from pxos.ir.analysis.trips import Trip, for_trip, while_trip
 
@@ -289,7 +290,6 @@ def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list
     Raises:
         PxArgumentError: a count below 0 or a launch of more than ``MAX_ELEMENTS`` threads.
     """
-    from pxos.backends.interp_eval import eval_scalar
     from pxos.errors import PxArgumentError
 
     threads = [int(eval_scalar(e, env)) for e in kernel.threads]

@@ -12,7 +12,7 @@ import numpy as np
 from pxos import events
 from pxos.errors import PxRuntimeError, PxShapeError
 from pxos.ir.check_host import reduce_type
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import scalar_of_dtype
 
 
