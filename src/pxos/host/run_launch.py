@@ -1,0 +1,80 @@
+"""One `.px` ``RUN`` statement's launch on one backend, prepared once and repeated.
+
+A ``RUN`` in a host loop launches the same kernel with the same argument names many
+times. :class:`RunLaunch` holds what does not change between those launches (the backend,
+the compiled kernel, which arguments are arrays and which of them the kernel writes, the
+launch check) and, on the ``c`` backend from its :data:`AFTER_CALLS <host.native_call>`-th
+launch, a native launcher (``host/native_call``) that checks, packs and launches in C.
+Where the native launcher does not take a launch (an argument it does not pack, a launch
+too large), the Python path runs it and raises what it finds.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from pxos import backends
+from pxos.backends.base import HOST, make_launch
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import launcher as native_launcher
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
+from pxos.ir.types import Array
+
+
+class RunLaunch:
+    """The launches of ``RUN`` statement ``stmt`` of checked ``kernel`` on backend ``name``.
+
+    Args:
+        checked: bounds-check every access (``--checked``): no launch check before, no
+            native launcher.
+    """
+
+    def __init__(self, stmt: ir.Run, kernel: ir.Kernel, name: str, checked: bool):
+        self.kernel, self.name = kernel, name
+        self.backend = backends.get(name)
+        self.compiled = self.backend.compile(kernel, checked)
+        access = dict(kernel.access)
+        self.arrays = [(i, a.name) for i, (a, p) in enumerate(zip(stmt.args, kernel.params))
+                       if isinstance(p.type, Array)]
+        self.written = [a.name for a, p in zip(stmt.args, kernel.params)
+                        if isinstance(p.type, Array) and "w" in access.get(p.name, "")]
+        # interp and checked builds check each access as it runs
+        self.check = None if checked or name == "interp" else launch_checker(kernel)
+        self.native = None
+        self.launches = 0
+        self.may_go_native = name == "c" and not checked
+
+    def launch(self, residency, args: list, threads: Sequence[int]) -> None:
+        """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars
+        converted to their parameters' types) over ``threads``, wait for it, and mark the
+        arrays it writes as written where it ran.
+
+        Raises:
+            PxBoundsError: the launch check refused it (``ir/analysis/bounds``).
+            PxFaultError: the kernel crashed with a memory fault on ``c``.
+        """
+        memory = self.backend.memory
+        if self.native is not None:
+            for i, name in self.arrays:
+                args[i] = residency.on_host(name)
+            done = self.native(tuple(args))  # checks new sizes itself
+            if done == FAULTED:
+                self.backend.check_fault(self.compiled)  # raises PxFaultError
+            if done == LAUNCHED:
+                for name in self.written:
+                    residency.written(name, HOST)
+                return
+        if self.check is not None:
+            self.check(args, threads)  # refuse a launch out of bounds
+        for i, name in self.arrays:
+            args[i] = (residency.on_host(name) if memory == HOST
+                       else residency.on_device(memory, name))
+        self.backend.launch(self.compiled, args, make_launch(self.kernel, threads))
+        self.backend.synchronize()
+        for name in self.written:
+            residency.written(name, memory)
+        self.launches += 1
+        if self.may_go_native and self.launches == AFTER_CALLS:
+            self.native = native_launcher(self.backend, self.compiled, self.kernel,
+                                          self.check)
