@@ -24,6 +24,7 @@ from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
+from pxos.host.program_plan import PlannedStatements
 from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
@@ -60,7 +61,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, PipelineStatements):
+class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
     """Executes a checked program.
 
     Args:
@@ -126,60 +127,6 @@ class ProgramRun(HostControl, PipelineStatements):
     def decisions(self) -> list:
         """The planner's decisions for the statements run so far, with measured times."""
         return [s.decision for s in self.steps if s.decision is not None]
-
-    def _plan(self, stmt: ir.Stmt):
-        """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
-        no explanation was asked for): the rest of the program planned from here."""
-        if self.device != "auto" and not self.explain:
-            return None
-        if self.planner is None:
-            from pxos.planner.ahead import PlanFollower
-            from pxos.planner.program import Planner
-            self.planner = Planner(self.program, self.device, checked=self.checked,
-                                   files=self.files)
-            self.follower = PlanFollower(self.planner)
-        sizing = self._sizing(stmt)
-        seen = (id(stmt), self.residency.version, sizing)  # nothing moved since: no key
-        found = self._seen_plans.get(seen)
-        if found is not None:
-            return found
-        key = self._plan_key(stmt, sizing)
-        if key not in self._plans:  # decided once per residency state (host loops)
-            where = {n: self.residency.places(n) for n, v in self.values.items()
-                     if isinstance(v, np.ndarray)}
-            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
-        if len(self._seen_plans) >= 4096:
-            self._seen_plans.clear()
-        self._seen_plans[seen] = self._plans[key]
-        return self._plans[key]
-
-    def _sizing(self, stmt: ir.Stmt) -> tuple:
-        """The values of ``stmt``'s scalar arguments that size its launch (a RUN's)."""
-        if not isinstance(stmt, ir.Run):
-            return ()
-        used = self._sizing_args.get(id(stmt))
-        if used is None:
-            from pxos.planner.ahead import sizing_params
-
-            kernel = self.kernel(stmt.kernel)
-            names = sizing_params(kernel)
-            used = self._sizing_args[id(stmt)] = tuple(
-                a for a, p in zip(stmt.args, kernel.params) if p.name in names)
-        return tuple(self.evaluate(a).item() for a in used)
-
-    def _plan_key(self, stmt: ir.Stmt, sizing: tuple) -> tuple:
-        """What a decision for ``stmt`` depends on: where each array is, the arrays'
-        shapes and dtypes, and the scalar arguments that size a launch."""
-        arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
-                       for n, v in self.values.items() if isinstance(v, np.ndarray))
-        return id(stmt), arrays, sizing
-
-    def kernel(self, name: str) -> ir.Kernel | None:
-        """The program's kernel ``name`` (None if there is none)."""
-        found = self._kernels.get(name)
-        if found is None:
-            found = self._kernels[name] = self.program.kernel(name)
-        return found
 
     def execute(self, stmt: ir.Stmt) -> Step:
         """Run one host statement of the program and record it as a :class:`Step`.
