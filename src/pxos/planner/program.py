@@ -87,6 +87,7 @@ class Planner:
         self.kernel_devices = compiled or present or ["interp"]
         self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
         self._built: dict = {}
+        self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
@@ -196,8 +197,20 @@ class Planner:
         return self.estimate(step, device, copies).seconds
 
     def _work(self, step: Step):
+        """The launch's :class:`Work`, computed once per kernel, array shapes, thread
+        counts and values of the scalars its loop trips read (a program of many RUNs of
+        one kernel, as a Floyd–Warshall ``RUN fw d k`` per ``k``, analyses it once)."""
         if step.work is None:
-            step.work = launch_work(step.kernel, step.args, step.threads)
+            kernel = step.kernel
+            key = (id(kernel), tuple(step.threads), tuple(
+                (n, v.shape, v.dtype.str) if isinstance(v, np.ndarray) else
+                (n, np.asarray(v).item() if n in _trip_names(kernel) else None)
+                for n, v in step.args.items()))
+            found = self._works.get(key)
+            if found is None or found[0] is not kernel:
+                found = self._works[key] = (kernel, launch_work(kernel, step.args,
+                                                                step.threads))
+            step.work = found[1]
         return step.work
 
     def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
@@ -388,6 +401,21 @@ def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
     except Exception:  # a backend calibrated but not loadable now: assume nothing to build
         return True
     return True if cached is None else cached(kernel, checked)
+
+
+def _trip_names(kernel: ir.Kernel) -> frozenset[str]:
+    """The names the loop trips of ``kernel``'s cost features read (``launch_work``
+    depends on the arguments only through these, the arrays' sizes and the threads)."""
+    found = _TRIP_NAMES.get(id(kernel))
+    if found is None or found[0] is not kernel:
+        exprs = [e for term in _features(kernel).terms for t in term.trips
+                 for e in (t.start, t.stop, t.step) if isinstance(e, ir.Expr)]
+        found = _TRIP_NAMES[id(kernel)] = (kernel, frozenset(
+            x.name for e in exprs for x in ir.subexprs(e) if isinstance(x, ir.Var)))
+    return found[1]
+
+
+_TRIP_NAMES: dict[int, tuple] = {}
 
 
 def _features(kernel):
