@@ -228,8 +228,11 @@ class Planner:
 
     def _estimate_once(self, step: Step, device: str, copies: Copies) -> Estimate:
         """:meth:`estimate`, computed once per plan for each step, device and copies (the
-        search asks for the same one from many residency states)."""
-        key = (step.index, device, copies.up, copies.up_bytes, copies.down,
+        search asks for the same one from many residency states); a RUN's once per kernel
+        and launch work (``_work``: many RUNs of one kernel at one size share it)."""
+        what = (("run", id(step.kernel), id(self._work(step)))
+                if step.kind == "run" and "+" not in device else step.index)
+        key = (what, device, copies.up, copies.up_bytes, copies.down,
                copies.down_bytes, copies.memory)
         found = self._estimates.get(key)
         if found is None:
