@@ -44,7 +44,9 @@ def test_native_calls_equal_numpy_as_values_and_sizes_change():
     x = rng.random(1000, dtype=np.float32)
     out = np.zeros_like(x)
     _warm(axpb, np.float32(2.5), x, 3, out)
-    for a, b in [(np.float32(2.5), 3), (1.25, -7), (np.float32(-1.0), 2**31 - 1), (True, 0)]:
+    for a, b in [(np.float32(2.5), 3), (1.25, -7), (np.float32(-1.0), 2**31 - 1), (True, 0),
+                 (np.float64(0.1), np.int64(-5)), (np.int32(3), np.int16(9)),
+                 (np.float16(0.3), np.uint8(200))]:
         x[:] = rng.random(1000, dtype=np.float32)
         axpb(a, x, b, out, device="c")
         np.testing.assert_array_equal(out, np.float32(a) * x + np.float32(b))

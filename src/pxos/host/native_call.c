@@ -64,7 +64,16 @@ static int int_word(const Param *p, PyObject *o, int64_t *w)
         PyArray_Descr *d = PyArray_DescrFromScalar(o);
         int num = d->type_num;
         Py_DECREF(d);
-        if (num != p->typenum) return 1;
+        if (num != p->typenum) {  /* another integer type: its value, range-checked */
+            if (PyArray_IsScalar(o, Bool)) return 1;
+            PyObject *i = PyNumber_Index(o);
+            if (i == NULL) { PyErr_Clear(); return 1; }
+            int overflow = 0;
+            v = PyLong_AsLongLongAndOverflow(i, &overflow);
+            Py_DECREF(i);
+            if (overflow || (v == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+            goto ranged;
+        }
         union { int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32;
                 uint32_t u32; int64_t i64; uint64_t u64; } b;
         PyArray_ScalarAsCtype(o, &b);
@@ -78,6 +87,7 @@ static int int_word(const Param *p, PyObject *o, int64_t *w)
     } else {
         return 1;
     }
+ranged:;
     long long lo, hi;
     if (p->kind == P_UINT) {
         lo = 0;
@@ -110,10 +120,23 @@ static int float_word(const Param *p, PyObject *o, int64_t *w)
         PyArray_Descr *dd = PyArray_DescrFromScalar(o);
         int num = dd->type_num;
         Py_DECREF(dd);
-        if (num != p->typenum) return 1;
-        *w = 0;
-        PyArray_ScalarAsCtype(o, w);  /* the scalar's own bytes: float or double */
-        return 0;
+        if (num == p->typenum) {
+            *w = 0;
+            PyArray_ScalarAsCtype(o, w);  /* the scalar's own bytes: float or double */
+            return 0;
+        }
+        if (num != NPY_HALF && num != NPY_FLOAT && num != NPY_DOUBLE) return 1;
+        d = PyFloat_AsDouble(o);  /* exact for these; then rounded once, as NumPy does */
+        if (d == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return 1; }
+    } else if (PyArray_IsScalar(o, Integer)) {
+        PyObject *i = PyNumber_Index(o);
+        if (i == NULL) { PyErr_Clear(); return 1; }
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(i, &overflow);
+        Py_DECREF(i);
+        if (overflow || (v == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+        if (v > (1LL << 53) || v < -(1LL << 53)) return 1;
+        d = (double)v;
     } else {
         return 1;
     }
