@@ -150,6 +150,15 @@ static int float_word(const Param *p, PyObject *o, int64_t *w)
     return 0;
 }
 
+/* a bool scalar: Python's or NumPy's */
+static int bool_word(PyObject *o, int64_t *w)
+{
+    if (PyBool_Check(o)) *w = (o == Py_True);
+    else if (PyArray_IsScalar(o, Bool)) *w = PyArrayScalar_VAL(o, Bool) != 0;
+    else return 1;
+    return 0;
+}
+
 /* the words of a launch with these arguments: 0 ok, 1 not taken */
 static int pack(Launcher *self, PyObject *args, int64_t *w)
 {
@@ -177,7 +186,7 @@ static int pack(Launcher *self, PyObject *args, int64_t *w)
         } else {
             lo[i] = hi[i] = NULL;
             int r = p->kind == P_FLOAT ? float_word(p, o, pw)
-                  : p->kind == P_BOOL ? (PyBool_Check(o) ? (*pw = (o == Py_True), 0) : 1)
+                  : p->kind == P_BOOL ? bool_word(o, pw)
                   : int_word(p, o, pw);
             if (r) return r;
         }
