@@ -131,3 +131,50 @@ def test_a_fault_in_a_native_launch_raises(tmp_path, tmp_path_factory):
     if "native True" not in r.stdout:
         pytest.skip("the native call helper cannot be built here")
     assert "PxFaultError" in r.stdout and "after 1000.0" in r.stdout
+
+
+FLOYD = """GPU_KERNEL fw
+    GPU_PARAM d float[,]
+    GPU_PARAM k int
+GPU_THREAD_CODE:
+    THREAD_ID → j, i
+    SET via = d[i, k] + d[k, j]
+    IF via < d[i, j]:
+        STORE via → d[i, j]
+GPU_END
+
+ALLOC d float SIZE 40, 40
+RANDOM d SEED 7 RANGE 1.0 100.0
+FOR k IN 0..{stop}:
+    RUN fw d k
+"""
+
+
+def _floyd_run(stop: int):
+    from pxos.host.program import ProgramRun
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+
+    program = check_program(parse_program(FLOYD.format(stop=stop), "<floyd>"))
+    return ProgramRun(program, device="c", emit=lambda s: None)
+
+
+def test_a_run_in_a_host_loop_goes_native_and_equals_numpy():
+    from pxos.host.rng import random_fill
+
+    run = _floyd_run(40).run()
+    if all(p.native is None for p in run._run_launches.values()):
+        pytest.skip("the native call helper cannot be built here")
+    d = np.zeros((40, 40), np.float32)
+    random_fill(d, 7, 1.0, 100.0, None)
+    for k in range(40):
+        np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :], out=d)
+    np.testing.assert_array_equal(run.residency.on_host("d"), d)
+    assert len(run.steps) == 2 + 40  # every launch still recorded as a step
+
+
+def test_a_native_run_out_of_bounds_is_refused_at_its_iteration():
+    run = _floyd_run(41)
+    with pytest.raises(PxBoundsError, match="outside"):
+        run.run()
+    assert [s.what for s in run.steps].count("RUN") == 40  # k = 40 never ran

@@ -299,6 +299,11 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
 
     def _run(self, s: ir.Run) -> str:
         kernel = self.kernel(s.kernel)
+        name = self._decision.device if self._decision is not None else None
+        prepared = self._run_launches.get((id(s), name or self.device))
+        if prepared is not None and prepared.native is not None \
+                and prepared.native_launch(self, s):  # host/run_launch, host/native_call
+            return prepared.name
         args = [self._operand(a, where=None) for a in s.args]
         types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                  for a in args)
@@ -315,10 +320,10 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
             if not self.checked:
                 launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
             return self._run_split(s, kernel, args, name, threads)
-        prepared = self._run_launches.get((id(s), name))  # host/run_launch
+        key = (id(s), self._decision.device if self._decision is not None else self.device)
+        prepared = self._run_launches.get(key)  # host/run_launch
         if prepared is None:
-            prepared = self._run_launches[id(s), name] = RunLaunch(s, kernel, name,
-                                                                   self.checked)
+            prepared = self._run_launches[key] = RunLaunch(s, kernel, name, self.checked)
         prepared.launch(self.residency, args, threads)
         return name
 

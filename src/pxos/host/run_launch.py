@@ -41,9 +41,38 @@ class RunLaunch:
                         if isinstance(p.type, Array) and "w" in access.get(p.name, "")]
         # interp and checked builds check each access as it runs
         self.check = None if checked or name == "interp" else launch_checker(kernel)
+        # per argument: (its expression, None for an array or its parameter's NumPy type)
+        self.operands = [(a, None if isinstance(p.type, Array) else p.type.dtype.type)
+                         for a, p in zip(stmt.args, kernel.params)]
         self.native = None
         self.launches = 0
         self.may_go_native = name == "c" and not checked
+
+    def native_launch(self, run, stmt: ir.Run) -> bool:
+        """Launch ``stmt`` natively if every scalar argument already has its parameter's
+        type and the launcher takes it (checks, launch, arrays marked written); False:
+        nothing ran, the caller goes the general way.
+
+        Raises:
+            PxBoundsError, PxFaultError: as :meth:`launch`.
+        """
+        args = []
+        for a, t in self.operands:
+            if t is None:
+                args.append(run.residency.on_host(a.name))
+                continue
+            v = run.evaluate(a)
+            if type(v) is not t:  # a conversion to make, a type to check: the general way
+                return False
+            args.append(v)
+        done = self.native(tuple(args))
+        if done == FAULTED:
+            self.backend.check_fault(self.compiled)  # raises PxFaultError
+        if done != LAUNCHED:
+            return False
+        for name in self.written:
+            run.residency.written(name, HOST)
+        return True
 
     def launch(self, residency, args: list, threads: Sequence[int]) -> None:
         """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars
