@@ -27,7 +27,7 @@ import numpy as np
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
-from pxos.ir.analysis.features import launch_work
+from pxos.ir.analysis.features import launch_work, trip_names
 from pxos.planner.ahead import array_shapes, sizing_params
 from pxos.planner.calibration import (
     CUDA_LIBRARY, Machine, complete, machine as this_machine,
@@ -204,7 +204,7 @@ class Planner:
             kernel = step.kernel
             key = (id(kernel), tuple(step.threads), tuple(
                 (n, v.shape, v.dtype.str) if isinstance(v, np.ndarray) else
-                (n, np.asarray(v).item() if n in _trip_names(kernel) else None)
+                (n, np.asarray(v).item() if n in trip_names(kernel) else None)
                 for n, v in step.args.items()))
             found = self._works.get(key)
             if found is None or found[0] is not kernel:
@@ -404,21 +404,6 @@ def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
     except Exception:  # a backend calibrated but not loadable now: assume nothing to build
         return True
     return True if cached is None else cached(kernel, checked)
-
-
-def _trip_names(kernel: ir.Kernel) -> frozenset[str]:
-    """The names the loop trips of ``kernel``'s cost features read (``launch_work``
-    depends on the arguments only through these, the arrays' sizes and the threads)."""
-    found = _TRIP_NAMES.get(id(kernel))
-    if found is None or found[0] is not kernel:
-        exprs = [e for term in _features(kernel).terms for t in term.trips
-                 for e in (t.start, t.stop, t.step) if isinstance(e, ir.Expr)]
-        found = _TRIP_NAMES[id(kernel)] = (kernel, frozenset(
-            x.name for e in exprs for x in ir.subexprs(e) if isinstance(x, ir.Var)))
-    return found[1]
-
-
-_TRIP_NAMES: dict[int, tuple] = {}
 
 
 def _features(kernel):
