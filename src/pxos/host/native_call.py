@@ -71,7 +71,10 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
     module = _native_module(backend.cc)
     if module is None:
         return None
-    entry = getattr(ctypes.CDLL(str(compiled.library)), compiled.source.entry + "_packed")
+    try:
+        entry = getattr(ctypes.CDLL(str(compiled.library)), compiled.source.entry + "_packed")
+    except (OSError, AttributeError):  # a build without the packed entry
+        return None
     address = ctypes.cast(entry, ctypes.c_void_p).value
     return module.Launcher(address, backend.fault_address, params, threads, check)
 
@@ -144,8 +147,11 @@ def _load(cc: str):
     loader = importlib.machinery.ExtensionFileLoader("pxos_native_call", str(library))
     spec = importlib.util.spec_from_file_location("pxos_native_call", library,
                                                   loader=loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
+    try:
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+    except ImportError:  # a cache folder on a noexec mount, another NumPy ABI
+        return None
     return module
 
 
