@@ -18,12 +18,14 @@ it (with the GIL released for a launch of 4096 threads or more). A launch whose 
 thread counts or scalars differ from the last one checked is first checked by the kernel's
 launch check (``ir/analysis/bounds``), as the Python path does. Anything else returns "not
 taken" and the caller goes the Python way, which raises the same errors as before. Where no compiler, header or NumPy include folder is
-found, :func:`launcher` returns None and every launch goes the Python way.
+found, :func:`launcher` returns None and every launch goes the Python way; so it does
+with ``PXOS_NATIVE_CALL=0`` in the environment (to compare the two paths).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import threading
@@ -65,6 +67,8 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
         :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises); it raises what
         ``check`` raises.
     """
+    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
     params, threads = _params(kernel), _threads(kernel)
     if params is None or threads is None or len(params) > 64 or compiled.source.checked:
         return None
