@@ -47,6 +47,11 @@ def message(stmt=None) -> str:
     return f"interrupted: {what} at {stmt.span.file}:{stmt.span.line}"
 
 
+def current():
+    """The `.px` statement running now (marked by :func:`running`), or None."""
+    return _now[0]
+
+
 class running:  # noqa: N801  (used as a function: ``with running(stmt):``)
     """Mark ``stmt`` (a `.px` host statement) as running, for the watcher (a class, not a
     generator: it wraps every statement of a host loop, and costs a tenth as much)."""

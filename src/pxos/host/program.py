@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, events
 from pxos.backends.base import HOST
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -24,13 +24,14 @@ from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
+from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.program_plan import PlannedStatements
 from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.rng import random_fill
-from pxos.host.run_launch import RunLaunch
+from pxos.host.run_launch import RunLaunch, observed_launch
 from pxos.host.sizes import exact_int
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -61,7 +62,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
+class ProgramRun(HostControl, PipelineStatements, StreamStatements, PlannedStatements):
     """Executes a checked program.
 
     Args:
@@ -245,9 +246,13 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
 
     # -- statements
     def _readfile(self, s: ir.ReadFile):
+        if s.chunk is not None:  # streamed: host/pipeline_stream
+            return self._stream_step(s)
         self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
 
     def _writefile(self, s: ir.WriteFile):
+        if self._stream_step(s) is not None:
+            return "stream"
         self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
 
     def _alloc(self, s: ir.Alloc):
@@ -301,7 +306,7 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
         kernel = self.kernel(s.kernel)
         name = self._decision.device if self._decision is not None else None
         prepared = self._run_launches.get((id(s), name or self.device))
-        if prepared is not None and prepared.native is not None \
+        if prepared is not None and prepared.native is not None and not events.LISTENERS \
                 and prepared.native_launch(self, s):  # host/run_launch, host/native_call
             return prepared.name
         args = [self._operand(a, where=None) for a in s.args]
@@ -320,6 +325,9 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
             if not self.checked:
                 launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
             return self._run_split(s, kernel, args, name, threads)
+        if events.LISTENERS:  # profiled (pxos profile): compile and launch events
+            observed_launch(self, s, kernel, args, name, threads)
+            return name
         key = (id(s), self._decision.device if self._decision is not None else self.device)
         prepared = self._run_launches.get(key)  # host/run_launch
         if prepared is None:
@@ -340,8 +348,13 @@ class ProgramRun(HostControl, PipelineStatements, PlannedStatements):
         host = [self.residency.on_host(a.name) if isinstance(p.type, Array) else v
                 for a, v, p in zip(s.args, args, kernel.params)]
         cpu, device = hybrid_parts(name)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": host, "threads": threads,
+            "decision": self._decision}) if events.LISTENERS else None
         run_split(kernel, host, cut(threads[0], share), cpu, device, self.checked,
                   self.residency.transfers)
+        if mark is not None:
+            events.end(mark)
         access = dict(kernel.access)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, events
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -129,7 +129,7 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
-        if threads is None and checked is None:
+        if threads is None and checked is None and not events.LISTENERS:
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
                 done = native[0](args)
@@ -206,7 +206,12 @@ class Kernel:
             plan.bounds(args, launch.threads)
         if plan.unalias is not None:
             placed = plan.unalias(args, placed)
+        mark = events.begin("launch", plan.kernel.name, plan.device, None, {
+            "kernel": plan.kernel, "args": placed, "threads": launch.threads,
+            "backend": plan.backend, "decision": self.decision}) if events.LISTENERS else None
         plan.backend.launch(plan.compiled, placed, launch)
+        if mark is not None:
+            events.end(mark)
         return plan, placed, launch
 
     # -- the first call of a signature
@@ -263,8 +268,12 @@ class Kernel:
         access = dict(kernel.access)
         place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))
                  for p, a in zip(kernel.params, args)]
-        return CallPlan(kernel, name, backend, backend.compile(kernel, checked), place,
-                        _thread_counts(kernel), checked)
+        mark = events.begin("compile", kernel.name, name) if events.LISTENERS else None
+        compiled = backend.compile(kernel, checked)
+        if mark is not None:
+            events.end(mark, compiled)
+        return CallPlan(kernel, name, backend, compiled, place, _thread_counts(kernel),
+                        checked)
 
 
 def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None,
@@ -324,12 +333,21 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         if backend is None:
             return host
         TRANSFERS.up(host.nbytes)
-        return backend.to_device(host)
+        mark = events.begin("copy", "to_device", memory, None, {
+            "bytes": host.nbytes, "backend": backend}) if events.LISTENERS else None
+        placed = backend.to_device(host)
+        if mark is not None:
+            events.end(mark)
+        return placed
 
     def finish(x, placed):
         host = placed if backend is None else np.empty(placed.shape, placed.dtype)
         if backend is not None:
+            mark = events.begin("copy", "to_host", memory, None, {
+                "bytes": host.nbytes}) if events.LISTENERS else None
             backend.to_host(placed, host)
+            if mark is not None:
+                events.end(mark)
             TRANSFERS.down(host.nbytes)
         _copy_back(x, kind, host)
     return put, finish if writes else None

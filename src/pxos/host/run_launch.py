@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pxos import backends
+from pxos import backends, events
 from pxos.backends.base import HOST, make_launch
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
@@ -107,3 +107,35 @@ class RunLaunch:
         if self.may_go_native and self.launches == AFTER_CALLS:
             self.native = native_launcher(self.backend, self.compiled, self.kernel,
                                           self.check)
+
+
+def observed_launch(run, stmt: ir.Run, kernel: ir.Kernel, args: list, name: str,
+                    threads: Sequence[int]) -> None:
+    """``stmt``'s launch on backend ``name`` with the compile and launch events a profile
+    listens to (``pxos.events``; ``lib/profile``), through the Python path: what
+    :meth:`RunLaunch.launch` does, observed. ``run`` is the ``ProgramRun``.
+
+    Raises:
+        PxBoundsError, PxFaultError: as :meth:`RunLaunch.launch`.
+    """
+    backend = backends.get(name)
+    mark = events.begin("compile", kernel.name, name, stmt.span)
+    compiled = backend.compile(kernel, run.checked)
+    events.end(mark, compiled)
+    if not run.checked and name != "interp":  # those check each access as it runs
+        launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
+    memory = backend.memory
+    placed = [
+        (run.residency.on_host(a.name) if memory == HOST
+         else run.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
+        else v for a, v, p in zip(stmt.args, args, kernel.params)]
+    mark = events.begin("launch", kernel.name, name, stmt.span, {
+        "kernel": kernel, "args": placed, "threads": threads, "backend": backend,
+        "decision": run._decision})
+    backend.launch(compiled, placed, make_launch(kernel, threads))
+    backend.synchronize()
+    events.end(mark)
+    access = dict(kernel.access)
+    for a, p in zip(stmt.args, kernel.params):
+        if "w" in access.get(p.name, ""):
+            run.residency.written(a.name, memory)
