@@ -147,6 +147,7 @@ class BuiltKernels:
         self._sources = KernelMemo()
         self._built = KernelMemo()
         self._by_key: dict[str, object] = {}
+        self._building: dict[str, threading.Lock] = {}  # cache key -> its build's lock
         self._lock = threading.Lock()
 
     def get(self, kernel, checked: bool):
@@ -158,12 +159,19 @@ class BuiltKernels:
         return self._sources.remember(kernel, checked, render)
 
     def build(self, kernel, checked: bool, key: str, make: Callable[[], object]):
-        """The build of cache key ``key``: ``make()`` the first time (under a lock, one
-        build at a time per backend), else the one made before."""
+        """The build of cache key ``key``: ``make()`` the first time (under that key's
+        lock: threads building different kernels compile at once, as calibration's
+        ``compile_ahead`` does), else the one made before."""
         with self._lock:
             found = self._by_key.get(key)
-            if found is None:
-                found = self._by_key[key] = make()
+            building = self._building.setdefault(key, threading.Lock())
+        if found is None:
+            with building:
+                found = self._by_key.get(key)
+                if found is None:
+                    found = make()
+                    with self._lock:
+                        self._by_key[key] = found
         return self._built.put(kernel, checked, found)
 
     def has(self, kernel, checked: bool, key: str) -> bool:

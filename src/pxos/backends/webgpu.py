@@ -17,6 +17,7 @@ timestamp queries (WebGPU §20.4), else the host clock around its submission and
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -88,6 +89,10 @@ class WebGPUBackend:
     def __init__(self):
         if os.environ.get("PXOS_WEBGPU") == "0":  # a machine whose driver stack misbehaves
             raise PxBackendError("the webgpu backend is turned off (PXOS_WEBGPU=0)")
+        if not os.environ.get("XDG_RUNTIME_DIR"):  # else Mesa's Vulkan prints errors
+            runtime = os.path.join(tempfile.gettempdir(), f"pxos-xdg-{os.getuid()}")
+            os.makedirs(runtime, mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = runtime
         try:
             import wgpu
         except (ImportError, OSError) as e:

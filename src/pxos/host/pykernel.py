@@ -18,7 +18,7 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any, Callable, Sequence
 
@@ -30,6 +30,8 @@ from pxos.backends.checked import checked_by_default
 from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arrays import TRANSFERS, download, ndarray
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import launcher as native_launcher
 from pxos.host.pyargs import (
     NUMBERS, check_against, check_launch_size, contiguous, overlaps,
     scalar_converter, thread_counts, type_of,
@@ -62,6 +64,8 @@ class CallPlan:
     place: list[tuple[Callable, Callable | None]]
     threads: Callable[[Sequence], tuple[int, ...]]
     checked: bool = False
+    calls: int = 0  # Python-path launches so far
+    native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -100,6 +104,7 @@ class Kernel:
         self._decisions: dict[tuple, object] = {}
         self.decision = None  # the planner's last Decision (planner/decision)
         self._checked: dict[tuple, ir.Kernel] = {}
+        self._native: dict = {}  # call's device= -> (validated native launcher, plan)
 
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
@@ -121,9 +126,35 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
+        if threads is None and checked is None and not events.LISTENERS:
+            native = self._native.get(device)  # host/native_call: checked, packed in C
+            if native is not None:
+                done = native[0](args)
+                if done == LAUNCHED:
+                    return
+                if done == FAULTED:
+                    native[1].backend.check_fault(native[1].compiled)  # raises
         plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
+        if threads is None and checked is None and plan.device == "c" and not plan.checked:
+            self._go_native(device, plan, args)
+
+    def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
+        """After the Python path launched ``args`` (checks passed), let the native
+        launcher of ``plan`` (built at its :data:`AFTER_CALLS`-th call) take later calls
+        with the same sizes and scalars."""
+        plan.calls += 1
+        if plan.calls < AFTER_CALLS:
+            return
+        # pinned: new sizes are checked in C; else they may change the planner's choice
+        pinned = (device or self.device) not in (None, "auto")
+        if pinned not in plan.native:
+            plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
+                                                  plan.bounds if pinned else None)
+        native = plan.native[pinned]
+        if native is not None and (pinned or native.validate(args)):
+            self._native[device] = native, plan
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):

@@ -5,10 +5,12 @@ or ``SORT`` there (``planner/model``, corrected by ``planner/history``), of a HY
 
 from __future__ import annotations
 
+import numpy as np
+
 from pxos import backends
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
-from pxos.ir.analysis.features import kernel_features, launch_work
+from pxos.ir.analysis.features import kernel_features, launch_work, trip_names
 from pxos.planner.dryrun import Step
 from pxos.planner.history import fingerprint
 from pxos.planner.hybrid import estimate_split, memory_of
@@ -21,8 +23,8 @@ ZEROS = "zeros"  # a place marker: the array is all zeros, made anywhere without
 
 class StepCosts:
     """The cost methods of ``planner/program.Planner``, which supplies ``machine``,
-    ``history``, ``device``, ``checked``, ``_nbytes``, ``_built``, ``_unbuilt`` and
-    ``_estimates``."""
+    ``history``, ``device``, ``checked``, ``_nbytes``, ``_built``, ``_unbuilt``,
+    ``_works`` and ``_estimates``."""
 
     def _copies(self, where: dict, step: Step, memory: str) -> Copies:
         c = Copies()
@@ -88,8 +90,20 @@ class StepCosts:
         return self.estimate(step, device, copies).seconds
 
     def _work(self, step: Step):
+        """The launch's :class:`Work`, computed once per kernel, array shapes, thread
+        counts and values of the scalars its loop trips read (a program of many RUNs of
+        one kernel, as a Floyd–Warshall ``RUN fw d k`` per ``k``, analyses it once)."""
         if step.work is None:
-            step.work = launch_work(step.kernel, step.args, step.threads)
+            kernel = step.kernel
+            key = (id(kernel), tuple(step.threads), tuple(
+                (n, v.shape, v.dtype.str) if isinstance(v, np.ndarray) else
+                (n, np.asarray(v).item() if n in trip_names(kernel) else None)
+                for n, v in step.args.items()))
+            found = self._works.get(key)
+            if found is None or found[0] is not kernel:
+                found = self._works[key] = (kernel, launch_work(kernel, step.args,
+                                                                step.threads))
+            step.work = found[1]
         return step.work
 
     def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
@@ -107,8 +121,11 @@ class StepCosts:
 
     def _estimate_once(self, step: Step, device: str, copies: Copies) -> Estimate:
         """:meth:`estimate`, computed once per plan for each step, device and copies (the
-        search asks for the same one from many residency states)."""
-        key = (step.index, device, copies.up, copies.up_bytes, copies.down,
+        search asks for the same one from many residency states); a RUN's once per kernel
+        and launch work (``_work``: many RUNs of one kernel at one size share it)."""
+        what = (("run", id(step.kernel), id(self._work(step)))
+                if step.kind == "run" and "+" not in device else step.index)
+        key = (what, device, copies.up, copies.up_bytes, copies.down,
                copies.down_bytes, copies.memory)
         found = self._estimates.get(key)
         if found is None:

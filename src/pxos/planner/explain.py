@@ -92,6 +92,7 @@ def generated_code(program: ir.Program, decisions: list[Decision]) -> dict[int, 
     runs = {s.span.line: s for s in ir.walk(program.statements) if isinstance(s, ir.Run)}
     out = {}
     for d in decisions:
-        if d.line in runs and d.device in TARGETS:
-            out[d.line] = render_unit_for(d.device, [program.kernel(runs[d.line].kernel)])
+        target = "wgsl" if d.device == "webgpu" else d.device  # the backend's target
+        if d.line in runs and target in TARGETS:
+            out[d.line] = render_unit_for(target, [program.kernel(runs[d.line].kernel)])
     return out

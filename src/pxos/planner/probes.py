@@ -82,25 +82,23 @@ class _Runner:
 
 
 def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
-    """Build what calibration will run before it times anything, each backend in its own
-    thread (a backend builds one kernel at a time, ``backends.cache.BuiltKernels``): the
-    probe kernels of every backend but ``cuda`` (whose CUDA context is bound to the
-    calling thread; its builds take ~30 ms each anyway), and, with ``cupy_library``, CuPy's
-    reduction kernels, which CuPy compiles with NVRTC on first use (seconds on a fresh
-    machine, then cached on disk by CuPy). Errors are left for the measurement to raise."""
+    """Build what calibration will run before it times anything, each kernel of each
+    backend in its own thread (compilers run at once, one per core; a backend builds
+    different kernels concurrently, ``backends.cache.BuiltKernels``): the probe kernels of
+    every backend but ``cuda`` (whose CUDA context is bound to the calling thread; its
+    builds take ~30 ms each anyway), and, with ``cupy_library``, the kernels of
+    ``REDUCE SUM`` on ``cuda``, which NVRTC compiles on first use (then cached on disk by
+    CuPy). Errors are left for the measurement to raise."""
+    import os
     from concurrent.futures import ThreadPoolExecutor
 
-    def build_all(backend) -> None:
-        for k in probe_kernels().values():
-            backend.compile(k)
-
-    jobs = [(build_all, b) for name, b in backends_by_name.items()
-            if name not in ("cuda", "interp")]
+    jobs = [(b.compile, k) for name, b in backends_by_name.items()
+            if name not in ("cuda", "interp") for k in probe_kernels().values()]
     if cupy_library:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
     if not jobs:
         return
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+    with ThreadPoolExecutor(max_workers=max(2, min(len(jobs), os.cpu_count() or 1))) as pool:
         for job in [pool.submit(fn, arg) for fn, arg in jobs]:
             job.exception()
 

@@ -86,6 +86,7 @@ class Planner(StepCosts):
         self.kernel_devices = compiled or present or ["interp"]
         self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
         self._built: dict = {}
+        self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
