@@ -184,12 +184,12 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
                                                               backend.synchronize()))
 
 
-def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
+def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str, float]]:
     """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
     faster a split runs than the faster device alone, where the planner would offer one,
     and the model's relative error on that gain (|predicted ÷ measured − 1|).
 
-    The launch is ``probe_ops`` over 2²⁴ host floats, with the fewest loop iterations
+    The launch is ``probe_ops`` over ``n`` host floats (2²⁴), with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
     model's. Three rounds each time both devices alone and the split; the result is the
@@ -207,7 +207,6 @@ def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     memory = memory_of(machine, device)
     try:
         k = probe_kernels()["probe_ops"]
-        n = 1 << 24
         out = np.zeros(n, np.float32)
         copies = Copies(up=1, up_bytes=out.nbytes, down=1, down_bytes=out.nbytes,
                         memory=memory)
