@@ -1,12 +1,16 @@
-"""The code-generation targets by name, for ``pxos compile --target``."""
+"""The code-generation targets by name (``pxos.registry.TARGETS``), for ``pxos compile
+--target`` and the planner's explanations."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from pxos import registry
 from pxos.codegen.dialect import render_unit
 from pxos.codegen.gpu import uses_f16
 from pxos.ir import nodes as ir
 
-TARGETS = ("c", "cuda", "opencl")
+TARGETS = registry.target_names()
 
 
 def render_unit_for(target: str, kernels: list[ir.Kernel], checked: bool = False) -> str:
@@ -14,17 +18,12 @@ def render_unit_for(target: str, kernels: list[ir.Kernel], checked: bool = False
     dialect's prelude and each helper function once, then the kernel functions.
 
     Raises:
-        KeyError: ``target`` is not one of :data:`TARGETS`.
+        KeyError: ``target`` is not a registered target (``registry.target_names``).
     """
-    if target == "c":
-        from pxos.codegen.c import CDialect as Dialect, render_c as render
-    elif target == "cuda":
-        from pxos.codegen.cuda import CudaDialect as Dialect, render_cuda as render
-    elif target == "opencl":
-        from pxos.codegen.opencl import OpenCLDialect as Dialect, render_opencl as render
-    else:
-        raise KeyError(target)
+    found = registry.target(target)
+    module = import_module(found.module)
+    dialect, render = getattr(module, found.dialect), getattr(module, found.render)
     sources = [render(k, checked) for k in kernels]
     helpers = dict(h for s in sources for h in s.intrinsics)
-    return render_unit(Dialect(), tuple(helpers.items()), [s.function for s in sources],
+    return render_unit(dialect(), tuple(helpers.items()), [s.function for s in sources],
                        any(uses_f16(k) for k in kernels))
