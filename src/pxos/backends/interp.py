@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pxos.backends.base import HOST, Launch
+from pxos.backends.base import HOST, Backend, Launch
 from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -25,16 +25,13 @@ from pxos.ir.types import Array
 __all__ = ["InterpBackend", "eval_scalar"]
 
 
-class InterpBackend:
-    """Runs kernels with NumPy on the host (``--device interp``)."""
+class InterpBackend(Backend):
+    """Runs kernels with NumPy on the host (``--device interp``). Nothing is built: the
+    shared build path (``Backend.compile``) hands back the checked IR, which the
+    interpreter walks, checking every access whatever ``checked`` says."""
 
     name = "interp"
     memory = HOST
-
-    def compile(self, kernel: ir.Kernel, checked: bool = True) -> ir.Kernel:
-        """Nothing to compile: the interpreter walks the checked IR, checking every
-        access whatever ``checked`` says."""
-        return kernel
 
     def launch(self, compiled: ir.Kernel, args: Sequence, launch: Launch) -> None:
         """Run ``compiled`` over ``launch``; array arguments are updated in place.
