@@ -104,13 +104,16 @@ class Backend:
         name: the name used by ``--device`` (``pxos.registry``).
         memory: where launch arguments must live: ``"host"`` (``interp``, ``c``) or the
             device backend's own name (``cuda``, ``opencl``).
-        suffix: the file suffix of its disk cache entries; None when it builds nothing
-            (the interpreter runs the IR).
+        suffix: the file suffix of its disk cache entries; None when nothing is stored on
+            disk (the interpreter runs the IR; a backend whose driver caches builds
+            itself builds in :meth:`load`).
+        on_gpu: its device is a GPU (an OpenCL device may be a CPU, as PoCL is).
     """
 
     name: str
     memory: str
     suffix: str | None = None
+    on_gpu: bool = False
 
     def __init__(self):
         self._built = BuiltKernels()
@@ -140,8 +143,8 @@ class Backend:
 
     def load(self, source: Any, artefact: Artefact | None) -> Any:
         """The launchable kernel of ``source`` from ``artefact`` (None when ``suffix`` is
-        None); None if the device refuses an intact cached artefact (a changed driver),
-        which is then built again."""
+        None: build it here, in memory); None if the device refuses an intact cached
+        artefact (a changed driver), which is then built again."""
         return source
 
     # -- the shared path
@@ -168,17 +171,20 @@ class Backend:
     def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
         """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk, not
         verified): what the planner charges no build time for."""
-        if self._built.get(kernel, checked) is not None or self.suffix is None:
+        if self._built.get(kernel, checked) is not None:
             return True
         _, key = self._source(kernel, checked)
-        return self._built.has(kernel, checked, key) or has_entry(self.name, key,
-                                                                  self.suffix)
+        if key is None:  # nothing to build
+            return True
+        return self._built.has(kernel, checked, key) or (
+            self.suffix is not None and has_entry(self.name, key, self.suffix))
 
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[Any, str | None]:
         return self._built.source(kernel, checked, lambda: self.render(kernel, checked))
 
     def _make(self, source: Any, key: str | None) -> Any:
-        """Load the artefact of ``key`` from the disk cache, or build and store it."""
+        """Load the artefact of ``key`` from the disk cache, or build and store it; with
+        no ``suffix`` (no disk cache), :meth:`load` builds in memory."""
         if self.suffix is None:
             return self.load(source, None)
         found = find_entry(self.name, key, self.suffix)  # verified: a damaged one is rebuilt

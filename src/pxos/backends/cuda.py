@@ -59,6 +59,7 @@ class CudaBackend(DeviceBackend):
     name = "cuda"
     memory = "cuda"
     suffix = ".cubin"
+    on_gpu = True
 
     def __init__(self):
         super().__init__()

@@ -99,6 +99,7 @@ class OpenCLBackend(DeviceBackend):
             raise PxBackendError("the opencl backend (PoCL) needs the linker `ld` on PATH",
                                  hint="install binutils, or use --device c")
         self.device_name = self.device.name.strip()
+        self.on_gpu = bool(self.device.type & cl.device_type.GPU)
         self.context = cl.Context([self.device])
         self.queue = cl.CommandQueue(self.context)
         d, p = self.device, self.device.platform

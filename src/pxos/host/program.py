@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -313,7 +313,7 @@ class ProgramRun(HostControl, PipelineStatements):
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
-        if not self.checked and name != "interp":  # those check each access as it runs
+        if not self.checked and not registry.always_checked(name):  # those check as they run
             launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
             return self._run_split(s, kernel, args, name, threads)
@@ -372,11 +372,11 @@ class ProgramRun(HostControl, PipelineStatements):
         return threads
 
     def _library_side(self) -> str:
-        """Where ``REDUCE``/``SORT`` run: the planner's choice, else ``cuda`` under
-        ``--device cuda`` and the host (NumPy) otherwise."""
+        """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
+        where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""
         if self._decision is not None:
             return self._decision.device
-        return "cuda" if self.device == "cuda" else HOST
+        return registry.library_side(self.device)
 
     def _source(self, name: str, span, side: str):
         if side == HOST:

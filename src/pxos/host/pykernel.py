@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -32,6 +32,7 @@ from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arrays import (
     CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
 )
+from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.pyargs import (
     NUMBERS, check_against, check_launch_size, contiguous, numpy_dtype, overlaps,
     scalar_converter, thread_counts, type_of,
@@ -70,7 +71,7 @@ class CallPlan:
         self.puts = [put for put, _ in self.place]
         self.finishes = [(i, f) for i, (_, f) in enumerate(self.place) if f is not None]
         # checked runs (and interp, always checked) report each access as it happens
-        self.bounds = (None if self.checked or self.device == "interp"
+        self.bounds = (None if self.checked or registry.always_checked(self.device)
                        else launch_checker(self.kernel))  # ir/analysis/bounds
         self.unalias = overlaps(self.kernel, self.backend.memory == HOST)
 
@@ -103,6 +104,7 @@ class Kernel:
         self._decisions: dict[tuple, object] = {}
         self.decision = None  # the planner's last Decision (planner/decision)
         self._checked: dict[tuple, ir.Kernel] = {}
+        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
 
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
@@ -124,9 +126,21 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
+        key = call_key(device, args) if threads is None and checked is None else None
+        if key is not None:  # host/devicecall: device arrays, launched as before
+            ready = self._ready.get(key)
+            if ready is not None:
+                self.decision = ready[1]
+                return ready[0](args)
         plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
+        if key is not None:
+            if len(self._ready) >= READY_LIMIT:
+                self._ready.clear()
+            ready = prepare(plan, args, launch)
+            if ready is not None:
+                self._ready[key] = ready, self.decision
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
@@ -279,7 +293,7 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         return check, None
     if memory == HOST and kind == "torch-cpu":
         return (lambda x: check(x.detach().numpy())), None
-    if memory == "cuda" and kind in CUDA_LIBRARIES:
+    if memory != HOST and registry.memory_of_library(kind) == memory:  # CuPy, CUDA PyTorch
         import cupy
 
         if kind == "cupy":

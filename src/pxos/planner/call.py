@@ -10,7 +10,7 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
-from pxos import backends
+from pxos import registry
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
@@ -32,8 +32,7 @@ MEMO_LIMIT = 256
 def call_devices(machine) -> list[str]:
     """The backends a call may run on: the compiling ones present (``interp`` only when
     there is none)."""
-    present = [b for b in machine.devices if b in backends.KNOWN]
-    return [b for b in present if b != "interp"] or present
+    return registry.compiling(machine.devices)
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
@@ -116,13 +115,13 @@ def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
     """:func:`place_call` for a Python call's own arguments: arrays of any library (NumPy,
     CuPy, PyTorch, ``pxos.ndarray``), where their library keeps them; no HYBRID (a call
     runs on one backend)."""
-    from pxos.host.arrays import CUDA_LIBRARIES, is_array, library_of, memory_of as memory_named
+    from pxos.host.arrays import is_array, library_of, memory_of as memory_named
     from pxos.host.pykernel import _numpy_dtype
 
     arrays = [is_array(a) for a in args]
     memories = [None if not is_array else
                 memory_named(a.device) if library_of(a) == "pxos" else
-                "cuda" if library_of(a) in CUDA_LIBRARIES else HOST
+                registry.memory_of_library(library_of(a))
                 for a, is_array in zip(args, arrays)]
     shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
                for a, is_array in zip(args, arrays)]  # NumPy's view of any array

@@ -24,8 +24,9 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.backends.base import HOST
+from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.ahead import array_shapes, sizing_params
@@ -46,7 +47,6 @@ from pxos.planner.reason import explain_choice, host_reason
 BEAM = 16
 HORIZON = 64  # statements an explanation's "what the other choice costs" looks ahead
 ZEROS = "zeros"
-GPUS = ("cuda", "opencl")
 
 
 @dataclass
@@ -82,10 +82,9 @@ class Planner:
         self.history = history if history is not None else history_for(self.machine.key)
         self.checked = checked
         self.files = files
-        present = [b for b in self.machine.devices if b in backends.KNOWN]
-        compiled = [b for b in present if b != "interp"]
-        self.kernel_devices = compiled or present or ["interp"]
-        self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
+        self.kernel_devices = registry.compiling(self.machine.devices) \
+            or [registry.interpreter()]
+        self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
@@ -106,15 +105,15 @@ class Planner:
             if self.device != "auto":
                 return [self.device], f"--device {self.device}"
             target = step.kernel.target
-            if target in GPUS:
+            if target in registry.device_backends():
                 return [target], f"GPU_TARGET {target}"
             if target == "cpu":
                 cpu = [d for d in self.kernel_devices if not self.machine.is_gpu(d)]
-                return cpu[:1] or ["interp"], "GPU_TARGET cpu"
+                return cpu[:1] or [registry.interpreter()], "GPU_TARGET cpu"
             return list(self.kernel_devices) + self._hybrid(step), None
         if step.kind in ("reduce", "sort"):
             if self.device != "auto":
-                side = "cuda" if self.device == "cuda" else HOST
+                side = registry.library_side(self.device)
                 return [side], f"--device {self.device}"
             return list(self.library_sides), None
         return [HOST], None
@@ -381,13 +380,13 @@ def statement_key(kind: str, device: str) -> str:
 
 
 def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
-    """Whether ``device`` has ``kernel`` built (True for a backend that builds nothing, or
-    one that cannot be asked here)."""
+    """Whether ``device`` has ``kernel`` built (``Backend.is_cached``; True for one that
+    cannot be loaded here, whose estimate is moot)."""
     try:
-        cached = getattr(backends.get(device), "is_cached", None)
-    except Exception:  # a backend calibrated but not loadable now: assume nothing to build
+        backend = backends.get(device)
+    except PxBackendError:  # calibrated, but not loadable now: assume nothing to build
         return True
-    return True if cached is None else cached(kernel, checked)
+    return backend.is_cached(kernel, checked)
 
 
 def _features(kernel):
