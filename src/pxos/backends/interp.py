@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Backend, Launch
+from pxos.backends.interp_jumps import jump_table
 from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -96,7 +97,7 @@ class _Run(Evaluator):
         self.ret = np.zeros(self.n, bool)
         self.brk = np.zeros(self.n, bool)
         self.cont = np.zeros(self.n, bool)
-        self.jumps = _jump_table(kernel.body)
+        self.jumps = jump_table(kernel.body)
 
     def _bind_array(self, p: ir.Param, a) -> None:
         if not isinstance(a, np.ndarray) or a.dtype != p.type.elem.dtype \
@@ -373,36 +374,3 @@ def _atomic_with_old(op: str, target: np.ndarray, flat: np.ndarray, value: np.nd
 
 def _var_of(s: ir.For) -> ir.Var:
     return ir.Var(s.span, s.var, type=s.start.type)
-
-
-def _jump_table(body: ir.Body) -> dict:
-    """Static facts about jumps: ``id(stmt)`` → whether running it may stop lanes of the
-    enclosing body (BREAK/CONTINUE/RETURN inside, not consumed by an inner loop), and
-    ``("loop", id(loop))`` → whether its body may BREAK, CONTINUE or RETURN."""
-    table: dict = {}
-
-    def visit(stmts: ir.Body) -> tuple[bool, bool]:
-        """(may break/continue the enclosing loop, may return)."""
-        loop_jump = ret = False
-        for s in stmts:
-            if isinstance(s, (ir.Break, ir.Continue)):
-                lj, r = True, False
-            elif isinstance(s, ir.Return):
-                lj, r = False, True
-            elif isinstance(s, ir.If):
-                lj = r = False
-                for b in ir.children(s):
-                    a, c = visit(b)
-                    lj, r = lj or a, r or c
-            elif isinstance(s, (ir.For, ir.While)):
-                inner_lj, r = visit(s.body)
-                table[("loop", id(s))] = inner_lj or r
-                lj = False
-            else:
-                lj = r = False
-            table[id(s)] = lj or r
-            loop_jump, ret = loop_jump or lj, ret or r
-        return loop_jump, ret
-
-    visit(body)
-    return table
