@@ -107,34 +107,43 @@ class LaunchPlan:
 def _runner(kernel: ir.Kernel, ranks: tuple, pack, params: ParamBuffer, function: int,
             launch_kernel: Callable, stream: Callable[[], int], scratch: int,
             checked: bool, cap: int) -> Callable:
-    """The ``run`` function of a :class:`LaunchPlan` (closures only)."""
+    """The ``run`` function of a :class:`LaunchPlan` (closures only). What a launch
+    derives from its ``Launch`` (the six sizes, the counts) is kept for the last
+    ``Launch`` object seen, so a caller reusing one (``host/devicecall``) skips it."""
     pad = (1,) * (3 - kernel.ndim)
     name = kernel.name
 
-    def values(args: Sequence, launch) -> list:
-        out = [*launch.threads, *pad]
-        for rank, a in zip(ranks, args):
-            if rank:
-                out.append(a.data.ptr or scratch)
-                out += a.shape
-            else:
-                out.append(a)
-        return out
-
-    def run(args: Sequence, launch, err: int = 0) -> None:
+    def derive(launch) -> tuple:
+        """(launch, cuLaunchKernel's six sizes or None for an empty launch, counts)."""
         grid = launch.grid
         if 0 in grid:
-            return
+            return launch, None, ()
         gx, gy, gz = (*grid, *pad)
         if gy > MAX_GRID[1] or gz > MAX_GRID[2]:
             raise PxBackendError(f"kernel {name!r}: a grid of {grid} blocks exceeds "
                                  f"CUDA's limit {MAX_GRID}")
         if cap and gx > cap:
             gx = cap
-        bx, by, bz = (*launch.block, *pad)
-        out = values(args, launch)
+        return launch, (gx, gy, gz, *launch.block, *pad), (*launch.threads, *pad)
+
+    last = [(None, None, ())]  # one tuple, replaced whole (atomic): safe across threads
+
+    def run(args: Sequence, launch, err: int = 0) -> None:
+        known = last[0]
+        if known[0] is not launch:
+            known = last[0] = derive(launch)
+        sizes = known[1]
+        if sizes is None:
+            return
+        out = [*known[2]]
+        for rank, a in zip(ranks, args):
+            if rank:
+                out.append(a.data.ptr or scratch)
+                out += a.shape
+            else:
+                out.append(a)
         if checked:
             out.append(err)
         pack(params.buffer, 0, *out)
-        launch_kernel(function, gx, gy, gz, bx, by, bz, 0, stream(), params.address, 0)
+        launch_kernel(function, *sizes, 0, stream(), params.address, 0)
     return run

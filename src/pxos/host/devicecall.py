@@ -9,6 +9,12 @@ and :func:`prepare` keeps, per key, the launch the general path made the first t
 call with that key is then one dictionary lookup and the backend's launch
 (``backends/cuda_launch``). Anything else (NumPy arrays, copies to make, checked mode, a
 thread count given) takes the general path (``host/pykernel``).
+
+``PXOS_CHECKED`` is read by the general path, as ``host/native_call`` does for ``c``: a
+call prepared unchecked stays so if the variable is set later in the process (reading the
+environment costs more than the rest of a prepared call: ``os.environ.get`` of an unset
+name raises and catches a ``KeyError``). Set it before the process starts, or pass
+``checked=True``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ from typing import Any, Callable, Sequence
 
 from pxos import registry
 from pxos.backends.base import HOST, Launch
-from pxos.backends.checked import checked_by_default
 from pxos.host.arrays import library_of
 from pxos.host.pyargs import NUMBERS
 
@@ -38,10 +43,10 @@ def _kind(cls: type) -> int:
 
 
 def call_key(device: str | None, args: Sequence[Any]) -> tuple | None:
-    """The key of a call's prepared launch: ``device=``, ``PXOS_CHECKED``, and per
-    argument its class and, for a number, its value, for a CuPy array its dtype, shape and
-    C-contiguity; None when an argument is neither (the general path handles it)."""
-    key: list = [device, checked_by_default()]
+    """The key of a call's prepared launch: ``device=``, and per argument its class and,
+    for a number, its value, for a CuPy array its dtype, shape and C-contiguity; None when
+    an argument is neither (the general path handles it)."""
+    key: list = [device]
     for a in args:
         cls = type(a)
         kind = _CLASSES.get(cls)
