@@ -15,8 +15,6 @@ from importlib import import_module
 from pxos import registry
 from pxos.errors import PxBackendError
 
-KNOWN = registry.names()
-
 
 @cache
 def get(name: str):
