@@ -69,7 +69,7 @@ def test_launch_timed_returns_the_kernel_time_and_runs_it(backend):
     b = backends.get(backend)
     k = kernel(SPIN)
     compiled = b.compile(k)
-    n, iterations = 2048, 1000 if backend == registry.interpreter() else 4096
+    n, iterations = 2048, 1000 if backend == registry.interpreter() else 20000
     host = np.random.default_rng(1).random(n, dtype=np.float32)
     x = to_backend(b, host)
     wall = time.perf_counter()
@@ -77,8 +77,10 @@ def test_launch_timed_returns_the_kernel_time_and_runs_it(backend):
     wall = time.perf_counter() - wall
     assert isinstance(seconds, float) and 0 < seconds <= wall
     np.testing.assert_allclose(to_numpy(b, x), expected(host, iterations), rtol=1e-4)
-    # more work, more time (a hundredfold more iterations; generous for timer noise)
-    short = b.launch_timed(compiled, [np.int32(iterations // 100), x], make_launch(k, (n,)))
+    # a hundredth of the work takes less time (the best of three: a busy machine may
+    # pause any one launch)
+    short = min(b.launch_timed(compiled, [np.int32(iterations // 100), x],
+                               make_launch(k, (n,))) for _ in range(3))
     assert short < seconds
 
 
