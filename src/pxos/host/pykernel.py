@@ -126,21 +126,21 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
-        key = call_key(device, args) if threads is None and checked is None else None
-        if key is not None:  # host/devicecall: device arrays, launched as before
-            ready = self._ready.get(key)
+        simple = threads is None and checked is None
+        if simple and self._ready:  # host/devicecall: device arrays, launched as before
+            ready = self._ready.get(call_key(device, args))
             if ready is not None:
                 self.decision = ready[1]
                 return ready[0](args)
         plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
+        ready = prepare(plan, args, launch) if simple else None
+        key = call_key(device, args) if ready is not None else None
         if key is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            ready = prepare(plan, args, launch)
-            if ready is not None:
-                self._ready[key] = ready, self.decision
+            self._ready[key] = ready, self.decision
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
