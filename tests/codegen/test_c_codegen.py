@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pxos.cli.main import app
 from pxos.codegen.targets import render_unit_for
-from pxos.codegen.fission import BlockLoop, Region, lane_variables, split
+from pxos.ir.passes.fission import BlockLoop, Region, lane_variables, split
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file
 from tests.conftest import EXAMPLES

@@ -1,10 +1,11 @@
 """Checked mode on the compiled backends: reading the flag buffer a checked kernel fills.
 
-A kernel rendered with ``checked=True`` bounds-checks every index; the first thread to
-see an index outside its array records (claimed flag, `.px` line and column, array number,
-axis, index, extent) in the ``int64`` buffer ``pxos_err`` (``codegen/signature``) and the
-access is redirected to element 0, so nothing outside the array is touched. After the
-launch the backend reads the buffer and raises the violation as the interpreter would.
+A kernel rendered with ``checked=True`` bounds-checks every index (``ir/passes/checked``):
+the first thread to see an index outside its array records (claimed flag, `.px` line and
+column, array number, axis, index, extent) in the ``int64`` buffer ``pxos_err``
+(``codegen/signature``) and the access is redirected to element 0, so nothing outside the
+array is touched. After the launch the backend reads the buffer and raises the violation as
+the interpreter would.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import os
 
 import numpy as np
 
-from pxos.codegen.render import array_ids
 from pxos.codegen.signature import ERR_WORDS
 from pxos.errors import PxBoundsError
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import array_ids
 from pxos.ir.types import Array
 
 

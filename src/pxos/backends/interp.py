@@ -21,6 +21,7 @@ from pxos.backends.base import HOST, Backend, Launch
 from pxos.backends.interp_jumps import jump_table
 from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
+from pxos.ir.functions import ATOMICS
 from pxos.ir.types import Array
 
 __all__ = ["InterpBackend", "eval_scalar"]
@@ -335,8 +336,7 @@ class _Run(Evaluator):
         self.set_var(s.result, lanes, _atomic_with_old(s.op, target, flat, value))
 
 
-_ATOMIC_UFUNC = {"add": np.add, "min": np.minimum, "max": np.maximum,
-                 "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+_ATOMIC_UFUNC = {name: a.combine for name, a in ATOMICS.items() if a.combine is not None}
 
 
 def _atomic_with_old(op: str, target: np.ndarray, flat: np.ndarray, value: np.ndarray):

@@ -19,9 +19,9 @@ import numpy as np
 
 from pxos.errors import PxBoundsError, PxTypeError
 from pxos.ir import nodes as ir
+from pxos.ir.functions import OPERATIONS
 
 _I64 = np.dtype(np.int64)
-_F64 = np.dtype(np.float64)
 
 
 def fix(value, dtype: np.dtype):
@@ -74,73 +74,6 @@ def flat_index(kernel: str, array: str, shape: tuple[int, ...], index: list, spa
         flat = ix if flat is None else flat * extent + ix
     return flat
 
-
-def _idiv(a, b, dtype: np.dtype, want_mod: bool):
-    """C's truncating integer ``/`` or ``%``; by zero gives 0, ``MIN / -1`` gives MIN."""
-    one, zero = dtype.type(1), dtype.type(0)
-    bad = b == zero
-    if dtype.kind == "i":
-        bad_or_ovf = bad | ((a == np.iinfo(dtype).min) & (b == dtype.type(-1)))
-    else:
-        bad_or_ovf = bad
-    safe_b = np.where(bad_or_ovf, one, b)
-    r = np.fmod(a, safe_b)  # C's remainder: the sign of the dividend
-    if want_mod:
-        out = r
-    else:
-        out = (a - r) // safe_b  # exact division
-    return np.where(bad, zero, out)
-
-
-def _round(x, dtype: np.dtype):
-    """Round half away from zero (C's ``round``), without ``floor(x + 0.5)`` errors."""
-    t = np.trunc(x)
-    frac = np.abs(x - t)
-    return np.where(frac >= dtype.type(0.5), t + np.copysign(dtype.type(1), x), t)
-
-
-def _rotate(x, n, dtype: np.dtype, left: bool):
-    bits = dtype.itemsize * 8
-    udt = np.dtype(f"u{dtype.itemsize}")
-    u = x.astype(udt)
-    mask = udt.type(bits - 1)
-    n = n.astype(udt) & mask
-    back = (udt.type(bits) - n) & mask
-    if left:
-        r = (u << n) | (u >> back)
-    else:
-        r = (u >> n) | (u << back)
-    return fix(r, udt).astype(dtype)
-
-
-def _call(fn: str, args: list, dtype: np.dtype):
-    is_float = dtype.kind == "f"
-    if fn in ("floor", "ceil", "round") and not is_float:
-        return args[0]
-    if fn == "abs":
-        return args[0] if dtype.kind in "ub" else np.abs(args[0])
-    if fn in ("min", "max"):
-        if is_float:
-            return (np.fmin if fn == "min" else np.fmax)(*args)
-        return (np.minimum if fn == "min" else np.maximum)(*args)
-    if fn == "round":
-        return _round(args[0], dtype)
-    if fn == "rsqrt":
-        return dtype.type(1) / np.sqrt(args[0])
-    if fn == "pow":
-        return np.power(*args)
-    if fn == "fma":
-        a, b, c = args
-        if dtype.itemsize < 8:
-            return (np.asarray(a, _F64) * np.asarray(b, _F64) + np.asarray(c, _F64)).astype(dtype)
-        return a * b + c
-    if fn in ("rotl", "rotr"):
-        return _rotate(np.asarray(args[0]), np.asarray(args[1]), dtype, fn == "rotl")
-    return _UFUNCS[fn](args[0])
-
-
-_UFUNCS = {"sqrt": np.sqrt, "exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos,
-           "tanh": np.tanh, "floor": np.floor, "ceil": np.ceil}
 
 _ARITH = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply,
@@ -213,7 +146,7 @@ class Evaluator(ABC):
             if e.fn == "select":
                 return self._select(e, lanes, dtype)
             args = [self.eval(a, lanes) for a in e.args]
-            return fix(_call(e.fn, args, dtype), dtype)
+            return fix(OPERATIONS[e.fn].evaluate(args, dtype), dtype)
         if isinstance(e, ir.Builtin):
             return fix(self.builtin(e, lanes), dtype)
         if isinstance(e, ir.Dim):
@@ -230,9 +163,7 @@ class Evaluator(ABC):
         if f is not None:
             return fix(f(a, b), dtype)
         if op in ("div", "mod"):
-            if dtype.kind == "f":
-                return fix(np.divide(a, b) if op == "div" else np.fmod(a, b), dtype)
-            return fix(_idiv(a, b, dtype, op == "mod"), dtype)
+            return fix(OPERATIONS[op].evaluate([a, b], dtype), dtype)
         if op in ("shl", "shr"):
             n = b & dtype.type(dtype.itemsize * 8 - 1)
             return fix((np.left_shift if op == "shl" else np.right_shift)(a, n), dtype)

@@ -2,7 +2,7 @@
 
 Blocks run in parallel across cores (``#pragma omp parallel for``); the threads of a block
 are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
-(``codegen/fission``). The function's signature, which the C backend loads with ctypes, is
+(``ir/passes/fission``). The function's signature, which the C backend loads with ctypes, is
 
     void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
                   [int64_t *pxos_err])
@@ -16,15 +16,17 @@ import math
 from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
-from pxos.codegen.fission import (
-    Region, block_loop_vars, lane_variables, names_in, split,
-)
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.interchange import interchange
 from pxos.codegen.render import Renderer, linear, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import check_bounds
+from pxos.ir.passes.fission import (
+    Region, block_loop_vars, lane_variables, names_in, split,
+)
+from pxos.ir.passes.uniform import hoist_uniform
 
 
 # The OpenMP team of a launch: no more threads than blocks, so a small launch wakes only
@@ -60,24 +62,29 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     """
     d = CDialect()
     given, kernel = kernel, replace(kernel, block=cpu_block(kernel))
-    r = Renderer(kernel, d, checked=checked)
+    if checked:
+        kernel = check_bounds(kernel)
+    r = Renderer(kernel, d)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
     params = kernel_params(kernel, d, checked)
-    variables = dict(kernel.variables)
+    hoisted, rest = hoist_uniform(kernel)  # once per block (ir/passes/uniform)
+    uniform = frozenset(s.name for s in hoisted)
+    variables = {n: t for n, t in kernel.variables if n not in uniform}
 
     body = _block_loop(kernel)
     inner: list[str] = []
     if kernel.guarded:
         inner += [_last_block_clamp(a) for a in axes]
-        bounds = split_bounds(kernel)
+        inner += _block_values(r, hoisted)
+        bounds = split_bounds(replace(kernel, body=rest), uniform)
         starts = ["0"] * kernel.ndim
         if bounds is not None:
             inner += _narrowed(r, bounds, axes)
             starts = [f"pxos_l{a}_lo" for a in axes]
-        threads = bounds.body if bounds else kernel.body
+        threads = bounds.body if bounds else rest
         ends = [f"pxos_l{a}_end" for a in axes]
-        plan = interchange(kernel, threads)
+        plan = interchange(kernel, threads, uniform)
         if plan is None:
             inner += _thread_loop(r, threads, set(variables), variables, ends, starts)
         else:
@@ -89,7 +96,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
             for n in s.shape:
                 size *= n
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
-        inner += _fissioned(r, kernel, split(kernel.body), variables,
+        inner += _block_values(r, hoisted)
+        inner += _fissioned(r, kernel, split(rest), variables,
                             [f"pxos_bs{a}" for a in axes])
     body += ["    " + x if x and not x.startswith("#") else x for x in inner]
     body.append("}")
@@ -134,7 +142,7 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
 def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
                starts: list | None = None, recomputed: frozenset = frozenset()) -> list:
     """The declarations and loops of a body split into regions and block loops
-    (``codegen/fission``, ``codegen/interchange``): variables crossing regions are kept
+    (``ir/passes/fission``, ``codegen/interchange``): variables crossing regions are kept
     per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns."""
     d = r.d
     lanes = lane_variables(items, set(variables)) - set(recomputed)
@@ -146,6 +154,13 @@ def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, end
             for name in sorted(block_vars)]
     local = set(variables) - lanes - block_vars
     return out + _items(r, items, local, variables, ends, starts)
+
+
+def _block_values(r: Renderer, hoisted: tuple[ir.Assign, ...]) -> list[str]:
+    """The declarations and assignments of the uniform variables, once per block."""
+    types = dict(r.kernel.variables)
+    out = [f"{r.d.type_name(types[s.name])} {var_name(s.name)} = 0;" for s in hoisted]
+    return out + r.body(hoisted, 0)
 
 
 def _block_loop(kernel: ir.Kernel) -> list[str]:

@@ -1,9 +1,10 @@
 """What differs between C, CUDA C and OpenCL C: a small object per target.
 
-The C-family renderer (``codegen/render.py``) asks its dialect for type names, literals, math
-function names, the launch-geometry names of the thread indices, and the helper functions
-it needs; everything else about rendering is shared. ``codegen/c.py`` holds the C dialect;
-CUDA and OpenCL dialects subclass :class:`Dialect` the same way.
+The C-family renderer (``codegen/render.py``) asks its dialect for type names, literals,
+the spelling of each operation (``ir/functions``), the launch-geometry names of the thread
+indices, and the helper functions it needs; everything else about rendering is shared.
+``codegen/c.py`` holds the C dialect; CUDA and OpenCL dialects subclass :class:`Dialect`
+the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.functions import Lowering, lowering
 from pxos.ir.types import BOOL, F16, F32, F64, Scalar
 
 _C_TYPES = {
@@ -21,15 +23,6 @@ _C_TYPES = {
     "i32": "int32_t", "u32": "uint32_t", "i64": "int64_t", "u64": "uint64_t",
     "f16": "_Float16", "f32": "float", "f64": "double",
 }
-# math functions by IR name: (f32 name, f64 name)
-_MATH = {
-    "sqrt": ("sqrtf", "sqrt"), "exp": ("expf", "exp"), "log": ("logf", "log"),
-    "sin": ("sinf", "sin"), "cos": ("cosf", "cos"), "tanh": ("tanhf", "tanh"),
-    "floor": ("floorf", "floor"), "ceil": ("ceilf", "ceil"), "round": ("roundf", "round"),
-    "abs": ("fabsf", "fabs"), "min": ("fminf", "fmin"), "max": ("fmaxf", "fmax"),
-    "pow": ("powf", "pow"), "fma": ("fmaf", "fma"), "mod": ("fmodf", "fmod"),
-}
-
 # The launch geometry every dialect names: thread in block (lx, ly, lz), block (bx, by, bz),
 # block size (bsx, bsy, bsz), blocks along x and y (gx, gy), requested threads (nx, ny, nz).
 GEOMETRY = ("lx", "ly", "lz", "bx", "by", "bz", "bsx", "bsy", "bsz", "gx", "gy", "nx", "ny",
@@ -46,7 +39,7 @@ class Dialect:
 
     name = "c"
     geometry = {g: f"pxos_{g}" for g in GEOMETRY}
-    barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (codegen/fission)
+    barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (ir/passes/fission)
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
 
@@ -82,10 +75,10 @@ class Dialect:
             return text
         return f"{text}f" if t == F32 else f"(({self.type_name(t)}){text}f)"
 
-    def math(self, fn: str, t: Scalar) -> str:
-        """The C function computing ``fn`` in float type ``t``."""
-        f32, f64 = _MATH[fn]
-        return f64 if t == F64 else f32
+    def function(self, name: str) -> Lowering:
+        """How this dialect spells operation ``name`` (``ir/functions``: its entry for
+        this dialect's ``name``, else the default)."""
+        return lowering(name, self.name)
 
     def line_directive(self, line: int, file: str) -> str:
         return f'#line {line} "{c_string(file)}"'

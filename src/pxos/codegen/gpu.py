@@ -19,6 +19,7 @@ from pxos.codegen.gpu_stride import grid_stride, render_stride
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import check_bounds
 from pxos.ir.types import F16, Array
 
 
@@ -54,7 +55,10 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
     Returns:
         The translation unit, with ``#line`` directives back to the `.px` file.
     """
-    r = d.renderer_class(kernel, d, checked=checked)
+    given = kernel
+    if checked:
+        kernel = check_bounds(kernel)
+    r = d.renderer_class(kernel, d)
     axes = "xyz"[:kernel.ndim]
     body = []
     for s in kernel.shared:
@@ -89,7 +93,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         "{", *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return KernelSource(kernel, render_unit(d, helpers, [function], uses_f16(kernel)),
+    return KernelSource(given, render_unit(d, helpers, [function], uses_f16(kernel)),
                         fn, function, helpers, checked)
 
 

@@ -79,7 +79,7 @@ def render_stride(r: Renderer, kernel: ir.Kernel) -> list[str]:
     first = "(int64_t)blockIdx.x * blockDim.x + threadIdx.x"
     out = ["const int64_t pxos_stride = (int64_t)gridDim.x * blockDim.x;",
            "int64_t pxos_from = 0;"]
-    quads = None if r.checked else quad_arrays(kernel)
+    quads = quad_arrays(kernel)  # None when checked: a Bound index is not the thread's
     if quads:
         written = {s.array for s in kernel.body if isinstance(s, ir.Store)}
         aligned = " | ".join(f"(unsigned long long){var_name(a)}" for a in sorted(quads))

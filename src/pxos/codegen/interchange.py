@@ -3,7 +3,7 @@
 In a matrix product each thread runs ``for k in range(n): acc += a[i, k] * b[k, j]``. With
 the threads of a block as the inner loop of a CPU, gcc cannot vectorise across threads
 around that inner loop. As ISPC and PoCL's work-group vectoriser do, pxos runs such a loop
-once per block around the threads instead (a *block loop*, as ``codegen/fission`` builds
+once per block around the threads instead (a *block loop*, as ``ir/passes/fission`` builds
 for a loop with a barrier): ``for k: for each thread: acc[thread] += a[i, k] * b[k, j]``,
 whose thread loop reads ``b[k, j…j+7]`` as one vector. Each thread still runs its own
 statements in its own order, and threads share nothing they did not share before (a
@@ -21,16 +21,19 @@ assignments are repeated at the start of each region (recomputed, not kept per t
 
 from __future__ import annotations
 
-from pxos.codegen.fission import BlockLoop, Region
 from pxos.codegen.thread_bounds import assignments, is_uniform
 from pxos.ir import nodes as ir
+from pxos.ir.passes.checked import unchecked
+from pxos.ir.passes.fission import BlockLoop, Region
 from pxos.ir.types import Array
 
 
-def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | None:
+def interchange(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str] = frozenset()
+                ) -> tuple[list, set[str]] | None:
     """``body`` (the kernel's body, or its narrowed form from ``codegen/thread_bounds``)
     as regions and block loops, and the thread-index variables recomputed in each region;
-    None where the rule of the module docstring does not hold."""
+    None where the rule of the module docstring does not hold. ``uniform``: variables
+    computed once per block before the thread code (``ir/passes/uniform``)."""
     if not kernel.guarded or any(isinstance(s, (ir.Return, ir.Break, ir.Continue))
                                  for s in ir.walk(body)):
         return None
@@ -44,6 +47,7 @@ def interchange(kernel: ir.Kernel, body: ir.Body) -> tuple[list, set[str]] | Non
     rest = body[len(prefix):]
     params = {p.name for p in kernel.params
               if not isinstance(p.type, Array) and not assignments(kernel.body, p.name)}
+    params |= uniform
     if any(assignments(kernel.body, v) != 1 for v in axes):
         return None
     x = next((v for v, a in axes.items() if a == 0), None)
@@ -82,7 +86,7 @@ def _lanes_contiguous(body: ir.Body, x: str, axes: dict, k: str, params: set[str
             exprs.append(ir.Load(s.span, s.array, s.index))
         for e in exprs:
             for load in (y for y in ir.subexprs(e) if isinstance(y, ir.Load)):
-                *outer, last = load.index
+                *outer, last = map(unchecked, load.index)
                 if not all(_only(i, uniform) for i in outer):
                     return False
                 if not (_only(last, uniform) or _x_offset(last, x)):

@@ -166,10 +166,6 @@ class OpenCLDialect(GpuDialect):
         """A literal of type ``t``; an ``f16`` value (exact in ``f32``) as a ``float``."""
         return super().literal(value, F32 if t == F16 else t)
 
-    def math(self, fn: str, t: Scalar) -> str:
-        """OpenCL's built-in math functions are overloaded on the float type (§6.12.2)."""
-        return super().math(fn, F64)
-
     def prelude(self, f16: bool = False) -> str:
         return _PRELUDE + "".join(f"#pragma OPENCL EXTENSION {x} : enable\n"
                                   for x in self.extensions)

@@ -12,7 +12,8 @@ from pxos.codegen.dialect import Dialect
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
-from pxos.ir.types import BOOL, I64, Array, Scalar, unsigned_of
+from pxos.ir.passes.checked import Bound
+from pxos.ir.types import BOOL, F64, I64, Scalar, unsigned_of
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -46,33 +47,29 @@ class Renderer:
         kernel: the checked kernel.
         dialect: the target's spellings.
 
-        checked: wrap every array index in a bounds check (``pxos_bound``, see
-            ``codegen/intrinsics``) that records the first violation in ``pxos_err``.
+    Checked mode arrives as IR: :class:`~pxos.ir.passes.checked.Bound` nodes around the
+    indices (``ir/passes/checked``), rendered as the dialect's ``pxos_bound`` helper.
 
     Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
     thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
     expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
     """
 
-    def __init__(self, kernel: ir.Kernel, dialect: Dialect, checked: bool = False):
+    def __init__(self, kernel: ir.Kernel, dialect: Dialect):
         self.kernel = kernel
         self.d = dialect
         self.intrinsics = (dialect.intrinsics_class or Intrinsics)(dialect)
         self.shared = {s.name: s for s in kernel.shared}
-        self.checked = checked
         self.lane_arrays: set[str] = set()
         self.lane = "pxos_l"
         self.return_stmt = "return;"
         self._line = None
-        self._access = kernel.span  # the span of the array access being rendered
         self.ranges = Ranges(kernel)
         self.thread_index: str | None = None  # THREAD_ID's C expression, if not the geometry's
         self.element_override: dict[str, str] = {}  # array -> what its element reads as
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Load):
-            self._access = e.span
         return getattr(self, "_e_" + type(e).__name__.lower())(e)
 
     def _e_const(self, e: ir.Const) -> str:
@@ -96,14 +93,7 @@ class Renderer:
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
-        where = self._access  # before rendering the index, which may hold other accesses
         parts = [self.expr(i) for i in index]
-        if self.checked:
-            aid = array_ids(self.kernel).index(array)
-            parts = [self.intrinsics.call(
-                "bound", I64, f"(int64_t){p}", self.extent(array, axis), str(where.line),
-                str(where.col), str(aid), str(axis), "pxos_err")
-                for axis, p in enumerate(parts)]
         if len(parts) == 1:
             return parts[0]
         flat = f"(int64_t){parts[0]}"
@@ -115,6 +105,13 @@ class Renderer:
         if array in self.shared:
             return str(self.shared[array].shape[axis])
         return dim_name(array, axis)
+
+    def _e_bound(self, e: Bound) -> str:
+        """Checked mode: the index, or 0 after recording a violation in ``pxos_err``."""
+        where = e.where
+        return self.intrinsics.call(
+            "bound", I64, f"(int64_t){self.expr(e.args[0])}", self.extent(e.array, e.axis),
+            str(where.line), str(where.col), str(e.array_no), str(e.axis), "pxos_err")
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
@@ -163,9 +160,7 @@ class Renderer:
         a, b = self.expr(e.lhs), self.expr(e.rhs)
         t = e.lhs.type
         if e.op in ("div", "mod"):
-            if t.is_float:
-                return f"({a} / {b})" if e.op == "div" else f"{self.d.math('mod', t)}({a}, {b})"
-            return self.intrinsics.call(e.op, t, a, b)
+            return self.operation(e.op, t, [a, b])
         if e.op in ("shl", "shr"):
             return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
         if e.type == BOOL and e.op in ("band", "bor", "bxor"):
@@ -179,24 +174,21 @@ class Renderer:
         return f"({a} {_C_BINARY[e.op]} {b})"
 
     def _e_call(self, e: ir.Call) -> str:
-        args = [self.expr(a) for a in e.args]
-        t: Scalar = e.type
-        if e.fn == "select":
-            return f"({args[0]} ? {args[1]} : {args[2]})"
-        if e.fn in ("rotl", "rotr"):
-            return self.intrinsics.call(e.fn, t, *args)
-        if not t.is_float:
-            if e.fn in ("floor", "ceil", "round"):
-                return args[0]
-            if e.fn == "abs":
-                return args[0] if t.kind == "u" else self.intrinsics.call("abs", t, args[0])
-            if e.fn in ("min", "max"):
-                return self.intrinsics.call(e.fn, t, *args)
-            if e.fn == "fma":
-                return f"({args[0]} * {args[1]} + {args[2]})"
-        if e.fn == "rsqrt":
-            return f"({self.d.literal(1.0, t)} / {self.d.math('sqrt', t)}({args[0]}))"
-        return f"{self.d.math(e.fn, t)}({', '.join(args)})"
+        return self.operation(e.fn, e.type, [self.expr(a) for a in e.args])
+
+    def operation(self, name: str, t: Scalar, args: list[str]) -> str:
+        """Operation ``name`` (``ir/functions``) of the rendered ``args`` in type ``t``, as
+        the dialect spells it: a function call, a helper (``@kind``) or a template."""
+        text = self.d.function(name).spelling(t.is_float, t.kind)
+        if text.startswith("@"):
+            return self.intrinsics.call(text[1:], t, *args)
+        if "{" in text:
+            extra = {"one": self.d.literal(1.0, t)} if "{one}" in text else {}
+            if "{sqrt}" in text:
+                extra["sqrt"] = self.operation("sqrt", t, args[:1])
+            return text.format(*args, **extra)
+        f32, _, f64 = text.partition("|")
+        return f"{f64 if f64 and t == F64 else f32}({', '.join(args)})"
 
     def _e_cast(self, e: ir.Cast) -> str:
         a = self.expr(e.operand)
@@ -214,7 +206,6 @@ class Renderer:
     def stmt(self, s: ir.Stmt, indent: int) -> list[str]:
         pad = "    " * indent
         lines = []
-        self._access = s.span  # a STORE or ATOMIC reports at its statement, as in interp
         if s.span.line and s.span.line != self._line:
             self._line = s.span.line
             lines.append(self.d.line_directive(s.span.line, s.span.file))
@@ -282,8 +273,8 @@ class Renderer:
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         t = self.kernel_array_elem(s.array)
-        call = self.intrinsics.call(f"atomic_{s.op}", t, "&" + self.element(s.array, s.index),
-                                    self.expr(s.value))
+        call = self.operation(f"atomic_{s.op}", t, ["&" + self.element(s.array, s.index),
+                                                     self.expr(s.value)])
         if s.result is None:
             return [f"(void){call};"]
         return [f"{self.variable(s.result)} = {call};"]
@@ -295,13 +286,6 @@ class Renderer:
         if array in self.shared:
             return self.shared[array].elem
         return self.kernel.param(array).type.elem
-
-
-def array_ids(kernel: ir.Kernel) -> list[str]:
-    """The arrays of a kernel in the order checked mode numbers them: array parameters,
-    then shared arrays (``pxos_err[2]`` holds this number)."""
-    return [p.name for p in kernel.params if isinstance(p.type, Array)] + \
-        [s.name for s in kernel.shared]
 
 
 def _strip(text: str) -> str:

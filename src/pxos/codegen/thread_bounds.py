@@ -42,9 +42,11 @@ class ThreadBounds:
     body: ir.Body = ()
 
 
-def split_bounds(kernel: ir.Kernel) -> ThreadBounds | None:
+def split_bounds(kernel: ir.Kernel, uniform: frozenset[str] = frozenset()
+                 ) -> ThreadBounds | None:
     """The loop bounds in ``kernel``'s test, or None where the body has not that shape
-    (see the module docstring)."""
+    (see the module docstring); ``uniform``: local variables computed once per block before
+    the thread loop (``ir/passes/uniform``), which a bound may read as a parameter."""
     if not kernel.guarded or not kernel.body:
         return None
     *prefix, test = kernel.body
@@ -61,6 +63,7 @@ def split_bounds(kernel: ir.Kernel) -> ThreadBounds | None:
         return None
     params = {p.name for p in kernel.params
               if not isinstance(p.type, Array) and not assignments(kernel.body, p.name)}
+    params |= uniform
     found = ThreadBounds()
     rest = []
     for c in _conjuncts(test.arms[0][0]):

@@ -5,7 +5,7 @@ every assignment to whose variables) are the same for all threads of a block: *u
 It may not stand under IF, in a loop left early by BREAK or CONTINUE, or in a kernel that
 uses RETURN (a returned thread would never arrive). This is the condition CUDA states for
 ``__syncthreads()`` and OpenCL for ``barrier()``, made checkable; it is also what lets the
-C backend split the thread code at each barrier (``codegen/fission``).
+C backend split the thread code at each barrier (``ir/passes/fission``).
 
 Uniformity is computed as a fixpoint: a value is *varying* if it depends on THREAD_ID,
 LOCAL_ID, an array element, an atomic's result, or a variable assigned a varying value or

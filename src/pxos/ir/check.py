@@ -13,6 +13,7 @@ from dataclasses import replace
 from pxos.errors import PxArgumentError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.barrier import check_barriers
+from pxos.ir.functions import ATOMICS
 from pxos.ir.reserved import check_name
 from pxos.ir.typecheck import ExprTyper, check_float_literals, convert
 from pxos.ir.types import BOOL, F32, F64, I32, I64, U32, U64, Array, Scalar
@@ -23,7 +24,7 @@ MAX_BLOCK_Z = 64  # threads per block along z on every CUDA GPU (x and y: 1024)
 DEFAULT_BLOCK = {1: (256,), 2: (16, 16), 3: (32, 4, 2)}
 MAX_SHARED_BYTES = 48 * 1024  # static shared memory per block guaranteed by CUDA
 ATOMIC_TYPES = (I32, U32, I64, U64)
-ATOMIC_FLOAT_OPS = ("add", "exch")
+ATOMIC_FLOAT_OPS = tuple(name for name, a in ATOMICS.items() if a.floats)
 
 
 def check_kernel(kernel: ir.Kernel, *, barriers: bool = True) -> ir.Kernel:

@@ -1,13 +1,13 @@
 """``CONST name = expr``: named constants, evaluated once and put where they are used.
 
 A constant's expression is a *literal expression*: literals, operators, the functions of
-``ir.FUNCTIONS``, casts, and constants defined above it. It is evaluated once, exactly:
-integers as Python integers (no wrap-around; the result must fit in 64 bits; ``/`` and
-``%`` truncate toward zero as in C), floats in double precision. Each use of the name then
-reads as if its value had been written there as a literal: an integer constant has the
-type of such a literal (``i32`` when it fits, else ``i64``, else ``u64``), a float constant
-is an unsuffixed float literal (it takes the float type of the other operand, ``f32`` by
-default), a bool constant is ``TRUE``/``FALSE``.
+``ir/functions`` (each by its exact rule, ``fold``), casts, and constants defined above it.
+It is evaluated once, exactly: integers as Python integers (no wrap-around; the result must
+fit in 64 bits; ``/`` and ``%`` truncate toward zero as in C), floats in double precision.
+Each use of the name then reads as if its value had been written there as a literal: an
+integer constant has the type of such a literal (``i32`` when it fits, else ``i64``, else
+``u64``), a float constant is an unsuffixed float literal (it takes the float type of the
+other operand, ``f32`` by default), a bool constant is ``TRUE``/``FALSE``.
 
 :func:`fold_constants` returns the program with every use of a constant replaced by its
 literal, in kernels (thread code, ``GPU_THREADS``) and host statements alike, so no later
@@ -21,6 +21,7 @@ from dataclasses import fields, replace
 
 from pxos.errors import PxNameError, PxTypeError
 from pxos.ir import nodes as ir
+from pxos.ir.functions import OPERATIONS
 from pxos.ir.reserved import check_name
 from pxos.ir.typecheck import convert_value
 
@@ -182,32 +183,12 @@ def _binary(e: ir.Binary, a, b):
     return {"add": a + b, "sub": a - b, "mul": a * b}[op]
 
 
-_FLOAT_FUNCTIONS = {
-    "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos,
-    "tanh": math.tanh, "rsqrt": lambda x: 1.0 / math.sqrt(x),
-}
-
-
 def _call(e: ir.Call, args: list):
-    fn = e.fn
+    """A function of constant values, by its exact rule in the operation table."""
+    fold = OPERATIONS[e.fn].fold
+    if fold is None:
+        raise PxTypeError(f"{e.fn} is not allowed in a constant", e.span)
     try:
-        if fn in _FLOAT_FUNCTIONS:
-            return _FLOAT_FUNCTIONS[fn](float(args[0]))
-        if fn in ("floor", "ceil", "round"):
-            x = float(args[0])
-            return float({"floor": math.floor, "ceil": math.ceil,
-                          "round": lambda v: math.copysign(math.floor(abs(v) + 0.5), v)}[fn](x))
-        if fn == "abs":
-            return abs(args[0])
-        if fn in ("min", "max"):
-            return (min if fn == "min" else max)(args[0], args[1])
-        if fn == "pow":
-            return math.pow(float(args[0]), float(args[1]))
-        if fn == "fma":
-            return args[0] * args[1] + args[2]
-        if fn == "select":
-            return args[1] if args[0] else args[2]
+        return fold(args)
     except (ValueError, OverflowError, ZeroDivisionError) as err:
-        raise PxTypeError(f"{fn} of {args} in a constant: {err}", e.span) from None
-    raise PxTypeError(f"{fn} is not allowed in a constant", e.span)
-
+        raise PxTypeError(f"{e.fn} of {args} in a constant: {err}", e.span) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pxos.ir.functions import ARITY, ATOMICS, TRANSCENDENTAL  # noqa: F401 (TRANSCENDENTAL re-exported)
 from pxos.ir.span import Span
 from pxos.ir.types import Array, Scalar
 
@@ -73,14 +74,9 @@ class Binary(Expr):
     rhs: Expr
 
 
-# Functions callable in expressions and as instructions, with their operand counts.
-FUNCTIONS: dict[str, int] = {
-    "abs": 1, "sqrt": 1, "rsqrt": 1, "exp": 1, "log": 1, "sin": 1, "cos": 1, "tanh": 1,
-    "floor": 1, "ceil": 1, "round": 1,
-    "min": 2, "max": 2, "pow": 2, "rotl": 2, "rotr": 2,
-    "fma": 3, "select": 3,
-}
-TRANSCENDENTAL = ("sqrt", "rsqrt", "exp", "log", "sin", "cos", "tanh", "pow")
+# Functions callable in expressions and as instructions, with their operand counts, and the
+# transcendental ones: from the operation table (ir/functions).
+FUNCTIONS = ARITY
 
 
 @dataclass(frozen=True)
@@ -195,7 +191,7 @@ class Sync(Stmt):
     pass
 
 
-ATOMIC_OPS = ("add", "min", "max", "and", "or", "xor", "exch")
+ATOMIC_OPS = tuple(ATOMICS)  # from the operation table (ir/functions)
 
 
 @dataclass(frozen=True)

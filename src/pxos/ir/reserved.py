@@ -11,18 +11,19 @@ from __future__ import annotations
 import re
 
 from pxos.errors import PxNameError
+from pxos.ir.functions import ATOMICS, OPERATIONS, c_names
 from pxos.ir.span import Span
 
 PX_KEYWORDS = frozenset("""
 GPU_KERNEL GPU_PARAM GPU_SHARED_MEM GPU_THREADS GPU_BLOCK GPU_TARGET GPU_THREAD_CODE GPU_END
-THREAD_ID LOCAL_ID BLOCK_ID BLOCK_SIZE NUM_THREADS DIM LOAD STORE SET CAST SELECT
-ADD SUB MUL DIV MOD MIN MAX POW FMA NEG ABS SQRT RSQRT EXP LOG SIN COS TANH FLOOR CEIL ROUND
-AND OR XOR SHL SHR ROTL ROTR NOT IF ELIF ELSE FOR IN STEP WHILE BREAK CONTINUE RETURN
-SYNC_THREADS ATOMIC_ADD ATOMIC_MIN ATOMIC_MAX ATOMIC_AND ATOMIC_OR ATOMIC_XOR ATOMIC_EXCH
+THREAD_ID LOCAL_ID BLOCK_ID BLOCK_SIZE NUM_THREADS DIM LOAD STORE SET CAST
+ADD SUB MUL DIV MOD NEG AND OR XOR SHL SHR NOT IF ELIF ELSE FOR IN STEP WHILE BREAK CONTINUE RETURN
+SYNC_THREADS
 READ_FILE INTO AS WRITE_FILE TO ALLOC SIZE LIKE FILL RANDOM SEED RANGE RUN REDUCE SUM PROD
 SORT PRINT VERIFY TOL TRUE FALSE LEN ROWS COLS SWAP CONST
 READ_ENV ENCRYPT DECRYPT WITH KEY NONCE HASH OF COMPRESS DECOMPRESS LEVEL VALIDATE
-""".split())
+""".split()) | frozenset(f.px for f in OPERATIONS.values() if f.callable) \
+    | frozenset(a.px for a in ATOMICS.values())  # SQRT …, ATOMIC_ADD … (ir/functions)
 
 C_KEYWORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
@@ -62,7 +63,7 @@ abs labs fabs fabsf sqrt sqrtf rsqrt rsqrtf exp expf log logf sin sinf cos cosf 
 tanh tanhf floor floorf ceil ceilf round roundf pow powf fma fmaf fmin fminf fmax fmaxf
 fmod fmodf min max isnan isinf NAN INFINITY NULL assert size_t ptrdiff_t
 int8_t uint8_t int16_t uint16_t int32_t uint32_t int64_t uint64_t
-""".split())
+""".split()) | c_names()  # and every function the operation table's lowerings call
 
 RESERVED = PX_KEYWORDS | C_KEYWORDS | CPP_KEYWORDS | CUDA_WORDS | OPENCL_WORDS | LIBC_NAMES
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from pxos.errors import PxNameError, PxTypeError
 from pxos.ir import nodes as ir
+from pxos.ir.functions import OPERATIONS
 from pxos.ir.types import BOOL, F32, I32, I64, U64, Array, Scalar, common_type, fits, promote
 
 # lookup(name) -> the type of a name in scope, or None when undefined
@@ -229,22 +230,23 @@ class ExprTyper:
         return replace(e, lhs=a, rhs=b, type=t)
 
     def _call(self, e: ir.Call) -> ir.Expr:
-        want = ir.FUNCTIONS[e.fn]
-        if len(e.args) != want:
-            raise PxTypeError(f"{e.fn} takes {want} operand{'s' * (want > 1)}, "
+        """Type a call by its operation's typing rule (``ir/functions``)."""
+        fn = OPERATIONS[e.fn]
+        if len(e.args) != fn.arity:
+            raise PxTypeError(f"{e.fn} takes {fn.arity} operand{'s' * (fn.arity > 1)}, "
                               f"got {len(e.args)}", e.span)
         args = [self.scalar(a) for a in e.args]
-        if e.fn == "select":
+        if fn.typing == "select":
             *ab, t = self.unify(args[1], args[2])
             return replace(e, args=(convert(args[0], BOOL), *ab), type=t)
-        if e.fn in ("rotl", "rotr"):
+        if fn.typing == "rotate":
             x, n = args
             if not x.type.is_int or not (n.type.is_int or n.type == BOOL):
                 raise PxTypeError(f"{e.fn.upper()} needs integers, got {x.type} and {n.type}",
                                   e.span)
             return replace(e, args=(x, convert(n, x.type)), type=x.type)
         *typed, t = self.unify(*args)
-        if e.fn in ir.TRANSCENDENTAL and not t.is_float:
+        if fn.typing == "float" and not t.is_float:
             t = F32
             typed = [convert(x, t) for x in typed]
         if t == BOOL:

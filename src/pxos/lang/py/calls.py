@@ -45,6 +45,7 @@ import numpy as np
 
 from pxos.errors import PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
+from pxos.ir.functions import python_spellings
 from pxos.ir.types import BOOL, F32, I32, Array, Scalar, scalar_of_dtype
 from pxos.lang.py import markers
 
@@ -256,24 +257,37 @@ def _where(b, args, span) -> ir.Expr:
     return ir.Call(span, "select", (b.cond(args[0]), b.expr(args[1]), b.expr(args[2])))
 
 
+_MODULES = {"builtins": builtins, "math": math, "numpy": np, "pxos": markers}
+
+
+def _builder(name: str, how: str) -> _Fn:
+    """The builder of operation ``name`` for a Python spelling built ``how``
+    (``ir.functions.PYTHON_BUILDERS``)."""
+    if how in ("same", "float"):
+        return _same(name, to_float=how == "float")
+    if how == "fold":
+        return _fold(name)
+    if how == "int":
+        return _int_result(name)
+    if how == "cond" and name == "select":
+        return _Fn(_where, 3, 3)
+    raise ValueError(f"no Python builder {how!r} for {name!r}")  # a bug in ir/functions
+
+
 @cache
 def _table() -> dict[object, _Fn]:
-    table = {
-        builtins.abs: _same("abs"), builtins.min: _fold("min"), builtins.max: _fold("max"),
+    """Callable object → builder: the operation table's Python spellings
+    (``ir/functions``), then the calls that are Python's own (``round``, ``len``, casts …)."""
+    table = {}
+    for spelling, (name, how) in python_spellings().items():
+        module, attr = spelling.split(".")
+        table[getattr(_MODULES[module], attr)] = _builder(name, how)
+    table.update({
         builtins.round: _Fn(_round, 1, 2), builtins.len: _Fn(_len, 1, 1),
         builtins.pow: _Fn(_power, 2, 3), builtins.float: _cast(F32),
         builtins.int: _cast(I32), builtins.bool: _Fn(_bool, 1, 1),
-        math.pow: _same("pow", to_float=True), math.fabs: _same("abs", to_float=True),
-        math.fmod: _Fn(_fmod, 2, 2), math.floor: _int_result("floor"),
-        math.ceil: _int_result("ceil"), math.trunc: _int_result(None),
-        np.floor: _same("floor", to_float=True), np.ceil: _same("ceil", to_float=True),
-        np.fabs: _same("abs", to_float=True), np.abs: _same("abs"),
-        np.fmin: _same("min"), np.fmax: _same("max"), np.where: _Fn(_where, 3, 3),
-    }
-    for name in ("sqrt", "exp", "log", "sin", "cos", "tanh"):
-        table[getattr(math, name)] = table[getattr(np, name)] = _same(name)
-    for name in ("select", "rotl", "rotr", "fma", "rsqrt"):
-        table[getattr(markers, name)] = _same(name)
+        math.fmod: _Fn(_fmod, 2, 2), math.trunc: _int_result(None),
+    })
     for name in ir.BUILTINS:
         table[getattr(markers, name)] = _index(name)
     return table
