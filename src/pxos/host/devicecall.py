@@ -10,11 +10,11 @@ call with that key is then one dictionary lookup and the backend's launch
 (``backends/cuda_launch``). Anything else (NumPy arrays, copies to make, checked mode, a
 thread count given) takes the general path (``host/pykernel``).
 
-``PXOS_CHECKED`` is read by the general path, as ``host/native_call`` does for ``c``: a
-call prepared unchecked stays so if the variable is set later in the process (reading the
-environment costs more than the rest of a prepared call: ``os.environ.get`` of an unset
-name raises and catches a ``KeyError``). Set it before the process starts, or pass
-``checked=True``.
+``PXOS_CHECKED`` is read by the general path only: a call prepared unchecked stays so if
+the variable is set later in the process (reading the environment costs more than the rest
+of a prepared call: ``os.environ.get`` of an unset name raises and catches a
+``KeyError``). Set it before the process starts, or pass ``checked=True``. A kernel whose
+thread counts read an array's elements (not only its extents) is never prepared.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pxos import registry
 from pxos.backends.base import HOST, Launch
 from pxos.host.arrays import library_of
 from pxos.host.pyargs import NUMBERS
+from pxos.ir import nodes as ir
 
 LIMIT = 256  # prepared calls kept per kernel (then forgotten, as planner/call's memo)
 
@@ -73,9 +74,10 @@ def prepare(plan: Any, args: Sequence[Any], launch: Launch) -> Callable | None:
         launch: that call's launch (threads and block), reused.
     """
     memory = plan.backend.memory
-    if plan.checked or plan.finishes or memory == HOST or any(
-            registry.memory_of_library(library_of(a)) != memory
-            for a in args if type(a) not in NUMBERS):
+    if plan.checked or plan.finishes or memory == HOST or _reads_elements(plan.kernel):
+        return None
+    if any(registry.memory_of_library(library_of(a)) != memory
+           for a in args if type(a) not in NUMBERS):
         return None
     start = plan.backend.launch
     compiled = plan.compiled
@@ -92,3 +94,9 @@ def prepare(plan: Any, args: Sequence[Any], launch: Launch) -> Callable | None:
             placed[i] = value
         start(compiled, placed, launch)
     return call_with_scalars
+
+
+def _reads_elements(kernel: ir.Kernel) -> bool:
+    """Whether ``kernel``'s thread counts load array elements (then they may change
+    between calls with the same key)."""
+    return any(isinstance(e, ir.Load) for t in kernel.threads for e in ir.subexprs(t))
