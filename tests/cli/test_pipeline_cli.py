@@ -41,3 +41,34 @@ def test_compress_encrypt_round_trip(tmp_path, monkeypatch):
     assert not (tmp_path / "never").exists()
     r = run("encrypt", z, s, "--cipher", "chacha20", "--key-env", "NOPE", "--nonce", nonce)
     assert r.exit_code == 2 and "environment variable NOPE is not set" in r.stderr
+
+
+def test_streamed_commands_match_the_libraries(tmp_path, monkeypatch):
+    """`--chunk`: CTR equals `cryptography`'s one-shot CTR, the zstd file is one frame the
+    library reads, GCM segments round-trip, and a wrong key or a cut file writes nothing."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    import zstandard
+
+    monkeypatch.setenv("K", "0f" * 32)
+    run = lambda *a: CliRunner().invoke(app, [str(x) for x in a])  # noqa: E731
+    photo = PHOTO.read_bytes()
+    ctr, z, g, back = (tmp_path / n for n in ("p.ctr", "p.zst", "p.gcm", "p.back"))
+    assert run("encrypt", PHOTO, ctr, "--cipher", "aes256ctr", "--key-env", "K",
+               "--nonce", "ff" * 16, "--chunk", 10_007).exit_code == 0
+    enc = Cipher(algorithms.AES(bytes([15]) * 32), modes.CTR(b"\xff" * 16)).encryptor()
+    assert ctr.read_bytes() == enc.update(photo) + enc.finalize()
+    assert run("compress", PHOTO, z, "--chunk", 4096).exit_code == 0
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(z.read_bytes()) == photo
+    assert run("decompress", z, back, "--chunk", 333).exit_code == 0
+    assert back.read_bytes() == photo
+    nonce = "00" * 12
+    assert run("encrypt", PHOTO, g, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce,
+               "--chunk", 65536).exit_code == 0
+    assert run("decrypt", g, back, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce,
+               "--chunk", 1000).exit_code == 0
+    assert back.read_bytes() == photo
+    (tmp_path / "cut.gcm").write_bytes(g.read_bytes()[:12 + 65536 + 16])  # one segment left
+    r = run("decrypt", tmp_path / "cut.gcm", tmp_path / "never", "--cipher", "aes256gcm",
+            "--key-env", "K", "--nonce", nonce, "--chunk", 1000)
+    assert r.exit_code == 2 and "authentication tag of segment 0" in r.stderr
+    assert not (tmp_path / "never").exists()

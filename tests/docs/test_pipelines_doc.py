@@ -9,7 +9,7 @@ PAGE = ROOT / "docs" / "pipelines.md"
 
 
 def test_pipelines_page_runs(capsys):
-    assert run_page(PAGE, "pipelines_doc") == 5
+    assert run_page(PAGE, "pipelines_doc") == 6
     printed = capsys.readouterr().out
     assert "chacha20 needs a 12-byte nonce; got 8 bytes" in printed
     assert "authentication tag does not match" in printed

@@ -100,6 +100,51 @@ def write_in(folder: int, name: str, data: bytes | memoryview) -> None:
         pass  # some file systems cannot sync a folder; the data is synced
 
 
+def open_temp(folder: int, name: str) -> tuple[int, str]:
+    """A new temporary file in the open folder ``folder`` for a file ``name`` written
+    piece by piece (a stream): ``(descriptor, temporary name)``; finish with
+    :func:`commit_temp`, or close and unlink it. Removes stale temporary files first.
+
+    Raises:
+        OSError: ``name`` is a folder (``EISDIR``), or the file cannot be created.
+    """
+    remove_stale(folder)
+    try:
+        if _is_dir(folder, name):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", name)
+    except FileNotFoundError:
+        pass
+    tmp = f".pxos-{os.getpid()}-{_start_time(os.getpid())}-{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                 | getattr(os, "O_CLOEXEC", 0), 0o666, dir_fd=folder)
+    return fd, tmp
+
+
+def commit_temp(folder: int, fd: int, tmp: str, name: str) -> None:
+    """Sync and close ``fd`` (from :func:`open_temp`), rename ``tmp`` to ``name`` in
+    ``folder``; on failure the temporary file is removed.
+
+    Raises:
+        OSError: the sync or the rename failed.
+    """
+    try:
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
+        raise
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the data is synced
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating its folder (see :func:`write_in`).
 

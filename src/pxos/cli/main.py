@@ -102,7 +102,11 @@ def run(
         from pxos.planner.explain import render_json, render_text
 
         decisions = _with_host_steps(result)
-        machine = result.planner.machine
+        if result.planner is not None:
+            machine = result.planner.machine
+        else:  # nothing placeable ran (only host and pipeline statements)
+            from pxos.planner.calibration import machine as this_machine
+            machine = this_machine()
         out.print(render_json(str(file), decisions, machine) if as_json
                   else render_text(decisions, machine))
     if time_steps:

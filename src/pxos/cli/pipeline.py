@@ -22,6 +22,34 @@ app = PxApp(cls=PxGroup, help="Encrypt, hash, compress and validate files (docs/
                   no_args_is_help=True, add_completion=False)
 CODEC = typer.Option("zstd", help="zstd, lz4 or deflate")
 DEVICE = typer.Option("host", "--device", "-d", help="host (CPU libraries) or a pxos backend")
+CHUNK = typer.Option(None, "--chunk", help="stream SRC this many bytes at a time (for files "
+                     "larger than memory; aes256gcm then writes segments, docs/pipelines.md)")
+
+
+def _stream(src: Path, dst: Path, stage, chunk: int) -> None:
+    """SRC through ``stage`` into DST, ``chunk`` bytes at a time (``pipeline/stream``)."""
+    from pxos.host.pipeline.stream import stream_file
+
+    if chunk < 1:
+        raise PxArgumentError(f"--chunk must be at least 1 byte; got {chunk}")
+    try:
+        stream_file(src, dst, stage, chunk)
+    except OSError as err:
+        raise PxFileError(f"cannot stream {src} into {dst}: {err.strerror}") from None
+
+
+def _cipher_stage(cipher: str, key: bytes, nonce: bytes, decrypt: bool, chunk: int,
+                  device: str):
+    from pxos.host.pipeline import ciphers, filters, gcm_stream
+
+    if cipher not in ciphers.NONCE_BYTES:
+        raise PxArgumentError(f"unknown cipher {cipher!r}; expected one of "
+                              + ", ".join(ciphers.NONCE_BYTES))
+    _, key, nonce = ciphers.checked(b"", key, nonce, cipher)
+    if cipher == "aes256gcm":
+        return (gcm_stream.GcmOpenFilter(key, nonce) if decrypt
+                else gcm_stream.GcmSealFilter(key, nonce, chunk))
+    return filters.KeystreamFilter(cipher, key, nonce, device)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -79,8 +107,11 @@ def _cipher_command(decrypt: bool):
                 cipher: str = typer.Option(..., help="aes256ctr, aes256gcm or chacha20"),
                 key_env: str = typer.Option(..., help="environment variable with the key (hex)"),
                 nonce: str = typer.Option(..., help="hex: 16 bytes CTR, 12 GCM and ChaCha20"),
-                device: str = DEVICE):
+                device: str = DEVICE, chunk: int = CHUNK):
         from pxos.host import pipeline
+        if chunk is not None:
+            return _stream(src, dst, _cipher_stage(cipher, _key(key_env), _hex(nonce, "--nonce"),
+                                                   decrypt, chunk, device), chunk)
         fn = pipeline.decrypt if decrypt else pipeline.encrypt
         result = fn(_read(src), cipher, _key(key_env), _hex(nonce, "--nonce"), device=device)
         _write(dst, result)
@@ -97,17 +128,24 @@ app.command("decrypt")(_cipher_command(True))
 @app.command("compress")
 @_guarded
 def compress_file(src: Path, dst: Path, codec: str = CODEC,
-                  level: int = typer.Option(None, help="the codec's level (default its own)")):
+                  level: int = typer.Option(None, help="the codec's level (default its own)"),
+                  chunk: int = CHUNK):
     """Compress SRC into DST."""
     from pxos.host import pipeline
+    if chunk is not None:
+        from pxos.host.pipeline.filters import CodecFilter
+        return _stream(src, dst, CodecFilter(codec, False, level), chunk)
     _write(dst, pipeline.compress(_read(src), codec, level))
 
 
 @app.command("decompress")
 @_guarded
-def decompress_file(src: Path, dst: Path, codec: str = CODEC):
+def decompress_file(src: Path, dst: Path, codec: str = CODEC, chunk: int = CHUNK):
     """Decompress SRC into DST (corrupt or truncated input: an error, nothing written)."""
     from pxos.host import pipeline
+    if chunk is not None:
+        from pxos.host.pipeline.filters import CodecFilter
+        return _stream(src, dst, CodecFilter(codec, True), chunk)
     _write(dst, pipeline.decompress(_read(src), codec))
 
 

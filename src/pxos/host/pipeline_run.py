@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,13 +26,16 @@ OPERATIONS = {ir.Crypt: "encrypt", ir.Hash: "sha256", ir.Codec: "compress"}
 
 
 @contextmanager
-def at(span):
-    """Errors of the pipeline primitives, which know no `.px` place, at ``span``."""
+def at(stmt: ir.Stmt):
+    """Errors of the pipeline primitives, which know no `.px` place, placed at ``stmt`` and
+    named by its keyword (``DECRYPT: aes256gcm: authentication tag does not match …``)."""
     try:
         yield
     except PxError as err:
         if err.span is None:
-            err.span = span
+            err.span = stmt.span
+            err.message = f"{ir.keyword(stmt)}: {err.message}"
+            err.args = (err.message,)
         raise
 
 
@@ -42,13 +46,30 @@ class PipelineStatements:
         """The contents of ``name`` (a ``u8`` array) as one row-major 1-D view."""
         return self.array(name, span).reshape(-1)
 
-    def _pipeline_device(self, stmt: ir.Stmt) -> str:
-        """Where ``stmt`` runs: the pinned ``--device`` where pxos has kernels for it there,
-        else the host's CPU libraries."""
+    def _pipeline_device(self, stmt: ir.Stmt, nbytes: int | None = None) -> str:
+        """Where ``stmt`` runs: the pinned ``--device`` where pxos has kernels for it there;
+        under ``auto``, for ``nbytes`` bytes of ENCRYPT/DECRYPT/HASH, the faster of the CPU
+        library and the kernels by the cost model (``pipeline/placement``, its decision
+        kept for ``--explain``); else the host's CPU libraries."""
         from pxos.host import pipeline
 
         op = OPERATIONS[type(stmt)]
-        return self.device if self.device in pipeline.devices(op) else HOST
+        if self.device != "auto":
+            return self.device if self.device in pipeline.devices(op) else HOST
+        kernels = [d for d in pipeline.devices(op) if d not in (HOST, "interp")]
+        if nbytes is None or isinstance(stmt, ir.Codec) or getattr(stmt, "rows", False) \
+                or not (kernels or self.explain):
+            return HOST
+        from pxos.host.pipeline.placement import place
+
+        what = stmt.cipher if isinstance(stmt, ir.Crypt) else "sha256"
+        self._decision = place(what, nbytes, kernels, stmt.span.line, stmt.span.text.strip())
+        return self._decision.device
+
+    def _measured(self, t0: float) -> None:
+        """The placed statement's time, for ``--explain`` (the planner learns only RUN's)."""
+        if self._decision is not None:
+            self._decision.measured = time.perf_counter() - t0
 
     def _define_bytes(self, name: str, data, span) -> None:
         self._define_array(name, np.ascontiguousarray(data, dtype=np.uint8), span)
@@ -69,48 +90,61 @@ class PipelineStatements:
         self._define_bytes(s.name, np.frombuffer(data, np.uint8), s.span)
 
     def _crypt(self, s: ir.Crypt) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data, key = self._bytes(s.source, s.span), self._bytes(s.key.name, s.key.span)
         nonce = self._bytes(s.nonce, s.span)
         if not s.decrypt:
             self._fresh_nonce(s, key, nonce)
-        device = self._pipeline_device(s)
+        device = self._pipeline_device(s, data.nbytes)
+        t0 = time.perf_counter()
         run = pipeline.decrypt if s.decrypt else pipeline.encrypt
-        with at(s.span):
+        with at(s):
             out = run(data, s.cipher, key, nonce, device=device)
         self._define_bytes(s.result, out, s.span)
+        self._measured(t0)
         return device
 
     def _fresh_nonce(self, s: ir.Crypt, key: np.ndarray, nonce: np.ndarray) -> None:
         used = self.nonces
         mark = (s.cipher, hashlib.sha256(key.tobytes()).digest(), nonce.tobytes())
         if mark in used:
-            raise PxRuntimeError(f"nonce {s.nonce!r} was already used with this key and "
+            raise PxRuntimeError(f"ENCRYPT: nonce {s.nonce!r} was already used with this key and "
                                  f"{s.cipher} (line {used[mark]}); a reused nonce reveals "
                                  "the XOR of the two plaintexts", s.span,
                                  "use a new nonce for every ENCRYPT with one key")
         used[mark] = s.span.line
 
     def _hash(self, s: ir.Hash) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
-        device = self._pipeline_device(s)
-        with at(s.span):
+        source = self.array(s.source, s.span)
+        device = self._pipeline_device(s, source.nbytes)
+        t0 = time.perf_counter()
+        with at(s):
             if s.rows:
-                rows = self.array(s.source, s.span)
-                out = pipeline.sha256_rows(rows.reshape(rows.shape[0], -1), device=device)
+                out = pipeline.sha256_rows(source.reshape(source.shape[0], -1), device=device)
             else:
-                out = pipeline.sha256(self._bytes(s.source, s.span), device=device)
+                out = pipeline.sha256(source.reshape(-1), device=device)
         self._define_bytes(s.result, out, s.span)
+        self._measured(t0)
         return device
 
     def _codec(self, s: ir.Codec) -> str:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
         device = self._pipeline_device(s)
-        with at(s.span):
+        with at(s):
             if s.decompress:
                 out = pipeline.decompress(data, s.codec, device=device)
             else:
@@ -119,16 +153,24 @@ class PipelineStatements:
         self._define_bytes(s.result, out, s.span)
         return device
 
-    def _validate(self, s: ir.Validate) -> None:
+    def _validate(self, s: ir.Validate) -> str | None:
+        streamed = self._stream_step(s)  # host/pipeline_stream
+        if streamed is not None:
+            return streamed
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
-        with at(s.span):
+        with at(s):
             if s.expected is None:
                 pipeline.validate(data, s.check)
                 return
             got = pipeline.crc32c(data) if s.check == "crc32c" else \
                 bytes(pipeline.sha256(data)).hex()
+        self._compare(s, got)
+        return None
+
+    def _compare(self, s: ir.Validate, got) -> None:
+        """PxRuntimeError unless ``got`` (an int for crc32c, hex for sha256) is expected."""
         want = self._expected(s)
         shown = f"{got:08x}" if s.check == "crc32c" else got
         if got != want:

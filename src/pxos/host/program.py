@@ -24,6 +24,7 @@ from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
+from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
 from pxos.host.library import first_difference, reduce_array, sort_array
@@ -55,7 +56,7 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, PipelineStatements):
+class ProgramRun(HostControl, PipelineStatements, StreamStatements):
     """Executes a checked program.
 
     Args:
@@ -247,9 +248,13 @@ class ProgramRun(HostControl, PipelineStatements):
 
     # -- statements
     def _readfile(self, s: ir.ReadFile):
+        if s.chunk is not None:  # streamed: host/pipeline_stream
+            return self._stream_step(s)
         self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
 
     def _writefile(self, s: ir.WriteFile):
+        if self._stream_step(s) is not None:
+            return "stream"
         self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
 
     def _alloc(self, s: ir.Alloc):

@@ -164,6 +164,7 @@ class _HostChecker(PipelineChecks):
     def run(self) -> None:
         self.loops = 0  # host loops around the statement being checked
         self._body(self.program.statements)
+        self._check_streams(self.program.statements)
 
     def _body(self, body: ir.Body) -> None:
         for s in body:
@@ -245,6 +246,8 @@ class _HostChecker(PipelineChecks):
                 else ArrayInfo(s.as_type, None)
         else:
             info = ArrayInfo(s.as_type or U8, 1)
+        if s.chunk is not None:
+            self._chunk_size(s.chunk)
         self._define(s.name, info, s.span)
         self.origin[s.name] = "file"
 

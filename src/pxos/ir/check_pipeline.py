@@ -45,6 +45,18 @@ class PipelineChecks:
                               "READ_FILE \"path\" INTO x AS u8 reads any file's bytes")
         return info
 
+    def _chunk_size(self, e: ir.Expr) -> None:
+        """``READ_FILE … CHUNK bytes``: an integer expression (checked ≥ 1 when it runs)."""
+        t = self._expr(e, e.span)
+        if t is not None and not t.is_int:
+            raise PxTypeError(f"CHUNK is a number of bytes, an integer; got {t}", e.span)
+
+    def _check_streams(self, body: ir.Body) -> None:
+        """The streams' rules (``ir/check_stream``), once the names are known."""
+        from pxos.ir.check_stream import stream_plans
+
+        stream_plans(body)
+
     def _readenv(self, s: ir.ReadEnv) -> None:
         _one_of(s.encoding, ENCODINGS, "encoding", s.span)
         if not s.variable or "=" in s.variable or "\0" in s.variable:

@@ -272,9 +272,13 @@ class Kernel:
 
 @dataclass(frozen=True)
 class ReadFile(Stmt):
+    """``READ_FILE "path" INTO name [AS type] [CHUNK bytes]``; with ``chunk`` the file is
+    streamed through the statements that take it (``ir/check_stream``)."""
+
     path: str
     name: str
     as_type: Scalar | None = None
+    chunk: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ def seconds(t: float) -> str:
 def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
     """Why a host statement runs on the host."""
     back = f"; copies {size(copies.down_bytes)} back from the device" if copies.down else ""
+    if isinstance(stmt, ir.ReadFile) and stmt.chunk is not None:
+        return "host: file I/O, streamed in chunks through the statements that take it"
     if isinstance(stmt, (ir.ReadFile, ir.WriteFile)):
         return "host: file I/O" + back
     if isinstance(stmt, (ir.Alloc, ir.AllocLike)):
@@ -35,7 +37,9 @@ def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
         return "no placement: the two names exchange their arrays where they are, no copy"
     if isinstance(stmt, (ir.Crypt, ir.Hash, ir.Codec, ir.Validate, ir.ReadEnv)):
         return ("host: the CPU's libraries (cryptography, hashlib, zstandard, lz4, zlib); "
-                "`--device c|opencl|cuda` runs pxos's kernels where they exist") + back
+                "when it runs, ENCRYPT, DECRYPT and HASH weigh them against pxos's kernels "
+                "by the data's size (`pxos run --explain` shows it); `--device c|opencl|"
+                "cuda` pins the kernels") + back
     if isinstance(stmt, ir.ConstDef):
         return "no placement: a constant, put into every use when the program is checked"
     return "host: a host scalar" + back

@@ -43,9 +43,11 @@ def _module(arr):
     return np if isinstance(arr, np.ndarray) else __import__("cupy")
 
 
-def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str):
+def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str,
+                  start: int = 0):
     """``data`` XOR the keystream of ``cipher`` from ``counter`` (16 bytes for AES: the
-    counter block, with GCM's 32-bit wrap for ``aes256gcm``; 12 for ChaCha20), by a kernel."""
+    counter block, with GCM's 32-bit wrap for ``aes256gcm``; 12 for ChaCha20, whose block
+    counter starts at ``start``), by a kernel."""
     xp, n = _module(data), len(data)
     unit = 64 if cipher == "chacha20" else 16
     whole = -(-n // unit) * unit
@@ -60,18 +62,19 @@ def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str):
         src = xp.ascontiguousarray(data)
     out = xp.empty(whole // 4, xp.uint32)
     if whole:
-        run_keystream(src.view(xp.uint32), out, cipher, key, counter, device)
+        run_keystream(src.view(xp.uint32), out, cipher, key, counter, device, start)
     return out.view(xp.uint8)[:n]
 
 
-def run_keystream(words, out, cipher: str, key: bytes, counter: bytes, device: str) -> None:
+def run_keystream(words, out, cipher: str, key: bytes, counter: bytes, device: str,
+                  start: int = 0) -> None:
     """One kernel launch over whole blocks: ``words`` and ``out`` are u32 arrays whose length
     is a multiple of 16 (ChaCha20) or 4 (AES); the benchmark calls this with its own buffers."""
     xp = _module(words)
     if cipher == "chacha20":
         k = xp.asarray(np.frombuffer(key, "<u4").astype(np.uint32))
         nonce = xp.asarray(np.frombuffer(counter, "<u4").astype(np.uint32))
-        chacha20_blocks(words, out, k, nonce, np.uint32(0), device=device)
+        chacha20_blocks(words, out, k, nonce, np.uint32(start), device=device)
         return
     c = [np.uint32(int.from_bytes(counter[4 * i:4 * i + 4], "big")) for i in range(4)]
     aes256_ctr_blocks(words, out, xp.asarray(TE0), xp.asarray(SBOX.astype(np.uint32)),

@@ -1,7 +1,7 @@
 """COMPRESS and DECOMPRESS on the host: ``zstandard``, ``lz4.frame`` and ``zlib``.
 
 The formats are the standard ones, readable by the usual tools: a zstd frame (RFC 8878)
-with the content size in its header, an LZ4 frame (``lz4 -d`` reads it, with a content
+with the content size in its header and a content checksum (XXH64, so corruption is found), an LZ4 frame (``lz4 -d`` reads it, with a content
 checksum), and for ``deflate`` zlib's container (RFC 1950: a deflate stream of RFC 1951 and an
 Adler-32 check, so that corruption is detected). There are no compression kernels (nvCOMP
 comes later): ``devices("compress")`` is ``["host"]``.
@@ -43,7 +43,7 @@ def compress(data, codec: str, level: int | None = None) -> np.ndarray:
     raw = np.ascontiguousarray(to_host(as_bytes_array(data, "data")))
     if codec == "zstd":
         import zstandard
-        out = zstandard.ZstdCompressor(level=level).compress(raw)
+        out = zstandard.ZstdCompressor(level=level, write_checksum=True).compress(raw)
     elif codec == "lz4":
         import lz4.frame
         out = lz4.frame.compress(raw, compression_level=level, content_checksum=True,
@@ -73,10 +73,14 @@ def decompress(data, codec: str) -> np.ndarray:
 def _decompress(raw: bytes, codec: str) -> bytes:
     if codec == "zstd":
         import zstandard
+        dec = zstandard.ZstdDecompressor().decompressobj()  # frames without a size too
         try:
-            return zstandard.ZstdDecompressor().decompress(raw)
+            out = dec.decompress(raw)
         except zstandard.ZstdError as err:
             raise ValueError(str(err)) from None
+        if not dec.eof or dec.unused_data:
+            raise ValueError("the frame ends early" if not dec.eof else "bytes after the frame")
+        return out
     if codec == "lz4":
         import lz4.frame
         dec = lz4.frame.LZ4FrameDecompressor()

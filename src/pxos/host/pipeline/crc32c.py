@@ -70,6 +70,14 @@ def combine(registers: np.ndarray, chunk: int, length: int) -> int:
     return (int(regs[0]) ^ init) ^ 0xFFFFFFFF
 
 
+def crc32c_extend(crc: int, more: int, length: int) -> int:
+    """The CRC32C of ``A || B`` from ``crc`` (of ``A``), ``more`` (of ``B``) and ``len(B)``
+    bytes: ``crc`` advanced over ``length`` zero bytes, XOR ``more`` (zlib's
+    ``crc32_combine``; the init and final XOR cancel)."""
+    step = _power(_zero_byte_matrix(), length)
+    return int(_apply(step, np.array([crc], np.uint32))[0]) ^ more
+
+
 def _chunking(length: int, chunks: int) -> tuple[int, int, int]:
     """(chunk length, number of chunks, zero pad in front) for ``length`` bytes."""
     count = max(1, min(chunks, length))

@@ -385,9 +385,9 @@ class _ToIR(Transformer):
     def set(self, meta, name, value):
         return ir.Assign(self._span(meta), str(name), value)
 
-    def h_read(self, meta, path, name, as_type):
+    def h_read(self, meta, path, name, as_type, chunk):
         typ = None if as_type is None else self._type(as_type)
-        return ir.ReadFile(self._span(meta), str(path)[1:-1], str(name), typ)
+        return ir.ReadFile(self._span(meta), str(path)[1:-1], str(name), typ, chunk)
 
     def h_write(self, meta, name, path):
         return ir.WriteFile(self._span(meta), str(name), str(path)[1:-1])

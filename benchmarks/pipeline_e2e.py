@@ -1,0 +1,189 @@
+"""A streamed pipeline file to file, against each of its stages measured alone.
+
+    python3 benchmarks/pipeline_e2e.py [--mib 1024] [--chunk-mib 16] [--device host|c|cuda]
+                                       [--compress] [--dir DIR] [--out pipeline_e2e.json]
+
+The program streams a file of ``--mib`` MiB (log-like text) through ``ENCRYPT … WITH
+aes256ctr`` (with ``--compress``, ``COMPRESS … WITH zstd`` first) into a file, on
+``--device`` (``host``: ``cryptography``; a backend: the pxos kernel there). Each stage is
+also timed alone over the same chunks, in the same run:
+
+- ``disk_read``: the file through the ring buffer (``stream.read_chunks``); the file was
+  just written, so this is the page cache's rate unless the machine dropped it;
+- ``disk_write``: the same bytes through ``StreamOutput`` (temporary file, fsync, rename);
+- ``compress``: the zstd filter alone, in memory;
+- ``encrypt``: the cipher filter alone, in memory (on ``--device``); on ``cuda`` also
+  ``pcie_up``/``pcie_down`` (pinned host memory ↔ device, one chunk at a time, CuPy) and
+  ``kernel`` (the AES kernel on device-resident data, no copies).
+
+It reports each rate (GB/s of the input file), the slowest stage, the pipeline's rate and
+its ratio to the slowest stage (the issue's goal: ≥ 0.8, i.e. within 80 % of the slowest
+stage). Timings on a shared machine are noisy: the JSON records the load average.
+Output: JSON with the machine's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pxos.host.pipeline import filters  # noqa: E402
+from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
+from pxos.host.pipeline.stream import StreamOutput, read_chunks  # noqa: E402
+from pxos.host.program import ProgramRun  # noqa: E402
+from pxos.ir.check_host import check_program  # noqa: E402
+from pxos.lang.px.parser import parse_program  # noqa: E402
+
+KEY, CTR_IV = bytes(range(32)), bytes(range(16))
+PROGRAM = """READ_ENV "PXOS_BENCH_KEY" INTO key AS hex
+READ_FILE "nonce.bin" INTO nonce
+READ_FILE "input.bin" INTO data AS u8 CHUNK {chunk}
+{compress}ENCRYPT {source} WITH aes256ctr KEY key NONCE nonce → sealed
+WRITE_FILE sealed TO "sealed.bin"
+"""
+
+
+def write_input(path: Path, nbytes: int) -> None:
+    """Web-server log lines, written 16 MiB at a time."""
+    block = b"".join(b"%08d GET /data/%d HTTP/1.1 200 %d\n" % (i, i % 977, (i * 7919) % 65536)
+                     for i in range((16 << 20) // 30 + 1))[:16 << 20]
+    with open(path, "wb") as f:
+        for lo in range(0, nbytes, len(block)):
+            f.write(block[:min(len(block), nbytes - lo)])
+
+
+def timed(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: bool,
+                repeat: int) -> dict[str, float]:
+    """GB/s of each stage alone, of the input file's bytes."""
+    nbytes = path.stat().st_size
+    rates = {"disk_read": nbytes / timed(lambda: sum(len(v) for v in read_chunks(path, chunk)),
+                                         repeat) / 1e9}
+    chunks = [np.fromfile(path, np.uint8, count=min(chunk, nbytes - lo), offset=lo)
+              for lo in range(0, nbytes, chunk)]
+
+    def write():
+        out = StreamOutput(folder / "write_alone.bin").open()
+        for c in chunks:
+            out.append(c)
+        out.commit()
+    rates["disk_write"] = nbytes / timed(write, repeat) / 1e9
+    with CorePool() as pool:
+        if compress:
+            def pack():
+                f = filters.CodecFilter("zstd", False, 3, pool.workers)
+                return [f.push(c) for c in chunks] + [f.close()]
+            packed = pack()
+            rates["compress"] = nbytes / timed(pack, repeat) / 1e9
+            chunks = [np.frombuffer(p, np.uint8) for p in packed if len(p)]
+
+        def encrypt():
+            f = filters.KeystreamFilter("aes256ctr", KEY, CTR_IV, device, pool)
+            for c in chunks:
+                f.push(c)
+            f.close()
+        encrypt()  # compiles the kernel on a backend
+        rates["encrypt"] = nbytes / timed(encrypt, repeat) / 1e9
+    if device == "cuda":
+        rates.update(cuda_rates(chunk, nbytes, repeat))
+    return rates
+
+
+def cuda_rates(chunk: int, nbytes: int, repeat: int) -> dict[str, float]:
+    """PCIe each way (pinned host memory, one chunk per copy) and the AES kernel alone on
+    device-resident data, scaled to the input's bytes."""
+    import cupy
+    import cupyx
+
+    from pxos.host.pipeline.ciphers import run_keystream
+
+    host = cupyx.zeros_pinned(chunk, np.uint8)
+    dev = cupy.empty(chunk, cupy.uint8)
+    out = cupy.empty(chunk // 4, cupy.uint32)
+    sync = cupy.cuda.runtime.deviceSynchronize
+    per = nbytes / chunk
+
+    def up():
+        dev.set(host)
+        sync()
+
+    def down():
+        dev.get(out=host)
+        sync()
+
+    def kernel():
+        run_keystream(dev.view(cupy.uint32), out, "aes256ctr", KEY, CTR_IV, "cuda")
+        sync()
+    kernel()
+    return {"pcie_up": nbytes / (timed(up, repeat * 3) * per) / 1e9,
+            "pcie_down": nbytes / (timed(down, repeat * 3) * per) / 1e9,
+            "kernel": nbytes / (timed(kernel, repeat * 3) * per) / 1e9}
+
+
+def pipeline_rate(folder: Path, chunk: int, device: str, compress: bool,
+                  repeat: int) -> float:
+    text = PROGRAM.format(chunk=chunk, source="packed" if compress else "data",
+                          compress="COMPRESS data WITH zstd LEVEL 3 → packed\n"
+                          if compress else "")
+    (folder / "prog.px").write_text(text)
+    program = check_program(parse_program(text, str(folder / "prog.px")))
+    os.environ["PXOS_BENCH_KEY"] = KEY.hex()
+    os.environ["PXOS_NO_PROGRESS"] = "1"
+    nbytes = (folder / "input.bin").stat().st_size
+    run = lambda: ProgramRun(program, device=device, emit=lambda _: None).run()  # noqa: E731
+    run()  # warm-up: the kernel compiled, the page cache filled
+    return nbytes / timed(run, repeat) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=1024)
+    parser.add_argument("--chunk-mib", type=int, default=16)
+    parser.add_argument("--device", default="host")
+    parser.add_argument("--compress", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", default=None, help="folder for the files (default: a temp)")
+    parser.add_argument("--out", default="pipeline_e2e.json")
+    args = parser.parse_args()
+    chunk, load = args.chunk_mib << 20, os.getloadavg()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        folder = Path(tmp)
+        write_input(folder / "input.bin", args.mib << 20)
+        (folder / "nonce.bin").write_bytes(CTR_IV)
+        rates = stage_rates(folder / "input.bin", folder, chunk, args.device, args.compress,
+                            args.repeat)
+        whole = pipeline_rate(folder, chunk, args.device, args.compress, args.repeat)
+    slowest = min(rates, key=rates.get)
+    out = {"machine": {"node": platform.node(),
+                       "cpu": platform.processor() or platform.machine(),
+                       "cores": cpu_count(), "python": platform.python_version()},
+           "mib": args.mib, "chunk_mib": args.chunk_mib, "device": args.device,
+           "compress": args.compress, "stage_GBps": rates, "slowest_stage": slowest,
+           "pipeline_GBps": whole, "ratio_to_slowest": whole / rates[slowest], "goal": 0.8,
+           "load_average_before": load, "load_average_after": os.getloadavg()}
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

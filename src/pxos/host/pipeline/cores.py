@@ -1,0 +1,49 @@
+"""One chunk per core: a small pool of threads for the stream filters' independent parts.
+
+The libraries the host path uses release the GIL while they work on a large buffer
+(``hashlib`` above 2 KiB, ``zstandard``, ``lz4``, ``zlib``), so threads run them on every
+core. ``cryptography`` 48 does not release it during ``update_into`` or ``AESGCM.encrypt``
+(measured: two threads encrypt AES-256-CTR no faster than one), so CTR and ChaCha20 parts
+call OpenSSL directly (``openssl_evp``, GIL released); GCM segments still go through
+``cryptography`` and run one after the other. ``benchmarks/pipeline_cores.py`` measures
+each.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+
+def cpu_count() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class CorePool:
+    """``workers`` threads (default: one per core); ``run(fn, jobs)`` calls ``fn(*job)`` for
+    every job and returns when all are done, re-raising the first error. Close it with
+    ``close()`` or a ``with`` block."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or cpu_count())
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pxos-core") \
+            if self.workers > 1 else None
+
+    def run(self, fn, jobs: list[tuple]) -> list:
+        if self._pool is None or len(jobs) < 2:
+            return [fn(*job) for job in jobs]
+        return [f.result() for f in [self._pool.submit(fn, *job) for job in jobs]]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "CorePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,187 @@
+"""Streaming a file through the filters: a ring buffer of read slots, overlapped I/O, and
+outputs that appear whole or not at all.
+
+``read_chunks`` runs a reader thread that fills a ring of ``slots`` buffers of ``chunk``
+bytes (``readinto``: no allocation per chunk) while the caller works on the slot before;
+each ``StreamOutput`` has a writer thread that appends to a temporary file in the output's
+folder while the caller computes the next chunk. So reads, computing and writes overlap
+(the libraries release the GIL while they read, write, hash and compress). An output is
+renamed into place only by ``commit`` after the whole stream has succeeded; ``discard``
+(any error, Ctrl-C) removes it. A process killed outright (SIGKILL) leaves only its hidden
+temporary file (``.pxos-<pid>-<start>-<random>.tmp``), never the output, and the next write
+to that folder removes the stale file (``backends/atomic_write``).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from pxos.backends.atomic_write import commit_temp, open_folder, open_temp
+
+DEFAULT_SLOTS = 4
+_END = None
+
+
+class _Worker:
+    """A thread that runs ``work(item)`` for each item put, in order; its first error is
+    re-raised by ``put`` or ``join`` in the caller's thread."""
+
+    def __init__(self, work, depth: int, name: str):
+        self.work, self.error = work, None
+        self.items: queue.Queue = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self.items.get()
+            if item is _END:
+                return
+            if self.error is None:
+                try:
+                    self.work(item)
+                except BaseException as err:  # handed to the caller's thread by _raise
+                    self.error = err
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, item) -> None:
+        self._raise()
+        self.items.put(item)
+
+    def join(self) -> None:
+        self.items.put(_END)
+        self.thread.join()
+        self._raise()
+
+
+def read_chunks(path: Path, chunk: int, slots: int = DEFAULT_SLOTS) -> Iterator[memoryview]:
+    """The bytes of ``path`` as consecutive views of at most ``chunk`` bytes (the last may
+    be shorter; an empty file gives none). A view is valid until the next one is asked for:
+    the ring has ``slots`` buffers, refilled by a reader thread ahead of the caller.
+
+    Raises:
+        OSError: the file cannot be opened or read (in the caller's thread).
+    """
+    ring = [bytearray(chunk) for _ in range(max(2, slots))]
+    free: queue.Queue = queue.Queue()
+    full: queue.Queue = queue.Queue()
+    for i in range(len(ring)):
+        free.put(i)
+    stop = threading.Event()
+    f = open(path, "rb", buffering=0)
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                i = free.get()
+                if i is _END:
+                    break
+                n = f.readinto(ring[i])
+                full.put((i, n))
+                if not n:
+                    break
+        except OSError as err:
+            full.put(err)
+
+    thread = threading.Thread(target=reader, name="pxos-read", daemon=True)
+    thread.start()
+    held = None
+    try:
+        while True:
+            got = full.get()
+            if isinstance(got, OSError):
+                raise got
+            if held is not None:
+                free.put(held)
+            held, n = got
+            if not n:
+                return
+            yield memoryview(ring[held])[:n]
+    finally:
+        stop.set()
+        free.put(_END)
+        thread.join()
+        f.close()
+
+
+class StreamOutput:
+    """A file written chunk by chunk under a temporary name in its folder; ``commit``
+    renames it into place, ``discard`` removes it. ``path`` must be absolute and resolved.
+
+    Raises (``open``, ``append``, ``commit``): OSError from the file system.
+    """
+
+    def __init__(self, path: Path, depth: int = DEFAULT_SLOTS):
+        self.path, self.depth = Path(path), depth
+        self.folder = self.fd = self.tmp = self.writer = None
+        self.size = 0
+
+    def open(self) -> "StreamOutput":
+        self.folder = open_folder(self.path.parent)
+        self.fd, self.tmp = open_temp(self.folder, self.path.name)
+        self.writer = _Worker(self._write, self.depth, "pxos-write")
+        return self
+
+    def _write(self, data) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def append(self, data) -> None:
+        """Queue ``data`` (not changed afterwards by the caller) for appending."""
+        if len(data):
+            self.size += len(data)
+            self.writer.put(data)
+
+    def commit(self) -> None:
+        self.writer.join()
+        fd, self.fd = self.fd, None
+        commit_temp(self.folder, fd, self.tmp, self.path.name)
+        self._close_folder()
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.join()
+            except BaseException:  # the write that failed is why we discard
+                pass
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.tmp is not None and self.folder is not None:
+            try:
+                os.unlink(self.tmp, dir_fd=self.folder)
+            except OSError:
+                pass
+        self._close_folder()
+
+    def _close_folder(self) -> None:
+        if self.folder is not None:
+            os.close(self.folder)
+            self.folder = None
+
+
+def stream_file(src: Path, dst: Path, stage, chunk: int) -> None:
+    """``src`` through one filter (``push``/``close``, as ``filters``) into ``dst``,
+    ``chunk`` bytes at a time; ``dst`` appears only when all of it is written.
+
+    Raises:
+        OSError: ``src`` cannot be read or ``dst`` written (nothing is left at ``dst``).
+        PxError: the filter's (a wrong tag, a corrupt input; nothing is left at ``dst``).
+    """
+    out = StreamOutput(Path(dst).absolute().parent.resolve() / Path(dst).name).open()
+    try:
+        for view in read_chunks(Path(src), chunk):
+            out.append(stage.push(view))
+        out.append(stage.close())
+        out.commit()
+    except BaseException:
+        out.discard()
+        raise
