@@ -75,13 +75,10 @@ def test_launch_timed_returns_the_kernel_time_and_runs_it(backend):
     wall = time.perf_counter()
     seconds = b.launch_timed(compiled, [np.int32(iterations), x], make_launch(k, (n,)))
     wall = time.perf_counter() - wall
-    assert isinstance(seconds, float) and 0 < seconds <= wall
+    # the kernel's own time: within the wall time around the call, and most of it for a
+    # kernel this long (both windows stretch alike when a busy machine pauses the run)
+    assert isinstance(seconds, float) and 0.3 * wall < seconds <= wall
     np.testing.assert_allclose(to_numpy(b, x), expected(host, iterations), rtol=1e-4)
-    # a hundredth of the work takes less time (the best of three: a busy machine may
-    # pause any one launch)
-    short = min(b.launch_timed(compiled, [np.int32(iterations // 100), x],
-                               make_launch(k, (n,))) for _ in range(3))
-    assert short < seconds
 
 
 def test_launch_timed_of_an_empty_launch_is_zero_or_tiny(backend):
