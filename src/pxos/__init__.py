@@ -40,6 +40,7 @@ _LAZY = {
     "synchronize": "pxos.host.streams",
     "embed": "pxos.lib.inference", "infer": "pxos.lib.inference",
     "quantize": "pxos.lib.inference.quantize",
+    "profile": "pxos.lib.profile", "stats": "pxos.lib.profile.stats",
 }
 
 

@@ -232,7 +232,7 @@ def demo(
         out.print(f"  {path}")
 
 
-from pxos.cli import export, lint, planner  # noqa: E402,F401  (register their commands)
+from pxos.cli import export, lint, planner, profile  # noqa: E402,F401  (register commands)
 from pxos.cli import diversity, inference, pipeline, ternary  # noqa: E402  (libraries)
 
 app.add_typer(ternary.app, name="ternary")

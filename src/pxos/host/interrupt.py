@@ -48,6 +48,11 @@ def message(stmt=None) -> str:
     return f"interrupted: {what} at {stmt.span.file}:{stmt.span.line}"
 
 
+def current():
+    """The `.px` statement running now (marked by :func:`running`), or None."""
+    return _now[0]
+
+
 @contextmanager
 def running(stmt):
     """Mark ``stmt`` (a `.px` host statement) as running, for the watcher."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pxos import events
 from pxos.errors import PxRuntimeError, PxShapeError
 from pxos.ir.check_host import reduce_type
 from pxos.ir.span import Span
@@ -30,13 +31,18 @@ def reduce_array(op: str, arr, span: Span | None = None) -> np.generic:
     """
     xp = array_module(arr)
     t = reduce_type(op, scalar_of_dtype(arr.dtype))
+    if op in ("min", "max") and arr.size == 0:
+        raise PxRuntimeError(f"REDUCE {op.upper()} of an empty array", span)
+    mark = events.begin("reduce", f"REDUCE {op.upper()}", _side(xp), span,
+                        {"bytes": int(arr.nbytes)}) if events.LISTENERS else None
     if op in ("min", "max"):
-        if arr.size == 0:
-            raise PxRuntimeError(f"REDUCE {op.upper()} of an empty array", span)
         value = (xp.min if op == "min" else xp.max)(arr)
     else:
         value = (xp.sum if op == "sum" else xp.prod)(arr, dtype=t.dtype)
-    return t.dtype.type(value.item() if xp is not np else value)
+    value = t.dtype.type(value.item() if xp is not np else value)
+    if mark is not None:
+        events.end(mark)
+    return value
 
 
 def sort_array(arr, span: Span | None = None):
@@ -49,7 +55,17 @@ def sort_array(arr, span: Span | None = None):
     if arr.ndim != 1:
         raise PxShapeError(f"SORT needs a 1-D array; got shape {arr.shape}", span)
     xp = array_module(arr)
-    return np.sort(arr, kind="stable") if xp is np else xp.sort(arr)
+    mark = events.begin("sort", "SORT", _side(xp), span,
+                        {"bytes": int(arr.nbytes)}) if events.LISTENERS else None
+    out = np.sort(arr, kind="stable") if xp is np else xp.sort(arr)
+    if mark is not None:
+        events.end(mark)
+    return out
+
+
+def _side(xp) -> str:
+    """Where a library operation through module ``xp`` runs: ``host`` or ``cuda``."""
+    return "host" if xp is np else "cuda"
 
 
 def first_difference(a, b, tol: float | None) -> str | None:

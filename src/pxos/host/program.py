@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends, registry
+from pxos import backends, events, registry
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -324,15 +324,23 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
             return self._run_split(s, kernel, args, name, threads)
         backend = backends.get(name)
         launch = make_launch(kernel, threads)
+        mark = events.begin("compile", kernel.name, name, s.span) if events.LISTENERS else None
         compiled = backend.compile(kernel, self.checked)
+        if mark is not None:
+            events.end(mark, compiled)
         memory = backend.memory
         placed = [
             (self.residency.on_host(a.name) if memory == HOST
              else self.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
             else v for a, v, p in zip(s.args, args, kernel.params)]
         access = dict(kernel.access)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": placed, "threads": threads, "backend": backend,
+            "decision": self._decision}) if events.LISTENERS else None
         backend.launch(compiled, placed, launch)
         backend.synchronize()
+        if mark is not None:
+            events.end(mark)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):
                 self.residency.written(a.name, memory)
@@ -351,8 +359,13 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         host = [self.residency.on_host(a.name) if isinstance(p.type, Array) else v
                 for a, v, p in zip(s.args, args, kernel.params)]
         cpu, device = hybrid_parts(name)
+        mark = events.begin("launch", kernel.name, name, s.span, {
+            "kernel": kernel, "args": host, "threads": threads,
+            "decision": self._decision}) if events.LISTENERS else None
         run_split(kernel, host, cut(threads[0], share), cpu, device, self.checked,
                   self.residency.transfers)
+        if mark is not None:
+            events.end(mark)
         access = dict(kernel.access)
         for a, p in zip(s.args, kernel.params):
             if "w" in access.get(p.name, ""):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pxos import backends, registry
+from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.backends.interp import eval_scalar
@@ -127,7 +127,8 @@ class Kernel:
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
         simple = threads is None and checked is None
-        if simple and self._ready:  # host/devicecall: device arrays, launched as before
+        if simple and self._ready and not events.LISTENERS:  # host/devicecall: device
+            # arrays, launched as before (a profiler listening sees the general path)
             ready = self._ready.get(call_key(device, args))
             if ready is not None:
                 self.decision = ready[1]
@@ -189,7 +190,12 @@ class Kernel:
             plan.bounds(args, launch.threads)
         if plan.unalias is not None:
             placed = plan.unalias(args, placed)
+        mark = events.begin("launch", plan.kernel.name, plan.device, None, {
+            "kernel": plan.kernel, "args": placed, "threads": launch.threads,
+            "backend": plan.backend, "decision": self.decision}) if events.LISTENERS else None
         plan.backend.launch(plan.compiled, placed, launch)
+        if mark is not None:
+            events.end(mark)
         return plan, placed, launch
 
     # -- the first call of a signature
@@ -246,8 +252,12 @@ class Kernel:
         access = dict(kernel.access)
         place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))
                  for p, a in zip(kernel.params, args)]
-        return CallPlan(kernel, name, backend, backend.compile(kernel, checked), place,
-                        _thread_counts(kernel), checked)
+        mark = events.begin("compile", kernel.name, name) if events.LISTENERS else None
+        compiled = backend.compile(kernel, checked)
+        if mark is not None:
+            events.end(mark, compiled)
+        return CallPlan(kernel, name, backend, compiled, place, _thread_counts(kernel),
+                        checked)
 
 
 def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None,
@@ -307,12 +317,21 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         if backend is None:
             return host
         TRANSFERS.up(host.nbytes)
-        return backend.to_device(host)
+        mark = events.begin("copy", "to_device", memory, None, {
+            "bytes": host.nbytes, "backend": backend}) if events.LISTENERS else None
+        placed = backend.to_device(host)
+        if mark is not None:
+            events.end(mark)
+        return placed
 
     def finish(x, placed):
         host = placed if backend is None else np.empty(placed.shape, placed.dtype)
         if backend is not None:
+            mark = events.begin("copy", "to_host", memory, None, {
+                "bytes": host.nbytes}) if events.LISTENERS else None
             backend.to_host(placed, host)
+            if mark is not None:
+                events.end(mark)
             TRANSFERS.down(host.nbytes)
         _copy_back(x, kind, host)
     return put, finish if writes else None

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from pxos import events
 from pxos.backends.base import HOST
 
 ZEROS = "zeros"  # a place marker: the contents are all zeros, materialised anywhere for free
@@ -89,7 +90,11 @@ class Copies:
                 self.host[...] = 0
             else:
                 memory = next(m for m in self.current if m in self.devices)
+                mark = events.begin("copy", "to_host", memory, None, {
+                    "bytes": self.host.nbytes}) if events.LISTENERS else None
                 self._backends(memory).to_host(self.devices[memory], self.host)
+                if mark is not None:
+                    events.end(mark)
                 self.transfers.down(self.host.nbytes)
             self.current.add(HOST)
         return self.host
@@ -103,7 +108,11 @@ class Copies:
                 self.devices[memory] = backend.zeros(self.host.shape, self.host.dtype)
             else:
                 self.on_host()
+                mark = events.begin("copy", "to_device", memory, None, {
+                    "bytes": self.host.nbytes, "backend": backend}) if events.LISTENERS else None
                 self.devices[memory] = backend.to_device(self.host)
+                if mark is not None:
+                    events.end(mark)
                 self.transfers.up(self.host.nbytes)
             self.current.add(memory)
         return self.devices[memory]

@@ -1,0 +1,253 @@
+"""Overhead of ``pxos profile`` (issue 20's goal: at most 2 % at the default 1 kHz), with
+pyinstrument and py-spy measured on the same programs in the same run as anchors.
+
+    python3 benchmarks/profile_overhead.py [--device c] [--repeat 7] [--out FILE.json]
+
+Two programs, each run in a fresh process per measurement, which times its own work
+section with ``time.perf_counter`` (start-up, imports and writing the outputs are not the
+overhead asked about; the total wall time of ``pxos profile`` with its outputs is reported
+beside it):
+
+* ``kernel-heavy``: 4000 back-to-back launches of a SAXPY ``@pxos.kernel`` on 4096 floats
+  (a short launch: the per-launch cost of the events dominates);
+* ``host-heavy``: a NumPy-and-Python loop (the kind of loop the issue's anchor table was
+  measured on) with a kernel launch every 1000 iterations.
+
+The timed section is inside each profiler's block (starting a profile, and summarising
+it at the end, are once per run, not a slowdown of the program).
+
+Both the work section's wall time and its CPU time (``time.process_time``: every thread of
+the process, the sampler's too; not py-spy's, which runs in a process of its own) are
+reported: on a machine shared with other jobs the wall time mostly measures the wait for a
+core, and the CPU time is the steadier figure.
+
+Modes: ``none``; ``pxos`` (``with pxos.profile(out=None)``, default rate); ``pxos-cli``
+(``pxos profile script.py``: the work section, and the process's whole wall time with the
+four files written); ``pyinstrument`` (its ``Profiler(interval=0.001)``); ``py-spy``
+(``py-spy record --rate 1000``, and ``--nonblocking``) when installed and allowed to
+attach. Runs are interleaved round-robin; each mode's figure is the median of its
+repeats; overhead = median ÷ median of ``none``.
+
+With ``--device cuda`` (the H200), the ``cuda-events`` case also compares pxos's per-launch
+kernel times with CUDA events recorded directly around the same launches (goal: medians
+within 5 %).
+
+Output: JSON with the machine (host name, CPU), the load average at start, every run's
+seconds and the overheads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS: dict = {}  # OMP_NUM_THREADS for the programs (--omp-threads)
+sys.path.insert(0, str(ROOT / "src"))
+
+PROGRAM = '''\
+import os, sys, time
+import numpy as np
+import pxos
+
+@pxos.kernel
+def saxpy(a: pxos.f32, x: pxos.Array[pxos.f32, 1], y: pxos.Array[pxos.f32, 1],
+          out: pxos.Array[pxos.f32, 1]):
+    for i in pxos.parallel(len(x)):
+        out[i] = a * x[i] + y[i]
+
+DEVICE = os.environ["BENCH_DEVICE"]
+xp = np
+if DEVICE == "cuda":
+    import cupy as xp
+
+def kernel_heavy():
+    x = xp.ones(4096, np.float32); out = xp.empty_like(x)
+    for _ in range(4000):
+        saxpy(np.float32(2.0), x, x, out, device=DEVICE)
+    if DEVICE == "cuda":
+        xp.cuda.Device().synchronize()
+
+def host_heavy():
+    x = xp.ones(4096, np.float32); out = xp.empty_like(x)
+    rng = np.random.default_rng(0)
+    acc = 0.0
+    for i in range(6000):
+        a = rng.random(256)
+        acc += float(np.sort(a)[128]) + sum(int(v * 10) for v in a[:16])
+        if i % 1000 == 0:
+            saxpy(np.float32(2.0), x, x, out, device=DEVICE)
+    return acc
+
+work = {"kernel-heavy": kernel_heavy, "host-heavy": host_heavy}[sys.argv[1]]
+saxpy(np.float32(2.0), np.ones(8, np.float32), np.ones(8, np.float32),
+      np.ones(8, np.float32), device=DEVICE)  # compiled before the timing
+mode = os.environ.get("BENCH_MODE", "none")
+if mode == "pxos":
+    with pxos.profile(out=None):
+        t, c = time.perf_counter(), time.process_time()
+        work()
+        print("WORK", time.perf_counter() - t, time.process_time() - c)
+elif mode == "pyinstrument":
+    from pyinstrument import Profiler
+    with Profiler(interval=0.001):
+        t, c = time.perf_counter(), time.process_time()
+        work()
+        print("WORK", time.perf_counter() - t, time.process_time() - c)
+else:
+    t, c = time.perf_counter(), time.process_time()
+    work()
+    print("WORK", time.perf_counter() - t, time.process_time() - c)
+'''
+
+
+def _run(script: Path, program: str, mode: str, device: str, folder: Path) -> dict:
+    env = dict(os.environ, BENCH_DEVICE=device, BENCH_MODE=mode, **THREADS,
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"),
+                                           os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, str(script), program]
+    if mode == "pxos-cli":
+        env["BENCH_MODE"] = "none"
+        cmd = [sys.executable, "-m", "pxos.cli.main", "profile", str(script), program,
+               "-o", str(folder / "out")]
+    elif mode.startswith("py-spy"):
+        env["BENCH_MODE"] = "none"
+        flags = ["--nonblocking"] if mode.endswith("nonblocking") else []
+        cmd = ["py-spy", "record", "--rate", "1000", *flags, "-o",
+               str(folder / "spy.txt"), "-f", "raw", "--", *cmd]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    wall = time.perf_counter() - t
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WORK ")), None)
+    if done.returncode != 0 or line is None:
+        return {"error": (done.stderr or done.stdout)[-400:]}
+    return {"work_s": float(line.split()[1]), "cpu_s": float(line.split()[2]),
+            "wall_s": wall}
+
+
+def _py_spy_works(folder: Path) -> bool:
+    if shutil.which("py-spy") is None:
+        return False
+    done = subprocess.run(["py-spy", "record", "-o", str(folder / "probe.txt"), "-f", "raw",
+                           "--", sys.executable, "-c", "pass"], capture_output=True)
+    return done.returncode == 0
+
+
+def overheads(device: str, repeat: int) -> dict:
+    """Per program and mode: every run's figures, the medians and the overheads."""
+    folder = Path(tempfile.mkdtemp(prefix="pxos-overhead-"))
+    script = folder / "program.py"
+    script.write_text(PROGRAM)
+    modes = ["none", "pxos", "pxos-cli"]
+    try:
+        import pyinstrument  # noqa: F401
+        modes.append("pyinstrument")
+    except ImportError:
+        pass
+    if _py_spy_works(folder):
+        modes += ["py-spy", "py-spy-nonblocking"]
+    out = {}
+    for program in ("kernel-heavy", "host-heavy"):
+        runs = {m: [] for m in modes}
+        for _ in range(repeat):
+            for m in modes:  # interleaved: load changes affect every mode alike
+                runs[m].append(_run(script, program, m, device, folder))
+        medians = {m: statistics.median(r["work_s"] for r in rs if "work_s" in r)
+                   for m, rs in runs.items() if any("work_s" in r for r in rs)}
+        cpu = {m: statistics.median(r["cpu_s"] for r in rs if "cpu_s" in r)
+               for m, rs in runs.items() if any("cpu_s" in r for r in rs)}
+        out[program] = {
+            "runs": runs, "median_work_s": medians, "median_cpu_s": cpu,
+            "overhead": {m: v / medians["none"] for m, v in medians.items()},
+            "cpu_overhead": {m: v / cpu["none"] for m, v in cpu.items()},
+            "pxos_cli_median_wall_s": statistics.median(
+                r["wall_s"] for r in runs["pxos-cli"] if "wall_s" in r),
+            "none_median_wall_s": statistics.median(
+                r["wall_s"] for r in runs["none"] if "wall_s" in r)}
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def cuda_events(launches: int = 2000, n: int = 1 << 24) -> dict:
+    """pxos's per-launch kernel times against CUDA events recorded here around the same
+    backend launches (median of each), on one kernel of ``n`` floats."""
+    import cupy
+    import numpy as np
+
+    import pxos
+    from pxos import backends
+    from pxos.backends.base import make_launch
+
+    @pxos.kernel
+    def scale(x: pxos.Array[pxos.f32, 1], out: pxos.Array[pxos.f32, 1]):
+        for i in pxos.parallel(len(x)):
+            out[i] = 2.0 * x[i] + 1.0
+
+    x = cupy.ones(n, np.float32)
+    out = cupy.empty_like(x)
+    scale(x, out, device="cuda")
+    with pxos.profile(out=None) as p:
+        for _ in range(launches):
+            scale(x, out, device="cuda")
+    profiled = statistics.median(p.kernels[0].times_s)
+    kernel = scale.ir(x, out)
+    backend = backends.get("cuda")
+    compiled = backend.compile(kernel)
+    launch = make_launch(kernel, (n,))
+    pairs = []
+    for _ in range(launches):
+        a, b = cupy.cuda.Event(), cupy.cuda.Event()
+        a.record()
+        backend.launch(compiled, [x, out], launch)
+        b.record()
+        pairs.append((a, b))
+    cupy.cuda.Device().synchronize()
+    direct = statistics.median(cupy.cuda.get_elapsed_time(a, b) / 1e3 for a, b in pairs)
+    return {"launches": launches, "elements": n, "pxos_median_s": profiled,
+            "cuda_events_median_s": direct, "ratio": profiled / direct,
+            "within_5_percent": abs(profiled / direct - 1) <= 0.05}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="c")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--omp-threads", type=int, default=None,
+                    help="OpenMP threads of the c backend in the programs (on a machine "
+                         "shared with other jobs, 1 keeps the launch times steady)")
+    args = ap.parse_args()
+    if args.omp_threads:
+        THREADS["OMP_NUM_THREADS"] = str(args.omp_threads)
+    from pxos.planner.calibration import cpu_model
+
+    result = {"benchmark": "profile_overhead", "machine": platform.node(),
+              "cpu": cpu_model(), "cores": os.cpu_count(), "device": args.device,
+              "load_average_at_start": os.getloadavg(), "repeat": args.repeat,
+              "omp_threads": args.omp_threads,
+              "programs": overheads(args.device, args.repeat)}
+    if args.device == "cuda":
+        result["cuda_events"] = cuda_events()
+    text = json.dumps(result, indent=1)
+    if args.out is not None:
+        from pxos.backends.atomic_write import write_atomic
+
+        write_atomic(args.out.resolve(), text.encode())
+    for program, r in result["programs"].items():
+        print(program, "wall", {m: round(v, 3) for m, v in r["overhead"].items()})
+        print(program, "cpu ", {m: round(v, 3) for m, v in r["cpu_overhead"].items()})
+    if "cuda_events" in result:
+        print("cuda events", result["cuda_events"])
+
+
+if __name__ == "__main__":
+    main()

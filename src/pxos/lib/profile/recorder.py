@@ -1,0 +1,209 @@
+"""Kernel events: every launch, copy, ``REDUCE``/``SORT`` and compile, timed on one clock.
+
+:class:`Recorder` is a listener of ``pxos.events``. Times are seconds on the host's
+``time.perf_counter`` clock, from the start of the profile. How each device is timed:
+
+- ``cuda``: a pair of CUDA events (CuPy) recorded on the current stream around the
+  operation, resolved after the run; their times are put on the host clock through one
+  reference event recorded right after a device synchronize (host time of that moment).
+- ``opencl``: the clock around the launch and a synchronize of the queue (the backend's
+  launch only queues).
+- ``c``, ``interp``, ``host``: the clock around the call (they run synchronously).
+
+Each event keeps its source line: the ``.px`` statement's span, or the first stack frame
+outside the pxos package (the Python line that called the kernel).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import pxos
+
+PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
+perf_counter = time.perf_counter
+TIMED_ON_DEVICE = ("launch", "reduce", "sort", "copy")
+
+
+@dataclass
+class Event:
+    """One operation.
+
+    Attributes:
+        kind: ``launch``, ``copy``, ``reduce``, ``sort`` or ``compile``.
+        name: kernel or operation; device: where it ran; stream: CUDA stream (0 if none).
+        file, line: the source line that caused it ('' and 0 if unknown).
+        start, end: seconds from the profile's start, on the host clock.
+        nbytes: bytes a copy or library operation moved (0 for others).
+        tier: for a compile, ``memory``, ``disk`` or ``build`` (where the binary came from).
+        threads: a launch's thread counts (its key in :attr:`Recorder.works`).
+    """
+
+    kind: str
+    name: str
+    device: str
+    stream: int
+    file: str
+    line: int
+    start: float
+    end: float
+    nbytes: int = 0
+    tier: str = ""
+    threads: tuple = ()
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Recorder:
+    """Collects :class:`Event` objects while subscribed to ``pxos.events``.
+
+    Attributes:
+        t0: the profile's start (``perf_counter``).
+        events: finished events, in the order they ended (made, and device times
+            resolved, by :meth:`resolve`).
+        works: per (kernel name, device, threads): the launch's ``Work`` (cost features),
+            from the shapes seen at its first launch (found by :meth:`resolve`).
+        decisions: the planner's decisions seen on launches, by kernel name.
+        current: (kind, name, device) of the operation running now, for the host sampler.
+    """
+
+    t0: float = field(default_factory=time.perf_counter)
+    events: list = field(default_factory=list)
+    works: dict = field(default_factory=dict)
+    decisions: dict = field(default_factory=dict)
+    current: tuple | None = None
+    _raw: list = field(default_factory=list)
+    _pending: list = field(default_factory=list)
+    _seen: set = field(default_factory=set)
+    _reference: tuple | None = None
+
+    def begin(self, kind, name, device, where, info):
+        # the hot path (once per launch): plain lists; Event objects are made by resolve()
+        if kind == "launch":
+            key = (name, device, tuple(info["threads"]))
+            if key not in self.works:
+                self._note_launch(key, info)
+        self.current = (kind, name, device)
+        cuda = self._cuda_start() if device == "cuda" and kind in TIMED_ON_DEVICE else None
+        return [kind, name, device, where if where is not None else _caller(), info, cuda,
+                perf_counter()]
+
+    def end(self, token: list, result=None) -> None:
+        if token[0] == "launch" and token[2] == "opencl":
+            token[4]["backend"].synchronize()
+        t1 = perf_counter()
+        cuda = token[5]
+        if cuda is not None:
+            stop = cuda[0].__class__()
+            stop.record()
+            cuda = (cuda[0], stop, cuda[1])
+        self._raw.append((token, t1, cuda, self._tier(result) if token[0] == "compile"
+                          else ""))
+        self.current = None
+
+    @property
+    def edges(self) -> list:
+        """Host-clock seconds when each operation's call began and returned, in order (the
+        sampler splits its intervals there: ``sampler.centred``)."""
+        t0 = self.t0
+        return [t - t0 for token, t1, _, _ in self._raw for t in (token[6], t1)]
+
+    def _events(self) -> None:
+        """Make :class:`Event` objects of the operations recorded since the last call."""
+        t0 = self.t0
+        for token, t1, cuda, tier in self._raw[len(self.events):]:
+            kind, name, device, where, info, _, start = token
+            file, line = ((where.file, where.line) if hasattr(where, "file")
+                          else (where[0].co_filename, where[1]) if where else ("", 0))
+            info = info or {}
+            event = Event(kind, name, device, cuda[2] if cuda else 0, file, line,
+                          start - t0, t1 - t0, int(info.get("bytes", 0)), tier,
+                          tuple(info.get("threads", ())))
+            self.events.append(event)
+            if cuda is not None:
+                self._pending.append((event, cuda[0], cuda[1]))
+
+    def resolve(self) -> None:
+        """Find the launches' cost features, and put CUDA events' device times on the host
+        clock (waits for the device)."""
+        self._events()
+        for key, shapes in self.works.items():
+            if isinstance(shapes, _Shapes):
+                self.works[key] = _work_of(shapes)
+        if not self._pending:
+            return
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+        ref_event, ref_host = self._reference
+        for event, start, stop in self._pending:
+            begin = cupy.cuda.get_elapsed_time(ref_event, start) / 1e3
+            event.start = ref_host - self.t0 + begin
+            event.end = event.start + cupy.cuda.get_elapsed_time(start, stop) / 1e3
+        self._pending.clear()
+
+    # -- details
+    def _cuda_start(self):
+        import cupy
+
+        if self._reference is None:  # one host-clock anchor for every device time
+            cupy.cuda.Device().synchronize()
+            ref = cupy.cuda.Event()
+            ref.record()
+            ref.synchronize()
+            self._reference = (ref, time.perf_counter())
+        start = cupy.cuda.Event()
+        start.record()
+        return start, cupy.cuda.get_current_stream().ptr
+
+    def _note_launch(self, key: tuple, info: dict) -> None:
+        """Keep a new launch shape (its cost features are found after the run) and the
+        planner's decision for the kernel."""
+        self.works[key] = _Shapes(info["kernel"], [getattr(a, "shape", a)
+                                                   for a in info["args"]], tuple(key[2]))
+        decision = info.get("decision")
+        if decision is not None and key[0] not in self.decisions:
+            self.decisions[key[0]] = decision
+
+    def _tier(self, compiled) -> str:
+        if compiled is None:
+            return ""
+        if id(compiled) in self._seen:
+            return "memory"
+        self._seen.add(id(compiled))
+        hit = getattr(compiled, "cache_hit", getattr(compiled, "hit", None))
+        return "disk" if hit else "build" if hit is not None else "memory"
+
+
+def _caller():
+    """(code, line) of the innermost frame outside the pxos package, or None."""
+    frame = sys._getframe(3)
+    while frame is not None and frame.f_code.co_filename.startswith(PXOS_DIR):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code, frame.f_lineno)
+
+
+@dataclass
+class _Shapes:
+    """A launch's kernel, argument shapes (arrays) or values (scalars), and threads."""
+
+    kernel: object
+    args: list
+    threads: tuple
+
+
+def _work_of(launch: _Shapes):
+    """The launch's cost features (``ir/analysis/features.launch_work``)."""
+    from pxos.ir.analysis.features import launch_work
+    from pxos.ir.types import Array
+    from pxos.planner.dryrun import stand_in
+
+    env = {p.name: stand_in(a, p.type.elem.dtype) if isinstance(p.type, Array) else a
+           for p, a in zip(launch.kernel.params, launch.args)}
+    return launch_work(launch.kernel, env, launch.threads)

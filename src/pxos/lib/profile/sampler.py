@@ -1,0 +1,198 @@
+"""Host samples: the Python stack of one thread, at a set rate, from a thread of our own.
+
+Why our own sampler rather than pyinstrument's: pyinstrument's in-process sampler is driven
+by ``sys.setprofile`` (a callback on every Python call and return, timed against the
+interval), so its cost grows with the number of calls, which is what a program of many
+short kernel launches makes. A thread that wakes at the rate and reads
+``sys._current_frames()`` costs the same whatever the program does; py-spy reads the same
+stacks from outside the process but needs ptrace rights and a subprocess. The sampler
+needs the GIL to read the stack, so a sample may come late (up to the interpreter's switch
+interval, 5 ms, while the program runs Python code) and samples are not evenly spaced.
+Each sample is weighted by measured time, not counted: it stands for the time nearer to it
+than to its neighbours (:func:`centred`), which corrects that bias both ways (a late sample
+neither stands for one period only, nor takes all of its wait from the line before it).
+
+pxos's own frames are folded into one frame: ``kernel k on d`` while a launch runs (from
+the :class:`~pxos.lib.profile.recorder.Recorder`), the ``.px`` statement running
+(``file:line KEYWORD``) for a ``.px`` program, otherwise ``pxos`` and the function.
+"""
+
+from __future__ import annotations
+
+import bisect
+import sys
+import sysconfig
+import threading
+import time
+
+from pxos.lib.profile.recorder import PXOS_DIR
+
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
+                      | {"<frozen "})  # runpy, importlib
+EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduce": "",
+                "sort": ""}  # the folded frame of an operation: "kernel k on d" …
+DEFAULT_RATE = 1000.0  # samples per second
+MEMORY_EVERY = 20  # read the memory gauges every this many samples
+
+
+class Sampler:
+    """Samples ``thread_id``'s stack every ``1/rate`` s until :meth:`stop`.
+
+    Attributes:
+        samples: ``(time_s, weight_s, stack)``: time from ``t0``, the interval it stands
+            for, and the stack outermost first as ``(file, line, function)`` tuples.
+    """
+
+    def __init__(self, recorder, rate: float = DEFAULT_RATE, thread_id: int | None = None,
+                 on_memory=None):
+        if not rate > 0:
+            raise ValueError(f"the sampling rate must be > 0 per second, got {rate}")
+        self.recorder = recorder
+        self.period = 1.0 / rate
+        self.thread_id = thread_id or threading.main_thread().ident
+        self.on_memory = on_memory
+        self.samples: list = []
+        self.event_frames: set = set()  # the folded frames that stand for an operation
+        self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Start sampling; the interpreter's switch interval (how long a thread may keep
+        the GIL while another waits) is lowered to the period meanwhile, so that a program
+        running Python code is sampled at the rate too, not once per 5 ms."""
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, self.period))
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling and give each sample its weight: the time nearer to it than to
+        its neighbours (from the midpoint with the previous sample to the midpoint with
+        the next; the first from the start, the last to now)."""
+        self._stop.set()
+        self._thread.join()
+        sys.setswitchinterval(self._switch)
+        named = {}
+        samples = [(t, w, tuple(named.get(f) or named.setdefault(f, _named(f))
+                                for f in stack)) for t, w, stack in self.samples]
+        self.samples = centred(samples, time.perf_counter() - self.recorder.t0,
+                               self.recorder.edges, self.event_frames)
+
+    def _loop(self) -> None:
+        t0 = self.recorder.t0
+        last = time.perf_counter()
+        count = 0
+        wait = self._stop.wait
+        while not wait(self.period):
+            frame = sys._current_frames().get(self.thread_id)
+            now = time.perf_counter()
+            if frame is not None:
+                self.samples.append((now - t0, now - last, self._stack(frame)))
+            last = now
+            count += 1
+            if self.on_memory is not None and count % MEMORY_EVERY == 0:
+                self.on_memory(now - t0)
+
+    def _stack(self, frame) -> tuple:
+        """The stack, outermost first: the user's frames, then pxos's frames under them
+        folded into one. Frames of pxos and of installed libraries outside any user frame
+        (the command line running a script, ``runpy``) are left out; a stack with no user
+        frame (a ``.px`` program) is its folded pxos frame alone. User frames are kept as
+        (code, line) here and named by :meth:`stop` (this runs at the rate)."""
+        frames = []
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        kinds = self._kinds
+        stack, user, last = [], False, None
+        for f in reversed(frames):
+            code = f.f_code
+            kind = kinds.get(code)
+            if kind is None:
+                kind = kinds[code] = _kind(code.co_filename)
+            if kind == PXOS:
+                last = code
+                if user:
+                    stack.append(self._folded(code))
+                    break
+            elif user or kind == USER:
+                user = True
+                stack.append((code, f.f_lineno))
+        else:
+            if not user and last is not None:
+                stack.append(self._folded(last))
+        return tuple(stack)
+
+    def _folded(self, code) -> tuple:
+        current = self.recorder.current
+        stmt = _statement()
+        if current is not None:
+            file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
+            frame = (file, line, event_frame(*current))
+            self.event_frames.add(frame)
+            return frame
+        if stmt is not None:
+            return (stmt.span.file, stmt.span.line, _keyword(stmt))
+        what = "import" if code.co_name == "<module>" else code.co_name
+        return ("", 0, f"pxos {what}")
+
+
+USER, PXOS, LIBRARY = 0, 1, 2
+
+
+def _kind(filename: str) -> int:
+    return (PXOS if filename.startswith(PXOS_DIR) else
+            LIBRARY if filename.startswith(_LIBRARY_DIRS) else USER)
+
+
+def _named(frame: tuple) -> tuple:
+    """(file, line, function) of a sampled frame ((code, line), or already named)."""
+    if len(frame) == 3:
+        return frame
+    code, line = frame
+    return (code.co_filename, line, code.co_name)
+
+
+def centred(samples: list, end: float, edges: list = (), events: set = frozenset()) -> list:
+    """``samples`` (time, interval, stack) reweighted to the time each stands for, so that
+    the weights tile the run from 0 to ``end``: the time between two samples is split at
+    its middle, or, where one sample is in an operation (a launch, compile, copy …) and
+    the other is not, at the operation's start or end (``edges``: sorted host-clock times
+    where operations began and returned), which the recorder measured. A late sample (it
+    waited for the GIL while a pure-Python line ran, or for a core while a kernel's
+    threads spun down) thus neither stands for one period only nor takes its neighbour's
+    time. ``events``: the folded frames (``file, line, name``) that stand for an
+    operation."""
+    def in_event(stack):
+        return bool(stack) and stack[-1] in events
+
+    cuts = []
+    for (t, _, s), (u, _, r) in zip(samples, samples[1:]):
+        cut = (t + u) / 2
+        if in_event(s) != in_event(r):
+            i = bisect.bisect_right(edges, t)
+            if i < len(edges) and edges[i] < u:
+                cut = edges[i] if in_event(s) else edges[bisect.bisect_left(edges, u) - 1]
+        cuts.append(cut)
+    bounds = [0.0] + cuts + [end]
+    return [(t, bounds[i + 1] - bounds[i], stack) for i, (t, _, stack) in enumerate(samples)]
+
+
+def event_frame(kind: str, name: str, device: str) -> str:
+    """The folded frame's name of an operation: ``kernel k on c``, ``compile k on c``,
+    ``copy to_device on cuda``, ``REDUCE SUM on host``."""
+    return f"{EVENT_FRAMES[kind]} {name} on {device}".lstrip()
+
+
+def _statement():
+    """The `.px` statement running now, if a program runs (``host/interrupt``)."""
+    current = getattr(sys.modules.get("pxos.host.interrupt"), "current", None)
+    return None if current is None else current()  # None: not imported (or not yet)
+
+
+def _keyword(stmt) -> str:
+    from pxos.ir import nodes as ir
+
+    kernel = getattr(stmt, "kernel", None)
+    return f"RUN {kernel}" if kernel else ir.keyword(stmt)

@@ -1,0 +1,94 @@
+"""``trace.json``: the profile in the Chrome Trace Event Format, which Perfetto
+(ui.perfetto.dev) and chrome://tracing open.
+
+The format is Google's "Trace Event Format" document: a JSON object with ``traceEvents``, a
+list of events with ``name``, ``ph`` (phase), ``ts`` (microseconds), ``pid``, ``tid``;
+complete events (``ph: "X"``) carry ``dur``; metadata events (``ph: "M"``) name processes
+and threads; counter events (``ph: "C"``) carry their series in ``args``. Tracks: the host's
+sampled Python stack (nested slices, merged over consecutive samples), one track per device
+for kernels and library operations, one per device for copies, one for compiles, and a
+memory counter.
+"""
+
+from __future__ import annotations
+
+import os
+
+PID = 1
+HOST_TID = 1
+COMPILE_TID = 2
+MB = 1e6
+
+
+def trace_document(events, samples, memory_points) -> dict:
+    """The trace as a JSON-ready dict.
+
+    Args:
+        events: ``recorder.Event`` objects (seconds from the profile's start).
+        samples: ``Sampler.samples``; memory_points: ``MemoryTrack.points``.
+    """
+    out = [_meta("process_name", None, "pxos"),
+           _meta("thread_name", HOST_TID, "host (sampled Python stack)"),
+           _meta("thread_name", COMPILE_TID, "compile")]
+    tids: dict[tuple[str, str], int] = {}
+    for e in events:
+        if e.kind == "compile" and e.tier == "memory":
+            continue  # a dictionary look-up: not worth a slice
+        track = ("compile", "") if e.kind == "compile" else (
+            ("copies", e.device) if e.kind == "copy" else ("kernels", e.device))
+        tid = COMPILE_TID if e.kind == "compile" else tids.get(track)
+        if tid is None:
+            tid = tids[track] = 10 + len(tids)
+            out.append(_meta("thread_name", tid, f"{track[0]} on {track[1]}"))
+        args = {"device": e.device, "stream": e.stream}
+        if e.file:
+            args["source"] = f"{e.file}:{e.line}"
+        if e.nbytes:
+            args["bytes"] = e.nbytes
+        if e.tier:
+            args["tier"] = e.tier
+        out.append({"name": e.name, "cat": e.kind, "ph": "X", "ts": e.start * 1e6,
+                    "dur": max(e.seconds, 0.0) * 1e6, "pid": PID, "tid": tid, "args": args})
+    out += host_slices(samples)
+    for t, host, device in memory_points:
+        series = {"host MB": host / MB}
+        if device is not None:
+            series["device MB"] = device / MB
+        out.append({"name": "memory", "ph": "C", "ts": t * 1e6, "pid": PID, "tid": HOST_TID,
+                    "args": series})
+    return {"traceEvents": out, "displayTimeUnit": "ms"}
+
+
+def host_slices(samples) -> list[dict]:
+    """Nested complete events from the sampled stacks: a frame's slice lasts while
+    consecutive samples keep it at the same depth; each sample covers the time it stands
+    for (its weight: ``sampler.centred``; the weights tile the run from its start)."""
+    out, open_ = [], []  # open_: (frame, start_s)
+    end = 0.0  # the samples' weights tile the run from its start
+    for _, weight, stack in samples:
+        start, end = end, end + weight
+        keep = 0
+        while keep < min(len(open_), len(stack)) and open_[keep][0] == stack[keep]:
+            keep += 1
+        for frame, since in reversed(open_[keep:]):
+            out.append(_slice(frame, since, start))
+        del open_[keep:]
+        open_ += [(frame, start) for frame in stack[keep:]]
+    for frame, since in reversed(open_):
+        out.append(_slice(frame, since, end))
+    return out
+
+
+def _slice(frame, start: float, end: float) -> dict:
+    file, line, function = frame
+    where = f"{os.path.basename(file)}:{line}" if file else ""
+    return {"name": f"{function} ({where})" if where else function, "cat": "host",
+            "ph": "X", "ts": start * 1e6, "dur": max(end - start, 0.0) * 1e6, "pid": PID,
+            "tid": HOST_TID, "args": {"source": f"{file}:{line}"} if file else {}}
+
+
+def _meta(kind: str, tid: int | None, name: str) -> dict:
+    event = {"name": kind, "ph": "M", "pid": PID, "args": {"name": name}}
+    if tid is not None:
+        event["tid"] = tid
+    return event
