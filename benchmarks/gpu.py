@@ -243,10 +243,10 @@ def blur(cp, repeat: int, name: str = "cuda") -> dict:
 
 
 def reduction(cp, repeat: int) -> dict:
-    """Sum of 2²⁸ f32: ``REDUCE SUM`` (host/library, f64 accumulation) and
+    """Sum of 2²⁸ f32: ``REDUCE SUM`` (backends/library, f64 accumulation) and
     ``examples/reduce.px``'s block tree reduction (then ``REDUCE SUM`` of the partial sums)
     against ``cupy.sum`` (f32 and f64 accumulation); GB/s = bytes read ÷ median time."""
-    from pxos.host.library import reduce_array
+    from pxos.backends.library import reduce_array
 
     n = 2**28
     x = cp.random.random(n, dtype=cp.float32)

@@ -41,8 +41,8 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST, make_launch
-from pxos.host.hybrid import cut, run_split
-from pxos.host.library import reduce_array, sort_array
+from pxos.backends.hybrid import cut, run_split
+from pxos.backends.library import reduce_array, sort_array
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import check_program
 from pxos.ir.types import Array
@@ -54,7 +54,7 @@ from pxos.planner.call import place_call, place_library
 from pxos.planner.calibration import Machine, complete
 from pxos.planner.history import History
 from pxos.planner.hybrid import predict_split
-from pxos.planner.program import hybrid_pair, memory_of
+from pxos.planner.hybrid import hybrid_pair, memory_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [10**k for k in range(2, 9)]
@@ -179,7 +179,7 @@ def time_kernel(device, kernel, values, where, mover) -> float:
 
 
 def time_split(kernel, values, name, share) -> float:
-    """A HYBRID launch over host data (``host/hybrid``): share ``share`` on the CPU."""
+    """A HYBRID launch over host data (``backends/hybrid``): share ``share`` on the CPU."""
     cpu, device = name.split("+")
     args = [values[p.name] for p in kernel.params]
     n = len(next(a for a in args if isinstance(a, np.ndarray)))

@@ -239,7 +239,7 @@ def main() -> None:
         result["cuda_events"] = cuda_events()
     text = json.dumps(result, indent=1)
     if args.out is not None:
-        from pxos.backends.atomic_write import write_atomic
+        from pxos.atomic_write import write_atomic
 
         write_atomic(args.out.resolve(), text.encode())
     for program, r in result["programs"].items():

@@ -9,7 +9,9 @@ gemm, matrix–vector, covariance, 2-D/3-D convolutions, Floyd–Warshall) runs 
 the same inputs; the results of pxos and Numba are checked against NumPy's first. Timing
 is interleaved (pxos, Numba, NumPy, pxos, …) and each figure is the median of ``--repeat``
 runs after a warm-up, in seconds. The suite runs twice, in two child processes: with the
-default threads, and with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``).
+default threads, and with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``);
+with ``--passive``, a third time with the default threads and ``OMP_WAIT_POLICY=passive``
+(idle OpenMP threads sleep: a shared, loaded machine; short kernels in host loops).
 It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
 writes JSON with the machine's name and core count.
 """
@@ -191,14 +193,18 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--passive", action="store_true",
+                        help="also run the default threads with OMP_WAIT_POLICY=passive")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return
     results = {}
-    for mode in ("default", "one-thread"):
+    for mode in ("default", "one-thread") + (("passive",) if args.passive else ()):
         env = dict(os.environ)
         extra = ["--child"]
+        if mode == "passive":  # waiting OpenMP threads sleep instead of spinning
+            env["OMP_WAIT_POLICY"] = "passive"
         if mode == "one-thread":
             env |= {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
             extra.append("--one-thread")

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from pxos import backends
+from pxos.testing import backends_present
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-# The backends this machine can run; a new backend is tested by appearing in this list.
-BACKENDS = [b for b in backends.available()]
+# The backends this machine can run (pxos.testing.for_each_backend runs a test on each); a
+# new backend is tested by appearing in this list.
+BACKENDS = backends_present()
 
 
 @pytest.fixture(autouse=True)
@@ -22,5 +23,6 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
-    """The name of one backend present here (``interp``, ``c``, …)."""
+    """The name of one backend present here (``interp``, ``c``, …): a test that takes
+    ``backend`` runs once per backend, as with ``@pxos.testing.for_each_backend()``."""
     return request.param

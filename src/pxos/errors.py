@@ -1,14 +1,14 @@
 """User-facing errors of pxos.
 
 Every error a user can cause is a :class:`PxError` (or a subclass) that carries a
-:class:`~pxos.ir.span.Span`. Its message names ``file:line:col``, shows the source line with a
+:class:`~pxos.span.Span`. Its message names ``file:line:col``, shows the source line with a
 caret under the offending column, and says what was expected (spec/px-language.md, "Errors").
 Anything else that escapes is a bug of pxos and may show a traceback.
 """
 
 from __future__ import annotations
 
-from pxos.ir.span import Span
+from pxos.span import Span
 
 
 class PxError(Exception):

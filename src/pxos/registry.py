@@ -38,6 +38,8 @@ class BackendEntry:
             in its memory, so a call on them runs there without copies.
         library_ops: the host's library operations (``REDUCE``, ``SORT``) have a version in
             its memory (CuPy's for ``cuda``).
+        native_calls: a Python kernel's repeated calls may go through the C helper
+            ``host/native_call`` (its builds have the packed entry, ``codegen/c_packed``).
     """
 
     name: str
@@ -49,6 +51,7 @@ class BackendEntry:
     always_checked: bool = False
     libraries: tuple[str, ...] = ()
     library_ops: bool = False
+    native_calls: bool = False
 
     @property
     def memory(self) -> str:
@@ -79,7 +82,7 @@ class TargetEntry:
 BACKENDS: tuple[BackendEntry, ...] = (
     BackendEntry("interp", "pxos.backends.interp", "InterpBackend", "cpu", None, auto=1,
                  always_checked=True),
-    BackendEntry("c", "pxos.backends.c", "CBackend", "cpu", "c", auto=0),
+    BackendEntry("c", "pxos.backends.c", "CBackend", "cpu", "c", auto=0, native_calls=True),
     BackendEntry("cuda", "pxos.backends.cuda", "CudaBackend", "gpu", "cuda",
                  libraries=("cupy", "torch-cuda", "cuda"), library_ops=True),
     BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl"),
@@ -137,6 +140,12 @@ def cpu_backends() -> tuple[str, ...]:
     """The CPU backends ``--device auto`` may fall back to, best first."""
     return tuple(e.name for e in sorted((e for e in BACKENDS if e.auto is not None),
                                         key=lambda e: e.auto))
+
+
+def native_calls(name: str) -> bool:
+    """Whether backend ``name``'s builds take repeated calls through ``host/native_call``."""
+    found = _BY_NAME.get(name)
+    return found is not None and found.native_calls
 
 
 def compiles(name: str) -> bool:

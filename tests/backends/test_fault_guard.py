@@ -96,7 +96,13 @@ def test_guard_gives_each_openmp_thread_its_own_jump_buffer():
     assert "#pragma omp for schedule(static) nowait\n    for (int32_t pxos_bx" in blocks
     assert "sigsetjmp" not in blocks and "omp for" not in entry
     # each thread of the team: its own buffer, armed around its share of the blocks
-    assert "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))\n    {\n" \
-           "        sigjmp_buf pxos_jb;\n        if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
-           "            pxos_guard_arm(&pxos_jb);\n            k_k_blocks(pxos_nx, v_a);\n" \
-           "        }\n        pxos_guard_disarm();\n    }" in entry
+    assert "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))\n        {\n" \
+           "            sigjmp_buf pxos_jb;\n            if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
+           "                pxos_guard_arm(&pxos_jb);\n" \
+           "                k_k_blocks(pxos_nx, v_a);\n" \
+           "            }\n            pxos_guard_disarm();\n        }" in entry
+    # a team of one: the same guarded call on the calling thread, with no parallel region
+    one, many = entry.split("else {")
+    assert "if (PXOS_TEAM(pxos_gx) <= 1)\n    {\n        sigjmp_buf pxos_jb;" in one
+    assert "k_k_blocks(pxos_nx, v_a);" in one and "#pragma" not in one
+    assert "#pragma omp parallel" in many

@@ -9,6 +9,7 @@ import pytest
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
+from pxos.testing import NUMPY, for_each_backend, numpy_allclose
 
 RNG = np.random.default_rng(7)
 N = 1000
@@ -84,13 +85,15 @@ FLOAT_CASES = {
 }
 
 
+@for_each_backend()
 @pytest.mark.parametrize("op", sorted(FLOAT_CASES))
+@numpy_allclose(rtol=1e-5, atol=2e-6)
 def test_float_instruction(op, backend):
     body, ref = FLOAT_CASES[op]
-    got = elementwise(body, "float", "float", "float", F, G, backend)
-    with np.errstate(all="ignore"):
-        want = np.asarray(ref(F, G), dtype=np.float32)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-6)
+    if backend == NUMPY:
+        with np.errstate(all="ignore"):
+            return np.asarray(ref(F, G), dtype=np.float32)
+    return elementwise(body, "float", "float", "float", F, G, backend)
 
 
 INT_CASES = {
@@ -116,20 +119,21 @@ INT_CASES = {
 }
 
 
+@for_each_backend()
 @pytest.mark.parametrize("op", sorted(INT_CASES))
+@numpy_allclose()  # integers: equal
 def test_int_instruction(op, backend):
     body, ref = INT_CASES[op]
-    got = elementwise(body, "int", "int", "int", I, J, backend)
+    if backend != NUMPY:
+        return elementwise(body, "int", "int", "int", I, J, backend)
     if ref is None:  # the expression case; C's % truncates toward zero (sign of the dividend)
         x, y = I.astype(np.int64), J.astype(np.int64)
         v = x * 3 + y
         m = np.sign(v) * (np.abs(v) % 7)
         assert (v < 0).any() and (m != v % 7).any()  # a floor modulo would fail the test
-        want = ((m - (x >> 2)) ^ ~y).astype(np.int32)
-    else:
-        with np.errstate(all="ignore"):
-            want = np.asarray(ref(I, J)).astype(np.int32)
-    np.testing.assert_array_equal(got, want)
+        return ((m - (x >> 2)) ^ ~y).astype(np.int32)
+    with np.errstate(all="ignore"):
+        return np.asarray(ref(I, J)).astype(np.int32)
 
 
 def test_unsigned_rotations_and_wrap(backend):
@@ -277,6 +281,9 @@ GPU_END
 
 
 def test_small_and_wide_types(backend):
+    if backend == "webgpu":
+        pytest.skip("WGSL has no f16 (refused, docs/backends.md); u8 and bool on "
+                    "webgpu: tests/backends/test_webgpu.py")
     src = """GPU_KERNEL k
 GPU_PARAM b u8[]
 GPU_PARAM h f16[]

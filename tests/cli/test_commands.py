@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from pxos import backends
 from pxos.cli.main import app
 from tests.conftest import EXAMPLES
 
@@ -40,7 +41,7 @@ def test_run_with_code_and_times(tmp_path, backend):
     # --time reports the host-device copies: on a device, x and y go up and out comes back
     # for PRINT; the two later WRITE_FILEs of x and y find the host copies current
     total = next(ln for ln in result.output.splitlines() if "copies in all" in ln)
-    on_device = backend in ("cuda", "opencl")
+    on_device = backends.get(backend).memory != "host"
     assert total.split(": ", 1)[1] == (
         "2 to device (8.0 MB), 1 to host (4.0 MB)" if on_device
         else "0 to device (0 B), 0 to host (0 B)")
@@ -102,5 +103,5 @@ def test_without_a_c_compiler_runs_on_interp(tmp_path):
     # the planner chooses among what can run without a compiler: the interpreter, or a GPU
     ran = {line.split()[3] for line in proc.stdout.splitlines() if "  RUN  " in line}
     assert ran and "c" not in ran
-    assert ran <= {"interp", "cuda", "opencl"}
+    assert ran <= {"interp", "cuda", "opencl", "webgpu"}
     assert np.load(tmp_path / "out" / "histogram.npy").sum() == 512 * 512

@@ -12,9 +12,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from tests.conftest import BACKENDS, ROOT
+from pxos.testing import for_each_backend
+from tests.conftest import ROOT
 
 SPIN = """\
 GPU_KERNEL spin
@@ -34,7 +33,7 @@ WRITE_FILE a TO "spin.npy"
 """
 
 
-@pytest.mark.parametrize("device", [b for b in BACKENDS if b in ("c", "opencl", "cuda")])
+@for_each_backend(require=("compiled",), argname="device")
 def test_ctrl_c_stops_an_endless_kernel(tmp_path, tmp_path_factory, device):
     prog = tmp_path / "spin.px"
     prog.write_text(SPIN)

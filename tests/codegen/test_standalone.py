@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pxos.cli.main import _load, app
-from pxos.codegen.standalone import plan_export
+from pxos.host.export import plan_export
 from pxos.codegen.standalone_host import C_HEADERS
 from pxos.host.rng import random_fill
 from pxos.ir import nodes as ir

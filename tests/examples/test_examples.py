@@ -15,7 +15,8 @@ from scipy import ndimage
 from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file
-from tests.conftest import BACKENDS, EXAMPLES
+from pxos.testing import assert_close, for_each_backend
+from tests.conftest import EXAMPLES
 
 RTOL = 1e-5
 
@@ -165,25 +166,18 @@ def test_heat3d(backend, tmp_path):
     assert u[1:-1, 1:-1, 1:-1].std() < 0.6 * start.std()  # diffusion smooths the interior
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
+@for_each_backend(exclude=("interp",))
 @pytest.mark.parametrize("name", ["saxpy", "edges", "reduce", "histogram", "mandelbrot",
                                   "heat", "heat3d"])
-def test_backends_agree(name, tmp_path):
-    """Every backend present gives the same outputs as the reference interpreter."""
-    results = {}
-    for b in BACKENDS:
-        folder = tmp_path / b
+def test_backend_agrees_with_the_interpreter(name, backend, tmp_path):
+    """Every backend gives the reference interpreter's outputs: same files, dtypes and
+    shapes; floats within RTOL, the rest equal."""
+    def outputs(device: str) -> dict:
+        folder = tmp_path / device
         folder.mkdir()
-        out = run_example(name, b, folder)
-        results[b] = {p.name: (np.load(p) if p.suffix == ".npy" else np.asarray(Image.open(p)))
-                      for p in sorted(out.iterdir())}
-    reference = results["interp"]
-    for b, files in results.items():
-        assert files.keys() == reference.keys()
-        for fname, arr in files.items():
-            ref = reference[fname]
-            assert arr.dtype == ref.dtype and arr.shape == ref.shape, (b, fname)
-            if arr.dtype.kind == "f":
-                np.testing.assert_allclose(arr, ref, rtol=RTOL, atol=1e-6, err_msg=f"{b} {fname}")
-            else:
-                np.testing.assert_array_equal(arr, ref, err_msg=f"{b} {fname}")
+        out = run_example(name, device, folder)
+        return {p.name: (np.load(p) if p.suffix == ".npy" else np.asarray(Image.open(p)))
+                for p in sorted(out.iterdir())}
+
+    assert_close(outputs(backend), outputs("interp"), rtol=RTOL, atol=1e-6,
+                 where=f"{name} on {backend}")

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 
 import pxos
-from pxos import backends
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
-DEVICES = [b for b in BACKENDS if backends.get(b).memory != "host"]
 
 
 def test_host_array_is_shared_not_copied():
@@ -25,7 +23,7 @@ def test_unsupported_dtype_is_a_clear_error():
         pxos.asarray(np.zeros(3, np.complex128))
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@for_each_backend(require=("device_memory",), argname="device")
 def test_copies_only_when_needed(device):
     before = pxos.transfers()
     a = pxos.asarray(np.arange(1000, dtype=np.float32))
@@ -41,7 +39,7 @@ def test_copies_only_when_needed(device):
     assert pxos.transfers().to_host - moved.to_host == 1 and a.device in (device, "host")
 
 
-@pytest.mark.parametrize("device", [d for d in DEVICES if d == "cuda"])
+@for_each_backend(require=("cuda_memory",), argname="device")
 def test_cuda_array_interface_and_dlpack_share_memory(device):
     cupy = pytest.importorskip("cupy")
     a = pxos.asarray(np.arange(10, dtype=np.float32), device="cuda")
@@ -55,7 +53,7 @@ def test_cuda_array_interface_and_dlpack_share_memory(device):
     assert t.data_ptr() == a.on("cuda").data.ptr
 
 
-@pytest.mark.parametrize("device", [d for d in DEVICES if d == "cuda"])
+@for_each_backend(require=("cuda_memory",), argname="device")
 def test_cupy_array_is_adopted_without_a_copy(device):
     cupy = pytest.importorskip("cupy")
     c = cupy.arange(8, dtype=cupy.int32)

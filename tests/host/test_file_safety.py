@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from pxos.backends import atomic_write, cache
+from pxos import atomic_write
+from pxos.backends import cache
 from pxos.errors import PxFileError
 from pxos.host import files
 from tests.host.test_program import run
@@ -135,7 +136,7 @@ def test_temporary_files_of_a_killed_run_are_removed_by_the_next_write(tmp_path)
     that folder removes it, and leaves a live writer's file and foreign files alone."""
     script = (
         "import os, sys, time\n"
-        "from pxos.backends import atomic_write\n"
+        "from pxos import atomic_write\n"
         "os.fsync = lambda fd: time.sleep(600)  # stop after writing, before the rename\n"
         "atomic_write.write_atomic(atomic_write.Path(sys.argv[1]), b'x' * 10_000_000)\n")
     child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "big.bin")])

@@ -6,18 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pxos import backends
-from pxos.backends.base import HOST
 from pxos.errors import PxBackendError
-from pxos.host.hybrid import cut, run_split
+from pxos.backends.hybrid import cut, run_split
 from pxos.host.program import ProgramRun
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file, parse_program
+from pxos.testing import backends_present, for_each_backend
 
 from tests.conftest import BACKENDS, EXAMPLES, ROOT
 
-DEVICES = [b for b in BACKENDS if b not in ("c", "interp") and backends.get(b).memory != HOST]
+DEVICES = backends_present(require=("device_memory",))
 needs_device = pytest.mark.skipif("c" not in BACKENDS or not DEVICES,
                                   reason="needs c and a backend with its own memory")
 
@@ -35,7 +34,7 @@ def test_which_kernels_are_elementwise():
 
 
 @needs_device
-@pytest.mark.parametrize("device", DEVICES)
+@for_each_backend(require=("device_memory",), argname="device")
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.5, 1.0])
 def test_split_launch_matches_numpy(device, share):
     k = kernels(ROOT / "benchmarks" / "kernels" / "placement.px")["option_price"]
@@ -59,7 +58,7 @@ def test_cut_falls_on_blocks():
 
 
 @needs_device
-@pytest.mark.parametrize("device", DEVICES)
+@for_each_backend(require=("device_memory",), argname="device")
 def test_pinned_hybrid_runs_a_program(tmp_path, device):
     text = (EXAMPLES / "saxpy.px").read_text()
     (tmp_path / "saxpy.px").write_text(text)

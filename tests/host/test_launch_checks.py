@@ -15,9 +15,8 @@ from pxos.host.program import ProgramRun
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
-COMPILED = [b for b in BACKENDS if b != "interp"]
 
 COPY = """\
 GPU_KERNEL copy
@@ -56,7 +55,7 @@ def kernel(src: str):
     return check_program(parse_program(src, "t.px")).kernels[0]
 
 
-@pytest.mark.parametrize("device", COMPILED)
+@for_each_backend(require=("compiled",), argname="device")
 def test_output_shorter_than_the_launch_is_refused(device):
     k = kernel(COPY)
     src, dst = np.ones(1000, np.float32), np.zeros(10, np.float32)
@@ -67,14 +66,14 @@ def test_output_shorter_than_the_launch_is_refused(device):
     assert err.value.span.line == 6 and not dst.any()  # nothing ran
 
 
-@pytest.mark.parametrize("device", COMPILED)
+@for_each_backend(require=("compiled",), argname="device")
 def test_empty_output_with_threads_is_refused(device):
     with pytest.raises(PxBoundsError, match="'dst' at 0 .* extent 0"):
         run_kernel(device, kernel(COPY), [np.ones(1000, np.float32),
                                           np.zeros(0, np.float32)], [1000])
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_guarded_accesses_run_and_match_numpy(device):
     src = np.arange(100, dtype=np.float32)
     dst = np.zeros(40, np.float32)  # shorter than src: the guard keeps i < 39
@@ -85,14 +84,14 @@ def test_guarded_accesses_run_and_match_numpy(device):
     np.testing.assert_array_equal(img, np.ones(30, np.float32))
 
 
-@pytest.mark.parametrize("device", COMPILED)
+@for_each_backend(require=("compiled",), argname="device")
 def test_guard_that_lets_too_many_threads_through_is_refused(device):
     img = np.zeros(5 * 5, np.float32)  # 6 rows are written
     with pytest.raises(PxBoundsError, match=r"'img' at 25 \(thread \(x=0, y=5\)\).* 25"):
         run_kernel(device, kernel(GRID), [np.int32(5), img], [8, 6])
 
 
-@pytest.mark.parametrize("device", COMPILED)
+@for_each_backend(require=("compiled",), argname="device")
 def test_px_run_is_refused_with_the_run_line(device):
     prog = check_program(parse_program(COPY + "ALLOC a float SIZE 100\nALLOC b float SIZE 99\n"
                                        "RUN copy a b\n", "t.px"))
@@ -106,7 +105,7 @@ def twice(x: pxos.Array[pxos.f32, 1], out: pxos.Array[pxos.f32, 1]):
         out[i] = x[i] * 2.0
 
 
-@pytest.mark.parametrize("device", COMPILED)
+@for_each_backend(require=("compiled",), argname="device")
 def test_python_call_with_a_short_output_is_refused(device):
     x, out = np.ones(1000, np.float32), np.zeros(10, np.float32)
     with pytest.raises(PxBoundsError, match="'out' at 999") as err:
@@ -145,7 +144,7 @@ RUN pick x idx out
 """
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_pxos_checked_environment_checks_px_runs(device, monkeypatch):
     monkeypatch.setenv("PXOS_CHECKED", "1")
     prog = check_program(parse_program(GATHER, "t.px"))
@@ -175,7 +174,7 @@ GPU_END
 """
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_what_may_not_run_is_not_refused(device):
     """Clamped indices, an ELIF that no thread reaches, a loop that never runs: in bounds
     at run time, so the launch runs (no false refusal) and matches NumPy."""
@@ -208,7 +207,7 @@ GPU_END
 """
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_loops_with_uniform_bounds_are_checked(device):
     """A FOR over a uniform range is an axis of its own: past the end refused; a CONTINUE
     guard narrows it; a loop with a BREAK (not every iteration runs) is not checked."""
@@ -240,7 +239,7 @@ GPU_END
 """
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_shared_memory_indices_are_checked_against_their_size(device):
     a = np.arange(256, dtype=np.float32)
     b = np.zeros(256, np.float32)
@@ -263,7 +262,7 @@ GPU_END
 """
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_indices_follow_c_arithmetic_at_the_corners(device):
     """min/max (and / %) are evaluated where the launch surely goes; i32 arithmetic wraps
     as in C, so (i * 65536) * 65536 is 0 for every thread and is not refused."""

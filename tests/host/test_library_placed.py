@@ -10,6 +10,7 @@ from pxos import backends
 from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
+from pxos.testing import for_each_backend
 
 PROGRAM = """
 READ_FILE "data.npy" INTO a
@@ -21,10 +22,7 @@ REDUCE PROD k → p
 SORT a → sorted
 SORT k → ksorted
 """
-SIDES = ["c"] + (["cuda"] if "cuda" in backends.available() else [])
-
-
-@pytest.mark.parametrize("device", SIDES)
+@for_each_backend(exclude=("interp",), argname="device")
 def test_reduce_and_sort_match_numpy(tmp_path, device):
     rng = np.random.default_rng(3)
     a = rng.normal(size=100_003).astype(np.float32)
@@ -48,7 +46,7 @@ def test_reduce_and_sort_match_numpy(tmp_path, device):
 def test_sort_on_cuda_puts_nans_last_like_numpy():
     import cupy
 
-    from pxos.host.library import sort_array
+    from pxos.backends.library import sort_array
 
     a = np.array([3.0, np.nan, -1.0, np.inf, np.nan, 0.0], np.float32)
     np.testing.assert_array_equal(cupy.asnumpy(sort_array(cupy.asarray(a))),

@@ -16,7 +16,7 @@ from pxos.ir.check_host import check_program
 from pxos.ir.constants import fold_constants
 from pxos.ir.functions import ARITY, ATOMICS, OPERATIONS, lowering, python_spellings
 from pxos.ir.reserved import check_name
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.lang.px.parser import parse_program
 from pxos.lang.py import calls, markers
 from tests.conftest import ROOT

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 import pxos
 import pxos as px
 from pxos import f32, parallel
-from pxos.backends.interp_eval import eval_scalar
+from pxos.ir.evaluate import eval_scalar
 from pxos.host.launch import run_kernel
 from pxos.ir import nodes as ir
 from pxos.ir.check import check_kernel
 from pxos.ir.check_host import check_program
-from pxos.ir.span import NOWHERE, Span
+from pxos.span import NOWHERE, Span
 from pxos.ir.types import BOOL, F32, I32, Array, scalar_of_dtype
 from pxos.lang.px.parser import parse_file, parse_program
 from pxos.lang.py.frontend import annotated_types, kernel_ir

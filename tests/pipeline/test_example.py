@@ -7,9 +7,10 @@ import importlib.util
 
 import pytest
 
-from tests.conftest import BACKENDS, EXAMPLES
-
+from pxos import backends
 from pxos.errors import PxRuntimeError
+from pxos.testing import for_each_backend
+from tests.conftest import EXAMPLES
 
 
 def example():
@@ -19,8 +20,11 @@ def example():
     return module
 
 
-@pytest.mark.parametrize("device", ["host"] + [b for b in BACKENDS if b != "interp"])
+@for_each_backend(require=("compiled",), argname="device", extra=("host",))
 def test_seal_and_open(device, tmp_path, monkeypatch):
+    if device == "webgpu" and backends.get("webgpu").loop_limit:
+        pytest.skip("Mesa's lavapipe stops a thread's loops after about 65535 iterations; "
+                    "SHA-256 of the photograph is one thread's far longer run (docs/backends.md)")
     monkeypatch.setenv("PXOS_DEMO_KEY", "ab" * 32)
     mod = example()
     result = mod.run(device, tmp_path)

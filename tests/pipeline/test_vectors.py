@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from tests.conftest import BACKENDS
 from tests.pipeline.vectors import records
 
 from pxos.host import pipeline
+from pxos.testing import backends_present, for_each_backend
 
-DEVICES = ["host"] + BACKENDS
+DEVICES = ["host"] + backends_present()
+every_device = for_each_backend(argname="device", extra=("host",))
 
 
 def h(s: str) -> bytes:
     return bytes.fromhex(s)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_aes256_ctr_rfc3686(device):
     recs = records("ciphers/AES/CTR/aes-256-ctr.txt")
     assert len(recs) >= 3
@@ -33,7 +33,7 @@ def _gcm_records():
             if r.get("IVlen") == "96" and r.get("AADlen") == "0" and r.get("Taglen") == "128"]
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_aes256_gcm_cavp(device):
     recs = _gcm_records()
     assert len(recs) >= 45
@@ -46,7 +46,7 @@ def test_aes256_gcm_cavp(device):
         assert back.tobytes() == h(r["PT"])
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_chacha20_rfc8439(device):
     recs = records("ciphers/ChaCha20/rfc7539.txt")
     assert len(recs) >= 3
@@ -57,7 +57,7 @@ def test_chacha20_rfc8439(device):
         assert got.tobytes()[skip:] == h(r["CIPHERTEXT"])
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_sha256_cavp(device):
     recs = records("hashes/SHA2/SHA256ShortMsg.rsp")
     long = records("hashes/SHA2/SHA256LongMsg.rsp")
@@ -68,7 +68,7 @@ def test_sha256_cavp(device):
         assert pipeline.sha256(msg, device=device).tobytes() == h(r["MD"])
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_sha256_rows_cavp(device):
     """The ShortMsg vectors of one length, many rows at once."""
     recs = [r for r in records("hashes/SHA2/SHA256ShortMsg.rsp") if int(r["LEN"]) > 0]
@@ -81,7 +81,7 @@ def test_sha256_rows_cavp(device):
         assert [bytes(g) for g in got] == [h(r["MD"]) for r in group]
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@every_device
 def test_crc32c_check_value(device):
     # the CRC catalogue's check value for CRC-32C (iSCSI)
     assert pipeline.crc32c(b"123456789", device=device) == 0xE3069283

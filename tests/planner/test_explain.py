@@ -71,7 +71,7 @@ def test_explain_text_and_code(examples):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "RUN saxpy 2.5 x y out" in out and "predicted:" in out and "features:" in out
-    assert "void " in out or "__global__" in out or "__kernel" in out  # the generated code
+    assert any(s in out for s in ("void ", "__global__", "__kernel", "@compute"))  # its code
 
 
 def test_run_explain_measures_and_reports_errors(examples):
@@ -122,16 +122,17 @@ def test_cpu_opencl_is_calibrated_when_first_a_candidate(tmp_path, monkeypatch):
     monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
     calibration._loaded.clear()
     found = calibration.calibrate()
-    assert found.pending == ["opencl"] and set(found.devices) == {"c"}
-    assert set(found.library) == {"host"}
+    deferred = list(found.pending)  # PoCL's OpenCL (and lavapipe's webgpu): CPU devices
+    assert "opencl" in deferred and set(deferred) <= {"opencl", "webgpu"}
+    assert set(found.devices) == {"c"} and set(found.library) == {"host"}
     program = check_program(parse_file(EXAMPLES / "saxpy.px"))
     Planner(program, "c", found)  # pinned to c: OpenCL is no candidate
-    assert found.pending == ["opencl"]
+    assert found.pending == deferred
     planner = Planner(program, "auto", found)  # now it is
     assert found.pending == [] and found.devices["opencl"].bandwidth > 1e6
     assert "opencl" in planner.kernel_devices
     calibration._loaded.clear()
-    assert set(calibration.machine(auto=False).devices) == {"c", "opencl"}  # stored
+    assert set(calibration.machine(auto=False).devices) == {"c", *deferred}  # stored
 
 
 def test_run_json_implies_explain(examples):

@@ -44,7 +44,7 @@ def available() -> list[str]:
 
 def choose(device: str, target: str = "auto") -> str:
     """The backend for a launch: ``device`` (``--device``; ``cpu+device`` pins a HYBRID
-    split, ``host/hybrid``) if not ``auto``, else the kernel's ``GPU_TARGET`` pin (a
+    split, ``backends/hybrid``) if not ``auto``, else the kernel's ``GPU_TARGET`` pin (a
     device backend), else the fastest CPU backend present (``registry.cpu_backends``).
 
     Raises:

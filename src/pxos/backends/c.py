@@ -157,8 +157,18 @@ class CBackend(Backend):
             raise_violation(kernel, err, args)
         else:
             compiled.function(*call)
+        self.check_fault(compiled)
+
+    def check_fault(self, compiled: CKernel) -> None:
+        """Raise ``PxFaultError`` if the last launch of ``compiled`` faulted (the guard
+        library's flag, whose address :attr:`fault_address` gives native callers)."""
         if self._fault.value:
-            _raise_fault(kernel, guard.take_fault(self._fault))
+            _raise_fault(compiled.source.kernel, guard.take_fault(self._fault))
+
+    @property
+    def fault_address(self) -> int:
+        """The address of the guard's ``int`` fault flag (after the first compile)."""
+        return ctypes.addressof(self._fault)
 
     def synchronize(self) -> None:
         """C launches are synchronous."""

@@ -6,7 +6,7 @@ SHA-256 of everything that determines the binary (the generated source, the comp
 identity and version, the flags) and ``sum`` the first 32 hex digits of the SHA-256 of the
 entry's own bytes. :func:`find_entry` verifies the sum before a backend loads the file: a
 truncated or damaged entry is removed and built again, never loaded. Entries are written
-to a temporary file in the same folder and renamed into place (``backends/atomic_write``),
+to a temporary file in the same folder and renamed into place (``pxos/atomic_write``),
 so no process sees a half-written one.
 """
 
@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from pxos.backends import atomic_write
+from pxos import atomic_write
 from pxos.cache_folder import cache_folder
 from pxos.errors import PxFileError
 
@@ -106,7 +106,7 @@ def store_entry(backend: str, key: str, suffix: str, data: bytes) -> Path:
     """
     path = _folder(backend) / f"{key}.{_sum(data)}{suffix}"
     try:
-        write_atomic(path, data)
+        atomic_write.write_atomic(path, data)
     except OSError as err:
         raise cache_error(path.parent, err) from None
     return path
@@ -149,6 +149,7 @@ class BuiltKernels:
         self._sources = KernelMemo()
         self._built = KernelMemo()
         self._by_key: dict[str, object] = {}
+        self._building: dict[str, threading.Lock] = {}  # cache key -> its build's lock
         self._lock = threading.Lock()
 
     def get(self, kernel, checked: bool):
@@ -160,29 +161,28 @@ class BuiltKernels:
         return self._sources.remember(kernel, checked, render)
 
     def build(self, kernel, checked: bool, key: str | None, make: Callable[[], object]):
-        """The build of cache key ``key``: ``make()`` the first time (under a lock, one
-        build at a time per backend), else the one made before; with no key (nothing is
-        built, as for the interpreter), ``make()`` once per kernel."""
+        """The build of cache key ``key``: ``make()`` the first time (under that key's
+        lock: threads building different kernels compile at once, as calibration's
+        ``compile_ahead`` does), else the one made before; with no key (nothing is built,
+        as for the interpreter), ``make()`` once per kernel."""
+        if key is None:
+            with self._lock:
+                found = self._built.get(kernel, checked)
+                if found is None:
+                    found = self._built.put(kernel, checked, make())
+            return found
         with self._lock:
-            found = self._built.get(kernel, checked) if key is None else \
-                self._by_key.get(key)
-            if found is None:
-                found = make()
-                if key is not None:
-                    self._by_key[key] = found
+            found = self._by_key.get(key)
+            building = self._building.setdefault(key, threading.Lock())
+        if found is None:
+            with building:
+                found = self._by_key.get(key)
+                if found is None:
+                    found = make()
+                    with self._lock:
+                        self._by_key[key] = found
         return self._built.put(kernel, checked, found)
 
     def has(self, kernel, checked: bool, key: str) -> bool:
         """Whether ``kernel`` or cache key ``key`` is built in this process."""
         return self.get(kernel, checked) is not None or key in self._by_key
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync,
-    rename (``backends/atomic_write``). A crash leaves either the old file or the new one,
-    never part of one.
-
-    Raises:
-        OSError: the folder cannot be created or written.
-    """
-    atomic_write.write_atomic(path, data)

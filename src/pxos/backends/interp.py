@@ -8,7 +8,7 @@ any lane writes, ``SYNC_THREADS`` needs no work. Control flow compacts the activ
 Every array access is bounds-checked (:class:`~pxos.errors.PxBoundsError`).
 
 The semantics are those of docs/language.md; the expression evaluator is in
-``backends/interp_eval``. :func:`eval_scalar` evaluates host expressions for the runtime.
+``ir/evaluate``. :func:`eval_scalar` evaluates host expressions for the runtime.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Sequence
 import numpy as np
 
 from pxos.backends.base import HOST, Backend, Launch
+from pxos.backends.interp_atomics import apply_atomic
 from pxos.backends.interp_jumps import jump_table
-from pxos.backends.interp_eval import Evaluator, eval_scalar, fix, flat_index, subset
+from pxos.ir.evaluate import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
-from pxos.ir.functions import ATOMICS
 from pxos.ir.types import Array
 
 __all__ = ["InterpBackend", "eval_scalar"]
@@ -327,49 +327,9 @@ class _Run(Evaluator):
         target = buf.flat
         flat = np.broadcast_to(np.asarray(flat, np.intp), (n,))
         value = np.broadcast_to(np.asarray(value, target.dtype), (n,))
-        if s.result is None:
-            if s.op == "exch":
-                target[flat] = value
-            else:
-                _ATOMIC_UFUNC[s.op].at(target, flat, value)
-            return
-        self.set_var(s.result, lanes, _atomic_with_old(s.op, target, flat, value))
-
-
-_ATOMIC_UFUNC = {name: a.combine for name, a in ATOMICS.items() if a.combine is not None}
-
-
-def _atomic_with_old(op: str, target: np.ndarray, flat: np.ndarray, value: np.ndarray):
-    """Apply the atomic as if lanes updated one after another in lane order; return each
-    lane's old value. Segmented inclusive scan (Hillis-Steele) over lanes sorted by address."""
-    order = np.argsort(flat, kind="stable")
-    addr, vals = flat[order], value[order]
-    n = len(addr)
-    incl = vals.copy()  # for exch the scan is just the latest value: "a exch b" keeps b
-    combine = _ATOMIC_UFUNC.get(op)
-    if combine is not None:
-        d = 1
-        while d < n:
-            same = addr[d:] == addr[:-d]
-            shifted = combine(incl[:-d], incl[d:])
-            incl[d:] = np.where(same, shifted, incl[d:])
-            d *= 2
-    first = np.ones(n, bool)
-    first[1:] = addr[1:] != addr[:-1]
-    init = target[addr]
-    prev = np.empty_like(incl)
-    prev[1:] = incl[:-1]
-    if combine is None:
-        old_sorted = np.where(first, init, prev)
-    else:
-        old_sorted = np.where(first, init, combine(init, prev))
-    last = np.ones(n, bool)
-    last[:-1] = addr[1:] != addr[:-1]
-    final = incl[last] if combine is None else combine(init[last], incl[last])
-    target[addr[last]] = final
-    old = np.empty_like(old_sorted)
-    old[order] = old_sorted
-    return old
+        old = apply_atomic(s.op, target, flat, value, want_old=s.result is not None)
+        if s.result is not None:
+            self.set_var(s.result, lanes, old)
 
 
 def _var_of(s: ir.For) -> ir.Var:

@@ -71,7 +71,7 @@ def embed(
 
     import numpy as np
 
-    from pxos.backends.atomic_write import write_atomic
+    from pxos.atomic_write import write_atomic
     from pxos.lib.diversity.texts import MODEL, embed_texts, read_corpus
 
     texts = read_corpus(corpus, first)

@@ -15,7 +15,8 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.main import _guarded, _load, app, out
+from pxos.cli.app import _load, app
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import AllowPathOption, ProgramArgument
 from pxos.errors import PxError
 
@@ -38,7 +39,7 @@ def export(
     """Export a kernel as a CUDA program: its inputs as the program makes them (RANDOM,
     FILL, or saved .npy files), timing, and verification against a CPU reference."""
     from pxos.host.files import write_output
-    from pxos.codegen.standalone import export_standalone
+    from pxos.host.export import export_standalone
 
     del standalone  # the only kind of export: kept so that older command lines still work
     program = _load(file)

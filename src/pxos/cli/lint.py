@@ -17,7 +17,8 @@ from pathlib import Path
 
 import typer
 
-from pxos.cli.main import _guarded, app, out
+from pxos.cli.app import app
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import ProgramArgument
 
 
@@ -36,9 +37,10 @@ def lint(
     and barriers that some threads miss (an error)."""
     from pxos.ir.lint import lint_program
     from pxos.lang.px.hints import refuse_python
+    from pxos.lang.px.parser import parse_file
 
     refuse_python(file)
-    lints = lint_program(file)
+    lints = lint_program(parse_file(file))
     errors = sum(1 for x in lints if x.severity == "error")
     if as_json:
         out.print(json.dumps([x.as_dict() for x in lints], indent=2, ensure_ascii=False))

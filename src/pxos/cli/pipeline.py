@@ -62,9 +62,9 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _write(path: Path, data: np.ndarray) -> None:
-    """Write atomically (``backends/atomic_write``): the old file or the new one, never
+    """Write atomically (``pxos/atomic_write``): the old file or the new one, never
     part of one."""
-    from pxos.backends.atomic_write import write_atomic
+    from pxos.atomic_write import write_atomic
 
     try:
         write_atomic(path, memoryview(data).cast("B") if data.size else b"")

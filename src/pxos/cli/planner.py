@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.main import _guarded, _load, app, out
+from pxos.cli.app import _load, app
+from pxos.cli.report import _guarded, out
 from pxos.cli.options import AllowPathOption, DeviceOption, ProgramArgument
 
 
@@ -65,7 +66,7 @@ def calibrate(
     from pxos.planner.calibration import calibrate as measure, calibration_path
     from pxos.planner.explain import machine_summary
     from pxos.planner.history import history_for
-    from pxos.planner.program import split_pays
+    from pxos.planner.hybrid import split_pays
 
     with out.status("pxos: calibrating this machine…") as status:  # a Rich progress line
         found = measure(progress=lambda line: status.update(f"pxos: calibrating: {line}"))

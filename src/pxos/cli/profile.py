@@ -20,8 +20,9 @@ from typing import Optional
 
 import typer
 
-from pxos.cli.main import _guarded, _load, _with_host_steps, app, out
+from pxos.cli.app import _load, _with_host_steps, app
 from pxos.cli.options import DeviceOption
+from pxos.cli.report import _guarded, out
 from pxos.errors import PxError
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.interchange import interchange
@@ -55,7 +56,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         kernel: a kernel returned by ``ir.check.check_kernel``.
         checked: add bounds checks reported through the last parameter, ``pxos_err``.
         guard: catch a memory fault in the kernel (``codegen/guard``; the C backend's
-            builds, which link against its guard library).
+            builds, which link against its guard library), and add the packed entry
+            ``k_<name>_packed`` (``codegen/c_packed``) that native callers use.
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
@@ -110,7 +112,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
-    return KernelSource(given, render_unit(d, helpers, [function]), fn, function, helpers,
+    unit = [function, packed_entry(kernel, d, checked)] if guard else [function]
+    return KernelSource(given, render_unit(d, helpers, unit), fn, function, helpers,
                         checked)
 
 

@@ -1,10 +1,10 @@
 """What differs between C, CUDA C and OpenCL C: a small object per target.
 
 The C-family renderer (``codegen/render.py``) asks its dialect for type names, literals,
-the spelling of each operation (``ir/functions``), the launch-geometry names of the thread
-indices, and the helper functions it needs; everything else about rendering is shared.
-``codegen/c.py`` holds the C dialect; CUDA and OpenCL dialects subclass :class:`Dialect`
-the same way.
+the spelling of each operation (``ir/functions``), casts, wrapping arithmetic, declarations,
+loop updates and line markers, the launch-geometry names of the thread indices, and the
+helper functions it needs; everything else about rendering is shared. ``codegen/c.py``
+holds the C dialect; CUDA, OpenCL, HIP and WGSL dialects subclass :class:`Dialect`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.errors import PxTypeError
 from pxos.ir.functions import Lowering, lowering
-from pxos.ir.types import BOOL, F16, F32, F64, Scalar
+from pxos.ir.types import BOOL, F16, F32, F64, Array, Scalar, unsigned_of
 
 _C_TYPES = {
     "bool": "bool", "i8": "int8_t", "u8": "uint8_t", "i16": "int16_t", "u16": "uint16_t",
@@ -38,13 +39,20 @@ class Dialect:
     """
 
     name = "c"
+    types = _C_TYPES  # type names by pxos type name
     geometry = {g: f"pxos_{g}" for g in GEOMETRY}
+    # spelling tables: an int32 widened for flat offsets, an extent as int32, a unit-step
+    # FOR update, a statement discarding a value, a local declaration, a source line marker
+    index_cast, int_cast, unit_step = "(int64_t){}", "(int32_t){}", "++{}"
+    discard_stmt, declaration = "(void){};", "{type} {name} = {init};"
+    line_marker = '#line {line} "{file}"'
+    native_wrap = False  # whether signed + - * and negation wrap without unsigned casts
     barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (ir/passes/fission)
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
 
     def type_name(self, t: Scalar) -> str:
-        return _C_TYPES[t.name]
+        return self.types[t.name]
 
     def literal(self, value, t: Scalar) -> str:
         """A C literal of ``value`` with exactly type ``t``."""
@@ -80,8 +88,72 @@ class Dialect:
         this dialect's ``name``, else the default)."""
         return lowering(name, self.name)
 
+    # -- operations: the renderer spells every operation through these (C by default)
+    def cast(self, text: str, t: Scalar) -> str:
+        """``text`` converted to type ``t`` (to ``bool``: whether it is non-zero)."""
+        if t == BOOL:
+            return f"({text} != 0)"
+        return f"(({self.type_name(t)}){text})"
+
+    def as_index(self, text: str) -> str:
+        """``text`` (an ``int32`` expression) widened to the index type of flat offsets."""
+        return self.index_cast.format(text)
+
+    def as_int(self, text: str) -> str:
+        """``text`` (an extent or launch count) as an ``int32`` value."""
+        return self.int_cast.format(text)
+
+    def select(self, cond: str, a: str, b: str) -> str:
+        """``a`` where ``cond`` holds, else ``b`` (both evaluated or not: no side effects)."""
+        return f"({cond} ? {a} : {b})"
+
+    def binary(self, op: str, a: str, b: str, t: Scalar, wraps: bool = False) -> str:
+        """``a <op> b`` in type ``t`` for a C operator ``op`` (``+ - * < == && & <<`` …);
+        ``wraps``: a signed ``+ - *`` that may overflow, computed modulo ``2**bits``."""
+        if wraps and not self.native_wrap:  # wraps as pxos defines, not undefined as in C
+            u = self.type_name(unsigned_of(t))
+            return f"(({self.type_name(t)})(({u}){a} {op} ({u}){b}))"
+        if op in ("<<", ">>"):
+            return f"({a} {op} ({b} & {t.bits - 1}))"
+        if t == BOOL and op in ("&", "|", "^"):
+            return f"(bool)({a} {op} {b})"
+        if op == "*" and t.kind == "u" and t.bits == 16:  # promoted to int
+            return f"(({self.type_name(t)})((uint32_t){a} * {b}))"
+        return f"({a} {op} {b})"
+
+    def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
+        """``-a`` in type ``t``; ``wraps``: it may overflow (``-MIN`` is ``MIN``)."""
+        if wraps and not self.native_wrap:
+            return f"(({self.type_name(t)})(0 - ({self.type_name(unsigned_of(t))}){a}))"
+        return f"(-{a})"
+
+    # -- statements and declarations
+    def declare(self, name: str, t: Scalar, init: str) -> str:
+        """The declaration of a function-local variable ``name`` of type ``t``."""
+        return self.declaration.format(type=self.type_name(t), name=name, init=init)
+
+    def shared_array(self, name: str, t: Scalar, size: int) -> str:
+        """The declaration of a block's shared array of ``size`` elements."""
+        return f"{self.shared_qualifier} {self.type_name(t)} {name}[{size}];"
+
+    def increment(self, v: str) -> str:
+        """The update clause of a unit-step FOR loop over variable ``v``."""
+        return self.unit_step.format(v)
+
+    def step(self, v: str, step: str, t: Scalar, wraps: bool) -> str:
+        """The update clause ``v += step`` of a FOR loop; ``wraps``: it may step past the
+        range of ``t``, which must wrap."""
+        if wraps and not self.native_wrap:
+            u = self.type_name(unsigned_of(t))
+            return f"{v} = ({self.type_name(t)})(({u}){v} + ({u}){step})"
+        return f"{v} += {step}"
+
+    def discard(self, call: str) -> str:
+        """A statement evaluating ``call`` for its effect only."""
+        return self.discard_stmt.format(call)
+
     def line_directive(self, line: int, file: str) -> str:
-        return f'#line {line} "{c_string(file)}"'
+        return self.line_marker.format(line=line, file=c_string(file))
 
     def prelude(self, f16: bool = False) -> str:
         return "#include <stdint.h>\n#include <stdbool.h>\n#include <math.h>\n"
@@ -142,3 +214,40 @@ def c_string(text: str) -> str:
     ``"`` escaped."""
     safe = "".join(ch if ch.isprintable() else " " for ch in text)
     return safe.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def check_types(kernel: ir.Kernel, types, target: str, atomic_types=None, calls=()) -> None:
+    """Refuse a kernel that uses a scalar type outside ``types`` (the ones ``target`` has),
+    an ATOMIC_* on an element type outside ``atomic_types`` (default: ``types``), or a
+    function on a type that ``calls`` lists as ``(name, type)`` pairs ``target`` lacks.
+
+    Raises:
+        PxTypeError: at the first parameter, shared array or statement with such a type.
+    """
+    def refuse(t: Scalar, span, what: str):
+        raise PxTypeError(
+            f"kernel {kernel.name!r}: {what} has type {t.name}, which the {target} target "
+            f"lacks here; it has {', '.join(t.name for t in types)}", span,
+            hint="use one of those types, or another --device (c, opencl, cuda)")
+    for p in kernel.params:
+        if (p.type.elem if isinstance(p.type, Array) else p.type) not in types:
+            refuse(p.type.elem if isinstance(p.type, Array) else p.type, kernel.span,
+                   f"parameter {p.name!r}")
+    shared = {s.name: s.elem for s in kernel.shared}
+    for name, t in shared.items():
+        if t not in types:
+            refuse(t, kernel.span, f"shared array {name!r}")
+    for s in ir.walk(kernel.body):
+        for e in (x for x in ir.stmt_exprs(s) for x in ir.subexprs(x)):
+            if e.type not in types:
+                refuse(e.type, s.span, "a value")
+            if isinstance(e, ir.Call) and (e.fn, e.type) in calls:
+                raise PxTypeError(f"kernel {kernel.name!r}: the {target} target has no {e.fn} "
+                                  f"on {e.type.name}", s.span, hint="convert the operand")
+        for name, t in kernel.variables:
+            if t not in types and name in (getattr(s, a, None) for a in ("name", "var")):
+                refuse(t, s.span, f"variable {name!r}")
+        if isinstance(s, ir.Atomic):
+            t = shared.get(s.array) or kernel.param(s.array).type.elem
+            if t not in (atomic_types or types):
+                refuse(t, s.span, f"the atomic's element of {s.array!r}")

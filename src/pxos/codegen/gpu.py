@@ -65,9 +65,9 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         size = 1
         for n in s.shape:
             size *= n
-        body.append(f"{d.shared_qualifier} {d.type_name(s.elem)} {var_name(s.name)}[{size}];")
+        body.append(d.shared_array(var_name(s.name), s.elem, size))
     for name, t in kernel.variables:
-        body.append(f"{d.type_name(t)} {var_name(name)} = {d.literal(0, t)};")
+        body.append(d.declare(var_name(name), t, d.literal(0, t)))
     if d.grid_stride and grid_stride(kernel):
         body += render_stride(r, kernel)
     else:

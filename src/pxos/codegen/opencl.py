@@ -137,7 +137,7 @@ class OpenCLRenderer(Renderer):
                                       "&" + self.element(s.array, s.index),
                                       self.expr(s.value))
         if s.result is None:
-            return [f"(void){call};"]
+            return [self.d.discard(call)]
         return [f"{self.variable(s.result)} = {call};"]
 
 

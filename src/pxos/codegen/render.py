@@ -13,7 +13,7 @@ from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import Bound
-from pxos.ir.types import BOOL, F64, I64, Scalar, unsigned_of
+from pxos.ir.types import BOOL, F64, I64, Scalar
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -30,11 +30,10 @@ def dim_name(array: str, axis: int) -> str:
     return f"d{axis}_{array}"
 
 
-def linear(parts: list[str], extents: list[str], cast: str = "") -> str:
+def linear(parts: list[str], extents: list[str]) -> str:
     """The linear index of ``parts`` (x first) in a box of ``extents`` (x first, all but the
-    slowest axis), z slowest: ``((z * ny + y) * nx + x)``; ``cast`` goes before the slowest
-    part."""
-    out = cast + parts[-1]
+    slowest axis), z slowest: ``((z * ny + y) * nx + x)``."""
+    out = parts[-1]
     for p, n in zip(reversed(parts[:-1]), reversed(extents)):
         out = f"({out} * {n} + {p})"
     return out
@@ -96,7 +95,7 @@ class Renderer:
         parts = [self.expr(i) for i in index]
         if len(parts) == 1:
             return parts[0]
-        flat = f"(int64_t){parts[0]}"
+        flat = self.d.as_index(parts[0])
         for axis, p in enumerate(parts[1:], start=1):
             flat = f"({flat} * {self.extent(array, axis)} + {p})"
         return flat
@@ -110,15 +109,16 @@ class Renderer:
         """Checked mode: the index, or 0 after recording a violation in ``pxos_err``."""
         where = e.where
         return self.intrinsics.call(
-            "bound", I64, f"(int64_t){self.expr(e.args[0])}", self.extent(e.array, e.axis),
+            "bound", I64, self.d.as_index(self.expr(e.args[0])), self.extent(e.array, e.axis),
             str(where.line), str(where.col), str(e.array_no), str(e.axis), "pxos_err")
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
-            return f"(int32_t){self.extent(e.array, e.axis)}"
+            return self.d.as_int(self.extent(e.array, e.axis))
         ndim = len(self.shared[e.array].shape) if e.array in self.shared else \
             self.kernel.param(e.array).type.ndim
-        return "(int32_t)(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")"
+        return self.d.as_int(
+            "(" + " * ".join(self.extent(e.array, a) for a in range(ndim)) + ")")
 
     def _e_builtin(self, e: ir.Builtin) -> str:
         if e.name == "thread_id" and self.thread_index is not None:
@@ -132,23 +132,24 @@ class Renderer:
                     "block_size": g["bs" + axes[e.axis]]}[e.name]
         if len(axes) == 1:
             return {"thread_id": tid[0], "local_id": g["lx"], "block_id": g["bx"],
-                    "block_size": g["bsx"], "num_threads": f"(int32_t){g['nx']}"}[e.name]
+                    "block_size": g["bsx"], "num_threads": self.d.as_int(g['nx'])}[e.name]
         if e.name == "thread_id":  # the row-major linear index, as a flat array's
-            return f"(int32_t){linear(tid, [g['n' + a] for a in axes[:-1]], '(int64_t)')}"
+            flat = linear(tid[:-1] + [self.d.as_index(tid[-1])],
+                          [g['n' + a] for a in axes[:-1]])
+            return self.d.as_int(flat)
         if e.name == "local_id":
             return linear([g["l" + a] for a in axes], [g["bs" + a] for a in axes[:-1]])
         if e.name == "block_id":
             return linear([g["b" + a] for a in axes], [g["g" + a] for a in axes[:-1]])
         if e.name == "block_size":
             return "(" + " * ".join(g["bs" + a] for a in axes) + ")"
-        return "(int32_t)(" + " * ".join(g["n" + a] for a in axes) + ")"  # num_threads
+        return self.d.as_int("(" + " * ".join(g["n" + a] for a in axes) + ")")  # num_threads
 
     def _e_unary(self, e: ir.Unary) -> str:
         a = self.expr(e.operand)
-        if e.op == "neg" and self._may_wrap(e):
-            t = e.type
-            return f"(({self.d.type_name(t)})(0 - ({self.d.type_name(unsigned_of(t))}){a}))"
-        return {"neg": f"(-{a})", "not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
+        if e.op == "neg":
+            return self.d.negate(a, e.type, self._may_wrap(e))
+        return {"not": f"(!{a})", "bnot": f"(~{a})"}[e.op]
 
     def _may_wrap(self, e: ir.Expr) -> bool:
         """Whether signed ``e`` (``+ - *`` or negation, 32 or 64 bits) may overflow, so C
@@ -161,17 +162,9 @@ class Renderer:
         t = e.lhs.type
         if e.op in ("div", "mod"):
             return self.operation(e.op, t, [a, b])
-        if e.op in ("shl", "shr"):
-            return f"({a} {_C_BINARY[e.op]} ({b} & {t.bits - 1}))"
-        if e.type == BOOL and e.op in ("band", "bor", "bxor"):
-            return f"(bool)({a} {_C_BINARY[e.op]} {b})"
-        if e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL:
-            if self._may_wrap(e):  # wraps as pxos defines, not undefined as in C
-                u = self.d.type_name(unsigned_of(t))
-                return f"(({self.d.type_name(t)})(({u}){a} {_C_BINARY[e.op]} ({u}){b}))"
-            if e.op == "mul" and t.kind == "u" and t.bits == 16:  # promoted to int
-                return f"(({self.d.type_name(t)})((uint32_t){a} * {b}))"
-        return f"({a} {_C_BINARY[e.op]} {b})"
+        wraps = e.op in ("add", "sub", "mul") and not t.is_float and t != BOOL \
+            and self._may_wrap(e)
+        return self.d.binary(_C_BINARY[e.op], a, b, t, wraps)
 
     def _e_call(self, e: ir.Call) -> str:
         return self.operation(e.fn, e.type, [self.expr(a) for a in e.args])
@@ -191,10 +184,7 @@ class Renderer:
         return f"{f64 if f64 and t == F64 else f32}({', '.join(args)})"
 
     def _e_cast(self, e: ir.Cast) -> str:
-        a = self.expr(e.operand)
-        if e.to == BOOL:
-            return f"({a} != 0)"
-        return f"(({self.d.type_name(e.to)}){a})"
+        return self.d.cast(self.expr(e.operand), e.to)
 
     # ------------------------------------------------------------------ statements
     def body(self, body: ir.Body, indent: int) -> list[str]:
@@ -240,19 +230,16 @@ class Renderer:
         v = self.variable(s.var)
         stop = self.expr(s.stop)
         if s.step is None:
-            cond, inc = f"{v} < {stop}", f"++{v}"
+            cond, inc = f"{v} < {stop}", self.d.increment(v)
         else:
             step = self.expr(s.step)
             if isinstance(s.step, ir.Const):
                 cond = f"{v} {'<' if s.step.value > 0 else '>'} {stop}"
             else:
-                cond = f"({step} > 0 ? {v} < {stop} : {v} > {stop})"
-            inc = f"{v} += {step}"
+                cond = self.d.select(f"{step} > 0", f"{v} < {stop}", f"{v} > {stop}")
             t = self.kernel_var_type(s.var)
             unit = isinstance(s.step, ir.Const) and s.step.value in (1, -1)
-            if not unit and t.kind == "i" and t.bits >= 32:  # may step past the type
-                u = self.d.type_name(unsigned_of(t))
-                inc = f"{v} = ({self.d.type_name(t)})(({u}){v} + ({u}){step})"
+            inc = self.d.step(v, step, t, not unit and t.kind == "i" and t.bits >= 32)
         head = f"for ({v} = {_strip(self.expr(s.start))}; {cond}; {inc}) {{"
         return [head, *self._nested(s.body, indent), "}"]
 
@@ -276,7 +263,7 @@ class Renderer:
         call = self.operation(f"atomic_{s.op}", t, ["&" + self.element(s.array, s.index),
                                                      self.expr(s.value)])
         if s.result is None:
-            return [f"(void){call};"]
+            return [self.d.discard(call)]
         return [f"{self.variable(s.result)} = {call};"]
 
     def kernel_var_type(self, name: str) -> Scalar:

@@ -3,7 +3,7 @@
 1. includes and ``CHECK``; 2. the GPU kernel (``codegen/cuda``, at global scope); 3. the CPU
 reference (``codegen/c``, in ``namespace pxos_cpu``); 4. arrays and their initial contents,
 plain C (``standalone_support``); 5. the problem: the kernel's arrays, scalars and launch,
-generated from an :class:`~pxos.codegen.standalone.ExportPlan`; 6. verification and 7.
+generated from an :class:`~pxos.host.export.ExportPlan`; 6. verification and 7.
 command-line options and ``main`` (``standalone_main``). ``#line`` directives point the
 kernels at the `.px` file and everything after them back at the ``.cu`` file, so compiler
 messages and ``CHECK`` name the right line.

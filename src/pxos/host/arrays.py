@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from pxos import backends
+from pxos.arraylike import CUDA_LIBRARIES, library_of
 from pxos.backends.base import HOST
 from pxos.errors import PxArgumentError
 from pxos.host.residency import Copies, Transfers
 
 TRANSFERS = Transfers()  # copies made for Python callers, in this process
-CUDA_LIBRARIES = ("cupy", "torch-cuda", "cuda")  # kinds of array (library_of) in CUDA memory
 
 
 class ndarray:  # noqa: N801  (named like numpy.ndarray and cupy.ndarray)
@@ -149,31 +149,6 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     check_dtype(host.dtype)
     out = ndarray(np.ascontiguousarray(host))
     return out.to(device) if device else out
-
-
-def is_array(obj) -> bool:
-    """Whether a kernel argument is an array (of NumPy, CuPy, PyTorch, pxos, or a
-    planner's stand-in: anything with a shape) rather than a scalar (NumPy scalars have a
-    shape too, ``()``)."""
-    return hasattr(obj, "shape") and not isinstance(obj, np.generic)
-
-
-def library_of(obj) -> str:
-    """Which library's array ``obj`` is: ``pxos``, ``numpy``, ``cupy``, ``torch-cpu``,
-    ``torch-cuda``, ``cuda`` (another object with ``__cuda_array_interface__``), or
-    ``other``."""
-    if isinstance(obj, ndarray):
-        return "pxos"
-    if isinstance(obj, np.ndarray):
-        return "numpy"
-    module = type(obj).__module__.split(".", 1)[0]
-    if module == "cupy":
-        return "cupy"
-    if module == "torch":
-        return "torch-cuda" if obj.is_cuda else "torch-cpu"
-    if hasattr(obj, "__cuda_array_interface__"):
-        return "cuda"
-    return "other"
 
 
 def memory_of(device: str) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pxos.backends.atomic_write import open_folder, write_atomic, write_in
+from pxos.atomic_write import open_folder, write_atomic, write_in
 from pxos.errors import PxFileError
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import Scalar, scalar_of_dtype
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -147,7 +147,7 @@ class FileAccess:
             buf.write(_encode_image(arr, _WRITE_FORMAT[ext], path, span))
         else:
             buf.write(np.ascontiguousarray(arr).tobytes())
-        try:  # the folder opened once, without following links: see backends/atomic_write
+        try:  # the folder opened once, without following links: see pxos/atomic_write
             folder = open_folder(full.parent)
             try:
                 write_in(folder, full.name, buf.getbuffer())

@@ -8,7 +8,6 @@ or a host statement needs it), executes each statement, and records what happene
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,29 +16,33 @@ from typing import Callable
 import numpy as np
 
 from pxos import backends, events, registry
-from pxos.backends.base import HOST, make_launch
+from pxos.backends.base import HOST
 from pxos.backends.checked import checked_by_default
-from pxos.backends.interp import eval_scalar
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
 from pxos.host.control import HostControl
+from pxos.host.data_statements import DataStatements
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
-from pxos.host.hybrid import cut, hybrid_parts, run_split
+from pxos.host.program_plan import PlannedStatements
+from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import running
-from pxos.host.library import first_difference, reduce_array, sort_array
+from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
-from pxos.host.rng import random_fill
-from pxos.host.sizes import exact_int
+from pxos.host.run_launch import RunLaunch, observed_launch
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
 from pxos.ir.analysis.split import elementwise
 from pxos.ir.check import assignable
 from pxos.ir.check_host import check_launch
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
+
+NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
+_HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 
 
 @dataclass
@@ -56,7 +59,8 @@ class Step:
 
 
 @dataclass
-class ProgramRun(HostControl, PipelineStatements, StreamStatements):
+class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatements,
+                 PlannedStatements):
     """Executes a checked program.
 
     Args:
@@ -97,6 +101,12 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
         self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
         self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
+        self._constants: dict[int, np.generic] = {}  # id(expr) -> value, reading no name
+        self._run_launches: dict[tuple, RunLaunch] = {}  # (id(RUN), device) -> prepared
+        self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
+        self._kernels: dict[str, ir.Kernel] = {}
+        self._sizing_args: dict[int, tuple] = {}  # id(RUN) -> its launch-sizing arguments
+        self._seen_plans: dict[tuple, object] = {}  # (id, residency.version, sizing) -> plan
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -117,54 +127,29 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         """The planner's decisions for the statements run so far, with measured times."""
         return [s.decision for s in self.steps if s.decision is not None]
 
-    def _plan(self, stmt: ir.Stmt):
-        """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
-        no explanation was asked for): the rest of the program planned from here."""
-        if self.device != "auto" and not self.explain:
-            return None
-        if self.planner is None:
-            from pxos.planner.ahead import PlanFollower
-            from pxos.planner.program import Planner
-            self.planner = Planner(self.program, self.device, checked=self.checked,
-                                   files=self.files)
-            self.follower = PlanFollower(self.planner)
-        key = self._plan_key(stmt)
-        if key not in self._plans:  # decided once per residency state (host loops)
-            where = {n: self.residency.places(n) for n, v in self.values.items()
-                     if isinstance(v, np.ndarray)}
-            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
-        return self._plans[key]
-
-    def _plan_key(self, stmt: ir.Stmt) -> tuple:
-        """What a decision for ``stmt`` depends on: where each array is, the arrays'
-        shapes and dtypes, and the scalar arguments that size a launch."""
-        arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
-                       for n, v in self.values.items() if isinstance(v, np.ndarray))
-        sizing = ()
-        if isinstance(stmt, ir.Run):
-            from pxos.planner.ahead import sizing_params
-
-            kernel = self.program.kernel(stmt.kernel)
-            used = sizing_params(kernel)
-            sizing = tuple(self.evaluate(a).item() for a, p in zip(stmt.args, kernel.params)
-                           if p.name in used)
-        return id(stmt), arrays, sizing
-
     def execute(self, stmt: ir.Stmt) -> Step:
         """Run one host statement of the program and record it as a :class:`Step`.
 
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
-        self._decision = (self._plan(stmt) if isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
-                          else None)
-        t0 = time.perf_counter()
-        before = self.residency.transfers.copy()
         placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
+        self._decision = self._plan(stmt) if placeable else None
+        moved = self.residency.transfers
+        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        handler = _HANDLERS.get(type(stmt))
+        if handler is None:
+            handler = _HANDLERS[type(stmt)] = "_" + type(stmt).__name__.lower()
+        t0 = time.perf_counter()
         with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
-            device = getattr(self, "_" + type(stmt).__name__.lower())(stmt) or "host"
-        step = Step(stmt.span, ir.keyword(stmt), device, time.perf_counter() - t0,
-                    self.residency.transfers - before, self._decision)
+            device = getattr(self, handler)(stmt) or "host"
+        seconds = time.perf_counter() - t0
+        what = self._keywords.get(id(stmt))
+        if what is None:
+            what = self._keywords[id(stmt)] = ir.keyword(stmt)
+        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        step = Step(stmt.span, what, device, seconds, NO_TRANSFERS if after == before else
+                    Transfers(*(a - b for a, b in zip(after, before))), self._decision)
         self.steps.append(step)
         if step.decision is not None and step.decision.device == device \
                 and step.decision.measured is None:  # a loop teaches once per decision
@@ -206,9 +191,20 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         return found
 
     def evaluate(self, e: ir.Expr) -> np.generic:
-        """Type and evaluate a host expression with the current values."""
+        """Type and evaluate a host expression with the current values (a scalar name is
+        its value; an expression that reads no name is evaluated once)."""
+        if type(e) is ir.Var:
+            value = self.values.get(e.name)
+            if isinstance(value, np.generic):
+                return value
+        value = self._constants.get(id(e))
+        if value is not None:
+            return value
         typed = self.typed(e)
-        return eval_scalar(typed, self._current(typed))
+        value = eval_scalar(typed, self._current(typed))
+        if not self._reads[id(e)]:
+            self._constants[id(e)] = value
+        return value
 
     def _current(self, e: ir.Expr) -> dict:
         """The values, with the host contents of every array ``e`` reads made current."""
@@ -246,109 +242,43 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
         self.values[name] = np.ascontiguousarray(arr)
         self.residency.define(name, self.values[name], zeros)
 
-    # -- statements
-    def _readfile(self, s: ir.ReadFile):
-        if s.chunk is not None:  # streamed: host/pipeline_stream
-            return self._stream_step(s)
-        self._define_array(s.name, self.files.read(s.path, s.as_type, s.span), s.span)
-
-    def _writefile(self, s: ir.WriteFile):
-        if self._stream_step(s) is not None:
-            return "stream"
-        self.written.append(self.files.write(self.array(s.name, s.span), s.path, s.span))
-
-    def _alloc(self, s: ir.Alloc):
-        dims = [self._size(d, s) for d in s.dims]
-        if any(n < 0 for n in dims):
-            raise PxRuntimeError(f"ALLOC {s.name}: sizes must be ≥ 0, got {dims}", s.span)
-        if math.prod(dims) > MAX_ELEMENTS:
-            raise PxRuntimeError(f"ALLOC {s.name}: {math.prod(dims)} elements; at most "
-                                 f"{MAX_ELEMENTS} are supported", s.span)
-        self._define_array(s.name, np.zeros(dims, dtype=s.elem.dtype), s.span, zeros=True)
-
-    def _size(self, e: ir.Expr, s: ir.Alloc) -> int:
-        """One size of ALLOC ``s``; an error where its integer arithmetic wrapped."""
-        typed = self.typed(e)
-        value = int(eval_scalar(typed, self._current(typed)))
-        exact = exact_int(typed, self.values)
-        if exact is not None and exact != value:
-            raise PxRuntimeError(f"ALLOC {s.name}: the size overflows {typed.type} ({exact} "
-                                 f"wraps to {value})", e.span,
-                                 "compute it in 64 bits with i64(…); an array holds "
-                                 f"at most {MAX_ELEMENTS} elements")
-        return value
-
-    def _alloclike(self, s: ir.AllocLike):
-        other = self.values.get(s.other)
-        if not isinstance(other, np.ndarray):
-            raise PxTypeError(f"{s.other!r} is not an array", s.span)
-        self._define_array(s.name, np.zeros_like(other), s.span, zeros=True)
-
-    def _fill(self, s: ir.Fill):
-        arr = self.array(s.name, s.span, overwrite=True)
-        arr[...] = self._converted(s.value, scalar_of_dtype(arr.dtype), f"array {s.name!r}",
-                                   s.span)
-
-    def _randomfill(self, s: ir.RandomFill):
-        arr = self.array(s.name, s.span, overwrite=True)
-        seed = int(self.evaluate(s.seed))
-        low = None if s.low is None else self.evaluate(s.low).item()
-        high = None if s.high is None else self.evaluate(s.high).item()
-        random_fill(arr, seed, low, high, s.span)
-
-    def _assign(self, s: ir.Assign):
-        old = self.values.get(s.name)
-        if old is None:
-            self.values[s.name] = self.evaluate(s.value)
-        else:  # a name keeps the type of its first assignment
-            self.values[s.name] = self._converted(
-                s.value, scalar_of_dtype(np.asarray(old).dtype), f"{s.name!r}", s.span)
-
+    # -- statements (the data statements: host/data_statements)
     def _run(self, s: ir.Run) -> str:
-        kernel = self.program.kernel(s.kernel)
+        kernel = self.kernel(s.kernel)
+        name = self._decision.device if self._decision is not None else None
+        prepared = self._run_launches.get((id(s), name or self.device))
+        if prepared is not None and prepared.native is not None and not events.LISTENERS \
+                and prepared.native_launch(self, s):  # host/run_launch, host/native_call
+            return prepared.name
         args = [self._operand(a, where=None) for a in s.args]
         types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                  for a in args)
         if types not in self._launches_checked:  # check_launch looks at types only
             check_launch(kernel, args, s.span, [a.span for a in s.args])
             self._launches_checked.add(types)
-        args = [a if isinstance(p.type, Array) else
+        args = [a if isinstance(p.type, Array) or type(a) is p.type.dtype.type else
                 p.type.dtype.type(convert_value(np.asarray(a).item(), p.type))
                 for a, p in zip(args, kernel.params)]
         name = (self._decision.device if self._decision is not None
                 else backends.choose(self.device, kernel.target))
         threads = self._threads(kernel, args, s.span)
-        if not self.checked and not registry.always_checked(name):  # those check as they run
-            launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
         if hybrid_parts(name):
+            if not self.checked:
+                launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
             return self._run_split(s, kernel, args, name, threads)
-        backend = backends.get(name)
-        launch = make_launch(kernel, threads)
-        mark = events.begin("compile", kernel.name, name, s.span) if events.LISTENERS else None
-        compiled = backend.compile(kernel, self.checked)
-        if mark is not None:
-            events.end(mark, compiled)
-        memory = backend.memory
-        placed = [
-            (self.residency.on_host(a.name) if memory == HOST
-             else self.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
-            else v for a, v, p in zip(s.args, args, kernel.params)]
-        access = dict(kernel.access)
-        mark = events.begin("launch", kernel.name, name, s.span, {
-            "kernel": kernel, "args": placed, "threads": threads, "backend": backend,
-            "decision": self._decision}) if events.LISTENERS else None
-        backend.launch(compiled, placed, launch)
-        backend.synchronize()
-        if mark is not None:
-            events.end(mark)
-        for a, p in zip(s.args, kernel.params):
-            if "w" in access.get(p.name, ""):
-                self.residency.written(a.name, memory)
+        if events.LISTENERS:  # profiled (pxos profile): compile and launch events
+            observed_launch(self, s, kernel, args, name, threads)
+            return name
+        key = (id(s), self._decision.device if self._decision is not None else self.device)
+        prepared = self._run_launches.get(key)  # host/run_launch
+        if prepared is None:
+            prepared = self._run_launches[key] = RunLaunch(s, kernel, name, self.checked)
+        prepared.launch(self.residency, args, threads)
         return name
 
     def _run_split(self, s: ir.Run, kernel: ir.Kernel, args: list, name: str,
                    threads: list[int]) -> str:
-        """HYBRID (``host/hybrid``): the planner's share of the elements on the CPU
+        """HYBRID (``backends/hybrid``): the planner's share of the elements on the CPU
         backend, the rest on the device; the results end on the host."""
         if not elementwise(kernel):
             raise PxBackendError(f"kernel {kernel.name!r} cannot be split between two "
@@ -418,47 +348,6 @@ class ProgramRun(HostControl, PipelineStatements, StreamStatements):
             self._define_array(s.result, np.empty(result.shape, result.dtype), s.span)
             self.residency.adopt(s.result, side, result)
         return side
-
-    def _item(self, e: ir.Expr) -> str:
-        if isinstance(e, ir.Str):  # control characters escaped as repr does: \x1b, \x00
-            return "".join(c if c.isprintable() else repr(c)[1:-1] for c in e.value)
-        value = self._operand(e)
-        if isinstance(value, np.ndarray):
-            return np.array2string(value, threshold=20, edgeitems=3)
-        return str(value)
-
-    def _print(self, s: ir.Print):
-        self.emit(" ".join(self._item(i) for i in s.items))
-
-    def _operand(self, e: ir.Expr, where: str | None = HOST):
-        """An array named alone (its host array, with current contents if ``where`` is
-        ``host``; only for its shape and dtype if None), else the value of a scalar
-        expression."""
-        if isinstance(e, ir.Var) and isinstance(self.values.get(e.name), np.ndarray):
-            return self.residency.on_host(e.name) if where == HOST else self.values[e.name]
-        return self.evaluate(e)
-
-    def _constdef(self, s: ir.ConstDef):
-        """Nothing to do: the checker put the constant's value into every use."""
-
-    def _swap(self, s: ir.Swap):
-        a, b = self.values.get(s.a), self.values.get(s.b)
-        for name, v in ((s.a, a), (s.b, b)):
-            if not isinstance(v, np.ndarray):
-                raise PxTypeError(f"{name!r} is not an array", s.span)
-        if a.dtype != b.dtype or a.shape != b.shape:
-            raise PxTypeError(f"SWAP needs two arrays of the same type and shape; {s.a!r} is "
-                              f"{a.dtype} {a.shape} and {s.b!r} is {b.dtype} {b.shape}",
-                              s.span)
-        self.values[s.a], self.values[s.b] = b, a
-        self.residency.swap(s.a, s.b)
-
-    def _verify(self, s: ir.Verify):
-        tol = None if s.tol is None else float(self.evaluate(s.tol))
-        why = first_difference(self._operand(s.lhs), self._operand(s.rhs), tol)
-        if why is not None:
-            raise PxRuntimeError(f"VERIFY failed: {why}", s.span)
-
 
 def run_program(program: ir.Program, **options) -> ProgramRun:
     """Run a checked program (see :class:`ProgramRun` for the options)."""

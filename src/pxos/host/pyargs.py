@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from pxos.arraylike import numpy_dtype
 from pxos.errors import PxArgumentError, PxShapeError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import MAX_ELEMENTS
@@ -88,14 +89,6 @@ def check_against(name: str, a, t) -> None:
                           f"{t.elem.dtype.name}))")
     if not isinstance(t, Array):
         scalar_converter(t, name)(a)
-
-
-def numpy_dtype(dtype) -> np.dtype:
-    """A NumPy dtype for NumPy, CuPy and PyTorch dtypes (``torch.float32`` → float32)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 _KINDS = {"b": 0, "u": 1, "i": 1, "f": 2}  # NumPy's same_kind order: bool < int < float

@@ -18,7 +18,7 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any, Callable, Sequence
 
@@ -27,22 +27,21 @@ import numpy as np
 from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.backends.interp import eval_scalar
+from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of
 from pxos.errors import PxArgumentError, PxTypeError
-from pxos.host.arrays import (
-    CUDA_LIBRARIES, TRANSFERS, download, is_array, library_of, ndarray,
-)
+from pxos.host.arrays import TRANSFERS, download, ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import launcher as native_launcher
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, contiguous, numpy_dtype, overlaps,
+    NUMBERS, check_against, check_launch_size, contiguous, overlaps,
     scalar_converter, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.types import Array
-
-_numpy_dtype = numpy_dtype  # planner/call's name for it
 
 
 
@@ -66,6 +65,8 @@ class CallPlan:
     place: list[tuple[Callable, Callable | None]]
     threads: Callable[[Sequence], tuple[int, ...]]
     checked: bool = False
+    calls: int = 0  # Python-path launches so far
+    native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -74,6 +75,7 @@ class CallPlan:
         self.bounds = (None if self.checked or registry.always_checked(self.device)
                        else launch_checker(self.kernel))  # ir/analysis/bounds
         self.unalias = overlaps(self.kernel, self.backend.memory == HOST)
+        self.native_call = registry.native_calls(self.device)  # host/native_call
 
 
 class Kernel:
@@ -105,6 +107,7 @@ class Kernel:
         self.decision = None  # the planner's last Decision (planner/decision)
         self._checked: dict[tuple, ir.Kernel] = {}
         self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
+        self._native: dict = {}  # call's device= -> (validated native launcher, plan)
 
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
@@ -127,21 +130,48 @@ class Kernel:
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
         simple = threads is None and checked is None
-        if simple and self._ready and not events.LISTENERS:  # host/devicecall: device
-            # arrays, launched as before (a profiler listening sees the general path)
-            ready = self._ready.get(call_key(device, args))
-            if ready is not None:
-                self.decision = ready[1]
-                return ready[0](args)
+        if simple and not events.LISTENERS:  # a profiler listening sees the general path
+            native = self._native.get(device)  # host/native_call: checked, packed in C
+            if native is not None:
+                done = native[0](args)
+                if done == LAUNCHED:
+                    return
+                if done == FAULTED:
+                    native[1].backend.check_fault(native[1].compiled)  # raises
+            if self._ready:  # host/devicecall: device arrays, launched as before
+                ready = self._ready.get(call_key(device, args))
+                if ready is not None:
+                    self.decision = ready[1]
+                    return ready[0](args)
         plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
-        ready = prepare(plan, args, launch) if simple else None
-        key = call_key(device, args) if ready is not None else None
-        if key is not None:
+        if not simple:
+            return
+        if plan.native_call and not plan.checked:
+            self._go_native(device, plan, args)
+            return
+        ready = prepare(plan, args, launch)
+        if ready is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            self._ready[key] = ready, self.decision
+            self._ready[call_key(device, args)] = ready, self.decision
+
+    def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
+        """After the Python path launched ``args`` (checks passed), let the native
+        launcher of ``plan`` (built at its :data:`AFTER_CALLS`-th call) take later calls
+        with the same sizes and scalars."""
+        plan.calls += 1
+        if plan.calls < AFTER_CALLS:
+            return
+        # pinned: new sizes are checked in C; else they may change the planner's choice
+        pinned = (device or self.device) not in (None, "auto")
+        if pinned not in plan.native:
+            plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
+                                                  plan.bounds if pinned else None)
+        native = plan.native[pinned]
+        if native is not None and (pinned or native.validate(args)):
+            self._native[device] = native, plan
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):

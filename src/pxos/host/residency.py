@@ -19,6 +19,7 @@ import numpy as np
 
 from pxos import events
 from pxos.backends.base import HOST
+from pxos.units import format_bytes
 
 ZEROS = "zeros"  # a place marker: the contents are all zeros, materialised anywhere for free
 
@@ -72,8 +73,10 @@ class Copies:
         zeros: the contents are all zeros (any place can make them without a copy).
     """
 
-    def __init__(self, host: np.ndarray, backends, transfers: Transfers, zeros: bool = False):
+    def __init__(self, host: np.ndarray, backends, transfers: Transfers, zeros: bool = False,
+                 changes: list[int] | None = None):
         self.host = host
+        self._changes = changes if changes is not None else [0]  # the Residency's counter
         self.devices: dict[str, Any] = {}  # memory name -> device array
         self.current: set[str] = {HOST, ZEROS} if zeros else {HOST}
         self._backends = backends
@@ -97,6 +100,7 @@ class Copies:
                     events.end(mark)
                 self.transfers.down(self.host.nbytes)
             self.current.add(HOST)
+            self._changes[0] += 1
         return self.host
 
     def on_device(self, memory: str):
@@ -115,18 +119,22 @@ class Copies:
                     events.end(mark)
                 self.transfers.up(self.host.nbytes)
             self.current.add(memory)
+            self._changes[0] += 1
         return self.devices[memory]
 
     def written(self, where: str) -> None:
         """The copy at ``where`` (``host`` or a memory name) was changed in place: every
         other copy is now stale."""
-        self.current = {where}
+        if len(self.current) != 1 or where not in self.current:
+            self.current = {where}
+            self._changes[0] += 1
 
     def adopt(self, memory: str, device_array) -> None:
         """Make ``device_array`` (same shape and dtype) the copy in ``memory``, holding the
         current contents: the host copy is stale until asked for."""
         self.devices[memory] = device_array
         self.current = {memory}
+        self._changes[0] += 1
 
 
 class Residency:
@@ -141,11 +149,20 @@ class Residency:
         self._backends = backends
         self._arrays: dict[str, Copies] = {}
         self.transfers = Transfers()
+        self._changes = [0]
+
+    @property
+    def version(self) -> int:
+        """A number that changes whenever an array is defined, swapped, or its current
+        places change (equal versions: the same places, shapes and dtypes)."""
+        return self._changes[0]
 
     def define(self, name: str, host: np.ndarray, zeros: bool = False) -> None:
         """``name`` now holds ``host`` (on the host; all zeros if ``zeros``); device copies
         of an earlier array of that name are dropped."""
-        self._arrays[name] = Copies(host, self._backends, self.transfers, zeros)
+        self._arrays[name] = Copies(host, self._backends, self.transfers, zeros,
+                                    self._changes)
+        self._changes[0] += 1
 
     def __contains__(self, name: str) -> bool:
         return name in self._arrays
@@ -174,17 +191,9 @@ class Residency:
     def swap(self, a: str, b: str) -> None:
         """``SWAP a b``: the names exchange their arrays, wherever they are (no copy)."""
         self._arrays[a], self._arrays[b] = self._arrays[b], self._arrays[a]
+        self._changes[0] += 1
 
     def written(self, name: str, where: str) -> None:
         """``name`` was changed in place at ``where`` (``host`` or a memory name): every
         other copy is now stale."""
         self._arrays[name].written(where)
-
-
-def format_bytes(n: float) -> str:
-    """``n`` bytes in B, KB, MB or GB (powers of 1000), as the reports print them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from pxos.errors import PxRuntimeError
-from pxos.ir.span import Span
+from pxos.span import Span
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -12,7 +12,7 @@ import re
 
 from pxos.errors import PxNameError
 from pxos.ir.functions import ATOMICS, OPERATIONS, c_names
-from pxos.ir.span import Span
+from pxos.span import Span
 
 PX_KEYWORDS = frozenset("""
 GPU_KERNEL GPU_PARAM GPU_SHARED_MEM GPU_THREADS GPU_BLOCK GPU_TARGET GPU_THREAD_CODE GPU_END

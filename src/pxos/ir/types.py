@@ -35,8 +35,12 @@ class Scalar:
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype with the same layout."""
-        return np.dtype(_NUMPY[self.name])
+        """The NumPy dtype with the same layout (made once per type: host loops ask
+        for it at every launch)."""
+        found = _DTYPES.get(self.name)
+        if found is None:
+            found = _DTYPES[self.name] = np.dtype(_NUMPY[self.name])
+        return found
 
     @property
     def is_float(self) -> bool:
@@ -86,6 +90,7 @@ SCALARS: dict[str, Scalar] = {
 ALIASES: dict[str, Scalar] = {
     "int": I32, "uint": U32, "long": I64, "float": F32, "double": F64, "byte": U8,
 }
+_DTYPES: dict[str, np.dtype] = {}
 _NUMPY = {
     "bool": "bool", "i8": "int8", "u8": "uint8", "i16": "int16", "u16": "uint16",
     "i32": "int32", "u32": "uint32", "i64": "int64", "u64": "uint64",

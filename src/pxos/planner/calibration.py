@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Callable
 
 from pxos import backends, registry
-from pxos.backends.cache import cache_dir, cache_key, write_atomic
+from pxos.atomic_write import write_atomic
+from pxos.backends.cache import cache_dir, cache_key
 from pxos.planner import stored
 
 VERSION = 6  # bump when what is measured, or how, changes

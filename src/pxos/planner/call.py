@@ -11,6 +11,7 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 from __future__ import annotations
 
 from pxos import registry
+from pxos.arraylike import is_array, library_of, numpy_dtype
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
@@ -21,9 +22,8 @@ from pxos.planner.history import fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
-from pxos.planner.program import (
-    hybrid_pair, is_cached, memory_of, split_pays, statement_key,
-)
+from pxos.planner.costs import is_cached, statement_key
+from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256
@@ -115,16 +115,13 @@ def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
     """:func:`place_call` for a Python call's own arguments: arrays of any library (NumPy,
     CuPy, PyTorch, ``pxos.ndarray``), where their library keeps them; no HYBRID (a call
     runs on one backend)."""
-    from pxos.host.arrays import is_array, library_of, memory_of as memory_named
-    from pxos.host.pykernel import _numpy_dtype
-
     arrays = [is_array(a) for a in args]
-    memories = [None if not is_array else
-                memory_named(a.device) if library_of(a) == "pxos" else
+    memories = [None if not array else
+                a.device if library_of(a) == "pxos" else  # pxos.ndarray: the memory's name
                 registry.memory_of_library(library_of(a))
-                for a, is_array in zip(args, arrays)]
-    shadows = [stand_in(tuple(a.shape), _numpy_dtype(a.dtype)) if is_array else a
-               for a, is_array in zip(args, arrays)]  # NumPy's view of any array
+                for a, array in zip(args, arrays)]
+    shadows = [stand_in(tuple(a.shape), numpy_dtype(a.dtype)) if array else a
+               for a, array in zip(args, arrays)]  # NumPy's view of any array
     return place_call(kernel, shadows, threads, memories, split=False)
 
 

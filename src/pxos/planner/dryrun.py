@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pxos.backends.interp_eval import eval_scalar
+from pxos.ir.evaluate import eval_scalar
 from pxos.errors import PxError
-from pxos.host.files import FileAccess
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import reduce_type
@@ -90,15 +89,14 @@ class DryRun:
     Args:
         program: from ``ir.check_host.check_program``.
         values: the names defined so far (a run's real values, or empty at the start).
-        files: where ``READ_FILE`` looks (the run's :class:`FileAccess`).
+        files: where ``READ_FILE`` looks: the run's ``host.files.FileAccess`` (any object
+            with its ``peek(path, as_type)``); None: a file's shape is not known before
+            the run reads it.
     """
 
-    def __init__(self, program: ir.Program, values: dict | None = None,
-                 files: FileAccess | None = None):
-        from pathlib import Path
-
+    def __init__(self, program: ir.Program, values: dict | None = None, files=None):
         self.program = program
-        self.files = files or FileAccess(Path(program.file).resolve().parent)
+        self.files = files
         self.values: dict[str, object] = {
             k: (stand_in(v.shape, v.dtype) if isinstance(v, np.ndarray) else v)
             for k, v in (values or {}).items()}
@@ -137,7 +135,7 @@ class DryRun:
     def _step(self, s: ir.Stmt, out: Step) -> None:
         arrays = self._arrays()
         if isinstance(s, ir.ReadFile):
-            found = self.files.peek(s.path, s.as_type)
+            found = self.files.peek(s.path, s.as_type) if self.files else None
             if found is None:
                 self.values[s.name] = stand_in((0,), np.uint8)
                 out.known = False

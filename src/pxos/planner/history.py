@@ -34,7 +34,8 @@ import statistics
 import time
 from pathlib import Path
 
-from pxos.backends.cache import cache_dir, cache_key, write_atomic
+from pxos.atomic_write import write_atomic
+from pxos.backends.cache import cache_dir, cache_key
 from pxos.planner import stored
 
 KEEP = 24  # ratios kept per kernel and device (the newest)

@@ -1,5 +1,5 @@
 """Predicting a HYBRID placement: one elementwise launch split between the CPU backend
-and a device (``host/hybrid``).
+and a device (``backends/hybrid``).
 
 With the data on the host, a share ``s`` of the elements runs on the CPU backend and the
 rest on the device, at once; the device's part pays for its copies there and back. Those
@@ -26,8 +26,8 @@ from __future__ import annotations
 import dataclasses
 
 from pxos import backends, registry
+from pxos.arraylike import is_array
 from pxos.backends.base import HOST
-from pxos.host.arrays import is_array
 from pxos.ir.analysis.features import Work
 from pxos.planner.model import Copies, Estimate, predict_launch
 
@@ -52,7 +52,7 @@ def predict_split(machine, cpu: str, device: str, work: Work, read_bytes: int,
 
     Args:
         read_bytes, write_bytes: bytes of the arrays the device's part receives (all of
-            them, ``host/hybrid``) and sends back (those the kernel writes); the part
+            them, ``backends/hybrid``) and sends back (those the kernel writes); the part
             moves its share of each.
         memory: the device's memory (``cuda``, ``opencl``).
         correction: what runs taught about this kernel's HYBRID placement.

@@ -15,7 +15,7 @@ import numpy as np
 
 from pxos import registry
 from pxos.backends.base import HOST, make_launch
-from pxos.host.library import reduce_array, sort_array
+from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
@@ -83,25 +83,24 @@ class _Runner:
 
 
 def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
-    """Build what calibration will run before it times anything, each backend in its own
-    thread (a backend builds one kernel at a time, ``backends.cache.BuiltKernels``): the
-    probe kernels of every backend but ``cuda`` (whose CUDA context is bound to the
-    calling thread; its builds take ~30 ms each anyway), and, with ``cupy_library``, CuPy's
-    reduction kernels, which CuPy compiles with NVRTC on first use (seconds on a fresh
-    machine, then cached on disk by CuPy). Errors are left for the measurement to raise."""
+    """Build what calibration will run before it times anything, each kernel of each
+    backend in its own thread (compilers run at once, one per core; a backend builds
+    different kernels concurrently, ``backends.cache.BuiltKernels``): the probe kernels of
+    every backend but ``cuda`` (whose CUDA context is bound to the calling thread; its
+    builds take ~30 ms each anyway), and, with ``cupy_library``, the kernels of
+    ``REDUCE SUM`` on ``cuda``, which NVRTC compiles on first use (then cached on disk by
+    CuPy). Errors are left for the measurement to raise."""
+    import os
     from concurrent.futures import ThreadPoolExecutor
 
-    def build_all(backend) -> None:
-        for k in probe_kernels().values():
-            backend.compile(k)
-
-    jobs = [(build_all, b) for name, b in backends_by_name.items()  # a GPU's context is
-            if registry.compiles(name) and not registry.is_gpu(name)]  # the caller's
+    jobs = [(b.compile, k) for name, b in backends_by_name.items()  # a GPU's context is
+            if registry.compiles(name) and not registry.is_gpu(name)  # the caller's
+            for k in probe_kernels().values()]
     if cupy_library:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
     if not jobs:
         return
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+    with ThreadPoolExecutor(max_workers=max(2, min(len(jobs), os.cpu_count() or 1))) as pool:
         for job in [pool.submit(fn, arg) for fn, arg in jobs]:
             job.exception()
 
@@ -197,10 +196,10 @@ def measure_split(machine) -> tuple[dict[str, float], dict[str, float]]:
     model's. Three rounds each time both devices alone and the split; the result is the
     median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
     of 0 where the split failed to run."""
-    from pxos.host.hybrid import cut, run_split
+    from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
-    from pxos.planner.program import hybrid_pair, memory_of
+    from pxos.planner.hybrid import hybrid_pair, memory_of
 
     pair = hybrid_pair(machine, registry.compiling(machine.devices))
     if pair is None:

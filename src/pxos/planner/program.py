@@ -26,10 +26,9 @@ import numpy as np
 
 from pxos import backends, registry
 from pxos.backends.base import HOST
-from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
-from pxos.ir.analysis.features import launch_work
 from pxos.planner.ahead import array_shapes, sizing_params
+from pxos.planner.costs import ZEROS, StepCosts, features_of, statement_key
 from pxos.planner.calibration import (
     CUDA_LIBRARY, Machine, complete, machine as this_machine,
 )
@@ -37,16 +36,13 @@ from pxos.planner.decision import Decision
 from pxos.planner.dryrun import DryRun, Step
 from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
-from pxos.planner.hybrid import estimate_split, hybrid_pair, memory_of, split_pays
-from pxos.planner.model import (
-    Copies, Estimate, copies_seconds, predict_launch, predict_library,
-)
+from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
+from pxos.planner.model import Estimate
 from pxos.planner.order import first_positions, linear_order, weight
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
 HORIZON = 64  # statements an explanation's "what the other choice costs" looks ahead
-ZEROS = "zeros"
 
 
 @dataclass
@@ -59,7 +55,7 @@ class _Path:
         return frozenset(self.where.items())
 
 
-class Planner:
+class Planner(StepCosts):
     """Plans a program's statements (see the module docstring).
 
     Args:
@@ -69,6 +65,8 @@ class Planner:
         machine: calibrated figures (default: this machine's, calibrated on first use).
         history: corrections learned from runs (default: this machine's).
         checked: kernels are built with bounds checks (a different compiled kernel).
+        files: where ``READ_FILE`` looks, for the shapes of the files it reads (the run's
+            ``host.files.FileAccess``); None: those shapes are unknown until the run.
     """
 
     def __init__(self, program: ir.Program, device: str = "auto",
@@ -86,6 +84,7 @@ class Planner:
             or [registry.interpreter()]
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
+        self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
@@ -129,98 +128,6 @@ class Planner:
                            if hasattr(a, "ndim") and a.ndim):
             return []
         return [f"{pair[0]}+{pair[1]}"]
-
-    # -- costs
-    def _copies(self, where: dict, step: Step, memory: str) -> Copies:
-        c = Copies()
-        for name in dict.fromkeys(step.reads):
-            places = where.get(name, frozenset({HOST}))
-            if memory in places or ZEROS in places:
-                continue
-            nbytes = int(self._nbytes.get(name, 0))
-            if HOST not in places:
-                c.down += 1
-                c.down_bytes += nbytes
-                c.memory = c.memory or next(iter(places - {HOST, ZEROS}), None)
-            if memory != HOST:
-                c.up += 1
-                c.up_bytes += nbytes
-                c.memory = memory
-        return c
-
-    def estimate(self, step: Step, device: str, copies: Copies) -> Estimate:
-        """The predicted time of ``step`` on ``device`` with ``copies``."""
-        if step.kind == "run" and "+" in device:
-            return self._estimate_split(step, device, copies)
-        if step.kind == "run":
-            work = self._work(step)
-            compiled = self._compiled(device, step.kernel)
-            fp = fingerprint(step.kernel)
-            corr = self.history.correction(fp, device, work.threads)
-            launch = self.history.launch(statement_key("run", device), None)
-            contended = any(a.kind == "atomic" and a.pattern == "uniform"
-                            for a in _features(step.kernel).accesses)
-            return predict_launch(self.machine, device, work, copies, compiled, corr,
-                                  contended, launch)
-        if step.kind in ("reduce", "sort"):
-            arr = step.array
-            fp = f"{step.kind.upper()} {arr.dtype}"  # as _decide names it
-            corr = self.history.correction(fp, device, arr.size)
-            launch = self.history.launch(statement_key(step.kind, device), None)
-            return predict_library(self.machine, device, step.kind, arr.size, arr.nbytes,
-                                   copies, corr, launch)
-        secs = copies_seconds(self.machine, copies)
-        return Estimate(HOST, secs, copies_s=secs, bound="copies" if secs else "launch")
-
-    def _estimate_split(self, step: Step, device: str, copies: Copies) -> Estimate:
-        pair = tuple(device.split("+"))
-        alone = [self._alone(step, d) for d in pair]
-        est = estimate_split(self.machine, step.kernel, step.args, self._work(step), pair,
-                             self.history, alone, pinned=self.device == device)
-        if est is None:
-            return Estimate(device, float("inf"), bound="split")  # not close: not offered
-        est.copies_s = copies_seconds(self.machine, copies)  # to the host first, if needed
-        est.seconds += est.copies_s
-        return est
-
-    def _alone(self, step: Step, device: str) -> float:
-        """The predicted time of ``step`` on ``device`` alone with its data on the host
-        and its results brought back there, as a split leaves them."""
-        memory = memory_of(self.machine, device)
-        copies = self._copies({}, step, memory)
-        if memory != HOST:
-            for name in dict.fromkeys(step.writes):
-                copies.down += 1
-                copies.down_bytes += int(self._nbytes.get(name, 0))
-        return self.estimate(step, device, copies).seconds
-
-    def _work(self, step: Step):
-        if step.work is None:
-            step.work = launch_work(step.kernel, step.args, step.threads)
-        return step.work
-
-    def _compiled(self, device: str, kernel: ir.Kernel) -> bool:
-        key = (device, id(kernel))
-        if self._built.get(key, (None, False))[0] is kernel:
-            return True
-        if key in self._unbuilt:  # asked during this plan already (the backend is not)
-            return False
-        found = is_cached(device, kernel, self.checked)
-        if found:  # once built, a kernel stays built
-            self._built[key] = (kernel, True)
-        else:
-            self._unbuilt.add(key)
-        return found
-
-    def _estimate_once(self, step: Step, device: str, copies: Copies) -> Estimate:
-        """:meth:`estimate`, computed once per plan for each step, device and copies (the
-        search asks for the same one from many residency states)."""
-        key = (step.index, device, copies.up, copies.up_bytes, copies.down,
-               copies.down_bytes, copies.memory)
-        found = self._estimates.get(key)
-        if found is None:
-            found = self._estimates[key] = self.estimate(step, device, copies)
-        return found
 
     # -- search
     def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
@@ -363,35 +270,12 @@ class Planner:
             f["accesses"] = [
                 {"array": a.array, "kind": a.kind, "pattern": a.pattern, "stride": a.stride,
                  "line": a.span.line, "col": a.span.col}
-                for a in _features(step.kernel).accesses if not a.shared]
-            f["shared_bytes"] = _features(step.kernel).shared_bytes
+                for a in features_of(step.kernel).accesses if not a.shared]
+            f["shared_bytes"] = features_of(step.kernel).shared_bytes
             return f
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
-
-
-def statement_key(kind: str, device: str) -> str:
-    """The name the overhead of a statement of ``kind`` (``run``, ``reduce``, ``sort``) on
-    ``device`` is learned under (``planner/history``): ``RUN cuda``, ``SORT host``. A
-    ``RUN`` of ``pxos run`` (its residency bookkeeping and first uses included) is kept
-    apart from a Python kernel call, which keys its launch by the device alone."""
-    return f"{kind.upper()} {device}"
-
-
-def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
-    """Whether ``device`` has ``kernel`` built (``Backend.is_cached``; True for one that
-    cannot be loaded here, whose estimate is moot)."""
-    try:
-        backend = backends.get(device)
-    except PxBackendError:  # calibrated, but not loadable now: assume nothing to build
-        return True
-    return backend.is_cached(kernel, checked)
-
-
-def _features(kernel):
-    from pxos.ir.analysis.features import kernel_features
-    return kernel_features(kernel)
 
 
 def _apply(where: dict, step: Step, memory: str) -> None:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from pxos.host.residency import format_bytes as size
 from pxos.ir import nodes as ir
 from pxos.planner.model import Copies, Estimate
-
-
-def seconds(t: float) -> str:
-    """``t`` seconds, in the unit that reads best (ns, µs, ms, s)."""
-    if t < 1e-6:
-        return f"{t * 1e9:.0f} ns"
-    if t < 1e-3:
-        return f"{t * 1e6:.1f} µs"
-    if t < 1:
-        return f"{t * 1e3:.2f} ms"
-    return f"{t:.2f} s"
+from pxos.units import format_bytes as size
+from pxos.units import format_seconds as seconds
 
 
 def host_reason(stmt: ir.Stmt, copies: Copies) -> str:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import pxos.ternary as T
 from pxos.cli.ternary import app
 from pxos.errors import PxArgumentError
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
 V = (-1, 0, 1)
 # the definitions, in plain Python (Kleene 1938, Łukasiewicz 1920, Jones's consensus/any)
@@ -28,7 +28,7 @@ REFERENCE = {
 }
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_every_operator_on_every_pair(device):
     a = np.array([x for x, _ in itertools.product(V, V)], np.int8)
     b = np.array([y for _, y in itertools.product(V, V)], np.int8)
@@ -56,7 +56,7 @@ def test_cli_table():
     assert r.output.split("\n")[:2] == ["6 = 1T0", "1T0 = 6"]
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_ripple_adder_agrees_with_the_arithmetic(device):
     rng = np.random.default_rng(3)
     n = 30 if device == "interp" else 2000

@@ -12,8 +12,8 @@ import pxos.ternary as T
 from pxos.codegen.cuda import render_cuda
 from pxos.errors import PxArgumentError, PxShapeError
 from pxos.lib.ternary import nn_kernels as NK
+from pxos.testing import for_each_backend
 from tests.codegen.test_cuda_codegen import nvrtc
-from tests.conftest import BACKENDS
 
 RNG = np.random.default_rng(7)
 W = RNG.normal(size=(37, 75))
@@ -45,7 +45,7 @@ def test_calibrated_threshold_is_the_least_error():
     assert (err <= ((w - T.nn.twn(w).dense()) ** 2).sum(axis=1) + 1e-5).all()
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 @pytest.mark.parametrize("quantizer", ["twn", "absmean", "calibrated"])
 def test_packed_kernels_equal_dense(device, quantizer):
     tw = T.nn.QUANTIZERS[quantizer](W)
@@ -60,7 +60,7 @@ def test_packed_kernels_equal_dense(device, quantizer):
                           tw.trits().astype(np.int64) @ xi)
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_gpu_block_kernel_on_every_backend(device):
     tw = T.nn.twn(W)
     x = np.zeros(tw.packed.shape[1] * 16, np.float32)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import pxos.ternary as T
 from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
 INT64 = st.integers(-2**63, 2**63 - 1)
 BIG = st.integers(-(3**200 - 1) // 2, (3**200 - 1) // 2)   # 200-trit numbers
@@ -34,7 +34,7 @@ def random_ints(rng, n: int, bits: int) -> np.ndarray:
     return np.array([int(v) for v in rng.integers(-2**bits, 2**bits, n)], np.int64)
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_encode_decode_edges(device):
     x = np.array([v for v in edges(39)] + [2**63 - 1, -2**63], np.int64)
     t = T.encode(x, device=device)
@@ -43,7 +43,7 @@ def test_encode_decode_edges(device):
     assert T.decode(t, device=device).tolist() == x.tolist()
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_arithmetic_matches_python_ints(device):
     rng = np.random.default_rng(1)
     n = 40 if device == "interp" else 3000
@@ -119,7 +119,7 @@ def test_errors_name_the_position():
     assert T.decode(T.encode(2**64)) == 2**64          # one number: a Python int
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_int64_overflow_is_an_error_not_a_wrap(device):
     limit = np.array([2**63 - 1, -2**63], np.int64)
     wide = T.encode(limit, 45)
@@ -131,7 +131,7 @@ def test_int64_overflow_is_an_error_not_a_wrap(device):
         T.decode(over[::-1].copy(), device=device)
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_pack_five_trits_per_byte(device):
     rng = np.random.default_rng(2)
     t = rng.integers(-1, 2, (7, 23)).astype(np.int8)

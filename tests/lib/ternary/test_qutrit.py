@@ -7,7 +7,7 @@ import pytest
 
 import pxos.ternary as T
 from pxos.errors import PxArgumentError
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
 Q = T.qutrit
 
@@ -34,7 +34,7 @@ def random_unitary(rng) -> np.ndarray:
     return q
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 @pytest.mark.parametrize("n", [1, 2, 4, 6])
 def test_random_circuits_match_dense_products(device, n):
     if device == "interp" and n > 4:

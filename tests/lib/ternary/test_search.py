@@ -9,10 +9,10 @@ import pytest
 
 import pxos.ternary as T
 from pxos.errors import PxArgumentError, PxTypeError
-from tests.conftest import BACKENDS
+from pxos.testing import for_each_backend
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 @pytest.mark.parametrize("dtype", [np.int64, np.float32])
 def test_searchsorted_equals_numpy(device, dtype):
     rng = np.random.default_rng(4)
@@ -38,7 +38,7 @@ def test_ternary_search_compares_more_than_binary():
     assert abs(ct.mean() - 5 / 3 * 10) < 0.6      # 5/3 comparisons per ternary level
 
 
-@pytest.mark.parametrize("device", BACKENDS)
+@for_each_backend(argname="device")
 def test_unimodal_peaks(device):
     rng = np.random.default_rng(6)
     rows, n = (20 if device == "interp" else 500), 777

@@ -9,7 +9,7 @@ folder while the caller computes the next chunk. So reads, computing and writes 
 renamed into place only by ``commit`` after the whole stream has succeeded; ``discard``
 (any error, Ctrl-C) removes it. A process killed outright (SIGKILL) leaves only its hidden
 temporary file (``.pxos-<pid>-<start>-<random>.tmp``), never the output, and the next write
-to that folder removes the stale file (``backends/atomic_write``).
+to that folder removes the stale file (``pxos/atomic_write``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from pxos.backends.atomic_write import commit_temp, open_folder, open_temp
+from pxos.atomic_write import commit_temp, open_folder, open_temp
 
 DEFAULT_SLOTS = 4
 _END = None

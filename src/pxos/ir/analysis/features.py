@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.analysis.access import Access, ThreadValues, access
 from pxos.ir.analysis.trips import Trip, for_trip, while_trip
 
@@ -282,6 +283,22 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
                 cpu_memory)
 
 
+def trip_names(kernel: ir.Kernel) -> frozenset[str]:
+    """The names the loop trips of ``kernel``'s features read: :func:`launch_work`
+    depends on its arguments only through these, the arrays' sizes and the thread counts
+    (so a caller may memoise it on them)."""
+    found = _TRIP_NAMES.get(id(kernel))
+    if found is None or found[0] is not kernel:
+        exprs = [e for term in kernel_features(kernel).terms for t in term.trips
+                 for e in (t.start, t.stop, t.step) if isinstance(e, ir.Expr)]
+        found = _TRIP_NAMES[id(kernel)] = (kernel, frozenset(
+            x.name for e in exprs for x in ir.subexprs(e) if isinstance(x, ir.Var)))
+    return found[1]
+
+
+_TRIP_NAMES: dict[int, tuple] = {}  # id(kernel) -> (kernel, its trip names)
+
+
 def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list[int]:
     """The thread counts (x first) of launching ``kernel`` with ``env`` (parameter name →
     NumPy array or scalar): its ``GPU_THREADS`` evaluated.
@@ -289,7 +306,6 @@ def launch_threads(kernel: ir.Kernel, env: dict[str, object], span=None) -> list
     Raises:
         PxArgumentError: a count below 0 or a launch of more than ``MAX_ELEMENTS`` threads.
     """
-    from pxos.backends.interp_eval import eval_scalar
     from pxos.errors import PxArgumentError
 
     threads = [int(eval_scalar(e, env)) for e in kernel.threads]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.evaluate import eval_scalar
 
 GUESS = 16.0  # iterations assumed for a loop whose trip count is not known before it runs
 
@@ -24,8 +25,6 @@ def _value(e: ir.Expr | None, env: dict) -> float | None:
     """``e`` evaluated over the launch's arguments, or None if it needs anything else."""
     if e is None:
         return None
-    from pxos.backends.interp_eval import eval_scalar  # the host evaluator
-
     try:
         with np.errstate(all="ignore"):
             return float(eval_scalar(e, env))

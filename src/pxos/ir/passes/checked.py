@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from pxos.ir import nodes as ir
 from pxos.ir.passes.rewrite import map_body
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import I64, Array
 
 

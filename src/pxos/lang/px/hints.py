@@ -17,7 +17,7 @@ from pathlib import Path
 import lark
 
 from pxos.errors import PxFileError, PxSyntaxError
-from pxos.ir.span import Span
+from pxos.span import Span
 
 _KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
 # `name = …` or `name += …` at the start of a line (not `==`)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from pxos.errors import PxSyntaxError, PxTypeError
-from pxos.ir.span import Span
+from pxos.span import Span
 
 _MAX_DECIMAL_DIGITS = 20  # 2**64 - 1 = 18446744073709551615
 _MAX_HEX_DIGITS = 16

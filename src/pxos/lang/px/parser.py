@@ -14,7 +14,7 @@ from pathlib import Path
 from pxos import registry
 from pxos.errors import PxSyntaxError
 from pxos.ir import nodes as ir
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.lang.px.lines import Header, parse_line
 
 

@@ -14,7 +14,7 @@ import builtins
 import inspect
 
 from pxos.errors import PxSyntaxError
-from pxos.ir.span import Span
+from pxos.span import Span
 
 # what the error messages call the constructs a kernel cannot hold
 CONSTRUCTS: dict[type, str] = {

@@ -8,7 +8,7 @@
 
 Each batch lists its starts as half-open ranges and the SHA-256 of its rows (in start
 order) as they were written, so a damaged cache is found before a run continues it. The
-manifest is replaced atomically (``backends.atomic_write``) after each batch's rows are
+manifest is replaced atomically (``pxos.atomic_write``) after each batch's rows are
 flushed: a run killed at any moment leaves a manifest that describes rows on disk.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pxos.backends.atomic_write import write_atomic
+from pxos.atomic_write import write_atomic
 from pxos.lib.diversity.inputs import DiversityError
 
 FORMAT = "pxos-diversity-cache/1"

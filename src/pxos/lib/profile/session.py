@@ -126,7 +126,7 @@ class Profile:
 
 
 def _write(path: Path, text: str) -> Path:
-    from pxos.backends.atomic_write import write_atomic
+    from pxos.atomic_write import write_atomic
 
     try:
         write_atomic(path.resolve(), text.encode())

@@ -3,6 +3,7 @@
 ``REDUCE`` and ``SORT`` take a NumPy array (run on the host) or a CuPy array (run on the
 ``cuda`` device, where the planner placed them): the same functions, through the array's own
 module. A reduction's result is a NumPy scalar either way; a sort's stays where it ran.
+On ``cuda``, ``REDUCE SUM`` runs pxos's single-pass kernel (``backends/cuda_reduce``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from pxos import events
 from pxos.errors import PxRuntimeError, PxShapeError
 from pxos.ir.check_host import reduce_type
-from pxos.ir.span import Span
+from pxos.span import Span
 from pxos.ir.types import scalar_of_dtype
 
 
@@ -38,6 +39,12 @@ def reduce_array(op: str, arr, span: Span | None = None) -> np.generic:
     if op in ("min", "max"):
         value = (xp.min if op == "min" else xp.max)(arr)
     else:
+        if op == "sum" and xp is not np:  # one pass at the memory roofline
+            from pxos.backends.cuda_reduce import cuda_sum
+
+            found = cuda_sum(arr, t.dtype)
+            if found is not None:
+                return found
         value = (xp.sum if op == "sum" else xp.prod)(arr, dtype=t.dtype)
     value = t.dtype.type(value.item() if xp is not np else value)
     if mark is not None:

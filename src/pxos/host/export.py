@@ -2,8 +2,9 @@
 
 The exported file needs nothing of pxos: ``nvcc`` builds it alone (``docs/export.md``). What
 it computes is learned from the program itself: :func:`plan_export` runs the host statements
-before the kernel's first ``RUN`` on the CPU (``host/program``), which gives each argument's
-type, shape and value and the thread counts, and follows how each array got its contents:
+before the kernel's first ``RUN`` on the CPU (``host/program``; hence this module's place in
+the host layer), which gives each argument's type, shape and value and the thread counts,
+and follows how each array got its contents:
 
 * ``ALLOC`` (zeros), ``FILL`` and ``RANDOM`` are done again by the exported program (``RANDOM``
   with a port of ``host/rng``'s generator: same seed, same values);
@@ -24,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from pxos import backends
-from pxos.backends.interp import eval_scalar
 from pxos.codegen.standalone_size import SizeModel, Source, Sym, evaluate, render
 from pxos.errors import PxBackendError, PxError
 from pxos.host.program import MAX_ELEMENTS, ProgramRun
 from pxos.host.rng import default_range
 from pxos.ir import nodes as ir
 from pxos.ir.check_host import check_launch
+from pxos.ir.evaluate import eval_scalar
 from pxos.ir.typecheck import convert_value
 from pxos.ir.types import Array, Scalar, scalar_of_dtype
 

@@ -1,144 +1,21 @@
-"""The kernel advisor (``pxos lint``): what in a kernel costs time on a GPU, and the
-barriers that make it wrong. It reads the access patterns and branch kinds of
-``ir/analysis/access`` (through ``ir/analysis/features``) and reports one :class:`Lint` per
-finding (``docs/lint.md``; a bad and a fixed case of each under ``tests/ir/lint_cases/``):
-
-- ``stride``: a global access whose neighbouring threads touch addresses a stride apart;
-- ``reuse``: a global array that neighbouring threads re-read (a stencil), no shared tile;
-- ``block``: a ``GPU_BLOCK`` whose thread count is not a multiple of the warp (32);
-- ``divergence``: a branch whose condition differs between the threads of one warp;
-- ``contention``: an atomic that every thread applies to the same element;
-- ``barrier`` (an error; the others are warnings): ``SYNC_THREADS`` some threads miss.
-
-Kernels are linted one by one: a barrier error is reported as a lint and the rest of that
-kernel, and the other kernels, are still linted. Every other ``PxError`` (syntax, names,
-types) propagates as from ``pxos check``.
-"""
+"""The advisor's per-kernel rules (``stride``, ``reuse``, ``block``, ``divergence``,
+``contention``), over the kernel's array access sites and the thread-value analysis of
+``ir/analysis/access``; ``ir/lint`` runs them with the barrier rule."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, fields
-from pathlib import Path
 
-from pxos.errors import PxBarrierError, PxError
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.access import WARP, ThreadValues, index_pattern
 from pxos.ir.analysis.features import kernel_features
-from pxos.ir.barrier import check_barriers
-from pxos.ir.span import Span
+from pxos.ir.lint.finding import CODES, HINTS, Lint
+from pxos.span import Span
 
-CODES = ("stride", "reuse", "block", "divergence", "contention", "barrier")
 _THREAD_BUILTINS = ("thread_id", "local_id")
 _REUSE_SITES = 3  # loads of one array at this many places (with different offsets): a stencil
-
-HINTS = {
-    "stride": "make the thread's x index the last (fastest-moving) index of the array, or "
-              "stage the data through GPU_SHARED_MEM (read coalesced, write transposed)",
-    "reuse": "load a tile of the array (with its halo) into GPU_SHARED_MEM once per block, "
-             "SYNC_THREADS, then read the neighbours from the tile",
-    "block": "use a multiple of 32 threads per block, e.g. GPU_BLOCK 128 or 256 "
-             "(GPU_BLOCK 32, 8 in 2-D)",
-    "divergence": "make the condition the same for all 32 threads of a warp (e.g. branch on "
-                  "tid / 32 and give each warp work of one kind), or compute both sides and "
-                  "SELECT",
-    "divergence-data": "this is often inherent (an escape-time loop, a data-dependent test); "
-                       "keep the branch bodies short, or group work so that the 32 threads "
-                       "of a warp agree",
-    "contention": "reduce within the block in GPU_SHARED_MEM first, then let one thread per "
-                  "block do the atomic (IF lid == 0)",
-}
-
-
-@dataclass(frozen=True)
-class Lint:
-    """One finding of the advisor.
-
-    Attributes:
-        code: one of :data:`CODES`.
-        severity: ``"warning"`` (slow but correct) or ``"error"`` (wrong: a barrier that
-            some threads miss).
-        message: what was found, one sentence.
-        span: where in the source (file, line, column).
-        hint: how to fix it, or None.
-    """
-
-    code: str
-    severity: str
-    message: str
-    span: Span
-    hint: str | None = None
-
-    def render(self) -> str:
-        """``file:line:col: warning[code]: message``, the source line with a caret under the
-        column (as :meth:`PxError.render`), and ``  hint: …``."""
-        shown = PxError(self.message, self.span)
-        shown.kind = f"{self.severity}[{self.code}]"
-        text = shown.render()
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
-
-    def as_dict(self) -> dict:
-        """``{code, severity, message, line, col, hint, file}`` (``pxos lint --json``)."""
-        return {"code": self.code, "severity": self.severity, "message": self.message,
-                "line": self.span.line, "col": self.span.col, "hint": self.hint,
-                "file": self.span.file}
-
-
-def lint_program(program: str | Path | ir.Program) -> list[Lint]:
-    """Lint every kernel of a program, in source order.
-
-    Args:
-        program: the path of a ``.px`` file, or a parsed (unchecked) :class:`ir.Program`.
-
-    Returns:
-        The lints of all kernels, sorted by line and column.
-
-    Raises:
-        PxError: any problem of the program other than a barrier error (which becomes a
-            ``barrier`` lint): syntax, names, types, host statements.
-    """
-    from pxos.ir.check_host import check_program
-    from pxos.lang.px.parser import parse_file
-
-    if not isinstance(program, ir.Program):
-        program = parse_file(program)
-    checked = check_program(program, barriers=False)
-    lints = [x for k in checked.kernels for x in lint_kernel(k, program.source)]
-    return sorted(lints, key=lambda x: (x.span.file, x.span.line, x.span.col))
-
-
-def lint_kernel(kernel: ir.Kernel, source: str | None = None) -> list[Lint]:
-    """Lint one kernel.
-
-    Args:
-        kernel: a parsed kernel, or one checked by ``check_kernel`` (with or without the
-            barrier rule: ``check_kernel(k, barriers=False)``).
-        source: the text of the kernel's file, to point the ``block`` lint at the
-            ``GPU_BLOCK`` line; without it the lint points at the kernel's name.
-
-    Returns:
-        Its lints, sorted by line and column.
-
-    Raises:
-        PxError: ``kernel`` is not checked and checking it fails (other than the barrier
-            rule).
-    """
-    if not _is_checked(kernel):
-        from pxos.ir.check import check_kernel
-        kernel = check_kernel(kernel, barriers=False)
-    lints: list[Lint] = []
-    try:
-        check_barriers(kernel)
-    except PxBarrierError as err:
-        lints.append(Lint("barrier", "error", err.message, err.span or kernel.span, err.hint))
-    _Advisor(kernel, source).run(lints)
-    return sorted(lints, key=lambda x: (x.span.line, x.span.col))
-
-
-def _is_checked(kernel: ir.Kernel) -> bool:
-    return kernel.block is not None and kernel.threads is not None \
-        and all(e.type is not None for e in kernel.threads)
 
 
 @dataclass(frozen=True)
@@ -153,7 +30,7 @@ class _Site:
     guards: tuple[ir.Expr, ...]  # conditions of the enclosing IF/ELIF arms
 
 
-class _Advisor:
+class Advisor:
     """The per-kernel checks (each a method ``_<code>``), over the kernel's access sites."""
 
     def __init__(self, kernel: ir.Kernel, source: str | None):

@@ -1,4 +1,5 @@
-"""Atomic, confined file writes: used by the kernel cache and by WRITE_FILE.
+"""Atomic, confined file writes: used by the kernel cache, WRITE_FILE, the planner's
+records and the libraries' outputs (the bottom layer, beside ``errors``).
 
 :func:`open_folder` opens a folder one path component at a time with ``O_NOFOLLOW``, so a
 folder swapped for a symbolic link after a path was checked cannot redirect the write; the

@@ -1,4 +1,6 @@
-"""The expression evaluator of the NumPy interpreter (``backends/interp``).
+"""The IR's expression evaluator, with the semantics of docs/language.md: the NumPy
+interpreter (``backends/interp``) runs kernels with it, and the analyses and the planner
+evaluate host expressions (launch sizes, trip counts) with :func:`eval_scalar`.
 
 An :class:`Evaluator` computes a checked expression over a set of *lanes* (threads): the
 result is a NumPy array with one value per lane, or a NumPy scalar when the value is the

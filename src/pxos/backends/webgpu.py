@@ -1,0 +1,295 @@
+"""The WebGPU backend ``webgpu``: WGSL kernels run through wgpu-py (wgpu-native).
+
+wgpu-native runs WGSL on Vulkan, Metal or D3D12, whichever the machine has (on a CPU-only
+Linux machine, Mesa's lavapipe Vulkan driver). The adapter is the high-performance one; the
+device is asked for the adapter's own limits (workgroup size, storage bindings, buffer
+sizes) and for ``timestamp-query`` where the adapter has it.
+
+Device arrays are :class:`WebGPUArray`: a storage buffer of 4-byte words holding a C-contiguous
+array (``bool``, 8- and 16-bit integers widened to ``u32``/``i32``, ``codegen/wgsl``). A
+launch writes the scalars and extents into a new uniform buffer, binds every buffer in
+``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of more than 65535
+blocks folded into rows). Queue order keeps launches and copies in order; ``to_host`` waits.
+Kernel time: :meth:`WebGPUBackend.kernel_time` gives the last launch's GPU time from
+timestamp queries (WebGPU §20.4), else the host clock around its submission and completion.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from pxos.backends.base import Launch
+from pxos.backends.cache import BuiltKernels
+from pxos.backends.checked import raise_violation
+from pxos.codegen.dialect import KernelSource
+from pxos.codegen.signature import ERR_WORDS, launch_counts
+from pxos.codegen.wgsl import render_wgsl
+from pxos.errors import PxBackendError
+from pxos.ir import nodes as ir
+from pxos.ir.types import Array
+
+# the buffer word of each element kind (codegen/wgsl: bool and narrow integers widened)
+_WORD = {"b": np.uint32, "u": np.uint32, "i": np.int32, "f": np.float32}
+_LIMITS = ("max-compute-invocations-per-workgroup", "max-compute-workgroup-size-x",
+           "max-compute-workgroup-size-y", "max-compute-workgroup-size-z",
+           "max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-size",
+           "max-buffer-size", "max-compute-workgroup-storage-size")
+_FEATURES = ("timestamp-query", "shader-f64", "shader-int64", "shader-int64-atomic-all-ops",
+             "shader-int64-atomic-min-max")
+FOLD = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
+
+
+def word_dtype(dtype: np.dtype) -> np.dtype:
+    """The buffer word holding one element of NumPy ``dtype``: ``dtype`` itself for 4- and
+    8-byte numbers, ``uint32``/``int32`` for booleans and 8- and 16-bit integers."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.itemsize >= 4 else np.dtype(_WORD[dtype.kind])
+
+
+@dataclass
+class WebGPUArray:
+    """A device array: ``buffer`` (a ``wgpu.GPUBuffer`` of at least 4 bytes) holds
+    ``shape`` elements of ``dtype``, one :func:`word_dtype` word each."""
+
+    buffer: Any
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+
+@dataclass
+class WebGPUKernel:
+    """A built kernel: its WGSL source, compute pipeline and bind group layout."""
+
+    source: KernelSource
+    pipeline: Any
+    layout: Any
+
+
+class WebGPUBackend:
+    """Runs kernels on one WebGPU adapter (see the module docstring).
+
+    Raises:
+        PxBackendError: on construction, if wgpu-py is missing, no adapter or device can
+            be created (no Vulkan/Metal/D3D12 driver), or ``$PXOS_WEBGPU`` is ``0``.
+    """
+
+    name = "webgpu"
+    memory = "webgpu"
+
+    def __init__(self):
+        if os.environ.get("PXOS_WEBGPU") == "0":  # a machine whose driver stack misbehaves
+            raise PxBackendError("the webgpu backend is turned off (PXOS_WEBGPU=0)")
+        if not os.environ.get("XDG_RUNTIME_DIR"):  # else Mesa's Vulkan prints errors
+            runtime = os.path.join(tempfile.gettempdir(), f"pxos-xdg-{os.getuid()}")
+            os.makedirs(runtime, mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = runtime
+        try:
+            import wgpu
+        except (ImportError, OSError) as e:
+            raise PxBackendError(f"the webgpu backend needs wgpu-py ({e})",
+                                 hint="pip install 'pxos[webgpu]'") from None
+        self.wgpu = wgpu
+        try:
+            adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
+            if adapter is None:
+                raise RuntimeError("no adapter")
+            features = [f for f in _FEATURES if f in adapter.features]
+            limits = {k: adapter.limits[k] for k in _LIMITS if k in adapter.limits}
+            self.device = adapter.request_device_sync(required_features=features,
+                                                      required_limits=limits)
+        except (RuntimeError, OSError, wgpu.GPUError) as e:
+            raise PxBackendError(f"no WebGPU adapter or device ({e})".splitlines()[0],
+                                 hint="install a Vulkan driver (on a CPU: apt-get install "
+                                      "mesa-vulkan-drivers), or use --device c") from None
+        self.limits = self.device.limits
+        self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
+        # Mesa's lavapipe (llvmpipe) ends any loop after 65535 iterations (Mesa 22.3,
+        # LP_MAX_TGSI_LOOP_ITERATIONS): a longer loop gives wrong results there
+        self.loop_limit = 65535 if "llvmpipe" in self.device_name else None
+        self.timestamps = "timestamp-query" in features
+        self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
+        self._built = BuiltKernels()
+        self._fence = self.zeros((1,), np.int32).buffer
+        self._last: tuple[Any, float, float] | None = None  # (query buffer, t0, t1)
+
+    def compile(self, kernel: ir.Kernel, checked: bool = False) -> WebGPUKernel:
+        """Render ``kernel`` as WGSL and build its compute pipeline (once per kernel).
+
+        Raises:
+            PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.check_wgsl``).
+            PxBackendError: the block is larger than the device allows, or the shader
+                compiler refused the code (a pxos bug; the message holds its log).
+        """
+        known = self._built.get(kernel, checked)
+        if known is not None:
+            return known
+        src = self._built.source(kernel, checked, lambda: render_wgsl(kernel, checked, self.wide))
+        threads = int(np.prod(kernel.block))
+        limit = self.limits["max-compute-invocations-per-workgroup"]
+        if threads > limit:
+            raise PxBackendError(f"kernel {kernel.name!r}: a block of {threads} threads is "
+                                 f"more than this WebGPU device runs in one workgroup "
+                                 f"({limit})", kernel.span, hint="use a smaller GPU_BLOCK")
+        return self._built.build(kernel, checked, src.source, lambda: self._build(src))
+
+    def _build(self, src: KernelSource) -> WebGPUKernel:
+        wgpu, device = self.wgpu, self.device
+        arrays = sum(isinstance(p.type, Array) for p in src.kernel.params) + src.checked
+        storage = wgpu.BufferBindingType.storage
+        entries = [{"binding": 0, "visibility": wgpu.ShaderStage.COMPUTE,
+                    "buffer": {"type": wgpu.BufferBindingType.uniform}}]
+        entries += [{"binding": k, "visibility": wgpu.ShaderStage.COMPUTE,
+                     "buffer": {"type": storage}} for k in range(1, arrays + 1)]
+        try:
+            module = device.create_shader_module(code=src.source)
+            layout = device.create_bind_group_layout(entries=entries)
+            pipeline = device.create_compute_pipeline(
+                layout=device.create_pipeline_layout(bind_group_layouts=[layout]),
+                compute={"module": module, "entry_point": src.entry})
+        except wgpu.GPUError as e:
+            raise PxBackendError(f"the WebGPU shader compiler rejected the code generated for "
+                                 f"kernel {src.kernel.name!r} (a pxos bug; please report it):"
+                                 f"\n{str(e)[-4000:]}", src.kernel.span) from None
+        return WebGPUKernel(src, pipeline, layout)
+
+    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
+        """Whether :meth:`compile` would find ``kernel`` built in this process."""
+        return self._built.get(kernel, checked) is not None
+
+    def launch(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> None:
+        """Queue the kernel over ``launch``; returns once submitted (checked: once done).
+
+        Args:
+            compiled: from :meth:`compile`.
+            args: in parameter order: :class:`WebGPUArray` for arrays, NumPy scalars.
+            launch: threads and block shape; nothing runs if an axis has 0 threads.
+
+        Raises:
+            PxBackendError: a grid axis beyond the device's workgroups per dimension.
+            PxBoundsError: a checked kernel indexed outside an array (after waiting).
+        """
+        grid = launch.grid
+        if 0 in grid:
+            return
+        kernel = compiled.source.kernel
+        words = [np.int32(n) for n in launch_counts(launch.threads)] + [np.uint32(0)]
+        # pxos_nc: the zero that keeps float results from fusing (codegen/wgsl)
+        buffers = []
+        for p, a in zip(kernel.params, args):
+            if isinstance(p.type, Array):
+                buffers.append(a.buffer)
+                words += [np.int32(n) for n in a.shape]
+            else:
+                words.append(np.asarray(a).astype(word_dtype(p.type.dtype)))  # 64-bit: lo, hi
+        err = None
+        if compiled.source.checked:
+            err = self.zeros((ERR_WORDS,), np.int32)
+            buffers.append(err.buffer)
+        data = b"".join(w.tobytes() for w in words)
+        uniform = self.device.create_buffer_with_data(
+            data=data + bytes(-len(data) % 16), usage=self.wgpu.BufferUsage.UNIFORM)
+        group = self.device.create_bind_group(layout=compiled.layout, entries=[
+            {"binding": k, "resource": {"buffer": b, "offset": 0, "size": b.size}}
+            for k, b in enumerate([uniform] + buffers)])
+        self._dispatch(compiled, group, self._workgroups(kernel, grid))
+        if err is not None:
+            out = np.zeros(ERR_WORDS, np.int32)
+            self.to_host(err, out)
+            raise_violation(kernel, out.astype(np.int64), args)
+
+    def _workgroups(self, kernel: ir.Kernel, grid: tuple[int, ...]) -> tuple[int, int, int]:
+        if len(grid) == 1 and grid[0] > FOLD:  # rows of FOLD blocks (codegen/wgsl)
+            return FOLD, -(-grid[0] // FOLD), 1
+        most = self.limits["max-compute-workgroups-per-dimension"]
+        if max(grid) > most:
+            raise PxBackendError(f"kernel {kernel.name!r}: {max(grid)} blocks along one axis "
+                                 f"is more than WebGPU dispatches ({most})", kernel.span,
+                                 hint="use a larger GPU_BLOCK, or another --device")
+        return tuple(grid) + (1,) * (3 - len(grid))
+
+    def _dispatch(self, compiled: WebGPUKernel, group, workgroups) -> None:
+        wgpu, device = self.wgpu, self.device
+        encoder = device.create_command_encoder()
+        writes, query = None, None
+        if self.timestamps:
+            query = device.create_query_set(type=wgpu.QueryType.timestamp, count=2)
+            writes = {"query_set": query, "beginning_of_pass_write_index": 0,
+                      "end_of_pass_write_index": 1}
+        compute = encoder.begin_compute_pass(timestamp_writes=writes)
+        compute.set_pipeline(compiled.pipeline)
+        compute.set_bind_group(0, group)
+        compute.dispatch_workgroups(*workgroups)
+        compute.end()
+        stamps = None
+        if query is not None:
+            stamps = device.create_buffer(size=16, usage=wgpu.BufferUsage.QUERY_RESOLVE
+                                          | wgpu.BufferUsage.COPY_SRC)
+            encoder.resolve_query_set(query, 0, 2, stamps, 0)
+        start = time.perf_counter()
+        device.queue.submit([encoder.finish()])
+        self._last = (stamps, start, time.perf_counter())
+
+    def launch_timed(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> float:
+        """:meth:`launch`, then wait for it: the kernel's seconds (:meth:`kernel_time`)."""
+        self.launch(compiled, args, launch)
+        return self.kernel_time()
+
+    def kernel_time(self) -> float:
+        """Seconds the last launch's kernel ran on the device (timestamp queries), or, where
+        the adapter has none, seconds from its submission until the queue drained; waits
+        for it. 0.0 before any launch."""
+        if self._last is None:
+            return 0.0
+        stamps, start, _ = self._last
+        if stamps is None:
+            self.synchronize()
+            return time.perf_counter() - start
+        ns = np.frombuffer(self.device.queue.read_buffer(stamps), np.uint64)
+        return float(ns[1] - ns[0]) * 1e-9
+
+    def synchronize(self) -> None:
+        """Wait for every launch and copy submitted to the queue: a read of a 4-byte buffer
+        after them (``queue.on_submitted_work_done_sync`` fails in wgpu-py 0.32)."""
+        self.device.queue.read_buffer(self._fence)
+
+    def _storage(self, nbytes: int):
+        most = self.limits["max-storage-buffer-binding-size"]
+        if nbytes > most:
+            raise PxBackendError(f"an array of {nbytes} bytes on the device is more than a "
+                                 f"WebGPU storage binding holds ({most})",
+                                 hint="use another --device for arrays this large")
+        usage = self.wgpu.BufferUsage
+        return usage.STORAGE | usage.COPY_SRC | usage.COPY_DST, max(nbytes, 4)
+
+    def to_device(self, host: np.ndarray) -> WebGPUArray:
+        """A new device array holding a copy of ``host`` (widened to 4-byte words)."""
+        words = np.ascontiguousarray(host, dtype=word_dtype(host.dtype))
+        usage, size = self._storage(words.nbytes)
+        data = words.tobytes() + bytes(size - words.nbytes)
+        buffer = self.device.create_buffer_with_data(data=data, usage=usage)
+        return WebGPUArray(buffer, tuple(host.shape), host.dtype)
+
+    def to_host(self, device: WebGPUArray, out: np.ndarray) -> None:
+        """Copy ``device`` into ``out`` (same shape and dtype) once every submitted launch
+        has finished (blocking)."""
+        if not device.size:
+            return
+        words = np.frombuffer(self.device.queue.read_buffer(device.buffer),
+                              word_dtype(device.dtype), device.size)
+        out[...] = words.reshape(device.shape).astype(out.dtype, copy=False)
+
+    def zeros(self, shape: tuple[int, ...], dtype: np.dtype) -> WebGPUArray:
+        """A new zero-filled device array (WebGPU zero-fills new buffers, §5.1)."""
+        usage, size = self._storage(int(np.prod(shape)) * word_dtype(dtype).itemsize)
+        return WebGPUArray(self.device.create_buffer(size=size, usage=usage), tuple(shape),
+                           np.dtype(dtype))

@@ -1,0 +1,170 @@
+"""Native launches of C kernels: a call or a RUN in about a microsecond.
+
+Through Python, a launch on ``c`` costs tens of microseconds: argument conversion, checks,
+and a ctypes call that converts ten arguments again. Numba's dispatcher does the same in
+C. So does this module: ``native_call.c`` (beside this file) is a small CPython extension,
+built like the kernels with the system C compiler (``-O2``, against this Python's and
+NumPy's headers) the first time a kernel is launched often (:data:`AFTER_CALLS`), cached
+on disk with them (``backends/cache``), and loaded once per process.
+
+A :class:`Launcher <native_call.c>` holds one call signature of one compiled kernel: per
+parameter its kind, NumPy type number, rank and whether the kernel writes it, and how the
+thread counts follow from the arguments. Called with the argument tuple it checks each
+argument as the Python path does (exact ``numpy.ndarray``, dtype, rank, C-contiguous,
+native byte order, writeable where written, no two arrays overlapping where one is
+written, at most ``MAX_ELEMENTS`` elements and threads; scalars whose conversion needs no
+NumPy rule), packs the words of the kernel's packed entry (``codegen/c_packed``) and calls
+it (with the GIL released for a launch of 4096 threads or more). A launch whose sizes,
+thread counts or scalars differ from the last one checked is first checked by the kernel's
+launch check (``ir/analysis/bounds``), as the Python path does. Anything else returns "not
+taken" and the caller goes the Python way, which raises the same errors as before. Where no compiler, header or NumPy include folder is
+found, :func:`launcher` returns None and every launch goes the Python way; so it does
+with ``PXOS_NATIVE_CALL=0`` in the environment (to compare the two paths).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pxos.backends.cache import cache_key, find_entry, store_entry
+from pxos.errors import PxFileError
+from pxos.ir import nodes as ir
+from pxos.ir.types import BOOL, Array
+
+AFTER_CALLS = 3  # the Python path serves the first calls of a signature (most run once)
+SOURCE = Path(__file__).with_name("native_call.c")
+FLAGS = ("-O2", "-fPIC", "-shared")
+LAUNCHED, NOT_TAKEN, FAULTED = 0, 1, 2  # what a Launcher returns
+
+_ARRAY, _INT, _UINT, _FLOAT, _BOOL = 1, 2, 3, 4, 5
+_CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
+_lock = threading.Lock()
+_module: list = []  # [the loaded module, or None where it cannot be built]
+
+
+def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
+    """A native launcher for ``compiled`` (a ``CKernel`` of the ``c`` backend, unchecked)
+    of checked ``kernel``, or None where the helper cannot be built here or the kernel has
+    what it does not pack (an ``f16`` scalar, thread counts other than a constant, an
+    integer parameter or an array's extent or size, more than 64 parameters).
+
+    Args:
+        check: ``launch_checker(kernel)`` (``ir/analysis/bounds``), called for a launch
+            whose sizes, thread counts or scalars differ from the last one checked; None:
+            such a launch is not taken (the caller's choice of device depends on them),
+            and ``validate(args)`` records a launch the caller checked.
+
+    Returns:
+        A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN` or
+        :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises); it raises what
+        ``check`` raises.
+    """
+    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
+    params, threads = _params(kernel), _threads(kernel)
+    if params is None or threads is None or len(params) > 64 or compiled.source.checked:
+        return None
+    module = _native_module(backend.cc)
+    if module is None:
+        return None
+    try:
+        entry = getattr(ctypes.CDLL(str(compiled.library)), compiled.source.entry + "_packed")
+    except (OSError, AttributeError):  # a build without the packed entry
+        return None
+    address = ctypes.cast(entry, ctypes.c_void_p).value
+    return module.Launcher(address, backend.fault_address, params, threads, check)
+
+
+def _params(kernel: ir.Kernel) -> tuple | None:
+    access = dict(kernel.access)
+    out = []
+    for p in kernel.params:
+        if isinstance(p.type, Array):
+            out.append((_ARRAY, p.type.elem.dtype.num, p.type.ndim,
+                        int("w" in access.get(p.name, "")), 0))
+        elif p.type == BOOL:
+            out.append((_BOOL, np.dtype(np.bool_).num, 0, 0, 8))
+        elif p.type.is_float and p.type.bits in (32, 64):
+            out.append((_FLOAT, p.type.dtype.num, 0, 0, p.type.bits))
+        elif p.type.is_float:
+            return None  # f16 rounds through half: the Python path converts it
+        else:
+            out.append((_UINT if p.type.kind == "u" else _INT, p.type.dtype.num, 0, 0,
+                        p.type.bits))
+    return tuple(out)
+
+
+def _threads(kernel: ir.Kernel) -> tuple | None:
+    """The thread counts as (kind, parameter or constant, axis) per axis, or None."""
+    index = {p.name: (i, p) for i, p in enumerate(kernel.params)}
+    out = []
+    for e in kernel.threads:
+        while isinstance(e, ir.Cast):
+            e = e.operand
+        if isinstance(e, ir.Const) and isinstance(e.value, int) and 0 <= e.value < 2**31:
+            out.append((_CONST, int(e.value), 0))
+        elif isinstance(e, ir.Var) and e.name in index and not isinstance(
+                index[e.name][1].type, Array) and index[e.name][1].type.kind in "iu":
+            out.append((_SCALAR, index[e.name][0], 0))
+        elif isinstance(e, ir.Dim) and e.array in index:
+            i = index[e.array][0]
+            out.append((_SIZE, i, 0) if e.axis is None else (_EXTENT, i, e.axis))
+        else:
+            return None
+    return tuple(out)
+
+
+def _native_module(cc: str):
+    """The built and loaded extension module, or None where it cannot be built."""
+    with _lock:
+        if not _module:
+            _module.append(_load(cc))
+        return _module[0]
+
+
+def _load(cc: str):
+    import importlib.machinery
+    import importlib.util
+    import sysconfig
+
+    include = Path(sysconfig.get_paths()["include"])
+    if not (include / "Python.h").exists():
+        return None
+    source = SOURCE.read_text()
+    key = cache_key(source, cc, sys.version, np.__version__, " ".join(FLAGS))
+    try:
+        found = find_entry("c", key, ".call.so")
+        built = None if found else _build(cc, include, source)
+        if found is None and built is None:
+            return None
+        library = found[0] if found else store_entry("c", key, ".call.so", built)
+    except (OSError, PxFileError, subprocess.SubprocessError):
+        return None  # an unwritable cache, a missing compiler: the Python path serves
+    loader = importlib.machinery.ExtensionFileLoader("pxos_native_call", str(library))
+    spec = importlib.util.spec_from_file_location("pxos_native_call", library,
+                                                  loader=loader)
+    try:
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+    except ImportError:  # a cache folder on a noexec mount, another NumPy ABI
+        return None
+    return module
+
+
+def _build(cc: str, include: Path, source: str) -> bytes | None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="pxos-call-") as tmp:
+        c_file, so_file = Path(tmp) / "native_call.c", Path(tmp) / "native_call.so"
+        c_file.write_text(source)
+        proc = subprocess.run([cc, *FLAGS, f"-I{include}", f"-I{np.get_include()}",
+                               str(c_file), "-o", str(so_file)], capture_output=True)
+        return so_file.read_bytes() if proc.returncode == 0 else None

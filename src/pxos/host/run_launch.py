@@ -1,0 +1,141 @@
+"""One `.px` ``RUN`` statement's launch on one backend, prepared once and repeated.
+
+A ``RUN`` in a host loop launches the same kernel with the same argument names many
+times. :class:`RunLaunch` holds what does not change between those launches (the backend,
+the compiled kernel, which arguments are arrays and which of them the kernel writes, the
+launch check) and, on the ``c`` backend from its :data:`AFTER_CALLS <host.native_call>`-th
+launch, a native launcher (``host/native_call``) that checks, packs and launches in C.
+Where the native launcher does not take a launch (an argument it does not pack, a launch
+too large), the Python path runs it and raises what it finds.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from pxos import backends, events
+from pxos.backends.base import HOST, make_launch
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import launcher as native_launcher
+from pxos.ir import nodes as ir
+from pxos.ir.analysis.bounds import launch_checker
+from pxos.ir.types import Array
+
+
+class RunLaunch:
+    """The launches of ``RUN`` statement ``stmt`` of checked ``kernel`` on backend ``name``.
+
+    Args:
+        checked: bounds-check every access (``--checked``): no launch check before, no
+            native launcher.
+    """
+
+    def __init__(self, stmt: ir.Run, kernel: ir.Kernel, name: str, checked: bool):
+        self.kernel, self.name = kernel, name
+        self.backend = backends.get(name)
+        self.compiled = self.backend.compile(kernel, checked)
+        access = dict(kernel.access)
+        self.arrays = [(i, a.name) for i, (a, p) in enumerate(zip(stmt.args, kernel.params))
+                       if isinstance(p.type, Array)]
+        self.written = [a.name for a, p in zip(stmt.args, kernel.params)
+                        if isinstance(p.type, Array) and "w" in access.get(p.name, "")]
+        # interp and checked builds check each access as it runs
+        self.check = None if checked or name == "interp" else launch_checker(kernel)
+        # per argument: (its expression, None for an array or its parameter's NumPy type)
+        self.operands = [(a, None if isinstance(p.type, Array) else p.type.dtype.type)
+                         for a, p in zip(stmt.args, kernel.params)]
+        self.native = None
+        self.launches = 0
+        self.may_go_native = name == "c" and not checked
+
+    def native_launch(self, run, stmt: ir.Run) -> bool:
+        """Launch ``stmt`` natively if every scalar argument already has its parameter's
+        type and the launcher takes it (checks, launch, arrays marked written); False:
+        nothing ran, the caller goes the general way.
+
+        Raises:
+            PxBoundsError, PxFaultError: as :meth:`launch`.
+        """
+        args = []
+        for a, t in self.operands:
+            if t is None:
+                args.append(run.residency.on_host(a.name))
+                continue
+            v = run.evaluate(a)
+            if type(v) is not t:  # a conversion to make, a type to check: the general way
+                return False
+            args.append(v)
+        done = self.native(tuple(args))
+        if done == FAULTED:
+            self.backend.check_fault(self.compiled)  # raises PxFaultError
+        if done != LAUNCHED:
+            return False
+        for name in self.written:
+            run.residency.written(name, HOST)
+        return True
+
+    def launch(self, residency, args: list, threads: Sequence[int]) -> None:
+        """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars
+        converted to their parameters' types) over ``threads``, wait for it, and mark the
+        arrays it writes as written where it ran.
+
+        Raises:
+            PxBoundsError: the launch check refused it (``ir/analysis/bounds``).
+            PxFaultError: the kernel crashed with a memory fault on ``c``.
+        """
+        memory = self.backend.memory
+        if self.native is not None:
+            for i, name in self.arrays:
+                args[i] = residency.on_host(name)
+            done = self.native(tuple(args))  # checks new sizes itself
+            if done == FAULTED:
+                self.backend.check_fault(self.compiled)  # raises PxFaultError
+            if done == LAUNCHED:
+                for name in self.written:
+                    residency.written(name, HOST)
+                return
+        if self.check is not None:
+            self.check(args, threads)  # refuse a launch out of bounds
+        for i, name in self.arrays:
+            args[i] = (residency.on_host(name) if memory == HOST
+                       else residency.on_device(memory, name))
+        self.backend.launch(self.compiled, args, make_launch(self.kernel, threads))
+        self.backend.synchronize()
+        for name in self.written:
+            residency.written(name, memory)
+        self.launches += 1
+        if self.may_go_native and self.launches == AFTER_CALLS:
+            self.native = native_launcher(self.backend, self.compiled, self.kernel,
+                                          self.check)
+
+
+def observed_launch(run, stmt: ir.Run, kernel: ir.Kernel, args: list, name: str,
+                    threads: Sequence[int]) -> None:
+    """``stmt``'s launch on backend ``name`` with the compile and launch events a profile
+    listens to (``pxos.events``; ``lib/profile``), through the Python path: what
+    :meth:`RunLaunch.launch` does, observed. ``run`` is the ``ProgramRun``.
+
+    Raises:
+        PxBoundsError, PxFaultError: as :meth:`RunLaunch.launch`.
+    """
+    backend = backends.get(name)
+    mark = events.begin("compile", kernel.name, name, stmt.span)
+    compiled = backend.compile(kernel, run.checked)
+    events.end(mark, compiled)
+    if not run.checked and name != "interp":  # those check each access as it runs
+        launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
+    memory = backend.memory
+    placed = [
+        (run.residency.on_host(a.name) if memory == HOST
+         else run.residency.on_device(memory, a.name)) if isinstance(p.type, Array)
+        else v for a, v, p in zip(stmt.args, args, kernel.params)]
+    mark = events.begin("launch", kernel.name, name, stmt.span, {
+        "kernel": kernel, "args": placed, "threads": threads, "backend": backend,
+        "decision": run._decision})
+    backend.launch(compiled, placed, make_launch(kernel, threads))
+    backend.synchronize()
+    events.end(mark)
+    access = dict(kernel.access)
+    for a, p in zip(stmt.args, kernel.params):
+        if "w" in access.get(p.name, ""):
+            run.residency.written(a.name, memory)
