@@ -70,6 +70,10 @@ class TargetEntry:
         render: the name of ``module``'s ``render(kernel, checked) -> KernelSource``.
         runs: whether a backend present somewhere runs its code (False: rendered only, as
             a target for other tools).
+        options: keyword arguments ``render`` takes besides the kernel and ``checked``
+            (WGSL's ``wide``: a unit shown or compiled alone assumes 64-bit types).
+        unit: the kernels share one translation unit (``codegen/dialect.render_unit``);
+            False: each kernel is a module of its own (WGSL binds its buffers per module).
     """
 
     name: str
@@ -77,6 +81,8 @@ class TargetEntry:
     dialect: str
     render: str
     runs: bool = True
+    options: tuple[tuple[str, object], ...] = ()
+    unit: bool = True
 
 
 BACKENDS: tuple[BackendEntry, ...] = (
@@ -86,12 +92,16 @@ BACKENDS: tuple[BackendEntry, ...] = (
     BackendEntry("cuda", "pxos.backends.cuda", "CudaBackend", "gpu", "cuda",
                  libraries=("cupy", "torch-cuda", "cuda"), library_ops=True),
     BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl"),
+    BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl"),
 )
 
 TARGETS: tuple[TargetEntry, ...] = (
     TargetEntry("c", "pxos.codegen.c", "CDialect", "render_c"),
     TargetEntry("cuda", "pxos.codegen.cuda", "CudaDialect", "render_cuda"),
     TargetEntry("opencl", "pxos.codegen.opencl", "OpenCLDialect", "render_opencl"),
+    TargetEntry("hip", "pxos.codegen.hip", "HipDialect", "render_hip", runs=False),
+    TargetEntry("wgsl", "pxos.codegen.wgsl", "WgslDialect", "render_wgsl",
+                options=(("wide", True),), unit=False),
 )
 
 _BY_NAME = {e.name: e for e in BACKENDS}

@@ -42,6 +42,22 @@ def available() -> list[str]:
     return out
 
 
+def auto_candidates(names) -> list[str]:
+    """Those of backend ``names`` that ``--device auto`` may choose: not one whose
+    ``Backend.auto_candidate`` is False (a WebGPU adapter that is a CPU, Mesa's lavapipe:
+    there for correctness tests, run only when named). A name that cannot be loaded here
+    is kept (the caller's estimate for it is moot)."""
+    out = []
+    for name in names:
+        try:
+            keep = get(name).auto_candidate
+        except PxBackendError:
+            keep = True
+        if keep:
+            out.append(name)
+    return out
+
+
 def choose(device: str, target: str = "auto") -> str:
     """The backend for a launch: ``device`` (``--device``; ``cpu+device`` pins a HYBRID
     split, ``backends/hybrid``) if not ``auto``, else the kernel's ``GPU_TARGET`` pin (a

@@ -108,12 +108,15 @@ class Backend:
             disk (the interpreter runs the IR; a backend whose driver caches builds
             itself builds in :meth:`load`).
         on_gpu: its device is a GPU (an OpenCL device may be a CPU, as PoCL is).
+        auto_candidate: ``--device auto`` may choose it (``backends.auto_candidates``);
+            False: it runs only when named (a WebGPU adapter that is a CPU).
     """
 
     name: str
     memory: str
     suffix: str | None = None
     on_gpu: bool = False
+    auto_candidate: bool = True
 
     def __init__(self):
         self._built = BuiltKernels()

@@ -23,7 +23,9 @@ def render_unit_for(target: str, kernels: list[ir.Kernel], checked: bool = False
     found = registry.target(target)
     module = import_module(found.module)
     dialect, render = getattr(module, found.dialect), getattr(module, found.render)
-    sources = [render(k, checked) for k in kernels]
+    sources = [render(k, checked, **dict(found.options)) for k in kernels]
+    if not found.unit:  # one module per kernel, one after another
+        return "\n".join(s.source for s in sources)
     helpers = dict(h for s in sources for h in s.intrinsics)
     return render_unit(dialect(), tuple(helpers.items()), [s.function for s in sources],
                        any(uses_f16(k) for k in kernels))

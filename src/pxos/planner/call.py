@@ -10,7 +10,7 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
-from pxos import registry
+from pxos import backends, registry
 from pxos.arraylike import is_array, library_of, numpy_dtype
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
@@ -31,8 +31,8 @@ MEMO_LIMIT = 256
 
 def call_devices(machine) -> list[str]:
     """The backends a call may run on: the compiling ones present (``interp`` only when
-    there is none)."""
-    return registry.compiling(machine.devices)
+    there is none) that ``--device auto`` may choose (``backends.auto_candidates``)."""
+    return backends.auto_candidates(registry.compiling(machine.devices))
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],

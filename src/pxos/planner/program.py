@@ -80,8 +80,8 @@ class Planner(StepCosts):
         self.history = history if history is not None else history_for(self.machine.key)
         self.checked = checked
         self.files = files
-        self.kernel_devices = registry.compiling(self.machine.devices) \
-            or [registry.interpreter()]
+        self.kernel_devices = backends.auto_candidates(
+            registry.compiling(self.machine.devices)) or [registry.interpreter()]
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
