@@ -51,7 +51,7 @@ def test_a_cpu_webgpu_adapter_is_no_auto_candidate_but_runs_when_named():
 
     @pxos.kernel
     def saxpy(a, x, y, out):
-        for i in range(len(out)):
+        for i in pxos.parallel(len(out)):
             out[i] = a * x[i] + y[i]
 
     x, y = np.arange(1000, dtype=np.float32), np.ones(1000, np.float32)
