@@ -105,5 +105,5 @@ def test_is_cached_before_and_after_compile(backend, tmp_path, monkeypatch):
     assert not (tmp_path / backend).exists() or not builds  # asking makes no folder
     compiled = b.compile(k)
     assert b.is_cached(k) and b.compile(k) is compiled
-    if builds:
+    if builds and b.suffix is not None:  # a disk cache entry (webgpu keeps none)
         assert len(list((tmp_path / backend).iterdir())) == 1

@@ -244,10 +244,12 @@ def calibrate(ident: dict[str, str] | None = None,
     key = cache_key(json.dumps(ident, sort_keys=True))
     t0 = time.perf_counter()
     present = backends.available()
+    auto = backends.auto_candidates(present)  # the others run only when named: later
     # the interpreter is a candidate only where nothing compiles (planner/program)
-    candidates = registry.compiling(present)
+    candidates = registry.compiling(auto)
     now = [b for b in candidates if registry.entry(b).kind != "device" or _is_gpu(b)]
     later = [b for b in candidates if b not in now] + \
+        [b for b in present if b not in auto and registry.compiles(b)] + \
         ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in candidates) else [])
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
                     time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
