@@ -2,6 +2,7 @@
 process.
 
     python3 benchmarks/gpu.py [--out benchmarks/results/gpu.json] [--repeat 21]
+        [--cases launch,call,time,add,blur,sum,stencil,opencl]
 
 Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * Launch overhead of a 3-argument kernel (a float scalar and two float arrays; one block of
@@ -18,7 +19,10 @@ Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * ``examples/heat3d.px``'s 7-point 3-D stencil on 512³ f32 against the same update written
   as CuPy array expressions.
 * Call overhead of a 3-argument ``@pxos.kernel`` Python function on CuPy arrays (issue
-  "Kernels as Python loops"), against a CuPy ``RawKernel`` call of the same kind of kernel.
+  "Kernels as Python loops"; issue 14's goal: at most 1.0x), against a CuPy ``RawKernel``
+  call of the same kind of kernel: placed by the planner, pinned with ``device="cuda"``,
+  and with a Python float scalar.
+* Kernel time: ``CudaBackend.launch_timed`` against CUDA events around the same launch.
 * The ``opencl`` backend on the same cases where an OpenCL GPU device is present
   (``PXOS_OPENCL_DEVICE`` picks it, e.g. ``NVIDIA``).
 
@@ -144,10 +148,33 @@ def python_call_overhead(cp) -> dict:
     a = np.float32(2.0)
     sync = cp.cuda.Device().synchronize
     pxos_s = per_launch(lambda: axpy(a, x, y), sync)
+    pinned_s = per_launch(lambda: axpy(a, x, y, device="cuda"), sync)
+    float_s = per_launch(lambda: axpy(2.0, x, y), sync)  # a Python float, converted
     raw = cp.RawKernel(RAW_AXPY, "axpy")
     cupy_s = per_launch(lambda: raw((1,), (32,), (a, x, y)), sync)
-    return {"pxos_python_us": pxos_s * 1e6, "cupy_rawkernel_us": cupy_s * 1e6,
-            "pxos_over_cupy": pxos_s / cupy_s}
+    y[...] = 0
+    axpy(a, x, y)
+    assert bool((y == 2).all())
+    return {"pxos_python_us": pxos_s * 1e6, "pxos_python_pinned_us": pinned_s * 1e6,
+            "pxos_python_float_us": float_s * 1e6, "cupy_rawkernel_us": cupy_s * 1e6,
+            "pxos_over_cupy": pxos_s / cupy_s, "pinned_over_cupy": pinned_s / cupy_s}
+
+
+def kernel_time(cp, repeat: int) -> dict:
+    """``CudaBackend.launch_timed`` (the backends' kernel-time interface) against CUDA
+    events recorded here around the same launch: the two should agree."""
+    n = 2**26
+    b = backends.get("cuda")
+    k = kernel(ADD)
+    compiled = b.compile(k)
+    launch = make_launch(k, (n,))
+    x, y, out = (cp.ones(n, cp.float32) for _ in range(3))
+    run = lambda: b.launch(compiled, (x, y, out), launch)  # noqa: E731
+    timed = statistics.median(b.launch_timed(compiled, (x, y, out), launch)
+                              for _ in range(repeat))
+    events = event_time(cp, run, repeat)
+    return {"n": n, "launch_timed_ms": timed * 1e3, "events_ms": events * 1e3,
+            "launch_timed_over_events": timed / events}
 
 
 def vector_add(cp, repeat: int, name: str = "cuda") -> dict:
@@ -275,26 +302,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/gpu.json")
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--cases", default="all",
+                        help="comma-separated: launch,call,time,add,blur,sum,stencil,opencl")
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
+    wanted = lambda case: "all" in cases or case in cases  # noqa: E731
     import cupy as cp
 
     cuda = backends.get("cuda")
     report = {"device": cuda.device_name, "arch": f"sm_{cuda.arch}",
               "host": platform.node(), "python": platform.python_version(),
               "cupy": cp.__version__}
-    report["launch_overhead"] = launch_overhead(cp)
-    print("launch overhead:", json.dumps(report["launch_overhead"]), flush=True)
-    report["python_call_overhead"] = python_call_overhead(cp)
-    print("python kernel call:", json.dumps(report["python_call_overhead"]), flush=True)
-    report["vector_add"] = vector_add(cp, args.repeat)
-    print("vector add:", json.dumps(report["vector_add"]), flush=True)
-    report["blur5_4k"] = blur(cp, args.repeat)
-    print("blur5 4K:", json.dumps(report["blur5_4k"]), flush=True)
-    report["reduction"] = reduction(cp, args.repeat)
-    print("sum of 2^28 f32:", json.dumps(report["reduction"]), flush=True)
-    report["stencil3d"] = stencil3d(cp, args.repeat)
-    print("3-D stencil 512^3:", json.dumps(report["stencil3d"]), flush=True)
+    for case, key, label, fn in (
+            ("launch", "launch_overhead", "launch overhead", lambda: launch_overhead(cp)),
+            ("call", "python_call_overhead", "python kernel call",
+             lambda: python_call_overhead(cp)),
+            ("time", "kernel_time", "kernel time", lambda: kernel_time(cp, args.repeat)),
+            ("add", "vector_add", "vector add", lambda: vector_add(cp, args.repeat)),
+            ("blur", "blur5_4k", "blur5 4K", lambda: blur(cp, args.repeat)),
+            ("sum", "reduction", "sum of 2^28 f32", lambda: reduction(cp, args.repeat)),
+            ("stencil", "stencil3d", "3-D stencil 512^3",
+             lambda: stencil3d(cp, args.repeat))):
+        if wanted(case):
+            report[key] = fn()
+            print(f"{label}:", json.dumps(report[key]), flush=True)
     try:
+        if not wanted("opencl"):
+            raise LookupError("not asked for (--cases)")
         opencl = backends.get("opencl")
         report["opencl_device"] = opencl.device_name
         report["opencl_vector_add"] = vector_add(cp, args.repeat, "opencl")

@@ -112,7 +112,7 @@ GPU_END
 
 
 @needs_webgpu
-def test_kernel_time_of_the_last_launch():
+def test_launch_timed_gives_the_kernel_time():
     backend = backends.get("webgpu")
     src = """GPU_KERNEL k
 GPU_PARAM a float[]
@@ -123,8 +123,6 @@ GPU_END
 """
     a = np.zeros(N, np.float32)
     run_kernel("webgpu", kernel(src), [a], (N,))
-    seconds = backend.kernel_time()
-    assert 0.0 < seconds < 10.0
     np.testing.assert_array_equal(a, np.ones(N, np.float32))
     moved = backend.to_device(a)
     k = kernel(src)

@@ -62,10 +62,10 @@ def test_cuda_plan_of_a_3d_launch():
     a, out = device_array(0x1000, (5, 7, 45)), device_array(0x2000, (5, 7, 45))
     plan.run((a, np.float32(2), out), make_launch(k, (45, 7, 5)))
     words = struct.unpack("<" + "q" * (plan.struct.size // 8), ctypes.string_at(
-        ctypes.addressof(plan.buffer), plan.struct.size))
+        ctypes.addressof(plan.params.buffer), plan.struct.size))
     assert words[:3] == (45, 7, 5) and words[3:7] == (0x1000, 5, 7, 45)
     # blocks 32 × 4 × 2: grid 2 × 2 × 3
-    assert calls == [(0xF00, 2, 2, 3, 32, 4, 2, 0, 0xAB, ctypes.addressof(plan.pointers), 0)]
+    assert calls == [(0xF00, 2, 2, 3, 32, 4, 2, 0, 0xAB, plan.params.address, 0)]
     plan.run((a, np.float32(2), out), make_launch(k, (45, 7, 0)))
     assert len(calls) == 1  # no blocks along z: nothing launched
     with pytest.raises(PxBackendError, match="exceeds CUDA's limit"):

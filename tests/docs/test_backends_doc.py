@@ -1,4 +1,4 @@
-"""docs/backends.md, "Testing": its example test module runs, once per backend present, and
+"""docs/backends.md: its Python examples run as written; in "Testing", its example test module runs, once per backend present, and
 the comparison it makes fails when the kernel's result is wrong."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from pxos import backends
 from tests.conftest import ROOT
-from tests.docs.test_tutorial import code_blocks
+from tests.docs.test_tutorial import code_blocks, run_page
 
 PAGE = ROOT / "docs" / "backends.md"
 
@@ -44,3 +44,7 @@ def test_the_example_fails_on_a_wrong_result(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "scaled_sum", off_by_one)
     with pytest.raises(AssertionError, match="Not equal to tolerance"):
         module.test_scaled_sum(backend="interp")
+
+
+def test_backends_page_runs():
+    assert run_page(PAGE, "backends_doc") >= 1

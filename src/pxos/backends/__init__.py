@@ -1,39 +1,19 @@
 """The backends present on this machine, by name.
 
-``interp`` (NumPy, always present), ``c`` (the system C compiler with OpenMP), ``cuda``
-(NVRTC and CuPy, where a CUDA device is present) and ``opencl`` (PyOpenCL on any OpenCL
-device: PoCL on a CPU, a vendor's driver on a GPU). Tests are parametrised over
-:func:`available`, so a new backend is tested by adding it here.
+Which backends exist is ``pxos.registry``'s :data:`~pxos.registry.BACKENDS`: ``interp``
+(NumPy, always present), ``c`` (the system C compiler with OpenMP), ``cuda`` (NVRTC and
+CuPy, where a CUDA device is present) and ``opencl`` (PyOpenCL on any OpenCL device: PoCL
+on a CPU, a vendor's driver on a GPU). Tests are parametrised over :func:`available`, so a
+new backend is tested by registering it there.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from importlib import import_module
 
+from pxos import registry
 from pxos.errors import PxBackendError
-
-KNOWN = ("interp", "c", "cuda", "opencl", "webgpu")
-CPU_BACKENDS = ("c", "interp")
-
-
-def _make(name: str):
-    if name == "interp":
-        from pxos.backends.interp import InterpBackend
-        return InterpBackend()
-    if name == "c":
-        from pxos.backends.c import CBackend
-        return CBackend()
-    if name == "cuda":
-        from pxos.backends.cuda import CudaBackend
-        return CudaBackend()
-    if name == "opencl":
-        from pxos.backends.opencl import OpenCLBackend
-        return OpenCLBackend()
-    if name == "webgpu":
-        from pxos.backends.webgpu import WebGPUBackend
-        return WebGPUBackend()
-    raise PxBackendError(f"backend {name!r} is not available in this version of pxos",
-                         hint="use --device c or --device interp")  # a name in KNOWN only
 
 
 @cache
@@ -43,16 +23,17 @@ def get(name: str):
     Raises:
         PxBackendError: unknown name, or the backend cannot run here (no C compiler, …).
     """
-    if name not in KNOWN:
+    if not registry.known(name):
         raise PxBackendError(f"unknown device {name!r}; expected one of auto, "
-                             + ", ".join(KNOWN))
-    return _make(name)
+                             + ", ".join(registry.names()))
+    found = registry.entry(name)
+    return getattr(import_module(found.module), found.cls)()
 
 
 def available() -> list[str]:
     """Names of the backends that can run on this machine."""
     out = []
-    for name in KNOWN:
+    for name in registry.names():
         try:
             get(name)
         except PxBackendError:
@@ -61,10 +42,26 @@ def available() -> list[str]:
     return out
 
 
+def auto_candidates(names) -> list[str]:
+    """Those of backend ``names`` that ``--device auto`` may choose: not one whose
+    ``Backend.auto_candidate`` is False (a WebGPU adapter that is a CPU, Mesa's lavapipe:
+    there for correctness tests, run only when named). A name that cannot be loaded here
+    is kept (the caller's estimate for it is moot)."""
+    out = []
+    for name in names:
+        try:
+            keep = get(name).auto_candidate
+        except PxBackendError:
+            keep = True
+        if keep:
+            out.append(name)
+    return out
+
+
 def choose(device: str, target: str = "auto") -> str:
     """The backend for a launch: ``device`` (``--device``; ``cpu+device`` pins a HYBRID
-    split, ``backends/hybrid``) if not ``auto``, else the kernel's
-    ``GPU_TARGET`` pin, else the fastest CPU backend present (``c``, else ``interp``).
+    split, ``backends/hybrid``) if not ``auto``, else the kernel's ``GPU_TARGET`` pin (a
+    device backend), else the fastest CPU backend present (``registry.cpu_backends``).
 
     Raises:
         PxBackendError: a pinned backend that cannot run here.
@@ -73,10 +70,10 @@ def choose(device: str, target: str = "auto") -> str:
         for part in device.split("+", 1):  # "c+cuda": HYBRID, a launch split between two
             get(part)
         return device
-    if target in ("cuda", "opencl"):
+    if target in registry.device_backends():
         get(target)
         return target
-    for name in CPU_BACKENDS:
+    for name in registry.cpu_backends():
         try:
             get(name)
             return name

@@ -23,8 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from pxos.backends import guard
-from pxos.backends.base import HOST, Launch
-from pxos.backends.cache import BuiltKernels, cache_key, find_entry, has_entry, store_entry
+from pxos.backends.base import HOST, Backend, Launch
+from pxos.backends.cache import cache_key
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import render_c
 from pxos.codegen.dialect import KernelSource
@@ -76,7 +76,7 @@ def compiler_identity(cc: str) -> str:
     return (out.splitlines()[0] if out else cc) + "\n" + cpu
 
 
-class CBackend:
+class CBackend(Backend):
     """Runs kernels as OpenMP C code (see the module docstring).
 
     Raises:
@@ -85,55 +85,41 @@ class CBackend:
 
     name = "c"
     memory = HOST
+    suffix = ".so"
 
     def __init__(self):
+        super().__init__()
         self.cc = compiler()
         if self.cc is None:
             raise PxBackendError("no C compiler found (looked for $CC, cc, gcc, clang)",
                                  hint="install gcc, or run with --device interp")
-        self._built = BuiltKernels()
+        self.identity = compiler_identity(self.cc).splitlines()[0]
         self._fault = None  # the guard library's fault flag, loaded with the first kernel
 
-    def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
-        """The generated source of ``kernel`` and its cache key (rendered once)."""
-        def make():
-            src = render_c(kernel, checked, guard=True)
-            return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
-        return self._built.source(kernel, checked, make)
+    def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
+        """The generated C of ``kernel`` and its cache key (source, compiler and CPU,
+        flags)."""
+        src = render_c(kernel, checked, guard=True)
+        return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
 
-    def compile(self, kernel: ir.Kernel, checked: bool = False) -> CKernel:
-        """Generate, build (or find in the cache) and load ``kernel``.
-
-        Args:
-            kernel: from ``ir.check.check_kernel``.
-            checked: build with bounds checks (``pxos run --checked``).
+    def build_artefact(self, src: KernelSource) -> tuple[bytes, None]:
+        """The shared library of ``src``.
 
         Raises:
             PxBackendError: the compiler failed; the message holds its output.
         """
-        known = self._built.get(kernel, checked)
-        if known is not None:
-            return known
-        src, key = self._source(kernel, checked)
+        return self._build(src), None
 
-        def make() -> CKernel:
-            found = find_entry("c", key, ".so")  # verified: a damaged entry is rebuilt
-            hit = found is not None
-            lib = found[0] if hit else store_entry("c", key, ".so", self._build(src))
-            if self._fault is None:  # before any kernel: kernels link against it
-                self._fault = guard.load(self.cc, compiler_identity(self.cc))
-            fn = getattr(ctypes.CDLL(str(lib)), src.entry)
-            fn.restype = None
-            fn.argtypes = _argtypes(kernel, checked)
-            return CKernel(src, lib, fn, hit, tuple(
-                None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
-                for p in src.kernel.params))
-        return self._built.build(kernel, checked, key, make)
-
-    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
-        """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
-        _, key = self._source(kernel, checked)
-        return self._built.has(kernel, checked, key) or has_entry("c", key, ".so")
+    def load(self, src: KernelSource, artefact) -> CKernel:
+        """The library of ``artefact`` loaded with ctypes, typed for ``src``'s kernel."""
+        if self._fault is None:  # before any kernel: kernels link against it
+            self._fault = guard.load(self.cc, compiler_identity(self.cc))
+        fn = getattr(ctypes.CDLL(str(artefact.path)), src.entry)
+        fn.restype = None
+        fn.argtypes = _argtypes(src.kernel, src.checked)
+        return CKernel(src, artefact.path, fn, artefact.hit, tuple(
+            None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
+            for p in src.kernel.params))
 
     def _build(self, src: KernelSource) -> bytes:
         """The shared library of ``src``, compiled in a temporary folder."""

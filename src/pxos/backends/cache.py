@@ -60,6 +60,7 @@ def cache_key(*parts: str | bytes) -> str:
 
 
 def _folder(backend: str) -> Path:
+    """The cache folder of ``backend``, created (for writing an entry)."""
     folder = cache_dir() / backend
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -75,8 +76,8 @@ def _sum(data: bytes) -> str:
 def find_entry(backend: str, key: str, suffix: str) -> tuple[Path, bytes] | None:
     """The cached entry ``key`` of ``backend``, verified: its path and bytes, or None if
     there is none. An entry whose bytes do not match its sum (truncated, damaged) is
-    removed."""
-    for path in sorted(_folder(backend).glob(f"{key}.*{suffix}")):
+    removed. Looking creates no folder."""
+    for path in sorted((cache_folder() / backend).glob(f"{key}.*{suffix}")):
         stored = path.name[len(key) + 1:len(path.name) - len(suffix)]
         try:
             data = path.read_bytes()
@@ -92,8 +93,9 @@ def find_entry(backend: str, key: str, suffix: str) -> tuple[Path, bytes] | None
 
 
 def has_entry(backend: str, key: str, suffix: str) -> bool:
-    """Whether an entry ``key`` seems present (not verified: for planning only)."""
-    return any(_folder(backend).glob(f"{key}.*{suffix}"))
+    """Whether an entry ``key`` seems present (not verified: for planning only). Looking
+    creates no folder (the planner asks this for every candidate of every statement)."""
+    return any((cache_folder() / backend).glob(f"{key}.*{suffix}"))
 
 
 def store_entry(backend: str, key: str, suffix: str, data: bytes) -> Path:
@@ -158,10 +160,17 @@ class BuiltKernels:
         """``render()``'s result for ``kernel`` and ``checked``, computed once."""
         return self._sources.remember(kernel, checked, render)
 
-    def build(self, kernel, checked: bool, key: str, make: Callable[[], object]):
+    def build(self, kernel, checked: bool, key: str | None, make: Callable[[], object]):
         """The build of cache key ``key``: ``make()`` the first time (under that key's
         lock: threads building different kernels compile at once, as calibration's
-        ``compile_ahead`` does), else the one made before."""
+        ``compile_ahead`` does), else the one made before; with no key (nothing is built,
+        as for the interpreter), ``make()`` once per kernel."""
+        if key is None:
+            with self._lock:
+                found = self._built.get(kernel, checked)
+                if found is None:
+                    found = self._built.put(kernel, checked, make())
+            return found
         with self._lock:
             found = self._by_key.get(key)
             building = self._building.setdefault(key, threading.Lock())

@@ -17,8 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from pxos.backends.base import HOST, Launch
+from pxos.backends.base import HOST, Backend, Launch
 from pxos.backends.interp_atomics import apply_atomic
+from pxos.backends.interp_jumps import jump_table
 from pxos.ir.evaluate import Evaluator, eval_scalar, fix, flat_index, subset
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -26,16 +27,13 @@ from pxos.ir.types import Array
 __all__ = ["InterpBackend", "eval_scalar"]
 
 
-class InterpBackend:
-    """Runs kernels with NumPy on the host (``--device interp``)."""
+class InterpBackend(Backend):
+    """Runs kernels with NumPy on the host (``--device interp``). Nothing is built: the
+    shared build path (``Backend.compile``) hands back the checked IR, which the
+    interpreter walks, checking every access whatever ``checked`` says."""
 
     name = "interp"
     memory = HOST
-
-    def compile(self, kernel: ir.Kernel, checked: bool = True) -> ir.Kernel:
-        """Nothing to compile: the interpreter walks the checked IR, checking every
-        access whatever ``checked`` says."""
-        return kernel
 
     def launch(self, compiled: ir.Kernel, args: Sequence, launch: Launch) -> None:
         """Run ``compiled`` over ``launch``; array arguments are updated in place.
@@ -100,7 +98,7 @@ class _Run(Evaluator):
         self.ret = np.zeros(self.n, bool)
         self.brk = np.zeros(self.n, bool)
         self.cont = np.zeros(self.n, bool)
-        self.jumps = _jump_table(kernel.body)
+        self.jumps = jump_table(kernel.body)
 
     def _bind_array(self, p: ir.Param, a) -> None:
         if not isinstance(a, np.ndarray) or a.dtype != p.type.elem.dtype \
@@ -336,36 +334,3 @@ class _Run(Evaluator):
 
 def _var_of(s: ir.For) -> ir.Var:
     return ir.Var(s.span, s.var, type=s.start.type)
-
-
-def _jump_table(body: ir.Body) -> dict:
-    """Static facts about jumps: ``id(stmt)`` → whether running it may stop lanes of the
-    enclosing body (BREAK/CONTINUE/RETURN inside, not consumed by an inner loop), and
-    ``("loop", id(loop))`` → whether its body may BREAK, CONTINUE or RETURN."""
-    table: dict = {}
-
-    def visit(stmts: ir.Body) -> tuple[bool, bool]:
-        """(may break/continue the enclosing loop, may return)."""
-        loop_jump = ret = False
-        for s in stmts:
-            if isinstance(s, (ir.Break, ir.Continue)):
-                lj, r = True, False
-            elif isinstance(s, ir.Return):
-                lj, r = False, True
-            elif isinstance(s, ir.If):
-                lj = r = False
-                for b in ir.children(s):
-                    a, c = visit(b)
-                    lj, r = lj or a, r or c
-            elif isinstance(s, (ir.For, ir.While)):
-                inner_lj, r = visit(s.body)
-                table[("loop", id(s))] = inner_lj or r
-                lj = False
-            else:
-                lj = r = False
-            table[id(s)] = lj or r
-            loop_jump, ret = loop_jump or lj, ret or r
-        return loop_jump, ret
-
-    visit(body)
-    return table

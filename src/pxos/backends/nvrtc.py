@@ -58,24 +58,24 @@ def _include(src: KernelSource) -> str | None:
     return cuda_include_dir() if "#include <cuda_fp16.h>" in src.source else None
 
 
-def _cubin_key(src: KernelSource, arch: str) -> str:
+def cubin_key(src: KernelSource, arch: str) -> str:
+    """The cache key of ``src``'s cubin for ``arch``: the source, NVRTC's version, the
+    architecture, the options and the include folder."""
     include = _include(src)
     return cache_key(src.source, nvrtc_version(), arch, " ".join(OPTIONS), include or "")
 
 
 def cubin_cached(src: KernelSource, arch: str) -> bool:
     """Whether the cubin of ``src`` for ``arch`` seems cached (not verified)."""
-    return has_entry("cuda", _cubin_key(src, arch), ".cubin")
+    return has_entry("cuda", cubin_key(src, arch), ".cubin")
 
 
-def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
-    """Compile ``src`` for ``arch`` (e.g. ``"90"`` for sm_90), or find it in the cache.
-
-    Returns:
-        The cubin's path in the cache, and whether it was already there.
+def nvrtc_compile(src: KernelSource, arch: str) -> bytes:
+    """The cubin of ``src`` for ``arch`` (e.g. ``"90"`` for sm_90), compiled by NVRTC.
 
     Raises:
-        PxBackendError: NVRTC is missing, or it refused the code (the message holds its log).
+        PxBackendError: NVRTC is missing, ``cuda_fp16.h`` is needed but not found, or
+            NVRTC refused the code (the message holds its log).
     """
     include = _include(src)
     if include is None and "#include <cuda_fp16.h>" in src.source:
@@ -83,10 +83,7 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
             f"kernel {src.kernel.name!r} uses f16, which needs CUDA's cuda_fp16.h; no "
             "CUDA include folder was found", src.kernel.span,
             hint="set CUDA_PATH to the CUDA toolkit, or pip install nvidia-cuda-runtime")
-    key = _cubin_key(src, arch)
-    found = find_entry("cuda", key, ".cubin")  # verified: a damaged entry is rebuilt
-    if found is not None:
-        return found[0], True
+    nvrtc_version()  # a clear error where NVRTC is missing
     from cuda.core import Program, ProgramOptions
 
     options = ProgramOptions(name=f"{src.entry}.cu", arch=f"sm_{arch}", fma=False,
@@ -97,4 +94,21 @@ def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
         raise PxBackendError(
             f"NVRTC rejected the CUDA code generated for kernel {src.kernel.name!r} "
             f"(a pxos bug; please report it):\n{str(e)[-4000:]}", src.kernel.span) from None
-    return store_entry("cuda", key, ".cubin", bytes(code.code)), False
+    return bytes(code.code)
+
+
+def compile_cubin(src: KernelSource, arch: str) -> tuple[Path, bool]:
+    """Compile ``src`` for ``arch``, or find it in the cache (without a GPU: for checks
+    and exports; the ``cuda`` backend builds through ``backends/base``).
+
+    Returns:
+        The cubin's path in the cache, and whether it was already there.
+
+    Raises:
+        PxBackendError: as :func:`nvrtc_compile`.
+    """
+    key = cubin_key(src, arch)
+    found = find_entry("cuda", key, ".cubin")  # verified: a damaged entry is rebuilt
+    if found is not None:
+        return found[0], True
+    return store_entry("cuda", key, ".cubin", nvrtc_compile(src, arch)), False

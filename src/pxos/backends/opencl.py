@@ -9,8 +9,9 @@ Programs are built with ``-cl-std=CL1.2`` and, where the device offers it,
 ``-cl-fp32-correctly-rounded-divide-sqrt`` (OpenCL 1.2 §5.6.4.2), and never with
 ``-cl-mad-enable`` or ``-cl-fast-relaxed-math``: with the dialect's
 ``#pragma OPENCL FP_CONTRACT OFF``, ``+ - * /`` and ``SQRT`` round as the interpreter's do.
-Built binaries are cached twice: in memory per kernel, and on disk (``backends/cache``)
-keyed by the source, the device, its driver and platform versions and the options.
+Built binaries go through the shared build path (``backends/base.Backend.compile``): cached
+in memory per kernel, and on disk (``backends/cache``) keyed by the source, the device, its
+driver and platform versions and the options.
 
 A launch sets the arguments in ``codegen/signature``'s order from a layout made once per
 kernel (:class:`ArgLayout`) and enqueues one NDRange of ``grid × block`` work-items with
@@ -27,10 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pxos.backends.base import Launch
-from pxos.backends.cache import (
-    BuiltKernels, cache_dir, cache_key, find_entry, has_entry, store_entry,
-)
+from pxos.backends.base import DeviceBackend, Launch
+from pxos.backends.cache import cache_dir, cache_key
 from pxos.backends.checked import raise_violation
 from pxos.codegen.gpu import KernelSource
 from pxos.codegen.opencl import render_opencl, required_extensions
@@ -72,7 +71,7 @@ class OpenCLKernel:
     cache_hit: bool
 
 
-class OpenCLBackend:
+class OpenCLBackend(DeviceBackend):
     """Runs kernels on one OpenCL device (see the module docstring).
 
     Raises:
@@ -82,8 +81,10 @@ class OpenCLBackend:
 
     name = "opencl"
     memory = "opencl"
+    suffix = ".bin"
 
     def __init__(self):
+        super().__init__()
         try:
             import pyopencl as cl
             import pyopencl.array as cl_array
@@ -98,6 +99,7 @@ class OpenCLBackend:
             raise PxBackendError("the opencl backend (PoCL) needs the linker `ld` on PATH",
                                  hint="install binutils, or use --device c")
         self.device_name = self.device.name.strip()
+        self.on_gpu = bool(self.device.type & cl.device_type.GPU)
         self.context = cl.Context([self.device])
         self.queue = cl.CommandQueue(self.context)
         d, p = self.device, self.device.platform
@@ -107,31 +109,21 @@ class OpenCLBackend:
             self.options.append("-cl-fp32-correctly-rounded-divide-sqrt")
         self._extensions = set(d.extensions.split())
         self._scratch = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)  # empty arrays
-        self._built = BuiltKernels()
+        self._timing = None  # the profiling queue of launch_timed, made on first use
 
-    def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
-        """The generated source of ``kernel`` and its cache key (rendered once)."""
-        def make():
-            src = render_opencl(kernel, checked)
-            return src, cache_key(src.source, self.identity, " ".join(self.options))
-        return self._built.source(kernel, checked, make)
+    def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
+        """The generated OpenCL C of ``kernel`` and its cache key (source, device, driver
+        and platform versions, options)."""
+        src = render_opencl(kernel, checked)
+        return src, cache_key(src.source, self.identity, " ".join(self.options))
 
-    def compile(self, kernel: ir.Kernel, checked: bool = False) -> OpenCLKernel:
-        """Generate and build ``kernel`` (or load its binary from the cache).
-
-        Args:
-            kernel: from ``ir.check.check_kernel``.
-            checked: build with bounds checks (``pxos run --checked``).
+    def admit(self, kernel: ir.Kernel) -> None:
+        """Refuse a kernel needing an OpenCL extension the device lacks
+        (``codegen.opencl.required_extensions``).
 
         Raises:
-            PxBackendError: the device lacks an extension the kernel needs
-                (``codegen.opencl.required_extensions``), the OpenCL compiler refused the
-                code (the message holds its build log), or the kernel's block is larger
-                than the device allows.
+            PxBackendError: naming the extensions.
         """
-        known = self._built.get(kernel, checked)
-        if known is not None:
-            return known
         missing = [x for x in required_extensions(kernel) if x not in self._extensions]
         if missing:
             raise PxBackendError(
@@ -139,40 +131,16 @@ class OpenCLBackend:
                 f"{'s' * (len(missing) > 1)} {', '.join(missing)}, "
                 f"which device {self.device.name!r} lacks", kernel.span,
                 hint="use --device c, or pick another device with " + DEVICE_ENV)
-        src, key = self._source(kernel, checked)
 
-        def make() -> OpenCLKernel:
-            program, hit = self._program(src, key)
-            cl_kernel = self.cl.Kernel(program, src.entry)
-            limit = cl_kernel.get_work_group_info(
-                self.cl.kernel_work_group_info.WORK_GROUP_SIZE, self.device)
-            threads = int(np.prod(kernel.block))
-            if threads > limit:
-                raise PxBackendError(
-                    f"kernel {kernel.name!r}: a block of {threads} threads is more than "
-                    f"device {self.device.name!r} runs in one work-group ({limit})",
-                    kernel.span, hint="use a smaller GPU_BLOCK")
-            return OpenCLKernel(src, cl_kernel, ArgLayout(kernel), hit)
-        return self._built.build(kernel, checked, key, make)
+    def build_artefact(self, src: KernelSource):
+        """The program built from ``src``'s source, and its binary for the disk cache.
 
-    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
-        """Whether :meth:`compile` would find ``kernel`` built (in memory or on disk)."""
-        _, key = self._source(kernel, checked)
-        return (self._built.has(kernel, checked, key)
-                or has_entry("opencl", key, ".bin"))
-
-    def _program(self, src: KernelSource, key: str):
-        """The built program of ``src`` and whether it came from the disk cache."""
+        Raises:
+            PxBackendError: the OpenCL compiler refused the code (with its build log).
+        """
         cl = self.cl
-        found = find_entry("opencl", key, ".bin")  # verified: a damaged entry is rebuilt
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", cl.CompilerWarning)  # build logs of good code
-            if found is not None:
-                try:
-                    return cl.Program(self.context, [self.device], [found[1]]).build(
-                        self.options), True
-                except cl.Error:  # intact but refused (a changed driver): build again
-                    found[0].unlink(missing_ok=True)
             try:  # PyOpenCL caches too where the driver does not (not PoCL, not NVIDIA)
                 program = cl.Program(self.context, src.source).build(
                     self.options, cache_dir=str(cache_dir() / "opencl-pyopencl"))
@@ -181,8 +149,35 @@ class OpenCLBackend:
                     f"the OpenCL compiler rejected the code generated for kernel "
                     f"{src.kernel.name!r} (a pxos bug; please report it):\n"
                     + str(e)[-4000:], src.kernel.span) from None
-        store_entry("opencl", key, ".bin", program.get_info(cl.program_info.BINARIES)[0])
-        return program, False
+        return program.get_info(cl.program_info.BINARIES)[0], program
+
+    def load(self, src: KernelSource, artefact) -> OpenCLKernel | None:
+        """The kernel of ``artefact``'s program (built from its binary unless just built
+        from source); None if the driver refuses an intact binary (a changed driver).
+
+        Raises:
+            PxBackendError: the kernel's block is larger than the device allows.
+        """
+        cl, program = self.cl, artefact.built
+        if program is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", cl.CompilerWarning)
+                try:
+                    program = cl.Program(self.context, [self.device],
+                                         [artefact.data]).build(self.options)
+                except cl.Error:  # intact but refused: built again from source
+                    return None
+        kernel = src.kernel
+        cl_kernel = cl.Kernel(program, src.entry)
+        limit = cl_kernel.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE,
+                                              self.device)
+        threads = int(np.prod(kernel.block))
+        if threads > limit:
+            raise PxBackendError(
+                f"kernel {kernel.name!r}: a block of {threads} threads is more than "
+                f"device {self.device.name!r} runs in one work-group ({limit})",
+                kernel.span, hint="use a smaller GPU_BLOCK")
+        return OpenCLKernel(src, cl_kernel, ArgLayout(kernel), artefact.hit)
 
     def launch(self, compiled: OpenCLKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel over ``launch``; returns once queued (checked: once done).
@@ -196,12 +191,41 @@ class OpenCLBackend:
         Raises:
             PxBoundsError: a checked kernel indexed outside an array (after waiting).
         """
+        _, err = self._enqueue(compiled, args, launch, self.queue)
+        if err is not None:
+            raise_violation(compiled.source.kernel, err.get(), args)
+
+    def launch_timed(self, compiled: OpenCLKernel, args: Sequence[Any],
+                     launch: Launch) -> float:
+        """:meth:`launch` and wait: the kernel's time in seconds from its OpenCL profiling
+        event (``CL_PROFILING_COMMAND_START`` to ``END``, OpenCL 1.2 §5.12), on a second
+        queue with profiling enabled, after the main queue has drained (so the order of
+        work is kept and untimed launches pay nothing for profiling).
+
+        Raises:
+            PxBoundsError: as :meth:`launch`.
+        """
+        if self._timing is None:
+            self._timing = self.cl.CommandQueue(
+                self.context, properties=self.cl.command_queue_properties.PROFILING_ENABLE)
+        event, err = self._enqueue(compiled, args, launch, self._timing, self.queue.finish)
+        if event is None:
+            return 0.0
+        event.wait()
+        if err is not None:
+            raise_violation(compiled.source.kernel, err.get(), args)
+        return (event.profile.end - event.profile.start) * 1e-9
+
+    def _enqueue(self, compiled: OpenCLKernel, args: Sequence[Any], launch: Launch, queue,
+                 before=None):
+        """Set the arguments and enqueue on ``queue`` (after calling ``before``): the
+        launch's event and the checked-mode flag buffer, or (None, None) for an empty
+        launch."""
         grid = launch.grid
         if 0 in grid:
-            return
-        threads = launch.threads
+            return None, None
         layout = compiled.layout
-        values: list[Any] = [np.int64(n) for n in launch_counts(threads)]
+        values: list[Any] = [np.int64(n) for n in launch_counts(launch.threads)]
         for rank, dtype, a in zip(layout.ranks, layout.dtypes, args):
             if rank:
                 values.append(a.data if a.size else self._scratch)
@@ -214,10 +238,11 @@ class OpenCLBackend:
             values.append(err.data)
         block = launch.block
         compiled.kernel.set_args(*values)
-        self.cl.enqueue_nd_range_kernel(self.queue, compiled.kernel,
-                                        tuple(g * b for g, b in zip(grid, block)), block)
-        if err is not None:
-            raise_violation(compiled.source.kernel, err.get(), args)
+        if before is not None:
+            before()
+        event = self.cl.enqueue_nd_range_kernel(
+            queue, compiled.kernel, tuple(g * b for g, b in zip(grid, block)), block)
+        return event, err
 
     def synchronize(self) -> None:
         """Wait for every launch and copy queued on the device."""

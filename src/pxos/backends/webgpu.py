@@ -10,8 +10,10 @@ array (``bool``, 8- and 16-bit integers widened to ``u32``/``i32``, ``codegen/wg
 launch writes the scalars and extents into a new uniform buffer, binds every buffer in
 ``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of more than 65535
 blocks folded into rows). Queue order keeps launches and copies in order; ``to_host`` waits.
-Kernel time: :meth:`WebGPUBackend.kernel_time` gives the last launch's GPU time from
-timestamp queries (WebGPU §20.4), else the host clock around its submission and completion.
+Kernel time: :meth:`WebGPUBackend.launch_timed` gives a launch's GPU time from timestamp
+queries (WebGPU §20.4), else the host clock around its submission and completion.
+Builds go through ``backends.base``'s shared path; nothing is stored on disk (``suffix``
+None): wgpu builds the pipeline in :meth:`WebGPUBackend.load`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pxos.backends.base import Launch
-from pxos.backends.cache import BuiltKernels
+from pxos.backends.base import DeviceBackend, Launch
 from pxos.backends.checked import raise_violation
 from pxos.codegen.dialect import KernelSource
 from pxos.codegen.signature import ERR_WORDS, launch_counts
@@ -75,8 +76,10 @@ class WebGPUKernel:
     layout: Any
 
 
-class WebGPUBackend:
-    """Runs kernels on one WebGPU adapter (see the module docstring).
+class WebGPUBackend(DeviceBackend):
+    """Runs kernels on one WebGPU adapter (see the module docstring). ``on_gpu``: the
+    adapter is not a CPU (Mesa's lavapipe reports ``adapter_type`` ``"CPU"``); a CPU
+    adapter is no ``--device auto`` candidate (``auto_candidate``), only for correctness.
 
     Raises:
         PxBackendError: on construction, if wgpu-py is missing, no adapter or device can
@@ -85,8 +88,10 @@ class WebGPUBackend:
 
     name = "webgpu"
     memory = "webgpu"
+    suffix = None  # wgpu-native builds pipelines in memory (load)
 
     def __init__(self):
+        super().__init__()
         if os.environ.get("PXOS_WEBGPU") == "0":  # a machine whose driver stack misbehaves
             raise PxBackendError("the webgpu backend is turned off (PXOS_WEBGPU=0)")
         if not os.environ.get("XDG_RUNTIME_DIR"):  # else Mesa's Vulkan prints errors
@@ -113,36 +118,41 @@ class WebGPUBackend:
                                       "mesa-vulkan-drivers), or use --device c") from None
         self.limits = self.device.limits
         self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
+        self.on_gpu = adapter.info.get("adapter_type", "") != "CPU"
+        self.auto_candidate = self.on_gpu
         # Mesa's lavapipe (llvmpipe) ends any loop after 65535 iterations (Mesa 22.3,
         # LP_MAX_TGSI_LOOP_ITERATIONS): a longer loop gives wrong results there
         self.loop_limit = 65535 if "llvmpipe" in self.device_name else None
         self.timestamps = "timestamp-query" in features
         self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
-        self._built = BuiltKernels()
         self._fence = self.zeros((1,), np.int32).buffer
         self._last: tuple[Any, float, float] | None = None  # (query buffer, t0, t1)
 
-    def compile(self, kernel: ir.Kernel, checked: bool = False) -> WebGPUKernel:
-        """Render ``kernel`` as WGSL and build its compute pipeline (once per kernel).
+    def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
+        """The WGSL of ``kernel``, keyed by its text (``codegen.wgsl.render_wgsl``).
 
         Raises:
             PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.check_wgsl``).
-            PxBackendError: the block is larger than the device allows, or the shader
-                compiler refused the code (a pxos bug; the message holds its log).
         """
-        known = self._built.get(kernel, checked)
-        if known is not None:
-            return known
-        src = self._built.source(kernel, checked, lambda: render_wgsl(kernel, checked, self.wide))
+        src = render_wgsl(kernel, checked, self.wide)
+        return src, src.source
+
+    def admit(self, kernel: ir.Kernel) -> None:
+        """Refuse a block larger than the device runs in one workgroup (PxBackendError)."""
         threads = int(np.prod(kernel.block))
         limit = self.limits["max-compute-invocations-per-workgroup"]
         if threads > limit:
             raise PxBackendError(f"kernel {kernel.name!r}: a block of {threads} threads is "
                                  f"more than this WebGPU device runs in one workgroup "
                                  f"({limit})", kernel.span, hint="use a smaller GPU_BLOCK")
-        return self._built.build(kernel, checked, src.source, lambda: self._build(src))
 
-    def _build(self, src: KernelSource) -> WebGPUKernel:
+    def load(self, src: KernelSource, artefact=None) -> WebGPUKernel:
+        """Build ``src``'s compute pipeline (``artefact`` is None: nothing is on disk).
+
+        Raises:
+            PxBackendError: the shader compiler refused the code (a pxos bug; the message
+                holds its log).
+        """
         wgpu, device = self.wgpu, self.device
         arrays = sum(isinstance(p.type, Array) for p in src.kernel.params) + src.checked
         storage = wgpu.BufferBindingType.storage
@@ -161,10 +171,6 @@ class WebGPUBackend:
                                  f"kernel {src.kernel.name!r} (a pxos bug; please report it):"
                                  f"\n{str(e)[-4000:]}", src.kernel.span) from None
         return WebGPUKernel(src, pipeline, layout)
-
-    def is_cached(self, kernel: ir.Kernel, checked: bool = False) -> bool:
-        """Whether :meth:`compile` would find ``kernel`` built in this process."""
-        return self._built.get(kernel, checked) is not None
 
     def launch(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> None:
         """Queue the kernel over ``launch``; returns once submitted (checked: once done).
@@ -240,14 +246,11 @@ class WebGPUBackend:
         self._last = (stamps, start, time.perf_counter())
 
     def launch_timed(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> float:
-        """:meth:`launch`, then wait for it: the kernel's seconds (:meth:`kernel_time`)."""
+        """:meth:`launch`, then wait for it: the seconds its kernel ran on the device
+        (timestamp queries), or, where the adapter has none, the seconds from its
+        submission until the queue drained. 0.0 for a launch of no threads."""
+        self._last = None
         self.launch(compiled, args, launch)
-        return self.kernel_time()
-
-    def kernel_time(self) -> float:
-        """Seconds the last launch's kernel ran on the device (timestamp queries), or, where
-        the adapter has none, seconds from its submission until the queue drained; waits
-        for it. 0.0 before any launch."""
         if self._last is None:
             return 0.0
         stamps, start, _ = self._last

@@ -18,6 +18,7 @@ import typer
 from pxos.cli.app import _load, _with_host_steps, app
 from pxos.cli.options import AllowPathOption, DeviceOption, ProgramArgument
 from pxos.cli.report import _guarded, out
+from pxos import registry
 from pxos.errors import PxError
 
 
@@ -66,8 +67,8 @@ def run(
     if show_code:
         for k in program.kernels:
             name = backends.choose(device, k.target).split("+")[0]  # HYBRID: its CPU part
-            if name == "interp":
-                out.print(f"/* kernel {k.name}: runs on interp, which generates no code */")
+            if not registry.compiles(name):
+                out.print(f"/* kernel {k.name}: runs on {name}, which generates no code */")
             else:  # built once here, reused by the run
                 out.print(backends.get(name).compile(k, checked).source.source)
     result = ProgramRun(program, device=device, allow=list(allow_path or []),
@@ -99,7 +100,8 @@ def run(
 def compile_(
     file: Path = ProgramArgument,
     target: str = typer.Option("c", "--target", "-t", metavar="TARGET",
-                               help="Code to generate: c, cuda, opencl, hip or wgsl."),
+                               help="Code to generate: "
+                               + ", ".join(registry.target_names()) + "."),
     checked: bool = typer.Option(False, "--checked", help="Include bounds checks."),
     kernel: Optional[str] = typer.Option(None, "--kernel", "-k", metavar="NAME",
                                          help="Only this kernel."),

@@ -13,13 +13,16 @@ from typing import Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from pxos import registry
+
 ProgramArgument = typer.Argument(..., metavar="FILE", help="The .px program.",
                                  show_default=False)
 
 DeviceOption = typer.Option(
     "auto", "--device", "-d", metavar="DEVICE",
     help="Where kernels run: auto (a kernel's GPU_TARGET, else where the planner predicts "
-         "the program runs fastest; see `pxos explain`), c, interp, cuda, opencl, webgpu.")
+         "the program runs fastest; see `pxos explain`), " + ", ".join(registry.names())
+         + ".")
 
 AllowPathOption: Optional[list[Path]] = typer.Option(
     None, "--allow-path", metavar="DIR",

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.backends.base import HOST, make_launch
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -35,7 +35,7 @@ def run_kernel(device: str, kernel: ir.Kernel, args: Sequence, threads: Sequence
         PxBoundsError: an index out of bounds (``interp`` always, others when checked;
             unchecked, an affine access found out of bounds before the launch).
     """
-    if not checked and device != "interp":  # those check each access as it runs
+    if not checked and not registry.always_checked(device):  # those check as they run
         launch_checker(kernel)(args, threads)
     backend = backends.get(device)
     compiled = backend.compile(kernel, checked)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from pxos import registry
 from pxos.backends.base import HOST
 from pxos.errors import PxError, PxRuntimeError
 from pxos.ir import nodes as ir
@@ -56,7 +57,8 @@ class PipelineStatements:
         op = OPERATIONS[type(stmt)]
         if self.device != "auto":
             return self.device if self.device in pipeline.devices(op) else HOST
-        kernels = [d for d in pipeline.devices(op) if d not in (HOST, "interp")]
+        kernels = [d for d in pipeline.devices(op)
+                   if d != HOST and registry.known(d) and registry.compiles(d)]
         if nbytes is None or isinstance(stmt, ir.Codec) or getattr(stmt, "rows", False) \
                 or not (kernels or self.explain):
             return HOST

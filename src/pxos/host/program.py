@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends, events
+from pxos import backends, events, registry
 from pxos.backends.base import HOST
 from pxos.backends.checked import checked_by_default
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
@@ -320,11 +320,11 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         return threads
 
     def _library_side(self) -> str:
-        """Where ``REDUCE``/``SORT`` run: the planner's choice, else ``cuda`` under
-        ``--device cuda`` and the host (NumPy) otherwise."""
+        """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
+        where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""
         if self._decision is not None:
             return self._decision.device
-        return "cuda" if self.device == "cuda" else HOST
+        return registry.library_side(self.device)
 
     def _source(self, name: str, span, side: str):
         if side == HOST:

@@ -24,12 +24,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pxos import backends, events
+from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
 from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arrays import TRANSFERS, download, ndarray
+from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
 from pxos.host.pyargs import (
@@ -71,9 +72,10 @@ class CallPlan:
         self.puts = [put for put, _ in self.place]
         self.finishes = [(i, f) for i, (_, f) in enumerate(self.place) if f is not None]
         # checked runs (and interp, always checked) report each access as it happens
-        self.bounds = (None if self.checked or self.device == "interp"
+        self.bounds = (None if self.checked or registry.always_checked(self.device)
                        else launch_checker(self.kernel))  # ir/analysis/bounds
         self.unalias = overlaps(self.kernel, self.backend.memory == HOST)
+        self.native_call = registry.native_calls(self.device)  # host/native_call
 
 
 class Kernel:
@@ -104,6 +106,7 @@ class Kernel:
         self._decisions: dict[tuple, object] = {}
         self.decision = None  # the planner's last Decision (planner/decision)
         self._checked: dict[tuple, ir.Kernel] = {}
+        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
 
     # -- calling
@@ -126,7 +129,8 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
-        if threads is None and checked is None and not events.LISTENERS:
+        simple = threads is None and checked is None
+        if simple and not events.LISTENERS:  # a profiler listening sees the general path
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
                 done = native[0](args)
@@ -134,11 +138,24 @@ class Kernel:
                     return
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
+            if self._ready:  # host/devicecall: device arrays, launched as before
+                ready = self._ready.get(call_key(device, args))
+                if ready is not None:
+                    self.decision = ready[1]
+                    return ready[0](args)
         plan, placed, launch = self._launch(args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
-        if threads is None and checked is None and plan.device == "c" and not plan.checked:
+        if not simple:
+            return
+        if plan.native_call and not plan.checked:
             self._go_native(device, plan, args)
+            return
+        ready = prepare(plan, args, launch)
+        if ready is not None:
+            if len(self._ready) >= READY_LIMIT:
+                self._ready.clear()
+            self._ready[call_key(device, args)] = ready, self.decision
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native
@@ -316,7 +333,7 @@ def _placer(p: ir.Param, a, memory: str, writes: bool):
         return check, None
     if memory == HOST and kind == "torch-cpu":
         return (lambda x: check(x.detach().numpy())), None
-    if memory == "cuda" and kind in CUDA_LIBRARIES:
+    if memory != HOST and registry.memory_of_library(kind) == memory:  # CuPy, CUDA PyTorch
         import cupy
 
         if kind == "cupy":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pxos import backends, events
+from pxos import backends, events, registry
 from pxos.backends.base import HOST, make_launch
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
@@ -39,14 +39,15 @@ class RunLaunch:
                        if isinstance(p.type, Array)]
         self.written = [a.name for a, p in zip(stmt.args, kernel.params)
                         if isinstance(p.type, Array) and "w" in access.get(p.name, "")]
-        # interp and checked builds check each access as it runs
-        self.check = None if checked or name == "interp" else launch_checker(kernel)
+        # checked builds and an always-checked backend check each access as it runs
+        self.check = None if checked or registry.always_checked(name) \
+            else launch_checker(kernel)
         # per argument: (its expression, None for an array or its parameter's NumPy type)
         self.operands = [(a, None if isinstance(p.type, Array) else p.type.dtype.type)
                          for a, p in zip(stmt.args, kernel.params)]
         self.native = None
         self.launches = 0
-        self.may_go_native = name == "c" and not checked
+        self.may_go_native = registry.native_calls(name) and not checked
 
     def native_launch(self, run, stmt: ir.Run) -> bool:
         """Launch ``stmt`` natively if every scalar argument already has its parameter's
@@ -122,7 +123,7 @@ def observed_launch(run, stmt: ir.Run, kernel: ir.Kernel, args: list, name: str,
     mark = events.begin("compile", kernel.name, name, stmt.span)
     compiled = backend.compile(kernel, run.checked)
     events.end(mark, compiled)
-    if not run.checked and name != "interp":  # those check each access as it runs
+    if not run.checked and not registry.always_checked(name):  # those check as they run
         launch_checker(kernel)(args, threads)  # refuse a launch out of bounds
     memory = backend.memory
     placed = [

@@ -11,7 +11,7 @@ loop keeps running.
 from __future__ import annotations
 
 
-from pxos import backends
+from pxos import backends, registry
 
 
 class Stream:
@@ -66,6 +66,6 @@ def stream() -> Stream:
 
 def synchronize() -> None:
     """Wait for every launch and copy queued on the devices pxos has used."""
-    for name in ("cuda", "opencl"):
+    for name in registry.device_backends():
         if name in backends.available():
             backends.get(name).synchronize()

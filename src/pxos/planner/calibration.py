@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.atomic_write import write_atomic
 from pxos.backends.cache import cache_dir, cache_key
 from pxos.planner import stored
@@ -129,7 +129,7 @@ class Machine:
         """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
         PoCL: calibration recorded which)."""
         fig = self.devices.get(device)
-        return device == "cuda" or (fig is not None and fig.gpu)
+        return registry.is_gpu(device) or (fig is not None and fig.gpu)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -151,7 +151,7 @@ class Machine:
                         for k, v in stored.mapping(d.get("library"), "library").items()}
         found = stored.record(cls, d, "calibration", _positive)
         if not isinstance(found.pending, list) or not all(
-                n in backends.KNOWN or n == CUDA_LIBRARY for n in found.pending):
+                registry.known(n) or n == CUDA_LIBRARY for n in found.pending):
             raise stored.StoredError(f"calibration.pending is {found.pending!r}, not a "
                                      "list of backend names")
         return found
@@ -191,13 +191,7 @@ def identity() -> dict[str, str]:
     out = {"cpu": f"{cpu_model()} × {cpu_cores()}", "version": str(VERSION)}
     for name in backends.available():
         b = backends.get(name)
-        out[name] = str(getattr(b, "identity", None) or getattr(b, "device_name", None)
-                        or name)
-        if name == "c":
-            from pxos.backends.c import compiler_identity
-            out[name] = compiler_identity(b.cc).splitlines()[0]
-        if name == "cuda":
-            out[name] += f" driver {b.cp.cuda.runtime.driverGetVersion()}"
+        out[name] = str(getattr(b, "identity", None) or name)
     return out
 
 
@@ -250,11 +244,13 @@ def calibrate(ident: dict[str, str] | None = None,
     key = cache_key(json.dumps(ident, sort_keys=True))
     t0 = time.perf_counter()
     present = backends.available()
+    auto = backends.auto_candidates(present)  # the others run only when named: later
     # the interpreter is a candidate only where nothing compiles (planner/program)
-    candidates = [b for b in present if b != "interp"] or present
-    now = [b for b in candidates if b in ("c", "interp", "cuda") or _is_gpu(b)]
+    candidates = registry.compiling(auto)
+    now = [b for b in candidates if registry.entry(b).kind != "device" or _is_gpu(b)]
     later = [b for b in candidates if b not in now] + \
-        ([CUDA_LIBRARY] if "cuda" in candidates else [])
+        [b for b in present if b not in auto and registry.compiles(b)] + \
+        ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in candidates) else [])
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
                     time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
     return _measure(found, now + ["library host"], t0, progress, pending=later)
@@ -294,7 +290,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
         found.devices[name] = measure_backend(name, backends.get(name))
         if progress:
             progress(f"measured {name} in {time.perf_counter() - started:.1f} s")
-    for side in ("host", "cuda"):
+    for side in registry.library_sides():
         if f"library {side}" in todo:
             started = time.perf_counter()
             found.library[side] = measure_library(side)

@@ -10,8 +10,8 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
-from pxos import backends
-from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of, numpy_dtype
+from pxos import backends, registry
+from pxos.arraylike import is_array, library_of, numpy_dtype
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
@@ -31,9 +31,8 @@ MEMO_LIMIT = 256
 
 def call_devices(machine) -> list[str]:
     """The backends a call may run on: the compiling ones present (``interp`` only when
-    there is none)."""
-    present = [b for b in machine.devices if b in backends.KNOWN]
-    return [b for b in present if b != "interp"] or present
+    there is none) that ``--device auto`` may choose (``backends.auto_candidates``)."""
+    return backends.auto_candidates(registry.compiling(machine.devices))
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
@@ -119,7 +118,7 @@ def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
     arrays = [is_array(a) for a in args]
     memories = [None if not array else
                 a.device if library_of(a) == "pxos" else  # pxos.ndarray: the memory's name
-                "cuda" if library_of(a) in CUDA_LIBRARIES else HOST
+                registry.memory_of_library(library_of(a))
                 for a, array in zip(args, arrays)]
     shadows = [stand_in(tuple(a.shape), numpy_dtype(a.dtype)) if array else a
                for a, array in zip(args, arrays)]  # NumPy's view of any array

@@ -9,6 +9,7 @@ import numpy as np
 
 from pxos import backends
 from pxos.backends.base import HOST
+from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import kernel_features, launch_work, trip_names
 from pxos.planner.dryrun import Step
@@ -142,13 +143,13 @@ def statement_key(kind: str, device: str) -> str:
 
 
 def is_cached(device: str, kernel: ir.Kernel, checked: bool = False) -> bool:
-    """Whether ``device`` has ``kernel`` built (True for a backend that builds nothing, or
-    one that cannot be asked here)."""
+    """Whether ``device`` has ``kernel`` built (``Backend.is_cached``; True for one that
+    cannot be loaded here, whose estimate is moot)."""
     try:
-        cached = getattr(backends.get(device), "is_cached", None)
-    except Exception:  # a backend calibrated but not loadable now: assume nothing to build
+        backend = backends.get(device)
+    except PxBackendError:  # calibrated, but not loadable now: assume nothing to build
         return True
-    return True if cached is None else cached(kernel, checked)
+    return backend.is_cached(kernel, checked)
 
 
 def features_of(kernel: ir.Kernel):

@@ -87,12 +87,13 @@ def render_json(file: str, decisions: list[Decision], machine: Machine,
 
 def generated_code(program: ir.Program, decisions: list[Decision]) -> dict[int, str]:
     """The code generated for each ``RUN``'s kernel on its chosen device, by line."""
-    from pxos.codegen.targets import TARGETS, render_unit_for
+    from pxos import registry
+    from pxos.codegen.targets import render_unit_for
 
     runs = {s.span.line: s for s in ir.walk(program.statements) if isinstance(s, ir.Run)}
     out = {}
     for d in decisions:
-        target = "wgsl" if d.device == "webgpu" else d.device  # the backend's target
-        if d.line in runs and target in TARGETS:
+        target = registry.target_of(d.device)
+        if d.line in runs and target is not None:
             out[d.line] = render_unit_for(target, [program.kernel(runs[d.line].kernel)])
     return out

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.arraylike import is_array
 from pxos.backends.base import HOST
 from pxos.ir.analysis.features import Work
@@ -124,10 +124,12 @@ def memory_of(machine, device: str) -> str:
 
 
 def hybrid_pair(machine, devices: list[str]) -> tuple[str, str] | None:
-    """(CPU backend, device with its own memory) to split between, or None: ``c`` with
-    ``cuda``, else with an ``opencl`` GPU."""
+    """(CPU backend, device with its own memory) to split between, or None: the first CPU
+    backend of ``devices`` with the first GPU among the device backends, in registry order
+    (``c`` with ``cuda``, else with an ``opencl`` GPU)."""
     cpu = next((d for d in devices if memory_of(machine, d) == HOST), None)
-    gpu = next((d for d in ("cuda", "opencl") if d in devices and machine.is_gpu(d)), None)
+    gpu = next((d for d in registry.device_backends() if d in devices and machine.is_gpu(d)),
+               None)
     return (cpu, gpu) if cpu and gpu else None
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from pxos import registry
 from pxos.backends.base import HOST, make_launch
 from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
@@ -92,8 +93,9 @@ def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(b.compile, k) for name, b in backends_by_name.items()
-            if name not in ("cuda", "interp") for k in probe_kernels().values()]
+    jobs = [(b.compile, k) for name, b in backends_by_name.items()  # a GPU's context is
+            if registry.compiles(name) and not registry.is_gpu(name)  # the caller's
+            for k in probe_kernels().values()]
     if cupy_library:
         jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
     if not jobs:
@@ -111,12 +113,10 @@ def _warm_cupy_reduce(n: int) -> None:
 
 
 def is_gpu_backend(name: str, backend) -> bool:
-    """``cuda``, or an OpenCL device of type GPU (PoCL and vendors' CPU drivers are not)."""
-    if name == "cuda":
-        return True
-    device = getattr(backend, "device", None)
-    return bool(name == "opencl" and device is not None
-                and device.type & backend.cl.device_type.GPU)
+    """Whether backend ``name`` runs on a GPU: a ``gpu`` backend of ``pxos.registry``, or
+    one whose device says so (``Backend.on_gpu``: an OpenCL device of type GPU; PoCL and
+    vendors' CPU drivers are not)."""
+    return registry.is_gpu(name) or backend.on_gpu
 
 
 def measure_backend(name: str, backend) -> DeviceFigures:
@@ -124,7 +124,8 @@ def measure_backend(name: str, backend) -> DeviceFigures:
     r = _Runner(backend)
     f32, u32, i32 = np.float32, np.uint32, np.int32
     on_host = backend.memory == HOST
-    big = 1 << (22 if name == "interp" else 24 if on_host else 26)
+    interpreted = not registry.compiles(name)
+    big = 1 << (22 if interpreted else 24 if on_host else 26)
 
     launch_s = min(r.time("probe_stream", [f32(2), np.ones(32, f32), np.ones(32, f32)],
                           (32,), repeats=20)[0] for _ in range(2))
@@ -136,7 +137,7 @@ def measure_backend(name: str, backend) -> DeviceFigures:
                                (n,)), 1 << 16, big)
     bandwidth = w.memory_bytes / work_s(sec)
 
-    threads = 1 << (12 if name == "interp" else 14 if on_host else 20)
+    threads = 1 << (12 if interpreted else 14 if on_host else 20)
     out = np.zeros(threads, f32)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
     ops_rate = w.total("ops") / work_s(sec)
@@ -162,7 +163,7 @@ def measure_backend(name: str, backend) -> DeviceFigures:
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
                             gpu=is_gpu_backend(name, backend))
     if not on_host:
-        _measure_copies(backend, figures, 1 << (26 if name == "cuda" else 24))
+        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24))
     return figures
 
 
@@ -200,7 +201,7 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
     from pxos.planner.model import Copies, predict_launch
     from pxos.planner.hybrid import hybrid_pair, memory_of
 
-    pair = hybrid_pair(machine, [d for d in machine.devices if d != "interp"])
+    pair = hybrid_pair(machine, registry.compiling(machine.devices))
     if pair is None:
         return {}, {}
     name, (cpu, device) = "+".join(pair), pair

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.backends.base import HOST
 from pxos.ir import nodes as ir
 from pxos.planner.ahead import array_shapes, sizing_params
@@ -43,7 +43,6 @@ from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
 HORIZON = 64  # statements an explanation's "what the other choice costs" looks ahead
-GPUS = ("cuda", "opencl")
 
 
 @dataclass
@@ -81,10 +80,9 @@ class Planner(StepCosts):
         self.history = history if history is not None else history_for(self.machine.key)
         self.checked = checked
         self.files = files
-        present = [b for b in self.machine.devices if b in backends.KNOWN]
-        compiled = [b for b in present if b != "interp"]
-        self.kernel_devices = compiled or present or ["interp"]
-        self.library_sides = [s for s in (HOST, "cuda") if s in self.machine.library]
+        self.kernel_devices = backends.auto_candidates(
+            registry.compiling(self.machine.devices)) or [registry.interpreter()]
+        self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
@@ -106,15 +104,15 @@ class Planner(StepCosts):
             if self.device != "auto":
                 return [self.device], f"--device {self.device}"
             target = step.kernel.target
-            if target in GPUS:
+            if target in registry.device_backends():
                 return [target], f"GPU_TARGET {target}"
             if target == "cpu":
                 cpu = [d for d in self.kernel_devices if not self.machine.is_gpu(d)]
-                return cpu[:1] or ["interp"], "GPU_TARGET cpu"
+                return cpu[:1] or [registry.interpreter()], "GPU_TARGET cpu"
             return list(self.kernel_devices) + self._hybrid(step), None
         if step.kind in ("reduce", "sort"):
             if self.device != "auto":
-                side = "cuda" if self.device == "cuda" else HOST
+                side = registry.library_side(self.device)
                 return [side], f"--device {self.device}"
             return list(self.library_sides), None
         return [HOST], None

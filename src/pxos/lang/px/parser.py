@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pxos import registry
 from pxos.errors import PxSyntaxError
 from pxos.ir import nodes as ir
 from pxos.span import Span
@@ -130,9 +131,11 @@ def _kernel(lines: list[_Line], pos: int, file: str) -> tuple[ir.Kernel, int]:
             block = _once(block, item, "GPU_BLOCK")
         elif item.kind == "target":
             target = item.args[0]
-            if target not in ("auto", "cpu", "cuda", "opencl"):
-                raise PxSyntaxError(f"unknown GPU_TARGET {target!r}; expected auto, cpu, "
-                                    "cuda or opencl", item.args[1])
+            allowed = ("auto", "cpu", *registry.device_backends())
+            if target not in allowed:
+                raise PxSyntaxError(f"unknown GPU_TARGET {target!r}; expected "
+                                    f"{', '.join(allowed[:-1])} or {allowed[-1]}",
+                                    item.args[1])
         pos += 1
     code = lines[pos]
     pos += 1
