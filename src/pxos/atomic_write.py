@@ -71,34 +71,19 @@ def write_in(folder: int, name: str, data: bytes | memoryview) -> None:
         OSError: ``name`` is a folder (``EISDIR``), no space is left (``ENOSPC``), the
             folder is read-only, or any other failure; the temporary file is removed.
     """
-    remove_stale(folder)
+    fd, tmp = open_temp(folder, name)
     try:
-        if _is_dir(folder, name):
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", name)
-    except FileNotFoundError:
-        pass
-    tmp = f".pxos-{os.getpid()}-{_start_time(os.getpid())}-{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                 | getattr(os, "O_CLOEXEC", 0), 0o666, dir_fd=folder)
-    try:
-        try:
-            view = memoryview(data).cast("B")
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
     except BaseException:
+        os.close(fd)
         try:
             os.unlink(tmp, dir_fd=folder)
         except OSError:
             pass
         raise
-    try:
-        os.fsync(folder)  # the rename itself survives a power loss
-    except OSError:
-        pass  # some file systems cannot sync a folder; the data is synced
+    commit_temp(folder, fd, tmp, name)
 
 
 def open_temp(folder: int, name: str) -> tuple[int, str]:
