@@ -27,22 +27,21 @@ import numpy as np
 from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.arraylike import CUDA_LIBRARIES, is_array, library_of
+from pxos.arraylike import is_array
 from pxos.errors import PxArgumentError, PxTypeError
-from pxos.host.arrays import TRANSFERS, download, ndarray
+from pxos.host.arg_placement import placer
+from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, contiguous, overlaps,
-    scalar_converter, thread_counts, type_of,
+    NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
 from pxos.ir.evaluate import eval_scalar
 from pxos.ir.types import Array
-
 
 
 @dataclass
@@ -280,7 +279,7 @@ class Kernel:
         kernel = self.ir(*args, threads=threads)
         backend = backends.get(name)
         access = dict(kernel.access)
-        place = [_placer(p, a, backend.memory, "w" in access.get(p.name, ""))
+        place = [placer(p, a, backend.memory, "w" in access.get(p.name, ""))
                  for p, a in zip(kernel.params, args)]
         mark = events.begin("compile", kernel.name, name) if events.LISTENERS else None
         compiled = backend.compile(kernel, checked)
@@ -317,74 +316,6 @@ def _arg_key(a):
     if cls.__module__.startswith("torch"):
         return cls, a.dtype, a.dim(), a.is_cuda
     return (cls,)
-
-
-def _placer(p: ir.Param, a, memory: str, writes: bool):
-    """(put, finish) for parameter ``p`` given an argument like ``a`` on ``memory``."""
-    if not isinstance(p.type, Array):
-        return scalar_converter(p.type, p.name), None
-    kind = library_of(a)
-    check = contiguous(p.name, writes)
-    if kind == "pxos":
-        if memory == HOST:
-            return (lambda x: x._copies.on_host()), (lambda x, _: x.written(HOST)) if writes else None
-        return (lambda x: x._copies.on_device(memory)), (lambda x, _: x.written(memory)) if writes else None
-    if memory == HOST and kind == "numpy":
-        return check, None
-    if memory == HOST and kind == "torch-cpu":
-        return (lambda x: check(x.detach().numpy())), None
-    if memory != HOST and registry.memory_of_library(kind) == memory:  # CuPy, CUDA PyTorch
-        import cupy
-
-        if kind == "cupy":
-            return check, None
-        return (lambda x: check(cupy.asarray(x))), None
-    # a copy to where the kernel runs, and back into the argument if the kernel writes it
-    backend = backends.get(memory) if memory != HOST else None
-
-    def put(x):
-        host = _host_copy(x, kind, check)
-        if backend is None:
-            return host
-        TRANSFERS.up(host.nbytes)
-        mark = events.begin("copy", "to_device", memory, None, {
-            "bytes": host.nbytes, "backend": backend}) if events.LISTENERS else None
-        placed = backend.to_device(host)
-        if mark is not None:
-            events.end(mark)
-        return placed
-
-    def finish(x, placed):
-        host = placed if backend is None else np.empty(placed.shape, placed.dtype)
-        if backend is not None:
-            mark = events.begin("copy", "to_host", memory, None, {
-                "bytes": host.nbytes}) if events.LISTENERS else None
-            backend.to_host(placed, host)
-            if mark is not None:
-                events.end(mark)
-            TRANSFERS.down(host.nbytes)
-        _copy_back(x, kind, host)
-    return put, finish if writes else None
-
-
-def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
-    if kind in CUDA_LIBRARIES:
-        return download(x)
-    if kind == "torch-cpu":
-        return np.ascontiguousarray(x.detach().numpy())
-    return check(np.asarray(x))
-
-
-def _copy_back(x, kind: str, host: np.ndarray) -> None:
-    if kind in CUDA_LIBRARIES:
-        import cupy
-
-        cupy.asarray(x)[...] = cupy.asarray(host)
-        TRANSFERS.up(host.nbytes)
-    elif kind == "torch-cpu":
-        x.detach().numpy()[...] = host
-    elif host is not x:
-        np.copyto(x, host)
 
 
 def _thread_counts(kernel: ir.Kernel) -> Callable[[Sequence], tuple[int, ...]]:

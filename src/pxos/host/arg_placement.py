@@ -1,0 +1,87 @@
+"""Where a Python-kernel argument goes for a launch (``host/pykernel``): a scalar is
+converted to its parameter's type; an array is used in place where it already lives in the
+launch's memory (NumPy or CPU PyTorch on the host, CuPy or CUDA PyTorch on a CUDA device,
+a ``pxos.ndarray`` wherever it has a copy), else copied there and, if the kernel writes
+it, copied back into the argument after the launch."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from pxos import backends, events, registry
+from pxos.arraylike import CUDA_LIBRARIES, library_of
+from pxos.backends.base import HOST
+from pxos.host.arrays import TRANSFERS, download
+from pxos.host.pyargs import contiguous, scalar_converter
+from pxos.ir import nodes as ir
+from pxos.ir.types import Array
+
+
+def placer(p: ir.Param, a, memory: str, writes: bool):
+    """(put, finish) for parameter ``p`` given an argument like ``a`` on ``memory``."""
+    if not isinstance(p.type, Array):
+        return scalar_converter(p.type, p.name), None
+    kind = library_of(a)
+    check = contiguous(p.name, writes)
+    if kind == "pxos":
+        if memory == HOST:
+            return (lambda x: x._copies.on_host()), (lambda x, _: x.written(HOST)) if writes else None
+        return (lambda x: x._copies.on_device(memory)), (lambda x, _: x.written(memory)) if writes else None
+    if memory == HOST and kind == "numpy":
+        return check, None
+    if memory == HOST and kind == "torch-cpu":
+        return (lambda x: check(x.detach().numpy())), None
+    if memory != HOST and registry.memory_of_library(kind) == memory:  # CuPy, CUDA PyTorch
+        import cupy
+
+        if kind == "cupy":
+            return check, None
+        return (lambda x: check(cupy.asarray(x))), None
+    # a copy to where the kernel runs, and back into the argument if the kernel writes it
+    backend = backends.get(memory) if memory != HOST else None
+
+    def put(x):
+        host = _host_copy(x, kind, check)
+        if backend is None:
+            return host
+        TRANSFERS.up(host.nbytes)
+        mark = events.begin("copy", "to_device", memory, None, {
+            "bytes": host.nbytes, "backend": backend}) if events.LISTENERS else None
+        placed = backend.to_device(host)
+        if mark is not None:
+            events.end(mark)
+        return placed
+
+    def finish(x, placed):
+        host = placed if backend is None else np.empty(placed.shape, placed.dtype)
+        if backend is not None:
+            mark = events.begin("copy", "to_host", memory, None, {
+                "bytes": host.nbytes}) if events.LISTENERS else None
+            backend.to_host(placed, host)
+            if mark is not None:
+                events.end(mark)
+            TRANSFERS.down(host.nbytes)
+        _copy_back(x, kind, host)
+    return put, finish if writes else None
+
+
+def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
+    if kind in CUDA_LIBRARIES:
+        return download(x)
+    if kind == "torch-cpu":
+        return np.ascontiguousarray(x.detach().numpy())
+    return check(np.asarray(x))
+
+
+def _copy_back(x, kind: str, host: np.ndarray) -> None:
+    if kind in CUDA_LIBRARIES:
+        import cupy
+
+        cupy.asarray(x)[...] = cupy.asarray(host)
+        TRANSFERS.up(host.nbytes)
+    elif kind == "torch-cpu":
+        x.detach().numpy()[...] = host
+    elif host is not x:
+        np.copyto(x, host)
