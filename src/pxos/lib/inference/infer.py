@@ -11,6 +11,7 @@ dictionary lookup plus the request.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -68,12 +69,12 @@ def plan(model, device: str = "auto", precision: str = "auto") -> dict:
 
 def session(model, device: str = "auto", precision: str = "auto"):
     """The (cached) session :func:`infer` would use. A repeated call with the same
-    arguments costs one ``stat`` (the file's mtime) and two dictionary lookups."""
-    fast = (str(model), device, precision)
+    arguments costs one ``os.stat`` (the file's mtime) and one dictionary lookup."""
+    fast = (model if isinstance(model, (str, Path)) else str(model), device, precision)
     hit = _FAST.get(fast)
     if hit is not None:
         try:
-            if Path(hit[0]).stat().st_mtime_ns == hit[1]:
+            if os.stat(hit[0]).st_mtime_ns == hit[1]:
                 return hit[2]
         except OSError:
             pass
@@ -122,8 +123,10 @@ def infer(model, inputs, *, device: str = "auto", precision: str = "auto",
     runtime with the extra to install), PxShapeError / PxTypeError (rank, dtype)."""
     sess = session(model, device, precision)
     feeds = RT.check_feeds(sess, _feeds(sess, inputs))
+    if batch_size is None:
+        return sess.run(feeds)
     n = {a.shape[0] for a in feeds.values() if a.ndim}
-    if batch_size is None or len(n) != 1 or next(iter(n)) <= batch_size:
+    if len(n) != 1 or next(iter(n)) <= batch_size:
         return sess.run(feeds)
     if batch_size < 1:
         raise PxArgumentError(f"batch_size must be ≥ 1, got {batch_size}")
