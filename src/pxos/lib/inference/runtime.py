@@ -28,13 +28,13 @@ _OV_TYPES = {"i64": np.int64, "i32": np.int32, "f32": np.float32, "f16": np.floa
 
 def check_feeds(session, feeds: dict) -> dict:
     """Feeds as contiguous arrays of the session's dtypes; errors name the input."""
-    names = set(session.inputs)
-    if set(feeds) != names:
-        raise PxArgumentError(f"model inputs are {sorted(names)}, got {sorted(feeds)}")
+    spec = session.inputs
+    if feeds.keys() != spec.keys():
+        raise PxArgumentError(f"model inputs are {sorted(spec)}, got {sorted(feeds)}")
     out = {}
     for name, x in feeds.items():
-        rank, dtype = session.inputs[name]
-        a = np.asarray(x)
+        rank, dtype = spec[name]
+        a = x if type(x) is np.ndarray else np.asarray(x)
         if rank is not None and a.ndim != rank:
             raise PxShapeError(f"input {name!r} must have rank {rank}, got shape {a.shape}")
         if a.dtype != dtype:
@@ -43,7 +43,7 @@ def check_feeds(session, feeds: dict) -> dict:
                 raise PxTypeError(f"input {name!r} must be {np.dtype(dtype).name}, "
                                   f"got {a.dtype.name}")
             a = a.astype(dtype)
-        out[name] = np.ascontiguousarray(a)
+        out[name] = a if a.flags.c_contiguous else np.ascontiguousarray(a)
     return out
 
 
