@@ -46,3 +46,15 @@ def test_unknown_method(tmp_path):
     with pytest.raises(PxArgumentError, match="unknown method"):
         Q.quantize("all-MiniLM-L6-v2", "int3", tmp_path / "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_accuracy_control(tmp_path, sentences, reference):
+    """max_drop runs NNCF's accuracy control on the mean cosine to FP32 (here loose enough
+    that nothing needs reverting, so the test stays short), and checks its argument."""
+    out = Q.quantize("all-MiniLM-L6-v2", "int8", tmp_path / "m", calibration=32, max_drop=0.05)
+    r = Q.evaluate(out, sentences[:48], reference[:48])
+    assert r["mean_cosine"] >= 0.98, r
+    for method, drop in (("fp16", 0.01), ("int8", 0), ("int8", 1.5)):
+        with pytest.raises(PxArgumentError, match="max_drop"):
+            Q.quantize("all-MiniLM-L6-v2", method, tmp_path / "x", max_drop=drop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -54,7 +54,7 @@ def _int8(ov, model, folder: Path, calibration: int, max_drop: float | None):
     """NNCF INT8 post-training quantization (transformer preset: SmoothQuant at α 0.95 and
     fast bias correction). With ``max_drop``, NNCF's accuracy control then reverts the
     quantizers that cost most back to float, one at a time, until the mean cosine of the
-    embeddings to FP32's, on 320 validation verses (other verses than the calibration's),
+    embeddings to FP32's, on 200 validation verses (other verses than the calibration's),
     is within ``max_drop`` of 1."""
     nncf = require("nncf")
     data = nncf.Dataset(_calibration(folder, calibration))
@@ -64,7 +64,7 @@ def _int8(ov, model, folder: Path, calibration: int, max_drop: float | None):
     from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
     fp32 = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     items = [(f, pool(fp32(f)[0], f["attention_mask"]))
-             for f in _calibration(folder, 320, offset=3, batch=8)]
+             for f in _calibration(folder, 200, offset=3, batch=8)]
 
     def mean_cosine(compiled, batches):
         per = [float((pool(compiled(f)[0], f["attention_mask"]) * ref).sum(1).mean())
@@ -74,7 +74,7 @@ def _int8(ov, model, folder: Path, calibration: int, max_drop: float | None):
         model, data, nncf.Dataset(items, lambda item: item[0]), mean_cosine,
         max_drop=max_drop, **kw,
         advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(
-            ranking_subset_size=20))
+            ranking_subset_size=12))
 
 
 def _low_bit_linears(folder: Path, method: str):
