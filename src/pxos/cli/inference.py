@@ -53,20 +53,17 @@ def embed_command(
 @_guarded
 def quantize_command(
         model: str = typer.Argument(..., help="a Hugging Face folder or all-MiniLM-L6-v2"),
-        method: str = typer.Option(..., "--method", help="fp16, int8, int4, binary or ternary"),
+        method: str = typer.Option(..., "--method", help="fp16 int8 int8w int4 binary ternary"),
         output: Path = typer.Option(..., "-o", "--output", help="the folder to write"),
         sentences: int = typer.Option(1000, "--sentences", help="verses for the report"),
         calibration: int = typer.Option(300, "--calibration", help="verses to calibrate int8"),
-        max_drop: float = typer.Option(
-            None, "--max-drop", help="int8: keep the most sensitive layers in float until "
-                                     "the mean cosine to FP32 is ≥ 1 - MAX_DROP"),
         as_json: bool = typer.Option(False, "--json", help="print the report as JSON")):
     """Compress MODEL by METHOD into OUTPUT; report size on disk, cosine to FP32 and top-1
     neighbour agreement on real sentences, and throughput."""
     from pxos.lib.inference.quantize import evaluate, quantize
     from pxos.lib.inference.sentences import verses
 
-    folder = quantize(model, method, output, calibration=calibration, max_drop=max_drop)
+    folder = quantize(model, method, output, calibration=calibration)
     report = {"method": method, **evaluate(folder, verses(sentences, step=31), model=model)}
     if as_json:
         out.print(json.dumps(report))

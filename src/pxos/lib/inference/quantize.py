@@ -7,6 +7,9 @@ Methods (each writes ``OUT/model.xml|.bin`` plus the tokenizer, so ``pxos.embed(
 - ``fp16``: the FP32 IR with weights stored as fp16 (OpenVINO's compression on save).
 - ``int8``: NNCF post-training quantization (transformer preset), calibrated on real
   sentences (World English Bible verses, padded batches of 16).
+- ``int8w``: NNCF weight compression, INT8 asymmetric per output channel, on every
+  MatMul and the embedding tables; activations stay float, so the model computes in float
+  from weights decompressed on the fly.
 - ``int4``: NNCF weight compression, INT4 symmetric, group size 128 (all of 384 and 1536
   divide by it); activations stay float.
 - ``ternary`` / ``binary``: every ``nn.Linear`` weight of the encoder (the 36 attention and
@@ -34,11 +37,11 @@ import numpy as np
 
 from pxos.errors import PxArgumentError, PxFileError
 from pxos.lib.inference.convert import load_torch_encoder, require, save_ir, to_openvino_ir
-from pxos.lib.inference.embed import embed, pad, pool, tokenize
+from pxos.lib.inference.embed import embed, pad, tokenize
 from pxos.lib.inference.formats import detect, resolve
 from pxos.lib.inference.sentences import verses
 
-METHODS = ("fp16", "int8", "int4", "binary", "ternary")
+METHODS = ("fp16", "int8", "int8w", "int4", "binary", "ternary")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                     "vocab.txt", "sentence_bert_config.json")
 
@@ -50,31 +53,13 @@ def _calibration(folder: Path, n: int, offset: int = 0, batch: int = 16) -> list
     return [pad(ids[i:i + batch]) for i in range(0, len(ids), batch)]
 
 
-def _int8(ov, model, folder: Path, calibration: int, max_drop: float | None):
-    """NNCF INT8 post-training quantization (transformer preset: SmoothQuant at α 0.95 and
-    fast bias correction). With ``max_drop``, NNCF's accuracy control then reverts the
-    quantizers that cost most back to float, one at a time, until the mean cosine of the
-    embeddings to FP32's, on 200 validation verses (other verses than the calibration's),
-    is within ``max_drop`` of 1."""
+def _int8(model, folder: Path, calibration: int):
+    """NNCF INT8 post-training quantization of weights and activations (transformer preset:
+    SmoothQuant at α 0.95 for MatMuls, fast bias correction), calibrated on verses."""
     nncf = require("nncf")
-    data = nncf.Dataset(_calibration(folder, calibration))
-    kw = {"model_type": nncf.ModelType.TRANSFORMER, "subset_size": calibration}
-    if max_drop is None:
-        return nncf.quantize(model, data, **kw)
-    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
-    fp32 = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    items = [(f, pool(fp32(f)[0], f["attention_mask"]))
-             for f in _calibration(folder, 200, offset=3, batch=8)]
-
-    def mean_cosine(compiled, batches):
-        per = [float((pool(compiled(f)[0], f["attention_mask"]) * ref).sum(1).mean())
-               for f, ref in batches]
-        return float(np.mean(per)), per
-    return nncf.quantize_with_accuracy_control(
-        model, data, nncf.Dataset(items, lambda item: item[0]), mean_cosine,
-        max_drop=max_drop, **kw,
-        advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(
-            ranking_subset_size=12))
+    data = _calibration(folder, calibration)
+    return nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
+                         subset_size=calibration)
 
 
 def _low_bit_linears(folder: Path, method: str):
@@ -110,19 +95,13 @@ def _save_low_bit(folder: Path, method: str, out: Path) -> None:
     (out / "packed_size.txt").write_text(f"{rest + (out / 'linear.npz').stat().st_size}\n")
 
 
-def quantize(model, method: str, out, *, calibration: int = 300,
-             max_drop: float | None = None) -> Path:
+def quantize(model, method: str, out, *, calibration: int = 300) -> Path:
     """Write ``model`` (a Hugging Face folder or ``"all-MiniLM-L6-v2"``) compressed by
-    ``method`` (one of fp16, int8, int4, binary, ternary) into the folder ``out``; return
-    ``out``. ``calibration``: sentences for int8. ``max_drop`` (int8 only): keep the most
-    sensitive layers in float until the mean cosine to FP32 on validation verses is at
-    least ``1 - max_drop`` (NNCF accuracy control; mixed precision). The folder appears
-    complete or not at all. Raises PxArgumentError (method, ``max_drop`` off int8 or
-    outside (0, 1), missing nncf/openvino), PxFileError (model)."""
+    ``method`` (one of fp16, int8, int8w, int4, binary, ternary) into the folder ``out``;
+    return ``out``. ``calibration``: sentences for int8. The folder appears complete or not
+    at all. Raises PxArgumentError (method, missing nncf/openvino), PxFileError (model)."""
     if method not in METHODS:
         raise PxArgumentError(f"unknown method {method!r}", hint=f"one of {', '.join(METHODS)}")
-    if max_drop is not None and (method != "int8" or not 0 < max_drop < 1):
-        raise PxArgumentError(f"max_drop={max_drop!r} needs method int8 and 0 < max_drop < 1")
     fmt, folder = detect(resolve(model))
     if fmt != "hf":
         raise PxFileError(f"pxos quantize takes a Hugging Face folder, not a {fmt} model")
@@ -136,7 +115,10 @@ def quantize(model, method: str, out, *, calibration: int = 300,
         else:
             m = ov.Core().read_model(str(to_openvino_ir(folder)))
             if method == "int8":
-                m = _int8(ov, m, folder, calibration, max_drop)
+                m = _int8(m, folder, calibration)
+            elif method == "int8w":
+                nncf = require("nncf")
+                m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT8_ASYM)
             elif method == "int4":
                 nncf = require("nncf")
                 m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT4_SYM,
