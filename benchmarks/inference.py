@@ -2,7 +2,7 @@
 
 - ``infer_vs_raw``: sentences/s of ``pxos.infer`` and of a raw OpenVINO compiled model on
   the same IR, precision and batch (batch 32, sequence 128, real verses), FP32 (f32 hint)
-  and NNCF INT8; goal ratio ≥ 0.97.
+  and NNCF INT8, timed in alternation; goal ratio ≥ 0.97.
 - ``overhead_*``: extra µs per call of ``pxos.infer`` over the raw OpenVINO request it
   holds, at batch 1, both handing the user a NumPy array: the median of interleaved pairs,
   on a near-free IR with MiniLM's interface (precise) and on MiniLM itself (the encoder's
@@ -14,7 +14,8 @@
 - ``quantize`` (``--methods``): the report of each method (size, cosine, top-1, speed);
   with ``int8w`` in ``--methods``, ``int8w_vs_fp32`` gives its raw speed against FP32.
 - ``--gpu``: sentence-transformers fp16 ``encode`` vs ``pxos.embed`` on CUDA, batch 256,
-  and the time to embed every verse.
+  and the time to embed every verse (inputs from ``benchmarks/gpu_inference_prep.py``).
+- ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize).
 
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
@@ -136,9 +137,9 @@ def infer_vs_raw(ir: Path, precision: str, feeds: dict, repeat: int) -> dict:
     cfg = {"INFERENCE_PRECISION_HINT": "f32"} if precision == "fp32" else {}
     req = ov.Core().compile_model(str(ir), "CPU", cfg).create_infer_request()
     n = feeds["input_ids"].shape[0]
-    raw = median_time(lambda: req.infer(feeds, share_inputs=True, share_outputs=False)[0],
-                      repeat)
-    ours = median_time(lambda: infer(ir, feeds, precision=precision, device="cpu"), repeat)
+    raw, ours = interleaved(
+        lambda: req.infer(feeds, share_inputs=True, share_outputs=False).to_tuple()[0],
+        lambda: infer(ir, feeds, precision=precision, device="cpu"), repeat)
     one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
     return {"raw_sentences_per_s": n / raw, "pxos_sentences_per_s": n / ours,
             "pxos / raw": raw / ours, "batch1": overhead(ir, precision, one, repeat * 40)}

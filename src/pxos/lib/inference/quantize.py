@@ -46,11 +46,11 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_m
                     "vocab.txt", "sentence_bert_config.json")
 
 
-def _calibration(folder: Path, n: int, offset: int = 0, batch: int = 16) -> list[dict]:
-    """Length-sorted padded batches of ``n`` verses: every 7th from ``offset``."""
-    ids = tokenize(str(folder), verses(n * 7 + offset, step=1)[offset::7][:n])
+def _calibration(folder: Path, n: int) -> list[dict]:
+    """Length-sorted batches of 16 of ``n`` verses (every 7th), each padded to its longest."""
+    ids = tokenize(str(folder), verses(n, step=7))
     ids.sort(key=len)
-    return [pad(ids[i:i + batch]) for i in range(0, len(ids), batch)]
+    return [pad(ids[i:i + 16]) for i in range(0, len(ids), 16)]
 
 
 def _int8(model, folder: Path, calibration: int):
@@ -59,7 +59,7 @@ def _int8(model, folder: Path, calibration: int):
     nncf = require("nncf")
     data = _calibration(folder, calibration)
     return nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
-                         subset_size=calibration)
+                         subset_size=len(data))
 
 
 def _low_bit_linears(folder: Path, method: str):
