@@ -18,7 +18,9 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass, field
+from time import perf_counter
 from types import FunctionType
 from typing import Any, Callable, Sequence
 
@@ -66,6 +68,7 @@ class CallPlan:
     checked: bool = False
     calls: int = 0  # Python-path launches so far
     native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
+    profiled: Any = None  # the events.LAUNCHES log that noted this plan's launch shape
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -129,15 +132,17 @@ class Kernel:
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
         simple = threads is None and checked is None
-        if simple and not events.LISTENERS:  # a profiler listening sees the general path
+        # a listener sees the general path, unless a profile's log takes native launches
+        if simple and (not events.LISTENERS or events.LAUNCHES is not None):
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
-                done = native[0](args)
+                log = events.LAUNCHES
+                done = native[0](args) if log is None else self._logged(log, native, args)
                 if done == LAUNCHED:
                     return
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
-            if self._ready:  # host/devicecall: device arrays, launched as before
+            if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
                 ready = self._ready.get(call_key(device, args))
                 if ready is not None:
                     self.decision = ready[1]
@@ -155,6 +160,21 @@ class Kernel:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
             self._ready[call_key(device, args)] = ready, self.decision
+
+    def _logged(self, log, native: tuple, args: tuple) -> int:
+        """A native launch while a profile runs: its clock readings and calling line go
+        into ``log`` (``events.LAUNCHES``; made into events after the run)."""
+        plan = native[1]
+        if plan.profiled is not log:
+            plan.profiled = log
+            log.note(plan, args, plan.threads(args), self.decision)
+        start = perf_counter()
+        done = native[0](args)
+        end = perf_counter()
+        if done == LAUNCHED:
+            caller = sys._getframe(2)
+            log.append((plan, start, end, caller.f_code, caller.f_lasti))
+        return done
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native

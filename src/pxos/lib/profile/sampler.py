@@ -23,7 +23,7 @@ import bisect
 import sys
 import sysconfig
 import threading
-import time
+from time import perf_counter, sleep
 
 from pxos.lib.profile.recorder import PXOS_DIR
 
@@ -32,7 +32,8 @@ _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "
 EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduce": "",
                 "sort": ""}  # the folded frame of an operation: "kernel k on d" …
 DEFAULT_RATE = 1000.0  # samples per second
-MEMORY_EVERY = 20  # read the memory gauges every this many samples
+LONGEST_SLEEP = 0.02  # s: a longer period waits on an event that stop() sets
+MEMORY_EVERY = 50  # read the memory gauges every this many samples (50 ms at 1 kHz)
 
 
 class Sampler:
@@ -54,7 +55,8 @@ class Sampler:
         self.samples: list = []
         self.event_frames: set = set()  # the folded frames that stand for an operation
         self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
-        self._stop = threading.Event()
+        self._running = True
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
 
@@ -70,29 +72,50 @@ class Sampler:
         """Stop sampling and give each sample its weight: the time nearer to it than to
         its neighbours (from the midpoint with the previous sample to the midpoint with
         the next; the first from the start, the last to now)."""
-        self._stop.set()
+        self._running = False
+        self._wake.set()
         self._thread.join()
         sys.setswitchinterval(self._switch)
         named = {}
-        samples = [(t, w, tuple(named.get(f) or named.setdefault(f, _named(f))
-                                for f in stack)) for t, w, stack in self.samples]
-        self.samples = centred(samples, time.perf_counter() - self.recorder.t0,
+        samples = [(t, w, self._launch_folded(t, tuple(
+            named.get(f) or named.setdefault(f, _named(f)) for f in stack)))
+            for t, w, stack in self.samples]
+        self.samples = centred(samples, perf_counter() - self.recorder.t0,
                                self.recorder.edges, self.event_frames)
 
     def _loop(self) -> None:
+        """Sleep a period, take the GIL once, read the stack (``time.sleep`` releases the
+        GIL in C; a ``threading.Event`` wait would run a dozen Python lines and allocate a
+        lock per sample, and every extra release of the GIL costs the sampled thread a
+        switch)."""
         t0 = self.recorder.t0
-        last = time.perf_counter()
+        last = perf_counter()
         count = 0
-        wait = self._stop.wait
-        while not wait(self.period):
-            frame = sys._current_frames().get(self.thread_id)
-            now = time.perf_counter()
+        period, frames, samples = self.period, sys._current_frames, self.samples
+        thread_id, stack = self.thread_id, self._stack
+        nap = sleep if period <= LONGEST_SLEEP else self._wake.wait  # stop() ends a wait
+        while self._running:
+            nap(period)
+            frame = frames().get(thread_id)
+            now = perf_counter()
             if frame is not None:
-                self.samples.append((now - t0, now - last, self._stack(frame)))
+                samples.append((now - t0, now - last, stack(frame)))
             last = now
             count += 1
-            if self.on_memory is not None and count % MEMORY_EVERY == 0:
+            if count % MEMORY_EVERY == 0 and self.on_memory is not None:
                 self.on_memory(now - t0)
+
+    def _launch_folded(self, t: float, stack: tuple) -> tuple:
+        """``stack`` with a folded pxos frame taken during a logged native launch
+        (``recorder.LaunchLog``) named as that kernel's frame."""
+        if not stack or stack[-1][0] or not stack[-1][2].startswith("pxos "):
+            return stack
+        found = self.recorder.logged_launch(t)
+        if found is None:
+            return stack
+        frame = ("", 0, event_frame("launch", *found))
+        self.event_frames.add(frame)
+        return stack[:-1] + (frame,)
 
     def _stack(self, frame) -> tuple:
         """The stack, outermost first: the user's frames, then pxos's frames under them
