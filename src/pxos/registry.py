@@ -40,6 +40,11 @@ class BackendEntry:
             its memory (CuPy's for ``cuda``).
         native_calls: a Python kernel's repeated calls may go through the C helper
             ``host/native_call`` (its builds have the packed entry, ``codegen/c_packed``).
+        timer: how a profile times one of its launches (``lib/profile``): ``clock`` (the
+            host clock around the call: it runs synchronously), ``queue`` (the clock
+            around the call and a synchronize of its queue: the call only queues) or
+            ``cuda-events`` (a pair of CUDA events through CuPy, with its arrays in CuPy's
+            memory pool: copies of its memory also use CuPy's pinned host memory).
     """
 
     name: str
@@ -52,6 +57,7 @@ class BackendEntry:
     libraries: tuple[str, ...] = ()
     library_ops: bool = False
     native_calls: bool = False
+    timer: str = "clock"
 
     @property
     def memory(self) -> str:
@@ -90,9 +96,12 @@ BACKENDS: tuple[BackendEntry, ...] = (
                  always_checked=True),
     BackendEntry("c", "pxos.backends.c", "CBackend", "cpu", "c", auto=0, native_calls=True),
     BackendEntry("cuda", "pxos.backends.cuda", "CudaBackend", "gpu", "cuda",
-                 libraries=("cupy", "torch-cuda", "cuda"), library_ops=True),
-    BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl"),
-    BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl"),
+                 libraries=("cupy", "torch-cuda", "cuda"), library_ops=True,
+                 timer="cuda-events"),
+    BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl",
+                 timer="queue"),
+    BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl",
+                 timer="queue"),
 )
 
 TARGETS: tuple[TargetEntry, ...] = (
@@ -192,6 +201,19 @@ def memory_of_library(kind: str) -> str:
     """The memory arrays of library ``kind`` (``host/arrays.library_of``) live in: the
     backend claiming them, else :data:`HOST`."""
     return next((e.name for e in BACKENDS if kind in e.libraries), HOST)
+
+
+def device_libraries() -> frozenset[str]:
+    """The array libraries (``arraylike.library_of`` kinds) whose arrays live in a
+    backend's own memory (CuPy's, PyTorch's CUDA tensors …)."""
+    return frozenset(k for e in BACKENDS if e.kind != "cpu" for k in e.libraries)
+
+
+def timer(name: str) -> str:
+    """How a profile times a launch on backend ``name`` (:attr:`BackendEntry.timer`;
+    ``clock`` for a name that is no backend: the host's library operations)."""
+    found = _BY_NAME.get(name)
+    return found.timer if found is not None else "clock"
 
 
 def library_sides() -> tuple[str, ...]:

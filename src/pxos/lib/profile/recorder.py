@@ -1,14 +1,17 @@
 """Kernel events: every launch, copy, ``REDUCE``/``SORT`` and compile, timed on one clock.
 
 :class:`Recorder` is a listener of ``pxos.events``. Times are seconds on the host's
-``time.perf_counter`` clock, from the start of the profile. How each device is timed:
+``time.perf_counter`` clock, from the start of the profile. How each device is timed, by
+the backend's ``timer`` in ``pxos.registry``:
 
-- ``cuda``: a pair of CUDA events (CuPy) recorded on the current stream around the
-  operation, resolved after the run; their times are put on the host clock through one
-  reference event recorded right after a device synchronize (host time of that moment).
-- ``opencl``: the clock around the launch and a synchronize of the queue (the backend's
-  launch only queues).
-- ``c``, ``interp``, ``host``: the clock around the call (they run synchronously).
+- ``cuda-events`` (``cuda``): a pair of CUDA events (CuPy) recorded on the current stream
+  around the operation, resolved after the run; their times are put on the host clock
+  through one reference event recorded right after a device synchronize (host time of
+  that moment).
+- ``queue`` (``opencl``, ``webgpu``): the clock around the launch and a synchronize of the
+  queue (the backend's launch only queues).
+- ``clock`` (``c``, ``interp``, ``host``): the clock around the call (they run
+  synchronously).
 
 Each event keeps its source line: the ``.px`` statement's span, or the first stack frame
 outside the pxos package (the Python line that called the kernel).
@@ -29,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 
 import pxos
+from pxos import registry
 
 PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
 perf_counter = time.perf_counter
@@ -98,12 +102,13 @@ class Recorder:
             if key not in self.works:
                 self._note_launch(key, info)
         self.current = (kind, name, device)
-        cuda = self._cuda_start() if device == "cuda" and kind in TIMED_ON_DEVICE else None
+        cuda = (self._cuda_start() if kind in TIMED_ON_DEVICE
+                and registry.timer(device) == "cuda-events" else None)
         return [kind, name, device, where if where is not None else _caller(), info, cuda,
                 perf_counter()]
 
     def end(self, token: list, result=None) -> None:
-        if token[0] == "launch" and token[2] == "opencl":
+        if token[0] == "launch" and registry.timer(token[2]) == "queue":
             token[4]["backend"].synchronize()
         t1 = perf_counter()
         cuda = token[5]
