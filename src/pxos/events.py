@@ -51,8 +51,9 @@ microsecond: a listener's call would cost ten times that); set by :func:`subscri
 them. The caller appends ``(plan, start, end, code, lasti)``: the call plan
 (``plan.kernel``, ``plan.device``), ``time.perf_counter`` seconds before and after, and the
 calling frame's code object and instruction offset (its line is found after the run); before
-a plan's first entry it calls ``LAUNCHES.note(plan, args, threads, decision)``, and marks the
-plan with ``plan.profiled = LAUNCHES``. None when nobody records."""
+a plan's first entry (``plan.profiled is not LAUNCHES``) it calls
+``LAUNCHES.note(plan, args, threads, decision)``, which sets ``plan.profiled``. None when
+nobody records."""
 
 
 def begin(kind: str, name: str, device: str, where: Any = None,

@@ -18,8 +18,8 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass, field
+from sys import _getframe
 from time import perf_counter
 from types import FunctionType
 from typing import Any, Callable, Sequence
@@ -137,7 +137,17 @@ class Kernel:
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
                 log = events.LAUNCHES
-                done = native[0](args) if log is None else self._logged(log, native, args)
+                if log is None:
+                    done = native[0](args)
+                else:  # profiled: two clock readings and the caller, made into events later
+                    if native[1].profiled is not log:
+                        log.note(native[1], args, native[1].threads(args), self.decision)
+                    start = perf_counter()
+                    done = native[0](args)
+                    end = perf_counter()
+                    if done == LAUNCHED:
+                        caller = _getframe(1)
+                        log.append((native[1], start, end, caller.f_code, caller.f_lasti))
                 if done == LAUNCHED:
                     return
                 if done == FAULTED:
@@ -160,21 +170,6 @@ class Kernel:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
             self._ready[call_key(device, args)] = ready, self.decision
-
-    def _logged(self, log, native: tuple, args: tuple) -> int:
-        """A native launch while a profile runs: its clock readings and calling line go
-        into ``log`` (``events.LAUNCHES``; made into events after the run)."""
-        plan = native[1]
-        if plan.profiled is not log:
-            plan.profiled = log
-            log.note(plan, args, plan.threads(args), self.decision)
-        start = perf_counter()
-        done = native[0](args)
-        end = perf_counter()
-        if done == LAUNCHED:
-            caller = sys._getframe(2)
-            log.append((plan, start, end, caller.f_code, caller.f_lasti))
-        return done
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native

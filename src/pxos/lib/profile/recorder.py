@@ -231,7 +231,9 @@ class LaunchLog(list):
         self.starts = None  # start times, once sorted (logged_launch)
 
     def note(self, plan, args, threads, decision) -> None:
-        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan``)."""
+        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan``), and mark
+        the plan as noted here (``plan.profiled``)."""
+        plan.profiled = self
         key = (plan.kernel.name, plan.device, tuple(threads))
         self.keys[id(plan)] = key
         self.noted.append((key, _Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
