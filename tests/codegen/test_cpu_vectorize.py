@@ -1,6 +1,6 @@
 """The C backend's CPU code: wrap-around without -fwrapv (codegen/ranges), bounds tests as
-thread-loop bounds (codegen/thread_bounds), interchanged inner loops (codegen/interchange),
-CPU block shapes, and `pxos compile --explain` (backends/c_report). Every result is
+thread-loop bounds (codegen/thread_bounds), interchanged and jammed inner loops
+(codegen/interchange), CPU block shapes, and `pxos compile --explain` (backends/c_report). Every result is
 compared with NumPy, bit for bit where the language promises it."""
 
 from __future__ import annotations
@@ -121,6 +121,77 @@ def test_interchanged_inner_loop_sums_in_order(backend, n, k, m):
     for i in range(1, n + 2):
         acc = acc + x[i] * np.float32(0.5)
     np.testing.assert_array_equal(out, acc + x[0])
+
+
+@pxos.kernel
+def row_dots(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
+    for i in pxos.parallel(a.shape[0]):
+        acc: f64 = 0.0
+        scale = 1.0 + pxos.f64(i) * 0.25
+        for j in range(a.shape[1]):
+            acc += a[i, j] * x[j]
+        y[i] = acc * scale
+
+
+@pxos.kernel
+def inner_band(a: Array[f32, 2], out: Array[f32, 1]):
+    for i in pxos.parallel(a.shape[0]):
+        if i >= 1 and i < a.shape[0] - 1:
+            s = 0.0
+            for k in range(a.shape[1]):
+                s += a[i - 1, k] * a[i + 1, k]
+            out[i] = s
+
+
+@pxos.kernel
+def gram_t(a: Array[f64, 2], b: Array[f64, 2], c: Array[f64, 2]):
+    for i, j in pxos.parallel(c.shape[0], c.shape[1]):
+        acc: f64 = 0.0
+        for k in range(a.shape[1]):
+            acc += a[i, k] * b[j, k]
+        c[i, j] = acc
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (7, 5), (8, 3), (9, 17), (67, 4), (200, 33)])
+def test_jammed_inner_loop_sums_each_row_in_order(backend, n, m):
+    rng = np.random.default_rng(n * 100 + m)
+    a, x = rng.random((n, m)), rng.random(m)
+    y = np.full(n, -1.0)
+    row_dots(a, x, y, device=backend)
+    acc = np.zeros(n)
+    for j in range(m):  # each row's additions in the loop's order
+        acc = acc + a[:, j] * x[j]
+    np.testing.assert_array_equal(y, acc * (1.0 + np.arange(n) * 0.25))
+    f = rng.random((n + 2, m), dtype=np.float32)
+    out = np.full(n + 2, -1.0, np.float32)
+    inner_band(f, out, device=backend)
+    s = np.zeros(n, np.float32)
+    for k in range(m):
+        s = s + f[:-2, k] * f[2:, k]
+    np.testing.assert_array_equal(out[1:-1], s)
+    assert out[0] == out[-1] == -1.0
+
+
+@pytest.mark.parametrize("n, m, k", [(3, 7, 5), (2, 130, 9), (5, 17, 1)])
+def test_jammed_2d_inner_loop_with_strided_rows(backend, n, m, k):
+    rng = np.random.default_rng(7)
+    a, b = rng.random((n, k)), rng.random((m, k))
+    c = np.zeros((n, m))
+    gram_t(a, b, c, device=backend)
+    want = np.zeros((n, m))
+    for kk in range(k):
+        want = want + a[:, kk:kk + 1] * b[:, kk][None, :]
+    np.testing.assert_array_equal(c, want)
+
+
+def test_rows_with_an_inner_loop_run_in_jammed_tiles():
+    from pxos.codegen.c import JAM, render_c
+
+    a, x = np.zeros((4, 4)), np.zeros(4)
+    src = render_c(row_dots.ir(a, x, x)).source
+    assert f"pxos_t += {JAM}" in src and f"#pragma GCC unroll {JAM}" in src
+    src = render_c(matmul.ir(a, a, a)).source
+    assert "pxos_t" not in src  # consecutive along x: interchanged, not jammed
 
 
 def test_generated_c_has_no_fwrapv_and_vectorises_the_thread_loop():
