@@ -49,7 +49,8 @@ class CDialect(Dialect):
         return super().prelude(f16) + TEAM
 
 
-def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> KernelSource:
+def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
+             restrict: bool = False) -> KernelSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
@@ -58,6 +59,9 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         guard: catch a memory fault in the kernel (``codegen/guard``; the C backend's
             builds, which link against its guard library), and add the packed entry
             ``k_<name>_packed`` (``codegen/c_packed``) that native callers use.
+        restrict: declare the array parameters ``restrict``: only for launches in which
+            no array the kernel writes overlaps another array argument (``backends/c``
+            checks each launch).
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
@@ -69,7 +73,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     r = Renderer(kernel, d)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
-    params = kernel_params(kernel, d, checked)
+    params = kernel_params(kernel, d, checked, restrict)
     hoisted, rest = hoist_uniform(kernel)  # once per block (ir/passes/uniform)
     uniform = frozenset(s.name for s in hoisted)
     variables = {n: t for n, t in kernel.variables if n not in uniform}
