@@ -1,7 +1,7 @@
 """The C backend's CPU code: wrap-around without -fwrapv (codegen/ranges), bounds tests as
 thread-loop bounds (codegen/thread_bounds), interchanged and jammed inner loops
-(codegen/interchange), CPU block shapes, and `pxos compile --explain` (backends/c_report). Every result is
-compared with NumPy, bit for bit where the language promises it."""
+(codegen/interchange), CPU block shapes, and `pxos compile --explain` (backends/c_report).
+Every result is compared with NumPy, bit for bit where the language promises it."""
 
 from __future__ import annotations
 

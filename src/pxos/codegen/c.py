@@ -300,7 +300,8 @@ def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: lis
         else:
             head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
         r.lane = "pxos_l"
-        out.append(head + "  /* uniform loop (a barrier in it, or interchanged): once per block */")
+        out.append(head + "  /* uniform loop (a barrier in it, interchanged or jammed): "
+                          "once per block (or tile) */")
         out += ["    " + x if x and not x.startswith("#") else x
                 for x in _items(r, it.items, local, variables, ends, starts, tile)]
         out.append("}")
