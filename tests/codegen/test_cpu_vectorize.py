@@ -184,6 +184,29 @@ def test_jammed_2d_inner_loop_with_strided_rows(backend, n, m, k):
     np.testing.assert_array_equal(c, want)
 
 
+@pxos.kernel
+def project3d(a: Array[f32, 3], w: Array[f32, 2], out: Array[f32, 3]):
+    for z, y, x in pxos.parallel(out.shape[0], out.shape[1], out.shape[2]):
+        s = 0.0
+        for k in range(w.shape[1]):
+            s += a[z, y, k] * w[x, k]
+        out[z, y, x] = s
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 9), (3, 5, 40)])
+def test_jammed_3d_inner_loop(backend, shape):
+    rng = np.random.default_rng(11)
+    k = 6
+    a = rng.random(shape[:2] + (k,), dtype=np.float32)
+    w = rng.random((shape[2], k), dtype=np.float32)
+    out = np.zeros(shape, np.float32)
+    project3d(a, w, out, device=backend)
+    want = np.zeros(shape, np.float32)
+    for kk in range(k):
+        want = want + a[:, :, kk:kk + 1] * w[:, kk][None, None, :]
+    np.testing.assert_array_equal(out, want)
+
+
 def test_rows_with_an_inner_loop_run_in_jammed_tiles():
     from pxos.codegen.c import JAM, render_c
 
