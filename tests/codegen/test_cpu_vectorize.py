@@ -207,14 +207,39 @@ def test_jammed_3d_inner_loop(backend, shape):
     np.testing.assert_array_equal(out, want)
 
 
-def test_rows_with_an_inner_loop_run_in_jammed_tiles():
-    from pxos.codegen.c import JAM, render_c
+@pxos.kernel
+def batched_matmul(a: Array[f64, 3], b: Array[f64, 2], c: Array[f64, 3]):
+    for z, i, j in pxos.parallel(c.shape[0], c.shape[1], c.shape[2]):
+        acc: f64 = 0.0
+        for k in range(a.shape[2]):
+            acc += a[z, i, k] * b[k, j]
+        c[z, i, j] = acc
+
+
+@pytest.mark.parametrize("shape", [(2, 9, 37), (3, 4, 16), (1, 3, 5)])
+def test_tiled_3d_interchange_sums_in_order(backend, shape):
+    rng = np.random.default_rng(13)
+    k = 7
+    a, b = rng.random(shape[:2] + (k,)), rng.random((k, shape[2]))
+    c = np.zeros(shape)
+    batched_matmul(a, b, c, device=backend)
+    want = np.zeros(shape)
+    for kk in range(k):
+        want = want + a[:, :, kk:kk + 1] * b[kk][None, None, :]
+    np.testing.assert_array_equal(c, want)
+
+
+def test_inner_loops_run_in_tiles():
+    from pxos.codegen.c import render_c
+    from pxos.codegen.c_loops import JAM, TILE_X, TILE_Y
 
     a, x = np.zeros((4, 4)), np.zeros(4)
-    src = render_c(row_dots.ir(a, x, x)).source
+    src = render_c(row_dots.ir(a, x, x)).source  # rows apart: unroll-and-jam
     assert f"pxos_t += {JAM}" in src and f"#pragma GCC unroll {JAM}" in src
-    src = render_c(matmul.ir(a, a, a)).source
-    assert "pxos_t" not in src  # consecutive along x: interchanged, not jammed
+    src = render_c(matmul.ir(a, a, a)).source  # consecutive along x: register tiles
+    assert f"pxos_t += {TILE_X}" in src and f"#pragma GCC unroll {TILE_Y}" in src
+    src = render_c(column_sums.ir(a.astype(np.float32), x.astype(np.float32))).source
+    assert "pxos_t" not in src  # 1-D: the interchange on the whole block
 
 
 def test_generated_c_has_no_fwrapv_and_vectorises_the_thread_loop():

@@ -12,21 +12,19 @@ as ``codegen/signature`` describes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
+from pxos.codegen.c_loops import indent, jammed, regions, thread_loop, tiled
 from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.interchange import interchange, jam
-from pxos.codegen.render import Renderer, linear, var_name
+from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import check_bounds
-from pxos.ir.passes.fission import (
-    Region, block_loop_vars, lane_variables, names_in, split,
-)
+from pxos.ir.passes.fission import split
 from pxos.ir.passes.uniform import hoist_uniform
 
 
@@ -91,14 +89,16 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
         threads = bounds.body if bounds else rest
         ends = [f"pxos_l{a}_end" for a in axes]
         plan = interchange(kernel, threads, uniform)
-        jammed = jam(kernel, threads, uniform) if plan is None else None
-        if plan is not None:
+        jam_plan = jam(kernel, threads, uniform) if plan is None else None
+        if plan is not None and kernel.ndim > 1:  # rows of sums kept in registers
+            inner += tiled(r, kernel, plan, variables, ends, starts)
+        elif plan is not None:
             items, recomputed = plan
-            inner += _fissioned(r, kernel, items, variables, ends, starts, recomputed)
-        elif jammed is not None:
-            inner += _jammed(r, kernel, threads, jammed, variables, ends, starts)
+            inner += regions(r, kernel, items, variables, ends, starts, recomputed)
+        elif jam_plan is not None:
+            inner += jammed(r, kernel, threads, jam_plan, variables, ends, starts)
         else:
-            inner += _thread_loop(r, threads, set(variables), variables, ends, starts)
+            inner += thread_loop(r, threads, set(variables), variables, ends, starts)
     else:
         for s in kernel.shared:
             size = 1
@@ -106,9 +106,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
                 size *= n
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
         inner += _block_values(r, hoisted)
-        inner += _fissioned(r, kernel, split(rest), variables,
-                            [f"pxos_bs{a}" for a in axes])
-    body += ["    " + x if x and not x.startswith("#") else x for x in inner]
+        inner += regions(r, kernel, split(rest), variables, [f"pxos_bs{a}" for a in axes])
+    body += indent(inner)
     body.append("}")
 
     fn = entry_name(kernel)
@@ -116,7 +115,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
                      "(OpenMP over blocks; threads of a block as an inner loop)")
     function = guarded_function(header, fn, params, body) if guard else "\n".join([
         header, f"void {fn}({', '.join(params)})", "{",
-        *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
+        *indent(body), "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
     unit = [function, packed_entry(kernel, d, checked)] if guard else [function]
@@ -147,53 +146,6 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
                 return kernel.block
     loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
     return CPU_BLOCKS[kernel.ndim, loops]
-
-
-# x threads per tile of an unroll-and-jam (codegen/interchange.jam): independent chains
-# enough to cover an add's latency on the two FP ports of a current x86 core (gemv, one
-# thread, 2 cores: 9.1 ms plain, 4.9 ms with 4, 3.2-3.8 ms with 8, 3.3 ms with 16)
-JAM = 8
-
-
-def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
-               starts: list | None = None, recomputed: frozenset = frozenset(),
-               tile: int = 0) -> list:
-    """The declarations and loops of a body split into regions and block loops
-    (``ir/passes/fission``, ``codegen/interchange``): variables crossing regions are kept
-    per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns.
-    ``tile``: the regions run the ``tile`` x threads from ``pxos_t`` (:func:`_jammed`), and
-    the lane arrays hold theirs; 0: every thread of the block."""
-    d = r.d
-    lanes = lane_variables(items, set(variables)) - set(recomputed)
-    block_vars = block_loop_vars(items)
-    r.lane_arrays = lanes
-    out = [f"{d.type_name(variables[name])} {var_name(name)}"
-           f"[{tile or math.prod(kernel.block)}] = {{0}};" for name in sorted(lanes)]
-    out += [f"{d.type_name(variables[name])} {var_name(name)} = 0;"
-            for name in sorted(block_vars)]
-    local = set(variables) - lanes - block_vars
-    return out + _items(r, items, local, variables, ends, starts, tile)
-
-
-def _jammed(r: Renderer, kernel: ir.Kernel, body: ir.Body, plan: tuple, variables: dict,
-            ends: list[str], starts: list[str]) -> list[str]:
-    """Unroll-and-jam (``codegen/interchange.jam``): for each row of the block (y, z), its
-    x threads in tiles of :data:`JAM`, each tile running the plan's regions and inner
-    loops with the tile's threads as a fully unrolled lane loop, then the last threads
-    (fewer than a tile) one by one."""
-    items, recomputed = plan
-    x_end = ends[0]
-    tiled = _fissioned(r, kernel, items, variables, [f"pxos_t + {JAM}"], ["pxos_t"],
-                       recomputed, tile=JAM)
-    r.lane_arrays = set()
-    rest = _thread_loop(r, body, set(variables), variables, [x_end], ["pxos_t"])
-    loop = [f"int32_t pxos_t = (int32_t){starts[0]};",
-            f"for (; pxos_t <= {x_end} - {JAM}; pxos_t += {JAM}) {{",
-            *["    " + x if x and not x.startswith("#") else x for x in tiled], "}", *rest]
-    for a, start, end in list(zip("yz", starts[1:], ends[1:])):
-        loop = [f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
-                *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
-    return loop
 
 
 def _block_values(r: Renderer, hoisted: tuple[ir.Assign, ...]) -> list[str]:
@@ -243,66 +195,9 @@ def _narrowed(r: Renderer, bounds: ThreadBounds, axes: str) -> list[str]:
     return out
 
 
-def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
-                 ends: list[str], starts: list[str] | None = None, tile: int = 0
-                 ) -> list[str]:
-    """``for lz … for ly … for lx … { declarations; body }`` for one region; ``ends`` are
-    the loop bounds, x first (``starts`` the first threads, 0 by default). ``tile``: the x
-    loop alone, over the threads of one tile of :func:`_jammed` (slot ``pxos_lx - pxos_t``),
-    fully unrolled."""
-    d = r.d
-    decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
-             for n in variables if n in local and _uses(body, n)]
-    stmts = r.body(body, 0)
-    uses_return = any(isinstance(s, ir.Return) for s in ir.walk(body))
-    inner = decls
-    axes = "xyz"[:len(ends)]
-    if r.lane_arrays:
-        slot = "pxos_lx - pxos_t" if tile else \
-            linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
-        inner = [f"const int32_t pxos_l = {slot};"] + inner
-    loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    # gcc vectorises no thread loop holding an inner loop (it would keep each thread's
-    # variables in "omp simd arrays" in memory instead), so those get no pragma; the
-    # threads of a tile are rows apart (gathers): unrolled, each its own chain
-    simd = not tile and not any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(body))
-    unroll = [f"#pragma GCC unroll {tile}"] if tile else []
-    for a, start, end in zip(axes, starts or ["0"] * len(ends), ends):  # x innermost:
-        loop = ["#pragma omp simd"] * (a == "x" and simd) + unroll * (a == "x") + [
-                f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
-                *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
-    return loop
-
-
 def _last_block_clamp(axis: str) -> str:
     """``pxos_l<axis>_end``: threads of this block that exist (the last block is partial)."""
     n, b, bs = f"pxos_n{axis}", f"pxos_b{axis}", f"pxos_bs{axis}"
     left = f"{n} - (int64_t){b} * {bs}"
     return f"int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
 
-
-def _uses(body: ir.Body, name: str) -> bool:
-    return name in names_in(body)
-
-
-def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str],
-           starts: list[str] | None = None, tile: int = 0) -> list:
-    out: list[str] = []
-    for it in items:
-        if isinstance(it, Region):
-            out.append("/* region: every thread of the block, up to the next barrier */")
-            out += _thread_loop(r, it.body, local, variables, ends, starts, tile)
-            continue
-        s = it.stmt
-        r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
-        if isinstance(s, ir.For):
-            head = r._s_for(ir.For(s.span, s.var, s.start, s.stop, s.step, ()), 0)[0]
-        else:
-            head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
-        r.lane = "pxos_l"
-        out.append(head + "  /* uniform loop (a barrier in it, interchanged or jammed): "
-                          "once per block (or tile) */")
-        out += ["    " + x if x and not x.startswith("#") else x
-                for x in _items(r, it.items, local, variables, ends, starts, tile)]
-        out.append("}")
-    return out
