@@ -22,7 +22,7 @@ Where the accesses are not consecutive along x (``acc += a[i, k] * x[k]``, a thr
 row: lanes would be gathers), :func:`jam` gives the same plan for *unroll-and-jam*
 (Callahan, Cocke and Kennedy, "Estimating interlock and improving balance for pipelined
 architectures", JPDC 1988): ``codegen/c`` runs it on tiles of a few x threads
-(``JAM`` in ``codegen/c``), so each iteration of the inner loop advances that many
+(``JAM`` in ``codegen/c_loops``), so each iteration of the inner loop advances that many
 threads' independent chains (``acc`` of a dot product: one add's latency per element
 otherwise). Each thread's additions keep their order: results are bit-identical.
 """
