@@ -2,14 +2,17 @@
 
 Compiled kernels are shared libraries loaded with ctypes and cached twice: in memory per
 process, and on disk (``backends/cache``) keyed by the source, the compiler's version, the
-flags and the CPU (``-march=native``). Flags: ``-O3 -march=native -fopenmp -fwrapv``
-(integer overflow wraps, as docs/language.md defines) ``-ffp-contract=off`` (no silent FMA,
-so float results match the interpreter) ``-fno-math-errno``.
+flags and the CPU (``-march=native``). Flags: ``-O3 -march=native -fopenmp`` (no
+``-fwrapv``: integer overflow wraps, as docs/language.md defines, because a signed
+operation that may overflow is computed unsigned, ``codegen/ranges``)
+``-ffp-contract=off`` (no silent FMA, so float results match the interpreter)
+``-fno-math-errno -fno-trapping-math``.
 
-Array parameters are declared ``restrict`` (``codegen/signature``). Where an array the
-kernel writes overlaps another array argument of a launch (a `.px` ``RUN k a a``; Python
-kernel calls and the native launcher copy or refuse such arguments before), that launch
-runs a second build without ``restrict``, made the first time one is needed.
+Array parameters of unchecked builds are declared ``restrict`` (``codegen/signature``).
+Where an array the kernel writes overlaps another array argument of a launch (a `.px`
+``RUN k a a``; Python kernel calls and the native launcher copy or refuse such arguments
+before), that launch runs a second build without ``restrict``, made the first time one is
+needed.
 """
 
 from __future__ import annotations
@@ -106,7 +109,9 @@ class CBackend(Backend):
     def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated C of ``kernel`` and its cache key (source, compiler and CPU,
         flags)."""
-        return self._keyed(render_c(kernel, checked, guard=True, restrict=True))
+        # not checked builds: they redirect a bad index of any empty array to one shared
+        # scratch element
+        return self._keyed(render_c(kernel, checked, guard=True, restrict=not checked))
 
     def _keyed(self, src: KernelSource) -> tuple[KernelSource, str]:
         return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
@@ -128,7 +133,8 @@ class CBackend(Backend):
         fn.argtypes = _argtypes(src.kernel, src.checked)
         return CKernel(src, artefact.path, fn, artefact.hit, tuple(
             None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
-            for p in src.kernel.params), _overlap_pairs(src.kernel))
+            for p in src.kernel.params),
+            _overlap_pairs(src.kernel) if "*restrict " in src.function else ())
 
     def _build(self, src: KernelSource) -> bytes:
         """The shared library of ``src``, compiled in a temporary folder."""
