@@ -229,6 +229,34 @@ def test_tiled_3d_interchange_sums_in_order(backend, shape):
     np.testing.assert_array_equal(c, want)
 
 
+@pxos.kernel
+def two_loops(a: Array[f64, 2], b: Array[f64, 2], out: Array[f64, 2]):
+    for i, j in pxos.parallel(out.shape[0], out.shape[1]):
+        s: f64 = 0.0
+        for k in range(a.shape[1]):
+            if a[i, k] > 0.5:
+                s += a[i, k] * b[k, j]
+        t: f64 = s * 0.5
+        for q in range(a.shape[1]):  # another name: a loop variable assigned once
+            t += b[q, j]
+        out[i, j] = t - s
+
+
+@pytest.mark.parametrize("n, m, k", [(5, 37, 6), (9, 16, 3), (4, 130, 2)])
+def test_tiles_keep_values_across_two_inner_loops(backend, n, m, k):
+    rng = np.random.default_rng(n + m + k)
+    a, b = rng.random((n, k)), rng.random((k, m))
+    out = np.zeros((n, m))
+    two_loops(a, b, out, device=backend)
+    s = np.zeros((n, m))
+    for kk in range(k):
+        s = np.where(a[:, kk:kk + 1] > 0.5, s + a[:, kk:kk + 1] * b[kk][None, :], s)
+    t = s * 0.5
+    for kk in range(k):
+        t = t + b[kk][None, :]
+    np.testing.assert_array_equal(out, t - s)
+
+
 def test_inner_loops_run_in_tiles():
     from pxos.codegen.c import render_c
     from pxos.codegen.c_loops import JAM, TILE_X, TILE_Y
@@ -240,6 +268,7 @@ def test_inner_loops_run_in_tiles():
     assert f"pxos_t += {TILE_X}" in src and f"#pragma GCC unroll {TILE_Y}" in src
     src = render_c(column_sums.ir(a.astype(np.float32), x.astype(np.float32))).source
     assert "pxos_t" not in src  # 1-D: the interchange on the whole block
+    assert "pxos_ty" in render_c(two_loops.ir(a, a, a)).source
 
 
 def test_generated_c_has_no_fwrapv_and_vectorises_the_thread_loop():
