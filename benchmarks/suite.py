@@ -10,16 +10,17 @@ gemm, matrix–vector, covariance, 2-D/3-D convolutions, Floyd–Warshall) runs 
 the same inputs; the results of pxos and Numba are checked against NumPy's first, then
 each side runs three more times untimed (the warm-up). Timing is interleaved (pxos, Numba,
 NumPy, then Numba, NumPy, pxos, …: each side follows each other side) and each figure is
-the median of ``--repeat`` runs, in seconds. Between two timed calls the process sleeps ``--settle`` seconds (default 0.25),
-so that the thread pool of the side before has gone idle: OpenBLAS's workers (NumPy's
-``@``/``dot``) spin for 2²⁸ time-stamp ticks (about 0.1 s) after a call, libgomp's (pxos,
-Numba's ``omp`` layer: two pools) for a while too, and on a machine with as many threads
-as cores a side timed in that window shares every core with them (gemv, 2 cores:
-16 ms alone, 34 ms right after ``np.dot``, for pxos and Numba alike). The suite runs
-twice, in two child processes: with the default threads, and with one thread
-(``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``); with ``--passive``, a third time
-with the default threads and ``OMP_WAIT_POLICY=passive`` (idle OpenMP threads sleep: a
-shared, loaded machine; short kernels in host loops).
+the median of ``--repeat`` runs, in seconds. Between two timed calls the process sleeps
+``--settle`` seconds (default 0.25), so that the thread pool of the side before has gone
+idle: OpenBLAS's workers (NumPy's ``@``/``dot``) spin for 2²⁸ time-stamp ticks (about
+0.1 s) after a call, libgomp's (pxos, Numba's ``omp`` layer: two pools) for a while too,
+and on a machine with as many threads as cores a side timed in that window shares every
+core with them (gemv, 2 cores: 16 ms alone, 34 ms right after ``np.dot``, for pxos and
+Numba alike). The suite runs twice, in two child processes: with the default threads, and
+with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``); with ``--passive``,
+a third time with the default threads and ``OMP_WAIT_POLICY=passive`` (idle OpenMP
+threads sleep: a shared, loaded machine; short kernels in host loops); ``--modes`` picks
+the passes.
 It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
 writes JSON with the machine's name and core count.
 """
