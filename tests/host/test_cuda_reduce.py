@@ -29,6 +29,7 @@ def test_every_variant_compiles_with_nvrtc_for_sm_90(dtype, aligned):
                    options=options).compile("cubin")
     assert b"pxos_reduce_sum" in bytes(code.code)
 
+
 SIZES = [1, 3, 511, 512, 513, 100_003, 2**22 + 7]
 
 
