@@ -108,6 +108,11 @@ class Kernel:
         self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
 
+    def __reduce__(self):
+        """Pickled as its function and options (``pxos.dask`` sends kernels to workers);
+        plans and compiled code are made again where it is unpickled."""
+        return Kernel, (self.fn, self.block, self.device, self.checked)
+
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
                  checked: bool | None = None):
@@ -142,7 +147,10 @@ class Kernel:
                 if ready is not None:
                     self.decision = ready[1]
                     return ready[0](args)
-        plan, placed, launch = self._launch(args, device, threads, checked)
+        try:
+            plan, placed, launch = self._launch(args, device, threads, checked)
+        except _Collection as found:  # Dask arrays: a library's call
+            return _collection_call(found.args[0], self, args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
         if not simple:
@@ -201,6 +209,10 @@ class Kernel:
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
         keys = tuple(map(_arg_key, args))
+        if any(type(k) is tuple and len(k) == 1 for k in keys):  # a class of no known kind:
+            collection = registry.collection_of(args)
+            if collection is not None:
+                raise _Collection(collection)  # a Dask array: a library's call
         signature = (None if threads is None else len(threads), keys)
         checked = (self.checked or checked_by_default()) if checked is None else checked
         key = (self._device_for(args, device, threads, signature), checked) + signature
@@ -287,6 +299,20 @@ class Kernel:
             events.end(mark, compiled)
         return CallPlan(kernel, name, backend, compiled, place, _thread_counts(kernel),
                         checked)
+
+
+class _Collection(Exception):
+    """Raised by ``Kernel._launch`` for an argument of an array collection (its name)."""
+
+
+def _collection_call(collection: str, kernel: Kernel, args, device, threads, checked):
+    """A call with an argument of an array collection (``registry.COLLECTIONS``)."""
+    handler = registry.COLLECTIONS.get(collection)
+    if handler is None:
+        library = registry.COLLECTION_LIBRARIES[collection]
+        raise PxArgumentError(f"kernel {kernel.__name__!r} called with {collection} arrays",
+                              hint=f"import {library} first: it runs kernels over them")
+    return handler(kernel, args, device=device, threads=threads, checked=checked)
 
 
 def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None,

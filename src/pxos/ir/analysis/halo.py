@@ -332,8 +332,11 @@ class _Scan:
         form = self.thread_form(lhs)
         if form is None:
             form, op, lhs, rhs = self.thread_form(rhs), _FLIP[op], rhs, lhs
-        if form is None or form[1] is None:
+        if form is None:
             return False
+        if form[1] is None:  # x + k < n: the reach is k, unknown here
+            self._note(form[0], None)
+            return True
         axis, (lo, hi) = form  # the reach grows as p = b - c grows and as s = q + c grows
         b = _const(rhs)
         if b is not None:
