@@ -21,6 +21,9 @@ def client(tmp_path_factory):
     cache = str(tmp_path_factory.getbasetemp() / "pxos-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PXOS_CACHE_DIR", cache)  # the workers inherit the session's cache folder
+        from pxos.planner.calibration import complete, machine
+
+        complete(machine())  # calibrated once here, not by each worker
         with distributed.LocalCluster(n_workers=4, threads_per_worker=1, processes=True,
                                       dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as c:

@@ -20,7 +20,6 @@ from tests.lib.dask import kernels as K
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 RNG = np.random.default_rng(22)
-DEVICES = ["auto"]
 
 
 @pytest.fixture(autouse=True)
@@ -157,3 +156,20 @@ def test_without_pxos_dask_a_dask_argument_is_refused_not_computed():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert "import pxos.dask first" in done.stdout, done.stderr
+
+
+def test_the_threaded_scheduler_runs_blocks_at_once_and_agrees():
+    a = RNG.random((300, 200), dtype=np.float32)
+    A = da.from_array(a, chunks=40)
+    with dask.config.set(scheduler="threads", num_workers=4):
+        got = K.diffuse(A, da.empty_like(A), 0.2).compute()
+    np.testing.assert_allclose(got, _heat_step(a, 0.2), rtol=1e-5, atol=1e-5)
+
+
+def test_dask_progress_bar_sees_the_kernel_tasks(capsys):
+    from dask.diagnostics import ProgressBar
+
+    X = da.ones(100, dtype=np.float32, chunks=10)
+    with ProgressBar(out=sys.stdout):
+        pxos.dask.map_kernel(K.fill, X, 1.0).compute()
+    assert "100%" in capsys.readouterr().out
