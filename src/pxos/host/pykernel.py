@@ -35,7 +35,8 @@ from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
+    NUMBERS, check_against, check_launch_size, overlaps, scalar_converter, thread_counts,
+    type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -104,6 +105,7 @@ class Kernel:
         self._plans: dict[tuple, CallPlan] = {}
         self._decisions: dict[tuple, object] = {}
         self.decision = None  # the planner's last Decision (planner/decision)
+        self.distribution = None  # the last split launch (planner/distribute), devices=
         self._checked: dict[tuple, ir.Kernel] = {}
         self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
@@ -115,7 +117,7 @@ class Kernel:
 
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
-                 checked: bool | None = None):
+                 checked: bool | None = None, devices=None):
         """Run the kernel over ``args`` (in parameter order: arrays of NumPy, CuPy, PyTorch
         or ``pxos.ndarray``; Python or NumPy scalars).
 
@@ -124,6 +126,9 @@ class Kernel:
             threads: thread counts (an int, or (x, y)) for a thread-form kernel; default
                 one thread per element of the first array, or the parallel loop's range.
             checked: bounds-check every access for this call (default: the kernel's).
+            devices: split the launch's rows across these devices (``["cuda:0",
+                "cuda:1"]``; ``"auto"``: the planner chooses how many GPUs pay), NumPy
+                arrays only (``host/distribute``); ``Kernel.distribution`` says how.
 
         Raises:
             PxError: the function is not a valid kernel (with its Python file and line),
@@ -133,6 +138,8 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
+        if devices is not None:
+            return self._split(args, devices, threads)
         simple = threads is None and checked is None
         if simple and not events.LISTENERS:  # a profiler listening sees the general path
             native = self._native.get(device)  # host/native_call: checked, packed in C
@@ -163,6 +170,19 @@ class Kernel:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
             self._ready[call_key(device, args)] = ready, self.decision
+
+    def _split(self, args: tuple, devices, threads) -> None:
+        """A launch split across ``devices`` (``host/distribute``)."""
+        from pxos.host.distribute import run_split
+
+        kernel = self.ir(*args, threads=threads)
+        if any(is_array(a) and not isinstance(a, np.ndarray) for a in args):
+            raise PxArgumentError("devices= splits a launch over NumPy arrays only",
+                                  hint="pass numpy arrays (each device gets its rows)")
+        values = [a if isinstance(p.type, Array) else scalar_converter(p.type, p.name)(a)
+                  for p, a in zip(kernel.params, args)]
+        counts = thread_counts(threads) or _thread_counts(kernel)(values)
+        self.distribution = run_split(kernel, values, devices, counts)
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native

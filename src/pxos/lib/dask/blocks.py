@@ -19,15 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pxos.host.distribute import IDENTITY as _IDENTITY, UFUNCS
 from pxos.lib.dask.pxkernel import PxKernel
-
-# the identity of each reducing atomic: the value a partial result starts from
-_IDENTITY = {"add": lambda dt: 0, "or": lambda dt: 0, "xor": lambda dt: 0,
-             "and": lambda dt: ~np.zeros((), dt),
-             "min": lambda dt: np.inf if dt.kind == "f" else np.iinfo(dt).max,
-             "max": lambda dt: -np.inf if dt.kind == "f" else np.iinfo(dt).min}
-UFUNCS = {"add": np.add, "min": np.minimum, "max": np.maximum, "and": np.bitwise_and,
-          "or": np.bitwise_or, "xor": np.bitwise_xor}
 
 _KERNELS: dict[str, object] = {}  # token -> the first kernel object this process unpickled
 
