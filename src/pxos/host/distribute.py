@@ -23,7 +23,9 @@ import numpy as np
 
 from pxos import backends, registry
 from pxos.errors import PxArgumentError
+from pxos.arraylike import is_array
 from pxos.host.launch import run_kernel
+from pxos.host.pyargs import scalar_converter, thread_counts
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.halo import Blocking, blocking
 from pxos.ir.types import Array
@@ -96,6 +98,21 @@ def run_split(kernel: ir.Kernel, args: Sequence, devices, threads: Sequence[int]
         plan = Distribution(split_rows(extent, names, halo), {}, f"split over {names}")
     _run(kernel, cut, args, plan.pieces)
     return plan
+
+
+def split_call(kernel: ir.Kernel, args: Sequence, devices, threads, counts) -> Distribution:
+    """``kernel(*args, devices=…)`` of a ``@pxos.kernel``: :func:`run_split` after
+    converting the scalars; ``threads`` as the call's, else ``counts(args)``.
+
+    Raises:
+        PxArgumentError: an array other than NumPy's (each device gets rows of it).
+    """
+    if any(is_array(a) and not isinstance(a, np.ndarray) for a in args):
+        raise PxArgumentError("devices= splits a launch over NumPy arrays only",
+                              hint="pass numpy arrays (each device gets its rows)")
+    values = [a if isinstance(p.type, Array) else scalar_converter(p.type, p.name)(a)
+              for p, a in zip(kernel.params, args)]
+    return run_split(kernel, values, devices, thread_counts(threads) or counts(values))
 
 
 def _piece_args(kernel: ir.Kernel, cut: Blocking, args, piece: Piece) -> list:

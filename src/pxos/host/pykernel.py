@@ -34,9 +34,10 @@ from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
+from pxos.host.collection_call import CollectionArgument, collection_call
+from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, overlaps, scalar_converter, thread_counts,
-    type_of,
+    NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -156,8 +157,8 @@ class Kernel:
                     return ready[0](args)
         try:
             plan, placed, launch = self._launch(args, device, threads, checked)
-        except _Collection as found:  # Dask arrays: a library's call
-            return _collection_call(found.args[0], self, args, device, threads, checked)
+        except CollectionArgument as found:  # Dask arrays: a library's call
+            return collection_call(found.args[0], self, args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
         if not simple:
@@ -173,16 +174,8 @@ class Kernel:
 
     def _split(self, args: tuple, devices, threads) -> None:
         """A launch split across ``devices`` (``host/distribute``)."""
-        from pxos.host.distribute import run_split
-
         kernel = self.ir(*args, threads=threads)
-        if any(is_array(a) and not isinstance(a, np.ndarray) for a in args):
-            raise PxArgumentError("devices= splits a launch over NumPy arrays only",
-                                  hint="pass numpy arrays (each device gets its rows)")
-        values = [a if isinstance(p.type, Array) else scalar_converter(p.type, p.name)(a)
-                  for p, a in zip(kernel.params, args)]
-        counts = thread_counts(threads) or _thread_counts(kernel)(values)
-        self.distribution = run_split(kernel, values, devices, counts)
+        self.distribution = split_call(kernel, args, devices, threads, _thread_counts(kernel))
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native
@@ -232,7 +225,7 @@ class Kernel:
         if any(type(k) is tuple and len(k) == 1 for k in keys):  # a class of no known kind:
             collection = registry.collection_of(args)
             if collection is not None:
-                raise _Collection(collection)  # a Dask array: a library's call
+                raise CollectionArgument(collection)  # a Dask array: a library's call
         signature = (None if threads is None else len(threads), keys)
         checked = (self.checked or checked_by_default()) if checked is None else checked
         key = (self._device_for(args, device, threads, signature), checked) + signature
@@ -319,20 +312,6 @@ class Kernel:
             events.end(mark, compiled)
         return CallPlan(kernel, name, backend, compiled, place, _thread_counts(kernel),
                         checked)
-
-
-class _Collection(Exception):
-    """Raised by ``Kernel._launch`` for an argument of an array collection (its name)."""
-
-
-def _collection_call(collection: str, kernel: Kernel, args, device, threads, checked):
-    """A call with an argument of an array collection (``registry.COLLECTIONS``)."""
-    handler = registry.COLLECTIONS.get(collection)
-    if handler is None:
-        library = registry.COLLECTION_LIBRARIES[collection]
-        raise PxArgumentError(f"kernel {kernel.__name__!r} called with {collection} arrays",
-                              hint=f"import {library} first: it runs kernels over them")
-    return handler(kernel, args, device=device, threads=threads, checked=checked)
 
 
 def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = None,
