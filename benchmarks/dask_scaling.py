@@ -1,8 +1,8 @@
 """pxos.dask: scaling across Dask workers, its overhead over plain ``map_blocks``, and a
 dask-cuda worker on a GPU (issue 22).
 
-    python3 benchmarks/dask_scaling.py [--workers 1 2] [--n 2048] [--steps 10] [--repeat 3]
-                                       [--cuda] [--out FILE.json]
+    python3 benchmarks/dask_scaling.py [--workers 1 2] [--n 1024] [--steps 8] [--repeat 3]
+                                       [--cases scaling overhead cuda] [--out FILE.json]
 
 Cases, each timed after one untimed run (compiling and placing the kernel on every worker):
 
@@ -16,7 +16,7 @@ Cases, each timed after one untimed run (compiling and placing the kernel on eve
 * ``overhead``: on one worker, ``pxos.dask.map_kernel(saxpy, …)`` against ``map_blocks`` of
   a function that calls the same kernel on each block (pxos.dask's own cost: the goal is
   at most 5 %), and against ``map_blocks`` of the NumPy expression (a peer).
-* ``cuda`` (``--cuda``): dask-cuda's ``LocalCUDACluster`` (one worker per visible GPU), the
+* ``cuda``: dask-cuda's ``LocalCUDACluster`` (one worker per visible GPU), the
   stencil and the compute-bound kernel placed by each worker's planner, and pinned to
   ``cuda``; the device the planner chose is reported. Skipped, with the reason, when
   dask-cuda or a GPU is missing.
@@ -200,8 +200,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024, help="grid side (n² elements)")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--cuda", action="store_true", help="also a LocalCUDACluster run")
-    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--cases", nargs="+", default=["scaling", "overhead"],
+                        choices=["scaling", "overhead", "cuda"])
     parser.add_argument("--out", default=None, help="write the JSON here")
     args = parser.parse_args()
     result = {
@@ -211,10 +211,11 @@ def main() -> None:
         "load_average_at_start": os.getloadavg(),
         "settings": vars(args),
     }
-    if not args.skip_scaling:
+    if "scaling" in args.cases:
         result["scaling"] = scaling(args.workers, args.n, args.steps, args.repeat)
+    if "overhead" in args.cases:
         result["overhead"] = overhead(args.n, args.repeat)
-    if args.cuda:
+    if "cuda" in args.cases:
         result["cuda"] = cuda(args.n, args.steps, args.repeat)
     text = json.dumps(result, indent=2, default=str)
     if args.out:
