@@ -34,3 +34,4 @@ def test_dask_page_runs(tmp_path, monkeypatch, capsys):
     assert "Array (250000, 250000, 250000, 250000)" in printed.out
     assert "thread index 'i' as a value" in printed.out
     assert "100%" in printed.out + printed.err  # the progress bar
+    assert "[('c:0', 0, 100), ('c:1', 100, 200), ('c:2', 200, 300)]" in printed.out
