@@ -6,6 +6,7 @@ workers of a Dask cluster, and only the final grid's summary comes back.
     python3 examples/dask/heat.py --workers 4 --n 8192   # larger: 8192² floats = 256 MiB
     python3 examples/dask/heat.py --scheduler tcp://host:8786   # an existing cluster
     python3 examples/dask/heat.py --cuda                 # dask-cuda: one worker per GPU
+    python3 examples/dask/heat.py --workers 0            # no cluster: Dask's threads
 
 The kernel is the same ``diffuse`` as ``examples/python/heat.py``; with ``--check`` the
 result is compared with one launch per step over the whole grid on this process.
@@ -51,8 +52,14 @@ def simulate(grid, steps: int, alpha: float = 0.24):
 
 
 def client_for(args):
-    """A Dask client: an existing scheduler, dask-cuda's cluster or a LocalCluster."""
+    """A Dask client: an existing scheduler, dask-cuda's cluster or a LocalCluster; with
+    ``--workers 0`` none (Dask's threads in this process)."""
+    import contextlib
+
     from distributed import Client, LocalCluster
+
+    if args.workers == 0 and not (args.scheduler or args.cuda):
+        return contextlib.nullcontext()
 
     if args.scheduler:
         return Client(args.scheduler)
@@ -69,14 +76,15 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=1024, help="grid side")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--chunk", type=int, default=256, help="chunk side")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="0: no cluster")
     parser.add_argument("--scheduler", default=None, help="address of a running scheduler")
     parser.add_argument("--cuda", action="store_true", help="dask-cuda's LocalCUDACluster")
     parser.add_argument("--check", action="store_true", help="compare with one launch")
     args = parser.parse_args()
     start = start_grid(args.n)
     with client_for(args) as client:
-        print("dashboard:", client.dashboard_link)
+        if client is not None:
+            print("dashboard:", client.dashboard_link)
         t = time.perf_counter()
         final = simulate(da.from_array(start, chunks=args.chunk), args.steps).persist()
         total, hottest = da.compute(final.sum(dtype=np.float64), final.max())
