@@ -194,6 +194,32 @@ def cuda(n: int, steps: int, repeat: int) -> dict:
     return out
 
 
+def plot(result: dict, path: Path) -> None:
+    """Efficiency against workers: strong (stencil, compute-bound) and weak (stencil)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = result["scaling"]
+    workers = [int(w) for w in runs]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for case, key, label in (("stencil", "efficiency", "strong, stencil"),
+                             ("compute", "efficiency", "strong, compute-bound"),
+                             ("weak", "efficiency", "weak, stencil")):
+        ax.plot(workers, [runs[str(w)][case][key] for w in workers], marker="o", label=label)
+    ax.axhline(0.8, color="grey", linestyle=":", label="goal 0.8")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(workers, [str(w) for w in workers])
+    ax.set_ylim(0, 1.2)
+    ax.set_xlabel("Dask worker processes (one core each)")
+    ax.set_ylabel("efficiency")
+    ax.set_title(f"pxos.dask on {result['machine']['host']}", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -203,6 +229,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=["scaling", "overhead"],
                         choices=["scaling", "overhead", "cuda"])
     parser.add_argument("--out", default=None, help="write the JSON here")
+    parser.add_argument("--plot", default=None,
+                        help="write the scaling efficiencies as a PNG here (matplotlib)")
     args = parser.parse_args()
     result = {
         "benchmark": "dask_scaling",
@@ -217,6 +245,8 @@ def main() -> None:
         result["overhead"] = overhead(args.n, args.repeat)
     if "cuda" in args.cases:
         result["cuda"] = cuda(args.n, args.steps, args.repeat)
+    if args.plot and "scaling" in result:
+        plot(result, Path(args.plot))
     text = json.dumps(result, indent=2, default=str)
     if args.out:
         from pxos.atomic_write import write_atomic

@@ -202,6 +202,9 @@ class Kernel:
         worker thread."""
         import asyncio  # loaded already: an event loop runs this coroutine
 
+        if registry.collection_of(args) is not None:
+            raise PxArgumentError("launch_async takes arrays in memory; call the kernel "
+                                  "with Dask arrays (lazy) and compute the result")
         loop = asyncio.get_running_loop()
         threads = thread_counts(threads)
         if backends.get(self._device_for(args, device, threads)).memory == HOST:

@@ -173,3 +173,11 @@ def test_dask_progress_bar_sees_the_kernel_tasks(capsys):
     with ProgressBar(out=sys.stdout):
         pxos.dask.map_kernel(K.fill, X, 1.0).compute()
     assert "100%" in capsys.readouterr().out
+
+
+def test_launch_async_refuses_dask_arrays():
+    import asyncio
+
+    X = da.ones(8, dtype=np.float32, chunks=4)
+    with pytest.raises(PxArgumentError, match="launch_async takes arrays in memory"):
+        asyncio.run(K.fill.launch_async(X, 1.0))
