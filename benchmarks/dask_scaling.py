@@ -4,7 +4,9 @@ dask-cuda worker on a GPU (issue 22).
     python3 benchmarks/dask_scaling.py [--workers 1 2] [--n 1024] [--steps 8] [--repeat 3]
                                        [--cases scaling overhead cuda] [--out FILE.json]
 
-Cases, each timed after one untimed run (compiling and placing the kernel on every worker):
+Each case is timed after one untimed run (compiling and placing the kernel on every
+worker); its data are made on the workers (``dask.array.random``), so that only sums come
+back to the client.
 
 * ``strong``: a memory-bound stencil (``diffuse``, 5 points) over an n × n grid for
   ``--steps`` steps, and a compute-bound kernel (``orbit``: 400 fused multiply-adds per
@@ -65,16 +67,18 @@ def _stencil(grid, steps: int):
 
 
 def _cases(n: int, steps: int, rows: int, chunk: int) -> dict:
-    rng = np.random.default_rng(0)
-    square = rng.random((n, n), dtype=np.float32)
-    line = rng.random(n * n, dtype=np.float32)
-    tall = rng.random((rows, n), dtype=np.float32)
+    """The lazy computations of the scaling cases."""
+    def grid(shape, chunks):
+        return da.random.default_rng(0).random(shape, dtype=np.float32, chunks=chunks)
+
+    def compute():
+        x = grid((n * n,), chunk * n)
+        return pxos.dask.map_kernel(orbit, x, da.empty_like(x)).sum()
+
     return {
-        "stencil": lambda: _stencil(da.from_array(square, chunks=(chunk, n)), steps),
-        "compute": lambda: pxos.dask.map_kernel(
-            orbit, da.from_array(line, chunks=chunk * n), da.empty(n * n, dtype=np.float32,
-                                                                   chunks=chunk * n)).sum(),
-        "weak": lambda: _stencil(da.from_array(tall, chunks=(chunk, n)), steps),
+        "stencil": lambda: _stencil(grid((n, n), (chunk, n)), steps),
+        "compute": compute,
+        "weak": lambda: _stencil(grid((rows, n), (chunk, n)), steps),
     }
 
 
