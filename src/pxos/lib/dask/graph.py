@@ -144,47 +144,52 @@ class _Graph:
         return da.from_array(np.asarray(a), chunks=chunks)
 
     def build(self, depths: tuple[int, ...]):
-        L = self.L
-        inputs, slots, results, shape_from = [], [], [], None
+        """The written arrays (one, or a tuple), lazily."""
+        self.inputs: list = []  # blockwise's (array, index names) pairs
+        self.names = self.L  # index names past the launch's: one per whole axis
+        self.shape_from = None
         reads = any(self.cut.roles.get(p.name) == "block" and "r" in self.access.get(p.name, "")
                     for p in self.kernel.params)
-        extra = L  # index names past the launch's, one per whole axis
-        for i, (p, a) in enumerate(zip(self.kernel.params, self.args)):
-            if not isinstance(p.type, Array):
-                slots.append(Slot("scalar", value=a))
-                continue
-            role, mode = self.cut.roles[p.name], self.access.get(p.name, "")
-            dtype = p.type.elem.dtype.str
-            if "w" in mode:
-                results.append(i)
-            if role == "reduce":
-                slots.append(Slot("partial", dtype=dtype, tail=tuple(a.shape),
-                                  op=self.cut.ops[p.name]))
-            elif role == "whole":
-                x = a.rechunk(-1) if isinstance(a, da.Array) else da.from_array(a, chunks=-1)
-                inputs += [x, tuple(range(extra, extra + x.ndim))]
-                extra += x.ndim
-                slots.append(Slot("whole", source=len(inputs) // 2 - 1))
-            elif "r" in mode or (not reads and shape_from is None):
-                x = self._cut_array(p.name, a)
-                if any(depths):
-                    x = da.overlap.overlap(x, dict(enumerate(depths + (0,) * (x.ndim - L))),
-                                           {j: "none" for j in range(x.ndim)})
-                inputs += [x, tuple(range(L)) + tuple(range(extra, extra + x.ndim - L))]
-                extra += x.ndim - L
-                source = len(inputs) // 2 - 1
-                shape_from = source if shape_from is None else shape_from
-                kind = "update" if "w" in mode else ("block" if "r" in mode else "new")
-                slots.append(Slot(kind, source=source, dtype=dtype, tail=tuple(a.shape[L:])))
-            else:
-                self._cut_array(p.name, a)  # the shape check
-                slots.append(Slot("new", dtype=dtype, tail=tuple(a.shape[L:])))
-        run = BlockRun(self.call, _token(self.call, self.kernel), tuple(slots), tuple(results), L,
-                       shape_from, self.device,
+        slots = [self._slot(p, a, depths, reads) for p, a in zip(self.kernel.params, self.args)]
+        results = tuple(i for i, p in enumerate(self.kernel.params)
+                        if isinstance(p.type, Array) and "w" in self.access.get(p.name, ""))
+        run = BlockRun(self.call, _token(self.call, self.kernel), tuple(slots), results, self.L,
+                       self.shape_from, self.device,
                        self.kernel if isinstance(self.call, Kernel) else None)
         name = f"pxos-{self.kernel.name}-" + tokenize(run.token, self.device, depths, *[
             a if not isinstance(a, da.Array) else a.name for a in self.args])
-        return self._outputs(run, name, inputs, depths)
+        return self._outputs(run, name, self.inputs, depths)
+
+    def _input(self, x: da.Array, launch_axes: int) -> int:
+        """Add ``x`` to the task's inputs (its first ``launch_axes`` axes cut with the
+        launch, the others whole); its position among them."""
+        whole = x.ndim - launch_axes
+        self.inputs += [x, tuple(range(launch_axes)) +
+                        tuple(range(self.names, self.names + whole))]
+        self.names += whole
+        return len(self.inputs) // 2 - 1
+
+    def _slot(self, p: ir.Param, a, depths: tuple[int, ...], reads: bool) -> Slot:
+        """How a task makes the argument of parameter ``p`` (given ``a``)."""
+        if not isinstance(p.type, Array):
+            return Slot("scalar", value=a)
+        role, mode = self.cut.roles[p.name], self.access.get(p.name, "")
+        dtype, tail = p.type.elem.dtype.str, tuple(a.shape[self.L:])
+        if role == "reduce":
+            return Slot("partial", dtype=dtype, tail=tuple(a.shape), op=self.cut.ops[p.name])
+        if role == "whole":
+            x = a.rechunk(-1) if isinstance(a, da.Array) else da.from_array(a, chunks=-1)
+            return Slot("whole", source=self._input(x, 0))
+        x = self._cut_array(p.name, a)  # the shape check, too
+        if not ("r" in mode or (not reads and self.shape_from is None)):
+            return Slot("new", dtype=dtype, tail=tail)  # allocated by the task
+        if any(depths):
+            x = da.overlap.overlap(x, dict(enumerate(depths + (0,) * len(tail))),
+                                   {j: "none" for j in range(x.ndim)})
+        source = self._input(x, self.L)
+        self.shape_from = source if self.shape_from is None else self.shape_from
+        kind = "update" if "w" in mode else ("block" if "r" in mode else "new")
+        return Slot(kind, source=source, dtype=dtype, tail=tail)
 
     def _outputs(self, run: BlockRun, name: str, inputs: list, depths):
         L = self.L
