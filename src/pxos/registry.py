@@ -246,3 +246,20 @@ def target_of(backend: str) -> str | None:
     """The target backend ``backend`` renders (None: it runs the IR, or is unknown)."""
     found = _BY_NAME.get(backend)
     return found.target if found is not None else None
+
+
+# -- array collections a library takes a kernel call over (``pxos.dask``): the top-level
+# package of the collection's class -> ``handler(kernel, args, device=, threads=,
+# checked=)``, whose result the call returns. A library registers itself when imported;
+# until then ``host/pykernel`` refuses such an argument, naming the library to import.
+COLLECTIONS: dict[str, object] = {}
+COLLECTION_LIBRARIES = {"dask": "pxos.dask"}  # collection package -> the library to import
+
+
+def collection_of(args) -> str | None:
+    """The collection package (``dask``) of the first argument that belongs to one."""
+    for a in args:
+        top = type(a).__module__.partition(".")[0]
+        if top in COLLECTION_LIBRARIES:
+            return top
+    return None
