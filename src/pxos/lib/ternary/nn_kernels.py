@@ -22,15 +22,17 @@ from __future__ import annotations
 import pxos
 from pxos import Array, f32, i32, u32
 
-TILE = 64    # rows per CPU tile: 8 AVX2 vectors of float32 (any multiple of 8 vectorises)
+TILE = 16    # rows per CPU tile: 2 AVX2 vectors of float32; 4096 rows make 256 threads
 BLOCK = 128  # threads per row on a GPU: 2 words each for 4096 columns, 4 for 8192
 
 
-@pxos.kernel(block=(1, 1))
+@pxos.kernel(block=(1,))
 def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Array[f32, 3]):
     """y[n, t, r] = scale[t, r] * sum_k w[t*TILE + r, k] * x[n, k] for the tiled words
     ``p`` (tiles, words, TILE), x (batch, words, 16) float32, y (batch, tiles, TILE)."""
-    for n, t in pxos.parallel(x.shape[0], p.shape[0]):
+    for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
+        n = i // p.shape[0]
+        t = i % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = f32(0.0)
         for j in range(p.shape[1]):
@@ -59,11 +61,13 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
             y[n, t, r] = y[n, t, r] * scale[t, r]
 
 
-@pxos.kernel(block=(1, 1))
+@pxos.kernel(block=(1,))
 def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
     """y[n, t, r] = sum_k w[t*TILE + r, k] * x[n, k] exactly (int32 sums), as
     :func:`tiles_kernel` with integer activations and no scale."""
-    for n, t in pxos.parallel(x.shape[0], p.shape[0]):
+    for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
+        n = i // p.shape[0]
+        t = i % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = i32(0)
         for j in range(p.shape[1]):
