@@ -1,0 +1,86 @@
+"""pxos.ternary.planes (digit-major batches) against Python ints and NumPy, every backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pxos.ternary as T
+from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
+from pxos.lib.ternary import planes as P
+from pxos.testing import for_each_backend
+from tests.lib.ternary.test_numbers import edges
+
+
+def values(p) -> list[int]:
+    """The independent reference: sum(p[k, i] * 3**k) per column, in Python ints."""
+    p = np.asarray(p)
+    return [sum(int(d) * 3**k for k, d in enumerate(p[:, i])) for i in range(p.shape[1])]
+
+
+@for_each_backend(argname="device")
+def test_arithmetic_matches_python_ints(device):
+    # counts past one CPU chunk (and not a multiple of it), edges, widths that differ
+    rng = np.random.default_rng(11)
+    e = np.array(edges(20), np.int64)
+    n = P.CHUNK + 77 if device == "c" else 60
+    x = np.concatenate([e, rng.integers(-2**40, 2**40, n)])
+    y = np.concatenate([np.resize(e[::-1], e.size), rng.integers(-2**20, 2**20, n)])
+    a, b = P.encode(x, device=device), P.encode(y, device=device)
+    assert a.shape[0] != b.shape[0]
+    px, py = x.tolist(), y.tolist()
+    s = P.add(a, b, device)
+    assert s.shape == (max(a.shape[0], b.shape[0]) + 1, x.size)
+    assert values(s) == [u + v for u, v in zip(px, py)]
+    assert values(P.sub(a, b, device)) == [u - v for u, v in zip(px, py)]
+    m = P.mul(a, b, device)
+    assert m.shape == (a.shape[0] + b.shape[0], x.size)
+    assert values(m) == [u * v for u, v in zip(px, py)]
+    assert P.compare(a, b, device).tolist() == [(u > v) - (u < v) for u, v in zip(px, py)]
+    assert P.decode(a, device).tolist() == px
+    for got in (s, m):                               # every digit a trit
+        assert got.min() >= -1 and got.max() <= 1
+
+
+@for_each_backend(argname="device")
+def test_same_results_as_the_number_kernels(device):
+    rng = np.random.default_rng(12)
+    x, y = rng.integers(-3**12, 3**12, (2, 500))
+    ta, tb = T.encode(x, 13, device), T.encode(y, 13, device)
+    a, b = P.to_planes(ta), P.to_planes(tb)
+    assert np.array_equal(P.from_planes(P.add(a, b, device)), T.add(ta, tb, device))
+    assert np.array_equal(P.from_planes(P.mul(a, b, device)), T.mul(ta, tb, device))
+    assert np.array_equal(P.compare(a, b, device), T.compare(ta, tb, device))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-(3**60), 3**60), st.integers(-(3**45), 3**45)),
+                min_size=1, max_size=8))
+def test_wide_numbers(pairs):
+    # 60- and 45-trit operands: the product's shorter side is past MUL_TRITS (the
+    # one-thread-per-number path), sums and comparisons stay on the planes kernels
+    x = np.array([p for p, _ in pairs] + [None], object)[:-1]
+    y = np.array([q for _, q in pairs] + [None], object)[:-1]
+    a, b = P.to_planes(T.encode(x, 70)), P.to_planes(T.encode(y, 50))
+    assert values(P.add(a, b, "c")) == [p + q for p, q in pairs]
+    assert values(P.mul(a, b, "c")) == [p * q for p, q in pairs]
+    assert P.compare(a, b, "c").tolist() == [(p > q) - (p < q) for p, q in pairs]
+
+
+def test_decode_checks_int64_and_shapes():
+    p = P.to_planes(T.encode(np.array([2**62, -(2**63)], np.int64), 41))
+    assert P.decode(p, "c").tolist() == [2**62, -(2**63)]
+    big = P.to_planes(T.encode(np.array([3**41, 5], object), 42))
+    with pytest.raises(PxRuntimeError, match="does not fit int64"):
+        P.decode(big, "c")
+    with pytest.raises(PxShapeError, match="planes do not broadcast"):
+        P.add(np.zeros((3, 4), np.int8), np.zeros((3, 5), np.int8))
+    with pytest.raises(PxShapeError, match="must be planes"):
+        P.add(np.zeros(4, np.int8), np.zeros(4, np.int8))
+    bad = np.zeros((3, 4), np.int8)
+    bad[2, 1] = 3
+    with pytest.raises(PxArgumentError, match=r"b\[2, 1\] = 3 is not a trit"):
+        P.mul(np.zeros((3, 4), np.int8), bad)
+    assert P.from_planes(P.encode(np.arange(6).reshape(2, 3), 3), (2, 3)).shape == (2, 3, 3)
