@@ -21,10 +21,11 @@ import numpy as np
 
 import pxos
 from pxos import Array, i8, i16, i32, i64, registry
-from pxos.errors import PxShapeError
+from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
 from pxos.lib.ternary import arith
-from pxos.lib.ternary.convert import INT64_TRITS, check_trits, decode as decode_trits
+from pxos.lib.ternary.convert import check_trits, to_int, width_for
 from pxos.lib.ternary.convert import encode as encode_trits
+from pxos.lib.ternary.kernels import HI
 
 CHUNK = 1024      # numbers per CPU thread: 1 KB of each digit row, 32 AVX2 vectors
 MUL_TRITS = 40    # |column sum| <= 40 + 20 (carry) fits int8: the widest short operand
@@ -95,18 +96,42 @@ def compare_planes(a: Array[i8, 2], b: Array[i8, 2], chunk: i32, out: Array[i8, 
 
 
 @pxos.kernel
-def decode_planes(t: Array[i8, 2], chunk: i32, x: Array[i64, 1]):
-    """x[i] = the value of column i (Horner from the top digit); at most 40 digits, so
-    nothing can overflow int64."""
+def encode_planes(x: Array[i64, 1], chunk: i32, t: Array[i8, 2], rest: Array[i64, 1]):
+    """t[:, i] = the trits of x[i] (floor division by 3; a digit of 2 becomes -1 with a
+    carry: no overflow even at -2**63); rest[i] = what is left above the top digit."""
+    for c in pxos.parallel((x.shape[0] + chunk - 1) // chunk):
+        lo = c * chunk
+        hi = min(lo + chunk, x.shape[0])
+        for i in range(lo, hi):
+            rest[i] = x[i]
+        for k in range(t.shape[0]):
+            for i in range(lo, hi):
+                v = rest[i]
+                q = v // 3
+                r = v - q * 3
+                up = i64(r == 2)
+                t[k, i] = i8(r - 3 * up)
+                rest[i] = q + up
+
+
+@pxos.kernel
+def decode_planes(t: Array[i8, 2], chunk: i32, x: Array[i64, 1], overflow: Array[i8, 1]):
+    """x[i] = the value of column i (Horner from the top digit); overflow[i] = 1 where it
+    does not fit int64 (x[i] is then meaningless)."""
     for c in pxos.parallel((t.shape[1] + chunk - 1) // chunk):
         lo = c * chunk
         hi = min(lo + chunk, t.shape[1])
         for i in range(lo, hi):
             x[i] = i64(0)
+            overflow[i] = i8(0)
         k = t.shape[0] - 1
         while k >= 0:
             for i in range(lo, hi):
-                x[i] = x[i] * 2 + x[i] + i64(t[k, i])
+                v = x[i]
+                d = i64(t[k, i])
+                bad = (v > HI) | (v < -HI - 1) | ((v == -HI - 1) & (d < 1))
+                overflow[i] = overflow[i] | i8(bad)
+                x[i] = v * 2 + (v + d)           # 3v + d, no intermediate past int64
             k -= 1
 
 
@@ -155,24 +180,47 @@ def _pair(a, b, pad: bool):
 
 
 def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray:
-    """NumPy integers (any shape) to planes ``(width, x.size)`` (:func:`encode
-    <pxos.lib.ternary.convert.encode>`'s kernel, then a transpose)."""
-    t = encode_trits(np.asarray(x).reshape(-1), width, device)
-    return np.ascontiguousarray(t.T)
+    """Integers (a NumPy integer array, any shape; object arrays of Python ints too) to
+    planes ``(width, x.size)``; ``width`` as :func:`encode
+    <pxos.lib.ternary.convert.encode>` chooses it.
+
+    Raises:
+        PxArgumentError: a value does not fit in ``width`` trits (its index named).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu" or (x.dtype == np.uint64 and x.size and x.max() > 2**63 - 1):
+        return to_planes(encode_trits(x.reshape(-1), width, device))
+    flat = np.ascontiguousarray(x, np.int64).reshape(-1)
+    if width is None:
+        width = width_for(max(abs(int(flat.min())), abs(int(flat.max()))) if flat.size else 0)
+    t = np.empty((width, flat.size), np.int8)
+    rest = np.empty(flat.size, np.int64)
+    if flat.size:
+        encode_planes(flat, _chunk(device), t, rest, device=device)
+        bad = np.flatnonzero(rest)
+        if bad.size:
+            v = int(flat[bad[0]])
+            raise PxArgumentError(f"x[{bad[0]}] = {v} does not fit in {width} trits "
+                                  f"(it needs {width_for(abs(v))})")
+    return t
 
 
 def decode(p, device: str | None = None) -> np.ndarray:
     """Planes to int64 ``(count,)``.
 
     Raises:
-        PxRuntimeError: a number does not fit int64 (only possible past 40 digits).
+        PxRuntimeError: a number does not fit int64 (its index named).
     """
     p = _planes(p)
-    if p.shape[0] >= INT64_TRITS:
-        return decode_trits(np.ascontiguousarray(p.T), device)
     x = np.empty(p.shape[1], np.int64)
+    overflow = np.empty(p.shape[1], np.int8)
     if x.size:
-        decode_planes(p, _chunk(device), x, device=device)
+        decode_planes(p, _chunk(device), x, overflow, device=device)
+        bad = np.flatnonzero(overflow)
+        if bad.size:
+            raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
+                                 "fit int64", None, "from_planes and pxos.ternary.to_ints give "
+                                 "exact Python ints")
     return x
 
 
