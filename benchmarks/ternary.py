@@ -7,16 +7,19 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
 * Anchors, in the same run: ``tritlib`` 2.1.1 (``Word``, 27 trits) and ``balanced-ternary``
   0.2.0 (``BalancedTernary``), one number at a time; seconds per add and per multiply.
   pxos: ``add``/``mul``/``compare``/``encode``/``decode`` on 10⁶-number arrays (13-trit
-  operands) through the public API on ``c``; ratio = anchor seconds per number ÷ pxos
-  seconds per number.
+  operands) through the public API on ``c``, in both layouts (``trits`` (n, 13) and the
+  digit-major ``planes`` (13, n)); ratio = anchor seconds per number ÷ pxos seconds per
+  number.
 * Exactness: 10⁶ random cases per operation (and the edges 0, ±1, ±(3^k ± 1)/2) against
   Python ints; 200-trit numbers on 10⁴ cases (their Python-int reference is slow).
 * Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
-  NumPy's float32 BLAS ``W @ x`` here; GB/s = bytes the kernel must read ÷ time.
+  NumPy's float32 BLAS ``W @ x`` here, timed alternately; GB/s = bytes the kernel must
+  read ÷ time.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
-  (CUDA-event timing), mat-vec against CuPy's fp16 ``W @ x`` (cuBLAS gemv), encode and
-  decode of 10⁸ int64 with GB/s and the share of the device's peak memory bandwidth, and
-  a 14-qutrit circuit checked against the ``c`` backend.
+  (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
+  is not counted; one call's latency reported beside), mat-vec against CuPy's fp16
+  ``W @ x`` (cuBLAS gemv), encode and decode of 10⁸ int64 with GB/s and the share of the
+  device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 
@@ -37,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import pxos.ternary as T  # noqa: E402
+from pxos.lib.ternary import planes as P  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
 
 OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
@@ -84,14 +88,21 @@ def anchors(count: int) -> dict:
 
 
 def numbers(n: int, repeat: int, device: str) -> dict:
-    """Seconds per number of the public API on ``n``-number arrays."""
+    """Seconds per number of the public API on ``n``-number arrays: ``trits`` (int8
+    ``(n, 13)``, one thread per number) and ``planes`` (digit-major ``(13, n)``,
+    :mod:`pxos.lib.ternary.planes`, vectorised across numbers)."""
     rng = np.random.default_rng(1)
     x, y = rng.integers(-OPERAND, OPERAND + 1, (2, n))
     a, b = T.encode(x, 13, device), T.encode(y, 13, device)
+    pa, pb = P.encode(x, 13, device), P.encode(y, 13, device)
     cases = {"add": lambda: T.add(a, b, device), "mul": lambda: T.mul(a, b, device),
              "compare": lambda: T.compare(a, b, device),
              "encode": lambda: T.encode(x, 13, device), "decode": lambda: T.decode(a, device)}
-    return {op: median_time(f, repeat) / n for op, f in cases.items()}
+    planes = {"add": lambda: P.add(pa, pb, device), "mul": lambda: P.mul(pa, pb, device),
+              "compare": lambda: P.compare(pa, pb, device),
+              "encode": lambda: P.encode(x, 13, device), "decode": lambda: P.decode(pa, device)}
+    return {"trits": {op: median_time(f, repeat) / n for op, f in cases.items()},
+            "planes": {op: median_time(f, repeat) / n for op, f in planes.items()}}
 
 
 def edges() -> list[int]:
@@ -122,6 +133,12 @@ def exactness(n: int, n_wide: int, device: str) -> dict:
             "mul": [p * s for p, s in zip(px, py)],
             "compare": [(p > s) - (p < s) for p, s in zip(px, py)], "neg": [-p for p in px],
             "divmod": [divmod(p, s) for p, s in zip(px, py)], "round trip": px}
+    pa, pb = P.encode(x, device=device), P.encode(y, device=device)
+    got |= {"planes add": P.decode(P.add(pa, pb, device), device).tolist(),
+            "planes sub": P.decode(P.sub(pa, pb, device), device).tolist(),
+            "planes mul": P.decode(P.mul(pa, pb, device), device).tolist(),
+            "planes compare": P.compare(pa, pb, device).tolist()}
+    want |= {f"planes {op}": want[op] for op in ("add", "sub", "mul", "compare")}
     out = {op: sum(g != w for g, w in zip(got[op], want[op])) for op in want}
     out["cases per op"] = len(px)
     wx = [int(rng.integers(-2**62, 2**62)) * 3**130 + int(rng.integers(0, 2**62))
@@ -179,7 +196,8 @@ def main() -> None:
     n = 10**4 if args.quick else 10**6
     result = {"machine": machine(), "anchors_s_per_op": anchors(300 if args.quick else 3000)}
     result["pxos_c_s_per_number"] = numbers(n, args.repeat, "c")
-    result["ratios_c"] = ratios(result["anchors_s_per_op"], result["pxos_c_s_per_number"])
+    result["ratios_c"] = {layout: ratios(result["anchors_s_per_op"], per) for layout, per
+                          in result["pxos_c_s_per_number"].items()}
     result["exactness_c"] = exactness(n, 100 if args.quick else 10**4, "c")
     result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in
                           ((512, 1024) if args.quick else (4096, 8192))]

@@ -130,6 +130,20 @@ def _kernel_args():
     yield K.mul_rows, (i8, i8, np.zeros((4, 10), np.int8)), None
     yield K.decode_rows, (i8, np.zeros(4, np.int64), np.zeros(4, np.int8)), None
     yield K.encode_rows, (np.zeros(4, np.int64), i8, np.zeros(4, np.int64)), None
+    from pxos.lib.ternary import columns as C
+    from pxos.lib.ternary import planes as P
+    i64 = np.zeros(5, np.int64)
+    for kernels in ((P.add_planes, C.add_columns), (P.compare_planes, C.compare_columns)):
+        args = (i8.T.copy(), i8.T.copy()) + ((1,) if "add" in kernels[0].__name__ else ())
+        out = np.zeros((6, 4), np.int8) if "add" in kernels[0].__name__ else i8[:, 0].copy()
+        for k in kernels:
+            yield k, args + (out,), None
+    for k in (P.mul_planes, C.mul_columns):
+        yield k, (i8.T.copy(), i8.T.copy(), np.zeros((10, 4), np.int8)), None
+    for k in (P.encode_planes, C.encode_columns):
+        yield k, (i64[:4], i8.T.copy(), i64[:4]), None
+    for k in (P.decode_planes, C.decode_columns):
+        yield k, (i8.T.copy(), i64[:4], i8[:, 0].copy()), None
     yield T.logic.gate_kernel, (1, i8[0], i8[0], i8[0]), None
     yield T.search.ternary_sorted_kernel, (f1, f1, np.zeros(32, np.int64), i1), None
     yield T.search.ternary_peak_kernel, (f2, np.zeros(8, np.int64), i1[:8]), None

@@ -3,11 +3,11 @@
 A planes array is int8 ``(width, count)``: row ``k`` holds trit ``k`` (least significant
 first) of every number, so the trits of one digit of many numbers are contiguous (a
 structure of arrays). The kernels here walk the digits in order and, for each digit, a run
-of ``chunk`` numbers at once: on a CPU (``chunk`` = :data:`CHUNK`) that inner loop has no
-dependence between numbers, and gcc vectorises it (32 numbers per AVX2 instruction), so
-the carry chain of each number advances for 32 numbers in one step; on a device backend
-(a GPU, OpenCL, WebGPU: ``chunk`` = 1) each thread takes one number and adjacent threads
-read adjacent bytes. The carry into
+of :data:`CHUNK` numbers at once (one CPU thread): that inner loop has no dependence
+between numbers, and gcc vectorises it (32 numbers per AVX2 instruction), so the carry
+chain of each number advances for 32 numbers in one step. On a device backend (a GPU, an
+OpenCL or WebGPU device) the kernels of :mod:`pxos.lib.ternary.columns` run instead: one
+thread per number, adjacent threads reading adjacent bytes. The carry into
 digit ``k`` is kept in ``out[k]`` until digit ``k`` is written, so no scratch is needed.
 
 The results equal :mod:`pxos.lib.ternary.arith`'s on the same numbers (``add``/``sub``:
@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 import pxos
-from pxos import Array, i8, i16, i32, i64, registry
+from pxos import Array, i8, i16, i64, registry
 from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
 from pxos.lib.ternary import arith
+from pxos.lib.ternary import columns as C
 from pxos.lib.ternary.convert import check_trits, to_int, width_for
 from pxos.lib.ternary.convert import encode as encode_trits
 from pxos.lib.ternary.kernels import HI
@@ -32,12 +33,12 @@ MUL_TRITS = 40    # |column sum| <= 40 + 20 (carry) fits int8: the widest short 
 
 
 @pxos.kernel
-def add_planes(a: Array[i8, 2], b: Array[i8, 2], sign_b: i8, chunk: i32, out: Array[i8, 2]):
+def add_planes(a: Array[i8, 2], b: Array[i8, 2], sign_b: i8, out: Array[i8, 2]):
     """out = a + sign_b * b (sign_b = ±1) for planes of equal width w; out has w + 1 rows.
     A digit sums to -3..3 (carry in and two trits): a carry of ±1 leaves -1..1."""
-    for c in pxos.parallel((a.shape[1] + chunk - 1) // chunk):
-        lo = c * chunk
-        hi = min(lo + chunk, a.shape[1])
+    for c in pxos.parallel((a.shape[1] + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, a.shape[1])
         for i in range(lo, hi):
             out[0, i] = i8(0)
         for k in range(a.shape[0]):
@@ -49,13 +50,13 @@ def add_planes(a: Array[i8, 2], b: Array[i8, 2], sign_b: i8, chunk: i32, out: Ar
 
 
 @pxos.kernel
-def mul_planes(a: Array[i8, 2], b: Array[i8, 2], chunk: i32, out: Array[i8, 2]):
+def mul_planes(a: Array[i8, 2], b: Array[i8, 2], out: Array[i8, 2]):
     """out = a * b (wa + wb rows): column k gathers the trit products a[j] * b[k - j]
     (two per pass) onto its carry, then keeps a trit and carries the rest. Needs
     min(wa, wb) <= MUL_TRITS, so that a column sum fits int8."""
-    for c in pxos.parallel((a.shape[1] + chunk - 1) // chunk):
-        lo = c * chunk
-        hi = min(lo + chunk, a.shape[1])
+    for c in pxos.parallel((a.shape[1] + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, a.shape[1])
         wa = a.shape[0]
         wb = b.shape[0]
         for i in range(lo, hi):
@@ -79,12 +80,12 @@ def mul_planes(a: Array[i8, 2], b: Array[i8, 2], chunk: i32, out: Array[i8, 2]):
 
 
 @pxos.kernel
-def compare_planes(a: Array[i8, 2], b: Array[i8, 2], chunk: i32, out: Array[i8, 1]):
+def compare_planes(a: Array[i8, 2], b: Array[i8, 2], out: Array[i8, 1]):
     """out[i] = sign(a[:, i] - b[:, i]) for planes of equal width: the first differing
     digit from the top decides."""
-    for c in pxos.parallel((a.shape[1] + chunk - 1) // chunk):
-        lo = c * chunk
-        hi = min(lo + chunk, a.shape[1])
+    for c in pxos.parallel((a.shape[1] + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, a.shape[1])
         for i in range(lo, hi):
             out[i] = i8(0)
         k = a.shape[0] - 1
@@ -96,12 +97,12 @@ def compare_planes(a: Array[i8, 2], b: Array[i8, 2], chunk: i32, out: Array[i8, 
 
 
 @pxos.kernel
-def encode_planes(x: Array[i64, 1], chunk: i32, t: Array[i8, 2], rest: Array[i64, 1]):
+def encode_planes(x: Array[i64, 1], t: Array[i8, 2], rest: Array[i64, 1]):
     """t[:, i] = the trits of x[i] (floor division by 3; a digit of 2 becomes -1 with a
     carry: no overflow even at -2**63); rest[i] = what is left above the top digit."""
-    for c in pxos.parallel((x.shape[0] + chunk - 1) // chunk):
-        lo = c * chunk
-        hi = min(lo + chunk, x.shape[0])
+    for c in pxos.parallel((x.shape[0] + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, x.shape[0])
         for i in range(lo, hi):
             rest[i] = x[i]
         for k in range(t.shape[0]):
@@ -115,12 +116,12 @@ def encode_planes(x: Array[i64, 1], chunk: i32, t: Array[i8, 2], rest: Array[i64
 
 
 @pxos.kernel
-def decode_planes(t: Array[i8, 2], chunk: i32, x: Array[i64, 1], overflow: Array[i8, 1]):
+def decode_planes(t: Array[i8, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
     """x[i] = the value of column i (Horner from the top digit); overflow[i] = 1 where it
     does not fit int64 (x[i] is then meaningless)."""
-    for c in pxos.parallel((t.shape[1] + chunk - 1) // chunk):
-        lo = c * chunk
-        hi = min(lo + chunk, t.shape[1])
+    for c in pxos.parallel((t.shape[1] + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, t.shape[1])
         for i in range(lo, hi):
             x[i] = i64(0)
             overflow[i] = i8(0)
@@ -135,11 +136,10 @@ def decode_planes(t: Array[i8, 2], chunk: i32, x: Array[i64, 1], overflow: Array
             k -= 1
 
 
-def _chunk(device: str | None) -> int:
-    """Numbers per thread: 1 on a backend with memory of its own (a GPU, an OpenCL or
-    WebGPU device: many cheap threads, adjacent ones reading adjacent bytes), else
-    :data:`CHUNK` (a CPU thread, whose inner loop gcc vectorises)."""
-    return 1 if device is not None and registry.has_device_memory(device) else CHUNK
+def _on_device(device: str | None) -> bool:
+    """Whether ``device`` keeps arrays in memory of its own (a GPU, an OpenCL or WebGPU
+    device: many cheap threads), where :mod:`pxos.lib.ternary.columns` runs instead."""
+    return device is not None and registry.has_device_memory(device)
 
 
 def to_planes(t) -> np.ndarray:
@@ -196,7 +196,8 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
     t = np.empty((width, flat.size), np.int8)
     rest = np.empty(flat.size, np.int64)
     if flat.size:
-        encode_planes(flat, _chunk(device), t, rest, device=device)
+        (C.encode_columns if _on_device(device) else encode_planes)(flat, t, rest,
+                                                                   device=device)
         bad = np.flatnonzero(rest)
         if bad.size:
             v = int(flat[bad[0]])
@@ -215,7 +216,8 @@ def decode(p, device: str | None = None) -> np.ndarray:
     x = np.empty(p.shape[1], np.int64)
     overflow = np.empty(p.shape[1], np.int8)
     if x.size:
-        decode_planes(p, _chunk(device), x, overflow, device=device)
+        (C.decode_columns if _on_device(device) else decode_planes)(p, x, overflow,
+                                                                   device=device)
         bad = np.flatnonzero(overflow)
         if bad.size:
             raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
@@ -228,7 +230,8 @@ def _add(a, b, sign_b: int, device):
     a, b = _pair(a, b, pad=True)
     out = np.empty((a.shape[0] + 1, a.shape[1]), np.int8)
     if out.size:
-        add_planes(a, b, sign_b, _chunk(device), out, device=device)
+        (C.add_columns if _on_device(device) else add_planes)(a, b, sign_b, out,
+                                                             device=device)
     return out
 
 
@@ -255,7 +258,7 @@ def mul(a, b, device: str | None = None) -> np.ndarray:
         return to_planes(arith.mul(a.T, b.T, device))
     out = np.empty((a.shape[0] + b.shape[0], a.shape[1]), np.int8)
     if out.size:
-        mul_planes(a, b, _chunk(device), out, device=device)
+        (C.mul_columns if _on_device(device) else mul_planes)(a, b, out, device=device)
     return out
 
 
@@ -264,7 +267,8 @@ def compare(a, b, device: str | None = None) -> np.ndarray:
     a, b = _pair(a, b, pad=True)
     out = np.empty(a.shape[1], np.int8)
     if out.size:
-        compare_planes(a, b, _chunk(device), out, device=device)
+        (C.compare_columns if _on_device(device) else compare_planes)(a, b, out,
+                                                                     device=device)
     return out
 
 
