@@ -61,7 +61,8 @@ def median_time(fn, repeat: int, sync=lambda: None) -> float:
 def machine() -> dict:
     cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "host": platform.node()}
+            "numpy": np.__version__, "host": platform.node(),
+            "load_average_1_5_15_min": os.getloadavg()}   # others' work skews the times
 
 
 def anchors(count: int) -> dict:
@@ -205,6 +206,7 @@ def main() -> None:
         from gpu_ternary import gpu_cases  # benchmarks/gpu_ternary.py
 
         result["gpu"] = gpu_cases(result["anchors_s_per_op"], args.quick, args.repeat)
+    result["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

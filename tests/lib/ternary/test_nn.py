@@ -59,7 +59,7 @@ def test_packed_kernels_equal_dense(device, quantizer):
 
 
 @for_each_backend(argname="device")
-def test_gpu_block_kernel_on_every_backend(device):
+def test_gpu_kernels_on_every_backend(device):
     tw = T.nn.twn(W)
     x = np.zeros(tw.packed.shape[1] * 16, np.float32)
     x[:75] = RNG.normal(size=75)
@@ -67,6 +67,11 @@ def test_gpu_block_kernel_on_every_backend(device):
     NK.block_kernel(tw.packed, np.ascontiguousarray(x.reshape(-1, 16).T), tw.scale, y,
                     device=device, threads=37 * NK.BLOCK)
     assert np.allclose(y, tw.dense().astype(np.float64) @ x[:75], atol=1e-4)
+    xb = RNG.normal(size=(3, tw.packed.shape[1] * 16)).astype(np.float32)
+    yb = np.empty((3, 37), np.float32)
+    NK.rows_kernel(tw.packed, xb.reshape(3, -1, 16), tw.scale, yb, device=device)
+    assert np.allclose(yb, xb @ np.pad(tw.dense(), ((0, 0), (0, xb.shape[1] - 75))).T,
+                       atol=1e-4)
 
 
 @for_each_backend(argname="device")
@@ -125,6 +130,7 @@ def _kernel_args():
     yield NK.tiles_kernel, (t3, x3, f2[:1, :NK.TILE], np.zeros((3, 1, NK.TILE), np.float32)), None
     yield NK.tiles_int_kernel, (t3, x3.astype(np.int32), np.zeros((3, 1, NK.TILE), np.int32)), None
     yield NK.block_kernel, (p, f2[:16, :2], f1[:4], f1[:4]), (4 * NK.BLOCK,)
+    yield NK.rows_kernel, (p, x3, f1[:4], np.zeros((3, 4), np.float32)), None
     from pxos.lib.ternary import kernels as K
     yield K.add_rows, (i8, i8, 1, np.zeros((4, 6), np.int8)), None
     yield K.mul_rows, (i8, i8, np.zeros((4, 10), np.int8)), None

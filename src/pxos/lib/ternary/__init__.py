@@ -16,7 +16,7 @@ from pxos.lib.ternary.convert import (
 )
 
 __all__ = [
-    "abs", "add", "circuit", "logic", "nn", "planes", "qutrit", "search", "compare", "decode", "divmod", "encode", "fit", "from_str", "mul", "neg",
-    "pack", "shift_left", "shift_right", "sign", "sub", "to_int", "to_ints", "to_str",
-    "unpack", "width_for",
+    "abs", "add", "circuit", "compare", "decode", "divmod", "encode", "fit", "from_str",
+    "logic", "mul", "neg", "nn", "pack", "planes", "qutrit", "search", "shift_left",
+    "shift_right", "sign", "sub", "to_int", "to_ints", "to_str", "unpack", "width_for",
 ]

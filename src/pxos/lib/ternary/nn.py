@@ -220,7 +220,11 @@ def matmul(x, weights: TernaryWeights, device: str | None = None) -> np.ndarray:
     xf = _input(weights, x, 2, np.float32)
     if xf.shape[0] == 0:
         return np.empty((0, weights.shape[0]), np.float32)
-    return _tiled(weights, xf, device)
+    if not _on_gpu(device):
+        return _tiled(weights, xf, device)
+    y = np.empty((xf.shape[0], weights.shape[0]), np.float32)
+    NK.rows_kernel(weights.packed, xf, weights.scale, y, device=device)
+    return y
 
 
 __all__ = ["QUANTIZERS", "TernaryWeights", "absmean", "calibrated", "matmul", "matvec",

@@ -12,9 +12,10 @@ Two layouts of the same words:
   so gcc vectorises it (8 rows per AVX2 instruction): each weight costs a mask test, a
   select and an add, with four partial sums per row so that no add waits on the previous
   one (float adds are not reassociated without ``-ffast-math``).
-- **rows**, for GPUs (:func:`block_kernel`): ``(rows, words)``, one block per row, adjacent
-  threads reading adjacent words (coalesced), the inputs transposed to ``(16, words)`` so
-  that they are read coalesced too, and the partial sums added up in shared memory.
+- **rows**, for GPUs: ``(rows, words)``. A mat-vec takes one block per row
+  (:func:`block_kernel`), adjacent threads reading adjacent words (coalesced), the inputs
+  transposed to ``(16, words)`` so that they are read coalesced too, and the partial sums
+  added up in shared memory; a mat-mul one thread per output (:func:`rows_kernel`).
 """
 
 from __future__ import annotations
@@ -115,4 +116,20 @@ def block_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
         y[r] = part[0] * scale[r]
 
 
-__all__ = ["BLOCK", "TILE", "block_kernel", "tiles_int_kernel", "tiles_kernel"]
+@pxos.kernel
+def rows_kernel(p: Array[u32, 2], x: Array[f32, 3], scale: Array[f32, 1], y: Array[f32, 2]):
+    """y[n, r] = scale[r] * sum_k w[r, k] * x[n, k], one thread per (batch row, output
+    row), for GPUs (x: batch × words × 16)."""
+    for n, r in pxos.parallel(x.shape[0], p.shape[0]):
+        acc = f32(0.0)
+        for j in range(p.shape[1]):
+            w = p[r, j]
+            for b in range(16):
+                code = (w >> u32(2 * b)) & u32(3)
+                v = x[n, j, b]
+                acc += pxos.select(code == u32(1), v, f32(0.0)) - pxos.select(code == u32(2), v,
+                                                                               f32(0.0))
+        y[n, r] = acc * scale[r]
+
+
+__all__ = ["BLOCK", "TILE", "block_kernel", "rows_kernel", "tiles_int_kernel", "tiles_kernel"]
