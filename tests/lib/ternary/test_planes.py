@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import pxos.ternary as T
 from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
+from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import planes as P
 from pxos.testing import for_each_backend
 from tests.lib.ternary.test_numbers import edges
@@ -84,3 +85,21 @@ def test_decode_checks_int64_and_shapes():
     with pytest.raises(PxArgumentError, match=r"b\[2, 1\] = 3 is not a trit"):
         P.mul(np.zeros((3, 4), np.int8), bad, "c")
     assert P.from_planes(P.encode(np.arange(6).reshape(2, 3), 3, "c"), (2, 3)).shape == (2, 3, 3)
+
+
+@for_each_backend(argname="device")
+def test_device_encode_splits_int64_exactly(device):
+    # the 41-digit path of columns.encode_columns (three 32-bit parts) on every backend,
+    # at the edges of the parts and of int64, against the trits kernels on c
+    rng = np.random.default_rng(13)
+    edge = [0, 1, -1, 2**63 - 1, -(2**63), 3**19, -(3**19), 3**19 - 1, 3**38, -(3**38),
+            3**38 - 1, (3**39 - 1) // 2, -(3**39 - 1) // 2, (3**40 - 1) // 2]
+    x = np.concatenate([np.array(edge, np.int64),
+                        rng.integers(-2**63, 2**63 - 1, 300, dtype=np.int64)])
+    for width in (41, 43):
+        t, rest = np.empty((width, x.size), np.int8), np.empty(x.size, np.int64)
+        C.encode_columns(x, t, rest, device=device)
+        assert np.array_equal(t.T, T.encode(x, width, "c")) and not rest.any()
+        back, flags = np.empty(x.size, np.int64), np.empty(x.size, np.int8)
+        C.decode_columns(t, back, flags, device=device)
+        assert np.array_equal(back, x) and not flags.any()

@@ -8,22 +8,55 @@ digit row (coalesced). Same arguments and results as the CPU kernels there, less
 from __future__ import annotations
 
 import pxos
-from pxos import Array, i8, i32, i64
+from pxos import Array, i8, i32, i64, u32
 from pxos.lib.ternary.kernels import HI
+
+P19 = 1162261467  # 3**19, the largest power of 3 below 2**31
 
 
 @pxos.kernel
 def encode_columns(x: Array[i64, 1], t: Array[i8, 2], rest: Array[i64, 1]):
-    """t[:, i] = the trits of x[i]; rest[i] = what is left above the top digit."""
+    """t[:, i] = the trits of x[i]; rest[i] = what is left above the top digit.
+
+    With 41 digits or more (every int64 fits: rest is 0), two 64-bit floor divisions
+    split x into x = (h * 3**19 + m) * 3**19 + l with 0 <= l, m < 3**19 (32-bit) and h in
+    -7..7; the 38 standard ternary digits of l and m come from 32-bit divisions, each
+    digit of 2 (or 3, with a carry) becoming -1 (0) and a carry. A GPU's 64-bit division is
+    many instructions, its 32-bit division by a constant a multiply and a shift: this keeps
+    the kernel at the speed of memory. Narrower widths take one 64-bit floor division per
+    digit."""
     for i in pxos.parallel(x.shape[0]):
         v = x[i]
-        for k in range(t.shape[0]):
-            q = v // 3                 # floor: r in 0..2, no overflow even at -2**63
-            r = v - q * 3
-            up = i64(r == 2)
-            t[k, i] = i8(r - 3 * up)
-            v = q + up
-        rest[i] = v
+        if t.shape[0] >= 41:
+            hi = v // P19
+            h = hi // P19
+            part = u32(v - hi * P19)           # l, then m
+            nxt = u32(hi - h * P19)
+            carry = u32(0)
+            for k in range(38):
+                if k == 19:
+                    part = nxt
+                q = part // u32(3)
+                d = part - q * u32(3) + carry
+                carry = u32(d >= u32(2))
+                t[k, i] = i8(i32(d) - 3 * i32(carry))
+                part = q
+            w = i32(h) + i32(carry)
+            for k in range(38, t.shape[0]):
+                q = w // 3
+                r = w - q * 3
+                up = i32(r == 2)
+                t[k, i] = i8(r - 3 * up)
+                w = q + up
+            rest[i] = i64(w)
+        else:
+            for k in range(t.shape[0]):
+                q = v // 3                 # floor: r in 0..2, no overflow even at -2**63
+                r = v - q * 3
+                up = i64(r == 2)
+                t[k, i] = i8(r - 3 * up)
+                v = q + up
+            rest[i] = v
 
 
 @pxos.kernel
