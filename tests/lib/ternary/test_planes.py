@@ -103,3 +103,18 @@ def test_device_encode_splits_int64_exactly(device):
         back, flags = np.empty(x.size, np.int64), np.empty(x.size, np.int8)
         C.decode_columns(t, back, flags, device=device)
         assert np.array_equal(back, x) and not flags.any()
+
+
+@for_each_backend(argname="device")
+def test_device_decode_finds_every_overflow(device):
+    # just inside and just outside int64, and digits past the 41st, against Python ints
+    near = [2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**63 + 3**19, -(2**63) - 3**19,
+            (3**41 - 1) // 2, -(3**41 - 1) // 2, 3**41, -(3**42), 7 * 3**38, -7 * 3**38,
+            -(7935711798 + 1) * 3**19 + 340173325]
+    near += [e + d for e in (2**63, -(2**63), 7935711798 * 3**19) for d in range(-4, 5)]
+    t = P.to_planes(T.encode(np.array(near + [None], object)[:-1], 44))
+    x, flags = np.empty(len(near), np.int64), np.empty(len(near), np.int8)
+    C.decode_columns(t, x, flags, device=device)
+    fits = [-(2**63) <= v < 2**63 for v in near]
+    assert flags.tolist() == [int(not f) for f in fits]
+    assert [int(v) for v, f in zip(x, fits) if f] == [v for v, f in zip(near, fits) if f]

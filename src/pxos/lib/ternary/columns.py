@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import pxos
 from pxos import Array, i8, i32, i64, u32
-from pxos.lib.ternary.kernels import HI
 
 P19 = 1162261467  # 3**19, the largest power of 3 below 2**31
+# 2**63 - 1 = (Q19 + 1) * 3**19 - LOW19 - 1 and -2**63 = -(Q19 + 1) * 3**19 + LOW19, so
+# v * 3**19 + low (|low| <= (3**19 - 1) / 2) fits int64 iff |v| <= Q19, or
+# v == Q19 + 1 and low <= -LOW19 - 1, or v == -Q19 - 1 and low >= LOW19
+Q19 = 7935711798
+LOW19 = 340173325
 
 
 @pxos.kernel
@@ -61,19 +65,37 @@ def encode_columns(x: Array[i64, 1], t: Array[i8, 2], rest: Array[i64, 1]):
 
 @pxos.kernel
 def decode_columns(t: Array[i8, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
-    """x[i] = the value of column i (Horner from the top); overflow[i] = 1 where it does
-    not fit int64."""
+    """x[i] = the value of column i; overflow[i] = 1 where it does not fit int64 (x[i] is
+    then meaningless).
+
+    Horner's rule in 32 bits on three groups, digits 38..40, 19..37 and 0..18 (19 digits
+    hold at most (3**19 - 1) / 2 < 2**31), then two 64-bit steps x = (top * 3**19 + mid) *
+    3**19 + low with one overflow test (Q19, LOW19 above); a nonzero digit past 40 cannot
+    fit. As :func:`encode_columns`, this keeps 64-bit work out of the per-digit loop."""
     for i in pxos.parallel(t.shape[1]):
-        v = i64(0)
         bad = i8(0)
         k = t.shape[0] - 1
-        while k >= 0:
-            d = i64(t[k, i])
-            if v > HI or v < -HI - 1 or (v == -HI - 1 and d < 1):
+        while k >= 41:
+            if t[k, i] != 0:
                 bad = i8(1)
-            v = v * 2 + (v + d)
             k -= 1
-        x[i] = v
+        top = i32(0)
+        while k >= 38:
+            top = top * 3 + i32(t[k, i])
+            k -= 1
+        mid = i32(0)
+        while k >= 19:
+            mid = mid * 3 + i32(t[k, i])
+            k -= 1
+        low = i32(0)
+        while k >= 0:
+            low = low * 3 + i32(t[k, i])
+            k -= 1
+        v = i64(top) * P19 + i64(mid)
+        if v > Q19 + 1 or v < -Q19 - 1 or (v == Q19 + 1 and low >= -LOW19) or (
+                v == -Q19 - 1 and low < LOW19):
+            bad = i8(1)
+        x[i] = v * P19 + i64(low)
         overflow[i] = bad
 
 
