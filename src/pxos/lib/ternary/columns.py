@@ -47,19 +47,19 @@ def encode_columns(x: Array[i64, 1], t: Array[i8, 2], rest: Array[i64, 1]):
                 part = q
             w = i32(h) + i32(carry)
             for k in range(38, t.shape[0]):
-                q = w // 3
-                r = w - q * 3
-                up = i32(r == 2)
-                t[k, i] = i8(r - 3 * up)
-                w = q + up
+                wq = w // 3
+                wr = w - wq * 3
+                wup = i32(wr == 2)
+                t[k, i] = i8(wr - 3 * wup)
+                w = wq + wup
             rest[i] = i64(w)
         else:
             for k in range(t.shape[0]):
-                q = v // 3                 # floor: r in 0..2, no overflow even at -2**63
-                r = v - q * 3
-                up = i64(r == 2)
-                t[k, i] = i8(r - 3 * up)
-                v = q + up
+                vq = v // 3                # floor: vr in 0..2, no overflow even at -2**63
+                vr = v - vq * 3
+                vup = i64(vr == 2)
+                t[k, i] = i8(vr - 3 * vup)
+                v = vq + vup
             rest[i] = v
 
 
