@@ -14,7 +14,8 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
   Python ints; 200-trit numbers on 10⁴ cases (their Python-int reference is slow).
 * Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
   NumPy's float32 BLAS ``W @ x`` here, timed alternately; GB/s = bytes the kernel must
-  read ÷ time.
+  read ÷ time. Again on one thread each, by CPU time (``matvec_c_one_thread``): the
+  work, which other jobs on a shared machine do not stretch.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
   (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
   is not counted; one call's latency reported beside), mat-vec against CuPy's fp16
@@ -30,6 +31,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -187,21 +189,61 @@ def matvec_cpu(size: int, repeat: int) -> dict:
             "max_abs_error": float(np.abs(T.nn.matvec(tw, x, "c") - tw.dense() @ x).max())}
 
 
+def cpu_seconds(fn, repeat: int) -> float:
+    """The least CPU time (this process, all its threads) of ``repeat`` calls of ``fn``:
+    the work a call takes, which a busy machine's other jobs do not stretch as they stretch
+    wall-clock time."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def matvec_one_thread(size: int, repeat: int) -> dict:
+    """The packed mat-vec and NumPy's sgemv on one thread each (``OMP_NUM_THREADS=1``,
+    ``OPENBLAS_NUM_THREADS=1``, set before the libraries load: a child process), by CPU
+    time, so that the comparison is of work, whatever else the machine runs."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, __file__, "--one-thread-matvec", str(size),
+                          "--repeat", str(repeat)], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def one_thread_child(size: int, repeat: int) -> dict:
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(size, size)).astype(np.float32)
+    x = rng.normal(size=size).astype(np.float32)
+    tw = T.nn.absmean(w)
+    packed = cpu_seconds(lambda: T.nn.matvec(tw, x, "c"), 4 * repeat)
+    blas = cpu_seconds(lambda: w @ x, 4 * repeat)
+    return {"size": size, "packed_cpu_s": packed, "numpy_f32_cpu_s": blas,
+            "ratio_numpy_over_packed": blas / packed}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/ternary.json")
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--gpu", action="store_true", help="also the CUDA cases (needs CuPy)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--one-thread-matvec", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one_thread_matvec:
+        print(json.dumps(one_thread_child(args.one_thread_matvec, args.repeat)))
+        return
     n = 10**4 if args.quick else 10**6
     result = {"machine": machine(), "anchors_s_per_op": anchors(300 if args.quick else 3000)}
     result["pxos_c_s_per_number"] = numbers(n, args.repeat, "c")
     result["ratios_c"] = {layout: ratios(result["anchors_s_per_op"], per) for layout, per
                           in result["pxos_c_s_per_number"].items()}
     result["exactness_c"] = exactness(n, 100 if args.quick else 10**4, "c")
-    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in
-                          ((512, 1024) if args.quick else (4096, 8192))]
+    sizes = (512, 1024) if args.quick else (4096, 8192)
+    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in sizes]
+    result["matvec_c_one_thread"] = [matvec_one_thread(s, args.repeat) for s in sizes]
     if args.gpu:
         from gpu_ternary import gpu_cases  # benchmarks/gpu_ternary.py
 
