@@ -118,3 +118,21 @@ def test_device_decode_finds_every_overflow(device):
     fits = [-(2**63) <= v < 2**63 for v in near]
     assert flags.tolist() == [int(not f) for f in fits]
     assert [int(v) for v, f in zip(x, fits) if f] == [v for v, f in zip(near, fits) if f]
+
+
+def test_cpu_kernels_are_vectorised_by_gcc():
+    # the point of the layout: gcc vectorises each kernel's loop over a chunk of numbers
+    from pxos.backends.c import compiler
+    from pxos.backends.c_report import vector_report
+
+    if compiler() is None:
+        pytest.skip("no C compiler")
+    t, x, f = np.zeros((3, 8), np.int8), np.zeros(8, np.int64), np.zeros(8, np.int8)
+    cases = [(P.add_planes, (t, t, 1, np.zeros((4, 8), np.int8))),
+             (P.mul_planes, (t, t, np.zeros((6, 8), np.int8))),
+             (P.compare_planes, (t, t, f)), (P.decode_planes, (t, x, f))]
+    for kernel, args in cases:
+        reports = vector_report(kernel.ir(*args), compiler())
+        if not reports:
+            pytest.skip(f"{compiler()} gives no vectorisation report")
+        assert any(r.vector_bytes >= 16 for r in reports), (kernel.__name__, reports)
