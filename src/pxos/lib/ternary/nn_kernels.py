@@ -106,12 +106,12 @@ def block_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
         j += BLOCK
     part[lid] = acc
     pxos.sync_threads()
-    stride = BLOCK // 2
+    stride = i32(BLOCK >> 1)
     while stride > 0:
         if lid < stride:
             part[lid] = part[lid] + part[lid + stride]
         pxos.sync_threads()
-        stride = stride // 2
+        stride = stride >> 1
     if lid == 0:
         y[r] = part[0] * scale[r]
 
