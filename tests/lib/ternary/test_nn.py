@@ -120,6 +120,8 @@ def test_pack_round_trip_and_errors():
         T.nn.pack(np.array([[0, 2]]), 1.0)
     with pytest.raises(PxShapeError, match="x must have shape"):
         T.nn.matvec(tw, np.ones(5, np.float32))
+    with pytest.raises(PxArgumentError, match="int32 sums could overflow"):
+        T.nn.matvec(tw, np.full(33, 2**27, np.int64), "c")     # 33 * 2**27 > 2**31
 
 
 def _kernel_args():

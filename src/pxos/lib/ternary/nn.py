@@ -188,14 +188,20 @@ def matvec(weights: TernaryWeights, x, device: str | None = None) -> np.ndarray:
     """``W @ x`` for packed ternary ``W`` (rows × cols) and ``x`` (cols,).
 
     Float ``x``: float32 ``(rows,)`` within float tolerance of the dense product. Integer
-    ``x``: float64 ``scale * (T @ x)``, the integer sums exact (they must fit int32).
+    ``x``: float64 ``scale * (T @ x)``, the integer sums exact (int32).
 
     Raises:
         PxShapeError: ``x`` is not ``(cols,)``.
+        PxArgumentError: integer ``x`` so large that a sum could pass int32
+            (``max|x| * cols >= 2**31``).
     """
     if not isinstance(weights, TernaryWeights):
         raise PxTypeError("matvec takes TernaryWeights (from twn, absmean, calibrated, pack)")
     if np.asarray(x).dtype.kind in "iu":
+        big = int(np.abs(np.asarray(x, np.int64)).max(initial=0))
+        if big * weights.cols > 2**31 - 1:
+            raise PxArgumentError(f"integer x up to {big} over {weights.cols} columns: the "
+                                  "int32 sums could overflow; pass float x")
         sums = _tiled(weights, _input(weights, x, 1, np.int32), device)[0]
         return weights.scale.astype(np.float64) * sums
     xf = _input(weights, x, 1, np.float32)
