@@ -213,6 +213,9 @@ def identity() -> dict[str, str]:
     for name in registry.names():
         if not loaded_at_once(name):
             continue
+        if not registry.compiles(name):  # the interpreter: always present, no device
+            out[name] = name
+            continue
         try:
             b = backends.get(name)
         except PxBackendError:
@@ -271,7 +274,7 @@ def calibrate(ident: dict[str, str] | None = None,
     present = [n for n in registry.names() if n in ident]  # those loaded at once
     # the others run only when named; the interpreter is a candidate only where nothing
     # compiles (planner/program)
-    now = registry.compiling(backends.auto_candidates(present))
+    now = backends.auto_candidates(registry.compiling(present))
     later = [n for n in registry.names() if not loaded_at_once(n)] + \
         ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in now) else [])
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,

@@ -5,6 +5,7 @@ backend, grown until it runs long enough to time, and divided into the work
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 import uuid
@@ -78,7 +79,8 @@ class _Runner:
             seconds, work = self.time(*make(scale))
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return seconds, work
-            scale *= max(4, min(64, int(TARGET_S / max(seconds, TINY))))
+            # aim at 2 × TARGET_S, so that one more step is rarely needed
+            scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
 
 
