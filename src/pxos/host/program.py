@@ -26,7 +26,7 @@ from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
-from pxos.host.interrupt import running
+from pxos.host.interrupt import NOW
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
@@ -43,9 +43,10 @@ from pxos.ir.types import Array, scalar_of_dtype
 
 NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
+_PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One executed statement: its span, a short description, the device, seconds, and
     the copies between host and device it caused."""
@@ -133,28 +134,36 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
-        placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
-        self._decision = self._plan(stmt) if placeable else None
+        placeable = type(stmt) in _PLACEABLE
+        decision = self._decision = self._plan(stmt) if placeable else None
         moved = self.residency.transfers
-        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        ups, downs = moved.to_device, moved.to_host
+        before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
         handler = _HANDLERS.get(type(stmt))
         if handler is None:
             handler = _HANDLERS[type(stmt)] = "_" + type(stmt).__name__.lower()
+        NOW[0] = stmt if placeable else None  # Ctrl-C mid-kernel: host/interrupt
         t0 = time.perf_counter()
-        with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
+        try:
             device = getattr(self, handler)(stmt) or "host"
+        finally:
+            NOW[0] = None
         seconds = time.perf_counter() - t0
         what = self._keywords.get(id(stmt))
         if what is None:
             what = self._keywords[id(stmt)] = ir.keyword(stmt)
-        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
-        step = Step(stmt.span, what, device, seconds, NO_TRANSFERS if after == before else
-                    Transfers(*(a - b for a, b in zip(after, before))), self._decision)
+        if ups == moved.to_device and downs == moved.to_host:  # (bytes move with counts)
+            transfers = NO_TRANSFERS
+        else:
+            after = (moved.to_device, moved.to_host, moved.bytes_to_device,
+                     moved.bytes_to_host)
+            transfers = Transfers(*(a - b for a, b in zip(after, before)))
+        step = Step(stmt.span, what, device, seconds, transfers, decision)
         self.steps.append(step)
-        if step.decision is not None and step.decision.device == device \
-                and step.decision.measured is None:  # a loop teaches once per decision
-            self.planner.learn(step.decision, step.seconds, self.checked)
-            self.follower.measured(step.decision)
+        if decision is not None and decision.device == device \
+                and decision.measured is None:  # a loop teaches once per decision
+            self.planner.learn(decision, seconds, self.checked)
+            self.follower.measured(decision)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
@@ -244,12 +253,13 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     # -- statements (the data statements: host/data_statements)
     def _run(self, s: ir.Run) -> str:
-        kernel = self.kernel(s.kernel)
-        name = self._decision.device if self._decision is not None else None
-        prepared = self._run_launches.get((id(s), name or self.device))
+        decision = self._decision
+        prepared = self._run_launches.get(
+            (id(s), decision.device if decision is not None else self.device))
         if prepared is not None and prepared.native is not None and not events.LISTENERS \
                 and prepared.native_launch(self, s):  # host/run_launch, host/native_call
             return prepared.name
+        kernel = self.kernel(s.kernel)
         args = [self._operand(a, where=None) for a in s.args]
         types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                  for a in args)
