@@ -92,6 +92,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     def __post_init__(self):
         self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
+        self._pinned = self.device != "auto" and not self.explain  # no planner consulted
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
         self.planner = None
@@ -134,6 +135,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
+        if type(stmt) is ir.Run and self._pinned:
+            step = self._native_run(stmt)
+            if step is not None:
+                return step
         placeable = type(stmt) in _PLACEABLE
         decision = self._decision = self._plan(stmt) if placeable else None
         moved = self.residency.transfers
@@ -164,6 +169,35 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
                 and decision.measured is None:  # a loop teaches once per decision
             self.planner.learn(decision, seconds, self.checked)
             self.follower.measured(decision)
+        return step
+
+    def _native_run(self, stmt: ir.Run) -> Step | None:
+        """A pinned ``RUN`` whose launch is prepared with a native launcher
+        (``host/run_launch``), run and recorded without the general path (no plan to
+        look up, no handler to find): a host loop's launch. None: nothing ran (not
+        prepared, a profiler listening, or the launcher did not take it).
+
+        Raises:
+            PxBoundsError, PxFaultError: as ``RunLaunch.native_launch``.
+        """
+        prepared = self._run_launches.get((id(stmt), self.device))
+        if prepared is None or prepared.native is None or events.LISTENERS:
+            return None
+        moved = self.residency.transfers
+        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        self._decision = None
+        NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
+        t0 = time.perf_counter()
+        try:
+            if not prepared.native_launch(self, stmt):
+                return None
+        finally:
+            NOW[0] = None
+        seconds = time.perf_counter() - t0
+        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        step = Step(stmt.span, "RUN", prepared.name, seconds, NO_TRANSFERS if after == before
+                    else Transfers(*(a - b for a, b in zip(after, before))))
+        self.steps.append(step)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
