@@ -69,3 +69,22 @@ def test_complete_under_auto_skips_non_candidates_and_drops_absent(tmp_path, mon
     else:
         assert measured == [["webgpu"]] and found.named_only == []
     assert "opencl" not in found.pending  # absent: dropped
+
+
+def test_history_is_written_without_fsync_and_outputs_with_it(tmp_path, monkeypatch):
+    # the planner's history is a cache, saved after every run of a program: syncing it
+    # cost 10-30 ms a run; a user's output keeps its fsync (file and folder)
+    import os
+
+    from pxos.atomic_write import write_atomic
+    from pxos.planner.history import History
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    history = History(tmp_path / "history.json")
+    history.record("k", "c", 1000, 1.0, 2.0)
+    history.save()
+    assert synced == [] and History(tmp_path / "history.json").data == history.data
+    write_atomic(tmp_path / "out.bin", b"result")
+    assert len(synced) == 2 and (tmp_path / "out.bin").read_bytes() == b"result"
