@@ -135,12 +135,13 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
-        if type(stmt) is ir.Run and self._pinned:
-            step = self._native_run(stmt)
+        placeable = type(stmt) in _PLACEABLE
+        decision = self._decision = \
+            self._plan(stmt) if placeable and not self._pinned else None
+        if type(stmt) is ir.Run:
+            step = self._native_run(stmt, decision)
             if step is not None:
                 return step
-        placeable = type(stmt) in _PLACEABLE
-        decision = self._decision = self._plan(stmt) if placeable else None
         moved = self.residency.transfers
         ups, downs = moved.to_device, moved.to_host
         before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
@@ -165,27 +166,31 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             transfers = Transfers(*(a - b for a, b in zip(after, before)))
         step = Step(stmt.span, what, device, seconds, transfers, decision)
         self.steps.append(step)
-        if decision is not None and decision.device == device \
-                and decision.measured is None:  # a loop teaches once per decision
-            self.planner.learn(decision, seconds, self.checked)
-            self.follower.measured(decision)
+        if decision is not None and decision.device == device:
+            self._learn(decision, seconds)
         return step
 
-    def _native_run(self, stmt: ir.Run) -> Step | None:
-        """A pinned ``RUN`` whose launch is prepared with a native launcher
-        (``host/run_launch``), run and recorded without the general path (no plan to
-        look up, no handler to find): a host loop's launch. None: nothing ran (not
-        prepared, a profiler listening, or the launcher did not take it).
+    def _learn(self, decision, seconds: float) -> None:
+        """Teach the planner ``decision``'s measured time, once (a loop: once per decision)."""
+        if decision.measured is None:
+            self.planner.learn(decision, seconds, self.checked)
+            self.follower.measured(decision)
+
+    def _native_run(self, stmt: ir.Run, decision) -> Step | None:
+        """A ``RUN`` whose launch on its device (``decision``'s, else ``--device``) has a
+        native launcher (``host/run_launch``), run and recorded without the general path: a
+        host loop's launch. None: nothing ran (not prepared, a profiler listening, or the
+        launcher did not take it).
 
         Raises:
             PxBoundsError, PxFaultError: as ``RunLaunch.native_launch``.
         """
-        prepared = self._run_launches.get((id(stmt), self.device))
+        prepared = self._run_launches.get(
+            (id(stmt), decision.device if decision is not None else self.device))
         if prepared is None or prepared.native is None or events.LISTENERS:
             return None
         moved = self.residency.transfers
         before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
-        self._decision = None
         NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
         t0 = time.perf_counter()
         try:
@@ -196,8 +201,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         seconds = time.perf_counter() - t0
         after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
         step = Step(stmt.span, "RUN", prepared.name, seconds, NO_TRANSFERS if after == before
-                    else Transfers(*(a - b for a, b in zip(after, before))))
+                    else Transfers(*(a - b for a, b in zip(after, before))), decision)
         self.steps.append(step)
+        if decision is not None:
+            self._learn(decision, seconds)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
@@ -287,13 +294,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     # -- statements (the data statements: host/data_statements)
     def _run(self, s: ir.Run) -> str:
-        decision = self._decision
-        prepared = self._run_launches.get(
-            (id(s), decision.device if decision is not None else self.device))
-        if prepared is not None and prepared.native is not None and not events.LISTENERS \
-                and prepared.native_launch(self, s):  # host/run_launch, host/native_call
-            return prepared.name
-        kernel = self.kernel(s.kernel)
+        kernel = self.kernel(s.kernel)  # (a native launch ran in execute: _native_run)
         args = [self._operand(a, where=None) for a in s.args]
         types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                  for a in args)
