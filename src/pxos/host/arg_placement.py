@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from pxos import backends, events, registry
-from pxos.arraylike import CUDA_LIBRARIES, library_of
+from pxos.arraylike import DEVICE_LIBRARIES, library_of
 from pxos.backends.base import HOST
 from pxos.host.arrays import TRANSFERS, download
 from pxos.host.pyargs import contiguous, scalar_converter
@@ -68,7 +68,7 @@ def placer(p: ir.Param, a, memory: str, writes: bool):
 
 
 def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
-    if kind in CUDA_LIBRARIES:
+    if kind in DEVICE_LIBRARIES:
         return download(x)
     if kind == "torch-cpu":
         return np.ascontiguousarray(x.detach().numpy())
@@ -76,7 +76,7 @@ def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
 
 
 def _copy_back(x, kind: str, host: np.ndarray) -> None:
-    if kind in CUDA_LIBRARIES:
+    if kind in DEVICE_LIBRARIES:
         import cupy
 
         cupy.asarray(x)[...] = cupy.asarray(host)

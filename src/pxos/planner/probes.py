@@ -192,17 +192,20 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
                             gpu=is_gpu_backend(name, backend))
     if not on_host:
-        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24))
+        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
+                        pinned=registry.timer(name) == "cuda-events")
     return figures
 
 
-def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
+def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) -> None:
+    """Upload and download rates of ``nbytes``; ``pinned``: also from CuPy's page-locked
+    host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
     host = np.ones(nbytes // 4, np.float32)
     dev = backend.to_device(host)
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
                                                  backend.synchronize()))
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
-    if backend.memory == "cuda":
+    if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
         pinned = np.frombuffer(cupy.cuda.alloc_pinned_memory(nbytes), np.float32,
