@@ -39,7 +39,9 @@ class Opaque:
         return self.shape[0]
 
     def __getitem__(self, i):
-        return self
+        if not 0 <= i < self.shape[0]:
+            raise IndexError(i)
+        return object()  # a handle, as a PyOpenCL array's items are to NumPy
 
 
 class Copied(Opaque):
