@@ -166,3 +166,19 @@ def test_block_kernels_compile_for_cuda_with_nvrtc():
             ir = kernel.ir(arr, *args[1:], threads=(2 * wide.WIDE,))
             path, _ = compile_cubin(render_cuda(ir, False), "90")
             assert path.read_bytes()[:4] == b"\x7fELF"
+
+
+@for_each_backend(require=("cuda_memory",))
+@pytest.mark.parametrize("n", [wide.WIDE_N, wide.WIDE_N + 1])
+def test_gpu_kernels_at_their_size_limits(backend, n):
+    # advance_wide with every thread's 8 items full, then advance_wide_global; the same
+    # float32 matrix on both sides, so the GPU must give the CPU's sequences bit for bit
+    E = _embeddings(n, 16, seed=9)
+    sim = (E @ E.T).astype(np.float32)
+    starts = np.array([0, n - 1])
+    assert step_kernel(backend, n)[0] is (wide.advance_wide if n <= wide.WIDE_N
+                                          else wide.advance_wide_global)
+    gpu = run_batch(sim, starts, backend)
+    np.testing.assert_array_equal(gpu, run_batch(sim, starts, "c"))
+    for row in gpu:
+        assert dv.is_valid(E, row.astype(np.int64))
