@@ -148,6 +148,7 @@ def python_call_overhead(cp) -> dict:
     a = np.float32(2.0)
     sync = cp.cuda.Device().synchronize
     pxos_s = per_launch(lambda: axpy(a, x, y), sync)
+    decision = axpy.decision  # where the planner put the unpinned calls, and why
     pinned_s = per_launch(lambda: axpy(a, x, y, device="cuda"), sync)
     float_s = per_launch(lambda: axpy(2.0, x, y), sync)  # a Python float, converted
     raw = cp.RawKernel(RAW_AXPY, "axpy")
@@ -157,7 +158,9 @@ def python_call_overhead(cp) -> dict:
     assert bool((y == 2).all())
     return {"pxos_python_us": pxos_s * 1e6, "pxos_python_pinned_us": pinned_s * 1e6,
             "pxos_python_float_us": float_s * 1e6, "cupy_rawkernel_us": cupy_s * 1e6,
-            "pxos_over_cupy": pxos_s / cupy_s, "pinned_over_cupy": pinned_s / cupy_s}
+            "pxos_over_cupy": pxos_s / cupy_s, "pinned_over_cupy": pinned_s / cupy_s,
+            "unpinned_device": decision.device, "unpinned_predicted_s": decision.predicted,
+            "unpinned_estimates": {d: e.as_dict() for d, e in decision.estimates.items()}}
 
 
 def kernel_time(cp, repeat: int) -> dict:

@@ -1,17 +1,26 @@
 """The speed suite: pxos Python kernels on the ``c`` backend against NumPy and Numba.
 
     python3 benchmarks/suite.py [--out benchmarks/results/suite.json] [--repeat 5]
-                                [--quick] [--only jacobi2d,gemm]
+                                [--quick] [--only jacobi2d,gemm] [--settle 0.25] [--passive]
+                                [--modes default,one-thread,passive]
 
 Each case (``benchmarks/suite_kernels.py``: PolyBench-style stencils with host time loops,
 gemm, matrix–vector, covariance, 2-D/3-D convolutions, Floyd–Warshall) runs pxos
 (``@pxos.kernel``, pinned to ``device="c"``), Numba ``@njit(parallel=True)`` and NumPy on
-the same inputs; the results of pxos and Numba are checked against NumPy's first. Timing
-is interleaved (pxos, Numba, NumPy, pxos, …) and each figure is the median of ``--repeat``
-runs after a warm-up, in seconds. The suite runs twice, in two child processes: with the
-default threads, and with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``);
-with ``--passive``, a third time with the default threads and ``OMP_WAIT_POLICY=passive``
-(idle OpenMP threads sleep: a shared, loaded machine; short kernels in host loops).
+the same inputs; the results of pxos and Numba are checked against NumPy's first, then
+each side runs three more times untimed (the warm-up). Timing is interleaved (pxos, Numba,
+NumPy, then Numba, NumPy, pxos, …: each side follows each other side) and each figure is
+the median of ``--repeat`` runs, in seconds. Between two timed calls the process sleeps
+``--settle`` seconds (default 0.25), so that the thread pool of the side before has gone
+idle: OpenBLAS's workers (NumPy's ``@``/``dot``) spin for 2²⁸ time-stamp ticks (about
+0.1 s) after a call, libgomp's (pxos, Numba's ``omp`` layer: two pools) for a while too,
+and on a machine with as many threads as cores a side timed in that window shares every
+core with them (gemv, 2 cores: 16 ms alone, 34 ms right after ``np.dot``, for pxos and
+Numba alike). The suite runs twice, in two child processes: with the default threads, and
+with one thread (``OMP_NUM_THREADS=1``, ``numba.set_num_threads(1)``); with ``--passive``,
+a third time with the default threads and ``OMP_WAIT_POLICY=passive`` (idle OpenMP
+threads sleep: a shared, loaded machine; short kernels in host loops); ``--modes`` picks
+the passes.
 It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
 writes JSON with the machine's name and core count.
 """
@@ -123,10 +132,14 @@ def cases(quick: bool) -> dict:
 
 
 NB: dict = {}
+# untimed calls after the checked one: a kernel's first calls go through Python, and the
+# third sets up its native launcher (host/native_call), tens of milliseconds once
+WARM_UP = 3
 
 
-def run_case(case, repeat: int) -> dict:
-    """Check pxos and Numba against NumPy, then time the three interleaved."""
+def run_case(case, repeat: int, settle: float = 0.25) -> dict:
+    """Check pxos and Numba against NumPy, then time the three interleaved, each call
+    ``settle`` seconds after the one before (see the module docstring)."""
     inputs, px, nb, ref, result = case
     rng = np.random.default_rng(0)
     first = inputs(rng)
@@ -138,9 +151,15 @@ def run_case(case, repeat: int) -> dict:
     for side in ("c", "numba"):
         np.testing.assert_allclose(result(arrays[side]), want, rtol=1e-5, atol=1e-6,
                                    err_msg=f"{side} differs from NumPy")
+    for side, fn in sides.items():  # pxos's native launcher takes over at the third call
+        for _ in range(WARM_UP):
+            fn(*arrays[side])
     times: dict = {side: [] for side in sides}
-    for _ in range(repeat):
-        for side, fn in sides.items():
+    order = list(sides)
+    for n in range(repeat):
+        for side in order[n % 3:] + order[:n % 3]:
+            fn = sides[side]
+            time.sleep(settle)
             t0 = time.perf_counter()
             fn(*arrays[side])
             times[side].append(time.perf_counter() - t0)
@@ -164,7 +183,7 @@ def child(args) -> dict:
         NB["set_threads"](1)
     chosen = cases(args.quick)
     names = args.only.split(",") if args.only else list(chosen)
-    return {name: run_case(chosen[name], args.repeat) for name in names}
+    return {name: run_case(chosen[name], args.repeat, args.settle) for name in names}
 
 
 def table(results: dict) -> str:
@@ -181,6 +200,14 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_json(path: Path, report: dict) -> None:
+    """Write ``report`` to ``path`` atomically (a temporary file renamed over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    os.replace(tmp, path)
+
+
 def geomean(values) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -191,16 +218,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="half-size problems")
     parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument("--settle", type=float, default=0.25,
+                        help="seconds of sleep before each timed call (0: back to back)")
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--passive", action="store_true",
                         help="also run the default threads with OMP_WAIT_POLICY=passive")
+    parser.add_argument("--modes", default="",
+                        help="comma-separated passes to run instead: default, one-thread, "
+                             "passive")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return
     results = {}
-    for mode in ("default", "one-thread") + (("passive",) if args.passive else ()):
+    modes = args.modes.split(",") if args.modes else \
+        ["default", "one-thread"] + ["passive"] * args.passive
+    if not set(modes) <= {"default", "one-thread", "passive"}:
+        parser.error(f"--modes {args.modes}: each one of default, one-thread, passive")
+    for mode in modes:
         env = dict(os.environ)
         extra = ["--child"]
         if mode == "passive":  # waiting OpenMP threads sleep instead of spinning
@@ -208,17 +244,19 @@ def main() -> None:
         if mode == "one-thread":
             env |= {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
             extra.append("--one-thread")
-        cmd = [sys.executable, __file__, "--repeat", str(args.repeat), *extra] + \
+        cmd = [sys.executable, __file__, "--repeat", str(args.repeat),
+               "--settle", str(args.settle), *extra] + \
             (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(proc.stderr)
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-    report = {"benchmark": "suite", "machine": machine(), "results": results,
-              "geomean_c_over_numba": {m: geomean([r["c_over_numba"] for r in v.values()])
-                                       for m, v in results.items()}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+        report = {"benchmark": "suite", "machine": machine(), "settle_s": args.settle,
+                  "results": results,
+                  "geomean_c_over_numba": {m: geomean([r["c_over_numba"]
+                                                       for r in v.values()])
+                                           for m, v in results.items()}}
+        write_json(args.out, report)  # after each pass: a run cut short keeps the others
     print(f"{report['machine']['cpu']}, {report['machine']['cores']} cores")
     print(table(results))
 

@@ -1,7 +1,7 @@
 """The C backend's CPU code: wrap-around without -fwrapv (codegen/ranges), bounds tests as
-thread-loop bounds (codegen/thread_bounds), interchanged inner loops (codegen/interchange),
-CPU block shapes, and `pxos compile --explain` (backends/c_report). Every result is
-compared with NumPy, bit for bit where the language promises it."""
+thread-loop bounds (codegen/thread_bounds), interchanged and jammed inner loops
+(codegen/interchange), CPU block shapes, and `pxos compile --explain` (backends/c_report).
+Every result is compared with NumPy, bit for bit where the language promises it."""
 
 from __future__ import annotations
 
@@ -121,6 +121,154 @@ def test_interchanged_inner_loop_sums_in_order(backend, n, k, m):
     for i in range(1, n + 2):
         acc = acc + x[i] * np.float32(0.5)
     np.testing.assert_array_equal(out, acc + x[0])
+
+
+@pxos.kernel
+def row_dots(a: Array[f64, 2], x: Array[f64, 1], y: Array[f64, 1]):
+    for i in pxos.parallel(a.shape[0]):
+        acc: f64 = 0.0
+        scale = 1.0 + pxos.f64(i) * 0.25
+        for j in range(a.shape[1]):
+            acc += a[i, j] * x[j]
+        y[i] = acc * scale
+
+
+@pxos.kernel
+def inner_band(a: Array[f32, 2], out: Array[f32, 1]):
+    for i in pxos.parallel(a.shape[0]):
+        if i >= 1 and i < a.shape[0] - 1:
+            s = 0.0
+            for k in range(a.shape[1]):
+                s += a[i - 1, k] * a[i + 1, k]
+            out[i] = s
+
+
+@pxos.kernel
+def gram_t(a: Array[f64, 2], b: Array[f64, 2], c: Array[f64, 2]):
+    for i, j in pxos.parallel(c.shape[0], c.shape[1]):
+        acc: f64 = 0.0
+        for k in range(a.shape[1]):
+            acc += a[i, k] * b[j, k]
+        c[i, j] = acc
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (7, 5), (8, 3), (9, 17), (67, 4), (200, 33)])
+def test_jammed_inner_loop_sums_each_row_in_order(backend, n, m):
+    rng = np.random.default_rng(n * 100 + m)
+    a, x = rng.random((n, m)), rng.random(m)
+    y = np.full(n, -1.0)
+    row_dots(a, x, y, device=backend)
+    acc = np.zeros(n)
+    for j in range(m):  # each row's additions in the loop's order
+        acc = acc + a[:, j] * x[j]
+    np.testing.assert_array_equal(y, acc * (1.0 + np.arange(n) * 0.25))
+    f = rng.random((n + 2, m), dtype=np.float32)
+    out = np.full(n + 2, -1.0, np.float32)
+    inner_band(f, out, device=backend)
+    s = np.zeros(n, np.float32)
+    for k in range(m):
+        s = s + f[:-2, k] * f[2:, k]
+    np.testing.assert_array_equal(out[1:-1], s)
+    assert out[0] == out[-1] == -1.0
+
+
+@pytest.mark.parametrize("n, m, k", [(3, 7, 5), (2, 130, 9), (5, 17, 1)])
+def test_jammed_2d_inner_loop_with_strided_rows(backend, n, m, k):
+    rng = np.random.default_rng(7)
+    a, b = rng.random((n, k)), rng.random((m, k))
+    c = np.zeros((n, m))
+    gram_t(a, b, c, device=backend)
+    want = np.zeros((n, m))
+    for kk in range(k):
+        want = want + a[:, kk:kk + 1] * b[:, kk][None, :]
+    np.testing.assert_array_equal(c, want)
+
+
+@pxos.kernel
+def project3d(a: Array[f32, 3], w: Array[f32, 2], out: Array[f32, 3]):
+    for z, y, x in pxos.parallel(out.shape[0], out.shape[1], out.shape[2]):
+        s = 0.0
+        for k in range(w.shape[1]):
+            s += a[z, y, k] * w[x, k]
+        out[z, y, x] = s
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 9), (3, 5, 40)])
+def test_jammed_3d_inner_loop(backend, shape):
+    rng = np.random.default_rng(11)
+    k = 6
+    a = rng.random(shape[:2] + (k,), dtype=np.float32)
+    w = rng.random((shape[2], k), dtype=np.float32)
+    out = np.zeros(shape, np.float32)
+    project3d(a, w, out, device=backend)
+    want = np.zeros(shape, np.float32)
+    for kk in range(k):
+        want = want + a[:, :, kk:kk + 1] * w[:, kk][None, None, :]
+    np.testing.assert_array_equal(out, want)
+
+
+@pxos.kernel
+def batched_matmul(a: Array[f64, 3], b: Array[f64, 2], c: Array[f64, 3]):
+    for z, i, j in pxos.parallel(c.shape[0], c.shape[1], c.shape[2]):
+        acc: f64 = 0.0
+        for k in range(a.shape[2]):
+            acc += a[z, i, k] * b[k, j]
+        c[z, i, j] = acc
+
+
+@pytest.mark.parametrize("shape", [(2, 9, 37), (3, 4, 16), (1, 3, 5)])
+def test_tiled_3d_interchange_sums_in_order(backend, shape):
+    rng = np.random.default_rng(13)
+    k = 7
+    a, b = rng.random(shape[:2] + (k,)), rng.random((k, shape[2]))
+    c = np.zeros(shape)
+    batched_matmul(a, b, c, device=backend)
+    want = np.zeros(shape)
+    for kk in range(k):
+        want = want + a[:, :, kk:kk + 1] * b[kk][None, None, :]
+    np.testing.assert_array_equal(c, want)
+
+
+@pxos.kernel
+def two_loops(a: Array[f64, 2], b: Array[f64, 2], out: Array[f64, 2]):
+    for i, j in pxos.parallel(out.shape[0], out.shape[1]):
+        s: f64 = 0.0
+        for k in range(a.shape[1]):
+            if a[i, k] > 0.5:
+                s += a[i, k] * b[k, j]
+        t: f64 = s * 0.5
+        for q in range(a.shape[1]):  # another name: a loop variable assigned once
+            t += b[q, j]
+        out[i, j] = t - s
+
+
+@pytest.mark.parametrize("n, m, k", [(5, 37, 6), (9, 16, 3), (4, 130, 2)])
+def test_tiles_keep_values_across_two_inner_loops(backend, n, m, k):
+    rng = np.random.default_rng(n + m + k)
+    a, b = rng.random((n, k)), rng.random((k, m))
+    out = np.zeros((n, m))
+    two_loops(a, b, out, device=backend)
+    s = np.zeros((n, m))
+    for kk in range(k):
+        s = np.where(a[:, kk:kk + 1] > 0.5, s + a[:, kk:kk + 1] * b[kk][None, :], s)
+    t = s * 0.5
+    for kk in range(k):
+        t = t + b[kk][None, :]
+    np.testing.assert_array_equal(out, t - s)
+
+
+def test_inner_loops_run_in_tiles():
+    from pxos.codegen.c import render_c
+    from pxos.codegen.c_loops import JAM, TILE_X, TILE_Y
+
+    a, x = np.zeros((4, 4)), np.zeros(4)
+    src = render_c(row_dots.ir(a, x, x)).source  # rows apart: unroll-and-jam
+    assert f"pxos_t += {JAM}" in src and f"#pragma GCC unroll {JAM}" in src
+    src = render_c(matmul.ir(a, a, a)).source  # consecutive along x: register tiles
+    assert f"pxos_t += {TILE_X}" in src and f"#pragma GCC unroll {TILE_Y}" in src
+    src = render_c(column_sums.ir(a.astype(np.float32), x.astype(np.float32))).source
+    assert "pxos_t" not in src  # 1-D: the interchange on the whole block
+    assert "pxos_ty" in render_c(two_loops.ir(a, a, a)).source
 
 
 def test_generated_c_has_no_fwrapv_and_vectorises_the_thread_loop():

@@ -29,14 +29,19 @@ NONCE = bytes(range(12))
 
 def stdlib_tarball(limit: int = 40 << 20) -> bytes:
     """A tarball of the standard library's .py files, up to ``limit`` bytes of them (more
-    than two 16 MiB segments)."""
-    buf, total = io.BytesIO(), 0
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+    than two 16 MiB segments), taken again under new names where the library is smaller."""
+    paths = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
+    chosen, total = [], 0
+    while total <= limit:
+        for path in paths:
+            chosen.append((path, f"{len(chosen)}-{path.name}"))
+            total += path.stat().st_size
             if total > limit:
                 break
-            tar.add(path, arcname=str(path.name), recursive=False)
-            total += path.stat().st_size
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path, name in chosen:
+            tar.add(path, arcname=name, recursive=False)
     return buf.getvalue()
 
 

@@ -2,9 +2,17 @@
 
 Compiled kernels are shared libraries loaded with ctypes and cached twice: in memory per
 process, and on disk (``backends/cache``) keyed by the source, the compiler's version, the
-flags and the CPU (``-march=native``). Flags: ``-O3 -march=native -fopenmp -fwrapv``
-(integer overflow wraps, as docs/language.md defines) ``-ffp-contract=off`` (no silent FMA,
-so float results match the interpreter) ``-fno-math-errno``.
+flags and the CPU (``-march=native``). Flags: ``-O3 -march=native -fopenmp`` (no
+``-fwrapv``: integer overflow wraps, as docs/language.md defines, because a signed
+operation that may overflow is computed unsigned, ``codegen/ranges``)
+``-ffp-contract=off`` (no silent FMA, so float results match the interpreter)
+``-fno-math-errno -fno-trapping-math``.
+
+Array parameters of unchecked builds are declared ``restrict`` (``codegen/signature``).
+Where an array the kernel writes overlaps another array argument of a launch (a `.px`
+``RUN k a a``; Python kernel calls and the native launcher copy or refuse such arguments
+before), that launch runs a second build without ``restrict``, made the first time one is
+needed.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ class CKernel:
     function: Any
     cache_hit: bool
     packers: tuple = ()  # per parameter: None for an array, else the scalar's conversion
+    overlaps: tuple = ()  # (written array, other array) argument positions to compare
+    plain: "CKernel | None" = None  # the build without restrict, once a launch needed it
 
 
 def compiler() -> str | None:
@@ -99,7 +109,11 @@ class CBackend(Backend):
     def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The generated C of ``kernel`` and its cache key (source, compiler and CPU,
         flags)."""
-        src = render_c(kernel, checked, guard=True)
+        # not checked builds: they redirect a bad index of any empty array to one shared
+        # scratch element
+        return self._keyed(render_c(kernel, checked, guard=True, restrict=not checked))
+
+    def _keyed(self, src: KernelSource) -> tuple[KernelSource, str]:
         return src, cache_key(src.source, compiler_identity(self.cc), " ".join(FLAGS))
 
     def build_artefact(self, src: KernelSource) -> tuple[bytes, None]:
@@ -119,7 +133,8 @@ class CBackend(Backend):
         fn.argtypes = _argtypes(src.kernel, src.checked)
         return CKernel(src, artefact.path, fn, artefact.hit, tuple(
             None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
-            for p in src.kernel.params))
+            for p in src.kernel.params),
+            _overlap_pairs(src.kernel) if "*restrict " in src.function else ())
 
     def _build(self, src: KernelSource) -> bytes:
         """The shared library of ``src``, compiled in a temporary folder."""
@@ -143,6 +158,9 @@ class CBackend(Backend):
             PxBoundsError: a checked kernel indexed outside an array.
             PxFaultError: the kernel crashed with a memory fault (``backends/guard``).
         """
+        if compiled.overlaps and any(np.may_share_memory(args[w], args[o])
+                                     for w, o in compiled.overlaps):
+            compiled = self._unrestricted(compiled)
         call = list(launch_counts(launch.threads))
         kernel = compiled.source.kernel
         for convert, a in zip(compiled.packers, args):  # packed as compile() planned
@@ -158,6 +176,15 @@ class CBackend(Backend):
         else:
             compiled.function(*call)
         self.check_fault(compiled)
+
+    def _unrestricted(self, compiled: CKernel) -> CKernel:
+        """The build of ``compiled``'s kernel without ``restrict`` (from the disk cache, or
+        compiled now), for launches with overlapping arrays."""
+        if compiled.plain is None:
+            src = compiled.source
+            compiled.plain = self._make(*self._keyed(render_c(src.kernel, src.checked,
+                                                              guard=True)))
+        return compiled.plain
 
     def check_fault(self, compiled: CKernel) -> None:
         """Raise ``PxFaultError`` if the last launch of ``compiled`` faulted (the guard
@@ -196,6 +223,16 @@ def _address(a: np.ndarray) -> int:
 # what an empty array's pointer points to: a checked kernel redirects a bad index to
 # element 0, which must exist
 _SCRATCH = np.zeros(2, dtype=np.float64)
+
+
+def _overlap_pairs(kernel: ir.Kernel) -> tuple[tuple[int, int], ...]:
+    """The argument positions ``(w, o)`` of each array ``w`` the kernel writes and each
+    other array ``o``: the pairs that may not overlap under ``restrict``."""
+    access = dict(kernel.access)
+    arrays = [i for i, p in enumerate(kernel.params) if isinstance(p.type, Array)]
+    written = [i for i in arrays if "w" in access.get(kernel.params[i].name, "")]
+    return tuple((w, o) for w in written for o in arrays if o != w and (o not in written
+                                                                        or o > w))
 
 
 def _argtypes(kernel: ir.Kernel, checked: bool) -> list:

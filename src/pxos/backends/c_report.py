@@ -51,7 +51,7 @@ def vector_report(kernel: ir.Kernel, cc: str) -> list[LoopReport]:
     Raises:
         PxBackendError: the compiler failed.
     """
-    src = render_c(kernel, guard=True)
+    src = render_c(kernel, guard=True, restrict=True)  # what the backend builds
     with tempfile.TemporaryDirectory(prefix="pxos-explain-") as tmp:
         c_file = Path(tmp) / f"{src.entry}.c"
         c_file.write_text(src.source)

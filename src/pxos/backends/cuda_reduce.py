@@ -13,8 +13,14 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
 * a warp-shuffle tree per block, each block's sum stored in a partial array, and the last
   block to finish (a counter incremented with ``atomicInc``, after ``__threadfence``;
   CUDA C Programming Guide, "Memory Fence Functions", the ``sum`` example) adds the
-  partial sums in block order. For a given array and GPU the grid is fixed, so the float
-  result is the same on every run (a fixed summation tree).
+  partial sums: its thread ``t`` adds blocks ``t``, ``t + 512``, … in order, then the same
+  shuffle tree. For a given array size and GPU the grid is fixed, and so is every
+  thread's order, so the float result is the same on every run (a fixed summation tree;
+  not NumPy's pairwise order: it differs from ``numpy.sum`` by rounding only);
+* ``__launch_bounds__(THREADS, BLOCKS_PER_SM)``: at most 32 registers a thread, so that
+  all the blocks of the grid are resident at once (``ptxas`` gives the ``f32``/``f64``
+  kernels 40 without it: three blocks a multiprocessor, and the fourth runs as a second,
+  quarter-full wave).
 
 Element types other than ``f32``, ``f64``, ``i32``, ``u32``, ``i64``, ``u64`` (and other
 operations) go through CuPy as before.
@@ -54,8 +60,9 @@ __device__ ACC pxos_block_sum(ACC v, ACC *warps)
     return v;  /* the block's sum, in thread 0 */
 }
 
-extern "C" __global__ void pxos_reduce_sum(const IN *__restrict__ x, long long n,
-                                           ACC *partial, unsigned int *done, ACC *out)
+extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS_PER_SM)
+pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned int *done,
+                ACC *out)
 {
     __shared__ ACC warps[32];
     __shared__ bool last;
@@ -109,30 +116,60 @@ def cuda_sum(x, result_dtype: np.dtype):
         return None
     import cupy
 
-    elem, acc, vtype, vec = types
-    aligned = x.data.ptr % 16 == 0
-    kernel = _kernel(elem, acc, vtype, vec if aligned else 1)
-    device = cupy.cuda.Device()
-    sms = device.attributes["MultiProcessorCount"]
-    blocks = max(1, min(sms * BLOCKS_PER_SM, -(-x.size // THREADS)))
-    acc_dtype = np.dtype(np.float64 if acc == "double" else np.uint64)
-    partial = cupy.empty(blocks, acc_dtype)
-    done = cupy.zeros(1, np.uint32)
-    out = cupy.empty(1, acc_dtype)
-    kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
+    if x.data.device_id != cupy.cuda.runtime.getDevice():  # run on the GPU that holds x
+        with x.device:
+            return cuda_sum(x, result_dtype)
+    kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
+    partial, done, out = _workspace(
+        np.dtype(np.float64 if types[1] == "double" else np.uint64), x.size)
+    kernel((partial.size,), (THREADS,), (x, np.int64(x.size), partial, done, out))
     return out.get().view(result_dtype)[0]  # i64: the same 64 bits, two's complement
+
+
+_workspaces: dict = {}
+
+
+def _workspace(acc_dtype: np.dtype, n: int) -> tuple:
+    """The (partial sums, block counter, result) device arrays of a reduction of ``n``
+    elements on the current device and stream, made at their first use and kept: the
+    kernel leaves the counter at 0 when it ends, so a launch needs no memset. One per
+    stream, so reductions on two streams never share one."""
+    import cupy
+
+    device = cupy.cuda.Device()
+    stream = cupy.cuda.get_current_stream().ptr
+    sms = _sms.get(device.id)
+    if sms is None:
+        sms = _sms[device.id] = device.attributes["MultiProcessorCount"]
+    blocks = max(1, min(sms * BLOCKS_PER_SM, -(-n // THREADS)))
+    key = (device.id, stream, acc_dtype, blocks)
+    found = _workspaces.get(key)
+    if found is None:
+        found = _workspaces[key] = (cupy.empty(blocks, acc_dtype), cupy.zeros(1, np.uint32),
+                                    cupy.empty(1, acc_dtype))
+    return found
+
+
+_sms: dict = {}  # device id -> multiprocessor count (reading device.attributes is slow)
 
 
 _kernels: dict = {}
 
 
-def _kernel(elem: str, acc: str, vtype: str, vec: int):
+def kernel_source(dtype: np.dtype, aligned: bool = True) -> str:
+    """The CUDA C of the sum kernel ``pxos_reduce_sum`` for elements of ``dtype`` (a key of
+    :data:`TYPES`), with 16-byte loads where ``aligned``."""
+    elem, acc, vtype, vec = TYPES[np.dtype(dtype)]
+    return (f"#define IN {elem}\n#define ACC {acc}\n#define VTYPE {vtype}\n"
+            f"#define VEC {vec if aligned else 1}\n#define THREADS {THREADS}\n"
+            f"#define BLOCKS_PER_SM {BLOCKS_PER_SM}\n") + SOURCE
+
+
+def _kernel(dtype: np.dtype, aligned: bool):
     """The compiled kernel for one element type (CuPy caches the binary on disk too)."""
-    key = (elem, vec)
+    key = (dtype, aligned)
     if key not in _kernels:
         import cupy
 
-        defines = (f"#define IN {elem}\n#define ACC {acc}\n#define VTYPE {vtype}\n"
-                   f"#define VEC {vec}\n")
-        _kernels[key] = cupy.RawKernel(defines + SOURCE, "pxos_reduce_sum")
+        _kernels[key] = cupy.RawKernel(kernel_source(dtype, aligned), "pxos_reduce_sum")
     return _kernels[key]

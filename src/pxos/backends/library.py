@@ -39,14 +39,15 @@ def reduce_array(op: str, arr, span: Span | None = None) -> np.generic:
     if op in ("min", "max"):
         value = (xp.min if op == "min" else xp.max)(arr)
     else:
+        value = None
         if op == "sum" and xp is not np:  # one pass at the memory roofline
             from pxos.backends.cuda_reduce import cuda_sum
 
-            found = cuda_sum(arr, t.dtype)
-            if found is not None:
-                return found
-        value = (xp.sum if op == "sum" else xp.prod)(arr, dtype=t.dtype)
-    value = t.dtype.type(value.item() if xp is not np else value)
+            value = cuda_sum(arr, t.dtype)
+        if value is None:
+            value = (xp.sum if op == "sum" else xp.prod)(arr, dtype=t.dtype)
+    if not isinstance(value, np.generic) or value.dtype != t.dtype:
+        value = t.dtype.type(value.item() if xp is not np else value)
     if mark is not None:
         events.end(mark)
     return value

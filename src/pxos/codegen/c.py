@@ -12,21 +12,19 @@ as ``codegen/signature`` describes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
+from pxos.codegen.c_loops import indent, jammed, regions, thread_loop, tiled
 from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.guard import guarded_function
-from pxos.codegen.interchange import interchange
-from pxos.codegen.render import Renderer, linear, var_name
+from pxos.codegen.interchange import interchange, jam
+from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import check_bounds
-from pxos.ir.passes.fission import (
-    Region, block_loop_vars, lane_variables, names_in, split,
-)
+from pxos.ir.passes.fission import split
 from pxos.ir.passes.uniform import hoist_uniform
 
 
@@ -49,7 +47,8 @@ class CDialect(Dialect):
         return super().prelude(f16) + TEAM
 
 
-def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> KernelSource:
+def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
+             restrict: bool = False) -> KernelSource:
     """Render a checked kernel as a C translation unit.
 
     Args:
@@ -58,6 +57,9 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         guard: catch a memory fault in the kernel (``codegen/guard``; the C backend's
             builds, which link against its guard library), and add the packed entry
             ``k_<name>_packed`` (``codegen/c_packed``) that native callers use.
+        restrict: declare the array parameters ``restrict``: only for launches in which
+            no array the kernel writes overlaps another array argument (``backends/c``
+            checks each launch).
 
     Returns:
         The source, with ``#line`` directives back to the `.px` file.
@@ -69,7 +71,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
     r = Renderer(kernel, d)
     r.return_stmt = "goto pxos_end;"
     axes = "xyz"[:kernel.ndim]
-    params = kernel_params(kernel, d, checked)
+    params = kernel_params(kernel, d, checked, restrict)
     hoisted, rest = hoist_uniform(kernel)  # once per block (ir/passes/uniform)
     uniform = frozenset(s.name for s in hoisted)
     variables = {n: t for n, t in kernel.variables if n not in uniform}
@@ -87,11 +89,16 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
         threads = bounds.body if bounds else rest
         ends = [f"pxos_l{a}_end" for a in axes]
         plan = interchange(kernel, threads, uniform)
-        if plan is None:
-            inner += _thread_loop(r, threads, set(variables), variables, ends, starts)
-        else:
+        jam_plan = jam(kernel, threads, uniform) if plan is None else None
+        if plan is not None and kernel.ndim > 1:  # rows of sums kept in registers
+            inner += tiled(r, kernel, plan, variables, ends, starts)
+        elif plan is not None:
             items, recomputed = plan
-            inner += _fissioned(r, kernel, items, variables, ends, starts, recomputed)
+            inner += regions(r, kernel, items, variables, ends, starts, recomputed)
+        elif jam_plan is not None:
+            inner += jammed(r, kernel, threads, jam_plan, variables, ends, starts)
+        else:
+            inner += thread_loop(r, threads, set(variables), variables, ends, starts)
     else:
         for s in kernel.shared:
             size = 1
@@ -99,9 +106,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
                 size *= n
             inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
         inner += _block_values(r, hoisted)
-        inner += _fissioned(r, kernel, split(rest), variables,
-                            [f"pxos_bs{a}" for a in axes])
-    body += ["    " + x if x and not x.startswith("#") else x for x in inner]
+        inner += regions(r, kernel, split(rest), variables, [f"pxos_bs{a}" for a in axes])
+    body += indent(inner)
     body.append("}")
 
     fn = entry_name(kernel)
@@ -109,7 +115,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False) -> K
                      "(OpenMP over blocks; threads of a block as an inner loop)")
     function = guarded_function(header, fn, params, body) if guard else "\n".join([
         header, f"void {fn}({', '.join(params)})", "{",
-        *["    " + x if x and not x.startswith("#") else x for x in body], "}", "",
+        *indent(body), "}", "",
     ])
     helpers = tuple(r.intrinsics.needed.items())
     unit = [function, packed_entry(kernel, d, checked)] if guard else [function]
@@ -140,23 +146,6 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
                 return kernel.block
     loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
     return CPU_BLOCKS[kernel.ndim, loops]
-
-
-def _fissioned(r: Renderer, kernel: ir.Kernel, items: list, variables: dict, ends: list,
-               starts: list | None = None, recomputed: frozenset = frozenset()) -> list:
-    """The declarations and loops of a body split into regions and block loops
-    (``ir/passes/fission``, ``codegen/interchange``): variables crossing regions are kept
-    per thread (lane arrays), but not the ``recomputed`` ones, which each region assigns."""
-    d = r.d
-    lanes = lane_variables(items, set(variables)) - set(recomputed)
-    block_vars = block_loop_vars(items)
-    r.lane_arrays = lanes
-    out = [f"{d.type_name(variables[name])} {var_name(name)}"
-           f"[{math.prod(kernel.block)}] = {{0}};" for name in sorted(lanes)]
-    out += [f"{d.type_name(variables[name])} {var_name(name)} = 0;"
-            for name in sorted(block_vars)]
-    local = set(variables) - lanes - block_vars
-    return out + _items(r, items, local, variables, ends, starts)
 
 
 def _block_values(r: Renderer, hoisted: tuple[ir.Assign, ...]) -> list[str]:
@@ -206,59 +195,9 @@ def _narrowed(r: Renderer, bounds: ThreadBounds, axes: str) -> list[str]:
     return out
 
 
-def _thread_loop(r: Renderer, body: ir.Body, local: set[str], variables: dict,
-                 ends: list[str], starts: list[str] | None = None) -> list[str]:
-    """``for lz … for ly … for lx … { declarations; body }`` for one region; ``ends`` are
-    the loop bounds, x first (``starts`` the first threads, 0 by default)."""
-    d = r.d
-    decls = [f"{d.type_name(variables[n])} {var_name(n)} = 0;"
-             for n in variables if n in local and _uses(body, n)]
-    stmts = r.body(body, 0)
-    uses_return = any(isinstance(s, ir.Return) for s in ir.walk(body))
-    inner = decls
-    axes = "xyz"[:len(ends)]
-    if r.lane_arrays:
-        slot = linear([f"pxos_l{a}" for a in axes], [f"pxos_bs{a}" for a in axes[:-1]])
-        inner = [f"const int32_t pxos_l = {slot};"] + inner
-    loop = inner + stmts + (["pxos_end: ;"] if uses_return else [])
-    # gcc vectorises no thread loop holding an inner loop (it would keep each thread's
-    # variables in "omp simd arrays" in memory instead), so those get no pragma
-    simd = not any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(body))
-    for a, start, end in zip(axes, starts or ["0"] * len(ends), ends):  # x innermost:
-        loop = ["#pragma omp simd"] * (a == "x" and simd) + [  # threads of a row: lanes
-                f"for (int32_t pxos_l{a} = (int32_t){start}; pxos_l{a} < {end}; ++pxos_l{a}) {{",
-                *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
-    return loop
-
-
 def _last_block_clamp(axis: str) -> str:
     """``pxos_l<axis>_end``: threads of this block that exist (the last block is partial)."""
     n, b, bs = f"pxos_n{axis}", f"pxos_b{axis}", f"pxos_bs{axis}"
     left = f"{n} - (int64_t){b} * {bs}"
     return f"int32_t pxos_l{axis}_end = (int32_t)({left} < {bs} ? {left} : {bs});"
 
-
-def _uses(body: ir.Body, name: str) -> bool:
-    return name in names_in(body)
-
-
-def _items(r: Renderer, items: list, local: set[str], variables: dict, ends: list[str],
-           starts: list[str] | None = None) -> list:
-    out: list[str] = []
-    for it in items:
-        if isinstance(it, Region):
-            out.append("/* region: every thread of the block, up to the next barrier */")
-            out += _thread_loop(r, it.body, local, variables, ends, starts)
-            continue
-        s = it.stmt
-        r.lane = "0"  # block-level expressions read thread 0's copy (they are uniform)
-        if isinstance(s, ir.For):
-            head = r._s_for(ir.For(s.span, s.var, s.start, s.stop, s.step, ()), 0)[0]
-        else:
-            head = r._s_while(ir.While(s.span, s.cond, ()), 0)[0]
-        r.lane = "pxos_l"
-        out.append(head + "  /* uniform loop (a barrier in it, or interchanged): once per block */")
-        out += ["    " + x if x and not x.startswith("#") else x
-                for x in _items(r, it.items, local, variables, ends, starts)]
-        out.append("}")
-    return out

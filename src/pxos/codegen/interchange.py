@@ -17,6 +17,14 @@ parameters, extents) and whose variable is assigned nowhere else, and in whose b
 array index is the same for neighbouring x threads except the last, which is the x index
 (± a constant): so the thread loop reads and writes consecutive elements. The thread-index
 assignments are repeated at the start of each region (recomputed, not kept per thread).
+
+Where the accesses are not consecutive along x (``acc += a[i, k] * x[k]``, a thread per
+row: lanes would be gathers), :func:`jam` gives the same plan for *unroll-and-jam*
+(Callahan, Cocke and Kennedy, "Estimating interlock and improving balance for pipelined
+architectures", JPDC 1988): ``codegen/c`` runs it on tiles of a few x threads
+(``JAM`` in ``codegen/c_loops``), so each iteration of the inner loop advances that many
+threads' independent chains (``acc`` of a dot product: one add's latency per element
+otherwise). Each thread's additions keep their order: results are bit-identical.
 """
 
 from __future__ import annotations
@@ -34,6 +42,19 @@ def interchange(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str] = froz
     as regions and block loops, and the thread-index variables recomputed in each region;
     None where the rule of the module docstring does not hold. ``uniform``: variables
     computed once per block before the thread code (``ir/passes/uniform``)."""
+    return _plan(kernel, body, uniform, contiguous=True)
+
+
+def jam(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str] = frozenset()
+        ) -> tuple[list, set[str]] | None:
+    """The plan of :func:`interchange` for unroll-and-jam, without its rule that the
+    accesses be consecutive along x (the inner loops still hold no loop); None where the
+    rest of the rule does not hold."""
+    return _plan(kernel, body, uniform, contiguous=False)
+
+
+def _plan(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str], contiguous: bool
+          ) -> tuple[list, set[str]] | None:
     if not kernel.guarded or any(isinstance(s, (ir.Return, ir.Break, ir.Continue))
                                  for s in ir.walk(body)):
         return None
@@ -52,8 +73,10 @@ def interchange(kernel: ir.Kernel, body: ir.Body, uniform: frozenset[str] = froz
         return None
     x = next((v for v, a in axes.items() if a == 0), None)
     loops = [s for s in rest if isinstance(s, ir.For) and _uniform(s, params, kernel)]
-    if x is None or not loops or not all(_lanes_contiguous(s.body, x, axes, s.var, params)
-                                         for s in loops):
+    if x is None or not loops or not all(
+            _lanes_contiguous(s.body, x, axes, s.var, params) if contiguous
+            else not any(isinstance(t, (ir.For, ir.While)) for t in ir.walk(s.body))
+            for s in loops):
         return None
     items: list = []
     current: list = []

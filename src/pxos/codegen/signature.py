@@ -9,7 +9,9 @@ int64_t d0_a, …, d{r-1}_a`` (its extents); a scalar passes its value, ``f16`` 
 (every ABI has ``float``, not every one ``half``); ``pxos_err`` is the checked-mode flag
 buffer of seven ``int64`` (claimed flag, `.px` line and column of the access, array number,
 axis, index, extent), present only when the kernel was rendered checked. Backends pack
-launch arguments in this order.
+launch arguments in this order. The C backend declares its array pointers ``restrict``
+(``T *restrict v_a``) and launches a build without it where a written array overlaps
+another array argument (``backends/c``).
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ def scalar_param_type(t: Scalar) -> Scalar:
     return F32 if t == F16 else t
 
 
-def kernel_params(kernel: ir.Kernel, d: Dialect, checked: bool = False) -> list[str]:
-    """The parameter declarations every target's kernel function takes, in order."""
+def kernel_params(kernel: ir.Kernel, d: Dialect, checked: bool = False,
+                  restrict: bool = False) -> list[str]:
+    """The parameter declarations every target's kernel function takes, in order;
+    ``restrict``: array pointers declared C99 ``restrict`` (no two of them reach one
+    element that the kernel writes: the caller's promise)."""
     params = ["int64_t pxos_nx", "int64_t pxos_ny", "int64_t pxos_nz"]
     for p in kernel.params:
         if isinstance(p.type, Array):
-            params.append(f"{d.pointer(p.type.elem)}{var_name(p.name)}")
+            params.append(f"{d.pointer(p.type.elem)}{'restrict ' * restrict}"
+                          f"{var_name(p.name)}")
             params += [f"int64_t {dim_name(p.name, a)}" for a in range(p.type.ndim)]
         else:
             params.append(f"{d.type_name(scalar_param_type(p.type))} {var_name(p.name)}")

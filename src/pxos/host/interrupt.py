@@ -68,6 +68,21 @@ class running:  # noqa: N801  (used as a function: ``with running(stmt):``)
         _now[0] = None
 
 
+class waiting(running):  # noqa: N801
+    """Mark ``stmt`` as running while the host waits for its device work (a copy back
+    that synchronizes), unless a statement is marked already; ``None`` marks nothing."""
+
+    __slots__ = ("outer",)
+
+    def __enter__(self):
+        self.outer = _now[0]
+        if self.outer is None:
+            _now[0] = self.stmt
+
+    def __exit__(self, *exc):
+        _now[0] = self.outer
+
+
 def _watch(fd: int) -> None:
     while True:
         got = os.read(fd, 64)

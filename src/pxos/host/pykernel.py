@@ -150,11 +150,12 @@ class Kernel:
         if plan.native_call and not plan.checked:
             self._go_native(device, plan, args)
             return
-        ready = prepare(plan, args, launch)
+        key = call_key(device, args)  # None: an argument no prepared call reads
+        ready = None if key is None else prepare(plan, args, launch)
         if ready is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            self._ready[call_key(device, args)] = ready, self.decision
+            self._ready[key] = ready, self.decision
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native

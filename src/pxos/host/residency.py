@@ -19,6 +19,7 @@ import numpy as np
 
 from pxos import events
 from pxos.backends.base import HOST
+from pxos.host.interrupt import current, waiting
 from pxos.units import format_bytes
 
 ZEROS = "zeros"  # a place marker: the contents are all zeros, materialised anywhere for free
@@ -78,6 +79,7 @@ class Copies:
         self.host = host
         self._changes = changes if changes is not None else [0]  # the Residency's counter
         self.devices: dict[str, Any] = {}  # memory name -> device array
+        self.writer = None  # the statement that last wrote a device copy (host/interrupt)
         self.current: set[str] = {HOST, ZEROS} if zeros else {HOST}
         self._backends = backends
         self.transfers = transfers
@@ -95,7 +97,8 @@ class Copies:
                 memory = next(m for m in self.current if m in self.devices)
                 mark = events.begin("copy", "to_host", memory, None, {
                     "bytes": self.host.nbytes}) if events.LISTENERS else None
-                self._backends(memory).to_host(self.devices[memory], self.host)
+                with waiting(self.writer):  # Ctrl-C in the copy's wait names the writer
+                    self._backends(memory).to_host(self.devices[memory], self.host)
                 if mark is not None:
                     events.end(mark)
                 self.transfers.down(self.host.nbytes)
@@ -128,12 +131,15 @@ class Copies:
         if len(self.current) != 1 or where not in self.current:
             self.current = {where}
             self._changes[0] += 1
+        if where != HOST:
+            self.writer = current()
 
     def adopt(self, memory: str, device_array) -> None:
         """Make ``device_array`` (same shape and dtype) the copy in ``memory``, holding the
         current contents: the host copy is stale until asked for."""
         self.devices[memory] = device_array
         self.current = {memory}
+        self.writer = current()
         self._changes[0] += 1
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import time
 
-import jsonschema
 import numpy as np
+import pytest
 
 import pxos
 from tests.lib.profile.kernels import saxpy
 from tests.lib.profile.trace_schema import SPEEDSCOPE, TRACE
+
+jsonschema = pytest.importorskip("jsonschema")  # the test extra has it
 
 CALLS = 20
 

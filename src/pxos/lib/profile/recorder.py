@@ -129,6 +129,14 @@ class Recorder:
             if cuda is not None:
                 self._pending.append((event, cuda[0], cuda[1]))
 
+    def wait_for_devices(self) -> None:
+        """Wait until the CUDA launches recorded so far have ended (nothing to wait for
+        when none was recorded)."""
+        if self._reference is not None:
+            import cupy
+
+            cupy.cuda.Device().synchronize()
+
     def resolve(self) -> None:
         """Find the launches' cost features, and put CUDA events' device times on the host
         clock (waits for the device)."""

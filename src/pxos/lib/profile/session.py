@@ -78,6 +78,7 @@ class Profile:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.recorder.wait_for_devices()  # work queued in the block is part of it
         self.wall_s = time.perf_counter() - self.recorder.t0
         self.sampler.stop()
         events.unsubscribe(self.recorder)
