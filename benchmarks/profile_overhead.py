@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS: dict = {}  # OMP_NUM_THREADS for the programs (--omp-threads)
+LAUNCHES = {"kernel-heavy": 4000, "host-heavy": 6}  # kernel launches in each program
 sys.path.insert(0, str(ROOT / "src"))
 
 PROGRAM = '''\
@@ -169,6 +170,9 @@ def overheads(device: str, repeat: int) -> dict:
             "runs": runs, "median_work_s": medians, "median_cpu_s": cpu,
             "overhead": {m: v / medians["none"] for m, v in medians.items()},
             "cpu_overhead": {m: v / cpu["none"] for m, v in cpu.items()},
+            # what profiling adds to one launch (kernel-heavy: its work is the launches)
+            "added_cpu_us_per_launch": {m: (v - cpu["none"]) / LAUNCHES[program] * 1e6
+                                        for m, v in cpu.items() if m != "none"},
             "pxos_cli_median_wall_s": statistics.median(
                 r["wall_s"] for r in runs["pxos-cli"] if "wall_s" in r),
             "none_median_wall_s": statistics.median(
@@ -245,6 +249,8 @@ def main() -> None:
     for program, r in result["programs"].items():
         print(program, "wall", {m: round(v, 3) for m, v in r["overhead"].items()})
         print(program, "cpu ", {m: round(v, 3) for m, v in r["cpu_overhead"].items()})
+        print(program, "cpu µs added per launch",
+              {m: round(v, 2) for m, v in r["added_cpu_us_per_launch"].items()})
     if "cuda_events" in result:
         print("cuda events", result["cuda_events"])
 

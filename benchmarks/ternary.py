@@ -7,16 +7,20 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
 * Anchors, in the same run: ``tritlib`` 2.1.1 (``Word``, 27 trits) and ``balanced-ternary``
   0.2.0 (``BalancedTernary``), one number at a time; seconds per add and per multiply.
   pxos: ``add``/``mul``/``compare``/``encode``/``decode`` on 10⁶-number arrays (13-trit
-  operands) through the public API on ``c``; ratio = anchor seconds per number ÷ pxos
-  seconds per number.
+  operands) through the public API on ``c``, in both layouts (``trits`` (n, 13) and the
+  digit-major ``planes`` (13, n)); ratio = anchor seconds per number ÷ pxos seconds per
+  number.
 * Exactness: 10⁶ random cases per operation (and the edges 0, ±1, ±(3^k ± 1)/2) against
   Python ints; 200-trit numbers on 10⁴ cases (their Python-int reference is slow).
 * Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
-  NumPy's float32 BLAS ``W @ x`` here; GB/s = bytes the kernel must read ÷ time.
+  NumPy's float32 BLAS ``W @ x`` here, timed alternately; GB/s = bytes the kernel must
+  read ÷ time. Again on one thread each, by CPU time (``matvec_c_one_thread``): the
+  work, which other jobs on a shared machine do not stretch.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
-  (CUDA-event timing), mat-vec against CuPy's fp16 ``W @ x`` (cuBLAS gemv), encode and
-  decode of 10⁸ int64 with GB/s and the share of the device's peak memory bandwidth, and
-  a 14-qutrit circuit checked against the ``c`` backend.
+  (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
+  is not counted; one call's latency reported beside), mat-vec against CuPy's fp16
+  ``W @ x`` (cuBLAS gemv), encode and decode of 10⁸ int64 with GB/s and the share of the
+  device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 
@@ -27,6 +31,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import pxos.ternary as T  # noqa: E402
+from pxos.lib.ternary import planes as P  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
 
 OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
@@ -57,7 +63,8 @@ def median_time(fn, repeat: int, sync=lambda: None) -> float:
 def machine() -> dict:
     cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "host": platform.node()}
+            "numpy": np.__version__, "host": platform.node(),
+            "load_average_1_5_15_min": os.getloadavg()}   # others' work skews the times
 
 
 def anchors(count: int) -> dict:
@@ -84,14 +91,21 @@ def anchors(count: int) -> dict:
 
 
 def numbers(n: int, repeat: int, device: str) -> dict:
-    """Seconds per number of the public API on ``n``-number arrays."""
+    """Seconds per number of the public API on ``n``-number arrays: ``trits`` (int8
+    ``(n, 13)``, one thread per number) and ``planes`` (digit-major ``(13, n)``,
+    :mod:`pxos.lib.ternary.planes`, vectorised across numbers)."""
     rng = np.random.default_rng(1)
     x, y = rng.integers(-OPERAND, OPERAND + 1, (2, n))
     a, b = T.encode(x, 13, device), T.encode(y, 13, device)
+    pa, pb = P.encode(x, 13, device), P.encode(y, 13, device)
     cases = {"add": lambda: T.add(a, b, device), "mul": lambda: T.mul(a, b, device),
              "compare": lambda: T.compare(a, b, device),
              "encode": lambda: T.encode(x, 13, device), "decode": lambda: T.decode(a, device)}
-    return {op: median_time(f, repeat) / n for op, f in cases.items()}
+    planes = {"add": lambda: P.add(pa, pb, device), "mul": lambda: P.mul(pa, pb, device),
+              "compare": lambda: P.compare(pa, pb, device),
+              "encode": lambda: P.encode(x, 13, device), "decode": lambda: P.decode(pa, device)}
+    return {"trits": {op: median_time(f, repeat) / n for op, f in cases.items()},
+            "planes": {op: median_time(f, repeat) / n for op, f in planes.items()}}
 
 
 def edges() -> list[int]:
@@ -122,6 +136,12 @@ def exactness(n: int, n_wide: int, device: str) -> dict:
             "mul": [p * s for p, s in zip(px, py)],
             "compare": [(p > s) - (p < s) for p, s in zip(px, py)], "neg": [-p for p in px],
             "divmod": [divmod(p, s) for p, s in zip(px, py)], "round trip": px}
+    pa, pb = P.encode(x, device=device), P.encode(y, device=device)
+    got |= {"planes add": P.decode(P.add(pa, pb, device), device).tolist(),
+            "planes sub": P.decode(P.sub(pa, pb, device), device).tolist(),
+            "planes mul": P.decode(P.mul(pa, pb, device), device).tolist(),
+            "planes compare": P.compare(pa, pb, device).tolist()}
+    want |= {f"planes {op}": want[op] for op in ("add", "sub", "mul", "compare")}
     out = {op: sum(g != w for g, w in zip(got[op], want[op])) for op in want}
     out["cases per op"] = len(px)
     wx = [int(rng.integers(-2**62, 2**62)) * 3**130 + int(rng.integers(0, 2**62))
@@ -137,18 +157,71 @@ def exactness(n: int, n_wide: int, device: str) -> dict:
     return out
 
 
+def paired_times(fa, fb, repeat: int) -> tuple[float, float, float]:
+    """Medians of ``fa``'s and ``fb``'s times, timed alternately (so that a load on the
+    machine falls on both alike), and the median of the per-pair ratios ``b / a``."""
+    fa(), fb()
+    ta, tb = [], []
+    for _ in range(repeat):
+        for fn, out in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return (statistics.median(ta), statistics.median(tb),
+            statistics.median(b / a for a, b in zip(ta, tb)))
+
+
 def matvec_cpu(size: int, repeat: int) -> dict:
+    """The packed mat-vec on ``c`` (the tiled words made before timing, as a model load
+    would) against NumPy's float32 ``W @ x`` (BLAS sgemv), timed alternately."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)
     tw = T.nn.absmean(w)
-    t_packed = median_time(lambda: T.nn.matvec(tw, x, "c"), repeat)
-    t_blas = median_time(lambda: w @ x, repeat)
-    moved = tw.packed.nbytes + size * 4 * 2 + size // 4 * 256 * 4
+    tw.tiles  # noqa: B018 (made once, outside the timing)
+    t_packed, t_blas, ratio = paired_times(lambda: T.nn.matvec(tw, x, "c"), lambda: w @ x,
+                                           4 * repeat)
+    moved = tw.tiles.nbytes + size * 4 * 2
     return {"size": size, "packed_s": t_packed, "numpy_f32_s": t_blas,
-            "ratio_numpy_over_packed": t_blas / t_packed, "packed_GBps": moved / t_packed / 1e9,
-            "numpy_GBps": w.nbytes / t_blas / 1e9,
+            "ratio_numpy_over_packed": ratio, "packed_GBps": moved / t_packed / 1e9,
+            "numpy_GBps": w.nbytes / t_blas / 1e9, "packed_bytes": moved,
+            "numpy_bytes": w.nbytes,
             "max_abs_error": float(np.abs(T.nn.matvec(tw, x, "c") - tw.dense() @ x).max())}
+
+
+def cpu_seconds(fn, repeat: int) -> float:
+    """The least CPU time (this process, all its threads) of ``repeat`` calls of ``fn``:
+    the work a call takes, which a busy machine's other jobs do not stretch as they stretch
+    wall-clock time."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def matvec_one_thread(size: int, repeat: int) -> dict:
+    """The packed mat-vec and NumPy's sgemv on one thread each (``OMP_NUM_THREADS=1``,
+    ``OPENBLAS_NUM_THREADS=1``, set before the libraries load: a child process), by CPU
+    time, so that the comparison is of work, whatever else the machine runs."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, __file__, "--one-thread-matvec", str(size),
+                          "--repeat", str(repeat)], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def one_thread_child(size: int, repeat: int) -> dict:
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(size, size)).astype(np.float32)
+    x = rng.normal(size=size).astype(np.float32)
+    tw = T.nn.absmean(w)
+    packed = cpu_seconds(lambda: T.nn.matvec(tw, x, "c"), 4 * repeat)
+    blas = cpu_seconds(lambda: w @ x, 4 * repeat)
+    return {"size": size, "packed_cpu_s": packed, "numpy_f32_cpu_s": blas,
+            "ratio_numpy_over_packed": blas / packed}
 
 
 def main() -> None:
@@ -157,18 +230,25 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--gpu", action="store_true", help="also the CUDA cases (needs CuPy)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--one-thread-matvec", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one_thread_matvec:
+        print(json.dumps(one_thread_child(args.one_thread_matvec, args.repeat)))
+        return
     n = 10**4 if args.quick else 10**6
     result = {"machine": machine(), "anchors_s_per_op": anchors(300 if args.quick else 3000)}
     result["pxos_c_s_per_number"] = numbers(n, args.repeat, "c")
-    result["ratios_c"] = ratios(result["anchors_s_per_op"], result["pxos_c_s_per_number"])
+    result["ratios_c"] = {layout: ratios(result["anchors_s_per_op"], per) for layout, per
+                          in result["pxos_c_s_per_number"].items()}
     result["exactness_c"] = exactness(n, 100 if args.quick else 10**4, "c")
-    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in
-                          ((512, 1024) if args.quick else (4096, 8192))]
+    sizes = (512, 1024) if args.quick else (4096, 8192)
+    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in sizes]
+    result["matvec_c_one_thread"] = [matvec_one_thread(s, args.repeat) for s in sizes]
     if args.gpu:
         from gpu_ternary import gpu_cases  # benchmarks/gpu_ternary.py
 
         result["gpu"] = gpu_cases(result["anchors_s_per_op"], args.quick, args.repeat)
+    result["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

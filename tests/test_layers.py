@@ -43,7 +43,7 @@ TOP_LEVEL = {
     "pxos.testing": "lib",
     "pxos": "lib", "pxos.__main__": "cli",
     "pxos.compress": "lib", "pxos.crypto": "lib", "pxos.diversity": "lib",
-    "pxos.inference": "lib", "pxos.ternary": "lib",
+    "pxos.inference": "lib", "pxos.ternary": "lib", "pxos.dask": "lib",
 }
 
 

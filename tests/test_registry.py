@@ -51,6 +51,14 @@ def test_the_queries():
         assert registry.has_device_memory(name) == (name in registry.device_backends())
         assert registry.library_side(name) in registry.library_sides()
     assert registry.memory_of_library("numpy") == "host"
+    for name in registry.names():  # a CPU backend runs synchronously: its clock times it
+        assert registry.timer(name) in ("clock", "queue", "cuda-events")
+        assert (registry.timer(name) == "clock") == (registry.entry(name).kind == "cpu")
+    assert registry.timer("nonesuch") == "clock"  # the host's library operations
+    # the libraries whose arrays live on a device are the device backends' own
+    assert "numpy" not in registry.device_libraries()
+    assert all(registry.memory_of_library(k) in registry.device_backends()
+               for k in registry.device_libraries())
     assert not registry.is_gpu("nonesuch") and not registry.known("nonesuch")
     with pytest.raises(KeyError):
         registry.target("nonesuch")

@@ -48,19 +48,44 @@ def test_help_loads_no_numpy(tmp_path):
     assert "Usage" in out
 
 
-def test_parser_tables_are_cached_and_a_damaged_cache_is_rebuilt(tmp_path):
+def test_shipped_tables_are_current_and_used_without_a_cache(tmp_path):
+    from pxos.lang.px import tables
+
+    assert tables.load(tables.grammar()) is not None, \
+        "grammar.tables is stale: run python3 -m pxos.lang.px.tables"
     code = ("from pxos.lang.px.parser import parse_file\n"
             f"p = parse_file({str(ROOT / 'examples' / 'saxpy.px')!r})\n"
             "print(len(p.kernels), len(p.statements), p.kernels[0].name)")
+    out = _python(code, tmp_path).split()
+    assert out[2] == "saxpy" and int(out[1]) > 3
+    assert not (tmp_path / "parser").exists()  # nothing built, nothing cached
+
+
+def test_tables_of_another_grammar_or_damaged_ones_are_not_used(tmp_path):
+    from pxos.lang.px import tables
+
+    text = tables.grammar()
+    path = tables.write(tmp_path / "t.tables")
+    assert tables.load(text, path).parse("GPU_END").data == "k_end"
+    assert tables.load(text + "\n// edited", path) is None
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 1
+    path.write_bytes(bytes(data))
+    assert tables.load(text, path) is None
+    assert tables.load(text, tmp_path / "missing") is None
+
+
+def test_parser_tables_are_cached_and_a_damaged_cache_is_rebuilt(tmp_path):
+    code = ("from pxos.lang.px.lines import _parser\n"  # the contextual lexer is not shipped
+            "print(_parser('contextual').parse('SET LEVEL = 1').children[0])")
     first = _python(code, tmp_path)
     files = sorted((tmp_path / "parser").iterdir())
-    assert [f.name.split("-")[1] for f in files] == ["basic"]  # saxpy.px needs no other
+    assert [f.name.split("-")[1] for f in files] == ["contextual"]
     assert files[0].stat().st_size > 1000
-    assert _python(code, tmp_path) == first  # loaded from the cache
+    assert _python(code, tmp_path) == first == "LEVEL"  # loaded from the cache
     files[0].write_bytes(b"damaged\n" + os.urandom(64))
-    assert _python(code, tmp_path) == first  # rebuilt, same program
+    assert _python(code, tmp_path) == first  # rebuilt, same tree
     assert files[0].stat().st_size > 1000
-    assert first.split()[2] == "saxpy" and int(first.split()[1]) > 3
 
 
 def test_both_lexers_give_the_same_trees_and_users_see_the_contextual_errors():

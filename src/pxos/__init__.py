@@ -45,7 +45,7 @@ _LAZY = {
 
 
 # the libraries (``lib/``), each a module of pxos imported on first use: ``pxos.ternary``
-LIBRARIES = ("ternary", "diversity", "crypto", "compress", "inference")
+LIBRARIES = ("ternary", "diversity", "crypto", "compress", "inference", "dask")
 
 
 def __getattr__(name: str):

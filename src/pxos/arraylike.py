@@ -8,8 +8,11 @@ NumPy is imported on first use, so importing this module stays cheap.
 
 from __future__ import annotations
 
-# the kinds of array (:func:`library_of`) whose memory is the CUDA device's
-CUDA_LIBRARIES = ("cupy", "torch-cuda", "cuda")
+from pxos import registry
+
+# the kinds of array (:func:`library_of`) whose memory is a device's (a backend's libraries
+# in ``pxos.registry``: CuPy, CUDA PyTorch, ``__cuda_array_interface__`` objects)
+DEVICE_LIBRARIES = registry.device_libraries()
 
 
 def is_array(obj) -> bool:

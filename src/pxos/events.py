@@ -43,6 +43,18 @@ class Listener(Protocol):
 
 LISTENERS: list[Listener] = []  # subscribe with subscribe(); the engine only reads it
 
+LAUNCHES: Any = None
+"""While the one listener has a ``log`` (a profile's): that log, where the launches that
+skip :func:`begin`/:func:`end` go (a native launch on ``c``, ``host/native_call``, about a
+microsecond: a listener's call would cost ten times that); set by :func:`subscribe` and
+:func:`unsubscribe`. With other listeners, every launch takes the general path and calls
+them. The caller appends ``(plan, start, end, code, lasti)``: the call plan
+(``plan.kernel``, ``plan.device``), ``time.perf_counter`` seconds before and after, and the
+calling frame's code object and instruction offset (its line is found after the run); before
+a plan's first entry (``plan.profiled is not LAUNCHES``) it calls
+``LAUNCHES.note(plan, args, threads, decision)``, which sets ``plan.profiled``. None when
+nobody records."""
+
 
 def begin(kind: str, name: str, device: str, where: Any = None,
           info: dict | None = None) -> list:
@@ -63,12 +75,21 @@ def end(mark: list, result: Any = None) -> None:
 
 
 def subscribe(listener: Listener) -> None:
-    """Add ``listener`` (once)."""
+    """Add ``listener`` (once); a listener with a ``log`` attribute, alone, gets
+    :data:`LAUNCHES`."""
     if listener not in LISTENERS:
         LISTENERS.append(listener)
+    _find_log()
 
 
 def unsubscribe(listener: Listener) -> None:
     """Remove ``listener`` if subscribed."""
     if listener in LISTENERS:
         LISTENERS.remove(listener)
+    _find_log()
+
+
+def _find_log() -> None:
+    global LAUNCHES
+    alone = LISTENERS[0] if len(LISTENERS) == 1 else None
+    LAUNCHES = getattr(alone, "log", None)

@@ -40,6 +40,11 @@ class BackendEntry:
             its memory (CuPy's for ``cuda``).
         native_calls: a Python kernel's repeated calls may go through the C helper
             ``host/native_call`` (its builds have the packed entry, ``codegen/c_packed``).
+        timer: how a profile times one of its launches (``lib/profile``): ``clock`` (the
+            host clock around the call: it runs synchronously), ``queue`` (the clock
+            around the call and a synchronize of its queue: the call only queues) or
+            ``cuda-events`` (a pair of CUDA events through CuPy, with its arrays in CuPy's
+            memory pool: copies of its memory also use CuPy's pinned host memory).
     """
 
     name: str
@@ -52,6 +57,7 @@ class BackendEntry:
     libraries: tuple[str, ...] = ()
     library_ops: bool = False
     native_calls: bool = False
+    timer: str = "clock"
 
     @property
     def memory(self) -> str:
@@ -90,9 +96,12 @@ BACKENDS: tuple[BackendEntry, ...] = (
                  always_checked=True),
     BackendEntry("c", "pxos.backends.c", "CBackend", "cpu", "c", auto=0, native_calls=True),
     BackendEntry("cuda", "pxos.backends.cuda", "CudaBackend", "gpu", "cuda",
-                 libraries=("cupy", "torch-cuda", "cuda"), library_ops=True),
-    BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl"),
-    BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl"),
+                 libraries=("cupy", "torch-cuda", "cuda"), library_ops=True,
+                 timer="cuda-events"),
+    BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl",
+                 timer="queue"),
+    BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl",
+                 timer="queue"),
 )
 
 TARGETS: tuple[TargetEntry, ...] = (
@@ -194,6 +203,19 @@ def memory_of_library(kind: str) -> str:
     return next((e.name for e in BACKENDS if kind in e.libraries), HOST)
 
 
+def device_libraries() -> frozenset[str]:
+    """The array libraries (``arraylike.library_of`` kinds) whose arrays live in a
+    backend's own memory (CuPy's, PyTorch's CUDA tensors …)."""
+    return frozenset(k for e in BACKENDS if e.kind != "cpu" for k in e.libraries)
+
+
+def timer(name: str) -> str:
+    """How a profile times a launch on backend ``name`` (:attr:`BackendEntry.timer`;
+    ``clock`` for a name that is no backend: the host's library operations)."""
+    found = _BY_NAME.get(name)
+    return found.timer if found is not None else "clock"
+
+
 def library_sides() -> tuple[str, ...]:
     """Where library operations (``REDUCE``, ``SORT``) can run: :data:`HOST` and each
     backend with ``library_ops``."""
@@ -224,3 +246,20 @@ def target_of(backend: str) -> str | None:
     """The target backend ``backend`` renders (None: it runs the IR, or is unknown)."""
     found = _BY_NAME.get(backend)
     return found.target if found is not None else None
+
+
+# -- array collections a library takes a kernel call over (``pxos.dask``): the top-level
+# package of the collection's class -> ``handler(kernel, args, device=, threads=,
+# checked=)``, whose result the call returns. A library registers itself when imported;
+# until then ``host/pykernel`` refuses such an argument, naming the library to import.
+COLLECTIONS: dict[str, object] = {}
+COLLECTION_LIBRARIES = {"dask": "pxos.dask"}  # collection package -> the library to import
+
+
+def collection_of(args) -> str | None:
+    """The collection package (``dask``) of the first argument that belongs to one."""
+    for a in args:
+        top = type(a).__module__.partition(".")[0]
+        if top in COLLECTION_LIBRARIES:
+            return top
+    return None

@@ -178,3 +178,47 @@ def test_a_native_run_out_of_bounds_is_refused_at_its_iteration():
     with pytest.raises(PxBoundsError, match="outside"):
         run.run()
     assert [s.what for s in run.steps].count("RUN") == 40  # k = 40 never ran
+
+
+SWAPS = """
+GPU_KERNEL step
+    GPU_PARAM c float
+    GPU_PARAM src float[]
+    GPU_PARAM dst float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE src[i] * c + 1.0 → dst[i]
+GPU_END
+
+ALLOC a float SIZE 8
+ALLOC b LIKE a
+FILL a 1.0
+FOR k IN 0..12:
+    RUN step 2.0 a b
+    SWAP a b
+    IF k == 6:
+        FILL b 0.5
+        ALLOC a float SIZE 8
+"""
+
+
+def test_a_reused_native_launch_follows_swaps_fills_and_new_arrays():
+    # a RUN whose scalars are constants reuses its argument tuple while nothing moved;
+    # SWAP and ALLOC move things (new arrays under the names), FILL writes in place
+    from pxos.host.program import ProgramRun
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+
+    run = ProgramRun(check_program(parse_program(SWAPS, "<swaps>")), device="c",
+                     emit=lambda s: None).run()
+    if all(p.native is None for p in run._run_launches.values()):
+        pytest.skip("the native call helper cannot be built here")
+    a, b = np.ones(8, np.float32), np.zeros(8, np.float32)
+    for k in range(12):
+        b[...] = a * np.float32(2.0) + np.float32(1.0)
+        a, b = b, a
+        if k == 6:
+            b[...] = 0.5
+            a = np.zeros(8, np.float32)
+    np.testing.assert_array_equal(run.residency.on_host("a"), a)
+    np.testing.assert_array_equal(run.residency.on_host("b"), b)

@@ -53,7 +53,7 @@ def embed_command(
 @_guarded
 def quantize_command(
         model: str = typer.Argument(..., help="a Hugging Face folder or all-MiniLM-L6-v2"),
-        method: str = typer.Option(..., "--method", help="fp16, int8, int4, binary or ternary"),
+        method: str = typer.Option(..., "--method", help="fp16 int8 int8w int4 binary ternary"),
         output: Path = typer.Option(..., "-o", "--output", help="the folder to write"),
         sentences: int = typer.Option(1000, "--sentences", help="verses for the report"),
         calibration: int = typer.Option(300, "--calibration", help="verses to calibrate int8"),

@@ -42,6 +42,9 @@ def profile(
     memory: bool = typer.Option(False, "--memory",
                                 help="Trace host allocations by line (tracemalloc; slows "
                                      "allocation-heavy code)."),
+    all_threads: bool = typer.Option(False, "--all-threads",
+                                     help="Sample every Python thread, not only the main "
+                                          "one."),
     device: str = DeviceOption,
     base: Optional[Path] = typer.Option(None, "--compare", metavar="BASE.json",
                                         help="A profile.json to compare with; exit 1 on a "
@@ -62,7 +65,7 @@ def profile(
     if not file.is_file():
         raise PxError(f"no such file: {file}")
     failed = None
-    with Profile(folder, rate, memory, name=str(file)) as p:
+    with Profile(folder, rate, memory, name=str(file), all_threads=all_threads) as p:
         if file.suffix == ".py":
             failed = _run_script(file, ctx.args)
         else:

@@ -50,6 +50,13 @@ class Dialect:
     barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (ir/passes/fission)
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
+    # expression forms ({type}: a type's name): a conversion, a select, a shift (its count
+    # masked to {m} = bits - 1), a bool & | ^ (by operator), a float + - * (None: plain)
+    cast_form, select_form = "(({type}){x})", "({cond} ? {a} : {b})"
+    shift_form = "({a} {op} ({b} & {m}))"
+    bool_forms = {op: f"(bool)({{a}} {op} {{b}})" for op in "&|^"}
+    float_form = None
+    promotes_u16 = True  # C's integer promotion makes a u16 * u16 an int: widened first
 
     def type_name(self, t: Scalar) -> str:
         return self.types[t.name]
@@ -93,7 +100,7 @@ class Dialect:
         """``text`` converted to type ``t`` (to ``bool``: whether it is non-zero)."""
         if t == BOOL:
             return f"({text} != 0)"
-        return f"(({self.type_name(t)}){text})"
+        return self.cast_form.format(type=self.type_name(t), x=text)
 
     def as_index(self, text: str) -> str:
         """``text`` (an ``int32`` expression) widened to the index type of flat offsets."""
@@ -105,7 +112,7 @@ class Dialect:
 
     def select(self, cond: str, a: str, b: str) -> str:
         """``a`` where ``cond`` holds, else ``b`` (both evaluated or not: no side effects)."""
-        return f"({cond} ? {a} : {b})"
+        return self.select_form.format(cond=cond, a=a, b=b)
 
     def binary(self, op: str, a: str, b: str, t: Scalar, wraps: bool = False) -> str:
         """``a <op> b`` in type ``t`` for a C operator ``op`` (``+ - * < == && & <<`` …);
@@ -114,11 +121,15 @@ class Dialect:
             u = self.type_name(unsigned_of(t))
             return f"(({self.type_name(t)})(({u}){a} {op} ({u}){b}))"
         if op in ("<<", ">>"):
-            return f"({a} {op} ({b} & {t.bits - 1}))"
-        if t == BOOL and op in ("&", "|", "^"):
-            return f"(bool)({a} {op} {b})"
-        if op == "*" and t.kind == "u" and t.bits == 16:  # promoted to int
+            return self.shift_form.format(a=a, op=op, b=b, m=t.bits - 1,
+                                          type=self.type_name(t))
+        if t == BOOL and op in self.bool_forms:
+            return self.bool_forms[op].format(a=a, b=b)
+        if op == "*" and t.kind == "u" and t.bits == 16 and self.promotes_u16:
             return f"(({self.type_name(t)})((uint32_t){a} * {b}))"
+        if t.is_float and op in ("+", "-", "*", "/") and self.float_form is not None:
+            return self.float_form.format(a=a, op=op, b=b, type=self.type_name(t),
+                                          bits="u64" if t.bits == 64 else "u32")
         return f"({a} {op} {b})"
 
     def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:

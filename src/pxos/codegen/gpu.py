@@ -72,9 +72,7 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
         body += render_stride(r, kernel)
     else:
         if kernel.guarded:
-            cond = " || ".join(f"(int64_t)pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
-                               for a in axes)
-            body.append(f"if ({cond}) return;  /* threads past GPU_THREADS */")
+            body.append(f"if ({past_threads(kernel, d)}) return;  /* threads past GPU_THREADS */")
         body += r.body(kernel.body, 0)
     # the launch geometry the body reads, from the dialect's index functions
     text = "\n".join(body)
@@ -95,6 +93,13 @@ def render_gpu(kernel: ir.Kernel, d: GpuDialect, checked: bool = False) -> Kerne
     helpers = tuple(r.intrinsics.needed.items())
     return KernelSource(given, render_unit(d, helpers, [function], uses_f16(kernel)),
                         fn, function, helpers, checked)
+
+
+def past_threads(kernel: ir.Kernel, d: Dialect) -> str:
+    """The condition of a GPU thread past the requested threads (a loop-form kernel's
+    ``GPU_THREADS`` rounds the launch up to whole blocks)."""
+    return " || ".join(f"{d.as_index(f'pxos_b{a}')} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
+                       for a in "xyz"[:kernel.ndim])
 
 
 def uses_f16(kernel: ir.Kernel) -> bool:

@@ -1,18 +1,13 @@
 """The WGSL dialect: a kernel as one ``@compute`` entry point of a WebGPU shader module.
 
-Types: ``bool``, ``i32``, ``u32``, ``f32``, and ``i64``/``u64``/``f64`` where the device has
-wgpu's ``shader-int64``/``shader-f64`` (``wide``); 8- and 16-bit integers live in 32-bit
-values (wrapped back into range after each operation) and buffer words, as ``bool``
-elements do (0 or 1). ``f16``, and ``EXP``/``LOG``/``SIN``/``COS``/``TANH``/``POW`` on ``f64``
-(GLSL.std.450 has them for 32-bit floats only), are refused (``PxTypeError``). WGSL cannot
-forbid fusing ``a * b + c`` or reassociating ``(a + 0.1) + 0.2`` (lavapipe does both), so
-each float ``+ - * /`` result's bits are XORed with ``pxos_nc``, a zero from the uniform
-buffer that no compiler can see through: results round as C's with ``-ffp-contract=off``.
-
-Layout: binding 0 is a uniform ``PxosParams`` of 4-byte words (``pxos_nx, ny, nz``,
-``pxos_nc``, then per parameter a scalar, a 64-bit one as ``_lo``/``_hi``, or an array's
-extents ``d0_a, …``); binding ``1 + k`` is array parameter ``k``; then ``pxos_err`` (checked
-mode: seven ``i32``). A 1-D grid of more than 65535 blocks comes as rows of 65535.
+Types, refusals (``PxTypeError``) and rounding are those of docs/backends.md ("WGSL and the
+``webgpu`` backend"): 8- and 16-bit integers live in 32-bit values, wrapped back into range
+after each operation; a float ``+ - * /`` result's bits are XORed with ``pxos_nc``, a zero
+from the uniform buffer, so that no compiler fuses or reassociates it. Layout: binding 0 is
+a uniform ``PxosParams`` of 4-byte words (``pxos_nx, ny, nz``, ``pxos_nc``, then per
+parameter a scalar, a 64-bit one as ``_lo``/``_hi``, or an array's extents ``d0_a, …``);
+binding ``1 + k`` is array parameter ``k``; then ``pxos_err`` (checked mode: seven ``i32``).
+A 1-D grid of more than 65535 blocks comes as rows of 65535.
 """
 
 from __future__ import annotations
@@ -21,6 +16,7 @@ import math
 from dataclasses import replace
 
 from pxos.codegen.dialect import Dialect, KernelSource, check_types, comment
+from pxos.codegen.gpu import past_threads
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, dim_name, var_name
 from pxos.codegen.signature import entry_name
@@ -81,6 +77,9 @@ _FUNCTIONS = {
     "min": Lowering("@fmin", "min({0}, {1})"), "max": Lowering("@fmax", "max({0}, {1})"),
     "div": Lowering("@fdiv", "@div"), "mod": Lowering("@fmod", "@mod"),
     "select": Lowering(*["select(({2}), ({1}), ({0}))"] * 2),
+    **{f"atomic_{op}": Lowering(f"@atomic_{op}", f"atomic{name}({{0}}, {{1}})") for op, name in (
+        ("add", "Add"), ("min", "Min"), ("max", "Max"), ("and", "And"), ("or", "Or"),
+        ("xor", "Xor"), ("exch", "Exchange"))},  # integer atomics: WGSL's own
 }
 _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
     if (i >= 0 && i < n) { return i; }
@@ -94,14 +93,10 @@ _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, a
 
 
 class WgslIntrinsics(Intrinsics):
-    """Helpers in WGSL: native ``min``/``max``/``abs`` and atomics, :data:`_HELPERS`, and the
-    checked-mode bound (records the first violation in ``pxos_err``)."""
+    """Helpers in WGSL: :data:`_HELPERS`, and the checked-mode bound (records the first
+    violation in ``pxos_err``)."""
 
     def call(self, kind: str, t: Scalar, *args: str) -> str:
-        if kind.startswith("atomic_"):  # atomicAdd, atomicMin, …, atomicExchange
-            kind = "atomic" + ("Exchange" if kind == "atomic_exch" else kind[7:].capitalize())
-        if kind in ("min", "max", "abs") or kind.startswith("atomic"):  # WGSL's own
-            return f"{kind}({', '.join(args)})"
         if kind == "bound":
             self.needed["pxos_bound_i64"] = _BOUND
             return f"pxos_bound_i64({', '.join(args[:-1])})"  # pxos_err: a global binding
@@ -128,6 +123,11 @@ class WgslDialect(Dialect):
     barrier = "storageBarrier(); workgroupBarrier();"
     intrinsics_class = WgslIntrinsics
     index_cast = int_cast = "{}"
+    cast_form, shift_form = "{type}({x})", "({a} {op} u32({b} & {type}({m})))"
+    select_form = "select(({b}), ({a}), ({cond}))"  # (…): `x < y, z > w` is no template list
+    bool_forms, promotes_u16 = {"^": "({a} != {b})"}, False
+    # float + - * kept from fusing and reassociating (module docstring)
+    float_form = "bitcast<{type}>(bitcast<{bits}>({a} {op} {b}) ^ {bits}(pxos_nc))"
     unit_step, discard_stmt, line_marker = "{}++", "_ = {};", "// line {line}"
     declaration = "var {name}: {type} = {init};"
     native_wrap = True  # integer + - * and negation wrap in WGSL (§8.7)
@@ -147,20 +147,7 @@ class WgslDialect(Dialect):
     def cast(self, text: str, t: Scalar) -> str:
         if t in (I64, U64):  # lavapipe compares i64(x) < 1li wrongly unless it is opaque
             return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
-        return f"({text} != 0)" if t == BOOL else f"{TYPES[t]}({text})"
-
-    def select(self, cond: str, a: str, b: str) -> str:
-        return f"select(({b}), ({a}), ({cond}))"  # (…): `x < y, z > w` is no template list
-
-    def binary(self, op: str, a: str, b: str, t: Scalar, wraps: bool = False) -> str:
-        if op in ("<<", ">>"):
-            return f"({a} {op} u32({b} & {TYPES[t]}({t.bits - 1})))"
-        if t == BOOL and op == "^":
-            return f"({a} != {b})"
-        if t.is_float and op in "+-*/":  # kept from fusing and reassociating (docstring)
-            u = "u64" if t == F64 else "u32"
-            return f"bitcast<{TYPES[t]}>(bitcast<{u}>({a} {op} {b}) ^ {u}(pxos_nc))"
-        return f"({a} {op} {b})"
+        return super().cast(text, t)
 
     def function(self, name: str) -> Lowering:
         """WGSL's spelling of operation ``name``: :data:`_FUNCTIONS`, else OpenCL's (its
@@ -182,14 +169,11 @@ class WgslRenderer(Renderer):
             return _NARROW[e.type].format(text)
         return text
 
-    def _e_bound(self, e: Bound) -> str:
-        inner = e.args[0]  # the helper takes an i32
-        return super()._e_bound(replace(e, args=(ir.Cast(inner.span, inner, I32, type=I32),))
-                                if inner.type.bits == 64 else e)
+    def _e_bound(self, e: Bound) -> str:  # the helper takes an i32
+        return super()._e_bound(replace(e, args=(_i32(e.args[0]),)))
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
-        return super().flat_index(array, tuple(
-            ir.Cast(i.span, i, I32, type=I32) if i.type.bits == 64 else i for i in index))
+        return super().flat_index(array, tuple(map(_i32, index)))
 
     def _e_load(self, e: ir.Load) -> str:
         text, t = super()._e_load(e), self.kernel_array_elem(e.array)
@@ -221,6 +205,10 @@ class WgslRenderer(Renderer):
                 f"let o = bitcast<{T}>(old); let r = atomicCompareExchangeWeak({p}, old, "
                 f"bitcast<{U}>({new})); if (r.exchanged) {{ break; }} old = r.old_value; }}"
                 f"{out} }}"]
+
+
+def _i32(e: ir.Expr) -> ir.Expr:
+    return ir.Cast(e.span, e, I32, type=I32) if e.type.bits == 64 else e
 
 
 def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) -> KernelSource:
@@ -288,8 +276,4 @@ def _geometry(kernel: ir.Kernel, block: tuple[int, ...]) -> list[str]:
     """``let`` bindings of the names the renderer reads (``dialect.GEOMETRY``), then the
     return of threads past ``GPU_THREADS`` in a loop-form kernel."""
     out = _GEOMETRY.format(*block).splitlines() + [_BLOCK_X[min(kernel.ndim, 2)]]
-    if kernel.guarded:
-        cond = " || ".join(f"pxos_b{a} * pxos_bs{a} + pxos_l{a} >= pxos_n{a}"
-                           for a in "xyz"[:kernel.ndim])
-        out.append(f"if ({cond}) {{ return; }}")
-    return out
+    return out + [f"if ({past_threads(kernel, WgslDialect())}) {{ return; }}"] * kernel.guarded

@@ -11,8 +11,9 @@ from typing import Callable
 import numpy as np
 
 from pxos import backends, events, registry
-from pxos.arraylike import CUDA_LIBRARIES, library_of
+from pxos.arraylike import DEVICE_LIBRARIES, library_of
 from pxos.backends.base import HOST
+from pxos.errors import PxArgumentError
 from pxos.host.arrays import TRANSFERS, download
 from pxos.host.pyargs import contiguous, scalar_converter
 from pxos.ir import nodes as ir
@@ -31,6 +32,11 @@ def placer(p: ir.Param, a, memory: str, writes: bool):
         return (lambda x: x._copies.on_device(memory)), (lambda x, _: x.written(memory)) if writes else None
     if memory == HOST and kind == "numpy":
         return check, None
+    if kind == "other":  # an array of another library: through NumPy's view of it
+        view = _numpy_view(p.name, writes)
+        check = (lambda x, inner=check: inner(view(x)))
+        if memory == HOST:
+            return check, None
     if memory == HOST and kind == "torch-cpu":
         return (lambda x: check(x.detach().numpy())), None
     if memory != HOST and registry.memory_of_library(kind) == memory:  # CuPy, CUDA PyTorch
@@ -67,8 +73,37 @@ def placer(p: ir.Param, a, memory: str, writes: bool):
     return put, finish if writes else None
 
 
+def _numpy_view(name: str, writes: bool) -> Callable:
+    """For an argument of no library pxos knows: a function giving NumPy's view of it
+    (``__array_interface__`` or the buffer protocol), so the kernel's writes land in it.
+
+    Raises (from the function):
+        PxArgumentError: NumPy sees no numbers in it (a PyOpenCL array, say), or the
+            kernel writes it and NumPy could only copy it.
+    """
+    def view(x):
+        shares = hasattr(x, "__array_interface__") or _has_buffer(x)
+        found = np.asarray(x)
+        if found.dtype == object or found.shape != tuple(x.shape) or (writes and not shares):
+            raise PxArgumentError(
+                f"argument {name!r}: a {type(x).__module__}.{type(x).__qualname__} is "
+                f"none of NumPy, CuPy, PyTorch or pxos.ndarray, and NumPy "
+                f"{'cannot view it in place' if found.dtype != object else 'sees no numbers in it'}",
+                None, "pass one of those (a PyOpenCL array: its .get(), or pxos.asarray)")
+        return found
+    return view
+
+
+def _has_buffer(x) -> bool:
+    try:
+        memoryview(x).release()
+    except TypeError:
+        return False
+    return True
+
+
 def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
-    if kind in CUDA_LIBRARIES:
+    if kind in DEVICE_LIBRARIES:
         return download(x)
     if kind == "torch-cpu":
         return np.ascontiguousarray(x.detach().numpy())
@@ -76,7 +111,7 @@ def _host_copy(x, kind: str, check: Callable) -> np.ndarray:
 
 
 def _copy_back(x, kind: str, host: np.ndarray) -> None:
-    if kind in CUDA_LIBRARIES:
+    if kind in DEVICE_LIBRARIES:
         import cupy
 
         cupy.asarray(x)[...] = cupy.asarray(host)
@@ -84,4 +119,4 @@ def _copy_back(x, kind: str, host: np.ndarray) -> None:
     elif kind == "torch-cpu":
         x.detach().numpy()[...] = host
     elif host is not x:
-        np.copyto(x, host)
+        np.copyto(np.asarray(x), host)  # NumPy's view of it (host/arg_placement._numpy_view)

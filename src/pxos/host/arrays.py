@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pxos import backends
-from pxos.arraylike import CUDA_LIBRARIES, library_of
+from pxos import backends, registry
+from pxos.arraylike import DEVICE_LIBRARIES, library_of
 from pxos.backends.base import HOST
 from pxos.errors import PxArgumentError
 from pxos.host.residency import Copies, Transfers
@@ -124,7 +124,8 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
     if isinstance(obj, ndarray) and dtype is None:
         return obj.to(device) if device else obj
     kind = library_of(obj)
-    if kind in CUDA_LIBRARIES and dtype is None and device in (None, "cuda"):
+    memory = registry.memory_of_library(kind)  # a CUDA array's: cuda
+    if kind in DEVICE_LIBRARIES and dtype is None and device in (None, memory):
         import cupy  # a CUDA array is shared, as numpy.asarray shares a host array
 
         shared = cupy.asarray(obj)
@@ -132,9 +133,9 @@ def asarray(obj, device: str | None = None, dtype=None) -> ndarray:
         if not shared.flags.c_contiguous:
             shared = cupy.ascontiguousarray(shared)  # a copy on the device
         out = ndarray(np.empty(shared.shape, shared.dtype))
-        out._copies.adopt("cuda", shared)
+        out._copies.adopt(memory, shared)
         return out
-    if kind in CUDA_LIBRARIES:
+    if kind in DEVICE_LIBRARIES:
         host = download(obj)
     elif kind == "torch-cpu":
         host = obj.detach().numpy()

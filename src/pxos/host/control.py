@@ -52,9 +52,10 @@ class HostControl:
                     break
             return None
         var, values = self._for_range(stmt)
+        make, name, values_now, body = var.dtype.type, stmt.var, self.values, stmt.body
         for value in values:
-            self.values[stmt.var] = var.dtype.type(value)
-            if self._block(stmt.body) == "break":
+            values_now[name] = make(value)
+            if self._block(body) == "break":
                 break
         return None
 

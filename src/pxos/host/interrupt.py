@@ -24,6 +24,7 @@ from pxos.ir import nodes as ir
 EXIT_CODE = 130  # 128 + SIGINT, as a shell reports it
 
 _now: list = [None]  # the statement running now, or None
+NOW = _now  # set directly by a host loop's statements (ProgramRun.execute): no call
 _installed: list[bool] = []
 
 

@@ -26,7 +26,7 @@ from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
-from pxos.host.interrupt import running
+from pxos.host.interrupt import NOW
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
@@ -43,9 +43,10 @@ from pxos.ir.types import Array, scalar_of_dtype
 
 NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
+_PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One executed statement: its span, a short description, the device, seconds, and
     the copies between host and device it caused."""
@@ -91,6 +92,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     def __post_init__(self):
         self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
+        self._pinned = self.device != "auto" and not self.explain  # no planner consulted
         self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
         self.residency = Residency(backends.get)
         self.planner = None
@@ -133,28 +135,76 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         Raises:
             PxError: the statement failed (see :meth:`run`).
         """
-        placeable = isinstance(stmt, (ir.Run, ir.Reduce, ir.Sort))
-        self._decision = self._plan(stmt) if placeable else None
+        placeable = type(stmt) in _PLACEABLE
+        decision = self._decision = \
+            self._plan(stmt) if placeable and not self._pinned else None
+        if type(stmt) is ir.Run:
+            step = self._native_run(stmt, decision)
+            if step is not None:
+                return step
         moved = self.residency.transfers
-        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        ups, downs = moved.to_device, moved.to_host
+        before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
         handler = _HANDLERS.get(type(stmt))
         if handler is None:
             handler = _HANDLERS[type(stmt)] = "_" + type(stmt).__name__.lower()
+        NOW[0] = stmt if placeable else None  # Ctrl-C mid-kernel: host/interrupt
         t0 = time.perf_counter()
-        with running(stmt if placeable else None):  # Ctrl-C mid-kernel: host/interrupt
+        try:
             device = getattr(self, handler)(stmt) or "host"
+        finally:
+            NOW[0] = None
         seconds = time.perf_counter() - t0
         what = self._keywords.get(id(stmt))
         if what is None:
             what = self._keywords[id(stmt)] = ir.keyword(stmt)
-        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
-        step = Step(stmt.span, what, device, seconds, NO_TRANSFERS if after == before else
-                    Transfers(*(a - b for a, b in zip(after, before))), self._decision)
+        if ups == moved.to_device and downs == moved.to_host:  # (bytes move with counts)
+            transfers = NO_TRANSFERS
+        else:
+            after = (moved.to_device, moved.to_host, moved.bytes_to_device,
+                     moved.bytes_to_host)
+            transfers = Transfers(*(a - b for a, b in zip(after, before)))
+        step = Step(stmt.span, what, device, seconds, transfers, decision)
         self.steps.append(step)
-        if step.decision is not None and step.decision.device == device \
-                and step.decision.measured is None:  # a loop teaches once per decision
-            self.planner.learn(step.decision, step.seconds, self.checked)
-            self.follower.measured(step.decision)
+        if decision is not None and decision.device == device:
+            self._learn(decision, seconds)
+        return step
+
+    def _learn(self, decision, seconds: float) -> None:
+        """Teach the planner ``decision``'s measured time, once (a loop: once per decision)."""
+        if decision.measured is None:
+            self.planner.learn(decision, seconds, self.checked)
+            self.follower.measured(decision)
+
+    def _native_run(self, stmt: ir.Run, decision) -> Step | None:
+        """A ``RUN`` whose launch on its device (``decision``'s, else ``--device``) has a
+        native launcher (``host/run_launch``), run and recorded without the general path: a
+        host loop's launch. None: nothing ran (not prepared, a profiler listening, or the
+        launcher did not take it).
+
+        Raises:
+            PxBoundsError, PxFaultError: as ``RunLaunch.native_launch``.
+        """
+        prepared = self._run_launches.get(
+            (id(stmt), decision.device if decision is not None else self.device))
+        if prepared is None or prepared.native is None or events.LISTENERS:
+            return None
+        moved = self.residency.transfers
+        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
+        t0 = time.perf_counter()
+        try:
+            if not prepared.native_launch(self, stmt):
+                return None
+        finally:
+            NOW[0] = None
+        seconds = time.perf_counter() - t0
+        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        step = Step(stmt.span, "RUN", prepared.name, seconds, NO_TRANSFERS if after == before
+                    else Transfers(*(a - b for a, b in zip(after, before))), decision)
+        self.steps.append(step)
+        if decision is not None:
+            self._learn(decision, seconds)
         return step
 
     def device_array(self, name: str, memory: str = "cuda"):
@@ -244,12 +294,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     # -- statements (the data statements: host/data_statements)
     def _run(self, s: ir.Run) -> str:
-        kernel = self.kernel(s.kernel)
-        name = self._decision.device if self._decision is not None else None
-        prepared = self._run_launches.get((id(s), name or self.device))
-        if prepared is not None and prepared.native is not None and not events.LISTENERS \
-                and prepared.native_launch(self, s):  # host/run_launch, host/native_call
-            return prepared.name
+        kernel = self.kernel(s.kernel)  # (a native launch ran in execute: _native_run)
         args = [self._operand(a, where=None) for a in s.args]
         types = (id(s),) + tuple((a.dtype, a.ndim) if isinstance(a, np.ndarray) else type(a)
                                  for a in args)

@@ -31,7 +31,8 @@ class PlannedStatements:
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
             self.follower = PlanFollower(self.planner)
-        sizing = self._sizing(stmt)
+        used = self._sizing_args.get(id(stmt))  # () for most: no sizing scalar
+        sizing = self._sizing(stmt) if used is None or used else ()
         seen = (id(stmt), self.residency.version, sizing)  # nothing moved since: no key
         found = self._seen_plans.get(seen)
         if found is not None:

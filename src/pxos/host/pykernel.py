@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from sys import _getframe
+from time import perf_counter
 from types import FunctionType
 from typing import Any, Callable, Sequence
 
@@ -34,6 +36,8 @@ from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import launcher as native_launcher
+from pxos.host.collection_call import CollectionArgument, collection_call
+from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
     NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
 )
@@ -66,6 +70,7 @@ class CallPlan:
     checked: bool = False
     calls: int = 0  # Python-path launches so far
     native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
+    profiled: Any = None  # the events.LAUNCHES log that noted this plan's launch shape
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -104,13 +109,19 @@ class Kernel:
         self._plans: dict[tuple, CallPlan] = {}
         self._decisions: dict[tuple, object] = {}
         self.decision = None  # the planner's last Decision (planner/decision)
+        self.distribution = None  # the last split launch (planner/distribute), devices=
         self._checked: dict[tuple, ir.Kernel] = {}
         self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
 
+    def __reduce__(self):
+        """Pickled as its function and options (``pxos.dask`` sends kernels to workers);
+        plans and compiled code are made again where it is unpickled."""
+        return Kernel, (self.fn, self.block, self.device, self.checked)
+
     # -- calling
     def __call__(self, *args, device: str | None = None, threads=None,
-                 checked: bool | None = None):
+                 checked: bool | None = None, devices=None):
         """Run the kernel over ``args`` (in parameter order: arrays of NumPy, CuPy, PyTorch
         or ``pxos.ndarray``; Python or NumPy scalars).
 
@@ -119,6 +130,9 @@ class Kernel:
             threads: thread counts (an int, or (x, y)) for a thread-form kernel; default
                 one thread per element of the first array, or the parallel loop's range.
             checked: bounds-check every access for this call (default: the kernel's).
+            devices: split the launch's rows across these devices (``["cuda:0",
+                "cuda:1"]``; ``"auto"``: the planner chooses how many GPUs pay), NumPy
+                arrays only (``host/distribute``); ``Kernel.distribution`` says how.
 
         Raises:
             PxError: the function is not a valid kernel (with its Python file and line),
@@ -128,21 +142,38 @@ class Kernel:
                 checked, at the access's Python line.
             PxFaultError: the kernel crashed with a memory fault on ``c``.
         """
+        if devices is not None:
+            return self._split(args, devices, threads)
         simple = threads is None and checked is None
-        if simple and not events.LISTENERS:  # a profiler listening sees the general path
+        # a listener sees the general path, unless a profile's log takes native launches
+        if simple and (not events.LISTENERS or events.LAUNCHES is not None):
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
-                done = native[0](args)
+                log = events.LAUNCHES
+                if log is None:
+                    done = native[0](args)
+                else:  # profiled: two clock readings and the caller, made into events later
+                    if native[1].profiled is not log:
+                        log.note(native[1], args, native[1].threads(args), self.decision)
+                    start = perf_counter()
+                    done = native[0](args)
+                    end = perf_counter()
+                    if done == LAUNCHED:
+                        caller = _getframe(1)
+                        log.append((native[1], start, end, caller.f_code, caller.f_lasti))
                 if done == LAUNCHED:
                     return
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
-            if self._ready:  # host/devicecall: device arrays, launched as before
+            if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
                 ready = self._ready.get(call_key(device, args))
                 if ready is not None:
                     self.decision = ready[1]
                     return ready[0](args)
-        plan, placed, launch = self._launch(args, device, threads, checked)
+        try:
+            plan, placed, launch = self._launch(args, device, threads, checked)
+        except CollectionArgument as found:  # Dask arrays: a library's call
+            return collection_call(found.args[0], self, args, device, threads, checked)
         for i, finish in plan.finishes:
             finish(args[i], placed[i])
         if not simple:
@@ -156,6 +187,11 @@ class Kernel:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
             self._ready[key] = ready, self.decision
+
+    def _split(self, args: tuple, devices, threads) -> None:
+        """A launch split across ``devices`` (``host/distribute``)."""
+        kernel = self.ir(*args, threads=threads)
+        self.distribution = split_call(kernel, args, devices, threads, _thread_counts(kernel))
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native
@@ -182,6 +218,9 @@ class Kernel:
         worker thread."""
         import asyncio  # loaded already: an event loop runs this coroutine
 
+        if registry.collection_of(args) is not None:
+            raise PxArgumentError("launch_async takes arrays in memory; call the kernel "
+                                  "with Dask arrays (lazy) and compute the result")
         loop = asyncio.get_running_loop()
         threads = thread_counts(threads)
         if backends.get(self._device_for(args, device, threads)).memory == HOST:
@@ -202,6 +241,10 @@ class Kernel:
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
         keys = tuple(map(_arg_key, args))
+        if any(type(k) is tuple and len(k) == 1 for k in keys):  # a class of no known kind:
+            collection = registry.collection_of(args)
+            if collection is not None:
+                raise CollectionArgument(collection)  # a Dask array: a library's call
         signature = (None if threads is None else len(threads), keys)
         checked = (self.checked or checked_by_default()) if checked is None else checked
         key = (self._device_for(args, device, threads, signature), checked) + signature

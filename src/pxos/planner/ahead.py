@@ -28,9 +28,20 @@ SURPRISE = 2.0
 
 
 def sizing_params(kernel: ir.Kernel) -> tuple[str, ...]:
-    """The scalar parameters of ``kernel`` that its thread counts are computed from."""
+    """The scalar parameters of ``kernel`` that its thread counts are computed from
+    (remembered per kernel object: the planner asks at every step of a dry run)."""
+    found = _SIZING.get(id(kernel))
+    if found is not None and found[0] is kernel:
+        return found[1]
     used = {x.name for e in kernel.threads for x in ir.subexprs(e) if isinstance(x, ir.Var)}
-    return tuple(p.name for p in kernel.params if p.name in used)
+    names = tuple(p.name for p in kernel.params if p.name in used)
+    if len(_SIZING) >= 1024:
+        _SIZING.clear()
+    _SIZING[id(kernel)] = (kernel, names)  # the kernel kept: its id is not reused
+    return names
+
+
+_SIZING: dict[int, tuple] = {}
 
 
 class PlanFollower:

@@ -24,12 +24,16 @@ the two close (``probes.measure_split``). Its figures are stored as JSON under t
 folder, keyed by the CPU, the compiler, each device's name and driver and :data:`VERSION`,
 and reused until one of those changes.
 
-Calibration measures at once only what every plan needs: the C backend (the interpreter
-where nothing compiles), each GPU, and NumPy's library operations. The rest is measured
-the first time the planner considers it (:func:`complete`): OpenCL on a CPU (PoCL, whose
-probe kernels alone take seconds to build), and CuPy's ``REDUCE``/``SORT`` (CuPy compiles
-its CUB reductions with NVRTC on first use). So ``pxos calibrate`` takes about a second on
-a CPU-only machine, and ``pxos run --device c`` never waits for OpenCL.
+Calibration measures at once only what every plan needs: the CPU and GPU backends of
+``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
+operations. The ``device`` backends (OpenCL, WebGPU) are not even loaded: their drivers take
+up to seconds to start (wgpu on Mesa's lavapipe about 2 s; PoCL's probe kernels alone take
+seconds to build). They are measured the first time the planner considers them
+(:func:`complete`): under ``--device auto`` those that are auto candidates (a CPU WebGPU
+adapter never is: it is recorded in :attr:`Machine.named_only` and measured only when
+named), and CuPy's ``REDUCE``/``SORT`` on first use (CuPy compiles its CUB reductions with
+NVRTC then). So ``pxos calibrate`` takes about a second on a CPU-only machine, and neither
+``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ from typing import Callable
 from pxos import backends, registry
 from pxos.atomic_write import write_atomic
 from pxos.backends.cache import cache_dir, cache_key
+from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 6  # bump when what is measured, or how, changes
+VERSION = 7  # bump when what is measured, or how, changes
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
 
@@ -108,8 +113,11 @@ class Machine:
             offers a split only where this shows it pays.
         hybrid_error: for each pair timed, the model's relative error on that split's
             gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
-        pending: backends present but not measured yet, and :data:`CUDA_LIBRARY`
-            (:func:`complete` measures them).
+        pending: backends not measured yet (the ``device`` backends, present or not:
+            calibration does not load them), and :data:`CUDA_LIBRARY` (:func:`complete`
+            measures them).
+        named_only: pending backends found present but no ``--device auto`` candidate
+            (``Backend.auto_candidate``: a CPU WebGPU adapter); measured only when named.
     """
 
     key: str
@@ -124,6 +132,7 @@ class Machine:
     hybrid: dict[str, float] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)  # measured when first a candidate
     hybrid_error: dict[str, float] = field(default_factory=dict)
+    named_only: list[str] = field(default_factory=list)
 
     def is_gpu(self, device: str) -> bool:
         """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
@@ -150,10 +159,13 @@ class Machine:
         d["library"] = {k: stored.record(LibraryFigures, v, f"library.{k}", _positive)
                         for k, v in stored.mapping(d.get("library"), "library").items()}
         found = stored.record(cls, d, "calibration", _positive)
-        if not isinstance(found.pending, list) or not all(
-                registry.known(n) or n == CUDA_LIBRARY for n in found.pending):
-            raise stored.StoredError(f"calibration.pending is {found.pending!r}, not a "
-                                     "list of backend names")
+        for name in ("pending", "named_only"):
+            names = getattr(found, name)
+            if not isinstance(names, list) or not all(
+                    isinstance(n, str) and (registry.known(n) or n == CUDA_LIBRARY)
+                    for n in names):
+                raise stored.StoredError(f"calibration.{name} is {names!r}, not a "
+                                         "list of backend names")
         return found
 
 
@@ -186,11 +198,28 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+def loaded_at_once(name: str) -> bool:
+    """Whether calibration loads and measures backend ``name`` at once: a ``cpu`` or
+    ``gpu`` backend of ``pxos.registry``; not a ``device`` backend (OpenCL, WebGPU), whose
+    driver may take seconds to start and whose device may be a CPU (module docstring)."""
+    return registry.entry(name).kind != "device"
+
+
 def identity() -> dict[str, str]:
-    """What the figures depend on: the CPU, and each backend present with its device."""
+    """What the figures depend on: the CPU, and each backend calibration loads at once
+    (:func:`loaded_at_once`) that is present, with its device. A ``device`` backend's
+    identity is added by :func:`complete` when it is measured (it is not loaded before)."""
     out = {"cpu": f"{cpu_model()} × {cpu_cores()}", "version": str(VERSION)}
-    for name in backends.available():
-        b = backends.get(name)
+    for name in registry.names():
+        if not loaded_at_once(name):
+            continue
+        if not registry.compiles(name):  # the interpreter: always present, no device
+            out[name] = name
+            continue
+        try:
+            b = backends.get(name)
+        except PxBackendError:
+            continue
         out[name] = str(getattr(b, "identity", None) or name)
     return out
 
@@ -226,7 +255,6 @@ def machine(auto: bool = True, progress: Callable[[str], None] | None = None) ->
         except (OSError, ValueError) as err:  # unreadable, not JSON, or of the wrong shape
             stored.warn(path, str(err), "calibrating again")
     if not auto:
-        from pxos.errors import PxBackendError
         raise PxBackendError("this machine is not calibrated", hint="run `pxos calibrate`")
     say = progress or (lambda s: sys.stderr.write(s + "\n"))
     say("pxos: calibrating this machine once (a few seconds; `pxos calibrate` redoes it)")
@@ -243,14 +271,12 @@ def calibrate(ident: dict[str, str] | None = None,
     ident = ident or identity()
     key = cache_key(json.dumps(ident, sort_keys=True))
     t0 = time.perf_counter()
-    present = backends.available()
-    auto = backends.auto_candidates(present)  # the others run only when named: later
-    # the interpreter is a candidate only where nothing compiles (planner/program)
-    candidates = registry.compiling(auto)
-    now = [b for b in candidates if registry.entry(b).kind != "device" or _is_gpu(b)]
-    later = [b for b in candidates if b not in now] + \
-        [b for b in present if b not in auto and registry.compiles(b)] + \
-        ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in candidates) else [])
+    present = [n for n in registry.names() if n in ident]  # those loaded at once
+    # the others run only when named; the interpreter is a candidate only where nothing
+    # compiles (planner/program)
+    now = backends.auto_candidates(registry.compiling(present))
+    later = [n for n in registry.names() if not loaded_at_once(n)] + \
+        ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in now) else [])
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
                     time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
     return _measure(found, now + ["library host"], t0, progress, pending=later)
@@ -258,10 +284,19 @@ def calibrate(ident: dict[str, str] | None = None,
 
 def complete(machine: Machine, names: list[str] | None = None,
              progress: Callable[[str], None] | None = None) -> Machine:
-    """Measure those of ``machine.pending`` among ``names`` (default: all) now, store the
-    figures again and return ``machine`` (the planner calls this for its candidates)."""
-    todo = [n for n in machine.pending if names is None or n in names]
+    """Measure those of ``machine.pending`` among ``names`` now, store the figures again
+    and return ``machine`` (the planner calls this for its candidates). ``names`` None:
+    every ``--device auto`` candidate; a pending backend loaded here that is absent is
+    dropped, one that is no auto candidate goes to :attr:`Machine.named_only`."""
+    if names is None:
+        todo = [n for n in machine.pending if n not in machine.named_only]
+    else:
+        todo = [n for n in machine.pending if n in names]
+    before = (list(machine.pending), list(machine.named_only))
+    todo = [n for n in todo if n == CUDA_LIBRARY or _keep(machine, n, names is None)]
     if not todo:
+        if before != (machine.pending, machine.named_only):
+            _store(machine)  # what loading the pending backends found out
         return machine
     say = progress or (lambda s: sys.stderr.write(s + "\n"))
     say(f"pxos: calibrating {', '.join(todo)} once (the first time it is a candidate)")
@@ -269,10 +304,20 @@ def complete(machine: Machine, names: list[str] | None = None,
                     pending=[n for n in machine.pending if n not in todo])
 
 
-def _is_gpu(name: str) -> bool:
-    from pxos.planner.probes import is_gpu_backend
-
-    return is_gpu_backend(name, backends.get(name))
+def _keep(machine: Machine, name: str, auto: bool) -> bool:
+    """Whether pending backend ``name`` is to be measured now: loaded, it is present (else
+    it leaves ``machine.pending``) and, under ``auto``, an auto candidate (else it goes to
+    ``machine.named_only``)."""
+    try:
+        backend = backends.get(name)
+    except PxBackendError:
+        machine.pending.remove(name)
+        return False
+    if auto and not backend.auto_candidate:
+        machine.named_only.append(name)
+        return False
+    machine.identity[name] = str(getattr(backend, "identity", None) or name)
+    return True
 
 
 def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list[str]):
@@ -282,12 +327,12 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
                                      measure_split)
 
     names = [n for n in todo if not n.startswith("library")]
-    compile_ahead({name: backends.get(name) for name in names}, CUDA_LIBRARY in todo)
+    built = compile_ahead({name: backends.get(name) for name in names}, CUDA_LIBRARY in todo)
     if progress:
         progress(f"built the probes in {time.perf_counter() - t0:.1f} s")
     for name in names:
         started = time.perf_counter()
-        found.devices[name] = measure_backend(name, backends.get(name))
+        found.devices[name] = measure_backend(name, backends.get(name), built.get(name))
         if progress:
             progress(f"measured {name} in {time.perf_counter() - started:.1f} s")
     for side in registry.library_sides():
@@ -301,10 +346,15 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     if names:
         found.hybrid, found.hybrid_error = measure_split(found)
     found.seconds = time.perf_counter() - t0
+    _store(found)
+    return found
+
+
+def _store(found: Machine) -> None:
+    """Write ``found`` to its file (atomically) and keep it for this process."""
     try:
         write_atomic(calibration_path(found.key), found.to_json().encode())
     except OSError as err:  # a full or read-only cache: the figures still serve this run
         stored.warn(calibration_path(found.key), err.strerror or str(err),
                     "the figures are not kept; calibrating again next time")
     _loaded[found.key] = found
-    return found

@@ -12,6 +12,7 @@ gets ``known=False``; the run plans it again when it gets there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_threads
 from pxos.ir.check_host import reduce_type
 from pxos.ir.typecheck import ExprTyper, convert_value
+from pxos.planner.ahead import sizing_params
 from pxos.planner.order import GUESSED_TRIPS
 from pxos.ir.types import Array, scalar_of_dtype
 
@@ -102,6 +104,7 @@ class DryRun:
             for k, v in (values or {}).items()}
         self.unknown: set[str] = set()
         self._trips: dict[int, float] = {}
+        self._threads: dict[tuple, list[int]] = {}  # (kernel, sizes, sizing scalars) -> counts
 
     def _type_of(self, name):
         v = self.values.get(name)
@@ -111,6 +114,8 @@ class DryRun:
         return Array(t, v.ndim) if isinstance(v, np.ndarray) else t
 
     def _eval(self, e: ir.Expr):
+        if type(e) is ir.Const and not isinstance(e.value, float):  # RUN k d 5: an int
+            return _literal(e.value, type(e.value))
         typed = ExprTyper(self._type_of, builtins=False).scalar(e)
         return eval_scalar(typed, self.values)
 
@@ -211,6 +216,7 @@ class DryRun:
     def _run(self, s: ir.Run, out: Step) -> None:
         kernel = self.program.kernel(s.kernel)
         out.kind, out.kernel = "run", kernel
+        sizing = sizing_params(kernel)
         access = dict(kernel.access)
         for a, p in zip(s.args, kernel.params):
             if isinstance(p.type, Array):
@@ -222,4 +228,21 @@ class DryRun:
                 v = self._eval(a)
                 out.args[p.name] = p.type.dtype.type(convert_value(np.asarray(v).item(),
                                                                    p.type))
-        out.threads = launch_threads(kernel, out.args, s.span)
+        # the thread counts follow from the arrays' shapes and the sizing scalars: the
+        # same for every RUN of a kernel in that state (a long program repeats it)
+        key = (id(kernel), tuple(
+            (v.shape if isinstance(v, np.ndarray) else v.item()) if p.name in sizing else
+            (v.shape if isinstance(v, np.ndarray) else None)
+            for p, v in zip(kernel.params, out.args.values())))
+        threads = self._threads.get(key)
+        if threads is None:
+            threads = self._threads[key] = launch_threads(kernel, out.args, s.span)
+        out.threads = list(threads)
+
+
+@cache
+def _literal(value, kind: type):
+    """An integer or boolean literal's value as the checker types it (``ir/typecheck``);
+    ``kind`` keeps ``True`` and ``1`` apart."""
+    typed = ExprTyper(lambda name: None, builtins=False).scalar(ir.Const(None, value))
+    return eval_scalar(typed, {})

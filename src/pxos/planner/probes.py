@@ -5,6 +5,7 @@ backend, grown until it runs long enough to time, and divided into the work
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 import uuid
@@ -78,31 +79,56 @@ class _Runner:
             seconds, work = self.time(*make(scale))
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return seconds, work
-            scale *= max(4, min(64, int(TARGET_S / max(seconds, TINY))))
+            # aim at 2 × TARGET_S, so that one more step is rarely needed
+            scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
 
 
-def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> None:
+def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> dict[str, float]:
     """Build what calibration will run before it times anything, each kernel of each
     backend in its own thread (compilers run at once, one per core; a backend builds
     different kernels concurrently, ``backends.cache.BuiltKernels``): the probe kernels of
     every backend but ``cuda`` (whose CUDA context is bound to the calling thread; its
     builds take ~30 ms each anyway), and, with ``cupy_library``, the kernels of
     ``REDUCE SUM`` on ``cuda``, which NVRTC compiles on first use (then cached on disk by
-    CuPy). Errors are left for the measurement to raise."""
+    CuPy). Errors are left for the measurement to raise.
+
+    Returns:
+        by backend name, the median seconds of its probe builds that were not in the cache
+        (its ``compile_s``, so :func:`measure_backend` need not build one more kernel);
+        a backend whose probes were all cached is left out.
+    """
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(b.compile, k) for name, b in backends_by_name.items()  # a GPU's context is
+    jobs = [(name, b, k) for name, b in backends_by_name.items()  # a GPU's context is
             if registry.compiles(name) and not registry.is_gpu(name)  # the caller's
             for k in probe_kernels().values()]
+    work = [(_timed_build, job) for job in jobs]
     if cupy_library:
-        jobs += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
-    if not jobs:
-        return
-    with ThreadPoolExecutor(max_workers=max(2, min(len(jobs), os.cpu_count() or 1))) as pool:
-        for job in [pool.submit(fn, arg) for fn, arg in jobs]:
-            job.exception()
+        work += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
+    if not work:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(2, min(len(work), os.cpu_count() or 1))) as pool:
+        futures = [pool.submit(fn, arg) for fn, arg in work]
+        builds: dict[str, list[float]] = {}
+        for future in futures:
+            if future.exception() is None and future.result() is not None:
+                name, seconds = future.result()
+                builds.setdefault(name, []).append(seconds)
+    return {name: statistics.median(times) for name, times in builds.items()}
+
+
+def _timed_build(job) -> tuple[str, float] | None:
+    """Build probe kernel ``k`` on ``backend`` (``job`` is (name, backend, k)): (name,
+    seconds) if it was not in the cache, else None."""
+    name, backend, k = job
+    if backend.is_cached(k):
+        backend.compile(k)
+        return None
+    t0 = time.perf_counter()
+    backend.compile(k)
+    return name, time.perf_counter() - t0
 
 
 def _warm_cupy_reduce(n: int) -> None:
@@ -119,8 +145,10 @@ def is_gpu_backend(name: str, backend) -> bool:
     return registry.is_gpu(name) or backend.on_gpu
 
 
-def measure_backend(name: str, backend) -> DeviceFigures:
-    """Calibrate one backend (see ``planner/calibration``)."""
+def measure_backend(name: str, backend, compile_s: float | None = None) -> DeviceFigures:
+    """Calibrate one backend (see ``planner/calibration``); ``compile_s``: the build time
+    of a kernel not in the cache where one was just measured (:func:`compile_ahead`), else
+    a kernel of a fresh name is built and timed."""
     r = _Runner(backend)
     f32, u32, i32 = np.float32, np.uint32, np.int32
     on_host = backend.memory == HOST
@@ -152,28 +180,32 @@ def measure_backend(name: str, backend) -> DeviceFigures:
     sec, w = r.grow(lambda n: ("probe_atomic", [i32(n), hist], (n,)), 1 << 14, big)
     atomic_rate = w.total("atomics") / work_s(sec)
 
-    fresh = dataclasses.replace(r.kernels["probe_stream"],
-                                name=f"probe_{uuid.uuid4().hex[:12]}")
-    t0 = time.perf_counter()
-    backend.compile(fresh)
-    compile_s = time.perf_counter() - t0
+    if compile_s is None:
+        fresh = dataclasses.replace(r.kernels["probe_stream"],
+                                    name=f"probe_{uuid.uuid4().hex[:12]}")
+        t0 = time.perf_counter()
+        backend.compile(fresh)
+        compile_s = time.perf_counter() - t0
 
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
                             gpu=is_gpu_backend(name, backend))
     if not on_host:
-        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24))
+        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
+                        pinned=registry.timer(name) == "cuda-events")
     return figures
 
 
-def _measure_copies(backend, figures: DeviceFigures, nbytes: int) -> None:
+def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) -> None:
+    """Upload and download rates of ``nbytes``; ``pinned``: also from CuPy's page-locked
+    host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
     host = np.ones(nbytes // 4, np.float32)
     dev = backend.to_device(host)
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
                                                  backend.synchronize()))
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
-    if backend.memory == "cuda":
+    if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
         pinned = np.frombuffer(cupy.cuda.alloc_pinned_memory(nbytes), np.float32,

@@ -85,6 +85,7 @@ class Planner(StepCosts):
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
+        self._reasons: dict = {}  # see _explained
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
@@ -240,9 +241,7 @@ class Planner(StepCosts):
             alt = self._search(ahead, state, {step.index: fastest})
             rest = self._search(ahead, state)
             saved = alt.cost - rest.cost
-        features = self._features(step)
-        reason = explain_choice(self.machine, step, device, local, pin, saved, features,
-                                [d for d in self.kernel_devices])
+        reason, features = self._explained(step, device, local, pin, saved)
         predicted = dict(sorted(((d, e.seconds) for d, e in local.items()),
                                 key=lambda kv: kv[1]))
         if step.kind == "run":
@@ -252,6 +251,27 @@ class Planner(StepCosts):
         kind = statement_key(step.kind, device)
         return Decision(line, text, device, predicted, local, reason, pin is not None,
                         features, copies, fingerprint=key, size=n, launch_key=kind)
+
+    def _explained(self, step: Step, device: str, local: dict, pin, saved: float):
+        """(reason, features) of a decision: made once for the same launch work, candidate
+        estimates, pin and saving (a program of many RUNs of one kernel at one size, as a
+        Floyd–Warshall ``RUN fw d k`` per ``k``, words each decision alike). The features
+        dict is shared by those decisions (read only)."""
+        work = self._work(step) if step.kind == "run" else None
+        key = (id(work), step.kind, device, pin, saved, tuple(
+            (d, e.seconds, e.bound, e.split, e.work_s, e.overhead_s)
+            for d, e in local.items()))
+        found = self._reasons.get(key) if work is not None else None
+        if found is not None and found[0] is work:
+            return found[1], found[2]
+        features = self._features(step)
+        reason = explain_choice(self.machine, step, device, local, pin, saved, features,
+                                list(self.kernel_devices))
+        if work is not None:
+            if len(self._reasons) >= 4096:
+                self._reasons.clear()
+            self._reasons[key] = (work, reason, features)  # work kept: its id stays its
+        return reason, features
 
     def learn(self, decision: Decision, measured: float, checked: bool = False) -> None:
         """Record that ``decision``'s statement took ``measured`` seconds: sets

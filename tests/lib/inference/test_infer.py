@@ -98,5 +98,9 @@ def test_torch_session_matches_openvino(ir, feeds):
     got = s.run(feeds)["last_hidden_state"]
     want = infer(ir, feeds, precision="fp32", device="cpu")["last_hidden_state"]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
+    m = feeds["attention_mask"][:, :, None]          # pooled on the device: mean of real tokens
+    mean = (want * m).sum(1) / m.sum(1)
+    np.testing.assert_allclose(s.run_pooled(feeds),
+                               mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-5)
     with pytest.raises(PxArgumentError, match="cannot run precision"):
         TorchSession(bundled_model(), "cpu", "fp16")

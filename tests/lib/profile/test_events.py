@@ -75,3 +75,41 @@ def test_recorder_finds_the_calling_python_line():
     (k,) = p.kernels
     assert (k.name, k.device, k.launches) == ("saxpy", "c", 1)
     assert k.file == __file__ and k.line == line
+
+
+def test_native_launches_are_logged_with_their_lines():
+    """Launches that take the native path (``host/native_call``) skip the listener; the
+    profile's log still gives each one an event on the line that called it."""
+    from pxos.lib.profile import Profile
+
+    x = np.arange(4096, dtype=np.float32)
+    out = np.empty_like(x)
+    for _ in range(4):  # the native launcher is built after the first calls
+        saxpy(np.float32(1.0), x, x, out, device="c")
+    with Profile(out=None) as p:
+        assert events.LAUNCHES is p.recorder.log
+        first = inspect.currentframe().f_lineno + 2
+        for _ in range(30):
+            saxpy(np.float32(2.0), x, x, out, device="c")
+            saxpy(np.float32(3.0), x, x, out, device="c")
+    assert events.LAUNCHES is None
+    np.testing.assert_allclose(out, 4.0 * x)
+    launches = [e for e in p.recorder.events if e.kind == "launch"]
+    assert len(launches) == 60
+    assert [e.line for e in launches] == [first, first + 1] * 30
+    assert all(e.file == __file__ and e.threads == (4096,) and e.end >= e.start
+               for e in launches)
+    assert len(p.recorder.log) == 60  # they went the native way
+    (k,) = p.kernels
+    assert k.launches == 60 and k.bytes == 3 * x.nbytes  # cost features of the shape
+
+
+def test_a_second_listener_turns_the_log_off():
+    from pxos.lib.profile import Profile
+
+    seen = Seen()
+    with Profile(out=None):
+        events.subscribe(seen)
+        assert events.LAUNCHES is None  # every launch calls both listeners
+        events.unsubscribe(seen)
+        assert events.LAUNCHES is not None

@@ -3,8 +3,6 @@ and every ternary kernel compiled for CUDA with NVRTC."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -61,16 +59,55 @@ def test_packed_kernels_equal_dense(device, quantizer):
 
 
 @for_each_backend(argname="device")
-def test_gpu_block_kernel_on_every_backend(device):
+def test_gpu_kernels_on_every_backend(device):
     tw = T.nn.twn(W)
     x = np.zeros(tw.packed.shape[1] * 16, np.float32)
     x[:75] = RNG.normal(size=75)
-    table = np.empty((x.size // 4, 256), np.float32)
-    NK.lut_kernel(x, table, device=device)
     y = np.empty(37, np.float32)
-    NK.matvec_block_kernel(tw.packed, table, tw.scale, y, device=device,
-                           threads=37 * NK.BLOCK)
+    NK.block_kernel(tw.packed, np.ascontiguousarray(x.reshape(-1, 16).T), tw.scale, y,
+                    device=device, threads=37 * NK.BLOCK)
     assert np.allclose(y, tw.dense().astype(np.float64) @ x[:75], atol=1e-4)
+    xb = RNG.normal(size=(3, tw.packed.shape[1] * 16)).astype(np.float32)
+    yb = np.empty((3, 37), np.float32)
+    NK.rows_kernel(tw.packed, xb.reshape(3, -1, 16), tw.scale, yb, device=device)
+    assert np.allclose(yb, xb @ np.pad(tw.dense(), ((0, 0), (0, xb.shape[1] - 75))).T,
+                       atol=1e-4)
+
+
+@for_each_backend(argname="device")
+def test_tiles_cover_partial_tiles_and_words(device):
+    # rows not a multiple of TILE, columns not of 16, a batch: against the dense product
+    w = RNG.normal(size=(NK.TILE * 2 + 5, 16 * 3 + 7))
+    tw = T.nn.calibrated(w)
+    assert tw.tiles.shape == (3, 4, NK.TILE)
+    assert np.array_equal(tw.tiles[1, :, 3], tw.packed[NK.TILE + 3])
+    assert not tw.tiles[2, :, 5:].any()
+    xb = RNG.normal(size=(3, w.shape[1])).astype(np.float32)
+    want = xb.astype(np.float64) @ tw.dense().astype(np.float64).T
+    assert np.allclose(T.nn.matmul(xb, tw, device), want, atol=1e-4)
+    xi = RNG.integers(-2**20, 2**20, w.shape[1])
+    assert np.array_equal(T.nn.matvec(tw, xi, device) / tw.scale.astype(np.float64),
+                          tw.trits().astype(np.int64) @ xi)
+
+
+def test_tiles_kernel_is_vectorised_by_gcc():
+    # the point of the tiled layout: gcc vectorises the loop over a tile's rows
+    from pxos.backends.c import compiler
+    from pxos.backends.c_report import vector_report
+
+    cc = compiler()
+    if cc is None:
+        pytest.skip("no C compiler")
+    p = np.zeros((2, 3, NK.TILE), np.uint32)
+    x, y = np.zeros((1, 3, 16), np.float32), np.zeros((1, 2, NK.TILE), np.float32)
+    reports = vector_report(NK.tiles_kernel.ir(p, x, y[0], y), cc)
+    if not reports:
+        pytest.skip(f"{cc} gives no vectorisation report")
+    import inspect
+
+    lines, first = inspect.getsourcelines(NK.tiles_kernel.fn)
+    row_loop = first + next(i for i, ln in enumerate(lines) if "w = p[t, j, r]" in ln) - 1
+    assert any(r.line == row_loop and r.vector_bytes >= 16 for r in reports), reports
 
 
 def test_pack_round_trip_and_errors():
@@ -83,23 +120,38 @@ def test_pack_round_trip_and_errors():
         T.nn.pack(np.array([[0, 2]]), 1.0)
     with pytest.raises(PxShapeError, match="x must have shape"):
         T.nn.matvec(tw, np.ones(5, np.float32))
+    with pytest.raises(PxArgumentError, match="int32 sums could overflow"):
+        T.nn.matvec(tw, np.full(33, 2**27, np.int64), "c")     # 33 * 2**27 > 2**31
 
 
 def _kernel_args():
     p = np.zeros((4, 2), np.uint32)
     f1, f2, i1 = np.zeros(32, np.float32), np.zeros((8, 256), np.float32), np.zeros(32, np.int32)
     i8 = np.zeros((4, 5), np.int8)
-    yield NK.lut_kernel, (f1, f2), None
-    yield NK.matvec_rows_kernel, (p.view(np.uint8), f2, f1[:4], f1[:4]), None
-    yield NK.matvec_block_kernel, (p, f2, f1[:4], f1[:4]), (4 * NK.BLOCK,)
-    yield NK.matvec_int_kernel, (p, i1, i1[:4]), None
-    yield NK.matmul_kernel, (p, np.zeros((3, 32), np.float32), f1[:4],
-                             np.zeros((3, 4), np.float32)), None
+    t3, x3 = np.zeros((1, 2, NK.TILE), np.uint32), np.zeros((3, 2, 16), np.float32)
+    yield NK.tiles_kernel, (t3, x3, f2[:1, :NK.TILE], np.zeros((3, 1, NK.TILE), np.float32)), None
+    yield NK.tiles_int_kernel, (t3, x3.astype(np.int32), np.zeros((3, 1, NK.TILE), np.int32)), None
+    yield NK.block_kernel, (p, f2[:16, :2], f1[:4], f1[:4]), (4 * NK.BLOCK,)
+    yield NK.rows_kernel, (p, x3, f1[:4], np.zeros((3, 4), np.float32)), None
     from pxos.lib.ternary import kernels as K
     yield K.add_rows, (i8, i8, 1, np.zeros((4, 6), np.int8)), None
     yield K.mul_rows, (i8, i8, np.zeros((4, 10), np.int8)), None
     yield K.decode_rows, (i8, np.zeros(4, np.int64), np.zeros(4, np.int8)), None
     yield K.encode_rows, (np.zeros(4, np.int64), i8, np.zeros(4, np.int64)), None
+    from pxos.lib.ternary import columns as C
+    from pxos.lib.ternary import planes as P
+    i64 = np.zeros(5, np.int64)
+    for kernels in ((P.add_planes, C.add_columns), (P.compare_planes, C.compare_columns)):
+        args = (i8.T.copy(), i8.T.copy()) + ((1,) if "add" in kernels[0].__name__ else ())
+        out = np.zeros((6, 4), np.int8) if "add" in kernels[0].__name__ else i8[:, 0].copy()
+        for k in kernels:
+            yield k, args + (out,), None
+    for k in (P.mul_planes, C.mul_columns):
+        yield k, (i8.T.copy(), i8.T.copy(), np.zeros((10, 4), np.int8)), None
+    for k in (P.encode_planes, C.encode_columns):
+        yield k, (i64[:4], i8.T.copy(), i64[:4]), None
+    for k in (P.decode_planes, C.decode_columns):
+        yield k, (i8.T.copy(), i64[:4], i8[:, 0].copy()), None
     yield T.logic.gate_kernel, (1, i8[0], i8[0], i8[0]), None
     yield T.search.ternary_sorted_kernel, (f1, f1, np.zeros(32, np.int64), i1), None
     yield T.search.ternary_peak_kernel, (f2, np.zeros(8, np.int64), i1[:8]), None
@@ -117,12 +169,14 @@ def test_kernels_compile_for_cuda(kernel, args, threads):
     assert path.read_bytes()[:4] == b"\x7fELF"
 
 
-def test_all_pairs_of_select_codes():
-    # every byte code 0..255 of the lookup table against the sum it must select
-    x = np.arange(1, 5, dtype=np.float32) * np.array([1, 10, 100, 1000], np.float32)
-    table = np.empty((1, 256), np.float32)
-    NK.lut_kernel(x, table, device="c")
-    for c, codes in enumerate(itertools.product(range(4), repeat=4)):
-        codes = codes[::-1]                      # code of input m is bits 2m, 2m+1
-        want = sum(x[m] * {0: 0, 1: 1, 2: -1, 3: 0}[codes[m]] for m in range(4))
-        assert table[0, c] == want
+@for_each_backend(argname="device")
+def test_every_code_in_every_position(device):
+    # each of the 16 trits of a word, each code 0/1/2, against a decode written here
+    codes = RNG.integers(0, 3, (NK.TILE, 16))
+    codes[:3] = np.arange(3)[:, None]
+    words = (codes.astype(np.uint64) << (2 * np.arange(16, dtype=np.uint64))).sum(axis=1)
+    tw = T.nn.TernaryWeights(words.astype(np.uint32)[:, None], np.ones(NK.TILE, np.float32), 16)
+    x = (2.0 ** np.arange(16)).astype(np.float32)            # every sum exact in float32
+    want = np.select([codes == 1, codes == 2], [1, -1], 0) @ x
+    assert np.array_equal(T.nn.matvec(tw, x, device), want)
+    assert np.array_equal(T.nn.matmul(x[None], tw, device)[0], want)

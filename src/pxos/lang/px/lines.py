@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from functools import cache
-from importlib import resources
 
 import lark
 
@@ -17,6 +16,7 @@ from pxos.cache_folder import cache_folder
 from pxos.errors import PxError, PxSyntaxError
 from pxos.ir import nodes as ir
 from pxos.lang.px.hints import refuse_glued_words, syntax_hint
+from pxos.lang.px.tables import OPTIONS, grammar, load as load_tables
 from pxos.lang.px.to_ir import Header, ToIR
 from pxos.span import Span
 
@@ -27,9 +27,14 @@ MAX_LINE = 10_000  # characters
 
 @cache
 def _parser(lexer: str) -> lark.Lark:
-    grammar = resources.files("pxos.lang.px").joinpath("grammar.lark").read_text("utf-8")
-    return lark.Lark(grammar, parser="lalr", lexer=lexer, propagate_positions=True,
-                     maybe_placeholders=True, cache=_parser_cache(lexer))
+    """The parser of grammar.lark with ``lexer``: the basic one from the tables shipped
+    with pxos (``lang/px/tables``) where they match, else built by Lark, which keeps the
+    tables in the per-user cache (:func:`_parser_cache`)."""
+    text = grammar()
+    shipped = load_tables(text) if lexer == OPTIONS["lexer"] else None
+    if shipped is not None:
+        return shipped
+    return lark.Lark(text, **{**OPTIONS, "lexer": lexer}, cache=_parser_cache(lexer))
 
 
 def _parse(text: str) -> lark.Tree:

@@ -43,11 +43,13 @@ def require(module: str):
         raise PxArgumentError(f"{module} is not installed", hint=EXTRA) from None
 
 
-def load_torch_encoder(folder: Path):
-    """The transformers model of ``folder`` in eval mode, eager attention, float32."""
+def load_torch_encoder(folder: Path, attention: str = "eager"):
+    """The transformers model of ``folder`` in eval mode. ``attention``: ``eager`` (what
+    the OpenVINO and ONNX conversions trace) or ``sdpa`` (PyTorch's fused attention, for
+    running on a GPU)."""
     transformers = require("transformers")
     try:
-        model = transformers.AutoModel.from_pretrained(str(folder), attn_implementation="eager")
+        model = transformers.AutoModel.from_pretrained(str(folder), attn_implementation=attention)
     except (OSError, ValueError) as e:
         raise PxFileError(f"cannot load the model in {folder}: {e}") from None
     return model.eval()

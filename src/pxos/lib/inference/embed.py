@@ -86,8 +86,10 @@ def embed(texts, model: str = DEFAULT_MODEL, *, batch_size: int | None = None,
         rows = order[start:start + bs]
         feeds = pad([ids[r] for r in rows])
         feeds = {k: v for k, v in feeds.items() if k in sess.inputs}
-        hidden = next(iter(sess.run(feeds).values()))
-        emb = pool(hidden, feeds["attention_mask"])
+        if hasattr(sess, "run_pooled"):
+            emb = sess.run_pooled(feeds)
+        else:
+            emb = pool(next(iter(sess.run(feeds).values())), feeds["attention_mask"])
         if out is None:
             out = np.empty((len(texts), emb.shape[1]), np.float32)
         out[rows] = emb

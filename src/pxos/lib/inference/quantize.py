@@ -7,6 +7,9 @@ Methods (each writes ``OUT/model.xml|.bin`` plus the tokenizer, so ``pxos.embed(
 - ``fp16``: the FP32 IR with weights stored as fp16 (OpenVINO's compression on save).
 - ``int8``: NNCF post-training quantization (transformer preset), calibrated on real
   sentences (World English Bible verses, padded batches of 16).
+- ``int8w``: NNCF weight compression, INT8 asymmetric per output channel, on every
+  MatMul and the embedding tables; activations stay float, so the model computes in float
+  from weights decompressed on the fly.
 - ``int4``: NNCF weight compression, INT4 symmetric, group size 128 (all of 384 and 1536
   divide by it); activations stay float.
 - ``ternary`` / ``binary``: every ``nn.Linear`` weight of the encoder (the 36 attention and
@@ -38,15 +41,25 @@ from pxos.lib.inference.embed import embed, pad, tokenize
 from pxos.lib.inference.formats import detect, resolve
 from pxos.lib.inference.sentences import verses
 
-METHODS = ("fp16", "int8", "int4", "binary", "ternary")
+METHODS = ("fp16", "int8", "int8w", "int4", "binary", "ternary")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                     "vocab.txt", "sentence_bert_config.json")
 
 
 def _calibration(folder: Path, n: int) -> list[dict]:
+    """Length-sorted batches of 16 of ``n`` verses (every 7th), each padded to its longest."""
     ids = tokenize(str(folder), verses(n, step=7))
     ids.sort(key=len)
     return [pad(ids[i:i + 16]) for i in range(0, len(ids), 16)]
+
+
+def _int8(model, folder: Path, calibration: int):
+    """NNCF INT8 post-training quantization of weights and activations (transformer preset:
+    SmoothQuant at α 0.95 for MatMuls, fast bias correction), calibrated on verses."""
+    nncf = require("nncf")
+    data = _calibration(folder, calibration)
+    return nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
+                         subset_size=len(data))
 
 
 def _low_bit_linears(folder: Path, method: str):
@@ -84,9 +97,9 @@ def _save_low_bit(folder: Path, method: str, out: Path) -> None:
 
 def quantize(model, method: str, out, *, calibration: int = 300) -> Path:
     """Write ``model`` (a Hugging Face folder or ``"all-MiniLM-L6-v2"``) compressed by
-    ``method`` (one of fp16, int8, int4, binary, ternary) into the folder ``out``; return
-    ``out``. ``calibration``: sentences for int8. The folder appears complete or not at
-    all. Raises PxArgumentError (method, missing nncf/openvino), PxFileError (model)."""
+    ``method`` (one of fp16, int8, int8w, int4, binary, ternary) into the folder ``out``;
+    return ``out``. ``calibration``: sentences for int8. The folder appears complete or not
+    at all. Raises PxArgumentError (method, missing nncf/openvino), PxFileError (model)."""
     if method not in METHODS:
         raise PxArgumentError(f"unknown method {method!r}", hint=f"one of {', '.join(METHODS)}")
     fmt, folder = detect(resolve(model))
@@ -102,10 +115,10 @@ def quantize(model, method: str, out, *, calibration: int = 300) -> Path:
         else:
             m = ov.Core().read_model(str(to_openvino_ir(folder)))
             if method == "int8":
+                m = _int8(m, folder, calibration)
+            elif method == "int8w":
                 nncf = require("nncf")
-                data = _calibration(folder, calibration)
-                m = nncf.quantize(m, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
-                                  subset_size=len(data))
+                m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT8_ASYM)
             elif method == "int4":
                 nncf = require("nncf")
                 m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT4_SYM,

@@ -28,13 +28,13 @@ _OV_TYPES = {"i64": np.int64, "i32": np.int32, "f32": np.float32, "f16": np.floa
 
 def check_feeds(session, feeds: dict) -> dict:
     """Feeds as contiguous arrays of the session's dtypes; errors name the input."""
-    names = set(session.inputs)
-    if set(feeds) != names:
-        raise PxArgumentError(f"model inputs are {sorted(names)}, got {sorted(feeds)}")
+    spec = session.inputs
+    if feeds.keys() != spec.keys():
+        raise PxArgumentError(f"model inputs are {sorted(spec)}, got {sorted(feeds)}")
     out = {}
     for name, x in feeds.items():
-        rank, dtype = session.inputs[name]
-        a = np.asarray(x)
+        rank, dtype = spec[name]
+        a = x if type(x) is np.ndarray else np.asarray(x)
         if rank is not None and a.ndim != rank:
             raise PxShapeError(f"input {name!r} must have rank {rank}, got shape {a.shape}")
         if a.dtype != dtype:
@@ -43,7 +43,7 @@ def check_feeds(session, feeds: dict) -> dict:
                 raise PxTypeError(f"input {name!r} must be {np.dtype(dtype).name}, "
                                   f"got {a.dtype.name}")
             a = a.astype(dtype)
-        out[name] = np.ascontiguousarray(a)
+        out[name] = a if a.flags.c_contiguous else np.ascontiguousarray(a)
     return out
 
 
@@ -79,7 +79,7 @@ class OpenVINOSession:
     def run(self, feeds: dict) -> dict:
         """Outputs by name (copies; the inputs are shared with OpenVINO, not copied)."""
         res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
-        return {name: res[i] for i, name in enumerate(self.outputs)}
+        return dict(zip(self.outputs, res.to_tuple()))
 
 
 class OnnxRuntimeSession:
@@ -111,7 +111,7 @@ class OnnxRuntimeSession:
 class TorchSession:
     """A Hugging Face encoder in PyTorch: inputs ``input_ids``, ``attention_mask``,
     ``token_type_ids`` → ``last_hidden_state``. fp16 on CUDA with ``precision`` fp16 or
-    auto; CPU runs fp32 only."""
+    auto, with PyTorch's fused attention (``sdpa``); CPU runs fp32 only."""
 
     runtime = "torch"
 
@@ -127,18 +127,31 @@ class TorchSession:
         elif precision == "bf16":
             dtype = torch.bfloat16
         self.device = device
-        self.model = load_torch_encoder(folder).to(device=device, dtype=dtype)
+        attention = "sdpa" if device == "cuda" else "eager"
+        self.model = load_torch_encoder(folder, attention).to(device=device, dtype=dtype)
         self.inputs = {name: (2, np.int64) for name in INPUTS}
         self.outputs = ["last_hidden_state"]
 
+    def _hidden(self, feeds: dict):
+        t = self.torch
+        args = {k: t.from_numpy(v).to(self.device, non_blocking=True) for k, v in feeds.items()}
+        return self.model(**args).last_hidden_state, args["attention_mask"]
+
     def run(self, feeds: dict) -> dict:
         """Outputs by name, as float32 NumPy arrays."""
-        t = self.torch
-        with t.inference_mode():
-            args = {k: t.from_numpy(v).to(self.device, non_blocking=True)
-                    for k, v in feeds.items()}
-            out = self.model(**args).last_hidden_state
-        return {"last_hidden_state": out.float().cpu().numpy()}
+        with self.torch.inference_mode():
+            out, _ = self._hidden(feeds)
+            return {"last_hidden_state": out.float().cpu().numpy()}
+
+    def run_pooled(self, feeds: dict) -> np.ndarray:
+        """Mean over real tokens, L2-normalised, computed on the device: float32 (n, d).
+        Only the pooled rows cross to the host, not the (n, seq, d) hidden states."""
+        with self.torch.inference_mode():
+            out, mask = self._hidden(feeds)
+            m = mask.unsqueeze(-1).to(self.torch.float32)
+            mean = (out.float() * m).sum(1) / m.sum(1).clamp_min(1e-9)
+            unit = self.torch.nn.functional.normalize(mean, dim=1, eps=1e-12)
+            return unit.cpu().numpy()
 
 
 __all__ = ["OnnxRuntimeSession", "OpenVINOSession", "PRECISIONS", "TorchSession",

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from pxos import registry
+
 
 @dataclass
 class KernelStats:
@@ -101,7 +103,7 @@ def _work(evs, works, device, machine) -> tuple[float, float]:
 
 def _is_gpu(machine, device: str) -> bool:
     fig = machine.devices.get(device) if machine is not None else None
-    return bool(fig.gpu) if fig is not None else device in ("cuda", "opencl")
+    return bool(fig.gpu) if fig is not None else registry.has_device_memory(device)
 
 
 def _roofline(machine, device: str, moved: float, ops: float, seconds: float):

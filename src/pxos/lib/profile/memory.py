@@ -2,7 +2,7 @@
 
 - Host memory in use: the process's resident set (``/proc/self/statm`` on Linux; else the
   peak from ``resource.getrusage``), read by the sampler thread every
-  ``sampler.MEMORY_EVERY`` samples (20 ms at 1 kHz).
+  ``sampler.MEMORY_EVERY`` samples (50 ms at 1 kHz).
 - Device memory: CuPy's default memory pool, bytes in use and its high-water mark, when
   CuPy is loaded.
 - Host allocations by line: ``tracemalloc`` (off by default: it slows every allocation,

@@ -1,27 +1,38 @@
 """Kernel events: every launch, copy, ``REDUCE``/``SORT`` and compile, timed on one clock.
 
 :class:`Recorder` is a listener of ``pxos.events``. Times are seconds on the host's
-``time.perf_counter`` clock, from the start of the profile. How each device is timed:
+``time.perf_counter`` clock, from the start of the profile. How each device is timed, by
+the backend's ``timer`` in ``pxos.registry``:
 
-- ``cuda``: a pair of CUDA events (CuPy) recorded on the current stream around the
-  operation, resolved after the run; their times are put on the host clock through one
-  reference event recorded right after a device synchronize (host time of that moment).
-- ``opencl``: the clock around the launch and a synchronize of the queue (the backend's
-  launch only queues).
-- ``c``, ``interp``, ``host``: the clock around the call (they run synchronously).
+- ``cuda-events`` (``cuda``): a pair of CUDA events (CuPy) recorded on the current stream
+  around the operation, resolved after the run; their times are put on the host clock
+  through one reference event recorded right after a device synchronize (host time of
+  that moment).
+- ``queue`` (``opencl``, ``webgpu``): the clock around the launch and a synchronize of the
+  queue (the backend's launch only queues).
+- ``clock`` (``c``, ``interp``, ``host``): the clock around the call (they run
+  synchronously).
 
 Each event keeps its source line: the ``.px`` statement's span, or the first stack frame
 outside the pxos package (the Python line that called the kernel).
+
+A native launch on ``c`` (``host/native_call``, about a microsecond) does not call the
+listener: the caller appends its two clock readings and calling frame to
+:class:`LaunchLog` (``events.LAUNCHES``), a plain list of tuples, and every event is made
+after the run (:meth:`Recorder.resolve`), so that a profiled launch costs a few hundred
+nanoseconds more, not the tens of microseconds of the general path.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 
 import pxos
+from pxos import registry
 
 PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
 perf_counter = time.perf_counter
@@ -79,6 +90,7 @@ class Recorder:
     decisions: dict = field(default_factory=dict)
     current: tuple | None = None
     _raw: list = field(default_factory=list)
+    log: list = field(default_factory=lambda: LaunchLog())
     _pending: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
     _reference: tuple | None = None
@@ -90,12 +102,13 @@ class Recorder:
             if key not in self.works:
                 self._note_launch(key, info)
         self.current = (kind, name, device)
-        cuda = self._cuda_start() if device == "cuda" and kind in TIMED_ON_DEVICE else None
+        cuda = (self._cuda_start() if kind in TIMED_ON_DEVICE
+                and registry.timer(device) == "cuda-events" else None)
         return [kind, name, device, where if where is not None else _caller(), info, cuda,
                 perf_counter()]
 
     def end(self, token: list, result=None) -> None:
-        if token[0] == "launch" and token[2] == "opencl":
+        if token[0] == "launch" and registry.timer(token[2]) == "queue":
             token[4]["backend"].synchronize()
         t1 = perf_counter()
         cuda = token[5]
@@ -112,12 +125,28 @@ class Recorder:
         """Host-clock seconds when each operation's call began and returned, in order (the
         sampler splits its intervals there: ``sampler.centred``)."""
         t0 = self.t0
-        return [t - t0 for token, t1, _, _ in self._raw for t in (token[6], t1)]
+        return sorted([t - t0 for token, t1, _, _ in self._raw for t in (token[6], t1)]
+                      + [t - t0 for entry in self.log for t in entry[1:3]])
+
+    def logged_launch(self, t: float):
+        """(name, device) of the logged native launch running at ``t`` seconds from the
+        start, or None (for the sampler, after the run)."""
+        log = self.log
+        if not log:
+            return None
+        if log.starts is None:
+            log.sort(key=_start)
+            log.starts = [entry[1] - self.t0 for entry in log]
+        i = bisect.bisect_right(log.starts, t) - 1
+        if i >= 0 and log[i][2] - self.t0 >= t:
+            return log[i][0].kernel.name, log[i][0].device
+        return None
 
     def _events(self) -> None:
         """Make :class:`Event` objects of the operations recorded since the last call."""
         t0 = self.t0
-        for token, t1, cuda, tier in self._raw[len(self.events):]:
+        made = len(self.events) - self.log.made
+        for token, t1, cuda, tier in self._raw[made:]:
             kind, name, device, where, info, _, start = token
             file, line = ((where.file, where.line) if hasattr(where, "file")
                           else (where[0].co_filename, where[1]) if where else ("", 0))
@@ -128,6 +157,9 @@ class Recorder:
             self.events.append(event)
             if cuda is not None:
                 self._pending.append((event, cuda[0], cuda[1]))
+        logged = self.log.events(t0)
+        if logged:
+            self.events = sorted(self.events + logged, key=_end)
 
     def wait_for_devices(self) -> None:
         """Wait until the CUDA launches recorded so far have ended (nothing to wait for
@@ -141,6 +173,10 @@ class Recorder:
         """Find the launches' cost features, and put CUDA events' device times on the host
         clock (waits for the device)."""
         self._events()
+        for key, shapes, decision in self.log.noted:
+            self.works.setdefault(key, shapes)
+            if decision is not None:
+                self.decisions.setdefault(key[0], decision)
         for key, shapes in self.works.items():
             if isinstance(shapes, _Shapes):
                 self.works[key] = _work_of(shapes)
@@ -187,6 +223,59 @@ class Recorder:
         self._seen.add(id(compiled))
         hit = getattr(compiled, "cache_hit", getattr(compiled, "hit", None))
         return "disk" if hit else "build" if hit is not None else "memory"
+
+
+class LaunchLog(list):
+    """``events.LAUNCHES`` while a profile runs: ``(plan, start, end, code, lasti)`` per
+    native launch (``host/pykernel``), appended without a call; :meth:`note` is called once
+    per call plan, before its first entry. Attributes: ``works``: per plan's ``id``, the
+    (name, device, threads) key and its shapes; ``made``: entries made into events."""
+
+    def __init__(self):
+        super().__init__()
+        self.keys: dict = {}
+        self.noted: list = []  # (key, _Shapes, decision) for the recorder's works
+        self.made = 0
+        self.starts = None  # start times, once sorted (logged_launch)
+
+    def note(self, plan, args, threads, decision) -> None:
+        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan``), and mark
+        the plan as noted here (``plan.profiled``)."""
+        plan.profiled = self
+        key = (plan.kernel.name, plan.device, tuple(threads))
+        self.keys[id(plan)] = key
+        self.noted.append((key, _Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
+                                        key[2]), decision))
+
+    def events(self, t0: float) -> list:
+        """:class:`Event` objects of the entries not made yet (their lines found now)."""
+        lines: dict = {}
+        out = []
+        for plan, start, end, code, lasti in self[self.made:]:
+            line = lines.get((code, lasti))
+            if line is None:
+                line = lines[code, lasti] = _line_of(code, lasti)
+            key = self.keys[id(plan)]
+            out.append(Event("launch", key[0], key[1], 0, code.co_filename, line,
+                             start - t0, end - t0, 0, "", key[2]))
+        self.made = len(self)
+        return out
+
+
+def _line_of(code, lasti: int) -> int:
+    """The source line of instruction offset ``lasti`` in ``code`` (0 if none)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line or 0
+    return 0
+
+
+def _start(entry) -> float:
+    return entry[1]
+
+
+def _end(event) -> float:
+    return event.end
 
 
 def _caller():

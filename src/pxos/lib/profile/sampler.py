@@ -23,7 +23,7 @@ import bisect
 import sys
 import sysconfig
 import threading
-import time
+from time import perf_counter, sleep
 
 from pxos.lib.profile.recorder import PXOS_DIR
 
@@ -32,11 +32,16 @@ _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "
 EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduce": "",
                 "sort": ""}  # the folded frame of an operation: "kernel k on d" …
 DEFAULT_RATE = 1000.0  # samples per second
-MEMORY_EVERY = 20  # read the memory gauges every this many samples
+LONGEST_SLEEP = 0.02  # s: a longer period waits on an event that stop() sets
+MEMORY_EVERY = 50  # read the memory gauges every this many samples (50 ms at 1 kHz)
 
 
 class Sampler:
-    """Samples ``thread_id``'s stack every ``1/rate`` s until :meth:`stop`.
+    """Samples ``thread_id``'s stack every ``1/rate`` s until :meth:`stop`; with
+    ``all_threads``, every Python thread's but the sampler's (one ``sys._current_frames``
+    call reads them all), each other thread's stacks under a ``thread NAME`` frame, each
+    thread's samples weighted on their own (so the weights of all threads add up to more
+    than the wall time where several threads ran).
 
     Attributes:
         samples: ``(time_s, weight_s, stack)``: time from ``t0``, the interval it stands
@@ -44,7 +49,7 @@ class Sampler:
     """
 
     def __init__(self, recorder, rate: float = DEFAULT_RATE, thread_id: int | None = None,
-                 on_memory=None):
+                 on_memory=None, all_threads: bool = False):
         if not rate > 0:
             raise ValueError(f"the sampling rate must be > 0 per second, got {rate}")
         self.recorder = recorder
@@ -52,9 +57,12 @@ class Sampler:
         self.thread_id = thread_id or threading.main_thread().ident
         self.on_memory = on_memory
         self.samples: list = []
+        self.others: dict | None = {} if all_threads else None  # thread id -> samples
+        self._names: dict = {}  # thread id -> name
         self.event_frames: set = set()  # the folded frames that stand for an operation
         self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
-        self._stop = threading.Event()
+        self._running = True
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
 
@@ -70,31 +78,69 @@ class Sampler:
         """Stop sampling and give each sample its weight: the time nearer to it than to
         its neighbours (from the midpoint with the previous sample to the midpoint with
         the next; the first from the start, the last to now)."""
-        self._stop.set()
+        self._running = False
+        self._wake.set()
         self._thread.join()
         sys.setswitchinterval(self._switch)
-        named = {}
-        samples = [(t, w, tuple(named.get(f) or named.setdefault(f, _named(f))
-                                for f in stack)) for t, w, stack in self.samples]
-        self.samples = centred(samples, time.perf_counter() - self.recorder.t0,
-                               self.recorder.edges, self.event_frames)
+        named, end, edges = {}, perf_counter() - self.recorder.t0, self.recorder.edges
+        samples = [(t, w, self._launch_folded(t, tuple(
+            named.get(f) or named.setdefault(f, _named(f)) for f in stack)))
+            for t, w, stack in self.samples]
+        self.samples = centred(samples, end, edges, self.event_frames)
+        for tid, found in (self.others or {}).items():
+            head = ("", 0, f"thread {self._names[tid]}")
+            self.samples += centred([(t, w, (head, *(named.get(f) or named.setdefault(
+                f, _named(f)) for f in stack))) for t, w, stack in found], end)
+        if self.others:
+            self.samples.sort(key=_time)
 
     def _loop(self) -> None:
+        """Sleep a period, take the GIL once, read the stack (``time.sleep`` releases the
+        GIL in C; a ``threading.Event`` wait would run a dozen Python lines and allocate a
+        lock per sample, and every extra release of the GIL costs the sampled thread a
+        switch)."""
         t0 = self.recorder.t0
-        last = time.perf_counter()
+        last = perf_counter()
         count = 0
-        wait = self._stop.wait
-        while not wait(self.period):
-            frame = sys._current_frames().get(self.thread_id)
-            now = time.perf_counter()
-            if frame is not None:
-                self.samples.append((now - t0, now - last, self._stack(frame)))
+        period, frames, samples = self.period, sys._current_frames, self.samples
+        thread_id, stack, others = self.thread_id, self._stack, self.others
+        own = threading.get_ident()
+        nap = sleep if period <= LONGEST_SLEEP else self._wake.wait  # stop() ends a wait
+        while self._running:
+            nap(period)
+            if others is None:
+                frame = frames().get(thread_id)
+                now = perf_counter()
+                if frame is not None:
+                    samples.append((now - t0, now - last, stack(frame)))
+            else:
+                now = perf_counter()
+                for tid, frame in frames().items():
+                    if tid == thread_id:
+                        samples.append((now - t0, now - last, stack(frame)))
+                    elif tid != own:
+                        if tid not in others:  # named now: it may end before stop()
+                            others[tid] = []
+                            self._names[tid] = _thread_name(tid)
+                        others[tid].append((now - t0, 0.0, stack(frame, False)))
             last = now
             count += 1
-            if self.on_memory is not None and count % MEMORY_EVERY == 0:
+            if count % MEMORY_EVERY == 0 and self.on_memory is not None:
                 self.on_memory(now - t0)
 
-    def _stack(self, frame) -> tuple:
+    def _launch_folded(self, t: float, stack: tuple) -> tuple:
+        """``stack`` with a folded pxos frame taken during a logged native launch
+        (``recorder.LaunchLog``) named as that kernel's frame."""
+        if not stack or stack[-1][0] or not stack[-1][2].startswith("pxos "):
+            return stack
+        found = self.recorder.logged_launch(t)
+        if found is None:
+            return stack
+        frame = ("", 0, event_frame("launch", *found))
+        self.event_frames.add(frame)
+        return stack[:-1] + (frame,)
+
+    def _stack(self, frame, main: bool = True) -> tuple:
         """The stack, outermost first: the user's frames, then pxos's frames under them
         folded into one. Frames of pxos and of installed libraries outside any user frame
         (the command line running a script, ``runpy``) are left out; a stack with no user
@@ -114,19 +160,20 @@ class Sampler:
             if kind == PXOS:
                 last = code
                 if user:
-                    stack.append(self._folded(code))
+                    stack.append(self._folded(code, main))
                     break
             elif user or kind == USER:
                 user = True
                 stack.append((code, f.f_lineno))
         else:
             if not user and last is not None:
-                stack.append(self._folded(last))
+                stack.append(self._folded(last, main))
         return tuple(stack)
 
-    def _folded(self, code) -> tuple:
-        current = self.recorder.current
-        stmt = _statement()
+    def _folded(self, code, main: bool = True) -> tuple:
+        """The one frame standing for pxos's frames: the operation or ``.px`` statement
+        running (known for the profiled thread only), else ``pxos`` and the function."""
+        current, stmt = (self.recorder.current, _statement()) if main else (None, None)
         if current is not None:
             file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
             frame = (file, line, event_frame(*current))
@@ -139,6 +186,14 @@ class Sampler:
 
 
 USER, PXOS, LIBRARY = 0, 1, 2
+
+
+def _time(sample: tuple) -> float:
+    return sample[0]
+
+
+def _thread_name(ident: int) -> str:
+    return next((t.name for t in threading.enumerate() if t.ident == ident), str(ident))
 
 
 def _kind(filename: str) -> int:

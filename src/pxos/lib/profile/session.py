@@ -40,6 +40,8 @@ class Profile:
         name: what was profiled, for the report (default: the caller's file).
         decisions: more planner decisions to report (``(kernel name, Decision)`` pairs:
             a ``.px`` run's, given by ``pxos profile``).
+        all_threads: sample every Python thread, not only the one entering the block
+            (``sampler.Sampler``).
 
     Attributes (after the block):
         wall_s: seconds the block took; kernels: ``counters.KernelStats`` list, largest
@@ -53,7 +55,8 @@ class Profile:
     """
 
     def __init__(self, out: str | Path | None = DEFAULT_OUT, rate: float = DEFAULT_RATE,
-                 memory: bool = False, name: str | None = None, decisions=()):
+                 memory: bool = False, name: str | None = None, decisions=(),
+                 all_threads: bool = False):
         self.out = None if out is None else Path(out)
         self.rate = float(rate)
         self.name = name
@@ -61,7 +64,7 @@ class Profile:
         self.recorder = Recorder()
         self.memory = MemoryTrack(trace_allocations=memory)
         self.sampler = Sampler(self.recorder, self.rate, threading.get_ident(),
-                               on_memory=self.memory.read)
+                               on_memory=self.memory.read, all_threads=all_threads)
         self.wall_s = 0.0
         self.kernels, self.lines, self.compiles, self.files = [], [], {}, []
         self.machine = None

@@ -49,7 +49,12 @@ def trace_document(events, samples, memory_points) -> dict:
             args["tier"] = e.tier
         out.append({"name": e.name, "cat": e.kind, "ph": "X", "ts": e.start * 1e6,
                     "dur": max(e.seconds, 0.0) * 1e6, "pid": PID, "tid": tid, "args": args})
-    out += host_slices(samples)
+    for n, (thread, found) in enumerate(sorted(_by_thread(samples).items(),
+                                              key=lambda kv: kv[0] or "")):
+        tid = HOST_TID if thread is None else 100 + n
+        if thread is not None:
+            out.append(_meta("thread_name", tid, f"host {thread} (sampled Python stack)"))
+        out += host_slices(found, tid)
     for t, host, device in memory_points:
         series = {"host MB": host / MB}
         if device is not None:
@@ -59,10 +64,25 @@ def trace_document(events, samples, memory_points) -> dict:
     return {"traceEvents": out, "displayTimeUnit": "ms"}
 
 
-def host_slices(samples) -> list[dict]:
-    """Nested complete events from the sampled stacks: a frame's slice lasts while
-    consecutive samples keep it at the same depth; each sample covers the time it stands
-    for (its weight: ``sampler.centred``; the weights tile the run from its start)."""
+def _by_thread(samples) -> dict:
+    """Samples by thread: None for the profiled thread's, else the name of the sampler's
+    ``thread NAME`` root frame (``all_threads``), with that frame taken off."""
+    out: dict = {}
+    for t, w, stack in samples:
+        head = stack[0] if stack else ("x", 0, "")
+        if not head[0] and head[2].startswith("thread "):
+            out.setdefault(head[2], []).append((t, w, stack[1:]))
+        else:
+            out.setdefault(None, []).append((t, w, stack))
+    return out
+
+
+def host_slices(samples, tid: int = 0) -> list[dict]:
+    """Nested complete events (on track ``tid``, default the host's) from one thread's
+    sampled stacks: a frame's slice lasts while consecutive samples keep it at the same
+    depth; each sample covers the time it stands for (its weight: ``sampler.centred``;
+    the weights tile the run from its start)."""
+    tid = tid or HOST_TID
     out, open_ = [], []  # open_: (frame, start_s)
     end = 0.0  # the samples' weights tile the run from its start
     for _, weight, stack in samples:
@@ -71,20 +91,20 @@ def host_slices(samples) -> list[dict]:
         while keep < min(len(open_), len(stack)) and open_[keep][0] == stack[keep]:
             keep += 1
         for frame, since in reversed(open_[keep:]):
-            out.append(_slice(frame, since, start))
+            out.append(_slice(frame, since, start, tid))
         del open_[keep:]
         open_ += [(frame, start) for frame in stack[keep:]]
     for frame, since in reversed(open_):
-        out.append(_slice(frame, since, end))
+        out.append(_slice(frame, since, end, tid))
     return out
 
 
-def _slice(frame, start: float, end: float) -> dict:
+def _slice(frame, start: float, end: float, tid: int) -> dict:
     file, line, function = frame
     where = f"{os.path.basename(file)}:{line}" if file else ""
     return {"name": f"{function} ({where})" if where else function, "cat": "host",
             "ph": "X", "ts": start * 1e6, "dur": max(end - start, 0.0) * 1e6, "pid": PID,
-            "tid": HOST_TID, "args": {"source": f"{file}:{line}"} if file else {}}
+            "tid": tid, "args": {"source": f"{file}:{line}"} if file else {}}
 
 
 def _meta(kind: str, tid: int | None, name: str) -> dict:

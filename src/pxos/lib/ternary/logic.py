@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 import pxos
-from pxos import Array, i8, i32
+from pxos import Array, i8, i32, registry
 from pxos.errors import PxArgumentError
 from pxos.lib.ternary.convert import check_trits
 
@@ -141,8 +141,8 @@ def table(op: str) -> list[list[int]]:
     (one column for ``not``)."""
     v = np.array([-1, 0, 1], np.int8)
     if op in UNARY:
-        return [[int(r)] for r in apply(op, v, device="interp")]
-    return apply(op, v[:, None], v[None, :], device="interp").tolist()
+        return [[int(r)] for r in apply(op, v, device=registry.interpreter())]
+    return apply(op, v[:, None], v[None, :], device=registry.interpreter()).tolist()
 
 
 __all__ = ["OPS", "and_", "any_", "apply", "consensus", "implies", "not_", "or_",

@@ -11,17 +11,21 @@ A weight matrix ``W`` (out × in, float) becomes ``scale[:, None] * T`` with tri
   the k largest ``|w|``, for the k that maximises ``(Σ top-k |w|)² / k``).
 
 :class:`TernaryWeights` holds the trits packed 2 bits per trit (16 per uint32 word: a
-shift and a mask decode one, with no division or table, where 5 trits per byte would need
-a division per trit) and the scales. :func:`matvec` and :func:`matmul` run the kernels of
-:mod:`pxos.lib.ternary.nn_kernels` on any backend.
+mask test decodes one, with no division or table, where 5 trits per byte would need a
+division per trit) and the scales. :func:`matvec` and :func:`matmul` run the kernels of
+:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU one block per row of the
+row-major words, elsewhere the row-tiled copy of the words (:attr:`TernaryWeights.tiles`,
+made once per weights) that gcc vectorises across rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from pxos import registry
 from pxos.errors import PxArgumentError, PxShapeError, PxTypeError
 from pxos.lib.ternary import nn_kernels as NK
 
@@ -49,6 +53,17 @@ class TernaryWeights:
     def nbytes(self) -> int:
         """Bytes of packed trits and scales (what a model stores)."""
         return self.packed.nbytes + self.scale.nbytes
+
+    @cached_property
+    def tiles(self) -> np.ndarray:
+        """The words in the CPU kernels' layout: uint32 ``(ceil(rows / TILE), words,
+        TILE)``, ``tiles[t, j, r] = packed[t * TILE + r, j]`` (rows past the end: zero).
+        Made on first use and kept (as much memory again as ``packed``)."""
+        rows, words = self.packed.shape
+        count = -(-rows // NK.TILE)
+        padded = np.zeros((count * NK.TILE, words), np.uint32)
+        padded[:rows] = self.packed
+        return np.ascontiguousarray(padded.reshape(count, NK.TILE, words).transpose(0, 2, 1))
 
     def trits(self) -> np.ndarray:
         """The trits as int8 ``(rows, cols)``."""
@@ -132,52 +147,70 @@ QUANTIZERS = {"twn": twn, "absmean": absmean, "calibrated": calibrated}
 
 
 def _input(weights: TernaryWeights, x, ndim: int, dtype) -> np.ndarray:
+    """``x`` (cols,) or (batch, cols) as ``dtype`` (batch, words, 16), zero-padded."""
     x = np.asarray(x)
     if x.ndim != ndim or x.shape[-1] != weights.cols:
         raise PxShapeError(f"x must have shape {('batch', )[:ndim - 1] + (weights.cols,)}"
                            f" for weights {weights.shape}, got {x.shape}")
-    pad = weights.packed.shape[1] * 16 - weights.cols
-    out = np.zeros(x.shape[:-1] + (weights.cols + pad,), dtype)
-    out[..., :weights.cols] = x
-    return out
+    words = weights.packed.shape[1]
+    batch = 1 if ndim == 1 else x.shape[0]
+    out = np.zeros((batch, words * 16), dtype)
+    out[:, :weights.cols] = x.reshape(batch, weights.cols)
+    return out.reshape(-1, words, 16)
 
 
 def _on_gpu(device: str | None) -> bool:
-    """Whether the mat-vec runs on a GPU (the block-per-row kernel) rather than a CPU."""
+    """Whether the kernels run on a GPU (the block-per-row kernel) rather than a CPU: the
+    backend asked for is a GPU's, or, with none asked for, one is present."""
     if device is not None:
-        return device == "cuda"
+        return registry.is_gpu(device)
     from pxos import backends
 
-    return "cuda" in backends.available()
+    return any(registry.is_gpu(name) for name in backends.available())
+
+
+def _tiled(weights: TernaryWeights, x: np.ndarray, device) -> np.ndarray:
+    """The tile kernels on ``x`` (batch, words, 16): (batch, rows) float32 for float
+    ``x``, int64 sums for int32 ``x``."""
+    rows = weights.shape[0]
+    tiles = weights.tiles
+    y = np.empty((x.shape[0], tiles.shape[0], NK.TILE), x.dtype)
+    if x.dtype == np.int32:
+        NK.tiles_int_kernel(tiles, x, y, device=device)
+        return y.reshape(x.shape[0], -1)[:, :rows].astype(np.int64)
+    scale = np.zeros(tiles.shape[0] * NK.TILE, np.float32)
+    scale[:rows] = weights.scale
+    NK.tiles_kernel(tiles, x, scale.reshape(-1, NK.TILE), y, device=device)
+    return y.reshape(x.shape[0], -1)[:, :rows]
 
 
 def matvec(weights: TernaryWeights, x, device: str | None = None) -> np.ndarray:
     """``W @ x`` for packed ternary ``W`` (rows × cols) and ``x`` (cols,).
 
     Float ``x``: float32 ``(rows,)`` within float tolerance of the dense product. Integer
-    ``x``: float64 ``scale * (T @ x)``, the integer sums exact (they must fit int32).
+    ``x``: float64 ``scale * (T @ x)``, the integer sums exact (int32).
 
     Raises:
         PxShapeError: ``x`` is not ``(cols,)``.
+        PxArgumentError: integer ``x`` so large that a sum could pass int32
+            (``max|x| * cols >= 2**31``).
     """
     if not isinstance(weights, TernaryWeights):
         raise PxTypeError("matvec takes TernaryWeights (from twn, absmean, calibrated, pack)")
-    rows = weights.shape[0]
     if np.asarray(x).dtype.kind in "iu":
-        xi = _input(weights, x, 1, np.int32)
-        y = np.empty(rows, np.int32)
-        NK.matvec_int_kernel(weights.packed, xi, y, device=device)
-        return weights.scale.astype(np.float64) * y
+        big = int(np.abs(np.asarray(x, np.int64)).max(initial=0))
+        if big * weights.cols > 2**31 - 1:
+            raise PxArgumentError(f"integer x up to {big} over {weights.cols} columns: the "
+                                  "int32 sums could overflow; pass float x")
+        sums = _tiled(weights, _input(weights, x, 1, np.int32), device)[0]
+        return weights.scale.astype(np.float64) * sums
     xf = _input(weights, x, 1, np.float32)
-    table = np.empty((xf.size // 4, 256), np.float32)
-    NK.lut_kernel(xf, table, device=device)
+    if not _on_gpu(device):
+        return _tiled(weights, xf, device)[0]
+    rows = weights.shape[0]
     y = np.empty(rows, np.float32)
-    if _on_gpu(device):
-        NK.matvec_block_kernel(weights.packed, table, weights.scale, y, device=device,
-                               threads=rows * NK.BLOCK)
-    else:
-        NK.matvec_rows_kernel(weights.packed.view(np.uint8), table, weights.scale, y,
-                              device=device)
+    NK.block_kernel(weights.packed, np.ascontiguousarray(xf[0].T), weights.scale, y,
+                    device=device, threads=rows * NK.BLOCK)
     return y
 
 
@@ -191,9 +224,12 @@ def matmul(x, weights: TernaryWeights, device: str | None = None) -> np.ndarray:
     if not isinstance(weights, TernaryWeights):
         raise PxTypeError("matmul takes TernaryWeights (from twn, absmean, calibrated, pack)")
     xf = _input(weights, x, 2, np.float32)
+    if xf.shape[0] == 0:
+        return np.empty((0, weights.shape[0]), np.float32)
+    if not _on_gpu(device):
+        return _tiled(weights, xf, device)
     y = np.empty((xf.shape[0], weights.shape[0]), np.float32)
-    if y.size:
-        NK.matmul_kernel(weights.packed, xf, weights.scale, y, device=device)
+    NK.rows_kernel(weights.packed, xf, weights.scale, y, device=device)
     return y
 
 

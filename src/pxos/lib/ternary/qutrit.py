@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import pxos
-from pxos import Array, f64, i64
+from pxos import Array, f64, i64, registry
 from pxos.errors import PxArgumentError
 
 OMEGA = np.exp(2j * np.pi / 3)
@@ -90,7 +90,8 @@ class Qutrits:
 
     Args:
         n: the number of qutrits (1 ≤ n ≤ 19: 3¹⁹ amplitudes take 17 GB).
-        device: the backend the kernels run on (``cuda``: amplitudes are CuPy arrays).
+        device: the backend the kernels run on (one whose arrays are CuPy arrays,
+            ``cuda``: the amplitudes stay on its GPU).
 
     Raises:
         PxArgumentError: n out of range.
@@ -105,8 +106,9 @@ class Qutrits:
         self.re[0] = 1.0
 
     def _xp(self):
-        if self.device == "cuda":
-            import cupy
+        if self.device is not None and registry.known(self.device) \
+                and "cupy" in registry.entry(self.device).libraries:
+            import cupy                    # the backend whose arrays are CuPy arrays
 
             return cupy
         return np

@@ -1,0 +1,90 @@
+"""Calibration loads the ``device`` backends (OpenCL, WebGPU) only when the planner first
+considers them, and never measures one that is no ``--device auto`` candidate under auto
+(issue 14, "Calibration")."""
+
+from __future__ import annotations
+
+import pytest
+
+from pxos import backends, registry
+from pxos.errors import PxBackendError
+from pxos.planner import calibration
+
+from tests.planner.conftest import make_machine
+
+DEVICE = [n for n in registry.names() if registry.entry(n).kind == "device"]
+
+
+def test_identity_and_calibrate_load_no_device_backend(tmp_path, monkeypatch):
+    loaded = []
+    real_get = backends.get
+
+    def get(name):
+        loaded.append(name)
+        return real_get(name)
+    monkeypatch.setattr(backends, "get", get)
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    calibration._loaded.clear()
+    ident = calibration.identity()
+    assert not set(ident) & set(DEVICE) and "c" in ident
+    found = calibration.calibrate(ident)
+    assert not set(loaded) & set(DEVICE)
+    assert set(DEVICE) <= set(found.pending) and not set(found.devices) & set(DEVICE)
+    assert found.devices["c"].compile_s > 0  # timed on the probe builds
+    calibration._loaded.clear()
+
+
+class _Fake:
+    def __init__(self, auto_candidate):
+        self.auto_candidate = auto_candidate
+        self.identity = "fake device"
+
+
+@pytest.mark.parametrize("cpu_adapter", [True, False])
+def test_complete_under_auto_skips_non_candidates_and_drops_absent(tmp_path, monkeypatch,
+                                                                   cpu_adapter):
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    found = make_machine(gpu=False)
+    found.pending = ["opencl", "webgpu"]
+
+    def get(name):
+        if name == "opencl":
+            raise PxBackendError("no OpenCL here")
+        return _Fake(auto_candidate=not cpu_adapter)
+    measured = []
+    monkeypatch.setattr(backends, "get", get)
+    monkeypatch.setattr(calibration, "_measure",
+                        lambda m, todo, t0, progress, pending: measured.append(todo) or m)
+    calibration.complete(found)
+    if cpu_adapter:  # lavapipe: kept for when it is named, not measured
+        assert measured == [] and found.pending == ["webgpu"]
+        assert found.named_only == ["webgpu"]
+        calibration.complete(found)  # a later auto plan loads nothing more
+        assert measured == [] and found.pending == ["webgpu"]
+        stored = calibration.Machine.from_json(
+            calibration.calibration_path(found.key).read_text())
+        assert stored.named_only == ["webgpu"] and stored.pending == ["webgpu"]
+        calibration.complete(found, ["webgpu"])  # named: measured
+        assert measured == [["webgpu"]]
+    else:
+        assert measured == [["webgpu"]] and found.named_only == []
+    assert "opencl" not in found.pending  # absent: dropped
+
+
+def test_history_is_written_without_fsync_and_outputs_with_it(tmp_path, monkeypatch):
+    # the planner's history is a cache, saved after every run of a program: syncing it
+    # cost 10-30 ms a run; a user's output keeps its fsync (file and folder)
+    import os
+
+    from pxos.atomic_write import write_atomic
+    from pxos.planner.history import History
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    history = History(tmp_path / "history.json")
+    history.record("k", "c", 1000, 1.0, 2.0)
+    history.save()
+    assert synced == [] and History(tmp_path / "history.json").data == history.data
+    write_atomic(tmp_path / "out.bin", b"result")
+    assert len(synced) == 2 and (tmp_path / "out.bin").read_bytes() == b"result"
