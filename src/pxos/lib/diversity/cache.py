@@ -37,7 +37,7 @@ def sequences(E, starts=None, *, out, resume: bool = True, progress: bool = True
         resume: continue the cache at ``out`` if it exists (checked against ``E``); False
             starts over, replacing it.
         progress: show a progress bar (sequences per second, ETA) on stderr.
-        device: a pxos backend (default: ``cuda`` if present, else ``c``).
+        device: a pxos backend (default: ``inputs.pick_device``'s: a GPU if present, else ``c``).
         batch: starts per batch (default: sized from free memory, ``engine.batch_size``).
         model: the name of the embedding model, recorded in (and checked against) the
             manifest.

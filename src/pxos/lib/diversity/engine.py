@@ -1,11 +1,12 @@
 """Similarity matrices and batches of diversity sequences on a pxos backend.
 
-``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on
-``cuda``). A batch of starts then runs in lock step through the kernels of
-:mod:`pxos.lib.diversity.kernels`: ``start_rows`` once (NumPy on the host), then one launch of
-``advance_rows`` (CPU backends: a thread per start) or ``advance_shared`` /
-``advance_blocks`` (``cuda``: a block per start, its scores in shared memory when
-N ≤ 11,776) that makes all ``N - 1`` steps of every start of the batch.
+``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on a GPU
+backend whose memory holds CuPy arrays). A batch of starts then runs in lock step through
+the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lanes` and
+:mod:`~pxos.lib.diversity.wide` (:func:`step_kernel` says which runs where): ``start_rows``
+once (NumPy on the host), then launches that make all ``N - 1`` steps of every start of the
+batch. Which backend is a GPU, keeps its own memory or holds CuPy arrays comes from the
+registry (``pxos.registry``), not from backend names.
 """
 
 from __future__ import annotations
@@ -14,12 +15,41 @@ from __future__ import annotations
 import numpy as np
 
 import pxos
-from pxos.lib.diversity import kernels
+from pxos import registry
+from pxos.lib.diversity import kernels, lanes, wide
 from pxos.lib.diversity.inputs import (
     DiversityError, check_embeddings, check_start, pick_device,
 )
 
 HOST_BATCH = 64  # starts per batch on CPU backends: a batch is also the unit of resume
+CUPY = "cupy"  # the array library of a backend whose memory CuPy arrays live in
+
+
+def on_cupy(device: str) -> bool:
+    """Whether ``device``'s arrays are CuPy arrays (its registry entry claims them), so
+    the similarity matrix is a cuBLAS product and batches are CuPy arrays."""
+    return registry.known(device) and CUPY in registry.entry(device).libraries
+
+
+def step_kernel(device: str, n: int):
+    """The kernel that advances the starts of a batch on ``device`` for ``n`` items, and
+    its threads per start (None: one thread per start, a loop-form kernel).
+
+    - host memory (``c``, ``interp``): :data:`lanes.advance_lanes` (SIMD lanes of a core);
+    - a GPU: :data:`wide.advance_wide` for ``n <= WIDE_N``, then
+      :data:`wide.advance_wide_global` for ``n <= WIDE_GLOBAL_N``, then
+      :data:`kernels.advance_blocks`;
+    - any other device (OpenCL, whose device may be a CPU): :data:`kernels.advance_rows`.
+    """
+    if not registry.has_device_memory(device):
+        return lanes.advance_lanes, lanes.LANES
+    if registry.is_gpu(device):
+        if n <= wide.WIDE_N:
+            return wide.advance_wide, wide.WIDE
+        if n <= wide.WIDE_GLOBAL_N:
+            return wide.advance_wide_global, wide.WIDE
+        return kernels.advance_blocks, kernels.BLOCK
+    return kernels.advance_rows, None
 
 
 def out_dtype(n: int) -> np.dtype:
@@ -32,7 +62,8 @@ def similarity(E, *, device: str | None = None) -> np.ndarray:
 
     Args:
         E: embeddings, N × D (normalised here, see ``inputs.check_embeddings``).
-        device: ``cuda`` computes it with cuBLAS; any other backend with NumPy's BLAS.
+        device: a backend holding CuPy arrays (``cuda``) computes it with cuBLAS; any
+            other backend with NumPy's BLAS.
 
     Returns:
         float32 NumPy array, N × N, symmetric, diagonal ≈ 1.
@@ -46,16 +77,16 @@ def similarity(E, *, device: str | None = None) -> np.ndarray:
 
 
 def device_similarity(E: np.ndarray, device: str):
-    """``E · Eᵀ`` (float32) where ``device``'s kernels read it: a CuPy array on ``cuda``
-    (cuBLAS), a ``pxos.ndarray`` that stays on ``opencl``, else a NumPy array.
-    ``E`` must come from ``check_embeddings``."""
-    if device == "cuda":
+    """``E · Eᵀ`` (float32) where ``device``'s kernels read it: a CuPy array on a CuPy
+    backend (cuBLAS), a ``pxos.ndarray`` that stays on another backend with memory of its
+    own, else a NumPy array. ``E`` must come from ``check_embeddings``."""
+    if on_cupy(device):
         import cupy
 
         e = cupy.asarray(E)
         return e @ e.T
     sim = E @ E.T
-    return pxos.asarray(sim) if device == "opencl" else sim
+    return pxos.asarray(sim) if registry.has_device_memory(device) else sim
 
 
 def batch_size(n: int, count: int, device: str, batch: int | None = None) -> int:
@@ -72,14 +103,14 @@ def batch_size(n: int, count: int, device: str, batch: int | None = None) -> int
         return min(batch, count)
     per_start = n * (4 + out_dtype(n).itemsize)
     fits = max(1, int(free_memory(device) // 2 // per_start))
-    cap = count if device == "cuda" else HOST_BATCH
+    cap = count if registry.is_gpu(device) else HOST_BATCH
     return max(1, min(fits, cap, count))
 
 
 def free_memory(device: str) -> int:
     """Bytes free where ``device`` keeps its arrays (the GPU's, or the host's
     ``MemAvailable``; 1 GiB when neither can be read)."""
-    if device == "cuda":
+    if on_cupy(device):
         import cupy
 
         return int(cupy.cuda.runtime.memGetInfo()[0])
@@ -93,9 +124,14 @@ def free_memory(device: str) -> int:
     return 1 << 30
 
 
-def run_batch(sim, starts: np.ndarray, device: str) -> np.ndarray:
+def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
+              chunk: int | None = None) -> np.ndarray:
     """The sequences of ``starts`` over similarity matrix ``sim`` (from
     :func:`device_similarity` for the same ``device``), all in lock step.
+
+    Args:
+        kernel: ``(kernel, threads per start)`` to use instead of :func:`step_kernel`'s
+            (the benchmark compares them). chunk: steps per launch (default: all in one).
 
     Returns:
         NumPy array len(starts) × N of ``out_dtype(N)``; row ``b`` is the sequence of
@@ -103,7 +139,7 @@ def run_batch(sim, starts: np.ndarray, device: str) -> np.ndarray:
     """
     n = sim.shape[0]
     count = len(starts)
-    if device == "cuda":
+    if on_cupy(device):
         import cupy as xp
     else:
         xp = np
@@ -119,12 +155,11 @@ def run_batch(sim, starts: np.ndarray, device: str) -> np.ndarray:
         last = xp.empty(count, np.int32)
         out = xp.empty((count, n), out_dtype(n))
         kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
-    if n > 1:
-        if device == "cuda":
-            step = kernels.advance_shared if n <= kernels.SHARED_N else kernels.advance_blocks
-            step(sim, scores, last, out, 1, n - 1, device=device, threads=count * kernels.BLOCK)
-        else:
-            kernels.advance_rows(sim, scores, last, out, 1, n - 1, device=device)
+    step, width = kernel or step_kernel(device, n)
+    extra = {} if width is None else {"threads": count * width}
+    chunk = chunk or max(1, n - 1)
+    for lo in range(1, n, chunk):
+        step(sim, scores, last, out, lo, min(chunk, n - lo), device=device, **extra)
     return out if xp is np else out.get()
 
 
@@ -133,7 +168,7 @@ def sequence(E, start: int, *, device: str | None = None, sim=None) -> np.ndarra
 
     Args:
         E: embeddings, N × D. start: the first item, ``0 <= start < N``.
-        device: a pxos backend (default: ``cuda`` if present, else ``c``).
+        device: a pxos backend (default: a GPU backend if present, else ``c``).
         sim: ``similarity(E)`` computed before, to reuse over many calls (N × N float32).
 
     Returns:
@@ -150,7 +185,12 @@ def sequence(E, start: int, *, device: str | None = None, sim=None) -> np.ndarra
     if sim is None:
         sim = device_similarity(E, device)
     else:
-        sim = np.ascontiguousarray(sim, np.float32) if device != "cuda" else sim
+        if on_cupy(device):
+            import cupy
+
+            sim = cupy.asarray(sim, np.float32)
+        else:
+            sim = np.ascontiguousarray(sim, np.float32)
         if tuple(sim.shape) != (E.shape[0],) * 2:
             raise DiversityError(f"sim must be {E.shape[0]} × {E.shape[0]}, got "
                                  f"{tuple(sim.shape)}")

@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from pxos import backends
+from pxos import backends, registry
 from pxos.errors import PxError
 
 
@@ -80,8 +80,9 @@ def check_starts(starts, n: int) -> np.ndarray:
 
 
 def pick_device(device: str | None) -> str:
-    """The backend to run on: ``device`` if given (checked), else ``cuda`` when present,
-    else ``c``, else ``opencl``, else ``interp``.
+    """The backend to run on: ``device`` if given (checked), else the first GPU backend
+    present whose arrays are CuPy's (``cuda``), else the first CPU backend that compiles
+    (``c``), else the interpreter (all from ``pxos.registry``).
 
     Raises:
         PxBackendError: ``device`` is unknown or not available here.
@@ -90,7 +91,9 @@ def pick_device(device: str | None) -> str:
         backends.get(device)  # raises PxBackendError with the reason
         return device
     present = backends.available()
-    return next(d for d in ("cuda", "c", "opencl", "interp") if d in present)
+    gpus = [d for d in present if registry.is_gpu(d) and "cupy" in registry.entry(d).libraries]
+    cpus = registry.compiling([d for d in registry.cpu_backends() if d in present])
+    return (gpus + cpus)[0]
 
 
 def corpus_hash(E: np.ndarray) -> str:
