@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pxos.lib.diversity import engine
+import pxos.lib.diversity.engine as engine
 from pxos.lib.diversity.inputs import (
     DiversityError, check_embeddings, check_starts, corpus_hash, pick_device,
 )

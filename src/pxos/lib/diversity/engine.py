@@ -16,7 +16,9 @@ import numpy as np
 
 import pxos
 from pxos import registry
-from pxos.lib.diversity import kernels, lanes, wide
+import pxos.lib.diversity.kernels as kernels
+import pxos.lib.diversity.lanes as lanes
+import pxos.lib.diversity.wide as wide
 from pxos.lib.diversity.inputs import (
     DiversityError, check_embeddings, check_start, pick_device,
 )
