@@ -76,6 +76,12 @@ class WebGPUKernel:
     layout: Any
 
 
+# adapters (substrings of their device names) whose results the suite has verified; others
+# need PXOS_WEBGPU_UNVERIFIED=1. Mesa's lavapipe passes; NVIDIA's Vulkan driver (H200,
+# 2026-12-03) gave wrong signed division and modulo, and a lost device on i64 kernels.
+VERIFIED = ("llvmpipe",)
+
+
 class WebGPUBackend(DeviceBackend):
     """Runs kernels on one WebGPU adapter (see the module docstring). ``on_gpu``: the
     adapter is not a CPU (Mesa's lavapipe reports ``adapter_type`` ``"CPU"``); a CPU
@@ -119,7 +125,15 @@ class WebGPUBackend(DeviceBackend):
         self.limits = self.device.limits
         self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
         self.on_gpu = adapter.info.get("adapter_type", "") != "CPU"
-        self.auto_candidate = self.on_gpu
+        verified = any(v in self.device_name for v in VERIFIED)
+        if not verified and os.environ.get("PXOS_WEBGPU_UNVERIFIED") != "1":
+            raise PxBackendError(
+                f"the WebGPU adapter {self.device_name!r} is not one the test suite has "
+                f"verified (on NVIDIA's Vulkan driver it found wrong integer division and "
+                f"modulo, and lost the device on 64-bit integer kernels)",
+                hint="PXOS_WEBGPU_UNVERIFIED=1 uses it anyway, never under --device auto "
+                     "(docs/backends.md); or use --device cuda / c")
+        self.auto_candidate = self.on_gpu and verified
         # Mesa's lavapipe (llvmpipe) ends any loop after 65535 iterations (Mesa 22.3,
         # LP_MAX_TGSI_LOOP_ITERATIONS): a longer loop gives wrong results there
         self.loop_limit = 65535 if "llvmpipe" in self.device_name else None
