@@ -27,6 +27,7 @@ from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import NOW
+from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
@@ -349,12 +350,11 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
     def _threads(self, kernel: ir.Kernel, args: list, span) -> list[int]:
         """The launch's thread counts, computed as a Python call's are (``host/pykernel``:
-        a Python expression made once per kernel), refused as ``launch_threads`` does."""
+        a Python expression made once per kernel: ``host/launch_threads``), refused as
+        ``launch_threads`` does."""
         count = self._counts.get(kernel.name)
         if count is None:
-            from pxos.host.pykernel import _thread_counts
-
-            count = self._counts[kernel.name] = _thread_counts(kernel)
+            count = self._counts[kernel.name] = thread_counts_of(kernel)
         threads = list(count(args))
         total = 1
         for n in threads:

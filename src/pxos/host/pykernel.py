@@ -44,8 +44,7 @@ from pxos.host.pyargs import (
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.check import check_kernel
-from pxos.ir.evaluate import eval_scalar
-from pxos.ir.types import Array
+from pxos.host.launch_threads import thread_counts_of
 
 
 @dataclass
@@ -191,7 +190,7 @@ class Kernel:
     def _split(self, args: tuple, devices, threads) -> None:
         """A launch split across ``devices`` (``host/distribute``)."""
         kernel = self.ir(*args, threads=threads)
-        self.distribution = split_call(kernel, args, devices, threads, _thread_counts(kernel))
+        self.distribution = split_call(kernel, args, devices, threads, thread_counts_of(kernel))
 
     def _go_native(self, device: str | None, plan: CallPlan, args: tuple) -> None:
         """After the Python path launched ``args`` (checks passed), let the native
@@ -312,7 +311,7 @@ class Kernel:
             from pxos.planner.call import MEMO_LIMIT, place_arguments
 
             kernel = self.ir(*args, threads=threads)
-            found = place_arguments(kernel, args, threads or _thread_counts(kernel)(args))
+            found = place_arguments(kernel, args, threads or thread_counts_of(kernel)(args))
             if len(self._decisions) >= MEMO_LIMIT:
                 self._decisions.clear()
             self._decisions[memo] = found
@@ -329,7 +328,7 @@ class Kernel:
         compiled = backend.compile(kernel, checked)
         if mark is not None:
             events.end(mark, compiled)
-        return CallPlan(kernel, name, backend, compiled, place, _thread_counts(kernel),
+        return CallPlan(kernel, name, backend, compiled, place, thread_counts_of(kernel),
                         checked)
 
 
@@ -360,45 +359,3 @@ def _arg_key(a):
     if cls.__module__.startswith("torch"):
         return cls, a.dtype, a.dim(), a.is_cuda
     return (cls,)
-
-
-def _thread_counts(kernel: ir.Kernel) -> Callable[[Sequence], tuple[int, ...]]:
-    """The thread counts of ``kernel.threads`` as a function of the arguments: a plain
-    Python expression for what host expressions usually are (a parameter, an extent, a
-    literal, + - * of them), else the interpreter's evaluator."""
-    index = {p.name: i for i, p in enumerate(kernel.params)}
-    compiled = [_python_expr(e, index) for e in kernel.threads]
-    if all(c is not None for c in compiled):
-        fn = eval(f"lambda a: ({', '.join(compiled)},)", {"int": int, "prod": _prod})  # noqa: S307
-        return fn
-
-    def evaluate(args):
-        env = {p.name: a if isinstance(p.type, Array) else p.type.dtype.type(a)
-               for p, a in zip(kernel.params, args)}
-        return tuple(int(eval_scalar(e, env)) for e in kernel.threads)
-    return evaluate
-
-
-def _python_expr(e: ir.Expr, index: dict[str, int]) -> str | None:
-    if isinstance(e, ir.Cast):
-        return _python_expr(e.operand, index)
-    if isinstance(e, ir.Const) and isinstance(e.value, int):
-        return str(int(e.value))
-    if isinstance(e, ir.Var) and e.name in index:
-        return f"int(a[{index[e.name]}])"
-    if isinstance(e, ir.Dim):
-        i = index[e.array]
-        return f"prod(a[{i}].shape)" if e.axis is None else f"a[{i}].shape[{e.axis}]"
-    if isinstance(e, ir.Binary) and e.op in ("add", "sub", "mul"):
-        lhs, rhs = _python_expr(e.lhs, index), _python_expr(e.rhs, index)
-        if lhs is None or rhs is None:
-            return None
-        return f"({lhs} {dict(add='+', sub='-', mul='*')[e.op]} {rhs})"
-    return None
-
-
-def _prod(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
