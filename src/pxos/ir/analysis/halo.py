@@ -32,9 +32,14 @@ from dataclasses import dataclass, field
 
 from pxos.errors import PxArgumentError
 from pxos.ir import nodes as ir
+from pxos.ir.analysis.edge_reach import FLIP as _FLIP
+from pxos.ir.analysis.edge_reach import constant as _const
+from pxos.ir.analysis.edge_reach import high_reach as _high_reach
+from pxos.ir.analysis.edge_reach import low_reach as _low_reach
+from pxos.ir.analysis.edge_reach import operands as _parts
+from pxos.ir.analysis.edge_reach import strip_casts as _strip
 from pxos.ir.types import Array
 
-_FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
 _REDUCING = ("add", "min", "max", "and", "or", "xor")
 
 
@@ -67,20 +72,6 @@ class Blocking:
 
 def _refuse(what: str, span, hint: str | None = None):
     raise PxArgumentError(f"the kernel cannot run block by block: {what}", span, hint)
-
-
-def _strip(e: ir.Expr) -> ir.Expr:
-    """``e`` without its casts between integer types."""
-    while isinstance(e, ir.Cast) and getattr(e.to, "kind", "f") in "iu":
-        e = e.operand
-    return e
-
-
-def _const(e: ir.Expr) -> int | None:
-    e = _strip(e)
-    if isinstance(e, ir.Const) and isinstance(e.value, int) and not isinstance(e.value, bool):
-        return int(e.value)
-    return None
 
 
 class _Scan:
@@ -378,36 +369,6 @@ class _Scan:
             ndim = self.arrays[d.array].ndim
             out.append((d.array, 0 if d.axis is None and ndim == 1 else d.axis))
         return tuple(out)
-
-
-def _parts(e: ir.Expr) -> tuple[ir.Expr, ...]:
-    if isinstance(e, ir.Unary):
-        return (e.operand,)
-    if isinstance(e, ir.Binary):
-        return (e.lhs, e.rhs)
-    if isinstance(e, ir.Call):
-        return tuple(e.args)
-    if isinstance(e, ir.Cast):
-        return (e.operand,)
-    return ()
-
-
-def _low_reach(op: str, p: int) -> int:
-    """Reach of ``x OP p`` near the low edge: positions below it see another outcome."""
-    if op in ("lt", "ge"):
-        return max(0, p)
-    if op in ("le", "gt"):
-        return max(0, p + 1)
-    return p + 1 if p >= 0 else 0  # eq, ne
-
-
-def _high_reach(op: str, s: int) -> int:
-    """Reach of ``x OP n - s`` near the high edge ``n``."""
-    if op in ("lt", "ge"):
-        return max(0, s)
-    if op in ("le", "gt"):
-        return max(0, s - 1)
-    return s if s >= 1 else 0  # eq, ne
 
 
 def blocking(kernel: ir.Kernel) -> Blocking:
