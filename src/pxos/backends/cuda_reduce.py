@@ -120,37 +120,31 @@ def cuda_sum(x, result_dtype: np.dtype):
         with x.device:
             return cuda_sum(x, result_dtype)
     kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out = _workspace(
-        np.dtype(np.float64 if types[1] == "double" else np.uint64), x.size)
-    kernel((partial.size,), (THREADS,), (x, np.int64(x.size), partial, done, out))
+    partial, done, out = _workspace(np.dtype(np.float64 if types[1] == "double" else np.uint64))
+    blocks = max(1, min(partial.size, -(-x.size // THREADS)))
+    kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
     return out.get().view(result_dtype)[0]  # i64: the same 64 bits, two's complement
 
 
 _workspaces: dict = {}
 
 
-def _workspace(acc_dtype: np.dtype, n: int) -> tuple:
-    """The (partial sums, block counter, result) device arrays of a reduction of ``n``
-    elements on the current device and stream, made at their first use and kept: the
-    kernel leaves the counter at 0 when it ends, so a launch needs no memset. One per
-    stream, so reductions on two streams never share one."""
+def _workspace(acc_dtype: np.dtype) -> tuple:
+    """The (partial sums, block counter, result) device arrays of reductions on the
+    current device and stream, made at their first use and kept. ``partial`` has a slot
+    for each block of the largest grid (``BLOCKS_PER_SM`` per multiprocessor), so its size
+    is that grid's; the kernel leaves the counter at 0 when it ends, so a launch needs no
+    memset. One per stream, so reductions on two streams never share one."""
     import cupy
 
     device = cupy.cuda.Device()
-    stream = cupy.cuda.get_current_stream().ptr
-    sms = _sms.get(device.id)
-    if sms is None:
-        sms = _sms[device.id] = device.attributes["MultiProcessorCount"]
-    blocks = max(1, min(sms * BLOCKS_PER_SM, -(-n // THREADS)))
-    key = (device.id, stream, acc_dtype, blocks)
+    key = (device.id, cupy.cuda.get_current_stream().ptr, acc_dtype)
     found = _workspaces.get(key)
     if found is None:
-        found = _workspaces[key] = (cupy.empty(blocks, acc_dtype), cupy.zeros(1, np.uint32),
+        most = device.attributes["MultiProcessorCount"] * BLOCKS_PER_SM
+        found = _workspaces[key] = (cupy.empty(most, acc_dtype), cupy.zeros(1, np.uint32),
                                     cupy.empty(1, acc_dtype))
     return found
-
-
-_sms: dict = {}  # device id -> multiprocessor count (reading device.attributes is slow)
 
 
 _kernels: dict = {}
