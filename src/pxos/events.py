@@ -48,12 +48,11 @@ LAUNCHES: Any = None
 skip :func:`begin`/:func:`end` go (a native launch on ``c``, ``host/native_call``, about a
 microsecond: a listener's call would cost ten times that); set by :func:`subscribe` and
 :func:`unsubscribe`. With other listeners, every launch takes the general path and calls
-them. The caller appends ``(plan, start, end, code, lasti)``: the call plan
-(``plan.kernel``, ``plan.device``), ``time.perf_counter`` seconds before and after, and the
-calling frame's code object and instruction offset (its line is found after the run); before
-a plan's first entry (``plan.profiled is not LAUNCHES``) it calls
-``LAUNCHES.note(plan, args, threads, decision)``, which sets ``plan.profiled``. None when
-nobody records."""
+them. The launcher records each launch in C (``host/native_call``: its clock before and
+after, the calling frame's code object and instruction offset), and the log collects the
+records after the run; before a plan's first native launch (``plan.profiled is not
+LAUNCHES``) the caller calls ``LAUNCHES.note(plan, args, threads, decision)``, which sets
+``plan.profiled``. None when nobody records."""
 
 
 def begin(kind: str, name: str, device: str, where: Any = None,

@@ -48,6 +48,7 @@ _ARRAY, _INT, _UINT, _FLOAT, _BOOL = 1, 2, 3, 4, 5
 _CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
 _lock = threading.Lock()
 _module: list = []  # [the loaded module, or None where it cannot be built]
+_recording: list = []  # [True] while the profiler records launches (record_launches)
 
 
 def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
@@ -81,6 +82,26 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
         return None
     address = ctypes.cast(entry, ctypes.c_void_p).value
     return module.Launcher(address, backend.fault_address, params, threads, check)
+
+
+def record_launches(on: bool) -> None:
+    """Start (``on``) or stop recording every native launch in C (the profiler's launch
+    record, ``lib/profile/recorder``): per launch that ran, the launcher, ``perf_counter``
+    seconds before and after its kernel, and the code object and instruction offset of the
+    frame that called the launcher's caller (None and -1 where there is none). A helper
+    loaded later, while on, records from its start."""
+    with _lock:
+        _recording[:] = [True] if on else []
+        if _module and _module[0] is not None:
+            _module[0].record_launches(bool(on))
+
+
+def recorded_launches() -> list:
+    """The launches recorded since the last call, as ``(launcher, start_s, end_s, code,
+    lasti)`` tuples in launch order (empty where the helper is not loaded)."""
+    with _lock:
+        module = _module[0] if _module else None
+    return [] if module is None else module.recorded_launches()
 
 
 def _params(kernel: ir.Kernel) -> tuple | None:
@@ -127,6 +148,8 @@ def _native_module(cc: str):
     with _lock:
         if not _module:
             _module.append(_load(cc))
+            if _module[0] is not None and _recording:
+                _module[0].record_launches(True)
         return _module[0]
 
 

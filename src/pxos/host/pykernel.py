@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from sys import _getframe
-from time import perf_counter
 from types import FunctionType
 from typing import Any, Callable, Sequence
 
@@ -148,18 +146,10 @@ class Kernel:
         if simple and (not events.LISTENERS or events.LAUNCHES is not None):
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
-                log = events.LAUNCHES
-                if log is None:
-                    done = native[0](args)
-                else:  # profiled: two clock readings and the caller, made into events later
-                    if native[1].profiled is not log:
-                        log.note(native[1], args, native[1].threads(args), self.decision)
-                    start = perf_counter()
-                    done = native[0](args)
-                    end = perf_counter()
-                    if done == LAUNCHED:
-                        caller = _getframe(1)
-                        log.append((native[1], start, end, caller.f_code, caller.f_lasti))
+                log = events.LAUNCHES  # profiled: the launcher records each launch in C
+                if log is not None and native[1].profiled is not log:
+                    log.note(native[1], args, native[1].threads(args), self.decision)
+                done = native[0](args)
                 if done == LAUNCHED:
                     return
                 if done == FAULTED:

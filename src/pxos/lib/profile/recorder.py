@@ -17,10 +17,12 @@ Each event keeps its source line: the ``.px`` statement's span, or the first sta
 outside the pxos package (the Python line that called the kernel).
 
 A native launch on ``c`` (``host/native_call``, about a microsecond) does not call the
-listener: the caller appends its two clock readings and calling frame to
-:class:`LaunchLog` (``events.LAUNCHES``), a plain list of tuples, and every event is made
-after the run (:meth:`Recorder.resolve`), so that a profiled launch costs a few hundred
-nanoseconds more, not the tens of microseconds of the general path.
+listener: the launcher records its two clock readings and calling frame in C
+(``native_call.record_launches``), :class:`LaunchLog` (``events.LAUNCHES``) collects the
+records when the profile stops, and every event is made after the run
+(:meth:`Recorder.resolve`), so that a profiled launch costs tens of nanoseconds more, not
+the half microsecond of the same record made in Python, nor the tens of microseconds of
+the general path.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 
 import pxos
 from pxos import registry
+from pxos.host import native_call
 
 PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
 perf_counter = time.perf_counter
@@ -139,7 +142,7 @@ class Recorder:
             log.starts = [entry[1] - self.t0 for entry in log]
         i = bisect.bisect_right(log.starts, t) - 1
         if i >= 0 and log[i][2] - self.t0 >= t:
-            return log[i][0].kernel.name, log[i][0].device
+            return log[i][0][:2]
         return None
 
     def _events(self) -> None:
@@ -226,10 +229,16 @@ class Recorder:
 
 
 class LaunchLog(list):
-    """``events.LAUNCHES`` while a profile runs: ``(plan, start, end, code, lasti)`` per
-    native launch (``host/pykernel``), appended without a call; :meth:`note` is called once
-    per call plan, before its first entry. Attributes: ``works``: per plan's ``id``, the
-    (name, device, threads) key and its shapes; ``made``: entries made into events."""
+    """``events.LAUNCHES`` while a profile runs: ``(key, start, end, code, lasti)`` per
+    native launch (``host/pykernel``), where key is ``(kernel name, device, threads)``,
+    start and end ``perf_counter`` seconds, code and lasti the calling frame's code object
+    (or None) and instruction offset. The launcher records them in C between
+    :meth:`start` and :meth:`stop`; :meth:`collect` moves them here. :meth:`note` is called
+    once per call plan, before its first native launch. Attributes: ``keys``: per
+    launcher, its plan's key; ``noted``: (key, shapes, decision) per plan; ``made``:
+    entries made into events."""
+
+    active: list = []  # the logs recording now, innermost last (a profile in a profile)
 
     def __init__(self):
         super().__init__()
@@ -238,12 +247,36 @@ class LaunchLog(list):
         self.made = 0
         self.starts = None  # start times, once sorted (logged_launch)
 
+    def start(self) -> None:
+        """Start recording native launches (into this log, until :meth:`stop`)."""
+        if LaunchLog.active:
+            LaunchLog.active[-1].collect()  # the records so far are the outer log's
+        LaunchLog.active.append(self)
+        native_call.record_launches(True)
+
+    def stop(self) -> None:
+        """Collect the records, and stop recording unless an outer log records."""
+        self.collect()
+        if self in LaunchLog.active:
+            LaunchLog.active.remove(self)
+        native_call.record_launches(bool(LaunchLog.active))
+
+    def collect(self) -> None:
+        """Move the launches recorded in C since the last call into this log (those of a
+        launcher no plan noted here are left out: nothing names them)."""
+        keys = self.keys
+        self.extend((keys[launcher], start, end, code, lasti)
+                    for launcher, start, end, code, lasti in native_call.recorded_launches()
+                    if launcher in keys)
+
     def note(self, plan, args, threads, decision) -> None:
         """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan``), and mark
         the plan as noted here (``plan.profiled``)."""
         plan.profiled = self
         key = (plan.kernel.name, plan.device, tuple(threads))
-        self.keys[id(plan)] = key
+        for launcher in plan.native.values():
+            if launcher is not None:
+                self.keys[launcher] = key
         self.noted.append((key, _Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                         key[2]), decision))
 
@@ -251,12 +284,12 @@ class LaunchLog(list):
         """:class:`Event` objects of the entries not made yet (their lines found now)."""
         lines: dict = {}
         out = []
-        for plan, start, end, code, lasti in self[self.made:]:
+        for key, start, end, code, lasti in self[self.made:]:
             line = lines.get((code, lasti))
             if line is None:
                 line = lines[code, lasti] = _line_of(code, lasti)
-            key = self.keys[id(plan)]
-            out.append(Event("launch", key[0], key[1], 0, code.co_filename, line,
+            out.append(Event("launch", key[0], key[1], 0,
+                             "" if code is None else code.co_filename, line,
                              start - t0, end - t0, 0, "", key[2]))
         self.made = len(self)
         return out
@@ -264,6 +297,8 @@ class LaunchLog(list):
 
 def _line_of(code, lasti: int) -> int:
     """The source line of instruction offset ``lasti`` in ``code`` (0 if none)."""
+    if code is None:
+        return 0
     for start, end, line in code.co_lines():
         if start <= lasti < end:
             return line or 0

@@ -77,12 +77,14 @@ class Profile:
         self.memory.start()
         self.recorder.t0 = time.perf_counter()
         events.subscribe(self.recorder)
+        self.recorder.log.start()  # native launches, recorded in C (host/native_call)
         self.sampler.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.recorder.wait_for_devices()  # work queued in the block is part of it
         self.wall_s = time.perf_counter() - self.recorder.t0
+        self.recorder.log.stop()
         self.sampler.stop()
         events.unsubscribe(self.recorder)
         self.recorder.resolve()
