@@ -44,8 +44,9 @@ class Sampler:
     than the wall time where several threads ran).
 
     Attributes:
-        samples: ``(time_s, weight_s, stack)``: time from ``t0``, the interval it stands
-            for, and the stack outermost first as ``(file, line, function)`` tuples.
+        samples: after :meth:`stop`, ``(time_s, weight_s, stack)``: time from ``t0``, the
+            interval it stands for, and the stack outermost first as ``(file, line,
+            function)`` tuples (while sampling: the raw stacks, made into these by stop).
     """
 
     def __init__(self, recorder, rate: float = DEFAULT_RATE, thread_id: int | None = None,
@@ -61,6 +62,7 @@ class Sampler:
         self._names: dict = {}  # thread id -> name
         self.event_frames: set = set()  # the folded frames that stand for an operation
         self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
+        self._named: dict = {}  # (code object, offset) -> (file, line, function)
         self._running = True
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
@@ -75,54 +77,61 @@ class Sampler:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop sampling and give each sample its weight: the time nearer to it than to
-        its neighbours (from the midpoint with the previous sample to the midpoint with
-        the next; the first from the start, the last to now)."""
+        """Stop sampling, make each sample's stack (:meth:`_stack`) and give each sample
+        its weight: the time nearer to it than to its neighbours (from the midpoint with
+        the previous sample to the midpoint with the next; the first from the start, the
+        last to now)."""
         self._running = False
         self._wake.set()
         self._thread.join()
         sys.setswitchinterval(self._switch)
-        named, end, edges = {}, perf_counter() - self.recorder.t0, self.recorder.edges
-        samples = [(t, w, self._launch_folded(t, tuple(
-            named.get(f) or named.setdefault(f, _named(f)) for f in stack)))
-            for t, w, stack in self.samples]
+        end, edges, stack = perf_counter() - self.recorder.t0, self.recorder.edges, self._stack
+        samples = [(t, w, self._launch_folded(t, stack(raw, current, stmt)))
+                   for t, w, raw, current, stmt in self.samples]
         self.samples = centred(samples, end, edges, self.event_frames)
         for tid, found in (self.others or {}).items():
             head = ("", 0, f"thread {self._names[tid]}")
-            self.samples += centred([(t, w, (head, *(named.get(f) or named.setdefault(
-                f, _named(f)) for f in stack))) for t, w, stack in found], end)
+            self.samples += centred([(t, w, (head, *stack(raw))) for t, w, raw in found],
+                                    end)
         if self.others:
             self.samples.sort(key=_time)
 
     def _loop(self) -> None:
-        """Sleep a period, take the GIL once, read the stack (``time.sleep`` releases the
-        GIL in C; a ``threading.Event`` wait would run a dozen Python lines and allocate a
-        lock per sample, and every extra release of the GIL costs the sampled thread a
-        switch)."""
+        """Sleep a period, take the GIL once, read the stack as it is (code objects and
+        instruction offsets, :func:`_raw`: 1-5 µs, where naming and folding the frames
+        took 10-50 µs, all of it time the sampled thread waits for the GIL; :meth:`stop`
+        does that once per sample after the run). ``time.sleep`` releases the GIL in C; a
+        ``threading.Event`` wait would run a dozen Python lines and allocate a lock per
+        sample, and every extra release of the GIL costs the sampled thread a switch."""
         t0 = self.recorder.t0
         last = perf_counter()
         count = 0
         period, frames, samples = self.period, sys._current_frames, self.samples
-        thread_id, stack, others = self.thread_id, self._stack, self.others
+        thread_id, others, recorder = self.thread_id, self.others, self.recorder
         own = threading.get_ident()
         nap = sleep if period <= LONGEST_SLEEP else self._wake.wait  # stop() ends a wait
+        interrupt = None  # host/interrupt, once a .px program imported it
         while self._running:
             nap(period)
             if others is None:
                 frame = frames().get(thread_id)
                 now = perf_counter()
                 if frame is not None:
-                    samples.append((now - t0, now - last, stack(frame)))
+                    if interrupt is None:
+                        interrupt = sys.modules.get("pxos.host.interrupt")
+                    samples.append((now - t0, now - last, _raw(frame), recorder.current,
+                                    interrupt and interrupt.current()))
             else:
                 now = perf_counter()
                 for tid, frame in frames().items():
                     if tid == thread_id:
-                        samples.append((now - t0, now - last, stack(frame)))
+                        samples.append((now - t0, now - last, _raw(frame),
+                                        recorder.current, None))
                     elif tid != own:
                         if tid not in others:  # named now: it may end before stop()
                             others[tid] = []
                             self._names[tid] = _thread_name(tid)
-                        others[tid].append((now - t0, 0.0, stack(frame, False)))
+                        others[tid].append((now - t0, 0.0, _raw(frame)))
             last = now
             count += 1
             if count % MEMORY_EVERY == 0 and self.on_memory is not None:
@@ -140,40 +149,40 @@ class Sampler:
         self.event_frames.add(frame)
         return stack[:-1] + (frame,)
 
-    def _stack(self, frame, main: bool = True) -> tuple:
-        """The stack, outermost first: the user's frames, then pxos's frames under them
-        folded into one. Frames of pxos and of installed libraries outside any user frame
-        (the command line running a script, ``runpy``) are left out; a stack with no user
-        frame (a ``.px`` program) is its folded pxos frame alone. User frames are kept as
-        (code, line) here and named by :meth:`stop` (this runs at the rate)."""
-        frames = []
-        while frame is not None:
-            frames.append(frame)
-            frame = frame.f_back
-        kinds = self._kinds
+    def _stack(self, raw: tuple, current: tuple | None = None, stmt=None) -> tuple:
+        """The stack of a sample (``raw``: :func:`_raw`'s, innermost first), outermost
+        first as (file, line, function): the user's frames, then pxos's frames under them
+        folded into one (:meth:`_folded`; ``current``, ``stmt``: the operation and ``.px``
+        statement running when it was taken). Frames of pxos and of installed libraries
+        outside any user frame (the command line running a script, ``runpy``) are left
+        out; a stack with no user frame (a ``.px`` program) is its folded pxos frame
+        alone."""
+        kinds, named = self._kinds, self._named
         stack, user, last = [], False, None
-        for f in reversed(frames):
-            code = f.f_code
+        for code, lasti in reversed(raw):
             kind = kinds.get(code)
             if kind is None:
                 kind = kinds[code] = _kind(code.co_filename)
             if kind == PXOS:
                 last = code
                 if user:
-                    stack.append(self._folded(code, main))
+                    stack.append(self._folded(code, current, stmt))
                     break
             elif user or kind == USER:
                 user = True
-                stack.append((code, f.f_lineno))
+                frame = named.get((code, lasti))
+                if frame is None:
+                    frame = named[code, lasti] = (code.co_filename, _line(code, lasti),
+                                                  code.co_name)
+                stack.append(frame)
         else:
             if not user and last is not None:
-                stack.append(self._folded(last, main))
+                stack.append(self._folded(last, current, stmt))
         return tuple(stack)
 
-    def _folded(self, code, main: bool = True) -> tuple:
+    def _folded(self, code, current: tuple | None, stmt) -> tuple:
         """The one frame standing for pxos's frames: the operation or ``.px`` statement
         running (known for the profiled thread only), else ``pxos`` and the function."""
-        current, stmt = (self.recorder.current, _statement()) if main else (None, None)
         if current is not None:
             file, line = (stmt.span.file, stmt.span.line) if stmt is not None else ("", 0)
             frame = (file, line, event_frame(*current))
@@ -201,12 +210,22 @@ def _kind(filename: str) -> int:
             LIBRARY if filename.startswith(_LIBRARY_DIRS) else USER)
 
 
-def _named(frame: tuple) -> tuple:
-    """(file, line, function) of a sampled frame ((code, line), or already named)."""
-    if len(frame) == 3:
-        return frame
-    code, line = frame
-    return (code.co_filename, line, code.co_name)
+def _raw(frame) -> tuple:
+    """A thread's stack as it is now, innermost first: (code object, instruction offset)
+    per frame (the cheapest read of a stack from Python: no line numbers, no names)."""
+    out = []
+    while frame is not None:
+        out.append((frame.f_code, frame.f_lasti))
+        frame = frame.f_back
+    return tuple(out)
+
+
+def _line(code, lasti: int) -> int:
+    """The source line of instruction offset ``lasti`` in ``code`` (0 if none)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line or 0
+    return 0
 
 
 def centred(samples: list, end: float, edges: list = (), events: set = frozenset()) -> list:
@@ -238,12 +257,6 @@ def event_frame(kind: str, name: str, device: str) -> str:
     """The folded frame's name of an operation: ``kernel k on c``, ``compile k on c``,
     ``copy to_device on cuda``, ``REDUCE SUM on host``."""
     return f"{EVENT_FRAMES[kind]} {name} on {device}".lstrip()
-
-
-def _statement():
-    """The `.px` statement running now, if a program runs (``host/interrupt``)."""
-    current = getattr(sys.modules.get("pxos.host.interrupt"), "current", None)
-    return None if current is None else current()  # None: not imported (or not yet)
 
 
 def _keyword(stmt) -> str:
