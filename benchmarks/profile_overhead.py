@@ -1,10 +1,12 @@
 """Overhead of ``pxos profile`` (issue 20's goal: at most 2 % at the default 1 kHz), with
 pyinstrument and py-spy measured on the same programs in the same run as anchors.
 
-    python3 benchmarks/profile_overhead.py [--device c] [--repeat 7] [--out FILE.json]
+    python3 benchmarks/profile_overhead.py [--device c] [--repeat 7] [--inner 5]
+        [--out FILE.json]
 
 Two programs, each run in a fresh process per measurement, which times its own work
-section with ``time.perf_counter`` (start-up, imports and writing the outputs are not the
+section ``--inner`` times with ``time.perf_counter`` (a run's figure: the median of its
+sections, the first of which pays for cold caches; start-up, imports and writing the outputs are not the
 overhead asked about; the total wall time of ``pxos profile`` with its outputs is reported
 beside it):
 
@@ -26,7 +28,11 @@ Modes: ``none``; ``pxos`` (``with pxos.profile(out=None)``, default rate); ``pxo
 four files written); ``pyinstrument`` (its ``Profiler(interval=0.001)``); ``py-spy``
 (``py-spy record --rate 1000``, and ``--nonblocking``) when installed and allowed to
 attach. Runs are interleaved round-robin; each mode's figure is the median of its
-repeats; overhead = median ÷ median of ``none``.
+repeats; overhead = median ÷ median of ``none``; in-process overhead (``paired``): in one
+process per round, ``2 × --inner`` pairs of work sections without and with
+``pxos.profile()`` (in turn, each first in half of them), the median of the ratios over all
+pairs (the steadiest figure on a loaded machine); paired overhead = the median over rounds
+of a run's figure ÷ the ``none`` run's of the same round (steadier where the load changes).
 
 With ``--device cuda`` (the H200), the ``cuda-events`` case also compares pxos's per-launch
 kernel times with CUDA events recorded directly around the same launches (goal: medians
@@ -52,6 +58,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS: dict = {}  # OMP_NUM_THREADS for the programs (--omp-threads)
+INNER = [5]  # work sections per process (--inner)
 LAUNCHES = {"kernel-heavy": 4000, "host-heavy": 6}  # kernel launches in each program
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -93,21 +100,40 @@ work = {"kernel-heavy": kernel_heavy, "host-heavy": host_heavy}[sys.argv[1]]
 saxpy(np.float32(2.0), np.ones(8, np.float32), np.ones(8, np.float32),
       np.ones(8, np.float32), device=DEVICE)  # compiled before the timing
 mode = os.environ.get("BENCH_MODE", "none")
-if mode == "pxos":
-    with pxos.profile(out=None):
+INNER = int(os.environ.get("BENCH_INNER", "1"))
+
+
+def sections():
+    """The work section INNER times: its wall and CPU seconds each time."""
+    for _ in range(INNER):
         t, c = time.perf_counter(), time.process_time()
         work()
         print("WORK", time.perf_counter() - t, time.process_time() - c)
+
+
+if mode == "paired":  # in one process: unprofiled and profiled sections, in turn
+    for i in range(2 * INNER):
+        times = {}
+        for profiled in ((False, True) if i % 2 else (True, False)):
+            if profiled:
+                with pxos.profile(out=None):
+                    t = time.perf_counter()
+                    work()
+                    times[True] = time.perf_counter() - t
+            else:
+                t = time.perf_counter()
+                work()
+                times[False] = time.perf_counter() - t
+        print("PAIR", times[False], times[True])
+elif mode == "pxos":
+    with pxos.profile(out=None):
+        sections()
 elif mode == "pyinstrument":
     from pyinstrument import Profiler
     with Profiler(interval=0.001):
-        t, c = time.perf_counter(), time.process_time()
-        work()
-        print("WORK", time.perf_counter() - t, time.process_time() - c)
+        sections()
 else:
-    t, c = time.perf_counter(), time.process_time()
-    work()
-    print("WORK", time.perf_counter() - t, time.process_time() - c)
+    sections()
 '''
 
 
@@ -125,14 +151,20 @@ def _run(script: Path, program: str, mode: str, device: str, folder: Path) -> di
         flags = ["--nonblocking"] if mode.endswith("nonblocking") else []
         cmd = ["py-spy", "record", "--rate", "1000", *flags, "-o",
                str(folder / "spy.txt"), "-f", "raw", "--", *cmd]
+    env["BENCH_INNER"] = str(INNER[0])
     t = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t
-    line = next((x for x in done.stdout.splitlines() if x.startswith("WORK ")), None)
-    if done.returncode != 0 or line is None:
+    pairs = [x.split() for x in done.stdout.splitlines() if x.startswith("PAIR ")]
+    if pairs and done.returncode == 0:  # mode "paired": profiled ÷ unprofiled, per pair
+        return {"ratios": [float(b) / float(a) for _, a, b in pairs], "wall_s": wall}
+    lines = [x.split() for x in done.stdout.splitlines() if x.startswith("WORK ")]
+    if done.returncode != 0 or not lines:
         return {"error": (done.stderr or done.stdout)[-400:]}
-    return {"work_s": float(line.split()[1]), "cpu_s": float(line.split()[2]),
-            "wall_s": wall}
+    # the median of the process's sections (the first pays for cold caches)
+    return {"work_s": statistics.median(float(x[1]) for x in lines),
+            "cpu_s": statistics.median(float(x[2]) for x in lines), "wall_s": wall,
+            "sections_work_s": [float(x[1]) for x in lines]}
 
 
 def _py_spy_works(folder: Path) -> bool:
@@ -148,7 +180,7 @@ def overheads(device: str, repeat: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="pxos-overhead-"))
     script = folder / "program.py"
     script.write_text(PROGRAM)
-    modes = ["none", "pxos", "pxos-cli"]
+    modes = ["none", "pxos", "pxos-cli", "paired"]
     try:
         import pyinstrument  # noqa: F401
         modes.append("pyinstrument")
@@ -162,6 +194,7 @@ def overheads(device: str, repeat: int) -> dict:
         for _ in range(repeat):
             for m in modes:  # interleaved: load changes affect every mode alike
                 runs[m].append(_run(script, program, m, device, folder))
+        ratios = [x for r in runs.pop("paired") for x in r.get("ratios", ())]
         medians = {m: statistics.median(r["work_s"] for r in rs if "work_s" in r)
                    for m, rs in runs.items() if any("work_s" in r for r in rs)}
         cpu = {m: statistics.median(r["cpu_s"] for r in rs if "cpu_s" in r)
@@ -169,6 +202,12 @@ def overheads(device: str, repeat: int) -> dict:
         out[program] = {
             "runs": runs, "median_work_s": medians, "median_cpu_s": cpu,
             "overhead": {m: v / medians["none"] for m, v in medians.items()},
+            # per round, the mode's run over the unprofiled run next to it: load that
+            # changes between rounds cancels
+            "paired_overhead": {m: _paired(runs[m], runs["none"]) for m in medians},
+            # pxos.profile() in one process: sections with and without it, in turn
+            "in_process_overhead": statistics.median(ratios) if ratios else None,
+            "in_process_ratios": ratios,
             "cpu_overhead": {m: v / cpu["none"] for m, v in cpu.items()},
             # what profiling adds to one launch (kernel-heavy: its work is the launches)
             "added_cpu_us_per_launch": {m: (v - cpu["none"]) / LAUNCHES[program] * 1e6
@@ -179,6 +218,13 @@ def overheads(device: str, repeat: int) -> dict:
                 r["wall_s"] for r in runs["none"] if "wall_s" in r)}
     shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def _paired(runs: list, base: list) -> float | None:
+    """The median over rounds of a mode's work time over the unprofiled run's."""
+    ratios = [r["work_s"] / b["work_s"] for r, b in zip(runs, base)
+              if "work_s" in r and "work_s" in b]
+    return statistics.median(ratios) if ratios else None
 
 
 def cuda_events(launches: int = 2000, n: int = 1 << 24) -> dict:
@@ -229,7 +275,10 @@ def main() -> None:
     ap.add_argument("--omp-threads", type=int, default=None,
                     help="OpenMP threads of the c backend in the programs (on a machine "
                          "shared with other jobs, 1 keeps the launch times steady)")
+    ap.add_argument("--inner", type=int, default=5,
+                    help="work sections per process (each run's figure is their median)")
     args = ap.parse_args()
+    INNER[0] = args.inner
     if args.omp_threads:
         THREADS["OMP_NUM_THREADS"] = str(args.omp_threads)
     from pxos.planner.calibration import cpu_model
@@ -237,7 +286,7 @@ def main() -> None:
     result = {"benchmark": "profile_overhead", "machine": platform.node(),
               "cpu": cpu_model(), "cores": os.cpu_count(), "device": args.device,
               "load_average_at_start": os.getloadavg(), "repeat": args.repeat,
-              "omp_threads": args.omp_threads,
+              "omp_threads": args.omp_threads, "inner": args.inner,
               "programs": overheads(args.device, args.repeat)}
     if args.device == "cuda":
         result["cuda_events"] = cuda_events()
@@ -248,7 +297,12 @@ def main() -> None:
         write_atomic(args.out.resolve(), text.encode())
     for program, r in result["programs"].items():
         print(program, "wall", {m: round(v, 3) for m, v in r["overhead"].items()})
+        print(program, "wall, paired", {m: round(v, 3) for m, v in r["paired_overhead"].items()
+                                          if v is not None})
         print(program, "cpu ", {m: round(v, 3) for m, v in r["cpu_overhead"].items()})
+        print(program, "pxos in one process, paired sections:",
+              r["in_process_overhead"] and round(r["in_process_overhead"], 4),
+              f"({len(r['in_process_ratios'])} pairs)")
         print(program, "cpu µs added per launch",
               {m: round(v, 2) for m, v in r["added_cpu_us_per_launch"].items()})
     if "cuda_events" in result:
