@@ -47,8 +47,8 @@ def trace_document(events, samples, memory_points) -> dict:
             args["bytes"] = e.nbytes
         if e.tier:
             args["tier"] = e.tier
-        out.append({"name": e.name, "cat": e.kind, "ph": "X", "ts": e.start * 1e6,
-                    "dur": max(e.seconds, 0.0) * 1e6, "pid": PID, "tid": tid, "args": args})
+        out.append({"name": e.name, "cat": e.kind, "ph": "X", **_span(e.start, e.end),
+                    "pid": PID, "tid": tid, "args": args})
     for n, (thread, found) in enumerate(sorted(_by_thread(samples).items(),
                                               key=lambda kv: kv[0] or "")):
         tid = HOST_TID if thread is None else 100 + n
@@ -103,8 +103,17 @@ def _slice(frame, start: float, end: float, tid: int) -> dict:
     file, line, function = frame
     where = f"{os.path.basename(file)}:{line}" if file else ""
     return {"name": f"{function} ({where})" if where else function, "cat": "host",
-            "ph": "X", "ts": start * 1e6, "dur": max(end - start, 0.0) * 1e6, "pid": PID,
+            "ph": "X", **_span(start, end), "pid": PID,
             "tid": tid, "args": {"source": f"{file}:{line}"} if file else {}}
+
+
+def _span(start: float, end: float) -> dict:
+    """``ts`` and ``dur`` (microseconds) of a slice from ``start`` to ``end`` (seconds),
+    both whole nanoseconds: a viewer reading them as nanoseconds (Perfetto) finds a nested
+    slice's end equal to its parent's, not a rounding error past it (which Perfetto drops
+    as an overlapping slice)."""
+    ts = round(start * 1e9)
+    return {"ts": ts / 1e3, "dur": max(round(end * 1e9) - ts, 0) / 1e3}
 
 
 def _meta(kind: str, tid: int | None, name: str) -> dict:
