@@ -24,12 +24,15 @@ def test_nested_slices_end_within_their_parents():
     for _ in range(3000):  # stacks growing and shrinking, at irregular intervals
         depth = rng.randint(1, 12)
         weight = rng.choice([1e-3, 1.1e-3, 0.7e-3, 1 / 3 * 1e-3, 2.3e-3]) * rng.random()
+        if rng.random() < 0.3 and samples:  # the same stack again: slices of equal spans
+            depth = len(samples[-1][2])
         samples.append((t, weight, tuple(_frame(d) for d in range(depth))))
         t += weight
     slices = host_slices(samples)
     assert len(slices) > 3000
+    # read as Perfetto reads them: in start order, the file's order where starts are equal
     spans = sorted(((_ns(e["ts"]), _ns(e["ts"]) + _ns(e["dur"]), e["name"]) for e in slices),
-                   key=lambda s: (s[0], -s[1]))
+                   key=lambda s: s[0])
     open_: list = []
     for start, end, name in spans:
         while open_ and open_[-1][1] <= start:

@@ -83,20 +83,24 @@ def host_slices(samples, tid: int = 0) -> list[dict]:
     depth; each sample covers the time it stands for (its weight: ``sampler.centred``;
     the weights tile the run from its start)."""
     tid = tid or HOST_TID
-    out, open_ = [], []  # open_: (frame, start_s)
+    out, open_ = [], []  # out: (depth, slice); open_: (frame, start_s)
     end = 0.0  # the samples' weights tile the run from its start
     for _, weight, stack in samples:
         start, end = end, end + weight
         keep = 0
         while keep < min(len(open_), len(stack)) and open_[keep][0] == stack[keep]:
             keep += 1
-        for frame, since in reversed(open_[keep:]):
-            out.append(_slice(frame, since, start, tid))
+        for depth in range(len(open_) - 1, keep - 1, -1):
+            out.append((depth, _slice(*open_[depth], start, tid)))
         del open_[keep:]
         open_ += [(frame, start) for frame in stack[keep:]]
-    for frame, since in reversed(open_):
-        out.append(_slice(frame, since, end, tid))
-    return out
+    for depth in range(len(open_) - 1, -1, -1):
+        out.append((depth, _slice(*open_[depth], end, tid)))
+    # in start order, a parent before its children: a viewer that reads slices in start
+    # order (Perfetto) nests a slice under the one read before it where both start, and
+    # end, at the same time
+    out.sort(key=lambda d: (d[1]["ts"], d[0]))
+    return [s for _, s in out]
 
 
 def _slice(frame, start: float, end: float, tid: int) -> dict:
