@@ -435,7 +435,7 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
 }
 
 /* recorded_launches(): the records so far as a list of (launcher, start_s, end_s, code or
-   None, lasti) tuples, and an empty buffer */
+   None, lasti) tuples, and an empty buffer (freed when not recording) */
 static PyObject *recorded_launches(PyObject *m, PyObject *unused)
 {
     PyObject *out = PyList_New(nrecords);
@@ -453,6 +453,11 @@ static PyObject *recorded_launches(PyObject *m, PyObject *unused)
         PyList_SET_ITEM(out, i, t);
     }
     nrecords = 0;
+    if (!recording) {  /* the profile ended: its buffer goes */
+        PyMem_Free(records);
+        records = NULL;
+        crecords = 0;
+    }
     return out;
 }
 

@@ -113,3 +113,26 @@ def test_a_second_listener_turns_the_log_off():
         assert events.LAUNCHES is None  # every launch calls both listeners
         events.unsubscribe(seen)
         assert events.LAUNCHES is not None
+
+
+def test_a_profile_in_a_profile_keeps_the_outer_launches():
+    """The launches recorded in C go to the log that was recording: the outer profile's
+    before and after the inner one (during it both listen: the general path)."""
+    from pxos.lib.profile import Profile
+
+    x = np.arange(4096, dtype=np.float32)
+    out = np.empty_like(x)
+    for _ in range(4):
+        saxpy(np.float32(1.0), x, x, out, device="c")
+    with Profile(out=None) as outer:
+        for _ in range(5):
+            saxpy(np.float32(1.0), x, x, out, device="c")
+        with Profile(out=None) as inner:
+            for _ in range(3):
+                saxpy(np.float32(1.0), x, x, out, device="c")
+        for _ in range(7):
+            saxpy(np.float32(2.0), x, x, out, device="c")
+    np.testing.assert_allclose(out, 3.0 * x)
+    assert [k.launches for k in inner.kernels] == [3]
+    assert [k.launches for k in outer.kernels] == [15]
+    assert len(outer.recorder.log) == 12  # 5 + 7 native, the 3 inner ones through begin/end

@@ -255,11 +255,12 @@ class LaunchLog(list):
         native_call.record_launches(True)
 
     def stop(self) -> None:
-        """Collect the records, and stop recording unless an outer log records."""
-        self.collect()
+        """Stop recording unless an outer log records, and collect the records (the last
+        collection frees the helper's buffer)."""
         if self in LaunchLog.active:
             LaunchLog.active.remove(self)
         native_call.record_launches(bool(LaunchLog.active))
+        self.collect()
 
     def collect(self) -> None:
         """Move the launches recorded in C since the last call into this log (those of a
