@@ -143,21 +143,27 @@ def cuda_sum(x, result_dtype: np.dtype):
         with x.device:
             return cuda_sum(x, result_dtype)
     kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out = _workspace(np.dtype(np.float64 if types[1] == "double" else np.uint64))
+    partial, done, out, result = _workspace(
+        np.dtype(np.float64 if types[1] == "double" else np.uint64))
     blocks = max(1, min(partial.size, -(-x.size // THREADS)))
     kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
-    return out.get().view(result_dtype)[0]  # i64: the same 64 bits, two's complement
+    cupy.cuda.get_current_stream().synchronize()
+    return result.view(result_dtype)[0]  # i64: the same 64 bits, two's complement
 
 
 _workspaces: dict = {}
 
 
 def _workspace(acc_dtype: np.dtype) -> tuple:
-    """The (partial sums, block counter, result) device arrays of reductions on the
+    """The (partial sums, block counter, result pointer, result view) of reductions on the
     current device and stream, made at their first use and kept. ``partial`` has a slot
     for each block of the largest grid (``BLOCKS_PER_SM`` per multiprocessor), so its size
     is that grid's; the kernel leaves the counter at 0 when it ends, so a launch needs no
-    memset. One per stream, so reductions on two streams never share one."""
+    memset. The kernel writes the result straight into page-locked host memory (under
+    unified addressing, "page-locked host memory allocated through ``cudaHostAlloc`` is
+    directly accessible from all devices": CUDA C Programming Guide, "Unified Virtual
+    Address Space"), so fetching it takes a stream synchronization and no copy. One per
+    stream, so reductions on two streams never share one."""
     import cupy
 
     device = cupy.cuda.Device()
@@ -165,8 +171,11 @@ def _workspace(acc_dtype: np.dtype) -> tuple:
     found = _workspaces.get(key)
     if found is None:
         most = device.attributes["MultiProcessorCount"] * BLOCKS_PER_SM
+        pinned = cupy.cuda.alloc_pinned_memory(acc_dtype.itemsize)
+        result = np.frombuffer(pinned, acc_dtype, 1)  # the view keeps ``pinned`` alive
+        pointer = np.uint64(pinned.ptr)  # a device pointer too, under UVA
         found = _workspaces[key] = (cupy.empty(most, acc_dtype), cupy.zeros(1, np.uint32),
-                                    cupy.empty(1, acc_dtype))
+                                    pointer, result)
     return found
 
 
