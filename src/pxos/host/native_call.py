@@ -169,7 +169,7 @@ def _load(cc: str, path: Path = SOURCE, name: str = "pxos_native_call"):
     include = Path(sysconfig.get_paths()["include"])
     if not (include / "Python.h").exists():
         return None
-    source = path.read_text()
+    source = _source(path)
     key = cache_key(source, cc, sys.version, np.__version__, " ".join(FLAGS))
     suffix = f".{name}.so"
     try:
@@ -188,6 +188,17 @@ def _load(cc: str, path: Path = SOURCE, name: str = "pxos_native_call"):
     except ImportError:  # a cache folder on a noexec mount, another NumPy ABI
         return None
     return module
+
+
+def _source(path: Path) -> str:
+    """The C file's text with each ``#include "NAME"`` of a file beside it pasted in (the
+    build compiles one text in a temporary folder, and that text is the cache key)."""
+    out = []
+    for line in path.read_text().splitlines(keepends=True):
+        name = line.split('"')[1] if line.startswith('#include "') else None
+        beside = path.with_name(name) if name else None
+        out.append(beside.read_text() if beside is not None and beside.exists() else line)
+    return "".join(out)
 
 
 def _build(cc: str, include: Path, source: str) -> bytes | None:
