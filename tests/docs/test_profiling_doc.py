@@ -40,6 +40,7 @@ def test_python_blocks_run(tmp_path, monkeypatch, capsys):
     assert summary["kernels"][0]["launches"] == 20
 
 
-def test_screenshot_is_there():
-    assert "images/profile-report.png" in PAGE.read_text()
-    assert (ROOT / "docs" / "images" / "profile-report.png").stat().st_size > 10_000
+def test_screenshots_are_there():
+    for name in ("profile-report.png", "profile-trace.png"):  # the report; trace.json
+        assert f"images/{name}" in PAGE.read_text()
+        assert (ROOT / "docs" / "images" / name).stat().st_size > 10_000
