@@ -9,6 +9,7 @@ or a host statement needs it), executes each statement, and records what happene
 from __future__ import annotations
 
 import time
+from time import perf_counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -191,18 +192,21 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         if prepared is None or prepared.native is None or events.LISTENERS:
             return None
         moved = self.residency.transfers
-        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        ups, downs, up_bytes, down_bytes = (moved.to_device, moved.to_host,
+                                            moved.bytes_to_device, moved.bytes_to_host)
         NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
-        t0 = time.perf_counter()
+        t0 = perf_counter()
         try:
             if not prepared.native_launch(self, stmt):
                 return None
         finally:
             NOW[0] = None
-        seconds = time.perf_counter() - t0
-        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
-        step = Step(stmt.span, "RUN", prepared.name, seconds, NO_TRANSFERS if after == before
-                    else Transfers(*(a - b for a, b in zip(after, before))), decision)
+        seconds = perf_counter() - t0
+        # (bytes move with counts; a reused argument tuple moves nothing)
+        transfers = NO_TRANSFERS if ups == moved.to_device and downs == moved.to_host \
+            else Transfers(moved.to_device - ups, moved.to_host - downs,
+                           moved.bytes_to_device - up_bytes, moved.bytes_to_host - down_bytes)
+        step = Step(stmt.span, "RUN", prepared.name, seconds, transfers, decision)
         self.steps.append(step)
         if decision is not None:
             self._learn(decision, seconds)
