@@ -84,6 +84,7 @@ class Planner(StepCosts):
             registry.compiling(self.machine.devices)) or [registry.interpreter()]
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
+        self._pair: tuple | None = None  # the HYBRID pair offered, () for none; see _hybrid
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._reasons: dict = {}  # see _explained
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
@@ -121,8 +122,12 @@ class Planner(StepCosts):
     def _hybrid(self, step: Step) -> list[str]:
         """``["c+cuda"]`` where a HYBRID split may pay: an elementwise kernel, a CPU
         backend and a device with its own memory, unchecked (see ``planner/hybrid``)."""
-        pair = hybrid_pair(self.machine, self.kernel_devices)
-        if pair is None or not split_pays(self.machine, pair) or self.checked \
+        if self._pair is None:  # the machine and candidates are the planner's for life
+            found = hybrid_pair(self.machine, self.kernel_devices)
+            self._pair = (found if found is not None and split_pays(self.machine, found)
+                          else ())
+        pair = self._pair
+        if not pair or self.checked \
                 or not elementwise(step.kernel) \
                 or not all(isinstance(a, np.ndarray) and a.ndim == 1
                            and len(a) == step.threads[0] for a in step.args.values()
@@ -172,7 +177,8 @@ class Planner(StepCosts):
                     k = cand.key()
                     if k not in new or new[k].cost > cand.cost:
                         new[k] = cand
-            paths = dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
+            paths = new if len(new) <= BEAM else \
+                dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
         return min(paths.values(), key=lambda p: p.cost)
 
     def plan(self, start: int = 0, values: dict | None = None,
