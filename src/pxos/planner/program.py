@@ -158,28 +158,44 @@ class Planner(StepCosts):
         return out
 
     def _search(self, steps: list[Step], where: dict, forced: dict | None = None) -> _Path:
+        """The cheapest placement of ``steps`` from residency ``where`` (``forced``: step
+        index -> the device it must take). A step's outcome from a state (its estimate,
+        copies and the state after) is found once per state, statement signature
+        (:func:`_signature`) and device: the many alike RUNs of a program (a
+        Floyd–Warshall ``RUN fw d k`` per ``k``) share it (issue 14)."""
         paths = {None: _Path(0.0, dict(where))}
+        seen: dict[tuple, tuple] = {}  # (state key, signature, device) -> outcome
         for step in steps:
             options, _ = self.options(step)
             if forced and step.index in forced:
                 options = [forced[step.index]]
+            sig = _signature(step)
             new: dict = {}
-            for path in paths.values():
+            for state, path in paths.items():
                 for device in options:
-                    memory = memory_of(self.machine, device)
-                    copies = self._copies(path.where, step, memory)
-                    est = self._estimate_once(step, device, copies) if step.known else \
-                        Estimate(device, 0.0)
-                    after = dict(path.where)
-                    _apply(after, step, memory)
-                    cand = _Path(path.cost + est.seconds * step.weight, after,
-                                 path.choices + [(device, est, copies)])
-                    k = cand.key()
-                    if k not in new or new[k].cost > cand.cost:
-                        new[k] = cand
+                    key = (state, sig, device if "+" not in device else (device, step.index))
+                    found = seen.get(key)
+                    if found is None:
+                        found = seen[key] = self._outcome(step, path.where, device)
+                    est, copies, after, after_key = found
+                    cost = path.cost + est.seconds * step.weight
+                    if after_key not in new or new[after_key].cost > cost:
+                        new[after_key] = _Path(cost, after, path.choices + [(device, est,
+                                                                             copies)])
             paths = new if len(new) <= BEAM else \
                 dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
         return min(paths.values(), key=lambda p: p.cost)
+
+    def _outcome(self, step: Step, where: dict, device: str) -> tuple:
+        """(estimate, copies, residency after, its key) of ``step`` on ``device`` from
+        residency ``where`` (read, not changed)."""
+        memory = memory_of(self.machine, device)
+        copies = self._copies(where, step, memory)
+        est = self._estimate_once(step, device, copies) if step.known else \
+            Estimate(device, 0.0)
+        after = dict(where)
+        _apply(after, step, memory)
+        return est, copies, after, frozenset(after.items())
 
     def plan(self, start: int = 0, values: dict | None = None,
              where: dict | None = None, first_only: bool = False) -> dict[int, Decision]:
@@ -302,6 +318,17 @@ class Planner(StepCosts):
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def _signature(step: Step) -> tuple:
+    """What a step's outcome from a residency state depends on besides the device: for a
+    known ``RUN``, its kernel, launch work and the arrays it touches (a RUN's estimate is
+    one per kernel and work, ``StepCosts._estimate_once``); else the step itself."""
+    if step.kind != "run" or not step.known or step.work is None:
+        return ("step", step.index)
+    return ("run", id(step.kernel), id(step.work), tuple(step.reads), tuple(step.writes),
+            tuple(step.overwrites), tuple(step.defines), tuple(step.zeros),
+            tuple(step.swaps))
 
 
 def _apply(where: dict, step: Step, memory: str) -> None:
