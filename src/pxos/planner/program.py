@@ -169,7 +169,7 @@ class Planner(StepCosts):
             options, _ = self.options(step)
             if forced and step.index in forced:
                 options = [forced[step.index]]
-            sig = _signature(step)
+            sig = self._signature(step)
             new: dict = {}
             for state, path in paths.items():
                 for device in options:
@@ -185,6 +185,17 @@ class Planner(StepCosts):
             paths = new if len(new) <= BEAM else \
                 dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
         return min(paths.values(), key=lambda p: p.cost)
+
+    def _signature(self, step: Step) -> tuple:
+        """What a step's outcome from a residency state depends on besides the device:
+        for a known ``RUN``, its kernel, launch work and the arrays it touches (its
+        estimate is one per kernel and work, ``StepCosts._estimate_once``); else the
+        step itself."""
+        if step.kind != "run" or not step.known:
+            return ("step", step.index)
+        return ("run", id(step.kernel), id(self._work(step)), tuple(step.reads),
+                tuple(step.writes), tuple(step.overwrites), tuple(step.defines),
+                tuple(step.zeros), tuple(step.swaps))
 
     def _outcome(self, step: Step, where: dict, device: str) -> tuple:
         """(estimate, copies, residency after, its key) of ``step`` on ``device`` from
@@ -318,17 +329,6 @@ class Planner(StepCosts):
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
-
-
-def _signature(step: Step) -> tuple:
-    """What a step's outcome from a residency state depends on besides the device: for a
-    known ``RUN``, its kernel, launch work and the arrays it touches (a RUN's estimate is
-    one per kernel and work, ``StepCosts._estimate_once``); else the step itself."""
-    if step.kind != "run" or not step.known or step.work is None:
-        return ("step", step.index)
-    return ("run", id(step.kernel), id(step.work), tuple(step.reads), tuple(step.writes),
-            tuple(step.overwrites), tuple(step.defines), tuple(step.zeros),
-            tuple(step.swaps))
 
 
 def _apply(where: dict, step: Step, memory: str) -> None:
