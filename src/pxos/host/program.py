@@ -30,7 +30,7 @@ from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import NOW
 from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
-from pxos.host.residency import Residency, Transfers
+from pxos.host.residency import NO_TRANSFERS, Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -43,7 +43,6 @@ from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
 
-NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 _PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
 
@@ -191,21 +190,15 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             (id(stmt), decision.device if decision is not None else self.device))
         if prepared is None or prepared.native is None or events.LISTENERS:
             return None
-        moved = self.residency.transfers
-        ups, downs, up_bytes, down_bytes = (moved.to_device, moved.to_host,
-                                            moved.bytes_to_device, moved.bytes_to_host)
         NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
         t0 = perf_counter()
         try:
-            if not prepared.native_launch(self, stmt):
-                return None
+            transfers = prepared.native_launch(self, stmt)
         finally:
             NOW[0] = None
         seconds = perf_counter() - t0
-        # (bytes move with counts; a reused argument tuple moves nothing)
-        transfers = NO_TRANSFERS if ups == moved.to_device and downs == moved.to_host \
-            else Transfers(moved.to_device - ups, moved.to_host - downs,
-                           moved.bytes_to_device - up_bytes, moved.bytes_to_host - down_bytes)
+        if transfers is None:
+            return None
         step = Step(stmt.span, "RUN", prepared.name, seconds, transfers, decision)
         self.steps.append(step)
         if decision is not None:
