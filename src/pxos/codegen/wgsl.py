@@ -13,19 +13,14 @@ A 1-D grid of more than 65535 blocks comes as rows of 65535.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
-from pxos.codegen.dialect import Dialect, KernelSource, check_types, comment
-from pxos.codegen.gpu import past_threads
+from pxos.codegen.dialect import KernelSource, check_types
+from pxos.codegen.gpu import GpuDialect, render_gpu
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, dim_name, var_name
-from pxos.codegen.signature import entry_name
 from pxos.ir import nodes as ir
-from pxos.ir.passes.checked import Bound, check_bounds
 from pxos.ir.functions import Lowering, lowering
-from pxos.ir.types import (
-    BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
-)
+from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar
 
 TYPES = {BOOL: "bool", I8: "i32", I16: "i32", I32: "i32", U8: "u32", U16: "u32", U32: "u32",
          F32: "f32", I64: "i64", U64: "u64", F64: "f64"}
@@ -115,65 +110,13 @@ class WgslIntrinsics(Intrinsics):
         return f"fn {fname}({params}) -> {T} {{ {body} }}"
 
 
-class WgslDialect(Dialect):
-    """WGSL spellings of the renderer's hooks and tables (module docstring)."""
-
-    name = "wgsl"
-    types = {t.name: n for t, n in TYPES.items()}
-    barrier = "storageBarrier(); workgroupBarrier();"
-    intrinsics_class = WgslIntrinsics
-    index_cast = int_cast = "{}"
-    cast_form, shift_form = "{type}({x})", "({a} {op} u32({b} & {type}({m})))"
-    select_form = "select(({b}), ({a}), ({cond}))"  # (…): `x < y, z > w` is no template list
-    bool_forms, promotes_u16 = {"^": "({a} != {b})"}, False
-    # float + - * kept from fusing and reassociating (module docstring)
-    float_form = "bitcast<{type}>(bitcast<{bits}>({a} {op} {b}) ^ {bits}(pxos_nc))"
-    unit_step, discard_stmt, line_marker = "{}++", "_ = {};", "// line {line}"
-    declaration = "var {name}: {type} = {init};"
-    native_wrap = True  # integer + - * and negation wrap in WGSL (§8.7)
-
-    def literal(self, value, t: Scalar) -> str:
-        if t == BOOL:
-            return "true" if value else "false"
-        T, v = TYPES[t], float(value) if t.is_float else int(value)
-        if t.is_float and (v != v or abs(v) == float("inf")):
-            return f"{T}(bitcast<f32>({0x7fc00000 if v != v else 0x7f800000 | (v < 0) << 31}u))"
-        if t.is_float:
-            text = super()._float_literal(v, F64 if t == F64 else F32).rstrip("f")
-            return f"{T}({text}{_SUFFIX[t]})" if text.startswith("-") else text + _SUFFIX[t]
-        s = _SUFFIX[t] if t.bits == 64 else T[0]
-        return f"{v}{s}" if v >= 0 else f"({v + 1}{s} - 1{s})"
-
-    def cast(self, text: str, t: Scalar) -> str:
-        if t in (I64, U64):  # lavapipe compares i64(x) < 1li wrongly unless it is opaque
-            return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
-        return super().cast(text, t)
-
-    def function(self, name: str) -> Lowering:
-        """WGSL's spelling of operation ``name``: :data:`_FUNCTIONS`, else OpenCL's (its
-        math functions are overloaded on the type under WGSL's names too)."""
-        return _FUNCTIONS.get(name) or lowering(name, "opencl")
-
-
 class WgslRenderer(Renderer):
-    """``bool`` elements as words, atomic arrays accessed atomically, 64-bit indices as
-    ``i32``, and 8- and 16-bit integer results wrapped back into range."""
+    """``bool`` elements as words, and atomic arrays accessed atomically (WGSL's
+    ``atomic<T>`` elements have no plain loads and stores)."""
 
     def __init__(self, kernel: ir.Kernel, dialect: WgslDialect):
         super().__init__(kernel, dialect)
         self.atomic = {s.array for s in ir.walk(kernel.body) if isinstance(s, ir.Atomic)}
-
-    def expr(self, e: ir.Expr) -> str:
-        text = super().expr(e)
-        if e.type in _NARROW and isinstance(e, (ir.Binary, ir.Unary, ir.Cast, ir.Call)):
-            return _NARROW[e.type].format(text)
-        return text
-
-    def _e_bound(self, e: Bound) -> str:  # the helper takes an i32
-        return super()._e_bound(replace(e, args=(_i32(e.args[0]),)))
-
-    def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
-        return super().flat_index(array, tuple(map(_i32, index)))
 
     def _e_load(self, e: ir.Load) -> str:
         text, t = super()._e_load(e), self.kernel_array_elem(e.array)
@@ -207,61 +150,6 @@ class WgslRenderer(Renderer):
                 f"{out} }}"]
 
 
-def _i32(e: ir.Expr) -> ir.Expr:
-    return ir.Cast(e.span, e, I32, type=I32) if e.type.bits == 64 else e
-
-
-def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) -> KernelSource:
-    """The WGSL module of a checked kernel (module docstring for its layout); ``wide``: the
-    device has ``shader-int64`` and ``shader-f64``.
-
-    Raises:
-        PxTypeError: ``kernel`` uses what WGSL lacks (:func:`check_wgsl`).
-    """
-    check_wgsl(kernel, wide)
-    given, kernel = kernel, check_bounds(kernel) if checked else kernel
-    d = WgslDialect()
-    r = WgslRenderer(kernel, d)
-    fields = [f"pxos_n{a}: i32" for a in "xyz"] + ["pxos_nc: u32"]
-    bindings, prologue = [], []
-    for p in kernel.params:
-        v, t = var_name(p.name), p.type
-        if isinstance(t, Array):
-            bindings.append(f"var<storage, read_write> {v}: "
-                            f"array<{storage_type(t.elem, p.name in r.atomic)}>;")
-            fields += [f"{dim_name(p.name, a)}: i32" for a in range(t.ndim)]
-            prologue += [f"let {dim_name(p.name, a)} = pxos_p.{dim_name(p.name, a)};"
-                         for a in range(t.ndim)]
-        elif t.bits == 64:
-            fields += [f"{v}_lo: u32", f"{v}_hi: u32"]
-            prologue.append(d.declare(v, t, f"bitcast<{TYPES[t]}>(u64(pxos_p.{v}_lo) | "
-                                      f"(u64(pxos_p.{v}_hi) << 32u))"))
-        else:
-            fields.append(f"{v}: {storage_type(t)}")
-            prologue.append(d.declare(v, t, f"pxos_p.{v}" + " != 0u" * (t == BOOL)))
-    if checked:
-        bindings.append("var<storage, read_write> pxos_err: array<atomic<i32>>;")
-    shared = [f"var<workgroup> {var_name(s.name)}: array<{storage_type(s.elem, s.name in r.atomic)}"
-              f", {math.prod(s.shape)}>;" for s in kernel.shared]
-    prologue += [d.declare(var_name(n), t, d.literal(0, t)) for n, t in kernel.variables]
-    body = r.body(kernel.body, 0)
-    block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
-    fn = entry_name(kernel)
-    function = [
-        comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, WGSL dialect"),
-        f"@compute @workgroup_size({', '.join(map(str, block))})",
-        f"fn {fn}(@builtin(local_invocation_id) pxos_lid: vec3<u32>, "
-        "@builtin(workgroup_id) pxos_wid: vec3<u32>, "
-        "@builtin(num_workgroups) pxos_nwg: vec3<u32>) {",
-        *["    " + x for x in _geometry(kernel, block) + prologue + body], "}", ""]
-    head = ["struct PxosParams {", *[f"    {f}," for f in fields], "}",
-            "@group(0) @binding(0) var<uniform> pxos_p: PxosParams;"]
-    head += [f"@group(0) @binding({k}) {b}" for k, b in enumerate(bindings, start=1)]
-    helpers = tuple(r.intrinsics.needed.items())
-    source = "\n".join(head + shared + [""] + [h for _, h in helpers] + [""] + function)
-    return KernelSource(given, source, fn, "\n".join(function), helpers, checked)
-
-
 _GEOMETRY = """let pxos_nx = pxos_p.pxos_nx; let pxos_ny = pxos_p.pxos_ny; let pxos_nz = pxos_p.pxos_nz;
 let pxos_nc = pxos_p.pxos_nc; let pxos_bsx = {}i; let pxos_bsy = {}i; let pxos_bsz = {}i;
 let pxos_lx = i32(pxos_lid.x); let pxos_ly = i32(pxos_lid.y); let pxos_lz = i32(pxos_lid.z);
@@ -272,8 +160,114 @@ _BLOCK_X = {1: "let pxos_bx = i32(pxos_wid.x + pxos_wid.y * pxos_nwg.x); let pxo
             2: "let pxos_bx = i32(pxos_wid.x); let pxos_gx = i32(pxos_nwg.x);"}
 
 
-def _geometry(kernel: ir.Kernel, block: tuple[int, ...]) -> list[str]:
-    """``let`` bindings of the names the renderer reads (``dialect.GEOMETRY``), then the
-    return of threads past ``GPU_THREADS`` in a loop-form kernel."""
-    out = _GEOMETRY.format(*block).splitlines() + [_BLOCK_X[min(kernel.ndim, 2)]]
-    return out + [f"if ({past_threads(kernel, WgslDialect())}) {{ return; }}"] * kernel.guarded
+class WgslDialect(GpuDialect):
+    """WGSL spellings of the renderer's tables and the GPU outline's hooks (module
+    docstring); ``wide``: the device has ``shader-int64`` and ``shader-f64``."""
+
+    name = "wgsl"
+    types = {t.name: n for t, n in TYPES.items()}
+    barrier = "storageBarrier(); workgroupBarrier();"
+    intrinsics_class, renderer_class = WgslIntrinsics, WgslRenderer
+    index_cast = int_cast = "{}"
+    cast_form, shift_form = "{type}({x})", "({a} {op} u32({b} & {type}({m})))"
+    select_form = "select(({b}), ({a}), ({cond}))"  # (…): `x < y, z > w` is no template list
+    bool_forms, promotes_u16 = {"^": "({a} != {b})"}, False
+    # float + - * kept from fusing and reassociating (module docstring)
+    float_form = "bitcast<{type}>(bitcast<{bits}>({a} {op} {b}) ^ {bits}(pxos_nc))"
+    unit_step, discard_stmt, line_marker = "{}++", "_ = {};", "// line {line}"
+    declaration = "var {name}: {type} = {init};"
+    native_wrap = True  # integer + - * and negation wrap in WGSL (§8.7)
+    narrow_forms, index32 = _NARROW, True
+    module_shared, early_return = True, "if ({}) {{ return; }}"
+
+    def __init__(self, wide: bool = False):
+        self.wide = wide
+
+    def literal(self, value, t: Scalar) -> str:
+        if t == BOOL:
+            return "true" if value else "false"
+        T, v = TYPES[t], float(value) if t.is_float else int(value)
+        if t.is_float and (v != v or abs(v) == float("inf")):
+            return f"{T}(bitcast<f32>({0x7fc00000 if v != v else 0x7f800000 | (v < 0) << 31}u))"
+        if t.is_float:
+            text = super()._float_literal(v, F64 if t == F64 else F32).rstrip("f")
+            return f"{T}({text}{_SUFFIX[t]})" if text.startswith("-") else text + _SUFFIX[t]
+        s = _SUFFIX[t] if t.bits == 64 else T[0]
+        return f"{v}{s}" if v >= 0 else f"({v + 1}{s} - 1{s})"
+
+    def cast(self, text: str, t: Scalar) -> str:
+        if t in (I64, U64):  # lavapipe compares i64(x) < 1li wrongly unless it is opaque
+            return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
+        return super().cast(text, t)
+
+    def function(self, name: str) -> Lowering:
+        """WGSL's spelling of operation ``name``: :data:`_FUNCTIONS`, else OpenCL's (its
+        math functions are overloaded on the type under WGSL's names too)."""
+        return _FUNCTIONS.get(name) or lowering(name, "opencl")
+
+    def admit(self, kernel: ir.Kernel) -> None:
+        check_wgsl(kernel, self.wide)
+
+    def kernel_head(self, kernel: ir.Kernel, fn: str, checked: bool) -> list[str]:
+        block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
+        return [f"@compute @workgroup_size({', '.join(map(str, block))})",
+                f"fn {fn}(@builtin(local_invocation_id) pxos_lid: vec3<u32>, "
+                "@builtin(workgroup_id) pxos_wid: vec3<u32>, "
+                "@builtin(num_workgroups) pxos_nwg: vec3<u32>) {"]
+
+    def kernel_prologue(self, kernel: ir.Kernel, r: Renderer) -> list[str]:
+        return _layout(kernel, r, False)[2]
+
+    def geometry_lines(self, kernel: ir.Kernel, body: str) -> list[str]:
+        """Every name of ``dialect.GEOMETRY``, and the return of a 1-D grid's workgroups
+        past its last row."""
+        block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
+        return _GEOMETRY.format(*block).splitlines() + [_BLOCK_X[min(kernel.ndim, 2)]]
+
+    def module(self, kernel: ir.Kernel, r: Renderer, helpers, function: str,
+               checked: bool) -> str:
+        """The uniform ``PxosParams``, the bindings, the shared arrays, the helpers and
+        ``function``."""
+        fields, bindings, _ = _layout(kernel, r, checked)
+        head = ["struct PxosParams {", *[f"    {f}," for f in fields], "}",
+                "@group(0) @binding(0) var<uniform> pxos_p: PxosParams;"]
+        head += [f"@group(0) @binding({k}) {b}" for k, b in enumerate(bindings, start=1)]
+        head += [f"var<workgroup> {var_name(s.name)}: array<"
+                 f"{storage_type(s.elem, s.name in r.atomic)}, {math.prod(s.shape)}>;"
+                 for s in kernel.shared]
+        return "\n".join(head + [""] + [h for _, h in helpers] + ["", function])
+
+
+def _layout(kernel: ir.Kernel, r: WgslRenderer, checked: bool):
+    """The uniform's fields, the storage bindings (binding 1 on) and the statements that
+    read the scalars and extents, in the module docstring's layout."""
+    fields = [f"pxos_n{a}: i32" for a in "xyz"] + ["pxos_nc: u32"]
+    bindings, prologue = [], []
+    for p in kernel.params:
+        v, t = var_name(p.name), p.type
+        if isinstance(t, Array):
+            bindings.append(f"var<storage, read_write> {v}: "
+                            f"array<{storage_type(t.elem, p.name in r.atomic)}>;")
+            dims = [dim_name(p.name, a) for a in range(t.ndim)]
+            fields += [f"{n}: i32" for n in dims]
+            prologue += [f"let {n} = pxos_p.{n};" for n in dims]
+        elif t.bits == 64:
+            fields += [f"{v}_lo: u32", f"{v}_hi: u32"]
+            prologue.append(r.d.declare(v, t, f"bitcast<{TYPES[t]}>(u64(pxos_p.{v}_lo) | "
+                                        f"(u64(pxos_p.{v}_hi) << 32u))"))
+        else:
+            fields.append(f"{v}: {storage_type(t)}")
+            prologue.append(r.d.declare(v, t, f"pxos_p.{v}" + " != 0u" * (t == BOOL)))
+    if checked:
+        bindings.append("var<storage, read_write> pxos_err: array<atomic<i32>>;")
+    return fields, bindings, prologue
+
+
+def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) -> KernelSource:
+    """The WGSL module of a checked kernel (module docstring for its layout); ``wide``: the
+    device has ``shader-int64`` and ``shader-f64``.
+
+    Raises:
+        PxTypeError: ``kernel`` uses what WGSL lacks (:func:`check_wgsl`).
+    """
+    return render_gpu(kernel, WgslDialect(wide), checked)
