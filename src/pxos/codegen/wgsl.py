@@ -48,18 +48,29 @@ def storage_type(t: Scalar, atomic: bool = False) -> str:
     return f"atomic<{name}>" if atomic else name
 
 
-# helper bodies by kind, in parameters a, b (T: the WGSL type); C's semantics, as docs/language.md
+# helper bodies by kind, in parameters a, b (T: the WGSL type, U: unsigned of its width);
+# C's semantics, as docs/language.md. Signed / and % divide the magnitudes as unsigned
+# numbers: Vulkan leaves SPIR-V's OpSRem/OpSMod undefined for negative operands (its
+# "SPIR-V environment" appendix), and NVIDIA's driver answers wrongly there.
+_ZERO = "if (b == {T}(0)) {{ return {T}(0); }} "
+_MAGNITUDES = ("let ua = select(bitcast<{U}>(a), {U}(0) - bitcast<{U}>(a), a < {T}(0)); "
+               "let ub = select(bitcast<{U}>(b), {U}(0) - bitcast<{U}>(b), b < {T}(0)); ")
 _HELPERS = {
-    "div": "if (b == {T}(0)) {{ return {T}(0); }} {neg}return a / b;",
-    "mod": "if (b == {T}(0){orneg}) {{ return {T}(0); }} return a % b;",
+    "div": _ZERO + "return a / b;", "mod": _ZERO + "return a % b;",
+    "sdiv": _ZERO + _MAGNITUDES + "let q = ua / ub; "
+            "return bitcast<{T}>(select(q, {U}(0) - q, (a < {T}(0)) != (b < {T}(0))));",
+    "smod": _ZERO + _MAGNITUDES + "let r = ua % ub; "
+            "return bitcast<{T}>(select(r, {U}(0) - r, a < {T}(0)));",
+    "abs": "return select(a, {T}(0) - a, a < {T}(0));",  # abs(MIN) is MIN, wrapping
     "round": "let r = trunc(a); if (abs(a - r) >= {T}(0.5)) {{ return r + sign(a); }} return r;",
     "fmin": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return min(a, b);",
     "fmax": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return max(a, b);",
-    # exact: subtract the largest |b| * 2**k not above |a|, exactly each time (Sterbenz)
+    # exact: subtract the largest |b| * 2**k not above |a|, exactly each time (Sterbenz);
+    # a NaN of the type itself where fmod is NaN (no float % by 0)
     "fmod": "let y = abs(b); var r = abs(a); if (y == 0 || r - r != 0 || b != b) {{ return "
-            "a % b; }} loop {{ if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y)"
-            ".exp); var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
-            " return select(r, -r, a < 0 || (a == 0 && 1 / a < 0));",
+            "bitcast<{T}>({nan}); }} loop {{ if (r < y) {{ break; }} let e = i32(frexp(r).exp"
+            " - frexp(y).exp); var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} "
+            "r = r - d; }} return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0));",
     "fdiv": "return bitcast<{T}>(bitcast<{U}>(a / b) ^ {U}(pxos_p.pxos_nc));",
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
@@ -68,7 +79,7 @@ _HELPERS["rotr"] = _HELPERS["rotl"].replace("(x << s) | (x >>", "(x >> s) | (x <
 # where WGSL spells an operation of ir/functions unlike OpenCL C: float / as a helper that
 # keeps the quotient from fusing (see ``binary``), C's fmin/fmax/fmod/round as helpers
 _FUNCTIONS = {
-    "abs": Lowering("abs({0})", "abs({0})", "{0}"), "round": Lowering("@round", "{0}"),
+    "abs": Lowering("abs({0})", "@abs", "{0}"), "round": Lowering("@round", "{0}"),
     "min": Lowering("@fmin", "min({0}, {1})"), "max": Lowering("@fmax", "max({0}, {1})"),
     "div": Lowering("@fdiv", "@div"), "mod": Lowering("@fmod", "@mod"),
     "select": Lowering(*["select(({2}), ({1}), ({0}))"] * 2),
@@ -100,13 +111,13 @@ class WgslIntrinsics(Intrinsics):
         return f"{fname}({', '.join(args)})"
 
     def _helper(self, fname: str, kind: str, t: Scalar) -> str:
-        T, w, signed = TYPES[t], t.bits, t.kind == "i"
+        T, w = TYPES[t], t.bits
+        kind = "s" + kind if t.kind == "i" and kind in ("div", "mod") else kind
         body = _HELPERS[kind].format(
             T=T, U="u64" if w == 64 else "u32", w=w, m=w - 1,
             mask=f" & u32({2**w - 1})" if w < 32 else "",
-            neg=f"if (b == {T}(-1)) {{ return {T}(0) - a; }} " * signed,
-            orneg=f" || b == {T}(-1)" * signed)
-        params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind != "round")])
+            nan="0x7ff8000000000000lu" if w == 64 else "0x7fc00000u")
+        params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind not in ("round", "abs"))])
         return f"fn {fname}({params}) -> {T} {{ {body} }}"
 
 
