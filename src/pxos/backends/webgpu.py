@@ -146,7 +146,7 @@ class WebGPUBackend(DeviceBackend):
         """The WGSL of ``kernel``, keyed by its text (``codegen.wgsl.render_wgsl``).
 
         Raises:
-            PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.check_wgsl``).
+            PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.WgslDialect.admit``).
         """
         src = render_wgsl(kernel, checked, self.wide)
         return src, src.source

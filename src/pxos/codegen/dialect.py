@@ -61,6 +61,7 @@ class Dialect:
     # i32) is wrapped back into its range; index32: 64-bit indices are narrowed to i32
     narrow_forms: dict = {}
     index32 = False
+    bool_words = None  # (load, store) forms of a bool element held in a wider word
 
     def type_name(self, t: Scalar) -> str:
         return self.types[t.name]

@@ -92,7 +92,10 @@ class Renderer:
         return var_name(name)
 
     def _e_load(self, e: ir.Load) -> str:
-        return self.element(e.array, e.index)
+        text = self.element(e.array, e.index)
+        words = self.d.bool_words  # a bool element held in a wider word (WGSL)
+        return words[0].format(text) if words and self.kernel_array_elem(e.array) == BOOL \
+            else text
 
     def element(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         if array in self.element_override:  # codegen/gpu_stride: a vector's component
@@ -222,7 +225,11 @@ class Renderer:
         return [f"{self.variable(s.name)} = {self.expr(s.value)};"]
 
     def _s_store(self, s: ir.Store, indent: int) -> list[str]:
-        return [f"{self.element(s.array, s.index)} = {self.expr(s.value)};"]
+        element, value, words = self.element(s.array, s.index), self.expr(s.value), \
+            self.d.bool_words
+        if words and self.kernel_array_elem(s.array) == BOOL:
+            value = words[1].format(value)
+        return [f"{element} = {value};"]
 
     def _s_if(self, s: ir.If, indent: int) -> list[str]:
         out = []

@@ -25,20 +25,10 @@ from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, 
 TYPES = {BOOL: "bool", I8: "i32", I16: "i32", I32: "i32", U8: "u32", U16: "u32", U32: "u32",
          F32: "f32", I64: "i64", U64: "u64", F64: "f64"}
 WIDE = (I64, U64, F64)
+_NO_F64 = [(fn, F64) for fn in ("exp", "log", "sin", "cos", "tanh", "pow")]  # Vulkan: f32 only
 _NARROW = {U8: "({} & 0xffu)", U16: "({} & 0xffffu)", I8: "(({} << 24u) >> 24u)",
            I16: "(({} << 16u) >> 16u)"}
 _SUFFIX = {I32: "i", U32: "u", F32: "f", I64: "li", U64: "lu", F64: "lf"}
-
-
-def check_wgsl(kernel: ir.Kernel, wide: bool = False) -> None:
-    """Refuse what WGSL cannot run (module docstring); ``wide``: the device has 64-bit types.
-
-    Raises:
-        PxTypeError: at the parameter or statement using a missing type or function.
-    """
-    types = [t for t in TYPES if wide or t not in WIDE]
-    check_types(kernel, types, "WGSL", [t for t in types if t.bits >= 32],
-                calls=[(fn, F64) for fn in ("exp", "log", "sin", "cos", "tanh", "pow")])
 
 
 def storage_type(t: Scalar, atomic: bool = False) -> str:
@@ -131,20 +121,18 @@ class WgslRenderer(Renderer):
 
     def _e_load(self, e: ir.Load) -> str:
         text, t = super()._e_load(e), self.kernel_array_elem(e.array)
-        if e.array in self.atomic:
-            text = f"atomicLoad(&{text})"
-            return f"bitcast<{TYPES[t]}>({text})" if t.is_float else text
-        return f"({text} != 0u)" if t == BOOL else text
+        if e.array not in self.atomic:
+            return text
+        return f"bitcast<{TYPES[t]}>(atomicLoad(&{text}))" if t.is_float \
+            else f"atomicLoad(&{text})"
 
     def _s_store(self, s: ir.Store, indent: int) -> list[str]:
-        element, value = self.element(s.array, s.index), self.expr(s.value)
-        t = self.kernel_array_elem(s.array)
-        if t == BOOL:
-            value = f"select(0u, 1u, {value})"
-        if s.array in self.atomic:
-            value = f"bitcast<{storage_type(t, True)[7:-1]}>({value})" if t.is_float else value
-            return [f"atomicStore(&{element}, {value});"]
-        return [f"{element} = {value};"]
+        if s.array not in self.atomic:
+            return super()._s_store(s, indent)
+        t, element, value = self.kernel_array_elem(s.array), self.element(s.array, s.index), \
+            self.expr(s.value)
+        value = f"bitcast<{storage_type(t, True)[7:-1]}>({value})" if t.is_float else value
+        return [f"atomicStore(&{element}, {value});"]
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         """Float atomics: a compare-and-swap loop on the element's bits (WGSL has none)."""
@@ -188,7 +176,7 @@ class WgslDialect(GpuDialect):
     unit_step, discard_stmt, line_marker = "{}++", "_ = {};", "// line {line}"
     declaration = "var {name}: {type} = {init};"
     native_wrap = True  # integer + - * and negation wrap in WGSL (§8.7)
-    narrow_forms, index32 = _NARROW, True
+    narrow_forms, index32, bool_words = _NARROW, True, ("({} != 0u)", "select(0u, 1u, {})")
     module_shared, early_return = True, "if ({}) {{ return; }}"
 
     def __init__(self, wide: bool = False):
@@ -217,7 +205,10 @@ class WgslDialect(GpuDialect):
         return _FUNCTIONS.get(name) or lowering(name, "opencl")
 
     def admit(self, kernel: ir.Kernel) -> None:
-        check_wgsl(kernel, self.wide)
+        """Refuse what WGSL cannot run (module docstring): ``PxTypeError`` at the parameter
+        or statement using a missing type or function."""
+        types = [t for t in TYPES if self.wide or t not in WIDE]
+        check_types(kernel, types, "WGSL", [t for t in types if t.bits >= 32], _NO_F64)
 
     def kernel_head(self, kernel: ir.Kernel, fn: str, checked: bool) -> list[str]:
         block = tuple(kernel.block) + (1,) * (3 - len(kernel.block))
@@ -279,6 +270,6 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     device has ``shader-int64`` and ``shader-f64``.
 
     Raises:
-        PxTypeError: ``kernel`` uses what WGSL lacks (:func:`check_wgsl`).
+        PxTypeError: ``kernel`` uses what WGSL lacks (:meth:`WgslDialect.admit`).
     """
     return render_gpu(kernel, WgslDialect(wide), checked)
