@@ -62,6 +62,7 @@ class Dialect:
     narrow_forms: dict = {}
     index32 = False
     bool_words = None  # (load, store) forms of a bool element held in a wider word
+    err_argument = True  # checked mode's bound helper takes pxos_err (else: it is global)
 
     def type_name(self, t: Scalar) -> str:
         return self.types[t.name]

@@ -12,8 +12,8 @@ way goes through the dialect's hooks (:class:`GpuDialect`), as tinygrad's
   [int64_t *pxos_err])`` as ``codegen/signature`` describes;
 * :meth:`GpuDialect.kernel_prologue`: statements before the body (WGSL reads its
   parameters from a uniform buffer);
-* :meth:`GpuDialect.geometry_lines`: the launch geometry the body reads. By default
-  ``const int32_t`` bindings of the dialect's :meth:`GpuDialect.index` functions;
+* :meth:`GpuDialect.launch_geometry`: the launch geometry's names and values (by default
+  from the dialect's :meth:`GpuDialect.index` functions), bound where the body reads them;
 * :meth:`GpuDialect.module`: the whole translation unit around the function (by default
   the prelude, the helpers, the function: ``dialect.render_unit``).
 """
@@ -42,16 +42,18 @@ class GpuDialect(Dialect):
         module_shared: shared arrays are declared at module scope (:meth:`module` declares
             them), not in the function.
         early_return: the statement returning from threads past ``GPU_THREADS``.
+        constant_form: the binding of a launch-geometry name (``{name}``, ``{value}``).
     """
 
     renderer_class = Renderer
     grid_stride = False
     module_shared = False
     early_return = "if ({}) return;  /* threads past GPU_THREADS */"
+    constant_form = "const int32_t {name} = {value};"  # a geometry name's binding
 
     def index(self, which: str, axis: int) -> str:
         """``local_id``, ``group_id``, ``local_size`` or ``num_groups`` on ``axis``, as
-        an ``int32`` expression (for the default :meth:`geometry_lines`)."""
+        an ``int32`` expression (for the default :meth:`launch_geometry`)."""
         raise NotImplementedError(f"the {self.name} dialect has no index functions")
 
     def kernel_qualifier(self, block: tuple[int, ...]) -> str:
@@ -71,15 +73,18 @@ class GpuDialect(Dialect):
         """Statements at the top of the function, before its variables; by default none."""
         return []
 
-    def geometry_lines(self, kernel: ir.Kernel, body: str) -> list[str]:
-        """Bindings of the launch-geometry names (``pxos_lx`` …) that ``body`` reads."""
+    def launch_geometry(self, kernel: ir.Kernel) -> list[tuple[str, str]]:
+        """Each launch-geometry name (``pxos_lx`` …) and its value, from :meth:`index`."""
         axes = "xyz"[:kernel.ndim]
         geometry = [(f"pxos_{g}{a}", self.index(fn, i)) for i, a in enumerate(axes)
                     for g, fn in (("l", "local_id"), ("b", "group_id"), ("bs", "local_size"))]
-        geometry += [("pxos_gx", self.index("num_groups", 0)),
-                     ("pxos_gy", self.index("num_groups", 1))]
-        return [f"const int32_t {name} = {value};" for name, value in geometry
-                if re.search(rf"\b{name}\b", body)]
+        return geometry + [("pxos_gx", self.index("num_groups", 0)),
+                           ("pxos_gy", self.index("num_groups", 1))]
+
+    def geometry_lines(self, kernel: ir.Kernel, body: str) -> list[str]:
+        """Bindings of the launch-geometry names (:meth:`launch_geometry`) ``body`` reads."""
+        return [self.constant_form.format(name=name, value=value) for name, value in
+                self.launch_geometry(kernel) if re.search(rf"\b{name}\b", body)]
 
     def module(self, kernel: ir.Kernel, r: Renderer, helpers, function: str,
                checked: bool) -> str:

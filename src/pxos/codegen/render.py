@@ -122,7 +122,8 @@ class Renderer:
         where = e.where
         return self.intrinsics.call(
             "bound", I64, self.d.as_index(self.index(e.args[0])), self.extent(e.array, e.axis),
-            str(where.line), str(where.col), str(e.array_no), str(e.axis), "pxos_err")
+            str(where.line), str(where.col), str(e.array_no), str(e.axis),
+            *["pxos_err"] * self.d.err_argument)
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
