@@ -67,7 +67,7 @@ def test_streamed_commands_match_the_libraries(tmp_path, monkeypatch):
     assert run("decrypt", g, back, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce,
                "--chunk", 1000).exit_code == 0
     assert back.read_bytes() == photo
-    (tmp_path / "cut.gcm").write_bytes(g.read_bytes()[:12 + 65536 + 16])  # one segment left
+    (tmp_path / "cut.gcm").write_bytes(g.read_bytes()[:12 + 65536 + 16])  # cut short
     r = run("decrypt", tmp_path / "cut.gcm", tmp_path / "never", "--cipher", "aes256gcm",
             "--key-env", "K", "--nonce", nonce, "--chunk", 1000)
     assert r.exit_code == 2 and "authentication tag of segment 0" in r.stderr

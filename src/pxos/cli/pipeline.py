@@ -48,7 +48,7 @@ def _cipher_stage(cipher: str, key: bytes, nonce: bytes, decrypt: bool, chunk: i
     _, key, nonce = ciphers.checked(b"", key, nonce, cipher)
     if cipher == "aes256gcm":
         return (gcm_stream.GcmOpenFilter(key, nonce) if decrypt
-                else gcm_stream.GcmSealFilter(key, nonce, chunk))
+                else gcm_stream.GcmSealFilter(key, nonce, gcm_stream.SEGMENT))
     return filters.KeystreamFilter(cipher, key, nonce, device)
 
 

@@ -118,7 +118,7 @@ class StreamStatements:
         _, key, nonce = ciphers.checked(b"", key, nonce, m.cipher)
         if m.cipher == "aes256gcm":
             return (gcm_stream.GcmOpenFilter(key, nonce, pool) if m.decrypt
-                    else gcm_stream.GcmSealFilter(key, nonce, chunk, pool))
+                    else gcm_stream.GcmSealFilter(key, nonce, gcm_stream.SEGMENT, pool))
         return filters.KeystreamFilter(m.cipher, key, nonce, self._pipeline_device(m), pool)
 
     def _flow(self, stream, stages: list, view, final: bool) -> None:
