@@ -22,6 +22,14 @@ from collections import deque
 import numpy as np
 
 
+def _download(device, pinned, stream) -> None:
+    """Queue the copy of ``device`` into ``pinned`` host memory on ``stream``."""
+    try:
+        device.get(stream=stream, out=pinned, blocking=False)
+    except TypeError:  # CuPy before 13: a copy into pinned memory is async already
+        device.get(stream=stream, out=pinned)
+
+
 class CudaKeystreamRing:
     """AES-256-CTR or ChaCha20 keystream XOR on the GPU over ``slots`` pinned buffers.
 
@@ -74,10 +82,7 @@ class CudaKeystreamRing:
             run_keystream(dev_in[:whole].view(self.cupy.uint32),
                           dev_out[:whole].view(self.cupy.uint32), self.cipher, self.key,
                           counter, "cuda", start, self.tables)
-            try:
-                dev_out[:whole].get(stream=stream, out=pin_out[:whole], blocking=False)
-            except TypeError:  # CuPy before 13: a copy into pinned memory is async already
-                dev_out[:whole].get(stream=stream, out=pin_out[:whole])
+            _download(dev_out[:whole], pin_out[:whole], stream)
         self.inflight.append((slot, n))
         return done + self._ready()
 
@@ -149,7 +154,7 @@ class CudaSlotEngine:
             run_keystream(dev_in[:whole].view(self.cupy.uint32),
                           dev_out[:whole].view(self.cupy.uint32), self.cipher, self.key,
                           counter, "cuda", start, self.tables)
-            dev_out[:whole].get(stream=stream, out=host[:whole], blocking=False)
+            _download(dev_out[:whole], host[:whole], stream)
             done = stream.record()
         return done.synchronize
 
