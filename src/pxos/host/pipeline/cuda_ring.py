@@ -45,6 +45,7 @@ class CudaKeystreamRing:
 
         self.cupy, self.cipher, self.key = cupy, cipher, key
         self.tables = keystream_tables(cipher, key, cupy)
+        cupy.cuda.get_current_stream().synchronize()  # the non-blocking streams do not wait
         self.streams = [cupy.cuda.Stream(non_blocking=True) for _ in range(slots)]
         self.buffers: list[tuple | None] = [None] * slots
         self.inflight: deque = deque()  # (slot, bytes)
@@ -122,6 +123,7 @@ class CudaSlotEngine:
         self.cupy, self.cipher, self.key, self.nonce = cupy, cipher, key, nonce
         self.unit = 64 if cipher == "chacha20" else 16
         self.tables = keystream_tables(cipher, key, cupy)
+        cupy.cuda.get_current_stream().synchronize()  # the slots' streams do not wait for it
         self.inputs: list = []
         self.streams: list = []
         self.device: list = []
