@@ -164,3 +164,33 @@ class _Broken:
 
     def readinto(self, buf):
         raise OSError(5, "Input/output error")
+
+
+@pytest.mark.parametrize("device", ["host"] + KERNEL_DEVICES[:1])
+@pytest.mark.parametrize("cipher,nonce", [("aes256ctr", NONCE16), ("chacha20", NONCE12)])
+def test_a_streamed_program_takes_the_slots(tmp_path, monkeypatch, device, cipher, nonce):
+    """READ_FILE … CHUNK → ENCRYPT → WRITE_FILE runs through `stream_keystream` (a CHUNK of
+    whole 64-byte blocks) and writes the one-shot ciphertext; an odd CHUNK takes the
+    filters and writes the same bytes."""
+    from pxos.host.program import ProgramRun
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+
+    calls = []
+    real = slot_stream.stream_keystream
+    monkeypatch.setattr(slot_stream, "stream_keystream",
+                        lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    monkeypatch.setenv("PXOS_TEST_KEY", KEY.hex())
+    (tmp_path / "data.bin").write_bytes(DATA)
+    (tmp_path / "nonce.bin").write_bytes(nonce)
+    for chunk in (65_536, 65_537):
+        text = f"""READ_ENV "PXOS_TEST_KEY" INTO key AS hex
+READ_FILE "nonce.bin" INTO nonce
+READ_FILE "data.bin" INTO data AS u8 CHUNK {chunk}
+ENCRYPT data WITH {cipher} KEY key NONCE nonce → sealed
+WRITE_FILE sealed TO "sealed.bin"
+"""
+        ProgramRun(check_program(parse_program(text, str(tmp_path / "p.px"))),
+                   device=device).run()
+        assert (tmp_path / "sealed.bin").read_bytes() == reference(cipher, nonce, DATA)
+    assert calls == [65_536]
