@@ -107,17 +107,20 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
             rates["compress"] = nbytes / timed(pack, repeat) / 1e9
             chunks = [np.frombuffer(p, np.uint8) for p in packed if len(p)]
 
-        def encrypt():
-            f = filters.KeystreamFilter("aes256ctr", KEY, CTR_IV, device, pool)
-            for c in chunks:
-                f.push(c)
-            f.close()
-        if not compress:
+        if compress:  # the program's ENCRYPT takes the filter (host/pipeline_stream)
+            def encrypt():
+                f = filters.KeystreamFilter("aes256ctr", KEY, CTR_IV, device, pool)
+                for c in chunks:
+                    f.push(c)
+                f.close()
+        else:  # the program's ENCRYPT takes the slots (slot_stream)
             engine = make_engine(device, pool)
             engine.allocate(slot_stream.SLOTS, chunk)
             for slot_input in engine.inputs:
-                slot_input[:] = chunks[0][:chunk] if len(chunks[0]) == chunk else 0
-            encrypt = lambda: slot_rounds(engine, nbytes, chunk)  # noqa: E731
+                slot_input[:len(chunks[0])] = chunks[0]
+
+            def encrypt():
+                slot_rounds(engine, nbytes, chunk)
         encrypt()  # compiles the kernel on a backend
         rates["encrypt"] = nbytes / timed(encrypt, repeat) / 1e9
         if not compress:

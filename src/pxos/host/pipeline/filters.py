@@ -86,7 +86,7 @@ class KeystreamFilter:
             self.ring = CudaKeystreamRing(self.cipher, self.key)
         if not len(data):
             return data
-        done = self.ring.submit(data, self._counter(start), chacha_start)
+        done = self.ring.submit(data, self.counter(start), chacha_start)
         return np.concatenate(done) if done else np.zeros(0, np.uint8)
 
     def _xor(self, data: np.ndarray) -> np.ndarray:
@@ -102,7 +102,7 @@ class KeystreamFilter:
             from pxos.host.pipeline.ciphers import keystream_xor
 
             return np.asarray(keystream_xor(data, self.cipher, self.key,
-                                            self._counter(start), self.device, chacha_start))
+                                            self.counter(start), self.device, chacha_start))
         out = np.empty(n + 16, np.uint8)  # cryptography's update_into wants a block spare
         self.xor_into(data, out, start)
         return out[:n]
@@ -120,7 +120,7 @@ class KeystreamFilter:
         else:
             self.pool.run(self._host_part, jobs)
 
-    def _counter(self, block: int) -> bytes:
+    def counter(self, block: int) -> bytes:
         """The counter block (AES) or nonce (ChaCha20) for keystream block ``block``."""
         if self.cipher == "chacha20":
             return self.nonce
@@ -134,7 +134,7 @@ class KeystreamFilter:
         if not len(src):
             return
         iv = (block.to_bytes(4, "little") + self.nonce if self.cipher == "chacha20"
-              else self._counter(block))
+              else self.counter(block))
         if openssl_evp.available():
             openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst[:len(src)])
             return

@@ -29,7 +29,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,7 @@ class ReadFailed(OSError):
 @dataclass
 class StreamTimes:
     """Seconds each thread of a slot stream spent working (``read``: in ``readinto``;
-    ``launch``: queueing or computing chunks; ``write``/``commit``: the writer's, from
+    ``launch``: queueing or computing chunks; ``write``: the writer's, from
     ``StreamOutput.seconds``) and waiting (``wait_full``: the caller for a read chunk),
     with the wall-clock time: a thread whose work fills the wall is the slowest stage."""
 
@@ -56,9 +56,7 @@ class StreamTimes:
     launch: float = 0.0
     wait_full: float = 0.0
     write: float = 0.0
-    commit: float = 0.0
     chunks: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class HostKeystreamEngine:
@@ -86,7 +84,7 @@ class HostKeystreamEngine:
             from pxos.host.pipeline.ciphers import keystream_xor
 
             f = self.filter
-            dst[:nbytes] = keystream_xor(src, f.cipher, f.key, f._counter(block), self.device,
+            dst[:nbytes] = keystream_xor(src, f.cipher, f.key, f.counter(block), self.device,
                                          block if f.cipher == "chacha20" else 0)
         return None
 
