@@ -194,3 +194,40 @@ WRITE_FILE sealed TO "sealed.bin"
                    device=device).run()
         assert (tmp_path / "sealed.bin").read_bytes() == reference(cipher, nonce, DATA)
     assert calls == [65_536]
+
+
+def test_a_read_error_names_read_file_and_leaves_no_output(tmp_path, monkeypatch):
+    from pxos.errors import PxFileError
+    from pxos.host.program import ProgramRun
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+
+    monkeypatch.setenv("PXOS_TEST_KEY", KEY.hex())
+    (tmp_path / "data.bin").write_bytes(DATA)
+    (tmp_path / "nonce.bin").write_bytes(NONCE16)
+    monkeypatch.setattr(slot_stream, "open", lambda *a, **k: _Broken(), raising=False)
+    text = """READ_ENV "PXOS_TEST_KEY" INTO key AS hex
+READ_FILE "nonce.bin" INTO nonce
+READ_FILE "data.bin" INTO data AS u8 CHUNK 4096
+ENCRYPT data WITH aes256ctr KEY key NONCE nonce → sealed
+WRITE_FILE sealed TO "out/sealed.bin"
+"""
+    with pytest.raises(PxFileError, match="cannot read 'data.bin': Input/output error") as err:
+        ProgramRun(check_program(parse_program(text, str(tmp_path / "p.px")))).run()
+    assert err.value.span.line == 3
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_writer_starts_write_back_on_every_range_it_wrote(tmp_path, monkeypatch):
+    from pxos.host.pipeline import stream
+
+    ranges = []
+    monkeypatch.setattr(stream, "WRITE_BEHIND", 10_000)
+    monkeypatch.setattr(stream, "start_writeback", lambda fd, at, n: ranges.append((at, n)))
+    with CorePool(2) as pool:
+        got = run(tmp_path, DATA, HostKeystreamEngine("aes256ctr", KEY, NONCE16, "host", pool),
+                  4096, 3)
+    assert got == reference("aes256ctr", NONCE16, DATA)
+    assert ranges[0][0] == 0 and all(n >= 10_000 for _, n in ranges)
+    assert all(a + n == b for (a, n), (b, _) in zip(ranges, ranges[1:]))  # no gap, no overlap
+    assert sum(n for _, n in ranges) > len(DATA) - 10_000
