@@ -132,11 +132,7 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
 
 def make_engine(device: str, pool):
     """The engine a streamed ENCRYPT … WITH aes256ctr uses on ``device``."""
-    if device == "cuda":
-        from pxos.host.pipeline.cuda_ring import CudaSlotEngine
-
-        return CudaSlotEngine("aes256ctr", KEY, CTR_IV)
-    return slot_stream.HostKeystreamEngine("aes256ctr", KEY, CTR_IV, device, pool)
+    return slot_stream.make_engine("aes256ctr", KEY, CTR_IV, device, pool)
 
 
 def slot_rounds(engine, nbytes: int, chunk: int) -> None:

@@ -128,18 +128,13 @@ class StreamStatements:
 
     def _slot_engine(self, m: ir.Crypt, pool):
         from pxos.host.pipeline import ciphers
-        from pxos.host.pipeline.slot_stream import HostKeystreamEngine
+        from pxos.host.pipeline.slot_stream import make_engine
 
         key, nonce = self._bytes(m.key.name, m.key.span), self._bytes(m.nonce, m.span)
         if not m.decrypt:
             self._fresh_nonce(m, key, nonce)
         _, key, nonce = ciphers.checked(b"", key, nonce, m.cipher)
-        device = self._pipeline_device(m)
-        if device == "cuda":
-            from pxos.host.pipeline.cuda_ring import CudaSlotEngine
-
-            return CudaSlotEngine(m.cipher, key, nonce)
-        return HostKeystreamEngine(m.cipher, key, nonce, device, pool)
+        return make_engine(m.cipher, key, nonce, self._pipeline_device(m), pool)
 
     def _stage(self, m: ir.Stmt, chunk: int, pool):
         """The filter, sink or output of member ``m``."""

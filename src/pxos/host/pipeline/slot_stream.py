@@ -92,6 +92,36 @@ class HostKeystreamEngine:
         pass
 
 
+def make_engine(cipher: str, key: bytes, nonce: bytes, device: str = "host", pool=None):
+    """The engine for ``cipher`` on ``device``: ``cuda_ring.CudaSlotEngine`` on cuda, else
+    :class:`HostKeystreamEngine` (key and nonce checked by the caller)."""
+    if device == "cuda":
+        from pxos.host.pipeline.cuda_ring import CudaSlotEngine
+
+        return CudaSlotEngine(cipher, key, nonce)
+    return HostKeystreamEngine(cipher, key, nonce, device, pool)
+
+
+def cipher_file(src: Path, dst: Path, cipher: str, key: bytes, nonce: bytes, chunk: int,
+                device: str = "host") -> StreamTimes:
+    """``src`` encrypted (or decrypted: the same operation) with ``aes256ctr`` or
+    ``chacha20`` into ``dst``, which appears only when all of it is written; one worker per
+    core on the host. Raises as :func:`stream_keystream` (nothing is left at ``dst``)."""
+    from pxos.host.pipeline.cores import CorePool
+    from pxos.host.pipeline.stream import StreamOutput
+
+    with CorePool() as pool:
+        engine = make_engine(cipher, key, nonce, device, pool)
+        out = StreamOutput(Path(dst).absolute().parent.resolve() / Path(dst).name).open()
+        try:
+            times = stream_keystream(Path(src), out, engine, chunk)
+            out.commit()
+        except BaseException:
+            out.discard()
+            raise
+    return times
+
+
 def check_blocks(cipher: str, nbytes: int) -> None:
     """PxArgumentError when ChaCha20's 32-bit block counter would wrap (RFC 8439)."""
     if cipher == "chacha20" and -(-nbytes // 64) > 2 ** 32:
