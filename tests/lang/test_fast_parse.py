@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pxos.errors import PxError
-from pxos.lang.px import fast_parse
+from pxos.lang.px import lexer
 from pxos.lang.px.fast_parse import parse_fast
 from pxos.lang.px.lines import MAX_DEPTH, _literals, parse_line_lark
 from pxos.span import Span
@@ -130,8 +130,8 @@ def test_lines_for_lark(line):
 def test_keywords_and_symbols_are_the_grammar_s():
     literals = set(_literals().values())
     keywords = {w for w in literals if re.fullmatch(r"[A-Z_][A-Z0-9_]*", w)}
-    assert fast_parse._KEYWORDS == keywords
-    assert set(fast_parse._SYMBOLS) == (literals - keywords) | {"->", "→"}
+    assert lexer._KEYWORDS == keywords
+    assert set(lexer._SYMBOLS) == (literals - keywords) | {"->", "→"}
 
 
 @cache

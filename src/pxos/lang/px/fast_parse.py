@@ -8,8 +8,8 @@ It takes only what it is sure of: any line it does not accept, or on which ToIR 
 gives None, and ``lang/px/lines`` parses it with Lark, which makes every error, hint and
 caret. So it refuses:
 
-* a token the basic lexer would not make, or a word glued to the word before it
-  (``1abc``: ``hints.refuse_glued_words`` decides those);
+* a character the basic lexer refuses, or a word glued to the word before it (``1abc``:
+  ``hints.refuse_glued_words`` decides those): ``lexer.tokenize`` gives None;
 * a keyword where a name belongs (``SET LEVEL = 1``: Lark's contextual-lexer retry
   accepts it);
 * a line of more than :data:`MAX_TOKENS` tokens: then the parse tree could be deeper than
@@ -19,36 +19,18 @@ caret. So it refuses:
 Positions follow Lark's ``propagate_positions``: a rule spans its first to its last token,
 those it filters out included (``(``, ``:``); an inlined rule (``"(" expr ")"``,
 ``"+" unary``) keeps its child's own position, but its parent spans the parentheses.
-The tokenizer follows Lark's basic lexer: one alternation, FLOAT before INT, longer
-symbols first, and a NAME that spells a keyword of the grammar is that keyword.
+The tokens are ``lang/px/lexer``'s, which makes those of Lark's basic lexer.
 """
 
 from __future__ import annotations
 
-import re
-from importlib import resources
-
 from pxos.errors import PxError
 from pxos.ir import nodes as ir
+from pxos.lang.px.lexer import tokenize
 from pxos.lang.px.to_ir import Header, ToIR
 from pxos.span import Span
 
 MAX_TOKENS = 99  # with at most this many, a parse tree is at most 100 levels deep
-
-_SYMBOLS = ["->", "→", "..", "**", "<<", ">>", "<=", ">=", "==", "!=",
-            "<", ">", "=", "+", "-", "*", "/", "%", "&", "|", "^", "~", "(", ")", "[", "]",
-            ",", ":"]
-_TOKEN = re.compile("|".join([
-    r"(?P<SKIP>[ \t\f\r]+|#[^\n]*)",
-    r"(?P<FLOAT>[0-9]+\.[0-9]+([eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|\.[0-9]+([eE][+-]?[0-9]+)?)",
-    r"(?P<INT>0[xX][0-9a-fA-F]+|[0-9]+)",
-    r"(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)",
-    r'(?P<STRING>"[^"\n]*")',
-    "(?P<SYMBOL>" + "|".join(map(re.escape, _SYMBOLS)) + ")",
-]))
-_KEYWORDS = frozenset(re.findall(r'"([A-Z_][A-Z0-9_]*)"', resources.files(__package__)
-                                 .joinpath("grammar.lark").read_text("utf-8")))
-_WORD = re.compile(r"\w")
 
 # binary operators of `bor` … `product`, loosest first: precedence and ToIR method
 _BINARY = {"|": (1, "bor"), "^": (2, "bxor"), "&": (3, "band"), "<<": (4, "shl"),
@@ -149,42 +131,13 @@ def parse_fast(text: str, base: Span) -> ir.Stmt | Header | None:
     """The IR of one `.px` line (its indentation included), or None where the line is not
     on the fast path (see the module's docstring); ``base`` is the line's span, for the
     nodes' spans. Raises nothing for any text."""
-    tokens = _tokenize(text)
+    tokens = tokenize(text)
     if tokens is None or len(tokens[0]) - 1 > MAX_TOKENS:
         return None
     try:
         return _Parser(tokens, ToIR(base)).line()
     except (_Refused, PxError):
         return None
-
-
-def _tokenize(text: str) -> tuple[list, list, list] | None:
-    """Kinds (the keyword or symbol itself, or NAME, INT, FLOAT, STRING, ARROW), texts and
-    0-based start offsets of the tokens of ``text``, each list ending with ``$END``; None
-    where the basic lexer would refuse a character, or a word is glued to the one before."""
-    kinds, texts, starts = [], [], []
-    pos, end = 0, len(text)
-    match = _TOKEN.match
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            return None
-        kind, value = m.lastgroup, m.group()
-        if kind != "SKIP":
-            if pos and kind != "STRING" and kind != "SYMBOL" and _WORD.match(text, pos - 1):
-                return None  # glued to the word before: hints.refuse_glued_words's case
-            if kind == "NAME" and value in _KEYWORDS:
-                kind = value
-            elif kind == "SYMBOL":
-                kind = "ARROW" if value in ("->", "→") else value
-            kinds.append(kind)
-            texts.append(value)
-            starts.append(pos)
-        pos = m.end()
-    kinds.append("$END")
-    texts.append("")
-    starts.append(end)
-    return kinds, texts, starts
 
 
 class _Parser:
