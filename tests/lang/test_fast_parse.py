@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pxos.errors import PxError
-from pxos.lang.px import lexer
+from pxos.lang.px import fast_parse, lexer
 from pxos.lang.px.fast_parse import parse_fast
 from pxos.lang.px.lines import MAX_DEPTH, _literals, parse_line_lark
 from pxos.span import Span
@@ -135,13 +135,44 @@ def test_keywords_and_symbols_are_the_grammar_s():
 
 
 @cache
-def _lines_strategy():
+def _grammar():
     import lark
-    from hypothesis.extra.lark import from_lark
 
     from pxos.lang.px import tables
 
-    grammar = lark.Lark(tables.grammar(), parser="lalr", lexer="basic")
+    return lark.Lark(tables.grammar(), parser="lalr", lexer="basic")
+
+
+def _first_words() -> set[str]:
+    """The words a line of the grammar can start with, from Lark's compiled rules."""
+    rules = _grammar().rules
+    words = set()
+    for rule in rules:
+        if rule.origin.name in ("kernel_line", "thread_line", "host_line"):
+            head = rule.expansion[0]
+            words |= {head.name} if head.is_term else {
+                r.expansion[0].name for r in rules if r.origin.name == head.name}
+    return words
+
+
+def test_every_line_of_the_grammar_has_its_fast_rule():
+    assert set(fast_parse._LINES) == _first_words()
+
+
+@pytest.mark.parametrize("word", sorted(fast_parse._OPCODES | fast_parse._ATOMICS))
+def test_every_instruction_takes_the_fast_path(word):
+    if word.startswith("ATOMIC_"):
+        lines = [f"{word} m[i] 1 → old", f"{word} m[i, j] -2"]
+    else:  # the line of the instruction's arity: Lark accepts only that one
+        lines = [f"{word} a → r", f"{word} a 2 → r", f"{word} a b 1.5 → r"]
+    assert sum(_compare(line) is not None for line in lines) >= 1
+
+
+@cache
+def _lines_strategy():
+    from hypothesis.extra.lark import from_lark
+
+    grammar = _grammar()
     explicit = {t.name: st.just(f" {t.pattern.value} ") for t in grammar.terminals
                 if t.pattern.type == "str"}
     spaced = lambda s: f" {s} "  # noqa: E731
