@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pxos.errors import PxError
 from pxos.lang.px import fast_parse, lexer
 from pxos.lang.px.fast_parse import parse_fast
-from pxos.lang.px.lines import MAX_DEPTH, _literals, parse_line_lark
+from pxos.lang.px.lines import MAX_DEPTH, MAX_LINE, _literals, parse_line_lark
 from pxos.span import Span
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _compare(text: str):
     """The fast path's IR of ``text`` (None where it leaves it), after checking it against
     Lark's; the same length and nesting limits as ``parse_line`` apply first."""
-    if text.count("(") > MAX_DEPTH or len(text) > 10_000:
+    if text.count("(") > MAX_DEPTH or len(text) > MAX_LINE:
         return None
     base = Span("t.px", 7, 1, 1, text)
     fast = parse_fast(text, base)

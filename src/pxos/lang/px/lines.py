@@ -88,7 +88,8 @@ _TOKEN_WORDS = {
 
 
 def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
-    """Parse one non-blank line (its indentation included, so columns are the file's).
+    """Parse one non-blank line (its indentation included, so columns are the file's): by
+    the fast path where it takes the line, else by Lark (the same IR either way).
 
     Raises:
         PxSyntaxError: the line is not a statement of spec v1.
