@@ -67,6 +67,17 @@ def test_every_example_line_takes_the_fast_path_with_lark_s_ir():
     assert refused == []
 
 
+def test_whole_programs_are_the_same_without_the_fast_path(monkeypatch):
+    from pxos.lang.px import lines
+    from pxos.lang.px.parser import parse_file
+
+    paths = sorted([*ROOT.glob("examples/**/*.px"), *ROOT.glob("tests/**/*.px")])
+    fast = [parse_file(path) for path in paths]
+    monkeypatch.setattr(lines, "parse_fast", lambda text, base: None)
+    for path, program in zip(paths, fast):
+        assert parse_file(path) == program, path
+
+
 def test_every_documented_line_gives_none_or_lark_s_ir():
     lines = _corpus()
     taken = sum(_compare(line) is not None for line in lines)
