@@ -146,29 +146,39 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
 
 
 def matvec(cp, repeat, size: int) -> dict:
-    """The packed block kernel against CuPy's fp16 ``W @ x`` (cuBLAS gemv), both on
-    device arrays; GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
+    """The packed mat-vec kernels against CuPy's fp16 ``W @ x`` (cuBLAS gemv), all on
+    device arrays: ``warp_kernel`` (what ``nn.matvec`` runs on a GPU: 4 rows a warp, x in
+    shared memory) and, as its peer, the earlier ``block_kernel`` (a block of 128 threads
+    a row). GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)
     tw = T.nn.absmean(w)
     p, scale = cp.asarray(tw.packed), cp.asarray(tw.scale)
     xt = cp.asarray(np.ascontiguousarray(x.reshape(-1, 16).T))
-    y = cp.empty(size, cp.float32)
+    y, y_block = cp.empty(size, cp.float32), cp.empty(size, cp.float32)
 
     def packed():
-        NK.block_kernel(p, xt, scale, y, device="cuda", threads=size * NK.BLOCK)
+        NK.warp_kernel(p, xt, scale, y, device="cuda",
+                       threads=NK.warp_blocks(size) * NK.WARP_BLOCK)
+
+    def block():
+        NK.block_kernel(p, xt, scale, y_block, device="cuda", threads=size * NK.BLOCK)
 
     w16, x16 = cp.asarray(w.astype(np.float16)), cp.asarray(x.astype(np.float16))
-    t_packed, t_fp16 = queued_time(cp, packed, repeat), queued_time(cp, lambda: w16 @ x16,
-                                                                    repeat)
-    err = float(np.abs(y.get() - tw.dense() @ x).max())
+    t_packed, t_block = queued_time(cp, packed, repeat), queued_time(cp, block, repeat)
+    t_fp16 = queued_time(cp, lambda: w16 @ x16, repeat)
+    dense = tw.dense() @ x
+    err = float(np.abs(y.get() - dense).max())
     moved = tw.packed.nbytes + size * 4 * 2 + tw.scale.nbytes
-    return {"size": size, "packed_s": t_packed, "cupy_fp16_gemv_s": t_fp16,
-            "ratio_fp16_over_packed": t_fp16 / t_packed, "packed_GBps": moved / t_packed / 1e9,
+    return {"size": size, "packed_s": t_packed, "block_kernel_s": t_block,
+            "cupy_fp16_gemv_s": t_fp16, "ratio_fp16_over_packed": t_fp16 / t_packed,
+            "ratio_fp16_over_block_kernel": t_fp16 / t_block,
+            "packed_GBps": moved / t_packed / 1e9,
             "fp16_GBps": (w16.nbytes + size * 4) / t_fp16 / 1e9,
             "packed_call_s": call_time(cp, packed, repeat),
-            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat), "max_abs_error": err}
+            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat), "max_abs_error": err,
+            "block_kernel_max_abs_error": float(np.abs(y_block.get() - dense).max())}
 
 
 def qutrits(cp, n: int) -> dict:
