@@ -16,6 +16,8 @@ P19 = 1162261467  # 3**19, the largest power of 3 below 2**31
 # v == Q19 + 1 and low <= -LOW19 - 1, or v == -Q19 - 1 and low >= LOW19
 Q19 = 7935711798
 LOW19 = 340173325
+H19 = 581130733   # (3**19 - 1) / 2: l + H19 in standard ternary, less 1 a digit, is l balanced
+PACKED = 4        # numbers a thread of encode_words takes: one uint32 store a digit
 
 
 @pxos.kernel
@@ -64,6 +66,91 @@ def encode_columns(x: Array[i64, 1], t: Array[i8, 2], rest: Array[i64, 1]):
 
 
 @pxos.kernel
+def encode_words(x: Array[i64, 1], t: Array[u32, 2]):
+    """The trits of x[4 i .. 4 i + 3] into t[:, i], one byte each (little-endian), for
+    ``t`` the (width, n / 4) uint32 view of an int8 planes array of width >= 41 (every
+    int64 fits: no rest). Same trits as :func:`encode_columns`, 4 numbers a thread.
+
+    Each number splits as x = (h * 3**19 + m) * 3**19 + l with 0 <= l, m < 3**19 (two
+    64-bit floor divisions by a constant). A part p of 19 balanced digits is the standard
+    ternary of p + (3**19 - 1) / 2, less 1 a digit (Knuth, TAOCP vol. 2, 4.1: balanced
+    ternary is standard ternary of x + 11…1), so after two carries between the parts,
+    each digit is a 32-bit division by 3 (a multiply-high and a shift) and a
+    multiply-subtract, with no carry chain. The 4 digits of a row are packed as bytes
+    d0 | d1 << 8 | … and turned into d - 1 a byte without a borrow crossing bytes:
+    ((S | 0x80808080) - 0x01010101) ^ 0x80808080. One 4-byte store a digit row: a warp
+    writes 128 bytes, a whole line, where one number a thread writes 32."""
+    for i in pxos.parallel(t.shape[1]):
+        tops = u32(0x01010101) << u32(7)   # 0x80808080 (a literal past int32 fails WGSL)
+        v0 = x[4 * i]
+        v1 = x[4 * i + 1]
+        v2 = x[4 * i + 2]
+        v3 = x[4 * i + 3]
+        a0 = v0 // P19
+        a1 = v1 // P19
+        a2 = v2 // P19
+        a3 = v3 // P19
+        h0 = a0 // P19
+        h1 = a1 // P19
+        h2 = a2 // P19
+        h3 = a3 // P19
+        # u: the low part plus H19, less 3**19 with a carry c into the middle part
+        u0 = u32(v0 - a0 * P19) + u32(H19)
+        u1 = u32(v1 - a1 * P19) + u32(H19)
+        u2 = u32(v2 - a2 * P19) + u32(H19)
+        u3 = u32(v3 - a3 * P19) + u32(H19)
+        c0 = u32(u0 >= u32(P19))
+        c1 = u32(u1 >= u32(P19))
+        c2 = u32(u2 >= u32(P19))
+        c3 = u32(u3 >= u32(P19))
+        u0 -= c0 * u32(P19)
+        u1 -= c1 * u32(P19)
+        u2 -= c2 * u32(P19)
+        u3 -= c3 * u32(P19)
+        m0 = u32(a0 - h0 * P19) + c0 + u32(H19)
+        m1 = u32(a1 - h1 * P19) + c1 + u32(H19)
+        m2 = u32(a2 - h2 * P19) + c2 + u32(H19)
+        m3 = u32(a3 - h3 * P19) + c3 + u32(H19)
+        c0 = u32(m0 >= u32(P19))
+        c1 = u32(m1 >= u32(P19))
+        c2 = u32(m2 >= u32(P19))
+        c3 = u32(m3 >= u32(P19))
+        m0 -= c0 * u32(P19)
+        m1 -= c1 * u32(P19)
+        m2 -= c2 * u32(P19)
+        m3 -= c3 * u32(P19)
+        # the top part, h + carry in -7..7, plus (3**3 - 1) / 2: 3 digits
+        g0 = u32(i32(h0) + i32(c0) + 13)
+        g1 = u32(i32(h1) + i32(c1) + 13)
+        g2 = u32(i32(h2) + i32(c2) + 13)
+        g3 = u32(i32(h3) + i32(c3) + 13)
+        for k in range(41):
+            if k == 19:
+                u0 = m0
+                u1 = m1
+                u2 = m2
+                u3 = m3
+            if k == 38:
+                u0 = g0
+                u1 = g1
+                u2 = g2
+                u3 = g3
+            q0 = u0 // u32(3)
+            q1 = u1 // u32(3)
+            q2 = u2 // u32(3)
+            q3 = u3 // u32(3)
+            word = ((u0 - q0 * u32(3)) | (u1 - q1 * u32(3)) << u32(8)
+                    | (u2 - q2 * u32(3)) << u32(16) | (u3 - q3 * u32(3)) << u32(24))
+            t[k, i] = ((word | tops) - u32(0x01010101)) ^ tops
+            u0 = q0
+            u1 = q1
+            u2 = q2
+            u3 = q3
+        for k in range(41, t.shape[0]):
+            t[k, i] = u32(0)
+
+
+@pxos.kernel
 def decode_columns(t: Array[i8, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
     """x[i] = the value of column i; overflow[i] = 1 where it does not fit int64 (x[i] is
     then meaningless).
@@ -97,6 +184,83 @@ def decode_columns(t: Array[i8, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
             bad = i8(1)
         x[i] = v * P19 + i64(low)
         overflow[i] = bad
+
+
+@pxos.kernel
+def decode_words(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
+    """x[4 i + q] = the value of column 4 i + q of the int8 planes array whose (width,
+    n / 4) uint32 view is ``t``; overflow as :func:`decode_columns`, 4 numbers a thread,
+    one 4-byte load a digit row (a warp reads 128 bytes, a whole line).
+
+    A row's 4 trits become standard digits d + 1 in 0..2 a byte without a carry crossing
+    bytes, ((w ^ 0x80808080) + 0x01010101) ^ 0x80808080; Horner's rule in 32 bits on the
+    three groups of :func:`decode_columns` then gives each group plus (3**n - 1) / 2, taken
+    off before the same two 64-bit steps and overflow test."""
+    for i in pxos.parallel(t.shape[1]):
+        tops = u32(0x01010101) << u32(7)   # 0x80808080
+        bad0 = i8(0)
+        bad1 = i8(0)
+        bad2 = i8(0)
+        bad3 = i8(0)
+        k = t.shape[0] - 1
+        while k >= 41:
+            w = t[k, i]
+            bad0 = bad0 | i8((w & u32(255)) != u32(0))
+            bad1 = bad1 | i8((w & u32(65280)) != u32(0))
+            bad2 = bad2 | i8((w & u32(16711680)) != u32(0))
+            bad3 = bad3 | i8((w >> u32(24)) != u32(0))
+            k -= 1
+        s0 = u32(0)   # the group's standard value, then the low group's
+        s1 = u32(0)
+        s2 = u32(0)
+        s3 = u32(0)
+        top0 = i32(0)
+        top1 = i32(0)
+        top2 = i32(0)
+        top3 = i32(0)
+        mid0 = i32(0)
+        mid1 = i32(0)
+        mid2 = i32(0)
+        mid3 = i32(0)
+        for j in range(41):
+            if j == 3:
+                top0 = i32(s0) - 13
+                top1 = i32(s1) - 13
+                top2 = i32(s2) - 13
+                top3 = i32(s3) - 13
+                s0 = u32(0)
+                s1 = u32(0)
+                s2 = u32(0)
+                s3 = u32(0)
+            if j == 22:
+                mid0 = i32(s0) - H19
+                mid1 = i32(s1) - H19
+                mid2 = i32(s2) - H19
+                mid3 = i32(s3) - H19
+                s0 = u32(0)
+                s1 = u32(0)
+                s2 = u32(0)
+                s3 = u32(0)
+            d = ((t[40 - j, i] ^ tops) + u32(0x01010101)) ^ tops
+            s0 = s0 * u32(3) + (d & u32(255))
+            s1 = s1 * u32(3) + ((d >> u32(8)) & u32(255))
+            s2 = s2 * u32(3) + ((d >> u32(16)) & u32(255))
+            s3 = s3 * u32(3) + (d >> u32(24))
+        for q in range(PACKED):
+            top = pxos.select(q == 0, top0, pxos.select(q == 1, top1,
+                              pxos.select(q == 2, top2, top3)))
+            mid = pxos.select(q == 0, mid0, pxos.select(q == 1, mid1,
+                              pxos.select(q == 2, mid2, mid3)))
+            low = i32(pxos.select(q == 0, s0, pxos.select(q == 1, s1,
+                                  pxos.select(q == 2, s2, s3)))) - H19
+            bad = pxos.select(q == 0, bad0, pxos.select(q == 1, bad1,
+                              pxos.select(q == 2, bad2, bad3)))
+            v = i64(top) * P19 + i64(mid)
+            if v > Q19 + 1 or v < -Q19 - 1 or (v == Q19 + 1 and low >= -LOW19) or (
+                    v == -Q19 - 1 and low < LOW19):
+                bad = i8(1)
+            x[4 * i + q] = v * P19 + i64(low)
+            overflow[4 * i + q] = bad
 
 
 @pxos.kernel
@@ -141,5 +305,5 @@ def compare_columns(a: Array[i8, 2], b: Array[i8, 2], out: Array[i8, 1]):
         out[i] = r
 
 
-__all__ = ["add_columns", "compare_columns", "decode_columns", "encode_columns",
-           "mul_columns"]
+__all__ = ["PACKED", "add_columns", "compare_columns", "decode_columns", "encode_columns",
+           "decode_words", "encode_words", "mul_columns"]
