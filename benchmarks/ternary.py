@@ -18,9 +18,11 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
   work, which other jobs on a shared machine do not stretch.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
   (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
-  is not counted; one call's latency reported beside), mat-vec against CuPy's fp16
-  ``W @ x`` (cuBLAS gemv), encode and decode of 10⁸ int64 with GB/s and the share of the
-  device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
+  is not counted; one call's latency reported beside), mat-vec (``warp_kernel``, and the
+  earlier ``block_kernel`` as its peer) against CuPy's fp16 ``W @ x`` (cuBLAS gemv),
+  encode and decode of 10⁸ int64 (4 numbers a thread, and the one-number-a-thread
+  kernels as peers) with GB/s and the share of the device's peak memory bandwidth on the
+  bytes each kernel moves, and a 14-qutrit circuit checked against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 
