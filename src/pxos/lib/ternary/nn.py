@@ -13,9 +13,9 @@ A weight matrix ``W`` (out × in, float) becomes ``scale[:, None] * T`` with tri
 :class:`TernaryWeights` holds the trits packed 2 bits per trit (16 per uint32 word: a
 mask test decodes one, with no division or table, where 5 trits per byte would need a
 division per trit) and the scales. :func:`matvec` and :func:`matmul` run the kernels of
-:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU one block per row of the
-row-major words (4 rows a warp), elsewhere the row-tiled copy of the words (:attr:`TernaryWeights.tiles`,
-made once per weights) that gcc vectorises across rows.
+:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU a warp per 4 rows of the
+row-major words (``warp_kernel``), elsewhere the row-tiled copy of the words
+(:attr:`TernaryWeights.tiles`, made once per weights) that gcc vectorises across rows.
 """
 
 from __future__ import annotations

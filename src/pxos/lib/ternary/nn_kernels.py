@@ -131,9 +131,9 @@ def warp_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
     a step; the next step's words are loaded before this step's sums, so that their
     latency hides behind the arithmetic), and keeps two sums a row, of the +1 and of the
     −1 selections: ``if`` on a constant bit, which nvcc compiles to a predicated add (one
-    ``R2P`` sets the predicates of two bits), about 3 instructions a weight. The block
-    stages x in shared memory, ``X_WORDS`` words at a time, as (16, words) so that the
-    lanes' reads fall in distinct banks; one read of x serves the warp's 4 rows. At the
+    ``R2P`` sets the predicates of two bits), about 4 instructions a weight (sm_90). The
+    block stages x in shared memory, ``X_WORDS`` words at a time, as (16, words) so that
+    the lanes' reads fall in distinct banks; one read of x serves the warp's 4 rows. At the
     end one thread a row adds the 32 lanes' sums from shared memory (rows padded to 33
     floats: no bank conflicts). Rows past the end read the last row and write nothing."""
     xs = pxos.shared(X_FLOATS, f32)
