@@ -8,7 +8,7 @@ digit row (coalesced). Same arguments and results as the CPU kernels there, less
 from __future__ import annotations
 
 import pxos
-from pxos import Array, i8, i32, i64, u32
+from pxos import Array, i8, i32, i64, u32, u64
 
 P19 = 1162261467  # 3**19, the largest power of 3 below 2**31
 # 2**63 - 1 = (Q19 + 1) * 3**19 - LOW19 - 1 and -2**63 = -(Q19 + 1) * 3**19 + LOW19, so
@@ -18,6 +18,10 @@ Q19 = 7935711798
 LOW19 = 340173325
 H19 = 581130733   # (3**19 - 1) / 2: l + H19 in standard ternary, less 1 a digit, is l balanced
 PACKED = 4        # numbers a thread of encode_words takes: one uint32 store a digit
+# (3**41 - 1) / 2 - 2**63 = OFF_HIGH * 3**19 + OFF_LOW, the offset encode_words adds to the
+# unsigned x + 2**63
+OFF_HIGH = 7754818005
+OFF_LOW = 921304058
 
 
 @pxos.kernel
@@ -71,34 +75,37 @@ def encode_words(x: Array[i64, 1], t: Array[u32, 2]):
     ``t`` the (width, n / 4) uint32 view of an int8 planes array of width >= 41 (every
     int64 fits: no rest). Same trits as :func:`encode_columns`, 4 numbers a thread.
 
-    Each number splits as x = (h * 3**19 + m) * 3**19 + l with 0 <= l, m < 3**19 (two
-    64-bit floor divisions by a constant). A part p of 19 balanced digits is the standard
-    ternary of p + (3**19 - 1) / 2, less 1 a digit (Knuth, TAOCP vol. 2, 4.1: balanced
-    ternary is standard ternary of x + 11…1), so after two carries between the parts,
-    each digit is a 32-bit division by 3 (a multiply-high and a shift) and a
-    multiply-subtract, with no carry chain. The 4 digits of a row are packed as bytes
+    Balanced ternary is standard ternary of x + 11…1 (base 3), less 1 a digit (Knuth,
+    TAOCP vol. 2, 4.1): here x + (3**41 - 1) / 2, which is the unsigned x + 2**63 plus
+    OFF_HIGH * 3**19 + OFF_LOW. One unsigned 64-bit division by 3**19 (nvcc: a multiply-
+    high by the reciprocal, Granlund and Montgomery 1994) gives the low 19 digits' part,
+    the offset's parts are added with one carry, and a second division of the high part
+    (< 2**35) gives the middle 19 digits' part and the top 3 digits. No carry chain
+    follows: each digit is a 32-bit division by 3 (a multiply-high and a shift) and a
+    multiply-subtract (about 7 SASS instructions a digit and number, sm_90, where
+    :func:`encode_columns` takes 13). The 4 digits of a row are packed as bytes
     d0 | d1 << 8 | … and turned into d - 1 a byte without a borrow crossing bytes:
     ((S | 0x80808080) - 0x01010101) ^ 0x80808080. One 4-byte store a digit row: a warp
     writes 128 bytes, a whole line, where one number a thread writes 32."""
     for i in pxos.parallel(t.shape[1]):
         tops = u32(0x01010101) << u32(7)   # 0x80808080 (a literal past int32 fails WGSL)
+        sign = u64(1) << u64(63)           # x ^ sign: x + 2**63 as uint64
         v0 = x[4 * i]
         v1 = x[4 * i + 1]
         v2 = x[4 * i + 2]
         v3 = x[4 * i + 3]
-        a0 = v0 // P19
-        a1 = v1 // P19
-        a2 = v2 // P19
-        a3 = v3 // P19
-        h0 = a0 // P19
-        h1 = a1 // P19
-        h2 = a2 // P19
-        h3 = a3 // P19
-        # u: the low part plus H19, less 3**19 with a carry c into the middle part
-        u0 = u32(v0 - a0 * P19) + u32(H19)
-        u1 = u32(v1 - a1 * P19) + u32(H19)
-        u2 = u32(v2 - a2 * P19) + u32(H19)
-        u3 = u32(v3 - a3 * P19) + u32(H19)
+        # x + (3**41 - 1) / 2 in standard ternary, digit by digit less 1, is x balanced
+        # (the offset is OFF_HIGH * 3**19 + OFF_LOW + 2**63): divide the unsigned x + 2**63
+        # by 3**19 (nvcc: a multiply-high by the reciprocal), add the offset's parts, carry
+        # once, and divide the high part (< 2**35) again; its quotient is the top 3 digits
+        q0 = (u64(v0) ^ sign) // u64(P19)
+        q1 = (u64(v1) ^ sign) // u64(P19)
+        q2 = (u64(v2) ^ sign) // u64(P19)
+        q3 = (u64(v3) ^ sign) // u64(P19)
+        u0 = u32((u64(v0) ^ sign) - q0 * u64(P19)) + u32(OFF_LOW)
+        u1 = u32((u64(v1) ^ sign) - q1 * u64(P19)) + u32(OFF_LOW)
+        u2 = u32((u64(v2) ^ sign) - q2 * u64(P19)) + u32(OFF_LOW)
+        u3 = u32((u64(v3) ^ sign) - q3 * u64(P19)) + u32(OFF_LOW)
         c0 = u32(u0 >= u32(P19))
         c1 = u32(u1 >= u32(P19))
         c2 = u32(u2 >= u32(P19))
@@ -107,23 +114,18 @@ def encode_words(x: Array[i64, 1], t: Array[u32, 2]):
         u1 -= c1 * u32(P19)
         u2 -= c2 * u32(P19)
         u3 -= c3 * u32(P19)
-        m0 = u32(a0 - h0 * P19) + c0 + u32(H19)
-        m1 = u32(a1 - h1 * P19) + c1 + u32(H19)
-        m2 = u32(a2 - h2 * P19) + c2 + u32(H19)
-        m3 = u32(a3 - h3 * P19) + c3 + u32(H19)
-        c0 = u32(m0 >= u32(P19))
-        c1 = u32(m1 >= u32(P19))
-        c2 = u32(m2 >= u32(P19))
-        c3 = u32(m3 >= u32(P19))
-        m0 -= c0 * u32(P19)
-        m1 -= c1 * u32(P19)
-        m2 -= c2 * u32(P19)
-        m3 -= c3 * u32(P19)
-        # the top part, h + carry in -7..7, plus (3**3 - 1) / 2: 3 digits
-        g0 = u32(i32(h0) + i32(c0) + 13)
-        g1 = u32(i32(h1) + i32(c1) + 13)
-        g2 = u32(i32(h2) + i32(c2) + 13)
-        g3 = u32(i32(h3) + i32(c3) + 13)
+        q0 += u64(OFF_HIGH) + u64(c0)
+        q1 += u64(OFF_HIGH) + u64(c1)
+        q2 += u64(OFF_HIGH) + u64(c2)
+        q3 += u64(OFF_HIGH) + u64(c3)
+        g0 = u32(q0 // u64(P19))
+        g1 = u32(q1 // u64(P19))
+        g2 = u32(q2 // u64(P19))
+        g3 = u32(q3 // u64(P19))
+        m0 = u32(q0 - u64(g0) * u64(P19))
+        m1 = u32(q1 - u64(g1) * u64(P19))
+        m2 = u32(q2 - u64(g2) * u64(P19))
+        m3 = u32(q3 - u64(g3) * u64(P19))
         for k in range(41):
             if k == 19:
                 u0 = m0
