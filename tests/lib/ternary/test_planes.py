@@ -148,3 +148,16 @@ def test_cpu_kernels_are_vectorised_by_gcc():
         if not reports:
             pytest.skip(f"{compiler()} gives no vectorisation report")
         assert any(r.vector_bytes >= 16 for r in reports), (kernel.__name__, reports)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=12))
+def test_words_kernels_round_trip_any_int64(xs):
+    # 4 numbers a thread, on c, against Python ints (the count padded to a multiple of 4)
+    x = np.array(xs + [0] * (-len(xs) % 4), np.int64)
+    t = np.full((41, x.size), 9, np.int8)
+    C.encode_words(x, t.view(np.uint32), device="c")
+    assert values(t) == x.tolist() and np.abs(t).max() <= 1
+    back, flags = np.empty(x.size, np.int64), np.full(x.size, 9, np.int8)
+    C.decode_words(t.view(np.uint32), back, flags, device="c")
+    assert back.tolist() == x.tolist() and not flags.any()
