@@ -143,6 +143,13 @@ class TorchSession:
             out, _ = self._hidden(feeds)
             return {"last_hidden_state": out.float().cpu().numpy()}
 
+    def run_torch(self, feeds: dict) -> dict:
+        """Outputs by name as float32 torch tensors on the session's device, for feeds
+        that are int64 torch tensors there already (GPU inputs, without copies; see
+        :func:`pxos.lib.inference.residency.check_tensors`)."""
+        with self.torch.inference_mode():
+            return {"last_hidden_state": self.model(**feeds).last_hidden_state.float()}
+
     def run_pooled(self, feeds: dict) -> np.ndarray:
         """Mean over real tokens, L2-normalised, computed on the device: float32 (n, d).
         Only the pooled rows cross to the host, not the (n, seq, d) hidden states."""
