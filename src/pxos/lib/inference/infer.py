@@ -74,6 +74,12 @@ def placed(model, device: str = "auto", precision: str = "auto", on_gpu: bool = 
     return s, p
 
 
+def replan() -> None:
+    """Forget the plans made so far (loaded sessions stay), so that the next call plans
+    again: after a calibration, for instance."""
+    _FAST.clear()
+
+
 def session(model, device: str = "auto", precision: str = "auto"):
     """The (cached) session :func:`infer` would use for host inputs."""
     return placed(model, device, precision)[0]
@@ -147,4 +153,4 @@ def infer(model, inputs, *, device: str = "auto", precision: str = "auto",
         return sess.run(feeds)
     return _chunks(feeds, bs, np.concatenate)(sess.run)
 
-__all__ = ["explain", "infer", "open_session", "placed", "plan", "session"]
+__all__ = ["explain", "infer", "open_session", "placed", "plan", "replan", "session"]
