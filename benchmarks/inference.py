@@ -18,8 +18,13 @@
   then ``pxos.infer`` on CuPy inputs (CuPy out, no host copies) against NumPy inputs
   (NumPy out) at batch 256 × 128; then a calibration on the GPU (its seconds, choice and
   bucket figures) and every verse embedded again with the calibrated choice.
+- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess, both
+  hints: ``latency``, one synchronous request as ``pxos.infer`` makes, and
+  ``throughput``, its default, several streams and asynchronous requests) against
+  ``pxos.infer`` run for as long, on the same IR, f32 precision and batch; the windows
+  are interleaved and the figures are medians; goal ratio ≥ 0.97.
 - ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize, calibrate:
-  the calibration's seconds, figures and choice on this CPU).
+  the calibration's seconds, figures and choice on this CPU, benchmark_app).
 
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
@@ -237,6 +242,41 @@ def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
             "int8 / fp32": t32 / t8}
 
 
+def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, seconds: int) -> float:
+    """Sentences/s that ``benchmark_app`` reports for ``ir`` at batch × seq, f32."""
+    import re
+    import subprocess
+    shape = ",".join(f"{n}[{batch},{seq}]" for n in INPUTS)
+    out = subprocess.run(["benchmark_app", "-m", str(ir), "-shape", shape, "-hint", hint,
+                          "-infer_precision", "f32", "-t", str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    fps = float(re.search(r"Throughput:\s+([\d.]+) FPS", out).group(1))
+    return fps * batch          # it counts one frame per request: the batch is not N-laid
+
+
+def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, seconds: int) -> dict:
+    """``pxos.infer`` against ``benchmark_app`` (both hints) on the same IR, f32, batch:
+    ``rounds`` interleaved windows of ``seconds`` each; medians of sentences/s."""
+    batch, seq = feeds["input_ids"].shape
+    got: dict = {"latency": [], "throughput": [], "pxos": []}
+    infer(ir, feeds, precision="fp32", device="cpu")
+    for _ in range(rounds):
+        for hint in ("latency", "throughput"):
+            got[hint].append(_benchmark_app(ir, hint, batch, seq, seconds))
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            infer(ir, feeds, precision="fp32", device="cpu")
+            n += batch
+        got["pxos"].append(n / (time.perf_counter() - t0))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    return {"batch": batch, "sequence": seq, "rounds": rounds, "window_s": seconds,
+            "benchmark_app_latency_sentences_per_s": med["latency"],
+            "benchmark_app_throughput_sentences_per_s": med["throughput"],
+            "pxos_sentences_per_s": med["pxos"],
+            "pxos / benchmark_app latency": med["pxos"] / med["latency"],
+            "pxos / benchmark_app throughput": med["pxos"] / med["throughput"], "all": got}
+
+
 def cpu_calibrated(repeat: int) -> dict:
     """A calibration of MiniLM on this CPU's runtimes (seconds, figures, choice)."""
     from pxos.lib.inference.measure import calibrate
@@ -256,6 +296,9 @@ def cpu(args, result: dict, save) -> None:
         one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
         result["overhead_tiny_model"] = overhead(tiny_ir(tmp), "fp32", one, 5000)
         result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
+        save()
+    if "benchmark_app" in parts:
+        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, 10)
         save()
     if "calibrate" in parts:
         result["calibrate"] = cpu_calibrated(args.repeat)

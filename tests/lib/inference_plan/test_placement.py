@@ -96,3 +96,24 @@ def test_cupy_outputs_need_cupy(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)
     with pytest.raises(PxArgumentError, match="CuPy is not installed"):
         residency.to_cupy(np.zeros(2))
+
+
+def test_check_tensors_casts_and_refuses():
+    """The GPU path's input check, run here on host tensors (the same code, device cpu)."""
+    torch = pytest.importorskip("torch")
+    from pxos.errors import PxShapeError, PxTypeError
+    spec = {"input_ids": (2, np.int64), "attention_mask": (2, np.int64)}
+    ids = np.arange(6, dtype=np.int32).reshape(2, 3)
+    got = residency.check_tensors(spec, {"input_ids": torch.from_numpy(ids),
+                                         "attention_mask": np.ones((2, 3), np.int64)}, "cpu")
+    assert got["input_ids"].dtype == torch.int64 and got["attention_mask"].dtype == torch.int64
+    np.testing.assert_array_equal(got["input_ids"].numpy(), ids)
+    with pytest.raises(PxTypeError, match="must be int64, got float32"):
+        residency.check_tensors(spec, {"input_ids": torch.zeros(2, 3),
+                                       "attention_mask": torch.zeros(2, 3)}, "cpu")
+    with pytest.raises(PxShapeError, match="rank 2"):
+        residency.check_tensors(spec, {"input_ids": torch.zeros(3, dtype=torch.int64),
+                                       "attention_mask": torch.zeros(3, dtype=torch.int64)},
+                                "cpu")
+    with pytest.raises(PxArgumentError, match="model inputs are"):
+        residency.check_tensors(spec, {"input_ids": torch.zeros(2, 3)}, "cpu")

@@ -69,7 +69,7 @@ def check_tensors(spec: dict, feeds: dict, device: str) -> dict:
         if rank is not None and t.dim() != rank:
             raise PxShapeError(f"input {name!r} must have rank {rank}, got shape "
                                f"{tuple(t.shape)}")
-        want = getattr(torch, np.dtype(dtype).name if dtype is not np.bool_ else "bool")
+        want = getattr(torch, np.dtype(dtype).name)          # int64 → torch.int64 …
         if t.dtype != want:
             kind = ("float" if t.is_floating_point() else "bool" if t.dtype == torch.bool
                     else "complex" if t.is_complex() else "int")
