@@ -35,9 +35,9 @@ def open_session(path: Path, fmt: str, runtime: str, device: str, precision: str
     key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, runtime)
     s = _SESSIONS.get(key)
     if s is None:
-        if runtime == "openvino":
+        if runtime in ("openvino", "openvino-streams"):
             ir = to_openvino_ir(path) if fmt == "hf" else path
-            s = RT.OpenVINOSession(ir, precision)
+            s = RT.OpenVINOSession(ir, precision, streams=runtime == "openvino-streams")
         elif runtime == "onnxruntime":
             if precision not in ("auto", "fp32"):
                 raise PxArgumentError(f"ONNX Runtime here runs the model's own precision, "

@@ -42,13 +42,16 @@ def cuda_available() -> bool:
 
 
 def runtimes(fmt: str, device: str) -> list[str]:
-    """The installed runtimes that can run a ``fmt`` model on ``device``, preferred first."""
+    """The installed runtimes that can run a ``fmt`` model on ``device``, preferred first
+    (``openvino-streams`` is OpenVINO with its throughput hint and a batch split across
+    streams; see :class:`~pxos.lib.inference.runtime.OpenVINOSession`)."""
     if device == "cuda":
         want = {"hf": ["torch"], "onnx": ["onnxruntime"], "openvino": []}[fmt]
     else:
-        want = {"hf": ["openvino", "torch"], "onnx": ["openvino", "onnxruntime"],
-                "openvino": ["openvino"]}[fmt]
-    return [r for r in want if has(r)]
+        want = {"hf": ["openvino", "openvino-streams", "torch"],
+                "onnx": ["openvino", "openvino-streams", "onnxruntime"],
+                "openvino": ["openvino", "openvino-streams"]}[fmt]
+    return [r for r in want if has(r.split("-")[0])]
 
 
 def _static(fmt: str, device: str, why_dev: str) -> tuple[str, str]:
