@@ -255,26 +255,32 @@ def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, seconds: int) -> f
 
 
 def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, seconds: int) -> dict:
-    """``pxos.infer`` against ``benchmark_app`` (both hints) on the same IR, f32, batch:
-    ``rounds`` interleaved windows of ``seconds`` each; medians of sentences/s."""
+    """``pxos.infer`` (latency hint, its uncalibrated choice) and the ``openvino-streams``
+    session that a calibration can choose against ``benchmark_app`` (both hints) on the
+    same IR, f32, batch: ``rounds`` interleaved windows of ``seconds`` each; medians of
+    sentences/s."""
+    from pxos.lib.inference.infer import open_session
     batch, seq = feeds["input_ids"].shape
-    got: dict = {"latency": [], "throughput": [], "pxos": []}
-    infer(ir, feeds, precision="fp32", device="cpu")
+    streams = open_session(ir, "openvino", "openvino-streams", "cpu", "fp32")
+    got: dict = {"latency": [], "throughput": [], "pxos": [], "pxos_streams": []}
+    runs = {"pxos": lambda: infer(ir, feeds, precision="fp32", device="cpu"),
+            "pxos_streams": lambda: streams.run(feeds)}
     for _ in range(rounds):
         for hint in ("latency", "throughput"):
             got[hint].append(_benchmark_app(ir, hint, batch, seq, seconds))
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            infer(ir, feeds, precision="fp32", device="cpu")
-            n += batch
-        got["pxos"].append(n / (time.perf_counter() - t0))
+        for name, fn in runs.items():
+            fn()
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                fn()
+                n += batch
+            got[name].append(n / (time.perf_counter() - t0))
     med = {k: statistics.median(v) for k, v in got.items()}
     return {"batch": batch, "sequence": seq, "rounds": rounds, "window_s": seconds,
-            "benchmark_app_latency_sentences_per_s": med["latency"],
-            "benchmark_app_throughput_sentences_per_s": med["throughput"],
-            "pxos_sentences_per_s": med["pxos"],
+            **{f"{k}_sentences_per_s": v for k, v in med.items()},
             "pxos / benchmark_app latency": med["pxos"] / med["latency"],
-            "pxos / benchmark_app throughput": med["pxos"] / med["throughput"], "all": got}
+            "pxos_streams / benchmark_app throughput": med["pxos_streams"] / med["throughput"],
+            "all": got}
 
 
 def cpu_calibrated(repeat: int) -> dict:
