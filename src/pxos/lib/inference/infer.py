@@ -114,7 +114,7 @@ def _chunks(feeds: dict, batch_size: int | None, concat):
 def _infer_gpu(model, inputs, device, precision, batch_size) -> dict:
     """GPU inputs: PyTorch on the GPU without copies, or via the host for runtimes with
     no CUDA path; outputs as CuPy arrays."""
-    residency.to_cupy(np.zeros(0, np.float32))       # CuPy missing: fail before any work
+    residency.cupy_module()                          # CuPy missing: fail before any work
     sess, p = placed(model, device, precision, on_gpu=True)
     bs = batch_size or p["batch"]
     if getattr(sess, "run_torch", None) is not None and p["device"] == "cuda":

@@ -88,18 +88,23 @@ def to_host(x) -> np.ndarray:
     return to_torch(x, "cuda").cpu().numpy()
 
 
-def to_cupy(x):
-    """A torch CUDA tensor or NumPy array as a CuPy array (zero-copy for the tensor).
-    Raises PxArgumentError if CuPy is not installed."""
+def cupy_module():
+    """The ``cupy`` module; raises PxArgumentError (with the pip line) if it is missing."""
     try:
         import cupy
     except ImportError:
         raise PxArgumentError("the inputs are on the GPU, so the outputs are CuPy arrays, "
                               "and CuPy is not installed", hint=CUPY_HINT) from None
+    return cupy
+
+
+def to_cupy(x):
+    """A torch CUDA tensor or NumPy array as a CuPy array (zero-copy for the tensor).
+    Raises PxArgumentError if CuPy is not installed."""
+    cupy = cupy_module()
     if isinstance(x, np.ndarray):
         return cupy.asarray(x)
     return cupy.from_dlpack(x.contiguous())
 
-
-__all__ = ["CUPY_HINT", "any_on_gpu", "check_tensors", "is_on_gpu", "to_cupy", "to_host",
+__all__ = ["CUPY_HINT", "any_on_gpu", "check_tensors", "cupy_module", "is_on_gpu", "to_cupy", "to_host",
            "to_torch"]
