@@ -97,18 +97,16 @@ def _feeds(sess, inputs) -> dict:
     return dict(zip(names, inputs))
 
 
-def _chunks(feeds: dict, batch_size: int | None, concat):
-    """Run ``feeds`` whole, or in chunks of ``batch_size`` along axis 0 (outputs joined
-    by ``concat``), as a function of the session's run method."""
-    def run(fn) -> dict:
-        n = {a.shape[0] for a in feeds.values() if len(a.shape)}
-        if batch_size is None or len(n) != 1 or next(iter(n)) <= batch_size:
-            return fn(feeds)
-        total = next(iter(n))
-        parts = [fn({k: v[i:i + batch_size] for k, v in feeds.items()})
-                 for i in range(0, total, batch_size)]
-        return {k: concat([p[k] for p in parts]) for k in parts[0]}
-    return run
+def _run(fn, feeds: dict, batch_size: int | None, concat) -> dict:
+    """``fn(feeds)``, or ``fn`` on chunks of ``batch_size`` rows along axis 0 with the
+    outputs joined by ``concat`` (``np.concatenate`` or ``torch.cat``)."""
+    n = {a.shape[0] for a in feeds.values() if len(a.shape)}
+    if batch_size is None or len(n) != 1 or next(iter(n)) <= batch_size:
+        return fn(feeds)
+    total = next(iter(n))
+    parts = [fn({k: v[i:i + batch_size] for k, v in feeds.items()})
+             for i in range(0, total, batch_size)]
+    return {k: concat([p[k] for p in parts]) for k in parts[0]}
 
 
 def _infer_gpu(model, inputs, device, precision, batch_size) -> dict:
@@ -120,11 +118,11 @@ def _infer_gpu(model, inputs, device, precision, batch_size) -> dict:
     if getattr(sess, "run_torch", None) is not None and p["device"] == "cuda":
         import torch
         feeds = residency.check_tensors(sess.inputs, _feeds(sess, inputs), sess.device)
-        out = _chunks(feeds, bs, torch.cat)(sess.run_torch)
+        out = _run(sess.run_torch, feeds, bs, torch.cat)
         return {k: residency.to_cupy(v) for k, v in out.items()}
     host = {k: residency.to_host(v) for k, v in _feeds(sess, inputs).items()}
     feeds = RT.check_feeds(sess, host)
-    out = _chunks(feeds, bs, np.concatenate)(sess.run)
+    out = _run(sess.run, feeds, bs, np.concatenate)
     return {k: residency.to_cupy(v) for k, v in out.items()}
 
 
@@ -151,6 +149,7 @@ def infer(model, inputs, *, device: str = "auto", precision: str = "auto",
     bs = batch_size or p["batch"]
     if bs is None:
         return sess.run(feeds)
-    return _chunks(feeds, bs, np.concatenate)(sess.run)
+    return _run(sess.run, feeds, bs, np.concatenate)
+
 
 __all__ = ["explain", "infer", "open_session", "placed", "plan", "replan", "session"]
