@@ -117,3 +117,16 @@ def test_check_tensors_casts_and_refuses():
                                 "cpu")
     with pytest.raises(PxArgumentError, match="model inputs are"):
         residency.check_tensors(spec, {"input_ids": torch.zeros(2, 3)}, "cpu")
+
+
+def test_ir_with_gpu_inputs_runs_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(calibration, "cache_folder", lambda: tmp_path / "cache")
+    monkeypatch.setattr(placement, "has", lambda m: m == "openvino")
+    xml = tmp_path / "m.xml"
+    xml.write_text('<?xml version="1.0"?>\n<net name="m" version="11"></net>\n')
+    xml.with_suffix(".bin").write_bytes(b"")
+    p = placement.plan(xml, on_gpu=True)
+    assert (p["runtime"], p["device"]) == ("openvino", "cpu")
+    assert "copied to the host" in placement.explain(xml, on_gpu=True)
+    with pytest.raises(PxArgumentError, match="no CUDA device"):
+        placement.plan(xml, "cuda", on_gpu=True)

@@ -105,10 +105,12 @@ def plan(model, device: str = "auto", precision: str = "auto", *,
     return {**base, "runtime": rt, "device": device, "why": why}
 
 
-def explain(model, device: str = "auto", precision: str = "auto") -> str:
+def explain(model, device: str = "auto", precision: str = "auto", *,
+            on_gpu: bool = False) -> str:
     """One line: which runtime, device, batch and buckets :func:`pxos.infer` picks for
-    ``model``, and why (the calibration's figures when there is one)."""
-    p = plan(model, device, precision)
+    ``model`` (with inputs on the GPU if ``on_gpu``), and why (the calibration's figures
+    when there is one)."""
+    p = plan(model, device, precision, on_gpu=on_gpu)
     batch = f", batch {p['batch']}, buckets {p['bucket']!r}" if p["calibrated"] else ""
     return (f"{p['format']} model {p['path']}: {p['runtime']} on {p['device']}{batch} "
             f"({p['why']})")
