@@ -7,8 +7,8 @@ import pytest
 
 import pxos.diversity as dv
 from pxos.errors import PxBackendError
-from pxos.lib.diversity import kernels, lanes, wide
-from pxos.lib.diversity.engine import batch_size, run_batch, step_kernel
+from pxos.lib.diversity import deep, kernels, lanes, wide
+from pxos.lib.diversity.engine import GPU_UNITS, batch_size, run_batch, step_kernel
 from pxos.testing import for_each_backend
 
 # every kernel that advances a batch, with its threads per start (None: loop form)
@@ -17,6 +17,7 @@ KERNELS = {"rows": (kernels.advance_rows, None),
            "shared": (kernels.advance_shared, kernels.BLOCK),
            "lanes": (lanes.advance_lanes, lanes.LANES),
            "wide": (wide.advance_wide, wide.WIDE),
+           "deep": (deep.advance_deep, deep.DEEP),
            "wide_global": (wide.advance_wide_global, wide.WIDE)}
 
 
@@ -64,9 +65,10 @@ def test_exact_ties_go_to_the_lowest_index(backend, kernel):
 
 
 @for_each_backend(require=("compiled",))
-@pytest.mark.parametrize("kernel", ["lanes", "wide", "wide_global"])
+@pytest.mark.parametrize("kernel", ["lanes", "wide", "wide_global", "deep"])
 def test_rows_longer_than_a_block(backend, kernel):
-    # 1,100 items: several 16-item chunks and a tail (lanes), 2 items a thread (wide)
+    # 1,100 items: several 16-item chunks and a tail (lanes), 2 items a thread (wide),
+    # 5 a thread (deep)
     E = _embeddings(1100, 8, seed=7)
     out = _run(kernel, E, [0, 1099], backend)
     for b, s in enumerate([0, 1099]):
@@ -77,6 +79,9 @@ def test_each_device_gets_its_kernel():
     assert step_kernel("c", 7797) == KERNELS["lanes"]
     assert step_kernel("opencl", 7797) == KERNELS["rows"]
     assert step_kernel("cuda", wide.WIDE_N) == KERNELS["wide"]
+    assert step_kernel("cuda", deep.DEEP_N, GPU_UNITS) == KERNELS["deep"]  # many starts
+    assert step_kernel("cuda", deep.DEEP_N, 2) == KERNELS["wide"]  # fewer than the SMs
+    assert step_kernel("cuda", deep.DEEP_N + 1, GPU_UNITS) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_N + 1) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_GLOBAL_N + 1) == KERNELS["blocks"]
 
@@ -161,7 +166,7 @@ def test_block_kernels_compile_for_cuda_with_nvrtc():
     args = (sim, np.zeros((2, 8), np.float32), np.zeros(2, np.int32),
             np.zeros((2, 8), np.uint16), 1, 7)
     for kernel in (kernels.advance_blocks, kernels.advance_shared, wide.advance_wide,
-                   wide.advance_wide_global):
+                   wide.advance_wide_global, deep.advance_deep):
         for arr in (sim, sim.astype(np.float16)):
             ir = kernel.ir(arr, *args[1:], threads=(2 * wide.WIDE,))
             path, _ = compile_cubin(render_cuda(ir, False), "90")
@@ -182,3 +187,19 @@ def test_gpu_kernels_at_their_size_limits(backend, n):
     np.testing.assert_array_equal(gpu, run_batch(sim, starts, "c"))
     for row in gpu:
         assert dv.is_valid(E, row.astype(np.int64))
+    if n <= deep.DEEP_N:  # advance_deep with every thread's 32 items full
+        pair = (deep.advance_deep, deep.DEEP)
+        np.testing.assert_array_equal(run_batch(sim, starts, backend, kernel=pair), gpu)
+
+
+def test_gpu_batches_are_whole_waves_of_deep(monkeypatch):
+    import pxos.lib.diversity.engine as engine
+
+    monkeypatch.setattr(engine, "free_memory", lambda device: 1 << 40)
+    monkeypatch.setattr(engine, "multiprocessors", lambda device: 132)
+    wave = 132 * engine.DEEP_PER_UNIT  # 528 starts: advance_deep's blocks on 132 SMs
+    assert batch_size(7797, 7797, "cuda") == 4 * wave  # about a quarter, whole waves
+    assert batch_size(30746, 30746, "cuda") == 15 * wave
+    assert batch_size(7797, 100, "cuda") == 100  # fewer starts than one wave: one batch
+    monkeypatch.setattr(engine, "free_memory", lambda device: 7797 * 6 * 2 * 1000)
+    assert batch_size(7797, 7797, "cuda") == 1000  # memory binds first
