@@ -187,6 +187,8 @@ def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
         out = xp.empty((count, n), out_dtype(n))
         kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
     step, width = kernel or step_kernel(device, n, count)
+    if step is deep.advance_deep:
+        sim = deep.flat_matrix(sim, xp)
     extra = {} if width is None else {"threads": count * width}
     chunk = chunk or max(1, n - 1)
     for lo in range(1, n, chunk):
