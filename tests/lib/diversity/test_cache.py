@@ -115,6 +115,36 @@ def test_a_full_disk_is_a_clear_error(tmp_path, monkeypatch):
         dv.sequences(_embeddings(10), out=tmp_path / "c.npy", progress=False)
 
 
+def test_progress_is_reported_after_each_stored_batch(tmp_path):
+    seen = []
+    dv.sequences(_embeddings(30), out=tmp_path / "c.npy", batch=8, device="c",
+                 progress=lambda done, total: seen.append((done, total, _done(
+                     tmp_path / "c.npy"))))
+    # (done, total, the manifest's count when told): the manifest is written first
+    assert seen == [(8, 30, 8), (16, 30, 16), (24, 30, 24), (30, 30, 30)]
+
+
+def test_a_disk_full_in_the_writer_thread_stops_the_run(tmp_path, monkeypatch):
+    store = cache_module._store
+    calls = []
+
+    def store_twice(cache, starts, rows, path):
+        calls.append(int(starts[0]))
+        if len(calls) == 2:
+            raise dv.DiversityError(f"no space left on the disk for {path}")
+        store(cache, starts, rows, path)
+
+    monkeypatch.setattr(cache_module, "_store", store_twice)
+    E = _embeddings(30)
+    out = tmp_path / "c.npy"
+    with pytest.raises(dv.DiversityError, match="no space left"):
+        dv.sequences(E, out=out, batch=8, progress=False, device="c")
+    assert calls == [0, 8] and _done(out) == 8  # the batch before the failure is kept
+    monkeypatch.setattr(cache_module, "_store", store)
+    again = dv.sequences(E, out=out, batch=8, progress=False, device="c")
+    assert again[29].tolist() == dv.reference_sequence(E, 29).tolist()
+
+
 def test_large_n_is_stored_as_u32():
     assert out_dtype(65_535) == np.uint16 and out_dtype(65_536) == np.uint32
 
