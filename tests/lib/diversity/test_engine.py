@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -42,9 +44,14 @@ def _run(name: str, E: np.ndarray, starts, device: str) -> np.ndarray:
     out = np.zeros((len(starts), n), np.uint16)
     kernels.start_rows(np.asarray(starts, np.int32), scores, last, out, device=device)
     extra = {} if width is None else {"threads": len(starts) * width}
+    if kernel is lanes.advance_lanes:  # the whole matrix: every item its own column and row
+        every = np.arange(n, dtype=np.int32)
+        kernel = functools.partial(kernel, sim, every, every)
+    else:
+        kernel = functools.partial(kernel, sim)
     half = (n - 1) // 2  # two launches: a batch continues where the last launch stopped
-    kernel(sim, scores, last, out, 1, half, device=device, **extra)
-    kernel(sim, scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
+    kernel(scores, last, out, 1, half, device=device, **extra)
+    kernel(scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
     return out
 
 
@@ -206,3 +213,21 @@ def test_gpu_batches_are_whole_waves_of_deep(monkeypatch):
     assert batch_size(7797, 100, "cuda") == 100  # fewer starts than one wave: one batch
     monkeypatch.setattr(engine, "free_memory", lambda device: 7797 * 6 * 2 * 1000)
     assert batch_size(7797, 7797, "cuda") == 1000  # memory binds first
+
+
+def test_compaction_drops_columns_and_keeps_every_bit(monkeypatch):
+    from pxos.lib.diversity import compaction
+
+    gathered = []
+    gather = compaction._gather
+    monkeypatch.setattr(compaction, "_gather", lambda *a: gathered.append(a[1].size)
+                        or gather(*a))
+    E = _embeddings(300, 6, seed=11)
+    sim = dv.similarity(E)
+    starts = np.array([0, 17, 150, 299, 42, 43, 44, 45])
+    rows = run_batch(sim, starts, "c", chunk=16)  # compacts between launches of 16 steps
+    assert len(gathered) >= 3 and gathered == sorted(gathered, reverse=True)
+    whole = run_batch(sim, starts, "c", kernel=KERNELS["rows"])  # never compacted
+    np.testing.assert_array_equal(rows, whole)
+    for b in (0, 3):
+        assert rows[b].tolist() == dv.reference_sequence(E, int(starts[b])).tolist()

@@ -17,6 +17,7 @@ import numpy as np
 
 import pxos
 from pxos import registry
+import pxos.lib.diversity.compaction as compaction
 import pxos.lib.diversity.deep as deep
 import pxos.lib.diversity.kernels as kernels
 import pxos.lib.diversity.lanes as lanes
@@ -162,7 +163,9 @@ def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
 
     Args:
         kernel: ``(kernel, threads per start)`` to use instead of :func:`step_kernel`'s
-            (the benchmark compares them). chunk: steps per launch (default: all in one).
+            (the benchmark compares them). chunk: steps per launch (default: all in one;
+            ``compaction.CHECK`` with :data:`lanes.advance_lanes`, which compacts the
+            matrix between launches).
 
     Returns:
         NumPy array len(starts) × N of ``out_dtype(N)``; row ``b`` is the sequence of
@@ -187,6 +190,8 @@ def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
         out = xp.empty((count, n), out_dtype(n))
         kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
     step, width = kernel or step_kernel(device, n, count)
+    if step is lanes.advance_lanes:  # host memory: drop the items every start has taken
+        return compaction.run_lanes(sim, scores, last, out, device, chunk)
     if step is deep.advance_deep:
         sim = deep.flat_matrix(sim, xp)
     extra = {} if width is None else {"threads": count * width}
