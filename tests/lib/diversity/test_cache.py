@@ -17,7 +17,9 @@ import pytest
 
 import pxos.diversity as dv
 from pxos.lib.diversity import cache as cache_module
-from pxos.lib.diversity.engine import out_dtype
+from pxos.lib.diversity.engine import out_dtype, step_kernel
+from pxos.lib.diversity import deep
+from pxos.testing import for_each_backend
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -143,6 +145,18 @@ def test_a_disk_full_in_the_writer_thread_stops_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "_store", store)
     again = dv.sequences(E, out=out, batch=8, progress=False, device="c")
     assert again[29].tolist() == dv.reference_sequence(E, 29).tolist()
+
+
+@for_each_backend(require=("cuda_memory",))
+def test_a_gpu_cache_equals_the_cpu_cache_byte_for_byte(backend, tmp_path):
+    # 600 starts in batches of 250, 250, 100: advance_deep (a batch of at least one start
+    # per SM, as on an H200's 132) then advance_wide, while the writer thread stores
+    E = _embeddings(600, 16, seed=3)
+    assert step_kernel(backend, 600, 600)[0] is deep.advance_deep
+    gpu = dv.sequences(E, out=tmp_path / "g.npy", batch=250, progress=False, device=backend)
+    cpu = dv.sequences(E, out=tmp_path / "c.npy", progress=False, device="c")
+    assert gpu.tobytes() == cpu.tobytes()
+    assert _manifest(tmp_path / "g.npy")["done"] == 600
 
 
 def test_large_n_is_stored_as_u32():
