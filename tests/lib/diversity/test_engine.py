@@ -160,7 +160,7 @@ def test_bad_starts_devices_and_batches_are_refused():
 
 def test_batches_fit_memory_and_the_count():
     assert batch_size(100, 7, "c") == 7
-    assert batch_size(100, 1000, "c") == 64
+    assert batch_size(100, 1000, "c") == 128
     assert batch_size(100, 1000, "c", batch=10) == 10
     assert 1 <= batch_size(10_000_000, 100, "c") <= 100
 

@@ -26,7 +26,7 @@ from pxos.lib.diversity.inputs import (
     DiversityError, check_embeddings, check_start, pick_device,
 )
 
-HOST_BATCH = 64  # starts per batch on CPU backends: a batch is also the unit of resume
+HOST_BATCH = 128  # starts per batch on CPU backends: a batch is also the unit of resume
 CUPY = "cupy"  # the array library of a backend whose memory CuPy arrays live in
 GPU_UNITS = 128  # multiprocessors assumed for a GPU whose count cannot be read
 GPU_BATCHES = 4  # a GPU cache build's batches: the host stores one while the next runs
