@@ -11,9 +11,10 @@ advance 132 starts at a time, and the full cache of 7,797 verses takes 60 waves 
 :data:`advance_deep` gives a start ``DEEP`` = 256 threads that own 32 items each
 (``lid + q·256``, N ≤ ``DEEP_N`` = 8,192), scores in shared memory (32 KiB a block). The
 32 loads of a step are one constant loop (unrolled: all issued before the first is used,
-as in ``advance_wide``). Its registers (``ptxas``: about 40 a thread, see
-``docs/diversity.md``) and shared memory let 4 to 6 blocks share an SM, so 4 to 6 starts
-per SM interleave their load phases and their barrier trees. The arg-min is a 4-way tree
+as in ``advance_wide``). Its 64 registers a thread (``ptxas`` of nvcc 13 for sm_90, FMA
+off as pxos compiles: 256 × 64 is a quarter of an SM's 65,536) and 34 KB of shared memory
+let 4 blocks share an SM, so 4 starts per SM interleave their memory waits and their
+barrier trees. The arg-min is a 4-way tree
 over the 256 threads' (score, item) pairs (4 levels). Bytes read per step are the same
 (one row of ``sim``, 4·N bytes); what changes is how many rows are in flight per SM.
 

@@ -30,7 +30,7 @@ HOST_BATCH = 128  # starts per batch on CPU backends: a batch is also the unit o
 CUPY = "cupy"  # the array library of a backend whose memory CuPy arrays live in
 GPU_UNITS = 128  # multiprocessors assumed for a GPU whose count cannot be read
 GPU_BATCHES = 4  # a GPU cache build's batches: the host stores one while the next runs
-DEEP_PER_UNIT = 4  # advance_deep's blocks per multiprocessor (63 registers × 256 threads)
+DEEP_PER_UNIT = 4  # advance_deep's blocks per multiprocessor (64 registers × 256 threads: 65,536 a SM)
 
 
 def on_cupy(device: str) -> bool:
