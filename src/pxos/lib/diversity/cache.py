@@ -3,8 +3,9 @@
 The cache is a ``.npy`` file (uint16 items when N < 65,536, else uint32) whose row ``s`` is
 the sequence from start ``s``; it is opened as a memmap and written one batch of starts at a
 time. After each batch its rows are flushed, then the manifest (``manifest.py``) is replaced
-atomically; a writer thread does that while the device computes the next batch. A run killed at any moment (SIGKILL included) is continued by the next run with
-``resume=True``: it checks the manifest against the embeddings and every finished batch's
+atomically; a writer thread does that while the device computes the next batch. A run
+killed at any moment (SIGKILL included) is continued by the next run with ``resume=True``:
+it checks the manifest against the embeddings and every finished batch's
 rows against their hash, and recomputes at most the batch that was running.
 """
 

@@ -2,12 +2,12 @@
 
 ``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on a GPU
 backend whose memory holds CuPy arrays). A batch of starts then runs in lock step through
-the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lanes` and
-:mod:`~pxos.lib.diversity.wide`, :mod:`~pxos.lib.diversity.deep` (:func:`step_kernel` says
-which runs where): ``start_rows``
-once (NumPy on the host), then launches that make all ``N - 1`` steps of every start of the
-batch. Which backend is a GPU, keeps its own memory or holds CuPy arrays comes from the
-registry (``pxos.registry``), not from backend names.
+the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lanes`,
+:mod:`~pxos.lib.diversity.wide` and :mod:`~pxos.lib.diversity.deep` (:func:`step_kernel`
+says which runs where): ``start_rows`` once (NumPy on the host), then launches that make
+all ``N - 1`` steps of every start of the batch (on the host through
+:mod:`~pxos.lib.diversity.compaction`, which shrinks the matrix between launches). Which
+backend is a GPU, keeps its own memory or holds CuPy arrays comes from the registry (``pxos.registry``), not from backend names.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ HOST_BATCH = 128  # starts per batch on CPU backends: a batch is also the unit o
 CUPY = "cupy"  # the array library of a backend whose memory CuPy arrays live in
 GPU_UNITS = 128  # multiprocessors assumed for a GPU whose count cannot be read
 GPU_BATCHES = 4  # a GPU cache build's batches: the host stores one while the next runs
-DEEP_PER_UNIT = 4  # advance_deep's blocks per multiprocessor (64 registers × 256 threads: 65,536 a SM)
+DEEP_PER_UNIT = 4  # advance_deep's blocks per SM: 64 registers × 256 threads, 65,536 an SM
 
 
 def on_cupy(device: str) -> bool:
