@@ -7,7 +7,8 @@ the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lan
 says which runs where): ``start_rows`` once (NumPy on the host), then launches that make
 all ``N - 1`` steps of every start of the batch (on the host through
 :mod:`~pxos.lib.diversity.compaction`, which shrinks the matrix between launches). Which
-backend is a GPU, keeps its own memory or holds CuPy arrays comes from the registry (``pxos.registry``), not from backend names.
+backend is a GPU, keeps its own memory or holds CuPy arrays comes from the registry
+(``pxos.registry``), not from backend names.
 """
 
 from __future__ import annotations
