@@ -246,33 +246,44 @@ def blur(cp, repeat: int, name: str = "cuda") -> dict:
 
 
 def reduction(cp, repeat: int) -> dict:
-    """Sum of 2²⁸ f32: ``REDUCE SUM`` (backends/library, f64 accumulation) and
-    ``examples/reduce.px``'s block tree reduction (then ``REDUCE SUM`` of the partial sums)
-    against ``cupy.sum`` (f32 and f64 accumulation); GB/s = bytes read ÷ median time."""
+    """Sum of 2²⁸ f32: ``REDUCE SUM`` (backends/library, f64 accumulation, the result on the
+    host), ``examples/reduce.px``'s block tree reduction and ``examples/grid_sum.px``'s
+    grid-stride one (each then ``REDUCE SUM`` of its partial sums) against ``cupy.sum`` (f32
+    and f64 accumulation; left on the device, and fetched to the host as ``REDUCE`` does);
+    GB/s = bytes read ÷ median time."""
     from pxos.backends.library import reduce_array
 
     n = 2**28
     x = cp.random.random(n, dtype=cp.float32)
     b = backends.get("cuda")
-    k = check_program(parse_file(ROOT / "examples" / "reduce.px")).kernel("block_sum")
-    compiled = b.compile(k)
-    launch = make_launch(k, (n,))
-    partial = cp.empty(launch.grid[0], cp.float32)
 
-    def block_sum():
-        b.launch(compiled, (x, partial), launch)
-        return reduce_array("sum", partial)
+    def px_sum(file: str, name: str, threads: int):
+        k = check_program(parse_file(ROOT / "examples" / file)).kernel(name)
+        compiled, launch = b.compile(k), make_launch(k, (threads,))
+        partial = cp.empty(launch.grid[0], cp.float32)
+
+        def run():
+            b.launch(compiled, (x, partial), launch)
+            return reduce_array("sum", partial)
+        return run
+    block_sum = px_sum("reduce.px", "block_sum", n)
+    grid_sum = px_sum("grid_sum.px", "grid_sum", 1024 * 256)
     want = float(cp.sum(x, dtype=cp.float64))
-    assert abs(float(block_sum()) - want) <= 1e-5 * want
+    for run in (block_sum, grid_sum):
+        assert abs(float(run()) - want) <= 1e-5 * want
     assert abs(float(reduce_array("sum", x)) - want) <= 1e-6 * want
     times = {"reduce_ms": event_time(cp, lambda: reduce_array("sum", x), repeat),
              "block_sum_ms": event_time(cp, block_sum, repeat),
+             "grid_sum_ms": event_time(cp, grid_sum, repeat),
              "cupy_sum_ms": event_time(cp, lambda: cp.sum(x), repeat),
+             "cupy_sum_fetched_ms": event_time(cp, lambda: float(cp.sum(x)), repeat),
              "cupy_sum_f64_ms": event_time(cp, lambda: cp.sum(x, dtype=cp.float64), repeat)}
     out = {key: t * 1e3 for key, t in times.items()}
     out |= {key.replace("_ms", "_GBps"): 4 * n / 1e9 / t for key, t in times.items()}
     out |= {"cupy_over_reduce": times["cupy_sum_ms"] / times["reduce_ms"],
-            "cupy_over_block_sum": times["cupy_sum_ms"] / times["block_sum_ms"]}
+            "cupy_fetched_over_reduce": times["cupy_sum_fetched_ms"] / times["reduce_ms"],
+            "cupy_over_block_sum": times["cupy_sum_ms"] / times["block_sum_ms"],
+            "cupy_fetched_over_grid_sum": times["cupy_sum_fetched_ms"] / times["grid_sum_ms"]}
     return {"n": n} | out
 
 

@@ -19,6 +19,7 @@ from tests.conftest import EXAMPLES
 OUTPUTS = {
     "saxpy": {"x": "x", "y": "y", "out": "out"},
     "reduce": {"data": "data", "partial": "partial"},
+    "grid_sum": {"data": "data", "partial": "partial"},
     "histogram": {"hist": "hist"},
     "mandelbrot": {"image": "image"},
     "edges": {"gray8": "gray8", "blurred": "blurred", "edges": "edges"},

@@ -6,7 +6,8 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
 
 * a grid of ``BLOCKS_PER_SM`` blocks of ``THREADS`` threads per multiprocessor, each
   thread striding over the array with 16-byte loads (``float4``, ``double2``, ``int4``,
-  ``longlong2``) where the data is 16-byte aligned, then the tail element by element;
+  ``longlong2``) where the data is 16-byte aligned, ``UNROLL`` of them issued before the
+  adds (each into its own accumulator), then the tail element by element;
 * each element converted to the accumulator (``double`` for floats; ``unsigned long
   long`` for integers, signed ones sign-extended: the sum wraps modulo 2⁶⁴, so any order
   gives the exact result NumPy's ``i64``/``u64`` sum gives);
@@ -32,6 +33,8 @@ import numpy as np
 
 THREADS = 512
 BLOCKS_PER_SM = 4
+UNROLL = 4  # 16-byte loads in flight per thread before the adds (1 for 32-bit integers:
+# their sign- or zero-extension to 64 bits needs registers that 4 would spill at 32)
 # element dtype -> (C type, accumulator C type, 16-byte vector type, elements per vector)
 TYPES = {
     np.dtype(np.float32): ("float", "double", "float4", 4),
@@ -73,8 +76,28 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
 #if VEC > 1
     const VTYPE *xv = (const VTYPE *)x;
     long long nv = n / VEC;
+    long long i = tid;
+    /* UNROLL loads issued before any add: 64 bytes in flight a thread (Volkov, "Better
+       performance at lower occupancy", GTC 2010), each into its own accumulator */
+#if UNROLL > 1
+    ACC part[UNROLL] = {0};
+    for (; i + (UNROLL - 1) * stride < nv; i += UNROLL * stride) {
+        VTYPE v[UNROLL];
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) v[u] = xv[i + u * stride];
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            part[u] += (ACC)v[u].x; part[u] += (ACC)v[u].y;
+#if VEC > 2
+            part[u] += (ACC)v[u].z; part[u] += (ACC)v[u].w;
+#endif
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) acc += part[u];
+#endif
 #pragma unroll 4
-    for (long long i = tid; i < nv; i += stride) {
+    for (; i < nv; i += stride) {
         VTYPE v = xv[i];
         acc += (ACC)v.x; acc += (ACC)v.y;
 #if VEC > 2
@@ -120,21 +143,27 @@ def cuda_sum(x, result_dtype: np.dtype):
         with x.device:
             return cuda_sum(x, result_dtype)
     kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out = _workspace(np.dtype(np.float64 if types[1] == "double" else np.uint64))
+    partial, done, out, result = _workspace(
+        np.dtype(np.float64 if types[1] == "double" else np.uint64))
     blocks = max(1, min(partial.size, -(-x.size // THREADS)))
     kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
-    return out.get().view(result_dtype)[0]  # i64: the same 64 bits, two's complement
+    cupy.cuda.get_current_stream().synchronize()
+    return result.view(result_dtype)[0]  # i64: the same 64 bits, two's complement
 
 
 _workspaces: dict = {}
 
 
 def _workspace(acc_dtype: np.dtype) -> tuple:
-    """The (partial sums, block counter, result) device arrays of reductions on the
+    """The (partial sums, block counter, result pointer, result view) of reductions on the
     current device and stream, made at their first use and kept. ``partial`` has a slot
     for each block of the largest grid (``BLOCKS_PER_SM`` per multiprocessor), so its size
     is that grid's; the kernel leaves the counter at 0 when it ends, so a launch needs no
-    memset. One per stream, so reductions on two streams never share one."""
+    memset. The kernel writes the result straight into page-locked host memory (under
+    unified addressing, "page-locked host memory allocated through ``cudaHostAlloc`` is
+    directly accessible from all devices": CUDA C Programming Guide, "Unified Virtual
+    Address Space"), so fetching it takes a stream synchronization and no copy. One per
+    stream, so reductions on two streams never share one."""
     import cupy
 
     device = cupy.cuda.Device()
@@ -142,8 +171,11 @@ def _workspace(acc_dtype: np.dtype) -> tuple:
     found = _workspaces.get(key)
     if found is None:
         most = device.attributes["MultiProcessorCount"] * BLOCKS_PER_SM
+        pinned = cupy.cuda.alloc_pinned_memory(acc_dtype.itemsize)
+        result = np.frombuffer(pinned, acc_dtype, 1)  # the view keeps ``pinned`` alive
+        pointer = np.uint64(pinned.ptr)  # a device pointer too, under UVA
         found = _workspaces[key] = (cupy.empty(most, acc_dtype), cupy.zeros(1, np.uint32),
-                                    cupy.empty(1, acc_dtype))
+                                    pointer, result)
     return found
 
 
@@ -156,7 +188,8 @@ def kernel_source(dtype: np.dtype, aligned: bool = True) -> str:
     elem, acc, vtype, vec = TYPES[np.dtype(dtype)]
     return (f"#define IN {elem}\n#define ACC {acc}\n#define VTYPE {vtype}\n"
             f"#define VEC {vec if aligned else 1}\n#define THREADS {THREADS}\n"
-            f"#define BLOCKS_PER_SM {BLOCKS_PER_SM}\n") + SOURCE
+            f"#define BLOCKS_PER_SM {BLOCKS_PER_SM}\n"
+            f"#define UNROLL {UNROLL if acc == 'double' or vec == 2 else 1}\n") + SOURCE
 
 
 def _kernel(dtype: np.dtype, aligned: bool):
