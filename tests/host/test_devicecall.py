@@ -113,3 +113,43 @@ def test_two_threads_launching_one_kernel_give_each_its_result():
         t.join()
     for tag in (1, 3):
         np.testing.assert_array_equal(results[tag], np.full(n, tag * rounds, np.float32))
+
+
+@pxos.kernel
+def scale(a: pxos.f32, x: pxos.Array[pxos.f32, 1], y: pxos.Array[pxos.f32, 1]):
+    for i in pxos.parallel(len(x)):
+        y[i] = a * x[i]
+
+
+def test_the_native_prepared_call_takes_only_calls_that_match_it():
+    """host/native_device_call: the launcher made at the first prepared call launches
+    other arrays of the same class, dtype and shape with the same scalar, and refuses (1,
+    nothing launched) anything else, which the Python path then serves."""
+    cp = cupy_or_skip()
+    from pxos.host import native_device_call
+
+    if native_device_call._native_module() is None:
+        pytest.skip("no C compiler or Python headers for the helper here")
+    x, y = cp.arange(10, dtype=cp.float32), cp.zeros(10, cp.float32)
+    for _ in range(2):
+        scale(np.float32(2), x, y, device="cuda")
+    launcher = scale._device_native["cuda"][0]
+    x2, y2 = cp.arange(10, 20, dtype=cp.float32), cp.zeros(10, cp.float32)
+    assert launcher((np.float32(2), x2, y2)) == 0
+    np.testing.assert_array_equal(cp.asnumpy(y2), 2 * np.arange(10, 20, dtype=np.float32))
+    refused = [(np.float32(3), x2, y2), (2.0, x2, y2), (np.float32(2), x2[:5], y2[:5]),
+               (np.float32(2), x2[::2], y2[::2]), (np.float32(2), x2.astype(cp.float64), y2),
+               (np.float32(2), cp.asnumpy(x2), y2), (np.float32(2), x2), ()]
+    y2[...] = -1
+    for args in refused:
+        assert launcher(args) == 1
+    cp.cuda.Device().synchronize()
+    assert bool((y2 == -1).all())  # nothing ran
+    other = []
+    thread = threading.Thread(target=lambda: other.append(launcher((np.float32(2), x2, y2))))
+    thread.start()
+    thread.join()
+    assert other == [1]
+    scale(np.float32(3), x2, y2, device="cuda")  # the Python path, then prepared
+    scale(np.float32(3), x2, y2, device="cuda")
+    np.testing.assert_array_equal(cp.asnumpy(y2), 3 * np.arange(10, 20, dtype=np.float32))

@@ -69,8 +69,24 @@ def test_history_learns_the_median_and_ignores_noise(tmp_path):
     assert History(tmp_path / "h.json").correction("k", "c", 1000) == pytest.approx(2 ** 0.5)
     h.save()
     assert History(tmp_path / "h.json").correction("k", "c", 1000) == pytest.approx(6 ** 0.5)
-    assert h.correction("k", "c", 10**6) == 1.0  # nothing within 10×: the model alone
+    assert h.correction("k", "c", 10) == 1.0  # nothing within 10× or below: the model alone
     assert h.correction("k", "cuda", 1000) == 1.0
+    # 1000× larger: slower than predicted at smaller sizes is taken to hold
+    assert h.correction("k", "c", 10**6) == pytest.approx(6 ** 0.5)
+
+
+def test_only_a_slowdown_carries_to_larger_sizes(tmp_path):
+    h = History(tmp_path / "h.json")
+    for threads, ratio in ((10**4, 4.0), (10**6, 0.25), (10**6, 0.25)):
+        h.record("k", "c", threads, 1.0, ratio)
+    # the largest smaller size (10^6) ran faster than predicted: not carried up; 10^4 is
+    # more than ten times below it
+    assert h.correction("k", "c", 10**8) == 1.0
+    h.record("k", "c", 10**6, 1.0, 9.0)
+    assert h.correction("k", "c", 10**8) == 1.0  # median of 1, 1, 1 (0.25s) and 9
+    for _ in range(3):
+        h.record("k", "c", 10**6, 1.0, 9.0)
+    assert h.correction("k", "c", 10**8) == pytest.approx(9.0)  # median of 1, 1, 1, 9 ×4
 
 
 def test_launch_overhead_seen_in_use_replaces_calibration(tmp_path):

@@ -225,6 +225,14 @@ class Backend:
         self.synchronize()
         return time.perf_counter() - start
 
+    def launch_parts(self, compiled: Any, args: Sequence[Any], launch: Launch) -> tuple | None:
+        """What a native launcher needs to repeat ``launch`` of ``compiled`` with other
+        arrays of the shapes of ``args`` (``host/native_device_call``): the address of the
+        driver's launch function, the kernel's handle, the six grid and block sizes, a
+        function giving the stream, the packed parameter buffer (bytes) and per argument
+        ``(pointer slot, shape)`` or ``(-1, value)``. None (here): no native launcher."""
+        return None
+
     def synchronize(self) -> None:
         """Wait until every launch has finished (a no-op on synchronous backends)."""
 

@@ -15,7 +15,9 @@ argument values and calls ``cuLaunchKernel`` on CuPy's current stream.
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -131,6 +133,18 @@ class CudaBackend(DeviceBackend):
         compiled.run(args, launch, err.data.ptr)
         raise_violation(compiled.source.kernel, err.get(), args)
 
+    def launch_parts(self, compiled: CudaKernel, args: Sequence[Any],
+                     launch: Launch) -> tuple | None:
+        """See :meth:`Backend.launch_parts`: ``cuLaunchKernel`` of the driver library CuPy
+        loaded, on CuPy's current stream; None for a checked kernel, an empty launch or
+        array, or where the driver library cannot be opened by name."""
+        bound = compiled.plan.bind(args, launch)
+        address = _driver_launch()
+        if bound is None or address is None:
+            return None
+        sizes, template, slots = bound
+        return address, compiled.plan.function, sizes, self._stream, template, slots
+
     def launch_timed(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> float:
         """:meth:`launch`, then wait: the kernel's time in seconds between two CUDA events
         recorded around it on the current stream (``cudaEventElapsedTime``, resolution
@@ -162,3 +176,13 @@ class CudaBackend(DeviceBackend):
     def zeros(self, shape: tuple[int, ...], dtype: np.dtype):
         """A new zero-filled CuPy array (from CuPy's memory pool)."""
         return self.cp.zeros(shape, dtype=dtype)
+
+
+@cache
+def _driver_launch() -> int | None:
+    """The address of ``cuLaunchKernel`` in the CUDA driver library (``libcuda.so.1``,
+    already loaded by CuPy), or None where it cannot be opened by that name."""
+    try:
+        return ctypes.cast(ctypes.CDLL("libcuda.so.1").cuLaunchKernel, ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None

@@ -97,41 +97,72 @@ class LaunchPlan:
     def __init__(self, kernel: ir.Kernel, function: int, launch_kernel: Callable,
                  stream: Callable[[], int], scratch: int, checked: bool,
                  max_blocks: int = 0):
-        self.struct, ranks = parameter_struct(kernel, checked)
+        self.struct, self.ranks = parameter_struct(kernel, checked)
         self.params = ParamBuffer(self.struct.size)
+        self.function, self.stream, self.checked = function, stream, checked
         cap = max_blocks if max_blocks and grid_stride(kernel) else 0
-        self.run = _runner(kernel, ranks, self.struct.pack_into, self.params, function,
-                           launch_kernel, stream, scratch, checked, cap)
+        self.sizes = _sizes(kernel, cap)
+        self.run = _runner(self.ranks, self.struct.pack_into, self.params, function,
+                           launch_kernel, stream, scratch, checked, self.sizes)
+
+    def bind(self, args: Sequence, launch) -> tuple[tuple, bytes, tuple] | None:
+        """What a native launcher needs to repeat this launch with other arrays of the
+        same shapes (``host/native_device_call``): cuLaunchKernel's six sizes, the
+        parameter buffer packed with ``args`` (array pointers left 0), and per argument
+        ``(slot, shape)`` for an array (its pointer's 8-byte slot) or ``(-1, value)`` for
+        a scalar; None for a checked kernel, an empty launch or an empty array."""
+        sizes, counts = self.sizes(launch)
+        if self.checked or sizes is None:
+            return None
+        values, expect = [*counts], []
+        for rank, a in zip(self.ranks, args):
+            if rank:
+                if 0 in a.shape:
+                    return None
+                expect.append((len(values), tuple(a.shape)))
+                values += (0, *a.shape)
+            else:
+                expect.append((-1, a))
+                values.append(a)
+        return sizes, self.struct.pack(*values), tuple(expect)
 
 
-def _runner(kernel: ir.Kernel, ranks: tuple, pack, params: ParamBuffer, function: int,
-            launch_kernel: Callable, stream: Callable[[], int], scratch: int,
-            checked: bool, cap: int) -> Callable:
-    """The ``run`` function of a :class:`LaunchPlan` (closures only). What a launch
-    derives from its ``Launch`` (the six sizes, the counts) is kept for the last
-    ``Launch`` object seen, so a caller reusing one (``host/devicecall``) skips it."""
+def _sizes(kernel: ir.Kernel, cap: int) -> Callable:
+    """``sizes(launch)``: cuLaunchKernel's six sizes for a ``Launch`` (None when an axis
+    has no blocks) and the launch counts padded to three axes.
+
+    Raises:
+        PxBackendError: more blocks on y or z than CUDA allows.
+    """
     pad = (1,) * (3 - kernel.ndim)
     name = kernel.name
 
-    def derive(launch) -> tuple:
-        """(launch, cuLaunchKernel's six sizes or None for an empty launch, counts)."""
+    def sizes(launch) -> tuple:
         grid = launch.grid
         if 0 in grid:
-            return launch, None, ()
+            return None, ()
         gx, gy, gz = (*grid, *pad)
         if gy > MAX_GRID[1] or gz > MAX_GRID[2]:
             raise PxBackendError(f"kernel {name!r}: a grid of {grid} blocks exceeds "
                                  f"CUDA's limit {MAX_GRID}")
         if cap and gx > cap:
             gx = cap
-        return launch, (gx, gy, gz, *launch.block, *pad), (*launch.threads, *pad)
+        return (gx, gy, gz, *launch.block, *pad), (*launch.threads, *pad)
+    return sizes
 
+
+def _runner(ranks: tuple, pack, params: ParamBuffer, function: int, launch_kernel: Callable,
+            stream: Callable[[], int], scratch: int, checked: bool,
+            sizes_of: Callable) -> Callable:
+    """The ``run`` function of a :class:`LaunchPlan` (closures only). What a launch
+    derives from its ``Launch`` (the six sizes, the counts) is kept for the last
+    ``Launch`` object seen, so a caller reusing one (``host/devicecall``) skips it."""
     last = [(None, None, ())]  # one tuple, replaced whole (atomic): safe across threads
 
     def run(args: Sequence, launch, err: int = 0) -> None:
         known = last[0]
         if known[0] is not launch:
-            known = last[0] = derive(launch)
+            known = last[0] = (launch, *sizes_of(launch))
         sizes = known[1]
         if sizes is None:
             return

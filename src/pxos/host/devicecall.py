@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 from pxos import registry
 from pxos.backends.base import HOST, Launch
 from pxos.host.arrays import library_of
+from pxos.host.native_device_call import device_launcher
 from pxos.host.pyargs import NUMBERS
 from pxos.ir import nodes as ir
 
@@ -62,16 +63,21 @@ def call_key(device: str | None, args: Sequence[Any]) -> tuple | None:
     return tuple(key)
 
 
-def prepare(plan: Any, args: Sequence[Any], launch: Launch) -> Callable | None:
+def prepare(plan: Any, args: Sequence[Any], launch: Launch) -> tuple | None:
     """A function of a call's arguments that launches as the general path just did for
-    ``args`` (whose :func:`call_key` it will be kept under), or None when a call like this
-    needs the general path each time: a host backend, a checked launch, or an array that is
-    not in the backend's memory (copied in, or back).
+    ``args`` (whose :func:`call_key` it will be kept under), with the native launcher of
+    the same call where the backend has one (``host/native_device_call``; else None), or
+    None when a call like this needs the general path each time: a host backend, a checked
+    launch, or an array that is not in the backend's memory (copied in, or back).
 
     Args:
         plan: the ``host/pykernel.CallPlan`` that launched ``args``.
         args: that call's arguments, every array already in the backend's memory.
         launch: that call's launch (threads and block), reused.
+
+    Returns:
+        ``(call, native)``: ``call(args)`` launches; ``native(args)`` launches and gives
+        ``LAUNCHED`` where ``args`` match those of this call, else ``NOT_TAKEN``.
     """
     memory = plan.backend.memory
     if plan.checked or plan.finishes or memory == HOST or _reads_elements(plan.kernel):
@@ -83,17 +89,21 @@ def prepare(plan: Any, args: Sequence[Any], launch: Launch) -> Callable | None:
     compiled = plan.compiled
     scalars = tuple((i, put(a)) for i, (put, a) in enumerate(zip(plan.puts, args))
                     if type(a) in NUMBERS)  # converted once: the key holds the value
+    placed = list(args)
+    for i, value in scalars:
+        placed[i] = value
+    native = device_launcher(plan.backend, compiled, args, placed, launch)
     if not scalars:
         def call(args):
             start(compiled, args, launch)
-        return call
+        return call, native
 
     def call_with_scalars(args):
         placed = list(args)
         for i, value in scalars:
             placed[i] = value
         start(compiled, placed, launch)
-    return call_with_scalars
+    return call_with_scalars, native
 
 
 def _reads_elements(kernel: ir.Kernel) -> bool:

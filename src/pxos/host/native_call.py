@@ -130,7 +130,15 @@ def _native_module(cc: str):
         return _module[0]
 
 
-def _load(cc: str):
+def extension(cc: str, source: Path, name: str):
+    """The CPython extension module ``name`` built from C file ``source`` with compiler
+    ``cc`` (as this module's helper is: ``FLAGS``, this Python's and NumPy's headers),
+    cached on disk by the source, compiler, Python and NumPy versions; None where it cannot
+    be built or loaded here."""
+    return _load(cc, source, name)
+
+
+def _load(cc: str, path: Path = SOURCE, name: str = "pxos_native_call"):
     import importlib.machinery
     import importlib.util
     import sysconfig
@@ -138,19 +146,19 @@ def _load(cc: str):
     include = Path(sysconfig.get_paths()["include"])
     if not (include / "Python.h").exists():
         return None
-    source = SOURCE.read_text()
+    source = path.read_text()
     key = cache_key(source, cc, sys.version, np.__version__, " ".join(FLAGS))
+    suffix = f".{name}.so"
     try:
-        found = find_entry("c", key, ".call.so")
+        found = find_entry("c", key, suffix)
         built = None if found else _build(cc, include, source)
         if found is None and built is None:
             return None
-        library = found[0] if found else store_entry("c", key, ".call.so", built)
+        library = found[0] if found else store_entry("c", key, suffix, built)
     except (OSError, PxFileError, subprocess.SubprocessError):
         return None  # an unwritable cache, a missing compiler: the Python path serves
-    loader = importlib.machinery.ExtensionFileLoader("pxos_native_call", str(library))
-    spec = importlib.util.spec_from_file_location("pxos_native_call", library,
-                                                  loader=loader)
+    loader = importlib.machinery.ExtensionFileLoader(name, str(library))
+    spec = importlib.util.spec_from_file_location(name, library, loader=loader)
     try:
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)

@@ -112,6 +112,7 @@ class Kernel:
         self._checked: dict[tuple, ir.Kernel] = {}
         self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
+        self._device_native: dict = {}  # device= -> (native prepared call, decision)
 
     def __reduce__(self):
         """Pickled as its function and options (``pxos.dask`` sends kernels to workers);
@@ -165,6 +166,10 @@ class Kernel:
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
             if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
+                quick = self._device_native.get(device)  # the last one, in C
+                if quick is not None and quick[0](args) == LAUNCHED:
+                    self.decision = quick[1]
+                    return
                 ready = self._ready.get(call_key(device, args))
                 if ready is not None:
                     self.decision = ready[1]
@@ -185,7 +190,9 @@ class Kernel:
         if ready is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            self._ready[key] = ready, self.decision
+            self._ready[key] = ready[0], self.decision
+            if ready[1] is not None:
+                self._device_native[device] = ready[1], self.decision
 
     def _split(self, args: tuple, devices, threads) -> None:
         """A launch split across ``devices`` (``host/distribute``)."""

@@ -6,8 +6,14 @@ compile) is divided by the model's uncorrected work estimate. The ratios are kep
 calibration. The correction for a new launch is the median, taken on a log scale, of the
 ratios recorded within a factor of ten of its size *and one ratio of 1*, the model's own
 estimate: one surprising run moves the estimate half-way (geometrically), two that agree
-move it all the way. With no ratio that near the correction is 1: a kernel's behaviour at
-one size says little about it at a size 100× larger (what fits in a cache no longer does).
+move it all the way. With no ratio that near, a kernel's behaviour at one size says little
+about it at a size 100× larger (what fits in a cache no longer does), with one exception:
+a kernel that ran slower than predicted at smaller sizes is taken to run at least that much
+slower at a larger one (a working set that outgrew a cache runs no faster per byte), so
+the ratios within a factor of ten of the largest smaller size recorded count, each at
+least 1. (On the H200 host, a host ``REDUCE`` ran 1.5× and 1.8× slower than calibrated at
+10⁶ and 10⁷ elements; at 10⁸, without this, the planner kept it on the host at 2.2× the
+time of the GPU.) With no smaller size either the correction is 1.
 A ratio beyond :data:`NOISE` either way is taken for a run disturbed by something else on
 the machine and not kept.
 
@@ -84,14 +90,18 @@ class History:
 
     def correction(self, kernel: str, device: str, threads: int) -> float:
         """The factor to multiply the model's work estimate by (1 if nothing recorded
-        within a factor of ten of ``threads``; see the module docstring)."""
+        within a factor of ten of ``threads`` or below it; see the module docstring)."""
         key = (kernel, device, threads)
         found = self._corrections.get(key)
         if found is not None:
             return found
         size = math.log10(max(threads, 1))
-        near = [math.log(r) for s, r in self.data.get(kernel, {}).get(device, [])
-                if abs(s - size) <= 1.0]
+        rows = self.data.get(kernel, {}).get(device, [])
+        near = [math.log(r) for s, r in rows if abs(s - size) <= 1.0]
+        below = [s for s, _ in rows if s < size]
+        if not near and below:  # slower than predicted at smaller sizes: at least as slow
+            top = max(below)
+            near = [max(0.0, math.log(r)) for s, r in rows if top - 1.0 <= s <= top]
         found = self._corrections[key] = \
             math.exp(statistics.median(near + [0.0])) if near else 1.0
         return found

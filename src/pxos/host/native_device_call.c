@@ -1,0 +1,203 @@
+/* pxos's native device call: a prepared CUDA launch taken from a tuple of Python arguments.
+ *
+ * A DeviceLauncher holds one prepared call of one compiled CUDA kernel
+ * (host/native_device_call.py describes it): the kernel's parameter buffer packed once
+ * (launch counts, extents, scalars), where each array's device pointer goes, and what each
+ * argument must be for the packing to hold: an array of the same class, dtype object and
+ * shape, C-contiguous; a scalar of the same class and value. Called with the argument
+ * tuple, on the thread that made it, it checks those, writes each array's pointer
+ * (a.data.ptr, as CuPy gives it) into the buffer, asks stream() for the stream, and calls
+ * cuLaunchKernel (CUDA Driver API, "Execution Control"; it copies the parameter values
+ * before it returns, so one buffer serves every call made with the GIL held). It returns
+ *   0  launched;
+ *   1  not taken: another thread, an argument that differs, an empty array, or the
+ *      driver refused the launch; nothing ran, and the caller goes the Python way (which
+ *      raises the driver's error, if any).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_PARAMS 64
+#define MAX_SLOTS (3 + MAX_PARAMS * 4)
+
+typedef int (*LaunchKernel)(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                            unsigned by, unsigned bz, unsigned shared, void *stream,
+                            void **params, void **extra);
+
+typedef struct {
+    PyObject *cls, *dtype, *shape;  /* an array's class, dtype and shape; dtype NULL: a scalar */
+    PyObject *value;                /* a scalar's value */
+    int slot;                       /* an array's pointer slot */
+} Expect;
+
+typedef struct {
+    PyObject_HEAD
+    LaunchKernel launch_kernel;
+    void *function;
+    unsigned sizes[6];
+    PyObject *stream;  /* stream() -> the CUstream handle, an int */
+    unsigned long thread;
+    int nargs;
+    Expect expect[MAX_PARAMS];
+    uint64_t buffer[MAX_SLOTS];
+    void *pointers[MAX_SLOTS];
+} DeviceLauncher;
+
+static PyObject *s_dtype, *s_shape, *s_c_contiguous, *s_data, *s_ptr;
+
+/* an array argument's device pointer, 0 where it differs from what was prepared or is
+   empty (the Python path passes a scratch pointer for those) */
+static uint64_t array_pointer(const Expect *e, PyObject *a)
+{
+    if (Py_TYPE(a) != (PyTypeObject *)e->cls) return 0;
+    uint64_t ptr = 0;
+    PyObject *dtype = PyObject_GetAttr(a, s_dtype);
+    PyObject *shape = dtype ? PyObject_GetAttr(a, s_shape) : NULL;
+    PyObject *contiguous = shape ? PyObject_GetAttr(a, s_c_contiguous) : NULL;
+    PyObject *data = contiguous ? PyObject_GetAttr(a, s_data) : NULL;
+    PyObject *p = data ? PyObject_GetAttr(data, s_ptr) : NULL;
+    if (p != NULL && (dtype == e->dtype || PyObject_RichCompareBool(dtype, e->dtype, Py_EQ) == 1)
+        && PyObject_RichCompareBool(shape, e->shape, Py_EQ) == 1
+        && PyObject_IsTrue(contiguous) == 1) {
+        ptr = PyLong_AsUnsignedLongLong(p);
+        if (ptr == (uint64_t)-1 && PyErr_Occurred()) ptr = 0;
+    }
+    PyErr_Clear();
+    Py_XDECREF(p);
+    Py_XDECREF(data);
+    Py_XDECREF(contiguous);
+    Py_XDECREF(shape);
+    Py_XDECREF(dtype);
+    return ptr;
+}
+
+static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObject *kw)
+{
+    PyObject *given;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
+    if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
+        return PyLong_FromLong(1);
+    for (int i = 0; i < self->nargs; i++) {
+        const Expect *e = &self->expect[i];
+        PyObject *a = PyTuple_GET_ITEM(given, i);
+        if (e->dtype == NULL) {
+            if (Py_TYPE(a) != (PyTypeObject *)e->cls) return PyLong_FromLong(1);
+            int same = PyObject_RichCompareBool(a, e->value, Py_EQ);
+            if (same != 1) { PyErr_Clear(); return PyLong_FromLong(1); }
+            continue;
+        }
+        uint64_t ptr = array_pointer(e, a);
+        if (ptr == 0) return PyLong_FromLong(1);
+        self->buffer[e->slot] = ptr;
+    }
+    PyObject *s = PyObject_CallNoArgs(self->stream);
+    if (s == NULL) return NULL;
+    void *stream = PyLong_AsVoidPtr(s);
+    Py_DECREF(s);
+    if (stream == NULL && PyErr_Occurred()) return NULL;
+    const unsigned *z = self->sizes;
+    int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
+                                     stream, self->pointers, NULL);
+    return PyLong_FromLong(status == 0 ? 0 : 1);
+}
+
+/* DeviceLauncher(launch_kernel, function, sizes, stream, template, expect):
+   launch_kernel and function are addresses; sizes (gx, gy, gz, bx, by, bz); template the
+   packed parameter buffer (bytes, 8 per slot); expect per argument (cls, dtype, shape,
+   slot) for an array or (cls, None, value, -1) for a scalar. */
+static int DeviceLauncher_init(DeviceLauncher *self, PyObject *args, PyObject *kw)
+{
+    unsigned long long launch_kernel, function;
+    PyObject *sizes, *stream, *expect;
+    Py_buffer template;
+    if (!PyArg_ParseTuple(args, "KKO!Oy*O!", &launch_kernel, &function, &PyTuple_Type,
+                          &sizes, &stream, &template, &PyTuple_Type, &expect))
+        return -1;
+    Py_ssize_t nslots = template.len / 8, nargs = PyTuple_GET_SIZE(expect);
+    if (template.len % 8 || nslots > MAX_SLOTS || nargs > MAX_PARAMS
+        || !PyArg_ParseTuple(sizes, "IIIIII", &self->sizes[0], &self->sizes[1],
+                             &self->sizes[2], &self->sizes[3], &self->sizes[4],
+                             &self->sizes[5])) {
+        PyBuffer_Release(&template);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "too many parameters");
+        return -1;
+    }
+    memcpy(self->buffer, template.buf, template.len);
+    PyBuffer_Release(&template);
+    for (Py_ssize_t i = 0; i < nslots; i++) self->pointers[i] = &self->buffer[i];
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        Expect *e = &self->expect[i];
+        PyObject *dtype, *third;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(expect, i), "OOOi", &e->cls, &dtype, &third,
+                              &e->slot))
+            return -1;
+        if (!PyType_Check(e->cls) || e->slot >= nslots) {
+            PyErr_SetString(PyExc_ValueError, "bad expectation");
+            return -1;
+        }
+        Py_INCREF(e->cls);
+        e->dtype = dtype == Py_None ? NULL : (Py_INCREF(dtype), dtype);
+        Py_INCREF(third);
+        if (e->dtype) e->shape = third; else e->value = third;
+        self->nargs = (int)i + 1;
+    }
+    self->nargs = (int)nargs;
+    self->launch_kernel = (LaunchKernel)(uintptr_t)launch_kernel;
+    self->function = (void *)(uintptr_t)function;
+    Py_INCREF(stream);
+    self->stream = stream;
+    self->thread = PyThread_get_thread_ident();
+    return 0;
+}
+
+static void DeviceLauncher_dealloc(DeviceLauncher *self)
+{
+    for (int i = 0; i < self->nargs; i++) {
+        Expect *e = &self->expect[i];
+        Py_XDECREF(e->cls);
+        Py_XDECREF(e->dtype);
+        Py_XDECREF(e->shape);
+        Py_XDECREF(e->value);
+    }
+    Py_XDECREF(self->stream);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject DeviceLauncherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pxos_native_device_call.DeviceLauncher",
+    .tp_basicsize = sizeof(DeviceLauncher),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One prepared call of one CUDA kernel (host/native_device_call.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)DeviceLauncher_dealloc,
+    .tp_init = (initproc)DeviceLauncher_init,
+    .tp_call = (ternaryfunc)DeviceLauncher_call,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "pxos_native_device_call", "pxos's native device call.", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit_pxos_native_device_call(void)
+{
+    s_dtype = PyUnicode_InternFromString("dtype");
+    s_shape = PyUnicode_InternFromString("shape");
+    s_c_contiguous = PyUnicode_InternFromString("_c_contiguous");
+    s_data = PyUnicode_InternFromString("data");
+    s_ptr = PyUnicode_InternFromString("ptr");
+    if (!s_dtype || !s_shape || !s_c_contiguous || !s_data || !s_ptr) return NULL;
+    if (PyType_Ready(&DeviceLauncherType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&DeviceLauncherType);
+    if (PyModule_AddObject(m, "DeviceLauncher", (PyObject *)&DeviceLauncherType) < 0) {
+        Py_DECREF(&DeviceLauncherType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
