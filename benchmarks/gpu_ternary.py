@@ -114,61 +114,94 @@ def numbers(cp, repeat, anchors, n) -> dict:
 
 def conversion(cp, repeat, n: int, peak: float) -> dict:
     """Encode and decode of ``n`` random int64 (the whole range: 41 trits) in the planes
-    layout, in two halves (one kernel call takes at most 2³¹−1 trits). GB/s counts what
-    each kernel must move: encode reads 8 bytes and writes 41 trits and the 8-byte rest;
+    layout, in two halves (one kernel call takes at most 2³¹−1 trits): the 4-numbers-a-
+    thread kernels (``encode_words``/``decode_words``, what ``planes`` runs on a device)
+    and, as peers, the one-number-a-thread ``encode_columns``/``decode_columns``. GB/s and
+    the share of the peak count the bytes each kernel moves to or from memory: encode
+    reads 8 bytes and writes 41 trits (``encode_columns`` also writes an 8-byte rest);
     decode reads 41 trits and writes 8 bytes and the overflow flag."""
     half = n // 2
     rng = np.random.default_rng(4)
     xs = [cp.asarray(rng.integers(-2**63, 2**63 - 1, half, dtype=np.int64)) for _ in range(2)]
     ts = [cp.empty((41, half), cp.int8) for _ in range(2)]
+    tc = [cp.empty((41, half), cp.int8) for _ in range(2)]
     rests, backs = [cp.empty(half, cp.int64) for _ in range(2)], [cp.empty(half, cp.int64)
                                                                   for _ in range(2)]
     flags = [cp.empty(half, cp.int8) for _ in range(2)]
+    backc, flagc = [cp.empty(half, cp.int64) for _ in range(2)], [cp.empty(half, cp.int8)
+                                                                  for _ in range(2)]
 
     def encode():
-        for x, t, r in zip(xs, ts, rests):
-            C.encode_columns(x, t, r, device="cuda")
+        for x, t in zip(xs, ts):
+            C.encode_words(x, t.view(cp.uint32), device="cuda")
 
     def decode():
         for t, v, f in zip(ts, backs, flags):
+            C.decode_words(t.view(cp.uint32), v, f, device="cuda")
+
+    def encode_columns():
+        for x, t, r in zip(xs, tc, rests):
+            C.encode_columns(x, t, r, device="cuda")
+
+    def decode_columns():
+        for t, v, f in zip(tc, backc, flagc):
             C.decode_columns(t, v, f, device="cuda")
 
-    enc, dec = queued_time(cp, encode, repeat, 2), queued_time(cp, decode, repeat, 2)
-    exact = all(bool((v == x).all()) and not bool(r.any()) and not bool(f.any())
-                for x, v, r, f in zip(xs, backs, rests, flags))
+    times = {name: queued_time(cp, fn, repeat, 2) for name, fn in (
+        ("encode", encode), ("decode", decode), ("encode_columns", encode_columns),
+        ("decode_columns", decode_columns))}
+    exact = all(bool((v == x).all()) and not bool(f.any()) and bool((w == x).all())
+                and not bool(g.any()) and not bool(r.any()) and bool((t == u).all())
+                for x, v, f, w, g, r, t, u in zip(xs, backs, flags, backc, flagc, rests,
+                                                  ts, tc))
     first = T.decode(cp.asnumpy(ts[0][:, :1000]).T.copy(), "c")
     exact = exact and bool((first == cp.asnumpy(xs[0][:1000])).all())   # against c
     out = {"numbers": 2 * half, "trits": 41, "layout": "planes (41, n)", "exact": exact}
-    for name, sec, moved in (("encode", enc, 2 * half * (8 + 41 + 8)),
-                             ("decode", dec, 2 * half * (41 + 8 + 1))):
-        out[name] = {"s": sec, "GBps": moved / sec / 1e9, "share_of_peak": moved / sec / peak}
+    for name, moved in (("encode", 8 + 41), ("decode", 41 + 8 + 1),
+                        ("encode_columns", 8 + 41 + 8), ("decode_columns", 41 + 8 + 1)):
+        sec = times[name]
+        out[name] = {"s": sec, "bytes_per_number": moved,
+                     "GBps": 2 * half * moved / sec / 1e9,
+                     "share_of_peak": 2 * half * moved / sec / peak}
+    out["encode_speedup_over_columns"] = times["encode_columns"] / times["encode"]
+    out["decode_speedup_over_columns"] = times["decode_columns"] / times["decode"]
     return out
 
 
 def matvec(cp, repeat, size: int) -> dict:
-    """The packed block kernel against CuPy's fp16 ``W @ x`` (cuBLAS gemv), both on
-    device arrays; GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
+    """The packed mat-vec kernels against CuPy's fp16 ``W @ x`` (cuBLAS gemv), all on
+    device arrays: ``warp_kernel`` (what ``nn.matvec`` runs on a GPU: 4 rows a warp, x in
+    shared memory) and, as its peer, the earlier ``block_kernel`` (a block of 128 threads
+    a row). GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)
     tw = T.nn.absmean(w)
     p, scale = cp.asarray(tw.packed), cp.asarray(tw.scale)
     xt = cp.asarray(np.ascontiguousarray(x.reshape(-1, 16).T))
-    y = cp.empty(size, cp.float32)
+    y, y_block = cp.empty(size, cp.float32), cp.empty(size, cp.float32)
 
     def packed():
-        NK.block_kernel(p, xt, scale, y, device="cuda", threads=size * NK.BLOCK)
+        NK.warp_kernel(p, xt, scale, y, device="cuda",
+                       threads=NK.warp_blocks(size) * NK.WARP_BLOCK)
+
+    def block():
+        NK.block_kernel(p, xt, scale, y_block, device="cuda", threads=size * NK.BLOCK)
 
     w16, x16 = cp.asarray(w.astype(np.float16)), cp.asarray(x.astype(np.float16))
-    t_packed, t_fp16 = queued_time(cp, packed, repeat), queued_time(cp, lambda: w16 @ x16,
-                                                                    repeat)
-    err = float(np.abs(y.get() - tw.dense() @ x).max())
+    t_packed, t_block = queued_time(cp, packed, repeat), queued_time(cp, block, repeat)
+    t_fp16 = queued_time(cp, lambda: w16 @ x16, repeat)
+    dense = tw.dense() @ x
+    err = float(np.abs(y.get() - dense).max())
     moved = tw.packed.nbytes + size * 4 * 2 + tw.scale.nbytes
-    return {"size": size, "packed_s": t_packed, "cupy_fp16_gemv_s": t_fp16,
-            "ratio_fp16_over_packed": t_fp16 / t_packed, "packed_GBps": moved / t_packed / 1e9,
+    return {"size": size, "packed_s": t_packed, "block_kernel_s": t_block,
+            "cupy_fp16_gemv_s": t_fp16, "ratio_fp16_over_packed": t_fp16 / t_packed,
+            "ratio_fp16_over_block_kernel": t_fp16 / t_block,
+            "packed_GBps": moved / t_packed / 1e9,
             "fp16_GBps": (w16.nbytes + size * 4) / t_fp16 / 1e9,
             "packed_call_s": call_time(cp, packed, repeat),
-            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat), "max_abs_error": err}
+            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat), "max_abs_error": err,
+            "block_kernel_max_abs_error": float(np.abs(y_block.get() - dense).max())}
 
 
 def qutrits(cp, n: int) -> dict:

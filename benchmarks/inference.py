@@ -14,8 +14,17 @@
 - ``quantize`` (``--methods``): the report of each method (size, cosine, top-1, speed);
   with ``int8w`` in ``--methods``, ``int8w_vs_fp32`` gives its raw speed against FP32.
 - ``--gpu``: sentence-transformers fp16 ``encode`` vs ``pxos.embed`` on CUDA, batch 256,
-  and the time to embed every verse (inputs from ``benchmarks/gpu_inference_prep.py``).
-- ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize).
+  and the time to embed every verse (inputs from ``benchmarks/gpu_inference_prep.py``);
+  then ``pxos.infer`` on CuPy inputs (CuPy out, no host copies) against NumPy inputs
+  (NumPy out) at batch 256 × 128; then a calibration on the GPU (its seconds, choice and
+  bucket figures) and every verse embedded again with the calibrated choice.
+- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess, both
+  hints: ``latency``, one synchronous request as ``pxos.infer`` makes, and
+  ``throughput``, its default, several streams and asynchronous requests) against
+  ``pxos.infer`` run for as long, on the same IR, f32 precision and batch; the windows
+  are interleaved and the figures are medians; goal ratio ≥ 0.97.
+- ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize, calibrate:
+  the calibration's seconds, figures and choice on this CPU, benchmark_app).
 
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
@@ -33,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pxos.lib.inference import embed, infer
+from pxos.lib.inference import embed, explain, infer
 from pxos.lib.inference.convert import INPUTS, to_openvino_ir
 from pxos.lib.inference.embed import pad, tokenize
 from pxos.lib.inference.formats import bundled_model
@@ -183,6 +192,41 @@ def gpu(repeat: int, model: str, texts: list[str]) -> dict:
             "all_verses": len(texts), "all_verses_s": t_all}
 
 
+def gpu_residency(model: str, texts: list[str], repeat: int) -> dict:
+    """``pxos.infer`` at batch 256 × 128 on CuPy inputs (outputs stay on the GPU as CuPy)
+    against the same inputs as NumPy arrays (copied in, hidden states copied out), timed
+    in alternation, each call synchronised."""
+    import cupy as cp
+    ids = [i[:128] + [0] * (128 - len(i[:128])) for i in tokenize(model, texts[:256])]
+    feeds = pad(ids)
+    on_gpu = {k: cp.asarray(v) for k, v in feeds.items()}
+
+    def sync(fn):
+        return lambda: (fn(), cp.cuda.Device().synchronize())
+    t_np, t_cp = interleaved(sync(lambda: infer(model, feeds, device="cuda")),
+                             sync(lambda: infer(model, on_gpu)), repeat * 4)
+    a = infer(model, feeds, device="cuda")["last_hidden_state"]
+    b = cp.asnumpy(infer(model, on_gpu)["last_hidden_state"])
+    return {"numpy_in_out_ms": t_np * 1e3, "cupy_in_out_ms": t_cp * 1e3,
+            "numpy / cupy": t_np / t_cp, "max_abs_diff": float(np.abs(a - b).max())}
+
+
+def gpu_calibrated(model: str, texts: list[str]) -> dict:
+    """A calibration on the GPU (seconds, figures, choice), then every verse embedded with
+    the calibrated batch and buckets."""
+    import torch
+
+    from pxos.lib.inference.measure import calibrate
+    t0 = time.perf_counter()
+    rec = calibrate(model, devices=["cuda"], texts=texts[:1024:2],
+                    batches={"cuda": (1, 32, 128, 256, 512)})
+    took = time.perf_counter() - t0
+    t_all = median_time(lambda: (embed(texts, model, device="cuda"),
+                                 torch.cuda.synchronize()), 3)
+    return {"calibrate_s": took, "runs": rec["runs"], "buckets": rec["buckets"],
+            "explain": explain(model, "cuda"), "all_verses_calibrated_s": t_all}
+
+
 def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
     """Raw OpenVINO sentences/s of the FP32 IR (f32 hint) and the INT8 IR on the same
     batch, timed in alternation."""
@@ -198,6 +242,58 @@ def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
             "int8 / fp32": t32 / t8}
 
 
+def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, seconds: int) -> float:
+    """Sentences/s that ``benchmark_app`` reports for ``ir`` at batch × seq, f32."""
+    import re
+    import subprocess
+    shape = ",".join(f"{n}[{batch},{seq}]" for n in INPUTS)
+    out = subprocess.run(["benchmark_app", "-m", str(ir), "-shape", shape, "-hint", hint,
+                          "-infer_precision", "f32", "-t", str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    fps = float(re.search(r"Throughput:\s+([\d.]+) FPS", out).group(1))
+    return fps * batch          # it counts one frame per request: the batch is not N-laid
+
+
+def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, seconds: int) -> dict:
+    """``pxos.infer`` (latency hint, its uncalibrated choice) and the ``openvino-streams``
+    session that a calibration can choose against ``benchmark_app`` (both hints) on the
+    same IR, f32, batch: ``rounds`` interleaved windows of ``seconds`` each; medians of
+    sentences/s."""
+    from pxos.lib.inference.infer import open_session
+    batch, seq = feeds["input_ids"].shape
+    streams = open_session(ir, "openvino", "openvino-streams", "cpu", "fp32")
+    got: dict = {"benchmark_app_latency": [], "benchmark_app_throughput": [], "pxos": [],
+                 "pxos_streams": []}
+    runs = {"pxos": lambda: infer(ir, feeds, precision="fp32", device="cpu"),
+            "pxos_streams": lambda: streams.run(feeds)}
+    for _ in range(rounds):
+        for hint in ("latency", "throughput"):
+            got[f"benchmark_app_{hint}"].append(_benchmark_app(ir, hint, batch, seq, seconds))
+        for name, fn in runs.items():
+            fn()
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                fn()
+                n += batch
+            got[name].append(n / (time.perf_counter() - t0))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    return {"batch": batch, "sequence": seq, "rounds": rounds, "window_s": seconds,
+            **{f"{k}_sentences_per_s": v for k, v in med.items()},
+            "pxos / benchmark_app latency": med["pxos"] / med["benchmark_app_latency"],
+            "pxos_streams / benchmark_app throughput":
+                med["pxos_streams"] / med["benchmark_app_throughput"],
+            "all": got}
+
+
+def cpu_calibrated(repeat: int) -> dict:
+    """A calibration of MiniLM on this CPU's runtimes (seconds, figures, choice)."""
+    from pxos.lib.inference.measure import calibrate
+    t0 = time.perf_counter()
+    rec = calibrate("all-MiniLM-L6-v2", repeat=min(repeat, 3), devices=["cpu"])
+    return {"calibrate_s": time.perf_counter() - t0, "runs": rec["runs"],
+            "buckets": rec["buckets"], "explain": explain("all-MiniLM-L6-v2", "cpu")}
+
+
 def cpu(args, result: dict, save) -> None:
     """The CPU parts named in ``args.parts``, into ``result``; ``save()`` after each."""
     parts = set(args.parts.split(","))
@@ -208,6 +304,12 @@ def cpu(args, result: dict, save) -> None:
         one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
         result["overhead_tiny_model"] = overhead(tiny_ir(tmp), "fp32", one, 5000)
         result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
+        save()
+    if "benchmark_app" in parts:
+        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, 10)
+        save()
+    if "calibrate" in parts:
+        result["calibrate"] = cpu_calibrated(args.repeat)
         save()
     if not parts & {"throughput", "e2e", "quantize"}:
         return
@@ -271,6 +373,10 @@ def main() -> None:
         vfile = args.verses or (prep / "verses.txt" if prep.is_dir() else None)
         texts = (vfile.read_text(encoding="utf-8").splitlines() if vfile else verses(None))
         result["gpu"] = gpu(args.repeat, model, texts)
+        save(args.out, result)
+        result["gpu_residency"] = gpu_residency(model, texts, args.repeat)
+        save(args.out, result)
+        result["gpu_calibrated"] = gpu_calibrated(model, texts)
     else:
         cpu(args, result, lambda: save(args.out, result))
     save(args.out, result)

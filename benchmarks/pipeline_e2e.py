@@ -1,7 +1,8 @@
 """A streamed pipeline file to file, against each of its stages measured alone.
 
     python3 benchmarks/pipeline_e2e.py [--mib 1024] [--chunk-mib 16] [--device host|c|cuda]
-                                       [--compress] [--dir DIR] [--out pipeline_e2e.json]
+                                       [--compress] [--dir DIR] [--write-behind-mib 8]
+                                       [--out pipeline_e2e.json]
 
 The program streams a file of ``--mib`` MiB (log-like text) through ``ENCRYPT … WITH
 aes256ctr`` (with ``--compress``, ``COMPRESS … WITH zstd`` first) into a file, on
@@ -12,14 +13,21 @@ also timed alone over the same chunks, in the same run:
   just written, so this is the page cache's rate unless the machine dropped it;
 - ``disk_write``: the same bytes through ``StreamOutput`` (temporary file, fsync, rename);
 - ``compress``: the zstd filter alone, in memory;
-- ``encrypt``: the cipher filter alone, in memory (on ``--device``); on ``cuda`` also
-  ``pcie_up``/``pcie_down`` (pinned host memory ↔ device, one chunk at a time, CuPy) and
-  ``kernel`` (the AES kernel on device-resident data, no copies).
+- ``encrypt``: the cipher alone, in memory, as the stream runs it (without ``--compress``:
+  the engine of ``slot_stream`` over its ring of slots, on cuda the pinned slots with an
+  upload, kernel and download per chunk on the slot's stream; with ``--compress``: the
+  ``KeystreamFilter``); on ``cuda`` also ``pcie_up``/``pcie_down`` (pinned host memory ↔
+  device, one chunk at a time, CuPy) and ``kernel`` (the AES kernel on device-resident
+  data, no copies).
 
-It reports each rate (GB/s of the input file), the slowest stage, the pipeline's rate and
+It prints each rate (GB/s of the input file), the slowest stage, the pipeline's rate and
 its ratio to the slowest stage (the issue's goal: ≥ 0.8, i.e. within 80 % of the slowest
-stage). Timings on a shared machine are noisy: the JSON records the load average.
-Output: JSON with the machine's name.
+stage). Without ``--compress`` it also runs the stream once more through
+``slot_stream.stream_keystream`` directly and prints how busy each thread was (seconds in
+``readinto``, in launching, in ``write``, in the final ``fsync`` and rename, and the
+caller's wait for read chunks, beside the wall time): the thread whose work fills the wall
+is the one that sets the rate. Timings on a shared machine are noisy: the JSON records the
+load average. Output: JSON with the machine's name.
 """
 
 from __future__ import annotations
@@ -39,7 +47,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pxos.host.pipeline import filters  # noqa: E402
+from collections import deque  # noqa: E402
+
+from pxos.host.pipeline import filters, slot_stream, stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
 from pxos.host.pipeline.stream import StreamOutput, read_chunks  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
@@ -97,16 +107,64 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
             rates["compress"] = nbytes / timed(pack, repeat) / 1e9
             chunks = [np.frombuffer(p, np.uint8) for p in packed if len(p)]
 
-        def encrypt():
-            f = filters.KeystreamFilter("aes256ctr", KEY, CTR_IV, device, pool)
-            for c in chunks:
-                f.push(c)
-            f.close()
+        if compress:  # the program's ENCRYPT takes the filter (host/pipeline_stream)
+            def encrypt():
+                f = filters.KeystreamFilter("aes256ctr", KEY, CTR_IV, device, pool)
+                for c in chunks:
+                    f.push(c)
+                f.close()
+        else:  # the program's ENCRYPT takes the slots (slot_stream)
+            engine = make_engine(device, pool)
+            engine.allocate(slot_stream.SLOTS, chunk)
+            for slot_input in engine.inputs:
+                slot_input[:len(chunks[0])] = chunks[0]
+
+            def encrypt():
+                slot_rounds(engine, nbytes, chunk)
         encrypt()  # compiles the kernel on a backend
         rates["encrypt"] = nbytes / timed(encrypt, repeat) / 1e9
+        if not compress:
+            engine.close()
     if device == "cuda":
         rates.update(cuda_rates(chunk, nbytes, repeat))
     return rates
+
+
+def make_engine(device: str, pool):
+    """The engine a streamed ENCRYPT … WITH aes256ctr uses on ``device``."""
+    return slot_stream.make_engine("aes256ctr", KEY, CTR_IV, device, pool)
+
+
+def slot_rounds(engine, nbytes: int, chunk: int) -> None:
+    """``nbytes`` through ``engine``'s slots in memory, as ``stream_keystream`` launches
+    them (every slot in flight before the oldest is waited for), without disk."""
+    pending: deque = deque()
+    slots = len(engine.inputs)
+    for k, lo in enumerate(range(0, nbytes, chunk)):
+        if len(pending) == slots:
+            ready = pending.popleft()
+            ready and ready()
+        pending.append(engine.launch(k % slots, min(chunk, nbytes - lo), lo // engine.unit))
+    while pending:
+        ready = pending.popleft()
+        ready and ready()
+
+
+def thread_times(folder: Path, chunk: int, device: str) -> dict:
+    """One run of ``stream_keystream`` (the path a streamed ENCRYPT takes) with its threads'
+    busy seconds (``slot_stream.StreamTimes``)."""
+    with CorePool() as pool:
+        out = StreamOutput(folder.resolve() / "threads.bin").open()
+        try:
+            t = slot_stream.stream_keystream(folder / "input.bin", out, make_engine(device, pool),
+                                             chunk)
+            out.commit()
+        except BaseException:
+            out.discard()
+            raise
+    return {"wall": t.wall + out.seconds["commit"], "read": t.read, "launch": t.launch,
+            "write": t.write, "commit": out.seconds["commit"], "wait_for_reads": t.wait_full,
+            "chunks": t.chunks}
 
 
 def cuda_rates(chunk: int, nbytes: int, repeat: int) -> dict[str, float]:
@@ -163,9 +221,13 @@ def main() -> None:
     parser.add_argument("--compress", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default=None, help="folder for the files (default: a temp)")
+    parser.add_argument("--write-behind-mib", type=int, default=stream.WRITE_BEHIND >> 20,
+                        help="start the disk's write-back every this many MiB (0: never, "
+                        "the page cache holds all until the final fsync)")
     parser.add_argument("--out", default="pipeline_e2e.json")
     args = parser.parse_args()
     chunk, load = args.chunk_mib << 20, os.getloadavg()
+    stream.WRITE_BEHIND = (args.write_behind_mib << 20) or 1 << 62
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
         write_input(folder / "input.bin", args.mib << 20)
@@ -173,16 +235,26 @@ def main() -> None:
         rates = stage_rates(folder / "input.bin", folder, chunk, args.device, args.compress,
                             args.repeat)
         whole = pipeline_rate(folder, chunk, args.device, args.compress, args.repeat)
+        threads = None if args.compress else thread_times(folder, chunk, args.device)
     slowest = min(rates, key=rates.get)
     out = {"machine": {"node": platform.node(),
                        "cpu": platform.processor() or platform.machine(),
                        "cores": cpu_count(), "python": platform.python_version()},
            "mib": args.mib, "chunk_mib": args.chunk_mib, "device": args.device,
-           "compress": args.compress, "stage_GBps": rates, "slowest_stage": slowest,
+           "compress": args.compress, "write_behind_mib": args.write_behind_mib,
+           "stage_GBps": rates, "slowest_stage": slowest,
            "pipeline_GBps": whole, "ratio_to_slowest": whole / rates[slowest], "goal": 0.8,
+           "thread_seconds": threads,
            "load_average_before": load, "load_average_after": os.getloadavg()}
     Path(args.out).write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
+    for stage, rate in sorted(rates.items(), key=lambda kv: kv[1]):
+        print(f"stage {stage:12s} {rate:8.2f} GB/s" + ("   (slowest)" if stage == slowest else ""))
+    print(f"pipeline           {whole:8.2f} GB/s   = {whole / rates[slowest]:.2f} of "
+          f"{slowest} (goal 0.8)")
+    if threads:
+        print("threads, seconds: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float)
+                                                else f"{k} {v}" for k, v in threads.items()))
+    print(f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

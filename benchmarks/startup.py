@@ -15,7 +15,9 @@ Cases (each the median of ``--repeat`` fresh processes):
   parser module is imported: the time of ``parse_program`` minus the time of reading the
   file (goal: at most 20 ms), in wall and in CPU time (steadier on a loaded machine); the
   grammar cache is warmed by one run first, as after the first use on a machine (the
-  tables ship with pxos: ``lang/px/tables``);
+  tables ship with pxos: ``lang/px/tables``); beside it, the time of importing the parser
+  and whether parsing loaded Lark (a file of well-formed lines parses without it:
+  ``lang/px/fast_parse``);
 * ``pxos calibrate`` in a fresh, empty cache folder (goal: at most 1 s on a CPU-only
   machine, 3 s on a GPU machine); one run, as calibration runs once per machine.
 
@@ -41,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _RSS = "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
 _PARSE = """
-import time, pathlib
+import sys, time, pathlib
+t, c = time.perf_counter(), time.process_time()
 from pxos.lang.px.parser import parse_program
 t0, c0 = time.perf_counter(), time.process_time()
 text = pathlib.Path({path!r}).read_text(encoding='utf-8')
@@ -50,6 +53,7 @@ parse_program(text, {path!r})
 t2, c2 = time.perf_counter(), time.process_time()
 print('READ', t1 - t0); print('PARSE', t2 - t1)
 print('READCPU', c1 - c0); print('PARSECPU', c2 - c1)
+print('IMPORT', t0 - t); print('LARK', int('lark' in sys.modules))
 """
 
 
@@ -125,6 +129,7 @@ def bench_parse(env: dict, repeat: int) -> dict:
     return {"file": "examples/edges.px", "read_s": run["read"], "parse_s": run["parse"],
             "parse_over_read_s": run["parse"] - run["read"],
             "parse_over_read_cpu_s": run["parsecpu"] - run["readcpu"],  # steadier, loaded
+            "import_parser_s": run["import"], "lark_loaded": bool(run["lark"]),
             "goal": "<= 0.020 s over reading"}
 
 

@@ -2,7 +2,8 @@
 exactness on 10⁶ random cases per operation, packed ternary mat-vec against dense BLAS,
 int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md).
 
-    python3 benchmarks/ternary.py [--out benchmarks/results/ternary.json] [--quick] [--gpu]
+    python3 benchmarks/ternary.py [--out benchmarks/results/ternary.json] [--quick]
+                                  [--gpu | --gpu-only]
 
 * Anchors, in the same run: ``tritlib`` 2.1.1 (``Word``, 27 trits) and ``balanced-ternary``
   0.2.0 (``BalancedTernary``), one number at a time; seconds per add and per multiply.
@@ -15,12 +16,16 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
 * Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
   NumPy's float32 BLAS ``W @ x`` here, timed alternately; GB/s = bytes the kernel must
   read ÷ time. Again on one thread each, by CPU time (``matvec_c_one_thread``): the
-  work, which other jobs on a shared machine do not stretch.
+  work, which other jobs on a shared machine do not stretch; and again with
+  ``OMP_WAIT_POLICY=passive`` (``matvec_c_passive_wait``), where spinning OpenMP
+  workers would otherwise hold the cores of a loaded machine.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
   (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
-  is not counted; one call's latency reported beside), mat-vec against CuPy's fp16
-  ``W @ x`` (cuBLAS gemv), encode and decode of 10⁸ int64 with GB/s and the share of the
-  device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
+  is not counted; one call's latency reported beside), mat-vec (``warp_kernel``, and the
+  earlier ``block_kernel`` as its peer) against CuPy's fp16 ``W @ x`` (cuBLAS gemv),
+  encode and decode of 10⁸ int64 (4 numbers a thread, and the one-number-a-thread
+  kernels as peers) with GB/s and the share of the device's peak memory bandwidth on the
+  bytes each kernel moves, and a 14-qutrit circuit checked against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 
@@ -213,6 +218,18 @@ def matvec_one_thread(size: int, repeat: int) -> dict:
     return json.loads(out.stdout)
 
 
+def matvec_passive(size: int, repeat: int) -> dict:
+    """:func:`matvec_cpu` again in a child process with ``OMP_WAIT_POLICY=passive``: OpenMP
+    threads that wait sleep at once instead of spinning. On a machine that other jobs
+    oversubscribe, a spinning worker holds a core another thread of the same call needs,
+    and a two-thread call's wall time is then mostly waiting (docs/ternary.md §6)."""
+    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    out = subprocess.run([sys.executable, __file__, "--paired-matvec", str(size),
+                          "--repeat", str(repeat)], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
 def one_thread_child(size: int, repeat: int) -> dict:
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
@@ -229,29 +246,45 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/ternary.json")
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--gpu", action="store_true", help="also the CUDA cases (needs CuPy)")
+    ap.add_argument("--gpu-only", action="store_true",
+                    help="the anchors and the CUDA cases only (no CPU cases)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--one-thread-matvec", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--paired-matvec", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one_thread_matvec:
         print(json.dumps(one_thread_child(args.one_thread_matvec, args.repeat)))
         return
-    n = 10**4 if args.quick else 10**6
+    if args.paired_matvec:
+        print(json.dumps(matvec_cpu(args.paired_matvec, args.repeat)))
+        return
     result = {"machine": machine(), "anchors_s_per_op": anchors(300 if args.quick else 3000)}
-    result["pxos_c_s_per_number"] = numbers(n, args.repeat, "c")
-    result["ratios_c"] = {layout: ratios(result["anchors_s_per_op"], per) for layout, per
-                          in result["pxos_c_s_per_number"].items()}
-    result["exactness_c"] = exactness(n, 100 if args.quick else 10**4, "c")
-    sizes = (512, 1024) if args.quick else (4096, 8192)
-    result["matvec_c"] = [matvec_cpu(s, args.repeat) for s in sizes]
-    result["matvec_c_one_thread"] = [matvec_one_thread(s, args.repeat) for s in sizes]
-    if args.gpu:
+    if not args.gpu_only:
+        result |= cpu_cases(result["anchors_s_per_op"], args.quick, args.repeat)
+    if args.gpu or args.gpu_only:
         from gpu_ternary import gpu_cases  # benchmarks/gpu_ternary.py
 
         result["gpu"] = gpu_cases(result["anchors_s_per_op"], args.quick, args.repeat)
     result["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    part = args.out.with_suffix(args.out.suffix + ".part")
+    part.write_text(json.dumps(result, indent=2))
+    part.replace(args.out)                    # atomic: no half-written JSON
     print(json.dumps(result, indent=2))
+
+
+def cpu_cases(anchor: dict, quick: bool, repeat: int) -> dict:
+    """The cases on this machine's CPU (``c``); a dict for the JSON output."""
+    n = 10**4 if quick else 10**6
+    out = {"pxos_c_s_per_number": numbers(n, repeat, "c")}
+    out["ratios_c"] = {layout: ratios(anchor, per) for layout, per
+                       in out["pxos_c_s_per_number"].items()}
+    out["exactness_c"] = exactness(n, 100 if quick else 10**4, "c")
+    sizes = (512, 1024) if quick else (4096, 8192)
+    out["matvec_c"] = [matvec_cpu(s, repeat) for s in sizes]
+    out["matvec_c_one_thread"] = [matvec_one_thread(s, repeat) for s in sizes]
+    out["matvec_c_passive_wait"] = [matvec_passive(s, repeat) for s in sizes]
+    return out
 
 
 def ratios(anchor: dict, ours: dict) -> dict:

@@ -54,3 +54,24 @@ def test_generated_code_maps_back_to_the_source():
     # an i32 sum that may overflow wraps: computed in uint32_t (codegen/ranges)
     assert '#line 5 "inc.px"' in src \
         and "v_a[v_i] = ((int32_t)((uint32_t)v_a[v_i] + (uint32_t)1));" in src
+
+
+def named(name: str, k: int):
+    return check_program(parse_program(SRC.replace("inc", name).format(k=k),
+                                       f"{name}.px")).kernels[0]
+
+
+def test_kernels_built_together_load_from_the_cache_and_run(tmp_path, monkeypatch):
+    # calibration's probes: one compiler run for several kernels (issue 14)
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    ks = [named("add_two", 2), named("add_five", 5), named("add_two", 7)]
+    built = CBackend().build_together(ks)
+    assert [k.name for k in built] == ["add_two", "add_five"]  # one per entry point
+    assert CBackend().build_together(ks[:2]) == []  # both cached now
+    b = CBackend()
+    for k, add in zip(ks, (2, 5, 7)):
+        compiled = b.compile(k)
+        assert compiled.cache_hit == (add != 7)  # the third was left to build alone
+        a = np.arange(100, dtype=np.int32)
+        b.launch(compiled, [a], make_launch(k, (100,)))
+        np.testing.assert_array_equal(a, np.arange(100) + add)

@@ -10,7 +10,7 @@ import pytest
 
 from pxos import backends
 from pxos.backends.base import make_launch
-from pxos.codegen.wgsl import check_wgsl, render_wgsl
+from pxos.codegen.wgsl import WgslDialect, render_wgsl
 from pxos.errors import PxBackendError, PxTypeError
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
@@ -44,11 +44,11 @@ GPU_END
 
 def test_types_wgsl_lacks_are_refused_at_their_line():
     with pytest.raises(PxTypeError, match="parameter 'h' has type f16") as e:
-        check_wgsl(HALF, wide=True)
+        WgslDialect(wide=True).admit(HALF)
     assert e.value.span.line == 1
     with pytest.raises(PxTypeError, match="type i64"):
-        check_wgsl(WIDE, wide=False)
-    check_wgsl(WIDE, wide=True)  # with shader-int64, i64 is WGSL's own
+        WgslDialect(wide=False).admit(WIDE)
+    WgslDialect(wide=True).admit(WIDE)  # with shader-int64, i64 is WGSL's own
     f64_exp = kernel("""GPU_KERNEL k
 GPU_PARAM d double[]
 GPU_THREAD_CODE:

@@ -1,4 +1,4 @@
-"""The command line's working paths: run, check, compile, demo (errors: tests/test_errors.py)."""
+"""The command line's working paths: run, check, compile, demo (errors: tests/errors/)."""
 
 from __future__ import annotations
 

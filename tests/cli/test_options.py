@@ -24,10 +24,15 @@ def help_of(*args: str) -> str:
 
 
 def option_row(text: str, option: str) -> list[str]:
-    """The cells of the help table's row for ``option``: option names, metavar, help."""
+    """The cells of Click's help row for ``option`` (``-d, --device DEVICE  help``):
+    ``option``, its other names, its metavar (if any), then the help text."""
     row = next(line for line in text.splitlines() if re.search(rf"\s{option}\s", line))
-    cells = [c for c in re.split(r"\s{2,}", row.strip("│ ").strip()) if c]
-    return cells[1:] if cells[0] == "*" else cells  # "*": a required option
+    cells = [c for c in re.split(r"\s{2,}", row.strip()) if c]
+    words = cells[0].replace(",", " ").split()
+    names = [w for w in words if w.startswith("-")]
+    assert option in names, row
+    return ([option] + [n for n in names if n != option]
+            + [w for w in words if not w.startswith("-")] + cells[1:])
 
 
 @pytest.mark.parametrize("command", [[]] + [[c] for c in COMMANDS])

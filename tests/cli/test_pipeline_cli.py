@@ -67,8 +67,38 @@ def test_streamed_commands_match_the_libraries(tmp_path, monkeypatch):
     assert run("decrypt", g, back, "--cipher", "aes256gcm", "--key-env", "K", "--nonce", nonce,
                "--chunk", 1000).exit_code == 0
     assert back.read_bytes() == photo
-    (tmp_path / "cut.gcm").write_bytes(g.read_bytes()[:12 + 65536 + 16])  # one segment left
+    (tmp_path / "cut.gcm").write_bytes(g.read_bytes()[:12 + 65536 + 16])  # cut short
     r = run("decrypt", tmp_path / "cut.gcm", tmp_path / "never", "--cipher", "aes256gcm",
             "--key-env", "K", "--nonce", nonce, "--chunk", 1000)
     assert r.exit_code == 2 and "authentication tag of segment 0" in r.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_streamed_keystream_commands_take_the_slots(tmp_path, monkeypatch):
+    """`--chunk` of whole 64-byte blocks: CTR and ChaCha20 file to file over the ring of
+    slots equal `cryptography`'s one-shot ciphertext; a missing SRC writes nothing."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from pxos.host.pipeline import slot_stream
+
+    calls = []
+    real = slot_stream.cipher_file
+    monkeypatch.setattr(slot_stream, "cipher_file",
+                        lambda *a, **k: calls.append(a[5]) or real(*a, **k))
+    monkeypatch.setenv("K", "0f" * 32)
+    run = lambda *a: CliRunner().invoke(app, [str(x) for x in a])  # noqa: E731
+    photo, key = PHOTO.read_bytes(), bytes([15]) * 32
+    for cipher, nonce, ref in (
+            ("aes256ctr", b"\xff" * 16, Cipher(algorithms.AES(key), modes.CTR(b"\xff" * 16))),
+            ("chacha20", b"\1" * 12, Cipher(algorithms.ChaCha20(key, bytes(4) + b"\1" * 12),
+                                            None))):
+        dst = tmp_path / f"p.{cipher}"
+        r = run("encrypt", PHOTO, dst, "--cipher", cipher, "--key-env", "K", "--nonce",
+                nonce.hex(), "--chunk", 65_536)
+        assert r.exit_code == 0, r.stderr
+        assert dst.read_bytes() == ref.encryptor().update(photo)
+    assert calls == [65_536, 65_536]
+    r = run("decrypt", tmp_path / "missing", tmp_path / "never", "--cipher", "chacha20",
+            "--key-env", "K", "--nonce", "01" * 12, "--chunk", 65_536)
+    assert r.exit_code == 2 and "cannot stream" in r.stderr
     assert not (tmp_path / "never").exists()

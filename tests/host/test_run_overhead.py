@@ -60,3 +60,28 @@ def test_a_negative_thread_count_is_still_refused(backend):
     run.values["n"] = np.int32(1)  # n - 2 = -1 threads
     with pytest.raises(PxArgumentError, match="would launch"):
         run.run_statement(stmt)
+
+
+@pytest.mark.parametrize("bounds", [(0, 10000, 1), (9000, -5, -7), (3, 4, 5), (5, 5, 1),
+                                    (-2**31, -2**31 + 5000, 3)])
+def test_loop_values_made_in_chunks_are_the_range_in_the_variable_type(bounds):
+    from pxos.host.control import _typed
+
+    values = list(_typed(range(*bounds), np.dtype(np.int32)))
+    assert values == list(range(*bounds))
+    assert all(type(v) is np.int32 for v in values)
+
+
+def test_loop_values_beyond_the_variable_type_raise_as_one_by_one():
+    from pxos.host.control import _typed
+
+    with pytest.raises(OverflowError):  # as np.int8(200) does
+        list(_typed(range(120, 200, 10), np.dtype(np.int8)))
+
+
+def test_a_loop_of_one_statement_sums_like_python():
+    text = ("SET s = 0\nFOR k IN 2..9000 STEP 3:\n    SET s = s + k\nPRINT s\n")
+    printed: list[str] = []
+    ProgramRun(check_program(parse_program(text, "sum.px")), device="interp",
+               emit=printed.append).run()
+    assert printed == [str(sum(range(2, 9000, 3)))]

@@ -1,5 +1,5 @@
 """examples/pipeline/secure_pipeline.px and its twin secure_open.px, end to end through
-`pxos run`: a tarball of Python standard-library modules is sealed in 16 MiB segments and
+`pxos run`: a tarball of Python standard-library modules is sealed in 1 MiB segments and
 opened again, the bytes and the SHA-256 checked against `hashlib`, `zstandard` and `AESGCM`;
 a wrong key or digest writes nothing."""
 
@@ -29,7 +29,7 @@ NONCE = bytes(range(12))
 
 def stdlib_tarball(limit: int = 40 << 20) -> bytes:
     """A tarball of the standard library's .py files, up to ``limit`` bytes of them (more
-    than two 16 MiB segments), taken again under new names where the library is smaller."""
+    than two 16 MiB chunks), taken again under new names where the library is smaller."""
     paths = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
     chosen, total = [], 0
     while total <= limit:
@@ -67,7 +67,7 @@ def test_seal_and_open_a_stdlib_tarball(tmp_path):
     sealed = (tmp_path / "sealed/input.tar.zst.gcm").read_bytes()
     # the framing of docs/pipelines.md, opened here with AESGCM and zstandard alone
     head, size = sealed[:12], int.from_bytes(sealed[8:12], "big")
-    assert head[:8] == b"PXGCMS1\0" and size == 16 << 20
+    assert head[:8] == b"PXGCMS1\0" and size == 1 << 20
     body, packed, i = sealed[12:], b"", 0
     while body:
         seg, body = body[:size + 16], body[size + 16:]

@@ -1,6 +1,7 @@
 """Streams on the GPU (`--device cuda`): the pinned double-buffered ring of `cuda_ring` gives,
-for any chunking, the bytes `cryptography` gives for the whole input, and a streamed program
-pinned to cuda writes the one-shot ciphertext. Skipped without the cuda backend."""
+for any chunking, the bytes `cryptography` gives for the whole input, as do the pinned slots
+of `slot_stream` file to file, and a streamed program pinned to cuda writes the one-shot
+ciphertext. Skipped without the cuda backend."""
 
 from __future__ import annotations
 
@@ -57,3 +58,21 @@ WRITE_FILE sealed TO "sealed.bin"
                      device="cuda").run()
     assert (tmp_path / "sealed.bin").read_bytes() == reference("aes256ctr", NONCE16, DATA)
     assert [s.device for s in run.steps if s.what == "ENCRYPT"] == ["stream"]
+
+
+@pytest.mark.parametrize("cipher,nonce", [("aes256ctr", NONCE16), ("chacha20", NONCE12)])
+@pytest.mark.parametrize("size,chunk,slots", [(3_000_001, 65_536, 2), (3_000_001, 1 << 20, 6),
+                                              (1, 64, 2), (0, 64, 3)])
+def test_cuda_slot_stream_equals_cryptography(tmp_path, cipher, nonce, size, chunk, slots):
+    """File to file through pinned slots, a CUDA stream each (cuda_ring.CudaSlotEngine)."""
+    from pxos.host.pipeline.cuda_ring import CudaSlotEngine
+    from pxos.host.pipeline.slot_stream import stream_keystream
+    from pxos.host.pipeline.stream import StreamOutput
+
+    (tmp_path / "in.bin").write_bytes(DATA[:size])
+    out = StreamOutput(tmp_path.resolve() / "out.bin").open()
+    times = stream_keystream(tmp_path / "in.bin", out, CudaSlotEngine(cipher, KEY, nonce),
+                             chunk, slots)
+    out.commit()
+    assert (tmp_path / "out.bin").read_bytes() == reference(cipher, nonce, DATA[:size])
+    assert times.chunks == -(-size // chunk)

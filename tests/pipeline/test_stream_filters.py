@@ -216,3 +216,43 @@ def test_openssl_evp_and_cryptography_give_the_same_bytes(cipher, nonce, monkeyp
     enc = (Cipher(algorithms.AES(KEY), modes.CTR(nonce)) if cipher == "aes256ctr" else
            Cipher(algorithms.ChaCha20(KEY, bytes(4) + nonce), None)).encryptor()
     assert got == enc.update(DATA)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 40_000])
+def test_openssl_evp_gcm_equals_aesgcm_and_refuses_a_wrong_tag(size):
+    from pxos.host.pipeline import openssl_evp
+
+    if not openssl_evp.available():
+        pytest.skip("no libcrypto here")
+    src, iv, aad = np.frombuffer(DATA[:size], np.uint8), bytes(range(12)), b"header+index"
+    sealed = np.empty(size + 16, np.uint8)
+    openssl_evp.gcm_seal(KEY, iv, aad, src, sealed)
+    assert sealed.tobytes() == AESGCM(KEY).encrypt(iv, DATA[:size], aad)
+    opened = np.empty(size, np.uint8)
+    assert openssl_evp.gcm_open(KEY, iv, aad, sealed, opened)
+    assert opened.tobytes() == DATA[:size]
+    for bad_aad, flip in ((aad, size + 15), (aad, 0), (b"other", None)):
+        bad = sealed.copy()
+        if flip is not None and flip < len(bad):
+            bad[flip] ^= 1
+        out = np.full(size, 7, np.uint8)
+        assert not openssl_evp.gcm_open(KEY, iv, bad_aad, bad, out)
+        assert not out.any()  # no unauthenticated plaintext is left behind
+
+
+def test_gcm_segments_on_cores_equal_the_cryptography_path(monkeypatch):
+    """Segments sealed and opened by OpenSSL on two cores equal `AESGCM`'s framing and the
+    filters' own fallback through `cryptography`; a wrong tag on a core is the error."""
+    from pxos.host.pipeline import openssl_evp
+
+    data, cuts = DATA[:40_000], [5000, 17_000, 17_001]
+    with CorePool(2) as pool:
+        fast = streamed(gcm_stream.GcmSealFilter(KEY, NONCE12, 4096, pool), slices(data, cuts))
+        bad = bytearray(fast)
+        bad[12 + 3 * 4112 + 9] ^= 1  # segment 3
+        with pytest.raises(PxRuntimeError, match="tag of segment 3"):
+            streamed(gcm_stream.GcmOpenFilter(KEY, NONCE12, pool), [bytes(bad)])
+        monkeypatch.setattr(openssl_evp, "available", lambda: False)
+        slow = streamed(gcm_stream.GcmSealFilter(KEY, NONCE12, 4096, pool), slices(data, cuts))
+        assert streamed(gcm_stream.GcmOpenFilter(KEY, NONCE12, pool), [fast]) == data
+    assert fast == slow == gcm_reference(data, 4096)

@@ -100,3 +100,30 @@ def test_a_state_the_plan_did_not_foresee_is_planned_again(monkeypatch, tmp_path
     elsewhere = "host" if memory != "host" else "opencl"
     follower.decide(runs[1], {"d": np.zeros((9, 9), np.float32)}, {"d": {elsewhere}}, ())
     assert follower.plans == 3  # another residency
+
+
+def test_alike_runs_share_one_search_outcome_per_state_and_device(monkeypatch, tmp_path):
+    # issue 14: the search found each RUN fw d k's outcome anew (estimate, copies, state)
+    outcomes = {"n": 0}
+    real = planner_program.Planner._outcome
+
+    def counting(self, *args):
+        outcomes["n"] += 1
+        return real(self, *args)
+
+    monkeypatch.setattr(planner_program.Planner, "_outcome", counting)
+    text = FW.format(n=16) + "".join(f"RUN fw d {k}\n" for k in range(16))
+    program = check_program(parse_program(text, "<fw>"))
+    planner = planner_program.Planner(program, "auto", _machine(), History(tmp_path / "h"))
+    plan = planner.plan()
+    devices = len(planner.kernel_devices)
+    # ALLOC and RANDOM, then the 16 RUNs from at most one state per device each
+    assert outcomes["n"] <= 2 + devices * (1 + devices)
+    runs = [d for d in plan.values() if d.fingerprint]
+    assert len(runs) == 16 and len({d.device for d in runs}) == 1  # nothing moves them
+    # the same plan as a search without the sharing: one outcome per step and state
+    monkeypatch.setattr(planner_program.Planner, "_signature",
+                        lambda self, step: ("step", step.index))
+    fresh = planner_program.Planner(program, "auto", _machine(), History(tmp_path / "h2"))
+    assert [d.device for d in fresh.plan().values()] == [d.device for d in plan.values()]
+    assert outcomes["n"] > 2 + devices * (1 + devices) + 16

@@ -6,9 +6,9 @@ device is asked for the adapter's own limits (workgroup size, storage bindings, 
 sizes) and for ``timestamp-query`` where the adapter has it.
 
 Device arrays are :class:`WebGPUArray`: a storage buffer of 4-byte words holding a C-contiguous
-array (``bool``, 8- and 16-bit integers widened to ``u32``/``i32``, ``codegen/wgsl``). A
-launch writes the scalars and extents into a new uniform buffer, binds every buffer in
-``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of more than 65535
+array (``bool``, 8- and 16-bit integers widened to ``u32``/``i32``, ``codegen/uniform``). A
+launch writes the scalars and extents into a new uniform buffer (``codegen/uniform``), binds
+every buffer in ``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of more than 65535
 blocks folded into rows). Queue order keeps launches and copies in order; ``to_host`` waits.
 Kernel time: :meth:`WebGPUBackend.launch_timed` gives a launch's GPU time from timestamp
 queries (WebGPU §20.4), else the host clock around its submission and completion.
@@ -29,14 +29,13 @@ import numpy as np
 from pxos.backends.base import DeviceBackend, Launch
 from pxos.backends.checked import raise_violation
 from pxos.codegen.dialect import KernelSource
-from pxos.codegen.signature import ERR_WORDS, launch_counts
+from pxos.codegen.signature import ERR_WORDS
+from pxos.codegen.uniform import uniform_bytes, word_dtype
 from pxos.codegen.wgsl import render_wgsl
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
-# the buffer word of each element kind (codegen/wgsl: bool and narrow integers widened)
-_WORD = {"b": np.uint32, "u": np.uint32, "i": np.int32, "f": np.float32}
 _LIMITS = ("max-compute-invocations-per-workgroup", "max-compute-workgroup-size-x",
            "max-compute-workgroup-size-y", "max-compute-workgroup-size-z",
            "max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-size",
@@ -44,13 +43,6 @@ _LIMITS = ("max-compute-invocations-per-workgroup", "max-compute-workgroup-size-
 _FEATURES = ("timestamp-query", "shader-f64", "shader-int64", "shader-int64-atomic-all-ops",
              "shader-int64-atomic-min-max")
 FOLD = 65535  # WebGPU's default maxComputeWorkgroupsPerDimension
-
-
-def word_dtype(dtype: np.dtype) -> np.dtype:
-    """The buffer word holding one element of NumPy ``dtype``: ``dtype`` itself for 4- and
-    8-byte numbers, ``uint32``/``int32`` for booleans and 8- and 16-bit integers."""
-    dtype = np.dtype(dtype)
-    return dtype if dtype.itemsize >= 4 else np.dtype(_WORD[dtype.kind])
 
 
 @dataclass
@@ -146,7 +138,7 @@ class WebGPUBackend(DeviceBackend):
         """The WGSL of ``kernel``, keyed by its text (``codegen.wgsl.render_wgsl``).
 
         Raises:
-            PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.check_wgsl``).
+            PxTypeError: the kernel uses a type WGSL lacks (``codegen.wgsl.WgslDialect.admit``).
         """
         src = render_wgsl(kernel, checked, self.wide)
         return src, src.source
@@ -202,22 +194,14 @@ class WebGPUBackend(DeviceBackend):
         if 0 in grid:
             return
         kernel = compiled.source.kernel
-        words = [np.int32(n) for n in launch_counts(launch.threads)] + [np.uint32(0)]
-        # pxos_nc: the zero that keeps float results from fusing (codegen/wgsl)
-        buffers = []
-        for p, a in zip(kernel.params, args):
-            if isinstance(p.type, Array):
-                buffers.append(a.buffer)
-                words += [np.int32(n) for n in a.shape]
-            else:
-                words.append(np.asarray(a).astype(word_dtype(p.type.dtype)))  # 64-bit: lo, hi
+        buffers = [a.buffer for p, a in zip(kernel.params, args) if isinstance(p.type, Array)]
         err = None
         if compiled.source.checked:
             err = self.zeros((ERR_WORDS,), np.int32)
             buffers.append(err.buffer)
-        data = b"".join(w.tobytes() for w in words)
         uniform = self.device.create_buffer_with_data(
-            data=data + bytes(-len(data) % 16), usage=self.wgpu.BufferUsage.UNIFORM)
+            data=uniform_bytes(kernel, args, launch.threads),
+            usage=self.wgpu.BufferUsage.UNIFORM)
         group = self.device.create_bind_group(layout=compiled.layout, entries=[
             {"binding": k, "resource": {"buffer": b, "offset": 0, "size": b.size}}
             for k, b in enumerate([uniform] + buffers)])

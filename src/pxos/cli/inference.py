@@ -1,11 +1,13 @@
-"""``pxos embed`` and ``pxos quantize``: sentence embeddings and model compression
-(``pxos.inference``, ``docs/inference.md``).
+"""``pxos embed``, ``pxos quantize`` and ``pxos infer``: sentence embeddings, model
+compression and running a model (``pxos.inference``, ``docs/inference.md``).
 
     pxos embed texts.txt -o emb.npy            one sentence a line → float32 (n, 384)
     pxos quantize MODEL --method int8 -o OUT   compress, then print the report
+    pxos infer MODEL --calibrate --explain     measure runtimes, batches, buckets; say why
+    pxos infer MODEL in.npz -o out.npz         run the model on the arrays of in.npz
 
-``app`` holds both as commands; ``embed_command`` and ``quantize_command`` are the
-functions to register at the top level.
+``app`` holds them as commands; ``embed_command``, ``quantize_command`` and
+``infer_command`` are the functions to register at the top level.
 """
 
 from __future__ import annotations
@@ -71,3 +73,46 @@ def quantize_command(
     out.print(f"{folder}: {report['size_mb']:.1f} MB, cosine to FP32 mean "
               f"{report['mean_cosine']:.4f} min {report['min_cosine']:.4f}, top-1 agreement "
               f"{report['top1_agreement']:.3f}, {report['sentences_per_s']:.1f} sentences/s")
+
+
+@app.command("infer")
+@_guarded
+def infer_command(
+        model: str = typer.Argument(..., help="a model file or folder, or all-MiniLM-L6-v2"),
+        inputs: Path = typer.Argument(None, help="a .npz of the model's inputs by name"),
+        output: Path = typer.Option(None, "-o", "--output", help="the .npz to write"),
+        explain: bool = typer.Option(False, "--explain", help="say which runtime, device, "
+                                     "batch and buckets run the model, and why"),
+        calibrate: bool = typer.Option(False, "--calibrate", help="first measure the model "
+                                       "on every runtime and device here, and keep that"),
+        device: str = typer.Option("auto", "--device", help="auto, cpu or cuda"),
+        precision: str = typer.Option("auto", "--precision", help="auto fp32 fp16 bf16")):
+    """Run MODEL on the arrays of INPUTS (.npz) into OUTPUT (.npz); --calibrate measures
+    the model first, --explain prints the choice and the figures behind it."""
+    import numpy as np
+
+    from pxos.errors import PxArgumentError, PxFileError
+    from pxos.lib.inference import explain as explain_plan
+    from pxos.lib.inference import infer
+
+    if calibrate:
+        from pxos.lib.inference.measure import calibrate as measure
+        measure(model, precision, progress=out.print)
+    if explain or calibrate:
+        out.print(explain_plan(model, device, precision))
+    if inputs is None:
+        if not (explain or calibrate):
+            raise PxArgumentError("give INPUTS (.npz), --explain or --calibrate")
+        return
+    if output is None:
+        raise PxArgumentError("give -o OUTPUT.npz for the outputs")
+    try:
+        with np.load(inputs) as z:
+            feeds = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise PxFileError(f"cannot read {inputs}: {e}") from None
+    res = infer(model, feeds, device=device, precision=precision)
+    tmp = output.with_name(output.name + ".tmp.npz")
+    np.savez(tmp, **res)
+    tmp.replace(output)
+    out.print(f"{output}: " + ", ".join(f"{k} {tuple(v.shape)}" for k, v in res.items()))

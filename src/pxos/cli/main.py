@@ -185,6 +185,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(diversity.app, name="diversity")
 app.command("embed")(inference.embed_command)  # pxos embed texts.txt -o emb.npy
 app.command("quantize")(inference.quantize_command)  # pxos quantize MODEL --method int8
+app.command("infer")(inference.infer_command)  # pxos infer MODEL --calibrate --explain
 
 
 def main() -> None:

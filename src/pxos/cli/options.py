@@ -62,7 +62,18 @@ class PxGroup(TyperGroup):
 
 
 class PxApp(typer.Typer):
-    """A Typer app whose commands are :class:`PxCommand` unless told otherwise."""
+    """A Typer app whose commands are :class:`PxCommand` unless told otherwise.
+
+    Help is formatted by Click, not Rich (``rich_markup_mode=None``), and exceptions are
+    not pretty-printed: Typer's Rich help and tracebacks import ``rich.markdown``,
+    ``pygments`` and ``rich.traceback`` (~170 ms of ``pxos --help``, issue 14). Commands
+    that print tables or progress import Rich themselves (``cli/report.out``).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("rich_markup_mode", None)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(*args, **kwargs)
 
     def command(self, *args, cls=None, **kwargs):  # noqa: D102 - as typer.Typer's
         return super().command(*args, cls=cls or PxCommand, **kwargs)

@@ -38,6 +38,17 @@ def _stream(src: Path, dst: Path, stage, chunk: int) -> None:
         raise PxFileError(f"cannot stream {src} into {dst}: {err.strerror}") from None
 
 
+def _slots(src: Path, dst: Path, stage, chunk: int, device: str) -> None:
+    """A keystream cipher from SRC to DST over the ring of slots (``pipeline/slot_stream``:
+    no copies on the host; reads, GPU work and writes overlapping on cuda)."""
+    from pxos.host.pipeline.slot_stream import cipher_file
+
+    try:
+        cipher_file(src, dst, stage.cipher, stage.key, stage.nonce, chunk, device)
+    except OSError as err:
+        raise PxFileError(f"cannot stream {src} into {dst}: {err.strerror}") from None
+
+
 def _cipher_stage(cipher: str, key: bytes, nonce: bytes, decrypt: bool, chunk: int,
                   device: str):
     from pxos.host.pipeline import ciphers, filters, gcm_stream
@@ -48,7 +59,7 @@ def _cipher_stage(cipher: str, key: bytes, nonce: bytes, decrypt: bool, chunk: i
     _, key, nonce = ciphers.checked(b"", key, nonce, cipher)
     if cipher == "aes256gcm":
         return (gcm_stream.GcmOpenFilter(key, nonce) if decrypt
-                else gcm_stream.GcmSealFilter(key, nonce, chunk))
+                else gcm_stream.GcmSealFilter(key, nonce, gcm_stream.SEGMENT))
     return filters.KeystreamFilter(cipher, key, nonce, device)
 
 
@@ -110,8 +121,11 @@ def _cipher_command(decrypt: bool):
                 device: str = DEVICE, chunk: int = CHUNK):
         from pxos.host import pipeline
         if chunk is not None:
-            return _stream(src, dst, _cipher_stage(cipher, _key(key_env), _hex(nonce, "--nonce"),
-                                                   decrypt, chunk, device), chunk)
+            stage = _cipher_stage(cipher, _key(key_env), _hex(nonce, "--nonce"), decrypt,
+                                  chunk, device)
+            if cipher in ("aes256ctr", "chacha20") and chunk >= 64 and chunk % 64 == 0:
+                return _slots(src, dst, stage, chunk, device)
+            return _stream(src, dst, stage, chunk)
         fn = pipeline.decrypt if decrypt else pipeline.encrypt
         result = fn(_read(src), cipher, _key(key_env), _hex(nonce, "--nonce"), device=device)
         _write(dst, result)

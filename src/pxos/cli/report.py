@@ -15,12 +15,29 @@ import traceback
 from functools import wraps
 
 import typer
-from rich.console import Console
 
 from pxos.errors import PxError, PxFaultError
 
-# no markup, no highlighting, no wrapping: paths and carets print exactly as they are
-out = Console(highlight=False, markup=False, soft_wrap=True)
+
+class _Console:
+    """The commands' Rich console, made at its first use: importing ``rich.console``
+    costs ~50 ms, which ``pxos --help`` need not pay. Every attribute (``print``,
+    ``status``, ``flush`` …) is the Rich ``Console``'s; it has no markup, no highlighting
+    and no wrapping, so paths and carets print exactly as they are.
+    """
+
+    def __init__(self):
+        self._console = None
+
+    def __getattr__(self, name):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, markup=False, soft_wrap=True)
+        return getattr(self._console, name)
+
+
+out = _Console()
 
 
 def guarded(fn):

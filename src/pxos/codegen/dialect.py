@@ -57,6 +57,12 @@ class Dialect:
     bool_forms = {op: f"(bool)({{a}} {op} {{b}})" for op in "&|^"}
     float_form = None
     promotes_u16 = True  # C's integer promotion makes a u16 * u16 an int: widened first
+    # by type: how a result of a narrow integer type kept in a wider value (WGSL's i8 in an
+    # i32) is wrapped back into its range; index32: 64-bit indices are narrowed to i32
+    narrow_forms: dict = {}
+    index32 = False
+    bool_words = None  # (load, store) forms of a bool element held in a wider word
+    err_argument = True  # checked mode's bound helper takes pxos_err (else: it is global)
 
     def type_name(self, t: Scalar) -> str:
         return self.types[t.name]

@@ -23,8 +23,13 @@ class Intrinsics:
         """``pxos_<kind>_<type>(args)``, recording the definition."""
         fname = f"pxos_{kind}_{t.name}"
         if fname not in self.needed:
-            self.needed[fname] = getattr(self, "_" + kind)(fname, t)
+            self.needed[fname] = self.define(fname, kind, t)
         return f"{fname}({', '.join(args)})"
+
+    def define(self, fname: str, kind: str, t: Scalar) -> str:
+        """The definition of helper ``fname`` of ``kind`` for type ``t`` (the method
+        ``_<kind>``; a dialect may spell them from a table instead)."""
+        return getattr(self, "_" + kind)(fname, t)
 
     def render(self) -> str:
         return "\n".join(self.needed.values())

@@ -13,7 +13,7 @@ from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.ranges import Ranges
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import Bound
-from pxos.ir.types import BOOL, F64, I64, Scalar
+from pxos.ir.types import BOOL, F64, I32, I64, Scalar
 
 _C_BINARY = {
     "add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -69,7 +69,16 @@ class Renderer:
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
-        return getattr(self, "_e_" + type(e).__name__.lower())(e)
+        text = getattr(self, "_e_" + type(e).__name__.lower())(e)
+        narrow = self.d.narrow_forms.get(e.type)  # a narrow integer kept in a wider value
+        if narrow and isinstance(e, (ir.Binary, ir.Unary, ir.Cast, ir.Call)):
+            return narrow.format(text)
+        return text
+
+    def index(self, e: ir.Expr) -> str:
+        """Index expression ``e``, as ``i32`` where the dialect's indices are 32-bit."""
+        text = self.expr(e)
+        return self.d.cast(text, I32) if self.d.index32 and e.type.bits == 64 else text
 
     def _e_const(self, e: ir.Const) -> str:
         return self.d.literal(e.value, e.type)
@@ -83,7 +92,10 @@ class Renderer:
         return var_name(name)
 
     def _e_load(self, e: ir.Load) -> str:
-        return self.element(e.array, e.index)
+        text = self.element(e.array, e.index)
+        words = self.d.bool_words  # a bool element held in a wider word (WGSL)
+        return words[0].format(text) if words and self.kernel_array_elem(e.array) == BOOL \
+            else text
 
     def element(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         if array in self.element_override:  # codegen/gpu_stride: a vector's component
@@ -92,7 +104,7 @@ class Renderer:
 
     def flat_index(self, array: str, index: tuple[ir.Expr, ...]) -> str:
         """The row-major flat index of ``array[index]`` (``int64_t`` for 2-D and 3-D)."""
-        parts = [self.expr(i) for i in index]
+        parts = [self.index(i) for i in index]
         if len(parts) == 1:
             return parts[0]
         flat = self.d.as_index(parts[0])
@@ -109,8 +121,9 @@ class Renderer:
         """Checked mode: the index, or 0 after recording a violation in ``pxos_err``."""
         where = e.where
         return self.intrinsics.call(
-            "bound", I64, self.d.as_index(self.expr(e.args[0])), self.extent(e.array, e.axis),
-            str(where.line), str(where.col), str(e.array_no), str(e.axis), "pxos_err")
+            "bound", I64, self.d.as_index(self.index(e.args[0])), self.extent(e.array, e.axis),
+            str(where.line), str(where.col), str(e.array_no), str(e.axis),
+            *["pxos_err"] * self.d.err_argument)
 
     def _e_dim(self, e: ir.Dim) -> str:
         if e.axis is not None:
@@ -213,7 +226,11 @@ class Renderer:
         return [f"{self.variable(s.name)} = {self.expr(s.value)};"]
 
     def _s_store(self, s: ir.Store, indent: int) -> list[str]:
-        return [f"{self.element(s.array, s.index)} = {self.expr(s.value)};"]
+        element, value, words = self.element(s.array, s.index), self.expr(s.value), \
+            self.d.bool_words
+        if words and self.kernel_array_elem(s.array) == BOOL:
+            value = words[1].format(value)
+        return [f"{element} = {value};"]
 
     def _s_if(self, s: ir.If, indent: int) -> list[str]:
         out = []

@@ -7,6 +7,11 @@ through the members' filters (``host/pipeline/filters``, ``gcm_stream``) in prog
 ``WRITE_FILE`` appends to temporary files, and when the file ends every ``VALIDATE`` is
 checked; only then are the outputs renamed into place and the digests defined. A failure
 anywhere (a wrong tag, a corrupt input, a failed check, Ctrl-C) removes every output.
+
+A stream that only runs a keystream cipher (AES-256-CTR, ChaCha20) from the file into a
+``WRITE_FILE``, with a ``CHUNK`` that is a multiple of 64 bytes, goes through the ring of
+slots of ``host/pipeline/slot_stream`` instead: no chunk is copied on the host, and on cuda
+reads, GPU work and writes overlap on their own threads and streams.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ class StreamStatements:
         path = self.files.resolve(read.path, read.span)
         if not path.is_file():
             raise PxFileError(f"no such file: {path}", read.span)
+        pair = _slot_pair(stream, chunk)
+        if pair is not None:
+            return self._run_slot_stream(path, chunk, read, *pair)
         with CorePool() as pool:
             stages = [self._stage(m, chunk, pool) for m in stream.members]
             writes = [(m, out) for m, out in zip(stream.members, stages)
@@ -91,6 +99,42 @@ class StreamStatements:
                 raise
         for name, (value, span) in results.items():
             self._define_bytes(name, value, span)
+
+    def _run_slot_stream(self, path, chunk: int, read: ir.ReadFile, m: ir.Crypt,
+                         w: ir.WriteFile) -> None:
+        """``_run_stream`` of READ_FILE → ENCRYPT/DECRYPT (CTR, ChaCha20) → WRITE_FILE."""
+        from pxos.host.pipeline import slot_stream
+        from pxos.host.pipeline.cores import CorePool
+        from pxos.host.pipeline.stream import StreamOutput
+
+        with CorePool() as pool:
+            with at(m):
+                engine = self._slot_engine(m, pool)
+            out = StreamOutput(self.files.resolve(w.path, w.span))
+            try:
+                with _write_errors(w):
+                    out.open()
+                with _progress(path.stat().st_size) as advance, _write_errors(w), at(m):
+                    try:
+                        slot_stream.stream_keystream(path, out, engine, chunk, advance=advance)
+                    except slot_stream.ReadFailed as err:
+                        raise PxFileError(f"cannot read {read.path!r}: {err.strerror}",
+                                          read.span) from None
+                    out.commit()
+                self.written.append(out.path)
+            except BaseException:  # an error, Ctrl-C: no output is left behind
+                out.discard()
+                raise
+
+    def _slot_engine(self, m: ir.Crypt, pool):
+        from pxos.host.pipeline import ciphers
+        from pxos.host.pipeline.slot_stream import make_engine
+
+        key, nonce = self._bytes(m.key.name, m.key.span), self._bytes(m.nonce, m.span)
+        if not m.decrypt:
+            self._fresh_nonce(m, key, nonce)
+        _, key, nonce = ciphers.checked(b"", key, nonce, m.cipher)
+        return make_engine(m.cipher, key, nonce, self._pipeline_device(m), pool)
 
     def _stage(self, m: ir.Stmt, chunk: int, pool):
         """The filter, sink or output of member ``m``."""
@@ -118,7 +162,7 @@ class StreamStatements:
         _, key, nonce = ciphers.checked(b"", key, nonce, m.cipher)
         if m.cipher == "aes256gcm":
             return (gcm_stream.GcmOpenFilter(key, nonce, pool) if m.decrypt
-                    else gcm_stream.GcmSealFilter(key, nonce, chunk, pool))
+                    else gcm_stream.GcmSealFilter(key, nonce, gcm_stream.SEGMENT, pool))
         return filters.KeystreamFilter(m.cipher, key, nonce, self._pipeline_device(m), pool)
 
     def _flow(self, stream, stages: list, view, final: bool) -> None:
@@ -151,6 +195,19 @@ class StreamStatements:
                 if m.check != "utf8":
                     self._compare(m, got if m.check == "crc32c" else got.hex())
         return results
+
+
+def _slot_pair(stream, chunk: int):
+    """(ENCRYPT/DECRYPT, WRITE_FILE) when ``stream`` is only a keystream cipher of the file
+    written out, and ``chunk`` a multiple of 64 bytes (whole blocks); else None."""
+    if len(stream.members) != 2 or chunk % 64:
+        return None
+    m, w = stream.members
+    if (isinstance(m, ir.Crypt) and m.cipher in ("aes256ctr", "chacha20")
+            and source_of(m) == stream.read.name and isinstance(w, ir.WriteFile)
+            and source_of(w) == m.result):
+        return m, w
+    return None
 
 
 def _chunks(path, chunk: int, read: ir.ReadFile):

@@ -9,6 +9,7 @@ or a host statement needs it), executes each statement, and records what happene
 from __future__ import annotations
 
 import time
+from time import perf_counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +30,7 @@ from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import NOW
 from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
-from pxos.host.residency import Residency, Transfers
+from pxos.host.residency import NO_TRANSFERS, Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -42,7 +43,6 @@ from pxos.ir.typecheck import ExprTyper, convert_value
 from pxos.ir.types import Array, scalar_of_dtype
 
 
-NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 _PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
 
@@ -190,19 +190,16 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             (id(stmt), decision.device if decision is not None else self.device))
         if prepared is None or prepared.native is None or events.LISTENERS:
             return None
-        moved = self.residency.transfers
-        before = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
         NOW[0] = stmt  # Ctrl-C mid-kernel: host/interrupt
-        t0 = time.perf_counter()
+        t0 = perf_counter()
         try:
-            if not prepared.native_launch(self, stmt):
-                return None
+            transfers = prepared.native_launch(self, stmt)
         finally:
             NOW[0] = None
-        seconds = time.perf_counter() - t0
-        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
-        step = Step(stmt.span, "RUN", prepared.name, seconds, NO_TRANSFERS if after == before
-                    else Transfers(*(a - b for a, b in zip(after, before))), decision)
+        seconds = perf_counter() - t0
+        if transfers is None:
+            return None
+        step = Step(stmt.span, "RUN", prepared.name, seconds, transfers, decision)
         self.steps.append(step)
         if decision is not None:
             self._learn(decision, seconds)

@@ -63,6 +63,9 @@ class Transfers:
                 f"{self.to_host} to host ({format_bytes(self.bytes_to_host)})")
 
 
+NO_TRANSFERS = Transfers()  # a step that copied nothing (shared; read, never changed)
+
+
 class Copies:
     """One array's copies: the host array, at most one device array per memory, and which
     of them hold the current contents.

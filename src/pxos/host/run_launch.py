@@ -16,6 +16,7 @@ from typing import Sequence
 from pxos import backends, events, registry
 from pxos.backends.base import HOST, make_launch
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.residency import NO_TRANSFERS, Transfers
 from pxos.host.native_call import launcher as native_launcher
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -55,13 +56,16 @@ class RunLaunch:
             for a, t in self.operands)
         self._ready: tuple = (None, ())  # (residency version, argument tuple)
 
-    def native_launch(self, run, stmt: ir.Run) -> bool:
+    def native_launch(self, run, stmt: ir.Run) -> Transfers | None:
         """Launch ``stmt`` natively if every scalar argument already has its parameter's
-        type and the launcher takes it (checks, launch, arrays marked written); False:
+        type and the launcher takes it (checks, launch, arrays marked written); None:
         nothing ran, the caller goes the general way. Where the arguments are the last
         launch's (constant scalars, and the residency's version unchanged since: the same
         host arrays, current on the host and written there last), the tuple is reused and
-        nothing needs marking.
+        nothing needs marking or copying.
+
+        Returns:
+            the copies between host and device the launch made (fetching its arrays).
 
         Raises:
             PxBoundsError, PxFaultError: as :meth:`launch`.
@@ -69,6 +73,9 @@ class RunLaunch:
         residency = run.residency
         version, args = self._ready
         if version != residency.version:
+            moved = residency.transfers
+            before = (moved.to_device, moved.to_host, moved.bytes_to_device,
+                      moved.bytes_to_host)
             args = []
             for a, t in self.operands:
                 if t is None:
@@ -76,7 +83,7 @@ class RunLaunch:
                     continue
                 v = run.evaluate(a)
                 if type(v) is not t:  # a conversion to make, a type to check: general way
-                    return False
+                    return None
                 args.append(v)
             args = tuple(args)
             version = None
@@ -84,13 +91,16 @@ class RunLaunch:
         if done == FAULTED:
             self.backend.check_fault(self.compiled)  # raises PxFaultError
         if done != LAUNCHED:
-            return False
-        if version is None:
-            for name in self.written:
-                residency.written(name, HOST)
-            if self.constant:
-                self._ready = (residency.version, args)
-        return True
+            return None
+        if version is not None:
+            return NO_TRANSFERS
+        for name in self.written:
+            residency.written(name, HOST)
+        if self.constant:
+            self._ready = (residency.version, args)
+        after = (moved.to_device, moved.to_host, moved.bytes_to_device, moved.bytes_to_host)
+        return NO_TRANSFERS if after == before else \
+            Transfers(*(a - b for a, b in zip(after, before)))
 
     def launch(self, residency, args: list, threads: Sequence[int]) -> None:
         """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars

@@ -84,6 +84,7 @@ class Planner(StepCosts):
             registry.compiling(self.machine.devices)) or [registry.interpreter()]
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
+        self._pair: tuple | None = None  # the HYBRID pair offered, () for none; see _hybrid
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
         self._reasons: dict = {}  # see _explained
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
@@ -121,8 +122,12 @@ class Planner(StepCosts):
     def _hybrid(self, step: Step) -> list[str]:
         """``["c+cuda"]`` where a HYBRID split may pay: an elementwise kernel, a CPU
         backend and a device with its own memory, unchecked (see ``planner/hybrid``)."""
-        pair = hybrid_pair(self.machine, self.kernel_devices)
-        if pair is None or not split_pays(self.machine, pair) or self.checked \
+        if self._pair is None:  # the machine and candidates are the planner's for life
+            found = hybrid_pair(self.machine, self.kernel_devices)
+            self._pair = (found if found is not None and split_pays(self.machine, found)
+                          else ())
+        pair = self._pair
+        if not pair or self.checked \
                 or not elementwise(step.kernel) \
                 or not all(isinstance(a, np.ndarray) and a.ndim == 1
                            and len(a) == step.threads[0] for a in step.args.values()
@@ -153,27 +158,55 @@ class Planner(StepCosts):
         return out
 
     def _search(self, steps: list[Step], where: dict, forced: dict | None = None) -> _Path:
+        """The cheapest placement of ``steps`` from residency ``where`` (``forced``: step
+        index -> the device it must take). A step's outcome from a state (its estimate,
+        copies and the state after) is found once per state, statement signature
+        (:func:`_signature`) and device: the many alike RUNs of a program (a
+        Floyd–Warshall ``RUN fw d k`` per ``k``) share it (issue 14)."""
         paths = {None: _Path(0.0, dict(where))}
+        seen: dict[tuple, tuple] = {}  # (state key, signature, device) -> outcome
         for step in steps:
             options, _ = self.options(step)
             if forced and step.index in forced:
                 options = [forced[step.index]]
+            sig = self._signature(step)
             new: dict = {}
-            for path in paths.values():
+            for state, path in paths.items():
                 for device in options:
-                    memory = memory_of(self.machine, device)
-                    copies = self._copies(path.where, step, memory)
-                    est = self._estimate_once(step, device, copies) if step.known else \
-                        Estimate(device, 0.0)
-                    after = dict(path.where)
-                    _apply(after, step, memory)
-                    cand = _Path(path.cost + est.seconds * step.weight, after,
-                                 path.choices + [(device, est, copies)])
-                    k = cand.key()
-                    if k not in new or new[k].cost > cand.cost:
-                        new[k] = cand
-            paths = dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
+                    key = (state, sig, device if "+" not in device else (device, step.index))
+                    found = seen.get(key)
+                    if found is None:
+                        found = seen[key] = self._outcome(step, path.where, device)
+                    est, copies, after, after_key = found
+                    cost = path.cost + est.seconds * step.weight
+                    if after_key not in new or new[after_key].cost > cost:
+                        new[after_key] = _Path(cost, after, path.choices + [(device, est,
+                                                                             copies)])
+            paths = new if len(new) <= BEAM else \
+                dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
         return min(paths.values(), key=lambda p: p.cost)
+
+    def _signature(self, step: Step) -> tuple:
+        """What a step's outcome from a residency state depends on besides the device:
+        for a known ``RUN``, its kernel, launch work and the arrays it touches (its
+        estimate is one per kernel and work, ``StepCosts._estimate_once``); else the
+        step itself."""
+        if step.kind != "run" or not step.known:
+            return ("step", step.index)
+        return ("run", id(step.kernel), id(self._work(step)), tuple(step.reads),
+                tuple(step.writes), tuple(step.overwrites), tuple(step.defines),
+                tuple(step.zeros), tuple(step.swaps))
+
+    def _outcome(self, step: Step, where: dict, device: str) -> tuple:
+        """(estimate, copies, residency after, its key) of ``step`` on ``device`` from
+        residency ``where`` (read, not changed)."""
+        memory = memory_of(self.machine, device)
+        copies = self._copies(where, step, memory)
+        est = self._estimate_once(step, device, copies) if step.known else \
+            Estimate(device, 0.0)
+        after = dict(where)
+        _apply(after, step, memory)
+        return est, copies, after, frozenset(after.items())
 
     def plan(self, start: int = 0, values: dict | None = None,
              where: dict | None = None, first_only: bool = False) -> dict[int, Decision]:

@@ -17,7 +17,9 @@ import pytest
 
 import pxos.diversity as dv
 from pxos.lib.diversity import cache as cache_module
-from pxos.lib.diversity.engine import out_dtype
+from pxos.lib.diversity.engine import out_dtype, step_kernel
+from pxos.lib.diversity import deep
+from pxos.testing import for_each_backend
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -113,6 +115,48 @@ def test_a_full_disk_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module.os, "posix_fallocate", full)
     with pytest.raises(dv.DiversityError, match="no space left"):
         dv.sequences(_embeddings(10), out=tmp_path / "c.npy", progress=False)
+
+
+def test_progress_is_reported_after_each_stored_batch(tmp_path):
+    seen = []
+    dv.sequences(_embeddings(30), out=tmp_path / "c.npy", batch=8, device="c",
+                 progress=lambda done, total: seen.append((done, total, _done(
+                     tmp_path / "c.npy"))))
+    # (done, total, the manifest's count when told): the manifest is written first
+    assert seen == [(8, 30, 8), (16, 30, 16), (24, 30, 24), (30, 30, 30)]
+
+
+def test_a_disk_full_in_the_writer_thread_stops_the_run(tmp_path, monkeypatch):
+    store = cache_module._store
+    calls = []
+
+    def store_twice(cache, starts, rows, path):
+        calls.append(int(starts[0]))
+        if len(calls) == 2:
+            raise dv.DiversityError(f"no space left on the disk for {path}")
+        store(cache, starts, rows, path)
+
+    monkeypatch.setattr(cache_module, "_store", store_twice)
+    E = _embeddings(30)
+    out = tmp_path / "c.npy"
+    with pytest.raises(dv.DiversityError, match="no space left"):
+        dv.sequences(E, out=out, batch=8, progress=False, device="c")
+    assert calls == [0, 8] and _done(out) == 8  # the batch before the failure is kept
+    monkeypatch.setattr(cache_module, "_store", store)
+    again = dv.sequences(E, out=out, batch=8, progress=False, device="c")
+    assert again[29].tolist() == dv.reference_sequence(E, 29).tolist()
+
+
+@for_each_backend(require=("cuda_memory",))
+def test_a_gpu_cache_equals_the_cpu_cache_byte_for_byte(backend, tmp_path):
+    # 600 starts in batches of 250, 250, 100: advance_deep (a batch of at least one start
+    # per SM, as on an H200's 132) then advance_wide, while the writer thread stores
+    E = _embeddings(600, 16, seed=3)
+    assert step_kernel(backend, 600, 600)[0] is deep.advance_deep
+    gpu = dv.sequences(E, out=tmp_path / "g.npy", batch=250, progress=False, device=backend)
+    cpu = dv.sequences(E, out=tmp_path / "c.npy", progress=False, device="c")
+    assert gpu.tobytes() == cpu.tobytes()
+    assert _manifest(tmp_path / "g.npy")["done"] == 600
 
 
 def test_large_n_is_stored_as_u32():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 import pxos.diversity as dv
 from pxos.errors import PxBackendError
-from pxos.lib.diversity import kernels, lanes, wide
-from pxos.lib.diversity.engine import batch_size, run_batch, step_kernel
+from pxos.lib.diversity import deep, kernels, lanes, wide
+from pxos.lib.diversity.engine import GPU_UNITS, batch_size, run_batch, step_kernel
 from pxos.testing import for_each_backend
 
 # every kernel that advances a batch, with its threads per start (None: loop form)
@@ -17,6 +19,7 @@ KERNELS = {"rows": (kernels.advance_rows, None),
            "shared": (kernels.advance_shared, kernels.BLOCK),
            "lanes": (lanes.advance_lanes, lanes.LANES),
            "wide": (wide.advance_wide, wide.WIDE),
+           "deep": (deep.advance_deep, deep.DEEP),
            "wide_global": (wide.advance_wide_global, wide.WIDE)}
 
 
@@ -34,14 +37,21 @@ def _run(name: str, E: np.ndarray, starts, device: str) -> np.ndarray:
     kernel, width = KERNELS[name]
     n = E.shape[0]
     sim = (E @ E.T).astype(np.float32)
+    if kernel is deep.advance_deep:  # reads the matrix as one padded vector
+        sim = deep.flat_matrix(sim, np)
     scores = np.empty((len(starts), n), np.float32)
     last = np.empty(len(starts), np.int32)
     out = np.zeros((len(starts), n), np.uint16)
     kernels.start_rows(np.asarray(starts, np.int32), scores, last, out, device=device)
     extra = {} if width is None else {"threads": len(starts) * width}
+    if kernel is lanes.advance_lanes:  # the whole matrix: every item its own column and row
+        every = np.arange(n, dtype=np.int32)
+        kernel = functools.partial(kernel, sim, every, every)
+    else:
+        kernel = functools.partial(kernel, sim)
     half = (n - 1) // 2  # two launches: a batch continues where the last launch stopped
-    kernel(sim, scores, last, out, 1, half, device=device, **extra)
-    kernel(sim, scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
+    kernel(scores, last, out, 1, half, device=device, **extra)
+    kernel(scores, last, out, 1 + half, n - 1 - half, device=device, **extra)
     return out
 
 
@@ -64,9 +74,10 @@ def test_exact_ties_go_to_the_lowest_index(backend, kernel):
 
 
 @for_each_backend(require=("compiled",))
-@pytest.mark.parametrize("kernel", ["lanes", "wide", "wide_global"])
+@pytest.mark.parametrize("kernel", ["lanes", "wide", "wide_global", "deep"])
 def test_rows_longer_than_a_block(backend, kernel):
-    # 1,100 items: several 16-item chunks and a tail (lanes), 2 items a thread (wide)
+    # 1,100 items: several 16-item chunks and a tail (lanes), 2 items a thread (wide),
+    # 5 a thread (deep)
     E = _embeddings(1100, 8, seed=7)
     out = _run(kernel, E, [0, 1099], backend)
     for b, s in enumerate([0, 1099]):
@@ -77,6 +88,9 @@ def test_each_device_gets_its_kernel():
     assert step_kernel("c", 7797) == KERNELS["lanes"]
     assert step_kernel("opencl", 7797) == KERNELS["rows"]
     assert step_kernel("cuda", wide.WIDE_N) == KERNELS["wide"]
+    assert step_kernel("cuda", deep.DEEP_N, GPU_UNITS) == KERNELS["deep"]  # many starts
+    assert step_kernel("cuda", deep.DEEP_N, 2) == KERNELS["wide"]  # fewer than the SMs
+    assert step_kernel("cuda", deep.DEEP_N + 1, GPU_UNITS) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_N + 1) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_GLOBAL_N + 1) == KERNELS["blocks"]
 
@@ -146,7 +160,7 @@ def test_bad_starts_devices_and_batches_are_refused():
 
 def test_batches_fit_memory_and_the_count():
     assert batch_size(100, 7, "c") == 7
-    assert batch_size(100, 1000, "c") == 64
+    assert batch_size(100, 1000, "c") == 128
     assert batch_size(100, 1000, "c", batch=10) == 10
     assert 1 <= batch_size(10_000_000, 100, "c") <= 100
 
@@ -161,8 +175,9 @@ def test_block_kernels_compile_for_cuda_with_nvrtc():
     args = (sim, np.zeros((2, 8), np.float32), np.zeros(2, np.int32),
             np.zeros((2, 8), np.uint16), 1, 7)
     for kernel in (kernels.advance_blocks, kernels.advance_shared, wide.advance_wide,
-                   wide.advance_wide_global):
-        for arr in (sim, sim.astype(np.float16)):
+                   wide.advance_wide_global, deep.advance_deep):
+        flat = deep.flat_matrix(sim, np) if kernel is deep.advance_deep else sim
+        for arr in (flat, flat.astype(np.float16)):
             ir = kernel.ir(arr, *args[1:], threads=(2 * wide.WIDE,))
             path, _ = compile_cubin(render_cuda(ir, False), "90")
             assert path.read_bytes()[:4] == b"\x7fELF"
@@ -182,3 +197,37 @@ def test_gpu_kernels_at_their_size_limits(backend, n):
     np.testing.assert_array_equal(gpu, run_batch(sim, starts, "c"))
     for row in gpu:
         assert dv.is_valid(E, row.astype(np.int64))
+    if n <= deep.DEEP_N:  # advance_deep with every thread's 32 items full
+        pair = (deep.advance_deep, deep.DEEP)
+        np.testing.assert_array_equal(run_batch(sim, starts, backend, kernel=pair), gpu)
+
+
+def test_gpu_batches_are_whole_waves_of_deep(monkeypatch):
+    import pxos.lib.diversity.engine as engine
+
+    monkeypatch.setattr(engine, "free_memory", lambda device: 1 << 40)
+    monkeypatch.setattr(engine, "multiprocessors", lambda device: 132)
+    wave = 132 * engine.DEEP_PER_UNIT  # 528 starts: advance_deep's blocks on 132 SMs
+    assert batch_size(7797, 7797, "cuda") == 4 * wave  # about a quarter, whole waves
+    assert batch_size(30746, 30746, "cuda") == 15 * wave
+    assert batch_size(7797, 100, "cuda") == 100  # fewer starts than one wave: one batch
+    monkeypatch.setattr(engine, "free_memory", lambda device: 7797 * 6 * 2 * 1000)
+    assert batch_size(7797, 7797, "cuda") == 1000  # memory binds first
+
+
+def test_compaction_drops_columns_and_keeps_every_bit(monkeypatch):
+    from pxos.lib.diversity import compaction
+
+    gathered = []
+    gather = compaction._gather
+    monkeypatch.setattr(compaction, "_gather", lambda *a: gathered.append(a[1].size)
+                        or gather(*a))
+    E = _embeddings(300, 6, seed=11)
+    sim = dv.similarity(E)
+    starts = np.array([0, 17, 150, 299, 42, 43, 44, 45])
+    rows = run_batch(sim, starts, "c", chunk=16)  # compacts between launches of 16 steps
+    assert len(gathered) >= 3 and gathered == sorted(gathered, reverse=True)
+    whole = run_batch(sim, starts, "c", kernel=KERNELS["rows"])  # never compacted
+    np.testing.assert_array_equal(rows, whole)
+    for b in (0, 3):
+        assert rows[b].tolist() == dv.reference_sequence(E, int(starts[b])).tolist()

@@ -33,3 +33,25 @@ def test_errors_exit_2(tmp_path):
     r = CliRunner().invoke(app, ["quantize", "all-MiniLM-L6-v2", "--method", "int3", "-o",
                                  str(tmp_path / "q")])
     assert r.exit_code == 2 and "unknown method" in r.output
+
+
+def test_infer_runs_npz_and_explains(tmp_path, sentences):
+    import openvino as ov
+
+    from pxos.lib.inference.convert import to_openvino_ir
+    from pxos.lib.inference.embed import pad, tokenize
+    from pxos.lib.inference.formats import bundled_model
+    ir = to_openvino_ir(bundled_model())
+    feeds = pad(tokenize(str(bundled_model()), sentences[:3]))
+    np.savez(tmp_path / "in.npz", **feeds)
+    r = CliRunner().invoke(app, ["infer", str(ir), str(tmp_path / "in.npz"), "-o",
+                                 str(tmp_path / "out.npz"), "--device", "cpu",
+                                 "--precision", "fp32", "--explain"])
+    assert r.exit_code == 0, r.output
+    assert "openvino on cpu" in r.output and "not calibrated" in r.output
+    want = ov.Core().compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+                                   )(feeds)[0]
+    with np.load(tmp_path / "out.npz") as z:
+        np.testing.assert_allclose(z["last_hidden_state"], want, rtol=0, atol=1e-5)
+    r = CliRunner().invoke(app, ["infer", str(ir)])
+    assert r.exit_code == 2 and "--explain" in r.output

@@ -104,3 +104,17 @@ def test_torch_session_matches_openvino(ir, feeds):
                                mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-5)
     with pytest.raises(PxArgumentError, match="cannot run precision"):
         TorchSession(bundled_model(), "cpu", "fp16")
+
+
+def test_streams_session_matches_raw_openvino(ir, feeds):
+    """openvino-streams splits the batch over an AsyncInferQueue: same rows, same order."""
+    import openvino as ov
+    from pxos.lib.inference.runtime import OpenVINOSession
+    want = ov.Core().compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}
+                                   )(feeds)[0]
+    s = OpenVINOSession(ir, "fp32", streams=True)
+    assert s.runtime == "openvino-streams"
+    for rows in (6, 5, 1):
+        part = {k: np.ascontiguousarray(v[:rows]) for k, v in feeds.items()}
+        got = s.run(part)["last_hidden_state"]
+        np.testing.assert_allclose(got, want[:rows], rtol=0, atol=1e-5)

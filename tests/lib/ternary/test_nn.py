@@ -124,6 +124,23 @@ def test_pack_round_trip_and_errors():
         T.nn.matvec(tw, np.full(33, 2**27, np.int64), "c")     # 33 * 2**27 > 2**31
 
 
+@for_each_backend(argname="device")
+@pytest.mark.parametrize("rows,cols", [(3, 5), (37, 16 * 33 + 5),
+                                       (NK.WARP_ROWS_BLOCK + 9, 16 * (NK.X_WORDS + 40) + 3)])
+def test_warp_kernel_rows_words_and_chunks(device, rows, cols):
+    # rows not a multiple of a block's, words not of a warp's 32, more words than one
+    # staging of x (two chunks), against the dense product in float64
+    if device == "interp" and cols > 1000:
+        pytest.skip("the interpreter takes minutes on 10^6 weights")
+    tw = T.nn.twn(RNG.normal(size=(rows, cols)))
+    x = np.zeros(tw.packed.shape[1] * 16, np.float32)
+    x[:cols] = RNG.normal(size=cols)
+    y = np.full(rows, np.nan, np.float32)
+    NK.warp_kernel(tw.packed, np.ascontiguousarray(x.reshape(-1, 16).T), tw.scale, y,
+                   device=device, threads=NK.warp_blocks(rows) * NK.WARP_BLOCK)
+    assert np.allclose(y, tw.dense().astype(np.float64) @ x[:cols], atol=1e-4 * cols ** 0.5)
+
+
 def _kernel_args():
     p = np.zeros((4, 2), np.uint32)
     f1, f2, i1 = np.zeros(32, np.float32), np.zeros((8, 256), np.float32), np.zeros(32, np.int32)
@@ -132,6 +149,7 @@ def _kernel_args():
     yield NK.tiles_kernel, (t3, x3, f2[:1, :NK.TILE], np.zeros((3, 1, NK.TILE), np.float32)), None
     yield NK.tiles_int_kernel, (t3, x3.astype(np.int32), np.zeros((3, 1, NK.TILE), np.int32)), None
     yield NK.block_kernel, (p, f2[:16, :2], f1[:4], f1[:4]), (4 * NK.BLOCK,)
+    yield NK.warp_kernel, (p, f2[:16, :2], f1[:4], f1[:4]), (NK.WARP_BLOCK,)
     yield NK.rows_kernel, (p, x3, f1[:4], np.zeros((3, 4), np.float32)), None
     from pxos.lib.ternary import kernels as K
     yield K.add_rows, (i8, i8, 1, np.zeros((4, 6), np.int8)), None
@@ -152,6 +170,8 @@ def _kernel_args():
         yield k, (i64[:4], i8.T.copy(), i64[:4]), None
     for k in (P.decode_planes, C.decode_columns):
         yield k, (i8.T.copy(), i64[:4], i8[:, 0].copy()), None
+    yield C.encode_words, (i64[:4], np.zeros((41, 1), np.uint32)), None
+    yield C.decode_words, (np.zeros((41, 1), np.uint32), i64[:4], i8[:, 0].copy()), None
     yield T.logic.gate_kernel, (1, i8[0], i8[0], i8[0]), None
     yield T.search.ternary_sorted_kernel, (f1, f1, np.zeros(32, np.int64), i1), None
     yield T.search.ternary_peak_kernel, (f2, np.zeros(8, np.int64), i1[:8]), None

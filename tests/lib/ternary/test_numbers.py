@@ -49,7 +49,7 @@ def test_arithmetic_matches_python_ints(device):
     n = 40 if device == "interp" else 3000
     x = np.concatenate([random_ints(rng, n, 40), np.array(edges(25), np.int64)])
     y = np.concatenate([random_ints(rng, n, 25), np.array(edges(25)[::-1], np.int64)])
-    a, b = T.encode(x), T.encode(y, 30)
+    a, b = T.encode(x, device=device), T.encode(y, 30, device)
     xs, ys = x.tolist(), y.tolist()
     assert value(T.add(a, b, device)) == [p + q for p, q in zip(xs, ys)]
     assert value(T.sub(a, b, device)) == [p - q for p, q in zip(xs, ys)]
@@ -122,9 +122,9 @@ def test_errors_name_the_position():
 @for_each_backend(argname="device")
 def test_int64_overflow_is_an_error_not_a_wrap(device):
     limit = np.array([2**63 - 1, -2**63], np.int64)
-    wide = T.encode(limit, 45)
+    wide = T.encode(limit, 45, device)
     assert T.decode(wide, device=device).tolist() == limit.tolist()
-    over = T.add(wide, T.encode(np.array([1, -1]), 45), device)
+    over = T.add(wide, T.encode(np.array([1, -1]), 45, device), device)
     with pytest.raises(PxRuntimeError, match=r"number \[0\] = 9223372036854775808"):
         T.decode(over, device=device)
     with pytest.raises(PxRuntimeError, match=r"number \[0\] = -9223372036854775809"):

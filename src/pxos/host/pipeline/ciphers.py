@@ -66,19 +66,28 @@ def keystream_xor(data, cipher: str, key: bytes, counter: bytes, device: str,
     return out.view(xp.uint8)[:n]
 
 
-def run_keystream(words, out, cipher: str, key: bytes, counter: bytes, device: str,
-                  start: int = 0) -> None:
-    """One kernel launch over whole blocks: ``words`` and ``out`` are u32 arrays whose length
-    is a multiple of 16 (ChaCha20) or 4 (AES); the benchmark calls this with its own buffers."""
-    xp = _module(words)
+def keystream_tables(cipher: str, key: bytes, xp=np) -> tuple:
+    """The key-dependent kernel arguments, as arrays of ``xp`` (NumPy, or CuPy to keep them
+    on the GPU): ChaCha20's eight key words; AES's T-table, S-box and 60 round keys. A
+    stream makes them once, so no chunk uploads them again."""
     if cipher == "chacha20":
-        k = xp.asarray(np.frombuffer(key, "<u4").astype(np.uint32))
+        return (xp.asarray(np.frombuffer(key, "<u4").astype(np.uint32)),)
+    return (xp.asarray(TE0), xp.asarray(SBOX.astype(np.uint32)), xp.asarray(expand_key(key)))
+
+
+def run_keystream(words, out, cipher: str, key: bytes, counter: bytes, device: str,
+                  start: int = 0, tables: tuple | None = None) -> None:
+    """One kernel launch over whole blocks: ``words`` and ``out`` are u32 arrays whose length
+    is a multiple of 16 (ChaCha20) or 4 (AES); the benchmark calls this with its own buffers.
+    ``tables``: ``keystream_tables(cipher, key, …)`` made beforehand on the same device."""
+    xp = _module(words)
+    tables = tables or keystream_tables(cipher, key, xp)
+    if cipher == "chacha20":
         nonce = xp.asarray(np.frombuffer(counter, "<u4").astype(np.uint32))
-        chacha20_blocks(words, out, k, nonce, np.uint32(start), device=device)
+        chacha20_blocks(words, out, tables[0], nonce, np.uint32(start), device=device)
         return
     c = [np.uint32(int.from_bytes(counter[4 * i:4 * i + 4], "big")) for i in range(4)]
-    aes256_ctr_blocks(words, out, xp.asarray(TE0), xp.asarray(SBOX.astype(np.uint32)),
-                      xp.asarray(expand_key(key)), *c, int(cipher == "aes256gcm"),
+    aes256_ctr_blocks(words, out, *tables, *c, int(cipher == "aes256gcm"),
                       device=device, threads=(len(words) // 4,))
 
 

@@ -4,9 +4,8 @@ The libraries the host path uses release the GIL while they work on a large buff
 (``hashlib`` above 2 KiB, ``zstandard``, ``lz4``, ``zlib``), so threads run them on every
 core. ``cryptography`` 48 does not release it during ``update_into`` or ``AESGCM.encrypt``
 (measured: two threads encrypt AES-256-CTR no faster than one), so CTR and ChaCha20 parts
-call OpenSSL directly (``openssl_evp``, GIL released); GCM segments still go through
-``cryptography`` and run one after the other. ``benchmarks/pipeline_cores.py`` measures
-each.
+and GCM segments call OpenSSL directly (``openssl_evp``, GIL released).
+``benchmarks/pipeline_cores.py`` measures each.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ the host, CUDA C++ Programming Guide, "Asynchronous Concurrent Execution"). ``su
 returns at once with the outputs of the chunks that have finished meanwhile, oldest first;
 ``drain`` waits for the rest. So while the GPU works on chunk ``k`` the host reads chunk
 ``k + 1`` from disk and writes chunk ``k − 1``.
+
+:class:`CudaSlotEngine` serves ``slot_stream`` (a cipher straight from file to file): there
+the reader thread fills the pinned slot itself and the writer thread writes from it, so a
+chunk is never copied on the host. The key's tables go to the GPU once per stream.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
+
+def _download(device, pinned, stream) -> None:
+    """Queue the copy of ``device`` into ``pinned`` host memory on ``stream``."""
+    try:
+        device.get(stream=stream, out=pinned, blocking=False)
+    except TypeError:  # CuPy before 13: a copy into pinned memory is async already
+        device.get(stream=stream, out=pinned)
 
 
 class CudaKeystreamRing:
@@ -29,7 +41,11 @@ class CudaKeystreamRing:
     def __init__(self, cipher: str, key: bytes, slots: int = 2):
         import cupy
 
+        from pxos.host.pipeline.ciphers import keystream_tables
+
         self.cupy, self.cipher, self.key = cupy, cipher, key
+        self.tables = keystream_tables(cipher, key, cupy)
+        cupy.cuda.get_current_stream().synchronize()  # the non-blocking streams do not wait
         self.streams = [cupy.cuda.Stream(non_blocking=True) for _ in range(slots)]
         self.buffers: list[tuple | None] = [None] * slots
         self.inflight: deque = deque()  # (slot, bytes)
@@ -66,11 +82,8 @@ class CudaKeystreamRing:
             dev_in[:whole].set(pin_in[:whole], stream=stream)
             run_keystream(dev_in[:whole].view(self.cupy.uint32),
                           dev_out[:whole].view(self.cupy.uint32), self.cipher, self.key,
-                          counter, "cuda", start)
-            try:
-                dev_out[:whole].get(stream=stream, out=pin_out[:whole], blocking=False)
-            except TypeError:  # CuPy before 13: a copy into pinned memory is async already
-                dev_out[:whole].get(stream=stream, out=pin_out[:whole])
+                          counter, "cuda", start, self.tables)
+            _download(dev_out[:whole], pin_out[:whole], stream)
         self.inflight.append((slot, n))
         return done + self._ready()
 
@@ -89,3 +102,65 @@ class CudaKeystreamRing:
     def drain(self) -> list[np.ndarray]:
         """Wait for every chunk still in flight; their outputs, oldest first."""
         return [self._finish() for _ in range(len(self.inflight))]
+
+
+class CudaSlotEngine:
+    """``slot_stream``'s engine on the GPU: slot ``s`` has one pinned host buffer (read into
+    by the reader thread, downloaded into, written from by the writer thread), two device
+    buffers and its own non-blocking CUDA stream; ``launch`` queues the upload, the kernel
+    and the download on that stream and returns the ``ready`` that the writer calls (the
+    synchronization of an event recorded after the download).
+
+    Args:
+        cipher: ``aes256ctr`` or ``chacha20``; key: 32 bytes; nonce: 16 or 12 bytes.
+    """
+
+    def __init__(self, cipher: str, key: bytes, nonce: bytes):
+        import cupy
+
+        from pxos.host.pipeline.ciphers import keystream_tables
+
+        self.cupy, self.cipher, self.key, self.nonce = cupy, cipher, key, nonce
+        self.unit = 64 if cipher == "chacha20" else 16
+        self.tables = keystream_tables(cipher, key, cupy)
+        cupy.cuda.get_current_stream().synchronize()  # the slots' streams do not wait for it
+        self.inputs: list = []
+        self.streams: list = []
+        self.device: list = []
+
+    @property
+    def outputs(self) -> list:
+        return self.inputs  # downloaded into the slot it came from
+
+    def allocate(self, slots: int, chunk: int) -> None:
+        import cupyx
+
+        cp = self.cupy
+        self.inputs = [cupyx.empty_pinned(chunk, np.uint8) for _ in range(slots)]
+        self.device = [(cp.empty(chunk, cp.uint8), cp.empty(chunk, cp.uint8))
+                       for _ in range(slots)]
+        self.streams = [cp.cuda.Stream(non_blocking=True) for _ in range(slots)]
+
+    def launch(self, slot: int, nbytes: int, block: int):
+        from pxos.host.pipeline.ciphers import run_keystream
+
+        whole = -(-nbytes // 64) * 64  # the bytes past nbytes are garbage, never written
+        host, (dev_in, dev_out), stream = self.inputs[slot], self.device[slot], self.streams[slot]
+        if self.cipher == "chacha20":
+            counter, start = self.nonce, block
+        else:
+            counter = ((int.from_bytes(self.nonce, "big") + block) % 2 ** 128).to_bytes(16, "big")
+            start = 0
+        with stream:
+            dev_in[:whole].set(host[:whole], stream=stream)
+            run_keystream(dev_in[:whole].view(self.cupy.uint32),
+                          dev_out[:whole].view(self.cupy.uint32), self.cipher, self.key,
+                          counter, "cuda", start, self.tables)
+            _download(dev_out[:whole], host[:whole], stream)
+            done = stream.record()
+        return done.synchronize
+
+    def close(self) -> None:
+        for stream in self.streams:
+            stream.synchronize()
+        self.inputs, self.device, self.streams = [], [], []

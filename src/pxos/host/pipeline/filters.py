@@ -86,7 +86,7 @@ class KeystreamFilter:
             self.ring = CudaKeystreamRing(self.cipher, self.key)
         if not len(data):
             return data
-        done = self.ring.submit(data, self._counter(start), chacha_start)
+        done = self.ring.submit(data, self.counter(start), chacha_start)
         return np.concatenate(done) if done else np.zeros(0, np.uint8)
 
     def _xor(self, data: np.ndarray) -> np.ndarray:
@@ -102,18 +102,25 @@ class KeystreamFilter:
             from pxos.host.pipeline.ciphers import keystream_xor
 
             return np.asarray(keystream_xor(data, self.cipher, self.key,
-                                            self._counter(start), self.device, chacha_start))
+                                            self.counter(start), self.device, chacha_start))
         out = np.empty(n + 16, np.uint8)  # cryptography's update_into wants a block spare
-        jobs = [(data[lo:hi], out[lo:hi + 16], start + lo // self.unit)
+        self.xor_into(data, out, start)
+        return out[:n]
+
+    def xor_into(self, src: np.ndarray, dst: np.ndarray, block: int) -> None:
+        """On the host: ``dst[:len(src)] = src XOR`` the keystream from keystream block
+        ``block``, one part per worker of the pool; ``dst`` may be ``src`` (in place) and
+        needs 16 bytes to spare only on ``cryptography``'s path (no libcrypto)."""
+        n = len(src)
+        jobs = [(src[lo:hi], dst[lo:hi + 16], block + lo // self.unit)
                 for lo, hi in parts(n, self.unit, getattr(self.pool, "workers", 1))]
         if self.pool is None or len(jobs) == 1:
             for job in jobs:
                 self._host_part(*job)
         else:
             self.pool.run(self._host_part, jobs)
-        return out[:n]
 
-    def _counter(self, block: int) -> bytes:
+    def counter(self, block: int) -> bytes:
         """The counter block (AES) or nonce (ChaCha20) for keystream block ``block``."""
         if self.cipher == "chacha20":
             return self.nonce
@@ -127,9 +134,9 @@ class KeystreamFilter:
         if not len(src):
             return
         iv = (block.to_bytes(4, "little") + self.nonce if self.cipher == "chacha20"
-              else self._counter(block))
+              else self.counter(block))
         if openssl_evp.available():
-            openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst)
+            openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst[:len(src)])
             return
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 

@@ -18,7 +18,13 @@ for an empty file). The index in the IV and the AAD stops segments being reorder
 last-segment flag stops the file being cut short at a segment boundary, and the header in
 the AAD stops S being changed. A stream under one nonce uses the nonces ``nonce`` to
 ``nonce + segments − 1``: give each file a nonce far from every other under the key (a
-random one). Segments are independent, so they are sealed and opened one per core.
+random one). Segments are independent, so they are sealed and opened one per core: by
+OpenSSL's EVP through ``openssl_evp`` (the GIL released, each segment written straight into
+the output), or by ``cryptography``'s ``AESGCM`` where no libcrypto is found.
+
+Streams use ``SEGMENT`` = 1 MiB whatever their chunk size, so the sealed bytes do not
+depend on ``CHUNK`` and a 16 MiB chunk gives 16 segments to share between cores (Tink's
+streaming AEAD templates use 1 MB segments too, ``AES256_GCM_HKDF_1MB``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pxos.errors import PxRuntimeError
 MAGIC = b"PXGCMS1\0"
 HEADER = len(MAGIC) + 4
 TAG = 16
+SEGMENT = 1 << 20  # plaintext bytes per segment of a stream (`READ_FILE … CHUNK`, --chunk)
 
 
 def header(segment: int) -> bytes:
@@ -45,8 +52,53 @@ def _aad(head: bytes, i: int, last: bool) -> bytes:
     return head + i.to_bytes(8, "big") + bytes([last])
 
 
+def _cut(pending: np.ndarray, data, size: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """(the whole pieces of ``size`` bytes of ``pending ‖ data`` but the last, the rest):
+    the last piece waits, as only the next push or ``close`` tells whether it is the
+    stream's last. Pieces are views of ``data`` where they can be (at most the first is
+    put together); the rest is copied, as ``data`` may be reused by the caller."""
+    data = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+    count = max(0, (len(pending) + len(data) - 1) // size)
+    if not count:
+        return [], np.concatenate([pending, data])
+    pos = size - len(pending) if len(pending) else 0
+    pieces = [np.concatenate([pending, data[:pos]]) if pos else pending] if len(pending) else []
+    while len(pieces) < count:
+        pieces.append(data[pos:pos + size])
+        pos += size
+    return pieces, data[pos:].copy()
+
+
+def _jobs(pieces: list[np.ndarray], out: np.ndarray, at: int, first: int, last: bool,
+          grow: int) -> list[tuple]:
+    """(source, destination, index, last) for each piece; piece ``k``'s output (its length
+    + ``grow``) follows the one before in ``out`` from ``at``."""
+    jobs = []
+    for k, piece in enumerate(pieces):
+        size = len(piece) + grow
+        jobs.append((piece, out[at:at + size], first + k, last and k == len(pieces) - 1))
+        at += size
+    return jobs
+
+
+def _run(pool, fn, jobs: list[tuple]) -> list:
+    return pool.run(fn, jobs) if pool is not None else [fn(*job) for job in jobs]
+
+
+def _aead(key: bytes):
+    """``cryptography``'s AESGCM where OpenSSL cannot be called directly, else None."""
+    from pxos.host.pipeline import openssl_evp
+
+    if openssl_evp.available():
+        return None
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
 class GcmSealFilter:
-    """Encrypts a stream into the framing above (``push``/``close`` as every filter).
+    """Encrypts a stream into the framing above (``push``/``close`` as every filter; they
+    return u8 arrays).
 
     Args:
         key: 32 bytes; nonce: 12 bytes (checked by the caller).
@@ -55,34 +107,36 @@ class GcmSealFilter:
     """
 
     def __init__(self, key: bytes, nonce: bytes, segment: int, pool=None):
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        self.aead, self.nonce, self.segment, self.pool = AESGCM(key), nonce, segment, pool
+        self.key, self.nonce, self.segment, self.pool = key, nonce, segment, pool
+        self.aead = _aead(key)
         self.head, self.index, self.started = header(segment), 0, False
         self.pending = np.zeros(0, np.uint8)
 
-    def _seal(self, data, i: int, last: bool) -> bytes:
-        return self.aead.encrypt(_iv(self.nonce, i), bytes(data), _aad(self.head, i, last))
+    def _seal(self, src: np.ndarray, dst: np.ndarray, i: int, last: bool) -> None:
+        iv, aad = _iv(self.nonce, i), _aad(self.head, i, last)
+        if self.aead is None:
+            from pxos.host.pipeline import openssl_evp
 
-    def _emit(self, buf: np.ndarray, count: int, last: bool) -> bytes:
-        s, first = self.segment, self.index
-        jobs = [(buf[k * s:(k + 1) * s], first + k, last and k == count - 1)
-                for k in range(count)]
-        self.index += count
-        sealed = self.pool.run(self._seal, jobs) if self.pool else [self._seal(*j) for j in jobs]
-        out = b"".join(sealed)
-        if not self.started:
-            self.started, out = True, self.head + out
+            openssl_evp.gcm_seal(self.key, iv, aad, src, dst)
+        else:
+            dst[:] = np.frombuffer(self.aead.encrypt(iv, src.tobytes(), aad), np.uint8)
+
+    def _emit(self, pieces: list[np.ndarray], last: bool) -> np.ndarray:
+        at = 0 if self.started else HEADER
+        out = np.empty(at + sum(len(p) + TAG for p in pieces), np.uint8)
+        out[:at] = np.frombuffer(self.head[:at], np.uint8)
+        self.started = True
+        jobs = _jobs(pieces, out, at, self.index, last, TAG)
+        self.index += len(pieces)
+        _run(self.pool, self._seal, jobs)
         return out
 
-    def push(self, data) -> bytes:
-        buf = np.concatenate([self.pending, np.frombuffer(data, np.uint8)])
-        count = max(0, (len(buf) - 1) // self.segment)  # the last segment waits for close
-        self.pending = buf[count * self.segment:].copy()
-        return self._emit(buf, count, False) if count else b""
+    def push(self, data) -> np.ndarray:
+        pieces, self.pending = _cut(self.pending, data, self.segment)
+        return self._emit(pieces, False) if pieces else np.zeros(0, np.uint8)
 
-    def close(self) -> bytes:
-        out = self._emit(self.pending, 1, True)
+    def close(self) -> np.ndarray:
+        out = self._emit([self.pending], True)
         self.pending = np.zeros(0, np.uint8)
         return out
 
@@ -96,21 +150,28 @@ class GcmOpenFilter:
     """
 
     def __init__(self, key: bytes, nonce: bytes, pool=None):
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        self.aead, self.nonce, self.pool = AESGCM(key), nonce, pool
+        self.key, self.nonce, self.pool, self.aead = key, nonce, pool, _aead(key)
         self.head, self.segment, self.index = None, 0, 0
         self.pending = np.zeros(0, np.uint8)
 
-    def _open(self, data, i: int, last: bool) -> bytes:
-        from cryptography.exceptions import InvalidTag
+    def _open(self, src: np.ndarray, dst: np.ndarray, i: int, last: bool) -> None:
+        iv, aad = _iv(self.nonce, i), _aad(self.head, i, last)
+        if self.aead is None:
+            from pxos.host.pipeline import openssl_evp
 
-        try:
-            return self.aead.decrypt(_iv(self.nonce, i), bytes(data), _aad(self.head, i, last))
-        except InvalidTag:
-            raise PxRuntimeError(f"aes256gcm: authentication tag of segment {i} does not "
-                                 "match (wrong key or nonce, or the data were changed, "
-                                 "reordered or cut short)") from None
+            if openssl_evp.gcm_open(self.key, iv, aad, src, dst):
+                return
+        else:
+            from cryptography.exceptions import InvalidTag
+
+            try:
+                dst[:] = np.frombuffer(self.aead.decrypt(iv, src.tobytes(), aad), np.uint8)
+                return
+            except InvalidTag:
+                pass
+        raise PxRuntimeError(f"aes256gcm: authentication tag of segment {i} does not "
+                             "match (wrong key or nonce, or the data were changed, "
+                             "reordered or cut short)")
 
     def _read_header(self, buf: np.ndarray) -> np.ndarray:
         head = buf[:HEADER].tobytes()
@@ -123,29 +184,27 @@ class GcmOpenFilter:
             raise PxRuntimeError("aes256gcm: the stream header gives a segment size of 0")
         return buf[HEADER:]
 
-    def _emit(self, buf: np.ndarray, count: int, last: bool) -> bytes:
-        size, first = self.segment + TAG, self.index
-        jobs = [(buf[k * size:(k + 1) * size], first + k, last and k == count - 1)
-                for k in range(count)]
-        self.index += count
-        return b"".join(self.pool.run(self._open, jobs) if self.pool
-                        else [self._open(*j) for j in jobs])
+    def _emit(self, pieces: list[np.ndarray], last: bool) -> np.ndarray:
+        out = np.empty(sum(len(p) - TAG for p in pieces), np.uint8)
+        jobs = _jobs(pieces, out, 0, self.index, last, -TAG)
+        self.index += len(pieces)
+        _run(self.pool, self._open, jobs)
+        return out
 
-    def push(self, data) -> bytes:
-        buf = np.concatenate([self.pending, np.frombuffer(data, np.uint8)])
+    def push(self, data) -> np.ndarray:
         if self.head is None:
+            buf = np.concatenate([self.pending, np.frombuffer(data, np.uint8)])
             if len(buf) < HEADER:
                 self.pending = buf
-                return b""
-            buf = self._read_header(buf)
-        count = max(0, (len(buf) - 1) // (self.segment + TAG))
-        self.pending = buf[count * (self.segment + TAG):].copy()
-        return self._emit(buf, count, False) if count else b""
+                return np.zeros(0, np.uint8)
+            self.pending, data = np.zeros(0, np.uint8), self._read_header(buf)
+        pieces, self.pending = _cut(self.pending, data, self.segment + TAG)
+        return self._emit(pieces, False) if pieces else np.zeros(0, np.uint8)
 
-    def close(self) -> bytes:
+    def close(self) -> np.ndarray:
         if self.head is None:
             raise PxRuntimeError(f"aes256gcm: the input has {len(self.pending)} bytes, "
                                  f"fewer than the {HEADER}-byte stream header")
         if not TAG <= len(self.pending) <= self.segment + TAG:
             raise PxRuntimeError("aes256gcm: the input ends inside a segment (cut short)")
-        return self._emit(self.pending, 1, True)
+        return self._emit([self.pending], True)

@@ -14,16 +14,42 @@ to that folder removes the stale file (``pxos/atomic_write``).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import threading
+import time
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
 from pxos.atomic_write import commit_temp, open_folder, open_temp
 
 DEFAULT_SLOTS = 4
+WRITE_BEHIND = 8 << 20  # bytes: the writer starts the disk on each 8 MiB it has written
 _END = None
+
+
+@cache
+def _sync_file_range():
+    """libc's ``sync_file_range`` (Linux), or None."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):  # not Linux's libc
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def start_writeback(fd: int, offset: int, nbytes: int) -> None:
+    """Ask the kernel to start writing ``nbytes`` at ``offset`` of ``fd`` to the disk
+    without waiting (``SYNC_FILE_RANGE_WRITE`` = 2, sync_file_range(2)); a file system
+    that does not support it is left to its own write-back (the result is ignored: the
+    ``fsync`` at commit is what makes the file durable)."""
+    fn = _sync_file_range()
+    if fn is not None:
+        fn(fd, offset, nbytes, 2)
 
 
 class _Worker:
@@ -40,12 +66,17 @@ class _Worker:
         while True:
             item = self.items.get()
             if item is _END:
+                self.items.task_done()
                 return
-            if self.error is None:
-                try:
+            try:
+                if self.error is None:
                     self.work(item)
-                except BaseException as err:  # handed to the caller's thread by _raise
-                    self.error = err
+            except BaseException as err:  # handed to the caller's thread by _raise
+                self.error = err
+            finally:
+                if isinstance(item, _Lent):  # its buffer goes back, written or not
+                    item.release()
+                self.items.task_done()
 
     def _raise(self) -> None:
         if self.error is not None:
@@ -54,6 +85,11 @@ class _Worker:
     def put(self, item) -> None:
         self._raise()
         self.items.put(item)
+
+    def drain(self) -> None:
+        """Wait until every item put so far has been worked on (or skipped)."""
+        self.items.join()
+        self._raise()
 
     def join(self) -> None:
         self.items.put(_END)
@@ -111,9 +147,21 @@ def read_chunks(path: Path, chunk: int, slots: int = DEFAULT_SLOTS) -> Iterator[
         f.close()
 
 
+class _Lent:
+    """Bytes lent to the writer: written once ``ready()`` returns, then ``release()``d."""
+
+    def __init__(self, data, ready, release):
+        self.data, self.ready, self.release = data, ready, release
+
+
 class StreamOutput:
     """A file written chunk by chunk under a temporary name in its folder; ``commit``
     renames it into place, ``discard`` removes it. ``path`` must be absolute and resolved.
+
+    The writer thread asks the kernel to start writing each 8 MiB back to the disk as soon
+    as it is written (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``, which does not
+    wait), so the disk works while the stream runs and the ``fsync`` of ``commit`` finds
+    little left to do. ``seconds`` holds the writer's time in ``write`` and in ``commit``.
 
     Raises (``open``, ``append``, ``commit``): OSError from the file system.
     """
@@ -121,29 +169,53 @@ class StreamOutput:
     def __init__(self, path: Path, depth: int = DEFAULT_SLOTS):
         self.path, self.depth = Path(path), depth
         self.folder = self.fd = self.tmp = self.writer = None
-        self.size = 0
+        self.size = self.written = self.flushed = 0
+        self.seconds = {"write": 0.0, "commit": 0.0}
 
     def open(self) -> "StreamOutput":
         self.folder = open_folder(self.path.parent)
         self.fd, self.tmp = open_temp(self.folder, self.path.name)
+        self.written = self.flushed = 0
         self.writer = _Worker(self._write, self.depth, "pxos-write")
         return self
 
     def _write(self, data) -> None:
+        if isinstance(data, _Lent):
+            data.ready()
+            data = data.data
+        t = time.perf_counter()
         view = memoryview(data).cast("B")
         while view:
             view = view[os.write(self.fd, view):]
+        self.written += len(data)
+        if self.written - self.flushed >= WRITE_BEHIND:
+            start_writeback(self.fd, self.flushed, self.written - self.flushed)
+            self.flushed = self.written
+        self.seconds["write"] += time.perf_counter() - t
 
-    def append(self, data) -> None:
-        """Queue ``data`` (not changed afterwards by the caller) for appending."""
-        if len(data):
+    def append(self, data, ready=None, release=None) -> None:
+        """Queue ``data`` (not changed afterwards by the caller) for appending. With
+        ``release``, ``data`` is lent: the writer calls ``ready()`` (which returns when
+        ``data`` holds its bytes: a GPU copy's event, say) before it writes, and
+        ``release()`` after (also when it skips the write after an error), so the caller
+        may reuse the buffer."""
+        if release is not None:
+            self.writer.put(_Lent(data, ready or (lambda: None), release))
+            self.size += len(data)
+        elif len(data):
             self.size += len(data)
             self.writer.put(data)
+
+    def drain(self) -> None:
+        """Wait until every byte appended so far is written (re-raising a write error)."""
+        self.writer.drain()
 
     def commit(self) -> None:
         self.writer.join()
         fd, self.fd = self.fd, None
+        t = time.perf_counter()
         commit_temp(self.folder, fd, self.tmp, self.path.name)
+        self.seconds["commit"] += time.perf_counter() - t
         self._close_folder()
 
     def discard(self) -> None:

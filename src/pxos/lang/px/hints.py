@@ -13,11 +13,13 @@ import ast
 import difflib
 import re
 from pathlib import Path
-
-import lark
+from typing import TYPE_CHECKING
 
 from pxos.errors import PxFileError, PxSyntaxError
 from pxos.span import Span
+
+if TYPE_CHECKING:  # Lark is loaded only where a line leaves the fast path (lines.py)
+    import lark
 
 _KEYWORD = re.compile(r"[A-Z][A-Z0-9_]*")
 # `name = …` or `name += …` at the start of a line (not `==`)
@@ -71,7 +73,7 @@ def refuse_glued_words(tree: lark.Tree, line: Span, words) -> None:
         PxSyntaxError: under the whole word, with the closest keyword as the hint.
     """
     text = line.text
-    for tok in tree.scan_values(lambda v: isinstance(v, lark.Token)):
+    for tok in tree.scan_values(lambda v: isinstance(v, str)):  # Lark's tokens are str
         col = tok.column - 1
         if col == 0 or not _is_word(str(tok)[:1]) or not _is_word(text[col - 1]):
             continue

@@ -1,24 +1,30 @@
-"""One `.px` line to IR: the Lark parser of grammar.lark, its syntax errors, and the
-tree-to-IR transformer of ``lang/px/to_ir`` applied to the tree.
+"""One `.px` line to IR: first the fast path (``lang/px/fast_parse``); a line it does not
+take goes to the Lark parser of grammar.lark, which makes every syntax error, and to the
+rules of ``lang/px/to_ir`` applied to Lark's tree.
 
 Simple statements become IR statements directly; compound and kernel-header lines become a
 :class:`Header` that ``lang/px/parser.py`` assembles into blocks and kernels.
+
+Lark (about 0.2 s to import) and its tables are loaded only when a line leaves the fast
+path: a file of well-formed lines parses without them.
 """
 
 from __future__ import annotations
 
 import sys
 from functools import cache
-
-import lark
+from typing import TYPE_CHECKING
 
 from pxos.cache_folder import cache_folder
-from pxos.errors import PxError, PxSyntaxError
+from pxos.errors import PxSyntaxError
 from pxos.ir import nodes as ir
+from pxos.lang.px.fast_parse import parse_fast
 from pxos.lang.px.hints import refuse_glued_words, syntax_hint
-from pxos.lang.px.tables import OPTIONS, grammar, load as load_tables
 from pxos.lang.px.to_ir import Header, ToIR
 from pxos.span import Span
+
+if TYPE_CHECKING:
+    import lark
 
 
 MAX_DEPTH = 100  # parse-tree levels of one line: deep enough for any real expression
@@ -30,11 +36,15 @@ def _parser(lexer: str) -> lark.Lark:
     """The parser of grammar.lark with ``lexer``: the basic one from the tables shipped
     with pxos (``lang/px/tables``) where they match, else built by Lark, which keeps the
     tables in the per-user cache (:func:`_parser_cache`)."""
-    text = grammar()
-    shipped = load_tables(text) if lexer == OPTIONS["lexer"] else None
+    import lark  # here, not at the top: the fast path needs neither Lark nor its tables
+
+    from pxos.lang.px import tables
+
+    text = tables.grammar()
+    shipped = tables.load(text) if lexer == tables.OPTIONS["lexer"] else None
     if shipped is not None:
         return shipped
-    return lark.Lark(text, **{**OPTIONS, "lexer": lexer}, cache=_parser_cache(lexer))
+    return lark.Lark(text, **{**tables.OPTIONS, "lexer": lexer}, cache=_parser_cache(lexer))
 
 
 def _parse(text: str) -> lark.Tree:
@@ -45,6 +55,8 @@ def _parse(text: str) -> lark.Tree:
     the same. A line the basic pass refuses is parsed again with the contextual lexer, whose
     errors name what each position accepts, and which accepts a name that is a keyword
     elsewhere."""
+    import lark
+
     try:
         return _parser("basic").parse(text)
     except lark.exceptions.UnexpectedInput:
@@ -62,6 +74,8 @@ def _parser_cache(lexer: str) -> str | bool:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
+    import lark
+
     python = "".join(map(str, sys.version_info[:2]))
     return str(folder / f"px-{lexer}-lark{lark.__version__}-py{python}.pickle")
 
@@ -74,7 +88,8 @@ _TOKEN_WORDS = {
 
 
 def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
-    """Parse one non-blank line (its indentation included, so columns are the file's).
+    """Parse one non-blank line (its indentation included, so columns are the file's): by
+    the fast path where it takes the line, else by Lark (the same IR either way).
 
     Raises:
         PxSyntaxError: the line is not a statement of spec v1.
@@ -84,6 +99,20 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
     if text.count("(") > MAX_DEPTH or len(text) > MAX_LINE:
         raise PxSyntaxError(f"line too long or too deeply nested (at most {MAX_LINE} "
                             f"characters and {MAX_DEPTH} parentheses)", base)
+    fast = parse_fast(text, base)
+    return fast if fast is not None else parse_line_lark(text, base)
+
+
+def parse_line_lark(text: str, base: Span) -> ir.Stmt | Header:
+    """:func:`parse_line` by Lark alone (no fast path), on a line whose length and nesting
+    :func:`parse_line` has checked; ``base`` is the line's span. The reference that the fast
+    path's tests compare it with.
+
+    Raises:
+        PxSyntaxError, PxTypeError: as :func:`parse_line`.
+    """
+    import lark
+
     try:
         tree = _parse(text)
     except lark.UnexpectedToken as err:
@@ -112,12 +141,7 @@ def parse_line(text: str, lineno: int, file: str) -> ir.Stmt | Header:
         raise PxSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep; split it "
                             "with SET", base)
     refuse_glued_words(tree, base, _literals().values())
-    try:
-        return ToIR(base).transform(tree)
-    except lark.exceptions.VisitError as err:
-        if isinstance(err.orig_exc, PxError):
-            raise err.orig_exc from None
-        raise
+    return ToIR(base).transform(tree)
 
 
 def _depth(tree) -> int:
@@ -132,6 +156,8 @@ def _depth(tree) -> int:
 
 @cache
 def _literals() -> dict[str, str]:
+    import lark
+
     return {t.name: t.pattern.value for t in _parser("basic").terminals
             if isinstance(t.pattern, lark.lexer.PatternStr)}
 

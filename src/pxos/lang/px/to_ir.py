@@ -1,13 +1,14 @@
-"""The parse tree of one `.px` line (``lang/px/lines``) to IR: a statement, or a
-:class:`Header` for a line that opens or shapes a block (``lang/px/parser`` assembles those
-into blocks and kernels). Each grammar rule of grammar.lark is one method of :class:`ToIR`.
+"""One `.px` line's grammar rules to IR: a statement, or a :class:`Header` for a line that
+opens or shapes a block (``lang/px/parser`` assembles those into blocks and kernels). Each
+rule of grammar.lark (its alias where it has one) is one method of :class:`ToIR`, called with
+the rule's position and its kept children: by :meth:`ToIR.transform` on a Lark parse tree
+(``lang/px/lines``), and directly by the fast path (``lang/px/fast_parse``), so both build
+the same IR from the same code. This module does not import Lark.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from lark import Token, Transformer, v_args
 
 from pxos.errors import PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
@@ -34,13 +35,28 @@ _UNARY_OPCODES = {"NEG": "neg", "NOT": "bnot"}
 _OPERANDS = {**{op: 2 for op in _OPCODES}, "NEG": 1, "NOT": 1}  # others: ir.FUNCTIONS
 
 
-@v_args(meta=True, inline=True)
-class ToIR(Transformer):
-    """Lark tree → IR nodes and headers for one line."""
+class ToIR:
+    """Grammar rules → IR nodes and headers for one line.
+
+    Each rule method takes ``meta`` (an object with ``line``, ``column``, ``end_line``,
+    ``end_column``, all 1-based, and ``empty``: Lark's ``Meta`` or the fast path's) and the
+    rule's kept children in order: tokens (``str(tok)`` is their text, ``tok.column`` their
+    1-based column), the results of sub-rules, and None for an absent ``[optional]``.
+
+    Raises (from the rule methods):
+        PxSyntaxError, PxTypeError: an unknown function or type, a bad literal, a wrong
+            number of operands.
+    """
 
     def __init__(self, base: Span):
-        super().__init__()
         self.base = base
+
+    def transform(self, tree):
+        """The IR of a Lark parse tree of one line (anything with ``data``, ``children``
+        and ``meta``), its rules applied bottom-up. Recursive: the caller bounds the depth
+        (``lines.MAX_DEPTH``)."""
+        children = [self.transform(c) if hasattr(c, "data") else c for c in tree.children]
+        return getattr(self, tree.data)(tree.meta, *children)
 
     # -- spans
     def _span(self, meta) -> Span:
@@ -49,16 +65,22 @@ class ToIR(Transformer):
         length = meta.end_column - meta.column if meta.end_line == meta.line else 1
         return self.base.at(meta.column, max(1, length))
 
-    def _tok(self, tok: Token) -> Span:
+    def _tok(self, tok) -> Span:
         return self.base.at(tok.column, max(1, len(str(tok))))
 
-    def _type(self, tok: Token, dims: int = 0) -> Scalar | Array:
+    def _type(self, tok, dims: int = 0) -> Scalar | Array:
         scalar = scalar_named(str(tok))
         if scalar is None:
             raise PxTypeError(
                 f"unknown type {str(tok)!r}; expected bool, i8..u64, f16, f32, f64 "
                 "or an alias (int, uint, long, float, double, byte)", self._tok(tok))
         return Array(scalar, dims) if dims else scalar
+
+    # -- keyword rules (``!opcode`` …): the keyword's token itself
+    def _keyword(self, meta, tok):
+        return tok
+
+    opcode = atomic_op = reduce_op = crypt_op = codec_op = dim_fn = _keyword
 
     # -- types
     def type(self, meta, name, dims):
@@ -147,7 +169,7 @@ class ToIR(Transformer):
         return ir.Dim(span, args[0].name, ir.DIM_AXES[k.value], axis_span=k.span)
 
     def dim(self, meta, fn, name):
-        return ir.Dim(self._span(meta), str(name), str(fn.children[0]).lower())
+        return ir.Dim(self._span(meta), str(name), str(fn).lower())
 
     # -- kernel header
     def k_kernel(self, meta, name):
@@ -202,7 +224,7 @@ class ToIR(Transformer):
 
     def t_instr(self, meta, opcode, *rest):
         *operands, _arrow, name = rest
-        op = str(opcode.children[0])
+        op = str(opcode)
         span = self._span(meta)
         need = _OPERANDS.get(op) or ir.FUNCTIONS[op.lower()]
         if len(operands) != need:
@@ -221,7 +243,7 @@ class ToIR(Transformer):
         return ir.Assign(span, str(name), ir.Cast(span, operand, self._type(typ)))
 
     def t_atomic(self, meta, op, element, value, _arrow=None, name=None):
-        return ir.Atomic(self._span(meta), str(op.children[0])[len("ATOMIC_"):].lower(),
+        return ir.Atomic(self._span(meta), str(op)[len("ATOMIC_"):].lower(),
                          element.array, element.index, value,
                          None if name is None else str(name))
 
@@ -280,7 +302,7 @@ class ToIR(Transformer):
         return ir.Run(self._span(meta), str(name), tuple(args))
 
     def h_reduce(self, meta, op, source, _arrow, result):
-        return ir.Reduce(self._span(meta), str(op.children[0]).lower(), str(source),
+        return ir.Reduce(self._span(meta), str(op).lower(), str(source),
                          str(result))
 
     def h_sort(self, meta, source, _arrow, result):
@@ -305,7 +327,7 @@ class ToIR(Transformer):
 
     def h_crypt(self, meta, op, source, cipher, key, nonce, _arrow, result):
         return ir.Crypt(self._span(meta), str(source), str(cipher), key, str(nonce),
-                        str(result), decrypt=str(op.children[0]) == "DECRYPT")
+                        str(result), decrypt=str(op) == "DECRYPT")
 
     def h_hash(self, meta, rows, source, algorithm, _arrow, result):
         return ir.Hash(self._span(meta), str(source), str(algorithm), str(result),
@@ -313,7 +335,7 @@ class ToIR(Transformer):
 
     def h_codec(self, meta, op, source, codec, level, _arrow, result):
         return ir.Codec(self._span(meta), str(source), str(codec), str(result), level,
-                        decompress=str(op.children[0]) == "DECOMPRESS")
+                        decompress=str(op) == "DECOMPRESS")
 
     def rows_of(self, meta):
         return True

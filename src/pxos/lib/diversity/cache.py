@@ -3,14 +3,16 @@
 The cache is a ``.npy`` file (uint16 items when N < 65,536, else uint32) whose row ``s`` is
 the sequence from start ``s``; it is opened as a memmap and written one batch of starts at a
 time. After each batch its rows are flushed, then the manifest (``manifest.py``) is replaced
-atomically. A run killed at any moment (SIGKILL included) is continued by the next run with
-``resume=True``: it checks the manifest against the embeddings and every finished batch's
+atomically; a writer thread does that while the device computes the next batch. A run
+killed at any moment (SIGKILL included) is continued by the next run with ``resume=True``:
+it checks the manifest against the embeddings and every finished batch's
 rows against their hash, and recomputes at most the batch that was running.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,8 @@ def sequences(E, starts=None, *, out, resume: bool = True, progress: bool = True
         out: path of the cache ``.npy``; its manifest is ``out + ".json"``.
         resume: continue the cache at ``out`` if it exists (checked against ``E``); False
             starts over, replacing it.
-        progress: show a progress bar (sequences per second, ETA) on stderr.
+        progress: show a progress bar (sequences per second, ETA) on stderr; or a
+            function ``progress(done, total)`` called after each stored batch.
         device: a pxos backend (default: ``inputs.pick_device``'s: a GPU if present, else ``c``).
         batch: starts per batch (default: sized from free memory, ``engine.batch_size``).
         model: the name of the embedding model, recorded in (and checked against) the
@@ -61,19 +64,37 @@ def sequences(E, starts=None, *, out, resume: bool = True, progress: bool = True
     done = verify(m, cache, path)
     todo = np.setdiff1d(wanted, done)
     size = engine.batch_size(n, max(1, todo.size), device, batch)
-    with sequence_progress(wanted.size, wanted.size - todo.size, progress) as advance:
+    with sequence_progress(wanted.size, wanted.size - todo.size, progress) as advance, \
+            ThreadPoolExecutor(1, thread_name_prefix="diversity-store") as writer:
         if todo.size:
             sim = engine.device_similarity(E, device)
+            stored = None
             for lo in range(0, todo.size, size):
                 chunk = todo[lo:lo + size]
                 rows = engine.run_batch(sim, chunk, device)
-                _store(cache, chunk, rows, path)
-                m["batches"].append({"starts": ranges(chunk), "sha256": rows_hash(rows)})
-                m["done"] += int(chunk.size)
-                write_manifest(manifest_path(path), m)
-                advance(chunk.size)
+                _wait(stored, advance)
+                stored = writer.submit(_finish, cache, chunk, rows, path, m), chunk.size
+            _wait(stored, advance)
     del cache
     return np.load(path, mmap_mode="r")
+
+
+def _finish(cache: np.ndarray, chunk: np.ndarray, rows: np.ndarray, path: Path,
+            m: dict) -> None:
+    """Store a finished batch (in the writer thread, while the device runs the next one):
+    its rows flushed to disk first, then the manifest that lists it, replaced atomically."""
+    _store(cache, chunk, rows, path)
+    m["batches"].append({"starts": ranges(chunk), "sha256": rows_hash(rows)})
+    m["done"] += int(chunk.size)
+    write_manifest(manifest_path(path), m)
+
+
+def _wait(stored, advance) -> None:
+    """Wait for the batch being stored (re-raising its error, a full disk say), then
+    count its sequences as done."""
+    if stored is not None:
+        stored[0].result()
+        advance(stored[1])
 
 
 def _open(path: Path, corpus: str, n: int, dim: int, model, resume: bool):

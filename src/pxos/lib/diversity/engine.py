@@ -2,11 +2,13 @@
 
 ``similarity`` is one matrix product (NumPy's BLAS on the host; CuPy, so cuBLAS, on a GPU
 backend whose memory holds CuPy arrays). A batch of starts then runs in lock step through
-the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lanes` and
-:mod:`~pxos.lib.diversity.wide` (:func:`step_kernel` says which runs where): ``start_rows``
-once (NumPy on the host), then launches that make all ``N - 1`` steps of every start of the
-batch. Which backend is a GPU, keeps its own memory or holds CuPy arrays comes from the
-registry (``pxos.registry``), not from backend names.
+the kernels of :mod:`~pxos.lib.diversity.kernels`, :mod:`~pxos.lib.diversity.lanes`,
+:mod:`~pxos.lib.diversity.wide` and :mod:`~pxos.lib.diversity.deep` (:func:`step_kernel`
+says which runs where): ``start_rows`` once (NumPy on the host), then launches that make
+all ``N - 1`` steps of every start of the batch (on the host through
+:mod:`~pxos.lib.diversity.compaction`, which shrinks the matrix between launches). Which
+backend is a GPU, keeps its own memory or holds CuPy arrays comes from the registry
+(``pxos.registry``), not from backend names.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 import pxos
 from pxos import registry
+import pxos.lib.diversity.compaction as compaction
+import pxos.lib.diversity.deep as deep
 import pxos.lib.diversity.kernels as kernels
 import pxos.lib.diversity.lanes as lanes
 import pxos.lib.diversity.wide as wide
@@ -23,8 +27,11 @@ from pxos.lib.diversity.inputs import (
     DiversityError, check_embeddings, check_start, pick_device,
 )
 
-HOST_BATCH = 64  # starts per batch on CPU backends: a batch is also the unit of resume
+HOST_BATCH = 128  # starts per batch on CPU backends: a batch is also the unit of resume
 CUPY = "cupy"  # the array library of a backend whose memory CuPy arrays live in
+GPU_UNITS = 128  # multiprocessors assumed for a GPU whose count cannot be read
+GPU_BATCHES = 4  # a GPU cache build's batches: the host stores one while the next runs
+DEEP_PER_UNIT = 4  # advance_deep's blocks per SM: 64 registers × 256 threads, 65,536 an SM
 
 
 def on_cupy(device: str) -> bool:
@@ -33,25 +40,41 @@ def on_cupy(device: str) -> bool:
     return registry.known(device) and CUPY in registry.entry(device).libraries
 
 
-def step_kernel(device: str, n: int):
-    """The kernel that advances the starts of a batch on ``device`` for ``n`` items, and
-    its threads per start (None: one thread per start, a loop-form kernel).
+def step_kernel(device: str, n: int, count: int = 1):
+    """The kernel that advances ``count`` starts of ``n`` items in lock step on
+    ``device``, and its threads per start (None: one thread per start, a loop-form kernel).
 
     - host memory (``c``, ``interp``): :data:`lanes.advance_lanes` (SIMD lanes of a core);
-    - a GPU: :data:`wide.advance_wide` for ``n <= WIDE_N``, then
-      :data:`wide.advance_wide_global` for ``n <= WIDE_GLOBAL_N``, then
-      :data:`kernels.advance_blocks`;
+    - a GPU, ``n <= DEEP_N`` and at least as many starts as the GPU has multiprocessors:
+      :data:`deep.advance_deep` (several starts per multiprocessor: throughput);
+    - a GPU otherwise: :data:`wide.advance_wide` for ``n <= WIDE_N`` (one start per
+      multiprocessor, the shortest step: latency), then :data:`wide.advance_wide_global`
+      for ``n <= WIDE_GLOBAL_N``, then :data:`kernels.advance_blocks`;
     - any other device (OpenCL, whose device may be a CPU): :data:`kernels.advance_rows`.
     """
     if not registry.has_device_memory(device):
         return lanes.advance_lanes, lanes.LANES
     if registry.is_gpu(device):
+        if n <= deep.DEEP_N and count > 1 and count >= multiprocessors(device):
+            return deep.advance_deep, deep.DEEP
         if n <= wide.WIDE_N:
             return wide.advance_wide, wide.WIDE
         if n <= wide.WIDE_GLOBAL_N:
             return wide.advance_wide_global, wide.WIDE
         return kernels.advance_blocks, kernels.BLOCK
     return kernels.advance_rows, None
+
+
+def multiprocessors(device: str) -> int:
+    """The multiprocessors (SMs) of ``device``'s GPU, read through CuPy on a CuPy
+    backend; ``GPU_UNITS`` where it cannot be read."""
+    if on_cupy(device):
+        try:
+            import cupy
+        except ImportError:  # a CuPy backend named where CuPy is absent (kernel choice only)
+            return GPU_UNITS
+        return int(cupy.cuda.Device().attributes["MultiProcessorCount"])
+    return GPU_UNITS
 
 
 def out_dtype(n: int) -> np.dtype:
@@ -93,8 +116,11 @@ def device_similarity(E: np.ndarray, device: str):
 
 def batch_size(n: int, count: int, device: str, batch: int | None = None) -> int:
     """How many starts run at once: ``batch`` if given, else as many as half the free
-    memory holds (scores f32 + stored items per start: ``n · (4 + itemsize)`` bytes), at
-    most ``HOST_BATCH`` on CPU backends and never more than ``count``.
+    memory holds (scores f32 + stored items per start: ``n · (4 + itemsize)`` bytes) and
+    never more than ``count``; on CPU backends at most ``HOST_BATCH``; on a GPU about
+    ``count / GPU_BATCHES`` rounded up to whole waves of :data:`deep.advance_deep`
+    (``DEEP_PER_UNIT`` starts per multiprocessor), so that the host stores one batch while
+    the GPU runs the next (``cache.sequences``) and no batch ends in a part-filled wave.
 
     Raises:
         DiversityError: ``batch`` below 1.
@@ -105,7 +131,12 @@ def batch_size(n: int, count: int, device: str, batch: int | None = None) -> int
         return min(batch, count)
     per_start = n * (4 + out_dtype(n).itemsize)
     fits = max(1, int(free_memory(device) // 2 // per_start))
-    cap = count if registry.is_gpu(device) else HOST_BATCH
+    if registry.is_gpu(device):
+        wave = multiprocessors(device) * DEEP_PER_UNIT
+        share = -(-count // GPU_BATCHES)  # ceil(count / GPU_BATCHES)
+        cap = -(-share // wave) * wave
+    else:
+        cap = HOST_BATCH
     return max(1, min(fits, cap, count))
 
 
@@ -133,7 +164,9 @@ def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
 
     Args:
         kernel: ``(kernel, threads per start)`` to use instead of :func:`step_kernel`'s
-            (the benchmark compares them). chunk: steps per launch (default: all in one).
+            (the benchmark compares them). chunk: steps per launch (default: all in one;
+            ``compaction.CHECK`` with :data:`lanes.advance_lanes`, which compacts the
+            matrix between launches).
 
     Returns:
         NumPy array len(starts) × N of ``out_dtype(N)``; row ``b`` is the sequence of
@@ -157,7 +190,11 @@ def run_batch(sim, starts: np.ndarray, device: str, kernel=None,
         last = xp.empty(count, np.int32)
         out = xp.empty((count, n), out_dtype(n))
         kernels.start_rows(xp.asarray(first), scores, last, out, device=device)
-    step, width = kernel or step_kernel(device, n)
+    step, width = kernel or step_kernel(device, n, count)
+    if step is lanes.advance_lanes:  # host memory: drop the items every start has taken
+        return compaction.run_lanes(sim, scores, last, out, device, chunk)
+    if step is deep.advance_deep:
+        sim = deep.flat_matrix(sim, xp)
     extra = {} if width is None else {"threads": count * width}
     chunk = chunk or max(1, n - 1)
     for lo in range(1, n, chunk):

@@ -30,17 +30,30 @@ F2 = pxos.Array[pxos.f32, 2]
 
 
 @pxos.kernel(block=(LANES,))
-def advance_lanes(sim, scores: F2, last: pxos.Array[pxos.i32, 1], out,
+def advance_lanes(sim, keep: pxos.Array[pxos.i32, 1], rowof: pxos.Array[pxos.i32, 1],
+                  scores: F2, last: pxos.Array[pxos.i32, 1], out,
                   step0: pxos.i32, steps: pxos.i32):
-    """``steps`` steps of every start (arguments as ``kernels.advance_rows``); one block of
-    ``LANES`` threads per start: launch with ``threads = rows * LANES``."""
+    """``steps`` steps of every start over a compacted similarity matrix; one block of
+    ``LANES`` threads per start: launch with ``threads = rows * LANES``.
+
+    Args:
+        sim: R × M, the rows ``rowof`` names and the columns ``keep`` names of the full
+            matrix (``compaction.py``; the full matrix with ``keep = rowof = 0..N-1``).
+        keep: M, int32: the item of each column (ascending, so ties still go to the
+            lowest item). rowof: N, int32: the row of ``sim`` of each item (items whose
+            row may still be read: the columns and every ``last``).
+        scores: B × M; last, out, step0, steps: as ``kernels.advance_rows`` (``last`` and
+            ``out`` hold items, not columns).
+    """
     best = pxos.shared(16, pxos.f32)
     where = pxos.shared(16, pxos.i32)
+    item = pxos.shared(1, pxos.i32)
     b = pxos.block_id()
     n = scores.shape[1]
     full = n // 16
     if pxos.local_id() == 0:
-        where[0] = last[b]
+        item[0] = last[b]
+        where[0] = rowof[last[b]]
     pxos.sync_threads()
     for t in range(step0, step0 + steps):
         mine = 3.0e38
@@ -54,7 +67,7 @@ def advance_lanes(sim, scores: F2, last: pxos.Array[pxos.i32, 1], out,
             at = pxos.select(take, k * 16 + pxos.local_id(), at)
             pxos.sync_threads()
         j = full * 16 + pxos.local_id()
-        if j < n:  # the last items, fewer than LANES
+        if j < n:  # the last columns, fewer than LANES
             v = scores[b, j] + pxos.f32(sim[where[0], j])
             scores[b, j] = v
             if v < mine:
@@ -70,7 +83,9 @@ def advance_lanes(sim, scores: F2, last: pxos.Array[pxos.i32, 1], out,
                     best[0] = best[q]
                     where[0] = where[q]
             scores[b, where[0]] = 1.0e30
-            out[b, t] = where[0]
+            item[0] = keep[where[0]]
+            out[b, t] = item[0]
+            where[0] = rowof[item[0]]
         pxos.sync_threads()
     if pxos.local_id() == 0:
-        last[b] = where[0]
+        last[b] = item[0]

@@ -23,7 +23,16 @@ class RateColumn(ProgressColumn):
 @contextmanager
 def sequence_progress(total: int, done: int, show: bool):
     """A context whose value is ``advance(k)``: k more sequences are finished. Draws a
-    Rich progress bar on stderr when ``show``; else does nothing."""
+    Rich progress bar on stderr when ``show`` is True; calls ``show(done, total)`` when it
+    is a function (a benchmark's log); else does nothing."""
+    if callable(show):
+        count = [done]
+
+        def report(k: int) -> None:
+            count[0] += k
+            show(count[0], total)
+        yield report
+        return
     if not show:
         yield lambda k: None
         return

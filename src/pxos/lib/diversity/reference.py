@@ -82,35 +82,39 @@ def step_gaps(E: np.ndarray, sequence: np.ndarray) -> np.ndarray:
     return gaps
 
 
-def max_gaps(E: np.ndarray, sequences: np.ndarray) -> np.ndarray:
+def max_gaps(E: np.ndarray, sequences: np.ndarray, xp=np) -> np.ndarray:
     """:func:`step_gaps` of many sequences of the same ``E`` at once (vectorised over the
     sequences): per sequence, its largest gap.
 
     Args:
         E: embeddings, N × D; sequences: S × N, each row a permutation of ``0..N-1``.
+        xp: the array module that computes it: NumPy, or CuPy (the same float64
+            arithmetic on a GPU; the result is then a CuPy array).
 
     Returns:
         float64 array of length S; a row that is not a permutation gets ``inf``.
     """
-    E = normalised(E)
-    seqs = np.asarray(sequences, np.int64)
+    E = xp.asarray(normalised(E))
+    seqs = xp.asarray(np.asarray(sequences, np.int64))
     n = E.shape[0]
-    rows = np.arange(seqs.shape[0])
-    perm = np.array([np.array_equal(np.sort(q), np.arange(n)) for q in seqs], bool)
-    seqs = np.where(perm[:, None], seqs, np.arange(n)[None, :])  # keep indexing safe
+    rows = xp.arange(seqs.shape[0])
+    every = xp.arange(n)
+    perm = xp.asarray([bool(xp.array_equal(xp.sort(q), every)) for q in seqs])
+    seqs = xp.where(perm[:, None], seqs, every[None, :])  # keep indexing safe
     sim = E @ E.T
     scores = sim[seqs[:, 0]].copy()
-    scores[rows, seqs[:, 0]] = np.inf
-    worst = np.zeros(seqs.shape[0])
+    scores[rows, seqs[:, 0]] = xp.inf
+    worst = xp.zeros(seqs.shape[0])
+    tiny = np.finfo(np.float64).tiny
     for k in range(1, n):
         chosen = scores[rows, seqs[:, k]]
         low = scores.min(axis=1)
-        finite = np.where(np.isinf(scores), 0.0, np.abs(scores))
-        scale = np.maximum(finite.max(axis=1), np.finfo(np.float64).tiny)
-        worst = np.maximum(worst, (chosen - low) / scale)
-        scores[rows, seqs[:, k]] = np.inf
+        finite = xp.where(xp.isinf(scores), 0.0, xp.abs(scores))
+        scale = xp.maximum(finite.max(axis=1), tiny)
+        worst = xp.maximum(worst, (chosen - low) / scale)
+        scores[rows, seqs[:, k]] = xp.inf
         scores += sim[seqs[:, k]]
-    return np.where(perm, worst, np.inf)
+    return xp.where(perm, worst, xp.inf)
 
 
 def is_valid(E: np.ndarray, sequence: np.ndarray, tolerance: float = TOLERANCE) -> bool:

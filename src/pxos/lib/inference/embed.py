@@ -3,8 +3,10 @@ all-MiniLM-L6-v2), as sentence-transformers' ``encode`` computes them.
 
 Tokenizes with Hugging Face ``tokenizers`` (the model's ``tokenizer.json``, truncated at
 its ``max_seq_length``), sorts by length, pads each batch to its own longest sentence
-(dynamic padding), runs the model through :func:`pxos.lib.inference.infer.session`,
-mean-pools over real tokens and normalises.
+and pads each batch to its length bucket (:mod:`pxos.lib.inference.buckets`: its own
+longest sentence, unless the model's calibration measured another bucket set faster),
+runs the model through :func:`pxos.lib.inference.infer.placed`, mean-pools over real
+tokens and normalises.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from pxos.errors import PxArgumentError
+from pxos.lib.inference.buckets import pad
 from pxos.lib.inference.convert import require
 from pxos.lib.inference.formats import DEFAULT_MODEL, detect, resolve
-from pxos.lib.inference.infer import session
+from pxos.lib.inference.infer import placed
 
 
 @lru_cache(maxsize=8)
@@ -37,17 +40,6 @@ def tokenize(folder: str, texts: list[str]) -> list[list[int]]:
     return [e.ids for e in tokenizer(folder).encode_batch(texts)]
 
 
-def pad(ids: list[list[int]]) -> dict:
-    """int64 ``input_ids``/``attention_mask``/``token_type_ids``, padded to the longest."""
-    n, width = len(ids), max(len(i) for i in ids)
-    out = np.zeros((n, width), np.int64)
-    mask = np.zeros((n, width), np.int64)
-    for r, row in enumerate(ids):
-        out[r, :len(row)] = row
-        mask[r, :len(row)] = 1
-    return {"input_ids": out, "attention_mask": mask, "token_type_ids": np.zeros_like(out)}
-
-
 def pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean over real tokens, then L2-normalised: (n, seq, d) → float32 (n, d)."""
     m = mask[:, :, None].astype(np.float32)
@@ -62,29 +54,32 @@ def embed(texts, model: str = DEFAULT_MODEL, *, batch_size: int | None = None,
 
     ``model``: ``"all-MiniLM-L6-v2"`` (bundled), a Hugging Face folder, or an OpenVINO IR /
     ONNX model with the encoder's inputs next to a Hugging Face folder's tokenizer (a
-    ``pxos quantize`` output folder). ``batch_size``: sentences per run (default 32 on the
-    CPU, 256 on CUDA). ``progress(done)`` is called after each batch. Raises PxArgumentError
-    for non-str texts and the errors of :func:`pxos.lib.inference.infer.infer`."""
+    ``pxos quantize`` output folder). ``batch_size``: sentences per run (default: the
+    calibrated batch, else 32 on the CPU and 256 on CUDA). ``progress(done)`` is called
+    after each batch. Raises PxArgumentError for non-str texts and the errors of
+    :func:`pxos.lib.inference.infer.infer`."""
     if isinstance(texts, str):
         texts = [texts]
     texts = list(texts)
     if not all(isinstance(t, str) for t in texts):
         raise PxArgumentError("pxos.embed takes a list of str")
     path = resolve(model)
-    sess = session(path, device, precision)
+    sess, plan = placed(path, device, precision)
     fmt, file = detect(path)
     folder = str(path if path.is_dir() else file.parent)
     if not texts:
         return np.zeros((0, 0), np.float32)
-    bs = batch_size or (256 if getattr(sess, "device", "cpu") == "cuda" else 32)
+    bs = batch_size or plan["batch"] or (256 if getattr(sess, "device", "cpu") == "cuda"
+                                         else 32)
     if bs < 1:
         raise PxArgumentError(f"batch_size must be ≥ 1, got {bs}")
     ids = tokenize(folder, texts)
+    cap = (tokenizer(folder).truncation or {}).get("max_length")
     order = np.argsort([len(i) for i in ids], kind="stable")
     out = None
     for start in range(0, len(order), bs):
         rows = order[start:start + bs]
-        feeds = pad([ids[r] for r in rows])
+        feeds = pad([ids[r] for r in rows], plan["bucket"], cap)
         feeds = {k: v for k, v in feeds.items() if k in sess.inputs}
         if hasattr(sess, "run_pooled"):
             emb = sess.run_pooled(feeds)

@@ -49,14 +49,21 @@ def check_feeds(session, feeds: dict) -> dict:
 
 class OpenVINOSession:
     """An OpenVINO compiled model on the CPU. ``precision``: ``auto`` (OpenVINO's default,
-    bf16 where the CPU has it), ``fp32``, ``bf16`` or ``fp16`` (if the CPU can run it)."""
+    bf16 where the CPU has it), ``fp32``, ``bf16`` or ``fp16`` (if the CPU can run it).
 
-    runtime = "openvino"
+    ``streams=False`` (runtime ``openvino``): OpenVINO's latency hint, one request using
+    every core. ``streams=True`` (runtime ``openvino-streams``): its throughput hint, as
+    ``benchmark_app`` runs by default: the cores are split into several streams, and
+    :meth:`run` splits a batch along axis 0 into one chunk per request of an
+    ``AsyncInferQueue``, runs them at once and joins the outputs. Which of the two is
+    faster for a model and batch is for the calibration to measure."""
 
-    def __init__(self, path: Path, precision: str = "auto", device: str = "CPU"):
+    def __init__(self, path: Path, precision: str = "auto", device: str = "CPU",
+                 streams: bool = False):
         ov = require("openvino")
         core = ov.Core()
-        config: dict = {}
+        self.runtime = "openvino-streams" if streams else "openvino"
+        config: dict = {"PERFORMANCE_HINT": "THROUGHPUT"} if streams else {}
         if precision != "auto":
             caps = core.get_property(device, "OPTIMIZATION_CAPABILITIES")
             need = {"fp16": "FP16", "bf16": "BF16", "fp32": "FP32"}[precision]
@@ -75,11 +82,32 @@ class OpenVINOSession:
                                     _OV_TYPES.get(p.element_type.get_type_name(), np.float32))
                        for p in self.compiled.inputs}
         self.outputs = [p.any_name for p in self.compiled.outputs]
+        n = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") if streams else 1
+        self.queue = ov.AsyncInferQueue(self.compiled, n) if n > 1 else None
+        self._parts: list = []
+        if self.queue is not None:
+            self.queue.set_callback(self._done)
+
+    def _done(self, request, index: int) -> None:
+        self._parts[index] = [request.get_output_tensor(i).data.copy()
+                              for i in range(len(self.outputs))]
 
     def run(self, feeds: dict) -> dict:
         """Outputs by name (copies; the inputs are shared with OpenVINO, not copied)."""
-        res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
-        return dict(zip(self.outputs, res.to_tuple()))
+        rows = {a.shape[0] for a in feeds.values() if a.ndim}
+        if self.queue is None or len(rows) != 1 or next(iter(rows)) < 2:
+            res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
+            return dict(zip(self.outputs, res.to_tuple()))
+        total = next(iter(rows))
+        k = min(len(self.queue), total)
+        edges = [total * i // k for i in range(k + 1)]
+        self._parts = [None] * k
+        for i in range(k):
+            self.queue.start_async({n: v[edges[i]:edges[i + 1]] for n, v in feeds.items()},
+                                   userdata=i, share_inputs=True)
+        self.queue.wait_all()
+        return {name: np.concatenate([p[j] for p in self._parts])
+                for j, name in enumerate(self.outputs)}
 
 
 class OnnxRuntimeSession:
@@ -142,6 +170,13 @@ class TorchSession:
         with self.torch.inference_mode():
             out, _ = self._hidden(feeds)
             return {"last_hidden_state": out.float().cpu().numpy()}
+
+    def run_torch(self, feeds: dict) -> dict:
+        """Outputs by name as float32 torch tensors on the session's device, for feeds
+        that are int64 torch tensors there already (GPU inputs, without copies; see
+        :func:`pxos.lib.inference.residency.check_tensors`)."""
+        with self.torch.inference_mode():
+            return {"last_hidden_state": self.model(**feeds).last_hidden_state.float()}
 
     def run_pooled(self, feeds: dict) -> np.ndarray:
         """Mean over real tokens, L2-normalised, computed on the device: float32 (n, d).

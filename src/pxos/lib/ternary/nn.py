@@ -13,9 +13,9 @@ A weight matrix ``W`` (out × in, float) becomes ``scale[:, None] * T`` with tri
 :class:`TernaryWeights` holds the trits packed 2 bits per trit (16 per uint32 word: a
 mask test decodes one, with no division or table, where 5 trits per byte would need a
 division per trit) and the scales. :func:`matvec` and :func:`matmul` run the kernels of
-:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU one block per row of the
-row-major words, elsewhere the row-tiled copy of the words (:attr:`TernaryWeights.tiles`,
-made once per weights) that gcc vectorises across rows.
+:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU a warp per 4 rows of the
+row-major words (``warp_kernel``), elsewhere the row-tiled copy of the words
+(:attr:`TernaryWeights.tiles`, made once per weights) that gcc vectorises across rows.
 """
 
 from __future__ import annotations
@@ -209,8 +209,8 @@ def matvec(weights: TernaryWeights, x, device: str | None = None) -> np.ndarray:
         return _tiled(weights, xf, device)[0]
     rows = weights.shape[0]
     y = np.empty(rows, np.float32)
-    NK.block_kernel(weights.packed, np.ascontiguousarray(xf[0].T), weights.scale, y,
-                    device=device, threads=rows * NK.BLOCK)
+    NK.warp_kernel(weights.packed, np.ascontiguousarray(xf[0].T), weights.scale, y,
+                   device=device, threads=NK.warp_blocks(rows) * NK.WARP_BLOCK)
     return y
 
 

@@ -25,39 +25,43 @@ from pxos import Array, f32, i32, u32
 
 TILE = 16    # rows per CPU tile: 2 AVX2 vectors of float32; 4096 rows make 256 threads
 BLOCK = 128  # threads per row on a GPU: 2 words each for 4096 columns, 4 for 8192
+WARP_BLOCK = 256  # threads per block of warp_kernel: 8 warps
+WARP_ROWS = 4    # rows per warp: 32 a block, 128 blocks for 4096 rows (an H200 has 132 SMs)
+X_WORDS = 512    # words of x staged in shared memory at a time: 32 KB (8192 columns)
+X_FLOATS = X_WORDS * 16
+WARP_ROWS_BLOCK = WARP_BLOCK // 32 * WARP_ROWS   # rows a block of warp_kernel takes
+PARTS = WARP_ROWS_BLOCK * 33                     # its lanes' sums, rows padded to 33
 
 
 @pxos.kernel(block=(1,))
 def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Array[f32, 3]):
     """y[n, t, r] = scale[t, r] * sum_k w[t*TILE + r, k] * x[n, k] for the tiled words
-    ``p`` (tiles, words, TILE), x (batch, words, 16) float32, y (batch, tiles, TILE)."""
+    ``p`` (tiles, words, TILE), x (batch, words, 16) float32, y (batch, tiles, TILE).
+
+    Each code bit is tested as a sign: ``i32(w << (31 - bit)) < 0``, one shift and one
+    compare (gcc: ``vpslld``, ``vpcmpgtd``), and the +1 and −1 selections go to separate
+    sums (two for each), subtracted once per word: 8 AVX2 instructions per weight and 8
+    rows, where a mask test against a constant for each code took 11 and spilled."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
         n = i // p.shape[0]
         t = i % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = f32(0.0)
         for j in range(p.shape[1]):
-            for r in range(p.shape[2]):
+            for r in range(TILE):   # a constant count: gcc unrolls it into whole vectors
                 w = p[t, j, r]
-                a0 = f32(0.0)
-                a1 = f32(0.0)
-                a2 = f32(0.0)
-                a3 = f32(0.0)
-                for b in range(4):   # a_m takes trits 4m .. 4m + 3 of the word
-                    v0 = x[n, j, b]
-                    v1 = x[n, j, b + 4]
-                    v2 = x[n, j, b + 8]
-                    v3 = x[n, j, b + 12]
-                    s = u32(2 * b)
-                    a0 += (pxos.select((w & (u32(1) << s)) != u32(0), v0, f32(0.0))
-                           - pxos.select((w & (u32(2) << s)) != u32(0), v0, f32(0.0)))
-                    a1 += (pxos.select((w & (u32(256) << s)) != u32(0), v1, f32(0.0))
-                           - pxos.select((w & (u32(512) << s)) != u32(0), v1, f32(0.0)))
-                    a2 += (pxos.select((w & (u32(65536) << s)) != u32(0), v2, f32(0.0))
-                           - pxos.select((w & (u32(131072) << s)) != u32(0), v2, f32(0.0)))
-                    a3 += (pxos.select((w & (u32(16777216) << s)) != u32(0), v3, f32(0.0))
-                           - pxos.select((w & (u32(33554432) << s)) != u32(0), v3, f32(0.0)))
-                y[n, t, r] += (a0 + a1) + (a2 + a3)
+                plus0 = f32(0.0)
+                plus1 = f32(0.0)
+                minus0 = f32(0.0)
+                minus1 = f32(0.0)
+                for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
+                    v = x[n, j, b]
+                    u = x[n, j, b + 8]
+                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(0.0))
+                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(0.0))
+                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(0.0))
+                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(0.0))
+                y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
         for r in range(p.shape[2]):
             y[n, t, r] = y[n, t, r] * scale[t, r]
 
@@ -72,15 +76,15 @@ def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
         for r in range(p.shape[2]):
             y[n, t, r] = i32(0)
         for j in range(p.shape[1]):
-            for r in range(p.shape[2]):
+            for r in range(TILE):
                 w = p[t, j, r]
-                acc = i32(0)
+                plus = i32(0)
+                minus = i32(0)
                 for b in range(16):
                     v = x[n, j, b]
-                    s = u32(2 * b)
-                    acc += (pxos.select((w & (u32(1) << s)) != u32(0), v, i32(0))
-                            - pxos.select((w & (u32(2) << s)) != u32(0), v, i32(0)))
-                y[n, t, r] += acc
+                    plus += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, i32(0))
+                    minus += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, i32(0))
+                y[n, t, r] += plus - minus
 
 
 @pxos.kernel(block=(BLOCK,))
@@ -116,6 +120,105 @@ def block_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
         y[r] = part[0] * scale[r]
 
 
+@pxos.kernel(block=(WARP_BLOCK,))
+def warp_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
+                y: Array[f32, 1]):
+    """y[r] = scale[r] * sum_k w[r, k] * x[k] for GPUs: each warp takes ``WARP_ROWS`` rows,
+    each block ``WARP_ROWS_BLOCK`` (launch ``warp_blocks(rows) * WARP_BLOCK`` threads);
+    ``xt`` (16, words) float32 holds x[16 j + b] at [b, j], as for :func:`block_kernel`.
+
+    Lane ``l`` of a warp reads words l, l + 32, … of its 4 rows (128 coalesced bytes a row
+    a step; the next step's words are loaded before this step's sums, so that their
+    latency hides behind the arithmetic), and keeps two sums a row, of the +1 and of the
+    −1 selections: ``if`` on a constant bit, which nvcc compiles to a predicated add (one
+    ``R2P`` sets the predicates of two bits), about 4 instructions a weight (sm_90). The
+    block stages x in shared memory, ``X_WORDS`` words at a time, as (16, words) so that
+    the lanes' reads fall in distinct banks; one read of x serves the warp's 4 rows. At the
+    end one thread a row adds the 32 lanes' sums from shared memory (rows padded to 33
+    floats: no bank conflicts). Rows past the end read the last row and write nothing."""
+    xs = pxos.shared(X_FLOATS, f32)
+    part = pxos.shared(PARTS, f32)
+    lid = pxos.local_id()
+    lane = lid & 31
+    first = pxos.block_id() * WARP_ROWS_BLOCK + (lid >> 5) * WARP_ROWS
+    last = p.shape[0] - 1
+    r0 = min(first, last)
+    r1 = min(first + 1, last)
+    r2 = min(first + 2, last)
+    r3 = min(first + 3, last)
+    plus0 = f32(0.0)
+    plus1 = f32(0.0)
+    plus2 = f32(0.0)
+    plus3 = f32(0.0)
+    minus0 = f32(0.0)
+    minus1 = f32(0.0)
+    minus2 = f32(0.0)
+    minus3 = f32(0.0)
+    start = 0
+    while start < p.shape[1]:
+        count = min(X_WORDS, p.shape[1] - start)
+        for b in range(16):
+            k = lid
+            while k < count:
+                xs[b * X_WORDS + k] = xt[b, start + k]
+                k += WARP_BLOCK
+        pxos.sync_threads()
+        j = lane
+        at = start + min(j, count - 1)
+        n0 = p[r0, at]
+        n1 = p[r1, at]
+        n2 = p[r2, at]
+        n3 = p[r3, at]
+        while j < count:
+            w0 = n0
+            w1 = n1
+            w2 = n2
+            w3 = n3
+            at = start + min(j + 32, count - 1)   # the next step's words, loaded now
+            n0 = p[r0, at]
+            n1 = p[r1, at]
+            n2 = p[r2, at]
+            n3 = p[r3, at]
+            for b in range(16):
+                v = xs[b * X_WORDS + j]
+                if (w0 & u32(1) << u32(2 * b)) != u32(0):
+                    plus0 += v
+                if (w0 & u32(2) << u32(2 * b)) != u32(0):
+                    minus0 += v
+                if (w1 & u32(1) << u32(2 * b)) != u32(0):
+                    plus1 += v
+                if (w1 & u32(2) << u32(2 * b)) != u32(0):
+                    minus1 += v
+                if (w2 & u32(1) << u32(2 * b)) != u32(0):
+                    plus2 += v
+                if (w2 & u32(2) << u32(2 * b)) != u32(0):
+                    minus2 += v
+                if (w3 & u32(1) << u32(2 * b)) != u32(0):
+                    plus3 += v
+                if (w3 & u32(2) << u32(2 * b)) != u32(0):
+                    minus3 += v
+            j += 32
+        pxos.sync_threads()
+        start += X_WORDS
+    row = (lid >> 5) * WARP_ROWS
+    part[row * 33 + lane] = plus0 - minus0
+    part[(row + 1) * 33 + lane] = plus1 - minus1
+    part[(row + 2) * 33 + lane] = plus2 - minus2
+    part[(row + 3) * 33 + lane] = plus3 - minus3
+    pxos.sync_threads()
+    r = pxos.block_id() * WARP_ROWS_BLOCK + lid
+    if lid < WARP_ROWS_BLOCK and r <= last:
+        s = f32(0.0)
+        for k2 in range(32):
+            s += part[lid * 33 + k2]
+        y[r] = s * scale[r]
+
+
+def warp_blocks(rows: int) -> int:
+    """Blocks of :func:`warp_kernel` for ``rows`` output rows."""
+    return -(-rows // WARP_ROWS_BLOCK)
+
+
 @pxos.kernel
 def rows_kernel(p: Array[u32, 2], x: Array[f32, 3], scale: Array[f32, 1], y: Array[f32, 2]):
     """y[n, r] = scale[r] * sum_k w[r, k] * x[n, k], one thread per (batch row, output
@@ -132,4 +235,5 @@ def rows_kernel(p: Array[u32, 2], x: Array[f32, 3], scale: Array[f32, 1], y: Arr
         y[n, r] = acc * scale[r]
 
 
-__all__ = ["BLOCK", "TILE", "block_kernel", "rows_kernel", "tiles_int_kernel", "tiles_kernel"]
+__all__ = ["BLOCK", "TILE", "WARP_BLOCK", "WARP_ROWS", "X_WORDS", "block_kernel", "rows_kernel",
+           "tiles_int_kernel", "tiles_kernel", "warp_blocks", "warp_kernel"]

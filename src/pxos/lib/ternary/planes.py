@@ -142,6 +142,13 @@ def _on_device(device: str | None) -> bool:
     return device is not None and registry.has_device_memory(device)
 
 
+def _by_words(width: int, count: int, device: str | None) -> bool:
+    """Whether the 4-numbers-a-thread kernels (:func:`columns.encode_words
+    <pxos.lib.ternary.columns.encode_words>`, ``decode_words``) apply: a device backend,
+    at least 41 digits (every int64 fits) and a count that is a multiple of 4."""
+    return _on_device(device) and width >= 41 and count % C.PACKED == 0
+
+
 def to_planes(t) -> np.ndarray:
     """Trits ``(..., width)`` (any batch shape) to planes ``(width, count)``, count the
     number of numbers.
@@ -194,8 +201,10 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
     if width is None:
         width = width_for(max(abs(int(flat.min())), abs(int(flat.max()))) if flat.size else 0)
     t = np.empty((width, flat.size), np.int8)
-    rest = np.empty(flat.size, np.int64)
-    if flat.size:
+    rest = np.zeros(flat.size, np.int64)
+    if flat.size and _by_words(width, flat.size, device):   # every int64 fits: no rest
+        C.encode_words(flat, t.view(np.uint32), device=device)
+    elif flat.size:
         (C.encode_columns if _on_device(device) else encode_planes)(flat, t, rest,
                                                                    device=device)
         bad = np.flatnonzero(rest)
@@ -215,7 +224,9 @@ def decode(p, device: str | None = None) -> np.ndarray:
     p = _planes(p)
     x = np.empty(p.shape[1], np.int64)
     overflow = np.empty(p.shape[1], np.int8)
-    if x.size:
+    if x.size and _by_words(p.shape[0], x.size, device):
+        C.decode_words(np.ascontiguousarray(p).view(np.uint32), x, overflow, device=device)
+    elif x.size:
         (C.decode_columns if _on_device(device) else decode_planes)(p, x, overflow,
                                                                    device=device)
         bad = np.flatnonzero(overflow)
