@@ -158,3 +158,16 @@ def test_decision_repr_reads_like_explain():
                             "  measured: 1.00 ms on c (prediction error +20%)>")
     host = Decision(0, "SORT", "host", reason="host: NumPy")
     assert repr(host) == "<Decision `SORT` on host\n  → host: NumPy>"
+
+
+def test_a_split_shows_the_code_of_both_parts(examples):
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_file
+    from pxos.planner.decision import Decision
+    from pxos.planner.explain import generated_code
+
+    program = check_program(parse_file(examples / "saxpy.px"))
+    line = next(n for n, text in enumerate((examples / "saxpy.px").read_text().splitlines(), 1)
+                if text.startswith("RUN saxpy"))
+    code = generated_code(program, [Decision(line, "RUN saxpy 2.5 x y out", "c+opencl")])
+    assert "#pragma omp" in code[line] and "__kernel" in code[line]

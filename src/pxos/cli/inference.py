@@ -43,7 +43,7 @@ def embed_command(
         lines = [s for s in texts.read_text(encoding="utf-8").splitlines() if s.strip()]
     except (OSError, UnicodeDecodeError) as e:
         raise PxFileError(f"cannot read {texts}: {e}") from None
-    with Progress(console=out, transient=True) as bar:
+    with Progress(console=out.console(), transient=True) as bar:
         task = bar.add_task("embedding", total=len(lines))
         emb = embed(lines, model, batch_size=batch_size, device=device,
                     progress=lambda done: bar.update(task, completed=done))

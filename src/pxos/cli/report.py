@@ -30,11 +30,15 @@ class _Console:
         self._console = None
 
     def __getattr__(self, name):
+        return getattr(self.console(), name)
+
+    def console(self):
+        """The Rich ``Console`` itself (made now if not yet)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(highlight=False, markup=False, soft_wrap=True)
-        return getattr(self._console, name)
+        return self._console
 
 
 out = _Console()

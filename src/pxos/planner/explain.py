@@ -86,14 +86,18 @@ def render_json(file: str, decisions: list[Decision], machine: Machine,
 
 
 def generated_code(program: ir.Program, decisions: list[Decision]) -> dict[int, str]:
-    """The code generated for each ``RUN``'s kernel on its chosen device, by line."""
+    """The code generated for each ``RUN``'s kernel on its chosen device (both devices'
+    code for a HYBRID split), by line."""
     from pxos import registry
+    from pxos.backends.hybrid import hybrid_parts
     from pxos.codegen.targets import render_unit_for
 
     runs = {s.span.line: s for s in ir.walk(program.statements) if isinstance(s, ir.Run)}
     out = {}
     for d in decisions:
-        target = registry.target_of(d.device)
-        if d.line in runs and target is not None:
-            out[d.line] = render_unit_for(target, [program.kernel(runs[d.line].kernel)])
+        devices = hybrid_parts(d.device) or (d.device,)  # a split: both parts' code
+        targets = dict.fromkeys(t for t in map(registry.target_of, devices) if t is not None)
+        if d.line in runs and targets:
+            kernel = program.kernel(runs[d.line].kernel)
+            out[d.line] = "\n".join(render_unit_for(t, [kernel]) for t in targets)
     return out

@@ -10,7 +10,7 @@ import pytest
 import pxos.diversity as dv
 from pxos.errors import PxBackendError
 from pxos.lib.diversity import deep, kernels, lanes, wide
-from pxos.lib.diversity.engine import GPU_UNITS, batch_size, run_batch, step_kernel
+from pxos.lib.diversity.engine import batch_size, multiprocessors, run_batch, step_kernel
 from pxos.testing import for_each_backend
 
 # every kernel that advances a batch, with its threads per start (None: loop form)
@@ -88,9 +88,10 @@ def test_each_device_gets_its_kernel():
     assert step_kernel("c", 7797) == KERNELS["lanes"]
     assert step_kernel("opencl", 7797) == KERNELS["rows"]
     assert step_kernel("cuda", wide.WIDE_N) == KERNELS["wide"]
-    assert step_kernel("cuda", deep.DEEP_N, GPU_UNITS) == KERNELS["deep"]  # many starts
+    sms = multiprocessors("cuda")  # this GPU's, or GPU_UNITS without one
+    assert step_kernel("cuda", deep.DEEP_N, sms) == KERNELS["deep"]  # many starts
     assert step_kernel("cuda", deep.DEEP_N, 2) == KERNELS["wide"]  # fewer than the SMs
-    assert step_kernel("cuda", deep.DEEP_N + 1, GPU_UNITS) == KERNELS["wide_global"]
+    assert step_kernel("cuda", deep.DEEP_N + 1, sms) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_N + 1) == KERNELS["wide_global"]
     assert step_kernel("cuda", wide.WIDE_GLOBAL_N + 1) == KERNELS["blocks"]
 

@@ -40,7 +40,7 @@ def flat_matrix(sim, xp):
     :data:`advance_deep` reads: its rows one after the other, then ``DEEP_N`` zeros."""
     n = sim.shape[0]
     flat = xp.zeros(n * n + DEEP_N, sim.dtype)
-    flat[:n * n] = sim.reshape(-1)
+    flat[:n * n] = xp.asarray(sim).reshape(-1)  # a NumPy matrix for a CuPy vector: copied
     return flat
 
 

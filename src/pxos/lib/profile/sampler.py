@@ -81,18 +81,19 @@ class Sampler:
         its weight: the time nearer to it than to its neighbours (from the midpoint with
         the previous sample to the midpoint with the next; the first from the start, the
         last to now)."""
-        self._running = False
+        end = perf_counter() - self.recorder.t0  # before the join, which a busy machine
+        self._running = False                      # may make last long
         self._wake.set()
         self._thread.join()
         sys.setswitchinterval(self._switch)
-        end, edges, stack = perf_counter() - self.recorder.t0, self.recorder.edges, self._stack
+        edges, stack = self.recorder.edges, self._stack
         samples = [(t, w, self._launch_folded(t, stack(raw, current, stmt)))
-                   for t, w, raw, current, stmt in self.samples]
+                   for t, w, raw, current, stmt in self.samples if t <= end]
         self.samples = centred(samples, end, edges, self.event_frames)
         for tid, found in (self.others or {}).items():
             head = ("", 0, f"thread {self._names[tid]}")
-            self.samples += centred([(t, w, (head, *stack(raw))) for t, w, raw in found],
-                                    end)
+            self.samples += centred([(t, w, (head, *stack(raw))) for t, w, raw in found
+                                     if t <= end], end)
         if self.others:
             self.samples.sort(key=_time)
 
