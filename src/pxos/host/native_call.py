@@ -48,6 +48,7 @@ _ARRAY, _INT, _UINT, _FLOAT, _BOOL = 1, 2, 3, 4, 5
 _CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
 _lock = threading.Lock()
 _module: list = []  # [the loaded module, or None where it cannot be built]
+_extensions: dict = {}  # other helpers (extension()): name -> module, or None
 _recording: list = []  # [True] while the profiler records launches (record_launches)
 
 
@@ -156,9 +157,12 @@ def _native_module(cc: str):
 def extension(cc: str, source: Path, name: str):
     """The CPython extension module ``name`` built from C file ``source`` with compiler
     ``cc`` (as this module's helper is: ``FLAGS``, this Python's and NumPy's headers),
-    cached on disk by the source, compiler, Python and NumPy versions; None where it cannot
-    be built or loaded here."""
-    return _load(cc, source, name)
+    cached on disk by the source, compiler, Python and NumPy versions and loaded once per
+    process; None where it cannot be built or loaded here."""
+    with _lock:
+        if name not in _extensions:
+            _extensions[name] = _load(cc, source, name)
+        return _extensions[name]
 
 
 def _load(cc: str, path: Path = SOURCE, name: str = "pxos_native_call"):

@@ -20,7 +20,6 @@ launch function, the kernel's handle, the packed buffer); only ``cuda`` gives it
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -30,8 +29,6 @@ from pxos.host.native_call import LAUNCHED, extension
 
 SOURCE = Path(__file__).with_name("native_device_call.c")
 NAME = "pxos_native_device_call"
-_lock = threading.Lock()
-_module: list = []  # [the loaded module, or None where it cannot be built]
 
 
 def device_launcher(backend, compiled, args: Sequence, placed: Sequence,
@@ -60,11 +57,8 @@ def device_launcher(backend, compiled, args: Sequence, placed: Sequence,
 
 def _native_module():
     """The built and loaded extension module, or None where it cannot be built."""
-    with _lock:
-        if not _module:
-            cc = compiler()
-            _module.append(None if cc is None else extension(cc, SOURCE, NAME))
-        return _module[0]
+    cc = compiler()
+    return None if cc is None else extension(cc, SOURCE, NAME)
 
 
 __all__ = ["LAUNCHED", "device_launcher"]
