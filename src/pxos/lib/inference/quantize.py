@@ -5,8 +5,9 @@ Methods (each writes ``OUT/model.xml|.bin`` plus the tokenizer, so ``pxos.embed(
 ``pxos.infer(OUT/model.xml)`` run it):
 
 - ``fp16``: the FP32 IR with weights stored as fp16 (OpenVINO's compression on save).
-- ``int8``: NNCF post-training quantization (transformer preset), calibrated on real
-  sentences (World English Bible verses, padded batches of 16).
+- ``int8``: NNCF post-training quantization of weights and activations, calibrated on
+  real sentences (World English Bible verses), per :data:`pxos.lib.inference.int8.DEFAULT`
+  (the choices measured best by ``benchmarks/int8_recipes.py``).
 - ``int8w``: NNCF weight compression, INT8 asymmetric per output channel, on every
   MatMul and the embedding tables; activations stay float, so the model computes in float
   from weights decompressed on the fly.
@@ -31,35 +32,20 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from pxos.errors import PxArgumentError, PxFileError
 from pxos.lib.inference.convert import load_torch_encoder, require, save_ir, to_openvino_ir
-from pxos.lib.inference.embed import embed, pad, tokenize
+from pxos.lib.inference.embed import embed
 from pxos.lib.inference.formats import detect, resolve
-from pxos.lib.inference.sentences import verses
+from pxos.lib.inference.int8 import DEFAULT, Recipe, quantize_int8
 
 METHODS = ("fp16", "int8", "int8w", "int4", "binary", "ternary")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                     "vocab.txt", "sentence_bert_config.json")
-
-
-def _calibration(folder: Path, n: int) -> list[dict]:
-    """Length-sorted batches of 16 of ``n`` verses (every 7th), each padded to its longest."""
-    ids = tokenize(str(folder), verses(n, step=7))
-    ids.sort(key=len)
-    return [pad(ids[i:i + 16]) for i in range(0, len(ids), 16)]
-
-
-def _int8(model, folder: Path, calibration: int):
-    """NNCF INT8 post-training quantization of weights and activations (transformer preset:
-    SmoothQuant at α 0.95 for MatMuls, fast bias correction), calibrated on verses."""
-    nncf = require("nncf")
-    data = _calibration(folder, calibration)
-    return nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
-                         subset_size=len(data))
 
 
 def _low_bit_linears(folder: Path, method: str):
@@ -95,13 +81,18 @@ def _save_low_bit(folder: Path, method: str, out: Path) -> None:
     (out / "packed_size.txt").write_text(f"{rest + (out / 'linear.npz').stat().st_size}\n")
 
 
-def quantize(model, method: str, out, *, calibration: int = 300) -> Path:
+def quantize(model, method: str, out, *, calibration: int | None = None,
+             recipe: Recipe = DEFAULT) -> Path:
     """Write ``model`` (a Hugging Face folder or ``"all-MiniLM-L6-v2"``) compressed by
     ``method`` (one of fp16, int8, int8w, int4, binary, ternary) into the folder ``out``;
-    return ``out``. ``calibration``: sentences for int8. The folder appears complete or not
-    at all. Raises PxArgumentError (method, missing nncf/openvino), PxFileError (model)."""
+    return ``out``. int8 follows ``recipe`` (:class:`pxos.lib.inference.int8.Recipe`),
+    with ``calibration`` verses if given. The folder appears complete or not at all.
+    Raises PxArgumentError (method, recipe, missing nncf/openvino), PxFileError (model)."""
     if method not in METHODS:
         raise PxArgumentError(f"unknown method {method!r}", hint=f"one of {', '.join(METHODS)}")
+    if calibration is not None:
+        recipe = replace(recipe, calibration=calibration)
+    recipe.check()
     fmt, folder = detect(resolve(model))
     if fmt != "hf":
         raise PxFileError(f"pxos quantize takes a Hugging Face folder, not a {fmt} model")
@@ -115,7 +106,7 @@ def quantize(model, method: str, out, *, calibration: int = 300) -> Path:
         else:
             m = ov.Core().read_model(str(to_openvino_ir(folder)))
             if method == "int8":
-                m = _int8(m, folder, calibration)
+                m = quantize_int8(m, folder, recipe)
             elif method == "int8w":
                 nncf = require("nncf")
                 m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT8_ASYM)
