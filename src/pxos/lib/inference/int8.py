@@ -76,12 +76,18 @@ NNCF_DEFAULTS = Recipe(smooth_quant=0.95, overflow_fix="first_layer_only")
 DEFAULT = Recipe()
 
 
+def calibration_positions(n: int, total: int) -> list[int]:
+    """Indices into the ``total`` verses of ``verses()``: ``n`` of them, evenly spread over
+    the verses 15 past every 31st, so none is among ``verses(1000, step=31)``."""
+    pool = range(15, total, 31)
+    n = min(n, len(pool))
+    return [pool[i * len(pool) // n] for i in range(n)]
+
+
 def calibration_texts(n: int) -> list[str]:
-    """``n`` verses spread over the whole Bible, none of them among ``verses(1000, 31)``:
-    evenly spaced picks from the verses 15 past every 31st."""
-    pool = verses(None)[15::31]
-    step = max(1, len(pool) // n)
-    return pool[::step][:n]
+    """``n`` verses spread over the whole Bible (:func:`calibration_positions`)."""
+    every = verses(None)
+    return [every[i] for i in calibration_positions(n, len(every))]
 
 
 def calibration_batches(folder, recipe: Recipe) -> list[dict]:
@@ -118,4 +124,4 @@ def quantize_int8(model, folder, recipe: Recipe = DEFAULT):
 
 
 __all__ = ["DEFAULT", "NNCF_DEFAULTS", "OVERFLOW_FIXES", "RANGES", "ROLES", "Recipe",
-           "calibration_batches", "calibration_texts", "quantize_int8"]
+           "calibration_batches", "calibration_positions", "calibration_texts", "quantize_int8"]
