@@ -14,7 +14,7 @@ Recipes run one at a time (quantization takes one to two minutes on 2 cores). Ea
 result is cached in ``--cache`` under the recipe's text, so a rerun only runs new ones.
 Output: JSON with the machine, every recipe and its figures, and a Markdown table.
 
-    PYTHONPATH=src python3 benchmarks/int8_recipes.py [--only NAME,...] [--emulate]
+    PYTHONPATH=src python3 benchmarks/int8_recipes.py [--only "NAME;NAME"] [--emulate]
 """
 
 from __future__ import annotations
@@ -42,14 +42,16 @@ from pxos.lib.inference.sentences import verses
 ROOT = Path(__file__).resolve().parents[1]
 N = NNCF_DEFAULTS
 RECIPES: dict[str, Recipe] = {
+    "pxos default": DEFAULT,
     "nncf defaults (transformer, SmoothQuant α 0.95)": N,
-    "SmoothQuant off": replace(N, smooth_quant=None),
-    "activation ranges: global min/max": replace(N, ranges="minmax"),
+    "8-bit weights, α 0.8, feed-forward output float": replace(
+        N, smooth_quant=0.8, keep_float=("ffn_output",)),
+    "7-bit weights, α 0.8, feed-forward float": replace(
+        DEFAULT, keep_float=("ffn_input", "ffn_output")),
     "7-bit weights (overflow fix everywhere)": replace(N, overflow_fix="enable"),
     "7-bit weights, α 0.8": replace(N, overflow_fix="enable", smooth_quant=0.8),
-    "7-bit weights, α 0.8, feed-forward output float": replace(
-        N, overflow_fix="enable", smooth_quant=0.8, keep_float=("ffn_output",)),
-    "pxos default": DEFAULT,
+    "SmoothQuant off": replace(N, smooth_quant=None),
+    "activation ranges: global min/max": replace(N, ranges="minmax"),
 }
 
 
@@ -100,6 +102,32 @@ def run(name: str, recipe: Recipe, texts, ref, cache: Path, emulate: bool) -> di
     return r
 
 
+def speed(names: list[str], repeat: int) -> dict:
+    """Raw OpenVINO sentences/s of the FP32 IR (f32 hint) and of each recipe's INT8 IR on
+    one batch of 32 real verses × 128 tokens, timed in alternation (median of
+    ``repeat`` rounds after a warm-up), and each INT8 IR's ratio to FP32."""
+    import openvino as ov
+
+    from inference import fixed_batch  # benchmarks/inference.py, next to this script
+    from pxos.lib.inference.convert import to_openvino_ir
+    core, feeds = ov.Core(), fixed_batch(32, 128)
+    with tempfile.TemporaryDirectory() as tmp:
+        reqs = {"fp32": core.compile_model(str(to_openvino_ir(bundled_model())), "CPU", {
+            "INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()}
+        for i, name in enumerate(names):
+            out = quantize("all-MiniLM-L6-v2", "int8", Path(tmp) / str(i), recipe=RECIPES[name])
+            reqs[name] = core.compile_model(str(out / "model.xml"), "CPU").create_infer_request()
+    times: dict[str, list[float]] = {k: [] for k in reqs}
+    for rnd in range(repeat + 1):
+        for k, r in reqs.items():
+            t = time.perf_counter()
+            r.infer(feeds, share_inputs=True)
+            if rnd:
+                times[k].append(time.perf_counter() - t)
+    rate = {k: 32 / float(np.median(v)) for k, v in times.items()}
+    return {"sentences_per_s": rate, "int8 / fp32": {k: rate[k] / rate["fp32"] for k in names}}
+
+
 def table(rows: list[dict]) -> str:
     """Markdown: one line per recipe, this CPU's figures (and the emulated ones)."""
     lines = ["| recipe | mean cosine | min cosine | top-1 | emulated mean / min / top-1 |",
@@ -117,13 +145,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/int8_recipes.json")
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks/results/int8_recipes")
-    ap.add_argument("--only", default="", help="comma-separated recipe names (default: all)")
+    ap.add_argument("--only", default="", help="recipe names separated by ; (default: all)")
     ap.add_argument("--emulate", action="store_true", help="also run FakeQuantize in float")
     ap.add_argument("--sentences", type=int, default=1000)
+    ap.add_argument("--speed", action="store_true", help="only time the recipes' IRs "
+                    "against FP32 (batch 32 × 128), not their accuracy")
+    ap.add_argument("--repeat", type=int, default=7, help="--speed: rounds")
     args = ap.parse_args()
+    names = [n.strip() for n in args.only.split(";") if n.strip()] or list(RECIPES)
+    if args.speed:
+        result = {"machine": machine(), "speed": speed(names, args.repeat)}
+        args.out = args.out.with_name("int8_speed.json")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".tmp").write_text(json.dumps(result, indent=2))
+        os.replace(args.out.with_suffix(".tmp"), args.out)
+        print(json.dumps(result, indent=2))
+        return
     texts = verses(args.sentences, step=31)
     ref = embed(texts, precision="fp32", device="cpu")
-    names = [n for n in args.only.split(",") if n] or list(RECIPES)
     result = {"machine": machine(), "sentences": len(texts), "recipes": []}
     for name in names:
         result["recipes"].append(run(name, RECIPES[name], texts, ref, args.cache,

@@ -55,7 +55,7 @@ class Recipe:
     smooth_quant: float | None = 0.8
     overflow_fix: str = "enable"
     ranges: str = "mean_minmax"
-    keep_float: tuple[str, ...] = ()
+    keep_float: tuple[str, ...] = ("ffn_output",)
     calibration: int = 300
     batch: int = 16
 
