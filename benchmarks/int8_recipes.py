@@ -44,10 +44,11 @@ N = NNCF_DEFAULTS
 RECIPES: dict[str, Recipe] = {
     "pxos default": DEFAULT,
     "nncf defaults (transformer, SmoothQuant α 0.95)": N,
-    "8-bit weights, α 0.8, feed-forward output float": replace(
-        N, smooth_quant=0.8, keep_float=("ffn_output",)),
-    "7-bit weights, α 0.8, feed-forward float": replace(
-        DEFAULT, keep_float=("ffn_input", "ffn_output")),
+    "as pxos default, feed-forward weights INT8": replace(DEFAULT, float_weights="int8"),
+    "8-bit weights, α 0.8, feed-forward float": replace(
+        N, smooth_quant=0.8, keep_float=("ffn_input", "ffn_output")),
+    "7-bit weights, α 0.8, feed-forward output float": replace(
+        DEFAULT, keep_float=("ffn_output",)),
     "7-bit weights (overflow fix everywhere)": replace(N, overflow_fix="enable"),
     "7-bit weights, α 0.8": replace(N, overflow_fix="enable", smooth_quant=0.8),
     "SmoothQuant off": replace(N, smooth_quant=None),

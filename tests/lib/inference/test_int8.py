@@ -23,11 +23,11 @@ def test_default_recipe_beats_nncf_defaults(tmp_path, sentences, reference):
                       recipe=int8.NNCF_DEFAULTS)
     c_ours = _cosines(ours, sentences, reference)
     c_theirs = _cosines(theirs, sentences, reference)
-    assert c_ours.min() >= 0.98 and c_ours.mean() >= 0.995, (c_ours.min(), c_ours.mean())
-    # the error (1 - cosine) of the default recipe is clearly below NNCF defaults'
-    assert (1 - c_ours).mean() < 0.9 * (1 - c_theirs).mean(), (c_ours.mean(), c_theirs.mean())
+    assert c_ours.min() >= 0.99 and c_ours.mean() >= 0.998, (c_ours.min(), c_ours.mean())
+    # the error (1 - cosine) of the default recipe is well below NNCF defaults'
+    assert (1 - c_ours).mean() < 0.5 * (1 - c_theirs).mean(), (c_ours.mean(), c_theirs.mean())
     r = evaluate(ours, sentences[:48], reference[:48])
-    assert r["min_cosine"] >= 0.98 and r["size_mb"] < 30, r
+    assert r["min_cosine"] >= 0.99 and r["size_mb"] < 0.4 * 90.5, r
 
 
 def test_calibration_verses_are_spread_and_not_evaluated():
@@ -36,13 +36,14 @@ def test_calibration_verses_are_spread_and_not_evaluated():
     assert len(pos) == 300 == len(set(pos)) and pos == sorted(pos)
     assert not set(pos) & set(range(0, len(every), 31))      # verses(1000, step=31)
     assert pos[0] < 0.01 * len(every) and pos[-1] > 0.9 * len(every)
-    assert int8.calibration_texts(3) == [every[i] for i in int8.calibration_positions(3, len(every))]
+    first = int8.calibration_positions(3, len(every))
+    assert int8.calibration_texts(3) == [every[i] for i in first]
 
 
 @pytest.mark.parametrize("recipe", [
     int8.Recipe(overflow_fix="sometimes"), int8.Recipe(ranges="p99"),
     int8.Recipe(keep_float=("embeddings",)), int8.Recipe(smooth_quant=1.5),
-    int8.Recipe(calibration=0)])
+    int8.Recipe(calibration=0), int8.Recipe(float_weights="int4")])
 def test_bad_recipe_is_refused(recipe, tmp_path):
     with pytest.raises(PxArgumentError, match="bad int8 recipe"):
         quantize("all-MiniLM-L6-v2", "int8", tmp_path / "q", recipe=recipe)

@@ -47,31 +47,37 @@ class Recipe:
       (NNCF's default) or ``disable``;
     - ``ranges``: activation range estimator, ``mean_minmax`` (NNCF's default: the mean
       over calibration batches of each batch's min and max) or ``minmax`` (the extremes);
-    - ``keep_float``: keys of :data:`ROLES` whose MatMuls stay float (NNCF ignored scope;
-      their weights are then compressed to INT8 with float compute, as ``int8w``);
+    - ``keep_float``: keys of :data:`ROLES` whose MatMuls stay float (NNCF ignored scope);
+    - ``float_weights``: how those MatMuls' weights are stored: ``fp16`` (the saved IR
+      compresses its float constants to fp16) or ``int8`` (NNCF INT8 asymmetric weight
+      compression, as ``int8w``); both are computed in float;
     - ``calibration``: verses; ``batch``: verses per calibration batch.
     """
 
     smooth_quant: float | None = 0.8
     overflow_fix: str = "enable"
     ranges: str = "mean_minmax"
-    keep_float: tuple[str, ...] = ("ffn_output",)
+    keep_float: tuple[str, ...] = ("ffn_input", "ffn_output")
+    float_weights: str = "fp16"
     calibration: int = 300
     batch: int = 16
 
     def check(self) -> None:
         """Raise PxArgumentError for a value outside the choices above."""
-        bad = [r for r in self.keep_float if r not in ROLES]
+        bad = [r for r in self.keep_float if r not in ROLES] + \
+            [w for w in (self.float_weights,) if w not in ("fp16", "int8")]
         if self.overflow_fix not in OVERFLOW_FIXES or self.ranges not in RANGES or bad or \
                 self.calibration < 1 or self.batch < 1 or \
                 not (self.smooth_quant is None or 0 <= self.smooth_quant <= 1):
             raise PxArgumentError(f"bad int8 recipe {self}", hint=(
                 f"overflow_fix in {OVERFLOW_FIXES}, ranges in {RANGES}, keep_float from "
-                f"{tuple(ROLES)}, smooth_quant in [0, 1] or None, calibration and batch ≥ 1"))
+                f"{tuple(ROLES)}, float_weights fp16 or int8, smooth_quant in [0, 1] or "
+                "None, calibration and batch ≥ 1"))
 
 
-#: NNCF's defaults for a transformer (α 0.95, 8-bit weights after the first layer).
-NNCF_DEFAULTS = Recipe(smooth_quant=0.95, overflow_fix="first_layer_only")
+#: NNCF's defaults for a transformer: every MatMul in INT8, α 0.95, 8-bit weights after
+#: the first layer.
+NNCF_DEFAULTS = Recipe(smooth_quant=0.95, overflow_fix="first_layer_only", keep_float=())
 #: The recipe ``pxos quantize --method int8`` uses (see docs/inference.md for the sweep).
 DEFAULT = Recipe()
 
@@ -118,7 +124,7 @@ def quantize_int8(model, folder, recipe: Recipe = DEFAULT):
     out = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
                         subset_size=len(data), ignored_scope=ignored,
                         advanced_parameters=advanced)
-    if recipe.keep_float:
+    if recipe.keep_float and recipe.float_weights == "int8":
         out = nncf.compress_weights(out, mode=nncf.CompressWeightsMode.INT8_ASYM)
     return out
 
