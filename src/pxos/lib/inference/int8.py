@@ -57,7 +57,7 @@ class Recipe:
     smooth_quant: float | None = 0.8
     overflow_fix: str = "enable"
     ranges: str = "mean_minmax"
-    keep_float: tuple[str, ...] = ("ffn_input", "ffn_output")
+    keep_float: tuple[str, ...] = ("ffn_input", "ffn_output", "attention_output")
     float_weights: str = "fp16"
     calibration: int = 300
     batch: int = 16
