@@ -44,8 +44,9 @@ N = NNCF_DEFAULTS
 FFN = replace(DEFAULT, keep_float=("ffn_input", "ffn_output"))
 RECIPES: dict[str, Recipe] = {
     "pxos default": DEFAULT,
+    "the same, float MatMuls' weights INT8": replace(DEFAULT, float_weights="int8"),
     "nncf defaults (transformer, SmoothQuant α 0.95)": N,
-    "7-bit weights, α 0.8, feed-forward float (fp16 weights)": FFN,
+    "7-bit weights, α 0.8, feed-forward float": FFN,
     "the same, α 0.7": replace(FFN, smooth_quant=0.7),
     "the same, feed-forward weights INT8": replace(FFN, float_weights="int8"),
     "7-bit weights (overflow fix everywhere)": replace(N, overflow_fix="enable"),

@@ -43,7 +43,7 @@ def test_calibration_verses_are_spread_and_not_evaluated():
 @pytest.mark.parametrize("recipe", [
     int8.Recipe(overflow_fix="sometimes"), int8.Recipe(ranges="p99"),
     int8.Recipe(keep_float=("embeddings",)), int8.Recipe(smooth_quant=1.5),
-    int8.Recipe(calibration=0), int8.Recipe(float_weights="int4")])
+    int8.Recipe(calibration=0), int8.Recipe(float_weights="fp8")])
 def test_bad_recipe_is_refused(recipe, tmp_path):
     with pytest.raises(PxArgumentError, match="bad int8 recipe"):
         quantize("all-MiniLM-L6-v2", "int8", tmp_path / "q", recipe=recipe)

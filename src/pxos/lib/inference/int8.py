@@ -48,9 +48,10 @@ class Recipe:
     - ``ranges``: activation range estimator, ``mean_minmax`` (NNCF's default: the mean
       over calibration batches of each batch's min and max) or ``minmax`` (the extremes);
     - ``keep_float``: keys of :data:`ROLES` whose MatMuls stay float (NNCF ignored scope);
-    - ``float_weights``: how those MatMuls' weights are stored: ``fp16`` (the saved IR
-      compresses its float constants to fp16) or ``int8`` (NNCF INT8 asymmetric weight
-      compression, as ``int8w``); both are computed in float;
+    - ``float_weights``: how those MatMuls' weights are stored: ``float`` (float32, as
+      the IR holds them) or ``int8`` (NNCF INT8 asymmetric weight compression, as
+      ``int8w``); both are computed in float. (The embedding tables are INT8 either way:
+      NNCF's quantization compresses them.)
     - ``calibration``: verses; ``batch``: verses per calibration batch.
     """
 
@@ -58,21 +59,21 @@ class Recipe:
     overflow_fix: str = "enable"
     ranges: str = "mean_minmax"
     keep_float: tuple[str, ...] = ("ffn_input", "ffn_output", "attention_output")
-    float_weights: str = "fp16"
+    float_weights: str = "float"
     calibration: int = 300
     batch: int = 16
 
     def check(self) -> None:
         """Raise PxArgumentError for a value outside the choices above."""
         bad = [r for r in self.keep_float if r not in ROLES] + \
-            [w for w in (self.float_weights,) if w not in ("fp16", "int8")]
+            [w for w in (self.float_weights,) if w not in ("float", "int8")]
         if self.overflow_fix not in OVERFLOW_FIXES or self.ranges not in RANGES or bad or \
                 self.calibration < 1 or self.batch < 1 or \
                 not (self.smooth_quant is None or 0 <= self.smooth_quant <= 1):
             raise PxArgumentError(f"bad int8 recipe {self}", hint=(
                 f"overflow_fix in {OVERFLOW_FIXES}, ranges in {RANGES}, keep_float from "
-                f"{tuple(ROLES)}, float_weights fp16 or int8, smooth_quant in [0, 1] or "
-                "None, calibration and batch ≥ 1"))
+                f"{tuple(ROLES)}, float_weights float or int8, smooth_quant "
+                "in [0, 1] or None, calibration and batch ≥ 1"))
 
 
 #: NNCF's defaults for a transformer: every MatMul in INT8, α 0.95, 8-bit weights after

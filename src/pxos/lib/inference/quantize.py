@@ -114,8 +114,7 @@ def quantize(model, method: str, out, *, calibration: int | None = None,
                 nncf = require("nncf")
                 m = nncf.compress_weights(m, mode=nncf.CompressWeightsMode.INT4_SYM,
                                           group_size=128, ratio=1.0)
-            fp16 = method == "fp16" or (method == "int8" and recipe.float_weights == "fp16")
-            ov.save_model(m, str(tmp / "model.xml"), compress_to_fp16=fp16)
+            ov.save_model(m, str(tmp / "model.xml"), compress_to_fp16=(method == "fp16"))
         for f in _TOKENIZER_FILES:
             if (folder / f).is_file():
                 shutil.copy(folder / f, tmp / f)
