@@ -8,13 +8,23 @@ for every thread in turn, and a loop that contains a barrier becomes a loop arou
 crosses a region boundary is kept per thread, in an array indexed by the thread's slot.
 This is the method of PoCL's work-group functions (Jääskeläinen et al., "pocl: A
 Performance-Portable OpenCL Implementation", IJPP 2015, §5).
+
+:func:`fission` is the rewrite: a kernel's per-block code as ordinary IR, which a renderer
+knowing nothing of barriers renders (``ir.ThreadLoop``: loops over the block's thread slots;
+shared arrays for the values that cross a barrier; no ``SYNC_THREADS`` left). :func:`split`
+and :func:`lane_variables` are the plan it follows, which ``codegen/interchange`` also uses
+for its block loops.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from pxos.ir import nodes as ir
+from pxos.ir.passes.rewrite import map_expr
+from pxos.ir.passes.uniform import hoist_uniform
+from pxos.ir.types import I32
 
 
 @dataclass
@@ -104,3 +114,90 @@ def lane_variables(items: list[Region | BlockLoop], variables: set[str]) -> set[
     visit(items, False)
     lanes = {n for n, count in seen.items() if count > 1} | forced
     return (lanes & variables) - block_loop_vars(items)
+
+
+def lane_array(name: str) -> str:
+    """The per-thread array of variable ``name`` in :func:`fission`'s output (``__`` makes
+    it a name no kernel may use, ``ir/reserved``)."""
+    return f"{name}__lane"
+
+
+def fission(kernel: ir.Kernel) -> ir.Kernel:
+    """``kernel`` as the code of one block, for targets that run a block's threads as loops.
+
+    The body becomes: the uniform assignments (``ir/passes/uniform``), then for each region
+    of :func:`split` an ``ir.ThreadLoop`` over the block's thread slots, and for each block
+    loop its ``FOR``/``WHILE`` around those. A variable of :func:`lane_variables` is kept
+    in a shared array ``lane_array(name)`` of one element per thread slot (element
+    ``LOCAL_ID``): each thread loop that uses it reads it into the thread's private
+    variable first and writes it back last; a block loop's header reads thread 0's
+    element (its value is the same for every thread, ``ir/barrier``). Each thread runs its
+    statements in its own order and every barrier separates two thread loops, so results
+    are those of the kernel.
+
+    Args:
+        kernel: a checked kernel (``ir.check.check_kernel``), bounds-checked or not.
+
+    Returns:
+        The kernel with that body and the lane arrays appended to its shared arrays; its
+        variables are unchanged. The body holds no ``SYNC_THREADS``; outside its thread
+        loops it reads no ``THREAD_ID`` or ``LOCAL_ID``.
+    """
+    hoisted, rest = hoist_uniform(kernel)
+    uniform = {s.name for s in hoisted}
+    variables = {n: t for n, t in kernel.variables if n not in uniform}
+    items = split(rest)
+    lanes = lane_variables(items, set(variables))
+    block = block_loop_vars(items)
+    span = kernel.span
+    size = math.prod(kernel.block)
+    arrays = tuple(ir.Shared(lane_array(n), variables[n], (size,), span) for n in sorted(lanes))
+    stops = tuple(ir.Builtin(span, "block_size", a, type=I32) for a in range(kernel.ndim))
+    order = [n for n in variables if n not in block]
+    slot = ir.Builtin(span, "local_id", None, type=I32)
+
+    def thread_loop(region: Region) -> ir.ThreadLoop:
+        used, written = names_in(region.body), _written(region.body)
+        kept = [n for n in order if n in lanes and n in used]
+        load = tuple(ir.Assign(span, n, ir.Load(span, lane_array(n), (slot,),
+                                                type=variables[n])) for n in kept)
+        store = tuple(ir.Store(span, lane_array(n), (slot,), ir.Var(span, n, type=variables[n]))
+                      for n in kept if n in written)
+        first = region.body[0].span
+        return ir.ThreadLoop(first, stops, load + region.body + store,
+                             tuple(n for n in order if n in used))
+
+    def header(e: ir.Expr) -> ir.Expr:
+        def visit(x: ir.Expr) -> ir.Expr:
+            if isinstance(x, ir.Var) and x.name in lanes:
+                return ir.Load(x.span, lane_array(x.name), (ir.Const(x.span, 0, type=I32),),
+                               type=x.type)
+            return x
+        return map_expr(e, visit)
+
+    def code(items: list[Region | BlockLoop]) -> ir.Body:
+        out: list[ir.Stmt] = []
+        for it in items:
+            if isinstance(it, Region):
+                out.append(thread_loop(it))
+            elif isinstance(it.stmt, ir.For):
+                s = it.stmt
+                out.append(replace(s, start=header(s.start), stop=header(s.stop),
+                                   step=None if s.step is None else header(s.step),
+                                   body=code(it.items)))
+            else:
+                out.append(replace(it.stmt, cond=header(it.stmt.cond), body=code(it.items)))
+        return tuple(out)
+
+    return replace(kernel, shared=kernel.shared + arrays, body=hoisted + code(items))
+
+
+def _written(body: ir.Body) -> set[str]:
+    """The variables ``body`` assigns (``SET``, a ``FOR`` variable, an atomic's result)."""
+    out = set()
+    for s in ir.walk(body):
+        name = s.name if isinstance(s, ir.Assign) else s.var if isinstance(s, ir.For) \
+            else s.result if isinstance(s, ir.Atomic) else None
+        if name is not None:
+            out.add(name)
+    return out
