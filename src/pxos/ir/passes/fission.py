@@ -154,14 +154,16 @@ def fission(kernel: ir.Kernel) -> ir.Kernel:
     arrays = tuple(ir.Shared(lane_array(n), variables[n], (size,), span) for n in sorted(lanes))
     stops = tuple(ir.Builtin(span, "block_size", a, type=I32) for a in range(kernel.ndim))
     order = [n for n in variables if n not in block]
-    slot = ir.Builtin(span, "local_id", None, type=I32)
+    slot = ir.Builtin(span, "local_id", None, type=I32)  # the thread's slot in the block
 
     def thread_loop(region: Region) -> ir.ThreadLoop:
         used, written = names_in(region.body), _written(region.body)
         kept = [n for n in order if n in lanes and n in used]
-        load = tuple(ir.Assign(span, n, ir.Load(span, lane_array(n), (slot,),
-                                                type=variables[n])) for n in kept)
-        store = tuple(ir.Store(span, lane_array(n), (slot,), ir.Var(span, n, type=variables[n]))
+        here = replace(region.body[0].span, line=0)  # no line marker of its own
+        load = tuple(ir.Assign(here, n, ir.Load(here, lane_array(n), (slot,),
+                                                type=variables[n]))
+                     for n in kept if not _set_first(region.body, n))
+        store = tuple(ir.Store(here, lane_array(n), (slot,), ir.Var(here, n, type=variables[n]))
                       for n in kept if n in written)
         first = region.body[0].span
         return ir.ThreadLoop(first, stops, load + region.body + store,
@@ -201,3 +203,15 @@ def _written(body: ir.Body) -> set[str]:
         if name is not None:
             out.add(name)
     return out
+
+
+def _set_first(body: ir.Body, name: str) -> bool:
+    """Whether ``body`` assigns ``name`` at its top level before anything reads it or
+    assigns it under a condition (so the value it held before is never seen)."""
+    for s in body:
+        if isinstance(s, ir.Assign) and s.name == name:
+            return not any(isinstance(x, ir.Var) and x.name == name
+                           for x in ir.subexprs(s.value))
+        if name in names_in((s,)):
+            return False
+    return False
