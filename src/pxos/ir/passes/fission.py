@@ -131,7 +131,11 @@ def fission(kernel: ir.Kernel) -> ir.Kernel:
     in a shared array ``lane_array(name)`` of one element per thread slot (element
     ``LOCAL_ID``): each thread loop that uses it reads it into the thread's private
     variable first and writes it back last; a block loop's header reads thread 0's
-    element (its value is the same for every thread, ``ir/barrier``). Each thread runs its
+    element (its value is the same for every thread, ``ir/barrier``). A variable set once,
+    to a thread index (``THREAD_ID``, ``LOCAL_ID``), at the top of the first region is set
+    again at the start of each later thread loop that uses it instead: the compiler then
+    sees an affine index (consecutive elements, not gathers), as PoCL's work-group
+    functions rematerialise the local id. Each thread runs its
     statements in its own order and every barrier separates two thread loops, so results
     are those of the kernel.
 
@@ -147,7 +151,8 @@ def fission(kernel: ir.Kernel) -> ir.Kernel:
     uniform = {s.name for s in hoisted}
     variables = {n: t for n, t in kernel.variables if n not in uniform}
     items = split(rest)
-    lanes = lane_variables(items, set(variables))
+    recomputed = _thread_indices(items, kernel.body)
+    lanes = lane_variables(items, set(variables)) - set(recomputed)
     block = block_loop_vars(items)
     span = kernel.span
     size = math.prod(kernel.block)
@@ -160,13 +165,15 @@ def fission(kernel: ir.Kernel) -> ir.Kernel:
         used, written = names_in(region.body), _written(region.body)
         kept = [n for n in order if n in lanes and n in used]
         here = replace(region.body[0].span, line=0)  # no line marker of its own
+        again = tuple(ir.Assign(here, n, recomputed[n]) for n in order
+                      if n in recomputed and n in used and region is not items[0])
         load = tuple(ir.Assign(here, n, ir.Load(here, lane_array(n), (slot,),
                                                 type=variables[n]))
                      for n in kept if not _set_first(region.body, n))
         store = tuple(ir.Store(here, lane_array(n), (slot,), ir.Var(here, n, type=variables[n]))
                       for n in kept if n in written)
         first = region.body[0].span
-        return ir.ThreadLoop(first, stops, load + region.body + store,
+        return ir.ThreadLoop(first, stops, again + load + region.body + store,
                              tuple(n for n in order if n in used))
 
     def header(e: ir.Expr) -> ir.Expr:
@@ -196,22 +203,39 @@ def fission(kernel: ir.Kernel) -> ir.Kernel:
 
 def _written(body: ir.Body) -> set[str]:
     """The variables ``body`` assigns (``SET``, a ``FOR`` variable, an atomic's result)."""
-    out = set()
-    for s in ir.walk(body):
-        name = s.name if isinstance(s, ir.Assign) else s.var if isinstance(s, ir.For) \
-            else s.result if isinstance(s, ir.Atomic) else None
-        if name is not None:
-            out.add(name)
-    return out
+    return {_target(s) for s in ir.walk(body)} - {None}
+
+
+def _target(s: ir.Stmt) -> str | None:
+    """The variable statement ``s`` itself assigns, if any."""
+    return s.name if isinstance(s, ir.Assign) else s.var if isinstance(s, ir.For) \
+        else s.result if isinstance(s, ir.Atomic) else None
 
 
 def _set_first(body: ir.Body, name: str) -> bool:
-    """Whether ``body`` assigns ``name`` at its top level before anything reads it or
-    assigns it under a condition (so the value it held before is never seen)."""
+    """Whether ``body`` assigns ``name`` at its top level (``SET``, or a ``FOR`` over it)
+    before anything reads it or assigns it under a condition (so the value it held before
+    is never seen)."""
     for s in body:
-        if isinstance(s, ir.Assign) and s.name == name:
+        if isinstance(s, (ir.Assign, ir.For)) and _target(s) == name:
+            first = s.value if isinstance(s, ir.Assign) else s.start
             return not any(isinstance(x, ir.Var) and x.name == name
-                           for x in ir.subexprs(s.value))
+                           for x in ir.subexprs(first))
         if name in names_in((s,)):
             return False
     return False
+
+
+def _thread_indices(items: list[Region | BlockLoop], body: ir.Body) -> dict[str, ir.Expr]:
+    """The variables set at the top level of the first region (``items[0]``) to a
+    per-thread launch index (``THREAD_ID``, ``LOCAL_ID``) and nowhere else in ``body``,
+    with that index."""
+    if not items or not isinstance(items[0], Region):
+        return {}
+    counts: dict[str, int] = {}
+    for s in ir.walk(body):
+        name = _target(s)
+        counts[name] = counts.get(name, 0) + 1
+    return {s.name: s.value for s in items[0].body
+            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Builtin)
+            and s.value.name in ("thread_id", "local_id") and counts.get(s.name) == 1}
