@@ -50,8 +50,11 @@ class Renderer:
     indices (``ir/passes/checked``), rendered as the dialect's ``pxos_bound`` helper.
 
     Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
-    thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
-    expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
+    thread across the block loops of the C target's loop interchange (``codegen/c_loops``),
+    rendered ``v_x[<lane>]`` with ``lane`` the C expression of the current thread's slot;
+    ``return_stmt``, how RETURN is spelled. Barriers arrive already rewritten
+    (``ir/passes/fission``): an ``ir.ThreadLoop`` is rendered as loops over the thread
+    slots of a block.
     """
 
     def __init__(self, kernel: ir.Kernel, dialect: Dialect):
