@@ -45,9 +45,27 @@ from pxos.backends.base import make_launch  # noqa: E402
 from pxos.codegen import c as ccode  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
 
-# name -> (block shape for the case's rank, extra flags); None: the target's own choice
+def collapsed_block_loop(kernel) -> list[str]:
+    """``codegen/c._block_loop`` with the blocks as ``collapse(n)`` nested loops instead of
+    one flat loop whose body finds a block's coordinates by 64-bit division and modulo
+    (same order, same static partition): a candidate for CPUs with slow 64-bit division."""
+    axes = "xyz"[:kernel.ndim]
+    out = flat_block_loop(kernel)
+    head = out.index(next(x for x in out if x.startswith("#pragma omp parallel")))
+    blocks = "(int64_t)" + " * ".join(f"pxos_g{a}" for a in axes)
+    loops = [f"#pragma omp parallel for collapse({kernel.ndim}) schedule(static) "
+             f"num_threads(PXOS_TEAM({blocks}))"]
+    loops += [f"for (int32_t pxos_b{a} = 0; pxos_b{a} < pxos_g{a}; ++pxos_b{a})"
+              + (" {" if a == "x" else "") for a in reversed(axes)]
+    return out[:head] + loops if kernel.ndim > 1 else out
+
+
+flat_block_loop = ccode._block_loop
+# name -> (block shape for the case's rank, extra flags, the block loop's renderer);
+# None: the target's own choice
 VARIANTS = {
     "default": (None, ()),
+    "collapsed blocks": (None, (), collapsed_block_loop),
     "block 128x8x1": ((128, 8, 1), ()),
     "block 256x16x1": ((256, 16, 1), ()),
     "block 32x8x4": ((32, 8, 4), ()),
@@ -79,8 +97,9 @@ def case(name: str):
 
 
 def build(c, kernel, variant: str):
-    shape, extra = VARIANTS[variant]
+    shape, extra, *loop = VARIANTS[variant]
     blocks, flags = dict(ccode.CPU_BLOCKS), cbackend.FLAGS
+    ccode._block_loop = loop[0] if loop else flat_block_loop
     if shape is not None:
         key = (kernel.ndim, False)
         ccode.CPU_BLOCKS[key] = shape if kernel.ndim == 3 else CONV_BLOCKS[shape]
@@ -88,6 +107,7 @@ def build(c, kernel, variant: str):
     try:
         return c.compile(kernel)
     finally:
+        ccode._block_loop = flat_block_loop
         ccode.CPU_BLOCKS.clear()
         ccode.CPU_BLOCKS.update(blocks)
         cbackend.FLAGS = flags
