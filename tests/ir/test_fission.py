@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from pxos.backends.c import compiler
+from pxos.codegen.c import render_c
 from pxos.codegen.dialect import Dialect, render_unit
 from pxos.codegen.render import Renderer, var_name
 from pxos.ir import nodes as ir
@@ -175,3 +176,10 @@ def test_a_renderer_without_barriers_runs_the_rewritten_tiled_product(tmp_path):
     c = np.zeros((24, 40), np.float32)
     run_plain(tmp_path, fission(kernel(TILED_MM)), [a, b, c], (40, 24))
     np.testing.assert_allclose(c, a @ b + 4, rtol=1e-5)
+
+
+def test_the_c_target_marks_thread_loops_without_inner_loops_as_simd():
+    source = render_c(kernel(TILED_MM)).function
+    # four thread loops; the one holding FOR k is left to gcc's outer-loop vectoriser
+    assert source.count("#pragma omp simd") == 3
+    assert "v_x = (pxos_bx * pxos_bsx + pxos_lx);" in source  # set again, not read back
