@@ -189,11 +189,15 @@ class CodecFilter:
         return out
 
     def _unpack(self, raw) -> bytes:
-        if self.obj.eof:  # zstd's object refuses any call after its frame
-            if len(raw):
-                raise ValueError("bytes after the frame")
-            return b""
-        return self.obj.decompress(raw)
+        out = []
+        while len(raw):
+            if self.obj.eof:  # zstd: the next frame (RFC 8878); others: one frame only
+                if self.codec != "zstd":
+                    raise ValueError("bytes after the frame")
+                self.obj = self._open(0, 1)
+            out.append(self.obj.decompress(raw))
+            raw = (self.obj.unused_data or b"") if self.obj.eof else b""
+        return b"".join(out)
 
     def close(self) -> bytes:
         if not self.decompress:
