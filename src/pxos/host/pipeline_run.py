@@ -55,6 +55,8 @@ class PipelineStatements:
         from pxos.host import pipeline
 
         op = OPERATIONS[type(stmt)]
+        if isinstance(stmt, ir.Codec) and stmt.decompress:
+            return HOST  # DECOMPRESS runs on the CPU libraries only
         if self.device != "auto":
             return self.device if self.device in pipeline.devices(op) else HOST
         kernels = [d for d in pipeline.devices(op)
@@ -145,14 +147,24 @@ class PipelineStatements:
         from pxos.host import pipeline
 
         data = self._bytes(s.source, s.span)
+        level = None if s.level is None else int(self.evaluate(s.level))
         device = self._pipeline_device(s)
+        if self.device == "auto" and not s.decompress and (self.explain or "cuda" in
+                                                           pipeline.devices("compress")):
+            from pxos.host.pipeline.codec_placement import place_codec
+
+            gpu = "cuda" in pipeline.devices("compress")
+            self._decision = place_codec(data, s.codec, level, gpu, s.span.line,
+                                         s.span.text.strip())
+            device = self._decision.device
+        t0 = time.perf_counter()
         with at(s):
             if s.decompress:
                 out = pipeline.decompress(data, s.codec, device=device)
             else:
-                level = None if s.level is None else int(self.evaluate(s.level))
                 out = pipeline.compress(data, s.codec, level, device=device)
         self._define_bytes(s.result, out, s.span)
+        self._measured(t0)
         return device
 
     def _validate(self, s: ir.Validate) -> str | None:

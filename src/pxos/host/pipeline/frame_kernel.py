@@ -37,5 +37,5 @@ def pack_chunks(comp: px.Array[px.u8, 1], raw: px.Array[px.u8, 1],
         if k < head:
             word = px.u32(n)
             if n < 0:
-                word = px.u32(0 - n) | px.u32(0x80000000)
+                word = px.u32(0 - n) | (px.u32(1) << px.u32(31))  # bit 31: stored
             frame[at - head + k] = px.u8((word >> px.u32(8 * k)) & px.u32(255))

@@ -1,0 +1,135 @@
+"""GPU compression (`host/pipeline/nvcomp_codec`): the chunk packing kernel on every backend,
+fed with chunks compressed by the CPU libraries as nvCOMP's RAW chunks would be, read
+back by `lz4.frame` / `zstandard`; and, where nvCOMP and a GPU are present, nvCOMP's own
+output read by the CPU decoders."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from pxos.errors import PxArgumentError, PxRuntimeError
+from pxos.host import pipeline
+from pxos.host.pipeline import lz4_frame, nvcomp_codec
+from pxos.host.pipeline.frame_kernel import pack_chunks
+from pxos.testing import for_each_backend
+
+lz4_frame_lib = pytest.importorskip("lz4.frame")
+lz4_block = pytest.importorskip("lz4.block")
+zstandard = pytest.importorskip("zstandard")
+CHUNK = 4096  # small chunks: several per test input, quick on the interpreter too
+
+
+def sample(n: int, seed: int = 0) -> np.ndarray:
+    """Random bytes, then text, then a run of zeros: chunks that grow, shrink and vanish."""
+    rng = np.random.default_rng(seed)
+    text = np.frombuffer(b"".join(b"line %d of the log\n" % i for i in range(n // 18 + 1)),
+                         np.uint8)
+    parts = [rng.integers(0, 256, n // 3, dtype=np.uint8), text[:n // 3]]
+    return np.concatenate(parts + [np.zeros(n - 2 * (n // 3), np.uint8)])
+
+
+def packed(data: np.ndarray, codec: str, device: str) -> bytes:
+    """``data`` cut into CHUNK-byte chunks, each compressed by the CPU library into a slot
+    of a fixed stride (as nvCOMP does), then packed by the kernel on ``device``."""
+    n, stride = -(-len(data) // CHUNK), nvcomp_codec._bound(codec, CHUNK) + 16
+    slots, sizes = np.zeros(n * stride, np.uint8), np.zeros(n, np.int32)
+    for b in range(n):
+        part = data[b * CHUNK:(b + 1) * CHUNK].tobytes()
+        comp = (lz4_block.compress(part, store_size=False) if codec == "lz4"
+                else zstandard.ZstdCompressor().compress(part))
+        slots[b * stride:b * stride + len(comp)] = np.frombuffer(comp, np.uint8)
+        sizes[b] = len(comp) if codec == "zstd" or len(comp) < len(part) else -len(part)
+    head = nvcomp_codec.HEAD[codec]
+    records = np.abs(sizes) + head
+    starts = (np.cumsum(records) - records + head).astype(np.int32)
+    frame = np.full(int(records.sum()), 0xAA, np.uint8)
+    pack_chunks(slots, data, frame, sizes, starts, stride, CHUNK, head, device=device,
+                threads=(n * stride,))
+    if codec == "lz4":
+        return lz4_frame.header(64 << 10, len(data)) + frame.tobytes() + lz4_frame.END_MARK
+    return frame.tobytes()
+
+
+@for_each_backend()
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+def test_packed_chunks_are_one_standard_stream(backend, codec):
+    data = sample(5 * CHUNK + 123)
+    out = packed(data, codec, backend)
+    if codec == "lz4":
+        assert lz4_frame_lib.decompress(out) == data.tobytes()
+    else:  # frames back to back: zstandard reads them one by one
+        dec, got, rest = zstandard.ZstdDecompressor(), b"", out
+        while rest:
+            obj = dec.decompressobj()
+            got += obj.decompress(rest)
+            rest = obj.unused_data
+        assert got == data.tobytes()
+    assert pipeline.decompress(out, codec).tobytes() == data.tobytes()
+
+
+def test_the_frame_header_matches_lz4s_own():
+    ours = lz4_frame.header(64 << 10, None, block_checksum=True)
+    theirs = lz4_frame_lib.compress(b"x" * 100, block_size=lz4_frame_lib.BLOCKSIZE_MAX64KB,
+                                    block_linked=False, block_checksum=True,
+                                    content_checksum=False, store_size=False)
+    assert ours == theirs[:7]  # magic, FLG, BD and the XXH32-derived header checksum
+
+
+def test_a_wrong_content_size_is_found_by_the_reader():
+    data = sample(3 * CHUNK)
+    body = lz4_frame.block_records(data, 64 << 10) + lz4_frame.END_MARK
+    good = lz4_frame.header(64 << 10, len(data), block_checksum=True) + body
+    assert lz4_frame_lib.decompress(good) == data.tobytes()
+    bad = lz4_frame.header(64 << 10, len(data) + 1, block_checksum=True) + body
+    with pytest.raises(PxRuntimeError, match="corrupt or truncated"):
+        pipeline.decompress(bad, "lz4")
+
+
+gpu = pytest.mark.skipif(not nvcomp_codec.available(), reason="no nvCOMP and CUDA GPU here")
+
+
+@gpu
+@pytest.mark.parametrize("n", [0, 1, 65535, 65536, 3 * 65536 + 17, 5_000_000])
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+def test_nvcomp_output_is_read_by_the_cpu_decoders(codec, n):
+    data = sample(n, seed=n)
+    out = pipeline.compress(data, codec, device="cuda")
+    assert isinstance(out, np.ndarray) and out.dtype == np.uint8
+    reference = (lz4_frame_lib.decompress(out.tobytes()) if codec == "lz4"
+                 else pipeline.decompress(out, "zstd").tobytes())
+    assert reference == data.tobytes()
+    if n > 65536:
+        assert len(out) < n  # a third of it is text, a third zeros
+
+
+@gpu
+def test_nvcomp_lz4_is_read_by_the_lz4_command(tmp_path):
+    if shutil.which("lz4") is None:
+        pytest.skip("no lz4 command here")
+    data = sample(1 << 20)
+    (tmp_path / "x.lz4").write_bytes(pipeline.compress(data, "lz4", device="cuda").tobytes())
+    subprocess.run(["lz4", "-d", "-q", str(tmp_path / "x.lz4"), str(tmp_path / "x")],
+                   check=True)
+    assert (tmp_path / "x").read_bytes() == data.tobytes()
+
+
+@gpu
+def test_device_data_stay_on_the_gpu():
+    import cupy as cp
+
+    data = sample(1 << 20)
+    out = pipeline.compress(cp.asarray(data), "lz4", device="cuda")
+    assert isinstance(out, cp.ndarray)
+    assert lz4_frame_lib.decompress(out.get().tobytes()) == data.tobytes()
+
+
+@gpu
+def test_nvcomp_refuses_what_it_cannot_write():
+    with pytest.raises(PxArgumentError, match="deflate does not run on the GPU"):
+        pipeline.compress(b"abc", "deflate", device="cuda")
+    with pytest.raises(PxArgumentError, match="no zstd levels"):
+        pipeline.compress(b"abc", "zstd", 9, device="cuda")
