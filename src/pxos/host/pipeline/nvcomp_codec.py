@@ -128,6 +128,8 @@ def gpu_compress(data, codec: str, level: int | None = None):
                               "host only (leave it out, or use device host)")
     on_gpu = not isinstance(data, np.ndarray)
     src = data if on_gpu else cp.asarray(data)
+    if src.data.ptr % 16:  # nvCOMP's chunks must be aligned (a view into an array)
+        src = src.copy()
     if not len(src):  # the host writes the empty stream (zstd: one empty frame)
         from pxos.host.pipeline.codecs import compress
         out = compress(np.zeros(0, np.uint8), codec)
