@@ -12,7 +12,9 @@ result:
   released (``openssl_evp``; ``cryptography`` where no libcrypto is found).
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
   output is one standard frame (zstd with a content checksum but without the content size
-  in its header, as ``zstd`` writes from a pipe), readable by the usual tools and by ``codecs.decompress``.
+  in its header, as ``zstd`` writes from a pipe; LZ4 with independent 1 MiB blocks, each
+  with its checksum, compressed one run of blocks per core), readable by the usual tools
+  and by ``codecs.decompress``.
 - sinks that read the stream in order and give one value at the end: ``Sha256Sink``,
   ``Crc32cSink`` and ``Utf8Sink``.
 
@@ -30,6 +32,7 @@ import numpy as np
 from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host.pipeline.codecs import LEVELS, check_codec
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend
+from pxos.host.pipeline.lz4_frame import BlockCompressor
 
 MIN_PART = 1 << 20  # bytes: smaller chunks are not split between workers
 
@@ -147,16 +150,18 @@ class KeystreamFilter:
 
 class CodecFilter:
     """zstd, lz4 or deflate compression (``decompress`` False) or decompression of a stream.
-    ``workers`` > 1 lets zstd compress with that many threads (one standard frame still).
+    ``workers`` > 1 lets zstd compress with that many threads (one standard frame still);
+    ``pool`` (``cores.CorePool``) compresses LZ4's independent blocks side by side
+    (``lz4_frame.BlockCompressor``: one standard frame too).
 
     Raises: PxArgumentError for an unknown codec or level; PxRuntimeError (from ``push`` or
     ``close``) for corrupt or truncated compressed input.
     """
 
     def __init__(self, codec: str, decompress: bool, level: int | None = None,
-                 workers: int = 1):
+                 workers: int = 1, pool=None):
         check_codec(codec)
-        self.codec, self.decompress = codec, decompress
+        self.codec, self.decompress, self.pool = codec, decompress, pool
         low, default, high = LEVELS[codec]
         level = default if level is None else level
         if not isinstance(level, int) or not low <= level <= high:
@@ -177,7 +182,7 @@ class CodecFilter:
             import lz4.frame
             if self.decompress:
                 return lz4.frame.LZ4FrameDecompressor()
-            obj = lz4.frame.LZ4FrameCompressor(compression_level=level, content_checksum=True)
+            obj = BlockCompressor(level, self.pool)  # independent blocks, on every core
             self.head = obj.begin()
             return obj
         return zlib.decompressobj() if self.decompress else zlib.compressobj(level)

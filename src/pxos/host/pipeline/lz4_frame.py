@@ -84,3 +84,44 @@ def block_records(data: np.ndarray, block_max: int, level: int = 0) -> bytes:
                                  store_size=False)
         out.append(one[7:-4])  # 7 header bytes (no content size), then the end mark
     return b"".join(out)
+
+
+class BlockCompressor:
+    """An LZ4 frame of independent blocks of ``BLOCK`` bytes over a stream, the blocks of
+    each push compressed side by side by ``pool`` (``cores.CorePool``, or None for one
+    thread). Blocks start at fixed multiples of ``BLOCK`` of the stream, so the bytes do
+    not depend on how the stream is cut nor on the number of workers. The interface is
+    that of ``lz4.frame.LZ4FrameCompressor``: ``begin()``, ``compress(data)``, ``flush()``.
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, level: int = 0, pool=None):
+        self.level, self.pool = level, pool
+        self.pending = np.zeros(0, np.uint8)
+
+    def begin(self) -> bytes:
+        """The frame header: independent blocks of at most 1 MiB, each with its XXH32."""
+        return header(self.BLOCK, None, block_checksum=True)
+
+    def compress(self, data) -> bytes:
+        buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+        buf = np.concatenate([self.pending, buf]) if len(self.pending) else buf
+        whole = len(buf) // self.BLOCK * self.BLOCK
+        self.pending = buf[whole:].copy()
+        return self._records(buf[:whole])
+
+    def flush(self) -> bytes:
+        out, self.pending = self._records(self.pending), np.zeros(0, np.uint8)
+        return out + END_MARK
+
+    def _records(self, data: np.ndarray) -> bytes:
+        """Block records of whole blocks (the last may be short), one run of blocks per
+        worker."""
+        workers = getattr(self.pool, "workers", 1)
+        blocks = -(-len(data) // self.BLOCK)
+        if workers < 2 or blocks < 2:
+            return block_records(data, self.BLOCK, self.level)
+        step = -(-blocks // workers) * self.BLOCK
+        jobs = [(data[lo:lo + step], self.BLOCK, self.level) for lo in range(0, len(data), step)]
+        return b"".join(self.pool.run(block_records, jobs))
