@@ -145,15 +145,16 @@ class PipelineStatements:
         if streamed is not None:
             return streamed
         from pxos.host import pipeline
+        from pxos.host.pipeline import nvcomp_codec
 
         data = self._bytes(s.source, s.span)
         level = None if s.level is None else int(self.evaluate(s.level))
         device = self._pipeline_device(s)
-        if self.device == "auto" and not s.decompress and (self.explain or "cuda" in
-                                                           pipeline.devices("compress")):
+        placed = self.device == "auto" and not s.decompress
+        gpu = placed and nvcomp_codec.installed() and "cuda" in pipeline.devices("compress")
+        if placed and (gpu or self.explain):  # the CPU library or nvCOMP, by cost
             from pxos.host.pipeline.codec_placement import place_codec
 
-            gpu = "cuda" in pipeline.devices("compress")
             self._decision = place_codec(data, s.codec, level, gpu, s.span.line,
                                          s.span.text.strip())
             device = self._decision.device

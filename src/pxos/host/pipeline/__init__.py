@@ -41,7 +41,8 @@ def devices(op: str) -> list[str]:
     """
     if op == "compress":  # nvCOMP on cuda, where installed (nvcomp_codec)
         from pxos.host.pipeline import nvcomp_codec
-        gpu = "cuda" in backends.available() and nvcomp_codec.available()
+        gpu = nvcomp_codec.installed() and "cuda" in backends.available() \
+            and nvcomp_codec.available()
         return ["host"] + (["cuda"] if gpu else [])
     if op in _HOST_OPS:
         return ["host"]

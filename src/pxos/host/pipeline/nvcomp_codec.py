@@ -32,8 +32,20 @@ HEAD = {"lz4": 4, "zstd": 0}  # bytes of record header before each chunk's paylo
 _codecs: dict = {}
 
 
+def installed() -> bool:
+    """Whether nvCOMP's Python module and CuPy are installed (found, not imported: cheap)."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("cupy") is not None and find_spec("nvidia.nvcomp") is not None
+    except ModuleNotFoundError:  # no ``nvidia`` namespace at all
+        return False
+
+
 def available() -> bool:
     """Whether nvCOMP's Python module and CuPy import and a CUDA device is present."""
+    if not installed():
+        return False
     try:
         import cupy
         from cupy.cuda.runtime import CUDARuntimeError
