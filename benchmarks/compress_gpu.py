@@ -2,7 +2,7 @@
 
     python3 benchmarks/compress_gpu.py [--mib 1024] [--repeat 5] [--out compress_gpu.json]
 
-For ``lz4`` and ``zstd`` it times, on ``--mib`` MiB of log-like text already on the GPU
+For ``lz4``, ``zstd`` and ``deflate`` (gzip members) it times, on ``--mib`` MiB of log-like text already on the GPU
 (CuPy), with CUDA events (median of ``--repeat`` after a warm-up):
 
 - ``nvcomp_encode``: nvCOMP's batched RAW encode of 64 KiB chunks alone (the rate nvCOMP
@@ -99,7 +99,7 @@ def main() -> None:
     host = sample(args.mib << 20)
     src = cp.asarray(host)
     results = {}
-    for codec in ("lz4", "zstd"):
+    for codec in ("lz4", "zstd", "deflate"):
         out = pipeline.compress(src, codec, device="cuda")
         ok = pipeline.decompress(out.get(), codec).tobytes() == host.tobytes()
         enc = gpu_seconds(nvcomp_encode(src, codec), args.repeat)

@@ -5,15 +5,17 @@ output read by the CPU decoders."""
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
+import zlib
 
 import numpy as np
 import pytest
 
 from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host import pipeline
-from pxos.host.pipeline import lz4_frame, nvcomp_codec
+from pxos.host.pipeline import filters, gzip_members, lz4_frame, nvcomp_codec
 from pxos.host.pipeline.frame_kernel import pack_chunks
 from pxos.testing import for_each_backend
 
@@ -32,6 +34,12 @@ def sample(n: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(parts + [np.zeros(n - 2 * (n // 3), np.uint8)])
 
 
+def _raw_deflate(part: bytes) -> bytes:
+    """A complete raw deflate stream (RFC 1951), as one nvCOMP deflate chunk is."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(part) + c.flush()
+
+
 def packed(data: np.ndarray, codec: str, device: str) -> bytes:
     """``data`` cut into CHUNK-byte chunks, each compressed by the CPU library into a slot
     of a fixed stride (as nvCOMP does), then packed by the kernel on ``device``."""
@@ -40,27 +48,33 @@ def packed(data: np.ndarray, codec: str, device: str) -> bytes:
     for b in range(n):
         part = data[b * CHUNK:(b + 1) * CHUNK].tobytes()
         comp = (lz4_block.compress(part, store_size=False) if codec == "lz4"
-                else zstandard.ZstdCompressor().compress(part))
+                else zstandard.ZstdCompressor().compress(part) if codec == "zstd"
+                else _raw_deflate(part))
         slots[b * stride:b * stride + len(comp)] = np.frombuffer(comp, np.uint8)
-        sizes[b] = len(comp) if codec == "zstd" or len(comp) < len(part) else -len(part)
+        sizes[b] = len(comp) if codec != "lz4" or len(comp) < len(part) else -len(part)
     head = nvcomp_codec.HEAD[codec]
-    records = np.abs(sizes) + head
+    records = np.abs(sizes) + head + nvcomp_codec.TAIL[codec]
     starts = (np.cumsum(records) - records + head).astype(np.int32)
     frame = np.full(int(records.sum()), 0xAA, np.uint8)
     pack_chunks(slots, data, frame, sizes, starts, stride, CHUNK, head, device=device,
                 threads=(n * stride,))
+    if codec == "deflate":
+        at, values = gzip_members.member_bytes(data, CHUNK, starts, sizes, device)
+        frame[at] = values
     if codec == "lz4":
         return lz4_frame.header(64 << 10, len(data)) + frame.tobytes() + lz4_frame.END_MARK
     return frame.tobytes()
 
 
 @for_each_backend()
-@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+@pytest.mark.parametrize("codec", ["lz4", "zstd", "deflate"])
 def test_packed_chunks_are_one_standard_stream(backend, codec):
     data = sample(5 * CHUNK + 123)
     out = packed(data, codec, backend)
     if codec == "lz4":
         assert lz4_frame_lib.decompress(out) == data.tobytes()
+    elif codec == "deflate":  # gzip members back to back (RFC 1952)
+        assert gzip.decompress(out) == data.tobytes()
     else:  # frames back to back: zstandard reads them one by one
         dec, got, rest = zstandard.ZstdDecompressor(), b"", out
         while rest:
@@ -69,6 +83,24 @@ def test_packed_chunks_are_one_standard_stream(backend, codec):
             rest = obj.unused_data
         assert got == data.tobytes()
     assert pipeline.decompress(out, codec).tobytes() == data.tobytes()
+    f = filters.CodecFilter(codec, True)
+    cuts = [out[lo:lo + 3000] for lo in range(0, len(out), 3000)]
+    assert b"".join(bytes(f.push(c)) for c in cuts) + bytes(f.close()) == data.tobytes()
+
+
+@pytest.mark.parametrize("n", [1, CHUNK - 1, CHUNK, 3 * CHUNK + 5])
+def test_chunk_crcs_equal_zlibs(n):
+    data = sample(n, seed=n)
+    want = [zlib.crc32(data[lo:lo + CHUNK].tobytes()) for lo in range(0, n, CHUNK)]
+    device = "c" if "c" in pipeline.devices("sha256") else "interp"
+    assert gzip_members.chunk_crcs(data, CHUNK, device).tolist() == want
+
+
+def test_a_changed_gzip_member_is_refused():
+    out = bytearray(packed(sample(3 * CHUNK), "deflate", "interp"))
+    out[-3] ^= 0x01  # the last member's length
+    with pytest.raises(PxRuntimeError, match="deflate: the compressed input is corrupt"):
+        pipeline.decompress(bytes(out), "deflate")
 
 
 def test_the_frame_header_matches_lz4s_own():
@@ -94,12 +126,13 @@ gpu = pytest.mark.skipif(not nvcomp_codec.available(), reason="no nvCOMP and CUD
 
 @gpu
 @pytest.mark.parametrize("n", [0, 1, 65535, 65536, 3 * 65536 + 17, 5_000_000])
-@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+@pytest.mark.parametrize("codec", ["lz4", "zstd", "deflate"])
 def test_nvcomp_output_is_read_by_the_cpu_decoders(codec, n):
     data = sample(n, seed=n)
     out = pipeline.compress(data, codec, device="cuda")
     assert isinstance(out, np.ndarray) and out.dtype == np.uint8
     reference = (lz4_frame_lib.decompress(out.tobytes()) if codec == "lz4"
+                 else gzip.decompress(out.tobytes()) if codec == "deflate"
                  else pipeline.decompress(out, "zstd").tobytes())
     assert reference == data.tobytes()
     if n > 65536:
@@ -128,8 +161,6 @@ def test_device_data_stay_on_the_gpu():
 
 
 @gpu
-def test_nvcomp_refuses_what_it_cannot_write():
-    with pytest.raises(PxArgumentError, match="deflate does not run on the GPU"):
-        pipeline.compress(b"abc", "deflate", device="cuda")
+def test_nvcomp_refuses_levels():
     with pytest.raises(PxArgumentError, match="no zstd levels"):
         pipeline.compress(b"abc", "zstd", 9, device="cuda")

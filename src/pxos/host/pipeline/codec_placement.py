@@ -9,7 +9,8 @@
   Where the copies alone take longer than the CPU, the GPU is not even started: data on
   the host stays on the host, and ``pxos explain`` says so.
 
-Only ``lz4`` and ``zstd`` at their default level can go to the GPU (``nvcomp_codec``).
+Only ``lz4`` and ``zstd`` at their default level go to the GPU (``nvcomp_codec``): the
+format must not depend on the placement, and nvCOMP's ``deflate`` is gzip members.
 """
 
 from __future__ import annotations
@@ -74,8 +75,11 @@ def place_codec(data: np.ndarray, codec: str, level: int | None, gpu: bool, line
     why = None
     if not gpu:
         why = f"host: {lib}; nvCOMP is not installed here (the pipelines-gpu extra)"
-    elif codec == "deflate" or (level is not None and level != LEVELS[codec][1]):
-        why = f"host: {lib}; nvCOMP writes no standard {codec} stream at this level"
+    elif codec == "deflate":
+        why = (f"host: {lib}; nvCOMP's deflate is gzip members, not the zlib container "
+               "(`--device cuda` writes them)")
+    elif level is not None and level != LEVELS[codec][1]:
+        why = f"host: {lib}; nvCOMP has no {codec} levels"
     else:
         copies = _copies_s(n, ratio)
         if copies is None:

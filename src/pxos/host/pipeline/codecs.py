@@ -4,8 +4,9 @@ The formats are the standard ones, readable by the usual tools: a zstd frame (RF
 with the content size in its header and a content checksum (XXH64, so corruption is
 found; ``decompress`` also reads several frames back to back, as nvCOMP writes them), an
 LZ4 frame (``lz4 -d`` reads it, with a content checksum), and for ``deflate`` zlib's container (RFC 1950: a deflate stream of RFC 1951 and an
-Adler-32 check, so that corruption is detected). GPU compression through nvCOMP is in
-``nvcomp_codec``.
+Adler-32 check, so that corruption is detected; ``decompress`` also reads gzip members
+back to back, RFC 1952, which is what the GPU writes). GPU compression through nvCOMP is
+in ``nvcomp_codec``.
 """
 
 from __future__ import annotations
@@ -93,8 +94,15 @@ def _decompress(raw: bytes, codec: str) -> bytes:
         if not dec.eof or dec.unused_data:
             raise ValueError("the frame ends early" if not dec.eof else "bytes after the frame")
         return out
-    dec = zlib.decompressobj()
-    out = dec.decompress(raw) + dec.flush()
-    if not dec.eof or dec.unused_data:
-        raise ValueError("the stream ends early" if not dec.eof else "bytes after the stream")
-    return out
+    gzip = raw[:2] == b"\x1f\x8b"  # nvCOMP's deflate: gzip members back to back
+    out = []
+    while True:
+        dec = zlib.decompressobj(31 if gzip else 15)
+        out.append(dec.decompress(raw) + dec.flush())
+        if not dec.eof:
+            raise ValueError("the stream ends early")
+        raw = dec.unused_data
+        if not raw:
+            return b"".join(out)
+        if not gzip:
+            raise ValueError("bytes after the stream")

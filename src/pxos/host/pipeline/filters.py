@@ -168,6 +168,7 @@ class CodecFilter:
             raise PxArgumentError(f"{codec} level must be an integer from {low} to {high}; "
                                   f"got {level!r}")
         self.head = b""  # the LZ4 frame header, given with the first output
+        self.gzip = None  # deflate: whether the input is gzip members (first bytes 1f 8b)
         self.obj = self._open(level, workers)
 
     def _open(self, level: int, workers: int):
@@ -185,7 +186,8 @@ class CodecFilter:
             obj = BlockCompressor(level, self.pool)  # independent blocks, on every core
             self.head = obj.begin()
             return obj
-        return zlib.decompressobj() if self.decompress else zlib.compressobj(level)
+        # 47: a zlib or a gzip header, found from the stream (nvCOMP writes gzip members)
+        return zlib.decompressobj(47) if self.decompress else zlib.compressobj(level)
 
     def push(self, data) -> bytes:
         if self.decompress:
@@ -194,10 +196,12 @@ class CodecFilter:
         return out
 
     def _unpack(self, raw) -> bytes:
+        if self.gzip is None and len(raw):
+            self.gzip = bytes(raw[:1]) == b"\x1f"
         out = []
         while len(raw):
-            if self.obj.eof:  # zstd: the next frame (RFC 8878); others: one frame only
-                if self.codec != "zstd":
+            if self.obj.eof:  # zstd: the next frame; gzip: the next member; LZ4, zlib: one
+                if self.codec == "lz4" or (self.codec == "deflate" and not self.gzip):
                     raise ValueError("bytes after the frame")
                 self.obj = self._open(0, 1)
             out.append(self.obj.decompress(raw))

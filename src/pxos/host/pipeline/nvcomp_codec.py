@@ -11,10 +11,12 @@ with the ``frame_kernel.pack_chunks`` kernel, so the result is one standard stre
   ``lz4.frame.decompress`` read it.
 - ``zstd``: one zstd frame per chunk, back to back. RFC 8878 (section 3) makes a zstd
   stream any sequence of frames; ``zstd -d`` and ``codecs.decompress`` read them all.
+- ``deflate``: one gzip member per chunk (``gzip_members``: each nvCOMP deflate chunk is
+  a final raw deflate stream, which cannot be joined into one zlib stream, but a gzip file
+  is any sequence of members, RFC 1952). So the GPU's deflate is **gzip**, not the zlib
+  container of the CPU path; ``gzip -d`` and ``codecs.decompress`` read it.
 
-``deflate`` is not offered: each nvCOMP deflate chunk is a final deflate stream, which
-cannot be joined into one zlib stream without re-encoding. nvCOMP has no levels, so a
-``LEVEL`` other than the codec's default runs on the host. Data and result stay on the
+nvCOMP has no levels, so a ``LEVEL`` other than the codec's default runs on the host. Data and result stay on the
 GPU for a CuPy array; a NumPy array is uploaded, and its result downloaded.
 """
 
@@ -27,8 +29,9 @@ from pxos.host.pipeline import lz4_frame
 
 CHUNK = 64 << 10  # bytes per nvCOMP chunk: its default, and LZ4's 64 KiB block size
 PIECE = 1 << 30  # bytes per nvCOMP call: the slots of one call stay below 2 GiB (i32)
-ALGORITHMS = {"lz4": "LZ4", "zstd": "Zstd"}
-HEAD = {"lz4": 4, "zstd": 0}  # bytes of record header before each chunk's payload
+ALGORITHMS = {"lz4": "LZ4", "zstd": "Zstd", "deflate": "Deflate"}
+HEAD = {"lz4": 4, "zstd": 0, "deflate": 10}  # bytes of record header before a chunk's data
+TAIL = {"lz4": 0, "zstd": 0, "deflate": 8}  # bytes after it (gzip: CRC-32 and length)
 _codecs: dict = {}
 
 
@@ -60,7 +63,7 @@ def available() -> bool:
 
 def _bound(codec: str, n: int) -> int:
     """The most bytes a chunk of ``n`` bytes can compress to: LZ4_compressBound
-    (lz4.h) and ZSTD_compressBound (zstd.h)."""
+    (lz4.h), and ZSTD_compressBound (zstd.h), which is above zlib's deflateBound too."""
     if codec == "lz4":
         return n + n // 255 + 16
     return n + (n >> 8) + (((128 << 10) - n) >> 11 if n < (128 << 10) else 0)
@@ -110,12 +113,17 @@ def compress_piece(piece, codec: str, lead: int = 0, tail: int = 0):
     if codec == "lz4":  # a block that did not shrink is stored
         sizes = np.where(sizes < lengths, sizes, -np.asarray(lengths, np.int64))
     head = HEAD[codec]
-    records = np.abs(sizes) + head
+    records = np.abs(sizes) + head + TAIL[codec]
     starts = np.cumsum(records) - records + head + lead
     packed = cp.empty(lead + int(records.sum()) + tail, cp.uint8)
     pack_chunks(slots, piece, packed, cp.asarray(sizes.astype(np.int32)),
                 cp.asarray(starts.astype(np.int32)), stride, CHUNK, head, device="cuda",
                 threads=(n * stride,))
+    if codec == "deflate":  # each chunk a gzip member: its header and trailer
+        from pxos.host.pipeline.gzip_members import member_bytes
+
+        at, values = member_bytes(piece, CHUNK, starts, sizes, "cuda")
+        packed[cp.asarray(at)] = cp.asarray(values)
     return packed
 
 
@@ -125,16 +133,12 @@ def gpu_compress(data, codec: str, level: int | None = None):
     data's module.
 
     Raises:
-        PxArgumentError: a codec nvCOMP cannot write in a standard format (deflate), or a
-            ``level`` other than the codec's default (nvCOMP has no levels).
+        PxArgumentError: a ``level`` other than the codec's default (nvCOMP has none).
     """
     import cupy as cp
 
     from pxos.host.pipeline.codecs import LEVELS
 
-    if codec not in ALGORITHMS:
-        raise PxArgumentError(f"{codec} does not run on the GPU (nvCOMP's deflate chunks "
-                              "cannot be joined into one zlib stream); use device host")
     if level is not None and level != LEVELS[codec][1]:
         raise PxArgumentError(f"nvCOMP has no {codec} levels; LEVEL {level} runs on the "
                               "host only (leave it out, or use device host)")
@@ -143,8 +147,11 @@ def gpu_compress(data, codec: str, level: int | None = None):
     if src.data.ptr % 16:  # nvCOMP's chunks must be aligned (a view into an array)
         src = src.copy()
     if not len(src):  # the host writes the empty stream (zstd: one empty frame)
+        import gzip
+
         from pxos.host.pipeline.codecs import compress
-        out = compress(np.zeros(0, np.uint8), codec)
+        out = (np.frombuffer(gzip.compress(b"", mtime=0), np.uint8) if codec == "deflate"
+               else compress(np.zeros(0, np.uint8), codec))
         return cp.asarray(out) if on_gpu else out
     head = lz4_frame.header(CHUNK, len(src)) if codec == "lz4" else b""
     tail = lz4_frame.END_MARK if codec == "lz4" else b""
