@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pxos.errors import PxArgumentError
+from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host.pipeline import lz4_frame
 
 CHUNK = 64 << 10  # bytes per nvCOMP chunk: its default, and LZ4's 64 KiB block size
@@ -110,6 +110,9 @@ def compress_piece(piece, codec: str, lead: int = 0, tail: int = 0):
     out = nvcomp.as_arrays(slots, [i * stride for i in range(n)], [stride] * n, stream)
     done = nv.encode(srcs, out=out)
     sizes = np.asarray(done.buffer_sizes, np.int64)  # waits for the batch
+    if len(sizes) != n or (sizes <= 0).any() or (sizes >= stride).any():
+        raise PxRuntimeError(f"nvCOMP {ALGORITHMS[codec]} returned chunk sizes outside "
+                             f"1 … {stride - 1} bytes (a pxos bug; please report it)")
     if codec == "lz4":  # a block that did not shrink is stored
         sizes = np.where(sizes < lengths, sizes, -np.asarray(lengths, np.int64))
     head = HEAD[codec]
@@ -143,7 +146,7 @@ def gpu_compress(data, codec: str, level: int | None = None):
         raise PxArgumentError(f"nvCOMP has no {codec} levels; LEVEL {level} runs on the "
                               "host only (leave it out, or use device host)")
     on_gpu = not isinstance(data, np.ndarray)
-    src = data if on_gpu else cp.asarray(data)
+    src = cp.ascontiguousarray(data) if on_gpu else cp.asarray(data)
     if src.data.ptr % 16:  # nvCOMP's chunks must be aligned (a view into an array)
         src = src.copy()
     if not len(src):  # the host writes the empty stream (zstd: one empty frame)
