@@ -9,6 +9,7 @@ For ``lz4``, ``zstd`` and ``deflate`` (gzip members) it times, on ``--mib`` MiB 
   itself publishes: its own benchmark times the batched compression call);
 - ``pxos_compress``: ``pipeline.compress(…, device="cuda")`` whole: encode, the read-back
   of the chunk sizes, and the packing kernel that makes one standard stream;
+- the same from host memory (NumPy in and out: the upload and download too, one run);
 - the CPU library on one core over 16 MiB of the same data, at its default level
   (nvCOMP has no levels), best of three.
 
@@ -104,15 +105,20 @@ def main() -> None:
         ok = pipeline.decompress(out.get(), codec).tobytes() == host.tobytes()
         enc = gpu_seconds(nvcomp_encode(src, codec), args.repeat)
         whole = gpu_seconds(lambda: pipeline.compress(src, codec, device="cuda"), args.repeat)
+        t = time.perf_counter()
+        pipeline.compress(host, codec, device="cuda")  # NumPy in, NumPy out: the copies too
+        from_host = time.perf_counter() - t
         gb = len(host) / 1e9
         results[codec] = {"decoded_by_cpu_library": ok, "ratio": len(out) / len(host),
                           "nvcomp_encode_GBps": gb / enc, "pxos_compress_GBps": gb / whole,
                           "pxos_over_nvcomp_time": whole / enc,
+                          "host_data_GBps": gb / from_host,
                           "cpu_one_core_GBps": cpu_rate(host[:16 << 20], codec)}
         r = results[codec]
         print(f"{codec:5s} ratio {r['ratio']:.3f}  nvCOMP encode {r['nvcomp_encode_GBps']:7.1f} "
               f"GB/s  pxos compress {r['pxos_compress_GBps']:7.1f} GB/s "
-              f"(x{r['pxos_over_nvcomp_time']:.2f} time)  CPU 1 core "
+              f"(x{r['pxos_over_nvcomp_time']:.2f} time)  from host {r['host_data_GBps']:5.1f} GB/s  "
+              f"CPU 1 core "
               f"{r['cpu_one_core_GBps']:.2f} GB/s  decoded: {ok}", flush=True)
     props = cp.cuda.runtime.getDeviceProperties(0)
     out = {"machine": {"node": platform.node(), "gpu": props["name"].decode(),
