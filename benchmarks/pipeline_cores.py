@@ -82,6 +82,7 @@ CASES = {
                                                             pool),
     "zstd3_compress": lambda pool: filters.CodecFilter("zstd", False, 3, pool.workers),
     "lz4_compress": lambda pool: filters.CodecFilter("lz4", False, pool=pool),
+    "lz4_decompress": lambda pool: filters.CodecFilter("lz4", True, pool=pool),
     "sha256_per_part": lambda pool: _PerPart(pool, "sha256"),
     "crc32c_per_part": lambda pool: _PerPart(pool, "crc32c"),
 }
@@ -107,12 +108,19 @@ def summary(runs: list[tuple], workers: int, gb: float) -> dict:
             "walls_s": [r[0] for r in runs]}
 
 
+def packed_lz4(data: np.ndarray) -> np.ndarray:
+    """``data`` as the streamed LZ4 frame (independent blocks) that lz4_decompress reads."""
+    f = filters.CodecFilter("lz4", False)
+    return np.frombuffer(f.push(data) + f.close(), np.uint8)
+
+
 def measure(case: str, data: np.ndarray, chunk: int, cores: int, repeat: int) -> dict:
     """1 worker against ``cores`` workers, interleaved: after a warm-up of each, ``repeat``
     rounds of one run each, in the order 1, N then N, 1 (ABBA, so that a load that rises
     or falls during the rounds weighs on both alike). ``scaling`` is the median of the
     rounds' wall-clock ratios; the load average is read before every round."""
-    gb, rounds, loads = len(data) / 1e9, {1: [], cores: []}, []
+    gb, rounds, loads = len(data) / 1e9, {1: [], cores: []}, []  # GB of plain data
+    data = packed_lz4(data) if case == "lz4_decompress" else data
     with CorePool(1) as one, CorePool(cores) as many:
         pools = {1: one, cores: many}
         for w in (1, cores):

@@ -76,3 +76,45 @@ def test_zstd_frames_back_to_back_stream_out_whole():
                                                            [7, 50_001, 123_456])) == raw
     with pytest.raises(PxRuntimeError, match="zstd: the compressed input is corrupt"):
         streamed(filters.CodecFilter("zstd", True), [frames[:-3]])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(0, 10 ** 7), max_size=6), workers=st.sampled_from([1, 2, 3]),
+       sized=st.booleans())
+def test_independent_blocks_are_read_on_every_core(cuts, workers, sized):
+    raw = DATA.tobytes()
+    checked = streamed(filters.CodecFilter("lz4", False), [DATA])  # block checksums
+    theirs = lz4_lib.compress(raw, block_size=lz4_lib.BLOCKSIZE_MAX64KB, block_linked=False,
+                              content_checksum=False, store_size=sized)  # no checksums
+    for packed in (checked, theirs):
+        with CorePool(workers) as pool:
+            f = filters.CodecFilter("lz4", True, pool=pool)
+            assert streamed(f, cut(np.frombuffer(packed, np.uint8), cuts)) == raw
+
+
+@pytest.mark.parametrize("how", ["cut", "flip", "size", "after", "header"])
+def test_a_damaged_frame_is_refused_on_every_core(how):
+    packed = bytearray(lz4_lib.compress(DATA.tobytes(), block_size=lz4_lib.BLOCKSIZE_MAX64KB,
+                                        block_linked=False, block_checksum=True,
+                                        content_checksum=False, store_size=True))
+    if how == "cut":
+        packed = packed[:len(packed) // 2]
+    elif how == "flip":
+        packed[len(packed) // 2] ^= 0x01  # the block's XXH32 no longer matches
+    elif how == "size":
+        packed[6] ^= 0x01  # the content size (and so the header checksum)
+        packed[14] = (lz4_frame.xxh32_short(bytes(packed[4:14])) >> 8) & 0xFF
+    elif how == "after":
+        packed += b"junk"
+    else:
+        packed[5] ^= 0x10  # the block size code: the header checksum fails
+    with CorePool(2) as pool:
+        with pytest.raises(PxRuntimeError, match="lz4: the compressed input is corrupt"):
+            streamed(filters.CodecFilter("lz4", True, pool=pool), [bytes(packed)])
+
+
+def test_linked_blocks_and_content_checksums_are_read_by_lz4_itself():
+    packed = lz4_lib.compress(DATA.tobytes(), content_checksum=True)  # linked blocks
+    with CorePool(2) as pool:
+        f = filters.CodecFilter("lz4", True, pool=pool)
+        assert streamed(f, cut(np.frombuffer(packed, np.uint8), [5, 70_000])) == DATA.tobytes()

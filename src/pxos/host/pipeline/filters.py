@@ -33,6 +33,7 @@ from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host.pipeline.codecs import LEVELS, check_codec
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend
 from pxos.host.pipeline.lz4_frame import BlockCompressor
+from pxos.host.pipeline.lz4_unpack import BlockDecompressor
 
 MIN_PART = 1 << 20  # bytes: smaller chunks are not split between workers
 
@@ -152,7 +153,8 @@ class CodecFilter:
     """zstd, lz4 or deflate compression (``decompress`` False) or decompression of a stream.
     ``workers`` > 1 lets zstd compress with that many threads (one standard frame still);
     ``pool`` (``cores.CorePool``) compresses LZ4's independent blocks side by side
-    (``lz4_frame.BlockCompressor``: one standard frame too).
+    (``lz4_frame.BlockCompressor``: one standard frame too) and decodes them so
+    (``lz4_unpack.BlockDecompressor``).
 
     Raises: PxArgumentError for an unknown codec or level; PxRuntimeError (from ``push`` or
     ``close``) for corrupt or truncated compressed input.
@@ -180,9 +182,8 @@ class CodecFilter:
             return zstandard.ZstdCompressor(level=level, threads=threads,
                                             write_checksum=True).compressobj()
         if self.codec == "lz4":
-            import lz4.frame
-            if self.decompress:
-                return lz4.frame.LZ4FrameDecompressor()
+            if self.decompress:  # independent blocks on every core (lz4_unpack)
+                return BlockDecompressor(self.pool)
             obj = BlockCompressor(level, self.pool)  # independent blocks, on every core
             self.head = obj.begin()
             return obj
