@@ -56,8 +56,9 @@ def packed(data: np.ndarray, codec: str, device: str) -> bytes:
     records = np.abs(sizes) + head + nvcomp_codec.TAIL[codec]
     starts = (np.cumsum(records) - records + head).astype(np.int32)
     frame = np.full(int(records.sum()), 0xAA, np.uint8)
-    pack_chunks(slots, data, frame, sizes, starts, stride, CHUNK, head, device=device,
-                threads=(n * stride,))
+    span = max(head, int(np.abs(sizes).max()))
+    pack_chunks(slots, data, frame, sizes, starts, stride, CHUNK, head, span, device=device,
+                threads=(n * span,))
     if codec == "deflate":
         at, values = gzip_members.member_bytes(data, CHUNK, starts, sizes, device)
         frame[at] = values

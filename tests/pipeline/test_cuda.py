@@ -24,7 +24,8 @@ CALLS = {
     "chacha20": (chacha20_blocks, (U32, U32, U32[:8], U32[:3], np.uint32(0))),
     "sha256": (sha256_padded_rows, (U32.reshape(4, 16), U32.reshape(8, 8), U32, U32[:8])),
     "crc32c": (crc32c_chunks, (U8, U32, U32, 4, 0)),
-    "pack_chunks": (pack_chunks, (U8, U8, U8, U32.view(np.int32), U32.view(np.int32), 8, 8, 4)),
+    "pack_chunks": (pack_chunks, (U8, U8, U8, U32.view(np.int32), U32.view(np.int32), 8, 8, 4,
+                                  8)),
     "ghash": (ghash_chunks, (U64, U64, np.uint64(1), np.uint64(2), 4, 0, 1)),
 }
 

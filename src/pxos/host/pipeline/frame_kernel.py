@@ -6,8 +6,10 @@ chunk ``b``'s ``n`` payload bytes go to ``frame[starts[b] : starts[b] + n]``, an
 ``head`` bytes before that (4 for an LZ4 block record, 0 for zstd frames) take the
 record's size word, little-endian. A chunk whose ``sizes[b]`` is negative did not shrink:
 its ``-sizes[b]`` bytes are copied from the uncompressed input ``raw`` instead, and the
-size word gets bit 31 (LZ4's "stored" block). Thread ``t`` serves chunk ``t // stride``,
-byte ``t % stride``: reads and writes of a warp are contiguous.
+size word gets bit 31 (LZ4's "stored" block). Thread ``t`` serves chunk ``t // span``,
+byte ``t % span``, where ``span`` is the largest record of the call (not the slot's
+stride, so a well-compressed batch needs few threads): reads and writes of a warp are
+contiguous.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from pxos.lang.py import markers as px
 @kernel(block=(256,))
 def pack_chunks(comp: px.Array[px.u8, 1], raw: px.Array[px.u8, 1],
                 frame: px.Array[px.u8, 1], sizes: px.Array[px.i32, 1],
-                starts: px.Array[px.i32, 1], stride: px.i32, chunk: px.i32, head: px.i32):
+                starts: px.Array[px.i32, 1], stride: px.i32, chunk: px.i32, head: px.i32,
+                span: px.i32):
     """``frame`` = every chunk's record (``head`` size bytes, then its payload) at
     ``starts[b] - head``; ``comp`` holds chunk ``b`` at ``b * stride``, ``raw`` at
-    ``b * chunk``."""
+    ``b * chunk``; ``span`` threads per chunk (at least its payload and ``head``)."""
     t = px.thread_id()
-    b = t // stride
+    b = t // span
     if b < len(sizes):
-        k = t - b * stride
+        k = t - b * span
         n = sizes[b]
         at = starts[b]
         if n >= 0:

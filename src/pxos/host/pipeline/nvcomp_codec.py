@@ -119,9 +119,10 @@ def compress_piece(piece, codec: str, lead: int = 0, tail: int = 0):
     records = np.abs(sizes) + head + TAIL[codec]
     starts = np.cumsum(records) - records + head + lead
     packed = cp.empty(lead + int(records.sum()) + tail, cp.uint8)
+    span = max(head, int(np.abs(sizes).max()))  # threads per chunk
     pack_chunks(slots, piece, packed, cp.asarray(sizes.astype(np.int32)),
-                cp.asarray(starts.astype(np.int32)), stride, CHUNK, head, device="cuda",
-                threads=(n * stride,))
+                cp.asarray(starts.astype(np.int32)), stride, CHUNK, head, span,
+                device="cuda", threads=(n * span,))
     if codec == "deflate":  # each chunk a gzip member: its header and trailer
         from pxos.host.pipeline.gzip_members import member_bytes
 
