@@ -1,7 +1,7 @@
 """One chunk per core: how each stream filter scales from one worker to every core.
 
     python3 benchmarks/pipeline_cores.py [--mib 64] [--chunk-mib 16] [--repeat 5]
-                                         [--only CASE …] [--out cores.json]
+                                         [--only CASE …] [--pick-cores 2] [--out cores.json]
 
 Each case pushes ``--mib`` MiB of log-like text through one stream filter
 (``host/pipeline/filters``, ``gcm_stream``) in chunks of ``--chunk-mib`` MiB, with a pool
@@ -18,7 +18,9 @@ per GB and the main thread's. ``idle_scaling`` is the ratio the cores would give
 were idle: a run's time taken as max(main thread's CPU, process CPU / workers), the
 critical path when the work that left the main thread is spread evenly and runs side by
 side (true of GIL-free work only). ``cpu_busy`` = CPU / wall shows how many cores a run
-kept busy. Output: JSON with the machine's name.
+kept busy. ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
+sysfs): two hyperthreads of one core share its AES units and halve the scaling, so on a
+larger machine this gives two quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
 """
 
 from __future__ import annotations
@@ -137,6 +139,28 @@ def measure(case: str, data: np.ndarray, chunk: int, cores: int, repeat: int) ->
             "load_average_1min": loads}
 
 
+def physical_core(cpu: int) -> tuple[str, str]:
+    """(package, core) of logical CPU ``cpu`` from Linux's sysfs; two hyperthreads of one
+    core share it (and its AES units)."""
+    base = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+    return tuple((base / f).read_text().strip() for f in ("physical_package_id", "core_id"))
+
+
+def pick_cores(count: int) -> list[int]:
+    """Pin this process to ``count`` logical CPUs on distinct physical cores (the last
+    ones of its affinity mask, away from CPU 0's interrupts); the CPUs chosen."""
+    chosen, seen = [], set()
+    for cpu in sorted(os.sched_getaffinity(0), reverse=True):
+        core = physical_core(cpu)
+        if core not in seen:
+            seen.add(core)
+            chosen.append(cpu)
+        if len(chosen) == count:
+            break
+    os.sched_setaffinity(0, chosen)
+    return sorted(chosen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=64)
@@ -144,8 +168,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", nargs="*", choices=list(CASES), help="these cases only")
     parser.add_argument("--out", default="pipeline_cores.json")
+    parser.add_argument("--pick-cores", type=int, default=0,
+                        help="pin to this many CPUs on distinct physical cores first")
     args = parser.parse_args()
+    picked = pick_cores(args.pick_cores) if args.pick_cores else None
     data, chunk, cores = sample(args.mib << 20), args.chunk_mib << 20, cpu_count()
+    cpus = sorted(os.sched_getaffinity(0))
+    topology = {c: "/".join(physical_core(c)) for c in cpus} if Path("/sys/devices").exists() \
+        else {}
     load_before = os.getloadavg()
     results = {}
     for case in [c for c in CASES if not args.only or c in args.only]:
@@ -159,6 +189,7 @@ def main() -> None:
               flush=True)
     out = {"machine": {"node": platform.node(), "cpu": platform.processor() or platform.machine(),
                        "cores": cores, "python": platform.python_version()},
+           "cpus": cpus, "picked": picked, "package/core of each CPU": topology,
            "mib": args.mib, "chunk_mib": args.chunk_mib, "repeat": args.repeat,
            "goal_scaling_2_cores": 1.8,
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
