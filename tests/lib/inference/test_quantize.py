@@ -16,7 +16,7 @@ def _fp32_bytes():
 
 
 @pytest.mark.parametrize("method, min_cos, max_size", [
-    ("fp16", 0.9999, 0.55), ("int8", 0.98, 0.3), ("int8w", 0.999, 0.3), ("int4", 0.85, 0.3)])
+    ("fp16", 0.9999, 0.55), ("int8", 0.99, 0.55), ("int8w", 0.999, 0.3), ("int4", 0.85, 0.3)])
 def test_methods(method, min_cos, max_size, tmp_path, sentences, reference):
     out = Q.quantize("all-MiniLM-L6-v2", method, tmp_path / method, calibration=32)
     assert sorted(p.name for p in tmp_path.iterdir()) == [method]  # no temporary left
