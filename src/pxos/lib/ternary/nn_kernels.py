@@ -157,11 +157,11 @@ def warp_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
     start = 0
     while start < p.shape[1]:
         count = min(X_WORDS, p.shape[1] - start)
-        for b in range(16):
-            k = lid
-            while k < count:
+        k = lid
+        while k < count:   # the 16 loads of a word's inputs in flight at once
+            for b in range(16):
                 xs[b * X_WORDS + k] = xt[b, start + k]
-                k += WARP_BLOCK
+            k += WARP_BLOCK
         pxos.sync_threads()
         j = lane
         at = start + min(j, count - 1)

@@ -1,0 +1,165 @@
+"""The ternary GPU kernels and their candidates side by side, on one GPU, in one run:
+int64 ⇄ planes conversion against a CuPy device-to-device copy (the practical memory
+roofline) and the packed mat-vec against CuPy's fp16 ``W @ x`` (cuBLAS), every kernel
+timed as :mod:`gpu_ternary` times them (CUDA events around calls queued behind a spin
+kernel). Needs CuPy.
+
+    python3 benchmarks/ternary_gpu_variants.py [--numbers 100000000] [--repeat 5]
+                                               [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import pxos.ternary as T  # noqa: E402
+from gpu_ternary import peak_bandwidth, queued_time  # noqa: E402
+from pxos.lib.ternary import columns as C  # noqa: E402
+from pxos.lib.ternary import nn_kernels as NK  # noqa: E402
+from pxos.lib.ternary import nn_split as NS  # noqa: E402
+from pxos.lib.ternary import words as W  # noqa: E402
+
+
+def copy_rates(cp, nbytes: int, repeat: int) -> dict:
+    """Bytes/s of device-to-device copies of ``nbytes`` (read and write both counted):
+    CuPy's element-wise copy kernel and the driver's ``cudaMemcpyAsync``."""
+    src = cp.ones(nbytes // 8, cp.int64)
+    dst = cp.empty_like(src)
+
+    def memcpy():
+        cp.cuda.runtime.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes,
+                                    cp.cuda.runtime.memcpyDeviceToDevice,
+                                    cp.cuda.get_current_stream().ptr)
+
+    return {name: 2 * src.nbytes / queued_time(cp, fn, repeat, 4) for name, fn in (
+        ("cupy_copy", lambda: dst.__setitem__(Ellipsis, src)), ("memcpy", memcpy))}
+
+
+def conversion(cp, n: int, repeat: int) -> dict:
+    """Seconds and bytes/s of each encode and decode kernel on ``n`` random int64 (two
+    halves: one call takes at most 2**31 − 1 trits), and whether each is exact."""
+    half = n // 2
+    rng = np.random.default_rng(4)
+    xs = [cp.asarray(rng.integers(-2**63, 2**63 - 1, half, dtype=np.int64)) for _ in range(2)]
+    ts = [cp.empty((41, half), cp.int8) for _ in range(2)]
+    back = [cp.empty(half, cp.int64) for _ in range(2)]
+    flag = [cp.empty(half, cp.int8) for _ in range(2)]
+    ref = [cp.empty((41, half), cp.int8) for _ in range(2)]
+    for x, r in zip(xs, ref):
+        C.encode_words(x, r.view(cp.uint32), device="cuda")
+
+    def encoder(kernel):
+        return lambda: [kernel(x, t.view(cp.uint32), device="cuda") for x, t in zip(xs, ts)]
+
+    def decoder(kernel):
+        return lambda: [kernel(t.view(cp.uint32), v, f, device="cuda")
+                        for t, v, f in zip(ref, back, flag)]
+
+    out = {}
+    for name, fn, moved in (("encode_words", encoder(C.encode_words), 49),
+                            ("encode_fixed", encoder(W.encode_fixed), 49),
+                            ("decode_words", decoder(C.decode_words), 50),
+                            ("decode_split", decoder(W.decode_split), 50)):
+        for t in ts + back:
+            t.fill(0)
+        sec = queued_time(cp, fn, repeat, 2)
+        fn()
+        if name.startswith("encode"):
+            exact = all(bool((t == r).all()) for t, r in zip(ts, ref))
+        else:
+            exact = all(bool((v == x).all()) and not bool(f.any())
+                        for v, x, f in zip(back, xs, flag))
+        out[name] = {"s": sec, "GBps": n * moved / sec / 1e9, "exact": exact}
+    first = T.decode(cp.asnumpy(ref[0][:, :1000]).T.copy(), "c")
+    out["reference_equal_to_c"] = bool((first == cp.asnumpy(xs[0][:1000])).all())
+    return out
+
+
+def matvec(cp, size: int, repeat: int) -> dict:
+    """Seconds of each packed mat-vec kernel and of cuBLAS fp16 ``W @ x``; max errors."""
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(size, size)).astype(np.float32)
+    x = rng.normal(size=size).astype(np.float32)
+    tw = T.nn.absmean(w)
+    p, scale = cp.asarray(tw.packed), cp.asarray(tw.scale)
+    xt = cp.asarray(np.ascontiguousarray(x.reshape(-1, 16).T))
+    y = cp.empty(size, cp.float32)
+    w16, x16 = cp.asarray(w.astype(np.float16)), cp.asarray(x.astype(np.float16))
+    dense = tw.dense() @ x
+    cases = {"cublas_fp16": lambda: w16 @ x16,
+             "warp_kernel": lambda: NK.warp_kernel(
+                 p, xt, scale, y, device="cuda", threads=NK.warp_blocks(size) * NK.WARP_BLOCK),
+             "block_kernel": lambda: NK.block_kernel(p, xt, scale, y, device="cuda",
+                                                     threads=size * NK.BLOCK)}
+    for s in (1, 2, 4, 8):
+        cases[f"split_{s}"] = (lambda s=s: NS.split_kernel(
+            p, xt, scale, y, s, device="cuda",
+            threads=NS.split_blocks(size, s) * NS.SPLIT_BLOCK))
+    out = {}
+    for name, fn in cases.items():
+        y.fill(0)
+        sec = queued_time(cp, fn, repeat)
+        err = None if name == "cublas_fp16" else float(np.abs(y.get() - dense).max())
+        out[name] = {"s": sec, "max_abs_error": err}
+    fp16 = out["cublas_fp16"]["s"]
+    for v in out.values():
+        v["fp16_over_this"] = fp16 / v["s"]
+    return out
+
+
+def attempt(step) -> dict:
+    """``step()``, or its error as a dict: one failing case leaves the others' figures."""
+    try:
+        return step()
+    except Exception as err:     # noqa: BLE001 (printed in full, then the next case)
+        traceback.print_exc()
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
+def main() -> None:
+    import cupy as cp
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--numbers", type=int, default=10**8)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    peak, _ = peak_bandwidth(cp, name)
+    copies = copy_rates(cp, 2 * 10**9, args.repeat)
+    copy = max(copies.values())
+    result = {"machine": {"device": name, "host": platform.node(), "cores": os.cpu_count(),
+                          "load_average": os.getloadavg()},
+              "peak_GBps": peak / 1e9, "copy_GBps": {k: v / 1e9 for k, v in copies.items()}}
+    print("copy GB/s", result["copy_GBps"], "peak", peak / 1e9, flush=True)
+    result["conversion"] = conv = attempt(lambda: conversion(cp, args.numbers, args.repeat))
+    for k, v in conv.items():
+        if isinstance(v, dict):
+            v["share_of_copy"] = v["GBps"] * 1e9 / copy
+            v["share_of_peak"] = v["GBps"] * 1e9 / peak
+        print(k, v, flush=True)
+    result["matvec"] = {}
+    for size in (4096, 8192):
+        result["matvec"][size] = mv = attempt(lambda: matvec(cp, size, args.repeat))
+        for k, v in mv.items():
+            print(size, k, v, flush=True)
+    if args.out:
+        part = args.out.with_suffix(".part")
+        part.write_text(json.dumps(result, indent=2))
+        part.replace(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""A packed ternary mat-vec for GPUs split along the columns (split-K) within one launch:
+:func:`split_kernel` (the words and codes of :mod:`pxos.lib.ternary.nn_kernels`).
+
+At 4096 × 4096 the packed weights (4 MB) sit in the L2 cache, and ``warp_kernel``'s 128
+blocks of 8 warps leave each SM one block: 8 warps, each waiting on a chain of loads. Here
+the warps of a block share their rows' columns: ``splits`` warps take ``WARP_ROWS`` rows,
+each a ``1 / splits`` share of the words, so a block takes ``32 / splits`` rows and the
+grid ``splits`` times as many blocks, enough warps on every SM to hide the loads. x is
+read straight from global memory (adjacent lanes read adjacent words of ``xt``), so it is
+served by each SM's L1 cache with no staging and no barrier. The block adds its warps'
+lane sums in shared memory at the end: 32 threads add a (row, split)'s 32 lanes, then one
+thread a row adds its ``splits`` sums.
+"""
+
+from __future__ import annotations
+
+import pxos
+from pxos import Array, f32, i32, u32
+
+SPLIT_BLOCK = 256   # threads a block: 8 warps
+ROWS = 4            # rows a warp
+LANE_SUMS = 8 * ROWS * 33   # every warp's 4 rows of 32 lane sums, rows padded to 33
+
+
+@pxos.kernel(block=(SPLIT_BLOCK,))
+def split_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
+                 y: Array[f32, 1], splits: i32):
+    """y[r] = scale[r] * sum_k w[r, k] * x[k], with ``splits`` (1, 2, 4 or 8) warps a row
+    group of ``ROWS`` rows (launch ``split_blocks(rows, splits) * SPLIT_BLOCK`` threads);
+    ``p`` (rows, words) the packed codes, ``xt`` (16, words) float32 holding x[16 j + b]
+    at [b, j], ``scale`` (rows,) and ``y`` (rows,) float32. Each weight is a predicated add
+    to the row's +1 or −1 sum (no multiplication); rows past the end read the last row and
+    write nothing."""
+    part = pxos.shared(LANE_SUMS, f32)
+    lid = pxos.local_id()
+    lane = lid & 31
+    warp = lid >> 5
+    group = warp // splits
+    share = warp - group * splits
+    rows_block = 8 // splits * ROWS
+    first = pxos.block_id() * rows_block + group * ROWS
+    last = p.shape[0] - 1
+    r0 = min(first, last)
+    r1 = min(first + 1, last)
+    r2 = min(first + 2, last)
+    r3 = min(first + 3, last)
+    words = (p.shape[1] + splits - 1) // splits
+    begin = share * words
+    end = min(begin + words, p.shape[1])
+    plus0 = f32(0.0)
+    plus1 = f32(0.0)
+    plus2 = f32(0.0)
+    plus3 = f32(0.0)
+    minus0 = f32(0.0)
+    minus1 = f32(0.0)
+    minus2 = f32(0.0)
+    minus3 = f32(0.0)
+    j = begin + lane
+    at = min(j, end - 1)
+    n0 = p[r0, at]
+    n1 = p[r1, at]
+    n2 = p[r2, at]
+    n3 = p[r3, at]
+    while j < end:
+        w0 = n0
+        w1 = n1
+        w2 = n2
+        w3 = n3
+        at = min(j + 32, end - 1)   # the next step's words, loaded now
+        n0 = p[r0, at]
+        n1 = p[r1, at]
+        n2 = p[r2, at]
+        n3 = p[r3, at]
+        for b in range(16):
+            v = xt[b, j]
+            if (w0 & u32(1) << u32(2 * b)) != u32(0):
+                plus0 += v
+            if (w0 & u32(2) << u32(2 * b)) != u32(0):
+                minus0 += v
+            if (w1 & u32(1) << u32(2 * b)) != u32(0):
+                plus1 += v
+            if (w1 & u32(2) << u32(2 * b)) != u32(0):
+                minus1 += v
+            if (w2 & u32(1) << u32(2 * b)) != u32(0):
+                plus2 += v
+            if (w2 & u32(2) << u32(2 * b)) != u32(0):
+                minus2 += v
+            if (w3 & u32(1) << u32(2 * b)) != u32(0):
+                plus3 += v
+            if (w3 & u32(2) << u32(2 * b)) != u32(0):
+                minus3 += v
+        j += 32
+    slot = warp * ROWS * 33 + lane
+    part[slot] = plus0 - minus0
+    part[slot + 33] = plus1 - minus1
+    part[slot + 66] = plus2 - minus2
+    part[slot + 99] = plus3 - minus3
+    pxos.sync_threads()
+    if lid < 8 * ROWS:       # one thread a (warp, row): its 32 lane sums
+        s0 = f32(0.0)
+        s1 = f32(0.0)
+        for k in range(16):
+            s0 += part[lid * 33 + k]
+            s1 += part[lid * 33 + 16 + k]
+        part[lid * 33 + 32] = s0 + s1
+    pxos.sync_threads()
+    r = pxos.block_id() * rows_block + lid
+    if lid < rows_block and r <= last:   # one thread a row: its splits' sums
+        g = lid // ROWS
+        rr = lid - g * ROWS
+        s = f32(0.0)
+        for k2 in range(splits):
+            s += part[((g * splits + k2) * ROWS + rr) * 33 + 32]
+        y[r] = s * scale[r]
+
+
+def split_blocks(rows: int, splits: int) -> int:
+    """Blocks of :func:`split_kernel` for ``rows`` output rows and ``splits`` warps a row
+    group."""
+    return -(-rows // (8 // splits * ROWS))
+
+
+__all__ = ["ROWS", "SPLIT_BLOCK", "split_blocks", "split_kernel"]
