@@ -30,6 +30,31 @@ from pxos.lib.ternary import columns as C  # noqa: E402
 from pxos.lib.ternary import nn_kernels as NK  # noqa: E402
 from pxos.lib.ternary import nn_split as NS  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
+from pxos import Array, i8, i64, u32  # noqa: E402
+import pxos  # noqa: E402
+
+
+@pxos.kernel
+def store_rows(x: Array[i64, 1], t: Array[u32, 2]):
+    """encode's memory traffic without its arithmetic: 4 int64 in, 41 words out a thread
+    (the layout's ceiling for encode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(x[4 * i]) ^ u32(x[4 * i + 1]) ^ u32(x[4 * i + 2]) ^ u32(x[4 * i + 3])
+        for k in range(41):
+            t[k, i] = w + u32(k)
+
+
+@pxos.kernel
+def load_rows(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
+    """decode's memory traffic without its arithmetic: 41 words in, 4 int64 and 4 flags
+    out a thread (the layout's ceiling for decode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(0)
+        for k in range(41):
+            w = w ^ t[k, i]
+        for q in range(4):
+            x[4 * i + q] = i64(w) + q
+            overflow[4 * i + q] = i8(w == u32(7))
 
 
 def copy_rates(cp, nbytes: int, repeat: int) -> dict:
@@ -67,16 +92,29 @@ def conversion(cp, n: int, repeat: int) -> dict:
         return lambda: [kernel(t.view(cp.uint32), v, f, device="cuda")
                         for t, v, f in zip(ref, back, flag)]
 
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+
+    def launched(kernel, waves):   # words.launch_threads: a thread a word, or waves
+        threads, stride = W.launch_threads(half // 4, waves, sms)
+        return lambda *a, device: kernel(*a, stride, device=device, threads=threads)
+
     out = {}
-    for name, fn, moved in (("encode_words", encoder(C.encode_words), 49),
-                            ("encode_fixed", encoder(W.encode_fixed), 49),
-                            ("decode_words", decoder(C.decode_words), 50),
-                            ("decode_split", decoder(W.decode_split), 50)):
+    cases = [("encode_words", encoder(C.encode_words), 49),
+             ("decode_words", decoder(C.decode_words), 50),
+             ("store_rows (no arithmetic)", encoder(store_rows), 49),
+             ("load_rows (no arithmetic)", decoder(load_rows), 50)]
+    for waves in (0, 4, 8, 16):
+        cases += [(f"encode_fixed waves={waves}", encoder(launched(W.encode_fixed, waves)), 49),
+                  (f"decode_split waves={waves}", decoder(launched(W.decode_split, waves)),
+                   50)]
+    for name, fn, moved in cases:
         for t in ts + back:
             t.fill(0)
         sec = queued_time(cp, fn, repeat, 2)
         fn()
-        if name.startswith("encode"):
+        if "rows" in name:
+            exact = None
+        elif name.startswith("encode"):
             exact = all(bool((t == r).all()) for t, r in zip(ts, ref))
         else:
             exact = all(bool((v == x).all()) and not bool(f.any())

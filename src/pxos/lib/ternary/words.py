@@ -31,14 +31,16 @@ OFF_HIGH = 7754818005
 OFF_LOW = 921304058
 Q19 = 7935711798          # int64 range in parts of 3**19 (columns.decode_columns)
 LOW19 = 340173325
+WORDS_BLOCK = 256         # threads a block
 
 
-@pxos.kernel
-def encode_fixed(x: Array[i64, 1], t: Array[u32, 2]):
+@pxos.kernel(block=(WORDS_BLOCK,))
+def encode_fixed(x: Array[i64, 1], t: Array[u32, 2], stride: i32):
     """The trits of x[4 i .. 4 i + 3] into t[:, i] (module docstring): the standard
     digits of x + (3**41 - 1) / 2, less 1 a digit, as ``columns.encode_words``; each
     part's digits from the top by fixed point."""
-    for i in pxos.parallel(t.shape[1]):
+    i = pxos.block_id() * WORDS_BLOCK + pxos.local_id()
+    while i < t.shape[1]:
         tops = u32(0x01010101) << u32(7)   # 0x80808080 (a literal past int32 fails WGSL)
         sign = u64(1) << u64(63)           # x ^ sign: x + 2**63 as uint64
         a0 = u64(x[4 * i]) ^ sign
@@ -120,17 +122,19 @@ def encode_fixed(x: Array[i64, 1], t: Array[u32, 2]):
             f3 = u32(p3)
         for k in range(41, t.shape[0]):
             t[k, i] = u32(0)
+        i += stride
 
 
-@pxos.kernel
-def decode_split(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
+@pxos.kernel(block=(WORDS_BLOCK,))
+def decode_split(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1], stride: i32):
     """x[4 i + q] = the value of column 4 i + q of the int8 planes array whose (width,
     n / 4) uint32 view is ``t``; overflow[4 i + q] = 1 where it does not fit int64, as
     ``columns.decode_words``, whose one 41-step loop with two ``if``s nvcc unrolls only
     4-fold, so that a thread waits for its loads one at a time: here each group of digits
     (3, 19, 19) is its own loop of a constant count with no branch, which nvcc unrolls
     whole and whose loads it issues together."""
-    for i in pxos.parallel(t.shape[1]):
+    i = pxos.block_id() * WORDS_BLOCK + pxos.local_id()
+    while i < t.shape[1]:
         tops = u32(0x01010101) << u32(7)   # 0x80808080
         bad0 = i8(0)
         bad1 = i8(0)
@@ -195,3 +199,13 @@ def decode_split(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
                 bad = i8(1)
             x[4 * i + q] = v * P19 + i64(low)
             overflow[4 * i + q] = bad
+        i += stride
+
+
+def launch_threads(words: int, waves: int = 0, sms: int = 0) -> tuple[int, int]:
+    """``(threads, stride)`` for :func:`encode_fixed` or :func:`decode_split` on a
+    ``(width, words)`` view: a thread a word (``waves`` 0), or ``waves`` blocks an SM
+    of a GPU with ``sms`` SMs, each thread taking every ``stride``-th word."""
+    full = -(-words // WORDS_BLOCK) * WORDS_BLOCK
+    threads = full if not waves else min(full, waves * sms * WORDS_BLOCK)
+    return threads, threads
