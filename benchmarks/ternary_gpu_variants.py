@@ -141,10 +141,17 @@ def matvec(cp, size: int, repeat: int) -> dict:
                  p, xt, scale, y, device="cuda", threads=NK.warp_blocks(size) * NK.WARP_BLOCK),
              "block_kernel": lambda: NK.block_kernel(p, xt, scale, y, device="cuda",
                                                      threads=size * NK.BLOCK)}
+    words = tw.packed.shape[1]
+    xp = np.zeros(-(-words // 32) * 512, np.float32)
+    xp[:size] = x
+    xc = cp.asarray(np.ascontiguousarray(xp.reshape(-1, 32, 16).transpose(0, 2, 1)).ravel())
+    flat = p.reshape(-1)
     for s in (1, 2, 4, 8):
-        cases[f"split_{s}"] = (lambda s=s: NS.split_kernel(
-            p, xt, scale, y, s, device="cuda",
-            threads=NS.split_blocks(size, s) * NS.SPLIT_BLOCK))
+        threads = NS.split_blocks(size, s) * NS.SPLIT_BLOCK
+        cases[f"split_{s}"] = (lambda s=s, n=threads: NS.split_kernel(
+            p, xt, scale, y, s, device="cuda", threads=n))
+        cases[f"chunk_{s}"] = (lambda s=s, n=threads: NS.chunk_kernel(
+            flat, words, xc, scale, y, s, device="cuda", threads=n))
     out = {}
     for name, fn in cases.items():
         y.fill(0)

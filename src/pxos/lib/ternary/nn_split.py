@@ -15,7 +15,7 @@ thread a row adds its ``splits`` sums.
 from __future__ import annotations
 
 import pxos
-from pxos import Array, f32, i32, u32
+from pxos import Array, f32, i32, i64, u32
 
 SPLIT_BLOCK = 256   # threads a block: 8 warps
 ROWS = 4            # rows a warp
@@ -114,10 +114,109 @@ def split_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
         y[r] = s * scale[r]
 
 
+@pxos.kernel(block=(SPLIT_BLOCK,))
+def chunk_kernel(p: Array[u32, 1], words: i32, xc: Array[f32, 1], scale: Array[f32, 1],
+                 y: Array[f32, 1], splits: i32):
+    """:func:`split_kernel` on the flat words ``p`` (rows * words,) and x as ``xc``
+    float32 (chunks * 512,), x[512 c + 16 l + b] at 512 c + 32 b + l (zeros past the
+    end), both indexed in 64 bits, so that a step's 16 loads of x are immediate offsets
+    from one address; each row's 32 code bits are tested in order, so that nvcc sets up to
+    7 predicates at once from a word (``R2P``). A split takes a whole number of 32-word
+    chunks; the next chunk's words are loaded before this chunk's sums."""
+    part = pxos.shared(LANE_SUMS, f32)
+    lid = pxos.local_id()
+    lane = lid & 31
+    warp = lid >> 5
+    group = warp // splits
+    share = warp - group * splits
+    rows_block = 8 // splits * ROWS
+    first = pxos.block_id() * rows_block + group * ROWS
+    last = p.shape[0] // words - 1
+    base0 = i64(min(first, last)) * i64(words)
+    base1 = i64(min(first + 1, last)) * i64(words)
+    base2 = i64(min(first + 2, last)) * i64(words)
+    base3 = i64(min(first + 3, last)) * i64(words)
+    count = xc.shape[0] >> 9
+    chunks = (count + splits - 1) // splits
+    c = share * chunks
+    stop = min(c + chunks, count)
+    plus0 = f32(0.0)
+    plus1 = f32(0.0)
+    plus2 = f32(0.0)
+    plus3 = f32(0.0)
+    minus0 = f32(0.0)
+    minus1 = f32(0.0)
+    minus2 = f32(0.0)
+    minus3 = f32(0.0)
+    j = i64(min(c * 32 + lane, words - 1))   # past the last word x is 0: any word does
+    n0 = p[base0 + j]
+    n1 = p[base1 + j]
+    n2 = p[base2 + j]
+    n3 = p[base3 + j]
+    while c < stop:
+        w0 = n0
+        w1 = n1
+        w2 = n2
+        w3 = n3
+        at = i64(c) * 512 + i64(lane)
+        c += 1
+        j = i64(min(c * 32 + lane, words - 1))   # the next chunk's words, loaded now
+        n0 = p[base0 + j]
+        n1 = p[base1 + j]
+        n2 = p[base2 + j]
+        n3 = p[base3 + j]
+        for b in range(16):
+            v = xc[at + b * 32]
+            if (w0 & u32(1) << u32(2 * b)) != u32(0):
+                plus0 += v
+            if (w0 & u32(2) << u32(2 * b)) != u32(0):
+                minus0 += v
+        for b in range(16):
+            v = xc[at + b * 32]
+            if (w1 & u32(1) << u32(2 * b)) != u32(0):
+                plus1 += v
+            if (w1 & u32(2) << u32(2 * b)) != u32(0):
+                minus1 += v
+        for b in range(16):
+            v = xc[at + b * 32]
+            if (w2 & u32(1) << u32(2 * b)) != u32(0):
+                plus2 += v
+            if (w2 & u32(2) << u32(2 * b)) != u32(0):
+                minus2 += v
+        for b in range(16):
+            v = xc[at + b * 32]
+            if (w3 & u32(1) << u32(2 * b)) != u32(0):
+                plus3 += v
+            if (w3 & u32(2) << u32(2 * b)) != u32(0):
+                minus3 += v
+    slot = warp * ROWS * 33 + lane
+    part[slot] = plus0 - minus0
+    part[slot + 33] = plus1 - minus1
+    part[slot + 66] = plus2 - minus2
+    part[slot + 99] = plus3 - minus3
+    pxos.sync_threads()
+    if lid < 8 * ROWS:       # one thread a (warp, row): its 32 lane sums
+        s0 = f32(0.0)
+        s1 = f32(0.0)
+        for k in range(16):
+            s0 += part[lid * 33 + k]
+            s1 += part[lid * 33 + 16 + k]
+        part[lid * 33 + 32] = s0 + s1
+    pxos.sync_threads()
+    r = pxos.block_id() * rows_block + lid
+    if lid < rows_block and r <= last:   # one thread a row: its splits' sums
+        g = lid // ROWS
+        rr = lid - g * ROWS
+        s = f32(0.0)
+        for k2 in range(splits):
+            s += part[((g * splits + k2) * ROWS + rr) * 33 + 32]
+        y[r] = s * scale[r]
+
+
 def split_blocks(rows: int, splits: int) -> int:
     """Blocks of :func:`split_kernel` for ``rows`` output rows and ``splits`` warps a row
     group."""
     return -(-rows // (8 // splits * ROWS))
 
 
-__all__ = ["ROWS", "SPLIT_BLOCK", "split_blocks", "split_kernel"]
+__all__ = ["ROWS", "SPLIT_BLOCK", "chunk_kernel", "split_blocks", "split_kernel"]
