@@ -94,8 +94,8 @@ def conversion(cp, n: int, repeat: int) -> dict:
 
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
 
-    def launched(kernel, waves):   # words.launch_threads: a thread a word, or waves
-        threads, stride = W.launch_threads(half // 4, waves, sms)
+    def launched(kernel, per_sm):   # words.launch_threads: a thread a word, or per SM
+        threads, stride = W.launch_threads(half // 4, per_sm, sms)
         return lambda *a, device: kernel(*a, stride, device=device, threads=threads)
 
     out = {}
@@ -103,9 +103,15 @@ def conversion(cp, n: int, repeat: int) -> dict:
              ("decode_words", decoder(C.decode_words), 50),
              ("store_rows (no arithmetic)", encoder(store_rows), 49),
              ("load_rows (no arithmetic)", decoder(load_rows), 50)]
-    for waves in (0, 4, 8, 16):
-        cases += [(f"encode_fixed waves={waves}", encoder(launched(W.encode_fixed, waves)), 49),
-                  (f"decode_split waves={waves}", decoder(launched(W.decode_split, waves)),
+    for per_sm in (0, 8):
+        cases += [(f"encode_fixed per_sm={per_sm}", encoder(launched(W.encode_fixed, per_sm)),
+                   49),
+                  (f"decode_split per_sm={per_sm}", decoder(launched(W.decode_split, per_sm)),
+                   50)]
+    for per_sm in (0, 4, 8, 16):
+        cases += [(f"encode_lanes per_sm={per_sm}", encoder(launched(W.encode_lanes, per_sm)),
+                   49),
+                  (f"decode_lanes per_sm={per_sm}", decoder(launched(W.decode_lanes, per_sm)),
                    50)]
     for name, fn, moved in cases:
         for t in ts + back:
