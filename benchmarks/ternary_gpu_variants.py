@@ -200,12 +200,17 @@ def main() -> None:
         if isinstance(v, dict):
             v["share_of_copy"] = v["GBps"] * 1e9 / copy
             v["share_of_peak"] = v["GBps"] * 1e9 / peak
-        print(k, v, flush=True)
+            print(f"{k:32s} {v['s'] * 1e3:8.3f} ms {v['GBps']:7.0f} GB/s "
+                  f"copy {v['share_of_copy']:.3f} peak {v['share_of_peak']:.3f} "
+                  f"exact {v['exact']}", flush=True)
+        else:
+            print(k, v, flush=True)
     result["matvec"] = {}
     for size in (4096, 8192):
         result["matvec"][size] = mv = attempt(lambda: matvec(cp, size, args.repeat))
         for k, v in mv.items():
-            print(size, k, v, flush=True)
+            print(f"{size} {k:14s} {v['s'] * 1e6:8.2f} us  fp16/this {v['fp16_over_this']:.3f}"
+                  f"  err {v['max_abs_error']}" if isinstance(v, dict) else (k, v), flush=True)
     if args.out:
         part = args.out.with_suffix(".part")
         part.write_text(json.dumps(result, indent=2))
