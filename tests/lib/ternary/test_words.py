@@ -137,3 +137,15 @@ def test_fixed_point_fraction_of_19_digits():
         f = ((p * W.M19) >> 30) + 1
         assert f < 2**32 and digits_from_top(p, f, 32, 19) == p
     assert all(digits_from_top(g, g * W.M3, 32, 3) == g for g in range(27))
+
+
+@pytest.mark.parametrize("kernel", ENCODERS + DECODERS, ids=lambda k: k.__name__)
+def test_kernels_compile_for_cuda(kernel):
+    from pxos.codegen.cuda import render_cuda
+    from tests.codegen.test_cuda_codegen import nvrtc
+
+    compile_cubin = nvrtc()
+    x, t, f = np.zeros(8, np.int64), np.zeros((41, 2), np.uint32), np.zeros(8, np.int8)
+    args = (x, t, 256) if kernel in ENCODERS else (t, x, f, 256)
+    path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(256,))), "90")
+    assert path.read_bytes()[:4] == b"\x7fELF"
