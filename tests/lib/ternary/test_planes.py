@@ -161,3 +161,14 @@ def test_words_kernels_round_trip_any_int64(xs):
     back, flags = np.empty(x.size, np.int64), np.full(x.size, 9, np.int8)
     C.decode_words(t.view(np.uint32), back, flags, device="c")
     assert back.tolist() == x.tolist() and not flags.any()
+
+
+@for_each_backend(argname="device")
+def test_decode_of_four_numbers_a_thread_checks_int64(device):
+    # a count that is a multiple of 4 and 41+ digits take the words kernels on a device:
+    # an overflow there is an error too, never a wrapped value
+    big = P.to_planes(T.encode(np.array([5, -7, 3**41, 2**62], object), 42))
+    with pytest.raises(PxRuntimeError, match=r"number \[2\] = .* does not fit int64"):
+        P.decode(big, device)
+    fits = P.to_planes(T.encode(np.array([5, -7, -(2**63), 2**62], np.int64), 42, "c"))
+    assert P.decode(fits, device).tolist() == [5, -7, -(2**63), 2**62]

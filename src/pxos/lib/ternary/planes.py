@@ -229,11 +229,11 @@ def decode(p, device: str | None = None) -> np.ndarray:
     elif x.size:
         (C.decode_columns if _on_device(device) else decode_planes)(p, x, overflow,
                                                                    device=device)
-        bad = np.flatnonzero(overflow)
-        if bad.size:
-            raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
-                                 "fit int64", None, "from_planes and pxos.ternary.to_ints give "
-                                 "exact Python ints")
+    bad = np.flatnonzero(overflow) if x.size else ()
+    if len(bad):
+        raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
+                             "fit int64", None, "from_planes and pxos.ternary.to_ints give "
+                             "exact Python ints")
     return x
 
 
