@@ -14,12 +14,15 @@ thread a row adds its ``splits`` sums.
 
 from __future__ import annotations
 
+import numpy as np
+
 import pxos
 from pxos import Array, f32, i32, i64, u32
 
 SPLIT_BLOCK = 256   # threads a block: 8 warps
 ROWS = 4            # rows a warp
 LANE_SUMS = 8 * ROWS * 33   # every warp's 4 rows of 32 lane sums, rows padded to 33
+WARPS = 4096        # warps a mat-vec aims for: about 31 on each of an H200's 132 SMs
 
 
 @pxos.kernel(block=(SPLIT_BLOCK,))
@@ -219,4 +222,22 @@ def split_blocks(rows: int, splits: int) -> int:
     return -(-rows // (8 // splits * ROWS))
 
 
-__all__ = ["ROWS", "SPLIT_BLOCK", "chunk_kernel", "split_blocks", "split_kernel"]
+def splits_for(rows: int, words: int) -> int:
+    """The splits (warps a row group) for ``rows`` × ``words``: the fewest of 1, 2, 4, 8
+    that give ``WARPS`` warps in all, and no more than the 32-word chunks of a row."""
+    splits = 1
+    while splits < 8 and -(-rows // ROWS) * splits < WARPS and 2 * splits <= -(-words // 32):
+        splits *= 2
+    return splits
+
+
+def chunked(x: np.ndarray, words: int) -> np.ndarray:
+    """x float32 (cols,) in :func:`chunk_kernel`'s layout: (chunks * 512,), x[512 c + 16 l
+    + b] at 512 c + 32 b + l, zeros past cols (chunks = words / 32, rounded up)."""
+    padded = np.zeros(-(-words // 32) * 512, np.float32)
+    padded[:x.size] = x
+    return np.ascontiguousarray(padded.reshape(-1, 32, 16).transpose(0, 2, 1)).reshape(-1)
+
+
+__all__ = ["ROWS", "SPLIT_BLOCK", "chunk_kernel", "chunked", "split_blocks", "split_kernel",
+           "splits_for"]
