@@ -16,7 +16,9 @@ import traceback
 
 import numpy as np
 
+import pxos
 import pxos.ternary as T
+from pxos import Array, i8, i64, u32
 from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import kernels as K
 from pxos.lib.ternary import nn_kernels as NK
@@ -79,6 +81,44 @@ def peak_bandwidth(cp, name: str) -> tuple[float, str]:
     attrs = cp.cuda.Device().attributes
     return (2 * attrs.get("MemoryClockRate", 0) * 1e3 * attrs.get("GlobalMemoryBusWidth", 0)
             / 8, "memory clock × bus width × 2")
+
+
+@pxos.kernel
+def store_rows(x: Array[i64, 1], t: Array[u32, 2]):
+    """encode's memory traffic without its arithmetic: 4 int64 in, 41 words out a thread
+    (the layout's ceiling for encode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(x[4 * i]) ^ u32(x[4 * i + 1]) ^ u32(x[4 * i + 2]) ^ u32(x[4 * i + 3])
+        for k in range(41):
+            t[k, i] = w + u32(k)
+
+
+@pxos.kernel
+def load_rows(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
+    """decode's memory traffic without its arithmetic: 41 words in, 4 int64 and 4 flags
+    out a thread (the layout's ceiling for decode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(0)
+        for k in range(41):
+            w = w ^ t[k, i]
+        for q in range(4):
+            x[4 * i + q] = i64(w) + q
+            overflow[4 * i + q] = i8(w == u32(7))
+
+
+def copy_rates(cp, nbytes: int, repeat: int) -> dict:
+    """Bytes/s of device-to-device copies of ``nbytes`` (read and write both counted):
+    CuPy's element-wise copy kernel and the driver's ``cudaMemcpyAsync``."""
+    src = cp.ones(nbytes // 8, cp.int64)
+    dst = cp.empty_like(src)
+
+    def memcpy():
+        cp.cuda.runtime.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes,
+                                    cp.cuda.runtime.memcpyDeviceToDevice,
+                                    cp.cuda.get_current_stream().ptr)
+
+    return {name: 2 * src.nbytes / queued_time(cp, fn, repeat, 4) for name, fn in (
+        ("cupy_copy", lambda: dst.__setitem__(Ellipsis, src)), ("memcpy", memcpy))}
 
 
 def numbers(cp, repeat, anchors, n) -> dict:
