@@ -22,6 +22,7 @@ from pxos import Array, i8, i64, u32
 from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import kernels as K
 from pxos.lib.ternary import nn_kernels as NK
+from pxos.lib.ternary import nn_split as NS
 
 # vendors' peak memory bandwidth (bytes/s), where the driver does not report the clock
 PUBLISHED_PEAK = {"H200": 4.8e12, "H100": 3.35e12, "A100": 2.0e12}
@@ -210,37 +211,51 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
 
 def matvec(cp, repeat, size: int) -> dict:
     """The packed mat-vec kernels against CuPy's fp16 ``W @ x`` (cuBLAS gemv), all on
-    device arrays: ``warp_kernel`` (what ``nn.matvec`` runs on a GPU: 4 rows a warp, x in
-    shared memory) and, as its peer, the earlier ``block_kernel`` (a block of 128 threads
-    a row). GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
+    device arrays, each timed as cuBLAS is (CUDA events, same repeats): ``chunk_kernel``
+    (what ``nn.matvec`` runs on a GPU: split-K in one launch, ``splits_for`` warps a row
+    group) and, as peers, ``warp_kernel`` (4 rows a warp, x staged in shared memory) and
+    ``block_kernel`` (a block of 128 threads a row). GB/s = the bytes each must read
+    (weights, x, scales) and write (y) ÷ time."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)
     tw = T.nn.absmean(w)
+    words = tw.packed.shape[1]
     p, scale = cp.asarray(tw.packed), cp.asarray(tw.scale)
     xt = cp.asarray(np.ascontiguousarray(x.reshape(-1, 16).T))
-    y, y_block = cp.empty(size, cp.float32), cp.empty(size, cp.float32)
+    xc = cp.asarray(NS.chunked(x, words))
+    y, y_warp, y_block = (cp.empty(size, cp.float32) for _ in range(3))
+    splits = NS.splits_for(size, words)
+    flat = p.reshape(-1)
 
     def packed():
-        NK.warp_kernel(p, xt, scale, y, device="cuda",
+        NS.chunk_kernel(flat, words, xc, scale, y, splits, device="cuda",
+                        threads=NS.split_blocks(size, splits) * NS.SPLIT_BLOCK)
+
+    def warp():
+        NK.warp_kernel(p, xt, scale, y_warp, device="cuda",
                        threads=NK.warp_blocks(size) * NK.WARP_BLOCK)
 
     def block():
         NK.block_kernel(p, xt, scale, y_block, device="cuda", threads=size * NK.BLOCK)
 
     w16, x16 = cp.asarray(w.astype(np.float16)), cp.asarray(x.astype(np.float16))
-    t_packed, t_block = queued_time(cp, packed, repeat), queued_time(cp, block, repeat)
-    t_fp16 = queued_time(cp, lambda: w16 @ x16, repeat)
+    times = {name: queued_time(cp, fn, repeat) for name, fn in (
+        ("packed", packed), ("fp16", lambda: w16 @ x16), ("warp", warp), ("block", block))}
     dense = tw.dense() @ x
-    err = float(np.abs(y.get() - dense).max())
     moved = tw.packed.nbytes + size * 4 * 2 + tw.scale.nbytes
-    return {"size": size, "packed_s": t_packed, "block_kernel_s": t_block,
-            "cupy_fp16_gemv_s": t_fp16, "ratio_fp16_over_packed": t_fp16 / t_packed,
-            "ratio_fp16_over_block_kernel": t_fp16 / t_block,
-            "packed_GBps": moved / t_packed / 1e9,
-            "fp16_GBps": (w16.nbytes + size * 4) / t_fp16 / 1e9,
+    return {"size": size, "splits": splits, "packed_s": times["packed"],
+            "cupy_fp16_gemv_s": times["fp16"], "warp_kernel_s": times["warp"],
+            "block_kernel_s": times["block"],
+            "ratio_fp16_over_packed": times["fp16"] / times["packed"],
+            "ratio_fp16_over_warp_kernel": times["fp16"] / times["warp"],
+            "ratio_fp16_over_block_kernel": times["fp16"] / times["block"],
+            "packed_GBps": moved / times["packed"] / 1e9,
+            "fp16_GBps": (w16.nbytes + size * 4) / times["fp16"] / 1e9,
             "packed_call_s": call_time(cp, packed, repeat),
-            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat), "max_abs_error": err,
+            "fp16_call_s": call_time(cp, lambda: w16 @ x16, repeat),
+            "max_abs_error": float(np.abs(y.get() - dense).max()),
+            "warp_kernel_max_abs_error": float(np.abs(y_warp.get() - dense).max()),
             "block_kernel_max_abs_error": float(np.abs(y_block.get() - dense).max())}
 
 
