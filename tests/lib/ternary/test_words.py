@@ -13,8 +13,8 @@ import pxos.ternary as T
 from pxos.lib.ternary import words as W
 from pxos.testing import for_each_backend
 
-ENCODERS = [W.encode_fixed, W.encode_lanes]
-DECODERS = [W.decode_split, W.decode_lanes]
+ENCODERS = [W.encode_words]
+DECODERS = [W.decode_words]
 EDGES = [0, 1, -1, 2**63 - 1, -(2**63), -(2**63) + 1, 2**63 - 2, 3**19, -(3**19), 3**19 - 1,
          3**8, 3**8 - 1, 3**16, -(3**16), 3**27, 3**35 - 1, 3**38, -(3**38), 3**38 - 1,
          (3**39 - 1) // 2, -(3**39 - 1) // 2, (3**40 - 1) // 2, -(3**40 - 1) // 2]
@@ -100,22 +100,11 @@ def test_round_trip_any_int64(xs):
             assert back.tolist() == x.tolist() and not flags.any()
 
 
-def digits_from_top(part: int, fraction: int, bits: int, count: int) -> int:
-    """The value of ``count`` digits taken from the top of a ``bits``-bit fraction by
-    multiplying by 3, as the kernels do."""
-    value = 0
-    for _ in range(count):
-        fraction *= 3
-        value = value * 3 + (fraction >> bits)
-        fraction &= (1 << bits) - 1
-    return value
-
-
 @pytest.mark.parametrize("count,make", [
-    (8, lambda p: ((p * W.M8) >> 13) + 1), (3, lambda p: p * W.M3L),
+    (8, lambda p: ((p * W.M8) >> 13) + 1), (3, lambda p: p * W.M3),
     (6, lambda p: ((p * W.M6) >> 5) + 1)])
 def test_lane_fractions_give_every_part_exactly(count, make):
-    # every part of encode_lanes' 14-bit fractions, exhaustively, and no lane overflow
+    # every part of encode_words' 14-bit fractions, exhaustively, and no lane overflow
     parts = np.arange(3**count, dtype=np.int64)
     f = make(parts)
     assert f.max() < 2**14
@@ -125,18 +114,6 @@ def test_lane_fractions_give_every_part_exactly(count, make):
         got = got * 3 + (f >> 14)
         f &= 2**14 - 1
     assert np.array_equal(got, parts)
-
-
-def test_fixed_point_fraction_of_19_digits():
-    # encode_fixed's 32-bit fraction of a part below 3**19: the worst cases of the bound
-    # (the largest parts, each residue near a digit boundary) and random parts
-    rng = np.random.default_rng(8)
-    parts = [0, 1, 2, 3**19 - 1, 3**19 - 2, 3**18, 3**18 - 1, 2 * 3**18]
-    parts += [int(p) for p in rng.integers(0, 3**19, 3000)]
-    for p in parts:
-        f = ((p * W.M19) >> 30) + 1
-        assert f < 2**32 and digits_from_top(p, f, 32, 19) == p
-    assert all(digits_from_top(g, g * W.M3, 32, 3) == g for g in range(27))
 
 
 @pytest.mark.parametrize("kernel", ENCODERS + DECODERS, ids=lambda k: k.__name__)

@@ -13,9 +13,8 @@ A weight matrix ``W`` (out × in, float) becomes ``scale[:, None] * T`` with tri
 :class:`TernaryWeights` holds the trits packed 2 bits per trit (16 per uint32 word: a
 mask test decodes one, with no division or table, where 5 trits per byte would need a
 division per trit) and the scales. :func:`matvec` and :func:`matmul` run the kernels of
-:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU, for a vector, warps of 4
-rows, each taking a share of the row-major words (``nn_split.chunk_kernel``, split-K in
-one launch), elsewhere the row-tiled copy of the words
+:mod:`pxos.lib.ternary.nn_kernels` on any backend: on a GPU a warp per 4 rows of the
+row-major words (``warp_kernel``), elsewhere the row-tiled copy of the words
 (:attr:`TernaryWeights.tiles`, made once per weights) that gcc vectorises across rows.
 """
 
@@ -29,7 +28,6 @@ import numpy as np
 from pxos import registry
 from pxos.errors import PxArgumentError, PxShapeError, PxTypeError
 from pxos.lib.ternary import nn_kernels as NK
-from pxos.lib.ternary import nn_split as NS
 
 
 @dataclass(frozen=True)
@@ -209,12 +207,10 @@ def matvec(weights: TernaryWeights, x, device: str | None = None) -> np.ndarray:
     xf = _input(weights, x, 1, np.float32)
     if not _on_gpu(device):
         return _tiled(weights, xf, device)[0]
-    rows, words = weights.packed.shape
+    rows = weights.shape[0]
     y = np.empty(rows, np.float32)
-    splits = NS.splits_for(rows, words)
-    NS.chunk_kernel(weights.packed.reshape(-1), words, NS.chunked(xf[0].reshape(-1), words),
-                    weights.scale, y, splits, device=device,
-                    threads=NS.split_blocks(rows, splits) * NS.SPLIT_BLOCK)
+    NK.warp_kernel(weights.packed, np.ascontiguousarray(xf[0].T), weights.scale, y,
+                   device=device, threads=NK.warp_blocks(rows) * NK.WARP_BLOCK)
     return y
 
 

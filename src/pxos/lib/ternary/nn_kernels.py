@@ -12,8 +12,9 @@ Two layouts of the same words:
   so gcc vectorises it (8 rows per AVX2 instruction): each weight costs a mask test, a
   select and an add, with four partial sums per row so that no add waits on the previous
   one (float adds are not reassociated without ``-ffast-math``).
-- **rows**, for GPUs: ``(rows, words)``. A mat-vec takes one block per row
-  (:func:`block_kernel`), adjacent threads reading adjacent words (coalesced), the inputs
+- **rows**, for GPUs: ``(rows, words)``. A mat-vec takes a warp per 4 rows
+  (:func:`warp_kernel`; the earlier :func:`block_kernel`, a block per row, is the GPU
+  benchmark's peer), adjacent threads reading adjacent words (coalesced), the inputs
   transposed to ``(16, words)`` so that they are read coalesced too, and the partial sums
   added up in shared memory; a mat-mul one thread per output (:func:`rows_kernel`).
 """
