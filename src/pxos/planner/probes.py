@@ -21,7 +21,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
-TARGET_S = 0.005  # a timed probe runs at least this long (where its size limit allows)
+TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
 MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
 TINY = 1e-9
 
@@ -35,9 +35,11 @@ def probe_kernels() -> dict[str, ir.Kernel]:
     return {k.name: k for k in check_program(parse_file(PROBES)).kernels}
 
 
-def best_time(run: Callable[[], None], repeats: int = 3) -> float:
-    """The fastest of ``repeats`` timed calls of ``run`` after one untimed call, seconds."""
-    run()
+def best_time(run: Callable[[], None], repeats: int = 3, warm: bool = True) -> float:
+    """The fastest of ``repeats`` timed calls of ``run``, seconds; ``warm``: after one
+    untimed call (first-use costs: code loading, page faults, thread start)."""
+    if warm:
+        run()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -56,8 +58,9 @@ class _Runner:
     def place(self, a: np.ndarray):
         return a if self.backend.memory == HOST else self.backend.to_device(a)
 
-    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
-        """(seconds of one launch and wait, its ``Work``)."""
+    def prepare(self, name: str, host_args: list, threads) -> tuple[Callable[[], None], object]:
+        """(a call that launches kernel ``name`` on ``host_args`` placed in the backend's
+        memory and waits for it, that launch's ``Work``)."""
         k = self.kernels[name]
         compiled = self.backend.compile(k)
         args = [self.place(a) if isinstance(a, np.ndarray) else a for a in host_args]
@@ -66,19 +69,32 @@ class _Runner:
         def run():
             self.backend.launch(compiled, args, launch)
             self.backend.synchronize()
-        seconds = best_time(run, repeats)
-        work = launch_work(k, {p.name: a for p, a in zip(k.params, host_args)}, threads)
-        return seconds, work
+        return run, launch_work(k, {p.name: a for p, a in zip(k.params, host_args)},
+                                threads)
+
+    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
+        """(seconds of one launch and wait, the best of ``repeats`` after one untimed
+        launch; its ``Work``)."""
+        run, work = self.prepare(name, host_args, threads)
+        return best_time(run, repeats), work
 
     def grow(self, make: Callable[[int], tuple[str, list, tuple]], start: int, limit: int):
         """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
         at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
-        slow), or the scale reaches ``limit``; (seconds, work) of the last."""
-        scale = start
+        slow), or the scale reaches ``limit``; (seconds, work) of the last, the best of
+        two launches there.
+
+        Only the first size is warmed up (the kernel is loaded and its threads started
+        then; the probes' host arrays are touched when made: ``np.ones``, ``np.full``),
+        and each size is timed once, the last once more: the last size's launches are
+        most of calibration's time (issue 14)."""
+        scale, warm = start, True
         while True:
-            seconds, work = self.time(*make(scale))
+            run, work = self.prepare(*make(scale))
+            seconds = best_time(run, 1, warm)
+            warm = False
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
-                return seconds, work
+                return min(seconds, best_time(run, 1, False)), work
             # aim at 2 × TARGET_S, so that one more step is rarely needed
             scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
@@ -186,15 +202,16 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
     def work_s(seconds):
         return max(seconds - launch_s, TINY)
 
+    # from 2^22 floats up (32 MiB: past most last-level caches), where the size allows
     sec, w = r.grow(lambda n: ("probe_stream", [f32(2), np.ones(n, f32), np.ones(n, f32)],
-                               (n,)), 1 << 16, big)
+                               (n,)), min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
 
     threads = 1 << (12 if interpreted else 14 if on_host else 20)
-    out = np.zeros(threads, f32)
+    out = np.ones(threads, f32)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
     ops_rate = w.total("ops") / work_s(sec)
-    sec, w = r.grow(lambda n: ("probe_vector", [np.zeros(n, f32)], (n,)), 1 << 10,
+    sec, w = r.grow(lambda n: ("probe_vector", [np.ones(n, f32)], (n,)), 1 << 10,
                     threads * 64)
     vector_rate = w.total("ops") / work_s(sec)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
@@ -308,10 +325,13 @@ def measure_library(side: str) -> LibraryFigures:
     # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
     n = 1 << (24 if side == "host" else 26)
     big = xp.full(n, 0.5, dtype=np.float32)
-    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2)
-                                 - reduce_call_s, TINY)
+    # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
+    # another kernel for a large array, CUB's)
+    warm = side != "host"
+    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2,
+                                           warm) - reduce_call_s, TINY)
     n = 1 << (18 if side == "host" else 24)
     keys = xp.asarray(rng.random(n, dtype=np.float32))
-    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - sort_call_s, TINY)
+    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2, warm) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
     return LibraryFigures(side, reduce_call_s, reduce_bw, sort_rate, sort_call_s)
