@@ -100,85 +100,6 @@ class _Runner:
             scale = min(scale, limit)
 
 
-def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> dict[str, float]:
-    """Build what calibration will run before it times anything, on a pool of one thread
-    per core (compilers run at once; a backend builds different kernels concurrently,
-    ``backends.cache.BuiltKernels``): the probe kernels of every backend but ``cuda``
-    (whose CUDA context is bound to the calling thread; its builds take ~30 ms each
-    anyway), and, with ``cupy_library``, the kernels of ``REDUCE SUM`` on ``cuda``, which
-    NVRTC compiles on first use (then cached on disk by CuPy). A backend that can build
-    several kernels in one compiler run (``build_together``, the C backend) gets one job
-    per free core rather than one per kernel (:func:`_build_jobs`). Errors are left for
-    the measurement to raise.
-
-    Returns:
-        by backend name, the median seconds of its probe builds that were not in the cache
-        (its ``compile_s``, so :func:`measure_backend` need not build one more kernel);
-        a backend whose probes were all cached is left out.
-    """
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    cores = max(2, os.cpu_count() or 1)
-    work = [job for name, b in backends_by_name.items()  # a GPU's context is the caller's
-            if registry.compiles(name) and not registry.is_gpu(name)
-            for job in _build_jobs(name, b, list(probe_kernels().values()), cores)]
-    if cupy_library:
-        work += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
-    if not work:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(2, min(len(work), cores))) as pool:
-        futures = [pool.submit(fn, arg) for fn, arg in work]
-        builds: dict[str, list[float]] = {}
-        for future in futures:
-            if future.exception() is None and future.result() is not None:
-                name, seconds = future.result()
-                builds.setdefault(name, []).append(seconds)
-    return {name: statistics.median(times) for name, times in builds.items()}
-
-
-def _build_jobs(name: str, backend, kernels: list, cores: int) -> list:
-    """The build jobs of ``kernels`` on ``backend``: one per kernel, or, where the backend
-    builds several in one compiler run and there are fewer cores than kernels, the first
-    kernel alone (timed: ``compile_s`` is one kernel's build) and the others in groups,
-    one per other core (each compiler start and link costs ~0.06 s of CPU: 6 builds
-    of gcc took ~1 s of CPU on a 2-core machine, issue 14)."""
-    if not hasattr(backend, "build_together") or len(kernels) <= cores:
-        return [(_timed_build, (name, backend, k)) for k in kernels]
-    first, rest = kernels[0], kernels[1:]
-    groups = [rest[i::cores - 1] for i in range(cores - 1)]
-    return [(_timed_build, (name, backend, first))] + [
-        (_group_build, (backend, group)) for group in groups if group]
-
-
-def _group_build(job) -> None:
-    """Build the kernels of ``job`` (backend, kernels) in one compiler run and load them
-    (untimed: :func:`_timed_build` times a kernel alone)."""
-    backend, kernels = job
-    backend.build_together(kernels)
-    for k in kernels:
-        backend.compile(k)
-
-
-def _timed_build(job) -> tuple[str, float] | None:
-    """Build probe kernel ``k`` on ``backend`` (``job`` is (name, backend, k)): (name,
-    seconds) if it was not in the cache, else None."""
-    name, backend, k = job
-    if backend.is_cached(k):
-        backend.compile(k)
-        return None
-    t0 = time.perf_counter()
-    backend.compile(k)
-    return name, time.perf_counter() - t0
-
-
-def _warm_cupy_reduce(n: int) -> None:
-    """Run ``REDUCE SUM`` of ``n`` f32 on CuPy once (see :func:`compile_ahead`)."""
-    import cupy
-
-    reduce_array("sum", cupy.ones(n, cupy.float32))
-
-
 def is_gpu_backend(name: str, backend) -> bool:
     """Whether backend ``name`` runs on a GPU: a ``gpu`` backend of ``pxos.registry``, or
     one whose device says so (``Backend.on_gpu``: an OpenCL device of type GPU; PoCL and
@@ -188,7 +109,7 @@ def is_gpu_backend(name: str, backend) -> bool:
 
 def measure_backend(name: str, backend, compile_s: float | None = None) -> DeviceFigures:
     """Calibrate one backend (see ``planner/calibration``); ``compile_s``: the build time
-    of a kernel not in the cache where one was just measured (:func:`compile_ahead`), else
+    of a kernel not in the cache where one was just measured (``planner/probe_builds``), else
     a kernel of a fresh name is built and timed."""
     r = _Runner(backend)
     f32, u32, i32 = np.float32, np.uint32, np.int32
