@@ -161,13 +161,13 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
 
 
 def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) -> None:
-    """Upload and download rates of ``nbytes``; ``pinned``: also from CuPy's page-locked
-    host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
+    """Upload and download rates of ``nbytes`` (the best of two after one untimed copy);
+    ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
     host = np.ones(nbytes // 4, np.float32)
     dev = backend.to_device(host)
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
-                                                 backend.synchronize()))
-    figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
+                                                 backend.synchronize()), 2)
+    figures.download = nbytes / best_time(lambda: backend.to_host(dev, host), 2)
     if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
@@ -175,9 +175,9 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) 
                                nbytes // 4)
         pinned[...] = 1
         figures.upload_pinned = nbytes / best_time(lambda: (dev.set(pinned),
-                                                            backend.synchronize()))
+                                                            backend.synchronize()), 2)
         figures.download_pinned = nbytes / best_time(lambda: (dev.get(out=pinned),
-                                                              backend.synchronize()))
+                                                              backend.synchronize()), 2)
 
 
 def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str, float]]:
@@ -188,8 +188,8 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
     The launch is ``probe_ops`` over ``n`` host floats (2²⁴), with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
-    model's. Three rounds each time both devices alone and the split; the result is the
-    median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
+    model's. Each is run once untimed, then three rounds each time both devices alone and
+    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
     of 0 where the split failed to run."""
     from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
@@ -217,12 +217,14 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
         predicted = min(predict_launch(machine, cpu, work, Copies(), True).seconds,
                         predict_launch(machine, device, work, copies, True).seconds) \
             / split.seconds
+        runs = [lambda at=at: run_split(k, args, at, cpu, device)
+                for at in (n, 0, cut(n, share))]  # the CPU alone, the device alone, split
+        for run in runs:
+            run()  # warmed up once each, not every round
         rounds = []
         for _ in range(3):
-            alone = min(best_time(lambda at=at: run_split(k, args, at, cpu, device), 1)
-                        for at in (n, 0))
-            rounds.append(alone / best_time(
-                lambda: run_split(k, args, cut(n, share), cpu, device), 1))
+            cpu_s, device_s, split_s = (best_time(run, 1, warm=False) for run in runs)
+            rounds.append(min(cpu_s, device_s) / split_s)
         gain = statistics.median(rounds)
         return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}
     except Exception:  # a split that cannot run here is a split that does not pay
