@@ -2,7 +2,7 @@
 
     python3 benchmarks/startup.py [--out benchmarks/results/startup.json] [--repeat 7]
                                   [--no-calibrate | --only-calibrate]
-                                  [--calibrate-repeat 1]
+                                  [--calibrate-repeat 1] [--timeline]
 
 Cases (each the median of ``--repeat`` fresh processes):
 * ``python3 -c pass``: the interpreter's own start, for scale;
@@ -45,6 +45,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _RSS = "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# `pxos calibrate`'s steps as they happen: wall and CPU seconds (this process; compilers)
+_TIMELINE = """
+import resource, time
+t0 = time.perf_counter()
+def say(step):
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    print(f"{time.perf_counter() - t0:6.3f} s  cpu {me.ru_utime + me.ru_stime:6.3f} + "
+          f"{kids.ru_utime + kids.ru_stime:6.3f} s  {step}", flush=True)
+import numpy; say("import numpy")
+import pxos.cli.main, pxos.cli.planner; say("import pxos.cli")
+from pxos.planner.calibration import calibrate; say("import calibration")
+found = calibrate(progress=say); say("stored")
+"""
 _PARSE = """
 import sys, time, pathlib
 t, c = time.perf_counter(), time.process_time()
@@ -154,11 +167,29 @@ def bench_calibrate(root: Path, repeat: int = 1) -> dict:
         stored = json.loads(next((root / f"calibrate-cache-{i}" / "calibration").glob(
             "*.json")).read_text())
         runs.append({"wall_s": seconds, "cpu_s": cpu, "in_process_s": stored["seconds"],
-                     "devices": sorted(stored["devices"]), "pending": stored["pending"]})
+                     "pending": stored["pending"], "hybrid": stored["hybrid"],
+                     "devices": {name: _figures(d) for name, d in stored["devices"].items()}})
     out = {key: statistics.median(r[key] for r in runs)
            for key in ("wall_s", "cpu_s", "in_process_s")}
     return {**out, "min_wall_s": min(r["wall_s"] for r in runs), "runs": runs,
             "goal": "<= 1 s CPU-only, <= 3 s with a GPU"}
+
+
+def timeline(root: Path) -> None:
+    """Print one fresh calibration's steps with their wall and CPU times (empty caches)."""
+    env = _env(root / "timeline-cache")
+    env["CUPY_CACHE_DIR"] = str(root / "timeline-cupy-cache")
+    subprocess.run([sys.executable, "-c", _TIMELINE], env=env, check=True)
+
+
+def _figures(d: dict) -> dict:
+    """A device's main calibrated figures, rounded: µs, GB/s, G operations/s, ms."""
+    out = {"launch_us": d["launch_s"] * 1e6, "bandwidth_GBps": d["bandwidth"] / 1e9,
+           "ops_G": d["ops_rate"] / 1e9, "vector_G": d["vector_rate"] / 1e9,
+           "serial_G": d["serial_rate"] / 1e9, "compile_ms": d["compile_s"] * 1e3}
+    if d.get("upload"):
+        out.update(up_GBps=d["upload"] / 1e9, down_GBps=d["download"] / 1e9)
+    return {k: round(v, 3) for k, v in out.items()}
 
 
 def machine() -> dict:
@@ -176,6 +207,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-calibrate", action="store_true",
                         help="Skip the `pxos calibrate` case.")
+    parser.add_argument("--timeline", action="store_true",
+                        help="First print one fresh calibration's steps as they happen.")
     parser.add_argument("--only-calibrate", action="store_true",
                         help="Only the `pxos calibrate` case.")
     parser.add_argument("--calibrate-repeat", type=int, default=1,
@@ -183,6 +216,8 @@ def main() -> None:
                              "machine; more for a median on a busy machine).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pxos-startup-") as tmp:
+        if args.timeline:
+            timeline(Path(tmp))
         env = _env(Path(tmp) / "cache")
         result = {"benchmark": "startup", "machine": machine(), "repeat": args.repeat}
         if not args.only_calibrate:
