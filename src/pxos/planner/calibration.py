@@ -281,6 +281,8 @@ def calibrate(ident: dict[str, str] | None = None,
         started = _cpu_backends()
         builds.start(started, list(probe_kernels().values()))
         ident = identity()
+        if progress:
+            progress(f"loaded the backends in {time.perf_counter() - t0:.2f} s")
     key = cache_key(json.dumps(ident, sort_keys=True))
     present = [n for n in registry.names() if n in ident]  # those loaded at once
     # the others run only when named; the interpreter is a candidate only where nothing
