@@ -2,7 +2,7 @@
 
     python3 benchmarks/startup.py [--out benchmarks/results/startup.json] [--repeat 7]
                                   [--no-calibrate | --only-calibrate]
-                                  [--calibrate-repeat 1] [--timeline]
+                                  [--calibrate-repeat 1] [--timeline] [--bytecode]
 
 Cases (each the median of ``--repeat`` fresh processes):
 * ``python3 -c pass``: the interpreter's own start, for scale;
@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,11 +74,27 @@ print('IMPORT', t0 - t); print('LARK', int('lark' in sys.modules))
 """
 
 
+_SRC = [ROOT / "src"]  # where the processes import pxos from (--bytecode: a copy)
+
+
 def _env(cache: Path) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(_SRC[0]) + os.pathsep + env.get("PYTHONPATH", "")
     env["PXOS_CACHE_DIR"] = str(cache)
     return env
+
+
+def precompile(folder: Path) -> None:
+    """Copy pxos's package into ``folder`` and compile its modules there (``compileall``:
+    ``__pycache__`` beside the sources), and import pxos from that copy in every case:
+    pxos as ``pip install`` leaves it. Without it, where ``PYTHONDONTWRITEBYTECODE`` is
+    set (as on the 2-core development machine), every fresh process compiles each pxos
+    module it imports from source (NumPy and the other installed packages have theirs)."""
+    shutil.copytree(ROOT / "src" / "pxos", folder / "pxos",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0",
+                    str(folder / "pxos")], check=True)
+    _SRC[:] = [folder]
 
 
 def _run(args: list[str], env: dict) -> tuple[float, dict]:
@@ -207,6 +224,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-calibrate", action="store_true",
                         help="Skip the `pxos calibrate` case.")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="Precompile pxos's modules first, as `pip install` does "
+                             "(see precompile).")
     parser.add_argument("--timeline", action="store_true",
                         help="First print one fresh calibration's steps as they happen.")
     parser.add_argument("--only-calibrate", action="store_true",
@@ -216,10 +236,15 @@ def main() -> None:
                              "machine; more for a median on a busy machine).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pxos-startup-") as tmp:
+        if args.bytecode:
+            precompile(Path(tmp) / "src")
         if args.timeline:
             timeline(Path(tmp))
         env = _env(Path(tmp) / "cache")
-        result = {"benchmark": "startup", "machine": machine(), "repeat": args.repeat}
+        result = {"benchmark": "startup", "machine": machine(), "repeat": args.repeat,
+                  "bytecode": "precompiled" if args.bytecode else dict(
+                      os.environ).get("PYTHONDONTWRITEBYTECODE") and "compiled per process"
+                  or "written by the first process"}
         if not args.only_calibrate:
             result.update({"import": bench_import(env, args.repeat),
                            "help": bench_help(env, args.repeat),
