@@ -6,7 +6,9 @@ the builds overlap each other and whatever the calling thread does meanwhile (lo
 CuPy and starting CUDA, NumPy's library figures). A job per backend:
 
 - a backend that builds several kernels in one compiler run (``build_together``, the C
-  backend): the probes in one group per core, balanced by size (longest first onto the
+  backend): its fault guard (``CBackend.load_guard``: a small compiler run of its own,
+  which the first kernel's load would otherwise run after the groups), and the probes in
+  one group per core, balanced by size (longest first onto the
   lightest group: Graham's LPT rule, R. L. Graham, "Bounds on multiprocessing timing
   anomalies", SIAM J. Appl. Math. 17, 1969), each group one compiler run (a compiler start
   and link cost ~0.06 s of CPU each: on 2 cores, one kernel alone and four together left one
@@ -41,7 +43,7 @@ class ProbeBuilds:
 
     def __init__(self, cores: int):
         self.cores = max(1, cores)
-        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores))
+        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
         self._futures: list[Future] = []
 
     def start(self, backends_by_name: dict, kernels: list[ir.Kernel],
@@ -87,8 +89,9 @@ def _jobs(name: str, backend, kernels: list[ir.Kernel], cores: int) -> list[tupl
         return [(_prebuilt, (name, backend, k)) for k in kernels]
     if not hasattr(backend, "build_together"):
         return [(_compiled, (name, backend, k)) for k in kernels]
-    return [(_built_together, (name, backend, group))
-            for group in balanced(kernels, min(cores, len(kernels)))]
+    return [(_loaded_guard, (backend,))] + [  # its own compiler run, beside the groups
+        (_built_together, (name, backend, group))
+        for group in balanced(kernels, min(cores, len(kernels)))]
 
 
 def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
@@ -117,6 +120,11 @@ def _built_together(name: str, backend, group: list[ir.Kernel]) -> tuple[str, fl
     for k in group:
         backend.compile(k)
     return (name, seconds / len(built)) if built else None
+
+
+def _loaded_guard(backend) -> None:
+    """Build and load ``backend``'s fault guard (``CBackend.load_guard``)."""
+    backend.load_guard()
 
 
 def _prebuilt(name: str, backend, k: ir.Kernel) -> tuple[str, float] | None:
