@@ -272,13 +272,13 @@ def calibrate(ident: dict[str, str] | None = None,
     Without ``ident``, the CPU backends' probes start building (compiler processes) before
     :func:`identity` loads the GPU backends (CuPy's import and CUDA's start), so the two
     overlap (``planner/probe_builds``)."""
-    from pxos.planner.probe_builds import ProbeBuilds
+    from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
     from pxos.planner.probes import probe_kernels
 
     t0 = time.perf_counter()
     builds, started = ProbeBuilds(cpu_cores()), {}
     if ident is None:
-        started = _cpu_backends()
+        started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
         builds.start(started, list(probe_kernels().values()))
         ident = identity()
         if progress:
@@ -293,19 +293,6 @@ def calibrate(ident: dict[str, str] | None = None,
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
                     time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
     return _measure(found, now + ["library host"], t0, progress, later, builds, started)
-
-
-def _cpu_backends() -> dict:
-    """The CPU backends calibration loads at once that build code and are present, by
-    name (the C backend)."""
-    found = {}
-    for name in registry.names():
-        if loaded_at_once(name) and registry.compiles(name) and not registry.is_gpu(name):
-            try:
-                found[name] = backends.get(name)
-            except PxBackendError:
-                pass
-    return found
 
 
 def complete(machine: Machine, names: list[str] | None = None,

@@ -28,8 +28,9 @@ import statistics
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from pxos import registry
+from pxos import backends, registry
 from pxos.backends.library import reduce_array
+from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 
 
@@ -80,6 +81,19 @@ class ProbeBuilds:
         self._pool.shutdown()
         self._futures = []
         return {name: statistics.median(got) for name, got in times.items()}
+
+
+def cpu_builders(names: list[str]) -> dict:
+    """Those of backends ``names`` that build code for the CPU and are present here, by
+    name (the C backend): those whose probes can build before the GPU backends load."""
+    found = {}
+    for name in names:
+        if registry.compiles(name) and not registry.is_gpu(name):
+            try:
+                found[name] = backends.get(name)
+            except PxBackendError:
+                pass
+    return found
 
 
 def _jobs(name: str, backend, kernels: list[ir.Kernel], cores: int) -> list[tuple]:
