@@ -66,3 +66,22 @@ def test_prebuild_stores_without_loading(tmp_path, monkeypatch):
     hist = np.zeros(256, np.uint32)
     fresh.launch(compiled, [np.int32(1000), hist], make_launch(k, (1000,)))
     np.testing.assert_array_equal(hist, np.bincount(np.arange(1000) & 255, minlength=256))
+
+
+@pytest.mark.parametrize("times, best, launches", [
+    ([0.0050], 0.0050, 1),                       # idle: the next launch agrees
+    ([0.0060], 0.0050, 1),                       # slower: the first was undisturbed
+    ([0.0040, 0.0039], 0.0039, 2),               # a disturbed first launch: once more
+    ([0.0085, 0.007, 0.006, 0.005, 0.001], 0.005, 4),  # at most 5 launches in all
+])
+def test_the_last_size_is_timed_until_a_launch_no_longer_gains(monkeypatch, times, best,
+                                                              launches):
+    from pxos.planner import probes
+
+    given = iter(times)
+    calls = []
+    monkeypatch.setattr(probes, "best_time", lambda run, repeats, warm: calls.append(
+        (repeats, warm)) or next(given))
+    assert probes._settled(lambda: None, 0.005 if len(times) == 1 else 0.010) == \
+        pytest.approx(min(best, 0.005 if len(times) == 1 else 0.010))
+    assert calls == [(1, False)] * launches

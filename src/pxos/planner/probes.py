@@ -23,6 +23,7 @@ from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
 MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
+SETTLED = 0.1  # a probe's last size is timed until a launch gains less than this on the best
 TINY = 1e-9
 
 
@@ -45,6 +46,22 @@ def best_time(run: Callable[[], None], repeats: int = 3, warm: bool = True) -> f
         t0 = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _settled(run: Callable[[], None], seconds: float, most: int = 5) -> float:
+    """The best time of ``run``, given one launch that took ``seconds``: launched again
+    until a launch is not :data:`SETTLED` faster than the best so far, at most ``most``
+    launches in all. On an idle machine two launches agree and it stops there; on a busy
+    one, a launch slowed by a neighbour (a thread preempted in an OpenMP team) is followed
+    by more, up to one that ran undisturbed."""
+    best = seconds
+    for _ in range(most - 1):
+        again = best_time(run, 1, False)
+        settled = again >= best * (1 - SETTLED)
+        best = min(best, again)
+        if settled:
+            break
     return best
 
 
@@ -86,15 +103,16 @@ class _Runner:
 
         Only the first size is warmed up (the kernel is loaded and its threads started
         then; the probes' host arrays are touched when made: ``np.ones``, ``np.full``),
-        and each size is timed once, the last once more: the last size's launches are
-        most of calibration's time (issue 14)."""
+        and each size is timed once, the last until a launch no longer beats the best by
+        :data:`SETTLED` (:func:`_settled`): the last size's launches are most of
+        calibration's time (issue 14)."""
         scale, warm = start, True
         while True:
             run, work = self.prepare(*make(scale))
             seconds = best_time(run, 1, warm)
             warm = False
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
-                return min(seconds, best_time(run, 1, False)), work
+                return _settled(run, seconds), work
             # aim at 2 × TARGET_S, so that one more step is rarely needed
             scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
