@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from pxos import events
 from pxos.backends.cache import cache_key, find_entry, store_entry
 from pxos.errors import PxFileError
 from pxos.ir import nodes as ir
@@ -149,9 +150,18 @@ def _native_module(cc: str):
     with _lock:
         if not _module:
             _module.append(_load(cc))
-            if _module[0] is not None and _recording:
-                _module[0].record_launches(True)
+            if _module[0] is not None:
+                _module[0].watch_events(vars(events))
+                _module[0].record_launches(bool(_recording))
         return _module[0]
+
+
+def loaded():
+    """The helper module if this process built or loaded it already (a launcher was
+    made), else None; never builds. Its ``Dispatch`` is the base of a native
+    ``host/pykernel`` Kernel call, its ``repeat`` a host loop of native RUN launches
+    (``host/run_loop``)."""
+    return _module[0] if _module else None
 
 
 def extension(cc: str, source: Path, name: str):
