@@ -29,6 +29,10 @@ static PyObject *new_step(PyTypeObject *step, PyObject *const *fields, int64_t n
     }
     for (int i = 0; i < 6; i++)
         PyTuple_SET_ITEM(out, i, i == 3 ? seconds : Py_NewRef(fields[i]));
+    /* no cycle runs through a step (its fields never refer back to a run's steps), so
+       the collector need not track it: a loop of a million launches would otherwise make
+       the collector walk every step it kept, again and again */
+    if (PyObject_GC_IsTracked(out)) PyObject_GC_UnTrack(out);
     return out;
 }
 

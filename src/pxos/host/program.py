@@ -32,6 +32,7 @@ from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import NO_TRANSFERS, Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
+from pxos.host.steps import Step
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
@@ -45,19 +46,6 @@ from pxos.ir.types import Array, scalar_of_dtype
 
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 _PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
-
-
-@dataclass(slots=True)
-class Step:
-    """One executed statement: its span, a short description, the device, seconds, and
-    the copies between host and device it caused."""
-
-    span: object
-    what: str
-    device: str
-    seconds: float
-    transfers: Transfers = field(default_factory=Transfers)
-    decision: object = None  # the planner's Decision, where it placed the statement
 
 
 @dataclass
