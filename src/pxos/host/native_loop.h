@@ -7,8 +7,10 @@
  * device) of tuple `launches` in order: now[0] = stmt (host/interrupt's running
  * statement), the launch, now[0] = None, and a step appended to list `steps`, made as
  * the tuple subclass `step` (host/program's Step: span, what, device, seconds,
- * transfers, decision None) with the seconds the launch took. Ctrl-C stops it between
- * two launches (KeyboardInterrupt); an error of a launch check propagates.
+ * transfers, decision None) with the seconds the launch took. Ctrl-C stops it before a
+ * launch (KeyboardInterrupt); an error of a launch check propagates. Either way the
+ * launches before it have their steps, and the one it stopped at has none. Other threads
+ * get the GIL every SWITCH_NS, as between the interpreter's bytecodes.
  *
  * Returns (iterations done, entry, status): (count, 0, LAUNCHED) when every launch ran,
  * else where it stopped: NOT_TAKEN, that launch did not run (the caller runs it the
@@ -16,6 +18,8 @@
  */
 #ifndef PXOS_NATIVE_LOOP_H
 #define PXOS_NATIVE_LOOP_H
+#define SWITCH_NS 5000000  /* the GIL is offered to other threads this often (Python's
+                              default switch interval, sys.getswitchinterval()) */
 
 /* a Step of these fields (a new reference), or NULL */
 static PyObject *new_step(PyTypeObject *step, PyObject *const *fields, int64_t ns)
@@ -64,9 +68,11 @@ static PyObject *repeat(PyObject *m, PyObject *argv)
                         "span, device), a Step tuple class and a list [stmt]");
         return NULL;
     }
+    int64_t held = now_ns();  /* since when this loop has held the GIL */
     for (Py_ssize_t i = 0; i < count; i++) {
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(launches); j++) {
             PyObject *e = PyTuple_GET_ITEM(launches, j);
+            if (PyErr_CheckSignals() < 0) return NULL;  /* before launch (i, j) */
             PyList_SetItem(now, 0, Py_NewRef(PyTuple_GET_ITEM(e, 2)));
             int64_t t0 = now_ns();
             int r = launch((Launcher *)PyTuple_GET_ITEM(e, 0), PyTuple_GET_ITEM(e, 1), 1);
@@ -80,7 +86,12 @@ static PyObject *repeat(PyObject *m, PyObject *argv)
             if (s == NULL) return NULL;
             int failed = PyList_Append(steps, s);
             Py_DECREF(s);
-            if (failed || PyErr_CheckSignals() < 0) return NULL;
+            if (failed) return NULL;
+            if (t1 - held > SWITCH_NS) {  /* let other threads run, as the interpreter does */
+                Py_BEGIN_ALLOW_THREADS
+                Py_END_ALLOW_THREADS
+                held = now_ns();
+            }
         }
     }
     return Py_BuildValue("nni", count, (Py_ssize_t)0, LAUNCHED);

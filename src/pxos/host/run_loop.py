@@ -55,7 +55,7 @@ def native_iterations(run, body: Sequence[ir.Stmt], count: int,
         i, j, status = loaded().repeat(launches, count, steps, Step, NOW, "RUN",
                                        NO_TRANSFERS)
     finally:
-        if i is None:  # raised: the iteration of the launch that raised
+        if i is None:  # raised before a launch (native_loop.h): that launch's iteration
             i = (len(steps) - before) // len(body)
         at(min(i, count - 1))
     if status == FAULTED:
