@@ -23,6 +23,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 #include <numpy/arrayscalars.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "native_record.h"  /* pasted in by native_call.py's build */

@@ -100,12 +100,6 @@ static void record_launch_from(PyObject *launcher, int64_t start, int back)
     r->end = end;
 }
 
-/* append one launch named after the frame that called the launcher's caller */
-static void record_launch(PyObject *launcher, int64_t start)
-{
-    record_launch_from(launcher, start, 1);
-}
-
 /* record_launches(on): start (True) or stop (False) recording launches */
 static PyObject *record_launches(PyObject *m, PyObject *on)
 {
