@@ -363,9 +363,9 @@ def _native_class() -> type:
     ``Kernel._call``)."""
     if not _NATIVE:
         base = loaded_helper().Dispatch
-        _NATIVE.append(type("Kernel", (Kernel, base), {
+        _NATIVE.append(type("NativeKernel", (Kernel, base), {
             "__call__": base.__call__, "__slots__": (), "__module__": __name__,
-            "__qualname__": "Kernel", "__doc__": Kernel.__doc__}))
+            "__doc__": Kernel.__doc__}))
     return _NATIVE[0]
 
 
