@@ -16,10 +16,13 @@ import traceback
 
 import numpy as np
 
+import pxos
 import pxos.ternary as T
+from pxos import Array, i8, i64, u32
 from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import kernels as K
 from pxos.lib.ternary import nn_kernels as NK
+from pxos.lib.ternary import words as W
 
 # vendors' peak memory bandwidth (bytes/s), where the driver does not report the clock
 PUBLISHED_PEAK = {"H200": 4.8e12, "H100": 3.35e12, "A100": 2.0e12}
@@ -81,6 +84,44 @@ def peak_bandwidth(cp, name: str) -> tuple[float, str]:
             / 8, "memory clock × bus width × 2")
 
 
+@pxos.kernel
+def store_rows(x: Array[i64, 1], t: Array[u32, 2]):
+    """encode's memory traffic without its arithmetic: 4 int64 in, 41 words out a thread
+    (the layout's ceiling for encode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(x[4 * i]) ^ u32(x[4 * i + 1]) ^ u32(x[4 * i + 2]) ^ u32(x[4 * i + 3])
+        for k in range(41):
+            t[k, i] = w + u32(k)
+
+
+@pxos.kernel
+def load_rows(t: Array[u32, 2], x: Array[i64, 1], overflow: Array[i8, 1]):
+    """decode's memory traffic without its arithmetic: 41 words in, 4 int64 and 4 flags
+    out a thread (the layout's ceiling for decode)."""
+    for i in pxos.parallel(t.shape[1]):
+        w = u32(0)
+        for k in range(41):
+            w = w ^ t[k, i]
+        for q in range(4):
+            x[4 * i + q] = i64(w) + q
+            overflow[4 * i + q] = i8(w == u32(7))
+
+
+def copy_rates(cp, nbytes: int, repeat: int) -> dict:
+    """Bytes/s of device-to-device copies of ``nbytes`` (read and write both counted):
+    CuPy's element-wise copy kernel and the driver's ``cudaMemcpyAsync``."""
+    src = cp.ones(nbytes // 8, cp.int64)
+    dst = cp.empty_like(src)
+
+    def memcpy():
+        cp.cuda.runtime.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes,
+                                    cp.cuda.runtime.memcpyDeviceToDevice,
+                                    cp.cuda.get_current_stream().ptr)
+
+    return {name: 2 * src.nbytes / queued_time(cp, fn, repeat, 4) for name, fn in (
+        ("cupy_copy", lambda: dst.__setitem__(Ellipsis, src)), ("memcpy", memcpy))}
+
+
 def numbers(cp, repeat, anchors, n) -> dict:
     """Seconds per number on ``n``-number device arrays (13-trit operands): the trits
     kernels (``(n, 13)``, one thread per number) and the planes kernels for devices
@@ -114,55 +155,65 @@ def numbers(cp, repeat, anchors, n) -> dict:
 
 def conversion(cp, repeat, n: int, peak: float) -> dict:
     """Encode and decode of ``n`` random int64 (the whole range: 41 trits) in the planes
-    layout, in two halves (one kernel call takes at most 2³¹−1 trits): the 4-numbers-a-
-    thread kernels (``encode_words``/``decode_words``, what ``planes`` runs on a device)
-    and, as peers, the one-number-a-thread ``encode_columns``/``decode_columns``. GB/s and
-    the share of the peak count the bytes each kernel moves to or from memory: encode
-    reads 8 bytes and writes 41 trits (``encode_columns`` also writes an 8-byte rest);
-    decode reads 41 trits and writes 8 bytes and the overflow flag."""
+    layout, in two halves (one kernel call takes at most 2³¹−1 trits), against a device-to-
+    device copy in the same run (the practical roofline): ``words.encode_words`` /
+    ``decode_words`` (what ``planes`` runs on a device: 4 numbers a thread; decode with
+    ``words.DECODE_PER_SM`` blocks an SM, and with a thread a word as a peer), as peers the
+    one-number-a-thread ``encode_columns``/``decode_columns``, and as ceilings of the
+    layout ``store_rows``/``load_rows`` (the same loads and stores, no arithmetic).
+
+    Bytes are counted as the API moves them: encode reads 8 bytes (an int64) and writes
+    41 (int8 trits) a number; decode reads 41 and writes 8 (the overflow flag it writes
+    besides, 1 byte a number, is not counted; ``encode_columns`` writes an 8-byte rest
+    besides, not counted either). Shares: of the copy's rate and of the published peak."""
     half = n // 2
     rng = np.random.default_rng(4)
     xs = [cp.asarray(rng.integers(-2**63, 2**63 - 1, half, dtype=np.int64)) for _ in range(2)]
-    ts = [cp.empty((41, half), cp.int8) for _ in range(2)]
-    tc = [cp.empty((41, half), cp.int8) for _ in range(2)]
-    rests, backs = [cp.empty(half, cp.int64) for _ in range(2)], [cp.empty(half, cp.int64)
-                                                                  for _ in range(2)]
-    flags = [cp.empty(half, cp.int8) for _ in range(2)]
-    backc, flagc = [cp.empty(half, cp.int64) for _ in range(2)], [cp.empty(half, cp.int8)
-                                                                  for _ in range(2)]
+    ts, tc = ([cp.empty((41, half), cp.int8) for _ in range(2)] for _ in range(2))
+    backs, backc = ([cp.empty(half, cp.int64) for _ in range(2)] for _ in range(2))
+    flags, flagc = ([cp.empty(half, cp.int8) for _ in range(2)] for _ in range(2))
+    rests = [cp.empty(half, cp.int64) for _ in range(2)]
+    threads, stride = W.launch_threads(half // 4)
+    loops = W.decode_launch(half // 4, "cuda")
 
     def encode():
         for x, t in zip(xs, ts):
-            C.encode_words(x, t.view(cp.uint32), device="cuda")
+            W.encode_words(x, t.view(cp.uint32), stride, device="cuda", threads=threads)
 
-    def decode():
-        for t, v, f in zip(ts, backs, flags):
-            C.decode_words(t.view(cp.uint32), v, f, device="cuda")
+    def decoder(launch):
+        def decode():
+            for t, v, f in zip(ts, backs, flags):
+                W.decode_words(t.view(cp.uint32), v, f, launch[1], device="cuda",
+                               threads=launch[0])
+        return decode
 
-    def encode_columns():
-        for x, t, r in zip(xs, tc, rests):
-            C.encode_columns(x, t, r, device="cuda")
-
-    def decode_columns():
-        for t, v, f in zip(tc, backc, flagc):
-            C.decode_columns(t, v, f, device="cuda")
-
-    times = {name: queued_time(cp, fn, repeat, 2) for name, fn in (
-        ("encode", encode), ("decode", decode), ("encode_columns", encode_columns),
-        ("decode_columns", decode_columns))}
+    cases = {"encode": encode, "decode": decoder(loops),
+             "decode (a thread a word)": decoder((threads, stride)),
+             "encode_columns": lambda: [C.encode_columns(x, t, r, device="cuda")
+                                        for x, t, r in zip(xs, tc, rests)],
+             "decode_columns": lambda: [C.decode_columns(t, v, f, device="cuda")
+                                        for t, v, f in zip(tc, backc, flagc)],
+             "store_rows": lambda: [store_rows(x, t.view(cp.uint32), device="cuda")
+                                    for x, t in zip(xs, tc)],
+             "load_rows": lambda: [load_rows(t.view(cp.uint32), v, f, device="cuda")
+                                   for t, v, f in zip(tc, backc, flagc)]}
+    copies = copy_rates(cp, min(2 * 10**9, 64 * n), repeat)   # 2 GB: far past the L2
+    copy = max(copies.values())
+    times = {name: queued_time(cp, fn, repeat, 2) for name, fn in cases.items()}
+    for name in ("encode", "decode", "encode_columns", "decode_columns"):
+        cases[name]()                      # the ceilings overwrote tc, backc: redo
     exact = all(bool((v == x).all()) and not bool(f.any()) and bool((w == x).all())
                 and not bool(g.any()) and not bool(r.any()) and bool((t == u).all())
                 for x, v, f, w, g, r, t, u in zip(xs, backs, flags, backc, flagc, rests,
                                                   ts, tc))
     first = T.decode(cp.asnumpy(ts[0][:, :1000]).T.copy(), "c")
     exact = exact and bool((first == cp.asnumpy(xs[0][:1000])).all())   # against c
-    out = {"numbers": 2 * half, "trits": 41, "layout": "planes (41, n)", "exact": exact}
-    for name, moved in (("encode", 8 + 41), ("decode", 41 + 8 + 1),
-                        ("encode_columns", 8 + 41 + 8), ("decode_columns", 41 + 8 + 1)):
-        sec = times[name]
-        out[name] = {"s": sec, "bytes_per_number": moved,
-                     "GBps": 2 * half * moved / sec / 1e9,
-                     "share_of_peak": 2 * half * moved / sec / peak}
+    out = {"numbers": 2 * half, "trits": 41, "layout": "planes (41, n)", "exact": exact,
+           "copy_GBps": {k: v / 1e9 for k, v in copies.items()}}
+    for name, sec in times.items():
+        rate = 2 * half * 49 / sec
+        out[name] = {"s": sec, "bytes_per_number": 49, "GBps": rate / 1e9,
+                     "share_of_copy": rate / copy, "share_of_peak": rate / peak}
     out["encode_speedup_over_columns"] = times["encode_columns"] / times["encode"]
     out["decode_speedup_over_columns"] = times["decode_columns"] / times["decode"]
     return out
@@ -170,9 +221,10 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
 
 def matvec(cp, repeat, size: int) -> dict:
     """The packed mat-vec kernels against CuPy's fp16 ``W @ x`` (cuBLAS gemv), all on
-    device arrays: ``warp_kernel`` (what ``nn.matvec`` runs on a GPU: 4 rows a warp, x in
-    shared memory) and, as its peer, the earlier ``block_kernel`` (a block of 128 threads
-    a row). GB/s = the bytes each must read (weights, x) and write (y) ÷ time."""
+    device arrays, each timed as cuBLAS is (CUDA events, same repeats): ``warp_kernel``
+    (what ``nn.matvec`` runs on a GPU: 4 rows a warp, x in shared memory) and, as its
+    peer, the earlier ``block_kernel`` (a block of 128 threads a row). GB/s = the bytes
+    each must read (weights, x, scales) and write (y) ÷ time."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)

@@ -24,8 +24,9 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
   is not counted; one call's latency reported beside), mat-vec (``warp_kernel``, and the
   earlier ``block_kernel`` as its peer) against CuPy's fp16 ``W @ x`` (cuBLAS gemv),
   encode and decode of 10⁸ int64 (4 numbers a thread, and the one-number-a-thread
-  kernels as peers) with GB/s and the share of the device's peak memory bandwidth on the
-  bytes each kernel moves, and a 14-qutrit circuit checked against ``c``.
+  kernels as peers) with GB/s on the bytes the API moves (49 a number) and its shares of
+  a device-to-device copy's rate, measured in the same run (the practical roofline), and
+  of the device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 

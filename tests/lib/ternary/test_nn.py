@@ -170,8 +170,9 @@ def _kernel_args():
         yield k, (i64[:4], i8.T.copy(), i64[:4]), None
     for k in (P.decode_planes, C.decode_columns):
         yield k, (i8.T.copy(), i64[:4], i8[:, 0].copy()), None
-    yield C.encode_words, (i64[:4], np.zeros((41, 1), np.uint32)), None
-    yield C.decode_words, (np.zeros((41, 1), np.uint32), i64[:4], i8[:, 0].copy()), None
+    from pxos.lib.ternary import words as W
+    yield W.encode_words, (i64[:4], np.zeros((41, 1), np.uint32), 256), (256,)
+    yield W.decode_words, (np.zeros((41, 1), np.uint32), i64[:4], i8[:, 0].copy(), 256), (256,)
     yield T.logic.gate_kernel, (1, i8[0], i8[0], i8[0]), None
     yield T.search.ternary_sorted_kernel, (f1, f1, np.zeros(32, np.int64), i1), None
     yield T.search.ternary_peak_kernel, (f2, np.zeros(8, np.int64), i1[:8]), None

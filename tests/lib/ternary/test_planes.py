@@ -11,6 +11,7 @@ import pxos.ternary as T
 from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
 from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import planes as P
+from pxos.lib.ternary import words as W
 from pxos.testing import for_each_backend
 from tests.lib.ternary.test_numbers import edges
 
@@ -105,10 +106,13 @@ def test_device_encode_splits_int64_exactly(device):
         assert np.array_equal(back, x) and not flags.any()
         # 4 numbers a thread (x.size = 314: the last 2 are left to a shorter view)
         words = np.full((width, x.size // 4 * 4), 9, np.int8)
-        C.encode_words(x[:words.shape[1]], words.view(np.uint32), device=device)
+        threads, stride = W.launch_threads(words.shape[1] // 4)
+        W.encode_words(x[:words.shape[1]], words.view(np.uint32), stride, device=device,
+                       threads=threads)
         assert np.array_equal(words, t[:, :words.shape[1]])
         back, flags = np.empty(words.shape[1], np.int64), np.full(words.shape[1], 9, np.int8)
-        C.decode_words(words.view(np.uint32), back, flags, device=device)
+        W.decode_words(words.view(np.uint32), back, flags, stride, device=device,
+                       threads=threads)
         assert np.array_equal(back, x[:words.shape[1]]) and not flags.any()
 
 
@@ -127,7 +131,9 @@ def test_device_decode_finds_every_overflow(device):
     assert [int(v) for v, f in zip(x, fits) if f] == [v for v, f in zip(near, fits) if f]
     n = len(near) // 4 * 4                                   # 4 numbers a thread
     x, flags = np.empty(n, np.int64), np.full(n, 9, np.int8)
-    C.decode_words(np.ascontiguousarray(t[:, :n]).view(np.uint32), x, flags, device=device)
+    threads, stride = W.launch_threads(n // 4)
+    W.decode_words(np.ascontiguousarray(t[:, :n]).view(np.uint32), x, flags, stride,
+                   device=device, threads=threads)
     assert flags.tolist() == [int(not f) for f in fits[:n]]
     assert [int(v) for v, f in zip(x, fits) if f] == [v for v, f in zip(near[:n], fits) if f]
 
@@ -156,8 +162,20 @@ def test_words_kernels_round_trip_any_int64(xs):
     # 4 numbers a thread, on c, against Python ints (the count padded to a multiple of 4)
     x = np.array(xs + [0] * (-len(xs) % 4), np.int64)
     t = np.full((41, x.size), 9, np.int8)
-    C.encode_words(x, t.view(np.uint32), device="c")
+    threads, stride = W.launch_threads(x.size // 4)
+    W.encode_words(x, t.view(np.uint32), stride, device="c", threads=threads)
     assert values(t) == x.tolist() and np.abs(t).max() <= 1
     back, flags = np.empty(x.size, np.int64), np.full(x.size, 9, np.int8)
-    C.decode_words(t.view(np.uint32), back, flags, device="c")
+    W.decode_words(t.view(np.uint32), back, flags, stride, device="c", threads=threads)
     assert back.tolist() == x.tolist() and not flags.any()
+
+
+@for_each_backend(argname="device")
+def test_decode_of_four_numbers_a_thread_checks_int64(device):
+    # a count that is a multiple of 4 and 41+ digits take the words kernels on a device:
+    # an overflow there is an error too, never a wrapped value
+    big = P.to_planes(T.encode(np.array([5, -7, 3**41, 2**62], object), 42))
+    with pytest.raises(PxRuntimeError, match=r"number \[2\] = .* does not fit int64"):
+        P.decode(big, device)
+    fits = P.to_planes(T.encode(np.array([5, -7, -(2**63), 2**62], np.int64), 42, "c"))
+    assert P.decode(fits, device).tolist() == [5, -7, -(2**63), 2**62]

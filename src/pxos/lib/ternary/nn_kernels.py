@@ -12,8 +12,9 @@ Two layouts of the same words:
   so gcc vectorises it (8 rows per AVX2 instruction): each weight costs a mask test, a
   select and an add, with four partial sums per row so that no add waits on the previous
   one (float adds are not reassociated without ``-ffast-math``).
-- **rows**, for GPUs: ``(rows, words)``. A mat-vec takes one block per row
-  (:func:`block_kernel`), adjacent threads reading adjacent words (coalesced), the inputs
+- **rows**, for GPUs: ``(rows, words)``. A mat-vec takes a warp per 4 rows
+  (:func:`warp_kernel`; the earlier :func:`block_kernel`, a block per row, is the GPU
+  benchmark's peer), adjacent threads reading adjacent words (coalesced), the inputs
   transposed to ``(16, words)`` so that they are read coalesced too, and the partial sums
   added up in shared memory; a mat-mul one thread per output (:func:`rows_kernel`).
 """
@@ -157,11 +158,11 @@ def warp_kernel(p: Array[u32, 2], xt: Array[f32, 2], scale: Array[f32, 1],
     start = 0
     while start < p.shape[1]:
         count = min(X_WORDS, p.shape[1] - start)
-        for b in range(16):
-            k = lid
-            while k < count:
+        k = lid
+        while k < count:   # the 16 loads of a word's inputs in flight at once
+            for b in range(16):
                 xs[b * X_WORDS + k] = xt[b, start + k]
-                k += WARP_BLOCK
+            k += WARP_BLOCK
         pxos.sync_threads()
         j = lane
         at = start + min(j, count - 1)

@@ -24,6 +24,7 @@ from pxos import Array, i8, i16, i64, registry
 from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
 from pxos.lib.ternary import arith
 from pxos.lib.ternary import columns as C
+from pxos.lib.ternary import words as W
 from pxos.lib.ternary.convert import check_trits, to_int, width_for
 from pxos.lib.ternary.convert import encode as encode_trits
 from pxos.lib.ternary.kernels import HI
@@ -143,10 +144,10 @@ def _on_device(device: str | None) -> bool:
 
 
 def _by_words(width: int, count: int, device: str | None) -> bool:
-    """Whether the 4-numbers-a-thread kernels (:func:`columns.encode_words
-    <pxos.lib.ternary.columns.encode_words>`, ``decode_words``) apply: a device backend,
+    """Whether the 4-numbers-a-thread kernels (:func:`words.encode_words
+    <pxos.lib.ternary.words.encode_words>`, ``decode_words``) apply: a device backend,
     at least 41 digits (every int64 fits) and a count that is a multiple of 4."""
-    return _on_device(device) and width >= 41 and count % C.PACKED == 0
+    return _on_device(device) and width >= 41 and count % W.PACKED == 0
 
 
 def to_planes(t) -> np.ndarray:
@@ -203,7 +204,8 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
     t = np.empty((width, flat.size), np.int8)
     rest = np.zeros(flat.size, np.int64)
     if flat.size and _by_words(width, flat.size, device):   # every int64 fits: no rest
-        C.encode_words(flat, t.view(np.uint32), device=device)
+        threads, stride = W.launch_threads(flat.size // W.PACKED)
+        W.encode_words(flat, t.view(np.uint32), stride, device=device, threads=threads)
     elif flat.size:
         (C.encode_columns if _on_device(device) else encode_planes)(flat, t, rest,
                                                                    device=device)
@@ -225,15 +227,17 @@ def decode(p, device: str | None = None) -> np.ndarray:
     x = np.empty(p.shape[1], np.int64)
     overflow = np.empty(p.shape[1], np.int8)
     if x.size and _by_words(p.shape[0], x.size, device):
-        C.decode_words(np.ascontiguousarray(p).view(np.uint32), x, overflow, device=device)
+        threads, stride = W.decode_launch(x.size // W.PACKED, device)
+        W.decode_words(np.ascontiguousarray(p).view(np.uint32), x, overflow, stride,
+                       device=device, threads=threads)
     elif x.size:
         (C.decode_columns if _on_device(device) else decode_planes)(p, x, overflow,
                                                                    device=device)
-        bad = np.flatnonzero(overflow)
-        if bad.size:
-            raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
-                                 "fit int64", None, "from_planes and pxos.ternary.to_ints give "
-                                 "exact Python ints")
+    bad = np.flatnonzero(overflow) if x.size else ()
+    if len(bad):
+        raise PxRuntimeError(f"number [{bad[0]}] = {to_int(p[:, bad[0]])} does not "
+                             "fit int64", None, "from_planes and pxos.ternary.to_ints give "
+                             "exact Python ints")
     return x
 
 
