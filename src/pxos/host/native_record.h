@@ -42,9 +42,11 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* the code object (a new reference, or NULL) and instruction offset (bytes) of the frame
-   that called the launcher's caller: sys._getframe(1) in the caller */
-static PyObject *caller_code(int *lasti)
+/* the code object (a new reference, or NULL) and instruction offset (bytes) of the
+   Python frame `back` frames above the running one: 1, the frame that called the
+   launcher's caller (sys._getframe(1) in the caller); 0, the running frame itself (a
+   launch from C called by the user's line: host/pykernel's native Kernel call) */
+static PyObject *caller_code_at(int *lasti, int back)
 {
     *lasti = -1;
 #ifdef FRAMES_INSIDE
@@ -52,26 +54,34 @@ static PyObject *caller_code(int *lasti)
        the caller's frame at every launch, about 100 ns) */
     _PyInterpreterFrame *f = PyThreadState_GET()->cframe->current_frame;
     while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
-    if (f != NULL) f = f->previous;
-    while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
+    for (; back > 0 && f != NULL; back--) {
+        f = f->previous;
+        while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
+    }
     if (f == NULL) return NULL;
     *lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
     Py_INCREF(f->f_code);
     return (PyObject *)f->f_code;
 #else
     PyFrameObject *frame = PyEval_GetFrame();  /* borrowed */
-    PyFrameObject *back = frame ? PyFrame_GetBack(frame) : NULL;
-    if (back == NULL) return NULL;
-    PyObject *code = (PyObject *)PyFrame_GetCode(back);
-    *lasti = PyFrame_GetLasti(back);
-    Py_DECREF(back);
+    if (frame == NULL) return NULL;
+    Py_INCREF(frame);
+    for (; back > 0 && frame != NULL; back--) {
+        PyFrameObject *up = PyFrame_GetBack(frame);
+        Py_DECREF(frame);
+        frame = up;
+    }
+    if (frame == NULL) return NULL;
+    PyObject *code = (PyObject *)PyFrame_GetCode(frame);
+    *lasti = PyFrame_GetLasti(frame);
+    Py_DECREF(frame);
     return code;
 #endif
 }
 
-/* append one launch to the record (with the GIL held); a full buffer doubles, and where
-   memory runs out the record stops growing (the launch goes unrecorded) */
-static void record_launch(PyObject *launcher, int64_t start)
+/* append one launch to the record (with the GIL held), named after the frame `back`
+   frames up (caller_code_at); a full buffer doubles, and where memory runs out the record stops growing (the launch goes unrecorded) */
+static void record_launch_from(PyObject *launcher, int64_t start, int back)
 {
     int64_t end = now_ns();
     if (!recording) return;
@@ -85,10 +95,10 @@ static void record_launch(PyObject *launcher, int64_t start)
     Record *r = &records[nrecords++];
     Py_INCREF(launcher);
     r->launcher = launcher;
-    r->code = caller_code(&r->lasti);
+    r->code = caller_code_at(&r->lasti, back);
     r->start = start;
     r->end = end;
-}  /* an empty array's pointer, as backends/c.py's _SCRATCH */
+}
 
 /* record_launches(on): start (True) or stop (False) recording launches */
 static PyObject *record_launches(PyObject *m, PyObject *on)

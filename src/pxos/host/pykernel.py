@@ -33,7 +33,7 @@ from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
-from pxos.host.native_call import launcher as native_launcher
+from pxos.host.native_call import launcher as native_launcher, loaded as loaded_helper
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
@@ -184,6 +184,18 @@ class Kernel:
             if ready[1] is not None:
                 self._device_native[device] = ready[1], self.decision
 
+    _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
+
+    @staticmethod
+    def _profiled_launch(native, args: tuple) -> int:
+        """A native launch under a profile (from the C call of a native Kernel): a pxos
+        frame under the user's, where the profile's sampler names the kernel running."""
+        return native(args)
+
+    def _native_fault(self, plan: CallPlan) -> None:
+        """A native launch of ``plan`` faulted: raise its ``PxFaultError``."""
+        plan.backend.check_fault(plan.compiled)
+
     def _split(self, args: tuple, devices, threads) -> None:
         """A launch split across ``devices`` (``host/distribute``)."""
         kernel = self.ir(*args, threads=threads)
@@ -204,6 +216,8 @@ class Kernel:
         native = plan.native[pinned]
         if native is not None and (pinned or native.validate(args)):
             self._native[device] = native, plan
+            if type(self) is Kernel:  # later calls of this signature: in C
+                self.__class__ = _native_class()
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
@@ -340,6 +354,22 @@ def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = 
     if fn is None:
         return lambda f: Kernel(f, block, device, checked)
     return Kernel(fn, block, device, checked)
+
+
+def _native_class() -> type:
+    """``Kernel`` with its call in C (``host/native_call``'s ``Dispatch``): a Kernel
+    becomes one (its ``__class__``) once a signature has a native launcher, and keeps its
+    behaviour (``Dispatch`` adds no field, and sends what it does not launch to
+    ``Kernel._call``)."""
+    if not _NATIVE:
+        base = loaded_helper().Dispatch
+        _NATIVE.append(type("NativeKernel", (Kernel, base), {
+            "__call__": base.__call__, "__slots__": (), "__module__": __name__,
+            "__doc__": Kernel.__doc__}))
+    return _NATIVE[0]
+
+
+_NATIVE: list = []  # [_native_class()], made once
 
 
 # -- arguments
