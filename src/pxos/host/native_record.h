@@ -8,7 +8,11 @@
  * where the same record made in Python cost half a microsecond.
  *
  * Included by native_call.c (host/native_call.py pastes it in before building: the
- * helper is built from one source text, which is also its cache key).
+ * helper is built from one source text, which is also its cache key) and by
+ * native_device_call.c, which defines RECORD_DEVICE_EVENTS: its records also hold the
+ * launch's stream and the two CUDA events recorded on it right before and after
+ * cuLaunchKernel (recorded_launches() then gives 8-tuples, the handles as integers, 0 for
+ * none).
  */
 #ifndef PXOS_NATIVE_RECORD_H
 #define PXOS_NATIVE_RECORD_H
@@ -26,6 +30,9 @@ typedef struct {
     PyObject *launcher, *code;  /* owned references; code may be NULL */
     int64_t start, end;         /* CLOCK_MONOTONIC nanoseconds */
     int lasti;
+#ifdef RECORD_DEVICE_EVENTS
+    void *stream, *events[2];   /* CUstream, CUevent before and after the kernel */
+#endif
 } Record;
 static Record *records;
 static Py_ssize_t nrecords, crecords;
@@ -69,16 +76,17 @@ static PyObject *caller_code(int *lasti)
 #endif
 }
 
-/* append one launch to the record (with the GIL held); a full buffer doubles, and where
-   memory runs out the record stops growing (the launch goes unrecorded) */
-static void record_launch(PyObject *launcher, int64_t start)
+/* append one launch to the record (with the GIL held) and return it (NULL: not recorded);
+   a full buffer doubles, and where memory runs out the record stops growing (the launch
+   goes unrecorded) */
+static Record *record_launch(PyObject *launcher, int64_t start)
 {
     int64_t end = now_ns();
-    if (!recording) return;
+    if (!recording) return NULL;
     if (nrecords == crecords) {
         Py_ssize_t want = crecords ? 2 * crecords : 4096;
         Record *grown = PyMem_Realloc(records, want * sizeof(Record));
-        if (grown == NULL) return;
+        if (grown == NULL) return NULL;
         records = grown;
         crecords = want;
     }
@@ -88,7 +96,11 @@ static void record_launch(PyObject *launcher, int64_t start)
     r->code = caller_code(&r->lasti);
     r->start = start;
     r->end = end;
-}  /* an empty array's pointer, as backends/c.py's _SCRATCH */
+#ifdef RECORD_DEVICE_EVENTS
+    r->stream = r->events[0] = r->events[1] = NULL;
+#endif
+    return r;
+}
 
 /* record_launches(on): start (True) or stop (False) recording launches */
 static PyObject *record_launches(PyObject *m, PyObject *on)
@@ -107,9 +119,18 @@ static PyObject *recorded_launches(PyObject *m, PyObject *unused)
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < nrecords; i++) {
         Record *r = &records[i];
+#ifdef RECORD_DEVICE_EVENTS
+        PyObject *t = Py_BuildValue("(NddNiKKK)", r->launcher, (double)r->start / 1e9,
+                                    (double)r->end / 1e9,
+                                    r->code ? r->code : Py_NewRef(Py_None), r->lasti,
+                                    (unsigned long long)(uintptr_t)r->stream,
+                                    (unsigned long long)(uintptr_t)r->events[0],
+                                    (unsigned long long)(uintptr_t)r->events[1]);
+#else
         PyObject *t = Py_BuildValue("(NddNi)", r->launcher, (double)r->start / 1e9,
                                     (double)r->end / 1e9,
                                     r->code ? r->code : Py_NewRef(Py_None), r->lasti);
+#endif
         if (t == NULL) {  /* the references of records i.. are lost with the buffer */
             nrecords = 0;
             Py_DECREF(out);
