@@ -95,8 +95,15 @@ static void give_event(void *event)
    gets the stream and events (an event that could not be made or recorded is 0) */
 static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
 {
-    void *events[2] = {take_event(), take_event()};
-    if (events[0] && event_record(events[0], stream) != 0) { give_event(events[0]); events[0] = NULL; }
+    void *events[2] = {NULL, NULL};
+    if (event_record != NULL) {
+        events[0] = take_event();
+        events[1] = take_event();
+    }
+    if (events[0] && event_record(events[0], stream) != 0) {
+        give_event(events[0]);
+        events[0] = NULL;
+    }
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);
@@ -250,14 +257,31 @@ static PyTypeObject DeviceLauncherType = {
     .tp_call = (ternaryfunc)DeviceLauncher_call,
 };
 
-/* set_event_driver(create, record): the addresses of cuEventCreate and cuEventRecord */
+/* set_event_driver(create, record): the addresses of cuEventCreate and cuEventRecord
+   (0, 0: none); returns the previous pair */
 static PyObject *set_event_driver(PyObject *m, PyObject *args)
 {
     unsigned long long create, record;
     if (!PyArg_ParseTuple(args, "KK", &create, &record)) return NULL;
+    PyObject *before = Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)event_create,
+                                     (unsigned long long)(uintptr_t)event_record);
     event_create = (EventCreate)(uintptr_t)create;
     event_record = (EventRecord)(uintptr_t)record;
-    Py_RETURN_NONE;
+    return before;
+}
+
+/* take_spare_events(): the pool's events as a list of handles, and an empty pool */
+static PyObject *take_spare_events(PyObject *m, PyObject *unused)
+{
+    PyObject *out = PyList_New(nspare);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < nspare; i++) {
+        PyObject *h = PyLong_FromVoidPtr(spare[i]);
+        if (h == NULL) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, h);
+    }
+    nspare = 0;
+    return out;
 }
 
 /* spare_events(handles): events the profiler has read, to record again */
@@ -283,6 +307,8 @@ static PyMethodDef methods[] = {
     {"set_event_driver", set_event_driver, METH_VARARGS,
      "set_event_driver(cuEventCreate address, cuEventRecord address)."},
     {"spare_events", spare_events, METH_O, "Give read events back to the pool."},
+    {"take_spare_events", take_spare_events, METH_NOARGS,
+     "The pool's events (handles), and an empty pool."},
     {NULL, NULL, 0, NULL},
 };
 

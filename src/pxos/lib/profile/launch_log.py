@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pxos import registry
 from pxos.host import native_call, native_device_call
 
 
@@ -92,7 +93,7 @@ class LaunchLog(list):
         self.keys[launcher] = key
         self.noted.append((key, Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                        key[2]), decision))
-        if self.reference is None:
+        if self.reference is None and registry.timer(plan.device) == "cuda-events":
             self.reference = cuda_reference()
 
     def events(self, t0: float, make) -> list:
