@@ -13,7 +13,10 @@
  *   1  not taken: an argument of another kind, dtype, rank or layout, a value to convert
  *      with NumPy's rules, overlapping arrays, a launch too large, new sizes without a
  *      check; nothing ran;
- *   2  launched, and the kernel faulted (the guard's flag is set; the caller raises).
+ *   2  launched, and the kernel faulted (the guard's flag is set; the caller raises);
+ *   3  not launched: the profiler records, and this launcher's launch shape is not noted
+ *      in its log yet (the first call since recording started; the caller notes it and
+ *      calls again, which launches).
  * validate(args) records the sizes and scalars of a launch the caller checked itself.
  *
  * The profiler's launch record is native_record.h's (included).
@@ -45,6 +48,7 @@ typedef struct {
     volatile int *fault;
     PyObject *check;  /* check(args, threads) for a launch of new sizes, or None */
     int nparams, naxes, nwords, has_valid;
+    long noted;  /* the recording session this launcher was last noted in */
     Param params[MAX_PARAMS];
     int taxis[3][3];
     int64_t valid[MAX_WORDS];
@@ -257,6 +261,7 @@ static PyObject *Launcher_call(Launcher *self, PyObject *argv, PyObject *kw)
         memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
         self->has_valid = 1;
     }
+    if (must_note(&self->noted)) return PyLong_FromLong(3);
     int64_t start = recording ? now_ns() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */

@@ -42,7 +42,7 @@ from pxos.ir.types import BOOL, Array
 AFTER_CALLS = 3  # the Python path serves the first calls of a signature (most run once)
 SOURCE = Path(__file__).with_name("native_call.c")
 FLAGS = ("-O2", "-fPIC", "-shared")
-LAUNCHED, NOT_TAKEN, FAULTED = 0, 1, 2  # what a Launcher returns
+LAUNCHED, NOT_TAKEN, FAULTED, UNNOTED = 0, 1, 2, 3  # what a Launcher returns
 
 _ARRAY, _INT, _UINT, _FLOAT, _BOOL = 1, 2, 3, 4, 5
 _CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
@@ -65,9 +65,11 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
             and ``validate(args)`` records a launch the caller checked.
 
     Returns:
-        A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN` or
-        :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises); it raises what
-        ``check`` raises.
+        A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN`,
+        :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises) or, the first
+        time after :func:`record_launches` ``(True)``, :data:`UNNOTED` (nothing ran: note
+        the launch shape in the profile's log and call again); it raises what ``check``
+        raises.
     """
     if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
         return None
@@ -87,7 +89,8 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
 
 def record_launches(on: bool) -> None:
     """Start (``on``) or stop recording every native launch in C (the profiler's launch
-    record, ``lib/profile/recorder``): per launch that ran, the launcher, ``perf_counter``
+    record, ``lib/profile/launch_log``; each launcher's first call after a start gives
+    :data:`UNNOTED`): per launch that ran, the launcher, ``perf_counter``
     seconds before and after its kernel, and the code object and instruction offset of the
     frame that called the launcher's caller (None and -1 where there is none). A helper
     loaded later, while on, records from its start."""

@@ -37,6 +37,7 @@ typedef struct {
 static Record *records;
 static Py_ssize_t nrecords, crecords;
 static int recording;
+static long session;  /* counts record_launches(True) calls: each log notes launchers anew */
 
 static int64_t now_ns(void)
 {
@@ -108,7 +109,17 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
     int v = PyObject_IsTrue(on);
     if (v < 0) return NULL;
     recording = v;
+    if (v) session++;
     Py_RETURN_NONE;
+}
+
+/* whether the launcher last noted in session *noted must be noted now, where recording
+   (then marked noted: the caller notes it before its launch) */
+static int must_note(long *noted)
+{
+    if (!recording || *noted == session) return 0;
+    *noted = session;
+    return 1;
 }
 
 /* recorded_launches(): the records so far as a list of (launcher, start_s, end_s, code or

@@ -32,7 +32,7 @@ from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
-from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED, UNNOTED
 from pxos.host.native_call import launcher as native_launcher
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
@@ -67,7 +67,6 @@ class CallPlan:
     checked: bool = False
     calls: int = 0  # Python-path launches so far
     native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
-    profiled: Any = None  # the events.LAUNCHES log that noted this plan's launch shape
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -147,12 +146,14 @@ class Kernel:
         if simple and (not events.LISTENERS or events.LAUNCHES is not None):
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
-                log = events.LAUNCHES  # profiled: the launcher records each launch in C
-                if log is not None and native[1].profiled is not log:
-                    log.note(native[1], args, native[1].threads(args), self.decision)
-                done = native[0](args)
+                done = native[0](args)  # profiled: the launcher records each launch in C
                 if done == LAUNCHED:
                     return
+                if done == UNNOTED:  # its first since a profile started: noted, then run
+                    self._note(native, args)
+                    done = native[0](args)  # from here: the record's line is the caller's
+                    if done == LAUNCHED:
+                        return
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
             if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
@@ -185,6 +186,14 @@ class Kernel:
             self._ready[key] = ready[0], self.decision
             if ready[1] is not None:
                 self._device_native[device] = ready[1], self.decision, plan, launch.threads
+
+    def _note(self, native: tuple, args: tuple) -> None:
+        """Note the launch shape of ``native`` (launcher, plan) for ``args`` in the
+        profile's log (``events.LAUNCHES``; none where recording was started without
+        one)."""
+        log = events.LAUNCHES
+        if log is not None:
+            log.note(native[1], args, native[1].threads(args), self.decision)
 
     def _profiled_device_call(self, device: str | None, args: tuple) -> bool:
         """While a profile's log takes native launches (``events.LAUNCHES``): launch

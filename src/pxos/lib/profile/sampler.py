@@ -25,6 +25,7 @@ import sysconfig
 import threading
 from time import perf_counter, sleep
 
+from pxos.lib.profile import native_sampler
 from pxos.lib.profile.recorder import PXOS_DIR
 
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
@@ -74,6 +75,15 @@ class Sampler:
         running Python code is sampled at the rate too, not once per 5 ms."""
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch, self.period))
+        self._native = None if self.others is not None else native_sampler.helper()
+        if self._native is not None:
+            try:
+                native_sampler.start(self._native, self.thread_id, self.period,
+                                     self.recorder, self.on_memory, self.recorder.t0,
+                                     MEMORY_EVERY)
+                return
+            except RuntimeError:  # sampling already (a profile in a profile)
+                self._native = None
         self._thread.start()
 
     def stop(self) -> None:
@@ -84,7 +94,10 @@ class Sampler:
         end = perf_counter() - self.recorder.t0  # before the join, which a busy machine
         self._running = False                      # may make last long
         self._wake.set()
-        self._thread.join()
+        if self._native is not None:
+            self.samples = native_sampler.stop(self._native, self.recorder.t0)
+        else:
+            self._thread.join()
         sys.setswitchinterval(self._switch)
         edges, stack = self.recorder.edges, self._stack
         samples = [(t, w, self._launch_folded(t, stack(raw, current, stmt)))
