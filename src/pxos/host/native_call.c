@@ -262,7 +262,7 @@ static PyObject *Launcher_call(Launcher *self, PyObject *argv, PyObject *kw)
         self->has_valid = 1;
     }
     if (must_note(&self->noted)) return PyLong_FromLong(3);
-    int64_t start = recording ? now_ns() : 0;
+    int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
     } else {

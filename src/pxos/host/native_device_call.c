@@ -155,7 +155,7 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
 {
     PyObject *given;
     if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
-    int64_t start = recording ? now_ns() : 0;
+    int64_t start = recording ? ticks() : 0;
     if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
         return PyLong_FromLong(1);
     for (int i = 0; i < self->nargs; i++) {

@@ -65,6 +65,8 @@ class Sampler:
         self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
         self._named: dict = {}  # (code object, offset) -> (file, line, function)
         self._running = True
+        # the C sampler thread (built now, the first time: not in the profile's time)
+        self._native = None if all_threads else native_sampler.helper()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -75,7 +77,6 @@ class Sampler:
         running Python code is sampled at the rate too, not once per 5 ms."""
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch, self.period))
-        self._native = None if self.others is not None else native_sampler.helper()
         if self._native is not None:
             try:
                 native_sampler.start(self._native, self.thread_id, self.period,
