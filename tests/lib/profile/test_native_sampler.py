@@ -43,7 +43,7 @@ def test_samples_are_the_threads_stack_on_the_perf_counter_clock():
     _spin(0.15)
     samples = native_sampler.stop(module, t0)
     end = time.perf_counter() - t0
-    assert len(samples) >= 20  # 300 at 1 kHz on an idle machine; a loaded one is slower
+    assert len(samples) >= 10  # 300 at 1 kHz on an idle machine; a loaded one is slower
     assert all(0 < t <= end and w == 0.0 for t, w, *_ in samples)
     assert [s[0] for s in samples] == sorted(s[0] for s in samples)
     here = test_samples_are_the_threads_stack_on_the_perf_counter_clock.__code__
@@ -69,3 +69,25 @@ def test_stops_at_once_and_runs_one_at_a_time():
     t = time.perf_counter()
     assert native_sampler.stop(module, t0) == []  # asleep for 5 s: woken, no sample
     assert time.perf_counter() - t < 1.0
+
+
+def test_another_thread_is_sampled_from_the_sampler_thread():
+    """Pending calls run in the main thread only: another thread's samples are taken by
+    the sampler thread with the GIL (the other path through the loop)."""
+    module = native_sampler.helper()
+    ready, found = threading.Event(), []
+
+    def worker():
+        ready.set()
+        _spin(0.3)
+
+    thread = threading.Thread(target=worker)
+    t0 = time.perf_counter()
+    thread.start()
+    ready.wait()
+    native_sampler.start(module, thread.ident, 0.001, SimpleNamespace(current=None), None,
+                         t0, 50)
+    thread.join()
+    found = native_sampler.stop(module, t0)
+    spinning = [s for s in found if s[2] and s[2][0][0] is _spin.__code__]
+    assert len(spinning) >= 5 and all(s[2][1][0] is worker.__code__ for s in spinning)

@@ -1,15 +1,20 @@
 /* pxos's host sampler thread in C (lib/profile/native_sampler.py describes it).
  *
  * A POSIX thread wakes every period (a condition variable's timed wait, which stop() ends
- * at once), takes the GIL with the thread state it made once, and copies the target
- * thread's stack as it is: per frame the code object (a new reference) and instruction
- * offset in bytes (what frame.f_lasti gives), read from the interpreter's frames as
- * Cython and greenlet read them, without making frame objects; plus the recorder's
- * ``current`` attribute and the `.px` statement running (``pxos.host.interrupt.current()``,
- * once that module is loaded). Nothing is named while the program runs: samples() hands
- * the raw samples over after stop(). The GIL is held for about a microsecond per sample,
- * where the Python sampler held it for several (sys._current_frames makes a frame object
- * per frame, and the loop runs a dozen lines of Python).
+ * at once). Where the sampled thread is Python's main thread, it asks that thread to
+ * sample itself (Py_AddPendingCall: the interpreter runs the call between two bytecodes,
+ * with the GIL it already holds, so the GIL changes hands not at all) and waits up to
+ * GRACE_NS for the answer; where no answer comes (the thread is in a call that released
+ * the GIL, or a long C call), or for another thread, it takes the GIL itself with the
+ * thread state it made once. A sample copies the stack as it is: per frame the code object
+ * (a new reference) and instruction offset in bytes (what frame.f_lasti gives), read from
+ * the interpreter's frames as Cython and greenlet read them, without making frame objects;
+ * plus the recorder's ``current`` attribute and the `.px` statement running
+ * (``pxos.host.interrupt.current()``, once that module is loaded). Nothing is named while
+ * the program runs: taken() hands the raw samples over after stop(). A sample holds the GIL
+ * about a microsecond, where the Python sampler held it for several (sys._current_frames
+ * makes a frame object per frame, and the loop runs a dozen lines of Python) and made the
+ * sampled thread wait for it twice per sample.
  *
  * CPython 3.11 and 3.12 only (the interpreter's frame layout); available() says whether
  * this build has it.
@@ -41,12 +46,16 @@ static Py_ssize_t nframes, cframes;
 
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int running, started;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
+static int running, started, main_target;
+static intptr_t pending, answered;  /* the period whose pending call may sample; answered */
+static int64_t grace_ns;  /* how long the thread waits for the pending call to answer */
+static long count;
 static unsigned long target;
 static int64_t period_ns;
 static long memory_every;
 static PyObject *recorder, *on_memory, *s_current, *s_interrupt;
+#define GRACE_NS 200000  /* 200 µs */
 static double t0;
 
 static int64_t now_ns(void)
@@ -111,29 +120,72 @@ static void take_sample(int64_t t)
 #endif
 }
 
+/* the sample of a period (GIL held): the stack, and the memory gauges every memory_every */
+static void sample_now(void)
+{
+    int64_t t = now_ns();
+    take_sample(t);
+    if (on_memory != Py_None && ++count % memory_every == 0) {
+        PyObject *r = PyObject_CallFunction(on_memory, "d", (double)t / 1e9 - t0);
+        if (r == NULL) PyErr_WriteUnraisable(on_memory);
+        Py_XDECREF(r);
+    }
+}
+
+/* a pending call (Py_AddPendingCall): run by the main thread itself between two bytecodes,
+   with the GIL it holds already; samples unless the sampler thread took this period's
+   sample meanwhile (asked is the period's number) */
+static int sample_pending(void *asked)
+{
+    pthread_mutex_lock(&lock);
+    int mine = running && pending == (intptr_t)asked;
+    if (mine) pending = 0;
+    pthread_mutex_unlock(&lock);
+    if (!mine) return 0;
+    PyObject *type, *value, *trace;
+    PyErr_Fetch(&type, &value, &trace);
+    sample_now();
+    PyErr_Restore(type, value, trace);
+    pthread_mutex_lock(&lock);
+    answered = (intptr_t)asked;
+    pthread_cond_signal(&done);
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+/* wait until the clock `until` (CLOCK_REALTIME, the condition variables' clock) ns from
+   now, or a signal of cond (lock held) */
+static void wait_for(pthread_cond_t *cond, int64_t ns)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    ns += until.tv_nsec;
+    until.tv_sec += ns / 1000000000LL;
+    until.tv_nsec = ns % 1000000000LL;
+    pthread_cond_timedwait(cond, &lock, &until);
+}
+
 static void *loop(void *unused)
 {
     PyGILState_STATE gil = PyGILState_Ensure();  /* this thread's state, made once */
     PyThreadState *mine = PyEval_SaveThread();
-    long count = 0;
+    intptr_t period = 0;
     pthread_mutex_lock(&lock);
     while (running) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);  /* the condition's clock */
-        int64_t ns = until.tv_nsec + period_ns;
-        until.tv_sec += ns / 1000000000LL;
-        until.tv_nsec = ns % 1000000000LL;
-        pthread_cond_timedwait(&wake, &lock, &until);
+        wait_for(&wake, period_ns);
         if (!running) break;
+        if (main_target) {  /* ask the main thread to sample itself: no hand-over */
+            pending = ++period;
+            pthread_mutex_unlock(&lock);
+            int asked = Py_AddPendingCall(sample_pending, (void *)period) == 0;
+            pthread_mutex_lock(&lock);
+            if (asked && answered != period && running) wait_for(&done, grace_ns);
+            if (answered == period || !running) continue;
+            pending = 0;  /* not answered in time (a call without the GIL, or a long one) */
+        }
         pthread_mutex_unlock(&lock);
         PyEval_RestoreThread(mine);
-        int64_t t = now_ns();
-        take_sample(t);
-        if (on_memory != Py_None && ++count % memory_every == 0) {
-            PyObject *r = PyObject_CallFunction(on_memory, "d", (double)t / 1e9 - t0);
-            if (r == NULL) PyErr_WriteUnraisable(on_memory);
-            Py_XDECREF(r);
-        }
+        sample_now();
         mine = PyEval_SaveThread();
         pthread_mutex_lock(&lock);
     }
@@ -143,7 +195,8 @@ static void *loop(void *unused)
     return NULL;
 }
 
-/* start(thread_id, period_s, recorder, on_memory or None, t0, memory_every) */
+/* start(thread_id, period_s, recorder, on_memory or None, t0, memory_every, is_main):
+   is_main: thread_id is Python's main thread (which runs pending calls) */
 static PyObject *start(PyObject *m, PyObject *args)
 {
     double period;
@@ -152,11 +205,14 @@ static PyObject *start(PyObject *m, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "the native sampler is running");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "kdOOdl", &target, &period, &rec, &memory, &t0,
-                          &memory_every))
+    if (!PyArg_ParseTuple(args, "kdOOdlp", &target, &period, &rec, &memory, &t0,
+                          &memory_every, &main_target))
         return NULL;
     period_ns = (int64_t)(period * 1e9);
     if (period_ns < 1000) period_ns = 1000;
+    grace_ns = period_ns / 4 < GRACE_NS ? period_ns / 4 : GRACE_NS;
+    pending = answered = 0;
+    count = 0;
     if (memory_every < 1) memory_every = 1;
     recorder = Py_NewRef(rec);
     on_memory = Py_NewRef(memory);
@@ -226,7 +282,7 @@ static PyObject *available(PyObject *m, PyObject *unused)
 
 static PyMethodDef methods[] = {
     {"start", start, METH_VARARGS,
-     "start(thread_id, period_s, recorder, on_memory, t0, memory_every)."},
+     "start(thread_id, period_s, recorder, on_memory, t0, memory_every, is_main)."},
     {"stop", stop, METH_NOARGS, "Stop sampling and wait for the thread."},
     {"taken", taken, METH_NOARGS, "The samples so far; empties the buffers."},
     {"available", available, METH_NOARGS, "Whether this build can read the frames."},

@@ -1,26 +1,31 @@
 """The host sampler's thread in C (``native_sampler.c`` beside this file), where it can be
-built: the sampled thread waits for the GIL about a microsecond per sample instead of
-several.
+built: a sample of the main thread is taken by that thread itself between two bytecodes
+(no hand-over of the GIL), and any sample holds the GIL about a microsecond.
 
-Why: a sampler inside the process needs the GIL to read a thread's stack, so each sample
-stops the sampled thread while the sampler holds it and costs it a thread switch. The
-Python loop (``sampler.Sampler._loop``) holds the GIL for ``sys._current_frames()``
-(which makes a frame object per frame of every thread), the walk of ``f_back`` and a
-dozen lines of its own: 5-10 µs a sample, 0.5-1 % of the sampled thread's time at 1 kHz,
-and more where the switch makes it lose its core. The C thread sleeps on a condition
-variable (no Python, no GIL), takes the GIL with a thread state made once, copies the
-code objects and instruction offsets of the target's interpreter frames into C buffers
-(no frame objects), reads the recorder's ``current`` operation and the `.px` statement
-running, and releases it: about a microsecond. Names and lines are found after the run,
-as for the Python loop's samples. CPython 3.11 and 3.12 only (the frame layout it reads);
-elsewhere, with ``PXOS_NATIVE_CALL=0``, or without a C compiler and Python's headers, the
-Python loop samples.
+Why: a sampler inside the process needs the GIL to read a thread's stack. The Python loop
+(``sampler.Sampler._loop``) takes it from the sampled thread every period: the sampled
+thread waits while the sampler holds it (``sys._current_frames()``, which makes a frame
+object per frame of every thread, the walk of ``f_back`` and a dozen lines of Python: 5-10
+µs), and the two hand-overs cost it a switch each, often a sleep on a futex. The C thread
+sleeps on a condition variable (no Python, no GIL). For Python's main thread it queues a
+pending call (``Py_AddPendingCall``): the interpreter runs it in the main thread at its next
+check between bytecodes, with the GIL that thread holds, and the call copies the stack
+there. Where no answer comes within a grace (the thread is in a call that released the GIL,
+a kernel on ``c`` say, or in a long C call), and for any other thread, the C thread takes
+the GIL itself, as the Python loop did, so a sample inside a kernel is still taken inside
+it. Either way it copies the code objects and instruction offsets of the interpreter's
+frames into C buffers (no frame objects), reads the recorder's ``current`` operation and the
+`.px` statement running, and lets go. Names and lines are found after the run, as for the
+Python loop's samples. CPython 3.11 and 3.12 only (the frame layout it reads); elsewhere,
+with ``PXOS_NATIVE_CALL=0``, with ``all_threads``, or without a C compiler and Python's
+headers, the Python loop samples.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import threading
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("native_sampler.c")
@@ -51,7 +56,8 @@ def start(module, thread_id: int, period: float, recorder, on_memory, t0: float,
         RuntimeError: the helper samples already (one sampler at a time), or its thread
             cannot be started.
     """
-    module.start(thread_id, period, recorder, on_memory, t0, memory_every)
+    module.start(thread_id, period, recorder, on_memory, t0, memory_every,
+                 thread_id == threading.main_thread().ident)
 
 
 def stop(module, t0: float) -> list:

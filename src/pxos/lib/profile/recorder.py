@@ -190,8 +190,8 @@ class Recorder:
         for key, shapes in self.works.items():
             if isinstance(shapes, Shapes):
                 self.works[key] = _work_of(shapes)
-        if self._pending or self._timed:
-            self._device_times()
+        if self.log.reference is not None and (self._pending or self._timed):
+            self._device_times()  # (a reference is taken before any CUDA event)
 
     def _device_times(self) -> None:
         """Put the device times of CUDA-timed events on the host clock (waits for the
