@@ -55,7 +55,7 @@ static unsigned long target;
 static int64_t period_ns;
 static long memory_every;
 static PyObject *recorder, *on_memory, *s_current, *s_interrupt;
-#define GRACE_NS 200000  /* 200 µs */
+#define GRACE_NS 20000  /* 20 µs: a thread running Python answers in a few */
 static double t0;
 
 static int64_t now_ns(void)
@@ -121,9 +121,8 @@ static void take_sample(int64_t t)
 }
 
 /* the sample of a period (GIL held): the stack, and the memory gauges every memory_every */
-static void sample_now(void)
+static void sample_now(int64_t t)
 {
-    int64_t t = now_ns();
     take_sample(t);
     if (on_memory != Py_None && ++count % memory_every == 0) {
         PyObject *r = PyObject_CallFunction(on_memory, "d", (double)t / 1e9 - t0);
@@ -144,7 +143,7 @@ static int sample_pending(void *asked)
     if (!mine) return 0;
     PyObject *type, *value, *trace;
     PyErr_Fetch(&type, &value, &trace);
-    sample_now();
+    sample_now(now_ns());
     PyErr_Restore(type, value, trace);
     pthread_mutex_lock(&lock);
     answered = (intptr_t)asked;
@@ -185,7 +184,7 @@ static void *loop(void *unused)
         }
         pthread_mutex_unlock(&lock);
         PyEval_RestoreThread(mine);
-        sample_now();
+        sample_now(now_ns());
         mine = PyEval_SaveThread();
         pthread_mutex_lock(&lock);
     }

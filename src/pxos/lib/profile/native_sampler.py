@@ -10,7 +10,7 @@ object per frame of every thread, the walk of ``f_back`` and a dozen lines of Py
 sleeps on a condition variable (no Python, no GIL). For Python's main thread it queues a
 pending call (``Py_AddPendingCall``): the interpreter runs it in the main thread at its next
 check between bytecodes, with the GIL that thread holds, and the call copies the stack
-there. Where no answer comes within a grace (the thread is in a call that released the GIL,
+there. Where no answer comes within a grace (20 µs) (the thread is in a call that released the GIL,
 a kernel on ``c`` say, or in a long C call), and for any other thread, the C thread takes
 the GIL itself, as the Python loop did, so a sample inside a kernel is still taken inside
 it. Either way it copies the code objects and instruction offsets of the interpreter's

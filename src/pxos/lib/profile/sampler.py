@@ -153,16 +153,20 @@ class Sampler:
                 self.on_memory(now - t0)
 
     def _launch_folded(self, t: float, stack: tuple) -> tuple:
-        """``stack`` with a folded pxos frame taken during a logged native launch
-        (``recorder.LaunchLog``) named as that kernel's frame."""
-        if not stack or stack[-1][0] or not stack[-1][2].startswith("pxos "):
+        """``stack`` of a sample at ``t`` during a logged native launch
+        (``launch_log.LaunchLog``) with that kernel's frame innermost: in place of a
+        folded pxos frame, else under the user's frame that made the launch (a launch
+        from C: no pxos frame is running, or the C sampler's sample was asked for during
+        the launch and taken just after it)."""
+        if not stack or stack[-1] in self.event_frames:
             return stack
         found = self.recorder.logged_launch(t)
         if found is None:
             return stack
         frame = ("", 0, event_frame("launch", *found))
         self.event_frames.add(frame)
-        return stack[:-1] + (frame,)
+        pxos = not stack[-1][0] and stack[-1][2].startswith("pxos ")
+        return (stack[:-1] if pxos else stack) + (frame,)
 
     def _stack(self, raw: tuple, current: tuple | None = None, stmt=None) -> tuple:
         """The stack of a sample (``raw``: :func:`_raw`'s, innermost first), outermost
