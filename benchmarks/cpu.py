@@ -13,7 +13,11 @@ Cases (issue "The pxos engine on the CPU", item 9):
   run: a ``@pxos.kernel`` call on NumPy arrays (``device="c"`` and the planner's
   ``auto``), Numba's dispatch of an ``@njit`` (serial) function with the same arguments,
   and a `.px` ``RUN`` in a host loop (``FOR k IN 0..N: RUN saxpy …``, on ``c`` and
-  ``auto``; the program's run time ÷ N). Goals: a call ≤ Numba; a RUN ≤ a call. These
+  ``auto``): the program's run time ÷ N (``px_run_*_us``, with the program's own
+  start: its ALLOCs, the first launch), and the time one more RUN of the loop adds
+  (``px_run_*_marginal_us``: the program with 2N iterations less the one with N, ÷ N;
+  a call's figure is also of calls after the first). Goals: a call ≤ Numba; a RUN ≤ a
+  call. These
   are CPU times of this process (``per_call``), steadier than wall times on a shared
   machine; the kernels' own work is 16 elements (``c`` runs it on the calling thread).
 
@@ -174,18 +178,37 @@ def py_saxpy():
     return saxpy
 
 
-def per_call(fn, calls: int, repeat: int) -> float:
-    """Median over ``repeat`` rounds of the mean seconds of one of ``calls`` calls, in this
-    process's CPU time (``time.process_time``: on a machine shared with other work, wall
-    time mostly measures the others; the calls here wait on nothing)."""
-    fn()
-    times = []
+def per_call(fns: dict, calls: int, repeat: int) -> dict:
+    """Seconds per call of each function of ``fns`` (name -> function of no arguments):
+    the median over ``repeat`` rounds of the mean of ``calls`` calls, in this process's
+    CPU time (``time.process_time``: on a machine shared with other work, wall time
+    mostly measures the others; the calls here wait on nothing). Each function is called
+    once first (its first calls are not the overhead asked about); the functions take
+    turns within each round, so that a change of load touches them alike."""
+    times = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
     for _ in range(repeat):
-        t0 = time.process_time()
-        for _ in range(calls):
-            fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times) / calls
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            for _ in range(calls):
+                fn()
+            times[name].append((time.process_time() - t0) / calls)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def numba_saxpy():
+    """Numba's serial ``@njit`` SAXPY (the dispatch peer), or None without Numba."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit
+    def nb_saxpy(a, x, y, out):
+        for i in range(x.shape[0]):
+            out[i] = a * x[i] + y[i]
+    return nb_saxpy
 
 
 def bench_call_overhead(calls: int, repeat: int) -> dict:
@@ -196,33 +219,30 @@ def bench_call_overhead(calls: int, repeat: int) -> dict:
     x, y = np.ones(n, np.float32), np.arange(n, dtype=np.float32)
     out = np.empty_like(x)
     a = np.float32(2.5)
-    saxpy = py_saxpy()
+    saxpy, nb_saxpy = py_saxpy(), numba_saxpy()
+    fns = {f"pxos_call_{device}_us": (lambda d: lambda: saxpy(a, x, y, out, device=d))(device)
+           for device in ("c", "auto")}
+    if nb_saxpy is not None:
+        fns["numba_njit_us"] = lambda: nb_saxpy(a, x, y, out)
     res = {"elements": n, "calls": calls}
-    for device in ("c", "auto"):
-        res[f"pxos_call_{device}_us"] = 1e6 * per_call(
-            lambda: saxpy(a, x, y, out, device=device), calls, repeat)
+    res.update({k: 1e6 * v for k, v in per_call(fns, calls, repeat).items()})
     np.testing.assert_array_equal(out, a * x + y)
-    try:
-        import numba
-
-        @numba.njit
-        def nb_saxpy(a, x, y, out):
-            for i in range(x.shape[0]):
-                out[i] = a * x[i] + y[i]
-        nb_saxpy(a, x, y, out)
-        res["numba_njit_us"] = 1e6 * per_call(lambda: nb_saxpy(a, x, y, out), calls, repeat)
+    if nb_saxpy is not None:
         res["ratio_pxos_c_over_numba"] = res["pxos_call_c_us"] / res["numba_njit_us"]
-    except ImportError:
-        pass
-    text = (ROOT / "examples" / "saxpy.px").read_text().split("ALLOC")[0] + (
-        f"ALLOC x float SIZE {n}\nALLOC y LIKE x\nALLOC out LIKE x\n"
-        f"FOR k IN 0..{calls}:\n    RUN saxpy 2.5 x y out\n")
-    program = check_program(parse_program(text, "<overhead>"))
+    programs = {k: check_program(parse_program(
+        (ROOT / "examples" / "saxpy.px").read_text().split("ALLOC")[0]
+        + f"ALLOC x float SIZE {n}\nALLOC y LIKE x\nALLOC out LIKE x\n"
+        f"FOR k IN 0..{k * calls}:\n    RUN saxpy 2.5 x y out\n", "<overhead>"))
+        for k in (1, 2)}
     for device in ("c", "auto"):
-        res[f"px_run_{device}_us"] = 1e6 * per_call(
-            lambda: ProgramRun(program, device=device, emit=lambda s: None).run(), 1,
-            repeat) / calls
+        runs = per_call({k: (lambda p: lambda: ProgramRun(
+            p, device=device, emit=lambda s: None).run())(p) for k, p in programs.items()},
+            1, repeat)
+        res[f"px_run_{device}_us"] = 1e6 * runs[1] / calls
+        res[f"px_run_{device}_marginal_us"] = 1e6 * (runs[2] - runs[1]) / calls
     res["ratio_run_over_call_c"] = res["px_run_c_us"] / res["pxos_call_c_us"]
+    res["ratio_run_marginal_over_call_c"] = (res["px_run_c_marginal_us"]
+                                             / res["pxos_call_c_us"])
     return res
 
 

@@ -51,9 +51,9 @@ microsecond: a listener's call would cost ten times that; a native prepared call
 With other listeners, every launch takes the general path and calls them. The launcher
 records each launch in C (its clock before and after, the calling frame's code object and
 instruction offset; on ``cuda`` its stream and CUDA events), and the log collects the
-records after the run; before a launcher's first launch in a profile (a ``c`` launcher
-answers ``native_call.UNNOTED``) the caller calls ``LAUNCHES.note(plan, args, threads,
-decision)`` (``note_device`` for a prepared call). None when nobody records."""
+records after the run; before a plan's first native launch (``plan.profiled is not
+LAUNCHES``) the caller calls ``LAUNCHES.note(plan, args, threads, decision)``, which sets
+``plan.profiled`` (``note_device`` for a prepared call on ``cuda``). None when nobody records."""
 
 
 def begin(kind: str, name: str, device: str, where: Any = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pxos.errors import PxRuntimeError, PxTypeError
+from pxos.host.run_loop import WARM, native_iterations, prepare
 from pxos.ir import nodes as ir
 from pxos.ir.check_host import common_of
 from pxos.ir.types import scalar_of_dtype
@@ -53,6 +54,9 @@ class HostControl:
             return None
         var, values = self._for_range(stmt)
         name, values_now, body = stmt.var, self.values, stmt.body
+        if len(values) > WARM and _fits(values, var.dtype) and all(
+                type(s) is ir.Run for s in body):  # its launches may repeat in C
+            values = self._native_for(stmt, var, values)
         if len(body) == 1 and not isinstance(body[0], _FLOW):  # one plain statement
             execute, only = self.execute, body[0]
             for value in _typed(values, var.dtype):
@@ -64,6 +68,27 @@ class HostControl:
             if self._block(body) == "break":
                 break
         return None
+
+    def _native_for(self, stmt: ir.For, var, values: range) -> range:
+        """Run the first :data:`WARM <host.run_loop>` iterations of a loop of RUN
+        statements the general way, then as many as ``host/run_loop`` takes natively;
+        returns the values left to run."""
+        name, body = stmt.var, stmt.body
+        for n, value in enumerate(_typed(values[:WARM], var.dtype)):
+            self.values[name] = value
+            self._block(body)
+            if n == 0 and self._pinned:
+                prepare(self, body)  # the native launchers, for the next iterations
+        rest = values[WARM:]
+
+        def at(i: int) -> None:
+            self.values[name] = var.dtype.type(rest[i])  # fits: checked by the caller
+
+        i, j = native_iterations(self, body, len(rest), at)
+        if j:  # the rest of an iteration the native part stopped in
+            self._block(body[j:])
+            i += 1
+        return rest[i:]
 
     def _true(self, cond: ir.Expr) -> bool:
         return bool(self.evaluate(cond))
@@ -89,14 +114,20 @@ _FLOW = (ir.If, ir.For, ir.While, ir.Break, ir.Continue)
 _CHUNK = 4096  # loop values made at once
 
 
+def _fits(values: range, dtype: np.dtype) -> bool:
+    """Whether every value of ``values`` fits integer ``dtype`` (False for floats)."""
+    if dtype.kind not in "iu" or not values:
+        return False
+    info = np.iinfo(dtype)
+    return info.min <= min(values[0], values[-1]) and max(values[0], values[-1]) <= info.max
+
+
 def _typed(values: range, dtype: np.dtype):
     """``values`` as scalars of ``dtype`` (a ``FOR`` variable's), made by NumPy a chunk at
     a time (a scalar made from a Python int costs ~0.3 µs, a RUN in a host loop ~3 µs:
     issue 14); where a value does not fit ``dtype``, one by one, so that it raises as
     ``dtype.type(value)`` does."""
-    info = np.iinfo(dtype) if dtype.kind in "iu" else None
-    if info is None or not values or not (info.min <= min(values[0], values[-1])
-                                          and max(values[0], values[-1]) <= info.max):
+    if not _fits(values, dtype):
         yield from map(dtype.type, values)
         return
     for i in range(0, len(values), _CHUNK):

@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from pxos import events
 from pxos.backends.cache import cache_key, find_entry, store_entry
 from pxos.errors import PxFileError
 from pxos.ir import nodes as ir
@@ -42,7 +43,7 @@ from pxos.ir.types import BOOL, Array
 AFTER_CALLS = 3  # the Python path serves the first calls of a signature (most run once)
 SOURCE = Path(__file__).with_name("native_call.c")
 FLAGS = ("-O2", "-fPIC", "-shared")
-LAUNCHED, NOT_TAKEN, FAULTED, UNNOTED = 0, 1, 2, 3  # what a Launcher returns
+LAUNCHED, NOT_TAKEN, FAULTED = 0, 1, 2  # what a Launcher returns
 
 _ARRAY, _INT, _UINT, _FLOAT, _BOOL = 1, 2, 3, 4, 5
 _CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
@@ -65,11 +66,9 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
             and ``validate(args)`` records a launch the caller checked.
 
     Returns:
-        A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN`,
-        :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises) or, the first
-        time after :func:`record_launches` ``(True)``, :data:`UNNOTED` (nothing ran: note
-        the launch shape in the profile's log and call again); it raises what ``check``
-        raises.
+        A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN` or
+        :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises); it raises what
+        ``check`` raises.
     """
     if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
         return None
@@ -89,8 +88,7 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
 
 def record_launches(on: bool) -> None:
     """Start (``on``) or stop recording every native launch in C (the profiler's launch
-    record, ``lib/profile/launch_log``; each launcher's first call after a start gives
-    :data:`UNNOTED`): per launch that ran, the launcher, ``perf_counter``
+    record, ``lib/profile/recorder``): per launch that ran, the launcher, ``perf_counter``
     seconds before and after its kernel, and the code object and instruction offset of the
     frame that called the launcher's caller (None and -1 where there is none). A helper
     loaded later, while on, records from its start."""
@@ -152,9 +150,18 @@ def _native_module(cc: str):
     with _lock:
         if not _module:
             _module.append(_load(cc))
-            if _module[0] is not None and _recording:
-                _module[0].record_launches(True)
+            if _module[0] is not None:
+                _module[0].watch_events(vars(events))
+                _module[0].record_launches(bool(_recording))
         return _module[0]
+
+
+def loaded():
+    """The helper module if this process built or loaded it already (a launcher was
+    made), else None; never builds. Its ``Dispatch`` is the base of a native
+    ``host/pykernel`` Kernel call, its ``repeat`` a host loop of native RUN launches
+    (``host/run_loop``)."""
+    return _module[0] if _module else None
 
 
 def extension(cc: str, source: Path, name: str):
@@ -168,7 +175,7 @@ def extension(cc: str, source: Path, name: str):
         return _extensions[name]
 
 
-def loaded(name: str):
+def extension_loaded(name: str):
     """The helper ``name`` if :func:`extension` has loaded it in this process, else None
     (nothing is built)."""
     with _lock:

@@ -111,7 +111,7 @@ static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
         give_event(events[1]);
         events[1] = NULL;
     }
-    Record *r = status == 0 ? record_launch((PyObject *)self, start) : NULL;
+    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, 1) : NULL;
     if (r == NULL || events[0] == NULL || events[1] == NULL) {
         give_event(events[0]);
         give_event(events[1]);

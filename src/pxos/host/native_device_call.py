@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 from pxos.backends.base import Launch
 from pxos.backends.c import compiler
-from pxos.host.native_call import LAUNCHED, extension, loaded
+from pxos.host.native_call import LAUNCHED, extension, extension_loaded as loaded
 
 SOURCE = Path(__file__).with_name("native_device_call.c")
 NAME = "pxos_native_device_call"

@@ -49,7 +49,6 @@ typedef struct {
 static Record *records;
 static Py_ssize_t nrecords, crecords;
 static int recording;
-static long session;  /* counts record_launches(True) calls: each log notes launchers anew */
 
 static int64_t now_ns(void)
 {
@@ -104,9 +103,11 @@ static int clock_is_tsc(void)
 #endif
 }
 
-/* the code object (a new reference, or NULL) and instruction offset (bytes) of the frame
-   that called the launcher's caller: sys._getframe(1) in the caller */
-static PyObject *caller_code(int *lasti)
+/* the code object (a new reference, or NULL) and instruction offset (bytes) of the
+   Python frame `back` frames above the running one: 1, the frame that called the
+   launcher's caller (sys._getframe(1) in the caller); 0, the running frame itself (a
+   launch from C called by the user's line: host/pykernel's native Kernel call) */
+static PyObject *caller_code_at(int *lasti, int back)
 {
     *lasti = -1;
 #ifdef FRAMES_INSIDE
@@ -114,27 +115,35 @@ static PyObject *caller_code(int *lasti)
        the caller's frame at every launch, about 100 ns) */
     _PyInterpreterFrame *f = PyThreadState_GET()->cframe->current_frame;
     while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
-    if (f != NULL) f = f->previous;
-    while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
+    for (; back > 0 && f != NULL; back--) {
+        f = f->previous;
+        while (f != NULL && _PyFrame_IsIncomplete(f)) f = f->previous;
+    }
     if (f == NULL) return NULL;
     *lasti = _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT);
     Py_INCREF(f->f_code);
     return (PyObject *)f->f_code;
 #else
     PyFrameObject *frame = PyEval_GetFrame();  /* borrowed */
-    PyFrameObject *back = frame ? PyFrame_GetBack(frame) : NULL;
-    if (back == NULL) return NULL;
-    PyObject *code = (PyObject *)PyFrame_GetCode(back);
-    *lasti = PyFrame_GetLasti(back);
-    Py_DECREF(back);
+    if (frame == NULL) return NULL;
+    Py_INCREF(frame);
+    for (; back > 0 && frame != NULL; back--) {
+        PyFrameObject *up = PyFrame_GetBack(frame);
+        Py_DECREF(frame);
+        frame = up;
+    }
+    if (frame == NULL) return NULL;
+    PyObject *code = (PyObject *)PyFrame_GetCode(frame);
+    *lasti = PyFrame_GetLasti(frame);
+    Py_DECREF(frame);
     return code;
 #endif
 }
 
-/* append one launch to the record (with the GIL held) and return it (NULL: not recorded);
-   a full buffer doubles, and where memory runs out the record stops growing (the launch
-   goes unrecorded) */
-static Record *record_launch(PyObject *launcher, int64_t start)
+/* append one launch to the record (with the GIL held), named after the frame `back`
+   frames up (caller_code_at), and return it (NULL: not recorded); a full buffer doubles,
+   and where memory runs out the record stops growing (the launch goes unrecorded) */
+static Record *record_launch_from(PyObject *launcher, int64_t start, int back)
 {
     int64_t end = ticks();
     if (!recording) return NULL;
@@ -148,7 +157,7 @@ static Record *record_launch(PyObject *launcher, int64_t start)
     Record *r = &records[nrecords++];
     Py_INCREF(launcher);
     r->launcher = launcher;
-    r->code = caller_code(&r->lasti);
+    r->code = caller_code_at(&r->lasti, back);
     r->start = start;
     r->end = end;
 #ifdef RECORD_DEVICE_EVENTS
@@ -165,17 +174,7 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
     if (v && tsc_ticks < 0) tsc_ticks = clock_is_tsc();
     if (v && !recording && nrecords == 0) tick_pair(&pair_ticks, &pair_ns);
     recording = v;
-    if (v) session++;
     Py_RETURN_NONE;
-}
-
-/* whether the launcher last noted in session *noted must be noted now, where recording
-   (then marked noted: the caller notes it before its launch) */
-static int must_note(long *noted)
-{
-    if (!recording || *noted == session) return 0;
-    *noted = session;
-    return 1;
 }
 
 /* recorded_launches(): the records so far as a list of (launcher, start_s, end_s, code or

@@ -32,6 +32,7 @@ from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import NO_TRANSFERS, Residency, Transfers
 from pxos.host.run_launch import RunLaunch, observed_launch
+from pxos.host.steps import Step
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
 from pxos.ir.analysis.features import MAX_ELEMENTS, launch_threads
@@ -45,19 +46,6 @@ from pxos.ir.types import Array, scalar_of_dtype
 
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 _PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
-
-
-@dataclass(slots=True)
-class Step:
-    """One executed statement: its span, a short description, the device, seconds, and
-    the copies between host and device it caused."""
-
-    span: object
-    what: str
-    device: str
-    seconds: float
-    transfers: Transfers = field(default_factory=Transfers)
-    decision: object = None  # the planner's Decision, where it placed the statement
 
 
 @dataclass
@@ -94,7 +82,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
     def __post_init__(self):
         self.checked = self.checked or checked_by_default()  # PXOS_CHECKED=1
         self._pinned = self.device != "auto" and not self.explain  # no planner consulted
-        self.files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+        self._files = None  # FileAccess, made at the first file statement (files)
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
@@ -124,6 +112,15 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             if self.planner is not None:
                 self.planner.history.save()
         return self
+
+    @property
+    def files(self) -> FileAccess:
+        """Where the program's file statements read and write (``host/files``), made at
+        the first use: resolving the folders costs 70 µs, a program without files needs
+        none of it."""
+        if self._files is None:
+            self._files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+        return self._files
 
     @property
     def decisions(self) -> list:

@@ -32,8 +32,8 @@ from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
-from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED, UNNOTED
-from pxos.host.native_call import launcher as native_launcher
+from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
+from pxos.host.native_call import launcher as native_launcher, loaded as loaded_helper
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
@@ -67,6 +67,7 @@ class CallPlan:
     checked: bool = False
     calls: int = 0  # Python-path launches so far
     native: dict = field(default_factory=dict)  # pinned? -> host/native_call's launcher
+    profiled: Any = None  # the events.LAUNCHES log that noted this plan's launch shape
 
     def __post_init__(self):
         self.puts = [put for put, _ in self.place]
@@ -146,14 +147,12 @@ class Kernel:
         if simple and (not events.LISTENERS or events.LAUNCHES is not None):
             native = self._native.get(device)  # host/native_call: checked, packed in C
             if native is not None:
-                done = native[0](args)  # profiled: the launcher records each launch in C
+                log = events.LAUNCHES  # profiled: the launcher records each launch in C
+                if log is not None and native[1].profiled is not log:
+                    log.note(native[1], args, native[1].threads(args), self.decision)
+                done = native[0](args)
                 if done == LAUNCHED:
                     return
-                if done == UNNOTED:  # its first since a profile started: noted, then run
-                    self._note(native, args)
-                    done = native[0](args)  # from here: the record's line is the caller's
-                    if done == LAUNCHED:
-                        return
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
             if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
@@ -187,13 +186,7 @@ class Kernel:
             if ready[1] is not None:
                 self._device_native[device] = ready[1], self.decision, plan, launch.threads
 
-    def _note(self, native: tuple, args: tuple) -> None:
-        """Note the launch shape of ``native`` (launcher, plan) for ``args`` in the
-        profile's log (``events.LAUNCHES``; none where recording was started without
-        one)."""
-        log = events.LAUNCHES
-        if log is not None:
-            log.note(native[1], args, native[1].threads(args), self.decision)
+    _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
 
     def _profiled_device_call(self, device: str | None, args: tuple) -> bool:
         """While a profile's log takes native launches (``events.LAUNCHES``): launch
@@ -210,6 +203,10 @@ class Kernel:
             return False
         self.decision = quick[1]
         return True
+
+    def _native_fault(self, plan: CallPlan) -> None:
+        """A native launch of ``plan`` faulted: raise its ``PxFaultError``."""
+        plan.backend.check_fault(plan.compiled)
 
     def _split(self, args: tuple, devices, threads) -> None:
         """A launch split across ``devices`` (``host/distribute``)."""
@@ -231,6 +228,8 @@ class Kernel:
         native = plan.native[pinned]
         if native is not None and (pinned or native.validate(args)):
             self._native[device] = native, plan
+            if type(self) is Kernel:  # later calls of this signature: in C
+                self.__class__ = _native_class()
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
@@ -367,6 +366,22 @@ def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = 
     if fn is None:
         return lambda f: Kernel(f, block, device, checked)
     return Kernel(fn, block, device, checked)
+
+
+def _native_class() -> type:
+    """``Kernel`` with its call in C (``host/native_call``'s ``Dispatch``): a Kernel
+    becomes one (its ``__class__``) once a signature has a native launcher, and keeps its
+    behaviour (``Dispatch`` adds no field, and sends what it does not launch to
+    ``Kernel._call``)."""
+    if not _NATIVE:
+        base = loaded_helper().Dispatch
+        _NATIVE.append(type("NativeKernel", (Kernel, base), {
+            "__call__": base.__call__, "__slots__": (), "__module__": __name__,
+            "__doc__": Kernel.__doc__}))
+    return _NATIVE[0]
+
+
+_NATIVE: list = []  # [_native_class()], made once
 
 
 # -- arguments

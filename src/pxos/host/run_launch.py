@@ -102,6 +102,16 @@ class RunLaunch:
         return NO_TRANSFERS if after == before else \
             Transfers(*(a - b for a, b in zip(after, before)))
 
+    def repeated_args(self, residency) -> tuple | None:
+        """The argument tuple that every later native launch repeats while the residency's
+        version stays (constant scalars, the same host arrays, current on the host and
+        written there last: the launch changes nothing but the arrays' contents), or
+        None: no native launcher, or the tuple is not known to hold."""
+        version, args = self._ready
+        if self.native is None or not self.constant or version != residency.version:
+            return None
+        return args
+
     def launch(self, residency, args: list, threads: Sequence[int]) -> None:
         """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars
         converted to their parameters' types) over ``threads``, wait for it, and mark the
@@ -132,7 +142,13 @@ class RunLaunch:
         for name in self.written:
             residency.written(name, memory)
         self.launches += 1
-        if self.may_go_native and self.launches == AFTER_CALLS:
+        if self.launches == AFTER_CALLS:
+            self.go_native()
+
+    def go_native(self) -> None:
+        """Make the native launcher now (``launch`` makes it at the :data:`AFTER_CALLS
+        <host.native_call>`-th launch; a host loop of many iterations, at the first)."""
+        if self.may_go_native and self.native is None:
             self.native = native_launcher(self.backend, self.compiled, self.kernel,
                                           self.check)
 

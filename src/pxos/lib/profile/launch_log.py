@@ -75,8 +75,9 @@ class LaunchLog(list):
         native_device_call.spare_events([m for m in unnamed if m])
 
     def note(self, plan, args, threads, decision) -> None:
-        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan`` of ``c``;
-        its launcher asked for it: ``native_call.UNNOTED``)."""
+        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan`` of ``c``),
+        and mark the plan as noted here (``plan.profiled``)."""
+        plan.profiled = self
         key = (plan.kernel.name, plan.device, tuple(threads))
         for launcher in plan.native.values():
             if launcher is not None:

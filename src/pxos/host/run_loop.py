@@ -1,0 +1,91 @@
+"""A `.px` host loop of RUN statements, launched from C once its launches repeat.
+
+Through ``ProgramRun.execute`` a RUN in a host loop costs a few Python calls beyond its
+launch (the statement's step, the residency, the interrupt marker: about 2 µs on ``c``),
+where the launch itself, through its native launcher (``host/native_call``), costs a
+tenth of that. Once every statement of a ``FOR`` body is a RUN whose native launch
+repeats one argument tuple (:meth:`RunLaunch.repeated_args <host.run_launch>`: constant
+scalars, and the same host arrays, current on the host), the loop's remaining iterations
+run in the helper's ``repeat`` (``native_loop.h``): per launch the interrupt marker
+(``host/interrupt``), the launch, and its :class:`Step <host.steps>`, in C.
+
+Taken only where nothing but the launches happens between them: a pinned device (no
+planner to consult), no listener (a profile sees the general path), and no RUN argument
+that reads a name (so none reads the loop variable).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from pxos import events
+from pxos.host.interrupt import NOW
+from pxos.host.native_call import FAULTED, NOT_TAKEN, loaded
+from pxos.host.residency import NO_TRANSFERS
+from pxos.host.steps import Step
+from pxos.ir import nodes as ir
+
+WARM = 2  # iterations the general path runs first: the launch prepared, then its tuple
+
+
+def native_iterations(run, body: Sequence[ir.Stmt], count: int,
+                      at: Callable[[int], None]) -> tuple[int, int]:
+    """Run up to ``count`` iterations of host-loop ``body`` natively, where it can.
+
+    Args:
+        run: the ``ProgramRun``.
+        at: sets the loop variable to its ``i``-th value of these iterations (called for
+            the iteration that ends the native part, also when it raises).
+
+    Returns:
+        ``(i, j)``: the native part ran iterations ``0 .. i-1`` and statements ``0 ..
+        j-1`` of iteration ``i``; the caller runs the rest the general way (``(0, 0)``:
+        nothing ran natively).
+
+    Raises:
+        PxBoundsError, PxFaultError: as a RUN; KeyboardInterrupt between launches.
+    """
+    launches = _launches(run, body)
+    if launches is None or count <= 0:
+        return 0, 0
+    steps = run.steps
+    before = len(steps)
+    i = j = status = None
+    try:
+        i, j, status = loaded().repeat(launches, count, steps, Step, NOW, "RUN",
+                                       NO_TRANSFERS)
+    finally:
+        if i is None:  # raised before a launch (native_loop.h): that launch's iteration
+            i = (len(steps) - before) // len(body)
+        at(min(i, count - 1))
+    if status == FAULTED:
+        stmt = launches[j][2]
+        prepared = run._run_launches[(id(stmt), run.device)]
+        prepared.backend.check_fault(prepared.compiled)  # raises PxFaultError
+    return (i, j) if status == NOT_TAKEN else (count, 0)
+
+
+def prepare(run, body: Sequence[ir.Stmt]) -> None:
+    """After a first iteration of host-loop ``body`` (which prepared its launches), make
+    each RUN's native launcher at once (a loop runs it again: ``RunLaunch.go_native``)."""
+    for stmt in body:
+        prepared = run._run_launches.get((id(stmt), run.device))
+        if prepared is not None:
+            prepared.go_native()
+
+
+def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
+    """Per statement ``(launcher, args, stmt, span, device)`` for ``repeat``, or None
+    where the loop cannot go native."""
+    if not run._pinned or events.LISTENERS or loaded() is None:
+        return None
+    out = []
+    for stmt in body:
+        if type(stmt) is not ir.Run:
+            return None
+        prepared = run._run_launches.get((id(stmt), run.device))
+        args = None if prepared is None else prepared.repeated_args(run.residency)
+        if args is None:
+            return None
+        out.append((prepared.native, args, stmt, stmt.span, prepared.name))
+    return tuple(out)
