@@ -184,12 +184,14 @@ def per_call(fns: dict, calls: int, repeat: int) -> dict:
     CPU time (``time.process_time``: on a machine shared with other work, wall time
     mostly measures the others; the calls here wait on nothing). Each function is called
     once first (its first calls are not the overhead asked about); the functions take
-    turns within each round, so that a change of load touches them alike."""
+    turns within each round, each round starting at the next one, so that a change of
+    load, or going first, touches them alike."""
     times = {name: [] for name in fns}
     for fn in fns.values():
         fn()
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    order = list(fns.items())
+    for r in range(repeat):
+        for name, fn in order[r % len(order):] + order[:r % len(order)]:
             t0 = time.process_time()
             for _ in range(calls):
                 fn()

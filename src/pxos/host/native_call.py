@@ -51,6 +51,7 @@ _lock = threading.Lock()
 _module: list = []  # [the loaded module, or None where it cannot be built]
 _extensions: dict = {}  # other helpers (extension()): name -> module, or None
 _recording: list = []  # [True] while the profiler records launches (record_launches)
+_addresses: dict = {}  # (library, function) -> (its CDLL, the address), or (None, None)
 
 
 def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
@@ -78,12 +79,25 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
     module = _native_module(backend.cc)
     if module is None:
         return None
-    try:
-        entry = getattr(ctypes.CDLL(str(compiled.library)), compiled.source.entry + "_packed")
-    except (OSError, AttributeError):  # a build without the packed entry
+    address = _entry_address(str(compiled.library), compiled.source.entry + "_packed")
+    if address is None:
         return None
-    address = ctypes.cast(entry, ctypes.c_void_p).value
     return module.Launcher(address, backend.fault_address, params, threads, check)
+
+
+def _entry_address(library: str, name: str) -> int | None:
+    """The address of function ``name`` in shared library ``library`` (kept loaded), or
+    None where it has none; found once per process (``ctypes.CDLL`` makes a class per
+    library, 70 µs, where a program's loop launches a kernel in 0.3 µs)."""
+    found = _addresses.get((library, name))
+    if found is None:
+        try:
+            lib = ctypes.CDLL(library)
+            found = lib, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+        except (OSError, AttributeError):  # a build without the packed entry
+            found = None, None
+        _addresses[(library, name)] = found
+    return found[1]
 
 
 def record_launches(on: bool) -> None:

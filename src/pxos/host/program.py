@@ -46,6 +46,7 @@ from pxos.ir.types import Array, scalar_of_dtype
 
 _HANDLERS: dict[type, str] = {}  # statement class -> ProgramRun method name
 _PLACEABLE = (ir.Run, ir.Reduce, ir.Sort)  # statements the planner places
+_new = tuple.__new__  # a Step without its Python __new__: 0.25 µs less per statement
 
 
 @dataclass
@@ -162,8 +163,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             after = (moved.to_device, moved.to_host, moved.bytes_to_device,
                      moved.bytes_to_host)
             transfers = Transfers(*(a - b for a, b in zip(after, before)))
-        step = Step(stmt.span, what, device, seconds, transfers,
-                    decision or self._decision)  # ENCRYPT, HASH, COMPRESS place themselves
+        step = _new(Step, (stmt.span, what, device, seconds, transfers,
+                           decision or self._decision))  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
         if decision is not None and decision.device == device:
             self._learn(decision, seconds)
@@ -197,7 +198,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         seconds = perf_counter() - t0
         if transfers is None:
             return None
-        step = Step(stmt.span, "RUN", prepared.name, seconds, transfers, decision)
+        step = _new(Step, (stmt.span, "RUN", prepared.name, seconds, transfers, decision))
         self.steps.append(step)
         if decision is not None:
             self._learn(decision, seconds)
