@@ -2,7 +2,8 @@
 pyinstrument and py-spy measured on the same programs in the same run as anchors.
 
     python3 benchmarks/profile_overhead.py [--device c] [--repeat 7] [--inner 5]
-        [--out FILE.json]
+        [--programs kernel-heavy,host-heavy] [--modes none,pxos,...] [--out FILE.json]
+    python3 benchmarks/profile_overhead.py --device cuda --only-cuda-events
 
 Two programs, each run in a fresh process per measurement, which times its own work
 section ``--inner`` times with ``time.perf_counter`` (a run's figure: the median of its
@@ -175,8 +176,10 @@ def _py_spy_works(folder: Path) -> bool:
     return done.returncode == 0
 
 
-def overheads(device: str, repeat: int) -> dict:
-    """Per program and mode: every run's figures, the medians and the overheads."""
+def overheads(device: str, repeat: int, programs=("kernel-heavy", "host-heavy"),
+              only=None) -> dict:
+    """Per program and mode: every run's figures, the medians and the overheads
+    (``only``: these modes, ``none`` always among them)."""
     folder = Path(tempfile.mkdtemp(prefix="pxos-overhead-"))
     script = folder / "program.py"
     script.write_text(PROGRAM)
@@ -188,13 +191,15 @@ def overheads(device: str, repeat: int) -> dict:
         pass
     if _py_spy_works(folder):
         modes += ["py-spy", "py-spy-nonblocking"]
+    if only:
+        modes = [m for m in modes if m in only or m == "none"]
     out = {}
-    for program in ("kernel-heavy", "host-heavy"):
+    for program in programs:
         runs = {m: [] for m in modes}
         for _ in range(repeat):
             for m in modes:  # interleaved: load changes affect every mode alike
                 runs[m].append(_run(script, program, m, device, folder))
-        ratios = [x for r in runs.pop("paired") for x in r.get("ratios", ())]
+        ratios = [x for r in runs.pop("paired", ()) for x in r.get("ratios", ())]
         medians = {m: statistics.median(r["work_s"] for r in rs if "work_s" in r)
                    for m, rs in runs.items() if any("work_s" in r for r in rs)}
         cpu = {m: statistics.median(r["cpu_s"] for r in rs if "cpu_s" in r)
@@ -213,7 +218,7 @@ def overheads(device: str, repeat: int) -> dict:
             "added_cpu_us_per_launch": {m: (v - cpu["none"]) / LAUNCHES[program] * 1e6
                                         for m, v in cpu.items() if m != "none"},
             "pxos_cli_median_wall_s": statistics.median(
-                r["wall_s"] for r in runs["pxos-cli"] if "wall_s" in r),
+                [r["wall_s"] for r in runs.get("pxos-cli", ()) if "wall_s" in r] or [0]),
             "none_median_wall_s": statistics.median(
                 r["wall_s"] for r in runs["none"] if "wall_s" in r)}
     shutil.rmtree(folder, ignore_errors=True)
@@ -264,7 +269,45 @@ def cuda_events(launches: int = 2000, n: int = 1 << 24) -> dict:
     direct = statistics.median(cupy.cuda.get_elapsed_time(a, b) / 1e3 for a, b in pairs)
     return {"launches": launches, "elements": n, "pxos_median_s": profiled,
             "cuda_events_median_s": direct, "ratio": profiled / direct,
-            "within_5_percent": abs(profiled / direct - 1) <= 0.05}
+            "within_5_percent": abs(profiled / direct - 1) <= 0.05,
+            "short_launches": _cuda_short_launches(scale)}
+
+
+def _cuda_short_launches(scale, launches: int = 4000, n: int = 4096, pairs: int = 7) -> dict:
+    """In one process: ``launches`` back-to-back launches of ``scale`` on ``n`` floats
+    (host-bound: the launch path is the time), unprofiled and under ``pxos.profile()`` in
+    turn, each first in half of the pairs; wall seconds to the device's end, the median
+    ratio of the pairs."""
+    import cupy
+    import numpy as np
+
+    import pxos
+
+    x = cupy.ones(n, np.float32)
+    out = cupy.empty_like(x)
+
+    def work():
+        t = time.perf_counter()
+        for _ in range(launches):
+            scale(x, out, device="cuda")
+        cupy.cuda.Device().synchronize()
+        return time.perf_counter() - t
+
+    work()
+    ratios, plain = [], []
+    for i in range(pairs):
+        times = {}
+        for profiled in ((False, True) if i % 2 else (True, False)):
+            if profiled:
+                with pxos.profile(out=None):
+                    times[True] = work()
+            else:
+                times[False] = work()
+        ratios.append(times[True] / times[False])
+        plain.append(times[False])
+    return {"launches": launches, "elements": n, "unprofiled_us_per_launch":
+            statistics.median(plain) / launches * 1e6, "ratios": ratios,
+            "overhead": statistics.median(ratios)}
 
 
 def main() -> None:
@@ -277,6 +320,11 @@ def main() -> None:
                          "shared with other jobs, 1 keeps the launch times steady)")
     ap.add_argument("--inner", type=int, default=5,
                     help="work sections per process (each run's figure is their median)")
+    ap.add_argument("--programs", default="kernel-heavy,host-heavy")
+    ap.add_argument("--modes", default=None,
+                    help="comma-separated modes to run (default: all available)")
+    ap.add_argument("--only-cuda-events", action="store_true",
+                    help="only the cuda-events comparison (with --device cuda)")
     args = ap.parse_args()
     INNER[0] = args.inner
     if args.omp_threads:
@@ -287,7 +335,9 @@ def main() -> None:
               "cpu": cpu_model(), "cores": os.cpu_count(), "device": args.device,
               "load_average_at_start": os.getloadavg(), "repeat": args.repeat,
               "omp_threads": args.omp_threads, "inner": args.inner,
-              "programs": overheads(args.device, args.repeat)}
+              "programs": {} if args.only_cuda_events else overheads(
+                  args.device, args.repeat, args.programs.split(","),
+                  args.modes and args.modes.split(","))}
     if args.device == "cuda":
         result["cuda_events"] = cuda_events()
     text = json.dumps(result, indent=1)

@@ -46,13 +46,14 @@ LISTENERS: list[Listener] = []  # subscribe with subscribe(); the engine only re
 LAUNCHES: Any = None
 """While the one listener has a ``log`` (a profile's): that log, where the launches that
 skip :func:`begin`/:func:`end` go (a native launch on ``c``, ``host/native_call``, about a
-microsecond: a listener's call would cost ten times that); set by :func:`subscribe` and
-:func:`unsubscribe`. With other listeners, every launch takes the general path and calls
-them. The launcher records each launch in C (``host/native_call``: its clock before and
-after, the calling frame's code object and instruction offset), and the log collects the
+microsecond: a listener's call would cost ten times that; a native prepared call on
+``cuda``, ``host/native_device_call``); set by :func:`subscribe` and :func:`unsubscribe`.
+With other listeners, every launch takes the general path and calls them. The launcher
+records each launch in C (its clock before and after, the calling frame's code object and
+instruction offset; on ``cuda`` its stream and CUDA events), and the log collects the
 records after the run; before a plan's first native launch (``plan.profiled is not
 LAUNCHES``) the caller calls ``LAUNCHES.note(plan, args, threads, decision)``, which sets
-``plan.profiled``. None when nobody records."""
+``plan.profiled`` (``note_device`` for a prepared call on ``cuda``). None when nobody records."""
 
 
 def begin(kind: str, name: str, device: str, where: Any = None,

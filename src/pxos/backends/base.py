@@ -248,6 +248,12 @@ class Backend:
         ``(pointer slot, shape)`` or ``(-1, value)``. None (here): no native launcher."""
         return None
 
+    def event_parts(self) -> tuple[int, int] | None:
+        """The addresses of the driver's event functions a native launcher records a
+        profiled launch between (``cuEventCreate``, ``cuEventRecord``: CUDA Driver API,
+        "Event Management"), or None (here): no device events."""
+        return None
+
     def synchronize(self) -> None:
         """Wait until every launch has finished (a no-op on synchronous backends)."""
 

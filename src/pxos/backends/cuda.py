@@ -145,6 +145,13 @@ class CudaBackend(DeviceBackend):
         sizes, template, slots = bound
         return address, compiled.plan.function, sizes, self._stream, template, slots
 
+    def event_parts(self) -> tuple[int, int] | None:
+        """See :meth:`Backend.event_parts`: ``cuEventCreate`` and ``cuEventRecord`` of the
+        driver library CuPy loaded (the events' handles are CuPy's ``cudaEvent_t``: the
+        runtime's and the driver's event types are one)."""
+        create, record = _driver_function("cuEventCreate"), _driver_function("cuEventRecord")
+        return None if create is None or record is None else (create, record)
+
     def launch_timed(self, compiled: CudaKernel, args: Sequence[Any], launch: Launch) -> float:
         """:meth:`launch`, then wait: the kernel's time in seconds between two CUDA events
         recorded around it on the current stream (``cudaEventElapsedTime``, resolution
@@ -178,11 +185,16 @@ class CudaBackend(DeviceBackend):
         return self.cp.zeros(shape, dtype=dtype)
 
 
-@cache
 def _driver_launch() -> int | None:
     """The address of ``cuLaunchKernel`` in the CUDA driver library (``libcuda.so.1``,
     already loaded by CuPy), or None where it cannot be opened by that name."""
+    return _driver_function("cuLaunchKernel")
+
+
+@cache
+def _driver_function(name: str) -> int | None:
+    """The address of driver function ``name`` (``libcuda.so.1``), or None."""
     try:
-        return ctypes.cast(ctypes.CDLL("libcuda.so.1").cuLaunchKernel, ctypes.c_void_p).value
+        return ctypes.cast(getattr(ctypes.CDLL("libcuda.so.1"), name), ctypes.c_void_p).value
     except (OSError, AttributeError):
         return None

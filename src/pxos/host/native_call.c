@@ -50,7 +50,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
         self->has_valid = 1;
     }
-    int64_t start = recording ? now_ns() : 0;
+    int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
     } else {
@@ -156,14 +156,15 @@ static PyTypeObject LauncherType = {
  * A Kernel whose call signature went native becomes an instance of a subclass of Kernel
  * and Dispatch (its __class__ is set; Dispatch adds no field, so the layouts agree). Its
  * call looks up the launcher of the call's device= in the Kernel's _native dictionary
- * (device -> (launcher, plan)) and launches (under a profile whose launch log noted the
- * plan, through Kernel._profiled_launch). A call with other keywords, one a listener
+ * (device -> (launcher, plan)) and launches (recorded, under a profile whose launch log
+ * noted the plan: the record names the user's line, and the profile's sampler gives a
+ * sample during the launch the kernel's frame from the record's time). A call with other keywords, one a listener
  * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
  * one the launcher does not take goes to Kernel._call, the Python path, which gives every
  * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
 static PyObject *events;  /* pxos.events's dictionary: LISTENERS, LAUNCHES */
 static PyObject *s_native, *s_device, *s_call, *s_fault, *s_profiled, *s_listeners,
-    *s_launches, *s_profiled_launch;
+    *s_launches;
 
 enum { QUIET = 1, PROFILED = 2 };
 
@@ -181,17 +182,6 @@ static int watched(PyObject *plan)
     if (noted == NULL) return -1;
     Py_DECREF(noted);
     return noted == log ? PROFILED : 0;
-}
-
-/* a profiled launch through Kernel._profiled_launch(launcher, args): a pxos frame under
-   the user's, where the profile's sampler names the kernel (lib/profile/sampler) */
-static int profiled_launch(PyObject *self, PyObject *launcher, PyObject *args)
-{
-    PyObject *r = PyObject_CallMethodObjArgs(self, s_profiled_launch, launcher, args, NULL);
-    if (r == NULL) return -1;
-    long v = PyLong_AsLong(r);
-    Py_DECREF(r);
-    return v == -1 && PyErr_Occurred() ? -1 : (int)v;
 }
 
 /* the (launcher, plan) entry of device (a new reference), or NULL (an error, or none) */
@@ -224,8 +214,7 @@ static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
         PyObject *plan = PyTuple_GET_ITEM(entry, 1);
         PyObject *launcher = PyTuple_GET_ITEM(entry, 0);
         int r = watched(plan);
-        r = r == QUIET ? launch((Launcher *)launcher, args, 0)
-          : r == PROFILED ? profiled_launch(self, launcher, args)
+        r = r == QUIET || r == PROFILED ? launch((Launcher *)launcher, args, 0)
           : r < 0 ? -1 : NOT_TAKEN;
         PyObject *out = r == LAUNCHED ? Py_NewRef(Py_None)
                       : r == FAULTED ? PyObject_CallMethodOneArg(self, s_fault, plan)
@@ -285,10 +274,10 @@ PyMODINIT_FUNC PyInit_pxos_native_call(void)
     import_array();
     if (PyType_Ready(&LauncherType) < 0 || PyType_Ready(&DispatchType) < 0) return NULL;
     PyObject **names[] = {&s_native, &s_device, &s_call, &s_fault, &s_profiled,
-                          &s_listeners, &s_launches, &s_profiled_launch};
+                          &s_listeners, &s_launches};
     const char *texts[] = {"_native", "device", "_call", "_native_fault", "profiled",
-                           "LISTENERS", "LAUNCHES", "_profiled_launch"};
-    for (int i = 0; i < 8; i++)
+                           "LISTENERS", "LAUNCHES"};
+    for (int i = 0; i < 7; i++)
         if ((*names[i] = PyUnicode_InternFromString(texts[i])) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -189,6 +189,13 @@ def extension(cc: str, source: Path, name: str):
         return _extensions[name]
 
 
+def extension_loaded(name: str):
+    """The helper ``name`` if :func:`extension` has loaded it in this process, else None
+    (nothing is built)."""
+    with _lock:
+        return _extensions.get(name)
+
+
 def _load(cc: str, path: Path = SOURCE, name: str = "pxos_native_call"):
     import importlib.machinery
     import importlib.util

@@ -13,12 +13,24 @@
  *   1  not taken: another thread, an argument that differs, an empty array, or the
  *      driver refused the launch; nothing ran, and the caller goes the Python way (which
  *      raises the driver's error, if any).
+ *
+ * While the profiler records (record_launches(True), native_record.h), a launch also
+ * records a CUDA event on its stream right before cuLaunchKernel and one right after, so
+ * that the kernel's device time has no host work in it (an event recorded earlier, while
+ * the GPU idles, would count the host's launch path as kernel time), and appends the
+ * launch with its stream and events to the record. The events come from a pool made with
+ * cuEventCreate and refilled by spare_events() once the profiler has read them
+ * (set_event_driver() gives the two driver functions). Unrecorded, the launch path is as
+ * before but for one test of a flag.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pythread.h>
 #include <stdint.h>
 #include <string.h>
+
+#define RECORD_DEVICE_EVENTS 1
+#include "native_record.h"  /* pasted in by native_call.py's build */
 
 #define MAX_PARAMS 64
 #define MAX_SLOTS (3 + MAX_PARAMS * 4)
@@ -47,6 +59,71 @@ typedef struct {
 } DeviceLauncher;
 
 static PyObject *s_dtype, *s_shape, *s_c_contiguous, *s_data, *s_ptr;
+
+/* CUDA events for profiled launches (cuEventCreate, cuEventRecord; set_event_driver) */
+typedef int (*EventCreate)(void **event, unsigned flags);
+typedef int (*EventRecord)(void *event, void *stream);
+static EventCreate event_create;
+static EventRecord event_record;
+static void **spare;  /* events the profiler has read, ready to record again */
+static Py_ssize_t nspare, cspare;
+
+/* an event to record (from the spare pool, else a new one), or NULL */
+static void *take_event(void)
+{
+    void *event = NULL;
+    if (nspare) return spare[--nspare];
+    if (event_create == NULL || event_create(&event, 0) != 0) return NULL;
+    return event;
+}
+
+/* give an event back to the pool (dropped, not destroyed, where memory runs out) */
+static void give_event(void *event)
+{
+    if (event == NULL) return;
+    if (nspare == cspare) {
+        Py_ssize_t want = cspare ? 2 * cspare : 1024;
+        void **grown = PyMem_Realloc(spare, want * sizeof(void *));
+        if (grown == NULL) return;
+        spare = grown;
+        cspare = want;
+    }
+    spare[nspare++] = event;
+}
+
+/* launch, between two events recorded on stream where the profiler records; the record
+   gets the stream and events (an event that could not be made or recorded is 0) */
+static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
+{
+    void *events[2] = {NULL, NULL};
+    if (event_record != NULL) {
+        events[0] = take_event();
+        events[1] = take_event();
+    }
+    if (events[0] && event_record(events[0], stream) != 0) {
+        give_event(events[0]);
+        events[0] = NULL;
+    }
+    const unsigned *z = self->sizes;
+    int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
+                                     stream, self->pointers, NULL);
+    if (events[1] && (status != 0 || event_record(events[1], stream) != 0)) {
+        give_event(events[1]);
+        events[1] = NULL;
+    }
+    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, 1) : NULL;
+    if (r == NULL || events[0] == NULL || events[1] == NULL) {
+        give_event(events[0]);
+        give_event(events[1]);
+        events[0] = events[1] = NULL;
+    }
+    if (r != NULL) {
+        r->stream = stream;
+        r->events[0] = events[0];
+        r->events[1] = events[1];
+    }
+    return status;
+}
 
 /* an array argument's device pointer, 0 where it differs from what was prepared or is
    empty (the Python path passes a scratch pointer for those) */
@@ -78,6 +155,7 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
 {
     PyObject *given;
     if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
+    int64_t start = recording ? ticks() : 0;
     if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
         return PyLong_FromLong(1);
     for (int i = 0; i < self->nargs; i++) {
@@ -98,6 +176,7 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
     void *stream = PyLong_AsVoidPtr(s);
     Py_DECREF(s);
     if (stream == NULL && PyErr_Occurred()) return NULL;
+    if (start) return PyLong_FromLong(launch_recorded(self, stream, start) == 0 ? 0 : 1);
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);
@@ -178,8 +257,64 @@ static PyTypeObject DeviceLauncherType = {
     .tp_call = (ternaryfunc)DeviceLauncher_call,
 };
 
+/* set_event_driver(create, record): the addresses of cuEventCreate and cuEventRecord
+   (0, 0: none); returns the previous pair */
+static PyObject *set_event_driver(PyObject *m, PyObject *args)
+{
+    unsigned long long create, record;
+    if (!PyArg_ParseTuple(args, "KK", &create, &record)) return NULL;
+    PyObject *before = Py_BuildValue("(KK)", (unsigned long long)(uintptr_t)event_create,
+                                     (unsigned long long)(uintptr_t)event_record);
+    event_create = (EventCreate)(uintptr_t)create;
+    event_record = (EventRecord)(uintptr_t)record;
+    return before;
+}
+
+/* take_spare_events(): the pool's events as a list of handles, and an empty pool */
+static PyObject *take_spare_events(PyObject *m, PyObject *unused)
+{
+    PyObject *out = PyList_New(nspare);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < nspare; i++) {
+        PyObject *h = PyLong_FromVoidPtr(spare[i]);
+        if (h == NULL) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, i, h);
+    }
+    nspare = 0;
+    return out;
+}
+
+/* spare_events(handles): events the profiler has read, to record again */
+static PyObject *spare_events(PyObject *m, PyObject *handles)
+{
+    PyObject *seq = PySequence_Fast(handles, "spare_events takes a sequence of handles");
+    if (seq == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        void *event = PyLong_AsVoidPtr(PySequence_Fast_GET_ITEM(seq, i));
+        if (event == NULL && PyErr_Occurred()) { Py_DECREF(seq); return NULL; }
+        give_event(event);
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"record_launches", record_launches, METH_O,
+     "Start (True) or stop (False) recording launches (the profiler's launch record)."},
+    {"recorded_launches", recorded_launches, METH_NOARGS,
+     "The launches recorded so far as (launcher, start_s, end_s, code, lasti, stream, "
+     "start_event, end_event) tuples; empties the record."},
+    {"set_event_driver", set_event_driver, METH_VARARGS,
+     "set_event_driver(cuEventCreate address, cuEventRecord address)."},
+    {"spare_events", spare_events, METH_O, "Give read events back to the pool."},
+    {"take_spare_events", take_spare_events, METH_NOARGS,
+     "The pool's events (handles), and an empty pool."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "pxos_native_device_call", "pxos's native device call.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "pxos_native_device_call", "pxos's native device call.", -1,
+    methods,
 };
 
 PyMODINIT_FUNC PyInit_pxos_native_device_call(void)

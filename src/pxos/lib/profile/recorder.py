@@ -4,10 +4,13 @@
 ``time.perf_counter`` clock, from the start of the profile. How each device is timed, by
 the backend's ``timer`` in ``pxos.registry``:
 
-- ``cuda-events`` (``cuda``): a pair of CUDA events (CuPy) recorded on the current stream
-  around the operation, resolved after the run; their times are put on the host clock
-  through one reference event recorded right after a device synchronize (host time of
-  that moment).
+- ``cuda-events`` (``cuda``): a pair of CUDA events recorded on the stream around the
+  operation, resolved after the run: by the native launcher right around
+  ``cuLaunchKernel`` (a prepared call on CuPy arrays, below), else by the listener as the
+  last thing before the operation (CuPy events; the host work of the Python launch path
+  that follows counts when the GPU idles). Their times are put on the host clock through
+  one reference event recorded right after a device synchronize (host time of that
+  moment).
 - ``queue`` (``opencl``, ``webgpu``): the clock around the launch and a synchronize of the
   queue (the backend's launch only queues).
 - ``clock`` (``c``, ``interp``, ``host``): the clock around the call (they run
@@ -16,13 +19,15 @@ the backend's ``timer`` in ``pxos.registry``:
 Each event keeps its source line: the ``.px`` statement's span, or the first stack frame
 outside the pxos package (the Python line that called the kernel).
 
-A native launch on ``c`` (``host/native_call``, about a microsecond) does not call the
-listener: the launcher records its two clock readings and calling frame in C
-(``native_call.record_launches``), :class:`LaunchLog` (``events.LAUNCHES``) collects the
-records when the profile stops, and every event is made after the run
-(:meth:`Recorder.resolve`), so that a profiled launch costs tens of nanoseconds more, not
-the half microsecond of the same record made in Python, nor the tens of microseconds of
-the general path.
+A native launch (``c``: ``host/native_call``; ``cuda``: ``host/native_device_call``)
+does not call the listener: the launcher records its clock readings, calling frame and,
+on ``cuda``, the CUDA events it recorded right around ``cuLaunchKernel``, in C;
+``launch_log.LaunchLog`` (``events.LAUNCHES``) collects the records when the profile
+stops, and every event is made after the run (:meth:`Recorder.resolve`), so that a
+profiled launch costs tens of nanoseconds more on ``c``, not the half microsecond of the
+same record made in Python, nor the tens of microseconds of the general path; and a CUDA
+kernel's time holds no host work (an event recorded before the launch's host work would
+count it while the GPU idles).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from dataclasses import dataclass, field
 
 import pxos
 from pxos import registry
-from pxos.host import native_call
+from pxos.host import native_device_call
+from pxos.lib.profile.launch_log import LaunchLog, Shapes, cuda_reference
 
 PXOS_DIR = os.path.dirname(pxos.__file__) + os.sep
 perf_counter = time.perf_counter
@@ -96,7 +102,7 @@ class Recorder:
     log: list = field(default_factory=lambda: LaunchLog())
     _pending: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
-    _reference: tuple | None = None
+    _timed: list = field(default_factory=list)  # logged CUDA launches, device times to read
 
     def begin(self, kind, name, device, where, info):
         # the hot path (once per launch): plain lists; Event objects are made by resolve()
@@ -105,10 +111,10 @@ class Recorder:
             if key not in self.works:
                 self._note_launch(key, info)
         self.current = (kind, name, device)
+        where = where if where is not None else _caller()
         cuda = (self._cuda_start() if kind in TIMED_ON_DEVICE
-                and registry.timer(device) == "cuda-events" else None)
-        return [kind, name, device, where if where is not None else _caller(), info, cuda,
-                perf_counter()]
+                and registry.timer(device) == "cuda-events" else None)  # last: nearest
+        return [kind, name, device, where, info, cuda, perf_counter()]
 
     def end(self, token: list, result=None) -> None:
         if token[0] == "launch" and registry.timer(token[2]) == "queue":
@@ -160,14 +166,15 @@ class Recorder:
             self.events.append(event)
             if cuda is not None:
                 self._pending.append((event, cuda[0], cuda[1]))
-        logged = self.log.events(t0)
+        logged, timed = self.log.events(t0, _logged_event)
+        self._timed += timed
         if logged:
             self.events = sorted(self.events + logged, key=_end)
 
     def wait_for_devices(self) -> None:
         """Wait until the CUDA launches recorded so far have ended (nothing to wait for
         when none was recorded)."""
-        if self._reference is not None:
+        if self.log.reference is not None:
             import cupy
 
             cupy.cuda.Device().synchronize()
@@ -181,30 +188,38 @@ class Recorder:
             if decision is not None:
                 self.decisions.setdefault(key[0], decision)
         for key, shapes in self.works.items():
-            if isinstance(shapes, _Shapes):
+            if isinstance(shapes, Shapes):
                 self.works[key] = _work_of(shapes)
-        if not self._pending:
-            return
+        if self.log.reference is not None and (self._pending or self._timed):
+            self._device_times()  # (a reference is taken before any CUDA event)
+
+    def _device_times(self) -> None:
+        """Put the device times of CUDA-timed events on the host clock (waits for the
+        device): the start event's time after the log's reference, plus the reference's
+        host time; the logged launches' events go back to the launcher's pool."""
         import cupy
+        from cupy.cuda import runtime
 
         cupy.cuda.Device().synchronize()
-        ref_event, ref_host = self._reference
+        ref_event, ref_host = self.log.reference
+        ref, base = ref_event.ptr, ref_host - self.t0
         for event, start, stop in self._pending:
-            begin = cupy.cuda.get_elapsed_time(ref_event, start) / 1e3
-            event.start = ref_host - self.t0 + begin
+            event.start = base + cupy.cuda.get_elapsed_time(ref_event, start) / 1e3
             event.end = event.start + cupy.cuda.get_elapsed_time(start, stop) / 1e3
         self._pending.clear()
+        elapsed = runtime.eventElapsedTime
+        for event, start, stop in self._timed:
+            event.start = base + elapsed(ref, start) / 1e3
+            event.end = event.start + elapsed(start, stop) / 1e3
+        native_device_call.spare_events([h for _, a, b in self._timed for h in (a, b)])
+        self._timed.clear()
 
     # -- details
     def _cuda_start(self):
         import cupy
 
-        if self._reference is None:  # one host-clock anchor for every device time
-            cupy.cuda.Device().synchronize()
-            ref = cupy.cuda.Event()
-            ref.record()
-            ref.synchronize()
-            self._reference = (ref, time.perf_counter())
+        if self.log.reference is None:  # one host-clock anchor for every device time
+            self.log.reference = cuda_reference()
         start = cupy.cuda.Event()
         start.record()
         return start, cupy.cuda.get_current_stream().ptr
@@ -212,7 +227,7 @@ class Recorder:
     def _note_launch(self, key: tuple, info: dict) -> None:
         """Keep a new launch shape (its cost features are found after the run) and the
         planner's decision for the kernel."""
-        self.works[key] = _Shapes(info["kernel"], [getattr(a, "shape", a)
+        self.works[key] = Shapes(info["kernel"], [getattr(a, "shape", a)
                                                    for a in info["args"]], tuple(key[2]))
         decision = info.get("decision")
         if decision is not None and key[0] not in self.decisions:
@@ -228,82 +243,8 @@ class Recorder:
         return "disk" if hit else "build" if hit is not None else "memory"
 
 
-class LaunchLog(list):
-    """``events.LAUNCHES`` while a profile runs: ``(key, start, end, code, lasti)`` per
-    native launch (``host/pykernel``), where key is ``(kernel name, device, threads)``,
-    start and end ``perf_counter`` seconds, code and lasti the calling frame's code object
-    (or None) and instruction offset. The launcher records them in C between
-    :meth:`start` and :meth:`stop`; :meth:`collect` moves them here. :meth:`note` is called
-    once per call plan, before its first native launch. Attributes: ``keys``: per
-    launcher, its plan's key; ``noted``: (key, shapes, decision) per plan; ``made``:
-    entries made into events."""
-
-    active: list = []  # the logs recording now, innermost last (a profile in a profile)
-
-    def __init__(self):
-        super().__init__()
-        self.keys: dict = {}
-        self.noted: list = []  # (key, _Shapes, decision) for the recorder's works
-        self.made = 0
-        self.starts = None  # start times, once sorted (logged_launch)
-
-    def start(self) -> None:
-        """Start recording native launches (into this log, until :meth:`stop`)."""
-        if LaunchLog.active:
-            LaunchLog.active[-1].collect()  # the records so far are the outer log's
-        LaunchLog.active.append(self)
-        native_call.record_launches(True)
-
-    def stop(self) -> None:
-        """Stop recording unless an outer log records, and collect the records (the last
-        collection frees the helper's buffer)."""
-        if self in LaunchLog.active:
-            LaunchLog.active.remove(self)
-        native_call.record_launches(bool(LaunchLog.active))
-        self.collect()
-
-    def collect(self) -> None:
-        """Move the launches recorded in C since the last call into this log (those of a
-        launcher no plan noted here are left out: nothing names them)."""
-        keys = self.keys
-        self.extend((keys[launcher], start, end, code, lasti)
-                    for launcher, start, end, code, lasti in native_call.recorded_launches()
-                    if launcher in keys)
-
-    def note(self, plan, args, threads, decision) -> None:
-        """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan``), and mark
-        the plan as noted here (``plan.profiled``)."""
-        plan.profiled = self
-        key = (plan.kernel.name, plan.device, tuple(threads))
-        for launcher in plan.native.values():
-            if launcher is not None:
-                self.keys[launcher] = key
-        self.noted.append((key, _Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
-                                        key[2]), decision))
-
-    def events(self, t0: float) -> list:
-        """:class:`Event` objects of the entries not made yet (their lines found now)."""
-        lines: dict = {}
-        out = []
-        for key, start, end, code, lasti in self[self.made:]:
-            line = lines.get((code, lasti))
-            if line is None:
-                line = lines[code, lasti] = _line_of(code, lasti)
-            out.append(Event("launch", key[0], key[1], 0,
-                             "" if code is None else code.co_filename, line,
-                             start - t0, end - t0, 0, "", key[2]))
-        self.made = len(self)
-        return out
-
-
-def _line_of(code, lasti: int) -> int:
-    """The source line of instruction offset ``lasti`` in ``code`` (0 if none)."""
-    if code is None:
-        return 0
-    for start, end, line in code.co_lines():
-        if start <= lasti < end:
-            return line or 0
-    return 0
+def _logged_event(kind, name, device, stream, file, line, start, end, threads) -> Event:
+    return Event(kind, name, device, stream, file, line, start, end, 0, "", threads)
 
 
 def _start(entry) -> float:
@@ -322,16 +263,7 @@ def _caller():
     return None if frame is None else (frame.f_code, frame.f_lineno)
 
 
-@dataclass
-class _Shapes:
-    """A launch's kernel, argument shapes (arrays) or values (scalars), and threads."""
-
-    kernel: object
-    args: list
-    threads: tuple
-
-
-def _work_of(launch: _Shapes):
+def _work_of(launch: Shapes):
     """The launch's cost features (``ir/analysis/features.launch_work``)."""
     from pxos.ir.analysis.features import launch_work
     from pxos.ir.types import Array

@@ -25,6 +25,7 @@ import sysconfig
 import threading
 from time import perf_counter, sleep
 
+from pxos.lib.profile import native_sampler
 from pxos.lib.profile.recorder import PXOS_DIR
 
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
@@ -64,6 +65,8 @@ class Sampler:
         self._kinds: dict = {}  # code object -> USER, PXOS or LIBRARY
         self._named: dict = {}  # (code object, offset) -> (file, line, function)
         self._running = True
+        # the C sampler thread (built now, the first time: not in the profile's time)
+        self._native = None if all_threads else native_sampler.helper()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -74,6 +77,14 @@ class Sampler:
         running Python code is sampled at the rate too, not once per 5 ms."""
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch, self.period))
+        if self._native is not None:
+            try:
+                native_sampler.start(self._native, self.thread_id, self.period,
+                                     self.recorder, self.on_memory, self.recorder.t0,
+                                     MEMORY_EVERY)
+                return
+            except RuntimeError:  # sampling already (a profile in a profile)
+                self._native = None
         self._thread.start()
 
     def stop(self) -> None:
@@ -84,7 +95,10 @@ class Sampler:
         end = perf_counter() - self.recorder.t0  # before the join, which a busy machine
         self._running = False                      # may make last long
         self._wake.set()
-        self._thread.join()
+        if self._native is not None:
+            self.samples = native_sampler.stop(self._native, self.recorder.t0)
+        else:
+            self._thread.join()
         sys.setswitchinterval(self._switch)
         edges, stack = self.recorder.edges, self._stack
         samples = [(t, w, self._launch_folded(t, stack(raw, current, stmt)))
@@ -139,16 +153,20 @@ class Sampler:
                 self.on_memory(now - t0)
 
     def _launch_folded(self, t: float, stack: tuple) -> tuple:
-        """``stack`` with a folded pxos frame taken during a logged native launch
-        (``recorder.LaunchLog``) named as that kernel's frame."""
-        if not stack or stack[-1][0] or not stack[-1][2].startswith("pxos "):
+        """``stack`` of a sample at ``t`` during a logged native launch
+        (``launch_log.LaunchLog``) with that kernel's frame innermost: in place of a
+        folded pxos frame, else under the user's frame that made the launch (a launch
+        from C: no pxos frame is running, or the C sampler's sample was asked for during
+        the launch and taken just after it)."""
+        if not stack or stack[-1] in self.event_frames:
             return stack
         found = self.recorder.logged_launch(t)
         if found is None:
             return stack
         frame = ("", 0, event_frame("launch", *found))
         self.event_frames.add(frame)
-        return stack[:-1] + (frame,)
+        pxos = not stack[-1][0] and stack[-1][2].startswith("pxos ")
+        return (stack[:-1] if pxos else stack) + (frame,)
 
     def _stack(self, raw: tuple, current: tuple | None = None, stmt=None) -> tuple:
         """The stack of a sample (``raw``: :func:`_raw`'s, innermost first), outermost

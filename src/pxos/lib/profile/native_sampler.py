@@ -1,0 +1,69 @@
+"""The host sampler's thread in C (``native_sampler.c`` beside this file), where it can be
+built: a sample of the main thread is taken by that thread itself between two bytecodes
+(no hand-over of the GIL), and any sample holds the GIL about a microsecond.
+
+Why: a sampler inside the process needs the GIL to read a thread's stack. The Python loop
+(``sampler.Sampler._loop``) takes it from the sampled thread every period: the sampled
+thread waits while the sampler holds it (``sys._current_frames()``, which makes a frame
+object per frame of every thread, the walk of ``f_back`` and a dozen lines of Python: 5-10
+µs), and the two hand-overs cost it a switch each, often a sleep on a futex. The C thread
+sleeps on a condition variable (no Python, no GIL). For Python's main thread it queues a
+pending call (``Py_AddPendingCall``): the interpreter runs it in the main thread at its next
+check between bytecodes, with the GIL that thread holds, and the call copies the stack
+there. Where no answer comes within a grace (20 µs) (the thread is in a call that released the GIL,
+a kernel on ``c`` say, or in a long C call), and for any other thread, the C thread takes
+the GIL itself, as the Python loop did, so a sample inside a kernel is still taken inside
+it. Either way it copies the code objects and instruction offsets of the interpreter's
+frames into C buffers (no frame objects), reads the recorder's ``current`` operation and the
+`.px` statement running, and lets go. Names and lines are found after the run, as for the
+Python loop's samples. CPython 3.11 and 3.12 only (the frame layout it reads); elsewhere,
+with ``PXOS_NATIVE_CALL=0``, with ``all_threads``, or without a C compiler and Python's
+headers, the Python loop samples.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from pathlib import Path
+
+SOURCE = Path(__file__).with_name("native_sampler.c")
+NAME = "pxos_native_sampler"
+
+
+def helper():
+    """The built and loaded helper module, or None where it cannot serve here."""
+    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
+    from pxos.backends.c import compiler
+    from pxos.host.native_call import extension
+
+    cc = compiler()
+    module = None if cc is None else extension(cc, SOURCE, NAME)
+    if module is None or not module.available():
+        return None
+    atexit.register(module.stop)  # a profile left running at exit: its thread ends first
+    return module
+
+
+def start(module, thread_id: int, period: float, recorder, on_memory, t0: float,
+          memory_every: int) -> None:
+    """Sample ``thread_id`` every ``period`` seconds until :func:`stop` (``on_memory(t)``
+    every ``memory_every`` samples, ``t`` seconds from ``t0``, a ``perf_counter`` time).
+
+    Raises:
+        RuntimeError: the helper samples already (one sampler at a time), or its thread
+            cannot be started.
+    """
+    module.start(thread_id, period, recorder, on_memory, t0, memory_every,
+                 thread_id == threading.main_thread().ident)
+
+
+def stop(module, t0: float) -> list:
+    """Stop sampling; the samples as ``(time_s, 0.0, raw, current, stmt)``: seconds from
+    ``t0``, the stack as ``(code, instruction offset)`` innermost first, the recorder's
+    ``current`` and the `.px` statement running (None if none), as the Python loop
+    records them."""
+    module.stop()
+    return [(t - t0, 0.0, raw, current, stmt) for t, raw, current, stmt in module.taken()]
