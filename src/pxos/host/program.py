@@ -98,7 +98,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
-        self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
+        self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
+        self._state_at: tuple = (None, 0)  # (residency version, its state's number)
+        self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
+        self._signatures: dict[int, tuple] = {}  # id(stmt) -> what it is (program_plan)
         self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
         self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
@@ -109,7 +112,6 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
         self._kernels: dict[str, ir.Kernel] = {}
         self._sizing_args: dict[int, tuple] = {}  # id(RUN) -> its launch-sizing arguments
-        self._seen_plans: dict[tuple, object] = {}  # (id, residency.version, sizing) -> plan
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.

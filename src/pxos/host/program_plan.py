@@ -14,7 +14,7 @@ import numpy as np
 
 from pxos.ir import nodes as ir
 
-SEEN_LIMIT = 4096  # remembered (statement, residency version, sizing) lookups
+SEEN_LIMIT = 4096  # decisions and residency states remembered
 
 
 class PlannedStatements:
@@ -22,7 +22,7 @@ class PlannedStatements:
 
     def _plan(self, stmt: ir.Stmt):
         """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
-        no explanation was asked for): the rest of the program planned from here."""
+        no explanation was asked for): the program ahead planned from here."""
         if self.device != "auto" and not self.explain:
             return None
         if self.planner is None:
@@ -33,19 +33,52 @@ class PlannedStatements:
             self.follower = PlanFollower(self.planner)
         used = self._sizing_args.get(id(stmt))  # () for most: no sizing scalar
         sizing = self._sizing(stmt) if used is None or used else ()
-        seen = (id(stmt), self.residency.version, sizing)  # nothing moved since: no key
-        found = self._seen_plans.get(seen)
+        state = self._state()
+        seen = (id(stmt), state, sizing)  # decided once per state (host loops)
+        found = self._plans.get(seen)
         if found is not None:
             return found
-        key = self._plan_key(stmt, sizing)
-        if key not in self._plans:  # decided once per residency state (host loops)
+        key = (self._signature(stmt), state, sizing)
+        found = self.follower.alike(stmt, key)
+        if found is None:
             where = {n: self.residency.places(n) for n, v in self.values.items()
                      if isinstance(v, np.ndarray)}
-            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
-        if len(self._seen_plans) >= SEEN_LIMIT:
-            self._seen_plans.clear()
-        self._seen_plans[seen] = self._plans[key]
-        return self._plans[key]
+            found = self.follower.decide(stmt, self.values, where, sizing, key)
+        if len(self._plans) >= SEEN_LIMIT:
+            self._plans.clear()
+        self._plans[seen] = found
+        return found
+
+    def _state(self) -> int:
+        """A number for the residency state and array shapes (equal numbers: every array
+        in the same places with the same shape and dtype), made once per residency
+        version."""
+        version = self.residency.version
+        if self._state_at[0] != version:
+            arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
+                           for n, v in self.values.items() if isinstance(v, np.ndarray))
+            if len(self._states) >= SEEN_LIMIT:  # numbers restart: forget their uses
+                self._states.clear()
+                self._plans.clear()
+                self.follower.forget()
+            self._state_at = (version, self._states.setdefault(arrays, len(self._states)))
+        return self._state_at[1]
+
+    def _signature(self, stmt: ir.Stmt) -> tuple:
+        """What a placeable statement is, apart from where it stands: a ``RUN``'s kernel
+        and the arrays it passes (its scalars that size the launch are the caller's
+        ``sizing``); a library operation's fields."""
+        found = self._signatures.get(id(stmt))
+        if found is None:
+            if isinstance(stmt, ir.Run):
+                found = (stmt.kernel, tuple(a.name if isinstance(a, ir.Var) and isinstance(
+                    self.values.get(a.name), np.ndarray) else None for a in stmt.args))
+            else:
+                found = (type(stmt).__name__, *(getattr(stmt, f) for f in ("op", "source",
+                                                                            "result")
+                                                if hasattr(stmt, f)))
+            self._signatures[id(stmt)] = found
+        return found
 
     def _sizing(self, stmt: ir.Stmt) -> tuple:
         """The values of ``stmt``'s scalar arguments that size its launch (a RUN's)."""
@@ -60,13 +93,6 @@ class PlannedStatements:
             used = self._sizing_args[id(stmt)] = tuple(
                 a for a, p in zip(stmt.args, kernel.params) if p.name in names)
         return tuple(self.evaluate(a).item() for a in used)
-
-    def _plan_key(self, stmt: ir.Stmt, sizing: tuple) -> tuple:
-        """What a decision for ``stmt`` depends on: where each array is, the arrays'
-        shapes and dtypes, and the scalar arguments that size a launch."""
-        arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
-                       for n, v in self.values.items() if isinstance(v, np.ndarray))
-        return id(stmt), arrays, sizing
 
     def kernel(self, name: str) -> ir.Kernel | None:
         """The program's kernel ``name`` (None if there is none)."""

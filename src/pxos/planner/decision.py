@@ -24,6 +24,9 @@ class Decision:
         features: the cost features the model read (threads, bytes, operations …).
         copies: the copies the chosen placement makes.
         measured: seconds the statement took, once it has run.
+        teaches: its measured time teaches the history (``planner/history``); False for
+            the copies of a decision shared by many statements alike beyond the first few
+            (``planner/ahead.PlanFollower.alike``), which only record it.
     """
 
     line: int
@@ -39,6 +42,7 @@ class Decision:
     fingerprint: str = ""  # the kernel or operation, for planner/history
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
+    teaches: bool = True
 
     def explain_lines(self) -> list[str]:
         """The lines ``pxos explain`` prints under the statement: predicted time per device

@@ -136,12 +136,19 @@ class Planner(StepCosts):
         return [f"{pair[0]}+{pair[1]}"]
 
     # -- search
-    def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
-        """The dry run of the statements from ``start`` on."""
+    def text(self, stmt: ir.Stmt) -> str:
+        """``stmt``'s line of source, stripped (its keyword where there is no source)."""
+        return self._lines[stmt.span.line - 1].strip() if self._lines else ir.keyword(stmt)
+
+    def steps(self, start: int = 0, values: dict | None = None,
+              horizon: int | None = None) -> list[Step]:
+        """The dry run of the statements from ``start`` on (``horizon`` of them at most;
+        None: to the end)."""
         dry = DryRun(self.program, values, self.files)
         self._unbuilt, self._estimates, self.expected = set(), {}, {}
         out = []
-        for i, entry in enumerate(self.entries[start:], start):
+        stop = None if horizon is None else start + horizon
+        for i, entry in enumerate(self.entries[start:stop], start):
             shapes = array_shapes(dry.values)
             step = dry.step(i, entry.stmt)
             if step.kind != "host" and step.known:  # what planner/ahead compares a run with
@@ -225,14 +232,16 @@ class Planner(StepCosts):
         return {i: decide() for i, (decide, _) in ahead.items()}
 
     def plan_ahead(self, start: int = 0, values: dict | None = None,
-                   where: dict | None = None) -> dict[int, tuple[Callable[[], Decision], dict]]:
-        """As :meth:`plan`, each decision as a function that makes it (explaining a choice
+                   where: dict | None = None, horizon: int | None = None
+                   ) -> dict[int, tuple[Callable[[], Decision], dict]]:
+        """As :meth:`plan` (for ``horizon`` statements at most; None: to the end of the
+        program), each decision as a function that makes it (explaining a choice
         costs more than making it; a run explains only the statements it reaches), with
         the residency the plan expects just before its statement (array name -> places).
         :attr:`expected` then holds, for each placeable statement whose sizes the dry run
         knew, the arrays' shapes and dtypes (:func:`array_shapes`) and the launch's sizing
         arguments the plan expects there."""
-        steps = self.steps(start, values)
+        steps = self.steps(start, values, horizon)
         where = {k: frozenset(v) for k, v in (where or {}).items()}
         best = self._search(steps, where)
         out: dict[int, tuple[Callable[[], Decision], dict]] = {}
@@ -253,8 +262,7 @@ class Planner(StepCosts):
 
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
-        line = s.span.line
-        text = self._lines[line - 1].strip() if self._lines else ir.keyword(s)
+        line, text = s.span.line, self.text(s)
         options, pin = self.options(step)
         if step.kind == "host":
             return Decision(line, text, HOST, {HOST: est.seconds}, {HOST: est},
@@ -308,9 +316,9 @@ class Planner(StepCosts):
 
     def learn(self, decision: Decision, measured: float, checked: bool = False) -> None:
         """Record that ``decision``'s statement took ``measured`` seconds: sets
-        ``decision.measured`` and, for an unchecked run, updates the correction the model
+        ``decision.measured`` and, for an unchecked run (of a decision that teaches), updates the correction the model
         applies to this kernel on this device (``planner/history``)."""
-        if checked:  # a checked kernel is another kernel: it teaches nothing
+        if checked or not decision.teaches:  # a checked kernel is another kernel
             decision.measured = measured
             return
         decision.learn(self.history, measured)
