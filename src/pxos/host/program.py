@@ -101,7 +101,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
-        self._signatures: dict[int, tuple] = {}  # id(stmt) -> what it is (program_plan)
+        self._signatures: dict[int, tuple] = {}  # id(stmt) -> (sizing args, what it is)
         self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
         self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
@@ -111,7 +111,6 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._run_launches: dict[tuple, RunLaunch] = {}  # (id(RUN), device) -> prepared
         self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
         self._kernels: dict[str, ir.Kernel] = {}
-        self._sizing_args: dict[int, tuple] = {}  # id(RUN) -> its launch-sizing arguments
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -120,11 +119,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        try:
-            self._block(self.program.statements)
-        finally:
-            if self.planner is not None:
-                self.planner.history.save()
+        # what the planner learned is written by planner/history: at most once a second
+        # while it learns, and at exit (a write per run cost 0.3-1.5 ms, issue 14)
+        self._block(self.program.statements)
         return self
 
     @property

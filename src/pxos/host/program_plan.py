@@ -31,14 +31,14 @@ class PlannedStatements:
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
             self.follower = PlanFollower(self.planner)
-        used = self._sizing_args.get(id(stmt))  # () for most: no sizing scalar
-        sizing = self._sizing(stmt) if used is None or used else ()
+        used, signature = self._signatures.get(id(stmt)) or self._signature(stmt)
+        sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
         state = self._state()
         seen = (id(stmt), state, sizing)  # decided once per state (host loops)
         found = self._plans.get(seen)
         if found is not None:
             return found
-        key = (self._signature(stmt), state, sizing)
+        key = (signature, state, sizing)
         found = self.follower.alike(stmt, key)
         if found is None:
             where = {n: self.residency.places(n) for n, v in self.values.items()
@@ -65,34 +65,24 @@ class PlannedStatements:
         return self._state_at[1]
 
     def _signature(self, stmt: ir.Stmt) -> tuple:
-        """What a placeable statement is, apart from where it stands: a ``RUN``'s kernel
-        and the arrays it passes (its scalars that size the launch are the caller's
-        ``sizing``); a library operation's fields."""
-        found = self._signatures.get(id(stmt))
-        if found is None:
-            if isinstance(stmt, ir.Run):
-                found = (stmt.kernel, tuple(a.name if isinstance(a, ir.Var) and isinstance(
-                    self.values.get(a.name), np.ndarray) else None for a in stmt.args))
-            else:
-                found = (type(stmt).__name__, *(getattr(stmt, f) for f in ("op", "source",
-                                                                            "result")
-                                                if hasattr(stmt, f)))
-            self._signatures[id(stmt)] = found
-        return found
+        """(the arguments of placeable ``stmt`` that size its launch, what it is apart from
+        where it stands): a ``RUN``'s sizing arguments (``planner/ahead.sizing_params``)
+        and its kernel with the arrays it passes; a library operation's fields."""
+        from pxos.planner.ahead import sizing_params
 
-    def _sizing(self, stmt: ir.Stmt) -> tuple:
-        """The values of ``stmt``'s scalar arguments that size its launch (a RUN's)."""
-        if not isinstance(stmt, ir.Run):
-            return ()
-        used = self._sizing_args.get(id(stmt))
-        if used is None:
-            from pxos.planner.ahead import sizing_params
-
+        if isinstance(stmt, ir.Run):
             kernel = self.kernel(stmt.kernel)
             names = sizing_params(kernel)
-            used = self._sizing_args[id(stmt)] = tuple(
-                a for a, p in zip(stmt.args, kernel.params) if p.name in names)
-        return tuple(self.evaluate(a).item() for a in used)
+            used = tuple(a for a, p in zip(stmt.args, kernel.params) if p.name in names)
+            found = used, (stmt.kernel, tuple(
+                a.name if isinstance(a, ir.Var) and isinstance(self.values.get(a.name),
+                                                               np.ndarray) else None
+                for a in stmt.args))
+        else:
+            found = (), (type(stmt).__name__, *(getattr(stmt, f) for f in (
+                "op", "source", "result") if hasattr(stmt, f)))
+        self._signatures[id(stmt)] = found
+        return found
 
     def kernel(self, name: str) -> ir.Kernel | None:
         """The program's kernel ``name`` (None if there is none)."""

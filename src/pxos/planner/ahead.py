@@ -27,8 +27,6 @@ each later ``RUN`` costs a dictionary lookup and a copy of the decision (issue 1
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from pxos.ir import nodes as ir
@@ -37,7 +35,7 @@ from pxos.planner.decision import Decision
 
 SURPRISE = 2.0
 AHEAD = 32  # statements a run's plan looks ahead (model-predictive control's horizon)
-TEACHING = 3  # statements alike whose measured times a shared decision teaches
+TEACHING = 8  # statements alike whose measured times a shared decision teaches
 
 
 def sizing_params(kernel: ir.Kernel) -> tuple[str, ...]:
@@ -96,11 +94,8 @@ class PlanFollower:
         decision, stmt_id, left = found
         if stmt_id == id(stmt):
             return decision
-        mine = copy.copy(decision)
-        mine.line, mine.statement = stmt.span.line, self.planner.text(stmt)
-        mine.measured, mine.teaches = None, left > 0
         found[2] = left - 1
-        return mine
+        return decision.for_statement(stmt.span.line, self.planner.text(stmt), left > 0)
 
     def decide(self, stmt: ir.Stmt, values: dict, where: dict, sizing: tuple,
                key: tuple | None = None) -> Decision:
@@ -119,6 +114,8 @@ class PlanFollower:
             self._expected = dict(self.planner.expected)
             planned = self._ahead[index]
         decision = planned[0]()
+        if decision.line != stmt.span.line:  # planned as the statement alike before it
+            decision = decision.for_statement(stmt.span.line, self.planner.text(stmt))
         if key is not None:
             if len(self._alike) >= ALIKE_LIMIT:
                 self._alike.clear()

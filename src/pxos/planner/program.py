@@ -38,7 +38,8 @@ from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
 from pxos.planner.model import Estimate
-from pxos.planner.order import first_positions, linear_order, weight
+from pxos.planner.alike import planner_line
+from pxos.planner.order import weight
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -92,11 +93,11 @@ class Planner(StepCosts):
         self._nbytes: dict = {}
         self.expected: dict[int, tuple] = {}  # see steps()
         self._lines = program.source.splitlines() if program.source else []
-        self.entries = linear_order(program.statements)
-        self._positions = first_positions(self.entries)
+        self.entries, self._positions = planner_line(program)
 
     def position(self, stmt: ir.Stmt) -> int:
-        """Where ``stmt`` first stands in the planner's line (``planner/order``)."""
+        """Where ``stmt`` first stands in the planner's line (``planner/order``; a
+        statement alike to the one before it stands with it: ``planner/alike``)."""
         return self._positions[id(stmt)]
 
     # -- candidates
@@ -255,9 +256,15 @@ class Planner(StepCosts):
 
     def plan_statements(self) -> list[Decision]:
         """One decision per statement of the program, in source order (nested ones
-        included): for a statement in a host loop, that of its steady-state iteration."""
+        included): for a statement in a host loop, that of its steady-state iteration; for
+        one alike to the statement before it, that statement's decision as its own."""
         decisions = self.plan()
-        last = {id(e.stmt): decisions[i] for i, e in enumerate(self.entries) if i in decisions}
+        last = {}
+        for i, e in enumerate(self.entries):
+            if i in decisions:
+                last[id(e.stmt)] = decisions[i]
+                for s in e.alike:
+                    last[id(s)] = decisions[i].for_statement(s.span.line, self.text(s))
         return [last[id(s)] for s in ir.walk(self.program.statements) if id(s) in last]
 
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
