@@ -173,3 +173,50 @@ RUN scale b -3 5.0
     by_line = {s.span.line: s for s in program.statements}
     assert positions[id(by_line[18])] == positions[id(by_line[17])]
     assert all(id(s) in positions for s in program.statements)
+
+
+def test_alike_runs_take_one_decision_each_with_its_own_line(monkeypatch, tmp_path):
+    from pxos.planner.ahead import TEACHING
+
+    taught = []
+    real = History.learn
+
+    def learning(self, *args):
+        taught.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(History, "learn", learning)
+    runs = 24
+    text = FW.format(n=runs) + "".join(f"RUN fw d {k}\n" for k in range(runs))
+    run, _ = _run(text, monkeypatch, tmp_path)
+    decisions = [d for d in run.decisions if d.fingerprint]
+    assert [d.line for d in decisions] == list(range(13, 13 + runs))
+    assert [d.statement for d in decisions] == [f"RUN fw d {k}" for k in range(runs)]
+    assert all(d.measured is not None for d in decisions)  # each its own time
+    assert len({id(d) for d in decisions}) == runs
+    # a decision shared by alike statements teaches from the first few only (a surprise
+    # starts a new one: at most one per kernel and device)
+    devices = len(_machine().devices)
+    assert TEACHING <= len(taught) <= TEACHING * (1 + devices)
+    np.testing.assert_array_equal(run.residency.on_host("d"), _floyd(runs, runs))
+
+
+def test_a_split_that_lost_is_not_taken_again_by_statements_alike():
+    from pxos.planner.ahead import PlanFollower
+    from pxos.planner.decision import Decision
+
+    class Line:
+        def text(self, stmt):
+            return "RUN poly x y"
+
+    follower = PlanFollower(Line())
+    split = Decision(3, "RUN poly x y", "c+cuda", {"c+cuda": 0.5, "cuda": 1.0, "c": 2.0},
+                     fingerprint="poly", size=10**7)
+    follower._alike[("poly", 0, ())] = [split, 0, 8]
+    generation = follower.generation
+    split.measured = 0.9  # slower than predicted, still faster than cuda alone: kept
+    follower.measured(split)
+    assert follower.generation == generation and follower._alike
+    split.measured = 1.2  # slower than cuda alone was predicted: lost
+    follower.measured(split)
+    assert follower.generation == generation + 1 and not follower._alike

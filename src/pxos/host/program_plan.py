@@ -34,7 +34,7 @@ class PlannedStatements:
         used, signature = self._signatures.get(id(stmt)) or self._signature(stmt)
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
         state = self._state()
-        seen = (id(stmt), state, sizing)  # decided once per state (host loops)
+        seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
         found = self._plans.get(seen)
         if found is not None:
             return found

@@ -68,6 +68,9 @@ class PlanFollower:
         plans: how many times the program ahead was planned (for tests and benchmarks: at
             most one per state the plan did not foresee, and one per :data:`AHEAD`
             statements unlike any decided before).
+        generation: a number that changes whenever the decisions taken so far stop
+            standing (a surprise, a HYBRID split that lost): a caller that keeps
+            decisions (a host loop's, once per residency state) keys them with it.
     """
 
     def __init__(self, planner):
@@ -78,6 +81,7 @@ class PlanFollower:
         self._seen: set[tuple[str, str]] = set()  # (kernel, device) measured once
         self._surprised: set[tuple[str, str]] = set()
         self._alike: dict[tuple, list] = {}  # key -> [decision, id(stmt), teaching left]
+        self.generation = 0
 
     def alike(self, stmt: ir.Stmt, key: tuple) -> Decision | None:
         """The decision taken for a statement alike to ``stmt`` in the same state, as
@@ -123,16 +127,23 @@ class PlanFollower:
         return decision
 
     def forget(self) -> None:
-        """Drop the decisions kept for statements alike (the caller's keys restart)."""
+        """Drop the plan ahead and the decisions kept for statements alike."""
+        self._ahead = {}
         self._alike.clear()
+        self.generation += 1
 
     def measured(self, decision: Decision) -> None:
-        """``decision`` has its measured time: forget the plan ahead, and the decisions
-        shared by statements alike, if the measurement contradicts the prediction the
-        first time for its kernel and device."""
+        """``decision`` has its measured time: forget the plan ahead and the decisions
+        taken (:meth:`forget`) if the measurement contradicts the prediction the first
+        time for its kernel and device, or if it was a HYBRID split that lost to the
+        best device alone."""
         predicted = decision.predicted.get(decision.device)
         if not predicted or not decision.measured or not decision.fingerprint \
                 or not decision.teaches:
+            return
+        alone = [t for d, t in decision.predicted.items() if "+" not in d]
+        if "+" in decision.device and alone and decision.measured > min(alone):
+            self.forget()  # a split that lost: withdrawn (Decision.learn), not repeated
             return
         ratio = predicted / decision.measured
         key = (decision.fingerprint, decision.device)
@@ -141,8 +152,7 @@ class PlanFollower:
             return
         if (ratio > SURPRISE or ratio < 1 / SURPRISE) and key not in self._surprised:
             self._surprised.add(key)
-            self._ahead = {}
-            self._alike.clear()
+            self.forget()
 
 
 ALIKE_LIMIT = 4096  # decisions kept for statements alike
