@@ -101,7 +101,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
-        self._signatures: dict[int, tuple] = {}  # id(stmt) -> (sizing args, what it is)
+        self._signatures: dict = {}  # planner position -> (sizing args, what it is), …
         self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
         self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line

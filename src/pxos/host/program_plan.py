@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.types import Array
 
 SEEN_LIMIT = 4096  # decisions and residency states remembered
 
@@ -31,7 +32,8 @@ class PlannedStatements:
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
             self.follower = PlanFollower(self.planner)
-        used, signature = self._signatures.get(id(stmt)) or self._signature(stmt)
+        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
+        used, signature = self._signatures.get(at) or self._signature(stmt, at)
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
         state = self._state()
         seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
@@ -64,24 +66,35 @@ class PlannedStatements:
             self._state_at = (version, self._states.setdefault(arrays, len(self._states)))
         return self._state_at[1]
 
-    def _signature(self, stmt: ir.Stmt) -> tuple:
+    def _signature(self, stmt: ir.Stmt, at: int) -> tuple:
         """(the arguments of placeable ``stmt`` that size its launch, what it is apart from
         where it stands): a ``RUN``'s sizing arguments (``planner/ahead.sizing_params``)
-        and its kernel with the arrays it passes; a library operation's fields."""
-        from pxos.planner.ahead import sizing_params
-
+        and its kernel with the arrays it passes; a library operation's fields. Kept
+        under ``at``, its position in the planner's line, which the statements alike to
+        it share (the same kernel, arrays and sizing arguments: ``planner/alike``)."""
         if isinstance(stmt, ir.Run):
-            kernel = self.kernel(stmt.kernel)
-            names = sizing_params(kernel)
-            used = tuple(a for a, p in zip(stmt.args, kernel.params) if p.name in names)
-            found = used, (stmt.kernel, tuple(
-                a.name if isinstance(a, ir.Var) and isinstance(self.values.get(a.name),
-                                                               np.ndarray) else None
-                for a in stmt.args))
+            arrays, sizing = self._parameters(stmt.kernel)
+            args = stmt.args
+            found = tuple(args[i] for i in sizing), (stmt.kernel, tuple(
+                args[i].name for i in arrays))
         else:
             found = (), (type(stmt).__name__, *(getattr(stmt, f) for f in (
                 "op", "source", "result") if hasattr(stmt, f)))
-        self._signatures[id(stmt)] = found
+        self._signatures[at] = found
+        return found
+
+    def _parameters(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The positions of kernel ``name``'s array parameters and of its scalars that
+        size a launch (``planner/ahead.sizing_params``), found once per kernel."""
+        found = self._signatures.get(name)
+        if found is None:
+            from pxos.planner.ahead import sizing_params
+
+            kernel = self.kernel(name)
+            names = sizing_params(kernel)
+            found = self._signatures[name] = (
+                tuple(i for i, p in enumerate(kernel.params) if isinstance(p.type, Array)),
+                tuple(i for i, p in enumerate(kernel.params) if p.name in names))
         return found
 
     def kernel(self, name: str) -> ir.Kernel | None:
