@@ -34,7 +34,7 @@ from pxos.ir.analysis.features import trip_names
 from pxos.planner.decision import Decision
 
 SURPRISE = 2.0
-AHEAD = 32  # statements a run's plan looks ahead (model-predictive control's horizon)
+AHEAD = 64  # entries a run's plan looks ahead (model-predictive control's horizon)
 TEACHING = 8  # statements alike whose measured times a shared decision teaches
 
 
