@@ -87,6 +87,7 @@ class Planner(StepCosts):
         self._built: dict = {}
         self._pair: tuple | None = None  # the HYBRID pair offered, () for none; see _hybrid
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
+        self._threads: dict = {}  # a launch's thread counts (planner/dryrun), all plans
         self._reasons: dict = {}  # see _explained
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
@@ -145,7 +146,7 @@ class Planner(StepCosts):
               horizon: int | None = None) -> list[Step]:
         """The dry run of the statements from ``start`` on (``horizon`` of them at most;
         None: to the end)."""
-        dry = DryRun(self.program, values, self.files)
+        dry = DryRun(self.program, values, self.files, self._threads)
         self._unbuilt, self._estimates, self.expected = set(), {}, {}
         out = []
         stop = None if horizon is None else start + horizon
