@@ -225,10 +225,21 @@ def test_compaction_drops_columns_and_keeps_every_bit(monkeypatch):
                         or gather(*a))
     E = _embeddings(300, 6, seed=11)
     sim = dv.similarity(E)
-    starts = np.array([0, 17, 150, 299, 42, 43, 44, 45])
+    # 32 starts: enough that the reads saved pay for each gather (compaction._pays)
+    starts = np.array([0, 17, 150, 299, 42, 43, 44, 45, *range(60, 300, 10)])
     rows = run_batch(sim, starts, "c", chunk=16)  # compacts between launches of 16 steps
     assert len(gathered) >= 3 and gathered == sorted(gathered, reverse=True)
     whole = run_batch(sim, starts, "c", kernel=KERNELS["rows"])  # never compacted
     np.testing.assert_array_equal(rows, whole)
     for b in (0, 3):
         assert rows[b].tolist() == dv.reference_sequence(E, int(starts[b])).tolist()
+
+
+def test_a_lone_start_never_gathers(monkeypatch):
+    """One start reads each remaining row once: a gather could only cost (compaction._pays)."""
+    from pxos.lib.diversity import compaction
+
+    monkeypatch.setattr(compaction, "_gather", lambda *a: pytest.fail("gathered"))
+    E = _embeddings(300, 6, seed=12)
+    got = run_batch(dv.similarity(E), np.array([5]), "c", chunk=16)[0]
+    assert got.tolist() == dv.reference_sequence(E, 5).tolist()
