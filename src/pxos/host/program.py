@@ -173,6 +173,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
     def _learn(self, decision, seconds: float) -> None:
         """Teach the planner ``decision``'s measured time, once (a loop: once per decision)."""
         if decision.measured is None:
+            if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
+                decision.measured = seconds
+                return
             self.planner.learn(decision, seconds, self.checked)
             self.follower.measured(decision)
 
