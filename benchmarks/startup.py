@@ -1,7 +1,8 @@
 """Start-up costs of pxos, each measured in fresh Python processes (issue 14, "Start-up").
 
     python3 benchmarks/startup.py [--out benchmarks/results/startup.json] [--repeat 7]
-                                  [--no-calibrate]
+                                  [--no-calibrate | --only-calibrate]
+                                  [--calibrate-repeat 1] [--timeline] [--bytecode]
 
 Cases (each the median of ``--repeat`` fresh processes):
 * ``python3 -c pass``: the interpreter's own start, for scale;
@@ -19,7 +20,9 @@ Cases (each the median of ``--repeat`` fresh processes):
   and whether parsing loaded Lark (a file of well-formed lines parses without it:
   ``lang/px/fast_parse``);
 * ``pxos calibrate`` in a fresh, empty cache folder (goal: at most 1 s on a CPU-only
-  machine, 3 s on a GPU machine); one run, as calibration runs once per machine.
+  machine, 3 s on a GPU machine); one run, as calibration runs once per machine, or the
+  median of ``--calibrate-repeat`` runs, each in empty folders of its own (pxos's and
+  CuPy's caches).
 
 Each process runs with this tree's ``src`` first on ``PYTHONPATH`` and its own cache folder.
 Output: JSON with the machine's description; times in seconds, memory in MB.
@@ -32,6 +35,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +46,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _RSS = "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# `pxos calibrate`'s steps as they happen: wall and CPU seconds (this process; compilers)
+_TIMELINE = """
+import resource, time
+t0 = time.perf_counter()
+def say(step):
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    print(f"{time.perf_counter() - t0:6.3f} s  cpu {me.ru_utime + me.ru_stime:6.3f} + "
+          f"{kids.ru_utime + kids.ru_stime:6.3f} s  {step}", flush=True)
+import numpy; say("import numpy")
+import pxos.cli.main, pxos.cli.planner; say("import pxos.cli")
+from pxos.planner.calibration import calibrate; say("import calibration")
+found = calibrate(progress=say); say("stored")
+"""
 _PARSE = """
 import sys, time, pathlib
 t, c = time.perf_counter(), time.process_time()
@@ -57,11 +74,27 @@ print('IMPORT', t0 - t); print('LARK', int('lark' in sys.modules))
 """
 
 
+_SRC = [ROOT / "src"]  # where the processes import pxos from (--bytecode: a copy)
+
+
 def _env(cache: Path) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(_SRC[0]) + os.pathsep + env.get("PYTHONPATH", "")
     env["PXOS_CACHE_DIR"] = str(cache)
     return env
+
+
+def precompile(folder: Path) -> None:
+    """Copy pxos's package into ``folder`` and compile its modules there (``compileall``:
+    ``__pycache__`` beside the sources), and import pxos from that copy in every case:
+    pxos as ``pip install`` leaves it. Without it, where ``PYTHONDONTWRITEBYTECODE`` is
+    set (as on the 2-core development machine), every fresh process compiles each pxos
+    module it imports from source (NumPy and the other installed packages have theirs)."""
+    shutil.copytree(ROOT / "src" / "pxos", folder / "pxos",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0",
+                    str(folder / "pxos")], check=True)
+    _SRC[:] = [folder]
 
 
 def _run(args: list[str], env: dict) -> tuple[float, dict]:
@@ -133,15 +166,47 @@ def bench_parse(env: dict, repeat: int) -> dict:
             "goal": "<= 0.020 s over reading"}
 
 
-def bench_calibrate(root: Path) -> dict:
-    """``pxos calibrate`` in an empty cache: wall time, and the CPU time of the process
-    and its children (the compilers), steadier on a loaded machine."""
-    env = _env(root / "calibrate-cache")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds, _ = _run(["-m", "pxos.cli.main", "calibrate"], env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": seconds, "cpu_s": cpu, "goal": "<= 1 s CPU-only, <= 3 s with a GPU"}
+def bench_calibrate(root: Path, repeat: int = 1) -> dict:
+    """``pxos calibrate`` in an empty cache folder, ``repeat`` times (each in a fresh one):
+    wall time, and the CPU time of the process and its children (the compilers), steadier
+    on a loaded machine; medians, and the single runs. ``in_process_s``: the time
+    calibration itself reports (``Machine.seconds``: from the first build to the figures
+    stored, without Python's start and the imports). Each run has its own ``PXOS_CACHE_DIR``
+    and ``CUPY_CACHE_DIR`` (CuPy's kernel cache), both empty: a fresh machine's."""
+    runs = []
+    for i in range(repeat):
+        env = _env(root / f"calibrate-cache-{i}")
+        env["CUPY_CACHE_DIR"] = str(root / f"cupy-cache-{i}")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, _ = _run(["-m", "pxos.cli.main", "calibrate"], env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        stored = json.loads(next((root / f"calibrate-cache-{i}" / "calibration").glob(
+            "*.json")).read_text())
+        runs.append({"wall_s": seconds, "cpu_s": cpu, "in_process_s": stored["seconds"],
+                     "pending": stored["pending"], "hybrid": stored["hybrid"],
+                     "devices": {name: _figures(d) for name, d in stored["devices"].items()}})
+    out = {key: statistics.median(r[key] for r in runs)
+           for key in ("wall_s", "cpu_s", "in_process_s")}
+    return {**out, "min_wall_s": min(r["wall_s"] for r in runs), "runs": runs,
+            "goal": "<= 1 s CPU-only, <= 3 s with a GPU"}
+
+
+def timeline(root: Path) -> None:
+    """Print one fresh calibration's steps with their wall and CPU times (empty caches)."""
+    env = _env(root / "timeline-cache")
+    env["CUPY_CACHE_DIR"] = str(root / "timeline-cupy-cache")
+    subprocess.run([sys.executable, "-c", _TIMELINE], env=env, check=True)
+
+
+def _figures(d: dict) -> dict:
+    """A device's main calibrated figures, rounded: µs, GB/s, G operations/s, ms."""
+    out = {"launch_us": d["launch_s"] * 1e6, "bandwidth_GBps": d["bandwidth"] / 1e9,
+           "ops_G": d["ops_rate"] / 1e9, "vector_G": d["vector_rate"] / 1e9,
+           "serial_G": d["serial_rate"] / 1e9, "compile_ms": d["compile_s"] * 1e3}
+    if d.get("upload"):
+        out.update(up_GBps=d["upload"] / 1e9, down_GBps=d["download"] / 1e9)
+    return {k: round(v, 3) for k, v in out.items()}
 
 
 def machine() -> dict:
@@ -159,15 +224,33 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-calibrate", action="store_true",
                         help="Skip the `pxos calibrate` case.")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="Precompile pxos's modules first, as `pip install` does "
+                             "(see precompile).")
+    parser.add_argument("--timeline", action="store_true",
+                        help="First print one fresh calibration's steps as they happen.")
+    parser.add_argument("--only-calibrate", action="store_true",
+                        help="Only the `pxos calibrate` case.")
+    parser.add_argument("--calibrate-repeat", type=int, default=1,
+                        help="Fresh `pxos calibrate` runs (default 1: it runs once per "
+                             "machine; more for a median on a busy machine).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pxos-startup-") as tmp:
+        if args.bytecode:
+            precompile(Path(tmp) / "src")
+        if args.timeline:
+            timeline(Path(tmp))
         env = _env(Path(tmp) / "cache")
         result = {"benchmark": "startup", "machine": machine(), "repeat": args.repeat,
-                  "import": bench_import(env, args.repeat),
-                  "help": bench_help(env, args.repeat),
-                  "parse": bench_parse(env, args.repeat)}
+                  "bytecode": "precompiled" if args.bytecode else dict(
+                      os.environ).get("PYTHONDONTWRITEBYTECODE") and "compiled per process"
+                  or "written by the first process"}
+        if not args.only_calibrate:
+            result.update({"import": bench_import(env, args.repeat),
+                           "help": bench_help(env, args.repeat),
+                           "parse": bench_parse(env, args.repeat)})
         if not args.no_calibrate:
-            result["calibrate"] = bench_calibrate(Path(tmp))
+            result["calibrate"] = bench_calibrate(Path(tmp), args.calibrate_repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -77,3 +77,28 @@ def test_gpu_target_names_come_from_the_registry():
     with pytest.raises(PxSyntaxError) as err:
         parse_program(SRC.format(target="nonesuch"), "t.px")
     assert all(name in str(err.value) for name in registry.device_backends())
+
+
+_BLOCKED = """
+import sys
+sys.modules["cupy"] = None  # as if CuPy were not installed
+from pxos import backends
+from pxos.errors import PxBackendError
+try:
+    backends.get("cuda")
+except PxBackendError as e:
+    print("refused:", "needs CuPy" in str(e), "pxos[cuda]" in str(e))
+print("imported:", "pxos.backends.cuda" in sys.modules)
+"""
+
+
+def test_a_backend_whose_package_is_missing_is_refused_before_its_module_loads():
+    # issue 14: `pxos calibrate` on a machine without CuPy imported the CUDA code generator
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _BLOCKED], capture_output=True, text=True,
+                          env=dict(os.environ), check=True)
+    assert done.stdout.split() == ["refused:", "True", "True", "imported:", "False"], \
+        done.stdout + done.stderr

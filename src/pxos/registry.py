@@ -45,6 +45,10 @@ class BackendEntry:
             around the call and a synchronize of its queue: the call only queues) or
             ``cuda-events`` (a pair of CUDA events through CuPy, with its arrays in CuPy's
             memory pool: copies of its memory also use CuPy's pinned host memory).
+        requires: the Python packages it needs, as (module, name shown) pairs: where one
+            is not installed, ``backends.get`` refuses the backend before importing its
+            module (``backends/cuda`` imports pxos's CUDA code generator: ~50 ms of every
+            process that asks for ``cuda`` on a machine without CuPy, issue 14).
     """
 
     name: str
@@ -58,6 +62,7 @@ class BackendEntry:
     library_ops: bool = False
     native_calls: bool = False
     timer: str = "clock"
+    requires: tuple[tuple[str, str], ...] = ()
 
     @property
     def memory(self) -> str:
@@ -97,11 +102,11 @@ BACKENDS: tuple[BackendEntry, ...] = (
     BackendEntry("c", "pxos.backends.c", "CBackend", "cpu", "c", auto=0, native_calls=True),
     BackendEntry("cuda", "pxos.backends.cuda", "CudaBackend", "gpu", "cuda",
                  libraries=("cupy", "torch-cuda", "cuda"), library_ops=True,
-                 timer="cuda-events"),
+                 timer="cuda-events", requires=(("cupy", "CuPy"),)),
     BackendEntry("opencl", "pxos.backends.opencl", "OpenCLBackend", "device", "opencl",
-                 timer="queue"),
+                 timer="queue", requires=(("pyopencl", "PyOpenCL"),)),
     BackendEntry("webgpu", "pxos.backends.webgpu", "WebGPUBackend", "device", "wgsl",
-                 timer="queue"),
+                 timer="queue", requires=(("wgpu", "wgpu-py"),)),
 )
 
 TARGETS: tuple[TargetEntry, ...] = (

@@ -77,3 +77,26 @@ def test_allow_path_is_worded_the_same_everywhere():
              if any(p.name == "allow_path" for p in cmd.params)}
     assert set(helps) == {"run", "explain", "export"}
     assert len(set(helps.values())) == 1, helps
+
+
+_FLAGS_ONLY = """
+import sys
+import typer
+from pxos.cli.main import app
+command = typer.main.get_command(app)
+with command.make_context("pxos", ["calibrate", "--json"]) as ctx:
+    sub = command.get_command(ctx, "calibrate")
+    with sub.make_context("calibrate", ["--json"], parent=ctx) as inner:
+        print(inner.params, "pydantic" in sys.modules)
+"""
+
+
+def test_flags_are_taken_without_pydantic():
+    # Typer 0.29 built a Pydantic adapter for --help's None value: ~0.3 s of every command
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FLAGS_ONLY], capture_output=True,
+                          text=True, env=dict(os.environ), check=True)
+    assert done.stdout.split() == ["{'as_json':", "True}", "False"], done.stdout

@@ -102,3 +102,25 @@ def test_streamed_keystream_commands_take_the_slots(tmp_path, monkeypatch):
             "--key-env", "K", "--nonce", "01" * 12, "--chunk", 65_536)
     assert r.exit_code == 2 and "cannot stream" in r.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_streamed_lz4_on_every_core_and_compress_on_cuda(tmp_path):
+    """`compress --chunk` with lz4 writes one frame of independent blocks that `lz4.frame`
+    reads; `--device cuda` compresses through nvCOMP where it is installed, and is a
+    clear error where it is not (or with `--chunk`)."""
+    import lz4.frame
+
+    from pxos.host.pipeline import nvcomp_codec
+
+    run = lambda *a: CliRunner().invoke(app, [str(x) for x in a])  # noqa: E731
+    out = tmp_path / "p.lz4"
+    assert run("compress", PHOTO, out, "--codec", "lz4", "--chunk", 100_000).exit_code == 0
+    assert lz4.frame.decompress(out.read_bytes()) == PHOTO.read_bytes()
+    r = run("compress", PHOTO, tmp_path / "q.lz4", "--codec", "lz4", "--device", "cuda")
+    if nvcomp_codec.available():
+        assert r.exit_code == 0
+        assert lz4.frame.decompress((tmp_path / "q.lz4").read_bytes()) == PHOTO.read_bytes()
+    else:
+        assert r.exit_code == 2 and "compress on cuda needs nvCOMP" in r.stderr
+    r = run("compress", PHOTO, tmp_path / "r.lz4", "--chunk", 4096, "--device", "cuda")
+    assert r.exit_code == 2 and "runs on the host" in r.stderr

@@ -44,6 +44,6 @@ def test_reduction_is_split_at_its_barriers():
 def test_compile_command_prints_the_code_verbatim():
     result = CliRunner().invoke(app, ["compile", str(EXAMPLES / "reduce.px")])
     assert result.exit_code == 0
-    assert "v_tile[v_lid[pxos_l]] = v_v;" in result.output
-    assert "while (v_stride[0] > 0) {" in result.output
+    assert "v_tile[v_lid] = v_v;" in result.output
+    assert "while (v_stride__lane[0] > 0) {" in result.output
     assert all(len(line) < 400 for line in result.output.splitlines())

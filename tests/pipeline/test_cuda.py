@@ -14,6 +14,7 @@ from pxos.host import pipeline
 from pxos.host.pipeline.aes_kernel import aes256_ctr_blocks
 from pxos.host.pipeline.chacha_kernel import chacha20_blocks
 from pxos.host.pipeline.crc32c_kernel import crc32c_chunks
+from pxos.host.pipeline.frame_kernel import pack_chunks
 from pxos.host.pipeline.ghash_kernel import ghash_chunks
 from pxos.host.pipeline.sha256_kernel import sha256_padded_rows
 
@@ -23,6 +24,8 @@ CALLS = {
     "chacha20": (chacha20_blocks, (U32, U32, U32[:8], U32[:3], np.uint32(0))),
     "sha256": (sha256_padded_rows, (U32.reshape(4, 16), U32.reshape(8, 8), U32, U32[:8])),
     "crc32c": (crc32c_chunks, (U8, U32, U32, 4, 0)),
+    "pack_chunks": (pack_chunks, (U8, U8, U8, U32.view(np.int32), U32.view(np.int32), 8, 8, 4,
+                                  8)),
     "ghash": (ghash_chunks, (U64, U64, np.uint64(1), np.uint64(2), 4, 0, 1)),
 }
 

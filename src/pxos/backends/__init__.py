@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import import_module
+from importlib.util import find_spec
 
 from pxos import registry
 from pxos.errors import PxBackendError
@@ -27,7 +28,19 @@ def get(name: str):
         raise PxBackendError(f"unknown device {name!r}; expected one of auto, "
                              + ", ".join(registry.names()))
     found = registry.entry(name)
+    for module, shown in found.requires:
+        if not _installed(module):
+            raise PxBackendError(f"the {name} backend needs {shown} (No module named "
+                                 f"{module!r})", hint=f"pip install 'pxos[{name}]'")
     return getattr(import_module(found.module), found.cls)()
+
+
+def _installed(module: str) -> bool:
+    """Whether top-level package ``module`` can be imported (found, not imported)."""
+    try:
+        return find_spec(module) is not None
+    except ValueError:  # in sys.modules as None: blocked
+        return False
 
 
 def available() -> list[str]:

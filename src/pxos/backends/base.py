@@ -182,6 +182,21 @@ class Backend:
         return self._built.has(kernel, checked, key) or (
             self.suffix is not None and has_entry(self.name, key, self.suffix))
 
+    def prebuild(self, kernel: ir.Kernel, checked: bool = False) -> bool:
+        """Build ``kernel``'s artefact into the disk cache without loading it, where it is
+        not cached: what a thread that must not load code for this device may do ahead of
+        :meth:`compile` (calibration builds the ``cuda`` probes so, while its thread with
+        the CUDA context measures). Returns whether it built.
+
+        Raises:
+            PxBackendError: the toolchain refused the generated code.
+        """
+        if self.suffix is None or self.is_cached(kernel, checked):
+            return False
+        source, key = self._source(kernel, checked)
+        store_entry(self.name, key, self.suffix, self.build_artefact(source)[0])
+        return True
+
     def _source(self, kernel: ir.Kernel, checked: bool) -> tuple[Any, str | None]:
         return self._built.source(kernel, checked, lambda: self.render(kernel, checked))
 

@@ -126,8 +126,7 @@ class CBackend(Backend):
 
     def load(self, src: KernelSource, artefact) -> CKernel:
         """The library of ``artefact`` loaded with ctypes, typed for ``src``'s kernel."""
-        if self._fault is None:  # before any kernel: kernels link against it
-            self._fault = guard.load(self.cc, compiler_identity(self.cc))
+        self.load_guard()  # before any kernel: kernels link against it
         fn = getattr(ctypes.CDLL(str(artefact.path)), src.entry)
         fn.restype = None
         fn.argtypes = _argtypes(src.kernel, src.checked)
@@ -135,6 +134,17 @@ class CBackend(Backend):
             None if isinstance(p.type, Array) else scalar_param_type(p.type).dtype.type
             for p in src.kernel.params),
             _overlap_pairs(src.kernel) if "*restrict " in src.function else ())
+
+    def load_guard(self) -> None:
+        """Build (or find in the cache) and load the fault guard (``backends/guard``) now,
+        as the first kernel's load would: calibration runs it beside the probe builds, so
+        its compiler run is not left to follow them.
+
+        Raises:
+            PxBackendError: the compiler failed, or the handler could not be installed.
+        """
+        if self._fault is None:
+            self._fault = guard.load(self.cc, compiler_identity(self.cc))
 
     def _build(self, *sources: KernelSource) -> bytes:
         """One shared library of ``sources`` (each its own file, as rendered), compiled

@@ -163,7 +163,7 @@ class BuiltKernels:
     def build(self, kernel, checked: bool, key: str | None, make: Callable[[], object]):
         """The build of cache key ``key``: ``make()`` the first time (under that key's
         lock: threads building different kernels compile at once, as calibration's
-        ``compile_ahead`` does), else the one made before; with no key (nothing is built,
+        ``planner/probe_builds`` does), else the one made before; with no key (nothing is built,
         as for the interpreter), ``make()`` once per kernel."""
         if key is None:
             with self._lock:

@@ -31,10 +31,31 @@ AllowPathOption: Optional[list[Path]] = typer.Option(
 
 
 def _no_flag_metavar(param):
-    """``param`` with an empty metavar if it is a flag (Typer would show ``<bool>``)."""
-    if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
-        param.metavar = ""
+    """``param`` with an empty metavar if it is a flag (Typer would show ``<bool>``), and
+    its value taken as Click gives it (:class:`_FlagValue`)."""
+    if param is not None and getattr(param, "is_flag", False):
+        if param.metavar is None:
+            param.metavar = ""
+        descriptor = getattr(param, "type_descriptor", None)
+        if getattr(descriptor, "annotation", None) is bool and \
+                getattr(param, "_runtime_param", False) is None:
+            param._runtime_param = _FlagValue()
     return param
+
+
+class _FlagValue:
+    """The coercion of a flag's value (Click's ``True``, ``False`` or ``None``): none.
+
+    Typer 0.29 coerces every parameter through a Pydantic ``TypeAdapter`` that it builds on
+    first use, except a flag whose value is already a bool; ``--help``'s value is ``None``
+    unless given, so every command imported Pydantic (~0.3 s of ``pxos calibrate``, issue
+    14). Set on Typer's flag parameters where that Typer has the lazy ``_runtime_param``
+    slot; other Typer versions are left alone."""
+
+    @staticmethod
+    def coerce(value, param=None, ctx=None):
+        """``value`` unchanged."""
+        return value
 
 
 class PxCommand(TyperCommand):

@@ -143,13 +143,21 @@ app.command("decrypt")(_cipher_command(True))
 @_guarded
 def compress_file(src: Path, dst: Path, codec: str = CODEC,
                   level: int = typer.Option(None, help="the codec's level (default its own)"),
-                  chunk: int = CHUNK):
-    """Compress SRC into DST."""
+                  chunk: int = CHUNK,
+                  device: str = typer.Option("host", "--device", "-d",
+                                             help="host (CPU libraries) or cuda (nvCOMP)")):
+    """Compress SRC into DST (with --chunk: streamed, on every core)."""
     from pxos.host import pipeline
     if chunk is not None:
+        from pxos.host.pipeline.cores import CorePool
         from pxos.host.pipeline.filters import CodecFilter
-        return _stream(src, dst, CodecFilter(codec, False, level), chunk)
-    _write(dst, pipeline.compress(_read(src), codec, level))
+        if device != "host":
+            raise PxArgumentError("a streamed compress (--chunk) runs on the host; "
+                                  f"got --device {device}")
+        with CorePool() as pool:
+            return _stream(src, dst, CodecFilter(codec, False, level, pool.workers, pool),
+                           chunk)
+    _write(dst, pipeline.compress(_read(src), codec, level, device=device))
 
 
 @app.command("decompress")

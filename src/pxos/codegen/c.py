@@ -1,8 +1,10 @@
 """The C dialect: a kernel as a C function with OpenMP.
 
 Blocks run in parallel across cores (``#pragma omp parallel for``); the threads of a block
-are an inner loop the compiler can vectorise. A kernel with barriers is split into regions
-(``ir/passes/fission``). The function's signature, which the C backend loads with ctypes, is
+are an inner loop the compiler can vectorise. A kernel with barriers or shared memory is
+first rewritten as the code of one block (``ir/passes/fission``: loops over the block's
+threads between its barriers). The function's signature, which the C backend loads with
+ctypes, is
 
     void k_<name>(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, <param>...,
                   [int64_t *pxos_err])
@@ -12,6 +14,7 @@ as ``codegen/signature`` describes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from pxos.codegen.c_loops import indent, jammed, regions, thread_loop, tiled
@@ -24,7 +27,7 @@ from pxos.codegen.signature import entry_name, kernel_params
 from pxos.codegen.thread_bounds import ThreadBounds, split_bounds
 from pxos.ir import nodes as ir
 from pxos.ir.passes.checked import check_bounds
-from pxos.ir.passes.fission import split
+from pxos.ir.passes.fission import fission
 from pxos.ir.passes.uniform import hoist_uniform
 
 
@@ -42,6 +45,7 @@ TEAM = """#ifdef _OPENMP
 
 class CDialect(Dialect):
     name = "c"
+    simd_pragma = "#pragma omp simd"
 
     def prelude(self, f16: bool = False) -> str:
         return super().prelude(f16) + TEAM
@@ -99,14 +103,10 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
             inner += jammed(r, kernel, threads, jam_plan, variables, ends, starts)
         else:
             inner += thread_loop(r, threads, set(variables), variables, ends, starts)
-    else:
-        for s in kernel.shared:
-            size = 1
-            for n in s.shape:
-                size *= n
-            inner.append(f"{d.type_name(s.elem)} {var_name(s.name)}[{size}] = {{0}};")
-        inner += _block_values(r, hoisted)
-        inner += regions(r, kernel, split(rest), variables, [f"pxos_bs{a}" for a in axes])
+    else:  # barriers or shared memory: the block's code from the fission pass
+        block = fission(kernel)
+        r.kernel, r.shared = block, {s.name: s for s in block.shared}
+        inner += _block_code(r, block)
     body += indent(inner)
     body.append("}")
 
@@ -146,6 +146,18 @@ def cpu_block(kernel: ir.Kernel) -> tuple[int, ...]:
                 return kernel.block
     loops = any(isinstance(s, (ir.For, ir.While)) for s in ir.walk(kernel.body))
     return CPU_BLOCKS[kernel.ndim, loops]
+
+
+def _block_code(r: Renderer, block: ir.Kernel) -> list[str]:
+    """The code of one block of a kernel rewritten by ``ir/passes/fission``: its shared
+    arrays (the lane arrays among them) and the variables outside its thread loops, each
+    declared and zeroed once per block, then its statements."""
+    private = {n for s in ir.walk(block.body) if isinstance(s, ir.ThreadLoop)
+               for n in s.private}
+    out = [f"{r.d.type_name(s.elem)} {var_name(s.name)}[{math.prod(s.shape)}] = {{0}};"
+           for s in block.shared]
+    out += [r.d.declare(var_name(n), t, "0") for n, t in block.variables if n not in private]
+    return out + r.body(block.body, 0)
 
 
 def _block_values(r: Renderer, hoisted: tuple[ir.Assign, ...]) -> list[str]:

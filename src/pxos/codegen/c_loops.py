@@ -1,10 +1,12 @@
 """The thread loops of the C dialect: a block's threads as loops, whole or in tiles.
 
 On a CPU the threads of a block are loops (x innermost, ``#pragma omp simd``: neighbouring
-threads as SIMD lanes). A body split into regions and block loops (``ir/passes/fission``
-at barriers, ``codegen/interchange`` around a uniform inner loop) runs each region as such
-a loop nest, and keeps each variable that crosses regions per thread, in a *lane array*
-indexed by the thread's slot. :func:`regions` renders that for every thread of a block.
+threads as SIMD lanes). A kernel with barriers arrives rewritten by ``ir/passes/fission``
+(``ir.ThreadLoop``, rendered by ``codegen/render``). Here: a loop-form kernel's body split
+into regions and block loops around a uniform inner loop (``codegen/interchange``, with
+the plan structures of ``ir/passes/fission``) runs each region as such a loop nest, and
+keeps each variable that crosses regions per thread, in a *lane array* indexed by the
+thread's slot. :func:`regions` renders that for every thread of a block (or a tile).
 
 A block loop (``for k: for each thread: acc[thread] += …``) keeps ``acc`` in memory when
 the threads are many: a load and a store per step. So two forms run the plan on *tiles*

@@ -48,6 +48,7 @@ class Dialect:
     line_marker = '#line {line} "{file}"'
     native_wrap = False  # whether signed + - * and negation wrap without unsigned casts
     barrier = "/* SYNC_THREADS */"  # C splits the thread code here instead (ir/passes/fission)
+    simd_pragma = ""  # before the x loop of a ThreadLoop whose threads may be SIMD lanes
     intrinsics_class = None  # a subclass of codegen.intrinsics.Intrinsics, if not the C one
     shared_qualifier = ""  # how a GPU dialect declares a block's shared array
     # expression forms ({type}: a type's name): a conversion, a select, a shift (its count

@@ -50,8 +50,11 @@ class Renderer:
     indices (``ir/passes/checked``), rendered as the dialect's ``pxos_bound`` helper.
 
     Attributes set by a target before rendering: ``lane_arrays``, the variables kept per
-    thread across barriers (C fission), rendered ``v_x[<lane>]`` with ``lane`` the C
-    expression of the current thread's slot; ``return_stmt``, how RETURN is spelled.
+    thread across the block loops of the C target's loop interchange (``codegen/c_loops``),
+    rendered ``v_x[<lane>]`` with ``lane`` the C expression of the current thread's slot;
+    ``return_stmt``, how RETURN is spelled. Barriers arrive already rewritten
+    (``ir/passes/fission``): an ``ir.ThreadLoop`` is rendered as loops over the thread
+    slots of a block.
     """
 
     def __init__(self, kernel: ir.Kernel, dialect: Dialect):
@@ -274,6 +277,30 @@ class Renderer:
 
     def _s_sync(self, s, indent):
         return [self.d.barrier]
+
+    def _s_threadloop(self, s: ir.ThreadLoop, indent: int) -> list[str]:
+        """Loops over a block's thread slots (``ir.ThreadLoop``), x innermost, on the launch
+        geometry's names (``pxos_lx`` …, which LOCAL_ID and THREAD_ID read); the private
+        variables declared inside; RETURN jumps to the end of the slot's run. The x loop
+        gets the dialect's SIMD pragma where the body holds no loop: gcc vectorises no
+        thread loop holding an inner loop (it would keep each thread's variables in "omp
+        simd arrays" in memory instead)."""
+        d, g, types = self.d, self.d.geometry, dict(self.kernel.variables)
+        returns, self.return_stmt = self.return_stmt, "goto pxos_end;"
+        loop = [d.declare(var_name(n), types[n], "0") for n in s.private]
+        loop += self.body(s.body, 0)
+        self.return_stmt = returns
+        self._line = None
+        if any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
+            loop.append("pxos_end: ;")
+        simd = d.simd_pragma and not any(isinstance(t, (ir.For, ir.While))
+                                         for t in ir.walk(s.body))
+        for a, stop in zip("xyz", s.stops):
+            v = g["l" + a]
+            head = f"for ({d.type_name(I32)} {v} = 0; {v} < {self.expr(stop)}; ++{v}) {{"
+            loop = [d.simd_pragma] * bool(simd and a == "x") + [
+                head, *["    " + x if x and not x.startswith("#") else x for x in loop], "}"]
+        return loop
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         t = self.kernel_array_elem(s.array)

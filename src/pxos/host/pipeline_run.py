@@ -55,6 +55,8 @@ class PipelineStatements:
         from pxos.host import pipeline
 
         op = OPERATIONS[type(stmt)]
+        if isinstance(stmt, ir.Codec) and stmt.decompress:
+            return HOST  # DECOMPRESS runs on the CPU libraries only
         if self.device != "auto":
             return self.device if self.device in pipeline.devices(op) else HOST
         kernels = [d for d in pipeline.devices(op)
@@ -143,16 +145,27 @@ class PipelineStatements:
         if streamed is not None:
             return streamed
         from pxos.host import pipeline
+        from pxos.host.pipeline import nvcomp_codec
 
         data = self._bytes(s.source, s.span)
+        level = None if s.level is None else int(self.evaluate(s.level))
         device = self._pipeline_device(s)
+        placed = self.device == "auto" and not s.decompress
+        gpu = placed and nvcomp_codec.installed() and "cuda" in pipeline.devices("compress")
+        if placed and (gpu or self.explain):  # the CPU library or nvCOMP, by cost
+            from pxos.host.pipeline.codec_placement import place_codec
+
+            self._decision = place_codec(data, s.codec, level, gpu, s.span.line,
+                                         s.span.text.strip())
+            device = self._decision.device
+        t0 = time.perf_counter()
         with at(s):
             if s.decompress:
                 out = pipeline.decompress(data, s.codec, device=device)
             else:
-                level = None if s.level is None else int(self.evaluate(s.level))
                 out = pipeline.compress(data, s.codec, level, device=device)
         self._define_bytes(s.result, out, s.span)
+        self._measured(t0)
         return device
 
     def _validate(self, s: ir.Validate) -> str | None:

@@ -148,7 +148,7 @@ class StreamStatements:
                 return self._cipher_stage(m, chunk, pool)
             if isinstance(m, ir.Codec):
                 level = None if m.level is None else int(self.evaluate(m.level))
-                return filters.CodecFilter(m.codec, m.decompress, level, pool.workers)
+                return filters.CodecFilter(m.codec, m.decompress, level, pool.workers, pool)
             if isinstance(m, ir.Hash) or m.check == "sha256":
                 return filters.Sha256Sink()
             return filters.Crc32cSink() if m.check == "crc32c" else filters.Utf8Sink()

@@ -164,7 +164,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             after = (moved.to_device, moved.to_host, moved.bytes_to_device,
                      moved.bytes_to_host)
             transfers = Transfers(*(a - b for a, b in zip(after, before)))
-        step = Step(stmt.span, what, device, seconds, transfers, decision)
+        step = Step(stmt.span, what, device, seconds, transfers,
+                    decision or self._decision)  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
         if decision is not None and decision.device == device:
             self._learn(decision, seconds)

@@ -76,6 +76,24 @@ class Sync(Stmt):
     pass
 
 
+@dataclass(frozen=True)
+class ThreadLoop(Stmt):
+    """Every thread of a block, one after another: the thread code of a target that runs a
+    block's threads as loops on one core (a CPU). Only ``ir/passes/fission`` writes it,
+    into the per-block code it makes of a kernel; the front-ends never do.
+
+    ``body`` runs once per thread slot of the block, x fastest, each axis from 0 up to its
+    ``stops`` expression (x first, one per launch axis, uniform in the block). Inside it,
+    ``LOCAL_ID`` and ``THREAD_ID`` are those of the slot's thread; each variable named in
+    ``private`` is that thread's own and is 0 when its run of ``body`` starts (a renderer
+    declares it inside the loop); ``RETURN`` ends the slot's run of ``body``.
+    """
+
+    stops: tuple[Expr, ...]
+    body: Body
+    private: tuple[str, ...] = ()
+
+
 ATOMIC_OPS = tuple(ATOMICS)  # from the operation table (ir/functions)
 
 
@@ -156,7 +174,7 @@ def children(stmt: Stmt) -> tuple[Body, ...]:
     """The nested statement lists of a statement."""
     if isinstance(stmt, If):
         return tuple(body for _, body in stmt.arms) + (stmt.orelse,)
-    if isinstance(stmt, (For, While)):
+    if isinstance(stmt, (For, While, ThreadLoop)):
         return (stmt.body,)
     return ()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pxos.ir.expressions import Binary, Call, Cast, Expr, Load, Unary
 from pxos.ir.host_statements import Codec, Crypt
-from pxos.ir.statements import Assign, Atomic, For, If, Stmt, Store, While
+from pxos.ir.statements import Assign, Atomic, For, If, Stmt, Store, ThreadLoop, While
 
 _KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE",
              "ReadEnv": "READ_ENV",
@@ -57,4 +57,6 @@ def stmt_exprs(stmt: Stmt) -> tuple[Expr, ...]:
         return (stmt.cond,)
     if isinstance(stmt, Atomic):
         return stmt.index + (stmt.value,)
+    if isinstance(stmt, ThreadLoop):
+        return stmt.stops
     return ()

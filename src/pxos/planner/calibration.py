@@ -270,10 +270,23 @@ _loaded: dict[str, Machine] = {}
 def calibrate(ident: dict[str, str] | None = None,
               progress: Callable[[str], None] | None = None) -> Machine:
     """Measure the backends every plan needs (see the module docstring), store the figures
-    and return them; the others are listed in :attr:`Machine.pending`."""
-    ident = ident or identity()
-    key = cache_key(json.dumps(ident, sort_keys=True))
+    and return them; the others are listed in :attr:`Machine.pending`.
+
+    Without ``ident``, the CPU backends' probes start building (compiler processes) before
+    :func:`identity` loads the GPU backends (CuPy's import and CUDA's start), so the two
+    overlap (``planner/probe_builds``)."""
+    from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
+    from pxos.planner.probes import probe_kernels
+
     t0 = time.perf_counter()
+    builds, started = ProbeBuilds(cpu_cores()), {}
+    if ident is None:
+        started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
+        builds.start(started, list(probe_kernels().values()))
+        ident = identity()
+        if progress:
+            progress(f"loaded the backends in {time.perf_counter() - t0:.2f} s")
+    key = cache_key(json.dumps(ident, sort_keys=True))
     present = [n for n in registry.names() if n in ident]  # those loaded at once
     # the others run only when named; the interpreter is a candidate only where nothing
     # compiles (planner/program)
@@ -282,7 +295,7 @@ def calibrate(ident: dict[str, str] | None = None,
         ([CUDA_LIBRARY] if any(registry.entry(b).library_ops for b in now) else [])
     found = Machine(key, cpu_model(), cpu_cores(), {}, {}, 0.0,
                     time.strftime("%Y-%m-%dT%H:%M:%S"), VERSION, ident, pending=now + later)
-    return _measure(found, now + ["library host"], t0, progress, pending=later)
+    return _measure(found, now + ["library host"], t0, progress, later, builds, started)
 
 
 def complete(machine: Machine, names: list[str] | None = None,
@@ -323,34 +336,57 @@ def _keep(machine: Machine, name: str, auto: bool) -> bool:
     return True
 
 
-def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list[str]):
+def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list[str],
+             builds=None, started: dict | None = None):
     """Measure ``todo`` (backend names, ``library host``, :data:`CUDA_LIBRARY`) into
-    ``found``, then the HYBRID split if a new pair appeared; store and return it."""
-    from pxos.planner.probes import (compile_ahead, measure_backend, measure_library,
-                                     measure_split)
+    ``found``, then the HYBRID split if a new pair appeared; store and return it.
+
+    ``builds``: a ``probe_builds.ProbeBuilds`` already building the probes of the backends
+    in ``started``; the others' builds are added. NumPy's figures are measured while the
+    builds run where the cores allow (two to spare: one for NumPy, one for this thread's
+    launches of the builds), else after the backends."""
+    from pxos.planner.probe_builds import ProbeBuilds
+    from pxos.planner.probes import measure_backend, measure_split
+    from pxos.planner.probes import probe_kernels
+
+    def say(line: str, since: float) -> None:
+        if progress:
+            progress(f"{line} in {time.perf_counter() - since:.2f} s")
 
     names = [n for n in todo if not n.startswith("library")]
-    built = compile_ahead({name: backends.get(name) for name in names}, CUDA_LIBRARY in todo)
-    if progress:
-        progress(f"built the probes in {time.perf_counter() - t0:.1f} s")
+    builds = builds or ProbeBuilds(cpu_cores())
+    builds.start({n: backends.get(n) for n in names if n not in (started or {})},
+                 list(probe_kernels().values()), CUDA_LIBRARY in todo)
+    sides = [s for s in registry.library_sides() if f"library {s}" in todo]
+    if "host" in sides and builds.running() + 2 <= found.cores:
+        sides.remove("host")
+        _measure_library(found, "host", say)
+    built = builds.wait()
+    say("built the probes", t0)
     for name in names:
-        started = time.perf_counter()
+        started_at = time.perf_counter()
         found.devices[name] = measure_backend(name, backends.get(name), built.get(name))
-        if progress:
-            progress(f"measured {name} in {time.perf_counter() - started:.1f} s")
-    for side in registry.library_sides():
-        if f"library {side}" in todo:
-            started = time.perf_counter()
-            found.library[side] = measure_library(side)
-            if progress:
-                progress(f"measured REDUCE and SORT on {side} in "
-                         f"{time.perf_counter() - started:.1f} s")
+        say(f"measured {name}", started_at)
+    for side in sides:
+        _measure_library(found, side, say)
     found.pending = pending
     if names:
+        started_at = time.perf_counter()
         found.hybrid, found.hybrid_error = measure_split(found)
+        if found.hybrid:
+            say(f"timed the {', '.join(found.hybrid)} split", started_at)
     found.seconds = time.perf_counter() - t0
     _store(found)
     return found
+
+
+def _measure_library(found: Machine, side: str, say) -> None:
+    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library``."""
+    from pxos.planner.probes import measure_library
+
+    started = time.perf_counter()
+    found.library[side] = measure_library(side)
+    say(f"measured REDUCE and SORT on {side}", started)
 
 
 def _store(found: Machine) -> None:

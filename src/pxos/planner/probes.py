@@ -21,8 +21,9 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
 
-TARGET_S = 0.005  # a timed probe runs at least this long (where its size limit allows)
+TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
 MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
+SETTLED = 0.1  # a probe's last size is timed until a launch gains less than this on the best
 TINY = 1e-9
 
 
@@ -35,14 +36,32 @@ def probe_kernels() -> dict[str, ir.Kernel]:
     return {k.name: k for k in check_program(parse_file(PROBES)).kernels}
 
 
-def best_time(run: Callable[[], None], repeats: int = 3) -> float:
-    """The fastest of ``repeats`` timed calls of ``run`` after one untimed call, seconds."""
-    run()
+def best_time(run: Callable[[], None], repeats: int = 3, warm: bool = True) -> float:
+    """The fastest of ``repeats`` timed calls of ``run``, seconds; ``warm``: after one
+    untimed call (first-use costs: code loading, page faults, thread start)."""
+    if warm:
+        run()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _settled(run: Callable[[], None], seconds: float, most: int = 5) -> float:
+    """The best time of ``run``, given one launch that took ``seconds``: launched again
+    until a launch is not :data:`SETTLED` faster than the best so far, at most ``most``
+    launches in all. On an idle machine two launches agree and it stops there; on a busy
+    one, a launch slowed by a neighbour (a thread preempted in an OpenMP team) is followed
+    by more, up to one that ran undisturbed."""
+    best = seconds
+    for _ in range(most - 1):
+        again = best_time(run, 1, False)
+        settled = again >= best * (1 - SETTLED)
+        best = min(best, again)
+        if settled:
+            break
     return best
 
 
@@ -56,8 +75,9 @@ class _Runner:
     def place(self, a: np.ndarray):
         return a if self.backend.memory == HOST else self.backend.to_device(a)
 
-    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
-        """(seconds of one launch and wait, its ``Work``)."""
+    def prepare(self, name: str, host_args: list, threads) -> tuple[Callable[[], None], object]:
+        """(a call that launches kernel ``name`` on ``host_args`` placed in the backend's
+        memory and waits for it, that launch's ``Work``)."""
         k = self.kernels[name]
         compiled = self.backend.compile(k)
         args = [self.place(a) if isinstance(a, np.ndarray) else a for a in host_args]
@@ -66,101 +86,36 @@ class _Runner:
         def run():
             self.backend.launch(compiled, args, launch)
             self.backend.synchronize()
-        seconds = best_time(run, repeats)
-        work = launch_work(k, {p.name: a for p, a in zip(k.params, host_args)}, threads)
-        return seconds, work
+        return run, launch_work(k, {p.name: a for p, a in zip(k.params, host_args)},
+                                threads)
+
+    def time(self, name: str, host_args: list, threads, repeats: int = 2) -> tuple[float, object]:
+        """(seconds of one launch and wait, the best of ``repeats`` after one untimed
+        launch; its ``Work``)."""
+        run, work = self.prepare(name, host_args, threads)
+        return best_time(run, repeats), work
 
     def grow(self, make: Callable[[int], tuple[str, list, tuple]], start: int, limit: int):
         """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
         at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
-        slow), or the scale reaches ``limit``; (seconds, work) of the last."""
-        scale = start
+        slow), or the scale reaches ``limit``; (seconds, work) of the last, the best of
+        two launches there.
+
+        Only the first size is warmed up (the kernel is loaded and its threads started
+        then; the probes' host arrays are touched when made: ``np.ones``, ``np.full``),
+        and each size is timed once, the last until a launch no longer beats the best by
+        :data:`SETTLED` (:func:`_settled`): the last size's launches are most of
+        calibration's time (issue 14)."""
+        scale, warm = start, True
         while True:
-            seconds, work = self.time(*make(scale))
+            run, work = self.prepare(*make(scale))
+            seconds = best_time(run, 1, warm)
+            warm = False
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
-                return seconds, work
+                return _settled(run, seconds), work
             # aim at 2 × TARGET_S, so that one more step is rarely needed
             scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
-
-
-def compile_ahead(backends_by_name: dict, cupy_library: bool = False) -> dict[str, float]:
-    """Build what calibration will run before it times anything, on a pool of one thread
-    per core (compilers run at once; a backend builds different kernels concurrently,
-    ``backends.cache.BuiltKernels``): the probe kernels of every backend but ``cuda``
-    (whose CUDA context is bound to the calling thread; its builds take ~30 ms each
-    anyway), and, with ``cupy_library``, the kernels of ``REDUCE SUM`` on ``cuda``, which
-    NVRTC compiles on first use (then cached on disk by CuPy). A backend that can build
-    several kernels in one compiler run (``build_together``, the C backend) gets one job
-    per free core rather than one per kernel (:func:`_build_jobs`). Errors are left for
-    the measurement to raise.
-
-    Returns:
-        by backend name, the median seconds of its probe builds that were not in the cache
-        (its ``compile_s``, so :func:`measure_backend` need not build one more kernel);
-        a backend whose probes were all cached is left out.
-    """
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    cores = max(2, os.cpu_count() or 1)
-    work = [job for name, b in backends_by_name.items()  # a GPU's context is the caller's
-            if registry.compiles(name) and not registry.is_gpu(name)
-            for job in _build_jobs(name, b, list(probe_kernels().values()), cores)]
-    if cupy_library:
-        work += [(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
-    if not work:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(2, min(len(work), cores))) as pool:
-        futures = [pool.submit(fn, arg) for fn, arg in work]
-        builds: dict[str, list[float]] = {}
-        for future in futures:
-            if future.exception() is None and future.result() is not None:
-                name, seconds = future.result()
-                builds.setdefault(name, []).append(seconds)
-    return {name: statistics.median(times) for name, times in builds.items()}
-
-
-def _build_jobs(name: str, backend, kernels: list, cores: int) -> list:
-    """The build jobs of ``kernels`` on ``backend``: one per kernel, or, where the backend
-    builds several in one compiler run and there are fewer cores than kernels, the first
-    kernel alone (timed: ``compile_s`` is one kernel's build) and the others in groups,
-    one per other core (each compiler start and link costs ~0.06 s of CPU: 6 builds
-    of gcc took ~1 s of CPU on a 2-core machine, issue 14)."""
-    if not hasattr(backend, "build_together") or len(kernels) <= cores:
-        return [(_timed_build, (name, backend, k)) for k in kernels]
-    first, rest = kernels[0], kernels[1:]
-    groups = [rest[i::cores - 1] for i in range(cores - 1)]
-    return [(_timed_build, (name, backend, first))] + [
-        (_group_build, (backend, group)) for group in groups if group]
-
-
-def _group_build(job) -> None:
-    """Build the kernels of ``job`` (backend, kernels) in one compiler run and load them
-    (untimed: :func:`_timed_build` times a kernel alone)."""
-    backend, kernels = job
-    backend.build_together(kernels)
-    for k in kernels:
-        backend.compile(k)
-
-
-def _timed_build(job) -> tuple[str, float] | None:
-    """Build probe kernel ``k`` on ``backend`` (``job`` is (name, backend, k)): (name,
-    seconds) if it was not in the cache, else None."""
-    name, backend, k = job
-    if backend.is_cached(k):
-        backend.compile(k)
-        return None
-    t0 = time.perf_counter()
-    backend.compile(k)
-    return name, time.perf_counter() - t0
-
-
-def _warm_cupy_reduce(n: int) -> None:
-    """Run ``REDUCE SUM`` of ``n`` f32 on CuPy once (see :func:`compile_ahead`)."""
-    import cupy
-
-    reduce_array("sum", cupy.ones(n, cupy.float32))
 
 
 def is_gpu_backend(name: str, backend) -> bool:
@@ -172,7 +127,7 @@ def is_gpu_backend(name: str, backend) -> bool:
 
 def measure_backend(name: str, backend, compile_s: float | None = None) -> DeviceFigures:
     """Calibrate one backend (see ``planner/calibration``); ``compile_s``: the build time
-    of a kernel not in the cache where one was just measured (:func:`compile_ahead`), else
+    of a kernel not in the cache where one was just measured (``planner/probe_builds``), else
     a kernel of a fresh name is built and timed."""
     r = _Runner(backend)
     f32, u32, i32 = np.float32, np.uint32, np.int32
@@ -186,15 +141,16 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
     def work_s(seconds):
         return max(seconds - launch_s, TINY)
 
+    # from 2^22 floats up (32 MiB: past most last-level caches), where the size allows
     sec, w = r.grow(lambda n: ("probe_stream", [f32(2), np.ones(n, f32), np.ones(n, f32)],
-                               (n,)), 1 << 16, big)
+                               (n,)), min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
 
     threads = 1 << (12 if interpreted else 14 if on_host else 20)
-    out = np.zeros(threads, f32)
+    out = np.ones(threads, f32)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
     ops_rate = w.total("ops") / work_s(sec)
-    sec, w = r.grow(lambda n: ("probe_vector", [np.zeros(n, f32)], (n,)), 1 << 10,
+    sec, w = r.grow(lambda n: ("probe_vector", [np.ones(n, f32)], (n,)), 1 << 10,
                     threads * 64)
     vector_rate = w.total("ops") / work_s(sec)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
@@ -223,13 +179,13 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
 
 
 def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) -> None:
-    """Upload and download rates of ``nbytes``; ``pinned``: also from CuPy's page-locked
-    host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
+    """Upload and download rates of ``nbytes`` (the best of two after one untimed copy);
+    ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
     host = np.ones(nbytes // 4, np.float32)
     dev = backend.to_device(host)
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
-                                                 backend.synchronize()))
-    figures.download = nbytes / best_time(lambda: backend.to_host(dev, host))
+                                                 backend.synchronize()), 2)
+    figures.download = nbytes / best_time(lambda: backend.to_host(dev, host), 2)
     if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
@@ -237,9 +193,9 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) 
                                nbytes // 4)
         pinned[...] = 1
         figures.upload_pinned = nbytes / best_time(lambda: (dev.set(pinned),
-                                                            backend.synchronize()))
+                                                            backend.synchronize()), 2)
         figures.download_pinned = nbytes / best_time(lambda: (dev.get(out=pinned),
-                                                              backend.synchronize()))
+                                                              backend.synchronize()), 2)
 
 
 def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str, float]]:
@@ -250,8 +206,8 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
     The launch is ``probe_ops`` over ``n`` host floats (2²⁴), with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
-    model's. Three rounds each time both devices alone and the split; the result is the
-    median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
+    model's. Each is run once untimed, then three rounds each time both devices alone and
+    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
     of 0 where the split failed to run."""
     from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
@@ -279,16 +235,32 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
         predicted = min(predict_launch(machine, cpu, work, Copies(), True).seconds,
                         predict_launch(machine, device, work, copies, True).seconds) \
             / split.seconds
+        runs = [lambda at=at: run_split(k, args, at, cpu, device)
+                for at in (n, 0, cut(n, share))]  # the CPU alone, the device alone, split
+        for run in runs:
+            run()  # warmed up once each, not every round
         rounds = []
         for _ in range(3):
-            alone = min(best_time(lambda at=at: run_split(k, args, at, cpu, device), 1)
-                        for at in (n, 0))
-            rounds.append(alone / best_time(
-                lambda: run_split(k, args, cut(n, share), cpu, device), 1))
+            cpu_s, device_s, split_s = (best_time(run, 1, warm=False) for run in runs)
+            rounds.append(min(cpu_s, device_s) / split_s)
         gain = statistics.median(rounds)
         return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}
     except Exception:  # a split that cannot run here is a split that does not pay
         return {name: 0.0}, {}
+
+
+def _scrambled(n: int) -> np.ndarray:
+    """``n`` float32 in [0, 1) in random-looking order: the index through MurmurHash3's
+    32-bit finalizer ``fmix32`` (a bijection; A. Appleby, SMHasher), its top 24 bits
+    scaled (a few repeat, as among random floats). Sort keys without importing ``numpy.random`` (~20 ms of
+    calibration); as hard to sort as uniform random keys (a plain multiplicative hash gave
+    a golden-ratio sequence that NumPy sorted 2-3x faster)."""
+    x = np.arange(n, dtype=np.uint32)
+    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+        x ^= x >> np.uint32(shift)
+        x *= np.uint32(factor)
+    x ^= x >> np.uint32(16)
+    return (x >> np.uint32(8)).astype(np.float32) / (1 << 24)
 
 
 def measure_library(side: str) -> LibraryFigures:
@@ -300,18 +272,20 @@ def measure_library(side: str) -> LibraryFigures:
 
         def sync():
             xp.cuda.get_current_stream().synchronize()
-    rng = np.random.default_rng(1)
-    tiny = xp.asarray(rng.random(16, dtype=np.float32))
+    tiny = xp.asarray(_scrambled(16))
     reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     # 64 MiB on the host: larger than most last-level caches, so the figure is the
     # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
     n = 1 << (24 if side == "host" else 26)
     big = xp.full(n, 0.5, dtype=np.float32)
-    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2)
-                                 - reduce_call_s, TINY)
+    # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
+    # another kernel for a large array, CUB's)
+    warm = side != "host"
+    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2,
+                                           warm) - reduce_call_s, TINY)
     n = 1 << (18 if side == "host" else 24)
-    keys = xp.asarray(rng.random(n, dtype=np.float32))
-    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2) - sort_call_s, TINY)
+    keys = xp.asarray(_scrambled(n))
+    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2, warm) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
     return LibraryFigures(side, reduce_call_s, reduce_bw, sort_rate, sort_call_s)

@@ -15,7 +15,7 @@ import numpy as np
 from pxos import backends
 from pxos.errors import PxArgumentError
 from pxos.host.pipeline import ciphers as _ciphers
-from pxos.host.pipeline.bytes import to_host
+from pxos.host.pipeline.bytes import as_bytes_array, to_host
 from pxos.host.pipeline.codecs import CODECS, check_codec
 from pxos.host.pipeline.codecs import compress as _compress
 from pxos.host.pipeline.codecs import decompress as _decompress
@@ -33,11 +33,17 @@ __all__ = ["CIPHERS", "CODECS", "KINDS", "compress", "crc32c", "decompress", "de
 
 def devices(op: str) -> list[str]:
     """Where ``op`` can run on this machine: ``"host"``, then the pxos backends present
-    whose kernels implement it (none for compress, decompress and validate).
+    whose kernels implement it (none for decompress and validate; ``cuda`` for compress
+    where nvCOMP is installed).
 
     Raises:
         PxArgumentError: an unknown operation.
     """
+    if op == "compress":  # nvCOMP on cuda, where installed (nvcomp_codec)
+        from pxos.host.pipeline import nvcomp_codec
+        gpu = nvcomp_codec.installed() and "cuda" in backends.available() \
+            and nvcomp_codec.available()
+        return ["host"] + (["cuda"] if gpu else [])
     if op in _HOST_OPS:
         return ["host"]
     if op in _KERNEL_OPS:
@@ -89,14 +95,22 @@ def decrypt(data, cipher: str, key, nonce, *, device: str = "host"):
 
 def _host_only(op: str, device: str) -> None:
     if device != "host":
-        raise PxArgumentError(f"{op} runs only on the host (no compression kernels yet); "
-                              f"got device {device!r}")
+        raise PxArgumentError(f"{op} runs only on the host (and compress on cuda through "
+                              f"nvCOMP); got device {device!r}")
 
 
-def compress(data, codec: str, level: int | None = None, *, device: str = "host") -> np.ndarray:
+def compress(data, codec: str, level: int | None = None, *, device: str = "host"):
     """``codecs.compress`` (zstd, lz4 or deflate) on the host; see there for formats, levels
-    and errors. Raises PxArgumentError for a device other than ``host``."""
+    and errors. On ``cuda``, nvCOMP (``nvcomp_codec.gpu_compress``: lz4 and zstd, output
+    in the data's module). Raises PxArgumentError for another device, or for cuda without
+    nvCOMP (``pip install -e '.[pipelines-gpu]'``)."""
     check_codec(codec)
+    if device == "cuda":
+        from pxos.host.pipeline import nvcomp_codec
+        if not nvcomp_codec.available():
+            raise PxArgumentError("compress on cuda needs nvCOMP and a CUDA device "
+                                  "(pip install -e '.[pipelines-gpu]'); use device host")
+        return nvcomp_codec.gpu_compress(as_bytes_array(data, "data"), codec, level)
     _host_only("compress", device)
     return _compress(data, codec, level)
 

@@ -1,10 +1,12 @@
 """COMPRESS and DECOMPRESS on the host: ``zstandard``, ``lz4.frame`` and ``zlib``.
 
 The formats are the standard ones, readable by the usual tools: a zstd frame (RFC 8878)
-with the content size in its header and a content checksum (XXH64, so corruption is found), an LZ4 frame (``lz4 -d`` reads it, with a content
-checksum), and for ``deflate`` zlib's container (RFC 1950: a deflate stream of RFC 1951 and an
-Adler-32 check, so that corruption is detected). There are no compression kernels (nvCOMP
-comes later): ``devices("compress")`` is ``["host"]``.
+with the content size in its header and a content checksum (XXH64, so corruption is
+found; ``decompress`` also reads several frames back to back, as nvCOMP writes them), an
+LZ4 frame (``lz4 -d`` reads it, with a content checksum), and for ``deflate`` zlib's container (RFC 1950: a deflate stream of RFC 1951 and an
+Adler-32 check, so that corruption is detected; ``decompress`` also reads gzip members
+back to back, RFC 1952, which is what the GPU writes). GPU compression through nvCOMP is
+in ``nvcomp_codec``.
 """
 
 from __future__ import annotations
@@ -71,16 +73,20 @@ def decompress(data, codec: str) -> np.ndarray:
 
 
 def _decompress(raw: bytes, codec: str) -> bytes:
-    if codec == "zstd":
+    if codec == "zstd":  # one frame, or several back to back (nvCOMP's, RFC 8878)
         import zstandard
-        dec = zstandard.ZstdDecompressor().decompressobj()  # frames without a size too
-        try:
-            out = dec.decompress(raw)
-        except zstandard.ZstdError as err:
-            raise ValueError(str(err)) from None
-        if not dec.eof or dec.unused_data:
-            raise ValueError("the frame ends early" if not dec.eof else "bytes after the frame")
-        return out
+        out = []
+        while True:
+            dec = zstandard.ZstdDecompressor().decompressobj()  # frames without a size too
+            try:
+                out.append(dec.decompress(raw))
+            except zstandard.ZstdError as err:
+                raise ValueError(str(err)) from None
+            if not dec.eof:
+                raise ValueError("the frame ends early")
+            raw = dec.unused_data
+            if not raw:
+                return b"".join(out)
     if codec == "lz4":
         import lz4.frame
         dec = lz4.frame.LZ4FrameDecompressor()
@@ -88,8 +94,15 @@ def _decompress(raw: bytes, codec: str) -> bytes:
         if not dec.eof or dec.unused_data:
             raise ValueError("the frame ends early" if not dec.eof else "bytes after the frame")
         return out
-    dec = zlib.decompressobj()
-    out = dec.decompress(raw) + dec.flush()
-    if not dec.eof or dec.unused_data:
-        raise ValueError("the stream ends early" if not dec.eof else "bytes after the stream")
-    return out
+    gzip = raw[:2] == b"\x1f\x8b"  # nvCOMP's deflate: gzip members back to back
+    out = []
+    while True:
+        dec = zlib.decompressobj(31 if gzip else 15)
+        out.append(dec.decompress(raw) + dec.flush())
+        if not dec.eof:
+            raise ValueError("the stream ends early")
+        raw = dec.unused_data
+        if not raw:
+            return b"".join(out)
+        if not gzip:
+            raise ValueError("bytes after the stream")

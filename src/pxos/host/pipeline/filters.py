@@ -12,7 +12,9 @@ result:
   released (``openssl_evp``; ``cryptography`` where no libcrypto is found).
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
   output is one standard frame (zstd with a content checksum but without the content size
-  in its header, as ``zstd`` writes from a pipe), readable by the usual tools and by ``codecs.decompress``.
+  in its header, as ``zstd`` writes from a pipe; LZ4 with independent 1 MiB blocks, each
+  with its checksum, compressed one run of blocks per core), readable by the usual tools
+  and by ``codecs.decompress``.
 - sinks that read the stream in order and give one value at the end: ``Sha256Sink``,
   ``Crc32cSink`` and ``Utf8Sink``.
 
@@ -30,6 +32,8 @@ import numpy as np
 from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host.pipeline.codecs import LEVELS, check_codec
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend
+from pxos.host.pipeline.lz4_frame import BlockCompressor
+from pxos.host.pipeline.lz4_unpack import BlockDecompressor
 
 MIN_PART = 1 << 20  # bytes: smaller chunks are not split between workers
 
@@ -147,22 +151,26 @@ class KeystreamFilter:
 
 class CodecFilter:
     """zstd, lz4 or deflate compression (``decompress`` False) or decompression of a stream.
-    ``workers`` > 1 lets zstd compress with that many threads (one standard frame still).
+    ``workers`` > 1 lets zstd compress with that many threads (one standard frame still);
+    ``pool`` (``cores.CorePool``) compresses LZ4's independent blocks side by side
+    (``lz4_frame.BlockCompressor``: one standard frame too) and decodes them so
+    (``lz4_unpack.BlockDecompressor``).
 
     Raises: PxArgumentError for an unknown codec or level; PxRuntimeError (from ``push`` or
     ``close``) for corrupt or truncated compressed input.
     """
 
     def __init__(self, codec: str, decompress: bool, level: int | None = None,
-                 workers: int = 1):
+                 workers: int = 1, pool=None):
         check_codec(codec)
-        self.codec, self.decompress = codec, decompress
+        self.codec, self.decompress, self.pool = codec, decompress, pool
         low, default, high = LEVELS[codec]
         level = default if level is None else level
         if not isinstance(level, int) or not low <= level <= high:
             raise PxArgumentError(f"{codec} level must be an integer from {low} to {high}; "
                                   f"got {level!r}")
         self.head = b""  # the LZ4 frame header, given with the first output
+        self.gzip = None  # deflate: whether the input is gzip members (first bytes 1f 8b)
         self.obj = self._open(level, workers)
 
     def _open(self, level: int, workers: int):
@@ -174,13 +182,13 @@ class CodecFilter:
             return zstandard.ZstdCompressor(level=level, threads=threads,
                                             write_checksum=True).compressobj()
         if self.codec == "lz4":
-            import lz4.frame
-            if self.decompress:
-                return lz4.frame.LZ4FrameDecompressor()
-            obj = lz4.frame.LZ4FrameCompressor(compression_level=level, content_checksum=True)
+            if self.decompress:  # independent blocks on every core (lz4_unpack)
+                return BlockDecompressor(self.pool)
+            obj = BlockCompressor(level, self.pool)  # independent blocks, on every core
             self.head = obj.begin()
             return obj
-        return zlib.decompressobj() if self.decompress else zlib.compressobj(level)
+        # 47: a zlib or a gzip header, found from the stream (nvCOMP writes gzip members)
+        return zlib.decompressobj(47) if self.decompress else zlib.compressobj(level)
 
     def push(self, data) -> bytes:
         if self.decompress:
@@ -189,11 +197,17 @@ class CodecFilter:
         return out
 
     def _unpack(self, raw) -> bytes:
-        if self.obj.eof:  # zstd's object refuses any call after its frame
-            if len(raw):
-                raise ValueError("bytes after the frame")
-            return b""
-        return self.obj.decompress(raw)
+        if self.gzip is None and len(raw):
+            self.gzip = bytes(raw[:1]) == b"\x1f"
+        out = []
+        while len(raw):
+            if self.obj.eof:  # zstd: the next frame; gzip: the next member; LZ4, zlib: one
+                if self.codec == "lz4" or (self.codec == "deflate" and not self.gzip):
+                    raise ValueError("bytes after the frame")
+                self.obj = self._open(0, 1)
+            out.append(self.obj.decompress(raw))
+            raw = (self.obj.unused_data or b"") if self.obj.eof else b""
+        return b"".join(out)
 
     def close(self) -> bytes:
         if not self.decompress:

@@ -81,8 +81,21 @@ def _jobs(pieces: list[np.ndarray], out: np.ndarray, at: int, first: int, last: 
     return jobs
 
 
-def _run(pool, fn, jobs: list[tuple]) -> list:
-    return pool.run(fn, jobs) if pool is not None else [fn(*job) for job in jobs]
+def _run(pool, fn, jobs: list[tuple]) -> None:
+    """``fn(*job)`` for every job: on ``pool`` as one run of consecutive jobs per worker
+    (one hand-over per worker, not per segment: the hand-overs hold the GIL)."""
+    workers = getattr(pool, "workers", 1)
+    if pool is None or workers < 2 or len(jobs) < 2:
+        for job in jobs:
+            fn(*job)
+        return
+    step = -(-len(jobs) // workers)
+    pool.run(_each, [(fn, jobs[lo:lo + step]) for lo in range(0, len(jobs), step)])
+
+
+def _each(fn, jobs: list[tuple]) -> None:
+    for job in jobs:
+        fn(*job)
 
 
 def _aead(key: bytes):

@@ -1,0 +1,166 @@
+"""Calibration's probe kernels built ahead of timing them (issue 14: calibration time).
+
+Every probe of every backend calibration measures is built before anything is timed, on a
+pool of one thread per core: compilers are processes (gcc) or release the GIL (NVRTC), so
+the builds overlap each other and whatever the calling thread does meanwhile (loading
+CuPy and starting CUDA, NumPy's library figures). A job per backend:
+
+- a backend that builds several kernels in one compiler run (``build_together``, the C
+  backend): its fault guard (``CBackend.load_guard``: a small compiler run of its own,
+  which the first kernel's load would otherwise run after the groups), and the probes in
+  one group per core, balanced by size (longest first onto the
+  lightest group: Graham's LPT rule, R. L. Graham, "Bounds on multiprocessing timing
+  anomalies", SIAM J. Appl. Math. 17, 1969), each group one compiler run (a compiler start
+  and link cost ~0.06 s of CPU each: on 2 cores, one kernel alone and four together left one
+  core idle most of the build);
+- a ``gpu`` backend (``cuda``): each probe compiled into the disk cache without loading it
+  (``Backend.prebuild``: a CUDA module is loaded by the thread that holds the context,
+  at its first launch);
+- any other (OpenCL): each probe compiled and loaded in a thread of its own.
+
+A backend's ``compile_s`` is the median over its jobs of the build time per kernel built
+(a group's time divided by its kernels: the compiler's start and link shared among them).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pxos import backends, registry
+from pxos.backends.library import reduce_array
+from pxos.errors import PxBackendError
+from pxos.ir import nodes as ir
+
+
+class ProbeBuilds:
+    """Probe builds running on a pool (module docstring); :meth:`wait` collects them.
+
+    Args:
+        cores: the pool's threads, and the most groups a backend's probes are split into
+            (``calibration.cpu_cores``).
+    """
+
+    def __init__(self, cores: int):
+        self.cores = max(1, cores)
+        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
+        self._futures: list[Future] = []
+
+    def start(self, backends_by_name: dict, kernels: list[ir.Kernel],
+              cupy_library: bool = False) -> "ProbeBuilds":
+        """Submit the builds of ``kernels`` on each backend of ``backends_by_name`` (name to
+        backend object) that compiles, and, with ``cupy_library``, a first ``REDUCE SUM``
+        on CuPy (whose kernels NVRTC compiles on first use)."""
+        for name, backend in backends_by_name.items():
+            if registry.compiles(name):
+                for job, args in _jobs(name, backend, kernels, self.cores):
+                    self._futures.append(self._pool.submit(job, *args))
+        if cupy_library:
+            self._futures += [self._pool.submit(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
+        return self
+
+    def running(self) -> int:
+        """How many submitted builds have not finished."""
+        return sum(not f.done() for f in self._futures)
+
+    def wait(self) -> dict[str, float]:
+        """Wait for every build, and end the pool.
+
+        Returns:
+            by backend name, the median build time per kernel of its jobs that built
+            something (its ``compile_s``); a backend whose probes were all cached is left
+            out. A build's error is left for the measurement to raise, when it compiles
+            the same kernel.
+        """
+        times: dict[str, list[float]] = {}
+        for future in self._futures:
+            if future.exception() is None and future.result() is not None:
+                name, seconds = future.result()
+                times.setdefault(name, []).append(seconds)
+        self._pool.shutdown()
+        self._futures = []
+        return {name: statistics.median(got) for name, got in times.items()}
+
+
+def cpu_builders(names: list[str]) -> dict:
+    """Those of backends ``names`` that build code for the CPU and are present here, by
+    name (the C backend): those whose probes can build before the GPU backends load."""
+    found = {}
+    for name in names:
+        if registry.compiles(name) and not registry.is_gpu(name):
+            try:
+                found[name] = backends.get(name)
+            except PxBackendError:
+                pass
+    return found
+
+
+def _jobs(name: str, backend, kernels: list[ir.Kernel], cores: int) -> list[tuple]:
+    """The build jobs of ``kernels`` on ``backend`` (module docstring), as (function,
+    arguments) pairs."""
+    if registry.is_gpu(name):
+        return [(_prebuilt, (name, backend, k)) for k in kernels]
+    if not hasattr(backend, "build_together"):
+        return [(_compiled, (name, backend, k)) for k in kernels]
+    return [(_loaded_guard, (backend,))] + [  # its own compiler run, beside the groups
+        (_built_together, (name, backend, group))
+        for group in balanced(kernels, min(cores, len(kernels)))]
+
+
+def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
+    """``kernels`` in ``count`` groups of about equal build cost: each kernel, largest
+    first, onto the group of least cost so far (Graham's LPT rule). A kernel's cost is 4 +
+    its statements (``ir.walk``): gcc took ~0.05 s of CPU for the smallest probe and
+    ~0.15 s for the largest of 12 statements."""
+    def cost(k: ir.Kernel) -> int:
+        return 4 + sum(1 for _ in ir.walk(k.body))
+
+    groups: list[list[ir.Kernel]] = [[] for _ in range(max(1, count))]
+    loads = [0] * len(groups)
+    for k in sorted(kernels, key=cost, reverse=True):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(k)
+        loads[lightest] += cost(k)
+    return [g for g in groups if g]
+
+
+def _built_together(name: str, backend, group: list[ir.Kernel]) -> tuple[str, float] | None:
+    """Build ``group`` on ``backend`` in one compiler run, then load each kernel; (name,
+    seconds per kernel built), or None where all were cached."""
+    t0 = time.perf_counter()
+    built = backend.build_together(group)
+    seconds = time.perf_counter() - t0
+    for k in group:
+        backend.compile(k)
+    return (name, seconds / len(built)) if built else None
+
+
+def _loaded_guard(backend) -> None:
+    """Build and load ``backend``'s fault guard (``CBackend.load_guard``)."""
+    backend.load_guard()
+
+
+def _prebuilt(name: str, backend, k: ir.Kernel) -> tuple[str, float] | None:
+    """Build ``k`` into ``backend``'s disk cache, not loaded; (name, seconds) if it was
+    not cached, else None."""
+    t0 = time.perf_counter()
+    return (name, time.perf_counter() - t0) if backend.prebuild(k) else None
+
+
+def _compiled(name: str, backend, k: ir.Kernel) -> tuple[str, float] | None:
+    """Build and load ``k`` on ``backend``: (name, seconds) if it was not cached, else
+    None."""
+    if backend.is_cached(k):
+        backend.compile(k)
+        return None
+    t0 = time.perf_counter()
+    backend.compile(k)
+    return name, time.perf_counter() - t0
+
+
+def _warm_cupy_reduce(n: int) -> None:
+    """Run ``REDUCE SUM`` of ``n`` f32 on CuPy once (see :meth:`ProbeBuilds.start`)."""
+    import cupy
+
+    reduce_array("sum", cupy.ones(n, cupy.float32))
