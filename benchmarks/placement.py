@@ -58,6 +58,10 @@ from pxos.planner.hybrid import hybrid_pair, memory_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [10**k for k in range(2, 9)]
+# Kernels up to 10^6 elements are timed in two passes over the devices and keep each
+# device's faster time: a millisecond-long stall of the host (another process, a wake-up
+# of OpenMP threads) once made a 0.04 ms c launch measure 6 ms in all three of its calls.
+PASSES, PASSES_UP_TO = 2, 10**6
 
 
 def side(n: int) -> int:
@@ -304,8 +308,11 @@ def main() -> None:
                     case[f"chosen_{label}"] = d.device
                     case[f"predicted_{label}"] = d.predicted
                 if kind == "kernel":
-                    case["measured"] = {dev: time_kernel(dev, kernel, values, where, mover)
-                                        for dev in devices}
+                    case["measured"] = {}
+                    for _ in range(PASSES if n <= PASSES_UP_TO else 1):
+                        for dev in devices:  # passes interleaved: a stall hits one
+                            t = time_kernel(dev, kernel, values, where, mover)
+                            case["measured"][dev] = min(t, case["measured"].get(dev, t))
                     pair = hybrid_pair(machine, devices) if where == HOST else None
                     share = split_share(machine, kernel, values, pair) if pair else None
                     if share is not None:  # HYBRID at the model's share, offered or not

@@ -102,8 +102,11 @@ def test_a_state_the_plan_did_not_foresee_is_planned_again(monkeypatch, tmp_path
     assert follower.plans == 3  # another residency
 
 
-def test_alike_runs_share_one_search_outcome_per_state_and_device(monkeypatch, tmp_path):
-    # issue 14: the search found each RUN fw d k's outcome anew (estimate, copies, state)
+def test_alike_runs_are_planned_as_one_loop(monkeypatch, tmp_path):
+    # issue 14: 16 RUN fw d k were 16 steps of the dry run and the search; alike
+    # statements (same kernel, arrays and sizing values) are laid out as a loop is
+    from pxos.planner import alike
+
     outcomes = {"n": 0}
     real = planner_program.Planner._outcome
 
@@ -115,15 +118,105 @@ def test_alike_runs_share_one_search_outcome_per_state_and_device(monkeypatch, t
     text = FW.format(n=16) + "".join(f"RUN fw d {k}\n" for k in range(16))
     program = check_program(parse_program(text, "<fw>"))
     planner = planner_program.Planner(program, "auto", _machine(), History(tmp_path / "h"))
-    plan = planner.plan()
+    # ALLOC, RANDOM, the first RUN, and the second standing for the 14 after it
+    assert [len(e.alike) for e in planner.entries] == [0, 0, 0, 14]
+    runs = [d for d in planner.plan_statements() if d.fingerprint]
+    assert [d.line for d in runs] == list(range(13, 29))
+    assert [d.statement for d in runs] == [f"RUN fw d {k}" for k in range(16)]
+    assert len({d.device for d in runs}) == 1  # nothing moves them
     devices = len(planner.kernel_devices)
-    # ALLOC and RANDOM, then the 16 RUNs from at most one state per device each
     assert outcomes["n"] <= 2 + devices * (1 + devices)
-    runs = [d for d in plan.values() if d.fingerprint]
-    assert len(runs) == 16 and len({d.device for d in runs}) == 1  # nothing moves them
-    # the same plan as a search without the sharing: one outcome per step and state
-    monkeypatch.setattr(planner_program.Planner, "_signature",
-                        lambda self, step: ("step", step.index))
+    # the same plan as a line without alike statements, one step per RUN
+    monkeypatch.setattr(alike._Alike, "__call__", lambda self, a, b: False)
+    monkeypatch.setattr(alike, "_LINES", {})
     fresh = planner_program.Planner(program, "auto", _machine(), History(tmp_path / "h2"))
-    assert [d.device for d in fresh.plan().values()] == [d.device for d in plan.values()]
-    assert outcomes["n"] > 2 + devices * (1 + devices) + 16
+    assert len(fresh.entries) == 18
+    assert [(d.line, d.device) for d in fresh.plan_statements()] == \
+        [(d.line, d.device) for d in planner.plan_statements()]
+
+
+def test_statements_alike_need_the_same_arrays_and_sizing_values():
+    from pxos.planner.alike import planner_line
+
+    text = """GPU_KERNEL scale
+    GPU_PARAM x float[]
+    GPU_PARAM n int
+    GPU_PARAM f float
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET v = x[i]
+    FOR k IN 0..n:
+        SET v = v * f
+    STORE v → x[i]
+GPU_END
+
+ALLOC a float SIZE 64
+ALLOC b float SIZE 64
+SET m = 3
+RUN scale a 2 2.0
+RUN scale a 2 3.0
+RUN scale a 2 5.0
+RUN scale a 3 3.0
+RUN scale b 3 3.0
+RUN scale b m 3.0
+RUN scale b m 4.0
+RUN scale b -3 4.0
+RUN scale b -3 5.0
+"""
+    program = check_program(parse_program(text, "<alike>"))
+    entries, positions = planner_line(program)
+    runs = [(e.stmt.span.line, [s.span.line for s in e.alike]) for e in entries
+            if type(e.stmt).__name__ == "Run"]
+    # f does not size the launch (n does: a loop trip): 16-18 alike, 21-22, 23-24
+    assert runs == [(16, []), (17, [18]), (19, []), (20, []), (21, []), (22, []),
+                    (23, []), (24, [])]
+    by_line = {s.span.line: s for s in program.statements}
+    assert positions[id(by_line[18])] == positions[id(by_line[17])]
+    assert all(id(s) in positions for s in program.statements)
+
+
+def test_alike_runs_take_one_decision_each_with_its_own_line(monkeypatch, tmp_path):
+    from pxos.planner.ahead import TEACHING
+
+    taught = []
+    real = History.learn
+
+    def learning(self, *args):
+        taught.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(History, "learn", learning)
+    runs = 24
+    text = FW.format(n=runs) + "".join(f"RUN fw d {k}\n" for k in range(runs))
+    run, _ = _run(text, monkeypatch, tmp_path)
+    decisions = [d for d in run.decisions if d.fingerprint]
+    assert [d.line for d in decisions] == list(range(13, 13 + runs))
+    assert [d.statement for d in decisions] == [f"RUN fw d {k}" for k in range(runs)]
+    assert all(d.measured is not None for d in decisions)  # each its own time
+    assert len({id(d) for d in decisions}) == runs
+    # a decision shared by alike statements teaches from the first few only (a surprise
+    # starts a new one: at most one per kernel and device)
+    devices = len(_machine().devices)
+    assert TEACHING <= len(taught) <= TEACHING * (1 + devices)
+    np.testing.assert_array_equal(run.residency.on_host("d"), _floyd(runs, runs))
+
+
+def test_a_split_that_lost_is_not_taken_again_by_statements_alike():
+    from pxos.planner.ahead import PlanFollower
+    from pxos.planner.decision import Decision
+
+    class Line:
+        def text(self, stmt):
+            return "RUN poly x y"
+
+    follower = PlanFollower(Line())
+    split = Decision(3, "RUN poly x y", "c+cuda", {"c+cuda": 0.5, "cuda": 1.0, "c": 2.0},
+                     fingerprint="poly", size=10**7)
+    follower._alike[("poly", 0, ())] = [split, 0, 8]
+    generation = follower.generation
+    split.measured = 0.9  # slower than predicted, still faster than cuda alone: kept
+    follower.measured(split)
+    assert follower.generation == generation and follower._alike
+    split.measured = 1.2  # slower than cuda alone was predicted: lost
+    follower.measured(split)
+    assert follower.generation == generation + 1 and not follower._alike

@@ -87,7 +87,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
-        self._plans: dict[tuple, object] = {}  # _plan_key -> the planner's Decision
+        self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
+        self._state_at: tuple = (None, 0)  # (residency version, its state's number)
+        self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
+        self._signatures: dict = {}  # planner position -> (sizing args, what it is), …
         self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
         self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
@@ -97,8 +100,6 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._run_launches: dict[tuple, RunLaunch] = {}  # (id(RUN), device) -> prepared
         self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
         self._kernels: dict[str, ir.Kernel] = {}
-        self._sizing_args: dict[int, tuple] = {}  # id(RUN) -> its launch-sizing arguments
-        self._seen_plans: dict[tuple, object] = {}  # (id, residency.version, sizing) -> plan
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -107,11 +108,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        try:
-            self._block(self.program.statements)
-        finally:
-            if self.planner is not None:
-                self.planner.history.save()
+        # what the planner learned is written by planner/history: at most once a second
+        # while it learns, and at exit (a write per run cost 0.3-1.5 ms, issue 14)
+        self._block(self.program.statements)
         return self
 
     @property
@@ -173,6 +172,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
     def _learn(self, decision, seconds: float) -> None:
         """Teach the planner ``decision``'s measured time, once (a loop: once per decision)."""
         if decision.measured is None:
+            if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
+                decision.measured = seconds
+                return
             self.planner.learn(decision, seconds, self.checked)
             self.follower.measured(decision)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from pxos.ir import nodes as ir
+from pxos.ir.types import Array
 
-SEEN_LIMIT = 4096  # remembered (statement, residency version, sizing) lookups
+SEEN_LIMIT = 4096  # decisions and residency states remembered
 
 
 class PlannedStatements:
@@ -22,7 +23,7 @@ class PlannedStatements:
 
     def _plan(self, stmt: ir.Stmt):
         """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
-        no explanation was asked for): the rest of the program planned from here."""
+        no explanation was asked for): the program ahead planned from here."""
         if self.device != "auto" and not self.explain:
             return None
         if self.planner is None:
@@ -31,42 +32,70 @@ class PlannedStatements:
             self.planner = Planner(self.program, self.device, checked=self.checked,
                                    files=self.files)
             self.follower = PlanFollower(self.planner)
-        used = self._sizing_args.get(id(stmt))  # () for most: no sizing scalar
-        sizing = self._sizing(stmt) if used is None or used else ()
-        seen = (id(stmt), self.residency.version, sizing)  # nothing moved since: no key
-        found = self._seen_plans.get(seen)
+        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
+        used, signature = self._signatures.get(at) or self._signature(stmt, at)
+        sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
+        state = self._state()
+        seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
+        found = self._plans.get(seen)
         if found is not None:
             return found
-        key = self._plan_key(stmt, sizing)
-        if key not in self._plans:  # decided once per residency state (host loops)
+        key = (signature, state, sizing)
+        found = self.follower.alike(stmt, key)
+        if found is None:
             where = {n: self.residency.places(n) for n, v in self.values.items()
                      if isinstance(v, np.ndarray)}
-            self._plans[key] = self.follower.decide(stmt, self.values, where, key[2])
-        if len(self._seen_plans) >= SEEN_LIMIT:
-            self._seen_plans.clear()
-        self._seen_plans[seen] = self._plans[key]
-        return self._plans[key]
+            found = self.follower.decide(stmt, self.values, where, sizing, key)
+        if len(self._plans) >= SEEN_LIMIT:
+            self._plans.clear()
+        self._plans[seen] = found
+        return found
 
-    def _sizing(self, stmt: ir.Stmt) -> tuple:
-        """The values of ``stmt``'s scalar arguments that size its launch (a RUN's)."""
-        if not isinstance(stmt, ir.Run):
-            return ()
-        used = self._sizing_args.get(id(stmt))
-        if used is None:
+    def _state(self) -> int:
+        """A number for the residency state and array shapes (equal numbers: every array
+        in the same places with the same shape and dtype), made once per residency
+        version."""
+        version = self.residency.version
+        if self._state_at[0] != version:
+            arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
+                           for n, v in self.values.items() if isinstance(v, np.ndarray))
+            if len(self._states) >= SEEN_LIMIT:  # numbers restart: forget their uses
+                self._states.clear()
+                self._plans.clear()
+                self.follower.forget()
+            self._state_at = (version, self._states.setdefault(arrays, len(self._states)))
+        return self._state_at[1]
+
+    def _signature(self, stmt: ir.Stmt, at: int) -> tuple:
+        """(the arguments of placeable ``stmt`` that size its launch, what it is apart from
+        where it stands): a ``RUN``'s sizing arguments (``planner/ahead.sizing_params``)
+        and its kernel with the arrays it passes; a library operation's fields. Kept
+        under ``at``, its position in the planner's line, which the statements alike to
+        it share (the same kernel, arrays and sizing arguments: ``planner/alike``)."""
+        if isinstance(stmt, ir.Run):
+            arrays, sizing = self._parameters(stmt.kernel)
+            args = stmt.args
+            found = tuple(args[i] for i in sizing), (stmt.kernel, tuple(
+                args[i].name for i in arrays))
+        else:
+            found = (), (type(stmt).__name__, *(getattr(stmt, f) for f in (
+                "op", "source", "result") if hasattr(stmt, f)))
+        self._signatures[at] = found
+        return found
+
+    def _parameters(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The positions of kernel ``name``'s array parameters and of its scalars that
+        size a launch (``planner/ahead.sizing_params``), found once per kernel."""
+        found = self._signatures.get(name)
+        if found is None:
             from pxos.planner.ahead import sizing_params
 
-            kernel = self.kernel(stmt.kernel)
+            kernel = self.kernel(name)
             names = sizing_params(kernel)
-            used = self._sizing_args[id(stmt)] = tuple(
-                a for a, p in zip(stmt.args, kernel.params) if p.name in names)
-        return tuple(self.evaluate(a).item() for a in used)
-
-    def _plan_key(self, stmt: ir.Stmt, sizing: tuple) -> tuple:
-        """What a decision for ``stmt`` depends on: where each array is, the arrays'
-        shapes and dtypes, and the scalar arguments that size a launch."""
-        arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
-                       for n, v in self.values.items() if isinstance(v, np.ndarray))
-        return id(stmt), arrays, sizing
+            found = self._signatures[name] = (
+                tuple(i for i, p in enumerate(kernel.params) if isinstance(p.type, Array)),
+                tuple(i for i, p in enumerate(kernel.params) if p.name in names))
+        return found
 
     def kernel(self, name: str) -> ir.Kernel | None:
         """The program's kernel ``name`` (None if there is none)."""

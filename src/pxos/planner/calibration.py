@@ -43,6 +43,7 @@ import os
 import platform
 import sys
 import time
+from functools import cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -179,8 +180,10 @@ def _positive(name: str) -> bool:
             or name.startswith(("upload", "download")) or name == "cores")
 
 
+@cache
 def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``)."""
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``; read once
+    per process: every plan asks)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

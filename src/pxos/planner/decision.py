@@ -24,6 +24,9 @@ class Decision:
         features: the cost features the model read (threads, bytes, operations …).
         copies: the copies the chosen placement makes.
         measured: seconds the statement took, once it has run.
+        teaches: its measured time teaches the history (``planner/history``); False for
+            the copies of a decision shared by many statements alike beyond the first few
+            (``planner/ahead.PlanFollower.alike``), which only record it.
     """
 
     line: int
@@ -39,6 +42,17 @@ class Decision:
     fingerprint: str = ""  # the kernel or operation, for planner/history
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
+    teaches: bool = True
+
+    def for_statement(self, line: int, statement: str, teaches: bool = True) -> "Decision":
+        """This decision as that of another statement alike (``planner/alike``), at
+        ``line`` with text ``statement``, not yet measured (its predictions, estimates and
+        features are shared, read only)."""
+        mine = object.__new__(Decision)  # copy.copy's own path costs 5x more
+        mine.__dict__.update(self.__dict__)
+        mine.line, mine.statement, mine.measured, mine.teaches = line, statement, None, \
+            teaches
+        return mine
 
     def explain_lines(self) -> list[str]:
         """The lines ``pxos explain`` prints under the statement: predicted time per device

@@ -94,9 +94,12 @@ class DryRun:
         files: where ``READ_FILE`` looks: the run's ``host.files.FileAccess`` (any object
             with its ``peek(path, as_type)``); None: a file's shape is not known before
             the run reads it.
+        threads: launch thread counts found before, by kernel, array shapes and sizing
+            scalars, to reuse and extend (a planner's, across its plans).
     """
 
-    def __init__(self, program: ir.Program, values: dict | None = None, files=None):
+    def __init__(self, program: ir.Program, values: dict | None = None, files=None,
+                 threads: dict | None = None):
         self.program = program
         self.files = files
         self.values: dict[str, object] = {
@@ -104,7 +107,8 @@ class DryRun:
             for k, v in (values or {}).items()}
         self.unknown: set[str] = set()
         self._trips: dict[int, float] = {}
-        self._threads: dict[tuple, list[int]] = {}  # (kernel, sizes, sizing scalars) -> counts
+        self._threads: dict[tuple, list[int]] = {} if threads is None else threads
+        # (id(kernel), sizes, sizing scalars) -> counts
 
     def _type_of(self, name):
         v = self.values.get(name)

@@ -38,7 +38,8 @@ from pxos.planner.history import History, fingerprint, history_for
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
 from pxos.planner.model import Estimate
-from pxos.planner.order import first_positions, linear_order, weight
+from pxos.planner.alike import planner_line
+from pxos.planner.order import weight
 from pxos.planner.reason import explain_choice, host_reason
 
 BEAM = 16
@@ -86,17 +87,18 @@ class Planner(StepCosts):
         self._built: dict = {}
         self._pair: tuple | None = None  # the HYBRID pair offered, () for none; see _hybrid
         self._works: dict = {}  # (kernel id, sizes, trip scalars) -> (kernel, Work)
+        self._threads: dict = {}  # a launch's thread counts (planner/dryrun), all plans
         self._reasons: dict = {}  # see _explained
         self._unbuilt: set = set()  # (device, id(kernel)) found not built, this plan
         self._estimates: dict = {}  # (step index, device, copies) -> Estimate, this plan
         self._nbytes: dict = {}
         self.expected: dict[int, tuple] = {}  # see steps()
         self._lines = program.source.splitlines() if program.source else []
-        self.entries = linear_order(program.statements)
-        self._positions = first_positions(self.entries)
+        self.entries, self._positions = planner_line(program)
 
     def position(self, stmt: ir.Stmt) -> int:
-        """Where ``stmt`` first stands in the planner's line (``planner/order``)."""
+        """Where ``stmt`` first stands in the planner's line (``planner/order``; a
+        statement alike to the one before it stands with it: ``planner/alike``)."""
         return self._positions[id(stmt)]
 
     # -- candidates
@@ -136,12 +138,19 @@ class Planner(StepCosts):
         return [f"{pair[0]}+{pair[1]}"]
 
     # -- search
-    def steps(self, start: int = 0, values: dict | None = None) -> list[Step]:
-        """The dry run of the statements from ``start`` on."""
-        dry = DryRun(self.program, values, self.files)
+    def text(self, stmt: ir.Stmt) -> str:
+        """``stmt``'s line of source, stripped (its keyword where there is no source)."""
+        return self._lines[stmt.span.line - 1].strip() if self._lines else ir.keyword(stmt)
+
+    def steps(self, start: int = 0, values: dict | None = None,
+              horizon: int | None = None) -> list[Step]:
+        """The dry run of the statements from ``start`` on (``horizon`` of them at most;
+        None: to the end)."""
+        dry = DryRun(self.program, values, self.files, self._threads)
         self._unbuilt, self._estimates, self.expected = set(), {}, {}
         out = []
-        for i, entry in enumerate(self.entries[start:], start):
+        stop = None if horizon is None else start + horizon
+        for i, entry in enumerate(self.entries[start:stop], start):
             shapes = array_shapes(dry.values)
             step = dry.step(i, entry.stmt)
             if step.kind != "host" and step.known:  # what planner/ahead compares a run with
@@ -225,14 +234,16 @@ class Planner(StepCosts):
         return {i: decide() for i, (decide, _) in ahead.items()}
 
     def plan_ahead(self, start: int = 0, values: dict | None = None,
-                   where: dict | None = None) -> dict[int, tuple[Callable[[], Decision], dict]]:
-        """As :meth:`plan`, each decision as a function that makes it (explaining a choice
+                   where: dict | None = None, horizon: int | None = None
+                   ) -> dict[int, tuple[Callable[[], Decision], dict]]:
+        """As :meth:`plan` (for ``horizon`` statements at most; None: to the end of the
+        program), each decision as a function that makes it (explaining a choice
         costs more than making it; a run explains only the statements it reaches), with
         the residency the plan expects just before its statement (array name -> places).
         :attr:`expected` then holds, for each placeable statement whose sizes the dry run
         knew, the arrays' shapes and dtypes (:func:`array_shapes`) and the launch's sizing
         arguments the plan expects there."""
-        steps = self.steps(start, values)
+        steps = self.steps(start, values, horizon)
         where = {k: frozenset(v) for k, v in (where or {}).items()}
         best = self._search(steps, where)
         out: dict[int, tuple[Callable[[], Decision], dict]] = {}
@@ -246,15 +257,20 @@ class Planner(StepCosts):
 
     def plan_statements(self) -> list[Decision]:
         """One decision per statement of the program, in source order (nested ones
-        included): for a statement in a host loop, that of its steady-state iteration."""
+        included): for a statement in a host loop, that of its steady-state iteration; for
+        one alike to the statement before it, that statement's decision as its own."""
         decisions = self.plan()
-        last = {id(e.stmt): decisions[i] for i, e in enumerate(self.entries) if i in decisions}
+        last = {}
+        for i, e in enumerate(self.entries):
+            if i in decisions:
+                last[id(e.stmt)] = decisions[i]
+                for s in e.alike:
+                    last[id(s)] = decisions[i].for_statement(s.span.line, self.text(s))
         return [last[id(s)] for s in ir.walk(self.program.statements) if id(s) in last]
 
     def _decide(self, steps, step: Step, state, device, est, copies) -> Decision:
         s = step.stmt
-        line = s.span.line
-        text = self._lines[line - 1].strip() if self._lines else ir.keyword(s)
+        line, text = s.span.line, self.text(s)
         options, pin = self.options(step)
         if step.kind == "host":
             return Decision(line, text, HOST, {HOST: est.seconds}, {HOST: est},
@@ -308,9 +324,9 @@ class Planner(StepCosts):
 
     def learn(self, decision: Decision, measured: float, checked: bool = False) -> None:
         """Record that ``decision``'s statement took ``measured`` seconds: sets
-        ``decision.measured`` and, for an unchecked run, updates the correction the model
+        ``decision.measured`` and, for an unchecked run (of a decision that teaches), updates the correction the model
         applies to this kernel on this device (``planner/history``)."""
-        if checked:  # a checked kernel is another kernel: it teaches nothing
+        if checked or not decision.teaches:  # a checked kernel is another kernel
             decision.measured = measured
             return
         decision.learn(self.history, measured)
