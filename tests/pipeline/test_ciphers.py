@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 
 import numpy as np
 import pytest
@@ -104,7 +105,11 @@ def test_bad_arguments():
 
 
 def test_devices():
-    assert pipeline.devices("compress") == ["host"]
+    # nvCOMP (the pipelines-gpu extra) adds cuda to compress, where a cuda backend is present
+    nvcomp = importlib.util.find_spec("nvidia") is not None \
+        and importlib.util.find_spec("nvidia.nvcomp") is not None
+    gpu = ["cuda"] if nvcomp and "cuda" in DEVICES else []
+    assert pipeline.devices("compress") == ["host"] + gpu
     assert pipeline.devices("validate") == ["host"]
     assert pipeline.devices("encrypt") == DEVICES
     assert pipeline.devices("sha256_rows") == DEVICES

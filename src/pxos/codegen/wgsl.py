@@ -54,12 +54,13 @@ _HELPERS = {
     "round": "let r = trunc(a); if (abs(a - r) >= {T}(0.5)) {{ return r + sign(a); }} return r;",
     "fmin": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return min(a, b);",
     "fmax": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return max(a, b);",
-    # exact: subtract the largest |b| * 2**k not above |a|, exactly each time (Sterbenz);
-    # a NaN of the type itself where fmod is NaN (no float % by 0)
-    "fmod": "let y = abs(b); var r = abs(a); if (y == 0 || r - r != 0 || b != b) {{ return "
-            "bitcast<{T}>({nan}); }} loop {{ if (r < y) {{ break; }} let e = i32(frexp(r).exp"
-            " - frexp(y).exp); var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} "
-            "r = r - d; }} return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0));",
+    # exact (Sterbenz); inf/NaN by bits (WGSL may assume finite floats; NVIDIA hung); bounded
+    "fmod": "let y = abs(b); var r = abs(a); let ur = bitcast<{U}>(r); let uy = bitcast<{U}>(y);"
+            " if (uy == {U}(0) || ur >= {inf} || uy > {inf}) {{ return bitcast<{T}>({nan}); }}"
+            " if (uy == {inf}) {{ return a; }} for (var k = 0; k < {iters}; k++) {{"
+            " if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y).exp);"
+            " var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
+            " return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0));",
     "fdiv": "return bitcast<{T}>(bitcast<{U}>(a / b) ^ {U}(pxos_p.pxos_nc));",
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
@@ -95,9 +96,9 @@ class WgslIntrinsics(Intrinsics):
         T, w = TYPES[t], t.bits
         kind = "s" + kind if t.kind == "i" and kind in ("div", "mod") else kind
         body = _HELPERS[kind].format(
-            T=T, U=_UNSIGNED[t.bits], w=w, m=w - 1,
-            mask=f" & u32({2**w - 1})" if w < 32 else "",
-            nan="0x7ff8000000000000lu" if w == 64 else "0x7fc00000u")
+            T=T, U=_UNSIGNED[t.bits], w=w, m=w - 1, mask=f" & u32({2**w - 1})" if w < 32 else "",
+            nan="0x7ff8000000000000lu" if w == 64 else "0x7fc00000u", iters=2100 if w == 64
+            else 280, inf="0x7ff0000000000000lu" if w == 64 else "0x7f800000u")
         params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind not in ("round", "abs"))])
         return f"fn {fname}({params}) -> {T} {{ {body} }}"
 

@@ -3,13 +3,16 @@ to the workers, each block is placed there by the planner, and the results equal
 
 from __future__ import annotations
 
-import dask.array as da
-import numpy as np
 import pytest
 
-import pxos.dask
-from tests.conftest import EXAMPLES
-from tests.lib.dask import kernels as K
+pytest.importorskip("dask", reason="needs the dask extra: pip install 'pxos[dask]'")
+
+import dask.array as da  # noqa: E402
+import numpy as np  # noqa: E402
+
+import pxos.dask  # noqa: E402
+from tests.conftest import EXAMPLES  # noqa: E402
+from tests.lib.dask import kernels as K  # noqa: E402
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")

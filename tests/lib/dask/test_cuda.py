@@ -4,14 +4,17 @@ whose worker's planner places each block, results against NumPy."""
 
 from __future__ import annotations
 
-import dask
-import dask.array as da
-import numpy as np
 import pytest
 
-import pxos
-import pxos.dask
-from tests.lib.dask import kernels as K
+pytest.importorskip("dask", reason="needs the dask extra: pip install 'pxos[dask]'")
+
+import dask  # noqa: E402
+import dask.array as da  # noqa: E402
+import numpy as np  # noqa: E402
+
+import pxos  # noqa: E402
+import pxos.dask  # noqa: E402
+from tests.lib.dask import kernels as K  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif("cuda" not in pxos.backends.available(), reason="no CUDA GPU here"),

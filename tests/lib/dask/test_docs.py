@@ -3,13 +3,16 @@ to a file first: kernels are read from their source file), on the synchronous sc
 
 from __future__ import annotations
 
-import sys
-
-import dask
 import pytest
 
-from tests.conftest import ROOT
-from tests.docs.test_tutorial import code_blocks
+pytest.importorskip("dask", reason="needs the dask extra: pip install 'pxos[dask]'")
+
+import sys  # noqa: E402
+
+import dask  # noqa: E402
+
+from tests.conftest import ROOT  # noqa: E402
+from tests.docs.test_tutorial import code_blocks  # noqa: E402
 
 PAGE = ROOT / "docs" / "dask.md"
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import pytest
 
-from tests.conftest import ROOT
+pytest.importorskip("dask", reason="needs the dask extra: pip install 'pxos[dask]'")
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from tests.conftest import ROOT  # noqa: E402
 
 
 def test_heat_example_matches_one_launch_per_step(tmp_path):

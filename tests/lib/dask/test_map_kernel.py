@@ -4,19 +4,22 @@ places each block."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import dask
-import dask.array as da
-import numpy as np
 import pytest
 
-import pxos
-import pxos.dask
-from pxos.errors import PxArgumentError, PxShapeError
-from tests.conftest import EXAMPLES, ROOT
-from tests.lib.dask import kernels as K
+pytest.importorskip("dask", reason="needs the dask extra: pip install 'pxos[dask]'")
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import dask  # noqa: E402
+import dask.array as da  # noqa: E402
+import numpy as np  # noqa: E402
+
+import pxos  # noqa: E402
+import pxos.dask  # noqa: E402
+from pxos.errors import PxArgumentError, PxShapeError  # noqa: E402
+from tests.conftest import EXAMPLES, ROOT  # noqa: E402
+from tests.lib.dask import kernels as K  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 RNG = np.random.default_rng(22)
