@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +29,17 @@ def backend(request) -> str:
     """The name of one backend present here (``interp``, ``c``, …): a test that takes
     ``backend`` runs once per backend, as with ``@pxos.testing.for_each_backend()``."""
     return request.param
+
+
+def run_native_script(script: Path, cwd: Path, cache: Path) -> str:
+    """Run ``script`` in a fresh Python with this checkout's pxos and compile cache ``cache``;
+    return its stdout. Skips the test when the script reports that the native call helper
+    could not be built (it prints ``native False``); fails on a non-zero exit."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]), PXOS_CACHE_DIR=str(cache))
+    r = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    if "native True" not in r.stdout:
+        pytest.skip("the native call helper cannot be built here")
+    return r.stdout

@@ -4,9 +4,6 @@ the Python path refuses or converts is still refused or converted the same way."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -15,7 +12,7 @@ import pytest
 import pxos
 from pxos.errors import PxArgumentError, PxBoundsError
 from pxos.host.native_call import AFTER_CALLS
-from tests.conftest import BACKENDS, ROOT
+from tests.conftest import BACKENDS, run_native_script
 
 pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
 
@@ -122,15 +119,8 @@ def test_a_fault_in_a_native_launch_raises(tmp_path, tmp_path_factory):
         smash(a, idx, 0, device="c")
         print("after", a.sum())
         """))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        PXOS_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "pxos-cache"))
-    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    if "native True" not in r.stdout:
-        pytest.skip("the native call helper cannot be built here")
-    assert "PxFaultError" in r.stdout and "after 1000.0" in r.stdout
+    out = run_native_script(script, tmp_path, tmp_path_factory.getbasetemp() / "pxos-cache")
+    assert "PxFaultError" in out and "after 1000.0" in out
 
 
 FLOYD = """GPU_KERNEL fw

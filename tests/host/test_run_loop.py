@@ -5,9 +5,6 @@ launches, and a kernel that faults in it raises at its iteration."""
 from __future__ import annotations
 
 import _thread
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -15,7 +12,7 @@ import numpy as np
 import pytest
 
 from pxos.host import control
-from tests.conftest import BACKENDS, ROOT
+from tests.conftest import BACKENDS, run_native_script
 
 pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
 
@@ -158,12 +155,5 @@ def test_a_fault_in_a_native_loop_raises_at_its_iteration(tmp_path, tmp_path_fac
         print("native", loaded() is not None, "k", run.values["k"],
               "runs", sum(s.what == "RUN" for s in run.steps))
         """))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        PXOS_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "pxos-cache"))
-    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    if "native True" not in r.stdout:
-        pytest.skip("the native call helper cannot be built here")
-    assert r.stdout.split() == ["PxFaultError", "native", "True", "k", "6", "runs", "6"]
+    out = run_native_script(script, tmp_path, tmp_path_factory.getbasetemp() / "pxos-cache")
+    assert out.split() == ["PxFaultError", "native", "True", "k", "6", "runs", "6"]
