@@ -15,6 +15,7 @@ import pytest
 from pxos.backends.base import make_launch
 from pxos.backends.cuda_launch import LaunchPlan
 from pxos.host import native_device_call
+from pxos.host.native_device_call import expected_arguments
 from pxos.host.pykernel import Kernel
 import pxos
 
@@ -64,8 +65,7 @@ def test_the_c_launcher_packs_as_the_python_path_and_refuses_what_differs(module
     args = (np.float32(2), DeviceArray(4096, (1000,)), DeviceArray(8192, (1000, 3)))
     sizes, template, slots = plan.bind(args, launch)
     address = ctypes.cast(driver, ctypes.c_void_p).value
-    expect = tuple((type(a), a.dtype, shape, slot) if slot >= 0 else (type(a), None, a, -1)
-                   for a, (slot, shape) in zip(args, slots))
+    expect = expected_arguments(args, slots)
     launcher = module.DeviceLauncher(address, 77, sizes, lambda: 5, template, expect)
 
     other = (np.float32(2), DeviceArray(1 << 20, (1000,)), DeviceArray(1 << 21, (1000, 3)))
@@ -101,8 +101,7 @@ def test_a_refused_launch_is_not_taken(module):
     kernel, plan = _plan()
     args = (np.float32(2), DeviceArray(4096, (1000,)), DeviceArray(8192, (1000, 3)))
     sizes, template, slots = plan.bind(args, make_launch(kernel, (1000,)))
-    expect = tuple((type(a), a.dtype, shape, slot) if slot >= 0 else (type(a), None, a, -1)
-                   for a, (slot, shape) in zip(args, slots))
+    expect = expected_arguments(args, slots)
     launcher = module.DeviceLauncher(ctypes.cast(driver, ctypes.c_void_p).value, 77, sizes,
                                      lambda: 0, template, expect)
     assert launcher(args) == 1

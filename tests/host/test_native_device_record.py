@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pxos.backends.base import make_launch
+from pxos.host.native_device_call import expected_arguments
 from tests.host.test_native_device_call import LAUNCH, DeviceArray, _plan, module  # noqa: F401
 
 CREATE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.c_uint)
@@ -46,8 +47,7 @@ def driver(module):  # noqa: F811
     kernel, plan = _plan()
     args = (np.float32(2), DeviceArray(4096, (1000,)), DeviceArray(8192, (1000, 3)))
     sizes, template, slots = plan.bind(args, make_launch(kernel, (1000,)))
-    expect = tuple((type(a), a.dtype, shape, slot) if slot >= 0 else (type(a), None, a, -1)
-                   for a, (slot, shape) in zip(args, slots))
+    expect = expected_arguments(args, slots)
     launcher = module.DeviceLauncher(ctypes.cast(launch, ctypes.c_void_p).value, 77, sizes,
                                      lambda: 5, template, expect)
     before = module.set_event_driver(ctypes.cast(create, ctypes.c_void_p).value,

@@ -61,9 +61,16 @@ def device_launcher(backend, compiled, args: Sequence, placed: Sequence,
     if timing is not None:
         module.set_event_driver(*timing)
     driver_launch, function, sizes, stream, template, slots = parts
-    expect = tuple((type(a), a.dtype, shape, slot) if slot >= 0 else (type(a), None, a, -1)
-                   for a, (slot, shape) in zip(args, slots))
-    return module.DeviceLauncher(driver_launch, function, sizes, stream, template, expect)
+    return module.DeviceLauncher(driver_launch, function, sizes, stream, template,
+                                 expected_arguments(args, slots))
+
+
+def expected_arguments(args: Sequence, slots: Sequence) -> tuple:
+    """What the C launcher checks each later argument against: ``(type, dtype, shape,
+    slot)`` for an array in parameter slot ``slot`` (from ``LaunchPlan.bind``), and
+    ``(type, None, value, -1)`` for a scalar, which must equal the bound one."""
+    return tuple((type(a), a.dtype, shape, slot) if slot >= 0 else (type(a), None, a, -1)
+                 for a, (slot, shape) in zip(args, slots))
 
 
 def record_launches(on: bool) -> None:
