@@ -18,6 +18,7 @@ from pxos.codegen.gpu import GpuDialect, render_gpu
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.uniform import uniform_fields
+from pxos.codegen.wgsl_exact import exact_helpers
 from pxos.ir import nodes as ir
 from pxos.ir.functions import Lowering, lowering
 from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar
@@ -66,12 +67,13 @@ _HELPERS = {
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
 }
 _HELPERS["rotr"] = _HELPERS["rotl"].replace("(x << s) | (x >>", "(x >> s) | (x <<")
-# where WGSL spells an operation of ir/functions unlike OpenCL C: float / as a helper that
-# keeps the quotient from fusing (see ``binary``), C's fmin/fmax/fmod/round as helpers
+# where WGSL spells an operation of ir/functions unlike OpenCL C: f32 / and sqrt correctly
+# rounded (codegen/wgsl_exact), C's fmin/fmax/fmod/round as helpers
 _FUNCTIONS = {
     "abs": Lowering("abs({0})", "@abs", "{0}"), "round": Lowering("@round", "{0}"),
     "min": Lowering("@fmin", "min({0}, {1})"), "max": Lowering("@fmax", "max({0}, {1})"),
     "div": Lowering("@fdiv", "@div"), "mod": Lowering("@fmod", "@mod"),
+    "sqrt": Lowering("@fsqrt"), "rsqrt": Lowering("@rsqrt"),
     "select": Lowering(*["select(({2}), ({1}), ({0}))"] * 2),
     **{f"atomic_{op}": Lowering(f"@atomic_{op}", "atomic{}({{0}}, {{1}})".format(
         "Exchange" if op == "exch" else op.capitalize())) for op in ir.ATOMIC_OPS},
@@ -93,6 +95,10 @@ class WgslIntrinsics(Intrinsics):
     def define(self, fname: str, kind: str, t: Scalar) -> str:
         if kind == "bound":
             return _BOUND
+        if exact := exact_helpers(kind, t):  # f32 / and sqrt correctly rounded
+            text = exact.pop(fname)
+            self.needed.update(exact)
+            return text
         T, w = TYPES[t], t.bits
         kind = "s" + kind if t.kind == "i" and kind in ("div", "mod") else kind
         body = _HELPERS[kind].format(
