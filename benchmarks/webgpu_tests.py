@@ -128,7 +128,7 @@ def main() -> None:
                                                                       "skipped"))
             state = f"KILLED after {row['seconds']} s in {row['running']}" \
                 if row.get("killed") else f"exit {row['exit']}, {row['seconds']} s"
-            print(f"{' '.join(row['files'])}: {counts}; {state}", flush=True)
+            print(f"{counts}; {state}: {' '.join(row['files'])}", flush=True)
             for name in row.get("failed", []):
                 print(f"  FAILED {name}", flush=True)
             if "log_tail" in row:
