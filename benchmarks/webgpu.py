@@ -7,7 +7,9 @@ result XORed with a zero the compiler cannot see).
 Cases: launch overhead (a 3-argument kernel on 32 threads: seconds per launch over 200
 back-to-back launches and one wait, best of ``repeat``); vector add ``y = a * x + y`` on 2²²
 floats (median seconds per launch and wait); ``examples/mandelbrot.px`` 768 × 512 with 256
-iterations on ``webgpu`` with the guard and without it (the guard's cost, compute-bound).
+iterations on ``webgpu`` with the guard and without it (the guard's cost, compute-bound);
+``q = x / y; s = sqrt(x)`` on 2²² floats with the correctly rounded helpers of
+``codegen/wgsl_exact`` and with the driver's own ``/`` and ``sqrt`` (the helpers' cost).
 Ratios are peer time ÷ webgpu time (> 1: webgpu is faster). Output: JSON with the adapter
 and CPU names. On lavapipe (Vulkan on the CPU) webgpu shares the CPU with its peers.
 """
@@ -44,6 +46,37 @@ GPU_THREAD_CODE:
     STORE a * x[i] + y[i] → y[i]
 GPU_END
 """
+DIVIDE = """\
+GPU_KERNEL divide
+    GPU_PARAM x float[]
+    GPU_PARAM y float[]
+    GPU_PARAM q float[]
+    GPU_PARAM s float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE x[i] / y[i] → q[i]
+    STORE sqrt(x[i]) → s[i]
+GPU_END
+"""
+
+
+def driver_operators(kind: str, t):
+    """``wgsl_exact.exact_helpers`` replaced: WGSL's own ``/`` and ``sqrt``."""
+    return {f"pxos_fsqrt_{t.name}": f"fn pxos_fsqrt_{t.name}(a: {t.name}) -> {t.name} "
+            "{ return sqrt(a); }"} if kind == "fsqrt" else None
+
+
+def division_cost(n: int, repeat: int) -> dict:
+    """Median seconds of DIVIDE on ``n`` floats on webgpu: exact helpers and driver's."""
+    kernel = check_program(parse_program(DIVIDE, "divide.px")).kernels[0]
+    rng = np.random.default_rng(1)
+    args = [rng.uniform(0, 100, n).astype(np.float32), rng.uniform(1, 100, n).astype(np.float32),
+            np.zeros(n, np.float32), np.zeros(n, np.float32)]
+    exact = statistics.median(timed(backends.get("webgpu"), kernel, args, (n,), 1, repeat))
+    with mock.patch.object(wgsl, "exact_helpers", driver_operators):
+        fresh = type(backends.get("webgpu"))()  # its own build cache
+        driver = statistics.median(timed(fresh, kernel, args, (n,), 1, repeat))
+    return {"exact": exact, "driver": driver, "exact_cost_ratio": exact / driver}
 
 
 def timed(backend, kernel, host_args, threads, launches: int, repeat: int) -> list[float]:
@@ -99,6 +132,7 @@ def main() -> None:
         plain = statistics.median(timed(fresh, mandel, image, (768, 512), 1, opts.repeat))
     result["mandelbrot_webgpu_s"] = {"guarded": guarded, "unguarded": plain,
                                      "guard_cost_ratio": guarded / plain}
+    result["divide_sqrt_webgpu_s"] = division_cost(n, opts.repeat)
     web = result["cases"]["webgpu"]
     result["ratios_peer_over_webgpu"] = {
         name: {k: v / web[k] for k, v in case.items()}

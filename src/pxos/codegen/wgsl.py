@@ -2,11 +2,12 @@
 
 Types, refusals (``PxTypeError``) and rounding are those of docs/backends.md ("WGSL and the
 ``webgpu`` backend"): 8- and 16-bit integers live in 32-bit values, wrapped back into range
-after each operation; a float ``+ - * /`` result's bits are XORed with ``pxos_nc``, a zero
-from the uniform buffer, so that no compiler fuses or reassociates it. Layout: binding 0 is
-the uniform ``PxosParams`` of ``codegen/uniform``; binding ``1 + k`` is array parameter
-``k``; then ``pxos_err`` (checked mode: seven ``i32``). A 1-D grid of more than 65535 blocks
-comes as rows of 65535. The outline is ``codegen/gpu``'s; this module holds WGSL's spellings.
+after each operation; a float ``+ - *`` result's bits are XORed with ``pxos_nc``, a zero from
+the uniform buffer, so that no compiler fuses or reassociates it; ``f32`` ``/`` and ``sqrt``
+are correctly rounded (``codegen/wgsl_exact``). Layout: binding 0 is the uniform
+``PxosParams`` of ``codegen/uniform``; binding ``1 + k`` is array parameter ``k``; then
+``pxos_err`` (checked mode: seven ``i32``). A 1-D grid of more than 65535 blocks comes as rows
+of 65535. The outline is ``codegen/gpu``'s; this module holds WGSL's spellings.
 """
 
 from __future__ import annotations
@@ -55,20 +56,11 @@ _HELPERS = {
     "round": "let r = trunc(a); if (abs(a - r) >= {T}(0.5)) {{ return r + sign(a); }} return r;",
     "fmin": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return min(a, b);",
     "fmax": "if (a != a) {{ return b; }} if (b != b) {{ return a; }} return max(a, b);",
-    # exact (Sterbenz); inf/NaN by bits (WGSL may assume finite floats; NVIDIA hung); bounded
-    "fmod": "let y = abs(b); var r = abs(a); let ur = bitcast<{U}>(r); let uy = bitcast<{U}>(y);"
-            " if (uy == {U}(0) || ur >= {inf} || uy > {inf}) {{ return bitcast<{T}>({nan}); }}"
-            " if (uy == {inf}) {{ return a; }} for (var k = 0; k < {iters}; k++) {{"
-            " if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y).exp);"
-            " var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
-            " return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0));",
-    "fdiv": "return bitcast<{T}>(bitcast<{U}>(a / b) ^ {U}(pxos_p.pxos_nc));",
     "rotl": "let x = bitcast<{U}>(a){mask}; let s = u32(b) & {m}u; "
             "return bitcast<{T}>({U}((x << s) | (x >> (({w}u - s) & {m}u))));",
 }
 _HELPERS["rotr"] = _HELPERS["rotl"].replace("(x << s) | (x >>", "(x >> s) | (x <<")
-# where WGSL spells an operation of ir/functions unlike OpenCL C: f32 / and sqrt correctly
-# rounded (codegen/wgsl_exact), C's fmin/fmax/fmod/round as helpers
+# where WGSL spells an operation of ir/functions unlike OpenCL C: helpers (module docstring)
 _FUNCTIONS = {
     "abs": Lowering("abs({0})", "@abs", "{0}"), "round": Lowering("@round", "{0}"),
     "min": Lowering("@fmin", "min({0}, {1})"), "max": Lowering("@fmax", "max({0}, {1})"),
@@ -90,21 +82,18 @@ _BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, a
 
 
 class WgslIntrinsics(Intrinsics):
-    """Helpers from :data:`_HELPERS`, and checked mode's :data:`_BOUND`."""
+    """Helpers from :data:`_HELPERS` and ``codegen/wgsl_exact``, checked mode's :data:`_BOUND`."""
 
     def define(self, fname: str, kind: str, t: Scalar) -> str:
         if kind == "bound":
             return _BOUND
-        if exact := exact_helpers(kind, t):  # f32 / and sqrt correctly rounded
-            text = exact.pop(fname)
+        if exact := exact_helpers(kind, t):  # float / sqrt %, exactly, and what they call
             self.needed.update(exact)
-            return text
+            return exact[fname]
         T, w = TYPES[t], t.bits
         kind = "s" + kind if t.kind == "i" and kind in ("div", "mod") else kind
-        body = _HELPERS[kind].format(
-            T=T, U=_UNSIGNED[t.bits], w=w, m=w - 1, mask=f" & u32({2**w - 1})" if w < 32 else "",
-            nan="0x7ff8000000000000lu" if w == 64 else "0x7fc00000u", iters=2100 if w == 64
-            else 280, inf="0x7ff0000000000000lu" if w == 64 else "0x7f800000u")
+        body = _HELPERS[kind].format(T=T, U=_UNSIGNED[t.bits], w=w, m=w - 1,
+                                     mask=f" & u32({2**w - 1})" if w < 32 else "")
         params = ", ".join(f"{v}: {T}" for v in "ab"[:1 + (kind not in ("round", "abs"))])
         return f"fn {fname}({params}) -> {T} {{ {body} }}"
 

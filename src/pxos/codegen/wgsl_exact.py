@@ -1,28 +1,33 @@
-"""Correctly rounded ``f32`` division and square root for WGSL, in integer arithmetic.
+"""Correctly rounded ``f32`` division and square root for WGSL; C's ``fmod``, exactly.
 
-WGSL only bounds the error of ``x / y`` (2.5 ULP) and ``sqrt`` (inherited from
-``inverseSqrt``: WGSL §15.4.3, "Floating point accuracy"), and NVIDIA's Vulkan driver uses that
+WGSL only bounds the error of ``x / y`` (2.5 ULP) and ``sqrt`` (inherited from ``1.0 /
+inverseSqrt``: the WGSL specification's "Floating Point Accuracy" table), and NVIDIA's Vulkan driver uses that
 freedom: ``60.0 / 100.0`` there is one unit below the correctly rounded ``0.6`` that NumPy, C,
 CUDA (``--prec-div=true``) and OpenCL give (``examples/heat.px``'s image was one grey level off
 in one row). So the WGSL dialect spells ``f32`` ``/``, ``sqrt`` and ``rsqrt`` as the helpers
-below, which compute the IEEE 754 round-to-nearest-even result from the operands' bits with
-``u32`` operations only: no float operation, so no contraction, flush-to-zero or driver
-accuracy can change them, and every driver gives the same bits.
+below, which give the IEEE 754 round-to-nearest-even result.
 
-The methods are the textbook digit recurrences (M. D. Ercegovac and T. Lang, *Digital
-Arithmetic*, 2004: restoring division §5.2, and square root §6.2, one bit a step): 25 result
-bits (24 of the significand and a round bit) from 25 fixed steps, then a sticky bit from the
-remainder and round-to-nearest-even, subnormal results rounded once at their own precision
-(no double rounding). Special operands follow IEEE 754 (NumPy): ``x / 0 = ±inf``,
-``0 / 0 = inf / inf = nan``, ``x / inf = ±0``, ``sqrt(-0) = -0``, ``sqrt(x < 0) = nan``; a
-NaN result is the quiet NaN ``0x7fc00000``. ``f64`` (where the device has ``shader-f64``)
-keeps WGSL's own operators. Cost: about 150 integer operations a division or root, against
-one float division; ``benchmarks/webgpu.py`` measures it.
+Method: the operands' significands m (integers in [2^23, 2^24), subnormals normalised) and
+exponents come from their bits. The driver's own ``f32`` quotient or root of the significands
+only estimates the 25-bit integer result Q (24 significand bits and a round bit); its remainder
+(``r * 2^24 - Q * d``, or ``N - Q * Q``) is then computed exactly in wrapping ``u32``
+arithmetic (exact since the true remainder is below 2^31), Q corrected by the remainder's
+quotient and one step either way, and rounded to nearest even once, with the remainder's sticky
+bit, at the result's own precision (a normal, subnormal, zero or inf: no double rounding). This
+is the residual check of a quotient or root estimate (J.-M. Muller et al., *Handbook of
+Floating-Point Arithmetic*, 2nd ed., 2018, chapters on division and square root) done in
+integers, so no contraction or flush-to-zero can change it. It holds while the driver's
+estimate is within 64 ULP for ``/`` and 16 ULP for ``sqrt`` (WGSL allows 2.5 and about 4.5);
+tests/backends/test_float_rounding.py checks it against NumPy, also with a driver made to err
+by 5 ULP. Special operands follow IEEE 754 (NumPy): ``x / 0 = ±inf``, ``0 / 0 = inf / inf =
+nan``, ``x / inf = ±0``, ``sqrt(-0) = -0``, ``sqrt(x < 0) = nan``; a NaN result is the quiet
+NaN ``0x7fc00000``. ``f64`` (with ``shader-f64``) keeps WGSL's own operators. Cost: about 40
+integer operations besides the driver's own; ``benchmarks/webgpu.py`` measures it.
 """
 
 from __future__ import annotations
 
-from pxos.ir.types import F32, Scalar
+from pxos.ir.types import F32, F64, Scalar
 
 # (significand m in [2^23, 2^24), exponent e) of a finite nonzero magnitude's bits x:
 # |value| = m * 2^(e - 150); a subnormal is normalised (e <= 0).
@@ -42,6 +47,8 @@ _PACK = """fn pxos_pack_f32(s: u32, e: i32, q: u32, sticky: bool) -> f32 {
     let up = rest > half || (rest == half && (sticky || (kept & 1u) == 1u));
     return bitcast<f32>(s | ((u32(max(e - 1, 0)) << 23u) + kept + select(0u, 1u, up)));
 }"""
+# q = floor(r * 2^24 / d) in [2^24, 2^25) for significands r / d in [1, 2); a / b is
+# (q + sticky) * 2^(e - 151)
 _DIV = """fn pxos_fdiv_f32(a: f32, b: f32) -> f32 {
     let ua = bitcast<u32>(a); let ub = bitcast<u32>(b); let s = (ua ^ ub) & 0x80000000u;
     let xa = ua & 0x7fffffffu; let xb = ub & 0x7fffffffu;
@@ -52,41 +59,57 @@ _DIV = """fn pxos_fdiv_f32(a: f32, b: f32) -> f32 {
     let na = pxos_unpack_f32(xa); let nb = pxos_unpack_f32(xb);
     var r = u32(na.x); let d = u32(nb.x); var e = na.y - nb.y + 127;
     if (r < d) { r = r << 1u; e = e - 1; }
-    var q = 0u;
-    for (var i = 0u; i < 25u; i++) {
-        let ge = r >= d; q = (q << 1u) | select(0u, 1u, ge); r = (select(r, r - d, ge)) << 1u;
-    }
-    return pxos_pack_f32(s, e, q, r != 0u);
+    var q = u32(f32(r) / f32(d) * 16777216.0);
+    var rem = bitcast<i32>((r << 24u) - q * d);
+    let k = i32(floor(f32(rem) / f32(d))); q = u32(i32(q) + k); rem = rem - k * i32(d);
+    if (rem < 0) { q = q - 1u; rem = rem + i32(d); }
+    if (rem >= i32(d)) { q = q + 1u; rem = rem - i32(d); }
+    return pxos_pack_f32(s, e, q, rem != 0);
 }"""
+# root = floor(sqrt(N)) in [2^24, 2^25) for the radicand N = m * 2^24 in [2^48, 2^50), the
+# exponent k made even; sqrt(a) = sqrt(N) * 2^((k - 24) / 2)
 _SQRT = """fn pxos_fsqrt_f32(a: f32) -> f32 {
     let x = bitcast<u32>(a);
     if (x == 0u || x == 0x80000000u || x == 0x7f800000u) { return a; }
     if (x > 0x7f800000u) { return bitcast<f32>(0x7fc00000u); }
     let n = pxos_unpack_f32(x); var k = n.y - 150; var m = u32(n.x);
     if ((k & 1) != 0) { m = m << 1u; k = k - 1; } else { m = m << 2u; k = k - 2; }
-    var rem = 0u; var root = 0u;
-    for (var i = 0u; i < 25u; i++) {
-        rem = (rem << 2u) | select(0u, (m >> (24u - 2u * min(i, 12u))) & 3u, i < 13u);
-        let trial = (root << 2u) | 1u; let ge = rem >= trial;
-        rem = select(rem, rem - trial, ge); root = (root << 1u) | select(0u, 1u, ge);
-    }
-    return pxos_pack_f32(0u, k / 2 + 139, root, rem != 0u);
+    var root = u32(sqrt(f32(m)) * 4096.0);
+    var rem = bitcast<i32>((m << 24u) - root * root);
+    root = u32(i32(root) + i32(floor(f32(rem) / f32(2u * root))));
+    rem = bitcast<i32>((m << 24u) - root * root);
+    if (rem < 0) { root = root - 1u; rem = rem + i32(2u * root + 1u); }
+    if (rem > i32(2u * root)) { rem = rem - i32(2u * root + 1u); root = root + 1u; }
+    return pxos_pack_f32(0u, k / 2 + 139, root, rem != 0);
 }"""
-# the sqrt digit loop: m (26 bits) followed by 24 zero bits is the radicand N in
-# [2^48, 2^50); root = floor(sqrt(N)) in [2^24, 2^25); sqrt(|value|) = sqrt(N) * 2^((k-24)/2)
 _RSQRT = "fn pxos_rsqrt_f32(a: f32) -> f32 { return pxos_fdiv_f32(1.0f, pxos_fsqrt_f32(a)); }"
 _TEXT = {"fdiv": _DIV, "fsqrt": _SQRT, "rsqrt": _RSQRT}
-_WIDE = {"fsqrt": "return sqrt(a);", "rsqrt": "return 1.0lf / sqrt(a);"}
+# C's fmod, f32 and f64: exact (Sterbenz); inf/NaN told by bits (WGSL lets a compiler assume
+# finite floats, and NVIDIA's driver hung on an infinity); the loop bounded by the exponents
+_FMOD = ("fn pxos_fmod_{T}(a: {T}, b: {T}) -> {T} {{ let y = abs(b); var r = abs(a); "
+         "let ur = bitcast<{U}>(r); let uy = bitcast<{U}>(y);"
+         " if (uy == {U}(0) || ur >= {inf} || uy > {inf}) {{ return bitcast<{T}>({nan}); }}"
+         " if (uy == {inf}) {{ return a; }} for (var k = 0; k < {iters}; k++) {{"
+         " if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y).exp);"
+         " var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
+         " return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0)); }}")
+_FMOD_WORDS = {F32: dict(U="u32", m=31, nan="0x7fc00000u", inf="0x7f800000u", iters=280),
+               F64: dict(U="u64", m=63, nan="0x7ff8000000000000lu",
+                         inf="0x7ff0000000000000lu", iters=2100)}
+# f64: WGSL's operators, the quotient's bits XORed with the uniform zero (codegen/wgsl)
+_WIDE = {"fsqrt": "return sqrt(a);", "rsqrt": "return 1.0lf / sqrt(a);",
+         "fdiv": "return bitcast<f64>(bitcast<u64>(a / b) ^ u64(pxos_p.pxos_nc));"}
 
 
 def exact_helpers(kind: str, t: Scalar) -> dict[str, str] | None:
-    """The WGSL functions that helper ``kind`` (``fdiv``, ``fsqrt`` or ``rsqrt``) of type
-    ``t`` needs, by name (``pxos_<kind>_<type>`` among them); None where WGSL's operator
-    serves (``f64`` division) and for kinds this module does not define."""
+    """The WGSL functions that helper ``kind`` (``fdiv``, ``fsqrt``, ``rsqrt``, ``fmod``) of type
+    ``t`` needs, by name (``pxos_<kind>_<type>`` among them); None for other kinds."""
+    if kind == "fmod":
+        return {f"pxos_fmod_{t.name}": _FMOD.format(T=t.name, **_FMOD_WORDS[t])}
     if t != F32:
-        body = _WIDE.get(kind)
-        return None if body is None else {f"pxos_{kind}_f64":
-                                          f"fn pxos_{kind}_f64(a: f64) -> f64 {{ {body} }}"}
+        params = "a: f64, b: f64" if kind == "fdiv" else "a: f64"
+        return {f"pxos_{kind}_f64": f"fn pxos_{kind}_f64({params}) -> f64 {{ {_WIDE[kind]} }}"} \
+            if kind in _WIDE else None
     if kind not in _TEXT:
         return None
     out = {"pxos_unpack_f32": _UNPACK, "pxos_pack_f32": _PACK}
