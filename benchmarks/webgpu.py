@@ -60,10 +60,12 @@ GPU_END
 """
 
 
-def driver_operators(kind: str, t):
-    """``wgsl_exact.exact_helpers`` replaced: WGSL's own ``/`` and ``sqrt``."""
-    return {f"pxos_fsqrt_{t.name}": f"fn pxos_fsqrt_{t.name}(a: {t.name}) -> {t.name} "
-            "{ return sqrt(a); }"} if kind == "fsqrt" else None
+def driver_operators(kind: str, t) -> dict[str, str]:
+    """``wgsl_exact.exact_helpers`` replaced, for DIVIDE: WGSL's own ``/`` and ``sqrt``."""
+    T, params, body = t.name, "a: {0}, b: {0}" if kind == "fdiv" else "a: {0}", \
+        "a / b" if kind == "fdiv" else "sqrt(a)"
+    return {f"pxos_{kind}_{T}":
+            f"fn pxos_{kind}_{T}({params.format(T)}) -> {T} {{ return {body}; }}"}
 
 
 def division_cost(n: int, repeat: int) -> dict:
