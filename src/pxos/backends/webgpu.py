@@ -69,8 +69,8 @@ class WebGPUKernel:
 
 
 # adapters (substrings of their device names) whose results the suite has verified; others
-# need PXOS_WEBGPU_UNVERIFIED=1. Mesa's lavapipe passes; on NVIDIA's Vulkan driver (H200,
-# 2026-12-03) heat.px's image differs from the interpreter's in one row (likely sqrt).
+# need PXOS_WEBGPU_UNVERIFIED=1. Mesa's lavapipe passes; NVIDIA's Vulkan driver (H200) failed
+# one test on 2026-12-03 (f32 division, now correctly rounded) and awaits a whole run.
 VERIFIED = ("llvmpipe",)
 
 
@@ -121,8 +121,7 @@ class WebGPUBackend(DeviceBackend):
         if not verified and os.environ.get("PXOS_WEBGPU_UNVERIFIED") != "1":
             raise PxBackendError(
                 f"the WebGPU adapter {self.device_name!r} is not one the test suite has "
-                f"verified (on NVIDIA's Vulkan driver one example's image differs from the "
-                f"interpreter's by one level in one row)",
+                f"verified (benchmarks/webgpu_tests.py runs the suite's webgpu tests)",
                 hint="PXOS_WEBGPU_UNVERIFIED=1 uses it anyway, never under --device auto "
                      "(docs/backends.md); or use --device cuda / c")
         self.auto_candidate = self.on_gpu and verified
