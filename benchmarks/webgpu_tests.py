@@ -11,7 +11,8 @@ The tests are those whose pytest id holds ``webgpu`` (``-k webgpu``: the paramet
 them. ``--nvidia-egl``: run on NVIDIA's Vulkan driver in a container without a display
 (docs/backends.md, "WGSL and the webgpu backend"): an ICD file naming ``libEGL_nvidia.so.0``,
 a private ``XDG_RUNTIME_DIR`` and ``PXOS_WEBGPU_UNVERIFIED=1``. ``PXOS_REQUIRE_BACKENDS=webgpu``
-is set, so a missing adapter fails every test instead of skipping it. Not a timing benchmark:
+is set, so ``tests/backends/test_required.py`` fails where the adapter is missing (the
+parametrised tests would then have no ``webgpu`` case to run). Not a timing benchmark:
 it lives here because it runs on the GPU machine like the benchmarks.
 """
 
@@ -71,8 +72,10 @@ def collect(env: dict, seconds: float, scratch: Path) -> list[str]:
     rc, _ = run_bounded([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                          "--collect-only", "-k", "webgpu", "tests"], env, seconds, log)
     ids = [line for line in log.read_text(errors="replace").splitlines() if "::" in line]
-    if rc not in (0, 5) or not ids:
-        sys.exit(f"collection failed (exit {rc}):\n" + log.read_text(errors="replace")[-3000:])
+    if not ids:
+        sys.exit(f"no webgpu test collected (exit {rc}):\n" + log.read_text(errors="replace")[-3000:])
+    if rc != 0:  # e.g. a module that cannot be imported here: run the others
+        print(f"collection exit {rc}:\n" + log.read_text(errors="replace")[-1500:], flush=True)
     return list(dict.fromkeys(i.split("::")[0] for i in ids))
 
 
