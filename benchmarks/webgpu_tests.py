@@ -73,7 +73,8 @@ def collect(env: dict, seconds: float, scratch: Path) -> list[str]:
                          "--collect-only", "-k", "webgpu", "tests"], env, seconds, log)
     ids = [line for line in log.read_text(errors="replace").splitlines() if "::" in line]
     if not ids:
-        sys.exit(f"no webgpu test collected (exit {rc}):\n" + log.read_text(errors="replace")[-3000:])
+        sys.exit(f"no webgpu test collected (exit {rc}):\n"
+                 + log.read_text(errors="replace")[-3000:])
     if rc != 0:  # e.g. a module that cannot be imported here: run the others
         print(f"collection exit {rc}:\n" + log.read_text(errors="replace")[-1500:], flush=True)
     return list(dict.fromkeys(i.split("::")[0] for i in ids))
