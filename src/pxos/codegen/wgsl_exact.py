@@ -21,8 +21,8 @@ estimate is within 64 ULP for ``/`` and 16 ULP for ``sqrt`` (WGSL allows 2.5 and
 tests/backends/test_float_rounding.py checks it against NumPy, also with a driver made to err
 by 5 ULP. Special operands follow IEEE 754 (NumPy): ``x / 0 = ±inf``, ``0 / 0 = inf / inf =
 nan``, ``x / inf = ±0``, ``sqrt(-0) = -0``, ``sqrt(x < 0) = nan``; a NaN result is the quiet
-NaN ``0x7fc00000``. ``f64`` (with ``shader-f64``) keeps WGSL's own operators. Cost: about 40
-integer operations besides the driver's own; ``benchmarks/webgpu.py`` measures it.
+NaN ``0x7fc00000``. ``f64`` (with ``shader-f64``) keeps WGSL's own operators. Cost: about 60
+integer operations and a second float division or root; ``benchmarks/webgpu.py`` measures it.
 """
 
 from __future__ import annotations
