@@ -1,11 +1,11 @@
 """Correctly rounded ``f32`` division and square root for WGSL; C's ``fmod``, exactly.
 
 WGSL only bounds the error of ``x / y`` (2.5 ULP) and ``sqrt`` (inherited from ``1.0 /
-inverseSqrt``: the WGSL specification's "Floating Point Accuracy" table), and NVIDIA's Vulkan driver uses that
-freedom: ``60.0 / 100.0`` there is one unit below the correctly rounded ``0.6`` that NumPy, C,
-CUDA (``--prec-div=true``) and OpenCL give (``examples/heat.px``'s image was one grey level off
-in one row). So the WGSL dialect spells ``f32`` ``/``, ``sqrt`` and ``rsqrt`` as the helpers
-below, which give the IEEE 754 round-to-nearest-even result.
+inverseSqrt``: the WGSL specification's "Floating Point Accuracy" table), and NVIDIA's Vulkan
+driver uses that freedom: ``60.0 / 100.0`` there is one unit below the correctly rounded
+``0.6`` that NumPy, C, CUDA (``--prec-div=true``) and OpenCL give (``examples/heat.px``'s image
+was one grey level off in one row). So the WGSL dialect spells ``f32`` ``/``, ``sqrt`` and
+``rsqrt`` as the helpers below, which give the IEEE 754 round-to-nearest-even result.
 
 Method: the operands' significands m (integers in [2^23, 2^24), subnormals normalised) and
 exponents come from their bits. The driver's own ``f32`` quotient or root of the significands
