@@ -50,4 +50,4 @@ def test_every_example_compiles_with_hipcc(tmp_path):
     for run, half in zip(runs, halves):
         output, _ = run.communicate(timeout=600)
         assert run.returncode == 0, f"{half}: {output[-3000:]}"
-    assert len(list(tmp_path.glob("*.o"))) == len(sources)
+    assert len(list(tmp_path.glob("*.hipfb"))) == len(sources)  # one device bundle each
