@@ -81,13 +81,17 @@ def collect(env: dict, seconds: float, scratch: Path) -> list[str]:
 
 
 def outcomes(junit: Path) -> dict[str, list[str]]:
-    """Test ids by outcome (``passed``, ``failed``, ``skipped``) from a JUnit XML report."""
+    """Test ids by outcome (``passed``, ``failed``, ``skipped``) from a JUnit XML report; a
+    failed one with the first 160 characters of its message."""
     out: dict[str, list[str]] = {"passed": [], "failed": [], "skipped": []}
     for case in ET.parse(junit).iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        kinds = {child.tag for child in case}
-        out["failed" if kinds & {"failure", "error"} else
-            "skipped" if "skipped" in kinds else "passed"].append(name)
+        bad = [child for child in case if child.tag in ("failure", "error")]
+        if bad:
+            message = " ".join((bad[0].get("message") or "").split())[:160]
+            out["failed"].append(f"{name}: {message}")
+        else:
+            out["skipped" if case.find("skipped") is not None else "passed"].append(name)
     return out
 
 
