@@ -97,3 +97,36 @@ def test_exact_helpers_correct_a_loose_driver():
     loose = check_program(parse_program(SOURCE.replace(" k\n", " loose\n"), "t.px")).kernels[0]
     with mock.patch.object(wgsl, "exact_helpers", loose_driver):  # a kernel not yet built
         check_against_numpy("webgpu", loose)
+
+
+MOD64 = check_program(parse_program("""GPU_KERNEL k
+GPU_PARAM a f64[]
+GPU_PARAM b f64[]
+GPU_PARAM r f64[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    MOD a[i] b[i] → x
+    STORE x → r[i]
+GPU_END
+""", "t.px")).kernels[0]
+
+
+def test_f64_remainder_is_c_fmod(backend):
+    """f64 MOD is C's exact fmod (the WGSL helper in u64 arithmetic): every pair of special
+    values, subnormal divisors, quotients up to 2^1000, random bit patterns."""
+    rng = np.random.default_rng(64)
+    special = np.array([0, -0.0, np.inf, -np.inf, np.nan, 1, -7.5, 0.1, 5e-324, 1e-310,
+                        2.2250738585072014e-308, 1.7976931348623157e308, 1e300, 1e-300])
+    sa, sb = (x.ravel() for x in np.meshgrid(special, special))
+    bits = rng.integers(0, 2**63, (2, 300), dtype=np.int64).view(np.float64)
+    u = rng.uniform(-100, 100, (2, 300))
+    a = np.concatenate([sa, bits[0], -bits[1], u[0] * 1e300])
+    b = np.concatenate([sb, bits[1], bits[0], u[1]])
+    r = np.zeros_like(a)
+    run_kernel(backend, MOD64, [a, b, r], (len(a),))
+    with np.errstate(all="ignore"):
+        want = np.fmod(a, b)
+    same = (r.view(np.uint64) == want.view(np.uint64)) | (np.isnan(r) & np.isnan(want))
+    bad = np.flatnonzero(~same)[:5]
+    assert not bad.size, ", ".join(f"fmod({a[i]!r}, {b[i]!r}) = {r[i]!r}, want {want[i]!r}"
+                                   for i in bad)

@@ -27,7 +27,7 @@ integer operations and a second float division or root; ``benchmarks/webgpu.py``
 
 from __future__ import annotations
 
-from pxos.ir.types import F32, F64, Scalar
+from pxos.ir.types import F32, Scalar
 
 # (significand m in [2^23, 2^24), exponent e) of a finite nonzero magnitude's bits x:
 # |value| = m * 2^(e - 150); a subnormal is normalised (e <= 0).
@@ -84,18 +84,39 @@ _SQRT = """fn pxos_fsqrt_f32(a: f32) -> f32 {
 }"""
 _RSQRT = "fn pxos_rsqrt_f32(a: f32) -> f32 { return pxos_fdiv_f32(1.0f, pxos_fsqrt_f32(a)); }"
 _TEXT = {"fdiv": _DIV, "fsqrt": _SQRT, "rsqrt": _RSQRT}
-# C's fmod, f32 and f64: exact (Sterbenz); inf/NaN told by bits (WGSL lets a compiler assume
-# finite floats, and NVIDIA's driver hung on an infinity); the loop bounded by the exponents
-_FMOD = ("fn pxos_fmod_{T}(a: {T}, b: {T}) -> {T} {{ let y = abs(b); var r = abs(a); "
-         "let ur = bitcast<{U}>(r); let uy = bitcast<{U}>(y);"
-         " if (uy == {U}(0) || ur >= {inf} || uy > {inf}) {{ return bitcast<{T}>({nan}); }}"
-         " if (uy == {inf}) {{ return a; }} for (var k = 0; k < {iters}; k++) {{"
-         " if (r < y) {{ break; }} let e = i32(frexp(r).exp - frexp(y).exp);"
-         " var d = ldexp(y, e); if (d > r) {{ d = ldexp(y, e - 1); }} r = r - d; }}"
-         " return select(r, -r, (bitcast<{U}>(a) >> {m}u) != {U}(0)); }}")
-_FMOD_WORDS = {F32: dict(U="u32", m=31, nan="0x7fc00000u", inf="0x7f800000u", iters=280),
-               F64: dict(U="u64", m=63, nan="0x7ff8000000000000lu",
-                         inf="0x7ff0000000000000lu", iters=2100)}
+# C's fmod of f32: exact (Sterbenz); inf/NaN told by bits (WGSL lets a compiler assume finite
+# floats, and NVIDIA's driver hung on an infinity); the loop bounded by the exponents
+_FMOD = ("fn pxos_fmod_f32(a: f32, b: f32) -> f32 { let y = abs(b); var r = abs(a); "
+         "let ur = bitcast<u32>(r); let uy = bitcast<u32>(y);"
+         " if (uy == u32(0) || ur >= 0x7f800000u || uy > 0x7f800000u) {"
+         " return bitcast<f32>(0x7fc00000u); }"
+         " if (uy == 0x7f800000u) { return a; } for (var k = 0; k < 280; k++) {"
+         " if (r < y) { break; } let e = i32(frexp(r).exp - frexp(y).exp);"
+         " var d = ldexp(y, e); if (d > r) { d = ldexp(y, e - 1); } r = r - d; }"
+         " return select(r, -r, (bitcast<u32>(a) >> 31u) != u32(0)); }")
+# C's fmod of f64 in u64 arithmetic only (musl libc's fmod.c: shift-and-subtract of the
+# significands, one step per unit of exponent difference): on NVIDIA's Vulkan driver the
+# f64 frexp/ldexp form of the f32 helper lost the device
+_FMOD64 = """fn pxos_fmod_f64(a: f64, b: f64) -> f64 {
+    let ux = bitcast<u64>(a); let uy = bitcast<u64>(b); let sx = ux & 0x8000000000000000lu;
+    var ex = i32((ux >> 52u) & 0x7fflu); var ey = i32((uy >> 52u) & 0x7fflu);
+    if ((uy << 1u) == 0lu || (uy << 1u) > 0xffe0000000000000lu || ex == 0x7ff) {
+        return bitcast<f64>(0x7ff8000000000000lu); }
+    if ((ux << 1u) <= (uy << 1u)) { return select(a, bitcast<f64>(sx), (ux << 1u) == (uy << 1u)); }
+    let one = 0x10000000000000lu; var mx = ux & (one - 1lu); var my = uy & (one - 1lu);
+    if (ex == 0) { ex = 1; for (var k = 0; k < 53 && mx < one; k++) { mx = mx << 1u; ex -= 1; } }
+    else { mx = mx | one; }
+    if (ey == 0) { ey = 1; for (var k = 0; k < 53 && my < one; k++) { my = my << 1u; ey -= 1; } }
+    else { my = my | one; }
+    for (var k = 0; k < 2200 && ex > ey; k++) {
+        if (mx >= my) { if (mx == my) { return bitcast<f64>(sx); } mx = mx - my; }
+        mx = mx << 1u; ex -= 1;
+    }
+    if (mx >= my) { if (mx == my) { return bitcast<f64>(sx); } mx = mx - my; }
+    for (var k = 0; k < 53 && mx < one; k++) { mx = mx << 1u; ex -= 1; }
+    if (ex > 0) { return bitcast<f64>(sx | (mx - one) | (u64(u32(ex)) << 52u)); }
+    return bitcast<f64>(sx | (mx >> u32(1 - ex)));
+}"""
 # f64: WGSL's operators, the quotient's bits XORed with the uniform zero (codegen/wgsl)
 _WIDE = {"fsqrt": "return sqrt(a);", "rsqrt": "return 1.0lf / sqrt(a);",
          "fdiv": "return bitcast<f64>(bitcast<u64>(a / b) ^ u64(pxos_p.pxos_nc));"}
@@ -105,7 +126,7 @@ def exact_helpers(kind: str, t: Scalar) -> dict[str, str] | None:
     """The WGSL functions that helper ``kind`` (``fdiv``, ``fsqrt``, ``rsqrt``, ``fmod``) of type
     ``t`` needs, by name (``pxos_<kind>_<type>`` among them); None for other kinds."""
     if kind == "fmod":
-        return {f"pxos_fmod_{t.name}": _FMOD.format(T=t.name, **_FMOD_WORDS[t])}
+        return {f"pxos_fmod_{t.name}": _FMOD if t == F32 else _FMOD64}
     if t != F32:
         params = "a: f64, b: f64" if kind == "fdiv" else "a: f64"
         return {f"pxos_{kind}_f64": f"fn pxos_{kind}_f64({params}) -> f64 {{ {_WIDE[kind]} }}"} \
