@@ -108,11 +108,18 @@ def test_the_float_cases_cover_every_float_operation():
     assert used == {n for n, f in OPERATIONS.items() if f.callable} - {"rotl", "rotr"}
 
 
+# WGSL bounds sin and cos only absolutely (2^-11 on [-pi, pi]: the WGSL specification's
+# "Floating Point Accuracy" table), and NVIDIA's Vulkan driver uses its hardware sine (PTX's
+# sin.approx.f32: at most 2^-20.9 absolute), so webgpu is held to 2e-6 there
+WEBGPU_ATOL = {"sin(b[i])": 2e-6, "cos(b[i])": 2e-6}
+
+
 @pytest.mark.parametrize("expr", sorted(FLOAT_CASES))
 def test_float_operation_matches_numpy(backend, expr):
     out = np.zeros(256, np.float32)
     run_kernel(backend, kernel(expr), [A, B, C, out], (256,))
-    np.testing.assert_allclose(out, FLOAT_CASES[expr](), rtol=2e-6, atol=1e-7)
+    atol = WEBGPU_ATOL.get(expr, 1e-7) if backend == "webgpu" else 1e-7
+    np.testing.assert_allclose(out, FLOAT_CASES[expr](), rtol=2e-6, atol=atol)
 
 
 def test_round_is_half_away_from_zero(backend):

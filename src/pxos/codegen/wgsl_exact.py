@@ -95,8 +95,8 @@ _FMOD = ("fn pxos_fmod_f32(a: f32, b: f32) -> f32 { let y = abs(b); var r = abs(
          " var d = ldexp(y, e); if (d > r) { d = ldexp(y, e - 1); } r = r - d; }"
          " return select(r, -r, (bitcast<u32>(a) >> 31u) != u32(0)); }")
 # C's fmod of f64 in u64 arithmetic only (musl libc's fmod.c: shift-and-subtract of the
-# significands, one step per unit of exponent difference): on NVIDIA's Vulkan driver the
-# f64 frexp/ldexp form of the f32 helper lost the device
+# significands, one step per unit of exponent difference); on NVIDIA's Vulkan driver the f64
+# frexp/ldexp form of the f32 helper is the suspected cause of a lost device
 _FMOD64 = """fn pxos_fmod_f64(a: f64, b: f64) -> f64 {
     let ux = bitcast<u64>(a); let uy = bitcast<u64>(b); let sx = ux & 0x8000000000000000lu;
     var ex = i32((ux >> 52u) & 0x7fflu); var ey = i32((uy >> 52u) & 0x7fflu);
