@@ -68,32 +68,28 @@ def encoders(cp, n: int, sms: int) -> dict:
 
 def run_encoders(cp, x, t, ref, repeat: int, sms: int) -> dict:
     """Time each encoder writing ``t``; compare with ``ref`` (no-arithmetic ones: None)."""
-    n = x.size
-    out = {}
-    for name, (fn, view, halves) in encoders(cp, n, sms).items():
-        if halves == 1:
-            def call(fn=fn, view=view):
-                fn(x, t.view(view))
-        else:
-            parts = [(x[h * n // 2:(h + 1) * n // 2], t[:, h * n // 2:(h + 1) * n // 2])
-                     for h in range(halves)]
-            parts = [(a, cp.ascontiguousarray(b)) for a, b in parts]   # own buffers
+    return {name: attempt(lambda: encoder_case(cp, x, t, ref, repeat, name, *case))
+            for name, case in encoders(cp, x.size, sms).items()}
 
-            def call(fn=fn, view=view, parts=parts):
-                for a, b in parts:
-                    fn(a, b.view(view))
-        t.fill(0)
-        sec = queued_time(cp, call, repeat, 2)
-        exact = None
-        if not name.startswith("store"):
-            if halves == 1:
-                exact = bool((t == ref).all())
-            else:
-                exact = all(bool((b == ref[:, h * n // 2:(h + 1) * n // 2]).all())
-                            for h, (_, b) in enumerate(parts))
-        out[name] = {"s": sec, "GBps": n * BYTES / sec / 1e9, "exact": exact}
-        del call
-    return out
+
+def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, view, halves: int) -> dict:
+    """One row of :func:`run_encoders`: whole arrays, or two halves in buffers of their
+    own (as ``gpu_ternary.conversion`` runs encode)."""
+    n = x.size
+    cut = [slice(h * n // halves, (h + 1) * n // halves) for h in range(halves)]
+    parts = [(x, t)] if halves == 1 else [(x[c], cp.empty((ROWS, c.stop - c.start), cp.int8))
+                                          for c in cut]
+    for _, b in parts:
+        b.fill(0)
+
+    def call():
+        for a, b in parts:
+            fn(a, b.view(view))
+
+    sec = queued_time(cp, call, repeat, 2)
+    exact = None if name.startswith("store") else all(
+        bool((b == ref[:, c]).all()) for c, (_, b) in zip(cut, parts))
+    return {"s": sec, "GBps": n * BYTES / sec / 1e9, "exact": exact}
 
 
 def ceilings(cp, x, t, repeat: int) -> dict:
@@ -127,11 +123,14 @@ def ceilings(cp, x, t, repeat: int) -> dict:
         cases[f"{name} (41 rows, {size}-byte stores, {size} numbers a thread)"] = (
             lambda k=fn[name], w=words: k(grid(w), (256,), (x, flat, np.int64(w))),
             x.size * BYTES)
-    out = {}
-    for name, (f, moved) in cases.items():
-        sec = queued_time(cp, f, repeat, 2)
-        out[name] = {"s": sec, "GBps": moved / sec / 1e9, "exact": None}
-    return out
+    return {name: attempt(lambda: rate(cp, f, moved, repeat))
+            for name, (f, moved) in cases.items()}
+
+
+def rate(cp, fn, moved: int, repeat: int) -> dict:
+    """Seconds of ``fn`` (queued, median) and ``moved`` bytes ÷ seconds."""
+    sec = queued_time(cp, fn, repeat, 2)
+    return {"s": sec, "GBps": moved / sec / 1e9, "exact": None}
 
 
 def check_reference(cp, x, ref) -> dict:
@@ -180,11 +179,11 @@ def main() -> None:
     result["reference"] = attempt(lambda: check_reference(cp, x, ref))
     print("reference", result["reference"], flush=True)
     t = cp.empty_like(ref)
-    cases = attempt(lambda: ceilings(cp, x, t, args.repeat))
-    cases.update(attempt(lambda: run_encoders(cp, x, t, ref, args.repeat, sms)))
+    cases = ceilings(cp, x, t, args.repeat)
+    cases.update(run_encoders(cp, x, t, ref, args.repeat, sms))
     result["cases"] = cases
     for k, v in cases.items():
-        if not isinstance(v, dict):
+        if "error" in v:
             print(k, v, flush=True)
             continue
         v["share_of_copy"] = v["GBps"] * 1e9 / copy

@@ -42,5 +42,5 @@ def test_encode_variants_smoke(tmp_path):
     result = json.loads(out.read_text())
     assert result["reference"] == {"equal_to_c": True, "round_trip": True}
     cases = result["cases"]
-    assert not [k for k, v in cases.items() if not isinstance(v, dict)], cases
+    assert not [k for k, v in cases.items() if "error" in v], cases
     assert all(v["exact"] for k, v in cases.items() if k.startswith("encode")), cases
