@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pxos.ternary as T  # noqa: E402
 import ternary_variant_kernels as V  # noqa: E402
+from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
 
@@ -54,7 +55,7 @@ def encoders(cp, n: int, sms: int) -> dict:
              (launcher(W.encode_words, words4 // 2), u32, 2),
              "encode_words, one launch": (launcher(W.encode_words, words4), u32, 1),
              "encode_wide (8 numbers a thread, 8-byte stores)":
-             (launcher(V.encode_wide, words8), u64, 1),
+             (launcher(WW.encode_wide, words8), u64, 1),
              "store_words (no arithmetic)": (launcher(V.store_words, words4), u32, 1),
              "store_wide (no arithmetic, 8-byte stores)":
              (launcher(V.store_wide, words8), u64, 1)}
@@ -62,7 +63,7 @@ def encoders(cp, n: int, sms: int) -> dict:
         cases[f"encode_words, {per_sm} blocks an SM looping"] = (
             launcher(W.encode_words, words4, per_sm, sms), u32, 1)
     cases["encode_wide, 4 blocks an SM looping"] = (
-        launcher(V.encode_wide, words8, 4, sms), u64, 1)
+        launcher(WW.encode_wide, words8, 4, sms), u64, 1)
     return cases
 
 
