@@ -23,6 +23,7 @@ from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import kernels as K
 from pxos.lib.ternary import nn_kernels as NK
 from pxos.lib.ternary import words as W
+from pxos.lib.ternary import words_wide as WW
 
 # vendors' peak memory bandwidth (bytes/s), where the driver does not report the clock
 PUBLISHED_PEAK = {"H200": 4.8e12, "H100": 3.35e12, "A100": 2.0e12}
@@ -156,8 +157,9 @@ def numbers(cp, repeat, anchors, n) -> dict:
 def conversion(cp, repeat, n: int, peak: float) -> dict:
     """Encode and decode of ``n`` random int64 (the whole range: 41 trits) in the planes
     layout, in two halves (one kernel call takes at most 2³¹−1 trits), against a device-to-
-    device copy in the same run (the practical roofline): ``words.encode_words`` /
-    ``decode_words`` (what ``planes`` runs on a device: 4 numbers a thread; decode with
+    device copy in the same run (the practical roofline): ``words_wide.encode_wide`` (what
+    ``planes`` runs on ``cuda``: 8 numbers a thread, one launch) with ``words.encode_words``
+    (4 numbers a thread, in halves) as its peer, and ``words.decode_words`` (decode with
     ``words.DECODE_PER_SM`` blocks an SM, and with a thread a word as a peer), as peers the
     one-number-a-thread ``encode_columns``/``decode_columns``, and as ceilings of the
     layout ``store_rows``/``load_rows`` (the same loads and stores, no arithmetic).
@@ -176,7 +178,13 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     threads, stride = W.launch_threads(half // 4)
     loops = W.decode_launch(half // 4, "cuda")
 
-    def encode():
+    xw, tw = cp.concatenate(xs), cp.empty((41, 2 * half), cp.int8)
+    wide = W.launch_threads(2 * half // WW.WIDE)
+
+    def encode():                          # what planes.encode runs on cuda: one launch
+        WW.encode_wide(xw, tw.view(cp.uint64), wide[1], device="cuda", threads=wide[0])
+
+    def encode_words():
         for x, t in zip(xs, ts):
             W.encode_words(x, t.view(cp.uint32), stride, device="cuda", threads=threads)
 
@@ -187,7 +195,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
                                threads=launch[0])
         return decode
 
-    cases = {"encode": encode, "decode": decoder(loops),
+    cases = {"encode": encode, "encode_words": encode_words, "decode": decoder(loops),
              "decode (a thread a word)": decoder((threads, stride)),
              "encode_columns": lambda: [C.encode_columns(x, t, r, device="cuda")
                                         for x, t, r in zip(xs, tc, rests)],
@@ -200,12 +208,14 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     copies = copy_rates(cp, min(2 * 10**9, 64 * n), repeat)   # 2 GB: far past the L2
     copy = max(copies.values())
     times = {name: queued_time(cp, fn, repeat, 2) for name, fn in cases.items()}
-    for name in ("encode", "decode", "encode_columns", "decode_columns"):
+    for name in ("encode", "encode_words", "decode", "encode_columns", "decode_columns"):
         cases[name]()                      # the ceilings overwrote tc, backc: redo
     exact = all(bool((v == x).all()) and not bool(f.any()) and bool((w == x).all())
                 and not bool(g.any()) and not bool(r.any()) and bool((t == u).all())
                 for x, v, f, w, g, r, t, u in zip(xs, backs, flags, backc, flagc, rests,
                                                   ts, tc))
+    exact = exact and all(bool((tw[:, h * half:(h + 1) * half] == t).all())
+                          for h, t in enumerate(ts))
     first = T.decode(cp.asnumpy(ts[0][:, :1000]).T.copy(), "c")
     exact = exact and bool((first == cp.asnumpy(xs[0][:1000])).all())   # against c
     out = {"numbers": 2 * half, "trits": 41, "layout": "planes (41, n)", "exact": exact,

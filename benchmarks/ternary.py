@@ -150,8 +150,8 @@ def exactness(n: int, n_wide: int, device: str) -> dict:
     want |= {f"planes {op}": want[op] for op in ("add", "sub", "mul", "compare")}
     out = {op: sum(g != w for g, w in zip(got[op], want[op])) for op in want}
     out["cases per op"] = len(px)
-    wx = [int(rng.integers(-2**62, 2**62)) * 3**130 + int(rng.integers(0, 2**62))
-          for _ in range(n_wide)]                      # about 170 trits
+    wx = [int(rng.integers(-2**62, 2**62)) * 3**160 + int(rng.integers(0, 2**62))
+          for _ in range(n_wide)]       # up to 200 trits: 2**62 * 3**160 < (3**200 - 1) / 2
     wy = [int(rng.integers(1, 2**62)) * 3**100 - 7 for _ in range(n_wide)]
     aw, bw = T.encode(np.array(wx, object), 200), T.encode(np.array(wy, object), 200)
     qw, rw = T.divmod(aw, bw, device)

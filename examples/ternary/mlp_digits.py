@@ -63,6 +63,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--epochs", type=int, default=300, help="training epochs")
+    ap.add_argument("--device", help="pxos device of the ternary kernels (default: auto)")
     args = ap.parse_args(argv)
     digits = load_digits()
     x = digits.data / 16.0
@@ -73,7 +74,7 @@ def main(argv=None):
                            "weight_bytes": 4 * (w1.size + w2.size)}}
     for name, quantize in T.nn.QUANTIZERS.items():
         layers = [quantize(w1), quantize(w2)]
-        results[name] = {"accuracy": accuracy_ternary(layers, [b1, b2], xte, yte),
+        results[name] = {"accuracy": accuracy_ternary(layers, [b1, b2], xte, yte, args.device),
                          "weight_bytes": sum(q.nbytes for q in layers)}
     for name, r in results.items():
         print(f"{name:>10}: test accuracy {r['accuracy']:.4f}, weights {r['weight_bytes']} "

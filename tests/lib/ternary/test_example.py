@@ -15,7 +15,7 @@ def test_mlp_digits_example():
                                                   EXAMPLES / "ternary" / "mlp_digits.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    r = module.main(["--epochs", "120"])
+    r = module.main(["--epochs", "40", "--device", "c"])
     assert r["float32"]["accuracy"] > 0.9
     for name in ("twn", "absmean", "calibrated"):
         assert r[name]["accuracy"] > 0.75, name

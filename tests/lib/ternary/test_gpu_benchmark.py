@@ -3,6 +3,8 @@ small sizes; skipped without CUDA and CuPy)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,3 +31,16 @@ def test_gpu_cases_smoke():
         assert case["max_abs_error"] < 1e-3 and case["packed_s"] > 0
         assert case["block_kernel_max_abs_error"] < 1e-3
     assert out["qutrits"]["max_diff_vs_c"] < 1e-9
+
+
+@pytest.mark.skipif("cuda" not in backends.available(), reason="needs the cuda backend")
+def test_encode_variants_smoke(tmp_path):
+    pytest.importorskip("cupy")
+    out = tmp_path / "variants.json"
+    subprocess.run([sys.executable, str(BENCHMARKS / "ternary_gpu_variants.py"), "--numbers",
+                    "8192", "--repeat", "2", "--out", str(out)], check=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["reference"] == {"equal_to_c": True, "round_trip": True}
+    cases = result["cases"]
+    assert not [k for k, v in cases.items() if "error" in v], cases
+    assert all(v["exact"] for k, v in cases.items() if k.startswith("encode")), cases

@@ -26,8 +26,8 @@ def values(p) -> list[int]:
 def test_arithmetic_matches_python_ints(device):
     # counts past one CPU chunk (and not a multiple of it), edges, widths that differ
     rng = np.random.default_rng(11)
-    e = np.array(edges(20 if device == "c" else 6), np.int64)
-    n = P.CHUNK + 77 if device == "c" else 60
+    e = np.array(edges({"c": 20, "interp": 3}.get(device, 6)), np.int64)
+    n = {"c": P.CHUNK + 77, "interp": 8}.get(device, 60)     # interp: Python per thread
     x = np.concatenate([e, rng.integers(-2**40, 2**40, n)])
     y = np.concatenate([np.resize(e[::-1], e.size), rng.integers(-2**20, 2**20, n)])
     a, b = P.encode(x, device=device), P.encode(y, device=device)

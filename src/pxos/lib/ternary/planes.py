@@ -25,6 +25,7 @@ from pxos.errors import PxArgumentError, PxRuntimeError, PxShapeError
 from pxos.lib.ternary import arith
 from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import words as W
+from pxos.lib.ternary import words_wide as WW
 from pxos.lib.ternary.convert import check_trits, to_int, width_for
 from pxos.lib.ternary.convert import encode as encode_trits
 from pxos.lib.ternary.kernels import HI
@@ -204,8 +205,12 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
     t = np.empty((width, flat.size), np.int8)
     rest = np.zeros(flat.size, np.int64)
     if flat.size and _by_words(width, flat.size, device):   # every int64 fits: no rest
-        threads, stride = W.launch_threads(flat.size // W.PACKED)
-        W.encode_words(flat, t.view(np.uint32), stride, device=device, threads=threads)
+        if device == "cuda" and flat.size % WW.WIDE == 0:    # the H200's best (words_wide)
+            threads, stride = W.launch_threads(flat.size // WW.WIDE)
+            WW.encode_wide(flat, t.view(np.uint64), stride, device=device, threads=threads)
+        else:
+            threads, stride = W.launch_threads(flat.size // W.PACKED)
+            W.encode_words(flat, t.view(np.uint32), stride, device=device, threads=threads)
     elif flat.size:
         (C.encode_columns if _on_device(device) else encode_planes)(flat, t, rest,
                                                                    device=device)

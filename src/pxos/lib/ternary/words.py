@@ -1,6 +1,7 @@
 """int64 ⇄ balanced-ternary planes on a device (a GPU, an OpenCL or WebGPU device), 4
 numbers a thread: what :mod:`pxos.lib.ternary.planes` runs there for 41 digits or more
-(every int64 fits) and a count that is a multiple of 4.
+(every int64 fits) and a count that is a multiple of 4 (encode on ``cuda`` with a multiple
+of 8: :mod:`pxos.lib.ternary.words_wide`, the same arithmetic with 8-byte stores).
 
 ``t`` is the (width, n / 4) uint32 view of an int8 planes array, so that a thread reads
 or writes one 4-byte word a digit row for 4 numbers (byte q of the word: number 4 i + q)

@@ -1,0 +1,201 @@
+"""Encode of int64 to balanced-ternary planes on a GPU: ``words.encode_words`` and its
+candidates side by side, with the memory ceilings of its traffic, in one run on one GPU
+(issue 19: encode of 10**8 int64 at >= 90 % of a device-to-device copy). Needs CuPy.
+
+Every case is timed as :mod:`gpu_ternary` times kernels (CUDA events around calls queued
+behind a spin kernel; median of ``--repeat``), and its rate is given as bytes moved ÷
+time, with its share of the copy's rate (the larger of ``cudaMemcpyAsync`` and CuPy's
+copy kernel on 2 GB). Encoders count 49 bytes a number (8 read, 41 written); each one's
+output is compared with ``encode_words``', which is checked against the ``c`` backend on
+its first 1,000 numbers and by ``decode_words``' round trip on all of them. The ceilings
+(no arithmetic) are listed in ``ternary_variant_kernels``' module doc.
+
+    python3 benchmarks/ternary_gpu_variants.py [--numbers 100000000] [--repeat 7]
+                                               [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import pxos.ternary as T  # noqa: E402
+import ternary_variant_kernels as V  # noqa: E402
+from pxos.lib.ternary import words_wide as WW  # noqa: E402
+from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
+from pxos.lib.ternary import words as W  # noqa: E402
+
+ROWS = 41                 # trits of an int64
+BYTES = 8 + ROWS          # bytes a number, read and written
+
+
+def launcher(kernel, words: int, per_sm: int = 0, sms: int = 0):
+    """``kernel(x, t, stride)`` over the (41, words) view ``t``: a thread a word, or
+    ``per_sm`` blocks an SM looping (``words.launch_threads``)."""
+    threads, stride = W.launch_threads(words, per_sm, sms)
+    return lambda x, t: kernel(x, t, stride, device="cuda", threads=threads)
+
+
+def encoders(cp, n: int, sms: int) -> dict:
+    """name: (function of (x, t) on the whole arrays, the view of t it writes, halves)."""
+    u32, u64 = cp.uint32, cp.uint64
+    words4, words8 = n // 4, n // 8
+    cases = {"encode_words, two launches (the benchmark's form)":
+             (launcher(W.encode_words, words4 // 2), u32, 2),
+             "encode_words, one launch": (launcher(W.encode_words, words4), u32, 1),
+             "encode_wide (8 numbers a thread, 8-byte stores)":
+             (launcher(WW.encode_wide, words8), u64, 1),
+             "store_words (no arithmetic)": (launcher(V.store_words, words4), u32, 1),
+             "store_wide (no arithmetic, 8-byte stores)":
+             (launcher(V.store_wide, words8), u64, 1)}
+    for per_sm in (4, 5, 6):
+        cases[f"encode_words, {per_sm} blocks an SM looping"] = (
+            launcher(W.encode_words, words4, per_sm, sms), u32, 1)
+    cases["encode_wide, 4 blocks an SM looping"] = (
+        launcher(WW.encode_wide, words8, 4, sms), u64, 1)
+    return cases
+
+
+def run_encoders(cp, x, t, ref, repeat: int, sms: int) -> dict:
+    """Time each encoder writing ``t``; compare with ``ref`` (no-arithmetic ones: None)."""
+    return {name: attempt(lambda: encoder_case(cp, x, t, ref, repeat, name, *case))
+            for name, case in encoders(cp, x.size, sms).items()}
+
+
+def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, view, halves: int) -> dict:
+    """One row of :func:`run_encoders`: whole arrays, or two halves in buffers of their
+    own (as ``gpu_ternary.conversion`` runs encode)."""
+    n = x.size
+    cut = [slice(h * n // halves, (h + 1) * n // halves) for h in range(halves)]
+    parts = [(x, t)] if halves == 1 else [(x[c], cp.empty((ROWS, c.stop - c.start), cp.int8))
+                                          for c in cut]
+    for _, b in parts:
+        b.fill(0)
+
+    def call():
+        for a, b in parts:
+            fn(a, b.view(view))
+
+    sec = queued_time(cp, call, repeat, 2)
+    exact = None if name.startswith("store") else all(
+        bool((b == ref[:, c]).all()) for c, (_, b) in zip(cut, parts))
+    return {"s": sec, "GBps": n * BYTES / sec / 1e9, "exact": exact}
+
+
+def ceilings(cp, x, t, repeat: int) -> dict:
+    """Write-only, read-only, encode's byte mix contiguous, and the 41 rows with 16-byte
+    stores (CUDA C of ``V.CEILINGS``), on encode's own buffers."""
+    module = cp.RawModule(code=V.CEILINGS)
+    flat = t.reshape(-1).view(cp.uint8)
+    n16 = flat.size // 16
+    sink = cp.zeros(1, cp.uint32)
+    fn = {name: module.get_function(name) for name in (
+        "write_v4", "write_v4_cs", "read_v4", "mix_v4", "rows_v1", "rows_v2", "rows_v4",
+        "rows_v4_cs")}
+    stream = cp.cuda.get_current_stream().ptr
+
+    def grid(threads: int) -> tuple[int]:
+        return (-(-threads // 256),)
+
+    cases = {
+        "memset (cudaMemsetAsync, write only)": (lambda: cp.cuda.runtime.memsetAsync(
+            flat.data.ptr, 0, flat.size, stream), flat.size),
+        "write_v4 (write only, 16-byte stores)": (lambda: fn["write_v4"](
+            grid(n16), (256,), (flat, np.int64(n16))), flat.size),
+        "read_v4 (read only)": (lambda: fn["read_v4"](
+            grid(n16), (256,), (flat, np.int64(n16), sink)), flat.size),
+        "mix_v4 (8 read : 41 written, contiguous)": (lambda: fn["mix_v4"](
+            grid(n16), (256,), (x, flat, np.int64(n16))), flat.size * BYTES // ROWS),
+        "write_v4_cs (write only, streaming 16-byte stores)": (lambda: fn["write_v4_cs"](
+            grid(n16), (256,), (flat, np.int64(n16))), flat.size)}
+    for size, name in ((4, "rows_v1"), (8, "rows_v2"), (16, "rows_v4"), (16, "rows_v4_cs")):
+        words = x.size // size
+        cases[f"{name} (41 rows, {size}-byte stores, {size} numbers a thread)"] = (
+            lambda k=fn[name], w=words: k(grid(w), (256,), (x, flat, np.int64(w))),
+            x.size * BYTES)
+    return {name: attempt(lambda: rate(cp, f, moved, repeat))
+            for name, (f, moved) in cases.items()}
+
+
+def rate(cp, fn, moved: int, repeat: int) -> dict:
+    """Seconds of ``fn`` (queued, median) and ``moved`` bytes ÷ seconds."""
+    sec = queued_time(cp, fn, repeat, 2)
+    return {"s": sec, "GBps": moved / sec / 1e9, "exact": None}
+
+
+def check_reference(cp, x, ref) -> dict:
+    """``ref`` (encode_words' planes of ``x``) against ``c`` on 1,000 numbers, and
+    decode_words' round trip on all (4 blocks an SM, as planes.decode runs it)."""
+    first = T.decode(cp.asnumpy(ref[:, :1000]).T.copy(), "c")
+    back, flag = cp.empty(x.size, cp.int64), cp.ones(x.size, cp.int8)
+    threads, stride = W.decode_launch(x.size // 4, "cuda")
+    W.decode_words(ref.view(cp.uint32), back, flag, stride, device="cuda", threads=threads)
+    return {"equal_to_c": bool((first == cp.asnumpy(x[:1000])).all()),
+            "round_trip": bool((back == x).all()) and not bool(flag.any())}
+
+
+def attempt(step) -> dict:
+    """``step()``, or its error as a dict: one failing case leaves the others' figures."""
+    try:
+        return step()
+    except Exception as err:     # noqa: BLE001 (printed in full, then the next case)
+        traceback.print_exc()
+        return {"error": f"{type(err).__name__}: {err}"}
+
+
+def main() -> None:
+    import cupy as cp
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--numbers", type=int, default=10**8, help="a multiple of 16")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    n = args.numbers // 16 * 16
+    name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    peak, _ = peak_bandwidth(cp, name)
+    copies = copy_rates(cp, 2 * 10**9, args.repeat)
+    copy = max(copies.values())
+    result = {"machine": {"device": name, "sms": sms, "host": platform.node(),
+                          "cores": os.cpu_count(), "load_average": os.getloadavg()},
+              "numbers": n, "peak_GBps": peak / 1e9,
+              "copy_GBps": {k: v / 1e9 for k, v in copies.items()}}
+    print(f"{name}, {sms} SMs; copy GB/s {result['copy_GBps']}; peak {peak / 1e9:.0f}",
+          flush=True)
+    x = cp.asarray(np.random.default_rng(4).integers(-2**63, 2**63 - 1, n, dtype=np.int64))
+    ref = cp.empty((ROWS, n), cp.int8)
+    launcher(W.encode_words, n // 4)(x, ref.view(cp.uint32))
+    result["reference"] = attempt(lambda: check_reference(cp, x, ref))
+    print("reference", result["reference"], flush=True)
+    t = cp.empty_like(ref)
+    cases = ceilings(cp, x, t, args.repeat)
+    cases.update(run_encoders(cp, x, t, ref, args.repeat, sms))
+    result["cases"] = cases
+    for k, v in cases.items():
+        if "error" in v:
+            print(k, v, flush=True)
+            continue
+        v["share_of_copy"] = v["GBps"] * 1e9 / copy
+        v["share_of_peak"] = v["GBps"] * 1e9 / peak
+        print(f"{k[:58]:58s} {v['s'] * 1e3:7.3f} ms {v['GBps']:6.0f} GB/s "
+              f"copy {v['share_of_copy']:.3f} exact {v['exact']}", flush=True)
+    if args.out:
+        part = args.out.with_suffix(".part")
+        part.write_text(json.dumps(result, indent=2))
+        part.replace(args.out)
+
+
+if __name__ == "__main__":
+    main()
