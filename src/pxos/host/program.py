@@ -25,6 +25,7 @@ from pxos.host.data_statements import DataStatements
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
+from pxos.host.program_memo import files_key, memo_for
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import NOW
@@ -87,19 +88,21 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
+        memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
+        self._plan_memo = None  # memo.plans' entry for this run's options (program_plan)
         self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
-        self._signatures: dict = {}  # planner position -> (sizing args, what it is), …
-        self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
-        self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
+        self._signatures = memo.signatures  # planner position -> (sizing args, what), …
+        self._counts = memo.counts  # kernel name -> its thread counts' function
+        self._launches_checked = memo.checked_launches  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
-        self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
-        self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
-        self._constants: dict[int, np.generic] = {}  # id(expr) -> value, reading no name
-        self._run_launches: dict[tuple, RunLaunch] = {}  # (id(RUN), device) -> prepared
-        self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
-        self._kernels: dict[str, ir.Kernel] = {}
+        self._reads = memo.reads  # id(expr) -> the names it reads
+        self._typed = memo.typed  # (id(expr), their types) -> typed expr
+        self._constants = memo.constants  # id(expr) -> value, reading no name
+        self._run_launches = memo.launches_for(self.checked)  # (id(RUN), device) -> prepared
+        self._keywords = memo.keywords  # id(stmt) -> ir.keyword(stmt)
+        self._kernels = memo.kernels
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -110,7 +113,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         """
         # what the planner learned is written by planner/history: at most once a second
         # while it learns, and at exit (a write per run cost 0.3-1.5 ms, issue 14)
-        self._block(self.program.statements)
+        try:
+            self._block(self.program.statements)
+        finally:
+            self._memo.release()  # the launches' argument tuples hold this run's arrays
         return self
 
     @property
@@ -119,7 +125,12 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         the first use: resolving the folders costs 70 µs, a program without files needs
         none of it."""
         if self._files is None:
-            self._files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+            key = files_key(self.allow)
+            found = self._memo.files.get(key)
+            if found is None:
+                found = self._memo.files[key] = FileAccess(
+                    Path(self.program.file).resolve().parent, self.allow)
+            self._files = found
         return self._files
 
     @property

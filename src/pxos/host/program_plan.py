@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pxos.host.program_memo import PlanMemo, files_key
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
@@ -27,11 +28,7 @@ class PlannedStatements:
         if self.device != "auto" and not self.explain:
             return None
         if self.planner is None:
-            from pxos.planner.ahead import PlanFollower
-            from pxos.planner.program import Planner
-            self.planner = Planner(self.program, self.device, checked=self.checked,
-                                   files=self.files)
-            self.follower = PlanFollower(self.planner)
+            self._start_planning()
         at = self.planner.position(stmt)  # statements alike share it (planner/alike)
         used, signature = self._signatures.get(at) or self._signature(stmt, at)
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
@@ -50,6 +47,24 @@ class PlannedStatements:
             self._plans.clear()
         self._plans[seen] = found
         return found
+
+    def _start_planning(self) -> None:
+        """The planner and its follower of the program's earlier runs with these options
+        (``host/program_memo``: their plans, states and decisions stand while the
+        history's generation does), else new ones."""
+        from pxos.planner.ahead import PlanFollower
+        from pxos.planner.program import Planner
+
+        key = (self.device, self.checked, files_key(self.allow))
+        found = self._memo.plans.get(key)
+        if found is None or found.history != found.planner.history.generation:
+            planner = Planner(self.program, self.device, checked=self.checked,
+                              files=self.files)
+            found = self._memo.plans[key] = PlanMemo(
+                planner, PlanFollower(planner), planner.history.generation)
+        self._plan_memo = found
+        self.planner, self.follower = found.planner, found.follower
+        self._plans, self._states = found.plans, found.states
 
     def _state(self) -> int:
         """A number for the residency state and array shapes (equal numbers: every array
