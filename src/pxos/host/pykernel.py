@@ -33,7 +33,8 @@ from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
-from pxos.host.native_call import launcher as native_launcher, loaded as loaded_helper
+from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
+from pxos.host.native_call import loaded as loaded_helper
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
@@ -185,6 +186,8 @@ class Kernel:
             self._ready[key] = ready[0], self.decision
             if ready[1] is not None:
                 self._device_native[device] = ready[1], self.decision, plan, launch.threads
+                if type(self) is Kernel and dispatch_helper() is not None:
+                    self.__class__ = _native_class()  # later calls: in C (its Dispatch)
 
     _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
 
