@@ -29,15 +29,19 @@ class PlannedStatements:
             return None
         if self.planner is None:
             self._start_planning()
-        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
-        used, signature = self._signatures.get(at) or self._signature(stmt, at)
+        # the decision taken before in this state: a table lookup (issue 14: a RUN under
+        # --device auto costs what it costs pinned), by what the statement's id keeps
+        used = self._sizing_of.get(id(stmt))
+        if used is None:
+            used = self._sizing_of[id(stmt)] = self._signature_of(stmt)[0]
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
-        state = self._state()
+        at = self._state_at
+        state = at[1] if at[0] == self.residency.version else self._state()
         seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
         found = self._plans.get(seen)
         if found is not None:
             return found
-        key = (signature, state, sizing)
+        key = (self._signature_of(stmt)[1], state, sizing)
         found = self.follower.alike(stmt, key)
         if found is None:
             where = {n: self.residency.places(n) for n, v in self.values.items()
@@ -62,9 +66,14 @@ class PlannedStatements:
                               files=self.files)
             found = self._memo.plans[key] = PlanMemo(
                 planner, PlanFollower(planner), planner.history.generation)
-        self._plan_memo = found
         self.planner, self.follower = found.planner, found.follower
         self._plans, self._states = found.plans, found.states
+
+    def _signature_of(self, stmt: ir.Stmt) -> tuple:
+        """(sizing arguments, signature) of placeable ``stmt`` (:meth:`_signature`), kept
+        under its position in the planner's line (``planner/alike``)."""
+        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
+        return self._signatures.get(at) or self._signature(stmt, at)
 
     def _state(self) -> int:
         """A number for the residency state and array shapes (equal numbers: every array
