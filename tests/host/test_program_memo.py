@@ -104,3 +104,20 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
     third = ProgramRun(program, device="c", explain=True, emit=print).run()
     assert third.planner is not first.planner
     np.testing.assert_allclose(third.values["a"], _expected(7), rtol=1e-6)
+
+
+def test_a_run_on_another_thread_meanwhile_plans_with_a_planner_of_its_own():
+    import threading
+
+    program = check_program(parse_program(SCALE.format(seed=8), "<memo>"))
+    held = ProgramRun(program, device="c", explain=True, emit=print)
+    for stmt in program.statements:  # statement by statement: the run has not ended
+        held.run_statement(stmt)
+    other = []
+    thread = threading.Thread(target=lambda: other.append(
+        ProgramRun(program, device="c", explain=True, emit=print).run()))
+    thread.start()
+    thread.join()
+    assert other[0].planner is not held.planner
+    for run in (held, other[0]):
+        np.testing.assert_allclose(run.values["a"], _expected(8), rtol=1e-6)

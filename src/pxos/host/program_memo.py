@@ -20,6 +20,7 @@ so a memo holds no run's arrays.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,13 +39,24 @@ class PlanMemo:
     follower (``planner/ahead``), the residency states numbered so far and the decision
     taken per (statement, state, sizing, generation). ``history`` is the planner
     history's generation it stands for (``planner/history``: forgetting, as ``pxos
-    calibrate`` does, makes a new planner)."""
+    calibrate`` does, makes a new planner). ``thread``: the thread of the run using it,
+    None between runs (a run on another thread meanwhile plans with a planner of its own:
+    a plan is not made by two threads at once)."""
 
     planner: object
     follower: object
     history: int
     states: dict = field(default_factory=dict)
     plans: dict = field(default_factory=dict)
+    thread: int | None = None
+
+    def take(self) -> bool:
+        """Whether this thread's run may use it now (then it is this thread's)."""
+        me = threading.get_ident()
+        if self.thread not in (None, me):
+            return False
+        self.thread = me
+        return True
 
 
 @dataclass
@@ -84,10 +96,14 @@ class ProgramMemo:
 
     def release(self) -> None:
         """Drop every prepared launch's argument tuple (a run ended: its arrays are its
-        own, not the memo's)."""
+        own, not the memo's), and free the planners this thread's run used."""
         for prepared in self.launches.values():
             for launch in prepared.values():
                 launch.release()
+        me = threading.get_ident()
+        for plan in self.plans.values():
+            if plan.thread == me:
+                plan.thread = None
 
 
 def files_key(allow: list[Path]) -> tuple:

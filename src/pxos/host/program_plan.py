@@ -61,11 +61,15 @@ class PlannedStatements:
 
         key = (self.device, self.checked, files_key(self.allow))
         found = self._memo.plans.get(key)
-        if found is None or found.history != found.planner.history.generation:
+        if found is None or found.history != found.planner.history.generation \
+                or not found.take():
             planner = Planner(self.program, self.device, checked=self.checked,
                               files=self.files)
-            found = self._memo.plans[key] = PlanMemo(
-                planner, PlanFollower(planner), planner.history.generation)
+            made = PlanMemo(planner, PlanFollower(planner), planner.history.generation)
+            if found is None or found.thread is None or found.take():
+                self._memo.plans[key] = made  # (else another thread's run holds it)
+                made.take()
+            found = made
         self.planner, self.follower = found.planner, found.follower
         self._plans, self._states = found.plans, found.states
 
