@@ -59,8 +59,8 @@ def native_iterations(run, body: Sequence[ir.Stmt], count: int,
             i = (len(steps) - before) // len(body)
         at(min(i, count - 1))
     if status == FAULTED:
-        stmt, device = launches[j][2], launches[j][4]
-        prepared = run._run_launches[(id(stmt), _key_device(run, launches[j][5], device))]
+        stmt, decision = launches[j][2], launches[j][5]
+        prepared = run._run_launches[(id(stmt), _key_device(run, decision))]
         prepared.backend.check_fault(prepared.compiled)  # raises PxFaultError
     return (i, j) if status == NOT_TAKEN else (count, 0)
 
@@ -69,13 +69,12 @@ def prepare(run, body: Sequence[ir.Stmt]) -> None:
     """After a first iteration of host-loop ``body`` (which prepared its launches), make
     each RUN's native launcher at once (a loop runs it again: ``RunLaunch.go_native``)."""
     for stmt, step in _last_steps(run, body) or ():
-        prepared = run._run_launches.get((id(stmt), _key_device(run, step.decision,
-                                                                step.device)))
+        prepared = run._run_launches.get((id(stmt), _key_device(run, step.decision)))
         if prepared is not None:
             prepared.go_native()
 
 
-def _key_device(run, decision, device: str) -> str:
+def _key_device(run, decision) -> str:
     """The device part of a prepared launch's key (``ProgramRun._run``'s): the device
     the planner chose, else ``--device``."""
     return decision.device if decision is not None else run.device
@@ -115,7 +114,7 @@ def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
                 decision is not None and (decision.measured is None
                                           or decision.device != step.device)):
             return None
-        prepared = run._run_launches.get((id(stmt), _key_device(run, decision, step.device)))
+        prepared = run._run_launches.get((id(stmt), _key_device(run, decision)))
         args = None if prepared is None else prepared.repeated_args(run.residency)
         if args is None:
             return None
