@@ -25,19 +25,20 @@ class PlannedStatements:
     def _plan(self, stmt: ir.Stmt):
         """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
         no explanation was asked for): the program ahead planned from here."""
-        if self.device != "auto" and not self.explain:
+        if self._pinned:
             return None
         if self.planner is None:
             self._start_planning()
         # the decision taken before in this state: a table lookup (issue 14: a RUN under
         # --device auto costs what it costs pinned), by what the statement's id keeps
-        used = self._sizing_of.get(id(stmt))
+        at = id(stmt)
+        used = self._sizing_of.get(at)
         if used is None:
-            used = self._sizing_of[id(stmt)] = self._signature_of(stmt)[0]
+            used = self._sizing_of[at] = self._signature_of(stmt)[0]
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
-        at = self._state_at
-        state = at[1] if at[0] == self.residency.version else self._state()
-        seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
+        state = self._state_at
+        state = state[1] if state[0] == self.residency.version else self._state()
+        seen = (at, state, sizing, self.follower.generation)  # once per state
         found = self._plans.get(seen)
         if found is not None:
             return found
