@@ -99,7 +99,12 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
         assert len(steps) == 40
         assert all(s.decision is not None and s.decision.device == s.device == "c"
                    for s in steps)
-    assert second.planner is first.planner and second.follower.plans == first.follower.plans
+    assert second.planner is first.planner
+    memo = program_memo.memo_for(program).plans[("c", False, program_memo.files_key([]))]
+    memo.follower.contradicted = True  # a measured time far off its prediction
+    ProgramRun(program, device="c", explain=True, emit=print).run()
+    assert memo.follower is not second.follower and not memo.follower.contradicted
+    assert memo.planner is first.planner  # the decisions go; the planner stays
     history_for(first.planner.machine.key).forget()  # as `pxos calibrate` does
     third = ProgramRun(program, device="c", explain=True, emit=print).run()
     assert third.planner is not first.planner

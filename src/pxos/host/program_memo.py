@@ -96,7 +96,9 @@ class ProgramMemo:
 
     def release(self) -> None:
         """Drop every prepared launch's argument tuple (a run ended: its arrays are its
-        own, not the memo's), and free the planners this thread's run used."""
+        own, not the memo's), and free the planners this thread's run used; where a
+        measured time contradicted its prediction (``PlanFollower.contradicted``), their
+        decisions go: the next run plans again, with what the history learned."""
         for prepared in self.launches.values():
             for launch in prepared.values():
                 launch.release()
@@ -104,6 +106,10 @@ class ProgramMemo:
         for plan in self.plans.values():
             if plan.thread == me:
                 plan.thread = None
+                if plan.follower.contradicted:  # the next run plans with what was learned
+                    plan.follower = type(plan.follower)(plan.planner)
+                    plan.plans.clear()
+                    plan.states.clear()
 
 
 def files_key(allow: list[Path]) -> tuple:
