@@ -39,7 +39,7 @@ def _kernel(answer: int) -> tuple[Kernel, StandIn]:
         pytest.skip("the native call helper cannot be built here")
     k = pxos.kernel(scale)
     launcher = StandIn(answer)
-    k._device_native[None] = (launcher, "the decision", None, (8,))
+    k._device_native["c"] = (launcher, "the decision", None, (8,))  # pinned: no planner
     k.__class__ = _native_class()
     return k, launcher
 
@@ -47,7 +47,7 @@ def _kernel(answer: int) -> tuple[Kernel, StandIn]:
 def test_a_prepared_device_call_is_launched_from_c_with_its_own_arguments():
     k, launcher = _kernel(LAUNCHED)
     args = (np.float32(3), np.ones(8, np.float32), np.zeros(8, np.float32))
-    assert k(*args) is None
+    assert k(*args, device="c") is None
     assert len(launcher.calls) == 1 and launcher.calls[0] == args
     assert all(a is b for a, b in zip(launcher.calls[0], args))
     assert k.decision == "the decision"
@@ -58,11 +58,11 @@ def test_what_the_device_launcher_does_not_take_goes_the_python_way():
     k, launcher = _kernel(NOT_TAKEN)
     x = np.arange(8, dtype=np.float32)
     out = np.zeros_like(x)
-    k(np.float32(3), x, out, device="c")  # another device= than the prepared one
+    k(np.float32(3), x, out, device="interp")  # another device= than the prepared one
     assert launcher.calls == []
     np.testing.assert_array_equal(out, 3 * x)
     out[:] = 0
-    k(np.float32(2), x, out)  # the prepared one's, refused: the general path
+    k(np.float32(2), x, out, device="c")  # the prepared one's, refused: the general path
     assert len(launcher.calls) >= 1
     np.testing.assert_array_equal(out, 2 * x)
 
@@ -83,7 +83,7 @@ def test_a_listener_sees_the_python_path():
     try:
         x = np.arange(8, dtype=np.float32)
         out = np.zeros_like(x)
-        k(np.float32(2), x, out)
+        k(np.float32(2), x, out, device="c")
     finally:
         events.unsubscribe(listener)
     assert launcher.calls == [] and "launch" in seen
