@@ -97,8 +97,8 @@ class ProgramMemo:
     def release(self) -> None:
         """Drop every prepared launch's argument tuple (a run ended: its arrays are its
         own, not the memo's), and free the planners this thread's run used; where a
-        measured time contradicted its prediction (``PlanFollower.contradicted``), their
-        decisions go: the next run plans again, with what the history learned."""
+        measured time says another device may have won (``PlanFollower.contradicted``),
+        their decisions go: the next run plans again, with what the history learned."""
         for prepared in self.launches.values():
             for launch in prepared.values():
                 launch.release()
