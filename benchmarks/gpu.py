@@ -21,7 +21,8 @@ Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * Call overhead of a 3-argument ``@pxos.kernel`` Python function on CuPy arrays (issue
   "Kernels as Python loops"; issue 14's goal: at most 1.0x), against a CuPy ``RawKernel``
   call of the same kind of kernel: placed by the planner, pinned with ``device="cuda"``,
-  and with a Python float scalar.
+  and with a Python float scalar; the four take turns (20 000 calls each per round, best
+  of 7 rounds), so that load on the host touches them alike.
 * Kernel time: ``CudaBackend.launch_timed`` against CUDA events around the same launch.
 * The ``opencl`` backend on the same cases where an OpenCL GPU device is present
   (``PXOS_OPENCL_DEVICE`` picks it, e.g. ``NVIDIA``).
@@ -92,6 +93,27 @@ def per_launch(fn, sync, n: int = 20000, repeat: int = 5) -> float:
     return best
 
 
+def interleaved(fns: dict, sync, n: int = 20000, repeat: int = 7) -> dict:
+    """Seconds per call of each function of ``fns`` (name -> function of no arguments),
+    as :func:`per_launch` but in turns: each round times ``n`` calls of every function,
+    starting one further each round, so that a change of load (or going first) touches
+    them alike; the best round of each."""
+    order = list(fns.items())
+    for _, fn in order:
+        for _ in range(1000):
+            fn()
+    sync()
+    best = dict.fromkeys(fns, float("inf"))
+    for r in range(repeat):
+        for name, fn in order[r % len(order):] + order[:r % len(order)]:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            sync()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    return best
+
+
 def event_time(cp, fn, repeat: int) -> float:
     """Median seconds of ``fn`` on the current stream, by CUDA events, after a warm-up."""
     fn()
@@ -147,12 +169,16 @@ def python_call_overhead(cp) -> dict:
     y = cp.zeros(32, cp.float32)
     a = np.float32(2.0)
     sync = cp.cuda.Device().synchronize
-    pxos_s = per_launch(lambda: axpy(a, x, y), sync)
-    decision = axpy.decision  # where the planner put the unpinned calls, and why
-    pinned_s = per_launch(lambda: axpy(a, x, y, device="cuda"), sync)
-    float_s = per_launch(lambda: axpy(2.0, x, y), sync)  # a Python float, converted
     raw = cp.RawKernel(RAW_AXPY, "axpy")
-    cupy_s = per_launch(lambda: raw((1,), (32,), (a, x, y)), sync)
+    times = interleaved({
+        "pxos": lambda: axpy(a, x, y),
+        "pinned": lambda: axpy(a, x, y, device="cuda"),
+        "float": lambda: axpy(2.0, x, y),  # a Python float, converted
+        "cupy": lambda: raw((1,), (32,), (a, x, y))}, sync)
+    pxos_s, pinned_s, float_s, cupy_s = (times[k] for k in ("pxos", "pinned", "float",
+                                                            "cupy"))
+    axpy(a, x, y)
+    decision = axpy.decision  # where the planner put the unpinned calls, and why
     y[...] = 0
     axpy(a, x, y)
     assert bool((y == 2).all())

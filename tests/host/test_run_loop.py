@@ -68,7 +68,7 @@ def _blur(a: np.ndarray, w: np.float32) -> np.ndarray:
     return (left + right) * w + a * (np.float32(1.0) - np.float32(2.0) * w)
 
 
-@pytest.mark.parametrize("stop", [300, 3, 1])
+@pytest.mark.parametrize("stop", [30, 3, 1])
 def test_a_loop_of_runs_equals_numpy_and_the_general_path(monkeypatch, stop):
     from pxos.host.rng import random_fill
 

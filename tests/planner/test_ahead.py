@@ -220,3 +220,19 @@ def test_a_split_that_lost_is_not_taken_again_by_statements_alike():
     split.measured = 1.2  # slower than cuda alone was predicted: lost
     follower.measured(split)
     assert follower.generation == generation + 1 and not follower._alike
+
+
+def test_a_run_slower_than_another_devices_prediction_contradicts_the_plan():
+    """``PlanFollower.contradicted`` (what ``host/program_memo`` drops a run's decisions
+    on): set by a measured time longer than another candidate's prediction, first runs
+    included; not by one that is only off its own prediction."""
+    from pxos.planner.ahead import PlanFollower
+    from pxos.planner.decision import Decision
+
+    def measured(seconds: float) -> bool:
+        follower = PlanFollower(None)
+        follower.measured(Decision(1, "RUN k", "c", {"c": 1e-3, "opencl": 2e-3},
+                                   measured=seconds, fingerprint="k"))
+        return follower.contradicted
+    assert measured(3e-3)  # opencl was predicted at 2 ms: it may have won
+    assert not measured(1.9e-3) and not measured(1e-4)  # off its own prediction only

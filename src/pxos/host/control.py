@@ -77,7 +77,7 @@ class HostControl:
         for n, value in enumerate(_typed(values[:WARM], var.dtype)):
             self.values[name] = value
             self._block(body)
-            if n == 0 and self._pinned:
+            if n == 0:
                 prepare(self, body)  # the native launchers, for the next iterations
         rest = values[WARM:]
 

@@ -158,13 +158,15 @@ static PyTypeObject LauncherType = {
  * call looks up the launcher of the call's device= in the Kernel's _native dictionary
  * (device -> (launcher, plan)) and launches (recorded, under a profile whose launch log
  * noted the plan: the record names the user's line, and the profile's sampler gives a
- * sample during the launch the kernel's frame from the record's time). A call with other keywords, one a listener
+ * sample during the launch the kernel's frame from the record's time). Where that
+ * launcher does not take the call, the Kernel's last prepared device call does, with no
+ * listener (device_call: CuPy arrays). A call with other keywords, one a listener
  * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
- * one the launcher does not take goes to Kernel._call, the Python path, which gives every
+ * one neither launcher takes goes to Kernel._call, the Python path, which gives every
  * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
 static PyObject *events;  /* pxos.events's dictionary: LISTENERS, LAUNCHES */
 static PyObject *s_native, *s_device, *s_call, *s_fault, *s_profiled, *s_listeners,
-    *s_launches;
+    *s_launches, *s_device_native, *s_decision;
 
 enum { QUIET = 1, PROFILED = 2 };
 
@@ -201,6 +203,43 @@ static PyObject *native_entry(PyObject *self, PyObject *device)
     return entry;
 }
 
+/* a call on device arrays through the Kernel's last prepared device call
+   (host/pykernel's _device_native[device] = (launcher, decision, …): a
+   host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken), with
+   no listener only; the decision becomes the Kernel's. LAUNCHED, NOT_TAKEN, or -1 an
+   error. (In C, the call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14,
+   at most CuPy's RawKernel.) */
+static int device_call(PyObject *self, PyObject *device, PyObject *args)
+{
+    PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
+    if (listeners == NULL) return PyErr_Occurred() ? -1 : NOT_TAKEN;
+    int busy = PyObject_IsTrue(listeners);
+    if (busy != 0) return busy < 0 ? -1 : NOT_TAKEN;
+    PyObject *table = PyObject_GetAttr(self, s_device_native);
+    if (table == NULL) return -1;
+    PyObject *entry = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
+                                               : NULL;
+    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2) {
+        Py_DECREF(table);
+        return PyErr_Occurred() ? -1 : NOT_TAKEN;
+    }
+    Py_INCREF(entry);
+    Py_DECREF(table);
+    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    int out = -1;
+    if (r != NULL) {
+        long v = PyLong_AsLong(r);
+        Py_DECREF(r);
+        if (v == LAUNCHED)
+            out = PyObject_SetAttr(self, s_decision, PyTuple_GET_ITEM(entry, 1)) < 0
+                ? -1 : LAUNCHED;
+        else
+            out = v == -1 && PyErr_Occurred() ? -1 : NOT_TAKEN;
+    }
+    Py_DECREF(entry);
+    return out;
+}
+
 static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
 {
     PyObject *device = Py_None;
@@ -221,6 +260,11 @@ static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
                       : NULL;
         Py_DECREF(entry);
         if (r != NOT_TAKEN) return out;
+    }
+    if (device != NULL) {
+        int r = device_call(self, device, args);
+        if (r < 0) return NULL;
+        if (r == LAUNCHED) Py_RETURN_NONE;
     }
     PyObject *call = PyObject_GetAttr(self, s_call);
     if (call == NULL) return NULL;
@@ -274,10 +318,10 @@ PyMODINIT_FUNC PyInit_pxos_native_call(void)
     import_array();
     if (PyType_Ready(&LauncherType) < 0 || PyType_Ready(&DispatchType) < 0) return NULL;
     PyObject **names[] = {&s_native, &s_device, &s_call, &s_fault, &s_profiled,
-                          &s_listeners, &s_launches};
+                          &s_listeners, &s_launches, &s_device_native, &s_decision};
     const char *texts[] = {"_native", "device", "_call", "_native_fault", "profiled",
-                           "LISTENERS", "LAUNCHES"};
-    for (int i = 0; i < 7; i++)
+                           "LISTENERS", "LAUNCHES", "_device_native", "decision"};
+    for (int i = 0; i < 9; i++)
         if ((*names[i] = PyUnicode_InternFromString(texts[i])) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -159,6 +159,20 @@ def _threads(kernel: ir.Kernel) -> tuple | None:
     return tuple(out)
 
 
+def helper():
+    """The helper module, built or loaded now where it is not yet (None where it cannot be
+    built here: no C compiler, ``PXOS_NATIVE_CALL=0``). Its ``Dispatch`` also serves a
+    Kernel's prepared calls on device arrays (``host/pykernel``)."""
+    if _module:
+        return _module[0]
+    from pxos.backends.c import compiler  # (not at import: pxos's start-up)
+
+    cc = compiler()
+    if cc is None or os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
+    return _native_module(cc)
+
+
 def _native_module(cc: str):
     """The built and loaded extension module, or None where it cannot be built."""
     with _lock:

@@ -4,10 +4,10 @@
  * repeat(launches, count, steps, step, now, what, transfers) runs `count` iterations of a
  * `.px` host loop whose body is RUN statements, each with a native launcher and the same
  * argument tuple at every iteration. Per iteration, per entry (launcher, args, stmt, span,
- * device) of tuple `launches` in order: now[0] = stmt (host/interrupt's running
- * statement), the launch, now[0] = None, and a step appended to list `steps`, made as
- * the tuple subclass `step` (host/program's Step: span, what, device, seconds,
- * transfers, decision None) with the seconds the launch took. Ctrl-C stops it before a
+ * device, decision) of tuple `launches` in order: now[0] = stmt (host/interrupt's
+ * running statement), the launch, now[0] = None, and a step appended to list `steps`,
+ * made as the tuple subclass `step` (host/program's Step: span, what, device, seconds,
+ * transfers, decision) with the seconds the launch took. Ctrl-C stops it before a
  * launch (KeyboardInterrupt); an error of a launch check propagates. Either way the
  * launches before it have their steps, and the one it stopped at has none. Other threads
  * get the GIL every SWITCH_NS, as between the interpreter's bytecodes.
@@ -40,12 +40,12 @@ static PyObject *new_step(PyTypeObject *step, PyObject *const *fields, int64_t n
     return out;
 }
 
-/* whether each entry of launches is (Launcher, tuple, stmt, span, device) */
+/* whether each entry of launches is (Launcher, tuple, stmt, span, device, decision) */
 static int entries_valid(PyObject *launches)
 {
     for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(launches); j++) {
         PyObject *e = PyTuple_GET_ITEM(launches, j);
-        if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) != 5
+        if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) != 6
             || !PyObject_TypeCheck(PyTuple_GET_ITEM(e, 0), &LauncherType)
             || !PyTuple_CheckExact(PyTuple_GET_ITEM(e, 1)))
             return 0;
@@ -65,7 +65,7 @@ static PyObject *repeat(PyObject *m, PyObject *argv)
     if (!PyType_IsSubtype(step, &PyTuple_Type) || PyList_GET_SIZE(now) < 1
         || !entries_valid(launches)) {
         PyErr_SetString(PyExc_TypeError, "repeat: launches of (Launcher, args, stmt, "
-                        "span, device), a Step tuple class and a list [stmt]");
+                        "span, device, decision), a Step tuple class and a list [stmt]");
         return NULL;
     }
     int64_t held = now_ns();  /* since when this loop has held the GIL */
@@ -81,7 +81,7 @@ static PyObject *repeat(PyObject *m, PyObject *argv)
             if (r < 0) return NULL;
             if (r != LAUNCHED) return Py_BuildValue("nni", i, j, r);
             PyObject *fields[6] = {PyTuple_GET_ITEM(e, 3), what, PyTuple_GET_ITEM(e, 4),
-                                   NULL, transfers, Py_None};
+                                   NULL, transfers, PyTuple_GET_ITEM(e, 5)};
             PyObject *s = new_step(step, fields, t1 - t0);
             if (s == NULL) return NULL;
             int failed = PyList_Append(steps, s);

@@ -8,7 +8,6 @@ or a host statement needs it), executes each statement, and records what happene
 
 from __future__ import annotations
 
-import time
 from time import perf_counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from pxos.host.data_statements import DataStatements
 from pxos.host.files import FileAccess
 from pxos.host.pipeline_run import PipelineStatements
 from pxos.host.pipeline_stream import StreamStatements
+from pxos.host.program_memo import memo_for
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
 from pxos.host.interrupt import NOW
@@ -87,19 +87,17 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.residency = Residency(backends.get)
         self.planner = None
         self._decision = None
+        memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
         self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
-        self._signatures: dict = {}  # planner position -> (sizing args, what it is), …
-        self._counts: dict[str, object] = {}  # kernel name -> its thread counts' function
-        self._launches_checked: set[tuple] = set()  # (RUN, argument types) found right
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
-        self._reads: dict[int, tuple[str, ...]] = {}  # id(expr) -> the names it reads
-        self._typed: dict[tuple, ir.Expr] = {}  # (id(expr), their types) -> typed expr
-        self._constants: dict[int, np.generic] = {}  # id(expr) -> value, reading no name
-        self._run_launches: dict[tuple, RunLaunch] = {}  # (id(RUN), device) -> prepared
-        self._keywords: dict[int, str] = {}  # id(stmt) -> ir.keyword(stmt)
-        self._kernels: dict[str, ir.Kernel] = {}
+        # shared by the program's runs (host/program_memo says what each holds)
+        (self._signatures, self._sizing_of, self._counts, self._launches_checked, self._reads,
+         self._typed, self._constants, self._keywords, self._kernels) = (
+            memo.signatures, memo.sizing, memo.counts, memo.checked_launches, memo.reads,
+            memo.typed, memo.constants, memo.keywords, memo.kernels)
+        self._run_launches = memo.launches_for(self.checked)  # (id(RUN), device) -> prepared
 
     def run(self) -> "ProgramRun":
         """Run every host statement in order.
@@ -108,9 +106,11 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        # what the planner learned is written by planner/history: at most once a second
-        # while it learns, and at exit (a write per run cost 0.3-1.5 ms, issue 14)
-        self._block(self.program.statements)
+        # the planner's history is written by planner/history (at most once a second)
+        try:
+            self._block(self.program.statements)
+        finally:
+            self._memo.release()  # the launches' argument tuples hold this run's arrays
         return self
 
     @property
@@ -119,7 +119,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         the first use: resolving the folders costs 70 µs, a program without files needs
         none of it."""
         if self._files is None:
-            self._files = FileAccess(Path(self.program.file).resolve().parent, self.allow)
+            self._files = self._memo.file_access(self.program.file, self.allow)
         return self._files
 
     @property
@@ -147,12 +147,12 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         if handler is None:
             handler = _HANDLERS[type(stmt)] = "_" + type(stmt).__name__.lower()
         NOW[0] = stmt if placeable else None  # Ctrl-C mid-kernel: host/interrupt
-        t0 = time.perf_counter()
+        t0 = perf_counter()
         try:
             device = getattr(self, handler)(stmt) or "host"
         finally:
             NOW[0] = None
-        seconds = time.perf_counter() - t0
+        seconds = perf_counter() - t0
         what = self._keywords.get(id(stmt))
         if what is None:
             what = self._keywords[id(stmt)] = ir.keyword(stmt)
@@ -165,7 +165,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         step = _new(Step, (stmt.span, what, device, seconds, transfers,
                            decision or self._decision))  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
-        if decision is not None and decision.device == device:
+        if decision is not None and decision.measured is None and decision.device == device:
             self._learn(decision, seconds)
         return step
 
@@ -202,7 +202,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             return None
         step = _new(Step, (stmt.span, "RUN", prepared.name, seconds, transfers, decision))
         self.steps.append(step)
-        if decision is not None:
+        if decision is not None and decision.measured is None:
             self._learn(decision, seconds)
         return step
 

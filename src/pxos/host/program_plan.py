@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pxos.host.program_memo import PlanMemo, files_key
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
@@ -24,23 +25,24 @@ class PlannedStatements:
     def _plan(self, stmt: ir.Stmt):
         """The planner's decision for placeable ``stmt`` (None when ``device`` pins it and
         no explanation was asked for): the program ahead planned from here."""
-        if self.device != "auto" and not self.explain:
+        if self._pinned:
             return None
         if self.planner is None:
-            from pxos.planner.ahead import PlanFollower
-            from pxos.planner.program import Planner
-            self.planner = Planner(self.program, self.device, checked=self.checked,
-                                   files=self.files)
-            self.follower = PlanFollower(self.planner)
-        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
-        used, signature = self._signatures.get(at) or self._signature(stmt, at)
+            self._start_planning()
+        # the decision taken before in this state: a table lookup (issue 14: a RUN under
+        # --device auto costs what it costs pinned), by what the statement's id keeps
+        at = id(stmt)
+        used = self._sizing_of.get(at)
+        if used is None:
+            used = self._sizing_of[at] = self._signature_of(stmt)[0]
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
-        state = self._state()
-        seen = (id(stmt), state, sizing, self.follower.generation)  # once per state
+        state = self._state_at
+        state = state[1] if state[0] == self.residency.version else self._state()
+        seen = (at, state, sizing, self.follower.generation)  # once per state
         found = self._plans.get(seen)
         if found is not None:
             return found
-        key = (signature, state, sizing)
+        key = (self._signature_of(stmt)[1], state, sizing)
         found = self.follower.alike(stmt, key)
         if found is None:
             where = {n: self.residency.places(n) for n, v in self.values.items()
@@ -50,6 +52,33 @@ class PlannedStatements:
             self._plans.clear()
         self._plans[seen] = found
         return found
+
+    def _start_planning(self) -> None:
+        """The planner and its follower of the program's earlier runs with these options
+        (``host/program_memo``: their plans, states and decisions stand while the
+        history's generation does), else new ones."""
+        from pxos.planner.ahead import PlanFollower
+        from pxos.planner.program import Planner
+
+        key = (self.device, self.checked, files_key(self.allow))
+        found = self._memo.plans.get(key)
+        if found is None or found.history != found.planner.history.generation \
+                or not found.take():
+            planner = Planner(self.program, self.device, checked=self.checked,
+                              files=self.files)
+            made = PlanMemo(planner, PlanFollower(planner), planner.history.generation)
+            if found is None or found.thread is None or found.take():
+                self._memo.plans[key] = made  # (else another thread's run holds it)
+                made.take()
+            found = made
+        self.planner, self.follower = found.planner, found.follower
+        self._plans, self._states = found.plans, found.states
+
+    def _signature_of(self, stmt: ir.Stmt) -> tuple:
+        """(sizing arguments, signature) of placeable ``stmt`` (:meth:`_signature`), kept
+        under its position in the planner's line (``planner/alike``)."""
+        at = self.planner.position(stmt)  # statements alike share it (planner/alike)
+        return self._signatures.get(at) or self._signature(stmt, at)
 
     def _state(self) -> int:
         """A number for the residency state and array shapes (equal numbers: every array

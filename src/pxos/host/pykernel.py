@@ -33,7 +33,7 @@ from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
-from pxos.host.native_call import launcher as native_launcher, loaded as loaded_helper
+from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
@@ -185,6 +185,7 @@ class Kernel:
             self._ready[key] = ready[0], self.decision
             if ready[1] is not None:
                 self._device_native[device] = ready[1], self.decision, plan, launch.threads
+                self.__class__ = _native_class() if dispatch_helper() else type(self)
 
     _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
 
@@ -234,10 +235,9 @@ class Kernel:
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
         """Like a call, awaited: the launch is queued on the current stream (``with
-        pxos.stream():``), then the coroutine waits on a CUDA event in a worker thread
-        (a blocking-sync event: no busy loop) while the event loop runs other tasks; host
-        arrays are updated when it returns. On a CPU backend the whole launch runs in a
-        worker thread."""
+        pxos.stream():``), then the coroutine waits on a CUDA event in a worker thread (a
+        blocking-sync event: no busy loop) while the event loop runs other tasks; host arrays
+        are updated when it returns. On a CPU backend the launch runs in a worker thread."""
         import asyncio  # loaded already: an event loop runs this coroutine
 
         if registry.collection_of(args) is not None:
@@ -369,12 +369,12 @@ def kernel(fn=None, *, block: Sequence[int] | None = None, device: str | None = 
 
 
 def _native_class() -> type:
-    """``Kernel`` with its call in C (``host/native_call``'s ``Dispatch``): a Kernel
-    becomes one (its ``__class__``) once a signature has a native launcher, and keeps its
-    behaviour (``Dispatch`` adds no field, and sends what it does not launch to
-    ``Kernel._call``)."""
+    """``Kernel`` with its call in C (``host/native_call``'s ``Dispatch``): a Kernel becomes
+    one (its ``__class__``) once a signature has a native launcher or a native prepared
+    device call, and keeps its behaviour (``Dispatch`` adds no field, and sends what it
+    does not launch to ``Kernel._call``)."""
     if not _NATIVE:
-        base = loaded_helper().Dispatch
+        base = dispatch_helper().Dispatch
         _NATIVE.append(type("NativeKernel", (Kernel, base), {
             "__call__": base.__call__, "__slots__": (), "__module__": __name__,
             "__doc__": Kernel.__doc__}))

@@ -12,6 +12,7 @@ device makes its copy with ``zeros`` and no transfer.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,9 @@ class Copies:
         self._changes[0] += 1
 
 
+_STARTS = itertools.count(1)  # residencies made (a version's high bits)
+
+
 class Residency:
     """The arrays of one program run and where their current contents are.
 
@@ -158,7 +162,9 @@ class Residency:
         self._backends = backends
         self._arrays: dict[str, Copies] = {}
         self.transfers = Transfers()
-        self._changes = [0]
+        # versions no other residency takes (each starts 2**40 after the last one's start):
+        # what a run keyed by a version stays a run's own (host/program_memo)
+        self._changes = [next(_STARTS) << 40]
 
     @property
     def version(self) -> int:

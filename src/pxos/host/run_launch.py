@@ -112,6 +112,11 @@ class RunLaunch:
             return None
         return args
 
+    def release(self) -> None:
+        """Forget the argument tuple kept for the next launch (its arrays are a run's;
+        ``host/program_memo`` keeps this launch for the program's later runs)."""
+        self._ready = (None, ())
+
     def launch(self, residency, args: list, threads: Sequence[int]) -> None:
         """Launch with ``args`` (arrays as the host arrays, for their shapes; scalars
         converted to their parameters' types) over ``threads``, wait for it, and mark the

@@ -9,9 +9,9 @@ scalars, and the same host arrays, current on the host), the loop's remaining it
 run in the helper's ``repeat`` (``native_loop.h``): per launch the interrupt marker
 (``host/interrupt``), the launch, and its :class:`Step <host.steps>`, in C.
 
-Taken only where nothing but the launches happens between them: a pinned device (no
-planner to consult), no listener (a profile sees the general path), and no RUN argument
-that reads a name (so none reads the loop variable).
+Taken only where nothing but the launches happens between them: no listener (a profile
+sees the general path), no RUN argument that reads a name (so none reads the loop
+variable), and a pinned device or planner decisions that stand (see :func:`_launches`).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def native_iterations(run, body: Sequence[ir.Stmt], count: int,
             i = (len(steps) - before) // len(body)
         at(min(i, count - 1))
     if status == FAULTED:
-        stmt = launches[j][2]
-        prepared = run._run_launches[(id(stmt), run.device)]
+        stmt, decision = launches[j][2], launches[j][5]
+        prepared = run._run_launches[(id(stmt), _key_device(run, decision))]
         prepared.backend.check_fault(prepared.compiled)  # raises PxFaultError
     return (i, j) if status == NOT_TAKEN else (count, 0)
 
@@ -68,24 +68,55 @@ def native_iterations(run, body: Sequence[ir.Stmt], count: int,
 def prepare(run, body: Sequence[ir.Stmt]) -> None:
     """After a first iteration of host-loop ``body`` (which prepared its launches), make
     each RUN's native launcher at once (a loop runs it again: ``RunLaunch.go_native``)."""
-    for stmt in body:
-        prepared = run._run_launches.get((id(stmt), run.device))
+    for stmt, step in _last_steps(run, body) or ():
+        prepared = run._run_launches.get((id(stmt), _key_device(run, step.decision)))
         if prepared is not None:
             prepared.go_native()
 
 
+def _key_device(run, decision) -> str:
+    """The device part of a prepared launch's key (``ProgramRun._run``'s): the device
+    the planner chose, else ``--device``."""
+    return decision.device if decision is not None else run.device
+
+
+def _last_steps(run, body: Sequence[ir.Stmt]) -> list | None:
+    """``(stmt, its step)`` for each statement of ``body`` from the iteration that just
+    ran (the last steps of the run), or None where they are not that iteration's."""
+    steps = run.steps[-len(body):]
+    if len(steps) != len(body) or any(s.span is not stmt.span
+                                      for s, stmt in zip(steps, body)):
+        return None
+    return list(zip(body, steps))
+
+
 def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
-    """Per statement ``(launcher, args, stmt, span, device)`` for ``repeat``, or None
-    where the loop cannot go native."""
-    if not run._pinned or events.LISTENERS or loaded() is None:
+    """Per statement ``(launcher, args, stmt, span, device, decision)`` for ``repeat``,
+    or None where the loop cannot go native.
+
+    With the planner consulted (``--device auto`` or ``--explain``), each statement
+    repeats the decision of the iteration before it: the planner would give it again,
+    since its key (the statement, the residency state, the sizing scalars, the
+    follower's generation: ``host/program_plan``) stays while nothing moves and nothing
+    is learned: taken only where each decision has its measured time already (it
+    teaches nothing more) and the residency's version is the one the launches' tuples
+    were made at.
+    """
+    if events.LISTENERS or loaded() is None:
+        return None
+    last = _last_steps(run, body)
+    if last is None:
         return None
     out = []
-    for stmt in body:
-        if type(stmt) is not ir.Run:
+    for stmt, step in last:
+        decision = step.decision
+        if type(stmt) is not ir.Run or (decision is None) != run._pinned or (
+                decision is not None and (decision.measured is None
+                                          or decision.device != step.device)):
             return None
-        prepared = run._run_launches.get((id(stmt), run.device))
+        prepared = run._run_launches.get((id(stmt), _key_device(run, decision)))
         args = None if prepared is None else prepared.repeated_args(run.residency)
         if args is None:
             return None
-        out.append((prepared.native, args, stmt, stmt.span, prepared.name))
+        out.append((prepared.native, args, stmt, stmt.span, prepared.name, decision))
     return tuple(out)

@@ -71,6 +71,11 @@ class PlanFollower:
         generation: a number that changes whenever the decisions taken so far stop
             standing (a surprise, a HYBRID split that lost): a caller that keeps
             decisions (a host loop's, once per residency state) keys them with it.
+        contradicted: a decision's measured time was longer than another device's
+            predicted time (its kernel's first run included), or a split lost: the choice
+            may have been wrong, so a caller that keeps decisions beyond a run
+            (``host/program_memo``) plans the next run anew, with what the history
+            learned.
     """
 
     def __init__(self, planner):
@@ -82,6 +87,7 @@ class PlanFollower:
         self._surprised: set[tuple[str, str]] = set()
         self._alike: dict[tuple, list] = {}  # key -> [decision, id(stmt), teaching left]
         self.generation = 0
+        self.contradicted = False  # a measured time says another device may have won
 
     def alike(self, stmt: ir.Stmt, key: tuple) -> Decision | None:
         """The decision taken for a statement alike to ``stmt`` in the same state, as
@@ -143,8 +149,12 @@ class PlanFollower:
             return
         alone = [t for d, t in decision.predicted.items() if "+" not in d]
         if "+" in decision.device and alone and decision.measured > min(alone):
+            self.contradicted = True
             self.forget()  # a split that lost: withdrawn (Decision.learn), not repeated
             return
+        others = [t for d, t in decision.predicted.items() if d != decision.device]
+        if others and decision.measured > min(others):  # first runs included
+            self.contradicted = True  # another device was predicted faster than this ran
         ratio = predicted / decision.measured
         key = (decision.fingerprint, decision.device)
         if key not in self._seen:  # its first run: first-use costs

@@ -79,6 +79,7 @@ class History:
         self._dirty = False
         self._saved_at = float("-inf")
         self._corrections: dict[tuple, float] = {}  # until the next row is kept
+        self.generation = 0  # changes when everything learned is forgotten (forget)
         try:
             text = path.read_text()
         except OSError:
@@ -187,6 +188,7 @@ class History:
         """Drop every recorded run (``pxos calibrate`` does, since the model changed)."""
         self.data = {}
         self._corrections.clear()
+        self.generation += 1
         self._dirty = False
         atexit.unregister(self.save)
         self.path.unlink(missing_ok=True)

@@ -1,0 +1,128 @@
+"""The runs of one program share what they make (``host/program_memo``): a later run
+reuses the prepared launches and the planner, gives NumPy's results with arrays of its
+own, and a host loop of RUNs placed by the planner goes native with its decisions in its
+steps (``host/run_loop``)."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+from pxos.host import control, program_memo
+from pxos.host.program import ProgramRun
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+from pxos.planner.history import history_for
+from tests.conftest import BACKENDS
+
+pytestmark = pytest.mark.skipif("c" not in BACKENDS, reason="no C compiler here")
+
+SCALE = """
+GPU_KERNEL scale
+    GPU_PARAM src float[]
+    GPU_PARAM dst float[]
+    GPU_PARAM w float
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE src[i] * w + 1.0 → dst[i]
+GPU_END
+
+ALLOC a float SIZE 64
+ALLOC b LIKE a
+RANDOM a SEED {seed} RANGE 0.0 1.0
+FOR k IN 0..20:
+    RUN scale a b 0.5
+    RUN scale b a 0.5
+"""
+
+
+def _expected(seed: int) -> np.ndarray:
+    from pxos.host.rng import random_fill
+
+    a = np.empty(64, np.float32)
+    random_fill(a, seed, 0.0, 1.0, None)
+    for _ in range(20):
+        a = (a * np.float32(0.5) + np.float32(1)) * np.float32(0.5) + np.float32(1)
+    return a
+
+
+def _native_loops(monkeypatch) -> list:
+    """The (i, j) each host loop's native part returned (``control.native_iterations``)."""
+    taken = []
+    native = control.native_iterations
+
+    def spy(run, body, count, at):
+        taken.append(native(run, body, count, at))
+        return taken[-1]
+    monkeypatch.setattr(control, "native_iterations", spy)
+    return taken
+
+
+def test_later_runs_reuse_the_launches_and_keep_their_own_arrays(monkeypatch):
+    program = check_program(parse_program(SCALE.format(seed=5), "<memo>"))
+    taken = _native_loops(monkeypatch)
+    runs = [ProgramRun(program, device="c", emit=print).run() for _ in range(3)]
+    if taken[0] == (0, 0):
+        pytest.skip("the native call helper cannot be built here")
+    memo = program_memo.memo_for(program)
+    assert len(memo.launches_for(False)) == 2  # one prepared launch per RUN, shared
+    for run in runs:  # each run's arrays hold its own result (no tuple of another run's)
+        np.testing.assert_allclose(run.values["a"], _expected(5), rtol=1e-6)
+    assert runs[0].values["a"] is not runs[2].values["a"]
+    assert all(launch._ready == (None, ()) for launch in memo.launches_for(False).values())
+    assert taken == [(18, 0)] * 3
+
+
+def test_a_memo_goes_with_its_program():
+    program = check_program(parse_program(SCALE.format(seed=6), "<memo>"))
+    ProgramRun(program, device="c", emit=print).run()
+    key = id(program)
+    assert key in program_memo._MEMOS
+    del program
+    gc.collect()
+    assert key not in program_memo._MEMOS
+
+
+def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monkeypatch):
+    program = check_program(parse_program(SCALE.format(seed=7), "<memo>"))
+    taken = _native_loops(monkeypatch)
+    first, second = (ProgramRun(program, device="c", explain=True, emit=print).run()
+                     for _ in range(2))
+    if taken[0] == (0, 0):
+        pytest.skip("the native call helper cannot be built here")
+    assert taken == [(18, 0)] * 2
+    for run in (first, second):
+        np.testing.assert_allclose(run.values["a"], _expected(7), rtol=1e-6)
+        steps = [s for s in run.steps if s.what == "RUN"]
+        assert len(steps) == 40
+        assert all(s.decision is not None and s.decision.device == s.device == "c"
+                   for s in steps)
+    assert second.planner is first.planner
+    memo = program_memo.memo_for(program).plans[("c", False, program_memo.files_key([]))]
+    memo.follower.contradicted = True  # a measured time far off its prediction
+    ProgramRun(program, device="c", explain=True, emit=print).run()
+    assert memo.follower is not second.follower and not memo.follower.contradicted
+    assert memo.planner is first.planner  # the decisions go; the planner stays
+    history_for(first.planner.machine.key).forget()  # as `pxos calibrate` does
+    third = ProgramRun(program, device="c", explain=True, emit=print).run()
+    assert third.planner is not first.planner
+    np.testing.assert_allclose(third.values["a"], _expected(7), rtol=1e-6)
+
+
+def test_a_run_on_another_thread_meanwhile_plans_with_a_planner_of_its_own():
+    import threading
+
+    program = check_program(parse_program(SCALE.format(seed=8), "<memo>"))
+    held = ProgramRun(program, device="c", explain=True, emit=print)
+    for stmt in program.statements:  # statement by statement: the run has not ended
+        held.run_statement(stmt)
+    other = []
+    thread = threading.Thread(target=lambda: other.append(
+        ProgramRun(program, device="c", explain=True, emit=print).run()))
+    thread.start()
+    thread.join()
+    assert other[0].planner is not held.planner
+    for run in (held, other[0]):
+        np.testing.assert_allclose(run.values["a"], _expected(8), rtol=1e-6)
