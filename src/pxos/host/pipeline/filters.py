@@ -220,7 +220,7 @@ class CodecFilter:
                 self.obj = self._open(0, 1)
             out.append(self.obj.decompress(raw))
             raw = (self.obj.unused_data or b"") if self.obj.eof else b""
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)  # a copy holds the GIL
 
     def close(self) -> bytes:
         if not self.decompress:

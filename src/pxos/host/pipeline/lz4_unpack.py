@@ -26,8 +26,8 @@ def _one_block(desc: bytes, record: bytes) -> bytes:
     import lz4.frame
 
     flat = bytes([desc[0] & ~0x08, desc[1]])
-    frame = MAGIC + flat + bytes([(xxh32_short(flat) >> 8) & 0xFF]) + record + END_MARK
-    return lz4.frame.decompress(frame)
+    head = MAGIC + flat + bytes([(xxh32_short(flat) >> 8) & 0xFF])
+    return lz4.frame.decompress(b"".join((head, record, END_MARK)))
 
 
 class BlockDecompressor:
@@ -40,7 +40,7 @@ class BlockDecompressor:
     def decompress(self, data) -> bytes:
         if self.fallback is not None:
             return self._fallback(bytes(data))
-        self.buf += bytes(data)
+        self.buf = self.buf + bytes(data) if self.buf else bytes(data)
         if self.desc is None and not self._header():
             return b""
         if self.fallback is not None:
@@ -53,7 +53,7 @@ class BlockDecompressor:
         self.seen += sum(map(len, out))
         if self.eof and self.size is not None and self.seen != self.size:
             raise ValueError(f"the frame holds {self.seen} bytes, its header says {self.size}")
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def _header(self) -> bool:
         """Parse the header once it is whole; False while it is not."""
@@ -81,6 +81,7 @@ class BlockDecompressor:
     def _records(self) -> list[bytes]:
         """The whole block records buffered so far (up to the end mark)."""
         records, at, check = [], 0, 4 if self.desc[0] & 0x10 else 0
+        view = memoryview(self.buf)
         while not self.eof and len(self.buf) - at >= 4:
             word = struct.unpack("<I", self.buf[at:at + 4])[0]
             if word == 0:
@@ -92,7 +93,7 @@ class BlockDecompressor:
                 raise ValueError("a block is larger than the frame's block size")
             if end > len(self.buf):
                 break
-            records.append(self.buf[at:end])
+            records.append(view[at:end])  # no copy: _one_block copies each once
             at = end
         self.buf = self.buf[at:]
         return records
