@@ -11,7 +11,8 @@ also timed alone over the same chunks, in the same run:
 
 - ``disk_read``: the file through the ring buffer (``stream.read_chunks``); the file was
   just written, so this is the page cache's rate unless the machine dropped it;
-- ``disk_write``: the same bytes through ``StreamOutput`` (temporary file, fsync, rename);
+- ``disk_write``: the bytes the pipeline writes (with ``--compress``, the compressed
+  chunks) through ``StreamOutput`` (temporary file, fsync, rename), per byte of input;
 - ``compress``: the zstd filter alone, in memory (on ``cuda``: nvCOMP's, as a program
   pinned to cuda streams its ``COMPRESS``: upload, encode, packing, download per chunk);
 - ``encrypt``: the cipher alone, in memory, as the stream runs it (without ``--compress``:
@@ -99,7 +100,6 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
         for c in chunks:
             out.append(c)
         out.commit()
-    rates["disk_write"] = nbytes / timed(write, repeat) / 1e9
     with CorePool() as pool:
         if compress:
             def pack():  # as the program's COMPRESS: nvCOMP when pinned to cuda
@@ -128,6 +128,7 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
         rates["encrypt"] = nbytes / timed(encrypt, repeat) / 1e9
         if not compress:
             engine.close()
+    rates["disk_write"] = nbytes / timed(write, repeat) / 1e9  # what the pipeline writes
     if device == "cuda":
         rates.update(cuda_rates(chunk, nbytes, repeat))
     return rates
