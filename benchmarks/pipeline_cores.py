@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -91,14 +92,21 @@ CASES = {
 }
 
 
-def one_run(case: str, data: np.ndarray, chunk: int, pool) -> tuple[float, float, float]:
-    """(wall, process CPU, main-thread CPU) seconds of one pass of ``case`` over ``data``."""
+def one_run(case: str, data: np.ndarray, chunk: int, pool) -> tuple[float, ...]:
+    """(wall, process CPU, main-thread CPU seconds, voluntary context switches, minor page
+    faults) of one pass of ``case`` over ``data``. The switches count the threads' waits
+    (hand-overs of the GIL, futures, joins) and the faults the first touches of fresh
+    memory: both are independent of the machine's load, unlike the times."""
     f = CASES[case](pool)
+    r = resource.getrusage(resource.RUSAGE_SELF)
     t, c, m = time.perf_counter(), time.process_time(), time.thread_time()
     for lo in range(0, len(data), chunk):
         f.push(data[lo:lo + chunk])
     f.close()
-    return time.perf_counter() - t, time.process_time() - c, time.thread_time() - m
+    wall, cpu, main = (time.perf_counter() - t, time.process_time() - c,
+                       time.thread_time() - m)
+    q = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, cpu, main, q.ru_nvcsw - r.ru_nvcsw, q.ru_minflt - r.ru_minflt
 
 
 def summary(runs: list[tuple], workers: int, gb: float) -> dict:
@@ -108,6 +116,8 @@ def summary(runs: list[tuple], workers: int, gb: float) -> dict:
     wall, cpu, main = (med(r[i] for r in runs) for i in range(3))
     return {"GBps": gb / wall, "cpu_s_per_GB": cpu / gb, "main_cpu_s_per_GB": main / gb,
             "cpu_busy": cpu / wall, "idle_s_per_GB": max(main, cpu / workers) / gb,
+            "voluntary_switches_per_GB": med(r[3] for r in runs) / gb,
+            "page_faults_per_GB": med(r[4] for r in runs) / gb,
             "walls_s": [r[0] for r in runs]}
 
 
@@ -211,7 +221,9 @@ def main() -> None:
               f"{many['GBps']:6.2f} GB/s   × {r['scaling']:.2f} wall (rounds "
               f"{min(r['round_ratios']):.2f}–{max(r['round_ratios']):.2f})   "
               f"× {r['idle_scaling']:.2f} idle-core   busy {one['cpu_busy']:.2f} → "
-              f"{many['cpu_busy']:.2f} cores   load {max(r['load_average_1min']):.1f}",
+              f"{many['cpu_busy']:.2f} cores   switches/GB "
+              f"{many['voluntary_switches_per_GB']:.0f}   load "
+              f"{max(r['load_average_1min']):.1f}",
               flush=True)
     out = {"machine": {"node": platform.node(), "cpu": platform.processor() or platform.machine(),
                        "cores": cores, "python": platform.python_version()},
