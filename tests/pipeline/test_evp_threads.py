@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pxos.errors import PxRuntimeError
 from pxos.host.pipeline import evp_threads, filters, gcm_stream
 from pxos.host.pipeline.cores import CorePool
 
@@ -71,3 +72,21 @@ def test_the_filters_give_the_same_bytes_without_the_helper(monkeypatch):
     with_helper = run()
     monkeypatch.setattr(evp_threads, "helper", lambda: None)
     assert run() == with_helper
+
+
+def test_more_segments_than_one_call_takes_are_sealed_in_batches(monkeypatch):
+    monkeypatch.setattr(evp_threads, "MAX_SEGMENTS", 3)  # 10 segments: 4 calls
+    data = DATA[:10 * 64 - 5]
+    with CorePool(2) as pool:
+        seal = gcm_stream.GcmSealFilter(KEY, bytes(12), 64, pool)
+        sealed = np.concatenate([seal.push(data), seal.close()])
+        monkeypatch.setattr(evp_threads, "helper", lambda: None)  # the pool's path
+        ref = gcm_stream.GcmSealFilter(KEY, bytes(12), 64, pool)
+        assert np.array_equal(sealed, np.concatenate([ref.push(data), ref.close()]))
+        monkeypatch.undo()
+        monkeypatch.setattr(evp_threads, "MAX_SEGMENTS", 3)
+        sealed[12 + 7 * 80 + 1] ^= 1  # segment 7 (each 64 + 16 bytes after the header)
+        with pytest.raises(PxRuntimeError, match="segment 7 does not match"):
+            opened = gcm_stream.GcmOpenFilter(KEY, bytes(12), pool)
+            opened.push(sealed)
+            opened.close()

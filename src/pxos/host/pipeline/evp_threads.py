@@ -30,6 +30,7 @@ from pxos.host.pipeline import openssl_evp
 SOURCE = Path(__file__).with_name("evp_threads.c")
 NAME = "pxos_evp_threads"
 MIN_PART = 1 << 20  # bytes: a smaller chunk is not split (as filters.MIN_PART)
+MAX_SEGMENTS = 65536  # GCM segments per call (evp_threads.c's MAX_SEGMENTS)
 _FUNCTIONS = ("EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_EncryptInit_ex",
               "EVP_DecryptInit_ex", "EVP_EncryptUpdate", "EVP_DecryptUpdate",
               "EVP_EncryptFinal_ex", "EVP_DecryptFinal_ex", "EVP_CIPHER_CTX_ctrl")
@@ -89,7 +90,8 @@ def gcm_segments(open_: bool, key: bytes, nonce: bytes, head: bytes, first: int,
     ``first + 1``, … of ``gcm_stream``'s framing (IV = nonce + index, AAD = ``head`` ‖
     index ‖ last flag, set on the final segment when ``last``), one run of consecutive
     segments per worker. Returns -1, or on opening the position in ``srcs`` of a segment
-    whose tag did not match (the caller must then discard every ``dsts``).
+    whose tag did not match (the caller must then discard every ``dsts``). At most
+    ``MAX_SEGMENTS`` segments per call.
 
     Raises:
         RuntimeError: OpenSSL refused a call other than a tag check.

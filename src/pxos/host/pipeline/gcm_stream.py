@@ -104,9 +104,15 @@ def _on_threads(open_: bool, key: bytes, nonce: bytes, head: bytes, jobs: list[t
 
     if not jobs or evp_threads.helper() is None:
         return None
-    return evp_threads.gcm_segments(open_, key, nonce, head, jobs[0][2], last,
-                                    [j[0] for j in jobs], [j[1] for j in jobs],
-                                    getattr(pool, "workers", 1))
+    for lo in range(0, len(jobs), evp_threads.MAX_SEGMENTS):  # small segments: in batches
+        batch = jobs[lo:lo + evp_threads.MAX_SEGMENTS]
+        bad = evp_threads.gcm_segments(open_, key, nonce, head, batch[0][2],
+                                       last and lo + len(batch) == len(jobs),
+                                       [j[0] for j in batch], [j[1] for j in batch],
+                                       getattr(pool, "workers", 1))
+        if bad >= 0:
+            return lo + bad
+    return -1
 
 
 def _each(fn, jobs: list[tuple]) -> None:
