@@ -18,9 +18,10 @@ per GB and the main thread's. ``idle_scaling`` is the ratio the cores would give
 were idle: a run's time taken as max(main thread's CPU, process CPU / workers), the
 critical path when the work that left the main thread is spread evenly and runs side by
 side (true of GIL-free work only). ``cpu_busy`` = CPU / wall shows how many cores a run
-kept busy. ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
-sysfs): two hyperthreads of one core share its AES units and halve the scaling, so on a
-larger machine this gives two quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
+kept busy. The ciphers run on ``evp_threads``' C threads (``PXOS_EVP_THREADS=0``: on the
+Python pool, to compare). ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
+sysfs), the idlest ones over 0.3 s: two hyperthreads of one core share its AES units and
+halve the scaling, so on a larger machine this gives two quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -40,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pxos.host.pipeline import filters, gcm_stream  # noqa: E402
+from pxos.host.pipeline import evp_threads, filters, gcm_stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend  # noqa: E402
 
@@ -90,14 +92,21 @@ CASES = {
 }
 
 
-def one_run(case: str, data: np.ndarray, chunk: int, pool) -> tuple[float, float, float]:
-    """(wall, process CPU, main-thread CPU) seconds of one pass of ``case`` over ``data``."""
+def one_run(case: str, data: np.ndarray, chunk: int, pool) -> tuple[float, ...]:
+    """(wall, process CPU, main-thread CPU seconds, voluntary context switches, minor page
+    faults) of one pass of ``case`` over ``data``. The switches count the threads' waits
+    (hand-overs of the GIL, futures, joins) and the faults the first touches of fresh
+    memory: both are independent of the machine's load, unlike the times."""
     f = CASES[case](pool)
+    r = resource.getrusage(resource.RUSAGE_SELF)
     t, c, m = time.perf_counter(), time.process_time(), time.thread_time()
     for lo in range(0, len(data), chunk):
         f.push(data[lo:lo + chunk])
     f.close()
-    return time.perf_counter() - t, time.process_time() - c, time.thread_time() - m
+    wall, cpu, main = (time.perf_counter() - t, time.process_time() - c,
+                       time.thread_time() - m)
+    q = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, cpu, main, q.ru_nvcsw - r.ru_nvcsw, q.ru_minflt - r.ru_minflt
 
 
 def summary(runs: list[tuple], workers: int, gb: float) -> dict:
@@ -107,6 +116,8 @@ def summary(runs: list[tuple], workers: int, gb: float) -> dict:
     wall, cpu, main = (med(r[i] for r in runs) for i in range(3))
     return {"GBps": gb / wall, "cpu_s_per_GB": cpu / gb, "main_cpu_s_per_GB": main / gb,
             "cpu_busy": cpu / wall, "idle_s_per_GB": max(main, cpu / workers) / gb,
+            "voluntary_switches_per_GB": med(r[3] for r in runs) / gb,
+            "page_faults_per_GB": med(r[4] for r in runs) / gb,
             "walls_s": [r[0] for r in runs]}
 
 
@@ -146,11 +157,34 @@ def physical_core(cpu: int) -> tuple[str, str]:
     return tuple((base / f).read_text().strip() for f in ("physical_package_id", "core_id"))
 
 
+def idle_fractions(seconds: float = 0.3) -> dict[int, float]:
+    """Each logical CPU's idle fraction over ``seconds`` (Linux's /proc/stat: idle and
+    iowait jiffies over all jiffies); {} where /proc/stat cannot be read."""
+    def read() -> dict[int, tuple[int, int]]:
+        out = {}
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit():
+                ticks = [int(f) for f in fields]
+                out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))
+        return out
+    try:
+        first = read()
+        time.sleep(seconds)
+        last = read()
+    except OSError:
+        return {}
+    return {cpu: (last[cpu][0] - first[cpu][0]) / max(1, last[cpu][1] - first[cpu][1])
+            for cpu in first if cpu in last}
+
+
 def pick_cores(count: int) -> list[int]:
-    """Pin this process to ``count`` logical CPUs on distinct physical cores (the last
-    ones of its affinity mask, away from CPU 0's interrupts); the CPUs chosen."""
+    """Pin this process to ``count`` logical CPUs on distinct physical cores: the idlest
+    over 0.3 s (other work on the machine runs elsewhere), ties broken towards the last
+    CPUs of the affinity mask (away from CPU 0's interrupts); the CPUs chosen."""
+    idle = idle_fractions()
     chosen, seen = [], set()
-    for cpu in sorted(os.sched_getaffinity(0), reverse=True):
+    for cpu in sorted(os.sched_getaffinity(0), key=lambda c: (-round(idle.get(c, 0), 1), -c)):
         core = physical_core(cpu)
         if core not in seen:
             seen.add(core)
@@ -178,6 +212,8 @@ def main() -> None:
         else {}
     load_before = os.getloadavg()
     results = {}
+    print("ciphers on", "C threads (evp_threads)" if evp_threads.helper() else
+          "the Python pool (openssl_evp)", "| CPUs", cpus, flush=True)
     for case in [c for c in CASES if not args.only or c in args.only]:
         r = results[case] = measure(case, data, chunk, cores, args.repeat)
         one, many = r["1_worker"], r[f"{cores}_workers"]
@@ -185,7 +221,9 @@ def main() -> None:
               f"{many['GBps']:6.2f} GB/s   × {r['scaling']:.2f} wall (rounds "
               f"{min(r['round_ratios']):.2f}–{max(r['round_ratios']):.2f})   "
               f"× {r['idle_scaling']:.2f} idle-core   busy {one['cpu_busy']:.2f} → "
-              f"{many['cpu_busy']:.2f} cores   load {max(r['load_average_1min']):.1f}",
+              f"{many['cpu_busy']:.2f} cores   switches/GB "
+              f"{many['voluntary_switches_per_GB']:.0f}   load "
+              f"{max(r['load_average_1min']):.1f}",
               flush=True)
     out = {"machine": {"node": platform.node(), "cpu": platform.processor() or platform.machine(),
                        "cores": cores, "python": platform.python_version()},
@@ -193,7 +231,9 @@ def main() -> None:
            "mib": args.mib, "chunk_mib": args.chunk_mib, "repeat": args.repeat,
            "goal_scaling_2_cores": 1.8,
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
-           "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5, "results": results}
+           "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
+           "cipher_threads": "C (evp_threads)" if evp_threads.helper() else "Python pool",
+           "results": results}
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(out, indent=2))
     tmp.replace(args.out)

@@ -11,8 +11,10 @@ also timed alone over the same chunks, in the same run:
 
 - ``disk_read``: the file through the ring buffer (``stream.read_chunks``); the file was
   just written, so this is the page cache's rate unless the machine dropped it;
-- ``disk_write``: the same bytes through ``StreamOutput`` (temporary file, fsync, rename);
-- ``compress``: the zstd filter alone, in memory;
+- ``disk_write``: the bytes the pipeline writes (with ``--compress``, the compressed
+  chunks) through ``StreamOutput`` (temporary file, fsync, rename), per byte of input;
+- ``compress``: the zstd filter alone, in memory (on ``cuda``: nvCOMP's, as a program
+  pinned to cuda streams its ``COMPRESS``: upload, encode, packing, download per chunk);
 - ``encrypt``: the cipher alone, in memory, as the stream runs it (without ``--compress``:
   the engine of ``slot_stream`` over its ring of slots, on cuda the pinned slots with an
   upload, kernel and download per chunk on the slot's stream; with ``--compress``: the
@@ -51,6 +53,7 @@ from collections import deque  # noqa: E402
 
 from pxos.host.pipeline import filters, slot_stream, stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
+from pxos.host.pipeline.nvcomp_stream import NvcompFilter  # noqa: E402
 from pxos.host.pipeline.stream import StreamOutput, read_chunks  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
@@ -97,11 +100,11 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
         for c in chunks:
             out.append(c)
         out.commit()
-    rates["disk_write"] = nbytes / timed(write, repeat) / 1e9
     with CorePool() as pool:
         if compress:
-            def pack():
-                f = filters.CodecFilter("zstd", False, 3, pool.workers)
+            def pack():  # as the program's COMPRESS: nvCOMP when pinned to cuda
+                f = (NvcompFilter("zstd", 3) if device == "cuda"
+                     else filters.CodecFilter("zstd", False, 3, pool.workers))
                 return [f.push(c) for c in chunks] + [f.close()]
             packed = pack()
             rates["compress"] = nbytes / timed(pack, repeat) / 1e9
@@ -125,6 +128,7 @@ def stage_rates(path: Path, folder: Path, chunk: int, device: str, compress: boo
         rates["encrypt"] = nbytes / timed(encrypt, repeat) / 1e9
         if not compress:
             engine.close()
+    rates["disk_write"] = nbytes / timed(write, repeat) / 1e9  # what the pipeline writes
     if device == "cuda":
         rates.update(cuda_rates(chunk, nbytes, repeat))
     return rates
@@ -246,7 +250,9 @@ def main() -> None:
            "pipeline_GBps": whole, "ratio_to_slowest": whole / rates[slowest], "goal": 0.8,
            "thread_seconds": threads,
            "load_average_before": load, "load_average_after": os.getloadavg()}
-    Path(args.out).write_text(json.dumps(out, indent=2))
+    tmp = Path(args.out).with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, indent=2))
+    tmp.replace(args.out)
     for stage, rate in sorted(rates.items(), key=lambda kv: kv[1]):
         print(f"stage {stage:12s} {rate:8.2f} GB/s" + ("   (slowest)" if stage == slowest else ""))
     print(f"pipeline           {whole:8.2f} GB/s   = {whole / rates[slowest]:.2f} of "

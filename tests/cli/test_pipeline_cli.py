@@ -106,8 +106,8 @@ def test_streamed_keystream_commands_take_the_slots(tmp_path, monkeypatch):
 
 def test_streamed_lz4_on_every_core_and_compress_on_cuda(tmp_path):
     """`compress --chunk` with lz4 writes one frame of independent blocks that `lz4.frame`
-    reads; `--device cuda` compresses through nvCOMP where it is installed, and is a
-    clear error where it is not (or with `--chunk`)."""
+    reads; `--device cuda` compresses through nvCOMP where it is installed (streamed too,
+    with `--chunk`), and is a clear error where it is not."""
     import lz4.frame
 
     from pxos.host.pipeline import nvcomp_codec
@@ -122,5 +122,10 @@ def test_streamed_lz4_on_every_core_and_compress_on_cuda(tmp_path):
         assert lz4.frame.decompress((tmp_path / "q.lz4").read_bytes()) == PHOTO.read_bytes()
     else:
         assert r.exit_code == 2 and "compress on cuda needs nvCOMP" in r.stderr
-    r = run("compress", PHOTO, tmp_path / "r.lz4", "--chunk", 4096, "--device", "cuda")
-    assert r.exit_code == 2 and "runs on the host" in r.stderr
+    r = run("compress", PHOTO, tmp_path / "r.lz4", "--codec", "lz4", "--chunk", 100_000,
+            "--device", "cuda")  # streamed on nvCOMP where it is installed
+    if nvcomp_codec.available():
+        assert r.exit_code == 0
+        assert lz4.frame.decompress((tmp_path / "r.lz4").read_bytes()) == PHOTO.read_bytes()
+    else:
+        assert r.exit_code == 2 and "or on cuda where nvCOMP is installed" in r.stderr

@@ -50,8 +50,9 @@ def crc32c_bitwise(data: bytes) -> int:
 @pytest.mark.parametrize("cipher", pipeline.CIPHERS)
 def test_round_trip_random_and_image(device, cipher):
     image = (EXAMPLES / "data" / "astronaut.png").read_bytes()
-    for data in (RNG.integers(0, 256, 5000, dtype=np.uint8).tobytes(),
-                 image[:3000] if device == "interp" else image):
+    slow = device == "interp"  # a few blocks serve there: the kernels are the same
+    for data in (RNG.integers(0, 256, 1000 if slow else 5000, dtype=np.uint8).tobytes(),
+                 image[:1000] if slow else image):
         got = pipeline.encrypt(data, cipher, KEY, NONCES[cipher], device=device)
         assert got.dtype == np.uint8 and got.ndim == 1
         assert got.tobytes() == reference(data, cipher)

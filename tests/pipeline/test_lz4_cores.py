@@ -118,3 +118,14 @@ def test_linked_blocks_and_content_checksums_are_read_by_lz4_itself():
     with CorePool(2) as pool:
         f = filters.CodecFilter("lz4", True, pool=pool)
         assert streamed(f, cut(np.frombuffer(packed, np.uint8), [5, 70_000])) == DATA.tobytes()
+
+
+def test_a_frame_with_short_blocks_before_its_last_is_read_on_every_core():
+    sizes = [BLOCK, 1000, BLOCK, 7, 5000]  # blocks may be shorter than the frame's largest
+    parts = np.split(DATA[:sum(sizes)], np.cumsum(sizes)[:-1])
+    records = b"".join(lz4_frame.block_records(p, BLOCK) for p in parts)
+    packed = lz4_frame.header(BLOCK, block_checksum=True) + records + lz4_frame.END_MARK
+    assert lz4_lib.decompress(packed) == DATA[:sum(sizes)].tobytes()
+    with CorePool(2) as pool:
+        f = filters.CodecFilter("lz4", True, pool=pool)
+        assert streamed(f, [packed]) == DATA[:sum(sizes)].tobytes()

@@ -146,14 +146,18 @@ def compress_file(src: Path, dst: Path, codec: str = CODEC,
                   chunk: int = CHUNK,
                   device: str = typer.Option("host", "--device", "-d",
                                              help="host (CPU libraries) or cuda (nvCOMP)")):
-    """Compress SRC into DST (with --chunk: streamed, on every core)."""
+    """Compress SRC into DST (with --chunk: streamed, on every core, or on nvCOMP with
+    --device cuda)."""
     from pxos.host import pipeline
     if chunk is not None:
         from pxos.host.pipeline.cores import CorePool
         from pxos.host.pipeline.filters import CodecFilter
+        if device == "cuda" and "cuda" in pipeline.devices("compress"):
+            from pxos.host.pipeline.nvcomp_stream import NvcompFilter
+            return _stream(src, dst, NvcompFilter(codec, level), chunk)
         if device != "host":
-            raise PxArgumentError("a streamed compress (--chunk) runs on the host; "
-                                  f"got --device {device}")
+            raise PxArgumentError("a streamed compress (--chunk) runs on the host, or on "
+                                  f"cuda where nvCOMP is installed; got --device {device}")
         with CorePool() as pool:
             return _stream(src, dst, CodecFilter(codec, False, level, pool.workers, pool),
                            chunk)
@@ -166,8 +170,10 @@ def decompress_file(src: Path, dst: Path, codec: str = CODEC, chunk: int = CHUNK
     """Decompress SRC into DST (corrupt or truncated input: an error, nothing written)."""
     from pxos.host import pipeline
     if chunk is not None:
+        from pxos.host.pipeline.cores import CorePool
         from pxos.host.pipeline.filters import CodecFilter
-        return _stream(src, dst, CodecFilter(codec, True), chunk)
+        with CorePool() as pool:  # LZ4's independent blocks: decoded on every core
+            return _stream(src, dst, CodecFilter(codec, True, pool=pool), chunk)
     _write(dst, pipeline.decompress(_read(src), codec))
 
 

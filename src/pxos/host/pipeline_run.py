@@ -141,6 +141,8 @@ class PipelineStatements:
         return device
 
     def _codec(self, s: ir.Codec) -> str:
+        if not s.decompress and self._stream_of(s) is not None:
+            self._place_stream_codec(s)  # before the stream runs (host/pipeline_stream)
         streamed = self._stream_step(s)  # host/pipeline_stream
         if streamed is not None:
             return streamed

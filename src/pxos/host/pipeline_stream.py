@@ -8,6 +8,10 @@ through the members' filters (``host/pipeline/filters``, ``gcm_stream``) in prog
 checked; only then are the outputs renamed into place and the digests defined. A failure
 anywhere (a wrong tag, a corrupt input, a failed check, Ctrl-C) removes every output.
 
+A streamed COMPRESS runs on nvCOMP (``host/pipeline/nvcomp_stream``) where the program is
+pinned to cuda, or where ``--device auto`` predicts it faster with its copies
+(``codec_placement``, measured on the file's first bytes); else on the CPU library.
+
 A stream that only runs a keystream cipher (AES-256-CTR, ChaCha20) from the file into a
 ``WRITE_FILE``, with a ``CHUNK`` that is a multiple of 64 bytes, goes through the ring of
 slots of ``host/pipeline/slot_stream`` instead: no chunk is copied on the host, and on cuda
@@ -30,6 +34,7 @@ from pxos.ir.check_stream import source_of
 
 MAX_CHUNK = 1 << 30  # bytes: the ring holds a few chunks in memory
 PROGRESS_AFTER = 1.0  # seconds: a stream still running then shows a progress bar
+SAMPLE = 64 << 20  # bytes of the file that a streamed COMPRESS is placed by
 
 
 class StreamStatements:
@@ -148,10 +153,44 @@ class StreamStatements:
                 return self._cipher_stage(m, chunk, pool)
             if isinstance(m, ir.Codec):
                 level = None if m.level is None else int(self.evaluate(m.level))
+                if self._stream_codec_devices().get(id(m)) == "cuda":
+                    from pxos.host.pipeline.nvcomp_stream import NvcompFilter
+
+                    return NvcompFilter(m.codec, level)
                 return filters.CodecFilter(m.codec, m.decompress, level, pool.workers, pool)
             if isinstance(m, ir.Hash) or m.check == "sha256":
                 return filters.Sha256Sink()
             return filters.Crc32cSink() if m.check == "crc32c" else filters.Utf8Sink()
+
+    def _stream_codec_devices(self) -> dict:
+        """id(COMPRESS) -> the device chosen for it by :meth:`_place_stream_codec`."""
+        if getattr(self, "_codec_devices", None) is None:
+            self._codec_devices = {}
+        return self._codec_devices
+
+    def _place_stream_codec(self, s: ir.Codec) -> None:
+        """Where a streamed COMPRESS runs, chosen when its statement is reached (before the
+        stream runs, so ``--explain`` shows it on its line): pinned, ``cuda`` where nvCOMP
+        is installed; under ``auto``, ``codec_placement.place_codec`` with the rates
+        measured on the file's first bytes (the CPU library's on its first MiB, nvCOMP's on
+        up to 64 MiB) and the times predicted for the whole file; else the host."""
+        from pxos.host import pipeline
+        from pxos.host.pipeline import nvcomp_codec
+
+        device = self._pipeline_device(s)
+        read = self._stream_of(s).read
+        path = self.files.resolve(read.path, read.span)
+        if self.device == "auto" and path.is_file():
+            gpu = nvcomp_codec.installed() and "cuda" in pipeline.devices("compress")
+            if gpu or self.explain:
+                from pxos.host.pipeline.codec_placement import place_codec
+
+                level = None if s.level is None else int(self.evaluate(s.level))
+                sample = np.fromfile(path, np.uint8, count=SAMPLE if gpu else 1 << 20)
+                self._decision = place_codec(sample, s.codec, level, gpu, s.span.line,
+                                             s.span.text.strip(), path.stat().st_size)
+                device = self._decision.device
+        self._stream_codec_devices()[id(s)] = device
 
     def _cipher_stage(self, m: ir.Crypt, chunk: int, pool):
         from pxos.host.pipeline import ciphers, filters, gcm_stream

@@ -63,12 +63,14 @@ def gpu_rate(data: np.ndarray, codec: str) -> float:
 
 
 def place_codec(data: np.ndarray, codec: str, level: int | None, gpu: bool, line: int,
-                text: str) -> Decision:
+                text: str, nbytes: int | None = None) -> Decision:
     """The decision for COMPRESS of ``data`` (host memory) with ``codec``: ``host``, or
-    ``cuda`` when ``gpu`` (nvCOMP present) and predicted faster with its copies."""
+    ``cuda`` when ``gpu`` (nvCOMP present) and predicted faster with its copies. For a
+    stream, ``data`` is a sample (the file's first bytes: the rates are measured on it)
+    and ``nbytes`` the size the times are predicted for (default: ``len(data)``)."""
     from pxos.host.pipeline.codecs import LEVELS
 
-    n = len(data)
+    n = len(data) if nbytes is None else nbytes
     rate, ratio = host_rate(data, codec, level)
     estimates = {HOST: Estimate(HOST, n / rate, work_s=n / rate, bound="compute")}
     lib = f"{LIBRARY[codec]} at {rate / 1e9:.2f} GB/s"

@@ -8,8 +8,9 @@ result:
   counter block of byte ``p`` is ``nonce + p // 16`` as a 128-bit big-endian number, as
   ``cryptography``'s ``modes.CTR``; ChaCha20's block counter is ``p // 64``, RFC 8439), so
   the streamed ciphertext equals the one-shot ciphertext of the whole file. Each chunk is
-  cut into one part per worker, encrypted side by side (``pool``) by OpenSSL with the GIL
-  released (``openssl_evp``; ``cryptography`` where no libcrypto is found).
+  cut into one part per worker, encrypted side by side by OpenSSL on C threads
+  (``evp_threads``: the GIL released once per chunk), else on ``pool`` through
+  ``openssl_evp`` (the GIL released per call), else by ``cryptography``.
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
   output is one standard frame (zstd with a content checksum but without the content size
   in its header, as ``zstd`` writes from a pipe; LZ4 with independent 1 MiB blocks, each
@@ -115,7 +116,13 @@ class KeystreamFilter:
         """On the host: ``dst[:len(src)] = src XOR`` the keystream from keystream block
         ``block``, one part per worker of the pool; ``dst`` may be ``src`` (in place) and
         needs 16 bytes to spare only on ``cryptography``'s path (no libcrypto)."""
+        from pxos.host.pipeline import evp_threads
+
         n = len(src)
+        if n and evp_threads.helper() is not None:  # C threads, the GIL released once
+            evp_threads.xor_keystream(self.cipher, self.key, self._iv(block), src, dst[:n],
+                                      getattr(self.pool, "workers", 1))
+            return
         jobs = [(src[lo:hi], dst[lo:hi + 16], block + lo // self.unit)
                 for lo, hi in parts(n, self.unit, getattr(self.pool, "workers", 1))]
         if self.pool is None or len(jobs) == 1:
@@ -130,6 +137,13 @@ class KeystreamFilter:
             return self.nonce
         return ((int.from_bytes(self.nonce, "big") + block) % 2 ** 128).to_bytes(16, "big")
 
+    def _iv(self, block: int) -> bytes:
+        """OpenSSL's 16-byte IV for keystream block ``block``: the counter block (AES), or
+        the 32-bit little-endian block counter ‖ the nonce (ChaCha20)."""
+        if self.cipher == "chacha20":
+            return block.to_bytes(4, "little") + self.nonce
+        return self.counter(block)
+
     def _host_part(self, src: np.ndarray, dst: np.ndarray, block: int) -> None:
         """One part: OpenSSL through ``openssl_evp`` (the GIL released, so the parts run
         on all cores), else ``cryptography`` (which holds it)."""
@@ -137,8 +151,7 @@ class KeystreamFilter:
 
         if not len(src):
             return
-        iv = (block.to_bytes(4, "little") + self.nonce if self.cipher == "chacha20"
-              else self.counter(block))
+        iv = self._iv(block)
         if openssl_evp.available():
             openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst[:len(src)])
             return
@@ -207,7 +220,7 @@ class CodecFilter:
                 self.obj = self._open(0, 1)
             out.append(self.obj.decompress(raw))
             raw = (self.obj.unused_data or b"") if self.obj.eof else b""
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)  # a copy holds the GIL
 
     def close(self) -> bytes:
         if not self.decompress:

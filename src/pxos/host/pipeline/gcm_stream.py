@@ -18,9 +18,11 @@ for an empty file). The index in the IV and the AAD stops segments being reorder
 last-segment flag stops the file being cut short at a segment boundary, and the header in
 the AAD stops S being changed. A stream under one nonce uses the nonces ``nonce`` to
 ``nonce + segments − 1``: give each file a nonce far from every other under the key (a
-random one). Segments are independent, so they are sealed and opened one per core: by
-OpenSSL's EVP through ``openssl_evp`` (the GIL released, each segment written straight into
-the output), or by ``cryptography``'s ``AESGCM`` where no libcrypto is found.
+random one). Segments are independent, so they are sealed and opened one run of segments
+per core, each written straight into the output: by OpenSSL on C threads (``evp_threads``,
+the GIL released once per chunk), else by OpenSSL's EVP through ``openssl_evp`` on the pool
+(the GIL released per call), or by ``cryptography``'s ``AESGCM`` where no libcrypto is
+found.
 
 Streams use ``SEGMENT`` = 1 MiB whatever their chunk size, so the sealed bytes do not
 depend on ``CHUNK`` and a 16 MiB chunk gives 16 segments to share between cores (Tink's
@@ -93,6 +95,26 @@ def _run(pool, fn, jobs: list[tuple]) -> None:
     pool.run(_each, [(fn, jobs[lo:lo + step]) for lo in range(0, len(jobs), step)])
 
 
+def _on_threads(open_: bool, key: bytes, nonce: bytes, head: bytes, jobs: list[tuple],
+                last: bool, pool) -> int | None:
+    """The jobs on ``evp_threads``' C threads (one run of segments per worker, the GIL
+    released once): -1, or the position of a job whose tag did not match; None where the
+    helper cannot serve (the caller runs the jobs itself)."""
+    from pxos.host.pipeline import evp_threads
+
+    if not jobs or evp_threads.helper() is None:
+        return None
+    for lo in range(0, len(jobs), evp_threads.MAX_SEGMENTS):  # small segments: in batches
+        batch = jobs[lo:lo + evp_threads.MAX_SEGMENTS]
+        bad = evp_threads.gcm_segments(open_, key, nonce, head, batch[0][2],
+                                       last and lo + len(batch) == len(jobs),
+                                       [j[0] for j in batch], [j[1] for j in batch],
+                                       getattr(pool, "workers", 1))
+        if bad >= 0:
+            return lo + bad
+    return -1
+
+
 def _each(fn, jobs: list[tuple]) -> None:
     for job in jobs:
         fn(*job)
@@ -141,7 +163,8 @@ class GcmSealFilter:
         self.started = True
         jobs = _jobs(pieces, out, at, self.index, last, TAG)
         self.index += len(pieces)
-        _run(self.pool, self._seal, jobs)
+        if _on_threads(False, self.key, self.nonce, self.head, jobs, last, self.pool) is None:
+            _run(self.pool, self._seal, jobs)
         return out
 
     def push(self, data) -> np.ndarray:
@@ -182,9 +205,13 @@ class GcmOpenFilter:
                 return
             except InvalidTag:
                 pass
-        raise PxRuntimeError(f"aes256gcm: authentication tag of segment {i} does not "
-                             "match (wrong key or nonce, or the data were changed, "
-                             "reordered or cut short)")
+        raise self._tag_error(i)
+
+    @staticmethod
+    def _tag_error(i: int) -> PxRuntimeError:
+        return PxRuntimeError(f"aes256gcm: authentication tag of segment {i} does not "
+                              "match (wrong key or nonce, or the data were changed, "
+                              "reordered or cut short)")
 
     def _read_header(self, buf: np.ndarray) -> np.ndarray:
         head = buf[:HEADER].tobytes()
@@ -201,7 +228,12 @@ class GcmOpenFilter:
         out = np.empty(sum(len(p) - TAG for p in pieces), np.uint8)
         jobs = _jobs(pieces, out, 0, self.index, last, -TAG)
         self.index += len(pieces)
-        _run(self.pool, self._open, jobs)
+        bad = _on_threads(True, self.key, self.nonce, self.head, jobs, last, self.pool)
+        if bad is None:
+            _run(self.pool, self._open, jobs)
+        elif bad >= 0:
+            out[:] = 0  # no unauthenticated plaintext is left behind
+            raise self._tag_error(jobs[bad][2])
         return out
 
     def push(self, data) -> np.ndarray:

@@ -68,10 +68,16 @@ def header(block_max: int, content_size: int | None = None,
 
 
 def block_records(data: np.ndarray, block_max: int, level: int = 0) -> bytes:
-    """``data`` (at most ``block_max`` bytes … any length: cut into blocks of
-    ``block_max``) as block records with their checksums, compressed by ``lz4`` at
-    ``level``. ``lz4.frame`` writes a one-block frame per block (it releases the GIL
-    while it works), and its block record is kept: a block that would grow is stored."""
+    """``data`` (any length: cut into blocks of ``block_max`` bytes, a key of
+    BLOCK_CODES) as block records with their checksums, compressed by ``lz4`` at
+    ``level``."""
+    return b"".join(record_views(data, block_max, level))
+
+
+def record_views(data: np.ndarray, block_max: int, level: int = 0) -> list[memoryview]:
+    """The block records of :func:`block_records`, each a view into the one-block frame
+    that ``lz4.frame`` wrote for it (it releases the GIL while it compresses), so no record
+    is copied before the caller joins them: a block that would grow is stored."""
     import lz4.frame
 
     size = {64 << 10: lz4.frame.BLOCKSIZE_MAX64KB, 256 << 10: lz4.frame.BLOCKSIZE_MAX256KB,
@@ -82,8 +88,8 @@ def block_records(data: np.ndarray, block_max: int, level: int = 0) -> bytes:
                                  block_size=size[block_max], block_linked=False,
                                  block_checksum=True, content_checksum=False,
                                  store_size=False)
-        out.append(one[7:-4])  # 7 header bytes (no content size), then the end mark
-    return b"".join(out)
+        out.append(memoryview(one)[7:-4])  # 7 header bytes (no content size), the end mark
+    return out
 
 
 class BlockCompressor:
@@ -117,11 +123,13 @@ class BlockCompressor:
 
     def _records(self, data: np.ndarray) -> bytes:
         """Block records of whole blocks (the last may be short), one run of blocks per
-        worker."""
+        worker, joined once here (the GIL is held while bytes are copied, so each copy in
+        the calling thread is time the other cores wait for)."""
         workers = getattr(self.pool, "workers", 1)
         blocks = -(-len(data) // self.BLOCK)
         if workers < 2 or blocks < 2:
             return block_records(data, self.BLOCK, self.level)
         step = -(-blocks // workers) * self.BLOCK
         jobs = [(data[lo:lo + step], self.BLOCK, self.level) for lo in range(0, len(data), step)]
-        return b"".join(self.pool.run(block_records, jobs))
+        runs = self.pool.run(record_views, jobs)  # one copy of the records: the join below
+        return b"".join(view for run in runs for view in run)

@@ -54,9 +54,30 @@ def _lib():
         _declare(lib, "EVP_CIPHER_CTX_ctrl", [_P, ctypes.c_int, ctypes.c_int, _P])
         lib.EVP_CIPHER_CTX_free.argtypes = [_P]
         lib.EVP_CIPHER_CTX_free.restype = None
+        if hasattr(lib, "EVP_CIPHER_fetch"):  # OpenSSL 3
+            lib.EVP_CIPHER_fetch.argtypes = [_P, ctypes.c_char_p, ctypes.c_char_p]
+            lib.EVP_CIPHER_fetch.restype = _P
     except (OSError, AttributeError):  # not an OpenSSL we can use: cryptography serves
         return None
     return lib
+
+
+_NAMES = {"aes256ctr": (b"AES-256-CTR", "EVP_aes_256_ctr"),
+          "chacha20": (b"ChaCha20", "EVP_chacha20"),
+          "aes256gcm": (b"AES-256-GCM", "EVP_aes_256_gcm")}
+
+
+@cache
+def cipher(name: str) -> int:
+    """The address of the ``EVP_CIPHER`` of ``name`` (``aes256ctr``, ``chacha20``,
+    ``aes256gcm``): fetched once on OpenSSL 3 (``EVP_CIPHER_fetch``, so an init does not
+    fetch it again, as OpenSSL 3's crypto(7) advises under "Performance"), else the
+    legacy ``EVP_aes_256_ctr()``-style object. Kept for the life of the process."""
+    lib = _lib()
+    algorithm, legacy = _NAMES[name]
+    fetched = lib.EVP_CIPHER_fetch(None, algorithm, None) \
+        if hasattr(lib, "EVP_CIPHER_fetch") else None
+    return fetched or getattr(lib, legacy)()
 
 
 def available() -> bool:

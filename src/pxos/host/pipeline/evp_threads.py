@@ -1,0 +1,101 @@
+"""OpenSSL's ciphers one part per core on C threads (``evp_threads.c`` beside this file).
+
+Why: the Python path (``openssl_evp`` called from a ``cores.CorePool``) releases the GIL
+inside each OpenSSL call, but every part hands the GIL over at each of its ctypes calls
+(about ten per GCM segment) and wakes through a future, so on two cores the hand-overs
+serialise part of the work (measured: two-core wall-clock scaling 1.4-1.8,
+``benchmarks/pipeline_cores.py``). The helper releases the GIL once per chunk, cuts it into
+one part (keystream) or one run of segments (GCM) per worker, runs them on POSIX threads
+with the calling thread doing the first, and joins them.
+
+The helper is built like ``host/native_call``'s (the system C compiler, this Python's
+headers, cached on disk) and calls the EVP functions of the libcrypto that
+``openssl_evp`` loaded, by the addresses Python hands it (no OpenSSL header or link).
+Where it cannot be built, with ``PXOS_NATIVE_CALL=0`` or ``PXOS_EVP_THREADS=0`` in the
+environment (to compare the two paths), :func:`helper` is None and the callers use
+``openssl_evp`` on the pool. The bytes are the same either way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from pxos.host.pipeline import openssl_evp
+
+SOURCE = Path(__file__).with_name("evp_threads.c")
+NAME = "pxos_evp_threads"
+MIN_PART = 1 << 20  # bytes: a smaller chunk is not split (as filters.MIN_PART)
+MAX_SEGMENTS = 65536  # GCM segments per call (evp_threads.c's MAX_SEGMENTS)
+_FUNCTIONS = ("EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_EncryptInit_ex",
+              "EVP_DecryptInit_ex", "EVP_EncryptUpdate", "EVP_DecryptUpdate",
+              "EVP_EncryptFinal_ex", "EVP_DecryptFinal_ex", "EVP_CIPHER_CTX_ctrl")
+_lock = threading.Lock()
+_state: dict = {}  # "module": the bound helper or None; "ciphers": name -> EVP_CIPHER*
+
+
+def helper():
+    """The built helper, bound to libcrypto, or None where it cannot serve here."""
+    with _lock:
+        if "module" not in _state:
+            _state["module"] = _bound()
+        return _state["module"]
+
+
+def _bound():
+    if "0" in (os.environ.get("PXOS_NATIVE_CALL", "1"), os.environ.get("PXOS_EVP_THREADS",
+                                                                         "1")):
+        return None
+    if not openssl_evp.available():
+        return None
+    from pxos.backends.c import compiler
+    from pxos.host.native_call import extension
+
+    cc = compiler()
+    module = None if cc is None else extension(cc, SOURCE, NAME)
+    if module is None:
+        return None
+    lib = openssl_evp._lib()
+    module.bind(*(ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS))
+    _state["ciphers"] = {name: openssl_evp.cipher(name)
+                         for name in ("aes256ctr", "chacha20", "aes256gcm")}
+    return module
+
+
+def xor_keystream(cipher: str, key: bytes, iv: bytes, src: np.ndarray, dst: np.ndarray,
+                  workers: int) -> None:
+    """``dst[:len(src)] = src XOR`` the keystream of ``aes256ctr`` (``iv``: the 16-byte
+    counter block of ``src[0]``) or ``chacha20`` (``iv``: the 4-byte little-endian block
+    counter ‖ 12-byte nonce; the caller refuses a counter that would wrap), cut into at most
+    ``workers`` parts of at least ``MIN_PART`` bytes that run at once. ``src`` and ``dst``:
+    contiguous u8 arrays (``dst`` may be ``src``); ``key`` 32 bytes. Call only where
+    :func:`helper` is not None.
+
+    Raises:
+        RuntimeError: OpenSSL refused a call (a bug of ours: the lengths are checked).
+    """
+    helper().keystream(_state["ciphers"][cipher], cipher == "chacha20", key, iv, src, dst,
+                       MIN_PART, max(1, workers))
+
+
+def gcm_segments(open_: bool, key: bytes, nonce: bytes, head: bytes, first: int,
+                 last: bool, srcs: list[np.ndarray], dsts: list[np.ndarray],
+                 workers: int) -> int:
+    """Seal (``open_`` False: ``dsts[k]`` = ciphertext ‖ tag of ``srcs[k]``) or open
+    (``dsts[k]`` = plaintext of ``srcs[k]`` = ciphertext ‖ tag) the segments ``first``,
+    ``first + 1``, … of ``gcm_stream``'s framing (IV = nonce + index, AAD = ``head`` ‖
+    index ‖ last flag, set on the final segment when ``last``), one run of consecutive
+    segments per worker. Returns -1, or on opening the position in ``srcs`` of a segment
+    whose tag did not match (the caller must then discard every ``dsts``). At most
+    ``MAX_SEGMENTS`` segments per call.
+
+    Raises:
+        RuntimeError: OpenSSL refused a call other than a tag check.
+        ValueError: a destination of the wrong length (a bug of ours).
+    """
+    return helper().gcm(_state["ciphers"]["aes256gcm"], open_, key, nonce, head, first,
+                        last, srcs, dsts, max(1, workers))
