@@ -15,7 +15,7 @@ Rows: ``cupy.sum`` (not fetched, and fetched as a float); ``REDUCE``
 (``backends/library.reduce_array``) and its kernel (``backends/cuda_reduce``) alone under
 variants of threads a block, blocks a multiprocessor and loads in flight; the ``.px``
 grid-stride reduction (``examples/grid_sum.px``'s form) with 4, 8 and 16 loads in flight a
-thread, on grids of 4, 8 and 16 blocks a multiprocessor, each followed by ``REDUCE SUM`` of
+thread, on grids of 4 and 8 blocks a multiprocessor, each followed by ``REDUCE SUM`` of
 its partial sums, and its generated CUDA with the data pointer ``const __restrict__``
 (loads through the read-only path). Output: JSON with the device.
 """
@@ -153,7 +153,7 @@ def px_rows(cp, x, time) -> dict:
         source = render_cuda(k).source
         fast = cp.RawKernel(source.replace("float *v_data", "const float *__restrict__ v_data"),
                             "k_grid_sum")
-        for per_sm in (4, 8, 16):
+        for per_sm in (4, 8):
             grid = sms * per_sm
             launch = make_launch(k, (grid * 256,))
             partial = cp.empty(grid, cp.float32)
