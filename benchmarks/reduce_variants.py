@@ -46,14 +46,17 @@ SPIN = r"""extern "C" __global__ void spin(long long cycles)
 { long long t0 = clock64(); while (clock64() - t0 < cycles) { } }"""
 
 
-def grid_sum_px(loads: int, block: int = 256) -> str:
-    """The ``.px`` grid-stride sum with ``loads`` loads of ``data`` a thread in flight."""
+def grid_sum_px(loads: int, block: int = 256, atomic: bool = False) -> str:
+    """The ``.px`` grid-stride sum with ``loads`` loads of ``data`` a thread in flight; each
+    block's sum stored in ``partial`` or (``atomic``) added to ``total[0]``."""
     terms = " + ".join(["data[i]"] + [f"data[i + {u} * nt]" for u in range(1, loads)])
     half = block // 2
+    last = "ATOMIC_ADD total[0] tile[0]" if atomic else "STORE tile[0] → partial[bid]"
     return f"""\
 GPU_KERNEL grid_sum
     GPU_PARAM data float[]
     GPU_PARAM partial float[]
+    GPU_PARAM total float[]
     GPU_SHARED_MEM tile float {block}
     GPU_THREADS LEN(partial) * {block}
     GPU_BLOCK {block}
@@ -79,7 +82,7 @@ GPU_THREAD_CODE:
         SYNC_THREADS
         SET stride = stride / 2
     IF lid == 0:
-        STORE tile[0] → partial[bid]
+        {last}
 GPU_END
 """
 
@@ -146,10 +149,13 @@ def px_rows(cp, x, time) -> dict:
     b = backends.get("cuda")
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))
+    total = cp.zeros(1, cp.float32)
     rows = {}
     for loads in (4, 8, 16):
         k = check_program(parse_program(grid_sum_px(loads), "grid_sum.px")).kernels[0]
-        compiled = b.compile(k)
+        ka = check_program(parse_program(grid_sum_px(loads, atomic=True),
+                                         "grid_sum.px")).kernels[0]
+        compiled, atomic = b.compile(k), b.compile(ka)
         source = render_cuda(k).source
         fast = cp.RawKernel(source.replace("float *v_data", "const float *__restrict__ v_data"),
                             "k_grid_sum")
@@ -157,22 +163,29 @@ def px_rows(cp, x, time) -> dict:
             grid = sms * per_sm
             launch = make_launch(k, (grid * 256,))
             partial = cp.empty(grid, cp.float32)
+            args = (x, partial, total)
 
-            def run(compiled=compiled, launch=launch, partial=partial):
-                b.launch(compiled, (x, partial), launch)
+            def run(args=args, launch=launch, partial=partial):
+                b.launch(compiled, args, launch)
                 return reduce_array("sum", partial)
 
             def run_restrict(grid=grid, partial=partial):
                 fast((grid,), (256,), (np.int64(grid * 256), np.int64(1), np.int64(1), x,
-                                       np.int64(x.size), partial, np.int64(grid)))
+                                       np.int64(x.size), partial, np.int64(grid), total,
+                                       np.int64(1)))
                 return reduce_array("sum", partial)
+
+            def run_atomic(args=args, launch=launch):
+                total.fill(0)
+                b.launch(atomic, args, launch)
+                return total
             for name, fn in ((f"px loads{loads} b{per_sm}", run),
-                             (f"px loads{loads} b{per_sm} restrict", run_restrict)):
-                assert abs(float(fn()) - want) <= 1e-5 * want
+                             (f"px loads{loads} b{per_sm} restrict", run_restrict),
+                             (f"px loads{loads} b{per_sm} atomic", run_atomic)):
+                assert abs(float(fn()[()]) - want) <= 1e-5 * want, name
                 rows[name] = time(fn)
             rows[f"px loads{loads} b{per_sm} kernel"] = time(
-                lambda compiled=compiled, launch=launch, partial=partial:
-                b.launch(compiled, (x, partial), launch))
+                lambda args=args, launch=launch: b.launch(compiled, args, launch))
     return rows
 
 
