@@ -183,7 +183,7 @@ def px_rows(cp, x, time) -> None:
             def run_atomic(args=args, launch=launch):
                 total.fill(0)
                 b.launch(atomic, args, launch)
-                return total
+                return total[0]
             for name, fn in ((f"px loads{loads} b{per_sm}", run),
                              (f"px loads{loads} b{per_sm} restrict", run_restrict),
                              (f"px loads{loads} b{per_sm} atomic", run_atomic)):
