@@ -172,18 +172,32 @@ def test_heat3d(backend, tmp_path):
     assert u[1:-1, 1:-1, 1:-1].std() < 0.6 * start.std()  # diffusion smooths the interior
 
 
+def load_outputs(out: Path) -> dict:
+    """The files an example wrote, by name: arrays (``.npy``) and images."""
+    return {p.name: (np.load(p) if p.suffix == ".npy" else np.asarray(Image.open(p)))
+            for p in sorted(out.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def interpreter_outputs(tmp_path_factory):
+    """``outputs(name)``: an example's outputs on the reference interpreter, run once per
+    example for every backend compared with it (the interpreter is the slow side)."""
+    found: dict = {}
+
+    def outputs(name: str) -> dict:
+        if name not in found:
+            folder = tmp_path_factory.mktemp(f"interp-{name}")
+            found[name] = load_outputs(run_example(name, "interp", folder))
+        return found[name]
+    return outputs
+
+
 @for_each_backend(exclude=("interp",))
 @pytest.mark.parametrize("name", ["saxpy", "edges", "reduce", "histogram", "mandelbrot",
                                   "heat", "heat3d"])
-def test_backend_agrees_with_the_interpreter(name, backend, tmp_path):
+def test_backend_agrees_with_the_interpreter(name, backend, tmp_path, interpreter_outputs):
     """Every backend gives the reference interpreter's outputs: same files, dtypes and
     shapes; floats within RTOL, the rest equal."""
-    def outputs(device: str) -> dict:
-        folder = tmp_path / device
-        folder.mkdir()
-        out = run_example(name, device, folder)
-        return {p.name: (np.load(p) if p.suffix == ".npy" else np.asarray(Image.open(p)))
-                for p in sorted(out.iterdir())}
-
-    assert_close(outputs(backend), outputs("interp"), rtol=RTOL, atol=1e-6,
+    got = load_outputs(run_example(name, backend, tmp_path))
+    assert_close(got, interpreter_outputs(name), rtol=RTOL, atol=1e-6,
                  where=f"{name} on {backend}")
