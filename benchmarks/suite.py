@@ -22,7 +22,10 @@ a third time with the default threads and ``OMP_WAIT_POLICY=passive`` (idle Open
 threads sleep: a shared, loaded machine; short kernels in host loops); ``--modes`` picks
 the passes.
 It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
-writes JSON with the machine's name and core count.
+writes JSON with the machine's name, core count and load. Each case also records the
+median CPU time of the process (every thread, spinning ones too; ``cpu_c_over_numba``),
+less disturbed by other users of a shared machine than the wall clock, and the spread of
+pxos's times (range ÷ median), and is printed (stderr) as it ends, with the load.
 """
 
 from __future__ import annotations
