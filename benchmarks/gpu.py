@@ -14,8 +14,9 @@ Cases (issue "CUDA and OpenCL from the same renderer", item 8):
 * 5 × 5 binomial blur of a 4K (3840 × 2160) f32 image with clamped borders:
   ``examples/edges.px``'s ``blur5``, against ``cupyx.scipy.ndimage.convolve`` (mode
   ``nearest``).
-* Sum of 2²⁸ f32 (issue 15): ``REDUCE SUM`` and ``examples/reduce.px``'s block tree
-  reduction (then ``REDUCE SUM`` of its partial sums) against ``cupy.sum``.
+* Sum of 2²⁸ f32 (issue 15): ``REDUCE SUM`` and ``examples/grid_sum.px``'s block
+  reduction (then ``REDUCE SUM`` of its partial sums) against ``cupy.sum``, with the
+  results on the host and on the device, and the GPU's time alone (:func:`reduction`).
 * ``examples/heat3d.px``'s 7-point 3-D stencil on 512³ f32 against the same update written
   as CuPy array expressions.
 * Call overhead of a 3-argument ``@pxos.kernel`` Python function on CuPy arrays (issue
@@ -114,12 +115,25 @@ def interleaved(fns: dict, sync, n: int = 20000, repeat: int = 7) -> dict:
     return best
 
 
-def event_time(cp, fn, repeat: int) -> float:
-    """Median seconds of ``fn`` on the current stream, by CUDA events, after a warm-up."""
+SPIN = r"""extern "C" __global__ void spin(long long cycles)
+{ long long t0 = clock64(); while (clock64() - t0 < cycles) { } }"""
+
+
+def event_time(cp, fn, repeat: int, busy: bool = False) -> float:
+    """Median seconds of ``fn`` on the current stream, by CUDA events, after a warm-up.
+    ``busy``: each time behind a one-thread kernel that keeps the GPU busy for 0.3 ms, so
+    that the host has queued ``fn``'s launches before the GPU reaches them: the GPU's
+    time alone (without the host's work before the first launch)."""
     fn()
+    spin, cycles = None, 0
+    if busy:
+        spin = cp.RawKernel(SPIN, "spin")
+        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
     times = []
     for _ in range(repeat):
         start, stop = cp.cuda.Event(), cp.cuda.Event()
+        if spin is not None:
+            spin((1,), (1,), (cycles,))
         start.record()
         fn()
         stop.record()
@@ -271,46 +285,65 @@ def blur(cp, repeat: int, name: str = "cuda") -> dict:
     return result
 
 
+# blocks per multiprocessor of examples/grid_sum.px's grid here (its partial array's length
+# ÷ the SM count): all of them resident at once (8 × 256 threads = 2,048 a multiprocessor)
+GRID_BLOCKS_PER_SM = 8
+
+
 def reduction(cp, repeat: int) -> dict:
-    """Sum of 2²⁸ f32: ``REDUCE SUM`` (backends/library, f64 accumulation, the result on the
-    host), ``examples/reduce.px``'s block tree reduction and ``examples/grid_sum.px``'s
-    grid-stride one (each then ``REDUCE SUM`` of its partial sums) against ``cupy.sum`` (f32
-    and f64 accumulation; left on the device, and fetched to the host as ``REDUCE`` does);
-    GB/s = bytes read ÷ median time."""
+    """Sum of 2²⁸ f32 against ``cupy.sum`` (f32 accumulation, CUB; and f64) in one run:
+
+    * ``REDUCE SUM`` (``backends/library.reduce_array``: one kernel of
+      ``backends/cuda_reduce``, f64 accumulation, the result on the host);
+    * ``examples/grid_sum.px``: the ``.px`` block reduction as a user writes it (a grid of
+      :data:`GRID_BLOCKS_PER_SM` blocks a multiprocessor, each thread striding over the
+      array with several loads in flight, a shared-memory tree a block), then ``REDUCE
+      SUM`` of its block sums, the result on the host;
+    * ``examples/reduce.px``'s ``block_sum`` (one value a thread, a block per 256 values:
+      a million blocks of eight barriers), then ``REDUCE SUM``, for reference.
+
+    ``*_ms``: CUDA events around the call from an idle GPU (the host's work before the
+    launch counts); ``*_gpu_ms``: the same behind a spin kernel (``event_time(busy=True)``):
+    the GPU's time alone. Ratios are cupy ÷ pxos, like for like: results on the host
+    (``cupy_fetched_over_*``: ``float(cupy.sum(x))``), on the device (``cupy_over_*``), and
+    GPU time (``cupy_gpu_over_*_gpu``). GB/s = bytes read ÷ time."""
     from pxos.backends.library import reduce_array
 
     n = 2**28
     x = cp.random.random(n, dtype=cp.float32)
     b = backends.get("cuda")
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
 
-    def px_sum(file: str, name: str, threads: int):
+    def px_sum(file: str, name: str, blocks: int):
         k = check_program(parse_file(ROOT / "examples" / file)).kernel(name)
-        compiled, launch = b.compile(k), make_launch(k, (threads,))
+        compiled, launch = b.compile(k), make_launch(k, (blocks * 256,))
         partial = cp.empty(launch.grid[0], cp.float32)
 
         def run():
             b.launch(compiled, (x, partial), launch)
             return reduce_array("sum", partial)
         return run
-    block_sum = px_sum("reduce.px", "block_sum", n)
-    grid_sum = px_sum("grid_sum.px", "grid_sum", 1024 * 256)
+    block_sum = px_sum("reduce.px", "block_sum", n // 256)
+    grid_sum = px_sum("grid_sum.px", "grid_sum", sms * GRID_BLOCKS_PER_SM)
     want = float(cp.sum(x, dtype=cp.float64))
     for run in (block_sum, grid_sum):
         assert abs(float(run()) - want) <= 1e-5 * want
     assert abs(float(reduce_array("sum", x)) - want) <= 1e-6 * want
-    times = {"reduce_ms": event_time(cp, lambda: reduce_array("sum", x), repeat),
-             "block_sum_ms": event_time(cp, block_sum, repeat),
-             "grid_sum_ms": event_time(cp, grid_sum, repeat),
-             "cupy_sum_ms": event_time(cp, lambda: cp.sum(x), repeat),
-             "cupy_sum_fetched_ms": event_time(cp, lambda: float(cp.sum(x)), repeat),
-             "cupy_sum_f64_ms": event_time(cp, lambda: cp.sum(x, dtype=cp.float64), repeat)}
+    calls = {"reduce": lambda: reduce_array("sum", x), "grid_sum": grid_sum,
+             "block_sum": block_sum, "cupy_sum": lambda: cp.sum(x),
+             "cupy_sum_fetched": lambda: float(cp.sum(x)),
+             "cupy_sum_f64": lambda: cp.sum(x, dtype=cp.float64)}
+    times = {f"{key}_ms": event_time(cp, fn, repeat) for key, fn in calls.items()}
+    times |= {f"{key}_gpu_ms": event_time(cp, calls[key], repeat, busy=True)
+              for key in ("reduce", "grid_sum", "cupy_sum", "cupy_sum_fetched")}
     out = {key: t * 1e3 for key, t in times.items()}
     out |= {key.replace("_ms", "_GBps"): 4 * n / 1e9 / t for key, t in times.items()}
-    out |= {"cupy_over_reduce": times["cupy_sum_ms"] / times["reduce_ms"],
-            "cupy_fetched_over_reduce": times["cupy_sum_fetched_ms"] / times["reduce_ms"],
-            "cupy_over_block_sum": times["cupy_sum_ms"] / times["block_sum_ms"],
-            "cupy_fetched_over_grid_sum": times["cupy_sum_fetched_ms"] / times["grid_sum_ms"]}
-    return {"n": n} | out
+    for px in ("reduce", "grid_sum", "block_sum"):
+        out[f"cupy_over_{px}"] = times["cupy_sum_ms"] / times[f"{px}_ms"]
+        out[f"cupy_fetched_over_{px}"] = times["cupy_sum_fetched_ms"] / times[f"{px}_ms"]
+    for px in ("reduce", "grid_sum"):
+        out[f"cupy_gpu_over_{px}_gpu"] = times["cupy_sum_gpu_ms"] / times[f"{px}_gpu_ms"]
+    return {"n": n, "grid_sum_blocks": sms * GRID_BLOCKS_PER_SM} | out
 
 
 def stencil3d(cp, repeat: int) -> dict:

@@ -1,32 +1,38 @@
-"""The suite's 3-D heat stencil and 2-D convolution (``benchmarks/suite_kernels.py``) on
-one thread, under variants of the C target's block shape and compiler flags, against
-Numba in the same run: to find what makes a case slower than Numba on a machine.
+"""The suite's stencils and convolutions (``benchmarks/suite_kernels.py``: heat3d,
+conv2d, jacobi2d, conv3d) under variants of the C target's block shape, OpenMP schedule
+and compiler flags, against Numba in the same run: to find what makes a case slower than
+Numba on a machine.
 
     python3 benchmarks/stencil_variants.py [--out benchmarks/results/stencil_variants.json]
                                            [--repeat 7] [--cases heat3d,conv2d]
                                            [--variants default,no avx512,...]
+                                           [--threads 1]
 
-One OpenMP and one Numba thread (set before either is loaded). Each variant renders the
-kernel with its block shape (``codegen/c.CPU_BLOCKS``) and builds it with its flags
-(``backends/c.FLAGS``), checks its output against NumPy's, then every variant and Numba
-run in turn ``--repeat`` times; each figure is the median CPU time (``time.process_time``)
-of one call, in seconds, and ``ratio`` is that ÷ Numba's. The suite's sizes: heat3d
-120³ f64, conv2d 2000² f32. Output: JSON with the machine, the compiler and the CPU flags
-that ``-march=native`` reads.
+``--threads`` OpenMP and Numba threads (default 1; set before either is loaded). Each
+variant renders the kernel with its block shape (``codegen/c.CPU_BLOCKS``) and block loop
+(``codegen/c._block_loop``) and builds it with its flags (``backends/c.FLAGS``), checks its
+output against NumPy's, then every variant and Numba run in turn ``--repeat`` times (the
+order rotated each round); each figure is the median CPU time (``time.process_time``: every
+thread of the process, spinning ones too) of one call, in seconds, with the median wall
+time beside it, and ``ratio`` is the CPU time ÷ Numba's (``wall_ratio`` the wall time's).
+The suite's sizes: heat3d 120³ f64, conv2d 2000² f32, jacobi2d 1000² f64, conv3d 160³ f32.
+Output: JSON with the machine, its load, the compiler and the CPU flags that
+``-march=native`` reads.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ["OMP_NUM_THREADS"] = "1"  # before libgomp or Numba's pool is loaded
-os.environ["NUMBA_NUM_THREADS"] = "1"
+THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
+os.environ["OMP_NUM_THREADS"] = THREADS  # before libgomp or Numba's pool is loaded
+os.environ["NUMBA_NUM_THREADS"] = THREADS
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -60,6 +66,14 @@ def collapsed_block_loop(kernel) -> list[str]:
     return out[:head] + loops if kernel.ndim > 1 else out
 
 
+def scheduled(clause: str):
+    """A block loop renderer: ``codegen/c._block_loop`` with ``schedule(static)`` replaced
+    by ``clause`` (``schedule(static, 1)``, ``schedule(dynamic, 8)`` …)."""
+    def render(kernel) -> list[str]:
+        return [x.replace("schedule(static)", clause) for x in flat_block_loop(kernel)]
+    return render
+
+
 flat_block_loop = ccode._block_loop
 # name -> (block shape for the case's rank, extra flags, the block loop's renderer);
 # None: the target's own choice
@@ -70,6 +84,11 @@ VARIANTS = {
     "block 256x16x1": ((256, 16, 1), ()),
     "block 32x8x4": ((32, 8, 4), ()),
     "block 1024x1x1": ((1024, 1, 1), ()),
+    "block 1024x8x1": ((1024, 8, 1), ()),
+    "schedule static 1": (None, (), scheduled("schedule(static, 1)")),
+    "schedule static 8": (None, (), scheduled("schedule(static, 8)")),
+    "schedule dynamic 8": (None, (), scheduled("schedule(dynamic, 8)")),
+    "schedule guided": (None, (), scheduled("schedule(guided)")),
     "vector width 512": (None, ("-mprefer-vector-width=512",)),
     "vector width 256": (None, ("-mprefer-vector-width=256",)),
     "no avx512": (None, ("-mno-avx512f",)),
@@ -77,23 +96,22 @@ VARIANTS = {
     "no simd pragma": (None, ("-fno-openmp-simd",)),
 }
 CONV_BLOCKS = {(32, 8, 4): (256, 8), (128, 8, 1): (128, 8), (256, 16, 1): (256, 16),
-               (1024, 1, 1): (1024, 1)}
+               (1024, 1, 1): (1024, 1), (1024, 8, 1): (1024, 8)}
+# case -> (shape, dtype, pxos kernel, NumPy reference); its Numba kernel has its name
+CASES = {"heat3d": ((120, 120, 120), np.float64, K.heat3d, K.np_heat3d),
+         "conv2d": ((2000, 2000), np.float32, K.conv2d, K.np_conv2d),
+         "jacobi2d": ((1000, 1000), np.float64, K.jacobi2d, K.np_jacobi2d),
+         "conv3d": ((160, 160, 160), np.float32, K.conv3d, K.np_conv3d)}
 
 
 def case(name: str):
     """(pxos kernel IR, its arguments, threads x first, Numba function, NumPy reference)."""
-    rng = np.random.default_rng(0)
-    if name == "heat3d":
-        a = rng.random((120, 120, 120))
-        ref = np.zeros_like(a)
-        K.np_heat3d(a, ref)
-        return K.heat3d.ir(a, a.copy()), [a, np.zeros_like(a)], (120, 120, 120), \
-            K.numba_kernels()["heat3d"], ref
-    a = rng.random((2000, 2000)).astype(np.float32)
+    shape, dtype, px, ref_fn = CASES[name]
+    a = np.random.default_rng(0).random(shape).astype(dtype)
     ref = np.zeros_like(a)
-    K.np_conv2d(a, ref)
-    return K.conv2d.ir(a, a.copy()), [a, np.zeros_like(a)], (2000, 2000), \
-        K.numba_kernels()["conv2d"], ref
+    ref_fn(a, ref)
+    return px.ir(a, a.copy()), [a, np.zeros_like(a)], shape[::-1], \
+        K.numba_kernels()[name], ref
 
 
 def build(c, kernel, variant: str):
@@ -140,15 +158,20 @@ def run_case(name: str, repeat: int, variants: list[str]) -> dict:
     out = np.zeros_like(args[1])
     runs["numba"] = lambda: nb(args[0], out)
     times = {v: [] for v in runs}
+    walls = {v: [] for v in runs}
     for fn in runs.values():
         fn()
-    for _ in range(repeat):
-        for v, fn in runs.items():
-            t0 = time.process_time()
-            fn()
+    names = list(runs)
+    for n in range(repeat):
+        for v in names[n % len(names):] + names[:n % len(names)]:
+            t0, w0 = time.process_time(), time.perf_counter()
+            runs[v]()
+            walls[v].append(time.perf_counter() - w0)
             times[v].append(time.process_time() - t0)
     med = {v: statistics.median(t) for v, t in times.items()}
-    return {v: {"s": med[v], "ratio": med[v] / med["numba"],
+    wall = {v: statistics.median(t) for v, t in walls.items()}
+    return {v: {"s": med[v], "ratio": med[v] / med["numba"], "wall_s": wall[v],
+                "wall_ratio": wall[v] / wall["numba"],
                 "registers": registers.get(v, {})} for v in runs}
 
 
@@ -160,6 +183,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"device": cpu_model(), "cores": os.cpu_count(), "load": os.getloadavg()[0],
+            "threads": int(THREADS),
             "python": platform.python_version(), "numpy": np.__version__,
             "compiler": cbackend.compiler_identity(cbackend.CBackend().cc).split("\n")[0],
             "avx512": "avx512f" in flags.split()}
@@ -171,6 +195,8 @@ def main() -> None:
                         default=ROOT / "benchmarks/results/stencil_variants.json")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--cases", default="heat3d,conv2d")
+    parser.add_argument("--threads", default="1",
+                        help="OpenMP and Numba threads (read before the imports)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="which of the variants, comma-separated (default: all)")
     args = parser.parse_args()
@@ -184,7 +210,8 @@ def main() -> None:
     print(json.dumps(result["machine"]))
     for n, rows in result["cases"].items():
         for v, r in rows.items():
-            print(f"{n:8s} {v:18s} {r['s'] * 1e3:9.2f} ms  {r['ratio']:.3f}x numba  "
+            print(f"{n:8s} {v:18s} CPU {r['s'] * 1e3:8.2f} ms {r['ratio']:.3f}x numba, "
+                  f"wall {r['wall_s'] * 1e3:8.2f} ms {r['wall_ratio']:.3f}x  "
                   f"{r['registers']}")
 
 

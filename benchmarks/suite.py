@@ -22,7 +22,10 @@ a third time with the default threads and ``OMP_WAIT_POLICY=passive`` (idle Open
 threads sleep: a shared, loaded machine; short kernels in host loops); ``--modes`` picks
 the passes.
 It prints a table of c ÷ Numba (below 1: pxos is faster) with the geometric mean, and
-writes JSON with the machine's name and core count.
+writes JSON with the machine's name, core count and load. Each case also records the
+median CPU time of the process (every thread, spinning ones too; ``cpu_c_over_numba``),
+less disturbed by other users of a shared machine than the wall clock, and the spread of
+pxos's times (range ÷ median), and is printed (stderr) as it ends, with the load.
 """
 
 from __future__ import annotations
@@ -155,22 +158,30 @@ def run_case(case, repeat: int, settle: float = 0.25) -> dict:
         for _ in range(WARM_UP):
             fn(*arrays[side])
     times: dict = {side: [] for side in sides}
+    cpu: dict = {side: [] for side in sides}
     order = list(sides)
     for n in range(repeat):
         for side in order[n % 3:] + order[:n % 3]:
             fn = sides[side]
             time.sleep(settle)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn(*arrays[side])
             times[side].append(time.perf_counter() - t0)
+            cpu[side].append(time.process_time() - c0)
     out = {f"{side}_s": statistics.median(t) for side, t in times.items()}
+    # CPU time of the whole process (every thread, spinning ones too): less sensitive to
+    # other users of a shared machine than the wall clock
+    out |= {f"{side}_cpu_s": statistics.median(t) for side, t in cpu.items()}
     out["c_over_numba"] = out["c_s"] / out["numba_s"]
+    out["cpu_c_over_numba"] = out["c_cpu_s"] / out["numba_cpu_s"]
+    out["spread_c"] = (max(times["c"]) - min(times["c"])) / out["c_s"]  # noise: range/median
     return out
 
 
 def machine() -> dict:
     cpu = cpu_model()  # /proc/cpuinfo's model name (planner/calibration)
     return {"node": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
+            "load": os.getloadavg()[0],
             "python": platform.python_version(), "numpy": np.__version__}
 
 
@@ -183,7 +194,14 @@ def child(args) -> dict:
         NB["set_threads"](1)
     chosen = cases(args.quick)
     names = args.only.split(",") if args.only else list(chosen)
-    return {name: run_case(chosen[name], args.repeat, args.settle) for name in names}
+    out = {}
+    for name in names:  # each case on stderr as it ends: a run cut short shows the others
+        out[name] = run_case(chosen[name], args.repeat, args.settle)
+        r = out[name]
+        print(f"{name}: c/numba {r['c_over_numba']:.3f} (CPU time {r['cpu_c_over_numba']:.3f}),"
+              f" c {r['c_s']:.4f} s, numba {r['numba_s']:.4f} s, load "
+              f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    return out
 
 
 def table(results: dict) -> str:
@@ -247,9 +265,10 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--repeat", str(args.repeat),
                "--settle", str(args.settle), *extra] + \
             (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(proc.stderr)
+        print(f"{mode}:", file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:  # the child's traceback went to stderr
+            sys.exit(f"the {mode} pass failed (exit status {proc.returncode})")
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
         report = {"benchmark": "suite", "machine": machine(), "settle_s": args.settle,
                   "results": results,

@@ -1,5 +1,5 @@
 """Grid-stride sum, the Python twin of ``examples/grid_sum.px``: a fixed grid of 1024 blocks
-of 256 threads; each thread adds every ``num_threads()``-th value, four loads at a time,
+of 256 threads; each thread adds every ``num_threads()``-th value, eight loads at a time,
 then each block sums its 256 totals in a shared-memory tree.
 
     python3 examples/python/grid_sum.py [--device c|interp|cuda|opencl]
@@ -23,9 +23,10 @@ def grid_sum(data: pxos.Array[pxos.f32, 1], partial: pxos.Array[pxos.f32, 1]):
     nt = pxos.num_threads()
     v = 0.0
     i = tid
-    while i < len(data) - 3 * nt:
+    while i < len(data) - 7 * nt:
         v = v + data[i] + data[i + nt] + data[i + 2 * nt] + data[i + 3 * nt]
-        i = i + 4 * nt
+        v = v + data[i + 4 * nt] + data[i + 5 * nt] + data[i + 6 * nt] + data[i + 7 * nt]
+        i = i + 8 * nt
     while i < len(data):
         v = v + data[i]
         i = i + nt

@@ -4,17 +4,15 @@ launch in which a written array overlaps another array argument runs the build w
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from pxos import backends
 from pxos.backends.base import make_launch
 from pxos.backends.c import CBackend
+from pxos.host.program import ProgramRun
 from pxos.ir.check_host import check_program
-from pxos.lang.px.parser import parse_program
+from pxos.lang.px.parser import parse_file, parse_program
 
 pytestmark = pytest.mark.skipif("c" not in backends.available(), reason="no C compiler")
 
@@ -58,7 +56,7 @@ def test_overlapping_arrays_run_the_build_without_restrict(tmp_path, monkeypatch
     assert compiled.plain is plain  # built once
 
 
-def test_px_run_with_one_array_twice(tmp_path):
+def test_px_run_with_one_array_twice(tmp_path, monkeypatch):
     program = tmp_path / "twice.px"
     program.write_text(SRC + """
 ALLOC a float SIZE 5000
@@ -69,9 +67,9 @@ FOR t IN 0..6:
 WRITE_FILE a TO "after.npy"
 """)
     # later launches of the RUN are offered to the native launcher, which refuses them
-    proc = subprocess.run([sys.executable, "-m", "pxos.cli.main", "run", str(program),
-                           "--device", "c"], capture_output=True, text=True, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    # (in this process: the program's relative paths are read from its folder)
+    monkeypatch.chdir(tmp_path)
+    ProgramRun(check_program(parse_file(program)), device="c", emit=lambda _: None).run()
     want = np.load(tmp_path / "before.npy")
     for _ in range(6):
         want = want * np.float32(2) + np.float32(1)

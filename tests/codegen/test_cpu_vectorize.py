@@ -6,8 +6,6 @@ Every result is compared with NumPy, bit for bit where the language promises it.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -299,18 +297,20 @@ def test_parse_report_maps_loops_to_source_lines():
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_compile_explain_reports_the_vectorised_thread_loop():
+    from typer.testing import CliRunner  # in-process: no second interpreter to start
+
+    from pxos.cli.main import app
     px = Path(__file__).resolve().parents[2] / "examples" / "heat3d.px"
 
     def run(target):
-        return subprocess.run([sys.executable, "-m", "pxos.cli.main", "compile", "--target",
-                               target, "--explain", str(px)], capture_output=True, text=True)
+        return CliRunner().invoke(app, ["compile", "--target", target, "--explain", str(px)])
     proc = run("c")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.output
     # line 10 (THREAD_ID) begins the thread loop; gcc's own words for the others
-    assert "kernel heat_step" in proc.stdout and "line 10: vectorized (" in proc.stdout
+    assert "kernel heat_step" in proc.output and "line 10: vectorized (" in proc.output
     # other loops: vectorized or not, in gcc's own words (a wider CPU vectorizes more)
-    for line in proc.stdout.splitlines()[1:]:
+    for line in proc.output.splitlines()[1:]:
         assert line.startswith("  line ") and ": vectorized (" in line \
             or ": not vectorized: " in line, line
     bad = run("cuda")
-    assert bad.returncode == 2 and "needs --target c" in bad.stderr + bad.stdout
+    assert bad.exit_code == 2 and "needs --target c" in bad.output
