@@ -1,0 +1,157 @@
+"""Which layers does top-1 agreement need in float? A per-layer sensitivity sweep of INT8.
+
+NNCF quantizes all-MiniLM-L6-v2 twice with pxos's recipe (SmoothQuant α 0.8, 7-bit
+weights): once with every MatMul in INT8 (``B``) and once with the attention-output and
+feed-forward MatMuls float (``A``, the default). A *group* is one role of one layer
+(attention output, feed-forward input, feed-forward output of layers 0–5: 18 groups).
+A configuration (a set of groups kept float) is built from ``B`` by giving each float
+group's MatMul its float input (the SmoothQuant scaling and FakeQuantize bypassed) and
+``A``'s float weights and bias, so that no configuration needs a new NNCF run. Each is
+scored as ``pxos quantize`` reports (mean / min cosine to FP32, top-1 nearest-neighbour
+agreement) on the 1,000 verses ``verses(1000, step=31)``.
+
+Steps: every group float (≈ the default), none float (≈ all INT8), then each group alone
+in INT8 (its cost), then groups put back in INT8 one by one, cheapest first, while the
+goals (min cosine ≥ 0.99, top-1 ≥ 0.95) hold. The candidate it prints is then confirmed
+by a real NNCF run: ``int8_recipes.py --only "per-layer"``.
+
+    PYTHONPATH=src python3 benchmarks/int8_layers.py [--sentences 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from pxos.lib.inference import embed
+from pxos.lib.inference.buckets import pad
+from pxos.lib.inference.convert import to_openvino_ir
+from pxos.lib.inference.embed import pool, tokenize
+from pxos.lib.inference.formats import bundled_model
+from pxos.lib.inference.int8 import DEFAULT, ROLES, quantize_int8
+from pxos.lib.inference.quantize import agreement
+from pxos.lib.inference.sentences import verses
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEPT = ("attention_output", "ffn_input", "ffn_output")
+GROUPS = [(role, layer) for layer in range(6) for role in SWEPT]
+
+
+def matmuls(model) -> dict:
+    """{(role, layer): MatMul node} of the encoder's swept MatMuls."""
+    out = {}
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "MatMul":
+            continue
+        name = op.get_friendly_name()
+        for role in SWEPT:
+            if re.fullmatch(ROLES[role], name):
+                out[(role, int(re.search(r"layer\.(\d+)\.", name).group(1)))] = op
+    return out
+
+
+def bias_add(mm):
+    """The Add that follows a MatMul (the linear layer's bias)."""
+    (target,) = mm.output(0).get_target_inputs()
+    return target.get_node()
+
+
+def hybrid(b_xml: Path, float_mm: dict, floats: set):
+    """A fresh copy of the all-INT8 model with the groups in ``floats`` computed in float
+    (A's weights and bias)."""
+    import openvino as ov
+    model = ov.Core().read_model(str(b_xml))
+    for g, mm in matmuls(model).items():
+        if g not in floats:
+            continue
+        fq = mm.input_value(0).get_node()
+        scale = fq.input_value(0).get_node()
+        assert fq.get_type_name() == "FakeQuantize" and scale.get_type_name() == "Multiply"
+        mm.input(0).replace_source_output(scale.input_value(0))
+        a = float_mm[g]
+        mm.input(1).replace_source_output(a.input_value(1))
+        mine, theirs = bias_add(mm), bias_add(a)
+        mine.input(1).replace_source_output(theirs.input_value(1))
+    model.validate_nodes_and_infer_types()
+    return model
+
+
+def score(model, ids: list, ref: np.ndarray) -> dict:
+    """Agreement of ``model``'s embeddings of the tokenized verses ``ids`` with ``ref``."""
+    import openvino as ov
+    req = ov.Core().compile_model(model, "CPU").create_infer_request()
+    order = np.argsort([len(i) for i in ids], kind="stable")
+    emb = np.empty_like(ref)
+    for s in range(0, len(order), 32):
+        rows = order[s:s + 32]
+        feeds = pad([ids[r] for r in rows], "exact")
+        emb[rows] = pool(req.infer(feeds)[0], feeds["attention_mask"])
+    return agreement(ref, emb)
+
+
+def goals_met(r: dict) -> bool:
+    return r["min_cosine"] >= 0.99 and r["top1_agreement"] >= 0.95
+
+
+def main() -> None:
+    import openvino as ov
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/int8_layers.json")
+    ap.add_argument("--sentences", type=int, default=1000)
+    ap.add_argument("--work", type=Path, default=ROOT / "build/int8_layers")
+    args = ap.parse_args()
+    folder = bundled_model()
+    texts = verses(args.sentences, step=31)
+    ref = embed(texts, precision="fp32", device="cpu")
+    ids = tokenize(str(folder), texts)
+    core, ir = ov.Core(), to_openvino_ir(folder)
+    args.work.mkdir(parents=True, exist_ok=True)
+    b_xml = args.work / "all_int8.xml"
+    if not b_xml.is_file():
+        all_int8 = quantize_int8(core.read_model(str(ir)), folder, replace(DEFAULT, keep_float=()))
+        ov.save_model(all_int8, str(b_xml), compress_to_fp16=False)
+    float_mm = matmuls(quantize_int8(core.read_model(str(ir)), folder,
+                                     replace(DEFAULT, keep_float=SWEPT)))
+    res: dict = {"load_start": os.getloadavg()[0], "rows": []}
+
+    def run(label: str, floats: set) -> dict:
+        t = time.perf_counter()
+        r = {"label": label, "int8": sorted(f"{g[0]}.{g[1]}" for g in set(GROUPS) - floats),
+             **score(hybrid(b_xml, float_mm, floats), ids, ref),
+             "s": time.perf_counter() - t}
+        res["rows"].append(r)
+        print(f"{label:40s} mean {r['mean_cosine']:.5f} min {r['min_cosine']:.4f} "
+              f"top1 {r['top1_agreement']:.3f}", flush=True)
+        tmp = args.out.with_suffix(".tmp")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(res, indent=2))
+        os.replace(tmp, args.out)
+        return r
+
+    run("all float (≈ default)", set(GROUPS))
+    run("all int8", set())
+    alone = {g: run(f"only {g[0]}.{g[1]} int8", set(GROUPS) - {g}) for g in GROUPS}
+    cost = sorted(GROUPS, key=lambda g: (-alone[g]["top1_agreement"], -alone[g]["mean_cosine"]))
+    res["order"] = [f"{g[0]}.{g[1]}" for g in cost]
+    kept, best = set(GROUPS), None
+    for g in cost:
+        r = run(f"+ {g[0]}.{g[1]} int8 ({len(GROUPS) - len(kept) + 1})", kept - {g})
+        if not goals_met(r):
+            break
+        kept, best = kept - {g}, r
+    res["candidate_float"] = sorted(f"{g[0]}.{g[1]}" for g in kept)
+    res["candidate"] = best
+    res["load_end"] = os.getloadavg()[0]
+    args.out.write_text(json.dumps(res, indent=2))
+    print("float groups of the candidate:", res["candidate_float"])
+
+
+if __name__ == "__main__":
+    main()
