@@ -12,8 +12,9 @@ scored as ``pxos quantize`` reports (mean / min cosine to FP32, top-1 nearest-ne
 agreement) on the 1,000 verses ``verses(1000, step=31)``.
 
 Steps: every group float (≈ the default), none float (≈ all INT8), then each group alone
-in INT8 (its cost), then groups put back in INT8 one by one, cheapest first, while the
-goals (min cosine ≥ 0.99, top-1 ≥ 0.95) hold. The candidate it prints is then confirmed
+in INT8 (its cost), then the longest run of the cheapest groups that can go back to INT8
+with the goals (min cosine ≥ 0.99, top-1 ≥ 0.95) met, found by bisection. Scored
+configurations are reused from ``--out`` when the script runs again. The candidate it prints is then confirmed
 by a real NNCF run: ``int8_recipes.py --only "per-layer"``.
 
     PYTHONPATH=src python3 benchmarks/int8_layers.py [--sentences 1000]
@@ -130,10 +131,13 @@ def main() -> None:
     args = ap.parse_args()
     folder = bundled_model()
     texts = verses(args.sentences, step=31)
-    ref = embed(texts, precision="fp32", device="cpu")
+    args.work.mkdir(parents=True, exist_ok=True)
+    ref_file = args.work / f"ref{len(texts)}.npy"
+    if not ref_file.is_file():
+        np.save(ref_file, embed(texts, precision="fp32", device="cpu"))
+    ref = np.load(ref_file)
     ids = tokenize(str(folder), texts)
     core, ir = ov.Core(), to_openvino_ir(folder)
-    args.work.mkdir(parents=True, exist_ok=True)
     b_xml, a_xml = args.work / "all_int8.xml", args.work / "float.xml"
     for xml, keep in ((b_xml, ()), (a_xml, SWEPT)):
         if not xml.is_file():
@@ -141,13 +145,17 @@ def main() -> None:
             ov.save_model(q, str(xml), compress_to_fp16=False)
     a_model = core.read_model(str(a_xml))
     parts = float_parts(a_model)
-    res: dict = {"load_start": os.getloadavg()[0], "rows": []}
+    old = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
+    done = {tuple(r["int8"]): r for r in old if "int8" in r}
+    res: dict = {"load_start": os.getloadavg()[0],
+                 "rows": [r for r in old if r["label"] == "A itself"]}
 
     def run(label: str, floats: set) -> dict:
         t = time.perf_counter()
-        r = {"label": label, "int8": sorted(f"{g[0]}.{g[1]}" for g in set(GROUPS) - floats),
-             **score(hybrid(b_xml, parts, floats), ids, ref),
-             "s": time.perf_counter() - t}
+        key = sorted(f"{g[0]}.{g[1]}" for g in set(GROUPS) - floats)
+        r = {**done[tuple(key)], "label": label} if tuple(key) in done else {
+            "label": label, "int8": key, **score(hybrid(b_xml, parts, floats), ids, ref),
+            "s": time.perf_counter() - t}
         res["rows"].append(r)
         print(f"{label:40s} mean {r['mean_cosine']:.5f} min {r['min_cosine']:.4f} "
               f"top1 {r['top1_agreement']:.3f}", flush=True)
@@ -157,20 +165,26 @@ def main() -> None:
         os.replace(tmp, args.out)
         return r
 
-    r = {"label": "A itself", **score(core.read_model(str(a_xml)), ids, ref)}
-    res["rows"].append(r)
-    print("A itself", r, flush=True)
+    if not done:
+        r = {"label": "A itself", **score(core.read_model(str(a_xml)), ids, ref)}
+        res["rows"].append(r)
+        print("A itself", r, flush=True)
     run("all float (≈ default)", set(GROUPS))
     run("all int8", set())
     alone = {g: run(f"only {g[0]}.{g[1]} int8", set(GROUPS) - {g}) for g in GROUPS}
     cost = sorted(GROUPS, key=lambda g: (-alone[g]["top1_agreement"], -alone[g]["mean_cosine"]))
     res["order"] = [f"{g[0]}.{g[1]}" for g in cost]
-    kept, best = set(GROUPS), None
-    for g in cost:
-        r = run(f"+ {g[0]}.{g[1]} int8 ({len(GROUPS) - len(kept) + 1})", kept - {g})
-        if not goals_met(r):
-            break
-        kept, best = kept - {g}, r
+    # the longest prefix of ``cost`` that can go back to INT8 with the goals met, by
+    # bisection (the figures fall, give or take a verse, as groups are added)
+    lo, hi, best = 0, len(cost), None
+    while lo < hi:
+        k = (lo + hi + 1) // 2
+        r = run(f"cheapest {k} int8", set(GROUPS) - set(cost[:k]))
+        if goals_met(r):
+            lo, best = k, r
+        else:
+            hi = k - 1
+    kept = set(GROUPS) - set(cost[:lo])
     res["candidate_float"] = sorted(f"{g[0]}.{g[1]}" for g in kept)
     res["candidate"] = best
     res["load_end"] = os.getloadavg()[0]
