@@ -32,7 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from int8_recipes import RECIPES, machine  # noqa: E402  (benchmarks/, next to this script)
 
