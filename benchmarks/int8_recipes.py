@@ -35,7 +35,7 @@ from pxos.lib.inference import embed
 from pxos.lib.inference.embed import pool, tokenize
 from pxos.lib.inference.buckets import pad
 from pxos.lib.inference.formats import bundled_model
-from pxos.lib.inference.int8 import DEFAULT, NNCF_DEFAULTS, Recipe
+from pxos.lib.inference.int8 import DEFAULT, NNCF_DEFAULTS, PER_LAYER, Recipe
 from pxos.lib.inference.quantize import agreement, evaluate, quantize
 from pxos.lib.inference.sentences import verses
 
@@ -44,6 +44,7 @@ N = NNCF_DEFAULTS
 FFN = replace(DEFAULT, keep_float=("ffn_input", "ffn_output"))
 RECIPES: dict[str, Recipe] = {
     "pxos default": DEFAULT,
+    "per-layer": PER_LAYER,
     "the same, float MatMuls' weights INT8": replace(DEFAULT, float_weights="int8"),
     "nncf defaults (transformer, SmoothQuant α 0.95)": N,
     "7-bit weights, α 0.8, feed-forward float": FFN,

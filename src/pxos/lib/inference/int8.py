@@ -84,6 +84,11 @@ class Recipe:
 NNCF_DEFAULTS = Recipe(smooth_quant=0.95, overflow_fix="first_layer_only", keep_float=())
 #: The recipe ``pxos quantize --method int8`` uses (see docs/inference.md for the sweep).
 DEFAULT = Recipe()
+#: The fewest MatMuls float that ``benchmarks/int8_layers.py`` found with top-1 ≥ 0.95:
+#: the default with the attention-output MatMuls of layers 1–4 in INT8 too (every
+#: feed-forward MatMul, and layers 0 and 5's attention output, stay float).
+PER_LAYER = Recipe(keep_float=("ffn_input", "ffn_output", "attention_output.0",
+                               "attention_output.5"))
 
 
 def scope_patterns(keep_float: tuple[str, ...]) -> list[str]:
@@ -142,6 +147,6 @@ def quantize_int8(model, folder, recipe: Recipe = DEFAULT):
     return out
 
 
-__all__ = ["DEFAULT", "NNCF_DEFAULTS", "OVERFLOW_FIXES", "RANGES", "ROLES", "Recipe",
+__all__ = ["DEFAULT", "NNCF_DEFAULTS", "OVERFLOW_FIXES", "PER_LAYER", "RANGES", "ROLES", "Recipe",
            "calibration_batches", "calibration_positions", "calibration_texts", "quantize_int8",
            "scope_patterns"]
