@@ -13,10 +13,11 @@ agreement) on the 1,000 verses ``verses(1000, step=31)``.
 
 Steps: every group float (≈ the default), none float (≈ all INT8), then each group alone
 in INT8 (its cost: the loss of mean cosine, on every 5th of the verses, to save time;
-the mean moves smoothly where top-1 moves by whole verses), then the longest run of the cheapest groups that can go back to INT8
-with the goals (min cosine ≥ 0.99, top-1 ≥ 0.95) met, found by bisection. Scored
-configurations are reused from ``--out`` when the script runs again. The candidate it prints is then confirmed
-by a real NNCF run: ``int8_recipes.py --only "per-layer"``.
+the mean moves smoothly where top-1 moves by whole verses), then the longest run of the
+cheapest groups that can go back to INT8 with the goals (min cosine ≥ 0.99, top-1 ≥ 0.95)
+met, found by bisection. Scored configurations are reused from ``--out`` when the script
+runs again. The candidate it prints is then confirmed by a real NNCF run
+(``int8_recipes.py --only "per-layer"``, the recipe ``int8.PER_LAYER``).
 
     PYTHONPATH=src python3 benchmarks/int8_layers.py [--sentences 1000]
 """

@@ -75,7 +75,8 @@ class Recipe:
                 not (self.smooth_quant is None or 0 <= self.smooth_quant <= 1):
             raise PxArgumentError(f"bad int8 recipe {self}", hint=(
                 f"overflow_fix in {OVERFLOW_FIXES}, ranges in {RANGES}, keep_float from "
-                f"{tuple(ROLES)}, each alone or as ROLE.LAYER, float_weights float or int8, smooth_quant "
+                f"{tuple(ROLES)}, each alone or as ROLE.LAYER, float_weights float or int8, "
+                "smooth_quant "
                 "in [0, 1] or None, calibration and batch ≥ 1"))
 
 
