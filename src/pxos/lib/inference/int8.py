@@ -76,8 +76,7 @@ class Recipe:
             raise PxArgumentError(f"bad int8 recipe {self}", hint=(
                 f"overflow_fix in {OVERFLOW_FIXES}, ranges in {RANGES}, keep_float from "
                 f"{tuple(ROLES)}, each alone or as ROLE.LAYER, float_weights float or int8, "
-                "smooth_quant "
-                "in [0, 1] or None, calibration and batch ≥ 1"))
+                "smooth_quant in [0, 1] or None, calibration and batch ≥ 1"))
 
 
 #: NNCF's defaults for a transformer: every MatMul in INT8, α 0.95, 8-bit weights after
