@@ -20,17 +20,17 @@ echo "installing: $missing"
 files=""; for w in $missing; do files="$files $(ls $W/wheels/${w}-*.whl)"; done
 if [ -n "$files" ]; then
   if python3 -m pip --version >/dev/null 2>&1; then
-    timeout -k 3 120 python3 -m pip install -q --no-index --no-deps --target build/ov-site $files
+    timeout -k 3 60 python3 -m pip install -q --no-index --no-deps --target build/ov-site $files
   else
-    timeout -k 3 120 python3 -c "import sys, zipfile; [zipfile.ZipFile(w).extractall('build/ov-site') for w in sys.argv[1:]]" $files
+    timeout -k 3 60 python3 -c "import sys, zipfile; [zipfile.ZipFile(w).extractall('build/ov-site') for w in sys.argv[1:]]" $files
   fi
 fi
 python3 -c "import nncf, openvino, sklearn, scipy; print('nncf', nncf.__version__, 'openvino', openvino.__version__)" || exit 3
 export PXOS_VERSES_FILE=$PWD/$W/verses.txt
-timeout -k 3 360 python3 benchmarks/int8_device.py --model $W/minilm-fp16 \
+timeout -k 3 330 python3 benchmarks/int8_device.py --model $W/minilm-fp16 \
   --out ${OUT:-benchmarks/results}/int8-device.json 2>&1 | grep -v -E 'Warning|warn\(|━' | tail -60
 # pxos.infer against benchmark_app on this quiet 16-core CPU (same IR, f32, batch 32 x 128),
 # and the per-call overhead, on the FP32 folder int8_device.py made
-timeout -k 3 200 python3 benchmarks/inference.py --parts overhead,benchmark_app --repeat 3 \
+timeout -k 3 150 python3 benchmarks/inference.py --parts overhead,benchmark_app --repeat 3 \
   --niter 16 --model build/int8-device/minilm-fp32 \
   --out ${OUT:-benchmarks/results}/inference-device.json 2>&1 | grep -v -E 'Warning|warn\(' | tail -40
