@@ -32,5 +32,5 @@ timeout -k 3 330 python3 benchmarks/int8_device.py --model $W/minilm-fp16 \
 # pxos.infer against benchmark_app on this quiet 16-core CPU (same IR, f32, batch 32 x 128),
 # and the per-call overhead, on the FP32 folder int8_device.py made
 timeout -k 3 150 python3 benchmarks/inference.py --parts overhead,benchmark_app --repeat 3 \
-  --niter 16 --model build/int8-device/minilm-fp32 \
+  --niter 12 --model build/int8-device/minilm-fp32 \
   --out ${OUT:-benchmarks/results}/inference-device.json 2>&1 | grep -v -E 'Warning|warn\(' | tail -40
