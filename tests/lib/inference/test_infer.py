@@ -118,3 +118,6 @@ def test_streams_session_matches_raw_openvino(ir, feeds):
         part = {k: np.ascontiguousarray(v[:rows]) for k, v in feeds.items()}
         got = s.run(part)["last_hidden_state"]
         np.testing.assert_allclose(got, want[:rows], rtol=0, atol=1e-5)
+    for chunk in (2, 4):          # requests of `chunk` rows (the last one shorter), all in flight
+        got = s.run(feeds, chunk=chunk)["last_hidden_state"]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)

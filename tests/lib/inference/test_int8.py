@@ -43,8 +43,28 @@ def test_calibration_verses_are_spread_and_not_evaluated():
 @pytest.mark.parametrize("recipe", [
     int8.Recipe(overflow_fix="sometimes"), int8.Recipe(ranges="p99"),
     int8.Recipe(keep_float=("embeddings",)), int8.Recipe(smooth_quant=1.5),
+    int8.Recipe(keep_float=("ffn_output.x",)), int8.Recipe(keep_float=("ffn_output.1.2",)),
     int8.Recipe(calibration=0), int8.Recipe(float_weights="fp8")])
 def test_bad_recipe_is_refused(recipe, tmp_path):
     with pytest.raises(PxArgumentError, match="bad int8 recipe"):
         quantize("all-MiniLM-L6-v2", "int8", tmp_path / "q", recipe=recipe)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_keep_float_names_one_layer_or_every_layer():
+    """``ROLE.LAYER`` names one layer's MatMul of the converted encoder, ``ROLE`` all six."""
+    import re
+
+    import openvino as ov
+    from pxos.lib.inference.convert import to_openvino_ir
+    from pxos.lib.inference.formats import bundled_model
+    names = [op.get_friendly_name() for op in ov.Core().read_model(
+        str(to_openvino_ir(bundled_model()))).get_ordered_ops() if op.get_type_name() == "MatMul"]
+
+    def hits(keys):
+        pats = int8.scope_patterns(keys)
+        return [n for n in names if any(re.fullmatch(p, n) for p in pats)]
+    (one,) = hits(("ffn_output.3",))
+    assert "layer.3.output.dense" in one
+    assert len(hits(("ffn_output",))) == 6 and len(hits(("qkv",))) == 18
+    assert len(hits(("attention_output.0", "ffn_input.5", "ffn_input"))) == 7

@@ -149,6 +149,8 @@ def infer(model, inputs, *, device: str = "auto", precision: str = "auto",
     bs = batch_size or p["batch"]
     if bs is None:
         return sess.run(feeds)
+    if getattr(sess, "queue", None) is not None:      # streams: every chunk in flight at once
+        return sess.run(feeds, chunk=bs)
     return _run(sess.run, feeds, bs, np.concatenate)
 
 

@@ -47,7 +47,9 @@ class Recipe:
       (NNCF's default) or ``disable``;
     - ``ranges``: activation range estimator, ``mean_minmax`` (NNCF's default: the mean
       over calibration batches of each batch's min and max) or ``minmax`` (the extremes);
-    - ``keep_float``: keys of :data:`ROLES` whose MatMuls stay float (NNCF ignored scope);
+    - ``keep_float``: MatMuls that stay float (NNCF ignored scope): a key of :data:`ROLES`
+      (that role in every layer) or ``ROLE.LAYER`` (one layer's, such as
+      ``ffn_output.3``; layers count from 0);
     - ``float_weights``: how those MatMuls' weights are stored: ``float`` (float32, as
       the IR holds them) or ``int8`` (NNCF INT8 asymmetric weight compression, as
       ``int8w``); both are computed in float. (The embedding tables are INT8 either way:
@@ -65,15 +67,16 @@ class Recipe:
 
     def check(self) -> None:
         """Raise PxArgumentError for a value outside the choices above."""
-        bad = [r for r in self.keep_float if r not in ROLES] + \
+        bad = [r for r in self.keep_float if r.split(".")[0] not in ROLES or
+               r.count(".") > 1 or ("." in r and not r.split(".")[1].isdigit())] + \
             [w for w in (self.float_weights,) if w not in ("float", "int8")]
         if self.overflow_fix not in OVERFLOW_FIXES or self.ranges not in RANGES or bad or \
                 self.calibration < 1 or self.batch < 1 or \
                 not (self.smooth_quant is None or 0 <= self.smooth_quant <= 1):
             raise PxArgumentError(f"bad int8 recipe {self}", hint=(
                 f"overflow_fix in {OVERFLOW_FIXES}, ranges in {RANGES}, keep_float from "
-                f"{tuple(ROLES)}, float_weights float or int8, smooth_quant "
-                "in [0, 1] or None, calibration and batch ≥ 1"))
+                f"{tuple(ROLES)}, each alone or as ROLE.LAYER, float_weights float or int8, "
+                "smooth_quant in [0, 1] or None, calibration and batch ≥ 1"))
 
 
 #: NNCF's defaults for a transformer: every MatMul in INT8, α 0.95, 8-bit weights after
@@ -81,6 +84,20 @@ class Recipe:
 NNCF_DEFAULTS = Recipe(smooth_quant=0.95, overflow_fix="first_layer_only", keep_float=())
 #: The recipe ``pxos quantize --method int8`` uses (see docs/inference.md for the sweep).
 DEFAULT = Recipe()
+#: The fewest MatMuls float that ``benchmarks/int8_layers.py`` found with top-1 ≥ 0.95:
+#: the default with the attention-output MatMuls of layers 1–4 in INT8 too (every
+#: feed-forward MatMul, and layers 0 and 5's attention output, stay float).
+PER_LAYER = Recipe(keep_float=("ffn_input", "ffn_output", "attention_output.0",
+                               "attention_output.5"))
+
+
+def scope_patterns(keep_float: tuple[str, ...]) -> list[str]:
+    """Regular expressions of the MatMuls named by ``keep_float`` (see :class:`Recipe`)."""
+    out = []
+    for key in keep_float:
+        role, _, layer = key.partition(".")
+        out.append(ROLES[role].replace(r"\d+", layer) if layer else ROLES[role])
+    return out
 
 
 def calibration_positions(n: int, total: int) -> list[int]:
@@ -120,7 +137,7 @@ def quantize_int8(model, folder, recipe: Recipe = DEFAULT):
         smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=alpha),
         activations_range_estimator_params=getattr(RangeEstimatorParametersSet,
                                                    recipe.ranges.upper()))
-    ignored = nncf.IgnoredScope(patterns=[ROLES[r] for r in recipe.keep_float]) \
+    ignored = nncf.IgnoredScope(patterns=scope_patterns(recipe.keep_float)) \
         if recipe.keep_float else None
     out = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
                         subset_size=len(data), ignored_scope=ignored,
@@ -130,5 +147,6 @@ def quantize_int8(model, folder, recipe: Recipe = DEFAULT):
     return out
 
 
-__all__ = ["DEFAULT", "NNCF_DEFAULTS", "OVERFLOW_FIXES", "RANGES", "ROLES", "Recipe",
-           "calibration_batches", "calibration_positions", "calibration_texts", "quantize_int8"]
+__all__ = ["DEFAULT", "NNCF_DEFAULTS", "OVERFLOW_FIXES", "PER_LAYER", "RANGES", "ROLES", "Recipe",
+           "calibration_batches", "calibration_positions", "calibration_texts", "quantize_int8",
+           "scope_patterns"]

