@@ -87,7 +87,7 @@ def best_time(fn, name: str, repeat: int) -> float:
     if name == "cuda":
         import cupy as cp
 
-        from gpu import event_time
+        from gpu_timing import event_time
         return event_time(cp, fn, repeat)
     return probe_best_time(fn, repeat)
 

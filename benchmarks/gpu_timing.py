@@ -1,0 +1,85 @@
+"""Timers shared by the GPU benchmarks (``gpu.py``, ``lint.py``): host seconds per call,
+best of rounds or in turns, and CUDA-event medians, optionally behind a kernel that keeps the
+GPU busy so that only the GPU's time is seen."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+
+def per_launch(fn, sync, n: int = 20000, repeat: int = 5) -> float:
+    """Seconds per call of ``fn`` over ``n`` back-to-back calls, best of ``repeat``."""
+    for _ in range(1000):
+        fn()
+    sync()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        sync()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def interleaved(fns: dict, sync, n: int = 20000, repeat: int = 7) -> dict:
+    """Seconds per call of each function of ``fns`` (name -> function of no arguments),
+    as :func:`per_launch` but in turns: each round times ``n`` calls of every function,
+    starting one further each round, so that a change of load (or going first) touches
+    them alike; the best round of each."""
+    order = list(fns.items())
+    for _, fn in order:
+        for _ in range(1000):
+            fn()
+    sync()
+    best = dict.fromkeys(fns, float("inf"))
+    for r in range(repeat):
+        for name, fn in order[r % len(order):] + order[:r % len(order)]:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            sync()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    return best
+
+
+SPIN = r"""extern "C" __global__ void spin(long long cycles)
+{ long long t0 = clock64(); while (clock64() - t0 < cycles) { } }"""
+
+
+def event_time(cp, fn, repeat: int, busy: bool = False) -> float:
+    """Median seconds of ``fn`` on the current stream, by CUDA events, after a warm-up.
+    ``busy``: each time behind a one-thread kernel that keeps the GPU busy for 0.3 ms, so
+    that the host has queued ``fn``'s launches before the GPU reaches them: the GPU's
+    time alone (without the host's work before the first launch)."""
+    fn()
+    spin, cycles = None, 0
+    if busy:
+        spin = cp.RawKernel(SPIN, "spin")
+        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
+    times = []
+    for _ in range(repeat):
+        start, stop = cp.cuda.Event(), cp.cuda.Event()
+        if spin is not None:
+            spin((1,), (1,), (cycles,))
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return statistics.median(times)
+
+
+def host_time(fn, sync, repeat: int) -> float:
+    fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
