@@ -51,19 +51,14 @@ import pxos.ternary as T  # noqa: E402
 from pxos.lib.ternary import planes as P  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
 
+from gpu_timing import host_time  # noqa: E402  (benchmarks/, next to this script)
+
 OPERAND = 524_287  # operands in ±(2**19 - 1): 13 trits; products fit tritlib's 27
 
 
 def median_time(fn, repeat: int, sync=lambda: None) -> float:
-    fn()
-    sync()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median seconds of ``fn`` then ``sync`` over ``repeat`` runs, after one warm-up."""
+    return host_time(fn, sync, repeat)
 
 
 def machine() -> dict:
