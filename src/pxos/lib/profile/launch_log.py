@@ -98,18 +98,25 @@ class LaunchLog(list):
 
     def events(self, t0: float, make) -> list:
         """Events of the entries not made yet (their lines found now), each made by
-        ``make(kind, name, device, stream, file, line, start, end, threads)`` (seconds
-        from ``t0``), and ``(event, start event, end event)`` per launch timed by CUDA
-        events (the recorder puts those on the host clock)."""
+        ``make(kind, name, device, stream, file, line, start, end, threads, timed)``
+        (seconds from ``t0``; ``timed`` False for a launch on a device timed by CUDA
+        events that the launcher did not time: its start and end are the host's call,
+        ``native_device_call``'s ``timed_launch`` says which are timed), and ``(event,
+        start event, end event)`` per launch timed by CUDA events (the recorder puts those
+        on the host clock)."""
         lines: dict = {}
         out, timed = [], []
+        by_events = {}  # device -> whether CUDA events time it
         for key, start, end, code, lasti, device in self[self.made:]:
             line = lines.get((code, lasti))
             if line is None:
                 line = lines[code, lasti] = line_of(code, lasti)
+            on_device = by_events.get(key[1])
+            if on_device is None:
+                on_device = by_events[key[1]] = registry.timer(key[1]) == "cuda-events"
             event = make("launch", key[0], key[1], device[0] if device else 0,
                          "" if code is None else code.co_filename, line,
-                         start - t0, end - t0, key[2])
+                         start - t0, end - t0, key[2], device is not None or not on_device)
             out.append(event)
             if device is not None:
                 timed.append((event, device[1], device[2]))

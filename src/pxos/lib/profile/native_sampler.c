@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000 && !defined(PYPY_VERSION)
@@ -49,13 +50,19 @@ static Py_ssize_t nframes, cframes;
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;  /* on CLOCK_MONOTONIC (made by the module's init) */
-static int running, started, main_target;
-static int queued;  /* a pending call is in the interpreter's queue */
-static intptr_t pending;  /* the number of the queued call that may sample; 0: none */
+/* shared by the sampler thread and the main thread's pending call without a lock (the main
+   thread never waits for the sampler thread: a lock held by it while the scheduler ran
+   something else made the main thread sleep, tens of microseconds on a loaded machine) */
+static atomic_int running;
+static atomic_int queued;  /* a pending call is in the interpreter's queue */
+static atomic_intptr_t pending;  /* the number of the queued call that may sample; 0: none */
+static int started, main_target;
 static intptr_t asked_count;  /* pending calls asked for, ever (a stale one never matches) */
 static long count, wakes, by_call, by_thread;
 static int64_t thread_cpu_ns;  /* the sampler thread's CPU time, when it ended */
 static int64_t call_ns;  /* the main thread's time in its pending calls' samples */
+static int32_t *call_costs;  /* each one's ns (costs()) */
+static Py_ssize_t ncosts, ccosts;
 static unsigned long target;
 static PyThreadState *main_state;  /* the main thread's state, when it is the target */
 static int64_t period_ns;
@@ -150,24 +157,26 @@ static void sample_now(int64_t t)
 
 /* a pending call (Py_AddPendingCall): run by the main thread itself between two bytecodes,
    with the GIL it holds already; samples unless the sampler thread voided it meanwhile
-   (asked: the period's number, which pending holds while the call may sample). Nothing
-   is signalled back: a wake-up of the sampler thread from here would cost the main thread
-   a system call, and the scheduler often runs the woken thread on the waker's core,
-   preempting it (measured: 13-37 us of the main thread's CPU per sample, on a VM) */
+   (asked: the call's number, which pending holds while the call may sample). Nothing is
+   signalled back and no lock is taken: a wake-up of the sampler thread from here would
+   cost the main thread a system call, and the scheduler often runs the woken thread on
+   the waker's core, preempting it (the first version did both: 13-37 us of the main
+   thread's CPU per sample on a loaded 2-core VM, where this costs 1-4 us) */
 static int sample_pending(void *asked)
 {
-    pthread_mutex_lock(&lock);
-    queued = 0;
-    int mine = running && pending == (intptr_t)asked;
-    if (mine) pending = 0;
-    pthread_mutex_unlock(&lock);
-    if (!mine) return 0;
+    atomic_store(&queued, 0);
+    intptr_t mine = (intptr_t)asked;
+    if (!atomic_load(&running) || !atomic_compare_exchange_strong(&pending, &mine, 0))
+        return 0;  /* voided: the sampler thread took this period's sample */
     PyObject *type, *value, *trace;
     PyErr_Fetch(&type, &value, &trace);
     int64_t t = now_ns();
     sample_now(t);
     by_call++;
-    call_ns += now_ns() - t;
+    int64_t cost = now_ns() - t;
+    call_ns += cost;
+    if (!grow((void **)&call_costs, &ccosts, ncosts + 1, sizeof(int32_t)))
+        call_costs[ncosts++] = cost > INT32_MAX ? INT32_MAX : (int32_t)cost;
     PyErr_Restore(type, value, trace);
     return 0;
 }
@@ -221,34 +230,35 @@ static void *loop(void *unused)
 {
     PyGILState_STATE gil = PyGILState_Ensure();  /* this thread's state, made once */
     PyThreadState *mine = PyEval_SaveThread();
-    pthread_mutex_lock(&lock);
     int64_t deadline = now_ns();
-    while (running) {
+    pthread_mutex_lock(&lock);  /* held only while it sleeps (stop() signals `wake`) */
+    while (atomic_load(&running)) {
         deadline += period_ns;
         sleep_until(deadline);
-        if (!running) break;
+        if (!atomic_load(&running)) break;
+        pthread_mutex_unlock(&lock);
         int64_t now = now_ns();
         wakes++;
         if (deadline < now - period_ns) deadline = now;  /* late by periods: no catching up */
-        if (main_target) {
-            if (!queued) {  /* ask the main thread to sample itself: no hand-over */
-                pending = ++asked_count;
-                queued = 1;
-                intptr_t asked = pending;
-                pthread_mutex_unlock(&lock);
-                int ok = ask(asked);
-                pthread_mutex_lock(&lock);
-                if (!ok) queued = 0;  /* the interpreter's queue is full: next period */
-                continue;
+        int take = 1;
+        if (main_target && !atomic_load(&queued)) {  /* ask: the main thread samples itself */
+            atomic_store(&pending, ++asked_count);
+            atomic_store(&queued, 1);
+            if (!ask(asked_count)) {  /* the interpreter's queue is full: next period */
+                atomic_store(&queued, 0);
+                atomic_store(&pending, 0);
             }
-            if (main_holds_gil()) continue;
-            pending = 0;  /* the queued call will not sample: this period's sample is ours */
+            take = 0;
+        } else if (main_target) {  /* still queued: no bytecode ran for a period */
+            take = !main_holds_gil();
+            if (take) atomic_store(&pending, 0);  /* void it: this period's sample is ours */
         }
-        pthread_mutex_unlock(&lock);
-        PyEval_RestoreThread(mine);
-        sample_now(now_ns());
-        by_thread++;
-        mine = PyEval_SaveThread();
+        if (take) {
+            PyEval_RestoreThread(mine);
+            sample_now(now_ns());
+            by_thread++;
+            mine = PyEval_SaveThread();
+        }
         pthread_mutex_lock(&lock);
     }
     pthread_mutex_unlock(&lock);
@@ -275,10 +285,11 @@ static PyObject *start(PyObject *m, PyObject *args)
         return NULL;
     period_ns = (int64_t)(period * 1e9);
     if (period_ns < 1000) period_ns = 1000;
-    queued = 0;
-    pending = 0;
+    atomic_store(&queued, 0);
+    atomic_store(&pending, 0);
     count = wakes = by_call = by_thread = 0;
     thread_cpu_ns = call_ns = 0;
+    ncosts = 0;
     main_state = NULL;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(PyInterpreterState_Main());
          ts != NULL && main_target; ts = PyThreadState_Next(ts))
@@ -286,9 +297,9 @@ static PyObject *start(PyObject *m, PyObject *args)
     if (memory_every < 1) memory_every = 1;
     recorder = Py_NewRef(rec);
     on_memory = Py_NewRef(memory);
-    running = 1;
+    atomic_store(&running, 1);
     if (pthread_create(&thread, NULL, loop, NULL) != 0) {
-        running = 0;
+        atomic_store(&running, 0);
         Py_CLEAR(recorder);
         Py_CLEAR(on_memory);
         PyErr_SetString(PyExc_RuntimeError, "cannot start the sampler thread");
@@ -303,7 +314,7 @@ static PyObject *stop(PyObject *m, PyObject *unused)
 {
     if (!started) Py_RETURN_NONE;
     pthread_mutex_lock(&lock);
-    running = 0;
+    atomic_store(&running, 0);
     pthread_cond_signal(&wake);
     pthread_mutex_unlock(&lock);
     Py_BEGIN_ALLOW_THREADS
@@ -351,6 +362,17 @@ static PyObject *counts(PyObject *m, PyObject *unused)
                          (double)call_ns / 1e9);
 }
 
+/* costs(): the main thread's ns in each pending call's sample of the last run */
+static PyObject *costs(PyObject *m, PyObject *unused)
+{
+    PyObject *out = PyList_New(ncosts);
+    for (Py_ssize_t i = 0; out != NULL && i < ncosts; i++) {
+        PyObject *v = PyLong_FromLong(call_costs[i]);
+        if (v == NULL) Py_CLEAR(out); else PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
 static PyObject *available(PyObject *m, PyObject *unused)
 {
 #ifdef FRAMES_INSIDE
@@ -366,6 +388,7 @@ static PyMethodDef methods[] = {
     {"stop", stop, METH_NOARGS, "Stop sampling and wait for the thread."},
     {"taken", taken, METH_NOARGS, "The samples so far; empties the buffers."},
     {"available", available, METH_NOARGS, "Whether this build can read the frames."},
+    {"costs", costs, METH_NOARGS, "The main thread's ns in each pending call's sample."},
     {"counts", counts, METH_NOARGS,
      "(wake-ups, samples by pending call, by the thread, thread CPU s, call s)."},
     {NULL, NULL, 0, NULL},
