@@ -43,9 +43,27 @@ def bars(labels: list[str], seconds: list[float], title: str) -> str:
     return _svg(fig)
 
 
+BINS = 2000  # spans closer than the run's wall time / BINS are drawn as one (under a pixel)
+
+
+def merged(spans: list, gap: float) -> list:
+    """``(start, width)`` spans, those less than ``gap`` apart drawn as one: a chart of one
+    rectangle per launch took seconds to draw for a few thousand launches, and megabytes of
+    SVG, for bars narrower than a pixel."""
+    out: list = []
+    for start, width in sorted(spans):
+        if out and start <= out[-1][0] + out[-1][1] + gap:
+            first, wide = out[-1]
+            out[-1] = (first, max(wide, start + width - first))
+        else:
+            out.append((start, width))
+    return out
+
+
 def timeline(events, samples, wall: float) -> str:
     """Kernels, library operations and copies on a track per device, and host samples in
-    pxos (kernel) or user code, over the run's wall time."""
+    pxos (kernel) or user code, over the run's wall time (spans under a pixel apart
+    merged: :func:`merged`)."""
     import numpy as np
 
     tracks: dict[str, list] = {}
@@ -61,8 +79,9 @@ def timeline(events, samples, wall: float) -> str:
         return ""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(WIDTH, 0.45 * len(tracks) + 1.0))
+    gap = max(wall * 1e3, 1e-3) / BINS
     for i, (name, spans) in enumerate(sorted(tracks.items())):
-        ax.broken_barh(spans, (i - 0.4, 0.8), color="#6acc65" if "host" in name else
+        ax.broken_barh(merged(spans, gap), (i - 0.4, 0.8), color="#6acc65" if "host" in name else
                        "#d65f5f" if "copy" in name else "#4878cf")
     ax.set_yticks(range(len(tracks)), sorted(tracks))
     ax.set_xlim(0, max(wall * 1e3, 1e-3))
