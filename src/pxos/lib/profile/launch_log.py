@@ -10,6 +10,7 @@ after the run (:meth:`LaunchLog.events`; the recorder puts device times on the h
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -31,9 +32,11 @@ class LaunchLog(list):
     launch is noted."""
 
     active: list = []  # the logs recording now, innermost last (a profile in a profile)
+    serials = itertools.count(1)  # each log's number (native_call.watch_log)
 
     def __init__(self):
         super().__init__()
+        self.serial = next(LaunchLog.serials)
         self.keys: dict = {}
         self.noted: list = []  # (key, Shapes, decision)
         self.made = 0
@@ -45,6 +48,7 @@ class LaunchLog(list):
         if LaunchLog.active:
             LaunchLog.active[-1].collect()  # the records so far are the outer log's
         LaunchLog.active.append(self)
+        native_call.watch_log(self.serial)
         native_call.record_launches(True)
         native_device_call.record_launches(True)
 
@@ -54,6 +58,7 @@ class LaunchLog(list):
         if self in LaunchLog.active:
             LaunchLog.active.remove(self)
         native_call.record_launches(bool(LaunchLog.active))
+        native_call.watch_log(LaunchLog.active[-1].serial if LaunchLog.active else 0)
         native_device_call.record_launches(bool(LaunchLog.active))
         self.collect()
 
@@ -82,6 +87,7 @@ class LaunchLog(list):
         for launcher in plan.native.values():
             if launcher is not None:
                 self.keys[launcher] = key
+                launcher.note(self.serial)  # the native Kernel call's test (watched)
         self.noted.append((key, Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                        key[2]), decision))
 
