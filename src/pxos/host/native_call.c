@@ -191,6 +191,10 @@ static int watched(Launcher *launcher)
     if (listeners == NULL) return PyErr_Occurred() ? -1 : 0;
     int busy = PyObject_IsTrue(listeners);
     if (busy <= 0) return busy < 0 ? -1 : QUIET;
+    if (log_serial != 0 && PyList_CheckExact(listeners) && PyList_GET_SIZE(listeners) == 1)
+        /* a launch log records (its profile's recorder is then the one listener, and
+           events.LAUNCHES is that log: no look-up of it needed) */
+        return launcher->noted == log_serial ? PROFILED : 0;
     PyObject *log = PyDict_GetItemWithError(events, s_launches);
     if (log == NULL || log == Py_None) return PyErr_Occurred() ? -1 : 0;
     return log_serial != 0 && launcher->noted == log_serial ? PROFILED : 0;

@@ -1,5 +1,5 @@
 """Launches on ``cuda`` the native launcher did not time with CUDA events (it times a
-launcher's first 16 in a profile, then one per 0.5 ms): the counters give them the timed
+launcher's first 8 in a profile, then one per 2 ms): the counters give them the timed
 launches' mean, ``--compare`` reads the timed ones only, and the trace puts them on a track
 of their own. Made-up events here (no GPU needed); test_cuda_times runs them on one."""
 
