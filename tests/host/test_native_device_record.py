@@ -102,3 +102,28 @@ def test_read_events_are_recorded_again_and_nothing_is_kept_unrecorded(module, d
     assert sorted([first, last]) == sorted(handles)
     assert launcher((np.float32(3),) + args[1:]) == 1  # not taken: no record, no event
     assert module.recorded_launches() == [] and calls[-1][0] == "record"
+
+
+def test_a_launchers_first_8_launches_are_timed_then_one_per_2_ms(module, driver):  # noqa: F811
+    """Events cost the host a driver call each: back to back, a launcher's first 8
+    launches in a recording session are timed, then one at most per 2 ms of the host's
+    clock; every launch is recorded, the untimed ones with no events (0); a new session
+    starts the count again."""
+    calls, launcher, args = driver
+    for session in range(2):
+        module.record_launches(True)
+        t0 = time.perf_counter()
+        for _ in range(40):
+            assert _call(launcher, args) == 0
+        t1 = time.perf_counter()
+        time.sleep(0.0025)  # more than the gap: the next launch is timed
+        assert _call(launcher, args) == 0
+        module.record_launches(False)
+        found = module.recorded_launches()
+        assert len(found) == 41 and all(f[0] is launcher for f in found)
+        timed = [f for f in found if f[6] and f[7]]
+        assert all(f[6] == f[7] == 0 for f in found if f not in timed)
+        assert found[:8] == timed[:8] and found[-1] is timed[-1]
+        assert len(timed) <= 8 + (t1 - t0) / 2e-3 + 2
+        module.spare_events([h for f in timed for h in f[6:8]])
+        del calls[:]

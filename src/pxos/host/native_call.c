@@ -133,7 +133,18 @@ static void Launcher_dealloc(Launcher *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* note(serial): the launch log with this serial noted the launcher's plan (watched()) */
+static PyObject *Launcher_note(Launcher *self, PyObject *serial)
+{
+    long v = PyLong_AsLong(serial);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    self->noted = v;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Launcher_methods[] = {
+    {"note", (PyCFunction)Launcher_note, METH_O,
+     "The serial of the launch log that noted this launcher's plan."},
     {"validate", (PyCFunction)Launcher_validate, METH_O,
      "Record the sizes and scalars of a launch the Python path checked."},
     {NULL, NULL, 0, NULL},
@@ -170,20 +181,34 @@ static PyObject *s_native, *s_device, *s_call, *s_fault, *s_profiled, *s_listene
 
 enum { QUIET = 1, PROFILED = 2 };
 
-/* how a native launch of plan is seen as it should be: QUIET (no listener), PROFILED (a
-   profile's launch log noted plan); 0: the Python path must serve it; -1: an error */
-static int watched(PyObject *plan)
+static long log_serial;  /* the serial of the launch log recording now; 0: none (watch_log) */
+
+/* how a native launch of launcher is seen as it should be: QUIET (no listener), PROFILED
+   (the launch log recording now, events.LAUNCHES, noted its plan: the serials agree, a
+   test of two integers where reading the plan's attribute cost about 10 ns a launch); 0:
+   the Python path must serve it; -1: an error */
+static int watched(Launcher *launcher)
 {
     PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
     if (listeners == NULL) return PyErr_Occurred() ? -1 : 0;
     int busy = PyObject_IsTrue(listeners);
     if (busy <= 0) return busy < 0 ? -1 : QUIET;
+    if (log_serial != 0 && PyList_CheckExact(listeners) && PyList_GET_SIZE(listeners) == 1)
+        /* a launch log records (its profile's recorder is then the one listener, and
+           events.LAUNCHES is that log: no look-up of it needed) */
+        return launcher->noted == log_serial ? PROFILED : 0;
     PyObject *log = PyDict_GetItemWithError(events, s_launches);
     if (log == NULL || log == Py_None) return PyErr_Occurred() ? -1 : 0;
-    PyObject *noted = PyObject_GetAttr(plan, s_profiled);
-    if (noted == NULL) return -1;
-    Py_DECREF(noted);
-    return noted == log ? PROFILED : 0;
+    return log_serial != 0 && launcher->noted == log_serial ? PROFILED : 0;
+}
+
+/* watch_log(serial): the serial of the launch log that records now (0: none) */
+static PyObject *watch_log(PyObject *m, PyObject *serial)
+{
+    long v = PyLong_AsLong(serial);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    log_serial = v;
+    Py_RETURN_NONE;
 }
 
 /* the (launcher, plan) entry of device (a new reference), or NULL (an error, or none) */
@@ -252,7 +277,7 @@ static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
     if (entry != NULL) {
         PyObject *plan = PyTuple_GET_ITEM(entry, 1);
         PyObject *launcher = PyTuple_GET_ITEM(entry, 0);
-        int r = watched(plan);
+        int r = watched((Launcher *)launcher);
         r = r == QUIET || r == PROFILED ? launch((Launcher *)launcher, args, 0)
           : r < 0 ? -1 : NOT_TAKEN;
         PyObject *out = r == LAUNCHED ? Py_NewRef(Py_None)
@@ -298,6 +323,8 @@ static PyObject *watch_events(PyObject *m, PyObject *dict)
 static PyMethodDef module_methods[] = {
     {"record_launches", record_launches, METH_O,
      "Start (True) or stop (False) recording launches (the profiler's launch record)."},
+    {"watch_log", watch_log, METH_O,
+     "The serial of the launch log recording now (0: none)."},
     {"watch_events", watch_events, METH_O,
      "Give pxos.events's __dict__ (read at every native Kernel call)."},
     {"repeat", repeat, METH_VARARGS,

@@ -51,6 +51,7 @@ _lock = threading.Lock()
 _module: list = []  # [the loaded module, or None where it cannot be built]
 _extensions: dict = {}  # other helpers (extension()): name -> module, or None
 _recording: list = []  # [True] while the profiler records launches (record_launches)
+_log_serial: list = [0]  # the serial of the launch log recording now (watch_log)
 _addresses: dict = {}  # (library, function) -> (its CDLL, the address), or (None, None)
 
 
@@ -110,6 +111,15 @@ def record_launches(on: bool) -> None:
         _recording[:] = [True] if on else []
         if _module and _module[0] is not None:
             _module[0].record_launches(bool(on))
+
+
+def watch_log(serial: int) -> None:
+    """The serial of the profile's launch log that records now (0: none): a native Kernel
+    call is recorded in C when its launcher was noted by that log (``Launcher.note``)."""
+    with _lock:
+        _log_serial[0] = serial
+        if _module and _module[0] is not None:
+            _module[0].watch_log(serial)
 
 
 def recorded_launches() -> list:
@@ -181,6 +191,7 @@ def _native_module(cc: str):
             if _module[0] is not None:
                 _module[0].watch_events(vars(events))
                 _module[0].record_launches(bool(_recording))
+                _module[0].watch_log(_log_serial[0])
         return _module[0]
 
 

@@ -32,6 +32,7 @@ typedef struct {
     int taxis[3][3];
     int64_t valid[MAX_WORDS];
     unsigned char pointer[MAX_WORDS];
+    long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
 } Launcher;
 
 static double scratch[2];

@@ -164,8 +164,15 @@ class Kernel:
                 if ready is not None:
                     self.decision = ready[1]
                     return ready[0](args)
-            elif self._ready and self._profiled_device_call(device, args):
-                return
+            elif self._ready:  # profiled: the launcher records in C (inline: its record
+                quick = self._device_native.get(device)  # names the frame calling this)
+                log = events.LAUNCHES
+                if quick is not None and log is not None:
+                    if quick[0] not in log.keys:
+                        log.note_device(quick[0], quick[2], args, quick[3], quick[1])
+                    if quick[0](args) == LAUNCHED:
+                        self.decision = quick[1]
+                        return
         try:
             plan, placed, launch = self._launch(args, device, threads, checked)
         except CollectionArgument as found:  # Dask arrays: a library's call
@@ -188,22 +195,6 @@ class Kernel:
                 self.__class__ = _native_class() if dispatch_helper() else type(self)
 
     _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
-
-    def _profiled_device_call(self, device: str | None, args: tuple) -> bool:
-        """While a profile's log takes native launches (``events.LAUNCHES``): launch
-        ``args`` with the last native prepared call (``host/native_device_call``), which
-        records the launch and its CUDA events in C; noted in the log first. False where
-        there is none or it does not take ``args`` (the general path serves)."""
-        quick = self._device_native.get(device)
-        log = events.LAUNCHES
-        if quick is None or log is None:
-            return False
-        if quick[0] not in log.keys:
-            log.note_device(quick[0], quick[2], args, quick[3], quick[1])
-        if quick[0](args) != LAUNCHED:
-            return False
-        self.decision = quick[1]
-        return True
 
     def _native_fault(self, plan: CallPlan) -> None:
         """A native launch of ``plan`` faulted: raise its ``PxFaultError``."""

@@ -91,3 +91,28 @@ def test_another_thread_is_sampled_from_the_sampler_thread():
     found = native_sampler.stop(module, t0)
     spinning = [s for s in found if s[2] and s[2][0][0] is _spin.__code__]
     assert len(spinning) >= 5 and all(s[2][1][0] is worker.__code__ for s in spinning)
+
+
+def test_main_thread_samples_itself_and_the_thread_samples_a_call_without_the_gil():
+    """Running Python, the main thread answers its pending calls (the sampler thread does
+    not take the GIL); asleep in ``time.sleep`` (the GIL released), the sampler thread
+    samples it where it is: the line of the sleep."""
+    module = native_sampler.helper()
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("pending calls run in the main thread only")
+    t0 = time.perf_counter()
+    native_sampler.start(module, threading.get_ident(), 0.001,
+                         SimpleNamespace(current=None), None, t0, 50)
+    _spin(0.1)
+    spun = module.counts()[1]  # samples the main thread took itself, so far
+    line = inspect.currentframe().f_lineno + 1
+    time.sleep(0.1)
+    samples = native_sampler.stop(module, t0)
+    wakes, by_call, by_thread, thread_cpu, call_s = module.counts()
+    assert spun >= 10 and by_call >= spun  # 100 at 1 kHz on an idle machine
+    here = test_main_thread_samples_itself_and_the_thread_samples_a_call_without_the_gil
+    asleep = [s for s in samples if s[2] and s[2][0][0] is here.__code__
+              and _line(*s[2][0]) == line]
+    assert by_thread >= 5 and len(asleep) >= 5
+    assert len(samples) == by_call + by_thread <= wakes and 0 < call_s and 0 < thread_cpu
+    assert len(module.costs()) == by_call

@@ -27,7 +27,10 @@ class KernelStats:
         name, device, kind: what ran where (kind ``launch``, ``reduce``, ``sort``).
         file, line: the source line of its first call.
         launches: count; total_s, mean_s, p95_s: seconds (p95: 95th percentile, linear).
-        times_s: every launch's seconds, in order (for ``--compare``).
+        times_s: every timed launch's seconds, in order (for ``--compare``).
+        timed: launches whose time was measured: all but, on ``cuda``, the short launches
+            the native launcher did not time with CUDA events (``recorder.Event.timed``);
+            those count at the timed launches' mean in ``total_s``.
         bytes, ops: per launch from the cost features (0 where unknown).
         gbps, gops: achieved GB/s and GOP/s (10⁹ per second).
         roofline: the roofline's time over the measured time (None without calibration).
@@ -50,6 +53,7 @@ class KernelStats:
     gops: float = 0.0
     roofline: float | None = None
     share: float = 0.0
+    timed: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,12 +73,14 @@ def kernel_stats(events, works: dict, machine=None) -> list[KernelStats]:
             groups[(e.name, e.device, e.kind)].append(e)
     out = []
     for (name, device, kind), evs in groups.items():
-        times = np.array([e.seconds for e in evs])
+        measured = [e.seconds for e in evs if e.timed] or [e.seconds for e in evs]
+        times = np.array(measured)
         moved, ops = _work(evs, works, device, machine)
-        total = float(times.sum())
+        mean = float(times.mean())
+        total = float(times.sum()) + mean * (len(evs) - len(times))
         stats = KernelStats(name, device, kind, evs[0].file, evs[0].line, len(evs), total,
-                            float(times.mean()), float(np.percentile(times, 95)),
-                            times.tolist())
+                            mean, float(np.percentile(times, 95)), times.tolist(),
+                            timed=len(times))
         if total > 0:
             stats.bytes, stats.ops = moved / len(evs), ops / len(evs)
             stats.gbps, stats.gops = moved / total / 1e9, ops / total / 1e9

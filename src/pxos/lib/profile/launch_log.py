@@ -10,6 +10,7 @@ after the run (:meth:`LaunchLog.events`; the recorder puts device times on the h
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -31,9 +32,11 @@ class LaunchLog(list):
     launch is noted."""
 
     active: list = []  # the logs recording now, innermost last (a profile in a profile)
+    serials = itertools.count(1)  # each log's number (native_call.watch_log)
 
     def __init__(self):
         super().__init__()
+        self.serial = next(LaunchLog.serials)
         self.keys: dict = {}
         self.noted: list = []  # (key, Shapes, decision)
         self.made = 0
@@ -45,6 +48,7 @@ class LaunchLog(list):
         if LaunchLog.active:
             LaunchLog.active[-1].collect()  # the records so far are the outer log's
         LaunchLog.active.append(self)
+        native_call.watch_log(self.serial)
         native_call.record_launches(True)
         native_device_call.record_launches(True)
 
@@ -54,6 +58,7 @@ class LaunchLog(list):
         if self in LaunchLog.active:
             LaunchLog.active.remove(self)
         native_call.record_launches(bool(LaunchLog.active))
+        native_call.watch_log(LaunchLog.active[-1].serial if LaunchLog.active else 0)
         native_device_call.record_launches(bool(LaunchLog.active))
         self.collect()
 
@@ -82,6 +87,7 @@ class LaunchLog(list):
         for launcher in plan.native.values():
             if launcher is not None:
                 self.keys[launcher] = key
+                launcher.note(self.serial)  # the native Kernel call's test (watched)
         self.noted.append((key, Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                        key[2]), decision))
 
@@ -98,18 +104,25 @@ class LaunchLog(list):
 
     def events(self, t0: float, make) -> list:
         """Events of the entries not made yet (their lines found now), each made by
-        ``make(kind, name, device, stream, file, line, start, end, threads)`` (seconds
-        from ``t0``), and ``(event, start event, end event)`` per launch timed by CUDA
-        events (the recorder puts those on the host clock)."""
+        ``make(kind, name, device, stream, file, line, start, end, threads, timed)``
+        (seconds from ``t0``; ``timed`` False for a launch on a device timed by CUDA
+        events that the launcher did not time: its start and end are the host's call,
+        ``native_device_call``'s ``timed_launch`` says which are timed), and ``(event,
+        start event, end event)`` per launch timed by CUDA events (the recorder puts those
+        on the host clock)."""
         lines: dict = {}
         out, timed = [], []
+        by_events = {}  # device -> whether CUDA events time it
         for key, start, end, code, lasti, device in self[self.made:]:
             line = lines.get((code, lasti))
             if line is None:
                 line = lines[code, lasti] = line_of(code, lasti)
+            on_device = by_events.get(key[1])
+            if on_device is None:
+                on_device = by_events[key[1]] = registry.timer(key[1]) == "cuda-events"
             event = make("launch", key[0], key[1], device[0] if device else 0,
                          "" if code is None else code.co_filename, line,
-                         start - t0, end - t0, key[2])
+                         start - t0, end - t0, key[2], device is not None or not on_device)
             out.append(event)
             if device is not None:
                 timed.append((event, device[1], device[2]))

@@ -7,18 +7,21 @@ Why: a sampler inside the process needs the GIL to read a thread's stack. The Py
 thread waits while the sampler holds it (``sys._current_frames()``, which makes a frame
 object per frame of every thread, the walk of ``f_back`` and a dozen lines of Python: 5-10
 µs), and the two hand-overs cost it a switch each, often a sleep on a futex. The C thread
-sleeps on a condition variable (no Python, no GIL). For Python's main thread it queues a
-pending call (``Py_AddPendingCall``): the interpreter runs it in the main thread at its next
-check between bytecodes, with the GIL that thread holds, and the call copies the stack
-there. Where no answer comes within a grace (20 µs) (the thread is in a call that released the GIL,
-a kernel on ``c`` say, or in a long C call), and for any other thread, the C thread takes
+wakes once a period (no Python, no GIL while it sleeps). For Python's main thread it queues
+a pending call (``Py_AddPendingCall``, and sets the interpreter's eval breaker, which that
+call does not set from another thread in CPython 3.11 and 3.12) and goes back to sleep:
+the interpreter runs the call in the main thread at its next check between bytecodes,
+with the GIL that thread holds, and the call copies the stack there, taking no lock and
+waking no one. Where the call is still queued at the next wake-up (the thread is in a call
+that released the GIL, a kernel on ``c`` say), and for any other thread, the C thread takes
 the GIL itself, as the Python loop did, so a sample inside a kernel is still taken inside
 it. Either way it copies the code objects and instruction offsets of the interpreter's
 frames into C buffers (no frame objects), reads the recorder's ``current`` operation and the
 `.px` statement running, and lets go. Names and lines are found after the run, as for the
-Python loop's samples. CPython 3.11 and 3.12 only (the frame layout it reads); elsewhere,
-with ``PXOS_NATIVE_CALL=0``, with ``all_threads``, or without a C compiler and Python's
-headers, the Python loop samples.
+Python loop's samples. ``counts()`` and ``costs()`` of the helper say what the last run's
+sampling cost (``benchmarks/profile_costs.py``). CPython 3.11 and 3.12 only (the frame
+layout it reads); elsewhere, with ``PXOS_NATIVE_CALL=0``, with ``all_threads``, or without a
+C compiler and Python's headers, the Python loop samples.
 """
 
 from __future__ import annotations

@@ -60,6 +60,9 @@ class Event:
         nbytes: bytes a copy or library operation moved (0 for others).
         tier: for a compile, ``memory``, ``disk`` or ``build`` (where the binary came from).
         threads: a launch's thread counts (its key in :attr:`Recorder.works`).
+        timed: False for a launch on ``cuda`` that the native launcher did not time with
+            CUDA events (start and end are then the host's call, which only queued it;
+            ``counters.kernel_stats`` gives it the timed launches' mean).
     """
 
     kind: str
@@ -73,6 +76,7 @@ class Event:
     nbytes: int = 0
     tier: str = ""
     threads: tuple = ()
+    timed: bool = True
 
     @property
     def seconds(self) -> float:
@@ -243,8 +247,9 @@ class Recorder:
         return "disk" if hit else "build" if hit is not None else "memory"
 
 
-def _logged_event(kind, name, device, stream, file, line, start, end, threads) -> Event:
-    return Event(kind, name, device, stream, file, line, start, end, 0, "", threads)
+def _logged_event(kind, name, device, stream, file, line, start, end, threads,
+                  timed) -> Event:
+    return Event(kind, name, device, stream, file, line, start, end, 0, "", threads, timed)
 
 
 def _start(entry) -> float:

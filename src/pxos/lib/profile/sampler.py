@@ -72,19 +72,25 @@ class Sampler:
                                         daemon=True)
 
     def start(self) -> None:
-        """Start sampling; the interpreter's switch interval (how long a thread may keep
-        the GIL while another waits) is lowered to the period meanwhile, so that a program
-        running Python code is sampled at the rate too, not once per 5 ms."""
+        """Start sampling. Where a sampler thread takes the GIL to sample (the Python loop,
+        or the C thread sampling a thread other than the main thread), the interpreter's
+        switch interval (how long a thread may keep the GIL while another waits) is
+        lowered to the period meanwhile, so that a program running Python code is sampled
+        at the rate too, not once per 5 ms; the main thread sampled by the C thread
+        samples itself (its pending call), and other threads of the program keep the
+        usual interval."""
         self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, self.period))
         if self._native is not None:
             try:
                 native_sampler.start(self._native, self.thread_id, self.period,
                                      self.recorder, self.on_memory, self.recorder.t0,
                                      MEMORY_EVERY)
+                if self.thread_id != threading.main_thread().ident:
+                    sys.setswitchinterval(min(self._switch, self.period))
                 return
             except RuntimeError:  # sampling already (a profile in a profile)
                 self._native = None
+        sys.setswitchinterval(min(self._switch, self.period))
         self._thread.start()
 
     def stop(self) -> None:

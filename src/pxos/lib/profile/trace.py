@@ -7,7 +7,9 @@ complete events (``ph: "X"``) carry ``dur``; metadata events (``ph: "M"``) name 
 and threads; counter events (``ph: "C"``) carry their series in ``args``. Tracks: the host's
 sampled Python stack (nested slices, merged over consecutive samples), one track per device
 for kernels and library operations, one per device for copies, one for compiles, and a
-memory counter.
+memory counter; on ``cuda``, the short launches not timed by CUDA events
+(``recorder.Event.timed``) are on a track of their own, as the host's calls that queued
+them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def trace_document(events, samples, memory_points) -> dict:
         if e.kind == "compile" and e.tier == "memory":
             continue  # a dictionary look-up: not worth a slice
         track = ("compile", "") if e.kind == "compile" else (
-            ("copies", e.device) if e.kind == "copy" else ("kernels", e.device))
+            ("copies", e.device) if e.kind == "copy" else ("kernels", e.device)
+            if e.timed else ("launches (host calls, not timed)", e.device))
         tid = COMPILE_TID if e.kind == "compile" else tids.get(track)
         if tid is None:
             tid = tids[track] = 10 + len(tids)
