@@ -276,13 +276,12 @@ def calibrate(ident: dict[str, str] | None = None,
     :func:`identity` loads the GPU backends (CuPy's import and CUDA's start), so the two
     overlap (``planner/probe_builds``)."""
     from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
-    from pxos.planner.probes import probe_kernels
 
     t0 = time.perf_counter()
     builds, started = ProbeBuilds(cpu_cores()), {}
     if ident is None:
         started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
-        builds.start(started, list(probe_kernels().values()))
+        builds.start(started)
         ident = identity()
         if progress:
             progress(f"loaded the backends in {time.perf_counter() - t0:.2f} s")
@@ -347,7 +346,6 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     launches of the builds), else after the backends."""
     from pxos.planner.probe_builds import ProbeBuilds
     from pxos.planner.probes import measure_backend, measure_split
-    from pxos.planner.probes import probe_kernels
 
     def say(line: str, since: float) -> None:
         if progress:
@@ -356,7 +354,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     names = [n for n in todo if not n.startswith("library")]
     builds = builds or ProbeBuilds(cpu_cores())
     builds.start({n: backends.get(n) for n in names if n not in (started or {})},
-                 list(probe_kernels().values()), CUDA_LIBRARY in todo)
+                 CUDA_LIBRARY in todo)
     sides = [s for s in registry.library_sides() if f"library {s}" in todo]
     if "host" in sides and builds.running() + 2 <= found.cores:
         sides.remove("host")

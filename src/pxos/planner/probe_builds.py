@@ -32,6 +32,7 @@ from pxos import backends, registry
 from pxos.backends.library import reduce_array
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
+from pxos.planner.probes import kernels_for
 
 
 class ProbeBuilds:
@@ -47,14 +48,14 @@ class ProbeBuilds:
         self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
         self._futures: list[Future] = []
 
-    def start(self, backends_by_name: dict, kernels: list[ir.Kernel],
-              cupy_library: bool = False) -> "ProbeBuilds":
-        """Submit the builds of ``kernels`` on each backend of ``backends_by_name`` (name to
-        backend object) that compiles, and, with ``cupy_library``, a first ``REDUCE SUM``
-        on CuPy (whose kernels NVRTC compiles on first use)."""
+    def start(self, backends_by_name: dict, cupy_library: bool = False) -> "ProbeBuilds":
+        """Submit the builds of the probe kernels (``probes.kernels_for``) on each backend
+        of ``backends_by_name`` (name to backend object) that compiles, and, with
+        ``cupy_library``, a first ``REDUCE SUM`` on CuPy (whose kernels NVRTC compiles on
+        first use)."""
         for name, backend in backends_by_name.items():
             if registry.compiles(name):
-                for job, args in _jobs(name, backend, kernels, self.cores):
+                for job, args in _jobs(name, backend, kernels_for(backend), self.cores):
                     self._futures.append(self._pool.submit(job, *args))
         if cupy_library:
             self._futures += [self._pool.submit(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
