@@ -342,9 +342,10 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
 
     ``builds``: a ``probe_builds.ProbeBuilds`` already building the probes of the backends
     in ``started``; the others' builds are added. NumPy's figures are measured while the
-    builds run where the cores allow (two to spare: one for NumPy, one for this thread's
-    launches of the builds), else after the backends."""
+    builds run where they leave this thread a core (``ProbeBuilds.groups``), else after
+    the backends. The probes' host arrays share buffers (``planner/probe_memory``)."""
     from pxos.planner.probe_builds import ProbeBuilds
+    from pxos.planner.probe_memory import ProbeMemory
     from pxos.planner.probes import measure_backend, measure_split
 
     def say(line: str, since: float) -> None:
@@ -356,21 +357,22 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     builds.start({n: backends.get(n) for n in names if n not in (started or {})},
                  CUDA_LIBRARY in todo)
     sides = [s for s in registry.library_sides() if f"library {s}" in todo]
-    if "host" in sides and builds.running() + 2 <= found.cores:
+    memory = ProbeMemory()
+    if "host" in sides and builds.groups < found.cores:
         sides.remove("host")
-        _measure_library(found, "host", say)
+        _measure_library(found, "host", say, memory)
     built = builds.wait()
     say("built the probes", t0)
-    for name in names:
-        started_at = time.perf_counter()
-        found.devices[name] = measure_backend(name, backends.get(name), built.get(name))
-        say(f"measured {name}", started_at)
+    for name in names:  # each figure said, with the time since the backend's first
+        found.devices[name] = measure_backend(
+            name, backends.get(name), built.get(name), memory,
+            lambda figure, name=name, at=time.perf_counter(): say(f"{name}: {figure}", at))
     for side in sides:
-        _measure_library(found, side, say)
+        _measure_library(found, side, say, memory)
     found.pending = pending
     if names:
         started_at = time.perf_counter()
-        found.hybrid, found.hybrid_error = measure_split(found)
+        found.hybrid, found.hybrid_error = measure_split(found, probe_memory=memory)
         if found.hybrid:
             say(f"timed the {', '.join(found.hybrid)} split", started_at)
     found.seconds = time.perf_counter() - t0
@@ -378,12 +380,13 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     return found
 
 
-def _measure_library(found: Machine, side: str, say) -> None:
-    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library``."""
+def _measure_library(found: Machine, side: str, say, memory) -> None:
+    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library`` (host arrays from
+    ``memory``, a ``probe_memory.ProbeMemory``)."""
     from pxos.planner.probes import measure_library
 
     started = time.perf_counter()
-    found.library[side] = measure_library(side)
+    found.library[side] = measure_library(side, memory)
     say(f"measured REDUCE and SORT on {side}", started)
 
 

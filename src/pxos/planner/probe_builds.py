@@ -8,11 +8,11 @@ CuPy and starting CUDA, NumPy's library figures). A job per backend:
 - a backend that builds several kernels in one compiler run (``build_together``, the C
   backend): its fault guard (``CBackend.load_guard``: a small compiler run of its own,
   which the first kernel's load would otherwise run after the groups), and the probes in
-  one group per core, balanced by size (longest first onto the
-  lightest group: Graham's LPT rule, R. L. Graham, "Bounds on multiprocessing timing
-  anomalies", SIAM J. Appl. Math. 17, 1969), each group one compiler run (a compiler start
-  and link cost ~0.06 s of CPU each: on 2 cores, one kernel alone and four together left one
-  core idle most of the build);
+  one group per core but one (:attr:`ProbeBuilds.groups`), balanced by size (longest
+  first onto the lightest group: Graham's LPT rule, R. L. Graham, "Bounds on
+  multiprocessing timing anomalies", SIAM J. Appl. Math. 17, 1969), each group one
+  compiler run of one translation unit (a compiler start, header parse and link cost
+  ~0.06 s of CPU each);
 - a ``gpu`` backend (``cuda``): each probe compiled into the disk cache without loading it
   (``Backend.prebuild``: a CUDA module is loaded by the thread that holds the context,
   at its first launch);
@@ -39,12 +39,20 @@ class ProbeBuilds:
     """Probe builds running on a pool (module docstring); :meth:`wait` collects them.
 
     Args:
-        cores: the pool's threads, and the most groups a backend's probes are split into
-            (``calibration.cpu_cores``).
+        cores: the machine's (``calibration.cpu_cores``): the pool's threads, and one more
+            than the most groups a backend's probes are split into (:attr:`groups`).
+
+    Attributes:
+        groups: the most compiler runs of one backend's probes, ``cores - 1`` (at least
+            one): the calling thread keeps a core for its own work meanwhile (NumPy's
+            figures, loading CuPy), and one run saves a compiler start and link per group
+            (on 2 cores, one run of the four C probes took about 0.6 s of CPU, two runs
+            0.7 s).
     """
 
     def __init__(self, cores: int):
         self.cores = max(1, cores)
+        self.groups = max(1, self.cores - 1)
         self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
         self._futures: list[Future] = []
 
@@ -55,15 +63,11 @@ class ProbeBuilds:
         first use)."""
         for name, backend in backends_by_name.items():
             if registry.compiles(name):
-                for job, args in _jobs(name, backend, kernels_for(backend), self.cores):
+                for job, args in _jobs(name, backend, kernels_for(backend), self.groups):
                     self._futures.append(self._pool.submit(job, *args))
         if cupy_library:
             self._futures += [self._pool.submit(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
         return self
-
-    def running(self) -> int:
-        """How many submitted builds have not finished."""
-        return sum(not f.done() for f in self._futures)
 
     def wait(self) -> dict[str, float]:
         """Wait for every build, and end the pool.
@@ -97,16 +101,17 @@ def cpu_builders(names: list[str]) -> dict:
     return found
 
 
-def _jobs(name: str, backend, kernels: list[ir.Kernel], cores: int) -> list[tuple]:
-    """The build jobs of ``kernels`` on ``backend`` (module docstring), as (function,
-    arguments) pairs."""
+def _jobs(name: str, backend, kernels: list[ir.Kernel], groups: int) -> list[tuple]:
+    """The build jobs of ``kernels`` on ``backend`` (module docstring), at most ``groups``
+    compiler runs where it builds several kernels in one, as (function, arguments)
+    pairs."""
     if registry.is_gpu(name):
         return [(_prebuilt, (name, backend, k)) for k in kernels]
     if not hasattr(backend, "build_together"):
         return [(_compiled, (name, backend, k)) for k in kernels]
     return [(_loaded_guard, (backend,))] + [  # its own compiler run, beside the groups
         (_built_together, (name, backend, group))
-        for group in balanced(kernels, min(cores, len(kernels)))]
+        for group in balanced(kernels, min(groups, len(kernels)))]
 
 
 def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
