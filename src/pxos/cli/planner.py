@@ -21,6 +21,28 @@ def _progress(line: str) -> None:
     sys.stderr.write(line + "\n")
 
 
+class _Progress:
+    """The Rich progress line of ``pxos calibrate``, a context manager called with each
+    step's text. The line starts at the first step, once the probe builds run, so that
+    importing Rich (~50 ms) runs beside them, not before them."""
+
+    def __init__(self):
+        self.status = None
+
+    def __call__(self, line: str) -> None:
+        if self.status is None:
+            self.status = out.status("pxos: calibrating this machine…")
+            self.status.start()
+        self.status.update(f"pxos: calibrating: {line}")
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
 def plan_of(program, device: str, allow: list[Path] | None = None):
     """The planner's decisions for every statement of ``program`` (calibrating first if
     this machine has no figures yet)."""
@@ -64,12 +86,13 @@ def calibrate(
     """Measure this machine for the planner (copies, launch latency, memory bandwidth,
     compute rates of every device) and store the figures; forgets learned corrections."""
     from pxos.planner.calibration import calibrate as measure, calibration_path
+
+    with _Progress() as progress:
+        found = measure(progress=progress)
     from pxos.planner.explain import machine_summary
     from pxos.planner.history import history_for
     from pxos.planner.hybrid import split_pays
 
-    with out.status("pxos: calibrating this machine…") as status:  # a Rich progress line
-        found = measure(progress=lambda line: status.update(f"pxos: calibrating: {line}"))
     history_for(found.key).forget()
     if as_json:
         out.print(found.to_json())

@@ -124,7 +124,9 @@ class _Runner:
         """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
         at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
         slow), or the scale reaches ``limit``; (seconds, work) of the last, the best of
-        two launches there.
+        two launches there. A size that runs long enough short of that growth is followed
+        by ``MIN_GROWTH × start`` itself (the memory probe on a machine of 5 GB/s: 2²³
+        floats after 2²¹, twice the memory and time of 2²²).
 
         Only the first size is warmed up (the kernel is loaded and its threads started
         then; the probes' host arrays are touched when made: ``np.ones``, ``np.full``),
@@ -138,8 +140,10 @@ class _Runner:
             warm = False
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return _settled(run, seconds), work
-            # aim at 2 × TARGET_S, so that one more step is rarely needed
-            scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
+            if seconds >= TARGET_S:  # long enough, not yet grown enough: just that much
+                scale = MIN_GROWTH * start
+            else:  # aim at 2 × TARGET_S, so that one more step is rarely needed
+                scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
 
 
