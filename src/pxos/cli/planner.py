@@ -1,7 +1,7 @@
 """``pxos explain``, ``pxos calibrate`` and the planner's part of ``pxos run``.
 
     pxos explain FILE.px [--device D] [--code] [--json]
-    pxos calibrate [--json]
+    pxos calibrate [--all] [--json]
 """
 
 from __future__ import annotations
@@ -82,13 +82,19 @@ def explain(
 @_guarded
 def calibrate(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    everything: bool = typer.Option(False, "--all", help="Also measure now what is "
+                                    "otherwise measured at its first use (OpenCL, "
+                                    "WebGPU, CuPy's REDUCE and SORT)."),
 ):
     """Measure this machine for the planner (copies, launch latency, memory bandwidth,
-    compute rates of every device) and store the figures; forgets learned corrections."""
-    from pxos.planner.calibration import calibrate as measure, calibration_path
+    compute rates of every device it chooses among) and store the figures; forgets
+    learned corrections."""
+    from pxos.planner.calibration import calibrate as measure, calibration_path, complete
 
     with _Progress() as progress:
         found = measure(progress=progress)
+        if everything and found.pending:
+            complete(found, list(found.pending), progress)
     from pxos.planner.explain import machine_summary
     from pxos.planner.history import history_for
     from pxos.planner.hybrid import split_pays
@@ -110,6 +116,6 @@ def calibrate(
         out.print(f"  {pair:<7} a split over host data ran {gain:.2f}× the faster device "
                   f"alone: {offered} by the planner")
     if found.pending:
-        out.print(f"  measured the first time the planner considers it: "
-                  f"{', '.join(found.pending)}")
+        out.print(f"  measured the first time the planner considers it (or now, with "
+                  f"--all): {', '.join(found.pending)}")
     out.print(f"stored in {calibration_path(found.key)}")
