@@ -20,7 +20,7 @@ from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
-from pxos.planner.probe_memory import FIRST, OUTPUT, SECOND, ProbeMemory
+from pxos.planner.probe_memory import FIRST, OUTPUT, ProbeMemory
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
 MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
@@ -91,13 +91,13 @@ class _Runner:
             return self.backend.zeros(a.shape, a.dtype)
         return self.backend.to_device(a)
 
-    def floats(self, memory: ProbeMemory, slot: int, n: int) -> np.ndarray:
+    def floats(self, memory: ProbeMemory, slot: int, n: int, at: int = 0) -> np.ndarray:
         """``n`` float32 for a probe whose values do not matter: on the host, ones from
-        ``memory``'s buffer ``slot``; for a device, a stand-in of no memory (stride 0)
+        ``memory``'s buffer ``slot`` at ``at``; for a device, a stand-in of no memory (stride 0)
         that :meth:`place` makes a zero-filled device array, with no host array written
         and copied (on a GPU the largest probe arrays are 256 MiB)."""
         if self.backend.memory == HOST:
-            return memory.full(slot, n, 1)
+            return memory.full(slot, n, 1, at)
         return np.broadcast_to(np.float32(1), (n,))
 
     def prepare(self, name: str, host_args: list, threads) -> tuple[Callable[[], None], object]:
@@ -178,7 +178,7 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
 
     # from 2^22 floats up (32 MiB: past most last-level caches), where the size allows
     sec, w = r.grow(lambda n: ("probe_stream", [f32(2), r.floats(mem, FIRST, n),
-                                                r.floats(mem, SECOND, n)], (n,)),
+                                                r.floats(mem, FIRST, n, n)], (n,)),
                     min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
     say("bandwidth")
