@@ -18,20 +18,19 @@ needed.
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from pxos.backends import guard
 from pxos.backends.base import HOST, Backend, Launch
+from pxos.backends.c_compiler import FLAGS, compiler
 from pxos.backends.cache import cache_key, store_entry
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import CDialect, render_c
@@ -42,8 +41,6 @@ from pxos.errors import PxBackendError, PxFaultError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared",
-         "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11")
 
 _CTYPES = {
     "bool": ctypes.c_bool, "i8": ctypes.c_int8, "u8": ctypes.c_uint8,
@@ -64,14 +61,6 @@ class CKernel:
     packers: tuple = ()  # per parameter: None for an array, else the scalar's conversion
     overlaps: tuple = ()  # (written array, other array) argument positions to compare
     plain: "CKernel | None" = None  # the build without restrict, once a launch needed it
-
-
-def compiler() -> str | None:
-    """The C compiler to use: ``$CC``, else ``cc``, ``gcc`` or ``clang`` on PATH."""
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
 
 
 @cache
@@ -166,7 +155,9 @@ class CBackend(Backend):
                     sources[0].kernel.span)
             return so_file.read_bytes()
 
-    def build_together(self, kernels: Sequence[ir.Kernel]) -> list[ir.Kernel]:
+    def build_together(self, kernels: Sequence[ir.Kernel],
+                       built: Callable[[str], bytes | None] | None = None
+                       ) -> list[ir.Kernel]:
         """Build those of ``kernels`` (unchecked) that are not in the disk cache with one
         compiler run of one translation unit (:func:`one_unit`), and store the one
         library under every kernel's cache key, so a later :meth:`compile` loads it as if
@@ -174,6 +165,10 @@ class CBackend(Backend):
         parse, assembly and link instead of one per kernel: about 0.06 s of CPU each as
         processes, 0.03 s more as files of one run (gcc 12 runs ``cc1`` and ``as`` per
         file; calibration's probes, issue 14).
+
+        Args:
+            built: given the unit's text, the library already built from exactly that
+                text, or None (``planner/probe_source.EarlyBuild.library``).
 
         Returns:
             the kernels built here (those not cached, one per entry-point name).
@@ -187,7 +182,8 @@ class CBackend(Backend):
             if src.entry not in todo and not self.is_cached(k):
                 todo[src.entry] = (k, src, key)
         if todo:
-            data = self._build(*(src for _, src, _ in todo.values()))
+            sources = [src for _, src, _ in todo.values()]
+            data = (built and built(one_unit(sources))) or self._build(*sources)
             for _, _, key in todo.values():
                 store_entry(self.name, key, self.suffix, data)
         return [k for k, _, _ in todo.values()]

@@ -91,10 +91,13 @@ def calibrate(
     """Measure this machine for the planner (copies, launch latency, memory bandwidth,
     compute rates of every device it chooses among) and store the figures; forgets
     learned corrections."""
+    from pxos.planner.probe_source import start
+
+    early = start()  # the C probes' compiler, before NumPy and the rest of pxos load
     from pxos.planner.calibration import calibrate as measure, calibration_path, complete
 
     with _Progress() as progress:
-        found = measure(progress=progress)
+        found = measure(progress=progress, early=early)
         if everything and found.pending:
             complete(found, list(found.pending), progress)
     from pxos.planner.explain import machine_summary

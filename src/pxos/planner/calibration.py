@@ -26,14 +26,12 @@ and reused until one of those changes.
 
 Calibration measures at once only what every plan needs: the CPU and GPU backends of
 ``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
-operations. The ``device`` backends (OpenCL, WebGPU) are not even loaded: their drivers take
-up to seconds to start (wgpu on Mesa's lavapipe about 2 s; PoCL's probe kernels alone take
-seconds to build). They are measured the first time the planner considers them
+operations, not the ``device`` backends (OpenCL, WebGPU), whose drivers take up to seconds
+to start and build. They are measured the first time the planner considers them
 (:func:`complete`): under ``--device auto`` those that are auto candidates (a CPU WebGPU
 adapter never is: it is recorded in :attr:`Machine.named_only` and measured only when
-named), and CuPy's ``REDUCE``/``SORT`` on first use (CuPy compiles its CUB reductions with
-NVRTC then). So ``pxos calibrate`` takes about a second on a CPU-only machine, and neither
-``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
+named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then). So
+neither ``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
 """
 
 from __future__ import annotations
@@ -268,17 +266,19 @@ _loaded: dict[str, Machine] = {}
 
 
 def calibrate(ident: dict[str, str] | None = None,
-              progress: Callable[[str], None] | None = None) -> Machine:
+              progress: Callable[[str], None] | None = None, early=None) -> Machine:
     """Measure the backends every plan needs (see the module docstring), store the figures
     and return them; the others are listed in :attr:`Machine.pending`.
 
     Without ``ident``, the CPU backends' probes start building (compiler processes) before
     :func:`identity` loads the GPU backends (CuPy's import and CUDA's start), so the two
-    overlap (``planner/probe_builds``)."""
+    overlap (``planner/probe_builds``). ``early``: the C probes' compiler run, started
+    before pxos's imports (``probe_source.start``; default: started now)."""
     from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
+    from pxos.planner.probe_source import start
 
     t0 = time.perf_counter()
-    builds, started = ProbeBuilds(cpu_cores()), {}
+    builds, started = ProbeBuilds(cpu_cores(), early or start()), {}
     if ident is None:
         started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
         builds.start(started)

@@ -41,6 +41,8 @@ class ProbeBuilds:
     Args:
         cores: the machine's (``calibration.cpu_cores``): the pool's threads, and one more
             than the most groups a backend's probes are split into (:attr:`groups`).
+        early: the C probes' unit already compiling (``probe_source.start``), or None;
+            where given, the C backend's probes are one group, that unit's library.
 
     Attributes:
         groups: the most compiler runs of one backend's probes, ``cores - 1`` (at least
@@ -50,9 +52,10 @@ class ProbeBuilds:
             0.7 s).
     """
 
-    def __init__(self, cores: int):
+    def __init__(self, cores: int, early=None):
         self.cores = max(1, cores)
         self.groups = max(1, self.cores - 1)
+        self.early = early
         self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
         self._futures: list[Future] = []
 
@@ -63,7 +66,8 @@ class ProbeBuilds:
         first use)."""
         for name, backend in backends_by_name.items():
             if registry.compiles(name):
-                for job, args in _jobs(name, backend, kernels_for(backend), self.groups):
+                for job, args in _jobs(name, backend, kernels_for(backend), self.groups,
+                                       self.early):
                     self._futures.append(self._pool.submit(job, *args))
         if cupy_library:
             self._futures += [self._pool.submit(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
@@ -85,6 +89,8 @@ class ProbeBuilds:
                 times.setdefault(name, []).append(seconds)
         self._pool.shutdown()
         self._futures = []
+        if self.early is not None:
+            self.early.discard()  # unused (the probes were cached): stopped
         return {name: statistics.median(got) for name, got in times.items()}
 
 
@@ -101,17 +107,18 @@ def cpu_builders(names: list[str]) -> dict:
     return found
 
 
-def _jobs(name: str, backend, kernels: list[ir.Kernel], groups: int) -> list[tuple]:
+def _jobs(name: str, backend, kernels: list[ir.Kernel], groups: int,
+          early=None) -> list[tuple]:
     """The build jobs of ``kernels`` on ``backend`` (module docstring), at most ``groups``
-    compiler runs where it builds several kernels in one, as (function, arguments)
-    pairs."""
+    compiler runs where it builds several kernels in one (one, ``kernels`` in their order,
+    the unit ``early`` compiles, where given), as (function, arguments) pairs."""
     if registry.is_gpu(name):
         return [(_prebuilt, (name, backend, k)) for k in kernels]
     if not hasattr(backend, "build_together"):
         return [(_compiled, (name, backend, k)) for k in kernels]
+    together = [kernels] if early else balanced(kernels, min(groups, len(kernels)))
     return [(_loaded_guard, (backend,))] + [  # its own compiler run, beside the groups
-        (_built_together, (name, backend, group))
-        for group in balanced(kernels, min(groups, len(kernels)))]
+        (_built_together, (name, backend, group, early)) for group in together]
 
 
 def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
@@ -131,12 +138,14 @@ def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
     return [g for g in groups if g]
 
 
-def _built_together(name: str, backend, group: list[ir.Kernel]) -> tuple[str, float] | None:
-    """Build ``group`` on ``backend`` in one compiler run, then load each kernel; (name,
-    seconds per kernel built), or None where all were cached."""
+def _built_together(name: str, backend, group: list[ir.Kernel],
+                    early=None) -> tuple[str, float] | None:
+    """Build ``group`` on ``backend`` in one compiler run (``early``'s, where it compiled
+    the same unit), then load each kernel; (name, seconds per kernel built), or None where
+    all were cached."""
     t0 = time.perf_counter()
-    built = backend.build_together(group)
-    seconds = time.perf_counter() - t0
+    built = backend.build_together(group, early.library if early else None)
+    seconds = (early and early.seconds) or time.perf_counter() - t0
     for k in group:
         backend.compile(k)
     return (name, seconds / len(built)) if built else None
