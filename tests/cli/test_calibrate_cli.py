@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from pxos.cli.main import app
-from pxos.planner import calibration
+from pxos.planner import calibration, probe_source
 from pxos.planner.calibration import DeviceFigures, Machine
 
 runner = CliRunner()
@@ -25,7 +25,9 @@ def _run(monkeypatch, tmp_path, *args):
         completed.append(names)
         machine.pending = []
         return machine
-    monkeypatch.setattr(calibration, "calibrate", lambda progress=None: _machine())
+    monkeypatch.setattr(probe_source, "start", lambda: None)  # no compiler run here
+    monkeypatch.setattr(calibration, "calibrate",
+                        lambda progress=None, early=None: _machine())
     monkeypatch.setattr(calibration, "complete", complete)
     result = runner.invoke(app, ["calibrate", *args])
     assert result.exit_code == 0, result.output

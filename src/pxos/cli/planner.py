@@ -96,10 +96,14 @@ def calibrate(
     early = start()  # the C probes' compiler, before NumPy and the rest of pxos load
     from pxos.planner.calibration import calibrate as measure, calibration_path, complete
 
-    with _Progress() as progress:
-        found = measure(progress=progress, early=early)
-        if everything and found.pending:
-            complete(found, list(found.pending), progress)
+    try:
+        with _Progress() as progress:
+            found = measure(progress=progress, early=early)
+            if everything and found.pending:
+                complete(found, list(found.pending), progress)
+    finally:
+        if early is not None:
+            early.discard()  # done with (calibration waited for it), or stopped
     from pxos.planner.explain import machine_summary
     from pxos.planner.history import history_for
     from pxos.planner.hybrid import split_pays
