@@ -18,6 +18,7 @@ generator, regenerate it (a test fails until then)::
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import tempfile
@@ -78,7 +79,9 @@ def start() -> EarlyBuild | None:
     process = subprocess.Popen([cc, *FLAGS, str(folder / "probes.c"), "-o",
                                 str(folder / "probes.so"), "-lm"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return EarlyBuild(unit, folder, process)
+    early = EarlyBuild(unit, folder, process)
+    atexit.register(early.discard)  # a process that never got to use it leaves nothing
+    return early
 
 
 def render() -> str:
