@@ -169,7 +169,7 @@ class Machine:
 
 
 class OtherVersion(ValueError):
-    """A calibration file written by another version of pxos (calibrated again quietly)."""
+    """A calibration file of another version of pxos (calibrated again quietly)."""
 
 
 def _positive(name: str) -> bool:
@@ -201,8 +201,7 @@ def cpu_cores() -> int:
 
 def loaded_at_once(name: str) -> bool:
     """Whether calibration loads and measures backend ``name`` at once: a ``cpu`` or
-    ``gpu`` backend of ``pxos.registry``; not a ``device`` backend (OpenCL, WebGPU), whose
-    driver may take seconds to start and whose device may be a CPU (module docstring)."""
+    ``gpu`` backend of ``pxos.registry``, not a ``device`` one (module docstring)."""
     return registry.entry(name).kind != "device"
 
 
@@ -275,10 +274,11 @@ def calibrate(ident: dict[str, str] | None = None,
     overlap (``planner/probe_builds``). ``early``: the C probes' compiler run, started
     before pxos's imports (``probe_source.start``; default: started now)."""
     from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
+    from pxos.planner.probe_memory import ProbeMemory
     from pxos.planner.probe_source import start
 
     t0 = time.perf_counter()
-    builds, started = ProbeBuilds(cpu_cores(), early or start()), {}
+    builds, started = ProbeBuilds(cpu_cores(), early or start(), ProbeMemory()), {}
     if ident is None:
         started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
         builds.start(started)
@@ -357,7 +357,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     builds.start({n: backends.get(n) for n in names if n not in (started or {})},
                  CUDA_LIBRARY in todo)
     sides = [s for s in registry.library_sides() if f"library {s}" in todo]
-    memory = ProbeMemory()
+    memory = builds.memory or ProbeMemory()
     if "host" in sides and builds.groups < found.cores:
         sides.remove("host")
         _measure_library(found, "host", say, memory)
@@ -381,8 +381,8 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
 
 
 def _measure_library(found: Machine, side: str, say, memory) -> None:
-    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library`` (host arrays from
-    ``memory``, a ``probe_memory.ProbeMemory``)."""
+    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library`` (``memory``: a
+    ``probe_memory.ProbeMemory``)."""
     from pxos.planner.probes import measure_library
 
     started = time.perf_counter()

@@ -32,7 +32,7 @@ from pxos import backends, registry
 from pxos.backends.library import reduce_array
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
-from pxos.planner.probes import kernels_for
+from pxos.planner.probes import kernels_for, prefault
 
 
 class ProbeBuilds:
@@ -43,6 +43,8 @@ class ProbeBuilds:
             than the most groups a backend's probes are split into (:attr:`groups`).
         early: the C probes' unit already compiling (``probe_source.start``), or None;
             where given, the C backend's probes are one group, that unit's library.
+        memory: the probes' host memory (``probe_memory.ProbeMemory``), faulted in on the
+            pool first (``probes.prefault``), or None.
 
     Attributes:
         groups: the most compiler runs of one backend's probes, ``cores - 1`` (at least
@@ -52,12 +54,15 @@ class ProbeBuilds:
             0.7 s).
     """
 
-    def __init__(self, cores: int, early=None):
+    def __init__(self, cores: int, early=None, memory=None):
         self.cores = max(1, cores)
         self.groups = max(1, self.cores - 1)
-        self.early = early
-        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
+        self.early, self.memory = early, memory
+        # one thread more for the guard, one for the memory
+        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 2)
         self._futures: list[Future] = []
+        if memory is not None:
+            self._futures.append(self._pool.submit(_prefaulted, memory))
 
     def start(self, backends_by_name: dict, cupy_library: bool = False) -> "ProbeBuilds":
         """Submit the builds of the probe kernels (``probes.kernels_for``) on each backend
@@ -149,6 +154,11 @@ def _built_together(name: str, backend, group: list[ir.Kernel],
     for k in group:
         backend.compile(k)
     return (name, seconds / len(built)) if built else None
+
+
+def _prefaulted(memory) -> None:
+    """Fault in the probes' host memory (``probes.prefault``)."""
+    prefault(memory)
 
 
 def _loaded_guard(backend) -> None:

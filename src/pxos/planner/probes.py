@@ -311,6 +311,16 @@ def _scrambled(n: int) -> np.ndarray:
     return (x >> np.uint32(8)).astype(np.float32) / (1 << 24)
 
 
+HOST_REDUCE = 1 << 24  # floats REDUCE sums on the host: 64 MiB, past most last-level caches
+
+
+def prefault(memory: ProbeMemory) -> None:
+    """Write the host pages the probes will use (``REDUCE``'s 64 MiB, which the memory
+    probe's x and y reuse) ahead of timing: NumPy writes them without the GIL, so a pool
+    thread faults them in while calibration loads the backends (``probe_builds``)."""
+    memory.full(FIRST, HOST_REDUCE, 0.5)
+
+
 def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> LibraryFigures:
     """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy);
     ``probe_memory``: the host's large array from there (``planner/probe_memory``)."""
@@ -326,7 +336,7 @@ def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> Libra
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     # 64 MiB on the host: larger than most last-level caches, so the figure is the
     # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
-    n = 1 << (24 if side == "host" else 26)
+    n = HOST_REDUCE if side == "host" else 1 << 26
     big = (probe_memory or ProbeMemory()).full(FIRST, n, 0.5) if side == "host" else \
         xp.full(n, 0.5, dtype=np.float32)
     # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
