@@ -53,7 +53,9 @@ def test_builds_leave_every_probe_cached_and_runnable(tmp_path, monkeypatch):
     x, y = np.arange(64, dtype=np.float32), np.ones(64, np.float32)
     fresh.launch(fresh.compile(stream), [np.float32(3), x, y], make_launch(stream, (64,)))
     np.testing.assert_array_equal(y, 3 * np.arange(64, dtype=np.float32) + 1)
-    assert ProbeBuilds(2).start({"c": CBackend()}).wait() == {}  # all cached
+    again = probe_source.start()  # calibrating again: all cached, its compiler stopped
+    assert ProbeBuilds(2, again).start({"c": CBackend()}).wait() == {}
+    assert again._process.poll() is not None and not again._folder.exists()
 
 
 def test_prebuild_stores_without_loading(tmp_path, monkeypatch):

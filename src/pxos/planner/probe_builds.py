@@ -151,6 +151,8 @@ def _built_together(name: str, backend, group: list[ir.Kernel],
     t0 = time.perf_counter()
     built = backend.build_together(group, early.library if early else None)
     seconds = (early and early.seconds) or time.perf_counter() - t0
+    if early is not None and not built:
+        early.discard()  # all cached (calibrating again): its compiler stopped now
     for k in group:
         backend.compile(k)
     return (name, seconds / len(built)) if built else None
