@@ -5,6 +5,7 @@ launches, and a kernel that faults in it raises at its iteration."""
 from __future__ import annotations
 
 import _thread
+import signal
 import textwrap
 import threading
 
@@ -103,6 +104,9 @@ def test_ctrl_c_stops_a_native_loop_between_launches():
     _run(text.format(stop=5))  # compiled, and the helper loaded, before the clock starts
     run = ProgramRun(check_program(parse_program(text.format(stop=10**9), "<loop>")),
                      device="c", emit=lambda s: None)
+    # a job started in the background by a shell has SIGINT ignored, and then
+    # interrupt_main does nothing: Python's own handler, for this test
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C, as the handler sees it
     timer.start()
     try:
@@ -110,6 +114,7 @@ def test_ctrl_c_stops_a_native_loop_between_launches():
             run.run()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, handler)
     if loaded() is None:
         pytest.skip("the native call helper cannot be built here")
     runs = sum(s.what == "RUN" for s in run.steps)
