@@ -55,6 +55,11 @@ class EarlyBuild:
         finally:
             self.discard()
 
+    @property
+    def over(self) -> bool:
+        """Whether its compiler has ended and its folder is gone."""
+        return self._process.poll() is not None and not self._folder.exists()
+
     def discard(self) -> None:
         """Stop the compiler if it runs, and remove its folder."""
         if self._process.poll() is None:
