@@ -46,7 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _RSS = "import resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-# `pxos calibrate`'s steps as they happen: wall and CPU seconds (this process; compilers)
+# `pxos calibrate`'s steps as they happen, in its order: wall and CPU seconds (this process;
+# compilers)
 _TIMELINE = """
 import resource, time
 t0 = time.perf_counter()
@@ -54,10 +55,11 @@ def say(step):
     me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(f"{time.perf_counter() - t0:6.3f} s  cpu {me.ru_utime + me.ru_stime:6.3f} + "
           f"{kids.ru_utime + kids.ru_stime:6.3f} s  {step}", flush=True)
-import numpy; say("import numpy")
 import pxos.cli.main, pxos.cli.planner; say("import pxos.cli")
+from pxos.planner.probe_source import start; early = start(); say("started gcc on probes.c")
+import numpy; say("import numpy")
 from pxos.planner.calibration import calibrate; say("import calibration")
-found = calibrate(progress=say); say("stored")
+found = calibrate(progress=say, early=early); say("stored")
 """
 _PARSE = """
 import sys, time, pathlib

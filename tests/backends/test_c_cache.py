@@ -75,3 +75,27 @@ def test_kernels_built_together_load_from_the_cache_and_run(tmp_path, monkeypatc
         a = np.arange(100, dtype=np.int32)
         b.launch(compiled, [a], make_launch(k, (100,)))
         np.testing.assert_array_equal(a, np.arange(100) + add)
+
+
+HELPED = """GPU_KERNEL {name}
+GPU_PARAM a int[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE a[i] {op} 3 → a[i]
+GPU_END
+"""
+
+
+def test_kernels_sharing_helpers_build_in_one_unit(tmp_path, monkeypatch):
+    # one translation unit (backends/c.one_unit): each helper defined once
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    ks = [check_program(parse_program(HELPED.format(name=n, op=op), f"{n}.px")).kernels[0]
+          for n, op in (("quot", "/"), ("rem", "%"), ("both", "/ 2 %"))]
+    assert len(CBackend().build_together(ks)) == 3
+    b = CBackend()
+    for k, ref in zip(ks, (lambda a: a // 3, lambda a: a % 3, lambda a: a // 2 % 3)):
+        compiled = b.compile(k)
+        assert compiled.cache_hit
+        a = np.arange(1000, dtype=np.int32)
+        b.launch(compiled, [a], make_launch(k, (1000,)))
+        np.testing.assert_array_equal(a, ref(np.arange(1000)))

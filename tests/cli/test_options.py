@@ -99,4 +99,5 @@ def test_flags_are_taken_without_pydantic():
 
     done = subprocess.run([sys.executable, "-c", _FLAGS_ONLY], capture_output=True,
                           text=True, env=dict(os.environ), check=True)
-    assert done.stdout.split() == ["{'as_json':", "True}", "False"], done.stdout
+    assert done.stdout.split() == ["{'as_json':", "True,", "'everything':", "False}",
+                                   "False"], done.stdout

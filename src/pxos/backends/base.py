@@ -110,6 +110,10 @@ class Backend:
         on_gpu: its device is a GPU (an OpenCL device may be a CPU, as PoCL is).
         auto_candidate: ``--device auto`` may choose it (``backends.auto_candidates``);
             False: it runs only when named (a WebGPU adapter that is a CPU).
+        uniform_loops_vectorised: its code runs a loop whose count is the same in every
+            thread once per block, around a vectorised loop over the block's threads,
+            whether the count is a literal or not (the C backend: ``codegen/interchange``);
+            calibration then takes its vectorised rate to be its operation rate.
     """
 
     name: str
@@ -117,6 +121,7 @@ class Backend:
     suffix: str | None = None
     on_gpu: bool = False
     auto_candidate: bool = True
+    uniform_loops_vectorised: bool = False
 
     def __init__(self):
         self._built = BuiltKernels()

@@ -18,31 +18,29 @@ needed.
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from pxos.backends import guard
 from pxos.backends.base import HOST, Backend, Launch
+from pxos.backends.c_compiler import FLAGS, compiler
 from pxos.backends.cache import cache_key, store_entry
 from pxos.backends.checked import new_flags, raise_violation
-from pxos.codegen.c import render_c
-from pxos.codegen.dialect import KernelSource
+from pxos.codegen.c import CDialect, render_c
+from pxos.codegen.c_packed import HELPERS as PACKED_HELPERS, packed_entry
+from pxos.codegen.dialect import KernelSource, render_unit
 from pxos.codegen.signature import AXES, launch_counts, scalar_param_type
 from pxos.errors import PxBackendError, PxFaultError
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-shared",
-         "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=gnu11")
 
 _CTYPES = {
     "bool": ctypes.c_bool, "i8": ctypes.c_int8, "u8": ctypes.c_uint8,
@@ -63,14 +61,6 @@ class CKernel:
     packers: tuple = ()  # per parameter: None for an array, else the scalar's conversion
     overlaps: tuple = ()  # (written array, other array) argument positions to compare
     plain: "CKernel | None" = None  # the build without restrict, once a launch needed it
-
-
-def compiler() -> str | None:
-    """The C compiler to use: ``$CC``, else ``cc``, ``gcc`` or ``clang`` on PATH."""
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
 
 
 @cache
@@ -96,6 +86,7 @@ class CBackend(Backend):
     name = "c"
     memory = HOST
     suffix = ".so"
+    uniform_loops_vectorised = True  # codegen/interchange (see Backend)
 
     def __init__(self):
         super().__init__()
@@ -147,14 +138,13 @@ class CBackend(Backend):
             self._fault = guard.load(self.cc, compiler_identity(self.cc))
 
     def _build(self, *sources: KernelSource) -> bytes:
-        """One shared library of ``sources`` (each its own file, as rendered), compiled
-        in a temporary folder by one compiler run."""
+        """One shared library of ``sources`` (one translation unit: :func:`one_unit`),
+        compiled in a temporary folder by one compiler run."""
         with tempfile.TemporaryDirectory(prefix="pxos-c-") as tmp:
-            c_files = [Path(tmp) / f"{src.entry}.c" for src in sources]
+            c_file = Path(tmp) / f"{sources[0].entry}.c"
             so_file = Path(tmp) / f"{sources[0].entry}.so"
-            for src, c_file in zip(sources, c_files):
-                c_file.write_text(src.source)
-            proc = subprocess.run([self.cc, *FLAGS, *map(str, c_files), "-o", str(so_file),
+            c_file.write_text(one_unit(sources))
+            proc = subprocess.run([self.cc, *FLAGS, str(c_file), "-o", str(so_file),
                                    "-lm"], capture_output=True, text=True)
             if proc.returncode != 0:
                 names = ", ".join(repr(src.kernel.name) for src in sources)
@@ -165,13 +155,20 @@ class CBackend(Backend):
                     sources[0].kernel.span)
             return so_file.read_bytes()
 
-    def build_together(self, kernels: Sequence[ir.Kernel]) -> list[ir.Kernel]:
+    def build_together(self, kernels: Sequence[ir.Kernel],
+                       built: Callable[[str], bytes | None] | None = None
+                       ) -> list[ir.Kernel]:
         """Build those of ``kernels`` (unchecked) that are not in the disk cache with one
-        compiler run: each kernel's own source is its own file, and the one library is
-        stored under every kernel's cache key, so a later :meth:`compile` loads it as if
-        built alone (its other kernels' symbols are unused). One compiler start and link
-        instead of one per kernel: about 0.06 s of CPU each (calibration's probes, issue
-        14).
+        compiler run of one translation unit (:func:`one_unit`), and store the one
+        library under every kernel's cache key, so a later :meth:`compile` loads it as if
+        built alone (its other kernels' symbols are unused). One compiler start, header
+        parse, assembly and link instead of one per kernel: about 0.06 s of CPU each as
+        processes, 0.03 s more as files of one run (gcc 12 runs ``cc1`` and ``as`` per
+        file; calibration's probes, issue 14).
+
+        Args:
+            built: given the unit's text, the library already built from exactly that
+                text, or None (``planner/probe_source.EarlyBuild.library``).
 
         Returns:
             the kernels built here (those not cached, one per entry-point name).
@@ -185,7 +182,8 @@ class CBackend(Backend):
             if src.entry not in todo and not self.is_cached(k):
                 todo[src.entry] = (k, src, key)
         if todo:
-            data = self._build(*(src for _, src, _ in todo.values()))
+            sources = [src for _, src, _ in todo.values()]
+            data = (built and built(one_unit(sources))) or self._build(*sources)
             for _, _, key in todo.values():
                 store_entry(self.name, key, self.suffix, data)
         return [k for k, _, _ in todo.values()]
@@ -238,6 +236,24 @@ class CBackend(Backend):
 
     def synchronize(self) -> None:
         """C launches are synchronous."""
+
+
+def one_unit(sources: Sequence[KernelSource]) -> str:
+    """One C translation unit of the C dialect's ``sources`` (guarded, distinct entry
+    names): the prelude once, each helper once (by name), then each kernel function and
+    its packed entry without the word helpers it repeats; one source's own text as is.
+    Each function compiles as in its own unit: they share only ``static inline``
+    helpers and call nothing of each other's."""
+    if len(sources) == 1:
+        return sources[0].source
+    d = CDialect()
+    helpers = dict([("pxos_word", PACKED_HELPERS)])
+    functions = []
+    for src in sources:
+        helpers.update(src.intrinsics)
+        entry = packed_entry(src.kernel, d, src.checked)
+        functions += [src.function, entry.removeprefix(PACKED_HELPERS)]
+    return render_unit(d, list(helpers.items()), functions)
 
 
 def _raise_fault(kernel: ir.Kernel, sig: int) -> None:

@@ -26,14 +26,12 @@ and reused until one of those changes.
 
 Calibration measures at once only what every plan needs: the CPU and GPU backends of
 ``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
-operations. The ``device`` backends (OpenCL, WebGPU) are not even loaded: their drivers take
-up to seconds to start (wgpu on Mesa's lavapipe about 2 s; PoCL's probe kernels alone take
-seconds to build). They are measured the first time the planner considers them
+operations, not the ``device`` backends (OpenCL, WebGPU), whose drivers take up to seconds
+to start and build. They are measured the first time the planner considers them
 (:func:`complete`): under ``--device auto`` those that are auto candidates (a CPU WebGPU
 adapter never is: it is recorded in :attr:`Machine.named_only` and measured only when
-named), and CuPy's ``REDUCE``/``SORT`` on first use (CuPy compiles its CUB reductions with
-NVRTC then). So ``pxos calibrate`` takes about a second on a CPU-only machine, and neither
-``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
+named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then). So
+neither ``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
 """
 
 from __future__ import annotations
@@ -171,7 +169,7 @@ class Machine:
 
 
 class OtherVersion(ValueError):
-    """A calibration file written by another version of pxos (calibrated again quietly)."""
+    """A calibration file of another version of pxos (calibrated again quietly)."""
 
 
 def _positive(name: str) -> bool:
@@ -203,8 +201,7 @@ def cpu_cores() -> int:
 
 def loaded_at_once(name: str) -> bool:
     """Whether calibration loads and measures backend ``name`` at once: a ``cpu`` or
-    ``gpu`` backend of ``pxos.registry``; not a ``device`` backend (OpenCL, WebGPU), whose
-    driver may take seconds to start and whose device may be a CPU (module docstring)."""
+    ``gpu`` backend of ``pxos.registry``, not a ``device`` one (module docstring)."""
     return registry.entry(name).kind != "device"
 
 
@@ -268,21 +265,23 @@ _loaded: dict[str, Machine] = {}
 
 
 def calibrate(ident: dict[str, str] | None = None,
-              progress: Callable[[str], None] | None = None) -> Machine:
+              progress: Callable[[str], None] | None = None, early=None) -> Machine:
     """Measure the backends every plan needs (see the module docstring), store the figures
     and return them; the others are listed in :attr:`Machine.pending`.
 
     Without ``ident``, the CPU backends' probes start building (compiler processes) before
     :func:`identity` loads the GPU backends (CuPy's import and CUDA's start), so the two
-    overlap (``planner/probe_builds``)."""
+    overlap (``planner/probe_builds``). ``early``: the C probes' compiler run, started
+    before pxos's imports (``probe_source.start``; default: started now)."""
     from pxos.planner.probe_builds import ProbeBuilds, cpu_builders
-    from pxos.planner.probes import probe_kernels
+    from pxos.planner.probe_memory import ProbeMemory
+    from pxos.planner.probe_source import start
 
     t0 = time.perf_counter()
-    builds, started = ProbeBuilds(cpu_cores()), {}
+    builds, started = ProbeBuilds(cpu_cores(), early or start(), ProbeMemory()), {}
     if ident is None:
         started = cpu_builders([n for n in registry.names() if loaded_at_once(n)])
-        builds.start(started, list(probe_kernels().values()))
+        builds.start(started)
         ident = identity()
         if progress:
             progress(f"loaded the backends in {time.perf_counter() - t0:.2f} s")
@@ -343,11 +342,11 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
 
     ``builds``: a ``probe_builds.ProbeBuilds`` already building the probes of the backends
     in ``started``; the others' builds are added. NumPy's figures are measured while the
-    builds run where the cores allow (two to spare: one for NumPy, one for this thread's
-    launches of the builds), else after the backends."""
+    builds run where they leave this thread a core (``ProbeBuilds.groups``), else after
+    the backends. The probes' host arrays share buffers (``planner/probe_memory``)."""
     from pxos.planner.probe_builds import ProbeBuilds
+    from pxos.planner.probe_memory import ProbeMemory
     from pxos.planner.probes import measure_backend, measure_split
-    from pxos.planner.probes import probe_kernels
 
     def say(line: str, since: float) -> None:
         if progress:
@@ -356,23 +355,24 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     names = [n for n in todo if not n.startswith("library")]
     builds = builds or ProbeBuilds(cpu_cores())
     builds.start({n: backends.get(n) for n in names if n not in (started or {})},
-                 list(probe_kernels().values()), CUDA_LIBRARY in todo)
+                 CUDA_LIBRARY in todo)
     sides = [s for s in registry.library_sides() if f"library {s}" in todo]
-    if "host" in sides and builds.running() + 2 <= found.cores:
+    memory = builds.memory or ProbeMemory()
+    if "host" in sides and builds.groups < found.cores:
         sides.remove("host")
-        _measure_library(found, "host", say)
+        _measure_library(found, "host", say, memory)
     built = builds.wait()
     say("built the probes", t0)
-    for name in names:
-        started_at = time.perf_counter()
-        found.devices[name] = measure_backend(name, backends.get(name), built.get(name))
-        say(f"measured {name}", started_at)
+    for name in names:  # each figure said, with the time since the backend's first
+        found.devices[name] = measure_backend(
+            name, backends.get(name), built.get(name), memory,
+            lambda figure, name=name, at=time.perf_counter(): say(f"{name}: {figure}", at))
     for side in sides:
-        _measure_library(found, side, say)
+        _measure_library(found, side, say, memory)
     found.pending = pending
     if names:
         started_at = time.perf_counter()
-        found.hybrid, found.hybrid_error = measure_split(found)
+        found.hybrid, found.hybrid_error = measure_split(found, probe_memory=memory)
         if found.hybrid:
             say(f"timed the {', '.join(found.hybrid)} split", started_at)
     found.seconds = time.perf_counter() - t0
@@ -380,12 +380,13 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     return found
 
 
-def _measure_library(found: Machine, side: str, say) -> None:
-    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library``."""
+def _measure_library(found: Machine, side: str, say, memory) -> None:
+    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library`` (``memory``: a
+    ``probe_memory.ProbeMemory``)."""
     from pxos.planner.probes import measure_library
 
     started = time.perf_counter()
-    found.library[side] = measure_library(side)
+    found.library[side] = measure_library(side, memory)
     say(f"measured REDUCE and SORT on {side}", started)
 
 

@@ -8,11 +8,11 @@ CuPy and starting CUDA, NumPy's library figures). A job per backend:
 - a backend that builds several kernels in one compiler run (``build_together``, the C
   backend): its fault guard (``CBackend.load_guard``: a small compiler run of its own,
   which the first kernel's load would otherwise run after the groups), and the probes in
-  one group per core, balanced by size (longest first onto the
-  lightest group: Graham's LPT rule, R. L. Graham, "Bounds on multiprocessing timing
-  anomalies", SIAM J. Appl. Math. 17, 1969), each group one compiler run (a compiler start
-  and link cost ~0.06 s of CPU each: on 2 cores, one kernel alone and four together left one
-  core idle most of the build);
+  one group per core but one (:attr:`ProbeBuilds.groups`), balanced by size (longest
+  first onto the lightest group: Graham's LPT rule, R. L. Graham, "Bounds on
+  multiprocessing timing anomalies", SIAM J. Appl. Math. 17, 1969), each group one
+  compiler run of one translation unit (a compiler start, header parse and link cost
+  ~0.06 s of CPU each);
 - a ``gpu`` backend (``cuda``): each probe compiled into the disk cache without loading it
   (``Backend.prebuild``: a CUDA module is loaded by the thread that holds the context,
   at its first launch);
@@ -32,37 +32,51 @@ from pxos import backends, registry
 from pxos.backends.library import reduce_array
 from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
+from pxos.planner.probes import kernels_for, prefault
 
 
 class ProbeBuilds:
     """Probe builds running on a pool (module docstring); :meth:`wait` collects them.
 
     Args:
-        cores: the pool's threads, and the most groups a backend's probes are split into
-            (``calibration.cpu_cores``).
+        cores: the machine's (``calibration.cpu_cores``): the pool's threads, and one more
+            than the most groups a backend's probes are split into (:attr:`groups`).
+        early: the C probes' unit already compiling (``probe_source.start``), or None;
+            where given, the C backend's probes are one group, that unit's library.
+        memory: the probes' host memory (``probe_memory.ProbeMemory``), faulted in on the
+            pool first (``probes.prefault``), or None.
+
+    Attributes:
+        groups: the most compiler runs of one backend's probes, ``cores - 1`` (at least
+            one): the calling thread keeps a core for its own work meanwhile (NumPy's
+            figures, loading CuPy), and one run saves a compiler start and link per group
+            (on 2 cores, one run of the four C probes took about 0.6 s of CPU, two runs
+            0.7 s).
     """
 
-    def __init__(self, cores: int):
+    def __init__(self, cores: int, early=None, memory=None):
         self.cores = max(1, cores)
-        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 1)  # + the guard
+        self.groups = max(1, self.cores - 1)
+        self.early, self.memory = early, memory
+        # one thread more for the guard, one for the memory
+        self._pool = ThreadPoolExecutor(max_workers=max(2, self.cores) + 2)
         self._futures: list[Future] = []
+        if memory is not None:
+            self._futures.append(self._pool.submit(_prefaulted, memory))
 
-    def start(self, backends_by_name: dict, kernels: list[ir.Kernel],
-              cupy_library: bool = False) -> "ProbeBuilds":
-        """Submit the builds of ``kernels`` on each backend of ``backends_by_name`` (name to
-        backend object) that compiles, and, with ``cupy_library``, a first ``REDUCE SUM``
-        on CuPy (whose kernels NVRTC compiles on first use)."""
+    def start(self, backends_by_name: dict, cupy_library: bool = False) -> "ProbeBuilds":
+        """Submit the builds of the probe kernels (``probes.kernels_for``) on each backend
+        of ``backends_by_name`` (name to backend object) that compiles, and, with
+        ``cupy_library``, a first ``REDUCE SUM`` on CuPy (whose kernels NVRTC compiles on
+        first use)."""
         for name, backend in backends_by_name.items():
             if registry.compiles(name):
-                for job, args in _jobs(name, backend, kernels, self.cores):
+                for job, args in _jobs(name, backend, kernels_for(backend), self.groups,
+                                       self.early):
                     self._futures.append(self._pool.submit(job, *args))
         if cupy_library:
             self._futures += [self._pool.submit(_warm_cupy_reduce, n) for n in (16, 1 << 26)]
         return self
-
-    def running(self) -> int:
-        """How many submitted builds have not finished."""
-        return sum(not f.done() for f in self._futures)
 
     def wait(self) -> dict[str, float]:
         """Wait for every build, and end the pool.
@@ -80,6 +94,8 @@ class ProbeBuilds:
                 times.setdefault(name, []).append(seconds)
         self._pool.shutdown()
         self._futures = []
+        if self.early is not None:
+            self.early.discard()  # unused (the probes were cached): stopped
         return {name: statistics.median(got) for name, got in times.items()}
 
 
@@ -96,16 +112,18 @@ def cpu_builders(names: list[str]) -> dict:
     return found
 
 
-def _jobs(name: str, backend, kernels: list[ir.Kernel], cores: int) -> list[tuple]:
-    """The build jobs of ``kernels`` on ``backend`` (module docstring), as (function,
-    arguments) pairs."""
+def _jobs(name: str, backend, kernels: list[ir.Kernel], groups: int,
+          early=None) -> list[tuple]:
+    """The build jobs of ``kernels`` on ``backend`` (module docstring), at most ``groups``
+    compiler runs where it builds several kernels in one (one, ``kernels`` in their order,
+    the unit ``early`` compiles, where given), as (function, arguments) pairs."""
     if registry.is_gpu(name):
         return [(_prebuilt, (name, backend, k)) for k in kernels]
     if not hasattr(backend, "build_together"):
         return [(_compiled, (name, backend, k)) for k in kernels]
+    together = [kernels] if early else balanced(kernels, min(groups, len(kernels)))
     return [(_loaded_guard, (backend,))] + [  # its own compiler run, beside the groups
-        (_built_together, (name, backend, group))
-        for group in balanced(kernels, min(cores, len(kernels)))]
+        (_built_together, (name, backend, group, early)) for group in together]
 
 
 def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
@@ -125,15 +143,24 @@ def balanced(kernels: list[ir.Kernel], count: int) -> list[list[ir.Kernel]]:
     return [g for g in groups if g]
 
 
-def _built_together(name: str, backend, group: list[ir.Kernel]) -> tuple[str, float] | None:
-    """Build ``group`` on ``backend`` in one compiler run, then load each kernel; (name,
-    seconds per kernel built), or None where all were cached."""
+def _built_together(name: str, backend, group: list[ir.Kernel],
+                    early=None) -> tuple[str, float] | None:
+    """Build ``group`` on ``backend`` in one compiler run (``early``'s, where it compiled
+    the same unit), then load each kernel; (name, seconds per kernel built), or None where
+    all were cached."""
     t0 = time.perf_counter()
-    built = backend.build_together(group)
-    seconds = time.perf_counter() - t0
+    built = backend.build_together(group, early.library if early else None)
+    seconds = (early and early.seconds) or time.perf_counter() - t0
+    if early is not None and not built:
+        early.discard()  # all cached (calibrating again): its compiler stopped now
     for k in group:
         backend.compile(k)
     return (name, seconds / len(built)) if built else None
+
+
+def _prefaulted(memory) -> None:
+    """Fault in the probes' host memory (``probes.prefault``)."""
+    prefault(memory)
 
 
 def _loaded_guard(backend) -> None:

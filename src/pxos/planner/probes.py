@@ -20,6 +20,7 @@ from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
 from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
+from pxos.planner.probe_memory import FIRST, OUTPUT, ProbeMemory
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
 MIN_GROWTH = 16  # a probe's timed size is at least this many times its first
@@ -34,6 +35,15 @@ def probe_kernels() -> dict[str, ir.Kernel]:
     from pxos.lang.px.parser import parse_file
 
     return {k.name: k for k in check_program(parse_file(PROBES)).kernels}
+
+
+def kernels_for(backend) -> list[ir.Kernel]:
+    """The probe kernels calibration builds and times on ``backend``: all of them, but
+    ``probe_vector`` where the backend vectorises loops of uniform count whether the count
+    is a literal or not (``Backend.uniform_loops_vectorised``: there it is the code of
+    ``probe_ops``, and its build about a quarter of the C backend's probe builds)."""
+    return [k for name, k in probe_kernels().items()
+            if name != "probe_vector" or not backend.uniform_loops_vectorised]
 
 
 def best_time(run: Callable[[], None], repeats: int = 3, warm: bool = True) -> float:
@@ -73,7 +83,22 @@ class _Runner:
         self.kernels = probe_kernels()
 
     def place(self, a: np.ndarray):
-        return a if self.backend.memory == HOST else self.backend.to_device(a)
+        """``a`` in the backend's memory: as is on the host; on a device, uploaded, or
+        zero-filled there where ``a`` is a stand-in (:meth:`floats`)."""
+        if self.backend.memory == HOST:
+            return a
+        if a.ndim == 1 and a.strides == (0,):
+            return self.backend.zeros(a.shape, a.dtype)
+        return self.backend.to_device(a)
+
+    def floats(self, memory: ProbeMemory, slot: int, n: int, at: int = 0) -> np.ndarray:
+        """``n`` float32 for a probe whose values do not matter: on the host, ones from
+        ``memory``'s buffer ``slot`` at ``at``; for a device, a stand-in of no memory (stride 0)
+        that :meth:`place` makes a zero-filled device array, with no host array written
+        and copied (on a GPU the largest probe arrays are 256 MiB)."""
+        if self.backend.memory == HOST:
+            return memory.full(slot, n, 1, at)
+        return np.broadcast_to(np.float32(1), (n,))
 
     def prepare(self, name: str, host_args: list, threads) -> tuple[Callable[[], None], object]:
         """(a call that launches kernel ``name`` on ``host_args`` placed in the backend's
@@ -99,7 +124,9 @@ class _Runner:
         """Time ``make(scale)`` for scale = start, ×4, … until it runs :data:`TARGET_S`
         at :data:`MIN_GROWTH` × ``start`` or more (a busy machine can make a small launch
         slow), or the scale reaches ``limit``; (seconds, work) of the last, the best of
-        two launches there.
+        two launches there. A size that runs long enough short of that growth is followed
+        by ``MIN_GROWTH × start`` itself (the memory probe on a machine of 5 GB/s: 2²³
+        floats after 2²¹, twice the memory and time of 2²²).
 
         Only the first size is warmed up (the kernel is loaded and its threads started
         then; the probes' host arrays are touched when made: ``np.ones``, ``np.full``),
@@ -113,8 +140,10 @@ class _Runner:
             warm = False
             if (seconds >= TARGET_S and scale >= MIN_GROWTH * start) or scale * 4 > limit:
                 return _settled(run, seconds), work
-            # aim at 2 × TARGET_S, so that one more step is rarely needed
-            scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
+            if seconds >= TARGET_S:  # long enough, not yet grown enough: just that much
+                scale = MIN_GROWTH * start
+            else:  # aim at 2 × TARGET_S, so that one more step is rarely needed
+                scale *= max(4, min(64, math.ceil(2 * TARGET_S / max(seconds, TINY))))
             scale = min(scale, limit)
 
 
@@ -125,11 +154,16 @@ def is_gpu_backend(name: str, backend) -> bool:
     return registry.is_gpu(name) or backend.on_gpu
 
 
-def measure_backend(name: str, backend, compile_s: float | None = None) -> DeviceFigures:
+def measure_backend(name: str, backend, compile_s: float | None = None,
+                    probe_memory: ProbeMemory | None = None,
+                    progress: Callable[[str], None] | None = None) -> DeviceFigures:
     """Calibrate one backend (see ``planner/calibration``); ``compile_s``: the build time
     of a kernel not in the cache where one was just measured (``planner/probe_builds``), else
-    a kernel of a fresh name is built and timed."""
-    r = _Runner(backend)
+    a kernel of a fresh name is built and timed; ``probe_memory``: the host arrays' buffers,
+    shared with the other probes of a calibration (``planner/probe_memory``);
+    ``progress``: called with the name of each figure once it is measured."""
+    r, mem = _Runner(backend), probe_memory or ProbeMemory()
+    say = progress or (lambda figure: None)
     f32, u32, i32 = np.float32, np.uint32, np.int32
     on_host = backend.memory == HOST
     interpreted = not registry.compiles(name)
@@ -140,26 +174,35 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
 
     def work_s(seconds):
         return max(seconds - launch_s, TINY)
+    say("launch")
 
     # from 2^22 floats up (32 MiB: past most last-level caches), where the size allows
-    sec, w = r.grow(lambda n: ("probe_stream", [f32(2), np.ones(n, f32), np.ones(n, f32)],
-                               (n,)), min(1 << 18, big // 4), big)
+    sec, w = r.grow(lambda n: ("probe_stream", [f32(2), r.floats(mem, FIRST, n),
+                                                r.floats(mem, FIRST, n, n)], (n,)),
+                    min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
+    say("bandwidth")
 
     threads = 1 << (12 if interpreted else 14 if on_host else 20)
-    out = np.ones(threads, f32)
+    out = r.floats(mem, OUTPUT, threads)
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out], (threads,)), 16, 1 << 20)
     ops_rate = w.total("ops") / work_s(sec)
-    sec, w = r.grow(lambda n: ("probe_vector", [np.ones(n, f32)], (n,)), 1 << 10,
-                    threads * 64)
-    vector_rate = w.total("ops") / work_s(sec)
+    vector_rate = ops_rate
+    if not backend.uniform_loops_vectorised:  # else the same code (kernels_for)
+        sec, w = r.grow(lambda n: ("probe_vector", [r.floats(mem, FIRST, n)], (n,)), 1 << 10,
+                        threads * 64)
+        vector_rate = w.total("ops") / work_s(sec)
+    say("operations")
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
     serial_rate = w.total("ops") / work_s(sec)
+    say("one thread")
     sec, w = r.grow(lambda it: ("probe_transcendental", [i32(it), out], (threads,)), 4, 1 << 20)
     trans_rate = w.total("transcendental") / max(work_s(sec) - w.total("ops") / ops_rate, TINY)
+    say("transcendentals")
     hist = np.zeros(256, u32)
     sec, w = r.grow(lambda n: ("probe_atomic", [i32(n), hist], (n,)), 1 << 14, big)
     atomic_rate = w.total("atomics") / work_s(sec)
+    say("atomics")
 
     if compile_s is None:
         fresh = dataclasses.replace(r.kernels["probe_stream"],
@@ -174,14 +217,17 @@ def measure_backend(name: str, backend, compile_s: float | None = None) -> Devic
                             gpu=is_gpu_backend(name, backend))
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
-                        pinned=registry.timer(name) == "cuda-events")
+                        registry.timer(name) == "cuda-events", mem)
+        say("copies")
     return figures
 
 
-def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) -> None:
+def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
+                    probe_memory: ProbeMemory) -> None:
     """Upload and download rates of ``nbytes`` (the best of two after one untimed copy);
-    ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are CuPy's, ``registry.BackendEntry.timer``)."""
-    host = np.ones(nbytes // 4, np.float32)
+    ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are
+    CuPy's, ``registry.BackendEntry.timer``)."""
+    host = probe_memory.full(FIRST, nbytes // 4, 1)
     dev = backend.to_device(host)
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
                                                  backend.synchronize()), 2)
@@ -198,7 +244,8 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool) 
                                                               backend.synchronize()), 2)
 
 
-def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str, float]]:
+def measure_split(machine, n: int = 1 << 24, probe_memory: ProbeMemory | None = None
+                  ) -> tuple[dict[str, float], dict[str, float]]:
     """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
     faster a split runs than the faster device alone, where the planner would offer one,
     and the model's relative error on that gain (|predicted ÷ measured − 1|).
@@ -207,8 +254,9 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
     model's. Each is run once untimed, then three rounds each time both devices alone and
-    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {}) where there is no pair; a gain
-    of 0 where the split failed to run."""
+    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {})
+    where there is no pair; a gain of 0 where the split failed to run. ``probe_memory``:
+    the buffers the host array is cut from (``planner/probe_memory``)."""
     from pxos.backends.hybrid import cut, run_split
     from pxos.planner.hybrid import predict_split
     from pxos.planner.model import Copies, predict_launch
@@ -221,7 +269,7 @@ def measure_split(machine, n: int = 1 << 24) -> tuple[dict[str, float], dict[str
     memory = memory_of(machine, device)
     try:
         k = probe_kernels()["probe_ops"]
-        out = np.zeros(n, np.float32)
+        out = (probe_memory or ProbeMemory()).full(FIRST, n, 0)
         copies = Copies(up=1, up_bytes=out.nbytes, down=1, down_bytes=out.nbytes,
                         memory=memory)
         for iters in (1 << e for e in range(12)):
@@ -263,8 +311,19 @@ def _scrambled(n: int) -> np.ndarray:
     return (x >> np.uint32(8)).astype(np.float32) / (1 << 24)
 
 
-def measure_library(side: str) -> LibraryFigures:
-    """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy)."""
+HOST_REDUCE = 1 << 24  # floats REDUCE sums on the host: 64 MiB, past most last-level caches
+
+
+def prefault(memory: ProbeMemory) -> None:
+    """Write the host pages the probes will use (``REDUCE``'s 64 MiB, which the memory
+    probe's x and y reuse) ahead of timing: NumPy writes them without the GIL, so a pool
+    thread faults them in while calibration loads the backends (``probe_builds``)."""
+    memory.full(FIRST, HOST_REDUCE, 0.5)
+
+
+def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> LibraryFigures:
+    """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy);
+    ``probe_memory``: the host's large array from there (``planner/probe_memory``)."""
     if side == "host":
         xp, sync = np, (lambda: None)
     else:
@@ -277,8 +336,9 @@ def measure_library(side: str) -> LibraryFigures:
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     # 64 MiB on the host: larger than most last-level caches, so the figure is the
     # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
-    n = 1 << (24 if side == "host" else 26)
-    big = xp.full(n, 0.5, dtype=np.float32)
+    n = HOST_REDUCE if side == "host" else 1 << 26
+    big = (probe_memory or ProbeMemory()).full(FIRST, n, 0.5) if side == "host" else \
+        xp.full(n, 0.5, dtype=np.float32)
     # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
     # another kernel for a large array, CUB's)
     warm = side != "host"

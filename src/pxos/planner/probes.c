@@ -1,0 +1,312 @@
+#include <stdint.h>
+#include <stdbool.h>
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define PXOS_TEAM(blocks) ((blocks) < omp_get_max_threads() ? (int)(blocks) \
+                                                            : omp_get_max_threads())
+#else
+#define PXOS_TEAM(blocks) 1
+#endif
+
+#include <string.h>
+static inline float pxos_word_f32(const int64_t *w) { float f; memcpy(&f, w, 4); return f; }
+static inline double pxos_word_f64(const int64_t *w) { double f; memcpy(&f, w, 8); return f; }
+
+static inline uint32_t pxos_atomic_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+
+#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+
+/* pxos: kernel probe_stream from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
+static void __attribute__((noinline)) k_probe_stream_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, float v_a, float *restrict v_x, int64_t d0_x, float *restrict v_y, int64_t d0_y)
+{
+    const int32_t pxos_bsx = 1024;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+#pragma omp for schedule(static) nowait
+    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+        int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            int32_t v_i = 0;
+#line 8 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 9 "@PROBES_PX@"
+            v_y[v_i] = ((v_a * v_x[v_i]) + v_y[v_i]);
+        }
+    }
+}
+void k_probe_stream(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, float v_a, float *restrict v_x, int64_t d0_x, float *restrict v_y, int64_t d0_y)
+{
+    const int32_t pxos_bsx = 1024;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    if (PXOS_TEAM(pxos_gx) <= 1)
+    {
+        sigjmp_buf pxos_jb;
+        if (sigsetjmp(pxos_jb, 0) == 0) {
+            pxos_guard_arm(&pxos_jb);
+            k_probe_stream_blocks(pxos_nx, pxos_ny, pxos_nz, v_a, v_x, d0_x, v_y, d0_y);
+        }
+        pxos_guard_disarm();
+    }
+    else {
+#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
+        {
+            sigjmp_buf pxos_jb;
+            if (sigsetjmp(pxos_jb, 0) == 0) {
+                pxos_guard_arm(&pxos_jb);
+                k_probe_stream_blocks(pxos_nx, pxos_ny, pxos_nz, v_a, v_x, d0_x, v_y, d0_y);
+            }
+            pxos_guard_disarm();
+        }
+    }
+}
+
+
+void k_probe_stream_packed(const int64_t *w)
+{
+    k_probe_stream(w[0], w[1], w[2], pxos_word_f32(&w[3]), (float *)(intptr_t)w[4], w[5], (float *)(intptr_t)w[6], w[7]);
+}
+
+#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+
+/* pxos: kernel probe_ops from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
+static void __attribute__((noinline)) k_probe_ops_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+#pragma omp for schedule(static) nowait
+    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+        int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+        float v_a[64] = {0};
+        float v_b[64] = {0};
+        float v_c[64] = {0};
+        float v_d[64] = {0};
+        int32_t v_k = 0;
+        /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            const int32_t pxos_l = pxos_lx;
+            int32_t v_i = 0;
+#line 16 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 17 "@PROBES_PX@"
+            v_a[pxos_l] = (((float)(v_i & 1023)) * 0.001f);
+#line 18 "@PROBES_PX@"
+            v_b[pxos_l] = (1.0f - v_a[pxos_l]);
+#line 19 "@PROBES_PX@"
+            v_c[pxos_l] = (0.5f + v_a[pxos_l]);
+#line 20 "@PROBES_PX@"
+            v_d[pxos_l] = (0.25f - v_a[pxos_l]);
+        }
+        for (v_k = 0; v_k < v_iters; ++v_k) {  /* uniform loop (a barrier in it, interchanged or jammed): once per block (or tile) */
+            /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+            for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+                const int32_t pxos_l = pxos_lx;
+                int32_t v_i = 0;
+#line 16 "@PROBES_PX@"
+                v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 22 "@PROBES_PX@"
+                v_a[pxos_l] = ((v_a[pxos_l] * 0.999f) + 0.001f);
+#line 23 "@PROBES_PX@"
+                v_b[pxos_l] = ((v_b[pxos_l] * 0.999f) + 0.002f);
+#line 24 "@PROBES_PX@"
+                v_c[pxos_l] = ((v_c[pxos_l] * 0.999f) + 0.003f);
+#line 25 "@PROBES_PX@"
+                v_d[pxos_l] = ((v_d[pxos_l] * 0.999f) + 0.004f);
+            }
+        }
+        /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            const int32_t pxos_l = pxos_lx;
+            int32_t v_i = 0;
+#line 16 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 26 "@PROBES_PX@"
+            v_out[v_i] = (((v_a[pxos_l] + v_b[pxos_l]) + v_c[pxos_l]) + v_d[pxos_l]);
+        }
+    }
+}
+void k_probe_ops(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    if (PXOS_TEAM(pxos_gx) <= 1)
+    {
+        sigjmp_buf pxos_jb;
+        if (sigsetjmp(pxos_jb, 0) == 0) {
+            pxos_guard_arm(&pxos_jb);
+            k_probe_ops_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
+        }
+        pxos_guard_disarm();
+    }
+    else {
+#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
+        {
+            sigjmp_buf pxos_jb;
+            if (sigsetjmp(pxos_jb, 0) == 0) {
+                pxos_guard_arm(&pxos_jb);
+                k_probe_ops_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
+            }
+            pxos_guard_disarm();
+        }
+    }
+}
+
+
+void k_probe_ops_packed(const int64_t *w)
+{
+    k_probe_ops(w[0], w[1], w[2], (int32_t)w[3], (float *)(intptr_t)w[4], w[5]);
+}
+
+#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+
+/* pxos: kernel probe_transcendental from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
+static void __attribute__((noinline)) k_probe_transcendental_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+#pragma omp for schedule(static) nowait
+    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+        int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+        float v_a[64] = {0};
+        float v_b[64] = {0};
+        int32_t v_k = 0;
+        /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            const int32_t pxos_l = pxos_lx;
+            int32_t v_i = 0;
+#line 33 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 34 "@PROBES_PX@"
+            v_a[pxos_l] = (((float)(v_i & 1023)) * 0.001f);
+#line 35 "@PROBES_PX@"
+            v_b[pxos_l] = (0.5f - v_a[pxos_l]);
+        }
+        for (v_k = 0; v_k < v_iters; ++v_k) {  /* uniform loop (a barrier in it, interchanged or jammed): once per block (or tile) */
+            /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+            for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+                const int32_t pxos_l = pxos_lx;
+                int32_t v_i = 0;
+#line 33 "@PROBES_PX@"
+                v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 37 "@PROBES_PX@"
+                v_a[pxos_l] = (sinf(v_a[pxos_l]) + 0.5f);
+#line 38 "@PROBES_PX@"
+                v_b[pxos_l] = (expf((-v_b[pxos_l])) + 0.25f);
+            }
+        }
+        /* region: every thread of the block, up to the next barrier */
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            const int32_t pxos_l = pxos_lx;
+            int32_t v_i = 0;
+#line 33 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 39 "@PROBES_PX@"
+            v_out[v_i] = (v_a[pxos_l] + v_b[pxos_l]);
+        }
+    }
+}
+void k_probe_transcendental(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    if (PXOS_TEAM(pxos_gx) <= 1)
+    {
+        sigjmp_buf pxos_jb;
+        if (sigsetjmp(pxos_jb, 0) == 0) {
+            pxos_guard_arm(&pxos_jb);
+            k_probe_transcendental_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
+        }
+        pxos_guard_disarm();
+    }
+    else {
+#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
+        {
+            sigjmp_buf pxos_jb;
+            if (sigsetjmp(pxos_jb, 0) == 0) {
+                pxos_guard_arm(&pxos_jb);
+                k_probe_transcendental_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
+            }
+            pxos_guard_disarm();
+        }
+    }
+}
+
+
+void k_probe_transcendental_packed(const int64_t *w)
+{
+    k_probe_transcendental(w[0], w[1], w[2], (int32_t)w[3], (float *)(intptr_t)w[4], w[5]);
+}
+
+#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+
+/* pxos: kernel probe_atomic from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
+static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_n, uint32_t *restrict v_hist, int64_t d0_hist)
+{
+    const int32_t pxos_bsx = 1024;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+#pragma omp for schedule(static) nowait
+    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+        int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            int32_t v_i = 0;
+#line 47 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 48 "@PROBES_PX@"
+            (void)pxos_atomic_add_u32(&v_hist[(v_i & 255)], 1u);
+        }
+    }
+}
+void k_probe_atomic(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_n, uint32_t *restrict v_hist, int64_t d0_hist)
+{
+    const int32_t pxos_bsx = 1024;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    if (PXOS_TEAM(pxos_gx) <= 1)
+    {
+        sigjmp_buf pxos_jb;
+        if (sigsetjmp(pxos_jb, 0) == 0) {
+            pxos_guard_arm(&pxos_jb);
+            k_probe_atomic_blocks(pxos_nx, pxos_ny, pxos_nz, v_n, v_hist, d0_hist);
+        }
+        pxos_guard_disarm();
+    }
+    else {
+#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
+        {
+            sigjmp_buf pxos_jb;
+            if (sigsetjmp(pxos_jb, 0) == 0) {
+                pxos_guard_arm(&pxos_jb);
+                k_probe_atomic_blocks(pxos_nx, pxos_ny, pxos_nz, v_n, v_hist, d0_hist);
+            }
+            pxos_guard_disarm();
+        }
+    }
+}
+
+
+void k_probe_atomic_packed(const int64_t *w)
+{
+    k_probe_atomic(w[0], w[1], w[2], (int32_t)w[3], (uint32_t *)(intptr_t)w[4], w[5]);
+}
