@@ -162,3 +162,30 @@ def test_a_fault_in_a_native_loop_raises_at_its_iteration(tmp_path, tmp_path_fac
         """))
     out = run_native_script(script, tmp_path, tmp_path_factory.getbasetemp() / "pxos-cache")
     assert out.split() == ["PxFaultError", "native", "True", "k", "6", "runs", "6"]
+
+
+def test_a_ctrl_c_the_main_thread_sees_first_still_names_the_run(monkeypatch):
+    """Ctrl-C raised in the main thread before the watcher thread gets the GIL (a wait that
+    polls from Python): the command line's message still names the RUN (host/interrupt)."""
+    from pxos.host import interrupt
+    from pxos.host.program import ProgramRun
+    from pxos.ir.check_host import check_program
+    from pxos.lang.px.parser import parse_program
+
+    text = PINGPONG[:PINGPONG.index("FOR")].replace("SIZE 5000", "SIZE 16") + \
+        "RUN blur a b 0.25\n"
+    run = ProgramRun(check_program(parse_program(text, "<one>")), device="c",
+                     emit=lambda s: None)
+
+    def stopped(self, stmt):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgramRun, "_run", stopped)
+    interrupt.LEFT[0] = None
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run.run()
+        assert interrupt.current() is None
+        assert interrupt.message() == "interrupted: RUN blur at <one>:16"  # its line
+    finally:
+        interrupt.LEFT[0] = None

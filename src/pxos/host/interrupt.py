@@ -25,6 +25,9 @@ EXIT_CODE = 130  # 128 + SIGINT, as a shell reports it
 
 _now: list = [None]  # the statement running now, or None
 NOW = _now  # set directly by a host loop's statements (ProgramRun.execute): no call
+# the statement a KeyboardInterrupt left (ProgramRun notes it): the main thread can see
+# Ctrl-C before the watcher thread gets the GIL, and then the command line names it
+LEFT: list = [None]
 _installed: list[bool] = []
 
 
@@ -41,7 +44,8 @@ def install() -> None:
 
 def message(stmt=None) -> str:
     """``interrupted: RUN k at file:line`` for ``stmt`` (default: the one running now)."""
-    stmt = stmt if stmt is not None else _now[0]
+    if stmt is None:
+        stmt = _now[0] if _now[0] is not None else LEFT[0]
     if stmt is None:
         return "interrupted"
     what = f"RUN {stmt.kernel}" if isinstance(stmt, ir.Run) else ir.keyword(stmt)
@@ -65,7 +69,9 @@ class running:  # noqa: N801  (used as a function: ``with running(stmt):``)
     def __enter__(self):
         _now[0] = self.stmt
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, *exc):
+        if kind is KeyboardInterrupt:
+            LEFT[0] = _now[0]
         _now[0] = None
 
 
@@ -80,7 +86,9 @@ class waiting(running):  # noqa: N801
         if self.outer is None:
             _now[0] = self.stmt
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, *exc):
+        if kind is KeyboardInterrupt and _now[0] is not None:
+            LEFT[0] = _now[0]
         _now[0] = self.outer
 
 

@@ -27,7 +27,7 @@ from pxos.host.pipeline_stream import StreamStatements
 from pxos.host.program_memo import memo_for
 from pxos.host.program_plan import PlannedStatements
 from pxos.backends.hybrid import cut, hybrid_parts, run_split
-from pxos.host.interrupt import NOW
+from pxos.host.interrupt import LEFT, NOW
 from pxos.host.launch_threads import thread_counts_of
 from pxos.backends.library import reduce_array, sort_array
 from pxos.host.residency import NO_TRANSFERS, Residency, Transfers
@@ -150,6 +150,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         t0 = perf_counter()
         try:
             device = getattr(self, handler)(stmt) or "host"
+        except KeyboardInterrupt:
+            LEFT[0] = NOW[0]  # (the watcher may not have seen it: host/interrupt)
+            raise
         finally:
             NOW[0] = None
         seconds = perf_counter() - t0
@@ -195,6 +198,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         t0 = perf_counter()
         try:
             transfers = prepared.native_launch(self, stmt)
+        except KeyboardInterrupt:
+            LEFT[0] = stmt  # (the watcher may not have seen it: host/interrupt)
+            raise
         finally:
             NOW[0] = None
         seconds = perf_counter() - t0

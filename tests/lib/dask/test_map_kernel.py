@@ -184,3 +184,22 @@ def test_launch_async_refuses_dask_arrays():
     X = da.ones(8, dtype=np.float32, chunks=4)
     with pytest.raises(PxArgumentError, match="launch_async takes arrays in memory"):
         asyncio.run(K.fill.launch_async(X, 1.0))
+
+
+def test_a_restored_block_run_sends_the_ir_again():
+    """In a process whose ``_KERNELS`` names the Python kernel already (a local compute
+    before), a restored BlockRun pickled again (as a client sends it on) still sends the
+    checked IR, not the Python function (which another process may not import)."""
+    import pickle
+
+    from pxos.lib.dask.blocks import BlockRun
+    from pxos.lib.dask.pxkernel import PxKernel
+
+    A = da.from_array(RNG.random((20, 12), dtype=np.float32), chunks=10)
+    b = K.diffuse(A, da.empty_like(A), 0.2)
+    b.compute(scheduler="sync")  # the token now names K.diffuse here
+    run = next(t.func for t in dict(b.__dask_graph__()).values()
+               if isinstance(getattr(t, "func", None), BlockRun))
+    again = pickle.loads(pickle.dumps(run))
+    assert again.ir is not None
+    assert isinstance(again.__reduce__()[1][1], PxKernel)

@@ -77,9 +77,11 @@ class BlockRun:
     def __reduce__(self):
         # another process gets the kernel's checked IR: a Python function's source may not
         # travel (cloudpickle renames its file), its IR for this signature does
+        # (the IR travels too: a BlockRun restored where its token names a Python kernel
+        # already, as in the client after a local compute, may be pickled again)
         kernel = self.kernel if self.ir is None else PxKernel(self.ir, None, True)
         return _restore, (self.token, kernel, self.slots, self.results, self.ndim,
-                          self.shape_from, self.device)
+                          self.shape_from, self.device, self.ir)
 
     def __call__(self, *blocks):
         """Run the kernel on one block; returns the written arrays (a tuple when the call
@@ -116,9 +118,9 @@ class BlockRun:
         return blocks[s.source] if s.source is not None else s.value
 
 
-def _restore(token, kernel, slots, results, ndim, shape_from, device) -> BlockRun:
+def _restore(token, kernel, slots, results, ndim, shape_from, device, ir=None) -> BlockRun:
     return BlockRun(_KERNELS.setdefault(token, kernel), token, slots, results, ndim,
-                    shape_from, device)
+                    shape_from, device, ir)
 
 
 def reduce_partials(x, axis=None, keepdims=False, op: str = "add", **_):
