@@ -1,10 +1,9 @@
 """Running a `.px` program: host statements top to bottom, kernels on their backend.
 
-:class:`ProgramRun` holds the program's names (scalars, and arrays through
-``host/residency``, which keeps each array where it was last written until another device
-or a host statement needs it), executes each statement, and records what happened
-(:class:`Step`: statement, device, seconds, transfers) so the command line can report it.
-"""
+:class:`ProgramRun` holds the program's names (scalars, and arrays through ``host/residency``,
+which keeps each array where it was last written until another device or a host statement
+needs it), runs each statement and records it (:class:`Step`: statement, device, seconds,
+transfers) for the command line's report."""
 
 from __future__ import annotations
 
@@ -106,8 +105,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             PxError: the first failing statement, with its span; earlier outputs stay
                 written, and nothing half-written is left.
         """
-        # the planner's history is written by planner/history (at most once a second)
-        try:
+        try:  # (the planner's history is written by planner/history, once a second at most)
             self._block(self.program.statements)
         finally:
             self._memo.release()  # the launches' argument tuples hold this run's arrays
@@ -143,9 +141,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         moved = self.residency.transfers
         ups, downs = moved.to_device, moved.to_host
         before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
-        handler = _HANDLERS.get(type(stmt))
-        if handler is None:
-            handler = _HANDLERS[type(stmt)] = "_" + type(stmt).__name__.lower()
+        handler = _HANDLERS.get(type(stmt)) or _HANDLERS.setdefault(
+            type(stmt), "_" + type(stmt).__name__.lower())
         NOW[0] = stmt if placeable else None  # Ctrl-C mid-kernel: host/interrupt
         t0 = perf_counter()
         try:
@@ -156,9 +153,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         finally:
             NOW[0] = None
         seconds = perf_counter() - t0
-        what = self._keywords.get(id(stmt))
-        if what is None:
-            what = self._keywords[id(stmt)] = ir.keyword(stmt)
+        what = self._keywords.get(id(stmt)) or self._keywords.setdefault(
+            id(stmt), ir.keyword(stmt))
         if ups == moved.to_device and downs == moved.to_host:  # (bytes move with counts)
             transfers = NO_TRANSFERS
         else:
@@ -198,8 +194,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         t0 = perf_counter()
         try:
             transfers = prepared.native_launch(self, stmt)
-        except KeyboardInterrupt:
-            LEFT[0] = stmt  # (the watcher may not have seen it: host/interrupt)
+        except KeyboardInterrupt:  # the watcher may not have seen it (host/interrupt)
+            LEFT[0] = stmt
             raise
         finally:
             NOW[0] = None
