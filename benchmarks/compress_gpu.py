@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,6 +45,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pxos.host import pipeline  # noqa: E402
 from pxos.host.pipeline import nvcomp_codec  # noqa: E402
+
+from gpu_timing import event_time  # noqa: E402  (benchmarks/, next to this script)
 
 
 def sample(nbytes: int) -> np.ndarray:
@@ -70,22 +71,6 @@ def mortgage_like(nbytes: int = PUBLISHED["bytes"], seed: int = 2009) -> np.ndar
     runs = rng.integers(1, 97, n // 20 + 16)
     ids = 100_000_000_000 + np.cumsum(rng.integers(1, 2000, len(runs)))
     return np.repeat(ids, runs)[:n].astype("<i8").view(np.uint8)
-
-
-def gpu_seconds(work, repeat: int) -> float:
-    """Median seconds of ``work()`` by CUDA events on the current stream, after a warm-up."""
-    import cupy as cp
-
-    work()
-    times = []
-    for _ in range(repeat):
-        start, stop = cp.cuda.Event(), cp.cuda.Event()
-        start.record()
-        work()
-        stop.record()
-        stop.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-    return statistics.median(times)
 
 
 def nvcomp_encode(src, codec: str):
@@ -120,8 +105,8 @@ def measure(host: np.ndarray, codec: str, repeat: int) -> dict:
     src = cp.asarray(host)
     out = pipeline.compress(src, codec, device="cuda")
     ok = pipeline.decompress(out.get(), codec).tobytes() == host.tobytes()
-    enc = gpu_seconds(nvcomp_encode(src, codec), repeat)
-    whole = gpu_seconds(lambda: pipeline.compress(src, codec, device="cuda"), repeat)
+    enc = event_time(cp, nvcomp_encode(src, codec), repeat)
+    whole = event_time(cp, lambda: pipeline.compress(src, codec, device="cuda"), repeat)
     t = time.perf_counter()
     pipeline.compress(host, codec, device="cuda")  # NumPy in, NumPy out: the copies too
     from_host = time.perf_counter() - t

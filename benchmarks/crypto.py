@@ -21,9 +21,7 @@ import hashlib
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +37,8 @@ from pxos.host.pipeline.ciphers import run_keystream  # noqa: E402
 from pxos.host.pipeline.ghash import ghash  # noqa: E402
 from pxos.host.pipeline.sha256 import pad_rows, sha256_rows_kernel  # noqa: E402
 
+from gpu_timing import host_time  # noqa: E402  (benchmarks/, next to this script)
+
 BASELINES = {  # issue 21, "Goals": the issue's machine, one core, buffers preallocated
     "aes256ctr": "5.1-5.6 GB/s", "aes256gcm": "6.5-6.8 GB/s", "sha256_64MiB": "1.67 GB/s",
     "sha256_1KiB": "0.87-0.96 M/s", "zstd3": "211-253 MB/s compress, ~705 MB/s decompress",
@@ -50,15 +50,7 @@ KEY, CTR_IV, NONCE = bytes(range(32)), bytes(range(16)), bytes(range(12))
 
 def timed(fn, repeat: int, sync=lambda: None) -> float:
     """Median seconds of ``fn()`` over ``repeat`` runs after one warm-up."""
-    fn()
-    sync()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return host_time(fn, sync, repeat)
 
 
 def host_cipher(cipher: str, data: np.ndarray, out: np.ndarray):
