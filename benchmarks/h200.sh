@@ -62,7 +62,7 @@ part2() {
     timeout -k 3 40 python3 benchmarks/compress_gpu.py --mib 256 --codecs lz4 zstd \
         --data logs mortgage --out "$OUT/compress_gpu.json" 2>&1 | tail -10
     step "C suite, default threads"
-    timeout -k 3 150 python3 benchmarks/suite.py --modes default --repeat 3 \
+    timeout -k 3 150 python3 benchmarks/suite.py --modes default --repeat 7 \
         --out "$OUT/suite.json" 2>&1 | tail -25
 }
 
