@@ -11,7 +11,8 @@ its 2-D block shape (``codegen/c.CPU_BLOCKS``), the ``schedule`` or ``num_thread
 its block loop, no memory-fault guard (``codegen/guard``), or a compiler flag. All are
 built at once (one compiler process each, in parallel), checked against NumPy, and
 launched through ``CBackend.launch``; ``suite`` is the user's call (``K.jacobi2d(a, b)``,
-the native launcher) and ``numba`` the suite's ``@njit(parallel=True)`` kernel. Three
+the native launcher) and ``numba`` the suite's ``@njit(parallel=True)`` kernel
+(``numpy``, its reference, takes its turn as in the suite). Three
 figures per side, all wall time in seconds (medians):
 
 - ``loop``: the suite's measure, ten time steps of two launches each (``a → b``, ``b → a``),
@@ -124,7 +125,8 @@ def sides(variants: list[str], tmp: Path) -> tuple[dict, dict]:
     built = build_all(c, kernel, variants, tmp)
     nb = K.numba_kernels()["jacobi2d"]
     big, tiny = make_launch(kernel, SHAPE[::-1]), make_launch(kernel, TINY[::-1])
-    out = {"numba": (nb, nb), "suite": (K.jacobi2d, K.jacobi2d)}
+    out = {"numba": (nb, nb), "suite": (K.jacobi2d, K.jacobi2d),
+           "numpy": (K.np_jacobi2d, K.np_jacobi2d)}  # in the rotation as in the suite
     for v, ck in built.items():
         out[v] = tuple((lambda a, b, ck=ck, n=n: c.launch(ck, [a, b], n)) for n in (big, tiny))
     want = np.zeros_like(a0)
