@@ -12,11 +12,12 @@ its block loop, no memory-fault guard (``codegen/guard``), or a compiler flag. A
 built at once (one compiler process each, in parallel), checked against NumPy, and
 launched through ``CBackend.launch``; ``suite`` is the user's call (``K.jacobi2d(a, b)``,
 the native launcher) and ``numba`` the suite's ``@njit(parallel=True)`` kernel
-(``numpy``, its reference, takes its turn as in the suite). Three
+(``numpy``, its reference, takes its turn as in the suite). Four
 figures per side, all wall time in seconds (medians):
 
 - ``loop``: the suite's measure, ten time steps of two launches each (``a → b``, ``b → a``),
   each timed loop ``--settle`` seconds after the one before (the OpenMP team asleep);
+- ``first``: the loop's first launch alone (waking the team);
 - ``hot``: one launch among launches back to back (the team awake);
 - ``tiny``: one launch on a 34 × 1000 array (16 blocks: the cost of a launch itself).
 
@@ -146,16 +147,20 @@ def timings(big: dict, tiny: dict, repeat: int, settle: float) -> dict:
     a, b = rng.random(SHAPE), np.zeros(SHAPE)
     ta, tb = rng.random(TINY), np.zeros(TINY)
     names = list(big)
-    res = {n: {"loop": [], "hot": [], "tiny": []} for n in names}
+    res = {n: {"loop": [], "first": [], "hot": [], "tiny": []} for n in names}
     for r in range(repeat):
         for n in names[r % len(names):] + names[:r % len(names)]:
             fn = big[n]
             time.sleep(settle)
             t0 = time.perf_counter()
-            for _ in range(STEPS):
+            fn(a, b)
+            t1 = time.perf_counter()
+            fn(b, a)
+            for _ in range(STEPS - 1):
                 fn(a, b)
                 fn(b, a)
             res[n]["loop"].append(time.perf_counter() - t0)
+            res[n]["first"].append(t1 - t0)
             for _ in range(5):
                 t0 = time.perf_counter()
                 fn(a, b)
@@ -173,11 +178,12 @@ def timings(big: dict, tiny: dict, repeat: int, settle: float) -> dict:
 
 def print_table(title: str, med: dict) -> None:
     print(f"== {title} (load {os.getloadavg()[0]:.1f}, {time.perf_counter() - START:.1f} s)")
-    print(f"{'side':18s} {'loop ms':>9s} {'ratio':>7s} {'spread':>7s} {'hot us':>9s} "
-          f"{'tiny us':>9s}")
+    print(f"{'side':18s} {'loop ms':>9s} {'ratio':>7s} {'spread':>7s} {'first us':>9s} "
+          f"{'hot us':>9s} {'tiny us':>9s}")
     for n, r in med.items():
         print(f"{n:18s} {r['loop'] * 1e3:9.3f} {r['ratio']:7.3f} {r['spread']:7.2f} "
-              f"{r['hot'] * 1e6:9.1f} {r['tiny'] * 1e6:9.1f}", flush=True)
+              f"{r['first'] * 1e6:9.1f} {r['hot'] * 1e6:9.1f} {r['tiny'] * 1e6:9.1f}",
+              flush=True)
 
 
 def run(variants: list[str], repeat: int, settle: float) -> dict:
