@@ -21,10 +21,11 @@ figures per side, all wall time in seconds (medians):
 - ``hot``: one launch among launches back to back (the team awake);
 - ``tiny``: one launch on a 34 × 1000 array (16 blocks: the cost of a launch itself).
 
-``ratio`` is the side's ``loop`` ÷ Numba's. Then, for each of ``--envs``, a child process
+``ratio`` is the side's ``loop`` ÷ Numba's; each side's loops are also printed round by
+round. Then, for each of ``--envs``, a child process
 runs the default build and Numba again under an OpenMP environment (``close``:
 ``OMP_PROC_BIND=close OMP_PLACES=cores``; ``spread``; ``active``/``passive``:
-``OMP_WAIT_POLICY``). The script stops starting new parts after ``--budget`` seconds.
+``OMP_WAIT_POLICY``; ``spin 20000``: ``GOMP_SPINCOUNT``). The script stops starting new parts after ``--budget`` seconds.
 Output: a table on stdout and JSON (machine, ``lscpu``'s summary, load) written
 atomically.
 """
@@ -72,10 +73,13 @@ VARIANTS = {
                         True),
     "half the threads": (None, (("omp_get_max_threads()", "(omp_get_max_threads() / 2)"),),
                          (), True),
+    "one thread less": (None, (("omp_get_max_threads()", "(omp_get_max_threads() - 1)"),),
+                        (), True),
     "vector 512": (None, (), ("-mprefer-vector-width=512",), True),
     "no avx512": (None, (), ("-mno-avx512f",), True),
 }
 ENVS = {"close": {"OMP_PROC_BIND": "close", "OMP_PLACES": "cores"},
+        "spin 20000": {"GOMP_SPINCOUNT": "20000"},
         "spread": {"OMP_PROC_BIND": "spread", "OMP_PLACES": "cores"},
         "active": {"OMP_WAIT_POLICY": "active"}, "passive": {"OMP_WAIT_POLICY": "passive"}}
 SHAPE, TINY, STEPS = (1000, 1000), (34, 1000), 10
@@ -173,17 +177,18 @@ def timings(big: dict, tiny: dict, repeat: int, settle: float) -> dict:
     for n in names:
         med[n]["ratio"] = med[n]["loop"] / med["numba"]["loop"]
         med[n]["spread"] = (max(res[n]["loop"]) - min(res[n]["loop"])) / med[n]["loop"]
+        med[n]["loops"] = res[n]["loop"]  # in the order of the rounds
     return med
 
 
 def print_table(title: str, med: dict) -> None:
     print(f"== {title} (load {os.getloadavg()[0]:.1f}, {time.perf_counter() - START:.1f} s)")
     print(f"{'side':18s} {'loop ms':>9s} {'ratio':>7s} {'spread':>7s} {'first us':>9s} "
-          f"{'hot us':>9s} {'tiny us':>9s}")
+          f"{'hot us':>9s} {'tiny us':>9s}  loops (ms, by round)")
     for n, r in med.items():
         print(f"{n:18s} {r['loop'] * 1e3:9.3f} {r['ratio']:7.3f} {r['spread']:7.2f} "
-              f"{r['first'] * 1e6:9.1f} {r['hot'] * 1e6:9.1f} {r['tiny'] * 1e6:9.1f}",
-              flush=True)
+              f"{r['first'] * 1e6:9.1f} {r['hot'] * 1e6:9.1f} {r['tiny'] * 1e6:9.1f}  "
+              + " ".join(f"{t * 1e3:.1f}" for t in r["loops"]), flush=True)
 
 
 def run(variants: list[str], repeat: int, settle: float) -> dict:
