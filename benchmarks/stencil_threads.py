@@ -182,6 +182,7 @@ def timings(big: dict, tiny: dict, repeat: int, settle: float) -> dict:
 
 
 def print_table(title: str, med: dict) -> None:
+    """Print ``med`` (:func:`timings`) as a table: ms for loops, µs for launches."""
     print(f"== {title} (load {os.getloadavg()[0]:.1f}, {time.perf_counter() - START:.1f} s)")
     print(f"{'side':18s} {'loop ms':>9s} {'ratio':>7s} {'spread':>7s} {'first us':>9s} "
           f"{'hot us':>9s} {'tiny us':>9s}  loops (ms, by round)")
@@ -192,6 +193,7 @@ def print_table(title: str, med: dict) -> None:
 
 
 def run(variants: list[str], repeat: int, settle: float) -> dict:
+    """Build, check and time ``variants`` beside the user's call, Numba and NumPy."""
     with tempfile.TemporaryDirectory(prefix="pxos-threads-") as tmp:
         big, tiny = sides(variants, Path(tmp))
         return timings(big, tiny, repeat, settle)
@@ -224,6 +226,7 @@ def write_json(path: Path, report: dict) -> None:
 
 
 def main() -> None:
+    """Variants in this process, then each OpenMP environment in a child process."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks/results/stencil_threads.json")
