@@ -1,4 +1,4 @@
-"""The ``webgpu`` backend against ``opencl`` and ``c`` in one process, and the cost of the
+"""The ``webgpu`` backend against ``cuda``, ``opencl`` and ``c`` in one process, and the cost of the
 WGSL dialect's guard against fma contraction (``codegen/wgsl``: each float ``+ - * /``
 result XORed with a zero the compiler cannot see).
 
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "webgpu.json"))
     parser.add_argument("--repeat", type=int, default=7)
     opts = parser.parse_args()
-    present = [b for b in ("webgpu", "opencl", "c") if b in backends.available()]
+    present = [b for b in ("webgpu", "cuda", "opencl", "c") if b in backends.available()]
     if "webgpu" not in present:
         sys.exit("no webgpu backend here (wgpu-py and a Vulkan/Metal/D3D12 driver)")
     axpy = check_program(parse_program(AXPY, "axpy.px")).kernels[0]

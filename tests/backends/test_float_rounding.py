@@ -6,6 +6,7 @@ instructions are tested here, not in test_statements' FLOAT_CASES.)"""
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import numpy as np
@@ -101,6 +102,24 @@ def test_exact_helpers_correct_a_loose_driver():
     loose = check_program(parse_program(SOURCE.replace(" k\n", " loose\n"), "t.px")).kernels[0]
     with mock.patch.object(wgsl, "prelude", loose_driver):  # a kernel not yet built
         check_against_numpy("webgpu", loose)
+
+
+def test_prelude_gives_whole_functions_after_those_they_call():
+    """codegen/wgsl_exact.wgsl's format (a ``fn`` line to a lone ``}``): each function is cut
+    whole, and a kernel's module gets every prelude function it calls, callees first."""
+    names = re.findall(r"^fn (\w+)\(", wgsl.PRELUDE.read_text(encoding="utf-8"), re.M)
+    assert {"pxos_fdiv_f32", "pxos_fsqrt_f32", "pxos_rsqrt_f32", "pxos_fmod_f32",
+            "pxos_fmod_f64", "pxos_bound_i64"} <= set(names)
+    for name in names:
+        functions = wgsl.prelude(name)
+        for fname, text in functions.items():
+            assert text.startswith(f"fn {fname}(") and text.endswith("\n}")
+            assert text.count("{") == text.count("}") and "\nfn " not in text
+            called = set(re.findall(r"\b(pxos_\w+)\(", text)) - {fname}
+            assert called <= set(list(functions)[:list(functions).index(fname)])
+    assert list(wgsl.prelude("pxos_rsqrt_f32")) == [
+        "pxos_unpack_f32", "pxos_pack_f32", "pxos_fdiv_f32", "pxos_fsqrt_f32", "pxos_rsqrt_f32"]
+    assert wgsl.prelude("pxos_no_such_f32") == {}
 
 
 MOD64 = check_program(parse_program("""GPU_KERNEL k
