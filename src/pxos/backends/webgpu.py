@@ -70,7 +70,7 @@ class WebGPUKernel:
 
 # adapters whose results the suite has verified (benchmarks/webgpu_tests.py), as (a substring
 # of the device name, wgpu's backend type); others need PXOS_WEBGPU_UNVERIFIED=1. Mesa's
-# lavapipe; NVIDIA's Vulkan driver on the H200 (every webgpu test passed, 2026-12-03 and -04)
+# lavapipe; NVIDIA's Vulkan driver on the H200 (every webgpu test passed 2026-12-03; 580.159.04)
 VERIFIED = (("llvmpipe", "Vulkan"), ("NVIDIA", "Vulkan"))
 
 
