@@ -133,6 +133,7 @@ class WebGPUBackend(DeviceBackend):
         self.timestamps = "timestamp-query" in features
         self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
         self._fence = self.zeros((1,), np.int32).buffer
+        self._last: tuple[Any, float, float] | None = None  # (query buffer, t0, t1)
 
     @cached_property
     def auto_candidate(self) -> bool:
@@ -191,30 +192,26 @@ class WebGPUBackend(DeviceBackend):
             PxBackendError: a grid axis beyond the device's workgroups per dimension.
             PxBoundsError: a checked kernel indexed outside an array (after waiting).
         """
-        self._submit(compiled, args, launch, timed=False)
-
-    def _submit(self, compiled: WebGPUKernel, args, launch: Launch, timed: bool):
-        """:meth:`launch`: None for no threads, else :meth:`_dispatch`'s (stamps, t0)."""
         grid = launch.grid
         if 0 in grid:
-            return None
+            return
         kernel = compiled.source.kernel
         buffers = [a.buffer for p, a in zip(kernel.params, args) if isinstance(p.type, Array)]
         err = None
         if compiled.source.checked:
             err = self.zeros((ERR_WORDS,), np.int32)
             buffers.append(err.buffer)
-        uniform = self.device.create_buffer_with_data(data=uniform_bytes(
-            kernel, args, launch.threads), usage=self.wgpu.BufferUsage.UNIFORM)
+        uniform = self.device.create_buffer_with_data(
+            data=uniform_bytes(kernel, args, launch.threads),
+            usage=self.wgpu.BufferUsage.UNIFORM)
         group = self.device.create_bind_group(layout=compiled.layout, entries=[
             {"binding": k, "resource": {"buffer": b, "offset": 0, "size": b.size}}
             for k, b in enumerate([uniform] + buffers)])
-        sent = self._dispatch(compiled, group, self._workgroups(kernel, grid), timed)
+        self._dispatch(compiled, group, self._workgroups(kernel, grid))
         if err is not None:
             out = np.zeros(ERR_WORDS, np.int32)
             self.to_host(err, out)
             raise_violation(kernel, out.astype(np.int64), args)
-        return sent
 
     def _workgroups(self, kernel: ir.Kernel, grid: tuple[int, ...]) -> tuple[int, int, int]:
         if len(grid) == 1 and grid[0] > FOLD:  # rows of FOLD blocks (codegen/wgsl)
@@ -226,11 +223,11 @@ class WebGPUBackend(DeviceBackend):
                                  hint="use a larger GPU_BLOCK, or another --device")
         return tuple(grid) + (1,) * (3 - len(grid))
 
-    def _dispatch(self, compiled: WebGPUKernel, group, workgroups, timed: bool):
-        """Submit one pass: (its timestamps' buffer if ``timed`` and possible, else None; t0)."""
+    def _dispatch(self, compiled: WebGPUKernel, group, workgroups) -> None:
         wgpu, device = self.wgpu, self.device
-        encoder, writes, query = device.create_command_encoder(), None, None
-        if timed and self.timestamps:  # a query set per launch costs ~20 % of a small one
+        encoder = device.create_command_encoder()
+        writes, query = None, None
+        if self.timestamps:
             query = device.create_query_set(type=wgpu.QueryType.timestamp, count=2)
             writes = {"query_set": query, "beginning_of_pass_write_index": 0,
                       "end_of_pass_write_index": 1}
@@ -246,16 +243,17 @@ class WebGPUBackend(DeviceBackend):
             encoder.resolve_query_set(query, 0, 2, stamps, 0)
         start = time.perf_counter()
         device.queue.submit([encoder.finish()])
-        return stamps, start
+        self._last = (stamps, start, time.perf_counter())
 
     def launch_timed(self, compiled: WebGPUKernel, args: Sequence[Any], launch: Launch) -> float:
         """:meth:`launch`, then wait for it: the seconds its kernel ran on the device
         (timestamp queries), or, where the adapter has none, the seconds from its
         submission until the queue drained. 0.0 for a launch of no threads."""
-        sent = self._submit(compiled, args, launch, timed=True)
-        if sent is None:
+        self._last = None
+        self.launch(compiled, args, launch)
+        if self._last is None:
             return 0.0
-        stamps, start = sent
+        stamps, start, _ = self._last
         if stamps is None:
             self.synchronize()
             return time.perf_counter() - start
