@@ -1,4 +1,4 @@
-"""The ``webgpu`` backend against ``opencl`` and ``c`` in one process, and the cost of the
+"""The ``webgpu`` backend against ``cuda``, ``opencl`` and ``c`` in one process, and the cost of the
 WGSL dialect's guard against fma contraction (``codegen/wgsl``: each float ``+ - * /``
 result XORed with a zero the compiler cannot see).
 
@@ -9,7 +9,7 @@ back-to-back launches and one wait, best of ``repeat``); vector add ``y = a * x 
 floats (median seconds per launch and wait); ``examples/mandelbrot.px`` 768 × 512 with 256
 iterations on ``webgpu`` with the guard and without it (the guard's cost, compute-bound);
 ``q = x / y; s = sqrt(x)`` on 2²² floats with the correctly rounded helpers of
-``codegen/wgsl_exact`` and with the driver's own ``/`` and ``sqrt`` (the helpers' cost).
+``codegen/wgsl_exact.wgsl`` and with the driver's own ``/`` and ``sqrt`` (the helpers' cost).
 Ratios are peer time ÷ webgpu time (> 1: webgpu is faster). Output: JSON with the adapter
 and CPU names. On lavapipe (Vulkan on the CPU) webgpu shares the CPU with its peers.
 """
@@ -36,6 +36,8 @@ from pxos.codegen import wgsl  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_file, parse_program  # noqa: E402
 
+EXACT = wgsl.prelude  # the exact helpers, kept while driver_operators stands in for them
+
 AXPY = """\
 GPU_KERNEL axpy
     GPU_PARAM a float
@@ -60,12 +62,12 @@ GPU_END
 """
 
 
-def driver_operators(kind: str, t) -> dict[str, str]:
-    """``wgsl_exact.exact_helpers`` replaced, for DIVIDE: WGSL's own ``/`` and ``sqrt``."""
-    T, params, body = t.name, "a: {0}, b: {0}" if kind == "fdiv" else "a: {0}", \
-        "a / b" if kind == "fdiv" else "sqrt(a)"
-    return {f"pxos_{kind}_{T}":
-            f"fn pxos_{kind}_{T}({params.format(T)}) -> {T} {{ return {body}; }}"}
+def driver_operators(name: str) -> dict[str, str]:
+    """``codegen.wgsl.prelude`` replaced, for DIVIDE: WGSL's own ``/`` and ``sqrt``."""
+    if name not in ("pxos_fdiv_f32", "pxos_fsqrt_f32"):
+        return EXACT(name)
+    params, body = ("a: f32, b: f32", "a / b") if "fdiv" in name else ("a: f32", "sqrt(a)")
+    return {name: f"fn {name}({params}) -> f32 {{ return {body}; }}"}
 
 
 def division_cost(n: int, repeat: int) -> dict:
@@ -75,7 +77,7 @@ def division_cost(n: int, repeat: int) -> dict:
     args = [rng.uniform(0, 100, n).astype(np.float32), rng.uniform(1, 100, n).astype(np.float32),
             np.zeros(n, np.float32), np.zeros(n, np.float32)]
     exact = statistics.median(timed(backends.get("webgpu"), kernel, args, (n,), 1, repeat))
-    with mock.patch.object(wgsl, "exact_helpers", driver_operators):
+    with mock.patch.object(wgsl, "prelude", driver_operators):
         fresh = type(backends.get("webgpu"))()  # its own build cache
         driver = statistics.median(timed(fresh, kernel, args, (n,), 1, repeat))
     return {"exact": exact, "driver": driver, "exact_cost_ratio": exact / driver}
@@ -105,7 +107,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "webgpu.json"))
     parser.add_argument("--repeat", type=int, default=7)
     opts = parser.parse_args()
-    present = [b for b in ("webgpu", "opencl", "c") if b in backends.available()]
+    present = [b for b in ("webgpu", "cuda", "opencl", "c") if b in backends.available()]
     if "webgpu" not in present:
         sys.exit("no webgpu backend here (wgpu-py and a Vulkan/Metal/D3D12 driver)")
     axpy = check_program(parse_program(AXPY, "axpy.px")).kernels[0]

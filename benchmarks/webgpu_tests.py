@@ -3,14 +3,15 @@ files run in batches, each batch in its own process group under a hard time limi
 that hangs the driver costs one batch, not the run. Prints one line per batch and every failed
 test by name; writes JSON.
 
-    python3 benchmarks/webgpu_tests.py [--nvidia-egl] [--batch 1] [--timeout 120]
-        [--files tests/a.py tests/b.py …] [--out $OUT/webgpu-tests.json]
+    python3 benchmarks/webgpu_tests.py [--nvidia-egl] [--unverified] [--batch 1]
+        [--timeout 120] [--files tests/a.py tests/b.py …] [--out $OUT/webgpu-tests.json]
 
 The tests are those whose pytest id holds ``webgpu`` (``-k webgpu``: the parametrised ones and
 ``tests/backends/test_webgpu.py``), found by ``pytest --collect-only`` unless ``--files`` names
 them. ``--nvidia-egl``: run on NVIDIA's Vulkan driver in a container without a display
-(docs/backends.md, "WGSL and the webgpu backend"): an ICD file naming ``libEGL_nvidia.so.0``,
-a private ``XDG_RUNTIME_DIR`` and ``PXOS_WEBGPU_UNVERIFIED=1``. ``PXOS_REQUIRE_BACKENDS=webgpu``
+(docs/backends.md, "WGSL and the webgpu backend"): an ICD file naming ``libEGL_nvidia.so.0``
+and a private ``XDG_RUNTIME_DIR``. ``--unverified``: ``PXOS_WEBGPU_UNVERIFIED=1``, to verify an
+adapter that ``backends/webgpu.VERIFIED`` does not name yet. ``PXOS_REQUIRE_BACKENDS=webgpu``
 is set, so ``tests/backends/test_required.py`` fails where the adapter is missing (the
 parametrised tests would then have no ``webgpu`` case to run). Not a timing benchmark:
 it lives here because it runs on the GPU machine like the benchmarks.
@@ -35,9 +36,10 @@ NVIDIA_EGL_ICD = {"file_format_version": "1.0.0",
                   "ICD": {"library_path": "libEGL_nvidia.so.0", "api_version": "1.3"}}
 
 
-def environment(nvidia_egl: bool, scratch: Path) -> dict[str, str]:
+def environment(nvidia_egl: bool, scratch: Path, unverified: bool = False) -> dict[str, str]:
     """The tests' environment: this checkout's ``src`` first on ``PYTHONPATH``; with
-    ``nvidia_egl``, NVIDIA's EGL ICD file (written under ``scratch``) and its settings."""
+    ``nvidia_egl``, NVIDIA's EGL ICD file (written under ``scratch``) and its settings; with
+    ``unverified``, ``PXOS_WEBGPU_UNVERIFIED=1``."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]), PXOS_REQUIRE_BACKENDS="webgpu")
     if nvidia_egl:
@@ -45,8 +47,9 @@ def environment(nvidia_egl: bool, scratch: Path) -> dict[str, str]:
         icd.write_text(json.dumps(NVIDIA_EGL_ICD))
         xdg = scratch / "xdg"
         xdg.mkdir(mode=0o700, exist_ok=True)
-        env.update(VK_ICD_FILENAMES=str(icd), XDG_RUNTIME_DIR=str(xdg),
-                   PXOS_WEBGPU_UNVERIFIED="1")
+        env.update(VK_ICD_FILENAMES=str(icd), XDG_RUNTIME_DIR=str(xdg))
+    if unverified:
+        env["PXOS_WEBGPU_UNVERIFIED"] = "1"
     return env
 
 
@@ -119,6 +122,8 @@ def run_batch(files: list[str], env: dict, seconds: float, scratch: Path, n: int
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nvidia-egl", action="store_true", help="NVIDIA's Vulkan driver via EGL")
+    ap.add_argument("--unverified", action="store_true",
+                    help="PXOS_WEBGPU_UNVERIFIED=1: an adapter not yet verified")
     ap.add_argument("--batch", type=int, default=1, help="test files per process")
     ap.add_argument("--timeout", type=float, default=120, help="seconds per batch (hard kill)")
     ap.add_argument("--files", nargs="*", help="test files (default: collect -k webgpu)")
@@ -126,7 +131,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="pxos-webgpu-tests-") as tmp:
         scratch = Path(tmp)
-        env = environment(args.nvidia_egl, scratch)
+        env = environment(args.nvidia_egl, scratch, args.unverified)
         files = args.files or collect(env, args.timeout, scratch)
         rows = []
         for n in range(0, len(files), args.batch):

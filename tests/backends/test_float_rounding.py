@@ -1,18 +1,19 @@
 """f32 division, sqrt and rsqrt are correctly rounded on every backend present: bit for bit
 NumPy's (IEEE 754 round to nearest even), on hard cases. WGSL lets a driver err there (2.5
-ULP for ``/``), so the WGSL dialect computes them in integer arithmetic (codegen/wgsl_exact);
+ULP for ``/``), so the WGSL dialect computes them in integer arithmetic (codegen/wgsl_exact.wgsl);
 NVIDIA's Vulkan driver's own ``60 / 100`` is one unit low. (The DIV, SQRT and RSQRT
 instructions are tested here, not in test_statements' FLOAT_CASES.)"""
 
 from __future__ import annotations
 
+import re
 from unittest import mock
 
 import numpy as np
 import pytest
 
 from pxos import backends
-from pxos.codegen import wgsl, wgsl_exact
+from pxos.codegen import wgsl
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
@@ -80,23 +81,45 @@ LOOSE = {"f32(r) / f32(d)": "bitcast<f32>(bitcast<u32>(f32(r) / f32(d)) + (r % 1
          "sqrt(f32(m))": "bitcast<f32>(bitcast<u32>(sqrt(f32(m))) + ((m >> 2u) % 11u) - 5u)"}
 
 
-def loose_driver(kind, t):
-    out = wgsl_exact.exact_helpers(kind, t)
-    for name, text in (out or {}).items():
+EXACT = wgsl.prelude
+
+
+def loose_driver(name: str) -> dict[str, str]:
+    """The prelude's functions, with the driver's estimates in them made loose."""
+    out = {}
+    for fname, text in EXACT(name).items():
         for exact, loose in LOOSE.items():
             text = text.replace(exact, loose)
-        out[name] = text
+        out[fname] = text
     return out
 
 
 @pytest.mark.skipif("webgpu" not in backends.available(), reason="no WebGPU adapter here")
 def test_exact_helpers_correct_a_loose_driver():
-    helpers = loose_driver("rsqrt", wgsl_exact.F32)
+    helpers = loose_driver("pxos_rsqrt_f32")
     assert all(loose in helpers["pxos_" + kind + "_f32"]
                for kind, loose in zip(("fdiv", "fsqrt"), LOOSE.values()))
     loose = check_program(parse_program(SOURCE.replace(" k\n", " loose\n"), "t.px")).kernels[0]
-    with mock.patch.object(wgsl, "exact_helpers", loose_driver):  # a kernel not yet built
+    with mock.patch.object(wgsl, "prelude", loose_driver):  # a kernel not yet built
         check_against_numpy("webgpu", loose)
+
+
+def test_prelude_gives_whole_functions_after_those_they_call():
+    """codegen/wgsl_exact.wgsl's format (a ``fn`` line to a lone ``}``): each function is cut
+    whole, and a kernel's module gets every prelude function it calls, callees first."""
+    names = re.findall(r"^fn (\w+)\(", wgsl.PRELUDE.read_text(encoding="utf-8"), re.M)
+    assert {"pxos_fdiv_f32", "pxos_fsqrt_f32", "pxos_rsqrt_f32", "pxos_fmod_f32",
+            "pxos_fmod_f64", "pxos_bound_i64"} <= set(names)
+    for name in names:
+        functions = wgsl.prelude(name)
+        for fname, text in functions.items():
+            assert text.startswith(f"fn {fname}(") and text.endswith("\n}")
+            assert text.count("{") == text.count("}") and "\nfn " not in text
+            called = set(re.findall(r"\b(pxos_\w+)\(", text)) - {fname}
+            assert called <= set(list(functions)[:list(functions).index(fname)])
+    assert list(wgsl.prelude("pxos_rsqrt_f32")) == [
+        "pxos_unpack_f32", "pxos_pack_f32", "pxos_fdiv_f32", "pxos_fsqrt_f32", "pxos_rsqrt_f32"]
+    assert wgsl.prelude("pxos_no_such_f32") == {}
 
 
 MOD64 = check_program(parse_program("""GPU_KERNEL k

@@ -58,7 +58,8 @@ def available() -> list[str]:
 def auto_candidates(names) -> list[str]:
     """Those of backend ``names`` that ``--device auto`` may choose: not one whose
     ``Backend.auto_candidate`` is False (a WebGPU adapter that is a CPU, Mesa's lavapipe:
-    there for correctness tests, run only when named). A name that cannot be loaded here
+    there for correctness tests, run only when named; one on a GPU that a native backend
+    drives, :func:`native_twin`). A name that cannot be loaded here
     is kept (the caller's estimate for it is moot)."""
     out = []
     for name in names:
@@ -69,6 +70,30 @@ def auto_candidates(names) -> list[str]:
         if keep:
             out.append(name)
     return out
+
+
+def native_twin(backend) -> str | None:
+    """The backend registered before ``backend`` (a backend instance with ``name``,
+    ``device_name``) that drives the same GPU, if one is present here: a ``gpu`` or
+    ``device`` backend whose device is a GPU (``on_gpu``) and whose ``device_name`` holds
+    ``backend``'s, or is held in it, case aside (``cuda``'s ``"NVIDIA H200"`` and NVIDIA's
+    Vulkan adapter of that name). The registry lists native backends (``cuda``, ``opencl``)
+    before portable ones (``webgpu``), so a portable backend asks this to leave a GPU to the
+    native one under ``--device auto`` (docs/backends.md). Loads those backends (cached)."""
+    mine = backend.device_name.strip().lower()
+    for name in registry.names():
+        if name == backend.name:
+            return None
+        if registry.entry(name).kind == "cpu":
+            continue
+        try:
+            other = get(name)
+        except PxBackendError:
+            continue
+        theirs = other.device_name.strip().lower()
+        if other.on_gpu and mine and theirs and (mine in theirs or theirs in mine):
+            return name
+    return None
 
 
 def choose(device: str, target: str = "auto") -> str:

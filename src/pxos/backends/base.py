@@ -108,8 +108,10 @@ class Backend:
             disk (the interpreter runs the IR; a backend whose driver caches builds
             itself builds in :meth:`load`).
         on_gpu: its device is a GPU (an OpenCL device may be a CPU, as PoCL is).
+        device_name: its device's name as its driver gives it ("" for the CPU backends).
         auto_candidate: ``--device auto`` may choose it (``backends.auto_candidates``);
-            False: it runs only when named (a WebGPU adapter that is a CPU).
+            False: it runs only when named (a WebGPU adapter that is a CPU, or on a GPU
+            that a native backend drives: ``backends.native_twin``).
         uniform_loops_vectorised: its code runs a loop whose count is the same in every
             thread once per block, around a vectorised loop over the block's threads,
             whether the count is a literal or not (the C backend: ``codegen/interchange``);
@@ -120,6 +122,7 @@ class Backend:
     memory: str
     suffix: str | None = None
     on_gpu: bool = False
+    device_name: str = ""
     auto_candidate: bool = True
     uniform_loops_vectorised: bool = False
 

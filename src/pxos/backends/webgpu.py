@@ -1,19 +1,17 @@
 """The WebGPU backend ``webgpu``: WGSL kernels run through wgpu-py (wgpu-native).
 
-wgpu-native runs WGSL on Vulkan, Metal or D3D12, whichever the machine has (on a CPU-only
-Linux machine, Mesa's lavapipe Vulkan driver). The adapter is the high-performance one; the
-device is asked for the adapter's own limits (workgroup size, storage bindings, buffer
-sizes) and for ``timestamp-query`` where the adapter has it.
+wgpu-native runs WGSL on Vulkan, Metal or D3D12 (on a CPU-only Linux machine, Mesa's lavapipe
+Vulkan driver). The adapter is the high-performance one; the device is asked for the
+adapter's own limits and for ``timestamp-query`` where the adapter has it.
 
 Device arrays are :class:`WebGPUArray`: a storage buffer of 4-byte words holding a C-contiguous
 array (``bool``, 8- and 16-bit integers widened to ``u32``/``i32``, ``codegen/uniform``). A
 launch writes the scalars and extents into a new uniform buffer (``codegen/uniform``), binds
-every buffer in ``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of more than 65535
-blocks folded into rows). Queue order keeps launches and copies in order; ``to_host`` waits.
-Kernel time: :meth:`WebGPUBackend.launch_timed` gives a launch's GPU time from timestamp
-queries (WebGPU §20.4), else the host clock around its submission and completion.
-Builds go through ``backends.base``'s shared path; nothing is stored on disk (``suffix``
-None): wgpu builds the pipeline in :meth:`WebGPUBackend.load`.
+every buffer in ``codegen/wgsl``'s order and dispatches ``grid`` workgroups (a 1-D grid of
+more than 65535 blocks folded into rows). Queue order keeps launches and copies in order;
+``to_host`` waits. :meth:`WebGPUBackend.launch_timed` gives a launch's GPU time from
+timestamp queries (WebGPU §20.4), else the host clock around submission and completion.
+Nothing is stored on disk (``suffix`` None): wgpu builds the pipeline in ``load``.
 """
 
 from __future__ import annotations
@@ -22,10 +20,12 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
 
+from pxos import backends
 from pxos.backends.base import DeviceBackend, Launch
 from pxos.backends.checked import raise_violation
 from pxos.codegen.dialect import KernelSource
@@ -68,16 +68,20 @@ class WebGPUKernel:
     layout: Any
 
 
-# adapters (substrings of their device names) whose results the suite has verified; others
-# need PXOS_WEBGPU_UNVERIFIED=1. Mesa's lavapipe passes; NVIDIA's Vulkan driver (H200) failed
-# one test on 2026-12-03 (f32 division, now correctly rounded) and awaits a whole run.
-VERIFIED = ("llvmpipe",)
+# adapters whose results the suite has verified (benchmarks/webgpu_tests.py), as (a substring
+# of the device name, wgpu's backend type); others need PXOS_WEBGPU_UNVERIFIED=1. Mesa's
+# lavapipe; NVIDIA's Vulkan driver on the H200 (every webgpu test passed 2026-12-03; 580.159.04)
+VERIFIED = (("llvmpipe", "Vulkan"), ("NVIDIA", "Vulkan"))
+
+
+def verified(info: dict) -> bool:
+    """Whether the adapter of wgpu's ``adapter.info`` is one :data:`VERIFIED` names."""
+    return any(v in info.get("device", "") and info.get("backend_type") == b for v, b in VERIFIED)
 
 
 class WebGPUBackend(DeviceBackend):
     """Runs kernels on one WebGPU adapter (see the module docstring). ``on_gpu``: the
-    adapter is not a CPU (Mesa's lavapipe reports ``adapter_type`` ``"CPU"``); a CPU
-    adapter is no ``--device auto`` candidate (``auto_candidate``), only for correctness.
+    adapter is not a CPU (Mesa's lavapipe reports ``adapter_type`` ``"CPU"``).
 
     Raises:
         PxBackendError: on construction, if wgpu-py is missing, no adapter or device can
@@ -117,14 +121,12 @@ class WebGPUBackend(DeviceBackend):
         self.limits = self.device.limits
         self.device_name = adapter.info.get("device", "") or adapter.info.get("vendor", "")
         self.on_gpu = adapter.info.get("adapter_type", "") != "CPU"
-        verified = any(v in self.device_name for v in VERIFIED)
-        if not verified and os.environ.get("PXOS_WEBGPU_UNVERIFIED") != "1":
-            raise PxBackendError(
-                f"the WebGPU adapter {self.device_name!r} is not one the test suite has "
-                f"verified (benchmarks/webgpu_tests.py runs the suite's webgpu tests)",
-                hint="PXOS_WEBGPU_UNVERIFIED=1 uses it anyway, never under --device auto "
-                     "(docs/backends.md); or use --device cuda / c")
-        self.auto_candidate = self.on_gpu and verified
+        self.verified = verified(adapter.info)
+        if not self.verified and os.environ.get("PXOS_WEBGPU_UNVERIFIED") != "1":
+            raise PxBackendError(f"the WebGPU adapter {self.device_name!r} is not one the test "
+                                 "suite has verified (benchmarks/webgpu_tests.py)", hint=(
+                                     "PXOS_WEBGPU_UNVERIFIED=1 uses it anyway, never under "
+                                     "--device auto (docs/backends.md); or --device cuda / c"))
         # Mesa's lavapipe (llvmpipe) ends any loop after 65535 iterations (Mesa 22.3,
         # LP_MAX_TGSI_LOOP_ITERATIONS): a longer loop gives wrong results there
         self.loop_limit = 65535 if "llvmpipe" in self.device_name else None
@@ -132,6 +134,13 @@ class WebGPUBackend(DeviceBackend):
         self.wide = {"shader-f64", "shader-int64"} <= set(features)  # i64, u64, f64
         self._fence = self.zeros((1,), np.int32).buffer
         self._last: tuple[Any, float, float] | None = None  # (query buffer, t0, t1)
+
+    @cached_property
+    def auto_candidate(self) -> bool:
+        """Whether ``--device auto`` may choose it: a verified GPU adapter on a GPU that no
+        native backend present drives (``backends.native_twin``: CUDA is faster on its own
+        GPU). A CPU adapter (lavapipe) is there for correctness tests, run when named."""
+        return self.on_gpu and self.verified and backends.native_twin(self) is None
 
     def render(self, kernel: ir.Kernel, checked: bool) -> tuple[KernelSource, str]:
         """The WGSL of ``kernel``, keyed by its text (``codegen.wgsl.render_wgsl``).
@@ -152,19 +161,13 @@ class WebGPUBackend(DeviceBackend):
                                  f"({limit})", kernel.span, hint="use a smaller GPU_BLOCK")
 
     def load(self, src: KernelSource, artefact=None) -> WebGPUKernel:
-        """Build ``src``'s compute pipeline (``artefact`` is None: nothing is on disk).
-
-        Raises:
-            PxBackendError: the shader compiler refused the code (a pxos bug; the message
-                holds its log).
-        """
+        """Build ``src``'s compute pipeline (``artefact`` is None: nothing is on disk). Raises
+        PxBackendError where the shader compiler refuses the code (a pxos bug; with its log)."""
         wgpu, device = self.wgpu, self.device
         arrays = sum(isinstance(p.type, Array) for p in src.kernel.params) + src.checked
-        storage = wgpu.BufferBindingType.storage
-        entries = [{"binding": 0, "visibility": wgpu.ShaderStage.COMPUTE,
-                    "buffer": {"type": wgpu.BufferBindingType.uniform}}]
-        entries += [{"binding": k, "visibility": wgpu.ShaderStage.COMPUTE,
-                     "buffer": {"type": storage}} for k in range(1, arrays + 1)]
+        kinds = [wgpu.BufferBindingType.uniform] + [wgpu.BufferBindingType.storage] * arrays
+        entries = [{"binding": k, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
+                   for k, t in enumerate(kinds)]
         try:
             module = device.create_shader_module(code=src.source)
             layout = device.create_bind_group_layout(entries=entries)
@@ -280,8 +283,7 @@ class WebGPUBackend(DeviceBackend):
         return WebGPUArray(buffer, tuple(host.shape), host.dtype)
 
     def to_host(self, device: WebGPUArray, out: np.ndarray) -> None:
-        """Copy ``device`` into ``out`` (same shape and dtype) once every submitted launch
-        has finished (blocking)."""
+        """Copy ``device`` into ``out`` (same shape and dtype) once every launch has finished."""
         if not device.size:
             return
         words = np.frombuffer(self.device.queue.read_buffer(device.buffer),

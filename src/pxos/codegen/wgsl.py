@@ -4,22 +4,25 @@ Types, refusals (``PxTypeError``) and rounding are those of docs/backends.md ("W
 ``webgpu`` backend"): 8- and 16-bit integers live in 32-bit values, wrapped back into range
 after each operation; a float ``+ - *`` result's bits are XORed with ``pxos_nc``, a zero from
 the uniform buffer, so that no compiler fuses or reassociates it; ``f32`` ``/`` and ``sqrt``
-are correctly rounded (``codegen/wgsl_exact``). Layout: binding 0 is the uniform
-``PxosParams`` of ``codegen/uniform``; binding ``1 + k`` is array parameter ``k``; then
-``pxos_err`` (checked mode: seven ``i32``). A 1-D grid of more than 65535 blocks comes as rows
-of 65535. The outline is ``codegen/gpu``'s; this module holds WGSL's spellings.
+are correctly rounded. Helpers of one type are WGSL source in the prelude
+``codegen/wgsl_exact.wgsl`` (:func:`prelude`), the others templates here. Layout: binding 0
+is the uniform ``PxosParams`` of ``codegen/uniform``; binding ``1 + k`` is array parameter
+``k``; then ``pxos_err`` (checked mode: seven ``i32``). A 1-D grid of more than 65535 blocks
+comes as rows of 65535. The outline is ``codegen/gpu``'s; this module holds WGSL's spellings.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from functools import cache
+from pathlib import Path
 
 from pxos.codegen.dialect import KernelSource, check_types
 from pxos.codegen.gpu import GpuDialect, render_gpu
 from pxos.codegen.intrinsics import Intrinsics
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.uniform import uniform_fields
-from pxos.codegen.wgsl_exact import exact_helpers
 from pxos.ir import nodes as ir
 from pxos.ir.functions import Lowering, lowering
 from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar
@@ -70,26 +73,28 @@ _FUNCTIONS = {
     **{f"atomic_{op}": Lowering(f"@atomic_{op}", "atomic{}({{0}}, {{1}})".format(
         "Exchange" if op == "exch" else op.capitalize())) for op in ir.ATOMIC_OPS},
 }
-# checked mode: the index, or 0 after the first violation's record (atomicMax claims it)
-_BOUND = """fn pxos_bound_i64(i: i32, n: i32, line: i32, col: i32, array: i32, axis: i32) -> i32 {
-    if (i >= 0 && i < n) { return i; }
-    if (atomicMax(&pxos_err[0], 1) == 0) { atomicStore(&pxos_err[1], line);
-        atomicStore(&pxos_err[2], col); atomicStore(&pxos_err[3], array);
-        atomicStore(&pxos_err[4], axis); atomicStore(&pxos_err[5], i);
-        atomicStore(&pxos_err[6], n); }
-    return 0;
-}"""
+PRELUDE = Path(__file__).with_name("wgsl_exact.wgsl")  # WGSL source, shipped with pxos
+
+
+@cache
+def prelude(name: str) -> dict[str, str]:
+    """Function ``name`` of :data:`PRELUDE` after the prelude functions it calls, by name, in
+    order (the text is the backend's cache key); empty if none (OSError: no PRELUDE file)."""
+    text = PRELUDE.read_text(encoding="utf-8")
+    found = {m[1]: m[0] for m in re.finditer(r"^fn (\w+)\(.*?^}$", text, re.M | re.S)}
+    out: dict[str, str] = {}
+    for callee in dict.fromkeys(re.findall(r"\b(pxos_\w+)\(", found.get(name, ""))):
+        out |= prelude(callee) if callee != name else {}
+    return out | {name: found[name]} if name in found else {}
 
 
 class WgslIntrinsics(Intrinsics):
-    """Helpers from :data:`_HELPERS` and ``codegen/wgsl_exact``, checked mode's :data:`_BOUND`."""
+    """Helpers from :func:`prelude` (with the functions they call), else :data:`_HELPERS`."""
 
     def define(self, fname: str, kind: str, t: Scalar) -> str:
-        if kind == "bound":
-            return _BOUND
-        if exact := exact_helpers(kind, t):  # float / sqrt %, exactly, and what they call
-            self.needed.update(exact)
-            return exact[fname]
+        if functions := prelude(fname):
+            self.needed.update(functions)
+            return functions[fname]
         T, w = TYPES[t], t.bits
         kind = "s" + kind if t.kind == "i" and kind in ("div", "mod") else kind
         body = _HELPERS[kind].format(T=T, U=_UNSIGNED[t.bits], w=w, m=w - 1,
