@@ -32,7 +32,7 @@ part1() {
     PXOS_REQUIRE_BACKENDS=cuda timeout -k 5 230 python3 -m pytest -q -x -n 16 \
         -p no:cacheprovider tests 2>&1 | tail -25
     step "webgpu tests on NVIDIA"
-    LD_LIBRARY_PATH=$PWD/.whl-mid/vulkan timeout -k 3 120 python3 benchmarks/webgpu_tests.py \
+    LD_LIBRARY_PATH=$PWD/.whl-mid/vulkan timeout -k 3 150 python3 benchmarks/webgpu_tests.py \
         --nvidia-egl --batch 12 --timeout 50 --out "$OUT/webgpu_tests.json" 2>&1 | tail -8
     step "gpu.py"
     timeout -k 3 90 python3 benchmarks/gpu.py --repeat 3 --out "$OUT/gpu.json" 2>&1 | tail -40
