@@ -12,6 +12,7 @@ import numpy as np
 
 from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
 from pxos.lib.ternary import kernels as K
+from pxos.lib.ternary import words_rows as WR
 
 INT64_TRITS = 41  # (3**41 - 1) / 2 > 2**63: 41 trits hold every int64
 _DIGITS = {"T": -1, "0": 0, "1": 1}
@@ -77,7 +78,11 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
         width = width_for(big)
     t = np.empty((flat.size, width), np.int8)
     rest = np.empty(flat.size, np.int64)
-    if flat.size:
+    if device == "cuda" and WR.rows_applies(flat.size, width):   # every int64 fits
+        threads, stride = WR.rows_launch(flat.size)
+        WR.encode_rows41(flat, t.reshape(-1).view(np.uint64), stride, device=device,
+                         threads=threads)
+    elif flat.size:
         K.encode_rows(flat, t, rest, device=device)
         bad = np.flatnonzero(rest)
         if bad.size:
