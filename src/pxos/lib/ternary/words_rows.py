@@ -154,8 +154,9 @@ def encode_rows41(x: Array[i64, 1], t: Array[u64, 1], stride: i32):
 
 def rows_applies(count: int, width: int) -> bool:
     """Whether :func:`encode_rows41` takes a batch: 41 trits, a count a multiple of 8 (the
-    output as whole uint64 words)."""
-    return width == 41 and count > 0 and count % 8 == 0
+    output as whole uint64 words), and at most 2**31 - 1 of those words (a kernel array's
+    limit, docs/language.md)."""
+    return width == 41 and count > 0 and count % 8 == 0 and count * 41 // 8 < 2**31
 
 
 def rows_launch(count: int, per_sm: int = 0, sms: int = 0) -> tuple[int, int]:
