@@ -45,7 +45,7 @@ def test_rows_applies_only_to_41_trits_in_whole_words():
     assert WR.rows_applies(8, 41) and WR.rows_applies(4096, 41)
     assert not WR.rows_applies(12, 41) and not WR.rows_applies(8, 42)
     assert not WR.rows_applies(0, 41) and not WR.rows_applies(8, 40)
-    assert WR.rows_applies(8 * 52_377_672, 41) and not WR.rows_applies(8 * 52_377_673, 41)
+    assert WR.rows_applies(8 * 52_377_649, 41) and not WR.rows_applies(8 * 52_377_650, 41)
     assert WR.rows_launch(4097) == (5 * WR.ROWS_BLOCK, 5 * WR.ROWS_BLOCK)
     assert WR.rows_launch(10**6, 4, 132) == (528 * WR.ROWS_BLOCK, 528 * WR.ROWS_BLOCK)
 
