@@ -48,11 +48,20 @@ def launcher(kernel, words: int, view, per_sm: int = 0, sms: int = 0):
     return lambda x, t: kernel(x, t.view(view), stride, device="cuda", threads=threads)
 
 
-def rows_launcher(n: int, per_sm: int = 0, sms: int = 0):
-    """``encode_rows41`` writing the (n, 41) layout into the bytes of ``t``."""
-    threads, stride = WR.rows_launch(n, per_sm, sms)
-    return lambda x, t: WR.encode_rows41(x, t.reshape(-1).view("uint64"), stride,
-                                         device="cuda", threads=threads)
+def rows_launcher(n: int, per_sm: int = 0, sms: int = 0, block: int = WR.ROWS_BLOCK):
+    """``encode_rows41`` (blocks of ``block`` threads) writing the (n, 41) layout into
+    the bytes of ``t``."""
+    kernel = WR.encode_rows41 if block == WR.ROWS_BLOCK else WR.rows_kernel(block)
+    threads, stride = WR.rows_launch(n, per_sm, sms, block)
+    return lambda x, t: kernel(x, t.reshape(-1).view("uint64"), stride, device="cuda",
+                               threads=threads)
+
+
+def wide_launcher(words: int, block: int):
+    """``encode_wide`` with blocks of ``block`` threads, a thread a word."""
+    threads = -(-words // block) * block
+    kernel = WW.wide_kernel(block)
+    return lambda x, t: kernel(x, t.view("uint64"), threads, device="cuda", threads=threads)
 
 
 def encoders(cp, n: int, sms: int) -> dict:
@@ -63,6 +72,10 @@ def encoders(cp, n: int, sms: int) -> dict:
     for per_sm in (2, 4, 5, 8):
         cases[f"encode_rows41, {per_sm} blocks an SM looping"] = (
             rows_launcher(n, per_sm, sms), "rows", 1)
+    cases["encode_rows41, blocks of 128, a block a tile"] = (
+        rows_launcher(n, block=128), "rows", 1)
+    cases["encode_rows41, blocks of 128, 10 an SM looping"] = (
+        rows_launcher(n, 10, sms, 128), "rows", 1)
     threads, stride = WR.rows_launch(n)
     cases["store_rows41 (no arithmetic, the same transpose and stores)"] = (
         lambda x, t: V.store_rows41(x, t.reshape(-1).view(u64), stride, device="cuda",
@@ -71,6 +84,8 @@ def encoders(cp, n: int, sms: int) -> dict:
                   (launcher(WW.encode_wide, words8, u64), "planes", 1),
                   "store_wide (no arithmetic, 8-byte stores)":
                   (launcher(V.store_wide, words8, u64), "planes", 1)})
+    for block in (128, 512, 1024):
+        cases[f"encode_wide, blocks of {block}"] = (wide_launcher(words8, block), "planes", 1)
     for per_sm in (2, 4, 8):
         cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
             launcher(WW.encode_wide, words8, u64, per_sm, sms), "planes", 1)

@@ -35,121 +35,135 @@ TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
 GROUP = 4                   # numbers a thread
 
 
-@pxos.kernel(block=(ROWS_BLOCK,))
-def encode_rows41(x: Array[i64, 1], t: Array[u64, 1], stride: i32):
-    """The trits of x into ``t``, the flat uint64 view of an int8 ``(n, 41)`` array
-    (``n = x.shape[0]``, a multiple of 8); thread ``lid`` of block ``b`` takes numbers
-    4 (g + lid) .. 4 (g + lid) + 3 for g = b * ROWS_BLOCK, then g + stride, … (launch a
-    whole number of blocks; ``stride`` = threads launched). Every thread of a block
-    reaches both barriers of a round (the loop's bound is the block's)."""
-    tile = pxos.shared(TILE, u32)
-    lid = pxos.local_id()
-    groups = x.shape[0] // GROUP
-    g = pxos.block_id() * ROWS_BLOCK
-    while g < groups:
-        i = g + lid
-        if i < groups:
-            tail = u32(0)
-            for r in range(GROUP):
-                a = u64(x[GROUP * i + r]) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
-                q = a // u64(P19)
-                u = u32(a - q * u64(P19)) + u32(OFF_LOW)
-                c = u >= u32(P19)
-                u = pxos.select(c, u - u32(P19), u)
-                q += u64(OFF_HIGH) + u64(c)
-                top = u32(q // u64(P19))
-                m = u32(q - u64(top) * u64(P19))
-                h = top * u32(27) + m // u32(43046721)
-                # digits 0-7 (low half) and 8-15 (high half)
-                f = ((((u % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) \
-                    | ((((u // u32(6561) % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) << u32(16)
-                w1 = u32(0)
-                w3 = u32(0)
-                for k in range(4):          # digits 7-k and 15-k
-                    f = f * u32(3)
-                    w1 = w1 * u32(256) + ((f >> u32(14)) & u32(3))
-                    w3 = w3 * u32(256) + (f >> u32(30))
+def rows_kernel(block: int = ROWS_BLOCK):
+    """:func:`encode_rows41` with blocks of ``block`` threads (its tile: ``41 * block``
+    4-byte words of shared memory, at most 48 KB: ``block`` <= 292). Each block size is a
+    kernel of its own (the benchmark's variants); :data:`encode_rows41` is ``ROWS_BLOCK``'s.
+    """
+    tile_words = 41 * block
+
+    @pxos.kernel(block=(block,))
+    def encode_rows41(x: Array[i64, 1], t: Array[u64, 1], stride: i32):
+        """The trits of x into ``t``, the flat uint64 view of an int8 ``(n, 41)`` array
+        (``n = x.shape[0]``, a multiple of 8); thread ``lid`` of block ``b`` takes numbers
+        4 (g + lid) .. 4 (g + lid) + 3 for g = b * block, then g + stride, … (launch a
+        whole number of blocks; ``stride`` = threads launched). Every thread of a block
+        reaches both barriers of a round (the loop's bound is the block's)."""
+        tile = pxos.shared(tile_words, u32)
+        lid = pxos.local_id()
+        groups = x.shape[0] // GROUP
+        g = pxos.block_id() * block
+        while g < groups:
+            i = g + lid
+            if i < groups:
+                tail = u32(0)
+                for r in range(GROUP):
+                    a = u64(x[GROUP * i + r]) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
+                    q = a // u64(P19)
+                    u = u32(a - q * u64(P19)) + u32(OFF_LOW)
+                    c = u >= u32(P19)
+                    u = pxos.select(c, u - u32(P19), u)
+                    q += u64(OFF_HIGH) + u64(c)
+                    top = u32(q // u64(P19))
+                    m = u32(q - u64(top) * u64(P19))
+                    h = top * u32(27) + m // u32(43046721)
+                    # digits 0-7 (low half) and 8-15 (high half)
+                    f = (((u % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)
+                    f |= ((((u // u32(6561) % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) \
+                        << u32(16)
+                    w1 = u32(0)
+                    w3 = u32(0)
+                    for k in range(4):          # digits 7-k and 15-k
+                        f = f * u32(3)
+                        w1 = w1 * u32(256) + ((f >> u32(14)) & u32(3))
+                        w3 = w3 * u32(256) + (f >> u32(30))
+                        f = f & u32(0x3FFF3FFF)
+                    w0 = u32(0)
+                    w2 = u32(0)
+                    for k in range(4):          # digits 3-k and 11-k
+                        f = f * u32(3)
+                        w0 = w0 * u32(256) + ((f >> u32(14)) & u32(3))
+                        w2 = w2 * u32(256) + (f >> u32(30))
+                        f = f & u32(0x3FFF3FFF)
+                    # digits 19-26 (low half) and 27-34 (high half)
+                    f = (((m % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)
+                    f |= ((((m // u32(6561) % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) \
+                        << u32(16)
+                    w6 = u32(0)
+                    w8 = u32(0)
+                    for k in range(3):          # digits 26-k and 34-k
+                        f = f * u32(3)
+                        w6 = w6 * u32(256) + ((f >> u32(14)) & u32(3))
+                        w8 = w8 * u32(256) + (f >> u32(30))
+                        f = f & u32(0x3FFF3FFF)
+                    w5 = u32(0)
+                    w7 = u32(0)
+                    for k in range(4):          # digits 23-k and 31-k
+                        f = f * u32(3)
+                        w5 = w5 * u32(256) + ((f >> u32(14)) & u32(3))
+                        w7 = w7 * u32(256) + (f >> u32(30))
+                        f = f & u32(0x3FFF3FFF)
+                    f = f * u32(3)              # digits 19 and 27
+                    w4 = ((f >> u32(14)) & u32(3)) << u32(24)
+                    w6 = w6 | (f >> u32(30)) << u32(24)
+                    # digits 16-18 (low half, 3 digits) and 35-40 (high half, 6 digits)
+                    f = (u // u32(43046721)) * u32(M3) \
+                        | ((((h * u32(M6)) >> u32(5)) + u32(1)) << u32(16))
+                    f = f * u32(3)              # digits 18 and 40
+                    w4 = w4 | ((f >> u32(14)) & u32(3)) << u32(16)
+                    w10 = f >> u32(30)
                     f = f & u32(0x3FFF3FFF)
-                w0 = u32(0)
-                w2 = u32(0)
-                for k in range(4):          # digits 3-k and 11-k
-                    f = f * u32(3)
-                    w0 = w0 * u32(256) + ((f >> u32(14)) & u32(3))
-                    w2 = w2 * u32(256) + (f >> u32(30))
-                    f = f & u32(0x3FFF3FFF)
-                # digits 19-26 (low half) and 27-34 (high half)
-                f = ((((m % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) \
-                    | ((((m // u32(6561) % u32(6561)) * u32(M8)) >> u32(13)) + u32(1)) << u32(16)
-                w6 = u32(0)
-                w8 = u32(0)
-                for k in range(3):          # digits 26-k and 34-k
-                    f = f * u32(3)
-                    w6 = w6 * u32(256) + ((f >> u32(14)) & u32(3))
-                    w8 = w8 * u32(256) + (f >> u32(30))
-                    f = f & u32(0x3FFF3FFF)
-                w5 = u32(0)
-                w7 = u32(0)
-                for k in range(4):          # digits 23-k and 31-k
-                    f = f * u32(3)
-                    w5 = w5 * u32(256) + ((f >> u32(14)) & u32(3))
-                    w7 = w7 * u32(256) + (f >> u32(30))
-                    f = f & u32(0x3FFF3FFF)
-                f = f * u32(3)              # digits 19 and 27
-                w4 = ((f >> u32(14)) & u32(3)) << u32(24)
-                w6 = w6 | (f >> u32(30)) << u32(24)
-                # digits 16-18 (low half, 3 digits) and 35-40 (high half, 6 digits)
-                f = (u // u32(43046721)) * u32(M3) \
-                    | ((((h * u32(M6)) >> u32(5)) + u32(1)) << u32(16))
-                f = f * u32(3)              # digits 18 and 40
-                w4 = w4 | ((f >> u32(14)) & u32(3)) << u32(16)
-                w10 = f >> u32(30)
-                f = f & u32(0x3FFF3FFF)
-                w9 = u32(0)
-                for k in range(4):          # digits 17-k (k < 2) and 39-k
-                    f = f * u32(3)
-                    w4 = pxos.select(k < 2, w4 | ((f >> u32(14)) & u32(3)) << u32(8 - 8 * k),
-                                     w4)
-                    w9 = w9 * u32(256) + (f >> u32(30))
-                    f = f & u32(0x3FFF3FFF)
-                f = f * u32(3)              # digit 35
-                w8 = w8 | (f >> u32(30)) << u32(24)
-                # bytes d - 1; number r's bytes start r bytes into word 10 r
-                tops = u32(0x01010101) << u32(7)
-                lows = u32(0x7F7F7F7F)
-                w0 = (w0 + lows) ^ tops
-                w1 = (w1 + lows) ^ tops
-                w2 = (w2 + lows) ^ tops
-                w3 = (w3 + lows) ^ tops
-                w4 = (w4 + lows) ^ tops
-                w5 = (w5 + lows) ^ tops
-                w6 = (w6 + lows) ^ tops
-                w7 = (w7 + lows) ^ tops
-                w8 = (w8 + lows) ^ tops
-                w9 = (w9 + lows) ^ tops
-                w10 = (w10 + u32(0x7F)) ^ u32(0x80)
-                s = u64(32 - 8 * r)
-                at = 41 * lid + 10 * r
-                tile[at] = u32((u64(w0) << u64(32) | u64(tail)) >> s)
-                tile[at + 1] = u32((u64(w1) << u64(32) | u64(w0)) >> s)
-                tile[at + 2] = u32((u64(w2) << u64(32) | u64(w1)) >> s)
-                tile[at + 3] = u32((u64(w3) << u64(32) | u64(w2)) >> s)
-                tile[at + 4] = u32((u64(w4) << u64(32) | u64(w3)) >> s)
-                tile[at + 5] = u32((u64(w5) << u64(32) | u64(w4)) >> s)
-                tile[at + 6] = u32((u64(w6) << u64(32) | u64(w5)) >> s)
-                tile[at + 7] = u32((u64(w7) << u64(32) | u64(w6)) >> s)
-                tile[at + 8] = u32((u64(w8) << u64(32) | u64(w7)) >> s)
-                tile[at + 9] = u32((u64(w9) << u64(32) | u64(w8)) >> s)
-                tail = (w9 >> u32(8)) | (w10 << u32(24))    # digits 37-40
-            tile[41 * lid + 40] = tail
-        pxos.sync_threads()
-        words = (min(groups - g, ROWS_BLOCK) * 41) >> 1
-        base = i64(g >> 1) * 41           # g is even: a whole number of uint64 words
-        j = lid
-        while j < words:
-            t[base + j] = u64(tile[2 * j]) | u64(tile[2 * j + 1]) << u64(32)
-            j += ROWS_BLOCK
-        pxos.sync_threads()
-        g += stride
+                    w9 = u32(0)
+                    for k in range(4):          # digits 17-k (k < 2) and 39-k
+                        f = f * u32(3)
+                        w4 = pxos.select(k < 2, w4 | ((f >> u32(14)) & u32(3)) << u32(8 - 8 * k),
+                                         w4)
+                        w9 = w9 * u32(256) + (f >> u32(30))
+                        f = f & u32(0x3FFF3FFF)
+                    f = f * u32(3)              # digit 35
+                    w8 = w8 | (f >> u32(30)) << u32(24)
+                    # bytes d - 1; number r's bytes start r bytes into word 10 r
+                    tops = u32(0x01010101) << u32(7)
+                    lows = u32(0x7F7F7F7F)
+                    w0 = (w0 + lows) ^ tops
+                    w1 = (w1 + lows) ^ tops
+                    w2 = (w2 + lows) ^ tops
+                    w3 = (w3 + lows) ^ tops
+                    w4 = (w4 + lows) ^ tops
+                    w5 = (w5 + lows) ^ tops
+                    w6 = (w6 + lows) ^ tops
+                    w7 = (w7 + lows) ^ tops
+                    w8 = (w8 + lows) ^ tops
+                    w9 = (w9 + lows) ^ tops
+                    w10 = (w10 + u32(0x7F)) ^ u32(0x80)
+                    s = u64(32 - 8 * r)
+                    at = 41 * lid + 10 * r
+                    tile[at] = u32((u64(w0) << u64(32) | u64(tail)) >> s)
+                    tile[at + 1] = u32((u64(w1) << u64(32) | u64(w0)) >> s)
+                    tile[at + 2] = u32((u64(w2) << u64(32) | u64(w1)) >> s)
+                    tile[at + 3] = u32((u64(w3) << u64(32) | u64(w2)) >> s)
+                    tile[at + 4] = u32((u64(w4) << u64(32) | u64(w3)) >> s)
+                    tile[at + 5] = u32((u64(w5) << u64(32) | u64(w4)) >> s)
+                    tile[at + 6] = u32((u64(w6) << u64(32) | u64(w5)) >> s)
+                    tile[at + 7] = u32((u64(w7) << u64(32) | u64(w6)) >> s)
+                    tile[at + 8] = u32((u64(w8) << u64(32) | u64(w7)) >> s)
+                    tile[at + 9] = u32((u64(w9) << u64(32) | u64(w8)) >> s)
+                    tail = (w9 >> u32(8)) | (w10 << u32(24))    # digits 37-40
+                tile[41 * lid + 40] = tail
+            pxos.sync_threads()
+            words = (min(groups - g, block) * 41) >> 1
+            base = i64(g >> 1) * 41           # g is even: a whole number of uint64 words
+            j = lid
+            while j < words:
+                t[base + j] = u64(tile[2 * j]) | u64(tile[2 * j + 1]) << u64(32)
+                j += block
+            pxos.sync_threads()
+            g += stride
+
+    return encode_rows41
+
+
+encode_rows41 = rows_kernel()
 
 
 def rows_applies(count: int, width: int) -> bool:
@@ -159,13 +173,16 @@ def rows_applies(count: int, width: int) -> bool:
     return width == 41 and count > 0 and count % 8 == 0 and count * 41 // 8 < 2**31
 
 
-def rows_launch(count: int, per_sm: int = 0, sms: int = 0) -> tuple[int, int]:
-    """``(threads, stride)`` for :func:`encode_rows41` on ``count`` numbers: a block a
-    tile (``per_sm`` 0), or ``per_sm`` blocks an SM of a GPU with ``sms`` SMs looping."""
-    blocks = -(-count // (GROUP * ROWS_BLOCK))
+def rows_launch(count: int, per_sm: int = 0, sms: int = 0,
+                block: int = ROWS_BLOCK) -> tuple[int, int]:
+    """``(threads, stride)`` for :func:`encode_rows41` (blocks of ``block`` threads) on
+    ``count`` numbers: a block a tile (``per_sm`` 0), or ``per_sm`` blocks an SM of a GPU
+    with ``sms`` SMs looping."""
+    blocks = -(-count // (GROUP * block))
     if per_sm:
         blocks = min(blocks, per_sm * sms)
-    return blocks * ROWS_BLOCK, blocks * ROWS_BLOCK
+    return blocks * block, blocks * block
 
 
-__all__ = ["GROUP", "ROWS_BLOCK", "TILE", "encode_rows41", "rows_applies", "rows_launch"]
+__all__ = ["GROUP", "ROWS_BLOCK", "TILE", "encode_rows41", "rows_applies", "rows_kernel",
+           "rows_launch"]
