@@ -1,12 +1,15 @@
-"""Encode of int64 to balanced-ternary planes on a GPU: ``words.encode_words`` and its
-candidates side by side, with the memory ceilings of its traffic, in one run on one GPU
+"""Encode of int64 to balanced-ternary trits on a GPU: ``words_rows.encode_rows41`` (the
+API's (n, 41) layout, what ``T.encode`` runs on ``cuda``), the planes kernels
+(``words_wide.encode_wide``, ``words.encode_words``) and their launch shapes and block
+sizes side by side, with the memory ceilings of their traffic, in one run on one GPU
 (issue 19: encode of 10**8 int64 at >= 90 % of a device-to-device copy). Needs CuPy.
 
 Every case is timed as :mod:`gpu_ternary` times kernels (CUDA events around calls queued
 behind a spin kernel; median of ``--repeat``), and its rate is given as bytes moved ÷
 time, with its share of the copy's rate (the larger of ``cudaMemcpyAsync`` and CuPy's
 copy kernel on 2 GB). Encoders count 49 bytes a number (8 read, 41 written); each one's
-output is compared with ``encode_words``', which is checked against the ``c`` backend on
+output is compared with ``encode_words``' (transposed for the (n, 41) layout), which is
+checked against the ``c`` backend on
 its first 1,000 numbers and by ``decode_words``' round trip on all of them. The ceilings
 (no arithmetic) are listed in ``ternary_variant_kernels``' module doc.
 
@@ -84,7 +87,7 @@ def encoders(cp, n: int, sms: int) -> dict:
                   (launcher(WW.encode_wide, words8, u64), "planes", 1),
                   "store_wide (no arithmetic, 8-byte stores)":
                   (launcher(V.store_wide, words8, u64), "planes", 1)})
-    for block in (128, 512, 1024):
+    for block in (128, 512):
         cases[f"encode_wide, blocks of {block}"] = (wide_launcher(words8, block), "planes", 1)
     for per_sm in (2, 4, 8):
         cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
