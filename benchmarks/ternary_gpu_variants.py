@@ -9,9 +9,9 @@ behind a spin kernel; median of ``--repeat``), and its rate is given as bytes mo
 time, with its share of the copy's rate (the larger of ``cudaMemcpyAsync`` and CuPy's
 copy kernel on 2 GB). Encoders count 49 bytes a number (8 read, 41 written); each one's
 output is compared with ``encode_words``' (transposed for the (n, 41) layout), which is
-checked against the ``c`` backend on
-its first 1,000 numbers and by ``decode_words``' round trip on all of them. The ceilings
-(no arithmetic) are listed in ``ternary_variant_kernels``' module doc.
+checked against the ``c`` backend on its first 1,000 numbers and by ``decode_words``'
+round trip on all of them. The ceilings (no arithmetic) are listed in
+``ternary_variant_kernels``' module doc.
 
     python3 benchmarks/ternary_gpu_variants.py [--numbers 100000000] [--repeat 7]
                                                [--no-ceilings] [--out FILE.json]
