@@ -153,14 +153,18 @@ def decode(t, device: str | None = None):
     flat = rows(t)
     x = np.empty(flat.shape[0], np.int64)
     overflow = np.empty(flat.shape[0], np.int8)
-    if flat.shape[0]:
+    if device == "cuda" and WR.rows_applies(*flat.shape):
+        threads, stride = WR.rows_launch(flat.shape[0])
+        WR.decode_rows41(flat.reshape(-1).view(np.uint64), x, overflow, stride, device=device,
+                         threads=threads)
+    elif flat.shape[0]:
         K.decode_rows(flat, x, overflow, device=device)
-        bad = np.flatnonzero(overflow)
-        if bad.size:
-            at = np.unravel_index(bad[0], t.shape[:-1])
-            raise PxRuntimeError(f"number [{', '.join(map(str, at))}] = {to_int(flat[bad[0]])} "
-                                 f"does not fit int64", None,
-                                 "use pxos.ternary.to_ints for exact Python ints")
+    bad = np.flatnonzero(overflow)
+    if bad.size:
+        at = np.unravel_index(bad[0], t.shape[:-1])
+        raise PxRuntimeError(f"number [{', '.join(map(str, at))}] = {to_int(flat[bad[0]])} "
+                             f"does not fit int64", None,
+                             "use pxos.ternary.to_ints for exact Python ints")
     return x.reshape(t.shape[:-1])
 
 

@@ -27,8 +27,8 @@ output is contiguous, and the transpose goes through shared memory:
 from __future__ import annotations
 
 import pxos
-from pxos import Array, i32, i64, u32, u64
-from pxos.lib.ternary.words import M3, M6, M8, OFF_HIGH, OFF_LOW, P19
+from pxos import Array, i8, i32, i64, u32, u64
+from pxos.lib.ternary.words import H19, LOW19, M3, M6, M8, OFF_HIGH, OFF_LOW, P19, Q19
 
 ROWS_BLOCK = 256            # threads a block: 1,024 numbers, 41,984 bytes of shared memory
 TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
@@ -166,6 +166,95 @@ def rows_kernel(block: int = ROWS_BLOCK):
 encode_rows41 = rows_kernel()
 
 
+def decode_kernel(block: int = ROWS_BLOCK):
+    """:func:`decode_rows41` with blocks of ``block`` threads (as :func:`rows_kernel`)."""
+    tile_words = 41 * block
+
+    @pxos.kernel(block=(block,))
+    def decode_rows41(t: Array[u64, 1], x: Array[i64, 1], overflow: Array[i8, 1],
+                      stride: i32):
+        """x[i] = the value of trits ``t`` (the flat uint64 view of an int8 ``(n, 41)``
+        array of trits in -1..1, n a multiple of 8); overflow[i] = 1 where it does not fit
+        int64 (x[i] is then meaningless). The block reads its tile as consecutive 8-byte
+        words into shared memory; thread ``lid`` then takes numbers 4 (g + lid) ..
+        4 (g + lid) + 3 (launch as :func:`encode_rows41`). Each 4-digit word's standard
+        digits (d + 1 a byte, ``((w ^ 0x80808080) + 0x01010101) ^ 0x80808080``) give
+        their value b0 + 3 b1 + 9 b2 + 27 b3 as the top byte of ``w * 0x0103091B`` (no
+        lower byte reaches 256); the parts of 19, 19 and 3 digits join by Horner's rule
+        in 81 and take off their offsets (3**m - 1) / 2 before the two 64-bit steps and
+        the overflow test of ``words.decode_words``."""
+        tile = pxos.shared(tile_words, u32)
+        lid = pxos.local_id()
+        groups = x.shape[0] // GROUP
+        g = pxos.block_id() * block
+        while g < groups:
+            words = (min(groups - g, block) * 41) >> 1
+            base = i64(g >> 1) * 41
+            j = lid
+            while j < words:
+                w = t[base + j]
+                tile[2 * j] = u32(w)
+                tile[2 * j + 1] = u32(w >> u64(32))
+                j += block
+            pxos.sync_threads()
+            i = g + lid
+            if i < groups:
+                tops = u32(0x01010101) << u32(7)
+                ones = u32(0x01010101)
+                mul = u32(0x0103091B)
+                for r in range(GROUP):
+                    s = u64(8 * r)
+                    at = 41 * lid + 10 * r
+                    w0 = ((u32((u64(tile[at + 1]) << u64(32) | u64(tile[at])) >> s) ^ tops)
+                          + ones) ^ tops
+                    w1 = ((u32((u64(tile[at + 2]) << u64(32) | u64(tile[at + 1])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w2 = ((u32((u64(tile[at + 3]) << u64(32) | u64(tile[at + 2])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w3 = ((u32((u64(tile[at + 4]) << u64(32) | u64(tile[at + 3])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w4 = ((u32((u64(tile[at + 5]) << u64(32) | u64(tile[at + 4])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w5 = ((u32((u64(tile[at + 6]) << u64(32) | u64(tile[at + 5])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w6 = ((u32((u64(tile[at + 7]) << u64(32) | u64(tile[at + 6])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w7 = ((u32((u64(tile[at + 8]) << u64(32) | u64(tile[at + 7])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w8 = ((u32((u64(tile[at + 9]) << u64(32) | u64(tile[at + 8])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w9 = ((u32((u64(tile[at + 10]) << u64(32) | u64(tile[at + 9])) >> s)
+                           ^ tops) + ones) ^ tops
+                    d40 = ((tile[at + 10] >> u32(8 * r)) + u32(1)) & u32(255)
+                    low = (((w4 & u32(0xFFFFFF)) * mul) >> u32(24)) * u32(81) \
+                        + ((w3 * mul) >> u32(24))
+                    low = (low * u32(81) + ((w2 * mul) >> u32(24))) * u32(81) \
+                        + ((w1 * mul) >> u32(24))
+                    low = low * u32(81) + ((w0 * mul) >> u32(24))            # digits 0-18
+                    mid = (((w9 & u32(0xFFFF)) * mul) >> u32(24)) * u32(81) \
+                        + ((w8 * mul) >> u32(24))
+                    mid = (mid * u32(81) + ((w7 * mul) >> u32(24))) * u32(81) \
+                        + ((w6 * mul) >> u32(24))
+                    mid = (mid * u32(81) + ((w5 * mul) >> u32(24))) * u32(3) \
+                        + (w4 >> u32(24))                                     # 19-37
+                    top = ((w9 >> u32(16)) * mul >> u32(24)) + d40 * u32(9)   # 38-40
+                    v = i64(i32(top) - 13) * P19 + i64(i32(mid) - H19)
+                    lo = i32(low) - H19
+                    bad = i8(0)
+                    if v > Q19 + 1 or v < -Q19 - 1 or (v == Q19 + 1 and lo >= -LOW19) or (
+                            v == -Q19 - 1 and lo < LOW19):
+                        bad = i8(1)
+                    x[GROUP * i + r] = v * P19 + i64(lo)
+                    overflow[GROUP * i + r] = bad
+            pxos.sync_threads()
+            g += stride
+
+    return decode_rows41
+
+
+decode_rows41 = decode_kernel()
+
+
 def rows_applies(count: int, width: int) -> bool:
     """Whether :func:`encode_rows41` takes a batch: 41 trits, a count a multiple of 8 (the
     output as whole uint64 words), and at most 2**31 - 1 of those words (a kernel array's
@@ -184,5 +273,5 @@ def rows_launch(count: int, per_sm: int = 0, sms: int = 0,
     return blocks * block, blocks * block
 
 
-__all__ = ["GROUP", "ROWS_BLOCK", "TILE", "encode_rows41", "rows_applies", "rows_kernel",
-           "rows_launch"]
+__all__ = ["GROUP", "ROWS_BLOCK", "TILE", "decode_kernel", "decode_rows41", "encode_rows41",
+           "rows_applies", "rows_kernel", "rows_launch"]
