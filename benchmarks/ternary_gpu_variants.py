@@ -107,6 +107,29 @@ def run_encoders(cp, x, t, ref, repeat: int, sms: int, show) -> dict:
     return out
 
 
+def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
+    """``decode_rows41`` of ``t`` holding x's (n, 41) trits (written here by
+    ``encode_rows41``), a block a tile and looping, each checked against ``x``."""
+    n = x.size
+    rows_launcher(n)(x, t)
+    flat = t.reshape(-1).view(cp.uint64)
+    out = {}
+    for per_sm in (0, 4, 5, 8):
+        threads, stride = WR.rows_launch(n, per_sm, sms)
+        back, flags = cp.empty(n, cp.int64), cp.ones(n, cp.int8)
+        name = (f"decode_rows41, {per_sm} blocks an SM looping" if per_sm else
+                "decode_rows41 ((n, 41) layout, a block a tile)")
+
+        def call(s=stride, th=threads, b=back, f=flags):
+            WR.decode_rows41(flat, b, f, s, device="cuda", threads=th)
+
+        out[name] = attempt(lambda: {
+            "s": (sec := queued_time(cp, call, repeat, 2)), "GBps": n * BYTES / sec / 1e9,
+            "exact": bool((back == x).all()) and not bool(flags.any())})
+        show(name, out[name])
+    return out
+
+
 def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, layout: str,
                  halves: int) -> dict:
     """One row of :func:`run_encoders`: whole arrays, or two halves in buffers of their
@@ -237,6 +260,7 @@ def main() -> None:
 
     t = cp.empty_like(ref)
     cases = run_encoders(cp, x, t, ref, args.repeat, sms, show)
+    cases.update(run_decoders(cp, x, t, args.repeat, sms, show))
     if not args.no_ceilings:
         cases.update(ceilings(cp, x, t, args.repeat, show))
     copies = copy_rates(cp, 2 * 10**9, args.repeat)
