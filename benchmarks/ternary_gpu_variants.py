@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import pxos.ternary as T  # noqa: E402
 import ternary_variant_kernels as V  # noqa: E402
 from pxos.lib.ternary import words_rows as WR  # noqa: E402
+from pxos.lib.ternary import words_table as WT  # noqa: E402
 from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
@@ -79,6 +80,12 @@ def encoders(cp, n: int, sms: int) -> dict:
         rows_launcher(n, block=128), "rows", 1)
     cases["encode_rows41, blocks of 128, 10 an SM looping"] = (
         rows_launcher(n, 10, sms, 128), "rows", 1)
+    for per_sm in (0, 3, 4):
+        threads, stride = WR.rows_launch(n, per_sm, sms, WT.TABLE_BLOCK)
+        cases["encode_table (4-digit table), " + (
+            f"{per_sm} blocks an SM looping" if per_sm else "a block a tile")] = (
+            lambda x, t, s=stride, th=threads: WT.encode_table(
+                x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
     threads, stride = WR.rows_launch(n)
     cases["store_rows41 (no arithmetic, the same transpose and stores)"] = (
         lambda x, t: V.store_rows41(x, t.reshape(-1).view(u64), stride, device="cuda",

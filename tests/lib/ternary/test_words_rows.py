@@ -11,6 +11,7 @@ import pytest
 import pxos.ternary as T
 from pxos.errors import PxRuntimeError
 from pxos.lib.ternary import words_rows as WR
+from pxos.lib.ternary import words_table as WT
 from pxos.testing import for_each_backend
 from tests.lib.ternary.test_words import numbers
 
@@ -40,6 +41,20 @@ def test_encode_rows41_equals_python_ints(device):
         t = np.full((x.size, 41), 9, np.int8)
         WR.encode_rows41(x, t.reshape(-1).view(np.uint64), stride, device=device,
                          threads=threads)
+        assert np.array_equal(t, want)
+
+
+# interp left out too: filling the table takes it 1.5 s
+@for_each_backend(argname="device", exclude=("interp", "opencl", "webgpu"))
+def test_encode_table_equals_python_ints(device):
+    x = numbers(2 * WR.GROUP * WT.TABLE_BLOCK + 184, 13)
+    want = T.encode(x, 41, "c")
+    assert want[:40].tolist() == [python_trits(int(v)) for v in x[:40]]
+    for per_sm in (0, 1):
+        threads, stride = WR.rows_launch(x.size, per_sm, 1, WT.TABLE_BLOCK)
+        t = np.full((x.size, 41), 9, np.int8)
+        WT.encode_table(x, t.reshape(-1).view(np.uint64), stride, device=device,
+                        threads=threads)
         assert np.array_equal(t, want)
 
 
@@ -117,6 +132,8 @@ def test_rows41_kernels_compile_for_cuda():
 
     compile_cubin = nvrtc()
     x, t, f = np.zeros(8, np.int64), np.zeros(41, np.uint64), np.zeros(8, np.int8)
-    for kernel, args in ((WR.encode_rows41, (x, t, 256)), (WR.decode_rows41, (t, x, f, 256))):
-        path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(256,))), "90")
+    for kernel, args, block in ((WR.encode_rows41, (x, t, 256), 256),
+                                (WR.decode_rows41, (t, x, f, 256), 256),
+                                (WT.encode_table, (x, t, 224), 224)):
+        path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(block,))), "90")
         assert path.read_bytes()[:4] == b"\x7fELF"
