@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pxos.ternary as T
 from pxos.errors import PxRuntimeError
@@ -47,7 +49,7 @@ def test_encode_rows41_equals_python_ints(device):
 # interp left out too: filling the table takes it 1.5 s
 @for_each_backend(argname="device", exclude=("interp", "opencl", "webgpu"))
 def test_encode_table_equals_python_ints(device):
-    x = numbers(2 * WR.GROUP * WT.TABLE_BLOCK + 184, 13)
+    x = numbers(WR.GROUP * WT.TABLE_BLOCK + 184, 13)          # a tile and a part
     want = T.encode(x, 41, "c")
     assert want[:40].tolist() == [python_trits(int(v)) for v in x[:40]]
     for per_sm in (0, 1):
@@ -83,6 +85,20 @@ def test_decode_rows41_round_trips_and_flags_overflow(device):
     fits = [-(2**63) <= v < 2**63 for v in near]
     assert flags.tolist() == [int(not f) for f in fits]
     assert [int(v) for v, f in zip(back, fits) if f] == [v for v, f in zip(near, fits) if f]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=20))
+def test_rows41_round_trip_any_int64(xs):
+    x = np.array(xs + [0] * (-len(xs) % 8), np.int64)
+    threads, stride = WR.rows_launch(x.size)
+    t = np.full((x.size, 41), 9, np.int8)
+    WR.encode_rows41(x, t.reshape(-1).view(np.uint64), stride, device="c", threads=threads)
+    assert t.tolist() == [python_trits(v) for v in x.tolist()]
+    back, flags = np.empty(x.size, np.int64), np.full(x.size, 9, np.int8)
+    WR.decode_rows41(t.reshape(-1).view(np.uint64), back, flags, stride, device="c",
+                     threads=threads)
+    assert back.tolist() == x.tolist() and not flags.any()
 
 
 def test_rows_applies_only_to_41_trits_in_whole_words():
