@@ -80,11 +80,16 @@ def encoders(cp, n: int, sms: int) -> dict:
         rows_launcher(n, block=128), "rows", 1)
     cases["encode_rows41, blocks of 128, 10 an SM looping"] = (
         rows_launcher(n, 10, sms, 128), "rows", 1)
-    for per_sm in (0, 3, 4):
-        threads, stride = WR.rows_launch(n, per_sm, sms, WT.TABLE_BLOCK)
-        cases["encode_table (4-digit table), " + (
-            f"{per_sm} blocks an SM looping" if per_sm else "a block a tile")] = (
-            lambda x, t, s=stride, th=threads: WT.encode_table(
+    table16 = WT.table_kernel(256, 16)
+    for kernel, block, per_sm, label in (
+            (WT.encode_table, WT.TABLE_BLOCK, 0, "a block a tile"),
+            (WT.encode_table, WT.TABLE_BLOCK, 3, "3 blocks an SM looping"),
+            (WT.encode_table, WT.TABLE_BLOCK, 4, "4 blocks an SM looping"),
+            (table16, 256, 0, "blocks of 256, 16 copies, a block a tile"),
+            (table16, 256, 4, "blocks of 256, 16 copies, 4 an SM looping")):
+        threads, stride = WR.rows_launch(n, per_sm, sms, block)
+        cases[f"encode_table (4-digit table), {label}"] = (
+            lambda x, t, k=kernel, s=stride, th=threads: k(
                 x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
     threads, stride = WR.rows_launch(n)
     cases["store_rows41 (no arithmetic, the same transpose and stores)"] = (

@@ -21,13 +21,15 @@ from pxos.lib.ternary.words_rows import GROUP
 
 TABLE_BLOCK = 224           # threads a block: a 36,736-byte tile and the 10,368-byte table
 COPIES = 32                 # copies of each table entry: one a lane
-ENTRIES = 81 * COPIES       # 4-byte words of the table
 
 
-def table_kernel(block: int = TABLE_BLOCK):
-    """:func:`encode_table` with blocks of ``block`` threads (tile and table within 48 KB
-    of shared memory: ``block`` <= 236)."""
+def table_kernel(block: int = TABLE_BLOCK, copies: int = COPIES):
+    """:func:`encode_table` with blocks of ``block`` threads and ``copies`` copies of each
+    entry (tile and table within 48 KB of shared memory: 164 ``block`` + 324 ``copies``
+    bytes; with 16 copies, lanes l and l + 16 share one, at most 2 of a warp's reads to a
+    bank)."""
     tile_words = 41 * block
+    entries = 81 * copies
 
     @pxos.kernel(block=(block,))
     def encode_table(x: Array[i64, 1], t: Array[u64, 1], stride: i32):
@@ -35,17 +37,17 @@ def table_kernel(block: int = TABLE_BLOCK):
         (n a multiple of 8), launched as ``words_rows.rows_launch(n, per_sm, sms, block)``
         says (as ``encode_rows41``)."""
         tile = pxos.shared(tile_words, u32)
-        table = pxos.shared(ENTRIES, u32)
+        table = pxos.shared(entries, u32)
         lid = pxos.local_id()
         e = lid
-        while e < ENTRIES:       # entry G (e / 32): its digits 0-3, less 1, a byte each
-            v = u32(e // COPIES)
+        while e < entries:       # entry G (e / 32): its digits 0-3, less 1, a byte each
+            v = u32(e // copies)
             w = (v % u32(3)) | (v // u32(3) % u32(3)) << u32(8) \
                 | (v // u32(9) % u32(3)) << u32(16) | (v // u32(27)) << u32(24)
             table[e] = (w + u32(0x7F7F7F7F)) ^ (u32(0x01010101) << u32(7))
             e += block
         pxos.sync_threads()
-        lane = u32(lid % COPIES)
+        lane = u32(lid % copies)
         groups = x.shape[0] // GROUP
         g = pxos.block_id() * block
         while g < groups:
@@ -63,17 +65,17 @@ def table_kernel(block: int = TABLE_BLOCK):
                     m = u32(q - u64(top) * u64(P19))         # digits 19-37; u: 0-18
                     lo = u % u32(6561)
                     hi = u // u32(6561) % u32(6561)
-                    w0 = table[(lo % u32(81)) * u32(COPIES) + lane]
-                    w1 = table[(lo // u32(81)) * u32(COPIES) + lane]
-                    w2 = table[(hi % u32(81)) * u32(COPIES) + lane]
-                    w3 = table[(hi // u32(81)) * u32(COPIES) + lane]
-                    w4 = table[(u // u32(43046721) + u32(27) * (m % u32(3))) * u32(COPIES)
+                    w0 = table[(lo % u32(81)) * u32(copies) + lane]
+                    w1 = table[(lo // u32(81)) * u32(copies) + lane]
+                    w2 = table[(hi % u32(81)) * u32(copies) + lane]
+                    w3 = table[(hi // u32(81)) * u32(copies) + lane]
+                    w4 = table[(u // u32(43046721) + u32(27) * (m % u32(3))) * u32(copies)
                                + lane]
-                    w5 = table[(m // u32(3) % u32(81)) * u32(COPIES) + lane]
-                    w6 = table[(m // u32(243) % u32(81)) * u32(COPIES) + lane]
-                    w7 = table[(m // u32(19683) % u32(81)) * u32(COPIES) + lane]
-                    w8 = table[(m // u32(1594323) % u32(81)) * u32(COPIES) + lane]
-                    w9 = table[(m // u32(129140163) + u32(9) * (top % u32(9))) * u32(COPIES)
+                    w5 = table[(m // u32(3) % u32(81)) * u32(copies) + lane]
+                    w6 = table[(m // u32(243) % u32(81)) * u32(copies) + lane]
+                    w7 = table[(m // u32(19683) % u32(81)) * u32(copies) + lane]
+                    w8 = table[(m // u32(1594323) % u32(81)) * u32(copies) + lane]
+                    w9 = table[(m // u32(129140163) + u32(9) * (top % u32(9))) * u32(copies)
                                + lane]
                     w10 = (top // u32(9) + u32(0x7F)) ^ u32(0x80)
                     s = u64(32 - 8 * r)
@@ -105,4 +107,4 @@ def table_kernel(block: int = TABLE_BLOCK):
 
 encode_table = table_kernel()
 
-__all__ = ["COPIES", "ENTRIES", "TABLE_BLOCK", "encode_table", "table_kernel"]
+__all__ = ["COPIES", "TABLE_BLOCK", "encode_table", "table_kernel"]
