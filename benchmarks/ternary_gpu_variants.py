@@ -267,7 +267,7 @@ def main() -> None:
             return
         v["share_of_copy"] = v["GBps"] * 1e9 / copy
         v["share_of_peak"] = v["GBps"] * 1e9 / peak
-        print(f"{k[:68]:68s} {v["s"] * 1e3:7.3f} ms {v['GBps']:6.0f} GB/s "
+        print(f"{k[:68]:68s} {v['s'] * 1e3:7.3f} ms {v['GBps']:6.0f} GB/s "
               f"copy {v['share_of_copy']:.3f} exact {v['exact']}", flush=True)
 
     t = cp.empty_like(ref)
