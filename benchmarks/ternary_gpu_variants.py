@@ -80,17 +80,21 @@ def encoders(cp, n: int, sms: int) -> dict:
         rows_launcher(n, block=128), "rows", 1)
     cases["encode_rows41, blocks of 128, 10 an SM looping"] = (
         rows_launcher(n, 10, sms, 128), "rows", 1)
+    rows_pre, table_pre = WR.rows_kernel(prefetch=True), WT.table_kernel(prefetch=True)
     table16 = WT.table_kernel(256, 16)
     for kernel, block, per_sm, label in (
-            (WT.encode_table, WT.TABLE_BLOCK, 0, "a block a tile"),
-            (WT.encode_table, WT.TABLE_BLOCK, 3, "3 blocks an SM looping"),
-            (WT.encode_table, WT.TABLE_BLOCK, 4, "4 blocks an SM looping"),
-            (table16, 256, 0, "blocks of 256, 16 copies, a block a tile"),
-            (table16, 256, 4, "blocks of 256, 16 copies, 4 an SM looping")):
+            (rows_pre, WR.ROWS_BLOCK, 0, "encode_rows41, loads at once, a block a tile"),
+            (rows_pre, WR.ROWS_BLOCK, 5, "encode_rows41, loads at once, 5 an SM looping"),
+            (WT.encode_table, WT.TABLE_BLOCK, 0, "encode_table (4-digit table), a block a tile"),
+            (WT.encode_table, WT.TABLE_BLOCK, 3, "encode_table, 3 blocks an SM looping"),
+            (WT.encode_table, WT.TABLE_BLOCK, 4, "encode_table, 4 blocks an SM looping"),
+            (table_pre, WT.TABLE_BLOCK, 3, "encode_table, loads at once, 3 an SM looping"),
+            (table_pre, WT.TABLE_BLOCK, 4, "encode_table, loads at once, 4 an SM looping"),
+            (table16, 256, 0, "encode_table, blocks of 256, 16 copies, a block a tile"),
+            (table16, 256, 4, "encode_table, blocks of 256, 16 copies, 4 an SM looping")):
         threads, stride = WR.rows_launch(n, per_sm, sms, block)
-        cases[f"encode_table (4-digit table), {label}"] = (
-            lambda x, t, k=kernel, s=stride, th=threads: k(
-                x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
+        cases[label] = (lambda x, t, k=kernel, s=stride, th=threads: k(
+            x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
     threads, stride = WR.rows_launch(n)
     cases["store_rows41 (no arithmetic, the same transpose and stores)"] = (
         lambda x, t: V.store_rows41(x, t.reshape(-1).view(u64), stride, device="cuda",

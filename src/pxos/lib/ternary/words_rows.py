@@ -35,10 +35,12 @@ TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
 GROUP = 4                   # numbers a thread
 
 
-def rows_kernel(block: int = ROWS_BLOCK):
+def rows_kernel(block: int = ROWS_BLOCK, prefetch: bool = False):
     """:func:`encode_rows41` with blocks of ``block`` threads (its tile: ``41 * block``
     4-byte words of shared memory, at most 48 KB: ``block`` <= 292). Each block size is a
     kernel of its own (the benchmark's variants); :data:`encode_rows41` is ``ROWS_BLOCK``'s.
+    ``prefetch``: a thread issues its 4 loads at once before its first number (one wait
+    for memory, not 4).
     """
     tile_words = 41 * block
 
@@ -57,8 +59,20 @@ def rows_kernel(block: int = ROWS_BLOCK):
             i = g + lid
             if i < groups:
                 tail = u32(0)
+                if prefetch:
+                    n0 = x[GROUP * i]
+                    n1 = x[GROUP * i + 1]
+                    n2 = x[GROUP * i + 2]
+                    n3 = x[GROUP * i + 3]
                 for r in range(GROUP):
-                    a = u64(x[GROUP * i + r]) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
+                    if prefetch:
+                        num = n0
+                        n0 = n1
+                        n1 = n2
+                        n2 = n3
+                    else:
+                        num = x[GROUP * i + r]
+                    a = u64(num) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
                     q = a // u64(P19)
                     u = u32(a - q * u64(P19)) + u32(OFF_LOW)
                     c = u >= u32(P19)

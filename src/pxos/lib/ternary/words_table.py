@@ -23,11 +23,11 @@ TABLE_BLOCK = 224           # threads a block: a 36,736-byte tile and the 10,368
 COPIES = 32                 # copies of each table entry: one a lane
 
 
-def table_kernel(block: int = TABLE_BLOCK, copies: int = COPIES):
+def table_kernel(block: int = TABLE_BLOCK, copies: int = COPIES, prefetch: bool = False):
     """:func:`encode_table` with blocks of ``block`` threads and ``copies`` copies of each
     entry (tile and table within 48 KB of shared memory: 164 ``block`` + 324 ``copies``
     bytes; with 16 copies, lanes l and l + 16 share one, at most 2 of a warp's reads to a
-    bank)."""
+    bank); ``prefetch`` as for ``words_rows.rows_kernel``."""
     tile_words = 41 * block
     entries = 81 * copies
 
@@ -54,8 +54,20 @@ def table_kernel(block: int = TABLE_BLOCK, copies: int = COPIES):
             i = g + lid
             if i < groups:
                 tail = u32(0)
+                if prefetch:
+                    n0 = x[GROUP * i]
+                    n1 = x[GROUP * i + 1]
+                    n2 = x[GROUP * i + 2]
+                    n3 = x[GROUP * i + 3]
                 for r in range(GROUP):
-                    a = u64(x[GROUP * i + r]) ^ (u64(1) << u64(63))   # x + 2**63, uint64
+                    if prefetch:
+                        num = n0
+                        n0 = n1
+                        n1 = n2
+                        n2 = n3
+                    else:
+                        num = x[GROUP * i + r]
+                    a = u64(num) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
                     q = a // u64(P19)
                     u = u32(a - q * u64(P19)) + u32(OFF_LOW)
                     c = u >= u32(P19)
