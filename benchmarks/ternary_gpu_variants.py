@@ -113,11 +113,13 @@ def encoders(cp, n: int, sms: int) -> dict:
     return cases
 
 
-def run_encoders(cp, x, t, ref, repeat: int, sms: int, show) -> dict:
-    """Time each encoder writing ``t``; compare with ``ref`` (no-arithmetic ones: None);
-    ``show(name, figures)`` as each is measured."""
+def run_encoders(cp, x, t, ref, repeat: int, sms: int, show, layout: str) -> dict:
+    """Time each encoder of ``layout`` ("rows" or "planes") writing ``t``; compare with
+    ``ref`` (no-arithmetic ones: None); ``show(name, figures)`` as each is measured."""
     out = {}
     for name, case in encoders(cp, x.size, sms).items():
+        if case[1] != layout:
+            continue
         out[name] = attempt(lambda: encoder_case(cp, x, t, ref, repeat, name, *case))
         show(name, out[name])
     return out
@@ -275,8 +277,9 @@ def main() -> None:
               f"copy {v['share_of_copy']:.3f} exact {v['exact']}", flush=True)
 
     t = cp.empty_like(ref)
-    cases = run_encoders(cp, x, t, ref, args.repeat, sms, show)
+    cases = run_encoders(cp, x, t, ref, args.repeat, sms, show, "rows")
     cases.update(run_decoders(cp, x, t, args.repeat, sms, show))
+    cases.update(run_encoders(cp, x, t, ref, args.repeat, sms, show, "planes"))
     if not args.no_ceilings:
         cases.update(ceilings(cp, x, t, args.repeat, show))
     copies = copy_rates(cp, 2 * 10**9, args.repeat)
