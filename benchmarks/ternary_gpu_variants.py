@@ -14,7 +14,7 @@ round trip on all of them. The ceilings (no arithmetic) are listed in
 ``ternary_variant_kernels``' module doc.
 
     python3 benchmarks/ternary_gpu_variants.py [--numbers 100000000] [--repeat 7]
-                                               [--no-ceilings] [--out FILE.json]
+                                               [--looping] [--no-ceilings] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
 
+LOOPING = "--looping" in sys.argv   # also the grid-stride launches and the planes peers
 ROWS = 41                 # trits of an int64
 BYTES = 8 + ROWS          # bytes a number, read and written
 
@@ -69,29 +70,27 @@ def wide_launcher(words: int, block: int):
 
 
 def encoders(cp, n: int, sms: int) -> dict:
-    """name: (function of (x, t) on the whole arrays, layout of t, halves)."""
+    """name: (function of (x, t) on the whole arrays, layout of t, halves). A block a tile
+    throughout: the first mid-session run of 2026-12-04 measured grid-stride loops of 2-10
+    blocks an SM at 62-82 % of the copy against 94-96 % (``--looping`` puts them back)."""
     u32, u64 = cp.uint32, cp.uint64
     words4, words8 = n // 4, n // 8
-    cases = {"encode_rows41 ((n, 41) layout, a block a tile)": (rows_launcher(n), "rows", 1)}
-    for per_sm in (2, 4, 5, 8):
-        cases[f"encode_rows41, {per_sm} blocks an SM looping"] = (
-            rows_launcher(n, per_sm, sms), "rows", 1)
-    cases["encode_rows41, blocks of 128, a block a tile"] = (
-        rows_launcher(n, block=128), "rows", 1)
-    cases["encode_rows41, blocks of 128, 10 an SM looping"] = (
-        rows_launcher(n, 10, sms, 128), "rows", 1)
-    rows_pre, table_pre = WR.rows_kernel(prefetch=True), WT.table_kernel(prefetch=True)
-    table16 = WT.table_kernel(256, 16)
-    for kernel, block, per_sm, label in (
-            (rows_pre, WR.ROWS_BLOCK, 0, "encode_rows41, loads at once, a block a tile"),
-            (rows_pre, WR.ROWS_BLOCK, 5, "encode_rows41, loads at once, 5 an SM looping"),
-            (WT.encode_table, WT.TABLE_BLOCK, 0, "encode_table (4-digit table), a block a tile"),
-            (WT.encode_table, WT.TABLE_BLOCK, 3, "encode_table, 3 blocks an SM looping"),
-            (WT.encode_table, WT.TABLE_BLOCK, 4, "encode_table, 4 blocks an SM looping"),
-            (table_pre, WT.TABLE_BLOCK, 3, "encode_table, loads at once, 3 an SM looping"),
-            (table_pre, WT.TABLE_BLOCK, 4, "encode_table, loads at once, 4 an SM looping"),
-            (table16, 256, 0, "encode_table, blocks of 256, 16 copies, a block a tile"),
-            (table16, 256, 4, "encode_table, blocks of 256, 16 copies, 4 an SM looping")):
+    rows = [(WR.encode_rows41, WR.ROWS_BLOCK, 0,
+             f"encode_rows41 ((n, 41) layout, blocks of {WR.ROWS_BLOCK}, the default)")]
+    rows += [(WR.rows_kernel(block), block, 0, f"encode_rows41, blocks of {block}")
+             for block in (64, 256)]
+    rows += [(WR.rows_kernel(prefetch=True), WR.ROWS_BLOCK, 0,
+              f"encode_rows41, blocks of {WR.ROWS_BLOCK}, loads at once"),
+             (WT.encode_table, WT.TABLE_BLOCK, 0,
+              f"encode_table (4-digit table), blocks of {WT.TABLE_BLOCK}, 32 copies"),
+             (WT.table_kernel(128, 16), 128, 0, "encode_table, blocks of 128, 16 copies"),
+             (WT.table_kernel(256, 16), 256, 0, "encode_table, blocks of 256, 16 copies")]
+    if LOOPING:
+        rows += [(WR.encode_rows41, WR.ROWS_BLOCK, per_sm,
+                  f"encode_rows41, {per_sm} blocks an SM looping") for per_sm in (4, 8)]
+        rows += [(WT.encode_table, WT.TABLE_BLOCK, 4, "encode_table, 4 blocks an SM looping")]
+    cases = {}
+    for kernel, block, per_sm, label in rows:
         threads, stride = WR.rows_launch(n, per_sm, sms, block)
         cases[label] = (lambda x, t, k=kernel, s=stride, th=threads: k(
             x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
@@ -103,13 +102,15 @@ def encoders(cp, n: int, sms: int) -> dict:
                   (launcher(WW.encode_wide, words8, u64), "planes", 1),
                   "store_wide (no arithmetic, 8-byte stores)":
                   (launcher(V.store_wide, words8, u64), "planes", 1)})
-    for block in (128, 512):
-        cases[f"encode_wide, blocks of {block}"] = (wide_launcher(words8, block), "planes", 1)
-    for per_sm in (2, 4, 8):
-        cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
-            launcher(WW.encode_wide, words8, u64, per_sm, sms), "planes", 1)
-    cases["encode_words, two launches (4 numbers a thread)"] = (
-        launcher(W.encode_words, words4 // 2, u32), "planes", 2)
+    if LOOPING:
+        for block in (128, 512):
+            cases[f"encode_wide, blocks of {block}"] = (wide_launcher(words8, block),
+                                                        "planes", 1)
+        for per_sm in (2, 4, 8):
+            cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
+                launcher(WW.encode_wide, words8, u64, per_sm, sms), "planes", 1)
+        cases["encode_words, two launches (4 numbers a thread)"] = (
+            launcher(W.encode_words, words4 // 2, u32), "planes", 2)
     return cases
 
 
@@ -127,19 +128,23 @@ def run_encoders(cp, x, t, ref, repeat: int, sms: int, show, layout: str) -> dic
 
 def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
     """``decode_rows41`` of ``t`` holding x's (n, 41) trits (written here by
-    ``encode_rows41``), a block a tile and looping, each checked against ``x``."""
+    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads (and looping with
+    ``--looping``), each checked against ``x``."""
     n = x.size
     rows_launcher(n)(x, t)
     flat = t.reshape(-1).view(cp.uint64)
     out = {}
-    for per_sm in (0, 4, 5, 8):
-        threads, stride = WR.rows_launch(n, per_sm, sms)
+    shapes = [(block, 0) for block in (WR.ROWS_BLOCK, 32, 64, 256)]
+    shapes += [(WR.ROWS_BLOCK, per_sm) for per_sm in (4, 8)] if LOOPING else []
+    for block, per_sm in shapes:
+        kernel = WR.decode_rows41 if block == WR.ROWS_BLOCK else WR.decode_kernel(block)
+        threads, stride = WR.rows_launch(n, per_sm, sms, block)
         back, flags = cp.empty(n, cp.int64), cp.ones(n, cp.int8)
-        name = (f"decode_rows41, {per_sm} blocks an SM looping" if per_sm else
-                "decode_rows41 ((n, 41) layout, a block a tile)")
+        name = f"decode_rows41, blocks of {block}" + (
+            f", {per_sm} an SM looping" if per_sm else "")
 
-        def call(s=stride, th=threads, b=back, f=flags):
-            WR.decode_rows41(flat, b, f, s, device="cuda", threads=th)
+        def call(k=kernel, s=stride, th=threads, b=back, f=flags):
+            k(flat, b, f, s, device="cuda", threads=th)
 
         out[name] = attempt(lambda: {
             "s": (sec := queued_time(cp, call, repeat, 2)), "GBps": n * BYTES / sec / 1e9,
@@ -246,6 +251,8 @@ def main() -> None:
     ap.add_argument("--numbers", type=int, default=10**8, help="a multiple of 16")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--looping", action="store_true",
+                    help="also grid-stride launches, block sizes and peers of the planes kernels")
     ap.add_argument("--no-ceilings", action="store_true",
                     help="leave out the CUDA C ceilings (no arithmetic)")
     args = ap.parse_args()

@@ -106,7 +106,8 @@ def test_rows_applies_only_to_41_trits_in_whole_words():
     assert not WR.rows_applies(12, 41) and not WR.rows_applies(8, 42)
     assert not WR.rows_applies(0, 41) and not WR.rows_applies(8, 40)
     assert WR.rows_applies(8 * 52_377_649, 41) and not WR.rows_applies(8 * 52_377_650, 41)
-    assert WR.rows_launch(4097) == (5 * WR.ROWS_BLOCK, 5 * WR.ROWS_BLOCK)
+    blocks = -(-4097 // (4 * WR.ROWS_BLOCK))
+    assert WR.rows_launch(4097) == (blocks * WR.ROWS_BLOCK, blocks * WR.ROWS_BLOCK)
     assert WR.rows_launch(10**6, 4, 132) == (528 * WR.ROWS_BLOCK, 528 * WR.ROWS_BLOCK)
 
 
@@ -148,8 +149,8 @@ def test_rows41_kernels_compile_for_cuda():
 
     compile_cubin = nvrtc()
     x, t, f = np.zeros(8, np.int64), np.zeros(41, np.uint64), np.zeros(8, np.int8)
-    for kernel, args, block in ((WR.encode_rows41, (x, t, 256), 256),
-                                (WR.decode_rows41, (t, x, f, 256), 256),
+    for kernel, args, block in ((WR.encode_rows41, (x, t, 256), WR.ROWS_BLOCK),
+                                (WR.decode_rows41, (t, x, f, 256), WR.ROWS_BLOCK),
                                 (WT.encode_table, (x, t, 224), 224)):
         path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(block,))), "90")
         assert path.read_bytes()[:4] == b"\x7fELF"

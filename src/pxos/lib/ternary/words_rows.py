@@ -30,7 +30,7 @@ import pxos
 from pxos import Array, i8, i32, i64, u32, u64
 from pxos.lib.ternary.words import H19, LOW19, M3, M6, M8, OFF_HIGH, OFF_LOW, P19, Q19
 
-ROWS_BLOCK = 256            # threads a block: 1,024 numbers, 41,984 bytes of shared memory
+ROWS_BLOCK = 128            # threads a block: 512 numbers, 20,992 bytes of shared memory
 TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
 GROUP = 4                   # numbers a thread
 
