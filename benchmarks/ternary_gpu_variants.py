@@ -128,19 +128,21 @@ def run_encoders(cp, x, t, ref, repeat: int, sms: int, show, layout: str) -> dic
 
 def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
     """``decode_rows41`` of ``t`` holding x's (n, 41) trits (written here by
-    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads (and looping with
-    ``--looping``), each checked against ``x``."""
+    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads, their tiles read
+    and decoded in 1, 2 or 4 staggered parts (and looping with ``--looping``), each checked
+    against ``x``."""
     n = x.size
     rows_launcher(n)(x, t)
     flat = t.reshape(-1).view(cp.uint64)
     out = {}
-    shapes = [(block, 0) for block in (WR.ROWS_BLOCK, 32, 64, 256)]
-    shapes += [(WR.ROWS_BLOCK, per_sm) for per_sm in (4, 8)] if LOOPING else []
-    for block, per_sm in shapes:
-        kernel = WR.decode_rows41 if block == WR.ROWS_BLOCK else WR.decode_kernel(block)
+    shapes = [(WR.ROWS_BLOCK, 1, 0), (WR.ROWS_BLOCK, 2, 0), (64, 1, 0), (64, 2, 0),
+              (256, 2, 0), (256, 4, 0), (32, 1, 0)]
+    shapes += [(WR.ROWS_BLOCK, 1, per_sm) for per_sm in (4, 8)] if LOOPING else []
+    for block, parts, per_sm in shapes:
+        kernel = WR.decode_kernel(block, parts)
         threads, stride = WR.rows_launch(n, per_sm, sms, block)
         back, flags = cp.empty(n, cp.int64), cp.ones(n, cp.int8)
-        name = f"decode_rows41, blocks of {block}" + (
+        name = f"decode_rows41, blocks of {block} in {parts} part{'s' * (parts > 1)}" + (
             f", {per_sm} an SM looping" if per_sm else "")
 
         def call(k=kernel, s=stride, th=threads, b=back, f=flags):

@@ -101,6 +101,20 @@ def test_rows41_round_trip_any_int64(xs):
     assert back.tolist() == x.tolist() and not flags.any()
 
 
+@pytest.mark.parametrize("block,parts", [(64, 2), (128, 4)])
+def test_decode_in_staggered_parts_round_trips(block, parts):
+    # interp: no build; tiles of 2 blocks and a part, a block a tile and looping
+    x = numbers(2 * WR.GROUP * block + 184, 14)
+    t = T.encode(x, 41, "c")
+    kernel = WR.decode_kernel(block, parts)
+    for per_sm in (0, 1):
+        threads, stride = WR.rows_launch(x.size, per_sm, 1, block)
+        back, flags = np.full(x.size, 7, np.int64), np.full(x.size, 9, np.int8)
+        kernel(t.reshape(-1).view(np.uint64), back, flags, stride, device="interp",
+               threads=threads)
+        assert np.array_equal(back, x) and not flags.any()
+
+
 def test_rows_applies_only_to_41_trits_in_whole_words():
     assert WR.rows_applies(8, 41) and WR.rows_applies(4096, 41)
     assert not WR.rows_applies(12, 41) and not WR.rows_applies(8, 42)
