@@ -135,8 +135,8 @@ def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
     rows_launcher(n)(x, t)
     flat = t.reshape(-1).view(cp.uint64)
     out = {}
-    shapes = [(WR.ROWS_BLOCK, 1, 0), (WR.ROWS_BLOCK, 2, 0), (64, 1, 0), (64, 2, 0),
-              (256, 2, 0), (256, 4, 0), (32, 1, 0)]
+    shapes = [(WR.ROWS_BLOCK, 1, 0), (WR.ROWS_BLOCK, 2, 0), (WR.ROWS_BLOCK, 4, 0),
+              (64, 1, 0), (64, 2, 0), (256, 2, 0), (256, 4, 0), (32, 1, 0)]
     shapes += [(WR.ROWS_BLOCK, 1, per_sm) for per_sm in (4, 8)] if LOOPING else []
     for block, parts, per_sm in shapes:
         kernel = WR.decode_kernel(block, parts)
