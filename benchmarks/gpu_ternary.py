@@ -187,6 +187,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     wide = W.launch_threads(2 * half // WW.WIDE)
     rows, rows_launch = cp.empty((2 * half, 41), cp.int8), WR.rows_launch(2 * half)
     back_rows, flag_rows = cp.empty(2 * half, cp.int64), cp.ones(2 * half, cp.int8)
+    decode_launch = WR.rows_launch(2 * half, block=WR.DECODE_BLOCK)
 
     def encode():                          # what T.encode runs on cuda: (n, 41), one launch
         WR.encode_rows41(xw, rows.reshape(-1).view(cp.uint64), rows_launch[1],
@@ -201,7 +202,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
 
     def decode():                          # what T.decode runs on cuda: (n, 41), one launch
         WR.decode_rows41(rows.reshape(-1).view(cp.uint64), back_rows, flag_rows,
-                         rows_launch[1], device="cuda", threads=rows_launch[0])
+                         decode_launch[1], device="cuda", threads=decode_launch[0])
 
     def decoder(launch):
         def decode():

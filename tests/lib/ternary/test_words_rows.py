@@ -62,11 +62,11 @@ def test_encode_table_equals_python_ints(device):
 
 @for_each_backend(argname="device", exclude=("opencl", "webgpu"))
 def test_decode_rows41_round_trips_and_flags_overflow(device):
-    count = 184 if device == "interp" else 2 * WR.GROUP * WR.ROWS_BLOCK + 184
+    count = 184 if device == "interp" else 2 * WR.GROUP * WR.DECODE_BLOCK + 184
     x = numbers(count, 12)
     t = T.encode(x, 41, "c")
     for per_sm in (0, 1)[device == "interp":]:
-        threads, stride = WR.rows_launch(x.size, per_sm, 1)
+        threads, stride = WR.rows_launch(x.size, per_sm, 1, WR.DECODE_BLOCK)
         back, flags = np.full(x.size, 7, np.int64), np.full(x.size, 9, np.int8)
         WR.decode_rows41(t.reshape(-1).view(np.uint64), back, flags, stride, device=device,
                          threads=threads)
@@ -78,7 +78,7 @@ def test_decode_rows41_round_trips_and_flags_overflow(device):
     near += [e + d for e in (2**63, -(2**63), WR.Q19 * 3**19) for d in range(-4, 5)]
     near = near[:len(near) // 8 * 8]
     t = np.ascontiguousarray(T.encode(np.array(near + [None], object)[:-1], 41))
-    threads, stride = WR.rows_launch(len(near))
+    threads, stride = WR.rows_launch(len(near), block=WR.DECODE_BLOCK)
     back, flags = np.empty(len(near), np.int64), np.full(len(near), 9, np.int8)
     WR.decode_rows41(t.reshape(-1).view(np.uint64), back, flags, stride, device=device,
                      threads=threads)
@@ -96,6 +96,7 @@ def test_rows41_round_trip_any_int64(xs):
     WR.encode_rows41(x, t.reshape(-1).view(np.uint64), stride, device="c", threads=threads)
     assert t.tolist() == [python_trits(v) for v in x.tolist()]
     back, flags = np.empty(x.size, np.int64), np.full(x.size, 9, np.int8)
+    threads, stride = WR.rows_launch(x.size, block=WR.DECODE_BLOCK)
     WR.decode_rows41(t.reshape(-1).view(np.uint64), back, flags, stride, device="c",
                      threads=threads)
     assert back.tolist() == x.tolist() and not flags.any()
@@ -149,8 +150,9 @@ def test_cuda_takes_the_rows41_kernels_where_they_apply(shape, monkeypatch):
     assert t.shape == shape + (41,) and np.array_equal(t, T.encode(x, 41, "interp"))
     assert (T.decode(t, "cuda") == x).all()
     threads, stride = WR.rows_launch(x.size)
+    d_threads, d_stride = WR.rows_launch(x.size, block=WR.DECODE_BLOCK)
     assert calls == [("encode_rows41", x.size, stride, "cuda", threads),
-                     ("decode_rows41", x.size * 41 // 8, stride, "cuda", threads)]
+                     ("decode_rows41", x.size * 41 // 8, d_stride, "cuda", d_threads)]
     big = t.copy()
     big[0] = 1                                     # (3**41 - 1) / 2: past int64
     with pytest.raises(PxRuntimeError, match=r"number \[0(, 0)?\] .* does not fit int64"):
@@ -164,7 +166,7 @@ def test_rows41_kernels_compile_for_cuda():
     compile_cubin = nvrtc()
     x, t, f = np.zeros(8, np.int64), np.zeros(41, np.uint64), np.zeros(8, np.int8)
     for kernel, args, block in ((WR.encode_rows41, (x, t, 256), WR.ROWS_BLOCK),
-                                (WR.decode_rows41, (t, x, f, 256), WR.ROWS_BLOCK),
+                                (WR.decode_rows41, (t, x, f, 256), WR.DECODE_BLOCK),
                                 (WT.encode_table, (x, t, 224), 224)):
         path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(block,))), "90")
         assert path.read_bytes()[:4] == b"\x7fELF"

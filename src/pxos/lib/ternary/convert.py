@@ -154,7 +154,7 @@ def decode(t, device: str | None = None):
     x = np.empty(flat.shape[0], np.int64)
     overflow = np.empty(flat.shape[0], np.int8)
     if device == "cuda" and WR.rows_applies(*flat.shape):
-        threads, stride = WR.rows_launch(flat.shape[0])
+        threads, stride = WR.rows_launch(flat.shape[0], block=WR.DECODE_BLOCK)
         WR.decode_rows41(flat.reshape(-1).view(np.uint64), x, overflow, stride, device=device,
                          threads=threads)
     elif flat.shape[0]:

@@ -32,6 +32,8 @@ from pxos.lib.ternary.words import H19, LOW19, M3, M6, M8, OFF_HIGH, OFF_LOW, P1
 
 ROWS_BLOCK = 128            # threads a block: 512 numbers, 20,992 bytes of shared memory
 TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
+DECODE_BLOCK = ROWS_BLOCK   # decode_rows41's threads a block
+DECODE_PARTS = 1            # and the staggered parts of its tile (decode_kernel)
 GROUP = 4                   # numbers a thread
 
 
@@ -273,7 +275,7 @@ def decode_kernel(block: int = ROWS_BLOCK, parts: int = 1):
     return decode_rows41
 
 
-decode_rows41 = decode_kernel()
+decode_rows41 = decode_kernel(DECODE_BLOCK, DECODE_PARTS)
 
 
 def rows_applies(count: int, width: int) -> bool:
@@ -294,5 +296,5 @@ def rows_launch(count: int, per_sm: int = 0, sms: int = 0,
     return blocks * block, blocks * block
 
 
-__all__ = ["GROUP", "ROWS_BLOCK", "TILE", "decode_kernel", "decode_rows41", "encode_rows41",
-           "rows_applies", "rows_kernel", "rows_launch"]
+__all__ = ["DECODE_BLOCK", "DECODE_PARTS", "GROUP", "ROWS_BLOCK", "TILE", "decode_kernel",
+           "decode_rows41", "encode_rows41", "rows_applies", "rows_kernel", "rows_launch"]
