@@ -1,13 +1,15 @@
-"""int64 to balanced-ternary trits on a GPU in the API's own layout: ``encode``'s int8
-``(n, 41)``, row-major, least significant trit first, so that a block of numbers owns one
-contiguous run of bytes (41 a number). What :func:`pxos.ternary.encode
-<pxos.lib.ternary.convert.encode>` runs on ``cuda`` for 41 trits and a count that is a
-multiple of 8 (:func:`rows_applies`).
+"""int64 to and from balanced-ternary trits on a GPU in the API's own layout: ``encode``'s
+int8 ``(n, 41)``, row-major, least significant trit first, so that a block of numbers owns
+one contiguous run of bytes (41 a number). What :func:`pxos.ternary.encode
+<pxos.lib.ternary.convert.encode>` and ``decode`` run on ``cuda`` for 41 trits and a
+count that is a multiple of 8 (:func:`rows_applies`).
 
 The planes kernels (:mod:`pxos.lib.ternary.words_wide`) write 41 digit rows at once, a
 pattern whose own ceiling on the H200 is about 88 % of a device copy; a contiguous stream
-of encode's bytes reached 94.6 % (``benchmarks/ternary_variant_kernels.py``). Here the
-output is contiguous, and the transpose goes through shared memory:
+of encode's bytes reached 94.6-95.5 % (``benchmarks/ternary_variant_kernels.py``). Here
+the output is contiguous, and the transpose goes through shared memory
+(:func:`encode_rows41` reached 96.2 % of the copy on the H200 with blocks of 128,
+docs/ternary.md §6):
 
 - a thread takes 4 consecutive numbers, whose 164 bytes are 41 aligned 4-byte words.
   Each number's digits come from the fixed-point fractions of
@@ -22,7 +24,10 @@ output is contiguous, and the transpose goes through shared memory:
 - the thread stores its 41 words to shared memory (stride 41 words: no bank conflict),
   and after a barrier the block writes its ``41 * 4 * ROWS_BLOCK`` bytes as consecutive
   8-byte words, adjacent threads writing adjacent words.
-"""
+
+:func:`decode_rows41` runs the same path backwards: the tile read as consecutive 8-byte
+words, each thread's 41 words from shared memory, the funnel shifts undone.
+""""""
 
 from __future__ import annotations
 
