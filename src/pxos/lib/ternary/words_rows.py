@@ -27,7 +27,7 @@ docs/ternary.md §6):
 
 :func:`decode_rows41` runs the same path backwards: the tile read as consecutive 8-byte
 words, each thread's 41 words from shared memory, the funnel shifts undone.
-""""""
+"""
 
 from __future__ import annotations
 
