@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import pxos.ternary as T  # noqa: E402
 import ternary_variant_kernels as V  # noqa: E402
 from pxos.lib.ternary import words_rows as WR  # noqa: E402
-from pxos.lib.ternary import words_table as WT  # noqa: E402
 from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
@@ -79,16 +78,9 @@ def encoders(cp, n: int, sms: int) -> dict:
              f"encode_rows41 ((n, 41) layout, blocks of {WR.ROWS_BLOCK}, the default)")]
     rows += [(WR.rows_kernel(block), block, 0, f"encode_rows41, blocks of {block}")
              for block in (64, 256)]
-    rows += [(WR.rows_kernel(prefetch=True), WR.ROWS_BLOCK, 0,
-              f"encode_rows41, blocks of {WR.ROWS_BLOCK}, loads at once"),
-             (WT.encode_table, WT.TABLE_BLOCK, 0,
-              f"encode_table (4-digit table), blocks of {WT.TABLE_BLOCK}, 32 copies"),
-             (WT.table_kernel(128, 16), 128, 0, "encode_table, blocks of 128, 16 copies"),
-             (WT.table_kernel(256, 16), 256, 0, "encode_table, blocks of 256, 16 copies")]
     if LOOPING:
         rows += [(WR.encode_rows41, WR.ROWS_BLOCK, per_sm,
                   f"encode_rows41, {per_sm} blocks an SM looping") for per_sm in (4, 8)]
-        rows += [(WT.encode_table, WT.TABLE_BLOCK, 4, "encode_table, 4 blocks an SM looping")]
     cases = {}
     for kernel, block, per_sm, label in rows:
         threads, stride = WR.rows_launch(n, per_sm, sms, block)
@@ -128,21 +120,19 @@ def run_encoders(cp, x, t, ref, repeat: int, sms: int, show, layout: str) -> dic
 
 def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
     """``decode_rows41`` of ``t`` holding x's (n, 41) trits (written here by
-    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads, their tiles read
-    and decoded in 1, 2 or 4 staggered parts (and looping with ``--looping``), each checked
-    against ``x``."""
+    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads (and looping with
+    ``--looping``), each checked against ``x``."""
     n = x.size
     rows_launcher(n)(x, t)
     flat = t.reshape(-1).view(cp.uint64)
     out = {}
-    shapes = [(WR.ROWS_BLOCK, 1, 0), (WR.ROWS_BLOCK, 2, 0), (WR.ROWS_BLOCK, 4, 0),
-              (64, 1, 0), (64, 2, 0), (256, 2, 0), (256, 4, 0), (32, 1, 0)]
-    shapes += [(WR.ROWS_BLOCK, 1, per_sm) for per_sm in (4, 8)] if LOOPING else []
-    for block, parts, per_sm in shapes:
-        kernel = WR.decode_kernel(block, parts)
+    shapes = [(block, 0) for block in (WR.DECODE_BLOCK, 32, 64, 256)]
+    shapes += [(WR.DECODE_BLOCK, per_sm) for per_sm in (4, 8)] if LOOPING else []
+    for block, per_sm in shapes:
+        kernel = WR.decode_rows41 if block == WR.DECODE_BLOCK else WR.decode_kernel(block)
         threads, stride = WR.rows_launch(n, per_sm, sms, block)
         back, flags = cp.empty(n, cp.int64), cp.ones(n, cp.int8)
-        name = f"decode_rows41, blocks of {block} in {parts} part{'s' * (parts > 1)}" + (
+        name = f"decode_rows41, blocks of {block}" + (
             f", {per_sm} an SM looping" if per_sm else "")
 
         def call(k=kernel, s=stride, th=threads, b=back, f=flags):

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 import pxos.ternary as T
 from pxos.errors import PxRuntimeError
 from pxos.lib.ternary import words_rows as WR
-from pxos.lib.ternary import words_table as WT
 from pxos.testing import for_each_backend
 from tests.lib.ternary.test_words import numbers
 
@@ -30,8 +29,8 @@ def python_trits(v: int) -> list[int]:
     return out
 
 
-# interp runs one partial tile (the edges); opencl and webgpu are left out for CI time (a build takes
-# seconds each; planes.encode, not T.encode, is what runs there)
+# interp runs one partial tile (the edges); opencl and webgpu are left out for CI time (a
+# build takes seconds each; planes.encode, not T.encode, is what runs there)
 @for_each_backend(argname="device", exclude=("opencl", "webgpu"))
 def test_encode_rows41_equals_python_ints(device):
     count = 184 if device == "interp" else 2 * WR.GROUP * WR.ROWS_BLOCK + 184   # partial tiles
@@ -43,20 +42,6 @@ def test_encode_rows41_equals_python_ints(device):
         t = np.full((x.size, 41), 9, np.int8)
         WR.encode_rows41(x, t.reshape(-1).view(np.uint64), stride, device=device,
                          threads=threads)
-        assert np.array_equal(t, want)
-
-
-# interp left out too: filling the table takes it 1.5 s
-@for_each_backend(argname="device", exclude=("interp", "opencl", "webgpu"))
-def test_encode_table_equals_python_ints(device):
-    x = numbers(WR.GROUP * WT.TABLE_BLOCK + 184, 13)          # a tile and a part
-    want = T.encode(x, 41, "c")
-    assert want[:40].tolist() == [python_trits(int(v)) for v in x[:40]]
-    for per_sm in (0, 1):
-        threads, stride = WR.rows_launch(x.size, per_sm, 1, WT.TABLE_BLOCK)
-        t = np.full((x.size, 41), 9, np.int8)
-        WT.encode_table(x, t.reshape(-1).view(np.uint64), stride, device=device,
-                        threads=threads)
         assert np.array_equal(t, want)
 
 
@@ -100,20 +85,6 @@ def test_rows41_round_trip_any_int64(xs):
     WR.decode_rows41(t.reshape(-1).view(np.uint64), back, flags, stride, device="c",
                      threads=threads)
     assert back.tolist() == x.tolist() and not flags.any()
-
-
-@pytest.mark.parametrize("block,parts", [(64, 2), (128, 4)])
-def test_decode_in_staggered_parts_round_trips(block, parts):
-    # interp: no build; tiles of 2 blocks and a part, a block a tile and looping
-    x = numbers(2 * WR.GROUP * block + 184, 14)
-    t = T.encode(x, 41, "c")
-    kernel = WR.decode_kernel(block, parts)
-    for per_sm in (0, 1):
-        threads, stride = WR.rows_launch(x.size, per_sm, 1, block)
-        back, flags = np.full(x.size, 7, np.int64), np.full(x.size, 9, np.int8)
-        kernel(t.reshape(-1).view(np.uint64), back, flags, stride, device="interp",
-               threads=threads)
-        assert np.array_equal(back, x) and not flags.any()
 
 
 def test_rows_applies_only_to_41_trits_in_whole_words():
@@ -166,7 +137,6 @@ def test_rows41_kernels_compile_for_cuda():
     compile_cubin = nvrtc()
     x, t, f = np.zeros(8, np.int64), np.zeros(41, np.uint64), np.zeros(8, np.int8)
     for kernel, args, block in ((WR.encode_rows41, (x, t, 256), WR.ROWS_BLOCK),
-                                (WR.decode_rows41, (t, x, f, 256), WR.DECODE_BLOCK),
-                                (WT.encode_table, (x, t, 224), 224)):
+                                (WR.decode_rows41, (t, x, f, 256), WR.DECODE_BLOCK)):
         path, _ = compile_cubin(render_cuda(kernel.ir(*args, threads=(block,))), "90")
         assert path.read_bytes()[:4] == b"\x7fELF"

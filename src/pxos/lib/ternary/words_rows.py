@@ -38,16 +38,13 @@ from pxos.lib.ternary.words import H19, LOW19, M3, M6, M8, OFF_HIGH, OFF_LOW, P1
 ROWS_BLOCK = 128            # threads a block: 512 numbers, 20,992 bytes of shared memory
 TILE = 41 * ROWS_BLOCK      # 4-byte words of a block's output
 DECODE_BLOCK = ROWS_BLOCK   # decode_rows41's threads a block
-DECODE_PARTS = 1            # and the staggered parts of its tile (decode_kernel)
 GROUP = 4                   # numbers a thread
 
 
-def rows_kernel(block: int = ROWS_BLOCK, prefetch: bool = False):
+def rows_kernel(block: int = ROWS_BLOCK):
     """:func:`encode_rows41` with blocks of ``block`` threads (its tile: ``41 * block``
     4-byte words of shared memory, at most 48 KB: ``block`` <= 292). Each block size is a
     kernel of its own (the benchmark's variants); :data:`encode_rows41` is ``ROWS_BLOCK``'s.
-    ``prefetch``: a thread issues its 4 loads at once before its first number (one wait
-    for memory, not 4).
     """
     tile_words = 41 * block
 
@@ -66,20 +63,8 @@ def rows_kernel(block: int = ROWS_BLOCK, prefetch: bool = False):
             i = g + lid
             if i < groups:
                 tail = u32(0)
-                if prefetch:
-                    n0 = x[GROUP * i]
-                    n1 = x[GROUP * i + 1]
-                    n2 = x[GROUP * i + 2]
-                    n3 = x[GROUP * i + 3]
                 for r in range(GROUP):
-                    if prefetch:
-                        num = n0
-                        n0 = n1
-                        n1 = n2
-                        n2 = n3
-                    else:
-                        num = x[GROUP * i + r]
-                    a = u64(num) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
+                    a = u64(x[GROUP * i + r]) ^ (u64(1) << u64(63))   # x + 2**63 as uint64
                     q = a // u64(P19)
                     u = u32(a - q * u64(P19)) + u32(OFF_LOW)
                     c = u >= u32(P19)
@@ -187,20 +172,16 @@ def rows_kernel(block: int = ROWS_BLOCK, prefetch: bool = False):
 encode_rows41 = rows_kernel()
 
 
-def decode_kernel(block: int = ROWS_BLOCK, parts: int = 1):
-    """:func:`decode_rows41` with blocks of ``block`` threads (as :func:`rows_kernel`),
-    each block's tile cut into ``parts`` parts of ``block / parts`` threads (an even
-    number, at least a warp): part p reads its tile in step p and decodes it in step p + 1,
-    a barrier after each step, so that one part's reads overlap another's arithmetic."""
+def decode_kernel(block: int = ROWS_BLOCK):
+    """:func:`decode_rows41` with blocks of ``block`` threads (as :func:`rows_kernel`)."""
     tile_words = 41 * block
-    sub = block // parts
 
     @pxos.kernel(block=(block,))
     def decode_rows41(t: Array[u64, 1], x: Array[i64, 1], overflow: Array[i8, 1],
                       stride: i32):
         """x[i] = the value of trits ``t`` (the flat uint64 view of an int8 ``(n, 41)``
         array of trits in -1..1, n a multiple of 8); overflow[i] = 1 where it does not fit
-        int64 (x[i] is then meaningless). A part reads its tile as consecutive 8-byte
+        int64 (x[i] is then meaningless). The block reads its tile as consecutive 8-byte
         words into shared memory; thread ``lid`` then takes numbers 4 (g + lid) ..
         4 (g + lid) + 3 (launch as :func:`encode_rows41`). Each 4-digit word's standard
         digits (d + 1 a byte, ``((w ^ 0x80808080) + 0x01010101) ^ 0x80808080``) give
@@ -210,77 +191,74 @@ def decode_kernel(block: int = ROWS_BLOCK, parts: int = 1):
         the overflow test of ``words.decode_words``."""
         tile = pxos.shared(tile_words, u32)
         lid = pxos.local_id()
-        part = lid // sub
-        g = pxos.block_id() * block
         groups = x.shape[0] // GROUP
+        g = pxos.block_id() * block
         while g < groups:
-            first = g + part * sub                   # this part's first group
-            for step in range(parts + 1):
-                if step == part:                     # read: the part's words, coalesced
-                    words = (min(max(groups - first, 0), sub) * 41) >> 1
-                    base = i64(first >> 1) * 41
-                    j = lid - part * sub
-                    while j < words:
-                        w = t[base + j]
-                        tile[41 * sub * part + 2 * j] = u32(w)
-                        tile[41 * sub * part + 2 * j + 1] = u32(w >> u64(32))
-                        j += sub
-                i = g + lid
-                if step == part + 1 and i < groups:  # decode: the thread's 4 numbers
-                    tops = u32(0x01010101) << u32(7)
-                    ones = u32(0x01010101)
-                    mul = u32(0x0103091B)
-                    for r in range(GROUP):
-                        s = u64(8 * r)
-                        at = 41 * lid + 10 * r
-                        w0 = ((u32((u64(tile[at + 1]) << u64(32) | u64(tile[at])) >> s) ^ tops)
-                              + ones) ^ tops
-                        w1 = ((u32((u64(tile[at + 2]) << u64(32) | u64(tile[at + 1])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w2 = ((u32((u64(tile[at + 3]) << u64(32) | u64(tile[at + 2])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w3 = ((u32((u64(tile[at + 4]) << u64(32) | u64(tile[at + 3])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w4 = ((u32((u64(tile[at + 5]) << u64(32) | u64(tile[at + 4])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w5 = ((u32((u64(tile[at + 6]) << u64(32) | u64(tile[at + 5])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w6 = ((u32((u64(tile[at + 7]) << u64(32) | u64(tile[at + 6])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w7 = ((u32((u64(tile[at + 8]) << u64(32) | u64(tile[at + 7])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w8 = ((u32((u64(tile[at + 9]) << u64(32) | u64(tile[at + 8])) >> s)
-                               ^ tops) + ones) ^ tops
-                        w9 = ((u32((u64(tile[at + 10]) << u64(32) | u64(tile[at + 9])) >> s)
-                               ^ tops) + ones) ^ tops
-                        d40 = ((tile[at + 10] >> u32(8 * r)) + u32(1)) & u32(255)
-                        low = (((w4 & u32(0xFFFFFF)) * mul) >> u32(24)) * u32(81) \
-                            + ((w3 * mul) >> u32(24))
-                        low = (low * u32(81) + ((w2 * mul) >> u32(24))) * u32(81) \
-                            + ((w1 * mul) >> u32(24))
-                        low = low * u32(81) + ((w0 * mul) >> u32(24))            # digits 0-18
-                        mid = (((w9 & u32(0xFFFF)) * mul) >> u32(24)) * u32(81) \
-                            + ((w8 * mul) >> u32(24))
-                        mid = (mid * u32(81) + ((w7 * mul) >> u32(24))) * u32(81) \
-                            + ((w6 * mul) >> u32(24))
-                        mid = (mid * u32(81) + ((w5 * mul) >> u32(24))) * u32(3) \
-                            + (w4 >> u32(24))                                     # 19-37
-                        top = ((w9 >> u32(16)) * mul >> u32(24)) + d40 * u32(9)   # 38-40
-                        v = i64(i32(top) - 13) * P19 + i64(i32(mid) - H19)
-                        lo = i32(low) - H19
-                        bad = i8(0)
-                        if v > Q19 + 1 or v < -Q19 - 1 or (v == Q19 + 1 and lo >= -LOW19) or (
-                                v == -Q19 - 1 and lo < LOW19):
-                            bad = i8(1)
-                        x[GROUP * i + r] = v * P19 + i64(lo)
-                        overflow[GROUP * i + r] = bad
-                pxos.sync_threads()
+            words = (min(groups - g, block) * 41) >> 1
+            base = i64(g >> 1) * 41
+            j = lid
+            while j < words:
+                w = t[base + j]
+                tile[2 * j] = u32(w)
+                tile[2 * j + 1] = u32(w >> u64(32))
+                j += block
+            pxos.sync_threads()
+            i = g + lid
+            if i < groups:
+                tops = u32(0x01010101) << u32(7)
+                ones = u32(0x01010101)
+                mul = u32(0x0103091B)
+                for r in range(GROUP):
+                    s = u64(8 * r)
+                    at = 41 * lid + 10 * r
+                    w0 = ((u32((u64(tile[at + 1]) << u64(32) | u64(tile[at])) >> s) ^ tops)
+                          + ones) ^ tops
+                    w1 = ((u32((u64(tile[at + 2]) << u64(32) | u64(tile[at + 1])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w2 = ((u32((u64(tile[at + 3]) << u64(32) | u64(tile[at + 2])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w3 = ((u32((u64(tile[at + 4]) << u64(32) | u64(tile[at + 3])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w4 = ((u32((u64(tile[at + 5]) << u64(32) | u64(tile[at + 4])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w5 = ((u32((u64(tile[at + 6]) << u64(32) | u64(tile[at + 5])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w6 = ((u32((u64(tile[at + 7]) << u64(32) | u64(tile[at + 6])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w7 = ((u32((u64(tile[at + 8]) << u64(32) | u64(tile[at + 7])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w8 = ((u32((u64(tile[at + 9]) << u64(32) | u64(tile[at + 8])) >> s)
+                           ^ tops) + ones) ^ tops
+                    w9 = ((u32((u64(tile[at + 10]) << u64(32) | u64(tile[at + 9])) >> s)
+                           ^ tops) + ones) ^ tops
+                    d40 = ((tile[at + 10] >> u32(8 * r)) + u32(1)) & u32(255)
+                    low = (((w4 & u32(0xFFFFFF)) * mul) >> u32(24)) * u32(81) \
+                        + ((w3 * mul) >> u32(24))
+                    low = (low * u32(81) + ((w2 * mul) >> u32(24))) * u32(81) \
+                        + ((w1 * mul) >> u32(24))
+                    low = low * u32(81) + ((w0 * mul) >> u32(24))            # digits 0-18
+                    mid = (((w9 & u32(0xFFFF)) * mul) >> u32(24)) * u32(81) \
+                        + ((w8 * mul) >> u32(24))
+                    mid = (mid * u32(81) + ((w7 * mul) >> u32(24))) * u32(81) \
+                        + ((w6 * mul) >> u32(24))
+                    mid = (mid * u32(81) + ((w5 * mul) >> u32(24))) * u32(3) \
+                        + (w4 >> u32(24))                                     # 19-37
+                    top = ((w9 >> u32(16)) * mul >> u32(24)) + d40 * u32(9)   # 38-40
+                    v = i64(i32(top) - 13) * P19 + i64(i32(mid) - H19)
+                    lo = i32(low) - H19
+                    bad = i8(0)
+                    if v > Q19 + 1 or v < -Q19 - 1 or (v == Q19 + 1 and lo >= -LOW19) or (
+                            v == -Q19 - 1 and lo < LOW19):
+                        bad = i8(1)
+                    x[GROUP * i + r] = v * P19 + i64(lo)
+                    overflow[GROUP * i + r] = bad
+            pxos.sync_threads()
             g += stride
 
     return decode_rows41
 
 
-decode_rows41 = decode_kernel(DECODE_BLOCK, DECODE_PARTS)
+decode_rows41 = decode_kernel(DECODE_BLOCK)
 
 
 def rows_applies(count: int, width: int) -> bool:
@@ -301,5 +279,5 @@ def rows_launch(count: int, per_sm: int = 0, sms: int = 0,
     return blocks * block, blocks * block
 
 
-__all__ = ["DECODE_BLOCK", "DECODE_PARTS", "GROUP", "ROWS_BLOCK", "TILE", "decode_kernel",
+__all__ = ["DECODE_BLOCK", "GROUP", "ROWS_BLOCK", "TILE", "decode_kernel",
            "decode_rows41", "encode_rows41", "rows_applies", "rows_kernel", "rows_launch"]
