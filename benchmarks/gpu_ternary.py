@@ -157,17 +157,18 @@ def numbers(cp, repeat, anchors, n) -> dict:
 
 def conversion(cp, repeat, n: int, peak: float) -> dict:
     """Encode and decode of ``n`` random int64 (the whole range: 41 trits), against a
-    device-to-device copy in the same run (the practical roofline). ``encode`` and
-    ``decode``: ``words_rows.encode_rows41`` and ``decode_rows41``, what ``T.encode`` and
-    ``T.decode`` run on ``cuda``, in the API's own ``(n, 41)`` layout, one launch each.
-    The others in the planes layout (41, n), in two halves where one kernel call would
-    take more than 2³¹−1 trits: ``encode_planes``, ``words_wide.encode_wide`` (what
-    ``planes.encode`` runs on ``cuda``: 8 numbers a thread, one launch) with
-    ``words.encode_words`` (4 numbers a thread, in halves) as its peer; ``decode_planes``,
-    ``words.decode_words`` (``words.DECODE_PER_SM`` blocks an SM, and with a thread a word
-    as a peer); as peers the one-number-a-thread ``encode_columns``/``decode_columns``, and
-    as ceilings of that layout ``store_rows``/``load_rows`` (the same loads and stores, no
-    arithmetic).
+    device-to-device copy in the same run (the practical roofline). Each direction's
+    headline is its fastest kernel: ``encode``, ``words_rows.encode_rows41`` (what
+    ``T.encode`` runs on ``cuda``, in the API's own ``(n, 41)`` layout, one launch), and
+    ``decode``, ``words.decode_words`` in the planes layout (41, n) (what ``planes.decode``
+    runs on ``cuda``: ``words.DECODE_PER_SM`` blocks an SM; with a thread a word as a
+    peer). Beside them: ``decode_rows41`` (what ``T.decode`` runs on ``cuda``, (n, 41), one
+    launch); ``encode_planes``, ``words_wide.encode_wide`` (what ``planes.encode`` runs on
+    ``cuda``: 8 numbers a thread, one launch) with ``words.encode_words`` (4 numbers a
+    thread) as its peer; the planes kernels in two halves where one kernel call would take
+    more than 2³¹−1 trits; as peers the one-number-a-thread
+    ``encode_columns``/``decode_columns``, and as ceilings of the planes layout
+    ``store_rows``/``load_rows`` (the same loads and stores, no arithmetic).
 
     Bytes are counted as the API moves them: encode reads 8 bytes (an int64) and writes
     41 (int8 trits) a number; decode reads 41 and writes 8 (the overflow flag it writes
@@ -200,7 +201,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
         for x, t in zip(xs, ts):
             W.encode_words(x, t.view(cp.uint32), stride, device="cuda", threads=threads)
 
-    def decode():                          # what T.decode runs on cuda: (n, 41), one launch
+    def decode_rows41():                   # what T.decode runs on cuda: (n, 41), one launch
         WR.decode_rows41(rows.reshape(-1).view(cp.uint64), back_rows, flag_rows,
                          decode_launch[1], device="cuda", threads=decode_launch[0])
 
@@ -212,7 +213,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
         return decode
 
     cases = {"encode": encode, "encode_planes": encode_planes, "encode_words": encode_words,
-             "decode": decode, "decode_planes": decoder(loops),
+             "decode": decoder(loops), "decode_rows41": decode_rows41,
              "decode (a thread a word)": decoder((threads, stride)),
              "encode_columns": lambda: [C.encode_columns(x, t, r, device="cuda")
                                         for x, t, r in zip(xs, tc, rests)],
@@ -225,7 +226,7 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     copies = copy_rates(cp, min(2 * 10**9, 64 * n), repeat)   # 2 GB: far past the L2
     copy = max(copies.values())
     times = {name: queued_time(cp, fn, repeat, 2) for name, fn in cases.items()}
-    for name in ("encode", "encode_planes", "encode_words", "decode", "decode_planes",
+    for name in ("encode", "encode_planes", "encode_words", "decode", "decode_rows41",
                  "encode_columns", "decode_columns"):
         cases[name]()                      # the ceilings overwrote tc, backc: redo
     exact = all(bool((v == x).all()) and not bool(f.any()) and bool((w == x).all())
@@ -239,8 +240,8 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     first = T.decode(cp.asnumpy(ts[0][:, :1000]).T.copy(), "c")
     exact = exact and bool((first == cp.asnumpy(xs[0][:1000])).all())   # against c
     out = {"numbers": 2 * half, "trits": 41, "exact": exact,
-           "layout": "encode, decode: (n, 41), what T.encode returns and T.decode takes; "
-                     "the others planes (41, n)",
+           "layout": "encode, decode_rows41: (n, 41), what T.encode returns and T.decode "
+                     "takes; the others planes (41, n), what planes.encode returns",
            "copy_GBps": {k: v / 1e9 for k, v in copies.items()}}
     for name, sec in times.items():
         rate = 2 * half * 49 / sec
