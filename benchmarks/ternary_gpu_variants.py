@@ -40,7 +40,7 @@ from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
 
-LOOPING = "--looping" in sys.argv   # also the grid-stride launches and the planes peers
+LOOPING = "--looping" in sys.argv   # also the grid-stride launches and the planes' peers
 ROWS = 41                 # trits of an int64
 BYTES = 8 + ROWS          # bytes a number, read and written
 
@@ -59,13 +59,6 @@ def rows_launcher(n: int, per_sm: int = 0, sms: int = 0, block: int = WR.ROWS_BL
     threads, stride = WR.rows_launch(n, per_sm, sms, block)
     return lambda x, t: kernel(x, t.reshape(-1).view("uint64"), stride, device="cuda",
                                threads=threads)
-
-
-def wide_launcher(words: int, block: int):
-    """``encode_wide`` with blocks of ``block`` threads, a thread a word."""
-    threads = -(-words // block) * block
-    kernel = WW.wide_kernel(block)
-    return lambda x, t: kernel(x, t.view("uint64"), threads, device="cuda", threads=threads)
 
 
 def encoders(cp, n: int, sms: int) -> dict:
@@ -95,9 +88,6 @@ def encoders(cp, n: int, sms: int) -> dict:
                   "store_wide (no arithmetic, 8-byte stores)":
                   (launcher(V.store_wide, words8, u64), "planes", 1)})
     if LOOPING:
-        for block in (128, 512):
-            cases[f"encode_wide, blocks of {block}"] = (wide_launcher(words8, block),
-                                                        "planes", 1)
         for per_sm in (2, 4, 8):
             cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
                 launcher(WW.encode_wide, words8, u64, per_sm, sms), "planes", 1)
@@ -244,7 +234,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--looping", action="store_true",
-                    help="also grid-stride launches, block sizes and peers of the planes kernels")
+                    help="also grid-stride launches and the planes kernels' peers")
     ap.add_argument("--no-ceilings", action="store_true",
                     help="leave out the CUDA C ceilings (no arithmetic)")
     args = ap.parse_args()
