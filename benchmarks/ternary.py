@@ -27,9 +27,9 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
   memory, decode in the planes layout, 4 numbers a thread; ``T.decode``'s kernel, the
   planes encoders and the one-number-a-thread kernels as peers:
   ``gpu_ternary.conversion``) with GB/s on the bytes the API moves (49 a number) and its
-  shares of
-  a device-to-device copy's rate, measured in the same run (the practical roofline), and
-  of the device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
+  shares of a device-to-device copy's rate, measured in the same run (the practical
+  roofline), and of the device's peak memory bandwidth, and a 14-qutrit circuit checked
+  against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 
