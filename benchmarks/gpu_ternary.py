@@ -23,6 +23,7 @@ from pxos.lib.ternary import columns as C
 from pxos.lib.ternary import kernels as K
 from pxos.lib.ternary import nn_kernels as NK
 from pxos.lib.ternary import words as W
+from pxos.lib.ternary import words_rows as WR
 from pxos.lib.ternary import words_wide as WW
 
 # vendors' peak memory bandwidth (bytes/s), where the driver does not report the clock
@@ -155,14 +156,19 @@ def numbers(cp, repeat, anchors, n) -> dict:
 
 
 def conversion(cp, repeat, n: int, peak: float) -> dict:
-    """Encode and decode of ``n`` random int64 (the whole range: 41 trits) in the planes
-    layout, in two halves (one kernel call takes at most 2³¹−1 trits), against a device-to-
-    device copy in the same run (the practical roofline): ``words_wide.encode_wide`` (what
-    ``planes`` runs on ``cuda``: 8 numbers a thread, one launch) with ``words.encode_words``
-    (4 numbers a thread, in halves) as its peer, and ``words.decode_words`` (decode with
-    ``words.DECODE_PER_SM`` blocks an SM, and with a thread a word as a peer), as peers the
-    one-number-a-thread ``encode_columns``/``decode_columns``, and as ceilings of the
-    layout ``store_rows``/``load_rows`` (the same loads and stores, no arithmetic).
+    """Encode and decode of ``n`` random int64 (the whole range: 41 trits), against a
+    device-to-device copy in the same run (the practical roofline). Each direction's
+    headline is its fastest kernel: ``encode``, ``words_rows.encode_rows41`` (what
+    ``T.encode`` runs on ``cuda``, in the API's own ``(n, 41)`` layout, one launch), and
+    ``decode``, ``words.decode_words`` in the planes layout (41, n) (what ``planes.decode``
+    runs on ``cuda``: ``words.DECODE_PER_SM`` blocks an SM; with a thread a word as a
+    peer). Beside them: ``decode_rows41`` (what ``T.decode`` runs on ``cuda``, (n, 41), one
+    launch); ``encode_planes``, ``words_wide.encode_wide`` (what ``planes.encode`` runs on
+    ``cuda``: 8 numbers a thread, one launch) with ``words.encode_words`` (4 numbers a
+    thread) as its peer; the planes kernels in two halves where one kernel call would take
+    more than 2³¹−1 trits; as peers the one-number-a-thread
+    ``encode_columns``/``decode_columns``, and as ceilings of the planes layout
+    ``store_rows``/``load_rows`` (the same loads and stores, no arithmetic).
 
     Bytes are counted as the API moves them: encode reads 8 bytes (an int64) and writes
     41 (int8 trits) a number; decode reads 41 and writes 8 (the overflow flag it writes
@@ -180,13 +186,24 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
 
     xw, tw = cp.concatenate(xs), cp.empty((41, 2 * half), cp.int8)
     wide = W.launch_threads(2 * half // WW.WIDE)
+    rows, rows_launch = cp.empty((2 * half, 41), cp.int8), WR.rows_launch(2 * half)
+    back_rows, flag_rows = cp.empty(2 * half, cp.int64), cp.ones(2 * half, cp.int8)
+    decode_launch = WR.rows_launch(2 * half, block=WR.DECODE_BLOCK)
 
-    def encode():                          # what planes.encode runs on cuda: one launch
+    def encode():                          # what T.encode runs on cuda: (n, 41), one launch
+        WR.encode_rows41(xw, rows.reshape(-1).view(cp.uint64), rows_launch[1],
+                         device="cuda", threads=rows_launch[0])
+
+    def encode_planes():                   # what planes.encode runs on cuda: one launch
         WW.encode_wide(xw, tw.view(cp.uint64), wide[1], device="cuda", threads=wide[0])
 
     def encode_words():
         for x, t in zip(xs, ts):
             W.encode_words(x, t.view(cp.uint32), stride, device="cuda", threads=threads)
+
+    def decode_rows41():                   # what T.decode runs on cuda: (n, 41), one launch
+        WR.decode_rows41(rows.reshape(-1).view(cp.uint64), back_rows, flag_rows,
+                         decode_launch[1], device="cuda", threads=decode_launch[0])
 
     def decoder(launch):
         def decode():
@@ -195,7 +212,8 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
                                threads=launch[0])
         return decode
 
-    cases = {"encode": encode, "encode_words": encode_words, "decode": decoder(loops),
+    cases = {"encode": encode, "encode_planes": encode_planes, "encode_words": encode_words,
+             "decode": decoder(loops), "decode_rows41": decode_rows41,
              "decode (a thread a word)": decoder((threads, stride)),
              "encode_columns": lambda: [C.encode_columns(x, t, r, device="cuda")
                                         for x, t, r in zip(xs, tc, rests)],
@@ -208,17 +226,22 @@ def conversion(cp, repeat, n: int, peak: float) -> dict:
     copies = copy_rates(cp, min(2 * 10**9, 64 * n), repeat)   # 2 GB: far past the L2
     copy = max(copies.values())
     times = {name: queued_time(cp, fn, repeat, 2) for name, fn in cases.items()}
-    for name in ("encode", "encode_words", "decode", "encode_columns", "decode_columns"):
+    for name in ("encode", "encode_planes", "encode_words", "decode", "decode_rows41",
+                 "encode_columns", "decode_columns"):
         cases[name]()                      # the ceilings overwrote tc, backc: redo
     exact = all(bool((v == x).all()) and not bool(f.any()) and bool((w == x).all())
                 and not bool(g.any()) and not bool(r.any()) and bool((t == u).all())
                 for x, v, f, w, g, r, t, u in zip(xs, backs, flags, backc, flagc, rests,
                                                   ts, tc))
+    exact = exact and bool((back_rows == xw).all()) and not bool(flag_rows.any())
     exact = exact and all(bool((tw[:, h * half:(h + 1) * half] == t).all())
+                          and bool((rows[h * half:(h + 1) * half].T == t).all())
                           for h, t in enumerate(ts))
     first = T.decode(cp.asnumpy(ts[0][:, :1000]).T.copy(), "c")
     exact = exact and bool((first == cp.asnumpy(xs[0][:1000])).all())   # against c
-    out = {"numbers": 2 * half, "trits": 41, "layout": "planes (41, n)", "exact": exact,
+    out = {"numbers": 2 * half, "trits": 41, "exact": exact,
+           "layout": "encode, decode_rows41: (n, 41), what T.encode returns and T.decode "
+                     "takes; the others planes (41, n), what planes.encode returns",
            "copy_GBps": {k: v / 1e9 for k, v in copies.items()}}
     for name, sec in times.items():
         rate = 2 * half * 49 / sec

@@ -23,10 +23,13 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
   (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
   is not counted; one call's latency reported beside), mat-vec (``warp_kernel``, and the
   earlier ``block_kernel`` as its peer) against CuPy's fp16 ``W @ x`` (cuBLAS gemv),
-  encode and decode of 10⁸ int64 (4 numbers a thread, and the one-number-a-thread
-  kernels as peers) with GB/s on the bytes the API moves (49 a number) and its shares of
-  a device-to-device copy's rate, measured in the same run (the practical roofline), and
-  of the device's peak memory bandwidth, and a 14-qutrit circuit checked against ``c``.
+  encode and decode of 10⁸ int64 (encode in ``T.encode``'s (n, 41) layout through shared
+  memory, decode in the planes layout, 4 numbers a thread; ``T.decode``'s kernel, the
+  planes encoders and the one-number-a-thread kernels as peers:
+  ``gpu_ternary.conversion``) with GB/s on the bytes the API moves (49 a number) and its
+  shares of a device-to-device copy's rate, measured in the same run (the practical
+  roofline), and of the device's peak memory bandwidth, and a 14-qutrit circuit checked
+  against ``c``.
 Times are medians of repeats. Output: JSON with the machine it ran on.
 """
 

@@ -1,17 +1,20 @@
-"""Encode of int64 to balanced-ternary planes on a GPU: ``words.encode_words`` and its
-candidates side by side, with the memory ceilings of its traffic, in one run on one GPU
+"""Encode of int64 to balanced-ternary trits on a GPU: ``words_rows.encode_rows41`` (the
+API's (n, 41) layout, what ``T.encode`` runs on ``cuda``), the planes kernels
+(``words_wide.encode_wide``, ``words.encode_words``) and their launch shapes and block
+sizes side by side, with the memory ceilings of their traffic, in one run on one GPU
 (issue 19: encode of 10**8 int64 at >= 90 % of a device-to-device copy). Needs CuPy.
 
 Every case is timed as :mod:`gpu_ternary` times kernels (CUDA events around calls queued
 behind a spin kernel; median of ``--repeat``), and its rate is given as bytes moved ÷
 time, with its share of the copy's rate (the larger of ``cudaMemcpyAsync`` and CuPy's
 copy kernel on 2 GB). Encoders count 49 bytes a number (8 read, 41 written); each one's
-output is compared with ``encode_words``', which is checked against the ``c`` backend on
-its first 1,000 numbers and by ``decode_words``' round trip on all of them. The ceilings
-(no arithmetic) are listed in ``ternary_variant_kernels``' module doc.
+output is compared with ``encode_words``' (transposed for the (n, 41) layout), which is
+checked against the ``c`` backend on its first 1,000 numbers and by ``decode_words``'
+round trip on all of them. The ceilings (no arithmetic) are listed in
+``ternary_variant_kernels``' module doc.
 
     python3 benchmarks/ternary_gpu_variants.py [--numbers 100000000] [--repeat 7]
-                                               [--out FILE.json]
+                                               [--looping] [--no-ceilings] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -32,50 +35,111 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pxos.ternary as T  # noqa: E402
 import ternary_variant_kernels as V  # noqa: E402
+from pxos.lib.ternary import words_rows as WR  # noqa: E402
 from pxos.lib.ternary import words_wide as WW  # noqa: E402
 from gpu_ternary import copy_rates, peak_bandwidth, queued_time  # noqa: E402
 from pxos.lib.ternary import words as W  # noqa: E402
 
+LOOPING = "--looping" in sys.argv   # also the grid-stride launches and the planes' peers
 ROWS = 41                 # trits of an int64
 BYTES = 8 + ROWS          # bytes a number, read and written
 
 
-def launcher(kernel, words: int, per_sm: int = 0, sms: int = 0):
-    """``kernel(x, t, stride)`` over the (41, words) view ``t``: a thread a word, or
-    ``per_sm`` blocks an SM looping (``words.launch_threads``)."""
+def launcher(kernel, words: int, view, per_sm: int = 0, sms: int = 0):
+    """``kernel(x, t, stride)`` over the (41, words) ``view`` of the int8 planes ``t``: a
+    thread a word, or ``per_sm`` blocks an SM looping (``words.launch_threads``)."""
     threads, stride = W.launch_threads(words, per_sm, sms)
-    return lambda x, t: kernel(x, t, stride, device="cuda", threads=threads)
+    return lambda x, t: kernel(x, t.view(view), stride, device="cuda", threads=threads)
+
+
+def rows_launcher(n: int, per_sm: int = 0, sms: int = 0, block: int = WR.ROWS_BLOCK):
+    """``encode_rows41`` (blocks of ``block`` threads) writing the (n, 41) layout into
+    the bytes of ``t``."""
+    kernel = WR.encode_rows41 if block == WR.ROWS_BLOCK else WR.rows_kernel(block)
+    threads, stride = WR.rows_launch(n, per_sm, sms, block)
+    return lambda x, t: kernel(x, t.reshape(-1).view("uint64"), stride, device="cuda",
+                               threads=threads)
 
 
 def encoders(cp, n: int, sms: int) -> dict:
-    """name: (function of (x, t) on the whole arrays, the view of t it writes, halves)."""
+    """name: (function of (x, t) on the whole arrays, layout of t, halves). A block a tile
+    throughout: the first mid-session run of 2026-12-04 measured grid-stride loops of 2-10
+    blocks an SM at 62-82 % of the copy against 94-96 % (``--looping`` puts them back)."""
     u32, u64 = cp.uint32, cp.uint64
     words4, words8 = n // 4, n // 8
-    cases = {"encode_words, two launches (the benchmark's form)":
-             (launcher(W.encode_words, words4 // 2), u32, 2),
-             "encode_words, one launch": (launcher(W.encode_words, words4), u32, 1),
-             "encode_wide (8 numbers a thread, 8-byte stores)":
-             (launcher(WW.encode_wide, words8), u64, 1),
-             "store_words (no arithmetic)": (launcher(V.store_words, words4), u32, 1),
-             "store_wide (no arithmetic, 8-byte stores)":
-             (launcher(V.store_wide, words8), u64, 1)}
-    for per_sm in (4, 5, 6):
-        cases[f"encode_words, {per_sm} blocks an SM looping"] = (
-            launcher(W.encode_words, words4, per_sm, sms), u32, 1)
-    cases["encode_wide, 4 blocks an SM looping"] = (
-        launcher(WW.encode_wide, words8, 4, sms), u64, 1)
+    rows = [(WR.encode_rows41, WR.ROWS_BLOCK, 0,
+             f"encode_rows41 ((n, 41) layout, blocks of {WR.ROWS_BLOCK}, the default)")]
+    rows += [(WR.rows_kernel(block), block, 0, f"encode_rows41, blocks of {block}")
+             for block in (64, 256)]
+    if LOOPING:
+        rows += [(WR.encode_rows41, WR.ROWS_BLOCK, per_sm,
+                  f"encode_rows41, {per_sm} blocks an SM looping") for per_sm in (4, 8)]
+    cases = {}
+    for kernel, block, per_sm, label in rows:
+        threads, stride = WR.rows_launch(n, per_sm, sms, block)
+        cases[label] = (lambda x, t, k=kernel, s=stride, th=threads: k(
+            x, t.reshape(-1).view(u64), s, device="cuda", threads=th), "rows", 1)
+    threads, stride = WR.rows_launch(n)
+    cases["store_rows41 (no arithmetic, the same transpose and stores)"] = (
+        lambda x, t: V.store_rows41(x, t.reshape(-1).view(u64), stride, device="cuda",
+                                    threads=threads), "rows", 1)
+    cases.update({"encode_wide (8 numbers a thread, 8-byte stores)":
+                  (launcher(WW.encode_wide, words8, u64), "planes", 1),
+                  "store_wide (no arithmetic, 8-byte stores)":
+                  (launcher(V.store_wide, words8, u64), "planes", 1)})
+    if LOOPING:
+        for per_sm in (2, 4, 8):
+            cases[f"encode_wide, {per_sm} blocks an SM looping"] = (
+                launcher(WW.encode_wide, words8, u64, per_sm, sms), "planes", 1)
+        cases["encode_words, two launches (4 numbers a thread)"] = (
+            launcher(W.encode_words, words4 // 2, u32), "planes", 2)
     return cases
 
 
-def run_encoders(cp, x, t, ref, repeat: int, sms: int) -> dict:
-    """Time each encoder writing ``t``; compare with ``ref`` (no-arithmetic ones: None)."""
-    return {name: attempt(lambda: encoder_case(cp, x, t, ref, repeat, name, *case))
-            for name, case in encoders(cp, x.size, sms).items()}
+def run_encoders(cp, x, t, ref, repeat: int, sms: int, show, layout: str) -> dict:
+    """Time each encoder of ``layout`` ("rows" or "planes") writing ``t``; compare with
+    ``ref`` (no-arithmetic ones: None); ``show(name, figures)`` as each is measured."""
+    out = {}
+    for name, case in encoders(cp, x.size, sms).items():
+        if case[1] != layout:
+            continue
+        out[name] = attempt(lambda: encoder_case(cp, x, t, ref, repeat, name, *case))
+        show(name, out[name])
+    return out
 
 
-def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, view, halves: int) -> dict:
+def run_decoders(cp, x, t, repeat: int, sms: int, show) -> dict:
+    """``decode_rows41`` of ``t`` holding x's (n, 41) trits (written here by
+    ``encode_rows41``), a block a tile with blocks of 32 to 256 threads (and looping with
+    ``--looping``), each checked against ``x``."""
+    n = x.size
+    rows_launcher(n)(x, t)
+    flat = t.reshape(-1).view(cp.uint64)
+    out = {}
+    shapes = [(block, 0) for block in (WR.DECODE_BLOCK, 32, 64, 256)]
+    shapes += [(WR.DECODE_BLOCK, per_sm) for per_sm in (4, 8)] if LOOPING else []
+    for block, per_sm in shapes:
+        kernel = WR.decode_rows41 if block == WR.DECODE_BLOCK else WR.decode_kernel(block)
+        threads, stride = WR.rows_launch(n, per_sm, sms, block)
+        back, flags = cp.empty(n, cp.int64), cp.ones(n, cp.int8)
+        name = f"decode_rows41, blocks of {block}" + (
+            f", {per_sm} an SM looping" if per_sm else "")
+
+        def call(k=kernel, s=stride, th=threads, b=back, f=flags):
+            k(flat, b, f, s, device="cuda", threads=th)
+
+        out[name] = attempt(lambda: {
+            "s": (sec := queued_time(cp, call, repeat, 2)), "GBps": n * BYTES / sec / 1e9,
+            "exact": bool((back == x).all()) and not bool(flags.any())})
+        show(name, out[name])
+    return out
+
+
+def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, layout: str,
+                 halves: int) -> dict:
     """One row of :func:`run_encoders`: whole arrays, or two halves in buffers of their
-    own (as ``gpu_ternary.conversion`` runs encode)."""
+    own (as ``gpu_ternary.conversion`` runs encode). ``layout`` "rows": ``t``'s bytes hold
+    (n, 41), compared with ``ref`` transposed."""
     n = x.size
     cut = [slice(h * n // halves, (h + 1) * n // halves) for h in range(halves)]
     parts = [(x, t)] if halves == 1 else [(x[c], cp.empty((ROWS, c.stop - c.start), cp.int8))
@@ -85,17 +149,22 @@ def encoder_case(cp, x, t, ref, repeat: int, name: str, fn, view, halves: int) -
 
     def call():
         for a, b in parts:
-            fn(a, b.view(view))
+            fn(a, b)
 
     sec = queued_time(cp, call, repeat, 2)
-    exact = None if name.startswith("store") else all(
-        bool((b == ref[:, c]).all()) for c, (_, b) in zip(cut, parts))
+    if name.startswith("store"):
+        exact = None
+    elif layout == "rows":
+        exact = bool((t.reshape(n, ROWS) == ref.T).all())
+    else:
+        exact = all(bool((b == ref[:, c]).all()) for c, (_, b) in zip(cut, parts))
     return {"s": sec, "GBps": n * BYTES / sec / 1e9, "exact": exact}
 
 
-def ceilings(cp, x, t, repeat: int) -> dict:
+def ceilings(cp, x, t, repeat: int, show) -> dict:
     """Write-only, read-only, encode's byte mix contiguous, and the 41 rows with 16-byte
-    stores (CUDA C of ``V.CEILINGS``), on encode's own buffers."""
+    stores (CUDA C of ``V.CEILINGS``), on encode's own buffers; ``show`` as for
+    :func:`run_encoders`."""
     module = cp.RawModule(code=V.CEILINGS)
     flat = t.reshape(-1).view(cp.uint8)
     n16 = flat.size // 16
@@ -124,8 +193,11 @@ def ceilings(cp, x, t, repeat: int) -> dict:
         cases[f"{name} (41 rows, {size}-byte stores, {size} numbers a thread)"] = (
             lambda k=fn[name], w=words: k(grid(w), (256,), (x, flat, np.int64(w))),
             x.size * BYTES)
-    return {name: attempt(lambda: rate(cp, f, moved, repeat))
-            for name, (f, moved) in cases.items()}
+    out = {}
+    for name, (f, moved) in cases.items():
+        out[name] = attempt(lambda: rate(cp, f, moved, repeat))
+        show(name, out[name])
+    return out
 
 
 def rate(cp, fn, moved: int, repeat: int) -> dict:
@@ -161,6 +233,10 @@ def main() -> None:
     ap.add_argument("--numbers", type=int, default=10**8, help="a multiple of 16")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--looping", action="store_true",
+                    help="also grid-stride launches and the planes kernels' peers")
+    ap.add_argument("--no-ceilings", action="store_true",
+                    help="leave out the CUDA C ceilings (no arithmetic)")
     args = ap.parse_args()
     n = args.numbers // 16 * 16
     name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
@@ -176,21 +252,29 @@ def main() -> None:
           flush=True)
     x = cp.asarray(np.random.default_rng(4).integers(-2**63, 2**63 - 1, n, dtype=np.int64))
     ref = cp.empty((ROWS, n), cp.int8)
-    launcher(W.encode_words, n // 4)(x, ref.view(cp.uint32))
+    launcher(W.encode_words, n // 4, cp.uint32)(x, ref)
     result["reference"] = attempt(lambda: check_reference(cp, x, ref))
     print("reference", result["reference"], flush=True)
-    t = cp.empty_like(ref)
-    cases = ceilings(cp, x, t, args.repeat)
-    cases.update(run_encoders(cp, x, t, ref, args.repeat, sms))
-    result["cases"] = cases
-    for k, v in cases.items():
+
+    def show(k: str, v: dict) -> None:
         if "error" in v:
             print(k, v, flush=True)
-            continue
+            return
         v["share_of_copy"] = v["GBps"] * 1e9 / copy
         v["share_of_peak"] = v["GBps"] * 1e9 / peak
-        print(f"{k[:58]:58s} {v['s'] * 1e3:7.3f} ms {v['GBps']:6.0f} GB/s "
+        print(f"{k[:68]:68s} {v['s'] * 1e3:7.3f} ms {v['GBps']:6.0f} GB/s "
               f"copy {v['share_of_copy']:.3f} exact {v['exact']}", flush=True)
+
+    t = cp.empty_like(ref)
+    cases = run_encoders(cp, x, t, ref, args.repeat, sms, show, "rows")
+    cases.update(run_decoders(cp, x, t, args.repeat, sms, show))
+    cases.update(run_encoders(cp, x, t, ref, args.repeat, sms, show, "planes"))
+    if not args.no_ceilings:
+        cases.update(ceilings(cp, x, t, args.repeat, show))
+    copies = copy_rates(cp, 2 * 10**9, args.repeat)
+    result["copy_GBps_after"] = {k: v / 1e9 for k, v in copies.items()}
+    print("copy GB/s after the cases", result["copy_GBps_after"], flush=True)
+    result["cases"] = cases
     if args.out:
         part = args.out.with_suffix(".part")
         part.write_text(json.dumps(result, indent=2))

@@ -13,8 +13,11 @@ what the arithmetic costs from what that traffic costs:
   write-only stream, a read-only stream, encode's byte mix (8 read : 41 written) as
   contiguous 16-byte stores, and the planes rows with 16-byte stores (16 numbers a thread).
 
-The candidate that won, ``encode_wide`` (8 numbers a thread, 8-byte stores), is now in
-:mod:`pxos.lib.ternary.words_wide`.
+- ``store_rows41``: ``words_rows.encode_rows41``'s traffic with no arithmetic: the
+  ``(n, 41)`` layout through the same shared-memory transpose and 8-byte stores.
+
+The candidate that won for planes, ``encode_wide`` (8 numbers a thread, 8-byte stores),
+is in :mod:`pxos.lib.ternary.words_wide`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import pxos
 from pxos import Array, i32, i64, u32, u64
 from pxos.lib.ternary.words import WORDS_BLOCK
+from pxos.lib.ternary.words_rows import GROUP, ROWS_BLOCK, TILE
 
 
 @pxos.kernel(block=(WORDS_BLOCK,))
@@ -47,6 +51,32 @@ def store_wide(x: Array[i64, 1], t: Array[u64, 2], stride: i32):
         for k in range(41):
             t[k, i] = w + u64(k)
         i += stride
+
+
+@pxos.kernel(block=(ROWS_BLOCK,))
+def store_rows41(x: Array[i64, 1], t: Array[u64, 1], stride: i32):
+    """``words_rows.encode_rows41``'s memory traffic with no arithmetic: 4 int64 in, 41
+    words to shared memory, then the block's tile out as 8-byte words."""
+    tile = pxos.shared(TILE, u32)
+    lid = pxos.local_id()
+    groups = x.shape[0] // GROUP
+    g = pxos.block_id() * ROWS_BLOCK
+    while g < groups:
+        i = g + lid
+        if i < groups:
+            w = u32(x[GROUP * i]) ^ u32(x[GROUP * i + 1]) ^ u32(x[GROUP * i + 2]) \
+                ^ u32(x[GROUP * i + 3])
+            for k in range(41):
+                tile[41 * lid + k] = w + u32(k)
+        pxos.sync_threads()
+        words = (min(groups - g, ROWS_BLOCK) * 41) >> 1
+        base = i64(g >> 1) * 41
+        j = lid
+        while j < words:
+            t[base + j] = u64(tile[2 * j]) | u64(tile[2 * j + 1]) << u64(32)
+            j += ROWS_BLOCK
+        pxos.sync_threads()
+        g += stride
 
 
 CEILINGS = r"""

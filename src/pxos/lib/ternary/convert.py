@@ -12,6 +12,7 @@ import numpy as np
 
 from pxos.errors import PxArgumentError, PxRuntimeError, PxTypeError
 from pxos.lib.ternary import kernels as K
+from pxos.lib.ternary import words_rows as WR
 
 INT64_TRITS = 41  # (3**41 - 1) / 2 > 2**63: 41 trits hold every int64
 _DIGITS = {"T": -1, "0": 0, "1": 1}
@@ -77,7 +78,11 @@ def encode(x, width: int | None = None, device: str | None = None) -> np.ndarray
         width = width_for(big)
     t = np.empty((flat.size, width), np.int8)
     rest = np.empty(flat.size, np.int64)
-    if flat.size:
+    if device == "cuda" and WR.rows_applies(flat.size, width):   # every int64 fits
+        threads, stride = WR.rows_launch(flat.size)
+        WR.encode_rows41(flat, t.reshape(-1).view(np.uint64), stride, device=device,
+                         threads=threads)
+    elif flat.size:
         K.encode_rows(flat, t, rest, device=device)
         bad = np.flatnonzero(rest)
         if bad.size:
@@ -148,14 +153,18 @@ def decode(t, device: str | None = None):
     flat = rows(t)
     x = np.empty(flat.shape[0], np.int64)
     overflow = np.empty(flat.shape[0], np.int8)
-    if flat.shape[0]:
+    if device == "cuda" and WR.rows_applies(*flat.shape):
+        threads, stride = WR.rows_launch(flat.shape[0], block=WR.DECODE_BLOCK)
+        WR.decode_rows41(flat.reshape(-1).view(np.uint64), x, overflow, stride, device=device,
+                         threads=threads)
+    elif flat.shape[0]:
         K.decode_rows(flat, x, overflow, device=device)
-        bad = np.flatnonzero(overflow)
-        if bad.size:
-            at = np.unravel_index(bad[0], t.shape[:-1])
-            raise PxRuntimeError(f"number [{', '.join(map(str, at))}] = {to_int(flat[bad[0]])} "
-                                 f"does not fit int64", None,
-                                 "use pxos.ternary.to_ints for exact Python ints")
+    bad = np.flatnonzero(overflow)
+    if bad.size:
+        at = np.unravel_index(bad[0], t.shape[:-1])
+        raise PxRuntimeError(f"number [{', '.join(map(str, at))}] = {to_int(flat[bad[0]])} "
+                             f"does not fit int64", None,
+                             "use pxos.ternary.to_ints for exact Python ints")
     return x.reshape(t.shape[:-1])
 
 
