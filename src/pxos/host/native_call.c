@@ -170,8 +170,8 @@ static PyTypeObject LauncherType = {
  * (device -> (launcher, plan)) and launches (recorded, under a profile whose launch log
  * noted the plan: the record names the user's line, and the profile's sampler gives a
  * sample during the launch the kernel's frame from the record's time). Where that
- * launcher does not take the call, the Kernel's last prepared device call does, with no
- * listener (device_call: CuPy arrays). A call with other keywords, one a listener
+ * launcher does not take the call, one of the Kernel's native prepared device calls does,
+ * with no listener (device_call: CuPy arrays). A call with other keywords, one a listener
  * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
  * one neither launcher takes goes to Kernel._call, the Python path, which gives every
  * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
@@ -228,12 +228,28 @@ static PyObject *native_entry(PyObject *self, PyObject *device)
     return entry;
 }
 
-/* a call on device arrays through the Kernel's last prepared device call
-   (host/pykernel's _device_native[device] = (launcher, decision, …): a
-   host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken), with
-   no listener only; the decision becomes the Kernel's. LAUNCHED, NOT_TAKEN, or -1 an
-   error. (In C, the call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14,
-   at most CuPy's RawKernel.) */
+/* one native prepared call entry (launcher, decision, …) tried on args: LAUNCHED (the
+   decision becomes the Kernel's), NOT_TAKEN, or -1 an error */
+static int try_device_entry(PyObject *self, PyObject *entry, PyObject *args)
+{
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2) return NOT_TAKEN;
+    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    if (r == NULL) return -1;
+    long v = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (v == LAUNCHED)
+        return PyObject_SetAttr(self, s_decision, PyTuple_GET_ITEM(entry, 1)) < 0
+            ? -1 : LAUNCHED;
+    return v == -1 && PyErr_Occurred() ? -1 : NOT_TAKEN;
+}
+
+/* a call on device arrays through one of the Kernel's native prepared device calls
+   (host/pykernel's _device_native[device]: a tuple of (launcher, decision, …) entries,
+   the most recently used first, host/devicecall's remember; each launcher a
+   host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken),
+   tried in turn, with no listener only. LAUNCHED, NOT_TAKEN, or -1 an error. (In C, the
+   call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14, at most CuPy's
+   RawKernel.) */
 static int device_call(PyObject *self, PyObject *device, PyObject *args)
 {
     PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
@@ -242,26 +258,18 @@ static int device_call(PyObject *self, PyObject *device, PyObject *args)
     if (busy != 0) return busy < 0 ? -1 : NOT_TAKEN;
     PyObject *table = PyObject_GetAttr(self, s_device_native);
     if (table == NULL) return -1;
-    PyObject *entry = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
-                                               : NULL;
-    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2) {
+    PyObject *entries = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
+                                                 : NULL;
+    if (entries == NULL || !PyTuple_CheckExact(entries)) {
         Py_DECREF(table);
         return PyErr_Occurred() ? -1 : NOT_TAKEN;
     }
-    Py_INCREF(entry);
+    Py_INCREF(entries);
     Py_DECREF(table);
-    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
-    int out = -1;
-    if (r != NULL) {
-        long v = PyLong_AsLong(r);
-        Py_DECREF(r);
-        if (v == LAUNCHED)
-            out = PyObject_SetAttr(self, s_decision, PyTuple_GET_ITEM(entry, 1)) < 0
-                ? -1 : LAUNCHED;
-        else
-            out = v == -1 && PyErr_Occurred() ? -1 : NOT_TAKEN;
-    }
-    Py_DECREF(entry);
+    int out = NOT_TAKEN;
+    for (Py_ssize_t i = 0; out == NOT_TAKEN && i < PyTuple_GET_SIZE(entries); i++)
+        out = try_device_entry(self, PyTuple_GET_ITEM(entries, i), args);
+    Py_DECREF(entries);
     return out;
 }
 

@@ -31,7 +31,7 @@ from pxos.arraylike import is_array
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
 from pxos.host.arrays import ndarray
-from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
+from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare, remember
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
 from pxos.host.collection_call import CollectionArgument, collection_call
@@ -108,9 +108,10 @@ class Kernel:
         self.decision = None  # the planner's last Decision (planner/decision)
         self.distribution = None  # the last split launch (planner/distribute), devices=
         self._checked: dict[tuple, ir.Kernel] = {}
-        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
+        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch,
+        # decision, its native prepared call or None)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
-        self._device_native: dict = {}  # device= -> (native prepared call, decision)
+        self._device_native: dict = {}  # device= -> native prepared calls (remember)
 
     def __reduce__(self):
         """Pickled as its function and options (``pxos.dask`` sends kernels to workers);
@@ -156,18 +157,20 @@ class Kernel:
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
             if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
-                quick = self._device_native.get(device)  # the last one, in C
-                if quick is not None and quick[0](args) == LAUNCHED:
-                    self.decision = quick[1]
-                    return
                 ready = self._ready.get(call_key(device, args))
                 if ready is not None:
                     self.decision = ready[1]
+                    quick = ready[2]  # its native call: later calls of it go in C
+                    if quick is not None:
+                        remember(self._device_native, device, quick)
+                        if quick[0](args) == LAUNCHED:
+                            return
                     return ready[0](args)
-            elif self._ready:  # profiled: the launcher records in C (inline: its record
-                quick = self._device_native.get(device)  # names the frame calling this)
-                log = events.LAUNCHES
-                if quick is not None and log is not None:
+            elif self._ready and events.LAUNCHES is not None:  # profiled: the launcher
+                ready = self._ready.get(call_key(device, args))  # records in C (inline:
+                quick = None if ready is None else ready[2]  # its record names the frame
+                if quick is not None:  # calling this)
+                    log = events.LAUNCHES
                     if quick[0] not in log.keys:
                         log.note_device(quick[0], quick[2], args, quick[3], quick[1])
                     if quick[0](args) == LAUNCHED:
@@ -189,9 +192,11 @@ class Kernel:
         if ready is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            self._ready[key] = ready[0], self.decision
-            if ready[1] is not None:
-                self._device_native[device] = ready[1], self.decision, plan, launch.threads
+            quick = None if ready[1] is None else (ready[1], self.decision, plan,
+                                                   launch.threads)
+            self._ready[key] = ready[0], self.decision, quick
+            if quick is not None:
+                remember(self._device_native, device, quick)
                 self.__class__ = _native_class() if dispatch_helper() else type(self)
 
     _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
