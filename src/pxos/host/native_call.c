@@ -7,8 +7,9 @@
  * the Python path checks, and calls the entry (with the GIL released, unless the launch
  * has fewer than SMALL_LAUNCH threads). Where the sizes, thread counts or scalars differ
  * from the last launch checked, it first calls the launch check check(args, threads)
- * (ir/analysis/bounds), whose error propagates; with check None it does not take such
- * a launch. It returns
+ * (ir/analysis/bounds), whose error propagates; with check None, or a check that returns
+ * False (under auto: the planner put it on another device), it does not take such a
+ * launch. It returns
  *   0  launched;
  *   1  not taken: an argument of another kind, dtype, rank or layout, a value to convert
  *      with NumPy's rules, overlapping arrays, a launch too large, new sizes without a
@@ -46,7 +47,9 @@ static int launch(Launcher *self, PyObject *args, int back)
         PyObject *r = PyObject_CallFunctionObjArgs(self->check, args, threads, NULL);
         Py_DECREF(threads);
         if (r == NULL) return -1;  /* the launch check refused it: its PxBoundsError */
+        int elsewhere = r == Py_False;  /* placed on another device: not taken */
         Py_DECREF(r);
+        if (elsewhere) return NOT_TAKEN;
         memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
         self->has_valid = 1;
     }

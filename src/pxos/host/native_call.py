@@ -63,9 +63,10 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None):
 
     Args:
         check: ``launch_checker(kernel)`` (``ir/analysis/bounds``), called for a launch
-            whose sizes, thread counts or scalars differ from the last one checked; None:
-            such a launch is not taken (the caller's choice of device depends on them),
-            and ``validate(args)`` records a launch the caller checked.
+            whose sizes, thread counts or scalars differ from the last one checked; a
+            check that returns False (under ``auto``: the planner places that launch on
+            another device), or None, does not take it; ``validate(args)`` records a
+            launch the caller checked.
 
     Returns:
         A callable of the argument tuple giving :data:`LAUNCHED`, :data:`NOT_TAKEN` or

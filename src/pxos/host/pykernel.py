@@ -30,14 +30,13 @@ from pxos.backends.checked import checked_by_default
 from pxos.arraylike import is_array
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
-from pxos.host.arrays import ndarray
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare, remember
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
+    NUMBERS, arg_key, check_against, check_launch_size, overlaps, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -217,16 +216,31 @@ class Kernel:
         plan.calls += 1
         if plan.calls < AFTER_CALLS:
             return
-        # pinned: new sizes are checked in C; else they may change the planner's choice
+        # new sizes are checked in C, and under auto placed (they may change the device)
         pinned = (device or self.device) not in (None, "auto")
         if pinned not in plan.native:
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
-                                                  plan.bounds if pinned else None)
+                                                  plan.bounds if pinned else
+                                                  self._placed_check(plan))
         native = plan.native[pinned]
         if native is not None and (pinned or native.validate(args)):
             self._native[device] = native, plan
             if type(self) is Kernel:  # later calls of this signature: in C
                 self.__class__ = _native_class()
+
+    def _placed_check(self, plan: CallPlan) -> Callable:
+        """The launch check of ``plan``'s native launcher under ``auto``, for a launch of
+        new sizes or scalars: False (not taken: the Python path launches it) unless the
+        planner places it on ``plan``'s device, which is then the call's decision; then
+        the launch check (``ir/analysis/bounds``), whose error the call raises."""
+        bounds = plan.bounds
+
+        def check(args: tuple, threads: tuple):
+            if self._device_for(args, None) != plan.device:
+                return False
+            if bounds is not None:
+                bounds(args, threads)
+        return check
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
@@ -258,7 +272,7 @@ class Kernel:
 
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
-        keys = tuple(map(_arg_key, args))
+        keys = tuple(map(arg_key, args))
         if any(type(k) is tuple and len(k) == 1 for k in keys):  # a class of no known kind:
             collection = registry.collection_of(args)
             if collection is not None:
@@ -322,7 +336,7 @@ class Kernel:
             return device
         if signature is None:
             signature = (None if threads is None else len(threads),
-                         tuple(_arg_key(a) for a in args))
+                         tuple(arg_key(a) for a in args))
         sizes = tuple(a.shape if is_array(a) else a for a in args)
         memo = (signature, sizes, None if threads is None else tuple(threads))
         found = self._decisions.get(memo)
@@ -378,19 +392,3 @@ def _native_class() -> type:
 
 
 _NATIVE: list = []  # [_native_class()], made once
-
-
-# -- arguments
-def _arg_key(a):
-    """What decides a call plan: the argument's class, and for arrays dtype and rank (and
-    where the data is, for PyTorch tensors and pxos arrays)."""
-    cls = type(a)
-    if cls in NUMBERS:
-        return cls
-    if cls is np.ndarray or cls.__module__.startswith("cupy"):
-        return cls, a.dtype, a.ndim
-    if cls is ndarray:
-        return cls, a.dtype, a.ndim, a.device
-    if cls.__module__.startswith("torch"):
-        return cls, a.dtype, a.dim(), a.is_cuda
-    return (cls,)
