@@ -193,3 +193,14 @@ def test_under_auto_new_sizes_are_placed_and_launched_in_c(monkeypatch):
     where[0] = "c"
     with pytest.raises(PxError, match="out of bounds|bounds"):
         k(np.float32(2), np.arange(12, dtype=np.float32), 1, np.zeros(6, np.float32))
+
+
+def test_a_kernel_gone_native_under_auto_is_freed():
+    """Its launcher's check (kept by the kernel) holds the kernel weakly: the C launcher
+    is no object the cycle collector follows, so a strong reference would keep it."""
+    import gc
+    import weakref
+
+    ref = weakref.ref(_native(None))
+    gc.collect()
+    assert ref() is None

@@ -18,6 +18,7 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any, Callable, Sequence
@@ -221,22 +222,26 @@ class Kernel:
         if pinned not in plan.native:
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
                                                   plan.bounds if pinned else
-                                                  self._placed_check(plan))
+                                                  self._placed_check(plan, args))
         native = plan.native[pinned]
         if native is not None and (pinned or native.validate(args)):
             self._native[device] = native, plan
             if type(self) is Kernel:  # later calls of this signature: in C
                 self.__class__ = _native_class()
 
-    def _placed_check(self, plan: CallPlan) -> Callable:
-        """The launch check of ``plan``'s native launcher under ``auto``, for a launch of
-        new sizes or scalars: False (not taken: the Python path launches it) unless the
-        planner places it on ``plan``'s device, which is then the call's decision; then
-        the launch check (``ir/analysis/bounds``), whose error the call raises."""
-        bounds = plan.bounds
+    def _placed_check(self, plan: CallPlan, args: tuple) -> Callable:
+        """The launch check of ``plan``'s native launcher under ``auto`` (made at a call
+        with ``args``), for a launch of new sizes or scalars: False (not taken: the Python
+        path launches it) unless the planner places it on ``plan``'s device, which is then
+        the call's decision; then the launch check (``ir/analysis/bounds``), whose error
+        the call raises. It holds the Kernel weakly (the Kernel holds the launcher)."""
+        bounds, me = plan.bounds, weakref.ref(self)
+        signature = (None, tuple(map(arg_key, args)))  # the launcher takes no other
 
         def check(args: tuple, threads: tuple):
-            if self._device_for(args, None) != plan.device:
+            kernel = me()
+            if kernel is None or kernel._device_for(args, None, None, signature) \
+                    != plan.device:
                 return False
             if bounds is not None:
                 bounds(args, threads)
