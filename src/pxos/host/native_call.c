@@ -6,7 +6,8 @@
  * tuple packs the words of the kernel's packed entry (codegen/c_packed.py), checks what
  * the Python path checks, and calls the entry (with the GIL released, unless the launch
  * has fewer than SMALL_LAUNCH threads). Where the sizes, thread counts or scalars differ
- * from the last launch checked, it first calls the launch check check(args, threads)
+ * from those of the last `kept` launches checked (1 to MAX_VALID: sizes called in turn
+ * are checked once each), it first calls the launch check check(args, threads)
  * (ir/analysis/bounds), whose error propagates; with check None, or a check that returns
  * False (under auto: the planner put it on another device), it does not take such a
  * launch. It returns
@@ -38,7 +39,7 @@ static int launch(Launcher *self, PyObject *args, int back)
 {
     int64_t w[MAX_WORDS];
     if (pack(self, args, w)) return NOT_TAKEN;
-    if (!self->has_valid || differs(self, w)) {
+    if (differs(self, w)) {
         if (self->check == Py_None) return NOT_TAKEN;
         PyObject *threads = PyTuple_New(self->naxes);
         if (threads == NULL) return -1;
@@ -50,8 +51,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         int elsewhere = r == Py_False;  /* placed on another device: not taken */
         Py_DECREF(r);
         if (elsewhere) return NOT_TAKEN;
-        memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
-        self->has_valid = 1;
+        remember_valid(self, w);
     }
     int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
@@ -80,8 +80,7 @@ static PyObject *Launcher_validate(Launcher *self, PyObject *args)
 {
     int64_t w[MAX_WORDS];
     if (pack(self, args, w)) Py_RETURN_FALSE;
-    memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
-    self->has_valid = 1;
+    remember_valid(self, w);
     Py_RETURN_TRUE;
 }
 
@@ -89,9 +88,14 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
 {
     unsigned long long entry, fault;
     PyObject *params, *threads, *check;
-    if (!PyArg_ParseTuple(args, "KKO!O!O", &entry, &fault, &PyTuple_Type, &params,
-                          &PyTuple_Type, &threads, &check))
+    int kept = 1;
+    if (!PyArg_ParseTuple(args, "KKO!O!O|i", &entry, &fault, &PyTuple_Type, &params,
+                          &PyTuple_Type, &threads, &check, &kept))
         return -1;
+    if (kept < 1 || kept > MAX_VALID) {
+        PyErr_SetString(PyExc_ValueError, "kept: 1 to MAX_VALID checked launches");
+        return -1;
+    }
     Py_INCREF(check);
     Py_XSETREF(self->check, check);
     Py_ssize_t np = PyTuple_GET_SIZE(params), na = PyTuple_GET_SIZE(threads);
@@ -103,7 +107,8 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
     self->fault = (volatile int *)(uintptr_t)fault;
     self->nparams = (int)np;
     self->naxes = (int)na;
-    self->has_valid = 0;
+    self->kept = kept;
+    self->nvalid = self->next_valid = 0;
     int word = 3;
     memset(self->pointer, 0, sizeof(self->pointer));
     for (Py_ssize_t i = 0; i < np; i++) {

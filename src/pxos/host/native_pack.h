@@ -10,6 +10,7 @@
 #define MAX_WORDS (3 + MAX_PARAMS * 4)
 #define MAX_ELEMENTS 2147483647LL
 #define SMALL_LAUNCH 4096  /* threads: a launch this small keeps the GIL */
+#define MAX_VALID 4  /* checked launches a Launcher remembers (sizes called in turn) */
 
 enum { P_ARRAY = 1, P_INT = 2, P_UINT = 3, P_FLOAT = 4, P_BOOL = 5 };
 enum { T_CONST = 0, T_SCALAR = 1, T_SIZE = 2, T_EXTENT = 3 };
@@ -27,10 +28,11 @@ typedef struct {
     void (*entry)(const int64_t *);
     volatile int *fault;
     PyObject *check;  /* check(args, threads) for a launch of new sizes, or None */
-    int nparams, naxes, nwords, has_valid;
+    int nparams, naxes, nwords;
+    int kept, nvalid, next_valid;  /* launches checked remembered: at most, now, next slot */
     Param params[MAX_PARAMS];
     int taxis[3][3];
-    int64_t valid[MAX_WORDS];
+    int64_t valid[MAX_VALID][MAX_WORDS];
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
 } Launcher;
@@ -219,12 +221,24 @@ static int pack(Launcher *self, PyObject *args, int64_t *w)
     return 0;
 }
 
-/* whether the sizes, thread counts or scalars of w differ from the last checked launch */
+/* whether the sizes, thread counts or scalars of w differ from those of every checked
+   launch remembered (the last `kept`) */
 static int differs(const Launcher *self, const int64_t *w)
 {
-    for (int i = 0; i < self->nwords; i++)
-        if (!self->pointer[i] && w[i] != self->valid[i]) return 1;
-    return 0;
+    for (int k = 0; k < self->nvalid; k++) {
+        int i = 0;
+        while (i < self->nwords && (self->pointer[i] || w[i] == self->valid[k][i])) i++;
+        if (i == self->nwords) return 0;
+    }
+    return 1;
+}
+
+/* remember w as checked, in place of the oldest remembered where `kept` are */
+static void remember_valid(Launcher *self, const int64_t *w)
+{
+    memcpy(self->valid[self->next_valid], w, sizeof(int64_t) * self->nwords);
+    self->next_valid = (self->next_valid + 1) % self->kept;
+    if (self->nvalid < self->kept) self->nvalid++;
 }
 
 #endif

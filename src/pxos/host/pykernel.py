@@ -219,10 +219,10 @@ class Kernel:
             return
         # new sizes are checked in C, and under auto placed (they may change the device)
         pinned = (device or self.device) not in (None, "auto")
-        if pinned not in plan.native:
+        if pinned not in plan.native:  # auto: each launch of new sizes sets the decision
+            check = plan.bounds if pinned else self._placed_check(plan, args)
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
-                                                  plan.bounds if pinned else
-                                                  self._placed_check(plan, args))
+                                                  check, 4 if pinned else 1)
         native = plan.native[pinned]
         if native is not None and (pinned or native.validate(args)):
             self._native[device] = native, plan
