@@ -163,8 +163,9 @@ def test_two_threads_call_one_kernel_at_once():
 
 def test_under_auto_new_sizes_are_placed_and_launched_in_c(monkeypatch):
     """Under the planner a launch of new sizes asks it again (they may change the device):
-    placed on the native launcher's device, it runs in C with its decision; placed
-    elsewhere, the Python path runs it there; a launch out of bounds is refused."""
+    placed on the native launcher's device, it runs in C with its decision, which the
+    launcher keeps for those sizes; placed elsewhere, the Python path runs it there; a
+    launch out of bounds is refused."""
     k = _native(None)
     placed, python = [], []
     real_place, real_call = k._device_for, Kernel._call
@@ -177,18 +178,22 @@ def test_under_auto_new_sizes_are_placed_and_launched_in_c(monkeypatch):
     monkeypatch.setattr(k, "_device_for", place)
     monkeypatch.setattr(Kernel, "_call", lambda self, *a, **kw: python.append(1) or
                         real_call(self, *a, **kw))
-    for n in (9, 10, 9):
+    decided = []
+    for n in (9, 10, 9, 10):
         x = np.arange(n, dtype=np.float32)
         out = np.zeros_like(x)
         k(np.float32(2), x, 1, out)
         np.testing.assert_array_equal(out, 2 * x + 1)
-    assert placed == [9, 10, 9] and python == [] and k.decision.device == "c"
+        decided.append(k.decision)
+    assert placed == [9, 10] and python == []  # sizes seen again: kept with the launcher
+    assert decided[0] is decided[2] and decided[1] is decided[3]
+    assert decided[0] is not decided[1] and decided[0].device == "c"
     where[0] = "interp"  # the planner puts size 11 elsewhere
     x = np.arange(11, dtype=np.float32)
     out = np.zeros_like(x)
     k(np.float32(2), x, 1, out)
     np.testing.assert_array_equal(out, 2 * x + 1)
-    assert python == [1] and set(placed[3:]) == {11}
+    assert python == [1] and set(placed[2:]) == {11}
     assert any(key[0] == "interp" for key in k._plans)  # where the Python path ran it
     where[0] = "c"
     with pytest.raises(PxError, match="out of bounds|bounds"):

@@ -10,13 +10,16 @@
  * are checked once each), it first calls the launch check check(args, threads)
  * (ir/analysis/bounds), whose error propagates; with check None, or a check that returns
  * False (under auto: the planner put it on another device), it does not take such a
- * launch. It returns
+ * launch; what else the check returns (under auto: the planner's decision) is kept with
+ * the sizes, and Dispatch makes it the Kernel's decision at each launch of them. It
+ * returns
  *   0  launched;
  *   1  not taken: an argument of another kind, dtype, rank or layout, a value to convert
  *      with NumPy's rules, overlapping arrays, a launch too large, new sizes without a
  *      check; nothing ran;
  *   2  launched, and the kernel faulted (the guard's flag is set; the caller raises).
- * validate(args) records the sizes and scalars of a launch the caller checked itself.
+ * validate(args, said) records the sizes and scalars of a launch the caller checked
+ * itself, with what a check would have returned.
  *
  * The profiler's launch record is native_record.h's (included).
  */
@@ -39,7 +42,8 @@ static int launch(Launcher *self, PyObject *args, int back)
 {
     int64_t w[MAX_WORDS];
     if (pack(self, args, w)) return NOT_TAKEN;
-    if (differs(self, w)) {
+    int slot = checked_slot(self, w);
+    if (slot < 0) {
         if (self->check == Py_None) return NOT_TAKEN;
         PyObject *threads = PyTuple_New(self->naxes);
         if (threads == NULL) return -1;
@@ -49,10 +53,11 @@ static int launch(Launcher *self, PyObject *args, int back)
         Py_DECREF(threads);
         if (r == NULL) return -1;  /* the launch check refused it: its PxBoundsError */
         int elsewhere = r == Py_False;  /* placed on another device: not taken */
+        if (!elsewhere) slot = remember_valid(self, w, r);
         Py_DECREF(r);
         if (elsewhere) return NOT_TAKEN;
-        remember_valid(self, w);
     }
+    self->said_now = self->said[slot];
     int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
@@ -76,11 +81,13 @@ static PyObject *Launcher_call(Launcher *self, PyObject *argv, PyObject *kw)
     return r < 0 ? NULL : PyLong_FromLong(r);
 }
 
-static PyObject *Launcher_validate(Launcher *self, PyObject *args)
+static PyObject *Launcher_validate(Launcher *self, PyObject *argv)
 {
     int64_t w[MAX_WORDS];
+    PyObject *args, *said = Py_None;
+    if (!PyArg_ParseTuple(argv, "O|O", &args, &said)) return NULL;
     if (pack(self, args, w)) Py_RETURN_FALSE;
-    remember_valid(self, w);
+    remember_valid(self, w, said);
     Py_RETURN_TRUE;
 }
 
@@ -138,6 +145,7 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
 static void Launcher_dealloc(Launcher *self)
 {
     Py_XDECREF(self->check);
+    for (int k = 0; k < MAX_VALID; k++) Py_XDECREF(self->said[k]);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -153,8 +161,9 @@ static PyObject *Launcher_note(Launcher *self, PyObject *serial)
 static PyMethodDef Launcher_methods[] = {
     {"note", (PyCFunction)Launcher_note, METH_O,
      "The serial of the launch log that noted this launcher's plan."},
-    {"validate", (PyCFunction)Launcher_validate, METH_O,
-     "Record the sizes and scalars of a launch the Python path checked."},
+    {"validate", (PyCFunction)Launcher_validate, METH_VARARGS,
+     "validate(args, said=None): record the sizes and scalars of a launch the Python "
+     "path checked, with what a check would have said of it."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -296,6 +305,9 @@ static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
         int r = watched((Launcher *)launcher);
         r = r == QUIET || r == PROFILED ? launch((Launcher *)launcher, args, 0)
           : r < 0 ? -1 : NOT_TAKEN;
+        PyObject *said = ((Launcher *)launcher)->said_now;  /* under auto: the decision */
+        if (r == LAUNCHED && said != NULL && PyObject_SetAttr(self, s_decision, said) < 0)
+            r = -1;
         PyObject *out = r == LAUNCHED ? Py_NewRef(Py_None)
                       : r == FAULTED ? PyObject_CallMethodOneArg(self, s_fault, plan)
                       : NULL;

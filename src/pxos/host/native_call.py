@@ -15,8 +15,8 @@ native byte order, writeable where written, no two arrays overlapping where one 
 written, at most ``MAX_ELEMENTS`` elements and threads; scalars whose conversion needs no
 NumPy rule), packs the words of the kernel's packed entry (``codegen/c_packed``) and calls
 it (with the GIL released for a launch of 4096 threads or more). A launch whose sizes,
-thread counts or scalars differ from the last one checked is first checked by the kernel's
-launch check (``ir/analysis/bounds``), as the Python path does. Anything else returns "not
+thread counts or scalars differ from those of the last four checked is first checked by
+the kernel's launch check (``ir/analysis/bounds``), as the Python path does. Anything else returns "not
 taken" and the caller goes the Python way, which raises the same errors as before. Where no compiler, header or NumPy include folder is
 found, :func:`launcher` returns None and every launch goes the Python way; so it does
 with ``PXOS_NATIVE_CALL=0`` in the environment (to compare the two paths).

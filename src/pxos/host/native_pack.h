@@ -33,6 +33,8 @@ typedef struct {
     Param params[MAX_PARAMS];
     int taxis[3][3];
     int64_t valid[MAX_VALID][MAX_WORDS];
+    PyObject *said[MAX_VALID];  /* what the check returned for each (NULL: None) */
+    PyObject *said_now;         /* that of the last launch (borrowed from said) */
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
 } Launcher;
@@ -221,24 +223,28 @@ static int pack(Launcher *self, PyObject *args, int64_t *w)
     return 0;
 }
 
-/* whether the sizes, thread counts or scalars of w differ from those of every checked
-   launch remembered (the last `kept`) */
-static int differs(const Launcher *self, const int64_t *w)
+/* the slot of the checked launch remembered (one of the last `kept`) whose sizes, thread
+   counts and scalars are those of w, or -1 */
+static int checked_slot(const Launcher *self, const int64_t *w)
 {
     for (int k = 0; k < self->nvalid; k++) {
         int i = 0;
         while (i < self->nwords && (self->pointer[i] || w[i] == self->valid[k][i])) i++;
-        if (i == self->nwords) return 0;
+        if (i == self->nwords) return k;
     }
-    return 1;
+    return -1;
 }
 
-/* remember w as checked, in place of the oldest remembered where `kept` are */
-static void remember_valid(Launcher *self, const int64_t *w)
+/* remember w as checked, with what its check said (said: None or an object, kept), in
+   place of the oldest remembered where `kept` are; its slot */
+static int remember_valid(Launcher *self, const int64_t *w, PyObject *said)
 {
-    memcpy(self->valid[self->next_valid], w, sizeof(int64_t) * self->nwords);
-    self->next_valid = (self->next_valid + 1) % self->kept;
+    int slot = self->next_valid;
+    memcpy(self->valid[slot], w, sizeof(int64_t) * self->nwords);
+    Py_XSETREF(self->said[slot], said == Py_None ? NULL : Py_NewRef(said));
+    self->next_valid = (slot + 1) % self->kept;
     if (self->nvalid < self->kept) self->nvalid++;
+    return slot;
 }
 
 #endif

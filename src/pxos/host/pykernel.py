@@ -219,22 +219,22 @@ class Kernel:
             return
         # new sizes are checked in C, and under auto placed (they may change the device)
         pinned = (device or self.device) not in (None, "auto")
-        if pinned not in plan.native:  # auto: each launch of new sizes sets the decision
+        if pinned not in plan.native:  # auto: a launch's sizes give its decision
             check = plan.bounds if pinned else self._placed_check(plan, args)
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
-                                                  check, 4 if pinned else 1)
+                                                  check)
         native = plan.native[pinned]
-        if native is not None and (pinned or native.validate(args)):
+        if native is not None and (pinned or native.validate(args, self.decision)):
             self._native[device] = native, plan
             if type(self) is Kernel:  # later calls of this signature: in C
                 self.__class__ = _native_class()
 
     def _placed_check(self, plan: CallPlan, args: tuple) -> Callable:
-        """The launch check of ``plan``'s native launcher under ``auto`` (made at a call
-        with ``args``), for a launch of new sizes or scalars: False (not taken: the Python
-        path launches it) unless the planner places it on ``plan``'s device, which is then
-        the call's decision; then the launch check (``ir/analysis/bounds``), whose error
-        the call raises. It holds the Kernel weakly (the Kernel holds the launcher)."""
+        """The check of ``plan``'s native launcher under ``auto`` (made at a call with
+        ``args``) for new sizes or scalars: False (not taken) unless the planner places
+        them on ``plan``'s device; then the launch check (``ir/analysis/bounds``), and
+        the decision, which the launcher keeps with the sizes and makes the call's. It
+        holds the Kernel weakly (the launcher is no object the cycle collector follows)."""
         bounds, me = plan.bounds, weakref.ref(self)
         signature = (None, tuple(map(arg_key, args)))  # the launcher takes no other
 
@@ -245,6 +245,7 @@ class Kernel:
                 return False
             if bounds is not None:
                 bounds(args, threads)
+            return kernel.decision
         return check
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
