@@ -56,7 +56,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     if machine.pending and devices is None:  # every backend is a candidate: measure all
         from pxos.planner.calibration import complete
 
-        complete(machine)
+        complete(machine, library=False)  # a call needs no REDUCE or SORT figures
     env = {p.name: (stand_in(a.shape, a.dtype) if isinstance(p.type, Array) else a)
            for p, a in zip(kernel.params, args)}
     work = launch_work(kernel, env, threads)
