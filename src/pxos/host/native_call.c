@@ -139,6 +139,12 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
                               &self->taxis[a][1], &self->taxis[a][2]))
             return -1;
     self->nwords = word;
+    PyMem_Free(self->valid);
+    self->valid = PyMem_Malloc(sizeof(int64_t) * (size_t)kept * (size_t)word);
+    if (self->valid == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     return 0;
 }
 
@@ -146,6 +152,7 @@ static void Launcher_dealloc(Launcher *self)
 {
     Py_XDECREF(self->check);
     for (int k = 0; k < MAX_VALID; k++) Py_XDECREF(self->said[k]);
+    PyMem_Free(self->valid);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -32,7 +32,7 @@ typedef struct {
     int kept, nvalid, next_valid;  /* launches checked remembered: at most, now, next slot */
     Param params[MAX_PARAMS];
     int taxis[3][3];
-    int64_t valid[MAX_VALID][MAX_WORDS];
+    int64_t *valid;  /* kept × nwords words of the launches checked (PyMem) */
     PyObject *said[MAX_VALID];  /* what the check returned for each (NULL: None) */
     PyObject *said_now;         /* that of the last launch (borrowed from said) */
     unsigned char pointer[MAX_WORDS];
@@ -229,7 +229,8 @@ static int checked_slot(const Launcher *self, const int64_t *w)
 {
     for (int k = 0; k < self->nvalid; k++) {
         int i = 0;
-        while (i < self->nwords && (self->pointer[i] || w[i] == self->valid[k][i])) i++;
+        const int64_t *v = self->valid + (size_t)k * self->nwords;
+        while (i < self->nwords && (self->pointer[i] || w[i] == v[i])) i++;
         if (i == self->nwords) return k;
     }
     return -1;
@@ -240,7 +241,7 @@ static int checked_slot(const Launcher *self, const int64_t *w)
 static int remember_valid(Launcher *self, const int64_t *w, PyObject *said)
 {
     int slot = self->next_valid;
-    memcpy(self->valid[slot], w, sizeof(int64_t) * self->nwords);
+    memcpy(self->valid + (size_t)slot * self->nwords, w, sizeof(int64_t) * self->nwords);
     Py_XSETREF(self->said[slot], said == Py_None ? NULL : Py_NewRef(said));
     self->next_valid = (slot + 1) % self->kept;
     if (self->nvalid < self->kept) self->nvalid++;
