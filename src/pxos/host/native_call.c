@@ -57,7 +57,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         Py_DECREF(r);
         if (elsewhere) return NOT_TAKEN;
     }
-    self->said_now = self->said[slot];
+    PyObject *said = Py_XNewRef(self->said[slot]);  /* another thread may replace it */
     int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
@@ -66,6 +66,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         self->entry(w);
         Py_END_ALLOW_THREADS
     }
+    Py_XSETREF(self->said_now, said);  /* read by the caller before the GIL is let go */
     if (*self->fault) return FAULTED;
     if (start) record_launch_from((PyObject *)self, start, back);
     return LAUNCHED;
@@ -152,6 +153,7 @@ static void Launcher_dealloc(Launcher *self)
 {
     Py_XDECREF(self->check);
     for (int k = 0; k < MAX_VALID; k++) Py_XDECREF(self->said[k]);
+    Py_XDECREF(self->said_now);
     PyMem_Free(self->valid);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }

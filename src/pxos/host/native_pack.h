@@ -34,7 +34,7 @@ typedef struct {
     int taxis[3][3];
     int64_t *valid;  /* kept × nwords words of the launches checked (PyMem) */
     PyObject *said[MAX_VALID];  /* what the check returned for each (NULL: None) */
-    PyObject *said_now;         /* that of the last launch (borrowed from said) */
+    PyObject *said_now;         /* that of the last launch (a reference, or NULL) */
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
 } Launcher;
