@@ -29,6 +29,7 @@ def _native(device: str | None = "c") -> Kernel:
     """A fresh kernel of ``axpb``, warmed until its calls go native (else skipped)."""
     k = pxos.kernel(axpb)
     x = np.ones(8, np.float32)
+    k(np.float32(1), x, 1, np.empty_like(x), device="c")  # built: auto charges c no build
     for _ in range(AFTER_CALLS + 1):
         k(np.float32(1), x, 1, np.empty_like(x), **({} if device is None else
                                                     {"device": device}))
@@ -168,14 +169,14 @@ def test_under_auto_new_sizes_are_placed_and_launched_in_c(monkeypatch):
     launch out of bounds is refused."""
     k = _native(None)
     placed, python = [], []
-    real_place, real_call = k._device_for, Kernel._call
+    real_place, real_call = k._placement, Kernel._call
     where = ["c"]
 
     def place(args, device, *rest):
         placed.append(len(args[1]))
         real_place(args, device, *rest)
-        return where[0]
-    monkeypatch.setattr(k, "_device_for", place)
+        return where[0], True
+    monkeypatch.setattr(k, "_placement", place)
     monkeypatch.setattr(Kernel, "_call", lambda self, *a, **kw: python.append(1) or
                         real_call(self, *a, **kw))
     decided = []

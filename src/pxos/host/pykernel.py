@@ -28,9 +28,9 @@ import numpy as np
 from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.arraylike import is_array
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
+from pxos.host.call_decisions import CallDecisions
 from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare, remember
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
@@ -104,7 +104,7 @@ class Kernel:
         self.block = tuple(block) if block else None
         self.device = device
         self._plans: dict[tuple, CallPlan] = {}
-        self._decisions: dict[tuple, object] = {}
+        self._decisions = CallDecisions()  # host/call_decisions: under auto
         self.decision = None  # the planner's last Decision (planner/decision)
         self.distribution = None  # the last split launch (planner/distribute), devices=
         self._checked: dict[tuple, ir.Kernel] = {}
@@ -224,7 +224,8 @@ class Kernel:
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
                                                   check)
         native = plan.native[pinned]
-        if native is not None and (pinned or native.validate(args, self.decision)):
+        if native is not None and (pinned or self._decisions.settled(self.decision)
+                                   and native.validate(args, self.decision)):
             self._native[device] = native, plan
             if type(self) is Kernel:  # later calls of this signature: in C
                 self.__class__ = _native_class()
@@ -240,8 +241,8 @@ class Kernel:
 
         def check(args: tuple, threads: tuple):
             kernel = me()
-            if kernel is None or kernel._device_for(args, None, None, signature) \
-                    != plan.device:
+            placed = kernel and kernel._placement(args, None, None, signature)
+            if not placed or placed != (plan.device, True):  # gone, elsewhere, unsettled
                 return False
             if bounds is not None:
                 bounds(args, threads)
@@ -334,28 +335,27 @@ class Kernel:
 
         return render_unit_for(target, [self.ir(*args, threads=threads)])
 
-    def _device_for(self, args: Sequence, device: str | None, threads=None,
-                    signature=None) -> str:
+    def _device_for(self, args: Sequence, device: str | None, threads=None, signature=None):
+        return self._placement(args, device, threads, signature)[0]
+
+    def _placement(self, args: Sequence, device: str | None, threads=None,
+                   signature=None) -> tuple[str, bool]:
+        """(the call's device: ``device=``, the kernel's, else the planner's decision,
+        then ``self.decision``; whether it is settled: ``host/call_decisions``)."""
         device = device or self.device
         if device and device != "auto":
             backends.get(device)
-            return device
+            return device, True
         if signature is None:
-            signature = (None if threads is None else len(threads),
-                         tuple(arg_key(a) for a in args))
-        sizes = tuple(a.shape if is_array(a) else a for a in args)
-        memo = (signature, sizes, None if threads is None else tuple(threads))
-        found = self._decisions.get(memo)
-        if found is None:
-            from pxos.planner.call import MEMO_LIMIT, place_arguments
+            signature = (None if threads is None else len(threads), tuple(map(arg_key, args)))
 
+        def place(amortized: bool):
+            from pxos.planner.call import place_arguments
             kernel = self.ir(*args, threads=threads)
-            found = place_arguments(kernel, args, threads or thread_counts_of(kernel)(args))
-            if len(self._decisions) >= MEMO_LIMIT:
-                self._decisions.clear()
-            self._decisions[memo] = found
-        self.decision = found
-        return found.device
+            return place_arguments(kernel, args, threads or thread_counts_of(kernel)(args),
+                                   amortized)
+        self.decision, settled = self._decisions.decide(args, threads, signature, place)
+        return self.decision.device, settled
 
     def _make_plan(self, args: Sequence, name: str, threads, checked: bool) -> CallPlan:
         kernel = self.ir(*args, threads=threads)
