@@ -17,7 +17,8 @@ Cases (issue "The pxos engine on the CPU", item 9):
   start: its ALLOCs, the first launch), and the time one more RUN of the loop adds
   (``px_run_*_marginal_us``: the program with 2N iterations less the one with N, ÷ N;
   a call's figure is also of calls after the first). Goals: a call ≤ Numba; a RUN ≤ a
-  call. These
+  call. ``*_sizes_us``: the same calls on arrays of 16, 17 and 18 elements in turn (so
+  each call has new sizes: under ``auto`` the planner's decision is looked up again). These
   are CPU times of this process (``per_call``), steadier than wall times on a shared
   machine; the kernels' own work is 16 elements (``c`` runs it on the calling thread).
 
@@ -226,8 +227,16 @@ def bench_call_overhead(calls: int, repeat: int) -> dict:
            for device in ("c", "auto")}
     if nb_saxpy is not None:
         fns["numba_njit_us"] = lambda: nb_saxpy(a, x, y, out)
+    sized = [tuple(np.ones(m, np.float32) for _ in range(3)) for m in (n, n + 1, n + 2)]
+    turns = {f"pxos_call_{d}": (lambda d: lambda x, y, o: saxpy(a, x, y, o, device=d))(d)
+             for d in ("c", "auto")}  # three sizes in turn: a size check at every call
+    if nb_saxpy is not None:
+        turns["numba_njit"] = lambda x, y, o: nb_saxpy(a, x, y, o)
+    for name, call in turns.items():
+        fns[f"{name}_sizes_us"] = (lambda call: lambda: [call(*s) for s in sized])(call)
     res = {"elements": n, "calls": calls}
-    res.update({k: 1e6 * v for k, v in per_call(fns, calls, repeat).items()})
+    res.update({k: 1e6 * v / (3 if k.endswith("_sizes_us") else 1)
+                for k, v in per_call(fns, calls, repeat).items()})
     np.testing.assert_array_equal(out, a * x + y)
     if nb_saxpy is not None:
         res["ratio_pxos_c_over_numba"] = res["pxos_call_c_us"] / res["numba_njit_us"]

@@ -102,3 +102,22 @@ def test_a_backend_whose_package_is_missing_is_refused_before_its_module_loads()
                           env=dict(os.environ), check=True)
     assert done.stdout.split() == ["refused:", "True", "True", "imported:", "False"], \
         done.stdout + done.stderr
+
+
+def test_a_missing_package_is_searched_for_once_per_import_path(monkeypatch, tmp_path):
+    """The planner asks whether each backend's package is installed at every call it
+    places; a package found missing is not searched for again until ``sys.path`` changes."""
+    import importlib
+
+    searched = []
+    real = backends.find_spec
+    monkeypatch.setattr(backends, "find_spec", lambda m: searched.append(m) or real(m))
+    name = f"pxos_test_missing_{tmp_path.name}"
+    assert not backends._installed(name) and not backends._installed(name)
+    assert searched == [name]
+    (tmp_path / f"{name}.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert backends._installed(name)  # another import path: searched again, and found
+    assert searched == [name, name]
+    assert backends._installed("numpy") and backends._installed("numpy")

@@ -133,7 +133,7 @@ def test_the_native_prepared_call_takes_only_calls_that_match_it():
     x, y = cp.arange(10, dtype=cp.float32), cp.zeros(10, cp.float32)
     for _ in range(2):
         scale(np.float32(2), x, y, device="cuda")
-    launcher = scale._device_native["cuda"][0]
+    launcher = scale._device_native["cuda"][0][0]  # the last prepared one's
     x2, y2 = cp.arange(10, 20, dtype=cp.float32), cp.zeros(10, cp.float32)
     assert launcher((np.float32(2), x2, y2)) == 0
     np.testing.assert_array_equal(cp.asnumpy(y2), 2 * np.arange(10, 20, dtype=np.float32))

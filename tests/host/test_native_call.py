@@ -212,3 +212,25 @@ def test_a_reused_native_launch_follows_swaps_fills_and_new_arrays():
             a = np.zeros(8, np.float32)
     np.testing.assert_array_equal(run.residency.on_host("a"), a)
     np.testing.assert_array_equal(run.residency.on_host("b"), b)
+
+
+def test_sizes_called_in_turn_are_checked_once_each():
+    """A launcher remembers its last ``kept`` checked launches: sizes called in turn run
+    the launch check once each (a fifth size pushes the oldest out); with ``kept`` 1, at
+    every change."""
+    from pxos.host.native_call import launcher
+
+    _warm(axpb, np.float32(1), np.ones(8, np.float32), 1, np.zeros(8, np.float32))
+    plan = axpb._native["c"][1]
+    for kept, sizes, expect in [(4, (5, 6, 7, 5, 6, 7, 8, 9, 5), [5, 6, 7, 8, 9, 5]),
+                                (1, (5, 6, 5, 5), [5, 6, 5])]:
+        checked = []
+        native = launcher(plan.backend, plan.compiled, plan.kernel,
+                          lambda args, threads: checked.append(threads[0]), kept)
+        for n in sizes:
+            x, out = np.arange(n, dtype=np.float32), np.zeros(n, np.float32)
+            assert native((np.float32(2), x, 3, out)) == 0
+            np.testing.assert_array_equal(out, 2 * x + 3)
+        assert checked == expect
+    with pytest.raises(ValueError, match="kept"):
+        launcher(plan.backend, plan.compiled, plan.kernel, None, 5)

@@ -29,6 +29,7 @@ def _native(device: str | None = "c") -> Kernel:
     """A fresh kernel of ``axpb``, warmed until its calls go native (else skipped)."""
     k = pxos.kernel(axpb)
     x = np.ones(8, np.float32)
+    k(np.float32(1), x, 1, np.empty_like(x), device="c")  # built: auto charges c no build
     for _ in range(AFTER_CALLS + 1):
         k(np.float32(1), x, 1, np.empty_like(x), **({} if device is None else
                                                     {"device": device}))
@@ -159,3 +160,53 @@ def test_two_threads_call_one_kernel_at_once():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_under_auto_new_sizes_are_placed_and_launched_in_c(monkeypatch):
+    """Under the planner a launch of new sizes asks it again (they may change the device):
+    placed on the native launcher's device, it runs in C with its decision, which the
+    launcher keeps for those sizes; placed elsewhere, the Python path runs it there; a
+    launch out of bounds is refused."""
+    k = _native(None)
+    placed, python = [], []
+    real_place, real_call = k._placement, Kernel._call
+    where = ["c"]
+
+    def place(args, device, *rest):
+        placed.append(len(args[1]))
+        real_place(args, device, *rest)
+        return where[0], True
+    monkeypatch.setattr(k, "_placement", place)
+    monkeypatch.setattr(Kernel, "_call", lambda self, *a, **kw: python.append(1) or
+                        real_call(self, *a, **kw))
+    decided = []
+    for n in (9, 10, 9, 10):
+        x = np.arange(n, dtype=np.float32)
+        out = np.zeros_like(x)
+        k(np.float32(2), x, 1, out)
+        np.testing.assert_array_equal(out, 2 * x + 1)
+        decided.append(k.decision)
+    assert placed == [9, 10] and python == []  # sizes seen again: kept with the launcher
+    assert decided[0] is decided[2] and decided[1] is decided[3]
+    assert decided[0] is not decided[1] and decided[0].device == "c"
+    where[0] = "interp"  # the planner puts size 11 elsewhere
+    x = np.arange(11, dtype=np.float32)
+    out = np.zeros_like(x)
+    k(np.float32(2), x, 1, out)
+    np.testing.assert_array_equal(out, 2 * x + 1)
+    assert python == [1] and set(placed[2:]) == {11}
+    assert any(key[0] == "interp" for key in k._plans)  # where the Python path ran it
+    where[0] = "c"
+    with pytest.raises(PxError, match="out of bounds|bounds"):
+        k(np.float32(2), np.arange(12, dtype=np.float32), 1, np.zeros(6, np.float32))
+
+
+def test_a_kernel_gone_native_under_auto_is_freed():
+    """Its launcher's check (kept by the kernel) holds the kernel weakly: the C launcher
+    is no object the cycle collector follows, so a strong reference would keep it."""
+    import gc
+    import weakref
+
+    ref = weakref.ref(_native(None))
+    gc.collect()
+    assert ref() is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import pxos
 from pxos import backends, registry
 from pxos.errors import PxBackendError
 from pxos.planner import calibration
@@ -69,6 +70,33 @@ def test_complete_under_auto_skips_non_candidates_and_drops_absent(tmp_path, mon
     else:
         assert measured == [["webgpu"]] and found.named_only == []
     assert "opencl" not in found.pending  # absent: dropped
+
+
+def _scale(a: pxos.f32, x: pxos.Array[pxos.f32, 1], out: pxos.Array[pxos.f32, 1]):
+    for i in pxos.parallel(len(x)):
+        out[i] = a * x[i]
+
+
+def test_a_kernel_calls_placement_measures_no_library(tmp_path, monkeypatch):
+    """CuPy's REDUCE/SORT (its CUB reductions compile for seconds) wait for their first
+    use: a Python kernel call's placement measures the backends it may run on only."""
+    import numpy as np
+
+    from pxos.host.pykernel import Kernel
+    from pxos.planner.call import place_call
+
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    found = make_machine(gpu=False)
+    found.pending = [calibration.CUDA_LIBRARY]
+    measured = []
+    monkeypatch.setattr(calibration, "_measure",
+                        lambda m, todo, t0, progress, pending: measured.append(todo) or m)
+    args = (np.float32(2), np.ones(8, np.float32), np.zeros(8, np.float32))
+    kernel = Kernel(_scale).ir(*args)
+    place_call(kernel, args, (8,), [None, "host", "host"], found)
+    assert measured == [] and found.pending == [calibration.CUDA_LIBRARY]
+    calibration.complete(found)  # a program's auto plan: everything pending
+    assert measured == [[calibration.CUDA_LIBRARY]]
 
 
 def test_history_is_written_without_fsync_and_outputs_with_it(tmp_path, monkeypatch):

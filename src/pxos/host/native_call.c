@@ -6,15 +6,20 @@
  * tuple packs the words of the kernel's packed entry (codegen/c_packed.py), checks what
  * the Python path checks, and calls the entry (with the GIL released, unless the launch
  * has fewer than SMALL_LAUNCH threads). Where the sizes, thread counts or scalars differ
- * from the last launch checked, it first calls the launch check check(args, threads)
- * (ir/analysis/bounds), whose error propagates; with check None it does not take such
- * a launch. It returns
+ * from those of the last `kept` launches checked (1 to MAX_VALID: sizes called in turn
+ * are checked once each), it first calls the launch check check(args, threads)
+ * (ir/analysis/bounds), whose error propagates; with check None, or a check that returns
+ * False (under auto: the planner put it on another device), it does not take such a
+ * launch; what else the check returns (under auto: the planner's decision) is kept with
+ * the sizes, and Dispatch makes it the Kernel's decision at each launch of them. It
+ * returns
  *   0  launched;
  *   1  not taken: an argument of another kind, dtype, rank or layout, a value to convert
  *      with NumPy's rules, overlapping arrays, a launch too large, new sizes without a
  *      check; nothing ran;
  *   2  launched, and the kernel faulted (the guard's flag is set; the caller raises).
- * validate(args) records the sizes and scalars of a launch the caller checked itself.
+ * validate(args, said) records the sizes and scalars of a launch the caller checked
+ * itself, with what a check would have returned.
  *
  * The profiler's launch record is native_record.h's (included).
  */
@@ -37,7 +42,8 @@ static int launch(Launcher *self, PyObject *args, int back)
 {
     int64_t w[MAX_WORDS];
     if (pack(self, args, w)) return NOT_TAKEN;
-    if (!self->has_valid || differs(self, w)) {
+    int slot = checked_slot(self, w);
+    if (slot < 0) {
         if (self->check == Py_None) return NOT_TAKEN;
         PyObject *threads = PyTuple_New(self->naxes);
         if (threads == NULL) return -1;
@@ -46,10 +52,12 @@ static int launch(Launcher *self, PyObject *args, int back)
         PyObject *r = PyObject_CallFunctionObjArgs(self->check, args, threads, NULL);
         Py_DECREF(threads);
         if (r == NULL) return -1;  /* the launch check refused it: its PxBoundsError */
+        int elsewhere = r == Py_False;  /* placed on another device: not taken */
+        if (!elsewhere) slot = remember_valid(self, w, r);
         Py_DECREF(r);
-        memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
-        self->has_valid = 1;
+        if (elsewhere) return NOT_TAKEN;
     }
+    PyObject *said = Py_XNewRef(self->said[slot]);  /* another thread may replace it */
     int64_t start = recording ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
@@ -58,6 +66,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         self->entry(w);
         Py_END_ALLOW_THREADS
     }
+    Py_XSETREF(self->said_now, said);  /* read by the caller before the GIL is let go */
     if (*self->fault) return FAULTED;
     if (start) record_launch_from((PyObject *)self, start, back);
     return LAUNCHED;
@@ -73,12 +82,13 @@ static PyObject *Launcher_call(Launcher *self, PyObject *argv, PyObject *kw)
     return r < 0 ? NULL : PyLong_FromLong(r);
 }
 
-static PyObject *Launcher_validate(Launcher *self, PyObject *args)
+static PyObject *Launcher_validate(Launcher *self, PyObject *argv)
 {
     int64_t w[MAX_WORDS];
+    PyObject *args, *said = Py_None;
+    if (!PyArg_ParseTuple(argv, "O|O", &args, &said)) return NULL;
     if (pack(self, args, w)) Py_RETURN_FALSE;
-    memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
-    self->has_valid = 1;
+    remember_valid(self, w, said);
     Py_RETURN_TRUE;
 }
 
@@ -86,9 +96,14 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
 {
     unsigned long long entry, fault;
     PyObject *params, *threads, *check;
-    if (!PyArg_ParseTuple(args, "KKO!O!O", &entry, &fault, &PyTuple_Type, &params,
-                          &PyTuple_Type, &threads, &check))
+    int kept = 1;
+    if (!PyArg_ParseTuple(args, "KKO!O!O|i", &entry, &fault, &PyTuple_Type, &params,
+                          &PyTuple_Type, &threads, &check, &kept))
         return -1;
+    if (kept < 1 || kept > MAX_VALID) {
+        PyErr_SetString(PyExc_ValueError, "kept: 1 to MAX_VALID checked launches");
+        return -1;
+    }
     Py_INCREF(check);
     Py_XSETREF(self->check, check);
     Py_ssize_t np = PyTuple_GET_SIZE(params), na = PyTuple_GET_SIZE(threads);
@@ -100,7 +115,8 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
     self->fault = (volatile int *)(uintptr_t)fault;
     self->nparams = (int)np;
     self->naxes = (int)na;
-    self->has_valid = 0;
+    self->kept = kept;
+    self->nvalid = self->next_valid = 0;
     int word = 3;
     memset(self->pointer, 0, sizeof(self->pointer));
     for (Py_ssize_t i = 0; i < np; i++) {
@@ -124,12 +140,21 @@ static int Launcher_init(Launcher *self, PyObject *args, PyObject *kw)
                               &self->taxis[a][1], &self->taxis[a][2]))
             return -1;
     self->nwords = word;
+    PyMem_Free(self->valid);
+    self->valid = PyMem_Malloc(sizeof(int64_t) * (size_t)kept * (size_t)word);
+    if (self->valid == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     return 0;
 }
 
 static void Launcher_dealloc(Launcher *self)
 {
     Py_XDECREF(self->check);
+    for (int k = 0; k < MAX_VALID; k++) Py_XDECREF(self->said[k]);
+    Py_XDECREF(self->said_now);
+    PyMem_Free(self->valid);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -145,8 +170,9 @@ static PyObject *Launcher_note(Launcher *self, PyObject *serial)
 static PyMethodDef Launcher_methods[] = {
     {"note", (PyCFunction)Launcher_note, METH_O,
      "The serial of the launch log that noted this launcher's plan."},
-    {"validate", (PyCFunction)Launcher_validate, METH_O,
-     "Record the sizes and scalars of a launch the Python path checked."},
+    {"validate", (PyCFunction)Launcher_validate, METH_VARARGS,
+     "validate(args, said=None): record the sizes and scalars of a launch the Python "
+     "path checked, with what a check would have said of it."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -163,160 +189,7 @@ static PyTypeObject LauncherType = {
     .tp_methods = Launcher_methods,
 };
 
-/* -- host/pykernel's Kernel calls in C
- * A Kernel whose call signature went native becomes an instance of a subclass of Kernel
- * and Dispatch (its __class__ is set; Dispatch adds no field, so the layouts agree). Its
- * call looks up the launcher of the call's device= in the Kernel's _native dictionary
- * (device -> (launcher, plan)) and launches (recorded, under a profile whose launch log
- * noted the plan: the record names the user's line, and the profile's sampler gives a
- * sample during the launch the kernel's frame from the record's time). Where that
- * launcher does not take the call, the Kernel's last prepared device call does, with no
- * listener (device_call: CuPy arrays). A call with other keywords, one a listener
- * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
- * one neither launcher takes goes to Kernel._call, the Python path, which gives every
- * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
-static PyObject *events;  /* pxos.events's dictionary: LISTENERS, LAUNCHES */
-static PyObject *s_native, *s_device, *s_call, *s_fault, *s_profiled, *s_listeners,
-    *s_launches, *s_device_native, *s_decision;
-
-enum { QUIET = 1, PROFILED = 2 };
-
-static long log_serial;  /* the serial of the launch log recording now; 0: none (watch_log) */
-
-/* how a native launch of launcher is seen as it should be: QUIET (no listener), PROFILED
-   (the launch log recording now, events.LAUNCHES, noted its plan: the serials agree, a
-   test of two integers where reading the plan's attribute cost about 10 ns a launch); 0:
-   the Python path must serve it; -1: an error */
-static int watched(Launcher *launcher)
-{
-    PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
-    if (listeners == NULL) return PyErr_Occurred() ? -1 : 0;
-    int busy = PyObject_IsTrue(listeners);
-    if (busy <= 0) return busy < 0 ? -1 : QUIET;
-    if (log_serial != 0 && PyList_CheckExact(listeners) && PyList_GET_SIZE(listeners) == 1)
-        /* a launch log records (its profile's recorder is then the one listener, and
-           events.LAUNCHES is that log: no look-up of it needed) */
-        return launcher->noted == log_serial ? PROFILED : 0;
-    PyObject *log = PyDict_GetItemWithError(events, s_launches);
-    if (log == NULL || log == Py_None) return PyErr_Occurred() ? -1 : 0;
-    return log_serial != 0 && launcher->noted == log_serial ? PROFILED : 0;
-}
-
-/* watch_log(serial): the serial of the launch log that records now (0: none) */
-static PyObject *watch_log(PyObject *m, PyObject *serial)
-{
-    long v = PyLong_AsLong(serial);
-    if (v == -1 && PyErr_Occurred()) return NULL;
-    log_serial = v;
-    Py_RETURN_NONE;
-}
-
-/* the (launcher, plan) entry of device (a new reference), or NULL (an error, or none) */
-static PyObject *native_entry(PyObject *self, PyObject *device)
-{
-    if (device != Py_None && !PyUnicode_CheckExact(device)) return NULL;
-    PyObject *table = PyObject_GetAttr(self, s_native);
-    if (table == NULL) return NULL;
-    PyObject *entry = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
-                                               : NULL;
-    if (entry != NULL && (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2
-                          || !PyObject_TypeCheck(PyTuple_GET_ITEM(entry, 0),
-                                                 &LauncherType)))
-        entry = NULL;
-    Py_XINCREF(entry);
-    Py_DECREF(table);
-    return entry;
-}
-
-/* a call on device arrays through the Kernel's last prepared device call
-   (host/pykernel's _device_native[device] = (launcher, decision, …): a
-   host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken), with
-   no listener only; the decision becomes the Kernel's. LAUNCHED, NOT_TAKEN, or -1 an
-   error. (In C, the call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14,
-   at most CuPy's RawKernel.) */
-static int device_call(PyObject *self, PyObject *device, PyObject *args)
-{
-    PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
-    if (listeners == NULL) return PyErr_Occurred() ? -1 : NOT_TAKEN;
-    int busy = PyObject_IsTrue(listeners);
-    if (busy != 0) return busy < 0 ? -1 : NOT_TAKEN;
-    PyObject *table = PyObject_GetAttr(self, s_device_native);
-    if (table == NULL) return -1;
-    PyObject *entry = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
-                                               : NULL;
-    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2) {
-        Py_DECREF(table);
-        return PyErr_Occurred() ? -1 : NOT_TAKEN;
-    }
-    Py_INCREF(entry);
-    Py_DECREF(table);
-    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
-    int out = -1;
-    if (r != NULL) {
-        long v = PyLong_AsLong(r);
-        Py_DECREF(r);
-        if (v == LAUNCHED)
-            out = PyObject_SetAttr(self, s_decision, PyTuple_GET_ITEM(entry, 1)) < 0
-                ? -1 : LAUNCHED;
-        else
-            out = v == -1 && PyErr_Occurred() ? -1 : NOT_TAKEN;
-    }
-    Py_DECREF(entry);
-    return out;
-}
-
-static PyObject *Dispatch_call(PyObject *self, PyObject *args, PyObject *kw)
-{
-    PyObject *device = Py_None;
-    if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
-        device = PyDict_GET_SIZE(kw) == 1 ? PyDict_GetItemWithError(kw, s_device) : NULL;
-        if (device == NULL && PyErr_Occurred()) return NULL;
-    }
-    PyObject *entry = device ? native_entry(self, device) : NULL;
-    if (entry == NULL && PyErr_Occurred()) return NULL;
-    if (entry != NULL) {
-        PyObject *plan = PyTuple_GET_ITEM(entry, 1);
-        PyObject *launcher = PyTuple_GET_ITEM(entry, 0);
-        int r = watched((Launcher *)launcher);
-        r = r == QUIET || r == PROFILED ? launch((Launcher *)launcher, args, 0)
-          : r < 0 ? -1 : NOT_TAKEN;
-        PyObject *out = r == LAUNCHED ? Py_NewRef(Py_None)
-                      : r == FAULTED ? PyObject_CallMethodOneArg(self, s_fault, plan)
-                      : NULL;
-        Py_DECREF(entry);
-        if (r != NOT_TAKEN) return out;
-    }
-    if (device != NULL) {
-        int r = device_call(self, device, args);
-        if (r < 0) return NULL;
-        if (r == LAUNCHED) Py_RETURN_NONE;
-    }
-    PyObject *call = PyObject_GetAttr(self, s_call);
-    if (call == NULL) return NULL;
-    PyObject *out = PyObject_Call(call, args, kw);
-    Py_DECREF(call);
-    return out;
-}
-
-static PyTypeObject DispatchType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pxos_native_call.Dispatch",
-    .tp_basicsize = sizeof(PyObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "The call of a host/pykernel Kernel whose signature went native.",
-    .tp_call = Dispatch_call,
-};
-
-/* watch_events(dictionary): pxos.events's module dictionary, read at every Kernel call */
-static PyObject *watch_events(PyObject *m, PyObject *dict)
-{
-    if (!PyDict_Check(dict)) {
-        PyErr_SetString(PyExc_TypeError, "watch_events takes pxos.events's __dict__");
-        return NULL;
-    }
-    Py_XSETREF(events, Py_NewRef(dict));
-    Py_RETURN_NONE;
-}
+#include "native_dispatch.h"  /* Dispatch: a Kernel's call in C */
 
 #include "native_loop.h"  /* repeat(): a host loop of RUN launches */
 

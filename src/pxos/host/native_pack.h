@@ -10,6 +10,7 @@
 #define MAX_WORDS (3 + MAX_PARAMS * 4)
 #define MAX_ELEMENTS 2147483647LL
 #define SMALL_LAUNCH 4096  /* threads: a launch this small keeps the GIL */
+#define MAX_VALID 4  /* checked launches a Launcher remembers (sizes called in turn) */
 
 enum { P_ARRAY = 1, P_INT = 2, P_UINT = 3, P_FLOAT = 4, P_BOOL = 5 };
 enum { T_CONST = 0, T_SCALAR = 1, T_SIZE = 2, T_EXTENT = 3 };
@@ -27,10 +28,13 @@ typedef struct {
     void (*entry)(const int64_t *);
     volatile int *fault;
     PyObject *check;  /* check(args, threads) for a launch of new sizes, or None */
-    int nparams, naxes, nwords, has_valid;
+    int nparams, naxes, nwords;
+    int kept, nvalid, next_valid;  /* launches checked remembered: at most, now, next slot */
     Param params[MAX_PARAMS];
     int taxis[3][3];
-    int64_t valid[MAX_WORDS];
+    int64_t *valid;  /* kept × nwords words of the launches checked (PyMem) */
+    PyObject *said[MAX_VALID];  /* what the check returned for each (NULL: None) */
+    PyObject *said_now;         /* that of the last launch (a reference, or NULL) */
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
 } Launcher;
@@ -219,12 +223,29 @@ static int pack(Launcher *self, PyObject *args, int64_t *w)
     return 0;
 }
 
-/* whether the sizes, thread counts or scalars of w differ from the last checked launch */
-static int differs(const Launcher *self, const int64_t *w)
+/* the slot of the checked launch remembered (one of the last `kept`) whose sizes, thread
+   counts and scalars are those of w, or -1 */
+static int checked_slot(const Launcher *self, const int64_t *w)
 {
-    for (int i = 0; i < self->nwords; i++)
-        if (!self->pointer[i] && w[i] != self->valid[i]) return 1;
-    return 0;
+    for (int k = 0; k < self->nvalid; k++) {
+        int i = 0;
+        const int64_t *v = self->valid + (size_t)k * self->nwords;
+        while (i < self->nwords && (self->pointer[i] || w[i] == v[i])) i++;
+        if (i == self->nwords) return k;
+    }
+    return -1;
+}
+
+/* remember w as checked, with what its check said (said: None or an object, kept), in
+   place of the oldest remembered where `kept` are; its slot */
+static int remember_valid(Launcher *self, const int64_t *w, PyObject *said)
+{
+    int slot = self->next_valid;
+    memcpy(self->valid + (size_t)slot * self->nwords, w, sizeof(int64_t) * self->nwords);
+    Py_XSETREF(self->said[slot], said == Py_None ? NULL : Py_NewRef(said));
+    self->next_valid = (slot + 1) % self->kept;
+    if (self->nvalid < self->kept) self->nvalid++;
+    return slot;
 }
 
 #endif

@@ -23,6 +23,7 @@ import numpy as np
 
 from pxos.arraylike import numpy_dtype
 from pxos.errors import PxArgumentError, PxShapeError, PxTypeError
+from pxos.host.arrays import ndarray
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import MAX_ELEMENTS
 from pxos.ir.typecheck import convert_value
@@ -203,3 +204,19 @@ def overlaps(kernel: ir.Kernel, host: bool) -> Callable[[Sequence, list], list] 
                     placed[r] = placed[r].copy()
         return placed
     return unalias
+
+
+def arg_key(a):
+    """What decides a Python kernel's call plan (``host/pykernel``): the argument's class,
+    and for arrays dtype and rank (and where the data is, for PyTorch tensors and pxos
+    arrays); a 1-tuple of the class for an object of no known kind."""
+    cls = type(a)
+    if cls in NUMBERS:
+        return cls
+    if cls is np.ndarray or cls.__module__.startswith("cupy"):
+        return cls, a.dtype, a.ndim
+    if cls is ndarray:
+        return cls, a.dtype, a.ndim, a.device
+    if cls.__module__.startswith("torch"):
+        return cls, a.dtype, a.dim(), a.is_cuda
+    return (cls,)

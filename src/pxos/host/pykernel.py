@@ -18,6 +18,7 @@ device kernel are copied up and the results copied back before the call returns.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any, Callable, Sequence
@@ -27,17 +28,16 @@ import numpy as np
 from pxos import backends, events, registry
 from pxos.backends.base import HOST, Launch, make_launch
 from pxos.backends.checked import checked_by_default
-from pxos.arraylike import is_array
 from pxos.errors import PxArgumentError, PxTypeError
 from pxos.host.arg_placement import placer
-from pxos.host.arrays import ndarray
-from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare
+from pxos.host.call_decisions import CallDecisions
+from pxos.host.devicecall import LIMIT as READY_LIMIT, call_key, prepare, remember
 from pxos.host.native_call import AFTER_CALLS, FAULTED, LAUNCHED
 from pxos.host.native_call import helper as dispatch_helper, launcher as native_launcher
 from pxos.host.collection_call import CollectionArgument, collection_call
 from pxos.host.distribute import split_call
 from pxos.host.pyargs import (
-    NUMBERS, check_against, check_launch_size, overlaps, thread_counts, type_of,
+    NUMBERS, arg_key, check_against, check_launch_size, overlaps, thread_counts, type_of,
 )
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.bounds import launch_checker
@@ -104,13 +104,14 @@ class Kernel:
         self.block = tuple(block) if block else None
         self.device = device
         self._plans: dict[tuple, CallPlan] = {}
-        self._decisions: dict[tuple, object] = {}
+        self._decisions = CallDecisions()  # host/call_decisions: under auto
         self.decision = None  # the planner's last Decision (planner/decision)
         self.distribution = None  # the last split launch (planner/distribute), devices=
         self._checked: dict[tuple, ir.Kernel] = {}
-        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch, decision)
+        self._ready: dict[tuple, tuple] = {}  # host/devicecall: call key -> (launch,
+        # decision, its native prepared call or None)
         self._native: dict = {}  # call's device= -> (validated native launcher, plan)
-        self._device_native: dict = {}  # device= -> (native prepared call, decision)
+        self._device_native: dict = {}  # device= -> native prepared calls (remember)
 
     def __reduce__(self):
         """Pickled as its function and options (``pxos.dask`` sends kernels to workers);
@@ -156,18 +157,20 @@ class Kernel:
                 if done == FAULTED:
                     native[1].backend.check_fault(native[1].compiled)  # raises
             if self._ready and not events.LISTENERS:  # host/devicecall: device arrays
-                quick = self._device_native.get(device)  # the last one, in C
-                if quick is not None and quick[0](args) == LAUNCHED:
-                    self.decision = quick[1]
-                    return
                 ready = self._ready.get(call_key(device, args))
                 if ready is not None:
                     self.decision = ready[1]
+                    quick = ready[2]  # its native call: later calls of it go in C
+                    if quick is not None:
+                        remember(self._device_native, device, quick)
+                        if quick[0](args) == LAUNCHED:
+                            return
                     return ready[0](args)
-            elif self._ready:  # profiled: the launcher records in C (inline: its record
-                quick = self._device_native.get(device)  # names the frame calling this)
-                log = events.LAUNCHES
-                if quick is not None and log is not None:
+            elif self._ready and events.LAUNCHES is not None:  # profiled: the launcher
+                ready = self._ready.get(call_key(device, args))  # records in C (inline:
+                quick = None if ready is None else ready[2]  # its record names the frame
+                if quick is not None:  # calling this)
+                    log = events.LAUNCHES
                     if quick[0] not in log.keys:
                         log.note_device(quick[0], quick[2], args, quick[3], quick[1])
                     if quick[0](args) == LAUNCHED:
@@ -189,9 +192,11 @@ class Kernel:
         if ready is not None:
             if len(self._ready) >= READY_LIMIT:
                 self._ready.clear()
-            self._ready[key] = ready[0], self.decision
-            if ready[1] is not None:
-                self._device_native[device] = ready[1], self.decision, plan, launch.threads
+            quick = None if ready[1] is None else (ready[1], self.decision, plan,
+                                                   launch.threads)
+            self._ready[key] = ready[0], self.decision, quick
+            if quick is not None:
+                remember(self._device_native, device, quick)
                 self.__class__ = _native_class() if dispatch_helper() else type(self)
 
     _call = __call__  # the Python path, where a native Kernel's call in C sends the rest
@@ -212,16 +217,37 @@ class Kernel:
         plan.calls += 1
         if plan.calls < AFTER_CALLS:
             return
-        # pinned: new sizes are checked in C; else they may change the planner's choice
+        # new sizes are checked in C, and under auto placed (they may change the device)
         pinned = (device or self.device) not in (None, "auto")
-        if pinned not in plan.native:
+        if pinned not in plan.native:  # auto: a launch's sizes give its decision
+            check = plan.bounds if pinned else self._placed_check(plan, args)
             plan.native[pinned] = native_launcher(plan.backend, plan.compiled, plan.kernel,
-                                                  plan.bounds if pinned else None)
+                                                  check)
         native = plan.native[pinned]
-        if native is not None and (pinned or native.validate(args)):
+        if native is not None and (pinned or self._decisions.settled(self.decision)
+                                   and native.validate(args, self.decision)):
             self._native[device] = native, plan
             if type(self) is Kernel:  # later calls of this signature: in C
                 self.__class__ = _native_class()
+
+    def _placed_check(self, plan: CallPlan, args: tuple) -> Callable:
+        """The check of ``plan``'s native launcher under ``auto`` (made at a call with
+        ``args``) for new sizes or scalars: False (not taken) unless the planner places
+        them on ``plan``'s device; then the launch check (``ir/analysis/bounds``), and
+        the decision, which the launcher keeps with the sizes and makes the call's. It
+        holds the Kernel weakly (the launcher is no object the cycle collector follows)."""
+        bounds, me = plan.bounds, weakref.ref(self)
+        signature = (None, tuple(map(arg_key, args)))  # the launcher takes no other
+
+        def check(args: tuple, threads: tuple):
+            kernel = me()
+            placed = kernel and kernel._placement(args, None, None, signature)
+            if not placed or placed != (plan.device, True):  # gone, elsewhere, unsettled
+                return False
+            if bounds is not None:
+                bounds(args, threads)
+            return kernel.decision
+        return check
 
     async def launch_async(self, *args, device: str | None = None, threads=None,
                            checked: bool | None = None):
@@ -253,7 +279,7 @@ class Kernel:
 
     def _launch(self, args: Sequence, device: str | None, threads, checked=None):
         threads = thread_counts(threads)
-        keys = tuple(map(_arg_key, args))
+        keys = tuple(map(arg_key, args))
         if any(type(k) is tuple and len(k) == 1 for k in keys):  # a class of no known kind:
             collection = registry.collection_of(args)
             if collection is not None:
@@ -309,28 +335,27 @@ class Kernel:
 
         return render_unit_for(target, [self.ir(*args, threads=threads)])
 
-    def _device_for(self, args: Sequence, device: str | None, threads=None,
-                    signature=None) -> str:
+    def _device_for(self, args: Sequence, device: str | None, threads=None, signature=None):
+        return self._placement(args, device, threads, signature)[0]
+
+    def _placement(self, args: Sequence, device: str | None, threads=None,
+                   signature=None) -> tuple[str, bool]:
+        """(the call's device: ``device=``, the kernel's, else the planner's decision,
+        then ``self.decision``; whether it is settled: ``host/call_decisions``)."""
         device = device or self.device
         if device and device != "auto":
             backends.get(device)
-            return device
+            return device, True
         if signature is None:
-            signature = (None if threads is None else len(threads),
-                         tuple(_arg_key(a) for a in args))
-        sizes = tuple(a.shape if is_array(a) else a for a in args)
-        memo = (signature, sizes, None if threads is None else tuple(threads))
-        found = self._decisions.get(memo)
-        if found is None:
-            from pxos.planner.call import MEMO_LIMIT, place_arguments
+            signature = (None if threads is None else len(threads), tuple(map(arg_key, args)))
 
+        def place(amortized: bool):
+            from pxos.planner.call import place_arguments
             kernel = self.ir(*args, threads=threads)
-            found = place_arguments(kernel, args, threads or thread_counts_of(kernel)(args))
-            if len(self._decisions) >= MEMO_LIMIT:
-                self._decisions.clear()
-            self._decisions[memo] = found
-        self.decision = found
-        return found.device
+            return place_arguments(kernel, args, threads or thread_counts_of(kernel)(args),
+                                   amortized)
+        self.decision, settled = self._decisions.decide(args, threads, signature, place)
+        return self.decision.device, settled
 
     def _make_plan(self, args: Sequence, name: str, threads, checked: bool) -> CallPlan:
         kernel = self.ir(*args, threads=threads)
@@ -373,19 +398,3 @@ def _native_class() -> type:
 
 
 _NATIVE: list = []  # [_native_class()], made once
-
-
-# -- arguments
-def _arg_key(a):
-    """What decides a call plan: the argument's class, and for arrays dtype and rank (and
-    where the data is, for PyTorch tensors and pxos arrays)."""
-    cls = type(a)
-    if cls in NUMBERS:
-        return cls
-    if cls is np.ndarray or cls.__module__.startswith("cupy"):
-        return cls, a.dtype, a.ndim
-    if cls is ndarray:
-        return cls, a.dtype, a.ndim, a.device
-    if cls.__module__.startswith("torch"):
-        return cls, a.dtype, a.dim(), a.is_cuda
-    return (cls,)

@@ -158,11 +158,9 @@ class Machine:
         d["library"] = {k: stored.record(LibraryFigures, v, f"library.{k}", _positive)
                         for k, v in stored.mapping(d.get("library"), "library").items()}
         found = stored.record(cls, d, "calibration", _positive)
-        for name in ("pending", "named_only"):
-            names = getattr(found, name)
-            if not isinstance(names, list) or not all(
-                    isinstance(n, str) and (registry.known(n) or n == CUDA_LIBRARY)
-                    for n in names):
+        for name, names in (("pending", found.pending), ("named_only", found.named_only)):
+            if not isinstance(names, list) or not all(isinstance(n, str) and (
+                    registry.known(n) or n == CUDA_LIBRARY) for n in names):
                 raise stored.StoredError(f"calibration.{name} is {names!r}, not a "
                                          "list of backend names")
         return found
@@ -193,10 +191,8 @@ def cpu_model() -> str:
 
 def cpu_cores() -> int:
     """Logical CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def loaded_at_once(name: str) -> bool:
@@ -298,13 +294,15 @@ def calibrate(ident: dict[str, str] | None = None,
 
 
 def complete(machine: Machine, names: list[str] | None = None,
-             progress: Callable[[str], None] | None = None) -> Machine:
+             progress: Callable[[str], None] | None = None, library: bool = True) -> Machine:
     """Measure those of ``machine.pending`` among ``names`` now, store the figures again
     and return ``machine`` (the planner calls this for its candidates). ``names`` None:
-    every ``--device auto`` candidate; a pending backend loaded here that is absent is
+    every ``--device auto`` candidate (and :data:`CUDA_LIBRARY` if ``library``: a kernel
+    call's placement does without it); a pending backend loaded here that is absent is
     dropped, one that is no auto candidate goes to :attr:`Machine.named_only`."""
     if names is None:
-        todo = [n for n in machine.pending if n not in machine.named_only]
+        todo = [n for n in machine.pending if n not in machine.named_only
+                and (library or n != CUDA_LIBRARY)]
     else:
         todo = [n for n in machine.pending if n in names]
     before = (list(machine.pending), list(machine.named_only))

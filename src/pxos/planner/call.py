@@ -10,6 +10,8 @@ and scalar values, so a repeated call decides by a dictionary lookup.
 
 from __future__ import annotations
 
+import math
+
 from pxos import backends, registry
 from pxos.arraylike import is_array, library_of, numpy_dtype
 from pxos.backends.base import HOST
@@ -37,7 +39,7 @@ def call_devices(machine) -> list[str]:
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
                machine=None, devices: list[str] | None = None,
-               split: bool = True) -> Decision:
+               split: bool = True, amortized: bool = False) -> Decision:
     """The :class:`Decision` for one call.
 
     Args:
@@ -49,6 +51,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
             ``cuda``, ``opencl``; None for a scalar).
         devices: the candidates (default: :func:`call_devices`).
         split: offer HYBRID (``planner/hybrid``) where it may pay.
+        amortized: charge no build time (the call is repeated: see :func:`calls_to_amortize`).
     """
     from pxos.planner.calibration import machine as this_machine
 
@@ -56,7 +59,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
     if machine.pending and devices is None:  # every backend is a candidate: measure all
         from pxos.planner.calibration import complete
 
-        complete(machine)
+        complete(machine, library=False)  # a call needs no REDUCE or SORT figures
     env = {p.name: (stand_in(a.shape, a.dtype) if isinstance(p.type, Array) else a)
            for p, a in zip(kernel.params, args)}
     work = launch_work(kernel, env, threads)
@@ -73,7 +76,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
             _move(copies, m, memory, int(a.nbytes))
             if "w" in access.get(p.name, ""):  # and back to where the caller keeps it
                 _move(copies, memory, m, int(a.nbytes))
-        compiled = is_cached(device, kernel)
+        compiled = amortized or is_cached(device, kernel)
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
                                            history.correction(key, device, work.threads),
                                            launch_s=history.launch(device, None))
@@ -111,10 +114,25 @@ def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:
         copies.up_bytes += nbytes
 
 
-def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
+def calls_to_amortize(decision: Decision) -> int | None:
+    """How many calls like ``decision``'s before it is to be made again with no build
+    time charged (``place_arguments(amortized=True)``), or None where no other device
+    would be faster once built. A first call charges each device the build of its code, so
+    a short kernel goes where it builds fastest (``c``) even where another (``cuda``) runs
+    it faster; after as many calls as the faster device's build time ÷ the time it saves
+    per call, building it pays (the ski-rental rule: never more than twice the best
+    offline cost)."""
+    steady = {d: e.seconds - e.compile_s for d, e in decision.estimates.items()}
+    chosen = steady.get(decision.device)
+    counts = [math.ceil(decision.estimates[d].compile_s / (chosen - t))
+              for d, t in steady.items() if chosen is not None and t < chosen]
+    return max(1, min(counts)) if counts else None
+
+
+def place_arguments(kernel: ir.Kernel, args, threads, amortized: bool = False) -> Decision:
     """:func:`place_call` for a Python call's own arguments: arrays of any library (NumPy,
     CuPy, PyTorch, ``pxos.ndarray``), where their library keeps them; no HYBRID (a call
-    runs on one backend)."""
+    runs on one backend); ``amortized``: no build time charged."""
     arrays = [is_array(a) for a in args]
     memories = [None if not array else
                 a.device if library_of(a) == "pxos" else  # pxos.ndarray: the memory's name
@@ -122,7 +140,7 @@ def place_arguments(kernel: ir.Kernel, args, threads) -> Decision:
                 for a, array in zip(args, arrays)]
     shadows = [stand_in(tuple(a.shape), numpy_dtype(a.dtype)) if array else a
                for a, array in zip(args, arrays)]  # NumPy's view of any array
-    return place_call(kernel, shadows, threads, memories, split=False)
+    return place_call(kernel, shadows, threads, memories, split=False, amortized=amortized)
 
 
 def place_library(op: str, array, memory: str, machine=None) -> Decision:
