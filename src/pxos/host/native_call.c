@@ -171,7 +171,7 @@ static PyTypeObject LauncherType = {
  * noted the plan: the record names the user's line, and the profile's sampler gives a
  * sample during the launch the kernel's frame from the record's time). Where that
  * launcher does not take the call, the Kernel's last prepared device call does, with no
- * listener (device_call: CuPy arrays). A call with other keywords, one a listener
+ * listener or under a profile whose launch log noted it (device_call: CuPy arrays). A call with other keywords, one a listener
  * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
  * one neither launcher takes goes to Kernel._call, the Python path, which gives every
  * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
@@ -228,18 +228,34 @@ static PyObject *native_entry(PyObject *self, PyObject *device)
     return entry;
 }
 
+/* the serial of the launch log recording now where it takes native launches
+   (events.LAUNCHES is set: a profile, whose recorder is a listener), 0 where a listener
+   must see the call, -1 an error */
+static long profiling_log(void)
+{
+    if (log_serial == 0) return 0;
+    PyObject *log = PyDict_GetItemWithError(events, s_launches);
+    if (log == NULL) return PyErr_Occurred() ? -1 : 0;
+    return log == Py_None ? 0 : log_serial;
+}
+
 /* a call on device arrays through the Kernel's last prepared device call
    (host/pykernel's _device_native[device] = (launcher, decision, …): a
    host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken), with
-   no listener only; the decision becomes the Kernel's. LAUNCHED, NOT_TAKEN, or -1 an
+   no listener, or under a profile whose launch log records native launches: then the
+   launcher is called with the log's serial as well, takes the call only if that log
+   noted it (else Kernel._call notes it first), and records it naming the running frame,
+   the user's line; the decision becomes the Kernel's. LAUNCHED, NOT_TAKEN, or -1 an
    error. (In C, the call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14,
-   at most CuPy's RawKernel.) */
+   at most CuPy's RawKernel; and a profiled one, issue 20, its half microsecond.) */
 static int device_call(PyObject *self, PyObject *device, PyObject *args)
 {
     PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
     if (listeners == NULL) return PyErr_Occurred() ? -1 : NOT_TAKEN;
     int busy = PyObject_IsTrue(listeners);
-    if (busy != 0) return busy < 0 ? -1 : NOT_TAKEN;
+    long serial = busy > 0 ? profiling_log() : 0;
+    if (busy < 0 || serial < 0) return -1;
+    if (busy && serial == 0) return NOT_TAKEN;
     PyObject *table = PyObject_GetAttr(self, s_device_native);
     if (table == NULL) return -1;
     PyObject *entry = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
@@ -250,7 +266,15 @@ static int device_call(PyObject *self, PyObject *device, PyObject *args)
     }
     Py_INCREF(entry);
     Py_DECREF(table);
-    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    PyObject *r;
+    if (serial) {
+        PyObject *number = PyLong_FromLong(serial);
+        PyObject *stack[2] = {args, number};
+        r = number ? PyObject_Vectorcall(PyTuple_GET_ITEM(entry, 0), stack, 2, NULL) : NULL;
+        Py_XDECREF(number);
+    } else {
+        r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    }
     int out = -1;
     if (r != NULL) {
         long v = PyLong_AsLong(r);

@@ -57,6 +57,7 @@ typedef struct {
     uint64_t buffer[MAX_SLOTS];
     void *pointers[MAX_SLOTS];
     long serial, recorded;  /* launches recorded in recording session `serial` */
+    long noted;             /* the serial of the launch log that noted it (note()) */
     int64_t timed_at;       /* now_ns() of the last launch timed by events */
 } DeviceLauncher;
 
@@ -119,7 +120,7 @@ static int timed_launch(DeviceLauncher *self)
 /* launch, between two events recorded on stream where the profiler records and the launch
    is timed (timed_launch); the record gets the stream and events (0: not timed, or an
    event that could not be made or recorded) */
-static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
+static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start, int back)
 {
     void *events[2] = {NULL, NULL};
     if (event_record != NULL && timed_launch(self)) {
@@ -137,7 +138,7 @@ static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
         give_event(events[1]);
         events[1] = NULL;
     }
-    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, 1) : NULL;
+    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, back) : NULL;
     if (r == NULL || events[0] == NULL || events[1] == NULL) {
         give_event(events[0]);
         give_event(events[1]);
@@ -177,10 +178,27 @@ static uint64_t array_pointer(const Expect *e, PyObject *a)
     return ptr;
 }
 
+/* call(args) from Kernel.__call__ (a profiled launch's record names the frame that called
+   it); call(args, serial) from host/native_call's Dispatch in C, under a profile whose
+   launch log (that serial) noted this launcher: the record names the running frame, the
+   user's line, and a launcher the log did not note does not take the call (the Python
+   path notes it first) */
 static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObject *kw)
 {
-    PyObject *given;
-    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *given = n >= 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    if (kw != NULL || n < 1 || n > 2 || !PyTuple_Check(given)) {
+        PyErr_SetString(PyExc_TypeError, "a DeviceLauncher takes a tuple of arguments "
+                        "and, from C, a launch log's serial");
+        return NULL;
+    }
+    int back = 1;
+    if (n == 2) {
+        long serial = PyLong_AsLong(PyTuple_GET_ITEM(args, 1));
+        if (serial == -1 && PyErr_Occurred()) return NULL;
+        if (!recording || serial != self->noted) return PyLong_FromLong(1);
+        back = 0;
+    }
     int64_t start = recording ? ticks() : 0;
     if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
         return PyLong_FromLong(1);
@@ -202,7 +220,7 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
     void *stream = PyLong_AsVoidPtr(s);
     Py_DECREF(s);
     if (stream == NULL && PyErr_Occurred()) return NULL;
-    if (start) return PyLong_FromLong(launch_recorded(self, stream, start) == 0 ? 0 : 1);
+    if (start) return PyLong_FromLong(launch_recorded(self, stream, start, back) == 0 ? 0 : 1);
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);
@@ -271,6 +289,21 @@ static void DeviceLauncher_dealloc(DeviceLauncher *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* note(serial): the launch log with this serial noted the launcher (call(args, serial)) */
+static PyObject *DeviceLauncher_note(DeviceLauncher *self, PyObject *serial)
+{
+    long v = PyLong_AsLong(serial);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    self->noted = v;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef DeviceLauncher_methods[] = {
+    {"note", (PyCFunction)DeviceLauncher_note, METH_O,
+     "The serial of the launch log that noted this launcher."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject DeviceLauncherType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "pxos_native_device_call.DeviceLauncher",
@@ -281,6 +314,7 @@ static PyTypeObject DeviceLauncherType = {
     .tp_dealloc = (destructor)DeviceLauncher_dealloc,
     .tp_init = (initproc)DeviceLauncher_init,
     .tp_call = (ternaryfunc)DeviceLauncher_call,
+    .tp_methods = DeviceLauncher_methods,
 };
 
 /* set_event_driver(create, record): the addresses of cuEventCreate and cuEventRecord

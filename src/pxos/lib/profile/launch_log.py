@@ -93,10 +93,13 @@ class LaunchLog(list):
 
     def note_device(self, launcher, plan, args, threads, decision) -> None:
         """Keep the launch shape of the native prepared call ``launcher`` (of ``plan``,
-        on a device timed by CUDA events), and take the log's clock reference if it has
-        none (a device synchronize: once per profile)."""
+        on a device timed by CUDA events), mark it as noted here (its ``note``: the
+        Kernel's dispatch in C then launches it with this log's serial, recorded, with no
+        Python frame), and take the log's clock reference if it has none (a device
+        synchronize: once per profile)."""
         key = (plan.kernel.name, plan.device, tuple(threads))
         self.keys[launcher] = key
+        launcher.note(self.serial)  # later calls of the Kernel launch it from C
         self.noted.append((key, Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                        key[2]), decision))
         if self.reference is None and registry.timer(plan.device) == "cuda-events":
