@@ -105,9 +105,9 @@ static void give_event(void *event)
    launches; launches further apart are all timed. The others
    are recorded all the same (host clock, line) and given the timed launches' times after
    the run (lib/profile/counters) */
-static int timed_launch(DeviceLauncher *self)
+static int timed_launch(DeviceLauncher *self, int64_t start)
 {
-    int64_t now = now_ns();
+    int64_t now = tsc_ticks == 1 ? now_ns() : start;  /* start: ticks(), the same clock */
     if (self->serial != record_serial) {
         self->serial = record_serial;
         self->recorded = 0;
@@ -123,7 +123,7 @@ static int timed_launch(DeviceLauncher *self)
 static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start, int back)
 {
     void *events[2] = {NULL, NULL};
-    if (event_record != NULL && timed_launch(self)) {
+    if (event_record != NULL && timed_launch(self, start)) {
         events[0] = take_event();
         events[1] = take_event();
     }
