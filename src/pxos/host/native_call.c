@@ -50,7 +50,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         memcpy(self->valid, w, sizeof(int64_t) * self->nwords);
         self->has_valid = 1;
     }
-    int64_t start = recording ? ticks() : 0;
+    int64_t start = recording && clock_this(&self->pace) ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
     } else {
@@ -59,7 +59,8 @@ static int launch(Launcher *self, PyObject *args, int back)
         Py_END_ALLOW_THREADS
     }
     if (*self->fault) return FAULTED;
-    if (start) record_launch_from((PyObject *)self, start, back);
+    Record *r = recording ? record_launch_from((PyObject *)self, start, back) : NULL;
+    if (r != NULL && start) self->pace.length = r->end - r->start;
     return LAUNCHED;
 }
 
@@ -354,8 +355,12 @@ static PyMethodDef module_methods[] = {
     {"repeat", repeat, METH_VARARGS,
      "Launch a host loop's RUN statements count times (native_loop.h)."},
     {"recorded_launches", recorded_launches, METH_NOARGS,
-     "The launches recorded so far as (launcher, start_s, end_s, code, lasti) tuples; "
-     "empties the record."},
+     "The launches recorded so far as (launcher, start_s, end_s, code, lasti, timed) "
+     "tuples; empties the record."},
+    {"pace", pace, METH_O,
+     "Read the clock for some launches only (True: the sampler bumps the epoch) or all."},
+    {"epoch_address", epoch_address, METH_NOARGS,
+     "The address of the epoch the profile's C sampler bumps once a period."},
     {NULL, NULL, 0, NULL},
 };
 

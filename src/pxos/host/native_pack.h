@@ -33,6 +33,7 @@ typedef struct {
     int64_t valid[MAX_WORDS];
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
+    Pace pace;   /* its clock readings while profiled (native_record.h, clock_this) */
 } Launcher;
 
 static double scratch[2];

@@ -23,7 +23,8 @@ class LaunchLog(list):
     per native launch, where key is ``(kernel name, device, threads)``, start and end
     ``perf_counter`` seconds, code and lasti the calling frame's code object (or None) and
     instruction offset, and device ``(stream, start event, end event)`` (CUDA handles) for
-    a launch timed by CUDA events, else None. The launchers record them in C between
+    a launch timed by CUDA events, ``False`` for a launch on ``c`` the helper did not time
+    (placed between timed ones, its kernel's mean length: :meth:`_lengthen`), else None. The launchers record them in C between
     :meth:`start` and :meth:`stop`; :meth:`collect` moves them here. :meth:`note` (a plan of
     ``c``) or :meth:`note_device` (a prepared call on ``cuda``) is called before the
     first native launch of each. Attributes: ``keys``: per launcher, its key; ``noted``:
@@ -65,10 +66,11 @@ class LaunchLog(list):
     def collect(self) -> None:
         """Move the launches recorded in C since the last call into this log (those of a
         launcher no plan noted here are left out: nothing names them)."""
-        keys = self.keys
-        self.extend((keys[launcher], start, end, code, lasti, None)
-                    for launcher, start, end, code, lasti in native_call.recorded_launches()
-                    if launcher in keys)
+        keys, first = self.keys, len(self)
+        self.extend((keys[launcher], start, end, code, lasti, None if timed else False)
+                    for launcher, start, end, code, lasti, timed
+                    in native_call.recorded_launches() if launcher in keys)
+        self._lengthen(first)
         unnamed = []
         for launcher, start, end, code, lasti, stream, *marks in \
                 native_device_call.recorded_launches():
@@ -78,6 +80,28 @@ class LaunchLog(list):
             else:
                 unnamed += marks
         native_device_call.spare_events([m for m in unnamed if m])
+
+    def _lengthen(self, first: int) -> None:
+        """Give the launches on ``c`` the helper did not time (device ``False``: it read no
+        clock, and placed them between the timed ones, ``native_record.h``), from entry
+        ``first`` on (the helper's, in launch order), their kernel's mean timed length
+        from their start (at most to the next launch's start), so that a host
+        sample during one is folded into the kernel's frame as often as during a timed
+        one (``recorder.logged_launch``)."""
+        untimed = {entry[0] for entry in self[first:] if entry[5] is False}
+        sums: dict = {}
+        for key, start, end, _, _, device in self:
+            if device is None and key in untimed:
+                total = sums.setdefault(key, [0.0, 0])
+                total[0] += end - start
+                total[1] += 1
+        for i in range(first, len(self)):
+            key, start, _, code, lasti, device = self[i]
+            if device is False and key in sums:
+                end = start + sums[key][0] / sums[key][1]
+                if i + 1 < len(self):  # not past the next launch's start: the order kept
+                    end = min(end, self[i + 1][1])
+                self[i] = (key, start, end, code, lasti, False)
 
     def note(self, plan, args, threads, decision) -> None:
         """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan`` of ``c``),
@@ -125,9 +149,10 @@ class LaunchLog(list):
                 on_device = by_events[key[1]] = registry.timer(key[1]) == "cuda-events"
             event = make("launch", key[0], key[1], device[0] if device else 0,
                          "" if code is None else code.co_filename, line,
-                         start - t0, end - t0, key[2], device is not None or not on_device)
+                         start - t0, end - t0, key[2],
+                         device is not False and (device is not None or not on_device))
             out.append(event)
-            if device is not None:
+            if device:
                 timed.append((event, device[1], device[2]))
         self.made = len(self)
         return out, timed

@@ -69,6 +69,7 @@ static int64_t period_ns;
 static long memory_every;
 static PyObject *recorder, *on_memory, *s_current, *s_interrupt, *s_now;
 static double t0;
+static long *epoch;  /* host/native_record.h's epoch, bumped per sample (pace()), or NULL */
 
 static int64_t now_ns(void)
 {
@@ -152,6 +153,7 @@ static void take_sample(int64_t t)
 /* the sample of a period (GIL held): the stack, and the memory gauges every memory_every */
 static void sample_now(int64_t t)
 {
+    if (epoch != NULL) (*epoch)++;  /* a period began: launchers read the clock again */
     take_sample(t);
     if (on_memory != Py_None && ++count % memory_every == 0) {
         PyObject *r = PyObject_CallFunction(on_memory, "d", (double)t / 1e9 - t0);
@@ -379,6 +381,16 @@ static PyObject *costs(PyObject *m, PyObject *unused)
     return out;
 }
 
+/* pace(address): bump the long at address (host/native_call's epoch_address()) once per
+   sample, under the GIL; 0: none */
+static PyObject *pace(PyObject *m, PyObject *address)
+{
+    void *at = PyLong_AsVoidPtr(address);
+    if (at == NULL && PyErr_Occurred()) return NULL;
+    epoch = at;
+    Py_RETURN_NONE;
+}
+
 static PyObject *available(PyObject *m, PyObject *unused)
 {
 #ifdef FRAMES_INSIDE
@@ -394,6 +406,7 @@ static PyMethodDef methods[] = {
     {"stop", stop, METH_NOARGS, "Stop sampling and wait for the thread."},
     {"taken", taken, METH_NOARGS, "The samples so far; empties the buffers."},
     {"available", available, METH_NOARGS, "Whether this build can read the frames."},
+    {"pace", pace, METH_O, "The address of a long to bump once per sample (0: none)."},
     {"costs", costs, METH_NOARGS, "The main thread's ns in each pending call's sample."},
     {"counts", counts, METH_NOARGS,
      "(wake-ups, samples by pending call, by the thread, thread CPU s, call s)."},

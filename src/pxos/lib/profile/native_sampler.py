@@ -63,6 +63,30 @@ def start(module, thread_id: int, period: float, recorder, on_memory, t0: float,
                  thread_id == threading.main_thread().ident)
 
 
+def launch_helper():
+    """``host/native_call``'s helper (built or loaded now: not in a profile's time), whose
+    launches a sampler paces (:func:`pace`), or None where it cannot be built."""
+    from pxos.host import native_call
+
+    return native_call.helper()
+
+
+def pace(module, launches, on: bool) -> None:
+    """While sampling (``on``): bump the launch helper's epoch once per sample, and let its
+    launchers read the clock for their first launches of the profile and then for their
+    first of each period only (``native_record.h``: on the H200 host the two readings were
+    most of a profiled launch's cost on ``c``); off: every launch reads it again. Nothing
+    where ``launches`` is None."""
+    if launches is None:
+        return
+    if on:
+        module.pace(launches.epoch_address())
+        launches.pace(True)
+    else:
+        launches.pace(False)
+        module.pace(0)
+
+
 def stop(module, t0: float) -> list:
     """Stop sampling; the samples as ``(time_s, 0.0, raw, current, stmt)``: seconds from
     ``t0``, the stack as ``(code, instruction offset)`` innermost first, the recorder's

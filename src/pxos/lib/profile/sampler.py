@@ -67,6 +67,7 @@ class Sampler:
         self._running = True
         # the C sampler thread (built now, the first time: not in the profile's time)
         self._native = None if all_threads else native_sampler.helper()
+        self._launches = None if self._native is None else native_sampler.launch_helper()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -85,6 +86,7 @@ class Sampler:
                 native_sampler.start(self._native, self.thread_id, self.period,
                                      self.recorder, self.on_memory, self.recorder.t0,
                                      MEMORY_EVERY)
+                native_sampler.pace(self._native, self._launches, True)
                 if self.thread_id != threading.main_thread().ident:
                     sys.setswitchinterval(min(self._switch, self.period))
                 return
@@ -102,6 +104,7 @@ class Sampler:
         self._running = False                      # may make last long
         self._wake.set()
         if self._native is not None:
+            native_sampler.pace(self._native, self._launches, False)
             self.samples = native_sampler.stop(self._native, self.recorder.t0)
         else:
             self._thread.join()
