@@ -7,6 +7,7 @@ stand-ins (``test_native_device_record``'s fixture)."""
 
 from __future__ import annotations
 
+import ctypes
 import inspect
 import sys
 from contextlib import contextmanager
@@ -104,3 +105,28 @@ def test_a_launcher_takes_a_serial_call_only_when_that_log_noted_it(module, driv
         launcher(args, 7, 8)
     np.testing.assert_equal([c[0] for c in calls], ["create", "create", "record",
                                                     "launch", "record"])
+
+
+def test_paced_a_launcher_times_its_first_8_then_one_per_2_sampler_periods(module, driver):  # noqa: F811
+    """Paced by the sampler (here the test bumps the epoch), the launches not timed by
+    events read no clock either: placed between the timed ones, with no length."""
+    calls, launcher, args = driver
+    bump = ctypes.c_long.from_address(module.epoch_address())
+    module.record_launches(True)
+    module.pace(True)
+    try:
+        for i in range(40):
+            if i in (20, 30, 31):
+                bump.value += 1
+            assert launcher(args) == 0
+        found = module.recorded_launches()
+    finally:
+        module.pace(False)
+    timed = [i for i, f in enumerate(found) if f[6] and f[7]]
+    # 2 periods after the last timed one (7) at 30; 31 is one period after 30
+    assert len(found) == 40 and timed == [0, 1, 2, 3, 4, 5, 6, 7, 30]
+    assert all(f[1] == f[2] for i, f in enumerate(found) if i not in timed)
+    starts = [f[1] for f in found]
+    assert starts == sorted(starts)
+    assert [c[0] for c in calls].count("record") == 2 * len(timed)
+    module.spare_events([h for i in timed for h in found[i][6:8]])

@@ -58,6 +58,7 @@ typedef struct {
     void *pointers[MAX_SLOTS];
     long serial, recorded;  /* launches recorded in recording session `serial` */
     long noted;             /* the serial of the launch log that noted it (note()) */
+    long timed_epoch;       /* paced: the sampler's epoch at its last timed launch */
     int64_t timed_at;       /* now_ns() of the last launch timed by events */
 } DeviceLauncher;
 
@@ -96,6 +97,7 @@ static void give_event(void *event)
 
 #define TIMED_FIRST 8         /* a launcher's first launches in a profile: all timed */
 #define TIMED_GAP_NS 2000000  /* then one at most every 2 ms of the host's clock */
+#define TIMED_GAP_EPOCHS 2    /* paced: one at most every 2 sampler periods */
 
 /* whether this launch is timed by CUDA events. Recording two events costs the host a few
    microseconds (two driver calls), half as much again as a short launch (1.6x over 4,000
@@ -104,14 +106,25 @@ static void give_event(void *event)
    TIMED_GAP_NS, which bounds what events cost to well under 1 % of the run whatever the
    launches; launches further apart are all timed. The others
    are recorded all the same (host clock, line) and given the timed launches' times after
-   the run (lib/profile/counters) */
-static int timed_launch(DeviceLauncher *self, int64_t start)
+   the run (lib/profile/counters). Paced by the profile's sampler (native_record.h), the
+   gap is TIMED_GAP_EPOCHS sampler periods, and the others read no clock at all (their
+   line and order only: placed between the timed ones). *start: ticks() now, or 0 where
+   the launch reads no clock */
+static int timed_launch(DeviceLauncher *self, int64_t *start)
 {
-    int64_t now = tsc_ticks == 1 ? now_ns() : start;  /* start: ticks(), the same clock */
     if (self->serial != record_serial) {
         self->serial = record_serial;
         self->recorded = 0;
     }
+    if (paced) {
+        int timed = self->recorded++ < TIMED_FIRST
+                    || epoch - self->timed_epoch >= TIMED_GAP_EPOCHS;
+        if (timed) self->timed_epoch = epoch;
+        *start = timed ? ticks() : 0;
+        return timed;
+    }
+    *start = ticks();
+    int64_t now = tsc_ticks == 1 ? now_ns() : *start;  /* start: ticks(), the same clock */
     int timed = self->recorded++ < TIMED_FIRST || now - self->timed_at >= TIMED_GAP_NS;
     if (timed) self->timed_at = now;
     return timed;
@@ -120,10 +133,11 @@ static int timed_launch(DeviceLauncher *self, int64_t start)
 /* launch, between two events recorded on stream where the profiler records and the launch
    is timed (timed_launch); the record gets the stream and events (0: not timed, or an
    event that could not be made or recorded) */
-static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start, int back)
+static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start, int timed,
+                           int back)
 {
     void *events[2] = {NULL, NULL};
-    if (event_record != NULL && timed_launch(self, start)) {
+    if (event_record != NULL && timed) {
         events[0] = take_event();
         events[1] = take_event();
     }
@@ -199,7 +213,8 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
         if (!recording || serial != self->noted) return PyLong_FromLong(1);
         back = 0;
     }
-    int64_t start = recording ? ticks() : 0;
+    int64_t start = 0;
+    int timed = recording ? timed_launch(self, &start) : 0;
     if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
         return PyLong_FromLong(1);
     for (int i = 0; i < self->nargs; i++) {
@@ -220,7 +235,8 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
     void *stream = PyLong_AsVoidPtr(s);
     Py_DECREF(s);
     if (stream == NULL && PyErr_Occurred()) return NULL;
-    if (start) return PyLong_FromLong(launch_recorded(self, stream, start, back) == 0 ? 0 : 1);
+    if (recording)
+        return PyLong_FromLong(launch_recorded(self, stream, start, timed, back) == 0 ? 0 : 1);
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);
@@ -367,6 +383,10 @@ static PyMethodDef methods[] = {
     {"set_event_driver", set_event_driver, METH_VARARGS,
      "set_event_driver(cuEventCreate address, cuEventRecord address)."},
     {"spare_events", spare_events, METH_O, "Give read events back to the pool."},
+    {"pace", pace, METH_O,
+     "Time some launches only, by the sampler's periods (True), or by the clock (False)."},
+    {"epoch_address", epoch_address, METH_NOARGS,
+     "The address of the epoch the profile's C sampler bumps once a period."},
     {"take_spare_events", take_spare_events, METH_NOARGS,
      "The pool's events (handles), and an empty pool."},
     {NULL, NULL, 0, NULL},

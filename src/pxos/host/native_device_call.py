@@ -100,6 +100,15 @@ def spare_events(handles: Sequence[int]) -> None:
         module.spare_events(list(handles))
 
 
+def helper():
+    """The helper module, built or loaded now where it is not yet (None where it cannot be
+    built here, or ``PXOS_NATIVE_CALL=0``); what the profile's sampler paces
+    (``lib/profile/native_sampler``)."""
+    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
+    return _native_module()
+
+
 def _native_module():
     """The built and loaded extension module, or None where it cannot be built."""
     cc = compiler()

@@ -266,7 +266,6 @@ static void place_untimed(int64_t at)
     last_known = at;
 }
 
-#ifndef RECORD_DEVICE_EVENTS  /* the device launcher times its own way (CUDA events) */
 /* pace(on): read the clock for some launches only (True: the profile's C sampler bumps
    the epoch once a period) or for every launch (False) */
 static PyObject *pace(PyObject *m, PyObject *on)
@@ -282,7 +281,6 @@ static PyObject *epoch_address(PyObject *m, PyObject *unused)
 {
     return PyLong_FromVoidPtr((void *)&epoch);
 }
-#endif
 
 /* recorded_launches(): the records so far as a list of (launcher, start_s, end_s, code or
    None, lasti, timed) tuples, and an empty buffer (freed when not recording) */

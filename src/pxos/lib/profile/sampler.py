@@ -67,7 +67,7 @@ class Sampler:
         self._running = True
         # the C sampler thread (built now, the first time: not in the profile's time)
         self._native = None if all_threads else native_sampler.helper()
-        self._launches = None if self._native is None else native_sampler.launch_helper()
+        self._launches = [] if self._native is None else native_sampler.launch_helpers()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
