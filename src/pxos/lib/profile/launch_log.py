@@ -133,8 +133,10 @@ class LaunchLog(list):
         """Events of the entries not made yet (their lines found now), each made by
         ``make(kind, name, device, stream, file, line, start, end, threads, timed)``
         (seconds from ``t0``; ``timed`` False for a launch on a device timed by CUDA
-        events that the launcher did not time: its start and end are the host's call,
-        ``native_device_call``'s ``timed_launch`` says which are timed), and ``(event,
+        events that the launcher did not time (its start and end are the host's call, or
+        placed between timed ones where the sampler paced it: ``native_device_call``'s
+        ``timed_launch`` says which are timed), and for one on ``c`` it read no clock for
+        (placed, its kernel's mean length)), and ``(event,
         start event, end event)`` per launch timed by CUDA events (the recorder puts those
         on the host clock)."""
         lines: dict = {}

@@ -35,6 +35,7 @@ EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduc
 DEFAULT_RATE = 1000.0  # samples per second
 LONGEST_SLEEP = 0.02  # s: a longer period waits on an event that stop() sets
 MEMORY_EVERY = 50  # read the memory gauges every this many samples (50 ms at 1 kHz)
+PACED_UP_TO = 0.002  # s: a period up to this paces the launch records (native_sampler.pace)
 
 
 class Sampler:
@@ -67,7 +68,8 @@ class Sampler:
         self._running = True
         # the C sampler thread (built now, the first time: not in the profile's time)
         self._native = None if all_threads else native_sampler.helper()
-        self._launches = [] if self._native is None else native_sampler.launch_helpers()
+        self._launches = ([] if self._native is None or self.period > PACED_UP_TO
+                          else native_sampler.launch_helpers())
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -79,7 +81,9 @@ class Sampler:
         lowered to the period meanwhile, so that a program running Python code is sampled
         at the rate too, not once per 5 ms; the main thread sampled by the C thread
         samples itself (its pending call), and other threads of the program keep the
-        usual interval."""
+        usual interval. The C sampler also paces the native launch records where the
+        period is at most :data:`PACED_UP_TO` (``native_sampler.pace``): most short
+        launches then read no clock."""
         self._switch = sys.getswitchinterval()
         if self._native is not None:
             try:
