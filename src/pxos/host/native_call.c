@@ -172,10 +172,11 @@ static PyTypeObject LauncherType = {
  * noted the plan: the record names the user's line, and the profile's sampler gives a
  * sample during the launch the kernel's frame from the record's time). Where that
  * launcher does not take the call, the Kernel's last prepared device call does, with no
- * listener or under a profile whose launch log noted it (device_call: CuPy arrays). A call with other keywords, one a listener
- * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
- * one neither launcher takes goes to Kernel._call, the Python path, which gives every
- * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
+ * listener or under a profile whose launch log noted it (device_call: CuPy arrays). A
+ * call with other keywords, one a listener would miss (pxos.events: a listener, unless a
+ * profile's launch log noted the plan), or one neither launcher takes goes to
+ * Kernel._call, the Python path, which gives every error as before; a fault goes to
+ * Kernel._native_fault(plan), which raises. */
 static PyObject *events;  /* pxos.events's dictionary: LISTENERS, LAUNCHES */
 static PyObject *s_native, *s_device, *s_call, *s_fault, *s_profiled, *s_listeners,
     *s_launches, *s_device_native, *s_decision;

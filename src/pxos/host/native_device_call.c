@@ -235,8 +235,10 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
     void *stream = PyLong_AsVoidPtr(s);
     Py_DECREF(s);
     if (stream == NULL && PyErr_Occurred()) return NULL;
-    if (recording)
-        return PyLong_FromLong(launch_recorded(self, stream, start, timed, back) == 0 ? 0 : 1);
+    if (recording) {
+        int status = launch_recorded(self, stream, start, timed, back);
+        return PyLong_FromLong(status == 0 ? 0 : 1);
+    }
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);

@@ -17,11 +17,12 @@
  * profiled launch's cost on c (33 ns over 218 ns). Where the profile's C sampler paces the
  * record (pace(True); it bumps `epoch`, whose address epoch_address() gives, once per
  * sample, under the GIL), a launcher reads the clock for its first CLOCKED_FIRST launches
- * of a recording session, for a launch more than a period after its last, and for one
- * launch in CLOCKED_ONE_IN at random (clock_this); the others are recorded without a reading (their line and order only), and
- * recorded_launches() places them evenly between the known moments around them (zero
- * length, `timed` False: lib/profile counts them at their kernel's timed mean). Unpaced,
- * every launch reads the clock.
+ * of a recording session, for a launch more than a period after its last or after a long
+ * one, and for one launch in CLOCKED_ONE_IN at random (clock_this; the device launcher:
+ * for the launches it times by CUDA events); the others are recorded without a reading
+ * (their line and order only), and recorded_launches() places them evenly between the
+ * known moments around them (zero length, `timed` False: lib/profile gives them their
+ * kernel's timed mean). Unpaced, every launch reads the clock.
  *
  * Included by native_call.c (host/native_call.py pastes it in before building: the
  * helper is built from one source text, which is also its cache key) and by
@@ -169,9 +170,10 @@ static PyObject *caller_code_at(int *lasti, int back)
    paced, its first CLOCKED_FIRST of the recording session, a launch more than a sampler
    period after its last one or after a timed launch of LONG_TICKS or more (launches
    apart or long are all timed: two readings are nothing to them), and else one in
-   CLOCKED_ONE_IN at random (xorshift64). Not the launch right after a sample: the sample's work leaves the
-   caches cold for it, and timing only those made a tight loop's kernel mean 1.5-2.5x its
-   true mean on the 2-core VM; chosen at random, the timed ones are a fair sample */
+   CLOCKED_ONE_IN at random (xorshift64). Not the launch right after each sample: the
+   sample's work leaves the caches cold for it, and timing only those made a tight loop's
+   kernel mean 1.5-2.5x its true mean on the 2-core VM; chosen at random, the timed ones
+   are a fair sample */
 static inline int clock_this(Pace *p)
 {
     if (!paced) return 1;
@@ -260,7 +262,8 @@ static void place_untimed(int64_t at)
         int64_t next = j < nrecords ? records[j].start : at;
         double step = (double)(next - known) / (double)(j - i + 1);
         for (Py_ssize_t k = i; k < j; k++)
-            records[k].start = records[k].end = known + (int64_t)(step * (double)(k - i + 1));
+            records[k].start = records[k].end
+                = known + (int64_t)(step * (double)(k - i + 1));
         i = j - 1;
     }
     last_known = at;

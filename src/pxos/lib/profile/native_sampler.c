@@ -70,7 +70,7 @@ static long memory_every;
 static PyObject *recorder, *on_memory, *s_current, *s_interrupt, *s_now;
 static double t0;
 #define MAX_EPOCHS 4
-static long *epochs[MAX_EPOCHS];  /* host/native_record.h's epochs, bumped per sample (pace()) */
+static long *epochs[MAX_EPOCHS];  /* the launch records' epochs (pace()), bumped per sample */
 static int nepochs;
 
 static int64_t now_ns(void)
