@@ -64,6 +64,7 @@ static long record_serial;  /* recording sessions started (a launcher's counts r
 static long epoch;          /* sampler periods, bumped by native_sampler.c while paced */
 static int paced;           /* 1: read the clock for some launches only (clock_this) */
 static int64_t last_known;  /* ticks of the last moment known before the unread records */
+static int64_t stopped;     /* ticks when recording last stopped */
 
 #define CLOCKED_FIRST 2  /* a launcher's first launches of a recording session: all read */
 #define CLOCKED_ONE_IN 32  /* then a launch at random, one in this many (a power of two) */
@@ -242,16 +243,18 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
             crecords = RESERVED_RECORDS;
         }
     }
+    if (!v && recording) stopped = ticks();
     recording = v;
     Py_RETURN_NONE;
 }
 
 /* give the records not timed their moments: each run of them evenly between the known
    moments around it (the end of the timed record before, or the last hand-over; the start
-   of the timed record after, or `at`, this hand-over) */
+   of the timed record after, or the moment recording stopped, or `at`, this hand-over,
+   while it records) */
 static void place_untimed(int64_t at)
 {
-    int64_t known = last_known;
+    int64_t known = last_known, last = recording ? at : stopped;
     for (Py_ssize_t i = 0; i < nrecords; i++) {
         if (records[i].timed) {
             known = records[i].end;
@@ -259,7 +262,7 @@ static void place_untimed(int64_t at)
         }
         Py_ssize_t j = i;
         while (j < nrecords && !records[j].timed) j++;
-        int64_t next = j < nrecords ? records[j].start : at;
+        int64_t next = j < nrecords ? records[j].start : last > known ? last : known;
         double step = (double)(next - known) / (double)(j - i + 1);
         for (Py_ssize_t k = i; k < j; k++)
             records[k].start = records[k].end

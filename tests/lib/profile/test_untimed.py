@@ -76,3 +76,27 @@ def test_untimed_launches_on_c_are_placed_with_their_kernels_mean_length():
     assert "launches (not timed: placed between timed ones, mean length) on c" in names
     (k,) = [s for s in kernel_stats(events, {}) if s.name == "k"]
     assert (k.launches, k.timed) == (5, 2) and k.total_s == pytest.approx(0.2 * 5)
+
+
+def test_a_paced_profile_on_c_places_every_launch_inside_it():
+    """A tight loop on ``c`` under the C sampler: most launches read no clock, and the
+    last ones (no timed launch after them) are placed no later than the profile's end."""
+    import pxos
+    from tests.conftest import BACKENDS
+    from tests.lib.profile.kernels import saxpy
+
+    if "c" not in BACKENDS:
+        pytest.skip("no C compiler here")
+    x = np.ones(64, np.float32)
+    out = np.empty_like(x)
+    for _ in range(4):  # the native launcher is built after the first calls
+        saxpy(np.float32(1.0), x, x, out, device="c")
+    with pxos.profile(out=None) as p:
+        for _ in range(3000):
+            saxpy(np.float32(2.0), x, x, out, device="c")
+    (k,) = p.kernels
+    assert k.launches == 3000 and 2 <= k.timed <= 3000
+    launches = [e for e in p.recorder.events if e.kind == "launch"]
+    assert all(0 <= e.start <= e.end <= p.wall_s for e in launches)
+    assert [e.start for e in launches] == sorted(e.start for e in launches)
+    np.testing.assert_allclose(out, 3.0)

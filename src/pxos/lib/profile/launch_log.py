@@ -129,10 +129,12 @@ class LaunchLog(list):
         if self.reference is None and registry.timer(plan.device) == "cuda-events":
             self.reference = cuda_reference()
 
-    def events(self, t0: float, make) -> list:
+    def events(self, t0: float, make, until: float = float("inf")) -> list:
         """Events of the entries not made yet (their lines found now), each made by
         ``make(kind, name, device, stream, file, line, start, end, threads, timed)``
-        (seconds from ``t0``; ``timed`` False for a launch on a device timed by CUDA
+        (seconds from ``t0``, at most ``until``: the last launches, when not timed, are
+        placed up to the moment the records were handed over, after the profile's end;
+        ``timed`` False for a launch on a device timed by CUDA
         events that the launcher did not time (its start and end are the host's call, or
         placed between timed ones where the sampler paced it: ``native_device_call``'s
         ``timed_launch`` says which are timed), and for one on ``c`` it read no clock for
@@ -151,7 +153,7 @@ class LaunchLog(list):
                 on_device = by_events[key[1]] = registry.timer(key[1]) == "cuda-events"
             event = make("launch", key[0], key[1], device[0] if device else 0,
                          "" if code is None else code.co_filename, line,
-                         start - t0, end - t0, key[2],
+                         min(start - t0, until), min(end - t0, until), key[2],
                          device is not False and (device is not None or not on_device))
             out.append(event)
             if device:
