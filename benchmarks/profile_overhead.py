@@ -313,7 +313,7 @@ def _cuda_short_launches(scale, launches: int = 4000, n: int = 4096, pairs: int 
         return time.perf_counter() - t
 
     work()
-    ratios, plain = [], []
+    ratios, plain, profiled_s = [], [], []
     for i in range(pairs):
         times = {}
         for profiled in ((False, True) if i % 2 else (True, False)):
@@ -324,8 +324,10 @@ def _cuda_short_launches(scale, launches: int = 4000, n: int = 4096, pairs: int 
                 times[False] = work()
         ratios.append(times[True] / times[False])
         plain.append(times[False])
+        profiled_s.append(times[True])
     return {"launches": launches, "elements": n, "unprofiled_us_per_launch":
-            statistics.median(plain) / launches * 1e6, "ratios": ratios,
+            statistics.median(plain) / launches * 1e6, "profiled_us_per_launch":
+            statistics.median(profiled_s) / launches * 1e6, "ratios": ratios,
             "overhead": statistics.median(ratios)}
 
 
@@ -344,6 +346,8 @@ def main() -> None:
                     help="comma-separated modes to run (default: all available)")
     ap.add_argument("--only-cuda-events", action="store_true",
                     help="only the cuda-events comparison (with --device cuda)")
+    ap.add_argument("--no-cuda-events", action="store_true",
+                    help="with --device cuda, leave the cuda-events comparison out")
     args = ap.parse_args()
     INNER[0] = args.inner
     if args.omp_threads:
@@ -357,7 +361,7 @@ def main() -> None:
               "programs": {} if args.only_cuda_events else overheads(
                   args.device, args.repeat, args.programs.split(","),
                   args.modes and args.modes.split(","))}
-    if args.device == "cuda":
+    if args.device == "cuda" and not args.no_cuda_events:
         result["cuda_events"] = cuda_events()
     text = json.dumps(result, indent=1)
     if args.out is not None:

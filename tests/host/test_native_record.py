@@ -55,8 +55,8 @@ def test_records_each_launch_on_the_perf_counter_clock_with_its_line():
     records = native_call.recorded_launches()
     np.testing.assert_allclose(out, 4.0 * x)
     assert len(records) == 3
-    for (who, start, end, code, lasti), (before, after, line) in zip(records, spans):
-        assert who is launcher
+    for (who, start, end, code, lasti, timed), (before, after, line) in zip(records, spans):
+        assert who is launcher and timed is True  # not paced: every launch read the clock
         assert before <= start <= end <= after  # one clock with perf_counter
         assert code is test_records_each_launch_on_the_perf_counter_clock_with_its_line \
             .__code__

@@ -58,7 +58,7 @@ static int launch(Launcher *self, PyObject *args, int back)
         if (elsewhere) return NOT_TAKEN;
     }
     PyObject *said = Py_XNewRef(self->said[slot]);  /* another thread may replace it */
-    int64_t start = recording ? ticks() : 0;
+    int64_t start = recording && clock_this(&self->pace) ? ticks() : 0;
     if (w[0] * w[1] * w[2] < SMALL_LAUNCH) {
         self->entry(w);  /* microseconds: releasing the GIL would cost a tenth of it */
     } else {
@@ -68,7 +68,8 @@ static int launch(Launcher *self, PyObject *args, int back)
     }
     Py_XSETREF(self->said_now, said);  /* read by the caller before the GIL is let go */
     if (*self->fault) return FAULTED;
-    if (start) record_launch_from((PyObject *)self, start, back);
+    Record *r = recording ? record_launch_from((PyObject *)self, start, back) : NULL;
+    if (r != NULL && start) self->pace.length = r->end - r->start;
     return LAUNCHED;
 }
 
@@ -203,8 +204,12 @@ static PyMethodDef module_methods[] = {
     {"repeat", repeat, METH_VARARGS,
      "Launch a host loop's RUN statements count times (native_loop.h)."},
     {"recorded_launches", recorded_launches, METH_NOARGS,
-     "The launches recorded so far as (launcher, start_s, end_s, code, lasti) tuples; "
-     "empties the record."},
+     "The launches recorded so far as (launcher, start_s, end_s, code, lasti, timed) "
+     "tuples; empties the record."},
+    {"pace", pace, METH_O,
+     "Read the clock for some launches only (True: the sampler bumps the epoch) or all."},
+    {"epoch_address", epoch_address, METH_NOARGS,
+     "The address of the epoch the profile's C sampler bumps once a period."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -57,6 +57,8 @@ typedef struct {
     uint64_t buffer[MAX_SLOTS];
     void *pointers[MAX_SLOTS];
     long serial, recorded;  /* launches recorded in recording session `serial` */
+    long noted;             /* the serial of the launch log that noted it (note()) */
+    long timed_epoch;       /* paced: the sampler's epoch at its last timed launch */
     int64_t timed_at;       /* now_ns() of the last launch timed by events */
 } DeviceLauncher;
 
@@ -95,6 +97,7 @@ static void give_event(void *event)
 
 #define TIMED_FIRST 8         /* a launcher's first launches in a profile: all timed */
 #define TIMED_GAP_NS 2000000  /* then one at most every 2 ms of the host's clock */
+#define TIMED_GAP_EPOCHS 2    /* paced: one at most every 2 sampler periods */
 
 /* whether this launch is timed by CUDA events. Recording two events costs the host a few
    microseconds (two driver calls), half as much again as a short launch (1.6x over 4,000
@@ -103,14 +106,25 @@ static void give_event(void *event)
    TIMED_GAP_NS, which bounds what events cost to well under 1 % of the run whatever the
    launches; launches further apart are all timed. The others
    are recorded all the same (host clock, line) and given the timed launches' times after
-   the run (lib/profile/counters) */
-static int timed_launch(DeviceLauncher *self)
+   the run (lib/profile/counters). Paced by the profile's sampler (native_record.h), the
+   gap is TIMED_GAP_EPOCHS sampler periods, and the others read no clock at all (their
+   line and order only: placed between the timed ones). *start: ticks() now, or 0 where
+   the launch reads no clock */
+static int timed_launch(DeviceLauncher *self, int64_t *start)
 {
-    int64_t now = now_ns();
     if (self->serial != record_serial) {
         self->serial = record_serial;
         self->recorded = 0;
     }
+    if (paced) {
+        int timed = self->recorded++ < TIMED_FIRST
+                    || epoch - self->timed_epoch >= TIMED_GAP_EPOCHS;
+        if (timed) self->timed_epoch = epoch;
+        *start = timed ? ticks() : 0;
+        return timed;
+    }
+    *start = ticks();
+    int64_t now = tsc_ticks == 1 ? now_ns() : *start;  /* start: ticks(), the same clock */
     int timed = self->recorded++ < TIMED_FIRST || now - self->timed_at >= TIMED_GAP_NS;
     if (timed) self->timed_at = now;
     return timed;
@@ -119,10 +133,11 @@ static int timed_launch(DeviceLauncher *self)
 /* launch, between two events recorded on stream where the profiler records and the launch
    is timed (timed_launch); the record gets the stream and events (0: not timed, or an
    event that could not be made or recorded) */
-static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
+static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start, int timed,
+                           int back)
 {
     void *events[2] = {NULL, NULL};
-    if (event_record != NULL && timed_launch(self)) {
+    if (event_record != NULL && timed) {
         events[0] = take_event();
         events[1] = take_event();
     }
@@ -137,7 +152,7 @@ static int launch_recorded(DeviceLauncher *self, void *stream, int64_t start)
         give_event(events[1]);
         events[1] = NULL;
     }
-    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, 1) : NULL;
+    Record *r = status == 0 ? record_launch_from((PyObject *)self, start, back) : NULL;
     if (r == NULL || events[0] == NULL || events[1] == NULL) {
         give_event(events[0]);
         give_event(events[1]);
@@ -183,11 +198,29 @@ static uint64_t array_pointer(const Expect *e, PyObject *a)
     return ptr;
 }
 
+/* call(args) from Kernel.__call__ (a profiled launch's record names the frame that called
+   it); call(args, serial) from host/native_call's Dispatch in C, under a profile whose
+   launch log (that serial) noted this launcher: the record names the running frame, the
+   user's line, and a launcher the log did not note does not take the call (the Python
+   path notes it first) */
 static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObject *kw)
 {
-    PyObject *given;
-    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &given)) return NULL;
-    int64_t start = recording ? ticks() : 0;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *given = n >= 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+    if (kw != NULL || n < 1 || n > 2 || !PyTuple_Check(given)) {
+        PyErr_SetString(PyExc_TypeError, "a DeviceLauncher takes a tuple of arguments "
+                        "and, from C, a launch log's serial");
+        return NULL;
+    }
+    int back = 1;
+    if (n == 2) {
+        long serial = PyLong_AsLong(PyTuple_GET_ITEM(args, 1));
+        if (serial == -1 && PyErr_Occurred()) return NULL;
+        if (!recording || serial != self->noted) return PyLong_FromLong(1);
+        back = 0;
+    }
+    int64_t start = 0;
+    int timed = recording ? timed_launch(self, &start) : 0;
     if (PyTuple_GET_SIZE(given) != self->nargs || PyThread_get_thread_ident() != self->thread)
         return PyLong_FromLong(1);
     for (int i = 0; i < self->nargs; i++) {
@@ -208,7 +241,10 @@ static PyObject *DeviceLauncher_call(DeviceLauncher *self, PyObject *args, PyObj
     void *stream = PyLong_AsVoidPtr(s);
     Py_DECREF(s);
     if (stream == NULL && PyErr_Occurred()) return NULL;
-    if (start) return PyLong_FromLong(launch_recorded(self, stream, start) == 0 ? 0 : 1);
+    if (recording) {
+        int status = launch_recorded(self, stream, start, timed, back);
+        return PyLong_FromLong(status == 0 ? 0 : 1);
+    }
     const unsigned *z = self->sizes;
     int status = self->launch_kernel(self->function, z[0], z[1], z[2], z[3], z[4], z[5], 0,
                                      stream, self->pointers, NULL);
@@ -277,6 +313,21 @@ static void DeviceLauncher_dealloc(DeviceLauncher *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* note(serial): the launch log with this serial noted the launcher (call(args, serial)) */
+static PyObject *DeviceLauncher_note(DeviceLauncher *self, PyObject *serial)
+{
+    long v = PyLong_AsLong(serial);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    self->noted = v;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef DeviceLauncher_methods[] = {
+    {"note", (PyCFunction)DeviceLauncher_note, METH_O,
+     "The serial of the launch log that noted this launcher."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject DeviceLauncherType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "pxos_native_device_call.DeviceLauncher",
@@ -287,6 +338,7 @@ static PyTypeObject DeviceLauncherType = {
     .tp_dealloc = (destructor)DeviceLauncher_dealloc,
     .tp_init = (initproc)DeviceLauncher_init,
     .tp_call = (ternaryfunc)DeviceLauncher_call,
+    .tp_methods = DeviceLauncher_methods,
 };
 
 /* set_event_driver(create, record): the addresses of cuEventCreate and cuEventRecord
@@ -339,6 +391,10 @@ static PyMethodDef methods[] = {
     {"set_event_driver", set_event_driver, METH_VARARGS,
      "set_event_driver(cuEventCreate address, cuEventRecord address)."},
     {"spare_events", spare_events, METH_O, "Give read events back to the pool."},
+    {"pace", pace, METH_O,
+     "Time some launches only, by the sampler's periods (True), or by the clock (False)."},
+    {"epoch_address", epoch_address, METH_NOARGS,
+     "The address of the epoch the profile's C sampler bumps once a period."},
     {"take_spare_events", take_spare_events, METH_NOARGS,
      "The pool's events (handles), and an empty pool."},
     {NULL, NULL, 0, NULL},

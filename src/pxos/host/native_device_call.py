@@ -17,11 +17,15 @@ launch function, the kernel's handle, the packed buffer); only ``cuda`` gives it
 ``PXOS_NATIVE_CALL=0`` turns this off, as it does ``host/native_call``.
 
 The profiler's launch record (``lib/profile/recorder``): between :func:`record_launches`
-``(True)`` and ``(False)``, each native launch records a CUDA event on its stream right
-before ``cuLaunchKernel`` and one right after, and is kept in C with its host clock
-readings, calling line, stream and events (:func:`recorded_launches`); the events go back
-to the helper's pool with :func:`spare_events` once read. So a profiled launch costs a
-few hundred nanoseconds more, and its device time holds no host work.
+``(True)`` and ``(False)``, each native launch is kept in C with its calling line, and the
+launches it times (a launcher's first 8, then one per 2 ms, or per 2 sampler periods where
+the profile's sampler paces it: ``native_record.h``) with their host clock readings,
+stream and a CUDA event recorded on it right before ``cuLaunchKernel`` and one right
+after (:func:`recorded_launches`); the events go back to the helper's pool with
+:func:`spare_events` once read. A profiled call on CuPy arrays comes from the Kernel's call
+in C (``host/native_call``) with the profile's launch-log serial, once that log noted the
+launcher (``note``). So a profiled launch costs little more than an unprofiled one, and a
+timed launch's device time holds no host work.
 """
 
 from __future__ import annotations
@@ -98,6 +102,15 @@ def spare_events(handles: Sequence[int]) -> None:
     module = loaded(NAME)
     if module is not None and handles:
         module.spare_events(list(handles))
+
+
+def helper():
+    """The helper module, built or loaded now where it is not yet (None where it cannot be
+    built here, or ``PXOS_NATIVE_CALL=0``); what the profile's sampler paces
+    (``lib/profile/native_sampler``)."""
+    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+        return None
+    return _native_module()
 
 
 def _native_module():

@@ -13,7 +13,8 @@
  * noted the plan: the record names the user's line, and the profile's sampler gives a
  * sample during the launch the kernel's frame from the record's time). Where that
  * launcher does not take the call, one of the Kernel's native prepared device calls does,
- * with no listener (device_call: CuPy arrays). A call with other keywords, one a listener
+ * with no listener or under a profile whose launch log noted it (device_call: CuPy
+ * arrays). A call with other keywords, one a listener
  * would miss (pxos.events: a listener, unless a profile's launch log noted the plan), or
  * one neither launcher takes goes to Kernel._call, the Python path, which gives every
  * error as before; a fault goes to Kernel._native_fault(plan), which raises. */
@@ -82,12 +83,31 @@ static int set_decision(PyObject *self, PyObject *said)
     return r;
 }
 
+/* the serial of the launch log recording now where it takes native launches
+   (events.LAUNCHES is set: a profile, whose recorder is a listener), 0 where a listener
+   must see the call, -1 an error */
+static long profiling_log(void)
+{
+    if (log_serial == 0) return 0;
+    PyObject *log = PyDict_GetItemWithError(events, s_launches);
+    if (log == NULL) return PyErr_Occurred() ? -1 : 0;
+    return log == Py_None ? 0 : log_serial;
+}
+
 /* one native prepared call entry (launcher, decision, …) tried on args: LAUNCHED (the
    decision becomes the Kernel's), NOT_TAKEN, or -1 an error */
-static int try_device_entry(PyObject *self, PyObject *entry, PyObject *args)
+static int try_device_entry(PyObject *self, PyObject *entry, PyObject *args, long serial)
 {
     if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2) return NOT_TAKEN;
-    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    PyObject *r;
+    if (serial) {  /* profiled: the launcher takes it only if that launch log noted it */
+        PyObject *number = PyLong_FromLong(serial);
+        PyObject *stack[2] = {args, number};
+        r = number ? PyObject_Vectorcall(PyTuple_GET_ITEM(entry, 0), stack, 2, NULL) : NULL;
+        Py_XDECREF(number);
+    } else {
+        r = PyObject_CallOneArg(PyTuple_GET_ITEM(entry, 0), args);
+    }
     if (r == NULL) return -1;
     long v = PyLong_AsLong(r);
     Py_DECREF(r);
@@ -100,15 +120,20 @@ static int try_device_entry(PyObject *self, PyObject *entry, PyObject *args)
    (host/pykernel's _device_native[device]: a tuple of (launcher, decision, …) entries,
    the most recently used first, host/devicecall's remember; each launcher a
    host/native_device_call DeviceLauncher, which returns 0 launched or 1 not taken),
-   tried in turn, with no listener only. LAUNCHED, NOT_TAKEN, or -1 an error. (In C, the
-   call on CuPy arrays skips Kernel.__call__'s Python frame: issue 14, at most CuPy's
-   RawKernel.) */
+   tried in turn, with no listener, or under a profile whose launch log records native
+   launches: then each launcher is called with the log's serial as well, takes the call
+   only if that log noted it (else Kernel._call notes it first), and records it naming the
+   running frame, the user's line. LAUNCHED, NOT_TAKEN, or -1 an error. (In C, the call on
+   CuPy arrays skips Kernel.__call__'s Python frame: issue 14, at most CuPy's RawKernel;
+   and a profiled one, issue 20, its half microsecond.) */
 static int device_call(PyObject *self, PyObject *device, PyObject *args)
 {
     PyObject *listeners = events ? PyDict_GetItemWithError(events, s_listeners) : NULL;
     if (listeners == NULL) return PyErr_Occurred() ? -1 : NOT_TAKEN;
     int busy = PyObject_IsTrue(listeners);
-    if (busy != 0) return busy < 0 ? -1 : NOT_TAKEN;
+    long serial = busy > 0 ? profiling_log() : 0;
+    if (busy < 0 || serial < 0) return -1;
+    if (busy && serial == 0) return NOT_TAKEN;
     PyObject *table = PyObject_GetAttr(self, s_device_native);
     if (table == NULL) return -1;
     PyObject *entries = PyDict_CheckExact(table) ? PyDict_GetItemWithError(table, device)
@@ -121,7 +146,7 @@ static int device_call(PyObject *self, PyObject *device, PyObject *args)
     Py_DECREF(table);
     int out = NOT_TAKEN;
     for (Py_ssize_t i = 0; out == NOT_TAKEN && i < PyTuple_GET_SIZE(entries); i++)
-        out = try_device_entry(self, PyTuple_GET_ITEM(entries, i), args);
+        out = try_device_entry(self, PyTuple_GET_ITEM(entries, i), args, serial);
     Py_DECREF(entries);
     return out;
 }

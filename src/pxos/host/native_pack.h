@@ -37,6 +37,7 @@ typedef struct {
     PyObject *said_now;         /* that of the last launch (a reference, or NULL) */
     unsigned char pointer[MAX_WORDS];
     long noted;  /* the serial of the profile's launch log that noted it (watch_log) */
+    Pace pace;   /* its clock readings while profiled (native_record.h, clock_this) */
 } Launcher;
 
 static double scratch[2];

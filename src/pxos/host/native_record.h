@@ -13,6 +13,17 @@
  * handed over (each the closest of a few tries, so a preemption between the two reads
  * does not skew it).
  *
+ * Timed in part (issue 20): on the H200 host the two clock readings were most of a
+ * profiled launch's cost on c (33 ns over 218 ns). Where the profile's C sampler paces the
+ * record (pace(True); it bumps `epoch`, whose address epoch_address() gives, once per
+ * sample, under the GIL), a launcher reads the clock for its first CLOCKED_FIRST launches
+ * of a recording session, for a launch more than a period after its last or after a long
+ * one, and for one launch in CLOCKED_ONE_IN at random (clock_this; the device launcher:
+ * for the launches it times by CUDA events); the others are recorded without a reading
+ * (their line and order only), and recorded_launches() places them evenly between the
+ * known moments around them (zero length, `timed` False: lib/profile gives them their
+ * kernel's timed mean). Unpaced, every launch reads the clock.
+ *
  * Included by native_call.c (host/native_call.py pastes it in before building: the
  * helper is built from one source text, which is also its cache key) and by
  * native_device_call.c, which defines RECORD_DEVICE_EVENTS: its records also hold the
@@ -41,7 +52,7 @@
 typedef struct {
     PyObject *launcher, *code;  /* owned references; code may be NULL */
     int64_t start, end;         /* ticks(): CLOCK_MONOTONIC ns, or the TSC (tsc_ticks) */
-    int lasti;
+    int lasti, timed;           /* timed 0: no clock read (placed by recorded_launches) */
 #ifdef RECORD_DEVICE_EVENTS
     void *stream, *events[2];   /* CUstream, CUevent before and after the kernel */
 #endif
@@ -50,6 +61,21 @@ static Record *records;
 static Py_ssize_t nrecords, crecords;
 static int recording;
 static long record_serial;  /* recording sessions started (a launcher's counts reset) */
+static long epoch;          /* sampler periods, bumped by native_sampler.c while paced */
+static int paced;           /* 1: read the clock for some launches only (clock_this) */
+static int64_t last_known;  /* ticks of the last moment known before the unread records */
+static int64_t stopped;     /* ticks when recording last stopped */
+
+#define CLOCKED_FIRST 2  /* a launcher's first launches of a recording session: all read */
+#define CLOCKED_ONE_IN 32  /* then a launch at random, one in this many (a power of two) */
+static uint64_t chance = 0x9E3779B97F4A7C15ULL;  /* xorshift64's state (Marsaglia 2003) */
+
+#define LONG_TICKS 8000  /* a launch this long or longer: the next is timed (3-8 us) */
+
+typedef struct {  /* a launcher's readings (clock_this) */
+    long serial, count, epoch;
+    int64_t length;  /* ticks of its last timed launch */
+} Pace;
 
 static int64_t now_ns(void)
 {
@@ -141,12 +167,37 @@ static PyObject *caller_code_at(int *lasti, int back)
 #endif
 }
 
+/* whether this launch of a launcher (its Pace) reads the clock: every launch unless paced;
+   paced, its first CLOCKED_FIRST of the recording session, a launch more than a sampler
+   period after its last one or after a timed launch of LONG_TICKS or more (launches
+   apart or long are all timed: two readings are nothing to them), and else one in
+   CLOCKED_ONE_IN at random (xorshift64). Not the launch right after each sample: the
+   sample's work leaves the caches cold for it, and timing only those made a tight loop's
+   kernel mean 1.5-2.5x its true mean on the 2-core VM; chosen at random, the timed ones
+   are a fair sample */
+static inline int clock_this(Pace *p)
+{
+    if (!paced) return 1;
+    if (p->serial != record_serial) {
+        p->serial = record_serial;
+        p->count = p->length = 0;
+        p->epoch = epoch;
+    }
+    int slow = epoch - p->epoch > 1 || p->length >= LONG_TICKS;
+    p->epoch = epoch;
+    chance ^= chance << 13;
+    chance ^= chance >> 7;
+    chance ^= chance << 17;
+    return p->count++ < CLOCKED_FIRST || slow || (chance & (CLOCKED_ONE_IN - 1)) == 0;
+}
+
 /* append one launch to the record (with the GIL held), named after the frame `back`
-   frames up (caller_code_at), and return it (NULL: not recorded); a full buffer doubles,
-   and where memory runs out the record stops growing (the launch goes unrecorded) */
+   frames up (caller_code_at), and return it (NULL: not recorded); start 0: a launch not
+   timed (no clock read, placed later); a full buffer doubles, and where memory runs out
+   the record stops growing (the launch goes unrecorded) */
 static Record *record_launch_from(PyObject *launcher, int64_t start, int back)
 {
-    int64_t end = ticks();
+    int64_t end = start ? ticks() : 0;
     if (!recording) return NULL;
     if (nrecords == crecords) {
         Py_ssize_t want = crecords ? 2 * crecords : 4096;
@@ -161,6 +212,7 @@ static Record *record_launch_from(PyObject *launcher, int64_t start, int back)
     r->code = caller_code_at(&r->lasti, back);
     r->start = start;
     r->end = end;
+    r->timed = start != 0;
 #ifdef RECORD_DEVICE_EVENTS
     r->stream = r->events[0] = r->events[1] = NULL;
 #endif
@@ -178,7 +230,10 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
     int v = PyObject_IsTrue(on);
     if (v < 0) return NULL;
     if (v && tsc_ticks < 0) tsc_ticks = clock_is_tsc();
-    if (v && !recording && nrecords == 0) tick_pair(&pair_ticks, &pair_ns);
+    if (v && !recording && nrecords == 0) {
+        tick_pair(&pair_ticks, &pair_ns);
+        last_known = pair_ticks;
+    }
     if (v && !recording) record_serial++;
     if (v && crecords < RESERVED_RECORDS) {
         Record *made = PyMem_Realloc(records, RESERVED_RECORDS * sizeof(Record));
@@ -188,18 +243,60 @@ static PyObject *record_launches(PyObject *m, PyObject *on)
             crecords = RESERVED_RECORDS;
         }
     }
+    if (!v && recording) stopped = ticks();
     recording = v;
     Py_RETURN_NONE;
 }
 
+/* give the records not timed their moments: each run of them evenly between the known
+   moments around it (the end of the timed record before, or the last hand-over; the start
+   of the timed record after, or the moment recording stopped, or `at`, this hand-over,
+   while it records) */
+static void place_untimed(int64_t at)
+{
+    int64_t known = last_known, last = recording ? at : stopped;
+    for (Py_ssize_t i = 0; i < nrecords; i++) {
+        if (records[i].timed) {
+            known = records[i].end;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < nrecords && !records[j].timed) j++;
+        int64_t next = j < nrecords ? records[j].start : last > known ? last : known;
+        double step = (double)(next - known) / (double)(j - i + 1);
+        for (Py_ssize_t k = i; k < j; k++)
+            records[k].start = records[k].end
+                = known + (int64_t)(step * (double)(k - i + 1));
+        i = j - 1;
+    }
+    last_known = at;
+}
+
+/* pace(on): read the clock for some launches only (True: the profile's C sampler bumps
+   the epoch once a period) or for every launch (False) */
+static PyObject *pace(PyObject *m, PyObject *on)
+{
+    int v = PyObject_IsTrue(on);
+    if (v < 0) return NULL;
+    paced = v;
+    Py_RETURN_NONE;
+}
+
+/* epoch_address(): where the epoch is (an int), for the sampler to bump it */
+static PyObject *epoch_address(PyObject *m, PyObject *unused)
+{
+    return PyLong_FromVoidPtr((void *)&epoch);
+}
+
 /* recorded_launches(): the records so far as a list of (launcher, start_s, end_s, code or
-   None, lasti) tuples, and an empty buffer (freed when not recording) */
+   None, lasti, timed) tuples, and an empty buffer (freed when not recording) */
 static PyObject *recorded_launches(PyObject *m, PyObject *unused)
 {
     PyObject *out = PyList_New(nrecords);
     if (out == NULL) return NULL;
     int64_t at, ns;  /* ticks to seconds: the line through the two pairs */
     tick_pair(&at, &ns);
+    place_untimed(at);
     double scale = at > pair_ticks ? (double)(ns - pair_ns) / (double)(at - pair_ticks) : 1.0;
 #define SECONDS(t) (((double)pair_ns + (double)((t) - pair_ticks) * scale) / 1e9)
     for (Py_ssize_t i = 0; i < nrecords; i++) {
@@ -212,9 +309,10 @@ static PyObject *recorded_launches(PyObject *m, PyObject *unused)
                                     (unsigned long long)(uintptr_t)r->events[0],
                                     (unsigned long long)(uintptr_t)r->events[1]);
 #else
-        PyObject *t = Py_BuildValue("(NddNi)", r->launcher, SECONDS(r->start),
+        PyObject *t = Py_BuildValue("(NddNiN)", r->launcher, SECONDS(r->start),
                                     SECONDS(r->end),
-                                    r->code ? r->code : Py_NewRef(Py_None), r->lasti);
+                                    r->code ? r->code : Py_NewRef(Py_None), r->lasti,
+                                    PyBool_FromLong(r->timed));
 #endif
         if (t == NULL) {  /* the references of records i.. are lost with the buffer */
             nrecords = 0;

@@ -56,9 +56,9 @@ def test_summary_counts_what_ran(tmp_path, backend):
     summary = json.loads((tmp_path / "prof" / "profile.json").read_text())
     (k,) = [k for k in summary["kernels"] if k["kind"] == "launch"]
     assert (k["name"], k["device"], k["launches"]) == ("saxpy", backend, CALLS)
-    times = np.array(k["times_s"])
-    assert len(times) == CALLS and (times > 0).all()
-    assert abs(k["total_s"] - times.sum()) < 1e-9
+    times = np.array(k["times_s"])  # the timed launches' (on c, short ones: in part)
+    assert 2 <= len(times) == k["timed"] <= CALLS and (times > 0).all()
+    assert abs(k["total_s"] - times.sum() - times.mean() * (CALLS - len(times))) < 1e-9
     assert abs(k["p95_s"] - np.percentile(times, 95)) < 1e-12
     assert times.sum() <= wall
     # bytes from the cost features: x read twice (one array: once from memory), out

@@ -52,3 +52,51 @@ def test_untimed_launches_have_a_track_of_their_own():
             tracks.setdefault(names[e["tid"]], []).append(e)
     assert len(tracks["kernels on cuda"]) == 20
     assert len(tracks["launches (host calls, not timed) on cuda"]) == 380
+
+
+def test_untimed_launches_on_c_are_placed_with_their_kernels_mean_length():
+    """The helper places the launches on ``c`` it read no clock for (``False``) between
+    the timed ones; the log gives each its kernel's mean timed length, no further than the
+    next launch's start, and they go on a track of their own."""
+    from pxos.lib.profile.launch_log import LaunchLog
+
+    key, other = ("k", "c", (64,)), ("j", "c", (8,))
+    log = LaunchLog()
+    log.extend([(key, 1.0, 1.3, None, 0, None), (other, 1.4, 2.4, None, 0, None),
+                (key, 2.5, 2.6, None, 0, None)])  # k's timed mean: 0.2 s
+    log.extend([(key, 3.0, 3.0, None, 0, False), (key, 3.1, 3.1, None, 0, False),
+                (other, 3.2, 3.2, None, 0, False), (key, 3.5, 3.5, None, 0, False)])
+    log._lengthen(3)
+    assert [e[2] for e in log[3:]] == pytest.approx([3.1, 3.2, 3.5, 3.7])  # j: 1 s, capped
+    assert [e[:2] for e in log[:3]] == [(key, 1.0), (other, 1.4), (key, 2.5)]
+    events, timed = log.events(0.0, lambda *a: Event(*a[:8], 0, "", a[8], a[9]))
+    assert [e.timed for e in events] == [True] * 3 + [False] * 4 and timed == []
+    doc = trace_document(events, [], [])["traceEvents"]
+    names = {e["args"]["name"] for e in doc if e["ph"] == "M" and "tid" in e}
+    assert "launches (not timed: placed between timed ones, mean length) on c" in names
+    (k,) = [s for s in kernel_stats(events, {}) if s.name == "k"]
+    assert (k.launches, k.timed) == (5, 2) and k.total_s == pytest.approx(0.2 * 5)
+
+
+def test_a_paced_profile_on_c_places_every_launch_inside_it():
+    """A tight loop on ``c`` under the C sampler: most launches read no clock, and the
+    last ones (no timed launch after them) are placed no later than the profile's end."""
+    import pxos
+    from tests.conftest import BACKENDS
+    from tests.lib.profile.kernels import saxpy
+
+    if "c" not in BACKENDS:
+        pytest.skip("no C compiler here")
+    x = np.ones(64, np.float32)
+    out = np.empty_like(x)
+    for _ in range(4):  # the native launcher is built after the first calls
+        saxpy(np.float32(1.0), x, x, out, device="c")
+    with pxos.profile(out=None) as p:
+        for _ in range(3000):
+            saxpy(np.float32(2.0), x, x, out, device="c")
+    (k,) = p.kernels
+    assert k.launches == 3000 and 2 <= k.timed <= 3000
+    launches = [e for e in p.recorder.events if e.kind == "launch"]
+    assert all(0 <= e.start <= e.end <= p.wall_s for e in launches)
+    assert [e.start for e in launches] == sorted(e.start for e in launches)
+    np.testing.assert_allclose(out, 3.0)

@@ -23,7 +23,8 @@ class LaunchLog(list):
     per native launch, where key is ``(kernel name, device, threads)``, start and end
     ``perf_counter`` seconds, code and lasti the calling frame's code object (or None) and
     instruction offset, and device ``(stream, start event, end event)`` (CUDA handles) for
-    a launch timed by CUDA events, else None. The launchers record them in C between
+    a launch timed by CUDA events, ``False`` for a launch on ``c`` the helper did not time
+    (placed between timed ones, its kernel's mean length: :meth:`_lengthen`), else None. The launchers record them in C between
     :meth:`start` and :meth:`stop`; :meth:`collect` moves them here. :meth:`note` (a plan of
     ``c``) or :meth:`note_device` (a prepared call on ``cuda``) is called before the
     first native launch of each. Attributes: ``keys``: per launcher, its key; ``noted``:
@@ -65,10 +66,11 @@ class LaunchLog(list):
     def collect(self) -> None:
         """Move the launches recorded in C since the last call into this log (those of a
         launcher no plan noted here are left out: nothing names them)."""
-        keys = self.keys
-        self.extend((keys[launcher], start, end, code, lasti, None)
-                    for launcher, start, end, code, lasti in native_call.recorded_launches()
-                    if launcher in keys)
+        keys, first = self.keys, len(self)
+        self.extend((keys[launcher], start, end, code, lasti, None if timed else False)
+                    for launcher, start, end, code, lasti, timed
+                    in native_call.recorded_launches() if launcher in keys)
+        self._lengthen(first)
         unnamed = []
         for launcher, start, end, code, lasti, stream, *marks in \
                 native_device_call.recorded_launches():
@@ -78,6 +80,28 @@ class LaunchLog(list):
             else:
                 unnamed += marks
         native_device_call.spare_events([m for m in unnamed if m])
+
+    def _lengthen(self, first: int) -> None:
+        """Give the launches on ``c`` the helper did not time (device ``False``: it read no
+        clock, and placed them between the timed ones, ``native_record.h``), from entry
+        ``first`` on (the helper's, in launch order), their kernel's mean timed length
+        from their start (at most to the next launch's start), so that a host
+        sample during one is folded into the kernel's frame as often as during a timed
+        one (``recorder.logged_launch``)."""
+        untimed = {entry[0] for entry in self[first:] if entry[5] is False}
+        sums: dict = {}
+        for key, start, end, _, _, device in self:
+            if device is None and key in untimed:
+                total = sums.setdefault(key, [0.0, 0])
+                total[0] += end - start
+                total[1] += 1
+        for i in range(first, len(self)):
+            key, start, _, code, lasti, device = self[i]
+            if device is False and key in sums:
+                end = start + sums[key][0] / sums[key][1]
+                if i + 1 < len(self):  # not past the next launch's start: the order kept
+                    end = min(end, self[i + 1][1])
+                self[i] = (key, start, end, code, lasti, False)
 
     def note(self, plan, args, threads, decision) -> None:
         """Keep the launch shape of ``plan`` (a ``host/pykernel`` ``CallPlan`` of ``c``),
@@ -93,21 +117,28 @@ class LaunchLog(list):
 
     def note_device(self, launcher, plan, args, threads, decision) -> None:
         """Keep the launch shape of the native prepared call ``launcher`` (of ``plan``,
-        on a device timed by CUDA events), and take the log's clock reference if it has
-        none (a device synchronize: once per profile)."""
+        on a device timed by CUDA events), mark it as noted here (its ``note``: the
+        Kernel's dispatch in C then launches it with this log's serial, recorded, with no
+        Python frame), and take the log's clock reference if it has none (a device
+        synchronize: once per profile)."""
         key = (plan.kernel.name, plan.device, tuple(threads))
         self.keys[launcher] = key
+        launcher.note(self.serial)  # later calls of the Kernel launch it from C
         self.noted.append((key, Shapes(plan.kernel, [getattr(a, "shape", a) for a in args],
                                        key[2]), decision))
         if self.reference is None and registry.timer(plan.device) == "cuda-events":
             self.reference = cuda_reference()
 
-    def events(self, t0: float, make) -> list:
+    def events(self, t0: float, make, until: float = float("inf")) -> list:
         """Events of the entries not made yet (their lines found now), each made by
         ``make(kind, name, device, stream, file, line, start, end, threads, timed)``
-        (seconds from ``t0``; ``timed`` False for a launch on a device timed by CUDA
-        events that the launcher did not time: its start and end are the host's call,
-        ``native_device_call``'s ``timed_launch`` says which are timed), and ``(event,
+        (seconds from ``t0``, at most ``until``: the last launches, when not timed, are
+        placed up to the moment the records were handed over, after the profile's end;
+        ``timed`` False for a launch on a device timed by CUDA
+        events that the launcher did not time (its start and end are the host's call, or
+        placed between timed ones where the sampler paced it: ``native_device_call``'s
+        ``timed_launch`` says which are timed), and for one on ``c`` it read no clock for
+        (placed, its kernel's mean length)), and ``(event,
         start event, end event)`` per launch timed by CUDA events (the recorder puts those
         on the host clock)."""
         lines: dict = {}
@@ -122,9 +153,10 @@ class LaunchLog(list):
                 on_device = by_events[key[1]] = registry.timer(key[1]) == "cuda-events"
             event = make("launch", key[0], key[1], device[0] if device else 0,
                          "" if code is None else code.co_filename, line,
-                         start - t0, end - t0, key[2], device is not None or not on_device)
+                         min(start - t0, until), min(end - t0, until), key[2],
+                         device is not False and (device is not None or not on_device))
             out.append(event)
-            if device is not None:
+            if device:
                 timed.append((event, device[1], device[2]))
         self.made = len(self)
         return out, timed

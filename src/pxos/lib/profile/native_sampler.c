@@ -69,6 +69,9 @@ static int64_t period_ns;
 static long memory_every;
 static PyObject *recorder, *on_memory, *s_current, *s_interrupt, *s_now;
 static double t0;
+#define MAX_EPOCHS 4
+static long *epochs[MAX_EPOCHS];  /* the launch records' epochs (pace()), bumped per sample */
+static int nepochs;
 
 static int64_t now_ns(void)
 {
@@ -152,6 +155,7 @@ static void take_sample(int64_t t)
 /* the sample of a period (GIL held): the stack, and the memory gauges every memory_every */
 static void sample_now(int64_t t)
 {
+    for (int i = 0; i < nepochs; i++) (*epochs[i])++;  /* a period began (launch records) */
     take_sample(t);
     if (on_memory != Py_None && ++count % memory_every == 0) {
         PyObject *r = PyObject_CallFunction(on_memory, "d", (double)t / 1e9 - t0);
@@ -379,6 +383,28 @@ static PyObject *costs(PyObject *m, PyObject *unused)
     return out;
 }
 
+/* pace(addresses): bump the longs at these addresses (the launch helpers' epoch_address())
+   once per sample, under the GIL; () for none */
+static PyObject *pace(PyObject *m, PyObject *addresses)
+{
+    PyObject *seq = PySequence_Fast(addresses, "pace takes a sequence of addresses");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    long *found[MAX_EPOCHS];
+    for (Py_ssize_t i = 0; i < n && i < MAX_EPOCHS; i++) {
+        found[i] = PyLong_AsVoidPtr(PySequence_Fast_GET_ITEM(seq, i));
+        if (found[i] == NULL) {
+            Py_DECREF(seq);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a null address");
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    nepochs = 0;
+    for (Py_ssize_t i = 0; i < n && i < MAX_EPOCHS; i++) epochs[nepochs++] = found[i];
+    Py_RETURN_NONE;
+}
+
 static PyObject *available(PyObject *m, PyObject *unused)
 {
 #ifdef FRAMES_INSIDE
@@ -394,6 +420,7 @@ static PyMethodDef methods[] = {
     {"stop", stop, METH_NOARGS, "Stop sampling and wait for the thread."},
     {"taken", taken, METH_NOARGS, "The samples so far; empties the buffers."},
     {"available", available, METH_NOARGS, "Whether this build can read the frames."},
+    {"pace", pace, METH_O, "The addresses of longs to bump once per sample (() for none)."},
     {"costs", costs, METH_NOARGS, "The main thread's ns in each pending call's sample."},
     {"counts", counts, METH_NOARGS,
      "(wake-ups, samples by pending call, by the thread, thread CPU s, call s)."},

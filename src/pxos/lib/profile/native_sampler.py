@@ -63,6 +63,35 @@ def start(module, thread_id: int, period: float, recorder, on_memory, t0: float,
                  thread_id == threading.main_thread().ident)
 
 
+def launch_helpers() -> list:
+    """The native launch helpers a sampler paces (:func:`pace`), built or loaded now (not in
+    a profile's time): ``host/native_call``'s, and ``host/native_device_call``'s where it is
+    loaded or CuPy is (a program on ``cuda``); those that cannot be built are left out."""
+    import sys
+
+    from pxos.host import native_call, native_device_call
+
+    found = [native_call.helper()]
+    if "cupy" in sys.modules or native_device_call.loaded(native_device_call.NAME):
+        found.append(native_device_call.helper())
+    return [m for m in found if m is not None]
+
+
+def pace(module, launches: list, on: bool) -> None:
+    """While sampling (``on``): bump each launch helper's epoch once per sample, and let
+    its launchers read the clock for some launches only (``native_record.h``: on ``c`` their
+    first launches, launches a period apart or after a long one, and one in 32 at random;
+    on ``cuda`` the CUDA-event-timed ones, their first 8 and one per 2 periods): on the
+    H200 host two clock readings were most of a profiled launch's cost on ``c``. Off:
+    every launch reads it again."""
+    if on:
+        module.pace(tuple(m.epoch_address() for m in launches))
+    for m in launches:
+        m.pace(on)
+    if not on:
+        module.pace(())
+
+
 def stop(module, t0: float) -> list:
     """Stop sampling; the samples as ``(time_s, 0.0, raw, current, stmt)``: seconds from
     ``t0``, the stack as ``(code, instruction offset)`` innermost first, the recorder's

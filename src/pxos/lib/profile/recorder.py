@@ -155,8 +155,9 @@ class Recorder:
             return log[i][0][:2]
         return None
 
-    def _events(self) -> None:
-        """Make :class:`Event` objects of the operations recorded since the last call."""
+    def _events(self, until: float) -> None:
+        """Make :class:`Event` objects of the operations recorded since the last call
+        (native launches' times at most ``until`` seconds from the start)."""
         t0 = self.t0
         made = len(self.events) - self.log.made
         for token, t1, cuda, tier in self._raw[made:]:
@@ -170,7 +171,7 @@ class Recorder:
             self.events.append(event)
             if cuda is not None:
                 self._pending.append((event, cuda[0], cuda[1]))
-        logged, timed = self.log.events(t0, _logged_event)
+        logged, timed = self.log.events(t0, _logged_event, until)
         self._timed += timed
         if logged:
             self.events = sorted(self.events + logged, key=_end)
@@ -183,10 +184,11 @@ class Recorder:
 
             cupy.cuda.Device().synchronize()
 
-    def resolve(self) -> None:
+    def resolve(self, until: float = float("inf")) -> None:
         """Find the launches' cost features, and put CUDA events' device times on the host
-        clock (waits for the device)."""
-        self._events()
+        clock (waits for the device); ``until``: the profile's end, seconds from its start
+        (no event ends later)."""
+        self._events(until)
         for key, shapes, decision in self.log.noted:
             self.works.setdefault(key, shapes)
             if decision is not None:

@@ -35,6 +35,7 @@ EVENT_FRAMES = {"launch": "kernel", "compile": "compile", "copy": "copy", "reduc
 DEFAULT_RATE = 1000.0  # samples per second
 LONGEST_SLEEP = 0.02  # s: a longer period waits on an event that stop() sets
 MEMORY_EVERY = 50  # read the memory gauges every this many samples (50 ms at 1 kHz)
+PACED_UP_TO = 0.002  # s: a period up to this paces the launch records (native_sampler.pace)
 
 
 class Sampler:
@@ -67,6 +68,8 @@ class Sampler:
         self._running = True
         # the C sampler thread (built now, the first time: not in the profile's time)
         self._native = None if all_threads else native_sampler.helper()
+        self._launches = ([] if self._native is None or self.period > PACED_UP_TO
+                          else native_sampler.launch_helpers())
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pxos-profile-sampler",
                                         daemon=True)
@@ -78,13 +81,16 @@ class Sampler:
         lowered to the period meanwhile, so that a program running Python code is sampled
         at the rate too, not once per 5 ms; the main thread sampled by the C thread
         samples itself (its pending call), and other threads of the program keep the
-        usual interval."""
+        usual interval. The C sampler also paces the native launch records where the
+        period is at most :data:`PACED_UP_TO` (``native_sampler.pace``): most short
+        launches then read no clock."""
         self._switch = sys.getswitchinterval()
         if self._native is not None:
             try:
                 native_sampler.start(self._native, self.thread_id, self.period,
                                      self.recorder, self.on_memory, self.recorder.t0,
                                      MEMORY_EVERY)
+                native_sampler.pace(self._native, self._launches, True)
                 if self.thread_id != threading.main_thread().ident:
                     sys.setswitchinterval(min(self._switch, self.period))
                 return
@@ -102,6 +108,7 @@ class Sampler:
         self._running = False                      # may make last long
         self._wake.set()
         if self._native is not None:
+            native_sampler.pace(self._native, self._launches, False)
             self.samples = native_sampler.stop(self._native, self.recorder.t0)
         else:
             self._thread.join()

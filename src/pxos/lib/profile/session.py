@@ -87,7 +87,7 @@ class Profile:
         self.recorder.log.stop()
         self.sampler.stop()
         events.unsubscribe(self.recorder)
-        self.recorder.resolve()
+        self.recorder.resolve(self.wall_s)
         self.memory.stop(self.wall_s)
         self.machine = _calibrated(look_up=self.out is not None)
         self.kernels = kernel_stats(self.recorder.events, self.recorder.works, self.machine)

@@ -9,17 +9,28 @@ sampled Python stack (nested slices, merged over consecutive samples), one track
 for kernels and library operations, one per device for copies, one for compiles, and a
 memory counter; on ``cuda``, the short launches not timed by CUDA events
 (``recorder.Event.timed``) are on a track of their own, as the host's calls that queued
-them.
+them; on ``c``, the launches the native launcher read no clock for (it reads it for a
+launcher's first launches and then once per sampler period) are on one too, placed
+between the timed ones, each its kernel's mean length.
 """
 
 from __future__ import annotations
 
 import os
 
+from pxos import registry
+
 PID = 1
 HOST_TID = 1
 COMPILE_TID = 2
 MB = 1e6
+
+
+def _untimed_track(device: str) -> str:
+    """The track of launches on ``device`` whose times were not measured."""
+    if registry.timer(device) == "cuda-events":
+        return "launches (host calls, not timed)"
+    return "launches (not timed: placed between timed ones, mean length)"
 
 
 def trace_document(events, samples, memory_points) -> dict:
@@ -38,7 +49,7 @@ def trace_document(events, samples, memory_points) -> dict:
             continue  # a dictionary look-up: not worth a slice
         track = ("compile", "") if e.kind == "compile" else (
             ("copies", e.device) if e.kind == "copy" else ("kernels", e.device)
-            if e.timed else ("launches (host calls, not timed)", e.device))
+            if e.timed else (_untimed_track(e.device), e.device))
         tid = COMPILE_TID if e.kind == "compile" else tids.get(track)
         if tid is None:
             tid = tids[track] = 10 + len(tids)
