@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import pxos
+from pxos.host.devicecall import call_key
 from pxos.host.native_call import helper
 from pxos.host.pykernel import Kernel, _native_class
 from tests.host.test_native_device_call import _plan, axpy, module  # noqa: F401
@@ -24,7 +25,7 @@ from tests.host.test_native_device_record import driver  # noqa: F401
 import pytest
 
 
-def _kernel(launcher) -> Kernel:
+def _kernel(launcher, args) -> Kernel:
     """A Kernel whose prepared call on device ``c`` is ``launcher`` (the stand-in driver's;
     ``c`` is timed by the clock: no CuPy reference event), dispatched in C, else by its
     Python path ``Kernel._call``."""
@@ -33,8 +34,11 @@ def _kernel(launcher) -> Kernel:
     kernel, _ = _plan()
     k = pxos.kernel(axpy)
     plan = SimpleNamespace(kernel=kernel, device="c")
-    k._device_native["c"] = (launcher, "the decision", plan, (1000,))
-    k._ready = {"a call key": None}  # a prepared call was made (host/devicecall)
+    entry = (launcher, "the decision", plan, (1000,))
+    k._device_native["c"] = (entry,)
+    # a prepared call was made for these arguments (host/devicecall: its function, the
+    # decision, its native call), which the Python path takes under a profile
+    k._ready = {call_key("c", args): (None, "the decision", entry)}
     k.__class__ = _native_class()
     return k
 
@@ -57,7 +61,7 @@ def python_calls():
 
 def test_a_profiled_device_call_is_launched_from_c_once_noted(module, driver):  # noqa: F811
     calls, launcher, args = driver
-    k = _kernel(launcher)
+    k = _kernel(launcher, args)
     with python_calls() as served, pxos.profile(out=None) as p:
         line = inspect.currentframe().f_lineno + 2
         for _ in range(5):
@@ -75,7 +79,7 @@ def test_a_profiled_device_call_is_launched_from_c_once_noted(module, driver):  
 
 def test_each_profile_notes_the_launcher_once_and_counts_its_own_launches(module, driver):  # noqa: F811
     calls, launcher, args = driver
-    k = _kernel(launcher)
+    k = _kernel(launcher, args)
     with python_calls() as served:
         profiles = []
         for launches in (3, 4):
