@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from pxos.host.pipeline import evp_threads, filters, gcm_stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend  # noqa: E402
+from pxos.host.pipeline.lz4_frame import BlockCompressor  # noqa: E402
 
 KEY, CTR_IV, NONCE = bytes(range(32)), bytes(range(16)), bytes(range(12))
 
@@ -204,7 +205,15 @@ def main() -> None:
     parser.add_argument("--out", default="pipeline_cores.json")
     parser.add_argument("--pick-cores", type=int, default=0,
                         help="pin to this many CPUs on distinct physical cores first")
+    parser.add_argument("--spin-us", type=float, default=None,
+                        help="evp_threads' pool: busy wait before sleeping (default: its own)")
+    parser.add_argument("--lz4-job-blocks", type=int, default=None,
+                        help="LZ4 blocks per pool job (0: one run per worker)")
     args = parser.parse_args()
+    if args.spin_us is not None and evp_threads.helper() is not None:
+        evp_threads.set_spin(int(args.spin_us * 1000))
+    if args.lz4_job_blocks is not None:
+        BlockCompressor.JOB_BLOCKS = args.lz4_job_blocks
     picked = pick_cores(args.pick_cores) if args.pick_cores else None
     data, chunk, cores = sample(args.mib << 20), args.chunk_mib << 20, cpu_count()
     cpus = sorted(os.sched_getaffinity(0))
@@ -222,7 +231,9 @@ def main() -> None:
               f"{min(r['round_ratios']):.2f}–{max(r['round_ratios']):.2f})   "
               f"× {r['idle_scaling']:.2f} idle-core   busy {one['cpu_busy']:.2f} → "
               f"{many['cpu_busy']:.2f} cores   switches/GB "
-              f"{many['voluntary_switches_per_GB']:.0f}   load "
+              f"{many['voluntary_switches_per_GB']:.0f}   faults/GB "
+              f"{one['page_faults_per_GB']:.0f} → {many['page_faults_per_GB']:.0f}   CPU s/GB "
+              f"{one['cpu_s_per_GB']:.3f} → {many['cpu_s_per_GB']:.3f}   load "
               f"{max(r['load_average_1min']):.1f}",
               flush=True)
     out = {"machine": {"node": platform.node(), "cpu": platform.processor() or platform.machine(),
@@ -233,6 +244,7 @@ def main() -> None:
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
            "cipher_threads": "C (evp_threads)" if evp_threads.helper() else "Python pool",
+           "spin_us": args.spin_us, "lz4_job_blocks": BlockCompressor.JOB_BLOCKS,
            "results": results}
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(out, indent=2))

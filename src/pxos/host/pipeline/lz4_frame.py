@@ -101,6 +101,7 @@ class BlockCompressor:
     """
 
     BLOCK = 1 << 20
+    JOB_BLOCKS = 1  # blocks per job on the pool; 0: one run of blocks per worker
 
     def __init__(self, level: int = 0, pool=None):
         self.level, self.pool = level, pool
@@ -122,14 +123,16 @@ class BlockCompressor:
         return out + END_MARK
 
     def _records(self, data: np.ndarray) -> bytes:
-        """Block records of whole blocks (the last may be short), one run of blocks per
-        worker, joined once here (the GIL is held while bytes are copied, so each copy in
-        the calling thread is time the other cores wait for)."""
+        """Block records of whole blocks (the last may be short), compressed by the pool's
+        workers ``JOB_BLOCKS`` blocks a job (0: one run of blocks per worker), joined once
+        here (the GIL is held while bytes are copied, so each copy in the calling thread is
+        time the other cores wait for). Small jobs let a worker that started late, or lost
+        its core for a while, take fewer blocks instead of holding up the chunk."""
         workers = getattr(self.pool, "workers", 1)
         blocks = -(-len(data) // self.BLOCK)
         if workers < 2 or blocks < 2:
             return block_records(data, self.BLOCK, self.level)
-        step = -(-blocks // workers) * self.BLOCK
+        step = (self.JOB_BLOCKS or -(-blocks // workers)) * self.BLOCK
         jobs = [(data[lo:lo + step], self.BLOCK, self.level) for lo in range(0, len(data), step)]
         runs = self.pool.run(record_views, jobs)  # one copy of the records: the join below
         return b"".join(view for run in runs for view in run)
