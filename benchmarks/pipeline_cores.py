@@ -244,7 +244,7 @@ def main() -> None:
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
            "cipher_threads": "C (evp_threads)" if evp_threads.helper() else "Python pool",
-           "spin_us": args.spin_us, "lz4_job_blocks": BlockCompressor.JOB_BLOCKS,
+           "spin_us": args.spin_us, "lz4_job_blocks": getattr(BlockCompressor, "JOB_BLOCKS", None),
            "results": results}
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(out, indent=2))
