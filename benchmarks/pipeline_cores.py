@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import resource
@@ -93,17 +94,20 @@ CASES = {
 }
 
 
-def one_run(case: str, data: np.ndarray, chunk: int, pool) -> tuple[float, ...]:
+def one_run(case: str, data: np.ndarray, chunk: int, pool,
+            passes: int = 1) -> tuple[float, ...]:
     """(wall, process CPU, main-thread CPU seconds, voluntary context switches, minor page
-    faults) of one pass of ``case`` over ``data``. The switches count the threads' waits
-    (hand-overs of the GIL, futures, joins) and the faults the first touches of fresh
-    memory: both are independent of the machine's load, unlike the times."""
-    f = CASES[case](pool)
+    faults) of ``passes`` passes of ``case`` over ``data``, each a stream of its own. The
+    switches count the threads' waits (hand-overs of the GIL, futures, joins) and the
+    faults the first touches of fresh memory: both are independent of the machine's load,
+    unlike the times."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     t, c, m = time.perf_counter(), time.process_time(), time.thread_time()
-    for lo in range(0, len(data), chunk):
-        f.push(data[lo:lo + chunk])
-    f.close()
+    for _ in range(passes):
+        f = CASES[case](pool)
+        for lo in range(0, len(data), chunk):
+            f.push(data[lo:lo + chunk])
+        f.close()
     wall, cpu, main = (time.perf_counter() - t, time.process_time() - c,
                        time.thread_time() - m)
     q = resource.getrusage(resource.RUSAGE_SELF)
@@ -128,27 +132,35 @@ def packed_lz4(data: np.ndarray) -> np.ndarray:
     return np.frombuffer(f.push(data) + f.close(), np.uint8)
 
 
-def measure(case: str, data: np.ndarray, chunk: int, cores: int, repeat: int) -> dict:
+def measure(case: str, data: np.ndarray, chunk: int, cores: int, repeat: int,
+            min_run: float = 0.0) -> dict:
     """1 worker against ``cores`` workers, interleaved: after a warm-up of each, ``repeat``
     rounds of one run each, in the order 1, N then N, 1 (ABBA, so that a load that rises
-    or falls during the rounds weighs on both alike). ``scaling`` is the median of the
-    rounds' wall-clock ratios; the load average is read before every round."""
-    gb, rounds, loads = len(data) / 1e9, {1: [], cores: []}, []  # GB of plain data
+    or falls during the rounds weighs on both alike). A run is as many passes over
+    ``data`` as make one one-worker pass after the warm-up last ``min_run`` seconds (``passes`` in the
+    JSON; one pass of a fast cipher over 128 MiB is about 20 ms, where one interruption
+    of a millisecond moves the ratio by 5-10 %). ``scaling`` is the median of the rounds'
+    wall-clock ratios; the load average is read before every round."""
+    rounds, loads = {1: [], cores: []}, []
+    plain = len(data)
     data = packed_lz4(data) if case == "lz4_decompress" else data
     with CorePool(1) as one, CorePool(cores) as many:
         pools = {1: one, cores: many}
         for w in (1, cores):
             one_run(case, data, chunk, pools[w])
+        passes = max(1, math.ceil(min_run / one_run(case, data, chunk, one)[0])) \
+            if min_run > 0 else 1
         for i in range(repeat):
             loads.append(os.getloadavg()[0])
             for w in ((1, cores) if i % 2 == 0 else (cores, 1)):
-                rounds[w].append(one_run(case, data, chunk, pools[w]))
+                rounds[w].append(one_run(case, data, chunk, pools[w], passes))
+    gb = passes * plain / 1e9  # GB of plain data a run
     ratios = [a[0] / b[0] for a, b in zip(rounds[1], rounds[cores])]
     first, last = summary(rounds[1], 1, gb), summary(rounds[cores], cores, gb)
     return {"1_worker": first, f"{cores}_workers": last,
             "scaling": statistics.median(ratios), "round_ratios": ratios,
             "idle_scaling": first["idle_s_per_GB"] / last["idle_s_per_GB"],
-            "load_average_1min": loads}
+            "passes": passes, "load_average_1min": loads}
 
 
 def physical_core(cpu: int) -> tuple[str, str]:
@@ -205,6 +217,8 @@ def main() -> None:
     parser.add_argument("--out", default="pipeline_cores.json")
     parser.add_argument("--pick-cores", type=int, default=0,
                         help="pin to this many CPUs on distinct physical cores first")
+    parser.add_argument("--min-run-ms", type=float, default=0.0,
+                        help="passes a run: enough for the one-worker run to last this long")
     parser.add_argument("--spin-us", type=float, default=None,
                         help="evp_threads' pool: busy wait before sleeping (default: its own)")
     parser.add_argument("--lz4-job-blocks", type=int, default=None,
@@ -224,7 +238,8 @@ def main() -> None:
     print("ciphers on", "C threads (evp_threads)" if evp_threads.helper() else
           "the Python pool (openssl_evp)", "| CPUs", cpus, flush=True)
     for case in [c for c in CASES if not args.only or c in args.only]:
-        r = results[case] = measure(case, data, chunk, cores, args.repeat)
+        r = results[case] = measure(case, data, chunk, cores, args.repeat,
+                                    args.min_run_ms / 1e3)
         one, many = r["1_worker"], r[f"{cores}_workers"]
         print(f"{case:16s} 1 worker {one['GBps']:6.2f} GB/s   {cores} workers "
               f"{many['GBps']:6.2f} GB/s   × {r['scaling']:.2f} wall (rounds "
@@ -240,6 +255,7 @@ def main() -> None:
                        "cores": cores, "python": platform.python_version()},
            "cpus": cpus, "picked": picked, "package/core of each CPU": topology,
            "mib": args.mib, "chunk_mib": args.chunk_mib, "repeat": args.repeat,
+           "min_run_ms": args.min_run_ms,
            "goal_scaling_2_cores": 1.8,
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
