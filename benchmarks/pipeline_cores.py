@@ -58,6 +58,21 @@ def sample(nbytes: int) -> np.ndarray:
     return np.frombuffer(lines[:nbytes], np.uint8)
 
 
+def cached_sample(nbytes: int, path: Path | None) -> np.ndarray:
+    """:func:`sample` of ``nbytes``, read from ``path`` (a .npy) where it holds one of that
+    length, else made (and written there atomically when a path is given)."""
+    if path is not None and path.exists():
+        data = np.load(path)
+        if len(data) == nbytes:
+            return data
+    data = sample(nbytes)
+    if path is not None:
+        with open(path.with_suffix(".tmp"), "wb") as f:
+            np.save(f, data)
+        path.with_suffix(".tmp").replace(path)
+    return data
+
+
 class _PerPart:
     """``fn`` of each part of a chunk, one part per worker: SHA-256 per part (a Merkle leaf
     level; one SHA-256 of the whole stream is sequential), or CRC32C per part joined by
@@ -217,6 +232,8 @@ def main() -> None:
     parser.add_argument("--out", default="pipeline_cores.json")
     parser.add_argument("--pick-cores", type=int, default=0,
                         help="pin to this many CPUs on distinct physical cores first")
+    parser.add_argument("--sample-file", type=Path, default=None,
+                        help="a .npy of the sample: read where it exists, else written")
     parser.add_argument("--min-run-ms", type=float, default=0.0,
                         help="passes a run: enough for the one-worker run to last this long")
     parser.add_argument("--spin-us", type=float, default=None,
@@ -229,7 +246,8 @@ def main() -> None:
     if args.lz4_job_blocks is not None:
         BlockCompressor.JOB_BLOCKS = args.lz4_job_blocks
     picked = pick_cores(args.pick_cores) if args.pick_cores else None
-    data, chunk, cores = sample(args.mib << 20), args.chunk_mib << 20, cpu_count()
+    data, chunk, cores = cached_sample(args.mib << 20, args.sample_file), \
+        args.chunk_mib << 20, cpu_count()
     cpus = sorted(os.sched_getaffinity(0))
     topology = {c: "/".join(physical_core(c)) for c in cpus} if Path("/sys/devices").exists() \
         else {}
