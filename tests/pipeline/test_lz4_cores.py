@@ -129,3 +129,16 @@ def test_a_frame_with_short_blocks_before_its_last_is_read_on_every_core():
     with CorePool(2) as pool:
         f = filters.CodecFilter("lz4", True, pool=pool)
         assert streamed(f, [packed]) == DATA[:sum(sizes)].tobytes()
+
+
+@pytest.mark.parametrize("level", [0, 9])
+def test_c_threads_write_the_records_of_the_python_path(level):
+    from pxos.host.pipeline import lz4_threads
+
+    if lz4_threads.helper() is None:
+        pytest.skip("no C compiler, or an lz4 without the LZ4F functions")
+    for data in (DATA, DATA[:BLOCK], DATA[:1]):  # several blocks, one, a stored tail
+        got = lz4_threads.block_records(data, BLOCK, level, 3)
+        assert got == lz4_frame.block_records(data, BLOCK, level)
+        frame = lz4_frame.header(BLOCK, block_checksum=True) + got + lz4_frame.END_MARK
+        assert lz4_lib.decompress(frame) == data.tobytes()

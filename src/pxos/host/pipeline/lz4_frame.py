@@ -94,8 +94,8 @@ def record_views(data: np.ndarray, block_max: int, level: int = 0) -> list[memor
 
 class BlockCompressor:
     """An LZ4 frame of independent blocks of ``BLOCK`` bytes over a stream, the blocks of
-    each push compressed side by side by ``pool`` (``cores.CorePool``, or None for one
-    thread). Blocks start at fixed multiples of ``BLOCK`` of the stream, so the bytes do
+    each push compressed side by side on as many threads as ``pool`` (``cores.CorePool``,
+    or None for one thread) has workers: C threads (``lz4_threads``), else the pool's. Blocks start at fixed multiples of ``BLOCK`` of the stream, so the bytes do
     not depend on how the stream is cut nor on the number of workers. The interface is
     that of ``lz4.frame.LZ4FrameCompressor``: ``begin()``, ``compress(data)``, ``flush()``.
     """
@@ -123,13 +123,19 @@ class BlockCompressor:
         return out + END_MARK
 
     def _records(self, data: np.ndarray) -> bytes:
-        """Block records of whole blocks (the last may be short), compressed by the pool's
-        workers ``JOB_BLOCKS`` blocks a job (0: one run of blocks per worker), joined once
-        here (the GIL is held while bytes are copied, so each copy in the calling thread is
-        time the other cores wait for). Small jobs let a worker that started late, or lost
-        its core for a while, take fewer blocks instead of holding up the chunk."""
+        """Block records of whole blocks (the last may be short): on ``lz4_threads``' C
+        threads where it serves (one block at a time from a shared counter, ``workers``
+        threads), else by the pool's workers ``JOB_BLOCKS`` blocks a job (0: one run of
+        blocks per worker), joined once here (the GIL is held while bytes are copied, so
+        each copy in the calling thread is time the other cores wait for). Small jobs let a
+        worker that started late, or lost its core for a while, take fewer blocks instead of
+        holding up the chunk."""
+        from pxos.host.pipeline import lz4_threads
+
         workers = getattr(self.pool, "workers", 1)
         blocks = -(-len(data) // self.BLOCK)
+        if len(data) and lz4_threads.helper() is not None:  # C threads, the GIL released once
+            return lz4_threads.block_records(data, self.BLOCK, self.level, workers)
         if workers < 2 or blocks < 2:
             return block_records(data, self.BLOCK, self.level)
         step = (self.JOB_BLOCKS or -(-blocks // workers)) * self.BLOCK

@@ -1,0 +1,80 @@
+"""LZ4 blocks compressed one block at a time on every core, in C threads
+(``lz4_threads.c`` beside this file), for ``lz4_frame.BlockCompressor``.
+
+Why: on the Python pool each block is a ``lz4.frame.compress`` call that takes the GIL
+back when it returns and allocates a fresh bytes object for its frame, and each chunk is
+handed to the pool's threads through futures. The helper releases the GIL once per chunk;
+the calling thread and the workers of a persistent pool (``core_threads.h``) take blocks
+from a shared counter, and each block's frame is written into its own slot of one buffer.
+
+The frames come from the lz4 package's own liblz4 (the addresses of LZ4F_compressFrame,
+LZ4F_isError and LZ4F_compressFrameBound in ``lz4.frame``'s extension module, handed to
+the helper as ``evp_threads`` hands OpenSSL's), with the preferences that
+``lz4_frame.record_views`` gives ``lz4.frame.compress``, so the bytes are the same. Where
+the helper cannot be built or bound (no C compiler, ``PXOS_NATIVE_CALL=0`` or
+``PXOS_LZ4_THREADS=0``), :func:`helper` is None and the Python pool serves.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+SOURCE = Path(__file__).with_name("lz4_threads.c")
+NAME = "pxos_lz4_threads"
+_FUNCTIONS = ("LZ4F_compressFrame", "LZ4F_isError", "LZ4F_compressFrameBound")
+_HEADER, _END = 7, 4  # a one-block frame's header (no content size) and end mark
+_lock = threading.Lock()
+_state: dict = {}  # "module": the bound helper or None
+
+
+def helper():
+    """The built helper, bound to the lz4 package's liblz4, or None."""
+    with _lock:
+        if "module" not in _state:
+            _state["module"] = _bound()
+        return _state["module"]
+
+
+def _bound():
+    if "0" in (os.environ.get("PXOS_NATIVE_CALL", "1"), os.environ.get("PXOS_LZ4_THREADS",
+                                                                         "1")):
+        return None
+    try:
+        import lz4.frame._frame as frame_module
+        lib = ctypes.CDLL(frame_module.__file__)
+        addresses = [ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS]
+    except (ImportError, OSError, AttributeError):  # no lz4, or one built without them
+        return None
+    from pxos.backends.c import compiler
+    from pxos.host.native_call import extension
+
+    cc = compiler()
+    module = None if cc is None else extension(cc, SOURCE, NAME)
+    if module is not None:
+        module.bind(*addresses)
+    return module
+
+
+def block_records(data: np.ndarray, block: int, level: int, workers: int) -> bytes:
+    """``data`` (contiguous u8) cut into blocks of ``block`` bytes (64 KiB, 256 KiB, 1 MiB
+    or 4 MiB), each an independent LZ4 block record with its XXH32 checksum (the bytes
+    of ``lz4_frame.block_records``), compressed at ``level`` by at most ``workers``
+    threads, joined in order. Call only where :func:`helper` is not None.
+
+    Raises:
+        RuntimeError: liblz4 failed on a block (a bug of ours: each slot holds its bound).
+    """
+    module = helper()
+    stride = module.stride(block, level)
+    count = -(-len(data) // block)
+    frames, sizes = np.empty(count * stride, np.uint8), np.empty(count, np.int64)
+    module.compress(data, frames, sizes, block, stride, level, max(1, workers))
+    if (sizes < _HEADER + _END).any():
+        raise RuntimeError("LZ4F_compressFrame failed on a block")
+    return b"".join(frames[k * stride + _HEADER:k * stride + int(sizes[k]) - _END]
+                    for k in range(count))
