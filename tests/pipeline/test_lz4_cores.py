@@ -137,8 +137,9 @@ def test_c_threads_write_the_records_of_the_python_path(level):
 
     if lz4_threads.helper() is None:
         pytest.skip("no C compiler, or an lz4 without the LZ4F functions")
+    writer = lz4_threads.BlockWriter(BLOCK, level)  # its slots serve every call
     for data in (DATA, DATA[:BLOCK], DATA[:1]):  # several blocks, one, a stored tail
-        got = lz4_threads.block_records(data, BLOCK, level, 3)
+        got = writer.records(data, 3)
         assert got == lz4_frame.block_records(data, BLOCK, level)
         frame = lz4_frame.header(BLOCK, block_checksum=True) + got + lz4_frame.END_MARK
         assert lz4_lib.decompress(frame) == data.tobytes()

@@ -106,6 +106,7 @@ class BlockCompressor:
     def __init__(self, level: int = 0, pool=None):
         self.level, self.pool = level, pool
         self.pending = np.zeros(0, np.uint8)
+        self.writer = None  # lz4_threads.BlockWriter, made at the first block
 
     def begin(self) -> bytes:
         """The frame header: independent blocks of at most 1 MiB, each with its XXH32."""
@@ -135,7 +136,9 @@ class BlockCompressor:
         workers = getattr(self.pool, "workers", 1)
         blocks = -(-len(data) // self.BLOCK)
         if len(data) and lz4_threads.helper() is not None:  # C threads, the GIL released once
-            return lz4_threads.block_records(data, self.BLOCK, self.level, workers)
+            if self.writer is None:
+                self.writer = lz4_threads.BlockWriter(self.BLOCK, self.level)
+            return self.writer.records(data, workers)
         if workers < 2 or blocks < 2:
             return block_records(data, self.BLOCK, self.level)
         step = (self.JOB_BLOCKS or -(-blocks // workers)) * self.BLOCK

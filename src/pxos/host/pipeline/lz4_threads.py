@@ -60,21 +60,31 @@ def _bound():
     return module
 
 
-def block_records(data: np.ndarray, block: int, level: int, workers: int) -> bytes:
-    """``data`` (contiguous u8) cut into blocks of ``block`` bytes (64 KiB, 256 KiB, 1 MiB
-    or 4 MiB), each an independent LZ4 block record with its XXH32 checksum (the bytes
-    of ``lz4_frame.block_records``), compressed at ``level`` by at most ``workers``
-    threads, joined in order. Call only where :func:`helper` is not None.
+class BlockWriter:
+    """Block records of ``block`` bytes (64 KiB, 256 KiB, 1 MiB or 4 MiB) at ``level``, on
+    C threads; it keeps its frame slots from one call to the next (``scratch``), so a
+    stream's chunks do not fault a fresh buffer in each time. Make one only where
+    :func:`helper` is not None."""
 
-    Raises:
-        RuntimeError: liblz4 failed on a block (a bug of ours: each slot holds its bound).
-    """
-    module = helper()
-    stride = module.stride(block, level)
-    count = -(-len(data) // block)
-    frames, sizes = np.empty(count * stride, np.uint8), np.empty(count, np.int64)
-    module.compress(data, frames, sizes, block, stride, level, max(1, workers))
-    if (sizes < _HEADER + _END).any():
-        raise RuntimeError("LZ4F_compressFrame failed on a block")
-    return b"".join(frames[k * stride + _HEADER:k * stride + int(sizes[k]) - _END]
-                    for k in range(count))
+    def __init__(self, block: int, level: int):
+        self.block, self.level = block, level
+        self.stride = helper().stride(block, level)
+        self.scratch = np.empty(0, np.uint8)
+
+    def records(self, data: np.ndarray, workers: int) -> bytes:
+        """``data`` (contiguous u8) cut into blocks, each an independent LZ4 block record
+        with its XXH32 checksum (the bytes of ``lz4_frame.block_records``), compressed by
+        at most ``workers`` threads, joined in order.
+
+        Raises:
+            RuntimeError: liblz4 failed on a block (a bug of ours: a slot holds its bound).
+        """
+        count, stride = -(-len(data) // self.block), self.stride
+        if len(self.scratch) < count * stride:
+            self.scratch = np.empty(count * stride, np.uint8)
+        frames, sizes = self.scratch, np.empty(count, np.int64)
+        helper().compress(data, frames, sizes, self.block, stride, self.level, max(1, workers))
+        if (sizes < _HEADER + _END).any():
+            raise RuntimeError("LZ4F_compressFrame failed on a block")
+        return b"".join(frames[k * stride + _HEADER:k * stride + int(sizes[k]) - _END]
+                        for k in range(count))
