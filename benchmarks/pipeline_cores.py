@@ -2,6 +2,8 @@
 
     python3 benchmarks/pipeline_cores.py [--mib 64] [--chunk-mib 16] [--repeat 5]
                                          [--only CASE …] [--pick-cores 2] [--out cores.json]
+                                         [--min-run-ms 0] [--sample-file S.npy]
+                                         [--spin-us US] [--lz4-job-blocks N]
 
 Each case pushes ``--mib`` MiB of log-like text through one stream filter
 (``host/pipeline/filters``, ``gcm_stream``) in chunks of ``--chunk-mib`` MiB, with a pool
@@ -19,7 +21,9 @@ were idle: a run's time taken as max(main thread's CPU, process CPU / workers), 
 critical path when the work that left the main thread is spread evenly and runs side by
 side (true of GIL-free work only). ``cpu_busy`` = CPU / wall shows how many cores a run
 kept busy. The ciphers run on ``evp_threads``' C threads (``PXOS_EVP_THREADS=0``: on the
-Python pool, to compare). ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
+Python pool, to compare; LZ4 compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the
+pool). ``--min-run-ms`` makes a run several passes (module ``measure``); ``--spin-us`` and
+``--lz4-job-blocks`` set the C pool's busy wait and the Python pool's LZ4 job size. ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
 sysfs), the idlest ones over 0.3 s: two hyperthreads of one core share its AES units and
 halve the scaling, so on a larger machine this gives two quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
 """
