@@ -166,10 +166,11 @@ typedef struct {
     Py_buffer *src, *dst;
     uint64_t first;         /* the stream index of segment 0 of this call */
     int count, last, open;
-    const unsigned char *keep_src;  /* copied to keep_dst as piece 0 (the pending tail) */
+    const unsigned char *keep_src;  /* copied to keep_dst (the pending tail), last */
     unsigned char *keep_dst;
     Py_ssize_t keep_n;
-    atomic_int next;        /* the next piece: 0 the copy, k >= 1 segment k - 1 */
+    int pieces;             /* count, then the copy in pieces of KEEP_PIECE bytes */
+    atomic_int next;        /* the next piece: k < count segment k, then the copy's */
     atomic_int failed;      /* an OpenSSL call failed */
     atomic_int bad;         /* the lowest segment whose tag did not match, or count */
 } GcmJob;
@@ -210,16 +211,22 @@ static int gcm_segment(const GcmJob *r, void *ctx, int k)
     return evp.final[1](ctx, out + n, &written) == 1 ? 0 : 2;
 }
 
-/* One slot's share: the pieces taken from the counter; every segment is done even after a
- * bad tag, so the lowest bad one is found whichever slot met it. */
+#define KEEP_PIECE (128 << 10)
+
+/* One slot's share: the pieces taken from the counter, the segments first and the copy's
+ * small pieces last (they fill in while the other slots finish their last segment);
+ * every segment is done even after a bad tag, so the lowest bad one is found whichever
+ * slot met it. */
 static void gcm_share(void *arg, int slot)
 {
     GcmJob *j = arg;
     void *ctx = NULL;
     (void)slot;
-    for (int k; (k = atomic_fetch_add(&j->next, 1)) <= j->count && !atomic_load(&j->failed);) {
-        if (k == 0) {
-            if (j->keep_n > 0) memcpy(j->keep_dst, j->keep_src, (size_t)j->keep_n);
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->pieces && !atomic_load(&j->failed);) {
+        if (k >= j->count) {
+            Py_ssize_t lo = (Py_ssize_t)(k - j->count) * KEEP_PIECE;
+            size_t len = (size_t)(j->keep_n - lo < KEEP_PIECE ? j->keep_n - lo : KEEP_PIECE);
+            memcpy(j->keep_dst + lo, j->keep_src + lo, len);
             continue;
         }
         if (ctx == NULL && ((ctx = evp.ctx_new()) == NULL
@@ -228,9 +235,9 @@ static void gcm_share(void *arg, int slot)
             atomic_store(&j->failed, 1);
             break;
         }
-        int got = gcm_segment(j, ctx, k - 1), low = atomic_load(&j->bad);
+        int got = gcm_segment(j, ctx, k), low = atomic_load(&j->bad);
         if (got == 1) atomic_store(&j->failed, 1);
-        while (got == 2 && k - 1 < low && !atomic_compare_exchange_weak(&j->bad, &low, k - 1)) {
+        while (got == 2 && k < low && !atomic_compare_exchange_weak(&j->bad, &low, k)) {
         }
     }
     if (ctx != NULL) evp.ctx_free(ctx);
@@ -299,10 +306,11 @@ static PyObject *gcm(PyObject *self, PyObject *args)
         PyMem_Free(d);
         return kept == -2 ? PyErr_NoMemory() : NULL;
     }
+    Py_ssize_t keep_n = kept ? ks.len : 0;
     GcmJob j = {(const void *)(uintptr_t)cipher, (const unsigned char *)key,
                 (const unsigned char *)nonce, (const unsigned char *)head, s, d, first,
-                (int)count, last, open, kept ? ks.buf : NULL, kept ? kd.buf : NULL,
-                kept ? ks.len : 0};
+                (int)count, last, open, kept ? ks.buf : NULL, kept ? kd.buf : NULL, keep_n,
+                (int)(count + (keep_n + KEEP_PIECE - 1) / KEEP_PIECE)};
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, 0);
     atomic_init(&j.bad, (int)count);
