@@ -30,8 +30,8 @@ static struct {
     share_fn fn;           /* this run's work, read by a worker after it sees gen change */
     void *arg;
     int want;              /* slots 1 .. want take part in this run */
-    atomic_uint gen;       /* bumped by every run */
-    atomic_int left;       /* workers that have not yet answered this run */
+    atomic_uint gen;       /* bumped by every run (with fn, arg and want, under lock) */
+    atomic_int left;       /* workers taking part that have not yet finished this run */
     long spin_ns;          /* busy wait before sleeping (set_spin) */
     unsigned born[POOL_MAX + 1];  /* gen when each worker was started */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
@@ -51,7 +51,7 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Busy-wait up to spin_ns for gen to leave `seen` (or, with seen_left, for left to reach
+/* Busy-wait up to spin_ns for gen to leave `seen` (or, with for_left, for left to reach
  * 0); 1 if it did. */
 static int spin_until(unsigned seen, int for_left)
 {
@@ -74,8 +74,16 @@ static void *pool_worker(void *p)
             while (atomic_load(&pool.gen) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
             pthread_mutex_unlock(&pool.lock);
         }
-        seen = atomic_load(&pool.gen);  /* the next run waits for this one's answers */
-        if (slot <= pool.want) pool.fn(pool.arg, slot);
+        /* one run's gen, fn, arg and want together: a worker left out of a run may see the
+         * next one first, and then takes its part in that one only */
+        pthread_mutex_lock(&pool.lock);
+        seen = atomic_load(&pool.gen);
+        share_fn fn = pool.fn;
+        void *arg = pool.arg;
+        int take = slot <= pool.want;
+        pthread_mutex_unlock(&pool.lock);
+        if (!take) continue;
+        fn(arg, slot);
         if (atomic_fetch_sub(&pool.left, 1) == 1) {
             pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
@@ -111,8 +119,8 @@ static void pool_run(share_fn fn, void *arg, int n)
         pool.threads = slot;
     }
     pthread_mutex_lock(&pool.lock);
-    pool.fn = fn, pool.arg = arg, pool.want = n - 1;
-    atomic_store(&pool.left, pool.threads);
+    pool.fn = fn, pool.arg = arg, pool.want = n - 1 < pool.threads ? n - 1 : pool.threads;
+    atomic_store(&pool.left, pool.want);  /* only the workers that take part answer */
     atomic_fetch_add(&pool.gen, 1);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
