@@ -1,4 +1,5 @@
-/* LZ4 blocks compressed on every core in C threads: the GIL is released once per chunk.
+/* LZ4 blocks compressed and decoded on every core in C threads: the GIL is released once
+ * per chunk.
  *
  * Each block of a chunk becomes a one-block LZ4 frame (LZ4F_compressFrame of the LZ4 Frame
  * Format 1.6.x: independent blocks, a block checksum, no content size or checksum), written
@@ -7,8 +8,11 @@
  * does with lz4.frame.compress, so the bytes are the same. The blocks are taken from an
  * atomic counter by the calling thread and a persistent pool's workers (core_threads.h).
  *
+ * Decoding checks each block's XXH32 (where the frame has them) and writes the block to
+ * its place, block k at k times the frame's block size (lz4_unpack.py).
+ *
  * liblz4 is not linked: Python hands over the addresses of LZ4F_compressFrame,
- * LZ4F_isError and LZ4F_compressFrameBound in the lz4 package's own frame module (the liblz4 that lz4.frame uses), so
+ * LZ4F_isError, LZ4F_compressFrameBound, LZ4_decompress_safe and XXH32 in the lz4 package's own frame module (the liblz4 that lz4.frame uses), so
  * no LZ4 header is needed; LZ4F_preferences_t below follows lz4frame.h (v1.9).
  */
 #define PY_SSIZE_T_CLEAN
@@ -34,11 +38,15 @@ typedef struct {
 typedef size_t (*frame_fn)(void *, size_t, const void *, size_t, const LZ4F_preferences_t *);
 typedef unsigned (*is_error_fn)(size_t);
 typedef size_t (*frame_bound_fn)(size_t, const LZ4F_preferences_t *);
+typedef int (*block_fn)(const char *, char *, int, int);
+typedef unsigned (*xxh32_fn)(const void *, size_t, unsigned);
 
 static struct {
     frame_fn compress_frame;
     is_error_fn is_error;
     frame_bound_fn frame_bound;
+    block_fn decompress_safe;
+    xxh32_fn xxh32;
     int bound;
 } lz4f;
 
@@ -142,17 +150,110 @@ static PyObject *compress(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(count);
 }
 
+/* ---- decoding: block records (size word, data, [XXH32 of the data]) into place ---- */
+
+#define STORED 0x80000000u
+
+typedef struct {
+    Py_buffer *records;
+    unsigned char *out;
+    int64_t *sizes;         /* each block's decoded length; -1 bad checksum, -2 corrupt */
+    Py_ssize_t max;
+    int count, checked;
+    atomic_int next;
+} UnpackJob;
+
+static int64_t unpack_record(const UnpackJob *j, int k)
+{
+    const unsigned char *r = j->records[k].buf;
+    Py_ssize_t len = j->records[k].len;
+    if (len < 4) return -2;
+    uint32_t word = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16
+                    | (uint32_t)r[3] << 24;
+    Py_ssize_t n = (Py_ssize_t)(word & ~STORED);
+    if (n > j->max || len != 4 + n + (j->checked ? 4 : 0)) return -2;
+    if (j->checked) {
+        const unsigned char *c = r + 4 + n;
+        uint32_t want = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16
+                        | (uint32_t)c[3] << 24;
+        if (lz4f.xxh32(r + 4, (size_t)n, 0) != want) return -1;
+    }
+    unsigned char *dst = j->out + (Py_ssize_t)k * j->max;
+    if (word & STORED) {
+        memcpy(dst, r + 4, (size_t)n);
+        return n;
+    }
+    int got = lz4f.decompress_safe((const char *)r + 4, (char *)dst, (int)n, (int)j->max);
+    return got < 0 ? -2 : got;
+}
+
+static void unpack_share(void *arg, int slot)
+{
+    UnpackJob *j = arg;
+    (void)slot;
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->count;) j->sizes[k] = unpack_record(j, k);
+}
+
+static PyObject *decompress(PyObject *self, PyObject *args)
+{
+    PyObject *records, *out_obj, *sizes_obj;
+    Py_ssize_t max;
+    int checked, workers;
+    if (!PyArg_ParseTuple(args, "O!OOnpi", &PyList_Type, &records, &out_obj, &sizes_obj, &max,
+                          &checked, &workers))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(records);
+    if (!lz4f.bound || max < 1 || max > INT32_MAX || workers < 1 || count > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "decompress: unbound, or a bad size or count");
+        return NULL;
+    }
+    Py_buffer o, z, *views = PyMem_Calloc(count + 1, sizeof(Py_buffer));
+    if (views == NULL) return PyErr_NoMemory();
+    Py_ssize_t got = 0;
+    while (got < count && PyObject_GetBuffer(PyList_GET_ITEM(records, got), &views[got],
+                                             PyBUF_SIMPLE) == 0)
+        got++;
+    int ok = got == count && PyObject_GetBuffer(out_obj, &o, PyBUF_WRITABLE) == 0;
+    if (ok && PyObject_GetBuffer(sizes_obj, &z, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&o);
+        ok = 0;
+    }
+    if (ok && (o.len < count * max || z.len < count * (Py_ssize_t)sizeof(int64_t))) {
+        PyBuffer_Release(&o);
+        PyBuffer_Release(&z);
+        PyErr_SetString(PyExc_ValueError, "decompress: the output or sizes are too short");
+        ok = 0;
+    }
+    if (ok) {
+        UnpackJob j = {views, o.buf, z.buf, max, (int)count, checked};
+        atomic_init(&j.next, 0);
+        int slots = (int)(count < workers ? count : workers);
+        Py_BEGIN_ALLOW_THREADS
+        pool_run(unpack_share, &j, slots < 1 ? 1 : slots > POOL_MAX ? POOL_MAX : slots);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&o);
+        PyBuffer_Release(&z);
+    }
+    for (Py_ssize_t k = 0; k < got; k++) PyBuffer_Release(&views[k]);
+    PyMem_Free(views);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *bind(PyObject *self, PyObject *args)
 {
-    unsigned long long frame, is_error, frame_bound;
-    if (!PyArg_ParseTuple(args, "KKK", &frame, &is_error, &frame_bound)) return NULL;
-    if (frame == 0 || is_error == 0 || frame_bound == 0) {
+    unsigned long long frame, is_error, frame_bound, block, xxh32;
+    if (!PyArg_ParseTuple(args, "KKKKK", &frame, &is_error, &frame_bound, &block, &xxh32))
+        return NULL;
+    if (frame == 0 || is_error == 0 || frame_bound == 0 || block == 0 || xxh32 == 0) {
         PyErr_SetString(PyExc_ValueError, "bind: a function address is 0");
         return NULL;
     }
     lz4f.compress_frame = (frame_fn)(uintptr_t)frame;
     lz4f.is_error = (is_error_fn)(uintptr_t)is_error;
     lz4f.frame_bound = (frame_bound_fn)(uintptr_t)frame_bound;
+    lz4f.decompress_safe = (block_fn)(uintptr_t)block;
+    lz4f.xxh32 = (xxh32_fn)(uintptr_t)xxh32;
     if (!lz4f.bound) pthread_atfork(NULL, NULL, pool_after_fork);
     lz4f.bound = 1;
     Py_RETURN_NONE;
@@ -160,7 +261,11 @@ static PyObject *bind(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
-     "bind(LZ4F_compressFrame, LZ4F_isError, LZ4F_compressFrameBound): their addresses."},
+     "bind(LZ4F_compressFrame, LZ4F_isError, LZ4F_compressFrameBound, LZ4_decompress_safe, "
+     "XXH32): their addresses."},
+    {"decompress", decompress, METH_VARARGS,
+     "decompress(records, out, sizes, max, checked, workers): block record k (a buffer) "
+     "decoded to out[k * max:], its length in sizes[k] (-1: bad checksum, -2: corrupt)."},
     {"stride", stride, METH_VARARGS,
      "stride(block, level): the bytes one block's frame may take (LZ4F_compressFrameBound)."},
     {"compress", compress, METH_VARARGS,

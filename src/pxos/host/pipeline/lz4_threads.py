@@ -26,7 +26,8 @@ import numpy as np
 
 SOURCE = Path(__file__).with_name("lz4_threads.c")
 NAME = "pxos_lz4_threads"
-_FUNCTIONS = ("LZ4F_compressFrame", "LZ4F_isError", "LZ4F_compressFrameBound")
+_FUNCTIONS = ("LZ4F_compressFrame", "LZ4F_isError", "LZ4F_compressFrameBound",
+              "LZ4_decompress_safe", "XXH32")
 _HEADER, _END = 7, 4  # a one-block frame's header (no content size) and end mark
 _lock = threading.Lock()
 _state: dict = {}  # "module": the bound helper or None
@@ -88,3 +89,24 @@ class BlockWriter:
             raise RuntimeError("LZ4F_compressFrame failed on a block")
         return b"".join(frames[k * stride + _HEADER:k * stride + int(sizes[k]) - _END]
                         for k in range(count))
+
+
+def unpack(records: list, out: np.ndarray, block: int, checked: bool,
+           workers: int) -> np.ndarray:
+    """Decode LZ4 block records (each a buffer: size word, data, and its XXH32 where
+    ``checked``) into ``out`` (u8, at least ``len(records) * block`` bytes), record ``k``
+    at ``k * block``, on at most ``workers`` threads; the decoded lengths (int64). Call
+    only where :func:`helper` is not None.
+
+    Raises:
+        ValueError: a block whose checksum does not match, or that is corrupt (its
+            position in the frame's blocks of this call named).
+    """
+    sizes = np.empty(len(records), np.int64)
+    helper().decompress(records, out, sizes, block, checked, max(1, workers))
+    bad = np.flatnonzero(sizes < 0)
+    if len(bad):
+        k = int(bad[0])
+        raise ValueError(f"block {k} of this chunk "
+                         + ("fails its checksum" if sizes[k] == -1 else "is corrupt"))
+    return sizes

@@ -3,9 +3,10 @@
 
 ``BlockDecompressor`` has the interface of ``lz4.frame.LZ4FrameDecompressor``
 (``decompress(data)``, ``eof``, ``unused_data``). It parses the frame (LZ4 Frame Format
-1.6.x) itself and hands whole block records to ``pool``: each block is read by
-``lz4.frame.decompress`` as a one-block frame with the same descriptor, so ``lz4`` checks
-the block's XXH32 where the frame has them. It checks the header checksum and, where the
+1.6.x) itself and hands whole block records to C threads (``lz4_threads``: each block's
+XXH32 checked where the frame has them, then ``LZ4_decompress_safe`` into its place), or
+where they cannot serve to ``pool``: each block read by ``lz4.frame.decompress`` as a
+one-block frame with the same descriptor, so ``lz4`` checks the block's XXH32. It checks the header checksum and, where the
 frame gives one, the content size. A frame whose blocks are linked, or that carries a
 content checksum or a dictionary, is read by ``lz4``'s own decoder (one thread), so every
 valid frame is read. Errors are ``ValueError`` (the caller names the codec).
@@ -70,12 +71,23 @@ class BlockDecompressor:
         return out
 
     def _decode_runs(self, records: list, workers: int):
-        """The records decoded one run per worker of ``pool`` (here where there is none),
+        """The records decoded on ``lz4_threads``' C threads (``workers`` of them, each block
+        checked and decoded straight into its place), else one run per worker of ``pool``
+        (here where there is none),
         each block copied by its worker into its place in one output array (block ``i`` at
         ``i`` times the frame's block size: every block but the last is full in the frames
         LZ4 writes), so the copy and the output's first-touch page faults run on every
         core, not in this thread; joined here only where a block is not so."""
+        from pxos.host.pipeline import lz4_threads
+
         out = np.empty(len(records) * self.max, np.uint8)
+        if lz4_threads.helper() is not None:  # C threads: checked and decoded into place
+            sizes = lz4_threads.unpack(records, out, self.max, bool(self.desc[0] & 0x10),
+                                       workers)
+            if (sizes[:-1] != self.max).any():
+                return b"".join(out[k * self.max:k * self.max + int(n)]
+                                for k, n in enumerate(sizes))
+            return out[:len(out) - self.max + int(sizes[-1])]
         step = -(-len(records) // workers)
         jobs = [(self.desc, records[lo:lo + step], out, lo, self.max)
                 for lo in range(0, len(records), step)]
