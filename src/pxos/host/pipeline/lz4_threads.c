@@ -3,9 +3,10 @@
  *
  * Each block of a chunk becomes a one-block LZ4 frame (LZ4F_compressFrame of the LZ4 Frame
  * Format 1.6.x: independent blocks, a block checksum, no content size or checksum), written
- * into its own slot of `stride` bytes of one output buffer; lz4_frame.py keeps the block
- * record of each (the frame less its 7-byte header and 4-byte end mark), as the Python path
- * does with lz4.frame.compress, so the bytes are the same. The blocks are taken from an
+ * into its own slot of `stride` bytes of one buffer; then the block records (each frame
+ * less its 7-byte header and 4-byte end mark, as the Python path keeps of
+ * lz4.frame.compress's, so the bytes are the same) are copied side by side into one bytes
+ * object, on every core too (a second round of the pool, once the lengths are known). The blocks are taken from an
  * atomic counter by the calling thread and a persistent pool's workers (core_threads.h).
  *
  * Decoding checks each block's XXH32 (where the frame has them) and writes the block to
@@ -52,10 +53,15 @@ static struct {
 
 #define BLOCK_IDS 4  /* 64 KiB (4), 256 KiB (5), 1 MiB (6), 4 MiB (7) */
 
+#define HEADER 7  /* a one-block frame's header (no content size) */
+#define END 4     /* its end mark */
+
 typedef struct {
     const unsigned char *src;
-    unsigned char *dst;
+    unsigned char *dst;     /* the frames, block k's at k * stride */
     int64_t *sizes;         /* each block's frame length, or -1 where LZ4F failed */
+    int64_t *at;            /* where each block's record goes in out (the gather) */
+    unsigned char *out;
     Py_ssize_t n, block, stride, count;
     LZ4F_preferences_t prefs;
     atomic_llong next;
@@ -69,8 +75,47 @@ static void compress_share(void *arg, int slot)
         Py_ssize_t lo = k * j->block, len = j->n - lo < j->block ? j->n - lo : j->block;
         size_t got = lz4f.compress_frame(j->dst + k * j->stride, (size_t)j->stride,
                                          j->src + lo, (size_t)len, &j->prefs);
-        j->sizes[k] = lz4f.is_error(got) ? -1 : (int64_t)got;
+        j->sizes[k] = lz4f.is_error(got) || got < HEADER + END ? -1 : (int64_t)got;
     }
+}
+
+/* The records (each frame less its header and end mark) copied side by side into out. */
+static void gather_share(void *arg, int slot)
+{
+    Lz4Job *j = arg;
+    (void)slot;
+    for (Py_ssize_t k; (k = (Py_ssize_t)atomic_fetch_add(&j->next, 1)) < j->count;)
+        memcpy(j->out + j->at[k], j->dst + k * j->stride + HEADER,
+               (size_t)(j->sizes[k] - HEADER - END));
+}
+
+static void run_shared(share_fn fn, Lz4Job *j, int workers)
+{
+    int slots = (int)(j->count < workers ? j->count : workers);
+    atomic_store(&j->next, 0);
+    Py_BEGIN_ALLOW_THREADS
+    pool_run(fn, j, slots < 1 ? 1 : slots > POOL_MAX ? POOL_MAX : slots);
+    Py_END_ALLOW_THREADS
+}
+
+/* The records of the frames in j (their sizes checked) joined into a new bytes object,
+ * copied on every core; NULL with an exception set. */
+static PyObject *joined(Lz4Job *j, int workers)
+{
+    int64_t total = 0;
+    for (Py_ssize_t k = 0; k < j->count; k++) {
+        if (j->sizes[k] < 0) {
+            PyErr_SetString(PyExc_RuntimeError, "LZ4F_compressFrame failed on a block");
+            return NULL;
+        }
+        j->at[k] = total;
+        total += j->sizes[k] - HEADER - END;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (out == NULL) return NULL;
+    j->out = (unsigned char *)PyBytes_AS_STRING(out);
+    run_shared(gather_share, j, workers);
+    return out;
 }
 
 static int block_id(Py_ssize_t block)
@@ -108,46 +153,40 @@ static PyObject *stride(PyObject *self, PyObject *args)
 
 static PyObject *compress(PyObject *self, PyObject *args)
 {
-    PyObject *src_obj, *dst_obj, *sizes_obj;
+    PyObject *src_obj, *dst_obj;
     Py_ssize_t block, stride;
     int level, workers;
-    if (!PyArg_ParseTuple(args, "OOOnnii", &src_obj, &dst_obj, &sizes_obj, &block, &stride,
-                          &level, &workers))
+    if (!PyArg_ParseTuple(args, "OOnnii", &src_obj, &dst_obj, &block, &stride, &level,
+                          &workers))
         return NULL;
     int id = block_id(block);
     if (!lz4f.bound || id == 0 || stride <= block || workers < 1) {
         PyErr_SetString(PyExc_ValueError, "compress: unbound, or a bad block size or stride");
         return NULL;
     }
-    Py_buffer s, d, z;
+    Py_buffer s, d;
     if (PyObject_GetBuffer(src_obj, &s, PyBUF_SIMPLE) < 0) return NULL;
     if (PyObject_GetBuffer(dst_obj, &d, PyBUF_WRITABLE) < 0) {
         PyBuffer_Release(&s);
         return NULL;
     }
-    if (PyObject_GetBuffer(sizes_obj, &z, PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&s);
-        PyBuffer_Release(&d);
-        return NULL;
-    }
     Py_ssize_t count = (s.len + block - 1) / block;
-    int ok = d.len >= count * stride && z.len >= count * (Py_ssize_t)sizeof(int64_t);
-    Lz4Job j = {s.buf, d.buf, z.buf, s.len, block, stride, count, preferences(id, level)};
-    atomic_init(&j.next, 0);
-    if (ok && count > 0) {
-        int slots = (int)(count < workers ? count : workers);
-        Py_BEGIN_ALLOW_THREADS
-        pool_run(compress_share, &j, slots > POOL_MAX ? POOL_MAX : slots);
-        Py_END_ALLOW_THREADS
+    int64_t *sizes = PyMem_Calloc(2 * (size_t)count + 1, sizeof(int64_t));
+    PyObject *out = NULL;
+    if (sizes == NULL)
+        PyErr_NoMemory();
+    else if (d.len < count * stride)
+        PyErr_SetString(PyExc_ValueError, "compress: the frames buffer is too short");
+    else {
+        Lz4Job j = {s.buf, d.buf, sizes, sizes + count, NULL, s.len, block, stride, count,
+                    preferences(id, level)};
+        run_shared(compress_share, &j, workers);
+        out = joined(&j, workers);
     }
+    PyMem_Free(sizes);
     PyBuffer_Release(&s);
     PyBuffer_Release(&d);
-    PyBuffer_Release(&z);
-    if (!ok) {
-        PyErr_SetString(PyExc_ValueError, "compress: the destination or sizes are too short");
-        return NULL;
-    }
-    return PyLong_FromSsize_t(count);
+    return out;
 }
 
 /* ---- decoding: block records (size word, data, [XXH32 of the data]) into place ---- */
@@ -269,8 +308,8 @@ static PyMethodDef methods[] = {
     {"stride", stride, METH_VARARGS,
      "stride(block, level): the bytes one block's frame may take (LZ4F_compressFrameBound)."},
     {"compress", compress, METH_VARARGS,
-     "compress(src, dst, sizes, block, stride, level, workers): block k of src as a "
-     "one-block frame at dst[k * stride:], its length in sizes[k] (-1: failed); the count."},
+     "compress(src, frames, block, stride, level, workers): the block records of src "
+     "(each block a one-block frame at frames[k * stride:] first), joined, as bytes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -28,7 +28,6 @@ SOURCE = Path(__file__).with_name("lz4_threads.c")
 NAME = "pxos_lz4_threads"
 _FUNCTIONS = ("LZ4F_compressFrame", "LZ4F_isError", "LZ4F_compressFrameBound",
               "LZ4_decompress_safe", "XXH32")
-_HEADER, _END = 7, 4  # a one-block frame's header (no content size) and end mark
 _lock = threading.Lock()
 _state: dict = {}  # "module": the bound helper or None
 
@@ -75,7 +74,7 @@ class BlockWriter:
     def records(self, data: np.ndarray, workers: int) -> bytes:
         """``data`` (contiguous u8) cut into blocks, each an independent LZ4 block record
         with its XXH32 checksum (the bytes of ``lz4_frame.block_records``), compressed by
-        at most ``workers`` threads, joined in order.
+        at most ``workers`` threads, joined in order (the copies side by side too).
 
         Raises:
             RuntimeError: liblz4 failed on a block (a bug of ours: a slot holds its bound).
@@ -83,12 +82,8 @@ class BlockWriter:
         count, stride = -(-len(data) // self.block), self.stride
         if len(self.scratch) < count * stride:
             self.scratch = np.empty(count * stride, np.uint8)
-        frames, sizes = self.scratch, np.empty(count, np.int64)
-        helper().compress(data, frames, sizes, self.block, stride, self.level, max(1, workers))
-        if (sizes < _HEADER + _END).any():
-            raise RuntimeError("LZ4F_compressFrame failed on a block")
-        return b"".join(frames[k * stride + _HEADER:k * stride + int(sizes[k]) - _END]
-                        for k in range(count))
+        return helper().compress(data, self.scratch, self.block, stride, self.level,
+                                 max(1, workers))
 
 
 def unpack(records: list, out: np.ndarray, block: int, checked: bool,
