@@ -1,5 +1,6 @@
 /* A persistent pool of POSIX threads for the helpers that run one call per chunk on every
- * core (pasted into evp_threads.c by the build, as native_call's _source does).
+ * core (pasted into evp_threads.c and lz4_threads.c by the build, as native_call's _source
+ * does; each helper has its own pool).
  *
  * pool_run(fn, arg, n) runs fn(arg, slot) for slots 0 .. n-1 side by side: slot 0 in the
  * calling thread (which has released the GIL), the others on workers that stay alive
@@ -9,9 +10,9 @@
  *
  * Why a pool: starting a thread per chunk, and waking a sleeping one, costs tens of
  * microseconds on a virtual machine whose idle CPU is halted (an IPI and a VM entry),
- * paid once per chunk on the critical path. A worker busy-waits up to SPIN_NS after its
- * share (and the caller up to SPIN_NS for the workers) before it sleeps on a condition
- * variable, so back-to-back chunks hand over without a wake-up. The pool serves one call
+ * paid once per chunk on the critical path. A worker busy-waits up to spin_ns (100 us
+ * unless set_spin changes it) after its share, and the caller as long for the workers,
+ * before it sleeps on a condition variable, so back-to-back chunks hand over without a wake-up. The pool serves one call
  * at a time (a mutex); a child process after fork() starts with no workers.
  */
 #include <pthread.h>

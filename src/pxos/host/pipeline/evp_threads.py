@@ -9,8 +9,8 @@ into pieces (keystream: ``PIECE`` bytes; GCM: its segments) that the calling thr
 workers of a persistent pool of POSIX threads (``core_threads.h``) take from a shared
 counter until none is left: a worker that wakes late or loses its core for a while leaves
 more pieces to the others instead of holding up the chunk. The pool's workers busy-wait
-up to ``SPIN_NS`` after a call before they sleep, so back-to-back chunks start without a
-wake-up (:func:`set_spin`). One worker runs the same code as many (the one-core baseline
+up to 100 µs (``core_threads.h``) after a call before they sleep, so back-to-back chunks
+start without a wake-up (:func:`set_spin`). One worker runs the same code as many (the one-core baseline
 of ``pipeline_cores.py`` is this path with one slot).
 
 The helper is built like ``host/native_call``'s (the system C compiler, this Python's
@@ -37,7 +37,6 @@ NAME = "pxos_evp_threads"
 MIN_PART = 1 << 20  # bytes: a smaller chunk is not split (as filters.MIN_PART)
 MAX_SEGMENTS = 65536  # GCM segments per call (evp_threads.c's MAX_SEGMENTS)
 PIECE = 256 << 10  # bytes of keystream per piece taken from the counter (a multiple of 64)
-SPIN_NS = 100_000  # a pool thread's busy wait before it sleeps (core_threads.h's default)
 _FUNCTIONS = ("EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_EncryptInit_ex",
               "EVP_DecryptInit_ex", "EVP_EncryptUpdate", "EVP_DecryptUpdate",
               "EVP_EncryptFinal_ex", "EVP_DecryptFinal_ex", "EVP_CIPHER_CTX_ctrl")
