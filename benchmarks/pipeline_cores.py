@@ -270,7 +270,8 @@ def main() -> None:
               f"{many['cpu_busy']:.2f} cores   switches/GB "
               f"{many['voluntary_switches_per_GB']:.0f}   faults/GB "
               f"{one['page_faults_per_GB']:.0f} → {many['page_faults_per_GB']:.0f}   CPU s/GB "
-              f"{one['cpu_s_per_GB']:.3f} → {many['cpu_s_per_GB']:.3f}   load "
+              f"{one['cpu_s_per_GB']:.3f} → {many['cpu_s_per_GB']:.3f}   passes "
+              f"{r['passes']}   load "
               f"{max(r['load_average_1min']):.1f}",
               flush=True)
     out = {"machine": {"node": platform.node(), "cpu": platform.processor() or platform.machine(),
