@@ -6,26 +6,27 @@
                                          [--spin-us US] [--lz4-job-blocks N]
 
 Each case pushes ``--mib`` MiB of log-like text through one stream filter
-(``host/pipeline/filters``, ``gcm_stream``) in chunks of ``--chunk-mib`` MiB, with a pool
-of one worker and with one worker per core (``cores.CorePool``), and reports the rates
-(GB/s of the median wall time) and the **wall-clock scaling** (the issue's goal: ≥ 1.8 on
-2 cores). The runs are interleaved: ``--repeat`` rounds of one run each, ordered 1, N then
-N, 1 (ABBA), and the scaling is the median of the rounds' ratios (each round's, and the
-1-minute load average before it, are in the JSON), so that other work on the machine
-weighs on both sides alike; on a quiet machine (``quiet``: load below 0.5 before and
-after) it is the figure to quote. The filters' workers are threads: ``zstandard``,
-``lz4``, ``hashlib`` and the OpenSSL EVP calls of ``openssl_evp`` release the GIL while
-they work (``cryptography`` 48 does not). Beside it, CPU time: the process's (all threads)
-per GB and the main thread's. ``idle_scaling`` is the ratio the cores would give if they
-were idle: a run's time taken as max(main thread's CPU, process CPU / workers), the
-critical path when the work that left the main thread is spread evenly and runs side by
-side (true of GIL-free work only). ``cpu_busy`` = CPU / wall shows how many cores a run
-kept busy. The ciphers run on ``evp_threads``' C threads (``PXOS_EVP_THREADS=0``: on the
-Python pool, to compare; LZ4 compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the
-pool). ``--min-run-ms`` makes a run several passes (module ``measure``); ``--spin-us`` and
-``--lz4-job-blocks`` set the C pool's busy wait and the Python pool's LZ4 job size. ``--pick-cores 2`` pins the run to two CPUs on distinct physical cores (from
-sysfs), the idlest ones over 0.3 s: two hyperthreads of one core share its AES units and
-halve the scaling, so on a larger machine this gives two quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
+(``host/pipeline/filters``, ``gcm_stream``) in chunks of ``--chunk-mib`` MiB, with a pool of
+one worker and with one worker per core (``cores.CorePool``), and reports the rates (GB/s of
+the median wall time) and the **wall-clock scaling** (the issue's goal: ≥ 1.8 on 2 cores).
+The runs are interleaved: ``--repeat`` rounds of one run each, ordered 1, N then N, 1
+(ABBA), and the scaling is the median of the rounds' ratios (each round's, and the 1-minute
+load average before it, are in the JSON), so that other work on the machine weighs on both
+sides alike; on a quiet machine (``quiet``: load below 0.5 before and after) it is the
+figure to quote. The filters' workers are threads: ``zstandard``, ``lz4``, ``hashlib`` and
+the OpenSSL EVP calls of ``openssl_evp`` release the GIL while they work (``cryptography``
+48 does not). Beside it, CPU time: the process's (all threads) per GB and the main thread's.
+``idle_scaling`` is the ratio the cores would give if they were idle: a run's time taken as
+max(main thread's CPU, process CPU / workers), the critical path when the work that left the
+main thread is spread evenly and runs side by side (true of GIL-free work only).
+``cpu_busy`` = CPU / wall shows how many cores a run kept busy. The ciphers run on
+``evp_threads``' C threads (``PXOS_EVP_THREADS=0``: on the Python pool, to compare; LZ4
+compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the pool). ``--min-run-ms`` makes a
+run several passes (module ``measure``); ``--spin-us`` and ``--lz4-job-blocks`` set the C
+pool's busy wait and the Python pool's LZ4 job size. ``--pick-cores 2`` pins the run to two
+CPUs on distinct physical cores (from sysfs), the idlest ones over 0.3 s: two hyperthreads
+of one core share its AES units and halve the scaling, so on a larger machine this gives two
+quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
 """
 
 from __future__ import annotations
@@ -154,11 +155,11 @@ def packed_lz4(data: np.ndarray) -> np.ndarray:
 def measure(case: str, data: np.ndarray, chunk: int, cores: int, repeat: int,
             min_run: float = 0.0) -> dict:
     """1 worker against ``cores`` workers, interleaved: after a warm-up of each, ``repeat``
-    rounds of one run each, in the order 1, N then N, 1 (ABBA, so that a load that rises
-    or falls during the rounds weighs on both alike). A run is as many passes over
-    ``data`` as make one one-worker pass after the warm-up last ``min_run`` seconds (``passes`` in the
-    JSON; one pass of a fast cipher over 128 MiB is about 20 ms, where one interruption
-    of a millisecond moves the ratio by 5-10 %). ``scaling`` is the median of the rounds'
+    rounds of one run each, in the order 1, N then N, 1 (ABBA, so that a load that rises or
+    falls during the rounds weighs on both alike). A run is as many passes over ``data`` as
+    make one one-worker pass after the warm-up last ``min_run`` seconds (``passes`` in the
+    JSON; one pass of a fast cipher over 128 MiB is about 20 ms, where one interruption of a
+    millisecond moves the ratio by 5-10 %). ``scaling`` is the median of the rounds'
     wall-clock ratios; the load average is read before every round."""
     rounds, loads = {1: [], cores: []}, []
     plain = len(data)

@@ -9,11 +9,12 @@
  * pieces to the others; the result never depends on how many slots ran.
  *
  * Why a pool: starting a thread per chunk, and waking a sleeping one, costs tens of
- * microseconds on a virtual machine whose idle CPU is halted (an IPI and a VM entry),
- * paid once per chunk on the critical path. A worker busy-waits up to spin_ns (100 us
- * unless set_spin changes it) after its share, and the caller as long for the workers,
- * before it sleeps on a condition variable, so back-to-back chunks hand over without a wake-up. The pool serves one call
- * at a time (a mutex); a child process after fork() starts with no workers.
+ * microseconds on a virtual machine whose idle CPU is halted (an IPI and a VM entry), paid
+ * once per chunk on the critical path. A worker busy-waits up to spin_ns (100 us unless
+ * set_spin changes it) after its share, and the caller as long for the workers, before it
+ * sleeps on a condition variable, so back-to-back chunks hand over without a wake-up. The
+ * pool serves one call at a time (a mutex); a child process after fork() starts with no
+ * workers.
  */
 #include <pthread.h>
 #include <stdatomic.h>

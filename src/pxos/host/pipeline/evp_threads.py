@@ -1,4 +1,4 @@
-"""OpenSSL's ciphers one part per core on C threads (``evp_threads.c`` beside this file).
+"""OpenSSL's ciphers on every core, in C threads (``evp_threads.c`` beside this file).
 
 Why: the Python path (``openssl_evp`` called from a ``cores.CorePool``) releases the GIL
 inside each OpenSSL call, but every part hands the GIL over at each of its ctypes calls
@@ -8,10 +8,10 @@ serialise part of the work (measured: two-core wall-clock scaling 1.4-1.8,
 into pieces (keystream: ``PIECE`` bytes; GCM: its segments) that the calling thread and the
 workers of a persistent pool of POSIX threads (``core_threads.h``) take from a shared
 counter until none is left: a worker that wakes late or loses its core for a while leaves
-more pieces to the others instead of holding up the chunk. The pool's workers busy-wait
-up to 100 µs (``core_threads.h``) after a call before they sleep, so back-to-back chunks
-start without a wake-up (:func:`set_spin`). One worker runs the same code as many (the one-core baseline
-of ``pipeline_cores.py`` is this path with one slot).
+more pieces to the others instead of holding up the chunk. The pool's workers busy-wait up
+to 100 µs (``core_threads.h``) after a call before they sleep, so back-to-back chunks start
+without a wake-up (:func:`set_spin`). One worker runs the same code as many (the one-core
+baseline of ``pipeline_cores.py`` is this path with one slot).
 
 The helper is built like ``host/native_call``'s (the system C compiler, this Python's
 headers, cached on disk) and calls the EVP functions of the libcrypto that

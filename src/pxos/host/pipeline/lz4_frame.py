@@ -95,8 +95,9 @@ def record_views(data: np.ndarray, block_max: int, level: int = 0) -> list[memor
 class BlockCompressor:
     """An LZ4 frame of independent blocks of ``BLOCK`` bytes over a stream, the blocks of
     each push compressed side by side on as many threads as ``pool`` (``cores.CorePool``,
-    or None for one thread) has workers: C threads (``lz4_threads``), else the pool's. Blocks start at fixed multiples of ``BLOCK`` of the stream, so the bytes do
-    not depend on how the stream is cut nor on the number of workers. The interface is
+    or None for one thread) has workers: C threads (``lz4_threads``), else the pool's.
+    Blocks start at fixed multiples of ``BLOCK`` of the stream, so the bytes do not depend
+    on how the stream is cut nor on the number of workers. The interface is
     that of ``lz4.frame.LZ4FrameCompressor``: ``begin()``, ``compress(data)``, ``flush()``.
     """
 

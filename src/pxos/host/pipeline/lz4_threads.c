@@ -6,15 +6,17 @@
  * into its own slot of `stride` bytes of one buffer; then the block records (each frame
  * less its 7-byte header and 4-byte end mark, as the Python path keeps of
  * lz4.frame.compress's, so the bytes are the same) are copied side by side into one bytes
- * object, on every core too (a second round of the pool, once the lengths are known). The blocks are taken from an
- * atomic counter by the calling thread and a persistent pool's workers (core_threads.h).
+ * object, on every core too (a second round of the pool, once the lengths are known). The
+ * blocks are taken from an atomic counter by the calling thread and a persistent pool's
+ * workers (core_threads.h).
  *
  * Decoding checks each block's XXH32 (where the frame has them) and writes the block to
  * its place, block k at k times the frame's block size (lz4_unpack.py).
  *
  * liblz4 is not linked: Python hands over the addresses of LZ4F_compressFrame,
- * LZ4F_isError, LZ4F_compressFrameBound, LZ4_decompress_safe and XXH32 in the lz4 package's own frame module (the liblz4 that lz4.frame uses), so
- * no LZ4 header is needed; LZ4F_preferences_t below follows lz4frame.h (v1.9).
+ * LZ4F_isError, LZ4F_compressFrameBound, LZ4_decompress_safe and XXH32 in the lz4 package's
+ * own frame module (the liblz4 that lz4.frame uses), so no LZ4 header is needed;
+ * LZ4F_preferences_t below follows lz4frame.h (v1.9).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -6,10 +6,11 @@
 1.6.x) itself and hands whole block records to C threads (``lz4_threads``: each block's
 XXH32 checked where the frame has them, then ``LZ4_decompress_safe`` into its place), or
 where they cannot serve to ``pool``: each block read by ``lz4.frame.decompress`` as a
-one-block frame with the same descriptor, so ``lz4`` checks the block's XXH32. It checks the header checksum and, where the
-frame gives one, the content size. A frame whose blocks are linked, or that carries a
-content checksum or a dictionary, is read by ``lz4``'s own decoder (one thread), so every
-valid frame is read. Errors are ``ValueError`` (the caller names the codec).
+one-block frame with the same descriptor, so ``lz4`` checks the block's XXH32. It checks the
+header checksum and, where the frame gives one, the content size. A frame whose blocks are
+linked, or that carries a content checksum or a dictionary, is read by ``lz4``'s own decoder
+(one thread), so every valid frame is read. Errors are ``ValueError`` (the caller names the
+codec).
 """
 
 from __future__ import annotations
