@@ -201,6 +201,7 @@ typedef struct {
     int64_t *sizes;         /* each block's decoded length; -1 bad checksum, -2 corrupt */
     Py_ssize_t max;
     int count, checked;
+    int group;              /* blocks a piece: a 2 MiB huge page of out is one thread's */
     atomic_int next;
 } UnpackJob;
 
@@ -232,19 +233,22 @@ static void unpack_share(void *arg, int slot)
 {
     UnpackJob *j = arg;
     (void)slot;
-    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->count;) j->sizes[k] = unpack_record(j, k);
+    for (int k; (k = atomic_fetch_add(&j->next, j->group)) < j->count;)
+        for (int end = k + j->group < j->count ? k + j->group : j->count; k < end; k++)
+            j->sizes[k] = unpack_record(j, k);
 }
 
 static PyObject *decompress(PyObject *self, PyObject *args)
 {
     PyObject *records, *out_obj, *sizes_obj;
     Py_ssize_t max;
-    int checked, workers;
-    if (!PyArg_ParseTuple(args, "O!OOnpi", &PyList_Type, &records, &out_obj, &sizes_obj, &max,
-                          &checked, &workers))
+    int checked, workers, group;
+    if (!PyArg_ParseTuple(args, "O!OOnpii", &PyList_Type, &records, &out_obj, &sizes_obj, &max,
+                          &checked, &group, &workers))
         return NULL;
     Py_ssize_t count = PyList_GET_SIZE(records);
-    if (!lz4f.bound || max < 1 || max > INT32_MAX || workers < 1 || count > INT32_MAX) {
+    if (!lz4f.bound || max < 1 || max > INT32_MAX || workers < 1 || group < 1
+        || count > INT32_MAX / 2) {
         PyErr_SetString(PyExc_ValueError, "decompress: unbound, or a bad size or count");
         return NULL;
     }
@@ -266,9 +270,10 @@ static PyObject *decompress(PyObject *self, PyObject *args)
         ok = 0;
     }
     if (ok) {
-        UnpackJob j = {views, o.buf, z.buf, max, (int)count, checked};
+        UnpackJob j = {views, o.buf, z.buf, max, (int)count, checked, group};
         atomic_init(&j.next, 0);
-        int slots = (int)(count < workers ? count : workers);
+        Py_ssize_t pieces = (count + group - 1) / group;
+        int slots = (int)(pieces < workers ? pieces : workers);
         Py_BEGIN_ALLOW_THREADS
         pool_run(unpack_share, &j, slots < 1 ? 1 : slots > POOL_MAX ? POOL_MAX : slots);
         Py_END_ALLOW_THREADS
@@ -305,8 +310,9 @@ static PyMethodDef methods[] = {
      "bind(LZ4F_compressFrame, LZ4F_isError, LZ4F_compressFrameBound, LZ4_decompress_safe, "
      "XXH32): their addresses."},
     {"decompress", decompress, METH_VARARGS,
-     "decompress(records, out, sizes, max, checked, workers): block record k (a buffer) "
-     "decoded to out[k * max:], its length in sizes[k] (-1: bad checksum, -2: corrupt)."},
+     "decompress(records, out, sizes, max, checked, group, workers): block record k (a "
+     "buffer) decoded to out[k * max:], group blocks a piece, its length in sizes[k] (-1: "
+     "bad checksum, -2: corrupt)."},
     {"stride", stride, METH_VARARGS,
      "stride(block, level): the bytes one block's frame may take (LZ4F_compressFrameBound)."},
     {"compress", compress, METH_VARARGS,

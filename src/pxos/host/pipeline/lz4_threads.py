@@ -86,11 +86,26 @@ class BlockWriter:
                                  max(1, workers))
 
 
+HUGE_PAGE = 2 << 20  # bytes: x86-64's transparent huge page
+
+
+def output(nbytes: int) -> np.ndarray:
+    """A fresh u8 array of ``nbytes`` that starts on a ``HUGE_PAGE`` boundary (a view of a
+    slightly larger one), so that :func:`unpack`'s pieces of whole huge pages are each
+    first touched, and faulted in, by one thread: NumPy asks for huge pages for large
+    arrays, and two threads that write the two halves of one page at once wait for each
+    other's fault of it."""
+    raw = np.empty(nbytes + HUGE_PAGE, np.uint8)
+    at = -raw.ctypes.data % HUGE_PAGE
+    return raw[at:at + nbytes]
+
+
 def unpack(records: list, out: np.ndarray, block: int, checked: bool,
            workers: int) -> np.ndarray:
     """Decode LZ4 block records (each a buffer: size word, data, and its XXH32 where
-    ``checked``) into ``out`` (u8, at least ``len(records) * block`` bytes), record ``k``
-    at ``k * block``, on at most ``workers`` threads; the decoded lengths (int64). Call
+    ``checked``) into ``out`` (u8, at least ``len(records) * block`` bytes; best from
+    :func:`output`), record ``k`` at ``k * block``, on at most ``workers`` threads taking
+    ``HUGE_PAGE`` bytes of blocks at a time; the decoded lengths (int64). Call
     only where :func:`helper` is not None.
 
     Raises:
@@ -98,7 +113,8 @@ def unpack(records: list, out: np.ndarray, block: int, checked: bool,
             position in the frame's blocks of this call named).
     """
     sizes = np.empty(len(records), np.int64)
-    helper().decompress(records, out, sizes, block, checked, max(1, workers))
+    group = max(1, HUGE_PAGE // block)  # blocks a piece: whole huge pages where out is aligned
+    helper().decompress(records, out, sizes, block, checked, group, max(1, workers))
     bad = np.flatnonzero(sizes < 0)
     if len(bad):
         k = int(bad[0])

@@ -87,14 +87,15 @@ class BlockDecompressor:
         core, not in this thread; joined here only where a block is not so."""
         from pxos.host.pipeline import lz4_threads
 
-        out = np.empty(len(records) * self.max, np.uint8)
         if lz4_threads.helper() is not None:  # C threads: checked and decoded into place
+            out = lz4_threads.output(len(records) * self.max)
             sizes = lz4_threads.unpack(records, out, self.max, bool(self.desc[0] & 0x10),
                                        workers)
             if (sizes[:-1] != self.max).any():
                 return b"".join(out[k * self.max:k * self.max + int(n)]
                                 for k, n in enumerate(sizes))
             return out[:len(out) - self.max + int(sizes[-1])]
+        out = np.empty(len(records) * self.max, np.uint8)
         step = -(-len(records) // workers)
         jobs = [(self.desc, records[lo:lo + step], out, lo, self.max)
                 for lo in range(0, len(records), step)]
