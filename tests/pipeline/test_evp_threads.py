@@ -1,9 +1,12 @@
 """OpenSSL's ciphers on C threads (`host/pipeline/evp_threads`), against `cryptography`:
-parts cut at any length, the CTR counter carried across all 128 bits, ChaCha20 from a
-later block, GCM segments sealed and opened with their IVs and AADs, a bad tag found; and
-the filters give the same bytes with the helper as without it."""
+parts cut at any length and pieces of any size, the CTR counter carried across all 128
+bits, ChaCha20 from a later block, GCM segments sealed and opened with their IVs and AADs,
+the lowest bad tag found, the pending tail copied; the pool works again in a forked child;
+and the filters give the same bytes with the helper as without it."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -90,3 +93,43 @@ def test_more_segments_than_one_call_takes_are_sealed_in_batches(monkeypatch):
             opened = gcm_stream.GcmOpenFilter(KEY, bytes(12), pool)
             opened.push(sealed)
             opened.close()
+
+
+@pytest.mark.parametrize("piece", [64, 192, 1 << 16])
+def test_keystream_pieces_from_the_counter_continue_the_stream(monkeypatch, piece):
+    monkeypatch.setattr(evp_threads, "PIECE", piece)
+    iv = (2 ** 128 - 5).to_bytes(16, "big")  # the counter wraps inside the first piece
+    data = DATA[:2 * evp_threads.MIN_PART + 1000]
+    want = Cipher(algorithms.AES(KEY), modes.CTR(iv)).encryptor().update(data.tobytes())
+    out = np.empty_like(data)
+    evp_threads.xor_keystream("aes256ctr", KEY, iv, data, out, 2)
+    assert out.tobytes() == want
+
+
+def test_the_lowest_bad_tag_is_reported_and_the_tail_is_kept():
+    nonce, head, size = bytes(12), gcm_stream.header(4096), 4096
+    pieces = [DATA[lo:lo + size] for lo in range(0, 40 * size, size)]
+    sealed = [np.empty(size + 16, np.uint8) for _ in pieces]
+    tail = DATA[-(300 << 10) - 777:]  # three pieces of the copy
+    kept = np.zeros(len(tail), np.uint8)
+    assert evp_threads.gcm_segments(False, KEY, nonce, head, 0, False, pieces, sealed, 2,
+                                    (tail, kept)) == -1
+    assert np.array_equal(kept, tail)
+    for k in (31, 9):
+        sealed[k][-1] ^= 1
+    opened = [np.empty(size, np.uint8) for _ in pieces]
+    assert evp_threads.gcm_segments(True, KEY, nonce, head, 0, False, sealed, opened, 2) == 9
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_starts_its_own_pool():
+    iv = bytes(16)
+    want = Cipher(algorithms.AES(KEY), modes.CTR(iv)).encryptor().update(DATA.tobytes())
+    out = np.empty_like(DATA)
+    evp_threads.xor_keystream("aes256ctr", KEY, iv, DATA, out, 2)  # the parent's pool
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's workers are not here
+        out[:] = 0
+        evp_threads.xor_keystream("aes256ctr", KEY, iv, DATA, out, 2)
+        os._exit(0 if out.tobytes() == want else 1)
+    assert os.waitpid(pid, 0)[1] == 0

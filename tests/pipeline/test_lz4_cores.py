@@ -129,3 +129,34 @@ def test_a_frame_with_short_blocks_before_its_last_is_read_on_every_core():
     with CorePool(2) as pool:
         f = filters.CodecFilter("lz4", True, pool=pool)
         assert streamed(f, [packed]) == DATA[:sum(sizes)].tobytes()
+
+
+@pytest.mark.parametrize("level", [0, 9])
+def test_c_threads_write_the_records_of_the_python_path(level):
+    from pxos.host.pipeline import lz4_threads
+
+    if lz4_threads.helper() is None:
+        pytest.skip("no C compiler, or an lz4 without the LZ4F functions")
+    writer = lz4_threads.BlockWriter(BLOCK, level)  # its slots serve every call
+    for data in (DATA, DATA[:BLOCK], DATA[:1]):  # several blocks, one, a stored tail
+        got = writer.records(data, 3)
+        assert got == lz4_frame.block_records(data, BLOCK, level)
+        frame = lz4_frame.header(BLOCK, block_checksum=True) + got + lz4_frame.END_MARK
+        assert lz4_lib.decompress(frame) == data.tobytes()
+
+
+def test_c_threads_decode_into_place_and_name_a_bad_block():
+    from pxos.host.pipeline import lz4_threads
+
+    if lz4_threads.helper() is None:
+        pytest.skip("no C compiler, or an lz4 without the LZ4F functions")
+    records = list(lz4_frame.record_views(DATA, BLOCK))  # the last block is stored
+    out = np.empty(len(records) * BLOCK, np.uint8)
+    sizes = lz4_threads.unpack(records, out, BLOCK, True, 3)
+    assert b"".join(out[k * BLOCK:k * BLOCK + n] for k, n in enumerate(sizes)) == DATA.tobytes()
+    changed = [bytearray(r) for r in records]
+    changed[2][9] ^= 1
+    with pytest.raises(ValueError, match="block 2 of this chunk fails its checksum"):
+        lz4_threads.unpack(changed, out, BLOCK, True, 2)
+    with pytest.raises(ValueError, match="block 1 of this chunk is corrupt"):
+        lz4_threads.unpack([records[0], records[1][:-5]], out, BLOCK, True, 2)

@@ -4,7 +4,8 @@ The libraries the host path uses release the GIL while they work on a large buff
 (``hashlib`` above 2 KiB, ``zstandard``, ``lz4``, ``zlib``), so threads run them on every
 core. ``cryptography`` 48 does not release it during ``update_into`` or ``AESGCM.encrypt``
 (measured: two threads encrypt AES-256-CTR no faster than one), so CTR and ChaCha20 parts
-and GCM segments call OpenSSL directly (``openssl_evp``, GIL released).
+and GCM segments call OpenSSL directly (``openssl_evp``, GIL released) where the C threads
+of ``evp_threads`` cannot serve; the pool's size is the number of those threads too.
 ``benchmarks/pipeline_cores.py`` measures each.
 """
 

@@ -1,24 +1,26 @@
-/* One part per core for OpenSSL's ciphers, in C threads: the GIL is released once per chunk.
+/* One call per chunk for OpenSSL's ciphers on C threads: the GIL is released once per chunk.
  *
  * Python threads that each call OpenSSL through ctypes hand the GIL over at every call
  * (about ten per GCM segment) and wake each other through the interpreter's condition
  * variable; on two cores those hand-overs and the futures' wake-ups serialise part of the
- * work. Here one call cuts a chunk into parts (keystream) or runs of segments (GCM), starts
- * workers - 1 POSIX threads, does the first share in the calling thread and joins them.
+ * work. Here one call cuts a chunk into pieces (keystream: PIECE bytes; GCM: its segments)
+ * that the calling thread and the workers of a persistent pool (core_threads.h) take from
+ * an atomic counter until none is left, so the cores finish together.
  *
  * OpenSSL is not linked: Python resolves the EVP functions of the libcrypto it loaded
  * (``openssl_evp``) and hands their addresses to bind(), so no OpenSSL header is needed.
  * The calls are the documented EVP ones (EVP_CIPHER_CTX_new/_free, EVP_{En,De}cryptInit_ex,
  * _Update, _Final_ex, EVP_CIPHER_CTX_ctrl with EVP_CTRL_GCM_GET_TAG/SET_TAG), in the order
- * of OpenSSL's "EVP Authenticated Encryption and Decryption" wiki page. A GCM context is
- * keyed once per thread and given only a new IV per segment (EVP_*Init_ex with a NULL
+ * of OpenSSL's "EVP Authenticated Encryption and Decryption" wiki page. A context is keyed
+ * once per thread and call and given only a new IV per piece (EVP_*Init_ex with a NULL
  * cipher and key), so the key schedule and OpenSSL 3's implicit fetch run once per thread.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "core_threads.h"
 
 typedef void *(*ctx_new_fn)(void);
 typedef void (*ctx_free_fn)(void *);
@@ -41,38 +43,11 @@ static struct {
 #define GCM_SET_TAG 0x11
 #define TAG 16
 #define CALL_LIMIT (1 << 30)
-#define MAX_WORKERS 256
 #define MAX_SEGMENTS 65536
 
 /* ---- keystream (AES-256-CTR, ChaCha20) ---- */
 
-typedef struct {
-    const void *cipher;
-    const unsigned char *key;
-    unsigned char iv[16];
-    const unsigned char *src;
-    unsigned char *dst;
-    Py_ssize_t n;
-    int failed;
-} KeyPart;
-
-static void *keystream_part(void *arg)
-{
-    KeyPart *p = arg;
-    void *ctx = evp.ctx_new();
-    Py_ssize_t done = 0;
-    int written = 0;
-    p->failed = ctx == NULL || evp.init[0](ctx, p->cipher, NULL, p->key, p->iv) != 1;
-    while (!p->failed && done < p->n) {
-        int step = (int)(p->n - done < CALL_LIMIT ? p->n - done : CALL_LIMIT);
-        p->failed = evp.update[0](ctx, p->dst + done, &written, p->src + done, step) != 1;
-        done += step;
-    }
-    if (ctx != NULL) evp.ctx_free(ctx);
-    return NULL;
-}
-
-/* The IV of the part that starts `blocks` keystream blocks after `iv`: AES-CTR adds to the
+/* The IV of the piece that starts `blocks` keystream blocks after `iv`: AES-CTR adds to the
  * 16-byte big-endian counter block (mod 2^128, as cryptography's modes.CTR); ChaCha20 adds
  * to the 32-bit little-endian block counter in front of the nonce (the caller refuses a
  * wrap, RFC 8439 section 2.4). */
@@ -95,19 +70,40 @@ static void advance(unsigned char iv[16], const unsigned char *iv0, uint64_t blo
     }
 }
 
-/* Run fn over n jobs of `size` bytes each, jobs[0] in this thread and the others in new
- * threads (in this thread too where a thread cannot be started); joins them all. */
-static void run_jobs(void *(*fn)(void *), char *jobs, size_t size, int n)
+typedef struct {
+    const void *cipher;
+    const unsigned char *key, *iv0;
+    int chacha;
+    const unsigned char *src;
+    unsigned char *dst;
+    Py_ssize_t n, piece;  /* piece: a multiple of 64 bytes, below 2^31 */
+    atomic_llong next;    /* the first byte of the next piece to take */
+    atomic_int failed;
+} KeyJob;
+
+/* One slot's share: pieces taken from the counter, each from its own IV. */
+static void keystream_share(void *arg, int slot)
 {
-    pthread_t tid[MAX_WORKERS];
-    int started[MAX_WORKERS];
-    for (int k = 1; k < n; k++)
-        started[k] = pthread_create(&tid[k], NULL, fn, jobs + k * size) == 0;
-    fn(jobs);
-    for (int k = 1; k < n; k++) {
-        if (started[k]) pthread_join(tid[k], NULL);
-        else fn(jobs + k * size);
+    KeyJob *j = arg;
+    void *ctx = NULL;
+    int written = 0;
+    (void)slot;
+    for (;;) {
+        Py_ssize_t lo = (Py_ssize_t)atomic_fetch_add(&j->next, j->piece);
+        if (lo >= j->n || atomic_load(&j->failed)) break;
+        if (ctx == NULL && ((ctx = evp.ctx_new()) == NULL
+                            || evp.init[0](ctx, j->cipher, NULL, j->key, NULL) != 1)) {
+            atomic_store(&j->failed, 1);
+            break;
+        }
+        unsigned char iv[16];
+        int step = (int)(j->n - lo < j->piece ? j->n - lo : j->piece);
+        advance(iv, j->iv0, (uint64_t)(lo / (j->chacha ? 64 : 16)), j->chacha);
+        if (evp.init[0](ctx, NULL, NULL, NULL, iv) != 1
+            || evp.update[0](ctx, j->dst + lo, &written, j->src + lo, step) != 1)
+            atomic_store(&j->failed, 1);
     }
+    if (ctx != NULL) evp.ctx_free(ctx);
 }
 
 static int get_buffers(PyObject *src, PyObject *dst, Py_buffer *s, Py_buffer *d)
@@ -124,14 +120,15 @@ static PyObject *keystream(PyObject *self, PyObject *args)
 {
     unsigned long long cipher;
     const char *key, *iv0;
-    Py_ssize_t key_len, iv_len, min_part;
+    Py_ssize_t key_len, iv_len, min_part, piece;
     int chacha, workers;
     PyObject *src_obj, *dst_obj;
-    if (!PyArg_ParseTuple(args, "Kpy#y#OOni", &cipher, &chacha, &key, &key_len, &iv0, &iv_len,
-                          &src_obj, &dst_obj, &min_part, &workers))
+    if (!PyArg_ParseTuple(args, "Kpy#y#OOnni", &cipher, &chacha, &key, &key_len, &iv0,
+                          &iv_len, &src_obj, &dst_obj, &min_part, &piece, &workers))
         return NULL;
-    if (!evp.bound || key_len != 32 || iv_len != 16 || workers < 1 || min_part < 64) {
-        PyErr_SetString(PyExc_ValueError, "keystream: unbound, or a bad key, IV or count");
+    if (!evp.bound || key_len != 32 || iv_len != 16 || workers < 1 || min_part < 64
+        || piece < 64 || piece % 64 || piece > CALL_LIMIT) {
+        PyErr_SetString(PyExc_ValueError, "keystream: unbound, or a bad key, IV or size");
         return NULL;
     }
     Py_buffer s, d;
@@ -142,34 +139,20 @@ static PyObject *keystream(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "keystream: the destination is too short");
         return NULL;
     }
-    Py_ssize_t unit = chacha ? 64 : 16, n = s.len;
-    Py_ssize_t count = n / min_part < workers ? n / min_part : workers;
-    if (count < 1) count = 1;
-    if (count > MAX_WORKERS) count = MAX_WORKERS;
-    Py_ssize_t step = ((n + count - 1) / count + unit - 1) / unit * unit;
-    KeyPart parts[MAX_WORKERS];
-    int used = 0;
-    for (Py_ssize_t lo = 0; lo < n; lo += step, used++) {
-        KeyPart *p = &parts[used];
-        p->cipher = (const void *)(uintptr_t)cipher;
-        p->key = (const unsigned char *)key;
-        advance(p->iv, (const unsigned char *)iv0, (uint64_t)(lo / unit), chacha);
-        p->src = (const unsigned char *)s.buf + lo;
-        p->dst = (unsigned char *)d.buf + lo;
-        p->n = n - lo < step ? n - lo : step;
-        p->failed = 0;
-    }
-    if (used > 0) {
+    Py_ssize_t slots = s.len / min_part < workers ? s.len / min_part : workers;
+    KeyJob j = {(const void *)(uintptr_t)cipher, (const unsigned char *)key,
+                (const unsigned char *)iv0, chacha, s.buf, d.buf, s.len, piece};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    if (s.len > 0) {
         Py_BEGIN_ALLOW_THREADS
-        run_jobs(keystream_part, (char *)parts, sizeof(KeyPart), used);
+        pool_run(keystream_share, &j, (int)(slots < 1 ? 1 : slots > POOL_MAX ? POOL_MAX : slots));
         Py_END_ALLOW_THREADS
     }
-    int failed = 0;
-    for (int k = 0; k < used; k++) failed |= parts[k].failed;
     PyBuffer_Release(&s);
     PyBuffer_Release(&d);
-    if (failed) {
-        PyErr_SetString(PyExc_RuntimeError, "EVP_EncryptUpdate failed for a keystream part");
+    if (atomic_load(&j.failed)) {
+        PyErr_SetString(PyExc_RuntimeError, "EVP_EncryptUpdate failed for a keystream piece");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -181,14 +164,19 @@ typedef struct {
     const void *cipher;
     const unsigned char *key, *nonce, *head;
     Py_buffer *src, *dst;
-    uint64_t first;   /* the stream index of segment 0 of this call */
-    int lo, hi, count, last, open;
-    int failed;       /* 1: an OpenSSL call failed; 2: a tag did not match */
-    int bad;          /* the first segment (of this call) whose tag did not match */
-} GcmRun;
+    uint64_t first;         /* the stream index of segment 0 of this call */
+    int count, last, open;
+    const unsigned char *keep_src;  /* copied to keep_dst (the pending tail), last */
+    unsigned char *keep_dst;
+    Py_ssize_t keep_n;
+    int pieces;             /* count, then the copy in pieces of KEEP_PIECE bytes */
+    atomic_int next;        /* the next piece: k < count segment k, then the copy's */
+    atomic_int failed;      /* an OpenSSL call failed */
+    atomic_int bad;         /* the lowest segment whose tag did not match, or count */
+} GcmJob;
 
 /* IV_i = (nonce + i) mod 2^96, big-endian; AAD_i = head (12) || i (8, big-endian) || last. */
-static void segment_iv_aad(const GcmRun *r, uint64_t i, int last, unsigned char iv[12],
+static void segment_iv_aad(const GcmJob *r, uint64_t i, int last, unsigned char iv[12],
                            unsigned char aad[21])
 {
     unsigned int carry = 0;
@@ -204,7 +192,7 @@ static void segment_iv_aad(const GcmRun *r, uint64_t i, int last, unsigned char 
     aad[20] = (unsigned char)last;
 }
 
-static int gcm_segment(const GcmRun *r, void *ctx, int k)
+static int gcm_segment(const GcmJob *r, void *ctx, int k)
 {
     unsigned char iv[12], aad[21];
     int side = r->open, written = 0, last = r->last && k == r->count - 1;
@@ -223,18 +211,36 @@ static int gcm_segment(const GcmRun *r, void *ctx, int k)
     return evp.final[1](ctx, out + n, &written) == 1 ? 0 : 2;
 }
 
-static void *gcm_run(void *arg)
+#define KEEP_PIECE (128 << 10)
+
+/* One slot's share: the pieces taken from the counter, the segments first and the copy's
+ * small pieces last (they fill in while the other slots finish their last segment);
+ * every segment is done even after a bad tag, so the lowest bad one is found whichever
+ * slot met it. */
+static void gcm_share(void *arg, int slot)
 {
-    GcmRun *r = arg;
-    void *ctx = evp.ctx_new();
-    r->failed = ctx == NULL || evp.init[r->open](ctx, r->cipher, NULL, NULL, NULL) != 1
-                || evp.init[r->open](ctx, NULL, NULL, r->key, NULL) != 1;
-    for (int k = r->lo; k < r->hi && !r->failed; k++) {
-        r->failed = gcm_segment(r, ctx, k);
-        if (r->failed == 2) r->bad = k;
+    GcmJob *j = arg;
+    void *ctx = NULL;
+    (void)slot;
+    for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->pieces && !atomic_load(&j->failed);) {
+        if (k >= j->count) {
+            Py_ssize_t lo = (Py_ssize_t)(k - j->count) * KEEP_PIECE;
+            size_t len = (size_t)(j->keep_n - lo < KEEP_PIECE ? j->keep_n - lo : KEEP_PIECE);
+            memcpy(j->keep_dst + lo, j->keep_src + lo, len);
+            continue;
+        }
+        if (ctx == NULL && ((ctx = evp.ctx_new()) == NULL
+                            || evp.init[j->open](ctx, j->cipher, NULL, NULL, NULL) != 1
+                            || evp.init[j->open](ctx, NULL, NULL, j->key, NULL) != 1)) {
+            atomic_store(&j->failed, 1);
+            break;
+        }
+        int got = gcm_segment(j, ctx, k), low = atomic_load(&j->bad);
+        if (got == 1) atomic_store(&j->failed, 1);
+        while (got == 2 && k < low && !atomic_compare_exchange_weak(&j->bad, &low, k)) {
+        }
     }
     if (ctx != NULL) evp.ctx_free(ctx);
-    return NULL;
 }
 
 static void release_all(Py_buffer *views, int n)
@@ -262,16 +268,28 @@ static int segment_views(PyObject *srcs, PyObject *dsts, int open, Py_buffer *s,
     return 0;
 }
 
+/* keep_src (a buffer, or None) copied into keep_dst by one of the slots. */
+static int keep_views(PyObject *src, PyObject *dst, Py_buffer *s, Py_buffer *d)
+{
+    if (src == Py_None) return 0;
+    if (get_buffers(src, dst, s, d) < 0) return -1;
+    if (s->len == d->len) return 1;
+    PyBuffer_Release(s);
+    PyBuffer_Release(d);
+    PyErr_SetString(PyExc_ValueError, "gcm: the kept tail's lengths do not match");
+    return -1;
+}
+
 static PyObject *gcm(PyObject *self, PyObject *args)
 {
     unsigned long long cipher, first;
     const char *key, *nonce, *head;
     Py_ssize_t key_len, nonce_len, head_len;
     int open, last, workers;
-    PyObject *srcs, *dsts;
-    if (!PyArg_ParseTuple(args, "Kpy#y#y#KpO!O!i", &cipher, &open, &key, &key_len, &nonce,
+    PyObject *srcs, *dsts, *keep_src, *keep_dst;
+    if (!PyArg_ParseTuple(args, "Kpy#y#y#KpO!O!OOi", &cipher, &open, &key, &key_len, &nonce,
                           &nonce_len, &head, &head_len, &first, &last, &PyList_Type, &srcs,
-                          &PyList_Type, &dsts, &workers))
+                          &PyList_Type, &dsts, &keep_src, &keep_dst, &workers))
         return NULL;
     Py_ssize_t count = PyList_GET_SIZE(srcs);
     if (!evp.bound || key_len != 32 || nonce_len != 12 || head_len != 12 || workers < 1
@@ -279,52 +297,47 @@ static PyObject *gcm(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "gcm: unbound, or a bad key, nonce, header or list");
         return NULL;
     }
-    Py_buffer *s = PyMem_Calloc(count + 1, sizeof(Py_buffer));
+    Py_buffer ks, kd, *s = PyMem_Calloc(count + 1, sizeof(Py_buffer));
     Py_buffer *d = PyMem_Calloc(count + 1, sizeof(Py_buffer));
-    if (s == NULL || d == NULL) {
+    int kept = s == NULL || d == NULL ? -2 : keep_views(keep_src, keep_dst, &ks, &kd);
+    if (kept < 0 || segment_views(srcs, dsts, open, s, d, (int)count) < 0) {
+        if (kept > 0) release_all(&ks, 1), release_all(&kd, 1);
         PyMem_Free(s);
         PyMem_Free(d);
-        return PyErr_NoMemory();
+        return kept == -2 ? PyErr_NoMemory() : NULL;
     }
-    if (segment_views(srcs, dsts, open, s, d, (int)count) < 0) {
-        PyMem_Free(s);
-        PyMem_Free(d);
-        return NULL;
-    }
-    int used = (int)(count < workers ? count : workers);
-    if (used > MAX_WORKERS) used = MAX_WORKERS;
-    if (used < 1) used = 1;
-    GcmRun runs[MAX_WORKERS];
-    int step = (int)((count + used - 1) / used);
-    for (int k = 0; k < used; k++) {
-        GcmRun *r = &runs[k];
-        r->cipher = (const void *)(uintptr_t)cipher;
-        r->key = (const unsigned char *)key;
-        r->nonce = (const unsigned char *)nonce;
-        r->head = (const unsigned char *)head;
-        r->src = s, r->dst = d, r->first = first, r->count = (int)count;
-        r->lo = k * step, r->hi = (k + 1) * step < count ? (k + 1) * step : (int)count;
-        r->last = last, r->open = open, r->failed = 0, r->bad = -1;
-    }
-    if (count > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        run_jobs(gcm_run, (char *)runs, sizeof(GcmRun), used);
-        Py_END_ALLOW_THREADS
-    }
-    int failed = 0, bad = -1;
-    for (int k = 0; k < used; k++) {
-        failed |= runs[k].failed & 1;
-        if (runs[k].bad >= 0 && bad < 0) bad = runs[k].bad;
-    }
+    Py_ssize_t keep_n = kept ? ks.len : 0;
+    GcmJob j = {(const void *)(uintptr_t)cipher, (const unsigned char *)key,
+                (const unsigned char *)nonce, (const unsigned char *)head, s, d, first,
+                (int)count, last, open, kept ? ks.buf : NULL, kept ? kd.buf : NULL, keep_n,
+                (int)(count + (keep_n + KEEP_PIECE - 1) / KEEP_PIECE)};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    atomic_init(&j.bad, (int)count);
+    int slots = (int)(count < workers ? count : workers);
+    Py_BEGIN_ALLOW_THREADS
+    pool_run(gcm_share, &j, slots < 1 ? 1 : slots > POOL_MAX ? POOL_MAX : slots);
+    Py_END_ALLOW_THREADS
+    int bad = atomic_load(&j.bad);
     release_all(s, (int)count);
     release_all(d, (int)count);
+    if (kept) release_all(&ks, 1), release_all(&kd, 1);
     PyMem_Free(s);
     PyMem_Free(d);
-    if (failed) {
+    if (atomic_load(&j.failed)) {
         PyErr_SetString(PyExc_RuntimeError, "an OpenSSL call failed for an aes256gcm segment");
         return NULL;
     }
-    return PyLong_FromLong(bad);
+    return PyLong_FromLong(bad < count ? bad : -1);
+}
+
+/* set_spin(ns): how long the pool's threads busy-wait before they sleep (0: never). */
+static PyObject *set_spin(PyObject *self, PyObject *args)
+{
+    long ns;
+    if (!PyArg_ParseTuple(args, "l", &ns)) return NULL;
+    pool.spin_ns = ns < 0 ? 0 : ns;
+    Py_RETURN_NONE;
 }
 
 static PyObject *bind(PyObject *self, PyObject *args)
@@ -347,6 +360,7 @@ static PyObject *bind(PyObject *self, PyObject *args)
     evp.final[0] = (final_fn)(uintptr_t)a[6];
     evp.final[1] = (final_fn)(uintptr_t)a[7];
     evp.ctrl = (ctrl_fn)(uintptr_t)a[8];
+    if (!evp.bound) pthread_atfork(NULL, NULL, pool_after_fork);
     evp.bound = 1;
     Py_RETURN_NONE;
 }
@@ -356,11 +370,15 @@ static PyMethodDef methods[] = {
      "bind(ctx_new, ctx_free, enc_init, dec_init, enc_update, dec_update, enc_final, "
      "dec_final, ctrl): the EVP functions' addresses."},
     {"keystream", keystream, METH_VARARGS,
-     "keystream(cipher, chacha, key, iv, src, dst, min_part, workers): dst = src XOR the "
-     "keystream from iv, one part of at least min_part bytes per worker."},
+     "keystream(cipher, chacha, key, iv, src, dst, min_part, piece, workers): dst = src XOR "
+     "the keystream from iv, in pieces of piece bytes on at most workers threads, one per "
+     "min_part bytes."},
     {"gcm", gcm, METH_VARARGS,
-     "gcm(cipher, open, key, nonce, head, first, last, srcs, dsts, workers): seal or open "
-     "segments first, first + 1, ...; the first segment whose tag fails, or -1."},
+     "gcm(cipher, open, key, nonce, head, first, last, srcs, dsts, keep_src, keep_dst, "
+     "workers): seal or open segments first, first + 1, ... (and copy keep_src, or None, to "
+     "keep_dst); the first segment whose tag fails, or -1."},
+    {"set_spin", set_spin, METH_VARARGS,
+     "set_spin(ns): the pool threads' busy wait before they sleep."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -8,13 +8,13 @@ result:
   counter block of byte ``p`` is ``nonce + p // 16`` as a 128-bit big-endian number, as
   ``cryptography``'s ``modes.CTR``; ChaCha20's block counter is ``p // 64``, RFC 8439), so
   the streamed ciphertext equals the one-shot ciphertext of the whole file. Each chunk is
-  cut into one part per worker, encrypted side by side by OpenSSL on C threads
-  (``evp_threads``: the GIL released once per chunk), else on ``pool`` through
+  encrypted by OpenSSL on C threads that share its pieces out (``evp_threads``: the GIL
+  released once per chunk), else cut into one part per worker of ``pool`` through
   ``openssl_evp`` (the GIL released per call), else by ``cryptography``.
 - ``CodecFilter``: zstd, LZ4 and deflate through the libraries' streaming objects; the
   output is one standard frame (zstd with a content checksum but without the content size
   in its header, as ``zstd`` writes from a pipe; LZ4 with independent 1 MiB blocks, each
-  with its checksum, compressed one run of blocks per core), readable by the usual tools
+  with its checksum, compressed side by side on every core), readable by the usual tools
   and by ``codecs.decompress``.
 - sinks that read the stream in order and give one value at the end: ``Sha256Sink``,
   ``Crc32cSink`` and ``Utf8Sink``.

@@ -57,8 +57,9 @@ def _aad(head: bytes, i: int, last: bool) -> bytes:
 def _cut(pending: np.ndarray, data, size: int) -> tuple[list[np.ndarray], np.ndarray]:
     """(the whole pieces of ``size`` bytes of ``pending ‖ data`` but the last, the rest):
     the last piece waits, as only the next push or ``close`` tells whether it is the
-    stream's last. Pieces are views of ``data`` where they can be (at most the first is
-    put together); the rest is copied, as ``data`` may be reused by the caller."""
+    stream's last. Pieces and the rest are views of ``data`` where they can be (at most the
+    first piece is put together): the caller copies the rest (:func:`_keep`), as ``data``
+    may be reused by its owner."""
     data = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     count = max(0, (len(pending) + len(data) - 1) // size)
     if not count:
@@ -68,7 +69,13 @@ def _cut(pending: np.ndarray, data, size: int) -> tuple[list[np.ndarray], np.nda
     while len(pieces) < count:
         pieces.append(data[pos:pos + size])
         pos += size
-    return pieces, data[pos:].copy()
+    return pieces, data[pos:]
+
+
+def _keep(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``rest``, a fresh array of its length): the copy that becomes the pending bytes,
+    made by ``evp_threads`` beside the segments, else by :func:`_emit`'s caller."""
+    return rest, np.empty(len(rest), np.uint8)
 
 
 def _jobs(pieces: list[np.ndarray], out: np.ndarray, at: int, first: int, last: bool,
@@ -96,20 +103,21 @@ def _run(pool, fn, jobs: list[tuple]) -> None:
 
 
 def _on_threads(open_: bool, key: bytes, nonce: bytes, head: bytes, jobs: list[tuple],
-                last: bool, pool) -> int | None:
-    """The jobs on ``evp_threads``' C threads (one run of segments per worker, the GIL
-    released once): -1, or the position of a job whose tag did not match; None where the
-    helper cannot serve (the caller runs the jobs itself)."""
+                last: bool, pool, keep: tuple | None) -> int | None:
+    """The jobs on ``evp_threads``' C threads (the segments shared out from a counter, the
+    GIL released once; ``keep`` copied meanwhile): -1, or the position of a job whose tag
+    did not match; None where the helper cannot serve (the caller runs the jobs and the
+    copy itself)."""
     from pxos.host.pipeline import evp_threads
 
     if not jobs or evp_threads.helper() is None:
         return None
     for lo in range(0, len(jobs), evp_threads.MAX_SEGMENTS):  # small segments: in batches
         batch = jobs[lo:lo + evp_threads.MAX_SEGMENTS]
-        bad = evp_threads.gcm_segments(open_, key, nonce, head, batch[0][2],
-                                       last and lo + len(batch) == len(jobs),
+        end = lo + len(batch) == len(jobs)
+        bad = evp_threads.gcm_segments(open_, key, nonce, head, batch[0][2], last and end,
                                        [j[0] for j in batch], [j[1] for j in batch],
-                                       getattr(pool, "workers", 1))
+                                       getattr(pool, "workers", 1), keep if end else None)
         if bad >= 0:
             return lo + bad
     return -1
@@ -156,20 +164,28 @@ class GcmSealFilter:
         else:
             dst[:] = np.frombuffer(self.aead.encrypt(iv, src.tobytes(), aad), np.uint8)
 
-    def _emit(self, pieces: list[np.ndarray], last: bool) -> np.ndarray:
+    def _emit(self, pieces: list[np.ndarray], last: bool, keep=None) -> np.ndarray:
         at = 0 if self.started else HEADER
         out = np.empty(at + sum(len(p) + TAG for p in pieces), np.uint8)
         out[:at] = np.frombuffer(self.head[:at], np.uint8)
         self.started = True
         jobs = _jobs(pieces, out, at, self.index, last, TAG)
         self.index += len(pieces)
-        if _on_threads(False, self.key, self.nonce, self.head, jobs, last, self.pool) is None:
+        if _on_threads(False, self.key, self.nonce, self.head, jobs, last, self.pool,
+                       keep) is None:
             _run(self.pool, self._seal, jobs)
+            if keep is not None:
+                keep[1][:] = keep[0]
         return out
 
     def push(self, data) -> np.ndarray:
-        pieces, self.pending = _cut(self.pending, data, self.segment)
-        return self._emit(pieces, False) if pieces else np.zeros(0, np.uint8)
+        pieces, rest = _cut(self.pending, data, self.segment)
+        keep = _keep(rest)
+        self.pending = keep[1]
+        if not pieces:
+            self.pending[:] = rest
+            return np.zeros(0, np.uint8)
+        return self._emit(pieces, False, keep)
 
     def close(self) -> np.ndarray:
         out = self._emit([self.pending], True)
@@ -224,12 +240,14 @@ class GcmOpenFilter:
             raise PxRuntimeError("aes256gcm: the stream header gives a segment size of 0")
         return buf[HEADER:]
 
-    def _emit(self, pieces: list[np.ndarray], last: bool) -> np.ndarray:
+    def _emit(self, pieces: list[np.ndarray], last: bool, keep=None) -> np.ndarray:
         out = np.empty(sum(len(p) - TAG for p in pieces), np.uint8)
         jobs = _jobs(pieces, out, 0, self.index, last, -TAG)
         self.index += len(pieces)
-        bad = _on_threads(True, self.key, self.nonce, self.head, jobs, last, self.pool)
+        bad = _on_threads(True, self.key, self.nonce, self.head, jobs, last, self.pool, keep)
         if bad is None:
+            if keep is not None:
+                keep[1][:] = keep[0]
             _run(self.pool, self._open, jobs)
         elif bad >= 0:
             out[:] = 0  # no unauthenticated plaintext is left behind
@@ -243,8 +261,13 @@ class GcmOpenFilter:
                 self.pending = buf
                 return np.zeros(0, np.uint8)
             self.pending, data = np.zeros(0, np.uint8), self._read_header(buf)
-        pieces, self.pending = _cut(self.pending, data, self.segment + TAG)
-        return self._emit(pieces, False) if pieces else np.zeros(0, np.uint8)
+        pieces, rest = _cut(self.pending, data, self.segment + TAG)
+        keep = _keep(rest)
+        self.pending = keep[1]
+        if not pieces:
+            self.pending[:] = rest
+            return np.zeros(0, np.uint8)
+        return self._emit(pieces, False, keep)
 
     def close(self) -> np.ndarray:
         if self.head is None:

@@ -3,12 +3,14 @@
 
 ``BlockDecompressor`` has the interface of ``lz4.frame.LZ4FrameDecompressor``
 (``decompress(data)``, ``eof``, ``unused_data``). It parses the frame (LZ4 Frame Format
-1.6.x) itself and hands whole block records to ``pool``: each block is read by
-``lz4.frame.decompress`` as a one-block frame with the same descriptor, so ``lz4`` checks
-the block's XXH32 where the frame has them. It checks the header checksum and, where the
-frame gives one, the content size. A frame whose blocks are linked, or that carries a
-content checksum or a dictionary, is read by ``lz4``'s own decoder (one thread), so every
-valid frame is read. Errors are ``ValueError`` (the caller names the codec).
+1.6.x) itself and hands whole block records to C threads (``lz4_threads``: each block's
+XXH32 checked where the frame has them, then ``LZ4_decompress_safe`` into its place), or
+where they cannot serve to ``pool``: each block read by ``lz4.frame.decompress`` as a
+one-block frame with the same descriptor, so ``lz4`` checks the block's XXH32. It checks the
+header checksum and, where the frame gives one, the content size. A frame whose blocks are
+linked, or that carries a content checksum or a dictionary, is read by ``lz4``'s own decoder
+(one thread), so every valid frame is read. Errors are ``ValueError`` (the caller names the
+codec).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from pxos.host.pipeline.lz4_frame import BLOCK_CODES, END_MARK, MAGIC, STORED, xxh32_short
 
 _SIZES = {code: size for size, code in BLOCK_CODES.items()}
+HEAD_MAX = 19  # bytes: the longest frame header (magic, FLG, BD, content size, dictionary, HC)
 
 
 def _one_block(desc: bytes, record: bytes) -> bytes:
@@ -51,15 +54,20 @@ class BlockDecompressor:
         self.desc, self.size, self.seen, self.fallback = None, None, 0, None
 
     def decompress(self, data):
-        """The bytes decoded so far: ``bytes``, or a u8 array when decoded on the pool."""
+        """The bytes decoded so far: ``bytes``, or a u8 array when decoded on the pool.
+        ``data`` is read in place: only a record that the next push completes (and the
+        header's bytes) are copied."""
         if self.fallback is not None:
             return self._fallback(bytes(data))
-        self.buf = self.buf + bytes(data) if self.buf else bytes(data)
-        if self.desc is None and not self._header():
-            return b""
-        if self.fallback is not None:
-            return self._fallback(b"")
-        records = self._records()
+        view = memoryview(data).cast("B")
+        if self.desc is None:
+            head = min(len(view), HEAD_MAX)  # a header is at most HEAD_MAX bytes
+            self.buf, view = self.buf + bytes(view[:head]), view[head:]
+            if not self._header():
+                return b""
+            if self.fallback is not None:
+                return self._fallback(bytes(view))
+        records = self._records(view)
         if len(records) < 2:
             out = _one_block(self.desc, records[0]) if records else b""
         else:
@@ -70,11 +78,23 @@ class BlockDecompressor:
         return out
 
     def _decode_runs(self, records: list, workers: int):
-        """The records decoded one run per worker of ``pool`` (here where there is none),
+        """The records decoded on ``lz4_threads``' C threads (``workers`` of them, each block
+        checked and decoded straight into its place), else one run per worker of ``pool``
+        (here where there is none),
         each block copied by its worker into its place in one output array (block ``i`` at
         ``i`` times the frame's block size: every block but the last is full in the frames
         LZ4 writes), so the copy and the output's first-touch page faults run on every
         core, not in this thread; joined here only where a block is not so."""
+        from pxos.host.pipeline import lz4_threads
+
+        if lz4_threads.helper() is not None:  # C threads: checked and decoded into place
+            out = lz4_threads.output(len(records) * self.max)
+            sizes = lz4_threads.unpack(records, out, self.max, bool(self.desc[0] & 0x10),
+                                       workers)
+            if (sizes[:-1] != self.max).any():
+                return b"".join(out[k * self.max:k * self.max + int(n)]
+                                for k, n in enumerate(sizes))
+            return out[:len(out) - self.max + int(sizes[-1])]
         out = np.empty(len(records) * self.max, np.uint8)
         step = -(-len(records) // workers)
         jobs = [(self.desc, records[lo:lo + step], out, lo, self.max)
@@ -109,25 +129,50 @@ class BlockDecompressor:
         self.buf = self.buf[5 + n:]
         return True
 
-    def _records(self) -> list[bytes]:
-        """The whole block records buffered so far (up to the end mark)."""
+    def _records(self, view: memoryview) -> list:
+        """The whole block records of ``self.buf`` ‖ ``view`` (up to the end mark): the one
+        that ``self.buf`` began, completed with as few bytes of ``view`` as it needs, then
+        views of ``view``; the incomplete rest is copied to ``self.buf``."""
+        records = []
+        if self.buf:
+            take = self._missing(view)
+            first, view = self.buf + bytes(view[:take]), view[take:]
+            records, at = self._scan(first)
+            self.buf = first[at:]
+            if self.buf or self.eof:
+                self.unused_data += bytes(view) if self.eof else b""
+                return records
+        more, at = self._scan(view)
+        self.buf = bytes(view[at:]) if not self.eof else b""
+        return records + more
+
+    def _missing(self, view: memoryview) -> int:
+        """How many bytes of ``view`` complete the record (or end mark) begun in
+        ``self.buf``."""
+        word = self.buf[:4] + bytes(view[:max(0, 4 - len(self.buf))])
+        if len(word) < 4:
+            return len(view)
+        size = struct.unpack("<I", word)[0] & ~STORED
+        whole = 4 if word == END_MARK else 4 + size + (4 if self.desc[0] & 0x10 else 0)
+        return min(len(view), max(0, whole - len(self.buf)))
+
+    def _scan(self, buf) -> tuple[list, int]:
+        """(the whole records at the start of ``buf``, views of it; where the first
+        incomplete one begins); at the end mark, ``eof`` and ``unused_data`` are set."""
         records, at, check = [], 0, 4 if self.desc[0] & 0x10 else 0
-        view = memoryview(self.buf)
-        while not self.eof and len(self.buf) - at >= 4:
-            word = struct.unpack("<I", self.buf[at:at + 4])[0]
+        while len(buf) - at >= 4:
+            word = struct.unpack_from("<I", buf, at)[0]
             if word == 0:
-                self.eof, self.unused_data = True, self.buf[at + 4:]
-                at = len(self.buf)
-                break
+                self.eof, self.unused_data = True, bytes(buf[at + 4:])
+                return records, len(buf)
             end = at + 4 + (word & ~STORED) + check
             if word & ~STORED > self.max:
                 raise ValueError("a block is larger than the frame's block size")
-            if end > len(self.buf):
+            if end > len(buf):
                 break
-            records.append(view[at:end])  # no copy: _one_block copies each once
+            records.append(buf[at:end])  # no copy: the decoders read it in place
             at = end
-        self.buf = self.buf[at:]
-        return records
+        return records, at
 
     def _fallback(self, data: bytes) -> bytes:
         data, self.buf = self.buf + data, b""
