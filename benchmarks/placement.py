@@ -237,11 +237,13 @@ def force_pair(machine, pair: str) -> None:
     partner = pair.split("+")[1]
     real = Machine.is_gpu
     Machine.is_gpu = lambda m, d: d == partner or real(m, d)
-    gains, errors = measure_split(machine)
+    gains, errors, fixed = measure_split(machine)
     machine.hybrid.update(gains)
     machine.hybrid_error.update(errors)
+    machine.hybrid_overhead.update(fixed)
     print(f"{pair}: calibration's split ran {gains.get(pair, 0):.2f}× the faster device "
-          f"alone (model error {errors.get(pair, float('nan')):.0%})", flush=True)
+          f"alone (model error {errors.get(pair, float('nan')):.0%}, fixed cost "
+          f"{fixed.get(pair, float('nan')) * 1e3:.3f} ms)", flush=True)
 
 
 def score(cases: list[dict], key: str) -> dict:

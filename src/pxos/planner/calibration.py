@@ -11,8 +11,7 @@ backend's own compile and launch path, and their times are divided into the work
 - ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s);
 - ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
   chains per thread (operations/s); ``serial_rate``: the same for one thread alone;
-- ``transcendental_rate``: ``sin``/``exp`` per second; ``atomic_rate``: atomic additions
-  into 256 counters per second;
+- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
   for ``cuda``), bytes/s.
@@ -20,9 +19,9 @@ backend's own compile and launch path, and their times are divided into the work
 The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
 ``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
 HYBRID split over host data is timed against each device alone, where the model predicts
-the two close (``probes.measure_split``). Its figures are stored as JSON under the cache
-folder, keyed by the CPU, the compiler, each device's name and driver and :data:`VERSION`,
-and reused until one of those changes.
+the two close, and one of a tiny launch for the split's fixed cost (``probes.measure_split``).
+The figures are stored as JSON in the cache folder, keyed by the CPU, the compiler, each
+device's name and driver and :data:`VERSION`, and reused until one of those changes.
 
 Calibration measures at once only what every plan needs: the CPU and GPU backends of
 ``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
@@ -52,7 +51,7 @@ from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 7  # bump when what is measured, or how, changes
+VERSION = 8  # bump when what is measured, or how, changes
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
 
@@ -104,14 +103,15 @@ class Machine:
     Attributes:
         key: what the figures depend on (CPU, compiler, devices, drivers), hashed.
         cpu: the CPU's model; cores: logical CPUs this process may use.
-        devices: :class:`DeviceFigures` by backend name.
+        devices: :class:`DeviceFigures` by backend name; seconds: calibration's time.
         library: :class:`LibraryFigures` by side (``host``, ``cuda``).
-        seconds: how long the calibration took.
         hybrid: for each HYBRID pair (``c+cuda``), how much faster a split over host
             data ran than the faster device alone (``probes.measure_split``); the planner
             offers a split only where this shows it pays.
         hybrid_error: for each pair timed, the model's relative error on that split's
             gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
+        hybrid_overhead: for each pair timed, seconds a split costs beyond its slower
+            part, timed on a tiny launch (``planner/hybrid.split_overhead``).
         pending: backends not measured yet (the ``device`` backends, present or not:
             calibration does not load them), and :data:`CUDA_LIBRARY` (:func:`complete`
             measures them).
@@ -131,6 +131,7 @@ class Machine:
     hybrid: dict[str, float] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)  # measured when first a candidate
     hybrid_error: dict[str, float] = field(default_factory=dict)
+    hybrid_overhead: dict[str, float] = field(default_factory=dict)
     named_only: list[str] = field(default_factory=list)
 
     def is_gpu(self, device: str) -> bool:
@@ -200,8 +201,7 @@ def cpu_cores() -> int:
 
 
 def loaded_at_once(name: str) -> bool:
-    """Whether calibration loads and measures backend ``name`` at once: a ``cpu`` or
-    ``gpu`` backend of ``pxos.registry``, not a ``device`` one (module docstring)."""
+    """Whether calibration measures ``name`` at once: a ``cpu`` or ``gpu`` backend."""
     return registry.entry(name).kind != "device"
 
 
@@ -372,7 +372,8 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     found.pending = pending
     if names:
         started_at = time.perf_counter()
-        found.hybrid, found.hybrid_error = measure_split(found, probe_memory=memory)
+        found.hybrid, found.hybrid_error, found.hybrid_overhead = measure_split(
+            found, probe_memory=memory)
         if found.hybrid:
             say(f"timed the {', '.join(found.hybrid)} split", started_at)
     found.seconds = time.perf_counter() - t0
@@ -385,8 +386,7 @@ def _measure_library(found: Machine, side: str, say, memory) -> None:
     ``probe_memory.ProbeMemory``)."""
     from pxos.planner.probes import measure_library
 
-    started = time.perf_counter()
-    found.library[side] = measure_library(side, memory)
+    started, found.library[side] = time.perf_counter(), measure_library(side, memory)
     say(f"measured REDUCE and SORT on {side}", started)
 
 
