@@ -16,7 +16,10 @@ a GPU, its split timed as calibration times one), the split is timed at the mode
 in every case, offered or not, so a split that would have won counts against a plan that
 did not offer it, and one that loses counts against a plan that chose it. ``saxpy``
 (memory-bound: the copies cost the host more than the work they move) is where a split
-loses; ``option_price`` (compute-bound) where it can win.
+loses at every size; ``option_price`` (compute-bound) loses at small sizes, where the
+split's fixed cost outweighs the work, and can win at large ones; ``heavy_poly`` (1,024
+operations an element) is where it wins on a machine whose CPU and GPU are within a few
+times of each other (not where the partner shares the CPU's cores, as PoCL does).
 
 Two decision rounds are scored: ``cold`` (the calibrated model alone) and ``online``
 (with the per-kernel corrections the planner learns from the runs it made so far: only the
@@ -100,6 +103,7 @@ KERNELS = {
                                     "c": np.zeros((side(n),) * 2, np.float32)}),
     "option_price": (10**8, lambda n, r: {"spot": _f32(r, n, 0.5, 1.5),
                                           "price": np.zeros(n, np.float32)}),
+    "heavy_poly": (10**7, lambda n, r: {"x": _f32(r, n), "out": np.zeros(n, np.float32)}),
     "gather": (10**8, lambda n, r: {"index": r.integers(0, n, n, dtype=np.int32),
                                     "src": _f32(r, n), "out": np.zeros(n, np.float32)}),
 }
