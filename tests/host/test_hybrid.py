@@ -30,7 +30,7 @@ def test_which_kernels_are_elementwise():
           **kernels(EXAMPLES / "reduce.px"), **kernels(EXAMPLES / "histogram.px"),
           **kernels(ROOT / "benchmarks" / "kernels" / "placement.px")}
     split = {name for name, k in ex.items() if elementwise(k)}
-    assert split == {"saxpy", "option_price"}
+    assert split == {"saxpy", "option_price", "heavy_poly"}
 
 
 @needs_device
