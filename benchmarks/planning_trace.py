@@ -66,16 +66,17 @@ def one_run(program, device: str) -> dict:
 PARTS = ("seconds", "copies_s", "launch_s", "compile_s", "work_s")
 
 
-def profiled(program, device: str, top: int = 14) -> str:
-    """The functions of one run of ``program`` on ``device`` that took the most time of
-    their own (cProfile), as text."""
+def profiled(program, device: str, top: int = 14, runs: int = 10) -> str:
+    """The functions of ``runs`` runs of ``program`` on ``device`` that took the most time
+    of their own (cProfile), as text."""
     import cProfile
     import io
     import pstats
 
     prof = cProfile.Profile()
     prof.enable()
-    ProgramRun(program, device=device, emit=lambda s: None).run()
+    for _ in range(runs):
+        ProgramRun(program, device=device, emit=lambda s: None).run()
     prof.disable()
     text = io.StringIO()
     pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(top)
@@ -89,7 +90,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=4)
     ap.add_argument("--devices", default="c,cuda")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--profile", action="store_true", help="and a cProfile of one more run")
+    ap.add_argument("--profile", action="store_true", help="and a cProfile of ten more runs")
     args = ap.parse_args()
     os.environ.setdefault("PXOS_CACHE_DIR", tempfile.mkdtemp(prefix="pxos-trace-"))
     machine = this_machine()
