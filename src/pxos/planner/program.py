@@ -51,6 +51,7 @@ class _Path:
     cost: float
     where: dict[str, frozenset]
     choices: list = field(default_factory=list)  # (device, estimates, copies) per step
+    built: frozenset = frozenset()  # (device, id(kernel)) whose build the path paid
 
     def key(self):
         return frozenset(self.where.items())
@@ -187,10 +188,10 @@ class Planner(StepCosts):
                     if found is None:
                         found = seen[key] = self._outcome(step, path.where, device)
                     est, copies, after, after_key = found
-                    cost = path.cost + est.seconds * step.weight
+                    cost, built = _step_cost(path, step, device, est)
                     if after_key not in new or new[after_key].cost > cost:
                         new[after_key] = _Path(cost, after, path.choices + [(device, est,
-                                                                             copies)])
+                                                                             copies)], built)
             paths = new if len(new) <= BEAM else \
                 dict(sorted(new.items(), key=lambda kv: kv[1].cost)[:BEAM])
         return min(paths.values(), key=lambda p: p.cost)
@@ -345,6 +346,22 @@ class Planner(StepCosts):
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def _step_cost(path: _Path, step: Step, device: str, est: Estimate) -> tuple:
+    """(the cost of ``path`` followed by ``step`` on ``device``, predicted ``est``; the
+    builds paid on the way). A kernel not yet built on a device is built once: its first
+    step there pays the build, the steps after it on the same path (and the copies a
+    statement's weight stands for: its loop's iterations, the statements alike it) do not.
+    Charged at every step, a build made a program of 200 ``RUN``s of one kernel pay it 200
+    times in the plan, and kept it on whichever device it was first built for."""
+    cost = path.cost + (est.seconds - est.compile_s) * step.weight
+    if not est.compile_s:
+        return cost, path.built
+    key = (device, id(step.kernel))
+    if key in path.built:
+        return cost, path.built
+    return cost + est.compile_s, path.built | {key}
 
 
 def _apply(where: dict, step: Step, memory: str) -> None:
