@@ -8,7 +8,8 @@ backend's own compile and launch path, and their times are divided into the work
 - ``vector_rate``: the same with a loop count written in the kernel, which lets a CPU
   compiler vectorise across threads (used for kernels whose loops all have literal counts);
 - ``launch_s``: a launch of 32 threads, submitted and waited for (seconds);
-- ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s);
+- ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s); on a CPU,
+  ``cache_bandwidth`` the same over :data:`CACHE_BYTES` of arrays, its team of threads woken;
 - ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
   chains per thread (operations/s); ``serial_rate``: the same for one thread alone;
 - ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
@@ -16,10 +17,10 @@ backend's own compile and launch path, and their times are divided into the work
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
   for ``cuda``), bytes/s.
 
-The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
-``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
-HYBRID split over host data is timed against each device alone, where the model predicts
-the two close, and one of a tiny launch for the split's fixed cost (``probes.measure_split``).
+``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
+a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
+each device alone where the model predicts the two close, and one of a tiny launch for the
+split's fixed cost (``probes.measure_split``).
 The figures are stored as JSON in the cache folder, keyed by the CPU, the compiler, each
 device's name and driver and :data:`VERSION`, and reused until one of those changes.
 
@@ -29,8 +30,7 @@ operations, not the ``device`` backends (OpenCL, WebGPU), whose drivers take up 
 to start and build. They are measured the first time the planner considers them
 (:func:`complete`): under ``--device auto`` those that are auto candidates (a CPU WebGPU
 adapter never is: it is recorded in :attr:`Machine.named_only` and measured only when
-named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then). So
-neither ``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
+named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from pxos.errors import PxBackendError
 from pxos.planner import stored
 
 VERSION = 8  # bump when what is measured, or how, changes
+CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
 
@@ -76,6 +77,7 @@ class DeviceFigures:
     download: float | None = None    # device → host, pageable, bytes/s
     upload_pinned: float | None = None
     download_pinned: float | None = None
+    cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
 
 
 @dataclass
@@ -112,9 +114,8 @@ class Machine:
             gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
         hybrid_overhead: for each pair timed, seconds a split costs beyond its slower
             part, timed on a tiny launch (``planner/hybrid.split_overhead``).
-        pending: backends not measured yet (the ``device`` backends, present or not:
-            calibration does not load them), and :data:`CUDA_LIBRARY` (:func:`complete`
-            measures them).
+        pending: backends not measured yet (the ``device`` backends, present or not), and
+            :data:`CUDA_LIBRARY` (:func:`complete` measures them).
         named_only: pending backends found present but no ``--device auto`` candidate
             (``Backend.auto_candidate``: a CPU WebGPU adapter); measured only when named.
     """
@@ -175,7 +176,7 @@ class OtherVersion(ValueError):
 
 def _positive(name: str) -> bool:
     """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
-    return (name.endswith(("rate", "bandwidth")) and name != "vector_rate"
+    return (name.endswith(("rate", "bandwidth")) and name not in ("vector_rate", "cache_bandwidth")
             or name.startswith(("upload", "download")) or name == "cores")
 
 
@@ -247,8 +248,7 @@ def machine(auto: bool = True, progress: Callable[[str], None] | None = None) ->
     path = calibration_path(key)
     if path.exists():
         try:
-            found = Machine.from_json(path.read_text())
-            _loaded[key] = found
+            found = _loaded[key] = Machine.from_json(path.read_text())
             return found
         except OtherVersion:
             pass  # calibrate again

@@ -12,10 +12,11 @@ launch takes as long as the slower part plus the split's own fixed cost (the dev
 handed to a worker thread and joined, the host's cores shared with the driver's calls),
 which calibration times on a launch too small for its work to count
 (:func:`split_overhead`): on the H200 machine a ``c+cuda`` split of ``option_price`` at
-10⁵ elements took 1.07 ms, against 0.30 ms on ``cuda`` alone with its copies. The best share is where the two parts meet; it is found on a grid of shares
-(every 5 %). The planner offers HYBRID only where the two
-devices alone are predicted within :data:`CLOSE` of each other, and what runs teach about
-it is kept under its own name (``c+cuda``) in ``planner/history``.
+10⁵ elements took 1.07 ms, against 0.30 ms on ``cuda`` alone with its copies. The best
+share is where the two parts meet; it is found on a grid of shares (every 5 %). The
+planner offers HYBRID only where the two devices alone are predicted within :data:`CLOSE`
+of each other, and what runs teach about it is kept under its own name (``c+cuda``) in
+``planner/history``.
 
 A split must never lose to a device alone, so it is offered only where the model predicts
 it to pay by more than the model's own error on splits: the best device alone must be

@@ -19,7 +19,7 @@ from pxos.backends.base import HOST, make_launch
 from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
-from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
+from pxos.planner.calibration import CACHE_BYTES, PROBES, DeviceFigures, LibraryFigures
 from pxos.planner.probe_memory import FIRST, OUTPUT, ProbeMemory
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
@@ -181,6 +181,12 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
                                                 r.floats(mem, FIRST, n, n)], (n,)),
                     min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
+    cache_bandwidth = 0.0
+    if on_host and not interpreted:  # arrays of CACHE_BYTES, many blocks: the whole team
+        n = CACHE_BYTES // 8
+        sec, w = r.time("probe_stream", [f32(2), r.floats(mem, FIRST, n),
+                                         r.floats(mem, FIRST, n, n)], (n,), repeats=20)
+        cache_bandwidth = max(bandwidth, w.memory_bytes / work_s(sec))
     say("bandwidth")
 
     threads = 1 << (12 if interpreted else 14 if on_host else 20)
@@ -214,7 +220,7 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
-                            gpu=is_gpu_backend(name, backend))
+                            gpu=is_gpu_backend(name, backend), cache_bandwidth=cache_bandwidth)
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
                         registry.timer(name) == "cuda-events", mem)
