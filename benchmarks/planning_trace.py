@@ -52,14 +52,13 @@ def one_run(program, device: str) -> dict:
     memo = next(iter(run._memo.plans.values()), None)
     if memo is not None:  # a run contradicted leaves a new follower, no decision kept
         out["plans"], out["decisions_kept"] = memo.follower.plans, len(memo.plans)
-    first = next((s.decision for s in runs if s.decision is not None), None)
-    if first is not None:
-        out["first_run_estimates_us"] = {
-            d: {k: round(getattr(e, k) * 1e6, 2) for k in PARTS}
-            for d, e in first.estimates.items()}
-        out["first_run_measured_us"] = round((first.measured or 0) * 1e6, 2)
-        out["first_run_bound"] = {d: e.bound for d, e in first.estimates.items()}
-        out["first_run_reason"] = first.reason
+    decided = [s.decision for s in runs if s.decision is not None]
+    for name, d in zip(("first_run", "second_run"), decided[:2]):
+        out[f"{name}_estimates_us"] = {
+            dev: {k: round(getattr(e, k) * 1e6, 2) for k in PARTS}
+            for dev, e in d.estimates.items()}
+        out[f"{name}_measured_us"] = round((d.measured or 0) * 1e6, 2)
+        out[f"{name}_reason"] = d.reason
     return out
 
 
