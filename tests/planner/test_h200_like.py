@@ -1,7 +1,7 @@
-"""Decisions on a machine calibrated like the H200 host (``data/h200_calibration.json``, in
-the stored format: 16-core Xeon and an H200), checked against what
-``benchmarks/placement.py`` and ``benchmarks/planning.py`` measured there; and the
-cache-aware memory rate of a CPU (``planner/model.memory_rate``)."""
+"""Decisions on the H200 machine's calibration (``data/h200_calibration.json``: the stored
+file of the mid-session run of 2026-12-04, 16-core Xeon and an H200), checked against what
+``benchmarks/placement.py`` and ``benchmarks/planning.py`` measured there in that run;
+and the cache-aware memory rate of a CPU (``planner/model.memory_rate``)."""
 
 from __future__ import annotations
 
@@ -51,38 +51,43 @@ def one_launch(kernel: str, arrays: str, n: int) -> str:
             f'WRITE_FILE {second} TO "out.npy"\n')
 
 
-def test_option_price_at_1e5_is_not_split(h200, tmp_path):
-    # measured there: the c+cuda split 1.07 ms, cuda alone 0.30 ms. The split's fixed cost
-    # (calibrated) makes it slower than c alone in the model, so it is not offered
+def test_no_split_is_offered_there(h200, tmp_path):
+    # calibration's split ran 1.15x the faster device alone, the model's error on it 52 %:
+    # not enough to offer any. Measured there, every split of the placement benchmark
+    # lost (option_price at 1e7: 36.3 ms against 19.7 ms on cuda; heavy_poly at 1e7:
+    # 23.1 against 18.2 ms), as every split below 1e7 did
+    for kernel, arrays, n in (("option_price", "spot price", 10**5),
+                              ("option_price", "spot price", 10**7),
+                              ("heavy_poly", "x out", 10**7)):
+        (run,) = planned(one_launch(kernel, arrays, n), h200, tmp_path)
+        assert "c+cuda" not in run.predicted, (kernel, n)
+
+
+def test_the_split_fixed_cost_keeps_option_price_at_1e5_whole(h200, tmp_path):
+    # on a machine where splits paid (calibration's 2x, predicted within 10 %), the
+    # calibrated fixed cost of a split (0.42 ms there) still keeps option_price at 1e5
+    # from splitting (1.07 ms there last session, against 0.30 ms on cuda); without it the
+    # model offered the split
+    h200.hybrid, h200.hybrid_error = {"c+cuda": 2.0}, {"c+cuda": 0.1}
+    assert h200.hybrid_overhead["c+cuda"] == pytest.approx(4.2e-4, rel=0.01)
     (run,) = planned(one_launch("option_price", "spot price", 10**5), h200, tmp_path)
-    assert run.device != "c+cuda" and "c+cuda" not in run.predicted
-    # without the fixed cost the model offered it, as it did there
+    assert "c+cuda" not in run.predicted
     h200.hybrid_overhead = {"c+cuda": 0.0}
     (run,) = planned(one_launch("option_price", "spot price", 10**5), h200, tmp_path)
     assert run.device == "c+cuda"
 
 
-def test_a_compute_bound_kernel_is_split_at_1e7(h200, tmp_path):
-    # heavy_poly: 1,024 operations an element; c alone and cuda with its copies are close
-    (run,) = planned(one_launch("heavy_poly", "x out", 10**7), h200, tmp_path)
-    assert run.device == "c+cuda"
-    assert run.predicted["c+cuda"] < run.predicted["c"]
-
-
 def test_short_floyd_warshall_runs_go_to_c(h200, tmp_path):
-    # planning.py --runs 50 --size 200: 50 RUNs of one relaxation step over 160 KB,
-    # which stays in the CPU's caches; pinned c was the faster device there
+    # planning.py --runs 50 --size 200: one relaxation step over 160 KB took 11.2 us
+    # launched on c and 10.7 us on cuda (stream_sizes.py), a RUN about 10 us on c once
+    # prepared and 35 us on cuda; calibrated, c is predicted faster
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from planning import program_text
 
-    runs = planned(program_text(50, 200, False), h200, tmp_path)
-    assert {r.device for r in runs} == {"c"}
-    without = dataclasses.replace(h200.devices["c"], cache_bandwidth=0.0)
-    h200.devices["c"] = without  # at the memory's bandwidth, cuda looked faster
     assert {r.device for r in planned(program_text(50, 200, False), h200, tmp_path)} \
-        == {"cuda"}
+        == {"c"}
 
 
 def _work(array_bytes: int) -> Work:
@@ -92,7 +97,8 @@ def _work(array_bytes: int) -> Work:
 
 
 def test_memory_rate_falls_from_the_cache_to_the_memory(h200):
-    c, cuda = h200.devices["c"], h200.devices["cuda"]
+    cuda = h200.devices["cuda"]
+    c = dataclasses.replace(h200.devices["c"], cache_bandwidth=4 * h200.devices["c"].bandwidth)
     assert memory_rate(c, _work(CACHE_BYTES)) == c.cache_bandwidth
     middle = memory_rate(c, _work(CACHE_BYTES * math.isqrt(FAR)))  # halfway, on logs
     assert middle == pytest.approx(math.sqrt(c.cache_bandwidth * c.bandwidth))

@@ -172,16 +172,18 @@ class History:
         """Keep one sample of ``kind``'s launch overhead (clipped to 0 … 1 s)."""
         self._keep(LAUNCHES, kind, min(1.0, max(0.0, seconds)))
 
-    def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float) -> None:
+    def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float,
+              launch: bool = True) -> None:
         """Learn from one run of a statement predicted as ``estimate`` (a
         ``planner.model.Estimate``) that took ``measured`` seconds: the kernel's correction
-        if its work was significant, else the launch overhead of ``kind``."""
+        if its work was significant, else (where ``launch``) the launch overhead of
+        ``kind``."""
         from pxos.planner.model import raw_work
 
         raw = raw_work(estimate)
         if significant(raw, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
-        elif not estimate.copies_s:  # with copies the residue mixes copy and launch costs
+        elif launch and not estimate.copies_s:  # copies would mix copy and launch costs
             self.record_launch(kind, measured - estimate.work_s - estimate.compile_s)
 
     def forget(self) -> None:
