@@ -25,7 +25,8 @@ Two decision rounds are scored: ``cold`` (the calibrated model alone) and ``onli
 (with the per-kernel corrections the planner learns from the runs it made so far: only the
 chosen device's time is recorded, as in real use; sizes run in increasing order).
 
-    python3 benchmarks/placement.py [--quick] [--out placement.json] [--pair c+opencl]
+    python3 benchmarks/placement.py [--quick] [--min-size N] [--out placement.json]
+                                    [--pair c+opencl]
 """
 
 from __future__ import annotations
@@ -264,6 +265,7 @@ def score(cases: list[dict], key: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 10^6 only")
+    ap.add_argument("--min-size", type=int, default=0, help="skip sizes below this")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     ap.add_argument("--only", help="comma-separated kernels/operations to run")
     ap.add_argument("--devices", help="comma-separated backends to choose among and run "
@@ -292,7 +294,7 @@ def main() -> None:
             continue
         for where in wheres:
             for n in SIZES:
-                if n > min(cap, limit):
+                if n > min(cap, limit) or n < opts.min_size:
                     continue
                 case = {"case": name, "size": n, "data": where}
                 decisions = {}
