@@ -266,3 +266,18 @@ def test_a_kernel_is_built_once_per_plan_not_once_per_run(tmp_path, machine):
         return {d.device for d in planner.plan().values() if d.statement.startswith("RUN")}
     assert device(200) == {"c"}
     assert device(20) == {"cuda"}
+
+
+def test_a_kernel_slower_than_predicted_on_one_cpu_backend_is_so_on_another(tmp_path):
+    """Until a kernel runs on a device, the correction learned on a device of the same
+    kind (``alike``) stands for its own: one run 2.5x slower than predicted moves the
+    estimate half-way, sqrt(2.5), on a scale of logs (planner/history)."""
+    import math
+
+    history = History(tmp_path / "h.json")
+    history.record("k", "c", 10**6, 1e-3, 2.5e-3)
+    assert history.correction("k", "c", 10**6) == pytest.approx(math.sqrt(2.5))
+    assert history.correction("k", "opencl", 10**6) == 1.0
+    assert history.correction("k", "opencl", 10**6, ("c",)) == pytest.approx(math.sqrt(2.5))
+    history.record("k", "opencl", 10**6, 1e-3, 0.8e-3)  # its own run now
+    assert history.correction("k", "opencl", 10**6, ("c",)) == pytest.approx(math.sqrt(0.8))
