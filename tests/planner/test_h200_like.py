@@ -63,6 +63,19 @@ def test_no_split_is_offered_there(h200, tmp_path):
         assert "c+cuda" not in run.predicted, (kernel, n)
 
 
+def test_no_split_after_a_calibration_that_saw_one_pay_1_4x(h200, tmp_path):
+    # the second calibration there: the split ran 1.40x the faster device alone, the model
+    # off by 25 %, fixed cost 0.38 ms. Offered, the split of heavy_poly at 1e6 ran 2.77 ms
+    # against 1.24 ms on cuda (1.64 ms predicted): 1.40 < 1.25² offers none
+    h200.hybrid, h200.hybrid_error = {"c+cuda": 1.40}, {"c+cuda": 0.25}
+    h200.hybrid_overhead = {"c+cuda": 3.8e-4}
+    (run,) = planned(one_launch("heavy_poly", "x out", 10**6), h200, tmp_path)
+    assert "c+cuda" not in run.predicted and run.device == "cuda"
+    h200.hybrid = {"c+cuda": 1.60}  # more than 1.25²: offered
+    (run,) = planned(one_launch("heavy_poly", "x out", 10**6), h200, tmp_path)
+    assert "c+cuda" in run.predicted
+
+
 def test_the_split_fixed_cost_keeps_small_launches_whole(h200, tmp_path):
     # on a machine where splits paid (calibration's 2x, predicted within 10 %), the
     # calibrated fixed cost of a split (0.42 ms there) keeps small launches whole: a
