@@ -16,13 +16,17 @@ a GPU, its split timed as calibration times one), the split is timed at the mode
 in every case, offered or not, so a split that would have won counts against a plan that
 did not offer it, and one that loses counts against a plan that chose it. ``saxpy``
 (memory-bound: the copies cost the host more than the work they move) is where a split
-loses; ``option_price`` (compute-bound) where it can win.
+loses at every size; ``option_price`` (compute-bound) loses at small sizes, where the
+split's fixed cost outweighs the work, and can win at large ones; ``heavy_poly`` (1,024
+operations an element) is where it wins on a machine whose CPU and GPU are within a few
+times of each other (not where the partner shares the CPU's cores, as PoCL does).
 
 Two decision rounds are scored: ``cold`` (the calibrated model alone) and ``online``
 (with the per-kernel corrections the planner learns from the runs it made so far: only the
 chosen device's time is recorded, as in real use; sizes run in increasing order).
 
-    python3 benchmarks/placement.py [--quick] [--out placement.json] [--pair c+opencl]
+    python3 benchmarks/placement.py [--quick] [--min-size N] [--out placement.json]
+                                    [--pair c+opencl]
 """
 
 from __future__ import annotations
@@ -100,6 +104,7 @@ KERNELS = {
                                     "c": np.zeros((side(n),) * 2, np.float32)}),
     "option_price": (10**8, lambda n, r: {"spot": _f32(r, n, 0.5, 1.5),
                                           "price": np.zeros(n, np.float32)}),
+    "heavy_poly": (10**7, lambda n, r: {"x": _f32(r, n), "out": np.zeros(n, np.float32)}),
     "gather": (10**8, lambda n, r: {"index": r.integers(0, n, n, dtype=np.int32),
                                     "src": _f32(r, n), "out": np.zeros(n, np.float32)}),
 }
@@ -237,11 +242,13 @@ def force_pair(machine, pair: str) -> None:
     partner = pair.split("+")[1]
     real = Machine.is_gpu
     Machine.is_gpu = lambda m, d: d == partner or real(m, d)
-    gains, errors = measure_split(machine)
+    gains, errors, fixed = measure_split(machine)
     machine.hybrid.update(gains)
     machine.hybrid_error.update(errors)
+    machine.hybrid_overhead.update(fixed)
     print(f"{pair}: calibration's split ran {gains.get(pair, 0):.2f}× the faster device "
-          f"alone (model error {errors.get(pair, float('nan')):.0%})", flush=True)
+          f"alone (model error {errors.get(pair, float('nan')):.0%}, fixed cost "
+          f"{fixed.get(pair, float('nan')) * 1e3:.3f} ms)", flush=True)
 
 
 def score(cases: list[dict], key: str) -> dict:
@@ -258,6 +265,7 @@ def score(cases: list[dict], key: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 10^6 only")
+    ap.add_argument("--min-size", type=int, default=0, help="skip sizes below this")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     ap.add_argument("--only", help="comma-separated kernels/operations to run")
     ap.add_argument("--devices", help="comma-separated backends to choose among and run "
@@ -286,7 +294,7 @@ def main() -> None:
             continue
         for where in wheres:
             for n in SIZES:
-                if n > min(cap, limit):
+                if n > min(cap, limit) or n < opts.min_size:
                     continue
                 case = {"case": name, "size": n, "data": where}
                 decisions = {}

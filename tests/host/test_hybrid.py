@@ -30,7 +30,7 @@ def test_which_kernels_are_elementwise():
           **kernels(EXAMPLES / "reduce.px"), **kernels(EXAMPLES / "histogram.px"),
           **kernels(ROOT / "benchmarks" / "kernels" / "placement.px")}
     split = {name for name, k in ex.items() if elementwise(k)}
-    assert split == {"saxpy", "option_price"}
+    assert split == {"saxpy", "option_price", "heavy_poly"}
 
 
 @needs_device
@@ -85,7 +85,8 @@ def test_calibration_times_a_split(monkeypatch):
     from pxos.planner.probes import measure_split
 
     monkeypatch.setattr(Machine, "is_gpu", lambda m, d: d == DEVICES[0])  # as if a GPU
-    found, error = measure_split(complete(machine()), n=1 << 18)  # small: a test
+    found, error, fixed = measure_split(complete(machine()), n=1 << 18)  # small: a test
     assert set(error) == {f"c+{DEVICES[0]}"} and error[f"c+{DEVICES[0]}"] >= 0
+    assert set(fixed) == {f"c+{DEVICES[0]}"} and 0 <= fixed[f"c+{DEVICES[0]}"] < 1
     assert set(found) == {f"c+{DEVICES[0]}"}
     assert found[f"c+{DEVICES[0]}"] > 0  # it ran: 0 would mean the split failed

@@ -224,8 +224,10 @@ def test_a_split_that_lost_is_not_taken_again_by_statements_alike():
 
 def test_a_run_slower_than_another_devices_prediction_contradicts_the_plan():
     """``PlanFollower.contradicted`` (what ``host/program_memo`` drops a run's decisions
-    on): set by a measured time longer than another candidate's prediction, first runs
-    included; not by one that is only off its own prediction."""
+    on): set by a measured time longer than another candidate's prediction and twice its
+    own, first runs included; not by one that is only off its own prediction, nor by one
+    that ran as predicted where another device was predicted faster (a step chosen for
+    the steps after it, as a first RUN that copies its data to the GPU)."""
     from pxos.planner.ahead import PlanFollower
     from pxos.planner.decision import Decision
 
@@ -236,3 +238,11 @@ def test_a_run_slower_than_another_devices_prediction_contradicts_the_plan():
         return follower.contradicted
     assert measured(3e-3)  # opencl was predicted at 2 ms: it may have won
     assert not measured(1.9e-3) and not measured(1e-4)  # off its own prediction only
+
+    def chosen_ahead(seconds: float) -> bool:  # c predicted faster here, cuda chosen
+        follower = PlanFollower(None)
+        follower.measured(Decision(1, "RUN k", "cuda", {"c": 1e-5, "cuda": 5e-5},
+                                   measured=seconds, fingerprint="k"))
+        return follower.contradicted
+    assert not chosen_ahead(6e-5)  # ran as predicted: the plan knew c was faster here
+    assert chosen_ahead(1.1e-4)  # more than twice its prediction

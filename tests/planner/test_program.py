@@ -246,3 +246,38 @@ def test_overhead_learned_by_pxos_run_leaves_python_calls_alone(tmp_path, machin
     planner._compiled = lambda device, kernel: True
     run = next(d for d in planner.plan().values() if d.statement.startswith("RUN"))
     assert run.estimates["cuda"].launch_s == 5e-3
+
+
+def test_a_kernel_is_built_once_per_plan_not_once_per_run(tmp_path, machine):
+    # c is not built yet (a 100 ms build), cuda is, and a RUN costs 10 µs on c against
+    # 1 ms on cuda: 200 RUNs save 0.2 s on c, more than its build; 20 save 20 ms, less.
+    # Charged at every RUN, the build made c cost 200 × 100 ms in the plan.
+    import dataclasses
+
+    machine.devices["cuda"] = dataclasses.replace(machine.devices["cuda"], launch_s=1e-3)
+    text = CHAIN.split("ALLOC")[0] + "ALLOC x float SIZE 1000\nALLOC y LIKE x\n"
+
+    def device(runs):
+        path = tmp_path / "p.px"
+        path.write_text(text + "RUN scale x y\n" * runs)
+        program = check_program(parse_program(path.read_text(), str(path)))
+        planner = Planner(program, "auto", machine, History(tmp_path / "h.json"))
+        planner._compiled = lambda device, kernel: device == "cuda"
+        return {d.device for d in planner.plan().values() if d.statement.startswith("RUN")}
+    assert device(200) == {"c"}
+    assert device(20) == {"cuda"}
+
+
+def test_a_kernel_slower_than_predicted_on_one_cpu_backend_is_so_on_another(tmp_path):
+    """Until a kernel runs on a device, the correction learned on a device of the same
+    kind (``alike``) stands for its own: one run 2.5x slower than predicted moves the
+    estimate half-way, sqrt(2.5), on a scale of logs (planner/history)."""
+    import math
+
+    history = History(tmp_path / "h.json")
+    history.record("k", "c", 10**6, 1e-3, 2.5e-3)
+    assert history.correction("k", "c", 10**6) == pytest.approx(math.sqrt(2.5))
+    assert history.correction("k", "opencl", 10**6) == 1.0
+    assert history.correction("k", "opencl", 10**6, ("c",)) == pytest.approx(math.sqrt(2.5))
+    history.record("k", "opencl", 10**6, 1e-3, 0.8e-3)  # its own run now
+    assert history.correction("k", "opencl", 10**6, ("c",)) == pytest.approx(math.sqrt(0.8))

@@ -126,8 +126,10 @@ def calibrate(
                   f"compile {d['compile_s'] * 1e3:.0f} ms{copies}")
     for pair, gain in found.hybrid.items():
         offered = "offered" if split_pays(found, tuple(pair.split("+"))) else "not offered"
+        fixed = found.hybrid_overhead.get(pair)
+        cost = f", {fixed * 1e3:.2f} ms of its own" if fixed is not None else ""
         out.print(f"  {pair:<7} a split over host data ran {gain:.2f}× the faster device "
-                  f"alone: {offered} by the planner")
+                  f"alone{cost}: {offered} by the planner")
     if found.pending:
         out.print(f"  measured the first time the planner considers it (or now, with "
                   f"--all): {', '.join(found.pending)}")

@@ -91,11 +91,10 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
-        # shared by the program's runs (host/program_memo says what each holds)
         (self._signatures, self._sizing_of, self._counts, self._launches_checked, self._reads,
          self._typed, self._constants, self._keywords, self._kernels) = (
             memo.signatures, memo.sizing, memo.counts, memo.checked_launches, memo.reads,
-            memo.typed, memo.constants, memo.keywords, memo.kernels)
+            memo.typed, memo.constants, memo.keywords, memo.kernels)  # (host/program_memo)
         self._run_launches = memo.launches_for(self.checked)  # (id(RUN), device) -> prepared
 
     def run(self) -> "ProgramRun":
@@ -103,7 +102,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
 
         Raises:
             PxError: the first failing statement, with its span; earlier outputs stay
-                written, and nothing half-written is left.
+                written, nothing half-written is left.
         """
         try:  # (the planner's history is written by planner/history, once a second at most)
             self._block(self.program.statements)
@@ -114,8 +113,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
     @property
     def files(self) -> FileAccess:
         """Where the program's file statements read and write (``host/files``), made at
-        the first use: resolving the folders costs 70 µs, a program without files needs
-        none of it."""
+        the first use: resolving the folders costs 70 µs, which a program without files
+        does not pay."""
         if self._files is None:
             self._files = self._memo.file_access(self.program.file, self.allow)
         return self._files
@@ -138,7 +137,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             step = self._native_run(stmt, decision)
             if step is not None:
                 return step
-        moved = self.residency.transfers
+        moved, prepared = self.residency.transfers, len(self._run_launches)
         ups, downs = moved.to_device, moved.to_host
         before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
         handler = _HANDLERS.get(type(stmt)) or _HANDLERS.setdefault(
@@ -165,17 +164,18 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
                            decision or self._decision))  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
         if decision is not None and decision.measured is None and decision.device == device:
-            self._learn(decision, seconds)
+            self._learn(decision, seconds, len(self._run_launches) != prepared)
         return step
 
-    def _learn(self, decision, seconds: float) -> None:
-        """Teach the planner ``decision``'s measured time, once (a loop: once per decision)."""
+    def _learn(self, decision, seconds: float, first_use: bool = False) -> None:
+        """Teach the planner ``decision``'s time once (``first_use``: ``Planner.learn``)."""
         if decision.measured is None:
             if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
                 decision.measured = seconds
                 return
-            self.planner.learn(decision, seconds, self.checked)
-            self.follower.measured(decision)
+            self.planner.learn(decision, seconds, self.checked, first_use)
+            if not first_use:  # (its launch's preparation says nothing of the choice)
+                self.follower.measured(decision)
 
     def _native_run(self, stmt: ir.Run, decision) -> Step | None:
         """A ``RUN`` whose launch on its device (``decision``'s, else ``--device``) has a

@@ -72,7 +72,8 @@ class PlanFollower:
             standing (a surprise, a HYBRID split that lost): a caller that keeps
             decisions (a host loop's, once per residency state) keys them with it.
         contradicted: a decision's measured time was longer than another device's
-            predicted time (its kernel's first run included), or a split lost: the choice
+            predicted time and :data:`SURPRISE` times its own (its kernel's first run
+            included), or a split lost: the choice
             may have been wrong, so a caller that keeps decisions beyond a run
             (``host/program_memo``) plans the next run anew, with what the history
             learned.
@@ -153,8 +154,12 @@ class PlanFollower:
             self.forget()  # a split that lost: withdrawn (Decision.learn), not repeated
             return
         others = [t for d, t in decision.predicted.items() if d != decision.device]
-        if others and decision.measured > min(others):  # first runs included
-            self.contradicted = True  # another device was predicted faster than this ran
+        if others and decision.measured > max(min(others), SURPRISE * predicted):
+            # another device was predicted faster than this ran, and this ran far slower
+            # than predicted (first runs included): a step that ran as predicted was
+            # chosen knowing the others' predictions (for the steps after it, perhaps: a
+            # first RUN that copies its data to the GPU), and contradicts nothing
+            self.contradicted = True
         ratio = predicted / decision.measured
         key = (decision.fingerprint, decision.device)
         if key not in self._seen:  # its first run: first-use costs

@@ -8,21 +8,21 @@ backend's own compile and launch path, and their times are divided into the work
 - ``vector_rate``: the same with a loop count written in the kernel, which lets a CPU
   compiler vectorise across threads (used for kernels whose loops all have literal counts);
 - ``launch_s``: a launch of 32 threads, submitted and waited for (seconds);
-- ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s);
+- ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s); on a CPU,
+  ``cache_bandwidth`` the same over :data:`CACHE_BYTES` of arrays, its team of threads woken;
 - ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
   chains per thread (operations/s); ``serial_rate``: the same for one thread alone;
-- ``transcendental_rate``: ``sin``/``exp`` per second; ``atomic_rate``: atomic additions
-  into 256 counters per second;
+- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
   for ``cuda``), bytes/s.
 
-The host library operations (``REDUCE``, ``SORT``) are measured with NumPy and, where the
-``cuda`` backend is present, CuPy. Where a CPU backend and a GPU are both present, one
-HYBRID split over host data is timed against each device alone, where the model predicts
-the two close (``probes.measure_split``). Its figures are stored as JSON under the cache
-folder, keyed by the CPU, the compiler, each device's name and driver and :data:`VERSION`,
-and reused until one of those changes.
+``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
+a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
+each device alone where the model predicts the two close, and one of a tiny launch for the
+split's fixed cost (``probes.measure_split``).
+The figures are stored as JSON in the cache folder, keyed by the CPU, the compiler, each
+device's name and driver and :data:`VERSION`, and reused until one of those changes.
 
 Calibration measures at once only what every plan needs: the CPU and GPU backends of
 ``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
@@ -30,8 +30,7 @@ operations, not the ``device`` backends (OpenCL, WebGPU), whose drivers take up 
 to start and build. They are measured the first time the planner considers them
 (:func:`complete`): under ``--device auto`` those that are auto candidates (a CPU WebGPU
 adapter never is: it is recorded in :attr:`Machine.named_only` and measured only when
-named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then). So
-neither ``pxos run --device c`` nor ``--device auto`` waits for a driver it does not use.
+named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile then).
 """
 
 from __future__ import annotations
@@ -52,7 +51,8 @@ from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 7  # bump when what is measured, or how, changes
+VERSION = 8  # bump when what is measured, or how, changes
+CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
 
@@ -77,6 +77,7 @@ class DeviceFigures:
     download: float | None = None    # device → host, pageable, bytes/s
     upload_pinned: float | None = None
     download_pinned: float | None = None
+    cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
 
 
 @dataclass
@@ -104,17 +105,17 @@ class Machine:
     Attributes:
         key: what the figures depend on (CPU, compiler, devices, drivers), hashed.
         cpu: the CPU's model; cores: logical CPUs this process may use.
-        devices: :class:`DeviceFigures` by backend name.
+        devices: :class:`DeviceFigures` by backend name; seconds: calibration's time.
         library: :class:`LibraryFigures` by side (``host``, ``cuda``).
-        seconds: how long the calibration took.
         hybrid: for each HYBRID pair (``c+cuda``), how much faster a split over host
             data ran than the faster device alone (``probes.measure_split``); the planner
             offers a split only where this shows it pays.
         hybrid_error: for each pair timed, the model's relative error on that split's
             gain, |predicted ÷ measured − 1| (``planner/hybrid.split_margin``).
-        pending: backends not measured yet (the ``device`` backends, present or not:
-            calibration does not load them), and :data:`CUDA_LIBRARY` (:func:`complete`
-            measures them).
+        hybrid_overhead: for each pair timed, seconds a split costs beyond its slower
+            part, timed on a tiny launch (``planner/hybrid.split_overhead``).
+        pending: backends not measured yet (the ``device`` backends, present or not), and
+            :data:`CUDA_LIBRARY` (:func:`complete` measures them).
         named_only: pending backends found present but no ``--device auto`` candidate
             (``Backend.auto_candidate``: a CPU WebGPU adapter); measured only when named.
     """
@@ -131,6 +132,7 @@ class Machine:
     hybrid: dict[str, float] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)  # measured when first a candidate
     hybrid_error: dict[str, float] = field(default_factory=dict)
+    hybrid_overhead: dict[str, float] = field(default_factory=dict)
     named_only: list[str] = field(default_factory=list)
 
     def is_gpu(self, device: str) -> bool:
@@ -172,7 +174,7 @@ class OtherVersion(ValueError):
 
 def _positive(name: str) -> bool:
     """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
-    return (name.endswith(("rate", "bandwidth")) and name != "vector_rate"
+    return (name.endswith(("rate", "bandwidth")) and name not in ("vector_rate", "cache_bandwidth")
             or name.startswith(("upload", "download")) or name == "cores")
 
 
@@ -196,8 +198,7 @@ def cpu_cores() -> int:
 
 
 def loaded_at_once(name: str) -> bool:
-    """Whether calibration loads and measures backend ``name`` at once: a ``cpu`` or
-    ``gpu`` backend of ``pxos.registry``, not a ``device`` one (module docstring)."""
+    """Whether calibration measures ``name`` at once: a ``cpu`` or ``gpu`` backend."""
     return registry.entry(name).kind != "device"
 
 
@@ -243,8 +244,7 @@ def machine(auto: bool = True, progress: Callable[[str], None] | None = None) ->
     path = calibration_path(key)
     if path.exists():
         try:
-            found = Machine.from_json(path.read_text())
-            _loaded[key] = found
+            found = _loaded[key] = Machine.from_json(path.read_text())
             return found
         except OtherVersion:
             pass  # calibrate again
@@ -370,7 +370,8 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     found.pending = pending
     if names:
         started_at = time.perf_counter()
-        found.hybrid, found.hybrid_error = measure_split(found, probe_memory=memory)
+        found.hybrid, found.hybrid_error, found.hybrid_overhead = measure_split(
+            found, probe_memory=memory)
         if found.hybrid:
             say(f"timed the {', '.join(found.hybrid)} split", started_at)
     found.seconds = time.perf_counter() - t0
@@ -383,8 +384,7 @@ def _measure_library(found: Machine, side: str, say, memory) -> None:
     ``probe_memory.ProbeMemory``)."""
     from pxos.planner.probes import measure_library
 
-    started = time.perf_counter()
-    found.library[side] = measure_library(side, memory)
+    started, found.library[side] = time.perf_counter(), measure_library(side, memory)
     say(f"measured REDUCE and SORT on {side}", started)
 
 

@@ -25,7 +25,7 @@ from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
 from pxos.planner.costs import is_cached, statement_key
-from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
+from pxos.planner.hybrid import alike_devices, hybrid_pair, memory_of, split_pays
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256
@@ -78,7 +78,8 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
                 _move(copies, memory, m, int(a.nbytes))
         compiled = amortized or is_cached(device, kernel)
         estimates[device] = predict_launch(machine, device, work, copies, compiled,
-                                           history.correction(key, device, work.threads),
+                                           history.correction(key, device, work.threads,
+                                                              alike_devices(machine, device)),
                                            launch_s=history.launch(device, None))
     pair = hybrid_pair(machine, list(estimates)) if split else None
     split = None

@@ -14,7 +14,7 @@ from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import kernel_features, launch_work, trip_names
 from pxos.planner.dryrun import Step
 from pxos.planner.history import fingerprint
-from pxos.planner.hybrid import estimate_split, memory_of
+from pxos.planner.hybrid import alike_devices, estimate_split, memory_of
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )
@@ -52,7 +52,8 @@ class StepCosts:
             work = self._work(step)
             compiled = self._compiled(device, step.kernel)
             fp = fingerprint(step.kernel)
-            corr = self.history.correction(fp, device, work.threads)
+            corr = self.history.correction(fp, device, work.threads,
+                                           alike_devices(self.machine, device))
             launch = self.history.launch(statement_key("run", device), None)
             contended = any(a.kind == "atomic" and a.pattern == "uniform"
                             for a in features_of(step.kernel).accesses)

@@ -73,14 +73,15 @@ class Decision:
         head = f"<Decision {where}`{self.statement}` on {self.device}"
         return "\n  ".join([head, *self.explain_lines()]) + ">"
 
-    def learn(self, history, measured: float) -> None:
+    def learn(self, history, measured: float, launch: bool = True) -> None:
         """Record that the statement took ``measured`` seconds on :attr:`device` and
-        teach ``history`` (a ``planner.history.History``) from it."""
+        teach ``history`` (a ``planner.history.History``) from it (``launch``: its launch
+        overhead too, ``History.learn``)."""
         self.measured = measured
         est = self.estimates.get(self.device)
         if est is not None and self.fingerprint:
             history.learn(self.fingerprint, self.launch_key or self.device, self.size, est,
-                          measured)
+                          measured, launch)
         alone = [t for d, t in self.predicted.items() if "+" not in d]
         if "+" in self.device and self.fingerprint and alone and measured > min(alone):
             # a HYBRID split that lost to a device alone: one loss withdraws it

@@ -89,15 +89,22 @@ class History:
         except ValueError as err:  # not JSON, or of the wrong shape
             stored.warn(path, str(err), "forgetting what it learned")
 
-    def correction(self, kernel: str, device: str, threads: int) -> float:
+    def correction(self, kernel: str, device: str, threads: int,
+                   alike: tuple[str, ...] = ()) -> float:
         """The factor to multiply the model's work estimate by (1 if nothing recorded
-        within a factor of ten of ``threads`` or below it; see the module docstring)."""
-        key = (kernel, device, threads)
+        within a factor of ten of ``threads`` or below it; see the module docstring).
+        ``alike``: devices of the same kind (the CPU backends, say), whose correction
+        stands for ``device``'s until the kernel has run there: on the 2-core machine
+        ``histogram`` ran 2.4x slower than predicted on ``c`` and 3.3x on PoCL, whose
+        uncorrected prediction then won at 10⁷ and 10⁸ and lost by up to 25 %."""
+        key = (kernel, device, threads, alike)
         found = self._corrections.get(key)
         if found is not None:
             return found
         size = math.log10(max(threads, 1))
-        rows = self.data.get(kernel, {}).get(device, [])
+        by_device = self.data.get(kernel, {})
+        rows = by_device.get(device) or next(
+            (by_device[d] for d in alike if by_device.get(d)), [])
         near = [math.log(r) for s, r in rows if abs(s - size) <= 1.0]
         below = [s for s, _ in rows if s < size]
         if not near and below:  # slower than predicted at smaller sizes: at least as slow
@@ -172,16 +179,18 @@ class History:
         """Keep one sample of ``kind``'s launch overhead (clipped to 0 … 1 s)."""
         self._keep(LAUNCHES, kind, min(1.0, max(0.0, seconds)))
 
-    def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float) -> None:
+    def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float,
+              launch: bool = True) -> None:
         """Learn from one run of a statement predicted as ``estimate`` (a
         ``planner.model.Estimate``) that took ``measured`` seconds: the kernel's correction
-        if its work was significant, else the launch overhead of ``kind``."""
+        if its work was significant, else (where ``launch``) the launch overhead of
+        ``kind``."""
         from pxos.planner.model import raw_work
 
         raw = raw_work(estimate)
         if significant(raw, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
-        elif not estimate.copies_s:  # with copies the residue mixes copy and launch costs
+        elif launch and not estimate.copies_s:  # copies would mix copy and launch costs
             self.record_launch(kind, measured - estimate.work_s - estimate.compile_s)
 
     def forget(self) -> None:

@@ -7,6 +7,8 @@ A kernel launch on a device costs
 - copies: the bytes that must move because the data is elsewhere now, over the measured
   host↔device bandwidth (plus one launch latency per copy);
 - memory: ``Work.memory_bytes`` over the device's memory bandwidth (the roofline's slope);
+  on a CPU, for a launch whose arrays fit its caches, over the bandwidth calibration
+  measured at that size (:func:`memory_rate`);
 - compute: the larger of the whole launch's operations over the device's issue rate (the
   vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
   one thread's operations over the rate of a single thread (a launch too small to fill the
@@ -28,7 +30,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from pxos.ir.analysis.features import Work
-from pxos.planner.calibration import DeviceFigures, LibraryFigures, Machine
+from pxos.planner.calibration import CACHE_BYTES, DeviceFigures, LibraryFigures, Machine
 
 CONTENDED = 8.0  # slowdown of atomics that all hit one address
 
@@ -122,7 +124,7 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \
         / fig.serial_rate
     compute = max(parallel, serial)
-    memory = (work.memory_bytes if fig.gpu else work.cpu_memory_bytes) / fig.bandwidth
+    memory = (work.memory_bytes if fig.gpu else work.cpu_memory_bytes) / memory_rate(fig, work)
     atomics = work.threads * per.atomics / fig.atomic_rate * (CONTENDED if contended else 1)
     raw = max(memory, compute) + atomics
     launch = fig.launch_s if launch_s is None else launch_s
@@ -134,6 +136,26 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
                         "compile": est.compile_s, "memory": memory * correction,
                         "compute": compute * correction, "atomics": atomics * correction})
     return est
+
+
+def memory_rate(fig: DeviceFigures, work: Work) -> float:
+    """Bytes/s of ``work``'s memory traffic on ``fig``'s device: its bandwidth, or on a CPU
+    whose cache bandwidth was calibrated (``DeviceFigures.cache_bandwidth``) that one for
+    arrays of at most :data:`~pxos.planner.calibration.CACHE_BYTES` in all, falling
+    log-linearly to the bandwidth at :data:`FAR` times that size (32 MiB, the size
+    calibration's bandwidth was measured from). A small launch's arrays stay in the caches
+    between launches: on the 2-core machine ``y = a*x + y`` on one thread ran at 90–124
+    GB/s within 512 KiB and 34–44 GB/s from 4 MiB up (``benchmarks/stream_sizes.py``)."""
+    if fig.gpu or fig.cache_bandwidth <= fig.bandwidth:
+        return fig.bandwidth
+    size = sum(work.array_bytes.values())
+    if size <= CACHE_BYTES:
+        return fig.cache_bandwidth
+    t = min(1.0, math.log(size / CACHE_BYTES) / math.log(FAR))
+    return fig.cache_bandwidth ** (1 - t) * fig.bandwidth ** t
+
+
+FAR = 64  # beyond FAR × CACHE_BYTES of arrays, a CPU streams from its memory
 
 
 def raw_work(est: Estimate) -> float:

@@ -19,7 +19,7 @@ from pxos.backends.base import HOST, make_launch
 from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
-from pxos.planner.calibration import PROBES, DeviceFigures, LibraryFigures
+from pxos.planner.calibration import CACHE_BYTES, PROBES, DeviceFigures, LibraryFigures
 from pxos.planner.probe_memory import FIRST, OUTPUT, ProbeMemory
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
@@ -181,6 +181,12 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
                                                 r.floats(mem, FIRST, n, n)], (n,)),
                     min(1 << 18, big // 4), big)
     bandwidth = w.memory_bytes / work_s(sec)
+    cache_bandwidth = 0.0
+    if on_host and not interpreted:  # arrays of CACHE_BYTES, many blocks: the whole team
+        n = CACHE_BYTES // 8
+        sec, w = r.time("probe_stream", [f32(2), r.floats(mem, FIRST, n),
+                                         r.floats(mem, FIRST, n, n)], (n,), repeats=20)
+        cache_bandwidth = max(bandwidth, w.memory_bytes / work_s(sec))
     say("bandwidth")
 
     threads = 1 << (12 if interpreted else 14 if on_host else 20)
@@ -214,7 +220,7 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
-                            gpu=is_gpu_backend(name, backend))
+                            gpu=is_gpu_backend(name, backend), cache_bandwidth=cache_bandwidth)
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
                         registry.timer(name) == "cuda-events", mem)
@@ -245,16 +251,18 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
 
 
 def measure_split(machine, n: int = 1 << 24, probe_memory: ProbeMemory | None = None
-                  ) -> tuple[dict[str, float], dict[str, float]]:
+                  ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """For the HYBRID pair of ``machine`` (``planner/program.hybrid_pair``): how much
     faster a split runs than the faster device alone, where the planner would offer one,
-    and the model's relative error on that gain (|predicted ÷ measured − 1|).
+    the model's relative error on that gain (|predicted ÷ measured − 1|), and the split's
+    fixed cost in seconds (:func:`split_overhead`, measured first: the gain's prediction
+    counts it).
 
     The launch is ``probe_ops`` over ``n`` host floats (2²⁴), with the fewest loop iterations
     (1, 2, 4 …) at which the model predicts the CPU alone no faster than the device with
     its copies (the two are close there: a split is offered only then). The share is the
     model's. Each is run once untimed, then three rounds each time both devices alone and
-    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {})
+    the split; the result is the median of the rounds' (faster alone ÷ split). ({}, {}, {})
     where there is no pair; a gain of 0 where the split failed to run. ``probe_memory``:
     the buffers the host array is cut from (``planner/probe_memory``)."""
     from pxos.backends.hybrid import cut, run_split
@@ -264,11 +272,12 @@ def measure_split(machine, n: int = 1 << 24, probe_memory: ProbeMemory | None = 
 
     pair = hybrid_pair(machine, registry.compiling(machine.devices))
     if pair is None:
-        return {}, {}
+        return {}, {}, {}
     name, (cpu, device) = "+".join(pair), pair
     memory = memory_of(machine, device)
     try:
         k = probe_kernels()["probe_ops"]
+        fixed = split_overhead(machine, k, pair, probe_memory)
         out = (probe_memory or ProbeMemory()).full(FIRST, n, 0)
         copies = Copies(up=1, up_bytes=out.nbytes, down=1, down_bytes=out.nbytes,
                         memory=memory)
@@ -278,7 +287,8 @@ def measure_split(machine, n: int = 1 << 24, probe_memory: ProbeMemory | None = 
                     predict_launch(machine, device, work, copies, True).seconds:
                 break
         args = [np.int32(iters), out]
-        split = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes, memory)
+        split = predict_split(machine, cpu, device, work, out.nbytes, out.nbytes, memory,
+                              overhead=fixed)
         share = split.split
         predicted = min(predict_launch(machine, cpu, work, Copies(), True).seconds,
                         predict_launch(machine, device, work, copies, True).seconds) \
@@ -292,9 +302,38 @@ def measure_split(machine, n: int = 1 << 24, probe_memory: ProbeMemory | None = 
             cpu_s, device_s, split_s = (best_time(run, 1, warm=False) for run in runs)
             rounds.append(min(cpu_s, device_s) / split_s)
         gain = statistics.median(rounds)
-        return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}
+        return {name: gain}, {name: abs(predicted / max(gain, TINY) - 1)}, {name: fixed}
     except Exception:  # a split that cannot run here is a split that does not pay
-        return {name: 0.0}, {}
+        return {name: 0.0}, {}, {}
+
+
+SPLIT_TINY = 4 * 256  # elements of the launch whose split times the fixed cost (4 blocks)
+
+
+def split_overhead(machine, kernel: ir.Kernel, pair: tuple[str, str],
+                   probe_memory: ProbeMemory | None = None) -> float:
+    """Seconds a HYBRID split of ``pair`` costs beyond what the model predicts for its
+    slower part: ``kernel`` (``probe_ops``, one iteration) over :data:`SPLIT_TINY` host
+    floats, where each part is a launch and its copies; the fastest of five timed splits
+    after one untimed, less the prediction without a fixed cost, at least 0. What it
+    measures is what every split pays whatever its size: the device part handed to a
+    worker thread and joined, and the host's cores shared with the driver's calls.
+
+    Raises:
+        PxBackendError: a backend of the pair cannot run here.
+    """
+    from pxos.backends.hybrid import cut, run_split
+    from pxos.planner.hybrid import memory_of, predict_split
+
+    out = (probe_memory or ProbeMemory()).full(OUTPUT, SPLIT_TINY, 0)
+    args = [np.int32(1), out]
+    work = launch_work(kernel, {"iters": args[0], "out": out}, (SPLIT_TINY,))
+    split = predict_split(machine, *pair, work, out.nbytes, out.nbytes,
+                          memory_of(machine, pair[1]), overhead=0.0)
+    at = cut(SPLIT_TINY, split.split)
+    at = at if 0 < at < SPLIT_TINY else SPLIT_TINY // 2  # both parts run
+    measured = best_time(lambda: run_split(kernel, args, at, *pair), 5)
+    return max(0.0, measured - split.seconds)
 
 
 def _scrambled(n: int) -> np.ndarray:

@@ -28,6 +28,14 @@ from pxos.ir.analysis.access import Access, ThreadValues, access
 from pxos.ir.analysis.trips import Trip, for_trip, while_trip
 
 MAX_ELEMENTS = 2**31 - 1  # LEN, THREAD_ID and indices are i32 (docs/language.md)
+# What one call of each transcendental function counts for, relative to the mean of sin
+# and exp, which calibration's probe_transcendental times (planner/probes.px): the C
+# backend's time per call on the 2-core machine (gcc 12, glibc 2.36, one thread,
+# benchmarks/transcendental_costs.py, two runs): sin 3.9-4.8, cos 3.9-4.2, exp 1.2-1.4,
+# log 2.5-2.6, tanh 15.6-15.8, pow 3.5-3.6, sqrt 0.2 ns. Counted alike, they made
+# option_price (log, two tanh) 3x faster in the model than it ran on c (H200 machine).
+CALL_COST = {"sin": 1.5, "cos": 1.5, "exp": 0.5, "log": 1.0, "tanh": 6.1, "pow": 1.4,
+             "sqrt": 0.1, "rsqrt": 0.1}
 SECTOR = 32  # bytes per memory transaction (an NVIDIA L2 sector; half an x86 cache line)
 # a strided or gathered access moves a whole sector for one element
 
@@ -115,7 +123,7 @@ def _expr_counts(e: ir.Expr, c: Counts, shared: set[str], loads: list) -> None:
             c.ops += 1
         elif isinstance(x, ir.Call):
             if x.fn in ir.TRANSCENDENTAL:
-                c.transcendental += 1
+                c.transcendental += CALL_COST.get(x.fn, 1.0)
             else:
                 c.ops += 2 if x.fn == "fma" else 1
 
