@@ -42,27 +42,30 @@ part1() {
 
 part2() {
     step "call overhead on c"
-    OMP_NUM_THREADS=1 timeout -k 3 40 python3 benchmarks/cpu.py --only-overhead --repeat 9 \
+    OMP_NUM_THREADS=1 timeout -k 3 30 python3 benchmarks/cpu.py --only-overhead --repeat 9 \
         --out "$OUT/cpu_overhead.json" 2>&1 | tail -12
     step "calibrate"
-    timeout -k 3 40 python3 benchmarks/startup.py --only-calibrate --calibrate-repeat 3 \
+    timeout -k 3 30 python3 benchmarks/startup.py --only-calibrate --calibrate-repeat 3 \
         --out "$OUT/startup.json" 2>&1 | tail -6
     step "planning"
     timeout -k 3 60 python3 benchmarks/planning.py --devices c,cuda --runs 200 --size 200 \
         --repeat 3 --out "$OUT/planning.json" 2>&1 | tail -12
     step "placement"
-    timeout -k 3 90 python3 benchmarks/placement.py --out "$OUT/placement.json" 2>&1 | tail -14
+    timeout -k 3 150 python3 benchmarks/placement.py --out "$OUT/placement.json" 2>&1 | tail -14
     step "profiler"
     timeout -k 3 40 python3 benchmarks/profile_overhead.py --device cuda --out "$OUT/profile.json" 2>&1 | tail -10
     timeout -k 3 20 python3 benchmarks/profile_overhead.py --device cuda --only-cuda-events 2>&1 | tail -5
     step "pipeline cores"
-    timeout -k 3 60 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
+    timeout -k 3 45 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
         --out "$OUT/pipeline_cores.json" 2>&1 | tail -14
+    timeout -k 3 15 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
+        --min-run-ms 150 --only aes256ctr chacha20 aes256gcm_seal lz4_decompress \
+        --out "$OUT/pipeline_cores_150ms.json" 2>&1 | tail -8
     step "nvCOMP"
     timeout -k 3 40 python3 benchmarks/compress_gpu.py --mib 256 --codecs lz4 zstd \
         --data logs mortgage --out "$OUT/compress_gpu.json" 2>&1 | tail -10
     step "C suite, default threads"
-    timeout -k 3 150 python3 benchmarks/suite.py --modes default --repeat 7 \
+    timeout -k 3 120 python3 benchmarks/suite.py --modes default --repeat 7 \
         --out "$OUT/suite.json" 2>&1 | tail -25
 }
 
