@@ -139,6 +139,19 @@ def _aead(key: bytes):
     return AESGCM(key)
 
 
+def _push_segments(stream, data, size: int) -> np.ndarray:
+    """The output of ``stream`` (a seal or open filter) for the whole ``size``-byte
+    segments of its pending bytes and ``data``, through its ``_emit``; the bytes after them
+    wait in ``stream.pending`` (kept where ``_keep`` puts them) for the next push."""
+    pieces, rest = _cut(stream.pending, data, size)
+    keep = _keep(rest)
+    stream.pending = keep[1]
+    if not pieces:
+        stream.pending[:] = rest
+        return np.zeros(0, np.uint8)
+    return stream._emit(pieces, False, keep)
+
+
 class GcmSealFilter:
     """Encrypts a stream into the framing above (``push``/``close`` as every filter; they
     return u8 arrays).
@@ -179,13 +192,7 @@ class GcmSealFilter:
         return out
 
     def push(self, data) -> np.ndarray:
-        pieces, rest = _cut(self.pending, data, self.segment)
-        keep = _keep(rest)
-        self.pending = keep[1]
-        if not pieces:
-            self.pending[:] = rest
-            return np.zeros(0, np.uint8)
-        return self._emit(pieces, False, keep)
+        return _push_segments(self, data, self.segment)
 
     def close(self) -> np.ndarray:
         out = self._emit([self.pending], True)
@@ -261,13 +268,7 @@ class GcmOpenFilter:
                 self.pending = buf
                 return np.zeros(0, np.uint8)
             self.pending, data = np.zeros(0, np.uint8), self._read_header(buf)
-        pieces, rest = _cut(self.pending, data, self.segment + TAG)
-        keep = _keep(rest)
-        self.pending = keep[1]
-        if not pieces:
-            self.pending[:] = rest
-            return np.zeros(0, np.uint8)
-        return self._emit(pieces, False, keep)
+        return _push_segments(self, data, self.segment + TAG)
 
     def close(self) -> np.ndarray:
         if self.head is None:
