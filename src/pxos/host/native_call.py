@@ -55,6 +55,12 @@ _log_serial: list = [0]  # the serial of the launch log recording now (watch_log
 _addresses: dict = {}  # (library, function) -> (its CDLL, the address), or (None, None)
 
 
+
+def switched_off(*switches: str) -> bool:
+    """Whether the C helpers are switched off: ``PXOS_NATIVE_CALL=0``, or one of
+    ``switches`` (the names of a helper's own environment variables) set to ``0``."""
+    return any(os.environ.get(name, "1") == "0" for name in ("PXOS_NATIVE_CALL", *switches))
+
 def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None, kept: int = 4):
     """A native launcher for ``compiled`` (a ``CKernel`` of the ``c`` backend, unchecked)
     of checked ``kernel``, or None where the helper cannot be built here or the kernel has
@@ -75,7 +81,7 @@ def launcher(backend, compiled, kernel: ir.Kernel, check: Callable | None, kept:
         :data:`FAULTED` (then ``backend.check_fault(compiled)`` raises); it raises what
         ``check`` raises.
     """
-    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+    if switched_off():
         return None
     params, threads = _params(kernel), _threads(kernel)
     if params is None or threads is None or len(params) > 64 or compiled.source.checked:
@@ -181,7 +187,7 @@ def helper():
     from pxos.backends.c import compiler  # (not at import: pxos's start-up)
 
     cc = compiler()
-    if cc is None or os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+    if cc is None or switched_off():
         return None
     return _native_module(cc)
 

@@ -24,7 +24,6 @@ environment (to compare the two paths), :func:`helper` is None and the callers u
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from pathlib import Path
 
@@ -53,13 +52,13 @@ def helper():
 
 
 def _bound():
-    if "0" in (os.environ.get("PXOS_NATIVE_CALL", "1"), os.environ.get("PXOS_EVP_THREADS",
-                                                                         "1")):
+    from pxos.host.native_call import extension, switched_off
+
+    if switched_off("PXOS_EVP_THREADS"):
         return None
     if not openssl_evp.available():
         return None
     from pxos.backends.c import compiler
-    from pxos.host.native_call import extension
 
     cc = compiler()
     module = None if cc is None else extension(cc, SOURCE, NAME)

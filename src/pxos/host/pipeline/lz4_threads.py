@@ -18,7 +18,6 @@ the helper cannot be built or bound (no C compiler, ``PXOS_NATIVE_CALL=0`` or
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from pathlib import Path
 
@@ -41,8 +40,9 @@ def helper():
 
 
 def _bound():
-    if "0" in (os.environ.get("PXOS_NATIVE_CALL", "1"), os.environ.get("PXOS_LZ4_THREADS",
-                                                                         "1")):
+    from pxos.host.native_call import extension, switched_off
+
+    if switched_off("PXOS_LZ4_THREADS"):
         return None
     try:
         import lz4.frame._frame as frame_module
@@ -51,7 +51,6 @@ def _bound():
     except (ImportError, OSError, AttributeError):  # no lz4, or one built without them
         return None
     from pxos.backends.c import compiler
-    from pxos.host.native_call import extension
 
     cc = compiler()
     module = None if cc is None else extension(cc, SOURCE, NAME)

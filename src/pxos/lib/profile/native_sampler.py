@@ -27,7 +27,6 @@ C compiler and Python's headers, the Python loop samples.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 from pathlib import Path
 
@@ -37,10 +36,11 @@ NAME = "pxos_native_sampler"
 
 def helper():
     """The built and loaded helper module, or None where it cannot serve here."""
-    if os.environ.get("PXOS_NATIVE_CALL", "1") == "0":
+    from pxos.host.native_call import extension, switched_off
+
+    if switched_off():
         return None
     from pxos.backends.c import compiler
-    from pxos.host.native_call import extension
 
     cc = compiler()
     module = None if cc is None else extension(cc, SOURCE, NAME)
