@@ -20,12 +20,12 @@ from pxos.ir.analysis.features import launch_work
 from pxos.ir.types import Array
 from pxos.planner.decision import Decision
 from pxos.planner.dryrun import stand_in
-from pxos.planner.history import fingerprint, history_for
+from pxos.planner.history import alike_devices, fingerprint, history_for
 from pxos.planner.model import Copies, predict_launch
 from pxos.ir.analysis.split import elementwise
 from pxos.planner.hybrid import estimate_split
 from pxos.planner.costs import is_cached, statement_key
-from pxos.planner.hybrid import alike_devices, hybrid_pair, memory_of, split_pays
+from pxos.planner.hybrid import hybrid_pair, memory_of, split_pays
 from pxos.planner.reason import explain_choice
 
 MEMO_LIMIT = 256

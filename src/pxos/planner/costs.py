@@ -13,8 +13,8 @@ from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import kernel_features, launch_work, trip_names
 from pxos.planner.dryrun import Step
-from pxos.planner.history import fingerprint
-from pxos.planner.hybrid import alike_devices, estimate_split, memory_of
+from pxos.planner.history import alike_devices, fingerprint
+from pxos.planner.hybrid import estimate_split, memory_of
 from pxos.planner.model import (
     Copies, Estimate, copies_seconds, predict_launch, predict_library,
 )

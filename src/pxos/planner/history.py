@@ -247,3 +247,11 @@ def history_for(machine_key: str) -> History:
 
 
 _OPEN: dict[str, History] = {}
+
+
+def alike_devices(machine, device: str) -> tuple[str, ...]:
+    """The other calibrated backends of ``device``'s kind (GPU or not): whose learned
+    correction of a kernel stands for ``device``'s until it runs there
+    (``History.correction``)."""
+    gpu = machine.is_gpu(device)
+    return tuple(d for d in machine.devices if d != device and machine.is_gpu(d) == gpu)

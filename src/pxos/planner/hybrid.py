@@ -130,14 +130,6 @@ def split_overhead(machine, name: str) -> float:
     return machine.hybrid_overhead.get(name, UNKNOWN_OVERHEAD)
 
 
-def alike_devices(machine, device: str) -> tuple[str, ...]:
-    """The other calibrated backends of ``device``'s kind (GPU or not): whose learned
-    correction of a kernel stands for ``device``'s until it runs there
-    (``History.correction``)."""
-    gpu = machine.is_gpu(device)
-    return tuple(d for d in machine.devices if d != device and machine.is_gpu(d) == gpu)
-
-
 def memory_of(machine, device: str) -> str:
     """The memory a device's arrays live in (``host`` for the CPU backends and NumPy, and
     for a HYBRID split, which reads and leaves its arrays there), as calibration
