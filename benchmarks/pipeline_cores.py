@@ -50,7 +50,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pxos.host.pipeline import evp_threads, filters, gcm_stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
-from pxos.host.pipeline.crc32c import crc32c, crc32c_extend  # noqa: E402
 from pxos.host.pipeline.lz4_frame import BlockCompressor  # noqa: E402
 
 KEY, CTR_IV, NONCE = bytes(range(32)), bytes(range(16)), bytes(range(12))
@@ -79,25 +78,35 @@ def cached_sample(nbytes: int, path: Path | None) -> np.ndarray:
 
 
 class _PerPart:
-    """``fn`` of each part of a chunk, one part per worker: SHA-256 per part (a Merkle leaf
-    level; one SHA-256 of the whole stream is sequential), or CRC32C per part joined by
-    ``crc32c_extend`` into the CRC32C of the stream (as ``Crc32cSink`` could)."""
+    """SHA-256 of each part of a chunk, one part per worker (a Merkle leaf level; one
+    SHA-256 of the whole stream is sequential). CRC32C per part is ``Crc32cSink`` itself:
+    its parts' CRCs are joined by ``crc32c_extend`` into the CRC32C of the stream."""
 
-    def __init__(self, pool, kind: str):
-        self.pool, self.kind, self.crc = pool, kind, 0
-
-    def _part(self, part):
-        return hashlib.sha256(part).digest() if self.kind == "sha256" else crc32c(part)
+    def __init__(self, pool):
+        self.pool = pool
 
     def push(self, data):
         step = -(-len(data) // self.pool.workers)
         parts = [data[lo:lo + step] for lo in range(0, len(data), step)]
-        for part, got in zip(parts, self.pool.run(self._part, [(p,) for p in parts])):
-            if self.kind == "crc32c":
-                self.crc = crc32c_extend(self.crc, got, len(part))
+        self.pool.run(lambda part: hashlib.sha256(part).digest(), [(p,) for p in parts])
         return b""
 
     def close(self):
+        return b""
+
+
+class _Sink:
+    """A sink (``push``, ``value``) as a filter that outputs nothing (``push``, ``close``)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def push(self, data):
+        self.sink.push(data)
+        return b""
+
+    def close(self):
+        self.sink.value()
         return b""
 
 
@@ -109,8 +118,8 @@ CASES = {
     "zstd3_compress": lambda pool: filters.CodecFilter("zstd", False, 3, pool.workers),
     "lz4_compress": lambda pool: filters.CodecFilter("lz4", False, pool=pool),
     "lz4_decompress": lambda pool: filters.CodecFilter("lz4", True, pool=pool),
-    "sha256_per_part": lambda pool: _PerPart(pool, "sha256"),
-    "crc32c_per_part": lambda pool: _PerPart(pool, "crc32c"),
+    "sha256_per_part": _PerPart,
+    "crc32c_per_part": lambda pool: _Sink(filters.Crc32cSink(pool)),
 }
 
 

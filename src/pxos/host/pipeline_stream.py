@@ -160,7 +160,7 @@ class StreamStatements:
                 return filters.CodecFilter(m.codec, m.decompress, level, pool.workers, pool)
             if isinstance(m, ir.Hash) or m.check == "sha256":
                 return filters.Sha256Sink()
-            return filters.Crc32cSink() if m.check == "crc32c" else filters.Utf8Sink()
+            return filters.Crc32cSink(pool) if m.check == "crc32c" else filters.Utf8Sink()
 
     def _stream_codec_devices(self) -> dict:
         """id(COMPRESS) -> the device chosen for it by :meth:`_place_stream_codec`."""

@@ -38,6 +38,17 @@ class CorePool:
             return [fn(*job) for job in jobs]
         return [f.result() for f in [self._pool.submit(fn, *job) for job in jobs]]
 
+    def run_here(self, fn, jobs: list[tuple]) -> list:
+        """As :meth:`run`, but the calling thread does the first job itself while the
+        workers do the rest: one thread fewer to wake (about 50 µs on a VM) for work that
+        releases the GIL; at most ``workers`` jobs run at once when ``len(jobs) <=
+        workers``."""
+        if self._pool is None or len(jobs) < 2:
+            return [fn(*job) for job in jobs]
+        rest = [self._pool.submit(fn, *job) for job in jobs[1:]]
+        first = fn(*jobs[0])
+        return [first] + [f.result() for f in rest]
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -259,14 +259,16 @@ class Sha256Sink:
 
 
 class Crc32cSink:
-    """CRC32C of a stream: each chunk's CRC joined to the running one (``crc32c_extend``)."""
+    """CRC32C of a stream: each chunk's CRC joined to the running one (``crc32c_extend``);
+    a large chunk is cut into one part per worker of ``pool`` (``crc32c.crc32c``)."""
 
-    def __init__(self):
-        self.crc = 0
+    def __init__(self, pool=None):
+        self.crc, self.pool = 0, pool
 
     def push(self, data) -> None:
         if len(data):
-            self.crc = crc32c_extend(self.crc, crc32c(np.frombuffer(data, np.uint8)), len(data))
+            got = crc32c(np.frombuffer(data, np.uint8), pool=self.pool)
+            self.crc = crc32c_extend(self.crc, got, len(data))
 
     def value(self) -> int:
         return self.crc
