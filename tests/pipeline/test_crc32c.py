@@ -52,12 +52,14 @@ def test_rfc3720_vectors_and_the_check_value(path):
         assert crc32c(np.frombuffer(data, np.uint8)) == want
 
 
-@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("workers", [None, 2, 3])
 def test_parts_on_the_pool_equal_the_reference(path, workers, monkeypatch):
     monkeypatch.setattr(crc_module, "PART", 700)  # small parts: the split is exercised here
-    with CorePool(workers) as pool:
+    monkeypatch.setattr(crc_module, "cpu_count", lambda: 2)  # None: a pool for the call
+    with CorePool(workers or 1) as pool:
         for length in (1399, 1400, 2101, 5000):
-            assert crc32c(DATA[:length], pool=pool) == bitwise(DATA[:length].tobytes())
+            got = crc32c(DATA[:length], pool=pool if workers else None)
+            assert got == bitwise(DATA[:length].tobytes())
 
 
 def test_a_strided_view_is_refused_or_read_in_order():

@@ -26,10 +26,10 @@ def host_reason(stmt: ir.Stmt, copies: Copies) -> str:
     if isinstance(stmt, ir.Swap):
         return "no placement: the two names exchange their arrays where they are, no copy"
     if isinstance(stmt, (ir.Crypt, ir.Hash, ir.Codec, ir.Validate, ir.ReadEnv)):
-        return ("host: the CPU's libraries (cryptography, hashlib, zstandard, lz4, zlib); "
-                "when it runs, ENCRYPT, DECRYPT and HASH weigh them against pxos's kernels "
-                "by the data's size (`pxos run --explain` shows it); `--device c|opencl|"
-                "cuda` pins the kernels") + back
+        return ("host: the CPU's libraries (cryptography, hashlib, zstandard, lz4, zlib, "
+                "crc32c); when it runs, ENCRYPT, DECRYPT and HASH weigh them against pxos's "
+                "kernels by the data's size (`pxos run --explain` shows it); `--device "
+                "c|opencl|cuda` pins the kernels") + back
     if isinstance(stmt, ir.ConstDef):
         return "no placement: a constant, put into every use when the program is checked"
     return "host: a host scalar" + back
