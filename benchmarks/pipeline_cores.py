@@ -21,7 +21,8 @@ max(main thread's CPU, process CPU / workers), the critical path when the work t
 main thread is spread evenly and runs side by side (true of GIL-free work only).
 ``cpu_busy`` = CPU / wall shows how many cores a run kept busy. The ciphers run on
 ``evp_threads``' C threads (``PXOS_EVP_THREADS=0``: on the Python pool, to compare; LZ4
-compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the pool). ``--min-run-ms`` makes a
+compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the pool; CRC32C on
+``crc32c_threads``', ``PXOS_CRC32C_THREADS=0``: the pool). ``--min-run-ms`` makes a
 run several passes (module ``measure``); ``--spin-us`` and ``--lz4-job-blocks`` set the C
 pool's busy wait and the Python pool's LZ4 job size. ``--pick-cores 2`` pins the run to two
 CPUs on distinct physical cores (from sysfs), the idlest ones over 0.3 s: two hyperthreads
@@ -48,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pxos.host.pipeline import evp_threads, filters, gcm_stream  # noqa: E402
+from pxos.host.pipeline import crc32c_threads, evp_threads, filters, gcm_stream  # noqa: E402
 from pxos.host.pipeline.cores import CorePool, cpu_count  # noqa: E402
 from pxos.host.pipeline.lz4_frame import BlockCompressor  # noqa: E402
 
@@ -119,7 +120,7 @@ CASES = {
     "lz4_compress": lambda pool: filters.CodecFilter("lz4", False, pool=pool),
     "lz4_decompress": lambda pool: filters.CodecFilter("lz4", True, pool=pool),
     "sha256_per_part": _PerPart,
-    "crc32c_per_part": lambda pool: _Sink(filters.Crc32cSink(pool)),
+    "crc32c_per_part": lambda pool: _Sink(filters.Crc32cSink(pool)),  # as a stream's VALIDATE
 }
 
 
@@ -255,8 +256,10 @@ def main() -> None:
     parser.add_argument("--lz4-job-blocks", type=int, default=None,
                         help="LZ4 blocks per pool job (0: one run per worker)")
     args = parser.parse_args()
-    if args.spin_us is not None and evp_threads.helper() is not None:
-        evp_threads.set_spin(int(args.spin_us * 1000))
+    if args.spin_us is not None:
+        for threads in (evp_threads, crc32c_threads):
+            if threads.helper() is not None:
+                threads.set_spin(int(args.spin_us * 1000))
     if args.lz4_job_blocks is not None:
         BlockCompressor.JOB_BLOCKS = args.lz4_job_blocks
     picked = pick_cores(args.pick_cores) if args.pick_cores else None
@@ -268,7 +271,8 @@ def main() -> None:
     load_before = os.getloadavg()
     results = {}
     print("ciphers on", "C threads (evp_threads)" if evp_threads.helper() else
-          "the Python pool (openssl_evp)", "| CPUs", cpus, flush=True)
+          "the Python pool (openssl_evp)", "| CRC32C on", "C threads (crc32c_threads)"
+          if crc32c_threads.helper() else "the Python pool", "| CPUs", cpus, flush=True)
     for case in [c for c in CASES if not args.only or c in args.only]:
         r = results[case] = measure(case, data, chunk, cores, args.repeat,
                                     args.min_run_ms / 1e3)
@@ -293,6 +297,7 @@ def main() -> None:
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
            "cipher_threads": "C (evp_threads)" if evp_threads.helper() else "Python pool",
+           "crc32c_threads": "C (crc32c_threads)" if crc32c_threads.helper() else "Python pool",
            "spin_us": args.spin_us, "lz4_job_blocks": getattr(BlockCompressor, "JOB_BLOCKS", None),
            "results": results}
     tmp = Path(args.out).with_suffix(".tmp")

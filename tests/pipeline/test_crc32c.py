@@ -1,6 +1,6 @@
-"""CRC32C on the host (the ``crc32c`` package, or NumPy without it), its multi-core split
-and ``crc32c_extend``, against an independent bitwise CRC-32C (RFC 3720, appendix B.4) and
-RFC 3720's test vectors (section B.4); Hypothesis draws the lengths and the cuts."""
+"""CRC32C on the host (the ``crc32c`` package on C threads or on the Python pool, or NumPy
+without it), its multi-core split and ``crc32c_extend``, against an independent bitwise
+CRC-32C and RFC 3720's test vectors (appendix B.4); Hypothesis draws lengths and cuts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pxos.errors import PxArgumentError
-from pxos.host.pipeline import filters
+from pxos.host.pipeline import crc32c_threads, filters
 from pxos.host.pipeline.cores import CorePool
 
 crc_module = importlib.import_module("pxos.host.pipeline.crc32c")
@@ -34,15 +34,22 @@ def bitwise(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-@pytest.fixture(params=["library", "numpy"])
+@pytest.fixture(params=["threads", "pool", "numpy"])
 def path(request, monkeypatch):
-    """Each host path: the ``crc32c`` package (skipped where it is absent) and NumPy."""
-    if request.param == "library":
-        pytest.importorskip("crc32c")
-        assert crc_module.library().startswith("crc32c")
-    else:
+    """Each host path: the ``crc32c`` package on C threads and on the Python pool (skipped
+    where they are absent; small pieces and parts, so that the split runs), and NumPy."""
+    monkeypatch.setattr(crc32c_threads, "PIECE", 300)
+    monkeypatch.setattr(crc_module, "PART", 700)
+    if request.param == "numpy":
         monkeypatch.setattr(crc_module, "_library", None)
         assert crc_module.library() == "numpy"
+        return request.param
+    pytest.importorskip("crc32c")
+    assert crc_module.library().startswith("crc32c")
+    if request.param == "pool":
+        monkeypatch.setattr(crc32c_threads, "helper", lambda: None)
+    elif crc32c_threads.helper() is None:
+        pytest.skip("the C helper cannot serve here")
     return request.param
 
 
@@ -54,7 +61,6 @@ def test_rfc3720_vectors_and_the_check_value(path):
 
 @pytest.mark.parametrize("workers", [None, 2, 3])
 def test_parts_on_the_pool_equal_the_reference(path, workers, monkeypatch):
-    monkeypatch.setattr(crc_module, "PART", 700)  # small parts: the split is exercised here
     monkeypatch.setattr(crc_module, "cpu_count", lambda: 2)  # None: a pool for the call
     with CorePool(workers or 1) as pool:
         for length in (1399, 1400, 2101, 5000):
@@ -91,12 +97,24 @@ def test_extend_over_zero_runs_and_long_lengths():
         crc32c_extend(7, 0, (1 << 33) + 5)
 
 
+def test_the_c_helper_continues_a_crc():
+    if crc32c_threads.helper() is None:
+        pytest.skip("the C helper cannot serve here")
+    head = bitwise(DATA[:1234].tobytes())
+    assert crc32c_threads.crc32c(DATA[1234:], 2, head) == bitwise(DATA.tobytes())
+    assert crc32c_threads.crc32c(b"", 2, head) == head
+
+
 @settings(max_examples=25, deadline=None)
-@given(cuts=st.lists(st.integers(0, 5000), max_size=6), workers=st.sampled_from([1, 2]))
-def test_sink_with_a_pool_any_chunks(cuts, workers):
+@given(cuts=st.lists(st.integers(0, 5000), max_size=6), workers=st.sampled_from([1, 2]),
+       threads=st.booleans())
+def test_sink_with_a_pool_any_chunks(cuts, workers, threads):
     points = [0] + sorted(cuts) + [len(DATA)]
     with CorePool(workers) as pool, pytest.MonkeyPatch.context() as patch:
         patch.setattr(crc_module, "PART", 500)  # chunks from 1000 bytes are split
+        patch.setattr(crc32c_threads, "PIECE", 300)
+        if not threads:
+            patch.setattr(crc32c_threads, "helper", lambda: None)
         sink = filters.Crc32cSink(pool)
         for lo, hi in zip(points, points[1:]):
             sink.push(DATA[lo:hi].tobytes())

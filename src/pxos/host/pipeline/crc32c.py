@@ -2,27 +2,30 @@
 
 On ``host`` the ``crc32c`` package (ICRAR, LGPL-2.1-or-later, the ``pipelines`` extra) runs
 the SSE4.2 ``crc32`` instruction (ARMv8's CRC32C on ARM, else slicing-by-8), about 12 GB/s a
-core from memory, with the GIL released on buffers from 32 KiB: a buffer of at least
-``2 × PART`` bytes is cut into one part per worker of a ``cores.CorePool`` (the caller's,
-else one made for the call), whose threads run side by side (the calling thread takes the
-first part), and the parts' CRCs are joined by ``crc32c_extend``. Without the package,
-NumPy (about 80 MB/s a core): the data split into 4096 equal chunks whose registers advance
-together, one table step per byte. On a backend, one kernel thread per chunk
-(``crc32c_kernel``); ``combine`` joins the chunk registers.
+core from memory, on as many threads as the caller's ``cores.CorePool`` has workers (one
+per core without one): on the C threads of ``crc32c_threads`` (pieces of 1 MiB from a
+shared counter, joined in C) where that helper serves, else on the Python pool (a buffer
+of at least ``2 × PART`` bytes cut into one part per worker, the GIL released on buffers
+from 32 KiB, the calling thread taking the first part) joined by ``crc32c_extend``.
+Without the package, NumPy (about 80 MB/s a core): the data split into 4096 equal chunks
+whose registers advance together, one table step per byte. On a backend, one kernel
+thread per chunk (``crc32c_kernel``); ``combine`` joins the chunk registers.
 
 Joining uses CRC's linearity: the register after ``A || B`` is the register after ``A``
 advanced over ``len(B)`` zero bytes, XOR the register of ``B`` started at 0.
 ``crc32c_extend`` advances by multiplying by ``x^(8·len(B))`` modulo the polynomial (zlib
-1.2.12's ``crc32_combine``: ``multmodp`` and ``x2nmodp``, Mark Adler), in Python: about
-8 µs for a length of 8 MiB, 150 µs for 2^40 - 1 bytes (one product per bit set). ``combine`` joins many registers at once: advancing over ``n`` zero bytes as a
-32 × 32 matrix over GF(2), the chunks joined pairwise, ``log2(chunks)`` NumPy steps,
-squaring the matrix at each level.
+1.2.12's ``crc32_combine``: ``multmodp`` and ``x2nmodp``, Mark Adler); in Python about
+8 µs for a length of 8 MiB, 150 µs for 2^40 - 1 bytes (one product per bit set).
+``combine`` joins many registers at once: advancing over ``n`` zero bytes as a 32 × 32
+matrix over GF(2), the chunks joined pairwise, ``log2(chunks)`` NumPy steps, squaring the
+matrix at each level.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pxos.host.pipeline import crc32c_threads
 from pxos.host.pipeline.bytes import as_bytes_array, to_host
 from pxos.host.pipeline.cores import CorePool, cpu_count
 from pxos.host.pipeline.crc32c_kernel import crc32c_chunks
@@ -146,9 +149,8 @@ def _chunking(length: int, chunks: int) -> tuple[int, int, int]:
 def crc32c(data, *, device: str = "host", chunks: int | None = None, pool=None) -> int:
     """CRC32C of a byte string or 1-D u8 array (NumPy, or CuPy on ``cuda``), as an int.
 
-    ``device="host"``: the ``crc32c`` package, one part per worker of ``pool`` (a
-    ``cores.CorePool``; ``None``: one made for the call, a worker per core) when the data
-    hold at least two ``PART``s;
+    ``device="host"``: the ``crc32c`` package on as many threads as ``pool`` (a
+    ``cores.CorePool``; ``None``: one thread per core) has workers (module docstring);
     without the package, NumPy over ``chunks`` chunks (default 4096). A pxos backend runs
     ``crc32c_chunks``, one thread per chunk (default: chunks of 4 KiB, at least 256 chunks).
     Raises PxArgumentError for other data.
@@ -173,11 +175,15 @@ def crc32c(data, *, device: str = "host", chunks: int | None = None, pool=None) 
 
 
 def _library_crc(arr: np.ndarray, pool) -> int:
-    """CRC32C of ``arr`` by the ``crc32c`` package: one call, or one part per worker of
-    ``pool`` (None: a pool of one worker per core, for this call) joined in order by
-    ``crc32c_extend``."""
+    """CRC32C of ``arr`` by the ``crc32c`` package on as many threads as ``pool`` has
+    workers (None: one per core): on ``crc32c_threads``' C threads where that helper
+    serves, else one part per worker of ``pool`` (None: a pool made for the call) joined
+    in order by ``crc32c_extend``."""
     arr = np.ascontiguousarray(arr)
-    workers = min(cpu_count() if pool is None else pool.workers, len(arr) // PART)
+    workers = cpu_count() if pool is None else pool.workers
+    if crc32c_threads.helper() is not None:
+        return crc32c_threads.crc32c(arr, workers)
+    workers = min(workers, len(arr) // PART)
     if workers < 2:
         return _library.crc32c(arr)
     if pool is None:
