@@ -6,11 +6,12 @@
 #   bash benchmarks/h200.sh 1            the cuda suite, the webgpu tests on NVIDIA's Vulkan
 #                                        driver, gpu.py and ternary.py
 #   bash benchmarks/h200.sh 2            overheads, calibration, planning, placement, profiler,
-#                                        pipeline scaling, nvCOMP, the C suite on all cores
+#                                        pipeline scaling and end to end, nvCOMP, the C suite
+#                                        on all cores
 #
 # The wheels are those pxos needs that the machine's image lacks (lark, cryptography, cffi,
-# pycparser, zstandard, lz4, wgpu, sniffio, nvidia-nvcomp-cu13, hatchling, trove-classifiers,
-# tritlib, balanced-ternary, jsonschema and its needs), downloaded for CPython 3.12
+# pycparser, zstandard, lz4, crc32c, wgpu, sniffio, nvidia-nvcomp-cu13, hatchling,
+# trove-classifiers, tritlib, balanced-ternary, jsonschema and its needs), downloaded for CPython 3.12
 # manylinux x86-64; `.whl-mid/vulkan/libvulkan.so.1` is the Vulkan loader (Debian libvulkan1).
 # Figures go to stdout; JSON results to $OUT (or benchmarks/results when OUT is unset).
 set -u
@@ -58,9 +59,12 @@ part2() {
     step "pipeline cores"
     timeout -k 3 45 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
         --out "$OUT/pipeline_cores.json" 2>&1 | tail -14
-    timeout -k 3 15 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
+    timeout -k 3 18 python3 benchmarks/pipeline_cores.py --pick-cores 2 --mib 128 --repeat 5 \
         --min-run-ms 150 --only aes256ctr chacha20 aes256gcm_seal lz4_decompress \
-        --out "$OUT/pipeline_cores_150ms.json" 2>&1 | tail -8
+        crc32c_per_part --out "$OUT/pipeline_cores_150ms.json" 2>&1 | tail -8
+    step "pipeline end to end (cuda, a 2 GiB file to file)"
+    timeout -k 3 40 python3 benchmarks/pipeline_e2e.py --mib 2048 --device cuda --repeat 2 \
+        --dir /tmp --out "$OUT/pipeline_e2e.json" 2>&1 | tail -8
     step "nvCOMP"
     timeout -k 3 40 python3 benchmarks/compress_gpu.py --mib 256 --codecs lz4 zstd \
         --data logs mortgage --out "$OUT/compress_gpu.json" 2>&1 | tail -10
