@@ -180,6 +180,8 @@ def _library_crc(arr: np.ndarray, pool) -> int:
     serves, else one part per worker of ``pool`` (None: a pool made for the call) joined
     in order by ``crc32c_extend``."""
     arr = np.ascontiguousarray(arr)
+    if len(arr) <= crc32c_threads.PIECE:  # one piece: no thread to share it with
+        return _library.crc32c(arr)
     workers = cpu_count() if pool is None else pool.workers
     if crc32c_threads.helper() is not None:
         return crc32c_threads.crc32c(arr, workers)
