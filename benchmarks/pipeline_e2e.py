@@ -238,9 +238,14 @@ def main() -> None:
         (folder / "nonce.bin").write_bytes(CTR_IV)
         rates = stage_rates(folder / "input.bin", folder, chunk, args.device, args.compress,
                             args.repeat)
+        slowest = min(rates, key=rates.get)
+        for stage, rate in sorted(rates.items(), key=lambda kv: kv[1]):
+            print(f"stage {stage:12s} {rate:8.2f} GB/s" +
+                  ("   (slowest)" if stage == slowest else ""), flush=True)
         whole = pipeline_rate(folder, chunk, args.device, args.compress, args.repeat)
+        print(f"pipeline           {whole:8.2f} GB/s   = {whole / rates[slowest]:.2f} of "
+              f"{slowest} ({rates[slowest]:.2f} GB/s; goal 0.8)", flush=True)
         threads = None if args.compress else thread_times(folder, chunk, args.device)
-    slowest = min(rates, key=rates.get)
     out = {"machine": {"node": platform.node(),
                        "cpu": platform.processor() or platform.machine(),
                        "cores": cpu_count(), "python": platform.python_version()},
@@ -253,10 +258,6 @@ def main() -> None:
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(out, indent=2))
     tmp.replace(args.out)
-    for stage, rate in sorted(rates.items(), key=lambda kv: kv[1]):
-        print(f"stage {stage:12s} {rate:8.2f} GB/s" + ("   (slowest)" if stage == slowest else ""))
-    print(f"pipeline           {whole:8.2f} GB/s   = {whole / rates[slowest]:.2f} of "
-          f"{slowest} (goal 0.8)")
     if threads:
         print("threads, seconds: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float)
                                                 else f"{k} {v}" for k, v in threads.items()))
