@@ -4,6 +4,7 @@
                                          [--only CASE …] [--pick-cores 2] [--out cores.json]
                                          [--min-run-ms 0] [--sample-file S.npy]
                                          [--spin-us US] [--lz4-job-blocks N]
+                                         [--crc32c-piece-kib K]
 
 Each case pushes ``--mib`` MiB of log-like text through one stream filter
 (``host/pipeline/filters``, ``gcm_stream``) in chunks of ``--chunk-mib`` MiB, with a pool of
@@ -24,7 +25,8 @@ main thread is spread evenly and runs side by side (true of GIL-free work only).
 compression on ``lz4_threads``', ``PXOS_LZ4_THREADS=0``: the pool; CRC32C on
 ``crc32c_threads``', ``PXOS_CRC32C_THREADS=0``: the pool). ``--min-run-ms`` makes a
 run several passes (module ``measure``); ``--spin-us`` and ``--lz4-job-blocks`` set the C
-pool's busy wait and the Python pool's LZ4 job size. ``--pick-cores 2`` pins the run to two
+pool's busy wait and the Python pool's LZ4 job size, ``--crc32c-piece-kib`` the bytes a
+C thread takes at a time for CRC32C. ``--pick-cores 2`` pins the run to two
 CPUs on distinct physical cores (from sysfs), the idlest ones over 0.3 s: two hyperthreads
 of one core share its AES units and halve the scaling, so on a larger machine this gives two
 quiet, whole cores; the JSON records each CPU's core. Output: JSON with the machine's name.
@@ -255,6 +257,8 @@ def main() -> None:
                         help="evp_threads' pool: busy wait before sleeping (default: its own)")
     parser.add_argument("--lz4-job-blocks", type=int, default=None,
                         help="LZ4 blocks per pool job (0: one run per worker)")
+    parser.add_argument("--crc32c-piece-kib", type=int, default=None,
+                        help="CRC32C on C threads: KiB a thread takes at a time")
     args = parser.parse_args()
     if args.spin_us is not None:
         for threads in (evp_threads, crc32c_threads):
@@ -262,6 +266,8 @@ def main() -> None:
                 threads.set_spin(int(args.spin_us * 1000))
     if args.lz4_job_blocks is not None:
         BlockCompressor.JOB_BLOCKS = args.lz4_job_blocks
+    if args.crc32c_piece_kib is not None:
+        crc32c_threads.PIECE = args.crc32c_piece_kib << 10
     picked = pick_cores(args.pick_cores) if args.pick_cores else None
     data, chunk, cores = cached_sample(args.mib << 20, args.sample_file), \
         args.chunk_mib << 20, cpu_count()
@@ -298,7 +304,7 @@ def main() -> None:
            "quiet": max(load_before[0], os.getloadavg()[0]) < 0.5,
            "cipher_threads": "C (evp_threads)" if evp_threads.helper() else "Python pool",
            "crc32c_threads": "C (crc32c_threads)" if crc32c_threads.helper() else "Python pool",
-           "spin_us": args.spin_us, "lz4_job_blocks": getattr(BlockCompressor, "JOB_BLOCKS", None),
+           "spin_us": args.spin_us, "crc32c_piece": crc32c_threads.PIECE, "lz4_job_blocks": getattr(BlockCompressor, "JOB_BLOCKS", None),
            "results": results}
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(out, indent=2))
