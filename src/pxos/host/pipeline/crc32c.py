@@ -3,7 +3,7 @@
 On ``host`` the ``crc32c`` package (ICRAR, LGPL-2.1-or-later, the ``pipelines`` extra) runs
 the SSE4.2 ``crc32`` instruction (ARMv8's CRC32C on ARM, else slicing-by-8), about 12 GB/s a
 core from memory, on as many threads as the caller's ``cores.CorePool`` has workers (one
-per core without one): on the C threads of ``crc32c_threads`` (pieces of 1 MiB from a
+per core without one): on the C threads of ``crc32c_threads`` (pieces of 256 KiB from a
 shared counter, joined in C) where that helper serves, else on the Python pool (a buffer
 of at least ``2 × PART`` bytes cut into one part per worker, the GIL released on buffers
 from 32 KiB, the calling thread taking the first part) joined by ``crc32c_extend``.
@@ -180,7 +180,7 @@ def _library_crc(arr: np.ndarray, pool) -> int:
     serves, else one part per worker of ``pool`` (None: a pool made for the call) joined
     in order by ``crc32c_extend``."""
     arr = np.ascontiguousarray(arr)
-    if len(arr) <= crc32c_threads.PIECE:  # one piece: no thread to share it with
+    if len(arr) <= 4 * crc32c_threads.PIECE:  # 1 MiB: less than waking a thread saves
         return _library.crc32c(arr)
     workers = cpu_count() if pool is None else pool.workers
     if crc32c_threads.helper() is not None:
