@@ -5,6 +5,8 @@ CRC-32C and RFC 3720's test vectors (appendix B.4); Hypothesis draws lengths and
 from __future__ import annotations
 
 import importlib
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -119,3 +121,25 @@ def test_sink_with_a_pool_any_chunks(cuts, workers, threads):
         for lo, hi in zip(points, points[1:]):
             sink.push(DATA[lo:hi].tobytes())
     assert sink.value() == bitwise(DATA.tobytes())
+
+
+def test_run_here_keeps_the_order_and_takes_the_first_job_itself():
+    def job(k):
+        return k, threading.get_ident()
+
+    with CorePool(3) as pool:
+        got = pool.run_here(job, [(k,) for k in range(5)])
+    assert [k for k, _ in got] == list(range(5))
+    assert got[0][1] == threading.get_ident()
+
+
+def test_a_forked_child_starts_its_own_pool(monkeypatch):
+    if crc32c_threads.helper() is None:
+        pytest.skip("the C helper cannot serve here")
+    monkeypatch.setattr(crc32c_threads, "PIECE", 300)
+    want = bitwise(DATA.tobytes())
+    assert crc32c_threads.crc32c(DATA, 2) == want  # the parent's pool
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's workers are not here
+        os._exit(0 if crc32c_threads.crc32c(DATA, 2) == want else 1)
+    assert os.waitpid(pid, 0)[1] == 0
