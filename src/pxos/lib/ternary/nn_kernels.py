@@ -39,29 +39,37 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
     """y[n, t, r] = scale[t, r] * sum_k w[t*TILE + r, k] * x[n, k] for the tiled words
     ``p`` (tiles, words, TILE), x (batch, words, 16) float32, y (batch, tiles, TILE).
 
-    Each code bit is tested as a sign: ``i32(w << (31 - bit)) < 0``, one shift and one
-    compare (gcc: ``vpslld``, ``vpcmpgtd``), and the +1 and −1 selections go to separate
-    sums (two for each), subtracted once per word: 8 AVX2 instructions per weight and 8
-    rows, where a mask test against a constant for each code took 11 and spilled."""
+    Launch ``batch * tiles`` threads, one a (batch row, tile); each is a block of its own
+    (``block_id``), so a CPU's cores share the tiles and not 64-tile blocks (4096 rows make
+    256 tiles: 16 a core on 16 cores, where blocks of 64 would keep 12 idle).
+
+    Each code bit is tested as a sign: ``i32(w << (31 - bit)) < 0`` (gcc: ``vpslld`` and a
+    ``vpcmpd`` into a mask register), and the input is added where it is set and ``-0.0``
+    where not: ``s + -0.0 == s`` for every ``s`` (even ``-0.0``, which ``+ 0.0`` would turn
+    into ``+0.0``), so gcc may fold the select and the add into one masked ``vaddps``:
+    3 instructions a code bit and 8 rows, where a select of ``0.0`` took 4. The +1 and −1
+    selections go to separate sums (two of each, so that no add waits on the previous one;
+    float adds are not reassociated without ``-ffast-math``), subtracted once per word."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
-        n = i // p.shape[0]
-        t = i % p.shape[0]
+        tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
+        n = tile // p.shape[0]
+        t = tile % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = f32(0.0)
         for j in range(p.shape[1]):
             for r in range(TILE):   # a constant count: gcc unrolls it into whole vectors
                 w = p[t, j, r]
-                plus0 = f32(0.0)
-                plus1 = f32(0.0)
-                minus0 = f32(0.0)
-                minus1 = f32(0.0)
+                plus0 = f32(-0.0)
+                plus1 = f32(-0.0)
+                minus0 = f32(-0.0)
+                minus1 = f32(-0.0)
                 for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
                     v = x[n, j, b]
                     u = x[n, j, b + 8]
-                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(0.0))
-                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(0.0))
-                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(0.0))
-                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(0.0))
+                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(-0.0))
+                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(-0.0))
+                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(-0.0))
+                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(-0.0))
                 y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
         for r in range(p.shape[2]):
             y[n, t, r] = y[n, t, r] * scale[t, r]
