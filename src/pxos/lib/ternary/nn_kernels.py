@@ -49,41 +49,28 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
     into ``+0.0``), so gcc may fold the select and the add into one masked ``vaddps``:
     3 instructions a code bit and 8 rows, where a select of ``0.0`` took 4. The +1 and −1
     selections go to separate sums (two of each, so that no add waits on the previous one;
-    float adds are not reassociated without ``-ffast-math``), subtracted once per word.
-
-    A first pass ORs the tile's words (and skips a tile of zeros). Its loads have little
-    work between them, so many cache misses are in flight at once and the tile (64 bytes a
-    word) arrives at the memory's bandwidth; in the main loop, a line of words takes about
-    200 instructions, the reorder buffer holds 2 or 3 lines' worth, and with no hardware
-    prefetch keeping ahead each line costs a memory latency. On this machine's CPU (whose
-    last-level cache holds 13 MB but not 16 MB of words here) 8192² went from 13 to 6.4 ms
-    on one core, for about 5 % at 4096² (words in cache)."""
+    float adds are not reassociated without ``-ffast-math``), subtracted once per word."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
         tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
         n = tile // p.shape[0]
         t = tile % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = f32(0.0)
-        seen = u32(0)   # a first pass: the OR of the tile's words
         for j in range(p.shape[1]):
-            for r in range(TILE):
-                seen |= p[t, j, r]
-        if seen != u32(0):   # else every weight of the tile is 0, and so is y
-            for j in range(p.shape[1]):
-                for r in range(TILE):   # a constant count: gcc unrolls it into whole vectors
-                    w = p[t, j, r]
-                    plus0 = f32(-0.0)
-                    plus1 = f32(-0.0)
-                    minus0 = f32(-0.0)
-                    minus1 = f32(-0.0)
-                    for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
-                        v = x[n, j, b]
-                        u = x[n, j, b + 8]
-                        plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(-0.0))
-                        minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(-0.0))
-                        plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(-0.0))
-                        minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(-0.0))
-                    y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
+            for r in range(TILE):   # a constant count: gcc unrolls it into whole vectors
+                w = p[t, j, r]
+                plus0 = f32(-0.0)
+                plus1 = f32(-0.0)
+                minus0 = f32(-0.0)
+                minus1 = f32(-0.0)
+                for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
+                    v = x[n, j, b]
+                    u = x[n, j, b + 8]
+                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(-0.0))
+                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(-0.0))
+                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(-0.0))
+                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(-0.0))
+                y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
         for r in range(p.shape[2]):
             y[n, t, r] = y[n, t, r] * scale[t, r]
 
