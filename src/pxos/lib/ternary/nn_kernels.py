@@ -32,6 +32,7 @@ X_WORDS = 512    # words of x staged in shared memory at a time: 32 KB (8192 col
 X_FLOATS = X_WORDS * 16
 WARP_ROWS_BLOCK = WARP_BLOCK // 32 * WARP_ROWS   # rows a block of warp_kernel takes
 PARTS = WARP_ROWS_BLOCK * 33                     # its lanes' sums, rows padded to 33
+TOP_PLUS = 1 << 30   # a code shifted to bits 31 and 30, as i32: +1 (01) is >= this, −1 < 0
 
 
 @pxos.kernel(block=(1,))
@@ -43,13 +44,17 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
     (``block_id``), so a CPU's cores share the tiles and not 64-tile blocks (4096 rows make
     256 tiles: 16 a core on 16 cores, where blocks of 64 would keep 12 idle).
 
-    Each code bit is tested as a sign: ``i32(w << (31 - bit)) < 0`` (gcc: ``vpslld`` and a
-    ``vpcmpd`` into a mask register), and the input is added where it is set and ``-0.0``
-    where not: ``s + -0.0 == s`` for every ``s`` (even ``-0.0``, which ``+ 0.0`` would turn
-    into ``+0.0``), so gcc may fold the select and the add into one masked ``vaddps``:
-    3 instructions a code bit and 8 rows, where a select of ``0.0`` took 4. The +1 and −1
-    selections go to separate sums (two of each, so that no add waits on the previous one;
-    float adds are not reassociated without ``-ffast-math``), subtracted once per word."""
+    Each trit's code is shifted to the top two bits, ``top = i32(w << (30 - 2b))`` (one
+    ``vpslld`` for both of its bits), and tested by two compares into AVX-512 mask
+    registers: −1 (code 10) is ``top < 0``, +1 (01) is ``top >= TOP_PLUS``. The input is
+    added where a test holds and ``-0.0`` where not: ``s + -0.0 == s`` for every ``s``
+    (even ``-0.0``, which ``+ 0.0`` would turn into ``+0.0``), so gcc folds the select and
+    the add into one masked ``vaddps``: 5 instructions a trit and 8 rows, where a shift, a
+    compare, a select of ``0.0`` and an add a code bit took 8. The +1 and −1 selections go
+    to separate sums (two of each, so that no add waits on the previous one; float adds
+    are not reassociated without ``-ffast-math``), subtracted once per word. The compares
+    are the limit (on Intel they issue on one port); ``-mprefer-vector-width=512``, which
+    the C backend does not pass, would make each vector 16 rows (docs/ternary.md §4)."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
         tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
         n = tile // p.shape[0]
@@ -66,10 +71,12 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
                 for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
                     v = x[n, j, b]
                     u = x[n, j, b + 8]
-                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(-0.0))
-                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(-0.0))
-                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(-0.0))
-                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(-0.0))
+                    top0 = i32(w << u32(30 - 2 * b))   # trit b's code in bits 31 and 30
+                    top1 = i32(w << u32(14 - 2 * b))   # trit b + 8's
+                    plus0 += pxos.select(top0 >= TOP_PLUS, v, f32(-0.0))
+                    minus0 += pxos.select(top0 < 0, v, f32(-0.0))
+                    plus1 += pxos.select(top1 >= TOP_PLUS, u, f32(-0.0))
+                    minus1 += pxos.select(top1 < 0, u, f32(-0.0))
                 y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
         for r in range(p.shape[2]):
             y[n, t, r] = y[n, t, r] * scale[t, r]
