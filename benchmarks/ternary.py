@@ -197,7 +197,9 @@ def blocked_times(fa, fb, rounds: int, calls: int = BLOCK_CALLS,
     of a pause of ``pause`` s, ``calls`` timed calls of ``fa``, a pause, ``calls`` of
     ``fb`` (the order swapped every round, so that a drift in the machine's load falls on
     both alike). Returns the medians of the per-call seconds (``a_s``, ``b_s``), their
-    ratio ``b_s / a_s`` and the median of the rounds' ratios of block medians."""
+    ratio ``b_s / a_s``, the median of the rounds' ratios of block medians, and the least
+    per-call seconds (``a_min_s``, ``b_min_s``: each library's call when the machine's
+    other jobs left it the cores)."""
     ta, tb, ratios = [], [], []
     for k in range(rounds):
         block = {}
@@ -215,7 +217,8 @@ def blocked_times(fa, fb, rounds: int, calls: int = BLOCK_CALLS,
         ratios.append(statistics.median(block["b"]) / statistics.median(block["a"]))
     a, b = statistics.median(ta), statistics.median(tb)
     return {"a_s": a, "b_s": b, "ratio": b / a,
-            "ratio_median_of_rounds": statistics.median(ratios)}
+            "ratio_median_of_rounds": statistics.median(ratios), "a_min_s": min(ta),
+            "b_min_s": min(tb)}
 
 
 def matvec_cpu(size: int, repeat: int) -> dict:
@@ -245,6 +248,7 @@ def matvec_cpu(size: int, repeat: int) -> dict:
             "ratio_median_of_rounds": steady["ratio_median_of_rounds"],
             "packed_GBps": moved / steady["a_s"] / 1e9,
             "numpy_GBps": w.nbytes / steady["b_s"] / 1e9,
+            "packed_min_s": steady["a_min_s"], "numpy_f32_min_s": steady["b_min_s"],
             "interleaved_packed_s": t_packed, "interleaved_numpy_f32_s": t_blas,
             "interleaved_ratio_numpy_over_packed": ratio,
             "method": f"blocks of {BLOCK_CALLS} calls, {PAUSE_S} s pauses, {2 * repeat} rounds;"
