@@ -46,7 +46,8 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
 
     Each trit's code is shifted to the top two bits, ``top = i32(w << (30 - 2b))`` (one
     ``vpslld`` for both of its bits), and tested by two compares into AVX-512 mask
-    registers: −1 (code 10) is ``top < 0``, +1 (01) is ``top >= TOP_PLUS``. The input is
+    registers: −1 (code 10) is ``top < 0``, +1 (01) is ``top >= TOP_PLUS`` (code 11,
+    which :func:`pxos.lib.ternary.nn.pack` never writes, counts as −1). The input is
     added where a test holds and ``-0.0`` where not: ``s + -0.0 == s`` for every ``s``
     (even ``-0.0``, which ``+ 0.0`` would turn into ``+0.0``), so gcc folds the select and
     the add into one masked ``vaddps``: 5 instructions a trit and 8 rows, where a shift, a
