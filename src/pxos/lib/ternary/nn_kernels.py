@@ -86,10 +86,13 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
 @pxos.kernel(block=(1,))
 def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
     """y[n, t, r] = sum_k w[t*TILE + r, k] * x[n, k] exactly (int32 sums), as
-    :func:`tiles_kernel` with integer activations and no scale."""
+    :func:`tiles_kernel` with integer activations and no scale (a block a tile, one shift
+    a trit and two compares, as there; ``0`` is the identity of an integer add: 4096² on
+    one core here from 1.62–1.69 to 1.33–1.34 ms)."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
-        n = i // p.shape[0]
-        t = i % p.shape[0]
+        tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
+        n = tile // p.shape[0]
+        t = tile % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = i32(0)
         for j in range(p.shape[1]):
@@ -99,8 +102,9 @@ def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
                 minus = i32(0)
                 for b in range(16):
                     v = x[n, j, b]
-                    plus += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, i32(0))
-                    minus += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, i32(0))
+                    top = i32(w << u32(30 - 2 * b))   # trit b's code in bits 31 and 30
+                    plus += pxos.select(top >= TOP_PLUS, v, i32(0))
+                    minus += pxos.select(top < 0, v, i32(0))
                 y[n, t, r] += plus - minus
 
 
