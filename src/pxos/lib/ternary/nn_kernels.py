@@ -9,9 +9,9 @@ Two layouts of the same words:
 - **tiles**, for CPUs (:func:`tiles_kernel`, :func:`tiles_int_kernel`): ``(row tiles,
   words, TILE)``, the words of ``TILE`` consecutive rows side by side. One thread takes a
   tile; its innermost loop runs over the tile's rows, contiguous in memory and independent,
-  so gcc vectorises it (8 rows per AVX2 instruction): each weight costs a mask test, a
-  select and an add, with four partial sums per row so that no add waits on the previous
-  one (float adds are not reassociated without ``-ffast-math``).
+  so gcc vectorises it (8 rows a 256-bit vector): each trit costs a shift, two compares
+  into mask registers and two masked adds, with four partial sums per row so that no add
+  waits on the previous one (float adds are not reassociated without ``-ffast-math``).
 - **rows**, for GPUs: ``(rows, words)``. A mat-vec takes a warp per 4 rows
   (:func:`warp_kernel`; the earlier :func:`block_kernel`, a block per row, is the GPU
   benchmark's peer), adjacent threads reading adjacent words (coalesced), the inputs
