@@ -14,11 +14,16 @@ int64 conversion at the memory roofline and a 14-qutrit circuit (docs/ternary.md
 * Exactness: 10⁶ random cases per operation (and the edges 0, ±1, ±(3^k ± 1)/2) against
   Python ints; 200-trit numbers on 10⁴ cases (their Python-int reference is slow).
 * Mat-vec at batch 1, 4096² and 8192²: the packed kernel (2 bits per weight) against
-  NumPy's float32 BLAS ``W @ x`` here, timed alternately; GB/s = bytes the kernel must
-  read ÷ time. Again on one thread each, by CPU time (``matvec_c_one_thread``): the
-  work, which other jobs on a shared machine do not stretch; and again with
-  ``OMP_WAIT_POLICY=passive`` (``matvec_c_passive_wait``), where spinning OpenMP
-  workers would otherwise hold the cores of a loaded machine.
+  NumPy's float32 BLAS ``W @ x`` here; GB/s = bytes the kernel must read ÷ time. The
+  headline (``matvec_c``: ``packed_s``, ``numpy_f32_s``) is each library in steady state:
+  blocks of 8 calls of one, then of the other, 0.3 s apart (longer than either library's
+  idle workers spin), medians of the per-call times. Beside it (``interleaved_*``) the
+  calls one by one in turn, where each call finds the other library's workers spinning on
+  the cores it needs (docs/ternary.md §6). Again on one thread each, by CPU time
+  (``matvec_c_one_thread``): the work, which other jobs on a shared machine do not
+  stretch; and again with ``OMP_WAIT_POLICY=passive`` (``matvec_c_passive_wait``) and
+  with ``OPENBLAS_THREAD_TIMEOUT=4`` (``matvec_c_openblas_timeout``), the two settings
+  that stop the spinning of one library's idle workers.
 * ``--gpu`` (an NVIDIA GPU with CuPy): the same kernels on device-resident CuPy arrays
   (CUDA events around calls queued while the GPU is kept busy, so the host's launch cost
   is not counted; one call's latency reported beside), mat-vec (``warp_kernel``, and the
@@ -161,9 +166,20 @@ def exactness(n: int, n_wide: int, device: str) -> dict:
     return out
 
 
+# Seconds between blocks of calls: longer than the time a library's idle workers spin
+# before they sleep, so that neither library's workers still hold a core when the other's
+# block starts: OpenBLAS's THREAD_TIMEOUT is 2**28 TSC cycles (driver/others/blas_server.c;
+# 0.1 s at 2.6 GHz, and 105 ms of CPU time spent after one sgemv here), libgomp's
+# GOMP_SPINCOUNT 300,000 spins (about 5 ms of CPU time after one pxos call here).
+PAUSE_S = 0.3
+BLOCK_CALLS = 8   # calls of one library in a row; their per-call times are kept
+
+
 def paired_times(fa, fb, repeat: int) -> tuple[float, float, float]:
-    """Medians of ``fa``'s and ``fb``'s times, timed alternately (so that a load on the
-    machine falls on both alike), and the median of the per-pair ratios ``b / a``."""
+    """Medians of ``fa``'s and ``fb``'s times, one call of each in turn (so that a load on
+    the machine falls on both alike), and the median of the per-pair ratios ``b / a``.
+    Each call finds the other library's idle workers spinning: this measures the two
+    thread pools' contention as much as either library (docs/ternary.md §6)."""
     fa(), fb()
     ta, tb = [], []
     for _ in range(repeat):
@@ -175,22 +191,69 @@ def paired_times(fa, fb, repeat: int) -> tuple[float, float, float]:
             statistics.median(b / a for a, b in zip(ta, tb)))
 
 
+def blocked_times(fa, fb, rounds: int, calls: int = BLOCK_CALLS,
+                  pause: float = PAUSE_S) -> dict:
+    """Each library in steady state, undisturbed by the other's workers: ``rounds`` rounds
+    of a pause of ``pause`` s, ``calls`` timed calls of ``fa``, a pause, ``calls`` of
+    ``fb`` (the order swapped every round, so that a drift in the machine's load falls on
+    both alike). Returns the medians of the per-call seconds (``a_s``, ``b_s``), their
+    ratio ``b_s / a_s``, the median of the rounds' ratios of block medians, and the least
+    per-call seconds (``a_min_s``, ``b_min_s``: each library's call when the machine's
+    other jobs left it the cores)."""
+    ta, tb, ratios = [], [], []
+    for k in range(rounds):
+        block = {}
+        order = (("a", fa), ("b", fb)) if k % 2 == 0 else (("b", fb), ("a", fa))
+        for name, fn in order:
+            time.sleep(pause)
+            times = []
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            block[name] = times
+        ta += block["a"]
+        tb += block["b"]
+        ratios.append(statistics.median(block["b"]) / statistics.median(block["a"]))
+    a, b = statistics.median(ta), statistics.median(tb)
+    return {"a_s": a, "b_s": b, "ratio": b / a,
+            "ratio_median_of_rounds": statistics.median(ratios), "a_min_s": min(ta),
+            "b_min_s": min(tb)}
+
+
 def matvec_cpu(size: int, repeat: int) -> dict:
     """The packed mat-vec on ``c`` (the tiled words made before timing, as a model load
-    would) against NumPy's float32 ``W @ x`` (BLAS sgemv), timed alternately."""
+    would) against NumPy's float32 ``W @ x`` (BLAS sgemv). Headline: blocks of calls of
+    one library, then the other, with pauses between blocks (:func:`blocked_times`);
+    beside it the calls interleaved one by one (:func:`paired_times`,
+    ``interleaved_*``)."""
     rng = np.random.default_rng(3)
     w = rng.normal(size=(size, size)).astype(np.float32)
     x = rng.normal(size=size).astype(np.float32)
     tw = T.nn.absmean(w)
     tw.tiles  # noqa: B018 (made once, outside the timing)
-    t_packed, t_blas, ratio = paired_times(lambda: T.nn.matvec(tw, x, "c"), lambda: w @ x,
-                                           4 * repeat)
+
+    def packed():
+        return T.nn.matvec(tw, x, "c")
+
+    def blas():
+        return w @ x
+
     moved = tw.tiles.nbytes + size * 4 * 2
-    return {"size": size, "packed_s": t_packed, "numpy_f32_s": t_blas,
-            "ratio_numpy_over_packed": ratio, "packed_GBps": moved / t_packed / 1e9,
-            "numpy_GBps": w.nbytes / t_blas / 1e9, "packed_bytes": moved,
-            "numpy_bytes": w.nbytes,
-            "max_abs_error": float(np.abs(T.nn.matvec(tw, x, "c") - tw.dense() @ x).max())}
+    err = float(np.abs(packed() - tw.dense() @ x).max())
+    steady = blocked_times(packed, blas, 2 * repeat)
+    t_packed, t_blas, ratio = paired_times(packed, blas, 4 * repeat)
+    return {"size": size, "packed_s": steady["a_s"], "numpy_f32_s": steady["b_s"],
+            "ratio_numpy_over_packed": steady["ratio"],
+            "ratio_median_of_rounds": steady["ratio_median_of_rounds"],
+            "packed_GBps": moved / steady["a_s"] / 1e9,
+            "numpy_GBps": w.nbytes / steady["b_s"] / 1e9,
+            "packed_min_s": steady["a_min_s"], "numpy_f32_min_s": steady["b_min_s"],
+            "interleaved_packed_s": t_packed, "interleaved_numpy_f32_s": t_blas,
+            "interleaved_ratio_numpy_over_packed": ratio,
+            "method": f"blocks of {BLOCK_CALLS} calls, {PAUSE_S} s pauses, {2 * repeat} rounds;"
+                      f" interleaved: {4 * repeat} pairs",
+            "packed_bytes": moved, "numpy_bytes": w.nbytes, "max_abs_error": err}
 
 
 def cpu_seconds(fn, repeat: int) -> float:
@@ -217,16 +280,15 @@ def matvec_one_thread(size: int, repeat: int) -> dict:
     return json.loads(out.stdout)
 
 
-def matvec_passive(size: int, repeat: int) -> dict:
-    """:func:`matvec_cpu` again in a child process with ``OMP_WAIT_POLICY=passive``: OpenMP
-    threads that wait sleep at once instead of spinning. On a machine that other jobs
-    oversubscribe, a spinning worker holds a core another thread of the same call needs,
-    and a two-thread call's wall time is then mostly waiting (docs/ternary.md §6)."""
-    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+def matvec_env(size: int, repeat: int, env: dict) -> dict:
+    """:func:`matvec_cpu` again in a child process with the environment variables ``env``
+    set before the libraries load: ``OMP_WAIT_POLICY=passive`` (pxos's idle OpenMP workers
+    sleep at once instead of spinning) or ``OPENBLAS_THREAD_TIMEOUT=4`` (OpenBLAS's idle
+    workers spin 2**4 cycles, not 2**28, before they sleep; docs/ternary.md §6)."""
     out = subprocess.run([sys.executable, __file__, "--paired-matvec", str(size),
-                          "--repeat", str(repeat)], env=env, capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout)
+                          "--repeat", str(repeat)], env=dict(os.environ, **env),
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout) | {"env": env}
 
 
 def one_thread_child(size: int, repeat: int) -> dict:
@@ -282,7 +344,10 @@ def cpu_cases(anchor: dict, quick: bool, repeat: int) -> dict:
     sizes = (512, 1024) if quick else (4096, 8192)
     out["matvec_c"] = [matvec_cpu(s, repeat) for s in sizes]
     out["matvec_c_one_thread"] = [matvec_one_thread(s, repeat) for s in sizes]
-    out["matvec_c_passive_wait"] = [matvec_passive(s, repeat) for s in sizes]
+    out["matvec_c_passive_wait"] = [matvec_env(s, repeat, {"OMP_WAIT_POLICY": "passive"})
+                                    for s in sizes]
+    out["matvec_c_openblas_timeout"] = [matvec_env(s, repeat, {"OPENBLAS_THREAD_TIMEOUT": "4"})
+                                        for s in sizes]
     return out
 
 

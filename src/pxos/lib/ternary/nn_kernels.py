@@ -9,9 +9,9 @@ Two layouts of the same words:
 - **tiles**, for CPUs (:func:`tiles_kernel`, :func:`tiles_int_kernel`): ``(row tiles,
   words, TILE)``, the words of ``TILE`` consecutive rows side by side. One thread takes a
   tile; its innermost loop runs over the tile's rows, contiguous in memory and independent,
-  so gcc vectorises it (8 rows per AVX2 instruction): each weight costs a mask test, a
-  select and an add, with four partial sums per row so that no add waits on the previous
-  one (float adds are not reassociated without ``-ffast-math``).
+  so gcc vectorises it (8 rows a 256-bit vector): each trit costs a shift, two compares
+  into mask registers and two masked adds, with four partial sums per row so that no add
+  waits on the previous one (float adds are not reassociated without ``-ffast-math``).
 - **rows**, for GPUs: ``(rows, words)``. A mat-vec takes a warp per 4 rows
   (:func:`warp_kernel`; the earlier :func:`block_kernel`, a block per row, is the GPU
   benchmark's peer), adjacent threads reading adjacent words (coalesced), the inputs
@@ -32,6 +32,7 @@ X_WORDS = 512    # words of x staged in shared memory at a time: 32 KB (8192 col
 X_FLOATS = X_WORDS * 16
 WARP_ROWS_BLOCK = WARP_BLOCK // 32 * WARP_ROWS   # rows a block of warp_kernel takes
 PARTS = WARP_ROWS_BLOCK * 33                     # its lanes' sums, rows padded to 33
+TOP_PLUS = 1 << 30   # a code shifted to bits 31 and 30, as i32: +1 (01) is >= this, −1 < 0
 
 
 @pxos.kernel(block=(1,))
@@ -39,29 +40,44 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
     """y[n, t, r] = scale[t, r] * sum_k w[t*TILE + r, k] * x[n, k] for the tiled words
     ``p`` (tiles, words, TILE), x (batch, words, 16) float32, y (batch, tiles, TILE).
 
-    Each code bit is tested as a sign: ``i32(w << (31 - bit)) < 0``, one shift and one
-    compare (gcc: ``vpslld``, ``vpcmpgtd``), and the +1 and −1 selections go to separate
-    sums (two for each), subtracted once per word: 8 AVX2 instructions per weight and 8
-    rows, where a mask test against a constant for each code took 11 and spilled."""
+    Launch ``batch * tiles`` threads, one a (batch row, tile); each is a block of its own
+    (``block_id``), so a CPU's cores share the tiles and not 64-tile blocks (4096 rows make
+    256 tiles: 16 a core on 16 cores, where blocks of 64 would keep 12 idle).
+
+    Each trit's code is shifted to the top two bits, ``top = i32(w << (30 - 2b))`` (one
+    ``vpslld`` for both of its bits), and tested by two compares into AVX-512 mask
+    registers: −1 (code 10) is ``top < 0``, +1 (01) is ``top >= TOP_PLUS`` (code 11,
+    which :func:`pxos.lib.ternary.nn.pack` never writes, counts as −1). The input is
+    added where a test holds and ``-0.0`` where not: ``s + -0.0 == s`` for every ``s``
+    (even ``-0.0``, which ``+ 0.0`` would turn into ``+0.0``), so gcc folds the select and
+    the add into one masked ``vaddps``: 5 instructions a trit and 8 rows, where a shift, a
+    compare, a select of ``0.0`` and an add a code bit took 8. The +1 and −1 selections go
+    to separate sums (two of each, so that no add waits on the previous one; float adds
+    are not reassociated without ``-ffast-math``), subtracted once per word. The compares
+    are the limit (on Intel they issue on one port); ``-mprefer-vector-width=512``, which
+    the C backend does not pass, would make each vector 16 rows (docs/ternary.md §4)."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
-        n = i // p.shape[0]
-        t = i % p.shape[0]
+        tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
+        n = tile // p.shape[0]
+        t = tile % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = f32(0.0)
         for j in range(p.shape[1]):
             for r in range(TILE):   # a constant count: gcc unrolls it into whole vectors
                 w = p[t, j, r]
-                plus0 = f32(0.0)
-                plus1 = f32(0.0)
-                minus0 = f32(0.0)
-                minus1 = f32(0.0)
+                plus0 = f32(-0.0)
+                plus1 = f32(-0.0)
+                minus0 = f32(-0.0)
+                minus1 = f32(-0.0)
                 for b in range(8):   # trits b and b + 8: bits 2b (+1) and 2b + 1 (−1)
                     v = x[n, j, b]
                     u = x[n, j, b + 8]
-                    plus0 += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, f32(0.0))
-                    minus0 += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, f32(0.0))
-                    plus1 += pxos.select(i32(w << u32(15 - 2 * b)) < 0, u, f32(0.0))
-                    minus1 += pxos.select(i32(w << u32(14 - 2 * b)) < 0, u, f32(0.0))
+                    top0 = i32(w << u32(30 - 2 * b))   # trit b's code in bits 31 and 30
+                    top1 = i32(w << u32(14 - 2 * b))   # trit b + 8's
+                    plus0 += pxos.select(top0 >= TOP_PLUS, v, f32(-0.0))
+                    minus0 += pxos.select(top0 < 0, v, f32(-0.0))
+                    plus1 += pxos.select(top1 >= TOP_PLUS, u, f32(-0.0))
+                    minus1 += pxos.select(top1 < 0, u, f32(-0.0))
                 y[n, t, r] += (plus0 + plus1) - (minus0 + minus1)
         for r in range(p.shape[2]):
             y[n, t, r] = y[n, t, r] * scale[t, r]
@@ -70,10 +86,13 @@ def tiles_kernel(p: Array[u32, 3], x: Array[f32, 3], scale: Array[f32, 2], y: Ar
 @pxos.kernel(block=(1,))
 def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
     """y[n, t, r] = sum_k w[t*TILE + r, k] * x[n, k] exactly (int32 sums), as
-    :func:`tiles_kernel` with integer activations and no scale."""
+    :func:`tiles_kernel` with integer activations and no scale (a block a tile, one shift
+    a trit and two compares, as there; ``0`` is the identity of an integer add: 4096² on
+    one core here from 1.62–1.69 to 1.33–1.34 ms)."""
     for i in pxos.parallel(x.shape[0] * p.shape[0]):   # one thread per (batch row, tile)
-        n = i // p.shape[0]
-        t = i % p.shape[0]
+        tile = pxos.block_id()   # == i with blocks of one thread: the block is the kernel's
+        n = tile // p.shape[0]
+        t = tile % p.shape[0]
         for r in range(p.shape[2]):
             y[n, t, r] = i32(0)
         for j in range(p.shape[1]):
@@ -83,8 +102,9 @@ def tiles_int_kernel(p: Array[u32, 3], x: Array[i32, 3], y: Array[i32, 3]):
                 minus = i32(0)
                 for b in range(16):
                     v = x[n, j, b]
-                    plus += pxos.select(i32(w << u32(31 - 2 * b)) < 0, v, i32(0))
-                    minus += pxos.select(i32(w << u32(30 - 2 * b)) < 0, v, i32(0))
+                    top = i32(w << u32(30 - 2 * b))   # trit b's code in bits 31 and 30
+                    plus += pxos.select(top >= TOP_PLUS, v, i32(0))
+                    minus += pxos.select(top < 0, v, i32(0))
                 y[n, t, r] += plus - minus
 
 
