@@ -27,6 +27,7 @@ import json
 import platform
 import statistics
 import sys
+import time as time_module
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +124,45 @@ class Timer:
               f"gpu {base['gpu_ms'] / row['gpu_ms']:.3f}", flush=True)
 
 
+def old_path(cp, x):
+    """``REDUCE``'s launch before it packed its parameters once: a ``cupy.RawKernel``
+    call, then a wait for the stream; the result's eight bytes (f32 data)."""
+    kernel = cuda_reduce._kernel(x.dtype, x.data.ptr % 16 == 0)
+    partial, done, out, result = cuda_reduce._workspace(np.dtype(np.float64))
+    blocks = max(1, min(partial.size, -(-x.size // cuda_reduce.THREADS)))
+
+    def run():
+        kernel((blocks,), (cuda_reduce.THREADS,), (x, np.int64(x.size), partial, done, out))
+        cp.cuda.get_current_stream().synchronize()
+        return result.view(np.float64)[0]
+    return run
+
+
+def host_rows(cp, report: dict) -> None:
+    """Host time a call (perf_counter, median of 400) on 4,096 f32, where the GPU's work
+    is a few µs: REDUCE, its old launch, ``cupy.sum`` fetched and not."""
+    small = cp.random.random(4096, dtype=cp.float32)
+    calls = {"REDUCE": lambda: reduce_array("sum", small), "old launch": old_path(cp, small),
+             "cupy_sum": lambda: cp.sum(small), "cupy_sum_fetched": lambda: float(cp.sum(small))}
+    want = float(cp.sum(small, dtype=cp.float64))
+    assert abs(float(calls["REDUCE"]()) - want) <= 1e-9 * want
+    assert abs(float(calls["old launch"]()) - want) <= 1e-9 * want
+    out = {}
+    for name, fn in calls.items():
+        times = []
+        for _ in range(400):
+            t0 = time_module.perf_counter()
+            fn()
+            times.append(time_module.perf_counter() - t0)
+        cp.cuda.Device().synchronize()
+        out[name] = statistics.median(times) * 1e6
+        print(f"host time {name:<20} {out[name]:.2f} us", flush=True)
+    report["host_us"] = out
+
+
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
+    time("REDUCE old launch", old_path(cp, x))
     done = cp.zeros(1, np.uint32)
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))
@@ -199,7 +237,7 @@ def main() -> None:
                         default=ROOT / "benchmarks/results/reduce_variants.json")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--log2n", type=int, default=28)
-    parser.add_argument("--parts", default="reduce,px")
+    parser.add_argument("--parts", default="host,reduce,px")
     args = parser.parse_args()
     import cupy as cp
 
@@ -212,6 +250,8 @@ def main() -> None:
               "host": platform.node(), "n": n, "repeat": args.repeat, "rows": time.rows,
               "errors": {}}
     parts = args.parts.split(",")
+    if "host" in parts:
+        host_rows(cp, report)
     for part, fn in (("reduce", reduce_rows), ("px", px_rows)):
         if part in parts:
             try:

@@ -29,6 +29,9 @@ operations) go through CuPy as before.
 
 from __future__ import annotations
 
+import ctypes
+import threading
+
 import numpy as np
 
 THREADS = 512
@@ -133,6 +136,7 @@ def cuda_sum(x, result_dtype: np.dtype):
 
     Raises:
         cupy.cuda.driver.CUDADriverError: the launch failed (a pxos bug).
+        cupy.cuda.runtime.CUDARuntimeError: the kernel failed (a pxos bug).
     """
     types = TYPES.get(x.dtype)
     if types is None or x.size == 0 or not x.flags.c_contiguous:
@@ -142,40 +146,57 @@ def cuda_sum(x, result_dtype: np.dtype):
     if x.data.device_id != cupy.cuda.runtime.getDevice():  # run on the GPU that holds x
         with x.device:
             return cuda_sum(x, result_dtype)
-    kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out, result = _workspace(
-        np.dtype(np.float64 if types[1] == "double" else np.uint64))
-    blocks = max(1, min(partial.size, -(-x.size // THREADS)))
-    kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
-    cupy.cuda.get_current_stream().synchronize()
-    return result.view(result_dtype)[0]  # i64: the same 64 bits, two's complement
+    return _launcher(x.dtype, x.data.ptr % 16 == 0).sum(x).view(result_dtype)[0]
 
 
-_workspaces: dict = {}
+class _Launcher:
+    """The sum kernel of one element type bound to one workspace (:func:`_workspace`):
+    its parameters packed once (``cuLaunchKernel`` takes a pointer to each value and
+    copies them at the call), so a sum sets the array's address and size, calls the
+    driver (``cupy.cuda.driver.launchKernel``) and waits for its stream: about 5 µs of
+    host time less than a ``cupy.RawKernel`` call, which converts every argument at
+    each launch (``benchmarks/reduce_variants.py``). A lock keeps two threads from
+    sharing the parameters, the block counter and the result at once."""
+
+    def __init__(self, kernel, workspace: tuple, stream: int):
+        from cupy.cuda import driver, runtime
+
+        self.launch, self.wait = driver.launchKernel, runtime.streamSynchronize
+        partial, done, out, self.result = workspace
+        self.function, self.stream = kernel.kernel.ptr, stream
+        self.most = partial.size
+        self.values = (ctypes.c_uint64 * 5)(0, 0, partial.data.ptr, done.data.ptr, int(out))
+        base = ctypes.addressof(self.values)
+        self.pointers = (ctypes.c_void_p * 5)(*(base + 8 * i for i in range(5)))
+        self.address = ctypes.addressof(self.pointers)
+        self.lock = threading.Lock()
+
+    def sum(self, x) -> np.ndarray:
+        """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
+        eight bytes as a NumPy array of one element (a copy)."""
+        blocks = max(1, min(self.most, -(-x.size // THREADS)))
+        with self.lock:
+            self.values[0], self.values[1] = x.data.ptr, x.size
+            self.launch(self.function, blocks, 1, 1, THREADS, 1, 1, 0, self.stream,
+                        self.address, 0)
+            self.wait(self.stream)
+            return self.result.copy()
 
 
-def _workspace(acc_dtype: np.dtype) -> tuple:
-    """The (partial sums, block counter, result pointer, result view) of reductions on the
-    current device and stream, made at their first use and kept. ``partial`` has a slot
-    for each block of the largest grid (``BLOCKS_PER_SM`` per multiprocessor), so its size
-    is that grid's; the kernel leaves the counter at 0 when it ends, so a launch needs no
-    memset. The kernel writes the result straight into page-locked host memory (under
-    unified addressing, "page-locked host memory allocated through ``cudaHostAlloc`` is
-    directly accessible from all devices": CUDA C Programming Guide, "Unified Virtual
-    Address Space"), so fetching it takes a stream synchronization and no copy. One per
-    stream, so reductions on two streams never share one."""
-    import cupy
+_launchers: dict = {}
 
-    device = cupy.cuda.Device()
-    key = (device.id, cupy.cuda.get_current_stream().ptr, acc_dtype)
-    found = _workspaces.get(key)
+
+def _launcher(dtype: np.dtype, aligned: bool) -> _Launcher:
+    """The launcher of ``dtype``'s kernel on the current device and stream (made once)."""
+    from cupy.cuda import get_current_stream, runtime, stream
+
+    current = getattr(stream, "get_current_stream_ptr", None)  # CuPy 13 and later
+    ptr = current() if current is not None else get_current_stream().ptr
+    key = (runtime.getDevice(), ptr, dtype, aligned)
+    found = _launchers.get(key)
     if found is None:
-        most = device.attributes["MultiProcessorCount"] * BLOCKS_PER_SM
-        pinned = cupy.cuda.alloc_pinned_memory(acc_dtype.itemsize)
-        result = np.frombuffer(pinned, acc_dtype, 1)  # the view keeps ``pinned`` alive
-        pointer = np.uint64(pinned.ptr)  # a device pointer too, under UVA
-        found = _workspaces[key] = (cupy.empty(most, acc_dtype), cupy.zeros(1, np.uint32),
-                                    pointer, result)
+        acc = np.dtype(np.float64 if TYPES[dtype][1] == "double" else np.uint64)
+        found = _launchers[key] = _Launcher(_kernel(dtype, aligned), _workspace(acc), ptr)
     return found
 
 
