@@ -11,8 +11,12 @@ Two times per row, each the median of ``--repeat`` by CUDA events:
   that the host has queued the launch before the GPU reaches it: the kernels' time alone
   (plus the host's wake-up where the call waits for its result).
 
+First (``--parts host``) the host time of a call on 4,096 f32 (REDUCE, its launch as
+before through ``cupy.RawKernel`` with a stream synchronization, its launch with a stream
+synchronization instead of polling host memory, ``cupy.sum``).
 Rows: ``cupy.sum`` (not fetched, and fetched as a float); ``REDUCE``
-(``backends/library.reduce_array``) and its kernel (``backends/cuda_reduce``) alone under
+(``backends/library.reduce_array``), its old launch, its launch synchronized, and its
+kernel (``backends/cuda_reduce``) alone under
 variants of threads a block, blocks a multiprocessor and loads in flight; the ``.px``
 grid-stride reduction (``examples/grid_sum.px``'s form) with 4, 8 and 16 loads in flight a
 thread, on grids of 4 and 8 blocks a multiprocessor, each followed by ``REDUCE SUM`` of
@@ -125,17 +129,25 @@ class Timer:
 
 
 def old_path(cp, x):
-    """``REDUCE``'s launch before it packed its parameters once: a ``cupy.RawKernel``
-    call, then a wait for the stream; the result's eight bytes (f32 data)."""
+    """``REDUCE``'s launch before it packed its parameters once and polled host memory: a
+    ``cupy.RawKernel`` call, then a wait for the stream; the sum (f32 data)."""
     kernel = cuda_reduce._kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out, result = cuda_reduce._workspace(np.dtype(np.float64))
-    blocks = max(1, min(partial.size, -(-x.size // cuda_reduce.THREADS)))
+    space = cuda_reduce._workspace(np.dtype(np.float64))
+    blocks = max(1, min(space.partial.size, -(-x.size // cuda_reduce.THREADS)))
+    args = (x, np.int64(x.size), space.partial, space.done, np.uint64(space.out),
+            np.uint64(0))
 
     def run():
-        kernel((blocks,), (cuda_reduce.THREADS,), (x, np.int64(x.size), partial, done, out))
+        kernel((blocks,), (cuda_reduce.THREADS,), args)
         cp.cuda.get_current_stream().synchronize()
-        return result.view(np.float64)[0]
+        return space.result[0]
     return run
+
+
+def synced(x):
+    """``REDUCE``'s launch, then a wait for the stream instead of polling host memory."""
+    launcher = cuda_reduce._launcher(x.dtype, x.data.ptr % 16 == 0)
+    return lambda: launcher.sum(x, poll=False).view(np.float64)[0]
 
 
 def host_rows(cp, report: dict) -> None:
@@ -143,10 +155,12 @@ def host_rows(cp, report: dict) -> None:
     is a few µs: REDUCE, its old launch, ``cupy.sum`` fetched and not."""
     small = cp.random.random(4096, dtype=cp.float32)
     calls = {"REDUCE": lambda: reduce_array("sum", small), "old launch": old_path(cp, small),
-             "cupy_sum": lambda: cp.sum(small), "cupy_sum_fetched": lambda: float(cp.sum(small))}
+             "synchronized": synced(small), "cupy_sum": lambda: cp.sum(small),
+             "cupy_sum_fetched": lambda: float(cp.sum(small))}
     want = float(cp.sum(small, dtype=cp.float64))
     assert abs(float(calls["REDUCE"]()) - want) <= 1e-9 * want
-    assert abs(float(calls["old launch"]()) - want) <= 1e-9 * want
+    for name in ("old launch", "synchronized"):
+        assert abs(float(calls[name]()) - want) <= 1e-9 * want, name
     out = {}
     for name, fn in calls.items():
         times = []
@@ -163,6 +177,7 @@ def host_rows(cp, report: dict) -> None:
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
     time("REDUCE old launch", old_path(cp, x))
+    time("REDUCE synchronized", synced(x))
     done = cp.zeros(1, np.uint32)
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))
@@ -178,9 +193,9 @@ def reduce_rows(cp, x, time) -> None:
         k = cp.RawKernel(src, "pxos_reduce_sum")
         blocks = sms * per_sm
         partial = cp.empty(blocks, np.float64)
-        host = np.frombuffer(cp.cuda.alloc_pinned_memory(8), np.float64, 1)
+        host = np.frombuffer(cp.cuda.alloc_pinned_memory(16), np.float64, 2)
         ptr = np.uint64(host.ctypes.data)
-        args = (x, np.int64(x.size), partial, done, ptr)  # partial: kept alive by args
+        args = (x, np.int64(x.size), partial, done, ptr, np.uint64(1))  # partial: kept alive
         run = lambda k=k, blocks=blocks, threads=threads, args=args: \
             k((blocks,), (threads,), args)  # noqa: E731
         run()

@@ -18,6 +18,11 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
   shuffle tree. For a given array size and GPU the grid is fixed, and so is every
   thread's order, so the float result is the same on every run (a fixed summation tree;
   not NumPy's pairwise order: it differs from ``numpy.sum`` by rounding only);
+* the last block writes the sum into page-locked host memory, then (after
+  ``__threadfence_system``, which orders the two writes as the host sees them) the
+  launch's sequence number beside it; the host waits for that number to appear
+  (:class:`_Launcher`) instead of synchronizing with the stream, which returns some
+  microseconds after the kernel ends;
 * ``__launch_bounds__(THREADS, BLOCKS_PER_SM)``: at most 32 registers a thread, so that
   all the blocks of the grid are resident at once (``ptxas`` gives the ``f32``/``f64``
   kernels 40 without it: three blocks a multiprocessor, and the fourth runs as a second,
@@ -33,6 +38,8 @@ import ctypes
 import threading
 
 import numpy as np
+
+from pxos.errors import PxBackendError
 
 THREADS = 512
 BLOCKS_PER_SM = 4
@@ -68,7 +75,7 @@ __device__ ACC pxos_block_sum(ACC v, ACC *warps)
 
 extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS_PER_SM)
 pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned int *done,
-                ACC *out)
+                ACC *out, unsigned long long seq)
 {
     __shared__ ACC warps[32];
     __shared__ bool last;
@@ -124,7 +131,11 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
         acc += ((volatile ACC *)partial)[i];
     __syncthreads();  /* warps[] is reused */
     acc = pxos_block_sum(acc, warps);
-    if (threadIdx.x == 0) *out = acc;
+    if (threadIdx.x == 0) {  /* the sum, then (once it is out) the launch's number */
+        *out = acc;
+        __threadfence_system();
+        *(volatile unsigned long long *)(out + 1) = seq;
+    }
 }
 """
 
@@ -150,37 +161,69 @@ def cuda_sum(x, result_dtype: np.dtype):
 
 
 class _Launcher:
-    """The sum kernel of one element type bound to one workspace (:func:`_workspace`):
+    """The sum kernel of one element type bound to one :class:`_Workspace`:
     its parameters packed once (``cuLaunchKernel`` takes a pointer to each value and
-    copies them at the call), so a sum sets the array's address and size, calls the
-    driver (``cupy.cuda.driver.launchKernel``) and waits for its stream: about 5 µs of
-    host time less than a ``cupy.RawKernel`` call, which converts every argument at
-    each launch (``benchmarks/reduce_variants.py``). A lock keeps two threads from
-    sharing the parameters, the block counter and the result at once."""
+    copies them at the call), so a sum sets the array's address, size and the launch's
+    number, calls the driver (``cupy.cuda.driver.launchKernel``: some microseconds of
+    host time less than a ``cupy.RawKernel`` call, which converts every argument at each
+    launch) and waits for the number to appear in host memory. The workspace's lock
+    keeps two threads from sharing the parameters, the block counter and the result at
+    once."""
 
-    def __init__(self, kernel, workspace: tuple, stream: int):
+    def __init__(self, kernel, workspace: _Workspace, stream: int):
         from cupy.cuda import driver, runtime
 
         self.launch, self.wait = driver.launchKernel, runtime.streamSynchronize
-        partial, done, out, self.result = workspace
-        self.function, self.stream = kernel.kernel.ptr, stream
-        self.most = partial.size
-        self.values = (ctypes.c_uint64 * 5)(0, 0, partial.data.ptr, done.data.ptr, int(out))
+        self.query = getattr(runtime, "streamQuery", None)
+        self.space, self.function, self.stream = workspace, kernel.kernel.ptr, stream
+        self.values = (ctypes.c_uint64 * 6)(0, 0, workspace.partial.data.ptr,
+                                            workspace.done.data.ptr, workspace.out, 0)
         base = ctypes.addressof(self.values)
-        self.pointers = (ctypes.c_void_p * 5)(*(base + 8 * i for i in range(5)))
+        self.pointers = (ctypes.c_void_p * 6)(*(base + 8 * i for i in range(6)))
         self.address = ctypes.addressof(self.pointers)
-        self.lock = threading.Lock()
 
-    def sum(self, x) -> np.ndarray:
+    def sum(self, x, poll: bool = True) -> np.ndarray:
         """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
-        eight bytes as a NumPy array of one element (a copy)."""
-        blocks = max(1, min(self.most, -(-x.size // THREADS)))
-        with self.lock:
-            self.values[0], self.values[1] = x.data.ptr, x.size
+        eight bytes as a NumPy array of one element (a copy). ``poll``: wait for the
+        kernel's number in host memory (:meth:`_poll`), else synchronize the stream.
+
+        Raises:
+            cupy.cuda.runtime.CUDARuntimeError: the kernel failed.
+            PxBackendError: the stream ended without the kernel's number (a pxos bug).
+        """
+        space = self.space
+        blocks = max(1, min(space.partial.size, -(-x.size // THREADS)))
+        with space.lock:
+            space.seq = seq = (space.seq + 1) % 2**64
+            self.values[0], self.values[1], self.values[5] = x.data.ptr, x.size, seq
             self.launch(self.function, blocks, 1, 1, THREADS, 1, 1, 0, self.stream,
                         self.address, 0)
-            self.wait(self.stream)
-            return self.result.copy()
+            if poll:
+                self._poll(seq)
+            else:
+                self.wait(self.stream)
+            return space.result.copy()
+
+    def _poll(self, seq: int) -> None:
+        """Spin until the kernel's number ``seq`` is in host memory; every 1,024 reads
+        ask whether the stream is idle (it failed, or ended without writing it), and
+        after ``POLL_CHECKS`` asks, wait for the stream instead (a long kernel queued
+        before: the thread sleeps, and lets the others have the interpreter)."""
+        flag = self.space.flag
+        for _ in range(POLL_CHECKS):
+            for _ in range(1024):
+                if flag.value == seq:
+                    return
+            if self.query is not None and self.query(self.stream) != NOT_READY:
+                break
+        self.wait(self.stream)  # raises the kernel's error
+        if flag.value != seq:
+            raise PxBackendError("REDUCE SUM's kernel ended without its result "
+                                 "(a pxos bug; please report it)")
+
+
+POLL_CHECKS = 20  # about 2 ms of spinning at ~0.1 µs a read
+NOT_READY = 600  # cudaErrorNotReady
 
 
 _launchers: dict = {}
@@ -197,6 +240,46 @@ def _launcher(dtype: np.dtype, aligned: bool) -> _Launcher:
     if found is None:
         acc = np.dtype(np.float64 if TYPES[dtype][1] == "double" else np.uint64)
         found = _launchers[key] = _Launcher(_kernel(dtype, aligned), _workspace(acc), ptr)
+    return found
+
+
+class _Workspace:
+    """What the reductions on one device and stream share, made at their first use and
+    kept: ``partial`` has a slot for each block of the largest grid (``BLOCKS_PER_SM``
+    per multiprocessor); ``done``, the block counter, which the kernel leaves at 0 when it
+    ends, so a launch needs no memset; 16 bytes of page-locked host memory the kernel
+    writes the sum (``result``, a NumPy view) and the launch's number (``flag``) into
+    (under unified addressing, "page-locked host memory allocated through
+    ``cudaHostAlloc`` is directly accessible from all devices": CUDA C Programming
+    Guide, "Unified Virtual Address Space"), so fetching the sum takes no copy; ``seq``,
+    the last launch's number; ``lock``, held from a launch to the read of its sum. One
+    per stream, so reductions on two streams never share one."""
+
+    def __init__(self, acc_dtype: np.dtype):
+        import cupy
+
+        most = cupy.cuda.Device().attributes["MultiProcessorCount"] * BLOCKS_PER_SM
+        self.partial = cupy.empty(most, acc_dtype)
+        self.done = cupy.zeros(1, np.uint32)
+        self.pinned = cupy.cuda.alloc_pinned_memory(16)
+        self.out = self.pinned.ptr  # a device pointer too, under UVA
+        self.result = np.frombuffer(self.pinned, acc_dtype, 1)
+        self.flag = ctypes.c_uint64.from_address(self.pinned.ptr + 8)
+        self.flag.value = self.seq = 0
+        self.lock = threading.Lock()
+
+
+_workspaces: dict = {}
+
+
+def _workspace(acc_dtype: np.dtype) -> _Workspace:
+    """The :class:`_Workspace` of ``acc_dtype`` sums on the current device and stream."""
+    import cupy
+
+    key = (cupy.cuda.Device().id, cupy.cuda.get_current_stream().ptr, acc_dtype)
+    found = _workspaces.get(key)
+    if found is None:
+        found = _workspaces[key] = _Workspace(acc_dtype)
     return found
 
 
