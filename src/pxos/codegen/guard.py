@@ -1,43 +1,50 @@
-"""The memory-fault guard of a C kernel: a fault inside the kernel ends the launch, not the
-process.
+"""The memory-fault guard of a C kernel, and its launch on the block pool: a fault inside
+the kernel ends the launch, not the process.
 
 ``codegen/c`` renders a kernel as constants, then ``#pragma omp parallel for …
-num_threads(T)`` and the block loop. :func:`guarded_function` renders it instead as two
-functions: ``<entry>_blocks`` (the constants, then the block loop as an orphaned
-``omp for nowait``: a static schedule with no barrier to skip when a thread leaves early),
-and the entry itself, whose parallel region gives every OpenMP thread its own jump buffer,
-armed in the guard library (``backends/guard``) around its share of the blocks:
+num_threads(T)`` and the block loop. :func:`guarded_function` renders it instead as:
 
-    static void __attribute__((noinline)) k_saxpy_blocks(<params>) {
+* ``<entry>_blocks``: the constants, then the block loop over blocks ``[lo, hi)``;
+* ``<entry>_piece``: the parameters from a struct, and the call of ``_blocks`` with a
+  jump buffer of the calling thread armed in the guard library (``backends/guard``);
+* the entry itself: the constants, the struct, then the blocks in one piece on the
+  calling thread where the team ``T`` is one thread (one block, ``OMP_NUM_THREADS=1``),
+  else the block pool of the guard library (``pxos_run_blocks``,
+  ``backends/block_pool``), else (the pool declines) an OpenMP loop over the team's
+  static shares:
+
+    static void __attribute__((noinline)) k_saxpy_blocks(<params>, int64_t pxos_lo,
+                                                         int64_t pxos_hi) {
         <constants>
-    #pragma omp for schedule(static) nowait
-        for (…blocks…) { … }
+        for (…blocks from pxos_lo to pxos_hi…) { … }
+    }
+    struct k_saxpy_args { <params>; };
+    static void k_saxpy_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi) {
+        sigjmp_buf pxos_jb;
+        if (sigsetjmp(pxos_jb, 0) == 0) {
+            pxos_guard_arm(&pxos_jb);
+            k_saxpy_blocks(<the struct's fields>, pxos_lo, pxos_hi);
+        }
+        pxos_guard_disarm();
     }
     void k_saxpy(<params>) {
         <constants>
-        if (T <= 1) { <the same guarded call, on the calling thread> } else
-    #pragma omp parallel num_threads(T)
-        {
-            sigjmp_buf pxos_jb;
-            if (sigsetjmp(pxos_jb, 0) == 0) {
-                pxos_guard_arm(&pxos_jb);
-                k_saxpy_blocks(<params>);
-            }
-            pxos_guard_disarm();
+        const struct k_saxpy_args pxos_args = {<params>};
+        if (T <= 1) k_saxpy_piece(&pxos_args, 0, blocks);
+        else if (!pxos_run_blocks(k_saxpy_piece, &pxos_args, blocks, T)) {
+    #pragma omp parallel for schedule(static) num_threads(T)
+            for (member…) k_saxpy_piece(&pxos_args, <member's share>);
         }
     }
 
 The loop stays in a function of its own because a function that calls ``sigsetjmp`` is
 compiled with fewer optimisations (its locals may not stay in registers); so the loop is
-compiled exactly as without the guard. A team of one thread (one block, or
-``OMP_NUM_THREADS=1``) runs on the calling thread without a parallel region, which costs
-about 0.4 µs in libgomp even for one thread; the orphaned ``omp for`` then runs every
-block. On SIGSEGV or SIGBUS the guard library's handler
-(on an alternate signal stack, so a stack overflow is caught too) records the signal and
-``siglongjmp``\\ s to the faulting thread's buffer; that thread stops, the others finish
-their blocks, and the backend raises ``PxFaultError`` after the launch. The cost is one
-call and one ``sigsetjmp`` (no system call: the signal mask is not saved, the handler runs
-with ``SA_NODEFER``) per OpenMP thread per launch.
+compiled exactly as without the guard, its parameters as before (``restrict`` ones
+too). On SIGSEGV or SIGBUS the guard library's handler (on an alternate signal stack, so
+a stack overflow is caught too) records the signal and ``siglongjmp``\\ s to the faulting
+thread's buffer; that piece stops, the others run, and the backend raises
+``PxFaultError`` after the launch. The cost is one call and one ``sigsetjmp`` (no system
+call: the signal mask is not saved, the handler runs with ``SA_NODEFER``) per piece.
 """
 from __future__ import annotations
 
