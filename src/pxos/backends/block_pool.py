@@ -105,6 +105,8 @@ static void pxos_take_pieces(struct pxos_pool *p, int member)
 {
     for (int i = 0; i < p->team; i++) {
         struct pxos_share *s = &p->share[(member + i) % p->team];
+        /* a read first: a share already taken costs no write to its line */
+        if (atomic_load_explicit(&s->next, memory_order_relaxed) >= s->end) continue;
         for (;;) {
             long long lo = atomic_fetch_add_explicit(&s->next, s->piece, memory_order_relaxed);
             if (lo >= s->end) break;
