@@ -157,7 +157,7 @@ def cuda_sum(x, result_dtype: np.dtype):
     if x.data.device_id != cupy.cuda.runtime.getDevice():  # run on the GPU that holds x
         with x.device:
             return cuda_sum(x, result_dtype)
-    return _launcher(x.dtype, x.data.ptr % 16 == 0).sum(x).view(result_dtype)[0]
+    return _launcher(x.dtype, x.data.ptr % 16 == 0).sum(x, result_dtype)
 
 
 class _Launcher:
@@ -182,10 +182,11 @@ class _Launcher:
         self.pointers = (ctypes.c_void_p * 6)(*(base + 8 * i for i in range(6)))
         self.address = ctypes.addressof(self.pointers)
 
-    def sum(self, x, poll: bool = True) -> np.ndarray:
+    def sum(self, x, result_dtype: np.dtype, poll: bool = True) -> np.generic:
         """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
-        eight bytes as a NumPy array of one element (a copy). ``poll``: wait for the
-        kernel's number in host memory (:meth:`_poll`), else synchronize the stream.
+        eight bytes as a NumPy scalar of ``result_dtype`` (``f64``, ``i64`` or ``u64``).
+        ``poll``: wait for the kernel's number in host memory (:meth:`_poll`), else
+        synchronize the stream.
 
         Raises:
             cupy.cuda.runtime.CUDARuntimeError: the kernel failed.
@@ -202,7 +203,7 @@ class _Launcher:
                 self._poll(seq)
             else:
                 self.wait(self.stream)
-            return space.result.copy()
+            return space.result.view(result_dtype)[0]  # a scalar: a copy
 
     def _poll(self, seq: int) -> None:
         """Spin until the kernel's number ``seq`` is in host memory; every 1,024 reads
