@@ -73,6 +73,32 @@ def event_time(cp, fn, repeat: int, busy: bool = False) -> float:
     return statistics.median(times)
 
 
+def event_times(cp, fns: dict, repeat: int, busy: bool = False) -> dict:
+    """Median seconds of each function of ``fns`` (name -> function of no arguments), as
+    :func:`event_time`, but in turns: each round times one call of every function,
+    starting one further each round, so that a drift of the GPU's clocks or of the host's
+    load touches them alike."""
+    for fn in fns.values():
+        fn()
+    spin, cycles = None, 0
+    if busy:
+        spin = cp.RawKernel(SPIN, "spin")
+        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
+    order = list(fns.items())
+    times: dict = {name: [] for name in fns}
+    for r in range(repeat):
+        for name, fn in order[r % len(order):] + order[:r % len(order)]:
+            start, stop = cp.cuda.Event(), cp.cuda.Event()
+            if spin is not None:
+                spin((1,), (1,), (cycles,))
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            times[name].append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def host_time(fn, sync, repeat: int) -> float:
     fn()
     sync()
