@@ -134,8 +134,7 @@ def old_path(cp, x):
     kernel = cuda_reduce._kernel(x.dtype, x.data.ptr % 16 == 0)
     space = cuda_reduce._workspace(np.dtype(np.float64))
     blocks = max(1, min(space.partial.size, -(-x.size // cuda_reduce.THREADS)))
-    args = (x, np.int64(x.size), space.partial, space.done, np.uint64(space.out),
-            np.uint64(0))
+    args = (x, np.int64(x.size), space.partial, space.done, np.uint64(space.out))
 
     def run():
         kernel((blocks,), (cuda_reduce.THREADS,), args)
@@ -144,9 +143,10 @@ def old_path(cp, x):
     return run
 
 
-def synced(x):
+def synced(cp, x):
     """``REDUCE``'s launch, then a wait for the stream instead of polling host memory."""
-    launcher = cuda_reduce._launcher(x.dtype, x.data.ptr % 16 == 0)
+    launcher = cuda_reduce._new_launcher((x.data.device_id, cp.cuda.get_current_stream().ptr,
+                                          x.dtype, x.data.ptr % 16 == 0))
     return lambda: launcher.sum(x, np.dtype(np.float64), poll=False)
 
 
@@ -155,7 +155,7 @@ def host_rows(cp, report: dict) -> None:
     is a few µs: REDUCE, its old launch, ``cupy.sum`` fetched and not."""
     small = cp.random.random(4096, dtype=cp.float32)
     calls = {"REDUCE": lambda: reduce_array("sum", small), "old launch": old_path(cp, small),
-             "synchronized": synced(small), "cupy_sum": lambda: cp.sum(small),
+             "synchronized": synced(cp, small), "cupy_sum": lambda: cp.sum(small),
              "cupy_sum_fetched": lambda: float(cp.sum(small))}
     want = float(cp.sum(small, dtype=cp.float64))
     assert abs(float(calls["REDUCE"]()) - want) <= 1e-9 * want
@@ -177,7 +177,7 @@ def host_rows(cp, report: dict) -> None:
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
     time("REDUCE old launch", old_path(cp, x))
-    time("REDUCE synchronized", synced(x))
+    time("REDUCE synchronized", synced(cp, x))
     done = cp.zeros(1, np.uint32)
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))
@@ -193,9 +193,9 @@ def reduce_rows(cp, x, time) -> None:
         k = cp.RawKernel(src, "pxos_reduce_sum")
         blocks = sms * per_sm
         partial = cp.empty(blocks, np.float64)
-        host = np.frombuffer(cp.cuda.alloc_pinned_memory(16), np.float64, 2)
+        host = np.frombuffer(cp.cuda.alloc_pinned_memory(8), np.float64, 1)
         ptr = np.uint64(host.ctypes.data)
-        args = (x, np.int64(x.size), partial, done, ptr, np.uint64(1))  # partial: kept alive
+        args = (x, np.int64(x.size), partial, done, ptr)  # partial: kept alive by args
         run = lambda k=k, blocks=blocks, threads=threads, args=args: \
             k((blocks,), (threads,), args)  # noqa: E731
         run()

@@ -18,9 +18,8 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
   shuffle tree. For a given array size and GPU the grid is fixed, and so is every
   thread's order, so the float result is the same on every run (a fixed summation tree;
   not NumPy's pairwise order: it differs from ``numpy.sum`` by rounding only);
-* the last block writes the sum into page-locked host memory, then (after
-  ``__threadfence_system``, which orders the two writes as the host sees them) the
-  launch's sequence number beside it; the host waits for that number to appear
+* the last block writes the sum into page-locked host memory, which the host has set
+  to :data:`SENTINEL` before the launch, and the host waits for it to change
   (:class:`_Launcher`) instead of synchronizing with the stream, which returns some
   microseconds after the kernel ends;
 * ``__launch_bounds__(THREADS, BLOCKS_PER_SM)``: at most 32 registers a thread, so that
@@ -36,10 +35,10 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from functools import cache
 
 import numpy as np
 
-from pxos.errors import PxBackendError
 
 THREADS = 512
 BLOCKS_PER_SM = 4
@@ -75,7 +74,7 @@ __device__ ACC pxos_block_sum(ACC v, ACC *warps)
 
 extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS_PER_SM)
 pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned int *done,
-                ACC *out, unsigned long long seq)
+                ACC *out)
 {
     __shared__ ACC warps[32];
     __shared__ bool last;
@@ -131,11 +130,7 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
         acc += ((volatile ACC *)partial)[i];
     __syncthreads();  /* warps[] is reused */
     acc = pxos_block_sum(acc, warps);
-    if (threadIdx.x == 0) {  /* the sum, then (once it is out) the launch's number */
-        *out = acc;
-        __threadfence_system();
-        *(volatile unsigned long long *)(out + 1) = seq;
-    }
+    if (threadIdx.x == 0) *out = acc;  /* one 8-byte store: the host sees all or none */
 }
 """
 
@@ -149,26 +144,36 @@ def cuda_sum(x, result_dtype: np.dtype):
         cupy.cuda.driver.CUDADriverError: the launch failed (a pxos bug).
         cupy.cuda.runtime.CUDARuntimeError: the kernel failed (a pxos bug).
     """
-    types = TYPES.get(x.dtype)
-    if types is None or x.size == 0 or not x.flags.c_contiguous:
+    if x.dtype not in TYPES or x.size == 0 or not x.flags.c_contiguous:
         return None
-    import cupy
-
-    if x.data.device_id != cupy.cuda.runtime.getDevice():  # run on the GPU that holds x
+    get_device, stream_ptr = _cupy_api()
+    device = x.data.device_id
+    if device != get_device():  # run on the GPU that holds x
         with x.device:
             return cuda_sum(x, result_dtype)
-    return _launcher(x.dtype, x.data.ptr % 16 == 0).sum(x, result_dtype)
+    key = (device, stream_ptr(), x.dtype, x.data.ptr % 16 == 0)
+    launcher = _launchers.get(key) or _new_launcher(key)
+    return launcher.sum(x, result_dtype)
+
+
+@cache
+def _cupy_api() -> tuple:
+    """CuPy's current device and current stream's handle, as two functions (looked up
+    once: an import statement in each call costs a microsecond)."""
+    import cupy
+    from cupy.cuda import runtime, stream
+
+    current = getattr(stream, "get_current_stream_ptr", None)  # CuPy 13 and later
+    return runtime.getDevice, current or (lambda: cupy.cuda.get_current_stream().ptr)
 
 
 class _Launcher:
     """The sum kernel of one element type bound to one :class:`_Workspace`:
     its parameters packed once (``cuLaunchKernel`` takes a pointer to each value and
-    copies them at the call), so a sum sets the array's address, size and the launch's
-    number, calls the driver (``cupy.cuda.driver.launchKernel``: some microseconds of
-    host time less than a ``cupy.RawKernel`` call, which converts every argument at each
-    launch) and waits for the number to appear in host memory. The workspace's lock
-    keeps two threads from sharing the parameters, the block counter and the result at
-    once."""
+    copies them at the call), so a sum sets the array's address and size, calls the
+    driver (``cupy.cuda.driver.launchKernel``) and waits for the sum to land in host
+    memory. The workspace's lock keeps two threads from sharing the parameters, the
+    block counter and the result at once."""
 
     def __init__(self, kernel, workspace: _Workspace, stream: int):
         from cupy.cuda import driver, runtime
@@ -176,71 +181,64 @@ class _Launcher:
         self.launch, self.wait = driver.launchKernel, runtime.streamSynchronize
         self.query = getattr(runtime, "streamQuery", None)
         self.space, self.function, self.stream = workspace, kernel.kernel.ptr, stream
-        self.values = (ctypes.c_uint64 * 6)(0, 0, workspace.partial.data.ptr,
-                                            workspace.done.data.ptr, workspace.out, 0)
+        self.values = (ctypes.c_uint64 * 5)(0, 0, workspace.partial.data.ptr,
+                                            workspace.done.data.ptr, workspace.out)
         base = ctypes.addressof(self.values)
-        self.pointers = (ctypes.c_void_p * 6)(*(base + 8 * i for i in range(6)))
+        self.pointers = (ctypes.c_void_p * 5)(*(base + 8 * i for i in range(5)))
         self.address = ctypes.addressof(self.pointers)
 
     def sum(self, x, result_dtype: np.dtype, poll: bool = True) -> np.generic:
         """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
         eight bytes as a NumPy scalar of ``result_dtype`` (``f64``, ``i64`` or ``u64``).
-        ``poll``: wait for the kernel's number in host memory (:meth:`_poll`), else
-        synchronize the stream.
+        ``poll``: wait for the sum in host memory (:meth:`_poll`), else synchronize the
+        stream.
 
         Raises:
             cupy.cuda.runtime.CUDARuntimeError: the kernel failed.
-            PxBackendError: the stream ended without the kernel's number (a pxos bug).
         """
         space = self.space
         blocks = max(1, min(space.partial.size, -(-x.size // THREADS)))
         with space.lock:
-            space.seq = seq = (space.seq + 1) % 2**64
-            self.values[0], self.values[1], self.values[5] = x.data.ptr, x.size, seq
+            space.bits.value = SENTINEL
+            self.values[0], self.values[1] = x.data.ptr, x.size
             self.launch(self.function, blocks, 1, 1, THREADS, 1, 1, 0, self.stream,
                         self.address, 0)
             if poll:
-                self._poll(seq)
+                self._poll(space.bits)
             else:
                 self.wait(self.stream)
             return space.result.view(result_dtype)[0]  # a scalar: a copy
 
-    def _poll(self, seq: int) -> None:
-        """Spin until the kernel's number ``seq`` is in host memory; every 1,024 reads
-        ask whether the stream is idle (it failed, or ended without writing it), and
-        after ``POLL_CHECKS`` asks, wait for the stream instead (a long kernel queued
-        before: the thread sleeps, and lets the others have the interpreter)."""
-        flag = self.space.flag
+    def _poll(self, bits: ctypes.c_uint64) -> None:
+        """Spin until the result's bits are no longer :data:`SENTINEL`; every 1,024
+        reads ask whether the stream is idle (the kernel failed, or its sum is the
+        sentinel's bits), and after :data:`POLL_CHECKS` asks wait for the stream instead
+        (a long kernel queued before: the thread sleeps, and lets the others have the
+        interpreter)."""
         for _ in range(POLL_CHECKS):
             for _ in range(1024):
-                if flag.value == seq:
+                if bits.value != SENTINEL:
                     return
             if self.query is not None and self.query(self.stream) != NOT_READY:
                 break
         self.wait(self.stream)  # raises the kernel's error
-        if flag.value != seq:
-            raise PxBackendError("REDUCE SUM's kernel ended without its result "
-                                 "(a pxos bug; please report it)")
 
 
 POLL_CHECKS = 20  # about 2 ms of spinning at ~0.1 µs a read
 NOT_READY = 600  # cudaErrorNotReady
+SENTINEL = 0x7FF4_5058_4F53_0000  # a signalling NaN's bits: a sum that has them is still
+# read right (the stream, once idle, says the kernel is done), only later
 
 
 _launchers: dict = {}
 
 
-def _launcher(dtype: np.dtype, aligned: bool) -> _Launcher:
-    """The launcher of ``dtype``'s kernel on the current device and stream (made once)."""
-    from cupy.cuda import get_current_stream, runtime, stream
-
-    current = getattr(stream, "get_current_stream_ptr", None)  # CuPy 13 and later
-    ptr = current() if current is not None else get_current_stream().ptr
-    key = (runtime.getDevice(), ptr, dtype, aligned)
-    found = _launchers.get(key)
-    if found is None:
-        acc = np.dtype(np.float64 if TYPES[dtype][1] == "double" else np.uint64)
-        found = _launchers[key] = _Launcher(_kernel(dtype, aligned), _workspace(acc), ptr)
+def _new_launcher(key: tuple) -> _Launcher:
+    """The launcher of ``key`` (device, stream handle, element dtype, 16-byte aligned),
+    made on the current device and stream."""
+    _, ptr, dtype, aligned = key
+    acc = np.dtype(np.float64 if TYPES[dtype][1] == "double" else np.uint64)
+    found = _launchers[key] = _Launcher(_kernel(dtype, aligned), _workspace(acc), ptr)
     return found
 
 
@@ -248,13 +246,13 @@ class _Workspace:
     """What the reductions on one device and stream share, made at their first use and
     kept: ``partial`` has a slot for each block of the largest grid (``BLOCKS_PER_SM``
     per multiprocessor); ``done``, the block counter, which the kernel leaves at 0 when it
-    ends, so a launch needs no memset; 16 bytes of page-locked host memory the kernel
-    writes the sum (``result``, a NumPy view) and the launch's number (``flag``) into
+    ends, so a launch needs no memset; 8 bytes of page-locked host memory the kernel
+    writes the sum into (``result``, a NumPy view; ``bits``, the same as an integer)
     (under unified addressing, "page-locked host memory allocated through
     ``cudaHostAlloc`` is directly accessible from all devices": CUDA C Programming
-    Guide, "Unified Virtual Address Space"), so fetching the sum takes no copy; ``seq``,
-    the last launch's number; ``lock``, held from a launch to the read of its sum. One
-    per stream, so reductions on two streams never share one."""
+    Guide, "Unified Virtual Address Space"), so fetching the sum takes no copy;
+    ``lock``, held from a launch to the read of its sum. One per stream, so reductions
+    on two streams never share one."""
 
     def __init__(self, acc_dtype: np.dtype):
         import cupy
@@ -262,11 +260,10 @@ class _Workspace:
         most = cupy.cuda.Device().attributes["MultiProcessorCount"] * BLOCKS_PER_SM
         self.partial = cupy.empty(most, acc_dtype)
         self.done = cupy.zeros(1, np.uint32)
-        self.pinned = cupy.cuda.alloc_pinned_memory(16)
+        self.pinned = cupy.cuda.alloc_pinned_memory(8)
         self.out = self.pinned.ptr  # a device pointer too, under UVA
         self.result = np.frombuffer(self.pinned, acc_dtype, 1)
-        self.flag = ctypes.c_uint64.from_address(self.pinned.ptr + 8)
-        self.flag.value = self.seq = 0
+        self.bits = ctypes.c_uint64.from_address(self.pinned.ptr)
         self.lock = threading.Lock()
 
 
