@@ -13,7 +13,8 @@ Two times per row, each the median of ``--repeat`` by CUDA events:
 
 First (``--parts host``) the host time of a call on 4,096 f32 (REDUCE, its launch as
 before through ``cupy.RawKernel`` with a stream synchronization, its launch with a stream
-synchronization instead of polling host memory, ``cupy.sum``).
+synchronization instead of polling host memory, ``cupy.sum``); then (``turns``) the same
+calls on the 2²⁸ floats, timed in turns round by round.
 Rows: ``cupy.sum`` (not fetched, and fetched as a float); ``REDUCE``
 (``backends/library.reduce_array``), its old launch, its launch synchronized, and its
 kernel (``backends/cuda_reduce``) alone under
@@ -38,6 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pxos import backends  # noqa: E402
 from pxos.backends import cuda_reduce  # noqa: E402
@@ -174,6 +176,26 @@ def host_rows(cp, report: dict) -> None:
     report["host_us"] = out
 
 
+def turns_rows(cp, x, repeat: int, report: dict) -> None:
+    """``cupy.sum`` (and fetched), REDUCE, REDUCE synchronized and its old launch, timed
+    in turns round by round (``gpu_timing.event_times``), from an idle GPU and behind a
+    spin kernel; medians in ms."""
+    from gpu_timing import event_times
+
+    calls = {"cupy_sum": lambda: cp.sum(x), "cupy_sum_fetched": lambda: float(cp.sum(x)),
+             "REDUCE": lambda: reduce_array("sum", x), "synchronized": synced(cp, x),
+             "old launch": old_path(cp, x)}
+    out = {}
+    for key, busy in (("wall_ms", False), ("gpu_ms", True)):
+        for name, t in event_times(cp, calls, repeat, busy).items():
+            out.setdefault(name, {})[key] = t * 1e3
+    for name, row in out.items():
+        print(f"turns {name:<24} wall {row['wall_ms']:.4f} gpu {row['gpu_ms']:.4f} ms; "
+              f"cupy.sum/this wall {out['cupy_sum']['wall_ms'] / row['wall_ms']:.3f}",
+              flush=True)
+    report["turns"] = out
+
+
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
     time("REDUCE old launch", old_path(cp, x))
@@ -252,7 +274,7 @@ def main() -> None:
                         default=ROOT / "benchmarks/results/reduce_variants.json")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--log2n", type=int, default=28)
-    parser.add_argument("--parts", default="host,reduce,px")
+    parser.add_argument("--parts", default="host,turns,reduce,px")
     args = parser.parse_args()
     import cupy as cp
 
@@ -267,6 +289,8 @@ def main() -> None:
     parts = args.parts.split(",")
     if "host" in parts:
         host_rows(cp, report)
+    if "turns" in parts:
+        turns_rows(cp, x, args.repeat, report)
     for part, fn in (("reduce", reduce_rows), ("px", px_rows)):
         if part in parts:
             try:

@@ -54,6 +54,10 @@ TYPES = {
     np.dtype(np.uint64): ("unsigned long long", "unsigned long long", "ulonglong2", 2),
 }
 
+# element dtype -> the sum's dtype (ir.check_host.reduce_type: floats f64, unsigned u64)
+RESULT = {d: np.dtype(np.float64 if d.kind == "f" else np.uint64 if d.kind == "u" else np.int64)
+          for d in TYPES}
+
 SOURCE = r"""
 __device__ __forceinline__ ACC pxos_warp_sum(ACC v)
 {
@@ -135,22 +139,24 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
 """
 
 
-def cuda_sum(x, result_dtype: np.dtype):
-    """The sum of CuPy array ``x`` as a NumPy scalar of ``result_dtype`` (``f64`` for float
-    elements, ``i64``/``u64`` for integers: ``ir.check_host.reduce_type``), or None where
-    this kernel does not cover ``x``'s dtype (the caller uses CuPy).
+def cuda_sum(x):
+    """The sum of CuPy array ``x`` as a NumPy scalar (``f64`` for float elements,
+    ``i64``/``u64`` for signed/unsigned integers, as ``ir.check_host.reduce_type`` says),
+    or None where this kernel does not cover ``x`` (its dtype, an empty or a strided
+    array: the caller uses CuPy).
 
     Raises:
         cupy.cuda.driver.CUDADriverError: the launch failed (a pxos bug).
         cupy.cuda.runtime.CUDARuntimeError: the kernel failed (a pxos bug).
     """
-    if x.dtype not in TYPES or x.size == 0 or not x.flags.c_contiguous:
+    result_dtype = RESULT.get(x.dtype)
+    if result_dtype is None or x.size == 0 or not x.flags.c_contiguous:
         return None
     get_device, stream_ptr = _cupy_api()
     device = x.data.device_id
     if device != get_device():  # run on the GPU that holds x
         with x.device:
-            return cuda_sum(x, result_dtype)
+            return cuda_sum(x)
     key = (device, stream_ptr(), x.dtype, x.data.ptr % 16 == 0)
     launcher = _launchers.get(key) or _new_launcher(key)
     return launcher.sum(x, result_dtype)
