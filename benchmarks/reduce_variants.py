@@ -12,11 +12,11 @@ Two times per row, each the median of ``--repeat`` by CUDA events:
   (plus the host's wake-up where the call waits for its result).
 
 First (``--parts host``) the host time of a call on 4,096 f32 (REDUCE, its launch as
-before through ``cupy.RawKernel`` with a stream synchronization, its launch with a stream
-synchronization instead of polling host memory, ``cupy.sum``); then (``turns``) the same
-calls on the 2²⁸ floats, timed in turns round by round.
+before through ``cupy.RawKernel``, its launch and wait alone without ``reduce_array``,
+``cupy.sum``); then (``turns``) the same calls on the 2²⁸ floats, timed in turns round
+by round.
 Rows: ``cupy.sum`` (not fetched, and fetched as a float); ``REDUCE``
-(``backends/library.reduce_array``), its old launch, its launch synchronized, and its
+(``backends/library.reduce_array``), its old launch, its launch alone, and its
 kernel (``backends/cuda_reduce``) alone under
 variants of threads a block, blocks a multiprocessor and loads in flight; the ``.px``
 grid-stride reduction (``examples/grid_sum.px``'s form) with 4, 8 and 16 loads in flight a
@@ -131,8 +131,8 @@ class Timer:
 
 
 def old_path(cp, x):
-    """``REDUCE``'s launch before it packed its parameters once and polled host memory: a
-    ``cupy.RawKernel`` call, then a wait for the stream; the sum (f32 data)."""
+    """``REDUCE``'s launch before it packed its parameters once: a ``cupy.RawKernel``
+    call, then a wait for the stream; the sum (f32 data)."""
     kernel = cuda_reduce._kernel(x.dtype, x.data.ptr % 16 == 0)
     space = cuda_reduce._workspace(np.dtype(np.float64))
     blocks = max(1, min(space.partial.size, -(-x.size // cuda_reduce.THREADS)))
@@ -145,11 +145,11 @@ def old_path(cp, x):
     return run
 
 
-def synced(cp, x):
-    """``REDUCE``'s launch, then a wait for the stream instead of polling host memory."""
+def direct(cp, x):
+    """``REDUCE``'s kernel launch and wait alone, without ``reduce_array`` before it."""
     launcher = cuda_reduce._new_launcher((x.data.device_id, cp.cuda.get_current_stream().ptr,
                                           x.dtype, x.data.ptr % 16 == 0))
-    return lambda: launcher.sum(x, np.dtype(np.float64), poll=False)
+    return lambda: launcher.sum(x, np.dtype(np.float64))
 
 
 def host_rows(cp, report: dict) -> None:
@@ -157,11 +157,11 @@ def host_rows(cp, report: dict) -> None:
     is a few µs: REDUCE, its old launch, ``cupy.sum`` fetched and not."""
     small = cp.random.random(4096, dtype=cp.float32)
     calls = {"REDUCE": lambda: reduce_array("sum", small), "old launch": old_path(cp, small),
-             "synchronized": synced(cp, small), "cupy_sum": lambda: cp.sum(small),
+             "direct": direct(cp, small), "cupy_sum": lambda: cp.sum(small),
              "cupy_sum_fetched": lambda: float(cp.sum(small))}
     want = float(cp.sum(small, dtype=cp.float64))
     assert abs(float(calls["REDUCE"]()) - want) <= 1e-9 * want
-    for name in ("old launch", "synchronized"):
+    for name in ("old launch", "direct"):
         assert abs(float(calls[name]()) - want) <= 1e-9 * want, name
     out = {}
     for name, fn in calls.items():
@@ -177,13 +177,13 @@ def host_rows(cp, report: dict) -> None:
 
 
 def turns_rows(cp, x, repeat: int, report: dict) -> None:
-    """``cupy.sum`` (and fetched), REDUCE, REDUCE synchronized and its old launch, timed
+    """``cupy.sum`` (and fetched), REDUCE, its launch alone and its old launch, timed
     in turns round by round (``gpu_timing.event_times``), from an idle GPU and behind a
     spin kernel; medians in ms."""
     from gpu_timing import event_times
 
     calls = {"cupy_sum": lambda: cp.sum(x), "cupy_sum_fetched": lambda: float(cp.sum(x)),
-             "REDUCE": lambda: reduce_array("sum", x), "synchronized": synced(cp, x),
+             "REDUCE": lambda: reduce_array("sum", x), "direct": direct(cp, x),
              "old launch": old_path(cp, x)}
     out = {}
     for key, busy in (("wall_ms", False), ("gpu_ms", True)):
@@ -199,7 +199,7 @@ def turns_rows(cp, x, repeat: int, report: dict) -> None:
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
     time("REDUCE old launch", old_path(cp, x))
-    time("REDUCE synchronized", synced(cp, x))
+    time("REDUCE direct", direct(cp, x))
     done = cp.zeros(1, np.uint32)
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))

@@ -18,10 +18,8 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
   shuffle tree. For a given array size and GPU the grid is fixed, and so is every
   thread's order, so the float result is the same on every run (a fixed summation tree;
   not NumPy's pairwise order: it differs from ``numpy.sum`` by rounding only);
-* the last block writes the sum into page-locked host memory, which the host has set
-  to :data:`SENTINEL` before the launch, and the host waits for it to change
-  (:class:`_Launcher`) instead of synchronizing with the stream, which returns some
-  microseconds after the kernel ends;
+* the last block writes the sum into page-locked host memory, which the host reads
+  once the stream is done (no copy);
 * ``__launch_bounds__(THREADS, BLOCKS_PER_SM)``: at most 32 registers a thread, so that
   all the blocks of the grid are resident at once (``ptxas`` gives the ``f32``/``f64``
   kernels 40 without it: three blocks a multiprocessor, and the fourth runs as a second,
@@ -134,7 +132,7 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
         acc += ((volatile ACC *)partial)[i];
     __syncthreads();  /* warps[] is reused */
     acc = pxos_block_sum(acc, warps);
-    if (threadIdx.x == 0) *out = acc;  /* one 8-byte store: the host sees all or none */
+    if (threadIdx.x == 0) *out = acc;
 }
 """
 
@@ -177,15 +175,15 @@ class _Launcher:
     """The sum kernel of one element type bound to one :class:`_Workspace`:
     its parameters packed once (``cuLaunchKernel`` takes a pointer to each value and
     copies them at the call), so a sum sets the array's address and size, calls the
-    driver (``cupy.cuda.driver.launchKernel``) and waits for the sum to land in host
-    memory. The workspace's lock keeps two threads from sharing the parameters, the
-    block counter and the result at once."""
+    driver (``cupy.cuda.driver.launchKernel``) and reads the sum in host memory once the
+    stream is done (spinning on the sum's bits in host memory instead was slower on the
+    H200: ``benchmarks/reduce_variants.py``). The workspace's lock keeps two threads from
+    sharing the parameters, the block counter and the result at once."""
 
     def __init__(self, kernel, workspace: _Workspace, stream: int):
         from cupy.cuda import driver, runtime
 
         self.launch, self.wait = driver.launchKernel, runtime.streamSynchronize
-        self.query = getattr(runtime, "streamQuery", None)
         self.space, self.function, self.stream = workspace, kernel.kernel.ptr, stream
         self.values = (ctypes.c_uint64 * 5)(0, 0, workspace.partial.data.ptr,
                                             workspace.done.data.ptr, workspace.out)
@@ -193,11 +191,9 @@ class _Launcher:
         self.pointers = (ctypes.c_void_p * 5)(*(base + 8 * i for i in range(5)))
         self.address = ctypes.addressof(self.pointers)
 
-    def sum(self, x, result_dtype: np.dtype, poll: bool = True) -> np.generic:
+    def sum(self, x, result_dtype: np.dtype) -> np.generic:
         """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
         eight bytes as a NumPy scalar of ``result_dtype`` (``f64``, ``i64`` or ``u64``).
-        ``poll``: wait for the sum in host memory (:meth:`_poll`), else synchronize the
-        stream.
 
         Raises:
             cupy.cuda.runtime.CUDARuntimeError: the kernel failed.
@@ -205,35 +201,11 @@ class _Launcher:
         space = self.space
         blocks = max(1, min(space.partial.size, -(-x.size // THREADS)))
         with space.lock:
-            space.bits.value = SENTINEL
             self.values[0], self.values[1] = x.data.ptr, x.size
             self.launch(self.function, blocks, 1, 1, THREADS, 1, 1, 0, self.stream,
                         self.address, 0)
-            if poll:
-                self._poll(space.bits)
-            else:
-                self.wait(self.stream)
+            self.wait(self.stream)
             return space.result.view(result_dtype)[0]  # a scalar: a copy
-
-    def _poll(self, bits: ctypes.c_uint64) -> None:
-        """Spin until the result's bits are no longer :data:`SENTINEL`; every 1,024
-        reads ask whether the stream is idle (the kernel failed, or its sum is the
-        sentinel's bits), and after :data:`POLL_CHECKS` asks wait for the stream instead
-        (a long kernel queued before: the thread sleeps, and lets the others have the
-        interpreter)."""
-        for _ in range(POLL_CHECKS):
-            for _ in range(1024):
-                if bits.value != SENTINEL:
-                    return
-            if self.query is not None and self.query(self.stream) != NOT_READY:
-                break
-        self.wait(self.stream)  # raises the kernel's error
-
-
-POLL_CHECKS = 20  # about 2 ms of spinning at ~0.1 µs a read
-NOT_READY = 600  # cudaErrorNotReady
-SENTINEL = 0x7FF4_5058_4F53_0000  # a signalling NaN's bits: a sum that has them is still
-# read right (the stream, once idle, says the kernel is done), only later
 
 
 _launchers: dict = {}
@@ -253,8 +225,7 @@ class _Workspace:
     kept: ``partial`` has a slot for each block of the largest grid (``BLOCKS_PER_SM``
     per multiprocessor); ``done``, the block counter, which the kernel leaves at 0 when it
     ends, so a launch needs no memset; 8 bytes of page-locked host memory the kernel
-    writes the sum into (``result``, a NumPy view; ``bits``, the same as an integer)
-    (under unified addressing, "page-locked host memory allocated through
+    writes the sum into (``result``, a NumPy view) (under unified addressing, "page-locked host memory allocated through
     ``cudaHostAlloc`` is directly accessible from all devices": CUDA C Programming
     Guide, "Unified Virtual Address Space"), so fetching the sum takes no copy;
     ``lock``, held from a launch to the read of its sum. One per stream, so reductions
@@ -269,7 +240,6 @@ class _Workspace:
         self.pinned = cupy.cuda.alloc_pinned_memory(8)
         self.out = self.pinned.ptr  # a device pointer too, under UVA
         self.result = np.frombuffer(self.pinned, acc_dtype, 1)
-        self.bits = ctypes.c_uint64.from_address(self.pinned.ptr)
         self.lock = threading.Lock()
 
 
