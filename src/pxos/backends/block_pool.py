@@ -23,8 +23,8 @@ Idle workers spin for :data:`SPIN_US` µs (``OMP_WAIT_POLICY=passive``: none;
 ``active``: :data:`ACTIVE_SPIN_US`), then sleep on a futex the next launch wakes. A
 memory fault in a piece ends that piece (the guard's jump buffer is armed around each).
 ``PXOS_C_POOL=0`` switches the pool off: every launch then runs its OpenMP loop (the
-generated code keeps it, also for a launch from a pool worker or past
-:data:`MAX_TEAM` threads). A pool whose calling thread ends is told to stop, and its
+generated code keeps it, also for a launch from a pool worker, past :data:`MAX_TEAM`
+threads, or on a system other than Linux, whose futexes the pool waits on). A pool whose calling thread ends is told to stop, and its
 workers end (its few KiB stay allocated).
 
 The design is libgomp's dock and barrier (``team.c``, ``config/linux/wait.h``) without its
@@ -42,6 +42,17 @@ SPIN_US = 2000  # an idle worker's spin before it sleeps: covers the host's work
 ACTIVE_SPIN_US = 200_000
 
 SOURCE = r"""
+#include <stdint.h>
+typedef void (*pxos_piece_fn)(const void *args, int64_t lo, int64_t hi);
+#ifndef __linux__
+/* the pool waits on futexes, which only Linux has: elsewhere every launch runs its
+   OpenMP loop */
+int pxos_run_blocks(pxos_piece_fn fn, const void *args, int64_t n, int team)
+{
+    (void)fn; (void)args; (void)n; (void)team;
+    return 0;
+}
+#else
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -57,8 +68,6 @@ SOURCE = r"""
 #define PXOS_MAX_TEAM @MAX_TEAM@
 #define PXOS_PIECES @PIECES@
 #define PXOS_OPEN (1ull << 63)
-
-typedef void (*pxos_piece_fn)(const void *args, int64_t lo, int64_t hi);
 
 struct pxos_share {
     _Alignas(64) atomic_llong next;
@@ -221,6 +230,7 @@ int pxos_run_blocks(pxos_piece_fn fn, const void *args, int64_t n, int team)
     while (atomic_load(&p->state) != 0) pxos_pause();
     return 1;
 }
+#endif
 """
 
 
