@@ -37,8 +37,8 @@ from __future__ import annotations
 MAX_TEAM = 256
 PIECES = 8  # pieces a share is taken in
 SPIN_US = 2000  # an idle worker's spin before it sleeps: covers the host's work between
-# the launches of a time loop (jacobi2d: about 5 µs) and libgomp's default (GOMP_SPINCOUNT
-# 300,000 pauses: 2 to 20 ms)
+# the launches of a time loop (jacobi2d: about 5 µs); libgomp's workers spin longer by
+# default (GOMP_SPINCOUNT: 300,000 turns of a loop with a pause instruction each)
 ACTIVE_SPIN_US = 200_000
 
 SOURCE = r"""
