@@ -19,7 +19,8 @@ between two launches holds the caller until the scheduler gives it a core again,
   members that joined it (each joins with a compare-and-swap while the launch is open and
   leaves when it finds no piece): a worker that wakes after the close does nothing.
 
-Idle workers spin for :data:`SPIN_US` µs (``OMP_WAIT_POLICY=passive``: none;
+Idle workers spin for :data:`SPIN_US` µs (``OMP_WAIT_POLICY=passive``, or a team of
+more threads than the process has cores, as libgomp throttles its spinning then: none;
 ``active``: :data:`ACTIVE_SPIN_US`), then sleep on a futex the next launch wakes. A
 memory fault in a piece ends that piece (the guard's jump buffer is armed around each).
 ``PXOS_C_POOL=0`` switches the pool off: every launch then runs its OpenMP loop (the
@@ -56,6 +57,7 @@ int pxos_run_blocks(pxos_piece_fn fn, const void *args, int64_t n, int team)
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +83,8 @@ struct pxos_pool {
     _Alignas(64) atomic_ullong state;  /* PXOS_OPEN | members that joined */
     _Alignas(64) atomic_uint wake;  /* futex word: bumped when a launch opens */
     atomic_int sleepers, quit;
+    atomic_long spin_ns;  /* how long an idle worker spins: 0 when the team has more
+                             threads than the process has cores */
     struct pxos_share share[PXOS_MAX_TEAM];
 };
 
@@ -88,6 +92,7 @@ struct pxos_worker { struct pxos_pool *pool; int member; unsigned seen; };
 
 static int pxos_pool_on = -1;  /* PXOS_C_POOL, read once */
 static long pxos_spin_ns = @SPIN_US@ * 1000L;
+static int pxos_cores = 0;  /* the cores this process may run on */
 static __thread struct pxos_pool *pxos_pool_mine = 0;
 static __thread int pxos_pool_worker = 0;
 static pthread_key_t pxos_pool_key;
@@ -126,7 +131,7 @@ static void pxos_take_pieces(struct pxos_pool *p, int member)
 
 static void pxos_wait_launch(struct pxos_pool *p, unsigned seen)
 {
-    long until = pxos_now_ns() + pxos_spin_ns;
+    long until = pxos_now_ns() + atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
     for (unsigned i = 1; atomic_load(&p->wake) == seen; i++) {
         if (atomic_load_explicit(&p->quit, memory_order_relaxed)) return;
         if ((i & 63) == 0 && pxos_now_ns() > until) {
@@ -175,6 +180,8 @@ static void pxos_pool_init(void)
     pxos_pool_on = !(on && strcmp(on, "0") == 0);
     if (wait && strcasecmp(wait, "passive") == 0) pxos_spin_ns = 0;
     if (wait && strcasecmp(wait, "active") == 0) pxos_spin_ns = @ACTIVE_SPIN_US@ * 1000L;
+    cpu_set_t set;
+    pxos_cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (pthread_key_create(&pxos_pool_key, pxos_pool_end) != 0) pxos_pool_on = 0;
     pthread_atfork(0, 0, pxos_pool_forked);
 }
@@ -214,6 +221,9 @@ int pxos_run_blocks(pxos_piece_fn fn, const void *args, int64_t n, int team)
     p->fn = fn;
     p->args = args;
     p->team = team;
+    /* more threads than cores: spinning workers would take the cores of working ones */
+    atomic_store_explicit(&p->spin_ns, pxos_cores && team > pxos_cores ? 0 : pxos_spin_ns,
+                          memory_order_relaxed);
     for (int m = 0; m < team; m++) {
         long long lo = n * m / team, end = n * (m + 1) / team;
         p->share[m].end = end;
