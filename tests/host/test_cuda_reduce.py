@@ -98,3 +98,15 @@ def test_sums_in_turn_on_two_kernels_and_two_streams_each_get_their_own_result()
             with stream:
                 assert reduce_array("sum", d[3:]) == pytest.approx(
                     np.sum(a[3:], dtype=np.float64), rel=1e-12)
+
+
+def test_numpy_arrays_and_scalars_sum_on_the_host_as_numpy_does():
+    from pxos.backends.library import reduce_array
+
+    a = np.arange(1, 1001, dtype=np.float32) / 7
+    got = reduce_array("sum", a)
+    assert got.dtype == np.float64 and got == np.sum(a, dtype=np.float64)
+    scalar = reduce_array("sum", np.float32(2.5))  # a NumPy scalar is not a CuPy array
+    assert scalar.dtype == np.float64 and scalar == 2.5
+    u = reduce_array("sum", np.array([2**63, 2**63 - 1], dtype=np.uint64))
+    assert u.dtype == np.uint64 and int(u) == (2**64 - 1)

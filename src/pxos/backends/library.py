@@ -31,8 +31,8 @@ def reduce_array(op: str, arr, span: Span | None = None) -> np.generic:
     Raises:
         PxRuntimeError: MIN or MAX of an empty array.
     """
-    if op == "sum" and not isinstance(arr, np.ndarray) and not events.LISTENERS:
-        value = cuda_sum(arr)  # CuPy: one pass at the memory roofline (None: not covered)
+    if op == "sum" and type(arr).__module__.startswith("cupy") and not events.LISTENERS:
+        value = cuda_sum(arr)  # one pass at the memory roofline (None: not covered)
         if value is not None:
             return value
     xp = array_module(arr)
