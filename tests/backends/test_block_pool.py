@@ -1,7 +1,7 @@
 """The C backend's block pool (backends/block_pool): every block of a launch runs exactly
 once, whatever the team (more members than cores: late members, shares taken by others),
-from several calling threads at once (a pool each), and as the OpenMP loop does with the
-pool switched off (PXOS_C_POOL=0). Results against NumPy."""
+from several calling threads at once (a pool each), in a forked child, and as the OpenMP
+loop does with the pool switched off (PXOS_C_POOL=0). Results against NumPy."""
 
 from __future__ import annotations
 
@@ -88,3 +88,26 @@ def test_launches_from_several_threads_at_once():
     assert not failures
     for a in arrays:
         np.testing.assert_array_equal(a, np.full(a.size, 30, np.int32))
+
+
+FORKED = SCRIPT.replace('print("ok")', '''import os, signal
+pid = os.fork()
+if pid == 0:  # the child: the pool's workers did not come along
+    signal.alarm(20)
+    a = np.zeros(10_007, np.int32)
+    for _ in range(5):
+        b.launch(compiled, [a], make_launch(k, (a.size,)))
+    os._exit(0 if (a == 5).all() else 1)
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+print("ok")''')
+
+
+def test_a_forked_child_still_runs_every_block_once(tmp_path_factory):
+    cache = tmp_path_factory.getbasetemp() / "pool-cache"
+    env = dict(os.environ, PXOS_CACHE_DIR=str(cache), OMP_NUM_THREADS="4",
+               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c",
+                        FORKED.format(src=BUMP)], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
