@@ -226,6 +226,57 @@ def reduce_rows(cp, x, time) -> None:
         time(f"kernel t{threads} b{per_sm} u{unroll}", run)
 
 
+# the sum kernel's 16-byte load of f32 data, as a PTX load with cache hints (sm_80 and
+# later: L2::256B asks the L2 to fetch 256 bytes around each miss; evict_first / no_allocate
+# keep streamed data from displacing other lines; PTX ISA, "ld")
+LOADS = {"plain": None, "nc L2::256B": "ld.global.nc.L2::256B", "nc L2::128B":
+         "ld.global.nc.L2::128B", "nc no_allocate L2::256B":
+         "ld.global.nc.L1::no_allocate.L2::256B", "cs": "ld.global.cs"}
+LOAD_LINE = "for (int u = 0; u < UNROLL; u++) v[u] = xv[i + u * stride];"
+
+
+def load_source(op: str | None) -> str:
+    """The f32 sum kernel with its unrolled 16-byte loads as ``op`` (None: as shipped)."""
+    src = cuda_reduce.kernel_source(np.float32)
+    if op is None:
+        return src
+    assert LOAD_LINE in src
+    fn = ("__device__ __forceinline__ float4 pxos_ld(const float4 *p)\n"
+          "{ float4 v; asm("
+          f'"{op}.v4.f32 {{%0,%1,%2,%3}}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), '
+          '"=f"(v.w) : "l"(p)); return v; }\n')
+    src = src.replace(LOAD_LINE, LOAD_LINE.replace("xv[i + u * stride]",
+                                                   "pxos_ld(xv + i + u * stride)"))
+    return src.replace("extern \"C\" __global__", fn + "extern \"C\" __global__", 1)
+
+
+def loads_rows(cp, x, repeat: int, report: dict) -> None:
+    """The kernel alone under each of :data:`LOADS`, in turns behind a spin kernel (the
+    GPU's time) and from an idle GPU; each result checked against CuPy's f64 sum."""
+    from gpu_timing import event_times
+
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    blocks, want = sms * cuda_reduce.BLOCKS_PER_SM, float(cp.sum(x, dtype=cp.float64))
+    calls = {}
+    for name, op in LOADS.items():
+        k = cp.RawKernel(load_source(op), "pxos_reduce_sum")
+        host = np.frombuffer(cp.cuda.alloc_pinned_memory(8), np.float64, 1)
+        args = (x, np.int64(x.size), cp.empty(blocks, np.float64), cp.zeros(1, np.uint32),
+                np.uint64(host.ctypes.data))
+        calls[name] = lambda k=k, args=args: k((blocks,), (cuda_reduce.THREADS,), args)
+        calls[name]()
+        cp.cuda.Device().synchronize()
+        assert abs(host[0] - want) <= 1e-6 * want, (name, host[0], want)
+    out = {}
+    for key, busy in (("gpu_ms", True), ("wall_ms", False)):
+        for name, t in event_times(cp, calls, repeat, busy).items():
+            out.setdefault(name, {})[key] = t * 1e3
+    for name, row in out.items():
+        print(f"load {name:<26} gpu {row['gpu_ms']:.4f} wall {row['wall_ms']:.4f} ms; "
+              f"plain/this gpu {out['plain']['gpu_ms'] / row['gpu_ms']:.3f}", flush=True)
+    report["loads"] = out
+
+
 def px_rows(cp, x, time) -> None:
     b = backends.get("cuda")
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
@@ -291,6 +342,8 @@ def main() -> None:
         host_rows(cp, report)
     if "turns" in parts:
         turns_rows(cp, x, args.repeat, report)
+    if "loads" in parts:
+        loads_rows(cp, x, args.repeat, report)
     for part, fn in (("reduce", reduce_rows), ("px", px_rows)):
         if part in parts:
             try:
