@@ -234,9 +234,10 @@ def reduction(cp, repeat: int) -> dict:
 
     ``*_ms``: CUDA events around the call from an idle GPU (the host's work before the
     launch counts); ``*_gpu_ms``: the same behind a spin kernel (``busy``): the GPU's time
-    alone. The calls take turns, round by round (``gpu_timing.event_times``), and each
-    figure is the median of at least :data:`SUM_REPEAT` rounds: a call of 0.3 ms costs
-    little, and a median of three (``h200.sh``'s ``--repeat 3``) is one round's noise.
+    alone. The calls take turns, round by round, in a shuffled order, each after a flush
+    of the GPU's L2 cache (``gpu_timing.event_times``), and each figure is the median of
+    at least :data:`SUM_REPEAT` rounds: a call of 0.3 ms costs little, and a median of
+    three (``h200.sh``'s ``--repeat 3``) is one round's noise.
     Ratios are cupy ÷ pxos, like for like: results on the host (``cupy_fetched_over_*``:
     ``float(cupy.sum(x))``), on the device (``cupy_over_*``), and GPU time
     (``cupy_gpu_over_*_gpu``). GB/s = bytes read ÷ time."""
