@@ -50,7 +50,8 @@ from pxos.backends.base import make_launch  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_file, parse_program  # noqa: E402
 
-from gpu_timing import event_time, host_time, interleaved, per_launch  # noqa: E402  (benchmarks/)
+from gpu_timing import (event_time, event_times, host_time,  # noqa: E402  (benchmarks/)
+                        interleaved, per_launch)
 
 AXPY = """\
 GPU_KERNEL axpy
@@ -216,6 +217,9 @@ def blur(cp, repeat: int, name: str = "cuda") -> dict:
 GRID_BLOCKS_PER_SM = 8
 
 
+SUM_REPEAT = 15
+
+
 def reduction(cp, repeat: int) -> dict:
     """Sum of 2²⁸ f32 against ``cupy.sum`` (f32 accumulation, CUB; and f64) in one run:
 
@@ -229,10 +233,14 @@ def reduction(cp, repeat: int) -> dict:
       a million blocks of eight barriers), then ``REDUCE SUM``, for reference.
 
     ``*_ms``: CUDA events around the call from an idle GPU (the host's work before the
-    launch counts); ``*_gpu_ms``: the same behind a spin kernel (``event_time(busy=True)``):
-    the GPU's time alone. Ratios are cupy ÷ pxos, like for like: results on the host
-    (``cupy_fetched_over_*``: ``float(cupy.sum(x))``), on the device (``cupy_over_*``), and
-    GPU time (``cupy_gpu_over_*_gpu``). GB/s = bytes read ÷ time."""
+    launch counts); ``*_gpu_ms``: the same behind a spin kernel (``busy``): the GPU's time
+    alone. The calls take turns, round by round, in a shuffled order, each after a flush
+    of the GPU's L2 cache (``gpu_timing.event_times``), and each figure is the median of
+    at least :data:`SUM_REPEAT` rounds: a call of 0.3 ms costs little, and a median of
+    three (``h200.sh``'s ``--repeat 3``) is one round's noise.
+    Ratios are cupy ÷ pxos, like for like: results on the host (``cupy_fetched_over_*``:
+    ``float(cupy.sum(x))``), on the device (``cupy_over_*``), and GPU time
+    (``cupy_gpu_over_*_gpu``). GB/s = bytes read ÷ time."""
     from pxos.backends.library import reduce_array
 
     n = 2**28
@@ -259,9 +267,10 @@ def reduction(cp, repeat: int) -> dict:
              "block_sum": block_sum, "cupy_sum": lambda: cp.sum(x),
              "cupy_sum_fetched": lambda: float(cp.sum(x)),
              "cupy_sum_f64": lambda: cp.sum(x, dtype=cp.float64)}
-    times = {f"{key}_ms": event_time(cp, fn, repeat) for key, fn in calls.items()}
-    times |= {f"{key}_gpu_ms": event_time(cp, calls[key], repeat, busy=True)
-              for key in ("reduce", "grid_sum", "cupy_sum", "cupy_sum_fetched")}
+    repeat = max(repeat, SUM_REPEAT)
+    times = {f"{key}_ms": t for key, t in event_times(cp, calls, repeat).items()}
+    busy = {key: calls[key] for key in ("reduce", "grid_sum", "cupy_sum", "cupy_sum_fetched")}
+    times |= {f"{key}_gpu_ms": t for key, t in event_times(cp, busy, repeat, True).items()}
     out = {key: t * 1e3 for key, t in times.items()}
     out |= {key.replace("_ms", "_GBps"): 4 * n / 1e9 / t for key, t in times.items()}
     for px in ("reduce", "grid_sum", "block_sum"):

@@ -4,6 +4,7 @@ GPU busy so that only the GPU's time is seen."""
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 
@@ -71,6 +72,42 @@ def event_time(cp, fn, repeat: int, busy: bool = False) -> float:
         stop.synchronize()
         times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
     return statistics.median(times)
+
+
+def event_times(cp, fns: dict, repeat: int, busy: bool = False) -> dict:
+    """Median seconds of each function of ``fns`` (name -> function of no arguments), as
+    :func:`event_time`, but in turns: each round times one call of every function, in an
+    order shuffled each round (a fixed seed), so that a drift of the GPU's clocks or of
+    the host's load, and whatever one call leaves behind for the next, touch them alike;
+    before each call the GPU's L2 cache is flushed (:data:`FLUSH_BYTES` zeroed, then a
+    wait), so no call reads what the call before left there (as Triton's ``do_bench``
+    does)."""
+    for fn in fns.values():
+        fn()
+    spin, cycles = None, 0
+    if busy:
+        spin = cp.RawKernel(SPIN, "spin")
+        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
+    scratch = cp.empty(FLUSH_BYTES // 4, np.int32)
+    order, rng = list(fns.items()), random.Random(0)
+    times: dict = {name: [] for name in fns}
+    for _ in range(repeat):
+        rng.shuffle(order)
+        for name, fn in order:
+            scratch.fill(0)
+            cp.cuda.get_current_stream().synchronize()
+            start, stop = cp.cuda.Event(), cp.cuda.Event()
+            if spin is not None:
+                spin((1,), (1,), (cycles,))
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            times[name].append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+FLUSH_BYTES = 256 << 20  # several times an H100's or H200's L2 (50 MB)
 
 
 def host_time(fn, sync, repeat: int) -> float:

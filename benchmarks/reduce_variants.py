@@ -11,8 +11,13 @@ Two times per row, each the median of ``--repeat`` by CUDA events:
   that the host has queued the launch before the GPU reaches it: the kernels' time alone
   (plus the host's wake-up where the call waits for its result).
 
+First (``--parts host``) the host time of a call on 4,096 f32 (REDUCE, its launch as
+before through ``cupy.RawKernel``, its launch and wait alone without ``reduce_array``,
+``cupy.sum``); then (``turns``) the same calls on the 2²⁸ floats, timed in turns round
+by round.
 Rows: ``cupy.sum`` (not fetched, and fetched as a float); ``REDUCE``
-(``backends/library.reduce_array``) and its kernel (``backends/cuda_reduce``) alone under
+(``backends/library.reduce_array``), its old launch, its launch alone, and its
+kernel (``backends/cuda_reduce``) alone under
 variants of threads a block, blocks a multiprocessor and loads in flight; the ``.px``
 grid-stride reduction (``examples/grid_sum.px``'s form) with 4, 8 and 16 loads in flight a
 thread, on grids of 4 and 8 blocks a multiprocessor, each followed by ``REDUCE SUM`` of
@@ -27,12 +32,14 @@ import json
 import platform
 import statistics
 import sys
+import time as time_module
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pxos import backends  # noqa: E402
 from pxos.backends import cuda_reduce  # noqa: E402
@@ -123,8 +130,76 @@ class Timer:
               f"gpu {base['gpu_ms'] / row['gpu_ms']:.3f}", flush=True)
 
 
+def old_path(cp, x):
+    """``REDUCE``'s launch before it packed its parameters once: a ``cupy.RawKernel``
+    call, then a wait for the stream; the sum (f32 data)."""
+    kernel = cuda_reduce._kernel(x.dtype, x.data.ptr % 16 == 0)
+    space = cuda_reduce._workspace(np.dtype(np.float64))
+    blocks = max(1, min(space.partial.size, -(-x.size // cuda_reduce.THREADS)))
+    args = (x, np.int64(x.size), space.partial, space.done, np.uint64(space.out))
+
+    def run():
+        kernel((blocks,), (cuda_reduce.THREADS,), args)
+        cp.cuda.get_current_stream().synchronize()
+        return space.result[0]
+    return run
+
+
+def direct(cp, x):
+    """``REDUCE``'s kernel launch and wait alone, without ``reduce_array`` before it."""
+    launcher = cuda_reduce._new_launcher((x.data.device_id, cp.cuda.get_current_stream().ptr,
+                                          x.dtype, x.data.ptr % 16 == 0))
+    return lambda: launcher.sum(x, np.dtype(np.float64))
+
+
+def host_rows(cp, report: dict) -> None:
+    """Host time a call (perf_counter, median of 400) on 4,096 f32, where the GPU's work
+    is a few µs: REDUCE, its old launch, ``cupy.sum`` fetched and not."""
+    small = cp.random.random(4096, dtype=cp.float32)
+    calls = {"REDUCE": lambda: reduce_array("sum", small), "old launch": old_path(cp, small),
+             "direct": direct(cp, small), "cupy_sum": lambda: cp.sum(small),
+             "cupy_sum_fetched": lambda: float(cp.sum(small))}
+    want = float(cp.sum(small, dtype=cp.float64))
+    assert abs(float(calls["REDUCE"]()) - want) <= 1e-9 * want
+    for name in ("old launch", "direct"):
+        assert abs(float(calls[name]()) - want) <= 1e-9 * want, name
+    out = {}
+    for name, fn in calls.items():
+        times = []
+        for _ in range(400):
+            t0 = time_module.perf_counter()
+            fn()
+            times.append(time_module.perf_counter() - t0)
+        cp.cuda.Device().synchronize()
+        out[name] = statistics.median(times) * 1e6
+        print(f"host time {name:<20} {out[name]:.2f} us", flush=True)
+    report["host_us"] = out
+
+
+def turns_rows(cp, x, repeat: int, report: dict) -> None:
+    """``cupy.sum`` (and fetched), REDUCE, its launch alone and its old launch, timed
+    in turns round by round (``gpu_timing.event_times``), from an idle GPU and behind a
+    spin kernel; medians in ms."""
+    from gpu_timing import event_times
+
+    calls = {"cupy_sum": lambda: cp.sum(x), "cupy_sum_fetched": lambda: float(cp.sum(x)),
+             "REDUCE": lambda: reduce_array("sum", x), "direct": direct(cp, x),
+             "old launch": old_path(cp, x)}
+    out = {}
+    for key, busy in (("wall_ms", False), ("gpu_ms", True)):
+        for name, t in event_times(cp, calls, repeat, busy).items():
+            out.setdefault(name, {})[key] = t * 1e3
+    for name, row in out.items():
+        print(f"turns {name:<24} wall {row['wall_ms']:.4f} gpu {row['gpu_ms']:.4f} ms; "
+              f"cupy.sum/this wall {out['cupy_sum']['wall_ms'] / row['wall_ms']:.3f}",
+              flush=True)
+    report["turns"] = out
+
+
 def reduce_rows(cp, x, time) -> None:
     time("REDUCE", lambda: reduce_array("sum", x))
+    time("REDUCE old launch", old_path(cp, x))
+    time("REDUCE direct", direct(cp, x))
     done = cp.zeros(1, np.uint32)
     sms = cp.cuda.Device().attributes["MultiProcessorCount"]
     want = float(cp.sum(x, dtype=cp.float64))
@@ -149,6 +224,57 @@ def reduce_rows(cp, x, time) -> None:
         cp.cuda.Device().synchronize()
         assert abs(host[0] - want) <= 1e-6 * want, (host[0], want)
         time(f"kernel t{threads} b{per_sm} u{unroll}", run)
+
+
+# the sum kernel's 16-byte load of f32 data, as a PTX load with cache hints (sm_80 and
+# later: L2::256B asks the L2 to fetch 256 bytes around each miss; evict_first / no_allocate
+# keep streamed data from displacing other lines; PTX ISA, "ld")
+LOADS = {"plain": None, "nc L2::256B": "ld.global.nc.L2::256B", "nc L2::128B":
+         "ld.global.nc.L2::128B", "nc no_allocate L2::256B":
+         "ld.global.nc.L1::no_allocate.L2::256B", "cs": "ld.global.cs"}
+LOAD_LINE = "for (int u = 0; u < UNROLL; u++) v[u] = xv[i + u * stride];"
+
+
+def load_source(op: str | None) -> str:
+    """The f32 sum kernel with its unrolled 16-byte loads as ``op`` (None: as shipped)."""
+    src = cuda_reduce.kernel_source(np.float32)
+    if op is None:
+        return src
+    assert LOAD_LINE in src
+    fn = ("__device__ __forceinline__ float4 pxos_ld(const float4 *p)\n"
+          "{ float4 v; asm("
+          f'"{op}.v4.f32 {{%0,%1,%2,%3}}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), '
+          '"=f"(v.w) : "l"(p)); return v; }\n')
+    src = src.replace(LOAD_LINE, LOAD_LINE.replace("xv[i + u * stride]",
+                                                   "pxos_ld(xv + i + u * stride)"))
+    return src.replace("extern \"C\" __global__", fn + "extern \"C\" __global__", 1)
+
+
+def loads_rows(cp, x, repeat: int, report: dict) -> None:
+    """The kernel alone under each of :data:`LOADS`, in turns behind a spin kernel (the
+    GPU's time) and from an idle GPU; each result checked against CuPy's f64 sum."""
+    from gpu_timing import event_times
+
+    sms = cp.cuda.Device().attributes["MultiProcessorCount"]
+    blocks, want = sms * cuda_reduce.BLOCKS_PER_SM, float(cp.sum(x, dtype=cp.float64))
+    calls = {}
+    for name, op in LOADS.items():
+        k = cp.RawKernel(load_source(op), "pxos_reduce_sum")
+        host = np.frombuffer(cp.cuda.alloc_pinned_memory(8), np.float64, 1)
+        args = (x, np.int64(x.size), cp.empty(blocks, np.float64), cp.zeros(1, np.uint32),
+                np.uint64(host.ctypes.data))
+        calls[name] = lambda k=k, args=args: k((blocks,), (cuda_reduce.THREADS,), args)
+        calls[name]()
+        cp.cuda.Device().synchronize()
+        assert abs(host[0] - want) <= 1e-6 * want, (name, host[0], want)
+    out = {}
+    for key, busy in (("gpu_ms", True), ("wall_ms", False)):
+        for name, t in event_times(cp, calls, repeat, busy).items():
+            out.setdefault(name, {})[key] = t * 1e3
+    for name, row in out.items():
+        print(f"load {name:<26} gpu {row['gpu_ms']:.4f} wall {row['wall_ms']:.4f} ms; "
+              f"plain/this gpu {out['plain']['gpu_ms'] / row['gpu_ms']:.3f}", flush=True)
+    report["loads"] = out
 
 
 def px_rows(cp, x, time) -> None:
@@ -199,7 +325,7 @@ def main() -> None:
                         default=ROOT / "benchmarks/results/reduce_variants.json")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--log2n", type=int, default=28)
-    parser.add_argument("--parts", default="reduce,px")
+    parser.add_argument("--parts", default="host,turns,reduce,px")
     args = parser.parse_args()
     import cupy as cp
 
@@ -212,6 +338,12 @@ def main() -> None:
               "host": platform.node(), "n": n, "repeat": args.repeat, "rows": time.rows,
               "errors": {}}
     parts = args.parts.split(",")
+    if "host" in parts:
+        host_rows(cp, report)
+    if "turns" in parts:
+        turns_rows(cp, x, args.repeat, report)
+    if "loads" in parts:
+        loads_rows(cp, x, args.repeat, report)
     for part, fn in (("reduce", reduce_rows), ("px", px_rows)):
         if part in parts:
             try:

@@ -1,25 +1,30 @@
-"""jacobi2d on every core of a machine: the C target's build under variants of its OpenMP
+"""A 2-D stencil on every core of a machine: the C target's build under variants of its
 block loop against Numba, timed as ``benchmarks/suite.py`` times it, to find why a case
 is slower than Numba on many cores when it is not on two (issue 15).
 
     python3 benchmarks/stencil_threads.py [--out benchmarks/results/stencil_threads.json]
                                           [--repeat 7] [--settle 0.1] [--budget 50]
                                           [--envs close,spread,active,passive]
+                                          [--case jacobi2d|conv2d] [--no-numpy]
+                                          [--variants default,openmp]
 
-Each variant is the generated C of the suite's ``jacobi2d`` (1000² f64) with one change:
+Each variant is the generated C of the suite's ``--case`` (``jacobi2d``: 1000² f64,
+``conv2d``: 2000² f32) with one change:
 its 2-D block shape (``codegen/c.CPU_BLOCKS``), the ``schedule`` or ``num_threads`` clause of
-its block loop, no memory-fault guard (``codegen/guard``), or a compiler flag. All are
+its OpenMP loop, the OpenMP loop instead of the block pool (``openmp``;
+``backends/block_pool``), no memory-fault guard (``codegen/guard``: the plain OpenMP
+loop), or a compiler flag. All are
 built at once (one compiler process each, in parallel), checked against NumPy, and
 launched through ``CBackend.launch``; ``suite`` is the user's call (``K.jacobi2d(a, b)``,
 the native launcher) and ``numba`` the suite's ``@njit(parallel=True)`` kernel
-(``numpy``, its reference, takes its turn as in the suite). Four
+(``numpy``, its reference, takes its turn as in the suite unless ``--no-numpy``). Four
 figures per side, all wall time in seconds (medians):
 
 - ``loop``: the suite's measure, ten time steps of two launches each (``a → b``, ``b → a``),
-  each timed loop ``--settle`` seconds after the one before (the OpenMP team asleep);
+  each timed loop ``--settle`` seconds after the one before (the team asleep);
 - ``first``: the loop's first launch alone (waking the team);
 - ``hot``: one launch among launches back to back (the team awake);
-- ``tiny``: one launch on a 34 × 1000 array (16 blocks: the cost of a launch itself).
+- ``tiny``: one launch on a 34-row array (16 blocks: the cost of a launch itself).
 
 ``ratio`` is the side's ``loop`` ÷ Numba's; each side's loops are also printed round by
 round. Then, for each of ``--envs``, a child process
@@ -59,6 +64,8 @@ LOOP = "#pragma omp parallel for schedule(static)"
 # name -> (2-D block shape or None, (old, new) text replacements, extra flags, guarded)
 VARIANTS = {
     "default": (None, (), (), True),
+    "openmp": (None, (("else if (!pxos_run_blocks(", "else if (1 || !pxos_run_blocks("),),
+               (), True),
     "no guard": (None, (), (), False),
     "block 1024x1": ((1024, 1), (), (), True),
     "block 1024x4": ((1024, 4), (), (), True),
@@ -82,7 +89,10 @@ ENVS = {"close": {"OMP_PROC_BIND": "close", "OMP_PLACES": "cores"},
         "spin 20000": {"GOMP_SPINCOUNT": "20000"},
         "spread": {"OMP_PROC_BIND": "spread", "OMP_PLACES": "cores"},
         "active": {"OMP_WAIT_POLICY": "active"}, "passive": {"OMP_WAIT_POLICY": "passive"}}
-SHAPE, TINY, STEPS = (1000, 1000), (34, 1000), 10
+STEPS = 10
+# --case: (array shape, tiny shape, dtype); the kernels are suite_kernels' of that name
+CASES = {"jacobi2d": ((1000, 1000), (34, 1000), np.float64),
+         "conv2d": ((2000, 2000), (34, 2000), np.float32)}
 
 
 def source(kernel, variant: str) -> str:
@@ -122,34 +132,38 @@ def build_all(c, kernel, variants: list[str], tmp: Path) -> dict:
     return built
 
 
-def sides(variants: list[str], tmp: Path) -> tuple[dict, dict]:
+def sides(variants: list[str], tmp: Path, case: str, numpy: bool) -> tuple[dict, dict]:
     """name -> launch(a, b) for the big and the tiny arrays; each checked against NumPy."""
     c = cbackend.CBackend()
-    a0 = np.random.default_rng(0).random(SHAPE)
-    kernel = K.jacobi2d.ir(a0, a0.copy())
+    shape, tiny_shape, dtype = CASES[case]
+    px, ref = getattr(K, case), getattr(K, "np_" + case)
+    a0 = np.random.default_rng(0).random(shape).astype(dtype)
+    kernel = px.ir(a0, a0.copy())
     built = build_all(c, kernel, variants, tmp)
-    nb = K.numba_kernels()["jacobi2d"]
-    big, tiny = make_launch(kernel, SHAPE[::-1]), make_launch(kernel, TINY[::-1])
-    out = {"numba": (nb, nb), "suite": (K.jacobi2d, K.jacobi2d),
-           "numpy": (K.np_jacobi2d, K.np_jacobi2d)}  # in the rotation as in the suite
+    nb = K.numba_kernels()[case]
+    big, tiny = make_launch(kernel, shape[::-1]), make_launch(kernel, tiny_shape[::-1])
+    out = {"numba": (nb, nb), "suite": (px, px)}
+    if numpy:  # in the rotation as in the suite
+        out["numpy"] = (ref, ref)
     for v, ck in built.items():
         out[v] = tuple((lambda a, b, ck=ck, n=n: c.launch(ck, [a, b], n)) for n in (big, tiny))
     want = np.zeros_like(a0)
-    K.np_jacobi2d(a0, want)
+    ref(a0, want)
     for name, (fn, _) in out.items():
         got = np.zeros_like(a0)
         for _ in range(4):  # the user's call goes native at the third
             fn(a0, got)
-        if not np.array_equal(got[1:-1, 1:-1], want[1:-1, 1:-1]):
+        if not np.allclose(got[1:-1, 1:-1], want[1:-1, 1:-1], rtol=1e-5, atol=1e-6):
             raise SystemExit(f"{name}: disagrees with NumPy")
     return ({n: f[0] for n, f in out.items()}, {n: f[1] for n, f in out.items()})
 
 
-def timings(big: dict, tiny: dict, repeat: int, settle: float) -> dict:
+def timings(big: dict, tiny: dict, repeat: int, settle: float, case: str) -> dict:
     """loop / hot / tiny medians per side (see the module docstring), rounds rotated."""
     rng = np.random.default_rng(1)
-    a, b = rng.random(SHAPE), np.zeros(SHAPE)
-    ta, tb = rng.random(TINY), np.zeros(TINY)
+    shape, tiny_shape, dtype = CASES[case]
+    a, b = rng.random(shape).astype(dtype), np.zeros(shape, dtype)
+    ta, tb = rng.random(tiny_shape).astype(dtype), np.zeros(tiny_shape, dtype)
     names = list(big)
     res = {n: {"loop": [], "first": [], "hot": [], "tiny": []} for n in names}
     for r in range(repeat):
@@ -192,11 +206,12 @@ def print_table(title: str, med: dict) -> None:
               + " ".join(f"{t * 1e3:.1f}" for t in r["loops"]), flush=True)
 
 
-def run(variants: list[str], repeat: int, settle: float) -> dict:
+def run(variants: list[str], repeat: int, settle: float, case: str = "jacobi2d",
+        numpy: bool = True) -> dict:
     """Build, check and time ``variants`` beside the user's call, Numba and NumPy."""
     with tempfile.TemporaryDirectory(prefix="pxos-threads-") as tmp:
-        big, tiny = sides(variants, Path(tmp))
-        return timings(big, tiny, repeat, settle)
+        big, tiny = sides(variants, Path(tmp), case, numpy)
+        return timings(big, tiny, repeat, settle, case)
 
 
 def machine() -> dict:
@@ -236,18 +251,21 @@ def main() -> None:
                         help="seconds after which no further part is started")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--envs", default=",".join(ENVS))
+    parser.add_argument("--case", choices=sorted(CASES), default="jacobi2d")
+    parser.add_argument("--no-numpy", action="store_true",
+                        help="leave NumPy's reference out of the rotation")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     variants = args.variants.split(",")
     if args.child:  # one OpenMP environment: the default build and Numba
-        med = run(["default"], args.repeat, args.settle)
+        med = run(["default"], args.repeat, args.settle, args.case, not args.no_numpy)
         print_table(f"env {args.child}", med)
         write_json(args.out, med)
         return
-    report = {"benchmark": "stencil_threads", "machine": machine(), "case": "jacobi2d",
-              "shape": SHAPE, "steps": STEPS, "settle_s": args.settle}
+    report = {"benchmark": "stencil_threads", "machine": machine(), "case": args.case,
+              "shape": CASES[args.case][0], "steps": STEPS, "settle_s": args.settle}
     print(json.dumps(report["machine"]), flush=True)
-    report["variants"] = run(variants, args.repeat, args.settle)
+    report["variants"] = run(variants, args.repeat, args.settle, args.case, not args.no_numpy)
     print_table("variants", report["variants"])
     write_json(args.out, report)
     report["envs"] = {}
@@ -257,7 +275,8 @@ def main() -> None:
             continue
         child_out = args.out.with_name(args.out.stem + f".{name}.json")
         subprocess.run([sys.executable, __file__, "--child", name, "--out", str(child_out),
-                        "--repeat", str(args.repeat), "--settle", str(args.settle)],
+                        "--repeat", str(args.repeat), "--settle", str(args.settle),
+                        "--case", args.case] + ["--no-numpy"] * args.no_numpy,
                        env=dict(os.environ) | ENVS[name], check=True)
         report["envs"][name] = json.loads(child_out.read_text())
         child_out.unlink()

@@ -2,7 +2,7 @@
 
     python3 benchmarks/suite.py [--out benchmarks/results/suite.json] [--repeat 5]
                                 [--quick] [--only jacobi2d,gemm] [--settle 0.25] [--passive]
-                                [--modes default,one-thread,passive]
+                                [--modes default,one-thread,passive] [--rounds]
 
 Each case (``benchmarks/suite_kernels.py``: PolyBench-style stencils with host time loops,
 gemm, matrix–vector, covariance, 2-D/3-D convolutions, Floyd–Warshall) runs pxos
@@ -26,7 +26,10 @@ writes JSON with the machine's name, core count and load. Each case also records
 median CPU time of the process (every thread, spinning ones too; ``cpu_c_over_numba``),
 less disturbed by other users of a shared machine than the wall clock, and the spread of
 pxos's times (range ÷ median) and the ratio of the best times (``min_c_over_numba``), and
-is printed (stderr) as it ends, with the load.
+is printed (stderr) as it ends, with the load. ``rounds`` keeps every timed call of each
+side (``ROUND_FIELDS``: its milliseconds, the process's involuntary and voluntary context
+switches and page faults during it, the machine's steal ticks and the tasks runnable just
+before it), printed with ``--rounds``: a stalled round shows what came with it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -160,15 +164,20 @@ def run_case(case, repeat: int, settle: float = 0.25) -> dict:
             fn(*arrays[side])
     times: dict = {side: [] for side in sides}
     cpu: dict = {side: [] for side in sides}
+    rounds: dict = {side: [] for side in sides}
     order = list(sides)
     for n in range(repeat):
         for side in order[n % 3:] + order[:n % 3]:
             fn = sides[side]
             time.sleep(settle)
+            before = round_state()
             c0, t0 = time.process_time(), time.perf_counter()
             fn(*arrays[side])
             times[side].append(time.perf_counter() - t0)
             cpu[side].append(time.process_time() - c0)
+            rounds[side].append([n, round(times[side][-1] * 1e3, 3)] +
+                                [b - a for a, b in zip(before[1:], round_state()[1:])] +
+                                [before[0]])
     out = {f"{side}_s": statistics.median(t) for side, t in times.items()}
     # CPU time of the whole process (every thread, spinning ones too): less sensitive to
     # other users of a shared machine than the wall clock
@@ -178,7 +187,30 @@ def run_case(case, repeat: int, settle: float = 0.25) -> dict:
     out["spread_c"] = (max(times["c"]) - min(times["c"])) / out["c_s"]  # noise: range/median
     # best of the repeats: noise (a preempted thread, a team slow to wake) only adds time
     out["min_c_over_numba"] = min(times["c"]) / min(times["numba"])
+    out["rounds"] = rounds  # per side: ROUND_FIELDS of each timed call, in order
     return out
+
+
+ROUND_FIELDS = ("round", "ms", "involuntary_switches", "voluntary_switches", "minor_faults",
+                "steal_ticks", "runnable_before")
+
+
+def round_state() -> tuple:
+    """(tasks runnable on the machine, this process's involuntary and voluntary context
+    switches and minor page faults, all threads, from ``getrusage``; the machine's steal
+    time in clock ticks, ``/proc/stat``'s eighth ``cpu`` field: time a hypervisor ran
+    something else on a virtual CPU that wanted to run; 0 where it cannot be read)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    steal = running = 0
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("cpu "):
+                steal = int(line.split()[8])
+            elif line.startswith("procs_running"):
+                running = int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return running, use.ru_nivcsw, use.ru_nvcsw, use.ru_minflt, steal
 
 
 def machine() -> dict:
@@ -205,7 +237,18 @@ def child(args) -> dict:
               f" best {r['min_c_over_numba']:.3f}),"
               f" c {r['c_s']:.4f} s, numba {r['numba_s']:.4f} s, load "
               f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+        if args.rounds:
+            print_rounds(r["rounds"])
     return out
+
+
+def print_rounds(rounds: dict) -> None:
+    """Each side's timed calls (stderr), one line a side: ms, and where any happened,
+    ``/i<involuntary switches>/f<page faults>/s<steal ticks>/r<runnable before>``."""
+    for side, calls in rounds.items():
+        print(f"  {side:<6}" + " ".join(
+            f"{c[1]:.2f}" + (f"/i{c[2]}/f{c[4]}/s{c[5]}/r{c[6]}" if c[2] or c[4] or c[5]
+                             else f"/r{c[6]}") for c in calls), file=sys.stderr, flush=True)
 
 
 def table(results: dict) -> str:
@@ -242,6 +285,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--settle", type=float, default=0.25,
                         help="seconds of sleep before each timed call (0: back to back)")
+    parser.add_argument("--rounds", action="store_true",
+                        help="print each timed call (ms, context switches, faults, steal)")
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--passive", action="store_true",
@@ -267,7 +312,7 @@ def main() -> None:
             env |= {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
             extra.append("--one-thread")
         cmd = [sys.executable, __file__, "--repeat", str(args.repeat),
-               "--settle", str(args.settle), *extra] + \
+               "--settle", str(args.settle), *extra] + ["--rounds"] * args.rounds + \
             (["--quick"] if args.quick else []) + (["--only", args.only] if args.only else [])
         print(f"{mode}:", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)

@@ -84,25 +84,28 @@ def test_python_fault_raises_and_the_process_goes_on(tmp_path, tmp_path_factory)
     assert "after 1000.0 1.0" in r.stdout
 
 
-def test_guard_gives_each_openmp_thread_its_own_jump_buffer():
+def test_guard_arms_a_jump_buffer_around_each_piece_of_blocks():
     body = ["const int32_t pxos_gx = 4;",
             "#pragma omp parallel for schedule(static) num_threads(PXOS_TEAM(pxos_gx))",
             "for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {", "    f(v_a);", "}"]
     text = guarded_function("/* k */", "k_k", ["int64_t pxos_nx", "float *v_a"], body)
-    blocks, entry = text.split("void k_k(")
-    # the loop, in a function of its own (compiled as without the guard)
-    assert "static void __attribute__((noinline)) k_k_blocks(int64_t pxos_nx, float *v_a)" \
-        in blocks
-    assert "#pragma omp for schedule(static) nowait\n    for (int32_t pxos_bx" in blocks
-    assert "sigsetjmp" not in blocks and "omp for" not in entry
-    # each thread of the team: its own buffer, armed around its share of the blocks
-    assert "#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))\n        {\n" \
-           "            sigjmp_buf pxos_jb;\n            if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
-           "                pxos_guard_arm(&pxos_jb);\n" \
-           "                k_k_blocks(pxos_nx, v_a);\n" \
-           "            }\n            pxos_guard_disarm();\n        }" in entry
-    # a team of one: the same guarded call on the calling thread, with no parallel region
-    one, many = entry.split("else {")
-    assert "if (PXOS_TEAM(pxos_gx) <= 1)\n    {\n        sigjmp_buf pxos_jb;" in one
-    assert "k_k_blocks(pxos_nx, v_a);" in one and "#pragma" not in one
-    assert "#pragma omp parallel" in many
+    blocks, rest = text.split("struct k_k_args {")
+    piece, entry = rest.split("void k_k(")
+    # the loop, in a function of its own over blocks [lo, hi) (compiled as without the guard)
+    assert ("static void __attribute__((noinline)) k_k_blocks(int64_t pxos_nx, float *v_a, "
+            "int64_t pxos_lo, int64_t pxos_hi)") in blocks
+    assert "    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; " \
+           "++pxos_bx) {\n        f(v_a);" in blocks
+    assert "sigsetjmp" not in blocks and "#pragma" not in blocks
+    # each piece: a buffer of its own, armed around its blocks, the parameters from a struct
+    assert "    int64_t pxos_nx;\n    float *v_a;\n};" in piece
+    assert "    sigjmp_buf pxos_jb;\n    if (sigsetjmp(pxos_jb, 0) == 0) {\n" \
+           "        pxos_guard_arm(&pxos_jb);\n" \
+           "        k_k_blocks(pxos_a->pxos_nx, pxos_a->v_a, pxos_lo, pxos_hi);\n" \
+           "    }\n    pxos_guard_disarm();" in piece
+    # a team of one: every block in one piece on the calling thread; else the block pool,
+    # and the OpenMP loop over the team's shares where the pool declines
+    assert "const int pxos_team = PXOS_TEAM(pxos_gx);" in entry
+    assert "if (pxos_team <= 1)\n        k_k_piece(&pxos_args, 0, pxos_nblk);" in entry
+    assert "else if (!pxos_run_blocks(k_k_piece, &pxos_args, pxos_nblk, pxos_team)) {\n" \
+           "#pragma omp parallel for schedule(static) num_threads(pxos_team)" in entry

@@ -75,3 +75,38 @@ def test_unaligned_views_and_other_types_still_sum():
     assert reduce_array("sum", view) == np.sum(a[1:], dtype=np.float64)
     h = np.arange(100, dtype=np.int16)  # not this kernel's: CuPy's sum
     assert reduce_array("sum", cupy.asarray(h)) == np.sum(h, dtype=np.int64)
+
+
+@needs_cuda
+def test_sums_in_turn_on_two_kernels_and_two_streams_each_get_their_own_result():
+    """The aligned and the element kernel share a workspace (its sum and launch number in
+    host memory); a second stream has its own. Each sum must wait for its own launch."""
+    import cupy
+
+    from pxos.backends.library import reduce_array
+
+    rng = np.random.default_rng(5)
+    arrays = [rng.random(n).astype(np.float32) for n in (4097, 100_003, 2**20 + 1)]
+    device = [cupy.asarray(a) for a in arrays]
+    stream = cupy.cuda.Stream(non_blocking=True)
+    for _ in range(5):
+        for a, d in zip(arrays, device):
+            assert reduce_array("sum", d) == pytest.approx(np.sum(a, dtype=np.float64),
+                                                           rel=1e-12)
+            assert reduce_array("sum", d[1:]) == pytest.approx(
+                np.sum(a[1:], dtype=np.float64), rel=1e-12)  # unaligned: element loads
+            with stream:
+                assert reduce_array("sum", d[3:]) == pytest.approx(
+                    np.sum(a[3:], dtype=np.float64), rel=1e-12)
+
+
+def test_numpy_arrays_and_scalars_sum_on_the_host_as_numpy_does():
+    from pxos.backends.library import reduce_array
+
+    a = np.arange(1, 1001, dtype=np.float32) / 7
+    got = reduce_array("sum", a)
+    assert got.dtype == np.float64 and got == np.sum(a, dtype=np.float64)
+    scalar = reduce_array("sum", np.float32(2.5))  # a NumPy scalar is not a CuPy array
+    assert scalar.dtype == np.float64 and scalar == 2.5
+    u = reduce_array("sum", np.array([2**63, 2**63 - 1], dtype=np.uint64))
+    assert u.dtype == np.uint64 and int(u) == (2**64 - 1)

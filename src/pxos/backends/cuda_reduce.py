@@ -18,6 +18,8 @@ of ``cupy.sum(x)``'s CUB path. This kernel reads the array once at the memory ro
   shuffle tree. For a given array size and GPU the grid is fixed, and so is every
   thread's order, so the float result is the same on every run (a fixed summation tree;
   not NumPy's pairwise order: it differs from ``numpy.sum`` by rounding only);
+* the last block writes the sum into page-locked host memory, which the host reads
+  once the stream is done (no copy);
 * ``__launch_bounds__(THREADS, BLOCKS_PER_SM)``: at most 32 registers a thread, so that
   all the blocks of the grid are resident at once (``ptxas`` gives the ``f32``/``f64``
   kernels 40 without it: three blocks a multiprocessor, and the fourth runs as a second,
@@ -29,7 +31,12 @@ operations) go through CuPy as before.
 
 from __future__ import annotations
 
+import ctypes
+import threading
+from functools import cache
+
 import numpy as np
+
 
 THREADS = 512
 BLOCKS_PER_SM = 4
@@ -44,6 +51,10 @@ TYPES = {
     np.dtype(np.int64): ("long long", "unsigned long long", "longlong2", 2),
     np.dtype(np.uint64): ("unsigned long long", "unsigned long long", "ulonglong2", 2),
 }
+
+# element dtype -> the sum's dtype (ir.check_host.reduce_type: floats f64, unsigned u64)
+RESULT = {d: np.dtype(np.float64 if d.kind == "f" else np.uint64 if d.kind == "u" else np.int64)
+          for d in TYPES}
 
 SOURCE = r"""
 __device__ __forceinline__ ACC pxos_warp_sum(ACC v)
@@ -126,56 +137,123 @@ pxos_reduce_sum(const IN *__restrict__ x, long long n, ACC *partial, unsigned in
 """
 
 
-def cuda_sum(x, result_dtype: np.dtype):
-    """The sum of CuPy array ``x`` as a NumPy scalar of ``result_dtype`` (``f64`` for float
-    elements, ``i64``/``u64`` for integers: ``ir.check_host.reduce_type``), or None where
-    this kernel does not cover ``x``'s dtype (the caller uses CuPy).
+def cuda_sum(x):
+    """The sum of CuPy array ``x`` as a NumPy scalar (``f64`` for float elements,
+    ``i64``/``u64`` for signed/unsigned integers, as ``ir.check_host.reduce_type`` says),
+    or None where this kernel does not cover ``x`` (its dtype, an empty or a strided
+    array: the caller uses CuPy).
 
     Raises:
         cupy.cuda.driver.CUDADriverError: the launch failed (a pxos bug).
+        cupy.cuda.runtime.CUDARuntimeError: the kernel failed (a pxos bug).
     """
-    types = TYPES.get(x.dtype)
-    if types is None or x.size == 0 or not x.flags.c_contiguous:
+    result_dtype = RESULT.get(x.dtype)
+    if result_dtype is None or x.size == 0 or not x.flags.c_contiguous:
         return None
-    import cupy
-
-    if x.data.device_id != cupy.cuda.runtime.getDevice():  # run on the GPU that holds x
+    get_device, stream_ptr = _cupy_api()
+    device = x.data.device_id
+    if device != get_device():  # run on the GPU that holds x
         with x.device:
-            return cuda_sum(x, result_dtype)
-    kernel = _kernel(x.dtype, x.data.ptr % 16 == 0)
-    partial, done, out, result = _workspace(
-        np.dtype(np.float64 if types[1] == "double" else np.uint64))
-    blocks = max(1, min(partial.size, -(-x.size // THREADS)))
-    kernel((blocks,), (THREADS,), (x, np.int64(x.size), partial, done, out))
-    cupy.cuda.get_current_stream().synchronize()
-    return result.view(result_dtype)[0]  # i64: the same 64 bits, two's complement
+            return cuda_sum(x)
+    key = (device, stream_ptr(), x.dtype, x.data.ptr % 16 == 0)
+    launcher = _launchers.get(key) or _new_launcher(key)
+    return launcher.sum(x, result_dtype)
+
+
+@cache
+def _cupy_api() -> tuple:
+    """CuPy's current device and current stream's handle, as two functions (looked up
+    once: an import statement in each call costs a microsecond)."""
+    import cupy
+    from cupy.cuda import runtime, stream
+
+    current = getattr(stream, "get_current_stream_ptr", None)  # CuPy 13 and later
+    return runtime.getDevice, current or (lambda: cupy.cuda.get_current_stream().ptr)
+
+
+class _Launcher:
+    """The sum kernel of one element type bound to one :class:`_Workspace`:
+    its parameters packed once (``cuLaunchKernel`` takes a pointer to each value and
+    copies them at the call), so a sum sets the array's address and size, calls the
+    driver (``cupy.cuda.driver.launchKernel``) and reads the sum in host memory once the
+    stream is done (spinning on the sum's bits in host memory instead was slower on the
+    H200: ``benchmarks/reduce_variants.py``). The workspace's lock keeps two threads from
+    sharing the parameters, the block counter and the result at once."""
+
+    def __init__(self, kernel, workspace: _Workspace, stream: int):
+        from cupy.cuda import driver, runtime
+
+        self.launch, self.wait = driver.launchKernel, runtime.streamSynchronize
+        self.space, self.function, self.stream = workspace, kernel.kernel.ptr, stream
+        self.values = (ctypes.c_uint64 * 5)(0, 0, workspace.partial.data.ptr,
+                                            workspace.done.data.ptr, workspace.out)
+        base = ctypes.addressof(self.values)
+        self.pointers = (ctypes.c_void_p * 5)(*(base + 8 * i for i in range(5)))
+        self.address = ctypes.addressof(self.pointers)
+
+    def sum(self, x, result_dtype: np.dtype) -> np.generic:
+        """Sum ``x`` (contiguous, of this launcher's type, on its device); the result's
+        eight bytes as a NumPy scalar of ``result_dtype`` (``f64``, ``i64`` or ``u64``).
+
+        Raises:
+            cupy.cuda.runtime.CUDARuntimeError: the kernel failed.
+        """
+        space = self.space
+        blocks = max(1, min(space.partial.size, -(-x.size // THREADS)))
+        with space.lock:
+            self.values[0], self.values[1] = x.data.ptr, x.size
+            self.launch(self.function, blocks, 1, 1, THREADS, 1, 1, 0, self.stream,
+                        self.address, 0)
+            self.wait(self.stream)
+            return space.result.view(result_dtype)[0]  # a scalar: a copy
+
+
+_launchers: dict = {}
+
+
+def _new_launcher(key: tuple) -> _Launcher:
+    """The launcher of ``key`` (device, stream handle, element dtype, 16-byte aligned),
+    made on the current device and stream."""
+    _, ptr, dtype, aligned = key
+    acc = np.dtype(np.float64 if TYPES[dtype][1] == "double" else np.uint64)
+    found = _launchers[key] = _Launcher(_kernel(dtype, aligned), _workspace(acc), ptr)
+    return found
+
+
+class _Workspace:
+    """What the reductions on one device and stream share, made at their first use and
+    kept: ``partial`` has a slot for each block of the largest grid (``BLOCKS_PER_SM``
+    per multiprocessor); ``done``, the block counter, which the kernel leaves at 0 when it
+    ends, so a launch needs no memset; 8 bytes of page-locked host memory the kernel
+    writes the sum into (``result``, a NumPy view) (under unified addressing, "page-locked host memory allocated through
+    ``cudaHostAlloc`` is directly accessible from all devices": CUDA C Programming
+    Guide, "Unified Virtual Address Space"), so fetching the sum takes no copy;
+    ``lock``, held from a launch to the read of its sum. One per stream, so reductions
+    on two streams never share one."""
+
+    def __init__(self, acc_dtype: np.dtype):
+        import cupy
+
+        most = cupy.cuda.Device().attributes["MultiProcessorCount"] * BLOCKS_PER_SM
+        self.partial = cupy.empty(most, acc_dtype)
+        self.done = cupy.zeros(1, np.uint32)
+        self.pinned = cupy.cuda.alloc_pinned_memory(8)
+        self.out = self.pinned.ptr  # a device pointer too, under UVA
+        self.result = np.frombuffer(self.pinned, acc_dtype, 1)
+        self.lock = threading.Lock()
 
 
 _workspaces: dict = {}
 
 
-def _workspace(acc_dtype: np.dtype) -> tuple:
-    """The (partial sums, block counter, result pointer, result view) of reductions on the
-    current device and stream, made at their first use and kept. ``partial`` has a slot
-    for each block of the largest grid (``BLOCKS_PER_SM`` per multiprocessor), so its size
-    is that grid's; the kernel leaves the counter at 0 when it ends, so a launch needs no
-    memset. The kernel writes the result straight into page-locked host memory (under
-    unified addressing, "page-locked host memory allocated through ``cudaHostAlloc`` is
-    directly accessible from all devices": CUDA C Programming Guide, "Unified Virtual
-    Address Space"), so fetching it takes a stream synchronization and no copy. One per
-    stream, so reductions on two streams never share one."""
+def _workspace(acc_dtype: np.dtype) -> _Workspace:
+    """The :class:`_Workspace` of ``acc_dtype`` sums on the current device and stream."""
     import cupy
 
-    device = cupy.cuda.Device()
-    key = (device.id, cupy.cuda.get_current_stream().ptr, acc_dtype)
+    key = (cupy.cuda.Device().id, cupy.cuda.get_current_stream().ptr, acc_dtype)
     found = _workspaces.get(key)
     if found is None:
-        most = device.attributes["MultiProcessorCount"] * BLOCKS_PER_SM
-        pinned = cupy.cuda.alloc_pinned_memory(acc_dtype.itemsize)
-        result = np.frombuffer(pinned, acc_dtype, 1)  # the view keeps ``pinned`` alive
-        pointer = np.uint64(pinned.ptr)  # a device pointer too, under UVA
-        found = _workspaces[key] = (cupy.empty(most, acc_dtype), cupy.zeros(1, np.uint32),
-                                    pointer, result)
+        found = _workspaces[key] = _Workspace(acc_dtype)
     return found
 
 

@@ -10,6 +10,9 @@ A fault in an armed thread records its signal in ``pxos_guard_fault`` and jumps 
 into the kernel, which ends that thread's share of the launch; the backend then reads and
 clears the flag (:func:`take_fault`). A fault anywhere else (pxos itself, NumPy, an
 unguarded library) goes to the handler that was there before, as if the guard were not.
+
+The library also holds the block pool that runs a launch's blocks on the cores
+(``backends/block_pool``): one per calling thread, shared by every kernel.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pxos.backends import block_pool
 from pxos.backends.cache import cache_key, find_entry, store_entry
 from pxos.errors import PxBackendError
 
@@ -101,8 +105,8 @@ def load(cc: str, identity: str) -> ctypes.c_int:
     with _lock:
         if _loaded:
             return _loaded[0]
-        flags = ("-O2", "-fPIC", "-shared")
-        key = cache_key(SOURCE, identity, " ".join(flags))
+        flags = ("-O2", "-fPIC", "-shared", "-pthread")
+        key = cache_key(SOURCE + block_pool.source(), identity, " ".join(flags))
         found = find_entry("c", key, ".guard.so")  # verified: a damaged entry is rebuilt
         lib = found[0] if found else store_entry("c", key, ".guard.so", _build(cc, flags))
         handle = ctypes.CDLL(str(lib), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
@@ -115,7 +119,7 @@ def load(cc: str, identity: str) -> ctypes.c_int:
 def _build(cc: str, flags: tuple[str, ...]) -> bytes:
     with tempfile.TemporaryDirectory(prefix="pxos-guard-") as tmp:
         c_file, so_file = Path(tmp) / "guard.c", Path(tmp) / "guard.so"
-        c_file.write_text(SOURCE)
+        c_file.write_text(SOURCE + block_pool.source())
         proc = subprocess.run([cc, *flags, str(c_file), "-o", str(so_file)],
                               capture_output=True, text=True)
         if proc.returncode != 0:

@@ -18,15 +18,16 @@ static inline uint32_t pxos_atomic_add_u32(uint32_t *p, uint32_t v) { return __a
 #include <setjmp.h>
 extern void pxos_guard_arm(sigjmp_buf *jb);
 extern void pxos_guard_disarm(void);
+extern int pxos_run_blocks(void (*fn)(const void *, int64_t, int64_t), const void *args,
+                           int64_t n, int team);
 
 /* pxos: kernel probe_stream from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
-static void __attribute__((noinline)) k_probe_stream_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, float v_a, float *restrict v_x, int64_t d0_x, float *restrict v_y, int64_t d0_y)
+static void __attribute__((noinline)) k_probe_stream_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, float v_a, float *restrict v_x, int64_t d0_x, float *restrict v_y, int64_t d0_y, int64_t pxos_lo, int64_t pxos_hi)
 {
     const int32_t pxos_bsx = 1024;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-#pragma omp for schedule(static) nowait
-    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
 #pragma omp simd
         for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
@@ -38,30 +39,41 @@ static void __attribute__((noinline)) k_probe_stream_blocks(int64_t pxos_nx, int
         }
     }
 }
+struct k_probe_stream_args {
+    int64_t pxos_nx;
+    int64_t pxos_ny;
+    int64_t pxos_nz;
+    float v_a;
+    float *restrict v_x;
+    int64_t d0_x;
+    float *restrict v_y;
+    int64_t d0_y;
+};
+static void k_probe_stream_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const struct k_probe_stream_args *pxos_a = (const struct k_probe_stream_args *)pxos_p;
+    sigjmp_buf pxos_jb;
+    if (sigsetjmp(pxos_jb, 0) == 0) {
+        pxos_guard_arm(&pxos_jb);
+        k_probe_stream_blocks(pxos_a->pxos_nx, pxos_a->pxos_ny, pxos_a->pxos_nz, pxos_a->v_a, pxos_a->v_x, pxos_a->d0_x, pxos_a->v_y, pxos_a->d0_y, pxos_lo, pxos_hi);
+    }
+    pxos_guard_disarm();
+}
 void k_probe_stream(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, float v_a, float *restrict v_x, int64_t d0_x, float *restrict v_y, int64_t d0_y)
 {
     const int32_t pxos_bsx = 1024;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-    if (PXOS_TEAM(pxos_gx) <= 1)
-    {
-        sigjmp_buf pxos_jb;
-        if (sigsetjmp(pxos_jb, 0) == 0) {
-            pxos_guard_arm(&pxos_jb);
-            k_probe_stream_blocks(pxos_nx, pxos_ny, pxos_nz, v_a, v_x, d0_x, v_y, d0_y);
-        }
-        pxos_guard_disarm();
-    }
-    else {
-#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
-        {
-            sigjmp_buf pxos_jb;
-            if (sigsetjmp(pxos_jb, 0) == 0) {
-                pxos_guard_arm(&pxos_jb);
-                k_probe_stream_blocks(pxos_nx, pxos_ny, pxos_nz, v_a, v_x, d0_x, v_y, d0_y);
-            }
-            pxos_guard_disarm();
-        }
+    const int64_t pxos_nblk = (int64_t)(pxos_gx);
+    const int pxos_team = PXOS_TEAM(pxos_gx);
+    const struct k_probe_stream_args pxos_args = {pxos_nx, pxos_ny, pxos_nz, v_a, v_x, d0_x, v_y, d0_y};
+    if (pxos_team <= 1)
+        k_probe_stream_piece(&pxos_args, 0, pxos_nblk);
+    else if (!pxos_run_blocks(k_probe_stream_piece, &pxos_args, pxos_nblk, pxos_team)) {
+#pragma omp parallel for schedule(static) num_threads(pxos_team)
+        for (int pxos_m = 0; pxos_m < pxos_team; ++pxos_m)
+            k_probe_stream_piece(&pxos_args, pxos_nblk * pxos_m / pxos_team,
+                         pxos_nblk * (pxos_m + 1) / pxos_team);
     }
 }
 
@@ -74,15 +86,16 @@ void k_probe_stream_packed(const int64_t *w)
 #include <setjmp.h>
 extern void pxos_guard_arm(sigjmp_buf *jb);
 extern void pxos_guard_disarm(void);
+extern int pxos_run_blocks(void (*fn)(const void *, int64_t, int64_t), const void *args,
+                           int64_t n, int team);
 
 /* pxos: kernel probe_ops from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
-static void __attribute__((noinline)) k_probe_ops_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+static void __attribute__((noinline)) k_probe_ops_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out, int64_t pxos_lo, int64_t pxos_hi)
 {
     const int32_t pxos_bsx = 64;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-#pragma omp for schedule(static) nowait
-    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
         float v_a[64] = {0};
         float v_b[64] = {0};
@@ -135,30 +148,39 @@ static void __attribute__((noinline)) k_probe_ops_blocks(int64_t pxos_nx, int64_
         }
     }
 }
+struct k_probe_ops_args {
+    int64_t pxos_nx;
+    int64_t pxos_ny;
+    int64_t pxos_nz;
+    int32_t v_iters;
+    float *restrict v_out;
+    int64_t d0_out;
+};
+static void k_probe_ops_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const struct k_probe_ops_args *pxos_a = (const struct k_probe_ops_args *)pxos_p;
+    sigjmp_buf pxos_jb;
+    if (sigsetjmp(pxos_jb, 0) == 0) {
+        pxos_guard_arm(&pxos_jb);
+        k_probe_ops_blocks(pxos_a->pxos_nx, pxos_a->pxos_ny, pxos_a->pxos_nz, pxos_a->v_iters, pxos_a->v_out, pxos_a->d0_out, pxos_lo, pxos_hi);
+    }
+    pxos_guard_disarm();
+}
 void k_probe_ops(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
 {
     const int32_t pxos_bsx = 64;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-    if (PXOS_TEAM(pxos_gx) <= 1)
-    {
-        sigjmp_buf pxos_jb;
-        if (sigsetjmp(pxos_jb, 0) == 0) {
-            pxos_guard_arm(&pxos_jb);
-            k_probe_ops_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
-        }
-        pxos_guard_disarm();
-    }
-    else {
-#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
-        {
-            sigjmp_buf pxos_jb;
-            if (sigsetjmp(pxos_jb, 0) == 0) {
-                pxos_guard_arm(&pxos_jb);
-                k_probe_ops_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
-            }
-            pxos_guard_disarm();
-        }
+    const int64_t pxos_nblk = (int64_t)(pxos_gx);
+    const int pxos_team = PXOS_TEAM(pxos_gx);
+    const struct k_probe_ops_args pxos_args = {pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out};
+    if (pxos_team <= 1)
+        k_probe_ops_piece(&pxos_args, 0, pxos_nblk);
+    else if (!pxos_run_blocks(k_probe_ops_piece, &pxos_args, pxos_nblk, pxos_team)) {
+#pragma omp parallel for schedule(static) num_threads(pxos_team)
+        for (int pxos_m = 0; pxos_m < pxos_team; ++pxos_m)
+            k_probe_ops_piece(&pxos_args, pxos_nblk * pxos_m / pxos_team,
+                         pxos_nblk * (pxos_m + 1) / pxos_team);
     }
 }
 
@@ -171,15 +193,16 @@ void k_probe_ops_packed(const int64_t *w)
 #include <setjmp.h>
 extern void pxos_guard_arm(sigjmp_buf *jb);
 extern void pxos_guard_disarm(void);
+extern int pxos_run_blocks(void (*fn)(const void *, int64_t, int64_t), const void *args,
+                           int64_t n, int team);
 
 /* pxos: kernel probe_transcendental from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
-static void __attribute__((noinline)) k_probe_transcendental_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+static void __attribute__((noinline)) k_probe_transcendental_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out, int64_t pxos_lo, int64_t pxos_hi)
 {
     const int32_t pxos_bsx = 64;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-#pragma omp for schedule(static) nowait
-    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
         float v_a[64] = {0};
         float v_b[64] = {0};
@@ -222,30 +245,39 @@ static void __attribute__((noinline)) k_probe_transcendental_blocks(int64_t pxos
         }
     }
 }
+struct k_probe_transcendental_args {
+    int64_t pxos_nx;
+    int64_t pxos_ny;
+    int64_t pxos_nz;
+    int32_t v_iters;
+    float *restrict v_out;
+    int64_t d0_out;
+};
+static void k_probe_transcendental_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const struct k_probe_transcendental_args *pxos_a = (const struct k_probe_transcendental_args *)pxos_p;
+    sigjmp_buf pxos_jb;
+    if (sigsetjmp(pxos_jb, 0) == 0) {
+        pxos_guard_arm(&pxos_jb);
+        k_probe_transcendental_blocks(pxos_a->pxos_nx, pxos_a->pxos_ny, pxos_a->pxos_nz, pxos_a->v_iters, pxos_a->v_out, pxos_a->d0_out, pxos_lo, pxos_hi);
+    }
+    pxos_guard_disarm();
+}
 void k_probe_transcendental(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
 {
     const int32_t pxos_bsx = 64;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-    if (PXOS_TEAM(pxos_gx) <= 1)
-    {
-        sigjmp_buf pxos_jb;
-        if (sigsetjmp(pxos_jb, 0) == 0) {
-            pxos_guard_arm(&pxos_jb);
-            k_probe_transcendental_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
-        }
-        pxos_guard_disarm();
-    }
-    else {
-#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
-        {
-            sigjmp_buf pxos_jb;
-            if (sigsetjmp(pxos_jb, 0) == 0) {
-                pxos_guard_arm(&pxos_jb);
-                k_probe_transcendental_blocks(pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out);
-            }
-            pxos_guard_disarm();
-        }
+    const int64_t pxos_nblk = (int64_t)(pxos_gx);
+    const int pxos_team = PXOS_TEAM(pxos_gx);
+    const struct k_probe_transcendental_args pxos_args = {pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out};
+    if (pxos_team <= 1)
+        k_probe_transcendental_piece(&pxos_args, 0, pxos_nblk);
+    else if (!pxos_run_blocks(k_probe_transcendental_piece, &pxos_args, pxos_nblk, pxos_team)) {
+#pragma omp parallel for schedule(static) num_threads(pxos_team)
+        for (int pxos_m = 0; pxos_m < pxos_team; ++pxos_m)
+            k_probe_transcendental_piece(&pxos_args, pxos_nblk * pxos_m / pxos_team,
+                         pxos_nblk * (pxos_m + 1) / pxos_team);
     }
 }
 
@@ -258,15 +290,16 @@ void k_probe_transcendental_packed(const int64_t *w)
 #include <setjmp.h>
 extern void pxos_guard_arm(sigjmp_buf *jb);
 extern void pxos_guard_disarm(void);
+extern int pxos_run_blocks(void (*fn)(const void *, int64_t, int64_t), const void *args,
+                           int64_t n, int team);
 
 /* pxos: kernel probe_atomic from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
-static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_n, uint32_t *restrict v_hist, int64_t d0_hist)
+static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_n, uint32_t *restrict v_hist, int64_t d0_hist, int64_t pxos_lo, int64_t pxos_hi)
 {
     const int32_t pxos_bsx = 1024;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-#pragma omp for schedule(static) nowait
-    for (int32_t pxos_bx = 0; pxos_bx < pxos_gx; ++pxos_bx) {
+    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
 #pragma omp simd
         for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
@@ -278,30 +311,39 @@ static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int
         }
     }
 }
+struct k_probe_atomic_args {
+    int64_t pxos_nx;
+    int64_t pxos_ny;
+    int64_t pxos_nz;
+    int32_t v_n;
+    uint32_t *restrict v_hist;
+    int64_t d0_hist;
+};
+static void k_probe_atomic_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const struct k_probe_atomic_args *pxos_a = (const struct k_probe_atomic_args *)pxos_p;
+    sigjmp_buf pxos_jb;
+    if (sigsetjmp(pxos_jb, 0) == 0) {
+        pxos_guard_arm(&pxos_jb);
+        k_probe_atomic_blocks(pxos_a->pxos_nx, pxos_a->pxos_ny, pxos_a->pxos_nz, pxos_a->v_n, pxos_a->v_hist, pxos_a->d0_hist, pxos_lo, pxos_hi);
+    }
+    pxos_guard_disarm();
+}
 void k_probe_atomic(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_n, uint32_t *restrict v_hist, int64_t d0_hist)
 {
     const int32_t pxos_bsx = 1024;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
-    if (PXOS_TEAM(pxos_gx) <= 1)
-    {
-        sigjmp_buf pxos_jb;
-        if (sigsetjmp(pxos_jb, 0) == 0) {
-            pxos_guard_arm(&pxos_jb);
-            k_probe_atomic_blocks(pxos_nx, pxos_ny, pxos_nz, v_n, v_hist, d0_hist);
-        }
-        pxos_guard_disarm();
-    }
-    else {
-#pragma omp parallel num_threads(PXOS_TEAM(pxos_gx))
-        {
-            sigjmp_buf pxos_jb;
-            if (sigsetjmp(pxos_jb, 0) == 0) {
-                pxos_guard_arm(&pxos_jb);
-                k_probe_atomic_blocks(pxos_nx, pxos_ny, pxos_nz, v_n, v_hist, d0_hist);
-            }
-            pxos_guard_disarm();
-        }
+    const int64_t pxos_nblk = (int64_t)(pxos_gx);
+    const int pxos_team = PXOS_TEAM(pxos_gx);
+    const struct k_probe_atomic_args pxos_args = {pxos_nx, pxos_ny, pxos_nz, v_n, v_hist, d0_hist};
+    if (pxos_team <= 1)
+        k_probe_atomic_piece(&pxos_args, 0, pxos_nblk);
+    else if (!pxos_run_blocks(k_probe_atomic_piece, &pxos_args, pxos_nblk, pxos_team)) {
+#pragma omp parallel for schedule(static) num_threads(pxos_team)
+        for (int pxos_m = 0; pxos_m < pxos_team; ++pxos_m)
+            k_probe_atomic_piece(&pxos_args, pxos_nblk * pxos_m / pxos_team,
+                         pxos_nblk * (pxos_m + 1) / pxos_team);
     }
 }
 
