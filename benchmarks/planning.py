@@ -11,13 +11,13 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
 * ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
 
 Each program is parsed and checked once, run once to build its kernels and calibrate,
-then run ``--repeat`` times per device (median wall time of ``ProgramRun.run``, planning
-included). ``auto`` is timed after the pinned devices, so its candidates' kernels are all
-built, as each pinned device's is (the steady state, as ``benchmarks/placement.py`` times
+then run ``--repeat`` times per device, the devices taking turns (median wall time of
+``ProgramRun.run``, planning included). ``auto`` runs first after the pinned devices,
+so its candidates' kernels are all built, as each pinned device's is (the steady state, as ``benchmarks/placement.py`` times
 it): timed first, ``auto`` found only the kernel its first run had built, for whichever
 device built faster, and a build of 0.1 s on another device never pays back over a
-program whose 50 RUNs take a few milliseconds. Goals: ``auto`` at most 1.05 × the best pinned device, and its time linear in
-the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
+program whose 50 RUNs take a few milliseconds. Goals: ``auto`` at most 1.05 × the best
+pinned device, and its time linear in the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
 ``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
 quality of its choice. Output: JSON with the machine's description.
 """
@@ -68,31 +68,40 @@ def program_text(runs: int, size: int, loop: bool) -> str:
     return text + "REDUCE MIN d → shortest\nPRINT shortest\n"
 
 
-def time_program(text: str, device: str, repeat: int) -> tuple[float, float, list[str]]:
-    """(median seconds of a run, median CPU seconds of this process during a run, the
-    devices its RUNs ran on in the last run). The CPU time is steadier on a machine shared
-    with other work (it misses a device's own time, and OpenMP threads spinning count)."""
-    program = check_program(parse_program(text, "<planning>"))
-    ProgramRun(program, device=device, emit=lambda s: None).run()  # builds, calibrates
-    times, cpu = [], []
+def time_programs(text: str, devices: list[str], repeat: int) -> dict:
+    """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
+    process during a run, the devices its RUNs ran on in the last run). Each device's
+    program is run once first (builds, calibrates; in ``devices``' order), then the
+    devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
+    falls on all of them alike. The CPU time is steadier on a machine shared with other
+    work (it misses a device's own time, and OpenMP threads spinning count)."""
+    programs = {d: check_program(parse_program(text, "<planning>")) for d in devices}
+    for device in devices:
+        ProgramRun(programs[device], device=device, emit=lambda s: None).run()
+    times = {d: [] for d in devices}
+    cpu = {d: [] for d in devices}
+    runs = {}
     for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run = ProgramRun(program, device=device, emit=lambda s: None).run()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times), statistics.median(cpu), sorted(
-        {s.device for s in run.steps if s.what == "RUN"})
+        for device in devices:
+            t0, c0 = time.perf_counter(), time.process_time()
+            runs[device] = ProgramRun(programs[device], device=device,
+                                      emit=lambda s: None).run()
+            times[device].append(time.perf_counter() - t0)
+            cpu[device].append(time.process_time() - c0)
+    return {d: (statistics.median(times[d]), statistics.median(cpu[d]),
+                sorted({s.device for s in runs[d].steps if s.what == "RUN"}))
+            for d in devices}
 
 
 def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int) -> dict:
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
-    for device in [*devices, "auto"]:
-        out[f"{device}_s"], out[f"{device}_cpu_s"], used = time_program(text, device, repeat)
+    for device, (wall, cpu, used) in time_programs(text, [*devices, "auto"],
+                                                   repeat).items():
+        out[f"{device}_s"], out[f"{device}_cpu_s"] = wall, cpu
         if device == "auto":
             out["auto_ran_on"] = used
-        print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {out[f'{device}_s']:.3f} s",
-              file=sys.stderr)
+        print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {wall:.4f} s", file=sys.stderr)
     best = min(out[f"{d}_s"] for d in devices)
     out["auto_over_best_pinned"] = out["auto_s"] / best
     out["auto_over_best_pinned_cpu"] = out["auto_cpu_s"] / min(out[f"{d}_cpu_s"]
@@ -101,6 +110,8 @@ def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int
         out["auto_over_its_device"] = out["auto_s"] / out[f"{out['auto_ran_on'][0]}_s"]
         out["auto_over_its_device_cpu"] = (out["auto_cpu_s"]
                                            / out[f"{out['auto_ran_on'][0]}_cpu_s"])
+    print(f"  {out['form']:8} {runs:4} RUNs  auto ÷ best pinned "
+          f"{out['auto_over_best_pinned']:.3f}", file=sys.stderr)
     return out
 
 
