@@ -10,8 +10,8 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
   program with a quarter and a half as many RUNs, to show how the time grows);
 * ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
 
-Each program is parsed and checked once, run once to build its kernels and calibrate,
-then run ``--repeat`` times per device, the devices taking turns (median wall time of
+Each program is parsed and checked once, run three times to build its kernels and
+calibrate, then run ``--repeat`` times per device, the devices taking turns (median wall time of
 ``ProgramRun.run``, planning included). ``auto`` runs first after the pinned devices,
 so its candidates' kernels are all built, as each pinned device's is (the steady state, as ``benchmarks/placement.py`` times
 it): timed first, ``auto`` found only the kernel its first run had built, for whichever
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pxos import backends  # noqa: E402
+from pxos.host.native_call import AFTER_CALLS  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_program  # noqa: E402
@@ -71,13 +72,16 @@ def program_text(runs: int, size: int, loop: bool) -> str:
 def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
     process during a run, the devices its RUNs ran on in the last run). Each device's
-    program is run once first (builds, calibrates; in ``devices``' order), then the
+    program is run first until its RUNs launch natively (:data:`AFTER_CALLS
+    <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``'
+    order), then the
     devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
     falls on all of them alike. The CPU time is steadier on a machine shared with other
     work (it misses a device's own time, and OpenMP threads spinning count)."""
     programs = {d: check_program(parse_program(text, "<planning>")) for d in devices}
-    for device in devices:
-        ProgramRun(programs[device], device=device, emit=lambda s: None).run()
+    for device in devices:  # until each RUN launches natively (host/native_call)
+        for _ in range(AFTER_CALLS):
+            ProgramRun(programs[device], device=device, emit=lambda s: None).run()
     times = {d: [] for d in devices}
     cpu = {d: [] for d in devices}
     runs = {}
