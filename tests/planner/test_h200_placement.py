@@ -53,3 +53,35 @@ def test_mandelbrot_on_the_cpu_is_predicted_one_thread_at_a_time(h200, side, ran
                                             "max_iter": np.int32(256)})
     assert min(predicted, key=predicted.get) == min(ran, key=ran.get)
     assert predicted["c"] > ran["c"] / 2
+
+
+def test_host_sorts_and_sums_in_the_caches_run_at_their_own_rates(h200):
+    # measured there: a stable sort of 10^3 host floats 0.034 ms on the host against
+    # 0.080 on cuda with its copies (predicted 0.074 and 0.056 from the rate at 2^18);
+    # a sum of 10^5, 0.057 against 0.073 (predicted 0.115 and 0.098 from the bandwidth
+    # over 64 MiB). The cache figures as calibration would find them there: 3.2 ns an
+    # element and comparison level at 2^10, 7.7 GB/s over 512 KiB
+    from pxos.planner.call import place_library
+
+    host = h200.library["host"]
+    for n, op, ran, took in ((10**3, "sort", "host", 0.034e-3),
+                             (10**5, "reduce", "host", 0.057e-3),
+                             (10**5, "sort", "cuda", None), (10**8, "reduce", "cuda", None)):
+        before = place_library(op, np.zeros(n, np.float32), "host", h200)
+        host.sort_small_rate, host.reduce_cache_bandwidth = 1 / 3.2e-9, 7.7e9
+        after = place_library(op, np.zeros(n, np.float32), "host", h200)
+        host.sort_small_rate = host.reduce_cache_bandwidth = 0.0
+        assert after.device == ran, (op, n)
+        if took:  # predicted within 30 % of what ran (from the large array's: 2x)
+            assert after.predicted["host"] == pytest.approx(took, rel=0.3), (op, n)
+        if n >= 10**8:
+            assert after.predicted == before.predicted  # past the caches: as before
+
+
+def test_a_rate_falls_from_the_caches_log_linearly():
+    from pxos.planner.model import _between
+
+    assert _between(8.0, 2.0, 0.5, 64) == 8.0
+    assert _between(8.0, 2.0, 8, 64) == pytest.approx(4.0)  # halfway on logs
+    assert _between(8.0, 2.0, 64, 64) == 2.0
+    assert _between(0.0, 2.0, 0.5, 64) == 2.0  # not measured

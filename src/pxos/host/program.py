@@ -87,8 +87,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.planner = None
         self._decision = None
         memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
-        self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
-        self._last: dict[int, tuple] = {}  # id(stmt) -> (state, generation, Decision)
+        self._plans, self._last = {}, {}  # decisions by (id, state, sizing, …), by id (plan)
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
