@@ -19,7 +19,9 @@ device built faster, and a build of 0.1 s on another device never pays back over
 program whose 50 RUNs take a few milliseconds. Goals: ``auto`` at most 1.05 × the best
 pinned device, and its time linear in the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
 ``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
-quality of its choice. Output: JSON with the machine's description.
+quality of its choice; ``<device>_outside_steps_s`` is a run's time outside its
+statements' own (the planner's share, without the kernels' noise). Output: JSON with the
+machine's description.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def program_text(runs: int, size: int, loop: bool) -> str:
 
 def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
-    process during a run, the devices its RUNs ran on in the last run). Each device's
+    process during a run, the devices its RUNs ran on in the last run, median seconds of
+    a run outside its steps: planning, and the interpreter between statements). Each device's
     program is run first until its RUNs launch natively (:data:`AFTER_CALLS
     <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``'
     order), then the
@@ -84,6 +87,7 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
             ProgramRun(programs[device], device=device, emit=lambda s: None).run()
     times = {d: [] for d in devices}
     cpu = {d: [] for d in devices}
+    outside = {d: [] for d in devices}
     runs = {}
     for _ in range(repeat):
         for device in devices:
@@ -92,17 +96,21 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
                                       emit=lambda s: None).run()
             times[device].append(time.perf_counter() - t0)
             cpu[device].append(time.process_time() - c0)
+            outside[device].append(times[device][-1] - sum(
+                s.seconds for s in runs[device].steps))
     return {d: (statistics.median(times[d]), statistics.median(cpu[d]),
-                sorted({s.device for s in runs[d].steps if s.what == "RUN"}))
+                sorted({s.device for s in runs[d].steps if s.what == "RUN"}),
+                statistics.median(outside[d]))
             for d in devices}
 
 
 def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int) -> dict:
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
-    for device, (wall, cpu, used) in time_programs(text, [*devices, "auto"],
-                                                   repeat).items():
+    for device, (wall, cpu, used, outside) in time_programs(text, [*devices, "auto"],
+                                                            repeat).items():
         out[f"{device}_s"], out[f"{device}_cpu_s"] = wall, cpu
+        out[f"{device}_outside_steps_s"] = outside
         if device == "auto":
             out["auto_ran_on"] = used
         print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {wall:.4f} s", file=sys.stderr)
