@@ -11,17 +11,17 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
 * ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
 
 Each program is parsed and checked once, run three times to build its kernels and
-calibrate, then run ``--repeat`` times per device, the devices taking turns (median wall time of
-``ProgramRun.run``, planning included). ``auto`` runs first after the pinned devices,
-so its candidates' kernels are all built, as each pinned device's is (the steady state, as ``benchmarks/placement.py`` times
-it): timed first, ``auto`` found only the kernel its first run had built, for whichever
-device built faster, and a build of 0.1 s on another device never pays back over a
-program whose 50 RUNs take a few milliseconds. Goals: ``auto`` at most 1.05 × the best
-pinned device, and its time linear in the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
-``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
-quality of its choice; ``<device>_outside_steps_s`` is a run's time outside its
-statements' own (the planner's share, without the kernels' noise). Output: JSON with the
-machine's description.
+calibrate, then run ``--repeat`` times per device, the devices taking turns (median wall
+time of ``ProgramRun.run``, planning included). ``auto`` runs first after the pinned
+devices, so its candidates' kernels are all built, as each pinned device's is (the steady
+state, as ``benchmarks/placement.py`` times it): timed first, ``auto`` found only the
+kernel its first run had built, for whichever device built faster, and a build of 0.1 s on
+another device never pays back over a program whose 50 RUNs take a few milliseconds. Goals:
+``auto`` at most 1.05 × the best pinned device, and its time linear in the number of RUNs.
+``auto_ran_on`` names the devices the planner chose, and ``auto_over_its_device`` (where it
+chose one) isolates the planner's own cost from the quality of its choice;
+``<device>_outside_steps_s`` is a run's time outside its statements' own (the planner's
+share, without the kernels' noise). Output: JSON with the machine's description.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ A kernel launch on a device costs
   on a CPU, for a launch whose arrays fit its caches, over the bandwidth calibration
   measured at that size (:func:`memory_rate`);
 - compute: the larger of the whole launch's operations over the device's issue rate (the
-  vectorised rate when every loop count is a literal, which a CPU compiler vectorises; on
-  a CPU, one thread's rate times the cores for a kernel with a WHILE loop that threads
-  leave at different iterations, whose threads are not SIMD lanes: ``Features.scalar_loops``; mandelbrot on the H200 machine's CPU ran
-  4-5× the time predicted at the vectorised rate) and
-  one thread's operations over the rate of a single thread (a launch too small to fill the
+  vectorised rate when every loop count is a literal, which a CPU compiler vectorises; on a
+  CPU, one thread's rate times the cores for a kernel with a WHILE loop that threads leave
+  at different iterations, whose threads are not SIMD lanes: ``Features.scalar_loops``;
+  mandelbrot on the H200 machine's CPU ran 4-5× the time predicted at the vectorised rate)
+  and one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
 - atomics at the measured atomic rate, eight times slower when every thread updates one
   address (they serialise on it);

@@ -17,11 +17,11 @@ SMALL_SORT = 1 << 10  # floats of the small sort: 4 KiB, within a first-level da
 
 
 def _scrambled(n: int) -> np.ndarray:
-    """``n`` float32 in [0, 1) in random-looking order: the index through MurmurHash3's
-    32-bit finalizer ``fmix32`` (a bijection; A. Appleby, SMHasher), its top 24 bits
-    scaled (a few repeat, as among random floats). Sort keys without importing
-    ``numpy.random`` (~20 ms of calibration); as hard to sort as uniform random keys (a plain multiplicative hash gave
-    a golden-ratio sequence that NumPy sorted 2-3x faster)."""
+    """``n`` float32 in [0, 1) in random-looking order: the index through MurmurHash3's 32-bit
+    finalizer ``fmix32`` (a bijection; A. Appleby, SMHasher), its top 24 bits scaled (a few
+    repeat, as among random floats). Sort keys without importing ``numpy.random`` (~20 ms of
+    calibration); as hard to sort as uniform random keys (a plain multiplicative hash gave a
+    golden-ratio sequence that NumPy sorted 2-3x faster)."""
     x = np.arange(n, dtype=np.uint32)
     for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
         x ^= x >> np.uint32(shift)
