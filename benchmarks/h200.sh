@@ -49,7 +49,7 @@ part2() {
         --out "$OUT/startup.json" 2>&1 | tail -6
     step "planning"
     timeout -k 3 60 python3 benchmarks/planning.py --devices c,cuda --runs 200 --size 200 \
-        --repeat 3 --out "$OUT/planning.json" 2>&1 | tail -12
+        --repeat 7 --out "$OUT/planning.json" 2>&1 | tail -12
     step "placement"
     timeout -k 3 150 python3 benchmarks/placement.py --out "$OUT/placement.json" 2>&1 | tail -14
     step "profiler"
