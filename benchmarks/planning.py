@@ -21,7 +21,8 @@ another device never pays back over a program whose 50 RUNs take a few milliseco
 ``auto_ran_on`` names the devices the planner chose, and ``auto_over_its_device`` (where it
 chose one) isolates the planner's own cost from the quality of its choice;
 ``<device>_outside_steps_s`` is a run's time outside its statements' own (the planner's
-share, without the kernels' noise). Output: JSON with the machine's description.
+share, without the kernels' noise). Output: JSON with the machine's description, and a
+line a case on stdout.
 """
 
 from __future__ import annotations
@@ -153,7 +154,14 @@ def main() -> None:
               "cases": cases}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    for case in cases:  # one line a case: the full figures are in the JSON
+        print(f"{case['form']:8} {case['runs']:4} RUNs  " + "  ".join(
+            f"{d} {case[f'{d}_s'] * 1e3:.3f} ms" for d in [*devices, "auto"])
+            + f"  auto ran on {','.join(case['auto_ran_on'])}, ÷ best pinned "
+            f"{case['auto_over_best_pinned']:.3f}; outside its steps "
+            f"{case['auto_outside_steps_s'] * 1e3:.3f} ms (best pinned's "
+            f"{min(case[f'{d}_outside_steps_s'] for d in devices) * 1e3:.3f})")
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":
