@@ -74,14 +74,16 @@ def program_text(runs: int, size: int, loop: bool) -> str:
 
 def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
-    process during a run, the devices its RUNs ran on in the last run, median seconds of
-    a run outside its steps: planning, and the interpreter between statements). Each device's
+    process during a run, the devices its RUNs ran on in the last run, median seconds of a
+    run outside its steps: planning, and the interpreter between statements). Each device's
     program is run first until its RUNs launch natively (:data:`AFTER_CALLS
-    <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``'
-    order), then the
-    devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
-    falls on all of them alike. The CPU time is steadier on a machine shared with other
-    work (it misses a device's own time, and OpenMP threads spinning count)."""
+    <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``' order),
+    then the devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
+    falls on all of them alike; in a round, a device's timed run comes right after an
+    untimed run of its own (on the H200 machine, timed right after a ``cuda`` run, ``auto``
+    on ``c`` took 1.1-1.56x the time of ``c`` in the same CPU time: likely its OpenMP
+    threads asleep). The CPU time is steadier on a machine shared with other work (it misses
+    a device's own time, and OpenMP threads spinning count)."""
     programs = {d: check_program(parse_program(text, "<planning>")) for d in devices}
     for device in devices:  # until each RUN launches natively (host/native_call)
         for _ in range(AFTER_CALLS):
@@ -91,7 +93,8 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     outside = {d: [] for d in devices}
     runs = {}
     for _ in range(repeat):
-        for device in devices:
+        for device in devices:  # each timed run right after an untimed one of its own
+            ProgramRun(programs[device], device=device, emit=lambda s: None).run()
             t0, c0 = time.perf_counter(), time.process_time()
             runs[device] = ProgramRun(programs[device], device=device,
                                       emit=lambda s: None).run()
