@@ -15,7 +15,7 @@ backend's own compile and launch path, and their times are divided into the work
 - ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
-  for ``cuda``), bytes/s, and ``copy_s``, one copy of 256 bytes each way (seconds).
+  for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds).
 
 ``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
 a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
@@ -51,7 +51,7 @@ from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 10  # bump when what is measured, or how, changes
+VERSION = 11  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
@@ -78,7 +78,8 @@ class DeviceFigures:
     upload_pinned: float | None = None
     download_pinned: float | None = None
     cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
-    copy_s: float = 0.0              # a tiny copy, mean of both ways; 0: launch_s stands in
+    up_s: float = 0.0                # a tiny copy to the device, s; 0: launch_s stands in
+    down_s: float = 0.0              # a tiny copy back, s; 0: launch_s stands in
 
 
 @dataclass

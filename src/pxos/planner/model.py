@@ -91,10 +91,10 @@ class Estimate:
 
 def copies_seconds(machine: Machine, copies: Copies) -> float:
     """Seconds for ``copies`` between the host and their device memory (pageable host
-    memory, each copy's fixed cost: calibration's ``copy_s``, else a launch latency). On
-    the H200 machine a copy of a few hundred bytes through CuPy took 15-30 µs against a
-    13 µs launch, so small launches over host data ran 1.5-2.3× the time predicted with
-    the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
+    memory, each copy's fixed cost: calibration's ``up_s``/``down_s``, else a launch
+    latency). On the H200 machine a copy of a few hundred bytes through CuPy took 15-30 µs
+    against a 13 µs launch, so small launches over host data ran 1.5-2.3× the time
+    predicted with the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
     if not copies.up and not copies.down:
         return 0.0
     fig = next((d for d in machine.devices.values()
@@ -102,7 +102,8 @@ def copies_seconds(machine: Machine, copies: Copies) -> float:
     if fig is None:
         return 0.0
     return (copies.up_bytes / fig.upload + copies.down_bytes / fig.download
-            + (copies.up + copies.down) * (fig.copy_s or fig.launch_s))
+            + copies.up * (fig.up_s or fig.launch_s)
+            + copies.down * (fig.down_s or fig.launch_s))
 
 
 def _bound(parts: dict[str, float]) -> str:

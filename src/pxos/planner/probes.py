@@ -230,7 +230,7 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
 def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
                     probe_memory: ProbeMemory) -> None:
     """Upload and download rates of ``nbytes`` (the best of two after one untimed copy)
-    and the time of a copy of 256 bytes (``copy_s``, the mean of both ways);
+    and the time of a copy of 256 bytes each way (``up_s``, ``down_s``);
     ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are
     CuPy's, ``registry.BackendEntry.timer``)."""
     host = probe_memory.full(FIRST, nbytes // 4, 1)
@@ -239,8 +239,8 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
                                                  backend.synchronize()), 2)
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host), 2)
     tiny, small = host[:64], backend.to_device(host[:64])  # the fixed cost of a copy
-    figures.copy_s = (best_time(lambda: (backend.to_device(tiny), backend.synchronize()), 5)
-                      + best_time(lambda: backend.to_host(small, tiny), 5)) / 2
+    figures.up_s = best_time(lambda: (backend.to_device(tiny), backend.synchronize()), 5)
+    figures.down_s = best_time(lambda: backend.to_host(small, tiny), 5)
     if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
