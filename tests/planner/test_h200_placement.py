@@ -31,9 +31,11 @@ def h200(tmp_path, monkeypatch) -> Machine:
 
 
 def placed(machine: Machine, kernel_name: str, values: dict) -> dict:
-    """The predicted seconds per device of one launch of ``kernel_name`` (an example's)
-    over ``values`` kept on the host, built (as the benchmark times it)."""
-    kernels = {k.name: k for path in sorted((ROOT / "examples").glob("*.px"))
+    """The predicted seconds per device of one launch of ``kernel_name`` (an example's or
+    ``placement.py``'s) over ``values`` kept on the host, built (as the benchmark times
+    it)."""
+    kernels = {k.name: k for path in [*sorted((ROOT / "examples").glob("*.px")),
+                                      ROOT / "benchmarks" / "kernels" / "placement.px"]
                for k in check_program(parse_file(path)).kernels}
     kernel = kernels[kernel_name]
     args = [values[p.name] for p in kernel.params]
@@ -85,3 +87,21 @@ def test_a_rate_falls_from_the_caches_log_linearly():
     assert _between(8.0, 2.0, 8, 64) == pytest.approx(4.0)  # halfway on logs
     assert _between(8.0, 2.0, 64, 64) == 2.0
     assert _between(0.0, 2.0, 0.5, 64) == 2.0  # not measured
+
+
+def test_small_copies_cost_what_calibration_timed(h200):
+    # measured there: option_price over 10^4 host floats, 0.092 ms on c against 0.122 on
+    # cuda with its three copies, predicted 0.076 and 0.056 with a launch latency (13 µs)
+    # a copy; a REDUCE of 100 floats kept on cuda, 0.022 ms on the host (one download)
+    # against 0.028 on cuda. The copies' fixed costs about as calibration timed them
+    # there (mid-session, 2026-12-04: 23 µs, the mean of both ways): 28 µs up, 18 down
+    from pxos.planner.call import place_library
+
+    values = {"spot": np.full(10**4, 1.0, np.float32), "price": np.zeros(10**4, np.float32)}
+    predicted = placed(h200, "option_price", values)
+    assert min(predicted, key=predicted.get) == "cuda"
+    h200.devices["cuda"].up_s, h200.devices["cuda"].down_s = 2.8e-5, 1.8e-5
+    predicted = placed(h200, "option_price", values)
+    assert min(predicted, key=predicted.get) == "c"
+    assert predicted["cuda"] == pytest.approx(0.122e-3, rel=0.3)
+    assert place_library("reduce", np.zeros(100, np.float32), "cuda", h200).device == "host"
