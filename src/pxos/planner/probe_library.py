@@ -10,10 +10,9 @@ import numpy as np
 
 from pxos.backends.library import reduce_array, sort_array
 from pxos.planner.calibration import CACHE_BYTES, LibraryFigures
+from pxos.planner.model import BIG_SORT, SMALL_SORT
 from pxos.planner.probe_memory import FIRST, ProbeMemory
 from pxos.planner.probes import HOST_REDUCE, TINY, best_time
-
-SMALL_SORT = 1 << 10  # floats of the small sort: 4 KiB, within a first-level data cache
 
 
 def _scrambled(n: int) -> np.ndarray:
@@ -60,7 +59,7 @@ def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> Libra
     warm = side != "host"
     reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2,
                                            warm) - reduce_call_s, TINY)
-    n = 1 << (18 if side == "host" else 24)
+    n = BIG_SORT if side == "host" else 1 << 24
     keys = xp.asarray(_scrambled(n))
     sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2, warm) - sort_call_s, TINY)
     sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
