@@ -105,3 +105,29 @@ def test_small_copies_cost_what_calibration_timed(h200):
     assert min(predicted, key=predicted.get) == "c"
     assert predicted["cuda"] == pytest.approx(0.122e-3, rel=0.3)
     assert place_library("reduce", np.zeros(100, np.float32), "cuda", h200).device == "host"
+
+
+def test_a_cpu_does_not_pay_the_row_major_offsets(h200):
+    # matmul at 316 x 316 over host data ran there in 0.19-0.21 ms on c and 0.36 ms on
+    # cuda with its copies, in every run; counting each lane's offset arithmetic (four of
+    # its ten operations an iteration) predicted c at 0.64-0.71 ms and chose cuda
+    from pxos.planner.model import Copies, predict_launch
+
+    side = 316
+    values = {p: np.zeros((side, side), np.float32) for p in ("a", "b", "c")}
+    h200.devices["cuda"].up_s, h200.devices["cuda"].down_s = 2.8e-5, 1.8e-5
+    predicted = placed(h200, "matmul", values)
+    assert min(predicted, key=predicted.get) == "c"
+    assert predicted["c"] < 0.5e-3
+    from pxos.ir.analysis.features import launch_work
+    from pxos.planner.dryrun import stand_in
+
+    kernels = {k.name: k for k in check_program(parse_file(
+        ROOT / "benchmarks" / "kernels" / "placement.px")).kernels}
+    work = launch_work(kernels["matmul"], {p: stand_in((side, side), np.float32)
+                                           for p in ("a", "b", "c")}, (side, side))
+    assert work.per_thread.index == 4 * side + 2  # two loads an iteration, one store
+    on_gpu = predict_launch(h200, "cuda", work, Copies(), True)
+    assert on_gpu.compute_s == pytest.approx(
+        work.threads * (work.per_thread.ops + work.per_thread.loads + work.per_thread.stores)
+        / h200.devices["cuda"].ops_rate)  # a GPU thread computes its own
