@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pxos import registry
 from pxos.host.program_memo import PlanMemo
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
@@ -61,6 +62,13 @@ class PlannedStatements:
         if not used:
             self._last[at] = (state, seen[3], found)
         return found
+
+    def _library_side(self) -> str:
+        """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
+        where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""
+        if self._decision is not None:
+            return self._decision.device
+        return registry.library_side(self.device)
 
     def _start_planning(self) -> None:
         """The planner and its follower of the program's earlier runs with these options
