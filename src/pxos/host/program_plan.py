@@ -103,7 +103,7 @@ class PlannedStatements:
         version."""
         version = self.residency.version
         if self._state_at[0] != version:
-            arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
+            arrays = tuple((n, self.residency.places(n), v.shape, v.dtype)
                            for n, v in self.values.items() if isinstance(v, np.ndarray))
             if len(self._states) >= SEEN_LIMIT:  # numbers restart: forget their uses
                 self._states.clear()
