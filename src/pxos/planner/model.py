@@ -10,11 +10,8 @@ A kernel launch on a device costs
   on a CPU, for a launch whose arrays fit its caches, over the bandwidth calibration
   measured at that size (:func:`memory_rate`);
 - compute: the larger of the whole launch's operations over the device's issue rate (the
-  vectorised rate when every loop count is a literal, which a CPU compiler vectorises; on a
-  CPU, one thread's rate times the cores for a kernel with a WHILE loop that threads leave
-  at different iterations, whose threads are not SIMD lanes: ``Features.scalar_loops``;
-  mandelbrot on the H200 machine's CPU ran 4-5× the time predicted at the vectorised rate)
-  and one thread's operations over the rate of a single thread (a launch too small to fill the
+  vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
+  one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
 - on a CPU, a multi-dimensional access's row-major offset arithmetic is not counted
   (``Counts.index``): its backends run a block's x threads as SIMD lanes and loops, which
@@ -134,8 +131,6 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     if not fig.gpu:  # a CPU's lanes share a row's offset arithmetic (see the module doc)
         ops -= per.index
     rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
-    if work.scalar_loops and not fig.gpu:  # threads one at a time: no SIMD lanes
-        rate = min(rate, fig.serial_rate * machine.cores)
     parallel = (work.threads * ops / rate
                 + work.threads * per.transcendental / fig.transcendental_rate)
     serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \

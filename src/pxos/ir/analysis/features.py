@@ -81,10 +81,6 @@ class Features:
         branches: ``(span, kind)`` for each IF/WHILE condition and FOR bound that varies
             between threads: ``boundary`` or ``divergent``.
         shared_bytes: shared memory per block, bytes.
-        scalar_loops: a WHILE loop that threads leave at different iterations: a CPU
-            backend runs the threads around it one at a time, not as SIMD lanes (a
-            uniform one with barriers is a block's loop, ``ir/passes/fission``), nor can
-            its compiler vectorise the loop itself (its trip count is unknown).
     """
 
     kernel: ir.Kernel
@@ -92,7 +88,6 @@ class Features:
     accesses: list[Access] = field(default_factory=list)
     branches: list[tuple[object, str]] = field(default_factory=list)
     shared_bytes: int = 0
-    scalar_loops: bool = False
 
     @property
     def divergent(self) -> bool:
@@ -195,7 +190,6 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
         elif isinstance(s, ir.While):
             if values.branch(s.cond) != "uniform" or _left_divergently(s, values):
                 feats.branches.append((s.cond.span, "divergent"))
-                feats.scalar_loops = True
             loop = while_trip(s, body[:pos])
             cond, loads = Counts(), []
             _expr_counts(s.cond, cond, shared, loads)
@@ -226,7 +220,6 @@ class Work:
         unknown_trips: some loop's trip count could not be evaluated (a guess was used).
         divergent: some branch diverges within a warp.
         vectorizable: see :attr:`Features.vectorizable`.
-        scalar_loops: see :attr:`Features.scalar_loops`.
     """
 
     threads: int
@@ -237,7 +230,6 @@ class Work:
     divergent: bool
     vectorizable: bool = False
     cpu_memory_bytes: float = 0.0
-    scalar_loops: bool = False
 
     def total(self, what: str) -> float:
         """``what`` (a :class:`Counts` field) summed over all threads."""
@@ -248,7 +240,7 @@ class Work:
                 "memory_bytes": self.memory_bytes, "cpu_memory_bytes": self.cpu_memory_bytes,
                 "array_bytes": self.array_bytes,
                 "unknown_trips": self.unknown_trips, "divergent": self.divergent,
-                "vectorizable": self.vectorizable, "scalar_loops": self.scalar_loops}
+                "vectorizable": self.vectorizable}
 
 
 def _pattern_factor(a: Access, elem: int, gpu: bool) -> float:
@@ -299,7 +291,7 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
                           for gpu in (True, False))
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
     return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable,
-                cpu_memory, feats.scalar_loops)
+                cpu_memory)
 
 
 def trip_names(kernel: ir.Kernel) -> frozenset[str]:
