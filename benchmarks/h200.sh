@@ -50,9 +50,9 @@ part2() {
         --out "$OUT/startup.json" 2>&1 | tail -6
     step "planning"
     timeout -k 3 60 python3 benchmarks/planning.py --devices c,cuda --runs 200 --size 200 \
-        --repeat 3 --out "$OUT/planning.json" 2>&1 | tail -12
+        --repeat 7 --out "$OUT/planning.json" 2>&1 | tail -12
     step "placement"
-    timeout -k 3 150 python3 benchmarks/placement.py --out "$OUT/placement.json" 2>&1 | tail -14
+    timeout -k 3 170 python3 benchmarks/placement.py --out "$OUT/placement.json" 2>&1 | tail -14
     step "profiler"
     timeout -k 3 40 python3 benchmarks/profile_overhead.py --device cuda --out "$OUT/profile.json" 2>&1 | tail -10
     timeout -k 3 20 python3 benchmarks/profile_overhead.py --device cuda --only-cuda-events 2>&1 | tail -5

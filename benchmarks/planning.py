@@ -10,16 +10,19 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
   program with a quarter and a half as many RUNs, to show how the time grows);
 * ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
 
-Each program is parsed and checked once, run once to build its kernels and calibrate,
-then run ``--repeat`` times per device (median wall time of ``ProgramRun.run``, planning
-included). ``auto`` is timed after the pinned devices, so its candidates' kernels are all
-built, as each pinned device's is (the steady state, as ``benchmarks/placement.py`` times
-it): timed first, ``auto`` found only the kernel its first run had built, for whichever
-device built faster, and a build of 0.1 s on another device never pays back over a
-program whose 50 RUNs take a few milliseconds. Goals: ``auto`` at most 1.05 × the best pinned device, and its time linear in
-the number of RUNs. ``auto_ran_on`` names the devices the planner chose, and
-``auto_over_its_device`` (where it chose one) isolates the planner's own cost from the
-quality of its choice. Output: JSON with the machine's description.
+Each program is parsed and checked once, run three times to build its kernels and
+calibrate, then run ``--repeat`` times per device, the devices taking turns (median wall
+time of ``ProgramRun.run``, planning included). ``auto`` runs first after the pinned
+devices, so its candidates' kernels are all built, as each pinned device's is (the steady
+state, as ``benchmarks/placement.py`` times it): timed first, ``auto`` found only the
+kernel its first run had built, for whichever device built faster, and a build of 0.1 s on
+another device never pays back over a program whose 50 RUNs take a few milliseconds. Goals:
+``auto`` at most 1.05 × the best pinned device, and its time linear in the number of RUNs.
+``auto_ran_on`` names the devices the planner chose, and ``auto_over_its_device`` (where it
+chose one) isolates the planner's own cost from the quality of its choice;
+``<device>_outside_steps_s`` is a run's time outside its statements' own (the planner's
+share, without the kernels' noise). Output: JSON with the machine's description, and a
+line a case on stdout.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pxos import backends  # noqa: E402
+from pxos.host.native_call import AFTER_CALLS  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_program  # noqa: E402
@@ -68,31 +72,52 @@ def program_text(runs: int, size: int, loop: bool) -> str:
     return text + "REDUCE MIN d → shortest\nPRINT shortest\n"
 
 
-def time_program(text: str, device: str, repeat: int) -> tuple[float, float, list[str]]:
-    """(median seconds of a run, median CPU seconds of this process during a run, the
-    devices its RUNs ran on in the last run). The CPU time is steadier on a machine shared
-    with other work (it misses a device's own time, and OpenMP threads spinning count)."""
-    program = check_program(parse_program(text, "<planning>"))
-    ProgramRun(program, device=device, emit=lambda s: None).run()  # builds, calibrates
-    times, cpu = [], []
+def time_programs(text: str, devices: list[str], repeat: int) -> dict:
+    """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
+    process during a run, the devices its RUNs ran on in the last run, median seconds of a
+    run outside its steps: planning, and the interpreter between statements). Each device's
+    program is run first until its RUNs launch natively (:data:`AFTER_CALLS
+    <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``' order),
+    then the devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
+    falls on all of them alike; in a round, a device's timed run comes right after an
+    untimed run of its own (on the H200 machine, timed right after a ``cuda`` run, ``auto``
+    on ``c`` took 1.1-1.56x the time of ``c`` in the same CPU time: likely its OpenMP
+    threads asleep). The CPU time is steadier on a machine shared with other work (it misses
+    a device's own time, and OpenMP threads spinning count)."""
+    programs = {d: check_program(parse_program(text, "<planning>")) for d in devices}
+    for device in devices:  # until each RUN launches natively (host/native_call)
+        for _ in range(AFTER_CALLS):
+            ProgramRun(programs[device], device=device, emit=lambda s: None).run()
+    times = {d: [] for d in devices}
+    cpu = {d: [] for d in devices}
+    outside = {d: [] for d in devices}
+    runs = {}
     for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run = ProgramRun(program, device=device, emit=lambda s: None).run()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times), statistics.median(cpu), sorted(
-        {s.device for s in run.steps if s.what == "RUN"})
+        for device in devices:  # each timed run right after an untimed one of its own
+            ProgramRun(programs[device], device=device, emit=lambda s: None).run()
+            t0, c0 = time.perf_counter(), time.process_time()
+            runs[device] = ProgramRun(programs[device], device=device,
+                                      emit=lambda s: None).run()
+            times[device].append(time.perf_counter() - t0)
+            cpu[device].append(time.process_time() - c0)
+            outside[device].append(times[device][-1] - sum(
+                s.seconds for s in runs[device].steps))
+    return {d: (statistics.median(times[d]), statistics.median(cpu[d]),
+                sorted({s.device for s in runs[d].steps if s.what == "RUN"}),
+                statistics.median(outside[d]))
+            for d in devices}
 
 
 def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int) -> dict:
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
-    for device in [*devices, "auto"]:
-        out[f"{device}_s"], out[f"{device}_cpu_s"], used = time_program(text, device, repeat)
+    for device, (wall, cpu, used, outside) in time_programs(text, [*devices, "auto"],
+                                                            repeat).items():
+        out[f"{device}_s"], out[f"{device}_cpu_s"] = wall, cpu
+        out[f"{device}_outside_steps_s"] = outside
         if device == "auto":
             out["auto_ran_on"] = used
-        print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {out[f'{device}_s']:.3f} s",
-              file=sys.stderr)
+        print(f"  {out['form']:8} {runs:4} RUNs  {device:6} {wall:.4f} s", file=sys.stderr)
     best = min(out[f"{d}_s"] for d in devices)
     out["auto_over_best_pinned"] = out["auto_s"] / best
     out["auto_over_best_pinned_cpu"] = out["auto_cpu_s"] / min(out[f"{d}_cpu_s"]
@@ -101,6 +126,8 @@ def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int
         out["auto_over_its_device"] = out["auto_s"] / out[f"{out['auto_ran_on'][0]}_s"]
         out["auto_over_its_device_cpu"] = (out["auto_cpu_s"]
                                            / out[f"{out['auto_ran_on'][0]}_cpu_s"])
+    print(f"  {out['form']:8} {runs:4} RUNs  auto ÷ best pinned "
+          f"{out['auto_over_best_pinned']:.3f}", file=sys.stderr)
     return out
 
 
@@ -130,7 +157,14 @@ def main() -> None:
               "cases": cases}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    for case in cases:  # one line a case: the full figures are in the JSON
+        print(f"{case['form']:8} {case['runs']:4} RUNs  " + "  ".join(
+            f"{d} {case[f'{d}_s'] * 1e3:.3f} ms" for d in [*devices, "auto"])
+            + f"  auto ran on {','.join(case['auto_ran_on'])}, ÷ best pinned "
+            f"{case['auto_over_best_pinned']:.3f}; outside its steps "
+            f"{case['auto_outside_steps_s'] * 1e3:.3f} ms (best pinned's "
+            f"{min(case[f'{d}_outside_steps_s'] for d in devices) * 1e3:.3f})")
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

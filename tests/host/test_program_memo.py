@@ -100,7 +100,7 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
         assert all(s.decision is not None and s.decision.device == s.device == "c"
                    for s in steps)
     assert second.planner is first.planner
-    memo = program_memo.memo_for(program).plans[("c", False, program_memo.files_key([]))]
+    memo = program_memo.memo_for(program).plans[("c", False)]  # no READ_FILE: no files key
     memo.follower.contradicted = True  # a measured time far off its prediction
     ProgramRun(program, device="c", explain=True, emit=print).run()
     assert memo.follower is not second.follower and not memo.follower.contradicted
@@ -146,3 +146,38 @@ def test_a_runs_first_execution_teaches_no_launch_overhead(tmp_path, monkeypatch
     assert not [k for k in history.data.get(LAUNCHES, {}) if k.startswith("RUN ")]
     memo = next(iter(program_memo.memo_for(program).plans.values()))
     assert not memo.follower.contradicted
+
+
+def test_the_plans_of_a_program_that_reads_files_are_kept_per_working_directory(tmp_path):
+    """A READ_FILE's shape is peeked at through the run's file access (planner/dryrun):
+    its plans are kept per ``--allow-path`` and working directory; a program without one
+    does not ask for the working directory (issue 14: 1-3 µs of every ``auto`` run)."""
+    memo = program_memo.ProgramMemo()
+    reads = check_program(parse_program('READ_FILE "a.npy" INTO a\n'))
+    plain = check_program(parse_program(SCALE.format(seed=1)))
+    assert memo.plan_key(reads, "auto", False, [tmp_path]) == (
+        "auto", False, program_memo.files_key([tmp_path]))
+    assert program_memo.ProgramMemo().plan_key(plain, "auto", True, [tmp_path]) == (
+        "auto", True)
+
+
+def test_a_straight_programs_later_runs_take_each_statements_last_decision():
+    """Each RUN of a straight program (no sizing argument) takes its decision of the
+    last run while the residency state and the follower's generation stand; once the
+    follower forgets (a surprise), the statements are decided again."""
+    text = SCALE.split("FOR")[0].format(seed=2) + "RUN scale a b 0.5\nRUN scale b a 0.5\n" * 3
+    program = check_program(parse_program(text))
+    first, second = (ProgramRun(program, device="auto", emit=lambda _t: None).run()
+                     for _ in range(2))
+    assert [id(d) for d in first.decisions] == [id(d) for d in second.decisions]
+    assert len(first.decisions) == 6
+    expected = np.empty(64, np.float32)
+    from pxos.host.rng import random_fill
+
+    random_fill(expected, 2, 0.0, 1.0, None)
+    for _ in range(6):
+        expected = expected * np.float32(0.5) + np.float32(1)
+    np.testing.assert_allclose(second.values["a"], expected, rtol=1e-6)
+    second.follower.forget()
+    third = ProgramRun(program, device="auto", emit=lambda _t: None).run()
+    assert not {id(d) for d in third.decisions} & {id(d) for d in second.decisions}

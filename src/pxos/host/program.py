@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from pxos import backends, events, registry
+from pxos import backends, events
 from pxos.backends.base import HOST
 from pxos.backends.checked import checked_by_default
 from pxos.errors import PxBackendError, PxRuntimeError, PxTypeError
@@ -87,7 +87,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self.planner = None
         self._decision = None
         memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
-        self._plans: dict[tuple, object] = {}  # (id, state, sizing) -> planner's Decision
+        self._plans, self._last = {}, {}  # decisions by (id, state, sizing, …), by id (plan)
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
         self._states: dict[tuple, int] = {}  # residency state and shapes -> its number
         self.nonces: dict[tuple, int] = {}  # (cipher, key hash, nonce) -> first ENCRYPT line
@@ -131,8 +131,13 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             PxError: the statement failed (see :meth:`run`).
         """
         placeable = type(stmt) in _PLACEABLE
-        decision = self._decision = \
-            self._plan(stmt) if placeable and not self._pinned else None
+        decision = None
+        if placeable and not self._pinned:  # its last decision, where it stands (_plan)
+            last, at = self._last.get(id(stmt)), self._state_at
+            decision = last[2] if last is not None and at[0] == self.residency.version \
+                and last[0] == at[1] and last[1] == self.follower.generation \
+                else self._plan(stmt)
+        self._decision = decision
         if type(stmt) is ir.Run:
             step = self._native_run(stmt, decision)
             if step is not None:
@@ -363,13 +368,6 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             return launch_threads(kernel, {p.name: a for p, a in zip(kernel.params, args)},
                                   span)  # raises, with the interpreter's counts
         return threads
-
-    def _library_side(self) -> str:
-        """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
-        where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""
-        if self._decision is not None:
-            return self._decision.device
-        return registry.library_side(self.device)
 
     def _source(self, name: str, span, side: str):
         if side == HOST:

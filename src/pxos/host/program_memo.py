@@ -48,6 +48,7 @@ class PlanMemo:
     history: int
     states: dict = field(default_factory=dict)
     plans: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)  # id(stmt) -> (state, generation, decision)
     thread: int | None = None
 
     def take(self) -> bool:
@@ -76,7 +77,8 @@ class ProgramMemo:
     sizing: dict = field(default_factory=dict)  # id(placeable stmt) -> sizing arguments
     launches: dict = field(default_factory=dict)  # checked -> {(id(RUN), device): RunLaunch}
     files: dict = field(default_factory=dict)  # (allowed, working dir) -> FileAccess
-    plans: dict = field(default_factory=dict)  # (device, checked, files key) -> PlanMemo
+    plans: dict = field(default_factory=dict)  # plan_key(...) -> PlanMemo
+    reads_files: bool | None = None  # whether the program has a READ_FILE (plan_key)
 
     def launches_for(self, checked: bool) -> dict:
         """The prepared launches of runs with ``--checked`` = ``checked``."""
@@ -94,6 +96,17 @@ class ProgramMemo:
             found = self.files[key] = FileAccess(Path(program_file).resolve().parent, allow)
         return found
 
+    def plan_key(self, program: ir.Program, device: str, checked: bool,
+                 allow: list[Path]) -> tuple:
+        """The key of the :class:`PlanMemo` of a run of ``program`` with these options:
+        the device and ``--checked`` and, where the program reads a file (the planner
+        peeks at its shape through the run's file access), :func:`files_key` (the working
+        directory, 1-3 µs a run to ask for: issue 14, a run under ``--device auto``)."""
+        if self.reads_files is None:
+            self.reads_files = any(isinstance(s, ir.ReadFile)
+                                   for s in ir.walk(program.statements))
+        return (device, checked, files_key(allow)) if self.reads_files else (device, checked)
+
     def release(self) -> None:
         """Drop every prepared launch's argument tuple (a run ended: its arrays are its
         own, not the memo's), and free the planners this thread's run used; where a
@@ -110,6 +123,7 @@ class ProgramMemo:
                     plan.follower = type(plan.follower)(plan.planner)
                     plan.plans.clear()
                     plan.states.clear()
+                    plan.last.clear()
 
 
 def files_key(allow: list[Path]) -> tuple:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pxos.host.program_memo import PlanMemo, files_key
+from pxos import registry
+from pxos.host.program_memo import PlanMemo
 from pxos.ir import nodes as ir
 from pxos.ir.types import Array
 
@@ -29,18 +30,25 @@ class PlannedStatements:
             return None
         if self.planner is None:
             self._start_planning()
+        at = id(stmt)
+        state = self._state_at
+        state = state[1] if state[0] == self.residency.version else self._state()
+        # a statement without sizing arguments, in the state of its last decision: that
+        # decision, without building a key (issue 14: a straight program's RUNs)
+        last = self._last.get(at)
+        if last is not None and last[0] == state and last[1] == self.follower.generation:
+            return last[2]
         # the decision taken before in this state: a table lookup (issue 14: a RUN under
         # --device auto costs what it costs pinned), by what the statement's id keeps
-        at = id(stmt)
         used = self._sizing_of.get(at)
         if used is None:
             used = self._sizing_of[at] = self._signature_of(stmt)[0]
         sizing = tuple(self.evaluate(a).item() for a in used) if used else ()
-        state = self._state_at
-        state = state[1] if state[0] == self.residency.version else self._state()
         seen = (at, state, sizing, self.follower.generation)  # once per state
         found = self._plans.get(seen)
         if found is not None:
+            if not used:
+                self._last[at] = (state, seen[3], found)
             return found
         key = (self._signature_of(stmt)[1], state, sizing)
         found = self.follower.alike(stmt, key)
@@ -51,19 +59,28 @@ class PlannedStatements:
         if len(self._plans) >= SEEN_LIMIT:
             self._plans.clear()
         self._plans[seen] = found
+        if not used:
+            self._last[at] = (state, seen[3], found)
         return found
+
+    def _library_side(self) -> str:
+        """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
+        where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""
+        if self._decision is not None:
+            return self._decision.device
+        return registry.library_side(self.device)
 
     def _start_planning(self) -> None:
         """The planner and its follower of the program's earlier runs with these options
         (``host/program_memo``: their plans, states and decisions stand while the
         history's generation does), else new ones."""
-        from pxos.planner.ahead import PlanFollower
-        from pxos.planner.program import Planner
-
-        key = (self.device, self.checked, files_key(self.allow))
+        key = self._memo.plan_key(self.program, self.device, self.checked, self.allow)
         found = self._memo.plans.get(key)
         if found is None or found.history != found.planner.history.generation \
                 or not found.take():
+            from pxos.planner.ahead import PlanFollower
+            from pxos.planner.program import Planner
+
             planner = Planner(self.program, self.device, checked=self.checked,
                               files=self.files)
             made = PlanMemo(planner, PlanFollower(planner), planner.history.generation)
@@ -72,7 +89,7 @@ class PlannedStatements:
                 made.take()
             found = made
         self.planner, self.follower = found.planner, found.follower
-        self._plans, self._states = found.plans, found.states
+        self._plans, self._states, self._last = found.plans, found.states, found.last
 
     def _signature_of(self, stmt: ir.Stmt) -> tuple:
         """(sizing arguments, signature) of placeable ``stmt`` (:meth:`_signature`), kept
@@ -86,11 +103,12 @@ class PlannedStatements:
         version."""
         version = self.residency.version
         if self._state_at[0] != version:
-            arrays = tuple((n, frozenset(self.residency.places(n)), v.shape, v.dtype.str)
+            arrays = tuple((n, self.residency.places(n), v.shape, v.dtype)
                            for n, v in self.values.items() if isinstance(v, np.ndarray))
             if len(self._states) >= SEEN_LIMIT:  # numbers restart: forget their uses
                 self._states.clear()
                 self._plans.clear()
+                self._last.clear()
                 self.follower.forget()
             self._state_at = (version, self._states.setdefault(arrays, len(self._states)))
         return self._state_at[1]

@@ -194,10 +194,10 @@ class Residency:
         """The device array of ``name`` in ``memory`` with current contents."""
         return self._arrays[name].on_device(memory)
 
-    def places(self, name: str) -> set[str]:
+    def places(self, name: str) -> frozenset[str]:
         """Like :meth:`where`, with ``zeros`` added while the contents are all zeros (the
         planner's view: zeros are made anywhere without a copy)."""
-        return set(self._arrays[name].current)
+        return frozenset(self._arrays[name].current)
 
     def adopt(self, name: str, memory: str, device_array) -> None:
         """``device_array`` in ``memory`` is now ``name``'s only current copy."""

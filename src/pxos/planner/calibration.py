@@ -15,7 +15,7 @@ backend's own compile and launch path, and their times are divided into the work
 - ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
-  for ``cuda``), bytes/s.
+  for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds).
 
 ``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
 a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
@@ -51,7 +51,7 @@ from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 8  # bump when what is measured, or how, changes
+VERSION = 11  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
@@ -78,6 +78,8 @@ class DeviceFigures:
     upload_pinned: float | None = None
     download_pinned: float | None = None
     cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
+    up_s: float = 0.0                # a tiny copy to the device, s; 0: launch_s stands in
+    down_s: float = 0.0              # a tiny copy back, s; 0: launch_s stands in
 
 
 @dataclass
@@ -89,6 +91,8 @@ class LibraryFigures:
         reduce_bandwidth: bytes/s of a large sum.
         sort_rate: elements/s of a large sort, divided by ``log2(n)`` on the host (a
             comparison sort) and not on the device (a radix sort).
+        reduce_cache_bandwidth, sort_small_rate: the same on the host for arrays in its
+            caches (``probe_library``); 0: not measured.
     """
 
     side: str
@@ -96,6 +100,8 @@ class LibraryFigures:
     reduce_bandwidth: float
     sort_rate: float
     sort_call_s: float = 0.0
+    reduce_cache_bandwidth: float = 0.0
+    sort_small_rate: float = 0.0
 
 
 @dataclass
@@ -174,8 +180,11 @@ class OtherVersion(ValueError):
 
 def _positive(name: str) -> bool:
     """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
-    return (name.endswith(("rate", "bandwidth")) and name not in ("vector_rate", "cache_bandwidth")
+    return (name.endswith(("rate", "bandwidth")) and name not in _MAYBE_ZERO
             or name.startswith(("upload", "download")) or name == "cores")
+
+
+_MAYBE_ZERO = ("vector_rate", "cache_bandwidth", "reduce_cache_bandwidth", "sort_small_rate")
 
 
 @cache
@@ -343,6 +352,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     builds run where they leave this thread a core (``ProbeBuilds.groups``), else after
     the backends. The probes' host arrays share buffers (``planner/probe_memory``)."""
     from pxos.planner.probe_builds import ProbeBuilds
+    from pxos.planner.probe_library import library_into
     from pxos.planner.probe_memory import ProbeMemory
     from pxos.planner.probes import measure_backend, measure_split
 
@@ -358,7 +368,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     memory = builds.memory or ProbeMemory()
     if "host" in sides and builds.groups < found.cores:
         sides.remove("host")
-        _measure_library(found, "host", say, memory)
+        library_into(found, "host", say, memory)
     built = builds.wait()
     say("built the probes", t0)
     for name in names:  # each figure said, with the time since the backend's first
@@ -366,7 +376,7 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
             name, backends.get(name), built.get(name), memory,
             lambda figure, name=name, at=time.perf_counter(): say(f"{name}: {figure}", at))
     for side in sides:
-        _measure_library(found, side, say, memory)
+        library_into(found, side, say, memory)
     found.pending = pending
     if names:
         started_at = time.perf_counter()
@@ -377,15 +387,6 @@ def _measure(found: Machine, todo: list[str], t0: float, progress, pending: list
     found.seconds = time.perf_counter() - t0
     _store(found)
     return found
-
-
-def _measure_library(found: Machine, side: str, say, memory) -> None:
-    """``REDUCE`` and ``SORT`` on ``side`` into ``found.library`` (``memory``: a
-    ``probe_memory.ProbeMemory``)."""
-    from pxos.planner.probes import measure_library
-
-    started, found.library[side] = time.perf_counter(), measure_library(side, memory)
-    say(f"measured REDUCE and SORT on {side}", started)
 
 
 def _store(found: Machine) -> None:

@@ -13,13 +13,19 @@ A kernel launch on a device costs
   vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
   one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
+- on a CPU, a multi-dimensional access's row-major offset arithmetic is not counted
+  (``Counts.index``): its backends run a block's x threads as SIMD lanes and loops, which
+  share one row's offset and step it (strength reduction), while each GPU thread computes
+  its own. Counted, ``matmul`` at 316 × 316 was predicted at 0.71 ms on the H200 machine's
+  ``c``, where it ran in 0.19-0.21 ms, and sent to ``cuda`` (0.36 ms with its copies);
 - atomics at the measured atomic rate, eight times slower when every thread updates one
   address (they serialise on it);
 - correction: what earlier runs of this kernel on this device measured, divided by what
   the model predicted (``planner/history``); 1 until a run is recorded.
 
 ``REDUCE`` reads its array once (call overhead + bytes ÷ bandwidth); ``SORT`` is a
-comparison sort on the host (n log₂ n ÷ rate) and a radix sort on the GPU (n ÷ rate). The
+comparison sort on the host (n log₂ n ÷ rate) and a radix sort on the GPU (n ÷ rate); on
+the host both run faster on arrays that stay in the caches (:func:`_between`). The
 roofline is Williams, Waterman and Patterson, "Roofline: an insightful visual performance
 model for multicore architectures", CACM 52(4), 2009.
 """
@@ -87,7 +93,10 @@ class Estimate:
 
 def copies_seconds(machine: Machine, copies: Copies) -> float:
     """Seconds for ``copies`` between the host and their device memory (pageable host
-    memory, one launch latency per copy)."""
+    memory, each copy's fixed cost: calibration's ``up_s``/``down_s``, else a launch
+    latency). On the H200 machine a copy of a few hundred bytes through CuPy took 15-30 µs
+    against a 13 µs launch, so small launches over host data ran 1.5-2.3× the time
+    predicted with the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
     if not copies.up and not copies.down:
         return 0.0
     fig = next((d for d in machine.devices.values()
@@ -95,7 +104,8 @@ def copies_seconds(machine: Machine, copies: Copies) -> float:
     if fig is None:
         return 0.0
     return (copies.up_bytes / fig.upload + copies.down_bytes / fig.download
-            + (copies.up + copies.down) * fig.launch_s)
+            + copies.up * (fig.up_s or fig.launch_s)
+            + copies.down * (fig.down_s or fig.launch_s))
 
 
 def _bound(parts: dict[str, float]) -> str:
@@ -118,6 +128,8 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     fig: DeviceFigures = machine.devices[device]
     per = work.per_thread
     ops = per.ops + per.loads + per.stores + 2 * per.shared + 4 * per.barriers
+    if not fig.gpu:  # a CPU's lanes share a row's offset arithmetic (see the module doc)
+        ops -= per.index
     rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
     parallel = (work.threads * ops / rate
                 + work.threads * per.transcendental / fig.transcendental_rate)
@@ -164,6 +176,26 @@ def raw_work(est: Estimate) -> float:
     return est.work_s / est.correction if est.correction else est.work_s
 
 
+# the host's sorts calibration times (elements): 4 KiB, within a first-level data cache,
+# and 1 MiB (``planner/probe_library``)
+SMALL_SORT, BIG_SORT = 1 << 10, 1 << 18
+
+
+def _between(small: float, large: float, times: float, far: float) -> float:
+    """A rate measured in the caches (``small``; 0: not measured) and on a large array
+    (``large``), for an array ``times`` the size of the small one's: the small one's up
+    to 1, falling log-linearly to the large one's at ``far`` (as :func:`memory_rate`).
+    On the H200 machine's host NumPy's stable sort of 10³ floats took 3.4 ns an element
+    and comparison level against 6.3 at 2¹⁸, and a sum of 10⁵ floats ran at 7.7 GB/s
+    against 3.9 at 10⁸ (``benchmarks/placement.py``, 2026-12-04)."""
+    if small <= large or times >= far:
+        return large
+    if times <= 1:
+        return small
+    t = math.log(times) / math.log(far)
+    return small ** (1 - t) * large ** t
+
+
 def predict_library(machine: Machine, side: str, op: str, size: int, nbytes: int,
                     copies: Copies, correction: float = 1.0,
                     launch_s: float | None = None) -> Estimate:
@@ -175,9 +207,11 @@ def predict_library(machine: Machine, side: str, op: str, size: int, nbytes: int
     call = call if launch_s is None else launch_s
     if op == "sort":
         n = max(size, 2)
-        raw = n * (math.log2(n) if side == "host" else 1.0) / fig.sort_rate
+        raw = n * (math.log2(n) if side == "host" else 1.0) / _between(
+            fig.sort_small_rate, fig.sort_rate, n / SMALL_SORT, BIG_SORT / SMALL_SORT)
     else:
-        raw = nbytes / fig.reduce_bandwidth
+        raw = nbytes / _between(fig.reduce_cache_bandwidth, fig.reduce_bandwidth,
+                                nbytes / CACHE_BYTES, FAR)
     device = "host" if side == "host" else side
     est = Estimate(device, 0.0, copies_seconds(machine, copies),
                    call, 0.0, raw * correction, raw if op != "sort" else 0.0,

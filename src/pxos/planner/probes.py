@@ -16,10 +16,9 @@ import numpy as np
 
 from pxos import registry
 from pxos.backends.base import HOST, make_launch
-from pxos.backends.library import reduce_array, sort_array
 from pxos.ir import nodes as ir
 from pxos.ir.analysis.features import launch_work
-from pxos.planner.calibration import CACHE_BYTES, PROBES, DeviceFigures, LibraryFigures
+from pxos.planner.calibration import CACHE_BYTES, PROBES, DeviceFigures
 from pxos.planner.probe_memory import FIRST, OUTPUT, ProbeMemory
 
 TARGET_S = 0.002  # a timed probe runs at least this long (where its size limit allows)
@@ -230,7 +229,8 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
 
 def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
                     probe_memory: ProbeMemory) -> None:
-    """Upload and download rates of ``nbytes`` (the best of two after one untimed copy);
+    """Upload and download rates of ``nbytes`` (the best of two after one untimed copy)
+    and the time of a copy of 256 bytes each way (``up_s``, ``down_s``);
     ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are
     CuPy's, ``registry.BackendEntry.timer``)."""
     host = probe_memory.full(FIRST, nbytes // 4, 1)
@@ -238,6 +238,9 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
                                                  backend.synchronize()), 2)
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host), 2)
+    tiny, small = host[:64], backend.to_device(host[:64])  # the fixed cost of a copy
+    figures.up_s = best_time(lambda: (backend.to_device(tiny), backend.synchronize()), 5)
+    figures.down_s = best_time(lambda: backend.to_host(small, tiny), 5)
     if pinned:
         import cupy  # (not cupyx.empty_pinned: importing cupyx imports SciPy, ~0.7 s)
 
@@ -336,20 +339,6 @@ def split_overhead(machine, kernel: ir.Kernel, pair: tuple[str, str],
     return max(0.0, measured - split.seconds)
 
 
-def _scrambled(n: int) -> np.ndarray:
-    """``n`` float32 in [0, 1) in random-looking order: the index through MurmurHash3's
-    32-bit finalizer ``fmix32`` (a bijection; A. Appleby, SMHasher), its top 24 bits
-    scaled (a few repeat, as among random floats). Sort keys without importing ``numpy.random`` (~20 ms of
-    calibration); as hard to sort as uniform random keys (a plain multiplicative hash gave
-    a golden-ratio sequence that NumPy sorted 2-3x faster)."""
-    x = np.arange(n, dtype=np.uint32)
-    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
-        x ^= x >> np.uint32(shift)
-        x *= np.uint32(factor)
-    x ^= x >> np.uint32(16)
-    return (x >> np.uint32(8)).astype(np.float32) / (1 << 24)
-
-
 HOST_REDUCE = 1 << 24  # floats REDUCE sums on the host: 64 MiB, past most last-level caches
 
 
@@ -360,31 +349,3 @@ def prefault(memory: ProbeMemory) -> None:
     memory.full(FIRST, HOST_REDUCE, 0.5)
 
 
-def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> LibraryFigures:
-    """Calibrate ``REDUCE`` and ``SORT`` on ``side`` (``host``: NumPy; ``cuda``: CuPy);
-    ``probe_memory``: the host's large array from there (``planner/probe_memory``)."""
-    if side == "host":
-        xp, sync = np, (lambda: None)
-    else:
-        import cupy as xp
-
-        def sync():
-            xp.cuda.get_current_stream().synchronize()
-    tiny = xp.asarray(_scrambled(16))
-    reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
-    sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
-    # 64 MiB on the host: larger than most last-level caches, so the figure is the
-    # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
-    n = HOST_REDUCE if side == "host" else 1 << 26
-    big = (probe_memory or ProbeMemory()).full(FIRST, n, 0.5) if side == "host" else \
-        xp.full(n, 0.5, dtype=np.float32)
-    # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
-    # another kernel for a large array, CUB's)
-    warm = side != "host"
-    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2,
-                                           warm) - reduce_call_s, TINY)
-    n = 1 << (18 if side == "host" else 24)
-    keys = xp.asarray(_scrambled(n))
-    sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2, warm) - sort_call_s, TINY)
-    sort_rate = n * (np.log2(n) if side == "host" else 1.0) / sort_s
-    return LibraryFigures(side, reduce_call_s, reduce_bw, sort_rate, sort_call_s)

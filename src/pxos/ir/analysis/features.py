@@ -51,6 +51,7 @@ class Counts:
     shared: float = 0.0
     atomics: float = 0.0
     barriers: float = 0.0
+    index: float = 0.0  # of ``ops``, the row-major offsets of multi-dimensional accesses
 
     def add(self, other: "Counts", times: float = 1.0) -> None:
         for f in fields(self):
@@ -119,6 +120,7 @@ def _expr_counts(e: ir.Expr, c: Counts, shared: set[str], loads: list) -> None:
             else:
                 c.loads += 1
             c.ops += 2 * (len(x.index) - 1)  # row-major offset
+            c.index += 2 * (len(x.index) - 1)
         elif isinstance(x, (ir.Binary, ir.Unary, ir.Cast)):
             c.ops += 1
         elif isinstance(x, ir.Call):
@@ -158,6 +160,7 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
             else:
                 c.stores += 1
             c.ops += 2 * (len(s.index) - 1)
+            c.index += 2 * (len(s.index) - 1)
         elif isinstance(s, ir.Atomic):
             c.atomics += 1
         elif isinstance(s, ir.Sync):
