@@ -167,17 +167,20 @@ def test_a_straight_programs_later_runs_take_each_statements_last_decision():
     follower forgets (a surprise), the statements are decided again."""
     text = SCALE.split("FOR")[0].format(seed=2) + "RUN scale a b 0.5\nRUN scale b a 0.5\n" * 3
     program = check_program(parse_program(text))
-    first, second = (ProgramRun(program, device="auto", emit=lambda _t: None).run()
-                     for _ in range(2))
-    assert [id(d) for d in first.decisions] == [id(d) for d in second.decisions]
-    assert len(first.decisions) == 6
+    # a run whose measured time contradicts a decision has the next run planned anew, at
+    # most once per kernel and device (PlanFollower.measured): on a machine with a GPU
+    # the first runs may learn; the runs after them take the last decisions
+    runs = [ProgramRun(program, device="auto", emit=lambda _t: None).run() for _ in range(4)]
+    earlier, last = runs[-2], runs[-1]
+    assert [id(d) for d in earlier.decisions] == [id(d) for d in last.decisions]
+    assert len(last.decisions) == 6
     expected = np.empty(64, np.float32)
     from pxos.host.rng import random_fill
 
     random_fill(expected, 2, 0.0, 1.0, None)
     for _ in range(6):
         expected = expected * np.float32(0.5) + np.float32(1)
-    np.testing.assert_allclose(second.values["a"], expected, rtol=1e-6)
-    second.follower.forget()
+    np.testing.assert_allclose(last.values["a"], expected, rtol=1e-6)
+    last.follower.forget()
     third = ProgramRun(program, device="auto", emit=lambda _t: None).run()
-    assert not {id(d) for d in third.decisions} & {id(d) for d in second.decisions}
+    assert not {id(d) for d in third.decisions} & {id(d) for d in last.decisions}
