@@ -50,6 +50,8 @@ _CONST, _SCALAR, _SIZE, _EXTENT = 0, 1, 2, 3
 _lock = threading.Lock()
 _module: list = []  # [the loaded module, or None where it cannot be built]
 _extensions: dict = {}  # other helpers (extension()): name -> module, or None
+_bound_lock = threading.Lock()
+_bound: dict = {}  # helpers bound to a library (bound_extension()): name -> module, or None
 _recording: list = []  # [True] while the profiler records launches (record_launches)
 _log_serial: list = [0]  # the serial of the launch log recording now (watch_log)
 _addresses: dict = {}  # (library, function) -> (its CDLL, the address), or (None, None)
@@ -221,6 +223,38 @@ def extension(cc: str, source: Path, name: str):
         if name not in _extensions:
             _extensions[name] = _load(cc, source, name)
         return _extensions[name]
+
+
+def bound_extension(source: Path, name: str, switch: str,
+                    addresses: Callable[[], list | None],
+                    check: Callable[[object], bool] | None = None):
+    """The extension ``name`` built from C file ``source`` (:func:`extension`) and bound,
+    once per process, to the function addresses (integers) that ``addresses()`` gives:
+    functions of a library Python has loaded already (libcrypto, liblz4, the crc32c
+    package's), so the helper needs neither that library's headers nor a link. None where
+    ``switch`` or ``PXOS_NATIVE_CALL`` is 0, where ``addresses()`` is None (the library
+    or one of its functions is missing), where the helper cannot be built, or where
+    ``check(module)`` (a test of the bound helper against the library's own API) fails."""
+    with _bound_lock:
+        if name not in _bound:
+            _bound[name] = _bind(source, name, switch, addresses, check)
+        return _bound[name]
+
+
+def _bind(source: Path, name: str, switch: str, addresses, check):
+    if switched_off(switch):
+        return None
+    found = addresses()
+    if found is None:
+        return None
+    from pxos.backends.c import compiler
+
+    cc = compiler()
+    module = None if cc is None else extension(cc, source, name)
+    if module is None:
+        return None
+    module.bind(*found)
+    return module if check is None or check(module) else None
 
 
 def extension_loaded(name: str):

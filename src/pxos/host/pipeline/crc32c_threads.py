@@ -22,53 +22,41 @@ runs the same code as many (the one-core baseline of ``pipeline_cores.py``).
 from __future__ import annotations
 
 import ctypes
-import threading
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("crc32c_threads.c")
 NAME = "pxos_crc32c_threads"
 PIECE = 256 << 10  # bytes a thread takes from the counter at a time (20-40 µs)
 _SYMBOL = "_crc32c_hw_adler"
-_lock = threading.Lock()
-_state: dict = {}  # "module": the bound helper or None
 
 
 def helper():
-    """The built helper, bound to the ``crc32c`` package's hardware function, or None."""
-    with _lock:
-        if "module" not in _state:
-            _state["module"] = _bound()
-        return _state["module"]
+    """The built helper, bound to the ``crc32c`` package's hardware function and checked
+    against the package's public ``crc32c.crc32c`` (:func:`_agrees`), or None
+    (``native_call.bound_extension``; ``PXOS_CRC32C_THREADS=0`` switches it off)."""
+    from pxos.host.native_call import bound_extension
+
+    return bound_extension(SOURCE, NAME, "PXOS_CRC32C_THREADS", _addresses, _agrees)
 
 
-def _bound():
-    from pxos.host.native_call import extension, switched_off
-
-    if switched_off("PXOS_CRC32C_THREADS"):
-        return None
+def _addresses() -> list | None:
     try:
         import crc32c
         import crc32c._crc32c as ext
         if not crc32c.hardware_based:
             return None
-        address = ctypes.cast(getattr(ctypes.CDLL(ext.__file__), _SYMBOL), ctypes.c_void_p).value
+        return [ctypes.cast(getattr(ctypes.CDLL(ext.__file__), _SYMBOL), ctypes.c_void_p).value]
     except (ImportError, OSError, AttributeError):  # no package, or one without the symbol
         return None
-    from pxos.backends.c import compiler
-
-    cc = compiler()
-    module = None if cc is None else extension(cc, SOURCE, NAME)
-    if module is None:
-        return None
-    module.bind(address)
-    return module if _agrees(module, crc32c.crc32c) else None
 
 
-def _agrees(module, reference) -> bool:
+def _agrees(module) -> bool:
     """Whether the bound helper gives the package's public ``crc32c.crc32c`` on a few
     lengths and cuts: the symbol is not the package's documented API, so a version whose
     function means something else is refused here rather than trusted (the Python pool
     then serves)."""
+    from crc32c import crc32c as reference
+
     data = bytes(range(256)) * 4099 + b"pxos"   # 1,049,348 bytes: pieces and a tail
     for n, start in ((0, 0), (1, 0), (31, 7), (PIECE + 5, 3), (len(data), 0)):
         part = data[:n]

@@ -24,7 +24,7 @@ environment (to compare the two paths), :func:`helper` is None and the callers u
 from __future__ import annotations
 
 import ctypes
-import threading
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -39,36 +39,27 @@ PIECE = 256 << 10  # bytes of keystream per piece taken from the counter (a mult
 _FUNCTIONS = ("EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_EncryptInit_ex",
               "EVP_DecryptInit_ex", "EVP_EncryptUpdate", "EVP_DecryptUpdate",
               "EVP_EncryptFinal_ex", "EVP_DecryptFinal_ex", "EVP_CIPHER_CTX_ctrl")
-_lock = threading.Lock()
-_state: dict = {}  # "module": the bound helper or None; "ciphers": name -> EVP_CIPHER*
 
 
 def helper():
-    """The built helper, bound to libcrypto, or None where it cannot serve here."""
-    with _lock:
-        if "module" not in _state:
-            _state["module"] = _bound()
-        return _state["module"]
+    """The built helper, bound to libcrypto, or None where it cannot serve here
+    (``native_call.bound_extension``; ``PXOS_EVP_THREADS=0`` switches it off)."""
+    from pxos.host.native_call import bound_extension
+
+    return bound_extension(SOURCE, NAME, "PXOS_EVP_THREADS", _addresses)
 
 
-def _bound():
-    from pxos.host.native_call import extension, switched_off
-
-    if switched_off("PXOS_EVP_THREADS"):
-        return None
+def _addresses() -> list | None:
     if not openssl_evp.available():
         return None
-    from pxos.backends.c import compiler
-
-    cc = compiler()
-    module = None if cc is None else extension(cc, SOURCE, NAME)
-    if module is None:
-        return None
     lib = openssl_evp._lib()
-    module.bind(*(ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS))
-    _state["ciphers"] = {name: openssl_evp.cipher(name)
-                         for name in ("aes256ctr", "chacha20", "aes256gcm")}
-    return module
+    return [ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS]
+
+
+@functools.cache
+def _cipher(name: str) -> int:
+    """libcrypto's ``EVP_CIPHER *`` for ``name`` (aes256ctr, chacha20, aes256gcm)."""
+    return openssl_evp.cipher(name)
 
 
 def xor_keystream(cipher: str, key: bytes, iv: bytes, src: np.ndarray, dst: np.ndarray,
@@ -83,7 +74,7 @@ def xor_keystream(cipher: str, key: bytes, iv: bytes, src: np.ndarray, dst: np.n
     Raises:
         RuntimeError: OpenSSL refused a call (a bug of ours: the lengths are checked).
     """
-    helper().keystream(_state["ciphers"][cipher], cipher == "chacha20", key, iv, src, dst,
+    helper().keystream(_cipher(cipher), cipher == "chacha20", key, iv, src, dst,
                        MIN_PART, PIECE, max(1, workers))
 
 
@@ -112,5 +103,5 @@ def gcm_segments(open_: bool, key: bytes, nonce: bytes, head: bytes, first: int,
         ValueError: a destination of the wrong length (a bug of ours).
     """
     keep_src, keep_dst = keep if keep is not None else (None, None)
-    return helper().gcm(_state["ciphers"]["aes256gcm"], open_, key, nonce, head, first,
+    return helper().gcm(_cipher("aes256gcm"), open_, key, nonce, head, first,
                         last, srcs, dsts, keep_src, keep_dst, max(1, workers))

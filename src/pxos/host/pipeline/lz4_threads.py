@@ -18,7 +18,6 @@ the helper cannot be built or bound (no C compiler, ``PXOS_NATIVE_CALL=0`` or
 from __future__ import annotations
 
 import ctypes
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,36 +26,23 @@ SOURCE = Path(__file__).with_name("lz4_threads.c")
 NAME = "pxos_lz4_threads"
 _FUNCTIONS = ("LZ4F_compressFrame", "LZ4F_isError", "LZ4F_compressFrameBound",
               "LZ4_decompress_safe", "XXH32")
-_lock = threading.Lock()
-_state: dict = {}  # "module": the bound helper or None
 
 
 def helper():
-    """The built helper, bound to the lz4 package's liblz4, or None."""
-    with _lock:
-        if "module" not in _state:
-            _state["module"] = _bound()
-        return _state["module"]
+    """The built helper, bound to the lz4 package's liblz4, or None
+    (``native_call.bound_extension``; ``PXOS_LZ4_THREADS=0`` switches it off)."""
+    from pxos.host.native_call import bound_extension
+
+    return bound_extension(SOURCE, NAME, "PXOS_LZ4_THREADS", _addresses)
 
 
-def _bound():
-    from pxos.host.native_call import extension, switched_off
-
-    if switched_off("PXOS_LZ4_THREADS"):
-        return None
+def _addresses() -> list | None:
     try:
         import lz4.frame._frame as frame_module
         lib = ctypes.CDLL(frame_module.__file__)
-        addresses = [ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS]
+        return [ctypes.cast(getattr(lib, f), ctypes.c_void_p).value for f in _FUNCTIONS]
     except (ImportError, OSError, AttributeError):  # no lz4, or one built without them
         return None
-    from pxos.backends.c import compiler
-
-    cc = compiler()
-    module = None if cc is None else extension(cc, SOURCE, NAME)
-    if module is not None:
-        module.bind(*addresses)
-    return module
 
 
 class BlockWriter:
