@@ -57,21 +57,28 @@ def event_time(cp, fn, repeat: int, busy: bool = False) -> float:
     that the host has queued ``fn``'s launches before the GPU reaches them: the GPU's
     time alone (without the host's work before the first launch)."""
     fn()
-    spin, cycles = None, 0
-    if busy:
-        spin = cp.RawKernel(SPIN, "spin")
-        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
-    times = []
-    for _ in range(repeat):
-        start, stop = cp.cuda.Event(), cp.cuda.Event()
-        if spin is not None:
-            spin((1,), (1,), (cycles,))
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-    return statistics.median(times)
+    before = _busy_kernel(cp) if busy else None
+    return statistics.median(_event_seconds(cp, fn, before) for _ in range(repeat))
+
+
+def _busy_kernel(cp):
+    """A function that launches a one-thread kernel keeping the GPU busy for 0.3 ms."""
+    spin = cp.RawKernel(SPIN, "spin")
+    cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
+    return lambda: spin((1,), (1,), (cycles,))
+
+
+def _event_seconds(cp, fn, before=None) -> float:
+    """Seconds of one call of ``fn`` between two CUDA events on the current stream, after
+    ``before()`` (None: nothing) is queued ahead of the first event."""
+    start, stop = cp.cuda.Event(), cp.cuda.Event()
+    if before is not None:
+        before()
+    start.record()
+    fn()
+    stop.record()
+    stop.synchronize()
+    return cp.cuda.get_elapsed_time(start, stop) / 1e3
 
 
 def event_times(cp, fns: dict, repeat: int, busy: bool = False) -> dict:
@@ -84,10 +91,7 @@ def event_times(cp, fns: dict, repeat: int, busy: bool = False) -> dict:
     does)."""
     for fn in fns.values():
         fn()
-    spin, cycles = None, 0
-    if busy:
-        spin = cp.RawKernel(SPIN, "spin")
-        cycles = np.int64(3e-4 * cp.cuda.Device().attributes["ClockRate"] * 1e3)  # kHz
+    before = _busy_kernel(cp) if busy else None
     scratch = cp.empty(FLUSH_BYTES // 4, np.int32)
     order, rng = list(fns.items()), random.Random(0)
     times: dict = {name: [] for name in fns}
@@ -96,14 +100,7 @@ def event_times(cp, fns: dict, repeat: int, busy: bool = False) -> dict:
         for name, fn in order:
             scratch.fill(0)
             cp.cuda.get_current_stream().synchronize()
-            start, stop = cp.cuda.Event(), cp.cuda.Event()
-            if spin is not None:
-                spin((1,), (1,), (cycles,))
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            times[name].append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+            times[name].append(_event_seconds(cp, fn, before))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
