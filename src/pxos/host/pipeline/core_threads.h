@@ -134,3 +134,19 @@ static void pool_run(share_fn fn, void *arg, int n)
     }
     pthread_mutex_unlock(&pool.call);
 }
+
+#ifdef Py_PYTHON_H
+/* set_spin(ns): how long the pool's threads busy-wait before they sleep (0: never); a
+ * method of each helper module on this pool (POOL_SET_SPIN in its method table). */
+static PyObject *pool_set_spin(PyObject *self, PyObject *args)
+{
+    long ns;
+    if (!PyArg_ParseTuple(args, "l", &ns)) return NULL;
+    pool.spin_ns = ns < 0 ? 0 : ns;
+    Py_RETURN_NONE;
+}
+
+#define POOL_SET_SPIN \
+    {"set_spin", pool_set_spin, METH_VARARGS, \
+     "set_spin(ns): the pool threads' busy wait before they sleep."}
+#endif

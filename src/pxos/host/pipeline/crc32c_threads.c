@@ -105,15 +105,6 @@ static PyObject *crc32c(PyObject *self, PyObject *args)
     return PyLong_FromUnsignedLong(out);
 }
 
-/* set_spin(ns): how long the pool's threads busy-wait before they sleep (0: never). */
-static PyObject *set_spin(PyObject *self, PyObject *args)
-{
-    long ns;
-    if (!PyArg_ParseTuple(args, "l", &ns)) return NULL;
-    pool.spin_ns = ns < 0 ? 0 : ns;
-    Py_RETURN_NONE;
-}
-
 static PyObject *bind(PyObject *self, PyObject *args)
 {
     unsigned long long fn;
@@ -135,8 +126,7 @@ static PyMethodDef methods[] = {
     {"crc32c", crc32c, METH_VARARGS,
      "crc32c(data, crc, piece, workers): the CRC32C of the bytes crc covers, then data, "
      "in pieces of `piece` bytes on at most `workers` threads."},
-    {"set_spin", set_spin, METH_VARARGS,
-     "set_spin(ns): the pool threads' busy wait before they sleep."},
+    POOL_SET_SPIN,
     {NULL, NULL, 0, NULL},
 };
 

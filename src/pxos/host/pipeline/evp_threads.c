@@ -331,15 +331,6 @@ static PyObject *gcm(PyObject *self, PyObject *args)
     return PyLong_FromLong(bad < count ? bad : -1);
 }
 
-/* set_spin(ns): how long the pool's threads busy-wait before they sleep (0: never). */
-static PyObject *set_spin(PyObject *self, PyObject *args)
-{
-    long ns;
-    if (!PyArg_ParseTuple(args, "l", &ns)) return NULL;
-    pool.spin_ns = ns < 0 ? 0 : ns;
-    Py_RETURN_NONE;
-}
-
 static PyObject *bind(PyObject *self, PyObject *args)
 {
     unsigned long long a[9];
@@ -377,8 +368,7 @@ static PyMethodDef methods[] = {
      "gcm(cipher, open, key, nonce, head, first, last, srcs, dsts, keep_src, keep_dst, "
      "workers): seal or open segments first, first + 1, ... (and copy keep_src, or None, to "
      "keep_dst); the first segment whose tag fails, or -1."},
-    {"set_spin", set_spin, METH_VARARGS,
-     "set_spin(ns): the pool threads' busy wait before they sleep."},
+    POOL_SET_SPIN,
     {NULL, NULL, 0, NULL},
 };
 
