@@ -69,7 +69,7 @@ def test_later_runs_reuse_the_launches_and_keep_their_own_arrays(monkeypatch):
     memo = program_memo.memo_for(program)
     assert len(memo.launches_for(False)) == 2  # one prepared launch per RUN, shared
     for run in runs:  # each run's arrays hold its own result (no tuple of another run's)
-        np.testing.assert_allclose(run.values["a"], _expected(5), rtol=1e-6)
+        np.testing.assert_allclose(run.residency.on_host("a"), _expected(5), rtol=1e-6)
     assert runs[0].values["a"] is not runs[2].values["a"]
     assert all(launch._ready == (None, ()) for launch in memo.launches_for(False).values())
     assert taken == [(18, 0)] * 3
@@ -94,7 +94,7 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
         pytest.skip("the native call helper cannot be built here")
     assert taken == [(18, 0)] * 2
     for run in (first, second):
-        np.testing.assert_allclose(run.values["a"], _expected(7), rtol=1e-6)
+        np.testing.assert_allclose(run.residency.on_host("a"), _expected(7), rtol=1e-6)
         steps = [s for s in run.steps if s.what == "RUN"]
         assert len(steps) == 40
         assert all(s.decision is not None and s.decision.device == s.device == "c"
@@ -108,7 +108,7 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
     history_for(first.planner.machine.key).forget()  # as `pxos calibrate` does
     third = ProgramRun(program, device="c", explain=True, emit=print).run()
     assert third.planner is not first.planner
-    np.testing.assert_allclose(third.values["a"], _expected(7), rtol=1e-6)
+    np.testing.assert_allclose(third.residency.on_host("a"), _expected(7), rtol=1e-6)
 
 
 def test_a_run_on_another_thread_meanwhile_plans_with_a_planner_of_its_own():
@@ -125,7 +125,7 @@ def test_a_run_on_another_thread_meanwhile_plans_with_a_planner_of_its_own():
     thread.join()
     assert other[0].planner is not held.planner
     for run in (held, other[0]):
-        np.testing.assert_allclose(run.values["a"], _expected(8), rtol=1e-6)
+        np.testing.assert_allclose(run.residency.on_host("a"), _expected(8), rtol=1e-6)
 
 
 def test_a_runs_first_execution_teaches_no_launch_overhead(tmp_path, monkeypatch):
@@ -180,7 +180,7 @@ def test_a_straight_programs_later_runs_take_each_statements_last_decision():
     random_fill(expected, 2, 0.0, 1.0, None)
     for _ in range(6):
         expected = expected * np.float32(0.5) + np.float32(1)
-    np.testing.assert_allclose(last.values["a"], expected, rtol=1e-6)
+    np.testing.assert_allclose(last.residency.on_host("a"), expected, rtol=1e-6)
     last.follower.forget()
     third = ProgramRun(program, device="auto", emit=lambda _t: None).run()
     assert not {id(d) for d in third.decisions} & {id(d) for d in last.decisions}
