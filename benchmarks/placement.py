@@ -380,6 +380,7 @@ def main() -> None:
         "cores": machine.cores,
         "devices": {d: machine.devices[d].device for d in devices},
         "cold": score(cases, "cold"), "online": score(cases, "online"), "cases": cases,
+        "calibration": json.loads(machine.to_json()),  # what placement_replay.py replays on
     }
     for key in ("cold", "online"):
         s = result[key]

@@ -5,8 +5,9 @@ planner as it is now on a stored calibration, scored against the times that run 
                                            [--set device.cuda.up_s=2.8e-5 ...]
 
 ``RUN.json`` is what ``placement.py --out`` wrote on some machine; ``--calibration`` a
-calibration file of that machine (default: the H200 machine's, stored for the tests in
-``tests/planner/data/h200_calibration.json``), whose figures ``--set`` overrides
+calibration file of that machine (default: the one stored in ``RUN.json``, else the H200
+machine's, stored for the tests in ``tests/planner/data/h200_calibration.json``), whose
+figures ``--set`` overrides
 (``device.<backend>.<figure>``, ``library.<side>.<figure>``, ``hybrid.<pair>``,
 ``hybrid_error.<pair>``). Each case is decided cold and online as ``placement.py`` decides
 it (the online round learns the chosen device's measured time, sizes in increasing
@@ -59,9 +60,9 @@ class ShapesOnly:
         return stand_in(np.atleast_1d(shape), dtype)
 
 
-def calibration(path: Path, overrides: list[str]) -> Machine:
-    """The machine stored at ``path`` with ``overrides`` (``where.name=value``) set."""
-    stored = json.loads(path.read_text())
+def calibration(stored: dict, overrides: list[str]) -> Machine:
+    """The machine ``stored`` (a calibration file's JSON) with ``overrides``
+    (``where.name=value``) set."""
     stored["version"] = VERSION  # the figures, whatever version wrote the file
     machine = Machine.from_json(json.dumps(stored))
     for item in overrides:
@@ -92,14 +93,18 @@ def decide(machine: Machine, case: dict, kernels: dict) -> object:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path)
-    ap.add_argument("--calibration", type=Path, default=H200)
+    ap.add_argument("--calibration", type=Path,
+                    help="a calibration file (default: the run's own, else the H200's)")
     ap.add_argument("--set", nargs="*", default=[], help="figures: where.name=value")
     opts = ap.parse_args()
-    machine = calibration(opts.calibration, opts.set)
+    run = json.loads(opts.run.read_text())
+    stored = json.loads(opts.calibration.read_text()) if opts.calibration else \
+        run.get("calibration") or json.loads(H200.read_text())
+    machine = calibration(stored, opts.set)
     kernels = placement.load_kernels()
     tmp = Path(tempfile.mkdtemp(prefix="pxos-replay-"))
     histories = {"cold": History(tmp / "cold.json"), "online": History(tmp / "online.json")}
-    cases = json.loads(opts.run.read_text())["cases"]
+    cases = run["cases"]
     for case in cases:
         measured = case["measured"]
         decisions = {}

@@ -13,6 +13,12 @@ A kernel launch on a device costs
   vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
   one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
+- on a CPU, a kernel with a loop whose trip count varies between threads
+  (``Work.divergent_loops``, an escape-time ``WHILE``) runs its threads one at a time,
+  not as SIMD lanes: at most one thread's rate on every core. On the H200 machine's 16
+  cores ``mandelbrot`` ran 4.2-4.3× the time predicted at the whole device's rate, from
+  10⁵ to 10⁷ pixels, and was placed on ``c`` at 10³ pixels where ``cuda`` won
+  (``benchmarks/placement.py``, 2026-12-04);
 - on a CPU, a multi-dimensional access's row-major offset arithmetic is not counted
   (``Counts.index``): its backends run a block's x threads as SIMD lanes and loops, which
   share one row's offset and step it (strength reduction), while each GPU thread computes
@@ -131,6 +137,8 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     if not fig.gpu:  # a CPU's lanes share a row's offset arithmetic (see the module doc)
         ops -= per.index
     rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
+    if not fig.gpu and work.divergent_loops:  # its threads run one at a time (module doc)
+        rate = min(rate, fig.serial_rate * machine.cores)
     parallel = (work.threads * ops / rate
                 + work.threads * per.transcendental / fig.transcendental_rate)
     serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \

@@ -81,6 +81,9 @@ class Features:
         branches: ``(span, kind)`` for each IF/WHILE condition and FOR bound that varies
             between threads: ``boundary`` or ``divergent``.
         shared_bytes: shared memory per block, bytes.
+        divergent_loops: the spans of the loops whose trip count varies between threads
+            (a FOR bound that varies, a WHILE whose condition varies or that a varying IF
+            leaves): a CPU compiler cannot run such a loop's threads as SIMD lanes.
     """
 
     kernel: ir.Kernel
@@ -88,6 +91,7 @@ class Features:
     accesses: list[Access] = field(default_factory=list)
     branches: list[tuple[object, str]] = field(default_factory=list)
     shared_bytes: int = 0
+    divergent_loops: list[object] = field(default_factory=list)  # spans (module doc)
 
     @property
     def divergent(self) -> bool:
@@ -184,12 +188,14 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
                 kind = values.branch(bound) if values.of(bound).varying else "uniform"
                 if kind != "uniform":
                     feats.branches.append((bound.span, "divergent"))
+                    feats.divergent_loops.append(s.span)
             loop = for_trip(s)
             feats.terms.append(Term(Counts(ops=2), trips + (loop,), weight))
             _walk(s.body, trips + (loop,), weight, feats, values, shared)
         elif isinstance(s, ir.While):
             if values.branch(s.cond) != "uniform" or _left_divergently(s, values):
                 feats.branches.append((s.cond.span, "divergent"))
+                feats.divergent_loops.append(s.span)
             loop = while_trip(s, body[:pos])
             cond, loads = Counts(), []
             _expr_counts(s.cond, cond, shared, loads)
@@ -220,6 +226,8 @@ class Work:
         unknown_trips: some loop's trip count could not be evaluated (a guess was used).
         divergent: some branch diverges within a warp.
         vectorizable: see :attr:`Features.vectorizable`.
+        divergent_loops: some loop's trip count varies between threads
+            (:attr:`Features.divergent_loops`).
     """
 
     threads: int
@@ -230,6 +238,7 @@ class Work:
     divergent: bool
     vectorizable: bool = False
     cpu_memory_bytes: float = 0.0
+    divergent_loops: bool = False
 
     def total(self, what: str) -> float:
         """``what`` (a :class:`Counts` field) summed over all threads."""
@@ -240,7 +249,7 @@ class Work:
                 "memory_bytes": self.memory_bytes, "cpu_memory_bytes": self.cpu_memory_bytes,
                 "array_bytes": self.array_bytes,
                 "unknown_trips": self.unknown_trips, "divergent": self.divergent,
-                "vectorizable": self.vectorizable}
+                "vectorizable": self.vectorizable, "divergent_loops": self.divergent_loops}
 
 
 def _pattern_factor(a: Access, elem: int, gpu: bool) -> float:
@@ -291,7 +300,7 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
                           for gpu in (True, False))
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
     return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable,
-                cpu_memory)
+                cpu_memory, bool(feats.divergent_loops))
 
 
 def trip_names(kernel: ir.Kernel) -> frozenset[str]:
