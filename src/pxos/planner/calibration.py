@@ -11,8 +11,11 @@ backend's own compile and launch path, and their times are divided into the work
 - ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s); on a CPU,
   ``cache_bandwidth`` the same over :data:`CACHE_BYTES` of arrays, its team of threads woken;
 - ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
-  chains per thread (operations/s); ``serial_rate``: the same for one thread alone;
-- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds into 256 counters/s;
+  chains per thread (operations/s); ``serial_rate``: the same for one thread alone; on
+  a CPU, ``scalar_rate``: the same chains in a loop a thread may leave early, which a
+  CPU backend runs one thread at a time (not as SIMD lanes);
+- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds/s into 256 counters
+  in a scattered order, as a histogram's (consecutive threads on different cache lines);
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
   for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds).
@@ -51,7 +54,7 @@ from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
 
-VERSION = 11  # bump when what is measured, or how, changes
+VERSION = 12  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
@@ -80,6 +83,7 @@ class DeviceFigures:
     cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
     up_s: float = 0.0                # a tiny copy to the device, s; 0: launch_s stands in
     down_s: float = 0.0              # a tiny copy back, s; 0: launch_s stands in
+    scalar_rate: float = 0.0         # a CPU's ops/s in loops of varying count; 0: none
 
 
 @dataclass
@@ -184,7 +188,8 @@ def _positive(name: str) -> bool:
             or name.startswith(("upload", "download")) or name == "cores")
 
 
-_MAYBE_ZERO = ("vector_rate", "cache_bandwidth", "reduce_cache_bandwidth", "sort_small_rate")
+_MAYBE_ZERO = ("vector_rate", "scalar_rate", "cache_bandwidth", "reduce_cache_bandwidth",
+               "sort_small_rate")
 
 
 @cache

@@ -13,12 +13,16 @@ A kernel launch on a device costs
   vectorised rate when every loop count is a literal, which a CPU compiler vectorises) and
   one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
-- on a CPU, a kernel with a loop whose trip count varies between threads
-  (``Work.divergent_loops``, an escape-time ``WHILE``) runs its threads one at a time,
-  not as SIMD lanes: at most one thread's rate on every core. On the H200 machine's 16
-  cores ``mandelbrot`` ran 4.2-4.3× the time predicted at the whole device's rate, from
-  10⁵ to 10⁷ pixels, and was placed on ``c`` at 10³ pixels where ``cuda`` won
-  (``benchmarks/placement.py``, 2026-12-04);
+- on a CPU, a kernel with a loop whose trip count varies between threads (an escape-time
+  ``WHILE``: ``Work.in_divergent_loops``) runs its threads one at a time, not as SIMD
+  lanes, at the rate calibration measured for such loops (``scalar_rate``; else one
+  thread's rate on every core); and each thread pays its own trips,
+  which the model takes as half the loop's count (:data:`MEAN_TRIPS`: the count is an
+  upper bound, and where threads leave is known only at run time), while a GPU's warp
+  runs until its last thread leaves (the full count). On the H200 machine's 16 cores
+  ``mandelbrot`` ran 4.2-4.3× the time predicted at the whole device's rate, from 10⁵
+  to 10⁷ pixels, and was placed on ``c`` at 10³ pixels where ``cuda`` won; on the 2-core
+  machine 3.2× (``benchmarks/placement.py``, 2026-12-04);
 - on a CPU, a multi-dimensional access's row-major offset arithmetic is not counted
   (``Counts.index``): its backends run a block's x threads as SIMD lanes and loops, which
   share one row's offset and step it (strength reduction), while each GPU thread computes
@@ -38,13 +42,15 @@ model for multicore architectures", CACM 52(4), 2009.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
-from pxos.ir.analysis.features import Work
+from pxos.ir.analysis.features import Counts, Work
 from pxos.planner.calibration import CACHE_BYTES, DeviceFigures, LibraryFigures, Machine
 
 CONTENDED = 8.0  # slowdown of atomics that all hit one address
+MEAN_TRIPS = 0.5  # a CPU thread's share of a divergent loop's count (module doc)
 
 
 @dataclass
@@ -132,16 +138,16 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
             the calibrated latency.
     """
     fig: DeviceFigures = machine.devices[device]
-    per = work.per_thread
-    ops = per.ops + per.loads + per.stores + 2 * per.shared + 4 * per.barriers
-    if not fig.gpu:  # a CPU's lanes share a row's offset arithmetic (see the module doc)
-        ops -= per.index
+    per = longest = work.per_thread
     rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
-    if not fig.gpu and work.divergent_loops:  # its threads run one at a time (module doc)
-        rate = min(rate, fig.serial_rate * machine.cores)
+    if not fig.gpu and work.in_divergent_loops.ops > 0:  # one thread at a time (module doc)
+        per = dataclasses.replace(per)
+        per.add(work.in_divergent_loops, MEAN_TRIPS - 1)
+        rate = min(rate, fig.scalar_rate or fig.serial_rate * machine.cores)
+    ops, longest_ops = (_issued(c, fig.gpu) for c in (per, longest))
     parallel = (work.threads * ops / rate
                 + work.threads * per.transcendental / fig.transcendental_rate)
-    serial = (ops + per.transcendental * fig.ops_rate / fig.transcendental_rate) \
+    serial = (longest_ops + longest.transcendental * fig.ops_rate / fig.transcendental_rate) \
         / fig.serial_rate
     compute = max(parallel, serial)
     memory = (work.memory_bytes if fig.gpu else work.cpu_memory_bytes) / memory_rate(fig, work)
@@ -156,6 +162,14 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
                         "compile": est.compile_s, "memory": memory * correction,
                         "compute": compute * correction, "atomics": atomics * correction})
     return est
+
+
+def _issued(per: Counts, gpu: bool) -> float:
+    """Issue slots of one thread's ``per``: operations, global loads and stores, shared
+    accesses (two) and barriers (four); on a CPU without the row-major offsets (module
+    doc)."""
+    ops = per.ops + per.loads + per.stores + 2 * per.shared + 4 * per.barriers
+    return ops if gpu else ops - per.index
 
 
 def memory_rate(fig: DeviceFigures, work: Work) -> float:

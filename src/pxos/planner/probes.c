@@ -304,10 +304,10 @@ static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int
 #pragma omp simd
         for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
             int32_t v_i = 0;
-#line 47 "@PROBES_PX@"
+#line 50 "@PROBES_PX@"
             v_i = (pxos_bx * pxos_bsx + pxos_lx);
-#line 48 "@PROBES_PX@"
-            (void)pxos_atomic_add_u32(&v_hist[(v_i & 255)], 1u);
+#line 51 "@PROBES_PX@"
+            (void)pxos_atomic_add_u32(&v_hist[((((int32_t)((uint32_t)v_i * (uint32_t)97)) ^ (v_i >> (5 & 31))) & 255)], 1u);
         }
     }
 }
@@ -351,4 +351,102 @@ void k_probe_atomic(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v
 void k_probe_atomic_packed(const int64_t *w)
 {
     k_probe_atomic(w[0], w[1], w[2], (int32_t)w[3], (uint32_t *)(intptr_t)w[4], w[5]);
+}
+
+#include <setjmp.h>
+extern void pxos_guard_arm(sigjmp_buf *jb);
+extern void pxos_guard_disarm(void);
+extern int pxos_run_blocks(void (*fn)(const void *, int64_t, int64_t), const void *args,
+                           int64_t n, int team);
+
+/* pxos: kernel probe_divergent from @PROBES_PX@, C dialect (OpenMP over blocks; threads of a block as an inner loop) */
+static void __attribute__((noinline)) k_probe_divergent_blocks(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
+        int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            int32_t v_i = 0;
+            float v_a = 0;
+            float v_b = 0;
+            float v_c = 0;
+            float v_d = 0;
+            int32_t v_k = 0;
+#line 77 "@PROBES_PX@"
+            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+#line 78 "@PROBES_PX@"
+            v_a = (((float)(v_i & 1023)) * 0.001f);
+#line 79 "@PROBES_PX@"
+            v_b = (1.0f - v_a);
+#line 80 "@PROBES_PX@"
+            v_c = (0.5f + v_a);
+#line 81 "@PROBES_PX@"
+            v_d = (0.25f - v_a);
+#line 82 "@PROBES_PX@"
+            v_k = 0;
+#line 83 "@PROBES_PX@"
+            while (v_k < v_iters) {
+#line 84 "@PROBES_PX@"
+                if (v_a > 2.0f) {
+#line 85 "@PROBES_PX@"
+                    break;
+                }
+#line 86 "@PROBES_PX@"
+                v_a = ((v_a * 0.999f) + 0.001f);
+#line 87 "@PROBES_PX@"
+                v_b = ((v_b * 0.999f) + 0.002f);
+#line 88 "@PROBES_PX@"
+                v_c = ((v_c * 0.999f) + 0.003f);
+#line 89 "@PROBES_PX@"
+                v_d = ((v_d * 0.999f) + 0.004f);
+#line 90 "@PROBES_PX@"
+                v_k = ((int32_t)((uint32_t)v_k + (uint32_t)1));
+            }
+#line 91 "@PROBES_PX@"
+            v_out[v_i] = (((v_a + v_b) + v_c) + v_d);
+        }
+    }
+}
+struct k_probe_divergent_args {
+    int64_t pxos_nx;
+    int64_t pxos_ny;
+    int64_t pxos_nz;
+    int32_t v_iters;
+    float *restrict v_out;
+    int64_t d0_out;
+};
+static void k_probe_divergent_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)
+{
+    const struct k_probe_divergent_args *pxos_a = (const struct k_probe_divergent_args *)pxos_p;
+    sigjmp_buf pxos_jb;
+    if (sigsetjmp(pxos_jb, 0) == 0) {
+        pxos_guard_arm(&pxos_jb);
+        k_probe_divergent_blocks(pxos_a->pxos_nx, pxos_a->pxos_ny, pxos_a->pxos_nz, pxos_a->v_iters, pxos_a->v_out, pxos_a->d0_out, pxos_lo, pxos_hi);
+    }
+    pxos_guard_disarm();
+}
+void k_probe_divergent(int64_t pxos_nx, int64_t pxos_ny, int64_t pxos_nz, int32_t v_iters, float *restrict v_out, int64_t d0_out)
+{
+    const int32_t pxos_bsx = 64;
+    const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
+    if (pxos_nx <= 0) return;
+    const int64_t pxos_nblk = (int64_t)(pxos_gx);
+    const int pxos_team = PXOS_TEAM(pxos_gx);
+    const struct k_probe_divergent_args pxos_args = {pxos_nx, pxos_ny, pxos_nz, v_iters, v_out, d0_out};
+    if (pxos_team <= 1)
+        k_probe_divergent_piece(&pxos_args, 0, pxos_nblk);
+    else if (!pxos_run_blocks(k_probe_divergent_piece, &pxos_args, pxos_nblk, pxos_team)) {
+#pragma omp parallel for schedule(static) num_threads(pxos_team)
+        for (int pxos_m = 0; pxos_m < pxos_team; ++pxos_m)
+            k_probe_divergent_piece(&pxos_args, pxos_nblk * pxos_m / pxos_team,
+                         pxos_nblk * (pxos_m + 1) / pxos_team);
+    }
+}
+
+
+void k_probe_divergent_packed(const int64_t *w)
+{
+    k_probe_divergent(w[0], w[1], w[2], (int32_t)w[3], (float *)(intptr_t)w[4], w[5]);
 }

@@ -40,9 +40,12 @@ def kernels_for(backend) -> list[ir.Kernel]:
     """The probe kernels calibration builds and times on ``backend``: all of them, but
     ``probe_vector`` where the backend vectorises loops of uniform count whether the count
     is a literal or not (``Backend.uniform_loops_vectorised``: there it is the code of
-    ``probe_ops``, and its build about a quarter of the C backend's probe builds)."""
-    return [k for name, k in probe_kernels().items()
-            if name != "probe_vector" or not backend.uniform_loops_vectorised]
+    ``probe_ops``, and its build about a quarter of the C backend's probe builds), and
+    ``probe_divergent`` on a GPU (the model uses its rate on CPUs only)."""
+    skip = {"probe_vector"} if backend.uniform_loops_vectorised else set()
+    if registry.is_gpu(backend.name) or backend.on_gpu:
+        skip.add("probe_divergent")
+    return [k for name, k in probe_kernels().items() if name not in skip]
 
 
 def best_time(run: Callable[[], None], repeats: int = 3, warm: bool = True) -> float:
@@ -201,6 +204,12 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
     sec, w = r.grow(lambda it: ("probe_ops", [i32(it), out[:1]], (1,)), 64, 1 << 22)
     serial_rate = w.total("ops") / work_s(sec)
     say("one thread")
+    scalar_rate = 0.0
+    if not is_gpu_backend(name, backend):
+        sec, w = r.grow(lambda it: ("probe_divergent", [i32(it), out], (threads,)), 16,
+                        1 << 20)
+        scalar_rate = w.total("ops") / work_s(sec)
+        say("divergent loops")
     sec, w = r.grow(lambda it: ("probe_transcendental", [i32(it), out], (threads,)), 4, 1 << 20)
     trans_rate = w.total("transcendental") / max(work_s(sec) - w.total("ops") / ops_rate, TINY)
     say("transcendentals")
@@ -219,6 +228,7 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
     figures = DeviceFigures(name, str(getattr(backend, "device_name", "") or "host CPU"),
                             backend.memory, launch_s, bandwidth, ops_rate, serial_rate,
                             trans_rate, atomic_rate, compile_s, vector_rate=vector_rate,
+                            scalar_rate=scalar_rate,
                             gpu=is_gpu_backend(name, backend), cache_bandwidth=cache_bandwidth)
     if not on_host:
         _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),

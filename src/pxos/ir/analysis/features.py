@@ -226,8 +226,9 @@ class Work:
         unknown_trips: some loop's trip count could not be evaluated (a guess was used).
         divergent: some branch diverges within a warp.
         vectorizable: see :attr:`Features.vectorizable`.
-        divergent_loops: some loop's trip count varies between threads
-            (:attr:`Features.divergent_loops`).
+        in_divergent_loops: of ``per_thread``, the counts of the statements inside a loop
+            whose trip count varies between threads (:attr:`Features.divergent_loops`), at
+            the loops' full trip counts (an upper bound for a loop a thread can leave early).
     """
 
     threads: int
@@ -238,7 +239,7 @@ class Work:
     divergent: bool
     vectorizable: bool = False
     cpu_memory_bytes: float = 0.0
-    divergent_loops: bool = False
+    in_divergent_loops: Counts = field(default_factory=Counts)
 
     def total(self, what: str) -> float:
         """``what`` (a :class:`Counts` field) summed over all threads."""
@@ -249,7 +250,8 @@ class Work:
                 "memory_bytes": self.memory_bytes, "cpu_memory_bytes": self.cpu_memory_bytes,
                 "array_bytes": self.array_bytes,
                 "unknown_trips": self.unknown_trips, "divergent": self.divergent,
-                "vectorizable": self.vectorizable, "divergent_loops": self.divergent_loops}
+                "vectorizable": self.vectorizable,
+                "in_divergent_loops": self.in_divergent_loops.as_dict()}
 
 
 def _pattern_factor(a: Access, elem: int, gpu: bool) -> float:
@@ -275,7 +277,7 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
     array or scalar) over ``threads`` (counts per axis)."""
     feats = kernel_features(kernel)
     n = int(np.prod(threads)) if len(threads) else 0
-    per = Counts()
+    per, in_divergent = Counts(), Counts()
     unknown = False
     per_array: dict[tuple[str, bool], tuple[float, float]] = {}
     for term in feats.terms:
@@ -285,6 +287,8 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
             times *= value
             unknown |= not known
         per.add(term.counts, times)
+        if any(t.span in feats.divergent_loops for t in term.trips):
+            in_divergent.add(term.counts, times)
         for a in term.accesses:
             arr = args.get(a.array)
             if a.shared or not isinstance(arr, np.ndarray):
@@ -300,7 +304,7 @@ def launch_work(kernel: ir.Kernel, args: dict[str, object], threads) -> Work:
                           for gpu in (True, False))
     array_bytes = {name: int(v.nbytes) for name, v in args.items() if isinstance(v, np.ndarray)}
     return Work(n, per, memory, array_bytes, unknown, feats.divergent, feats.vectorizable,
-                cpu_memory, bool(feats.divergent_loops))
+                cpu_memory, in_divergent)
 
 
 def trip_names(kernel: ir.Kernel) -> frozenset[str]:
