@@ -21,6 +21,7 @@ from pxos.codegen.c_loops import indent, jammed, regions, thread_loop, tiled
 from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.guard import guarded_function
+from pxos.codegen.own_atomics import owned_code
 from pxos.codegen.interchange import interchange, jam
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
@@ -113,7 +114,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
     fn = entry_name(kernel)
     header = comment(f"pxos: kernel {kernel.name} from {kernel.span.file}, C dialect "
                      "(OpenMP over blocks; threads of a block as an inner loop)")
-    function = guarded_function(header, fn, params, body) if guard else "\n".join([
+    function = guarded_function(header, fn, params, body, owned_code(r, kernel)) \
+        if guard else "\n".join([
         header, f"void {fn}({', '.join(params)})", "{",
         *indent(body), "}", "",
     ])

@@ -62,7 +62,8 @@ _PRAGMA = "#pragma omp parallel for"
 _LOOP = re.compile(r"for \((int32_t|int64_t) (pxos_\w+) = 0; \2 < (.+); \+\+\2\) \{$")
 
 
-def guarded_function(header: str, name: str, params: list[str], body: list[str]) -> str:
+def guarded_function(header: str, name: str, params: list[str], body: list[str],
+                     around: tuple[list[str], list[str]] = ([], [])) -> str:
     """The guarded C text of kernel function ``name`` (see the module docstring).
 
     Args:
@@ -71,6 +72,8 @@ def guarded_function(header: str, name: str, params: list[str], body: list[str])
             line followed by the block loop's head (``for (int64_t pxos_block = 0;
             pxos_block < <count>; ++pxos_block) {``), the loop running to the end of
             ``body``; a body without one (no loop) is rendered as one plain function.
+        around: lines of the blocks function before its loop and after it (which may
+            read ``pxos_lo`` and ``pxos_hi``: ``codegen/own_atomics``).
     """
     def indent(lines):
         return ["    " + x if x and not x.startswith("#") else x for x in lines]
@@ -86,9 +89,9 @@ def guarded_function(header: str, name: str, params: list[str], body: list[str])
     team = re.search(r"num_threads\(((?:[^()]|\((?:[^()]|\([^()]*\))*\))*)\)", body[at])
     names = [re.findall(r"\w+", p)[-1] for p in params]
     blocks = [f"static void __attribute__((noinline)) {name}_blocks({signature}, "
-              "int64_t pxos_lo, int64_t pxos_hi)", "{", *indent(body[:at]),
+              "int64_t pxos_lo, int64_t pxos_hi)", "{", *indent(body[:at] + around[0]),
               f"    for ({kind} {var} = ({kind})pxos_lo; {var} < ({kind})pxos_hi; ++{var}) {{",
-              *indent(body[at + 2:]), "}"]
+              *indent(body[at + 2:] + around[1]), "}"]
     piece = [f"struct {name}_args {{", *(f"    {p};" for p in params), "};",
              f"static void {name}_piece(const void *pxos_p, int64_t pxos_lo, int64_t pxos_hi)",
              "{", f"    const struct {name}_args *pxos_a = (const struct {name}_args *)pxos_p;",

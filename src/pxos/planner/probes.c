@@ -299,6 +299,14 @@ static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int
     const int32_t pxos_bsx = 1024;
     const int32_t pxos_gx = (int32_t)((pxos_nx + pxos_bsx - 1) / pxos_bsx);
     if (pxos_nx <= 0) return;
+    uint32_t pxos_own_hist[4096];
+    uint32_t *const pxos_to_hist = v_hist;
+    const int64_t pxos_n_hist = d0_hist;
+    const int pxos_on_hist = pxos_n_hist <= 4096 && pxos_n_hist * 4 <= (pxos_hi - pxos_lo) * 1024;
+    if (pxos_on_hist) {
+        for (int64_t pxos_i = 0; pxos_i < pxos_n_hist; ++pxos_i) pxos_own_hist[pxos_i] = 0;
+        v_hist = pxos_own_hist;
+    }
     for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
 #pragma omp simd
@@ -310,6 +318,9 @@ static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int
             (void)pxos_atomic_add_u32(&v_hist[((((int32_t)((uint32_t)v_i * (uint32_t)97)) ^ (v_i >> (5 & 31))) & 255)], 1u);
         }
     }
+    if (pxos_on_hist)
+        for (int64_t pxos_i = 0; pxos_i < pxos_n_hist; ++pxos_i)
+            if (pxos_own_hist[pxos_i] != 0) (void)pxos_atomic_add_u32(&pxos_to_hist[pxos_i], pxos_own_hist[pxos_i]);
 }
 struct k_probe_atomic_args {
     int64_t pxos_nx;
