@@ -5,17 +5,15 @@ planner's candidate only then), small `.px` kernels (``planner/probes.px``) run 
 backend's own compile and launch path, and their times are divided into the work
 ``ir/analysis`` counts for them, so the rates are in the same units the model uses:
 
-- ``vector_rate``: the same with a loop count written in the kernel, which lets a CPU
-  compiler vectorise across threads (used for kernels whose loops all have literal counts);
 - ``launch_s``: a launch of 32 threads, submitted and waited for (seconds);
 - ``bandwidth``: device memory, from ``y = a*x + y`` over a large array (bytes/s); on a CPU,
   ``cache_bandwidth`` the same over :data:`CACHE_BYTES` of arrays, its team of threads woken;
-- ``ops_rate``: arithmetic issue rate of the whole device, four independent multiply-add
-  chains per thread (operations/s); ``serial_rate``: the same for one thread alone; on
-  a CPU, ``scalar_rate``: the same chains in a loop a thread may leave early, which a
-  CPU backend runs one thread at a time (not as SIMD lanes);
-- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds/s into 256 counters
-  in a scattered order, as a histogram's (consecutive threads on different cache lines);
+- ``ops_rate``: the whole device's issue rate, four independent multiply-add chains a
+  thread (operations/s); ``vector_rate``: with the loop count a literal (a CPU compiler
+  vectorises across threads); ``serial_rate``: one thread alone; on a CPU ``scalar_rate``:
+  in a loop a thread may leave early (run one thread at a time, not as SIMD lanes);
+- ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds/s into 256
+  counters in a scattered order, as a histogram's (threads on different cache lines);
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
   for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds).
@@ -23,9 +21,9 @@ backend's own compile and launch path, and their times are divided into the work
 ``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
 a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
 each device alone where the model predicts the two close, and one of a tiny launch for the
-split's fixed cost (``probes.measure_split``).
-The figures are stored as JSON in the cache folder, keyed by the CPU, the compiler, each
-device's name and driver and :data:`VERSION`, and reused until one of those changes.
+split's fixed cost (``probes.measure_split``). The figures are stored as JSON in the
+cache folder, keyed by the CPU, the compiler, each device's name and driver and
+:data:`VERSION`, and reused until one of those changes.
 
 Calibration measures at once only what every plan needs: the CPU and GPU backends of
 ``pxos.registry`` (the interpreter only where nothing compiles) and NumPy's library
@@ -75,6 +73,7 @@ class DeviceFigures:
     atomic_rate: float
     compile_s: float
     vector_rate: float = 0.0         # ops/s of a kernel whose loop counts are literals
+    scalar_rate: float = 0.0         # a CPU's ops/s in loops of varying count; 0: none
     gpu: bool = False                # a GPU (SIMT: warps, sectors), not a CPU
     upload: float | None = None      # host → device, pageable, bytes/s
     download: float | None = None    # device → host, pageable, bytes/s
@@ -83,7 +82,6 @@ class DeviceFigures:
     cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none
     up_s: float = 0.0                # a tiny copy to the device, s; 0: launch_s stands in
     down_s: float = 0.0              # a tiny copy back, s; 0: launch_s stands in
-    scalar_rate: float = 0.0         # a CPU's ops/s in loops of varying count; 0: none
 
 
 @dataclass
@@ -183,13 +181,11 @@ class OtherVersion(ValueError):
 
 
 def _positive(name: str) -> bool:
-    """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores."""
-    return (name.endswith(("rate", "bandwidth")) and name not in _MAYBE_ZERO
-            or name.startswith(("upload", "download")) or name == "cores")
-
-
-_MAYBE_ZERO = ("vector_rate", "scalar_rate", "cache_bandwidth", "reduce_cache_bandwidth",
-               "sort_small_rate")
+    """Whether a stored figure must be > 0: a rate, a bandwidth, a copy speed, cores (not
+    those that may be 0, not measured: ``vector_rate``, ``scalar_rate``, the caches')."""
+    return (name.endswith(("rate", "bandwidth")) and name not in (
+        "vector_rate", "scalar_rate", "cache_bandwidth", "reduce_cache_bandwidth",
+        "sort_small_rate") or name.startswith(("upload", "download")) or name == "cores")
 
 
 @cache
