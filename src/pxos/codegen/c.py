@@ -20,6 +20,7 @@ from dataclasses import replace
 from pxos.codegen.c_loops import indent, jammed, regions, thread_loop, tiled
 from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
+from pxos.codegen.c_escape import escape_plan, escaped
 from pxos.codegen.guard import guarded_function
 from pxos.codegen.own_atomics import owned_code
 from pxos.codegen.interchange import interchange, jam
@@ -95,6 +96,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
         ends = [f"pxos_l{a}_end" for a in axes]
         plan = interchange(kernel, threads, uniform)
         jam_plan = jam(kernel, threads, uniform) if plan is None else None
+        escape = escape_plan(kernel, threads) if plan is None and jam_plan is None else None
         if plan is not None and kernel.ndim > 1:  # rows of sums kept in registers
             inner += tiled(r, kernel, plan, variables, ends, starts)
         elif plan is not None:
@@ -102,6 +104,8 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
             inner += regions(r, kernel, items, variables, ends, starts, recomputed)
         elif jam_plan is not None:
             inner += jammed(r, kernel, threads, jam_plan, variables, ends, starts)
+        elif escape is not None:  # an escape-time WHILE in lockstep (codegen/c_escape)
+            inner += escaped(r, kernel, escape, variables, ends, starts)
         else:
             inner += thread_loop(r, threads, set(variables), variables, ends, starts)
     else:  # barriers or shared memory: the block's code from the fission pass

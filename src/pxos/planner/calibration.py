@@ -11,7 +11,7 @@ backend's own compile and launch path, and their times are divided into the work
 - ``ops_rate``: the whole device's issue rate, four independent multiply-add chains a
   thread (operations/s); ``vector_rate``: with the loop count a literal (a CPU compiler
   vectorises across threads); ``serial_rate``: one thread alone; on a CPU ``scalar_rate``:
-  in a loop a thread may leave early (run one thread at a time, not as SIMD lanes);
+  in a loop a thread may leave early (one thread at a time, or in lockstep on ``c``);
 - ``transcendental_rate``: ``sin``/``exp``/s; ``atomic_rate``: atomic adds/s into 256
   counters in a scattered order, as a histogram's (threads on different cache lines);
 - ``compile_s``: generating and compiling a kernel not in the cache;

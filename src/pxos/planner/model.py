@@ -14,9 +14,10 @@ A kernel launch on a device costs
   one thread's operations over the rate of a single thread (a launch too small to fill the
   device is bound by its longest thread); transcendental functions at their own rate;
 - on a CPU, a kernel with a loop whose trip count varies between threads (an escape-time
-  ``WHILE``: ``Work.in_divergent_loops``) runs its threads one at a time, not as SIMD
-  lanes, at the rate calibration measured for such loops (``scalar_rate``; else one
-  thread's rate on every core); and each thread pays its own trips,
+  ``WHILE``: ``Work.in_divergent_loops``) runs at the rate calibration measured for
+  such loops (``scalar_rate``: one thread at a time, or on ``c`` in lockstep where
+  ``codegen/c_escape`` applies; else one thread's rate on every core); and each thread
+  (or block of threads in lockstep) pays its own trips,
   which the model takes as half the loop's count (:data:`MEAN_TRIPS`: the count is an
   upper bound, and where threads leave is known only at run time), while a GPU's warp
   runs until its last thread leaves (the full count). On the H200 machine's 16 cores
@@ -140,7 +141,7 @@ def predict_launch(machine: Machine, device: str, work: Work, copies: Copies,
     fig: DeviceFigures = machine.devices[device]
     per = longest = work.per_thread
     rate = max(fig.vector_rate, fig.ops_rate) if work.vectorizable else fig.ops_rate
-    if not fig.gpu and work.in_divergent_loops.ops > 0:  # one thread at a time (module doc)
+    if not fig.gpu and work.in_divergent_loops.ops > 0:  # (module doc)
         per = dataclasses.replace(per)
         per.add(work.in_divergent_loops, MEAN_TRIPS - 1)
         rate = min(rate, fig.scalar_rate or fig.serial_rate * machine.cores)

@@ -378,45 +378,61 @@ static void __attribute__((noinline)) k_probe_divergent_blocks(int64_t pxos_nx, 
     if (pxos_nx <= 0) return;
     for (int32_t pxos_bx = (int32_t)pxos_lo; pxos_bx < (int32_t)pxos_hi; ++pxos_bx) {
         int32_t pxos_lx_end = (int32_t)(pxos_nx - (int64_t)pxos_bx * pxos_bsx < pxos_bsx ? pxos_nx - (int64_t)pxos_bx * pxos_bsx : pxos_bsx);
+        float v_a[64] = {0};
+        float v_b[64] = {0};
+        float v_c[64] = {0};
+        float v_d[64] = {0};
+        int32_t v_i[64] = {0};
+        int32_t v_k[64] = {0};
+        int32_t v_pxos_still[64] = {0};
+#pragma omp simd
         for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
-            int32_t v_i = 0;
-            float v_a = 0;
-            float v_b = 0;
-            float v_c = 0;
-            float v_d = 0;
-            int32_t v_k = 0;
-#line 77 "@PROBES_PX@"
-            v_i = (pxos_bx * pxos_bsx + pxos_lx);
+            const int32_t pxos_l = pxos_lx;
 #line 78 "@PROBES_PX@"
-            v_a = (((float)(v_i & 1023)) * 0.001f);
+            v_i[pxos_l] = (pxos_bx * pxos_bsx + pxos_lx);
 #line 79 "@PROBES_PX@"
-            v_b = (1.0f - v_a);
+            v_a[pxos_l] = (((float)(v_i[pxos_l] & 1023)) * 0.001f);
 #line 80 "@PROBES_PX@"
-            v_c = (0.5f + v_a);
+            v_b[pxos_l] = (1.0f - v_a[pxos_l]);
 #line 81 "@PROBES_PX@"
-            v_d = (0.25f - v_a);
+            v_c[pxos_l] = (0.5f + v_a[pxos_l]);
 #line 82 "@PROBES_PX@"
-            v_k = 0;
+            v_d[pxos_l] = (0.25f - v_a[pxos_l]);
 #line 83 "@PROBES_PX@"
-            while (v_k < v_iters) {
+            v_k[pxos_l] = 0;
 #line 84 "@PROBES_PX@"
-                if (v_a > 2.0f) {
+            v_pxos_still[pxos_l] = 1;
+        }
+        for (;;) {  /* a trip of the loop for every thread still in it */
+            int32_t v_pxos_any = 0;
+#pragma omp simd reduction(|:v_pxos_any)
+            for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+                const int32_t pxos_l = pxos_lx;
+                int32_t v_pxos_active = 0;
+                v_pxos_active = (v_pxos_still[pxos_l] & ((int32_t)(v_k[pxos_l] < v_iters)));
 #line 85 "@PROBES_PX@"
-                    break;
-                }
-#line 86 "@PROBES_PX@"
-                v_a = ((v_a * 0.999f) + 0.001f);
+                v_pxos_active = (v_pxos_active & ((int32_t)(!(v_a[pxos_l] > 2.0f))));
 #line 87 "@PROBES_PX@"
-                v_b = ((v_b * 0.999f) + 0.002f);
+                v_a[pxos_l] = ((v_pxos_active != 0) ? ((v_a[pxos_l] * 0.999f) + 0.001f) : v_a[pxos_l]);
 #line 88 "@PROBES_PX@"
-                v_c = ((v_c * 0.999f) + 0.003f);
+                v_b[pxos_l] = ((v_pxos_active != 0) ? ((v_b[pxos_l] * 0.999f) + 0.002f) : v_b[pxos_l]);
 #line 89 "@PROBES_PX@"
-                v_d = ((v_d * 0.999f) + 0.004f);
+                v_c[pxos_l] = ((v_pxos_active != 0) ? ((v_c[pxos_l] * 0.999f) + 0.003f) : v_c[pxos_l]);
 #line 90 "@PROBES_PX@"
-                v_k = ((int32_t)((uint32_t)v_k + (uint32_t)1));
-            }
+                v_d[pxos_l] = ((v_pxos_active != 0) ? ((v_d[pxos_l] * 0.999f) + 0.004f) : v_d[pxos_l]);
 #line 91 "@PROBES_PX@"
-            v_out[v_i] = (((v_a + v_b) + v_c) + v_d);
+                v_k[pxos_l] = ((v_pxos_active != 0) ? ((int32_t)((uint32_t)v_k[pxos_l] + (uint32_t)1)) : v_k[pxos_l]);
+#line 84 "@PROBES_PX@"
+                v_pxos_still[pxos_l] = v_pxos_active;
+                v_pxos_any = (v_pxos_any | v_pxos_active);
+            }
+            if (!v_pxos_any) break;
+        }
+#pragma omp simd
+        for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
+            const int32_t pxos_l = pxos_lx;
+#line 92 "@PROBES_PX@"
+            v_out[v_i[pxos_l]] = (((v_a[pxos_l] + v_b[pxos_l]) + v_c[pxos_l]) + v_d[pxos_l]);
         }
     }
 }

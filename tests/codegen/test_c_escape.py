@@ -1,0 +1,153 @@
+"""Escape-time loops in lockstep on a CPU (``codegen/c_escape``): which kernels take the
+form, and their results on ``c`` against NumPy, element for element (the lockstep form
+runs each thread's arithmetic in its own order: the same float32 results)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pxos import backends
+from pxos.codegen.c import render_c
+from pxos.codegen.c_escape import escape_plan
+from pxos.host.launch import run_kernel
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+
+MANDELBROT = """GPU_KERNEL mandelbrot
+    GPU_PARAM image u8[,]
+    GPU_PARAM max_iter int
+GPU_THREAD_CODE:
+    THREAD_ID → px, py
+    SET cx = -2.0 + 3.0 * f32(px) / f32(COLS(image))
+    SET cy = -1.25 + 2.5 * f32(py) / f32(ROWS(image))
+    SET zx = 0.0
+    SET zy = 0.0
+    SET n = 0
+    WHILE n < max_iter:
+        IF zx * zx + zy * zy > 4.0:
+            BREAK
+        SET t = zx * zx - zy * zy + cx
+        SET zy = 2.0 * zx * zy + cy
+        SET zx = t
+        SET n = n + 1
+    STORE u8(255 * n / max_iter) → image[py, px]
+GPU_END
+"""
+
+
+def kernel_of(src: str):
+    return check_program(parse_program(src, "t.px")).kernels[0]
+
+
+def mandelbrot_numpy(rows: int, cols: int, max_iter: int) -> np.ndarray:
+    """The kernel's arithmetic in float32, every pixel at once, each pixel frozen once it
+    leaves (the same operations in the same order as one thread)."""
+    f = np.float32
+    py, px = np.mgrid[0:rows, 0:cols].astype(np.int32)
+    cx = f(-2.0) + f(3.0) * px.astype(f) / f(cols)
+    cy = f(-1.25) + f(2.5) * py.astype(f) / f(rows)
+    zx, zy = np.zeros_like(cx), np.zeros_like(cy)
+    n = np.zeros((rows, cols), np.int32)
+    inside = np.ones((rows, cols), bool)
+    for _ in range(max_iter):
+        inside &= ~(zx * zx + zy * zy > f(4.0))
+        t = zx * zx - zy * zy + cx
+        zy = np.where(inside, f(2.0) * zx * zy + cy, zy)
+        zx = np.where(inside, t, zx)
+        n += inside
+    return (255 * n // max_iter).astype(np.uint8)
+
+
+def loop_kernel(loop: str, extra: str = "") -> str:
+    return f"""GPU_KERNEL k
+    GPU_PARAM a float[]
+    GPU_PARAM out float[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET x = a[i]
+    SET k = 0
+{extra}    WHILE k < 50:
+{loop}
+    STORE x + f32(k) → out[i]
+GPU_END
+"""
+
+
+@pytest.mark.parametrize("loop, takes", [
+    ("        IF x > 3.0:\n            BREAK\n        SET x = x * 1.1 + 0.1\n"
+     "        SET k = k + 1", True),
+    ("        SET x = x * 1.1 + 0.1\n        IF x > 3.0:\n            BREAK\n"
+     "        SET k = k + 1", True),                              # a BREAK mid-body
+    ("        SET x = x * 1.1 + a[i]\n        SET k = k + 1", False),   # a load
+    ("        SET k = k + 1\n        SET x = x / 2.0\n        SET n = k / 3", False),  # i32 /
+    ("        SET k = k + 1\n        IF x > 1.0:\n            SET x = x - 1.0", False),  # no BREAK
+])
+def test_which_loops_take_the_lockstep_form(loop, takes):
+    kernel = kernel_of(loop_kernel(loop))
+    assert (escape_plan(kernel, kernel.body) is not None) == takes
+    assert ("pxos_still" in render_c(kernel, guard=True).function) == takes
+
+
+c_only = pytest.mark.skipif("c" not in backends.available(), reason="no C compiler")
+
+
+@c_only
+@pytest.mark.parametrize("rows, cols", [(1, 1), (7, 300), (130, 129), (256, 384)])
+def test_mandelbrot_on_c_is_numpys(rows, cols):
+    image = np.zeros((rows, cols), np.uint8)
+    run_kernel("c", kernel_of(MANDELBROT), [image, np.int32(64)], (cols, rows))
+    np.testing.assert_array_equal(image, mandelbrot_numpy(rows, cols, 64))
+
+
+@c_only
+@pytest.mark.parametrize("break_first", [True, False])
+def test_breaks_and_counts_against_numpy(break_first):
+    grow = "        SET x = x * 1.1 + 0.1"
+    leave = "        IF x > 3.0:\n            BREAK"
+    body = "\n".join([leave, grow] if break_first else [grow, leave]) + \
+        "\n        SET k = k + 1"
+    a = np.random.default_rng(4).uniform(-1, 4, 5000).astype(np.float32)
+    out = np.zeros_like(a)
+    run_kernel("c", kernel_of(loop_kernel(body)), [a, out], (a.size,))
+    want = np.empty_like(a)
+    for i, x in enumerate(a):  # one thread at a time, in float32
+        k = 0
+        while k < 50:
+            if break_first and x > 3.0:
+                break
+            x = np.float32(x * np.float32(1.1) + np.float32(0.1))
+            if not break_first and x > 3.0:
+                break
+            k += 1
+        want[i] = x + np.float32(k)
+    np.testing.assert_array_equal(out, want)
+
+
+@c_only
+def test_a_bounds_guarded_launch_larger_than_its_array():
+    src = """GPU_KERNEL k
+    GPU_PARAM a int[]
+    GPU_THREAD_CODE:
+    THREAD_ID → i
+    IF i < LEN(a):
+        SET v = a[i]
+        SET steps = 0
+        WHILE v > 1:
+            IF steps >= 500:
+                BREAK
+            SET v = select((v & 1) == 0, v >> 1, 3 * v + 1)
+            SET steps = steps + 1
+        STORE steps → a[i]
+GPU_END
+""".replace("    GPU_THREAD_CODE", "GPU_THREAD_CODE")
+    a = np.arange(1, 3001, dtype=np.int32)
+    want = []
+    for v in a.tolist():  # Collatz steps, capped at 500
+        steps = 0
+        while v > 1 and steps < 500:
+            v = v // 2 if v % 2 == 0 else 3 * v + 1
+            steps += 1
+        want.append(steps)
+    run_kernel("c", kernel_of(src), [a, ], (3100,))
+    np.testing.assert_array_equal(a, np.array(want, np.int32))
