@@ -12,28 +12,11 @@ from pxos.codegen.c import render_c
 from pxos.codegen.c_escape import escape_plan
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
-from pxos.lang.px.parser import parse_program
+from pxos.lang.px.parser import parse_file, parse_program
+from tests.conftest import ROOT
 
-MANDELBROT = """GPU_KERNEL mandelbrot
-    GPU_PARAM image u8[,]
-    GPU_PARAM max_iter int
-GPU_THREAD_CODE:
-    THREAD_ID → px, py
-    SET cx = -2.0 + 3.0 * f32(px) / f32(COLS(image))
-    SET cy = -1.25 + 2.5 * f32(py) / f32(ROWS(image))
-    SET zx = 0.0
-    SET zy = 0.0
-    SET n = 0
-    WHILE n < max_iter:
-        IF zx * zx + zy * zy > 4.0:
-            BREAK
-        SET t = zx * zx - zy * zy + cx
-        SET zy = 2.0 * zx * zy + cy
-        SET zx = t
-        SET n = n + 1
-    STORE u8(255 * n / max_iter) → image[py, px]
-GPU_END
-"""
+MANDELBROT = next(k for k in check_program(parse_file(ROOT / "examples" / "mandelbrot.px"))
+                  .kernels if k.name == "mandelbrot")
 
 
 def kernel_of(src: str):
@@ -96,7 +79,7 @@ c_only = pytest.mark.skipif("c" not in backends.available(), reason="no C compil
 @pytest.mark.parametrize("rows, cols", [(1, 1), (7, 300), (130, 129), (256, 384)])
 def test_mandelbrot_on_c_is_numpys(rows, cols):
     image = np.zeros((rows, cols), np.uint8)
-    run_kernel("c", kernel_of(MANDELBROT), [image, np.int32(64)], (cols, rows))
+    run_kernel("c", MANDELBROT, [image, np.int32(64)], (cols, rows))
     np.testing.assert_array_equal(image, mandelbrot_numpy(rows, cols, 64))
 
 

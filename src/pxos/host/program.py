@@ -84,6 +84,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._pinned = self.device != "auto" and not self.explain  # no planner consulted
         self._files = None  # FileAccess, made at the first file statement (files)
         self.residency = Residency(backends.get)
+        self._version = self.residency.version_cell  # [its version] (execute)
         self.planner = None
         self._decision = None
         memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
@@ -134,7 +135,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         decision = None
         if placeable and not self._pinned:  # its last decision, where it stands (_plan)
             last, at = self._last.get(id(stmt)), self._state_at
-            decision = last[2] if last is not None and at[0] == self.residency.version \
+            decision = last[2] if last is not None and at[0] == self._version[0] \
                 and last[0] == at[1] and last[1] == self.follower.generation \
                 else self._plan(stmt)
         self._decision = decision

@@ -165,6 +165,8 @@ class Residency:
         # versions no other residency takes (each starts 2**40 after the last one's start):
         # what a run keyed by a version stays a run's own (host/program_memo)
         self._changes = [next(_STARTS) << 40]
+        # read without a call where every statement asks (ProgramRun.execute): version[0]
+        self.version_cell = self._changes
 
     @property
     def version(self) -> int:
