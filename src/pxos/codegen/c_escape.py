@@ -9,21 +9,25 @@ each trip a loop over the threads (SIMD lanes) under a mask of those still in th
 
     every thread: its statements before the loop; still[t] = 1
     for (;;) {
-        every thread: a = still[t] && cond; for each statement of the loop body in order,
-                      ``SET v = e`` → v[t] = a ? e : v[t]; ``IF c: BREAK`` → a = a && !c;
+        every thread: a = still[t] & cond; then the loop body in order under masks:
+                      ``SET v = e`` → v[t] = a ? e : v[t]; ``IF c`` → m = a & c (each
+                      arm its mask, ``ELSE`` what is left); ``BREAK`` → a = a & !m;
                       still[t] = a
         if no thread is still in the loop: break
     }
     every thread: its statements after the loop
 
-Each thread's variables live in lane arrays (``codegen/c_loops``). A thread's values
-change only on the trips it is still in the loop, in its own order, so the results are
-bit-identical. A thread that has left still evaluates the body's expressions (their
-results are dropped), so the rule (:func:`escape_plan`) admits only bodies whose
-expressions cannot fault or trap on any value: no array access, no integer division or
-remainder; and only ``SET`` and ``IF c: BREAK`` statements. On the 2-core machine a
-1024 × 1024 ``mandelbrot`` of 256 iterations took 29 ms in this form against 148 ms
-(one thread, the same C written by hand, gcc 12 ``-O3 -march=native``).
+Each thread's variables live in lane arrays (``codegen/c_loops``); a variable each trip
+sets before reading it stays in a register. A thread's values change only on the trips
+it is still in the loop, and under the masks of the arms it takes, in its own order, so
+the results are bit-identical. An expression that could fault or trap on a thread that
+has left (an array read, an integer division or remainder) is evaluated only under its
+mask (``&&``, ``?:`` in C); the others are evaluated for every thread, which is what lets
+gcc vectorise. The rule (:func:`escape_plan`): the loop is the kernel's only loop, at its
+top level, and its body holds only ``SET``, ``IF``/``ELIF``/``ELSE`` and ``BREAK`` (the
+last statement of its arm). On the 2-core machine a 1024 × 1024 ``mandelbrot`` of 256
+iterations took 32 ms on one thread in this form against 138 ms before (gcc 12 ``-O3
+-march=native``).
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ STILL, ACTIVE, ANY = "pxos_still", "pxos_active", "pxos_any"  # per thread: in t
 
 def escape_plan(kernel: ir.Kernel, body: ir.Body) -> tuple | None:
     """(statements before, the WHILE, statements after) of a loop-form kernel's ``body``
-    whose only loop is one top-level ``WHILE`` of ``SET`` and ``IF c: BREAK`` statements
-    over expressions that cannot fault (module doc), with no ``RETURN`` or ``CONTINUE``
-    anywhere; None otherwise."""
+    whose only loop is one top-level ``WHILE`` of ``SET``, ``IF``/``ELIF``/``ELSE`` and
+    ``BREAK`` (the last statement of its arm) statements, with no ``RETURN`` or
+    ``CONTINUE`` anywhere; None otherwise."""
     if not kernel.guarded or any(isinstance(s, (ir.Return, ir.Continue, ir.For, ir.Sync))
                                  for s in ir.walk(body)):
         return None
@@ -55,27 +59,38 @@ def escape_plan(kernel: ir.Kernel, body: ir.Body) -> tuple | None:
     loop = body[at]
     if any(isinstance(s, ir.Break) for s in ir.walk(body[:at] + body[at + 1:])):
         return None
-    if not _safe(loop.cond) or not all(_lane_statement(s) for s in loop.body):
-        return None
-    return body[:at], loop, body[at + 1:]
+    return (body[:at], loop, body[at + 1:]) if _lane_body(loop.body) else None
 
 
-def _lane_statement(s: ir.Stmt) -> bool:
-    if isinstance(s, ir.Assign):
-        return _safe(s.value)
-    return (isinstance(s, ir.If) and len(s.arms) == 1 and not s.orelse
-            and len(s.arms[0][1]) == 1 and isinstance(s.arms[0][1][0], ir.Break)
-            and _safe(s.arms[0][0]))
+def _lane_body(body: ir.Body) -> bool:
+    """Statements a trip can run under a mask: ``SET``, ``IF`` of such, ``BREAK`` last."""
+    for n, s in enumerate(body):
+        if isinstance(s, ir.Break):
+            if n != len(body) - 1:
+                return False
+        elif isinstance(s, ir.If):
+            if not all(_lane_body(arm) for _, arm in s.arms) or not _lane_body(s.orelse):
+                return False
+        elif not isinstance(s, ir.Assign):
+            return False
+    return True
 
 
 def _safe(e: ir.Expr) -> bool:
-    """Whether ``e`` evaluates without a fault or trap whatever its variables hold."""
+    """Whether ``e`` evaluates without a fault or trap whatever its variables hold (no
+    array read, no integer division or remainder): a thread that has left may evaluate it
+    (else it is evaluated only under its mask, which gcc vectorises less often)."""
     for x in ir.subexprs(e):
         if isinstance(x, ir.Load):
             return False
         if isinstance(x, ir.Binary) and x.op in ("div", "mod") and not x.type.is_float:
             return False
+        if isinstance(x, ir.Call) and not x.type.is_float and x.fn not in SAFE_CALLS:
+            return False
     return True
+
+
+SAFE_CALLS = ("select", "min", "max", "abs", "clamp")  # integer functions that cannot trap
 
 
 def _var(span, name: str, t) -> ir.Var:
@@ -83,44 +98,91 @@ def _var(span, name: str, t) -> ir.Var:
 
 
 def trip_locals(loop: ir.While, outside: set[str]) -> set[str]:
-    """The variables of ``loop``'s body that a trip sets before it reads them and that
-    nothing outside the loop reads (``outside``): each trip's own, kept in registers."""
-    out, read = set(), set(names_in((ir.Assign(loop.span, "", loop.cond),)))
+    """The variables that each trip of ``loop`` sets at its top level before anything
+    reads them or sets them under an ``IF``, and that nothing outside the loop reads
+    (``outside``): each trip's own, kept in registers."""
+    out, seen = set(), set(names_in((ir.Assign(loop.span, "", loop.cond),)))
     for s in loop.body:
-        read |= names_in((ir.Assign(s.span, "", s.value),)) if isinstance(s, ir.Assign) \
-            else names_in((ir.Assign(s.span, "", s.arms[0][0]),))
-        if isinstance(s, ir.Assign) and s.name not in read and s.name not in outside:
-            out.add(s.name)
+        if isinstance(s, ir.Assign):
+            seen |= names_in((ir.Assign(s.span, "", s.value),))
+            if s.name not in seen and s.name not in outside:
+                out.add(s.name)
+        seen |= names_in((s,))
     return out
 
 
-def masked_trip(loop: ir.While, local: set[str]) -> list[ir.Stmt]:
-    """One trip of ``loop`` for a thread, under its mask (module doc), as statements; the
-    ``local`` variables (:func:`trip_locals`) assigned without one. The mask is combined
-    with ``&`` (``band``: no branch, which gcc would have to convert) in ``i32`` (lanes of
-    one width vectorise)."""
+class _Masks:
+    """Builds one trip's statements under masks (``i32`` 0/1 per thread: ``&`` in
+    registers, no branch) named ``pxos_m<k>``."""
+
+    def __init__(self, span, local: set[str]):
+        self.span, self.local, self.count, self.names = span, local, 0, []
+        self.active = _var(span, ACTIVE, I32)
+
+    def new(self, value: ir.Expr) -> tuple[ir.Var, ir.Stmt]:
+        name = f"pxos_m{self.count}"
+        self.count += 1
+        self.names.append(name)
+        return _var(self.span, name, I32), ir.Assign(self.span, name, value)
+
+    def both(self, mask: ir.Expr, cond: ir.Expr) -> ir.Expr:
+        """``mask`` and ``cond``: ``cond`` evaluated only under the mask unless safe."""
+        span = self.span
+        if _safe(cond):
+            return ir.Binary(span, "band", mask, ir.Cast(span, cond, I32, type=I32), type=I32)
+        on = ir.Binary(span, "ne", mask, ir.Const(span, 0, type=I32), type=BOOL)
+        return ir.Cast(span, ir.Binary(span, "and", on, cond, type=BOOL), I32, type=I32)
+
+    def unless(self, mask: ir.Expr, other: ir.Expr) -> ir.Expr:
+        """``mask`` and not ``other`` (both 0/1)."""
+        off = ir.Binary(self.span, "eq", other, ir.Const(self.span, 0, type=I32), type=BOOL)
+        return self.both(mask, off)
+
+    def body(self, body: ir.Body, mask: ir.Var, top: bool) -> list[ir.Stmt]:
+        out = []
+        for s in body:
+            if isinstance(s, ir.Assign):
+                out.append(self.assign(s, mask, top))
+            elif isinstance(s, ir.Break):  # the threads of this mask leave the loop
+                out.append(ir.Assign(s.span, ACTIVE, self.unless(self.active, mask)))
+            else:
+                out += self.branches(s, mask)
+        return out
+
+    def assign(self, s: ir.Assign, mask: ir.Var, top: bool) -> ir.Stmt:
+        if top and s.name in self.local and _safe(s.value):
+            return s
+        live = mask if top else ir.Binary(s.span, "band", mask, self.active, type=I32)
+        on = ir.Binary(s.span, "ne", live, ir.Const(s.span, 0, type=I32), type=BOOL)
+        old = _var(s.span, s.name, s.value.type)
+        return replace(s, value=ir.Call(s.span, "select", (on, s.value, old),
+                                        type=s.value.type))
+
+    def branches(self, s: ir.If, mask: ir.Var) -> list[ir.Stmt]:
+        out, rest = [], mask
+        for n, (cond, arm) in enumerate(s.arms):
+            taken, made = self.new(self.both(rest, cond))
+            out.append(made)
+            if n + 1 < len(s.arms) or s.orelse:  # the threads left to the next arms
+                rest, made_left = self.new(self.unless(rest, taken))
+                out.append(made_left)
+            out += self.body(arm, taken, False)
+        return out + self.body(s.orelse, rest, False)
+
+
+def masked_trip(loop: ir.While, local: set[str]) -> tuple[list[ir.Stmt], list[str]]:
+    """One trip of ``loop`` for a thread, under its mask (module doc), as statements, and
+    the mask variables it declares; the ``local`` variables (:func:`trip_locals`) set at
+    the top level without one."""
     span = loop.span
-    active, still = _var(span, ACTIVE, I32), _var(span, STILL, I32)
-    out = [ir.Assign(span, ACTIVE, ir.Binary(span, "band", still, _i32(loop.cond), type=I32))]
-    for s in loop.body:
-        if isinstance(s, ir.Assign) and s.name in local:
-            out.append(s)
-        elif isinstance(s, ir.Assign):
-            old = _var(s.span, s.name, s.value.type)
-            on = ir.Binary(s.span, "ne", active, ir.Const(s.span, 0, type=I32), type=BOOL)
-            value = ir.Call(s.span, "select", (on, s.value, old), type=s.value.type)
-            out.append(replace(s, value=value))
-        else:
-            stay = _i32(ir.Unary(s.span, "not", s.arms[0][0], type=BOOL))
-            out.append(ir.Assign(s.span, ACTIVE,
-                                 ir.Binary(s.span, "band", active, stay, type=I32)))
+    masks = _Masks(span, local)
+    still, active = _var(span, STILL, I32), masks.active
+    out = [ir.Assign(span, ACTIVE, masks.both(still, loop.cond))]
+    out += masks.body(loop.body, active, True)
     any_ = _var(span, ANY, I32)
     return out + [ir.Assign(span, STILL, active),
-                  ir.Assign(span, ANY, ir.Binary(span, "bor", any_, active, type=I32))]
-
-
-def _i32(cond: ir.Expr) -> ir.Expr:
-    return ir.Cast(cond.span, cond, I32, type=I32)
+                  ir.Assign(span, ANY, ir.Binary(span, "bor", any_, active, type=I32))], \
+        masks.names
 
 
 def escaped(r: Renderer, kernel: ir.Kernel, plan: tuple, variables: dict,
@@ -131,8 +193,8 @@ def escaped(r: Renderer, kernel: ir.Kernel, plan: tuple, variables: dict,
     before, loop, after = plan
     span = loop.span
     local = trip_locals(loop, names_in(tuple(before) + tuple(after)))
-    trip = masked_trip(loop, local)
-    typed = {**variables, STILL: I32, ACTIVE: I32}
+    trip, masks = masked_trip(loop, local)
+    typed = {**variables, STILL: I32, ACTIVE: I32, **{m: I32 for m in masks}}
     any_ = var_name(ANY)
     used = names_in(tuple(before) + (loop,) + tuple(after))
     lanes = {n for n in variables if n in used} - local | {STILL}
@@ -144,7 +206,8 @@ def escaped(r: Renderer, kernel: ir.Kernel, plan: tuple, variables: dict,
     start = list(before) + [ir.Assign(span, STILL, ir.Const(span, 1, type=I32))]
     out += thread_loop(r, tuple(start), set(), typed, ends, starts)
     trip_loop = [x.replace("#pragma omp simd", f"#pragma omp simd reduction(|:{any_})")
-                 for x in thread_loop(r, tuple(trip), local | {ACTIVE}, typed, ends, starts)]
+                 for x in thread_loop(r, tuple(trip), local | {ACTIVE, *masks}, typed, ends,
+                                      starts)]
     out += ["for (;;) {  /* a trip of the loop for every thread still in it */",
             f"    int32_t {any_} = 0;", *indent(trip_loop), f"    if (!{any_}) break;", "}"]
     out += thread_loop(r, tuple(after), set(), typed, ends, starts)

@@ -409,9 +409,11 @@ static void __attribute__((noinline)) k_probe_divergent_blocks(int64_t pxos_nx, 
             for (int32_t pxos_lx = (int32_t)0; pxos_lx < pxos_lx_end; ++pxos_lx) {
                 const int32_t pxos_l = pxos_lx;
                 int32_t v_pxos_active = 0;
+                int32_t v_pxos_m0 = 0;
                 v_pxos_active = (v_pxos_still[pxos_l] & ((int32_t)(v_k[pxos_l] < v_iters)));
-#line 85 "@PROBES_PX@"
-                v_pxos_active = (v_pxos_active & ((int32_t)(!(v_a[pxos_l] > 2.0f))));
+                v_pxos_m0 = (v_pxos_active & ((int32_t)(v_a[pxos_l] > 2.0f)));
+#line 86 "@PROBES_PX@"
+                v_pxos_active = (v_pxos_active & ((int32_t)(v_pxos_m0 == 0)));
 #line 87 "@PROBES_PX@"
                 v_a[pxos_l] = ((v_pxos_active != 0) ? ((v_a[pxos_l] * 0.999f) + 0.001f) : v_a[pxos_l]);
 #line 88 "@PROBES_PX@"
