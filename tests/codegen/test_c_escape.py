@@ -116,35 +116,6 @@ def test_breaks_and_counts_against_numpy(break_first):
     np.testing.assert_array_equal(out, want)
 
 
-@c_only
-def test_a_bounds_guarded_launch_larger_than_its_array():
-    src = """GPU_KERNEL k
-    GPU_PARAM a int[]
-    GPU_THREAD_CODE:
-    THREAD_ID → i
-    IF i < LEN(a):
-        SET v = a[i]
-        SET steps = 0
-        WHILE v > 1:
-            IF steps >= 500:
-                BREAK
-            SET v = select((v & 1) == 0, v >> 1, 3 * v + 1)
-            SET steps = steps + 1
-        STORE steps → a[i]
-GPU_END
-""".replace("    GPU_THREAD_CODE", "GPU_THREAD_CODE")
-    a = np.arange(1, 3001, dtype=np.int32)
-    want = []
-    for v in a.tolist():  # Collatz steps, capped at 500
-        steps = 0
-        while v > 1 and steps < 500:
-            v = v // 2 if v % 2 == 0 else 3 * v + 1
-            steps += 1
-        want.append(steps)
-    run_kernel("c", kernel_of(src), [a, ], (3100,))
-    np.testing.assert_array_equal(a, np.array(want, np.int32))
-
-
 ARMS = """GPU_KERNEL k
     GPU_PARAM a float[]
     GPU_PARAM out float[]
@@ -192,9 +163,7 @@ def test_loads_and_arms_under_masks_against_python():
     np.testing.assert_array_equal(out, want)
 
 
-@c_only
-def test_integer_division_under_masks_against_python():
-    src = """GPU_KERNEL k
+COLLATZ = """GPU_KERNEL k
     GPU_PARAM a int[]
 GPU_THREAD_CODE:
     THREAD_ID → i
@@ -204,14 +173,20 @@ GPU_THREAD_CODE:
         WHILE v != 1:
             IF steps >= 300:
                 BREAK
-            IF v % 2 == 0:
-                SET v = v / 2
-            ELSE:
-                SET v = 3 * v + 1
+{step}
             SET steps = steps + 1
         STORE steps → a[i]
 GPU_END
 """
+
+
+@c_only
+@pytest.mark.parametrize("step", [
+    "            SET v = select((v & 1) == 0, v >> 1, 3 * v + 1)",
+    "            IF v % 2 == 0:\n                SET v = v / 2\n            ELSE:\n"
+    "                SET v = 3 * v + 1",                    # integer division under masks
+])
+def test_collatz_steps_in_a_bounds_guarded_launch_against_python(step):
     a = np.arange(1, 2001, dtype=np.int32)
     want = []
     for v in a.tolist():
@@ -220,10 +195,9 @@ GPU_END
             v = v // 2 if v % 2 == 0 else 3 * v + 1
             steps += 1
         want.append(steps)
-    kernel = kernel_of(src)
-    run_kernel("c", kernel, [a], (2100,))
+    kernel = kernel_of(COLLATZ.format(step=step))
+    run_kernel("c", kernel, [a], (2100,))  # more threads than elements
     np.testing.assert_array_equal(a, np.array(want, np.int32))
-
 
 @c_only
 def test_a_break_in_a_nested_arm_stops_the_statements_after_it():
