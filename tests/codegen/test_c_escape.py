@@ -10,6 +10,7 @@ import pytest
 from pxos import backends
 from pxos.codegen.c import render_c
 from pxos.codegen.c_escape import escape_plan
+from pxos.errors import PxError
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_file, parse_program
@@ -223,3 +224,15 @@ def test_a_break_in_a_nested_arm_stops_the_statements_after_it():
             k += 1
         want[i] = f(x + f(k))
     np.testing.assert_array_equal(out, want)
+
+
+@c_only
+def test_checked_mode_reports_a_read_past_the_end_inside_the_loop():
+    a = np.random.default_rng(9).uniform(-1, 2.6, 3000).astype(np.float32)
+    plain, checked = np.zeros_like(a), np.zeros_like(a)
+    run_kernel("c", kernel_of(ARMS), [a, plain], (a.size,))
+    run_kernel("c", kernel_of(ARMS), [a, checked], (a.size,), checked=True)
+    np.testing.assert_array_equal(checked, plain)
+    past = kernel_of(ARMS.replace("a[(i + k) % LEN(a)]", "a[i + k]"))
+    with pytest.raises(PxError, match="out of bounds"):
+        run_kernel("c", past, [a, checked], (a.size,), checked=True)
