@@ -17,7 +17,8 @@ gives exactly the same array. For each, the block function of the C backend's la
 (:func:`owned_code`):
 
 * before its loop, where the array has at most :data:`OWN_BYTES` of elements and the
-  piece at least :data:`PER_ELEMENT` threads an element: a copy on the stack, filled with
+  piece at least :data:`PER_ELEMENT` threads an element (for the first
+  :data:`OWN_ARRAYS` such arrays of the kernel): a copy on the stack, filled with
   the operation's identity, which the array's pointer then names;
 * after its loop, each element of the copy that changed merged into the array with the
   same atomic.
@@ -34,6 +35,7 @@ from pxos.codegen.render import Renderer, dim_name, var_name
 from pxos.ir import nodes as ir
 
 OWN_BYTES = 16384  # the largest array copied (bytes): it stays in a core's L1 data cache
+OWN_ARRAYS = 4  # arrays copied at most (the stack of a piece: 64 KiB of copies at most)
 PER_ELEMENT = 4  # threads a piece runs per element of the array, at least, to copy it
 # the identity of each combining operation, by C type: (min's, max's); add, or, xor: 0;
 # and: all ones
@@ -77,7 +79,7 @@ def owned_code(r: Renderer, kernel: ir.Kernel) -> tuple[list[str], list[str]]:
     read the piece's first and end block, ``pxos_lo`` and ``pxos_hi``."""
     before, after = [], []
     threads = math.prod(kernel.block)
-    for name, op in owned_arrays(kernel).items():
+    for name, op in list(owned_arrays(kernel).items())[:OWN_ARRAYS]:
         p = kernel.param(name)
         ctype = r.d.type_name(p.type.elem)
         if ctype not in _LIMITS:
