@@ -236,3 +236,32 @@ def test_checked_mode_reports_a_read_past_the_end_inside_the_loop():
     past = kernel_of(ARMS.replace("a[(i + k) % LEN(a)]", "a[i + k]"))
     with pytest.raises(PxError, match="out of bounds"):
         run_kernel("c", past, [a, checked], (a.size,), checked=True)
+
+
+@c_only
+def test_a_three_dimensional_launch():
+    src = """GPU_KERNEL k
+    GPU_PARAM out int[,,]
+    GPU_THREADS DIM(out, 2), DIM(out, 1), DIM(out, 0)
+GPU_THREAD_CODE:
+    THREAD_ID → x, y, z
+    SET v = x * 7 + y * 3 + z + 1
+    SET n = 0
+    WHILE v > 1:
+        SET v = select((v & 1) == 0, v >> 1, v - 1)
+        SET n = n + 1
+    STORE n → out[z, y, x]
+GPU_END
+"""
+    kernel = kernel_of(src)
+    assert escape_plan(kernel, kernel.body) is not None
+    out = np.zeros((5, 9, 70), np.int32)
+    run_kernel("c", kernel, [out], (70, 9, 5))
+    want = np.empty_like(out)
+    for z, y, x in np.ndindex(*out.shape):
+        v, n = x * 7 + y * 3 + z + 1, 0
+        while v > 1:
+            v = v >> 1 if v % 2 == 0 else v - 1
+            n += 1
+        want[z, y, x] = n
+    np.testing.assert_array_equal(out, want)
