@@ -20,14 +20,15 @@ each trip a loop over the threads (SIMD lanes) under a mask of those still in th
 Each thread's variables live in lane arrays (``codegen/c_loops``); a variable each trip
 sets before reading it stays in a register. A thread's values change only on the trips
 it is still in the loop, and under the masks of the arms it takes, in its own order, so
-the results are bit-identical. An expression that could fault or trap on a thread that
-has left (an array read, an integer division or remainder) is evaluated only under its
-mask (``&&``, ``?:`` in C); the others are evaluated for every thread, which is what lets
-gcc vectorise. The rule (:func:`escape_plan`): the loop is the kernel's only loop, at its
-top level, and its body holds only ``SET``, ``IF``/``ELIF``/``ELSE`` and ``BREAK`` (the
-last statement of its arm). On the 2-core machine a 1024 × 1024 ``mandelbrot`` of 256
-iterations took 32 ms on one thread in this form against 138 ms before (gcc 12 ``-O3
--march=native``).
+the results are bit-identical. The rule (:func:`escape_plan`): the loop is the kernel's
+only loop, at its top level; its body holds only ``SET``, ``IF``/``ELIF``/``ELSE`` and
+``BREAK`` (the last statement of its arm); and its expressions read no array and divide
+no integers. So a thread that has left can evaluate them harmlessly (they cannot fault
+or trap), which is what lets gcc vectorise (x86 has no SIMD integer division); and the
+trip counts come from arithmetic, not from data: a loop over a row of a sparse matrix
+(``WHILE j < row_end``) would make every thread of a block wait for the longest row.
+On the 2-core machine a 1024 × 1024 ``mandelbrot`` of 256 iterations took 32 ms on one
+thread in this form against 138 ms before (gcc 12 ``-O3 -march=native``).
 """
 
 from __future__ import annotations
@@ -59,27 +60,29 @@ def escape_plan(kernel: ir.Kernel, body: ir.Body) -> tuple | None:
     loop = body[at]
     if any(isinstance(s, ir.Break) for s in ir.walk(body[:at] + body[at + 1:])):
         return None
-    return (body[:at], loop, body[at + 1:]) if _lane_body(loop.body) else None
+    ok = _safe(loop.cond) and _lane_body(loop.body)
+    return (body[:at], loop, body[at + 1:]) if ok else None
 
 
 def _lane_body(body: ir.Body) -> bool:
-    """Statements a trip can run under a mask: ``SET``, ``IF`` of such, ``BREAK`` last."""
+    """Statements a trip can run under a mask: ``SET`` and ``IF`` of such over safe
+    expressions (:func:`_safe`), ``BREAK`` last."""
     for n, s in enumerate(body):
         if isinstance(s, ir.Break):
             if n != len(body) - 1:
                 return False
         elif isinstance(s, ir.If):
-            if not all(_lane_body(arm) for _, arm in s.arms) or not _lane_body(s.orelse):
+            if not all(_safe(c) and _lane_body(arm) for c, arm in s.arms) \
+                    or not _lane_body(s.orelse):
                 return False
-        elif not isinstance(s, ir.Assign):
+        elif not (isinstance(s, ir.Assign) and _safe(s.value)):
             return False
     return True
 
 
 def _safe(e: ir.Expr) -> bool:
-    """Whether ``e`` evaluates without a fault or trap whatever its variables hold (no
-    array read, no integer division or remainder): a thread that has left may evaluate it
-    (else it is evaluated only under its mask, which gcc vectorises less often)."""
+    """Whether ``e`` evaluates without a fault or trap whatever its variables hold, and
+    vectorises: no array read, no integer division or remainder (module doc)."""
     for x in ir.subexprs(e):
         if isinstance(x, ir.Load):
             return False
@@ -126,12 +129,9 @@ class _Masks:
         return _var(self.span, name, I32), ir.Assign(self.span, name, value)
 
     def both(self, mask: ir.Expr, cond: ir.Expr) -> ir.Expr:
-        """``mask`` and ``cond``: ``cond`` evaluated only under the mask unless safe."""
-        span = self.span
-        if _safe(cond):
-            return ir.Binary(span, "band", mask, ir.Cast(span, cond, I32, type=I32), type=I32)
-        on = ir.Binary(span, "ne", mask, ir.Const(span, 0, type=I32), type=BOOL)
-        return ir.Cast(span, ir.Binary(span, "and", on, cond, type=BOOL), I32, type=I32)
+        """``mask`` and ``cond`` (0/1)."""
+        return ir.Binary(self.span, "band", mask, ir.Cast(self.span, cond, I32, type=I32),
+                         type=I32)
 
     def unless(self, mask: ir.Expr, other: ir.Expr) -> ir.Expr:
         """``mask`` and not ``other`` (both 0/1)."""
@@ -150,7 +150,7 @@ class _Masks:
         return out
 
     def assign(self, s: ir.Assign, mask: ir.Var, top: bool) -> ir.Stmt:
-        if top and s.name in self.local and _safe(s.value):
+        if top and s.name in self.local:
             return s
         live = mask if top else ir.Binary(s.span, "band", mask, self.active, type=I32)
         on = ir.Binary(s.span, "ne", live, ir.Const(s.span, 0, type=I32), type=BOOL)
