@@ -43,7 +43,9 @@ def mandelbrot_numpy(rows: int, cols: int, max_iter: int) -> np.ndarray:
     return (255 * n // max_iter).astype(np.uint8)
 
 
-def loop_kernel(loop: str, extra: str = "") -> str:
+def loop_kernel(loop: str, before: str = "", count: int = 50, result: str = "x") -> str:
+    """A kernel whose thread runs ``before``, then ``WHILE k < count`` of ``loop``, and
+    stores ``result + f32(k)``."""
     return f"""GPU_KERNEL k
     GPU_PARAM a float[]
     GPU_PARAM out float[]
@@ -51,9 +53,9 @@ GPU_THREAD_CODE:
     THREAD_ID → i
     SET x = a[i]
     SET k = 0
-{extra}    WHILE k < 50:
+{before}    WHILE k < {count}:
 {loop}
-    STORE x + f32(k) → out[i]
+    STORE {result} + f32(k) → out[i]
 GPU_END
 """
 
@@ -118,16 +120,7 @@ def test_breaks_and_counts_against_numpy(break_first):
     np.testing.assert_array_equal(out, want)
 
 
-ARMS = """GPU_KERNEL k
-    GPU_PARAM a float[]
-    GPU_PARAM out float[]
-GPU_THREAD_CODE:
-    THREAD_ID → i
-    SET x = a[i]
-    SET k = 0
-    SET acc = 0.0
-    WHILE k < 40:
-        SET v = f32((i * 7 + k * 13) & 1023) * 0.003 - 0.5 + x
+ARMS = loop_kernel("""        SET v = f32((i * 7 + k * 13) & 1023) * 0.003 - 0.5 + x
         IF v > 2.5:
             SET acc = acc + v
             BREAK
@@ -135,10 +128,7 @@ GPU_THREAD_CODE:
             SET acc = acc - v
         ELSE:
             SET acc = acc * 0.5 + v
-        SET k = k + 1
-    STORE acc + f32(k) → out[i]
-GPU_END
-"""
+        SET k = k + 1""", before="    SET acc = 0.0\n", count=40, result="acc")
 
 
 @c_only

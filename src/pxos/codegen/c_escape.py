@@ -33,6 +33,7 @@ thread in this form against 138 ms before (gcc 12 ``-O3 -march=native``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from pxos.codegen.c_loops import indent, thread_loop
@@ -199,9 +200,7 @@ def escaped(r: Renderer, kernel: ir.Kernel, plan: tuple, variables: dict,
     used = names_in(tuple(before) + (loop,) + tuple(after))
     lanes = {n for n in variables if n in used} - local | {STILL}
     r.lane_arrays = lanes
-    size = 1
-    for b in kernel.block:
-        size *= b
+    size = math.prod(kernel.block)
     out = [f"{r.d.type_name(typed[n])} {var_name(n)}[{size}] = {{0}};" for n in sorted(lanes)]
     start = list(before) + [ir.Assign(span, STILL, ir.Const(span, 1, type=I32))]
     out += thread_loop(r, tuple(start), set(), typed, ends, starts)

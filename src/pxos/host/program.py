@@ -84,7 +84,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._pinned = self.device != "auto" and not self.explain  # no planner consulted
         self._files = None  # FileAccess, made at the first file statement (files)
         self.residency = Residency(backends.get)
-        self._version = self.residency.version_cell  # [its version] (execute)
+        self._version = self.residency.changes  # [its version] (execute)
         self.planner = None
         self._decision = None
         memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)

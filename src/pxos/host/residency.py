@@ -164,22 +164,22 @@ class Residency:
         self.transfers = Transfers()
         # versions no other residency takes (each starts 2**40 after the last one's start):
         # what a run keyed by a version stays a run's own (host/program_memo)
-        self._changes = [next(_STARTS) << 40]
-        # read without a call where every statement asks (ProgramRun.execute): version[0]
-        self.version_cell = self._changes
+        # [the version], shared with each array's Copies; read without a call where every
+        # statement asks (ProgramRun.execute)
+        self.changes = [next(_STARTS) << 40]
 
     @property
     def version(self) -> int:
         """A number that changes whenever an array is defined, swapped, or its current
         places change (equal versions: the same places, shapes and dtypes)."""
-        return self._changes[0]
+        return self.changes[0]
 
     def define(self, name: str, host: np.ndarray, zeros: bool = False) -> None:
         """``name`` now holds ``host`` (on the host; all zeros if ``zeros``); device copies
         of an earlier array of that name are dropped."""
         self._arrays[name] = Copies(host, self._backends, self.transfers, zeros,
-                                    self._changes)
-        self._changes[0] += 1
+                                    self.changes)
+        self.changes[0] += 1
 
     def __contains__(self, name: str) -> bool:
         return name in self._arrays
@@ -208,7 +208,7 @@ class Residency:
     def swap(self, a: str, b: str) -> None:
         """``SWAP a b``: the names exchange their arrays, wherever they are (no copy)."""
         self._arrays[a], self._arrays[b] = self._arrays[b], self._arrays[a]
-        self._changes[0] += 1
+        self.changes[0] += 1
 
     def written(self, name: str, where: str) -> None:
         """``name`` was changed in place at ``where`` (``host`` or a memory name): every

@@ -43,7 +43,7 @@ def kernels_for(backend) -> list[ir.Kernel]:
     ``probe_ops``, and its build about a quarter of the C backend's probe builds), and
     ``probe_divergent`` on a GPU (the model uses its rate on CPUs only)."""
     skip = {"probe_vector"} if backend.uniform_loops_vectorised else set()
-    if registry.is_gpu(backend.name) or backend.on_gpu:
+    if is_gpu_backend(backend.name, backend):
         skip.add("probe_divergent")
     return [k for name, k in probe_kernels().items() if name not in skip]
 

@@ -91,7 +91,7 @@ class Features:
     accesses: list[Access] = field(default_factory=list)
     branches: list[tuple[object, str]] = field(default_factory=list)
     shared_bytes: int = 0
-    divergent_loops: list[object] = field(default_factory=list)  # spans (module doc)
+    divergent_loops: set[object] = field(default_factory=set)  # spans (module doc)
 
     @property
     def divergent(self) -> bool:
@@ -188,14 +188,14 @@ def _walk(body: ir.Body, trips: tuple, weight: float, feats: Features,
                 kind = values.branch(bound) if values.of(bound).varying else "uniform"
                 if kind != "uniform":
                     feats.branches.append((bound.span, "divergent"))
-                    feats.divergent_loops.append(s.span)
+                    feats.divergent_loops.add(s.span)
             loop = for_trip(s)
             feats.terms.append(Term(Counts(ops=2), trips + (loop,), weight))
             _walk(s.body, trips + (loop,), weight, feats, values, shared)
         elif isinstance(s, ir.While):
             if values.branch(s.cond) != "uniform" or _left_divergently(s, values):
                 feats.branches.append((s.cond.span, "divergent"))
-                feats.divergent_loops.append(s.span)
+                feats.divergent_loops.add(s.span)
             loop = while_trip(s, body[:pos])
             cond, loads = Counts(), []
             _expr_counts(s.cond, cond, shared, loads)
