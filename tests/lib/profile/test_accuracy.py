@@ -67,12 +67,25 @@ def test_planted_hot_spots():
     assert abs(k.total_s / wall - kernel_s / wall) <= 0.03, (k.total_s, kernel_s, wall)
     # the host line: its sampled seconds against the clock around the loop
     (line,) = [r for r in p.lines if r["file"] == __file__ and r["line"] == BUSY_LINE]
-    assert abs(line["seconds"] / wall - host_s / wall) <= 0.03, (line, host_s, wall)
+    allowed = max(0.03, _edge_gaps(p.sampler.samples) / 2 / wall)
+    assert abs(line["seconds"] / wall - host_s / wall) <= allowed, (line, host_s, wall)
     # and the sampler saw the kernel as the kernel's frame, on the line that called it
     kernel_samples = sum(w for _, w, s in p.sampler.samples
                          if s and s[-1][2] == "kernel spin on c")
     assert abs(kernel_samples / wall - kernel_s / wall) <= 0.03, (kernel_samples, kernel_s)
     np.testing.assert_allclose(out[-1], _reference(x[-1], rounds), rtol=1e-3)
+
+
+def _edge_gaps(samples: list) -> float:
+    """Seconds between each two neighbouring samples of which one is on the planted line
+    and the other not: the line's true edge lies somewhere in each such gap and the profile
+    cuts it in the middle, so half their sum bounds the line's error. At 1 kHz on an idle
+    machine that is about 20 ms of the 2 s (1 pp, inside the 3 pp goal); a machine busy
+    with other work can keep the sampler off a core for tens of milliseconds."""
+    def on_line(stack):
+        return any(f == __file__ and line == BUSY_LINE for f, line, _ in stack)
+    return sum(u - t for (t, _, s), (u, _, r) in zip(samples, samples[1:])
+               if on_line(s) != on_line(r))
 
 
 def _reference(v, rounds: int) -> float:
