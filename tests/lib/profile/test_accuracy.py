@@ -4,6 +4,7 @@ the share measured here with ``time.perf_counter`` around the same code in the s
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import time
 
@@ -32,12 +33,16 @@ def _rounds_for(seconds: float, x, out) -> int:
     for _ in range(4):  # compiled, and its native launcher built, before it is timed
         spin(x, out, rounds, device="c")
     while True:
-        t = time.perf_counter()
-        spin(x, out, rounds, device="c")
-        took = time.perf_counter() - t
+        took = min(_timed(spin, x, out, rounds) for _ in range(3))  # a busy machine: longer
         if took > 0.004 or rounds > 1 << 22:
             return max(1, int(rounds * seconds / took))
         rounds *= 4
+
+
+def _timed(kernel, *args) -> float:
+    t = time.perf_counter()
+    kernel(*args, device="c")
+    return time.perf_counter() - t
 
 
 def test_planted_hot_spots():
@@ -72,7 +77,8 @@ def test_planted_hot_spots():
     # and the sampler saw the kernel as the kernel's frame, on the line that called it
     kernel_samples = sum(w for _, w, s in p.sampler.samples
                          if s and s[-1][2] == "kernel spin on c")
-    assert abs(kernel_samples / wall - kernel_s / wall) <= 0.03, (kernel_samples, kernel_s)
+    allowed = max(0.03, _gaps_over_edges(p.sampler.samples, p.recorder.edges) / wall)
+    assert abs(kernel_samples / wall - kernel_s / wall) <= allowed, (kernel_samples, kernel_s)
     np.testing.assert_allclose(out[-1], _reference(x[-1], rounds), rtol=1e-3)
 
 
@@ -86,6 +92,18 @@ def _edge_gaps(samples: list) -> float:
         return any(f == __file__ and line == BUSY_LINE for f, line, _ in stack)
     return sum(u - t for (t, _, s), (u, _, r) in zip(samples, samples[1:])
                if on_line(s) != on_line(r))
+
+
+def _gaps_over_edges(samples: list, edges: list) -> float:
+    """Seconds between each two neighbouring samples, both in a launch or both not, with a
+    launch's start or end between them: the profile cannot see that part of the launch (or
+    of the code between launches); where one sample is in a launch and the other not, it
+    splits at the measured edge, without error."""
+    def in_kernel(stack):
+        return bool(stack) and stack[-1][2] == "kernel spin on c"
+    return sum(u - t for (t, _, s), (u, _, r) in zip(samples, samples[1:])
+               if in_kernel(s) == in_kernel(r)
+               and bisect.bisect_right(edges, t) < bisect.bisect_left(edges, u))
 
 
 def _reference(v, rounds: int) -> float:
