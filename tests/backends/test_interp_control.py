@@ -90,7 +90,10 @@ GPU_END
     assert out.tolist() == want
 
 
-def test_for_bounds_reevaluated_and_per_lane():
+def test_for_bounds_evaluated_once_and_per_lane():
+    """``FOR``'s bounds are computed once, when the loop starts, as Python's ``range`` and
+    the host's ``FOR`` (ir/passes/for_bounds): changing ``n`` in the body does not change
+    the loop; each thread has its own bound and step."""
     src = """
 GPU_KERNEL f
 GPU_PARAM out int[]
@@ -102,20 +105,19 @@ GPU_THREAD_CODE:
         SET c = c + 1
         IF k == 2:
             SET n = n - 1
-    STORE c → out[i]
+    STORE c * 100 + n → out[i]
 GPU_END
 """
     out = np.zeros(10, np.int32)
     run(src, [out], (10,))
     want = []
     for i in range(10):
-        n, c, k = i, 0, 0
-        while k < n:
+        n, c = i, 0
+        for k in range(0, n, 1 + i % 2):
             c += 1
             if k == 2:
                 n -= 1
-            k += 1 + i % 2
-        want.append(c)
+        want.append(c * 100 + n)
     assert out.tolist() == want
 
 

@@ -94,7 +94,7 @@ def _safe(e: ir.Expr) -> bool:
     return True
 
 
-SAFE_CALLS = ("select", "min", "max", "abs", "clamp")  # integer functions that cannot trap
+SAFE_CALLS = ("select", "min", "max", "abs", "clamp", "rotl", "rotr")  # integer, cannot trap
 
 
 def _var(span, name: str, t) -> ir.Var:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.uniform import uniform_fields
 from pxos.ir import nodes as ir
 from pxos.ir.functions import Lowering, lowering
-from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar
+from pxos.ir.passes.fold import fold_integers
+from pxos.ir.types import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
+                            wrapped)
 
 TYPES = {BOOL: "bool", I8: "i32", I16: "i32", I32: "i32", U8: "u32", U16: "u32", U32: "u32",
          F32: "f32", I64: "i64", U64: "u64", F64: "f64"}
@@ -110,6 +113,25 @@ class WgslRenderer(Renderer):
         super().__init__(kernel, dialect)
         self.atomic = {s.array for s in ir.walk(kernel.body) if isinstance(s, ir.Atomic)}
 
+    def index(self, e: ir.Expr) -> str:
+        """A 64-bit constant index as an ``i32`` literal (naga converts no 64-bit literal)."""
+        if isinstance(e, ir.Const) and e.type.bits == 64:
+            return self.d.literal(wrapped(e.value, I32), I32)
+        return super().index(e)
+
+    def _e_cast(self, e: ir.Cast) -> str:
+        """An integer constant converted here, as C converts it (naga converts no 64-bit
+        literal); a 32-bit integer to a 64-bit one of the other signedness through the
+        64-bit type of its own (naga's ``u64(i32)`` zero-extends and ``i64(u32)``
+        sign-extends; C extends by the source's signedness)."""
+        v, to = e.operand, e.to
+        if isinstance(v, ir.Const) and to.is_int and v.type.is_int:
+            return self.d.literal(wrapped(v.value, to), to)
+        if to.bits == 64 and v.type.is_int and v.type.bits < 64 and v.type.kind != to.kind:
+            wide = I64 if v.type.kind == "i" else U64
+            return self.d.cast(self.d.cast(self.expr(v), wide), to)
+        return super()._e_cast(e)
+
     def _e_load(self, e: ir.Load) -> str:
         text, t = super()._e_load(e), self.kernel_array_elem(e.array)
         text = f"atomicLoad(&{text})" if e.array in self.atomic else text
@@ -179,6 +201,10 @@ class WgslDialect(GpuDialect):
             return f"({TYPES[t]}({text}) ^ {TYPES[t]}(pxos_nc))"
         return super().cast(text, t)
 
+    def negate(self, a: str, t: Scalar, wraps: bool = False) -> str:
+        """``-a``; of an unsigned type ``(0u - a)``, as WGSL has no unary minus for it."""
+        return f"({self.literal(0, t)} - {a})" if t.kind == "u" else super().negate(a, t, wraps)
+
     def function(self, name: str) -> Lowering:
         """WGSL's spelling of operation ``name``: :data:`_FUNCTIONS`, else OpenCL's (its
         math functions are overloaded on the type under WGSL's names too)."""
@@ -246,4 +272,5 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     Raises:
         PxTypeError: ``kernel`` uses what WGSL lacks (:meth:`WgslDialect.admit`).
     """
+    kernel = replace(kernel, body=fold_integers(kernel.body))  # ir/passes/fold: why
     return render_gpu(kernel, WgslDialect(wide), checked)

@@ -14,6 +14,7 @@ from pxos.errors import PxArgumentError, PxSyntaxError, PxTypeError
 from pxos.ir import nodes as ir
 from pxos.ir.barrier import check_barriers
 from pxos.ir.functions import ATOMICS
+from pxos.ir.passes.for_bounds import hoist_for_bounds, kernel_names
 from pxos.ir.reserved import check_name
 from pxos.ir.typecheck import ExprTyper, check_float_literals, convert
 from pxos.ir.types import BOOL, F32, F64, I32, I64, U32, U64, Array, Scalar
@@ -82,7 +83,7 @@ class _KernelChecker:
             self.arrays[s.name] = Array(s.elem, len(s.shape))
         threads = self._threads()
         self.typer = ExprTyper(self.lookup, builtins=True, ndim=len(threads))
-        body = self._body(k.body)
+        body = self._body(hoist_for_bounds(k.body, kernel_names(k)))  # bounds once
         check_float_literals(e for s in ir.walk(body) for e in ir.stmt_exprs(s))
         uses_shared = bool(k.shared)
         checked = replace(

@@ -1,0 +1,275 @@
+"""Random integer kernels for differential fuzzing (tests/test_fuzz_kernels): a seeded
+generator of ``.px`` thread code as tuples, and their ``.px`` text.
+
+A kernel is ``fuzz(out int[], x int[], hist int[])``, one thread per element of ``out``;
+statements are tuples (``("set", name, expr)``, ``("if", arms, orelse)``, ``("for", name,
+lo, hi, body)``, ``("while", counter, bound, body)``, ``("store", expr)``, ``("atomic",
+index, value)``, ``("break",)`` …) and expressions ``(kind, type, …)`` with ``type``
+one of :data:`TYPES`. Every loop ends: a ``FOR`` bound is at most 7 and a ``WHILE`` counts
+its trips, first thing, up to at most 15.
+"""
+
+from __future__ import annotations
+
+import random
+
+XS = 256  # elements of x (indices are masked with & 255)
+BINS = 16  # elements of hist (indices masked with & 15)
+MASK = 0xFFFFFFFF
+TYPES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64")
+CASTS = ("i32", "u32", "i32", "u32", "i64", "u64") + TYPES  # mostly 32 bits
+ARITH = ("+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>")
+COMPARE = ("<", "<=", ">", ">=", "==", "!=")
+ATOMICS = ("ADD", "MIN", "MAX", "AND", "OR", "XOR")
+EDGES = (0, 1, -1, 2, 31, 32, 33, -2**31 + 1, 2**31 - 1, 7, -7, 255, 65535)
+
+
+def wrap(v: int, t: str) -> int:
+    """``v`` as a value of integer type ``t`` (``i…``: two's complement)."""
+    bits = int(t[1:])
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if t[0] == "i" and v >> (bits - 1) else v
+
+
+def promote(t: str) -> str:
+    """C's integer promotion: types narrower than 32 bits become ``i32``."""
+    return "i32" if int(t[1:]) < 32 else t
+
+
+def common(a: str, b: str) -> str:
+    """C's usual arithmetic conversions (C11 6.3.1.8) of two integer types."""
+    a, b = promote(a), promote(b)
+    if a == b:
+        return a
+    if a[0] == b[0]:
+        return max(a, b, key=lambda t: int(t[1:]))
+    signed, unsigned = (a, b) if a[0] == "i" else (b, a)
+    return unsigned if int(unsigned[1:]) >= int(signed[1:]) else signed
+
+
+
+# -------------------------------------------------------------------------- the generator
+
+class Generator:
+    """A random kernel (statements as tuples, see :func:`execute`) from one seed.
+
+    ``lockstep``: one top-level ``WHILE`` of ``SET``/``IF`` and a final ``BREAK``, with no
+    array read, division or remainder in it (the shape ``codegen/c_escape`` takes)."""
+
+    def __init__(self, seed: int):
+        self.r = random.Random(seed)
+        self.lockstep = seed % 3 == 0
+        self.atomic = self.r.choice(ATOMICS)
+        self.types = {"i": "i32"}
+        self.names = 0
+        self.loops = 0  # loops around the statement being made
+
+    def name(self, prefix: str) -> str:
+        self.names += 1
+        return f"{prefix}{self.names}"
+
+    def literal(self) -> tuple:
+        r = self.r
+        v = r.choice(EDGES) if r.random() < 0.5 else r.randint(-1000, 1000)
+        return ("lit", "i32", v) if r.random() < 0.8 else ("lit", "u32", v & MASK)
+
+    def expr(self, depth: int, safe: bool = False) -> tuple:
+        """An integer expression; ``safe``: no array read, ``/`` or ``%``."""
+        r = self.r
+        if depth <= 0 or r.random() < 0.25:
+            pick = r.random()
+            if pick < 0.45:
+                v = r.choice(sorted(self.types))
+                return ("var", self.types[v], v)
+            if pick < 0.6 and not safe:
+                return ("load", "i32", self.expr(depth - 1, safe))
+            return self.literal()
+        kind = r.choice(("bin", "bin", "bin", "min", "max", "rotl", "rotr", "cast", "neg",
+                         "inv", "select"))
+        a = self.expr(depth - 1, safe)
+        if kind in ("cast", "neg", "inv"):
+            t = r.choice(CASTS) if kind == "cast" else promote(a[1])
+            return (kind, t, a)
+        if kind == "select":
+            b = self.expr(depth - 1, safe)
+            return ("select", common(a[1], b[1]), self.cond(depth - 1, safe), a, b)
+        b = self.expr(depth - 1, safe)
+        if kind != "bin":
+            return (kind, a[1] if kind in ("rotl", "rotr") else common(a[1], b[1]), kind, a, b)
+        op = r.choice(ARITH[:3] + ARITH[5:] if safe else ARITH)
+        return binary(op, a, b)
+
+    def cond(self, depth: int, safe: bool = False) -> tuple:
+        r = self.r
+        pick = r.random()
+        if depth > 0 and pick < 0.2:
+            return (r.choice(("and", "or")), self.cond(depth - 1, safe),
+                    self.cond(depth - 1, safe))
+        if depth > 0 and pick < 0.25:
+            return ("not", self.cond(depth - 1, safe))
+        return ("cmp", r.choice(COMPARE), self.expr(depth, safe), self.expr(depth, safe))
+
+    def body(self, depth: int, size: int) -> list:
+        """``size`` statements at nesting ``depth`` (general kernels)."""
+        r, out = self.r, []
+        for _ in range(size):
+            pick = r.random()
+            if pick < 0.4 or depth >= 3:
+                out.append(self.assign(False))
+            elif pick < 0.55:
+                out.append(("store", self.expr(3)))
+            elif pick < 0.65:
+                out.append(("atomic", self.expr(2), self.expr(2)))
+            elif pick < 0.8:
+                out.append(self.branch(depth, self.loops > 0, False))
+            elif pick < 0.9:
+                out.append(self.loop_for(depth))
+            else:
+                out.append(self.loop_while(depth))
+        return out
+
+    def assign(self, safe: bool) -> tuple:
+        v = self.r.choice(sorted(set(self.types) - {"i"} - self.counters()))
+        return ("set", v, self.expr(3, safe))
+
+    def counters(self) -> set:
+        return {v for v in self.types if v.startswith(("c", "j"))}
+
+    def branch(self, depth: int, in_loop: bool, safe: bool) -> tuple:
+        """``IF``/``ELIF``/``ELSE``; each arm may end in ``BREAK``/``CONTINUE`` (in a loop)
+        or ``RETURN`` (general kernels)."""
+        r = self.r
+        arms = [(self.cond(2, safe), self.arm(depth, in_loop, safe))
+                for _ in range(r.choice((1, 1, 2, 3)))]
+        orelse = self.arm(depth, in_loop, safe) if r.random() < 0.5 else []
+        return ("if", arms, orelse)
+
+    def arm(self, depth: int, in_loop: bool, safe: bool) -> list:
+        r = self.r
+        stmts = ([self.assign(True) for _ in range(r.randint(1, 2))] if safe
+                 else self.body(depth + 1, r.randint(1, 2)))
+        ends = (("break",) if safe else ("break", "continue", "return")) if in_loop \
+            else (() if safe else ("return",))
+        if ends and r.random() < 0.35:
+            stmts.append((r.choice(ends),))
+        return stmts
+
+    def loop_for(self, depth: int) -> tuple:
+        r = self.r
+        name = self.name("j")
+        hi = r.choice((("lit", "i32", r.randint(0, 6)),
+                       ("bin", "i32", "&", ("var", "i32", "i"), ("lit", "i32", 7)),
+                       ("bin", "i32", "&", ("load", "i32", self.expr(1)),
+                        ("lit", "i32", 7))))
+        self.types[name] = "i32"
+        self.loops += 1
+        body = self.body(depth + 1, r.randint(1, 3))
+        self.loops -= 1
+        del self.types[name]  # the loop variable is the loop's own
+        return ("for", name, r.randint(0, 2), hi, body)
+
+    def loop_while(self, depth: int, safe: bool = False) -> tuple:
+        r = self.r
+        counter = self.name("c")
+        self.types[counter] = "i32"
+        bound = binary("&", self.expr(2, safe), ("lit", "i32", 15))
+        self.loops += 1
+        if safe:
+            body = [self.assign(True) if r.random() < 0.6 else self.branch(depth, True, True)
+                    for _ in range(r.randint(1, 4))]
+        else:
+            body = self.body(depth + 1, r.randint(1, 3))
+        self.loops -= 1
+        return ("while", counter, bound, body)
+
+    def kernel(self) -> list:
+        """The statements: variables set from ``i`` and ``x``, then the body, then a store
+        of one variable (a general kernel stores along the way too)."""
+        r = self.r
+        first = []
+        for _ in range(r.randint(2, 4)):
+            e = self.expr(2)
+            v = self.name("v")
+            first.append(("set", v, e))
+            self.types[v] = e[1]
+        if self.lockstep:
+            body = [self.loop_while(0, safe=True)]
+        else:
+            body = self.body(0, r.randint(2, 5))
+        last = ("store", ("var", self.types[first[-1][1]], first[-1][1]))
+        zeros = [("set", c, ("lit", "i32", 0)) for c in sorted(self.counters())]
+        return zeros + first + body + [last]
+
+
+def binary(op: str, a: tuple, b: tuple) -> tuple:
+    """``a op b``: shifts have the promoted left operand's type, the rest the common one."""
+    return ("bin", promote(a[1]) if op in ("<<", ">>") else common(a[1], b[1]), op, a, b)
+
+
+# ---------------------------------------------------------------------------- the printer
+
+def text(e: tuple) -> str:
+    """An expression or condition in ``.px`` syntax, every operation in parentheses."""
+    kind = e[0]
+    if kind == "lit":
+        v = e[2]
+        return f"u32({v})" if e[1] == "u32" else (f"(-{-v})" if v < 0 else str(v))
+    if kind == "var":
+        return e[2]
+    if kind == "load":
+        return f"x[({text(e[2])}) & {XS - 1}]"
+    if kind == "cast":
+        return f"{e[1]}({text(e[2])})"
+    if kind in ("neg", "inv"):
+        return f"({'-' if kind == 'neg' else '~'}({text(e[2])}))"
+    if kind == "select":
+        return f"select({text(e[2])}, {text(e[3])}, {text(e[4])})"
+    if kind == "bin":
+        return f"(({text(e[3])}) {e[2]} ({text(e[4])}))"
+    if kind in ("min", "max", "rotl", "rotr"):
+        return f"{kind}({text(e[3])}, {text(e[4])})"
+    if kind in ("and", "or"):
+        return f"(({text(e[1])}) {kind.upper()} ({text(e[2])}))"
+    if kind == "not":
+        return f"(NOT ({text(e[1])}))"
+    return f"(({text(e[2])}) {e[1]} ({text(e[3])}))"  # cmp
+
+
+def lines(body: list, indent: int, atomic: str) -> list:
+    """The statements as ``.px`` lines."""
+    pad, out = " " * indent, []
+    for s in body:
+        kind = s[0]
+        if kind == "set":
+            out.append(f"{pad}SET {s[1]} = {text(s[2])}")
+        elif kind == "store":
+            out.append(f"{pad}STORE i32({text(s[1])}) → out[i]")
+        elif kind == "atomic":
+            out += [f"{pad}SET atom = i32({text(s[2])})",  # an operand, not an expression
+                    f"{pad}ATOMIC_{atomic} hist[({text(s[1])}) & {BINS - 1}] atom"]
+        elif kind == "if":
+            for n, (c, arm) in enumerate(s[1]):
+                out.append(f"{pad}{'ELIF' if n else 'IF'} {text(c)}:")
+                out += lines(arm, indent + 4, atomic) or [f"{pad}    SET i = i"]
+            if s[2]:
+                out.append(f"{pad}ELSE:")
+                out += lines(s[2], indent + 4, atomic)
+        elif kind in ("break", "continue", "return"):
+            out.append(pad + kind.upper())
+        elif kind == "for":
+            out.append(f"{pad}FOR {s[1]} IN {s[2]}..{text(s[3])}:")
+            out += lines(s[4], indent + 4, atomic)
+        else:
+            out += [f"{pad}SET {s[1]} = 0", f"{pad}WHILE {s[1]} < {text(s[2])}:",
+                    f"{pad}    SET {s[1]} = {s[1]} + 1"] + lines(s[3], indent + 4, atomic)
+    return out
+
+
+def program(seed: int) -> tuple[str, list, Generator]:
+    """Seed ``seed``'s kernel: its ``.px`` text, its statements and its generator."""
+    g = Generator(seed)
+    body = g.kernel()
+    head = ["GPU_KERNEL fuzz", "    GPU_PARAM out int[]", "    GPU_PARAM x int[]",
+            "    GPU_PARAM hist int[]", "GPU_THREAD_CODE:", "    THREAD_ID → i",
+            "    SET atom = 0"]
+    return "\n".join(head + lines(body, 4, g.atomic) + ["GPU_END", ""]), body, g
