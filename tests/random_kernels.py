@@ -12,6 +12,7 @@ its trips, first thing, up to at most 15.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 XS = 256  # elements of x (indices are masked with & 255)
 BINS = 16  # elements of hist (indices masked with & 15)
@@ -208,60 +209,98 @@ def binary(op: str, a: tuple, b: tuple) -> tuple:
 
 # ---------------------------------------------------------------------------- the printer
 
-def text(e: tuple) -> str:
-    """An expression or condition in ``.px`` syntax, every operation in parentheses."""
-    kind = e[0]
+@dataclass(frozen=True)
+class Spelling:
+    """How a language writes the kernels' operations and statements (format strings)."""
+
+    u32: str
+    cast: str
+    select: str
+    rotate: str
+    words: dict  # and, or, not, if, elif, else, break, continue, return; "/" and "%"
+    set: str
+    store: str
+    atomic: tuple
+    loop_for: str
+    counter_up: str
+
+
+PX = Spelling("u32({})", "{t}({e})", "select({c}, {a}, {b})", "{k}({a}, {b})",
+              {"and": "AND", "or": "OR", "not": "NOT", "if": "IF", "elif": "ELIF",
+               "else": "ELSE", "break": "BREAK", "continue": "CONTINUE", "return": "RETURN"},
+              "SET {v} = {e}", "STORE i32({e}) → out[i]",
+              ("SET atom = i32({v})",  # an operand, not an expression
+               "ATOMIC_{op} hist[({i}) & 15] atom"),
+              "FOR {v} IN {lo}..{hi}:", "SET {v} = {v} + 1")
+PY = Spelling("pxos.u32({})", "pxos.{t}({e})", "(({a}) if ({c}) else ({b}))", "pxos.{k}({a}, {b})",
+              {"and": "and", "or": "or", "not": "not", "if": "if", "elif": "elif",
+               "else": "else", "break": "break", "continue": "continue", "return": "return",
+               "/": "//"},
+              "{v} = {e}", "out[i] = pxos.i32({e})",
+              ("pxos.atomic_{low}(hist, ({i}) & 15, pxos.i32({v}))",),
+              "for {v} in range({lo}, {hi}):", "{v} += 1")
+
+
+def text(e: tuple, sp: Spelling = PX) -> str:
+    """An expression or condition in ``sp``'s syntax, every operation in parentheses."""
+    kind, w = e[0], sp.words
     if kind == "lit":
         v = e[2]
-        return f"u32({v})" if e[1] == "u32" else (f"(-{-v})" if v < 0 else str(v))
+        return sp.u32.format(v) if e[1] == "u32" else (f"(-{-v})" if v < 0 else str(v))
     if kind == "var":
         return e[2]
     if kind == "load":
-        return f"x[({text(e[2])}) & {XS - 1}]"
+        return f"x[({text(e[2], sp)}) & {XS - 1}]"
     if kind == "cast":
-        return f"{e[1]}({text(e[2])})"
+        return sp.cast.format(t=e[1], e=text(e[2], sp))
     if kind in ("neg", "inv"):
-        return f"({'-' if kind == 'neg' else '~'}({text(e[2])}))"
+        return f"({'-' if kind == 'neg' else '~'}({text(e[2], sp)}))"
     if kind == "select":
-        return f"select({text(e[2])}, {text(e[3])}, {text(e[4])})"
+        return sp.select.format(c=text(e[2], sp), a=text(e[3], sp), b=text(e[4], sp))
     if kind == "bin":
-        return f"(({text(e[3])}) {e[2]} ({text(e[4])}))"
-    if kind in ("min", "max", "rotl", "rotr"):
-        return f"{kind}({text(e[3])}, {text(e[4])})"
+        return f"(({text(e[3], sp)}) {w.get(e[2], e[2])} ({text(e[4], sp)}))"
+    if kind in ("min", "max"):
+        return f"{kind}({text(e[3], sp)}, {text(e[4], sp)})"
+    if kind in ("rotl", "rotr"):
+        return sp.rotate.format(k=kind, a=text(e[3], sp), b=text(e[4], sp))
     if kind in ("and", "or"):
-        return f"(({text(e[1])}) {kind.upper()} ({text(e[2])}))"
+        return f"(({text(e[1], sp)}) {w[kind]} ({text(e[2], sp)}))"
     if kind == "not":
-        return f"(NOT ({text(e[1])}))"
-    return f"(({text(e[2])}) {e[1]} ({text(e[3])}))"  # cmp
+        return f"({w['not']} ({text(e[1], sp)}))"
+    return f"(({text(e[2], sp)}) {e[1]} ({text(e[3], sp)}))"  # cmp
 
 
-def lines(body: list, indent: int, atomic: str) -> list:
-    """The statements as ``.px`` lines."""
-    pad, out = " " * indent, []
+def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
+    """The statements as lines of ``sp``'s language."""
+    pad, out, w = " " * indent, [], sp.words
+
+    def nested(b):
+        return lines(b, indent + 4, atomic, sp) or [pad + "    " + sp.set.format(v="atom", e=0)]
+
     for s in body:
         kind = s[0]
         if kind == "set":
-            out.append(f"{pad}SET {s[1]} = {text(s[2])}")
+            out.append(pad + sp.set.format(v=s[1], e=text(s[2], sp)))
         elif kind == "store":
-            out.append(f"{pad}STORE i32({text(s[1])}) → out[i]")
+            out.append(pad + sp.store.format(e=text(s[1], sp)))
         elif kind == "atomic":
-            out += [f"{pad}SET atom = i32({text(s[2])})",  # an operand, not an expression
-                    f"{pad}ATOMIC_{atomic} hist[({text(s[1])}) & {BINS - 1}] atom"]
+            out += [pad + f.format(op=atomic, low=atomic.lower(), i=text(s[1], sp),
+                                   v=text(s[2], sp)) for f in sp.atomic]
         elif kind == "if":
             for n, (c, arm) in enumerate(s[1]):
-                out.append(f"{pad}{'ELIF' if n else 'IF'} {text(c)}:")
-                out += lines(arm, indent + 4, atomic) or [f"{pad}    SET i = i"]
+                out.append(f"{pad}{w['elif' if n else 'if']} {text(c, sp)}:")
+                out += nested(arm)
             if s[2]:
-                out.append(f"{pad}ELSE:")
-                out += lines(s[2], indent + 4, atomic)
+                out += [f"{pad}{w['else']}:"] + nested(s[2])
         elif kind in ("break", "continue", "return"):
-            out.append(pad + kind.upper())
+            out.append(pad + w[kind])
         elif kind == "for":
-            out.append(f"{pad}FOR {s[1]} IN {s[2]}..{text(s[3])}:")
-            out += lines(s[4], indent + 4, atomic)
+            out.append(pad + sp.loop_for.format(v=s[1], lo=s[2], hi=text(s[3], sp)))
+            out += nested(s[4])
         else:
-            out += [f"{pad}SET {s[1]} = 0", f"{pad}WHILE {s[1]} < {text(s[2])}:",
-                    f"{pad}    SET {s[1]} = {s[1]} + 1"] + lines(s[3], indent + 4, atomic)
+            out += [pad + sp.set.format(v=s[1], e=0),
+                    f"{pad}{'WHILE' if sp is PX else 'while'} {s[1]} < {text(s[2], sp)}:",
+                    pad + "    " + sp.counter_up.format(v=s[1])] + nested(s[3])
     return out
 
 
@@ -273,3 +312,20 @@ def program(seed: int) -> tuple[str, list, Generator]:
             "    GPU_PARAM hist int[]", "GPU_THREAD_CODE:", "    THREAD_ID → i",
             "    SET atom = 0"]
     return "\n".join(head + lines(body, 4, g.atomic) + ["GPU_END", ""]), body, g
+
+
+def python_program(seed: int) -> tuple[str, list, Generator]:
+    """Seed ``seed``'s kernel as a Python module defining ``fuzz`` (``@pxos.kernel``; ``/``
+    is ``//``, floor division): in the loop form (``for i in pxos.parallel(len(out))``)
+    where no ``RETURN`` ends a thread and the seed is even, else in the thread form
+    (``i = pxos.thread_id()``)."""
+    g = Generator(seed)
+    body = g.kernel()
+    arr = "pxos.Array[pxos.i32, 1]"
+    head = ["import pxos", "", "", "@pxos.kernel",
+            f"def fuzz(out: {arr}, x: {arr}, hist: {arr}):"]
+    if seed % 2 or "'return'" in repr(body):
+        head += ["    i = pxos.thread_id()", "    atom = 0"]
+        return "\n".join(head + lines(body, 4, g.atomic, PY) + [""]), body, g
+    head += ["    for i in pxos.parallel(len(out)):", "        atom = 0"]
+    return "\n".join(head + lines(body, 8, g.atomic, PY) + [""]), body, g

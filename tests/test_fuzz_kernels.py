@@ -18,6 +18,7 @@ assertion, to be kept as a plain case.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -26,7 +27,8 @@ import pytest
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
-from tests.random_kernels import BINS, EDGES, XS, Generator, common, program, promote, wrap
+from tests.random_kernels import (BINS, EDGES, XS, Generator, common, program, python_program,
+                                  wrap)
 
 COUNT = int(os.environ.get("PXOS_FUZZ_COUNT", "24"))
 
@@ -45,14 +47,17 @@ class _Return(Exception):
 
 # ------------------------------------------------------------------ the reference evaluator
 
-def _binary(op: str, t: str, a: int, b: int) -> int:
-    """``a op b`` in type ``t`` (both operands already converted to it, but for shifts)."""
+def _binary(op: str, t: str, a: int, b: int, floor: bool = False) -> int:
+    """``a op b`` in type ``t`` (both operands already converted to it, but for shifts);
+    ``floor``: ``/`` and ``%`` as Python's ``//`` and ``%`` (the Python front end)."""
     if op in ("<<", ">>"):
         c = b & (int(t[1:]) - 1)  # the count modulo the width
         return wrap(a << c, t) if op == "<<" else wrap(a >> c, t)  # a's sign: arithmetic
     if op in ("/", "%"):
         if b == 0:
             return 0
+        if floor:
+            return wrap(a // b if op == "/" else a % b, t)
         q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # toward zero
         return wrap(q if op == "/" else a - q * b, t)
     return wrap({"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b,
@@ -79,7 +84,8 @@ def evaluate(e: tuple, env: dict) -> int:
     a = evaluate(e[3], env)
     b = evaluate(e[4], env)
     if kind == "bin":
-        return _binary(e[2], t, a if e[2] in ("<<", ">>") else wrap(a, t), wrap(b, t))
+        return _binary(e[2], t, a if e[2] in ("<<", ">>") else wrap(a, t), wrap(b, t),
+                       env["floor"])
     if kind in ("min", "max"):
         return (min if kind == "min" else max)(wrap(a, t), wrap(b, t))
     bits = int(t[1:])  # rotl, rotr: within a's own width, not promoted
@@ -148,11 +154,13 @@ def _trip(body: list, env: dict) -> bool:
     return False
 
 
-def reference(body: list, g: Generator, out, x, hist) -> None:
-    """Every thread of the kernel, one after another, on ``out`` and ``hist`` (lists)."""
+def reference(body: list, g: Generator, out, x, hist, floor: bool = False) -> None:
+    """Every thread of the kernel, one after another, on ``out`` and ``hist`` (lists);
+    ``floor``: the Python front end's ``//`` and ``%``."""
     for tid in range(len(out)):
         env = dict.fromkeys(g.types, 0)
-        env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types)
+        env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types,
+                   floor=floor)
         try:
             execute(body, env)
         except _Return:
@@ -175,5 +183,25 @@ def test_random_integer_kernel(seed, backend):
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist)
     run_kernel(backend, kernel, [out, x, hist], (n,))
+    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
+    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+
+
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_python_kernel(seed, backend, tmp_path):
+    """The same kernels written as Python functions (``@pxos.kernel``, ``pxos.parallel``;
+    ``//`` and ``%`` floor), through the Python front end."""
+    src, body, g = python_program(seed)
+    path = tmp_path / f"fuzz_py{seed}.py"
+    path.write_text(src, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"fuzz_py{seed}_{backend}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    want_out, want_hist = out.tolist(), hist.tolist()
+    reference(body, g, want_out, x.tolist(), want_hist, floor=True)
+    module.fuzz(out, x, hist, device=backend)
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
     assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"

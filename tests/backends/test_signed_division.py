@@ -83,3 +83,27 @@ def test_float_mod_is_fmod_at_zeros_infinities_and_nan(backend):
         want = np.fmod(a, b)
     np.testing.assert_array_equal(r, want)  # NaN where NumPy's is NaN
     assert (np.signbit(r) == np.signbit(want))[~np.isnan(want)].all()  # -0.0 stays -0.0
+
+
+@for_each_backend()
+@pytest.mark.parametrize("t", ["int", "uint", "i64"])
+def test_a_quotient_by_zero_feeds_an_index(t, backend):
+    """``i / i`` (0 in thread 0) as an index: gcc 12 vectorised the former helper (a
+    division under a branch) wrongly in an ``omp simd`` loop and dropped thread 0's store
+    (found by tests/test_fuzz_kernels.py, seed 708)."""
+    src = f"""GPU_KERNEL k
+GPU_PARAM out int[]
+GPU_PARAM x int[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    SET q = {t}(i) / {t}(i)
+    STORE x[q & 255] → out[i]
+GPU_END
+"""
+    kernel = check_program(parse_program(src, "t.px")).kernels[0]
+    x = np.arange(1000, 1256, dtype=np.int32)
+    out = np.full(64, -1, np.int32)
+    run_kernel(backend, kernel, [out, x], (64,))
+    i = np.arange(64)
+    want = x[np.where(i == 0, 0, 1)]
+    np.testing.assert_array_equal(out, want)
