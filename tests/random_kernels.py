@@ -12,6 +12,8 @@ its trips, first thing, up to at most 15.
 from __future__ import annotations
 
 import random
+
+import numpy as np
 from dataclasses import dataclass
 
 XS = 256  # elements of x (indices are masked with & 255)
@@ -26,9 +28,12 @@ EDGES = (0, 1, -1, 2, 31, 32, 33, -2**31 + 1, 2**31 - 1, 7, -7, 255, 65535)
 
 
 def wrap(v: int, t: str) -> int:
-    """``v`` as a value of integer type ``t`` (``i…``: two's complement)."""
+    """``v`` as a value of type ``t`` (``i…``: two's complement; ``f32``/``f64``: a NumPy
+    float, rounded once to nearest)."""
+    if t[0] == "f":
+        return np.float32(v) if t == "f32" else np.float64(v)
     bits = int(t[1:])
-    v &= (1 << bits) - 1
+    v = int(v) & ((1 << bits) - 1)  # a float (clamped first) truncates toward zero
     return v - (1 << bits) if t[0] == "i" and v >> (bits - 1) else v
 
 
@@ -38,7 +43,9 @@ def promote(t: str) -> str:
 
 
 def common(a: str, b: str) -> str:
-    """C's usual arithmetic conversions (C11 6.3.1.8) of two integer types."""
+    """C's usual arithmetic conversions (C11 6.3.1.8) of two types."""
+    if "f" in (a[0], b[0]):
+        return "f64" if "f64" in (a, b) else "f32"
     a, b = promote(a), promote(b)
     if a == b:
         return a
@@ -74,13 +81,14 @@ class Generator:
         v = r.choice(EDGES) if r.random() < 0.5 else r.randint(-1000, 1000)
         return ("lit", "i32", v) if r.random() < 0.8 else ("lit", "u32", v & MASK)
 
-    def expr(self, depth: int, safe: bool = False) -> tuple:
-        """An integer expression; ``safe``: no array read, ``/`` or ``%``."""
+    def expr(self, depth: int, safe: bool = False, want: str = "int") -> tuple:
+        """An integer expression; ``safe``: no array read, ``/`` or ``%``; ``want``: the
+        domain (``int`` here; ``tests/random_float_kernels`` adds ``float``)."""
         r = self.r
         if depth <= 0 or r.random() < 0.25:
             pick = r.random()
             if pick < 0.45:
-                v = r.choice(sorted(self.types))
+                v = r.choice(sorted(v for v, t in self.types.items() if t[0] != "f"))
                 return ("var", self.types[v], v)
             if pick < 0.6 and not safe:
                 return ("load", "i32", self.expr(depth - 1, safe))
@@ -118,7 +126,7 @@ class Generator:
             if pick < 0.4 or depth >= 3:
                 out.append(self.assign(False))
             elif pick < 0.55:
-                out.append(("store", self.expr(3)))
+                out.append(self.store())
             elif pick < 0.65:
                 out.append(("atomic", self.expr(2), self.expr(2)))
             elif pick < 0.8:
@@ -131,7 +139,14 @@ class Generator:
 
     def assign(self, safe: bool) -> tuple:
         v = self.r.choice(sorted(set(self.types) - {"i"} - self.counters()))
-        return ("set", v, self.expr(3, safe))
+        return ("set", v, self.expr(3, safe, want="float" if self.types[v][0] == "f" else "int"))
+
+    def store(self) -> tuple:
+        return ("store", self.expr(3))
+
+    def first_value(self) -> tuple:
+        """The value of one of the variables the kernel starts with."""
+        return self.expr(2)
 
     def counters(self) -> set:
         return {v for v in self.types if v.startswith(("c", "j"))}
@@ -189,7 +204,7 @@ class Generator:
         r = self.r
         first = []
         for _ in range(r.randint(2, 4)):
-            e = self.expr(2)
+            e = self.first_value()
             v = self.name("v")
             first.append(("set", v, e))
             self.types[v] = e[1]
@@ -197,7 +212,8 @@ class Generator:
             body = [self.loop_while(0, safe=True)]
         else:
             body = self.body(0, r.randint(2, 5))
-        last = ("store", ("var", self.types[first[-1][1]], first[-1][1]))
+        v = first[-1][1]
+        last = ("fstore" if self.types[v][0] == "f" else "store", ("var", self.types[v], v))
         zeros = [("set", c, ("lit", "i32", 0)) for c in sorted(self.counters())]
         return zeros + first + body + [last]
 
@@ -246,11 +262,13 @@ def text(e: tuple, sp: Spelling = PX) -> str:
     kind, w = e[0], sp.words
     if kind == "lit":
         v = e[2]
+        if e[1][0] == "f":
+            return sp.cast.format(t=e[1], e=repr(float(v)))
         return sp.u32.format(v) if e[1] == "u32" else (f"(-{-v})" if v < 0 else str(v))
     if kind == "var":
         return e[2]
     if kind == "load":
-        return f"x[({text(e[2], sp)}) & {XS - 1}]"
+        return f"{'f' if e[1][0] == 'f' else 'x'}[({text(e[2], sp)}) & {XS - 1}]"
     if kind == "cast":
         return sp.cast.format(t=e[1], e=text(e[2], sp))
     if kind in ("neg", "inv"):
@@ -261,6 +279,8 @@ def text(e: tuple, sp: Spelling = PX) -> str:
         return f"(({text(e[3], sp)}) {w.get(e[2], e[2])} ({text(e[4], sp)}))"
     if kind in ("min", "max"):
         return f"{kind}({text(e[3], sp)}, {text(e[4], sp)})"
+    if kind == "call1":
+        return f"{e[2]}({text(e[3], sp)})"
     if kind in ("rotl", "rotr"):
         return sp.rotate.format(k=kind, a=text(e[3], sp), b=text(e[4], sp))
     if kind in ("and", "or"):
@@ -283,6 +303,8 @@ def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
             out.append(pad + sp.set.format(v=s[1], e=text(s[2], sp)))
         elif kind == "store":
             out.append(pad + sp.store.format(e=text(s[1], sp)))
+        elif kind == "fstore":
+            out.append(f"{pad}STORE f32({text(s[1], sp)}) → fo[i]")
         elif kind == "atomic":
             out += [pad + f.format(op=atomic, low=atomic.lower(), i=text(s[1], sp),
                                    v=text(s[2], sp)) for f in sp.atomic]
@@ -304,12 +326,14 @@ def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
     return out
 
 
-def program(seed: int) -> tuple[str, list, Generator]:
-    """Seed ``seed``'s kernel: its ``.px`` text, its statements and its generator."""
-    g = Generator(seed)
+def program(seed: int, generator: type | None = None) -> tuple[str, list, Generator]:
+    """Seed ``seed``'s kernel: its ``.px`` text, its statements and its generator (a
+    :class:`Generator`, or ``generator``: one with float parameters ``f`` and ``fo``)."""
+    g = (generator or Generator)(seed)
     body = g.kernel()
+    floats = ["    GPU_PARAM f float[]", "    GPU_PARAM fo float[]"] if generator else []
     head = ["GPU_KERNEL fuzz", "    GPU_PARAM out int[]", "    GPU_PARAM x int[]",
-            "    GPU_PARAM hist int[]", "GPU_THREAD_CODE:", "    THREAD_ID → i",
+            "    GPU_PARAM hist int[]", *floats, "GPU_THREAD_CODE:", "    THREAD_ID → i",
             "    SET atom = 0"]
     return "\n".join(head + lines(body, 4, g.atomic) + ["GPU_END", ""]), body, g
 

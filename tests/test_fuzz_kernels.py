@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from functools import partial
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ import pytest
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
+from tests.random_float_kernels import FLOAT_EDGES, FloatGenerator
 from tests.random_kernels import (BINS, EDGES, XS, Generator, common, program, python_program,
                                   wrap)
 
@@ -68,21 +70,30 @@ def evaluate(e: tuple, env: dict) -> int:
     """The value of expression ``e`` (``(kind, type, …)``) with the variables ``env``."""
     kind, t = e[0], e[1]
     if kind == "lit":
-        return e[2]
+        return wrap(e[2], t)
     if kind == "var":
         return env[e[2]]
     if kind == "load":
-        return env["x"][evaluate(e[2], env) & (XS - 1)]
+        return env["f" if t[0] == "f" else "x"][evaluate(e[2], env) & (XS - 1)]
     if kind == "cast":
         return wrap(evaluate(e[2], env), t)
     if kind == "neg":  # t: the operand's type, promoted
         return wrap(-evaluate(e[2], env), t)
     if kind == "inv":
         return wrap(~evaluate(e[2], env), t)
+    if kind == "call1":
+        return {"sqrt": np.sqrt, "floor": np.floor, "ceil": np.ceil,
+                "abs": np.abs}[e[2]](wrap(evaluate(e[3], env), t))
     if kind == "select":
         return wrap(evaluate(e[3] if truth(e[2], env) else e[4], env), t)
     a = evaluate(e[3], env)
     b = evaluate(e[4], env)
+    if t[0] == "f":  # + - * /, fmin, fmax: IEEE 754, one rounding in t
+        x, y = wrap(a, t), wrap(b, t)
+        if kind in ("min", "max") and x == y == 0 and np.signbit(x) != np.signbit(y):
+            env["unsure"] = True  # C's fmin(0.0, -0.0) may be either zero
+        return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+                "min": np.fmin, "max": np.fmax}[e[2]](x, y)
     if kind == "bin":
         return _binary(e[2], t, a if e[2] in ("<<", ">>") else wrap(a, t), wrap(b, t),
                        env["floor"])
@@ -117,6 +128,8 @@ def execute(body: list, env: dict) -> None:
             env[s[1]] = wrap(evaluate(s[2], env), env["types"][s[1]])
         elif kind == "store":
             env["out"][env["i"]] = wrap(evaluate(s[1], env), "i32")
+        elif kind == "fstore":
+            env["fo"][env["i"]] = np.float32(evaluate(s[1], env))
         elif kind == "atomic":
             b, v = evaluate(s[1], env) & (BINS - 1), wrap(evaluate(s[2], env), "i32")
             h = env["hist"]
@@ -154,17 +167,26 @@ def _trip(body: list, env: dict) -> bool:
     return False
 
 
-def reference(body: list, g: Generator, out, x, hist, floor: bool = False) -> None:
-    """Every thread of the kernel, one after another, on ``out`` and ``hist`` (lists);
-    ``floor``: the Python front end's ``//`` and ``%``."""
+def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=None,
+              fo=None) -> set:
+    """Every thread of the kernel, one after another, on ``out``, ``hist`` and ``fo``
+    (lists); ``floor``: the Python front end's ``//`` and ``%``. Returns the threads whose
+    result is not decided: ``min``/``max`` of two zeros of opposite signs, which C's
+    ``fmin``/``fmax`` (and NumPy's, depending on the array's length) may answer with
+    either, and that a division may then turn into either infinity."""
+    unsure = set()
     for tid in range(len(out)):
-        env = dict.fromkeys(g.types, 0)
+        env = {v: wrap(0, t) for v, t in g.types.items()}
         env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types,
-                   floor=floor)
+                   floor=floor, f=f, fo=fo)
         try:
-            execute(body, env)
+            with np.errstate(all="ignore"):
+                execute(body, env)
         except _Return:
             pass
+        if env.get("unsure"):
+            unsure.add(tid)
+    return unsure
 
 
 def _values(rng, n: int) -> np.ndarray:
@@ -205,3 +227,34 @@ def test_random_python_kernel(seed, backend, tmp_path):
     module.fuzz(out, x, hist, device=backend)
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
     assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+
+
+def _floats(rng, n: int, finite: bool = False) -> np.ndarray:
+    special = np.array([v for v in FLOAT_EDGES if abs(v) <= 65504] if finite else
+                       FLOAT_EDGES + (np.inf, -np.inf, np.nan, 1e-40), np.float32)
+    scale = 10.0 ** rng.integers(-3, 4 if finite else 7, n)
+    v = (rng.standard_normal(n) * scale).astype(np.float32)
+    return np.where(rng.random(n) < 0.3, rng.choice(special, n), v).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_float_kernel(seed, backend):
+    """Kernels that also compute in ``f32`` and ``f64`` (``tests/random_float_kernels``):
+    every operation rounds once, so every backend's floats equal NumPy's bit for bit
+    (NaN equal to NaN, and ``-0.0`` to ``0.0``, which ``min``/``max`` may exchange)."""
+    finite = backend == "webgpu"  # no infinities or NaNs there (FloatGenerator)
+    src, body, g = program(seed, partial(FloatGenerator, finite=finite))
+    kernel = check_program(parse_program(src, f"fuzzf{seed}.px")).kernels[0]
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    f, fo = _floats(rng, XS, finite), _floats(rng, n, finite)
+    want_out, want_hist, want_fo = out.tolist(), hist.tolist(), list(fo)
+    unsure = reference(body, g, want_out, x.tolist(), want_hist, f=list(f), fo=want_fo)
+    run_kernel(backend, kernel, [out, x, hist, f, fo], (n,))
+    sure = np.array([t not in unsure for t in range(n)], bool)
+    assert out[sure].tolist() == np.array(want_out)[sure].tolist(), \
+        f"seed {seed} on {backend}: out differs\n{src}"
+    assert unsure or hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+    np.testing.assert_array_equal(fo[sure], np.array(want_fo, np.float32)[sure],
+                                  err_msg=f"seed {seed} on {backend}: fo differs\n{src}")

@@ -143,7 +143,7 @@ class Dialect:
         """``-a`` in type ``t``; ``wraps``: it may overflow (``-MIN`` is ``MIN``)."""
         if wraps and not self.native_wrap:
             return f"(({self.type_name(t)})(0 - ({self.type_name(unsigned_of(t))}){a}))"
-        return f"(-{a})"
+        return f"(-({a}))" if a.startswith("-") else f"(-{a})"  # not --5.0f
 
     # -- statements and declarations
     def declare(self, name: str, t: Scalar, init: str) -> str:

@@ -26,7 +26,7 @@ from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.uniform import uniform_fields
 from pxos.ir import nodes as ir
 from pxos.ir.functions import Lowering, lowering
-from pxos.ir.passes.fold import fold_integers
+from pxos.ir.passes.fold import fold_constants
 from pxos.ir.types import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
                             wrapped)
 
@@ -272,5 +272,5 @@ def render_wgsl(kernel: ir.Kernel, checked: bool = False, wide: bool = False) ->
     Raises:
         PxTypeError: ``kernel`` uses what WGSL lacks (:meth:`WgslDialect.admit`).
     """
-    kernel = replace(kernel, body=fold_integers(kernel.body))  # ir/passes/fold: why
+    kernel = replace(kernel, body=fold_constants(kernel.body))  # ir/passes/fold: why
     return render_gpu(kernel, WgslDialect(wide), checked)

@@ -256,7 +256,8 @@ class ExprTyper:
     def _cast(self, e: ir.Cast) -> ir.Expr:
         a = self.scalar(e.operand)
         if _weak(a) and e.to.is_float and e.to.bits >= 32:
-            return replace(convert(a, e.to), span=e.span)  # f64(0.1) is 0.1 in double
+            check_float_fits(a, e.to)  # f64(0.1) is 0.1 in double, f32(0.1) in float (and
+            return ir.Const(e.span, convert_value(a.value, e.to), type=e.to)  # no longer weak
         return replace(e, operand=a, type=e.to)
 
 

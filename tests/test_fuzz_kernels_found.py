@@ -1,0 +1,65 @@
+"""What the differential kernel fuzzer (test_fuzz_kernels) found, kept as plain cases: one
+statement each, on every backend present, against values worked out here by hand (Python
+integers, NumPy floats)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pxos.host.launch import run_kernel
+from pxos.ir.check_host import check_program
+from pxos.lang.px.parser import parse_program
+from pxos.testing import for_each_backend
+
+N = 8
+I = np.arange(N)
+
+
+def stored(backend: str, expr: str, out_type: str = "long", dtype=np.int64) -> np.ndarray:
+    """``STORE expr → out[i]`` for ``i`` in 0..N-1 on ``backend``, with ``x[i] = i - 4``."""
+    src = f"""GPU_KERNEL k
+GPU_PARAM out {out_type}[]
+GPU_PARAM x int[]
+GPU_THREAD_CODE:
+    THREAD_ID → i
+    STORE {expr} → out[i]
+GPU_END
+"""
+    kernel = check_program(parse_program(src, "found.px")).kernels[0]
+    out = np.zeros(N, dtype)
+    run_kernel(backend, kernel, [out, (I - 4).astype(np.int32)], (N,))
+    return out
+
+
+@for_each_backend()
+@pytest.mark.parametrize("expr, want", [
+    # a signed 32-bit value widened to u64 sign-extends (naga's u64(i32) zero-extended)
+    ("i64(u64(x[i]) >> 32)", [0xFFFFFFFF if v < 0 else 0 for v in I - 4]),
+    # an unsigned one widened to i64 zero-extends (naga's i64(u32) sign-extended)
+    ("i64(u32(x[i]))", [(v + 2**32) % 2**32 for v in I - 4]),
+    # constants alone wrap as the rest of pxos's integers (WGSL refused the shader)
+    ("i64(2147483647 + 1 + i - i)", [-2**31] * N),
+    ("i64((18 << 31) + i - i)", [0] * N),
+    # a constant of 64 bits converted to 32 (naga converts no 64-bit literal)
+    ("i64(u32(4294967295) + u32(i) - u32(i))", [2**32 - 1] * N),
+    ("i64(x[i32(i64(3))])", [-1] * N),
+    # an unsigned value negated (WGSL has no unary minus for u32)
+    ("i64(-(u32(i)))", [(2**32 - v) % 2**32 for v in I]),
+])
+def test_integer_conversions_and_constants(backend, expr, want):
+    assert stored(backend, expr).tolist() == want
+
+
+@for_each_backend()
+@pytest.mark.parametrize("expr, want", [
+    # f32(0.1) widened is float 0.1, not double 0.1 (the checker kept the literal weak)
+    ("f64(f32(0.1))", float(np.float32(0.1))),
+    # a negative float literal negated: C read "--5.125f" as a decrement
+    ("f64(-(f32(-5.125)))", 5.125),
+    # an f64 literal converted to f32, and floor of an f64 literal (naga refused both)
+    ("f64(f32(f64(0.1)))", float(np.float32(0.1))),
+    ("-floor(f64(-5.625))", 6.0),
+])
+def test_float_literals_and_constants(backend, expr, want):
+    assert stored(backend, expr, "double", np.float64).tolist() == [want] * N
