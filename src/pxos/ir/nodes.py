@@ -14,5 +14,5 @@ ir``, then ``ir.Binary``, ``ir.Kernel``, ``ir.walk``.
 from pxos.ir.expressions import *  # noqa: F401,F403
 from pxos.ir.host_statements import *  # noqa: F401,F403
 from pxos.ir.statements import *  # noqa: F401,F403
-from pxos.ir.traversal import keyword, stmt_exprs, subexprs  # noqa: F401
+from pxos.ir.traversal import assigned_names, keyword, stmt_exprs, subexprs  # noqa: F401
 

@@ -1,12 +1,12 @@
-"""Reading the IR: a statement's `.px` keyword, the expressions it evaluates, and every
-subexpression of an expression (``ir/nodes`` re-exports these; ``walk`` and ``children``
-are in ``ir/statements``)."""
+"""Reading the IR: a statement's `.px` keyword, the expressions it evaluates, every
+subexpression of an expression, and the names a body assigns (``ir/nodes`` re-exports
+these; ``walk`` and ``children`` are in ``ir/statements``)."""
 
 from __future__ import annotations
 
 from pxos.ir.expressions import Binary, Call, Cast, Expr, Load, Unary
 from pxos.ir.host_statements import Codec, Crypt
-from pxos.ir.statements import Assign, Atomic, For, If, Stmt, Store, ThreadLoop, While
+from pxos.ir.statements import Assign, Atomic, For, If, Stmt, Store, ThreadLoop, While, walk
 
 _KEYWORDS = {"Assign": "SET", "ReadFile": "READ_FILE", "WriteFile": "WRITE_FILE",
              "ReadEnv": "READ_ENV",
@@ -60,3 +60,17 @@ def stmt_exprs(stmt: Stmt) -> tuple[Expr, ...]:
     if isinstance(stmt, ThreadLoop):
         return stmt.stops
     return ()
+
+
+def assigned_names(body) -> set[str]:
+    """The variables that statements of ``body`` (nested ones too) assign: ``SET``
+    targets, ``FOR`` variables and the old values of atomics."""
+    names = set()
+    for s in walk(body):
+        if isinstance(s, Assign):
+            names.add(s.name)
+        elif isinstance(s, For):
+            names.add(s.var)
+        elif isinstance(s, Atomic) and s.result is not None:
+            names.add(s.result)
+    return names

@@ -69,14 +69,9 @@ def split(body: ir.Body) -> list[Region | BlockLoop]:
 
 
 def names_in(body: ir.Body) -> set[str]:
-    names = set()
+    """The variables that ``body`` assigns or reads."""
+    names = ir.assigned_names(body)
     for s in ir.walk(body):
-        if isinstance(s, ir.Assign):
-            names.add(s.name)
-        elif isinstance(s, ir.For):
-            names.add(s.var)
-        elif isinstance(s, ir.Atomic) and s.result:
-            names.add(s.result)
         for e in ir.stmt_exprs(s):
             names.update(x.name for x in ir.subexprs(e) if isinstance(x, ir.Var))
     return names

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pxos.ir import nodes as ir
+from pxos.ir.passes.fission import names_in
 
 
 def hoist_for_bounds(body: ir.Body, taken: set[str]) -> ir.Body:
@@ -30,7 +31,7 @@ def hoist_for_bounds(body: ir.Body, taken: set[str]) -> ir.Body:
         elif isinstance(s, ir.While):
             s = replace(s, body=hoist_for_bounds(s.body, taken))
         elif isinstance(s, ir.For):
-            changed = assigned(s.body) | {s.var}
+            changed = ir.assigned_names(s.body) | {s.var}
             stop = _once(s.stop, s.var, changed, taken, out)
             step = None if s.step is None else _once(s.step, s.var, changed, taken, out)
             s = replace(s, stop=stop, step=step, body=hoist_for_bounds(s.body, taken))
@@ -38,27 +39,10 @@ def hoist_for_bounds(body: ir.Body, taken: set[str]) -> ir.Body:
     return tuple(out)
 
 
-def assigned(body: ir.Body) -> set[str]:
-    """The names that statements of ``body`` (nested ones too) assign."""
-    names = set()
-    for s in ir.walk(body):
-        if isinstance(s, ir.Assign):
-            names.add(s.name)
-        elif isinstance(s, ir.For):
-            names.add(s.var)
-        elif isinstance(s, ir.Atomic) and s.result is not None:
-            names.add(s.result)
-    return names
-
-
 def kernel_names(kernel: ir.Kernel) -> set[str]:
     """Every name a kernel defines or reads: parameters, shared arrays and variables."""
-    names = {p.name for p in kernel.params} | {s.name for s in kernel.shared}
-    names |= assigned(kernel.body)
-    for s in ir.walk(kernel.body):
-        for e in ir.stmt_exprs(s):
-            names |= {x.name for x in ir.subexprs(e) if isinstance(x, ir.Var)}
-    return names
+    return ({p.name for p in kernel.params} | {s.name for s in kernel.shared}
+            | names_in(kernel.body))
 
 
 def _once(e: ir.Expr, var: str, changed: set[str], taken: set[str], before: list) -> ir.Expr:
