@@ -69,6 +69,8 @@ class Generator:
         self.lockstep = seed % 3 == 0
         self.atomic = self.r.choice(ATOMICS)
         self.types = {"i": "i32"}
+        self.fixed = {"i"}  # variables never assigned after the start
+        self.returns = True  # whether an arm may end its thread
         self.names = 0
         self.loops = 0  # loops around the statement being made
 
@@ -138,7 +140,7 @@ class Generator:
         return out
 
     def assign(self, safe: bool) -> tuple:
-        v = self.r.choice(sorted(set(self.types) - {"i"} - self.counters()))
+        v = self.r.choice(sorted(set(self.types) - self.fixed - self.counters()))
         return ("set", v, self.expr(3, safe, want="float" if self.types[v][0] == "f" else "int"))
 
     def store(self) -> tuple:
@@ -166,6 +168,7 @@ class Generator:
                  else self.body(depth + 1, r.randint(1, 2)))
         ends = (("break",) if safe else ("break", "continue", "return")) if in_loop \
             else (() if safe else ("return",))
+        ends = tuple(e for e in ends if self.returns or e != "return")
         if ends and r.random() < 0.35:
             stmts.append((r.choice(ends),))
         return stmts
@@ -281,6 +284,8 @@ def text(e: tuple, sp: Spelling = PX) -> str:
         return f"{kind}({text(e[3], sp)}, {text(e[4], sp)})"
     if kind == "call1":
         return f"{e[2]}({text(e[3], sp)})"
+    if kind == "tile":
+        return f"tile[{text(e[2], sp)}]"
     if kind in ("rotl", "rotr"):
         return sp.rotate.format(k=kind, a=text(e[3], sp), b=text(e[4], sp))
     if kind in ("and", "or"):
@@ -301,6 +306,8 @@ def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
         kind = s[0]
         if kind == "set":
             out.append(pad + sp.set.format(v=s[1], e=text(s[2], sp)))
+        elif kind == "store" and len(s) > 2:  # another target than out[i]
+            out.append(f"{pad}STORE i32({text(s[1], sp)}) → {s[2]}")
         elif kind == "store":
             out.append(pad + sp.store.format(e=text(s[1], sp)))
         elif kind == "fstore":

@@ -28,6 +28,7 @@ import pytest
 from pxos.host.launch import run_kernel
 from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
+from tests.random_barrier_kernels import BLOCK, barrier_program
 from tests.random_float_kernels import FLOAT_EDGES, FloatGenerator
 from tests.random_kernels import (BINS, EDGES, XS, Generator, common, program, python_program,
                                   wrap)
@@ -73,6 +74,8 @@ def evaluate(e: tuple, env: dict) -> int:
         return wrap(e[2], t)
     if kind == "var":
         return env[e[2]]
+    if kind == "tile":
+        return env["tile"][evaluate(e[2], env)]
     if kind == "load":
         return env["f" if t[0] == "f" else "x"][evaluate(e[2], env) & (XS - 1)]
     if kind == "cast":
@@ -126,6 +129,8 @@ def execute(body: list, env: dict) -> None:
         kind = s[0]
         if kind == "set":
             env[s[1]] = wrap(evaluate(s[2], env), env["types"][s[1]])
+        elif kind == "store" and len(s) > 2:  # tile[lid]
+            env["tile"][env["lid"]] = wrap(evaluate(s[1], env), "i32")
         elif kind == "store":
             env["out"][env["i"]] = wrap(evaluate(s[1], env), "i32")
         elif kind == "fstore":
@@ -258,3 +263,38 @@ def test_random_float_kernel(seed, backend):
     assert unsure or hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
     np.testing.assert_array_equal(fo[sure], np.array(want_fo, np.float32)[sure],
                                   err_msg=f"seed {seed} on {backend}: fo differs\n{src}")
+
+
+def run_segments(segments: list, envs: list) -> None:
+    """A block's threads (``envs``) through a barrier kernel's segments, turn by turn
+    (``tests/random_barrier_kernels``)."""
+    for seg in segments:
+        if seg[0] == "stmts":
+            for env in envs:
+                with np.errstate(all="ignore"):
+                    execute(seg[1], env)
+        elif seg[0] == "loop":
+            for trip in range(seg[2]):
+                for env in envs:
+                    env[seg[1]] = trip
+                run_segments(seg[3], envs)
+
+
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_barrier_kernel(seed, backend):
+    """Blocks of 64 threads taking turns at a shared array between ``SYNC_THREADS``."""
+    src, segments, g = barrier_program(seed)
+    kernel = check_program(parse_program(src, f"fuzzb{seed}.px")).kernels[0]
+    rng = np.random.default_rng(seed)
+    n = BLOCK * int(rng.integers(1, 4))
+    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    want_out, want_hist, xs = out.tolist(), hist.tolist(), x.tolist()
+    for block in range(0, n, BLOCK):
+        tile = [0] * BLOCK
+        envs = [{**{v: 0 for v in g.types}, "i": block + lid, "lid": lid, "x": xs,
+                 "out": want_out, "hist": want_hist, "tile": tile, "atomic": g.atomic,
+                 "types": g.types, "floor": False} for lid in range(BLOCK)]
+        run_segments(segments, envs)
+    run_kernel(backend, kernel, [out, x, hist], (n,))
+    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
+    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
