@@ -200,8 +200,11 @@ def _values(rng, n: int) -> np.ndarray:
     return np.where(rng.random(n) < 0.3, rng.choice(edges, n), v).astype(np.int32)
 
 
+@pytest.mark.parametrize("checked", [False, True], ids=["plain", "checked"])
 @pytest.mark.parametrize("seed", range(COUNT))
-def test_random_integer_kernel(seed, backend):
+def test_random_integer_kernel(seed, backend, checked):
+    """Each kernel also in checked mode (``--checked``: every access bounds-checked),
+    where its indices, all in bounds, must change nothing."""
     src, body, g = program(seed)
     kernel = check_program(parse_program(src, f"fuzz{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
@@ -209,7 +212,7 @@ def test_random_integer_kernel(seed, backend):
     out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist)
-    run_kernel(backend, kernel, [out, x, hist], (n,))
+    run_kernel(backend, kernel, [out, x, hist], (n,), checked)
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
     assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
 

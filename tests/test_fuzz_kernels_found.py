@@ -16,8 +16,10 @@ N = 8
 I = np.arange(N)
 
 
-def stored(backend: str, expr: str, out_type: str = "long", dtype=np.int64) -> np.ndarray:
-    """``STORE expr → out[i]`` for ``i`` in 0..N-1 on ``backend``, with ``x[i] = i - 4``."""
+def stored(backend: str, expr: str, out_type: str = "long", dtype=np.int64,
+           checked: bool = False) -> np.ndarray:
+    """``STORE expr → out[i]`` for ``i`` in 0..N-1 on ``backend``, with ``x[i] = i - 4``;
+    ``checked``: in checked mode."""
     src = f"""GPU_KERNEL k
 GPU_PARAM out {out_type}[]
 GPU_PARAM x int[]
@@ -28,7 +30,7 @@ GPU_END
 """
     kernel = check_program(parse_program(src, "found.px")).kernels[0]
     out = np.zeros(N, dtype)
-    run_kernel(backend, kernel, [out, (I - 4).astype(np.int32)], (N,))
+    run_kernel(backend, kernel, [out, (I - 4).astype(np.int32)], (N,), checked)
     return out
 
 
@@ -63,3 +65,12 @@ def test_integer_conversions_and_constants(backend, expr, want):
 ])
 def test_float_literals_and_constants(backend, expr, want):
     assert stored(backend, expr, "double", np.float64).tolist() == [want] * N
+
+
+@for_each_backend()
+@pytest.mark.parametrize("index, at", [("u32(i) & u32(7)", I), ("u8(i)", I),
+                                       ("u16(7 - i)", 7 - I)])
+def test_an_index_of_another_integer_type_in_checked_mode(backend, index, at):
+    """Checked mode's bound helper takes an ``i32`` index: WGSL converts nothing itself
+    (the shader was refused for a ``u32`` index)."""
+    assert stored(backend, f"x[{index}]", checked=True).tolist() == (at - 4).tolist()

@@ -114,10 +114,13 @@ class WgslRenderer(Renderer):
         self.atomic = {s.array for s in ir.walk(kernel.body) if isinstance(s, ir.Atomic)}
 
     def index(self, e: ir.Expr) -> str:
-        """A 64-bit constant index as an ``i32`` literal (naga converts no 64-bit literal)."""
+        """An index as an ``i32`` (the checked-mode bound helper takes one; WGSL converts
+        nothing implicitly); a 64-bit constant one as an ``i32`` literal (naga converts no
+        64-bit literal)."""
         if isinstance(e, ir.Const) and e.type.bits == 64:
             return self.d.literal(wrapped(e.value, I32), I32)
-        return super().index(e)
+        text = super().index(e)
+        return self.d.cast(text, I32) if e.type.bits < 64 and e.type != I32 else text
 
     def _e_cast(self, e: ir.Cast) -> str:
         """An integer constant converted here, as C converts it (naga converts no 64-bit
