@@ -14,7 +14,7 @@ backends run it as written. A kernel is a list of *segments*: ``("stmts", body)`
 
 from __future__ import annotations
 
-from tests.random_kernels import BINS, Generator, lines
+from tests.random_kernels import BINS, Generator, lines, params
 
 BLOCK = 64
 
@@ -66,7 +66,7 @@ class BarrierGenerator(Generator):
         return [("stmts", zeros + start)] + segments + [("stmts", [last])]
 
 
-def barrier_lines(segments: list, indent: int, atomic: str) -> list:
+def barrier_lines(segments: list, indent: int, g: BarrierGenerator) -> list:
     """The segments as ``.px`` lines."""
     pad, out = " " * indent, []
     for seg in segments:
@@ -74,9 +74,9 @@ def barrier_lines(segments: list, indent: int, atomic: str) -> list:
             out.append(pad + "SYNC_THREADS")
         elif seg[0] == "loop":
             out.append(f"{pad}FOR {seg[1]} IN 0..{seg[2]}:")
-            out += barrier_lines(seg[3], indent + 4, atomic)
+            out += barrier_lines(seg[3], indent + 4, g)
         else:
-            out += lines(seg[1], indent, atomic)
+            out += lines(seg[1], indent, g)
     return out
 
 
@@ -84,10 +84,10 @@ def barrier_program(seed: int) -> tuple[str, list, BarrierGenerator]:
     """Seed ``seed``'s block-synchronous kernel: its ``.px`` text, segments and generator."""
     g = BarrierGenerator(seed)
     segments = g.kernel()
-    head = ["GPU_KERNEL fuzz", "    GPU_PARAM out int[]", "    GPU_PARAM x int[]",
-            "    GPU_PARAM hist int[]", f"    GPU_SHARED_MEM tile int {BLOCK}",
-            f"    GPU_BLOCK {BLOCK}", "GPU_THREAD_CODE:", "    THREAD_ID → i",
-            "    LOCAL_ID → lid", "    SET atom = 0"]
+    head = ["GPU_KERNEL fuzz", *params(g, "    GPU_PARAM {n} {t}[]"),
+            f"    GPU_SHARED_MEM tile int {BLOCK}", f"    GPU_BLOCK {BLOCK}",
+            "GPU_THREAD_CODE:", "    THREAD_ID → i", "    LOCAL_ID → lid",
+            f"    SET atom = {g.arrays['hist']}(0)"]
     assert BINS == 16
-    return "\n".join(head + barrier_lines(segments, 4, g.atomic) + ["GPU_END", ""]), \
+    return "\n".join(head + barrier_lines(segments, 4, g) + ["GPU_END", ""]), \
         segments, g

@@ -62,7 +62,8 @@ class Generator:
     """A random kernel (statements as tuples, see :func:`execute`) from one seed.
 
     ``lockstep``: one top-level ``WHILE`` of ``SET``/``IF`` and a final ``BREAK``, with no
-    array read, division or remainder in it (the shape ``codegen/c_escape`` takes)."""
+    array read, division or remainder in it (the shape ``codegen/c_escape`` takes).
+    ``arrays``: the element types of ``out``, ``x`` and ``hist``."""
 
     def __init__(self, seed: int):
         self.r = random.Random(seed)
@@ -73,6 +74,10 @@ class Generator:
         self.returns = True  # whether an arm may end its thread
         self.names = 0
         self.loops = 0  # loops around the statement being made
+        pick = random.Random(seed * 31 + 7)  # the arrays' types: odd seeds vary them
+        self.arrays = {"out": pick.choice(TYPES), "x": pick.choice(TYPES),
+                       "hist": pick.choice(("i32", "u32"))} if seed % 2 else \
+            dict.fromkeys(("out", "x", "hist"), "i32")
 
     def name(self, prefix: str) -> str:
         self.names += 1
@@ -93,7 +98,7 @@ class Generator:
                 v = r.choice(sorted(v for v, t in self.types.items() if t[0] != "f"))
                 return ("var", self.types[v], v)
             if pick < 0.6 and not safe:
-                return ("load", "i32", self.expr(depth - 1, safe))
+                return ("load", self.arrays["x"], self.expr(depth - 1, safe))
             return self.literal()
         kind = r.choice(("bin", "bin", "bin", "min", "max", "rotl", "rotr", "cast", "neg",
                          "inv", "select"))
@@ -178,8 +183,8 @@ class Generator:
         name = self.name("j")
         hi = r.choice((("lit", "i32", r.randint(0, 6)),
                        ("bin", "i32", "&", ("var", "i32", "i"), ("lit", "i32", 7)),
-                       ("bin", "i32", "&", ("load", "i32", self.expr(1)),
-                        ("lit", "i32", 7))))
+                       binary("&", ("load", self.arrays["x"], self.expr(1)),
+                              ("lit", "i32", 7))))
         self.types[name] = "i32"
         self.loops += 1
         body = self.body(depth + 1, r.randint(1, 3))
@@ -247,16 +252,16 @@ class Spelling:
 PX = Spelling("u32({})", "{t}({e})", "select({c}, {a}, {b})", "{k}({a}, {b})",
               {"and": "AND", "or": "OR", "not": "NOT", "if": "IF", "elif": "ELIF",
                "else": "ELSE", "break": "BREAK", "continue": "CONTINUE", "return": "RETURN"},
-              "SET {v} = {e}", "STORE i32({e}) → out[i]",
-              ("SET atom = i32({v})",  # an operand, not an expression
+              "SET {v} = {e}", "STORE {t}({e}) → out[i]",
+              ("SET atom = {h}({v})",  # an operand, not an expression
                "ATOMIC_{op} hist[({i}) & 15] atom"),
               "FOR {v} IN {lo}..{hi}:", "SET {v} = {v} + 1")
 PY = Spelling("pxos.u32({})", "pxos.{t}({e})", "(({a}) if ({c}) else ({b}))", "pxos.{k}({a}, {b})",
               {"and": "and", "or": "or", "not": "not", "if": "if", "elif": "elif",
                "else": "else", "break": "break", "continue": "continue", "return": "return",
                "/": "//"},
-              "{v} = {e}", "out[i] = pxos.i32({e})",
-              ("pxos.atomic_{low}(hist, ({i}) & 15, pxos.i32({v}))",),
+              "{v} = {e}", "out[i] = pxos.{t}({e})",
+              ("pxos.atomic_{low}(hist, ({i}) & 15, pxos.{h}({v}))",),
               "for {v} in range({lo}, {hi}):", "{v} += 1")
 
 
@@ -295,12 +300,12 @@ def text(e: tuple, sp: Spelling = PX) -> str:
     return f"(({text(e[2], sp)}) {e[1]} ({text(e[3], sp)}))"  # cmp
 
 
-def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
-    """The statements as lines of ``sp``'s language."""
+def lines(body: list, indent: int, g: "Generator", sp: Spelling = PX) -> list:
+    """The statements of ``g``'s kernel as lines of ``sp``'s language."""
     pad, out, w = " " * indent, [], sp.words
 
     def nested(b):
-        return lines(b, indent + 4, atomic, sp) or [pad + "    " + sp.set.format(v="atom", e=0)]
+        return lines(b, indent + 4, g, sp) or [pad + "    " + sp.set.format(v="atom", e=0)]
 
     for s in body:
         kind = s[0]
@@ -309,12 +314,12 @@ def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
         elif kind == "store" and len(s) > 2:  # another target than out[i]
             out.append(f"{pad}STORE i32({text(s[1], sp)}) → {s[2]}")
         elif kind == "store":
-            out.append(pad + sp.store.format(e=text(s[1], sp)))
+            out.append(pad + sp.store.format(e=text(s[1], sp), t=g.arrays["out"]))
         elif kind == "fstore":
             out.append(f"{pad}STORE f32({text(s[1], sp)}) → fo[i]")
         elif kind == "atomic":
-            out += [pad + f.format(op=atomic, low=atomic.lower(), i=text(s[1], sp),
-                                   v=text(s[2], sp)) for f in sp.atomic]
+            out += [pad + f.format(op=g.atomic, low=g.atomic.lower(), i=text(s[1], sp),
+                                   v=text(s[2], sp), h=g.arrays["hist"]) for f in sp.atomic]
         elif kind == "if":
             for n, (c, arm) in enumerate(s[1]):
                 out.append(f"{pad}{w['elif' if n else 'if']} {text(c, sp)}:")
@@ -333,16 +338,20 @@ def lines(body: list, indent: int, atomic: str, sp: Spelling = PX) -> list:
     return out
 
 
+def params(g: "Generator", spell) -> str:
+    """The array parameters ``out``, ``x``, ``hist`` in ``spell``'s form (``{n}``, ``{t}``)."""
+    return [spell.format(n=n, t=g.arrays[n]) for n in ("out", "x", "hist")]
+
+
 def program(seed: int, generator: type | None = None) -> tuple[str, list, Generator]:
     """Seed ``seed``'s kernel: its ``.px`` text, its statements and its generator (a
     :class:`Generator`, or ``generator``: one with float parameters ``f`` and ``fo``)."""
     g = (generator or Generator)(seed)
     body = g.kernel()
     floats = ["    GPU_PARAM f float[]", "    GPU_PARAM fo float[]"] if generator else []
-    head = ["GPU_KERNEL fuzz", "    GPU_PARAM out int[]", "    GPU_PARAM x int[]",
-            "    GPU_PARAM hist int[]", *floats, "GPU_THREAD_CODE:", "    THREAD_ID → i",
-            "    SET atom = 0"]
-    return "\n".join(head + lines(body, 4, g.atomic) + ["GPU_END", ""]), body, g
+    head = ["GPU_KERNEL fuzz", *params(g, "    GPU_PARAM {n} {t}[]"), *floats,
+            "GPU_THREAD_CODE:", "    THREAD_ID → i", f"    SET atom = {g.arrays['hist']}(0)"]
+    return "\n".join(head + lines(body, 4, g) + ["GPU_END", ""]), body, g
 
 
 def python_program(seed: int) -> tuple[str, list, Generator]:
@@ -352,11 +361,11 @@ def python_program(seed: int) -> tuple[str, list, Generator]:
     (``i = pxos.thread_id()``)."""
     g = Generator(seed)
     body = g.kernel()
-    arr = "pxos.Array[pxos.i32, 1]"
     head = ["import pxos", "", "", "@pxos.kernel",
-            f"def fuzz(out: {arr}, x: {arr}, hist: {arr}):"]
+            f"def fuzz({', '.join(params(g, '{n}: pxos.Array[pxos.{t}, 1]'))}):"]
+    atom = f"atom = pxos.{g.arrays['hist']}(0)"
     if seed % 2 or "'return'" in repr(body):
-        head += ["    i = pxos.thread_id()", "    atom = 0"]
-        return "\n".join(head + lines(body, 4, g.atomic, PY) + [""]), body, g
-    head += ["    for i in pxos.parallel(len(out)):", "        atom = 0"]
-    return "\n".join(head + lines(body, 8, g.atomic, PY) + [""]), body, g
+        head += ["    i = pxos.thread_id()", "    " + atom]
+        return "\n".join(head + lines(body, 4, g, PY) + [""]), body, g
+    head += ["    for i in pxos.parallel(len(out)):", "        " + atom]
+    return "\n".join(head + lines(body, 8, g, PY) + [""]), body, g

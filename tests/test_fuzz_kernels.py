@@ -132,13 +132,14 @@ def execute(body: list, env: dict) -> None:
         elif kind == "store" and len(s) > 2:  # tile[lid]
             env["tile"][env["lid"]] = wrap(evaluate(s[1], env), "i32")
         elif kind == "store":
-            env["out"][env["i"]] = wrap(evaluate(s[1], env), "i32")
+            env["out"][env["i"]] = wrap(evaluate(s[1], env), env["arrays"]["out"])
         elif kind == "fstore":
             env["fo"][env["i"]] = np.float32(evaluate(s[1], env))
         elif kind == "atomic":
-            b, v = evaluate(s[1], env) & (BINS - 1), wrap(evaluate(s[2], env), "i32")
+            t = env["arrays"]["hist"]
+            b, v = evaluate(s[1], env) & (BINS - 1), wrap(evaluate(s[2], env), t)
             h = env["hist"]
-            h[b] = {"ADD": lambda: wrap(h[b] + v, "i32"), "MIN": lambda: min(h[b], v),
+            h[b] = {"ADD": lambda: wrap(h[b] + v, t), "MIN": lambda: min(h[b], v),
                     "MAX": lambda: max(h[b], v), "AND": lambda: h[b] & v,
                     "OR": lambda: h[b] | v, "XOR": lambda: h[b] ^ v}[env["atomic"]]()
         elif kind == "if":
@@ -183,7 +184,7 @@ def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=Non
     for tid in range(len(out)):
         env = {v: wrap(0, t) for v, t in g.types.items()}
         env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types,
-                   floor=floor, f=f, fo=fo)
+                   floor=floor, f=f, fo=fo, arrays=g.arrays)
         try:
             with np.errstate(all="ignore"):
                 execute(body, env)
@@ -194,10 +195,20 @@ def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=Non
     return unsure
 
 
-def _values(rng, n: int) -> np.ndarray:
-    edges = np.array([wrap(v, "i32") for v in EDGES] + [-2**31], np.int64)
-    v = rng.integers(-2**31, 2**31, n)
-    return np.where(rng.random(n) < 0.3, rng.choice(edges, n), v).astype(np.int32)
+def _values(rng, n: int, t: str = "i32") -> np.ndarray:
+    """``n`` values of integer type ``t``: a third of them edge values (wrapped into
+    ``t``), the others uniform over ``t``'s range."""
+    dtype = np.dtype({"i": "int", "u": "uint"}[t[0]] + t[1:])
+    info = np.iinfo(dtype)
+    edges = np.array([wrap(v, t) for v in EDGES + (-2**31, 2**63 - 1, -2**63)], dtype)
+    v = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+    return np.where(rng.random(n) < 0.3, rng.choice(edges, n), v).astype(dtype)
+
+
+def _arrays(rng, n: int, g: Generator) -> tuple:
+    """``out``, ``x`` and ``hist`` of ``g``'s kernel, of their element types."""
+    return tuple(_values(rng, size, g.arrays[name])
+                 for name, size in (("out", n), ("x", XS), ("hist", BINS)))
 
 
 @pytest.mark.parametrize("checked", [False, True], ids=["plain", "checked"])
@@ -209,7 +220,7 @@ def test_random_integer_kernel(seed, backend, checked):
     kernel = check_program(parse_program(src, f"fuzz{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
-    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    out, x, hist = _arrays(rng, n, g)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist)
     run_kernel(backend, kernel, [out, x, hist], (n,), checked)
@@ -229,7 +240,7 @@ def test_random_python_kernel(seed, backend, tmp_path):
     spec.loader.exec_module(module)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
-    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    out, x, hist = _arrays(rng, n, g)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist, floor=True)
     module.fuzz(out, x, hist, device=backend)
@@ -255,13 +266,13 @@ def test_random_float_kernel(seed, backend):
     kernel = check_program(parse_program(src, f"fuzzf{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
-    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    out, x, hist = _arrays(rng, n, g)
     f, fo = _floats(rng, XS, finite), _floats(rng, n, finite)
     want_out, want_hist, want_fo = out.tolist(), hist.tolist(), list(fo)
     unsure = reference(body, g, want_out, x.tolist(), want_hist, f=list(f), fo=want_fo)
     run_kernel(backend, kernel, [out, x, hist, f, fo], (n,))
     sure = np.array([t not in unsure for t in range(n)], bool)
-    assert out[sure].tolist() == np.array(want_out)[sure].tolist(), \
+    assert out[sure].tolist() == np.array(want_out, out.dtype)[sure].tolist(), \
         f"seed {seed} on {backend}: out differs\n{src}"
     assert unsure or hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
     np.testing.assert_array_equal(fo[sure], np.array(want_fo, np.float32)[sure],
@@ -290,13 +301,13 @@ def test_random_barrier_kernel(seed, backend):
     kernel = check_program(parse_program(src, f"fuzzb{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     n = BLOCK * int(rng.integers(1, 4))
-    out, x, hist = _values(rng, n), _values(rng, XS), _values(rng, BINS)
+    out, x, hist = _arrays(rng, n, g)
     want_out, want_hist, xs = out.tolist(), hist.tolist(), x.tolist()
     for block in range(0, n, BLOCK):
         tile = [0] * BLOCK
         envs = [{**{v: 0 for v in g.types}, "i": block + lid, "lid": lid, "x": xs,
                  "out": want_out, "hist": want_hist, "tile": tile, "atomic": g.atomic,
-                 "types": g.types, "floor": False} for lid in range(BLOCK)]
+                 "types": g.types, "floor": False, "arrays": g.arrays} for lid in range(BLOCK)]
         run_segments(segments, envs)
     run_kernel(backend, kernel, [out, x, hist], (n,))
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
