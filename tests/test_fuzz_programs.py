@@ -25,7 +25,8 @@ from tests.conftest import BACKENDS
 COUNT = max(1, int(os.environ.get("PXOS_FUZZ_COUNT", "24")) // 2)
 ARRAYS = ("a", "b", "c")
 KINDS = (("mix", 0.2), ("rot", 0.35), ("inc", 0.45), ("hist", 0.55), ("fill", 0.6),
-         ("reduce", 0.75), ("sort", 0.8), ("loop", 0.9), ("branch", 1.0))  # cumulative
+         ("reduce", 0.75), ("sort", 0.8), ("loop", 0.86), ("while", 0.93),
+         ("branch", 1.0))  # cumulative
 
 
 def _pick(p: float, table) -> str:
@@ -106,7 +107,8 @@ class Program:
         steps = []
         for _ in range(count):
             kind = _pick(self.r.random(), KINDS)
-            if kind == "sort" and depth > 0 or kind in ("loop", "branch") and depth >= 2:
+            if kind == "sort" and depth > 0 or kind in ("loop", "while", "branch") \
+                    and depth >= 2:
                 kind = "inc"  # SORT names a new array: at the top level only
             steps.append(getattr(self, "_" + kind)(depth, pad, loop))
         return steps
@@ -171,6 +173,29 @@ class Program:
         def step(m):
             for v in range(trips):
                 m.scalars[t] = v
+                for s in body:
+                    s(m)
+        return step
+
+    def _while(self, depth, pad, loop):
+        """A counted ``WHILE`` whose body may end it early with ``BREAK`` (or skip its
+        rest with ``CONTINUE``) under an ``IF`` on a host scalar."""
+        w, trips, k, limit = self.name("w"), self.r.randint(0, 4), self.k(), self.r.randint(-9, 9)
+        jump = self.r.choice(("BREAK", "CONTINUE", None))
+        self.lines += [f"{pad}SET {w} = 0", f"{pad}WHILE {w} < {trips}:",
+                       f"{pad}    SET {w} = {w} + 1"]
+        if jump:
+            self.lines += [f"{pad}    IF {k} > {limit}:", f"{pad}        {jump}"]
+        body = self.statements(depth + 1, self.r.randint(1, 2), pad + "    ", w)
+
+        def step(m):
+            m.scalars[w] = 0
+            while m.scalars[w] < trips:
+                m.scalars[w] += 1
+                if jump and m.value(k) > limit:
+                    if jump == "BREAK":
+                        break
+                    continue
                 for s in body:
                     s(m)
         return step
