@@ -247,6 +247,7 @@ class Spelling:
     atomic: tuple
     loop_for: str
     counter_up: str
+    fstore: str
 
 
 PX = Spelling("u32({})", "{t}({e})", "select({c}, {a}, {b})", "{k}({a}, {b})",
@@ -255,14 +256,14 @@ PX = Spelling("u32({})", "{t}({e})", "select({c}, {a}, {b})", "{k}({a}, {b})",
               "SET {v} = {e}", "STORE {t}({e}) → out[i]",
               ("SET atom = {h}({v})",  # an operand, not an expression
                "ATOMIC_{op} hist[({i}) & 15] atom"),
-              "FOR {v} IN {lo}..{hi}:", "SET {v} = {v} + 1")
+              "FOR {v} IN {lo}..{hi}:", "SET {v} = {v} + 1", "STORE f32({e}) → fo[i]")
 PY = Spelling("pxos.u32({})", "pxos.{t}({e})", "(({a}) if ({c}) else ({b}))", "pxos.{k}({a}, {b})",
               {"and": "and", "or": "or", "not": "not", "if": "if", "elif": "elif",
                "else": "else", "break": "break", "continue": "continue", "return": "return",
-               "/": "//"},
+               "/": "//", "sqrt": "math.sqrt", "floor": "numpy.floor", "ceil": "numpy.ceil"},
               "{v} = {e}", "out[i] = pxos.{t}({e})",
               ("pxos.atomic_{low}(hist, ({i}) & 15, pxos.{h}({v}))",),
-              "for {v} in range({lo}, {hi}):", "{v} += 1")
+              "for {v} in range({lo}, {hi}):", "{v} += 1", "fo[i] = pxos.f32({e})")
 
 
 def text(e: tuple, sp: Spelling = PX) -> str:
@@ -284,11 +285,12 @@ def text(e: tuple, sp: Spelling = PX) -> str:
     if kind == "select":
         return sp.select.format(c=text(e[2], sp), a=text(e[3], sp), b=text(e[4], sp))
     if kind == "bin":
-        return f"(({text(e[3], sp)}) {w.get(e[2], e[2])} ({text(e[4], sp)}))"
+        op = e[2] if e[1][0] == "f" else w.get(e[2], e[2])  # float / is / in Python too
+        return f"(({text(e[3], sp)}) {op} ({text(e[4], sp)}))"
     if kind in ("min", "max"):
         return f"{kind}({text(e[3], sp)}, {text(e[4], sp)})"
     if kind == "call1":
-        return f"{e[2]}({text(e[3], sp)})"
+        return f"{w.get(e[2], e[2])}({text(e[3], sp)})"
     if kind == "tile":
         return f"tile[{text(e[2], sp)}]"
     if kind in ("rotl", "rotr"):
@@ -316,7 +318,7 @@ def lines(body: list, indent: int, g: "Generator", sp: Spelling = PX) -> list:
         elif kind == "store":
             out.append(pad + sp.store.format(e=text(s[1], sp), t=g.arrays["out"]))
         elif kind == "fstore":
-            out.append(f"{pad}STORE f32({text(s[1], sp)}) → fo[i]")
+            out.append(pad + sp.fstore.format(e=text(s[1], sp)))
         elif kind == "atomic":
             out += [pad + f.format(op=g.atomic, low=g.atomic.lower(), i=text(s[1], sp),
                                    v=text(s[2], sp), h=g.arrays["hist"]) for f in sp.atomic]
@@ -354,15 +356,17 @@ def program(seed: int, generator: type | None = None) -> tuple[str, list, Genera
     return "\n".join(head + lines(body, 4, g) + ["GPU_END", ""]), body, g
 
 
-def python_program(seed: int) -> tuple[str, list, Generator]:
-    """Seed ``seed``'s kernel as a Python module defining ``fuzz`` (``@pxos.kernel``; ``/``
-    is ``//``, floor division): in the loop form (``for i in pxos.parallel(len(out))``)
-    where no ``RETURN`` ends a thread and the seed is even, else in the thread form
-    (``i = pxos.thread_id()``)."""
-    g = Generator(seed)
+def python_program(seed: int, generator: type | None = None) -> tuple[str, list, Generator]:
+    """Seed ``seed``'s kernel as a Python module defining ``fuzz`` (``@pxos.kernel``; an
+    integer ``/`` is ``//``, floor division): in the loop form (``for i in
+    pxos.parallel(len(out))``) where no ``RETURN`` ends a thread and the seed is even, else
+    in the thread form (``i = pxos.thread_id()``); ``generator`` as :func:`program`'s."""
+    g = (generator or Generator)(seed)
     body = g.kernel()
-    head = ["import pxos", "", "", "@pxos.kernel",
-            f"def fuzz({', '.join(params(g, '{n}: pxos.Array[pxos.{t}, 1]'))}):"]
+    arrays = params(g, "{n}: pxos.Array[pxos.{t}, 1]") + [
+        f"{n}: pxos.Array[pxos.f32, 1]" for n in ("f", "fo") if generator]
+    head = ["import math", "", "import numpy", "import pxos", "", "", "@pxos.kernel",
+            f"def fuzz({', '.join(arrays)}):"]
     atom = f"atom = pxos.{g.arrays['hist']}(0)"
     if seed % 2 or "'return'" in repr(body):
         head += ["    i = pxos.thread_id()", "    " + atom]

@@ -233,19 +233,29 @@ def test_random_python_kernel(seed, backend, tmp_path):
     """The same kernels written as Python functions (``@pxos.kernel``, ``pxos.parallel``;
     ``//`` and ``%`` floor), through the Python front end."""
     src, body, g = python_program(seed)
-    path = tmp_path / f"fuzz_py{seed}.py"
-    path.write_text(src, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"fuzz_py{seed}_{backend}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
     out, x, hist = _arrays(rng, n, g)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist, floor=True)
-    module.fuzz(out, x, hist, device=backend)
+    launch(src, True, backend, [out, x, hist], tmp_path / f"fuzz_py{seed}")
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
     assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+
+
+def launch(src: str, python: bool, backend: str, args: list, stem) -> None:
+    """Run the kernel ``src`` on ``backend`` over ``args``, one thread per element of the
+    first: as ``.px``, or (``python``) as the module ``stem``.py's function ``fuzz``."""
+    if not python:
+        kernel = check_program(parse_program(src, f"{stem.name}.px")).kernels[0]
+        run_kernel(backend, kernel, args, (len(args[0]),))
+        return
+    path = stem.with_suffix(".py")
+    path.write_text(src, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"{stem.name}_{backend}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.fuzz(*args, device=backend)
 
 
 def _floats(rng, n: int, finite: bool = False) -> np.ndarray:
@@ -256,21 +266,23 @@ def _floats(rng, n: int, finite: bool = False) -> np.ndarray:
     return np.where(rng.random(n) < 0.3, rng.choice(special, n), v).astype(np.float32)
 
 
+@pytest.mark.parametrize("python", [False, True], ids=["px", "python"])
 @pytest.mark.parametrize("seed", range(COUNT))
-def test_random_float_kernel(seed, backend):
+def test_random_float_kernel(seed, backend, python, tmp_path):
     """Kernels that also compute in ``f32`` and ``f64`` (``tests/random_float_kernels``):
     every operation rounds once, so every backend's floats equal NumPy's bit for bit
     (NaN equal to NaN, and ``-0.0`` to ``0.0``, which ``min``/``max`` may exchange)."""
     finite = backend == "webgpu"  # no infinities or NaNs there (FloatGenerator)
-    src, body, g = program(seed, partial(FloatGenerator, finite=finite))
-    kernel = check_program(parse_program(src, f"fuzzf{seed}.px")).kernels[0]
+    make = python_program if python else program
+    src, body, g = make(seed, partial(FloatGenerator, finite=finite))
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
     out, x, hist = _arrays(rng, n, g)
     f, fo = _floats(rng, XS, finite), _floats(rng, n, finite)
     want_out, want_hist, want_fo = out.tolist(), hist.tolist(), list(fo)
-    unsure = reference(body, g, want_out, x.tolist(), want_hist, f=list(f), fo=want_fo)
-    run_kernel(backend, kernel, [out, x, hist, f, fo], (n,))
+    unsure = reference(body, g, want_out, x.tolist(), want_hist, floor=python, f=list(f),
+                       fo=want_fo)
+    launch(src, python, backend, [out, x, hist, f, fo], tmp_path / f"fuzzf{seed}")
     sure = np.array([t not in unsure for t in range(n)], bool)
     assert out[sure].tolist() == np.array(want_out, out.dtype)[sure].tolist(), \
         f"seed {seed} on {backend}: out differs\n{src}"
