@@ -340,6 +340,16 @@ def lines(body: list, indent: int, g: "Generator", sp: Spelling = PX) -> list:
     return out
 
 
+class PlaneGenerator(Generator):
+    """A :class:`Generator` of 2-D launches: ``GPU_THREADS cols, rows``, ``THREAD_ID → tx,
+    ty``, and ``i = ty * cols + tx`` for the 1-D arrays."""
+
+    def __init__(self, seed: int):
+        super().__init__(seed)
+        self.types.update(tx="i32", ty="i32")
+        self.fixed |= {"tx", "ty"}
+
+
 def params(g: "Generator", spell) -> str:
     """The array parameters ``out``, ``x``, ``hist`` in ``spell``'s form (``{n}``, ``{t}``)."""
     return [spell.format(n=n, t=g.arrays[n]) for n in ("out", "x", "hist")]
@@ -347,12 +357,18 @@ def params(g: "Generator", spell) -> str:
 
 def program(seed: int, generator: type | None = None) -> tuple[str, list, Generator]:
     """Seed ``seed``'s kernel: its ``.px`` text, its statements and its generator (a
-    :class:`Generator`, or ``generator``: one with float parameters ``f`` and ``fo``)."""
+    :class:`Generator`, or ``generator``: a :class:`PlaneGenerator`, or one with float
+    parameters ``f`` and ``fo``)."""
     g = (generator or Generator)(seed)
     body = g.kernel()
-    floats = ["    GPU_PARAM f float[]", "    GPU_PARAM fo float[]"] if generator else []
-    head = ["GPU_KERNEL fuzz", *params(g, "    GPU_PARAM {n} {t}[]"), *floats,
-            "GPU_THREAD_CODE:", "    THREAD_ID → i", f"    SET atom = {g.arrays['hist']}(0)"]
+    extra = ["    GPU_PARAM f float[]", "    GPU_PARAM fo float[]"] \
+        if generator and generator is not PlaneGenerator else []
+    ids = ["    THREAD_ID → i"]
+    if isinstance(g, PlaneGenerator):
+        extra = ["    GPU_PARAM cols int", "    GPU_PARAM rows int", "    GPU_THREADS cols, rows"]
+        ids = ["    THREAD_ID → tx, ty", "    SET i = ty * cols + tx"]
+    head = ["GPU_KERNEL fuzz", *params(g, "    GPU_PARAM {n} {t}[]"), *extra,
+            "GPU_THREAD_CODE:", *ids, f"    SET atom = {g.arrays['hist']}(0)"]
     return "\n".join(head + lines(body, 4, g) + ["GPU_END", ""]), body, g
 
 

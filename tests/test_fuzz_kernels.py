@@ -30,8 +30,8 @@ from pxos.ir.check_host import check_program
 from pxos.lang.px.parser import parse_program
 from tests.random_barrier_kernels import BLOCK, barrier_program
 from tests.random_float_kernels import FLOAT_EDGES, FloatGenerator
-from tests.random_kernels import (BINS, EDGES, XS, Generator, common, program, python_program,
-                                  wrap)
+from tests.random_kernels import (BINS, EDGES, XS, Generator, PlaneGenerator, common, program,
+                                  python_program, wrap)
 
 COUNT = int(os.environ.get("PXOS_FUZZ_COUNT", "24"))
 
@@ -174,17 +174,20 @@ def _trip(body: list, env: dict) -> bool:
 
 
 def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=None,
-              fo=None) -> set:
+              fo=None, plane: int = 0) -> set:
     """Every thread of the kernel, one after another, on ``out``, ``hist`` and ``fo``
     (lists); ``floor``: the Python front end's ``//`` and ``%``. Returns the threads whose
     result is not decided: ``min``/``max`` of two zeros of opposite signs, which C's
     ``fmin``/``fmax`` (and NumPy's, depending on the array's length) may answer with
-    either, and that a division may then turn into either infinity."""
+    either, and that a division may then turn into either infinity. ``plane``: the
+    columns of a 2-D launch (thread ``i`` is at ``tx, ty = i % plane, i // plane``)."""
     unsure = set()
     for tid in range(len(out)):
         env = {v: wrap(0, t) for v, t in g.types.items()}
         env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types,
                    floor=floor, f=f, fo=fo, arrays=g.arrays)
+        if plane:
+            env.update(tx=tid % plane, ty=tid // plane)
         try:
             with np.errstate(all="ignore"):
                 execute(body, env)
@@ -224,6 +227,21 @@ def test_random_integer_kernel(seed, backend, checked):
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist)
     run_kernel(backend, kernel, [out, x, hist], (n,), checked)
+    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
+    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+
+
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_plane_kernel(seed, backend):
+    """The integer kernels on a 2-D launch (``GPU_THREADS cols, rows``; x first)."""
+    src, body, g = program(seed, PlaneGenerator)
+    kernel = check_program(parse_program(src, f"fuzz2d{seed}.px")).kernels[0]
+    rng = np.random.default_rng(seed)
+    cols, rows = (int(v) for v in rng.integers(1, 20, 2))
+    out, x, hist = _arrays(rng, cols * rows, g)
+    want_out, want_hist = out.tolist(), hist.tolist()
+    reference(body, g, want_out, x.tolist(), want_hist, plane=cols)
+    run_kernel(backend, kernel, [out, x, hist, np.int32(cols), np.int32(rows)], (cols, rows))
     assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
     assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
 
