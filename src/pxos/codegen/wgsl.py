@@ -123,13 +123,11 @@ class WgslRenderer(Renderer):
         return self.d.cast(text, I32) if e.type.bits < 64 and e.type != I32 else text
 
     def _e_cast(self, e: ir.Cast) -> str:
-        """An integer constant converted here, as C converts it (naga converts no 64-bit
-        literal); a 32-bit integer to a 64-bit one of the other signedness through the
-        64-bit type of its own (naga's ``u64(i32)`` zero-extends and ``i64(u32)``
-        sign-extends; C extends by the source's signedness)."""
+        """A 32-bit integer to a 64-bit one of the other signedness through the 64-bit type
+        of its own (naga's ``u64(i32)`` zero-extends and ``i64(u32)`` sign-extends; C
+        extends by the source's signedness). (A cast of a constant is folded before:
+        ``ir/passes/fold``.)"""
         v, to = e.operand, e.to
-        if isinstance(v, ir.Const) and to.is_int and v.type.is_int:
-            return self.d.literal(wrapped(v.value, to), to)
         if to.bits == 64 and v.type.is_int and v.type.bits < 64 and v.type.kind != to.kind:
             wide = I64 if v.type.kind == "i" else U64
             return self.d.cast(self.d.cast(self.expr(v), wide), to)
