@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 from functools import partial
 
 import numpy as np
@@ -173,6 +174,21 @@ def _trip(body: list, env: dict) -> bool:
     return False
 
 
+def thread_env(g: Generator, tid: int, **arrays) -> dict:
+    """Thread ``tid``'s variables (at zero, as locals start) and what :func:`execute`
+    reads besides: the arrays (lists) and ``g``'s types and atomic."""
+    env = {v: wrap(0, t) for v, t in g.types.items()}
+    env.update(i=tid, atomic=g.atomic, types=g.types, arrays=g.arrays, floor=False)
+    env.update(arrays)
+    return env
+
+
+def same(out, hist, want_out: list, want_hist: list, seed: int, backend: str, src: str):
+    """Assert that the kernel's ``out`` and ``hist`` hold the model's values."""
+    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
+    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+
+
 def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=None,
               fo=None, plane: int = 0) -> set:
     """Every thread of the kernel, one after another, on ``out``, ``hist`` and ``fo``
@@ -183,9 +199,7 @@ def reference(body: list, g: Generator, out, x, hist, floor: bool = False, f=Non
     columns of a 2-D launch (thread ``i`` is at ``tx, ty = i % plane, i // plane``)."""
     unsure = set()
     for tid in range(len(out)):
-        env = {v: wrap(0, t) for v, t in g.types.items()}
-        env.update(i=tid, x=x, out=out, hist=hist, atomic=g.atomic, types=g.types,
-                   floor=floor, f=f, fo=fo, arrays=g.arrays)
+        env = thread_env(g, tid, x=x, out=out, hist=hist, floor=floor, f=f, fo=fo)
         if plane:
             env.update(tx=tid % plane, ty=tid // plane)
         try:
@@ -220,30 +234,27 @@ def test_random_integer_kernel(seed, backend, checked):
     """Each kernel also in checked mode (``--checked``: every access bounds-checked),
     where its indices, all in bounds, must change nothing."""
     src, body, g = program(seed)
-    kernel = check_program(parse_program(src, f"fuzz{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200))
     out, x, hist = _arrays(rng, n, g)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist)
-    run_kernel(backend, kernel, [out, x, hist], (n,), checked)
-    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
-    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+    launch(src, False, backend, [out, x, hist], Path(f"fuzz{seed}"), checked=checked)
+    same(out, hist, want_out, want_hist, seed, backend, src)
 
 
 @pytest.mark.parametrize("seed", range(COUNT))
 def test_random_plane_kernel(seed, backend):
     """The integer kernels on a 2-D launch (``GPU_THREADS cols, rows``; x first)."""
     src, body, g = program(seed, PlaneGenerator)
-    kernel = check_program(parse_program(src, f"fuzz2d{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     cols, rows = (int(v) for v in rng.integers(1, 20, 2))
     out, x, hist = _arrays(rng, cols * rows, g)
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist, plane=cols)
-    run_kernel(backend, kernel, [out, x, hist, np.int32(cols), np.int32(rows)], (cols, rows))
-    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
-    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+    launch(src, False, backend, [out, x, hist, np.int32(cols), np.int32(rows)],
+           Path(f"fuzz2d{seed}"), threads=(cols, rows))
+    same(out, hist, want_out, want_hist, seed, backend, src)
 
 
 @pytest.mark.parametrize("seed", range(COUNT))
@@ -257,16 +268,17 @@ def test_random_python_kernel(seed, backend, tmp_path):
     want_out, want_hist = out.tolist(), hist.tolist()
     reference(body, g, want_out, x.tolist(), want_hist, floor=True)
     launch(src, True, backend, [out, x, hist], tmp_path / f"fuzz_py{seed}")
-    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
-    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+    same(out, hist, want_out, want_hist, seed, backend, src)
 
 
-def launch(src: str, python: bool, backend: str, args: list, stem) -> None:
-    """Run the kernel ``src`` on ``backend`` over ``args``, one thread per element of the
-    first: as ``.px``, or (``python``) as the module ``stem``.py's function ``fuzz``."""
+def launch(src: str, python: bool, backend: str, args: list, stem: Path,
+           threads: tuple | None = None, checked: bool = False) -> None:
+    """Run the kernel ``src`` on ``backend`` over ``args``, ``threads`` (default: one per
+    element of the first array): as ``.px`` (``checked``: in checked mode), or
+    (``python``) as the module ``stem``.py's function ``fuzz``."""
     if not python:
         kernel = check_program(parse_program(src, f"{stem.name}.px")).kernels[0]
-        run_kernel(backend, kernel, args, (len(args[0]),))
+        run_kernel(backend, kernel, args, threads or (len(args[0]),), checked)
         return
     path = stem.with_suffix(".py")
     path.write_text(src, encoding="utf-8")
@@ -328,17 +340,14 @@ def run_segments(segments: list, envs: list) -> None:
 def test_random_barrier_kernel(seed, backend):
     """Blocks of 64 threads taking turns at a shared array between ``SYNC_THREADS``."""
     src, segments, g = barrier_program(seed)
-    kernel = check_program(parse_program(src, f"fuzzb{seed}.px")).kernels[0]
     rng = np.random.default_rng(seed)
     n = BLOCK * int(rng.integers(1, 4))
     out, x, hist = _arrays(rng, n, g)
     want_out, want_hist, xs = out.tolist(), hist.tolist(), x.tolist()
     for block in range(0, n, BLOCK):
         tile = [0] * BLOCK
-        envs = [{**{v: 0 for v in g.types}, "i": block + lid, "lid": lid, "x": xs,
-                 "out": want_out, "hist": want_hist, "tile": tile, "atomic": g.atomic,
-                 "types": g.types, "floor": False, "arrays": g.arrays} for lid in range(BLOCK)]
+        envs = [thread_env(g, block + lid, lid=lid, x=xs, out=want_out, hist=want_hist,
+                           tile=tile) for lid in range(BLOCK)]
         run_segments(segments, envs)
-    run_kernel(backend, kernel, [out, x, hist], (n,))
-    assert out.tolist() == want_out, f"seed {seed} on {backend}: out differs\n{src}"
-    assert hist.tolist() == want_hist, f"seed {seed} on {backend}: hist differs\n{src}"
+    launch(src, False, backend, [out, x, hist], Path(f"fuzzb{seed}"))
+    same(out, hist, want_out, want_hist, seed, backend, src)

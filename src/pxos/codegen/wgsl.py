@@ -27,8 +27,8 @@ from pxos.codegen.uniform import uniform_fields
 from pxos.ir import nodes as ir
 from pxos.ir.functions import Lowering, lowering
 from pxos.ir.passes.fold import fold_constants
-from pxos.ir.types import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar,
-                            wrapped)
+from pxos.ir.typecheck import convert_value
+from pxos.ir.types import BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Array, Scalar
 
 TYPES = {BOOL: "bool", I8: "i32", I16: "i32", I32: "i32", U8: "u32", U16: "u32", U32: "u32",
          F32: "f32", I64: "i64", U64: "u64", F64: "f64"}
@@ -118,7 +118,7 @@ class WgslRenderer(Renderer):
         nothing implicitly); a 64-bit constant one as an ``i32`` literal (naga converts no
         64-bit literal)."""
         if isinstance(e, ir.Const) and e.type.bits == 64:
-            return self.d.literal(wrapped(e.value, I32), I32)
+            return self.d.literal(convert_value(e.value, I32), I32)
         text = super().index(e)
         return self.d.cast(text, I32) if e.type.bits < 64 and e.type != I32 else text
 

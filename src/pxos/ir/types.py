@@ -152,13 +152,6 @@ def unsigned_of(t: Scalar) -> Scalar:
     return SCALARS["u" + str(t.bits)] if t.kind == "i" else t
 
 
-def wrapped(value: int, t: Scalar) -> int:
-    """Integer ``value`` converted to integer type ``t`` as C converts it: modulo
-    2^bits, then read as two's complement for a signed ``t``."""
-    value &= (1 << t.bits) - 1
-    return value - (1 << t.bits) if t.kind == "i" and value >> (t.bits - 1) else value
-
-
 def fits(value: int, t: Scalar) -> bool:
     """Whether integer ``value`` is representable in integer type ``t``."""
     low, high = _int_range(t.dtype)

@@ -117,12 +117,11 @@ def kernel_ir(fn, arg_types: dict[str, Scalar | Array], ndim: int | None = None,
     params = _params(src, annotated_types(fn), arg_types or {})
     scope: dict[str, Scalar | Array] = {p.name: p.type for p in params}
     nodes = _body(src.tree)
-    everything = {n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name)} | set(scope)
     assigned = {n.id for s in nodes for n in ast.walk(s)
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     exprs = ExprBuilder(src, scope, assigned - set(scope), ndim or 1)
     loop = _parallel_loop(exprs, nodes)
-    stmts = StatementBuilder(exprs, loop is not None, everything)
+    stmts = StatementBuilder(exprs, loop is not None)
     if loop is not None:
         threads, body = _loop_form(exprs, stmts, loop, ndim)
     else:

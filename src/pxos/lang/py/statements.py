@@ -10,10 +10,10 @@ Python                             IR built
 ``x: pxos.f32 = e``                ``Assign`` of ``pxos.f32(e)``: the annotation converts
 ``s += e``, ``a[i] += e``          ``s = s + e``, ``a[i] = a[i] + e`` (every operator)
 ``if``/``elif``/``else``           ``If`` with one arm per ``if``/``elif``
-``for k in range(a, b, s)``        ``For`` (a negative step counts down); a bound that reads
-                                   an array or a variable the loop assigns is computed once
-                                   before the loop, as Python's ``range`` is; the loop may not
-                                   assign its variable (C would change the iteration)
+``for k in range(a, b, s)``        ``For`` (a negative step counts down); its bounds are
+                                   computed once, as Python's ``range``'s (as every ``FOR``'s:
+                                   ir/passes/for_bounds); the loop may not assign its
+                                   variable (C would change the iteration)
 ``while``, ``break``,              ``While``, ``Break``, ``Continue``, ``Return`` (this thread
 ``continue``, ``return``           stops); no ``else`` on loops
 ``pxos.atomic_add(a, i, v)``       ``Atomic``; ``old = pxos.atomic_add(…)`` gets the old value;
@@ -47,17 +47,15 @@ class StatementBuilder:
     Args:
         exprs: the kernel's expression builder (its ``scope`` grows as locals are assigned).
         loop_form: whether the statements are the body of the ``pxos.parallel`` loop.
-        taken: every name the function uses (temporaries avoid them).
 
     Attributes:
         shared: the ``pxos.shared`` arrays declared so far.
     """
 
-    def __init__(self, exprs: ExprBuilder, loop_form: bool, taken: set[str]):
+    def __init__(self, exprs: ExprBuilder, loop_form: bool):
         self.e = exprs
         self.scope = exprs.scope
         self.loop_form = loop_form
-        self.taken = set(taken)
         self.shared: list[ir.Shared] = []
         self.depth = 0  # nested if/for/while blocks
         self.loops = 0  # enclosing for/while loops
@@ -196,26 +194,10 @@ class StatementBuilder:
         bounds = [self.e.expr(a) for a in args if a is not None]
         start = ir.Const(span, 0) if len(bounds) == 1 else bounds.pop(0)
         stop, step = bounds[0], (bounds[1] if len(bounds) > 1 else None)
-        before: list[ir.Stmt] = []
-        stop = self._once(stop, var, assigned | {var}, before)
-        step = None if step is None else self._once(step, var, assigned | {var}, before)
         if var not in self.scope:
             self.scope[var] = self.e.common(*(b for b in (start, stop, step) if b is not None))
         body = self._block(node.body, loop=True)
-        return before + [ir.For(span, var, start, stop, step, body)]
-
-    def _once(self, e: ir.Expr, var: str, assigned: set[str], before: list) -> ir.Expr:
-        """``e``, or a temporary computed before the loop if the loop could change it."""
-        if not any(isinstance(x, ir.Load) or (isinstance(x, ir.Var) and x.name in assigned)
-                   for x in ir.subexprs(e)):
-            return e
-        name, n = f"{var[:50]}_bound", 2
-        while name in self.taken:
-            name, n = f"{var[:50]}_bound{n}", n + 1
-        self.taken.add(name)
-        self.scope[name] = self.e.type_of(e)
-        before.append(ir.Assign(e.span, name, e))
-        return ir.Var(e.span, name)
+        return [ir.For(span, var, start, stop, step, body)]  # bounds once: ir/passes/for_bounds
 
     def _break(self, node: ast.Break) -> list[ir.Stmt]:
         if self.loop_form and not self.loops:
