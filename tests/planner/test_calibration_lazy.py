@@ -116,3 +116,50 @@ def test_history_is_written_without_fsync_and_outputs_with_it(tmp_path, monkeypa
     assert synced == [] and History(tmp_path / "history.json").data == history.data
     write_atomic(tmp_path / "out.bin", b"result")
     assert len(synced) == 2 and (tmp_path / "out.bin").read_bytes() == b"result"
+
+
+def test_a_backend_another_environment_measured_is_no_candidate_here(tmp_path, monkeypatch):
+    """One calibration file serves every Python environment of a machine: one with
+    PyOpenCL measured ``opencl``; a fresh virtual environment without it (a newcomer's
+    ``pip install -e .``) must not place a launch there (``pxos demo`` failed with "the
+    opencl backend needs PyOpenCL"), nor forget the figures for the other environment."""
+    import json
+
+    import numpy as np
+
+    from pxos.backends.cache import cache_key
+    from pxos.planner.call import call_devices
+    from tests.planner.conftest import figures
+
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    calibration._loaded.clear()
+    key = cache_key(json.dumps(calibration.identity(), sort_keys=True))
+    stored = make_machine(gpu=False)
+    stored.key = key
+    stored.devices["opencl"] = figures("opencl", "opencl", False, 1e-6, 1e12, 1e14, 1e12)
+    stored.pending = ["webgpu"]
+    path = calibration.calibration_path(key)
+    path.parent.mkdir(parents=True)
+    path.write_text(stored.to_json())
+    real = backends._installed
+    monkeypatch.setattr(backends, "_installed",
+                        lambda module: module not in ("pyopencl", "wgpu") and real(module))
+    measured = []
+    monkeypatch.setattr(calibration, "_measure",
+                        lambda m, todo, t0, progress, pending: measured.append(todo) or m)
+    try:
+        found = calibration.machine(auto=False)
+        assert found.absent == ["opencl"] and found.present() == ["c"]
+        assert "opencl" not in call_devices(found)
+        calibration.complete(found)  # wgpu missing here: webgpu stays pending, unmeasured
+        assert measured == [] and found.pending == ["webgpu"]
+        args = (np.float32(2), np.arange(1 << 16, dtype=np.float32))
+        out = np.zeros_like(args[1])
+        scale = pxos.kernel(_scale)
+        scale(*args, out)  # opencl's stored figures are 10^4 times c's: it would win
+        assert scale.decision.device == "c" and np.array_equal(out, 2 * args[1])
+        again = calibration.Machine.from_json(path.read_text())
+        assert "opencl" in again.devices and again.pending == ["webgpu"]
+        assert "absent" not in json.loads(path.read_text())
+    finally:
+        calibration._loaded.clear()

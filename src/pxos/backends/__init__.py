@@ -36,6 +36,13 @@ def get(name: str):
     return getattr(import_module(found.module), found.cls)()
 
 
+def installed(name: str) -> bool:
+    """Whether the Python packages backend ``name`` needs (``registry``'s ``requires``)
+    are installed in this process (found, not imported: cheap, and remembered where
+    missing). A backend may still fail to load for want of a device or a driver."""
+    return all(_installed(module) for module, _ in registry.entry(name).requires)
+
+
 def _installed(module: str) -> bool:
     """Whether top-level package ``module`` can be imported (found, not imported). A
     package not found is remembered for this ``sys.path`` (as Python's own path finders

@@ -126,6 +126,11 @@ class Machine:
             :data:`CUDA_LIBRARY` (:func:`complete` measures them).
         named_only: pending backends found present but no ``--device auto`` candidate
             (``Backend.auto_candidate``: a CPU WebGPU adapter); measured only when named.
+        absent: measured backends whose Python packages this process lacks
+            (``backends.installed``), found by :func:`machine`, not stored: one
+            calibration file serves every Python environment on the machine (its key is
+            the CPU and the backends loaded at once), and another environment, with
+            PyOpenCL say, may have measured a backend this one cannot load.
     """
 
     key: str
@@ -142,6 +147,12 @@ class Machine:
     hybrid_error: dict[str, float] = field(default_factory=dict)
     hybrid_overhead: dict[str, float] = field(default_factory=dict)
     named_only: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+
+    def present(self) -> list[str]:
+        """The measured backends this process can load: :attr:`devices` but
+        :attr:`absent`, in the order measured."""
+        return [d for d in self.devices if d not in self.absent]
 
     def is_gpu(self, device: str) -> bool:
         """Whether backend ``device`` runs on a GPU (an OpenCL device may be a CPU, as with
@@ -150,7 +161,10 @@ class Machine:
         return registry.is_gpu(device) or (fig is not None and fig.gpu)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """The figures as stored (:attr:`absent` is this process's, not stored)."""
+        out = asdict(self)
+        del out["absent"]
+        return json.dumps(out, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Machine":
@@ -255,6 +269,7 @@ def machine(auto: bool = True, progress: Callable[[str], None] | None = None) ->
     if path.exists():
         try:
             found = _loaded[key] = Machine.from_json(path.read_text())
+            found.absent = [d for d in found.devices if not backends.installed(d)]
             return found
         except OtherVersion:
             pass  # calibrate again
@@ -330,7 +345,10 @@ def complete(machine: Machine, names: list[str] | None = None,
 def _keep(machine: Machine, name: str, auto: bool) -> bool:
     """Whether pending backend ``name`` is to be measured now: loaded, it is present (else
     it leaves ``machine.pending``) and, under ``auto``, an auto candidate (else it goes to
-    ``machine.named_only``)."""
+    ``machine.named_only``). One whose Python packages this process lacks stays pending
+    (another environment on this machine may have them: :attr:`Machine.absent`)."""
+    if not backends.installed(name):
+        return False
     try:
         backend = backends.get(name)
     except PxBackendError:

@@ -34,7 +34,7 @@ MEMO_LIMIT = 256
 def call_devices(machine) -> list[str]:
     """The backends a call may run on: the compiling ones present (``interp`` only when
     there is none) that ``--device auto`` may choose (``backends.auto_candidates``)."""
-    return backends.auto_candidates(registry.compiling(machine.devices))
+    return backends.auto_candidates(registry.compiling(machine.present()))
 
 
 def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],

@@ -83,7 +83,7 @@ class Planner(StepCosts):
         self.checked = checked
         self.files = files
         self.kernel_devices = backends.auto_candidates(
-            registry.compiling(self.machine.devices)) or [registry.interpreter()]
+            registry.compiling(self.machine.present())) or [registry.interpreter()]
         self.library_sides = [s for s in registry.library_sides() if s in self.machine.library]
         self._built: dict = {}
         self._pair: tuple | None = None  # the HYBRID pair offered, () for none; see _hybrid
