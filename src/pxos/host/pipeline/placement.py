@@ -82,7 +82,7 @@ def place(op: str, nbytes: int, devices: list[str], line: int, text: str) -> Dec
         machine = stored_machine(auto=False)
     except PxBackendError:
         machine = None
-    candidates = [d for d in devices if machine is not None and d in machine.devices]
+    candidates = [d for d in devices if machine is not None and d in machine.present()]
     if candidates:
         from pxos.planner.call import place_call
 
