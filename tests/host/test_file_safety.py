@@ -164,6 +164,12 @@ def test_a_cache_folder_that_cannot_be_made_is_a_file_error(tmp_path, monkeypatc
     with pytest.raises(PxFileError) as info:
         cache.cache_dir()
     assert "kernel cache" in info.value.message and "PXOS_CACHE_DIR" in info.value.hint
+    assert "a file on that path is in the way" in info.value.message
+    assert "free some space" not in info.value.hint  # the disk is not full
+    monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path / "file"))
+    with pytest.raises(PxFileError) as info:
+        cache.cache_dir()
+    assert "a file of that name is in the way" in info.value.message
 
 
 @pytest.mark.parametrize("code,why", [(errno.ENOSPC, "the disk is full"),

@@ -30,7 +30,7 @@ import numpy as np
 
 from pxos.backends import guard
 from pxos.backends.base import HOST, Backend, Launch
-from pxos.backends.c_compiler import FLAGS, compiler
+from pxos.backends.c_compiler import FLAGS, built_library, compiler, load_library
 from pxos.backends.cache import cache_key, store_entry
 from pxos.backends.checked import new_flags, raise_violation
 from pxos.codegen.c import CDialect, render_c
@@ -118,7 +118,9 @@ class CBackend(Backend):
     def load(self, src: KernelSource, artefact) -> CKernel:
         """The library of ``artefact`` loaded with ctypes, typed for ``src``'s kernel."""
         self.load_guard()  # before any kernel: kernels link against it
-        fn = getattr(ctypes.CDLL(str(artefact.path)), src.entry)
+        fn = getattr(load_library(self.cc, Path(artefact.path),
+                                  f"kernel {src.kernel.name!r}", span=src.kernel.span),
+                     src.entry)
         fn.restype = None
         fn.argtypes = _argtypes(src.kernel, src.checked)
         return CKernel(src, artefact.path, fn, artefact.hit, tuple(
@@ -146,14 +148,10 @@ class CBackend(Backend):
             c_file.write_text(one_unit(sources))
             proc = subprocess.run([self.cc, *FLAGS, str(c_file), "-o", str(so_file),
                                    "-lm"], capture_output=True, text=True)
-            if proc.returncode != 0:
-                names = ", ".join(repr(src.kernel.name) for src in sources)
-                raise PxBackendError(
-                    f"the C compiler rejected the code generated for kernel"
-                    f"{'s' * (len(sources) > 1)} {names} "
-                    "(a pxos bug; please report it):\n" + proc.stderr[-4000:],
-                    sources[0].kernel.span)
-            return so_file.read_bytes()
+            names = ", ".join(repr(src.kernel.name) for src in sources)
+            return built_library(self.cc, proc, so_file,
+                                 f"kernel{'s' * (len(sources) > 1)} {names}",
+                                 sources[0].kernel.span)
 
     def build_together(self, kernels: Sequence[ir.Kernel],
                        built: Callable[[str], bytes | None] | None = None

@@ -17,9 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pxos.backends.c import FLAGS
+from pxos.backends.c_compiler import FLAGS, build_error
 from pxos.codegen.c import render_c
-from pxos.errors import PxBackendError
 from pxos.ir import nodes as ir
 
 _MESSAGE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): "
@@ -60,8 +59,7 @@ def vector_report(kernel: ir.Kernel, cc: str) -> list[LoopReport]:
                                "-fopt-info-vec-optimized", "-fopt-info-vec-missed"],
                               capture_output=True, text=True)
     if proc.returncode != 0:
-        raise PxBackendError(f"the C compiler rejected kernel {kernel.name!r}:\n"
-                             + proc.stderr[-4000:], kernel.span)
+        raise build_error(cc, f"kernel {kernel.name!r}", proc.stderr, kernel.span)
     return parse_report(proc.stderr, str(kernel.span.file))
 
 

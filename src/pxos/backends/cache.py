@@ -43,10 +43,13 @@ def cache_error(path: Path, err: OSError) -> PxFileError:
     """The error for a cache folder or file that cannot be written: full, read-only…"""
     why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
            errno.EROFS: "the file system is read-only",
-           errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.EEXIST: "a file of that name is in the way of a folder",
+           errno.ENOTDIR: "a file on that path is in the way of a folder"}.get(
         err.errno, err.strerror or str(err))
+    hint = "free some space, or set" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "set"
     return PxFileError(f"cannot write the kernel cache at {path}: {why}", None,
-                       "free some space, or set PXOS_CACHE_DIR to a writable folder")
+                       f"{hint} PXOS_CACHE_DIR to a writable folder")
 
 
 def cache_key(*parts: str | bytes) -> str:

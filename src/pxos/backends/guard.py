@@ -25,8 +25,11 @@ import threading
 from pathlib import Path
 
 from pxos.backends import block_pool
+from pxos.backends.c_compiler import built_library, load_library
 from pxos.backends.cache import cache_key, find_entry, store_entry
 from pxos.errors import PxBackendError
+
+GUARD = "pxos's memory-fault guard"  # what a build error names
 
 SOURCE = r"""
 #define _GNU_SOURCE
@@ -109,7 +112,7 @@ def load(cc: str, identity: str) -> ctypes.c_int:
         key = cache_key(SOURCE + block_pool.source(), identity, " ".join(flags))
         found = find_entry("c", key, ".guard.so")  # verified: a damaged entry is rebuilt
         lib = found[0] if found else store_entry("c", key, ".guard.so", _build(cc, flags))
-        handle = ctypes.CDLL(str(lib), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        handle = load_library(cc, Path(lib), GUARD, os.RTLD_NOW | os.RTLD_GLOBAL)
         if handle.pxos_guard_install() != 0:
             raise PxBackendError("could not install the C backend's memory-fault handler")
         _loaded.append(ctypes.c_int.in_dll(handle, "pxos_guard_fault"))
@@ -122,10 +125,7 @@ def _build(cc: str, flags: tuple[str, ...]) -> bytes:
         c_file.write_text(SOURCE + block_pool.source())
         proc = subprocess.run([cc, *flags, str(c_file), "-o", str(so_file)],
                               capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise PxBackendError("the C compiler could not build pxos's memory-fault guard "
-                                 "(a pxos bug; please report it):\n" + proc.stderr[-4000:])
-        return so_file.read_bytes()
+        return built_library(cc, proc, so_file, GUARD)
 
 
 def take_fault(flag: ctypes.c_int) -> int:

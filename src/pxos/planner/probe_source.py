@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pxos.backends.c_compiler import FLAGS, compiler
+from pxos.backends.c_compiler import FLAGS, LIBRARY_MAGIC, compiler
 
 FILE = Path(__file__).with_name("probes.c")
 PROBES = Path(__file__).with_name("probes.px")
@@ -51,7 +51,9 @@ class EarlyBuild:
             if self._process.wait() != 0:
                 return None
             self.seconds = time.perf_counter() - self._started
-            return (self._folder / "probes.so").read_bytes()
+            built = self._folder / "probes.so"
+            data = built.read_bytes() if built.exists() else b""
+            return data if data.startswith(LIBRARY_MAGIC) else None  # else built again
         finally:
             self.discard()
 
