@@ -111,6 +111,13 @@ class PxBackendError(PxError):
     kind = "backend error"
 
 
+class PxPackageError(PxError):
+    """An optional Python package an operation needs is not installed; the hint names the
+    pip extra that installs it (``pxos.extras``)."""
+
+    kind = "missing package"
+
+
 class PxFaultError(PxRuntimeError):
     """A kernel that crashed with a memory fault (SIGSEGV/SIGBUS) on the ``c`` backend,
     caught by its fault guard; the process goes on (docs/backends.md, "Memory faults")."""

@@ -6,7 +6,10 @@ import hashlib
 
 from typer.testing import CliRunner
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, needs_extra
+
+for _module in ("cryptography", "zstandard", "lz4"):  # the commands' host libraries
+    needs_extra(_module, "pipelines")
 
 from pxos.cli.pipeline import app
 

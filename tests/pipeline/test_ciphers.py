@@ -8,11 +8,13 @@ import importlib.util
 
 import numpy as np
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, needs_extra
+
+_ciphers = needs_extra("cryptography.hazmat.primitives.ciphers", "pipelines")
+Cipher, algorithms, modes = _ciphers.Cipher, _ciphers.algorithms, _ciphers.modes
 
 from pxos.errors import PxArgumentError, PxBackendError, PxRuntimeError
 from pxos.host import pipeline

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import zlib
 
-import lz4.frame
 import numpy as np
 import pytest
-import zstandard
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, needs_extra
+
+lz4 = needs_extra("lz4", "pipelines")
+zstandard = needs_extra("zstandard", "pipelines")
+needs_extra("lz4.frame", "pipelines")
 
 from pxos.errors import PxArgumentError, PxRuntimeError
 from pxos.host import pipeline

@@ -54,6 +54,7 @@ def test_complete_under_auto_skips_non_candidates_and_drops_absent(tmp_path, mon
         return _Fake(auto_candidate=not cpu_adapter)
     measured = []
     monkeypatch.setattr(backends, "get", get)
+    monkeypatch.setattr(backends, "installed", lambda name: True)  # packages: as with CI's
     monkeypatch.setattr(calibration, "_measure",
                         lambda m, todo, t0, progress, pending: measured.append(todo) or m)
     calibration.complete(found)

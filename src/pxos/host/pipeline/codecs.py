@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 
 from pxos.errors import PxArgumentError, PxRuntimeError
+from pxos.extras import require
 from pxos.host.pipeline.bytes import as_bytes_array, to_host
 
 CODECS = ("zstd", "lz4", "deflate")
@@ -29,6 +30,22 @@ def check_codec(codec: str) -> None:
         raise PxArgumentError(f"unknown codec {codec!r}; expected one of {', '.join(CODECS)}")
 
 
+LIBRARIES = {"zstd": "zstandard", "lz4": "lz4.frame"}  # the host's (the pipelines extra)
+
+
+def host_codec(codec: str) -> None:
+    """:func:`check_codec`, and the host library of ``codec`` installed (deflate's is
+    zlib's, in the standard library).
+
+    Raises:
+        PxArgumentError: an unknown codec.
+        PxPackageError: its library is not installed (the hint names the extra).
+    """
+    check_codec(codec)
+    if codec in LIBRARIES:
+        require(LIBRARIES[codec], "pipelines", f"the {codec} codec on the host")
+
+
 def compress(data, codec: str, level: int | None = None) -> np.ndarray:
     """``data`` (bytes or 1-D u8) compressed by ``codec`` at ``level`` (default: the codec's
     own: zstd 3, lz4 0, deflate 6), as a new u8 array.
@@ -36,7 +53,7 @@ def compress(data, codec: str, level: int | None = None) -> np.ndarray:
     Raises:
         PxArgumentError: unknown codec, or a level outside the codec's range.
     """
-    check_codec(codec)
+    host_codec(codec)
     low, default, high = LEVELS[codec]
     level = default if level is None else level
     if not isinstance(level, int) or not low <= level <= high:
@@ -62,7 +79,7 @@ def decompress(data, codec: str) -> np.ndarray:
         PxArgumentError: unknown codec.
         PxRuntimeError: corrupt or truncated input (names the codec and the library's reason).
     """
-    check_codec(codec)
+    host_codec(codec)
     raw = np.ascontiguousarray(to_host(as_bytes_array(data, "data"))).tobytes()
     try:
         out = _decompress(raw, codec)

@@ -31,7 +31,8 @@ import zlib
 import numpy as np
 
 from pxos.errors import PxArgumentError, PxRuntimeError
-from pxos.host.pipeline.codecs import LEVELS, check_codec
+from pxos.extras import require
+from pxos.host.pipeline.codecs import LEVELS, host_codec
 from pxos.host.pipeline.crc32c import crc32c, crc32c_extend
 from pxos.host.pipeline.lz4_frame import BlockCompressor
 from pxos.host.pipeline.lz4_unpack import BlockDecompressor
@@ -155,8 +156,9 @@ class KeystreamFilter:
         if openssl_evp.available():
             openssl_evp.xor_keystream(self.cipher, self.key, iv, src, dst[:len(src)])
             return
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+        ciphers = require("cryptography.hazmat.primitives.ciphers", "pipelines",
+                          f"{self.cipher} on the host without OpenSSL's libcrypto")
+        Cipher, algorithms, modes = ciphers.Cipher, ciphers.algorithms, ciphers.modes
         c = (Cipher(algorithms.ChaCha20(self.key, iv), None) if self.cipher == "chacha20"
              else Cipher(algorithms.AES(self.key), modes.CTR(iv)))
         c.encryptor().update_into(src, dst)
@@ -175,7 +177,7 @@ class CodecFilter:
 
     def __init__(self, codec: str, decompress: bool, level: int | None = None,
                  workers: int = 1, pool=None):
-        check_codec(codec)
+        host_codec(codec)
         self.codec, self.decompress, self.pool = codec, decompress, pool
         low, default, high = LEVELS[codec]
         level = default if level is None else level
@@ -236,11 +238,14 @@ class CodecFilter:
         return tail
 
     def _guarded(self, work) -> bytes:
-        import zstandard
+        errors = (RuntimeError, zlib.error, ValueError, EOFError)
+        if self.codec == "zstd":
+            import zstandard
 
+            errors += (zstandard.ZstdError,)
         try:
             return work()
-        except (RuntimeError, zlib.error, ValueError, zstandard.ZstdError, EOFError) as err:
+        except errors as err:
             raise PxRuntimeError(f"{self.codec}: the compressed input is corrupt or "
                                  f"truncated ({err})") from None
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from pxos.errors import PxRuntimeError
+from pxos.extras import require
 
 MAGIC = b"PXGCMS1\0"
 HEADER = len(MAGIC) + 4
@@ -134,9 +135,9 @@ def _aead(key: bytes):
 
     if openssl_evp.available():
         return None
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    return AESGCM(key)
+    aead = require("cryptography.hazmat.primitives.ciphers.aead", "pipelines",
+                   "aes256gcm on the host without OpenSSL's libcrypto")
+    return aead.AESGCM(key)
 
 
 def _push_segments(stream, data, size: int) -> np.ndarray:

@@ -4,11 +4,17 @@ ChaCha20), with the same nonce conventions as the kernels (see ``ciphers``)."""
 from __future__ import annotations
 
 import numpy as np
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from pxos.errors import PxRuntimeError
+from pxos.extras import require
 from pxos.host.pipeline.ciphers import split_tag
+
+# imported by the host's ENCRYPT/DECRYPT at their first use: without the pipelines extra,
+# that use is a PxPackageError naming it
+_USE = "ENCRYPT and DECRYPT on the host"
+InvalidTag = require("cryptography.exceptions", "pipelines", _USE).InvalidTag
+_ciphers = require("cryptography.hazmat.primitives.ciphers", "pipelines", _USE)
+Cipher, algorithms, modes = _ciphers.Cipher, _ciphers.algorithms, _ciphers.modes
 
 
 def _cipher(cipher: str, key: bytes, nonce: bytes, tag: bytes | None = None) -> Cipher:

@@ -16,12 +16,14 @@ host"). COMPRESS, DECOMPRESS and VALIDATE run only on the host (no kernels).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 
 import numpy as np
 
 from pxos.backends.base import HOST
 from pxos.errors import PxBackendError
+from pxos.extras import installed
 from pxos.planner.decision import Decision
 from pxos.planner.model import Estimate
 from pxos.planner.reason import seconds
@@ -75,8 +77,11 @@ def place(op: str, nbytes: int, devices: list[str], line: int, text: str) -> Dec
     the host, among the CPU library and the kernel ``devices`` present."""
     from pxos.planner.calibration import machine as stored_machine
 
-    rate = host_rate(op)
-    host = Estimate(HOST, nbytes / rate, work_s=nbytes / rate, bound="compute")
+    # without the pipelines extra the host has no cipher library: a kernel that can run
+    # wins; else the host is chosen, and its use says what to install
+    rate = host_rate(op) if op == "sha256" or installed("cryptography") else 0.0
+    host_s = nbytes / rate if rate else math.inf
+    host = Estimate(HOST, host_s, work_s=host_s, bound="compute")
     estimates, copies = {HOST: host}, {}
     try:
         machine = stored_machine(auto=False)
@@ -105,7 +110,8 @@ def place(op: str, nbytes: int, devices: list[str], line: int, text: str) -> Dec
 def _reason(op: str, best: str, estimates: dict, copies: dict, rate: float,
             calibrated: bool, devices: list[str], gpus: list[str]) -> str:
     lib = "hashlib" if op == "sha256" else "cryptography"
-    mine = f"{lib} at {rate / 1e9:.2f} GB/s"
+    mine = f"{lib} at {rate / 1e9:.2f} GB/s" if rate else \
+        f"{lib} is not installed (pip install 'pxos[pipelines]')"
     if best != HOST:
         return (f"{best}: the pxos kernel, predicted {seconds(estimates[best].seconds)} with "
                 f"its copies, vs {mine} ({seconds(estimates[HOST].seconds)})")

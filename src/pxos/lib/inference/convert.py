@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from pxos.cache_folder import cache_folder
-from pxos.errors import PxArgumentError, PxFileError
-from pxos.lib.inference.formats import EXTRA
+from pxos import extras
+from pxos.errors import PxFileError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -35,12 +35,12 @@ def content_hash(folder: Path, salt: str = "") -> str:
 
 
 def require(module: str):
-    """Import an optional runtime, or raise PxArgumentError naming the pip extra."""
-    import importlib
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise PxArgumentError(f"{module} is not installed", hint=EXTRA) from None
+    """Import an optional runtime of the inference extra (``pxos.extras.require``).
+
+    Raises:
+        PxPackageError: it is not installed, naming the extra.
+    """
+    return extras.require(module, "inference", "pxos.inference")
 
 
 def load_torch_encoder(folder: Path, attention: str = "eager"):

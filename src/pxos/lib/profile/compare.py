@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pxos.errors import PxFileError
+from pxos.extras import require
 
 ALPHA = 0.01
 THRESHOLD = 0.10
@@ -68,8 +69,12 @@ def load_profile(path: str | Path) -> dict:
 def compare(new: dict, base: dict, alpha: float = ALPHA,
             threshold: float = THRESHOLD) -> list[Change]:
     """A :class:`Change` per kernel in either profile (``profile.json`` contents),
-    regressions first."""
-    from scipy.stats import mannwhitneyu
+    regressions first.
+
+    Raises:
+        PxPackageError: SciPy is not installed (the profile extra).
+    """
+    mannwhitneyu = require("scipy.stats", "profile", "pxos profile --compare").mannwhitneyu
 
     old = {(k["name"], k["device"]): k["times_s"] for k in base["kernels"]}
     now = {(k["name"], k["device"]): k["times_s"] for k in new["kernels"]}

@@ -20,6 +20,7 @@ from collections import defaultdict
 
 from pxos import events
 from pxos.errors import PxError
+from pxos.extras import require
 
 
 class Counters:
@@ -109,12 +110,11 @@ def stats(format: str = "dict", reset: bool = False):  # noqa: A002  (the issue'
 
 def prometheus_text(snap: dict) -> str:
     """``snap`` (from :func:`stats`) in Prometheus's text exposition format."""
-    try:
-        from prometheus_client import CollectorRegistry, generate_latest
-        from prometheus_client.core import CounterMetricFamily
-    except ImportError:
-        raise PxError("pxos.stats(format='prometheus') needs prometheus_client",
-                      hint="pip install 'pxos[profile]'") from None
+    use = "pxos.stats(format='prometheus')"
+    client = require("prometheus_client", "profile", use)
+    CollectorRegistry, generate_latest = client.CollectorRegistry, client.generate_latest
+    CounterMetricFamily = require("prometheus_client.core", "profile",
+                                  use).CounterMetricFamily
 
     def families():
         m = CounterMetricFamily("pxos_launches", "Kernel launches and REDUCE/SORT",
