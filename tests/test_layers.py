@@ -39,7 +39,7 @@ TOP_LEVEL = {
     "pxos.errors": "bottom", "pxos.version": "bottom", "pxos.cache_folder": "bottom",
     "pxos.examples_path": "bottom", "pxos.span": "bottom",
     "pxos.units": "bottom", "pxos.arraylike": "bottom", "pxos.atomic_write": "bottom",
-    "pxos.events": "bottom", "pxos.registry": "bottom",
+    "pxos.events": "bottom", "pxos.registry": "bottom", "pxos.extras": "bottom",
     "pxos.testing": "lib",
     "pxos": "lib", "pxos.__main__": "cli",
     "pxos.compress": "lib", "pxos.crypto": "lib", "pxos.diversity": "lib",

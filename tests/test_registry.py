@@ -7,7 +7,7 @@ from importlib import import_module
 
 import pytest
 
-from pxos import backends, registry
+from pxos import backends, extras, registry
 from pxos.backends.base import Backend
 from pxos.codegen.targets import render_unit_for
 from pxos.errors import PxBackendError, PxSyntaxError
@@ -110,14 +110,14 @@ def test_a_missing_package_is_searched_for_once_per_import_path(monkeypatch, tmp
     import importlib
 
     searched = []
-    real = backends.find_spec
-    monkeypatch.setattr(backends, "find_spec", lambda m: searched.append(m) or real(m))
+    real = extras.find_spec
+    monkeypatch.setattr(extras, "find_spec", lambda m: searched.append(m) or real(m))
     name = f"pxos_test_missing_{tmp_path.name}"
-    assert not backends._installed(name) and not backends._installed(name)
+    assert not extras.installed(name) and not extras.installed(name)
     assert searched == [name]
     (tmp_path / f"{name}.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
-    assert backends._installed(name)  # another import path: searched again, and found
+    assert extras.installed(name)  # another import path: searched again, and found
     assert searched == [name, name]
-    assert backends._installed("numpy") and backends._installed("numpy")
+    assert extras.installed("numpy") and extras.installed("numpy")

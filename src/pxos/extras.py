@@ -5,6 +5,7 @@ instead of ending in a traceback; :func:`installed` asks without importing."""
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.util import find_spec
 from types import ModuleType
 
@@ -31,8 +32,21 @@ def require(module: str, extra: str, needed_for: str) -> ModuleType:
 
 
 def installed(module: str) -> bool:
-    """Whether top-level package ``module`` can be imported (found, not imported)."""
+    """Whether top-level package ``module`` can be imported (found, not imported). A
+    package not found is remembered for this ``sys.path`` (as Python's own path finders
+    cache a folder's listing): the planner asks for each backend's packages once per call
+    it places (``backends.installed``), and searching the path cost about 90 µs each time
+    on a machine without CuPy, half of placing a Python kernel's call."""
+    missing = module not in sys.modules and (module, tuple(sys.path))
+    if missing in _MISSING:
+        return False
     try:
-        return find_spec(module) is not None
+        found = find_spec(module) is not None
     except ValueError:  # in sys.modules as None: blocked
         return False
+    if not found and missing:
+        _MISSING.add(missing)
+    return found
+
+
+_MISSING: set = set()  # (package, sys.path) found missing (installed)

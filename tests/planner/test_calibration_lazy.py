@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import pxos
-from pxos import backends, registry
+from pxos import backends, extras, registry
 from pxos.errors import PxBackendError
 from pxos.planner import calibration
 
@@ -142,8 +142,8 @@ def test_a_backend_another_environment_measured_is_no_candidate_here(tmp_path, m
     path = calibration.calibration_path(key)
     path.parent.mkdir(parents=True)
     path.write_text(stored.to_json())
-    real = backends._installed
-    monkeypatch.setattr(backends, "_installed",
+    real = extras.installed
+    monkeypatch.setattr(extras, "installed",
                         lambda module: module not in ("pyopencl", "wgpu") and real(module))
     measured = []
     monkeypatch.setattr(calibration, "_measure",

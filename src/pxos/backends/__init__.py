@@ -9,12 +9,10 @@ new backend is tested by registering it there.
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from importlib import import_module
-from importlib.util import find_spec
 
-from pxos import registry
+from pxos import extras, registry
 from pxos.errors import PxBackendError
 
 
@@ -30,7 +28,7 @@ def get(name: str):
                              + ", ".join(registry.names()))
     found = registry.entry(name)
     for module, shown in found.requires:
-        if not _installed(module):
+        if not extras.installed(module):
             raise PxBackendError(f"the {name} backend needs {shown} (No module named "
                                  f"{module!r})", hint=f"pip install 'pxos[{name}]'")
     return getattr(import_module(found.module), found.cls)()
@@ -40,28 +38,9 @@ def installed(name: str) -> bool:
     """Whether the Python packages backend ``name`` needs (``registry``'s ``requires``)
     are installed in this process (found, not imported: cheap, and remembered where
     missing). A backend may still fail to load for want of a device or a driver."""
-    return all(_installed(module) for module, _ in registry.entry(name).requires)
+    return all(extras.installed(module) for module, _ in registry.entry(name).requires)
 
 
-def _installed(module: str) -> bool:
-    """Whether top-level package ``module`` can be imported (found, not imported). A
-    package not found is remembered for this ``sys.path`` (as Python's own path finders
-    cache a folder's listing): the planner asks once per call it places
-    (``planner/calibration.identity``), and searching the path cost about 90 µs each time
-    on a machine without CuPy, half of placing a Python kernel's call."""
-    missing = module not in sys.modules and (module, tuple(sys.path))
-    if missing in _MISSING:
-        return False
-    try:
-        found = find_spec(module) is not None
-    except ValueError:  # in sys.modules as None: blocked
-        return False
-    if not found and missing:
-        _MISSING.add(missing)
-    return found
-
-
-_MISSING: set = set()  # (package, sys.path) found missing (_installed)
 
 
 def available() -> list[str]:

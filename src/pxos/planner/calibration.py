@@ -37,11 +37,8 @@ named), and CuPy's ``REDUCE``/``SORT`` on first use (its CUB reductions compile 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 import time
-from functools import cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -51,6 +48,7 @@ from pxos.atomic_write import write_atomic
 from pxos.backends.cache import cache_dir, cache_key
 from pxos.errors import PxBackendError
 from pxos.planner import stored
+from pxos.planner.host_cpu import cpu_cores, cpu_model  # noqa: F401 - also for importers
 
 VERSION = 12  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
@@ -200,25 +198,6 @@ def _positive(name: str) -> bool:
     return (name.endswith(("rate", "bandwidth")) and name not in (
         "vector_rate", "scalar_rate", "cache_bandwidth", "reduce_cache_bandwidth",
         "sort_small_rate") or name.startswith(("upload", "download")) or name == "cores")
-
-
-@cache
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``; read once
-    per process: every plan asks)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_cores() -> int:
-    """Logical CPUs this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def loaded_at_once(name: str) -> bool:

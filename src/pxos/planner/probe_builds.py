@@ -39,7 +39,7 @@ class ProbeBuilds:
     """Probe builds running on a pool (module docstring); :meth:`wait` collects them.
 
     Args:
-        cores: the machine's (``calibration.cpu_cores``): the pool's threads, and one more
+        cores: the machine's (``host_cpu.cpu_cores``): the pool's threads, and one more
             than the most groups a backend's probes are split into (:attr:`groups`).
         early: the C probes' unit already compiling (``probe_source.start``), or None;
             where given, the C backend's probes are one group, that unit's library.
