@@ -41,7 +41,7 @@ def table(op: str = typer.Argument(..., help="not, and, or, imp_k3, imp_l3, and_
         out.print(f"{_NAMES[a]:>9} | " + " ".join(_NAMES[r] for r in row))
 
 
-@app.command("convert")
+@app.command("convert", context_settings={"ignore_unknown_options": True})  # -7 is a number
 @_guarded
 def convert(values: list[str] = typer.Argument(..., help="integers, or balanced-ternary "
                                                           "numbers written with 1, 0, T")):

@@ -71,6 +71,8 @@ def test_cli_table():
     assert r.exit_code == 2 and "no ternary operator 'xor'" in r.output
     r = CliRunner().invoke(app, ["convert", "6", "1T0"])
     assert r.output.split("\n")[:2] == ["6 = 1T0", "1T0 = 6"]
+    r = CliRunner().invoke(app, ["convert", "-7", "T1T"])  # a negative number: no option
+    assert r.exit_code == 0 and r.output.split("\n")[:2] == ["-7 = T1T", "T1T = -7"]
 
 
 @for_each_backend(argname="device")
