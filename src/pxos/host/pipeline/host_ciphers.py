@@ -9,21 +9,23 @@ from pxos.errors import PxRuntimeError
 from pxos.extras import require
 from pxos.host.pipeline.ciphers import split_tag
 
-# imported by the host's ENCRYPT/DECRYPT at their first use: without the pipelines extra,
-# that use is a PxPackageError naming it
-_USE = "ENCRYPT and DECRYPT on the host"
-InvalidTag = require("cryptography.exceptions", "pipelines", _USE).InvalidTag
-_ciphers = require("cryptography.hazmat.primitives.ciphers", "pipelines", _USE)
-Cipher, algorithms, modes = _ciphers.Cipher, _ciphers.algorithms, _ciphers.modes
+USE = "ENCRYPT and DECRYPT on the host"  # what a PxPackageError says needs cryptography
 
 
-def _cipher(cipher: str, key: bytes, nonce: bytes, tag: bytes | None = None) -> Cipher:
+def _cipher(cipher: str, key: bytes, nonce: bytes, tag: bytes | None = None):
+    """``cryptography``'s ``Cipher`` for one of the ciphers.
+
+    Raises:
+        PxPackageError: ``cryptography`` is not installed (the pipelines extra).
+    """
+    ciphers = require("cryptography.hazmat.primitives.ciphers", "pipelines", USE)
+    algorithms, modes = ciphers.algorithms, ciphers.modes
     if cipher == "aes256ctr":
-        return Cipher(algorithms.AES(key), modes.CTR(nonce))
+        return ciphers.Cipher(algorithms.AES(key), modes.CTR(nonce))
     if cipher == "aes256gcm":
-        return Cipher(algorithms.AES(key), modes.GCM(nonce, tag))
+        return ciphers.Cipher(algorithms.AES(key), modes.GCM(nonce, tag))
     # cryptography's 16-byte ChaCha20 nonce: the 32-bit little-endian counter (0), then ours
-    return Cipher(algorithms.ChaCha20(key, b"\0\0\0\0" + nonce), None)
+    return ciphers.Cipher(algorithms.ChaCha20(key, b"\0\0\0\0" + nonce), None)
 
 
 def host_encrypt(data: np.ndarray, cipher: str, key: bytes, nonce: bytes) -> np.ndarray:
@@ -50,7 +52,7 @@ def host_decrypt(data: np.ndarray, cipher: str, key: bytes, nonce: bytes) -> np.
     n = dec.update_into(np.ascontiguousarray(data), out) if len(data) else 0
     try:
         tail = dec.finalize()
-    except InvalidTag:
+    except require("cryptography.exceptions", "pipelines", USE).InvalidTag:
         raise PxRuntimeError("aes256gcm: authentication tag does not match "
                              "(wrong key or nonce, or the data were changed)") from None
     out[n:n + len(tail)] = np.frombuffer(tail, np.uint8)
