@@ -102,6 +102,9 @@ def test_argument_errors_name_the_argument(backend):
         scaled([1.0, 2.0], 1, x, device=backend)
     with pytest.raises(PxArgumentError, match="argument 'x' is a numpy.matrix"):
         scaled(np.matrix(x), 1, x, device=backend)
+    masked = np.ma.masked_array(x, mask=np.arange(x.size) % 2 == 0)
+    with pytest.raises(PxArgumentError, match=r"argument 'x' is a masked array.*x\.filled"):
+        scaled(masked, 1, x, device=backend)  # its mask would be ignored
     with pytest.raises(PxArgumentError, match=r"argument 'x'.*C-contiguous.*"
                                               r"ascontiguousarray\(x\)"):
         scaled(np.ones(200, np.float32)[::2], 1, x, device=backend)

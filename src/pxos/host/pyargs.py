@@ -2,8 +2,9 @@
 
 A call is refused, with a :class:`~pxos.errors.PxArgumentError` (or ``PxTypeError``)
 naming the argument, for: a Python list or tuple (pass ``numpy.asarray(x)``), a
-``numpy.matrix``, an array pxos has no element type for, an array of rank outside 1..3
-or of more than ``MAX_ELEMENTS`` elements, a non-contiguous array, a read-only array the
+``numpy.matrix``, a masked array (``numpy.ma``: its mask would be ignored), an array
+pxos has no element type for, an array of rank outside 1..3 or of more than
+``MAX_ELEMENTS`` elements, a non-contiguous array, a read-only array the
 kernel writes, an array of the wrong dtype (a type error) or rank, a scalar that NumPy's
 ``same_kind`` rule would not cast to the parameter's type (``2.7`` or NaN to an ``i32``),
 and thread counts that are not integers in ``0..MAX_ELEMENTS`` (their product too).
@@ -59,6 +60,10 @@ def type_of(a, name: str):
     if isinstance(a, np.matrix):
         raise PxArgumentError(f"argument {name!r} is a numpy.matrix; pass "
                               f"numpy.asarray({name})")
+    if type(a).__module__.startswith("numpy.ma"):  # (not np.ma: importing it costs ms)
+        raise PxArgumentError(f"argument {name!r} is a masked array, whose mask a kernel "
+                              f"would not see; pass {name}.filled(value), or "
+                              f"numpy.asarray({name}) for its data as they are")
     if hasattr(a, "shape") and hasattr(a, "dtype"):
         elem = scalar_of_dtype(numpy_dtype(a.dtype))
         if elem is None:
