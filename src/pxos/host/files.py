@@ -48,6 +48,7 @@ class FileAccess:
             raise PxFileError(f"{path!r} holds a NUL character, which no path may hold", span)
         try:
             full = (self.base / Path(path).expanduser()).resolve()
+            _no_loop(full)
         except (OSError, RuntimeError) as err:  # RuntimeError: a symbolic link loop
             raise PxFileError(f"cannot follow {path!r}: {_why(err)}", span) from None
         if not any(full == root or full.is_relative_to(root) for root in self.roots):
@@ -163,6 +164,17 @@ def _is_folder(path: Path) -> bool:
         return path.is_dir()
     except OSError:  # a name too long: the write says so
         return False
+
+
+def _no_loop(full: Path) -> None:
+    """Raise ``RuntimeError`` where resolved path ``full`` still runs into a symbolic link
+    loop: ``Path.resolve`` raises for one up to Python 3.12, and from 3.13 leaves the loop
+    in the path, which only the system's answer (``ELOOP``) then shows."""
+    try:
+        os.stat(full)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise RuntimeError("symbolic link loop") from None
 
 
 def _why(err: Exception) -> str:
