@@ -12,8 +12,8 @@ histogram (so its result does not depend on the threads' order). One seed in thr
 kernel of the shape the C backend runs in lockstep over SIMD lanes (``codegen/c_escape``).
 Integers leave no room for rounding: every element must be equal.
 
-``PXOS_FUZZ_COUNT`` sets the seeds (default 24); a failing seed's kernel is printed in the
-assertion, to be kept as a plain case.
+``PXOS_FUZZ_COUNT`` sets the seeds (default 24), ``PXOS_FUZZ_START`` the first (0); a
+failing seed's kernel is printed in the assertion, to be kept as a plain case.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from tests.random_kernels import (BINS, EDGES, XS, Generator, PlaneGenerator, co
                                   python_program, wrap)
 
 COUNT = int(os.environ.get("PXOS_FUZZ_COUNT", "24"))
+START = int(os.environ.get("PXOS_FUZZ_START", "0"))  # the first seed: new ones
+SEEDS = range(START, START + COUNT)
 
 
 class _Break(Exception):
@@ -229,7 +231,7 @@ def _arrays(rng, n: int, g: Generator) -> tuple:
 
 
 @pytest.mark.parametrize("checked", [False, True], ids=["plain", "checked"])
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_integer_kernel(seed, backend, checked):
     """Each kernel also in checked mode (``--checked``: every access bounds-checked),
     where its indices, all in bounds, must change nothing."""
@@ -243,7 +245,7 @@ def test_random_integer_kernel(seed, backend, checked):
     same(out, hist, want_out, want_hist, seed, backend, src)
 
 
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_plane_kernel(seed, backend):
     """The integer kernels on a 2-D launch (``GPU_THREADS cols, rows``; x first)."""
     src, body, g = program(seed, PlaneGenerator)
@@ -257,7 +259,7 @@ def test_random_plane_kernel(seed, backend):
     same(out, hist, want_out, want_hist, seed, backend, src)
 
 
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_python_kernel(seed, backend, tmp_path):
     """The same kernels written as Python functions (``@pxos.kernel``, ``pxos.parallel``;
     ``//`` and ``%`` floor), through the Python front end."""
@@ -297,7 +299,7 @@ def _floats(rng, n: int, finite: bool = False) -> np.ndarray:
 
 
 @pytest.mark.parametrize("python", [False, True], ids=["px", "python"])
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_float_kernel(seed, backend, python, tmp_path):
     """Kernels that also compute in ``f32`` and ``f64`` (``tests/random_float_kernels``):
     every operation rounds once, so every backend's floats equal NumPy's bit for bit
@@ -336,7 +338,7 @@ def run_segments(segments: list, envs: list) -> None:
                 run_segments(seg[3], envs)
 
 
-@pytest.mark.parametrize("seed", range(COUNT))
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_barrier_kernel(seed, backend):
     """Blocks of 64 threads taking turns at a shared array between ``SYNC_THREADS``."""
     src, segments, g = barrier_program(seed)
