@@ -250,3 +250,21 @@ def test_cli_subprocess_real_run(tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "3"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS")
+def test_out_of_memory_names_the_statement(tmp_path):
+    # a process allowed 3 GB of address space, an ALLOC of 4 GB: NumPy's MemoryError
+    import resource
+
+    prog = tmp_path / "big.px"
+    prog.write_text("ALLOC small float SIZE 8\nALLOC a float SIZE 1000000000\nPRINT a\n")
+    limit = 3 << 30
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    done = subprocess.run([sys.executable, "-m", "pxos.cli.main", "run", str(prog),
+                           "--device", "interp"], capture_output=True, text=True,
+                          timeout=300, preexec_fn=cap)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"{prog}:2:1: runtime error: ALLOC: out of memory" in done.stderr

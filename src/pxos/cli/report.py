@@ -16,7 +16,7 @@ from functools import wraps
 
 import typer
 
-from pxos.errors import PxError, PxFaultError
+from pxos.errors import PxError, PxFaultError, PxRuntimeError
 
 
 class _Console:
@@ -64,6 +64,10 @@ def guarded(fn):
             raise typer.Exit(EXIT_CODE) from None
         except (typer.Exit, typer.Abort):
             raise
+        except MemoryError as err:  # outside a program's statements (which name their line)
+            sys.stderr.write(PxRuntimeError(f"out of memory ({err})", hint="free memory, or "
+                                            "work on smaller inputs").render() + "\n")
+            raise typer.Exit(2) from None
         except Exception:  # a pxos bug: show everything
             sys.stderr.write("internal error in pxos (please report it):\n"
                              + traceback.format_exc())

@@ -114,8 +114,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
     @property
     def files(self) -> FileAccess:
         """Where the program's file statements read and write (``host/files``), made at
-        the first use: resolving the folders costs 70 µs, which a program without files
-        does not pay."""
+        the first use (resolving the folders costs 70 µs; a program without files skips it)."""
         if self._files is None:
             self._files = self._memo.file_access(self.program.file, self.allow)
         return self._files
@@ -155,6 +154,8 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         except KeyboardInterrupt:
             LEFT[0] = NOW[0]  # (the watcher may not have seen it: host/interrupt)
             raise
+        except MemoryError as err:  # NumPy's; CuPy's OutOfMemoryError is one too
+            raise PxRuntimeError(f"{ir.keyword(stmt)}: out of memory ({err})", stmt.span) from None
         finally:
             NOW[0] = None
         seconds = perf_counter() - t0
