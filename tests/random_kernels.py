@@ -185,7 +185,7 @@ class Generator:
                        ("bin", "i32", "&", ("var", "i32", "i"), ("lit", "i32", 7)),
                        binary("&", ("load", self.arrays["x"], self.expr(1)),
                               ("lit", "i32", 7))))
-        self.types[name] = "i32"
+        self.types[name] = common("i32", hi[1])  # the bounds' type: u32 for x u32[]
         self.loops += 1
         body = self.body(depth + 1, r.randint(1, 3))
         self.loops -= 1

@@ -74,3 +74,18 @@ def test_an_index_of_another_integer_type_in_checked_mode(backend, index, at):
     """Checked mode's bound helper takes an ``i32`` index: WGSL converts nothing itself
     (the shader was refused for a ``u32`` index)."""
     assert stored(backend, f"x[{index}]", checked=True).tolist() == (at - 4).tolist()
+
+
+def test_a_for_variable_has_its_bounds_type(backend):
+    # fuzz seed 739 (2-D family): FOR j IN 0..(x[c] & 7) with x u32[] makes j a u32, so
+    # min(i, v) >= j / -7 compares unsigned (the model had taken j for an i32)
+    src = ("GPU_KERNEL k\n    GPU_PARAM x u32[]\n    GPU_PARAM o i32[]\nGPU_THREAD_CODE:\n"
+           "    THREAD_ID → i\n    SET v = -5\n    SET n = 0\n"
+           "    FOR j IN 0..(x[i] & 7):\n        IF v >= j / 2:\n            SET n = n + 1\n"
+           "    STORE n → o[i]\nGPU_END\n")
+    x = np.array([3, 7, 0, 5], np.uint32)
+    o = np.zeros(4, np.int32)
+    kernel = check_program(parse_program(src, "k.px")).kernels[0]
+    run_kernel(backend, kernel, [x, o], (4,), False)
+    # v = -5 converts to u32 4294967291, which is >= every j / 2: every trip counts
+    assert o.tolist() == [3, 7, 0, 5]
