@@ -22,7 +22,7 @@ from pxos.codegen.c_packed import packed_entry
 from pxos.codegen.dialect import Dialect, KernelSource, comment, render_unit
 from pxos.codegen.c_escape import escape_plan, escaped
 from pxos.codegen.guard import guarded_function
-from pxos.codegen.own_atomics import owned_code
+from pxos.codegen.own_atomics import owned_code, owned_copies
 from pxos.codegen.interchange import interchange, jam
 from pxos.codegen.render import Renderer, var_name
 from pxos.codegen.signature import entry_name, kernel_params
@@ -76,6 +76,7 @@ def render_c(kernel: ir.Kernel, checked: bool = False, guard: bool = False,
         kernel = check_bounds(kernel)
     r = Renderer(kernel, d)
     r.return_stmt = "goto pxos_end;"
+    r.owned = owned_copies(kernel, d) if guard else {}  # (the guarded builds' copies)
     axes = "xyz"[:kernel.ndim]
     params = kernel_params(kernel, d, checked, restrict)
     hoisted, rest = hoist_uniform(kernel)  # once per block (ir/passes/uniform)

@@ -73,19 +73,28 @@ def _identity(op: str, ctype: str) -> str:
     return f"({ctype})~({ctype})0" if op == "and" else "0"
 
 
+def owned_copies(kernel: ir.Kernel, d) -> dict[str, str]:
+    """Those of :func:`owned_arrays` that get a copy in dialect ``d`` (the first
+    :data:`OWN_ARRAYS` of 32- and 64-bit integers), each → the C flag that says, in a
+    piece, whether it has one: the renderer's ``owned``, so that an update of the copy
+    takes no lock (``Intrinsics._own``)."""
+    return {name: f"pxos_on_{name}"
+            for name in list(owned_arrays(kernel))[:OWN_ARRAYS]
+            if d.type_name(kernel.param(name).type.elem) in _LIMITS}
+
+
 def owned_code(r: Renderer, kernel: ir.Kernel) -> tuple[list[str], list[str]]:
     """(the lines before a block function's loop, the lines after it) that update the
-    arrays of :func:`owned_arrays` in copies; ([], []) where none qualifies. The lines
+    arrays of :func:`owned_copies` in copies; ([], []) where none qualifies. The lines
     read the piece's first and end block, ``pxos_lo`` and ``pxos_hi``."""
     before, after = [], []
     threads = math.prod(kernel.block)
-    for name, op in list(owned_arrays(kernel).items())[:OWN_ARRAYS]:
-        p = kernel.param(name)
+    ops = owned_arrays(kernel)
+    for name, on in owned_copies(kernel, r.d).items():
+        p, op = kernel.param(name), ops[name]
         ctype = r.d.type_name(p.type.elem)
-        if ctype not in _LIMITS:
-            continue
-        v, own, to, n, on = (var_name(name), f"pxos_own_{name}", f"pxos_to_{name}",
-                             f"pxos_n_{name}", f"pxos_on_{name}")
+        v, own, to, n = (var_name(name), f"pxos_own_{name}", f"pxos_to_{name}",
+                         f"pxos_n_{name}")
         cap = OWN_BYTES * 8 // p.type.elem.bits
         size = " * ".join(dim_name(name, a) for a in range(p.type.ndim))
         ident = _identity(op, ctype)

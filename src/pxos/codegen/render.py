@@ -69,6 +69,7 @@ class Renderer:
         self.ranges = Ranges(kernel)
         self.thread_index: str | None = None  # THREAD_ID's C expression, if not the geometry's
         self.element_override: dict[str, str] = {}  # array -> what its element reads as
+        self.owned: dict[str, str] = {}  # array -> the C flag of its copy (own_atomics)
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -304,8 +305,12 @@ class Renderer:
 
     def _s_atomic(self, s: ir.Atomic, indent: int) -> list[str]:
         t = self.kernel_array_elem(s.array)
-        call = self.operation(f"atomic_{s.op}", t, ["&" + self.element(s.array, s.index),
-                                                     self.expr(s.value)])
+        args = ["&" + self.element(s.array, s.index), self.expr(s.value)]
+        call = self.operation(f"atomic_{s.op}", t, args)
+        if s.result is None and s.array in self.owned:  # a piece's own copy: no lock
+            own = self.intrinsics.call(f"own_{s.op}", t, *args)
+            return [f"if ({self.owned[s.array]}) {self.d.discard(own)}",
+                    f"else {self.d.discard(call)}"]
         if s.result is None:
             return [self.d.discard(call)]
         return [f"{self.variable(s.result)} = {call};"]

@@ -50,7 +50,7 @@ from pxos.errors import PxBackendError
 from pxos.planner import stored
 from pxos.planner.host_cpu import cpu_cores, cpu_model  # noqa: F401 - also for importers
 
-VERSION = 12  # bump when what is measured, or how, changes
+VERSION = 13  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")

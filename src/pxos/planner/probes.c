@@ -14,6 +14,7 @@ static inline float pxos_word_f32(const int64_t *w) { float f; memcpy(&f, w, 4);
 static inline double pxos_word_f64(const int64_t *w) { double f; memcpy(&f, w, 8); return f; }
 
 static inline uint32_t pxos_atomic_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint32_t pxos_own_add_u32(uint32_t *p, uint32_t v) { uint32_t o = __atomic_load_n(p, __ATOMIC_RELAXED); __atomic_store_n(p, (uint32_t)((uint32_t)o + (uint32_t)v), __ATOMIC_RELAXED); return o; }
 
 #include <setjmp.h>
 extern void pxos_guard_arm(sigjmp_buf *jb);
@@ -315,7 +316,8 @@ static void __attribute__((noinline)) k_probe_atomic_blocks(int64_t pxos_nx, int
 #line 50 "@PROBES_PX@"
             v_i = (pxos_bx * pxos_bsx + pxos_lx);
 #line 51 "@PROBES_PX@"
-            (void)pxos_atomic_add_u32(&v_hist[((((int32_t)((uint32_t)v_i * (uint32_t)97)) ^ (v_i >> (5 & 31))) & 255)], 1u);
+            if (pxos_on_hist) (void)pxos_own_add_u32(&v_hist[((((int32_t)((uint32_t)v_i * (uint32_t)97)) ^ (v_i >> (5 & 31))) & 255)], 1u);
+            else (void)pxos_atomic_add_u32(&v_hist[((((int32_t)((uint32_t)v_i * (uint32_t)97)) ^ (v_i >> (5 & 31))) & 255)], 1u);
         }
     }
     if (pxos_on_hist)
