@@ -89,3 +89,20 @@ def test_a_for_variable_has_its_bounds_type(backend):
     run_kernel(backend, kernel, [x, o], (4,), False)
     # v = -5 converts to u32 4294967291, which is >= every j / 2: every trip counts
     assert o.tolist() == [3, 7, 0, 5]
+
+
+def test_a_variable_set_in_a_loop_survives_a_barrier(backend):
+    # fuzz seed 875 (block-synchronous family): PoCL 3.1, optimising, read c after
+    # SYNC_THREADS as 0 in every work-item when the WHILE that set it runs at most once
+    # (its body zeroes the count it tests); the opencl backend builds kernels with a
+    # barrier on PoCL unoptimised (backends/opencl.build_options)
+    src = ("GPU_KERNEL k\n    GPU_PARAM x u32[]\n    GPU_PARAM o i32[]\n"
+           "    GPU_SHARED_MEM tile int 64\n    GPU_BLOCK 64\nGPU_THREAD_CODE:\n"
+           "    THREAD_ID → i\n    LOCAL_ID → lid\n    SET c = 0\n    SET v = x[i]\n"
+           "    WHILE c < (v & 3):\n        SET c = c + 1\n        SET v = u32(0)\n"
+           "    STORE 1 → tile[lid]\n    SYNC_THREADS\n    STORE c → o[i]\nGPU_END\n")
+    x = np.random.default_rng(1).integers(0, 2**32, 128, dtype=np.uint32)
+    o = np.zeros(128, np.int32)
+    kernel = check_program(parse_program(src, "k.px")).kernels[0]
+    run_kernel(backend, kernel, [x, o], (128,), False)
+    assert o.tolist() == [1 if v & 3 else 0 for v in x.tolist()]

@@ -108,6 +108,7 @@ class OpenCLBackend(DeviceBackend):
         if d.single_fp_config & cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT:
             self.options.append("-cl-fp32-correctly-rounded-divide-sqrt")
         self._extensions = set(d.extensions.split())
+        self._pocl = "Portable Computing Language" in p.name
         self._scratch = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, 16)  # empty arrays
         self._timing = None  # the profiling queue of launch_timed, made on first use
 
@@ -115,7 +116,17 @@ class OpenCLBackend(DeviceBackend):
         """The generated OpenCL C of ``kernel`` and its cache key (source, device, driver
         and platform versions, options)."""
         src = render_opencl(kernel, checked)
-        return src, cache_key(src.source, self.identity, " ".join(self.options))
+        return src, cache_key(src.source, self.identity, " ".join(self.build_options(kernel)))
+
+    def build_options(self, kernel: ir.Kernel) -> list[str]:
+        """The compiler options of ``kernel``'s program. On PoCL (3.1, LLVM 15) a kernel
+        with a barrier is built without optimisation: optimised, PoCL lost a private
+        variable across the barrier (a ``WHILE`` that runs at most once, its count read
+        after ``SYNC_THREADS`` as 0 in every work-item: fuzz seed 875,
+        ``tests/test_fuzz_kernels_found.py``)."""
+        if self._pocl and any(isinstance(s, ir.Sync) for s in ir.walk(kernel.body)):
+            return [*self.options, "-cl-opt-disable"]
+        return self.options
 
     def admit(self, kernel: ir.Kernel) -> None:
         """Refuse a kernel needing an OpenCL extension the device lacks
@@ -143,7 +154,8 @@ class OpenCLBackend(DeviceBackend):
             warnings.simplefilter("ignore", cl.CompilerWarning)  # build logs of good code
             try:  # PyOpenCL caches too where the driver does not (not PoCL, not NVIDIA)
                 program = cl.Program(self.context, src.source).build(
-                    self.options, cache_dir=str(cache_dir() / "opencl-pyopencl"))
+                    self.build_options(src.kernel),
+                    cache_dir=str(cache_dir() / "opencl-pyopencl"))
             except cl.Error as e:
                 raise PxBackendError(
                     f"the OpenCL compiler rejected the code generated for kernel "
@@ -163,8 +175,8 @@ class OpenCLBackend(DeviceBackend):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", cl.CompilerWarning)
                 try:
-                    program = cl.Program(self.context, [self.device],
-                                         [artefact.data]).build(self.options)
+                    program = cl.Program(self.context, [self.device], [artefact.data]
+                                         ).build(self.build_options(src.kernel))
                 except cl.Error:  # intact but refused: built again from source
                     return None
         kernel = src.kernel
