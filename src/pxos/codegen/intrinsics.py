@@ -28,7 +28,10 @@ class Intrinsics:
 
     def define(self, fname: str, kind: str, t: Scalar) -> str:
         """The definition of helper ``fname`` of ``kind`` for type ``t`` (the method
-        ``_<kind>``; a dialect may spell them from a table instead)."""
+        ``_<kind>``, or :meth:`define_own`; a dialect may spell them from a table
+        instead)."""
+        if kind.startswith("own_") and kind != "own_add":
+            return self.define_own(fname, kind[4:], t)
         return getattr(self, "_" + kind)(fname, t)
 
     def render(self) -> str:
@@ -155,23 +158,18 @@ class Intrinsics:
                 f"__atomic_store_n(p, {update}, __ATOMIC_RELAXED); return o; }}")
 
     def _own_add(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, f"({self.dialect.type_name(t)})"
-                                   f"(({unsigned(self, t)})o + ({unsigned(self, t)})v)")
+        U = unsigned(self, t)
+        return self._own(fname, t, f"({self.dialect.type_name(t)})(({U})o + ({U})v)")
 
-    def _own_and(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, "o & v")
+    def define_own(self, fname: str, op: str, t: Scalar) -> str:
+        """An owned copy's update of combining operation ``op`` (``and``, ``or``, ``xor``,
+        ``min``, ``max``; ``add`` wraps: :meth:`_own_add`)."""
+        return self._own(fname, t, _OWN_UPDATES[op])
 
-    def _own_or(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, "o | v")
 
-    def _own_xor(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, "o ^ v")
-
-    def _own_min(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, "(v < o ? v : o)")
-
-    def _own_max(self, fname: str, t: Scalar) -> str:
-        return self._own(fname, t, "(o < v ? v : o)")
+# the new value of an owned element ``o`` combined with ``v`` (Intrinsics.define_own)
+_OWN_UPDATES = {"and": "o & v", "or": "o | v", "xor": "o ^ v", "min": "(v < o ? v : o)",
+                "max": "(o < v ? v : o)"}
 
 
 def unsigned(intrinsics: Intrinsics, t: Scalar) -> str:
