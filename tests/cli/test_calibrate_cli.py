@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from pxos import extras
 from pxos.cli.main import app
 from pxos.planner import calibration, probe_source
 from pxos.planner.calibration import DeviceFigures, Machine
@@ -17,13 +18,16 @@ def _machine() -> Machine:
                    pending=["opencl", "webgpu"])
 
 
-def _run(monkeypatch, tmp_path, *args):
+def _run(monkeypatch, tmp_path, *args, missing=()):
+    """``pxos calibrate`` with ``args``, the Python packages ``missing`` not installed."""
     monkeypatch.setenv("PXOS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(extras, "installed", lambda module: module not in missing)
     completed = []
 
-    def complete(machine, names=None, progress=None):
-        completed.append(names)
-        machine.pending = []
+    def complete(machine, names=None, progress=None):  # as calibration.complete: what
+        completed.append(names)  # lacks its package stays pending
+        machine.pending = [n for n in machine.pending if not extras.installed(
+            {"opencl": "pyopencl", "webgpu": "wgpu"}[n])]
         return machine
     monkeypatch.setattr(probe_source, "start", lambda: None)  # no compiler run here
     monkeypatch.setattr(calibration, "calibrate",
@@ -45,3 +49,9 @@ def test_calibrate_all_measures_the_deferred_backends_now(monkeypatch, tmp_path)
     output, completed = _run(monkeypatch, tmp_path, "--all")
     assert completed == [["opencl", "webgpu"]]  # named: measured even if no auto candidate
     assert "first time" not in output
+
+
+def test_calibrate_names_the_extra_of_a_backend_not_installed(monkeypatch, tmp_path):
+    output, _ = _run(monkeypatch, tmp_path, "--all", missing=("pyopencl",))
+    assert "not installed in this Python: opencl (pip install 'pxos[opencl]')" in output
+    assert "webgpu" not in output  # measured

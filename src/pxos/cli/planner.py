@@ -130,7 +130,14 @@ def calibrate(
         cost = f", {fixed * 1e3:.2f} ms of its own" if fixed is not None else ""
         out.print(f"  {pair:<7} a split over host data ran {gain:.2f}× the faster device "
                   f"alone{cost}: {offered} by the planner")
-    if found.pending:
+    from pxos import backends, registry
+
+    missing = [n for n in found.pending if registry.known(n) and not backends.installed(n)]
+    later = [n for n in found.pending if n not in missing]
+    if later:
         out.print(f"  measured the first time the planner considers it (or now, with "
-                  f"--all): {', '.join(found.pending)}")
+                  f"--all): {', '.join(later)}")
+    if missing:
+        out.print("  not installed in this Python: " + ", ".join(
+            f"{n} (pip install 'pxos[{n}]')" for n in missing))
     out.print(f"stored in {calibration_path(found.key)}")
