@@ -82,7 +82,10 @@ def evaluate(e: tuple, env: dict) -> int:
     if kind == "load":
         return env["f" if t[0] == "f" else "x"][evaluate(e[2], env) & (XS - 1)]
     if kind == "cast":
-        return wrap(evaluate(e[2], env), t)
+        r = wrap(evaluate(e[2], env), t)
+        if env["finite"] and t[0] == "f" and not np.isfinite(r):  # f32 of a large f64
+            env["unsure"] = True
+        return r
     if kind == "neg":  # t: the operand's type, promoted
         return wrap(-evaluate(e[2], env), t)
     if kind == "inv":
@@ -98,8 +101,11 @@ def evaluate(e: tuple, env: dict) -> int:
         x, y = wrap(a, t), wrap(b, t)
         if kind in ("min", "max") and x == y == 0 and np.signbit(x) != np.signbit(y):
             env["unsure"] = True  # C's fmin(0.0, -0.0) may be either zero
-        return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
-                "min": np.fmin, "max": np.fmax}[e[2]](x, y)
+        r = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+             "min": np.fmin, "max": np.fmax}[e[2]](x, y)
+        if env["finite"] and not np.isfinite(r):  # webgpu may assume none (FloatGenerator)
+            env["unsure"] = True
+        return r
     if kind == "bin":
         return _binary(e[2], t, a if e[2] in ("<<", ">>") else wrap(a, t), wrap(b, t),
                        env["floor"])
@@ -137,7 +143,8 @@ def execute(body: list, env: dict) -> None:
         elif kind == "store":
             env["out"][env["i"]] = wrap(evaluate(s[1], env), env["arrays"]["out"])
         elif kind == "fstore":
-            env["fo"][env["i"]] = np.float32(evaluate(s[1], env))
+            env["fo"][env["i"]] = v = np.float32(evaluate(s[1], env))
+            env["unsure"] = env.get("unsure") or (env["finite"] and not np.isfinite(v))
         elif kind == "atomic":
             t = env["arrays"]["hist"]
             b, v = evaluate(s[1], env) & (BINS - 1), wrap(evaluate(s[2], env), t)
@@ -180,7 +187,8 @@ def thread_env(g: Generator, tid: int, **arrays) -> dict:
     """Thread ``tid``'s variables (at zero, as locals start) and what :func:`execute`
     reads besides: the arrays (lists) and ``g``'s types and atomic."""
     env = {v: wrap(0, t) for v, t in g.types.items()}
-    env.update(i=tid, atomic=g.atomic, types=g.types, arrays=g.arrays, floor=False)
+    env.update(i=tid, atomic=g.atomic, types=g.types, arrays=g.arrays, floor=False,
+               finite=getattr(g, "finite", False))
     env.update(arrays)
     return env
 
