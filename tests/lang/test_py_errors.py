@@ -326,3 +326,17 @@ def test_bad_annotations_and_arguments():
         kernel_ir(shared_without_block, TYPES, ndim=4)
     with pytest.raises(PxSyntaxError, match="cannot read the source"):
         kernel_ir(eval("lambda x: x"), TYPES)  # noqa: S307 - no source file
+
+
+def test_a_pseudo_files_unrelated_text_is_no_source(monkeypatch):
+    # Python 3.13 keeps `python -c`'s text as the source of "<string>" (pytest-xdist's
+    # workers start so): a function exec'd from a string then "finds" that line
+    import linecache
+
+    line = "import sys;exec(eval(sys.stdin.readline()))\n"
+    monkeypatch.setitem(linecache.cache, "<string>", (len(line), None, [line], "<string>"))
+    scope: dict = {}
+    exec(compile("def k(x):\n    pass\n", "<string>", "exec"), scope)  # noqa: S102
+    for fn in (scope["k"], eval(compile("lambda x: x", "<string>", "eval"))):  # noqa: S307
+        with pytest.raises(PxSyntaxError, match="cannot read the source.*does not define"):
+            kernel_ir(fn, TYPES)

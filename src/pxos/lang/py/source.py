@@ -73,6 +73,10 @@ class FunctionSource:
         except SyntaxError as err:
             raise PxSyntaxError(f"cannot parse the source of {name!r}: {err.msg}") from None
         node = module.body[0].body[0] if self._shift else module.body[0]
+        if not _defines(node, name):  # the text a pseudo-file (<string>) shows elsewhere
+            raise PxSyntaxError(f"cannot read the source of {name!r} (the text at "
+                                f"{self.file}:{self.first} does not define it); a kernel "
+                                "must be a def in a file or a notebook cell") from None
         if not isinstance(node, ast.FunctionDef):
             raise PxSyntaxError(f"a kernel must be a plain def function; {name!r} is not",
                                 self.span(node))
@@ -126,3 +130,14 @@ def closure_of(fn) -> dict[str, object]:
 def _chars(text: str, byte_offset: int) -> int:
     """The character index of a UTF-8 byte offset into ``text``."""
     return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+def _defines(node: ast.AST, name: str) -> bool:
+    """Whether statement ``node`` can be the definition of a function called ``name``: a
+    ``def`` or class of that name, or (``<lambda>``) a statement holding a ``lambda``. Python 3.13 keeps
+    ``python -c``'s text as the source of ``<string>``, which an ``eval``'d function's
+    source lookup then finds (pytest-xdist starts its workers so)."""
+    if name == "<lambda>":
+        return any(isinstance(n, ast.Lambda) for n in ast.walk(node))
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+        and node.name == name
