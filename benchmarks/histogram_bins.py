@@ -8,8 +8,8 @@ A Python kernel adds 1 to bin ``v[i] >> shift`` of an ``i32`` array for each byt
 updates a copy of its own (``codegen/own_atomics``), without locks since this session.
 The peer is Numba's ``@njit`` loop over the bytes (serial: Numba has no atomics, and its
 ``prange`` would race on the bins). Times are the best of ``--repeat`` calls after one
-untimed; each result is checked against ``numpy.bincount``. Output: a line a case, and
-JSON with the machine's name.
+untimed (``planner/probes.best_time``); each result is checked against
+``numpy.bincount``. Output: a line a case, and JSON with the machine's name.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pxos  # noqa: E402
 from pxos.planner.calibration import cpu_model  # noqa: E402
+from pxos.planner.probes import best_time  # noqa: E402
 
 
 def kernel(shift: int):
@@ -37,17 +37,6 @@ def kernel(shift: int):
         for i in pxos.parallel(len(v)):
             pxos.atomic_add(h, v[i] >> shift, 1)
     return histogram
-
-
-def best(fn, repeat: int) -> float:
-    """The least seconds of ``repeat`` calls of ``fn`` after one untimed."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -67,7 +56,7 @@ def main() -> None:
         shift = 8 - int(np.log2(bins))
         h = np.zeros(bins, np.int32)
         run = kernel(shift)
-        seconds = best(lambda: run(v, h, device="c"), opts.repeat)
+        seconds = best_time(lambda: run(v, h, device="c"), opts.repeat)
         h[:] = 0
         run(v, h, device="c")
         case = {"bins": bins, "bytes": opts.n, "pxos_c_s": seconds,
@@ -78,7 +67,7 @@ def main() -> None:
                 for i in range(v.shape[0]):
                     h[v[i] >> shift] += 1
             h64 = np.zeros(bins, np.int64)
-            case["numba_njit_s"] = best(lambda: serial(v, h64), opts.repeat)
+            case["numba_njit_s"] = best_time(lambda: serial(v, h64), opts.repeat)
             case["pxos_over_numba"] = seconds / case["numba_njit_s"]
         cases.append(case)
         peer = (f", Numba @njit {case['numba_njit_s'] * 1e3:.2f} ms, ratio "
