@@ -30,7 +30,7 @@ class Intrinsics:
         """The definition of helper ``fname`` of ``kind`` for type ``t`` (the method
         ``_<kind>``, or :meth:`define_own`; a dialect may spell them from a table
         instead)."""
-        if kind.startswith("own_") and kind != "own_add":
+        if kind.startswith("own_"):
             return self.define_own(fname, kind[4:], t)
         return getattr(self, "_" + kind)(fname, t)
 
@@ -147,29 +147,23 @@ class Intrinsics:
                 f"{{ return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }}")
 
 
-    # the update of an element of a piece's own copy of an array (codegen/own_atomics):
-    # one thread owns the copy, so a plain load and store; relaxed atomic ones, because
-    # gcc vectorises no atomic, and lanes of an omp simd loop that hit one element would
-    # each store their own sum (a lock-prefixed read-modify-write cost 5-7x more)
-    def _own(self, fname: str, t: Scalar, update: str) -> str:
+    def define_own(self, fname: str, op: str, t: Scalar) -> str:
+        """The update of an element of a piece's own copy of an array
+        (``codegen/own_atomics``) by combining operation ``op``: one thread owns the copy,
+        so a plain load and store; relaxed atomic ones, because gcc vectorises no atomic,
+        and lanes of an omp simd loop that hit one element would each store their own
+        sum (a lock-prefixed read-modify-write cost 5-7x more)."""
         T = self.dialect.type_name(t)
+        update = _OWN_UPDATES[op].format(T=T, U=unsigned(self, t))
         return (f"{self._head(fname, t, f'{T} *p, {T} v')} {{ "
                 f"{T} o = __atomic_load_n(p, __ATOMIC_RELAXED); "
                 f"__atomic_store_n(p, {update}, __ATOMIC_RELAXED); return o; }}")
 
-    def _own_add(self, fname: str, t: Scalar) -> str:
-        U = unsigned(self, t)
-        return self._own(fname, t, f"({self.dialect.type_name(t)})(({U})o + ({U})v)")
 
-    def define_own(self, fname: str, op: str, t: Scalar) -> str:
-        """An owned copy's update of combining operation ``op`` (``and``, ``or``, ``xor``,
-        ``min``, ``max``; ``add`` wraps: :meth:`_own_add`)."""
-        return self._own(fname, t, _OWN_UPDATES[op])
-
-
-# the new value of an owned element ``o`` combined with ``v`` (Intrinsics.define_own)
-_OWN_UPDATES = {"and": "o & v", "or": "o | v", "xor": "o ^ v", "min": "(v < o ? v : o)",
-                "max": "(o < v ? v : o)"}
+# the new value of an owned element ``o`` combined with ``v`` (Intrinsics.define_own);
+# ``{T}`` the type, ``{U}`` its unsigned twin (an add wraps)
+_OWN_UPDATES = {"add": "({T})(({U})o + ({U})v)", "and": "o & v", "or": "o | v",
+                "xor": "o ^ v", "min": "(v < o ? v : o)", "max": "(o < v ? v : o)"}
 
 
 def unsigned(intrinsics: Intrinsics, t: Scalar) -> str:

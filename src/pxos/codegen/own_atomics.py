@@ -85,12 +85,13 @@ def owned_copies(kernel: ir.Kernel, d) -> dict[str, str]:
 
 def owned_code(r: Renderer, kernel: ir.Kernel) -> tuple[list[str], list[str]]:
     """(the lines before a block function's loop, the lines after it) that update the
-    arrays of :func:`owned_copies` in copies; ([], []) where none qualifies. The lines
-    read the piece's first and end block, ``pxos_lo`` and ``pxos_hi``."""
+    arrays of :func:`owned_copies` (the renderer's ``owned``) in copies; ([], []) where
+    none qualifies. The lines read the piece's first and end block, ``pxos_lo`` and
+    ``pxos_hi``."""
     before, after = [], []
     threads = math.prod(kernel.block)
     ops = owned_arrays(kernel)
-    for name, on in owned_copies(kernel, r.d).items():
+    for name, on in r.owned.items():  # owned_copies, as render_c set them
         p, op = kernel.param(name), ops[name]
         ctype = r.d.type_name(p.type.elem)
         v, own, to, n = (var_name(name), f"pxos_own_{name}", f"pxos_to_{name}",

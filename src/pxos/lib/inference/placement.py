@@ -18,9 +18,8 @@ Without one, a fixed rule (the docs' table):
 
 from __future__ import annotations
 
-import importlib.util
-
 from pxos.errors import PxArgumentError
+from pxos.extras import installed
 from pxos.lib.inference import calibration
 from pxos.lib.inference.formats import EXTRA, detect, resolve
 from pxos.lib.inference.runtime import PRECISIONS
@@ -28,14 +27,9 @@ from pxos.lib.inference.runtime import PRECISIONS
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def has(module: str) -> bool:
-    """Whether ``module`` can be imported (without importing it)."""
-    return importlib.util.find_spec(module) is not None
-
-
 def cuda_available() -> bool:
     """Whether PyTorch is installed and sees an NVIDIA GPU."""
-    if not has("torch"):
+    if not installed("torch"):
         return False
     import torch
     return torch.cuda.is_available()
@@ -51,7 +45,7 @@ def runtimes(fmt: str, device: str) -> list[str]:
         want = {"hf": ["openvino", "openvino-streams", "torch"],
                 "onnx": ["openvino", "openvino-streams", "onnxruntime"],
                 "openvino": ["openvino", "openvino-streams"]}[fmt]
-    return [r for r in want if has(r.split("-")[0])]
+    return [r for r in want if installed(r.split("-")[0])]
 
 
 def _static(fmt: str, device: str, why_dev: str) -> tuple[str, str]:
