@@ -44,7 +44,7 @@ def hf_folder(tmp_path, monkeypatch):
 
 
 def test_plan_reads_the_record(hf_folder, monkeypatch):
-    monkeypatch.setattr(placement, "has", lambda m: m in ("openvino", "torch"))
+    monkeypatch.setattr(placement, "installed", lambda m: m in ("openvino", "torch"))
     monkeypatch.setattr(placement, "cuda_available", lambda: False)
     p = placement.plan(hf_folder, "cpu")
     assert (p["runtime"], p["calibrated"], p["batch"]) == ("openvino", False, None)
@@ -121,7 +121,7 @@ def test_check_tensors_casts_and_refuses():
 
 def test_ir_with_gpu_inputs_runs_on_the_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(calibration, "cache_folder", lambda: tmp_path / "cache")
-    monkeypatch.setattr(placement, "has", lambda m: m == "openvino")
+    monkeypatch.setattr(placement, "installed", lambda m: m == "openvino")
     xml = tmp_path / "m.xml"
     xml.write_text('<?xml version="1.0"?>\n<net name="m" version="11"></net>\n')
     xml.with_suffix(".bin").write_bytes(b"")
