@@ -115,8 +115,9 @@ def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
     timed = time_programs(text, [*devices, "auto"], repeat)
-    for device, (wall, cpu, used, outside, _) in timed.items():
+    for device, (wall, cpu, used, outside, rounds) in timed.items():
         out[f"{device}_s"], out[f"{device}_cpu_s"] = wall, cpu
+        out[f"{device}_rounds_s"] = rounds
         out[f"{device}_outside_steps_s"] = outside
         if device == "auto":
             out["auto_ran_on"] = used
