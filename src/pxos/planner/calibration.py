@@ -16,7 +16,9 @@ backend's own compile and launch path, and their times are divided into the work
   counters in a scattered order, as a histogram's (threads on different cache lines);
 - ``compile_s``: generating and compiling a kernel not in the cache;
 - for a backend with its own memory, copies from and to pageable host memory (and pinned,
-  for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds).
+  for ``cuda``), bytes/s, and ``up_s``/``down_s``, a copy of 256 bytes each way (seconds);
+  on a GPU ``download_fresh``, a copy into new host memory, each page first touched by the
+  copy (a call's device arguments copied for a CPU kernel: ``planner/call``), bytes/s.
 
 ``REDUCE`` and ``SORT`` are measured with NumPy and, where ``cuda`` is present, CuPy. Where
 a CPU backend and a GPU are both present, one HYBRID split over host data is timed against
@@ -50,7 +52,7 @@ from pxos.errors import PxBackendError
 from pxos.planner import stored
 from pxos.planner.host_cpu import cpu_cores, cpu_model  # noqa: F401 - also for importers
 
-VERSION = 13  # bump when what is measured, or how, changes
+VERSION = 14  # bump when what is measured, or how, changes
 CACHE_BYTES = 1 << 19  # a launch's arrays that stay in a CPU's caches: 512 KiB (module doc)
 CUDA_LIBRARY = "library cuda"  # the name of CuPy's REDUCE/SORT figures in Machine.pending
 PROBES = Path(__file__).with_name("probes.px")
@@ -75,6 +77,7 @@ class DeviceFigures:
     gpu: bool = False                # a GPU (SIMT: warps, sectors), not a CPU
     upload: float | None = None      # host → device, pageable, bytes/s
     download: float | None = None    # device → host, pageable, bytes/s
+    download_fresh: float | None = None  # the same into new host memory (first touch); GPUs
     upload_pinned: float | None = None
     download_pinned: float | None = None
     cache_bandwidth: float = 0.0     # a CPU's bytes/s for arrays within CACHE_BYTES; 0: none

@@ -73,7 +73,7 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
         for p, a, m in zip(kernel.params, args, memories):
             if m is None or m == memory:
                 continue
-            _move(copies, m, memory, int(a.nbytes))
+            _move(copies, m, memory, int(a.nbytes), fresh=True)  # (host/arg_placement)
             if "w" in access.get(p.name, ""):  # and back to where the caller keeps it
                 _move(copies, memory, m, int(a.nbytes))
         compiled = amortized or is_cached(device, kernel)
@@ -103,13 +103,14 @@ def place_call(kernel: ir.Kernel, args, threads, memories: list[str | None],
                     fingerprint=key, size=work.threads)
 
 
-def _move(copies: Copies, src: str, dst: str, nbytes: int) -> None:
+def _move(copies: Copies, src: str, dst: str, nbytes: int, fresh: bool = False) -> None:
     """Count the copies of ``nbytes`` from memory ``src`` to ``dst`` (through the host
-    between two devices)."""
+    between two devices); ``fresh``: one from a device lands in a new host array."""
     copies.memory = copies.memory or (src if src != HOST else dst)
     if src != HOST:
         copies.down += 1
         copies.down_bytes += nbytes
+        copies.fresh_bytes += nbytes * fresh
     if dst != HOST:
         copies.up += 1
         copies.up_bytes += nbytes

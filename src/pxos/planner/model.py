@@ -57,14 +57,16 @@ MEAN_TRIPS = 0.5  # a CPU thread's share of a divergent loop's count (module doc
 @dataclass
 class Copies:
     """Host↔device copies a placement needs: counts and bytes each way, and the device
-    memory at the other end (``cuda``, ``opencl``)."""
+    memory at the other end (``cuda``, ``opencl``); ``fresh_bytes``: those of
+    ``down_bytes`` copied into new host arrays (a call's device arguments for a CPU
+    kernel), whose pages the copy touches first."""
 
     up: int = 0
     up_bytes: int = 0
     down: int = 0
     down_bytes: int = 0
     memory: str | None = None
-
+    fresh_bytes: int = 0
 
     @property
     def bytes(self) -> int:
@@ -106,17 +108,19 @@ class Estimate:
 
 def copies_seconds(machine: Machine, copies: Copies) -> float:
     """Seconds for ``copies`` between the host and their device memory (pageable host
-    memory, each copy's fixed cost: calibration's ``up_s``/``down_s``, else a launch
-    latency). On the H200 machine a copy of a few hundred bytes through CuPy took 15-30 µs
-    against a 13 µs launch, so small launches over host data ran 1.5-2.3× the time
-    predicted with the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
+    memory, into new pages for ``fresh_bytes``; each copy's fixed cost: calibration's
+    ``up_s``/``down_s``, else a launch latency). On the H200 machine a copy of a few
+    hundred bytes through CuPy took 15-30 µs against a 13 µs launch, so small launches over
+    host data ran 1.5-2.3× the time predicted with the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
     if not copies.up and not copies.down:
         return 0.0
     fig = next((d for d in machine.devices.values()
                 if d.memory == copies.memory and d.upload), None)
     if fig is None:
         return 0.0
-    return (copies.up_bytes / fig.upload + copies.down_bytes / fig.download
+    fresh = copies.fresh_bytes
+    return (copies.up_bytes / fig.upload + (copies.down_bytes - fresh) / fig.download
+            + fresh / (fig.download_fresh or fig.download)
             + copies.up * (fig.up_s or fig.launch_s)
             + copies.down * (fig.down_s or fig.launch_s))
 

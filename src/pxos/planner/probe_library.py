@@ -47,7 +47,11 @@ def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> Libra
         def sync():
             xp.cuda.get_current_stream().synchronize()
     tiny = xp.asarray(_scrambled(16))
-    reduce_call_s = best_time(lambda: (reduce_array("sum", tiny), sync()), 10)
+    # a REDUCE returns a NumPy scalar, so it has waited for the device: no sync, timed as
+    # it is used (with one, the H200 machine's calibration found 18.4 µs where
+    # benchmarks/placement.py timed 14-15 µs, and sent REDUCE of 10²-10³ floats kept on
+    # cuda to the host, slower; 2026-12-05)
+    reduce_call_s = best_time(lambda: reduce_array("sum", tiny), 10)
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     # 64 MiB on the host: larger than most last-level caches, so the figure is the
     # memory's (16 MiB ran 2-3x faster than 400 MB on a 2-core EPYC VM: 6.1 against 2.1 GB/s)
@@ -57,8 +61,8 @@ def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> Libra
     # on the host the tiny calls warmed the code up: no untimed run (CuPy may compile
     # another kernel for a large array, CUB's)
     warm = side != "host"
-    reduce_bw = big.nbytes / max(best_time(lambda: (reduce_array("sum", big), sync()), 2,
-                                           warm) - reduce_call_s, TINY)
+    reduce_bw = big.nbytes / max(best_time(lambda: reduce_array("sum", big), 2, warm)
+                                 - reduce_call_s, TINY)
     n = BIG_SORT if side == "host" else 1 << 24
     keys = xp.asarray(_scrambled(n))
     sort_s = max(best_time(lambda: (sort_array(keys), sync()), 2, warm) - sort_call_s, TINY)

@@ -231,16 +231,20 @@ def measure_backend(name: str, backend, compile_s: float | None = None,
                             scalar_rate=scalar_rate,
                             gpu=is_gpu_backend(name, backend), cache_bandwidth=cache_bandwidth)
     if not on_host:
-        _measure_copies(backend, figures, 1 << (26 if registry.is_gpu(name) else 24),
-                        registry.timer(name) == "cuda-events", mem)
+        gpu = registry.is_gpu(name)
+        _measure_copies(backend, figures, 1 << (26 if gpu else 24),
+                        registry.timer(name) == "cuda-events", mem, gpu)
         say("copies")
     return figures
 
 
 def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
-                    probe_memory: ProbeMemory) -> None:
+                    probe_memory: ProbeMemory, fresh: bool) -> None:
     """Upload and download rates of ``nbytes`` (the best of two after one untimed copy)
-    and the time of a copy of 256 bytes each way (``up_s``, ``down_s``);
+    and the time of a copy of 256 bytes each way (``up_s``, ``down_s``); ``fresh``: also
+    the download into new host memory (``download_fresh``; on the H200 machine 2.6-4.5
+    GB/s against 13.7 into pages already touched: ``benchmarks/placement.py``'s ``c`` on
+    arrays kept on ``cuda`` at 10⁸ elements, 2026-12-05);
     ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are
     CuPy's, ``registry.BackendEntry.timer``)."""
     host = probe_memory.full(FIRST, nbytes // 4, 1)
@@ -248,6 +252,9 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
     figures.upload = nbytes / best_time(lambda: (backend.to_device(host),
                                                  backend.synchronize()), 2)
     figures.download = nbytes / best_time(lambda: backend.to_host(dev, host), 2)
+    if fresh:  # every page new: 64 MiB is over glibc's largest mmap threshold (32 MiB)
+        figures.download_fresh = nbytes / best_time(
+            lambda: backend.to_host(dev, np.empty(nbytes // 4, np.float32)), 2)
     tiny, small = host[:64], backend.to_device(host[:64])  # the fixed cost of a copy
     figures.up_s = best_time(lambda: (backend.to_device(tiny), backend.synchronize()), 5)
     figures.down_s = best_time(lambda: backend.to_host(small, tiny), 5)
