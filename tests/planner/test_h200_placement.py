@@ -118,3 +118,46 @@ def test_a_cpu_does_not_pay_the_row_major_offsets(h200):
     assert on_gpu.compute_s == pytest.approx(
         work.threads * (work.per_thread.ops + work.per_thread.loads + work.per_thread.stores)
         / h200.devices["cuda"].ops_rate)  # a GPU thread computes its own
+
+
+def test_device_arguments_copied_for_the_cpu_land_in_new_memory(h200):
+    # measured there (2026-12-05): the histogram of an image of 10^8 pixels kept on cuda
+    # took 122.1 ms on c against 18.3 ms over the same image on the host: 104 ms for its
+    # 300 MB, copied into a new host array (host/arg_placement), 2.9 GB/s; calibration
+    # found 10.8 GB/s into touched pages and 3.14 GB/s into new ones, and the download
+    # into touched pages predicted c at 32.7 ms, against cuda's 34.4: c was chosen
+    side = 10**4
+    img = np.zeros((side, side, 3), np.uint8)
+    values = {"img": img, "hist": np.zeros(256, np.uint32)}
+    kernels = {k.name: k for k in check_program(parse_file(
+        ROOT / "examples" / "histogram.px")).kernels}
+    kernel = kernels["histogram"]
+    args = [values[p.name] for p in kernel.params]
+    cuda = h200.devices["cuda"]
+    cuda.download, cuda.download_fresh = 10.8e9, 3.14e9
+    decision = place_call(kernel, args, launch_threads(kernel, values), ["cuda", "cuda"],
+                          h200, ["c", "cuda"], amortized=True)
+    on_c = decision.estimates["c"]
+    assert on_c.copies_s == pytest.approx(104e-3, rel=0.15)
+    cuda.download_fresh = None  # not calibrated (a calibration of an earlier version)
+    assert place_call(kernel, args, launch_threads(kernel, values), ["cuda", "cuda"], h200,
+                      ["c", "cuda"], amortized=True).estimates["c"].copies_s \
+        == pytest.approx(img.nbytes / 10.8e9 + 256 * 4 / cuda.upload + cuda.up_s + cuda.down_s,
+                         rel=0.01)
+
+
+def test_a_device_kernels_result_goes_back_into_the_callers_array(h200):
+    # the copy back of an array the kernel writes lands in the caller's own NumPy array
+    # (host/arg_placement), whose pages are touched: no new memory
+    values = {"spot": np.zeros(10**6, np.float32), "price": np.zeros(10**6, np.float32)}
+    kernels = {k.name: k for k in check_program(parse_file(
+        ROOT / "benchmarks" / "kernels" / "placement.px")).kernels}
+    kernel = kernels["option_price"]
+    args = [values[p.name] for p in kernel.params]
+    decision = place_call(kernel, args, launch_threads(kernel, values), ["host", "host"],
+                          h200, ["cuda"], amortized=True)
+    assert decision.copies.down_bytes == 4 * 10**6 and decision.copies.fresh_bytes == 0
+    values["spot"] = np.zeros(10**6, np.float32)
+    decision = place_call(kernel, args, launch_threads(kernel, values), ["cuda", "cuda"],
+                          h200, ["c"], amortized=True)
+    assert decision.copies.down_bytes == decision.copies.fresh_bytes == 8 * 10**6
