@@ -85,8 +85,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         self._files = None  # FileAccess, made at the first file statement (files)
         self.residency = Residency(backends.get)
         self._version = self.residency.changes  # [its version] (execute)
-        self.planner = None
-        self._decision = None
+        self.planner, self._decision = None, None
         memo = self._memo = memo_for(self.program)  # what earlier runs made (program_memo)
         self._plans, self._last = {}, {}  # decisions by (id, state, sizing, …), by id (plan)
         self._state_at: tuple = (None, 0)  # (residency version, its state's number)
@@ -107,6 +106,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         """
         try:  # (the planner's history is written by planner/history, once a second at most)
             self._block(self.program.statements)
+            self._owe_builds()  # (host/program_plan)
         finally:
             self._memo.release()  # the launches' argument tuples hold this run's arrays
         return self

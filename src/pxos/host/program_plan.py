@@ -63,6 +63,23 @@ class PlannedStatements:
             self._last[at] = (state, seen[3], found)
         return found
 
+    def _owe_builds(self) -> None:
+        """At the end of a run that followed decisions forgoing a device whose kernel is
+        not built (``Decision.forgoes``): what each such ``RUN`` took beyond that device's
+        prediction, added to what is owed to the build (``History.owe``: ski rental)."""
+        if self.planner is None or not self.follower.forgoing:
+            return
+        owed: dict[tuple[str, str], list] = {}
+        for step in self.steps:
+            decision = step.decision
+            if decision is None or not decision.forgoes or step.device != decision.device:
+                continue
+            for device, steady, build in decision.forgoes:
+                found = owed.setdefault((decision.fingerprint, device), [0.0, build])
+                found[0] += max(step.seconds - steady, 0.0)
+        for (kernel, device), (seconds, build) in owed.items():
+            self.planner.history.owe(kernel, device, seconds, build)
+
     def _library_side(self) -> str:
         """Where ``REDUCE``/``SORT`` run: the planner's choice, else the pinned device
         where it has library operations (``cuda``: CuPy's), else the host (NumPy)."""

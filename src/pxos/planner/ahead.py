@@ -89,6 +89,7 @@ class PlanFollower:
         self._alike: dict[tuple, list] = {}  # key -> [decision, id(stmt), teaching left]
         self.generation = 0
         self.contradicted = False  # a measured time says another device may have won
+        self.forgoing = False  # a decision taken forwent an unbuilt device (Decision.forgoes)
 
     def alike(self, stmt: ir.Stmt, key: tuple) -> Decision | None:
         """The decision taken for a statement alike to ``stmt`` in the same state, as
@@ -125,6 +126,7 @@ class PlanFollower:
             self._expected = dict(self.planner.expected)
             planned = self._ahead[index]
         decision = planned[0]()
+        self.forgoing = self.forgoing or bool(decision.forgoes)
         if decision.line != stmt.span.line:  # planned as the statement alike before it
             decision = decision.for_statement(stmt.span.line, self.planner.text(stmt))
         if key is not None:

@@ -114,7 +114,8 @@ class StepCosts:
             return True
         if key in self._unbuilt:  # asked during this plan already (the backend is not)
             return False
-        found = is_cached(device, kernel, self.checked)
+        found = is_cached(device, kernel, self.checked) \
+            or self.history.paid(fingerprint(kernel), device)  # (History.owe)
         if found:  # once built, a kernel stays built
             self._built[key] = (kernel, True)
         else:

@@ -27,6 +27,10 @@ class Decision:
         teaches: its measured time teaches the history (``planner/history``); False for
             the copies of a decision shared by many statements alike beyond the first few
             (``planner/ahead.PlanFollower.alike``), which only record it.
+        forgoes: for a ``RUN``, each device predicted faster than the chosen one once the
+            kernel is built there, but not built yet: (device, its predicted seconds
+            without the build, the build's seconds); what runs on the chosen device owe
+            that build (``History.owe``).
     """
 
     line: int
@@ -43,6 +47,7 @@ class Decision:
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
     teaches: bool = True
+    forgoes: tuple = ()
 
     def for_statement(self, line: int, statement: str, teaches: bool = True) -> "Decision":
         """This decision as that of another statement alike (``planner/alike``), at

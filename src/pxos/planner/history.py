@@ -26,6 +26,12 @@ their median replaces the calibrated launch latency. So a machine whose launches
 slower in use than in calibration (an OpenMP team that wakes slowly on a busy host, say)
 is found out by running on it.
 
+A device a kernel is not built for is charged the build in every plan, so a program whose
+runs are each too short to pay it stays on the device it was built for first, however much
+faster the other would run it. The time such runs take beyond the other device's
+prediction is added up per kernel and device (:meth:`History.owe`); once it reaches the
+build's time, plans stop charging the build there (ski rental).
+
 The file is written at most once per :data:`SAVE_INTERVAL` seconds while a process keeps
 learning (a long program learns at every statement; writing the file each time would cost
 more than many kernels), and once more when the process exits (or :meth:`History.save`).
@@ -51,6 +57,7 @@ LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
 SAVE_INTERVAL = 1.0  # seconds between writes of the file while learning
 LOST = " lost"  # suffix of the key under which HYBRID splits that lost are kept
+OWED = " owed"  # suffix of the key of what runs elsewhere owe a build (History.owe)
 
 
 def fingerprint(what) -> str:
@@ -79,7 +86,7 @@ class History:
         self._dirty = False
         self._saved_at = float("-inf")
         self._corrections: dict[tuple, float] = {}  # until the next row is kept
-        self.generation = 0  # changes when everything learned is forgotten (forget)
+        self.generation = 0  # changes when all is forgotten (forget), or a build paid (owe)
         try:
             text = path.read_text()
         except OSError:
@@ -131,6 +138,11 @@ class History:
         rows = self.data.setdefault(group, {}).setdefault(key, [])
         rows.append(row)
         del rows[:-KEEP]
+        self._changed()
+
+    def _changed(self) -> None:
+        """Something was learned: the corrections are computed again, and the file saved
+        (at most every :data:`SAVE_INTERVAL` seconds, and at exit)."""
         self._corrections.clear()
         if not self._dirty:
             atexit.register(self.save)
@@ -167,6 +179,31 @@ class History:
         more)."""
         return any(row[0] >= _decade(threads)
                    for row in self.data.get(kernel, {}).get(pair + LOST, []))
+
+    def owe(self, kernel: str, device: str, seconds: float, build_s: float) -> None:
+        """Runs of ``kernel`` elsewhere took ``seconds`` more than predicted on ``device``,
+        where it is not built (a build of ``build_s`` seconds): added to what they owe that
+        build. Once the sum reaches ``build_s`` the build is paid for (:meth:`paid`) and
+        :attr:`generation` changes, so plans are made again without charging it: the
+        deterministic rule of ski rental (rent until the rent paid equals the price; at
+        most twice the best offline cost: A. Karlin, M. Manasse, L. Rudolph, D. Sleator,
+        "Competitive snoopy caching", Algorithmica 3, 1988). Charged the build at every
+        plan, a program whose every run was too short to pay it alone stayed for good on
+        the device it was first built for."""
+        if seconds <= 0:
+            return
+        rows = self.data.setdefault(kernel, {}).setdefault(device + OWED, [])
+        before = rows[0][1] if rows else 0.0
+        rows[:] = [[build_s, before + seconds]]
+        self._changed()
+        if before < build_s <= rows[0][1]:
+            self.generation += 1
+
+    def paid(self, kernel: str, device: str) -> bool:
+        """Whether runs elsewhere have paid for a build of ``kernel`` on ``device``
+        (:meth:`owe`)."""
+        rows = self.data.get(kernel, {}).get(device + OWED)
+        return bool(rows) and rows[0][1] >= rows[0][0]
 
     def launch(self, kind: str, calibrated: float) -> float:
         """The launch overhead of ``kind`` (``c``, ``cuda`` …, or ``SORT cuda``) in

@@ -300,7 +300,8 @@ class Planner(StepCosts):
             key, n = f"{step.kind.upper()} {step.array.dtype}", int(step.array.size)
         kind = statement_key(step.kind, device)
         return Decision(line, text, device, predicted, local, reason, pin is not None,
-                        features, copies, fingerprint=key, size=n, launch_key=kind)
+                        features, copies, fingerprint=key, size=n, launch_key=kind,
+                        forgoes=_forgone(local, device) if step.kind == "run" else ())
 
     def _explained(self, step: Step, device: str, local: dict, pin, saved: float):
         """(reason, features) of a decision: made once for the same launch work, candidate
@@ -352,6 +353,16 @@ class Planner(StepCosts):
         if step.kind in ("reduce", "sort"):
             return {"elements": int(step.array.size), "bytes": int(step.array.nbytes)}
         return {}
+
+
+def _forgone(local: dict[str, Estimate], device: str) -> tuple:
+    """``Decision.forgoes``: the devices of ``local`` (device -> estimate) not built yet
+    that would beat ``device`` once built."""
+    if device not in local:
+        return ()
+    chosen = local[device].seconds - local[device].compile_s
+    return tuple((d, e.seconds - e.compile_s, e.compile_s) for d, e in local.items()
+                 if e.compile_s and d != device and e.seconds - e.compile_s < chosen)
 
 
 def _step_cost(path: _Path, step: Step, device: str, est: Estimate) -> tuple:
