@@ -111,7 +111,8 @@ def copies_seconds(machine: Machine, copies: Copies) -> float:
     memory, into new pages for ``fresh_bytes``; each copy's fixed cost: calibration's
     ``up_s``/``down_s``, else a launch latency). On the H200 machine a copy of a few
     hundred bytes through CuPy took 15-30 µs against a 13 µs launch, so small launches over
-    host data ran 1.5-2.3× the time predicted with the launch latency (``benchmarks/placement.py``, 2026-12-04)."""
+    host data ran 1.5-2.3× the time predicted with the launch latency
+    (``benchmarks/placement.py``, 2026-12-04)."""
     if not copies.up and not copies.down:
         return 0.0
     fig = next((d for d in machine.devices.values()

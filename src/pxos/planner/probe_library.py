@@ -48,9 +48,8 @@ def measure_library(side: str, probe_memory: ProbeMemory | None = None) -> Libra
             xp.cuda.get_current_stream().synchronize()
     tiny = xp.asarray(_scrambled(16))
     # a REDUCE returns a NumPy scalar, so it has waited for the device: no sync, timed as
-    # it is used (with one, the H200 machine's calibration found 18.4 µs where
-    # benchmarks/placement.py timed 14-15 µs, and sent REDUCE of 10²-10³ floats kept on
-    # cuda to the host, slower; 2026-12-05)
+    # it is used (on the H200 machine 16.4 µs, 18.9 with a sync; calibration's 18.4 sent
+    # REDUCE of 10²-10³ floats kept on cuda, 14-15 µs there, to the host; 2026-12-05)
     reduce_call_s = best_time(lambda: reduce_array("sum", tiny), 10)
     sort_call_s = best_time(lambda: (sort_array(tiny), sync()), 10)
     # 64 MiB on the host: larger than most last-level caches, so the figure is the

@@ -242,9 +242,8 @@ def _measure_copies(backend, figures: DeviceFigures, nbytes: int, pinned: bool,
                     probe_memory: ProbeMemory, fresh: bool) -> None:
     """Upload and download rates of ``nbytes`` (the best of two after one untimed copy)
     and the time of a copy of 256 bytes each way (``up_s``, ``down_s``); ``fresh``: also
-    the download into new host memory (``download_fresh``; on the H200 machine 2.6-4.5
-    GB/s against 13.7 into pages already touched: ``benchmarks/placement.py``'s ``c`` on
-    arrays kept on ``cuda`` at 10⁸ elements, 2026-12-05);
+    the download into new host memory (``download_fresh``: on the H200 machine 2.9-3.0
+    GB/s at 64 and 400 MiB, against 12.9-13.0 into pages already touched, 2026-12-05);
     ``pinned``: also from CuPy's page-locked host memory (a backend whose arrays are
     CuPy's, ``registry.BackendEntry.timer``)."""
     host = probe_memory.full(FIRST, nbytes // 4, 1)
