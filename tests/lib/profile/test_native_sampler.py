@@ -25,6 +25,10 @@ def _spin(seconds: float) -> None:
 
 
 SPIN_LINE = _spin.__code__.co_firstlineno + 2
+# where a sample of _spin can find it: the interpreter runs a pending call (or gives the GIL
+# to the sampler thread) at a function's entry (RESUME, on the ``def`` line) and at the
+# loop's jump back; a sample queued between the two calls is taken at the second's entry
+SPIN_LINES = (_spin.__code__.co_firstlineno, SPIN_LINE, SPIN_LINE + 1)
 
 
 def _line(code, lasti: int) -> int:
@@ -50,7 +54,7 @@ def test_samples_are_the_threads_stack_on_the_perf_counter_clock():
     spinning = [s for s in samples if s[2] and s[2][0][0] is _spin.__code__]
     assert len(spinning) >= 0.8 * len(samples)  # the others: between the calls
     for t, _, raw, current, stmt in spinning:
-        assert _line(raw[0][0], raw[0][1]) in (SPIN_LINE, SPIN_LINE + 1)
+        assert _line(raw[0][0], raw[0][1]) in SPIN_LINES
         assert raw[1][0] is here and stmt is None
     late = [s for s in spinning if _line(s[2][1][0], s[2][1][1]) == line]
     assert late and all(s[3] == ("launch", "k", "c") for s in late)
