@@ -170,19 +170,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
         step = _new(Step, (stmt.span, what, device, seconds, transfers,
                            decision or self._decision))  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
-        if decision is not None and decision.measured is None and decision.device == device:
+        if decision is not None and not decision.settled and decision.device == device:
             self._learn(decision, seconds, len(self._run_launches) != prepared)
         return step
-
-    def _learn(self, decision, seconds: float, first_use: bool = False) -> None:
-        """Teach the planner ``decision``'s time once (``first_use``: ``Planner.learn``)."""
-        if decision.measured is None:
-            if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
-                decision.measured = seconds
-                return
-            self.planner.learn(decision, seconds, self.checked, first_use)
-            if not first_use:  # (its launch's preparation says nothing of the choice)
-                self.follower.measured(decision)
 
     def _native_run(self, stmt: ir.Run, decision) -> Step | None:
         """A ``RUN`` whose launch on its device (``decision``'s, else ``--device``) has a
@@ -211,7 +201,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             return None
         step = _new(Step, (stmt.span, "RUN", prepared.name, seconds, transfers, decision))
         self.steps.append(step)
-        if decision is not None and decision.measured is None:
+        if decision is not None and not decision.settled:
             self._learn(decision, seconds)
         return step
 

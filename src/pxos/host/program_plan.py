@@ -63,6 +63,17 @@ class PlannedStatements:
             self._last[at] = (state, seen[3], found)
         return found
 
+    def _learn(self, decision, seconds: float, first_use: bool = False) -> None:
+        """Teach the planner ``decision``'s time until it is ``Decision.settled``."""
+        if not decision.settled:
+            if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
+                decision.measured, decision.settled = seconds, True
+                return
+            self.planner.learn(decision, seconds, self.checked, first_use)
+            if not first_use:  # (its launch's preparation says nothing of the choice)
+                decision.settled = True
+                self.follower.measured(decision)
+
     def _owe_builds(self) -> None:
         """At the end of a run that followed decisions forgoing a device whose kernel is
         not built (``Decision.forgoes``): what each such ``RUN`` took beyond that device's

@@ -111,7 +111,7 @@ def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
     for stmt, step in last:
         decision = step.decision
         if type(stmt) is not ir.Run or (decision is None) != run._pinned or (
-                decision is not None and (decision.measured is None
+                decision is not None and (not decision.settled
                                           or decision.device != step.device)):
             return None
         prepared = run._run_launches.get((id(stmt), _key_device(run, decision)))

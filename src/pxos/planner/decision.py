@@ -27,6 +27,12 @@ class Decision:
         teaches: its measured time teaches the history (``planner/history``); False for
             the copies of a decision shared by many statements alike beyond the first few
             (``planner/ahead.PlanFollower.alike``), which only record it.
+        settled: its measured time has taught what it will: set by an execution that was
+            not the statement's first in the process (whose time includes preparing its
+            launch: ``Planner.learn``), or by any of a decision that does not teach. A
+            decision kept for the program's next runs teaches there until then: one whose
+            every execution in the first run was a first use (each ``RUN`` of a straight
+            program) never taught a launch overhead before.
         forgoes: for a ``RUN``, each device predicted faster than the chosen one once the
             kernel is built there, but not built yet: (device, its predicted seconds
             without the build, the build's seconds); what runs on the chosen device owe
@@ -47,6 +53,7 @@ class Decision:
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
     teaches: bool = True
+    settled: bool = False
     forgoes: tuple = ()
 
     def for_statement(self, line: int, statement: str, teaches: bool = True) -> "Decision":
@@ -57,6 +64,7 @@ class Decision:
         mine.__dict__.update(self.__dict__)
         mine.line, mine.statement, mine.measured, mine.teaches = line, statement, None, \
             teaches
+        mine.settled = False
         return mine
 
     def explain_lines(self) -> list[str]:
