@@ -169,8 +169,10 @@ def test_a_straight_programs_later_runs_take_each_statements_last_decision():
     program = check_program(parse_program(text))
     # a run whose measured time contradicts a decision has the next run planned anew, at
     # most once per kernel and device (PlanFollower.measured): on a machine with a GPU
-    # the first runs may learn; the runs after them take the last decisions
-    runs = [ProgramRun(program, device="auto", emit=lambda _t: None).run() for _ in range(4)]
+    # the first runs may learn (a decision first measured at its statement's first use
+    # teaches at its next run: Decision.settled); the runs after them take the last
+    # decisions
+    runs = [ProgramRun(program, device="auto", emit=lambda _t: None).run() for _ in range(6)]
     earlier, last = runs[-2], runs[-1]
     assert [id(d) for d in earlier.decisions] == [id(d) for d in last.decisions]
     assert len(last.decisions) == 6
