@@ -124,7 +124,7 @@ def calls_to_amortize(decision: Decision) -> int | None:
     it faster; after as many calls as the faster device's build time ÷ the time it saves
     per call, building it pays (the ski-rental rule: never more than twice the best
     offline cost)."""
-    steady = {d: e.seconds - e.compile_s for d, e in decision.estimates.items()}
+    steady = {d: e.steady_s for d, e in decision.estimates.items()}
     chosen = steady.get(decision.device)
     counts = [math.ceil(decision.estimates[d].compile_s / (chosen - t))
               for d, t in steady.items() if chosen is not None and t < chosen]

@@ -102,6 +102,11 @@ class Estimate:
     def overhead_s(self) -> float:
         return self.copies_s + self.launch_s + self.compile_s
 
+    @property
+    def steady_s(self) -> float:
+        """The seconds of a launch once its kernel is built (no build charged)."""
+        return self.seconds - self.compile_s
+
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()}
 

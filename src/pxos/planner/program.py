@@ -360,9 +360,9 @@ def _forgone(local: dict[str, Estimate], device: str) -> tuple:
     that would beat ``device`` once built."""
     if device not in local:
         return ()
-    chosen = local[device].seconds - local[device].compile_s
-    return tuple((d, e.seconds - e.compile_s, e.compile_s) for d, e in local.items()
-                 if e.compile_s and d != device and e.seconds - e.compile_s < chosen)
+    chosen = local[device].steady_s
+    return tuple((d, e.steady_s, e.compile_s) for d, e in local.items()
+                 if e.compile_s and d != device and e.steady_s < chosen)
 
 
 def _step_cost(path: _Path, step: Step, device: str, est: Estimate) -> tuple:
@@ -372,7 +372,7 @@ def _step_cost(path: _Path, step: Step, device: str, est: Estimate) -> tuple:
     statement's weight stands for: its loop's iterations, the statements alike it) do not.
     Charged at every step, a build made a program of 200 ``RUN``s of one kernel pay it 200
     times in the plan, and kept it on whichever device it was first built for."""
-    cost = path.cost + (est.seconds - est.compile_s) * step.weight
+    cost = path.cost + est.steady_s * step.weight
     if not est.compile_s:
         return cost, path.built
     key = (device, id(step.kernel))
