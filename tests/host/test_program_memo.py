@@ -93,6 +93,8 @@ def test_planned_loops_go_native_with_their_decisions_and_reuse_the_planner(monk
     if taken[0] == (0, 0):
         pytest.skip("the native call helper cannot be built here")
     assert taken == [(18, 0)] * 2
+    # the native part's first steps taught each decision until settled (Decision.TAUGHT)
+    assert all(s.decision.settled for s in first.steps[-2:])
     for run in (first, second):
         np.testing.assert_allclose(run.residency.on_host("a"), _expected(7), rtol=1e-6)
         steps = [s for s in run.steps if s.what == "RUN"]

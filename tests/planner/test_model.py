@@ -116,3 +116,21 @@ def test_runs_with_copies_teach_no_launch_overhead(tmp_path):
     for _ in range(3):
         h.learn("k", "SORT cuda", 100, with_copies, 9e-5)
     assert h.launch("SORT cuda", 1e-5) == 1e-5
+
+
+def test_a_warming_run_teaches_only_a_long_kernels_correction(tmp_path):
+    from pxos.planner.history import WARMING_FLOOR
+    from pxos.planner.model import Estimate
+
+    h = History(tmp_path / "h.json")
+    short = Estimate("c", 1.6e-5, launch_s=4e-6, work_s=1.2e-5)  # work: significant
+    for _ in range(3):  # the Python way before the native launcher: 3x the steady time
+        h.learn("k", "RUN c", 10**5, short, 4.8e-5, warming=True)
+    assert h.correction("k", "c", 10**5) == 1.0
+    overhead_bound = Estimate("c", 1e-5 + 1e-7, launch_s=1e-5, work_s=1e-7)
+    for _ in range(3):
+        h.learn("k", "RUN c", 100, overhead_bound, 5e-5, warming=True)
+    assert h.launch("RUN c", 1e-5) == 1e-5  # no launch overhead from a warming run
+    long = Estimate("c", 2 * WARMING_FLOOR, launch_s=1e-5, work_s=2 * WARMING_FLOOR - 1e-5)
+    h.learn("k", "RUN c", 10**7, long, 4 * long.work_s + 1e-5, warming=True)
+    assert h.correction("k", "c", 10**7) == pytest.approx(2.0, rel=1e-3)  # half-way to 4

@@ -54,8 +54,8 @@ class HostControl:
             return None
         var, values = self._for_range(stmt)
         name, values_now, body = stmt.var, self.values, stmt.body
-        if len(values) > WARM and _fits(values, var.dtype) and all(
-                type(s) is ir.Run for s in body):  # its launches may repeat in C
+        if all(type(s) is ir.Run for s in body) and len(values) > WARM \
+                and _fits(values, var.dtype):  # its launches may repeat in C
             values = self._native_for(stmt, var, values)
         if len(body) == 1 and not isinstance(body[0], _FLOW):  # one plain statement
             execute, only = self.execute, body[0]

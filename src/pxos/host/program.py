@@ -142,7 +142,7 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
             step = self._native_run(stmt, decision)
             if step is not None:
                 return step
-        moved, prepared = self.residency.transfers, len(self._run_launches)
+        moved = self.residency.transfers
         ups, downs = moved.to_device, moved.to_host
         before = (ups, downs, moved.bytes_to_device, moved.bytes_to_host)
         handler = _HANDLERS.get(type(stmt)) or _HANDLERS.setdefault(
@@ -171,7 +171,9 @@ class ProgramRun(HostControl, DataStatements, PipelineStatements, StreamStatemen
                            decision or self._decision))  # ENCRYPT, HASH, COMPRESS place themselves
         self.steps.append(step)
         if decision is not None and not decision.settled and decision.device == device:
-            self._learn(decision, seconds, len(self._run_launches) != prepared)
+            launch = self._run_launches.get((id(stmt), device)) \
+                if type(stmt) is ir.Run else None
+            self._learn(decision, seconds, launch is not None and launch.warming)
         return step
 
     def _native_run(self, stmt: ir.Run, decision) -> Step | None:

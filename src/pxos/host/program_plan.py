@@ -63,15 +63,16 @@ class PlannedStatements:
             self._last[at] = (state, seen[3], found)
         return found
 
-    def _learn(self, decision, seconds: float, first_use: bool = False) -> None:
-        """Teach the planner ``decision``'s time until it is ``Decision.settled``."""
+    def _learn(self, decision, seconds: float, warming: bool = False) -> None:
+        """Teach the planner ``decision``'s time until it is ``Decision.settled``
+        (``warming``: its launch is not yet in its final form, ``RunLaunch.warming``)."""
         if not decision.settled:
             if not decision.teaches:  # a shared decision's quiet copy (planner/ahead)
                 decision.measured, decision.settled = seconds, True
                 return
-            self.planner.learn(decision, seconds, self.checked, first_use)
-            if not first_use:  # (its launch's preparation says nothing of the choice)
-                decision.settled = True
+            self.planner.learn(decision, seconds, self.checked, warming)
+            if not warming:  # (a warming launch's time says little of the choice)
+                decision.taught_once()
                 self.follower.measured(decision)
 
     def _owe_builds(self) -> None:

@@ -58,11 +58,27 @@ def native_iterations(run, body: Sequence[ir.Stmt], count: int,
         if i is None:  # raised before a launch (native_loop.h): that launch's iteration
             i = (len(steps) - before) // len(body)
         at(min(i, count - 1))
+        _teach(run, steps, before, launches)
     if status == FAULTED:
         stmt, decision = launches[j][2], launches[j][5]
         prepared = run._run_launches[(id(stmt), _key_device(run, decision))]
         prepared.backend.check_fault(prepared.compiled)  # raises PxFaultError
     return (i, j) if status == NOT_TAKEN else (count, 0)
+
+
+def _teach(run, steps: list, before: int, launches: tuple) -> None:
+    """Teach the planner from the native part's first steps (``steps[before:]``) until
+    each decision of ``launches`` (``_launches``) is settled: a decision goes native
+    once it has taught (``Decision.taught``), and settles after ``TAUGHT`` times."""
+    left = {id(d): d for *_, d in launches if d is not None and not d.settled}
+    for step in steps[before:]:
+        if not left:
+            return
+        decision = left.get(id(step.decision))
+        if decision is not None:
+            run._learn(decision, step.seconds)
+            if decision.settled:
+                del left[id(decision)]
 
 
 def prepare(run, body: Sequence[ir.Stmt]) -> None:
@@ -98,9 +114,10 @@ def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
     repeats the decision of the iteration before it: the planner would give it again,
     since its key (the statement, the residency state, the sizing scalars, the
     follower's generation: ``host/program_plan``) stays while nothing moves and nothing
-    is learned: taken only where each decision has its measured time already (it
-    teaches nothing more) and the residency's version is the one the launches' tuples
-    were made at.
+    is learned: taken only where each decision has taught once already (at a launch in
+    its final form: what it teaches after that, from the native part's steps, moves
+    the history's medians, not the choice) and the residency's version is the one the
+    launches' tuples were made at.
     """
     if events.LISTENERS or loaded() is None:
         return None
@@ -111,7 +128,7 @@ def _launches(run, body: Sequence[ir.Stmt]) -> tuple | None:
     for stmt, step in last:
         decision = step.decision
         if type(stmt) is not ir.Run or (decision is None) != run._pinned or (
-                decision is not None and (not decision.settled
+                decision is not None and (not decision.taught
                                           or decision.device != step.device)):
             return None
         prepared = run._run_launches.get((id(stmt), _key_device(run, decision)))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pxos.planner.model import Copies, Estimate
 from pxos.planner.reason import seconds
 
+TAUGHT = 3  # executions a decision teaches (the history takes their median) before settled
+
 
 @dataclass(repr=False)
 class Decision:
@@ -27,12 +29,15 @@ class Decision:
         teaches: its measured time teaches the history (``planner/history``); False for
             the copies of a decision shared by many statements alike beyond the first few
             (``planner/ahead.PlanFollower.alike``), which only record it.
-        settled: its measured time has taught what it will: set by an execution that was
-            not the statement's first in the process (whose time includes preparing its
-            launch: ``Planner.learn``), or by any of a decision that does not teach. A
-            decision kept for the program's next runs teaches there until then: one whose
-            every execution in the first run was a first use (each ``RUN`` of a straight
-            program) never taught a launch overhead before.
+        taught: how many of its executions taught the history (those whose launch was in
+            its final form: ``Planner.learn``).
+        settled: its measured times have taught what they will: set once :data:`TAUGHT`
+            executions taught, or by any of a decision that does not teach. A decision
+            kept for the program's next runs teaches there until then: each ``RUN`` of a
+            straight program runs once a run, and its first runs in a process are warming
+            (``host/run_launch.RunLaunch.warming``); on the H100 machine the first native
+            launch of each still took 2-3x the later ones, so one taught time is not
+            enough.
         forgoes: for a ``RUN``, each device predicted faster than the chosen one once the
             kernel is built there, but not built yet: (device, its predicted seconds
             without the build, the build's seconds); what runs on the chosen device owe
@@ -53,6 +58,7 @@ class Decision:
     size: int = 0  # threads (a launch) or elements (a library operation)
     launch_key: str = ""  # whose launch overhead the run teaches (planner/history)
     teaches: bool = True
+    taught: int = 0
     settled: bool = False
     forgoes: tuple = ()
 
@@ -64,8 +70,13 @@ class Decision:
         mine.__dict__.update(self.__dict__)
         mine.line, mine.statement, mine.measured, mine.teaches = line, statement, None, \
             teaches
-        mine.settled = False
+        mine.settled, mine.taught = False, 0
         return mine
+
+    def taught_once(self) -> None:
+        """One more execution taught the history: settled after :data:`TAUGHT`."""
+        self.taught += 1
+        self.settled = self.taught >= TAUGHT
 
     def explain_lines(self) -> list[str]:
         """The lines ``pxos explain`` prints under the statement: predicted time per device
@@ -86,15 +97,15 @@ class Decision:
         head = f"<Decision {where}`{self.statement}` on {self.device}"
         return "\n  ".join([head, *self.explain_lines()]) + ">"
 
-    def learn(self, history, measured: float, launch: bool = True) -> None:
+    def learn(self, history, measured: float, warming: bool = False) -> None:
         """Record that the statement took ``measured`` seconds on :attr:`device` and
-        teach ``history`` (a ``planner.history.History``) from it (``launch``: its launch
-        overhead too, ``History.learn``)."""
+        teach ``history`` (a ``planner.history.History``) from it (``warming``: its
+        launch not yet in its final form, ``History.learn``)."""
         self.measured = measured
         est = self.estimates.get(self.device)
         if est is not None and self.fingerprint:
             history.learn(self.fingerprint, self.launch_key or self.device, self.size, est,
-                          measured, launch)
+                          measured, warming)
         alone = [t for d, t in self.predicted.items() if "+" not in d]
         if "+" in self.device and self.fingerprint and alone and measured > min(alone):
             # a HYBRID split that lost to a device alone: one loss withdraws it

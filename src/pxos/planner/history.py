@@ -56,6 +56,11 @@ MIN_SAMPLES = 3  # launch-overhead samples needed before they replace calibratio
 LAUNCHES = "launch overhead"  # the key of the overhead samples in the file
 NOISE = 10.0  # a ratio beyond 10× either way is taken for a disturbed run, not learned
 SAVE_INTERVAL = 1.0  # seconds between writes of the file while learning
+# a launch's preparation (its first run in a process, the Python way before a native
+# launcher, the native launcher's build) took up to 4 ms more than its later runs (3.7 ms
+# for the first native launcher's here, 0.25 ms a RUN's on the H100 machine): a warming
+# run this long teaches a kernel's correction within the history's noise
+WARMING_FLOOR = 20e-3
 LOST = " lost"  # suffix of the key under which HYBRID splits that lost are kept
 OWED = " owed"  # suffix of the key of what runs elsewhere owe a build (History.owe)
 
@@ -217,17 +222,23 @@ class History:
         self._keep(LAUNCHES, kind, min(1.0, max(0.0, seconds)))
 
     def learn(self, kernel: str, kind: str, threads: int, estimate, measured: float,
-              launch: bool = True) -> None:
+              warming: bool = False) -> None:
         """Learn from one run of a statement predicted as ``estimate`` (a
         ``planner.model.Estimate``) that took ``measured`` seconds: the kernel's correction
-        if its work was significant, else (where ``launch``) the launch overhead of
-        ``kind``."""
+        if its work was significant, else the launch overhead of ``kind``. A ``warming``
+        run (its launch prepared in that time, or not yet in its final form) teaches the
+        correction only from :data:`WARMING_FLOOR` seconds up, and no launch overhead."""
         from pxos.planner.model import raw_work
 
+        if warming and measured < WARMING_FLOOR:
+            return
         raw = raw_work(estimate)
-        if significant(raw, estimate.seconds):
+        # the corrected work's share: with the raw work's, a correction raised by slow
+        # runs made the work look insignificant, and no later run could lower it (on the
+        # H100 machine, 5.2 from two first native launches of a kernel then 4x faster)
+        if significant(estimate.work_s, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
-        elif launch and not estimate.copies_s:  # copies would mix copy and launch costs
+        elif not warming and not estimate.copies_s:  # copies: copy and launch costs mixed
             self.record_launch(kind, measured - estimate.work_s - estimate.compile_s)
 
     def forget(self) -> None:

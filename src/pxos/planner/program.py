@@ -325,19 +325,20 @@ class Planner(StepCosts):
         return reason, features
 
     def learn(self, decision: Decision, measured: float, checked: bool = False,
-              first_use: bool = False) -> None:
+              warming: bool = False) -> None:
         """Record that ``decision``'s statement took ``measured`` seconds: sets
         ``decision.measured`` and, for an unchecked run (of a decision that teaches),
         updates the correction the model applies to this kernel on this device
-        (``planner/history``). ``first_use``: the statement's launch was prepared in that
-        time (its first execution in this process: launch checks, argument packing, a
-        backend's first calls), which teaches no launch overhead: on the H200 machine a
-        ``RUN`` on ``c`` took about 90 µs so, and 10 µs once prepared, and the 90 µs learned
-        sent the program's later runs to ``cuda`` at 35 µs a ``RUN``."""
+        (``planner/history``). ``warming``: the statement's launch was not yet in its
+        final form (prepared in that time, or through the Python way before its native
+        launcher: ``host/run_launch.RunLaunch.warming``), which teaches no launch overhead
+        and a kernel's correction only from a long run (``History.learn``): on the H100
+        machine, ``RUN``s on ``c`` that took 32–55 µs so, and 12 µs once native, taught
+        ``c`` a correction of 3.2 and kept the program on ``cuda`` at 1.6× the time."""
         if checked or not decision.teaches:  # a checked kernel is another kernel
             decision.measured = measured
             return
-        decision.learn(self.history, measured, launch=not first_use)
+        decision.learn(self.history, measured, warming)
 
     def _features(self, step: Step) -> dict:
         if step.kind == "run":
