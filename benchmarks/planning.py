@@ -10,8 +10,8 @@ Cases (issue 14, "Planner cost"), each a generated Floyd–Warshall program on a
   program with a quarter and a half as many RUNs, to show how the time grows);
 * ``loop``: the same work as one host loop ``FOR k IN 0..runs: RUN fw d k``.
 
-Each program is parsed and checked once, run three times to build its kernels and
-calibrate, then run ``--repeat`` times per device, the devices taking turns (median wall
+Each program is parsed and checked once, run six times to build its kernels, calibrate
+and teach the planner (``<device>_first_runs_s``), then run ``--repeat`` times per device, the devices taking turns (median wall
 time of ``ProgramRun.run``, planning included). ``auto`` runs first after the pinned
 devices, so its candidates' kernels are all built, as each pinned device's is (the steady
 state, as ``benchmarks/placement.py`` times it): timed first, ``auto`` found only the
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pxos import backends  # noqa: E402
 from pxos.host.native_call import AFTER_CALLS  # noqa: E402
+from pxos.planner.decision import TAUGHT  # noqa: E402
 from pxos.host.program import ProgramRun  # noqa: E402
 from pxos.ir.check_host import check_program  # noqa: E402
 from pxos.lang.px.parser import parse_program  # noqa: E402
@@ -79,8 +80,10 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     """Per device of ``devices``: (median seconds of a run, median CPU seconds of this
     process during a run, the devices its RUNs ran on in the last run, median seconds of a
     run outside its steps: planning, and the interpreter between statements). Each device's
-    program is run first until its RUNs launch natively (:data:`AFTER_CALLS
-    <pxos.host.native_call.AFTER_CALLS>` runs: builds, calibrates; in ``devices``' order),
+    program is run first until its RUNs launch natively and ``auto``'s decisions have
+    settled (:data:`AFTER_CALLS <pxos.host.native_call.AFTER_CALLS>` runs: builds,
+    calibrates; then :data:`TAUGHT <pxos.planner.decision.TAUGHT>` runs that teach the
+    planner; in ``devices``' order; these runs' times are kept, as ``first_runs_s``),
     then the devices take turns, ``repeat`` rounds, so that a slow spell of a shared machine
     falls on all of them alike; in a round, a device's timed run comes right after an
     untimed run of its own (on the H200 machine, timed right after a ``cuda`` run, ``auto``
@@ -88,9 +91,12 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
     threads asleep). The CPU time is steadier on a machine shared with other work (it misses
     a device's own time, and OpenMP threads spinning count)."""
     programs = {d: check_program(parse_program(text, "<planning>")) for d in devices}
+    first = {d: [] for d in devices}
     for device in devices:  # until each RUN launches natively (host/native_call)
-        for _ in range(AFTER_CALLS):
+        for _ in range(AFTER_CALLS + TAUGHT):  # ... and auto's decisions settle
+            t0 = time.perf_counter()
             ProgramRun(programs[device], device=device, emit=lambda s: None).run()
+            first[device].append(time.perf_counter() - t0)
     times = {d: [] for d in devices}
     cpu = {d: [] for d in devices}
     outside = {d: [] for d in devices}
@@ -107,7 +113,7 @@ def time_programs(text: str, devices: list[str], repeat: int) -> dict:
                 s.seconds for s in runs[device].steps))
     return {d: (statistics.median(times[d]), statistics.median(cpu[d]),
                 sorted({s.device for s in runs[d].steps if s.what == "RUN"}),
-                statistics.median(outside[d]), times[d])
+                statistics.median(outside[d]), times[d], first[d])
             for d in devices}
 
 
@@ -115,9 +121,9 @@ def bench_case(runs: int, size: int, loop: bool, devices: list[str], repeat: int
     text = program_text(runs, size, loop)
     out = {"runs": runs, "size": size, "form": "loop" if loop else "straight"}
     timed = time_programs(text, [*devices, "auto"], repeat)
-    for device, (wall, cpu, used, outside, rounds) in timed.items():
+    for device, (wall, cpu, used, outside, rounds, first) in timed.items():
         out[f"{device}_s"], out[f"{device}_cpu_s"] = wall, cpu
-        out[f"{device}_rounds_s"] = rounds
+        out[f"{device}_rounds_s"], out[f"{device}_first_runs_s"] = rounds, first
         out[f"{device}_outside_steps_s"] = outside
         if device == "auto":
             out["auto_ran_on"] = used
