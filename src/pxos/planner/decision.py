@@ -35,9 +35,9 @@ class Decision:
             executions taught, or by any of a decision that does not teach. A decision
             kept for the program's next runs teaches there until then: each ``RUN`` of a
             straight program runs once a run, and its first runs in a process are warming
-            (``host/run_launch.RunLaunch.warming``); on the H100 machine the first native
-            launch of each still took 2-3x the later ones, so one taught time is not
-            enough.
+            (``host/run_launch.RunLaunch.warming``); on the 2-core machine the first
+            native launch of each still took 2-3x the later ones, so one taught time is
+            not enough.
         forgoes: for a ``RUN``, each device predicted faster than the chosen one once the
             kernel is built there, but not built yet: (device, its predicted seconds
             without the build, the build's seconds); what runs on the chosen device owe
