@@ -134,3 +134,22 @@ def test_a_warming_run_teaches_only_a_long_kernels_correction(tmp_path):
     long = Estimate("c", 2 * WARMING_FLOOR, launch_s=1e-5, work_s=2 * WARMING_FLOOR - 1e-5)
     h.learn("k", "RUN c", 10**7, long, 4 * long.work_s + 1e-5, warming=True)
     assert h.correction("k", "c", 10**7) == pytest.approx(2.0, rel=1e-3)  # half-way to 4
+
+
+def test_a_correction_raised_by_slow_runs_comes_down_with_fast_ones(tmp_path):
+    from pxos.planner.model import Estimate
+
+    h = History(tmp_path / "h.json")
+    launch, raw = 4e-6, 2.4e-6  # a short kernel: its work 38 % of the predicted time
+
+    def predicted() -> Estimate:  # as predict_launch builds it, corrected
+        corr = h.correction("k", "c", 10**4)
+        return Estimate("c", launch + raw * corr, launch_s=launch, work_s=raw * corr,
+                        correction=corr)
+
+    for _ in range(2):  # two slow runs (first native launches): 5x the raw work
+        h.learn("k", "RUN c", 10**4, predicted(), launch + 5 * raw)
+    assert h.correction("k", "c", 10**4) == pytest.approx(5.0)  # median of 5, 5 and 1
+    for _ in range(8):  # then runs at the predicted raw work: the correction comes down
+        h.learn("k", "RUN c", 10**4, predicted(), launch + raw)
+    assert h.correction("k", "c", 10**4) == pytest.approx(1.0)
