@@ -235,7 +235,7 @@ class History:
         raw = raw_work(estimate)
         # the corrected work's share: with the raw work's, a correction raised by slow
         # runs made the work look insignificant, and no later run could lower it (on the
-        # H100 machine, 5.2 from two first native launches of a kernel then 4x faster)
+        # 2-core machine, 5.2 from two first native launches of a kernel then 4x faster)
         if significant(estimate.work_s, estimate.seconds):
             self.record(kernel, estimate.device, threads, raw, measured - estimate.overhead_s)
         elif not warming and not estimate.copies_s:  # copies: copy and launch costs mixed
